@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs the whole test suite the way CI does:
+#   1. installs the Debian packages (idempotent),
+#   2. a strict build (-Wall -Wextra -Werror) and the full suite,
+#   3. an AddressSanitizer + UndefinedBehaviorSanitizer build and the full suite,
+#   4. every libFuzzer harness for a short time (HR_FUZZ_SECONDS, default 15),
+#   5. a check that the shared library exports only hr_ symbols.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${HR_JOBS:-$(nproc)}
+fuzz_s=${HR_FUZZ_SECONDS:-15}
+
+bash scripts/install-deps.sh
+
+gen=()
+if command -v ninja >/dev/null; then gen=(-G Ninja); fi
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "strict build"
+cmake -S . -B build "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHR_STRICT=ON >/dev/null
+cmake --build build -j "$jobs"
+
+step "exported symbols"
+bad=$(nm -D --defined-only build/libheadroom.so | awk '$2 ~ /[TDRB]/ {print $3}' | grep -v '^hr_' || true)
+if [ -n "$bad" ]; then echo "symbols without the hr_ prefix exported:"; echo "$bad"; exit 1; fi
+echo "ok: $(nm -D --defined-only build/libheadroom.so | awk '$2 ~ /T/' | wc -l) exported functions, all hr_"
+
+step "test suite"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+step "test suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-san "${gen[@]}" -DCMAKE_BUILD_TYPE=Debug -DHR_SANITIZE=ON -DHR_STRICT=ON \
+  -DHR_BENCH=OFF -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build build-san -j "$jobs"
+(cd build-san && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")
+
+step "fuzz harnesses (${fuzz_s}s each)"
+CC=clang cmake -S . -B build-fuzz "${gen[@]}" -DCMAKE_BUILD_TYPE=Debug -DHR_FUZZ=ON -DHR_TESTS=OFF \
+  -DHR_BENCH=OFF -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build build-fuzz -j "$jobs"
+for f in build-fuzz/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  corpus=$(mktemp -d)
+  if [ -d "fuzz/corpus/$name" ]; then cp -r "fuzz/corpus/$name/." "$corpus/"; fi
+  echo "--- $name"
+  "$f" -max_total_time="$fuzz_s" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>&1 \
+    | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash-' || true
+  "$f" -runs=0 "$corpus" >/dev/null 2>&1 || { echo "$name: failed on its corpus"; exit 1; }
+  rm -rf "$corpus"
+done
+if ls crash-* leak-* timeout-* >/dev/null 2>&1; then echo "fuzzing found a failure"; exit 1; fi
+
+step "all passed"
