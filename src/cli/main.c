@@ -1,9 +1,42 @@
+/* headroom: the command-line front end.  Dispatches to one subcommand. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} commands[] = {
+  {"meter", cmd_meter, "measure a waveform stream (raw float32/int16, CSV) into JSON Lines"},
+  {"gen", cmd_gen, "write deterministic test waveforms (standards' conditions, AI-rack load)"},
+  {"demo", cmd_demo, "generate a 3-phase AI-rack waveform and measure it live"},
+};
+
+static void usage(FILE *to)
+{
+  fprintf(to, "usage: headroom <command> [options]\n\ncommands:\n");
+  for (unsigned k = 0; k < sizeof commands / sizeof commands[0]; k++)
+    fprintf(to, "  %-8s %s\n", commands[k].name, commands[k].help);
+  fprintf(to, "\n'headroom <command> --help' describes a command's options.\n");
+}
+
 int main(int argc, char **argv)
 {
-  (void)argc; (void)argv;
-  puts("headroom");
-  return 0;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  for (unsigned k = 0; k < sizeof commands / sizeof commands[0]; k++)
+    if (strcmp(argv[1], commands[k].name) == 0)
+      return commands[k].run(argc - 1, argv + 1);
+  fprintf(stderr, "headroom: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
 }
