@@ -1,0 +1,300 @@
+/* headroom: the streaming measurement engine (one object per meter).
+ *
+ * A meter takes interleaved sample frames (layout.h gives the channel order)
+ * and produces timestamped records:
+ *   HR_REC_HALF      Urms(1/2) and Irms(1/2) per channel, IEC 61000-4-30 §5.4.2
+ *                    (one-cycle window starting at a fundamental zero crossing,
+ *                    refreshed every half cycle);
+ *   HR_REC_CYCLE     per fundamental cycle: RMS, peak, crest factor, active and
+ *                    apparent power, power factor (IEEE 1459-2010 §3.1, §3.2);
+ *   HR_REC_MS        every millisecond of sample time: total active power as a
+ *                    one-cycle sliding mean, its rate of change, 1-ms peak current;
+ *   HR_REC_INTERVAL  the 10/12-cycle basic measurement interval, IEC 61000-4-30 §4.4;
+ *   HR_REC_FREQ10S   the Class A 10-s frequency, IEC 61000-4-30 §5.1;
+ *   HR_REC_EVENT     dips, swells, interruptions (§5.4, §5.5), rapid voltage
+ *                    changes (§5.11), power and current steps, threshold alarms.
+ *
+ * Time comes from the sample clock only: sample k is at t0_ns + k/fs_hz.  The
+ * results are bit-identical whatever the block sizes given to push.  Nothing
+ * is allocated after hr_meter_create.
+ *
+ * A meter is not thread-safe; use one meter from one thread at a time.
+ * Different meters are independent. */
+#ifndef HEADROOM_PQ_H
+#define HEADROOM_PQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headroom/error.h"
+#include "headroom/export.h"
+#include "headroom/layout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hr_rec_kind {
+  HR_REC_HALF = 1,
+  HR_REC_CYCLE = 2,
+  HR_REC_MS = 3,
+  HR_REC_INTERVAL = 4,
+  HR_REC_FREQ10S = 5,
+  HR_REC_EVENT = 6
+} hr_rec_kind_t;
+
+#define HR_RECMASK(kind) (1u << (kind))
+#define HR_RECMASK_ALL                                                                             \
+  (HR_RECMASK(HR_REC_HALF) | HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_MS) |                   \
+   HR_RECMASK(HR_REC_INTERVAL) | HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT))
+
+/* Record flags.  A flagged value is still computed, but must not be trusted
+ * as a normal measurement. */
+enum {
+  /* A NaN or infinite sample fell in the window; it was counted as 0. */
+  HR_FLAG_BAD_SAMPLE = 1u << 0,
+  /* A sample at or beyond the configured clip level fell in the window. */
+  HR_FLAG_CLIPPED = 1u << 1,
+  /* No fundamental zero crossing was found: the window boundaries free-run
+   * at the last good frequency (or the nominal one). */
+  HR_FLAG_NO_ZC = 1u << 2,
+  /* The measured frequency is outside the tracking range around nominal. */
+  HR_FLAG_FREQ_RANGE = 1u << 3,
+  /* IEC 61000-4-30 §4.7: the window overlaps a dip, swell or interruption. */
+  HR_FLAG_EVENT = 1u << 4,
+  /* The window starts before the zero-crossing filter has settled. */
+  HR_FLAG_STARTUP = 1u << 5,
+  /* The window is not made of the expected number of half cycles. */
+  HR_FLAG_IRREGULAR = 1u << 6
+};
+
+typedef enum hr_event_type {
+  HR_EVT_DIP = 1,          /* IEC 61000-4-30 §5.4.2 */
+  HR_EVT_SWELL = 2,        /* IEC 61000-4-30 §5.4.3 */
+  HR_EVT_INTERRUPTION = 3, /* IEC 61000-4-30 §5.5 */
+  HR_EVT_RVC = 4,          /* IEC 61000-4-30 §5.11 rapid voltage change */
+  HR_EVT_POWER_STEP = 5,   /* total active power swing (1-ms series) */
+  HR_EVT_CURRENT_STEP = 6, /* largest phase Irms(1/2) swing */
+  HR_EVT_ALARM = 7         /* configured threshold crossing with hysteresis */
+} hr_event_type_t;
+
+/* Metrics that alarms can watch, with the series they are evaluated on. */
+typedef enum hr_metric {
+  HR_METRIC_P_TOTAL_W = 1,  /* 1-ms series: one-cycle sliding mean of total P [W] */
+  HR_METRIC_DPDT_W_PER_S,   /* 1-ms series: dP/dt [W/s] */
+  HR_METRIC_I_PEAK_A,       /* 1-ms series: largest |i| over phase currents [A] */
+  HR_METRIC_I_RMS_A,        /* half-cycle series: largest phase Irms(1/2) [A] */
+  HR_METRIC_U_RMS_V,        /* half-cycle series: smallest (alarm below) or largest
+                               (alarm above) Urms(1/2) [V] */
+  HR_METRIC_FREQ_HZ         /* cycle series: per-cycle frequency [Hz] */
+} hr_metric_t;
+
+#define HR_MAX_ALARMS 8
+
+typedef struct hr_alarm_cfg {
+  hr_metric_t metric;
+  int above;         /* 1: alarm while metric > threshold; 0: while metric < threshold */
+  double threshold;  /* in the metric's unit */
+  double hysteresis; /* in the metric's unit, >= 0: the alarm ends once the metric is
+                        back past threshold -/+ hysteresis */
+} hr_alarm_cfg_t;
+
+/* Meter configuration.  Start from hr_meter_cfg_default() and change fields. */
+typedef struct hr_meter_cfg {
+  double fs_hz;     /* sample rate [Hz], 2000 <= fs_hz <= 50000, a multiple of 0.001 Hz */
+  double f_nom_hz;  /* nominal frequency [Hz], 50 or 60 */
+  double u_din_v;   /* declared input voltage Udin [V] > 0: line-to-neutral for
+                       1P2W and 3P4W, line-to-line for 3P3W (IEC 61000-4-30 §3.9) */
+  hr_layout_t layout;
+  int has_in;       /* 3P4W only: the frame carries a measured neutral current */
+  int64_t t0_ns;    /* timestamp of the first sample [ns since the Unix epoch] */
+  int ref_channel;  /* voltage channel whose zero crossings define the windows,
+                       0 <= ref_channel < number of voltage channels */
+  double track_pct; /* frequency tracking range, % of f_nom_hz either side,
+                       1 <= track_pct <= 40 (default 20: 40-60 Hz at 50 Hz) */
+  unsigned records; /* which records are produced, HR_RECMASK(...) bits */
+  double u_clip_v;  /* |u| >= u_clip_v flags HR_FLAG_CLIPPED; 0 disables */
+  double i_clip_a;  /* |i| >= i_clip_a flags HR_FLAG_CLIPPED; 0 disables */
+
+  /* IEC 61000-4-30 §5.4, §5.5: thresholds in % of u_din_v. */
+  double dip_pct;          /* dip threshold, default 90 */
+  double swell_pct;        /* swell threshold, default 110 */
+  double interruption_pct; /* interruption threshold, default 5 */
+  double hysteresis_pct;   /* default 2 */
+  /* IEC 61000-4-30 §5.11: RVC threshold and hysteresis in % of u_din_v;
+   * rvc_pct = 0 disables RVC detection. */
+  double rvc_pct;            /* default 3 */
+  double rvc_hysteresis_pct; /* default 1.5, < rvc_pct */
+
+  /* AI-load steps: an event when the series swings by more than step_pct of
+   * base within window_ms.  base <= 0 disables the detector. */
+  double p_step_base_w;      /* base for the total active power [W] */
+  double p_step_pct;         /* default 20 */
+  double p_step_window_ms;   /* 1 <= window <= 1000, default 20 */
+  double i_step_base_a;      /* base for the largest phase Irms(1/2) [A] */
+  double i_step_pct;         /* default 20 */
+  double i_step_window_ms;   /* 10 <= window <= 5000, default 50 */
+
+  hr_alarm_cfg_t alarms[HR_MAX_ALARMS];
+  int n_alarms; /* 0 <= n_alarms <= HR_MAX_ALARMS */
+
+  size_t queue_len; /* records held for hr_meter_pull when no callback is set,
+                       64 <= queue_len <= 1<<20, default 4096 */
+} hr_meter_cfg_t;
+
+typedef struct hr_half_rec {
+  double u_rms_v[HR_MAX_U]; /* Urms(1/2) per voltage channel [V] */
+  double i_rms_a[HR_MAX_I]; /* Irms(1/2) per current channel [A] (neutral last) */
+} hr_half_rec_t;
+
+typedef struct hr_cycle_rec {
+  double freq_hz;            /* this cycle's frequency from its zero crossings [Hz] */
+  double u_rms_v[HR_MAX_U];  /* [V] */
+  double i_rms_a[HR_MAX_I];  /* [A] */
+  double u_peak_v[HR_MAX_U]; /* largest |u| sample in the cycle [V] */
+  double i_peak_a[HR_MAX_I]; /* [A] */
+  double u_crest[HR_MAX_U];  /* peak / RMS; 0 when RMS is 0 */
+  double i_crest[HR_MAX_I];
+  double p_w[3];    /* active power per phase [W]; 3P3W: against the artificial star point */
+  double s_va[3];   /* apparent power per phase U*I [VA] */
+  double pf[3];     /* P/S per phase; 0 when S is 0 */
+  double p_total_w; /* total active power [W] */
+  double s_arith_va; /* arithmetic sum of the phase apparent powers [VA] */
+  double u_eff_v;   /* IEEE 1459-2010 §3.2.2.5 effective voltage Ve [V] */
+  double i_eff_a;   /* IEEE 1459-2010 §3.2.2.5 effective current Ie [A] */
+  double s_eff_va;  /* IEEE 1459-2010 effective apparent power Se = 3 Ve Ie [VA] */
+  double pf_total;  /* P / Se */
+} hr_cycle_rec_t;
+
+typedef struct hr_ms_rec {
+  double p_total_w;    /* one-cycle sliding mean of total instantaneous power [W] */
+  double dpdt_w_per_s; /* (P(t) - P(t - 1 ms)) / 1 ms [W/s] */
+  double i_peak_a;     /* largest |i| over the phase currents in this ms [A] */
+} hr_ms_rec_t;
+
+typedef struct hr_interval_rec {
+  int n_cycles; /* 10 at 50 Hz, 12 at 60 Hz */
+  double freq_hz;
+  double u_rms_v[HR_MAX_U];
+  double i_rms_a[HR_MAX_I];
+  double p_w[3];
+  double p_total_w;
+  double s_eff_va;
+  double pf_total;
+} hr_interval_rec_t;
+
+typedef struct hr_freq_rec {
+  double freq_hz; /* integral cycles / their duration (IEC 61000-4-30 §5.1.2) */
+  int n_cycles;
+  double span_s;  /* duration of those cycles [s] */
+} hr_freq_rec_t;
+
+typedef struct hr_event_rec {
+  hr_event_type_t type;
+  int ended;            /* 0: the event has started (a notice, sent at detection);
+                           1: the event is over and the fields below are final */
+  unsigned channels;    /* bit k: channel k took part (voltage channels for
+                           dips/swells/interruptions/RVC, current channels for
+                           current steps) */
+  int64_t start_ns;     /* when the event began (sample clock) */
+  int64_t duration_ns;  /* ended only; 0 in a start notice */
+  double extreme;       /* dip/interruption: residual voltage, the lowest Urms(1/2) [V];
+                           swell: highest Urms(1/2) [V]; RVC: dUmax [V];
+                           step: value at the end of the swing; alarm: the most extreme
+                           metric value */
+  double depth_pct;     /* dip/interruption: (Udin - residual)/Udin*100;
+                           swell: (max - Udin)/Udin*100; RVC: dUmax/Udin*100;
+                           step: swing in % of its base */
+  double delta;         /* RVC: dUss [V]; step: signed swing (to - from) [W or A] */
+  double from;          /* step: value before the swing */
+  int alarm_index;      /* alarm: index in cfg.alarms; -1 otherwise */
+} hr_event_rec_t;
+
+typedef struct hr_record {
+  hr_rec_kind_t kind;
+  uint32_t flags;  /* HR_FLAG_* */
+  int64_t t_ns;    /* window start; for events and 10-s frequency, see below */
+  int64_t dur_ns;  /* window length; 0 for events (their own fields say) */
+  int n_u;         /* voltage channels in this meter's arrays */
+  int n_i;         /* current channels (including a measured or derived neutral) */
+  union {
+    hr_half_rec_t half;
+    hr_cycle_rec_t cycle;
+    hr_ms_rec_t ms;
+    hr_interval_rec_t interval;
+    hr_freq_rec_t freq;
+    hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
+  } u;
+} hr_record_t;
+
+/* Called for every record as soon as it is final.  rec is valid only during
+ * the call; user is the pointer given to hr_meter_set_callback. */
+typedef void (*hr_record_cb)(const hr_record_t *rec, void *user);
+
+typedef struct hr_meter hr_meter_t;
+
+/* Counters for diagnostics.  All counts since create or reset. */
+typedef struct hr_meter_stats {
+  int64_t frames;          /* frames consumed */
+  int64_t bad_samples;     /* NaN/Inf samples counted as 0 */
+  int64_t first_bad_frame; /* frame index of the first one, -1 if none */
+  int first_bad_channel;   /* its channel, -1 if none */
+  int64_t clipped_samples;
+  int64_t first_clipped_frame;
+  int64_t zero_crossings;  /* accepted fundamental zero crossings */
+  int64_t freerun_halves;  /* half cycles whose end was synthesised (no crossing) */
+  int64_t records;         /* records produced */
+} hr_meter_stats_t;
+
+/* Fills cfg with defaults for the given rate, nominal frequency, declared
+ * voltage and layout (every other field as documented above). */
+HR_API void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz,
+                                 double u_din_v, hr_layout_t layout);
+
+/* Checks a configuration.  Returns HR_OK, or HR_ERR_INVALID_ARG / HR_ERR_RANGE;
+ * when why is not NULL, writes a sentence naming the offending field
+ * (at most why_len bytes, NUL-terminated). */
+HR_API int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len);
+
+/* Creates a meter.  The configuration is copied.  On success *out owns the
+ * meter, released with hr_meter_destroy.  Errors: as hr_meter_cfg_check,
+ * HR_ERR_NOMEM. */
+HR_API int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out);
+
+/* Releases a meter and everything it allocated.  NULL is allowed. */
+HR_API void hr_meter_destroy(hr_meter_t *m);
+
+/* Returns the meter to its state right after create (same configuration). */
+HR_API void hr_meter_reset(hr_meter_t *m);
+
+/* Delivers records through cb instead of the pull queue (cb = NULL returns to
+ * the queue).  user is passed through untouched. */
+HR_API void hr_meter_set_callback(hr_meter_t *m, hr_record_cb cb, void *user);
+
+/* Number of values in one frame for this meter (voltages + currents). */
+HR_API int hr_meter_frame_len(const hr_meter_t *m);
+
+/* Consumes n_frames interleaved frames (hr_meter_frame_len values each).
+ * frames is only read during the call.  *n_done (may be NULL) receives the
+ * number of frames consumed.  Returns HR_OK when all were consumed, or
+ * HR_ERR_FULL when the pull queue filled up first (pull, then push the rest).
+ * Never fails otherwise: bad samples are flagged in the records. */
+HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done);
+
+/* Takes the oldest queued record.  Returns 1 and fills *out when there was
+ * one, 0 when the queue is empty. */
+HR_API int hr_meter_pull(hr_meter_t *m, hr_record_t *out);
+
+/* Copies the counters. */
+HR_API void hr_meter_get_stats(const hr_meter_t *m, hr_meter_stats_t *out);
+
+/* Static names for JSON and messages: "half", "cycle", ...; "dip", "swell", ... */
+HR_API const char *hr_rec_kind_name(hr_rec_kind_t kind);
+HR_API const char *hr_event_type_name(hr_event_type_t type);
+HR_API const char *hr_metric_name(hr_metric_t metric);
+HR_API int hr_metric_parse(const char *name, hr_metric_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

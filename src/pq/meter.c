@@ -1,0 +1,969 @@
+/* The measurement engine's sample path and windowed values.
+ *
+ * Design: every frame is copied into planar rings and the reference voltage
+ * is band-pass filtered to find fundamental zero crossings.  A crossing,
+ * moved back by the filter's phase delay, becomes a half-cycle boundary at a
+ * fractional sample position.  When the samples up to a boundary (or a 1-ms
+ * tick) are in the ring, the sums over the half cycle are computed from the
+ * ring with fractional weights at both ends: sample k stands for the interval
+ * [k - 1/2, k + 1/2) of the sample clock.  All work is keyed to sample
+ * positions, so the records do not depend on how the input was chunked. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meter_int.h"
+
+#define SETTLE_CYCLES 4.0
+
+/* ---- configuration -------------------------------------------------------- */
+
+void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
+                          hr_layout_t layout)
+{
+  memset(cfg, 0, sizeof *cfg);
+  cfg->fs_hz = fs_hz;
+  cfg->f_nom_hz = f_nom_hz;
+  cfg->u_din_v = u_din_v;
+  cfg->layout = layout;
+  cfg->track_pct = 20.0;
+  cfg->records = HR_RECMASK_ALL;
+  cfg->dip_pct = 90.0;
+  cfg->swell_pct = 110.0;
+  cfg->interruption_pct = 5.0;
+  cfg->hysteresis_pct = 2.0;
+  cfg->rvc_pct = 3.0;
+  cfg->rvc_hysteresis_pct = 1.5;
+  cfg->p_step_pct = 20.0;
+  cfg->p_step_window_ms = 20.0;
+  cfg->i_step_pct = 20.0;
+  cfg->i_step_window_ms = 50.0;
+  cfg->queue_len = 4096;
+}
+
+#define CHECK(cond, code, ...)                                                                     \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      if (why && why_len)                                                                          \
+        snprintf(why, why_len, __VA_ARGS__);                                                       \
+      return code;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len)
+{
+  if (why && why_len)
+    why[0] = '\0';
+  CHECK(cfg != NULL, HR_ERR_INVALID_ARG, "configuration is NULL");
+  CHECK(cfg->fs_hz >= 2000.0 && cfg->fs_hz <= 50000.0, HR_ERR_RANGE,
+        "fs_hz = %g: the sample rate must be between 2000 and 50000 Hz", cfg->fs_hz);
+  CHECK(fabs(cfg->fs_hz * 1000.0 - llround(cfg->fs_hz * 1000.0)) < 1e-6, HR_ERR_RANGE,
+        "fs_hz = %.9g: the sample rate must be a multiple of 0.001 Hz", cfg->fs_hz);
+  CHECK(cfg->f_nom_hz == 50.0 || cfg->f_nom_hz == 60.0, HR_ERR_RANGE,
+        "f_nom_hz = %g: the nominal frequency must be 50 or 60 Hz", cfg->f_nom_hz);
+  CHECK(cfg->u_din_v > 0.0 && isfinite(cfg->u_din_v), HR_ERR_RANGE,
+        "u_din_v = %g: the declared voltage must be > 0", cfg->u_din_v);
+  CHECK(hr_layout_n_u(cfg->layout) > 0, HR_ERR_INVALID_ARG, "layout = %d is not a known layout",
+        (int)cfg->layout);
+  CHECK(!cfg->has_in || cfg->layout == HR_LAYOUT_3P4W, HR_ERR_INVALID_ARG,
+        "has_in: a neutral current only exists in the 3p4w layout");
+  CHECK(cfg->ref_channel >= 0 && cfg->ref_channel < hr_layout_n_u(cfg->layout), HR_ERR_RANGE,
+        "ref_channel = %d: must name one of the %d voltage channels", cfg->ref_channel,
+        hr_layout_n_u(cfg->layout));
+  CHECK(cfg->track_pct >= 1.0 && cfg->track_pct <= 40.0, HR_ERR_RANGE,
+        "track_pct = %g: must be between 1 and 40", cfg->track_pct);
+  CHECK(cfg->u_clip_v >= 0.0 && cfg->i_clip_a >= 0.0, HR_ERR_RANGE,
+        "u_clip_v/i_clip_a must be >= 0 (0 disables clip detection)");
+  CHECK(cfg->interruption_pct > 0.0 && cfg->interruption_pct < cfg->dip_pct &&
+            cfg->dip_pct < 100.0 && cfg->swell_pct > 100.0,
+        HR_ERR_RANGE,
+        "thresholds must satisfy 0 < interruption_pct < dip_pct < 100 < swell_pct "
+        "(got %g, %g, %g)",
+        cfg->interruption_pct, cfg->dip_pct, cfg->swell_pct);
+  CHECK(cfg->hysteresis_pct >= 0.0 && cfg->hysteresis_pct < 100.0 - cfg->dip_pct &&
+            cfg->hysteresis_pct < cfg->swell_pct - 100.0,
+        HR_ERR_RANGE, "hysteresis_pct = %g: must be >= 0 and smaller than the dip and swell bands",
+        cfg->hysteresis_pct);
+  CHECK(cfg->rvc_pct >= 0.0 && cfg->rvc_pct < 100.0 - cfg->dip_pct &&
+            (cfg->rvc_pct == 0.0 ||
+             (cfg->rvc_hysteresis_pct >= 0.0 && cfg->rvc_hysteresis_pct < cfg->rvc_pct)),
+        HR_ERR_RANGE,
+        "rvc_pct = %g, rvc_hysteresis_pct = %g: need 0 <= hysteresis < rvc_pct < 100 - dip_pct",
+        cfg->rvc_pct, cfg->rvc_hysteresis_pct);
+  CHECK(cfg->p_step_base_w <= 0.0 ||
+            (cfg->p_step_pct > 0.0 && cfg->p_step_window_ms >= 1.0 &&
+             cfg->p_step_window_ms <= 1000.0),
+        HR_ERR_RANGE, "power step: need p_step_pct > 0 and 1 <= p_step_window_ms <= 1000");
+  CHECK(cfg->i_step_base_a <= 0.0 ||
+            (cfg->i_step_pct > 0.0 && cfg->i_step_window_ms >= 10.0 &&
+             cfg->i_step_window_ms <= 5000.0),
+        HR_ERR_RANGE, "current step: need i_step_pct > 0 and 10 <= i_step_window_ms <= 5000");
+  CHECK(cfg->n_alarms >= 0 && cfg->n_alarms <= HR_MAX_ALARMS, HR_ERR_RANGE,
+        "n_alarms = %d: at most %d alarms", cfg->n_alarms, HR_MAX_ALARMS);
+  for (int k = 0; k < cfg->n_alarms; k++) {
+    const hr_alarm_cfg_t *a = &cfg->alarms[k];
+    CHECK(a->metric >= HR_METRIC_P_TOTAL_W && a->metric <= HR_METRIC_FREQ_HZ, HR_ERR_INVALID_ARG,
+          "alarms[%d].metric = %d is not a known metric", k, (int)a->metric);
+    CHECK(isfinite(a->threshold) && a->hysteresis >= 0.0 && isfinite(a->hysteresis),
+          HR_ERR_RANGE, "alarms[%d]: threshold must be finite and hysteresis >= 0", k);
+  }
+  CHECK(cfg->queue_len >= 64 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE,
+        "queue_len = %zu: must be between 64 and 1048576", cfg->queue_len);
+  return HR_OK;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+int64_t hr__meter_t_ns(const hr_meter_t *m, double pos)
+{
+  /* Integer part exactly through 128-bit arithmetic so that timestamps stay
+   * exact after years of samples; the fraction adds below one sample. */
+  double whole = floor(pos);
+  __int128 k = (__int128)(int64_t)whole;
+  int64_t t = (int64_t)(k * 1000000000000LL / m->fs_mhz);
+  return m->cfg.t0_ns + t + llround((pos - whole) * 1e9 / m->fs);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kind)
+{
+  memset(rec, 0, sizeof *rec);
+  rec->kind = kind;
+  rec->n_u = m->nu;
+  rec->n_i = m->ni;
+}
+
+void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
+{
+  if (!(m->cfg.records & HR_RECMASK(rec->kind)))
+    return;
+  m->st.records++;
+  if (m->cb) {
+    m->cb(rec, m->cb_user);
+    return;
+  }
+  /* push stops before a frame when fewer than RESERVE slots are free, and one
+   * frame emits far fewer records than that, so this never overflows. */
+  size_t slot = (m->qhead + m->qcount) % m->qcap;
+  m->queue[slot] = *rec;
+  m->qcount++;
+}
+
+/* ---- create / destroy ---------------------------------------------------- */
+
+#define QUEUE_RESERVE 48
+
+static size_t align_up(size_t n)
+{
+  return (n + 63u) & ~(size_t)63u;
+}
+
+int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
+{
+  if (!out)
+    return HR_ERR_INVALID_ARG;
+  *out = NULL;
+  int rc = hr_meter_cfg_check(cfg, NULL, 0);
+  if (rc != HR_OK)
+    return rc;
+
+  int nu = hr_layout_n_u(cfg->layout), ni_in = hr_layout_n_i(cfg->layout, cfg->has_in);
+  int derive_in = cfg->layout == HR_LAYOUT_3P4W && !cfg->has_in;
+  int nch = nu + ni_in + derive_in;
+  double f_min = cfg->f_nom_hz * (1.0 - cfg->track_pct / 100.0);
+
+  /* The ring must hold the longest window that is read back: a sliding cycle
+   * at the lowest tracked frequency plus the filter delay and a free-running
+   * half cycle, with room to spare. */
+  double need = 2.5 * cfg->fs_hz / f_min + 64.0;
+  uint32_t ring_len = 256;
+  while (ring_len < need)
+    ring_len <<= 1;
+  int rvc_n = cfg->f_nom_hz == 50.0 ? 100 : 120;
+
+  size_t sz_meter = align_up(sizeof(hr_meter_t));
+  size_t sz_ring = align_up(sizeof(float) * ring_len);
+  size_t sz_fring = align_up(ring_len);
+  size_t sz_pcum = align_up(sizeof(double) * ring_len);
+  size_t sz_queue = align_up(sizeof(hr_record_t) * cfg->queue_len);
+  size_t sz_ev = align_up(sizeof(double) * hr__events_arena_doubles(cfg, rvc_n));
+  size_t total = sz_meter + (size_t)nch * sz_ring + sz_fring + sz_pcum + sz_queue + sz_ev;
+
+  unsigned char *mem = aligned_alloc(64, total);
+  if (!mem)
+    return HR_ERR_NOMEM;
+  memset(mem, 0, total);
+  hr_meter_t *m = (hr_meter_t *)mem;
+  size_t off = sz_meter;
+  for (int c = 0; c < nch; c++, off += sz_ring)
+    m->ring[c] = (float *)(mem + off);
+  m->fring = mem + off;
+  off += sz_fring;
+  m->pcum = (double *)(mem + off);
+  off += sz_pcum;
+  m->queue = (hr_record_t *)(mem + off);
+  off += sz_queue;
+  double *ev_arena = (double *)(mem + off);
+  m->arena = mem;
+
+  m->cfg = *cfg;
+  m->nu = nu;
+  m->ni = ni_in + derive_in;
+  m->nch_in = nu + ni_in;
+  m->nch = nch;
+  m->derive_in = derive_in;
+  m->n_phase = cfg->layout == HR_LAYOUT_1P2W ? 1 : 3;
+  m->fs = cfg->fs_hz;
+  m->fs_mhz = llround(cfg->fs_hz * 1000.0);
+  m->cycles_per_interval = cfg->f_nom_hz == 50.0 ? 10 : 12;
+  m->rvc_n = rvc_n;
+  m->ring_len = ring_len;
+  m->mask = ring_len - 1;
+  m->qcap = cfg->queue_len;
+  m->f_min = f_min;
+  m->f_max = cfg->f_nom_hz * (1.0 + cfg->track_pct / 100.0);
+  m->min_half = 0.8 * cfg->fs_hz / (2.0 * m->f_max);
+  for (int c = 0; c < nch; c++)
+    m->clip[c] = (float)(c < nu ? cfg->u_clip_v : cfg->i_clip_a);
+  if (derive_in)
+    m->clip[nch - 1] = 0.0f;
+
+  /* Active power per phase.  3P3W: phase voltages against the artificial
+   * star point, u_a = (u_ab - u_ca)/3 etc., which with i_a + i_b + i_c = 0
+   * sums to the two-wattmeter total (IEEE 1459-2010 §3.2.2). */
+  if (cfg->layout == HR_LAYOUT_3P3W) {
+    static const hr__power_term_t t3w[6] = {{0, 0, 3, 1.0 / 3}, {0, 2, 3, -1.0 / 3},
+                                            {1, 1, 4, 1.0 / 3}, {1, 0, 4, -1.0 / 3},
+                                            {2, 2, 5, 1.0 / 3}, {2, 1, 5, -1.0 / 3}};
+    memcpy(m->pterm, t3w, sizeof t3w);
+    m->n_pterm = 6;
+  } else {
+    for (int p = 0; p < m->n_phase; p++)
+      m->pterm[p] = (hr__power_term_t){p, p, nu + p, 1.0};
+    m->n_pterm = m->n_phase;
+  }
+
+  hr__zc_filter_init(&m->zc, m->fs, cfg->f_nom_hz);
+  /* Crossings count only after the filtered reference has swung past 3 % of
+   * the declared peak, so noise near zero cannot make extra crossings. */
+  m->zc_hyst = 0.03 * M_SQRT2 * cfg->u_din_v * hr__zc_filter_gain(&m->zc, cfg->f_nom_hz);
+  hr__events_init(m, ev_arena);
+  hr_meter_reset(m);
+  *out = m;
+  return HR_OK;
+}
+
+void hr_meter_destroy(hr_meter_t *m)
+{
+  free(m ? m->arena : NULL);
+}
+
+static void update_next_due(hr_meter_t *m);
+
+void hr_meter_reset(hr_meter_t *m)
+{
+  if (!m)
+    return;
+  hr__zc_filter_reset(&m->zc);
+  memset(m->fring, 0, m->ring_len);
+  m->pcum_acc = 0.0;
+  m->n = 0;
+  m->y_prev = 0.0;
+  m->arm_rise = m->arm_fall = 0;
+  m->have_real = m->have_rise = m->have_raw_rise = 0;
+  m->f_hist_n = m->f_hist_head = 0;
+  m->locked = 0;
+  m->f_est = m->cfg.f_nom_hz;
+  m->delay_f = m->f_est;
+  m->delay = hr__zc_filter_delay_samples(&m->zc, m->f_est);
+  m->out_of_range = 0;
+  m->settle_pos = SETTLE_CYCLES * m->fs / m->cfg.f_nom_hz;
+  m->pend_head = m->pend_count = 0;
+  /* The stream start acts as the first (synthetic) boundary. */
+  m->last_sched_pos = 0.0;
+  m->last_sched_rising = 0;
+  m->prev_bpos = 0.0;
+  m->prev_rising = 0;
+  m->prev_real = 0;
+  m->have_h_prev = 0;
+  memset(&m->cyc, 0, sizeof m->cyc);
+  memset(&m->itv, 0, sizeof m->itv);
+  m->ms_e_int = 0;
+  m->ms_e_rem = 0;
+  m->ms_prev_pos = 0.0;
+  m->have_p_prev = 0;
+  m->f10_end_ns = INT64_MIN;
+  m->f10_count = 0;
+  m->f10_flags = 0;
+  m->qhead = m->qcount = 0;
+  memset(&m->st, 0, sizeof m->st);
+  m->st.first_bad_frame = m->st.first_clipped_frame = -1;
+  m->st.first_bad_channel = -1;
+  hr__events_reset(m);
+  /* First millisecond tick. */
+  m->ms_e_rem = m->fs_mhz;
+  m->ms_e_int = m->ms_e_rem / 1000000;
+  m->ms_e_rem %= 1000000;
+  m->freerun_due_pos = 0.0;
+  update_next_due(m);
+}
+
+void hr_meter_set_callback(hr_meter_t *m, hr_record_cb cb, void *user)
+{
+  m->cb = cb;
+  m->cb_user = user;
+}
+
+int hr_meter_frame_len(const hr_meter_t *m)
+{
+  return m->nch_in;
+}
+
+void hr_meter_get_stats(const hr_meter_t *m, hr_meter_stats_t *out)
+{
+  *out = m->st;
+}
+
+int hr_meter_pull(hr_meter_t *m, hr_record_t *out)
+{
+  if (!m->qcount)
+    return 0;
+  *out = m->queue[m->qhead];
+  m->qhead = (m->qhead + 1) % m->qcap;
+  m->qcount--;
+  return 1;
+}
+
+/* ---- ring sums ------------------------------------------------------------ */
+
+/* Index of the sample whose interval [k - 1/2, k + 1/2) holds pos. */
+static inline int64_t sample_at(double pos)
+{
+  return (int64_t)floor(pos + 0.5);
+}
+
+/* Sum of x[k]*y[k] for k0 <= k <= k1 (none when k1 < k0).  Four partial sums
+ * in a fixed order keep the result independent of where blocks started. */
+static double dot_range(const hr_meter_t *m, const float *x, const float *y, int64_t k0,
+                        int64_t k1)
+{
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t k = k0;
+  while (k <= k1) {
+    uint32_t i = (uint32_t)k & m->mask;
+    int64_t run = (int64_t)m->ring_len - i;
+    if (run > k1 - k + 1)
+      run = k1 - k + 1;
+    const float *xp = x + i, *yp = y + i;
+    int64_t j = 0;
+    for (; j + 4 <= run; j += 4) {
+      s0 += (double)xp[j] * yp[j];
+      s1 += (double)xp[j + 1] * yp[j + 1];
+      s2 += (double)xp[j + 2] * yp[j + 2];
+      s3 += (double)xp[j + 3] * yp[j + 3];
+    }
+    for (; j < run; j++)
+      s0 += (double)xp[j] * yp[j];
+    k += run;
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
+static float absmax_range(const hr_meter_t *m, const float *x, int64_t k0, int64_t k1)
+{
+  float a = 0.0f;
+  for (int64_t k = k0; k <= k1; k++) {
+    float v = fabsf(x[(uint32_t)k & m->mask]);
+    a = v > a ? v : a;
+  }
+  return a;
+}
+
+static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
+{
+  uint32_t f = 0;
+  for (int64_t k = k0; k <= k1; k++)
+    f |= m->fring[(uint32_t)k & m->mask];
+  return f;
+}
+
+/* Weighted sum of x*y over [a, b): interior samples weigh 1, the two end
+ * samples the part of their interval inside the window. */
+static double wdot(const hr_meter_t *m, const float *x, const float *y, double a, double b)
+{
+  int64_t s0 = sample_at(a), s1 = sample_at(b);
+  uint32_t i0 = (uint32_t)s0 & m->mask, i1 = (uint32_t)s1 & m->mask;
+  if (s0 == s1)
+    return (b - a) * x[i0] * y[i0];
+  double w0 = (double)s0 + 0.5 - a, w1 = b - ((double)s1 - 0.5);
+  return w0 * x[i0] * y[i0] + dot_range(m, x, y, s0 + 1, s1 - 1) + w1 * x[i1] * y[i1];
+}
+
+static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
+{
+  memset(h, 0, sizeof *h);
+  h->pos0 = a;
+  h->pos1 = b;
+  h->len = b - a;
+  /* Peaks: samples whose centre lies in [a, b). */
+  int64_t k0 = (int64_t)ceil(a), k1 = (int64_t)ceil(b) - 1;
+  for (int c = 0; c < m->nch; c++) {
+    h->sq[c] = wdot(m, m->ring[c], m->ring[c], a, b);
+    h->peak[c] = k1 >= k0 ? absmax_range(m, m->ring[c], k0, k1) : 0.0;
+  }
+  for (int t = 0; t < m->n_pterm; t++) {
+    const hr__power_term_t *pt = &m->pterm[t];
+    h->p[pt->phase] += pt->coef * wdot(m, m->ring[pt->u], m->ring[pt->i], a, b);
+  }
+  if (m->cfg.layout == HR_LAYOUT_3P4W)
+    for (int j = 0; j < 3; j++)
+      h->uu[j] = wdot(m, m->ring[j], m->ring[(j + 1) % 3], a, b);
+  if (k1 >= k0)
+    h->flags |= flags_range(m, k0, k1);
+  if (a < m->settle_pos)
+    h->flags |= HR_FLAG_STARTUP;
+}
+
+static void acc_add(hr__acc_t *acc, const hr__half_t *h, int nch)
+{
+  if (acc->n == 0)
+    acc->pos0 = h->pos0;
+  acc->n++;
+  acc->len += h->len;
+  for (int c = 0; c < nch; c++) {
+    acc->sq[c] += h->sq[c];
+    acc->peak[c] = h->peak[c] > acc->peak[c] ? h->peak[c] : acc->peak[c];
+  }
+  for (int p = 0; p < 3; p++) {
+    acc->p[p] += h->p[p];
+    acc->uu[p] += h->uu[p];
+  }
+  acc->flags |= h->flags;
+}
+
+/* ---- derived quantities --------------------------------------------------- */
+
+typedef struct power_set {
+  double u_rms[HR_MAX_U], i_rms[HR_MAX_I], p[3], s[3], pf[3];
+  double p_total, s_arith, u_eff, i_eff, s_eff, pf_total;
+} power_set_t;
+
+static double safe_div(double a, double b)
+{
+  return b > 0.0 ? a / b : 0.0;
+}
+
+/* IEEE 1459-2010: true RMS, active power as the mean of u*i, and the
+ * effective quantities of §3.2.2.5 (rho = 1) for the system apparent power. */
+static void powers(const hr_meter_t *m, const double *sq, const double *pw, const double *uu,
+                   double len, power_set_t *ps)
+{
+  memset(ps, 0, sizeof *ps);
+  for (int c = 0; c < m->nu; c++)
+    ps->u_rms[c] = sqrt(fmax(sq[c], 0.0) / len);
+  for (int c = 0; c < m->ni; c++)
+    ps->i_rms[c] = sqrt(fmax(sq[m->nu + c], 0.0) / len);
+  for (int p = 0; p < m->n_phase; p++) {
+    ps->p[p] = pw[p] / len;
+    ps->p_total += ps->p[p];
+  }
+  if (m->cfg.layout == HR_LAYOUT_1P2W) {
+    ps->s[0] = ps->u_rms[0] * ps->i_rms[0];
+    ps->u_eff = ps->u_rms[0];
+    ps->i_eff = ps->i_rms[0];
+    ps->s_eff = ps->s[0];
+  } else if (m->cfg.layout == HR_LAYOUT_3P4W) {
+    double u2 = 0, ull2 = 0, i2 = 0;
+    for (int j = 0; j < 3; j++) {
+      double a2 = sq[j] / len, b2 = sq[(j + 1) % 3] / len;
+      u2 += a2;
+      ull2 += a2 + b2 - 2.0 * uu[j] / len; /* (u_j - u_j+1)^2 */
+      i2 += sq[3 + j] / len;
+      ps->s[j] = ps->u_rms[j] * ps->i_rms[j];
+    }
+    i2 += sq[6] / len; /* the neutral, measured or derived */
+    ps->u_eff = sqrt(fmax((3.0 * u2 + ull2) / 18.0, 0.0));
+    ps->i_eff = sqrt(i2 / 3.0);
+    ps->s_eff = 3.0 * ps->u_eff * ps->i_eff;
+  } else {
+    /* 3P3W: Ve from the line-to-line voltages, Ie from the line currents
+     * (IEEE 1459-2010 §3.2.2.5, three-wire case). */
+    double ull2 = 0, i2 = 0;
+    for (int j = 0; j < 3; j++) {
+      ull2 += sq[j] / len;
+      i2 += sq[3 + j] / len;
+    }
+    ps->u_eff = sqrt(ull2 / 9.0);
+    ps->i_eff = sqrt(i2 / 3.0);
+    ps->s_eff = 3.0 * ps->u_eff * ps->i_eff;
+    /* Phase apparent power against the artificial star point. */
+    for (int p = 0; p < 3; p++) {
+      /* |u_p*|^2 = (2 u_pq^2 + 2 u_rp^2 - u_qr^2) / 9 for the star-point voltage. */
+      double upq = sq[p] / len, urp = sq[(p + 2) % 3] / len, uqr = sq[(p + 1) % 3] / len;
+      double us = sqrt(fmax((2.0 * upq + 2.0 * urp - uqr) / 9.0, 0.0));
+      ps->s[p] = us * ps->i_rms[p];
+    }
+  }
+  for (int p = 0; p < m->n_phase; p++) {
+    ps->pf[p] = safe_div(ps->p[p], ps->s[p]);
+    ps->s_arith += ps->s[p];
+  }
+  ps->pf_total = safe_div(ps->p_total, ps->s_eff);
+}
+
+/* ---- records from windows ------------------------------------------------- */
+
+static void emit_cycle(hr_meter_t *m, const hr__acc_t *c, double freq_hz)
+{
+  hr_record_t rec;
+  hr__meter_rec_init(m, &rec, HR_REC_CYCLE);
+  power_set_t ps;
+  powers(m, c->sq, c->p, c->uu, c->len, &ps);
+  rec.t_ns = hr__meter_t_ns(m, c->pos0);
+  rec.dur_ns = hr__meter_t_ns(m, c->pos0 + c->len) - rec.t_ns;
+  rec.flags = c->flags | (c->n != 2 ? HR_FLAG_IRREGULAR : 0);
+  hr_cycle_rec_t *y = &rec.u.cycle;
+  y->freq_hz = freq_hz;
+  for (int k = 0; k < m->nu; k++) {
+    y->u_rms_v[k] = ps.u_rms[k];
+    y->u_peak_v[k] = c->peak[k];
+    y->u_crest[k] = safe_div(c->peak[k], ps.u_rms[k]);
+  }
+  for (int k = 0; k < m->ni; k++) {
+    y->i_rms_a[k] = ps.i_rms[k];
+    y->i_peak_a[k] = c->peak[m->nu + k];
+    y->i_crest[k] = safe_div(c->peak[m->nu + k], ps.i_rms[k]);
+  }
+  for (int p = 0; p < m->n_phase; p++) {
+    y->p_w[p] = ps.p[p];
+    y->s_va[p] = ps.s[p];
+    y->pf[p] = ps.pf[p];
+  }
+  y->p_total_w = ps.p_total;
+  y->s_arith_va = ps.s_arith;
+  y->u_eff_v = ps.u_eff;
+  y->i_eff_a = ps.i_eff;
+  y->s_eff_va = ps.s_eff;
+  y->pf_total = ps.pf_total;
+  hr__meter_emit(m, &rec);
+}
+
+static void emit_interval(hr_meter_t *m, const hr__acc_t *a)
+{
+  hr_record_t rec;
+  hr__meter_rec_init(m, &rec, HR_REC_INTERVAL);
+  power_set_t ps;
+  powers(m, a->sq, a->p, a->uu, a->len, &ps);
+  rec.t_ns = hr__meter_t_ns(m, a->pos0);
+  rec.dur_ns = hr__meter_t_ns(m, a->pos0 + a->len) - rec.t_ns;
+  rec.flags = a->flags;
+  hr_interval_rec_t *y = &rec.u.interval;
+  y->n_cycles = a->n;
+  y->freq_hz = a->n / (a->len / m->fs);
+  memcpy(y->u_rms_v, ps.u_rms, sizeof y->u_rms_v);
+  memcpy(y->i_rms_a, ps.i_rms, sizeof y->i_rms_a);
+  memcpy(y->p_w, ps.p, sizeof y->p_w);
+  y->p_total_w = ps.p_total;
+  y->s_eff_va = ps.s_eff;
+  y->pf_total = ps.pf_total;
+  hr__meter_emit(m, &rec);
+}
+
+static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
+{
+  hr__half_t h;
+  half_sums(m, m->prev_bpos, b->pos, &h);
+  if (!b->real || !m->prev_real)
+    h.flags |= HR_FLAG_NO_ZC;
+  if (m->out_of_range)
+    h.flags |= HR_FLAG_FREQ_RANGE;
+  if (!b->real && b->pos > m->settle_pos)
+    m->st.freerun_halves++;
+
+  if (m->have_h_prev) {
+    double len = m->h_prev.len + h.len, urms[HR_MAX_U], irms[HR_MAX_I];
+    for (int c = 0; c < m->nu; c++)
+      urms[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) / len);
+    for (int c = 0; c < m->ni; c++)
+      irms[c] = sqrt(fmax(m->h_prev.sq[m->nu + c] + h.sq[m->nu + c], 0.0) / len);
+    h.flags |= hr__events_half(m, &m->h_prev, &h, urms, irms);
+
+    hr_record_t rec;
+    hr__meter_rec_init(m, &rec, HR_REC_HALF);
+    rec.t_ns = hr__meter_t_ns(m, m->h_prev.pos0);
+    rec.dur_ns = hr__meter_t_ns(m, b->pos) - rec.t_ns;
+    rec.flags = m->h_prev.flags | h.flags;
+    memcpy(rec.u.half.u_rms_v, urms, sizeof(double) * m->nu);
+    memcpy(rec.u.half.i_rms_a, irms, sizeof(double) * m->ni);
+    hr__meter_emit(m, &rec);
+  }
+
+  /* A cycle runs from one rising boundary to the next (IEC 61000-4-30 §5.2:
+   * the basic interval is an integer number of cycles). */
+  if (m->prev_rising)
+    m->cyc.open = 1;
+  if (m->cyc.open)
+    acc_add(&m->cyc, &h, m->nch);
+  if (b->rising) {
+    if (m->cyc.open && m->cyc.n > 0) {
+      double f = b->freq_hz > 0.0 ? b->freq_hz : m->fs / m->cyc.len;
+      if (b->freq_hz <= 0.0)
+        m->cyc.flags |= HR_FLAG_NO_ZC;
+      emit_cycle(m, &m->cyc, f);
+      hr__events_cycle(m, b->pos, f);
+      /* IEC 61000-4-30 §4.4: 10 (50 Hz) or 12 (60 Hz) cycles, gapless. */
+      hr__acc_t *it = &m->itv;
+      if (it->n == 0)
+        it->pos0 = m->cyc.pos0;
+      it->n++;
+      it->len += m->cyc.len;
+      for (int c = 0; c < m->nch; c++)
+        it->sq[c] += m->cyc.sq[c];
+      for (int p = 0; p < 3; p++) {
+        it->p[p] += m->cyc.p[p];
+        it->uu[p] += m->cyc.uu[p];
+      }
+      it->flags |= m->cyc.flags;
+      if (it->n == m->cycles_per_interval) {
+        emit_interval(m, it);
+        memset(it, 0, sizeof *it);
+      }
+    }
+    memset(&m->cyc, 0, sizeof m->cyc);
+    m->cyc.open = 1;
+  }
+
+  m->h_prev = h;
+  m->have_h_prev = 1;
+  m->prev_bpos = b->pos;
+  m->prev_rising = b->rising;
+  m->prev_real = b->real;
+}
+
+/* ---- millisecond ticks ---------------------------------------------------- */
+
+/* Running integral of total power up to position x (midpoint rule): the
+ * inclusive running sum interpolated at x - 1/2. */
+static double pcum_at(const hr_meter_t *m, double x)
+{
+  double xs = x - 0.5, f0 = floor(xs);
+  int64_t k = (int64_t)f0;
+  double a = k < 0 ? 0.0 : m->pcum[(uint32_t)k & m->mask];
+  double b = k + 1 < 0 ? 0.0 : m->pcum[(uint32_t)(k + 1) & m->mask];
+  return a + (xs - f0) * (b - a);
+}
+
+static void process_ms(hr_meter_t *m, double e)
+{
+  double lc = m->fs / m->f_est, a = e - lc;
+  uint32_t flags = 0;
+  if (a < 0.0) {
+    a = 0.0;
+    flags |= HR_FLAG_STARTUP;
+  }
+  if (a < m->settle_pos)
+    flags |= HR_FLAG_STARTUP;
+  double p = (pcum_at(m, e) - pcum_at(m, a)) / (e - a);
+  double dpdt = m->have_p_prev ? (p - m->p_prev) * 1000.0 : 0.0;
+  if (!m->have_p_prev)
+    flags |= HR_FLAG_STARTUP;
+
+  /* Peak phase current over samples whose centre lies in [prev, e). */
+  int64_t k0 = (int64_t)ceil(m->ms_prev_pos), k1 = (int64_t)ceil(e) - 1;
+  float ipk = 0.0f;
+  int nph = m->n_phase;
+  if (k1 >= k0) {
+    for (int c = 0; c < nph; c++) {
+      float v = absmax_range(m, m->ring[m->nu + c], k0, k1);
+      ipk = v > ipk ? v : ipk;
+    }
+    flags |= flags_range(m, k0, k1);
+  }
+  if (m->out_of_range)
+    flags |= HR_FLAG_FREQ_RANGE;
+
+  hr_record_t rec;
+  hr__meter_rec_init(m, &rec, HR_REC_MS);
+  rec.t_ns = hr__meter_t_ns(m, m->ms_prev_pos);
+  rec.dur_ns = hr__meter_t_ns(m, e) - rec.t_ns;
+  rec.flags = flags;
+  rec.u.ms.p_total_w = p;
+  rec.u.ms.dpdt_w_per_s = dpdt;
+  rec.u.ms.i_peak_a = ipk;
+  hr__meter_emit(m, &rec);
+  hr__events_ms(m, e / m->fs, p, m->have_p_prev ? dpdt : 0.0, ipk);
+
+  m->p_prev = p;
+  m->have_p_prev = 1;
+  m->ms_prev_pos = e;
+}
+
+/* ---- zero crossings and scheduling ---------------------------------------- */
+
+static double ms_pos(const hr_meter_t *m)
+{
+  return (double)m->ms_e_int + (double)m->ms_e_rem / 1e6;
+}
+
+static void update_next_due(hr_meter_t *m)
+{
+  int64_t due = sample_at(ms_pos(m)) + 1;
+  if (m->pend_count) {
+    int64_t d = sample_at(m->pend[m->pend_head].pos) + 1;
+    due = d < due ? d : due;
+  }
+  int64_t d = (int64_t)ceil(m->freerun_due_pos);
+  due = d < due ? d : due;
+  m->next_due = due;
+}
+
+static double half_period(const hr_meter_t *m)
+{
+  return m->fs / (2.0 * m->f_est);
+}
+
+static void set_freerun_deadline(hr_meter_t *m)
+{
+  double lag = m->delay > 0.0 ? m->delay : 0.0;
+  m->freerun_due_pos = m->last_sched_pos + 1.5 * half_period(m) + lag + 2.0;
+}
+
+static void schedule(hr_meter_t *m, double pos, int rising, int real, double freq_hz)
+{
+  /* A crossing right after a synthesised boundary would make a sliver of a
+   * half cycle; drop it and let the next one resynchronise. */
+  if (pos <= m->last_sched_pos + 0.5 * m->min_half)
+    return;
+  if (m->pend_count == HR__PENDING_MAX)
+    return; /* cannot happen: boundaries are due within a cycle */
+  int slot = (m->pend_head + m->pend_count) % HR__PENDING_MAX;
+  m->pend[slot] = (hr__boundary_t){pos, freq_hz, rising, real};
+  m->pend_count++;
+  m->last_sched_pos = pos;
+  m->last_sched_rising = rising;
+  set_freerun_deadline(m);
+  update_next_due(m);
+}
+
+static void tenth_second_tick(hr_meter_t *m, double pos_f);
+
+#define PLL_GAIN 0.2
+
+/* The frequency that sets window lengths is the median of the last five
+ * cycle frequencies: one cycle disturbed by a step transient cannot move it. */
+static void f_est_update(hr_meter_t *m, double freq)
+{
+  enum { N_MED = 5 };
+  const int cap = (int)(sizeof m->f_hist / sizeof m->f_hist[0]);
+  m->f_hist[m->f_hist_head] = freq;
+  m->f_hist_head = (m->f_hist_head + 1) % cap;
+  if (m->f_hist_n < N_MED)
+    m->f_hist_n++;
+  double v[N_MED];
+  int n = m->f_hist_n;
+  for (int k = 0; k < n; k++) {
+    double x = m->f_hist[(m->f_hist_head - 1 - k + cap) % cap];
+    int j = k;
+    for (; j > 0 && v[j - 1] > x; j--)
+      v[j] = v[j - 1];
+    v[j] = x;
+  }
+  m->f_est = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void on_crossing(hr_meter_t *m, double pos_f, int rising)
+{
+  if (rising) {
+    /* A rising-to-rising period outside the tracking range means the signal
+     * is not a fundamental we can follow: free-run and flag. */
+    if (m->have_raw_rise) {
+      double f = m->fs / (pos_f - m->last_raw_rise_pos);
+      m->out_of_range = !(f >= m->f_min && f <= m->f_max);
+    }
+    m->have_raw_rise = 1;
+    m->last_raw_rise_pos = pos_f;
+  }
+  if (m->out_of_range)
+    return;
+  if (m->have_real && pos_f - m->last_real_pos < m->min_half)
+    return;
+  m->st.zero_crossings++;
+  double freq = 0.0;
+  if (rising) {
+    if (m->have_rise) {
+      freq = m->fs / (pos_f - m->last_rise_pos);
+      f_est_update(m, freq);
+    }
+    tenth_second_tick(m, pos_f);
+    m->have_rise = 1;
+    m->last_rise_pos = pos_f;
+  }
+  m->have_real = 1;
+  m->last_real_pos = pos_f;
+  if (fabs(m->f_est - m->delay_f) > 1e-3) {
+    m->delay_f = m->f_est;
+    m->delay = hr__zc_filter_delay_samples(&m->zc, m->f_est);
+  }
+  /* Phase lock: place the boundary one half period after the last one and
+   * pull it a fraction of the way toward the measured crossing.  Windows then
+   * stay one (averaged) period long through amplitude steps, whose filter
+   * transients move single crossings by several samples; a half-cycle
+   * window of the right length holds exactly half a sine's energy wherever
+   * it starts. */
+  double b = pos_f - m->delay;
+  double pred = m->last_sched_pos + half_period(m);
+  if (m->locked && fabs(b - pred) < 0.25 * half_period(m) && rising != m->last_sched_rising)
+    b = pred + PLL_GAIN * (b - pred);
+  m->locked = 1;
+  schedule(m, b, rising, 1, freq);
+}
+
+/* IEC 61000-4-30 §5.1.2: over each 10-s interval of the clock, the number of
+ * integral cycles divided by their cumulative duration.  Crossing positions
+ * carry the same filter delay, which cancels in the differences. */
+static void tenth_second_tick(hr_meter_t *m, double pos_f)
+{
+  int64_t t = hr__meter_t_ns(m, pos_f);
+  const int64_t ten_s = 10000000000LL;
+  if (m->f10_end_ns == INT64_MIN) {
+    m->f10_end_ns = (t / ten_s + 1) * ten_s;
+    m->f10_count = 0;
+    m->f10_flags = HR_FLAG_STARTUP;
+  }
+  if (t >= m->f10_end_ns) {
+    if (m->f10_count >= 2 && (m->f10_flags & HR_FLAG_STARTUP) == 0) {
+      hr_record_t rec;
+      hr__meter_rec_init(m, &rec, HR_REC_FREQ10S);
+      rec.t_ns = m->f10_end_ns - ten_s;
+      rec.dur_ns = ten_s;
+      rec.flags = m->f10_flags;
+      double span = (m->f10_last - m->f10_first) / m->fs;
+      rec.u.freq.n_cycles = m->f10_count - 1;
+      rec.u.freq.span_s = span;
+      rec.u.freq.freq_hz = (m->f10_count - 1) / span;
+      hr__meter_emit(m, &rec);
+    }
+    m->f10_end_ns = (t / ten_s + 1) * ten_s;
+    m->f10_count = 0;
+    m->f10_flags = 0;
+  }
+  if (m->f10_count == 0)
+    m->f10_first = pos_f;
+  m->f10_last = pos_f;
+  m->f10_count++;
+}
+
+static void process_due(hr_meter_t *m)
+{
+  for (;;) {
+    double e = ms_pos(m);
+    int64_t ms_due = sample_at(e) + 1;
+    int64_t b_due = m->pend_count ? sample_at(m->pend[m->pend_head].pos) + 1 : INT64_MAX;
+    int64_t fr_due = (int64_t)ceil(m->freerun_due_pos);
+    if (fr_due <= m->n && fr_due <= b_due) {
+      /* No crossing came in time: synthesise the boundary one half period
+       * after the last one, alternating polarity (free-running). */
+      schedule(m, m->last_sched_pos + half_period(m), !m->last_sched_rising, 0, 0.0);
+      m->locked = 0;
+      if (m->f10_count)
+        m->f10_flags |= HR_FLAG_NO_ZC;
+      continue;
+    }
+    if (b_due <= m->n && b_due <= ms_due) {
+      hr__boundary_t b = m->pend[m->pend_head];
+      m->pend_head = (m->pend_head + 1) % HR__PENDING_MAX;
+      m->pend_count--;
+      process_boundary(m, &b);
+      continue;
+    }
+    if (ms_due <= m->n) {
+      process_ms(m, e);
+      m->ms_e_rem += m->fs_mhz;
+      m->ms_e_int += m->ms_e_rem / 1000000;
+      m->ms_e_rem %= 1000000;
+      continue;
+    }
+    break;
+  }
+  update_next_due(m);
+}
+
+/* ---- the sample path ------------------------------------------------------- */
+
+static void mark_bad(hr_meter_t *m, int c)
+{
+  if (m->st.first_bad_frame < 0) {
+    m->st.first_bad_frame = m->n;
+    m->st.first_bad_channel = c;
+  }
+  m->st.bad_samples++;
+}
+
+int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
+{
+  const int nin = m->nch_in, nu = m->nu, ref = m->cfg.ref_channel;
+  const uint32_t mask = m->mask;
+  size_t k = 0;
+  int rc = HR_OK;
+  for (; k < n_frames; k++) {
+    if (!m->cb && m->qcap - m->qcount < QUEUE_RESERVE) {
+      rc = HR_ERR_FULL;
+      break;
+    }
+    const float *x = frames + k * (size_t)nin;
+    uint32_t idx = (uint32_t)m->n & mask;
+    uint8_t fl = 0;
+    for (int c = 0; c < nin; c++) {
+      float v = x[c];
+      if (!isfinite(v)) {
+        mark_bad(m, c);
+        fl |= HR_FLAG_BAD_SAMPLE;
+        v = 0.0f;
+      } else if (m->clip[c] > 0.0f && fabsf(v) >= m->clip[c]) {
+        if (m->st.first_clipped_frame < 0)
+          m->st.first_clipped_frame = m->n;
+        m->st.clipped_samples++;
+        fl |= HR_FLAG_CLIPPED;
+      }
+      m->ring[c][idx] = v;
+    }
+    if (m->derive_in)
+      m->ring[nin][idx] = -(m->ring[nu][idx] + m->ring[nu + 1][idx] + m->ring[nu + 2][idx]);
+    m->fring[idx] = fl;
+    double p = 0.0;
+    for (int t = 0; t < m->n_pterm; t++) {
+      const hr__power_term_t *pt = &m->pterm[t];
+      p += pt->coef * ((double)m->ring[pt->u][idx] * m->ring[pt->i][idx]);
+    }
+    m->pcum_acc += p;
+    m->pcum[idx] = m->pcum_acc;
+
+    double y = hr__zc_filter_step(&m->zc, m->ring[ref][idx]);
+    double yp = m->y_prev;
+    if (y >= 0.0) {
+      if (yp < 0.0 && m->arm_rise) {
+        m->arm_rise = 0;
+        on_crossing(m, (double)(m->n - 1) + yp / (yp - y), 1);
+      }
+      if (y > m->zc_hyst)
+        m->arm_fall = 1;
+    } else {
+      if (yp >= 0.0 && m->arm_fall) {
+        m->arm_fall = 0;
+        on_crossing(m, (double)(m->n - 1) + yp / (yp - y), 0);
+      }
+      if (y < -m->zc_hyst)
+        m->arm_rise = 1;
+    }
+    m->y_prev = y;
+    m->n++;
+    m->st.frames++;
+    if (m->n >= m->next_due)
+      process_due(m);
+  }
+  if (n_done)
+    *n_done = k;
+  return rc;
+}

@@ -1,0 +1,166 @@
+/* The meter object, shared by meter.c (sample path, windows, records) and
+ * events.c (event detectors). */
+#ifndef HR_PQ_METER_INT_H
+#define HR_PQ_METER_INT_H
+
+#include <stdint.h>
+
+#include "pq_int.h"
+
+#define HR__PENDING_MAX 16
+
+/* A fundamental zero crossing moved back by the filter delay: the boundary
+ * between two half cycles, as a fractional sample position. */
+typedef struct hr__boundary {
+  double pos;
+  double freq_hz; /* frequency of the cycle that ends here (rising only), 0 if unknown */
+  int rising;
+  int real;       /* 0: synthesised because no crossing came (free-running) */
+} hr__boundary_t;
+
+/* Sums over one half cycle [pos0, pos1). */
+typedef struct hr__half {
+  double pos0, pos1, len;
+  double sq[HR_MAX_CH];
+  double peak[HR_MAX_CH];
+  double p[3];  /* active energy per phase [W * samples] */
+  double uu[3]; /* ua*ub, ub*uc, uc*ua [V^2 * samples] (3P4W, for Ve) */
+  uint32_t flags;
+} hr__half_t;
+
+/* Sums over several half cycles (a cycle or a 10/12-cycle interval). */
+typedef struct hr__acc {
+  int n;        /* half cycles (cycle) or cycles (interval) */
+  int open;     /* started at a rising boundary */
+  double pos0, len;
+  double sq[HR_MAX_CH];
+  double peak[HR_MAX_CH];
+  double p[3];
+  double uu[3];
+  double f_sum;
+  uint32_t flags;
+} hr__acc_t;
+
+/* State of one polyphase voltage event (dip, swell or interruption). */
+typedef struct hr__vevent {
+  int active;
+  int64_t start_ns;
+  double extreme;
+  unsigned channels;
+} hr__vevent_t;
+
+typedef struct hr__power_term {
+  int phase, u, i;
+  double coef;
+} hr__power_term_t;
+
+struct hr_meter {
+  hr_meter_cfg_t cfg;
+  int nu, ni, nch_in, nch; /* ni and nch include a derived neutral */
+  int derive_in;           /* 3P4W without a measured neutral: in = -(ia+ib+ic) */
+  int n_phase;             /* 1 or 3 */
+  double fs;
+  int64_t fs_mhz;          /* fs in mHz, exact */
+  int cycles_per_interval; /* 10 at 50 Hz, 12 at 60 Hz */
+  int rvc_n;               /* 100 at 50 Hz, 120 at 60 Hz (half cycles) */
+
+  /* Sample rings, planar, ring_len a power of two. */
+  uint32_t ring_len, mask;
+  float *ring[HR_MAX_CH];
+  uint8_t *fring;  /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
+  double *pcum;    /* running sum of total instantaneous power, inclusive */
+  double pcum_acc;
+  hr__power_term_t pterm[6];
+  int n_pterm;
+  float clip[HR_MAX_CH];
+
+  int64_t n;       /* frames consumed; the next frame has index n */
+  int64_t next_due;
+
+  /* Zero crossings. */
+  hr__zc_filter_t zc;
+  double y_prev;
+  int arm_rise, arm_fall;
+  double zc_hyst;
+  double min_half;       /* shortest accepted half period [samples] */
+  double f_min, f_max;   /* tracking range [Hz] */
+  int have_real, have_rise, have_raw_rise;
+  double last_real_pos, last_rise_pos, last_raw_rise_pos; /* filtered positions */
+  double f_est;          /* frequency used for boundaries and sliding windows: the
+                            mean of the last HR__FAVG valid cycle frequencies */
+  double f_hist[8];
+  int f_hist_n, f_hist_head;
+  double delay_f, delay; /* filter delay cached for frequency delay_f [samples] */
+  int out_of_range;
+  int locked;            /* boundaries follow the phase lock (see on_crossing) */
+  double settle_pos;
+
+  hr__boundary_t pend[HR__PENDING_MAX];
+  int pend_head, pend_count;
+  double last_sched_pos;
+  int last_sched_rising;
+  double freerun_due_pos;
+
+  /* Processed boundaries and the half cycles between them. */
+  double prev_bpos;
+  int prev_rising, prev_real;
+  hr__half_t h_prev;
+  int have_h_prev;
+  hr__acc_t cyc, itv;
+
+  /* Millisecond ticks at positions e = e_int + e_rem / 1e6. */
+  int64_t ms_e_int, ms_e_rem;
+  double ms_prev_pos;
+  double p_prev;
+  int have_p_prev;
+
+  /* IEC 10-s frequency. */
+  int64_t f10_end_ns;
+  double f10_first, f10_last;
+  int f10_count;
+  uint32_t f10_flags;
+
+  /* Dips, swells, interruptions (IEC 61000-4-30 §5.4, §5.5). */
+  hr__vevent_t dip, swell, intr;
+
+  /* RVC (IEC 61000-4-30 §5.11). */
+  double *rvc_ring[HR_MAX_U]; /* last rvc_n Urms(1/2) values per channel */
+  double rvc_sum[HR_MAX_U];
+  int rvc_head, rvc_count;
+  int rvc_active, rvc_steady;
+  double rvc_mean_before[HR_MAX_U];
+  double rvc_dumax;
+  int64_t rvc_start_ns;
+  double *rvc_pos; /* boundary position of each value in the ring */
+  unsigned rvc_channels;
+
+  hr__swing_t pswing, iswing;
+  hr__alarm_t alarm[HR_MAX_ALARMS];
+
+  hr_record_cb cb;
+  void *cb_user;
+  hr_record_t *queue;
+  size_t qcap, qhead, qcount;
+  hr_meter_stats_t st;
+
+  void *arena; /* one allocation for every array above */
+};
+
+/* meter.c */
+int64_t hr__meter_t_ns(const hr_meter_t *m, double pos);
+void hr__meter_emit(hr_meter_t *m, hr_record_t *rec);
+void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kind);
+
+/* events.c */
+size_t hr__events_arena_doubles(const hr_meter_cfg_t *cfg, int rvc_n);
+void hr__events_init(hr_meter_t *m, double *arena);
+void hr__events_reset(hr_meter_t *m);
+/* After each half cycle: h is the newest half cycle, hp the one before;
+ * urms/irms are the Urms(1/2)/Irms(1/2) over both.  Returns the
+ * HR_FLAG_EVENT bit when a dip, swell or interruption is in progress. */
+uint32_t hr__events_half(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
+                         const double *urms, const double *irms);
+void hr__events_ms(hr_meter_t *m, double t_s, double p_w, double dpdt, double ipeak);
+void hr__events_cycle(hr_meter_t *m, double pos, double freq_hz);
+
+#endif

@@ -1,0 +1,72 @@
+/* Internals of the measurement engine shared between its files. */
+#ifndef HR_PQ_INT_H
+#define HR_PQ_INT_H
+
+#include <stdint.h>
+
+#include "headroom/pq.h"
+
+/* ---- zero-crossing filter (zc_filter.c) ----------------------------------- */
+
+/* One biquad section, direct form I, double precision. */
+typedef struct hr__biquad {
+  double b0, b1, b2, a1, a2;
+  double x1, x2, y1, y2;
+} hr__biquad_t;
+
+#define HR__ZC_SECTIONS 3
+
+/* Band-pass used to find fundamental zero crossings: a 2nd-order Butterworth
+ * high-pass at f_nom/4 (removes DC offset and sub-harmonics) followed by a
+ * 4th-order Butterworth low-pass at 1.25 f_nom (attenuates h3 by ~30 dB). */
+typedef struct hr__zc_filter {
+  hr__biquad_t s[HR__ZC_SECTIONS];
+  double fs_hz;
+} hr__zc_filter_t;
+
+void hr__zc_filter_init(hr__zc_filter_t *f, double fs_hz, double f_nom_hz);
+void hr__zc_filter_reset(hr__zc_filter_t *f);
+/* Phase delay of the filter at freq_hz, in samples (positive = output lags). */
+double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz);
+/* Magnitude response at freq_hz. */
+double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);
+
+static inline double hr__zc_filter_step(hr__zc_filter_t *f, double x)
+{
+  for (int k = 0; k < HR__ZC_SECTIONS; k++) {
+    hr__biquad_t *q = &f->s[k];
+    double y = q->b0 * x + q->b1 * q->x1 + q->b2 * q->x2 - q->a1 * q->y1 - q->a2 * q->y2;
+    q->x2 = q->x1;
+    q->x1 = x;
+    q->y2 = q->y1;
+    q->y1 = y;
+    x = y;
+  }
+  return x;
+}
+
+/* ---- swing detector (events.c) ---------------------------------------------- */
+
+/* Detects a swing of more than thr within window_s on a sampled series and
+ * follows it to its end.  Capacity is fixed at init. */
+typedef struct hr__swing {
+  double thr;
+  double window_s;
+  int cap;       /* ring capacity in points */
+  double *t_s;   /* ring of times [s], owned by the meter's arena */
+  double *x;     /* ring of values */
+  int head, count;
+  int active;    /* 0 idle, +1 rising swing, -1 falling swing */
+  double t_from, x_from, t_ext, x_ext;
+  unsigned channels;
+} hr__swing_t;
+
+/* ---- alarm with hysteresis (events.c) ------------------------------------------ */
+typedef struct hr__alarm {
+  hr_alarm_cfg_t cfg;
+  int active;
+  int64_t start_ns;
+  double extreme;
+} hr__alarm_t;
+
+#endif

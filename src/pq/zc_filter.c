@@ -1,0 +1,75 @@
+/* Band-pass filter that exposes the fundamental for zero-crossing detection,
+ * and its phase delay so that crossings can be moved back to where the
+ * fundamental crossed (IEC 61000-4-30 §5.4.2: "commencing at a fundamental
+ * zero crossing"; §5.1.2: harmonics and interharmonics attenuated before the
+ * frequency is measured). */
+#include <complex.h>
+#include <math.h>
+#include <string.h>
+
+#include "pq_int.h"
+
+/* Butterworth sections by the bilinear transform with pre-warping (the
+ * audio-EQ cookbook form, which is exact for these prototypes). */
+static void design_lowpass(hr__biquad_t *q, double fs_hz, double fc_hz, double quality)
+{
+  double w0 = 2.0 * M_PI * fc_hz / fs_hz, c = cos(w0), alpha = sin(w0) / (2.0 * quality);
+  double a0 = 1.0 + alpha;
+  memset(q, 0, sizeof *q);
+  q->b0 = (1.0 - c) / 2.0 / a0;
+  q->b1 = (1.0 - c) / a0;
+  q->b2 = q->b0;
+  q->a1 = -2.0 * c / a0;
+  q->a2 = (1.0 - alpha) / a0;
+}
+
+static void design_highpass(hr__biquad_t *q, double fs_hz, double fc_hz, double quality)
+{
+  double w0 = 2.0 * M_PI * fc_hz / fs_hz, c = cos(w0), alpha = sin(w0) / (2.0 * quality);
+  double a0 = 1.0 + alpha;
+  memset(q, 0, sizeof *q);
+  q->b0 = (1.0 + c) / 2.0 / a0;
+  q->b1 = -(1.0 + c) / a0;
+  q->b2 = q->b0;
+  q->a1 = -2.0 * c / a0;
+  q->a2 = (1.0 - alpha) / a0;
+}
+
+void hr__zc_filter_init(hr__zc_filter_t *f, double fs_hz, double f_nom_hz)
+{
+  /* Quality factors of a 4th-order Butterworth: 1/(2 cos(pi/8)), 1/(2 cos(3pi/8)). */
+  design_highpass(&f->s[0], fs_hz, f_nom_hz / 4.0, M_SQRT1_2);
+  design_lowpass(&f->s[1], fs_hz, 1.25 * f_nom_hz, 0.54119610014619698);
+  design_lowpass(&f->s[2], fs_hz, 1.25 * f_nom_hz, 1.3065629648763766);
+  f->fs_hz = fs_hz;
+}
+
+void hr__zc_filter_reset(hr__zc_filter_t *f)
+{
+  for (int k = 0; k < HR__ZC_SECTIONS; k++)
+    f->s[k].x1 = f->s[k].x2 = f->s[k].y1 = f->s[k].y2 = 0.0;
+}
+
+static double complex section_response(const hr__biquad_t *q, double w)
+{
+  double complex z1 = cexp(-I * w), z2 = z1 * z1;
+  return (q->b0 + q->b1 * z1 + q->b2 * z2) / (1.0 + q->a1 * z1 + q->a2 * z2);
+}
+
+double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz)
+{
+  double w = 2.0 * M_PI * freq_hz / f->fs_hz, phase = 0.0;
+  /* Summing per-section phases keeps the total unwrapped: each section's
+   * phase stays inside (-pi, pi) at frequencies near the fundamental. */
+  for (int k = 0; k < HR__ZC_SECTIONS; k++)
+    phase += carg(section_response(&f->s[k], w));
+  return -phase / w;
+}
+
+double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz)
+{
+  double w = 2.0 * M_PI * freq_hz / f->fs_hz, g = 1.0;
+  for (int k = 0; k < HR__ZC_SECTIONS; k++)
+    g *= cabs(section_response(&f->s[k], w));
+  return g;
+}

@@ -1,0 +1,222 @@
+/* Records as JSON objects.  Written by hand with a bounded buffer: the shape
+ * is fixed and small, and the stream path must not allocate. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "headroom/wire.h"
+
+typedef struct out {
+  char *buf;
+  size_t len, pos;
+  int full;
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(out_t *o, const char *fmt, ...)
+{
+  if (o->full)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= o->len - o->pos) {
+    o->full = 1;
+    o->pos = o->len - 1;
+    return;
+  }
+  o->pos += (size_t)n;
+}
+
+static void num(out_t *o, const char *key, double v)
+{
+  if (isfinite(v))
+    put(o, ",\"%s\":%.10g", key, v);
+  else
+    put(o, ",\"%s\":null", key);
+}
+
+static void arr(out_t *o, const char *key, const double *v, int n)
+{
+  put(o, ",\"%s\":[", key);
+  for (int k = 0; k < n; k++) {
+    if (isfinite(v[k]))
+      put(o, "%s%.10g", k ? "," : "", v[k]);
+    else
+      put(o, "%snull", k ? "," : "");
+  }
+  put(o, "]");
+}
+
+int hr_time_rfc3339(int64_t t_ns, char *buf, size_t len)
+{
+  if (!buf || len < 32)
+    return HR_ERR_INVALID_ARG;
+  int64_t s = t_ns / 1000000000, ns = t_ns % 1000000000;
+  if (ns < 0) {
+    ns += 1000000000;
+    s -= 1;
+  }
+  time_t tt = (time_t)s;
+  struct tm tm;
+  if (!gmtime_r(&tt, &tm))
+    return HR_ERR_INVALID_ARG;
+  char day[24];
+  strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, len, "%s.%09lldZ", day, (long long)ns);
+  return HR_OK;
+}
+
+static const char *const flag_names[] = {"bad_sample", "clipped", "no_zc",    "freq_range",
+                                         "event",      "startup", "irregular"};
+
+static void channels(out_t *o, const hr_record_t *rec, unsigned mask)
+{
+  static const char *const u3[] = {"u1", "u2", "u3"};
+  put(o, ",\"channels\":[");
+  int first = 1;
+  for (int c = 0; c < rec->n_u + rec->n_i; c++) {
+    if (!(mask >> c & 1u))
+      continue;
+    if (c < rec->n_u)
+      put(o, "%s\"%s\"", first ? "" : ",", u3[c]);
+    else
+      put(o, "%s\"i%d\"", first ? "" : ",", c - rec->n_u + 1);
+    first = 0;
+  }
+  put(o, "]");
+}
+
+int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, size_t len,
+                   size_t *n_written)
+{
+  if (!rec || !buf || len == 0)
+    return HR_ERR_INVALID_ARG;
+  if (device_id) {
+    size_t n = strlen(device_id);
+    if (n > 64)
+      return HR_ERR_INVALID_ARG;
+    for (size_t k = 0; k < n; k++)
+      if (device_id[k] < 0x20 || device_id[k] > 0x7e || device_id[k] == '"' ||
+          device_id[k] == '\\')
+        return HR_ERR_INVALID_ARG;
+  }
+  out_t o = {buf, len, 0, 0};
+  buf[0] = '\0';
+  char ts[40];
+  hr_time_rfc3339(rec->t_ns, ts, sizeof ts);
+  put(&o, "{\"type\":\"%s\"", hr_rec_kind_name(rec->kind));
+  if (device_id)
+    put(&o, ",\"device_id\":\"%s\"", device_id);
+  put(&o, ",\"t\":\"%s\",\"t_ns\":%lld,\"dur_ns\":%lld,\"flags\":[", ts, (long long)rec->t_ns,
+      (long long)rec->dur_ns);
+  int first = 1;
+  for (unsigned k = 0; k < sizeof flag_names / sizeof flag_names[0]; k++)
+    if (rec->flags >> k & 1u) {
+      put(&o, "%s\"%s\"", first ? "" : ",", flag_names[k]);
+      first = 0;
+    }
+  put(&o, "]");
+  int nu = rec->n_u, ni = rec->n_i, np = nu == 1 ? 1 : 3;
+  switch (rec->kind) {
+  case HR_REC_HALF:
+    arr(&o, "u_rms_v", rec->u.half.u_rms_v, nu);
+    arr(&o, "i_rms_a", rec->u.half.i_rms_a, ni);
+    break;
+  case HR_REC_CYCLE: {
+    const hr_cycle_rec_t *c = &rec->u.cycle;
+    num(&o, "freq_hz", c->freq_hz);
+    arr(&o, "u_rms_v", c->u_rms_v, nu);
+    arr(&o, "i_rms_a", c->i_rms_a, ni);
+    arr(&o, "u_peak_v", c->u_peak_v, nu);
+    arr(&o, "i_peak_a", c->i_peak_a, ni);
+    arr(&o, "u_crest", c->u_crest, nu);
+    arr(&o, "i_crest", c->i_crest, ni);
+    arr(&o, "p_w", c->p_w, np);
+    arr(&o, "s_va", c->s_va, np);
+    arr(&o, "pf", c->pf, np);
+    num(&o, "p_total_w", c->p_total_w);
+    num(&o, "s_arith_va", c->s_arith_va);
+    num(&o, "u_eff_v", c->u_eff_v);
+    num(&o, "i_eff_a", c->i_eff_a);
+    num(&o, "s_eff_va", c->s_eff_va);
+    num(&o, "pf_total", c->pf_total);
+    break;
+  }
+  case HR_REC_MS:
+    num(&o, "p_total_w", rec->u.ms.p_total_w);
+    num(&o, "dpdt_w_per_s", rec->u.ms.dpdt_w_per_s);
+    num(&o, "i_peak_a", rec->u.ms.i_peak_a);
+    break;
+  case HR_REC_INTERVAL: {
+    const hr_interval_rec_t *v = &rec->u.interval;
+    put(&o, ",\"n_cycles\":%d", v->n_cycles);
+    num(&o, "freq_hz", v->freq_hz);
+    arr(&o, "u_rms_v", v->u_rms_v, nu);
+    arr(&o, "i_rms_a", v->i_rms_a, ni);
+    arr(&o, "p_w", v->p_w, np);
+    num(&o, "p_total_w", v->p_total_w);
+    num(&o, "s_eff_va", v->s_eff_va);
+    num(&o, "pf_total", v->pf_total);
+    break;
+  }
+  case HR_REC_FREQ10S:
+    num(&o, "freq_hz", rec->u.freq.freq_hz);
+    put(&o, ",\"n_cycles\":%d", rec->u.freq.n_cycles);
+    num(&o, "span_s", rec->u.freq.span_s);
+    break;
+  case HR_REC_EVENT: {
+    const hr_event_rec_t *e = &rec->u.event;
+    put(&o, ",\"event\":\"%s\",\"phase\":\"%s\",\"start_ns\":%lld", hr_event_type_name(e->type),
+        e->ended ? "end" : "start", (long long)e->start_ns);
+    if (e->ended)
+      put(&o, ",\"duration_ns\":%lld", (long long)e->duration_ns);
+    channels(&o, rec, e->channels);
+    switch (e->type) {
+    case HR_EVT_DIP:
+    case HR_EVT_INTERRUPTION:
+      num(&o, "residual_v", e->extreme);
+      if (e->ended)
+        num(&o, "depth_pct", e->depth_pct);
+      break;
+    case HR_EVT_SWELL:
+      num(&o, "max_v", e->extreme);
+      if (e->ended)
+        num(&o, "swell_pct", e->depth_pct);
+      break;
+    case HR_EVT_RVC:
+      num(&o, "du_max_v", e->extreme);
+      if (e->ended)
+        num(&o, "du_ss_v", e->delta);
+      break;
+    case HR_EVT_POWER_STEP:
+    case HR_EVT_CURRENT_STEP: {
+      const char *u = e->type == HR_EVT_POWER_STEP ? "w" : "a";
+      char k1[16], k2[16], k3[16];
+      snprintf(k1, sizeof k1, "from_%s", u);
+      snprintf(k2, sizeof k2, "to_%s", u);
+      snprintf(k3, sizeof k3, "delta_%s", u);
+      num(&o, k1, e->from);
+      num(&o, k2, e->extreme);
+      num(&o, k3, e->delta);
+      if (e->ended)
+        num(&o, "swing_pct", e->depth_pct);
+      break;
+    }
+    case HR_EVT_ALARM:
+      put(&o, ",\"alarm\":%d", e->alarm_index);
+      num(&o, "extreme", e->extreme);
+      break;
+    }
+    break;
+  }
+  }
+  put(&o, "}");
+  if (n_written)
+    *n_written = o.pos;
+  return o.full ? HR_ERR_FULL : HR_OK;
+}
