@@ -305,9 +305,12 @@ static void swing_push(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, doub
   if (s->thr <= 0.0)
     return;
   if (s->active) {
+    /* The swing's end time only moves while the value still goes on by a
+     * visible amount (2 % of the threshold), not through ripple at the top. */
     if ((s->active > 0 && x > s->x_ext) || (s->active < 0 && x < s->x_ext)) {
+      if (fabs(x - s->x_ext) > 0.02 * s->thr)
+        s->t_ext = t;
       s->x_ext = x;
-      s->t_ext = t;
       s->channels |= channels;
     }
     /* A reversal larger than the threshold closes this swing and opens the
@@ -347,9 +350,20 @@ static void swing_push(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, doub
     return;
   int rising = s->t_s[imax] > s->t_s[imin];
   int from = rising ? imin : imax, to = rising ? imax : imin;
+  /* The swing starts at the last point before its end that was still within
+   * 5 % of the threshold of the starting level (a flat run before a step
+   * would otherwise date the start back to the window's beginning). */
+  double x0 = s->x[from];
+  for (int k = 0; k < s->count; k++) {
+    int i = (s->head + k) % s->cap;
+    if (s->t_s[i] >= s->t_s[to])
+      break;
+    if (fabs(s->x[i] - x0) <= 0.05 * s->thr)
+      from = i;
+  }
   s->active = rising ? 1 : -1;
   s->t_from = s->t_s[from];
-  s->x_from = s->x[from];
+  s->x_from = x0;
   s->t_ext = s->t_s[to];
   s->x_ext = s->x[to];
   s->channels = channels;

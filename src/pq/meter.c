@@ -273,8 +273,9 @@ void hr_meter_reset(hr_meter_t *m)
   m->y_prev = 0.0;
   m->arm_rise = m->arm_fall = 0;
   m->have_real = m->have_rise = m->have_raw_rise = 0;
-  m->f_hist_n = m->f_hist_head = 0;
+  m->f_hist_n = m->f_hist_head = m->f_rejects = 0;
   m->locked = 0;
+  m->lock_misses = 0;
   m->f_est = m->cfg.f_nom_hz;
   m->delay_f = m->f_est;
   m->delay = hr__zc_filter_delay_samples(&m->zc, m->f_est);
@@ -757,6 +758,15 @@ static void f_est_update(hr_meter_t *m, double freq)
 {
   enum { N_MED = 5 };
   const int cap = (int)(sizeof m->f_hist / sizeof m->f_hist[0]);
+  /* Real frequency moves slowly (1 Hz/s is a steep ramp); a cycle that is
+   * more than 2 % of nominal away from the estimate is a disturbed crossing
+   * unless three in a row agree on it. */
+  if (m->f_hist_n && fabs(freq - m->f_est) > 0.02 * m->cfg.f_nom_hz) {
+    if (++m->f_rejects < 3)
+      return;
+    m->f_hist_n = 0;
+  }
+  m->f_rejects = 0;
   m->f_hist[m->f_hist_head] = freq;
   m->f_hist_head = (m->f_hist_head + 1) % cap;
   if (m->f_hist_n < N_MED)
@@ -814,8 +824,17 @@ static void on_crossing(hr_meter_t *m, double pos_f, int rising)
    * it starts. */
   double b = pos_f - m->delay;
   double pred = m->last_sched_pos + half_period(m);
-  if (m->locked && fabs(b - pred) < 0.25 * half_period(m) && rising != m->last_sched_rising)
-    b = pred + PLL_GAIN * (b - pred);
+  if (m->locked && rising != m->last_sched_rising) {
+    if (fabs(b - pred) < 0.25 * half_period(m)) {
+      b = pred + PLL_GAIN * (b - pred);
+      m->lock_misses = 0;
+    } else if (++m->lock_misses <= 3) {
+      /* A crossing far from where the lock expects it is more likely a
+       * transient (a deep step on the reference) than a phase jump: keep the
+       * flywheel for up to three half cycles before resynchronising. */
+      b = pred;
+    }
+  }
   m->locked = 1;
   schedule(m, b, rising, 1, freq);
 }

@@ -89,7 +89,8 @@ struct hr_meter {
   double f_est;          /* frequency used for boundaries and sliding windows: the
                             mean of the last HR__FAVG valid cycle frequencies */
   double f_hist[8];
-  int f_hist_n, f_hist_head;
+  int f_hist_n, f_hist_head, f_rejects;
+  int lock_misses;
   double delay_f, delay; /* filter delay cached for frequency delay_f [samples] */
   int out_of_range;
   int locked;            /* boundaries follow the phase lock (see on_crossing) */
