@@ -1,0 +1,316 @@
+/* Unit tests of the meter object: block-size independence, the pull queue,
+ * configuration errors and bad input (NaN, no zero crossings, a frequency far
+ * from nominal, clipping). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/pq.h"
+
+#define FS 8000.0
+
+/* A 3P4W frame stream: 60 Hz (or f_hz), 230 V, 50 A at 30 degrees lag, with a
+ * 40 % dip on phase A from 0.5 s to 0.6 s and a current step at 0.8 s. */
+static float *make_signal(size_t n, double f_hz)
+{
+  float *x = malloc(n * 6 * sizeof *x);
+  for (size_t k = 0; k < n; k++) {
+    double t = (double)k / FS;
+    for (int p = 0; p < 3; p++) {
+      double ph = 2 * M_PI * f_hz * t - 2 * M_PI * p / 3;
+      double u = 230 * M_SQRT2 * (p == 0 && t >= 0.5 && t < 0.6 ? 0.6 : 1.0);
+      double i = 50 * M_SQRT2 * (t >= 0.8 ? 1.6 : 1.0);
+      x[k * 6 + p] = (float)(u * sin(ph) + 3.0 * sin(3 * ph));
+      x[k * 6 + 3 + p] = (float)(i * sin(ph - M_PI / 6) + 5.0 * sin(5 * ph));
+    }
+  }
+  return x;
+}
+
+typedef struct collect {
+  hr_record_t *recs;
+  size_t n, cap;
+} collect_t;
+
+static void on_record(const hr_record_t *rec, void *user)
+{
+  collect_t *c = user;
+  if (c->n == c->cap) {
+    c->cap = c->cap ? 2 * c->cap : 1024;
+    c->recs = realloc(c->recs, c->cap * sizeof *c->recs);
+  }
+  c->recs[c->n++] = *rec;
+}
+
+static void cfg_3p4w(hr_meter_cfg_t *cfg)
+{
+  hr_meter_cfg_default(cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
+  cfg->p_step_base_w = 30000.0;
+  cfg->i_step_base_a = 50.0;
+  cfg->n_alarms = 1;
+  cfg->alarms[0] = (hr_alarm_cfg_t){HR_METRIC_I_RMS_A, 1, 70.0, 2.0};
+}
+
+/* Runs the signal through a meter in blocks of `block` frames (0: varying). */
+static collect_t run_blocks(const float *x, size_t n, size_t block)
+{
+  hr_meter_cfg_t cfg;
+  cfg_3p4w(&cfg);
+  hr_meter_t *m = NULL;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  collect_t c = {0};
+  hr_meter_set_callback(m, on_record, &c);
+  size_t k = 0, step = 1;
+  while (k < n) {
+    size_t b = block ? block : (step = step * 7 % 1013 + 1);
+    if (b > n - k)
+      b = n - k;
+    size_t done = 0;
+    assert_int_equal(hr_meter_push(m, x + k * 6, b, &done), HR_OK);
+    assert_int_equal(done, b);
+    k += b;
+  }
+  hr_meter_destroy(m);
+  return c;
+}
+
+static void results_do_not_depend_on_block_size(void **state)
+{
+  (void)state;
+  size_t n = (size_t)(1.5 * FS);
+  float *x = make_signal(n, 60.0);
+  collect_t ref = run_blocks(x, n, n);
+  assert_true(ref.n > 1500); /* ms + half + cycle + interval + events */
+  const size_t blocks[] = {1, 7, 133, 8000, 0};
+  for (unsigned b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+    collect_t c = run_blocks(x, n, blocks[b]);
+    assert_int_equal(c.n, ref.n);
+    for (size_t k = 0; k < c.n; k++)
+      assert_memory_equal(&c.recs[k], &ref.recs[k], sizeof(hr_record_t));
+    free(c.recs);
+  }
+  /* The stream produced the events the signal holds. */
+  int dips = 0, isteps = 0, alarms = 0;
+  for (size_t k = 0; k < ref.n; k++) {
+    const hr_record_t *r = &ref.recs[k];
+    if (r->kind != HR_REC_EVENT || !r->u.event.ended)
+      continue;
+    dips += r->u.event.type == HR_EVT_DIP;
+    isteps += r->u.event.type == HR_EVT_CURRENT_STEP;
+    alarms += r->u.event.type == HR_EVT_ALARM;
+  }
+  assert_int_equal(dips, 1);
+  assert_int_equal(isteps, 1);
+  assert_int_equal(alarms, 0); /* still active at the end: only the start notice */
+  free(ref.recs);
+  free(x);
+}
+
+static void pull_queue_stops_when_full_and_loses_nothing(void **state)
+{
+  (void)state;
+  size_t n = (size_t)(1.0 * FS);
+  float *x = make_signal(n, 60.0);
+  collect_t ref = run_blocks(x, n, n);
+
+  hr_meter_cfg_t cfg;
+  cfg_3p4w(&cfg);
+  cfg.queue_len = 64;
+  hr_meter_t *m = NULL;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  size_t k = 0, got = 0;
+  int fulls = 0;
+  hr_record_t rec;
+  while (k < n) {
+    size_t done = 0;
+    int rc = hr_meter_push(m, x + k * 6, n - k, &done);
+    k += done;
+    if (rc == HR_ERR_FULL)
+      fulls++;
+    else
+      assert_int_equal(rc, HR_OK);
+    while (hr_meter_pull(m, &rec)) {
+      assert_memory_equal(&rec, &ref.recs[got], sizeof rec);
+      got++;
+    }
+  }
+  assert_true(fulls > 0);
+  assert_int_equal(got, ref.n);
+  hr_meter_destroy(m);
+  free(ref.recs);
+  free(x);
+}
+
+static void bad_configurations_are_named(void **state)
+{
+  (void)state;
+  hr_meter_cfg_t cfg;
+  char why[256];
+  hr_meter_cfg_default(&cfg, 1000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
+  assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
+  assert_non_null(strstr(why, "fs_hz"));
+  hr_meter_cfg_default(&cfg, 8000.0, 55.0, 230.0, HR_LAYOUT_1P2W);
+  assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
+  assert_non_null(strstr(why, "f_nom_hz"));
+  hr_meter_cfg_default(&cfg, 8000.0, 50.0, -1.0, HR_LAYOUT_1P2W);
+  assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
+  assert_non_null(strstr(why, "u_din_v"));
+  hr_meter_cfg_default(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
+  cfg.has_in = 1;
+  assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_INVALID_ARG);
+  assert_non_null(strstr(why, "has_in"));
+  hr_meter_cfg_default(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_3P4W);
+  cfg.dip_pct = 120.0;
+  assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
+  assert_non_null(strstr(why, "dip_pct"));
+  cfg.dip_pct = 90.0;
+  cfg.n_alarms = 1;
+  cfg.alarms[0].metric = (hr_metric_t)99;
+  assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_INVALID_ARG);
+  assert_non_null(strstr(why, "alarms[0]"));
+  hr_meter_t *m = (hr_meter_t *)&cfg; /* must be overwritten with NULL */
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_ERR_INVALID_ARG);
+  assert_null(m);
+  assert_int_equal(hr_meter_create(NULL, &m), HR_ERR_INVALID_ARG);
+}
+
+/* Runs n frames of a signal built by fill() and returns records and stats. */
+static collect_t run_fn(double f_hz, int kind, hr_meter_stats_t *st)
+{
+  size_t n = (size_t)(2.0 * FS);
+  float *x = calloc(n * 6, sizeof *x);
+  for (size_t k = 0; k < n; k++)
+    for (int p = 0; p < 3; p++) {
+      double ph = 2 * M_PI * f_hz * (double)k / FS - 2 * M_PI * p / 3;
+      x[k * 6 + p] = kind == 1 ? 100.0f : (float)(230 * M_SQRT2 * sin(ph));
+      x[k * 6 + 3 + p] = (float)(10 * sin(ph));
+    }
+  if (kind == 2) /* NaN and Inf in the middle */
+    for (size_t k = 8000; k < 8010; k++)
+      x[k * 6 + 4] = k % 2 ? NAN : INFINITY;
+  hr_meter_cfg_t cfg;
+  hr_meter_cfg_default(&cfg, FS, 50.0, 230.0, HR_LAYOUT_3P4W);
+  cfg.u_clip_v = kind == 3 ? 300.0 : 0.0;
+  hr_meter_t *m;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  collect_t c = {0};
+  hr_meter_set_callback(m, on_record, &c);
+  assert_int_equal(hr_meter_push(m, x, n, NULL), HR_OK);
+  hr_meter_get_stats(m, st);
+  hr_meter_destroy(m);
+  free(x);
+  return c;
+}
+
+static int count_flag(const collect_t *c, hr_rec_kind_t kind, uint32_t flag, int *total)
+{
+  int k_flag = 0;
+  *total = 0;
+  for (size_t k = 0; k < c->n; k++)
+    if (c->recs[k].kind == kind) {
+      (*total)++;
+      k_flag += (c->recs[k].flags & flag) != 0;
+    }
+  return k_flag;
+}
+
+static void bad_input_is_flagged_never_silent(void **state)
+{
+  (void)state;
+  hr_meter_stats_t st;
+  int total;
+
+  /* DC only: no zero crossing at all.  Windows free-run, every one flagged. */
+  collect_t c = run_fn(50.0, 1, &st);
+  assert_true(count_flag(&c, HR_REC_HALF, HR_FLAG_NO_ZC, &total) == total && total > 150);
+  assert_true(st.freerun_halves > 150);
+  assert_true(st.zero_crossings <= 4); /* only the filter's start-up transient */
+  free(c.recs);
+
+  /* 100 Hz on a 50 Hz meter: outside the tracking range. */
+  c = run_fn(100.0, 0, &st);
+  int flagged = count_flag(&c, HR_REC_CYCLE, HR_FLAG_FREQ_RANGE, &total);
+  assert_true(total > 50 && flagged >= total - 2);
+  free(c.recs);
+  c = run_fn(25.0, 0, &st);
+  flagged = count_flag(&c, HR_REC_CYCLE, HR_FLAG_FREQ_RANGE | HR_FLAG_NO_ZC, &total);
+  assert_true(total > 50 && flagged >= total - 2);
+  free(c.recs);
+
+  /* NaN/Inf: counted, located, and only the windows over them are flagged. */
+  c = run_fn(50.0, 2, &st);
+  assert_int_equal(st.bad_samples, 10);
+  assert_int_equal(st.first_bad_frame, 8000);
+  assert_int_equal(st.first_bad_channel, 4);
+  flagged = count_flag(&c, HR_REC_CYCLE, HR_FLAG_BAD_SAMPLE, &total);
+  assert_true(flagged >= 1 && flagged <= 2);
+  for (size_t k = 0; k < c.n; k++)
+    if (c.recs[k].kind == HR_REC_CYCLE)
+      for (int ch = 0; ch < 3; ch++)
+        assert_true(isfinite(c.recs[k].u.cycle.i_rms_a[ch]));
+  free(c.recs);
+
+  /* Clipping at 300 V of a 325 V peak: every cycle flagged. */
+  c = run_fn(50.0, 3, &st);
+  assert_true(st.clipped_samples > 0);
+  flagged = count_flag(&c, HR_REC_CYCLE, HR_FLAG_CLIPPED, &total);
+  assert_int_equal(flagged, total);
+  free(c.recs);
+}
+
+static void derived_neutral_and_effective_power(void **state)
+{
+  (void)state;
+  /* Balanced sinusoids: derived neutral ~0; Se = P/PF exactly. */
+  size_t n = (size_t)(0.5 * FS);
+  float *x = malloc(n * 6 * sizeof *x);
+  for (size_t k = 0; k < n; k++)
+    for (int p = 0; p < 3; p++) {
+      double ph = 2 * M_PI * 50.0 * (double)k / FS - 2 * M_PI * p / 3;
+      x[k * 6 + p] = (float)(230 * M_SQRT2 * sin(ph));
+      x[k * 6 + 3 + p] = (float)(20 * M_SQRT2 * sin(ph - M_PI / 3));
+    }
+  hr_meter_cfg_t cfg;
+  hr_meter_cfg_default(&cfg, FS, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_t *m;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_frame_len(m), 6);
+  collect_t c = {0};
+  hr_meter_set_callback(m, on_record, &c);
+  hr_meter_push(m, x, n, NULL);
+  int seen = 0;
+  for (size_t k = 0; k < c.n; k++) {
+    const hr_record_t *r = &c.recs[k];
+    if (r->kind != HR_REC_CYCLE || r->flags)
+      continue;
+    seen++;
+    assert_int_equal(r->n_i, 4);
+    assert_true(r->u.cycle.i_rms_a[3] < 1e-3);
+    assert_float_equal(r->u.cycle.p_total_w, 3 * 230.0 * 20.0 * 0.5, 3 * 230.0 * 20.0 * 1e-4);
+    assert_float_equal(r->u.cycle.s_eff_va, 3 * 230.0 * 20.0, 3 * 230.0 * 20.0 * 1e-4);
+    assert_float_equal(r->u.cycle.pf_total, 0.5, 1e-4);
+    assert_float_equal(r->u.cycle.u_crest[0], M_SQRT2, 2e-3);
+  }
+  assert_true(seen > 15);
+  free(c.recs);
+  hr_meter_destroy(m);
+  free(x);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(results_do_not_depend_on_block_size),
+    cmocka_unit_test(pull_queue_stops_when_full_and_loses_nothing),
+    cmocka_unit_test(bad_configurations_are_named),
+    cmocka_unit_test(bad_input_is_flagged_never_silent),
+    cmocka_unit_test(derived_neutral_and_effective_power),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
