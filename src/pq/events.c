@@ -7,6 +7,17 @@
 
 #include "meter_int.h"
 
+/* Inline min/max: libm's fmin/fmax are calls, and NaN cannot occur here. */
+static inline double dmax(double a, double b)
+{
+  return a > b ? a : b;
+}
+
+static inline double dmin(double a, double b)
+{
+  return a < b ? a : b;
+}
+
 /* ---- arena --------------------------------------------------------------- */
 
 static int swing_cap_p(const hr_meter_cfg_t *cfg)
@@ -92,7 +103,7 @@ static void emit_event(hr_meter_t *m, hr_event_type_t type, int ended, double no
 
 static double half_rms(const hr__half_t *h, int c)
 {
-  return h->len > 0.0 ? sqrt(fmax(h->sq[c], 0.0) / h->len) : 0.0;
+  return h->len > 0.0 ? sqrt(dmax(h->sq[c], 0.0) / h->len) : 0.0;
 }
 
 /* ---- dips, swells, interruptions ------------------------------------------- */
@@ -122,7 +133,7 @@ static int track_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, i
   for (int c = 0; c < nu; c++) {
     if (crosses(urms[c], thr, dir))
       crossing |= 1u << c;
-    ext = dir == BELOW ? fmin(ext, urms[c]) : fmax(ext, urms[c]);
+    ext = dir == BELOW ? dmin(ext, urms[c]) : dmax(ext, urms[c]);
   }
   const unsigned all = (1u << nu) - 1u;
   const double udin = m->cfg.u_din_v;
@@ -149,7 +160,7 @@ static int track_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, i
     return 1;
   }
 
-  ev->extreme = dir == BELOW ? fmin(ev->extreme, ext) : fmax(ev->extreme, ext);
+  ev->extreme = dir == BELOW ? dmin(ev->extreme, ext) : dmax(ev->extreme, ext);
   ev->channels |= crossing;
   /* Recovered when every channel (dips, swells) or any channel
    * (interruptions) is back past the threshold plus hysteresis. */
@@ -181,7 +192,7 @@ static double rvc_maxdev(const hr_meter_t *m, int c, double mean)
 {
   double d = 0.0;
   for (int k = 0; k < m->rvc_count; k++)
-    d = fmax(d, fabs(m->rvc_ring[c][k] - mean));
+    d = dmax(d, fabs(m->rvc_ring[c][k] - mean));
   return d;
 }
 
@@ -210,7 +221,7 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
       double mean = m->rvc_sum[c] / m->rvc_count, d = fabs(urms[c] - mean);
       if (d > thr)
         out |= 1u << c;
-      dev = fmax(dev, d);
+      dev = dmax(dev, d);
     }
     if (out) {
       m->rvc_active = 1;
@@ -227,7 +238,7 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
       double d = fabs(urms[c] - m->rvc_mean_before[c]);
       if (d > thr)
         m->rvc_channels |= 1u << c;
-      m->rvc_dumax = fmax(m->rvc_dumax, d);
+      m->rvc_dumax = dmax(m->rvc_dumax, d);
     }
   }
 
@@ -255,7 +266,7 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
   if (m->rvc_active && steady) {
     double duss = 0.0;
     for (int c = 0; c < nu; c++)
-      duss = fmax(duss, fabs(m->rvc_sum[c] / n - m->rvc_mean_before[c]));
+      duss = dmax(duss, fabs(m->rvc_sum[c] / n - m->rvc_mean_before[c]));
     /* The event ends where the new steady run of values began. */
     int64_t end_ns = hr__meter_t_ns(m, m->rvc_pos[m->rvc_head]);
     if (end_ns < m->rvc_start_ns)
@@ -386,7 +397,7 @@ static void alarm_update(hr_meter_t *m, int k, double pos, double v)
     }
     return;
   }
-  a->extreme = c->above ? fmax(a->extreme, v) : fmin(a->extreme, v);
+  a->extreme = c->above ? dmax(a->extreme, v) : dmin(a->extreme, v);
   if (c->above ? v <= c->threshold - c->hysteresis : v >= c->threshold + c->hysteresis) {
     emit_event(m, HR_EVT_ALARM, 1, pos, a->start_ns, hr__meter_t_ns(m, pos), 0, a->extreme, 0.0,
                0.0, 0.0, k);
@@ -426,8 +437,8 @@ uint32_t hr__events_half(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *
       imax_c = c;
     }
   for (int c = 0; c < m->nu; c++) {
-    umin = fmin(umin, urms[c]);
-    umax = fmax(umax, urms[c]);
+    umin = dmin(umin, urms[c]);
+    umax = dmax(umax, urms[c]);
   }
   swing_push(m, &m->iswing, HR_EVT_CURRENT_STEP, m->cfg.i_step_base_a, h->pos1, imax,
              1u << (m->nu + imax_c));

@@ -185,7 +185,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
 
   size_t sz_meter = align_up(sizeof(hr_meter_t));
   size_t sz_ring = align_up(sizeof(float) * ring_len);
-  size_t sz_fring = align_up(ring_len);
+  size_t sz_fring = align_up(sizeof(uint16_t) * ring_len);
   size_t sz_pcum = align_up(sizeof(double) * ring_len);
   size_t sz_queue = align_up(sizeof(hr_record_t) * cfg->queue_len);
   size_t sz_ev = align_up(sizeof(double) * hr__events_arena_doubles(cfg, rvc_n));
@@ -199,7 +199,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   size_t off = sz_meter;
   for (int c = 0; c < nch; c++, off += sz_ring)
     m->ring[c] = (float *)(mem + off);
-  m->fring = mem + off;
+  m->fring = (uint16_t *)(mem + off);
   off += sz_fring;
   m->pcum = (double *)(mem + off);
   off += sz_pcum;
@@ -267,7 +267,7 @@ void hr_meter_reset(hr_meter_t *m)
   if (!m)
     return;
   hr__zc_filter_reset(&m->zc);
-  memset(m->fring, 0, m->ring_len);
+  memset(m->fring, 0, sizeof(uint16_t) * m->ring_len);
   m->pcum_acc = 0.0;
   m->n = 0;
   m->y_prev = 0.0;
@@ -920,10 +920,41 @@ static void mark_bad(hr_meter_t *m, int c)
   m->st.bad_samples++;
 }
 
+/* Slow path for a frame with a sample that is not finite or is clipped. */
+static uint16_t classify_frame(hr_meter_t *m, float *v, int nin)
+{
+  uint16_t fl = 0;
+  for (int c = 0; c < nin; c++) {
+    if (!isfinite(v[c])) {
+      mark_bad(m, c);
+      fl |= HR_FLAG_BAD_SAMPLE;
+      v[c] = 0.0f;
+    } else if (m->clip[c] > 0.0f && fabsf(v[c]) >= m->clip[c]) {
+      if (m->st.first_clipped_frame < 0)
+        m->st.first_clipped_frame = m->n;
+      m->st.clipped_samples++;
+      fl |= HR_FLAG_CLIPPED;
+    }
+  }
+  return fl;
+}
+
 int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
 {
-  const int nin = m->nch_in, nu = m->nu, ref = m->cfg.ref_channel;
+  const int nin = m->nch_in, nu = m->nu, ref = m->cfg.ref_channel, npt = m->n_pterm;
   const uint32_t mask = m->mask;
+  /* Locals the compiler can keep in registers: the rings are float and
+   * uint16_t, which cannot alias the meter's double fields. */
+  float *ring[HR_MAX_CH];
+  float lim[HR_MAX_CH];
+  for (int c = 0; c < m->nch; c++) {
+    ring[c] = m->ring[c];
+    /* One comparison per sample catches NaN, infinity and clipping. */
+    lim[c] = m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
+  }
+  uint16_t *fring = m->fring;
+  double *pcum = m->pcum;
+  const hr__power_term_t *pt = m->pterm;
   size_t k = 0;
   int rc = HR_OK;
   for (; k < n_frames; k++) {
@@ -931,35 +962,27 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
       rc = HR_ERR_FULL;
       break;
     }
+    float v[HR_MAX_CH];
     const float *x = frames + k * (size_t)nin;
-    uint32_t idx = (uint32_t)m->n & mask;
-    uint8_t fl = 0;
+    int odd = 0;
     for (int c = 0; c < nin; c++) {
-      float v = x[c];
-      if (!isfinite(v)) {
-        mark_bad(m, c);
-        fl |= HR_FLAG_BAD_SAMPLE;
-        v = 0.0f;
-      } else if (m->clip[c] > 0.0f && fabsf(v) >= m->clip[c]) {
-        if (m->st.first_clipped_frame < 0)
-          m->st.first_clipped_frame = m->n;
-        m->st.clipped_samples++;
-        fl |= HR_FLAG_CLIPPED;
-      }
-      m->ring[c][idx] = v;
+      v[c] = x[c];
+      odd |= !(fabsf(v[c]) < lim[c]);
     }
+    uint16_t fl = odd ? classify_frame(m, v, nin) : 0;
+    uint32_t idx = (uint32_t)m->n & mask;
+    for (int c = 0; c < nin; c++)
+      ring[c][idx] = v[c];
     if (m->derive_in)
-      m->ring[nin][idx] = -(m->ring[nu][idx] + m->ring[nu + 1][idx] + m->ring[nu + 2][idx]);
-    m->fring[idx] = fl;
+      ring[nin][idx] = -(v[nu] + v[nu + 1] + v[nu + 2]);
+    fring[idx] = fl;
     double p = 0.0;
-    for (int t = 0; t < m->n_pterm; t++) {
-      const hr__power_term_t *pt = &m->pterm[t];
-      p += pt->coef * ((double)m->ring[pt->u][idx] * m->ring[pt->i][idx]);
-    }
+    for (int t = 0; t < npt; t++)
+      p += pt[t].coef * ((double)v[pt[t].u] * v[pt[t].i]);
     m->pcum_acc += p;
-    m->pcum[idx] = m->pcum_acc;
+    pcum[idx] = m->pcum_acc;
 
-    double y = hr__zc_filter_step(&m->zc, m->ring[ref][idx]);
+    double y = hr__zc_filter_step(&m->zc, v[ref]);
     double yp = m->y_prev;
     if (y >= 0.0) {
       if (yp < 0.0 && m->arm_rise) {
@@ -978,10 +1001,10 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
     }
     m->y_prev = y;
     m->n++;
-    m->st.frames++;
     if (m->n >= m->next_due)
       process_due(m);
   }
+  m->st.frames += (int64_t)k;
   if (n_done)
     *n_done = k;
   return rc;

@@ -67,7 +67,7 @@ struct hr_meter {
   /* Sample rings, planar, ring_len a power of two. */
   uint32_t ring_len, mask;
   float *ring[HR_MAX_CH];
-  uint8_t *fring;  /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
+  uint16_t *fring; /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
   double *pcum;    /* running sum of total instantaneous power, inclusive */
   double pcum_acc;
   hr__power_term_t pterm[6];
