@@ -97,16 +97,20 @@ static double event_factor(const hr_gen_t *g, int k, int64_t n, double t)
   double r = e->residual_pct / 100.0;
   if (!(e->ramp_s > 0))
     return n < g->ev_n1[k] ? r : 1.0;
+  /* Linear in time between the stated instants; the levels at and after
+   * start+ramp and end+ramp are exact, like the step form. */
   double u;
   if (n < g->ev_n1[k]) {
+    if (n >= g->ev_nr[k])
+      return r;
     u = (t - e->start_s) / e->ramp_s;
     u = u < 0 ? 0 : (u > 1 ? 1 : u);
     return 1.0 - (1.0 - r) * u;
   }
-  u = (t - (e->start_s + e->duration_s)) / e->ramp_s;
-  if (u >= 1)
+  if (n >= g->ev_n2[k])
     return 1.0;
-  u = u < 0 ? 0 : u;
+  u = (t - (e->start_s + e->duration_s)) / e->ramp_s;
+  u = u < 0 ? 0 : (u > 1 ? 1 : u);
   return r + (1.0 - r) * u;
 }
 
@@ -251,6 +255,9 @@ int hr_gen_create(const hr_gen_cfg_t *cfg, hr_gen_t **out)
   for (int k = 0; k < c->n_events; k++) {
     g->ev_n0[k] = hr__gen_sample_at(c->events[k].start_s, c->fs_hz);
     g->ev_n1[k] = hr__gen_sample_at(c->events[k].start_s + c->events[k].duration_s, c->fs_hz);
+    g->ev_nr[k] = hr__gen_sample_at(c->events[k].start_s + c->events[k].ramp_s, c->fs_hz);
+    g->ev_n2[k] = hr__gen_sample_at(
+        c->events[k].start_s + c->events[k].duration_s + c->events[k].ramp_s, c->fs_hz);
   }
   for (int k = 0; k < c->n_amp_steps; k++) {
     g->amp_n[k] = hr__gen_sample_at(c->amp_steps[k].t_s, c->fs_hz);

@@ -39,6 +39,8 @@ struct hr_gen {
 
   /* Changes at sample indices (first sample at or after the stated time). */
   int64_t ev_n0[HR_GEN_MAX_EVENTS], ev_n1[HR_GEN_MAX_EVENTS];
+  /* Ramped events: first samples at the residual and back at 100 %. */
+  int64_t ev_nr[HR_GEN_MAX_EVENTS], ev_n2[HR_GEN_MAX_EVENTS];
   int64_t amp_n[HR_GEN_MAX_STEPS];
   double amp_gain[HR_GEN_MAX_STEPS];
   int64_t phs_n[HR_GEN_MAX_STEPS];
