@@ -1,6 +1,8 @@
 /* headroom: the sample-stream reader, common part and the raw formats
  * (f32le, i16le).  The CSV decoder is in reader_csv.c. */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* newlocale/freelocale */
+#endif
 
 #include <float.h>
 #include <math.h>

@@ -5,7 +5,9 @@
  * of the stream begin or end: the buffer carries a partial line over, and
  * every decision is taken at a stream position (an LF, or the byte that makes
  * a line too long). */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* uselocale */
+#endif
 
 #include <errno.h>
 #include <locale.h>
