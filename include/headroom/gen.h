@@ -231,7 +231,8 @@ typedef struct hr_gen_cfg {
   hr_gen_interharmonic_t u_iharm[HR_GEN_MAX_IHARM];
   int n_i_harm;      /* current harmonics, 0..HR_GEN_MAX_HARM */
   hr_gen_harmonic_t i_harm[HR_GEN_MAX_HARM];
-  int n_i_iharm;     /* current interharmonics (% of the nominal current), 0..HR_GEN_MAX_IHARM */
+  int n_i_iharm;     /* current interharmonics, 0..HR_GEN_MAX_IHARM; pct is of i_a
+                      * (linear load) or of the full-load current (AI rack) */
   hr_gen_interharmonic_t i_iharm[HR_GEN_MAX_IHARM];
 
   int n_events;      /* 0..HR_GEN_MAX_EVENTS; overlapping events multiply */
@@ -274,7 +275,8 @@ typedef struct hr_gen_truth {
   double u_ang_rad[HR_MAX_U]; /* its angle vs cos(2*pi*f_nom_hz*tabs), (-pi, pi] */
   double i_rms_a[HR_MAX_I];   /* fundamental RMS of each current channel [A] */
   double i_ang_rad[HR_MAX_I]; /* its angle, same reference [rad] */
-  double u_env[3];      /* envelope E_k of source phase a, b, c (1 = undisturbed) */
+  double u_env[3];      /* envelope E_k of source phase a, b, c (1 = undisturbed;
+                         * 0 for phases the layout lacks) */
   double p_w;           /* active power, all phases, fundamental + harmonics +
                          * interharmonics of equal frequency in u and i [W] */
   double q1_var;        /* fundamental reactive power, all phases; > 0 when the

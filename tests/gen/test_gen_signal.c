@@ -227,11 +227,9 @@ static void neutral_is_sum_of_phases(void **state)
 
 /* Any chunking gives the same bits as one fill, and seeking lands on the
  * same samples. */
-static void block_size_independent(void **state)
+static void check_block_size_independent(const hr_gen_cfg_t *cfg)
 {
-  (void)state;
-  hr_gen_cfg_t c;
-  everything(&c);
+  hr_gen_cfg_t c = *cfg;
   const size_t n = 12000;
   int n_ch;
   float *one = gen_block(&c, n, &n_ch);
@@ -260,6 +258,29 @@ static void block_size_independent(void **state)
   hr_gen_destroy(g);
   free(one);
   free(chunked);
+}
+
+static void block_size_independent(void **state)
+{
+  (void)state;
+  hr_gen_cfg_t c;
+  everything(&c);
+  check_block_size_independent(&c);
+  /* The AI rack with jitter, a step inside the block and a deep dip. */
+  hr_gen_cfg_default(&c);
+  c.fs_hz = 4000;
+  c.has_in = 1;
+  assert_int_equal(hr_gen_cfg_preset(&c, "ai-rack", NULL), HR_OK);
+  c.rack.jitter_pct = 3;
+  c.rack.start_s = 0.2;
+  c.rack.compute_s = 0.7;
+  c.rack.comm_s = 0.3;
+  c.rack.iters_per_checkpoint = 2;
+  c.rack.checkpoint_s = 0.5;
+  c.i_noise_pct = 0.2;
+  hr_gen_event_t dip = {HR_GEN_EVENT_DIP, 1.3, 0.2, 30, HR_GEN_PHASE_A, 0};
+  hr_gen_cfg_add_event(&c, &dip);
+  check_block_size_independent(&c);
 }
 
 static void seeds(void **state)
