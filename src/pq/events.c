@@ -188,12 +188,23 @@ static int track_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, i
 
 /* ---- rapid voltage changes --------------------------------------------------- */
 
-static double rvc_maxdev(const hr_meter_t *m, int c, double mean)
+/* Largest distance of the window's values from mean, from the window's
+ * extremes (rescanned only when the slot holding one is overwritten). */
+static double rvc_maxdev(hr_meter_t *m, int c, double mean)
 {
-  double d = 0.0;
-  for (int k = 0; k < m->rvc_count; k++)
-    d = dmax(d, fabs(m->rvc_ring[c][k] - mean));
-  return d;
+  return dmax(m->rvc_max[c] - mean, mean - m->rvc_min[c]);
+}
+
+static void rvc_rescan(hr_meter_t *m, int c)
+{
+  double lo = INFINITY, hi = -INFINITY;
+  for (int k = 0; k < m->rvc_count; k++) {
+    int i = (m->rvc_head + k) % m->rvc_n;
+    lo = dmin(lo, m->rvc_ring[c][i]);
+    hi = dmax(hi, m->rvc_ring[c][i]);
+  }
+  m->rvc_min[c] = lo;
+  m->rvc_max[c] = hi;
 }
 
 /* IEC 61000-4-30 §5.11: the voltage is steady when 100/120 successive
@@ -244,10 +255,15 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
 
   /* Add the value, dropping the oldest once the window is full. */
   int slot = (m->rvc_head + m->rvc_count) % n;
+  unsigned rescan = 0;
   if (m->rvc_count == n) {
     slot = m->rvc_head;
-    for (int c = 0; c < nu; c++)
-      m->rvc_sum[c] -= m->rvc_ring[c][slot];
+    for (int c = 0; c < nu; c++) {
+      double old = m->rvc_ring[c][slot];
+      m->rvc_sum[c] -= old;
+      if (old <= m->rvc_min[c] || old >= m->rvc_max[c])
+        rescan |= 1u << c;
+    }
     m->rvc_head = (m->rvc_head + 1) % n;
   } else {
     m->rvc_count++;
@@ -255,6 +271,14 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
   for (int c = 0; c < nu; c++) {
     m->rvc_ring[c][slot] = urms[c];
     m->rvc_sum[c] += urms[c];
+    if (m->rvc_count == 1) {
+      m->rvc_min[c] = m->rvc_max[c] = urms[c];
+    } else if (rescan >> c & 1u) {
+      rvc_rescan(m, c);
+    } else {
+      m->rvc_min[c] = dmin(m->rvc_min[c], urms[c]);
+      m->rvc_max[c] = dmax(m->rvc_max[c], urms[c]);
+    }
   }
   m->rvc_pos[slot] = hp->pos0;
 
@@ -284,14 +308,19 @@ static void swing_clear(hr__swing_t *s)
   s->head = s->count = 0;
 }
 
+/* Appends a point, dropping points older than the window, and keeps the
+ * positions of the window's minimum and maximum up to date: a rescan is
+ * needed only when the extreme itself leaves the window. */
 static void swing_append(hr__swing_t *s, double t, double x)
 {
-  /* Drop points that fell out of the window, then the oldest if full. */
+  int rescan = 0;
   while (s->count && t - s->t_s[s->head] > s->window_s) {
+    rescan |= s->head == s->imin || s->head == s->imax;
     s->head = (s->head + 1) % s->cap;
     s->count--;
   }
   if (s->count == s->cap) {
+    rescan |= s->head == s->imin || s->head == s->imax;
     s->head = (s->head + 1) % s->cap;
     s->count--;
   }
@@ -299,6 +328,21 @@ static void swing_append(hr__swing_t *s, double t, double x)
   s->t_s[slot] = t;
   s->x[slot] = x;
   s->count++;
+  if (rescan || s->count == 1) {
+    s->imin = s->imax = s->head;
+    for (int k = 1; k < s->count; k++) {
+      int i = (s->head + k) % s->cap;
+      if (s->x[i] < s->x[s->imin])
+        s->imin = i;
+      if (s->x[i] > s->x[s->imax])
+        s->imax = i;
+    }
+    return;
+  }
+  if (x < s->x[s->imin])
+    s->imin = slot;
+  if (x > s->x[s->imax])
+    s->imax = slot;
 }
 
 static void swing_end(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, double now,
@@ -349,14 +393,7 @@ static void swing_push(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, doub
     return;
   }
   swing_append(s, t, x);
-  int imin = s->head, imax = s->head;
-  for (int k = 0; k < s->count; k++) {
-    int i = (s->head + k) % s->cap;
-    if (s->x[i] < s->x[imin])
-      imin = i;
-    if (s->x[i] > s->x[imax])
-      imax = i;
-  }
+  int imin = s->imin, imax = s->imax;
   if (s->x[imax] - s->x[imin] <= s->thr)
     return;
   int rising = s->t_s[imax] > s->t_s[imin];

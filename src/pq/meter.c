@@ -9,6 +9,7 @@
  * [k - 1/2, k + 1/2) of the sample clock.  All work is keyed to sample
  * positions, so the records do not depend on how the input was chunked. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,11 +118,18 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len)
 
 int64_t hr__meter_t_ns(const hr_meter_t *m, double pos)
 {
-  /* Integer part exactly through 128-bit arithmetic so that timestamps stay
-   * exact after years of samples; the fraction adds below one sample. */
+  /* The whole-sample part is exact: k samples are k*1000/fs_mhz seconds,
+   * split into whole seconds and a remainder so no product overflows for
+   * k < 9e15 samples (5,800 years at 50 kHz).  The fraction adds below one
+   * sample. */
   double whole = floor(pos);
-  __int128 k = (__int128)(int64_t)whole;
-  int64_t t = (int64_t)(k * 1000000000000LL / m->fs_mhz);
+  int64_t k = (int64_t)whole;
+  int64_t ks = k * 1000, sec = ks / m->fs_mhz, rem = ks % m->fs_mhz;
+  if (rem < 0) {
+    rem += m->fs_mhz;
+    sec -= 1;
+  }
+  int64_t t = sec * 1000000000LL + rem * 1000000000LL / m->fs_mhz;
   return m->cfg.t0_ns + t + llround((pos - whole) * 1e9 / m->fs);
 }
 
@@ -129,7 +137,15 @@ int64_t hr__meter_t_ns(const hr_meter_t *m, double pos)
 
 void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kind)
 {
-  memset(rec, 0, sizeof *rec);
+  /* Clear the header and the union member this kind uses (a cycle record is
+   * ten times the size of a 1-ms one, and 1-ms records come 1000 a second). */
+  size_t body = kind == HR_REC_CYCLE      ? sizeof rec->u.cycle
+                : kind == HR_REC_INTERVAL ? sizeof rec->u.interval
+                : kind == HR_REC_HALF     ? sizeof rec->u.half
+                : kind == HR_REC_EVENT    ? sizeof rec->u.event
+                : kind == HR_REC_FREQ10S  ? sizeof rec->u.freq
+                                          : sizeof rec->u.ms;
+  memset(rec, 0, offsetof(hr_record_t, u) + body);
   rec->kind = kind;
   rec->n_u = m->nu;
   rec->n_i = m->ni;
@@ -245,6 +261,11 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
     m->n_pterm = m->n_phase;
   }
 
+  m->ms_events = cfg->p_step_base_w > 0.0;
+  for (int k = 0; k < cfg->n_alarms; k++)
+    m->ms_events |= cfg->alarms[k].metric == HR_METRIC_P_TOTAL_W ||
+                    cfg->alarms[k].metric == HR_METRIC_DPDT_W_PER_S ||
+                    cfg->alarms[k].metric == HR_METRIC_I_PEAK_A;
   hr__zc_filter_init(&m->zc, m->fs, cfg->f_nom_hz);
   /* Crossings count only after the filtered reference has swung past 3 % of
    * the declared peak, so noise near zero cannot make extra crossings. */
@@ -293,6 +314,7 @@ void hr_meter_reset(hr_meter_t *m)
   memset(&m->itv, 0, sizeof m->itv);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
+  m->ms_index = 1;
   m->ms_prev_pos = 0.0;
   m->have_p_prev = 0;
   m->f10_end_ns = INT64_MIN;
@@ -345,31 +367,111 @@ static inline int64_t sample_at(double pos)
   return (int64_t)floor(pos + 0.5);
 }
 
-/* Sum of x[k]*y[k] for k0 <= k <= k1 (none when k1 < k0).  Four partial sums
- * in a fixed order keep the result independent of where blocks started. */
-static double dot_range(const hr_meter_t *m, const float *x, const float *y, int64_t k0,
-                        int64_t k1)
+/* A window [a, b) over the ring: its two end samples with their partial
+ * weights and the interior samples as at most two contiguous runs. */
+typedef struct seg {
+  uint32_t ia, ib;    /* ring slots of the first and last sample */
+  double wa, wb;      /* their weights; single: only ia, weight wa */
+  int single;
+  int pa, pb;         /* end sample's centre lies in the window (peaks, flags) */
+  uint32_t run_i[2];  /* interior runs: start slot and length */
+  uint32_t run_n[2];
+  int nrun;
+} seg_t;
+
+static void seg_init(const hr_meter_t *m, double a, double b, seg_t *g)
 {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t k = k0;
-  while (k <= k1) {
+  int64_t s0 = sample_at(a), s1 = sample_at(b);
+  g->ia = (uint32_t)s0 & m->mask;
+  g->ib = (uint32_t)s1 & m->mask;
+  g->single = s0 == s1;
+  g->nrun = 0;
+  if (g->single) {
+    g->wa = b - a;
+    g->wb = 0.0;
+    g->pa = (double)s0 >= a && (double)s0 < b;
+    g->pb = 0;
+    return;
+  }
+  g->wa = (double)s0 + 0.5 - a;
+  g->wb = b - ((double)s1 - 0.5);
+  g->pa = g->wa >= 0.5;
+  g->pb = g->wb > 0.5;
+  int64_t k = s0 + 1, left = s1 - 1 - k + 1;
+  while (left > 0) {
     uint32_t i = (uint32_t)k & m->mask;
     int64_t run = (int64_t)m->ring_len - i;
-    if (run > k1 - k + 1)
-      run = k1 - k + 1;
-    const float *xp = x + i, *yp = y + i;
-    int64_t j = 0;
-    for (; j + 4 <= run; j += 4) {
-      s0 += (double)xp[j] * yp[j];
-      s1 += (double)xp[j + 1] * yp[j + 1];
-      s2 += (double)xp[j + 2] * yp[j + 2];
-      s3 += (double)xp[j + 3] * yp[j + 3];
-    }
-    for (; j < run; j++)
-      s0 += (double)xp[j] * yp[j];
+    if (run > left)
+      run = left;
+    g->run_i[g->nrun] = i;
+    g->run_n[g->nrun] = (uint32_t)run;
+    g->nrun++;
     k += run;
+    left -= run;
   }
-  return (s0 + s1) + (s2 + s3);
+}
+
+/* Weighted sum of x*y over the window.  The interior loops are vectorised
+ * (OpenMP SIMD reduction); the order of additions depends only on the
+ * window, which comes from the signal, so results do not depend on where
+ * input blocks started. */
+static double seg_dot(const seg_t *g, const float *x, const float *y)
+{
+  double s = g->wa * ((double)x[g->ia] * y[g->ia]);
+  if (g->single)
+    return s;
+  for (int r = 0; r < g->nrun; r++) {
+    const float *xp = x + g->run_i[r], *yp = y + g->run_i[r];
+    const uint32_t n = g->run_n[r];
+    double part = 0.0;
+#pragma omp simd reduction(+ : part)
+    for (uint32_t j = 0; j < n; j++)
+      part += (double)xp[j] * (double)yp[j];
+    s += part;
+  }
+  return s + g->wb * ((double)x[g->ib] * y[g->ib]);
+}
+
+/* Largest |x| over the samples whose centre lies in the window. */
+static float seg_absmax(const seg_t *g, const float *x)
+{
+  float a = g->pa ? fabsf(x[g->ia]) : 0.0f;
+  if (g->pb) {
+    float v = fabsf(x[g->ib]);
+    a = v > a ? v : a;
+  }
+  for (int r = 0; r < g->nrun; r++) {
+    const float *xp = x + g->run_i[r];
+    const uint32_t n = g->run_n[r];
+#pragma omp simd reduction(max : a)
+    for (uint32_t j = 0; j < n; j++) {
+      float v = fabsf(xp[j]);
+      a = v > a ? v : a;
+    }
+  }
+  return a;
+}
+
+static uint32_t seg_flags(const seg_t *g, const uint16_t *f)
+{
+  uint32_t o = (g->pa ? f[g->ia] : 0u) | (g->pb ? f[g->ib] : 0u);
+  for (int r = 0; r < g->nrun; r++) {
+    const uint16_t *fp = f + g->run_i[r];
+    const uint32_t n = g->run_n[r];
+    unsigned acc = 0;
+#pragma omp simd reduction(| : acc)
+    for (uint32_t j = 0; j < n; j++)
+      acc |= fp[j];
+    o |= acc;
+  }
+  return o;
+}
+
+/* Samples whose centre lies in [a, b) (for the 1-ms peaks and flags). */
+static void centre_range(double a, double b, int64_t *k0, int64_t *k1)
+{
+  *k0 = (int64_t)ceil(a);
+  *k1 = (int64_t)ceil(b) - 1;
 }
 
 static float absmax_range(const hr_meter_t *m, const float *x, int64_t k0, int64_t k1)
@@ -390,39 +492,29 @@ static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
   return f;
 }
 
-/* Weighted sum of x*y over [a, b): interior samples weigh 1, the two end
- * samples the part of their interval inside the window. */
-static double wdot(const hr_meter_t *m, const float *x, const float *y, double a, double b)
-{
-  int64_t s0 = sample_at(a), s1 = sample_at(b);
-  uint32_t i0 = (uint32_t)s0 & m->mask, i1 = (uint32_t)s1 & m->mask;
-  if (s0 == s1)
-    return (b - a) * x[i0] * y[i0];
-  double w0 = (double)s0 + 0.5 - a, w1 = b - ((double)s1 - 0.5);
-  return w0 * x[i0] * y[i0] + dot_range(m, x, y, s0 + 1, s1 - 1) + w1 * x[i1] * y[i1];
-}
-
 static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
 {
   memset(h, 0, sizeof *h);
   h->pos0 = a;
   h->pos1 = b;
   h->len = b - a;
-  /* Peaks: samples whose centre lies in [a, b). */
-  int64_t k0 = (int64_t)ceil(a), k1 = (int64_t)ceil(b) - 1;
+  seg_t g;
+  seg_init(m, a, b, &g);
+  const int peaks = (m->cfg.records & HR_RECMASK(HR_REC_CYCLE)) != 0;
   for (int c = 0; c < m->nch; c++) {
-    h->sq[c] = wdot(m, m->ring[c], m->ring[c], a, b);
-    h->peak[c] = k1 >= k0 ? absmax_range(m, m->ring[c], k0, k1) : 0.0;
+    h->sq[c] = seg_dot(&g, m->ring[c], m->ring[c]);
+    h->peak[c] = peaks ? seg_absmax(&g, m->ring[c]) : 0.0;
   }
   for (int t = 0; t < m->n_pterm; t++) {
     const hr__power_term_t *pt = &m->pterm[t];
-    h->p[pt->phase] += pt->coef * wdot(m, m->ring[pt->u], m->ring[pt->i], a, b);
+    h->p[pt->phase] += pt->coef * seg_dot(&g, m->ring[pt->u], m->ring[pt->i]);
   }
-  if (m->cfg.layout == HR_LAYOUT_3P4W)
+  /* Cross products only feed IEEE 1459 Ve of cycle and interval records. */
+  if (m->cfg.layout == HR_LAYOUT_3P4W &&
+      (m->cfg.records & (HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL))))
     for (int j = 0; j < 3; j++)
-      h->uu[j] = wdot(m, m->ring[j], m->ring[(j + 1) % 3], a, b);
-  if (k1 >= k0)
-    h->flags |= flags_range(m, k0, k1);
+      h->uu[j] = seg_dot(&g, m->ring[j], m->ring[(j + 1) % 3]);
+  h->flags |= seg_flags(&g, m->fring);
   if (a < m->settle_pos)
     h->flags |= HR_FLAG_STARTUP;
 }
@@ -590,14 +682,18 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
     for (int c = 0; c < m->ni; c++)
       irms[c] = sqrt(fmax(m->h_prev.sq[m->nu + c] + h.sq[m->nu + c], 0.0) / len);
     h.flags |= hr__events_half(m, &m->h_prev, &h, urms, irms);
-
+  }
+  if (m->have_h_prev && (m->cfg.records & HR_RECMASK(HR_REC_HALF))) {
+    double len = m->h_prev.len + h.len;
     hr_record_t rec;
     hr__meter_rec_init(m, &rec, HR_REC_HALF);
     rec.t_ns = hr__meter_t_ns(m, m->h_prev.pos0);
     rec.dur_ns = hr__meter_t_ns(m, b->pos) - rec.t_ns;
     rec.flags = m->h_prev.flags | h.flags;
-    memcpy(rec.u.half.u_rms_v, urms, sizeof(double) * m->nu);
-    memcpy(rec.u.half.i_rms_a, irms, sizeof(double) * m->ni);
+    for (int c = 0; c < m->nu; c++)
+      rec.u.half.u_rms_v[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) / len);
+    for (int c = 0; c < m->ni; c++)
+      rec.u.half.i_rms_a[c] = sqrt(fmax(m->h_prev.sq[m->nu + c] + h.sq[m->nu + c], 0.0) / len);
     hr__meter_emit(m, &rec);
   }
 
@@ -658,6 +754,11 @@ static double pcum_at(const hr_meter_t *m, double x)
 
 static void process_ms(hr_meter_t *m, double e)
 {
+  /* Nothing reads the 1-ms series but its record and its detectors. */
+  if (!(m->cfg.records & HR_RECMASK(HR_REC_MS)) && !m->ms_events) {
+    m->ms_prev_pos = e;
+    return;
+  }
   double lc = m->fs / m->f_est, a = e - lc;
   uint32_t flags = 0;
   if (a < 0.0) {
@@ -672,7 +773,8 @@ static void process_ms(hr_meter_t *m, double e)
     flags |= HR_FLAG_STARTUP;
 
   /* Peak phase current over samples whose centre lies in [prev, e). */
-  int64_t k0 = (int64_t)ceil(m->ms_prev_pos), k1 = (int64_t)ceil(e) - 1;
+  int64_t k0, k1;
+  centre_range(m->ms_prev_pos, e, &k0, &k1);
   float ipk = 0.0f;
   int nph = m->n_phase;
   if (k1 >= k0) {
@@ -685,16 +787,20 @@ static void process_ms(hr_meter_t *m, double e)
   if (m->out_of_range)
     flags |= HR_FLAG_FREQ_RANGE;
 
-  hr_record_t rec;
-  hr__meter_rec_init(m, &rec, HR_REC_MS);
-  rec.t_ns = hr__meter_t_ns(m, m->ms_prev_pos);
-  rec.dur_ns = hr__meter_t_ns(m, e) - rec.t_ns;
-  rec.flags = flags;
-  rec.u.ms.p_total_w = p;
-  rec.u.ms.dpdt_w_per_s = dpdt;
-  rec.u.ms.i_peak_a = ipk;
-  hr__meter_emit(m, &rec);
-  hr__events_ms(m, e / m->fs, p, m->have_p_prev ? dpdt : 0.0, ipk);
+  if (m->cfg.records & HR_RECMASK(HR_REC_MS)) {
+    hr_record_t rec;
+    hr__meter_rec_init(m, &rec, HR_REC_MS);
+    /* Tick m is at exactly m ms of sample time. */
+    rec.t_ns = m->cfg.t0_ns + (m->ms_index - 1) * 1000000;
+    rec.dur_ns = 1000000;
+    rec.flags = flags;
+    rec.u.ms.p_total_w = p;
+    rec.u.ms.dpdt_w_per_s = dpdt;
+    rec.u.ms.i_peak_a = ipk;
+    hr__meter_emit(m, &rec);
+  }
+  if (m->ms_events)
+    hr__events_ms(m, e / m->fs, p, m->have_p_prev ? dpdt : 0.0, ipk);
 
   m->p_prev = p;
   m->have_p_prev = 1;
@@ -899,6 +1005,7 @@ static void process_due(hr_meter_t *m)
     }
     if (ms_due <= m->n) {
       process_ms(m, e);
+      m->ms_index++;
       m->ms_e_rem += m->fs_mhz;
       m->ms_e_int += m->ms_e_rem / 1000000;
       m->ms_e_rem %= 1000000;
@@ -939,12 +1046,17 @@ static uint16_t classify_frame(hr_meter_t *m, float *v, int nin)
   return fl;
 }
 
-int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
+/* The per-frame loop, instantiated per layout so that channel counts and
+ * power terms are constants.  The zero-crossing filter's state and the
+ * power running sum live in locals for the loop: the stores into the double
+ * ring could otherwise alias them and force a reload every sample. */
+static inline __attribute__((always_inline)) size_t
+push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout_t layout,
+            const int nin, const int check, int *full)
 {
-  const int nin = m->nch_in, nu = m->nu, ref = m->cfg.ref_channel, npt = m->n_pterm;
+  const int nu = layout == HR_LAYOUT_1P2W ? 1 : 3;
+  const int ref = m->cfg.ref_channel;
   const uint32_t mask = m->mask;
-  /* Locals the compiler can keep in registers: the rings are float and
-   * uint16_t, which cannot alias the meter's double fields. */
   float *ring[HR_MAX_CH];
   float lim[HR_MAX_CH];
   for (int c = 0; c < m->nch; c++) {
@@ -952,60 +1064,138 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
     /* One comparison per sample catches NaN, infinity and clipping. */
     lim[c] = m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
   }
+  const int derive = m->derive_in, pull = m->cb == NULL;
   uint16_t *fring = m->fring;
   double *pcum = m->pcum;
-  const hr__power_term_t *pt = m->pterm;
+  hr__biquad_t q[HR__ZC_SECTIONS];
+  memcpy(q, m->zc.s, sizeof q);
+  double acc = m->pcum_acc, yp = m->y_prev, hyst = m->zc_hyst;
+  int64_t n = m->n, due = m->next_due;
   size_t k = 0;
-  int rc = HR_OK;
   for (; k < n_frames; k++) {
-    if (!m->cb && m->qcap - m->qcount < QUEUE_RESERVE) {
-      rc = HR_ERR_FULL;
+    if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
+      *full = 1;
       break;
     }
     float v[HR_MAX_CH];
     const float *x = frames + k * (size_t)nin;
     int odd = 0;
+#pragma GCC unroll 8
     for (int c = 0; c < nin; c++) {
       v[c] = x[c];
-      odd |= !(fabsf(v[c]) < lim[c]);
+      if (check)
+        odd |= !(fabsf(v[c]) < lim[c]);
     }
-    uint16_t fl = odd ? classify_frame(m, v, nin) : 0;
-    uint32_t idx = (uint32_t)m->n & mask;
+    uint16_t fl = 0;
+    if (check && odd) {
+      m->n = n;
+      fl = classify_frame(m, v, nin);
+    }
+    uint32_t idx = (uint32_t)n & mask;
+#pragma GCC unroll 8
     for (int c = 0; c < nin; c++)
       ring[c][idx] = v[c];
-    if (m->derive_in)
+    if (layout == HR_LAYOUT_3P4W && nin == 6 && derive)
       ring[nin][idx] = -(v[nu] + v[nu + 1] + v[nu + 2]);
     fring[idx] = fl;
-    double p = 0.0;
-    for (int t = 0; t < npt; t++)
-      p += pt[t].coef * ((double)v[pt[t].u] * v[pt[t].i]);
-    m->pcum_acc += p;
-    pcum[idx] = m->pcum_acc;
+    double p;
+    if (layout == HR_LAYOUT_1P2W)
+      p = (double)v[0] * v[1];
+    else if (layout == HR_LAYOUT_3P4W)
+      p = (double)v[0] * v[3] + (double)v[1] * v[4] + (double)v[2] * v[5];
+    else /* artificial star point, see hr_meter_create */
+      p = ((double)(v[0] - v[2]) * v[3] + (double)(v[1] - v[0]) * v[4] +
+           (double)(v[2] - v[1]) * v[5]) / 3.0;
+    acc += p;
+    pcum[idx] = acc;
 
-    double y = hr__zc_filter_step(&m->zc, v[ref]);
-    double yp = m->y_prev;
+    double y = v[ref];
+#pragma GCC unroll 4
+    for (int s = 0; s < HR__ZC_SECTIONS; s++) {
+      hr__biquad_t *b = &q[s];
+      double out = ((b->b0 * y + b->b1 * b->x1 + b->b2 * b->x2) - b->a2 * b->y2) - b->a1 * b->y1;
+      b->x2 = b->x1;
+      b->x1 = y;
+      b->y2 = b->y1;
+      b->y1 = out;
+      y = out;
+    }
+    int crossing = 0;
     if (y >= 0.0) {
-      if (yp < 0.0 && m->arm_rise) {
-        m->arm_rise = 0;
-        on_crossing(m, (double)(m->n - 1) + yp / (yp - y), 1);
-      }
-      if (y > m->zc_hyst)
+      crossing = yp < 0.0 && m->arm_rise;
+      if (y > hyst)
         m->arm_fall = 1;
     } else {
-      if (yp >= 0.0 && m->arm_fall) {
-        m->arm_fall = 0;
-        on_crossing(m, (double)(m->n - 1) + yp / (yp - y), 0);
-      }
-      if (y < -m->zc_hyst)
+      crossing = yp >= 0.0 && m->arm_fall ? -1 : 0;
+      if (y < -hyst)
         m->arm_rise = 1;
     }
-    m->y_prev = y;
-    m->n++;
-    if (m->n >= m->next_due)
+    if (crossing) {
+      m->n = n;
+      if (crossing > 0)
+        m->arm_rise = 0;
+      else
+        m->arm_fall = 0;
+      on_crossing(m, (double)(n - 1) + yp / (yp - y), crossing > 0);
+      due = m->next_due;
+    }
+    yp = y;
+    n++;
+    if (n >= due) {
+      m->n = n;
+      m->pcum_acc = acc;
       process_due(m);
+      due = m->next_due;
+    }
+  }
+  memcpy(m->zc.s, q, sizeof q);
+  m->pcum_acc = acc;
+  m->y_prev = yp;
+  m->n = n;
+  return k;
+}
+
+/* True when every value of the block is finite and below every clip level:
+ * then the per-sample checks can be skipped.  A flat, vectorisable pass. */
+static int block_is_clean(const hr_meter_t *m, const float *x, size_t n_values)
+{
+  float lim = INFINITY;
+  for (int c = 0; c < m->nch_in; c++)
+    if (m->clip[c] > 0.0f && m->clip[c] < lim)
+      lim = m->clip[c];
+  float mx = 0.0f;
+  int bad = 0;
+#pragma omp simd reduction(max : mx) reduction(| : bad)
+  for (size_t k = 0; k < n_values; k++) {
+    float v = fabsf(x[k]);
+    bad |= !(v == v);
+    mx = v > mx ? v : mx;
+  }
+  return !bad && mx < lim;
+}
+
+#define KERNEL(layout, nin)                                                                        \
+  (clean ? push_kernel(m, frames, n_frames, layout, nin, 0, &full)                                 \
+         : push_kernel(m, frames, n_frames, layout, nin, 1, &full))
+
+int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
+{
+  int full = 0;
+  size_t k;
+  int clean = block_is_clean(m, frames, n_frames * (size_t)m->nch_in);
+  switch (m->cfg.layout) {
+  case HR_LAYOUT_1P2W:
+    k = KERNEL(HR_LAYOUT_1P2W, 2);
+    break;
+  case HR_LAYOUT_3P3W:
+    k = KERNEL(HR_LAYOUT_3P3W, 6);
+    break;
+  default:
+    k = m->nch_in == 7 ? KERNEL(HR_LAYOUT_3P4W, 7) : KERNEL(HR_LAYOUT_3P4W, 6);
+    break;
   }
   m->st.frames += (int64_t)k;
   if (n_done)
     *n_done = k;
-  return rc;
+  return full ? HR_ERR_FULL : HR_OK;
 }

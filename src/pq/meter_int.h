@@ -76,6 +76,7 @@ struct hr_meter {
 
   int64_t n;       /* frames consumed; the next frame has index n */
   int64_t next_due;
+  int ms_events;   /* a detector reads the 1-ms series */
 
   /* Zero crossings. */
   hr__zc_filter_t zc;
@@ -111,6 +112,7 @@ struct hr_meter {
 
   /* Millisecond ticks at positions e = e_int + e_rem / 1e6. */
   int64_t ms_e_int, ms_e_rem;
+  int64_t ms_index; /* number of the next tick: it ends at ms_index ms */
   double ms_prev_pos;
   double p_prev;
   int have_p_prev;
@@ -127,6 +129,7 @@ struct hr_meter {
   /* RVC (IEC 61000-4-30 §5.11). */
   double *rvc_ring[HR_MAX_U]; /* last rvc_n Urms(1/2) values per channel */
   double rvc_sum[HR_MAX_U];
+  double rvc_min[HR_MAX_U], rvc_max[HR_MAX_U]; /* extremes of the window */
   int rvc_head, rvc_count;
   int rvc_active, rvc_steady;
   double rvc_mean_before[HR_MAX_U];

@@ -31,19 +31,6 @@ double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz);
 /* Magnitude response at freq_hz. */
 double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);
 
-static inline double hr__zc_filter_step(hr__zc_filter_t *f, double x)
-{
-  for (int k = 0; k < HR__ZC_SECTIONS; k++) {
-    hr__biquad_t *q = &f->s[k];
-    double y = q->b0 * x + q->b1 * q->x1 + q->b2 * q->x2 - q->a1 * q->y1 - q->a2 * q->y2;
-    q->x2 = q->x1;
-    q->x1 = x;
-    q->y2 = q->y1;
-    q->y1 = y;
-    x = y;
-  }
-  return x;
-}
 
 /* ---- swing detector (events.c) ---------------------------------------------- */
 
@@ -56,6 +43,7 @@ typedef struct hr__swing {
   double *t_s;   /* ring of times [s], owned by the meter's arena */
   double *x;     /* ring of values */
   int head, count;
+  int imin, imax; /* ring slots of the window's extremes */
   int active;    /* 0 idle, +1 rising swing, -1 falling swing */
   double t_from, x_from, t_ext, x_ext;
   unsigned channels;
