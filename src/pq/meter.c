@@ -492,6 +492,47 @@ static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
   return f;
 }
 
+/* 3P4W: the seven squares, three phase powers and three voltage cross
+ * products (for IEEE 1459 Ve) in one pass, so each sample is loaded once. */
+static void sums_3p4w(const hr_meter_t *m, const seg_t *g, hr__half_t *h)
+{
+  const float *ua = m->ring[0], *ub = m->ring[1], *uc = m->ring[2];
+  const float *ia = m->ring[3], *ib = m->ring[4], *ic = m->ring[5], *in = m->ring[6];
+  double r[13];
+  uint32_t ends[2] = {g->ia, g->ib};
+  double w[2] = {g->wa, g->single ? 0.0 : g->wb};
+  memset(r, 0, sizeof r);
+  for (int e = 0; e < 2; e++) {
+    uint32_t i = ends[e];
+    double k = w[e], a = ua[i], b = ub[i], c = uc[i];
+    r[0] += k * a * a, r[1] += k * b * b, r[2] += k * c * c;
+    r[3] += k * ia[i] * (double)ia[i], r[4] += k * ib[i] * (double)ib[i];
+    r[5] += k * ic[i] * (double)ic[i], r[6] += k * in[i] * (double)in[i];
+    r[7] += k * a * ia[i], r[8] += k * b * ib[i], r[9] += k * c * ic[i];
+    r[10] += k * a * b, r[11] += k * b * c, r[12] += k * c * a;
+  }
+  for (int q = 0; q < g->nrun; q++) {
+    const uint32_t o = g->run_i[q], n = g->run_n[q];
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
+           s10 = 0, s11 = 0, s12 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12)
+    for (uint32_t j = o; j < o + n; j++) {
+      double a = ua[j], b = ub[j], c = uc[j], x = ia[j], y = ib[j], z = ic[j], nn = in[j];
+      s0 += a * a, s1 += b * b, s2 += c * c, s3 += x * x, s4 += y * y, s5 += z * z;
+      s6 += nn * nn, s7 += a * x, s8 += b * y, s9 += c * z, s10 += a * b, s11 += b * c;
+      s12 += c * a;
+    }
+    r[0] += s0, r[1] += s1, r[2] += s2, r[3] += s3, r[4] += s4, r[5] += s5, r[6] += s6;
+    r[7] += s7, r[8] += s8, r[9] += s9, r[10] += s10, r[11] += s11, r[12] += s12;
+  }
+  for (int c = 0; c < 7; c++)
+    h->sq[c] = r[c];
+  for (int p = 0; p < 3; p++) {
+    h->p[p] = r[7 + p];
+    h->uu[p] = r[10 + p];
+  }
+}
+
 static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
 {
   memset(h, 0, sizeof *h);
@@ -501,19 +542,19 @@ static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
   seg_t g;
   seg_init(m, a, b, &g);
   const int peaks = (m->cfg.records & HR_RECMASK(HR_REC_CYCLE)) != 0;
-  for (int c = 0; c < m->nch; c++) {
-    h->sq[c] = seg_dot(&g, m->ring[c], m->ring[c]);
-    h->peak[c] = peaks ? seg_absmax(&g, m->ring[c]) : 0.0;
+  if (peaks)
+    for (int c = 0; c < m->nch; c++)
+      h->peak[c] = seg_absmax(&g, m->ring[c]);
+  if (m->cfg.layout == HR_LAYOUT_3P4W) {
+    sums_3p4w(m, &g, h);
+  } else {
+    for (int c = 0; c < m->nch; c++)
+      h->sq[c] = seg_dot(&g, m->ring[c], m->ring[c]);
   }
-  for (int t = 0; t < m->n_pterm; t++) {
+  for (int t = 0; t < m->n_pterm && m->cfg.layout != HR_LAYOUT_3P4W; t++) {
     const hr__power_term_t *pt = &m->pterm[t];
     h->p[pt->phase] += pt->coef * seg_dot(&g, m->ring[pt->u], m->ring[pt->i]);
   }
-  /* Cross products only feed IEEE 1459 Ve of cycle and interval records. */
-  if (m->cfg.layout == HR_LAYOUT_3P4W &&
-      (m->cfg.records & (HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL))))
-    for (int j = 0; j < 3; j++)
-      h->uu[j] = seg_dot(&g, m->ring[j], m->ring[(j + 1) % 3]);
   h->flags |= seg_flags(&g, m->fring);
   if (a < m->settle_pos)
     h->flags |= HR_FLAG_STARTUP;
