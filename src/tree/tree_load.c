@@ -104,7 +104,9 @@ static void describe(const yaml_node_t *n, char *buf, size_t len)
   for (; k < l && k < 40; k++)
     tmp[k] = (s[k] >= 0x20 && s[k] < 0x7f && s[k] != '\'') ? (char)s[k] : '?';
   tmp[k] = '\0';
-  snprintf(buf, len, "'%s%s'", tmp, l > 40 ? "..." : "");
+  int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+               n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+  snprintf(buf, len, "%s'%s%s'", quoted ? "the quoted string " : "", tmp, l > 40 ? "..." : "");
 }
 
 static void join(char *buf, size_t len, const char *prefix, const char *key)
@@ -131,7 +133,7 @@ static int get_num(ld_t *L, const yaml_node_t *v, const char *field, double *out
       return HR_OK;
     }
   }
-  char d[64];
+  char d[96];
   describe(v, d, sizeof d);
   return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field, "expected a number, got %s", d);
 }
@@ -169,7 +171,7 @@ static int get_bool(ld_t *L, const yaml_node_t *v, const char *field, int *out)
       }
     }
   }
-  char d[64];
+  char d[96];
   describe(v, d, sizeof d);
   return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field, "expected on or off, got %s", d);
 }
@@ -179,7 +181,7 @@ static int get_text(ld_t *L, const yaml_node_t *v, const char *field, size_t max
 {
   const char *s = sval(v);
   if (!s) {
-    char d[64];
+    char d[96];
     describe(v, d, sizeof d);
     return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field, "expected a string, got %s", d);
   }
@@ -215,7 +217,7 @@ static int get_id(ld_t *L, const yaml_node_t *v, const char *field, char **out)
   if (rc != HR_OK)
     return rc;
   if (!valid_id(s)) {
-    char d[64];
+    char d[96];
     describe(v, d, sizeof d);
     return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field,
                          "invalid id %s (1 to 63 of A-Z a-z 0-9 _ . : / -)", d);
@@ -243,7 +245,7 @@ static int get_enum(ld_t *L, const yaml_node_t *v, const char *field, const char
       }
     }
   }
-  char d[64], list[256];
+  char d[96], list[256];
   describe(v, d, sizeof d);
   size_t at = 0;
   list[0] = '\0';
@@ -282,7 +284,7 @@ static int map_key(ld_t *L, const yaml_node_pair_t *pr, const char *prefix, cons
   *v = yaml_document_get_node(&L->doc, pr->value);
   *key = sval(*k);
   if (!*key || strlen(*key) != (*k)->data.scalar.length) {
-    char d[64];
+    char d[96];
     describe(*k, d, sizeof d);
     return hr__tree_fail(L->e, HR_ERR_PARSE, mk(*k), prefix, "keys must be strings, got %s", d);
   }
@@ -418,7 +420,7 @@ static int parse_elements(const char *s, unsigned *out)
 
 static int read_melt(ld_t *L, const yaml_node_t *v, const char *field, hr_fuse_cfg_t *u)
 {
-  char d[64], f[200];
+  char d[96], f[200];
   if (v->type != YAML_SEQUENCE_NODE) {
     describe(v, d, sizeof d);
     return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field,
@@ -664,7 +666,7 @@ static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, doub
 {
   static const char *const types[] = {"none", "trip_unit", "relay", "fuse"};
   static const char *const resets[] = {"dependent", "instant", "definite"};
-  char f[200], d64[64];
+  char f[200], d64[96];
   int rc;
   if (map->type != YAML_MAPPING_NODE) {
     describe(map, d64, sizeof d64);
@@ -1053,7 +1055,7 @@ static int read_node(ld_t *L, const yaml_node_t *map, size_t index, hr__proto_t 
 static int read_top(ld_t *L, const yaml_node_t *root)
 {
   static const char *const red_names[] = {"none", "2n", "n+n"};
-  char d[64];
+  char d[96];
   int rc;
   hr__doc_t *o = L->out;
   if (root->type != YAML_MAPPING_NODE) {
