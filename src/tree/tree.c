@@ -7,7 +7,8 @@
  *   4. in topological order, each node inherits and checks phases, phase,
  *      voltage and feed against its parents, gets its rating and capacity,
  *      and must not be rated above the nearest rated node upstream on either
- *      feed;
+ *      feed (the B path of a node below a dual-corded one runs through that
+ *      node's parent_b);
  * then the nodes are copied, in topological order, into one immutable array. */
 #define _POSIX_C_SOURCE 200809L /* strerror_r */
 
@@ -115,7 +116,10 @@ typedef struct bld {
   int32_t *pa, *pb;      /* parent indices by file index */
   uint32_t *order;       /* file indices in topological order */
   hr_tree_node_t *tmp;   /* nodes by file index */
-  int32_t *rated_up;     /* nearest node with a finite capacity, self included */
+  int32_t *up_a;         /* nearest node with a finite capacity, self included, on the
+                            A path (parent links) */
+  int32_t *up_b;         /* the same on the B path: through parent_b where a node has
+                            one, else through the parent's B path */
 } bld_t;
 
 static void put(char *buf, size_t len, const char *fmt, ...)
@@ -455,19 +459,20 @@ static int check_rating(bld_t *B, size_t i)
   }
   t->budget_w = p->budget_w;
   t->burst_w = p->burst_w;
-  int32_t self = isfinite(t->capacity_w) ? (int32_t)i : -1;
-  B->rated_up[i] = self >= 0 ? self : (B->pa[i] >= 0 ? B->rated_up[B->pa[i]] : -1);
+  int32_t self = isfinite(t->capacity_w) ? (int32_t)i : -1, pa = B->pa[i], pb = B->pb[i];
+  int32_t side_a = pa >= 0 ? B->up_a[pa] : -1;
+  int32_t side_b = pb >= 0 ? B->up_a[pb] : (pa >= 0 ? B->up_b[pa] : -1);
+  B->up_a[i] = self >= 0 ? self : side_a;
+  B->up_b[i] = self >= 0 ? self : side_b;
   if (self < 0)
     return HR_OK;
   for (int side = 0; side < 2; side++) {
-    int32_t par = side == 0 ? B->pa[i] : B->pb[i];
-    if (par < 0)
-      continue;
-    int32_t up = B->rated_up[par];
-    if (up < 0)
+    int32_t up = side == 0 ? side_a : side_b;
+    int32_t par = side == 0 ? pa : (pb >= 0 ? pb : pa);
+    if (up < 0 || (side == 1 && up == side_a))
       continue;
     const hr_tree_node_t *u = &B->tmp[up];
-    double frac = share(u, t->n_phases, side == 0 ? t->phase : t->phase_b);
+    double frac = share(u, t->n_phases, side == 1 && pb >= 0 ? t->phase_b : t->phase);
     double allowed = frac * u->capacity_w;
     if (!(t->capacity_w > allowed * (1.0 + 1e-9)))
       continue;
@@ -662,9 +667,10 @@ static int build(const hr__doc_t *doc, hr__err_t *e, hr_tree_t **out)
   B.pb = malloc(B.n * sizeof *B.pb);
   B.order = malloc(B.n * sizeof *B.order);
   B.tmp = calloc(B.n, sizeof *B.tmp);
-  B.rated_up = malloc(B.n * sizeof *B.rated_up);
+  B.up_a = malloc(B.n * sizeof *B.up_a);
+  B.up_b = malloc(B.n * sizeof *B.up_b);
   int rc;
-  if (!B.sorted || !B.pa || !B.pb || !B.order || !B.tmp || !B.rated_up)
+  if (!B.sorted || !B.pa || !B.pb || !B.order || !B.tmp || !B.up_a || !B.up_b)
     rc = hr__tree_fail(e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "(document)", "out of memory");
   else if ((rc = check_ids(&B)) == HR_OK && (rc = resolve_parents(&B)) == HR_OK &&
            (rc = order_nodes(&B)) == HR_OK && (rc = inherit(&B)) == HR_OK)
@@ -674,7 +680,8 @@ static int build(const hr__doc_t *doc, hr__err_t *e, hr_tree_t **out)
   free(B.pb);
   free(B.order);
   free(B.tmp);
-  free(B.rated_up);
+  free(B.up_a);
+  free(B.up_b);
   return rc;
 }
 
