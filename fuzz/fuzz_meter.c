@@ -22,6 +22,8 @@ static void on_record(const hr_record_t *rec, void *user)
     abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   if (size < 4)

@@ -292,6 +292,9 @@ void hr_meter_reset(hr_meter_t *m)
   m->pcum_acc = 0.0;
   m->n = 0;
   m->y_prev = 0.0;
+  m->zc_j = 0;
+  m->zc_bsum = 0.0;
+  m->zc_bcnt = 0;
   m->arm_rise = m->arm_fall = 0;
   m->have_real = m->have_rise = m->have_raw_rise = 0;
   m->f_hist_n = m->f_hist_head = m->f_rejects = 0;
@@ -477,6 +480,16 @@ static void centre_range(double a, double b, int64_t *k0, int64_t *k1)
 static float absmax_range(const hr_meter_t *m, const float *x, int64_t k0, int64_t k1)
 {
   float a = 0.0f;
+  uint32_t i0 = (uint32_t)k0 & m->mask;
+  if (k1 >= k0 && (int64_t)i0 + (k1 - k0) < (int64_t)m->ring_len) {
+    const float *p = x + i0;
+    int64_t n = k1 - k0 + 1;
+    for (int64_t j = 0; j < n; j++) {
+      float v = fabsf(p[j]);
+      a = v > a ? v : a;
+    }
+    return a;
+  }
   for (int64_t k = k0; k <= k1; k++) {
     float v = fabsf(x[(uint32_t)k & m->mask]);
     a = v > a ? v : a;
@@ -855,9 +868,17 @@ static double ms_pos(const hr_meter_t *m)
   return (double)m->ms_e_int + (double)m->ms_e_rem / 1e6;
 }
 
+/* First frame count at which the next 1-ms tick can be processed: the sample
+ * holding the tick's position, floor(e + 1/2), has arrived.  Exact integer
+ * arithmetic on e = ms_e_int + ms_e_rem / 1e6. */
+static inline int64_t ms_due(const hr_meter_t *m)
+{
+  return m->ms_e_int + (m->ms_e_rem >= 500000) + 1;
+}
+
 static void update_next_due(hr_meter_t *m)
 {
-  int64_t due = sample_at(ms_pos(m)) + 1;
+  int64_t due = ms_due(m);
   if (m->pend_count) {
     int64_t d = sample_at(m->pend[m->pend_head].pos) + 1;
     due = d < due ? d : due;
@@ -875,7 +896,7 @@ static double half_period(const hr_meter_t *m)
 static void set_freerun_deadline(hr_meter_t *m)
 {
   double lag = m->delay > 0.0 ? m->delay : 0.0;
-  m->freerun_due_pos = m->last_sched_pos + 1.5 * half_period(m) + lag + 2.0;
+  m->freerun_due_pos = m->last_sched_pos + 1.5 * half_period(m) + lag + 2.0 + m->zc.dec;
 }
 
 static void schedule(hr_meter_t *m, double pos, int rising, int real, double freq_hz)
@@ -1024,8 +1045,7 @@ static void tenth_second_tick(hr_meter_t *m, double pos_f)
 static void process_due(hr_meter_t *m)
 {
   for (;;) {
-    double e = ms_pos(m);
-    int64_t ms_due = sample_at(e) + 1;
+    int64_t t_due = ms_due(m);
     int64_t b_due = m->pend_count ? sample_at(m->pend[m->pend_head].pos) + 1 : INT64_MAX;
     int64_t fr_due = (int64_t)ceil(m->freerun_due_pos);
     if (fr_due <= m->n && fr_due <= b_due) {
@@ -1037,15 +1057,15 @@ static void process_due(hr_meter_t *m)
         m->f10_flags |= HR_FLAG_NO_ZC;
       continue;
     }
-    if (b_due <= m->n && b_due <= ms_due) {
+    if (b_due <= m->n && b_due <= t_due) {
       hr__boundary_t b = m->pend[m->pend_head];
       m->pend_head = (m->pend_head + 1) % HR__PENDING_MAX;
       m->pend_count--;
       process_boundary(m, &b);
       continue;
     }
-    if (ms_due <= m->n) {
-      process_ms(m, e);
+    if (t_due <= m->n) {
+      process_ms(m, ms_pos(m));
       m->ms_index++;
       m->ms_e_rem += m->fs_mhz;
       m->ms_e_int += m->ms_e_rem / 1000000;
@@ -1111,7 +1131,11 @@ push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout
   hr__biquad_t q[HR__ZC_SECTIONS];
   memcpy(q, m->zc.s, sizeof q);
   double acc = m->pcum_acc, yp = m->y_prev, hyst = m->zc_hyst;
-  int64_t n = m->n, due = m->next_due;
+  int64_t n = m->n, due = m->next_due, zj = m->zc_j;
+  const int dec = m->zc.dec;
+  const double inv_dec = 1.0 / dec;
+  double bsum = m->zc_bsum;
+  int bcnt = m->zc_bcnt;
   size_t k = 0;
   for (; k < n_frames; k++) {
     if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
@@ -1150,37 +1174,49 @@ push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout
     acc += p;
     pcum[idx] = acc;
 
-    double y = v[ref];
+    /* The zero-crossing filter runs on block means of dec samples: the mean
+     * has zeros at multiples of fs/dec, so what folds down is negligible,
+     * and the band-pass then costs a dec-th of the samples. */
+    bsum += v[ref];
+    if (++bcnt == dec) {
+      double y = bsum * inv_dec;
+      bsum = 0.0;
+      bcnt = 0;
 #pragma GCC unroll 4
-    for (int s = 0; s < HR__ZC_SECTIONS; s++) {
-      hr__biquad_t *b = &q[s];
-      double out = ((b->b0 * y + b->b1 * b->x1 + b->b2 * b->x2) - b->a2 * b->y2) - b->a1 * b->y1;
-      b->x2 = b->x1;
-      b->x1 = y;
-      b->y2 = b->y1;
-      b->y1 = out;
-      y = out;
+      for (int s = 0; s < HR__ZC_SECTIONS; s++) {
+        hr__biquad_t *b = &q[s];
+        double out =
+            ((b->b0 * y + b->b1 * b->x1 + b->b2 * b->x2) - b->a2 * b->y2) - b->a1 * b->y1;
+        b->x2 = b->x1;
+        b->x1 = y;
+        b->y2 = b->y1;
+        b->y1 = out;
+        y = out;
+      }
+      int crossing = 0;
+      if (y >= 0.0) {
+        crossing = yp < 0.0 && m->arm_rise;
+        if (y > hyst)
+          m->arm_fall = 1;
+      } else {
+        crossing = yp >= 0.0 && m->arm_fall ? -1 : 0;
+        if (y < -hyst)
+          m->arm_rise = 1;
+      }
+      if (crossing) {
+        m->n = n;
+        if (crossing > 0)
+          m->arm_rise = 0;
+        else
+          m->arm_fall = 0;
+        /* Position on the decimated time line scaled to input samples; the
+         * block mean's own delay is part of m->delay. */
+        on_crossing(m, ((double)(zj - 1) + yp / (yp - y)) * dec, crossing > 0);
+        due = m->next_due;
+      }
+      yp = y;
+      zj++;
     }
-    int crossing = 0;
-    if (y >= 0.0) {
-      crossing = yp < 0.0 && m->arm_rise;
-      if (y > hyst)
-        m->arm_fall = 1;
-    } else {
-      crossing = yp >= 0.0 && m->arm_fall ? -1 : 0;
-      if (y < -hyst)
-        m->arm_rise = 1;
-    }
-    if (crossing) {
-      m->n = n;
-      if (crossing > 0)
-        m->arm_rise = 0;
-      else
-        m->arm_fall = 0;
-      on_crossing(m, (double)(n - 1) + yp / (yp - y), crossing > 0);
-      due = m->next_due;
-    }
-    yp = y;
     n++;
     if (n >= due) {
       m->n = n;
@@ -1192,6 +1228,9 @@ push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout
   memcpy(m->zc.s, q, sizeof q);
   m->pcum_acc = acc;
   m->y_prev = yp;
+  m->zc_j = zj;
+  m->zc_bsum = bsum;
+  m->zc_bcnt = bcnt;
   m->n = n;
   return k;
 }

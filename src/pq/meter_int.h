@@ -83,6 +83,9 @@ struct hr_meter {
   double y_prev;
   int arm_rise, arm_fall;
   double zc_hyst;
+  int64_t zc_j;   /* decimated samples filtered so far */
+  double zc_bsum; /* running block sum for the decimated reference */
+  int zc_bcnt;
   double min_half;       /* shortest accepted half period [samples] */
   double f_min, f_max;   /* tracking range [Hz] */
   int have_real, have_rise, have_raw_rise;

@@ -16,17 +16,22 @@ typedef struct hr__biquad {
 
 #define HR__ZC_SECTIONS 3
 
-/* Band-pass used to find fundamental zero crossings: a 2nd-order Butterworth
- * high-pass at f_nom/4 (removes DC offset and sub-harmonics) followed by a
- * 4th-order Butterworth low-pass at 1.25 f_nom (attenuates h3 by ~30 dB). */
+/* Band-pass used to find fundamental zero crossings, run on means of dec
+ * input samples (about 2 kHz): a 2nd-order Butterworth high-pass at f_nom/4
+ * (removes DC offset and sub-harmonics) followed by a 4th-order Butterworth
+ * low-pass at 1.25 f_nom (attenuates h3 by ~30 dB). */
 typedef struct hr__zc_filter {
   hr__biquad_t s[HR__ZC_SECTIONS];
-  double fs_hz;
+  double fs_hz; /* input rate */
+  int dec;      /* input samples per filtered sample, >= 1 */
 } hr__zc_filter_t;
 
 void hr__zc_filter_init(hr__zc_filter_t *f, double fs_hz, double f_nom_hz);
 void hr__zc_filter_reset(hr__zc_filter_t *f);
-/* Phase delay of the filter at freq_hz, in samples (positive = output lags). */
+/* Delay of a crossing found on the decimated, filtered signal at decimated
+ * position j (scaled by dec) behind the input's crossing at freq_hz, in
+ * input samples: dec times the band-pass phase delay minus the half block
+ * by which a block mean is centred before its end. */
 double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz);
 /* Magnitude response at freq_hz. */
 double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);

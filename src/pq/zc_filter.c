@@ -37,11 +37,15 @@ static void design_highpass(hr__biquad_t *q, double fs_hz, double fc_hz, double 
 
 void hr__zc_filter_init(hr__zc_filter_t *f, double fs_hz, double f_nom_hz)
 {
-  /* Quality factors of a 4th-order Butterworth: 1/(2 cos(pi/8)), 1/(2 cos(3pi/8)). */
-  design_highpass(&f->s[0], fs_hz, f_nom_hz / 4.0, M_SQRT1_2);
-  design_lowpass(&f->s[1], fs_hz, 1.25 * f_nom_hz, 0.54119610014619698);
-  design_lowpass(&f->s[2], fs_hz, 1.25 * f_nom_hz, 1.3065629648763766);
+  f->dec = (int)floor(fs_hz / 2000.0);
+  if (f->dec < 1)
+    f->dec = 1;
   f->fs_hz = fs_hz;
+  double fd = fs_hz / f->dec;
+  /* Quality factors of a 4th-order Butterworth: 1/(2 cos(pi/8)), 1/(2 cos(3pi/8)). */
+  design_highpass(&f->s[0], fd, f_nom_hz / 4.0, M_SQRT1_2);
+  design_lowpass(&f->s[1], fd, 1.25 * f_nom_hz, 0.54119610014619698);
+  design_lowpass(&f->s[2], fd, 1.25 * f_nom_hz, 1.3065629648763766);
 }
 
 void hr__zc_filter_reset(hr__zc_filter_t *f)
@@ -58,18 +62,25 @@ static double complex section_response(const hr__biquad_t *q, double w)
 
 double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz)
 {
-  double w = 2.0 * M_PI * freq_hz / f->fs_hz, phase = 0.0;
+  double w = 2.0 * M_PI * freq_hz * f->dec / f->fs_hz, phase = 0.0;
   /* Summing per-section phases keeps the total unwrapped: each section's
    * phase stays inside (-pi, pi) at frequencies near the fundamental. */
   for (int k = 0; k < HR__ZC_SECTIONS; k++)
     phase += carg(section_response(&f->s[k], w));
-  return -phase / w;
+  /* The block mean is linear phase, centred (dec - 1)/2 samples after the
+   * block's first sample, and crossings are placed with decimated sample j
+   * at input position j*dec (its first sample). */
+  return -phase / w * f->dec - (f->dec - 1) / 2.0;
 }
 
 double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz)
 {
-  double w = 2.0 * M_PI * freq_hz / f->fs_hz, g = 1.0;
+  double w = 2.0 * M_PI * freq_hz * f->dec / f->fs_hz, g = 1.0;
   for (int k = 0; k < HR__ZC_SECTIONS; k++)
     g *= cabs(section_response(&f->s[k], w));
+  /* Block mean: |sin(pi f dec / fs) / (dec sin(pi f / fs))|. */
+  double x = M_PI * freq_hz / f->fs_hz;
+  if (f->dec > 1)
+    g *= fabs(sin(x * f->dec) / (f->dec * sin(x)));
   return g;
 }
