@@ -18,6 +18,15 @@
 
 #define SETTLE_CYCLES 4.0
 
+/* Hot vector loops get an AVX2 clone chosen at load time (ifunc); other
+ * machines run the baseline SSE2 code.  Each clone is deterministic, so
+ * results still do not depend on block sizes. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
+#define HR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HR_VECTOR_CLONES
+#endif
+
 /* ---- configuration -------------------------------------------------------- */
 
 void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
@@ -418,7 +427,7 @@ static void seg_init(const hr_meter_t *m, double a, double b, seg_t *g)
  * (OpenMP SIMD reduction); the order of additions depends only on the
  * window, which comes from the signal, so results do not depend on where
  * input blocks started. */
-static double seg_dot(const seg_t *g, const float *x, const float *y)
+HR_VECTOR_CLONES static double seg_dot(const seg_t *g, const float *x, const float *y)
 {
   double s = g->wa * ((double)x[g->ia] * y[g->ia]);
   if (g->single)
@@ -436,7 +445,7 @@ static double seg_dot(const seg_t *g, const float *x, const float *y)
 }
 
 /* Largest |x| over the samples whose centre lies in the window. */
-static float seg_absmax(const seg_t *g, const float *x)
+HR_VECTOR_CLONES static float seg_absmax(const seg_t *g, const float *x)
 {
   float a = g->pa ? fabsf(x[g->ia]) : 0.0f;
   if (g->pb) {
@@ -507,7 +516,7 @@ static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
 
 /* 3P4W: the seven squares, three phase powers and three voltage cross
  * products (for IEEE 1459 Ve) in one pass, so each sample is loaded once. */
-static void sums_3p4w(const hr_meter_t *m, const seg_t *g, hr__half_t *h)
+HR_VECTOR_CLONES static void sums_3p4w(const hr_meter_t *m, const seg_t *g, hr__half_t *h)
 {
   const float *ua = m->ring[0], *ub = m->ring[1], *uc = m->ring[2];
   const float *ia = m->ring[3], *ib = m->ring[4], *ic = m->ring[5], *in = m->ring[6];
@@ -1237,7 +1246,7 @@ push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout
 
 /* True when every value of the block is finite and below every clip level:
  * then the per-sample checks can be skipped.  A flat, vectorisable pass. */
-static int block_is_clean(const hr_meter_t *m, const float *x, size_t n_values)
+HR_VECTOR_CLONES static int block_is_clean(const hr_meter_t *m, const float *x, size_t n_values)
 {
   float lim = INFINITY;
   for (int c = 0; c < m->nch_in; c++)
