@@ -65,7 +65,10 @@ enum {
   /* The window starts before the zero-crossing filter has settled. */
   HR_FLAG_STARTUP = 1u << 5,
   /* The window is not made of the expected number of half cycles. */
-  HR_FLAG_IRREGULAR = 1u << 6
+  HR_FLAG_IRREGULAR = 1u << 6,
+  /* An event record closed by hr_meter_finish: the stream ended during the
+   * event, so its duration is a lower bound. */
+  HR_FLAG_OPEN = 1u << 7
 };
 
 typedef enum hr_event_type {
@@ -280,6 +283,13 @@ HR_API int hr_meter_frame_len(const hr_meter_t *m);
  * HR_ERR_FULL when the pull queue filled up first (pull, then push the rest).
  * Never fails otherwise: bad samples are flagged in the records. */
 HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done);
+
+/* Ends the stream: every event still in progress (dip, swell, interruption,
+ * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
+ * duration up to the last processed window.  Samples pushed afterwards start
+ * new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer
+ * than 16 slots are free, and emits nothing then. */
+HR_API int hr_meter_finish(hr_meter_t *m);
 
 /* Takes the oldest queued record.  Returns 1 and fills *out when there was
  * one, 0 when the queue is empty. */

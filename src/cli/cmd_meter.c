@@ -394,6 +394,8 @@ int cmd_meter(int argc, char **argv)
       break;
   }
 done:
+  /* Events still in progress get their (open) end records. */
+  hr_meter_finish(m);
   fflush(sink.out);
   if (sink.failed) {
     fprintf(stderr, "headroom meter: writing records failed: %s\n", strerror(errno));

@@ -86,6 +86,7 @@ static void emit_event(hr_meter_t *m, hr_event_type_t type, int ended, double no
 {
   hr_record_t rec;
   hr__meter_rec_init(m, &rec, HR_REC_EVENT);
+  rec.flags = m->event_flags;
   rec.t_ns = hr__meter_t_ns(m, now_pos);
   hr_event_rec_t *e = &rec.u.event;
   e->type = type;
@@ -496,4 +497,46 @@ void hr__events_ms(hr_meter_t *m, double t_s, double p_w, double dpdt, double ip
 void hr__events_cycle(hr_meter_t *m, double pos, double freq_hz)
 {
   alarms_for(m, HR_METRIC_FREQ_HZ, pos, freq_hz, freq_hz);
+}
+
+static void finish_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, int below,
+                          double pos)
+{
+  if (!ev->active)
+    return;
+  const double udin = m->cfg.u_din_v;
+  int64_t end_ns = hr__meter_t_ns(m, pos);
+  if (end_ns < ev->start_ns)
+    end_ns = ev->start_ns;
+  double depth = below ? (udin - ev->extreme) / udin * 100.0 : (ev->extreme - udin) / udin * 100.0;
+  emit_event(m, type, 1, pos, ev->start_ns, end_ns, ev->channels, ev->extreme, depth, 0.0, 0.0,
+             -1);
+  ev->active = 0;
+}
+
+void hr__events_finish(hr_meter_t *m, double pos)
+{
+  m->event_flags = HR_FLAG_OPEN;
+  finish_vevent(m, &m->dip, HR_EVT_DIP, 1, pos);
+  finish_vevent(m, &m->swell, HR_EVT_SWELL, 0, pos);
+  finish_vevent(m, &m->intr, HR_EVT_INTERRUPTION, 1, pos);
+  if (m->rvc_active) {
+    int64_t end_ns = hr__meter_t_ns(m, pos);
+    emit_event(m, HR_EVT_RVC, 1, pos, m->rvc_start_ns, end_ns, m->rvc_channels, m->rvc_dumax,
+               m->rvc_dumax / m->cfg.u_din_v * 100.0, 0.0, 0.0, -1);
+    m->rvc_active = 0;
+  }
+  if (m->pswing.active)
+    swing_end(m, &m->pswing, HR_EVT_POWER_STEP, pos, m->cfg.p_step_base_w);
+  if (m->iswing.active)
+    swing_end(m, &m->iswing, HR_EVT_CURRENT_STEP, pos, m->cfg.i_step_base_a);
+  for (int k = 0; k < m->cfg.n_alarms; k++) {
+    hr__alarm_t *a = &m->alarm[k];
+    if (!a->active)
+      continue;
+    emit_event(m, HR_EVT_ALARM, 1, pos, a->start_ns, hr__meter_t_ns(m, pos), 0, a->extreme, 0.0,
+               0.0, 0.0, k);
+    a->active = 0;
+  }
+  m->event_flags = 0;
 }

@@ -361,6 +361,14 @@ void hr_meter_get_stats(const hr_meter_t *m, hr_meter_stats_t *out)
   *out = m->st;
 }
 
+int hr_meter_finish(hr_meter_t *m)
+{
+  if (!m->cb && m->qcap - m->qcount < 16)
+    return HR_ERR_FULL;
+  hr__events_finish(m, m->prev_bpos);
+  return HR_OK;
+}
+
 int hr_meter_pull(hr_meter_t *m, hr_record_t *out)
 {
   if (!m->qcount)
@@ -744,7 +752,10 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
       urms[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) / len);
     for (int c = 0; c < m->ni; c++)
       irms[c] = sqrt(fmax(m->h_prev.sq[m->nu + c] + h.sq[m->nu + c], 0.0) / len);
-    h.flags |= hr__events_half(m, &m->h_prev, &h, urms, irms);
+    /* Windows that start before the zero-crossing filter settles are not
+     * one cycle of the signal; events are judged only after them. */
+    if (!((m->h_prev.flags | h.flags) & HR_FLAG_STARTUP))
+      h.flags |= hr__events_half(m, &m->h_prev, &h, urms, irms);
   }
   if (m->have_h_prev && (m->cfg.records & HR_RECMASK(HR_REC_HALF))) {
     double len = m->h_prev.len + h.len;

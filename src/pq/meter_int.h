@@ -143,6 +143,7 @@ struct hr_meter {
 
   hr__swing_t pswing, iswing;
   hr__alarm_t alarm[HR_MAX_ALARMS];
+  uint32_t event_flags; /* flags given to event records (HR_FLAG_OPEN while finishing) */
 
   hr_record_cb cb;
   void *cb_user;
@@ -169,5 +170,7 @@ uint32_t hr__events_half(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *
                          const double *urms, const double *irms);
 void hr__events_ms(hr_meter_t *m, double t_s, double p_w, double dpdt, double ipeak);
 void hr__events_cycle(hr_meter_t *m, double pos, double freq_hz);
+/* Closes every open event at position pos (hr_meter_finish). */
+void hr__events_finish(hr_meter_t *m, double pos);
 
 #endif
