@@ -142,7 +142,7 @@ typedef struct hr_meter_cfg {
   int n_alarms; /* 0 <= n_alarms <= HR_MAX_ALARMS */
 
   size_t queue_len; /* records held for hr_meter_pull when no callback is set,
-                       64 <= queue_len <= 1<<20, default 4096 */
+                       256 <= queue_len <= 1<<20, default 4096 */
 } hr_meter_cfg_t;
 
 typedef struct hr_half_rec {

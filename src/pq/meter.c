@@ -118,8 +118,8 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len)
     CHECK(isfinite(a->threshold) && a->hysteresis >= 0.0 && isfinite(a->hysteresis),
           HR_ERR_RANGE, "alarms[%d]: threshold must be finite and hysteresis >= 0", k);
   }
-  CHECK(cfg->queue_len >= 64 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE,
-        "queue_len = %zu: must be between 64 and 1048576", cfg->queue_len);
+  CHECK(cfg->queue_len >= 256 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE,
+        "queue_len = %zu: must be between 256 and 1048576", cfg->queue_len);
   return HR_OK;
 }
 
@@ -178,7 +178,10 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
 
 /* ---- create / destroy ---------------------------------------------------- */
 
-#define QUEUE_RESERVE 48
+/* Records one frame can produce at most: two boundaries due together (each a
+ * half, a cycle, an interval and up to 3 + 1 + 2 + 8 events), two 1-ms ticks
+ * (each a record and up to 2 + 8 events), a 10-s frequency; rounded up. */
+#define QUEUE_RESERVE 96
 
 static size_t align_up(size_t n)
 {

@@ -135,7 +135,7 @@ static void pull_queue_stops_when_full_and_loses_nothing(void **state)
 
   hr_meter_cfg_t cfg;
   cfg_3p4w(&cfg);
-  cfg.queue_len = 64;
+  cfg.queue_len = 256;
   hr_meter_t *m = NULL;
   assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
   size_t k = 0, got = 0;
