@@ -245,9 +245,12 @@ HR_API void hr_device_reset(hr_device_t *dev);
  * A fuse comes back cold (it is a new fuse).  No-op when closed. */
 HR_API void hr_device_reclose(hr_device_t *dev);
 
-/* Advances the device by dt_s seconds with the RMS current i_a (the highest
- * phase current) constant over the step.  While the device is open it
- * carries no current: i_a is ignored and the elements cool or reset.
+/* Advances the device by dt_s seconds with every phase carrying the RMS
+ * current i_a, constant over the step (pass the highest phase current when
+ * only one value is known: that is the conservative choice).  A trip inside
+ * the step is timed exactly (hr_device_status_t.t_trip_s).  While the device
+ * is open it carries no current: i_a is ignored and the elements cool or
+ * reset.
  * Returns HR_OK, or HR_ERR_INVALID_ARG (and changes nothing) for a NULL
  * device, i_a < 0, dt_s < 0, or a non-finite value. */
 HR_API int hr_device_step(hr_device_t *dev, double i_a, double dt_s);
