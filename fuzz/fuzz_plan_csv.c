@@ -1,0 +1,42 @@
+/* libFuzzer harness for the workload CSV loader (untrusted trace files).
+ *
+ * Every input must either load or fail with a located message; a loaded
+ * workload must have strictly increasing times starting at 0 and
+ * non-negative token counts.  Both the Azure mapping and a numeric-time
+ * mapping are exercised. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "headroom/plan.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(const uint8_t *data, size_t size, const hr_plan_csv_map_t *map)
+{
+  hr_plan_workload_t *w = NULL;
+  hr_plan_error_t e;
+  memset(&e, 0, sizeof e);
+  int rc = hr_plan_workload_parse_csv((const char *)data, size, map, &w, &e);
+  if (rc != HR_OK) {
+    if (w || e.text[0] == '\0' || !memchr(e.text, '\0', sizeof e.text) || e.line < 0 ||
+        e.column < 0)
+      __builtin_trap();
+    return;
+  }
+  for (size_t i = 0; i < w->n; i++) {
+    if (w->req[i].in_tokens < 0 || w->req[i].out_tokens < 0)
+      __builtin_trap();
+    if (i == 0 ? w->req[0].t_s != 0.0 : !(w->req[i].t_s > w->req[i - 1].t_s))
+      __builtin_trap();
+  }
+  hr_plan_workload_destroy(w);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  static const hr_plan_csv_map_t numeric = {"t", "in", "out", 1e-3};
+  check(data, size, NULL);
+  check(data, size, &numeric);
+  return 0;
+}

@@ -1,0 +1,289 @@
+/* headroom plan: compositional power-trace generation for LLM inference.
+ *
+ * Pipeline pieces in this header:
+ *   - a seeded, deterministic random-number generator;
+ *   - workloads: request lists loaded from CSV traces (Azure LLM inference
+ *     format by default, other CSVs by column mapping) or generated
+ *     (Poisson, bursty, diurnal arrivals; lognormal or bootstrapped lengths);
+ *   - measured power traces (the h100-inference set: fixed-batch runs);
+ *   - fidelity metrics as the paper computes them (energy error, ACF R^2 over
+ *     lags 1..50 with ACFs averaged first, pooled KS) plus NRMSE, p95/p99
+ *     error and ramp statistics;
+ *   - power models (TDP, mean, LUT-by-batch baselines; the paper's
+ *     compositional GMM + classifier + AR(1) model; a GMM + Markov variant)
+ *     with a versioned, checksummed model file.
+ *
+ * The library never prints; loaders report errors through hr_plan_error_t
+ * with a line and a column so the caller can name the place. */
+#ifndef HEADROOM_PLAN_H
+#define HEADROOM_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headroom/error.h"
+#include "headroom/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where a loader failed.  line is 1-based (0: not tied to a line, e.g. an
+ * I/O error), column is the 1-based CSV field number (0: whole line). text
+ * is a NUL-terminated message without the file name. */
+typedef struct hr_plan_error {
+  long line;
+  int column;
+  char text[200];
+} hr_plan_error_t;
+
+/* ---------------------------------------------------------------- RNG */
+
+/* xoshiro256** seeded by splitmix64: the same seed gives the same stream on
+ * every platform.  The caller owns the struct (plain value, no cleanup). */
+typedef struct hr_plan_rng {
+  uint64_t s[4];
+} hr_plan_rng_t;
+
+HR_API void hr_plan_rng_seed(hr_plan_rng_t *r, uint64_t seed);
+HR_API uint64_t hr_plan_rng_u64(hr_plan_rng_t *r);
+/* Uniform on the open interval (0, 1). */
+HR_API double hr_plan_rng_uniform(hr_plan_rng_t *r);
+/* Standard normal (Box-Muller on two uniforms; no cached state, so a draw
+ * always consumes exactly two u64s). */
+HR_API double hr_plan_rng_normal(hr_plan_rng_t *r);
+/* Gamma(shape, 1), shape > 0 (Marsaglia-Tsang; boosted below 1). */
+HR_API double hr_plan_rng_gamma(hr_plan_rng_t *r, double shape);
+
+/* ----------------------------------------------------------- workloads */
+
+typedef struct hr_plan_request {
+  double t_s;         /* arrival time [s] from the start of the workload, >= 0 */
+  int32_t in_tokens;  /* prompt length [tokens], >= 0 */
+  int32_t out_tokens; /* output length [tokens], >= 0 */
+} hr_plan_request_t;
+
+/* A request list sorted by strictly increasing t_s.  Created by the loaders
+ * and generators below, released with hr_plan_workload_destroy; req is owned
+ * by the workload and valid until then. */
+typedef struct hr_plan_workload {
+  hr_plan_request_t *req;
+  size_t n;
+  double t0_epoch_s; /* the first timestamp of the source [s since 1970 UTC,
+                      * or the numeric value of the first time field]; the
+                      * request times are relative to it */
+} hr_plan_workload_t;
+
+HR_API void hr_plan_workload_destroy(hr_plan_workload_t *w);
+
+/* How a CSV trace's columns map to requests.  Column names are matched
+ * exactly against the header line.  The time column holds either a date-time
+ * "YYYY-MM-DD hh:mm:ss[.fraction]" (any number of fraction digits, UTC) or a
+ * plain number, scaled by time_unit_s (e.g. 1e-3 for milliseconds).
+ * Pass NULL to hr_plan_workload_load_csv for the Azure LLM inference format
+ * (TIMESTAMP,ContextTokens,GeneratedTokens). */
+typedef struct hr_plan_csv_map {
+  const char *time_col;
+  const char *in_col;
+  const char *out_col;
+  double time_unit_s; /* > 0; only used for numeric times */
+} hr_plan_csv_map_t;
+
+/* Parses a CSV trace held in memory (len bytes, need not be NUL-terminated).
+ * Every data row must have the mapped fields; times must increase strictly
+ * (unsorted or duplicate timestamps are refused); token counts must be
+ * non-negative integers below 2^31.  CRLF line ends and blank trailing lines
+ * are accepted.  On success *out is a new workload owned by the caller.
+ * Errors: HR_ERR_PARSE (non-numeric field, missing column, short row),
+ * HR_ERR_RANGE (negative count, unsorted/duplicate time), HR_ERR_NOMEM; err
+ * (may be NULL) then holds the line and column. */
+HR_API int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                                      hr_plan_workload_t **out, hr_plan_error_t *err);
+/* Reads a file and parses it as above.  HR_ERR_IO when it cannot be read. */
+HR_API int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *map,
+                                     hr_plan_workload_t **out, hr_plan_error_t *err);
+
+typedef enum hr_plan_arrival {
+  HR_PLAN_ARRIVAL_POISSON = 0, /* constant rate, exponential gaps */
+  HR_PLAN_ARRIVAL_BURSTY = 1,  /* gamma renewal process with gap CV burst_cv > 1 */
+  HR_PLAN_ARRIVAL_DIURNAL = 2  /* Poisson with a raised-cosine daily rate (thinning) */
+} hr_plan_arrival_t;
+
+/* Workload generator settings. */
+typedef struct hr_plan_gen_cfg {
+  hr_plan_arrival_t arrival;
+  double duration_s;   /* length of the workload [s], > 0 */
+  double rate_per_s;   /* mean arrival rate [1/s], > 0 (Poisson, bursty) */
+  double burst_cv;     /* bursty: coefficient of variation of the gaps, >= 1 */
+  double min_rate_per_s, max_rate_per_s; /* diurnal: 0 <= min <= max, max > 0 */
+  double period_s;     /* diurnal period [s], > 0 (86400 for a day) */
+  double peak_t_s;     /* diurnal: time of the peak rate [s] */
+  /* Lengths: when lengths_from is non-NULL (borrowed for the call), (in, out)
+   * pairs are drawn from it with replacement, keeping their correlation;
+   * otherwise lognormal with the log-space mean and sd below, rounded and
+   * clipped to [1, max_*_tokens]. */
+  const hr_plan_workload_t *lengths_from;
+  double in_log_mean, in_log_sd, out_log_mean, out_log_sd;
+  int32_t max_in_tokens, max_out_tokens; /* >= 1 */
+  uint64_t seed;
+  size_t max_requests; /* hard cap, > 0; HR_ERR_RANGE when it would be exceeded */
+} hr_plan_gen_cfg_t;
+
+/* Fills cfg with defaults: Poisson at 1/s for 3600 s, lengths lognormal near
+ * the Azure conversation trace (median 1020 in, 129 out), seed 1. */
+HR_API void hr_plan_gen_cfg_default(hr_plan_gen_cfg_t *cfg);
+
+/* Generates a workload.  Same cfg (and seed) -> identical output.
+ * Errors: HR_ERR_INVALID_ARG, HR_ERR_RANGE, HR_ERR_NOMEM. */
+HR_API int hr_plan_workload_generate(const hr_plan_gen_cfg_t *cfg, hr_plan_workload_t **out);
+
+/* Fits log-space mean and sd of the prompt and output lengths (counts of 0
+ * are treated as 1) into cfg's lognormal fields.  HR_ERR_INVALID_ARG when w
+ * is empty. */
+HR_API int hr_plan_workload_fit_lengths(const hr_plan_workload_t *w, hr_plan_gen_cfg_t *cfg);
+
+/* ------------------------------------------------------ measured traces */
+
+/* One measured run: the total GPU power of one replica at a fixed step. */
+typedef struct hr_plan_trace {
+  char model[64];       /* model label, e.g. "Llama-3.1-70B" */
+  int num_gpus;         /* GPUs of the replica, >= 1 */
+  int max_num_seqs;     /* batch limit of the run, >= 1 */
+  double dt_s;          /* sample step [s] */
+  double *p_w;          /* power [W], n samples, owned by the set */
+  size_t n;
+} hr_plan_trace_t;
+
+typedef struct hr_plan_traceset {
+  hr_plan_trace_t *tr;
+  size_t n;
+} hr_plan_traceset_t;
+
+/* Loads <dir>/traces_summary.csv and every trace it lists (header
+ * relative_time_s,power_total_W).  The time column is not trusted (it has
+ * float noise): sample k is at k * 0.1 s.  Errors as for the workload loader;
+ * err->text then starts with the file that failed. */
+HR_API int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_plan_error_t *err);
+HR_API void hr_plan_traceset_destroy(hr_plan_traceset_t *s);
+
+/* -------------------------------------------------------------- metrics */
+
+#define HR_PLAN_ACF_LAGS 50
+
+/* Energy error [%]: 100 |sum gen - sum gt| / sum gt over the first n samples
+ * (both on the same step, so dt cancels).  NaN when sum gt is 0. */
+HR_API double hr_plan_energy_error_pct(const double *gt, const double *gen, size_t n);
+
+/* Autocorrelation for lags 1..nlags (acf[0] is lag 1): mean removed,
+ * normalised by the lag-0 sum (the biased estimator statsmodels uses).
+ * All NaN when x is constant or n <= nlags. */
+HR_API void hr_plan_acf(const double *x, size_t n, int nlags, double *acf);
+
+/* R^2 of acf_gen against acf_gt: 1 - SSres / SStot.  NaN when any input is
+ * NaN or SStot is 0. */
+HR_API double hr_plan_acf_r2(const double *acf_gt, const double *acf_gen, int nlags);
+
+/* Two-sample Kolmogorov-Smirnov statistic max |F_a - F_b|.  Allocates
+ * scratch copies; HR_ERR_NOMEM, HR_ERR_INVALID_ARG when a side is empty. */
+HR_API int hr_plan_ks(const double *a, size_t na, const double *b, size_t nb, double *ks);
+
+/* Quantile q in [0, 1] with linear interpolation (NumPy's default).  x is
+ * sorted in place. */
+HR_API double hr_plan_quantile_sorted(const double *sorted, size_t n, double q);
+
+/* Summary of one method against a set of held-out traces. */
+typedef struct hr_plan_fidelity {
+  double energy_err_pct; /* mean over traces of the per-trace energy error */
+  double acf_r2;         /* R^2 of the mean ACFs (NaN for constant output) */
+  double ks;             /* KS over pooled samples */
+  double nrmse;          /* mean over traces of RMSE / (max - min of gt) */
+  double p95_err_pct;    /* 100 |q95 gen - q95 gt| / q95 gt, pooled samples */
+  double p99_err_pct;
+  double ramp_gt_w_per_s;  /* max |dP/dt| of the gt at ramp_dt_s, pooled */
+  double ramp_gen_w_per_s; /* the same for the generated traces */
+  double ramp_p99_err_pct; /* error of the 99th percentile of |dP/dt| [%] */
+} hr_plan_fidelity_t;
+
+/* Compares m pairs of traces (gt[k], gen[k], each len[k] samples at dt_s).
+ * Ramps are taken on means over blocks of ramp_dt_s (>= dt_s; rounded to a
+ * whole number of samples).  HR_ERR_INVALID_ARG, HR_ERR_NOMEM. */
+HR_API int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
+                                    const size_t *len, size_t m, double dt_s, double ramp_dt_s,
+                                    hr_plan_fidelity_t *out);
+
+/* --------------------------------------------------------- power models */
+
+typedef enum hr_plan_method {
+  HR_PLAN_TDP = 0,      /* nameplate: num_gpus x tdp_w_per_gpu */
+  HR_PLAN_MEAN = 1,     /* training mean power per GPU x num_gpus */
+  HR_PLAN_LUT = 2,      /* Splitwise-style average-power ratio by batch x TDP */
+  HR_PLAN_PAPER = 3,    /* GMM states + per-bin classifier + AR(1) (the paper's) */
+  HR_PLAN_MARKOV = 4,   /* GMM states + batch-interpolated Markov chain + AR(1) */
+  HR_PLAN_METHOD_COUNT_ = 5
+} hr_plan_method_t;
+
+/* Static lower-case name of a method ("tdp", "mean", "lut", "paper",
+ * "markov"); "?" for an unknown value. */
+HR_API const char *hr_plan_method_name(int method);
+
+/* A trained power model set: every method's parameters, per model label and
+ * pooled over all labels (used for labels not seen in training). Opaque;
+ * created by hr_plan_model_train or hr_plan_model_load, released with
+ * hr_plan_model_destroy. */
+typedef struct hr_plan_model hr_plan_model_t;
+
+typedef struct hr_plan_train_cfg {
+  double tdp_w_per_gpu;  /* nameplate per GPU [W], > 0 (700 for H100 SXM) */
+  int k_min, k_max;      /* GMM components tried, 1 <= k_min <= k_max <= 16; BIC picks */
+  size_t gmm_max_points; /* subsample for EM (deterministic stride), >= 100 */
+  int em_iters;          /* EM iterations per K, >= 1 */
+  int clf_epochs;        /* classifier gradient epochs, >= 1 */
+  const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
+  uint64_t seed;
+  int pooled;            /* 1: also train the pooled group for unseen labels */
+} hr_plan_train_cfg_t;
+
+HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);
+
+/* Trains all methods on the traces of set whose index k has use[k] != 0
+ * (use NULL for all).  Power is modelled per GPU and scaled by the GPU count
+ * of the configuration generated.  The active-request feature of a fixed-batch
+ * run is A(t) = max_num_seqs (documented in docs/plan.md).  err (may be NULL)
+ * gets a message for HR_ERR_LUT-file problems.  Errors: HR_ERR_INVALID_ARG
+ * (nothing selected), HR_ERR_IO/HR_ERR_PARSE (LUT file), HR_ERR_NOMEM. */
+HR_API int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
+                               const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
+                               hr_plan_error_t *err);
+HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
+
+/* Generates n samples of a replica's total GPU power [W] at step dt_s (the
+ * models are trained at the traces' step; other steps are generated as if at
+ * that step) for model label `model` on num_gpus GPUs, driven by the active
+ * request count active[t] (n values, >= 0).  Deterministic for a seed.
+ * Errors: HR_ERR_INVALID_ARG, HR_ERR_UNSUPPORTED (LUT without a table),
+ * HR_ERR_NOMEM. */
+HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *model,
+                                  int num_gpus, const double *active, size_t n, uint64_t seed,
+                                  double *p_w);
+
+/* Writes the model set as a versioned text file ending in a CRC-32 line.
+ * HR_ERR_IO on write failure. */
+HR_API int hr_plan_model_save(const hr_plan_model_t *m, const char *path);
+/* Reads a model file.  A file of another format version, with a bad
+ * checksum, or otherwise malformed is refused (HR_ERR_UNSUPPORTED for the
+ * version, HR_ERR_PARSE otherwise) with a message in err. */
+HR_API int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_plan_error_t *err);
+/* The same from memory (len bytes). */
+HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out,
+                               hr_plan_error_t *err);
+
+/* Number of GMM states of the group for `model` (or the pooled group), 0
+ * when there is none; for tests and reports. */
+HR_API int hr_plan_model_states(const hr_plan_model_t *m, const char *model);
+
+#define HR_PLAN_MODEL_VERSION 1
+
+#ifdef __cplusplus
+}
+#endif
+#endif

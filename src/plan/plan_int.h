@@ -1,0 +1,46 @@
+/* plan module: private helpers shared by its files. */
+#ifndef HR_PLAN_INT_H
+#define HR_PLAN_INT_H
+
+#include <stddef.h>
+
+#include "headroom/plan.h"
+
+#define HR__PLAN_MAX_FIELDS 64
+
+/* A line-by-line CSV cursor over a borrowed buffer.  No quoting: fields are
+ * split at commas, surrounding blanks kept (callers trim).  The fields point
+ * into a private copy of the current line, valid until the next call. */
+typedef struct hr__plan_csv {
+  const char *buf;
+  size_t len, pos;
+  long line; /* 1-based number of the current line */
+  char *copy;
+  size_t copy_cap;
+  int nf;
+  char *f[HR__PLAN_MAX_FIELDS];
+} hr__plan_csv_t;
+
+void hr__plan_csv_init(hr__plan_csv_t *c, const char *buf, size_t len);
+/* Advances to the next non-blank line and splits it.  Returns 1 with a line,
+ * 0 at the end, HR_ERR_NOMEM or HR_ERR_PARSE (too many fields). */
+int hr__plan_csv_next(hr__plan_csv_t *c);
+void hr__plan_csv_free(hr__plan_csv_t *c);
+/* Index of a header field equal to name (blanks trimmed), or -1. */
+int hr__plan_csv_find(const hr__plan_csv_t *c, const char *name);
+
+/* Strict number parsers: the whole field (blanks trimmed) must be used. */
+int hr__plan_parse_double(const char *s, double *v);
+int hr__plan_parse_long(const char *s, long *v);
+
+/* Reads a whole file into a new NUL-terminated buffer (*len excludes the
+ * NUL).  HR_ERR_IO, HR_ERR_NOMEM. */
+int hr__plan_read_file(const char *path, char **buf, size_t *len);
+
+void hr__plan_err(hr_plan_error_t *e, long line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib computes it). */
+uint32_t hr__plan_crc32(const void *data, size_t n);
+
+#endif
