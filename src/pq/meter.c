@@ -17,6 +17,7 @@
 #include "meter_int.h"
 
 #define SETTLE_CYCLES 4.0
+#define CHUNK 256 /* frames per push chunk (see hr_meter_push) */
 
 /* Hot vector loops get an AVX2 clone chosen at load time (ifunc); other
  * machines run the baseline SSE2 code.  Each clone is deterministic, so
@@ -205,7 +206,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   /* The ring must hold the longest window that is read back: a sliding cycle
    * at the lowest tracked frequency plus the filter delay and a free-running
    * half cycle, with room to spare. */
-  double need = 2.5 * cfg->fs_hz / f_min + 64.0;
+  double need = 2.5 * cfg->fs_hz / f_min + 64.0 + CHUNK;
   uint32_t ring_len = 256;
   while (ring_len < need)
     ring_len <<= 1;
@@ -278,6 +279,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
     m->ms_events |= cfg->alarms[k].metric == HR_METRIC_P_TOTAL_W ||
                     cfg->alarms[k].metric == HR_METRIC_DPDT_W_PER_S ||
                     cfg->alarms[k].metric == HR_METRIC_I_PEAK_A;
+  m->need_pcum = (cfg->records & HR_RECMASK(HR_REC_MS)) || m->ms_events;
   hr__zc_filter_init(&m->zc, m->fs, cfg->f_nom_hz);
   /* Crossings count only after the filtered reference has swung past 3 % of
    * the declared peak, so noise near zero cannot make extra crossings. */
@@ -1111,96 +1113,146 @@ static void mark_bad(hr_meter_t *m, int c)
   m->st.bad_samples++;
 }
 
-/* Slow path for a frame with a sample that is not finite or is clipped. */
-static uint16_t classify_frame(hr_meter_t *m, float *v, int nin)
+/* Samples go in by chunks, in two phases:
+ *   A. bulk, vectorisable: the chunk is de-interleaved into the planar rings,
+ *      checked for NaN/Inf/clipping, and (when something reads the 1-ms
+ *      series) the running sum of total power is extended;
+ *   B. per frame, in sample order: the zero-crossing filter and the windows,
+ *      events and records that fall due.
+ * Phase A writes ring slots ahead of the frames phase B has consumed; phase B
+ * reads only consumed samples, and the ring keeps CHUNK slots of slack, so the
+ * history it reads is never overwritten.  If phase B stops early (the pull
+ * queue is full), the unconsumed frames are simply written again by the next
+ * push: phase A is idempotent, and everything counted happens in phase B. */
+
+static double frame_power(const hr_meter_t *m, uint32_t idx)
+{
+  double p = 0.0;
+  for (int t = 0; t < m->n_pterm; t++) {
+    const hr__power_term_t *pt = &m->pterm[t];
+    p += pt->coef * ((double)m->ring[pt->u][idx] * m->ring[pt->i][idx]);
+  }
+  return p;
+}
+
+/* Frame-major copy with the channel count a constant: a load and a store
+ * per sample (a strided channel-major loop costs several times that). */
+static inline __attribute__((always_inline)) void
+deinterleave(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len, const int nin)
+{
+  float *restrict r[HR_MAX_CH];
+  for (int c = 0; c < nin; c++)
+    r[c] = m->ring[c] + i0;
+  for (uint32_t j = 0; j < len; j++) {
+    const float *f = x + (size_t)j * nin;
+#pragma GCC unroll 8
+    for (int c = 0; c < nin; c++)
+      r[c][j] = f[c];
+  }
+}
+
+/* Phase A for one contiguous run of ring slots [i0, i0 + len). */
+HR_VECTOR_CLONES static void chunk_in(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
+                                      int clean, double *acc)
+{
+  const int nin = m->nch_in, nu = m->nu;
+  switch (nin) {
+  case 2:
+    deinterleave(m, x, i0, len, 2);
+    break;
+  case 6:
+    deinterleave(m, x, i0, len, 6);
+    break;
+  default:
+    deinterleave(m, x, i0, len, 7);
+    break;
+  }
+  if (m->derive_in) {
+    float *restrict dn = m->ring[nin] + i0;
+    const float *ia = m->ring[nu] + i0, *ib = m->ring[nu + 1] + i0, *ic = m->ring[nu + 2] + i0;
+    for (uint32_t j = 0; j < len; j++)
+      dn[j] = -(ia[j] + ib[j] + ic[j]);
+  }
+  if (!clean)
+    return; /* phase B classifies each frame and extends the power sum */
+  memset(m->fring + i0, 0, sizeof(uint16_t) * len);
+  if (!m->need_pcum)
+    return;
+  double *restrict pc = m->pcum + i0;
+  if (m->cfg.layout == HR_LAYOUT_3P4W) {
+    const float *ua = m->ring[0] + i0, *ub = m->ring[1] + i0, *uc = m->ring[2] + i0;
+    const float *ia = m->ring[3] + i0, *ib = m->ring[4] + i0, *ic = m->ring[5] + i0;
+    for (uint32_t j = 0; j < len; j++)
+      pc[j] = (double)ua[j] * ia[j] + (double)ub[j] * ib[j] + (double)uc[j] * ic[j];
+  } else {
+    for (uint32_t j = 0; j < len; j++)
+      pc[j] = frame_power(m, i0 + j);
+  }
+  /* The running sum is sequential; its order is the sample order. */
+  double a = *acc;
+  for (uint32_t j = 0; j < len; j++) {
+    a += pc[j];
+    pc[j] = a;
+  }
+  *acc = a;
+}
+
+/* Phase B for one frame that phase A could not vouch for: count and flag
+ * NaN/Inf (stored as 0) and clipped samples, then extend the power sum. */
+static void classify_frame(hr_meter_t *m, uint32_t idx)
 {
   uint16_t fl = 0;
-  for (int c = 0; c < nin; c++) {
-    if (!isfinite(v[c])) {
+  for (int c = 0; c < m->nch_in; c++) {
+    float v = m->ring[c][idx];
+    if (!isfinite(v)) {
       mark_bad(m, c);
       fl |= HR_FLAG_BAD_SAMPLE;
-      v[c] = 0.0f;
-    } else if (m->clip[c] > 0.0f && fabsf(v[c]) >= m->clip[c]) {
+      m->ring[c][idx] = 0.0f;
+    } else if (m->clip[c] > 0.0f && fabsf(v) >= m->clip[c]) {
       if (m->st.first_clipped_frame < 0)
         m->st.first_clipped_frame = m->n;
       m->st.clipped_samples++;
       fl |= HR_FLAG_CLIPPED;
     }
   }
-  return fl;
+  if (m->derive_in)
+    m->ring[m->nch_in][idx] =
+        -(m->ring[m->nu][idx] + m->ring[m->nu + 1][idx] + m->ring[m->nu + 2][idx]);
+  m->fring[idx] = fl;
+  if (m->need_pcum) {
+    m->pcum_acc += frame_power(m, idx);
+    m->pcum[idx] = m->pcum_acc;
+  }
 }
 
-/* The per-frame loop, instantiated per layout so that channel counts and
- * power terms are constants.  The zero-crossing filter's state and the
- * power running sum live in locals for the loop: the stores into the double
- * ring could otherwise alias them and force a reload every sample. */
-static inline __attribute__((always_inline)) size_t
-push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout_t layout,
-            const int nin, const int check, int *full)
+/* Phase B over frames [m->n, m->n + len) of a chunk.  The filter state lives
+ * in locals: stores into the rings could otherwise alias it. */
+static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
 {
-  const int nu = layout == HR_LAYOUT_1P2W ? 1 : 3;
-  const int ref = m->cfg.ref_channel;
+  const float *ref = m->ring[m->cfg.ref_channel];
   const uint32_t mask = m->mask;
-  float *ring[HR_MAX_CH];
-  float lim[HR_MAX_CH];
-  for (int c = 0; c < m->nch; c++) {
-    ring[c] = m->ring[c];
-    /* One comparison per sample catches NaN, infinity and clipping. */
-    lim[c] = m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
-  }
-  const int derive = m->derive_in, pull = m->cb == NULL;
-  uint16_t *fring = m->fring;
-  double *pcum = m->pcum;
+  const int pull = m->cb == NULL, dec = m->zc.dec;
+  const double inv_dec = 1.0 / dec, hyst = m->zc_hyst;
   hr__biquad_t q[HR__ZC_SECTIONS];
   memcpy(q, m->zc.s, sizeof q);
-  double acc = m->pcum_acc, yp = m->y_prev, hyst = m->zc_hyst;
-  int64_t n = m->n, due = m->next_due, zj = m->zc_j;
-  const int dec = m->zc.dec;
-  const double inv_dec = 1.0 / dec;
-  double bsum = m->zc_bsum;
+  double yp = m->y_prev, bsum = m->zc_bsum;
   int bcnt = m->zc_bcnt;
+  int64_t n = m->n, due = m->next_due, zj = m->zc_j;
   size_t k = 0;
-  for (; k < n_frames; k++) {
+  for (; k < len; k++) {
     if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
       *full = 1;
       break;
     }
-    float v[HR_MAX_CH];
-    const float *x = frames + k * (size_t)nin;
-    int odd = 0;
-#pragma GCC unroll 8
-    for (int c = 0; c < nin; c++) {
-      v[c] = x[c];
-      if (check)
-        odd |= !(fabsf(v[c]) < lim[c]);
-    }
-    uint16_t fl = 0;
-    if (check && odd) {
-      m->n = n;
-      fl = classify_frame(m, v, nin);
-    }
     uint32_t idx = (uint32_t)n & mask;
-#pragma GCC unroll 8
-    for (int c = 0; c < nin; c++)
-      ring[c][idx] = v[c];
-    if (layout == HR_LAYOUT_3P4W && nin == 6 && derive)
-      ring[nin][idx] = -(v[nu] + v[nu + 1] + v[nu + 2]);
-    fring[idx] = fl;
-    double p;
-    if (layout == HR_LAYOUT_1P2W)
-      p = (double)v[0] * v[1];
-    else if (layout == HR_LAYOUT_3P4W)
-      p = (double)v[0] * v[3] + (double)v[1] * v[4] + (double)v[2] * v[5];
-    else /* artificial star point, see hr_meter_create */
-      p = ((double)(v[0] - v[2]) * v[3] + (double)(v[1] - v[0]) * v[4] +
-           (double)(v[2] - v[1]) * v[5]) / 3.0;
-    acc += p;
-    pcum[idx] = acc;
-
+    if (!clean) {
+      m->n = n;
+      classify_frame(m, idx);
+    }
     /* The zero-crossing filter runs on block means of dec samples: the mean
      * has zeros at multiples of fs/dec, so what folds down is negligible,
      * and the band-pass then costs a dec-th of the samples. */
-    bsum += v[ref];
+    bsum += ref[idx];
     if (++bcnt == dec) {
       double y = bsum * inv_dec;
       bsum = 0.0;
@@ -1243,13 +1295,11 @@ push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout
     n++;
     if (n >= due) {
       m->n = n;
-      m->pcum_acc = acc;
       process_due(m);
       due = m->next_due;
     }
   }
   memcpy(m->zc.s, q, sizeof q);
-  m->pcum_acc = acc;
   m->y_prev = yp;
   m->zc_j = zj;
   m->zc_bsum = bsum;
@@ -1258,8 +1308,8 @@ push_kernel(hr_meter_t *m, const float *frames, size_t n_frames, const hr_layout
   return k;
 }
 
-/* True when every value of the block is finite and below every clip level:
- * then the per-sample checks can be skipped.  A flat, vectorisable pass. */
+/* True when every value of the chunk is finite and below every clip level:
+ * then phase B skips the per-sample checks.  A flat, vectorisable pass. */
 HR_VECTOR_CLONES static int block_is_clean(const hr_meter_t *m, const float *x, size_t n_values)
 {
   float lim = INFINITY;
@@ -1277,25 +1327,27 @@ HR_VECTOR_CLONES static int block_is_clean(const hr_meter_t *m, const float *x, 
   return !bad && mx < lim;
 }
 
-#define KERNEL(layout, nin)                                                                        \
-  (clean ? push_kernel(m, frames, n_frames, layout, nin, 0, &full)                                 \
-         : push_kernel(m, frames, n_frames, layout, nin, 1, &full))
-
 int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
 {
+  const int nin = m->nch_in;
   int full = 0;
-  size_t k;
-  int clean = block_is_clean(m, frames, n_frames * (size_t)m->nch_in);
-  switch (m->cfg.layout) {
-  case HR_LAYOUT_1P2W:
-    k = KERNEL(HR_LAYOUT_1P2W, 2);
-    break;
-  case HR_LAYOUT_3P3W:
-    k = KERNEL(HR_LAYOUT_3P3W, 6);
-    break;
-  default:
-    k = m->nch_in == 7 ? KERNEL(HR_LAYOUT_3P4W, 7) : KERNEL(HR_LAYOUT_3P4W, 6);
-    break;
+  size_t k = 0;
+  while (k < n_frames && !full) {
+    size_t len = n_frames - k < CHUNK ? n_frames - k : CHUNK;
+    const float *x = frames + k * (size_t)nin;
+    int clean = block_is_clean(m, x, len * (size_t)nin);
+    /* Phase A, split where the ring wraps. */
+    double acc = m->pcum_acc;
+    uint32_t i0 = (uint32_t)m->n & m->mask;
+    uint32_t first = m->ring_len - i0 < len ? m->ring_len - i0 : (uint32_t)len;
+    chunk_in(m, x, i0, first, clean, &acc);
+    if (first < len)
+      chunk_in(m, x + (size_t)first * nin, 0, (uint32_t)len - first, clean, &acc);
+    size_t done = chunk_run(m, len, clean, &full);
+    /* Commit the running power sum up to the last consumed frame. */
+    if (clean && m->need_pcum && done)
+      m->pcum_acc = m->pcum[(uint32_t)(m->n - 1) & m->mask];
+    k += done;
   }
   m->st.frames += (int64_t)k;
   if (n_done)

@@ -77,6 +77,7 @@ struct hr_meter {
   int64_t n;       /* frames consumed; the next frame has index n */
   int64_t next_due;
   int ms_events;   /* a detector reads the 1-ms series */
+  int need_pcum;   /* the running power sum is kept (the 1-ms series is read) */
 
   /* Zero crossings. */
   hr__zc_filter_t zc;
