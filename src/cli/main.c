@@ -12,6 +12,7 @@ static const struct {
   {"meter", cmd_meter, "measure a waveform stream (raw float32/int16, CSV) into JSON Lines"},
   {"gen", cmd_gen, "write deterministic test waveforms (standards' conditions, AI-rack load)"},
   {"demo", cmd_demo, "generate a 3-phase AI-rack waveform and measure it live"},
+  {"plan", cmd_plan, "power-trace generation for LLM inference: workloads, models, fidelity"},
 };
 
 static void usage(FILE *to)
