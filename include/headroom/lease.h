@@ -1,0 +1,295 @@
+/* headroom: power budgets and leases.
+ *
+ * Budgets.  Every node of an electrical tree (tree.h) gets a budget from its
+ * protective device, its rating and its feed state (hr_budget_t):
+ *   cont_w   continuous limit: the NEC 80 % rule (NFPA 70 210.19/215.2: a
+ *            standard breaker carries continuous load up to 80 % of its
+ *            rating) unless the device is 100 %-rated;
+ *   burst_w  the largest constant load the device carries for burst_window_s
+ *            from its present thermal state without any element's state
+ *            (hr_device_status_t.elem) passing burst_margin;
+ *   inst_w   inst_margin x the lowest pickup of an element without an
+ *            inverse-time delay (trip unit I or S, relay 50, a fuse's 10 ms
+ *            melting current), the draft's "85 % of instantaneous";
+ *   phase_w  the continuous limit of each phase conductor (a third of cont_w
+ *            on a three-phase node);
+ *   limit_w  what the lease layer may grant below the node: the smallest of
+ *            the above, the file's budget_w and a root's grid max_p_w.
+ * In 2N and N+N designs a dual-corded load counts in full against both of its
+ * feeds: each feed must carry it alone if the other fails (CapMaestro, Flex;
+ * docs/lease.md).
+ *
+ * Leases.  A lease is (p_w, expiry_ns, priority, floor_w), granted by the
+ * coordinator of a node's parent(s).  The holder renews before half the lease
+ * time is used; when a lease expires the holder falls back to floor_w by
+ * itself (hr_lease_cap_w), with no message.  A coordinator never grants more
+ * than its own budget minus the unexpired grants (floors included) minus its
+ * reserve; no lease outlives the lease of the coordinator that granted it, so
+ * an expiry anywhere takes everything below it to its floors.  Increases are
+ * limited to ramp_w_per_s and by the anti-oscillation rules; cuts apply at
+ * once and cascade down.
+ *
+ * Time is always passed in (int64 ns on any monotonic clock); the library
+ * never reads a clock.  The library never prints.  A lease system is not
+ * thread-safe: one thread (or one lock) per system.  Requests and rebalances
+ * never allocate: every table is sized at hr_lease_sys_create. */
+#ifndef HEADROOM_LEASE_H
+#define HEADROOM_LEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headroom/error.h"
+#include "headroom/export.h"
+#include "headroom/tree.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- budgets ------------------------------------------------------------ */
+
+typedef struct hr_budget_cfg {
+  double cont_frac;      /* continuous fraction of the rating for standard devices,
+                            0 < x <= 1; default 0.80 (NEC 80 % rule) */
+  int rated_100;         /* 1: every device is 100 %-rated (continuous = rating); default 0 */
+  double burst_window_s; /* burst duration [s], 0 < x <= 3600; default 10 */
+  double burst_margin;   /* largest element state a burst may reach, fraction of the
+                            trip threshold, 0 < x < 1; default 0.85 (the draft's margin) */
+  double inst_margin;    /* fraction of the instantaneous pickup, 0 < x <= 1; default 0.85 */
+  double pf;             /* power factor used to turn amperes into watts, 0 < x <= 1; default 1 */
+} hr_budget_cfg_t;
+
+typedef struct hr_budget {
+  double cont_w;       /* continuous limit [W]; INFINITY when unrated */
+  double burst_w;      /* burst allowance from the present thermal state [W]; INFINITY without device */
+  double inst_w;       /* instantaneous ceiling [W]; INFINITY without such an element */
+  double phase_w[3];   /* continuous limit per phase conductor [W]; slot 0 only on
+                          single-phase nodes (1 and 2 are INFINITY) */
+  double limit_w;      /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
+                          0 while the node's feed is lost */
+} hr_budget_t;
+
+/* Writes the defaults above.  Returns HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_budget_cfg_init(hr_budget_cfg_t *cfg);
+
+/* Budget of one node with its device in the given state.  dev may be NULL
+ * (cold device from node->device, or no device); rated_100 overrides
+ * cfg->rated_100 when >= 0.  Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_RANGE
+ * (cfg out of range). */
+HR_API int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
+                          const hr_budget_cfg_t *cfg, int rated_100, hr_budget_t *out);
+
+/* Power [W] a node draws at line current i_a [A] (x pf); NAN for a node without voltage. */
+HR_API double hr_budget_power_w(const hr_tree_node_t *node, double i_a, double pf);
+
+/* ---- leases --------------------------------------------------------------- */
+
+/* Tiers of the draft, each a role with its own token size and lease time. */
+typedef enum hr_tier {
+  HR_TIER_GPU = 0,     /* leases held by GPUs (granted by servers) */
+  HR_TIER_RACK = 1,    /* held by servers (granted by racks) */
+  HR_TIER_CLUSTER = 2, /* held by racks, PDUs, branches, busways */
+  HR_TIER_SITE = 3,    /* held by everything above */
+  HR_TIER_COUNT = 4
+} hr_tier_t;
+
+typedef enum hr_policy {
+  HR_POLICY_PRIORITY = 0,   /* strict priority classes; fair share inside a class */
+  HR_POLICY_FAIR = 1,       /* max-min fair share of the budget over demands */
+  HR_POLICY_THREE_BAND = 2, /* Dynamo: cap above cap_frac, cut to target_frac, uncap
+                               below uncap_frac; lowest priority, high bucket first */
+  HR_POLICY_TWO_THRESHOLD = 3 /* POLCA: above t1_frac cap low priority, above t2_frac
+                                 cap all; uncap uncap_pct below the threshold */
+} hr_policy_t;
+
+typedef enum hr_mode {
+  HR_MODE_NORMAL = 0,     /* hierarchical control */
+  HR_MODE_DEGRADED = 1,   /* local only: no lease grows, budgets x degraded_frac */
+  HR_MODE_PROTECTION = 2  /* every lease revoked, floors applied, operators notified */
+} hr_mode_t;
+
+/* Events that change the mode (bit set). */
+enum {
+  HR_EVENT_TELEMETRY_LOSS = 1, /* -> degraded */
+  HR_EVENT_COORD_LOSS = 2,     /* -> degraded */
+  HR_EVENT_UTILITY_LOSS = 4,   /* -> degraded (UPS/generator: no growth) */
+  HR_EVENT_FEED_LOSS = 8       /* -> protection-only */
+};
+
+typedef struct hr_tier_cfg {
+  double token_w; /* grant quantum [W] > 0: GPU 100, rack 1e3, cluster 1e4, site 1e6 */
+  int64_t ttl_ns; /* lease time [ns] > 0: GPU 50 ms, rack 200 ms, cluster 1 s, site 5 s */
+} hr_tier_cfg_t;
+
+/* Policy and anti-oscillation settings of one coordinator. */
+typedef struct hr_coord_cfg {
+  hr_policy_t policy;
+  double reserve_frac;    /* failover reserve, fraction of the budget, 0..0.5; default 0 */
+  double ramp_w_per_s;    /* largest increase of one grant per second [W/s] > 0; default INFINITY */
+  double hyst_w;          /* increases smaller than this are not granted [W] >= 0; default 0 */
+  int64_t dwell_ns;       /* no increase sooner than this after a change [ns] >= 0; default 0 */
+  int damp_changes;       /* more direction changes than this inside damp_window_ns
+                             freezes increases for damp_hold_ns; default 3 (the draft) */
+  int64_t damp_window_ns; /* default 1 s */
+  int64_t damp_hold_ns;   /* default 1 s */
+  double cap_frac, target_frac, uncap_frac; /* three-band, of the budget: 0.99/0.95/0.90 */
+  double bucket_w;        /* three-band bucket width [W] > 0; default 100 */
+  double t1_frac, t2_frac, uncap_pct;       /* two-threshold: 0.80/0.90/0.05 */
+  int prio_split;         /* two-threshold: priority below this is "low"; default 1 */
+  double low_cap_frac;    /* two-threshold: low-priority cap, fraction of demand; 0.7 */
+  double high_cap_frac;   /* two-threshold: high-priority cap above t2; 0.85 */
+} hr_coord_cfg_t;
+
+/* Events reported to the operator callback. */
+typedef void (*hr_lease_notify_fn)(void *user, hr_mode_t mode, unsigned events, int64_t t_ns);
+
+typedef struct hr_lease_cfg {
+  hr_budget_cfg_t budget;
+  hr_tier_cfg_t tier[HR_TIER_COUNT];
+  hr_coord_cfg_t coord;     /* default for every coordinator (hr_lease_sys_set_coord overrides) */
+  double gpu_floor_frac;    /* a GPU's floor cap, fraction of its rating (or of 700 W
+                               when unrated), 0..1; default 0.3 */
+  double degraded_frac;     /* budget factor in degraded mode, 0 < x <= 1; default 0.9 */
+  int64_t stable_ns;        /* events must be clear this long before the mode improves; 10 s */
+  hr_lease_notify_fn notify;/* called on every mode change; may be NULL */
+  void *notify_user;        /* passed to notify; borrowed */
+} hr_lease_cfg_t;
+
+typedef struct hr_lease {
+  double p_w;        /* granted cap [W] (>= floor_w) */
+  int64_t expiry_ns; /* the grant holds while t < expiry_ns */
+  int priority;      /* holder's class, higher = more important */
+  double floor_w;    /* cap the holder falls back to [W] */
+  int64_t granted_ns;/* when granted; renew at granted_ns + (expiry - granted) / 2 */
+} hr_lease_t;
+
+/* Cap [W] a holder applies at t_ns: p_w before expiry, floor_w after. */
+HR_API double hr_lease_cap_w(const hr_lease_t *lease, int64_t t_ns);
+
+/* 1 when a holder should renew (half the lease time used, or expired). */
+HR_API int hr_lease_due(const hr_lease_t *lease, int64_t t_ns);
+
+/* Writes the defaults above.  Returns HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_lease_cfg_init(hr_lease_cfg_t *cfg);
+
+/* Tier of the lease a node of this kind holds. */
+HR_API hr_tier_t hr_lease_tier_of(hr_node_kind_t kind);
+
+typedef struct hr_lease_sys hr_lease_sys_t;
+
+/* Builds the coordinators of every node of tree (borrowed: it must outlive the
+ * system).  Floors: a GPU's is gpu_floor_frac of its rating, a node's the sum of
+ * its children's.  Every lease starts at its floor, expired.  Returns HR_OK,
+ * HR_ERR_NOMEM, HR_ERR_INVALID_ARG or HR_ERR_RANGE (cfg out of range, or floors
+ * that do not fit a node's limit; *bad_node, when not NULL, names the node). */
+HR_API int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg,
+                               hr_lease_sys_t **out, size_t *bad_node);
+HR_API void hr_lease_sys_destroy(hr_lease_sys_t *sys);
+
+/* Overrides one node's coordinator settings (copied), rated_100 flag, floor
+ * [W] (leaves only, >= 0) or priority (any int).  HR_ERR_INVALID_ARG / HR_ERR_RANGE. */
+HR_API int hr_lease_sys_set_coord(hr_lease_sys_t *sys, size_t node, const hr_coord_cfg_t *cfg);
+HR_API int hr_lease_sys_set_rated_100(hr_lease_sys_t *sys, size_t node, int on);
+HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w);
+HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int priority);
+
+/* Steps node's protective device by dt_s [s] at line current i_a [A] (the
+ * measured load), so burst budgets follow the thermal state.  No-op for a node
+ * without device.  HR_ERR_INVALID_ARG for bad values. */
+HR_API int hr_lease_sys_observe(hr_lease_sys_t *sys, size_t node, double i_a, double dt_s);
+
+/* Recomputes every node's budget from its device state and the feed state,
+ * and cuts at once any grant that no longer fits. */
+HR_API int hr_lease_sys_update_budgets(hr_lease_sys_t *sys, int64_t t_ns);
+
+/* Budget of a node (borrowed, valid until the next update). NULL for a bad node. */
+HR_API const hr_budget_t *hr_lease_sys_budget(const hr_lease_sys_t *sys, size_t node);
+
+/* The lease node holds (borrowed); NULL for a bad node.  A root holds no lease. */
+HR_API const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *sys, size_t node);
+
+/* Cap [W] node applies at t_ns (its lease or floor; a root: its budget). */
+HR_API double hr_lease_sys_cap_w(const hr_lease_sys_t *sys, size_t node, int64_t t_ns);
+
+/* Budget [W] node's coordinator may hand out at t_ns: its own cap, x
+ * degraded_frac in degraded mode, bounded by its limit. */
+HR_API double hr_lease_sys_avail_w(const hr_lease_sys_t *sys, size_t node, int64_t t_ns);
+
+/* The request-to-grant path: node asks its parent coordinator(s) for want_w
+ * [W] at t_ns.  The grant is the most that fits (floors never refused), rounded
+ * down to the tier's token.  *out (may be NULL) receives the new lease.
+ * HR_ERR_STATE when a coordinator of node is stopped (the holder keeps its old
+ * lease, which expires by itself); HR_ERR_INVALID_ARG for a root or bad args. */
+HR_API int hr_lease_sys_request(hr_lease_sys_t *sys, size_t node, double want_w, int64_t t_ns,
+                                hr_lease_t *out);
+
+/* Gives a lease back: the holder drops to its floor at once. */
+HR_API int hr_lease_sys_release(hr_lease_sys_t *sys, size_t node, int64_t t_ns);
+
+/* Full rebalance: demand_w[k] [W] is what leaf k wants (read for nodes without
+ * children only; an array of hr_tree_count entries, borrowed).  Aggregates
+ * demand bottom-up, then every running coordinator splits its budget among its
+ * children with its policy and grants fresh leases.  Never allocates. */
+HR_API int hr_lease_sys_rebalance(hr_lease_sys_t *sys, const double *demand_w, int64_t t_ns);
+
+/* Stops or restarts node's coordinator (simulates losing that process): a
+ * stopped coordinator answers nothing and grants nothing. */
+HR_API int hr_lease_sys_set_running(hr_lease_sys_t *sys, size_t node, int running);
+
+/* Mode control.  events is the set of HR_EVENT_* now present.  The mode worsens
+ * at once (protection: every lease revoked); it improves one step only after
+ * events have been clear (or milder) for stable_ns. */
+HR_API int hr_lease_sys_set_events(hr_lease_sys_t *sys, unsigned events, int64_t t_ns);
+HR_API hr_mode_t hr_lease_sys_mode(const hr_lease_sys_t *sys);
+/* Lost feeds (HR_FEED_A / HR_FEED_B bits): their nodes' limits drop to 0 and
+ * dual-corded loads are granted from the surviving feed only. */
+HR_API int hr_lease_sys_set_feed_lost(hr_lease_sys_t *sys, unsigned feeds, int64_t t_ns);
+
+/* Static name ("normal", "degraded", "protection"). */
+HR_API const char *hr_lease_mode_name(hr_mode_t mode);
+
+/* ---- transport -------------------------------------------------------------- */
+
+/* How a holder reaches its coordinators.  The in-process transport calls the
+ * system directly; a NATS transport (later) carries the same calls. */
+typedef struct hr_lease_transport {
+  void *ctx; /* borrowed */
+  int (*request)(void *ctx, size_t node, double want_w, int64_t t_ns, hr_lease_t *out);
+  int (*release)(void *ctx, size_t node, int64_t t_ns);
+} hr_lease_transport_t;
+
+/* Fills *tp with the in-process transport over sys (borrowed). */
+HR_API int hr_lease_transport_inproc(hr_lease_sys_t *sys, hr_lease_transport_t *tp);
+
+/* ---- timing check ------------------------------------------------------------ */
+
+typedef struct hr_check_cfg {
+  double detect_s;   /* detection latency [s] >= 0; default 0.005 */
+  double rack_s;     /* rack coordination [s]; default 0.020 */
+  double cluster_s;  /* cluster coordination [s]; default 0.025 */
+  double actuate_s;  /* GPU throttle [s]; default 0.020 */
+  double rule;       /* the loop must finish within rule x time to trip, 0 < x <= 1; 0.70 */
+} hr_check_cfg_t;
+
+typedef struct hr_check_row {
+  double multiple;   /* overload level, multiple of the rated current */
+  double i_a;        /* current [A] */
+  double t_trip_s;   /* time to trip from cold [s]; INFINITY: never */
+  hr_element_t element; /* element that trips first (HR_ELEM_NONE when none) */
+  double loop_s;     /* loop latency [s] */
+  double margin_s;   /* rule x t_trip - loop [s]; INFINITY when it never trips */
+  int in_time;       /* 1 when margin_s >= 0 */
+} hr_check_row_t;
+
+HR_API int hr_check_cfg_init(hr_check_cfg_t *cfg);
+
+/* Time to trip and margin for a device cfg (borrowed) at multiple x rated_a.
+ * Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_RANGE. */
+HR_API int hr_check_device(const hr_device_cfg_t *dev, double rated_a, double multiple,
+                           const hr_check_cfg_t *cfg, hr_check_row_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,163 @@
+/* Budgets of a node from its protective device, rating and thermal state. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease/lease_int.h"
+
+int hr_budget_cfg_init(hr_budget_cfg_t *cfg)
+{
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->cont_frac = 0.80; /* NEC 80 % rule, orchestration.md §3.3 */
+  cfg->rated_100 = 0;
+  cfg->burst_window_s = 10.0;
+  cfg->burst_margin = 0.85; /* the draft's protection safety margin */
+  cfg->inst_margin = 0.85;  /* the draft's "85 % of the instantaneous trip" */
+  cfg->pf = 1.0;
+  return HR_OK;
+}
+
+int hr__budget_cfg_check(const hr_budget_cfg_t *c)
+{
+  if (!(c->cont_frac > 0.0 && c->cont_frac <= 1.0) ||
+      !(c->burst_window_s > 0.0 && c->burst_window_s <= 3600.0) ||
+      !(c->burst_margin > 0.0 && c->burst_margin < 1.0) ||
+      !(c->inst_margin > 0.0 && c->inst_margin <= 1.0) || !(c->pf > 0.0 && c->pf <= 1.0))
+    return HR_ERR_RANGE;
+  return HR_OK;
+}
+
+double hr_budget_power_w(const hr_tree_node_t *node, double i_a, double pf)
+{
+  /* hr_tree_node_current_a is linear in s: the current of 1 VA gives A per VA. */
+  double a_per_va = hr_tree_node_current_a(node, 1.0);
+  if (!(a_per_va > 0.0) || !isfinite(a_per_va))
+    return NAN;
+  return i_a / a_per_va * pf;
+}
+
+/* Largest element state after holding i_a for t_s from the state in src.
+ * hr_device_t holds no pointers (settings and state by value, see
+ * protect.h: "settings are copied"), so a byte copy is an independent device. */
+double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s)
+{
+  _Alignas(max_align_t) unsigned char mem[HR__DEV_MEM];
+  memcpy(mem, src, hr_device_size());
+  hr_device_t *d = (hr_device_t *)(void *)mem;
+  if (hr_device_step(d, i_a, t_s) != HR_OK)
+    return INFINITY;
+  hr_device_status_t st;
+  hr_device_status(d, &st);
+  if (st.tripped)
+    return INFINITY;
+  double m = 0.0;
+  for (int k = 0; k < HR_ELEM_COUNT; k++)
+    if (st.elem[k] > m)
+      m = st.elem[k];
+  return m;
+}
+
+/* Largest constant current [A] whose predicted state stays <= margin over t_s. */
+static double burst_current_a(const hr_device_t *dev, double t_s, double margin)
+{
+  if (hr_device_tripped(dev))
+    return 0.0;
+  if (hr__device_predict_state(dev, 0.0, t_s) > margin)
+    return 0.0;
+  /* Bracket from the withstand current (trips at exactly t_s), which is above
+   * any current that stays below the margin: states are monotone in current. */
+  double hi = hr_device_withstand_a(dev, t_s);
+  if (!isfinite(hi))
+    return INFINITY;
+  double lo = 0.0;
+  hi *= 1.0 + 1e-9;
+  for (int k = 0; k < 60 && hi - lo > 1e-7 * hi; k++) {
+    double mid = 0.5 * (lo + hi);
+    if (hr__device_predict_state(dev, mid, t_s) <= margin)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Lowest pickup [A] of the elements that act without an inverse-time delay. */
+static double inst_pickup_a(const hr_device_t *dev)
+{
+  const hr_device_cfg_t *c = hr_device_cfg(dev);
+  switch (c->type) {
+  case HR_DEVICE_TRIP_UNIT: {
+    double p = INFINITY;
+    if (c->u.tu.has_i)
+      p = c->u.tu.ii_a;
+    if (c->u.tu.has_s && c->u.tu.isd_a < p)
+      p = c->u.tu.isd_a;
+    return p;
+  }
+  case HR_DEVICE_RELAY:
+    return c->u.relay.has_inst ? c->u.relay.ii_a : INFINITY;
+  case HR_DEVICE_FUSE:
+    /* A fuse has no instantaneous element; the current that melts it within
+     * half a 50 Hz cycle plays that role (adiabatic region, §3.3). */
+    return hr_device_withstand_a(dev, 0.01);
+  case HR_DEVICE_NONE:
+    break;
+  }
+  return INFINITY;
+}
+
+int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
+                   const hr_budget_cfg_t *cfg, int rated_100, hr_budget_t *out)
+{
+  if (!node || !cfg || !out)
+    return HR_ERR_INVALID_ARG;
+  int rc = hr__budget_cfg_check(cfg);
+  if (rc != HR_OK)
+    return rc;
+  _Alignas(max_align_t) unsigned char mem[HR__DEV_MEM];
+  if (!dev && node->device) {
+    if (hr_device_size() > sizeof mem)
+      return HR_ERR_RANGE;
+    hr_device_t *d = NULL;
+    rc = hr_device_init(mem, sizeof mem, node->device, &d);
+    if (rc != HR_OK)
+      return rc;
+    dev = d;
+  }
+  int full = rated_100 >= 0 ? rated_100 : cfg->rated_100;
+  double frac = full ? 1.0 : cfg->cont_frac;
+  out->cont_w = isfinite(node->capacity_w) ? frac * node->capacity_w * cfg->pf : INFINITY;
+  if (node->budget_w > 0.0 && node->budget_w < out->cont_w)
+    out->cont_w = node->budget_w;
+  out->burst_w = INFINITY;
+  out->inst_w = INFINITY;
+  if (dev && hr_device_cfg(dev)->type != HR_DEVICE_NONE) {
+    double ib = burst_current_a(dev, cfg->burst_window_s, cfg->burst_margin);
+    out->burst_w = isfinite(ib) ? hr_budget_power_w(node, ib, cfg->pf) : INFINITY;
+    double ii = inst_pickup_a(dev);
+    out->inst_w = isfinite(ii) ? hr_budget_power_w(node, cfg->inst_margin * ii, cfg->pf)
+                               : INFINITY;
+  }
+  if (node->burst_w > 0.0 && node->burst_w < out->burst_w)
+    out->burst_w = node->burst_w;
+  if (node->n_phases == 3) {
+    for (int p = 0; p < 3; p++)
+      out->phase_w[p] = out->cont_w / 3.0;
+  } else {
+    out->phase_w[0] = out->cont_w;
+    out->phase_w[1] = out->phase_w[2] = INFINITY;
+  }
+  double lim = out->cont_w;
+  if (out->burst_w < lim)
+    lim = out->burst_w;
+  if (out->inst_w < lim)
+    lim = out->inst_w;
+  if (node->grid && node->grid->max_p_w > 0.0 && node->grid->max_p_w < lim)
+    lim = node->grid->max_p_w;
+  if (isnan(lim))
+    lim = 0.0;
+  out->limit_w = lim;
+  return HR_OK;
+}

@@ -1,0 +1,943 @@
+/* The lease system: one coordinator per node of the tree, the request path,
+ * the full rebalance, cascading cuts, modes.  Design: orchestration.md §4
+ * ("proposed design"), the draft's tiers (upmu-spec.md), docs/lease.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease/lease_int.h"
+
+#define NS_PER_S 1e9
+
+struct hr_lease_sys {
+  const hr_tree_t *tree;
+  const hr_tree_node_t *nodes;
+  size_t n;
+  hr_lease_cfg_t cfg;
+  hr_budget_t *budget;
+  hr_lease_t *lease;         /* lease node k holds from its parent(s) */
+  double *floor_w;
+  double *agg_w;             /* rebalance: aggregated demand */
+  double *offer_w;           /* rebalance: smallest offer of the parents, NAN = none */
+  const hr_coord_cfg_t **ccfg;
+  hr_coord_cfg_t *own_cfg;   /* per-node overrides, allocated at setup */
+  unsigned char *rated;      /* 255: default, else 0/1 */
+  unsigned char *running;
+  unsigned char *dead;       /* on a lost feed */
+  uint8_t *pstate;           /* policy memory */
+  int8_t *last_dir;
+  uint8_t *n_changes;
+  int64_t *last_change_ns;
+  int64_t *win_start_ns;
+  int64_t *hold_until_ns;
+  double *root_prev_w;       /* roots: total granted at the last rebalance */
+  int64_t *root_prev_ns;
+  unsigned char *dev_mem;    /* one hr_device_t per node with a device */
+  size_t dev_size;
+  hr_device_t **dev;
+  /* scratch for the policies, sized for the largest fan-out */
+  size_t max_fan;
+  hr__item_t *items;
+  double *alloc;
+  double *scratch;
+  int32_t *kids;
+  /* modes */
+  hr_mode_t mode;
+  unsigned events;
+  int64_t calm_since_ns;
+  unsigned feeds_lost;
+};
+
+/* ---- defaults -------------------------------------------------------------- */
+
+static void coord_defaults(hr_coord_cfg_t *c)
+{
+  memset(c, 0, sizeof *c);
+  c->policy = HR_POLICY_PRIORITY;
+  c->reserve_frac = 0.0;
+  c->ramp_w_per_s = INFINITY;
+  c->hyst_w = 0.0;
+  c->dwell_ns = 0;
+  c->damp_changes = 3; /* the draft: more than 3 direction changes = oscillation */
+  c->damp_window_ns = 1000000000;
+  c->damp_hold_ns = 1000000000;
+  c->cap_frac = 0.99; /* Dynamo-style bands, orchestration.md §5 [M] */
+  c->target_frac = 0.95;
+  c->uncap_frac = 0.90;
+  c->bucket_w = 100.0;
+  c->t1_frac = 0.80; /* POLCA, orchestration.md §1.3 [M] */
+  c->t2_frac = 0.90;
+  c->uncap_pct = 0.05;
+  c->prio_split = 1;
+  c->low_cap_frac = 0.7;
+  c->high_cap_frac = 0.85;
+}
+
+int hr__coord_cfg_check(const hr_coord_cfg_t *c)
+{
+  if ((unsigned)c->policy > HR_POLICY_TWO_THRESHOLD)
+    return HR_ERR_INVALID_ARG;
+  if (!(c->reserve_frac >= 0.0 && c->reserve_frac <= 0.5) || !(c->ramp_w_per_s > 0.0) ||
+      !(c->hyst_w >= 0.0) || c->dwell_ns < 0 || c->damp_changes < 1 ||
+      c->damp_changes > 250 || c->damp_window_ns <= 0 || c->damp_hold_ns < 0 ||
+      !(c->uncap_frac > 0.0 && c->uncap_frac < c->target_frac &&
+        c->target_frac < c->cap_frac && c->cap_frac <= 1.0) ||
+      !(c->bucket_w > 0.0) ||
+      !(c->t1_frac > 0.0 && c->t1_frac < c->t2_frac && c->t2_frac <= 1.0) ||
+      !(c->uncap_pct >= 0.0 && c->uncap_pct < 1.0) ||
+      !(c->low_cap_frac > 0.0 && c->low_cap_frac <= 1.0) ||
+      !(c->high_cap_frac > 0.0 && c->high_cap_frac <= 1.0))
+    return HR_ERR_RANGE;
+  return HR_OK;
+}
+
+int hr_lease_cfg_init(hr_lease_cfg_t *cfg)
+{
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
+  memset(cfg, 0, sizeof *cfg);
+  hr_budget_cfg_init(&cfg->budget);
+  /* The draft's tiers: token 100 W / 1 kW / 10 kW / 1 MW; leases 10-50 ms at
+   * the GPU, 50-200 ms at the rack (upmu-spec.md, "Orchestration"). */
+  static const double tok[HR_TIER_COUNT] = {100.0, 1e3, 1e4, 1e6};
+  static const int64_t ttl[HR_TIER_COUNT] = {50000000, 200000000, 1000000000, 5000000000};
+  for (int k = 0; k < HR_TIER_COUNT; k++) {
+    cfg->tier[k].token_w = tok[k];
+    cfg->tier[k].ttl_ns = ttl[k];
+  }
+  coord_defaults(&cfg->coord);
+  cfg->gpu_floor_frac = 0.3;
+  cfg->degraded_frac = 0.9;
+  cfg->stable_ns = 10000000000;
+  return HR_OK;
+}
+
+hr_tier_t hr_lease_tier_of(hr_node_kind_t kind)
+{
+  switch (kind) {
+  case HR_NODE_GPU:
+    return HR_TIER_GPU;
+  case HR_NODE_SERVER:
+    return HR_TIER_RACK;
+  case HR_NODE_RACK:
+  case HR_NODE_PDU:
+  case HR_NODE_BRANCH:
+  case HR_NODE_BUSWAY:
+    return HR_TIER_CLUSTER;
+  default:
+    return HR_TIER_SITE;
+  }
+}
+
+const char *hr_lease_mode_name(hr_mode_t mode)
+{
+  switch (mode) {
+  case HR_MODE_NORMAL:
+    return "normal";
+  case HR_MODE_DEGRADED:
+    return "degraded";
+  case HR_MODE_PROTECTION:
+    return "protection";
+  }
+  return "unknown";
+}
+
+double hr_lease_cap_w(const hr_lease_t *l, int64_t t_ns)
+{
+  if (!l)
+    return NAN;
+  return t_ns < l->expiry_ns ? l->p_w : l->floor_w;
+}
+
+int hr_lease_due(const hr_lease_t *l, int64_t t_ns)
+{
+  if (!l)
+    return 1;
+  /* Renew before half the lease time is used (orchestration.md §4). */
+  return t_ns >= l->granted_ns + (l->expiry_ns - l->granted_ns) / 2;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static int is_root(const hr_lease_sys_t *s, size_t k)
+{
+  return s->nodes[k].parent < 0;
+}
+
+static double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  if (s->dead[k])
+    return 0.0;
+  if (is_root(s, k)) {
+    double b = s->budget[k].limit_w;
+    if (s->mode == HR_MODE_DEGRADED)
+      b *= s->cfg.degraded_frac;
+    return b > s->floor_w[k] ? b : s->floor_w[k];
+  }
+  return hr_lease_cap_w(&s->lease[k], t);
+}
+
+/* Phase weights of child c as its parent p sees it: the share of c's power
+ * that flows in each of p's phase conductors, in units of line-to-neutral
+ * power (a line-to-line load of P draws P / sqrt 3 "phase power" on each of
+ * its two lines).  A single-phase parent has one conductor pair: slot 0. */
+static void phase_weights(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
+{
+  const hr_tree_node_t *nc = &s->nodes[c], *np = &s->nodes[p];
+  w[0] = w[1] = w[2] = 0.0;
+  if (np->n_phases != 3) {
+    w[0] = 1.0;
+    return;
+  }
+  if (nc->n_phases == 3) {
+    w[0] = w[1] = w[2] = 1.0 / 3.0;
+    return;
+  }
+  hr_phase_t ph = (nc->parent_b == (int32_t)p && nc->parent != (int32_t)p) ? nc->phase_b
+                                                                           : nc->phase;
+  const double ll = 0.57735026918962576; /* 1 / sqrt 3 */
+  switch (ph) {
+  case HR_PHASE_A:
+    w[0] = 1.0;
+    break;
+  case HR_PHASE_B:
+    w[1] = 1.0;
+    break;
+  case HR_PHASE_C:
+    w[2] = 1.0;
+    break;
+  case HR_PHASE_AB:
+    w[0] = w[1] = ll;
+    break;
+  case HR_PHASE_BC:
+    w[1] = w[2] = ll;
+    break;
+  case HR_PHASE_CA:
+    w[2] = w[0] = ll;
+    break;
+  default:
+    w[0] = w[1] = w[2] = 1.0 / 3.0;
+  }
+}
+
+static double tier_token(const hr_lease_sys_t *s, size_t k)
+{
+  return s->cfg.tier[hr_lease_tier_of(s->nodes[k].kind)].token_w;
+}
+
+static int64_t tier_ttl(const hr_lease_sys_t *s, size_t k)
+{
+  return s->cfg.tier[hr_lease_tier_of(s->nodes[k].kind)].ttl_ns;
+}
+
+/* Latest expiry a lease of k may have: its own lease time, and no later than
+ * the lease of any parent (so an expiry upstream reaches every leaf). */
+static int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  int64_t e = t + tier_ttl(s, k);
+  int32_t ps[2] = {s->nodes[k].parent, s->nodes[k].parent_b};
+  for (int j = 0; j < 2; j++)
+    if (ps[j] >= 0 && !s->dead[ps[j]] && !is_root(s, (size_t)ps[j]) &&
+        s->lease[ps[j]].expiry_ns < e)
+      e = s->lease[ps[j]].expiry_ns;
+  return e;
+}
+
+/* Applies the increase rules (mode, dwell, damper, ramp, hysteresis) and the
+ * token to a proposed grant, records the change, writes the lease. */
+static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_t expiry)
+{
+  const hr_coord_cfg_t *cc = s->ccfg[s->nodes[k].parent];
+  double old = cap_at(s, k, t);
+  double flo = s->floor_w[k];
+  double g = want;
+  if (g > old) {
+    if (s->mode != HR_MODE_NORMAL || t < s->hold_until_ns[k] ||
+        t - s->last_change_ns[k] < cc->dwell_ns) {
+      g = old;
+    } else {
+      double dt = (double)(t - s->last_change_ns[k]) / NS_PER_S;
+      double up = old + cc->ramp_w_per_s * dt;
+      if (g > up)
+        g = up;
+      double q = floor(g / tier_token(s, k)) * tier_token(s, k);
+      g = q > old ? q : old;
+      if (g - old < cc->hyst_w)
+        g = old;
+    }
+  } else if (g < old) {
+    /* Cuts apply at once; rounding down to the token keeps them safe. */
+    double q = floor(g / tier_token(s, k)) * tier_token(s, k);
+    g = q;
+  }
+  if (g < flo)
+    g = flo;
+  if (expiry <= t)
+    g = flo;
+  int dir = g > old ? 1 : g < old ? -1 : 0;
+  if (dir != 0) {
+    /* The damper counts direction changes inside a window (the draft: more
+     * than 3 means oscillation) and freezes increases for a while. */
+    if (s->last_dir[k] != 0 && dir != s->last_dir[k]) {
+      if (t - s->win_start_ns[k] > cc->damp_window_ns) {
+        s->win_start_ns[k] = t;
+        s->n_changes[k] = 0;
+      }
+      if (s->n_changes[k] < 255)
+        s->n_changes[k]++;
+      if (s->n_changes[k] > cc->damp_changes)
+        s->hold_until_ns[k] = t + cc->damp_hold_ns;
+    }
+    s->last_dir[k] = (int8_t)dir;
+    s->last_change_ns[k] = t;
+  }
+  hr_lease_t *l = &s->lease[k];
+  l->p_w = g;
+  l->floor_w = flo;
+  l->granted_ns = t;
+  l->expiry_ns = g > flo ? expiry : t;
+  return g;
+}
+
+static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
+{
+  hr_lease_t *l = &s->lease[k];
+  if (g < s->floor_w[k])
+    g = s->floor_w[k];
+  if (t < l->expiry_ns && g < l->p_w) {
+    l->p_w = g;
+    if (s->last_dir[k] != -1)
+      s->last_dir[k] = -1;
+    s->last_change_ns[k] = t;
+  }
+}
+
+/* Makes the unexpired grants under p fit p's cap (total and per phase), by
+ * cutting lowest priority / highest bucket first, then recurses into the
+ * children that were cut.  Called after p's cap fell. */
+static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
+{
+  size_t n = 0;
+  const int32_t *ch = hr_tree_children(s->tree, p, &n);
+  if (n == 0 || depth > 64)
+    return;
+  double avail = cap_at(s, p, t), sum = 0.0, ph[3] = {0, 0, 0};
+  for (size_t j = 0; j < n; j++) {
+    size_t c = (size_t)ch[j];
+    double w[3];
+    phase_weights(s, c, p, w);
+    s->items[j].dem_w = s->alloc[j] = cap_at(s, c, t);
+    s->items[j].flo_w = s->floor_w[c];
+    s->items[j].max_w = s->items[j].dem_w;
+    s->items[j].prio = s->lease[c].priority;
+    sum += s->alloc[j];
+    for (int q = 0; q < 3; q++)
+      ph[q] += w[q] * s->alloc[j];
+  }
+  int cut = 0;
+  if (sum > avail) {
+    hr__cut_high_bucket(n, s->items, s->ccfg[p]->bucket_w, sum - avail, s->alloc, s->scratch);
+    cut = 1;
+  }
+  for (int q = 0; q < 3; q++) {
+    double lim = s->budget[p].phase_w[q];
+    if (ph[q] > lim * (1.0 + 1e-12)) {
+      /* Scale the part above the floors of the loads on this phase. */
+      double over = ph[q] - lim, above = 0.0;
+      for (size_t j = 0; j < n; j++) {
+        double w[3];
+        phase_weights(s, (size_t)ch[j], p, w);
+        above += w[q] * (s->alloc[j] - s->items[j].flo_w);
+      }
+      double f = above > 0.0 ? 1.0 - over / above : 0.0;
+      if (f < 0.0)
+        f = 0.0;
+      for (size_t j = 0; j < n; j++) {
+        double w[3];
+        phase_weights(s, (size_t)ch[j], p, w);
+        if (w[q] > 0.0)
+          s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
+      }
+      cut = 1;
+    }
+  }
+  if (!cut)
+    return;
+  for (size_t j = 0; j < n; j++) {
+    size_t c = (size_t)ch[j];
+    if (s->alloc[j] < s->items[j].dem_w) {
+      cut_lease(s, c, s->alloc[j], t);
+    }
+  }
+  for (size_t j = 0; j < n; j++) {
+    size_t c = (size_t)ch[j];
+    size_t m = 0;
+    hr_tree_children(s->tree, c, &m);
+    if (m)
+      fit_children(s, c, t, depth + 1);
+    /* fit_children reuses the scratch arrays: re-read the child list. */
+    ch = hr_tree_children(s->tree, p, &n);
+  }
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static void compute_floors(hr_lease_sys_t *s)
+{
+  for (size_t k = s->n; k-- > 0;) {
+    size_t m = 0;
+    const int32_t *ch = hr_tree_children(s->tree, k, &m);
+    if (m == 0)
+      continue;
+    double f = 0.0;
+    for (size_t j = 0; j < m; j++)
+      f += s->floor_w[ch[j]];
+    s->floor_w[k] = f;
+  }
+  for (size_t k = 0; k < s->n; k++) {
+    s->lease[k].floor_w = s->floor_w[k];
+    if (s->lease[k].p_w < s->floor_w[k])
+      s->lease[k].p_w = s->floor_w[k];
+  }
+}
+
+static int check_floors(const hr_lease_sys_t *s, size_t *bad)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    if (s->dead[k])
+      continue;
+    double lim = s->budget[k].limit_w;
+    if (is_root(s, k) && s->mode == HR_MODE_DEGRADED)
+      lim *= s->cfg.degraded_frac;
+    if (s->floor_w[k] > lim * (1.0 + 1e-9)) {
+      if (bad)
+        *bad = k;
+      return HR_ERR_RANGE;
+    }
+  }
+  return HR_OK;
+}
+
+static int budget_of(hr_lease_sys_t *s, size_t k)
+{
+  int r = s->rated[k] == 255 ? -1 : s->rated[k];
+  int rc = hr_budget_node(&s->nodes[k], s->dev[k], &s->cfg.budget, r, &s->budget[k]);
+  if (rc == HR_OK && s->dead[k]) {
+    s->budget[k].limit_w = 0.0;
+  }
+  return rc;
+}
+
+#define ALLOC(p, cnt)                                                    \
+  do {                                                                   \
+    (p) = calloc((cnt) > 0 ? (cnt) : 1, sizeof *(p));                     \
+    if (!(p))                                                            \
+      goto nomem;                                                        \
+  } while (0)
+
+int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lease_sys_t **out,
+                        size_t *bad_node)
+{
+  if (!tree || !cfg || !out)
+    return HR_ERR_INVALID_ARG;
+  *out = NULL;
+  int rc = hr__budget_cfg_check(&cfg->budget);
+  if (rc == HR_OK)
+    rc = hr__coord_cfg_check(&cfg->coord);
+  if (rc != HR_OK)
+    return rc;
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    if (!(cfg->tier[k].token_w > 0.0) || cfg->tier[k].ttl_ns <= 0)
+      return HR_ERR_RANGE;
+  if (!(cfg->gpu_floor_frac >= 0.0 && cfg->gpu_floor_frac <= 1.0) ||
+      !(cfg->degraded_frac > 0.0 && cfg->degraded_frac <= 1.0) || cfg->stable_ns < 0)
+    return HR_ERR_RANGE;
+  if (hr_device_size() > HR__DEV_MEM)
+    return HR_ERR_UNSUPPORTED;
+  hr_lease_sys_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return HR_ERR_NOMEM;
+  s->tree = tree;
+  s->nodes = hr_tree_nodes(tree);
+  s->n = hr_tree_count(tree);
+  s->cfg = *cfg;
+  size_t n = s->n;
+  ALLOC(s->budget, n);
+  ALLOC(s->lease, n);
+  ALLOC(s->floor_w, n);
+  ALLOC(s->agg_w, n);
+  ALLOC(s->offer_w, n);
+  ALLOC(s->ccfg, n);
+  ALLOC(s->rated, n);
+  ALLOC(s->running, n);
+  ALLOC(s->dead, n);
+  ALLOC(s->pstate, n);
+  ALLOC(s->last_dir, n);
+  ALLOC(s->n_changes, n);
+  ALLOC(s->last_change_ns, n);
+  ALLOC(s->win_start_ns, n);
+  ALLOC(s->hold_until_ns, n);
+  ALLOC(s->root_prev_w, n);
+  ALLOC(s->root_prev_ns, n);
+  ALLOC(s->dev, n);
+  s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
+  size_t n_dev = 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t m = 0;
+    hr_tree_children(tree, k, &m);
+    if (m > s->max_fan)
+      s->max_fan = m;
+    if (s->nodes[k].device)
+      n_dev++;
+  }
+  ALLOC(s->dev_mem, n_dev * s->dev_size + 16);
+  ALLOC(s->items, s->max_fan);
+  ALLOC(s->alloc, s->max_fan);
+  ALLOC(s->scratch, 2 * s->max_fan);
+  ALLOC(s->kids, s->max_fan);
+  {
+    unsigned char *base = s->dev_mem + ((16 - ((uintptr_t)s->dev_mem & 15)) & 15);
+    size_t d = 0;
+    for (size_t k = 0; k < n; k++) {
+      s->ccfg[k] = &s->cfg.coord;
+      s->rated[k] = 255;
+      s->running[k] = 1;
+      s->last_change_ns[k] = INT64_MIN / 2;
+      s->win_start_ns[k] = INT64_MIN / 2;
+      s->hold_until_ns[k] = INT64_MIN / 2;
+      s->root_prev_ns[k] = INT64_MIN;
+      if (s->nodes[k].device) {
+        rc = hr_device_init(base + d * s->dev_size, s->dev_size, s->nodes[k].device, &s->dev[k]);
+        if (rc != HR_OK)
+          goto fail;
+        d++;
+      }
+      size_t m = 0;
+      hr_tree_children(tree, k, &m);
+      if (m == 0) {
+        double cap = s->nodes[k].capacity_w;
+        if (!isfinite(cap))
+          cap = s->nodes[k].kind == HR_NODE_GPU ? 700.0 : 0.0;
+        s->floor_w[k] = cfg->gpu_floor_frac * cap;
+      }
+      s->lease[k].expiry_ns = INT64_MIN;
+      s->lease[k].granted_ns = INT64_MIN;
+    }
+  }
+  for (size_t k = 0; k < n; k++)
+    if ((rc = budget_of(s, k)) != HR_OK)
+      goto fail;
+  compute_floors(s);
+  if ((rc = check_floors(s, bad_node)) != HR_OK)
+    goto fail;
+  *out = s;
+  return HR_OK;
+nomem:
+  rc = HR_ERR_NOMEM;
+fail:
+  hr_lease_sys_destroy(s);
+  return rc;
+}
+
+void hr_lease_sys_destroy(hr_lease_sys_t *s)
+{
+  if (!s)
+    return;
+  void *ps[] = {s->budget,   s->lease,          s->floor_w,       s->agg_w,       s->offer_w,
+                (void *)s->ccfg, s->own_cfg,    s->rated,         s->running,     s->dead,
+                s->pstate,   s->last_dir,       s->n_changes,     s->last_change_ns,
+                s->win_start_ns, s->hold_until_ns, s->root_prev_w, s->root_prev_ns, s->dev_mem,
+                s->dev,      s->items,          s->alloc,         s->scratch,     s->kids};
+  for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
+    free(ps[k]);
+  free(s);
+}
+
+int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cfg)
+{
+  if (!s || !cfg || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  int rc = hr__coord_cfg_check(cfg);
+  if (rc != HR_OK)
+    return rc;
+  if (!s->own_cfg) {
+    s->own_cfg = calloc(s->n, sizeof *s->own_cfg);
+    if (!s->own_cfg)
+      return HR_ERR_NOMEM;
+  }
+  s->own_cfg[k] = *cfg;
+  s->ccfg[k] = &s->own_cfg[k];
+  return HR_OK;
+}
+
+int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on)
+{
+  if (!s || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  s->rated[k] = on ? 1 : 0;
+  return budget_of(s, k);
+}
+
+int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w)
+{
+  if (!s || k >= s->n || !(floor_w >= 0.0) || !isfinite(floor_w))
+    return HR_ERR_INVALID_ARG;
+  size_t m = 0;
+  hr_tree_children(s->tree, k, &m);
+  if (m)
+    return HR_ERR_INVALID_ARG;
+  double old = s->floor_w[k];
+  s->floor_w[k] = floor_w;
+  compute_floors(s);
+  if (check_floors(s, NULL) != HR_OK) {
+    s->floor_w[k] = old;
+    compute_floors(s);
+    return HR_ERR_RANGE;
+  }
+  return HR_OK;
+}
+
+int hr_lease_sys_set_priority(hr_lease_sys_t *s, size_t k, int priority)
+{
+  if (!s || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  s->lease[k].priority = priority;
+  return HR_OK;
+}
+
+int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running)
+{
+  if (!s || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  s->running[k] = running ? 1 : 0;
+  return HR_OK;
+}
+
+/* ---- budgets and state ---------------------------------------------------------- */
+
+int hr_lease_sys_observe(hr_lease_sys_t *s, size_t k, double i_a, double dt_s)
+{
+  if (!s || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  if (!s->dev[k])
+    return HR_OK;
+  return hr_device_step(s->dev[k], i_a, dt_s);
+}
+
+static void cut_all(hr_lease_sys_t *s, int64_t t)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    size_t m = 0;
+    hr_tree_children(s->tree, k, &m);
+    if (m && (is_root(s, k) || s->nodes[k].parent >= 0))
+      fit_children(s, k, t, 0);
+  }
+}
+
+int hr_lease_sys_update_budgets(hr_lease_sys_t *s, int64_t t)
+{
+  if (!s)
+    return HR_ERR_INVALID_ARG;
+  for (size_t k = 0; k < s->n; k++) {
+    int rc = budget_of(s, k);
+    if (rc != HR_OK)
+      return rc;
+    /* A node's own grant never exceeds its budget. */
+    if (!is_root(s, k) && s->lease[k].p_w > s->budget[k].limit_w)
+      cut_lease(s, k, s->budget[k].limit_w, t);
+  }
+  cut_all(s, t);
+  return HR_OK;
+}
+
+const hr_budget_t *hr_lease_sys_budget(const hr_lease_sys_t *s, size_t k)
+{
+  return s && k < s->n ? &s->budget[k] : NULL;
+}
+
+const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *s, size_t k)
+{
+  return s && k < s->n ? &s->lease[k] : NULL;
+}
+
+double hr_lease_sys_cap_w(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  return s && k < s->n ? cap_at(s, k, t) : NAN;
+}
+
+double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  if (!s || k >= s->n)
+    return NAN;
+  double c = cap_at(s, k, t);
+  return c < s->budget[k].limit_w || s->dead[k] ? c : s->budget[k].limit_w;
+}
+
+/* ---- the request path --------------------------------------------------------- */
+
+int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
+                         hr_lease_t *out)
+{
+  if (!s || c >= s->n || is_root(s, c) || !(want_w >= 0.0))
+    return HR_ERR_INVALID_ARG;
+  if (s->dead[c])
+    return HR_ERR_STATE;
+  int32_t ps[2] = {s->nodes[c].parent, s->nodes[c].parent_b};
+  for (int j = 0; j < 2; j++)
+    if (ps[j] >= 0 && !s->dead[ps[j]] && !s->running[ps[j]])
+      return HR_ERR_STATE;
+  double hi = want_w;
+  if (hi > s->budget[c].limit_w)
+    hi = s->budget[c].limit_w;
+  if (s->mode == HR_MODE_PROTECTION)
+    hi = 0.0;
+  for (int j = 0; j < 2 && hi > 0.0; j++) {
+    if (ps[j] < 0 || s->dead[ps[j]])
+      continue;
+    size_t p = (size_t)ps[j];
+    const hr_coord_cfg_t *pc = s->ccfg[p];
+    double avail = hr_lease_sys_avail_w(s, p, t);
+    double room = avail - pc->reserve_frac * avail;
+    double ph[3] = {0, 0, 0}, wc[3];
+    size_t n = 0;
+    const int32_t *ch = hr_tree_children(s->tree, p, &n);
+    /* O(fan-out): the caps of the siblings, expired ones at their floors. */
+    for (size_t i = 0; i < n; i++) {
+      size_t o = (size_t)ch[i];
+      if (o == c || s->dead[o])
+        continue;
+      double g = cap_at(s, o, t), w[3];
+      room -= g;
+      phase_weights(s, o, p, w);
+      for (int q = 0; q < 3; q++)
+        ph[q] += w[q] * g;
+    }
+    if (room < hi)
+      hi = room;
+    phase_weights(s, c, p, wc);
+    for (int q = 0; q < 3; q++)
+      if (wc[q] > 0.0) {
+        double r = (s->budget[p].phase_w[q] - ph[q]) / wc[q];
+        if (r < hi)
+          hi = r;
+      }
+  }
+  double g = settle(s, c, hi, t, expiry_for(s, c, t));
+  if (out)
+    *out = s->lease[c];
+  (void)g;
+  fit_children(s, c, t, 0);
+  return HR_OK;
+}
+
+int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
+{
+  if (!s || c >= s->n || is_root(s, c))
+    return HR_ERR_INVALID_ARG;
+  s->lease[c].p_w = s->floor_w[c];
+  s->lease[c].expiry_ns = t;
+  fit_children(s, c, t, 0);
+  return HR_OK;
+}
+
+/* ---- the full rebalance ------------------------------------------------------- */
+
+int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+{
+  if (!s || !demand_w)
+    return HR_ERR_INVALID_ARG;
+  /* Bottom-up: demand of a node = the sum of its children's, within its
+   * limit and above its floor.  A dual-corded child counts in full on both
+   * sides (each feed must carry it alone). */
+  for (size_t k = s->n; k-- > 0;) {
+    size_t m = 0;
+    const int32_t *ch = hr_tree_children(s->tree, k, &m);
+    double d;
+    if (m == 0) {
+      d = demand_w[k];
+      if (!(d >= 0.0))
+        d = 0.0;
+    } else {
+      d = 0.0;
+      for (size_t j = 0; j < m; j++)
+        d += s->agg_w[ch[j]];
+    }
+    if (d > s->budget[k].limit_w)
+      d = s->budget[k].limit_w;
+    if (d < s->floor_w[k])
+      d = s->floor_w[k];
+    s->agg_w[k] = d;
+    s->offer_w[k] = INFINITY;
+  }
+  /* Top-down: settle a node's own lease from its parents' offers, then split
+   * its cap among its children. */
+  for (size_t k = 0; k < s->n; k++) {
+    if (s->dead[k])
+      continue;
+    if (!is_root(s, k)) {
+      if (isnan(s->offer_w[k]))
+        continue; /* a parent is stopped: the old lease runs out by itself */
+      double want = s->offer_w[k];
+      if (s->mode == HR_MODE_PROTECTION)
+        want = 0.0;
+      settle(s, k, want, t, expiry_for(s, k, t));
+    }
+    size_t m = 0;
+    const int32_t *ch = hr_tree_children(s->tree, k, &m);
+    if (m == 0)
+      continue;
+    if (!s->running[k]) {
+      for (size_t j = 0; j < m; j++)
+        s->offer_w[ch[j]] = NAN;
+      continue;
+    }
+    const hr_coord_cfg_t *cc = s->ccfg[k];
+    double b = hr_lease_sys_avail_w(s, k, t);
+    if (!is_root(s, k) && t >= s->lease[k].expiry_ns)
+      b = s->floor_w[k];
+    b -= cc->reserve_frac * b;
+    if (is_root(s, k)) {
+      /* Grid-facing ramp limit at the site node: the total granted may grow
+       * by at most max_ramp_w_per_s x dt (decreases are not limited). */
+      const hr_grid_limits_t *gl = s->nodes[k].grid;
+      double prev = 0.0;
+      for (size_t j = 0; j < m; j++)
+        prev += cap_at(s, (size_t)ch[j], t);
+      if (gl && gl->max_ramp_w_per_s > 0.0 && s->root_prev_ns[k] != INT64_MIN) {
+        double up = prev + gl->max_ramp_w_per_s * (double)(t - s->root_prev_ns[k]) / NS_PER_S;
+        if (b > up)
+          b = up;
+      }
+      s->root_prev_ns[k] = t;
+      s->root_prev_w[k] = prev;
+    }
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
+      s->items[j].flo_w = s->dead[c] ? 0.0 : s->floor_w[c];
+      s->items[j].max_w = s->budget[c].limit_w;
+      s->items[j].prio = s->lease[c].priority;
+    }
+    hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
+    /* Per-phase limits of a three-phase node feeding single-phase loads. */
+    if (s->nodes[k].n_phases == 3) {
+      for (int q = 0; q < 3; q++) {
+        double ph = 0.0, above = 0.0, w[3];
+        for (size_t j = 0; j < m; j++) {
+          phase_weights(s, (size_t)ch[j], k, w);
+          ph += w[q] * s->alloc[j];
+          above += w[q] * (s->alloc[j] - s->items[j].flo_w);
+        }
+        double lim = s->budget[k].phase_w[q];
+        if (ph > lim) {
+          double f = above > 0.0 ? 1.0 - (ph - lim) / above : 0.0;
+          if (f < 0.0)
+            f = 0.0;
+          for (size_t j = 0; j < m; j++) {
+            phase_weights(s, (size_t)ch[j], k, w);
+            if (w[q] > 0.0)
+              s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
+          }
+        }
+      }
+    }
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      if (!isnan(s->offer_w[c]) && s->alloc[j] < s->offer_w[c])
+        s->offer_w[c] = s->alloc[j];
+    }
+  }
+  return HR_OK;
+}
+
+/* ---- modes ---------------------------------------------------------------------- */
+
+static hr_mode_t mode_for(unsigned ev)
+{
+  if (ev & HR_EVENT_FEED_LOSS)
+    return HR_MODE_PROTECTION;
+  if (ev & (HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS | HR_EVENT_UTILITY_LOSS))
+    return HR_MODE_DEGRADED;
+  return HR_MODE_NORMAL;
+}
+
+static void enter_mode(hr_lease_sys_t *s, hr_mode_t m, int64_t t)
+{
+  if (m == s->mode)
+    return;
+  s->mode = m;
+  if (m == HR_MODE_PROTECTION) {
+    /* Every lease revoked: holders are at their floors at once. */
+    for (size_t k = 0; k < s->n; k++) {
+      s->lease[k].p_w = s->floor_w[k];
+      s->lease[k].expiry_ns = t;
+    }
+  } else if (m == HR_MODE_DEGRADED) {
+    cut_all(s, t); /* the roots' budgets fell by degraded_frac */
+  }
+  if (s->cfg.notify)
+    s->cfg.notify(s->cfg.notify_user, m, s->events, t);
+}
+
+int hr_lease_sys_set_events(hr_lease_sys_t *s, unsigned events, int64_t t)
+{
+  if (!s)
+    return HR_ERR_INVALID_ARG;
+  hr_mode_t want = mode_for(events);
+  if (events != s->events || want > s->mode)
+    s->calm_since_ns = t;
+  s->events = events;
+  if (want > s->mode) {
+    enter_mode(s, want, t);
+  } else if (want < s->mode && t - s->calm_since_ns >= s->cfg.stable_ns) {
+    /* Leave only after a stable period, one step at a time. */
+    enter_mode(s, (hr_mode_t)(s->mode - 1), t);
+    s->calm_since_ns = t;
+  }
+  return HR_OK;
+}
+
+hr_mode_t hr_lease_sys_mode(const hr_lease_sys_t *s)
+{
+  return s ? s->mode : HR_MODE_NORMAL;
+}
+
+int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
+{
+  if (!s || feeds > HR_FEED_AB)
+    return HR_ERR_INVALID_ARG;
+  s->feeds_lost = feeds;
+  for (size_t k = 0; k < s->n; k++) {
+    unsigned f = s->nodes[k].feed;
+    s->dead[k] = (f == HR_FEED_A || f == HR_FEED_B) && (f & feeds) ? 1 : 0;
+    if (f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB)
+      s->dead[k] = 1;
+    budget_of(s, k);
+  }
+  cut_all(s, t);
+  /* Losing a feed is a protection event (orchestration.md §3.5). */
+  unsigned ev = feeds ? (s->events | HR_EVENT_FEED_LOSS) : (s->events & ~(unsigned)HR_EVENT_FEED_LOSS);
+  return hr_lease_sys_set_events(s, ev, t);
+}
+
+/* ---- in-process transport -------------------------------------------------------- */
+
+static int tp_request(void *ctx, size_t node, double want_w, int64_t t, hr_lease_t *out)
+{
+  return hr_lease_sys_request((hr_lease_sys_t *)ctx, node, want_w, t, out);
+}
+
+static int tp_release(void *ctx, size_t node, int64_t t)
+{
+  return hr_lease_sys_release((hr_lease_sys_t *)ctx, node, t);
+}
+
+int hr_lease_transport_inproc(hr_lease_sys_t *s, hr_lease_transport_t *tp)
+{
+  if (!s || !tp)
+    return HR_ERR_INVALID_ARG;
+  tp->ctx = s;
+  tp->request = tp_request;
+  tp->release = tp_release;
+  return HR_OK;
+}

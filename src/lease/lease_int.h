@@ -1,0 +1,36 @@
+/* Private layout of the lease system, shared by the files of src/lease. */
+#ifndef HR_LEASE_INT_H
+#define HR_LEASE_INT_H
+
+#include <stdint.h>
+
+#include "headroom/lease.h"
+
+/* Room for one hr_device_t on the stack (checked against hr_device_size()). */
+#define HR__DEV_MEM 4096
+
+int hr__budget_cfg_check(const hr_budget_cfg_t *c);
+int hr__coord_cfg_check(const hr_coord_cfg_t *c);
+double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s);
+
+/* One child as a policy sees it. */
+typedef struct hr__item {
+  double dem_w;  /* demand (or measured power) [W], floor <= dem <= max */
+  double flo_w;  /* floor [W] */
+  double max_w;  /* largest grant [W] */
+  int prio;      /* class, higher = more important */
+} hr__item_t;
+
+/* Splits budget_w among n items into out_w[] (floor <= out <= dem) with the
+ * coordinator's policy; state is the policy's one byte of memory (three-band
+ * capped flag, two-threshold level).  scratch holds 2 n doubles.  When the
+ * floors exceed the budget every item gets its floor. */
+void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
+                      const hr__item_t *it, double budget_w, double *out_w, double *scratch);
+
+/* Cuts need_w from out_w[] (never below floors): lowest priority class first,
+ * inside a class the highest power bucket first, equal cuts per member (Dynamo). */
+void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,
+                         double *out_w, double *scratch);
+
+#endif

@@ -1,0 +1,245 @@
+/* Allocation policies of a coordinator (orchestration.md §1.1-1.3, §5):
+ * strict priority classes, max-min fair share, Dynamo's three-band scheme
+ * with high-bucket-first cuts, POLCA's two thresholds.  None allocates. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "lease/lease_int.h"
+
+/* Max-min fair water-filling of room_w over the parts above the floors:
+ * out = flo + min(ext, lambda), with lambda the level that uses room_w.
+ * Items with mask == 0 are left alone. */
+static void water_fill(size_t n, const hr__item_t *it, const unsigned char *mask, double room_w,
+                       double *out_w)
+{
+  /* Raise the level class by class: every pass either saturates at least one
+   * item (removed next pass) or settles the level, so at most n passes; for
+   * the small fan-outs of the tree (8-64) this beats sorting. */
+  size_t active = 0;
+  double need = 0.0;
+  for (size_t k = 0; k < n; k++)
+    if (!mask || mask[k]) {
+      double e = it[k].dem_w - it[k].flo_w;
+      need += e;
+      active++;
+    }
+  if (need <= room_w) {
+    for (size_t k = 0; k < n; k++)
+      if (!mask || mask[k])
+        out_w[k] = it[k].dem_w;
+    return;
+  }
+  double left = room_w;
+  for (size_t k = 0; k < n; k++)
+    if (!mask || mask[k])
+      out_w[k] = -1.0; /* not yet settled */
+  for (size_t pass = 0; pass <= n && active > 0; pass++) {
+    double lambda = left / (double)active;
+    size_t sat = 0;
+    for (size_t k = 0; k < n; k++) {
+      if ((mask && !mask[k]) || out_w[k] >= 0.0)
+        continue;
+      double e = it[k].dem_w - it[k].flo_w;
+      if (e <= lambda) {
+        out_w[k] = it[k].dem_w;
+        left -= e;
+        sat++;
+      }
+    }
+    if (sat == 0) {
+      for (size_t k = 0; k < n; k++)
+        if ((!mask || mask[k]) && out_w[k] < 0.0)
+          out_w[k] = it[k].flo_w + lambda;
+      return;
+    }
+    active -= sat;
+  }
+}
+
+/* Highest priority strictly below `below` among the items, or INT_MIN when none. */
+static int next_class(size_t n, const hr__item_t *it, long below)
+{
+  long best = (long)INT32_MIN - 1;
+  for (size_t k = 0; k < n; k++)
+    if (it[k].prio < below && it[k].prio > best)
+      best = it[k].prio;
+  return best < INT32_MIN ? INT32_MIN : (int)best;
+}
+
+static int any_class(size_t n, const hr__item_t *it, long below)
+{
+  for (size_t k = 0; k < n; k++)
+    if (it[k].prio < below)
+      return 1;
+  return 0;
+}
+
+static void alloc_priority(size_t n, const hr__item_t *it, double room_w, double *out_w,
+                           double *scratch)
+{
+  unsigned char *mask = (unsigned char *)scratch;
+  long below = (long)INT32_MAX + 1;
+  while (any_class(n, it, below)) {
+    int c = next_class(n, it, below);
+    double need = 0.0;
+    for (size_t k = 0; k < n; k++) {
+      mask[k] = it[k].prio == c;
+      if (mask[k])
+        need += it[k].dem_w - it[k].flo_w;
+    }
+    if (need <= room_w) {
+      for (size_t k = 0; k < n; k++)
+        if (mask[k])
+          out_w[k] = it[k].dem_w;
+      room_w -= need;
+    } else {
+      water_fill(n, it, mask, room_w, out_w);
+      room_w = 0.0;
+    }
+    below = c;
+  }
+}
+
+void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,
+                         double *out_w, double *scratch)
+{
+  unsigned char *mask = (unsigned char *)scratch;
+  if (!(bucket_w > 0.0))
+    bucket_w = 100.0;
+  int c = INT32_MIN;
+  long above = (long)INT32_MIN - 1;
+  /* Classes from the lowest priority up. */
+  while (need_w > 1e-9) {
+    long best = (long)INT32_MAX + 1;
+    for (size_t k = 0; k < n; k++)
+      if (it[k].prio > above && it[k].prio < best)
+        best = it[k].prio;
+    if (best > INT32_MAX)
+      break;
+    c = (int)best;
+    above = best;
+    double give = 0.0, top = 0.0;
+    for (size_t k = 0; k < n; k++)
+      if (it[k].prio == c) {
+        give += out_w[k] - it[k].flo_w;
+        if (out_w[k] > top)
+          top = out_w[k];
+      }
+    if (give <= need_w) {
+      for (size_t k = 0; k < n; k++)
+        if (it[k].prio == c)
+          out_w[k] = it[k].flo_w;
+      need_w -= give;
+      continue;
+    }
+    /* High bucket first: members are the items at or above the bucket edge;
+     * the edge moves down one bucket at a time until the members can give
+     * need_w with equal cuts (each limited by its floor). */
+    double edge = floor(top / bucket_w) * bucket_w;
+    for (;;) {
+      double can = 0.0;
+      size_t m = 0;
+      for (size_t k = 0; k < n; k++) {
+        mask[k] = it[k].prio == c && out_w[k] >= edge && out_w[k] > it[k].flo_w;
+        if (mask[k]) {
+          can += out_w[k] - it[k].flo_w;
+          m++;
+        }
+      }
+      if (can >= need_w || edge <= 0.0) {
+        /* Equal cuts, water-filled so that items that hit their floor pass the
+         * rest on to the others. */
+        double left = need_w;
+        while (left > 1e-9 && m > 0) {
+          double share = left / (double)m;
+          size_t hit = 0;
+          for (size_t k = 0; k < n; k++) {
+            if (!mask[k])
+              continue;
+            double room = out_w[k] - it[k].flo_w;
+            double d = room < share ? room : share;
+            out_w[k] -= d;
+            left -= d;
+            if (out_w[k] <= it[k].flo_w) {
+              mask[k] = 0;
+              hit++;
+            }
+          }
+          if (hit == 0)
+            break;
+          m -= hit;
+        }
+        need_w = left > 0.0 ? left : 0.0;
+        break;
+      }
+      edge -= bucket_w;
+    }
+  }
+}
+
+void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
+                      const hr__item_t *it, double budget_w, double *out_w, double *scratch)
+{
+  double sum_flo = 0.0, sum_dem = 0.0;
+  for (size_t k = 0; k < n; k++) {
+    sum_flo += it[k].flo_w;
+    sum_dem += it[k].dem_w;
+  }
+  if (!(budget_w > sum_flo)) {
+    for (size_t k = 0; k < n; k++)
+      out_w[k] = it[k].flo_w;
+    return;
+  }
+  double room = budget_w - sum_flo;
+  switch (cfg->policy) {
+  case HR_POLICY_PRIORITY:
+    alloc_priority(n, it, room, out_w, scratch);
+    return;
+  case HR_POLICY_FAIR:
+    water_fill(n, it, NULL, room, out_w);
+    return;
+  case HR_POLICY_THREE_BAND: {
+    /* Dynamo's three bands damp oscillation: once capped, stay capped until
+     * power falls below the uncapping threshold. */
+    if (sum_dem > cfg->cap_frac * budget_w)
+      *state = 1;
+    else if (*state && sum_dem < cfg->uncap_frac * budget_w)
+      *state = 0;
+    for (size_t k = 0; k < n; k++)
+      out_w[k] = it[k].dem_w;
+    double target = *state ? cfg->target_frac * budget_w : budget_w;
+    if (sum_dem > target)
+      hr__cut_high_bucket(n, it, cfg->bucket_w, sum_dem - target, out_w, scratch);
+    return;
+  }
+  case HR_POLICY_TWO_THRESHOLD: {
+    /* POLCA: T1 caps low priority, T2 caps everything; uncap a set
+     * percentage below the threshold that capped. */
+    uint8_t lv = *state;
+    if (sum_dem > cfg->t2_frac * budget_w)
+      lv = 2;
+    else if (sum_dem > cfg->t1_frac * budget_w && lv < 1)
+      lv = 1;
+    if (lv == 2 && sum_dem < (1.0 - cfg->uncap_pct) * cfg->t2_frac * budget_w)
+      lv = sum_dem > cfg->t1_frac * budget_w ? 1 : 0;
+    if (lv == 1 && sum_dem < (1.0 - cfg->uncap_pct) * cfg->t1_frac * budget_w)
+      lv = 0;
+    *state = lv;
+    double sum = 0.0;
+    for (size_t k = 0; k < n; k++) {
+      double o = it[k].dem_w;
+      if (lv >= 1 && it[k].prio < cfg->prio_split)
+        o *= cfg->low_cap_frac;
+      else if (lv >= 2)
+        o *= cfg->high_cap_frac;
+      out_w[k] = o < it[k].flo_w ? it[k].flo_w : o;
+      sum += out_w[k];
+    }
+    if (sum > budget_w)
+      hr__cut_high_bucket(n, it, cfg->bucket_w, sum - budget_w, out_w, scratch);
+    return;
+  }
+  }
+  for (size_t k = 0; k < n; k++)
+    out_w[k] = it[k].flo_w;
+}
