@@ -243,6 +243,16 @@ static int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
   return e;
 }
 
+/* Tokens are the increments above the floor (the floor itself is always
+ * held), so rounding down never takes a holder below its floor. */
+static double quantize(const hr_lease_sys_t *s, size_t k, double g)
+{
+  double tok = tier_token(s, k), flo = s->floor_w[k];
+  if (g <= flo)
+    return g;
+  return flo + floor((g - flo) / tok * (1.0 + 1e-12)) * tok;
+}
+
 /* Applies the increase rules (mode, dwell, damper, ramp, hysteresis) and the
  * token to a proposed grant, records the change, writes the lease. */
 static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_t expiry)
@@ -260,15 +270,14 @@ static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_
       double up = old + cc->ramp_w_per_s * dt;
       if (g > up)
         g = up;
-      double q = floor(g / tier_token(s, k)) * tier_token(s, k);
+      double q = quantize(s, k, g);
       g = q > old ? q : old;
       if (g - old < cc->hyst_w)
         g = old;
     }
   } else if (g < old) {
     /* Cuts apply at once; rounding down to the token keeps them safe. */
-    double q = floor(g / tier_token(s, k)) * tier_token(s, k);
-    g = q;
+    g = quantize(s, k, g);
   }
   if (g < flo)
     g = flo;
