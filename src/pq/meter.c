@@ -743,7 +743,16 @@ static void emit_interval(hr_meter_t *m, const hr__acc_t *a)
 static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
 {
   hr__half_t h;
+  /* A window longer than the ring holds cannot be summed; it only happens
+   * after the tracking broke down, and is flagged. */
+  uint32_t irregular = 0;
+  double max_span = (double)m->ring_len - CHUNK - 8.0;
+  if (b->pos - m->prev_bpos > max_span) {
+    m->prev_bpos = b->pos - max_span;
+    irregular = HR_FLAG_IRREGULAR;
+  }
   half_sums(m, m->prev_bpos, b->pos, &h);
+  h.flags |= irregular;
   if (!b->real || !m->prev_real)
     h.flags |= HR_FLAG_NO_ZC;
   if (m->out_of_range)
@@ -978,6 +987,8 @@ static void f_est_update(hr_meter_t *m, double freq)
 
 static void on_crossing(hr_meter_t *m, double pos_f, int rising)
 {
+  if (!isfinite(pos_f))
+    return;
   if (rising) {
     /* A rising-to-rising period outside the tracking range means the signal
      * is not a fundamental we can follow: free-run and flag. */
@@ -1267,6 +1278,15 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
         b->y2 = b->y1;
         b->y1 = out;
         y = out;
+      }
+      if (!isfinite(y)) {
+        /* Finite samples near FLT_MAX can still overflow the recursion:
+         * restart the filter rather than let inf/NaN positions through. */
+        for (int s = 0; s < HR__ZC_SECTIONS; s++) {
+          q[s] = m->zc.s[s];
+          q[s].x1 = q[s].x2 = q[s].y1 = q[s].y2 = 0.0;
+        }
+        y = 0.0;
       }
       int crossing = 0;
       if (y >= 0.0) {
