@@ -46,6 +46,7 @@ struct hr_lease_sys {
   unsigned events;
   int64_t calm_since_ns;
   unsigned feeds_lost;
+  size_t n_stopped;          /* coordinators stopped (eflo's fast path when 0) */
 };
 
 /* ---- defaults -------------------------------------------------------------- */
@@ -177,6 +178,29 @@ static double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
   return hr_lease_cap_w(&s->lease[k], t);
 }
 
+/* The least a parent can cut child c to at t: its floor, or, when c's own
+ * coordinator is stopped (cannot pass a cut down), its present cap: the
+ * grants c made are commitments until they expire, so the parent keeps
+ * counting them (docs/lease.md, "stopped coordinators"). */
+static double eflo(const hr_lease_sys_t *s, size_t c, int64_t t)
+{
+  if (s->n_stopped == 0)
+    return s->floor_w[c];
+  size_t m = 0;
+  const int32_t *ch = hr_tree_children(s->tree, c, &m);
+  if (m == 0)
+    return s->floor_w[c];
+  if (!s->running[c] && !is_root(s, c))
+    return cap_at(s, c, t);
+  /* A running node passes cuts down, but not past a stopped descendant. */
+  double e = s->floor_w[c];
+  for (size_t j = 0; j < m; j++)
+    if (!s->dead[ch[j]])
+      e += eflo(s, (size_t)ch[j], t) - s->floor_w[ch[j]];
+  double cap = cap_at(s, c, t);
+  return e < cap ? e : cap;
+}
+
 /* Phase weights of child c as its parent p sees it: the share of c's power
  * that flows in each of p's phase conductors, in units of line-to-neutral
  * power (a line-to-line load of P draws P / sqrt 3 "phase power" on each of
@@ -261,6 +285,9 @@ static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_
   double old = cap_at(s, k, t);
   double flo = s->floor_w[k];
   double g = want;
+  double least = eflo(s, k, t);
+  if (g < least)
+    g = least;
   if (g > old) {
     if (s->mode != HR_MODE_NORMAL || t < s->hold_until_ns[k] ||
         t - s->last_change_ns[k] < cc->dwell_ns) {
@@ -279,8 +306,8 @@ static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_
     /* Cuts apply at once; rounding down to the token keeps them safe. */
     g = quantize(s, k, g);
   }
-  if (g < flo)
-    g = flo;
+  if (g < least)
+    g = least;
   if (expiry <= t)
     g = flo;
   int dir = g > old ? 1 : g < old ? -1 : 0;
@@ -311,8 +338,9 @@ static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_
 static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
 {
   hr_lease_t *l = &s->lease[k];
-  if (g < s->floor_w[k])
-    g = s->floor_w[k];
+  double least = eflo(s, k, t);
+  if (g < least)
+    g = least;
   if (t < l->expiry_ns && g < l->p_w) {
     l->p_w = g;
     if (s->last_dir[k] != -1)
@@ -336,7 +364,7 @@ static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
     double w[3];
     phase_weights(s, c, p, w);
     s->items[j].dem_w = s->alloc[j] = cap_at(s, c, t);
-    s->items[j].flo_w = s->floor_w[c];
+    s->items[j].flo_w = eflo(s, c, t);
     s->items[j].max_w = s->items[j].dem_w;
     s->items[j].prio = s->lease[c].priority;
     sum += s->alloc[j];
@@ -618,7 +646,10 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
-  s->running[k] = running ? 1 : 0;
+  unsigned char r = running ? 1 : 0;
+  if (s->running[k] != r)
+    s->n_stopped += r ? (size_t)-1 : 1;
+  s->running[k] = r;
   return HR_OK;
 }
 
@@ -783,9 +814,9 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
   for (size_t k = 0; k < s->n; k++) {
     if (s->dead[k])
       continue;
-    if (!is_root(s, k)) {
-      if (isnan(s->offer_w[k]))
-        continue; /* a parent is stopped: the old lease runs out by itself */
+    /* A node none of whose parents offered (a parent is stopped) keeps its
+     * old lease, which runs out by itself; its own coordinator still runs. */
+    if (!is_root(s, k) && isfinite(s->offer_w[k])) {
       double want = s->offer_w[k];
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
@@ -823,7 +854,9 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     for (size_t j = 0; j < m; j++) {
       size_t c = (size_t)ch[j];
       s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
-      s->items[j].flo_w = s->dead[c] ? 0.0 : s->floor_w[c];
+      s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
+      if (s->items[j].dem_w < s->items[j].flo_w)
+        s->items[j].dem_w = s->items[j].flo_w;
       s->items[j].max_w = s->budget[c].limit_w;
       s->items[j].prio = s->lease[c].priority;
     }
