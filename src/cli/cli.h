@@ -8,5 +8,6 @@ int cmd_meter(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_lease(int argc, char **argv);
 
 #endif

@@ -1,0 +1,236 @@
+/* headroom lease: the power-lease layer from the command line.
+ *
+ *   headroom lease check TREE.yaml [options]
+ *
+ * For every protective device of the tree and every overload level, prints
+ * the time to trip from cold, the loop latency, the margin left under the
+ * draft's rule (the loop must finish within 70 % of the time to trip) and
+ * flags the devices orchestration cannot protect in time.  Also prints each
+ * node's lease budget (continuous, burst, instantaneous).  docs/lease.md. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "headroom/lease.h"
+#include "headroom/tree.h"
+
+#define MAX_LEVELS 32
+
+static void usage(FILE *to)
+{
+  fprintf(to,
+          "usage: headroom lease check TREE.yaml [options]\n\n"
+          "For each protective device and overload level: time to trip, loop latency,\n"
+          "margin left, and whether orchestration can act in time.\n\n"
+          "options:\n"
+          "  --detect-ms MS    detection latency (default 5)\n"
+          "  --rack-ms MS      rack coordination (default 20)\n"
+          "  --cluster-ms MS   cluster coordination (default 25)\n"
+          "  --actuate-ms MS   GPU throttle (default 20)\n"
+          "  --rule X          the loop must end within X x time to trip (default 0.70)\n"
+          "  --levels L,L,...  overload levels, multiples of the rated current\n"
+          "                    (default 1.2,1.5,2,3,6,10,20)\n"
+          "  --json            one JSON object per line instead of a table\n"
+          "  --help            this text\n\n"
+          "Exit status: 0 when every device can be protected in time, 1 when one\n"
+          "cannot (the table flags it), 2 for bad usage or an unreadable tree.\n");
+}
+
+static int parse_levels(const char *text, double *lv, int *n)
+{
+  char buf[512];
+  if (strlen(text) >= sizeof buf)
+    return -1;
+  memcpy(buf, text, strlen(text) + 1);
+  *n = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    double v;
+    if (*n >= MAX_LEVELS || cli_double(tok, &v) != 0 || !(v > 0.0) || v > 1000.0)
+      return -1;
+    lv[(*n)++] = v;
+  }
+  return *n > 0 ? 0 : -1;
+}
+
+static void fmt_s(char *out, size_t len, double s)
+{
+  if (isinf(s))
+    snprintf(out, len, "%s", s > 0 ? "never" : "-inf");
+  else if (fabs(s) < 1.0)
+    snprintf(out, len, "%.1f ms", s * 1e3);
+  else
+    snprintf(out, len, "%.3g s", s);
+}
+
+static void fmt_w(char *out, size_t len, double w)
+{
+  if (isinf(w))
+    snprintf(out, len, "-");
+  else if (w >= 1e6)
+    snprintf(out, len, "%.3f MW", w / 1e6);
+  else if (w >= 1e3)
+    snprintf(out, len, "%.1f kW", w / 1e3);
+  else
+    snprintf(out, len, "%.0f W", w);
+}
+
+static double json_num(double v)
+{
+  return isfinite(v) ? v : -1.0;
+}
+
+static int check(int argc, char **argv)
+{
+  hr_check_cfg_t cfg;
+  hr_check_cfg_init(&cfg);
+  double levels[MAX_LEVELS] = {1.2, 1.5, 2, 3, 6, 10, 20};
+  int n_levels = 7, json = 0;
+  const char *path = NULL;
+  for (int k = 1; k < argc; k++) {
+    const char *a = argv[k];
+    double *ms = NULL;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (strcmp(a, "--json") == 0) {
+      json = 1;
+      continue;
+    } else if (strcmp(a, "--detect-ms") == 0) {
+      ms = &cfg.detect_s;
+    } else if (strcmp(a, "--rack-ms") == 0) {
+      ms = &cfg.rack_s;
+    } else if (strcmp(a, "--cluster-ms") == 0) {
+      ms = &cfg.cluster_s;
+    } else if (strcmp(a, "--actuate-ms") == 0) {
+      ms = &cfg.actuate_s;
+    } else if (strcmp(a, "--rule") == 0 || strcmp(a, "--levels") == 0) {
+      if (k + 1 >= argc) {
+        fprintf(stderr, "headroom lease check: %s needs a value\n", a);
+        return 2;
+      }
+      if (a[2] == 'r') {
+        if (cli_double(argv[++k], &cfg.rule) != 0 || !(cfg.rule > 0.0 && cfg.rule <= 1.0)) {
+          fprintf(stderr, "headroom lease check: --rule must be in (0, 1]\n");
+          return 2;
+        }
+      } else if (parse_levels(argv[++k], levels, &n_levels) != 0) {
+        fprintf(stderr, "headroom lease check: --levels wants up to %d numbers in (0, 1000]\n",
+                MAX_LEVELS);
+        return 2;
+      }
+      continue;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      fprintf(stderr, "headroom lease check: unknown option '%s'\n", a);
+      return 2;
+    } else if (!path) {
+      path = a;
+      continue;
+    } else {
+      fprintf(stderr, "headroom lease check: one tree file only\n");
+      return 2;
+    }
+    if (k + 1 >= argc) {
+      fprintf(stderr, "headroom lease check: %s needs a value\n", a);
+      return 2;
+    }
+    double v;
+    if (cli_double(argv[++k], &v) != 0 || !(v >= 0.0) || v > 1e7) {
+      fprintf(stderr, "headroom lease check: %s wants milliseconds >= 0\n", a);
+      return 2;
+    }
+    *ms = v / 1e3;
+  }
+  if (!path) {
+    usage(stderr);
+    return 2;
+  }
+  hr_tree_t *tree = NULL;
+  hr_tree_error_t err;
+  if (hr_tree_load_file(path, &tree, &err) != HR_OK) {
+    fprintf(stderr, "headroom lease check: %s\n", err.text);
+    return 2;
+  }
+  hr_budget_cfg_t bc;
+  hr_budget_cfg_init(&bc);
+  const hr_tree_node_t *nodes = hr_tree_nodes(tree);
+  size_t n = hr_tree_count(tree);
+  int n_dev = 0, n_flag = 0;
+  double loop_s = cfg.detect_s + cfg.rack_s + cfg.cluster_s + cfg.actuate_s;
+  if (!json)
+    printf("tree %s: loop %.1f ms (detect %.1f + rack %.1f + cluster %.1f + actuate %.1f), "
+           "rule %.0f %% of the time to trip\n",
+           hr_tree_name(tree), loop_s * 1e3, cfg.detect_s * 1e3, cfg.rack_s * 1e3,
+           cfg.cluster_s * 1e3, cfg.actuate_s * 1e3, cfg.rule * 100);
+  for (size_t k = 0; k < n; k++) {
+    const hr_tree_node_t *nd = &nodes[k];
+    if (!nd->device || nd->device->type == HR_DEVICE_NONE)
+      continue;
+    double rated = nd->rating_a;
+    if (!(rated > 0.0) && isfinite(nd->capacity_w))
+      rated = hr_tree_node_current_a(nd, nd->capacity_w);
+    if (!(rated > 0.0) || !isfinite(rated))
+      continue;
+    n_dev++;
+    hr_budget_t b;
+    int have_b = hr_budget_node(nd, NULL, &bc, -1, &b) == HR_OK;
+    if (!json) {
+      char c[32] = "-", bu[32] = "-", in[32] = "-";
+      if (have_b) {
+        fmt_w(c, sizeof c, b.cont_w);
+        fmt_w(bu, sizeof bu, b.burst_w);
+        fmt_w(in, sizeof in, b.inst_w);
+      }
+      printf("\n%s (%s, %s, rated %.0f A): budget continuous %s, burst %s, instantaneous %s\n",
+             nd->id, hr_node_kind_name(nd->kind), hr_device_type_name(nd->device->type), rated,
+             c, bu, in);
+      printf("  %8s %10s %12s %6s %12s  %s\n", "x rated", "current", "trip", "elem", "margin",
+             "");
+    }
+    int flagged = 0;
+    for (int j = 0; j < n_levels; j++) {
+      hr_check_row_t r;
+      if (hr_check_device(nd->device, rated, levels[j], &cfg, &r) != HR_OK)
+        continue;
+      if (!r.in_time)
+        flagged = 1;
+      if (json) {
+        printf("{\"node\":\"%s\",\"device\":\"%s\",\"multiple\":%.6g,\"i_a\":%.6g,"
+               "\"t_trip_s\":%.6g,\"element\":\"%s\",\"loop_s\":%.6g,\"margin_s\":%.6g,"
+               "\"in_time\":%s}\n",
+               nd->id, hr_device_type_name(nd->device->type), r.multiple, r.i_a,
+               json_num(r.t_trip_s), hr_element_name(r.element), r.loop_s,
+               isfinite(r.margin_s) ? r.margin_s : 1e308, r.in_time ? "true" : "false");
+      } else {
+        char tt[32], mm[32];
+        fmt_s(tt, sizeof tt, r.t_trip_s);
+        fmt_s(mm, sizeof mm, r.margin_s);
+        printf("  %8.2f %8.0f A %12s %6s %12s  %s\n", r.multiple, r.i_a, tt,
+               isfinite(r.t_trip_s) ? hr_element_name(r.element) : "-", mm,
+               r.in_time ? "ok" : "TOO FAST: orchestration cannot act in time");
+      }
+    }
+    n_flag += flagged;
+  }
+  if (!json)
+    printf("\n%d device(s) checked, %d where orchestration cannot act in time at some level\n",
+           n_dev, n_flag);
+  hr_tree_destroy(tree);
+  return n_flag ? 1 : 0;
+}
+
+int cmd_lease(int argc, char **argv)
+{
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (strcmp(argv[1], "check") == 0)
+    return check(argc - 1, argv + 1);
+  fprintf(stderr, "headroom lease: unknown subcommand '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}
