@@ -47,7 +47,21 @@ struct hr_lease_sys {
   int64_t calm_since_ns;
   unsigned feeds_lost;
   size_t n_stopped;          /* coordinators stopped (eflo's fast path when 0) */
+  /* Hot copies of the tree's links, packed so that a rebalance streams a
+   * few bytes per node instead of whole hr_tree_node_t records. */
+  int32_t *par, *parb;
+  uint8_t *tier;
+  uint32_t *ch_off;          /* children of k: ch[ch_off[k] .. ch_off[k + 1]) */
+  int32_t *ch;
+  double *limit;             /* budget[k].limit_w */
+  uint8_t *pha, *phb;        /* phase-weight codes as parent / parent_b sees k */
 };
+
+static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
+{
+  *m = s->ch_off[k + 1] - s->ch_off[k];
+  return s->ch + s->ch_off[k];
+}
 
 /* ---- defaults -------------------------------------------------------------- */
 
@@ -160,34 +174,35 @@ int hr_lease_due(const hr_lease_t *l, int64_t t_ns)
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static int is_root(const hr_lease_sys_t *s, size_t k)
+static inline int is_root(const hr_lease_sys_t *s, size_t k)
 {
-  return s->nodes[k].parent < 0;
+  return s->par[k] < 0;
 }
 
-static double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
+static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
   if (s->dead[k])
     return 0.0;
   if (is_root(s, k)) {
-    double b = s->budget[k].limit_w;
+    double b = s->limit[k];
     if (s->mode == HR_MODE_DEGRADED)
       b *= s->cfg.degraded_frac;
     return b > s->floor_w[k] ? b : s->floor_w[k];
   }
-  return hr_lease_cap_w(&s->lease[k], t);
+  /* hr_lease_cap_w, inlined: exported functions are not inlined in PIC code. */
+  return t < s->lease[k].expiry_ns ? s->lease[k].p_w : s->lease[k].floor_w;
 }
 
 /* The least a parent can cut child c to at t: its floor, or, when c's own
  * coordinator is stopped (cannot pass a cut down), its present cap: the
  * grants c made are commitments until they expire, so the parent keeps
  * counting them (docs/lease.md, "stopped coordinators"). */
-static double eflo(const hr_lease_sys_t *s, size_t c, int64_t t)
+static inline double eflo(const hr_lease_sys_t *s, size_t c, int64_t t)
 {
   if (s->n_stopped == 0)
     return s->floor_w[c];
   size_t m = 0;
-  const int32_t *ch = hr_tree_children(s->tree, c, &m);
+  const int32_t *ch = kids(s, c, &m);
   if (m == 0)
     return s->floor_w[c];
   if (!s->running[c] && !is_root(s, c))
@@ -205,7 +220,7 @@ static double eflo(const hr_lease_sys_t *s, size_t c, int64_t t)
  * that flows in each of p's phase conductors, in units of line-to-neutral
  * power (a line-to-line load of P draws P / sqrt 3 "phase power" on each of
  * its two lines).  A single-phase parent has one conductor pair: slot 0. */
-static void phase_weights(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
+static void phase_weights_slow(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
 {
   const hr_tree_node_t *nc = &s->nodes[c], *np = &s->nodes[p];
   w[0] = w[1] = w[2] = 0.0;
@@ -244,22 +259,47 @@ static void phase_weights(const hr_lease_sys_t *s, size_t c, size_t p, double w[
   }
 }
 
+/* The same from a table: every distinct weight vector gets a code at setup
+ * (one byte per node and side), so the hot loops never touch the tree. */
+static const double PH_W[8][3] = {
+    {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
+    {0.57735026918962576, 0.57735026918962576, 0},
+    {0, 0.57735026918962576, 0.57735026918962576},
+    {0.57735026918962576, 0, 0.57735026918962576}, {1, 0, 0}};
+
+static uint8_t phase_code(const double w[3])
+{
+  for (uint8_t k = 0; k < 8; k++)
+    if (w[0] == PH_W[k][0] && w[1] == PH_W[k][1] && w[2] == PH_W[k][2])
+      return k;
+  return 0;
+}
+
+static inline void phase_weights(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
+{
+  const double *t = PH_W[(s->parb[c] == (int32_t)p && s->par[c] != (int32_t)p) ? s->phb[c]
+                                                                              : s->pha[c]];
+  w[0] = t[0];
+  w[1] = t[1];
+  w[2] = t[2];
+}
+
 static double tier_token(const hr_lease_sys_t *s, size_t k)
 {
-  return s->cfg.tier[hr_lease_tier_of(s->nodes[k].kind)].token_w;
+  return s->cfg.tier[s->tier[k]].token_w;
 }
 
 static int64_t tier_ttl(const hr_lease_sys_t *s, size_t k)
 {
-  return s->cfg.tier[hr_lease_tier_of(s->nodes[k].kind)].ttl_ns;
+  return s->cfg.tier[s->tier[k]].ttl_ns;
 }
 
 /* Latest expiry a lease of k may have: its own lease time, and no later than
  * the lease of any parent (so an expiry upstream reaches every leaf). */
-static int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
+static inline int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
   int64_t e = t + tier_ttl(s, k);
-  int32_t ps[2] = {s->nodes[k].parent, s->nodes[k].parent_b};
+  int32_t ps[2] = {s->par[k], s->parb[k]};
   for (int j = 0; j < 2; j++)
     if (ps[j] >= 0 && !s->dead[ps[j]] && !is_root(s, (size_t)ps[j]) &&
         s->lease[ps[j]].expiry_ns < e)
@@ -281,7 +321,7 @@ static double quantize(const hr_lease_sys_t *s, size_t k, double g)
  * token to a proposed grant, records the change, writes the lease. */
 static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_t expiry)
 {
-  const hr_coord_cfg_t *cc = s->ccfg[s->nodes[k].parent];
+  const hr_coord_cfg_t *cc = s->ccfg[s->par[k]];
   double old = cap_at(s, k, t);
   double flo = s->floor_w[k];
   double g = want;
@@ -355,7 +395,7 @@ static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
 static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
 {
   size_t n = 0;
-  const int32_t *ch = hr_tree_children(s->tree, p, &n);
+  const int32_t *ch = kids(s, p, &n);
   if (n == 0 || depth > 64)
     return;
   double avail = cap_at(s, p, t), sum = 0.0, ph[3] = {0, 0, 0};
@@ -409,11 +449,11 @@ static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
   for (size_t j = 0; j < n; j++) {
     size_t c = (size_t)ch[j];
     size_t m = 0;
-    hr_tree_children(s->tree, c, &m);
+    kids(s, c, &m);
     if (m)
       fit_children(s, c, t, depth + 1);
     /* fit_children reuses the scratch arrays: re-read the child list. */
-    ch = hr_tree_children(s->tree, p, &n);
+    ch = kids(s, p, &n);
   }
 }
 
@@ -423,7 +463,7 @@ static void compute_floors(hr_lease_sys_t *s)
 {
   for (size_t k = s->n; k-- > 0;) {
     size_t m = 0;
-    const int32_t *ch = hr_tree_children(s->tree, k, &m);
+    const int32_t *ch = kids(s, k, &m);
     if (m == 0)
       continue;
     double f = 0.0;
@@ -462,6 +502,7 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   if (rc == HR_OK && s->dead[k]) {
     s->budget[k].limit_w = 0.0;
   }
+  s->limit[k] = s->budget[k].limit_w;
   return rc;
 }
 
@@ -517,6 +558,42 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->root_prev_w, n);
   ALLOC(s->root_prev_ns, n);
   ALLOC(s->dev, n);
+  ALLOC(s->par, n);
+  ALLOC(s->parb, n);
+  ALLOC(s->tier, n);
+  ALLOC(s->ch_off, n + 1);
+  ALLOC(s->limit, n);
+  ALLOC(s->pha, n);
+  ALLOC(s->phb, n);
+  {
+    size_t tot = 0;
+    for (size_t k = 0; k < n; k++) {
+      size_t m = 0;
+      hr_tree_children(tree, k, &m);
+      s->ch_off[k] = (uint32_t)tot;
+      tot += m;
+      s->par[k] = s->nodes[k].parent;
+      s->parb[k] = s->nodes[k].parent_b;
+      s->tier[k] = (uint8_t)hr_lease_tier_of(s->nodes[k].kind);
+      double w[3];
+      if (s->par[k] >= 0) {
+        phase_weights_slow(s, k, (size_t)s->par[k], w);
+        s->pha[k] = phase_code(w);
+      }
+      if (s->parb[k] >= 0) {
+        phase_weights_slow(s, k, (size_t)s->parb[k], w);
+        s->phb[k] = phase_code(w);
+      }
+    }
+    s->ch_off[n] = (uint32_t)tot;
+    ALLOC(s->ch, tot);
+    for (size_t k = 0; k < n; k++) {
+      size_t m = 0;
+      const int32_t *c = hr_tree_children(tree, k, &m);
+      if (m)
+        memcpy(s->ch + s->ch_off[k], c, m * sizeof *c);
+    }
+  }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
   size_t n_dev = 0;
   for (size_t k = 0; k < n; k++) {
@@ -584,7 +661,9 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 (void *)s->ccfg, s->own_cfg,    s->rated,         s->running,     s->dead,
                 s->pstate,   s->last_dir,       s->n_changes,     s->last_change_ns,
                 s->win_start_ns, s->hold_until_ns, s->root_prev_w, s->root_prev_ns, s->dev_mem,
-                s->dev,      s->items,          s->alloc,         s->scratch,     s->kids};
+                s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
+                s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
+                s->limit,    s->pha,            s->phb};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     free(ps[k]);
   free(s);
@@ -620,7 +699,7 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w)
   if (!s || k >= s->n || !(floor_w >= 0.0) || !isfinite(floor_w))
     return HR_ERR_INVALID_ARG;
   size_t m = 0;
-  hr_tree_children(s->tree, k, &m);
+  kids(s, k, &m);
   if (m)
     return HR_ERR_INVALID_ARG;
   double old = s->floor_w[k];
@@ -668,8 +747,8 @@ static void cut_all(hr_lease_sys_t *s, int64_t t)
 {
   for (size_t k = 0; k < s->n; k++) {
     size_t m = 0;
-    hr_tree_children(s->tree, k, &m);
-    if (m && (is_root(s, k) || s->nodes[k].parent >= 0))
+    kids(s, k, &m);
+    if (m)
       fit_children(s, k, t, 0);
   }
 }
@@ -710,7 +789,7 @@ double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
   if (!s || k >= s->n)
     return NAN;
   double c = cap_at(s, k, t);
-  return c < s->budget[k].limit_w || s->dead[k] ? c : s->budget[k].limit_w;
+  return c < s->limit[k] || s->dead[k] ? c : s->limit[k];
 }
 
 /* ---- the request path --------------------------------------------------------- */
@@ -722,13 +801,13 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
     return HR_ERR_INVALID_ARG;
   if (s->dead[c])
     return HR_ERR_STATE;
-  int32_t ps[2] = {s->nodes[c].parent, s->nodes[c].parent_b};
+  int32_t ps[2] = {s->par[c], s->parb[c]};
   for (int j = 0; j < 2; j++)
     if (ps[j] >= 0 && !s->dead[ps[j]] && !s->running[ps[j]])
       return HR_ERR_STATE;
   double hi = want_w;
-  if (hi > s->budget[c].limit_w)
-    hi = s->budget[c].limit_w;
+  if (hi > s->limit[c])
+    hi = s->limit[c];
   if (s->mode == HR_MODE_PROTECTION)
     hi = 0.0;
   for (int j = 0; j < 2 && hi > 0.0; j++) {
@@ -740,7 +819,7 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
     double room = avail - pc->reserve_frac * avail;
     double ph[3] = {0, 0, 0}, wc[3];
     size_t n = 0;
-    const int32_t *ch = hr_tree_children(s->tree, p, &n);
+    const int32_t *ch = kids(s, p, &n);
     /* O(fan-out): the caps of the siblings, expired ones at their floors. */
     for (size_t i = 0; i < n; i++) {
       size_t o = (size_t)ch[i];
@@ -791,7 +870,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
    * sides (each feed must carry it alone). */
   for (size_t k = s->n; k-- > 0;) {
     size_t m = 0;
-    const int32_t *ch = hr_tree_children(s->tree, k, &m);
+    const int32_t *ch = kids(s, k, &m);
     double d;
     if (m == 0) {
       d = demand_w[k];
@@ -802,8 +881,8 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       for (size_t j = 0; j < m; j++)
         d += s->agg_w[ch[j]];
     }
-    if (d > s->budget[k].limit_w)
-      d = s->budget[k].limit_w;
+    if (d > s->limit[k])
+      d = s->limit[k];
     if (d < s->floor_w[k])
       d = s->floor_w[k];
     s->agg_w[k] = d;
@@ -823,7 +902,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       settle(s, k, want, t, expiry_for(s, k, t));
     }
     size_t m = 0;
-    const int32_t *ch = hr_tree_children(s->tree, k, &m);
+    const int32_t *ch = kids(s, k, &m);
     if (m == 0)
       continue;
     if (!s->running[k]) {
@@ -857,28 +936,39 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
       if (s->items[j].dem_w < s->items[j].flo_w)
         s->items[j].dem_w = s->items[j].flo_w;
-      s->items[j].max_w = s->budget[c].limit_w;
+      s->items[j].max_w = s->limit[c];
       s->items[j].prio = s->lease[c].priority;
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
     /* Per-phase limits of a three-phase node feeding single-phase loads. */
     if (s->nodes[k].n_phases == 3) {
-      for (int q = 0; q < 3; q++) {
-        double ph = 0.0, above = 0.0, w[3];
-        for (size_t j = 0; j < m; j++) {
-          phase_weights(s, (size_t)ch[j], k, w);
-          ph += w[q] * s->alloc[j];
-          above += w[q] * (s->alloc[j] - s->items[j].flo_w);
+      double ph[3] = {0, 0, 0}, above[3] = {0, 0, 0}, w[3];
+      for (size_t j = 0; j < m; j++) {
+        phase_weights(s, (size_t)ch[j], k, w);
+        for (int q = 0; q < 3; q++) {
+          ph[q] += w[q] * s->alloc[j];
+          above[q] += w[q] * (s->alloc[j] - s->items[j].flo_w);
         }
+      }
+      for (int q = 0; q < 3; q++) {
         double lim = s->budget[k].phase_w[q];
-        if (ph > lim) {
-          double f = above > 0.0 ? 1.0 - (ph - lim) / above : 0.0;
+        if (ph[q] > lim) {
+          double f = above[q] > 0.0 ? 1.0 - (ph[q] - lim) / above[q] : 0.0;
           if (f < 0.0)
             f = 0.0;
           for (size_t j = 0; j < m; j++) {
             phase_weights(s, (size_t)ch[j], k, w);
             if (w[q] > 0.0)
               s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
+          }
+          /* Later phases see the scaled grants. */
+          for (int r = q + 1; r < 3; r++) {
+            ph[r] = above[r] = 0.0;
+            for (size_t j = 0; j < m; j++) {
+              phase_weights(s, (size_t)ch[j], k, w);
+              ph[r] += w[r] * s->alloc[j];
+              above[r] += w[r] * (s->alloc[j] - s->items[j].flo_w);
+            }
           }
         }
       }
