@@ -218,12 +218,15 @@ typedef enum hr_plan_method {
   HR_PLAN_MEAN = 1,     /* training mean power per GPU x num_gpus */
   HR_PLAN_LUT = 2,      /* Splitwise-style average-power ratio by batch x TDP */
   HR_PLAN_PAPER = 3,    /* GMM states + per-bin classifier + AR(1) (the paper's) */
-  HR_PLAN_MARKOV = 4,   /* GMM states + batch-interpolated Markov chain + AR(1) */
-  HR_PLAN_METHOD_COUNT_ = 5
+  HR_PLAN_MARKOV = 4,   /* GMM states + batch-interpolated Markov chain, iid in state */
+  HR_PLAN_COPULA = 5,   /* per-configuration empirical marginal, quantile-interpolated
+                         * across batch sizes, driven by a latent Gaussian AR(50)
+                         * (a Gaussian copula) */
+  HR_PLAN_METHOD_COUNT_ = 6
 } hr_plan_method_t;
 
 /* Static lower-case name of a method ("tdp", "mean", "lut", "paper",
- * "markov"); "?" for an unknown value. */
+ * "markov", "copula"); "?" for an unknown value. */
 HR_API const char *hr_plan_method_name(int method);
 
 /* A trained power model set: every method's parameters, per model label and

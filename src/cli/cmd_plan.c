@@ -341,6 +341,389 @@ done:
   return rc;
 }
 
+/* ------------------------------------------------------------- fidelity */
+
+static const char *data_dir(const char *given)
+{
+  if (given)
+    return given;
+  const char *env = getenv("HR_SHARED_DATA");
+  return env && *env ? env : HR_PLAN_DEFAULT_DATA;
+}
+
+/* Results of one method on one held-out set, kept for the summary rows. */
+typedef struct fold_out {
+  double *gt[64], *gen[64];
+  size_t len[64];
+  size_t m;
+} fold_out_t;
+
+static void print_row(FILE *csv, const char *split, const char *held, const char *method,
+                      const hr_plan_fidelity_t *f)
+{
+  char acf[32];
+  if (isfinite(f->acf_r2))
+    snprintf(acf, sizeof acf, "%8.3f", f->acf_r2);
+  else
+    snprintf(acf, sizeof acf, "%8s", "---");
+  printf("%-6s %-22s %-7s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
+         f->energy_err_pct, acf, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
+         f->ramp_p99_err_pct);
+  if (csv)
+    fprintf(csv, "%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", split, held, method,
+            f->energy_err_pct, f->acf_r2, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
+            f->ramp_gt_w_per_s, f->ramp_gen_w_per_s, f->ramp_p99_err_pct);
+}
+
+/* Generates every method for held-out trace t with model m, prints the
+ * per-configuration rows and keeps the series in acc[method]. */
+static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const char *split,
+                      uint64_t seed, fold_out_t *acc, FILE *csv)
+{
+  double *active = malloc(t->n * sizeof *active);
+  if (!active)
+    return HR_ERR_NOMEM;
+  /* A fixed-batch steady-state run: the server holds max_num_seqs requests
+   * throughout (docs/plan.md). */
+  for (size_t i = 0; i < t->n; i++)
+    active[i] = t->max_num_seqs;
+  char held[64];
+  snprintf(held, sizeof held, "%.13s/b%d", t->model + (strncmp(t->model, "Llama-", 6) ? 0 : 6),
+           t->max_num_seqs);
+  int rc = HR_OK;
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
+    double *gen = malloc(t->n * sizeof *gen);
+    if (!gen) {
+      rc = HR_ERR_NOMEM;
+      break;
+    }
+    rc = hr_plan_model_generate(m, meth, t->model, t->num_gpus, active, t->n, seed, gen);
+    if (rc == HR_ERR_UNSUPPORTED) { /* no LUT given */
+      free(gen);
+      rc = HR_OK;
+      continue;
+    }
+    if (rc != HR_OK) {
+      free(gen);
+      break;
+    }
+    hr_plan_fidelity_t f;
+    const double *a = t->p_w, *b = gen;
+    if ((rc = hr_plan_fidelity_compute(&a, &b, &t->n, 1, t->dt_s, 1.0, &f)) != HR_OK) {
+      free(gen);
+      break;
+    }
+    print_row(csv, split, held, hr_plan_method_name(meth), &f);
+    fold_out_t *o = &acc[meth];
+    if (o->m < 64) {
+      o->gt[o->m] = t->p_w;
+      o->gen[o->m] = gen;
+      o->len[o->m++] = t->n;
+    } else {
+      free(gen);
+    }
+  }
+  free(active);
+  return rc;
+}
+
+static int summarize(fold_out_t *acc, const char *split, const char *held, FILE *csv)
+{
+  int rc = HR_OK;
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
+    fold_out_t *o = &acc[meth];
+    if (o->m == 0)
+      continue;
+    hr_plan_fidelity_t f;
+    rc = hr_plan_fidelity_compute((const double *const *)o->gt, (const double *const *)o->gen,
+                                  o->len, o->m, 0.1, 1.0, &f);
+    if (rc != HR_OK)
+      break;
+    print_row(csv, split, held, hr_plan_method_name(meth), &f);
+  }
+  return rc;
+}
+
+static void clear_acc(fold_out_t *acc)
+{
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
+    for (size_t k = 0; k < acc[meth].m; k++)
+      free(acc[meth].gen[k]);
+    acc[meth].m = 0;
+  }
+}
+
+static int cmd_fidelity(int argc, char **argv)
+{
+  const char *dir = NULL, *lut = NULL, *split = "both", *csvp = NULL;
+  double seed = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "headroom plan fidelity: unknown option or missing value: %s\n", argv[i]);
+      return 2;
+    }
+    const char *o = argv[i], *v = argv[++i];
+    if (strcmp(o, "--data") == 0)
+      dir = v;
+    else if (strcmp(o, "--lut") == 0)
+      lut = v;
+    else if (strcmp(o, "--split") == 0)
+      split = v;
+    else if (strcmp(o, "--csv") == 0)
+      csvp = v;
+    else if (strcmp(o, "--seed") == 0) {
+      if (!parse_num(o, v, &seed))
+        return 2;
+    } else {
+      fprintf(stderr, "headroom plan fidelity: unknown option %s\n", o);
+      return 2;
+    }
+  }
+  int do_b = strcmp(split, "batch") == 0 || strcmp(split, "both") == 0;
+  int do_m = strcmp(split, "model") == 0 || strcmp(split, "both") == 0;
+  if (!do_b && !do_m) {
+    fprintf(stderr, "headroom plan fidelity: --split batch|model|both\n");
+    return 2;
+  }
+  char tdir[4096], lpath[4096];
+  snprintf(tdir, sizeof tdir, "%s/power/h100-inference", data_dir(dir));
+  if (!lut) {
+    snprintf(lpath, sizeof lpath, "%s/power/splitwise-lut/perf_model.csv", data_dir(dir));
+    lut = lpath;
+  }
+  hr_plan_traceset_t *set;
+  hr_plan_error_t e = {0};
+  int rc = hr_plan_traceset_load(tdir, &set, &e);
+  if (rc != HR_OK) {
+    report_load_error(tdir, rc, &e);
+    return 1;
+  }
+  FILE *csv = NULL;
+  if (csvp) {
+    if (!(csv = fopen(csvp, "w"))) {
+      fprintf(stderr, "%s: cannot write\n", csvp);
+      hr_plan_traceset_destroy(set);
+      return 1;
+    }
+    fprintf(csv, "split,held_out,method,energy_err_pct,acf_r2,ks,nrmse,p95_err_pct,p99_err_pct,"
+                 "ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,ramp_p99_err_pct\n");
+  }
+  hr_plan_train_cfg_t cfg;
+  hr_plan_train_cfg_default(&cfg);
+  cfg.lut_csv = lut;
+  cfg.seed = (uint64_t)seed;
+  unsigned char *use = malloc(set->n);
+  static fold_out_t acc[HR_PLAN_METHOD_COUNT_];
+  if (!use) {
+    rc = HR_ERR_NOMEM;
+    goto done;
+  }
+  printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)\n", tdir);
+  printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
+         "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+  if (do_b) {
+    /* Leave-one-batch-size-out: train on every other run (the held-out
+     * model's other batch sizes included), test on the left-out run. */
+    cfg.pooled = 0;
+    for (size_t i = 0; i < set->n; i++) {
+      for (size_t j = 0; j < set->n; j++)
+        use[j] = j != i;
+      hr_plan_model_t *m;
+      if ((rc = hr_plan_model_train(set, use, &cfg, &m, &e)) != HR_OK)
+        goto done;
+      rc = eval_trace(m, &set->tr[i], "batch", cfg.seed + i, acc, csv);
+      hr_plan_model_destroy(m);
+      if (rc != HR_OK)
+        goto done;
+    }
+    if ((rc = summarize(acc, "batch", "ALL", csv)) != HR_OK)
+      goto done;
+    clear_acc(acc);
+  }
+  if (do_m) {
+    /* Leave-one-model-out: the held-out label is generated from the pooled
+     * per-GPU group of the other models. */
+    cfg.pooled = 1;
+    for (size_t i = 0; i < set->n; i++) {
+      int first = 1;
+      for (size_t j = 0; j < i && first; j++)
+        first = strcmp(set->tr[j].model, set->tr[i].model) != 0;
+      if (!first)
+        continue;
+      for (size_t j = 0; j < set->n; j++)
+        use[j] = strcmp(set->tr[j].model, set->tr[i].model) != 0;
+      hr_plan_model_t *m;
+      if ((rc = hr_plan_model_train(set, use, &cfg, &m, &e)) != HR_OK)
+        goto done;
+      for (size_t j = 0; j < set->n && rc == HR_OK; j++)
+        if (!use[j])
+          rc = eval_trace(m, &set->tr[j], "model", cfg.seed + j, acc, csv);
+      hr_plan_model_destroy(m);
+      if (rc != HR_OK)
+        goto done;
+    }
+    rc = summarize(acc, "model", "ALL", csv);
+    clear_acc(acc);
+  }
+done:
+  clear_acc(acc);
+  if (rc != HR_OK)
+    fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.text[0] ? ": " : "",
+            e.text);
+  if (csv && fclose(csv) != 0 && rc == HR_OK) {
+    fprintf(stderr, "%s: write failed\n", csvp);
+    rc = HR_ERR_IO;
+  }
+  free(use);
+  hr_plan_traceset_destroy(set);
+  return rc == HR_OK ? 0 : 1;
+}
+
+/* ---------------------------------------------------------- train, generate */
+
+static int cmd_train(int argc, char **argv)
+{
+  const char *dir = NULL, *lut = NULL, *out = NULL, *exclude = NULL;
+  double seed = 1;
+  for (int i = 1; i + 1 < argc || (i < argc && (fprintf(stderr, "missing value: %s\n", argv[i]), 0));
+       i += 2) {
+    const char *o = argv[i], *v = argv[i + 1];
+    if (strcmp(o, "--data") == 0)
+      dir = v;
+    else if (strcmp(o, "--lut") == 0)
+      lut = v;
+    else if (strcmp(o, "--out") == 0)
+      out = v;
+    else if (strcmp(o, "--exclude") == 0)
+      exclude = v;
+    else if (strcmp(o, "--seed") == 0) {
+      if (!parse_num(o, v, &seed))
+        return 2;
+    } else {
+      fprintf(stderr, "headroom plan train: unknown option %s\n", o);
+      return 2;
+    }
+  }
+  if (!out || argc % 2 == 0) {
+    fprintf(stderr, "headroom plan train: --out MODEL is required\n");
+    return 2;
+  }
+  char tdir[4096], lpath[4096];
+  snprintf(tdir, sizeof tdir, "%s/power/h100-inference", data_dir(dir));
+  if (!lut) {
+    snprintf(lpath, sizeof lpath, "%s/power/splitwise-lut/perf_model.csv", data_dir(dir));
+    lut = lpath;
+  }
+  hr_plan_traceset_t *set;
+  hr_plan_error_t e = {0};
+  int rc = hr_plan_traceset_load(tdir, &set, &e);
+  if (rc != HR_OK) {
+    report_load_error(tdir, rc, &e);
+    return 1;
+  }
+  unsigned char *use = malloc(set->n);
+  if (!use) {
+    hr_plan_traceset_destroy(set);
+    return 1;
+  }
+  /* --exclude LABEL[/BATCH]: leave runs out (to keep a held-out set). */
+  for (size_t j = 0; j < set->n; j++) {
+    use[j] = 1;
+    if (exclude) {
+      char lab[128];
+      int b = 0;
+      snprintf(lab, sizeof lab, "%s", exclude);
+      char *sl = strchr(lab, '/');
+      if (sl) {
+        *sl = '\0';
+        b = atoi(sl + 1);
+      }
+      if (strcmp(set->tr[j].model, lab) == 0 && (b == 0 || b == set->tr[j].max_num_seqs))
+        use[j] = 0;
+    }
+  }
+  hr_plan_train_cfg_t cfg;
+  hr_plan_train_cfg_default(&cfg);
+  cfg.lut_csv = lut;
+  cfg.seed = (uint64_t)seed;
+  hr_plan_model_t *m = NULL;
+  rc = hr_plan_model_train(set, use, &cfg, &m, &e);
+  if (rc == HR_OK && (rc = hr_plan_model_save(m, out)) != HR_OK)
+    fprintf(stderr, "%s: cannot write the model (%s)\n", out, hr_strerror(rc));
+  else if (rc != HR_OK)
+    fprintf(stderr, "headroom plan train: %s%s%s\n", hr_strerror(rc), e.text[0] ? ": " : "",
+            e.text);
+  hr_plan_model_destroy(m);
+  free(use);
+  hr_plan_traceset_destroy(set);
+  return rc == HR_OK ? 0 : 1;
+}
+
+static int cmd_generate(int argc, char **argv)
+{
+  const char *mf = NULL, *label = NULL, *method = "markov";
+  double gpus = 1, batch = 1, seconds = 60, seed = 1;
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 >= argc) {
+      fprintf(stderr, "headroom plan generate: missing value: %s\n", argv[i]);
+      return 2;
+    }
+    const char *o = argv[i], *v = argv[i + 1];
+    if (strcmp(o, "--model-file") == 0)
+      mf = v;
+    else if (strcmp(o, "--model") == 0)
+      label = v;
+    else if (strcmp(o, "--method") == 0)
+      method = v;
+    else if (strcmp(o, "--gpus") == 0 ? !parse_num(o, v, &gpus)
+             : strcmp(o, "--batch") == 0 ? !parse_num(o, v, &batch)
+             : strcmp(o, "--seconds") == 0 ? !parse_num(o, v, &seconds)
+             : strcmp(o, "--seed") == 0 ? !parse_num(o, v, &seed)
+                                        : (fprintf(stderr, "unknown option %s\n", o), 1))
+      return 2;
+  }
+  int meth = -1;
+  for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
+    if (strcmp(method, hr_plan_method_name(k)) == 0)
+      meth = k;
+  if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7) {
+    fprintf(stderr, "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|"
+                    "markov] --model LABEL --gpus G --batch B --seconds S\n");
+    return 2;
+  }
+  hr_plan_model_t *m;
+  hr_plan_error_t e = {0};
+  int rc = hr_plan_model_load(mf, &m, &e);
+  if (rc != HR_OK) {
+    report_load_error(mf, rc, &e);
+    return 1;
+  }
+  size_t n = (size_t)llround(seconds / 0.1);
+  double *a = malloc(n * sizeof *a), *p = malloc(n * sizeof *p);
+  if (!a || !p) {
+    rc = HR_ERR_NOMEM;
+  } else {
+    for (size_t i = 0; i < n; i++)
+      a[i] = batch;
+    rc = hr_plan_model_generate(m, meth, label, (int)gpus, a, n, (uint64_t)seed, p);
+  }
+  if (rc == HR_OK) {
+    printf("t_s,power_total_W\n");
+    for (size_t i = 0; i < n; i++)
+      printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
+  } else {
+    fprintf(stderr, "headroom plan generate: %s\n", hr_strerror(rc));
+  }
+  free(a);
+  free(p);
+  hr_plan_model_destroy(m);
+  return rc == HR_OK ? 0 : 1;
+}
+
 int cmd_plan(int argc, char **argv)
 {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -352,6 +735,12 @@ int cmd_plan(int argc, char **argv)
     return cmd_workload(argc - 1, argv + 1);
   if (strcmp(sub, "metrics") == 0)
     return cmd_metrics(argc - 1, argv + 1);
+  if (strcmp(sub, "train") == 0)
+    return cmd_train(argc - 1, argv + 1);
+  if (strcmp(sub, "generate") == 0)
+    return cmd_generate(argc - 1, argv + 1);
+  if (strcmp(sub, "fidelity") == 0)
+    return cmd_fidelity(argc - 1, argv + 1);
   fprintf(stderr, "headroom plan: unknown subcommand '%s'\n", sub);
   usage(stderr);
   return 2;
