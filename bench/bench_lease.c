@@ -6,6 +6,7 @@
  *   rebalance vs granting the same demands request by request through
  *             hr_lease_sys_request (top-down, every node asks its parent).
  * Usage: bench_lease [n_transformers (default 100)] [requests (default 200000)]
+ *                    [rebalances (default 7; more for profiling)]
  * Prints one line per figure and the ratios.  docs/performance.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -106,8 +107,10 @@ int main(int argc, char **argv)
 {
   int n_xf = argc > 1 ? atoi(argv[1]) : 100;
   long n_req = argc > 2 ? atol(argv[2]) : 200000;
-  if (n_xf < 1 || n_xf > 120 || n_req < 100) {
-    fprintf(stderr, "usage: bench_lease [n_transformers 1..120] [requests >= 100]\n");
+  int n_reb = argc > 3 ? atoi(argv[3]) : 7;
+  if (n_xf < 1 || n_xf > 120 || n_req < 100 || n_reb < 1 || n_reb > 100000) {
+    fprintf(stderr, "usage: bench_lease [n_transformers 1..120] [requests >= 100] "
+                    "[rebalances 1..100000]\n");
     return 2;
   }
   size_t len = 0;
@@ -140,10 +143,10 @@ int main(int argc, char **argv)
     }
   printf("tree: %zu nodes, %zu GPUs, built and loaded in %.2f s\n", n, n_gpu, now_s() - t0);
 
-  /* Full rebalance, median of 7. */
+  /* Full rebalance, median of n_reb. */
   int64_t t = 1000000000;
-  double reb[7];
-  for (int r = 0; r < 7; r++) {
+  double *reb = malloc((size_t)n_reb * sizeof *reb);
+  for (int r = 0; r < n_reb; r++) {
     for (size_t j = 0; j < n_gpu; j++)
       dem[gpus[j]] = 100.0 + 650.0 * unif();
     t += 100000000;
@@ -151,7 +154,7 @@ int main(int argc, char **argv)
     hr_lease_sys_rebalance(s, dem, t);
     reb[r] = now_s() - a;
   }
-  qsort(reb, 7, sizeof reb[0], cmp_d);
+  qsort(reb, (size_t)n_reb, sizeof reb[0], cmp_d);
   /* Baseline: the same demands, granted request by request top-down. */
   double base[3];
   for (int r = 0; r < 3; r++) {
@@ -164,9 +167,12 @@ int main(int argc, char **argv)
     base[r] = now_s() - a;
   }
   qsort(base, 3, sizeof base[0], cmp_d);
-  printf("rebalance %zu GPUs: median %.2f ms (min %.2f)\n", n_gpu, reb[3] * 1e3, reb[0] * 1e3);
+  double reb_med = reb[n_reb / 2];
+  printf("rebalance %zu GPUs: median %.2f ms (min %.2f) of %d\n", n_gpu, reb_med * 1e3,
+         reb[0] * 1e3, n_reb);
   printf("baseline request-by-request: median %.2f ms; ratio %.1fx\n", base[1] * 1e3,
-         base[1] / reb[3]);
+         base[1] / reb_med);
+  free(reb);
 
   /* Request-to-grant latency through the in-process transport. */
   hr_lease_transport_t tp;

@@ -55,6 +55,10 @@ struct hr_lease_sys {
   int32_t *ch;
   double *limit;             /* budget[k].limit_w */
   uint8_t *pha, *phb;        /* phase-weight codes as parent / parent_b sees k */
+  uint8_t *three;            /* 1: three-phase node */
+  int32_t *prio;             /* lease[k].priority, packed */
+  uint8_t *leafkids;         /* 1: every child is a leaf with one parent */
+  double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
 
 static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
@@ -284,12 +288,12 @@ static inline void phase_weights(const hr_lease_sys_t *s, size_t c, size_t p, do
   w[2] = t[2];
 }
 
-static double tier_token(const hr_lease_sys_t *s, size_t k)
+static inline double tier_token(const hr_lease_sys_t *s, size_t k)
 {
   return s->cfg.tier[s->tier[k]].token_w;
 }
 
-static int64_t tier_ttl(const hr_lease_sys_t *s, size_t k)
+static inline int64_t tier_ttl(const hr_lease_sys_t *s, size_t k)
 {
   return s->cfg.tier[s->tier[k]].ttl_ns;
 }
@@ -309,17 +313,22 @@ static inline int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
 
 /* Tokens are the increments above the floor (the floor itself is always
  * held), so rounding down never takes a holder below its floor. */
-static double quantize(const hr_lease_sys_t *s, size_t k, double g)
+static inline double quantize(const hr_lease_sys_t *s, size_t k, double g)
 {
   double tok = tier_token(s, k), flo = s->floor_w[k];
-  if (g <= flo)
+  if (!(g > flo))
     return g;
-  return flo + floor((g - flo) / tok * (1.0 + 1e-12)) * tok;
+  double n_tok = (g - flo) * s->tok_inv[s->tier[k]] * (1.0 + 1e-12);
+  /* Whole tokens: truncation is floor for n_tok >= 0 and, unlike floor(),
+   * needs no libm call on baseline x86-64. */
+  if (n_tok < 9.0e15)
+    n_tok = (double)(int64_t)n_tok;
+  return flo + n_tok * tok;
 }
 
 /* Applies the increase rules (mode, dwell, damper, ramp, hysteresis) and the
  * token to a proposed grant, records the change, writes the lease. */
-static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_t expiry)
+static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_t expiry)
 {
   const hr_coord_cfg_t *cc = s->ccfg[s->par[k]];
   double old = cap_at(s, k, t);
@@ -333,10 +342,12 @@ static double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_
         t - s->last_change_ns[k] < cc->dwell_ns) {
       g = old;
     } else {
-      double dt = (double)(t - s->last_change_ns[k]) / NS_PER_S;
-      double up = old + cc->ramp_w_per_s * dt;
-      if (g > up)
-        g = up;
+      if (isfinite(cc->ramp_w_per_s)) {
+        double dt = (double)(t - s->last_change_ns[k]) / NS_PER_S;
+        double up = old + cc->ramp_w_per_s * dt;
+        if (g > up)
+          g = up;
+      }
       double q = quantize(s, k, g);
       g = q > old ? q : old;
       if (g - old < cc->hyst_w)
@@ -406,7 +417,7 @@ static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
     s->items[j].dem_w = s->alloc[j] = cap_at(s, c, t);
     s->items[j].flo_w = eflo(s, c, t);
     s->items[j].max_w = s->items[j].dem_w;
-    s->items[j].prio = s->lease[c].priority;
+    s->items[j].prio = s->prio[c];
     sum += s->alloc[j];
     for (int q = 0; q < 3; q++)
       ph[q] += w[q] * s->alloc[j];
@@ -539,6 +550,8 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   s->nodes = hr_tree_nodes(tree);
   s->n = hr_tree_count(tree);
   s->cfg = *cfg;
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    s->tok_inv[k] = 1.0 / cfg->tier[k].token_w;
   size_t n = s->n;
   ALLOC(s->budget, n);
   ALLOC(s->lease, n);
@@ -565,6 +578,9 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->limit, n);
   ALLOC(s->pha, n);
   ALLOC(s->phb, n);
+  ALLOC(s->three, n);
+  ALLOC(s->prio, n);
+  ALLOC(s->leafkids, n);
   {
     size_t tot = 0;
     for (size_t k = 0; k < n; k++) {
@@ -575,6 +591,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->par[k] = s->nodes[k].parent;
       s->parb[k] = s->nodes[k].parent_b;
       s->tier[k] = (uint8_t)hr_lease_tier_of(s->nodes[k].kind);
+      s->three[k] = s->nodes[k].n_phases == 3;
       double w[3];
       if (s->par[k] >= 0) {
         phase_weights_slow(s, k, (size_t)s->par[k], w);
@@ -592,6 +609,13 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       const int32_t *c = hr_tree_children(tree, k, &m);
       if (m)
         memcpy(s->ch + s->ch_off[k], c, m * sizeof *c);
+      int leaves = m > 0;
+      for (size_t j = 0; j < m && leaves; j++) {
+        size_t mm = 0;
+        hr_tree_children(tree, (size_t)c[j], &mm);
+        leaves = mm == 0 && s->nodes[c[j]].parent_b < 0;
+      }
+      s->leafkids[k] = (uint8_t)leaves;
     }
   }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
@@ -663,7 +687,8 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->win_start_ns, s->hold_until_ns, s->root_prev_w, s->root_prev_ns, s->dev_mem,
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
-                s->limit,    s->pha,            s->phb};
+                s->limit,    s->pha,            s->phb,           s->three,       s->prio,
+                s->leafkids};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     free(ps[k]);
   free(s);
@@ -718,6 +743,7 @@ int hr_lease_sys_set_priority(hr_lease_sys_t *s, size_t k, int priority)
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
   s->lease[k].priority = priority;
+  s->prio[k] = priority;
   return HR_OK;
 }
 
@@ -937,11 +963,11 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       if (s->items[j].dem_w < s->items[j].flo_w)
         s->items[j].dem_w = s->items[j].flo_w;
       s->items[j].max_w = s->limit[c];
-      s->items[j].prio = s->lease[c].priority;
+      s->items[j].prio = s->prio[c];
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
     /* Per-phase limits of a three-phase node feeding single-phase loads. */
-    if (s->nodes[k].n_phases == 3) {
+    if (s->three[k]) {
       double ph[3] = {0, 0, 0}, above[3] = {0, 0, 0}, w[3];
       for (size_t j = 0; j < m; j++) {
         phase_weights(s, (size_t)ch[j], k, w);
@@ -972,6 +998,21 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
           }
         }
       }
+    }
+    if (s->leafkids[k]) {
+      /* Children that are single-parent leaves (GPUs under a server): settle
+       * them now, while their data is in cache, and mark them done (NAN). */
+      int64_t pe = is_root(s, k) ? INT64_MAX : s->lease[k].expiry_ns;
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        if (s->dead[c])
+          continue;
+        double want = s->mode == HR_MODE_PROTECTION ? 0.0 : s->alloc[j];
+        int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
+        settle(s, c, want, t, e < pe ? e : pe);
+        s->offer_w[c] = NAN;
+      }
+      continue;
     }
     for (size_t j = 0; j < m; j++) {
       size_t c = (size_t)ch[j];
