@@ -34,7 +34,7 @@ static void usage(FILE *to)
           "            [--dt S (0.1)] [--ramp-dt S (1)] GT GEN [GT GEN ...]; prints JSON\n"
           "  train     --data DIR --out MODEL [--lut CSV] [--seed N]: fit all power models\n"
           "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
-          "            [--model-file MODEL]: the held-out fidelity table of every method\n"
+          "            [--csv FILE] [--dump DIR]: the held-out fidelity table of every method\n"
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
           "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n");
 }
@@ -377,6 +377,22 @@ static void print_row(FILE *csv, const char *split, const char *held, const char
 
 /* Generates every method for held-out trace t with model m, prints the
  * per-configuration rows and keeps the series in acc[method]. */
+static const char *dump_dir; /* --dump: write every generated series there */
+
+static void dump_series(const char *split, const hr_plan_trace_t *t, const char *method,
+                        const double *x)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s_%s_b%d_%s.txt", dump_dir, split, t->model, t->max_num_seqs,
+           method);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return;
+  for (size_t i = 0; i < t->n; i++)
+    fprintf(f, "%.3f\n", x[i]);
+  fclose(f);
+}
+
 static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const char *split,
                       uint64_t seed, fold_out_t *acc, FILE *csv)
 {
@@ -414,6 +430,8 @@ static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const 
       break;
     }
     print_row(csv, split, held, hr_plan_method_name(meth), &f);
+    if (dump_dir)
+      dump_series(split, t, hr_plan_method_name(meth), gen);
     fold_out_t *o = &acc[meth];
     if (o->m < 64) {
       o->gt[o->m] = t->p_w;
@@ -475,6 +493,8 @@ static int cmd_fidelity(int argc, char **argv)
       split = v;
     else if (strcmp(o, "--csv") == 0)
       csvp = v;
+    else if (strcmp(o, "--dump") == 0)
+      dump_dir = v;
     else if (strcmp(o, "--seed") == 0) {
       if (!parse_num(o, v, &seed))
         return 2;

@@ -103,81 +103,6 @@ static int cmp_double(const void *x, const void *y)
   return (a > b) - (a < b);
 }
 
-/* Inverse of the standard normal CDF (P. J. Acklam's rational
- * approximation, relative error below 1.2e-9), p in (0, 1). */
-static double inv_norm(double p)
-{
-  static const double a[6] = {-3.969683028665376e+01, 2.209460984245205e+02,
-                              -2.759285104469687e+02, 1.383577518672690e+02,
-                              -3.066479806614716e+01, 2.506628277459239e+00};
-  static const double b[5] = {-5.447609879822406e+01, 1.615858368580409e+02,
-                              -1.556989798598866e+02, 6.680131188771972e+01,
-                              -1.328068155288572e+01};
-  static const double c[6] = {-7.784894002430293e-03, -3.223964580411365e-01,
-                              -2.400758277161838e+00, -2.549732539343734e+00,
-                              4.374664141464968e+00,  2.938163982698783e+00};
-  static const double d[4] = {7.784695709041462e-03, 3.224671290700398e-01,
-                              2.445134137142996e+00, 3.754408661907416e+00};
-  if (p <= 0.0)
-    return -40.0;
-  if (p >= 1.0)
-    return 40.0;
-  if (p < 0.02425) {
-    double q = sqrt(-2 * log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  if (p > 1 - 0.02425) {
-    double q = sqrt(-2 * log(1 - p));
-    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  double q = p - 0.5, r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-}
-
-typedef struct vi {
-  double v;
-  size_t i;
-} vi_t;
-
-static int cmp_vi(const void *x, const void *y)
-{
-  const vi_t *a = x, *b = y;
-  if (a->v != b->v)
-    return (a->v > b->v) - (a->v < b->v);
-  return (a->i > b->i) - (a->i < b->i); /* ties in time order: deterministic */
-}
-
-/* ACF (lags 1..ZLAGS) of a run's normal scores: the rank of each sample
- * mapped through the inverse normal CDF.  That is the latent Gaussian the
- * copula method drives, whatever the marginal of the power is. */
-static int normal_scores_acf(const double *x, size_t n, double *acf)
-{
-  vi_t *v = malloc(n * sizeof *v);
-  double *z = malloc(n * sizeof *z);
-  if (!v || !z) {
-    free(v);
-    free(z);
-    return HR_ERR_NOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
-    v[i].v = x[i];
-    v[i].i = i;
-  }
-  qsort(v, n, sizeof *v, cmp_vi);
-  for (size_t r = 0; r < n; r++)
-    z[v[r].i] = inv_norm(((double)r + 0.5) / (double)n);
-  hr_plan_acf(z, n, ZLAGS, acf);
-  for (int k = 0; k < ZLAGS; k++)
-    if (isnan(acf[k]))
-      acf[k] = 0.0;
-  free(v);
-  free(z);
-  return HR_OK;
-}
-
 /* Quantile table of the per-GPU power of the runs x[0..n) of one batch
  * size: the configuration's empirical marginal, linear interpolation
  * between order statistics (NumPy's default). */
@@ -187,6 +112,65 @@ static int build_qtab(double *qtab, double *x, size_t n)
   for (int q = 0; q < NQ; q++)
     qtab[q] = hr_plan_quantile_sorted(x, n, (double)q / (NQ - 1));
   return HR_OK;
+}
+
+/* g(z) = Q(Phi(z)): the latent Gaussian mapped to power through a quantile
+ * table. */
+static double q_of_z(const double *qtab, double z)
+{
+  double pos = 0.5 * erfc(-z / M_SQRT2) * (NQ - 1);
+  int qi = (int)pos;
+  if (qi >= NQ - 1)
+    return qtab[NQ - 1];
+  return qtab[qi] + (pos - qi) * (qtab[qi + 1] - qtab[qi]);
+}
+
+/* Turns a target power autocorrelation into the latent Gaussian one that
+ * gives it after the marginal transform (NORTA: a skewed marginal weakens
+ * correlation, so the latent process must be more correlated).  The map
+ * rho_z -> rho_x is computed by quadrature on a grid and inverted by linear
+ * interpolation; it is monotone. */
+static void norta_latent(const double *qtab, const double *target, double *latent)
+{
+  enum { NG = 61, NR = 40 };
+  double z[NG], wz[NG], g[NG], sw = 0.0, mu = 0.0, m2 = 0.0;
+  for (int i = 0; i < NG; i++) {
+    z[i] = -6.0 + 12.0 * i / (NG - 1);
+    wz[i] = exp(-0.5 * z[i] * z[i]);
+    sw += wz[i];
+  }
+  for (int i = 0; i < NG; i++) {
+    wz[i] /= sw;
+    g[i] = q_of_z(qtab, z[i]);
+    mu += wz[i] * g[i];
+  }
+  for (int i = 0; i < NG; i++)
+    m2 += wz[i] * (g[i] - mu) * (g[i] - mu);
+  double rz[NR], rx[NR];
+  for (int r = 0; r < NR; r++) {
+    rz[r] = -0.95 + 1.95 * r / (NR - 1);
+    double c = sqrt(fmax(0.0, 1.0 - rz[r] * rz[r])), e = 0.0;
+    for (int i = 0; i < NG; i++)
+      for (int j = 0; j < NG; j++)
+        e += wz[i] * wz[j] * (g[i] - mu) * (q_of_z(qtab, rz[r] * z[i] + c * z[j]) - mu);
+    rx[r] = m2 > 0.0 ? e / m2 : rz[r];
+  }
+  for (int l = 0; l < ZLAGS; l++) {
+    double t = target[l];
+    if (t <= rx[0]) {
+      latent[l] = rz[0];
+      continue;
+    }
+    if (t >= rx[NR - 1]) {
+      latent[l] = rz[NR - 1];
+      continue;
+    }
+    int r = 0;
+    while (r + 2 < NR && rx[r + 1] < t)
+      r++;
+    double d = rx[r + 1] - rx[r];
+    latent[l] = d > 0.0 ? rz[r] + (rz[r + 1] - rz[r]) * (t - rx[r]) / d : rz[r];
+  }
 }
 
 /* ------------------------------------------------------------ training */
@@ -347,10 +331,9 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
     while (b < g->nb && g->batch[b] != t->max_num_seqs)
       b++;
     double acf[ZLAGS];
-    if ((rc = normal_scores_acf(t->p_w, t->n, acf)) != HR_OK)
-      return rc;
+    hr_plan_acf(t->p_w, t->n, ZLAGS, acf);
     for (int l = 0; l < ZLAGS; l++)
-      g->acfz[b][l] += acf[l];
+      g->acfz[b][l] += isnan(acf[l]) ? 0.0 : acf[l];
     nacf[b]++;
   }
   double *pool = malloc(total * sizeof *pool);
@@ -367,6 +350,9 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
           pool[np++] = t->p_w[q] / t->num_gpus;
     }
     build_qtab(g->qtab[b], pool, np);
+    double target[ZLAGS];
+    memcpy(target, g->acfz[b], sizeof target);
+    norta_latent(g->qtab[b], target, g->acfz[b]);
   }
   free(pool);
   for (int j = 0; j < k; j++)
