@@ -25,11 +25,13 @@ struct hr_lease_sys {
   unsigned char *running;
   unsigned char *dead;       /* on a lost feed */
   uint8_t *pstate;           /* policy memory */
-  int8_t *last_dir;
-  uint8_t *n_changes;
-  int64_t *last_change_ns;
-  int64_t *win_start_ns;
-  int64_t *hold_until_ns;
+  struct osc {               /* anti-oscillation state of k's grant, one line */
+    int64_t last_change_ns;
+    int64_t win_start_ns;
+    int64_t hold_until_ns;
+    int8_t last_dir;
+    uint8_t n_changes;
+  } *osc;
   double *root_prev_w;       /* roots: total granted at the last rebalance */
   int64_t *root_prev_ns;
   unsigned char *dev_mem;    /* one hr_device_t per node with a device */
@@ -338,12 +340,12 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
   if (g < least)
     g = least;
   if (g > old) {
-    if (s->mode != HR_MODE_NORMAL || t < s->hold_until_ns[k] ||
-        t - s->last_change_ns[k] < cc->dwell_ns) {
+    if (s->mode != HR_MODE_NORMAL || t < s->osc[k].hold_until_ns ||
+        t - s->osc[k].last_change_ns < cc->dwell_ns) {
       g = old;
     } else {
       if (isfinite(cc->ramp_w_per_s)) {
-        double dt = (double)(t - s->last_change_ns[k]) / NS_PER_S;
+        double dt = (double)(t - s->osc[k].last_change_ns) / NS_PER_S;
         double up = old + cc->ramp_w_per_s * dt;
         if (g > up)
           g = up;
@@ -365,18 +367,18 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
   if (dir != 0) {
     /* The damper counts direction changes inside a window (the draft: more
      * than 3 means oscillation) and freezes increases for a while. */
-    if (s->last_dir[k] != 0 && dir != s->last_dir[k]) {
-      if (t - s->win_start_ns[k] > cc->damp_window_ns) {
-        s->win_start_ns[k] = t;
-        s->n_changes[k] = 0;
+    if (s->osc[k].last_dir != 0 && dir != s->osc[k].last_dir) {
+      if (t - s->osc[k].win_start_ns > cc->damp_window_ns) {
+        s->osc[k].win_start_ns = t;
+        s->osc[k].n_changes = 0;
       }
-      if (s->n_changes[k] < 255)
-        s->n_changes[k]++;
-      if (s->n_changes[k] > cc->damp_changes)
-        s->hold_until_ns[k] = t + cc->damp_hold_ns;
+      if (s->osc[k].n_changes < 255)
+        s->osc[k].n_changes++;
+      if (s->osc[k].n_changes > cc->damp_changes)
+        s->osc[k].hold_until_ns = t + cc->damp_hold_ns;
     }
-    s->last_dir[k] = (int8_t)dir;
-    s->last_change_ns[k] = t;
+    s->osc[k].last_dir = (int8_t)dir;
+    s->osc[k].last_change_ns = t;
   }
   hr_lease_t *l = &s->lease[k];
   l->p_w = g;
@@ -394,9 +396,9 @@ static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
     g = least;
   if (t < l->expiry_ns && g < l->p_w) {
     l->p_w = g;
-    if (s->last_dir[k] != -1)
-      s->last_dir[k] = -1;
-    s->last_change_ns[k] = t;
+    if (s->osc[k].last_dir != -1)
+      s->osc[k].last_dir = -1;
+    s->osc[k].last_change_ns = t;
   }
 }
 
@@ -563,11 +565,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->running, n);
   ALLOC(s->dead, n);
   ALLOC(s->pstate, n);
-  ALLOC(s->last_dir, n);
-  ALLOC(s->n_changes, n);
-  ALLOC(s->last_change_ns, n);
-  ALLOC(s->win_start_ns, n);
-  ALLOC(s->hold_until_ns, n);
+  ALLOC(s->osc, n);
   ALLOC(s->root_prev_w, n);
   ALLOC(s->root_prev_ns, n);
   ALLOC(s->dev, n);
@@ -640,9 +638,9 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->ccfg[k] = &s->cfg.coord;
       s->rated[k] = 255;
       s->running[k] = 1;
-      s->last_change_ns[k] = INT64_MIN / 2;
-      s->win_start_ns[k] = INT64_MIN / 2;
-      s->hold_until_ns[k] = INT64_MIN / 2;
+      s->osc[k].last_change_ns = INT64_MIN / 2;
+      s->osc[k].win_start_ns = INT64_MIN / 2;
+      s->osc[k].hold_until_ns = INT64_MIN / 2;
       s->root_prev_ns[k] = INT64_MIN;
       if (s->nodes[k].device) {
         rc = hr_device_init(base + d * s->dev_size, s->dev_size, s->nodes[k].device, &s->dev[k]);
@@ -683,8 +681,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
     return;
   void *ps[] = {s->budget,   s->lease,          s->floor_w,       s->agg_w,       s->offer_w,
                 (void *)s->ccfg, s->own_cfg,    s->rated,         s->running,     s->dead,
-                s->pstate,   s->last_dir,       s->n_changes,     s->last_change_ns,
-                s->win_start_ns, s->hold_until_ns, s->root_prev_w, s->root_prev_ns, s->dev_mem,
+                s->pstate,   s->osc,            s->root_prev_w,   s->root_prev_ns, s->dev_mem,
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
