@@ -1,0 +1,145 @@
+/* The actuator interface: argument checks and dispatch to an implementation. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "actuate_int.h"
+
+hr_actuator_t *hr__act_new(const hr__act_ops_t *ops, int n)
+{
+  hr_actuator_t *a = calloc(1, sizeof *a);
+  if (!a)
+    return NULL;
+  a->ops = ops;
+  a->n = n;
+  return a;
+}
+
+int hr__act_fail(hr_actuator_t *a, int code, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->err, sizeof a->err, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int hr__act_why(char *why, size_t why_len, int code, const char *fmt, ...)
+{
+  if (why && why_len) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static int check_dev(hr_actuator_t *a, int dev)
+{
+  if (dev < 0 || dev >= a->n)
+    return hr__act_fail(a, HR_ERR_RANGE, "%s: device %d does not exist (%d devices)",
+                        a->ops->kind, dev, a->n);
+  a->err[0] = '\0';
+  return HR_OK;
+}
+
+int hr_actuator_count(const hr_actuator_t *a)
+{
+  return a ? a->n : 0;
+}
+
+const char *hr_actuator_kind(const hr_actuator_t *a)
+{
+  return a ? a->ops->kind : "none";
+}
+
+const char *hr_actuator_name(const hr_actuator_t *a, int dev)
+{
+  if (!a || dev < 0 || dev >= a->n)
+    return "";
+  return a->ops->name(a, dev);
+}
+
+int hr_actuator_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_ns,
+                     hr_act_reading_t *out)
+{
+  if (!a || !out)
+    return HR_ERR_INVALID_ARG;
+  int rc = check_dev(a, dev);
+  if (rc != HR_OK)
+    return rc;
+  out->t_ns = t_ns;
+  out->p_w = out->cap_w = 0.0;
+  out->valid = 0;
+  return a->ops->read(a, dev, src, t_ns, out);
+}
+
+int hr_actuator_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
+{
+  if (!a || !out)
+    return HR_ERR_INVALID_ARG;
+  int rc = check_dev(a, dev);
+  return rc != HR_OK ? rc : a->ops->limits(a, dev, out);
+}
+
+int hr_actuator_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
+{
+  if (!a)
+    return HR_ERR_INVALID_ARG;
+  int rc = check_dev(a, dev);
+  if (rc != HR_OK)
+    return rc;
+  hr_act_limits_t lim;
+  rc = a->ops->limits(a, dev, &lim);
+  if (rc != HR_OK)
+    return rc;
+  if (!isfinite(cap_w) || cap_w <= 0.0 || (lim.cap_min_w > 0 && cap_w < lim.cap_min_w) ||
+      (lim.cap_max_w > 0 && cap_w > lim.cap_max_w))
+    return hr__act_fail(a, HR_ERR_RANGE, "%s device %d: cap %.1f W is outside %.1f..%.1f W",
+                        a->ops->kind, dev, cap_w, lim.cap_min_w, lim.cap_max_w);
+  return a->ops->set_cap(a, dev, cap_w, t_ns);
+}
+
+int hr_actuator_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
+{
+  if (!a)
+    return HR_ERR_INVALID_ARG;
+  int rc = check_dev(a, dev);
+  if (rc != HR_OK)
+    return rc;
+  if (!a->ops->lock_clocks)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED, "%s: clocks cannot be locked", a->ops->kind);
+  if (min_mhz < 0 || max_mhz < min_mhz)
+    return hr__act_fail(a, HR_ERR_RANGE, "%s device %d: clock range %d..%d MHz is not valid",
+                        a->ops->kind, dev, min_mhz, max_mhz);
+  return a->ops->lock_clocks(a, dev, min_mhz, max_mhz);
+}
+
+int hr_actuator_samples(hr_actuator_t *a, int dev, int64_t *since_us, hr_act_sample_t *out,
+                        size_t max, size_t *n)
+{
+  if (!a || !since_us || !n || (max && !out))
+    return HR_ERR_INVALID_ARG;
+  *n = 0;
+  int rc = check_dev(a, dev);
+  if (rc != HR_OK)
+    return rc;
+  if (!a->ops->samples)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED, "%s: no power sample buffer", a->ops->kind);
+  return a->ops->samples(a, dev, since_us, out, max, n);
+}
+
+const char *hr_actuator_error(const hr_actuator_t *a)
+{
+  return a ? a->err : "no actuator";
+}
+
+void hr_actuator_destroy(hr_actuator_t *a)
+{
+  if (!a)
+    return;
+  a->ops->destroy(a);
+  free(a);
+}

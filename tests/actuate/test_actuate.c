@@ -1,0 +1,253 @@
+/* Actuators: the simulated GPU's delay and slew against hand-computed
+ * values, RAPL on a powercap tree written to a temporary directory, and the
+ * NVML loader against a stand-in library loaded with dlopen. */
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "headroom/actuate.h"
+
+#define MS 1000000LL
+
+static double power_at(hr_actuator_t *a, int dev, int64_t t_ns)
+{
+  hr_act_reading_t r;
+  assert_int_equal(hr_actuator_read(a, dev, HR_POWER_DEFAULT, t_ns, &r), HR_OK);
+  assert_true(r.valid);
+  return r.p_w;
+}
+
+static void simgpu_delay_and_slew(void **state)
+{
+  (void)state;
+  hr_simgpu_cfg_t cfg;
+  hr_simgpu_cfg_default(&cfg, 2);
+  hr_actuator_t *a;
+  assert_int_equal(hr_simgpu_create(&cfg, &a), HR_OK);
+  assert_string_equal(hr_actuator_kind(a), "simgpu");
+  assert_int_equal(hr_actuator_count(a), 2);
+  /* Idle, then a demand step to 700 W at t = 0: 70 -> 700 W at 80 W/ms. */
+  assert_float_equal(power_at(a, 0, 0), 70.0, 1e-9);
+  assert_int_equal(hr_simgpu_set_demand(a, 0, 700.0, 0), HR_OK);
+  assert_float_equal(power_at(a, 0, 4 * MS), 70.0 + 320.0, 1e-9);
+  assert_float_equal(power_at(a, 0, 7875000), 700.0, 1e-9); /* 630 W / 80 W/ms */
+  assert_float_equal(power_at(a, 0, 20 * MS), 700.0, 1e-9);
+  /* A cut to 300 W at 20 ms takes effect at 25 ms, then slews 400 W in 5 ms. */
+  assert_int_equal(hr_actuator_set_cap(a, 0, 300.0, 20 * MS), HR_OK);
+  hr_act_reading_t r;
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 24 * MS, &r), HR_OK);
+  assert_float_equal(r.p_w, 700.0, 1e-9);
+  assert_float_equal(r.cap_w, 700.0, 1e-9); /* not enforced yet */
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 27 * MS, &r), HR_OK);
+  assert_float_equal(r.p_w, 700.0 - 160.0, 1e-9);
+  assert_float_equal(r.cap_w, 300.0, 1e-9);
+  assert_float_equal(power_at(a, 0, 30 * MS), 300.0, 1e-9);
+  /* Demand below the cap: power follows demand; the other GPU is untouched. */
+  assert_int_equal(hr_simgpu_set_demand(a, 0, 250.0, 40 * MS), HR_OK);
+  assert_float_equal(power_at(a, 0, 50 * MS), 250.0, 1e-9);
+  assert_float_equal(power_at(a, 1, 50 * MS), 70.0, 1e-9);
+  /* Errors: out-of-range cap, unknown device, time going backwards. */
+  assert_int_equal(hr_actuator_set_cap(a, 0, 100.0, 60 * MS), HR_ERR_RANGE);
+  assert_non_null(strstr(hr_actuator_error(a), "outside 200.0..700.0"));
+  assert_int_equal(hr_actuator_read(a, 5, HR_POWER_DEFAULT, 60 * MS, &r), HR_ERR_RANGE);
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 10 * MS, &r), HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_actuator_lock_clocks(a, 0, 1000, 1500), HR_ERR_UNSUPPORTED);
+  hr_actuator_destroy(a);
+  cfg.slew_w_per_ms = 0.0;
+  assert_int_equal(hr_simgpu_create(&cfg, &a), HR_ERR_RANGE);
+}
+
+/* ---- RAPL on a fake powercap tree ----------------------------------------- */
+
+static void put(const char *dir, const char *file, const char *text)
+{
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *get(const char *dir, const char *file, char *buf, size_t len)
+{
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(buf, (int)len, f));
+  fclose(f);
+  return buf;
+}
+
+static void rapl_on_a_powercap_tree(void **state)
+{
+  (void)state;
+  char root[] = "/tmp/hr-powercap-XXXXXX";
+  assert_non_null(mkdtemp(root));
+  char z0[600], z00[600], z1[600], buf[64];
+  snprintf(z0, sizeof z0, "%s/intel-rapl:0", root);
+  snprintf(z00, sizeof z00, "%s/intel-rapl:0:0", root);
+  snprintf(z1, sizeof z1, "%s/intel-rapl:1", root);
+  mkdir(z0, 0755);
+  mkdir(z00, 0755);
+  mkdir(z1, 0755);
+  put(z0, "name", "package-0\n");
+  put(z0, "energy_uj", "1000000\n");
+  put(z0, "max_energy_range_uj", "262143328850\n");
+  put(z0, "constraint_0_power_limit_uw", "165000000\n");
+  put(z0, "constraint_0_max_power_uw", "225000000\n");
+  put(z00, "name", "core\n");
+  put(z00, "energy_uj", "5\n");
+  put(z1, "name", "package-1\n");
+  put(z1, "energy_uj", "262143000000\n");
+  put(z1, "max_energy_range_uj", "262143328850\n");
+
+  hr_actuator_t *a;
+  char why[256];
+  assert_int_equal(hr_rapl_open(root, &a, why, sizeof why), HR_OK);
+  assert_int_equal(hr_actuator_count(a), 2); /* the sub-zone is not a package */
+  assert_string_equal(hr_actuator_name(a, 0), "package-0");
+  assert_string_equal(hr_actuator_name(a, 1), "package-1");
+  hr_act_reading_t r;
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 0, &r), HR_OK);
+  assert_false(r.valid); /* power needs two readings */
+  assert_float_equal(r.cap_w, 165.0, 1e-9);
+  put(z0, "energy_uj", "11000000\n"); /* +10 J */
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 100 * MS, &r), HR_OK);
+  assert_true(r.valid);
+  assert_float_equal(r.p_w, 100.0, 1e-9);
+  /* The counter wraps at max_energy_range_uj. */
+  assert_int_equal(hr_actuator_read(a, 1, HR_POWER_DEFAULT, 0, &r), HR_OK);
+  put(z1, "energy_uj", "49999149\n"); /* 328850 + 1 + 49999149 = 50,328,000 uJ later */
+  assert_int_equal(hr_actuator_read(a, 1, HR_POWER_DEFAULT, 500 * MS, &r), HR_OK);
+  assert_float_equal(r.p_w, 50.328 / 0.5, 1e-9);
+  /* Setting the cap writes microwatts; limits come from constraint_0. */
+  hr_act_limits_t lim;
+  assert_int_equal(hr_actuator_limits(a, 0, &lim), HR_OK);
+  assert_float_equal(lim.cap_max_w, 225.0, 1e-9);
+  assert_int_equal(hr_actuator_set_cap(a, 0, 120.5, 0), HR_OK);
+  assert_string_equal(get(z0, "constraint_0_power_limit_uw", buf, sizeof buf), "120500000\n");
+  assert_int_equal(hr_actuator_set_cap(a, 0, 300.0, 0), HR_ERR_RANGE);
+  /* A zone whose limit cannot be written reports the path. */
+  char lim_path[700];
+  snprintf(lim_path, sizeof lim_path, "%s/constraint_0_power_limit_uw", z1);
+  mkdir(lim_path, 0755); /* a directory cannot be opened for writing */
+  assert_int_not_equal(hr_actuator_set_cap(a, 1, 100.0, 0), HR_OK);
+  assert_non_null(strstr(hr_actuator_error(a), "constraint_0_power_limit_uw"));
+  hr_actuator_destroy(a);
+
+  /* No zone at all. */
+  char empty[] = "/tmp/hr-powercap-XXXXXX";
+  assert_non_null(mkdtemp(empty));
+  assert_int_equal(hr_rapl_open(empty, &a, why, sizeof why), HR_ERR_NOT_FOUND);
+  assert_non_null(strstr(why, empty));
+  assert_null(a);
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", root, empty);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* ---- NVML through a stand-in library --------------------------------------- */
+
+static void nvml_missing_library_is_a_clear_error(void **state)
+{
+  (void)state;
+  hr_actuator_t *a = (hr_actuator_t *)1;
+  char why[512];
+  assert_int_equal(hr_nvml_open("/nonexistent/libnvidia-ml.so.1", &a, why, sizeof why),
+                   HR_ERR_NOT_FOUND);
+  assert_null(a);
+  assert_non_null(strstr(why, "/nonexistent/libnvidia-ml.so.1"));
+  /* A real library that is not NVML: names the missing symbol. */
+  assert_int_equal(hr_nvml_open("libm.so.6", &a, why, sizeof why), HR_ERR_NOT_FOUND);
+  assert_non_null(strstr(why, "nvmlInit_v2"));
+}
+
+static void nvml_reads_sets_and_samples(void **state)
+{
+  (void)state;
+  void *lib = dlopen(HR_FAKE_NVML, RTLD_NOW | RTLD_GLOBAL);
+  assert_non_null(lib);
+  void (*set)(int, int, int);
+  void *p = dlsym(lib, "fake_nvml_set");
+  memcpy(&set, &p, sizeof p);
+  assert_non_null(p);
+
+  char why[512];
+  hr_actuator_t *a;
+  set(0, 0, 1);
+  assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, why, sizeof why), HR_ERR_IO);
+  assert_non_null(strstr(why, "Driver Not Loaded"));
+
+  set(0, 0, 0);
+  assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, why, sizeof why), HR_OK);
+  assert_string_equal(hr_actuator_kind(a), "nvml");
+  assert_int_equal(hr_actuator_count(a), 2);
+  assert_string_equal(hr_actuator_name(a, 0), "Fake H100 80GB HBM3");
+  hr_act_reading_t r;
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_INSTANT, 5, &r), HR_OK);
+  assert_float_equal(r.p_w, 350.0, 1e-9);
+  assert_float_equal(r.cap_w, 700.0, 1e-9);
+  assert_int_equal(r.t_ns, 5);
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_AVERAGE, 5, &r), HR_OK);
+  assert_float_equal(r.p_w, 300.0, 1e-9);
+  /* Without field values, the averaged reading is the fallback. */
+  set(0, 1, 0);
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_INSTANT, 6, &r), HR_OK);
+  assert_float_equal(r.p_w, 300.0, 1e-9);
+  set(0, 0, 0);
+
+  hr_act_limits_t lim;
+  assert_int_equal(hr_actuator_limits(a, 1, &lim), HR_OK);
+  assert_float_equal(lim.cap_min_w, 200.0, 1e-9);
+  assert_float_equal(lim.cap_max_w, 700.0, 1e-9);
+  assert_float_equal(lim.default_w, 700.0, 1e-9);
+  /* Not permitted: a clear error, and reading still works. */
+  assert_int_equal(hr_actuator_set_cap(a, 1, 450.0, 0), HR_ERR_STATE);
+  assert_non_null(strstr(hr_actuator_error(a), "not permitted"));
+  assert_int_equal(hr_actuator_lock_clocks(a, 1, 1200, 1500), HR_ERR_STATE);
+  assert_int_equal(hr_actuator_read(a, 1, HR_POWER_INSTANT, 7, &r), HR_OK);
+  set(1, 0, 0);
+  assert_int_equal(hr_actuator_set_cap(a, 1, 450.0, 0), HR_OK);
+  assert_int_equal(hr_actuator_read(a, 1, HR_POWER_INSTANT, 8, &r), HR_OK);
+  assert_float_equal(r.cap_w, 450.0, 1e-9); /* read back */
+  assert_int_equal(hr_actuator_set_cap(a, 1, 800.0, 0), HR_ERR_RANGE);
+  assert_int_equal(hr_actuator_lock_clocks(a, 1, 1200, 1500), HR_OK);
+  assert_int_equal(hr_actuator_lock_clocks(a, 1, 0, 0), HR_OK);
+
+  /* The sample buffer: only samples newer than since_us, in order. */
+  hr_act_sample_t s[16];
+  size_t n = 0;
+  int64_t since = 1040000;
+  assert_int_equal(hr_actuator_samples(a, 0, &since, s, 16, &n), HR_OK);
+  assert_int_equal(n, 7);
+  assert_int_equal(s[0].t_us, 1060000);
+  assert_float_equal(s[0].p_w, 130.0, 1e-9);
+  assert_int_equal(since, 1180000);
+  assert_int_equal(hr_actuator_samples(a, 0, &since, s, 16, &n), HR_OK);
+  assert_int_equal(n, 0);
+  hr_actuator_destroy(a);
+  dlclose(lib);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(simgpu_delay_and_slew),
+    cmocka_unit_test(rapl_on_a_powercap_tree),
+    cmocka_unit_test(nvml_missing_library_is_a_clear_error),
+    cmocka_unit_test(nvml_reads_sets_and_samples),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
