@@ -237,6 +237,9 @@ typedef struct hr_plan_model hr_plan_model_t;
 
 typedef struct hr_plan_train_cfg {
   double tdp_w_per_gpu;  /* nameplate per GPU [W], > 0 (700 for H100 SXM) */
+  double idle_w_per_gpu; /* GPU power with no request [W], >= 0; the fixed-batch
+                          * traces have no idle part, so this is an input
+                          * (default 90 W, a typical H100 SXM idle draw) */
   int k_min, k_max;      /* GMM components tried, 1 <= k_min <= k_max <= 16; BIC picks */
   size_t gmm_max_points; /* subsample for EM (deterministic stride), >= 100 */
   int em_iters;          /* EM iterations per K, >= 1 */
@@ -269,6 +272,15 @@ HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const ch
                                   int num_gpus, const double *active, size_t n, uint64_t seed,
                                   double *p_w);
 
+/* The same at a step dt_s [s] > 0 other than the training step: the copula
+ * method rescales its autocorrelation to the new step (lags interpolated in
+ * time); the paper and Markov methods draw one state per step whatever the
+ * step.  Below the smallest trained batch the copula method blends towards
+ * idle_w_per_gpu at A = 0. */
+HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
+                                     int num_gpus, const double *active, size_t n, double dt_s,
+                                     uint64_t seed, double *p_w);
+
 /* Writes the model set as a versioned text file ending in a CRC-32 line.
  * HR_ERR_IO on write failure. */
 HR_API int hr_plan_model_save(const hr_plan_model_t *m, const char *path);
@@ -283,6 +295,105 @@ HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **ou
 /* Number of GMM states of the group for `model` (or the pooled group), 0
  * when there is none; for tests and reports. */
 HR_API int hr_plan_model_states(const hr_plan_model_t *m, const char *model);
+
+/* ----------------------------------------------------- serving simulator */
+
+/* One replica serving requests with continuous batching, iteration by
+ * iteration as vLLM schedules: running decodes first (one token each), then
+ * prefill tokens up to the per-iteration token budget, new sequences
+ * admitted FIFO while fewer than max_num_seqs are running. */
+typedef struct hr_plan_serve_cfg {
+  int max_num_seqs;           /* running sequences at most, >= 1 */
+  int max_batched_tokens;     /* tokens per iteration (decodes + prefill), >= 1 */
+  int chunked_prefill;        /* 1: a prompt may be split across iterations; 0: a
+                               * prompt runs whole (alone if it exceeds the budget) */
+  double prefill_tok_per_s;   /* prefill throughput of the replica [tokens/s], > 0 */
+  double step_s;              /* fixed time of one iteration [s], > 0 */
+  double step_per_seq_s;      /* added per decoding sequence [s], >= 0 */
+} hr_plan_serve_cfg_t;
+
+/* Defaults near Llama-3.1-70B on 4 x H100: 256 seqs, 8192 tokens, chunked,
+ * 12000 prefill tokens/s, 25 ms + 0.05 ms per sequence per iteration. */
+HR_API void hr_plan_serve_cfg_default(hr_plan_serve_cfg_t *cfg);
+
+typedef struct hr_plan_serve_stats {
+  size_t admitted, completed;
+  double mean_ttft_s;  /* arrival to first token, over completed prefills */
+  double mean_e2e_s;   /* arrival to last token, over completed requests */
+  double max_waiting;  /* most requests queued at once */
+} hr_plan_serve_stats_t;
+
+/* Simulates req[0..nreq) (sorted by t_s) on one replica over [0, nbins *
+ * dt_s) and writes the state trajectory per bin: active[b] = time-averaged
+ * number of running sequences, waiting[b] (may be NULL) = time-averaged
+ * queue length.  Decode-only stretches are advanced event to event, so the
+ * cost is O(requests log requests + bins).  stats may be NULL.
+ * Errors: HR_ERR_INVALID_ARG, HR_ERR_NOMEM. */
+HR_API int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *req,
+                             size_t nreq, double dt_s, size_t nbins, double *active,
+                             double *waiting, hr_plan_serve_stats_t *stats);
+
+/* ----------------------------------------------------------- aggregation */
+
+/* A facility: rows x racks_per_row x servers_per_rack servers of
+ * gpus_per_server GPUs, each server one serving replica. */
+typedef struct hr_plan_site_cfg {
+  int rows, racks_per_row, servers_per_rack; /* >= 1 each (paper: 10, 6, 4) */
+  int gpus_per_server;   /* >= 1 (8) */
+  double non_gpu_w;      /* per-server power besides the GPUs [W], >= 0 (1000) */
+  double pue;            /* facility / IT power, >= 1 (1.3) */
+  double dt_s;           /* generation step [s], > 0 (0.25) */
+  const char *model;     /* model label for the power model (borrowed) */
+  int method;            /* hr_plan_method_t (HR_PLAN_COPULA) */
+  hr_plan_serve_cfg_t serve;
+  uint64_t seed;         /* request-to-server assignment and power noise */
+} hr_plan_site_cfg_t;
+
+HR_API void hr_plan_site_cfg_default(hr_plan_site_cfg_t *cfg);
+
+/* A facility run.  Owned by the caller, released with hr_plan_site_destroy;
+ * all arrays are owned by it. */
+typedef struct hr_plan_site {
+  double dt_s;
+  size_t n;            /* samples at dt_s */
+  double *it_w;        /* site IT power [W] (GPUs + non-GPU), n samples */
+  size_t n1;           /* 1-s samples */
+  int nrows, nracks;
+  double *row_w;       /* nrows x n1, row-major: 1-s means [W] */
+  double *rack_w;      /* nracks x n1: 1-s means [W] */
+  double pue;
+  hr_plan_serve_stats_t serve; /* summed over servers (means request-weighted) */
+} hr_plan_site_t;
+
+/* Assigns each request of w to a server uniformly at random (seeded, as the
+ * paper does), simulates every server's serving over [0, duration_s), turns
+ * its active-sequence trajectory into GPU power with model m, adds the
+ * non-GPU power, and sums servers into racks, rows and the site.
+ * Errors: HR_ERR_INVALID_ARG, HR_ERR_NOT_FOUND (no group for the label),
+ * HR_ERR_UNSUPPORTED, HR_ERR_NOMEM. */
+HR_API int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                            const hr_plan_workload_t *w, double duration_s,
+                            hr_plan_site_t **out);
+HR_API void hr_plan_site_destroy(hr_plan_site_t *s);
+
+/* Utility-facing statistics of a power series p_w[0..n) at step dt_s. */
+typedef struct hr_plan_utility {
+  double peak_w, mean_w;
+  double load_factor;          /* mean / peak */
+  double peak_to_average;      /* peak / mean */
+  double peak_15min_w;         /* highest 15-minute demand (block mean) */
+  double max_ramp_15min_w_per_h; /* largest change between consecutive 15-min
+                                  * demands, per hour; NaN with < 2 blocks */
+  double max_ramp_1s_w_per_s;  /* largest change between consecutive 1-s means */
+} hr_plan_utility_t;
+
+HR_API int hr_plan_utility_compute(const double *p_w, size_t n, double dt_s,
+                                   hr_plan_utility_t *out);
+
+/* Mean over blocks of m samples: out[k] = mean(x[k m .. k m + m)), k <
+ * n / m (a last partial block is averaged over what it has).  Returns the
+ * number of output samples. */
+HR_API size_t hr_plan_block_mean(const double *x, size_t n, size_t m, double *out);
 
 #define HR_PLAN_MODEL_VERSION 1
 

@@ -36,7 +36,14 @@ static void usage(FILE *to)
           "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
           "            [--csv FILE] [--dump DIR]: the held-out fidelity table of every method\n"
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
-          "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n");
+          "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
+          "  site      --model-file MODEL (--csv TRACE [--map ...] | --arrival A --rate R\n"
+          "            [--min-rate R --max-rate R --cv C]) [--hours H] [--rows 10 --racks 6\n"
+          "            --servers 4 --gpus 8 --non-gpu 1000 --pue 1.3 --dt 0.25] [--model LABEL]\n"
+          "            [--method copula] [--max-seqs N --max-tokens N --no-chunked\n"
+          "            --prefill-tps R --step-ms MS --step-per-seq-ms MS] [--out-dir DIR]:\n"
+          "            facility power from a workload; utility statistics as JSON, CSVs and\n"
+          "            report.md in DIR\n");
 }
 
 static int parse_num(const char *opt, const char *s, double *v)
@@ -744,6 +751,261 @@ static int cmd_generate(int argc, char **argv)
   return rc == HR_OK ? 0 : 1;
 }
 
+/* ------------------------------------------------------------------ site */
+
+static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_site_cfg_t *cfg,
+                        const hr_plan_utility_t *u, const hr_plan_workload_t *w, double dur)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return 0;
+  fprintf(f, "# Facility power study\n\n"
+             "%d rows x %d racks x %d servers (%d GPUs each, %s, method %s), %.0f W non-GPU per "
+             "server, PUE %.2f, step %.3g s, %.2f h, %zu requests.\n\n",
+          cfg->rows, cfg->racks_per_row, cfg->servers_per_rack, cfg->gpus_per_server, cfg->model,
+          hr_plan_method_name(cfg->method), cfg->non_gpu_w, cfg->pue, cfg->dt_s, dur / 3600.0,
+          w->n);
+  fprintf(f, "| quantity | value |\n|---|---|\n");
+  fprintf(f, "| peak facility power | %.1f kW |\n", u->peak_w * cfg->pue / 1e3);
+  fprintf(f, "| mean facility power | %.1f kW |\n", u->mean_w * cfg->pue / 1e3);
+  fprintf(f, "| highest 15-min demand | %.1f kW |\n", u->peak_15min_w * cfg->pue / 1e3);
+  fprintf(f, "| load factor (mean/peak) | %.3f |\n", u->load_factor);
+  fprintf(f, "| peak-to-average | %.3f |\n", u->peak_to_average);
+  fprintf(f, "| max 15-min ramp | %.1f kW/h |\n", u->max_ramp_15min_w_per_h * cfg->pue / 1e3);
+  fprintf(f, "| max 1-s ramp | %.1f kW/s |\n", u->max_ramp_1s_w_per_s * cfg->pue / 1e3);
+  fprintf(f, "| requests completed | %zu of %zu |\n", s->serve.completed, w->n);
+  fprintf(f, "| mean TTFT / end-to-end | %.3f s / %.3f s |\n", s->serve.mean_ttft_s,
+          s->serve.mean_e2e_s);
+  fprintf(f, "| nameplate (GPU TDP 700 W + non-GPU) | %.1f kW |\n",
+          (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack *
+              (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) * cfg->pue / 1e3);
+  fprintf(f, "\nFiles: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
+             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve). No plots are written.\n");
+  return fclose(f) == 0;
+}
+
+static int write_series(const char *dir, const char *name, const char *header, const double *x,
+                        size_t n, double step_s, double scale2)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return 0;
+  fprintf(f, "%s\n", header);
+  for (size_t i = 0; i < n; i++)
+    if (scale2 > 0)
+      fprintf(f, "%.3f,%.1f,%.1f\n", (double)i * step_s, x[i], x[i] * scale2);
+    else
+      fprintf(f, "%.3f,%.1f\n", (double)i * step_s, x[i]);
+  return fclose(f) == 0;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x < y) - (x > y);
+}
+
+static int cmd_site(int argc, char **argv)
+{
+  const char *mf = NULL, *csv = NULL, *dir = NULL, *method = "copula";
+  char *mapstr = NULL;
+  double hours = 0.0, x;
+  hr_plan_site_cfg_t cfg;
+  hr_plan_site_cfg_default(&cfg);
+  hr_plan_gen_cfg_t gen;
+  hr_plan_gen_cfg_default(&gen);
+  int use_gen = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+    if (strcmp(o, "--no-chunked") == 0) {
+      cfg.serve.chunked_prefill = 0;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "headroom plan site: unknown option or missing value: %s\n", o);
+      return 2;
+    }
+    const char *v = argv[++i];
+    if (strcmp(o, "--model-file") == 0)
+      mf = v;
+    else if (strcmp(o, "--csv") == 0)
+      csv = v;
+    else if (strcmp(o, "--map") == 0)
+      mapstr = argv[i];
+    else if (strcmp(o, "--out-dir") == 0)
+      dir = v;
+    else if (strcmp(o, "--method") == 0)
+      method = v;
+    else if (strcmp(o, "--model") == 0)
+      cfg.model = v;
+    else if (strcmp(o, "--arrival") == 0) {
+      use_gen = 1;
+      gen.arrival = strcmp(v, "bursty") == 0    ? HR_PLAN_ARRIVAL_BURSTY
+                    : strcmp(v, "diurnal") == 0 ? HR_PLAN_ARRIVAL_DIURNAL
+                                                : HR_PLAN_ARRIVAL_POISSON;
+    } else if (!parse_num(o, v, &x))
+      return 2;
+    else if (strcmp(o, "--hours") == 0)
+      hours = x;
+    else if (strcmp(o, "--rate") == 0)
+      gen.rate_per_s = x, use_gen = 1;
+    else if (strcmp(o, "--min-rate") == 0)
+      gen.min_rate_per_s = x;
+    else if (strcmp(o, "--max-rate") == 0)
+      gen.max_rate_per_s = x;
+    else if (strcmp(o, "--cv") == 0)
+      gen.burst_cv = x;
+    else if (strcmp(o, "--rows") == 0)
+      cfg.rows = (int)x;
+    else if (strcmp(o, "--racks") == 0)
+      cfg.racks_per_row = (int)x;
+    else if (strcmp(o, "--servers") == 0)
+      cfg.servers_per_rack = (int)x;
+    else if (strcmp(o, "--gpus") == 0)
+      cfg.gpus_per_server = (int)x;
+    else if (strcmp(o, "--non-gpu") == 0)
+      cfg.non_gpu_w = x;
+    else if (strcmp(o, "--pue") == 0)
+      cfg.pue = x;
+    else if (strcmp(o, "--dt") == 0)
+      cfg.dt_s = x;
+    else if (strcmp(o, "--seed") == 0)
+      cfg.seed = gen.seed = (uint64_t)x;
+    else if (strcmp(o, "--max-seqs") == 0)
+      cfg.serve.max_num_seqs = (int)x;
+    else if (strcmp(o, "--max-tokens") == 0)
+      cfg.serve.max_batched_tokens = (int)x;
+    else if (strcmp(o, "--prefill-tps") == 0)
+      cfg.serve.prefill_tok_per_s = x;
+    else if (strcmp(o, "--step-ms") == 0)
+      cfg.serve.step_s = x / 1e3;
+    else if (strcmp(o, "--step-per-seq-ms") == 0)
+      cfg.serve.step_per_seq_s = x / 1e3;
+    else {
+      fprintf(stderr, "headroom plan site: unknown option %s\n", o);
+      return 2;
+    }
+  }
+  cfg.method = -1;
+  for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
+    if (strcmp(method, hr_plan_method_name(k)) == 0)
+      cfg.method = k;
+  if (!mf || cfg.method < 0 || (!csv && !use_gen) || (csv && use_gen)) {
+    fprintf(stderr, "headroom plan site: --model-file MODEL and one of --csv TRACE or "
+                    "--arrival/--rate are required\n");
+    return 2;
+  }
+  hr_plan_model_t *m = NULL;
+  hr_plan_workload_t *w = NULL;
+  hr_plan_site_t *s = NULL;
+  hr_plan_error_t e = {0};
+  int rc = hr_plan_model_load(mf, &m, &e);
+  if (rc != HR_OK) {
+    report_load_error(mf, rc, &e);
+    return 1;
+  }
+  if (csv) {
+    hr_plan_csv_map_t map, *mp = NULL;
+    if (mapstr) {
+      if (!split_map(mapstr, &map)) {
+        fprintf(stderr, "headroom plan site: --map TIME,IN,OUT[,UNIT_S]\n");
+        hr_plan_model_destroy(m);
+        return 2;
+      }
+      mp = &map;
+    }
+    if ((rc = hr_plan_workload_load_csv(csv, mp, &w, &e)) != HR_OK) {
+      report_load_error(csv, rc, &e);
+      hr_plan_model_destroy(m);
+      return 1;
+    }
+  } else {
+    gen.duration_s = hours > 0 ? hours * 3600.0 : 3600.0;
+    gen.period_s = 86400.0;
+    if ((rc = hr_plan_workload_generate(&gen, &w)) != HR_OK) {
+      fprintf(stderr, "headroom plan site: workload: %s\n", hr_strerror(rc));
+      hr_plan_model_destroy(m);
+      return 2;
+    }
+  }
+  double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
+  rc = hr_plan_site_run(m, &cfg, w, dur, &s);
+  if (rc != HR_OK) {
+    fprintf(stderr, "headroom plan site: %s\n", hr_strerror(rc));
+    goto done;
+  }
+  hr_plan_utility_t u;
+  if ((rc = hr_plan_utility_compute(s->it_w, s->n, s->dt_s, &u)) != HR_OK)
+    goto done;
+  printf("{\"servers\":%d,\"hours\":%.3f,\"requests\":%zu,\"completed\":%zu,"
+         "\"peak_facility_kw\":%.2f,\"mean_facility_kw\":%.2f,\"peak_15min_kw\":%.2f,"
+         "\"load_factor\":%.4f,\"peak_to_average\":%.4f,\"max_ramp_15min_kw_per_h\":%.2f,"
+         "\"max_ramp_1s_kw_per_s\":%.3f,\"mean_ttft_s\":%.4f}\n",
+         cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, dur / 3600.0, w->n,
+         s->serve.completed, u.peak_w * cfg.pue / 1e3, u.mean_w * cfg.pue / 1e3,
+         u.peak_15min_w * cfg.pue / 1e3, u.load_factor, u.peak_to_average,
+         u.max_ramp_15min_w_per_h * cfg.pue / 1e3, u.max_ramp_1s_w_per_s * cfg.pue / 1e3,
+         s->serve.mean_ttft_s);
+  if (dir) {
+    size_t per1 = (size_t)lround(1.0 / s->dt_s), per15 = (size_t)lround(900.0 / s->dt_s);
+    per1 = per1 ? per1 : 1;
+    per15 = per15 ? per15 : 1;
+    double *b = malloc((s->n / per1 + 2) * sizeof *b);
+    int ok = b != NULL;
+    if (ok) {
+      size_t k = hr_plan_block_mean(s->it_w, s->n, per1, b);
+      ok = write_series(dir, "site_1s.csv", "t_s,it_w,facility_w", b, k, per1 * s->dt_s, cfg.pue);
+      k = hr_plan_block_mean(s->it_w, s->n, per15, b);
+      ok = ok && write_series(dir, "site_15min.csv", "t_s,it_w,facility_w", b, k,
+                              per15 * s->dt_s, cfg.pue);
+      qsort(b, k, sizeof *b, cmp_desc);
+      char path[4096];
+      snprintf(path, sizeof path, "%s/ldc_15min.csv", dir);
+      FILE *f = ok ? fopen(path, "w") : NULL;
+      if (f) {
+        fprintf(f, "rank,exceedance,facility_w\n");
+        for (size_t i = 0; i < k; i++)
+          fprintf(f, "%zu,%.6f,%.1f\n", i + 1, (double)(i + 1) / (double)k, b[i] * cfg.pue);
+        ok = fclose(f) == 0;
+      } else {
+        ok = 0;
+      }
+      snprintf(path, sizeof path, "%s/rows_1s.csv", dir);
+      f = ok ? fopen(path, "w") : NULL;
+      if (f) {
+        fprintf(f, "t_s");
+        for (int r = 0; r < s->nrows; r++)
+          fprintf(f, ",row%d_w", r);
+        fprintf(f, "\n");
+        for (size_t i = 0; i < s->n1; i++) {
+          fprintf(f, "%zu", i);
+          for (int r = 0; r < s->nrows; r++)
+            fprintf(f, ",%.1f", s->row_w[(size_t)r * s->n1 + i]);
+          fprintf(f, "\n");
+        }
+        ok = fclose(f) == 0;
+      } else {
+        ok = 0;
+      }
+      ok = ok && write_report(dir, s, &cfg, &u, w, dur);
+    }
+    free(b);
+    if (!ok) {
+      fprintf(stderr, "%s: cannot write the study files\n", dir);
+      rc = HR_ERR_IO;
+    }
+  }
+done:
+  hr_plan_site_destroy(s);
+  hr_plan_workload_destroy(w);
+  hr_plan_model_destroy(m);
+  return rc == HR_OK ? 0 : 1;
+}
+
 int cmd_plan(int argc, char **argv)
 {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -759,6 +1021,8 @@ int cmd_plan(int argc, char **argv)
     return cmd_train(argc - 1, argv + 1);
   if (strcmp(sub, "generate") == 0)
     return cmd_generate(argc - 1, argv + 1);
+  if (strcmp(sub, "site") == 0)
+    return cmd_site(argc - 1, argv + 1);
   if (strcmp(sub, "fidelity") == 0)
     return cmd_fidelity(argc - 1, argv + 1);
   fprintf(stderr, "headroom plan: unknown subcommand '%s'\n", sub);

@@ -38,6 +38,8 @@ typedef struct group {
 
 struct hr_plan_model {
   double tdp_w_per_gpu;
+  double idle_w_per_gpu; /* power of a GPU with no request [W] (not in the traces) */
+  double train_dt_s;     /* step of the training traces [s] */
   int nlut;
   double lut_b[LUTMAX], lut_r[LUTMAX]; /* batch size, average-power ratio of TDP */
   int ng;
@@ -56,6 +58,7 @@ void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg)
 {
   memset(cfg, 0, sizeof *cfg);
   cfg->tdp_w_per_gpu = 700.0;
+  cfg->idle_w_per_gpu = 90.0;
   cfg->k_min = 2;
   cfg->k_max = 10;
   cfg->gmm_max_points = 4000;
@@ -468,7 +471,7 @@ int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
 {
   if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) || cfg->k_min < 1 ||
       cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
-      cfg->em_iters < 1 || cfg->clf_epochs < 1)
+      cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0))
     return HR_ERR_INVALID_ARG;
   *out = NULL;
   size_t *idx = malloc((set->n + 1) * sizeof *idx);
@@ -481,6 +484,13 @@ int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
     return HR_ERR_NOMEM;
   }
   m->tdp_w_per_gpu = cfg->tdp_w_per_gpu;
+  m->idle_w_per_gpu = cfg->idle_w_per_gpu;
+  m->train_dt_s = 0.0;
+  for (size_t i = 0; i < set->n && m->train_dt_s == 0.0; i++)
+    if ((!use || use[i]) && set->tr[i].dt_s > 0.0)
+      m->train_dt_s = set->tr[i].dt_s;
+  if (m->train_dt_s == 0.0)
+    m->train_dt_s = 0.1;
   int rc = HR_OK;
   if (cfg->lut_csv && (rc = load_lut(m, cfg->lut_csv, err)) != HR_OK)
     goto fail;
@@ -609,57 +619,100 @@ static int levinson(const double *r, int p, double *phi, double *var)
   return m;
 }
 
-static int gen_copula(const group_t *g, double ng, const double *active, size_t n,
-                      hr_plan_rng_t *r, double *p_w)
+#define NW 16 /* interpolation weights are rounded to 1/NW for the AR cache */
+
+/* Latent ACF of batch j at lags of dt_s, from the training lags (steps of
+ * train_dt_s) by linear interpolation; beyond the trained lags it is 0. */
+static void scaled_acf(const group_t *g, int j, double ratio, double *acf)
 {
-  double zh[ZLAGS] = {0}, phi[ZLAGS], var = 1.0;
-  int cj = -1, order = 0;
-  double cw = -1.0;
+  for (int l = 0; l < ZLAGS; l++) {
+    double x = (l + 1) * ratio; /* in training lags */
+    if (x <= 1.0)
+      acf[l] = 1.0 + (g->acfz[j][0] - 1.0) * x;
+    else if (x < ZLAGS) {
+      int i = (int)x;
+      acf[l] = g->acfz[j][i - 1] + (x - i) * (g->acfz[j][i] - g->acfz[j][i - 1]);
+    } else
+      acf[l] = x == ZLAGS ? g->acfz[j][ZLAGS - 1] : 0.0;
+  }
+}
+
+typedef struct ar_set {
+  double phi[ZLAGS], sd;
+  int order, ready;
+} ar_set_t;
+
+static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, const double *active,
+                      size_t n, double dt_s, hr_plan_rng_t *r, double *p_w)
+{
+  int nb = g->nb;
+  ar_set_t *cache = calloc((size_t)nb * (NW + 1), sizeof *cache);
+  if (!cache)
+    return HR_ERR_NOMEM;
+  double ratio = dt_s / m->train_dt_s, zh[ZLAGS] = {0};
+  double b0 = log2(1.0 + g->batch[0]);
   for (size_t t = 0, burn = 256; t < n; burn ? burn-- : t++) {
-    double w = 0.0;
-    int j = g->nb > 1 ? batch_pos(g->batch, g->nb, active[t], &w) : 0;
-    if (g->nb == 1)
-      w = 0.0;
-    if (j != cj || w != cw) {
+    double a = active[t], w = 0.0;
+    int j = nb > 1 ? batch_pos(g->batch, nb, a, &w) : 0;
+    int wi = (int)lround(w * NW), j1 = nb > 1 ? j + 1 : j;
+    ar_set_t *ar = &cache[j * (NW + 1) + wi];
+    if (!ar->ready) {
       /* A convex mix of two valid ACFs is a valid ACF, so the AR filter of
-       * an interpolated configuration is stable. */
-      double acf[ZLAGS];
-      int j1 = g->nb > 1 ? j + 1 : j;
+       * an interpolated configuration is stable (Levinson stops otherwise). */
+      double x0[ZLAGS], x1[ZLAGS], acf[ZLAGS], var;
+      scaled_acf(g, j, ratio, x0);
+      scaled_acf(g, j1, ratio, x1);
       for (int l = 0; l < ZLAGS; l++)
-        acf[l] = (1 - w) * g->acfz[j][l] + w * g->acfz[j1][l];
-      order = levinson(acf, ZLAGS, phi, &var);
-      cj = j;
-      cw = w;
+        acf[l] = (1.0 - (double)wi / NW) * x0[l] + (double)wi / NW * x1[l];
+      ar->order = levinson(acf, ZLAGS, ar->phi, &var);
+      ar->sd = sqrt(var);
+      ar->ready = 1;
     }
-    double z = sqrt(var) * hr_plan_rng_normal(r);
-    for (int i = 0; i < order; i++)
-      z += phi[i] * zh[i];
+    double z = ar->sd * hr_plan_rng_normal(r);
+    for (int i = 0; i < ar->order; i++)
+      z += ar->phi[i] * zh[i];
     memmove(zh + 1, zh, (ZLAGS - 1) * sizeof zh[0]);
     zh[0] = z;
     if (burn)
       continue; /* let the filter reach its stationary variance */
-    double u = 0.5 * erfc(-z / M_SQRT2);
-    double pos = u * (NQ - 1);
-    pos = fmin((double)(NQ - 1), fmax(0.0, pos));
+    double pos = 0.5 * erfc(-z / M_SQRT2) * (NQ - 1);
     int qi = (int)pos;
     if (qi >= NQ - 1)
       qi = NQ - 2;
     double f = pos - qi;
-    int j1 = g->nb > 1 ? j + 1 : j;
     double xa = g->qtab[j][qi] + f * (g->qtab[j][qi + 1] - g->qtab[j][qi]);
     double xb = g->qtab[j1][qi] + f * (g->qtab[j1][qi + 1] - g->qtab[j1][qi]);
     /* Quantile (displacement) interpolation between neighbouring batch
      * sizes: a level that moves with the batch moves, rather than splitting
      * into two bumps as a mixture would. */
-    p_w[t] = ng * ((1 - w) * xa + w * xb);
+    double x = (1 - w) * xa + w * xb;
+    if (a < g->batch[0]) {
+      /* Below the smallest trained batch, down to idle at A = 0: blend
+       * towards the idle power in log2(1 + A), which the traces lack. */
+      double wi0 = log2(1.0 + fmax(a, 0.0)) / b0;
+      x = m->idle_w_per_gpu + wi0 * (x - m->idle_w_per_gpu);
+    }
+    p_w[t] = ng * x;
   }
+  free(cache);
   return HR_OK;
 }
 
 int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *model, int num_gpus,
                            const double *active, size_t n, uint64_t seed, double *p_w)
 {
-  if (!m || !active || !p_w || num_gpus < 1 || method < 0 || method >= HR_PLAN_METHOD_COUNT_)
+  if (!m)
+    return HR_ERR_INVALID_ARG;
+  return hr_plan_model_generate_dt(m, method, model, num_gpus, active, n, m->train_dt_s, seed,
+                                   p_w);
+}
+
+int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
+                              int num_gpus, const double *active, size_t n, double dt_s,
+                              uint64_t seed, double *p_w)
+{
+  if (!m || !active || !p_w || num_gpus < 1 || method < 0 || method >= HR_PLAN_METHOD_COUNT_ ||
+      !(dt_s > 0.0))
     return HR_ERR_INVALID_ARG;
   const group_t *g = find_group(m, model);
   if (method != HR_PLAN_TDP && method != HR_PLAN_LUT && !g)
@@ -687,7 +740,7 @@ int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *mod
     }
     return HR_OK;
   case HR_PLAN_COPULA:
-    return gen_copula(g, ng, active, n, &r, p_w);
+    return gen_copula(m, g, ng, active, n, dt_s, &r, p_w);
   default:
     break;
   }
@@ -775,7 +828,8 @@ int hr_plan_model_save(const hr_plan_model_t *m, const char *path)
     return HR_ERR_NOMEM;
   b.p[0] = '\0';
   sb_printf(&b, "%s %d\n", MAGIC, HR_PLAN_MODEL_VERSION);
-  sb_printf(&b, "tdp_w_per_gpu %.17g\nlut %d\n", m->tdp_w_per_gpu, m->nlut);
+  sb_printf(&b, "tdp_w_per_gpu %.17g\nidle_w_per_gpu %.17g train_dt_s %.17g\nlut %d\n",
+            m->tdp_w_per_gpu, m->idle_w_per_gpu, m->train_dt_s, m->nlut);
   for (int i = 0; i < m->nlut; i++)
     sb_printf(&b, "%.17g %.17g\n", m->lut_b[i], m->lut_r[i]);
   sb_printf(&b, "groups %d\n", m->ng);
@@ -920,7 +974,9 @@ int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_p
   if (!m)
     goto oom;
   if (!next_line(c) || sscanf(c->buf, "tdp_w_per_gpu %lf", &m->tdp_w_per_gpu) != 1 ||
-      !(m->tdp_w_per_gpu > 0) || !keyed_int(c, "lut", 0, LUTMAX, &m->nlut))
+      !(m->tdp_w_per_gpu > 0) || !next_line(c) ||
+      sscanf(c->buf, "idle_w_per_gpu %lf train_dt_s %lf", &m->idle_w_per_gpu, &m->train_dt_s) != 2 ||
+      !(m->idle_w_per_gpu >= 0) || !(m->train_dt_s > 0) || !keyed_int(c, "lut", 0, LUTMAX, &m->nlut))
     goto bad;
   for (int i = 0; i < m->nlut; i++) {
     if (!nums(c, v, 2) || !(v[0] >= 1.0) || (i > 0 && !(v[0] > m->lut_b[i - 1])))

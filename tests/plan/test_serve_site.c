@@ -1,0 +1,210 @@
+/* plan serving simulator and facility aggregation: hand-computed
+ * iteration timing, the batch limit, chunked prefill, Little's law, the
+ * aggregation sums and the utility statistics. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/plan.h"
+
+static hr_plan_serve_cfg_t simple_cfg(void)
+{
+  hr_plan_serve_cfg_t c;
+  hr_plan_serve_cfg_default(&c);
+  c.prefill_tok_per_s = 10000.0;
+  c.step_s = 0.025;
+  c.step_per_seq_s = 0.0;
+  c.max_batched_tokens = 4096;
+  return c;
+}
+
+static void test_one_request(void **state)
+{
+  (void)state;
+  hr_plan_serve_cfg_t c = simple_cfg();
+  hr_plan_request_t r = {1.0, 1000, 10};
+  double act[40], wait[40];
+  hr_plan_serve_stats_t st;
+  assert_int_equal(hr_plan_serve_run(&c, &r, 1, 0.05, 40, act, wait, &st), HR_OK);
+  /* Prefill: 0.025 + 1000 / 10000 = 0.125 s; then 9 decode steps of 25 ms. */
+  assert_int_equal(st.completed, 1);
+  assert_true(fabs(st.mean_ttft_s - 0.125) < 1e-9);
+  assert_true(fabs(st.mean_e2e_s - 0.35) < 1e-9);
+  double integral = 0;
+  for (int b = 0; b < 40; b++)
+    integral += act[b] * 0.05;
+  assert_true(fabs(integral - 0.35) < 1e-9);
+  assert_true(fabs(act[19]) < 1e-9 && fabs(act[20] - 1.0) < 1e-9 && fabs(act[26] - 1.0) < 1e-9 &&
+              fabs(act[27]) < 1e-9);
+}
+
+static void test_chunking(void **state)
+{
+  (void)state;
+  hr_plan_serve_cfg_t c = simple_cfg();
+  hr_plan_request_t r = {0.0, 10000, 1};
+  double act[10];
+  hr_plan_serve_stats_t a, b;
+  assert_int_equal(hr_plan_serve_run(&c, &r, 1, 0.5, 10, act, NULL, &a), HR_OK);
+  c.chunked_prefill = 0;
+  assert_int_equal(hr_plan_serve_run(&c, &r, 1, 0.5, 10, act, NULL, &b), HR_OK);
+  /* 10000 tokens in chunks of 4096: three iterations, so two more step
+   * overheads than the unchunked prompt, which runs alone. */
+  assert_true(fabs(a.mean_ttft_s - (3 * 0.025 + 1.0)) < 1e-9);
+  assert_true(fabs(b.mean_ttft_s - (0.025 + 1.0)) < 1e-9);
+}
+
+static void test_batch_limit_and_little(void **state)
+{
+  (void)state;
+  hr_plan_gen_cfg_t g;
+  hr_plan_gen_cfg_default(&g);
+  g.duration_s = 300.0;
+  g.rate_per_s = 3.0;
+  g.out_log_mean = log(40.0);
+  g.in_log_mean = log(500.0);
+  g.seed = 3;
+  hr_plan_workload_t *w;
+  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
+  hr_plan_serve_cfg_t c = simple_cfg();
+  c.step_per_seq_s = 0.0005;
+  size_t nb = 4000; /* 400 s at 0.1 s: everything finishes */
+  double *act = malloc(nb * sizeof *act), *wait = malloc(nb * sizeof *wait);
+  hr_plan_serve_stats_t st;
+  assert_int_equal(hr_plan_serve_run(&c, w->req, w->n, 0.1, nb, act, wait, &st), HR_OK);
+  assert_int_equal(st.completed, w->n);
+  double integral = 0, qint = 0;
+  for (size_t b = 0; b < nb; b++) {
+    integral += act[b] * 0.1;
+    qint += wait[b] * 0.1;
+  }
+  /* Little's law: time in service summed over requests = integral of A. */
+  double in_service = st.mean_e2e_s * (double)st.completed - qint;
+  assert_true(fabs(integral - in_service) < 1e-6 * integral + 1e-6);
+  /* A tight batch limit queues requests and is never exceeded. */
+  c.max_num_seqs = 2;
+  assert_int_equal(hr_plan_serve_run(&c, w->req, w->n, 0.1, nb, act, wait, &st), HR_OK);
+  double amax = 0;
+  for (size_t b = 0; b < nb; b++)
+    amax = fmax(amax, act[b]);
+  assert_true(amax <= 2.0 + 1e-9);
+  assert_true(st.max_waiting >= 1.0);
+  free(act);
+  free(wait);
+  hr_plan_workload_destroy(w);
+}
+
+static hr_plan_model_t *tiny_model(void)
+{
+  hr_plan_traceset_t s = {0};
+  hr_plan_trace_t tr[2];
+  memset(tr, 0, sizeof tr);
+  double p[2][600];
+  hr_plan_rng_t r;
+  hr_plan_rng_seed(&r, 1);
+  for (int k = 0; k < 2; k++) {
+    snprintf(tr[k].model, sizeof tr[k].model, "m");
+    tr[k].num_gpus = 2;
+    tr[k].max_num_seqs = k ? 64 : 8;
+    tr[k].dt_s = 0.1;
+    tr[k].n = 600;
+    tr[k].p_w = p[k];
+    for (int i = 0; i < 600; i++)
+      p[k][i] = 2.0 * (300.0 + 150.0 * k + 10.0 * hr_plan_rng_normal(&r));
+  }
+  s.tr = tr;
+  s.n = 2;
+  hr_plan_train_cfg_t c;
+  hr_plan_train_cfg_default(&c);
+  c.k_max = 3;
+  c.gmm_max_points = 400;
+  c.em_iters = 20;
+  c.clf_epochs = 100;
+  hr_plan_model_t *m;
+  assert_int_equal(hr_plan_model_train(&s, NULL, &c, &m, NULL), HR_OK);
+  return m;
+}
+
+static void test_site(void **state)
+{
+  (void)state;
+  hr_plan_model_t *m = tiny_model();
+  hr_plan_gen_cfg_t g;
+  hr_plan_gen_cfg_default(&g);
+  g.duration_s = 120.0;
+  g.rate_per_s = 2.0;
+  hr_plan_workload_t *w;
+  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
+  hr_plan_site_cfg_t c;
+  hr_plan_site_cfg_default(&c);
+  c.rows = 2;
+  c.racks_per_row = 2;
+  c.servers_per_rack = 2;
+  c.model = "m";
+  c.method = HR_PLAN_TDP;
+  hr_plan_site_t *s;
+  assert_int_equal(hr_plan_site_run(m, &c, w, 120.0, &s), HR_OK);
+  assert_int_equal(s->n, 480);
+  assert_int_equal(s->n1, 120);
+  assert_true(fabs(s->it_w[17] - 8 * (8 * 700.0 + 1000.0)) < 1e-6);
+  hr_plan_site_destroy(s);
+  c.method = HR_PLAN_COPULA;
+  hr_plan_site_t *s2;
+  assert_int_equal(hr_plan_site_run(m, &c, w, 120.0, &s), HR_OK);
+  assert_int_equal(hr_plan_site_run(m, &c, w, 120.0, &s2), HR_OK);
+  assert_memory_equal(s->it_w, s2->it_w, s->n * sizeof s->it_w[0]); /* deterministic */
+  assert_true(s->serve.completed <= s->serve.admitted && s->serve.admitted <= w->n);
+  assert_true((double)s->serve.completed > 0.9 * (double)w->n); /* light load */
+  /* Rows sum their racks; the site's 1-s means are the sum of the rows. */
+  for (size_t i = 0; i < s->n1; i++) {
+    double rows = 0, racks = 0, site = 0;
+    for (int r = 0; r < s->nrows; r++)
+      rows += s->row_w[(size_t)r * s->n1 + i];
+    for (int r = 0; r < s->nracks; r++)
+      racks += s->rack_w[(size_t)r * s->n1 + i];
+    for (int k = 0; k < 4; k++)
+      site += s->it_w[i * 4 + (size_t)k] / 4.0;
+    assert_true(fabs(rows - racks) < 1e-6 * rows);
+    assert_true(fabs(rows - site) < 1e-6 * rows);
+    /* Power stays between idle and the trained busy level per server. */
+    assert_true(site > 8 * (8 * 80.0 + 1000.0) && site < 8 * (8 * 560.0 + 1000.0));
+  }
+  hr_plan_site_destroy(s);
+  hr_plan_site_destroy(s2);
+  hr_plan_workload_destroy(w);
+  hr_plan_model_destroy(m);
+}
+
+static void test_utility(void **state)
+{
+  (void)state;
+  size_t n = 7200;
+  double *p = malloc(n * sizeof *p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = i < 3600 ? 100.0 : 200.0;
+  hr_plan_utility_t u;
+  assert_int_equal(hr_plan_utility_compute(p, n, 1.0, &u), HR_OK);
+  assert_true(u.peak_w == 200.0 && u.mean_w == 150.0);
+  assert_true(fabs(u.load_factor - 0.75) < 1e-12);
+  assert_true(fabs(u.peak_to_average - 4.0 / 3.0) < 1e-12);
+  assert_true(u.peak_15min_w == 200.0);
+  assert_true(fabs(u.max_ramp_15min_w_per_h - 400.0) < 1e-9);
+  assert_true(fabs(u.max_ramp_1s_w_per_s - 100.0) < 1e-9);
+  free(p);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_one_request), cmocka_unit_test(test_chunking),
+      cmocka_unit_test(test_batch_limit_and_little), cmocka_unit_test(test_site),
+      cmocka_unit_test(test_utility)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
