@@ -76,11 +76,24 @@ typedef enum hr_redundancy {
   HR_REDUNDANCY_NN = 2   /* N+N */
 } hr_redundancy_t;
 
+#define HR_GRID_MAX_BANDS 8
+
+/* A limit on power oscillation in one frequency band: the amplitude (peak)
+ * of the site power's content between f_lo_hz and f_hi_hz. */
+typedef struct hr_osc_band {
+  double f_lo_hz; /* > 0 */
+  double f_hi_hz; /* > f_lo_hz */
+  double max_w;   /* largest amplitude [W] > 0 */
+} hr_osc_band_t;
+
 /* Grid-facing limits of a root (site) node; 0 means "not set". */
 typedef struct hr_grid_limits {
   double max_ramp_w_per_s; /* largest allowed rate of change of site power [W/s], >= 0 */
   double max_p_w;          /* largest site import [W], >= 0 */
   double min_p_w;          /* smallest site import [W], 0 <= min <= max */
+  double ramp_window_s;    /* window the ramp rate is measured over [s]; 0: 1 s */
+  int n_bands;             /* oscillation limits, 0..HR_GRID_MAX_BANDS */
+  hr_osc_band_t bands[HR_GRID_MAX_BANDS];
 } hr_grid_limits_t;
 
 typedef struct hr_tree_node {

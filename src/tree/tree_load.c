@@ -805,6 +805,45 @@ static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, doub
 
 /* ---- grid limits ------------------------------------------------------------- */
 
+/* oscillation_w: [[f_lo_hz, f_hi_hz, max_w], ...] */
+static int read_bands(ld_t *L, const yaml_node_t *v, const char *field, hr_grid_limits_t *g)
+{
+  char d[96], f[200];
+  if (v->type != YAML_SEQUENCE_NODE) {
+    describe(v, d, sizeof d);
+    return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field,
+                         "expected a sequence of [f_lo_hz, f_hi_hz, max_w] bands, got %s", d);
+  }
+  int n = 0;
+  for (const yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+       it++, n++) {
+    const yaml_node_t *b = yaml_document_get_node(&L->doc, *it);
+    put(f, sizeof f, "%s[%d]", field, n);
+    if (n >= HR_GRID_MAX_BANDS)
+      return hr__tree_fail(L->e, HR_ERR_RANGE, mk(b), f, "more than %d bands", HR_GRID_MAX_BANDS);
+    if (b->type != YAML_SEQUENCE_NODE ||
+        b->data.sequence.items.top - b->data.sequence.items.start != 3) {
+      describe(b, d, sizeof d);
+      return hr__tree_fail(L->e, HR_ERR_PARSE, mk(b), f,
+                           "expected [f_lo_hz, f_hi_hz, max_w], got %s", d);
+    }
+    double x[3];
+    for (int k = 0; k < 3; k++) {
+      const yaml_node_t *e = yaml_document_get_node(&L->doc, b->data.sequence.items.start[k]);
+      int rc = get_num(L, e, f, &x[k]);
+      if (rc != HR_OK)
+        return rc;
+    }
+    if (!(x[0] > 0.0) || !(x[1] > x[0]) || !(x[2] > 0.0))
+      return hr__tree_fail(L->e, HR_ERR_RANGE, mk(b), f,
+                           "need 0 < f_lo_hz < f_hi_hz and max_w > 0 (got %g, %g, %g)", x[0], x[1],
+                           x[2]);
+    g->bands[n] = (hr_osc_band_t){x[0], x[1], x[2]};
+  }
+  g->n_bands = n;
+  return HR_OK;
+}
+
 static int read_grid(ld_t *L, const yaml_node_t *map, const char *prefix, hr_grid_limits_t *g)
 {
   char f[200], d[64];
@@ -827,6 +866,17 @@ static int read_grid(ld_t *L, const yaml_node_t *map, const char *prefix, hr_gri
     join(f, sizeof f, prefix, key);
     double scale, x = 0.0, *dst;
     int slot;
+    if (strcmp(key, "oscillation_w") == 0) {
+      if ((rc = see(L, &seen, 3, key, kn, f)) != HR_OK || (rc = read_bands(L, v, f, g)) != HR_OK)
+        return rc;
+      continue;
+    }
+    if (strcmp(key, "ramp_window_s") == 0) {
+      if ((rc = see(L, &seen, 4, key, kn, f)) != HR_OK || (rc = get_nonneg(L, v, f, &x)) != HR_OK)
+        return rc;
+      g->ramp_window_s = x;
+      continue;
+    }
     if ((scale = power_key(key, "max_ramp", "_per_s", &unit)) > 0.0) {
       slot = 0;
       dst = &g->max_ramp_w_per_s;
