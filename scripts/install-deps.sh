@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake pkg-config git
+  build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev          # libFuzzer harnesses and sanitizer runtime
   libcmocka-dev                     # unit-test framework
   python3 python3-numpy python3-scipy  # test oracles and the NumPy benchmark baseline

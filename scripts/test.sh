@@ -12,8 +12,9 @@ fuzz_s=${HR_FUZZ_SECONDS:-15}
 
 bash scripts/install-deps.sh
 
-gen=()
-if command -v ninja >/dev/null; then gen=(-G Ninja); fi
+# Ninja comes with install-deps.sh; make build and make demo use it too, so
+# the build directories are shared without a generator clash.
+gen=(-G Ninja)
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
