@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-120}
 repeats=${2:-5}
 build=${HR_BUILD:-build}
-[ -x "$build/bench_meter" ] || { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; cmake --build "$build" -j "$(nproc)" >/dev/null; }
+[ -x "$build/bench_meter" ] || { cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; cmake --build "$build" -j "$(nproc)" >/dev/null; }
 data=$(mktemp --suffix=.f32)
 trap 'rm -f "$data"' EXIT
 /usr/bin/python3 bench/make_signal.py "$data" "$seconds" 8000 60
