@@ -395,6 +395,20 @@ HR_API int hr_plan_utility_compute(const double *p_w, size_t n, double dt_s,
  * number of output samples. */
 HR_API size_t hr_plan_block_mean(const double *x, size_t n, size_t m, double *out);
 
+/* Oversubscription: peaks of n racks drawn without replacement from nracks
+ * rack series (1-s means, n1 samples each, row-major), repeated `samples`
+ * times (seeded). */
+typedef struct hr_plan_oversub {
+  double peak_mean_w, peak_p05_w, peak_p50_w, peak_p95_w, peak_max_w;
+  double exceed_prob; /* fraction of draws whose peak exceeds cap_w */
+} hr_plan_oversub_t;
+
+/* 1 <= n <= nracks, samples >= 1, cap_w > 0.  Errors: HR_ERR_INVALID_ARG,
+ * HR_ERR_NOMEM. */
+HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, int n,
+                                  int samples, double cap_w, uint64_t seed,
+                                  hr_plan_oversub_t *out);
+
 #define HR_PLAN_MODEL_VERSION 1
 
 #ifdef __cplusplus

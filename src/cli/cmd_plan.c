@@ -43,7 +43,11 @@ static void usage(FILE *to)
           "            [--method copula] [--max-seqs N --max-tokens N --no-chunked\n"
           "            --prefill-tps R --step-ms MS --step-per-seq-ms MS] [--out-dir DIR]:\n"
           "            facility power from a workload; utility statistics as JSON, CSVs and\n"
-          "            report.md in DIR\n");
+          "            report.md in DIR\n"
+          "  provision (site options): the same facility under every power model; peak, mean,\n"
+          "            15-min peak, peak/average, load factor, 15-min ramp (provision.csv)\n"
+          "  oversub   (site options) [--row-capacity-kw 600] [--samples 200]: racks per row\n"
+          "            by nameplate vs by generated traces (oversub.csv)\n");
 }
 
 static int parse_num(const char *opt, const char *s, double *v)
@@ -809,11 +813,19 @@ static int cmp_desc(const void *a, const void *b)
   return (x < y) - (x > y);
 }
 
-static int cmd_site(int argc, char **argv)
+enum { SITE_RUN, SITE_PROVISION, SITE_OVERSUB };
+
+static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
+                     const hr_plan_workload_t *w, double dur, const char *dir);
+static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                   const hr_plan_workload_t *w, double dur, double cap_kw, int samples,
+                   const char *dir);
+
+static int cmd_site(int argc, char **argv, int mode)
 {
   const char *mf = NULL, *csv = NULL, *dir = NULL, *method = "copula";
   char *mapstr = NULL;
-  double hours = 0.0, x;
+  double hours = 0.0, x, cap_kw = 600.0, samples = 200;
   hr_plan_site_cfg_t cfg;
   hr_plan_site_cfg_default(&cfg);
   hr_plan_gen_cfg_t gen;
@@ -851,6 +863,10 @@ static int cmd_site(int argc, char **argv)
       return 2;
     else if (strcmp(o, "--hours") == 0)
       hours = x;
+    else if (strcmp(o, "--row-capacity-kw") == 0)
+      cap_kw = x;
+    else if (strcmp(o, "--samples") == 0)
+      samples = x;
     else if (strcmp(o, "--rate") == 0)
       gen.rate_per_s = x, use_gen = 1;
     else if (strcmp(o, "--min-rate") == 0)
@@ -933,6 +949,16 @@ static int cmd_site(int argc, char **argv)
     }
   }
   double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
+  if (mode == SITE_PROVISION) {
+    rc = provision(m, cfg, w, dur, dir);
+    goto done;
+  }
+  if (mode == SITE_OVERSUB) {
+    rc = samples >= 1 && samples <= 1e6 && cap_kw > 0
+             ? oversub(m, &cfg, w, dur, cap_kw, (int)samples, dir)
+             : HR_ERR_INVALID_ARG;
+    goto done;
+  }
   rc = hr_plan_site_run(m, &cfg, w, dur, &s);
   if (rc != HR_OK) {
     fprintf(stderr, "headroom plan site: %s\n", hr_strerror(rc));
@@ -1006,6 +1032,153 @@ done:
   return rc == HR_OK ? 0 : 1;
 }
 
+/* Provisioning: the same workload and facility under every power model. */
+static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
+                     const hr_plan_workload_t *w, double dur, const char *dir)
+{
+  FILE *csv = NULL, *md = NULL;
+  char path[4096];
+  if (dir) {
+    snprintf(path, sizeof path, "%s/provision.csv", dir);
+    csv = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    md = fopen(path, "w");
+    if (!csv || !md) {
+      fprintf(stderr, "%s: cannot write the study files\n", dir);
+      if (csv)
+        fclose(csv);
+      if (md)
+        fclose(md);
+      return HR_ERR_IO;
+    }
+    fprintf(csv, "method,peak_facility_kw,mean_facility_kw,peak_15min_kw,peak_to_average,"
+                 "load_factor,max_ramp_15min_kw_per_h,max_ramp_1s_kw_per_s\n");
+    fprintf(md, "# Provisioning study\n\n%d servers (%s, %d GPUs, %.0f W non-GPU), PUE %.2f, "
+                "%.2f h, %zu requests; the same workload under every power model.\n\n"
+                "| method | peak kW | mean kW | 15-min peak kW | peak/avg | load factor | "
+                "max 15-min ramp kW/h |\n|---|---|---|---|---|---|---|\n",
+            cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, cfg.model, cfg.gpus_per_server,
+            cfg.non_gpu_w, cfg.pue, dur / 3600.0, w->n);
+  }
+  printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
+         "peak/avg", "LF", "ramp15_kW/h");
+  int rc = HR_OK;
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK; meth++) {
+    cfg.method = meth;
+    hr_plan_site_t *s;
+    rc = hr_plan_site_run(m, &cfg, w, dur, &s);
+    if (rc == HR_ERR_UNSUPPORTED) {
+      rc = HR_OK; /* no LUT in the model */
+      continue;
+    }
+    if (rc != HR_OK)
+      break;
+    hr_plan_utility_t u;
+    rc = hr_plan_utility_compute(s->it_w, s->n, s->dt_s, &u);
+    double k = cfg.pue / 1e3;
+    if (rc == HR_OK) {
+      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", hr_plan_method_name(meth),
+             u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
+             u.max_ramp_15min_w_per_h * k);
+      if (csv)
+        fprintf(csv, "%s,%.3f,%.3f,%.3f,%.5f,%.5f,%.3f,%.4f\n", hr_plan_method_name(meth),
+                u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
+                u.max_ramp_15min_w_per_h * k, u.max_ramp_1s_w_per_s * k);
+      if (md)
+        fprintf(md, "| %s | %.1f | %.1f | %.1f | %.3f | %.3f | %.1f |\n", hr_plan_method_name(meth),
+                u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
+                u.max_ramp_15min_w_per_h * k);
+    }
+    hr_plan_site_destroy(s);
+  }
+  if (md)
+    fprintf(md, "\nNo plots are written; `provision.csv` holds the table.\n");
+  int bad = (csv && fclose(csv) != 0) | (md && fclose(md) != 0);
+  if (bad && rc == HR_OK) {
+    fprintf(stderr, "%s: write failed\n", dir);
+    rc = HR_ERR_IO;
+  }
+  if (rc != HR_OK && rc != HR_ERR_IO)
+    fprintf(stderr, "headroom plan provision: %s\n", hr_strerror(rc));
+  return rc;
+}
+
+/* Oversubscription: how many racks a row of cap_kw can hold by nameplate
+ * and by generated traces. */
+static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                   const hr_plan_workload_t *w, double dur, double cap_kw, int samples,
+                   const char *dir)
+{
+  hr_plan_site_t *s;
+  int rc = hr_plan_site_run(m, cfg, w, dur, &s);
+  if (rc != HR_OK) {
+    fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(rc));
+    return rc;
+  }
+  double rack_plate_kw = cfg->servers_per_rack * (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) / 1e3;
+  int by_plate = (int)floor(cap_kw / rack_plate_kw);
+  FILE *csv = NULL;
+  char path[4096];
+  if (dir) {
+    snprintf(path, sizeof path, "%s/oversub.csv", dir);
+    if (!(csv = fopen(path, "w"))) {
+      fprintf(stderr, "%s: cannot write\n", path);
+      hr_plan_site_destroy(s);
+      return HR_ERR_IO;
+    }
+    fprintf(csv, "method,n_racks,n_samples,peak_mean_kw,peak_p05_kw,peak_p50_kw,peak_p95_kw,"
+                 "peak_max_kw,exceed_prob\n");
+  }
+  printf("%7s %10s %10s %10s %10s %8s\n", "n_racks", "mean_kW", "p50_kW", "p95_kW", "max_kW",
+         "P(exc)");
+  int by_trace_p95 = 0, by_trace_zero = 0;
+  for (int n = 1; n <= s->nracks && rc == HR_OK; n++) {
+    hr_plan_oversub_t o;
+    rc = hr_plan_oversub_sample(s->rack_w, s->nracks, s->n1, n, samples, cap_kw * 1e3,
+                                cfg->seed + (uint64_t)n, &o);
+    if (rc != HR_OK)
+      break;
+    if (o.peak_p95_w <= cap_kw * 1e3)
+      by_trace_p95 = n;
+    if (o.exceed_prob == 0.0)
+      by_trace_zero = n;
+    printf("%7d %10.1f %10.1f %10.1f %10.1f %8.3f\n", n, o.peak_mean_w / 1e3, o.peak_p50_w / 1e3,
+           o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
+    if (csv)
+      fprintf(csv, "%s,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f\n", hr_plan_method_name(cfg->method),
+              n, samples, o.peak_mean_w / 1e3, o.peak_p05_w / 1e3, o.peak_p50_w / 1e3,
+              o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
+  }
+  printf("# row capacity %.0f kW (IT): %d racks by nameplate (%.1f kW/rack); by traces: %d with "
+         "p95 peak within, %d never exceeding in %d draws (of %d racks generated)\n",
+         cap_kw, by_plate, rack_plate_kw, by_trace_p95, by_trace_zero, samples, s->nracks);
+  if (dir) {
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    FILE *md = fopen(path, "w");
+    if (md) {
+      fprintf(md, "# Oversubscription study\n\nRow capacity %.0f kW (IT power, 1-s means). "
+                  "Rack nameplate %.1f kW (%d servers x (%d x 700 W + %.0f W)).\n\n"
+                  "| sizing | racks per row |\n|---|---|\n| nameplate | %d |\n"
+                  "| traces (%s), p95 of the peak within capacity | %d |\n"
+                  "| traces (%s), no draw exceeding | %d |\n\n"
+                  "Racks are drawn without replacement from the %d generated racks, %d draws per "
+                  "count; a count equal to the racks generated has a single possible draw. "
+                  "`oversub.csv` holds the peak quantiles per count. No plots are written.\n",
+              cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
+              by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
+              hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
+      if (fclose(md) != 0)
+        rc = HR_ERR_IO;
+    } else {
+      rc = HR_ERR_IO;
+    }
+  }
+  if (csv && fclose(csv) != 0)
+    rc = HR_ERR_IO;
+  hr_plan_site_destroy(s);
+  return rc;
+}
+
 int cmd_plan(int argc, char **argv)
 {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -1022,7 +1195,11 @@ int cmd_plan(int argc, char **argv)
   if (strcmp(sub, "generate") == 0)
     return cmd_generate(argc - 1, argv + 1);
   if (strcmp(sub, "site") == 0)
-    return cmd_site(argc - 1, argv + 1);
+    return cmd_site(argc - 1, argv + 1, SITE_RUN);
+  if (strcmp(sub, "provision") == 0)
+    return cmd_site(argc - 1, argv + 1, SITE_PROVISION);
+  if (strcmp(sub, "oversub") == 0)
+    return cmd_site(argc - 1, argv + 1, SITE_OVERSUB);
   if (strcmp(sub, "fidelity") == 0)
     return cmd_fidelity(argc - 1, argv + 1);
   fprintf(stderr, "headroom plan: unknown subcommand '%s'\n", sub);

@@ -774,6 +774,9 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
       x = mu + sd * z;
     x = fmin(g->p_hi, fmax(g->p_lo, x));
     prev = x;
+    if (active[t] < g->batch[0]) /* towards idle, as the copula method does */
+      x = m->idle_w_per_gpu +
+          log2(1.0 + fmax(active[t], 0.0)) / log2(1.0 + g->batch[0]) * (x - m->idle_w_per_gpu);
     p_w[t] = ng * x;
   }
   return HR_OK;

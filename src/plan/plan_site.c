@@ -188,3 +188,64 @@ int hr_plan_utility_compute(const double *p_w, size_t n, double dt_s, hr_plan_ut
   free(b);
   return HR_OK;
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, int n, int samples,
+                           double cap_w, uint64_t seed, hr_plan_oversub_t *out)
+{
+  if (!rack_w || !out || nracks < 1 || n1 == 0 || n < 1 || n > nracks || samples < 1 ||
+      !(cap_w > 0.0))
+    return HR_ERR_INVALID_ARG;
+  int *perm = malloc((size_t)nracks * sizeof *perm);
+  double *sum = malloc(n1 * sizeof *sum), *peaks = malloc((size_t)samples * sizeof *peaks);
+  if (!perm || !sum || !peaks) {
+    free(perm);
+    free(sum);
+    free(peaks);
+    return HR_ERR_NOMEM;
+  }
+  hr_plan_rng_t r;
+  hr_plan_rng_seed(&r, seed);
+  int over = 0;
+  double tot = 0.0;
+  for (int sidx = 0; sidx < samples; sidx++) {
+    for (int i = 0; i < nracks; i++)
+      perm[i] = i;
+    /* Partial Fisher-Yates: the first n entries are a uniform draw without
+     * replacement. */
+    for (int i = 0; i < n; i++) {
+      int j = i + (int)(hr_plan_rng_u64(&r) % (uint64_t)(nracks - i));
+      int t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    memset(sum, 0, n1 * sizeof *sum);
+    for (int i = 0; i < n; i++) {
+      const double *x = rack_w + (size_t)perm[i] * n1;
+      for (size_t k = 0; k < n1; k++)
+        sum[k] += x[k];
+    }
+    double pk = sum[0];
+    for (size_t k = 1; k < n1; k++)
+      pk = fmax(pk, sum[k]);
+    peaks[sidx] = pk;
+    tot += pk;
+    over += pk > cap_w;
+  }
+  qsort(peaks, (size_t)samples, sizeof *peaks, cmp_double);
+  out->peak_mean_w = tot / samples;
+  out->peak_p05_w = hr_plan_quantile_sorted(peaks, (size_t)samples, 0.05);
+  out->peak_p50_w = hr_plan_quantile_sorted(peaks, (size_t)samples, 0.50);
+  out->peak_p95_w = hr_plan_quantile_sorted(peaks, (size_t)samples, 0.95);
+  out->peak_max_w = peaks[samples - 1];
+  out->exceed_prob = (double)over / samples;
+  free(perm);
+  free(sum);
+  free(peaks);
+  return HR_OK;
+}

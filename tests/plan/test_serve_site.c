@@ -200,11 +200,26 @@ static void test_utility(void **state)
   free(p);
 }
 
+static void test_oversub(void **state)
+{
+  (void)state;
+  double racks[3][4] = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 5}};
+  hr_plan_oversub_t o;
+  assert_int_equal(hr_plan_oversub_sample(&racks[0][0], 3, 4, 3, 10, 5.5, 1, &o), HR_OK);
+  assert_true(o.peak_max_w == 8.0 && o.peak_p05_w == 8.0 && o.exceed_prob == 1.0);
+  assert_int_equal(hr_plan_oversub_sample(&racks[0][0], 3, 4, 1, 3000, 4.0, 1, &o), HR_OK);
+  /* One rack: peaks 1, 2 or 5 with equal chance. */
+  assert_true(fabs(o.peak_mean_w - 8.0 / 3.0) < 0.15);
+  assert_true(fabs(o.exceed_prob - 1.0 / 3.0) < 0.04);
+  assert_int_equal(hr_plan_oversub_sample(&racks[0][0], 3, 4, 4, 10, 5.0, 1, &o),
+                   HR_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_request), cmocka_unit_test(test_chunking),
       cmocka_unit_test(test_batch_limit_and_little), cmocka_unit_test(test_site),
-      cmocka_unit_test(test_utility)};
+      cmocka_unit_test(test_utility), cmocka_unit_test(test_oversub)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,122 @@
+"""End-to-end studies through the CLI: train on the measured traces, run the
+site, provisioning and oversubscription studies on a small facility fed by
+the Azure code trace, and check their files against NumPy: PUE scaling,
+15-minute demand, the load-duration curve, nameplate sizing, monotone peaks.
+Also: a corrupted model file and a bad trace are refused with clear messages.
+Skips (77) without the binary or the shared data."""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+SKIP = 77
+
+
+def run(args, ok=True):
+    p = subprocess.run(args, capture_output=True, text=True)
+    if ok and p.returncode != 0:
+        raise SystemExit(f"{args[1:4]} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def table(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def main():
+    hr = os.environ.get("HR_BIN")
+    data = os.environ.get("HR_SHARED_DATA")
+    if not hr or not os.path.exists(hr):
+        print("skip: HR_BIN missing")
+        return SKIP
+    trace = os.path.join(data or "", "workloads/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
+    if not data or not os.path.exists(trace):
+        print("skip: shared data folder missing (HR_SHARED_DATA)")
+        return SKIP
+    fails = []
+    with tempfile.TemporaryDirectory() as d:
+        model = os.path.join(d, "m.model")
+        run([hr, "plan", "train", "--data", data, "--out", model])
+        fac = ["--rows", "2", "--racks", "3", "--servers", "2", "--hours", "0.5",
+               "--csv", trace, "--model-file", model]
+        site = os.path.join(d, "site")
+        os.mkdir(site)
+        run([hr, "plan", "site", "--out-dir", site, "--pue", "1.25"] + fac)
+        s1 = np.loadtxt(os.path.join(site, "site_1s.csv"), delimiter=",", skiprows=1)
+        if len(s1) != 1800:
+            fails.append(f"site_1s rows {len(s1)}")
+        if not np.allclose(s1[:, 2], 1.25 * s1[:, 1], rtol=1e-4):
+            fails.append("facility != PUE x IT")
+        s15 = np.loadtxt(os.path.join(site, "site_15min.csv"), delimiter=",", skiprows=1)
+        want15 = s1[:, 1].reshape(2, 900).mean(axis=1)
+        if not np.allclose(s15[:, 1], want15, rtol=1e-4):
+            fails.append(f"15-min means {s15[:, 1]} vs {want15}")
+        ldc = np.loadtxt(os.path.join(site, "ldc_15min.csv"), delimiter=",", skiprows=1)
+        if not (np.all(np.diff(ldc[:, 2]) <= 0) and np.isclose(ldc[0, 2], 1.25 * want15.max(),
+                                                               rtol=1e-4)):
+            fails.append("load-duration curve not sorted or wrong peak")
+        rows = np.loadtxt(os.path.join(site, "rows_1s.csv"), delimiter=",", skiprows=1)
+        if not np.allclose(rows[:, 1:].sum(axis=1), s1[:, 1], rtol=1e-4):
+            fails.append("rows do not sum to the site")
+        per_server = s1[:, 1].mean() / 12
+        if not (8 * 90 + 1000 <= per_server <= 8 * 700 + 1000):
+            fails.append(f"mean server power {per_server} outside idle..TDP")
+        with open(os.path.join(site, "report.md")) as f:
+            if "load factor" not in f.read():
+                fails.append("report.md lacks the load factor")
+
+        prov = os.path.join(d, "prov")
+        os.mkdir(prov)
+        run([hr, "plan", "provision", "--out-dir", prov] + fac)
+        t = {r["method"]: r for r in table(os.path.join(prov, "provision.csv"))}
+        if set(t) != {"tdp", "mean", "lut", "paper", "markov", "copula"}:
+            fails.append(f"provision methods {sorted(t)}")
+        elif not np.isclose(float(t["tdp"]["peak_facility_kw"]), 12 * 6.6 * 1.3, rtol=1e-6):
+            fails.append("tdp peak is not the nameplate")
+        elif not float(t["copula"]["peak_facility_kw"]) < float(t["tdp"]["peak_facility_kw"]):
+            fails.append("copula peak above nameplate")
+
+        ovs = os.path.join(d, "ovs")
+        os.mkdir(ovs)
+        out = run([hr, "plan", "oversub", "--out-dir", ovs, "--row-capacity-kw", "60",
+                   "--samples", "50"] + fac).stdout
+        o = table(os.path.join(ovs, "oversub.csv"))
+        p50 = [float(r["peak_p50_kw"]) for r in o]
+        if len(o) != 6 or any(b <= a for a, b in zip(p50, p50[1:])):
+            fails.append(f"oversub peaks not increasing: {p50}")
+        if "4 racks by nameplate" not in out:  # floor(60 / (2 x 6.6))
+            fails.append("nameplate sizing line: " + out.splitlines()[-1])
+
+        # Refusals with clear messages.
+        with open(model) as f:
+            text = f.read()
+        bad = os.path.join(d, "bad.model")
+        with open(bad, "w") as f:
+            f.write(text.replace("states ", "states  ", 1))
+        p = run([hr, "plan", "site", "--model-file", bad, "--csv", trace], ok=False)
+        if p.returncode != 1 or "corrupted" not in p.stderr:
+            fails.append("corrupted model: " + p.stderr)
+        with open(bad, "w") as f:
+            f.write(text.replace("headroom-plan-model 1", "headroom-plan-model 7", 1))
+        p = run([hr, "plan", "site", "--model-file", bad, "--csv", trace], ok=False)
+        if p.returncode != 1 or "version 7" not in p.stderr:
+            fails.append("other version: " + p.stderr)
+        badcsv = os.path.join(d, "bad.csv")
+        with open(badcsv, "w") as f:
+            f.write("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:00:00,1,2\n"
+                    "2023-11-16 18:00:01,abc,2\n")
+        p = run([hr, "plan", "site", "--model-file", model, "--csv", badcsv], ok=False)
+        if p.returncode != 1 or f"{badcsv}:3:2:" not in p.stderr:
+            fails.append("bad trace: " + p.stderr)
+    for f in fails:
+        print("FAIL:", f)
+    print("ok" if not fails else f"{len(fails)} failures")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
