@@ -907,6 +907,9 @@ static double ms_pos(const hr_meter_t *m)
  * arithmetic on e = ms_e_int + ms_e_rem / 1e6. */
 static inline int64_t ms_due(const hr_meter_t *m)
 {
+  /* Without a reader of the 1-ms series there are no ticks to process. */
+  if (!m->need_pcum)
+    return INT64_MAX;
   return m->ms_e_int + (m->ms_e_rem >= 500000) + 1;
 }
 
