@@ -34,7 +34,9 @@ static int swing_cap_i(const hr_meter_cfg_t *cfg)
 size_t hr__events_arena_doubles(const hr_meter_cfg_t *cfg, int rvc_n)
 {
   int nu = hr_layout_n_u(cfg->layout);
-  return (size_t)rvc_n * (nu + 1) + 2u * swing_cap_p(cfg) + 2u * swing_cap_i(cfg);
+  /* Each swing: times and values, plus two deques of int slots. */
+  size_t p = (size_t)swing_cap_p(cfg), i = (size_t)swing_cap_i(cfg);
+  return (size_t)rvc_n * (nu + 1) + 3u * p + 3u * i + 4u;
 }
 
 static void swing_init(hr__swing_t *s, double **arena, int cap, double thr, double window)
@@ -45,7 +47,10 @@ static void swing_init(hr__swing_t *s, double **arena, int cap, double thr, doub
   s->window_s = window;
   s->t_s = *arena;
   s->x = *arena + cap;
-  *arena += 2 * cap;
+  /* The deques hold int slots: cap ints each fit in (cap + 1) / 2 doubles. */
+  s->dmin = (int *)(void *)(*arena + 2 * cap);
+  s->dmax = s->dmin + cap;
+  *arena += 3 * cap + 2;
 }
 
 void hr__events_init(hr_meter_t *m, double *arena)
@@ -64,6 +69,8 @@ void hr__events_init(hr_meter_t *m, double *arena)
     m->alarm[k].cfg = c->alarms[k];
 }
 
+static void swing_clear(hr__swing_t *s);
+
 void hr__events_reset(hr_meter_t *m)
 {
   memset(&m->dip, 0, sizeof m->dip);
@@ -72,8 +79,9 @@ void hr__events_reset(hr_meter_t *m)
   m->rvc_head = m->rvc_count = 0;
   m->rvc_active = m->rvc_steady = 0;
   memset(m->rvc_sum, 0, sizeof m->rvc_sum);
-  m->pswing.count = m->pswing.head = m->pswing.active = 0;
-  m->iswing.count = m->iswing.head = m->iswing.active = 0;
+  m->pswing.active = m->iswing.active = 0;
+  swing_clear(&m->pswing);
+  swing_clear(&m->iswing);
   for (int k = 0; k < HR_MAX_ALARMS; k++)
     m->alarm[k].active = 0;
 }
@@ -307,43 +315,45 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
 static void swing_clear(hr__swing_t *s)
 {
   s->head = s->count = 0;
+  s->dmin_h = s->dmin_n = s->dmax_h = s->dmax_n = 0;
 }
 
-/* Appends a point, dropping points older than the window, and keeps the
- * positions of the window's minimum and maximum up to date: a rescan is
- * needed only when the extreme itself leaves the window. */
+/* Drops the oldest point; it leaves the deques if it is at their fronts. */
+static void swing_drop(hr__swing_t *s)
+{
+  if (s->dmin_n && s->dmin[s->dmin_h] == s->head) {
+    s->dmin_h = (s->dmin_h + 1) % s->cap;
+    s->dmin_n--;
+  }
+  if (s->dmax_n && s->dmax[s->dmax_h] == s->head) {
+    s->dmax_h = (s->dmax_h + 1) % s->cap;
+    s->dmax_n--;
+  }
+  s->head = (s->head + 1) % s->cap;
+  s->count--;
+}
+
+/* Appends a point, dropping points older than the window.  The window's
+ * minimum and maximum come from monotonic deques (O(1) amortised); among
+ * equal values the earliest is kept, as a scan would. */
 static void swing_append(hr__swing_t *s, double t, double x)
 {
-  int rescan = 0;
-  while (s->count && t - s->t_s[s->head] > s->window_s) {
-    rescan |= s->head == s->imin || s->head == s->imax;
-    s->head = (s->head + 1) % s->cap;
-    s->count--;
-  }
-  if (s->count == s->cap) {
-    rescan |= s->head == s->imin || s->head == s->imax;
-    s->head = (s->head + 1) % s->cap;
-    s->count--;
-  }
+  while (s->count && t - s->t_s[s->head] > s->window_s)
+    swing_drop(s);
+  if (s->count == s->cap)
+    swing_drop(s);
   int slot = (s->head + s->count) % s->cap;
   s->t_s[slot] = t;
   s->x[slot] = x;
   s->count++;
-  if (rescan || s->count == 1) {
-    s->imin = s->imax = s->head;
-    for (int k = 1; k < s->count; k++) {
-      int i = (s->head + k) % s->cap;
-      if (s->x[i] < s->x[s->imin])
-        s->imin = i;
-      if (s->x[i] > s->x[s->imax])
-        s->imax = i;
-    }
-    return;
-  }
-  if (x < s->x[s->imin])
-    s->imin = slot;
-  if (x > s->x[s->imax])
-    s->imax = slot;
+  while (s->dmin_n && s->x[s->dmin[(s->dmin_h + s->dmin_n - 1) % s->cap]] > x)
+    s->dmin_n--;
+  s->dmin[(s->dmin_h + s->dmin_n++) % s->cap] = slot;
+  while (s->dmax_n && s->x[s->dmax[(s->dmax_h + s->dmax_n - 1) % s->cap]] < x)
+    s->dmax_n--;
+  s->dmax[(s->dmax_h + s->dmax_n++) % s->cap] = slot;
+  s->imin = s->dmin[s->dmin_h];
+  s->imax = s->dmax[s->dmax_h];
 }
 
 static void swing_end(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, double now,

@@ -49,6 +49,8 @@ typedef struct hr__swing {
   double *x;     /* ring of values */
   int head, count;
   int imin, imax; /* ring slots of the window's extremes */
+  int *dmin, *dmax; /* monotonic deques of ring slots (ascending minima, descending maxima) */
+  int dmin_h, dmin_n, dmax_h, dmax_n;
   int active;    /* 0 idle, +1 rising swing, -1 falling swing */
   double t_from, x_from, t_ext, x_ext;
   unsigned channels;
