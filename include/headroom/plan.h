@@ -275,8 +275,9 @@ HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const ch
 /* The same at a step dt_s [s] > 0 other than the training step: the copula
  * method rescales its autocorrelation to the new step (lags interpolated in
  * time); the paper and Markov methods draw one state per step whatever the
- * step.  Below the smallest trained batch the copula method blends towards
- * idle_w_per_gpu at A = 0. */
+ * step.  For A < 1 (a bin partly idle) every state method mixes the busy
+ * power with idle_w_per_gpu in proportion A; from 1 up to the smallest
+ * trained batch the smallest batch's level holds. */
 HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
                                      int num_gpus, const double *active, size_t n, double dt_s,
                                      uint64_t seed, double *p_w);

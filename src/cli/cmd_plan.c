@@ -571,7 +571,29 @@ static int cmd_fidelity(int argc, char **argv)
       if (rc != HR_OK)
         goto done;
     }
-    if ((rc = summarize(acc, "batch", "ALL", csv)) != HR_OK)
+    /* Per-model summaries: acc holds one entry per run, in set order. */
+    for (size_t i = 0; i < set->n && rc == HR_OK; i++) {
+      int first = 1;
+      for (size_t j = 0; j < i && first; j++)
+        first = strcmp(set->tr[j].model, set->tr[i].model) != 0;
+      if (!first)
+        continue;
+      static fold_out_t sub[HR_PLAN_METHOD_COUNT_];
+      for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
+        sub[meth].m = 0;
+        for (size_t k = 0; k < acc[meth].m && k < set->n; k++)
+          if (strcmp(set->tr[k].model, set->tr[i].model) == 0) {
+            sub[meth].gt[sub[meth].m] = acc[meth].gt[k];
+            sub[meth].gen[sub[meth].m] = acc[meth].gen[k];
+            sub[meth].len[sub[meth].m++] = acc[meth].len[k];
+          }
+      }
+      char held[64];
+      snprintf(held, sizeof held, "%.13s/ALL",
+               set->tr[i].model + (strncmp(set->tr[i].model, "Llama-", 6) ? 0 : 6));
+      rc = summarize(sub, "batch", held, csv);
+    }
+    if (rc != HR_OK || (rc = summarize(acc, "batch", "ALL", csv)) != HR_OK)
       goto done;
     clear_acc(acc);
   }

@@ -619,6 +619,16 @@ static int levinson(const double *r, int p, double *phi, double *var)
   return m;
 }
 
+/* A(t) is a time average over the bin: below one active request the server
+ * was idle for part of it, so the bin's power is the time-weighted mix of
+ * idle (which the traces lack: idle_w_per_gpu is an input) and busy power.
+ * From one request up, the smallest trained batch's level holds. */
+static double idle_blend(const hr_plan_model_t *m, double a, double busy)
+{
+  a = fmax(a, 0.0);
+  return m->idle_w_per_gpu + a * (busy - m->idle_w_per_gpu);
+}
+
 #define NW 16 /* interpolation weights are rounded to 1/NW for the AR cache */
 
 /* Latent ACF of batch j at lags of dt_s, from the training lags (steps of
@@ -650,7 +660,6 @@ static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, con
   if (!cache)
     return HR_ERR_NOMEM;
   double ratio = dt_s / m->train_dt_s, zh[ZLAGS] = {0};
-  double b0 = log2(1.0 + g->batch[0]);
   for (size_t t = 0, burn = 256; t < n; burn ? burn-- : t++) {
     double a = active[t], w = 0.0;
     int j = nb > 1 ? batch_pos(g->batch, nb, a, &w) : 0;
@@ -686,12 +695,8 @@ static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, con
      * sizes: a level that moves with the batch moves, rather than splitting
      * into two bumps as a mixture would. */
     double x = (1 - w) * xa + w * xb;
-    if (a < g->batch[0]) {
-      /* Below the smallest trained batch, down to idle at A = 0: blend
-       * towards the idle power in log2(1 + A), which the traces lack. */
-      double wi0 = log2(1.0 + fmax(a, 0.0)) / b0;
-      x = m->idle_w_per_gpu + wi0 * (x - m->idle_w_per_gpu);
-    }
+    if (a < 1.0) /* busy part of the bin only; see idle_blend */
+      x = idle_blend(m, a, x);
     p_w[t] = ng * x;
   }
   free(cache);
@@ -774,9 +779,8 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
       x = mu + sd * z;
     x = fmin(g->p_hi, fmax(g->p_lo, x));
     prev = x;
-    if (active[t] < g->batch[0]) /* towards idle, as the copula method does */
-      x = m->idle_w_per_gpu +
-          log2(1.0 + fmax(active[t], 0.0)) / log2(1.0 + g->batch[0]) * (x - m->idle_w_per_gpu);
+    if (active[t] < 1.0)
+      x = idle_blend(m, active[t], x);
     p_w[t] = ng * x;
   }
   return HR_OK;
