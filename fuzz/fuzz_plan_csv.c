@@ -1,9 +1,10 @@
-/* libFuzzer harness for the workload CSV loader (untrusted trace files).
+/* libFuzzer harness for the workload loaders, CSV and JSON Lines (untrusted
+ * trace files).
  *
  * Every input must either load or fail with a located message; a loaded
  * workload must have strictly increasing times starting at 0 and
  * non-negative token counts.  Both the Azure mapping and a numeric-time
- * mapping are exercised. */
+ * mapping are exercised, and the same bytes as JSON Lines. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,12 +13,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(const uint8_t *data, size_t size, const hr_plan_csv_map_t *map)
+static void check(const uint8_t *data, size_t size, const hr_plan_csv_map_t *map, int jsonl)
 {
   hr_plan_workload_t *w = NULL;
   hr_plan_error_t e;
   memset(&e, 0, sizeof e);
-  int rc = hr_plan_workload_parse_csv((const char *)data, size, map, &w, &e);
+  int rc = jsonl ? hr_plan_workload_parse_jsonl((const char *)data, size, map, &w, &e)
+                 : hr_plan_workload_parse_csv((const char *)data, size, map, &w, &e);
   if (rc != HR_OK) {
     if (w || e.text[0] == '\0' || !memchr(e.text, '\0', sizeof e.text) || e.line < 0 ||
         e.column < 0)
@@ -36,7 +38,9 @@ static void check(const uint8_t *data, size_t size, const hr_plan_csv_map_t *map
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static const hr_plan_csv_map_t numeric = {"t", "in", "out", 1e-3};
-  check(data, size, NULL);
-  check(data, size, &numeric);
+  static const hr_plan_csv_map_t mooncake = {"timestamp", "input_length", "output_length", 1e-3};
+  check(data, size, NULL, 0);
+  check(data, size, &numeric, 0);
+  check(data, size, &mooncake, 1);
   return 0;
 }

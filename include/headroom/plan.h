@@ -103,6 +103,20 @@ HR_API int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan
 HR_API int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *map,
                                      hr_plan_workload_t **out, hr_plan_error_t *err);
 
+/* Parses a JSON Lines trace: one object per line, the map's names used as
+ * keys of top-level members (e.g. Mooncake: {"timestamp", "input_length",
+ * "output_length"} with time_unit_s 1e-3).  Times may be numbers or
+ * date-time strings; other members (arrays, nested objects) are skipped.
+ * The same checks as the CSV loader apply; err->column is then the 1-based
+ * byte column of the offending value in its line.  map must not be NULL. */
+HR_API int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                                        hr_plan_workload_t **out, hr_plan_error_t *err);
+/* Reads a file: JSON Lines when its name ends in ".jsonl" (map NULL: the
+ * Mooncake keys timestamp/input_length/output_length in ms), CSV otherwise
+ * (map NULL: Azure). */
+HR_API int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
+                                 hr_plan_workload_t **out, hr_plan_error_t *err);
+
 typedef enum hr_plan_arrival {
   HR_PLAN_ARRIVAL_POISSON = 0, /* constant rate, exponential gaps */
   HR_PLAN_ARRIVAL_BURSTY = 1,  /* gamma renewal process with gap CV burst_cv > 1 */

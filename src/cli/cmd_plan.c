@@ -171,13 +171,13 @@ static int cmd_workload(int argc, char **argv)
   hr_plan_error_t e = {0};
   int rc;
   if (csv) {
-    if ((rc = hr_plan_workload_load_csv(csv, mp, &w, &e)) != HR_OK) {
+    if ((rc = hr_plan_workload_load(csv, mp, &w, &e)) != HR_OK) {
       report_load_error(csv, rc, &e);
       return 1;
     }
   } else {
     if (lengths) {
-      if ((rc = hr_plan_workload_load_csv(lengths, mp, &src, &e)) != HR_OK) {
+      if ((rc = hr_plan_workload_load(lengths, mp, &src, &e)) != HR_OK) {
         report_load_error(lengths, rc, &e);
         return 1;
       }
@@ -956,7 +956,7 @@ static int cmd_site(int argc, char **argv, int mode)
       }
       mp = &map;
     }
-    if ((rc = hr_plan_workload_load_csv(csv, mp, &w, &e)) != HR_OK) {
+    if ((rc = hr_plan_workload_load(csv, mp, &w, &e)) != HR_OK) {
       report_load_error(csv, rc, &e);
       hr_plan_model_destroy(m);
       return 1;

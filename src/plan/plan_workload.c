@@ -89,6 +89,14 @@ static int parse_datetime(const char *s, int64_t *sec, double *frac)
   return 1;
 }
 
+static int is_blank(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return 0;
+  return 1;
+}
+
 static int parse_count(const char *s, int32_t *v)
 {
   long x;
@@ -368,4 +376,224 @@ int hr_plan_workload_fit_lengths(const hr_plan_workload_t *w, hr_plan_gen_cfg_t 
   cfg->in_log_sd = sqrt(fmax(0.0, ss[0] / n - cfg->in_log_mean * cfg->in_log_mean));
   cfg->out_log_sd = sqrt(fmax(0.0, ss[1] / n - cfg->out_log_mean * cfg->out_log_mean));
   return HR_OK;
+}
+
+/* ---------------------------------------------------------- JSON Lines */
+
+/* Skips one JSON value starting at s[*i] (n bytes); returns 0 on a syntax
+ * error.  Strings honour escapes; containers are skipped by depth. */
+static int skip_value(const char *s, size_t n, size_t *i)
+{
+  int depth = 0;
+  do {
+    if (*i >= n)
+      return 0;
+    char c = s[*i];
+    if (c == '"') {
+      for ((*i)++; *i < n && s[*i] != '"'; (*i)++)
+        if (s[*i] == '\\')
+          (*i)++;
+      if (*i >= n)
+        return 0;
+      (*i)++;
+    } else if (c == '{' || c == '[') {
+      depth++;
+      (*i)++;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0)
+        return 0;
+      depth--;
+      (*i)++;
+    } else if (depth > 0) {
+      (*i)++;
+    } else {
+      /* A bare scalar: up to the next delimiter. */
+      size_t st = *i;
+      while (*i < n && s[*i] != ',' && s[*i] != '}' && s[*i] != ']' && s[*i] != ' ' &&
+             s[*i] != '\t')
+        (*i)++;
+      if (*i == st)
+        return 0;
+    }
+  } while (depth > 0);
+  return 1;
+}
+
+static void skip_ws(const char *s, size_t n, size_t *i)
+{
+  while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r'))
+    (*i)++;
+}
+
+/* Finds the top-level members named in keys[0..3) of the object in line
+ * s[0..n); val[k] gets a NUL-terminated copy of the value (string quotes
+ * removed, at most cap-1 bytes), col[k] its 1-based column.  Returns 0, or
+ * the 1-based column of a syntax error (negative). */
+static int json_members(const char *s, size_t n, const char *const keys[3], char val[3][64],
+                        int col[3])
+{
+  size_t i = 0;
+  for (int k = 0; k < 3; k++)
+    col[k] = 0;
+  skip_ws(s, n, &i);
+  if (i >= n || s[i] != '{')
+    return -(int)(i + 1);
+  i++;
+  skip_ws(s, n, &i);
+  if (i < n && s[i] == '}')
+    return 0;
+  for (;;) {
+    skip_ws(s, n, &i);
+    if (i >= n || s[i] != '"')
+      return -(int)(i + 1);
+    size_t ks = ++i;
+    while (i < n && s[i] != '"')
+      i += s[i] == '\\' ? 2 : 1;
+    if (i >= n)
+      return -(int)(ks);
+    size_t kl = i - ks;
+    i++;
+    skip_ws(s, n, &i);
+    if (i >= n || s[i] != ':')
+      return -(int)(i + 1);
+    i++;
+    skip_ws(s, n, &i);
+    size_t vs = i;
+    if (!skip_value(s, n, &i))
+      return -(int)(vs + 1);
+    for (int k = 0; k < 3; k++)
+      if (strlen(keys[k]) == kl && memcmp(keys[k], s + ks, kl) == 0) {
+        size_t a = vs, b = i;
+        if (b > a && s[a] == '"') {
+          a++;
+          b--;
+        }
+        size_t l = b - a < 63 ? b - a : 63;
+        memcpy(val[k], s + a, l);
+        val[k][l] = '\0';
+        col[k] = (int)(vs + 1);
+      }
+    skip_ws(s, n, &i);
+    if (i < n && s[i] == ',') {
+      i++;
+      continue;
+    }
+    if (i < n && s[i] == '}')
+      return 0;
+    return -(int)(i + 1);
+  }
+}
+
+int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                                 hr_plan_workload_t **out, hr_plan_error_t *err)
+{
+  if (!out || !map || (!buf && len) || !map->time_col || !map->in_col || !map->out_col ||
+      !(map->time_unit_s > 0.0))
+    return HR_ERR_INVALID_ARG;
+  *out = NULL;
+  hr_plan_workload_t *w = calloc(1, sizeof *w);
+  if (!w)
+    return HR_ERR_NOMEM;
+  const char *const keys[3] = {map->time_col, map->in_col, map->out_col};
+  size_t cap = 0, pos = 0;
+  long line = 0;
+  int datetime = -1, rc = HR_OK;
+  int64_t sec0 = 0;
+  double frac0 = 0.0, prev = -INFINITY;
+  while (pos < len) {
+    const char *s = buf + pos;
+    const char *nl = memchr(s, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - s) : len - pos;
+    pos += n + (nl ? 1 : 0);
+    line++;
+    if (is_blank(s, n))
+      continue;
+    char val[3][64];
+    int col[3];
+    int e = memchr(s, '\0', n) ? -1 : json_members(s, n, keys, val, col);
+    if (e < 0) {
+      hr__plan_err(err, line, -e, "not a JSON object");
+      rc = HR_ERR_PARSE;
+      goto fail;
+    }
+    for (int k = 0; k < 3; k++)
+      if (!col[k]) {
+        hr__plan_err(err, line, 0, "missing key '%s'", keys[k]);
+        rc = HR_ERR_PARSE;
+        goto fail;
+      }
+    hr_plan_request_t r;
+    int64_t sec;
+    double frac, t, x;
+    if (datetime < 0)
+      datetime = parse_datetime(val[0], &sec, &frac);
+    if (datetime && parse_datetime(val[0], &sec, &frac)) {
+      if (w->n == 0) {
+        sec0 = sec;
+        frac0 = frac;
+        w->t0_epoch_s = (double)sec + frac;
+      }
+      t = (double)(sec - sec0) + (frac - frac0);
+    } else if (!datetime && hr__plan_parse_double(val[0], &x) == HR_OK) {
+      if (w->n == 0)
+        w->t0_epoch_s = x;
+      t = (x - w->t0_epoch_s) * map->time_unit_s;
+    } else {
+      hr__plan_err(err, line, col[0], "%s: not a number or date-time", keys[0]);
+      rc = HR_ERR_PARSE;
+      goto fail;
+    }
+    if (!(t > prev)) {
+      hr__plan_err(err, line, col[0], "%s: %s timestamp (not after the previous line)", keys[0],
+                   t == prev ? "duplicate" : "unsorted");
+      rc = HR_ERR_RANGE;
+      goto fail;
+    }
+    prev = t;
+    r.t_s = t;
+    for (int k = 1; k < 3; k++) {
+      int32_t v;
+      int pe = parse_count(val[k], &v);
+      if (pe != HR_OK) {
+        hr__plan_err(err, line, col[k], "%s: %s", keys[k],
+                     pe == HR_ERR_PARSE ? "not an integer" : "negative or too large count");
+        rc = pe;
+        goto fail;
+      }
+      if (k == 1)
+        r.in_tokens = v;
+      else
+        r.out_tokens = v;
+    }
+    if ((rc = push(w, &cap, &r)) != HR_OK) {
+      hr__plan_err(err, line, 0, "out of memory");
+      goto fail;
+    }
+  }
+  *out = w;
+  return HR_OK;
+fail:
+  hr_plan_workload_destroy(w);
+  return rc;
+}
+
+int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
+                          hr_plan_workload_t **out, hr_plan_error_t *err)
+{
+  if (!path || !out)
+    return HR_ERR_INVALID_ARG;
+  size_t n = strlen(path);
+  if (n < 6 || strcmp(path + n - 6, ".jsonl") != 0)
+    return hr_plan_workload_load_csv(path, map, out, err);
+  static const hr_plan_csv_map_t mooncake = {"timestamp", "input_length", "output_length", 1e-3};
+  char *buf;
+  size_t len;
+  int rc = hr__plan_read_file(path, &buf, &len);
+  if (rc != HR_OK) {
+    hr__plan_err(err, 0, 0, "cannot read the file");
+    return rc;
+  }
+  rc = hr_plan_workload_parse_jsonl(buf, len, map ? map : &mooncake, out, err);
+  free(buf);
+  return rc;
 }

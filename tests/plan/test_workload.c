@@ -98,6 +98,46 @@ static void test_bad_input(void **state)
   }
 }
 
+static void test_jsonl(void **state)
+{
+  (void)state;
+  const char *ok = "{\"timestamp\": 0, \"input_length\": 6758, \"output_length\": 500, "
+                   "\"hash_ids\": [1, 2, {\"x\": \"a,}\"}]}\n"
+                   "\n{\"output_length\":7,\"timestamp\":3000,\"input_length\":10}\n";
+  hr_plan_csv_map_t map = {"timestamp", "input_length", "output_length", 1e-3};
+  hr_plan_workload_t *w;
+  hr_plan_error_t e = {0};
+  assert_int_equal(hr_plan_workload_parse_jsonl(ok, strlen(ok), &map, &w, &e), HR_OK);
+  assert_int_equal(w->n, 2);
+  assert_true(fabs(w->req[1].t_s - 3.0) < 1e-12);
+  assert_int_equal(w->req[0].in_tokens, 6758);
+  assert_int_equal(w->req[1].out_tokens, 7);
+  hr_plan_workload_destroy(w);
+  static const struct {
+    const char *text;
+    int rc;
+    long line;
+    int col;
+  } bad[] = {
+      {"{\"timestamp\": 0, \"input_length\": -5, \"output_length\": 1}\n", HR_ERR_RANGE, 1, 34},
+      {"{\"timestamp\": 0, \"input_length\": 5}\n", HR_ERR_PARSE, 1, 0},
+      {"{\"timestamp\": 5, \"input_length\": 5, \"output_length\": 1}\n"
+       "{\"timestamp\": 4, \"input_length\": 5, \"output_length\": 1}\n",
+       HR_ERR_RANGE, 2, 15},
+      {"{\"timestamp\": 0, \"input_length\": \"x\", \"output_length\": 1}\n", HR_ERR_PARSE, 1,
+       34},
+      {"[1, 2]\n", HR_ERR_PARSE, 1, 1},
+      {"{\"timestamp\": 0, \"input_length\": 5 \"output_length\": 1}\n", HR_ERR_PARSE, 1, 36},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    int rc = hr_plan_workload_parse_jsonl(bad[k].text, strlen(bad[k].text), &map, &w, &e);
+    if (rc != bad[k].rc || e.line != bad[k].line || e.column != bad[k].col) {
+      print_error("jsonl case %zu: rc %d line %ld col %d '%s'\n", k, rc, e.line, e.column, e.text);
+      fail();
+    }
+  }
+}
+
 static void test_shared_azure(void **state)
 {
   (void)state;
@@ -232,6 +272,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_azure_ok),     cmocka_unit_test(test_mapping),
+      cmocka_unit_test(test_jsonl),
       cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_shared_azure),
       cmocka_unit_test(test_generators),   cmocka_unit_test(test_rng),
   };
