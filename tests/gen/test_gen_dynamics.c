@@ -10,18 +10,9 @@
 
 #include <cmocka.h>
 
-/* cmocka 1.1.5 has no double comparison; this one prints both values. */
-#define assert_near(a, b, tol)                                                                 \
-  do {                                                                                       \
-    double a_ = (a), b_ = (b), t_ = (tol);                                                   \
-    if (!(fabs(a_ - b_) <= t_))                                                              \
-      fail_msg("%s = %.17g, want %s = %.17g +- %g", #a, a_, #b, b_, t_);                      \
-  } while (0)
-
+#include "gen_test.h"
 #include "headroom/error.h"
 #include "headroom/gen.h"
-
-#define PI 3.14159265358979323846
 
 static float *gen_block(const hr_gen_cfg_t *cfg, size_t n, int *n_ch)
 {
