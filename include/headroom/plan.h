@@ -424,6 +424,14 @@ HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, i
                                   int samples, double cap_w, uint64_t seed,
                                   hr_plan_oversub_t *out);
 
+/* Writes a line chart as SVG: nseries series y[k][0..n) against x[0..n)
+ * (x increasing), with axes, ticks, labels and a legend.  Long series are
+ * reduced to the min and max of each of ~1000 buckets so peaks survive.
+ * Strings are borrowed and escaped.  HR_ERR_INVALID_ARG, HR_ERR_IO. */
+HR_API int hr_plan_svg_write(const char *path, const char *title, const char *xlabel,
+                             const char *ylabel, const double *x, const double *const *y,
+                             const char *const *names, int nseries, size_t n);
+
 #define HR_PLAN_MODEL_VERSION 1
 
 #ifdef __cplusplus

@@ -807,8 +807,9 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
   fprintf(f, "| nameplate (GPU TDP 700 W + non-GPU) | %.1f kW |\n",
           (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack *
               (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) * cfg->pue / 1e3);
-  fprintf(f, "\nFiles: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
-             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve). No plots are written.\n");
+  fprintf(f, "\n![facility power](site.svg)\n\n![load-duration curve](ldc.svg)\n\n"
+             "Files: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
+             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve), `site.svg`, `ldc.svg`.\n");
   return fclose(f) == 0;
 }
 
@@ -1039,6 +1040,34 @@ static int cmd_site(int argc, char **argv, int mode)
       } else {
         ok = 0;
       }
+      if (ok) {
+        /* Plots: facility power (1-s means) over time, and the 15-min LDC. */
+        size_t k1 = hr_plan_block_mean(s->it_w, s->n, per1, b);
+        double *tx = malloc((k1 > k ? k1 : k) * sizeof *tx);
+        ok = tx != NULL;
+        if (ok) {
+          for (size_t i = 0; i < k1; i++) {
+            tx[i] = (double)i * per1 * s->dt_s / 3600.0;
+            b[i] *= cfg.pue / 1e3;
+          }
+          const double *ys[1] = {b};
+          const char *nm[1] = {"facility"};
+          snprintf(path, sizeof path, "%s/site.svg", dir);
+          ok = k1 < 2 || hr_plan_svg_write(path, "Facility power, 1-s means", "time [h]",
+                                            "power [kW]", tx, ys, nm, 1, k1) == HR_OK;
+          k = hr_plan_block_mean(s->it_w, s->n, per15, b);
+          qsort(b, k, sizeof *b, cmp_desc);
+          for (size_t i = 0; i < k; i++) {
+            tx[i] = 100.0 * (double)(i + 1) / (double)k;
+            b[i] *= cfg.pue / 1e3;
+          }
+          snprintf(path, sizeof path, "%s/ldc.svg", dir);
+          ok = ok && (k < 2 || hr_plan_svg_write(path, "Load-duration curve, 15-min demand",
+                                                  "time exceeded [%]", "power [kW]", tx, ys, nm,
+                                                  1, k) == HR_OK);
+          free(tx);
+        }
+      }
       ok = ok && write_report(dir, s, &cfg, &u, w, dur);
     }
     free(b);
@@ -1085,6 +1114,10 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
   printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
          "peak/avg", "LF", "ramp15_kW/h");
   int rc = HR_OK;
+  double *series[HR_PLAN_METHOD_COUNT_] = {0};
+  const char *names[HR_PLAN_METHOD_COUNT_];
+  int ns = 0;
+  size_t nmin = 0;
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK; meth++) {
     cfg.method = meth;
     hr_plan_site_t *s;
@@ -1110,11 +1143,37 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
         fprintf(md, "| %s | %.1f | %.1f | %.1f | %.3f | %.3f | %.1f |\n", hr_plan_method_name(meth),
                 u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
                 u.max_ramp_15min_w_per_h * k);
+      size_t per = (size_t)lround(60.0 / s->dt_s);
+      per = per ? per : 1;
+      double *y = malloc((s->n / per + 1) * sizeof *y);
+      if (y) {
+        nmin = hr_plan_block_mean(s->it_w, s->n, per, y);
+        for (size_t i = 0; i < nmin; i++)
+          y[i] *= k;
+        series[ns] = y;
+        names[ns++] = hr_plan_method_name(meth);
+      }
     }
     hr_plan_site_destroy(s);
   }
+  if (dir && ns > 0 && nmin >= 2) {
+    double *tx = malloc(nmin * sizeof *tx);
+    if (tx) {
+      for (size_t i = 0; i < nmin; i++)
+        tx[i] = (double)i / 60.0;
+      snprintf(path, sizeof path, "%s/provision.svg", dir);
+      if (hr_plan_svg_write(path, "Facility power by power model, 1-min means", "time [h]",
+                            "power [kW]", tx, (const double *const *)series, names, ns,
+                            nmin) != HR_OK && rc == HR_OK)
+        rc = HR_ERR_IO;
+      free(tx);
+    }
+  }
+  for (int i = 0; i < ns; i++)
+    free(series[i]);
   if (md)
-    fprintf(md, "\nNo plots are written; `provision.csv` holds the table.\n");
+    fprintf(md, "\n![facility power by model](provision.svg)\n\n`provision.csv` holds the "
+                "table.\n");
   int bad = (csv && fclose(csv) != 0) | (md && fclose(md) != 0);
   if (bad && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", dir);
@@ -1154,6 +1213,13 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   printf("%7s %10s %10s %10s %10s %8s\n", "n_racks", "mean_kW", "p50_kW", "p95_kW", "max_kW",
          "P(exc)");
   int by_trace_p95 = 0, by_trace_zero = 0;
+  double *pl = calloc(4 * (size_t)s->nracks, sizeof *pl); /* n, p50, p95, max */
+  if (!pl) {
+    if (csv)
+      fclose(csv);
+    hr_plan_site_destroy(s);
+    return HR_ERR_NOMEM;
+  }
   for (int n = 1; n <= s->nracks && rc == HR_OK; n++) {
     hr_plan_oversub_t o;
     rc = hr_plan_oversub_sample(s->rack_w, s->nracks, s->n1, n, samples, cap_kw * 1e3,
@@ -1164,6 +1230,10 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
       by_trace_p95 = n;
     if (o.exceed_prob == 0.0)
       by_trace_zero = n;
+    pl[n - 1] = n;
+    pl[s->nracks + n - 1] = o.peak_p50_w / 1e3;
+    pl[2 * s->nracks + n - 1] = o.peak_p95_w / 1e3;
+    pl[3 * s->nracks + n - 1] = cap_kw;
     printf("%7d %10.1f %10.1f %10.1f %10.1f %8.3f\n", n, o.peak_mean_w / 1e3, o.peak_p50_w / 1e3,
            o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
     if (csv)
@@ -1185,7 +1255,8 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                   "| traces (%s), no draw exceeding | %d |\n\n"
                   "Racks are drawn without replacement from the %d generated racks, %d draws per "
                   "count; a count equal to the racks generated has a single possible draw. "
-                  "`oversub.csv` holds the peak quantiles per count. No plots are written.\n",
+                  "`oversub.csv` holds the peak quantiles per count.\n\n"
+                  "![row peak vs racks](oversub.svg)\n",
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
               by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
               hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
@@ -1195,6 +1266,15 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
       rc = HR_ERR_IO;
     }
   }
+  if (dir && rc == HR_OK && s->nracks >= 2) {
+    const double *ys[3] = {pl + s->nracks, pl + 2 * (size_t)s->nracks, pl + 3 * (size_t)s->nracks};
+    const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
+    snprintf(path, sizeof path, "%s/oversub.svg", dir);
+    if (hr_plan_svg_write(path, "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl, ys,
+                          nm, 3, (size_t)s->nracks) != HR_OK)
+      rc = HR_ERR_IO;
+  }
+  free(pl);
   if (csv && fclose(csv) != 0)
     rc = HR_ERR_IO;
   hr_plan_site_destroy(s);

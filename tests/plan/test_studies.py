@@ -65,6 +65,12 @@ def main():
         per_server = s1[:, 1].mean() / 12
         if not (8 * 90 + 1000 <= per_server <= 8 * 700 + 1000):
             fails.append(f"mean server power {per_server} outside idle..TDP")
+        import xml.dom.minidom
+        for svg in ("site.svg", "ldc.svg"):
+            try:
+                xml.dom.minidom.parse(os.path.join(site, svg))
+            except Exception as e:  # noqa: BLE001 - any parse failure is a test failure
+                fails.append(f"{svg}: {e}")
         with open(os.path.join(site, "report.md")) as f:
             if "load factor" not in f.read():
                 fails.append("report.md lacks the load factor")
@@ -85,6 +91,9 @@ def main():
         out = run([hr, "plan", "oversub", "--out-dir", ovs, "--row-capacity-kw", "60",
                    "--samples", "50"] + fac).stdout
         o = table(os.path.join(ovs, "oversub.csv"))
+        for svg in (os.path.join(ovs, "oversub.svg"), os.path.join(prov, "provision.svg")):
+            if not os.path.exists(svg):
+                fails.append(f"missing {svg}")
         p50 = [float(r["peak_p50_kw"]) for r in o]
         if len(o) != 6 or any(b <= a for a, b in zip(p50, p50[1:])):
             fails.append(f"oversub peaks not increasing: {p50}")
