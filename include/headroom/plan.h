@@ -231,7 +231,8 @@ typedef enum hr_plan_method {
   HR_PLAN_TDP = 0,      /* nameplate: num_gpus x tdp_w_per_gpu */
   HR_PLAN_MEAN = 1,     /* training mean power per GPU x num_gpus */
   HR_PLAN_LUT = 2,      /* Splitwise-style average-power ratio by batch x TDP */
-  HR_PLAN_PAPER = 3,    /* GMM states + per-bin classifier + AR(1) (the paper's) */
+  HR_PLAN_PAPER = 3,    /* GMM states + GRU classifier on [A_norm, dA_norm] + AR(1)
+                         * (the paper's composition) */
   HR_PLAN_MARKOV = 4,   /* GMM states + batch-interpolated Markov chain, iid in state */
   HR_PLAN_COPULA = 5,   /* per-configuration empirical marginal, quantile-interpolated
                          * across batch sizes, driven by a latent Gaussian AR(50)
@@ -257,7 +258,12 @@ typedef struct hr_plan_train_cfg {
   int k_min, k_max;      /* GMM components tried, 1 <= k_min <= k_max <= 16; BIC picks */
   size_t gmm_max_points; /* subsample for EM (deterministic stride), >= 100 */
   int em_iters;          /* EM iterations per K, >= 1 */
-  int clf_epochs;        /* classifier gradient epochs, >= 1 */
+  int clf_epochs;        /* softmax classifier epochs, >= 1 (used when gru_hidden = 0) */
+  int gru_hidden;        /* GRU hidden units for the paper method, 0..32 (16); 0: the
+                          * softmax classifier on [1, a, a^2] instead */
+  int gru_epochs;        /* GRU epochs over the runs, >= 0 (12) */
+  int gru_window;        /* BPTT window [steps], >= 1 (64) */
+  int gru_windows;       /* windows per run per epoch, >= 1 (8) */
   const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
   uint64_t seed;
   int pooled;            /* 1: also train the pooled group for unseen labels */

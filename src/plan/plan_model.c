@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "plan/plan_gmm.h"
+#include "plan/plan_gru.h"
 #include "plan/plan_int.h"
 
 #define NBMAX 32   /* training batch sizes per group */
@@ -28,6 +29,9 @@ typedef struct group {
   double mean_w;     /* per-GPU training mean [W] */
   double a_mu, a_sd; /* normalisation of log2(1 + A) */
   double clf[HR__PLAN_KMAX][NFEAT];
+  int gru_h; /* 0: the softmax classifier clf drives the paper method */
+  double gru_w[3 * HR__PLAN_GRU_HMAX * (HR__PLAN_GRU_NIN + HR__PLAN_GRU_HMAX + 2) +
+               HR__PLAN_KMAX * (HR__PLAN_GRU_HMAX + 1)];
   int nb;
   double batch[NBMAX];
   double occ[NBMAX][HR__PLAN_KMAX];
@@ -64,6 +68,10 @@ void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg)
   cfg->gmm_max_points = 4000;
   cfg->em_iters = 60;
   cfg->clf_epochs = 1500;
+  cfg->gru_hidden = 16;
+  cfg->gru_epochs = 12;
+  cfg->gru_window = 64;
+  cfg->gru_windows = 8;
   cfg->lut_csv = NULL;
   cfg->seed = 1;
   cfg->pooled = 1;
@@ -205,6 +213,50 @@ static void train_classifier(group_t *g, const double *a, int epochs)
         g->clf[j][f] -= lr * mh / (sqrt(vh) + 1e-8);
       }
   }
+}
+
+/* Trains the group's GRU on every run's (features, GMM label) sequence.  A
+ * fixed-batch run has A(t) = max_num_seqs throughout, so its features are
+ * [A_norm, 0]; the GRU still sees the label dynamics of each run. */
+static int train_gru(group_t *g, const hr_plan_traceset_t *set, const size_t *idx, size_t nt,
+                     const hr_plan_train_cfg_t *cfg)
+{
+  hr__plan_gru_seq_t *seq = calloc(nt, sizeof *seq);
+  double **xs = calloc(nt, sizeof *xs);
+  int **ys = calloc(nt, sizeof *ys);
+  int rc = HR_ERR_NOMEM;
+  if (!seq || !xs || !ys)
+    goto done;
+  for (size_t i = 0; i < nt; i++) {
+    const hr_plan_trace_t *t = &set->tr[idx[i]];
+    xs[i] = malloc(t->n * HR__PLAN_GRU_NIN * sizeof *xs[i]);
+    ys[i] = malloc(t->n * sizeof *ys[i]);
+    if (!xs[i] || !ys[i])
+      goto done;
+    double a = feat_a(g, t->max_num_seqs);
+    for (size_t s = 0; s < t->n; s++) {
+      xs[i][s * HR__PLAN_GRU_NIN] = a;
+      xs[i][s * HR__PLAN_GRU_NIN + 1] = 0.0;
+      ys[i][s] = hr__plan_gmm_label(&g->g, t->p_w[s] / t->num_gpus);
+    }
+    seq[i].x = xs[i];
+    seq[i].y = ys[i];
+    seq[i].n = t->n;
+  }
+  hr_plan_rng_t r;
+  hr_plan_rng_seed(&r, cfg->seed);
+  hr__plan_gru_init(g->gru_w, g->gru_h, g->g.k, &r);
+  rc = hr__plan_gru_train(g->gru_w, g->gru_h, g->g.k, seq, nt, cfg->gru_epochs, cfg->gru_window,
+                          cfg->gru_windows, 0.01, cfg->seed + 1);
+done:
+  for (size_t i = 0; xs && ys && i < nt; i++) {
+    free(xs[i]);
+    free(ys[i]);
+  }
+  free(xs);
+  free(ys);
+  free(seq);
+  return rc;
 }
 
 /* Trains one group on the traces idx[0..nt) (already filtered). */
@@ -374,6 +426,9 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
   for (int b = 0; b < g->nb; b++)
     a[b] = (a[b] - g->a_mu) / g->a_sd;
   train_classifier(g, a, cfg->clf_epochs);
+  g->gru_h = cfg->gru_hidden;
+  if (g->gru_h > 0)
+    return train_gru(g, set, idx, nt, cfg);
   return HR_OK;
 }
 
@@ -471,7 +526,9 @@ int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
 {
   if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) || cfg->k_min < 1 ||
       cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
-      cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0))
+      cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0) ||
+      cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX || cfg->gru_epochs < 0 ||
+      cfg->gru_window < 1 || cfg->gru_windows < 1)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
   size_t *idx = malloc((set->n + 1) * sizeof *idx);
@@ -750,13 +807,28 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
     break;
   }
   int k = g->g.k;
-  double prev = NAN;
+  double prev = NAN, hs[HR__PLAN_GRU_HMAX] = {0};
   int s = -1;
   for (size_t t = 0; t < n; t++) {
     double p[HR__PLAN_KMAX];
     int use_ar;
     if (method == HR_PLAN_PAPER) {
-      softmax_probs(g, feat_a(g, active[t]), p);
+      double a = feat_a(g, active[t]);
+      if (g->gru_h > 0) {
+        /* dA_norm: the step of log2(1 + A); 0 in every training run, so it is
+         * not rescaled. */
+        double x[HR__PLAN_GRU_NIN] = {a, t ? a - feat_a(g, active[t - 1]) : 0.0}, mx = -INFINITY,
+               sum = 0.0;
+        hr__plan_gru_step(g->gru_w, g->gru_h, k, x, hs, p);
+        for (int l = 0; l < k; l++)
+          mx = fmax(mx, p[l]);
+        for (int l = 0; l < k; l++)
+          sum += (p[l] = exp(p[l] - mx));
+        for (int l = 0; l < k; l++)
+          p[l] /= sum;
+      } else {
+        softmax_probs(g, a, p);
+      }
       s = draw(&r, p, k);
       use_ar = g->phi[s] >= AR_MIN_PHI;
     } else {
@@ -850,6 +922,13 @@ int hr_plan_model_save(const hr_plan_model_t *m, const char *path)
               g->a_mu, g->a_sd);
     for (int j = 0; j < k; j++)
       sb_printf(&b, "%.17g %.17g %.17g\n", g->clf[j][0], g->clf[j][1], g->clf[j][2]);
+    sb_printf(&b, "gru %d\n", g->gru_h);
+    if (g->gru_h > 0) {
+      size_t np = hr__plan_gru_nparams(g->gru_h, k);
+      for (size_t i = 0; i < np; i++)
+        sb_printf(&b, i ? " %.17g" : "%.17g", g->gru_w[i]);
+      sb_printf(&b, "\n");
+    }
     sb_printf(&b, "batches %d\n", g->nb);
     for (int i = 0; i < g->nb; i++) {
       sb_printf(&b, "%.17g", g->batch[i]);
@@ -884,7 +963,7 @@ int hr_plan_model_save(const hr_plan_model_t *m, const char *path)
 typedef struct mcur {
   const char *p, *end;
   long line;
-  char buf[65536];
+  char buf[1 << 17];
 } mcur_t;
 
 static int next_line(mcur_t *c)
@@ -1027,6 +1106,10 @@ int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_p
         goto bad;
       memcpy(g->clf[j], v, 3 * sizeof v[0]);
     }
+    if (!keyed_int(c, "gru", 0, HR__PLAN_GRU_HMAX, &g->gru_h))
+      goto bad;
+    if (g->gru_h > 0 && !nums(c, g->gru_w, (int)hr__plan_gru_nparams(g->gru_h, k)))
+      goto bad;
     if (!keyed_int(c, "batches", 1, NBMAX, &g->nb))
       goto bad;
     double row[1 + HR__PLAN_KMAX + HR__PLAN_KMAX * HR__PLAN_KMAX + ZLAGS + NQ];
