@@ -23,7 +23,11 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
   const char *data = argc > 1 ? argv[1] : "../shared/data";
-  double hours = argc > 2 ? atof(argv[2]) : 24.0;
+  double hours = argc > 2 ? strtod(argv[2], NULL) : 24.0;
+  if (!(hours > 0.0) || hours > 24.0 * 366) {
+    fprintf(stderr, "bench_plan_site: HOURS must be in (0, 8784]\n");
+    return 2;
+  }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/power/h100-inference", data);
   hr_plan_traceset_t *set;

@@ -693,7 +693,7 @@ static int cmd_train(int argc, char **argv)
       char *sl = strchr(lab, '/');
       if (sl) {
         *sl = '\0';
-        b = atoi(sl + 1);
+        b = (int)strtol(sl + 1, NULL, 10);
       }
       if (strcmp(set->tr[j].model, lab) == 0 && (b == 0 || b == set->tr[j].max_num_seqs))
         use[j] = 0;
