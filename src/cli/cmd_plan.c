@@ -34,7 +34,8 @@ static void usage(FILE *to)
           "            [--dt S (0.1)] [--ramp-dt S (1)] GT GEN [GT GEN ...]; prints JSON\n"
           "  train     --data DIR --out MODEL [--lut CSV] [--seed N]: fit all power models\n"
           "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
-          "            [--csv FILE] [--dump DIR]: the held-out fidelity table of every method\n"
+          "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1]: the held-out\n"
+          "            fidelity table of every method\n"
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
           "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
           "  site      --model-file MODEL (--csv TRACE [--map ...] | --arrival A --rate R\n"
@@ -484,7 +485,8 @@ static void clear_acc(fold_out_t *acc)
 
 static int cmd_fidelity(int argc, char **argv)
 {
-  const char *dir = NULL, *lut = NULL, *split = "both", *csvp = NULL;
+  const char *dir = NULL, *lut = NULL, *split = "both", *csvp = NULL, *only = NULL;
+  int fast = 0;
   double seed = 1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) {
@@ -506,6 +508,10 @@ static int cmd_fidelity(int argc, char **argv)
       csvp = v;
     else if (strcmp(o, "--dump") == 0)
       dump_dir = v;
+    else if (strcmp(o, "--only") == 0)
+      only = v;
+    else if (strcmp(o, "--fast") == 0)
+      fast = strcmp(v, "0") != 0;
     else if (strcmp(o, "--seed") == 0) {
       if (!parse_num(o, v, &seed))
         return 2;
@@ -533,6 +539,27 @@ static int cmd_fidelity(int argc, char **argv)
     report_load_error(tdir, rc, &e);
     return 1;
   }
+  if (only) {
+    /* --only L1,L2: keep the runs of these model labels. */
+    size_t keep = 0, ol = strlen(only);
+    for (size_t i = 0; i < set->n; i++) {
+      size_t ml = strlen(set->tr[i].model);
+      const char *hit = strstr(only, set->tr[i].model);
+      int match = 0;
+      for (; hit && !match; hit = strstr(hit + 1, set->tr[i].model))
+        match = (hit == only || hit[-1] == ',') && (hit + ml == only + ol || hit[ml] == ',');
+      if (match)
+        set->tr[keep++] = set->tr[i];
+      else
+        free(set->tr[i].p_w);
+    }
+    set->n = keep;
+    if (keep == 0) {
+      fprintf(stderr, "headroom plan fidelity: --only %s matches no run\n", only);
+      hr_plan_traceset_destroy(set);
+      return 2;
+    }
+  }
   FILE *csv = NULL;
   if (csvp) {
     if (!(csv = fopen(csvp, "w"))) {
@@ -547,6 +574,13 @@ static int cmd_fidelity(int argc, char **argv)
   hr_plan_train_cfg_default(&cfg);
   cfg.lut_csv = lut;
   cfg.seed = (uint64_t)seed;
+  if (fast) { /* smaller training for smoke tests: fewer states, EM and GRU steps */
+    cfg.k_max = 6;
+    cfg.gmm_max_points = 1500;
+    cfg.em_iters = 30;
+    cfg.gru_epochs = 3;
+    cfg.gru_windows = 4;
+  }
   unsigned char *use = malloc(set->n);
   static fold_out_t acc[HR_PLAN_METHOD_COUNT_];
   if (!use) {

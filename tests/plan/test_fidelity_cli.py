@@ -1,0 +1,76 @@
+"""`headroom plan fidelity` end to end on one model's runs (--only, --fast):
+every method has a row for every held-out configuration plus the summary,
+the CSV agrees with the printed table, and the metrics of one row recomputed
+from --dump with NumPy/SciPy match.  Skips (77) without the binary or data."""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from scipy import stats
+
+SKIP = 77
+METHODS = ["tdp", "mean", "lut", "paper", "markov", "copula"]
+
+
+def main():
+    hr = os.environ.get("HR_BIN")
+    data = os.environ.get("HR_SHARED_DATA")
+    if not hr or not os.path.exists(hr):
+        print("skip: HR_BIN missing")
+        return SKIP
+    summary = os.path.join(data or "", "power/h100-inference/traces_summary.csv")
+    if not data or not os.path.exists(summary):
+        print("skip: shared data folder missing (HR_SHARED_DATA)")
+        return SKIP
+    label = "Llama-3.1-8B"
+    with open(summary) as f:
+        runs = [r for r in csv.DictReader(f) if r["model_label"] == label]
+    fails = []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "fid.csv")
+        dump = os.path.join(d, "dump")
+        os.mkdir(dump)
+        p = subprocess.run([hr, "plan", "fidelity", "--data", data, "--split", "batch", "--only",
+                            label, "--fast", "1", "--csv", out, "--dump", dump],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            print(p.stderr)
+            return 1
+        with open(out) as f:
+            rows = list(csv.DictReader(f))
+        held = {r["held_out"] for r in rows if r["held_out"] not in ("ALL",)
+                and not r["held_out"].endswith("/ALL")}
+        if len(held) != len(runs):
+            fails.append(f"{len(held)} held-out configurations, expected {len(runs)}")
+        for m in METHODS:
+            n = sum(1 for r in rows if r["method"] == m)
+            if n != len(runs) + 2:  # each run, the model's ALL, the overall ALL
+                fails.append(f"{m}: {n} rows")
+        allrows = {r["method"]: r for r in rows if r["held_out"] == "ALL"}
+        if float(allrows["tdp"]["ks"]) < float(allrows["copula"]["ks"]):
+            fails.append("TDP has a better KS than the copula model")
+        if not float(allrows["copula"]["energy_err_pct"]) < 5.0:
+            fails.append(f"copula energy error {allrows['copula']['energy_err_pct']}")
+        # Recompute one configuration's energy error and KS from the dump.
+        r0 = runs[0]
+        gt = np.loadtxt(os.path.join(data, "power/h100-inference", r0["trace_file"]),
+                        delimiter=",", skiprows=1)[:, 1]
+        gen = np.loadtxt(os.path.join(dump, f"batch_{label}_b{r0['max_num_seqs']}_copula.txt"))
+        e = 100 * abs(gen.sum() - gt.sum()) / gt.sum()
+        ks = stats.ks_2samp(gt, gen).statistic
+        row = [r for r in rows if r["method"] == "copula"
+               and r["held_out"] == f"3.1-8B/b{r0['max_num_seqs']}"][0]
+        # The dump rounds to 1 mW, so compare loosely.
+        if abs(float(row["energy_err_pct"]) - e) > 1e-3 or abs(float(row["ks"]) - ks) > 2e-3:
+            fails.append(f"row {row} vs numpy e={e} ks={ks}")
+    for f in fails:
+        print("FAIL:", f)
+    print("ok" if not fails else f"{len(fails)} failures")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
