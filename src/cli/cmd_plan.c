@@ -1208,7 +1208,10 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
   if (md)
     fprintf(md, "\n![facility power by model](provision.svg)\n\n`provision.csv` holds the "
                 "table.\n");
-  int bad = (csv && fclose(csv) != 0) | (md && fclose(md) != 0);
+  /* Close both even when the first fails. */
+  int bad = csv && fclose(csv) != 0;
+  if (md && fclose(md) != 0)
+    bad = 1;
   if (bad && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", dir);
     rc = HR_ERR_IO;
