@@ -282,12 +282,14 @@ HR_API int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned cha
                                hr_plan_error_t *err);
 HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
 
-/* Generates n samples of a replica's total GPU power [W] at step dt_s (the
- * models are trained at the traces' step; other steps are generated as if at
- * that step) for model label `model` on num_gpus GPUs, driven by the active
- * request count active[t] (n values, >= 0).  Deterministic for a seed.
- * Errors: HR_ERR_INVALID_ARG, HR_ERR_UNSUPPORTED (LUT without a table),
- * HR_ERR_NOMEM. */
+/* Generates n samples of a replica's total GPU power [W] at the training
+ * step (see hr_plan_model_generate_dt for others) for model label `model`
+ * (unknown labels use the pooled group) on num_gpus GPUs, driven by the
+ * active request count active[t] (n values, finite, >= 0; a time average per
+ * step, so fractions are fine).  p_w (n values) is caller-owned.
+ * Deterministic for a seed.  Errors: HR_ERR_INVALID_ARG (also for a bad
+ * active value), HR_ERR_NOT_FOUND (no group for the label and no pooled
+ * group), HR_ERR_UNSUPPORTED (LUT without a table), HR_ERR_NOMEM. */
 HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *model,
                                   int num_gpus, const double *active, size_t n, uint64_t seed,
                                   double *p_w);

@@ -776,6 +776,9 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
   if (!m || !active || !p_w || num_gpus < 1 || method < 0 || method >= HR_PLAN_METHOD_COUNT_ ||
       !(dt_s > 0.0))
     return HR_ERR_INVALID_ARG;
+  for (size_t t = 0; t < n; t++)
+    if (!(active[t] >= 0.0 && active[t] < 1e12)) /* also rejects NaN */
+      return HR_ERR_INVALID_ARG;
   const group_t *g = find_group(m, model);
   if (method != HR_PLAN_TDP && method != HR_PLAN_LUT && !g)
     return HR_ERR_NOT_FOUND;

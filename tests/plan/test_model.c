@@ -101,6 +101,13 @@ static void test_train_generate(void **state)
       fail();
     }
   }
+  a[3] = NAN; /* a bad workload is refused, not indexed with */
+  assert_int_equal(hr_plan_model_generate(m, HR_PLAN_COPULA, "big", 4, a, n, 1, p),
+                   HR_ERR_INVALID_ARG);
+  a[3] = -1.0;
+  assert_int_equal(hr_plan_model_generate(m, HR_PLAN_PAPER, "big", 4, a, n, 1, p),
+                   HR_ERR_INVALID_ARG);
+  a[3] = t->max_num_seqs;
   /* Unknown labels go to the pooled group; without one they are refused. */
   assert_int_equal(hr_plan_model_generate(m, HR_PLAN_COPULA, "other", 2, a, n, 1, p), HR_OK);
   hr_plan_model_destroy(m);
