@@ -346,7 +346,8 @@ typedef struct hr_plan_serve_stats {
   double max_waiting;  /* most requests queued at once */
 } hr_plan_serve_stats_t;
 
-/* Simulates req[0..nreq) (sorted by t_s) on one replica over [0, nbins *
+/* Simulates req[0..nreq) (t_s finite, >= 0, non-decreasing; counts >= 0,
+ * else HR_ERR_INVALID_ARG) on one replica over [0, nbins *
  * dt_s) and writes the state trajectory per bin: active[b] = time-averaged
  * number of running sequences, waiting[b] (may be NULL) = time-averaged
  * queue length.  Decode-only stretches are advanced event to event, so the

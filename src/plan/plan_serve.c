@@ -69,8 +69,10 @@ typedef struct pf_item {
 /* Adds value v over [t0, t1) to per-bin time averages. */
 static void accumulate(double *bins, size_t nb, double dt, double t0, double t1, double v)
 {
-  if (!bins || v == 0.0 || t1 <= t0)
+  if (!bins || v == 0.0 || !(t1 > t0))
     return;
+  if (t0 < 0.0)
+    t0 = 0.0;
   double end = (double)nb * dt;
   if (t0 >= end)
     return;
@@ -93,6 +95,10 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
       cfg->max_batched_tokens < 1 || !(cfg->prefill_tok_per_s > 0.0) || !(cfg->step_s > 0.0) ||
       !(cfg->step_per_seq_s >= 0.0))
     return HR_ERR_INVALID_ARG;
+  for (size_t i = 0; i < nreq; i++) /* finite, >= 0, in time order; counts >= 0 */
+    if (!(req[i].t_s >= 0.0 && req[i].t_s < 1e15) || (i && req[i].t_s < req[i - 1].t_s) ||
+        req[i].in_tokens < 0 || req[i].out_tokens < 0)
+      return HR_ERR_INVALID_ARG;
   size_t cap = (size_t)cfg->max_num_seqs;
   heap_item_t *heap = malloc(cap * sizeof *heap);
   pf_item_t *pf = malloc(cap * sizeof *pf); /* ring buffer */

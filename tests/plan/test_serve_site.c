@@ -59,6 +59,10 @@ static void test_chunking(void **state)
    * overheads than the unchunked prompt, which runs alone. */
   assert_true(fabs(a.mean_ttft_s - (3 * 0.025 + 1.0)) < 1e-9);
   assert_true(fabs(b.mean_ttft_s - (0.025 + 1.0)) < 1e-9);
+  hr_plan_request_t bad[2] = {{2.0, 5, 5}, {1.0, 5, 5}};
+  assert_int_equal(hr_plan_serve_run(&c, bad, 2, 0.5, 10, act, NULL, NULL), HR_ERR_INVALID_ARG);
+  bad[1].t_s = NAN;
+  assert_int_equal(hr_plan_serve_run(&c, bad, 2, 0.5, 10, act, NULL, NULL), HR_ERR_INVALID_ARG);
 }
 
 static void test_batch_limit_and_little(void **state)
