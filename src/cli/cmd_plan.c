@@ -39,7 +39,8 @@ static void usage(FILE *to)
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
           "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
           "  site      --model-file MODEL (--csv TRACE [--map ...] | --arrival A --rate R\n"
-          "            [--min-rate R --max-rate R --cv C]) [--hours H] [--rows 10 --racks 6\n"
+          "            [--min-rate R --max-rate R --period S --peak S --cv C --lengths-from F])\n"
+          "            [--hours H] [--rows 10 --racks 6\n"
           "            --servers 4 --gpus 8 --non-gpu 1000 --pue 1.3 --dt 0.25] [--model LABEL]\n"
           "            [--method copula] [--max-seqs N --max-tokens N --no-chunked\n"
           "            --prefill-tps R --step-ms MS --step-per-seq-ms MS] [--out-dir DIR]:\n"
@@ -880,7 +881,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
 
 static int cmd_site(int argc, char **argv, int mode)
 {
-  const char *mf = NULL, *csv = NULL, *dir = NULL, *method = "copula";
+  const char *mf = NULL, *csv = NULL, *dir = NULL, *method = "copula", *lengths = NULL;
   char *mapstr = NULL;
   double hours = 0.0, x, cap_kw = 600.0, samples = 200;
   hr_plan_site_cfg_t cfg;
@@ -907,6 +908,8 @@ static int cmd_site(int argc, char **argv, int mode)
       mapstr = argv[i];
     else if (strcmp(o, "--out-dir") == 0)
       dir = v;
+    else if (strcmp(o, "--lengths-from") == 0)
+      lengths = v;
     else if (strcmp(o, "--method") == 0)
       method = v;
     else if (strcmp(o, "--model") == 0)
@@ -932,6 +935,10 @@ static int cmd_site(int argc, char **argv, int mode)
       gen.max_rate_per_s = x;
     else if (strcmp(o, "--cv") == 0)
       gen.burst_cv = x;
+    else if (strcmp(o, "--period") == 0)
+      gen.period_s = x;
+    else if (strcmp(o, "--peak") == 0)
+      gen.peak_t_s = x;
     else if (strcmp(o, "--rows") == 0)
       cfg.rows = (int)x;
     else if (strcmp(o, "--racks") == 0)
@@ -998,8 +1005,20 @@ static int cmd_site(int argc, char **argv, int mode)
     }
   } else {
     gen.duration_s = hours > 0 ? hours * 3600.0 : 3600.0;
-    gen.period_s = 86400.0;
-    if ((rc = hr_plan_workload_generate(&gen, &w)) != HR_OK) {
+    hr_plan_workload_t *src = NULL;
+    if (lengths) {
+      /* Bootstrap (prompt, output) pairs from a trace, keeping their
+       * correlation. */
+      if ((rc = hr_plan_workload_load(lengths, NULL, &src, &e)) != HR_OK) {
+        report_load_error(lengths, rc, &e);
+        hr_plan_model_destroy(m);
+        return 1;
+      }
+      gen.lengths_from = src;
+    }
+    rc = hr_plan_workload_generate(&gen, &w);
+    hr_plan_workload_destroy(src);
+    if (rc != HR_OK) {
       fprintf(stderr, "headroom plan site: workload: %s\n", hr_strerror(rc));
       hr_plan_model_destroy(m);
       return 2;
