@@ -810,28 +810,46 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
     break;
   }
   int k = g->g.k;
-  double prev = NAN, hs[HR__PLAN_GRU_HMAX] = {0};
-  int s = -1;
+  double prev = NAN, hs[HR__PLAN_GRU_HMAX] = {0}, pg[HR__PLAN_KMAX] = {0};
+  double a_prev = 0.0, x_prev[HR__PLAN_GRU_NIN] = {0};
+  int s = -1, gru_settled = 0;
   for (size_t t = 0; t < n; t++) {
     double p[HR__PLAN_KMAX];
     int use_ar;
     if (method == HR_PLAN_PAPER) {
-      double a = feat_a(g, active[t]);
+      /* The classifier saw batch sizes batch[0]..batch[nb-1] only: outside
+       * that range its input is clamped (as the other methods clamp), rather
+       * than extrapolated. */
+      double ac = fmin(fmax(active[t], g->batch[0]), g->batch[g->nb - 1]);
+      double a = feat_a(g, ac);
       if (g->gru_h > 0) {
-        /* dA_norm: the step of log2(1 + A); 0 in every training run, so it is
-         * not rescaled. */
-        double x[HR__PLAN_GRU_NIN] = {a, t ? a - feat_a(g, active[t - 1]) : 0.0}, mx = -INFINITY,
-               sum = 0.0;
-        hr__plan_gru_step(g->gru_w, g->gru_h, k, x, hs, p);
-        for (int l = 0; l < k; l++)
-          mx = fmax(mx, p[l]);
-        for (int l = 0; l < k; l++)
-          sum += (p[l] = exp(p[l] - mx));
-        for (int l = 0; l < k; l++)
-          p[l] /= sum;
+        /* dA_norm: the step of the clamped log2(1 + A); 0 in every training
+         * run, so it is not rescaled. */
+        double x[HR__PLAN_GRU_NIN] = {a, t ? a - a_prev : 0.0};
+        if (!(gru_settled && x[0] == x_prev[0] && x[1] == x_prev[1])) {
+          double h0[HR__PLAN_GRU_HMAX], mx = -INFINITY, sum = 0.0, dmax = 0.0;
+          memcpy(h0, hs, sizeof h0);
+          hr__plan_gru_step(g->gru_w, g->gru_h, k, x, hs, pg);
+          for (int l = 0; l < g->gru_h; l++)
+            dmax = fmax(dmax, fabs(hs[l] - h0[l]));
+          /* Under a constant input the state converges; once it moves by
+           * less than 1e-7 (probabilities then move by about as little) the
+           * output is reused until the input changes. */
+          gru_settled = dmax < 1e-7;
+          for (int l = 0; l < k; l++)
+            mx = fmax(mx, pg[l]);
+          for (int l = 0; l < k; l++)
+            sum += (pg[l] = exp(pg[l] - mx));
+          for (int l = 0; l < k; l++)
+            pg[l] /= sum;
+          x_prev[0] = x[0];
+          x_prev[1] = x[1];
+        }
+        memcpy(p, pg, (size_t)k * sizeof p[0]);
       } else {
         softmax_probs(g, a, p);
       }
+      a_prev = a;
       s = draw(&r, p, k);
       use_ar = g->phi[s] >= AR_MIN_PHI;
     } else {
