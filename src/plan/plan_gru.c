@@ -92,17 +92,28 @@ void hr__plan_gru_step(const double *w, int h, int k, const double *x, double *h
 double hr__plan_gru_loss_grad(const double *w, int h, int k, const double *x, const int *y,
                               int T, double *grad, double *scratch)
 {
+  return hr__plan_gru_loss_grad_from(w, h, k, x, y, T, NULL, NULL, grad, scratch);
+}
+
+double hr__plan_gru_loss_grad_from(const double *w, int h, int k, const double *x, const int *y,
+                                   int T, const double *h0, double *h_end, double *grad,
+                                   double *scratch)
+{
   layout_t L = lay(h, k);
   /* scratch per step: h_prev is h of step t-1; store r, z, n, hn_lin, h. */
   double *R = scratch, *Z = R + (size_t)T * h, *N = Z + (size_t)T * h, *HL = N + (size_t)T * h,
          *HS = HL + (size_t)T * h;
   double zero[HR__PLAN_GRU_HMAX] = {0};
+  if (h0)
+    memcpy(zero, h0, (size_t)h * sizeof *h0); /* the start state; no gradient flows into it */
   double loss = 0.0;
   for (int t = 0; t < T; t++) {
     const double *hp = t ? HS + (size_t)(t - 1) * h : zero;
     cell(w, &L, h, x + (size_t)t * NIN, hp, R + (size_t)t * h, Z + (size_t)t * h,
          N + (size_t)t * h, HL + (size_t)t * h, HS + (size_t)t * h);
   }
+  if (h_end)
+    memcpy(h_end, HS + (size_t)(T - 1) * h, (size_t)h * sizeof *h_end);
   double dhn[HR__PLAN_GRU_HMAX] = {0};
   for (int t = T - 1; t >= 0; t--) {
     const double *hs = HS + (size_t)t * h, *hp = t ? HS + (size_t)(t - 1) * h : zero;
@@ -186,15 +197,28 @@ int hr__plan_gru_train(double *w, int h, int k, const hr__plan_gru_seq_t *seq, s
   hr_plan_rng_seed(&r, seed);
   const double b1 = 0.9, b2 = 0.999;
   long step = 0;
+  /* Stateful truncated BPTT: each segment is windows_per_seq consecutive
+   * windows from a random start, the hidden state carried across windows
+   * (not differentiated through), after a forward-only burn-in over up to
+   * BURN steps before the start.  Generation runs the GRU for 1e5+ steps, so
+   * it must be trained on the states long runs reach, not only on states a
+   * few dozen steps from zero. */
+  enum { BURN = 2048 };
   for (int ep = 0; ep < epochs; ep++)
-    for (size_t s = 0; s < nseq; s++)
-      for (int wdx = 0; wdx < windows_per_seq; wdx++) {
-        if (seq[s].n == 0)
-          continue;
-        int T = seq[s].n < (size_t)window ? (int)seq[s].n : window;
-        size_t start = (size_t)(hr_plan_rng_u64(&r) % (uint64_t)(seq[s].n - (size_t)T + 1));
+    for (size_t s = 0; s < nseq; s++) {
+      if (seq[s].n == 0)
+        continue;
+      size_t start = (size_t)(hr_plan_rng_u64(&r) % (uint64_t)seq[s].n);
+      double hs[HR__PLAN_GRU_HMAX] = {0}, lg[64];
+      size_t b0 = start > BURN ? start - BURN : 0;
+      for (size_t t = b0; t < start; t++)
+        hr__plan_gru_step(w, h, k, seq[s].x + t * NIN, hs, lg);
+      for (int wdx = 0; wdx < windows_per_seq && start < seq[s].n; wdx++) {
+        int T = seq[s].n - start < (size_t)window ? (int)(seq[s].n - start) : window;
         memset(g, 0, np * sizeof *g);
-        hr__plan_gru_loss_grad(w, h, k, seq[s].x + start * NIN, seq[s].y + start, T, g, scratch);
+        hr__plan_gru_loss_grad_from(w, h, k, seq[s].x + start * NIN, seq[s].y + start, T, hs, hs,
+                                    g, scratch);
+        start += (size_t)T;
         double nrm = 0.0;
         for (size_t i = 0; i < np; i++) {
           g[i] /= T;
@@ -211,6 +235,7 @@ int hr__plan_gru_train(double *w, int h, int k, const hr__plan_gru_seq_t *seq, s
           w[i] -= lr * (m1[i] / c1) / (sqrt(m2[i] / c2) + 1e-8);
         }
       }
+    }
   free(g);
   free(m1);
   free(m2);

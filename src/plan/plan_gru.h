@@ -27,6 +27,13 @@ void hr__plan_gru_step(const double *w, int h, int k, const double *x, double *h
 double hr__plan_gru_loss_grad(const double *w, int h, int k, const double *x, const int *y,
                               int T, double *grad, double *scratch);
 
+/* The same from a start state h0 (NULL: zero), writing the final state to
+ * h_end (may be NULL, may equal h0); no gradient flows into h0 (truncated
+ * BPTT). */
+double hr__plan_gru_loss_grad_from(const double *w, int h, int k, const double *x, const int *y,
+                                   int T, const double *h0, double *h_end, double *grad,
+                                   double *scratch);
+
 /* One training sequence: n steps of features and labels (borrowed). */
 typedef struct hr__plan_gru_seq {
   const double *x; /* n x NIN */
@@ -34,9 +41,11 @@ typedef struct hr__plan_gru_seq {
   size_t n;
 } hr__plan_gru_seq_t;
 
-/* BPTT over random windows of `window` steps (windows_per_seq per sequence
- * per epoch, seeded), Adam (lr), gradient norm clipped to 1.  w must be
- * initialised.  HR_ERR_NOMEM, HR_ERR_INVALID_ARG. */
+/* Stateful truncated BPTT: per sequence and epoch, windows_per_seq
+ * consecutive windows of `window` steps from a random start (seeded), the
+ * state carried across windows after a forward burn-in; Adam (lr), gradient
+ * norm clipped to 1.  w must be initialised.  HR_ERR_NOMEM,
+ * HR_ERR_INVALID_ARG. */
 int hr__plan_gru_train(double *w, int h, int k, const hr__plan_gru_seq_t *seq, size_t nseq,
                        int epochs, int window, int windows_per_seq, double lr, uint64_t seed);
 
