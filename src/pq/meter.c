@@ -23,7 +23,7 @@
  * machines run the baseline SSE2 code.  Each clone is deterministic, so
  * results still do not depend on block sizes. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
-#define HR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define HR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HR_VECTOR_CLONES
 #endif
@@ -213,12 +213,12 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   int rvc_n = cfg->f_nom_hz == 50.0 ? 100 : 120;
 
   size_t sz_meter = align_up(sizeof(hr_meter_t));
-  size_t sz_ring = align_up(sizeof(float) * ring_len);
+  size_t sz_fr = align_up(sizeof(float) * HR__SLOT * ring_len);
   size_t sz_fring = align_up(sizeof(uint16_t) * ring_len);
   size_t sz_pcum = align_up(sizeof(double) * ring_len);
   size_t sz_queue = align_up(sizeof(hr_record_t) * cfg->queue_len);
   size_t sz_ev = align_up(sizeof(double) * hr__events_arena_doubles(cfg, rvc_n));
-  size_t total = sz_meter + (size_t)nch * sz_ring + sz_fring + sz_pcum + sz_queue + sz_ev;
+  size_t total = sz_meter + sz_fr + sz_fring + sz_pcum + sz_queue + sz_ev;
 
   unsigned char *mem = aligned_alloc(64, total);
   if (!mem)
@@ -226,8 +226,8 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   memset(mem, 0, total);
   hr_meter_t *m = (hr_meter_t *)mem;
   size_t off = sz_meter;
-  for (int c = 0; c < nch; c++, off += sz_ring)
-    m->ring[c] = (float *)(mem + off);
+  m->fr = (float *)(mem + off);
+  off += sz_fr;
   m->fring = (uint16_t *)(mem + off);
   off += sz_fring;
   m->pcum = (double *)(mem + off);
@@ -384,7 +384,48 @@ int hr_meter_pull(hr_meter_t *m, hr_record_t *out)
   return 1;
 }
 
-/* ---- ring sums ------------------------------------------------------------ */
+/* ---- frame slots and window sums ------------------------------------------ */
+
+/* Every frame is kept in the ring as one slot of HR__SLOT floats: channel c
+ * in lane c, zeros in the lanes past the last channel.  A window's squares,
+ * products and peaks over every channel are then a few vector operations per
+ * frame, and a frame is copied in with one load and one store.  GCC (12+) and
+ * Clang both implement these vector extensions. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* The vector helpers below are static and inlined: no ABI is crossed. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float v8f __attribute__((vector_size(HR__SLOT * sizeof(float))));
+typedef double v8d __attribute__((vector_size(HR__SLOT * sizeof(double))));
+typedef int32_t v8i __attribute__((vector_size(HR__SLOT * sizeof(int32_t))));
+
+static inline v8f slot_load(const float *p)
+{
+  v8f v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* |x| as its bit pattern: for non-negative floats the integer order is the
+ * numeric order, +Inf is above every finite value and NaN above +Inf, so an
+ * integer maximum of these finds both the peak and any non-finite sample. */
+static inline v8i slot_absbits(v8f v)
+{
+  return (v8i)v & 0x7fffffff;
+}
+
+static inline v8i vmax_i(v8i a, v8i b)
+{
+  v8i gt = a > b;
+  return (a & gt) | (b & ~gt);
+}
+
+static inline float bits_to_float(int32_t b)
+{
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
 
 /* Index of the sample whose interval [k - 1/2, k + 1/2) holds pos. */
 static inline int64_t sample_at(double pos)
@@ -436,46 +477,78 @@ static void seg_init(const hr_meter_t *m, double a, double b, seg_t *g)
   }
 }
 
-/* Weighted sum of x*y over the window.  The interior loops are vectorised
- * (OpenMP SIMD reduction); the order of additions depends only on the
- * window, which comes from the signal, so results do not depend on where
- * input blocks started. */
-HR_VECTOR_CLONES static double seg_dot(const seg_t *g, const float *x, const float *y)
-{
-  double s = g->wa * ((double)x[g->ia] * y[g->ia]);
-  if (g->single)
-    return s;
-  for (int r = 0; r < g->nrun; r++) {
-    const float *xp = x + g->run_i[r], *yp = y + g->run_i[r];
-    const uint32_t n = g->run_n[r];
-    double part = 0.0;
-#pragma omp simd reduction(+ : part)
-    for (uint32_t j = 0; j < n; j++)
-      part += (double)xp[j] * (double)yp[j];
-    s += part;
-  }
-  return s + g->wb * ((double)x[g->ib] * y[g->ib]);
-}
+/* Sums over a window, per lane: squares (sq), the layout's products (pr, see
+ * PROD_* below) and the largest |x| of the samples whose centre lies in the
+ * window (pk, as bits).  Two accumulators per sum hide the add latency; the
+ * order of additions depends only on the window, which comes from the
+ * signal, so results do not depend on where input blocks started. */
+typedef struct slot_sums {
+  v8d sq, pr;
+  v8i pk;
+} slot_sums_t;
 
-/* Largest |x| over the samples whose centre lies in the window. */
-HR_VECTOR_CLONES static float seg_absmax(const seg_t *g, const float *x)
-{
-  float a = g->pa ? fabsf(x[g->ia]) : 0.0f;
-  if (g->pb) {
-    float v = fabsf(x[g->ib]);
-    a = v > a ? v : a;
+/* Products per layout, lane by lane (A times B).
+ * 3P4W: ua*ia, ub*ib, uc*ic, then ua*ub, ub*uc, uc*ua (for IEEE 1459 Ve).
+ * 3P3W: u_ab*ia, u_ca*ia, u_bc*ib, u_ab*ib, u_ca*ic, u_bc*ic (star-point
+ *       phase powers, combined in slot_powers).
+ * 1P2W: u*i.  Lane 7 is always zero, so unused product lanes stay zero. */
+#define PROD_3P4W_A(d) __builtin_shufflevector(d, d, 0, 1, 2, 0, 1, 2, 7, 7)
+#define PROD_3P4W_B(d) __builtin_shufflevector(d, d, 3, 4, 5, 1, 2, 0, 7, 7)
+#define PROD_3P3W_A(d) __builtin_shufflevector(d, d, 0, 2, 1, 0, 2, 1, 7, 7)
+#define PROD_3P3W_B(d) __builtin_shufflevector(d, d, 3, 3, 4, 4, 5, 5, 7, 7)
+#define PROD_1P_A(d) __builtin_shufflevector(d, d, 0, 7, 7, 7, 7, 7, 7, 7)
+#define PROD_1P_B(d) __builtin_shufflevector(d, d, 1, 7, 7, 7, 7, 7, 7, 7)
+
+#define DEFINE_WINDOW_SUMS(name, PA, PB)                                                          \
+  HR_VECTOR_CLONES static void name(const float *fr, const seg_t *g, slot_sums_t *out)         \
+  {                                                                                             \
+    const v8d zero = {0};                                                                       \
+    v8d s0 = zero, s1 = zero, p0 = zero, p1 = zero;                                             \
+    v8i k0 = {0}, k1 = {0};                                                                     \
+    for (int r = 0; r < g->nrun; r++) {                                                         \
+      const float *f = fr + (size_t)g->run_i[r] * HR__SLOT;                                     \
+      const uint32_t n = g->run_n[r];                                                           \
+      uint32_t j = 0;                                                                           \
+      for (; j + 2 <= n; j += 2) {                                                              \
+        v8f a = slot_load(f + (size_t)j * HR__SLOT), b = slot_load(f + (size_t)(j + 1) * HR__SLOT); \
+        v8d da = __builtin_convertvector(a, v8d), db = __builtin_convertvector(b, v8d);          \
+        s0 += da * da;                                                                          \
+        s1 += db * db;                                                                          \
+        p0 += PA(da) * PB(da);                                                                  \
+        p1 += PA(db) * PB(db);                                                                  \
+        k0 = vmax_i(k0, slot_absbits(a));                                                       \
+        k1 = vmax_i(k1, slot_absbits(b));                                                       \
+      }                                                                                         \
+      if (j < n) {                                                                              \
+        v8f a = slot_load(f + (size_t)j * HR__SLOT);                                            \
+        v8d da = __builtin_convertvector(a, v8d);                                               \
+        s0 += da * da;                                                                          \
+        p0 += PA(da) * PB(da);                                                                  \
+        k0 = vmax_i(k0, slot_absbits(a));                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                           \
+    v8d da = __builtin_convertvector(a, v8d);                                                   \
+    s0 += g->wa * (da * da);                                                                    \
+    p0 += g->wa * (PA(da) * PB(da));                                                            \
+    if (g->pa)                                                                                  \
+      k0 = vmax_i(k0, slot_absbits(a));                                                         \
+    if (!g->single) {                                                                           \
+      v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                         \
+      v8d db = __builtin_convertvector(b, v8d);                                                 \
+      s1 += g->wb * (db * db);                                                                  \
+      p1 += g->wb * (PA(db) * PB(db));                                                          \
+      if (g->pb)                                                                                \
+        k1 = vmax_i(k1, slot_absbits(b));                                                       \
+    }                                                                                           \
+    out->sq = s0 + s1;                                                                          \
+    out->pr = p0 + p1;                                                                          \
+    out->pk = vmax_i(k0, k1);                                                                   \
   }
-  for (int r = 0; r < g->nrun; r++) {
-    const float *xp = x + g->run_i[r];
-    const uint32_t n = g->run_n[r];
-#pragma omp simd reduction(max : a)
-    for (uint32_t j = 0; j < n; j++) {
-      float v = fabsf(xp[j]);
-      a = v > a ? v : a;
-    }
-  }
-  return a;
-}
+
+DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_3P4W_A, PROD_3P4W_B)
+DEFINE_WINDOW_SUMS(window_sums_3p3w, PROD_3P3W_A, PROD_3P3W_B)
+DEFINE_WINDOW_SUMS(window_sums_1p, PROD_1P_A, PROD_1P_B)
 
 static uint32_t seg_flags(const seg_t *g, const uint16_t *f)
 {
@@ -499,24 +572,16 @@ static void centre_range(double a, double b, int64_t *k0, int64_t *k1)
   *k1 = (int64_t)ceil(b) - 1;
 }
 
-static float absmax_range(const hr_meter_t *m, const float *x, int64_t k0, int64_t k1)
+/* Largest |i| over the phase currents of frames k0..k1. */
+static float phase_current_peak(const hr_meter_t *m, int64_t k0, int64_t k1)
 {
-  float a = 0.0f;
-  uint32_t i0 = (uint32_t)k0 & m->mask;
-  if (k1 >= k0 && (int64_t)i0 + (k1 - k0) < (int64_t)m->ring_len) {
-    const float *p = x + i0;
-    int64_t n = k1 - k0 + 1;
-    for (int64_t j = 0; j < n; j++) {
-      float v = fabsf(p[j]);
-      a = v > a ? v : a;
-    }
-    return a;
-  }
-  for (int64_t k = k0; k <= k1; k++) {
-    float v = fabsf(x[(uint32_t)k & m->mask]);
-    a = v > a ? v : a;
-  }
-  return a;
+  v8i mx = {0};
+  for (int64_t k = k0; k <= k1; k++)
+    mx = vmax_i(mx, slot_absbits(slot_load(m->fr + (size_t)((uint32_t)k & m->mask) * HR__SLOT)));
+  int32_t b = 0;
+  for (int c = m->nu; c < m->nu + m->n_phase; c++)
+    b = mx[c] > b ? mx[c] : b;
+  return bits_to_float(b);
 }
 
 static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
@@ -527,47 +592,6 @@ static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
   return f;
 }
 
-/* 3P4W: the seven squares, three phase powers and three voltage cross
- * products (for IEEE 1459 Ve) in one pass, so each sample is loaded once. */
-HR_VECTOR_CLONES static void sums_3p4w(const hr_meter_t *m, const seg_t *g, hr__half_t *h)
-{
-  const float *ua = m->ring[0], *ub = m->ring[1], *uc = m->ring[2];
-  const float *ia = m->ring[3], *ib = m->ring[4], *ic = m->ring[5], *in = m->ring[6];
-  double r[13];
-  uint32_t ends[2] = {g->ia, g->ib};
-  double w[2] = {g->wa, g->single ? 0.0 : g->wb};
-  memset(r, 0, sizeof r);
-  for (int e = 0; e < 2; e++) {
-    uint32_t i = ends[e];
-    double k = w[e], a = ua[i], b = ub[i], c = uc[i];
-    r[0] += k * a * a, r[1] += k * b * b, r[2] += k * c * c;
-    r[3] += k * ia[i] * (double)ia[i], r[4] += k * ib[i] * (double)ib[i];
-    r[5] += k * ic[i] * (double)ic[i], r[6] += k * in[i] * (double)in[i];
-    r[7] += k * a * ia[i], r[8] += k * b * ib[i], r[9] += k * c * ic[i];
-    r[10] += k * a * b, r[11] += k * b * c, r[12] += k * c * a;
-  }
-  for (int q = 0; q < g->nrun; q++) {
-    const uint32_t o = g->run_i[q], n = g->run_n[q];
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
-           s10 = 0, s11 = 0, s12 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12)
-    for (uint32_t j = o; j < o + n; j++) {
-      double a = ua[j], b = ub[j], c = uc[j], x = ia[j], y = ib[j], z = ic[j], nn = in[j];
-      s0 += a * a, s1 += b * b, s2 += c * c, s3 += x * x, s4 += y * y, s5 += z * z;
-      s6 += nn * nn, s7 += a * x, s8 += b * y, s9 += c * z, s10 += a * b, s11 += b * c;
-      s12 += c * a;
-    }
-    r[0] += s0, r[1] += s1, r[2] += s2, r[3] += s3, r[4] += s4, r[5] += s5, r[6] += s6;
-    r[7] += s7, r[8] += s8, r[9] += s9, r[10] += s10, r[11] += s11, r[12] += s12;
-  }
-  for (int c = 0; c < 7; c++)
-    h->sq[c] = r[c];
-  for (int p = 0; p < 3; p++) {
-    h->p[p] = r[7 + p];
-    h->uu[p] = r[10 + p];
-  }
-}
-
 static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
 {
   memset(h, 0, sizeof *h);
@@ -576,19 +600,30 @@ static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
   h->len = b - a;
   seg_t g;
   seg_init(m, a, b, &g);
-  const int peaks = (m->cfg.records & HR_RECMASK(HR_REC_CYCLE)) != 0;
-  if (peaks)
-    for (int c = 0; c < m->nch; c++)
-      h->peak[c] = seg_absmax(&g, m->ring[c]);
-  if (m->cfg.layout == HR_LAYOUT_3P4W) {
-    sums_3p4w(m, &g, h);
-  } else {
-    for (int c = 0; c < m->nch; c++)
-      h->sq[c] = seg_dot(&g, m->ring[c], m->ring[c]);
+  slot_sums_t s;
+  if (m->cfg.layout == HR_LAYOUT_3P4W)
+    window_sums_3p4w(m->fr, &g, &s);
+  else if (m->cfg.layout == HR_LAYOUT_3P3W)
+    window_sums_3p3w(m->fr, &g, &s);
+  else
+    window_sums_1p(m->fr, &g, &s);
+  for (int c = 0; c < m->nch; c++) {
+    h->sq[c] = s.sq[c];
+    h->peak[c] = bits_to_float(s.pk[c]);
   }
-  for (int t = 0; t < m->n_pterm && m->cfg.layout != HR_LAYOUT_3P4W; t++) {
-    const hr__power_term_t *pt = &m->pterm[t];
-    h->p[pt->phase] += pt->coef * seg_dot(&g, m->ring[pt->u], m->ring[pt->i]);
+  if (m->cfg.layout == HR_LAYOUT_3P4W) {
+    for (int p = 0; p < 3; p++) {
+      h->p[p] = s.pr[p];
+      h->uu[p] = s.pr[3 + p];
+    }
+  } else if (m->cfg.layout == HR_LAYOUT_3P3W) {
+    /* Phase voltages against the artificial star point, u_a = (u_ab - u_ca)/3
+     * etc., which with i_a + i_b + i_c = 0 sums to the two-wattmeter total
+     * (IEEE 1459-2010 §3.2.2). */
+    for (int p = 0; p < 3; p++)
+      h->p[p] = (s.pr[2 * p] - s.pr[2 * p + 1]) / 3.0;
+  } else {
+    h->p[0] = s.pr[0];
   }
   h->flags |= seg_flags(&g, m->fring);
   if (a < m->settle_pos)
@@ -864,12 +899,8 @@ static void process_ms(hr_meter_t *m, double e)
   int64_t k0, k1;
   centre_range(m->ms_prev_pos, e, &k0, &k1);
   float ipk = 0.0f;
-  int nph = m->n_phase;
   if (k1 >= k0) {
-    for (int c = 0; c < nph; c++) {
-      float v = absmax_range(m, m->ring[m->nu + c], k0, k1);
-      ipk = v > ipk ? v : ipk;
-    }
+    ipk = phase_current_peak(m, k0, k1);
     flags |= flags_range(m, k0, k1);
   }
   if (m->out_of_range)
@@ -1128,11 +1159,12 @@ static void mark_bad(hr_meter_t *m, int c)
 }
 
 /* Samples go in by chunks, in two phases:
- *   A. bulk, vectorisable: the chunk is de-interleaved into the planar rings,
- *      checked for NaN/Inf/clipping, and (when something reads the 1-ms
- *      series) the running sum of total power is extended;
- *   B. per frame, in sample order: the zero-crossing filter and the windows,
- *      events and records that fall due.
+ *   A. bulk, vectorised: the chunk is copied into the ring's frame slots and
+ *      checked for NaN/Inf/clipping on the way; a clean chunk then has its
+ *      flags cleared and (when something reads the 1-ms series) the running
+ *      sum of total power extended;
+ *   B. in sample order: the zero-crossing filter, one decimated sample at a
+ *      time, and the windows, events and records that fall due.
  * Phase A writes ring slots ahead of the frames phase B has consumed; phase B
  * reads only consumed samples, and the ring keeps CHUNK slots of slack, so the
  * history it reads is never overwritten.  If phase B stops early (the pull
@@ -1141,63 +1173,94 @@ static void mark_bad(hr_meter_t *m, int c)
 
 static double frame_power(const hr_meter_t *m, uint32_t idx)
 {
+  const float *s = m->fr + (size_t)idx * HR__SLOT;
   double p = 0.0;
   for (int t = 0; t < m->n_pterm; t++) {
     const hr__power_term_t *pt = &m->pterm[t];
-    p += pt->coef * ((double)m->ring[pt->u][idx] * m->ring[pt->i][idx]);
+    p += pt->coef * ((double)s[pt->u] * s[pt->i]);
   }
   return p;
 }
 
-/* Frame-major copy with the channel count a constant: a load and a store
- * per sample (a strided channel-major loop costs several times that). */
-static inline __attribute__((always_inline)) void
-deinterleave(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len, const int nin)
+/* Copies len frames of nin channels into slots and ORs into *bad, per lane,
+ * whether a sample's |x| bits reach lim (the channel's clip level, or +Inf
+ * where clipping is not checked: NaN and Inf always reach it).  A slot is
+ * filled by one 8-lane load with the lanes past nin cleared, wherever those
+ * 8 floats lie inside the chunk; the last frames are copied lane by lane so
+ * nothing past the chunk is read. */
+static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, const float *x,
+                                                            uint32_t len, const int nin,
+                                                            const int derive, v8i lim, v8i *bad)
 {
-  float *restrict r[HR_MAX_CH];
-  for (int c = 0; c < nin; c++)
-    r[c] = m->ring[c] + i0;
-  for (uint32_t j = 0; j < len; j++) {
-    const float *f = x + (size_t)j * nin;
-#pragma GCC unroll 8
-    for (int c = 0; c < nin; c++)
-      r[c][j] = f[c];
+  v8i keep;
+  for (int c = 0; c < HR__SLOT; c++)
+    keep[c] = c < nin ? -1 : 0;
+  v8i b0 = {0}, b1 = {0};
+  uint32_t j = 0;
+  const uint32_t vec_end = (uint32_t)(((size_t)len * nin >= HR__SLOT)
+                                          ? ((size_t)len * nin - HR__SLOT) / nin + 1
+                                          : 0);
+  for (; j + 2 <= vec_end; j += 2) {
+    v8f v = (v8f)((v8i)slot_load(x + (size_t)j * nin) & keep);
+    v8f w = (v8f)((v8i)slot_load(x + (size_t)(j + 1) * nin) & keep);
+    b0 |= slot_absbits(v) >= lim;
+    b1 |= slot_absbits(w) >= lim;
+    if (derive) {
+      v[nin] = -(v[nin - 3] + v[nin - 2] + v[nin - 1]);
+      w[nin] = -(w[nin - 3] + w[nin - 2] + w[nin - 1]);
+    }
+    memcpy(fr + (size_t)j * HR__SLOT, &v, sizeof v);
+    memcpy(fr + (size_t)(j + 1) * HR__SLOT, &w, sizeof w);
   }
+  for (; j < len; j++) {
+    v8f v = {0};
+    for (int c = 0; c < nin; c++)
+      v[c] = x[(size_t)j * nin + c];
+    b0 |= slot_absbits(v) >= lim;
+    if (derive)
+      v[nin] = -(v[nin - 3] + v[nin - 2] + v[nin - 1]);
+    memcpy(fr + (size_t)j * HR__SLOT, &v, sizeof v);
+  }
+  *bad |= b0 | b1;
 }
 
-/* Phase A for one contiguous run of ring slots [i0, i0 + len). */
-HR_VECTOR_CLONES static void chunk_in(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
-                                      int clean, double *acc)
+/* Phase A's copy for one contiguous run of ring slots [i0, i0 + len), with
+ * the channel count a constant in each branch. */
+HR_VECTOR_CLONES static void chunk_copy(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
+                                        int32_t *bad_lanes)
 {
-  const int nin = m->nch_in, nu = m->nu;
-  switch (nin) {
+  float *fr = m->fr + (size_t)i0 * HR__SLOT;
+  v8i lim, bad = {0};
+  for (int c = 0; c < HR__SLOT; c++) {
+    float l = c < m->nch_in && m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
+    memcpy(&lim[c], &l, sizeof l);
+  }
+  switch (m->nch_in) {
   case 2:
-    deinterleave(m, x, i0, len, 2);
+    slot_copy(fr, x, len, 2, 0, lim, &bad);
     break;
   case 6:
-    deinterleave(m, x, i0, len, 6);
+    if (m->derive_in)
+      slot_copy(fr, x, len, 6, 1, lim, &bad);
+    else
+      slot_copy(fr, x, len, 6, 0, lim, &bad);
     break;
   default:
-    deinterleave(m, x, i0, len, 7);
+    slot_copy(fr, x, len, 7, 0, lim, &bad);
     break;
   }
-  if (m->derive_in) {
-    float *restrict dn = m->ring[nin] + i0;
-    const float *ia = m->ring[nu] + i0, *ib = m->ring[nu + 1] + i0, *ic = m->ring[nu + 2] + i0;
-    for (uint32_t j = 0; j < len; j++)
-      dn[j] = -(ia[j] + ib[j] + ic[j]);
-  }
-  if (!clean)
-    return; /* phase B classifies each frame and extends the power sum */
-  memset(m->fring + i0, 0, sizeof(uint16_t) * len);
-  if (!m->need_pcum)
-    return;
+  for (int c = 0; c < HR__SLOT; c++)
+    bad_lanes[c] |= bad[c];
+}
+
+/* Phase A's power sum for a clean run of ring slots [i0, i0 + len). */
+HR_VECTOR_CLONES static void chunk_power(hr_meter_t *m, uint32_t i0, uint32_t len, double *acc)
+{
   double *restrict pc = m->pcum + i0;
+  const float *s = m->fr + (size_t)i0 * HR__SLOT;
   if (m->cfg.layout == HR_LAYOUT_3P4W) {
-    const float *ua = m->ring[0] + i0, *ub = m->ring[1] + i0, *uc = m->ring[2] + i0;
-    const float *ia = m->ring[3] + i0, *ib = m->ring[4] + i0, *ic = m->ring[5] + i0;
-    for (uint32_t j = 0; j < len; j++)
-      pc[j] = (double)ua[j] * ia[j] + (double)ub[j] * ib[j] + (double)uc[j] * ic[j];
+    for (uint32_t j = 0; j < len; j++, s += HR__SLOT)
+      pc[j] = (double)s[0] * s[3] + (double)s[1] * s[4] + (double)s[2] * s[5];
   } else {
     for (uint32_t j = 0; j < len; j++)
       pc[j] = frame_power(m, i0 + j);
@@ -1215,13 +1278,14 @@ HR_VECTOR_CLONES static void chunk_in(hr_meter_t *m, const float *x, uint32_t i0
  * NaN/Inf (stored as 0) and clipped samples, then extend the power sum. */
 static void classify_frame(hr_meter_t *m, uint32_t idx)
 {
+  float *s = m->fr + (size_t)idx * HR__SLOT;
   uint16_t fl = 0;
   for (int c = 0; c < m->nch_in; c++) {
-    float v = m->ring[c][idx];
+    float v = s[c];
     if (!isfinite(v)) {
       mark_bad(m, c);
       fl |= HR_FLAG_BAD_SAMPLE;
-      m->ring[c][idx] = 0.0f;
+      s[c] = 0.0f;
     } else if (m->clip[c] > 0.0f && fabsf(v) >= m->clip[c]) {
       if (m->st.first_clipped_frame < 0)
         m->st.first_clipped_frame = m->n;
@@ -1230,8 +1294,7 @@ static void classify_frame(hr_meter_t *m, uint32_t idx)
     }
   }
   if (m->derive_in)
-    m->ring[m->nch_in][idx] =
-        -(m->ring[m->nu][idx] + m->ring[m->nu + 1][idx] + m->ring[m->nu + 2][idx]);
+    s[m->nch_in] = -(s[m->nu] + s[m->nu + 1] + s[m->nu + 2]);
   m->fring[idx] = fl;
   if (m->need_pcum) {
     m->pcum_acc += frame_power(m, idx);
@@ -1239,90 +1302,121 @@ static void classify_frame(hr_meter_t *m, uint32_t idx)
   }
 }
 
-/* Phase B over frames [m->n, m->n + len) of a chunk.  The filter state lives
- * in locals: stores into the rings could otherwise alias it. */
-static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
+/* One biquad section, direct form I, on y in place. */
+#define BIQUAD_STEP(b, y)                                                                         \
+  do {                                                                                            \
+    double o_ = (((b).b0 * (y) + (b).b1 * (b).x1 + (b).b2 * (b).x2) - (b).a2 * (b).y2) -          \
+                (b).a1 * (b).y1;                                                                  \
+    (b).x2 = (b).x1;                                                                              \
+    (b).x1 = (y);                                                                                 \
+    (b).y2 = (b).y1;                                                                              \
+    (b).y1 = o_;                                                                                  \
+    (y) = o_;                                                                                     \
+  } while (0)
+
+/* One step of the zero-crossing band-pass on the block mean y (decimated
+ * sample zj, ending at frame n_last), and the crossing it may find.  The
+ * three sections are the caller's locals, kept in registers: in an array, or
+ * in the meter, stores into the ring could alias them. */
+static inline __attribute__((always_inline)) void
+zc_step(hr_meter_t *m, hr__biquad_t *q0, hr__biquad_t *q1, hr__biquad_t *q2, double y,
+        double *yp, int64_t zj, int64_t n_last)
 {
-  const float *ref = m->ring[m->cfg.ref_channel];
+  _Static_assert(HR__ZC_SECTIONS == 3, "zc_step runs three sections");
+  BIQUAD_STEP(*q0, y);
+  BIQUAD_STEP(*q1, y);
+  BIQUAD_STEP(*q2, y);
+  if (!isfinite(y)) {
+    /* Finite samples near FLT_MAX can still overflow the recursion:
+     * restart the filter rather than let inf/NaN positions through. */
+    *q0 = m->zc.s[0];
+    *q1 = m->zc.s[1];
+    *q2 = m->zc.s[2];
+    q0->x1 = q0->x2 = q0->y1 = q0->y2 = 0.0;
+    q1->x1 = q1->x2 = q1->y1 = q1->y2 = 0.0;
+    q2->x1 = q2->x2 = q2->y1 = q2->y2 = 0.0;
+    y = 0.0;
+  }
+  const double yo = *yp;
+  int crossing = 0;
+  if (y >= 0.0) {
+    crossing = yo < 0.0 && m->arm_rise;
+    if (y > m->zc_hyst)
+      m->arm_fall = 1;
+  } else {
+    crossing = yo >= 0.0 && m->arm_fall ? -1 : 0;
+    if (y < -m->zc_hyst)
+      m->arm_rise = 1;
+  }
+  if (crossing) {
+    m->n = n_last;
+    if (crossing > 0)
+      m->arm_rise = 0;
+    else
+      m->arm_fall = 0;
+    /* Position on the decimated time line scaled to input samples; the
+     * block mean's own delay is part of m->delay. */
+    on_crossing(m, ((double)(zj - 1) + yo / (yo - y)) * m->zc.dec, crossing > 0);
+  }
+  *yp = y;
+}
+
+/* Phase B over frames [m->n, m->n + len) of a chunk.  The zero-crossing
+ * filter runs on block means of dec samples: the mean has zeros at multiples
+ * of fs/dec, so what folds down is negligible, and the band-pass then costs a
+ * dec-th of the samples.  A whole block in which nothing falls due before its
+ * last frame is taken at once; otherwise frame by frame, which does the same
+ * work in the same order. */
+HR_VECTOR_CLONES static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
+{
+  const float *ref = m->fr + m->cfg.ref_channel;
   const uint32_t mask = m->mask;
   const int pull = m->cb == NULL, dec = m->zc.dec;
-  const double inv_dec = 1.0 / dec, hyst = m->zc_hyst;
-  hr__biquad_t q[HR__ZC_SECTIONS];
-  memcpy(q, m->zc.s, sizeof q);
+  const double inv_dec = 1.0 / dec;
+  hr__biquad_t q0 = m->zc.s[0], q1 = m->zc.s[1], q2 = m->zc.s[2];
   double yp = m->y_prev, bsum = m->zc_bsum;
   int bcnt = m->zc_bcnt;
-  int64_t n = m->n, due = m->next_due, zj = m->zc_j;
+  int64_t n = m->n, zj = m->zc_j;
   size_t k = 0;
-  for (; k < len; k++) {
+  while (k < len) {
     if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
       *full = 1;
       break;
     }
-    uint32_t idx = (uint32_t)n & mask;
-    if (!clean) {
-      m->n = n;
-      classify_frame(m, idx);
-    }
-    /* The zero-crossing filter runs on block means of dec samples: the mean
-     * has zeros at multiples of fs/dec, so what folds down is negligible,
-     * and the band-pass then costs a dec-th of the samples. */
-    bsum += ref[idx];
-    if (++bcnt == dec) {
-      double y = bsum * inv_dec;
-      bsum = 0.0;
-      bcnt = 0;
-#pragma GCC unroll 4
-      for (int s = 0; s < HR__ZC_SECTIONS; s++) {
-        hr__biquad_t *b = &q[s];
-        double out =
-            ((b->b0 * y + b->b1 * b->x1 + b->b2 * b->x2) - b->a2 * b->y2) - b->a1 * b->y1;
-        b->x2 = b->x1;
-        b->x1 = y;
-        b->y2 = b->y1;
-        b->y1 = out;
-        y = out;
-      }
-      if (!isfinite(y)) {
-        /* Finite samples near FLT_MAX can still overflow the recursion:
-         * restart the filter rather than let inf/NaN positions through. */
-        for (int s = 0; s < HR__ZC_SECTIONS; s++) {
-          q[s] = m->zc.s[s];
-          q[s].x1 = q[s].x2 = q[s].y1 = q[s].y2 = 0.0;
-        }
-        y = 0.0;
-      }
-      int crossing = 0;
-      if (y >= 0.0) {
-        crossing = yp < 0.0 && m->arm_rise;
-        if (y > hyst)
-          m->arm_fall = 1;
-      } else {
-        crossing = yp >= 0.0 && m->arm_fall ? -1 : 0;
-        if (y < -hyst)
-          m->arm_rise = 1;
-      }
-      if (crossing) {
-        m->n = n;
-        if (crossing > 0)
-          m->arm_rise = 0;
-        else
-          m->arm_fall = 0;
-        /* Position on the decimated time line scaled to input samples; the
-         * block mean's own delay is part of m->delay. */
-        on_crossing(m, ((double)(zj - 1) + yp / (yp - y)) * dec, crossing > 0);
-        due = m->next_due;
-      }
-      yp = y;
+    if (clean && bcnt == 0 && k + (size_t)dec <= len && m->next_due >= n + dec) {
+      /* Fast path: one block; records come only from its last frame. */
+      double s = 0.0;
+      for (int i = 0; i < dec; i++)
+        s += ref[(size_t)((uint32_t)(n + i) & mask) * HR__SLOT];
+      zc_step(m, &q0, &q1, &q2, s * inv_dec, &yp, zj, n + dec - 1);
       zj++;
+      n += dec;
+      k += (size_t)dec;
+    } else {
+      uint32_t idx = (uint32_t)n & mask;
+      if (!clean) {
+        m->n = n;
+        classify_frame(m, idx);
+      }
+      bsum += ref[(size_t)idx * HR__SLOT];
+      if (++bcnt == dec) {
+        double y = bsum * inv_dec;
+        bsum = 0.0;
+        bcnt = 0;
+        zc_step(m, &q0, &q1, &q2, y, &yp, zj, n);
+        zj++;
+      }
+      n++;
+      k++;
     }
-    n++;
-    if (n >= due) {
+    if (n >= m->next_due) {
       m->n = n;
       process_due(m);
-      due = m->next_due;
     }
   }
-  memcpy(m->zc.s, q, sizeof q);
+  m->zc.s[0] = q0;
+  m->zc.s[1] = q1;
+  m->zc.s[2] = q2;
   m->y_prev = yp;
   m->zc_j = zj;
   m->zc_bsum = bsum;
@@ -1331,23 +1425,15 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
   return k;
 }
 
-/* True when every value of the chunk is finite and below every clip level:
- * then phase B skips the per-sample checks.  A flat, vectorisable pass. */
-HR_VECTOR_CLONES static int block_is_clean(const hr_meter_t *m, const float *x, size_t n_values)
+/* True when every sample of the chunk is finite and below its channel's clip
+ * level (slot_copy's per-lane verdicts); then phase B skips the per-sample
+ * checks. */
+static int chunk_is_clean(const hr_meter_t *m, const int32_t *bad_lanes)
 {
-  float lim = INFINITY;
+  int32_t any = 0;
   for (int c = 0; c < m->nch_in; c++)
-    if (m->clip[c] > 0.0f && m->clip[c] < lim)
-      lim = m->clip[c];
-  float mx = 0.0f;
-  int bad = 0;
-#pragma omp simd reduction(max : mx) reduction(| : bad)
-  for (size_t k = 0; k < n_values; k++) {
-    float v = fabsf(x[k]);
-    bad |= !(v == v);
-    mx = v > mx ? v : mx;
-  }
-  return !bad && mx < lim;
+    any |= bad_lanes[c];
+  return any == 0;
 }
 
 int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
@@ -1358,14 +1444,25 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
   while (k < n_frames && !full) {
     size_t len = n_frames - k < CHUNK ? n_frames - k : CHUNK;
     const float *x = frames + k * (size_t)nin;
-    int clean = block_is_clean(m, x, len * (size_t)nin);
     /* Phase A, split where the ring wraps. */
-    double acc = m->pcum_acc;
     uint32_t i0 = (uint32_t)m->n & m->mask;
     uint32_t first = m->ring_len - i0 < len ? m->ring_len - i0 : (uint32_t)len;
-    chunk_in(m, x, i0, first, clean, &acc);
+    int32_t bad[HR__SLOT] = {0};
+    chunk_copy(m, x, i0, first, bad);
     if (first < len)
-      chunk_in(m, x + (size_t)first * nin, 0, (uint32_t)len - first, clean, &acc);
+      chunk_copy(m, x + (size_t)first * nin, 0, (uint32_t)len - first, bad);
+    int clean = chunk_is_clean(m, bad);
+    if (clean) {
+      double acc = m->pcum_acc;
+      memset(m->fring + i0, 0, sizeof(uint16_t) * first);
+      if (m->need_pcum)
+        chunk_power(m, i0, first, &acc);
+      if (first < len) {
+        memset(m->fring, 0, sizeof(uint16_t) * (len - first));
+        if (m->need_pcum)
+          chunk_power(m, 0, (uint32_t)len - first, &acc);
+      }
+    }
     size_t done = chunk_run(m, len, clean, &full);
     /* Commit the running power sum up to the last consumed frame. */
     if (clean && m->need_pcum && done)

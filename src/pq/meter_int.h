@@ -8,6 +8,7 @@
 #include "pq_int.h"
 
 #define HR__PENDING_MAX 16
+#define HR__SLOT 8 /* floats per frame slot in the ring, >= HR_MAX_CH + 1 */
 
 /* A fundamental zero crossing moved back by the filter delay: the boundary
  * between two half cycles, as a fractional sample position. */
@@ -64,9 +65,10 @@ struct hr_meter {
   int cycles_per_interval; /* 10 at 50 Hz, 12 at 60 Hz */
   int rvc_n;               /* 100 at 50 Hz, 120 at 60 Hz (half cycles) */
 
-  /* Sample rings, planar, ring_len a power of two. */
+  /* Sample ring of frame slots (HR__SLOT floats a frame: channel c in lane
+   * c, zeros past the last channel), ring_len a power of two. */
   uint32_t ring_len, mask;
-  float *ring[HR_MAX_CH];
+  float *fr;
   uint16_t *fring; /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
   double *pcum;    /* running sum of total instantaneous power, inclusive */
   double pcum_acc;
