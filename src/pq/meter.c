@@ -796,28 +796,28 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
     m->st.freerun_halves++;
 
   if (m->have_h_prev) {
-    double len = m->h_prev.len + h.len, urms[HR_MAX_U], irms[HR_MAX_I];
-    for (int c = 0; c < m->nu; c++)
-      urms[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) / len);
-    for (int c = 0; c < m->ni; c++)
-      irms[c] = sqrt(fmax(m->h_prev.sq[m->nu + c] + h.sq[m->nu + c], 0.0) / len);
+    /* Urms(1/2) and Irms(1/2): the one-cycle window ending here (IEC
+     * 61000-4-30 §5.4.1), channels in layout order (voltages, then currents). */
+    double inv_len = 1.0 / (m->h_prev.len + h.len), rms[HR_MAX_CH];
+#pragma omp simd
+    for (int c = 0; c < HR_MAX_CH; c++)
+      rms[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) * inv_len);
     /* Windows that start before the zero-crossing filter settles are not
      * one cycle of the signal; events are judged only after them. */
     if (!((m->h_prev.flags | h.flags) & HR_FLAG_STARTUP))
-      h.flags |= hr__events_half(m, &m->h_prev, &h, urms, irms);
-  }
-  if (m->have_h_prev && (m->cfg.records & HR_RECMASK(HR_REC_HALF))) {
-    double len = m->h_prev.len + h.len;
-    hr_record_t rec;
-    hr__meter_rec_init(m, &rec, HR_REC_HALF);
-    rec.t_ns = hr__meter_t_ns(m, m->h_prev.pos0);
-    rec.dur_ns = hr__meter_t_ns(m, b->pos) - rec.t_ns;
-    rec.flags = m->h_prev.flags | h.flags;
-    for (int c = 0; c < m->nu; c++)
-      rec.u.half.u_rms_v[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) / len);
-    for (int c = 0; c < m->ni; c++)
-      rec.u.half.i_rms_a[c] = sqrt(fmax(m->h_prev.sq[m->nu + c] + h.sq[m->nu + c], 0.0) / len);
-    hr__meter_emit(m, &rec);
+      h.flags |= hr__events_half(m, &m->h_prev, &h, rms, rms + m->nu);
+    if (m->cfg.records & HR_RECMASK(HR_REC_HALF)) {
+      hr_record_t rec;
+      hr__meter_rec_init(m, &rec, HR_REC_HALF);
+      rec.t_ns = hr__meter_t_ns(m, m->h_prev.pos0);
+      rec.dur_ns = hr__meter_t_ns(m, b->pos) - rec.t_ns;
+      rec.flags = m->h_prev.flags | h.flags;
+      for (int c = 0; c < m->nu; c++)
+        rec.u.half.u_rms_v[c] = rms[c];
+      for (int c = 0; c < m->ni; c++)
+        rec.u.half.i_rms_a[c] = rms[m->nu + c];
+      hr__meter_emit(m, &rec);
+    }
   }
 
   /* A cycle runs from one rising boundary to the next (IEC 61000-4-30 §5.2:
@@ -1201,6 +1201,9 @@ static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, 
                                           ? ((size_t)len * nin - HR__SLOT) / nin + 1
                                           : 0);
   for (; j + 2 <= vec_end; j += 2) {
+    /* The input streams from memory once: ask for it a few KB ahead (a
+     * prefetch past the caller's buffer is harmless, it never faults). */
+    __builtin_prefetch(x + (size_t)j * nin + 1024);
     v8f v = (v8f)((v8i)slot_load(x + (size_t)j * nin) & keep);
     v8f w = (v8f)((v8i)slot_load(x + (size_t)(j + 1) * nin) & keep);
     b0 |= slot_absbits(v) >= lim;
@@ -1314,30 +1317,61 @@ static void classify_frame(hr_meter_t *m, uint32_t idx)
     (y) = o_;                                                                                     \
   } while (0)
 
-/* One step of the zero-crossing band-pass on the block mean y (decimated
- * sample zj, ending at frame n_last), and the crossing it may find.  The
- * three sections are the caller's locals, kept in registers: in an array, or
- * in the meter, stores into the ring could alias them. */
-static inline __attribute__((always_inline)) void
-zc_step(hr_meter_t *m, hr__biquad_t *q0, hr__biquad_t *q1, hr__biquad_t *q2, double y,
-        double *yp, int64_t zj, int64_t n_last)
+/* The zero-crossing filter over frames [n0, n0 + len) of the ring.  It runs
+ * on block means of dec samples: the mean has zeros at multiples of fs/dec,
+ * so what folds down is negligible, and the band-pass then costs a dec-th of
+ * the samples.  For each block that completes it stores the output in ys[]
+ * and the frame index of the block's last sample in ends[]; returns how many.
+ * A tight loop with no calls, so the filter state stays in registers; it
+ * depends on nothing but the samples, so it can run ahead of the windows and
+ * events of the same frames. */
+HR_VECTOR_CLONES static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, double *ys,
+                                      int64_t *ends)
 {
-  _Static_assert(HR__ZC_SECTIONS == 3, "zc_step runs three sections");
-  BIQUAD_STEP(*q0, y);
-  BIQUAD_STEP(*q1, y);
-  BIQUAD_STEP(*q2, y);
-  if (!isfinite(y)) {
-    /* Finite samples near FLT_MAX can still overflow the recursion:
-     * restart the filter rather than let inf/NaN positions through. */
-    *q0 = m->zc.s[0];
-    *q1 = m->zc.s[1];
-    *q2 = m->zc.s[2];
-    q0->x1 = q0->x2 = q0->y1 = q0->y2 = 0.0;
-    q1->x1 = q1->x2 = q1->y1 = q1->y2 = 0.0;
-    q2->x1 = q2->x2 = q2->y1 = q2->y2 = 0.0;
-    y = 0.0;
+  _Static_assert(HR__ZC_SECTIONS == 3, "zc_filter runs three sections");
+  const float *ref = m->fr + m->cfg.ref_channel;
+  const uint32_t mask = m->mask;
+  const int dec = m->zc.dec;
+  const double inv_dec = 1.0 / dec;
+  hr__biquad_t q0 = m->zc.s[0], q1 = m->zc.s[1], q2 = m->zc.s[2];
+  double bsum = m->zc_bsum;
+  int bcnt = m->zc_bcnt, cnt = 0;
+  for (size_t k = 0; k < len; k++) {
+    bsum += ref[(size_t)((uint32_t)(n0 + (int64_t)k) & mask) * HR__SLOT];
+    if (++bcnt < dec)
+      continue;
+    double y = bsum * inv_dec;
+    bsum = 0.0;
+    bcnt = 0;
+    BIQUAD_STEP(q0, y);
+    BIQUAD_STEP(q1, y);
+    BIQUAD_STEP(q2, y);
+    if (!isfinite(y)) {
+      /* Finite samples near FLT_MAX can still overflow the recursion:
+       * restart the filter rather than let inf/NaN positions through. */
+      q0.x1 = q0.x2 = q0.y1 = q0.y2 = 0.0;
+      q1.x1 = q1.x2 = q1.y1 = q1.y2 = 0.0;
+      q2.x1 = q2.x2 = q2.y1 = q2.y2 = 0.0;
+      y = 0.0;
+    }
+    ys[cnt] = y;
+    ends[cnt] = n0 + (int64_t)k;
+    cnt++;
   }
-  const double yo = *yp;
+  m->zc.s[0] = q0;
+  m->zc.s[1] = q1;
+  m->zc.s[2] = q2;
+  m->zc_bsum = bsum;
+  m->zc_bcnt = bcnt;
+  return cnt;
+}
+
+/* The crossing the filter output y (decimated sample m->zc_j, its block
+ * ending at frame n_last) may complete, with hysteresis so noise near zero
+ * cannot make extra crossings. */
+static void zc_detect(hr_meter_t *m, double y, int64_t n_last)
+{
+  const double yo = m->y_prev;
   int crossing = 0;
   if (y >= 0.0) {
     crossing = yo < 0.0 && m->arm_rise;
@@ -1356,73 +1390,74 @@ zc_step(hr_meter_t *m, hr__biquad_t *q0, hr__biquad_t *q1, hr__biquad_t *q2, dou
       m->arm_fall = 0;
     /* Position on the decimated time line scaled to input samples; the
      * block mean's own delay is part of m->delay. */
-    on_crossing(m, ((double)(zj - 1) + yo / (yo - y)) * m->zc.dec, crossing > 0);
+    on_crossing(m, ((double)(m->zc_j - 1) + yo / (yo - y)) * m->zc.dec, crossing > 0);
   }
-  *yp = y;
+  m->y_prev = y;
+  m->zc_j++;
 }
 
-/* Phase B over frames [m->n, m->n + len) of a chunk.  The zero-crossing
- * filter runs on block means of dec samples: the mean has zeros at multiples
- * of fs/dec, so what folds down is negligible, and the band-pass then costs a
- * dec-th of the samples.  A whole block in which nothing falls due before its
- * last frame is taken at once; otherwise frame by frame, which does the same
- * work in the same order. */
-HR_VECTOR_CLONES static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
+/* Phase B over frames [m->n, m->n + len) of a chunk, in the order a
+ * frame-by-frame meter would do it: after each frame, the crossing its
+ * filter block may complete, then whatever fell due.  A clean chunk is
+ * filtered in one pass first; a chunk with bad samples is classified and
+ * filtered a frame at a time.  In pull mode the queue is checked before
+ * every step that can emit records; stopping early rewinds the filter to the
+ * frames consumed. */
+static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
 {
-  const float *ref = m->fr + m->cfg.ref_channel;
-  const uint32_t mask = m->mask;
-  const int pull = m->cb == NULL, dec = m->zc.dec;
-  const double inv_dec = 1.0 / dec;
-  hr__biquad_t q0 = m->zc.s[0], q1 = m->zc.s[1], q2 = m->zc.s[2];
-  double yp = m->y_prev, bsum = m->zc_bsum;
-  int bcnt = m->zc_bcnt;
-  int64_t n = m->n, zj = m->zc_j;
-  size_t k = 0;
-  while (k < len) {
+  const int pull = m->cb == NULL;
+  const int64_t n0 = m->n, n_end = n0 + (int64_t)len;
+  hr__biquad_t s0[HR__ZC_SECTIONS];
+  memcpy(s0, m->zc.s, sizeof s0);
+  const double bsum0 = m->zc_bsum;
+  const int bcnt0 = m->zc_bcnt;
+  double ys[CHUNK];
+  int64_t ends[CHUNK];
+  int cnt = 0, c = 0;
+  if (clean)
+    cnt = zc_filter(m, n0, len, ys, ends);
+  int64_t n = n0; /* frames consumed */
+  while (n < n_end) {
     if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
       *full = 1;
       break;
     }
-    if (clean && bcnt == 0 && k + (size_t)dec <= len && m->next_due >= n + dec) {
-      /* Fast path: one block; records come only from its last frame. */
-      double s = 0.0;
-      for (int i = 0; i < dec; i++)
-        s += ref[(size_t)((uint32_t)(n + i) & mask) * HR__SLOT];
-      zc_step(m, &q0, &q1, &q2, s * inv_dec, &yp, zj, n + dec - 1);
-      zj++;
-      n += dec;
-      k += (size_t)dec;
-    } else {
-      uint32_t idx = (uint32_t)n & mask;
-      if (!clean) {
-        m->n = n;
-        classify_frame(m, idx);
-      }
-      bsum += ref[(size_t)idx * HR__SLOT];
-      if (++bcnt == dec) {
-        double y = bsum * inv_dec;
-        bsum = 0.0;
-        bcnt = 0;
-        zc_step(m, &q0, &q1, &q2, y, &yp, zj, n);
-        zj++;
-      }
-      n++;
-      k++;
+    if (!clean) {
+      m->n = n;
+      classify_frame(m, (uint32_t)n & m->mask);
+      cnt = zc_filter(m, n, 1, ys, ends);
+      c = 0;
     }
+    /* The next frame count at which something happens: a block's crossing
+     * test (after its last frame) or a due item. */
+    int64_t at_block = c < cnt ? ends[c] + 1 : n_end;
+    int64_t at_due = m->next_due > n ? m->next_due : n + 1;
+    if (!clean) {
+      at_block = cnt ? n + 1 : n_end;
+      at_due = n + 1;
+    }
+    int64_t step = at_block < at_due ? at_block : at_due;
+    if (step > n_end)
+      step = n_end;
+    if (c < cnt && step == ends[c] + 1) {
+      zc_detect(m, ys[c], ends[c]);
+      c++;
+    }
+    n = step;
     if (n >= m->next_due) {
       m->n = n;
       process_due(m);
     }
   }
-  m->zc.s[0] = q0;
-  m->zc.s[1] = q1;
-  m->zc.s[2] = q2;
-  m->y_prev = yp;
-  m->zc_j = zj;
-  m->zc_bsum = bsum;
-  m->zc_bcnt = bcnt;
   m->n = n;
-  return k;
+  if (*full && clean) {
+    /* Rewind: filter only the frames consumed. */
+    memcpy(m->zc.s, s0, sizeof s0);
+    m->zc_bsum = bsum0;
+    m->zc_bcnt = bcnt0;
+    zc_filter(m, n0, (size_t)(n - n0), ys, ends);
+  }
+  return (size_t)(n - n0);
 }
 
 /* True when every sample of the chunk is finite and below its channel's clip
