@@ -20,15 +20,25 @@ static inline double dmin(double a, double b)
 
 /* ---- arena --------------------------------------------------------------- */
 
+/* Ring capacities are powers of two, so a slot is an index & mask: a swing
+ * point comes every millisecond and a division each time would show. */
+static int pow2_at_least(int n)
+{
+  int c = 1;
+  while (c < n)
+    c <<= 1;
+  return c;
+}
+
 static int swing_cap_p(const hr_meter_cfg_t *cfg)
 {
-  return (int)ceil(cfg->p_step_window_ms) + 4;
+  return pow2_at_least((int)ceil(cfg->p_step_window_ms) + 4);
 }
 
 static int swing_cap_i(const hr_meter_cfg_t *cfg)
 {
   double f_max = cfg->f_nom_hz * (1.0 + cfg->track_pct / 100.0);
-  return (int)ceil(cfg->i_step_window_ms / 1000.0 * 2.0 * f_max) + 8;
+  return pow2_at_least((int)ceil(cfg->i_step_window_ms / 1000.0 * 2.0 * f_max) + 8);
 }
 
 size_t hr__events_arena_doubles(const hr_meter_cfg_t *cfg, int rvc_n)
@@ -43,6 +53,7 @@ static void swing_init(hr__swing_t *s, double **arena, int cap, double thr, doub
 {
   memset(s, 0, sizeof *s);
   s->cap = cap;
+  s->mask = cap - 1;
   s->thr = thr;
   s->window_s = window;
   s->t_s = *arena;
@@ -207,8 +218,7 @@ static double rvc_maxdev(hr_meter_t *m, int c, double mean)
 static void rvc_rescan(hr_meter_t *m, int c)
 {
   double lo = INFINITY, hi = -INFINITY;
-  for (int k = 0; k < m->rvc_count; k++) {
-    int i = (m->rvc_head + k) % m->rvc_n;
+  for (int k = 0, i = m->rvc_head; k < m->rvc_count; k++, i = i + 1 == m->rvc_n ? 0 : i + 1) {
     lo = dmin(lo, m->rvc_ring[c][i]);
     hi = dmax(hi, m->rvc_ring[c][i]);
   }
@@ -322,14 +332,14 @@ static void swing_clear(hr__swing_t *s)
 static void swing_drop(hr__swing_t *s)
 {
   if (s->dmin_n && s->dmin[s->dmin_h] == s->head) {
-    s->dmin_h = (s->dmin_h + 1) % s->cap;
+    s->dmin_h = (s->dmin_h + 1) & s->mask;
     s->dmin_n--;
   }
   if (s->dmax_n && s->dmax[s->dmax_h] == s->head) {
-    s->dmax_h = (s->dmax_h + 1) % s->cap;
+    s->dmax_h = (s->dmax_h + 1) & s->mask;
     s->dmax_n--;
   }
-  s->head = (s->head + 1) % s->cap;
+  s->head = (s->head + 1) & s->mask;
   s->count--;
 }
 
@@ -342,16 +352,16 @@ static void swing_append(hr__swing_t *s, double t, double x)
     swing_drop(s);
   if (s->count == s->cap)
     swing_drop(s);
-  int slot = (s->head + s->count) % s->cap;
+  int slot = (s->head + s->count) & s->mask;
   s->t_s[slot] = t;
   s->x[slot] = x;
   s->count++;
-  while (s->dmin_n && s->x[s->dmin[(s->dmin_h + s->dmin_n - 1) % s->cap]] > x)
+  while (s->dmin_n && s->x[s->dmin[(s->dmin_h + s->dmin_n - 1) & s->mask]] > x)
     s->dmin_n--;
-  s->dmin[(s->dmin_h + s->dmin_n++) % s->cap] = slot;
-  while (s->dmax_n && s->x[s->dmax[(s->dmax_h + s->dmax_n - 1) % s->cap]] < x)
+  s->dmin[(s->dmin_h + s->dmin_n++) & s->mask] = slot;
+  while (s->dmax_n && s->x[s->dmax[(s->dmax_h + s->dmax_n - 1) & s->mask]] < x)
     s->dmax_n--;
-  s->dmax[(s->dmax_h + s->dmax_n++) % s->cap] = slot;
+  s->dmax[(s->dmax_h + s->dmax_n++) & s->mask] = slot;
   s->imin = s->dmin[s->dmin_h];
   s->imax = s->dmax[s->dmax_h];
 }
@@ -414,7 +424,7 @@ static void swing_push(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, doub
    * would otherwise date the start back to the window's beginning). */
   double x0 = s->x[from];
   for (int k = 0; k < s->count; k++) {
-    int i = (s->head + k) % s->cap;
+    int i = (s->head + k) & s->mask;
     if (s->t_s[i] >= s->t_s[to])
       break;
     if (fabs(s->x[i] - x0) <= 0.05 * s->thr)

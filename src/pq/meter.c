@@ -573,7 +573,7 @@ static void centre_range(double a, double b, int64_t *k0, int64_t *k1)
 }
 
 /* Largest |i| over the phase currents of frames k0..k1. */
-static float phase_current_peak(const hr_meter_t *m, int64_t k0, int64_t k1)
+HR_VECTOR_CLONES static float phase_current_peak(const hr_meter_t *m, int64_t k0, int64_t k1)
 {
   v8i mx = {0};
   for (int64_t k = k0; k <= k1; k++)

@@ -17,7 +17,7 @@ typedef struct hr__biquad {
 #define HR__ZC_SECTIONS 3
 
 /* Band-pass used to find fundamental zero crossings, run on means of dec
- * input samples (about 2 kHz): a 2nd-order Butterworth high-pass at f_nom/4
+ * input samples (about 1 kHz): a 2nd-order Butterworth high-pass at f_nom/4
  * (removes DC offset and sub-harmonics) followed by a 4th-order Butterworth
  * low-pass at 1.25 f_nom (attenuates h3 by ~30 dB). */
 typedef struct hr__zc_filter {
@@ -44,7 +44,8 @@ double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);
 typedef struct hr__swing {
   double thr;
   double window_s;
-  int cap;       /* ring capacity in points */
+  int cap;       /* ring capacity in points, a power of two */
+  int mask;      /* cap - 1 */
   double *t_s;   /* ring of times [s], owned by the meter's arena */
   double *x;     /* ring of values */
   int head, count;

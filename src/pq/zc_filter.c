@@ -37,7 +37,9 @@ static void design_highpass(hr__biquad_t *q, double fs_hz, double fc_hz, double 
 
 void hr__zc_filter_init(hr__zc_filter_t *f, double fs_hz, double f_nom_hz)
 {
-  f->dec = (int)floor(fs_hz / 2000.0);
+  /* About 1 kHz after decimation: well above the 1.25 f_nom low-pass, and
+   * the band-pass then costs an eighth of the samples at 8 kHz. */
+  f->dec = (int)floor(fs_hz / 1000.0);
   if (f->dec < 1)
     f->dec = 1;
   f->fs_hz = fs_hz;

@@ -126,6 +126,83 @@ static void results_do_not_depend_on_block_size(void **state)
   free(x);
 }
 
+/* Runs nch-channel frames of the given layout in blocks of `block` frames
+ * (0: varying), every record kind on, clip levels set. */
+static collect_t run_layout(hr_layout_t layout, const float *x, int nch, size_t n, size_t block)
+{
+  hr_meter_cfg_t cfg;
+  hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, layout);
+  cfg.p_step_base_w = 10000.0;
+  cfg.i_step_base_a = 50.0;
+  cfg.u_clip_v = 360.0;
+  cfg.i_clip_a = 200.0;
+  hr_meter_t *m = NULL;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_frame_len(m), nch);
+  collect_t c = {0};
+  hr_meter_set_callback(m, on_record, &c);
+  size_t k = 0, step = 3;
+  while (k < n) {
+    size_t b = block ? block : (step = step * 5 % 509 + 1);
+    if (b > n - k)
+      b = n - k;
+    size_t done = 0;
+    assert_int_equal(hr_meter_push(m, x + k * nch, b, &done), HR_OK);
+    assert_int_equal(done, b);
+    k += b;
+  }
+  hr_meter_destroy(m);
+  return c;
+}
+
+/* The other layouts, with NaN, Inf and clipped samples sprinkled in (chunks
+ * with bad samples take the frame-by-frame path, clean ones the block path),
+ * give the same records whatever the block size. */
+static void layouts_and_bad_samples_do_not_depend_on_block_size(void **state)
+{
+  (void)state;
+  size_t n = (size_t)(1.2 * FS);
+  float *x6 = make_signal(n, 60.0);
+  float *x2 = malloc(n * 2 * sizeof *x2);
+  for (size_t k = 0; k < n; k++) {
+    x2[2 * k] = x6[6 * k];
+    x2[2 * k + 1] = x6[6 * k + 3];
+  }
+  const size_t bad[] = {1234, 1235, 4001, 6100, 7777};
+  for (unsigned j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+    x6[bad[j] * 6 + j % 6] = j % 2 ? NAN : INFINITY;
+    x2[bad[j] * 2 + j % 2] = j % 2 ? NAN : -INFINITY;
+  }
+  for (size_t k = 5000; k < 5004; k++) {
+    x6[k * 6 + 1] = 400.0f; /* above u_clip_v */
+    x2[k * 2 + 1] = -250.0f; /* above i_clip_a */
+  }
+  const struct {
+    hr_layout_t layout;
+    const float *x;
+    int nch;
+  } cases[] = {{HR_LAYOUT_3P3W, x6, 6}, {HR_LAYOUT_1P2W, x2, 2}, {HR_LAYOUT_3P4W, x6, 6}};
+  for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    collect_t ref = run_layout(cases[c].layout, cases[c].x, cases[c].nch, n, n);
+    assert_true(ref.n > 1000);
+    int flagged = 0;
+    for (size_t k = 0; k < ref.n; k++)
+      flagged |= (int)(ref.recs[k].flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED));
+    assert_int_equal(flagged, HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED);
+    const size_t blocks[] = {1, 7, 80, 0};
+    for (unsigned b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+      collect_t got = run_layout(cases[c].layout, cases[c].x, cases[c].nch, n, blocks[b]);
+      assert_int_equal(got.n, ref.n);
+      for (size_t k = 0; k < got.n; k++)
+        assert_memory_equal(&got.recs[k], &ref.recs[k], rec_bytes(&ref.recs[k]));
+      free(got.recs);
+    }
+    free(ref.recs);
+  }
+  free(x6);
+  free(x2);
+}
+
 static void pull_queue_stops_when_full_and_loses_nothing(void **state)
 {
   (void)state;
@@ -321,6 +398,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(results_do_not_depend_on_block_size),
+    cmocka_unit_test(layouts_and_bad_samples_do_not_depend_on_block_size),
     cmocka_unit_test(pull_queue_stops_when_full_and_loses_nothing),
     cmocka_unit_test(bad_configurations_are_named),
     cmocka_unit_test(bad_input_is_flagged_never_silent),
