@@ -391,10 +391,9 @@ int hr_meter_pull(hr_meter_t *m, hr_record_t *out)
  * products and peaks over every channel are then a few vector operations per
  * frame, and a frame is copied in with one load and one store.  GCC (12+) and
  * Clang both implement these vector extensions. */
-#if defined(__GNUC__) && !defined(__clang__)
-/* The vector helpers below are static and inlined: no ABI is crossed. */
+/* The vector helpers below are static and inlined: no ABI is crossed
+ * (GCC and Clang both know this pragma and this warning). */
 #pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 typedef float v8f __attribute__((vector_size(HR__SLOT * sizeof(float))));
 typedef double v8d __attribute__((vector_size(HR__SLOT * sizeof(double))));
 typedef int32_t v8i __attribute__((vector_size(HR__SLOT * sizeof(int32_t))));
@@ -1233,11 +1232,11 @@ HR_VECTOR_CLONES static void chunk_copy(hr_meter_t *m, const float *x, uint32_t 
                                         int32_t *bad_lanes)
 {
   float *fr = m->fr + (size_t)i0 * HR__SLOT;
+  float lim_f[HR__SLOT];
+  for (int c = 0; c < HR__SLOT; c++)
+    lim_f[c] = c < m->nch_in && m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
   v8i lim, bad = {0};
-  for (int c = 0; c < HR__SLOT; c++) {
-    float l = c < m->nch_in && m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
-    memcpy(&lim[c], &l, sizeof l);
-  }
+  memcpy(&lim, lim_f, sizeof lim);
   switch (m->nch_in) {
   case 2:
     slot_copy(fr, x, len, 2, 0, lim, &bad);
