@@ -441,6 +441,16 @@ HR_API int hr_plan_svg_write(const char *path, const char *title, const char *xl
                              const char *ylabel, const double *x, const double *const *y,
                              const char *const *names, int nseries, size_t n);
 
+/* Writes the same line chart as a PNG (900 x 500 RGB, libpng): axes, grid,
+ * ticks, a 5x7 bitmap font for the labels (ASCII; other bytes draw as '?'),
+ * a legend above the plot, series as 2-pixel lines in fixed colours, each
+ * reduced to the min and max of every pixel column so peaks survive.
+ * Non-finite values break a line.  Strings are borrowed.
+ * HR_ERR_INVALID_ARG (as for the SVG), HR_ERR_NOMEM, HR_ERR_IO. */
+HR_API int hr_plan_png_write(const char *path, const char *title, const char *xlabel,
+                             const char *ylabel, const double *x, const double *const *y,
+                             const char *const *names, int nseries, size_t n);
+
 #define HR_PLAN_MODEL_VERSION 1
 
 #ifdef __cplusplus

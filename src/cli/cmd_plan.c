@@ -814,6 +814,20 @@ static int cmd_generate(int argc, char **argv)
 
 /* ------------------------------------------------------------------ site */
 
+/* Writes one chart as DIR/STEM.png (what the reports show) and
+ * DIR/STEM.svg (scalable, for editing).  HR_OK or the first error. */
+static int write_chart(const char *dir, const char *stem, const char *title, const char *xlabel,
+                       const char *ylabel, const double *x, const double *const *y,
+                       const char *const *names, int nseries, size_t n)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.png", dir, stem);
+  int rc = hr_plan_png_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  snprintf(path, sizeof path, "%s/%s.svg", dir, stem);
+  int rc2 = hr_plan_svg_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  return rc != HR_OK ? rc : rc2;
+}
+
 static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_site_cfg_t *cfg,
                         const hr_plan_utility_t *u, const hr_plan_workload_t *w, double dur)
 {
@@ -842,9 +856,10 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
   fprintf(f, "| nameplate (GPU TDP 700 W + non-GPU) | %.1f kW |\n",
           (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack *
               (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) * cfg->pue / 1e3);
-  fprintf(f, "\n![facility power](site.svg)\n\n![load-duration curve](ldc.svg)\n\n"
+  fprintf(f, "\n![facility power](site.png)\n\n![load-duration curve](ldc.png)\n\n"
              "Files: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
-             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve), `site.svg`, `ldc.svg`.\n");
+             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve); the charts as PNG and as "
+             "SVG (`site.svg`, `ldc.svg`).\n");
   return fclose(f) == 0;
 }
 
@@ -1105,19 +1120,17 @@ static int cmd_site(int argc, char **argv, int mode)
           }
           const double *ys[1] = {b};
           const char *nm[1] = {"facility"};
-          snprintf(path, sizeof path, "%s/site.svg", dir);
-          ok = k1 < 2 || hr_plan_svg_write(path, "Facility power, 1-s means", "time [h]",
-                                            "power [kW]", tx, ys, nm, 1, k1) == HR_OK;
+          ok = k1 < 2 || write_chart(dir, "site", "Facility power, 1-s means", "time [h]",
+                                     "power [kW]", tx, ys, nm, 1, k1) == HR_OK;
           k = hr_plan_block_mean(s->it_w, s->n, per15, b);
           qsort(b, k, sizeof *b, cmp_desc);
           for (size_t i = 0; i < k; i++) {
             tx[i] = 100.0 * (double)(i + 1) / (double)k;
             b[i] *= cfg.pue / 1e3;
           }
-          snprintf(path, sizeof path, "%s/ldc.svg", dir);
-          ok = ok && (k < 2 || hr_plan_svg_write(path, "Load-duration curve, 15-min demand",
-                                                  "time exceeded [%]", "power [kW]", tx, ys, nm,
-                                                  1, k) == HR_OK);
+          ok = ok && (k < 2 || write_chart(dir, "ldc", "Load-duration curve, 15-min demand",
+                                           "time exceeded [%]", "power [kW]", tx, ys, nm, 1,
+                                           k) == HR_OK);
           free(tx);
         }
       }
@@ -1214,10 +1227,9 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     if (tx) {
       for (size_t i = 0; i < nmin; i++)
         tx[i] = (double)i / 60.0;
-      snprintf(path, sizeof path, "%s/provision.svg", dir);
-      if (hr_plan_svg_write(path, "Facility power by power model, 1-min means", "time [h]",
-                            "power [kW]", tx, (const double *const *)series, names, ns,
-                            nmin) != HR_OK && rc == HR_OK)
+      if (write_chart(dir, "provision", "Facility power by power model, 1-min means",
+                      "time [h]", "power [kW]", tx, (const double *const *)series, names, ns,
+                      nmin) != HR_OK && rc == HR_OK)
         rc = HR_ERR_IO;
       free(tx);
     }
@@ -1225,8 +1237,8 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
   for (int i = 0; i < ns; i++)
     free(series[i]);
   if (md)
-    fprintf(md, "\n![facility power by model](provision.svg)\n\n`provision.csv` holds the "
-                "table.\n");
+    fprintf(md, "\n![facility power by model](provision.png)\n\n`provision.csv` holds the "
+                "table; `provision.svg` is the chart as SVG.\n");
   /* Close both even when the first fails. */
   int bad = csv && fclose(csv) != 0;
   if (md && fclose(md) != 0)
@@ -1312,7 +1324,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                   "Racks are drawn without replacement from the %d generated racks, %d draws per "
                   "count; a count equal to the racks generated has a single possible draw. "
                   "`oversub.csv` holds the peak quantiles per count.\n\n"
-                  "![row peak vs racks](oversub.svg)\n",
+                  "![row peak vs racks](oversub.png)\n\n`oversub.svg` is the chart as SVG.\n",
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
               by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
               hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
@@ -1325,9 +1337,8 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   if (dir && rc == HR_OK && s->nracks >= 2) {
     const double *ys[3] = {pl + s->nracks, pl + 2 * (size_t)s->nracks, pl + 3 * (size_t)s->nracks};
     const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
-    snprintf(path, sizeof path, "%s/oversub.svg", dir);
-    if (hr_plan_svg_write(path, "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl, ys,
-                          nm, 3, (size_t)s->nracks) != HR_OK)
+    if (write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl,
+                    ys, nm, 3, (size_t)s->nracks) != HR_OK)
       rc = HR_ERR_IO;
   }
   free(pl);
