@@ -266,7 +266,9 @@ typedef struct hr_plan_train_cfg {
   int gru_windows;       /* windows per run per epoch, >= 1 (8) */
   const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
   uint64_t seed;
-  int pooled;            /* 1: also train the pooled group for unseen labels */
+  int pooled;            /* 1: also train the pooled group "*" for unseen labels, keyed on
+                          * max_num_seqs; 2: the group "*\/gpu", keyed on max_num_seqs
+                          * per GPU (docs/plan.md); 0: none */
 } hr_plan_train_cfg_t;
 
 HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);

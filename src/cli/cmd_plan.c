@@ -34,7 +34,8 @@ static void usage(FILE *to)
           "            [--dt S (0.1)] [--ramp-dt S (1)] GT GEN [GT GEN ...]; prints JSON\n"
           "  train     --data DIR --out MODEL [--lut CSV] [--seed N]: fit all power models\n"
           "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
-          "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1]: the held-out\n"
+          "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1] [--pool batch|gpu]:\n"
+          "            the held-out
           "            fidelity table of every method\n"
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
           "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
@@ -683,7 +684,7 @@ static int cmd_fidelity(int argc, char **argv)
 {
   train_ctx_t c;
   opt_t t[MAX_OPTS];
-  const char *split = "both", *csvp = NULL, *only = NULL;
+  const char *split = "both", *csvp = NULL, *only = NULL, *pool = "batch";
   int fast = 0;
   int n = train_opts(t, &c);
   t[n++] = (opt_t){"--split", OPT_STR, &split, NULL};
@@ -691,6 +692,7 @@ static int cmd_fidelity(int argc, char **argv)
   t[n++] = (opt_t){"--dump", OPT_STR, &dump_dir, NULL};
   t[n++] = (opt_t){"--only", OPT_STR, &only, NULL};
   t[n++] = (opt_t){"--fast", OPT_INT, &fast, NULL};
+  t[n++] = (opt_t){"--pool", OPT_STR, &pool, NULL};
   int rc = parse_opts("fidelity", argc, argv, t, n, NULL, 0, NULL);
   if (rc != GO_ON)
     return rc;
@@ -698,6 +700,11 @@ static int cmd_fidelity(int argc, char **argv)
   int do_m = strcmp(split, "model") == 0 || strcmp(split, "both") == 0;
   if (!do_b && !do_m) {
     fprintf(stderr, "headroom plan fidelity: --split batch|model|both\n");
+    return 2;
+  }
+  int pool_mode = strcmp(pool, "gpu") == 0 ? 2 : strcmp(pool, "batch") == 0 ? 1 : 0;
+  if (!pool_mode) {
+    fprintf(stderr, "headroom plan fidelity: --pool gpu|batch\n");
     return 2;
   }
   if (train_load(&c) != 0)
@@ -793,7 +800,7 @@ static int cmd_fidelity(int argc, char **argv)
   if (do_m) {
     /* Leave-one-model-out: the held-out label is generated from the pooled
      * per-GPU group of the other models. */
-    cfg.pooled = 1;
+    cfg.pooled = pool_mode;
     for (size_t i = 0; i < set->n; i++) {
       if (!first_of_label(set, i))
         continue;
