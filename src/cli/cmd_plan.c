@@ -35,8 +35,7 @@ static void usage(FILE *to)
           "  train     --data DIR --out MODEL [--lut CSV] [--seed N]: fit all power models\n"
           "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
           "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1] [--pool batch|gpu]:\n"
-          "            the held-out
-          "            fidelity table of every method\n"
+          "            the held-out fidelity table of every method\n"
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
           "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
           "  site      --model-file MODEL (--csv TRACE [--map ...] | --arrival A --rate R\n"
