@@ -10,6 +10,7 @@ pkgs=(
   libcmocka-dev                     # unit-test framework
   python3 python3-numpy python3-scipy  # test oracles and the NumPy benchmark baseline
   libyaml-dev                       # tree/config files
+  libpng-dev zlib1g-dev             # PNG charts of the planning studies
 )
 
 missing=()

@@ -266,7 +266,9 @@ typedef struct hr_plan_train_cfg {
   int gru_windows;       /* windows per run per epoch, >= 1 (8) */
   const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
   uint64_t seed;
-  int pooled;            /* 1: also train the pooled group for unseen labels */
+  int pooled;            /* 1: also train the pooled group "*" for unseen labels, keyed on
+                          * max_num_seqs; 2: the group "*\/gpu", keyed on max_num_seqs
+                          * per GPU (docs/plan.md); 0: none */
 } hr_plan_train_cfg_t;
 
 HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);
@@ -438,6 +440,16 @@ HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, i
  * reduced to the min and max of each of ~1000 buckets so peaks survive.
  * Strings are borrowed and escaped.  HR_ERR_INVALID_ARG, HR_ERR_IO. */
 HR_API int hr_plan_svg_write(const char *path, const char *title, const char *xlabel,
+                             const char *ylabel, const double *x, const double *const *y,
+                             const char *const *names, int nseries, size_t n);
+
+/* Writes the same line chart as a PNG (900 x 500 RGB, libpng): axes, grid,
+ * ticks, a 5x7 bitmap font for the labels (ASCII; other bytes draw as '?'),
+ * a legend above the plot, series as 2-pixel lines in fixed colours, each
+ * reduced to the min and max of every pixel column so peaks survive.
+ * Non-finite values break a line.  Strings are borrowed.
+ * HR_ERR_INVALID_ARG (as for the SVG), HR_ERR_NOMEM, HR_ERR_IO. */
+HR_API int hr_plan_png_write(const char *path, const char *title, const char *xlabel,
                              const char *ylabel, const double *x, const double *const *y,
                              const char *const *names, int nseries, size_t n);
 

@@ -34,8 +34,8 @@ static void usage(FILE *to)
           "            [--dt S (0.1)] [--ramp-dt S (1)] GT GEN [GT GEN ...]; prints JSON\n"
           "  train     --data DIR --out MODEL [--lut CSV] [--seed N]: fit all power models\n"
           "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
-          "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1]: the held-out\n"
-          "            fidelity table of every method\n"
+          "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1] [--pool batch|gpu]:\n"
+          "            the held-out fidelity table of every method\n"
           "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
           "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
           "  site      --model-file MODEL (--csv TRACE [--map ...] | --arrival A --rate R\n"
@@ -76,13 +76,165 @@ static void report_load_error(const char *path, int rc, const hr_plan_error_t *e
             hr_err_name(rc));
 }
 
+/* -------------------------------------------------------------- options */
+
+/* Every subcommand's options are a table of these, parsed by one loop, so
+ * they all treat --help, missing values, numbers and unknown options the
+ * same way.  Every kind but OPT_FLAG takes a value. */
+typedef enum {
+  OPT_STR,  /* const char ** (borrowed from argv) */
+  OPT_DBL,  /* double *, finite */
+  OPT_INT,  /* int *, a whole number in range */
+  OPT_U64,  /* uint64_t *, a whole number >= 0 */
+  OPT_FLAG, /* int *, set to 1 */
+  OPT_NOT   /* int *, set to 0 (--no-...) */
+} opt_kind_t;
+
+typedef struct opt {
+  const char *name;
+  opt_kind_t kind;
+  void *dst;
+  int *given; /* set to 1 when the option appears; may be NULL */
+} opt_t;
+
+#define MAX_OPTS 48
+#define GO_ON (-1) /* parse_opts: no exit status, carry on */
+
+static int set_opt(const char *sub, const opt_t *o, const char *v)
+{
+  double x = 0.0;
+  if (o->kind == OPT_STR) {
+    *(const char **)o->dst = v;
+    return 1;
+  }
+  if (!parse_num(o->name, v, &x))
+    return 0;
+  if (o->kind == OPT_DBL) {
+    *(double *)o->dst = x;
+  } else if (o->kind == OPT_INT) {
+    if (x != floor(x) || x < -2147483648.0 || x > 2147483647.0) {
+      fprintf(stderr, "headroom plan %s: %s: not a whole number in range: '%s'\n", sub, o->name,
+              v);
+      return 0;
+    }
+    *(int *)o->dst = (int)x;
+  } else {
+    if (x != floor(x) || x < 0.0 || x >= 18446744073709551616.0) {
+      fprintf(stderr, "headroom plan %s: %s: not a whole number >= 0: '%s'\n", sub, o->name, v);
+      return 0;
+    }
+    *(uint64_t *)o->dst = (uint64_t)x;
+  }
+  return 1;
+}
+
+/* Parses argv[1..argc) of subcommand `sub` against t[0..n).  Arguments that
+ * do not start with "--" go to pos[0..*npos) (at most maxpos; none allowed
+ * when pos is NULL).  Returns GO_ON, or the exit status: 0 after --help, 2
+ * after saying what was wrong. */
+static int parse_opts(const char *sub, int argc, char **argv, const opt_t *t, int n,
+                      const char **pos, int maxpos, int *npos)
+{
+  if (npos)
+    *npos = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (strncmp(a, "--", 2) != 0) {
+      if (!pos || *npos >= maxpos) {
+        fprintf(stderr, "headroom plan %s: unexpected argument '%s'\n", sub, a);
+        return 2;
+      }
+      pos[(*npos)++] = a;
+      continue;
+    }
+    const opt_t *o = NULL;
+    for (int k = 0; k < n && !o; k++)
+      if (strcmp(a, t[k].name) == 0)
+        o = &t[k];
+    if (!o) {
+      fprintf(stderr, "headroom plan %s: unknown option %s\n", sub, a);
+      return 2;
+    }
+    if (o->kind == OPT_FLAG || o->kind == OPT_NOT) {
+      *(int *)o->dst = o->kind == OPT_FLAG;
+    } else if (i + 1 >= argc) {
+      fprintf(stderr, "headroom plan %s: missing value: %s\n", sub, a);
+      return 2;
+    } else if (!set_opt(sub, o, argv[++i])) {
+      return 2;
+    }
+    if (o->given)
+      *o->given = 1;
+  }
+  return GO_ON;
+}
+
+/* Index of the power-model method called name, or -1. */
+static int method_of(const char *name)
+{
+  for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
+    if (strcmp(name, hr_plan_method_name(k)) == 0)
+      return k;
+  return -1;
+}
+
+/* Loads a model file; 0, or 1 after saying why. */
+static int load_model(const char *path, hr_plan_model_t **m)
+{
+  hr_plan_error_t e = {0};
+  int rc = hr_plan_model_load(path, m, &e);
+  if (rc != HR_OK) {
+    report_load_error(path, rc, &e);
+    return 1;
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------- workload */
 
-static int split_map(char *s, hr_plan_csv_map_t *m)
+/* The options that say where requests come from, shared by `workload` and
+ * the studies: a trace to replay (--csv, --map) or a generator. */
+typedef struct wl_args {
+  const char *csv, *map, *lengths, *arrival;
+  int rate_given, seed_given;
+  hr_plan_gen_cfg_t gen;
+} wl_args_t;
+
+/* Sets the defaults and appends the options to t; returns how many. */
+static int wl_opts(opt_t *t, wl_args_t *a)
+{
+  memset(a, 0, sizeof *a);
+  hr_plan_gen_cfg_default(&a->gen);
+  const opt_t o[] = {
+      {"--csv", OPT_STR, &a->csv, NULL},
+      {"--map", OPT_STR, &a->map, NULL},
+      {"--lengths-from", OPT_STR, &a->lengths, NULL},
+      {"--arrival", OPT_STR, &a->arrival, NULL},
+      {"--rate", OPT_DBL, &a->gen.rate_per_s, &a->rate_given},
+      {"--cv", OPT_DBL, &a->gen.burst_cv, NULL},
+      {"--min-rate", OPT_DBL, &a->gen.min_rate_per_s, NULL},
+      {"--max-rate", OPT_DBL, &a->gen.max_rate_per_s, NULL},
+      {"--period", OPT_DBL, &a->gen.period_s, NULL},
+      {"--peak", OPT_DBL, &a->gen.peak_t_s, NULL},
+      {"--seed", OPT_U64, &a->gen.seed, &a->seed_given},
+  };
+  memcpy(t, o, sizeof o);
+  return (int)(sizeof o / sizeof o[0]);
+}
+
+/* --map TIME,IN,OUT[,UNIT_S] into m; the names point into buf. */
+static int split_map(const char *s, char *buf, size_t cap, hr_plan_csv_map_t *m)
 {
   char *f[4] = {0};
   int n = 0;
-  for (char *p = s; n < 4;) {
+  if (strlen(s) >= cap)
+    return 0;
+  memcpy(buf, s, strlen(s) + 1);
+  for (char *p = buf; n < 4;) {
     f[n++] = p;
     char *c = strchr(p, ',');
     if (!c)
@@ -101,97 +253,77 @@ static int split_map(char *s, hr_plan_csv_map_t *m)
   return m->time_unit_s > 0.0;
 }
 
-static int cmd_workload(int argc, char **argv)
+/* Replays --csv (with --map), or generates duration_s of requests (lengths
+ * bootstrapped from --lengths-from, read with --map, when given).  Returns
+ * 0, or the exit status after saying why. */
+static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_workload_t **w)
 {
-  const char *csv = NULL, *out = NULL, *lengths = NULL;
-  char *mapstr = NULL;
-  hr_plan_gen_cfg_t cfg;
-  hr_plan_gen_cfg_default(&cfg);
-  for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    if (strcmp(o, "--help") == 0) {
-      usage(stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "headroom plan workload: unknown option or missing value: %s\n", o);
-      return 2;
-    }
-    const char *v = argv[++i];
-    double x = 0;
-    if (strcmp(o, "--csv") == 0)
-      csv = v;
-    else if (strcmp(o, "--map") == 0)
-      mapstr = argv[i];
-    else if (strcmp(o, "--out") == 0)
-      out = v;
-    else if (strcmp(o, "--lengths-from") == 0)
-      lengths = v;
-    else if (strcmp(o, "--arrival") == 0) {
-      if (strcmp(v, "poisson") == 0)
-        cfg.arrival = HR_PLAN_ARRIVAL_POISSON;
-      else if (strcmp(v, "bursty") == 0)
-        cfg.arrival = HR_PLAN_ARRIVAL_BURSTY;
-      else if (strcmp(v, "diurnal") == 0)
-        cfg.arrival = HR_PLAN_ARRIVAL_DIURNAL;
-      else {
-        fprintf(stderr, "headroom plan workload: --arrival: poisson, bursty or diurnal\n");
-        return 2;
-      }
-    } else if (!parse_num(o, v, &x))
-      return 2;
-    else if (strcmp(o, "--rate") == 0)
-      cfg.rate_per_s = x;
-    else if (strcmp(o, "--seconds") == 0)
-      cfg.duration_s = x;
-    else if (strcmp(o, "--cv") == 0)
-      cfg.burst_cv = x;
-    else if (strcmp(o, "--min-rate") == 0)
-      cfg.min_rate_per_s = x;
-    else if (strcmp(o, "--max-rate") == 0)
-      cfg.max_rate_per_s = x;
-    else if (strcmp(o, "--period") == 0)
-      cfg.period_s = x;
-    else if (strcmp(o, "--peak") == 0)
-      cfg.peak_t_s = x;
-    else if (strcmp(o, "--seed") == 0)
-      cfg.seed = (uint64_t)x;
-    else {
-      fprintf(stderr, "headroom plan workload: unknown option %s\n", o);
-      return 2;
-    }
-  }
+  char buf[1024];
   hr_plan_csv_map_t map, *mp = NULL;
-  if (mapstr) {
-    if (!split_map(mapstr, &map)) {
-      fprintf(stderr, "headroom plan workload: --map TIME,IN,OUT[,UNIT_S]\n");
+  hr_plan_error_t e = {0};
+  int rc;
+  *w = NULL;
+  if (a->map) {
+    if (!split_map(a->map, buf, sizeof buf, &map)) {
+      fprintf(stderr, "headroom plan %s: --map TIME,IN,OUT[,UNIT_S]\n", sub);
       return 2;
     }
     mp = &map;
   }
-  hr_plan_workload_t *w = NULL, *src = NULL;
-  hr_plan_error_t e = {0};
-  int rc;
-  if (csv) {
-    if ((rc = hr_plan_workload_load(csv, mp, &w, &e)) != HR_OK) {
-      report_load_error(csv, rc, &e);
+  if (a->csv) {
+    if ((rc = hr_plan_workload_load(a->csv, mp, w, &e)) != HR_OK) {
+      report_load_error(a->csv, rc, &e);
       return 1;
     }
-  } else {
-    if (lengths) {
-      if ((rc = hr_plan_workload_load(lengths, mp, &src, &e)) != HR_OK) {
-        report_load_error(lengths, rc, &e);
-        return 1;
-      }
-      cfg.lengths_from = src;
-    }
-    rc = hr_plan_workload_generate(&cfg, &w);
-    if (rc != HR_OK) {
-      fprintf(stderr, "headroom plan workload: %s\n", hr_strerror(rc));
-      hr_plan_workload_destroy(src);
-      return rc == HR_ERR_INVALID_ARG ? 2 : 1;
+    return 0;
+  }
+  if (a->arrival) {
+    if (strcmp(a->arrival, "poisson") == 0)
+      a->gen.arrival = HR_PLAN_ARRIVAL_POISSON;
+    else if (strcmp(a->arrival, "bursty") == 0)
+      a->gen.arrival = HR_PLAN_ARRIVAL_BURSTY;
+    else if (strcmp(a->arrival, "diurnal") == 0)
+      a->gen.arrival = HR_PLAN_ARRIVAL_DIURNAL;
+    else {
+      fprintf(stderr, "headroom plan %s: --arrival: poisson, bursty or diurnal\n", sub);
+      return 2;
     }
   }
+  a->gen.duration_s = duration_s;
+  hr_plan_workload_t *src = NULL;
+  if (a->lengths) {
+    /* Bootstrap (prompt, output) pairs from a trace, keeping their
+     * correlation. */
+    if ((rc = hr_plan_workload_load(a->lengths, mp, &src, &e)) != HR_OK) {
+      report_load_error(a->lengths, rc, &e);
+      return 1;
+    }
+    a->gen.lengths_from = src;
+  }
+  rc = hr_plan_workload_generate(&a->gen, w);
+  a->gen.lengths_from = NULL;
+  hr_plan_workload_destroy(src);
+  if (rc != HR_OK) {
+    fprintf(stderr, "headroom plan %s: workload: %s\n", sub, hr_strerror(rc));
+    return rc == HR_ERR_INVALID_ARG ? 2 : 1;
+  }
+  return 0;
+}
+
+static int cmd_workload(int argc, char **argv)
+{
+  wl_args_t a;
+  opt_t t[MAX_OPTS];
+  const char *out = NULL;
+  int n = wl_opts(t, &a);
+  t[n++] = (opt_t){"--seconds", OPT_DBL, &a.gen.duration_s, NULL};
+  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL};
+  int rc = parse_opts("workload", argc, argv, t, n, NULL, 0, NULL);
+  if (rc != GO_ON)
+    return rc;
+  hr_plan_workload_t *w;
+  if ((rc = wl_get("workload", &a, a.gen.duration_s, &w)) != 0)
+    return rc;
   if (out) {
     FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
     if (!f) {
@@ -223,9 +355,9 @@ static int cmd_workload(int argc, char **argv)
   rc = 0;
 done:
   hr_plan_workload_destroy(w);
-  hr_plan_workload_destroy(src);
   return rc;
 }
+
 
 /* -------------------------------------------------------------- metrics */
 
@@ -284,25 +416,24 @@ static void json_num(FILE *f, const char *key, double v, int comma)
     fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
 }
 
+/* "key":v with prec decimals, or "key":null when v is not finite. */
+static void json_fixed(FILE *f, const char *key, double v, int prec, int comma)
+{
+  if (isfinite(v))
+    fprintf(f, "\"%s\":%.*f%s", key, prec, v, comma ? "," : "");
+  else
+    fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}
+
 static int cmd_metrics(int argc, char **argv)
 {
   double dt = 0.1, ramp_dt = 1.0;
   const char *files[256];
   int nf = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--dt") == 0 && i + 1 < argc) {
-      if (!parse_num("--dt", argv[++i], &dt))
-        return 2;
-    } else if (strcmp(argv[i], "--ramp-dt") == 0 && i + 1 < argc) {
-      if (!parse_num("--ramp-dt", argv[++i], &ramp_dt))
-        return 2;
-    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-      fprintf(stderr, "headroom plan metrics: unknown option %s\n", argv[i]);
-      return 2;
-    } else if (nf < 256) {
-      files[nf++] = argv[i];
-    }
-  }
+  const opt_t t[] = {{"--dt", OPT_DBL, &dt, NULL}, {"--ramp-dt", OPT_DBL, &ramp_dt, NULL}};
+  int st = parse_opts("metrics", argc, argv, t, 2, files, 256, &nf);
+  if (st != GO_ON)
+    return st;
   if (nf == 0 || nf % 2 != 0) {
     fprintf(stderr, "headroom plan metrics: give pairs of files: GT GEN [GT GEN ...]\n");
     return 2;
@@ -354,7 +485,7 @@ done:
   return rc;
 }
 
-/* ------------------------------------------------------------- fidelity */
+/* ---------------------------------------------------- training, shared */
 
 static const char *data_dir(const char *given)
 {
@@ -363,6 +494,70 @@ static const char *data_dir(const char *given)
   const char *env = getenv("HR_SHARED_DATA");
   return env && *env ? env : HR_PLAN_DEFAULT_DATA;
 }
+
+/* What `train` and `fidelity` share: the data folder, the LUT, the seed,
+ * the measured traces and the training configuration. */
+typedef struct train_ctx {
+  const char *data, *lut;
+  uint64_t seed;
+  char tdir[4096], lpath[4096];
+  hr_plan_traceset_t *set;
+  hr_plan_train_cfg_t cfg;
+} train_ctx_t;
+
+static int train_opts(opt_t *t, train_ctx_t *c)
+{
+  memset(c, 0, sizeof *c);
+  c->seed = 1;
+  const opt_t o[] = {
+      {"--data", OPT_STR, &c->data, NULL},
+      {"--lut", OPT_STR, &c->lut, NULL},
+      {"--seed", OPT_U64, &c->seed, NULL},
+  };
+  memcpy(t, o, sizeof o);
+  return (int)(sizeof o / sizeof o[0]);
+}
+
+/* Loads DATA/power/h100-inference and sets up the training configuration
+ * (--lut, else the Splitwise table under DATA).  0, or 1 after saying why. */
+static int train_load(train_ctx_t *c)
+{
+  const char *d = data_dir(c->data);
+  snprintf(c->tdir, sizeof c->tdir, "%s/power/h100-inference", d);
+  if (!c->lut) {
+    snprintf(c->lpath, sizeof c->lpath, "%s/power/splitwise-lut/perf_model.csv", d);
+    c->lut = c->lpath;
+  }
+  hr_plan_error_t e = {0};
+  int rc = hr_plan_traceset_load(c->tdir, &c->set, &e);
+  if (rc != HR_OK) {
+    report_load_error(c->tdir, rc, &e);
+    c->set = NULL;
+    return 1;
+  }
+  hr_plan_train_cfg_default(&c->cfg);
+  c->cfg.lut_csv = c->lut;
+  c->cfg.seed = c->seed;
+  return 0;
+}
+
+/* Whether run i is the first of its model label in the set. */
+static int first_of_label(const hr_plan_traceset_t *set, size_t i)
+{
+  for (size_t j = 0; j < i; j++)
+    if (strcmp(set->tr[j].model, set->tr[i].model) == 0)
+      return 0;
+  return 1;
+}
+
+/* "3.1-70B/SUFFIX" for "Llama-3.1-70B": the table's held-out column. */
+static void held_name(char *buf, size_t cap, const char *model, const char *suffix)
+{
+  snprintf(buf, cap, "%.13s/%s", model + (strncmp(model, "Llama-", 6) ? 0 : 6), suffix);
+}
+
+
+/* ------------------------------------------------------------- fidelity */
 
 /* Results of one method on one held-out set, kept for the summary rows. */
 typedef struct fold_out {
@@ -416,9 +611,9 @@ static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const 
    * throughout (docs/plan.md). */
   for (size_t i = 0; i < t->n; i++)
     active[i] = t->max_num_seqs;
-  char held[64];
-  snprintf(held, sizeof held, "%.13s/b%d", t->model + (strncmp(t->model, "Llama-", 6) ? 0 : 6),
-           t->max_num_seqs);
+  char held[64], bs[16];
+  snprintf(bs, sizeof bs, "b%d", t->max_num_seqs);
+  held_name(held, sizeof held, t->model, bs);
   int rc = HR_OK;
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
     double *gen = malloc(t->n * sizeof *gen);
@@ -486,60 +681,36 @@ static void clear_acc(fold_out_t *acc)
 
 static int cmd_fidelity(int argc, char **argv)
 {
-  const char *dir = NULL, *lut = NULL, *split = "both", *csvp = NULL, *only = NULL;
+  train_ctx_t c;
+  opt_t t[MAX_OPTS];
+  const char *split = "both", *csvp = NULL, *only = NULL, *pool = "batch";
   int fast = 0;
-  double seed = 1;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      usage(stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "headroom plan fidelity: unknown option or missing value: %s\n", argv[i]);
-      return 2;
-    }
-    const char *o = argv[i], *v = argv[++i];
-    if (strcmp(o, "--data") == 0)
-      dir = v;
-    else if (strcmp(o, "--lut") == 0)
-      lut = v;
-    else if (strcmp(o, "--split") == 0)
-      split = v;
-    else if (strcmp(o, "--csv") == 0)
-      csvp = v;
-    else if (strcmp(o, "--dump") == 0)
-      dump_dir = v;
-    else if (strcmp(o, "--only") == 0)
-      only = v;
-    else if (strcmp(o, "--fast") == 0)
-      fast = strcmp(v, "0") != 0;
-    else if (strcmp(o, "--seed") == 0) {
-      if (!parse_num(o, v, &seed))
-        return 2;
-    } else {
-      fprintf(stderr, "headroom plan fidelity: unknown option %s\n", o);
-      return 2;
-    }
-  }
+  int n = train_opts(t, &c);
+  t[n++] = (opt_t){"--split", OPT_STR, &split, NULL};
+  t[n++] = (opt_t){"--csv", OPT_STR, &csvp, NULL};
+  t[n++] = (opt_t){"--dump", OPT_STR, &dump_dir, NULL};
+  t[n++] = (opt_t){"--only", OPT_STR, &only, NULL};
+  t[n++] = (opt_t){"--fast", OPT_INT, &fast, NULL};
+  t[n++] = (opt_t){"--pool", OPT_STR, &pool, NULL};
+  int rc = parse_opts("fidelity", argc, argv, t, n, NULL, 0, NULL);
+  if (rc != GO_ON)
+    return rc;
   int do_b = strcmp(split, "batch") == 0 || strcmp(split, "both") == 0;
   int do_m = strcmp(split, "model") == 0 || strcmp(split, "both") == 0;
   if (!do_b && !do_m) {
     fprintf(stderr, "headroom plan fidelity: --split batch|model|both\n");
     return 2;
   }
-  char tdir[4096], lpath[4096];
-  snprintf(tdir, sizeof tdir, "%s/power/h100-inference", data_dir(dir));
-  if (!lut) {
-    snprintf(lpath, sizeof lpath, "%s/power/splitwise-lut/perf_model.csv", data_dir(dir));
-    lut = lpath;
+  int pool_mode = strcmp(pool, "gpu") == 0 ? 2 : strcmp(pool, "batch") == 0 ? 1 : 0;
+  if (!pool_mode) {
+    fprintf(stderr, "headroom plan fidelity: --pool gpu|batch\n");
+    return 2;
   }
-  hr_plan_traceset_t *set;
-  hr_plan_error_t e = {0};
-  int rc = hr_plan_traceset_load(tdir, &set, &e);
-  if (rc != HR_OK) {
-    report_load_error(tdir, rc, &e);
+  if (train_load(&c) != 0)
     return 1;
-  }
+  hr_plan_traceset_t *set = c.set;
+  hr_plan_train_cfg_t cfg = c.cfg;
+  hr_plan_error_t e = {0};
   if (only) {
     /* --only L1,L2: keep the runs of these model labels. */
     size_t keep = 0, ol = strlen(only);
@@ -571,10 +742,6 @@ static int cmd_fidelity(int argc, char **argv)
     fprintf(csv, "split,held_out,method,energy_err_pct,acf_r2,ks,nrmse,p95_err_pct,p99_err_pct,"
                  "ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,ramp_p99_err_pct\n");
   }
-  hr_plan_train_cfg_t cfg;
-  hr_plan_train_cfg_default(&cfg);
-  cfg.lut_csv = lut;
-  cfg.seed = (uint64_t)seed;
   if (fast) { /* smaller training for smoke tests: fewer states, EM and GRU steps */
     cfg.k_max = 6;
     cfg.gmm_max_points = 1500;
@@ -588,7 +755,8 @@ static int cmd_fidelity(int argc, char **argv)
     rc = HR_ERR_NOMEM;
     goto done;
   }
-  printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)\n", tdir);
+  rc = HR_OK;
+  printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)\n", c.tdir);
   printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
          "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
   if (do_b) {
@@ -608,10 +776,7 @@ static int cmd_fidelity(int argc, char **argv)
     }
     /* Per-model summaries: acc holds one entry per run, in set order. */
     for (size_t i = 0; i < set->n && rc == HR_OK; i++) {
-      int first = 1;
-      for (size_t j = 0; j < i && first; j++)
-        first = strcmp(set->tr[j].model, set->tr[i].model) != 0;
-      if (!first)
+      if (!first_of_label(set, i))
         continue;
       static fold_out_t sub[HR_PLAN_METHOD_COUNT_];
       for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
@@ -624,8 +789,7 @@ static int cmd_fidelity(int argc, char **argv)
           }
       }
       char held[64];
-      snprintf(held, sizeof held, "%.13s/ALL",
-               set->tr[i].model + (strncmp(set->tr[i].model, "Llama-", 6) ? 0 : 6));
+      held_name(held, sizeof held, set->tr[i].model, "ALL");
       rc = summarize(sub, "batch", held, csv);
     }
     if (rc != HR_OK || (rc = summarize(acc, "batch", "ALL", csv)) != HR_OK)
@@ -635,12 +799,9 @@ static int cmd_fidelity(int argc, char **argv)
   if (do_m) {
     /* Leave-one-model-out: the held-out label is generated from the pooled
      * per-GPU group of the other models. */
-    cfg.pooled = 1;
+    cfg.pooled = pool_mode;
     for (size_t i = 0; i < set->n; i++) {
-      int first = 1;
-      for (size_t j = 0; j < i && first; j++)
-        first = strcmp(set->tr[j].model, set->tr[i].model) != 0;
-      if (!first)
+      if (!first_of_label(set, i))
         continue;
       for (size_t j = 0; j < set->n; j++)
         use[j] = strcmp(set->tr[j].model, set->tr[i].model) != 0;
@@ -671,75 +832,48 @@ done:
   return rc == HR_OK ? 0 : 1;
 }
 
+
 /* ---------------------------------------------------------- train, generate */
 
 static int cmd_train(int argc, char **argv)
 {
-  const char *dir = NULL, *lut = NULL, *out = NULL, *exclude = NULL;
-  double seed = 1;
-  for (int i = 1; i + 1 < argc || (i < argc && (fprintf(stderr, "missing value: %s\n", argv[i]), 0));
-       i += 2) {
-    const char *o = argv[i], *v = argv[i + 1];
-    if (strcmp(o, "--data") == 0)
-      dir = v;
-    else if (strcmp(o, "--lut") == 0)
-      lut = v;
-    else if (strcmp(o, "--out") == 0)
-      out = v;
-    else if (strcmp(o, "--exclude") == 0)
-      exclude = v;
-    else if (strcmp(o, "--seed") == 0) {
-      if (!parse_num(o, v, &seed))
-        return 2;
-    } else {
-      fprintf(stderr, "headroom plan train: unknown option %s\n", o);
-      return 2;
-    }
-  }
-  if (!out || argc % 2 == 0) {
+  train_ctx_t c;
+  opt_t t[MAX_OPTS];
+  const char *out = NULL, *exclude = NULL;
+  int n = train_opts(t, &c);
+  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL};
+  t[n++] = (opt_t){"--exclude", OPT_STR, &exclude, NULL};
+  int rc = parse_opts("train", argc, argv, t, n, NULL, 0, NULL);
+  if (rc != GO_ON)
+    return rc;
+  if (!out) {
     fprintf(stderr, "headroom plan train: --out MODEL is required\n");
     return 2;
   }
-  char tdir[4096], lpath[4096];
-  snprintf(tdir, sizeof tdir, "%s/power/h100-inference", data_dir(dir));
-  if (!lut) {
-    snprintf(lpath, sizeof lpath, "%s/power/splitwise-lut/perf_model.csv", data_dir(dir));
-    lut = lpath;
-  }
-  hr_plan_traceset_t *set;
-  hr_plan_error_t e = {0};
-  int rc = hr_plan_traceset_load(tdir, &set, &e);
-  if (rc != HR_OK) {
-    report_load_error(tdir, rc, &e);
-    return 1;
-  }
-  unsigned char *use = malloc(set->n);
-  if (!use) {
-    hr_plan_traceset_destroy(set);
-    return 1;
-  }
   /* --exclude LABEL[/BATCH]: leave runs out (to keep a held-out set). */
-  for (size_t j = 0; j < set->n; j++) {
-    use[j] = 1;
-    if (exclude) {
-      char lab[128];
-      int b = 0;
-      snprintf(lab, sizeof lab, "%s", exclude);
-      char *sl = strchr(lab, '/');
-      if (sl) {
-        *sl = '\0';
-        b = (int)strtol(sl + 1, NULL, 10);
-      }
-      if (strcmp(set->tr[j].model, lab) == 0 && (b == 0 || b == set->tr[j].max_num_seqs))
-        use[j] = 0;
+  char lab[128] = "";
+  int batch = 0;
+  if (exclude) {
+    snprintf(lab, sizeof lab, "%s", exclude);
+    char *sl = strchr(lab, '/');
+    if (sl) {
+      *sl = '\0';
+      batch = (int)strtol(sl + 1, NULL, 10);
     }
   }
-  hr_plan_train_cfg_t cfg;
-  hr_plan_train_cfg_default(&cfg);
-  cfg.lut_csv = lut;
-  cfg.seed = (uint64_t)seed;
+  if (train_load(&c) != 0)
+    return 1;
+  unsigned char *use = malloc(c.set->n);
+  if (!use) {
+    hr_plan_traceset_destroy(c.set);
+    return 1;
+  }
+  for (size_t j = 0; j < c.set->n; j++)
+    use[j] = !(exclude && strcmp(c.set->tr[j].model, lab) == 0 &&
+               (batch == 0 || batch == c.set->tr[j].max_num_seqs));
   hr_plan_model_t *m = NULL;
-  rc = hr_plan_model_train(set, use, &cfg, &m, &e);
+  hr_plan_error_t e = {0};
+  rc = hr_plan_model_train(c.set, use, &c.cfg, &m, &e);
   if (rc == HR_OK && (rc = hr_plan_model_save(m, out)) != HR_OK)
     fprintf(stderr, "%s: cannot write the model (%s)\n", out, hr_strerror(rc));
   else if (rc != HR_OK)
@@ -747,49 +881,35 @@ static int cmd_train(int argc, char **argv)
             e.text);
   hr_plan_model_destroy(m);
   free(use);
-  hr_plan_traceset_destroy(set);
+  hr_plan_traceset_destroy(c.set);
   return rc == HR_OK ? 0 : 1;
 }
 
 static int cmd_generate(int argc, char **argv)
 {
   const char *mf = NULL, *label = NULL, *method = "markov";
-  double gpus = 1, batch = 1, seconds = 60, seed = 1;
-  for (int i = 1; i < argc; i += 2) {
-    if (i + 1 >= argc) {
-      fprintf(stderr, "headroom plan generate: missing value: %s\n", argv[i]);
-      return 2;
-    }
-    const char *o = argv[i], *v = argv[i + 1];
-    if (strcmp(o, "--model-file") == 0)
-      mf = v;
-    else if (strcmp(o, "--model") == 0)
-      label = v;
-    else if (strcmp(o, "--method") == 0)
-      method = v;
-    else if (strcmp(o, "--gpus") == 0 ? !parse_num(o, v, &gpus)
-             : strcmp(o, "--batch") == 0 ? !parse_num(o, v, &batch)
-             : strcmp(o, "--seconds") == 0 ? !parse_num(o, v, &seconds)
-             : strcmp(o, "--seed") == 0 ? !parse_num(o, v, &seed)
-                                        : (fprintf(stderr, "unknown option %s\n", o), 1))
-      return 2;
-  }
-  int meth = -1;
-  for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
-    if (strcmp(method, hr_plan_method_name(k)) == 0)
-      meth = k;
+  double seconds = 60;
+  int gpus = 1;
+  double batch = 1;
+  uint64_t seed = 1;
+  const opt_t t[] = {
+      {"--model-file", OPT_STR, &mf, NULL}, {"--model", OPT_STR, &label, NULL},
+      {"--method", OPT_STR, &method, NULL}, {"--gpus", OPT_INT, &gpus, NULL},
+      {"--batch", OPT_DBL, &batch, NULL},   {"--seconds", OPT_DBL, &seconds, NULL},
+      {"--seed", OPT_U64, &seed, NULL},
+  };
+  int rc = parse_opts("generate", argc, argv, t, (int)(sizeof t / sizeof t[0]), NULL, 0, NULL);
+  if (rc != GO_ON)
+    return rc;
+  int meth = method_of(method);
   if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7) {
     fprintf(stderr, "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|"
-                    "markov] --model LABEL --gpus G --batch B --seconds S\n");
+                    "markov|copula] --model LABEL --gpus G --batch B --seconds S\n");
     return 2;
   }
   hr_plan_model_t *m;
-  hr_plan_error_t e = {0};
-  int rc = hr_plan_model_load(mf, &m, &e);
-  if (rc != HR_OK) {
-    report_load_error(mf, rc, &e);
+  if (load_model(mf, &m) != 0)
     return 1;
-  }
   size_t n = (size_t)llround(seconds / 0.1);
   double *a = malloc(n * sizeof *a), *p = malloc(n * sizeof *p);
   if (!a || !p) {
@@ -797,7 +917,7 @@ static int cmd_generate(int argc, char **argv)
   } else {
     for (size_t i = 0; i < n; i++)
       a[i] = batch;
-    rc = hr_plan_model_generate(m, meth, label, (int)gpus, a, n, (uint64_t)seed, p);
+    rc = hr_plan_model_generate(m, meth, label, gpus, a, n, seed, p);
   }
   if (rc == HR_OK) {
     printf("t_s,power_total_W\n");
@@ -812,7 +932,22 @@ static int cmd_generate(int argc, char **argv)
   return rc == HR_OK ? 0 : 1;
 }
 
+
 /* ------------------------------------------------------------------ site */
+
+/* Writes one chart as DIR/STEM.png (what the reports show) and
+ * DIR/STEM.svg (scalable, for editing).  HR_OK or the first error. */
+static int write_chart(const char *dir, const char *stem, const char *title, const char *xlabel,
+                       const char *ylabel, const double *x, const double *const *y,
+                       const char *const *names, int nseries, size_t n)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.png", dir, stem);
+  int rc = hr_plan_png_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  snprintf(path, sizeof path, "%s/%s.svg", dir, stem);
+  int rc2 = hr_plan_svg_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  return rc != HR_OK ? rc : rc2;
+}
 
 static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_site_cfg_t *cfg,
                         const hr_plan_utility_t *u, const hr_plan_workload_t *w, double dur)
@@ -842,9 +977,10 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
   fprintf(f, "| nameplate (GPU TDP 700 W + non-GPU) | %.1f kW |\n",
           (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack *
               (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) * cfg->pue / 1e3);
-  fprintf(f, "\n![facility power](site.svg)\n\n![load-duration curve](ldc.svg)\n\n"
+  fprintf(f, "\n![facility power](site.png)\n\n![load-duration curve](ldc.png)\n\n"
              "Files: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
-             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve), `site.svg`, `ldc.svg`.\n");
+             "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve); the charts as PNG and as "
+             "SVG (`site.svg`, `ldc.svg`).\n");
   return fclose(f) == 0;
 }
 
@@ -881,149 +1017,65 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
 
 static int cmd_site(int argc, char **argv, int mode)
 {
-  const char *mf = NULL, *csv = NULL, *dir = NULL, *method = "copula", *lengths = NULL;
-  char *mapstr = NULL;
-  double hours = 0.0, x, cap_kw = 600.0, samples = 200;
+  const char *sub = mode == SITE_PROVISION ? "provision" : mode == SITE_OVERSUB ? "oversub" : "site";
+  const char *mf = NULL, *dir = NULL, *method = "copula";
+  double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN;
+  int samples = 200;
   hr_plan_site_cfg_t cfg;
   hr_plan_site_cfg_default(&cfg);
-  hr_plan_gen_cfg_t gen;
-  hr_plan_gen_cfg_default(&gen);
-  int use_gen = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    if (strcmp(o, "--no-chunked") == 0) {
-      cfg.serve.chunked_prefill = 0;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "headroom plan site: unknown option or missing value: %s\n", o);
-      return 2;
-    }
-    const char *v = argv[++i];
-    if (strcmp(o, "--model-file") == 0)
-      mf = v;
-    else if (strcmp(o, "--csv") == 0)
-      csv = v;
-    else if (strcmp(o, "--map") == 0)
-      mapstr = argv[i];
-    else if (strcmp(o, "--out-dir") == 0)
-      dir = v;
-    else if (strcmp(o, "--lengths-from") == 0)
-      lengths = v;
-    else if (strcmp(o, "--method") == 0)
-      method = v;
-    else if (strcmp(o, "--model") == 0)
-      cfg.model = v;
-    else if (strcmp(o, "--arrival") == 0) {
-      use_gen = 1;
-      gen.arrival = strcmp(v, "bursty") == 0    ? HR_PLAN_ARRIVAL_BURSTY
-                    : strcmp(v, "diurnal") == 0 ? HR_PLAN_ARRIVAL_DIURNAL
-                                                : HR_PLAN_ARRIVAL_POISSON;
-    } else if (!parse_num(o, v, &x))
-      return 2;
-    else if (strcmp(o, "--hours") == 0)
-      hours = x;
-    else if (strcmp(o, "--row-capacity-kw") == 0)
-      cap_kw = x;
-    else if (strcmp(o, "--samples") == 0)
-      samples = x;
-    else if (strcmp(o, "--rate") == 0)
-      gen.rate_per_s = x, use_gen = 1;
-    else if (strcmp(o, "--min-rate") == 0)
-      gen.min_rate_per_s = x;
-    else if (strcmp(o, "--max-rate") == 0)
-      gen.max_rate_per_s = x;
-    else if (strcmp(o, "--cv") == 0)
-      gen.burst_cv = x;
-    else if (strcmp(o, "--period") == 0)
-      gen.period_s = x;
-    else if (strcmp(o, "--peak") == 0)
-      gen.peak_t_s = x;
-    else if (strcmp(o, "--rows") == 0)
-      cfg.rows = (int)x;
-    else if (strcmp(o, "--racks") == 0)
-      cfg.racks_per_row = (int)x;
-    else if (strcmp(o, "--servers") == 0)
-      cfg.servers_per_rack = (int)x;
-    else if (strcmp(o, "--gpus") == 0)
-      cfg.gpus_per_server = (int)x;
-    else if (strcmp(o, "--non-gpu") == 0)
-      cfg.non_gpu_w = x;
-    else if (strcmp(o, "--pue") == 0)
-      cfg.pue = x;
-    else if (strcmp(o, "--dt") == 0)
-      cfg.dt_s = x;
-    else if (strcmp(o, "--seed") == 0)
-      cfg.seed = gen.seed = (uint64_t)x;
-    else if (strcmp(o, "--max-seqs") == 0)
-      cfg.serve.max_num_seqs = (int)x;
-    else if (strcmp(o, "--max-tokens") == 0)
-      cfg.serve.max_batched_tokens = (int)x;
-    else if (strcmp(o, "--prefill-tps") == 0)
-      cfg.serve.prefill_tok_per_s = x;
-    else if (strcmp(o, "--step-ms") == 0)
-      cfg.serve.step_s = x / 1e3;
-    else if (strcmp(o, "--step-per-seq-ms") == 0)
-      cfg.serve.step_per_seq_s = x / 1e3;
-    else {
-      fprintf(stderr, "headroom plan site: unknown option %s\n", o);
-      return 2;
-    }
-  }
-  cfg.method = -1;
-  for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
-    if (strcmp(method, hr_plan_method_name(k)) == 0)
-      cfg.method = k;
-  if (!mf || cfg.method < 0 || (!csv && !use_gen) || (csv && use_gen)) {
-    fprintf(stderr, "headroom plan site: --model-file MODEL and one of --csv TRACE or "
-                    "--arrival/--rate are required\n");
+  wl_args_t a;
+  opt_t t[MAX_OPTS];
+  int n = wl_opts(t, &a);
+  const opt_t o[] = {
+      {"--model-file", OPT_STR, &mf, NULL},
+      {"--out-dir", OPT_STR, &dir, NULL},
+      {"--method", OPT_STR, &method, NULL},
+      {"--model", OPT_STR, &cfg.model, NULL},
+      {"--hours", OPT_DBL, &hours, NULL},
+      {"--row-capacity-kw", OPT_DBL, &cap_kw, NULL},
+      {"--samples", OPT_INT, &samples, NULL},
+      {"--rows", OPT_INT, &cfg.rows, NULL},
+      {"--racks", OPT_INT, &cfg.racks_per_row, NULL},
+      {"--servers", OPT_INT, &cfg.servers_per_rack, NULL},
+      {"--gpus", OPT_INT, &cfg.gpus_per_server, NULL},
+      {"--non-gpu", OPT_DBL, &cfg.non_gpu_w, NULL},
+      {"--pue", OPT_DBL, &cfg.pue, NULL},
+      {"--dt", OPT_DBL, &cfg.dt_s, NULL},
+      {"--max-seqs", OPT_INT, &cfg.serve.max_num_seqs, NULL},
+      {"--max-tokens", OPT_INT, &cfg.serve.max_batched_tokens, NULL},
+      {"--prefill-tps", OPT_DBL, &cfg.serve.prefill_tok_per_s, NULL},
+      {"--step-ms", OPT_DBL, &step_ms, NULL},
+      {"--step-per-seq-ms", OPT_DBL, &step_per_seq_ms, NULL},
+      {"--no-chunked", OPT_NOT, &cfg.serve.chunked_prefill, NULL},
+  };
+  memcpy(t + n, o, sizeof o);
+  n += (int)(sizeof o / sizeof o[0]);
+  int rc = parse_opts(sub, argc, argv, t, n, NULL, 0, NULL);
+  if (rc != GO_ON)
+    return rc;
+  if (isfinite(step_ms))
+    cfg.serve.step_s = step_ms / 1e3;
+  if (isfinite(step_per_seq_ms))
+    cfg.serve.step_per_seq_s = step_per_seq_ms / 1e3;
+  if (a.seed_given)
+    cfg.seed = a.gen.seed; /* one seed for the workload and the facility */
+  int use_gen = a.arrival || a.rate_given;
+  cfg.method = method_of(method);
+  if (!mf || cfg.method < 0 || (!a.csv && !use_gen) || (a.csv && use_gen)) {
+    fprintf(stderr, "headroom plan %s: --model-file MODEL and one of --csv TRACE or "
+                    "--arrival/--rate are required\n", sub);
     return 2;
   }
   hr_plan_model_t *m = NULL;
   hr_plan_workload_t *w = NULL;
   hr_plan_site_t *s = NULL;
-  hr_plan_error_t e = {0};
-  int rc = hr_plan_model_load(mf, &m, &e);
-  if (rc != HR_OK) {
-    report_load_error(mf, rc, &e);
+  if (load_model(mf, &m) != 0)
     return 1;
+  if ((rc = wl_get(sub, &a, hours > 0 ? hours * 3600.0 : 3600.0, &w)) != 0) {
+    hr_plan_model_destroy(m);
+    return rc;
   }
-  if (csv) {
-    hr_plan_csv_map_t map, *mp = NULL;
-    if (mapstr) {
-      if (!split_map(mapstr, &map)) {
-        fprintf(stderr, "headroom plan site: --map TIME,IN,OUT[,UNIT_S]\n");
-        hr_plan_model_destroy(m);
-        return 2;
-      }
-      mp = &map;
-    }
-    if ((rc = hr_plan_workload_load(csv, mp, &w, &e)) != HR_OK) {
-      report_load_error(csv, rc, &e);
-      hr_plan_model_destroy(m);
-      return 1;
-    }
-  } else {
-    gen.duration_s = hours > 0 ? hours * 3600.0 : 3600.0;
-    hr_plan_workload_t *src = NULL;
-    if (lengths) {
-      /* Bootstrap (prompt, output) pairs from a trace, keeping their
-       * correlation. */
-      if ((rc = hr_plan_workload_load(lengths, NULL, &src, &e)) != HR_OK) {
-        report_load_error(lengths, rc, &e);
-        hr_plan_model_destroy(m);
-        return 1;
-      }
-      gen.lengths_from = src;
-    }
-    rc = hr_plan_workload_generate(&gen, &w);
-    hr_plan_workload_destroy(src);
-    if (rc != HR_OK) {
-      fprintf(stderr, "headroom plan site: workload: %s\n", hr_strerror(rc));
-      hr_plan_model_destroy(m);
-      return 2;
-    }
-  }
+
   double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
   if (mode == SITE_PROVISION) {
     rc = provision(m, cfg, w, dur, dir);
@@ -1043,15 +1095,21 @@ static int cmd_site(int argc, char **argv, int mode)
   hr_plan_utility_t u;
   if ((rc = hr_plan_utility_compute(s->it_w, s->n, s->dt_s, &u)) != HR_OK)
     goto done;
-  printf("{\"servers\":%d,\"hours\":%.3f,\"requests\":%zu,\"completed\":%zu,"
-         "\"peak_facility_kw\":%.2f,\"mean_facility_kw\":%.2f,\"peak_15min_kw\":%.2f,"
-         "\"load_factor\":%.4f,\"peak_to_average\":%.4f,\"max_ramp_15min_kw_per_h\":%.2f,"
-         "\"max_ramp_1s_kw_per_s\":%.3f,\"mean_ttft_s\":%.4f}\n",
+  /* Statistics that need two 15-min blocks are NaN on shorter runs: null
+   * in the JSON. */
+  double kw = cfg.pue / 1e3;
+  printf("{\"servers\":%d,\"hours\":%.3f,\"requests\":%zu,\"completed\":%zu,",
          cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, dur / 3600.0, w->n,
-         s->serve.completed, u.peak_w * cfg.pue / 1e3, u.mean_w * cfg.pue / 1e3,
-         u.peak_15min_w * cfg.pue / 1e3, u.load_factor, u.peak_to_average,
-         u.max_ramp_15min_w_per_h * cfg.pue / 1e3, u.max_ramp_1s_w_per_s * cfg.pue / 1e3,
-         s->serve.mean_ttft_s);
+         s->serve.completed);
+  json_fixed(stdout, "peak_facility_kw", u.peak_w * kw, 2, 1);
+  json_fixed(stdout, "mean_facility_kw", u.mean_w * kw, 2, 1);
+  json_fixed(stdout, "peak_15min_kw", u.peak_15min_w * kw, 2, 1);
+  json_fixed(stdout, "load_factor", u.load_factor, 4, 1);
+  json_fixed(stdout, "peak_to_average", u.peak_to_average, 4, 1);
+  json_fixed(stdout, "max_ramp_15min_kw_per_h", u.max_ramp_15min_w_per_h * kw, 2, 1);
+  json_fixed(stdout, "max_ramp_1s_kw_per_s", u.max_ramp_1s_w_per_s * kw, 3, 1);
+  json_fixed(stdout, "mean_ttft_s", s->serve.mean_ttft_s, 4, 0);
+  printf("}\n");
   if (dir) {
     size_t per1 = (size_t)lround(1.0 / s->dt_s), per15 = (size_t)lround(900.0 / s->dt_s);
     per1 = per1 ? per1 : 1;
@@ -1105,19 +1163,17 @@ static int cmd_site(int argc, char **argv, int mode)
           }
           const double *ys[1] = {b};
           const char *nm[1] = {"facility"};
-          snprintf(path, sizeof path, "%s/site.svg", dir);
-          ok = k1 < 2 || hr_plan_svg_write(path, "Facility power, 1-s means", "time [h]",
-                                            "power [kW]", tx, ys, nm, 1, k1) == HR_OK;
+          ok = k1 < 2 || write_chart(dir, "site", "Facility power, 1-s means", "time [h]",
+                                     "power [kW]", tx, ys, nm, 1, k1) == HR_OK;
           k = hr_plan_block_mean(s->it_w, s->n, per15, b);
           qsort(b, k, sizeof *b, cmp_desc);
           for (size_t i = 0; i < k; i++) {
             tx[i] = 100.0 * (double)(i + 1) / (double)k;
             b[i] *= cfg.pue / 1e3;
           }
-          snprintf(path, sizeof path, "%s/ldc.svg", dir);
-          ok = ok && (k < 2 || hr_plan_svg_write(path, "Load-duration curve, 15-min demand",
-                                                  "time exceeded [%]", "power [kW]", tx, ys, nm,
-                                                  1, k) == HR_OK);
+          ok = ok && (k < 2 || write_chart(dir, "ldc", "Load-duration curve, 15-min demand",
+                                           "time exceeded [%]", "power [kW]", tx, ys, nm, 1,
+                                           k) == HR_OK);
           free(tx);
         }
       }
@@ -1214,10 +1270,9 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     if (tx) {
       for (size_t i = 0; i < nmin; i++)
         tx[i] = (double)i / 60.0;
-      snprintf(path, sizeof path, "%s/provision.svg", dir);
-      if (hr_plan_svg_write(path, "Facility power by power model, 1-min means", "time [h]",
-                            "power [kW]", tx, (const double *const *)series, names, ns,
-                            nmin) != HR_OK && rc == HR_OK)
+      if (write_chart(dir, "provision", "Facility power by power model, 1-min means",
+                      "time [h]", "power [kW]", tx, (const double *const *)series, names, ns,
+                      nmin) != HR_OK && rc == HR_OK)
         rc = HR_ERR_IO;
       free(tx);
     }
@@ -1225,8 +1280,8 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
   for (int i = 0; i < ns; i++)
     free(series[i]);
   if (md)
-    fprintf(md, "\n![facility power by model](provision.svg)\n\n`provision.csv` holds the "
-                "table.\n");
+    fprintf(md, "\n![facility power by model](provision.png)\n\n`provision.csv` holds the "
+                "table; `provision.svg` is the chart as SVG.\n");
   /* Close both even when the first fails. */
   int bad = csv && fclose(csv) != 0;
   if (md && fclose(md) != 0)
@@ -1312,7 +1367,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                   "Racks are drawn without replacement from the %d generated racks, %d draws per "
                   "count; a count equal to the racks generated has a single possible draw. "
                   "`oversub.csv` holds the peak quantiles per count.\n\n"
-                  "![row peak vs racks](oversub.svg)\n",
+                  "![row peak vs racks](oversub.png)\n\n`oversub.svg` is the chart as SVG.\n",
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
               by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
               hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
@@ -1325,9 +1380,8 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   if (dir && rc == HR_OK && s->nracks >= 2) {
     const double *ys[3] = {pl + s->nracks, pl + 2 * (size_t)s->nracks, pl + 3 * (size_t)s->nracks};
     const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
-    snprintf(path, sizeof path, "%s/oversub.svg", dir);
-    if (hr_plan_svg_write(path, "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl, ys,
-                          nm, 3, (size_t)s->nracks) != HR_OK)
+    if (write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl,
+                    ys, nm, 3, (size_t)s->nracks) != HR_OK)
       rc = HR_ERR_IO;
   }
   free(pl);

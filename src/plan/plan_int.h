@@ -3,6 +3,7 @@
 #define HR_PLAN_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "headroom/plan.h"
 
@@ -42,5 +43,46 @@ void hr__plan_err(hr_plan_error_t *e, long line, int col, const char *fmt, ...)
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib computes it). */
 uint32_t hr__plan_crc32(const void *data, size_t n);
+
+/* ---- line charts (plan_chart.c, shared by plan_svg.c and plan_png.c) ---- */
+
+/* Data ranges of a chart and its tick steps: x from the first to the last
+ * x; y from the finite minimum to the maximum of every series, padded by
+ * HR__PLAN_CHART_PAD of the span on each side (a flat series gets a span of
+ * 10 % of its level, or 0.1, so it is drawn mid-plot). */
+typedef struct hr__plan_axes {
+  double x0, x1, y0, y1;
+  double xstep, ystep; /* 1, 2 or 5 times a power of ten, near span / 5 */
+} hr__plan_axes_t;
+
+#define HR__PLAN_CHART_PAD 0.05
+
+/* HR_ERR_INVALID_ARG when nseries < 1, n < 2, x not increasing overall or
+ * no finite y. */
+int hr__plan_axes_fit(const double *x, const double *const *y, int nseries, size_t n,
+                      hr__plan_axes_t *a);
+
+/* Reduces y[0..n) to the indices of the minimum and the maximum of each of
+ * `buckets` equal runs, in time order, so peaks survive any reduction.  idx
+ * has room for 2 * buckets; returns how many were written (every index when
+ * n <= buckets). */
+size_t hr__plan_chart_reduce(const double *y, size_t n, size_t buckets, size_t *idx);
+
+/* PNG geometry (pixels): the plot frame spans [ML, W - MR) x [MT, H - MB);
+ * its outer border is drawn one pixel outside.  Tests map data to pixels
+ * with these. */
+#define HR__PLAN_PNG_W 900
+#define HR__PLAN_PNG_H 500
+#define HR__PLAN_PNG_ML 78
+#define HR__PLAN_PNG_MR 24
+#define HR__PLAN_PNG_MT 56
+#define HR__PLAN_PNG_MB 48
+
+/* Series colours of both chart writers, as 0xRRGGBB. */
+#define HR__PLAN_CHART_NCOLORS 8
+extern const uint32_t hr__plan_chart_colors[HR__PLAN_CHART_NCOLORS];
+
+/* The 5x7 font of the PNG charts (plan_font.c, generated). */
+extern const unsigned char hr__plan_font5x7[95][7];
 
 #endif

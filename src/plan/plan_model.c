@@ -85,6 +85,20 @@ void hr_plan_model_destroy(hr_plan_model_t *m)
   free(m);
 }
 
+/* The pooled group "*\/gpu" keys every table on the load per GPU,
+ * max_num_seqs / num_gpus (sequences each GPU holds under tensor
+ * parallelism), so a configuration it has not seen is placed by what each
+ * of its GPUs carries; every other group keys on max_num_seqs. */
+static int per_gpu_key(const group_t *g)
+{
+  return strcmp(g->label, "*/gpu") == 0;
+}
+
+static double run_key(const group_t *g, const hr_plan_trace_t *t)
+{
+  return per_gpu_key(g) ? (double)t->max_num_seqs / t->num_gpus : (double)t->max_num_seqs;
+}
+
 static double feat_a(const group_t *g, double active)
 {
   return (log2(1.0 + fmax(active, 0.0)) - g->a_mu) / g->a_sd;
@@ -233,7 +247,7 @@ static int train_gru(group_t *g, const hr_plan_traceset_t *set, const size_t *id
     ys[i] = malloc(t->n * sizeof *ys[i]);
     if (!xs[i] || !ys[i])
       goto done;
-    double a = feat_a(g, t->max_num_seqs);
+    double a = feat_a(g, run_key(g, t));
     for (size_t s = 0; s < t->n; s++) {
       xs[i][s * HR__PLAN_GRU_NIN] = a;
       xs[i][s * HR__PLAN_GRU_NIN + 1] = 0.0;
@@ -305,14 +319,14 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
   for (size_t i = 0; i < nt; i++) {
     const hr_plan_trace_t *t = &set->tr[idx[i]];
     int b = 0;
-    while (b < g->nb && g->batch[b] != t->max_num_seqs)
+    while (b < g->nb && g->batch[b] != run_key(g, t))
       b++;
     if (b == g->nb) {
       if (g->nb == NBMAX) {
         free(cnt);
         return HR_ERR_RANGE;
       }
-      g->batch[g->nb++] = t->max_num_seqs;
+      g->batch[g->nb++] = run_key(g, t);
     }
     int prev = -1, run = 0;
     double occ[HR__PLAN_KMAX] = {0};
@@ -383,7 +397,7 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
   for (size_t i = 0; i < nt; i++) {
     const hr_plan_trace_t *t = &set->tr[idx[i]];
     int b = 0;
-    while (b < g->nb && g->batch[b] != t->max_num_seqs)
+    while (b < g->nb && g->batch[b] != run_key(g, t))
       b++;
     double acf[ZLAGS];
     hr_plan_acf(t->p_w, t->n, ZLAGS, acf);
@@ -400,7 +414,7 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
     size_t np = 0;
     for (size_t i = 0; i < nt; i++) {
       const hr_plan_trace_t *t = &set->tr[idx[i]];
-      if (t->max_num_seqs == g->batch[b])
+      if (run_key(g, t) == g->batch[b])
         for (size_t q = 0; q < t->n; q++)
           pool[np++] = t->p_w[q] / t->num_gpus;
     }
@@ -584,7 +598,7 @@ int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
       if ((!use || use[j]) && set->tr[j].n >= 2)
         idx[nt++] = j;
     group_t *g = &m->gr[m->ng++];
-    snprintf(g->label, sizeof g->label, "*");
+    snprintf(g->label, sizeof g->label, "%s", cfg->pooled == 2 ? "*/gpu" : "*");
     if ((rc = train_group(g, set, idx, nt, cfg)) != HR_OK)
       goto fail;
   }
@@ -605,7 +619,7 @@ static const group_t *find_group(const hr_plan_model_t *m, const char *label)
   for (int g = 0; g < m->ng; g++) {
     if (label && strcmp(m->gr[g].label, label) == 0)
       return &m->gr[g];
-    if (strcmp(m->gr[g].label, "*") == 0)
+    if (strcmp(m->gr[g].label, "*") == 0 || per_gpu_key(&m->gr[g]))
       pooled = &m->gr[g];
   }
   return pooled;
@@ -710,7 +724,7 @@ typedef struct ar_set {
 } ar_set_t;
 
 static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, const double *active,
-                      size_t n, double dt_s, hr_plan_rng_t *r, double *p_w)
+                      const double *key, size_t n, double dt_s, hr_plan_rng_t *r, double *p_w)
 {
   int nb = g->nb;
   ar_set_t *cache = calloc((size_t)nb * (NW + 1), sizeof *cache);
@@ -719,7 +733,7 @@ static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, con
   double ratio = dt_s / m->train_dt_s, zh[ZLAGS] = {0};
   for (size_t t = 0, burn = 256; t < n; burn ? burn-- : t++) {
     double a = active[t], w = 0.0;
-    int j = nb > 1 ? batch_pos(g->batch, nb, a, &w) : 0;
+    int j = nb > 1 ? batch_pos(g->batch, nb, key[t], &w) : 0;
     int wi = (int)lround(w * NW), j1 = nb > 1 ? j + 1 : j;
     ar_set_t *ar = &cache[j * (NW + 1) + wi];
     if (!ar->ready) {
@@ -769,6 +783,10 @@ int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *mod
                                    p_w);
 }
 
+static int gen_states(const hr_plan_model_t *m, const group_t *g, int method, double ng,
+                      const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
+                      double *p_w);
+
 int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
                               int num_gpus, const double *active, size_t n, double dt_s,
                               uint64_t seed, double *p_w)
@@ -804,11 +822,32 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
       p_w[t] = ng * m->tdp_w_per_gpu * ratio;
     }
     return HR_OK;
-  case HR_PLAN_COPULA:
-    return gen_copula(m, g, ng, active, n, dt_s, &r, p_w);
   default:
     break;
   }
+  /* The tables' key: the active count, or the count per GPU for a
+   * per-GPU-keyed group (the idle blend still uses the count itself). */
+  double *kbuf = NULL;
+  const double *key = active;
+  if (per_gpu_key(g)) {
+    if (!(kbuf = malloc((n ? n : 1) * sizeof *kbuf)))
+      return HR_ERR_NOMEM;
+    for (size_t t = 0; t < n; t++)
+      kbuf[t] = active[t] / ng;
+    key = kbuf;
+  }
+  int rc = method == HR_PLAN_COPULA ? gen_copula(m, g, ng, active, key, n, dt_s, &r, p_w)
+                                    : gen_states(m, g, method, ng, active, key, n, &r, p_w);
+  free(kbuf);
+  return rc;
+}
+
+/* The paper and Markov methods: a state per step, then its emission. */
+static int gen_states(const hr_plan_model_t *m, const group_t *g, int method, double ng,
+                      const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
+                      double *p_w)
+{
+  hr_plan_rng_t r = *rp;
   int k = g->g.k;
   double prev = NAN, hs[HR__PLAN_GRU_HMAX] = {0}, pg[HR__PLAN_KMAX] = {0};
   double a_prev = 0.0, x_prev[HR__PLAN_GRU_NIN] = {0};
@@ -820,7 +859,7 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
       /* The classifier saw batch sizes batch[0]..batch[nb-1] only: outside
        * that range its input is clamped (as the other methods clamp), rather
        * than extrapolated. */
-      double ac = fmin(fmax(active[t], g->batch[0]), g->batch[g->nb - 1]);
+      double ac = fmin(fmax(key[t], g->batch[0]), g->batch[g->nb - 1]);
       double a = feat_a(g, ac);
       if (g->gru_h > 0) {
         /* dA_norm: the step of the clamped log2(1 + A); 0 in every training
@@ -854,7 +893,7 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
       use_ar = g->phi[s] >= AR_MIN_PHI;
     } else {
       double w = 0.0;
-      int j = g->nb > 1 ? batch_pos(g->batch, g->nb, active[t], &w) : 0;
+      int j = g->nb > 1 ? batch_pos(g->batch, g->nb, key[t], &w) : 0;
       if (g->nb == 1)
         w = 0.0;
       const double *lo = s < 0 ? g->occ[j] : &g->trans[j][s * k];

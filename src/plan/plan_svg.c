@@ -2,6 +2,7 @@
  * needed to view them: any browser renders SVG). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan/plan_int.h"
@@ -13,9 +14,6 @@
 #define MT 40.0
 #define MB 55.0
 #define BUCKETS 1000
-
-static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                                     "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
 static void text_esc(FILE *f, const char *s)
 {
@@ -33,38 +31,25 @@ static void text_esc(FILE *f, const char *s)
   }
 }
 
-/* A "nice" tick step near range / 5: 1, 2 or 5 times a power of ten. */
-static double tick_step(double range)
-{
-  double raw = range / 5.0, p = pow(10.0, floor(log10(raw))), r = raw / p;
-  return (r < 1.5 ? 1.0 : r < 3.5 ? 2.0 : r < 7.5 ? 5.0 : 10.0) * p;
-}
-
 int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, const char *ylabel,
                       const double *x, const double *const *y, const char *const *names,
                       int nseries, size_t n)
 {
-  if (!path || !x || !y || nseries < 1 || n < 2)
+  hr__plan_axes_t a;
+  if (!path)
     return HR_ERR_INVALID_ARG;
-  double x0 = x[0], x1 = x[n - 1], y0 = INFINITY, y1 = -INFINITY;
-  for (int k = 0; k < nseries; k++)
-    for (size_t i = 0; i < n; i++)
-      if (isfinite(y[k][i])) {
-        y0 = fmin(y0, y[k][i]);
-        y1 = fmax(y1, y[k][i]);
-      }
-  if (!isfinite(y0) || !(x1 > x0))
-    return HR_ERR_INVALID_ARG;
-  if (y1 - y0 < 1e-9 * (fabs(y1) + 1.0)) {
-    y0 -= 0.5 * (fabs(y0) + 1.0) * 0.1;
-    y1 += 0.5 * (fabs(y1) + 1.0) * 0.1;
-  }
-  double pad = 0.05 * (y1 - y0);
-  y0 -= pad;
-  y1 += pad;
+  int rc = hr__plan_axes_fit(x, y, nseries, n, &a);
+  if (rc != HR_OK)
+    return rc;
+  size_t *idx = malloc(2 * (size_t)BUCKETS * sizeof *idx);
+  if (!idx)
+    return HR_ERR_NOMEM;
+  double x0 = a.x0, x1 = a.x1, y0 = a.y0, y1 = a.y1;
   FILE *f = fopen(path, "w");
-  if (!f)
+  if (!f) {
+    free(idx);
     return HR_ERR_IO;
+  }
 #define PX(v) (ML + ((v) - x0) / (x1 - x0) * (W - ML - MR))
 #define PY(v) (H - MB - ((v) - y0) / (y1 - y0) * (H - MT - MB))
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
@@ -74,7 +59,7 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
   text_esc(f, title);
   fprintf(f, "</text>\n");
   /* Ticks and grid. */
-  double sx = tick_step(x1 - x0), sy = tick_step(y1 - y0);
+  double sx = a.xstep, sy = a.ystep;
   for (double v = ceil(x0 / sx) * sx; v <= x1 + 1e-9 * sx; v += sx)
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
@@ -93,24 +78,14 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
           (MT + H - MB) / 2);
   text_esc(f, ylabel);
   fprintf(f, "</text>\n");
-  size_t per = n > BUCKETS ? (n + BUCKETS - 1) / BUCKETS : 1;
   for (int k = 0; k < nseries; k++) {
-    const char *col = colors[k % (int)(sizeof colors / sizeof colors[0])];
+    char col[8];
+    snprintf(col, sizeof col, "#%06x", (unsigned)hr__plan_chart_colors[k % HR__PLAN_CHART_NCOLORS]);
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" points=\"", col);
-    for (size_t b = 0; b < n; b += per) {
-      size_t e = b + per < n ? b + per : n, imin = b, imax = b;
-      for (size_t i = b; i < e; i++) {
-        if (y[k][i] < y[k][imin])
-          imin = i;
-        if (y[k][i] > y[k][imax])
-          imax = i;
-      }
-      size_t first = imin < imax ? imin : imax, second = imin < imax ? imax : imin;
-      if (isfinite(y[k][first]))
-        fprintf(f, "%.1f,%.1f ", PX(x[first]), PY(y[k][first]));
-      if (second != first && isfinite(y[k][second]))
-        fprintf(f, "%.1f,%.1f ", PX(x[second]), PY(y[k][second]));
-    }
+    size_t m = hr__plan_chart_reduce(y[k], n, BUCKETS, idx);
+    for (size_t j = 0; j < m; j++)
+      if (isfinite(y[k][idx[j]]))
+        fprintf(f, "%.1f,%.1f ", PX(x[idx[j]]), PY(y[k][idx[j]]));
     fprintf(f, "\"/>\n");
     if (names && names[k]) {
       double ly = MT + 16 + 16 * k;
@@ -124,5 +99,6 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
 #undef PX
 #undef PY
   fprintf(f, "</svg>\n");
+  free(idx);
   return fclose(f) == 0 ? HR_OK : HR_ERR_IO;
 }

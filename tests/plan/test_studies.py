@@ -6,11 +6,15 @@ Also: a corrupted model file and a bad trace are refused with clear messages.
 Skips (77) without the binary or the shared data."""
 import csv
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pngcheck  # noqa: E402  (the helper next to this file)
 
 SKIP = 77
 
@@ -25,6 +29,57 @@ def run(args, ok=True):
 def table(path):
     with open(path) as f:
         return list(csv.DictReader(f))
+
+
+def png_geometry():
+    """The chart geometry and colours as src/plan/plan_int.h defines them."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../src/plan")
+    with open(os.path.join(src, "plan_int.h")) as f:
+        g = {k: int(v) for k, v in re.findall(r"#define HR__PLAN_PNG_(\w+) (\d+)", f.read())}
+    with open(os.path.join(src, "plan_chart.c")) as f:
+        text = f.read()
+    cols = re.findall(r"0x([0-9a-f]{6})", text[text.index("hr__plan_chart_colors"):])
+    g["colors"] = [tuple(bytes.fromhex(c)) for c in cols]
+    return g
+
+
+def check_png(path, series, names, fails, which=0):
+    """path decodes, has the promised size, shows a legend swatch per
+    series, and the line of series `which` (one no other series covers)
+    spans the rows its min and max map to (y axis = data range padded by 5 %
+    each side) and the plot's width."""
+    g = png_geometry()
+    try:
+        w, h, rows = pngcheck.read(path)
+    except (OSError, ValueError) as e:
+        fails.append(f"{path}: {e}")
+        return
+    if (w, h) != (g["W"], g["H"]):
+        fails.append(f"{path}: {w}x{h}")
+        return
+    ml, mt = g["ML"], g["MT"]
+    pw, ph = w - ml - g["MR"], h - mt - g["MB"]
+    for k in range(len(names)):
+        if not pngcheck.pixels_of(rows, g["colors"][k], ml, w, 36, mt - 8):
+            fails.append(f"{path}: no legend swatch for {names[k]}")
+    lo = min(float(np.nanmin(s)) for s in series)
+    hi = max(float(np.nanmax(s)) for s in series)
+    pad = 0.05 * (hi - lo)
+    y0, y1 = lo - pad, hi + pad
+    def row(v):
+        return mt + ph - 1 - (v - y0) / (y1 - y0) * (ph - 1)
+    pts = pngcheck.pixels_of(rows, g["colors"][which], ml, ml + pw, mt, mt + ph)
+    if not pts:
+        fails.append(f"{path}: no line in the plot")
+        return
+    top, bottom = min(p[1] for p in pts), max(p[1] for p in pts)
+    s0 = series[which]
+    if abs(top - row(np.nanmax(s0))) > 2 or abs(bottom - row(np.nanmin(s0))) > 2:
+        fails.append(f"{path}: line rows {top}..{bottom}, expected "
+                     f"{row(np.nanmax(s0)):.1f}..{row(np.nanmin(s0)):.1f}")
+    left, right = min(p[0] for p in pts), max(p[0] for p in pts)
+    if left > ml + 1 or right < ml + pw - 2:
+        fails.append(f"{path}: line columns {left}..{right} do not span the plot")
 
 
 def main():
@@ -65,6 +120,8 @@ def main():
         per_server = s1[:, 1].mean() / 12
         if not (8 * 90 + 1000 <= per_server <= 8 * 700 + 1000):
             fails.append(f"mean server power {per_server} outside idle..TDP")
+        check_png(os.path.join(site, "site.png"), [s1[:, 2] / 1e3], ["facility"], fails)
+        check_png(os.path.join(site, "ldc.png"), [ldc[:, 2] / 1e3], ["facility"], fails)
         import xml.dom.minidom
         for svg in ("site.svg", "ldc.svg"):
             try:
@@ -72,8 +129,11 @@ def main():
             except Exception as e:  # noqa: BLE001 - any parse failure is a test failure
                 fails.append(f"{svg}: {e}")
         with open(os.path.join(site, "report.md")) as f:
-            if "load factor" not in f.read():
+            text = f.read()
+            if "load factor" not in text:
                 fails.append("report.md lacks the load factor")
+            if "](site.png)" not in text or "](ldc.png)" not in text:
+                fails.append("report.md does not link the PNG charts")
 
         prov = os.path.join(d, "prov")
         os.mkdir(prov)
@@ -94,6 +154,23 @@ def main():
         for svg in (os.path.join(ovs, "oversub.svg"), os.path.join(prov, "provision.svg")):
             if not os.path.exists(svg):
                 fails.append(f"missing {svg}")
+        # Oversub chart: p50 and p95 peak (which meet at the last count), then
+        # the capacity line, drawn last, which nothing covers.
+        check_png(os.path.join(ovs, "oversub.png"),
+                  [np.array([float(r["peak_p50_kw"]) for r in o]),
+                   np.array([float(r["peak_p95_kw"]) for r in o]), np.array([60.0] * len(o))],
+                  ["peak p50", "peak p95", "row capacity"], fails, which=2)
+        for md, png in ((os.path.join(ovs, "report.md"), "oversub.png"),
+                        (os.path.join(prov, "report.md"), "provision.png")):
+            with open(md) as f:
+                if f"]({png})" not in f.read():
+                    fails.append(f"{md} does not link {png}")
+        w, h, rows = pngcheck.read(os.path.join(prov, "provision.png"))
+        g = png_geometry()
+        for k, name in enumerate(["tdp", "mean", "lut"]):  # far apart, none hidden
+            if not pngcheck.pixels_of(rows, g["colors"][k], g["ML"], w - g["MR"], g["MT"],
+                                      h - g["MB"]):
+                fails.append(f"provision.png: no {name} line")
         p50 = [float(r["peak_p50_kw"]) for r in o]
         if len(o) != 6 or any(b <= a for a, b in zip(p50, p50[1:])):
             fails.append(f"oversub peaks not increasing: {p50}")
