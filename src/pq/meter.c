@@ -124,6 +124,27 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len)
   return HR_OK;
 }
 
+/* floor, ceil and max(x, 0) inline: without SSE4.1 libm's floor and ceil
+ * are calls, and fmax is a call everywhere; these run per boundary and per
+ * millisecond.  Arguments are finite and below 2^63 in magnitude here
+ * (sample positions), and a NaN into nonneg gives 0, as fmax would. */
+static inline double floor_fast(double x)
+{
+  double t = (double)(int64_t)x;
+  return t > x ? t - 1.0 : t;
+}
+
+static inline double ceil_fast(double x)
+{
+  double t = (double)(int64_t)x;
+  return t < x ? t + 1.0 : t;
+}
+
+static inline double nonneg(double x)
+{
+  return x > 0.0 ? x : 0.0;
+}
+
 /* ---- time ---------------------------------------------------------------- */
 
 int64_t hr__meter_t_ns(const hr_meter_t *m, double pos)
@@ -132,7 +153,7 @@ int64_t hr__meter_t_ns(const hr_meter_t *m, double pos)
    * split into whole seconds and a remainder so no product overflows for
    * k < 9e15 samples (5,800 years at 50 kHz).  The fraction adds below one
    * sample. */
-  double whole = floor(pos);
+  double whole = floor_fast(pos);
   int64_t k = (int64_t)whole;
   int64_t ks = k * 1000, sec = ks / m->fs_mhz, rem = ks % m->fs_mhz;
   if (rem < 0) {
@@ -281,6 +302,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
                     cfg->alarms[k].metric == HR_METRIC_I_PEAK_A;
   m->need_pcum = (cfg->records & HR_RECMASK(HR_REC_MS)) || m->ms_events;
   hr__zc_filter_init(&m->zc, m->fs, cfg->f_nom_hz);
+  hr__zc_filter_tabulate(&m->zc, m->f_min, m->f_max);
   /* Crossings count only after the filtered reference has swung past 3 % of
    * the declared peak, so noise near zero cannot make extra crossings. */
   m->zc_hyst = 0.03 * M_SQRT2 * cfg->u_din_v * hr__zc_filter_gain(&m->zc, cfg->f_nom_hz);
@@ -429,7 +451,7 @@ static inline float bits_to_float(int32_t b)
 /* Index of the sample whose interval [k - 1/2, k + 1/2) holds pos. */
 static inline int64_t sample_at(double pos)
 {
-  return (int64_t)floor(pos + 0.5);
+  return (int64_t)floor_fast(pos + 0.5);
 }
 
 /* A window [a, b) over the ring: its two end samples with their partial
@@ -567,8 +589,8 @@ static uint32_t seg_flags(const seg_t *g, const uint16_t *f)
 /* Samples whose centre lies in [a, b) (for the 1-ms peaks and flags). */
 static void centre_range(double a, double b, int64_t *k0, int64_t *k1)
 {
-  *k0 = (int64_t)ceil(a);
-  *k1 = (int64_t)ceil(b) - 1;
+  *k0 = (int64_t)ceil_fast(a);
+  *k1 = (int64_t)ceil_fast(b) - 1;
 }
 
 /* Largest |i| over the phase currents of frames k0..k1. */
@@ -665,9 +687,9 @@ static void powers(const hr_meter_t *m, const double *sq, const double *pw, cons
 {
   memset(ps, 0, sizeof *ps);
   for (int c = 0; c < m->nu; c++)
-    ps->u_rms[c] = sqrt(fmax(sq[c], 0.0) / len);
+    ps->u_rms[c] = sqrt(nonneg(sq[c]) / len);
   for (int c = 0; c < m->ni; c++)
-    ps->i_rms[c] = sqrt(fmax(sq[m->nu + c], 0.0) / len);
+    ps->i_rms[c] = sqrt(nonneg(sq[m->nu + c]) / len);
   for (int p = 0; p < m->n_phase; p++) {
     ps->p[p] = pw[p] / len;
     ps->p_total += ps->p[p];
@@ -687,7 +709,7 @@ static void powers(const hr_meter_t *m, const double *sq, const double *pw, cons
       ps->s[j] = ps->u_rms[j] * ps->i_rms[j];
     }
     i2 += sq[6] / len; /* the neutral, measured or derived */
-    ps->u_eff = sqrt(fmax((3.0 * u2 + ull2) / 18.0, 0.0));
+    ps->u_eff = sqrt(nonneg((3.0 * u2 + ull2) / 18.0));
     ps->i_eff = sqrt(i2 / 3.0);
     ps->s_eff = 3.0 * ps->u_eff * ps->i_eff;
   } else {
@@ -705,7 +727,7 @@ static void powers(const hr_meter_t *m, const double *sq, const double *pw, cons
     for (int p = 0; p < 3; p++) {
       /* |u_p*|^2 = (2 u_pq^2 + 2 u_rp^2 - u_qr^2) / 9 for the star-point voltage. */
       double upq = sq[p] / len, urp = sq[(p + 2) % 3] / len, uqr = sq[(p + 1) % 3] / len;
-      double us = sqrt(fmax((2.0 * upq + 2.0 * urp - uqr) / 9.0, 0.0));
+      double us = sqrt(nonneg((2.0 * upq + 2.0 * urp - uqr) / 9.0));
       ps->s[p] = us * ps->i_rms[p];
     }
   }
@@ -800,7 +822,7 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
     double inv_len = 1.0 / (m->h_prev.len + h.len), rms[HR_MAX_CH];
 #pragma omp simd
     for (int c = 0; c < HR_MAX_CH; c++)
-      rms[c] = sqrt(fmax(m->h_prev.sq[c] + h.sq[c], 0.0) * inv_len);
+      rms[c] = sqrt(nonneg(m->h_prev.sq[c] + h.sq[c]) * inv_len);
     /* Windows that start before the zero-crossing filter settles are not
      * one cycle of the signal; events are judged only after them. */
     if (!((m->h_prev.flags | h.flags) & HR_FLAG_STARTUP))
@@ -867,7 +889,7 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
  * inclusive running sum interpolated at x - 1/2. */
 static double pcum_at(const hr_meter_t *m, double x)
 {
-  double xs = x - 0.5, f0 = floor(xs);
+  double xs = x - 0.5, f0 = floor_fast(xs);
   int64_t k = (int64_t)f0;
   double a = k < 0 ? 0.0 : m->pcum[(uint32_t)k & m->mask];
   double b = k + 1 < 0 ? 0.0 : m->pcum[(uint32_t)(k + 1) & m->mask];
@@ -950,7 +972,7 @@ static void update_next_due(hr_meter_t *m)
     int64_t d = sample_at(m->pend[m->pend_head].pos) + 1;
     due = d < due ? d : due;
   }
-  int64_t d = (int64_t)ceil(m->freerun_due_pos);
+  int64_t d = (int64_t)ceil_fast(m->freerun_due_pos);
   due = d < due ? d : due;
   m->next_due = due;
 }
@@ -1051,7 +1073,7 @@ static void on_crossing(hr_meter_t *m, double pos_f, int rising)
   m->last_real_pos = pos_f;
   if (fabs(m->f_est - m->delay_f) > 1e-3) {
     m->delay_f = m->f_est;
-    m->delay = hr__zc_filter_delay_samples(&m->zc, m->f_est);
+    m->delay = hr__zc_filter_delay_fast(&m->zc, m->f_est);
   }
   /* Phase lock: place the boundary one half period after the last one and
    * pull it a fraction of the way toward the measured crossing.  Windows then
@@ -1116,7 +1138,7 @@ static void process_due(hr_meter_t *m)
   for (;;) {
     int64_t t_due = ms_due(m);
     int64_t b_due = m->pend_count ? sample_at(m->pend[m->pend_head].pos) + 1 : INT64_MAX;
-    int64_t fr_due = (int64_t)ceil(m->freerun_due_pos);
+    int64_t fr_due = (int64_t)ceil_fast(m->freerun_due_pos);
     if (fr_due <= m->n && fr_due <= b_due) {
       /* No crossing came in time: synthesise the boundary one half period
        * after the last one, alternating polarity (free-running). */

@@ -20,10 +20,17 @@ typedef struct hr__biquad {
  * input samples (about 1 kHz): a 2nd-order Butterworth high-pass at f_nom/4
  * (removes DC offset and sub-harmonics) followed by a 4th-order Butterworth
  * low-pass at 1.25 f_nom (attenuates h3 by ~30 dB). */
+#define HR__ZC_DELAY_N 1024 /* points of the tabulated delay */
+
 typedef struct hr__zc_filter {
   hr__biquad_t s[HR__ZC_SECTIONS];
   double fs_hz; /* input rate */
   int dec;      /* input samples per filtered sample, >= 1 */
+  /* The delay tabulated over the tracking range [tab_f0_hz, tab_f0_hz +
+   * (HR__ZC_DELAY_N - 1) * tab_df_hz]: it is needed at every crossing, and
+   * the exact form costs complex exponentials and divisions. */
+  double tab_f0_hz, tab_df_hz;
+  double delay_tab[HR__ZC_DELAY_N];
 } hr__zc_filter_t;
 
 void hr__zc_filter_init(hr__zc_filter_t *f, double fs_hz, double f_nom_hz);
@@ -33,6 +40,12 @@ void hr__zc_filter_reset(hr__zc_filter_t *f);
  * input samples: dec times the band-pass phase delay minus the half block
  * by which a block mean is centred before its end. */
 double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz);
+/* Tabulates the delay over [f_lo_hz, f_hi_hz] (0 < f_lo_hz < f_hi_hz). */
+void hr__zc_filter_tabulate(hr__zc_filter_t *f, double f_lo_hz, double f_hi_hz);
+/* hr__zc_filter_delay_samples from the table, linearly interpolated (the
+ * delay's curvature keeps the error below 10 ns at every rate and tracking range);
+ * outside the table, the exact value. */
+double hr__zc_filter_delay_fast(const hr__zc_filter_t *f, double freq_hz);
 /* Magnitude response at freq_hz. */
 double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);
 

@@ -75,6 +75,24 @@ double hr__zc_filter_delay_samples(const hr__zc_filter_t *f, double freq_hz)
   return -phase / w * f->dec - (f->dec - 1) / 2.0;
 }
 
+void hr__zc_filter_tabulate(hr__zc_filter_t *f, double f_lo_hz, double f_hi_hz)
+{
+  f->tab_f0_hz = f_lo_hz;
+  f->tab_df_hz = (f_hi_hz - f_lo_hz) / (HR__ZC_DELAY_N - 1);
+  for (int k = 0; k < HR__ZC_DELAY_N; k++)
+    f->delay_tab[k] = hr__zc_filter_delay_samples(f, f_lo_hz + k * f->tab_df_hz);
+}
+
+double hr__zc_filter_delay_fast(const hr__zc_filter_t *f, double freq_hz)
+{
+  double u = (freq_hz - f->tab_f0_hz) / f->tab_df_hz;
+  if (!(u >= 0.0 && u < HR__ZC_DELAY_N - 1))
+    return hr__zc_filter_delay_samples(f, freq_hz);
+  int k = (int)u;
+  double w = u - k;
+  return f->delay_tab[k] + w * (f->delay_tab[k + 1] - f->delay_tab[k]);
+}
+
 double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz)
 {
   double w = 2.0 * M_PI * freq_hz * f->dec / f->fs_hz, g = 1.0;
