@@ -355,6 +355,7 @@ void hr_meter_reset(hr_meter_t *m)
   m->ms_e_rem = 0;
   m->ms_index = 1;
   m->ms_prev_pos = 0.0;
+  m->ms_cycle_f = 0.0;
   m->have_p_prev = 0;
   m->f10_end_ns = INT64_MIN;
   m->f10_count = 0;
@@ -903,15 +904,23 @@ static void process_ms(hr_meter_t *m, double e)
     m->ms_prev_pos = e;
     return;
   }
-  double lc = m->fs / m->f_est, a = e - lc;
+  /* The sliding window is one cycle at the current frequency; its length
+   * and inverse change only when the estimate does (once a cycle). */
+  if (m->ms_cycle_f != m->f_est) {
+    m->ms_cycle_f = m->f_est;
+    m->ms_cycle_len = m->fs / m->f_est;
+    m->ms_cycle_inv = m->f_est / m->fs;
+  }
+  double a = e - m->ms_cycle_len, inv = m->ms_cycle_inv;
   uint32_t flags = 0;
   if (a < 0.0) {
     a = 0.0;
+    inv = 1.0 / e;
     flags |= HR_FLAG_STARTUP;
   }
   if (a < m->settle_pos)
     flags |= HR_FLAG_STARTUP;
-  double p = (pcum_at(m, e) - pcum_at(m, a)) / (e - a);
+  double p = (pcum_at(m, e) - pcum_at(m, a)) * inv;
   double dpdt = m->have_p_prev ? (p - m->p_prev) * 1000.0 : 0.0;
   if (!m->have_p_prev)
     flags |= HR_FLAG_STARTUP;

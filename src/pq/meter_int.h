@@ -120,6 +120,7 @@ struct hr_meter {
   int64_t ms_e_int, ms_e_rem;
   int64_t ms_index; /* number of the next tick: it ends at ms_index ms */
   double ms_prev_pos;
+  double ms_cycle_f, ms_cycle_len, ms_cycle_inv; /* sliding cycle at f_est = ms_cycle_f */
   double p_prev;
   int have_p_prev;
 
