@@ -71,13 +71,13 @@ static void cfg_3p4w(hr_meter_cfg_t *cfg)
   cfg->alarms[0] = (hr_alarm_cfg_t){HR_METRIC_I_RMS_A, 1, 70.0, 2.0};
 }
 
-/* Runs the signal through a meter in blocks of `block` frames (0: varying). */
-static collect_t run_blocks(const float *x, size_t n, size_t block)
+/* Runs nch-channel frames through a meter made from cfg, in blocks of
+ * `block` frames (0: varying sizes). */
+static collect_t run_cfg(const hr_meter_cfg_t *cfg, const float *x, int nch, size_t n, size_t block)
 {
-  hr_meter_cfg_t cfg;
-  cfg_3p4w(&cfg);
   hr_meter_t *m = NULL;
-  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_create(cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_frame_len(m), nch);
   collect_t c = {0};
   hr_meter_set_callback(m, on_record, &c);
   size_t k = 0, step = 1;
@@ -86,12 +86,20 @@ static collect_t run_blocks(const float *x, size_t n, size_t block)
     if (b > n - k)
       b = n - k;
     size_t done = 0;
-    assert_int_equal(hr_meter_push(m, x + k * 6, b, &done), HR_OK);
+    assert_int_equal(hr_meter_push(m, x + k * nch, b, &done), HR_OK);
     assert_int_equal(done, b);
     k += b;
   }
   hr_meter_destroy(m);
   return c;
+}
+
+/* Runs the 3P4W signal through a meter in blocks of `block` frames (0: varying). */
+static collect_t run_blocks(const float *x, size_t n, size_t block)
+{
+  hr_meter_cfg_t cfg;
+  cfg_3p4w(&cfg);
+  return run_cfg(&cfg, x, 6, n, block);
 }
 
 static void results_do_not_depend_on_block_size(void **state)
@@ -126,8 +134,7 @@ static void results_do_not_depend_on_block_size(void **state)
   free(x);
 }
 
-/* Runs nch-channel frames of the given layout in blocks of `block` frames
- * (0: varying), every record kind on, clip levels set. */
+/* Runs frames of the given layout, every record kind on, clip levels set. */
 static collect_t run_layout(hr_layout_t layout, const float *x, int nch, size_t n, size_t block)
 {
   hr_meter_cfg_t cfg;
@@ -136,23 +143,7 @@ static collect_t run_layout(hr_layout_t layout, const float *x, int nch, size_t 
   cfg.i_step_base_a = 50.0;
   cfg.u_clip_v = 360.0;
   cfg.i_clip_a = 200.0;
-  hr_meter_t *m = NULL;
-  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
-  assert_int_equal(hr_meter_frame_len(m), nch);
-  collect_t c = {0};
-  hr_meter_set_callback(m, on_record, &c);
-  size_t k = 0, step = 3;
-  while (k < n) {
-    size_t b = block ? block : (step = step * 5 % 509 + 1);
-    if (b > n - k)
-      b = n - k;
-    size_t done = 0;
-    assert_int_equal(hr_meter_push(m, x + k * nch, b, &done), HR_OK);
-    assert_int_equal(done, b);
-    k += b;
-  }
-  hr_meter_destroy(m);
-  return c;
+  return run_cfg(&cfg, x, nch, n, block);
 }
 
 /* The other layouts, with NaN, Inf and clipped samples sprinkled in (chunks
