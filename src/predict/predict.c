@@ -198,13 +198,19 @@ static void detect_period(hr_predictor_t *p)
   double best_r = 0.5;
   if (lo < 2)
     lo = 2;
-  for (int lag = lo; lag <= hi; lag++) {
+  /* A lag counts only after the correlation has first fallen below 0.25: a
+   * slowly decorrelating load (red noise, e.g. generated inference power at
+   * 10 ms) stays above 0.5 for a few lags without repeating anything. */
+  int dipped = 0;
+  for (int lag = 1; lag <= hi; lag++) {
     double s = 0.0;
     for (int b = lag; b < nb; b++)
       s += p->bins[b] * p->bins[b - lag];
     double r = s / var * nb / (nb - lag);
+    if (r < 0.25)
+      dipped = 1;
     /* Prefer the first strong peak (the fundamental period, not a multiple). */
-    if (r > best_r * 1.05) {
+    if (dipped && lag >= lo && r > best_r * 1.05) {
       best_r = r;
       best = lag;
     }
@@ -255,9 +261,17 @@ double hr_predictor_push_hint(hr_predictor_t *p, double p_w, const hr_predict_hi
       s = fmax(s, at(p, t + j - per));
     base = fmax(base, s);
   }
-  int k = hint_bin(p, hint);
+  /* The hint counts where the committed load has risen by an octave or more
+   * within the last horizon: that is work the power has not shown yet.  At a
+   * steady load the present power already says more than the bin's typical
+   * peak (which would flag every busy step against a high threshold). */
+  int k = hint_bin(p, hint), kmin = k;
+  for (int j = 1; j <= h && j <= t; j++) {
+    int kj = p->hb[(t - j) % (h + 1)];
+    kmin = kj >= 0 && kj < kmin ? kj : kmin;
+  }
   p->hb[t % (h + 1)] = k;
-  if (k >= 0 && p->hcount[k] >= p->hmin && p->hcount[k] > 0)
+  if (k >= 0 && k >= kmin + 2 && p->hcount[k] >= p->hmin && p->hcount[k] > 0)
     base = fmax(base, p->hlev[k]);
   double f = base + p->margin;
   p->fc[t % (h + 1)] = base;
