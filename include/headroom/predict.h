@@ -38,8 +38,10 @@ typedef struct hr_predict_cfg {
    * binned in half octaves of 1 + load, bin 0 holding load < 0.41 (idle),
    * the last bin everything above; each bin learns the hint_quantile of the
    * largest power seen over the horizon that followed a forecast made with
-   * that bin, and a bin is used once it has hint_min_s seconds of such
-   * outcomes.  hint_bins 0 (or push without a hint) leaves the hint out. */
+   * that bin.  A bin's peak joins the forecast when the load has risen by
+   * two bins (an octave) or more within the last horizon and the bin has
+   * hint_min_s seconds of outcomes.  hint_bins 0 (or push without a hint)
+   * leaves the hint out. */
   int hint_bins;        /* 0..64; default 24 (loads up to ~4000 sequences) */
   double hint_quantile; /* 0..1; default 0.5 */
   double hint_min_s;    /* [s] >= 0; default 1 */
