@@ -7,6 +7,9 @@
  *   - the schedule: for periodic loads (training iterations), the same phase
  *     one period ago, the period given as a hint or found by autocorrelation
  *     over the recent history;
+ *   - optionally, a hint from the node's scheduler (hr_predictor_push_hint):
+ *     the load the serving engine has already committed to, mapped to power
+ *     by a table learned online from the node's own past;
  *   - a margin calibrated online, conformal style: the chosen quantile of the
  *     forecast's own recent misses (known once the horizon has passed).
  * Everything is sized at creation; pushing never allocates. */
@@ -31,7 +34,32 @@ typedef struct hr_predict_cfg {
                            0: detect from the history; < 0: no seasonal term */
   double quantile;      /* quantile of recent misses added as margin, 0..1; default 0.5 */
   double calib_s;       /* how far back misses are remembered [s]; default 10 */
+  /* Hint table (used only by hr_predictor_push_hint): the hint's load is
+   * binned in half octaves of 1 + load, bin 0 holding load < 0.41 (idle),
+   * the last bin everything above; each bin learns the hint_quantile of the
+   * largest power seen over the horizon that followed a forecast made with
+   * that bin.  A bin's peak joins the forecast when the load has risen by
+   * two bins (an octave) or more within the last horizon and the bin has
+   * hint_min_s seconds of outcomes.  hint_bins 0 (or push without a hint)
+   * leaves the hint out. */
+  int hint_bins;        /* 0..64; default 24 (loads up to ~4000 sequences) */
+  double hint_quantile; /* 0..1; default 0.5 */
+  double hint_min_s;    /* [s] >= 0; default 1 */
 } hr_predict_cfg_t;
+
+/* What the node's scheduler knows at the time of a sample about the load it
+ * has committed to, before the power shows it.  For an LLM serving engine:
+ * the batch of its next iteration and the requests accepted but not yet
+ * admitted.  Only present or past facts belong here (never anything derived
+ * from later power); the caller owns the struct, which is read during the
+ * call only.  Negative or non-finite fields are treated as 0. */
+typedef struct hr_predict_hint {
+  double batch_seqs;  /* sequences in the engine's next iteration (decodes +
+                         admitted prefills) [sequences], >= 0 */
+  double queued_seqs; /* requests accepted by the node, not yet admitted
+                         (engine waiting queue, front-end dispatch queue)
+                         [requests], >= 0 */
+} hr_predict_hint_t;
 
 typedef struct hr_predictor hr_predictor_t;
 
@@ -46,6 +74,12 @@ HR_API void hr_predictor_reset(hr_predictor_t *p);
 /* Adds the next sample [W] and returns the forecast of the largest power over
  * the next horizon [W] (NaN input is treated as the previous value). */
 HR_API double hr_predictor_push(hr_predictor_t *p, double p_w);
+
+/* The same with the scheduler's hint for this sample (hint NULL: none, the
+ * same as hr_predictor_push).  The hint's load is batch_seqs + queued_seqs;
+ * the forecast becomes the larger of the above and the learned horizon peak
+ * for that load.  Never allocates. */
+HR_API double hr_predictor_push_hint(hr_predictor_t *p, double p_w, const hr_predict_hint_t *hint);
 
 /* The period in use [s] (0 when none). */
 HR_API double hr_predictor_period_s(const hr_predictor_t *p);
@@ -65,6 +99,12 @@ typedef struct hr_predict_score {
 
 HR_API int hr_predict_evaluate(const hr_predict_cfg_t *cfg, const double *p_w, size_t n,
                                double threshold_w, double warmup_s, hr_predict_score_t *out);
+
+/* The same with one hint per sample (hint[t] is pushed with p_w[t]; hint
+ * NULL: none).  Only the scoring looks past step t, never the predictor. */
+HR_API int hr_predict_evaluate_hint(const hr_predict_cfg_t *cfg, const double *p_w,
+                                    const hr_predict_hint_t *hint, size_t n, double threshold_w,
+                                    double warmup_s, hr_predict_score_t *out);
 
 #ifdef __cplusplus
 }
