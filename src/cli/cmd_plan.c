@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "headroom/plan.h"
@@ -1065,6 +1066,11 @@ static int cmd_site(int argc, char **argv, int mode)
     fprintf(stderr, "headroom plan %s: --model-file MODEL and one of --csv TRACE or "
                     "--arrival/--rate are required\n", sub);
     return 2;
+  }
+  /* The output folder is made if it is missing (its parent must exist). */
+  if (dir && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "headroom plan %s: --out-dir %s: %s\n", sub, dir, strerror(errno));
+    return 1;
   }
   hr_plan_model_t *m = NULL;
   hr_plan_workload_t *w = NULL;
