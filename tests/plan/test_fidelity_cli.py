@@ -11,20 +11,16 @@ import tempfile
 import numpy as np
 from scipy import stats
 
-SKIP = 77
+from plantest import SKIP, binary_and_data
+
 METHODS = ["tdp", "mean", "lut", "paper", "markov", "copula"]
 
 
 def main():
-    hr = os.environ.get("HR_BIN")
-    data = os.environ.get("HR_SHARED_DATA")
-    if not hr or not os.path.exists(hr):
-        print("skip: HR_BIN missing")
+    found = binary_and_data("power/h100-inference/traces_summary.csv")
+    if not found:
         return SKIP
-    summary = os.path.join(data or "", "power/h100-inference/traces_summary.csv")
-    if not data or not os.path.exists(summary):
-        print("skip: shared data folder missing (HR_SHARED_DATA)")
-        return SKIP
+    hr, data, summary = found
     label = "Llama-3.1-8B"
     with open(summary) as f:
         runs = [r for r in csv.DictReader(f) if r["model_label"] == label]

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from plantest import SKIP, binary_and_data
+
 SUBS = ["workload", "metrics", "train", "fidelity", "generate", "site", "provision", "oversub"]
 
 
@@ -20,15 +21,10 @@ def run(hr, *args):
 
 
 def main():
-    hr = os.environ.get("HR_BIN")
-    data = os.environ.get("HR_SHARED_DATA")
-    if not hr or not os.path.exists(hr):
-        print("skip: HR_BIN missing")
+    found = binary_and_data("workloads/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
+    if not found:
         return SKIP
-    trace = os.path.join(data or "", "workloads/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
-    if not data or not os.path.exists(trace):
-        print("skip: shared data folder missing (HR_SHARED_DATA)")
-        return SKIP
+    hr, data, trace = found
     fails = []
 
     def expect(cond, what):

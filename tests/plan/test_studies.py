@@ -14,9 +14,9 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pngcheck  # noqa: E402  (the helper next to this file)
+import pngcheck  # noqa: E402  (the helpers next to this file)
+from plantest import SKIP, binary_and_data  # noqa: E402
 
-SKIP = 77
 
 
 def run(args, ok=True):
@@ -83,15 +83,10 @@ def check_png(path, series, names, fails, which=0):
 
 
 def main():
-    hr = os.environ.get("HR_BIN")
-    data = os.environ.get("HR_SHARED_DATA")
-    if not hr or not os.path.exists(hr):
-        print("skip: HR_BIN missing")
+    found = binary_and_data("workloads/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
+    if not found:
         return SKIP
-    trace = os.path.join(data or "", "workloads/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
-    if not data or not os.path.exists(trace):
-        print("skip: shared data folder missing (HR_SHARED_DATA)")
-        return SKIP
+    hr, data, trace = found
     fails = []
     with tempfile.TemporaryDirectory() as d:
         model = os.path.join(d, "m.model")
