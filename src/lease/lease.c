@@ -60,6 +60,9 @@ struct hr_lease_sys {
   uint8_t *three;            /* 1: three-phase node */
   int32_t *prio;             /* lease[k].priority, packed */
   uint8_t *leafkids;         /* 1: every child is a leaf with one parent */
+  int32_t *inner;            /* the nodes a rebalance visits: all but the children of
+                                leafkids nodes, which their parent settles (topological) */
+  size_t n_inner;
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
 
@@ -615,6 +618,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       }
       s->leafkids[k] = (uint8_t)leaves;
     }
+    ALLOC(s->inner, n);
+    for (size_t k = 0; k < n; k++)
+      if (s->par[k] < 0 || !s->leafkids[s->par[k]])
+        s->inner[s->n_inner++] = (int32_t)k;
   }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
   size_t n_dev = 0;
@@ -685,7 +692,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
-                s->leafkids};
+                s->leafkids, s->inner};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     free(ps[k]);
   free(s);
@@ -884,14 +891,110 @@ int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
 
 /* ---- the full rebalance ------------------------------------------------------- */
 
-int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+/* A leaf's demand as the aggregation sees it: within its limit, above its floor. */
+static inline double leaf_demand(const hr_lease_sys_t *s, size_t k, const double *demand_w)
+{
+  double d = demand_w[k];
+  if (!(d >= 0.0))
+    d = 0.0;
+  if (d > s->limit[k])
+    d = s->limit[k];
+  if (d < s->floor_w[k])
+    d = s->floor_w[k];
+  return d;
+}
+
+/* What settle() needs of the coordinator above a group of leaves, read once
+ * per group instead of once per leaf. */
+typedef struct leaf_rules {
+  int grow;           /* 1: increases allowed at all (normal mode) */
+  int ramp_finite;
+  double ramp_w_per_s;
+  double hyst_w;
+  int64_t dwell_ns;
+  int64_t damp_window_ns;
+  int64_t damp_hold_ns;
+  int damp_changes;
+} leaf_rules_t;
+
+/* t - u without signed overflow (two's complement wrap, as the hardware does);
+ * equal to t - u whenever that fits, which is every case settle() computes. */
+static inline int64_t ns_since(int64_t t, int64_t u)
+{
+  return (int64_t)((uint64_t)t - (uint64_t)u);
+}
+
+/* quantize() without branches on the value; the same operations. */
+static inline double quantize_bf(double g, double flo, double tok_w, double tok_inv)
+{
+  double n_tok = (g - flo) * tok_inv * (1.0 + 1e-12);
+  double whole = n_tok > -9.0e15 && n_tok < 9.0e15 ? (double)(int64_t)n_tok : n_tok;
+  return g > flo ? flo + whole * tok_w : g;
+}
+
+/* settle() for a leaf with one parent whose coordinator runs: its least
+ * grant is its floor (a leaf passes no cut down), the parent's rules are in
+ * r.  Every rule of settle() is computed for both directions and selected,
+ * because a rebalance moves about half the grants up and half down and the
+ * direction is a coin flip to a branch predictor.  Bit for bit the result of
+ * settle() (tests/lease/test_fast.c compares the two on random trees). */
+static inline void settle_leaf(hr_lease_sys_t *s, size_t k, double want, int64_t t,
+                               int64_t expiry, const leaf_rules_t *r)
+{
+  hr_lease_t *l = &s->lease[k];
+  struct osc *o = &s->osc[k];
+  const hr_tier_cfg_t *tc = &s->cfg.tier[s->tier[k]];
+  double flo = s->floor_w[k];
+  double old = t < l->expiry_ns ? l->p_w : l->floor_w;
+  double g = want < flo ? flo : want;
+  /* Increase: mode, damper and dwell, then ramp, token, hysteresis. */
+  int64_t since = ns_since(t, o->last_change_ns);
+  int frozen = !r->grow || t < o->hold_until_ns || since < r->dwell_ns;
+  double up = g;
+  if (r->ramp_finite) {
+    double top = old + r->ramp_w_per_s * ((double)since / NS_PER_S);
+    up = up > top ? top : up;
+  }
+  double q = quantize_bf(up, flo, tc->token_w, s->tok_inv[s->tier[k]]);
+  up = q > old ? q : old;
+  up = up - old < r->hyst_w ? old : up;
+  up = frozen ? old : up;
+  /* Cut: at once, rounded down to the token. */
+  double down = quantize_bf(g, flo, tc->token_w, s->tok_inv[s->tier[k]]);
+  g = g > old ? up : g < old ? down : g;
+  g = g < flo ? flo : g;
+  g = expiry <= t ? flo : g;
+  /* Damper (see settle()). */
+  int dir = (g > old) - (g < old);
+  int flip = dir != 0 && o->last_dir != 0 && dir != o->last_dir;
+  int reset = flip && ns_since(t, o->win_start_ns) > r->damp_window_ns;
+  int nch = reset ? 0 : o->n_changes;
+  nch += flip && nch < 255;
+  o->win_start_ns = reset ? t : o->win_start_ns;
+  o->n_changes = (uint8_t)nch;
+  o->hold_until_ns = flip && nch > r->damp_changes ? t + r->damp_hold_ns : o->hold_until_ns;
+  o->last_dir = (int8_t)(dir != 0 ? dir : o->last_dir);
+  o->last_change_ns = dir != 0 ? t : o->last_change_ns;
+  l->p_w = g;
+  l->floor_w = flo;
+  l->granted_ns = t;
+  l->expiry_ns = g > flo ? expiry : t;
+}
+
+/* The rebalance.  fast = 0 is the reference form: it visits every node and
+ * settles leaves with settle(); fast = 1 visits only s->inner, aggregates
+ * and settles the leaves of leafkids nodes inside their parent's step with
+ * settle_leaf().  Both give the same leases, bit for bit. */
+static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int fast)
 {
   if (!s || !demand_w)
     return HR_ERR_INVALID_ARG;
+  size_t n_visit = fast ? s->n_inner : s->n;
   /* Bottom-up: demand of a node = the sum of its children's, within its
    * limit and above its floor.  A dual-corded child counts in full on both
    * sides (each feed must carry it alone). */
-  for (size_t k = s->n; k-- > 0;) {
+  for (size_t i = n_visit; i-- > 0;) {
+    size_t k = fast ? (size_t)s->inner[i] : i;
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
     double d;
@@ -899,6 +1002,10 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       d = demand_w[k];
       if (!(d >= 0.0))
         d = 0.0;
+    } else if (fast && s->leafkids[k]) {
+      d = 0.0;
+      for (size_t j = 0; j < m; j++)
+        d += leaf_demand(s, (size_t)ch[j], demand_w);
     } else {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
@@ -913,7 +1020,8 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
   }
   /* Top-down: settle a node's own lease from its parents' offers, then split
    * its cap among its children. */
-  for (size_t k = 0; k < s->n; k++) {
+  for (size_t i = 0; i < n_visit; i++) {
+    size_t k = fast ? (size_t)s->inner[i] : i;
     if (s->dead[k])
       continue;
     /* A node none of whose parents offered (a parent is stopped) keeps its
@@ -928,9 +1036,13 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     const int32_t *ch = kids(s, k, &m);
     if (m == 0)
       continue;
+    int leaf_step = fast && s->leafkids[k];
     if (!s->running[k]) {
-      for (size_t j = 0; j < m; j++)
-        s->offer_w[ch[j]] = NAN;
+      /* The children of a leafkids node are not visited in the fast form, so
+       * they need no mark. */
+      if (!leaf_step)
+        for (size_t j = 0; j < m; j++)
+          s->offer_w[ch[j]] = NAN;
       continue;
     }
     const hr_coord_cfg_t *cc = s->ccfg[k];
@@ -953,14 +1065,28 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       s->root_prev_ns[k] = t;
       s->root_prev_w[k] = prev;
     }
-    for (size_t j = 0; j < m; j++) {
-      size_t c = (size_t)ch[j];
-      s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
-      s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
-      if (s->items[j].dem_w < s->items[j].flo_w)
-        s->items[j].dem_w = s->items[j].flo_w;
-      s->items[j].max_w = s->limit[c];
-      s->items[j].prio = s->prio[c];
+    if (leaf_step) {
+      /* Leaves: the aggregate is recomputed from demand_w rather than stored
+       * (one array less to write and read back), and a leaf's least grant is
+       * its floor (eflo). */
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        int dc = s->dead[c];
+        s->items[j].dem_w = dc ? 0.0 : leaf_demand(s, c, demand_w);
+        s->items[j].flo_w = dc ? 0.0 : s->floor_w[c];
+        s->items[j].max_w = s->limit[c];
+        s->items[j].prio = s->prio[c];
+      }
+    } else {
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
+        s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
+        if (s->items[j].dem_w < s->items[j].flo_w)
+          s->items[j].dem_w = s->items[j].flo_w;
+        s->items[j].max_w = s->limit[c];
+        s->items[j].prio = s->prio[c];
+      }
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
     /* Per-phase limits of a three-phase node feeding single-phase loads. */
@@ -1000,11 +1126,25 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       /* Children that are single-parent leaves (GPUs under a server): settle
        * them now, while their data is in cache, and mark them done (NAN). */
       int64_t pe = is_root(s, k) ? INT64_MAX : s->lease[k].expiry_ns;
+      int prot = s->mode == HR_MODE_PROTECTION;
+      if (fast) {
+        leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
+                          cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns, cc->damp_window_ns,
+                          cc->damp_hold_ns, cc->damp_changes};
+        for (size_t j = 0; j < m; j++) {
+          size_t c = (size_t)ch[j];
+          if (s->dead[c])
+            continue;
+          int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
+          settle_leaf(s, c, prot ? 0.0 : s->alloc[j], t, e < pe ? e : pe, &r);
+        }
+        continue;
+      }
       for (size_t j = 0; j < m; j++) {
         size_t c = (size_t)ch[j];
         if (s->dead[c])
           continue;
-        double want = s->mode == HR_MODE_PROTECTION ? 0.0 : s->alloc[j];
+        double want = prot ? 0.0 : s->alloc[j];
         int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
         settle(s, c, want, t, e < pe ? e : pe);
         s->offer_w[c] = NAN;
@@ -1018,6 +1158,16 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     }
   }
   return HR_OK;
+}
+
+int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+{
+  return rebalance(s, demand_w, t, 1);
+}
+
+int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+{
+  return rebalance(s, demand_w, t, 0);
 }
 
 /* ---- modes ---------------------------------------------------------------------- */

@@ -33,4 +33,9 @@ void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
 void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,
                          double *out_w, double *scratch);
 
+/* The rebalance in its reference form: every node visited, every leaf settled
+ * by the general settle().  hr_lease_sys_rebalance gives the same leases bit
+ * for bit, faster; tests compare the two, bench_lease times both. */
+int hr__lease_sys_rebalance_ref(hr_lease_sys_t *sys, const double *demand_w, int64_t t_ns);
+
 #endif
