@@ -2,7 +2,9 @@
  * strict priority classes, max-min fair share, Dynamo's three-band scheme
  * with high-bucket-first cuts, POLCA's two thresholds.  None allocates. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lease/lease_int.h"
 
@@ -60,6 +62,17 @@ static void water_fill_plain(size_t n, const hr__item_t *it, const unsigned char
 /* Largest fan-out water_fill() handles with its stack lists. */
 #define WF_SMALL 64
 
+/* x when c is 1, else +0.0: a select on the bits, because compilers turn a
+ * ?: on doubles into a branch, and this one is a coin flip. */
+static inline double keep_if(double x, int c)
+{
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  u &= (uint64_t)0 - (uint64_t)(c != 0);
+  memcpy(&x, &u, sizeof u);
+  return x;
+}
+
 /* water_fill_plain with the same floating-point operations in the same order
  * (so the same grants to the bit), but over a list of the unsettled items
  * with their excess computed once, and without data-dependent branches: a
@@ -98,9 +111,10 @@ static void water_fill(size_t n, const hr__item_t *it, const unsigned char *mask
       size_t k = idx[i];
       double e = ext[k];
       int sat = e <= lambda;
-      /* left - 0.0 == left for every left, so the skipped items change nothing. */
-      left -= sat ? e : 0.0;
-      out_w[k] = sat ? it[k].dem_w : out_w[k];
+      /* left - (+0.0) == left for every left, so the skipped items change
+       * nothing; an unsettled out_w is written again before the end. */
+      left -= keep_if(e, sat);
+      out_w[k] = keep_if(it[k].dem_w, sat);
       idx[keep] = (uint8_t)k;
       keep += (size_t)!sat;
     }
