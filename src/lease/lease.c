@@ -1239,6 +1239,18 @@ int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64
   return rebalance(s, demand_w, t, 0);
 }
 
+int hr__lease_sys_osc(const hr_lease_sys_t *s, size_t k, int64_t out[5])
+{
+  if (!s || !out || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  out[0] = s->last_change_ns[k];
+  out[1] = s->win_start_ns[k];
+  out[2] = s->hold_until_ns[k];
+  out[3] = s->last_dir[k];
+  out[4] = s->n_changes[k];
+  return HR_OK;
+}
+
 /* ---- modes ---------------------------------------------------------------------- */
 
 static hr_mode_t mode_for(unsigned ev)

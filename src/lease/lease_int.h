@@ -38,4 +38,8 @@ void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double
  * for bit, faster; tests compare the two, bench_lease times both. */
 int hr__lease_sys_rebalance_ref(hr_lease_sys_t *sys, const double *demand_w, int64_t t_ns);
 
+/* Anti-oscillation state of node k's grant, for tests: last change, damper
+ * window start, hold end [ns], last direction (-1, 0, 1), direction changes. */
+int hr__lease_sys_osc(const hr_lease_sys_t *sys, size_t k, int64_t out[5]);
+
 #endif

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "lease/lease_int.h"
 
@@ -59,26 +58,15 @@ static void water_fill_plain(size_t n, const hr__item_t *it, const unsigned char
   }
 }
 
-/* Largest fan-out water_fill() handles with its stack lists. */
+/* Largest fan-out water_fill() handles with its bit sets. */
 #define WF_SMALL 64
 
-/* x when c is 1, else +0.0: a select on the bits, because compilers turn a
- * ?: on doubles into a branch, and this one is a coin flip. */
-static inline double keep_if(double x, int c)
-{
-  uint64_t u;
-  memcpy(&u, &x, sizeof u);
-  u &= (uint64_t)0 - (uint64_t)(c != 0);
-  memcpy(&x, &u, sizeof u);
-  return x;
-}
-
 /* water_fill_plain with the same floating-point operations in the same order
- * (so the same grants to the bit), but over a list of the unsettled items
- * with their excess computed once, and without data-dependent branches: a
- * rebalance runs it at every contended coordinator (90,000 times for a
- * 640,000-GPU tree) and the saturation tests are coin flips to a branch
- * predictor. */
+ * (so the same grants to the bit), on bit sets: a pass compares every excess
+ * with the level without branches (the saturation tests are coin flips to a
+ * branch predictor) and then walks only the items that saturated, in index
+ * order, so `left` is reduced in the plain form's order.  A rebalance runs
+ * this at every contended coordinator (90,000 times for a 640,000-GPU tree). */
 static void water_fill(size_t n, const hr__item_t *it, const unsigned char *mask, double room_w,
                        double *out_w)
 {
@@ -86,8 +74,8 @@ static void water_fill(size_t n, const hr__item_t *it, const unsigned char *mask
     water_fill_plain(n, it, mask, room_w, out_w);
     return;
   }
-  uint8_t idx[WF_SMALL];
   double ext[WF_SMALL];
+  uint64_t act = 0;
   size_t active = 0;
   double need = 0.0;
   for (size_t k = 0; k < n; k++) {
@@ -95,35 +83,36 @@ static void water_fill(size_t n, const hr__item_t *it, const unsigned char *mask
     ext[k] = e;
     if (!mask || mask[k]) {
       need += e;
-      idx[active++] = (uint8_t)k;
+      act |= (uint64_t)1 << k;
+      active++;
     }
   }
   if (need <= room_w) {
-    for (size_t i = 0; i < active; i++)
-      out_w[idx[i]] = it[idx[i]].dem_w;
+    for (uint64_t b = act; b; b &= b - 1)
+      out_w[__builtin_ctzll(b)] = it[__builtin_ctzll(b)].dem_w;
     return;
   }
   double left = room_w;
   for (size_t pass = 0; pass <= n && active > 0; pass++) {
     double lambda = left / (double)active;
-    size_t keep = 0;
-    for (size_t i = 0; i < active; i++) {
-      size_t k = idx[i];
-      double e = ext[k];
-      int sat = e <= lambda;
-      /* left - (+0.0) == left for every left, so the skipped items change
-       * nothing; an unsettled out_w is written again before the end. */
-      left -= keep_if(e, sat);
-      out_w[k] = keep_if(it[k].dem_w, sat);
-      idx[keep] = (uint8_t)k;
-      keep += (size_t)!sat;
-    }
-    if (keep == active) {
-      for (size_t i = 0; i < active; i++)
-        out_w[idx[i]] = it[idx[i]].flo_w + lambda;
+    uint64_t sat = 0;
+    for (size_t k = 0; k < n; k++)
+      sat |= (uint64_t)(ext[k] <= lambda) << k;
+    sat &= act;
+    if (!sat) {
+      for (uint64_t b = act; b; b &= b - 1) {
+        size_t k = (size_t)__builtin_ctzll(b);
+        out_w[k] = it[k].flo_w + lambda;
+      }
       return;
     }
-    active = keep;
+    for (uint64_t b = sat; b; b &= b - 1) {
+      size_t k = (size_t)__builtin_ctzll(b);
+      out_w[k] = it[k].dem_w;
+      left -= ext[k];
+      active--;
+    }
+    act &= ~sat;
   }
 }
 
