@@ -73,6 +73,7 @@ struct hr_lease_sys {
   double *limit;             /* budget[k].limit_w */
   uint8_t *pha, *phb;        /* phase-weight codes as parent / parent_b sees k */
   uint8_t *three;            /* 1: three-phase node */
+  uint8_t *ch_ph;            /* phase-weight code of ch[i] as its parent sees it (PH_W) */
   int32_t *prio;             /* priority of k's lease */
   uint8_t *leafkids;         /* 1: every child is a leaf with one parent */
   int8_t *run_tier;          /* leafkids nodes whose children are consecutive nodes of
@@ -435,7 +436,6 @@ static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
     phase_weights(s, c, p, w);
     s->items[j].dem_w = s->alloc[j] = cap_at(s, c, t);
     s->items[j].flo_w = eflo(s, c, t);
-    s->items[j].max_w = s->items[j].dem_w;
     s->items[j].prio = s->prio[c];
     sum += s->alloc[j];
     for (int q = 0; q < 3; q++)
@@ -638,6 +638,12 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->leafkids[k] = (uint8_t)leaves;
     }
     ALLOC(s->inner, n);
+    ALLOC(s->ch_ph, tot);
+    for (size_t k = 0; k < n; k++)
+      for (uint32_t i = s->ch_off[k]; i < s->ch_off[k + 1]; i++) {
+        int32_t c = s->ch[i];
+        s->ch_ph[i] = s->parb[c] == (int32_t)k && s->par[c] != (int32_t)k ? s->phb[c] : s->pha[c];
+      }
     ALLOC(s->run_tier, n);
     for (size_t k = 0; k < n; k++) {
       size_t m = s->ch_off[k + 1] - s->ch_off[k];
@@ -722,7 +728,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
-                s->leafkids, s->inner,          s->run_tier};
+                s->leafkids, s->inner,          s->run_tier,      s->ch_ph};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     free(ps[k]);
   free(s);
@@ -968,73 +974,157 @@ static inline double quantize_v(double g, double flo, double tok_w, double tok_i
   return g > flo ? flo + whole * tok_w : g;
 }
 
-/* settle() for the m leaves c0 .. c0 + m - 1, none on a lost feed, all of one
- * tier, with one parent whose coordinator runs: a leaf's least grant is its
- * floor (it passes no cut down) and its expiry is the same for the run.
- * Every rule of settle() is computed for both directions and selected, so
- * the loop has no branches and runs 8 leaves per AVX-512 instruction; the
+/* A run of leaves waiting to be settled: leaves c0 .. c0 + m - 1, their
+ * wants in the batch's want_w from the run's offset, their expiry. */
+typedef struct leaf_seg {
+  int32_t c0;
+  int32_t m;
+  int64_t expiry_ns;
+} leaf_seg_t;
+
+/* Runs of one coordinator setting and one tier, settled together: a server's
+ * 8 leaves are one vector iteration whose operations depend on each other,
+ * so one call per server would leave the core waiting on that chain; a batch
+ * lets consecutive servers' iterations overlap.  Deferring is safe because
+ * nothing in a rebalance reads a leaf's lease (a leaf is nobody's parent,
+ * and the least grant of a leaf is its floor). */
+#define LEAF_BATCH_SEGS 2
+#define LEAF_BATCH_LEAVES 512
+typedef struct leaf_batch {
+  const hr_coord_cfg_t *cc;
+  int tier;
+  size_t n_seg, n_leaf;
+  leaf_seg_t seg[LEAF_BATCH_SEGS];
+  double want_w[LEAF_BATCH_LEAVES];
+} leaf_batch_t;
+
+/* settle() for the leaves of n_seg runs, none on a lost feed, all of one
+ * tier, each with one parent whose coordinator runs: a leaf's least grant is
+ * its floor (it passes no cut down) and its expiry is its run's.  Every rule
+ * of settle() is computed for both directions and selected, so the inner
+ * loop has no branches and runs 8 leaves per AVX-512 instruction; the
  * operations are settle()'s, in its order, so the leases are bit for bit the
  * same (tests/lease/test_fast.c compares the two on random trees).  A
  * rebalance moves about half the grants up and half down, a coin flip to a
  * branch predictor, which is what made the scalar settle() slow here. */
 HR_LEASE_CLONES
-static void settle_leaves(hr_lease_sys_t *s, size_t c0, size_t m, const double *want_w,
-                          int64_t t, int64_t expiry, const leaf_rules_t *r)
+static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg,
+                          const double *want_w, int64_t t, const leaf_rules_t *r)
 {
-  double *restrict p_w = s->lease_p_w + c0;
-  int64_t *restrict exp_ns = s->lease_exp_ns + c0;
-  int64_t *restrict granted_ns = s->lease_granted_ns + c0;
-  const double *restrict floor_w = s->floor_w + c0;
-  int64_t *restrict last_ns = s->last_change_ns + c0;
-  int64_t *restrict win_ns = s->win_start_ns + c0;
-  int64_t *restrict hold_ns = s->hold_until_ns + c0;
-  int64_t *restrict last_dir = s->last_dir + c0;
-  int64_t *restrict n_ch = s->n_changes + c0;
-  const double *restrict want = want_w;
   /* Every lane value is 64 bits wide: the vectoriser sizes its vectors by the
    * narrowest type, and a server has 8 leaves, not 16 or 64. */
   const int64_t grow = r->grow, ramp_finite = r->ramp_finite, protect = r->protect;
-  const int64_t expired = expiry <= t, damp_changes = r->damp_changes;
+  const int64_t damp_changes = r->damp_changes;
   const double ramp = r->ramp_w_per_s, hyst = r->hyst_w, tok = r->tok_w, inv = r->tok_inv;
   const int64_t dwell = r->dwell_ns, window = r->damp_window_ns, hold = r->damp_hold_ns;
+  for (size_t i = 0; i < n_seg; i++) {
+    size_t c0 = (size_t)seg[i].c0, m = (size_t)seg[i].m;
+    const int64_t expiry = seg[i].expiry_ns, expired = expiry <= t;
+    double *restrict p_w = s->lease_p_w + c0;
+    int64_t *restrict exp_ns = s->lease_exp_ns + c0;
+    int64_t *restrict granted_ns = s->lease_granted_ns + c0;
+    const double *restrict floor_w = s->floor_w + c0;
+    int64_t *restrict last_ns = s->last_change_ns + c0;
+    int64_t *restrict win_ns = s->win_start_ns + c0;
+    int64_t *restrict hold_ns = s->hold_until_ns + c0;
+    int64_t *restrict last_dir = s->last_dir + c0;
+    int64_t *restrict n_ch = s->n_changes + c0;
+    const double *restrict want = want_w;
+    want_w += m;
 #pragma omp simd
-  for (size_t j = 0; j < m; j++) {
-    double flo = floor_w[j];
-    double old = t < exp_ns[j] ? p_w[j] : flo;
-    double w = protect ? 0.0 : want[j];
-    double g = w < flo ? flo : w;
-    /* Increase: mode, damper and dwell, then ramp, token, hysteresis.  The
-     * unsigned difference is t - last without signed overflow. */
-    int64_t since = (int64_t)((uint64_t)t - (uint64_t)last_ns[j]);
-    int64_t frozen = !grow | (t < hold_ns[j]) | (since < dwell);
-    double top = old + ramp * ((double)since / NS_PER_S);
-    double up = ramp_finite & (g > top) ? top : g;
-    double q = quantize_v(up, flo, tok, inv);
-    up = q > old ? q : old;
-    up = up - old < hyst ? old : up;
-    up = frozen ? old : up;
-    /* Cut: at once, rounded down to the token. */
-    double down = quantize_v(g, flo, tok, inv);
-    g = g > old ? up : g < old ? down : g;
-    g = g < flo ? flo : g;
-    g = expired ? flo : g;
-    /* Damper (see settle()). */
-    int64_t dir = (int64_t)(g > old) - (int64_t)(g < old);
-    int64_t ld = last_dir[j];
-    int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
-    int64_t ws = win_ns[j];
-    int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > window);
-    int64_t nch = reset ? 0 : n_ch[j];
-    nch += flip & (nch < 255);
-    win_ns[j] = reset ? t : ws;
-    n_ch[j] = nch;
-    hold_ns[j] = flip & (nch > damp_changes) ? t + hold : hold_ns[j];
-    last_dir[j] = dir != 0 ? dir : ld;
-    last_ns[j] = dir != 0 ? t : last_ns[j];
-    p_w[j] = g;
-    granted_ns[j] = t;
-    exp_ns[j] = g > flo ? expiry : t;
+    for (size_t j = 0; j < m; j++) {
+      double flo = floor_w[j];
+      double old = t < exp_ns[j] ? p_w[j] : flo;
+      double w = protect ? 0.0 : want[j];
+      double g = w < flo ? flo : w;
+      /* Increase: mode, damper and dwell, then ramp, token, hysteresis.  The
+       * unsigned difference is t - last without signed overflow. */
+      int64_t since = (int64_t)((uint64_t)t - (uint64_t)last_ns[j]);
+      int64_t frozen = !grow | (t < hold_ns[j]) | (since < dwell);
+      double top = old + ramp * ((double)since / NS_PER_S);
+      double up = ramp_finite & (g > top) ? top : g;
+      double q = quantize_v(up, flo, tok, inv);
+      up = q > old ? q : old;
+      up = up - old < hyst ? old : up;
+      up = frozen ? old : up;
+      /* Cut: at once, rounded down to the token. */
+      double down = quantize_v(g, flo, tok, inv);
+      g = g > old ? up : g < old ? down : g;
+      g = g < flo ? flo : g;
+      g = expired ? flo : g;
+      /* Damper (see settle()). */
+      int64_t dir = (int64_t)(g > old) - (int64_t)(g < old);
+      int64_t ld = last_dir[j];
+      int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
+      int64_t ws = win_ns[j];
+      int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > window);
+      int64_t nch = reset ? 0 : n_ch[j];
+      nch += flip & (nch < 255);
+      win_ns[j] = reset ? t : ws;
+      n_ch[j] = nch;
+      hold_ns[j] = flip & (nch > damp_changes) ? t + hold : hold_ns[j];
+      last_dir[j] = dir != 0 ? dir : ld;
+      last_ns[j] = dir != 0 ? t : last_ns[j];
+      p_w[j] = g;
+      granted_ns[j] = t;
+      exp_ns[j] = g > flo ? expiry : t;
+    }
   }
+}
+
+static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
+{
+  if (lb->n_seg == 0)
+    return;
+  const hr_coord_cfg_t *cc = lb->cc;
+  leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
+                    s->mode == HR_MODE_PROTECTION, cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns,
+                    cc->damp_window_ns, cc->damp_hold_ns, cc->damp_changes,
+                    s->cfg.tier[lb->tier].token_w, s->tok_inv[lb->tier]};
+  settle_leaves(s, lb->seg, lb->n_seg, lb->want_w, t, &r);
+  lb->n_seg = lb->n_leaf = 0;
+}
+
+/* Queues leaves c0 .. c0 + m - 1 (one tier) under coordinator settings cc,
+ * wants want_w[0 .. m), lease expiry expiry_ns. */
+static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc, int tier,
+                      size_t c0, size_t m, const double *want_w, int64_t expiry_ns, int64_t t)
+{
+  if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
+                        lb->n_leaf + m > LEAF_BATCH_LEAVES))
+    batch_flush(s, lb, t);
+  if (m > LEAF_BATCH_LEAVES) {
+    /* A server with more leaves than a batch: settle it in pieces. */
+    for (size_t j = 0; j < m; j += LEAF_BATCH_LEAVES) {
+      size_t k = m - j < LEAF_BATCH_LEAVES ? m - j : LEAF_BATCH_LEAVES;
+      batch_add(s, lb, cc, tier, c0 + j, k, want_w + j, expiry_ns, t);
+    }
+    return;
+  }
+  lb->cc = cc;
+  lb->tier = tier;
+  lb->seg[lb->n_seg].c0 = (int32_t)c0;
+  lb->seg[lb->n_seg].m = (int32_t)m;
+  lb->seg[lb->n_seg].expiry_ns = expiry_ns;
+  lb->n_seg++;
+  memcpy(lb->want_w + lb->n_leaf, want_w, m * sizeof *want_w);
+  lb->n_leaf += m;
+}
+
+/* Inner nodes ahead of the one being split whose records the top-down pass
+ * asks the memory for early: a rack comes every 73 nodes of a 64-GPU rack,
+ * too far apart for the hardware prefetcher, and its budget record, lease
+ * and policy state would otherwise each cost a full memory latency. */
+#define PREFETCH_AHEAD 12
+
+static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
+{
+  __builtin_prefetch(&s->budget[k].phase_w[0]);
+  __builtin_prefetch(&s->lease_exp_ns[k]);
+  __builtin_prefetch(&s->lease_p_w[k]);
+  __builtin_prefetch(&s->offer_w[k]);
+  __builtin_prefetch(&s->last_change_ns[k]);
+  __builtin_prefetch(&s->hold_until_ns[k]);
 }
 
 /* The rebalance.  fast = 0 is the reference form: it visits every node and
@@ -1076,8 +1166,12 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
   }
   /* Top-down: settle a node's own lease from its parents' offers, then split
    * its cap among its children. */
+  leaf_batch_t lb;
+  lb.n_seg = lb.n_leaf = 0;
   for (size_t i = 0; i < n_visit; i++) {
     size_t k = fast ? (size_t)s->inner[i] : i;
+    if (fast && i + PREFETCH_AHEAD < n_visit)
+      prefetch_node(s, (size_t)s->inner[i + PREFETCH_AHEAD]);
     if (s->dead[k])
       continue;
     /* A node none of whose parents offered (a parent is stopped) keeps its
@@ -1132,7 +1226,6 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         n_dead += (size_t)dc;
         s->items[j].dem_w = dc ? 0.0 : leaf_demand(s, c, demand_w);
         s->items[j].flo_w = dc ? 0.0 : s->floor_w[c];
-        s->items[j].max_w = s->limit[c];
         s->items[j].prio = s->prio[c];
       }
     } else {
@@ -1142,16 +1235,16 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
         if (s->items[j].dem_w < s->items[j].flo_w)
           s->items[j].dem_w = s->items[j].flo_w;
-        s->items[j].max_w = s->limit[c];
         s->items[j].prio = s->prio[c];
       }
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
     /* Per-phase limits of a three-phase node feeding single-phase loads. */
     if (s->three[k]) {
+      const uint8_t *ph_code = s->ch_ph + s->ch_off[k];
       double ph[3] = {0, 0, 0}, above[3] = {0, 0, 0}, w[3];
       for (size_t j = 0; j < m; j++) {
-        phase_weights(s, (size_t)ch[j], k, w);
+        memcpy(w, PH_W[ph_code[j]], sizeof w);
         for (int q = 0; q < 3; q++) {
           ph[q] += w[q] * s->alloc[j];
           above[q] += w[q] * (s->alloc[j] - s->items[j].flo_w);
@@ -1164,7 +1257,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
           if (f < 0.0)
             f = 0.0;
           for (size_t j = 0; j < m; j++) {
-            phase_weights(s, (size_t)ch[j], k, w);
+            memcpy(w, PH_W[ph_code[j]], sizeof w);
             if (w[q] > 0.0)
               s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
           }
@@ -1172,7 +1265,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
           for (int r = q + 1; r < 3; r++) {
             ph[r] = above[r] = 0.0;
             for (size_t j = 0; j < m; j++) {
-              phase_weights(s, (size_t)ch[j], k, w);
+              memcpy(w, PH_W[ph_code[j]], sizeof w);
               ph[r] += w[r] * s->alloc[j];
               above[r] += w[r] * (s->alloc[j] - s->items[j].flo_w);
             }
@@ -1187,24 +1280,17 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       int prot = s->mode == HR_MODE_PROTECTION;
       if (fast) {
         int tier = s->run_tier[k];
-        leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0, prot,
-                          cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns, cc->damp_window_ns,
-                          cc->damp_hold_ns, cc->damp_changes, 0.0, 0.0};
         if (tier >= 0 && n_dead == 0) {
-          /* One run: contiguous, one tier (expiry_for, with the one parent known). */
+          /* One run: consecutive, one tier (expiry_for, with the one parent known). */
           int64_t e = t + s->cfg.tier[tier].ttl_ns;
-          r.tok_w = s->cfg.tier[tier].token_w;
-          r.tok_inv = s->tok_inv[tier];
-          settle_leaves(s, (size_t)ch[0], m, s->alloc, t, e < pe ? e : pe, &r);
+          batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, t);
         } else {
           for (size_t j = 0; j < m; j++) {
             size_t c = (size_t)ch[j];
             if (s->dead[c])
               continue;
             int64_t e = t + tier_ttl(s, c);
-            r.tok_w = tier_token(s, c);
-            r.tok_inv = s->tok_inv[s->tier[c]];
-            settle_leaves(s, c, 1, &s->alloc[j], t, e < pe ? e : pe, &r);
+            batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, t);
           }
         }
         continue;
@@ -1226,6 +1312,8 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         s->offer_w[c] = s->alloc[j];
     }
   }
+  if (fast)
+    batch_flush(s, &lb, t);
   return HR_OK;
 }
 

@@ -15,9 +15,8 @@ double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s);
 
 /* One child as a policy sees it. */
 typedef struct hr__item {
-  double dem_w;  /* demand (or measured power) [W], floor <= dem <= max */
+  double dem_w;  /* demand (or measured power) [W], floor <= dem */
   double flo_w;  /* floor [W] */
-  double max_w;  /* largest grant [W] */
   int prio;      /* class, higher = more important */
 } hr__item_t;
 

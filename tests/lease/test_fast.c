@@ -399,7 +399,6 @@ static void test_water_fill_equals_plain(void **st)
       it[k].flo_w = irand(4) == 0 ? 0.0 : unif(0.0, 300.0);
       /* ties are where the order of operations shows */
       it[k].dem_w = it[k].flo_w + (irand(3) == 0 ? 100.0 : irand(5) == 0 ? 0.0 : unif(0, 600));
-      it[k].max_w = it[k].dem_w;
       it[k].prio = 0;
       sum_flo += it[k].flo_w;
       sum_dem += it[k].dem_w;
