@@ -45,8 +45,8 @@ struct hr_lease_sys {
   int64_t *last_change_ns;
   int64_t *win_start_ns;
   int64_t *hold_until_ns;
-  int64_t *last_dir;         /* -1, 0, 1; 64 bits wide like every other lane of */
-  int64_t *n_changes;        /* settle_leaves(), so that it runs 8 leaves a vector */
+  int64_t *damp;             /* 4 x direction changes + (last direction + 1); one word,
+                                64 bits wide like every lane of settle_leaves() */
   double *root_prev_w;       /* roots: total granted at the last rebalance */
   int64_t *root_prev_ns;
   unsigned char *dev_mem;    /* one hr_device_t per node with a device */
@@ -88,6 +88,23 @@ static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
 {
   *m = s->ch_off[k + 1] - s->ch_off[k];
   return s->ch + s->ch_off[k];
+}
+
+/* The damper word: direction changes counted (0..255) and the direction of
+ * the last change (-1, 0, 1), packed so that a leaf carries one word. */
+static inline int64_t damp_word(int64_t n_changes, int64_t dir)
+{
+  return n_changes * 4 + (dir + 1);
+}
+
+static inline int64_t damp_dir(int64_t w)
+{
+  return (w & 3) - 1;
+}
+
+static inline int64_t damp_count(int64_t w)
+{
+  return w >> 2;
 }
 
 /* ---- defaults -------------------------------------------------------------- */
@@ -388,17 +405,19 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
   if (dir != 0) {
     /* The damper counts direction changes inside a window (the draft: more
      * than 3 means oscillation) and freezes increases for a while. */
-    if (s->last_dir[k] != 0 && dir != s->last_dir[k]) {
+    int64_t last_dir = damp_dir(s->damp[k]);
+    int64_t n_changes = damp_count(s->damp[k]);
+    if (last_dir != 0 && dir != last_dir) {
       if (t - s->win_start_ns[k] > cc->damp_window_ns) {
         s->win_start_ns[k] = t;
-        s->n_changes[k] = 0;
+        n_changes = 0;
       }
-      if (s->n_changes[k] < 255)
-        s->n_changes[k]++;
-      if (s->n_changes[k] > cc->damp_changes)
+      if (n_changes < 255)
+        n_changes++;
+      if (n_changes > cc->damp_changes)
         s->hold_until_ns[k] = t + cc->damp_hold_ns;
     }
-    s->last_dir[k] = dir;
+    s->damp[k] = damp_word(n_changes, dir);
     s->last_change_ns[k] = t;
   }
   s->lease_p_w[k] = g;
@@ -414,8 +433,7 @@ static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
     g = least;
   if (t < s->lease_exp_ns[k] && g < s->lease_p_w[k]) {
     s->lease_p_w[k] = g;
-    if (s->last_dir[k] != -1)
-      s->last_dir[k] = -1;
+    s->damp[k] = damp_word(damp_count(s->damp[k]), -1);
     s->last_change_ns[k] = t;
   }
 }
@@ -586,8 +604,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->last_change_ns, n);
   ALLOC(s->win_start_ns, n);
   ALLOC(s->hold_until_ns, n);
-  ALLOC(s->last_dir, n);
-  ALLOC(s->n_changes, n);
+  ALLOC(s->damp, n);
   ALLOC(s->root_prev_w, n);
   ALLOC(s->root_prev_ns, n);
   ALLOC(s->dev, n);
@@ -682,6 +699,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->last_change_ns[k] = INT64_MIN / 2;
       s->win_start_ns[k] = INT64_MIN / 2;
       s->hold_until_ns[k] = INT64_MIN / 2;
+      s->damp[k] = damp_word(0, 0);
       s->root_prev_ns[k] = INT64_MIN;
       if (s->nodes[k].device) {
         rc = hr_device_init(base + d * s->dev_size, s->dev_size, s->nodes[k].device, &s->dev[k]);
@@ -724,7 +742,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->view,     s->floor_w,        s->agg_w,         s->offer_w,
                 (void *)s->ccfg, s->own_cfg,    s->rated,         s->running,     s->dead,
                 s->pstate,   s->last_change_ns, s->win_start_ns,  s->hold_until_ns,
-                s->last_dir, s->n_changes,      s->root_prev_w,   s->root_prev_ns, s->dev_mem,
+                s->damp,                        s->root_prev_w,   s->root_prev_ns, s->dev_mem,
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
@@ -1027,8 +1045,7 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
     int64_t *restrict last_ns = s->last_change_ns + c0;
     int64_t *restrict win_ns = s->win_start_ns + c0;
     int64_t *restrict hold_ns = s->hold_until_ns + c0;
-    int64_t *restrict last_dir = s->last_dir + c0;
-    int64_t *restrict n_ch = s->n_changes + c0;
+    int64_t *restrict damp = s->damp + c0;
     const double *restrict want = want_w;
     want_w += m;
 #pragma omp simd
@@ -1054,16 +1071,16 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       g = expired ? flo : g;
       /* Damper (see settle()). */
       int64_t dir = (int64_t)(g > old) - (int64_t)(g < old);
-      int64_t ld = last_dir[j];
+      int64_t dw = damp[j];
+      int64_t ld = damp_dir(dw);
       int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
       int64_t ws = win_ns[j];
       int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > window);
-      int64_t nch = reset ? 0 : n_ch[j];
+      int64_t nch = reset ? 0 : damp_count(dw);
       nch += flip & (nch < 255);
       win_ns[j] = reset ? t : ws;
-      n_ch[j] = nch;
       hold_ns[j] = flip & (nch > damp_changes) ? t + hold : hold_ns[j];
-      last_dir[j] = dir != 0 ? dir : ld;
+      damp[j] = damp_word(nch, dir != 0 ? dir : ld);
       last_ns[j] = dir != 0 ? t : last_ns[j];
       p_w[j] = g;
       granted_ns[j] = t;
@@ -1125,6 +1142,20 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
   __builtin_prefetch(&s->offer_w[k]);
   __builtin_prefetch(&s->last_change_ns[k]);
   __builtin_prefetch(&s->hold_until_ns[k]);
+  if (s->run_tier[k] < 0)
+    return;
+  /* The leaves of a run: their first and last element of every array the
+   * split and settle_leaves() read (a run of 8 spans at most two lines). */
+  size_t c0 = (size_t)s->ch[s->ch_off[k]], c1 = c0 + (s->ch_off[k + 1] - s->ch_off[k]) - 1;
+  const void *p[] = {s->lease_p_w,   s->lease_exp_ns,  s->lease_granted_ns, s->floor_w,
+                     s->limit,       s->last_change_ns, s->win_start_ns,    s->hold_until_ns,
+                     s->damp};
+  for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+    __builtin_prefetch((const char *)p[i] + 8 * c0);
+    __builtin_prefetch((const char *)p[i] + 8 * c1);
+  }
+  __builtin_prefetch(&s->prio[c0]);
+  __builtin_prefetch(&s->dead[c0]);
 }
 
 /* The rebalance.  fast = 0 is the reference form: it visits every node and
@@ -1334,8 +1365,8 @@ int hr__lease_sys_osc(const hr_lease_sys_t *s, size_t k, int64_t out[5])
   out[0] = s->last_change_ns[k];
   out[1] = s->win_start_ns[k];
   out[2] = s->hold_until_ns[k];
-  out[3] = s->last_dir[k];
-  out[4] = s->n_changes[k];
+  out[3] = damp_dir(s->damp[k]);
+  out[4] = damp_count(s->damp[k]);
   return HR_OK;
 }
 
