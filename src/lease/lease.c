@@ -967,6 +967,24 @@ static inline double leaf_demand(const hr_lease_sys_t *s, size_t k, const double
   return d;
 }
 
+/* leaf_demand() of the leaves c0 .. c0 + m - 1 into dem_w[0 .. m), the same
+ * operations, 8 leaves per AVX-512 instruction. */
+HR_LEASE_CLONES
+static void run_demand(const hr_lease_sys_t *s, size_t c0, size_t m, const double *demand_w,
+                       double *dem_w)
+{
+  const double *restrict d_in = demand_w + c0;
+  const double *restrict lim = s->limit + c0;
+  const double *restrict flo = s->floor_w + c0;
+  double *restrict out = dem_w;
+#pragma omp simd
+  for (size_t j = 0; j < m; j++) {
+    double d = d_in[j] >= 0.0 ? d_in[j] : 0.0;
+    d = d > lim[j] ? lim[j] : d;
+    out[j] = d < flo[j] ? flo[j] : d;
+  }
+}
+
 /* What settle() needs of the coordinator above a run of leaves and of the
  * leaves' tier, read once per run instead of once per leaf. */
 typedef struct leaf_rules {
@@ -1179,6 +1197,12 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       d = demand_w[k];
       if (!(d >= 0.0))
         d = 0.0;
+    } else if (fast && s->run_tier[k] >= 0) {
+      /* Clamps in vectors, then the sum in the reference's order. */
+      run_demand(s, (size_t)ch[0], m, demand_w, s->alloc);
+      d = 0.0;
+      for (size_t j = 0; j < m; j++)
+        d += s->alloc[j];
     } else if (fast && s->leafkids[k]) {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
@@ -1247,7 +1271,16 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       s->root_prev_w[k] = prev;
     }
     size_t n_dead = 0;
-    if (leaf_step) {
+    if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0) {
+      /* A run, and no feed lost (so no leaf dead): clamps in vectors. */
+      size_t c0 = (size_t)ch[0];
+      run_demand(s, c0, m, demand_w, s->alloc);
+      for (size_t j = 0; j < m; j++) {
+        s->items[j].dem_w = s->alloc[j];
+        s->items[j].flo_w = s->floor_w[c0 + j];
+        s->items[j].prio = s->prio[c0 + j];
+      }
+    } else if (leaf_step) {
       /* Leaves: the aggregate is recomputed from demand_w rather than stored
        * (one array less to write and read back), and a leaf's least grant is
        * its floor (eflo). */
