@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "lease/lease_int.h"
 
@@ -552,9 +555,37 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   return rc;
 }
 
+/* Zeroed memory for one of the per-node arrays (freed with free()).  A
+ * rebalance streams some twenty of them at once; at 730,000 nodes each is
+ * several MB, and on 4 KB pages the streams miss the TLB every page, so
+ * large arrays are asked for on 2 MB pages where the system offers them
+ * (Linux transparent huge pages in "madvise" mode; about 10 % of the
+ * 640,000-GPU rebalance, docs/performance.md).  Small ones use calloc. */
+static void *table_alloc(size_t cnt, size_t size)
+{
+  if (cnt == 0)
+    cnt = 1;
+  if (cnt > SIZE_MAX / size)
+    return NULL;
+  size_t bytes = cnt * size;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const size_t huge = (size_t)2 << 20;
+  if (bytes >= 2 * huge) {
+    void *p = NULL;
+    size_t len = (bytes + huge - 1) & ~(huge - 1);
+    if (posix_memalign(&p, huge, len) != 0)
+      return NULL;
+    (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KB pages still work */
+    memset(p, 0, len);
+    return p;
+  }
+#endif
+  return calloc(cnt, size);
+}
+
 #define ALLOC(p, cnt)                                                    \
   do {                                                                   \
-    (p) = calloc((cnt) > 0 ? (cnt) : 1, sizeof *(p));                     \
+    (p) = table_alloc((cnt), sizeof *(p));                               \
     if (!(p))                                                            \
       goto nomem;                                                        \
   } while (0)
@@ -1150,7 +1181,7 @@ static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t 
  * asks the memory for early: a rack comes every 73 nodes of a 64-GPU rack,
  * too far apart for the hardware prefetcher, and its budget record, lease
  * and policy state would otherwise each cost a full memory latency. */
-#define PREFETCH_AHEAD 12
+#define PREFETCH_AHEAD 40
 
 static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
 {
@@ -1160,6 +1191,22 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
   __builtin_prefetch(&s->offer_w[k]);
   __builtin_prefetch(&s->last_change_ns[k]);
   __builtin_prefetch(&s->hold_until_ns[k]);
+  if (!s->leafkids[k]) {
+    /* A rack: what its split reads of its servers, one line each (they lie
+     * 9 nodes apart, ahead of where the leaf streams have got to). */
+    size_t m = s->ch_off[k + 1] - s->ch_off[k];
+    const int32_t *ch = s->ch + s->ch_off[k];
+    if (m > 16)
+      return;
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      __builtin_prefetch(&s->agg_w[c]);
+      __builtin_prefetch(&s->floor_w[c]);
+      __builtin_prefetch(&s->prio[c]);
+      __builtin_prefetch(&s->offer_w[c]);
+    }
+    return;
+  }
   if (s->run_tier[k] < 0)
     return;
   /* The leaves of a run: their first and last element of every array the
@@ -1305,34 +1352,42 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
     /* Per-phase limits of a three-phase node feeding single-phase loads. */
     if (s->three[k]) {
+      /* Phase sums in registers; the part above the floors only for a phase
+       * over its limit, from the grants as they are then (which is what the
+       * reference computes: grants change only when an earlier phase was
+       * scaled, and it recomputes the later phases' sums after scaling). */
       const uint8_t *ph_code = s->ch_ph + s->ch_off[k];
-      double ph[3] = {0, 0, 0}, above[3] = {0, 0, 0}, w[3];
-      for (size_t j = 0; j < m; j++) {
-        memcpy(w, PH_W[ph_code[j]], sizeof w);
-        for (int q = 0; q < 3; q++) {
-          ph[q] += w[q] * s->alloc[j];
-          above[q] += w[q] * (s->alloc[j] - s->items[j].flo_w);
+      double ph[3];
+      {
+        double p0 = 0.0, p1 = 0.0, p2 = 0.0;
+        for (size_t j = 0; j < m; j++) {
+          const double *w = PH_W[ph_code[j]];
+          double a = s->alloc[j];
+          p0 += w[0] * a;
+          p1 += w[1] * a;
+          p2 += w[2] * a;
         }
+        ph[0] = p0;
+        ph[1] = p1;
+        ph[2] = p2;
       }
       for (int q = 0; q < 3; q++) {
         double lim = s->budget[k].phase_w[q];
         if (ph[q] > lim) {
-          double f = above[q] > 0.0 ? 1.0 - (ph[q] - lim) / above[q] : 0.0;
+          double above = 0.0;
+          for (size_t j = 0; j < m; j++)
+            above += PH_W[ph_code[j]][q] * (s->alloc[j] - s->items[j].flo_w);
+          double f = above > 0.0 ? 1.0 - (ph[q] - lim) / above : 0.0;
           if (f < 0.0)
             f = 0.0;
-          for (size_t j = 0; j < m; j++) {
-            memcpy(w, PH_W[ph_code[j]], sizeof w);
-            if (w[q] > 0.0)
+          for (size_t j = 0; j < m; j++)
+            if (PH_W[ph_code[j]][q] > 0.0)
               s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
-          }
           /* Later phases see the scaled grants. */
           for (int r = q + 1; r < 3; r++) {
-            ph[r] = above[r] = 0.0;
-            for (size_t j = 0; j < m; j++) {
-              memcpy(w, PH_W[ph_code[j]], sizeof w);
-              ph[r] += w[r] * s->alloc[j];
-              above[r] += w[r] * (s->alloc[j] - s->items[j].flo_w);
-            }
+            ph[r] = 0.0;
+            for (size_t j = 0; j < m; j++)
+              ph[r] += PH_W[ph_code[j]][r] * s->alloc[j];
           }
         }
       }
