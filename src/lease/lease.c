@@ -555,32 +555,64 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   return rc;
 }
 
-/* Zeroed memory for one of the per-node arrays (freed with free()).  A
+/* Zeroed memory for one of the per-node arrays, freed with table_free().  A
  * rebalance streams some twenty of them at once; at 730,000 nodes each is
  * several MB, and on 4 KB pages the streams miss the TLB every page, so
  * large arrays are asked for on 2 MB pages where the system offers them
  * (Linux transparent huge pages in "madvise" mode; about 10 % of the
- * 640,000-GPU rebalance, docs/performance.md).  Small ones use calloc. */
+ * 640,000-GPU rebalance, docs/performance.md).  They are mapped afresh:
+ * heap memory the tree loader already touched is backed by small pages, and
+ * the advice does not change that.  A header in front of every table says
+ * how it was obtained. */
+typedef struct table_hdr {
+  void *base;     /* what to give back */
+  size_t map_len; /* > 0: mmap'd, that long; 0: calloc'd */
+  char pad[64 - sizeof(void *) - sizeof(size_t)];
+} table_hdr_t;
+
 static void *table_alloc(size_t cnt, size_t size)
 {
   if (cnt == 0)
     cnt = 1;
-  if (cnt > SIZE_MAX / size)
+  if (cnt > (SIZE_MAX - (8u << 20)) / size)
     return NULL;
   size_t bytes = cnt * size;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const size_t huge = (size_t)2 << 20;
   if (bytes >= 2 * huge) {
-    void *p = NULL;
-    size_t len = (bytes + huge - 1) & ~(huge - 1);
-    if (posix_memalign(&p, huge, len) != 0)
-      return NULL;
-    (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KB pages still work */
-    memset(p, 0, len);
-    return p;
+    /* Room to put the table on a 2 MB boundary with the header before it. */
+    size_t len = ((bytes + huge - 1) & ~(huge - 1)) + huge;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      uintptr_t at = ((uintptr_t)m + sizeof(table_hdr_t) + huge - 1) & ~(uintptr_t)(huge - 1);
+      (void)madvise((void *)at, len - (at - (uintptr_t)m), MADV_HUGEPAGE); /* advice only */
+      table_hdr_t *h = (table_hdr_t *)at - 1;
+      h->base = m;
+      h->map_len = len;
+      return (void *)at; /* fresh anonymous memory is zero */
+    }
   }
 #endif
-  return calloc(cnt, size);
+  table_hdr_t *h = calloc(1, sizeof *h + bytes);
+  if (!h)
+    return NULL;
+  h->base = h;
+  h->map_len = 0;
+  return h + 1;
+}
+
+static void table_free(void *p)
+{
+  if (!p)
+    return;
+  table_hdr_t *h = (table_hdr_t *)p - 1;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (h->map_len) {
+    munmap(h->base, h->map_len);
+    return;
+  }
+#endif
+  free(h->base);
 }
 
 #define ALLOC(p, cnt)                                                    \
@@ -769,9 +801,10 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
 {
   if (!s)
     return;
+  free(s->own_cfg); /* calloc'd by hr_lease_sys_set_coord; every other array by ALLOC */
   void *ps[] = {s->budget,   s->lease_p_w,      s->lease_exp_ns,  s->lease_granted_ns,
                 s->view,     s->floor_w,        s->agg_w,         s->offer_w,
-                (void *)s->ccfg, s->own_cfg,    s->rated,         s->running,     s->dead,
+                (void *)s->ccfg, s->rated,         s->running,     s->dead,
                 s->pstate,   s->last_change_ns, s->win_start_ns,  s->hold_until_ns,
                 s->damp,                        s->root_prev_w,   s->root_prev_ns, s->dev_mem,
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
@@ -779,7 +812,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
                 s->leafkids, s->inner,          s->run_tier,      s->ch_ph};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
-    free(ps[k]);
+    table_free(ps[k]);
   free(s);
 }
 

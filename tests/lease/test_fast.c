@@ -342,6 +342,61 @@ static void test_rebalance_fast_equals_reference(void **st)
   assert_true(n_fast_groups > 100);
 }
 
+/* A tree shaped like bench_lease's (transformers x 100 racks x 8 servers x
+ * 8 GPUs), large enough that the system's budget table (48 bytes a node)
+ * is over 4 MB and so comes from the huge-page path of the allocator. */
+static void test_large_tree(void **st)
+{
+  (void)st;
+  const int n_xf = 13;
+  buf_t b = {0};
+  put(&b, "version: 1\nname: large\nnodes:\n");
+  put(&b, "- {id: u, kind: utility, parent: null, voltage_v: 34500, rating_mw: %d}\n", n_xf * 3);
+  const char *ph[3] = {"a", "b", "c"};
+  for (int x = 0; x < n_xf; x++) {
+    put(&b, "- {id: x%d, kind: transformer, parent: u, voltage_v: 415, rating_kw: 4200}\n", x);
+    for (int r = 0; r < 100; r++) {
+      put(&b, "- {id: r%d.%d, kind: rack, parent: x%d, rating_kw: 60}\n", x, r, x);
+      for (int v = 0; v < 8; v++) {
+        put(&b, "- {id: s%d.%d.%d, kind: server, parent: r%d.%d, phases: 1, phase: %s, "
+                "rating_w: 6000}\n", x, r, v, x, r, ph[v % 3]);
+        for (int g = 0; g < 8; g++)
+          put(&b, "- {id: g%d.%d.%d.%d, kind: gpu, parent: s%d.%d.%d, rating_w: 700}\n", x, r,
+              v, g, x, r, v);
+      }
+    }
+  }
+  hr_tree_t *t = NULL;
+  hr_tree_error_t e;
+  assert_int_equal(hr_tree_load_buffer(b.p, b.len, "large.yaml", &t, &e), HR_OK);
+  free(b.p);
+  size_t n = hr_tree_count(t);
+  assert_true(n * sizeof(hr_budget_t) > (4u << 20));
+  hr_lease_cfg_t cfg;
+  hr_lease_cfg_init(&cfg);
+  cfg.coord.policy = HR_POLICY_FAIR;
+  cfg.coord.ramp_w_per_s = 5e3;
+  hr_lease_sys_t *a = NULL, *c = NULL;
+  assert_int_equal(hr_lease_sys_create(t, &cfg, &a, NULL), HR_OK);
+  assert_int_equal(hr_lease_sys_create(t, &cfg, &c, NULL), HR_OK);
+  double *dem = calloc(n, sizeof *dem);
+  assert_non_null(dem);
+  rng = 99;
+  int64_t now = 1000 * MS;
+  for (int step = 0; step < 6; step++) {
+    for (size_t k = 0; k < n; k++)
+      dem[k] = 100.0 + 650.0 * unif(0.0, 1.0);
+    now += 100 * MS;
+    assert_int_equal(hr_lease_sys_rebalance(a, dem, now), HR_OK);
+    assert_int_equal(hr__lease_sys_rebalance_ref(c, dem, now), HR_OK);
+    compare(a, c, t, now, 0, step);
+  }
+  free(dem);
+  hr_lease_sys_destroy(a);
+  hr_lease_sys_destroy(c);
+  hr_tree_destroy(t);
+}
+
 /* The plain water fill (policy.c before the fast form), as the oracle. */
 static void water_fill_ref(size_t n, const hr__item_t *it, double room_w, double *out_w)
 {
@@ -428,6 +483,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rebalance_fast_equals_reference),
       cmocka_unit_test(test_water_fill_equals_plain),
+      cmocka_unit_test(test_large_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
