@@ -1141,7 +1141,7 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       int64_t since = (int64_t)((uint64_t)t - (uint64_t)last_ns[j]);
       int64_t frozen = !grow | (t < hold_ns[j]) | (since < dwell);
       double top = old + ramp * ((double)since / NS_PER_S);
-      double up = ramp_finite & (g > top) ? top : g;
+      double up = (ramp_finite & (g > top)) ? top : g;
       double q = quantize_v(up, flo, tok, inv);
       up = q > old ? q : old;
       up = up - old < hyst ? old : up;
@@ -1161,7 +1161,7 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       int64_t nch = reset ? 0 : damp_count(dw);
       nch += flip & (nch < 255);
       win_ns[j] = reset ? t : ws;
-      hold_ns[j] = flip & (nch > damp_changes) ? t + hold : hold_ns[j];
+      hold_ns[j] = (flip & (nch > damp_changes)) ? t + hold : hold_ns[j];
       damp[j] = damp_word(nch, dir != 0 ? dir : ld);
       last_ns[j] = dir != 0 ? t : last_ns[j];
       p_w[j] = g;
