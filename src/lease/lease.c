@@ -1214,11 +1214,13 @@ static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t 
  * asks the memory for early: a rack comes every 73 nodes of a 64-GPU rack,
  * too far apart for the hardware prefetcher, and its budget record, lease
  * and policy state would otherwise each cost a full memory latency. */
-#define PREFETCH_AHEAD 40
+#define PREFETCH_AHEAD 9
 
 static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
 {
+  /* A 48-byte budget record's phase limits often straddle two lines. */
   __builtin_prefetch(&s->budget[k].phase_w[0]);
+  __builtin_prefetch(&s->budget[k].phase_w[2]);
   __builtin_prefetch(&s->lease_exp_ns[k]);
   __builtin_prefetch(&s->lease_p_w[k]);
   __builtin_prefetch(&s->offer_w[k]);
@@ -1237,6 +1239,7 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
       __builtin_prefetch(&s->floor_w[c]);
       __builtin_prefetch(&s->prio[c]);
       __builtin_prefetch(&s->offer_w[c]);
+      __builtin_prefetch(&s->dead[c]);
     }
     return;
   }
