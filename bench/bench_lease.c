@@ -4,7 +4,10 @@
  *   latency   vs a per-request full-scan allocator that recomputes the
  *             parent's granted total by scanning every lease of the site;
  *   rebalance vs granting the same demands request by request through
- *             hr_lease_sys_request (top-down, every node asks its parent).
+ *             hr_lease_sys_request (top-down, every node asks its parent);
+ *             and, interleaved with it run for run, the reference form of
+ *             the rebalance (hr__lease_sys_rebalance_ref: every node visited,
+ *             every leaf settled by the scalar settle(); the same leases).
  * Usage: bench_lease [n_transformers (default 100)] [requests (default 200000)]
  *                    [rebalances (default 7; more for profiling)]
  * Prints one line per figure and the ratios.  docs/performance.md. */
@@ -17,6 +20,7 @@
 #include <time.h>
 
 #include "headroom/lease.h"
+#include "lease/lease_int.h"
 
 static double now_s(void)
 {
@@ -152,10 +156,12 @@ int main(int argc, char **argv)
     }
   printf("tree: %zu nodes, %zu GPUs, built and loaded in %.2f s\n", n, n_gpu, now_s() - t0);
 
-  /* Full rebalance, median of n_reb. */
+  /* Full rebalance, median of n_reb, each run followed by one of the
+   * reference form on fresh demands (so that both see the same machine). */
   int64_t t = 1000000000;
   double *reb = malloc((size_t)n_reb * sizeof *reb);
   double *reb_cpu = malloc((size_t)n_reb * sizeof *reb_cpu);
+  double *ref = malloc((size_t)n_reb * sizeof *ref);
   for (int r = 0; r < n_reb; r++) {
     for (size_t j = 0; j < n_gpu; j++)
       dem[gpus[j]] = 100.0 + 650.0 * unif();
@@ -164,9 +170,16 @@ int main(int argc, char **argv)
     hr_lease_sys_rebalance(s, dem, t);
     reb[r] = now_s() - a;
     reb_cpu[r] = cpu_s() - c;
+    for (size_t j = 0; j < n_gpu; j++)
+      dem[gpus[j]] = 100.0 + 650.0 * unif();
+    t += 100000000;
+    a = now_s();
+    hr__lease_sys_rebalance_ref(s, dem, t);
+    ref[r] = now_s() - a;
   }
   qsort(reb_cpu, (size_t)n_reb, sizeof reb_cpu[0], cmp_d);
   qsort(reb, (size_t)n_reb, sizeof reb[0], cmp_d);
+  qsort(ref, (size_t)n_reb, sizeof ref[0], cmp_d);
   /* Baseline: the same demands, granted request by request top-down. */
   double base[3];
   for (int r = 0; r < 3; r++) {
@@ -183,6 +196,10 @@ int main(int argc, char **argv)
   printf("rebalance %zu GPUs: median %.2f ms (min %.2f) of %d; thread CPU time median %.2f ms\n",
          n_gpu, reb_med * 1e3, reb[0] * 1e3, n_reb, reb_cpu[n_reb / 2] * 1e3);
   free(reb_cpu);
+  printf("reference rebalance (every node, scalar settle): median %.2f ms (min %.2f); "
+         "ratio %.2fx\n",
+         ref[n_reb / 2] * 1e3, ref[0] * 1e3, ref[n_reb / 2] / reb_med);
+  free(ref);
   printf("baseline request-by-request: median %.2f ms; ratio %.1fx\n", base[1] * 1e3,
          base[1] / reb_med);
   free(reb);

@@ -206,7 +206,12 @@ HR_API int hr_lease_sys_update_budgets(hr_lease_sys_t *sys, int64_t t_ns);
 /* Budget of a node (borrowed, valid until the next update). NULL for a bad node. */
 HR_API const hr_budget_t *hr_lease_sys_budget(const hr_lease_sys_t *sys, size_t node);
 
-/* The lease node holds (borrowed); NULL for a bad node.  A root holds no lease. */
+/* The lease node holds; NULL for a bad node.  A root holds no lease.  The
+ * system keeps a lease's fields in separate arrays (so that a rebalance can
+ * settle GPUs with vector instructions); the pointer is to a copy owned by
+ * the system, one per node, filled by this call: it stays valid until
+ * hr_lease_sys_destroy, but shows the lease as of the last call for that
+ * node, so call again after a request, release or rebalance. */
 HR_API const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *sys, size_t node);
 
 /* Cap [W] node applies at t_ns (its lease or floor; a root: its budget). */

@@ -4,10 +4,23 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "lease/lease_int.h"
 
 #define NS_PER_S 1e9
+
+/* settle_leaves() is built for AVX-512 (x86-64-v4), AVX2 and baseline
+ * x86-64, chosen at load time like the meter's loops; its file is compiled
+ * with -fno-trapping-math (CMakeLists.txt) so that the selects of its loop
+ * may be if-converted, which changes no value. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
+#define HR_LEASE_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define HR_LEASE_CLONES
+#endif
 
 struct hr_lease_sys {
   const hr_tree_t *tree;
@@ -15,7 +28,13 @@ struct hr_lease_sys {
   size_t n;
   hr_lease_cfg_t cfg;
   hr_budget_t *budget;
-  hr_lease_t *lease;         /* lease node k holds from its parent(s) */
+  /* The lease node k holds from its parent(s), one array per field so that
+   * the leaves of a server can be settled with vector instructions; its
+   * floor is floor_w[k], its priority prio[k]. */
+  double *lease_p_w;
+  int64_t *lease_exp_ns;
+  int64_t *lease_granted_ns;
+  hr_lease_t *view;          /* hr_lease_sys_lease's copies, one per node */
   double *floor_w;
   double *agg_w;             /* rebalance: aggregated demand */
   double *offer_w;           /* rebalance: smallest offer of the parents, NAN = none */
@@ -25,13 +44,12 @@ struct hr_lease_sys {
   unsigned char *running;
   unsigned char *dead;       /* on a lost feed */
   uint8_t *pstate;           /* policy memory */
-  struct osc {               /* anti-oscillation state of k's grant, one line */
-    int64_t last_change_ns;
-    int64_t win_start_ns;
-    int64_t hold_until_ns;
-    int8_t last_dir;
-    uint8_t n_changes;
-  } *osc;
+  /* Anti-oscillation state of k's grant (settle()), one array per field. */
+  int64_t *last_change_ns;
+  int64_t *win_start_ns;
+  int64_t *hold_until_ns;
+  int64_t *damp;             /* 4 x direction changes + (last direction + 1); one word,
+                                64 bits wide like every lane of settle_leaves() */
   double *root_prev_w;       /* roots: total granted at the last rebalance */
   int64_t *root_prev_ns;
   unsigned char *dev_mem;    /* one hr_device_t per node with a device */
@@ -58,8 +76,14 @@ struct hr_lease_sys {
   double *limit;             /* budget[k].limit_w */
   uint8_t *pha, *phb;        /* phase-weight codes as parent / parent_b sees k */
   uint8_t *three;            /* 1: three-phase node */
-  int32_t *prio;             /* lease[k].priority, packed */
+  uint8_t *ch_ph;            /* phase-weight code of ch[i] as its parent sees it (PH_W) */
+  int32_t *prio;             /* priority of k's lease */
   uint8_t *leafkids;         /* 1: every child is a leaf with one parent */
+  int8_t *run_tier;          /* leafkids nodes whose children are consecutive nodes of
+                                one tier: that tier, else -1 (settle_leaves) */
+  int32_t *inner;            /* the nodes a rebalance visits: all but the children of
+                                leafkids nodes, which their parent settles (topological) */
+  size_t n_inner;
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
 
@@ -67,6 +91,23 @@ static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
 {
   *m = s->ch_off[k + 1] - s->ch_off[k];
   return s->ch + s->ch_off[k];
+}
+
+/* The damper word: direction changes counted (0..255) and the direction of
+ * the last change (-1, 0, 1), packed so that a leaf carries one word. */
+static inline int64_t damp_word(int64_t n_changes, int64_t dir)
+{
+  return n_changes * 4 + (dir + 1);
+}
+
+static inline int64_t damp_dir(int64_t w)
+{
+  return (w & 3) - 1;
+}
+
+static inline int64_t damp_count(int64_t w)
+{
+  return w >> 2;
 }
 
 /* ---- defaults -------------------------------------------------------------- */
@@ -196,7 +237,7 @@ static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
     return b > s->floor_w[k] ? b : s->floor_w[k];
   }
   /* hr_lease_cap_w, inlined: exported functions are not inlined in PIC code. */
-  return t < s->lease[k].expiry_ns ? s->lease[k].p_w : s->lease[k].floor_w;
+  return t < s->lease_exp_ns[k] ? s->lease_p_w[k] : s->floor_w[k];
 }
 
 /* The least a parent can cut child c to at t: its floor, or, when c's own
@@ -308,8 +349,8 @@ static inline int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
   int32_t ps[2] = {s->par[k], s->parb[k]};
   for (int j = 0; j < 2; j++)
     if (ps[j] >= 0 && !s->dead[ps[j]] && !is_root(s, (size_t)ps[j]) &&
-        s->lease[ps[j]].expiry_ns < e)
-      e = s->lease[ps[j]].expiry_ns;
+        s->lease_exp_ns[ps[j]] < e)
+      e = s->lease_exp_ns[ps[j]];
   return e;
 }
 
@@ -340,12 +381,12 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
   if (g < least)
     g = least;
   if (g > old) {
-    if (s->mode != HR_MODE_NORMAL || t < s->osc[k].hold_until_ns ||
-        t - s->osc[k].last_change_ns < cc->dwell_ns) {
+    if (s->mode != HR_MODE_NORMAL || t < s->hold_until_ns[k] ||
+        t - s->last_change_ns[k] < cc->dwell_ns) {
       g = old;
     } else {
       if (isfinite(cc->ramp_w_per_s)) {
-        double dt = (double)(t - s->osc[k].last_change_ns) / NS_PER_S;
+        double dt = (double)(t - s->last_change_ns[k]) / NS_PER_S;
         double up = old + cc->ramp_w_per_s * dt;
         if (g > up)
           g = up;
@@ -367,38 +408,36 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
   if (dir != 0) {
     /* The damper counts direction changes inside a window (the draft: more
      * than 3 means oscillation) and freezes increases for a while. */
-    if (s->osc[k].last_dir != 0 && dir != s->osc[k].last_dir) {
-      if (t - s->osc[k].win_start_ns > cc->damp_window_ns) {
-        s->osc[k].win_start_ns = t;
-        s->osc[k].n_changes = 0;
+    int64_t last_dir = damp_dir(s->damp[k]);
+    int64_t n_changes = damp_count(s->damp[k]);
+    if (last_dir != 0 && dir != last_dir) {
+      if (t - s->win_start_ns[k] > cc->damp_window_ns) {
+        s->win_start_ns[k] = t;
+        n_changes = 0;
       }
-      if (s->osc[k].n_changes < 255)
-        s->osc[k].n_changes++;
-      if (s->osc[k].n_changes > cc->damp_changes)
-        s->osc[k].hold_until_ns = t + cc->damp_hold_ns;
+      if (n_changes < 255)
+        n_changes++;
+      if (n_changes > cc->damp_changes)
+        s->hold_until_ns[k] = t + cc->damp_hold_ns;
     }
-    s->osc[k].last_dir = (int8_t)dir;
-    s->osc[k].last_change_ns = t;
+    s->damp[k] = damp_word(n_changes, dir);
+    s->last_change_ns[k] = t;
   }
-  hr_lease_t *l = &s->lease[k];
-  l->p_w = g;
-  l->floor_w = flo;
-  l->granted_ns = t;
-  l->expiry_ns = g > flo ? expiry : t;
+  s->lease_p_w[k] = g;
+  s->lease_granted_ns[k] = t;
+  s->lease_exp_ns[k] = g > flo ? expiry : t;
   return g;
 }
 
 static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
 {
-  hr_lease_t *l = &s->lease[k];
   double least = eflo(s, k, t);
   if (g < least)
     g = least;
-  if (t < l->expiry_ns && g < l->p_w) {
-    l->p_w = g;
-    if (s->osc[k].last_dir != -1)
-      s->osc[k].last_dir = -1;
-    s->osc[k].last_change_ns = t;
+  if (t < s->lease_exp_ns[k] && g < s->lease_p_w[k]) {
+    s->lease_p_w[k] = g;
+    s->damp[k] = damp_word(damp_count(s->damp[k]), -1);
+    s->last_change_ns[k] = t;
   }
 }
 
@@ -418,7 +457,6 @@ static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
     phase_weights(s, c, p, w);
     s->items[j].dem_w = s->alloc[j] = cap_at(s, c, t);
     s->items[j].flo_w = eflo(s, c, t);
-    s->items[j].max_w = s->items[j].dem_w;
     s->items[j].prio = s->prio[c];
     sum += s->alloc[j];
     for (int q = 0; q < 3; q++)
@@ -484,11 +522,9 @@ static void compute_floors(hr_lease_sys_t *s)
       f += s->floor_w[ch[j]];
     s->floor_w[k] = f;
   }
-  for (size_t k = 0; k < s->n; k++) {
-    s->lease[k].floor_w = s->floor_w[k];
-    if (s->lease[k].p_w < s->floor_w[k])
-      s->lease[k].p_w = s->floor_w[k];
-  }
+  for (size_t k = 0; k < s->n; k++)
+    if (s->lease_p_w[k] < s->floor_w[k])
+      s->lease_p_w[k] = s->floor_w[k];
 }
 
 static int check_floors(const hr_lease_sys_t *s, size_t *bad)
@@ -519,9 +555,69 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   return rc;
 }
 
+/* Zeroed memory for one of the per-node arrays, freed with table_free().  A
+ * rebalance streams some twenty of them at once; at 730,000 nodes each is
+ * several MB, and on 4 KB pages the streams miss the TLB every page, so
+ * large arrays are asked for on 2 MB pages where the system offers them
+ * (Linux transparent huge pages in "madvise" mode; about 10 % of the
+ * 640,000-GPU rebalance, docs/performance.md).  They are mapped afresh:
+ * heap memory the tree loader already touched is backed by small pages, and
+ * the advice does not change that.  A header in front of every table says
+ * how it was obtained. */
+typedef struct table_hdr {
+  void *base;     /* what to give back */
+  size_t map_len; /* > 0: mmap'd, that long; 0: calloc'd */
+  char pad[64 - sizeof(void *) - sizeof(size_t)];
+} table_hdr_t;
+
+static void *table_alloc(size_t cnt, size_t size)
+{
+  if (cnt == 0)
+    cnt = 1;
+  if (cnt > (SIZE_MAX - (8u << 20)) / size)
+    return NULL;
+  size_t bytes = cnt * size;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const size_t huge = (size_t)2 << 20;
+  if (bytes >= 2 * huge) {
+    /* Room to put the table on a 2 MB boundary with the header before it. */
+    size_t len = ((bytes + huge - 1) & ~(huge - 1)) + huge;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      uintptr_t at = ((uintptr_t)m + sizeof(table_hdr_t) + huge - 1) & ~(uintptr_t)(huge - 1);
+      (void)madvise((void *)at, len - (at - (uintptr_t)m), MADV_HUGEPAGE); /* advice only */
+      table_hdr_t *h = (table_hdr_t *)at - 1;
+      h->base = m;
+      h->map_len = len;
+      return (void *)at; /* fresh anonymous memory is zero */
+    }
+  }
+#endif
+  table_hdr_t *h = calloc(1, sizeof *h + bytes);
+  if (!h)
+    return NULL;
+  h->base = h;
+  h->map_len = 0;
+  return h + 1;
+}
+
+static void table_free(void *p)
+{
+  if (!p)
+    return;
+  table_hdr_t *h = (table_hdr_t *)p - 1;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (h->map_len) {
+    munmap(h->base, h->map_len);
+    return;
+  }
+#endif
+  free(h->base);
+}
+
 #define ALLOC(p, cnt)                                                    \
   do {                                                                   \
-    (p) = calloc((cnt) > 0 ? (cnt) : 1, sizeof *(p));                     \
+    (p) = table_alloc((cnt), sizeof *(p));                               \
     if (!(p))                                                            \
       goto nomem;                                                        \
   } while (0)
@@ -556,7 +652,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
     s->tok_inv[k] = 1.0 / cfg->tier[k].token_w;
   size_t n = s->n;
   ALLOC(s->budget, n);
-  ALLOC(s->lease, n);
+  ALLOC(s->lease_p_w, n);
+  ALLOC(s->lease_exp_ns, n);
+  ALLOC(s->lease_granted_ns, n);
+  ALLOC(s->view, n);
   ALLOC(s->floor_w, n);
   ALLOC(s->agg_w, n);
   ALLOC(s->offer_w, n);
@@ -565,7 +664,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->running, n);
   ALLOC(s->dead, n);
   ALLOC(s->pstate, n);
-  ALLOC(s->osc, n);
+  ALLOC(s->last_change_ns, n);
+  ALLOC(s->win_start_ns, n);
+  ALLOC(s->hold_until_ns, n);
+  ALLOC(s->damp, n);
   ALLOC(s->root_prev_w, n);
   ALLOC(s->root_prev_ns, n);
   ALLOC(s->dev, n);
@@ -615,6 +717,25 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       }
       s->leafkids[k] = (uint8_t)leaves;
     }
+    ALLOC(s->inner, n);
+    ALLOC(s->ch_ph, tot);
+    for (size_t k = 0; k < n; k++)
+      for (uint32_t i = s->ch_off[k]; i < s->ch_off[k + 1]; i++) {
+        int32_t c = s->ch[i];
+        s->ch_ph[i] = s->parb[c] == (int32_t)k && s->par[c] != (int32_t)k ? s->phb[c] : s->pha[c];
+      }
+    ALLOC(s->run_tier, n);
+    for (size_t k = 0; k < n; k++) {
+      size_t m = s->ch_off[k + 1] - s->ch_off[k];
+      const int32_t *c = s->ch + s->ch_off[k];
+      int run = s->leafkids[k];
+      for (size_t j = 1; j < m && run; j++)
+        run = c[j] == c[0] + (int32_t)j && s->tier[c[j]] == s->tier[c[0]];
+      s->run_tier[k] = (int8_t)(run ? s->tier[c[0]] : -1);
+    }
+    for (size_t k = 0; k < n; k++)
+      if (s->par[k] < 0 || !s->leafkids[s->par[k]])
+        s->inner[s->n_inner++] = (int32_t)k;
   }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
   size_t n_dev = 0;
@@ -638,9 +759,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->ccfg[k] = &s->cfg.coord;
       s->rated[k] = 255;
       s->running[k] = 1;
-      s->osc[k].last_change_ns = INT64_MIN / 2;
-      s->osc[k].win_start_ns = INT64_MIN / 2;
-      s->osc[k].hold_until_ns = INT64_MIN / 2;
+      s->last_change_ns[k] = INT64_MIN / 2;
+      s->win_start_ns[k] = INT64_MIN / 2;
+      s->hold_until_ns[k] = INT64_MIN / 2;
+      s->damp[k] = damp_word(0, 0);
       s->root_prev_ns[k] = INT64_MIN;
       if (s->nodes[k].device) {
         rc = hr_device_init(base + d * s->dev_size, s->dev_size, s->nodes[k].device, &s->dev[k]);
@@ -656,8 +778,8 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
           cap = s->nodes[k].kind == HR_NODE_GPU ? 700.0 : 0.0;
         s->floor_w[k] = cfg->gpu_floor_frac * cap;
       }
-      s->lease[k].expiry_ns = INT64_MIN;
-      s->lease[k].granted_ns = INT64_MIN;
+      s->lease_exp_ns[k] = INT64_MIN;
+      s->lease_granted_ns[k] = INT64_MIN;
     }
   }
   for (size_t k = 0; k < n; k++)
@@ -679,15 +801,18 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
 {
   if (!s)
     return;
-  void *ps[] = {s->budget,   s->lease,          s->floor_w,       s->agg_w,       s->offer_w,
-                (void *)s->ccfg, s->own_cfg,    s->rated,         s->running,     s->dead,
-                s->pstate,   s->osc,            s->root_prev_w,   s->root_prev_ns, s->dev_mem,
+  free(s->own_cfg); /* calloc'd by hr_lease_sys_set_coord; every other array by ALLOC */
+  void *ps[] = {s->budget,   s->lease_p_w,      s->lease_exp_ns,  s->lease_granted_ns,
+                s->view,     s->floor_w,        s->agg_w,         s->offer_w,
+                (void *)s->ccfg, s->rated,         s->running,     s->dead,
+                s->pstate,   s->last_change_ns, s->win_start_ns,  s->hold_until_ns,
+                s->damp,                        s->root_prev_w,   s->root_prev_ns, s->dev_mem,
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
-                s->leafkids};
+                s->leafkids, s->inner,          s->run_tier,      s->ch_ph};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
-    free(ps[k]);
+    table_free(ps[k]);
   free(s);
 }
 
@@ -739,7 +864,6 @@ int hr_lease_sys_set_priority(hr_lease_sys_t *s, size_t k, int priority)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
-  s->lease[k].priority = priority;
   s->prio[k] = priority;
   return HR_OK;
 }
@@ -785,7 +909,7 @@ int hr_lease_sys_update_budgets(hr_lease_sys_t *s, int64_t t)
     if (rc != HR_OK)
       return rc;
     /* A node's own grant never exceeds its budget. */
-    if (!is_root(s, k) && s->lease[k].p_w > s->budget[k].limit_w)
+    if (!is_root(s, k) && s->lease_p_w[k] > s->budget[k].limit_w)
       cut_lease(s, k, s->budget[k].limit_w, t);
   }
   cut_all(s, t);
@@ -799,7 +923,17 @@ const hr_budget_t *hr_lease_sys_budget(const hr_lease_sys_t *s, size_t k)
 
 const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *s, size_t k)
 {
-  return s && k < s->n ? &s->lease[k] : NULL;
+  if (!s || k >= s->n)
+    return NULL;
+  /* The fields live in separate arrays; the copy is refreshed by every call
+   * (s is const, its view array is not). */
+  hr_lease_t *v = &s->view[k];
+  v->p_w = s->lease_p_w[k];
+  v->expiry_ns = s->lease_exp_ns[k];
+  v->priority = s->prio[k];
+  v->floor_w = s->floor_w[k];
+  v->granted_ns = s->lease_granted_ns[k];
+  return v;
 }
 
 double hr_lease_sys_cap_w(const hr_lease_sys_t *s, size_t k, int64_t t)
@@ -866,7 +1000,7 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
   }
   double g = settle(s, c, hi, t, expiry_for(s, c, t));
   if (out)
-    *out = s->lease[c];
+    *out = *hr_lease_sys_lease(s, c);
   (void)g;
   fit_children(s, c, t, 0);
   return HR_OK;
@@ -876,22 +1010,269 @@ int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
 {
   if (!s || c >= s->n || is_root(s, c))
     return HR_ERR_INVALID_ARG;
-  s->lease[c].p_w = s->floor_w[c];
-  s->lease[c].expiry_ns = t;
+  s->lease_p_w[c] = s->floor_w[c];
+  s->lease_exp_ns[c] = t;
   fit_children(s, c, t, 0);
   return HR_OK;
 }
 
 /* ---- the full rebalance ------------------------------------------------------- */
 
-int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+/* A leaf's demand as the aggregation sees it: within its limit, above its floor. */
+static inline double leaf_demand(const hr_lease_sys_t *s, size_t k, const double *demand_w)
+{
+  double d = demand_w[k];
+  if (!(d >= 0.0))
+    d = 0.0;
+  if (d > s->limit[k])
+    d = s->limit[k];
+  if (d < s->floor_w[k])
+    d = s->floor_w[k];
+  return d;
+}
+
+/* leaf_demand() of the leaves c0 .. c0 + m - 1 into dem_w[0 .. m), the same
+ * operations, 8 leaves per AVX-512 instruction. */
+HR_LEASE_CLONES
+static void run_demand(const hr_lease_sys_t *s, size_t c0, size_t m, const double *demand_w,
+                       double *dem_w)
+{
+  const double *restrict d_in = demand_w + c0;
+  const double *restrict lim = s->limit + c0;
+  const double *restrict flo = s->floor_w + c0;
+  double *restrict out = dem_w;
+#pragma omp simd
+  for (size_t j = 0; j < m; j++) {
+    double d = d_in[j] >= 0.0 ? d_in[j] : 0.0;
+    d = d > lim[j] ? lim[j] : d;
+    out[j] = d < flo[j] ? flo[j] : d;
+  }
+}
+
+/* What settle() needs of the coordinator above a run of leaves and of the
+ * leaves' tier, read once per run instead of once per leaf. */
+typedef struct leaf_rules {
+  int grow;           /* 1: increases allowed at all (normal mode) */
+  int ramp_finite;
+  int protect;        /* protection mode: every want is 0 */
+  double ramp_w_per_s;
+  double hyst_w;
+  int64_t dwell_ns;
+  int64_t damp_window_ns;
+  int64_t damp_hold_ns;
+  int damp_changes;
+  double tok_w, tok_inv;
+} leaf_rules_t;
+
+/* quantize() in a form the vectoriser takes: trunc() instead of the int64
+ * round trip, which is the same value here because n_tok >= +0 whenever
+ * g > flo (the only case that uses it) and n_tok < 9e15. */
+static inline double quantize_v(double g, double flo, double tok_w, double tok_inv)
+{
+  double n_tok = (g - flo) * tok_inv * (1.0 + 1e-12);
+  double whole = n_tok < 9.0e15 ? trunc(n_tok) : n_tok;
+  return g > flo ? flo + whole * tok_w : g;
+}
+
+/* A run of leaves waiting to be settled: leaves c0 .. c0 + m - 1, their
+ * wants in the batch's want_w from the run's offset, their expiry. */
+typedef struct leaf_seg {
+  int32_t c0;
+  int32_t m;
+  int64_t expiry_ns;
+} leaf_seg_t;
+
+/* Runs of one coordinator setting and one tier, settled together: a server's
+ * 8 leaves are one vector iteration whose operations depend on each other,
+ * so one call per server would leave the core waiting on that chain; a batch
+ * lets consecutive servers' iterations overlap.  Deferring is safe because
+ * nothing in a rebalance reads a leaf's lease (a leaf is nobody's parent,
+ * and the least grant of a leaf is its floor). */
+#define LEAF_BATCH_SEGS 2
+#define LEAF_BATCH_LEAVES 512
+typedef struct leaf_batch {
+  const hr_coord_cfg_t *cc;
+  int tier;
+  size_t n_seg, n_leaf;
+  leaf_seg_t seg[LEAF_BATCH_SEGS];
+  double want_w[LEAF_BATCH_LEAVES];
+} leaf_batch_t;
+
+/* settle() for the leaves of n_seg runs, none on a lost feed, all of one
+ * tier, each with one parent whose coordinator runs: a leaf's least grant is
+ * its floor (it passes no cut down) and its expiry is its run's.  Every rule
+ * of settle() is computed for both directions and selected, so the inner
+ * loop has no branches and runs 8 leaves per AVX-512 instruction; the
+ * operations are settle()'s, in its order, so the leases are bit for bit the
+ * same (tests/lease/test_fast.c compares the two on random trees).  A
+ * rebalance moves about half the grants up and half down, a coin flip to a
+ * branch predictor, which is what made the scalar settle() slow here. */
+HR_LEASE_CLONES
+static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg,
+                          const double *want_w, int64_t t, const leaf_rules_t *r)
+{
+  /* Every lane value is 64 bits wide: the vectoriser sizes its vectors by the
+   * narrowest type, and a server has 8 leaves, not 16 or 64. */
+  const int64_t grow = r->grow, ramp_finite = r->ramp_finite, protect = r->protect;
+  const int64_t damp_changes = r->damp_changes;
+  const double ramp = r->ramp_w_per_s, hyst = r->hyst_w, tok = r->tok_w, inv = r->tok_inv;
+  const int64_t dwell = r->dwell_ns, window = r->damp_window_ns, hold = r->damp_hold_ns;
+  for (size_t i = 0; i < n_seg; i++) {
+    size_t c0 = (size_t)seg[i].c0, m = (size_t)seg[i].m;
+    const int64_t expiry = seg[i].expiry_ns, expired = expiry <= t;
+    double *restrict p_w = s->lease_p_w + c0;
+    int64_t *restrict exp_ns = s->lease_exp_ns + c0;
+    int64_t *restrict granted_ns = s->lease_granted_ns + c0;
+    const double *restrict floor_w = s->floor_w + c0;
+    int64_t *restrict last_ns = s->last_change_ns + c0;
+    int64_t *restrict win_ns = s->win_start_ns + c0;
+    int64_t *restrict hold_ns = s->hold_until_ns + c0;
+    int64_t *restrict damp = s->damp + c0;
+    const double *restrict want = want_w;
+    want_w += m;
+#pragma omp simd
+    for (size_t j = 0; j < m; j++) {
+      double flo = floor_w[j];
+      double old = t < exp_ns[j] ? p_w[j] : flo;
+      double w = protect ? 0.0 : want[j];
+      double g = w < flo ? flo : w;
+      /* Increase: mode, damper and dwell, then ramp, token, hysteresis.  The
+       * unsigned difference is t - last without signed overflow. */
+      int64_t since = (int64_t)((uint64_t)t - (uint64_t)last_ns[j]);
+      int64_t frozen = !grow | (t < hold_ns[j]) | (since < dwell);
+      double top = old + ramp * ((double)since / NS_PER_S);
+      double up = (ramp_finite & (g > top)) ? top : g;
+      double q = quantize_v(up, flo, tok, inv);
+      up = q > old ? q : old;
+      up = up - old < hyst ? old : up;
+      up = frozen ? old : up;
+      /* Cut: at once, rounded down to the token. */
+      double down = quantize_v(g, flo, tok, inv);
+      g = g > old ? up : g < old ? down : g;
+      g = g < flo ? flo : g;
+      g = expired ? flo : g;
+      /* Damper (see settle()). */
+      int64_t dir = (int64_t)(g > old) - (int64_t)(g < old);
+      int64_t dw = damp[j];
+      int64_t ld = damp_dir(dw);
+      int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
+      int64_t ws = win_ns[j];
+      int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > window);
+      int64_t nch = reset ? 0 : damp_count(dw);
+      nch += flip & (nch < 255);
+      win_ns[j] = reset ? t : ws;
+      hold_ns[j] = (flip & (nch > damp_changes)) ? t + hold : hold_ns[j];
+      damp[j] = damp_word(nch, dir != 0 ? dir : ld);
+      last_ns[j] = dir != 0 ? t : last_ns[j];
+      p_w[j] = g;
+      granted_ns[j] = t;
+      exp_ns[j] = g > flo ? expiry : t;
+    }
+  }
+}
+
+static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
+{
+  if (lb->n_seg == 0)
+    return;
+  const hr_coord_cfg_t *cc = lb->cc;
+  leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
+                    s->mode == HR_MODE_PROTECTION, cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns,
+                    cc->damp_window_ns, cc->damp_hold_ns, cc->damp_changes,
+                    s->cfg.tier[lb->tier].token_w, s->tok_inv[lb->tier]};
+  settle_leaves(s, lb->seg, lb->n_seg, lb->want_w, t, &r);
+  lb->n_seg = lb->n_leaf = 0;
+}
+
+/* Queues leaves c0 .. c0 + m - 1 (one tier) under coordinator settings cc,
+ * wants want_w[0 .. m), lease expiry expiry_ns. */
+static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc, int tier,
+                      size_t c0, size_t m, const double *want_w, int64_t expiry_ns, int64_t t)
+{
+  if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
+                        lb->n_leaf + m > LEAF_BATCH_LEAVES))
+    batch_flush(s, lb, t);
+  if (m > LEAF_BATCH_LEAVES) {
+    /* A server with more leaves than a batch: settle it in pieces. */
+    for (size_t j = 0; j < m; j += LEAF_BATCH_LEAVES) {
+      size_t k = m - j < LEAF_BATCH_LEAVES ? m - j : LEAF_BATCH_LEAVES;
+      batch_add(s, lb, cc, tier, c0 + j, k, want_w + j, expiry_ns, t);
+    }
+    return;
+  }
+  lb->cc = cc;
+  lb->tier = tier;
+  lb->seg[lb->n_seg].c0 = (int32_t)c0;
+  lb->seg[lb->n_seg].m = (int32_t)m;
+  lb->seg[lb->n_seg].expiry_ns = expiry_ns;
+  lb->n_seg++;
+  memcpy(lb->want_w + lb->n_leaf, want_w, m * sizeof *want_w);
+  lb->n_leaf += m;
+}
+
+/* Inner nodes ahead of the one being split whose records the top-down pass
+ * asks the memory for early: a rack comes every 73 nodes of a 64-GPU rack,
+ * too far apart for the hardware prefetcher, and its budget record, lease
+ * and policy state would otherwise each cost a full memory latency. */
+#define PREFETCH_AHEAD 9
+
+static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
+{
+  /* A 48-byte budget record's phase limits often straddle two lines. */
+  __builtin_prefetch(&s->budget[k].phase_w[0]);
+  __builtin_prefetch(&s->budget[k].phase_w[2]);
+  __builtin_prefetch(&s->lease_exp_ns[k]);
+  __builtin_prefetch(&s->lease_p_w[k]);
+  __builtin_prefetch(&s->offer_w[k]);
+  __builtin_prefetch(&s->last_change_ns[k]);
+  __builtin_prefetch(&s->hold_until_ns[k]);
+  if (!s->leafkids[k]) {
+    /* A rack: what its split reads of its servers, one line each (they lie
+     * 9 nodes apart, ahead of where the leaf streams have got to). */
+    size_t m = s->ch_off[k + 1] - s->ch_off[k];
+    const int32_t *ch = s->ch + s->ch_off[k];
+    if (m > 16)
+      return;
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      __builtin_prefetch(&s->agg_w[c]);
+      __builtin_prefetch(&s->floor_w[c]);
+      __builtin_prefetch(&s->prio[c]);
+      __builtin_prefetch(&s->offer_w[c]);
+      __builtin_prefetch(&s->dead[c]);
+    }
+    return;
+  }
+  if (s->run_tier[k] < 0)
+    return;
+  /* The leaves of a run: their first and last element of every array the
+   * split and settle_leaves() read (a run of 8 spans at most two lines). */
+  size_t c0 = (size_t)s->ch[s->ch_off[k]], c1 = c0 + (s->ch_off[k + 1] - s->ch_off[k]) - 1;
+  const void *p[] = {s->lease_p_w,   s->lease_exp_ns,  s->lease_granted_ns, s->floor_w,
+                     s->limit,       s->last_change_ns, s->win_start_ns,    s->hold_until_ns,
+                     s->damp};
+  for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+    __builtin_prefetch((const char *)p[i] + 8 * c0);
+    __builtin_prefetch((const char *)p[i] + 8 * c1);
+  }
+  __builtin_prefetch(&s->prio[c0]);
+  __builtin_prefetch(&s->dead[c0]);
+}
+
+/* The rebalance.  fast = 0 is the reference form: it visits every node and
+ * settles leaves with settle(); fast = 1 visits only s->inner, aggregates
+ * and settles the leaves of leafkids nodes inside their parent's step with
+ * settle_leaves().  Both give the same leases, bit for bit. */
+static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int fast)
 {
   if (!s || !demand_w)
     return HR_ERR_INVALID_ARG;
+  size_t n_visit = fast ? s->n_inner : s->n;
   /* Bottom-up: demand of a node = the sum of its children's, within its
    * limit and above its floor.  A dual-corded child counts in full on both
    * sides (each feed must carry it alone). */
-  for (size_t k = s->n; k-- > 0;) {
+  for (size_t i = n_visit; i-- > 0;) {
+    size_t k = fast ? (size_t)s->inner[i] : i;
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
     double d;
@@ -899,6 +1280,16 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       d = demand_w[k];
       if (!(d >= 0.0))
         d = 0.0;
+    } else if (fast && s->run_tier[k] >= 0) {
+      /* Clamps in vectors, then the sum in the reference's order. */
+      run_demand(s, (size_t)ch[0], m, demand_w, s->alloc);
+      d = 0.0;
+      for (size_t j = 0; j < m; j++)
+        d += s->alloc[j];
+    } else if (fast && s->leafkids[k]) {
+      d = 0.0;
+      for (size_t j = 0; j < m; j++)
+        d += leaf_demand(s, (size_t)ch[j], demand_w);
     } else {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
@@ -913,7 +1304,12 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
   }
   /* Top-down: settle a node's own lease from its parents' offers, then split
    * its cap among its children. */
-  for (size_t k = 0; k < s->n; k++) {
+  leaf_batch_t lb;
+  lb.n_seg = lb.n_leaf = 0;
+  for (size_t i = 0; i < n_visit; i++) {
+    size_t k = fast ? (size_t)s->inner[i] : i;
+    if (fast && i + PREFETCH_AHEAD < n_visit)
+      prefetch_node(s, (size_t)s->inner[i + PREFETCH_AHEAD]);
     if (s->dead[k])
       continue;
     /* A node none of whose parents offered (a parent is stopped) keeps its
@@ -928,14 +1324,18 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     const int32_t *ch = kids(s, k, &m);
     if (m == 0)
       continue;
+    int leaf_step = fast && s->leafkids[k];
     if (!s->running[k]) {
-      for (size_t j = 0; j < m; j++)
-        s->offer_w[ch[j]] = NAN;
+      /* The children of a leafkids node are not visited in the fast form, so
+       * they need no mark. */
+      if (!leaf_step)
+        for (size_t j = 0; j < m; j++)
+          s->offer_w[ch[j]] = NAN;
       continue;
     }
     const hr_coord_cfg_t *cc = s->ccfg[k];
     double b = hr_lease_sys_avail_w(s, k, t);
-    if (!is_root(s, k) && t >= s->lease[k].expiry_ns)
+    if (!is_root(s, k) && t >= s->lease_exp_ns[k])
       b = s->floor_w[k];
     b -= cc->reserve_frac * b;
     if (is_root(s, k)) {
@@ -953,45 +1353,77 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       s->root_prev_ns[k] = t;
       s->root_prev_w[k] = prev;
     }
-    for (size_t j = 0; j < m; j++) {
-      size_t c = (size_t)ch[j];
-      s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
-      s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
-      if (s->items[j].dem_w < s->items[j].flo_w)
-        s->items[j].dem_w = s->items[j].flo_w;
-      s->items[j].max_w = s->limit[c];
-      s->items[j].prio = s->prio[c];
+    size_t n_dead = 0;
+    if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0) {
+      /* A run, and no feed lost (so no leaf dead): clamps in vectors. */
+      size_t c0 = (size_t)ch[0];
+      run_demand(s, c0, m, demand_w, s->alloc);
+      for (size_t j = 0; j < m; j++) {
+        s->items[j].dem_w = s->alloc[j];
+        s->items[j].flo_w = s->floor_w[c0 + j];
+        s->items[j].prio = s->prio[c0 + j];
+      }
+    } else if (leaf_step) {
+      /* Leaves: the aggregate is recomputed from demand_w rather than stored
+       * (one array less to write and read back), and a leaf's least grant is
+       * its floor (eflo). */
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        int dc = s->dead[c];
+        n_dead += (size_t)dc;
+        s->items[j].dem_w = dc ? 0.0 : leaf_demand(s, c, demand_w);
+        s->items[j].flo_w = dc ? 0.0 : s->floor_w[c];
+        s->items[j].prio = s->prio[c];
+      }
+    } else {
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
+        s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
+        if (s->items[j].dem_w < s->items[j].flo_w)
+          s->items[j].dem_w = s->items[j].flo_w;
+        s->items[j].prio = s->prio[c];
+      }
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
     /* Per-phase limits of a three-phase node feeding single-phase loads. */
     if (s->three[k]) {
-      double ph[3] = {0, 0, 0}, above[3] = {0, 0, 0}, w[3];
-      for (size_t j = 0; j < m; j++) {
-        phase_weights(s, (size_t)ch[j], k, w);
-        for (int q = 0; q < 3; q++) {
-          ph[q] += w[q] * s->alloc[j];
-          above[q] += w[q] * (s->alloc[j] - s->items[j].flo_w);
+      /* Phase sums in registers; the part above the floors only for a phase
+       * over its limit, from the grants as they are then (which is what the
+       * reference computes: grants change only when an earlier phase was
+       * scaled, and it recomputes the later phases' sums after scaling). */
+      const uint8_t *ph_code = s->ch_ph + s->ch_off[k];
+      double ph[3];
+      {
+        double p0 = 0.0, p1 = 0.0, p2 = 0.0;
+        for (size_t j = 0; j < m; j++) {
+          const double *w = PH_W[ph_code[j]];
+          double a = s->alloc[j];
+          p0 += w[0] * a;
+          p1 += w[1] * a;
+          p2 += w[2] * a;
         }
+        ph[0] = p0;
+        ph[1] = p1;
+        ph[2] = p2;
       }
       for (int q = 0; q < 3; q++) {
         double lim = s->budget[k].phase_w[q];
         if (ph[q] > lim) {
-          double f = above[q] > 0.0 ? 1.0 - (ph[q] - lim) / above[q] : 0.0;
+          double above = 0.0;
+          for (size_t j = 0; j < m; j++)
+            above += PH_W[ph_code[j]][q] * (s->alloc[j] - s->items[j].flo_w);
+          double f = above > 0.0 ? 1.0 - (ph[q] - lim) / above : 0.0;
           if (f < 0.0)
             f = 0.0;
-          for (size_t j = 0; j < m; j++) {
-            phase_weights(s, (size_t)ch[j], k, w);
-            if (w[q] > 0.0)
+          for (size_t j = 0; j < m; j++)
+            if (PH_W[ph_code[j]][q] > 0.0)
               s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
-          }
           /* Later phases see the scaled grants. */
           for (int r = q + 1; r < 3; r++) {
-            ph[r] = above[r] = 0.0;
-            for (size_t j = 0; j < m; j++) {
-              phase_weights(s, (size_t)ch[j], k, w);
-              ph[r] += w[r] * s->alloc[j];
-              above[r] += w[r] * (s->alloc[j] - s->items[j].flo_w);
-            }
+            ph[r] = 0.0;
+            for (size_t j = 0; j < m; j++)
+              ph[r] += PH_W[ph_code[j]][r] * s->alloc[j];
           }
         }
       }
@@ -999,12 +1431,30 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     if (s->leafkids[k]) {
       /* Children that are single-parent leaves (GPUs under a server): settle
        * them now, while their data is in cache, and mark them done (NAN). */
-      int64_t pe = is_root(s, k) ? INT64_MAX : s->lease[k].expiry_ns;
+      int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
+      int prot = s->mode == HR_MODE_PROTECTION;
+      if (fast) {
+        int tier = s->run_tier[k];
+        if (tier >= 0 && n_dead == 0) {
+          /* One run: consecutive, one tier (expiry_for, with the one parent known). */
+          int64_t e = t + s->cfg.tier[tier].ttl_ns;
+          batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, t);
+        } else {
+          for (size_t j = 0; j < m; j++) {
+            size_t c = (size_t)ch[j];
+            if (s->dead[c])
+              continue;
+            int64_t e = t + tier_ttl(s, c);
+            batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, t);
+          }
+        }
+        continue;
+      }
       for (size_t j = 0; j < m; j++) {
         size_t c = (size_t)ch[j];
         if (s->dead[c])
           continue;
-        double want = s->mode == HR_MODE_PROTECTION ? 0.0 : s->alloc[j];
+        double want = prot ? 0.0 : s->alloc[j];
         int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
         settle(s, c, want, t, e < pe ? e : pe);
         s->offer_w[c] = NAN;
@@ -1017,6 +1467,30 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
         s->offer_w[c] = s->alloc[j];
     }
   }
+  if (fast)
+    batch_flush(s, &lb, t);
+  return HR_OK;
+}
+
+int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+{
+  return rebalance(s, demand_w, t, 1);
+}
+
+int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64_t t)
+{
+  return rebalance(s, demand_w, t, 0);
+}
+
+int hr__lease_sys_osc(const hr_lease_sys_t *s, size_t k, int64_t out[5])
+{
+  if (!s || !out || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  out[0] = s->last_change_ns[k];
+  out[1] = s->win_start_ns[k];
+  out[2] = s->hold_until_ns[k];
+  out[3] = damp_dir(s->damp[k]);
+  out[4] = damp_count(s->damp[k]);
   return HR_OK;
 }
 
@@ -1039,8 +1513,8 @@ static void enter_mode(hr_lease_sys_t *s, hr_mode_t m, int64_t t)
   if (m == HR_MODE_PROTECTION) {
     /* Every lease revoked: holders are at their floors at once. */
     for (size_t k = 0; k < s->n; k++) {
-      s->lease[k].p_w = s->floor_w[k];
-      s->lease[k].expiry_ns = t;
+      s->lease_p_w[k] = s->floor_w[k];
+      s->lease_exp_ns[k] = t;
     }
   } else if (m == HR_MODE_DEGRADED) {
     cut_all(s, t); /* the roots' budgets fell by degraded_frac */

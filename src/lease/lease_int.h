@@ -15,9 +15,8 @@ double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s);
 
 /* One child as a policy sees it. */
 typedef struct hr__item {
-  double dem_w;  /* demand (or measured power) [W], floor <= dem <= max */
+  double dem_w;  /* demand (or measured power) [W], floor <= dem */
   double flo_w;  /* floor [W] */
-  double max_w;  /* largest grant [W] */
   int prio;      /* class, higher = more important */
 } hr__item_t;
 
@@ -32,5 +31,14 @@ void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
  * inside a class the highest power bucket first, equal cuts per member (Dynamo). */
 void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,
                          double *out_w, double *scratch);
+
+/* The rebalance in its reference form: every node visited, every leaf settled
+ * by the general settle().  hr_lease_sys_rebalance gives the same leases bit
+ * for bit, faster; tests compare the two, bench_lease times both. */
+int hr__lease_sys_rebalance_ref(hr_lease_sys_t *sys, const double *demand_w, int64_t t_ns);
+
+/* Anti-oscillation state of node k's grant, for tests: last change, damper
+ * window start, hold end [ns], last direction (-1, 0, 1), direction changes. */
+int hr__lease_sys_osc(const hr_lease_sys_t *sys, size_t k, int64_t out[5]);
 
 #endif

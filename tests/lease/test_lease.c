@@ -324,7 +324,6 @@ static void run(hr_policy_t pol, uint8_t *state, size_t n, const double *dem, co
   for (size_t k = 0; k < n; k++) {
     it[k].dem_w = dem[k];
     it[k].flo_w = flo[k];
-    it[k].max_w = 1e9;
     it[k].prio = prio[k];
   }
   hr__policy_alloc(&c, state, n, it, budget, out, scratch);

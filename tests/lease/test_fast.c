@@ -1,0 +1,489 @@
+/* The fast paths of the rebalance against their reference forms:
+ *   1. hr_lease_sys_rebalance (leaf runs settled by the vectorised
+ *      settle_leaves, only non-leaf nodes visited) against
+ *      hr__lease_sys_rebalance_ref (every node visited, every leaf settled by
+ *      the general settle()): two systems over the same random tree, driven
+ *      by the same random rebalances, requests, releases, thermal
+ *      observations, stopped coordinators, mode events, feed losses and
+ *      coordinator settings, must hold the same leases and the same
+ *      anti-oscillation state, bit for bit, after every step;
+ *   2. the water fill of HR_POLICY_FAIR against a copy of its plain form.
+ * The trees mix what the fast path takes (servers whose GPUs are consecutive
+ * nodes of one tier) with what it must leave to the general path (GPUs of
+ * two servers interleaved, a leaf of another tier among GPUs, a leaf beside
+ * servers, dual-corded servers, lost feeds). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/lease.h"
+#include "lease/lease_int.h"
+
+#define MS 1000000LL
+
+static uint64_t rng;
+static long n_compared, n_fast_groups;
+static uint64_t next_u64(void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+static double unif(double a, double b)
+{
+  return a + (b - a) * (double)(next_u64() >> 11) * (1.0 / 9007199254740992.0);
+}
+static int irand(int n)
+{
+  return (int)(next_u64() % (uint64_t)n);
+}
+
+typedef struct buf {
+  char *p;
+  size_t len, cap;
+} buf_t;
+
+static void put(buf_t *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char line[512];
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  assert_true(n > 0 && (size_t)n < sizeof line);
+  if (b->len + (size_t)n + 1 > b->cap) {
+    b->cap = 2 * (b->cap + (size_t)n + 1);
+    b->p = realloc(b->p, b->cap);
+    assert_non_null(b->p);
+  }
+  memcpy(b->p + b->len, line, (size_t)n + 1);
+  b->len += (size_t)n;
+}
+
+/* A random tree; racks are sized so that the root is often the tight spot
+ * and sometimes a rack or a server is. */
+static hr_tree_t *random_tree(int two_n)
+{
+  buf_t b = {0};
+  put(&b, "version: 1\nname: fast\nredundancy: %s\nnodes:\n", two_n ? "2n" : "none");
+  int n_rack = 1 + irand(4);
+  int n_srv[4], n_gpu[4][5], odd[4][5];
+  double gpu_w[4][5], srv_w[4][5], rack_w[4], tot = 0.0, floors = 0.0;
+  int extra_leaf[4];
+  for (int r = 0; r < n_rack; r++) {
+    n_srv[r] = 1 + irand(5);
+    double rack_sum = 0.0, max_srv = 0.0;
+    for (int s = 0; s < n_srv[r]; s++) {
+      n_gpu[r][s] = 1 + irand(9);
+      gpu_w[r][s] = 100.0 * (3 + irand(8));
+      /* 0: GPUs only; 1: a server-tier leaf among them (two tiers) */
+      odd[r][s] = irand(6) == 0;
+      srv_w[r][s] = ceil((n_gpu[r][s] + odd[r][s]) * gpu_w[r][s] * unif(0.6, 1.3));
+      if (srv_w[r][s] < gpu_w[r][s])
+        srv_w[r][s] = gpu_w[r][s];
+      rack_sum += srv_w[r][s];
+      if (srv_w[r][s] > max_srv)
+        max_srv = srv_w[r][s];
+      floors += 0.3 * (n_gpu[r][s] + odd[r][s]) * gpu_w[r][s];
+    }
+    extra_leaf[r] = !two_n && irand(4) == 0;
+    if (extra_leaf[r])
+      floors += 0.3 * 700.0;
+    /* Each phase conductor must carry any one server. */
+    rack_w[r] = ceil(rack_sum * unif(0.5, 1.2) + (extra_leaf[r] ? 1000.0 : 0.0));
+    if (rack_w[r] < 3.0 * max_srv)
+      rack_w[r] = ceil(3.0 * max_srv);
+    tot += rack_w[r];
+  }
+  double root_w = tot * unif(0.3, 1.0);
+  if (root_w < floors / 0.8 * 1.3)
+    root_w = floors / 0.8 * 1.3;
+  for (int r = 0; r < n_rack; r++)
+    if (root_w < rack_w[r])
+      root_w = rack_w[r];
+  const char *sides[2] = {"a", "b"};
+  const char *ph[3] = {"a", "b", "c"};
+  for (int f = 0; f < (two_n ? 2 : 1); f++) {
+    put(&b, "  - {id: root-%s, kind: switchgear, parent: null, voltage_v: 415, phases: 3,%s"
+            " rating_w: %.0f}\n",
+        sides[f], two_n ? (f ? " feed: b," : " feed: a,") : "", root_w);
+    for (int r = 0; r < n_rack; r++)
+      put(&b, "  - {id: rack-%s%d, kind: %s, parent: root-%s, rating_w: %.0f}\n", sides[f], r,
+          two_n ? "pdu" : "rack", sides[f], rack_w[r]);
+  }
+  for (int r = 0; r < n_rack; r++) {
+    /* Servers first, then their GPUs; in some racks the GPUs of the
+     * servers are interleaved, so that no server's children are consecutive. */
+    for (int s = 0; s < n_srv[r]; s++) {
+      if (two_n)
+        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, parent_b: rack-b%d,"
+                " phases: 1, phase: %s, phase_b: %s, rating_w: %.0f}\n",
+            r, s, r, r, ph[s % 3], ph[(s + 1) % 3], srv_w[r][s]);
+      else
+        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 1, phase: %s,"
+                " rating_w: %.0f}\n",
+            r, s, r, ph[s % 3], srv_w[r][s]);
+    }
+    int interleave = irand(3) == 0;
+    if (interleave) {
+      for (int g = 0; g < 9; g++)
+        for (int s = 0; s < n_srv[r]; s++)
+          if (g < n_gpu[r][s])
+            put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s,
+                g, r, s, gpu_w[r][s]);
+    } else {
+      for (int s = 0; s < n_srv[r]; s++)
+        for (int g = 0; g < n_gpu[r][s]; g++) {
+          if (odd[r][s] && g == n_gpu[r][s] / 2)
+            put(&b, "  - {id: x%d-%d, kind: server, parent: s%d-%d, rating_w: %.0f}\n", r, s, r,
+                s, gpu_w[r][s]);
+          put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g,
+              r, s, gpu_w[r][s]);
+        }
+    }
+    if (interleave)
+      for (int s = 0; s < n_srv[r]; s++)
+        if (odd[r][s])
+          put(&b, "  - {id: x%d-%d, kind: server, parent: s%d-%d, rating_w: %.0f}\n", r, s, r, s,
+              gpu_w[r][s]);
+    if (extra_leaf[r])
+      put(&b, "  - {id: lone%d, kind: gpu, parent: rack-a%d, rating_w: 700}\n", r, r);
+  }
+  hr_tree_t *t = NULL;
+  hr_tree_error_t e;
+  int rc = hr_tree_load_buffer(b.p, b.len, "fast.yaml", &t, &e);
+  if (rc != HR_OK) {
+    print_error("%s\n%s\n", e.text, b.p);
+    fail();
+  }
+  free(b.p);
+  return t;
+}
+
+static int same_bits(double a, double b)
+{
+  return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static void compare(const hr_lease_sys_t *a, const hr_lease_sys_t *b, const hr_tree_t *t,
+                    int64_t now, uint64_t seed, int step)
+{
+  size_t n = hr_tree_count(t);
+  for (size_t k = 0; k < n; k++) {
+    hr_lease_t la = *hr_lease_sys_lease(a, k), lb = *hr_lease_sys_lease(b, k);
+    int64_t oa[5], ob[5];
+    assert_int_equal(hr__lease_sys_osc(a, k, oa), HR_OK);
+    assert_int_equal(hr__lease_sys_osc(b, k, ob), HR_OK);
+    if (!same_bits(la.p_w, lb.p_w) || la.expiry_ns != lb.expiry_ns ||
+        la.granted_ns != lb.granted_ns || !same_bits(la.floor_w, lb.floor_w) ||
+        la.priority != lb.priority || memcmp(oa, ob, sizeof oa) != 0 ||
+        !same_bits(hr_lease_sys_cap_w(a, k, now), hr_lease_sys_cap_w(b, k, now))) {
+      print_error("seed %llu step %d node %s: fast p %.17g exp %lld granted %lld osc %lld %lld "
+                  "%lld %lld %lld; reference p %.17g exp %lld granted %lld osc %lld %lld %lld "
+                  "%lld %lld\n",
+                  (unsigned long long)seed, step, hr_tree_node(t, k)->id, la.p_w,
+                  (long long)la.expiry_ns, (long long)la.granted_ns, (long long)oa[0],
+                  (long long)oa[1], (long long)oa[2], (long long)oa[3], (long long)oa[4], lb.p_w,
+                  (long long)lb.expiry_ns, (long long)lb.granted_ns, (long long)ob[0],
+                  (long long)ob[1], (long long)ob[2], (long long)ob[3], (long long)ob[4]);
+      fail();
+    }
+    n_compared++;
+  }
+}
+
+static void random_coord(hr_coord_cfg_t *c)
+{
+  hr_lease_cfg_t lc;
+  hr_lease_cfg_init(&lc);
+  *c = lc.coord;
+  c->policy = (hr_policy_t)irand(4);
+  c->reserve_frac = irand(3) ? 0.0 : 0.1;
+  c->ramp_w_per_s = irand(2) ? INFINITY : unif(1e3, 5e4);
+  c->hyst_w = irand(2) ? 0.0 : unif(0.0, 300.0);
+  c->dwell_ns = irand(2) ? 0 : irand(40) * MS;
+  c->damp_changes = 1 + irand(4);
+  c->damp_window_ns = (1 + irand(10)) * 100 * MS;
+  c->damp_hold_ns = irand(10) * 100 * MS;
+}
+
+static void run_seed(uint64_t seed)
+{
+  rng = seed * 0x9E3779B97F4A7C15ull + 7;
+  int two_n = irand(3) == 0;
+  hr_tree_t *t = random_tree(two_n);
+  size_t n = hr_tree_count(t);
+  const hr_tree_node_t *nodes = hr_tree_nodes(t);
+  hr_lease_cfg_t cfg;
+  hr_lease_cfg_init(&cfg);
+  random_coord(&cfg.coord);
+  cfg.tier[HR_TIER_GPU].token_w = irand(2) ? 100.0 : unif(1.0, 150.0);
+  cfg.tier[HR_TIER_RACK].token_w = irand(2) ? 1000.0 : unif(10.0, 500.0);
+  cfg.tier[HR_TIER_CLUSTER].token_w = 100;
+  cfg.tier[HR_TIER_SITE].token_w = 1000;
+  if (irand(2))
+    cfg.tier[HR_TIER_GPU].ttl_ns = (5 + irand(60)) * MS;
+  hr_lease_sys_t *a = NULL, *b = NULL;
+  assert_int_equal(hr_lease_sys_create(t, &cfg, &a, NULL), HR_OK);
+  assert_int_equal(hr_lease_sys_create(t, &cfg, &b, NULL), HR_OK);
+  for (size_t k = 0; k < n; k++) {
+    size_t m = 0;
+    const int32_t *ch = hr_tree_children(t, k, &m);
+    int leaves = m > 0;
+    for (size_t j = 0; j < m && leaves; j++) {
+      size_t mm = 0;
+      hr_tree_children(t, (size_t)ch[j], &mm);
+      leaves = mm == 0 && nodes[ch[j]].parent_b < 0;
+    }
+    n_fast_groups += leaves;
+    if (irand(4) == 0) {
+      int p = irand(3);
+      hr_lease_sys_set_priority(a, k, p);
+      hr_lease_sys_set_priority(b, k, p);
+    }
+    if (m > 0 && irand(3) == 0) {
+      hr_coord_cfg_t c;
+      random_coord(&c);
+      assert_int_equal(hr_lease_sys_set_coord(a, k, &c), HR_OK);
+      assert_int_equal(hr_lease_sys_set_coord(b, k, &c), HR_OK);
+    }
+    if (m == 0 && irand(8) == 0) {
+      double f = unif(0.0, 0.3) * nodes[k].capacity_w;
+      int ra = hr_lease_sys_set_floor(a, k, f), rb = hr_lease_sys_set_floor(b, k, f);
+      assert_int_equal(ra, rb);
+    }
+  }
+  double *dem = calloc(n, sizeof *dem);
+  assert_non_null(dem);
+  int64_t now = 1000 * MS;
+  long stopped = -1;
+  unsigned feeds = 0;
+  for (int step = 0; step < 300; step++) {
+    now += irand(3) == 0 ? irand(3) * MS : 5 * MS + irand(60 * MS);
+    for (size_t k = 0; k < n; k++) {
+      double cap = nodes[k].capacity_w;
+      int r = irand(12);
+      dem[k] = r == 0 ? NAN : r == 1 ? -5.0 : r == 2 ? cap * unif(1.0, 1.5) : cap * unif(0, 0.9);
+    }
+    int what = irand(10);
+    if (what < 5) {
+      assert_int_equal(hr_lease_sys_rebalance(a, dem, now), HR_OK);
+      assert_int_equal(hr__lease_sys_rebalance_ref(b, dem, now), HR_OK);
+    } else if (what < 8) {
+      for (int r = 0; r < 6; r++) {
+        size_t k = (size_t)irand((int)n);
+        if (nodes[k].parent < 0)
+          continue;
+        double want = unif(0.0, 1.3) * nodes[k].capacity_w;
+        if (!isfinite(want))
+          want = 1e6;
+        int ra = hr_lease_sys_request(a, k, want, now, NULL);
+        int rb = hr_lease_sys_request(b, k, want, now, NULL);
+        assert_int_equal(ra, rb);
+      }
+    } else if (what == 8) {
+      size_t k = (size_t)irand((int)n);
+      if (nodes[k].parent >= 0) {
+        assert_int_equal(hr_lease_sys_release(a, k, now), hr_lease_sys_release(b, k, now));
+      }
+    } else {
+      for (size_t k = 0; k < n; k++) {
+        double i = unif(0.0, 1.5) * 10.0;
+        assert_int_equal(hr_lease_sys_observe(a, k, i, 0.01), HR_OK);
+        assert_int_equal(hr_lease_sys_observe(b, k, i, 0.01), HR_OK);
+      }
+      assert_int_equal(hr_lease_sys_update_budgets(a, now), HR_OK);
+      assert_int_equal(hr_lease_sys_update_budgets(b, now), HR_OK);
+    }
+    if (stopped < 0 && irand(20) == 0) {
+      stopped = irand((int)n);
+      hr_lease_sys_set_running(a, (size_t)stopped, 0);
+      hr_lease_sys_set_running(b, (size_t)stopped, 0);
+    } else if (stopped >= 0 && irand(10) == 0) {
+      hr_lease_sys_set_running(a, (size_t)stopped, 1);
+      hr_lease_sys_set_running(b, (size_t)stopped, 1);
+      stopped = -1;
+    }
+    if (irand(40) == 0) {
+      unsigned ev = (unsigned)irand(8);
+      hr_lease_sys_set_events(a, ev, now);
+      hr_lease_sys_set_events(b, ev, now);
+    } else if (irand(15) == 0) {
+      hr_lease_sys_set_events(a, 0, now);
+      hr_lease_sys_set_events(b, 0, now);
+    }
+    if (two_n && irand(60) == 0) {
+      feeds = feeds ? 0 : (unsigned)(1 + irand(2));
+      hr_lease_sys_set_feed_lost(a, feeds, now);
+      hr_lease_sys_set_feed_lost(b, feeds, now);
+    }
+    compare(a, b, t, now, seed, step);
+  }
+  free(dem);
+  hr_lease_sys_destroy(a);
+  hr_lease_sys_destroy(b);
+  hr_tree_destroy(t);
+}
+
+static void test_rebalance_fast_equals_reference(void **st)
+{
+  (void)st;
+  for (uint64_t seed = 1; seed <= 60; seed++)
+    run_seed(seed);
+  print_message("compared %ld leases; %ld leaf groups\n", n_compared, n_fast_groups);
+  assert_true(n_fast_groups > 100);
+}
+
+/* A tree shaped like bench_lease's (transformers x 100 racks x 8 servers x
+ * 8 GPUs), large enough that the system's budget table (48 bytes a node)
+ * is over 4 MB and so comes from the huge-page path of the allocator. */
+static void test_large_tree(void **st)
+{
+  (void)st;
+  const int n_xf = 13;
+  buf_t b = {0};
+  put(&b, "version: 1\nname: large\nnodes:\n");
+  put(&b, "- {id: u, kind: utility, parent: null, voltage_v: 34500, rating_mw: %d}\n", n_xf * 3);
+  const char *ph[3] = {"a", "b", "c"};
+  for (int x = 0; x < n_xf; x++) {
+    put(&b, "- {id: x%d, kind: transformer, parent: u, voltage_v: 415, rating_kw: 4200}\n", x);
+    for (int r = 0; r < 100; r++) {
+      put(&b, "- {id: r%d.%d, kind: rack, parent: x%d, rating_kw: 60}\n", x, r, x);
+      for (int v = 0; v < 8; v++) {
+        put(&b, "- {id: s%d.%d.%d, kind: server, parent: r%d.%d, phases: 1, phase: %s, "
+                "rating_w: 6000}\n", x, r, v, x, r, ph[v % 3]);
+        for (int g = 0; g < 8; g++)
+          put(&b, "- {id: g%d.%d.%d.%d, kind: gpu, parent: s%d.%d.%d, rating_w: 700}\n", x, r,
+              v, g, x, r, v);
+      }
+    }
+  }
+  hr_tree_t *t = NULL;
+  hr_tree_error_t e;
+  assert_int_equal(hr_tree_load_buffer(b.p, b.len, "large.yaml", &t, &e), HR_OK);
+  free(b.p);
+  size_t n = hr_tree_count(t);
+  assert_true(n * sizeof(hr_budget_t) > (4u << 20));
+  hr_lease_cfg_t cfg;
+  hr_lease_cfg_init(&cfg);
+  cfg.coord.policy = HR_POLICY_FAIR;
+  cfg.coord.ramp_w_per_s = 5e3;
+  hr_lease_sys_t *a = NULL, *c = NULL;
+  assert_int_equal(hr_lease_sys_create(t, &cfg, &a, NULL), HR_OK);
+  assert_int_equal(hr_lease_sys_create(t, &cfg, &c, NULL), HR_OK);
+  double *dem = calloc(n, sizeof *dem);
+  assert_non_null(dem);
+  rng = 99;
+  int64_t now = 1000 * MS;
+  for (int step = 0; step < 6; step++) {
+    for (size_t k = 0; k < n; k++)
+      dem[k] = 100.0 + 650.0 * unif(0.0, 1.0);
+    now += 100 * MS;
+    assert_int_equal(hr_lease_sys_rebalance(a, dem, now), HR_OK);
+    assert_int_equal(hr__lease_sys_rebalance_ref(c, dem, now), HR_OK);
+    compare(a, c, t, now, 0, step);
+  }
+  free(dem);
+  hr_lease_sys_destroy(a);
+  hr_lease_sys_destroy(c);
+  hr_tree_destroy(t);
+}
+
+/* The plain water fill (policy.c before the fast form), as the oracle. */
+static void water_fill_ref(size_t n, const hr__item_t *it, double room_w, double *out_w)
+{
+  size_t active = n;
+  double need = 0.0;
+  for (size_t k = 0; k < n; k++)
+    need += it[k].dem_w - it[k].flo_w;
+  if (need <= room_w) {
+    for (size_t k = 0; k < n; k++)
+      out_w[k] = it[k].dem_w;
+    return;
+  }
+  double left = room_w;
+  for (size_t k = 0; k < n; k++)
+    out_w[k] = -1.0;
+  for (size_t pass = 0; pass <= n && active > 0; pass++) {
+    double lambda = left / (double)active;
+    size_t sat = 0;
+    for (size_t k = 0; k < n; k++) {
+      if (out_w[k] >= 0.0)
+        continue;
+      double e = it[k].dem_w - it[k].flo_w;
+      if (e <= lambda) {
+        out_w[k] = it[k].dem_w;
+        left -= e;
+        sat++;
+      }
+    }
+    if (sat == 0) {
+      for (size_t k = 0; k < n; k++)
+        if (out_w[k] < 0.0)
+          out_w[k] = it[k].flo_w + lambda;
+      return;
+    }
+    active -= sat;
+  }
+}
+
+static void test_water_fill_equals_plain(void **st)
+{
+  (void)st;
+  rng = 12345;
+  hr_lease_cfg_t lc;
+  hr_lease_cfg_init(&lc);
+  hr_coord_cfg_t c = lc.coord;
+  c.policy = HR_POLICY_FAIR;
+  enum { MAXN = 100 };
+  hr__item_t it[MAXN];
+  double out[MAXN], ref[MAXN], scratch[2 * MAXN];
+  long contended = 0;
+  for (int trial = 0; trial < 20000; trial++) {
+    size_t n = 1 + (size_t)irand(trial % 10 == 0 ? MAXN : 12);
+    double sum_flo = 0.0, sum_dem = 0.0;
+    for (size_t k = 0; k < n; k++) {
+      it[k].flo_w = irand(4) == 0 ? 0.0 : unif(0.0, 300.0);
+      /* ties are where the order of operations shows */
+      it[k].dem_w = it[k].flo_w + (irand(3) == 0 ? 100.0 : irand(5) == 0 ? 0.0 : unif(0, 600));
+      it[k].prio = 0;
+      sum_flo += it[k].flo_w;
+      sum_dem += it[k].dem_w;
+    }
+    double budget = sum_flo + unif(0.0, 1.2) * (sum_dem - sum_flo) + (irand(9) ? 0.0 : -10.0);
+    uint8_t state = 0;
+    hr__policy_alloc(&c, &state, n, it, budget, out, scratch);
+    if (budget > sum_flo) {
+      water_fill_ref(n, it, budget - sum_flo, ref);
+      contended += budget < sum_dem;
+    } else {
+      for (size_t k = 0; k < n; k++)
+        ref[k] = it[k].flo_w;
+    }
+    for (size_t k = 0; k < n; k++)
+      if (!same_bits(out[k], ref[k])) {
+        print_error("trial %d n %zu item %zu: %.17g vs plain %.17g\n", trial, n, k, out[k],
+                    ref[k]);
+        fail();
+      }
+  }
+  assert_true(contended > 5000);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rebalance_fast_equals_reference),
+      cmocka_unit_test(test_water_fill_equals_plain),
+      cmocka_unit_test(test_large_tree),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
