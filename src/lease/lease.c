@@ -1236,6 +1236,15 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
   __builtin_prefetch(&s->offer_w[k]);
   __builtin_prefetch(&s->last_change_ns[k]);
   __builtin_prefetch(&s->hold_until_ns[k]);
+  /* Its flags and settings: one byte or word each in arrays of their own, a
+   * server's 9 nodes from the last, so a new line every few servers. */
+  __builtin_prefetch(&s->ccfg[k]);
+  __builtin_prefetch(&s->limit[k]);
+  __builtin_prefetch(&s->ch_off[k]);
+  __builtin_prefetch(&s->three[k]);
+  __builtin_prefetch(&s->running[k]);
+  __builtin_prefetch(&s->tier[k]);
+  __builtin_prefetch(&s->pstate[k]);
   if (!s->leafkids[k]) {
     /* A rack: what its split reads of its servers, one line each (they lie
      * 9 nodes apart, ahead of where the leaf streams have got to). */
