@@ -1197,6 +1197,26 @@ static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
   lb->n_seg = lb->n_leaf = 0;
 }
 
+/* Queues leaves c0 .. c0 + m - 1 (one tier, m <= LEAF_BATCH_LEAVES) under
+ * coordinator settings cc, lease expiry expiry_ns; returns where their m
+ * wants go, so that a policy can write them there directly. */
+static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc,
+                          int tier, size_t c0, size_t m, int64_t expiry_ns, int64_t t)
+{
+  if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
+                        lb->n_leaf + m > LEAF_BATCH_LEAVES))
+    batch_flush(s, lb, t);
+  lb->cc = cc;
+  lb->tier = tier;
+  lb->seg[lb->n_seg].c0 = (int32_t)c0;
+  lb->seg[lb->n_seg].m = (int32_t)m;
+  lb->seg[lb->n_seg].expiry_ns = expiry_ns;
+  lb->n_seg++;
+  double *w = lb->want_w + lb->n_leaf;
+  lb->n_leaf += m;
+  return w;
+}
+
 /* Queues leaves c0 .. c0 + m - 1 (one tier) under coordinator settings cc,
  * wants want_w[0 .. m), lease expiry expiry_ns. */
 static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc, int tier,
@@ -1213,14 +1233,7 @@ static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t 
     }
     return;
   }
-  lb->cc = cc;
-  lb->tier = tier;
-  lb->seg[lb->n_seg].c0 = (int32_t)c0;
-  lb->seg[lb->n_seg].m = (int32_t)m;
-  lb->seg[lb->n_seg].expiry_ns = expiry_ns;
-  lb->n_seg++;
-  memcpy(lb->want_w + lb->n_leaf, want_w, m * sizeof *want_w);
-  lb->n_leaf += m;
+  memcpy(batch_slot(s, lb, cc, tier, c0, m, expiry_ns, t), want_w, m * sizeof *want_w);
 }
 
 /* Inner nodes ahead of the one being split whose records the top-down pass
@@ -1373,7 +1386,21 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       s->root_prev_w[k] = prev;
     }
     size_t n_dead = 0;
-    if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0) {
+    if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0 && cc->policy == HR_POLICY_FAIR &&
+        m <= 64 && !s->three[k]) {
+      /* The common server: a run of leaves, fair share, no phase limits.  The
+       * policy reads the floors where they lie and writes the wants straight
+       * into the batch (the steps below, without the copies). */
+      size_t c0 = (size_t)ch[0];
+      int tier = s->run_tier[k];
+      int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
+      int64_t e = t + s->cfg.tier[tier].ttl_ns;
+      double dem[64];
+      run_demand(s, c0, m, demand_w, dem);
+      hr__fair_fill(m, dem, s->floor_w + c0, b,
+                    batch_slot(s, &lb, cc, tier, c0, m, e < pe ? e : pe, t));
+      continue;
+    } else if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0) {
       /* A run, and no feed lost (so no leaf dead): clamps in vectors. */
       size_t c0 = (size_t)ch[0];
       run_demand(s, c0, m, demand_w, s->alloc);

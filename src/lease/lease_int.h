@@ -27,6 +27,12 @@ typedef struct hr__item {
 void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
                       const hr__item_t *it, double budget_w, double *out_w, double *scratch);
 
+/* hr__policy_alloc with HR_POLICY_FAIR for items of priority-free arrays,
+ * n <= 64: the same grants, bit for bit, without building hr__item_t
+ * records (the rebalance's path for a server's run of leaves). */
+void hr__fair_fill(size_t n, const double *dem_w, const double *flo_w, double budget_w,
+                   double *out_w);
+
 /* Cuts need_w from out_w[] (never below floors): lowest priority class first,
  * inside a class the highest power bucket first, equal cuts per member (Dynamo). */
 void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,
