@@ -22,6 +22,20 @@
 #define HR_LEASE_CLONES
 #endif
 
+/* What a parent's split reads and writes of a child that the fast rebalance
+ * visits, one record per position in the visit order: the bottom-up pass
+ * fills it (so it holds this rebalance's values), the child's parents read
+ * it and lower its offer.  A rack's servers are consecutive positions, so a
+ * rack reads four lines instead of one line of each of five arrays per
+ * server (they are 9 nodes apart there). */
+typedef struct inner_rec {
+  double agg_w;   /* aggregated demand */
+  double flo_w;   /* floor_w[k] */
+  double offer_w; /* smallest offer of the parents, NAN = none */
+  int32_t prio;   /* prio[k] */
+  int32_t dead;   /* dead[k] */
+} inner_rec_t;
+
 struct hr_lease_sys {
   const hr_tree_t *tree;
   const hr_tree_node_t *nodes;
@@ -88,6 +102,8 @@ struct hr_lease_sys {
   double *in_ph;             /* budget[k].phase_w of inner[i] at in_ph[4 i] (budget_of):
                                 in visit order, so the racks' limits stream in sequence
                                 instead of each costing a miss on a 48-byte record */
+  inner_rec_t *in_rec;       /* fast rebalance: per position in inner */
+  int32_t *ch_pos;           /* in_pos[ch[i]] */
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
 
@@ -748,6 +764,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       }
     }
     ALLOC(s->in_ph, 4 * s->n_inner);
+    ALLOC(s->in_rec, s->n_inner);
+    ALLOC(s->ch_pos, tot);
+    for (size_t i = 0; i < tot; i++)
+      s->ch_pos[i] = s->in_pos[s->ch[i]];
   }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
   size_t n_dev = 0;
@@ -823,7 +843,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
                 s->leafkids, s->inner,          s->run_tier,      s->ch_ph,       s->in_pos,
-                s->in_ph};
+                s->in_ph,    s->in_rec,         s->ch_pos};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     table_free(ps[k]);
   free(s);
@@ -1246,7 +1266,6 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
 {
   __builtin_prefetch(&s->lease_exp_ns[k]);
   __builtin_prefetch(&s->lease_p_w[k]);
-  __builtin_prefetch(&s->offer_w[k]);
   __builtin_prefetch(&s->last_change_ns[k]);
   __builtin_prefetch(&s->hold_until_ns[k]);
   /* Its flags and settings: one byte or word each in arrays of their own, a
@@ -1259,20 +1278,14 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
   __builtin_prefetch(&s->tier[k]);
   __builtin_prefetch(&s->pstate[k]);
   if (!s->leafkids[k]) {
-    /* A rack: what its split reads of its servers, one line each (they lie
-     * 9 nodes apart, ahead of where the leaf streams have got to). */
+    /* A rack: its servers' records (inner_rec_t), ahead of where the
+     * hardware prefetcher has got to. */
     size_t m = s->ch_off[k + 1] - s->ch_off[k];
-    const int32_t *ch = s->ch + s->ch_off[k];
     if (m > 16)
       return;
-    for (size_t j = 0; j < m; j++) {
-      size_t c = (size_t)ch[j];
-      __builtin_prefetch(&s->agg_w[c]);
-      __builtin_prefetch(&s->floor_w[c]);
-      __builtin_prefetch(&s->prio[c]);
-      __builtin_prefetch(&s->offer_w[c]);
-      __builtin_prefetch(&s->dead[c]);
-    }
+    const int32_t *cp = s->ch_pos + s->ch_off[k];
+    for (size_t j = 0; j < m; j++)
+      __builtin_prefetch(&s->in_rec[cp[j]]);
     return;
   }
   if (s->run_tier[k] < 0)
@@ -1291,6 +1304,33 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
   __builtin_prefetch(&s->dead[c0]);
 }
 
+/* The bottom-up pass's counterpart of prefetch_node(): what it reads of an
+ * inner node ahead (it walks backwards, where the racks' child lists and the
+ * nodes' own fields come one line each, too sparse for the hardware). */
+static inline void prefetch_up(const hr_lease_sys_t *s, size_t k, const double *demand_w)
+{
+  __builtin_prefetch(&s->limit[k]);
+  __builtin_prefetch(&s->floor_w[k]);
+  __builtin_prefetch(&s->prio[k]);
+  __builtin_prefetch(&s->dead[k]);
+  __builtin_prefetch(&s->run_tier[k]);
+  __builtin_prefetch(&s->leafkids[k]);
+  uint32_t o = s->ch_off[k];
+  __builtin_prefetch(&s->ch[o]);
+  if (!s->leafkids[k]) {
+    __builtin_prefetch(&s->ch_pos[o]);
+    return;
+  }
+  size_t c0 = (size_t)s->ch[o], c1 = c0 + (s->ch_off[k + 1] - o) - 1;
+  if (s->run_tier[k] < 0)
+    return;
+  const double *p[] = {demand_w, s->limit, s->floor_w};
+  for (size_t j = 0; j < sizeof p / sizeof p[0]; j++) {
+    __builtin_prefetch(p[j] + c0);
+    __builtin_prefetch(p[j] + c1);
+  }
+}
+
 /* The rebalance.  fast = 0 is the reference form: it visits every node and
  * settles leaves with settle(); fast = 1 visits only s->inner, aggregates
  * and settles the leaves of leafkids nodes inside their parent's step with
@@ -1305,6 +1345,8 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
    * sides (each feed must carry it alone). */
   for (size_t i = n_visit; i-- > 0;) {
     size_t k = fast ? (size_t)s->inner[i] : i;
+    if (fast && i >= PREFETCH_AHEAD)
+      prefetch_up(s, (size_t)s->inner[i - PREFETCH_AHEAD], demand_w);
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
     double d;
@@ -1322,6 +1364,11 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       d = 0.0;
       for (size_t j = 0; j < m; j++)
         d += leaf_demand(s, (size_t)ch[j], demand_w);
+    } else if (fast) {
+      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      d = 0.0;
+      for (size_t j = 0; j < m; j++)
+        d += s->in_rec[cp[j]].agg_w;
     } else {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
@@ -1331,8 +1378,17 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       d = s->limit[k];
     if (d < s->floor_w[k])
       d = s->floor_w[k];
-    s->agg_w[k] = d;
-    s->offer_w[k] = INFINITY;
+    if (fast) {
+      inner_rec_t *r = &s->in_rec[i];
+      r->agg_w = d;
+      r->flo_w = s->floor_w[k];
+      r->offer_w = INFINITY;
+      r->prio = s->prio[k];
+      r->dead = s->dead[k];
+    } else {
+      s->agg_w[k] = d;
+      s->offer_w[k] = INFINITY;
+    }
   }
   /* Top-down: settle a node's own lease from its parents' offers, then split
    * its cap among its children. */
@@ -1346,8 +1402,9 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       continue;
     /* A node none of whose parents offered (a parent is stopped) keeps its
      * old lease, which runs out by itself; its own coordinator still runs. */
-    if (!is_root(s, k) && isfinite(s->offer_w[k])) {
-      double want = s->offer_w[k];
+    double offer = fast ? s->in_rec[i].offer_w : s->offer_w[k];
+    if (!is_root(s, k) && isfinite(offer)) {
+      double want = offer;
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
       settle(s, k, want, t, expiry_for(s, k, t));
@@ -1360,7 +1417,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     if (!s->running[k]) {
       /* The children of a leafkids node are not visited in the fast form, so
        * they need no mark. */
-      if (!leaf_step)
+      if (fast && !leaf_step)
+        for (size_t j = 0; j < m; j++)
+          s->in_rec[s->ch_pos[s->ch_off[k] + j]].offer_w = NAN;
+      else if (!leaf_step)
         for (size_t j = 0; j < m; j++)
           s->offer_w[ch[j]] = NAN;
       continue;
@@ -1420,6 +1480,19 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         s->items[j].dem_w = dc ? 0.0 : leaf_demand(s, c, demand_w);
         s->items[j].flo_w = dc ? 0.0 : s->floor_w[c];
         s->items[j].prio = s->prio[c];
+      }
+    } else if (fast) {
+      /* The children's records, filled by the bottom-up pass; their least
+       * grant is their floor unless a coordinator is stopped (eflo). */
+      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      for (size_t j = 0; j < m; j++) {
+        const inner_rec_t *r = &s->in_rec[cp[j]];
+        double dem = r->agg_w, flo = s->n_stopped ? eflo(s, (size_t)ch[j], t) : r->flo_w;
+        dem = r->dead ? 0.0 : dem;
+        flo = r->dead ? 0.0 : flo;
+        s->items[j].dem_w = dem < flo ? flo : dem;
+        s->items[j].flo_w = flo;
+        s->items[j].prio = r->prio;
       }
     } else {
       for (size_t j = 0; j < m; j++) {
@@ -1504,6 +1577,15 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
         settle(s, c, want, t, e < pe ? e : pe);
         s->offer_w[c] = NAN;
+      }
+      continue;
+    }
+    if (fast) {
+      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      for (size_t j = 0; j < m; j++) {
+        inner_rec_t *r = &s->in_rec[cp[j]];
+        if (!isnan(r->offer_w) && s->alloc[j] < r->offer_w)
+          r->offer_w = s->alloc[j];
       }
       continue;
     }
