@@ -1256,6 +1256,127 @@ static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t 
   memcpy(batch_slot(s, lb, cc, tier, c0, m, expiry_ns, t), want_w, m * sizeof *want_w);
 }
 
+/* Servers of FILL_M leaves under fair share whose water fills run together,
+ * one server per lane (FILL_M lanes): a server's fill is a chain of
+ * dependent passes with branches on coin-flip comparisons, which one server
+ * at a time leaves the core waiting on or mispredicting; across servers the
+ * lanes are independent and the passes branch-free. */
+#define FILL_M 8
+typedef struct fill_group {
+  size_t n;
+  const hr_coord_cfg_t *cc[FILL_M];
+  int tier[FILL_M];
+  size_t c0[FILL_M];
+  int64_t expiry_ns[FILL_M];
+  double b[FILL_M];
+  double dem[FILL_M][FILL_M]; /* [leaf][server] */
+  double flo[FILL_M][FILL_M];
+  double out[FILL_M][FILL_M];
+} fill_group_t;
+
+/* hr__fair_fill() (hr__policy_alloc's fair share) of the n <= FILL_M servers
+ * of a group, each in its lane: the same operations in the same order per
+ * lane (sums in leaf order, a pass's level fixed while `left` drops in leaf
+ * order), with selects instead of branches, so the same grants bit for bit.
+ * Unused lanes have a zero budget and are settled at their floors. */
+HR_LEASE_CLONES
+static void fill_lanes(fill_group_t *g)
+{
+  const size_t m = FILL_M;
+  double left[FILL_M], act[FILL_M], lam[FILL_M], ext[FILL_M][FILL_M];
+  int64_t done[FILL_M], st[FILL_M][FILL_M], any[FILL_M];
+  for (size_t l = g->n; l < FILL_M; l++) {
+    g->b[l] = 0.0;
+    for (size_t j = 0; j < m; j++)
+      g->dem[j][l] = g->flo[j][l] = 0.0;
+  }
+  double sflo[FILL_M], need[FILL_M];
+  for (size_t l = 0; l < FILL_M; l++)
+    sflo[l] = need[l] = 0.0;
+  for (size_t j = 0; j < m; j++)
+    for (size_t l = 0; l < FILL_M; l++) {
+      sflo[l] += g->flo[j][l];
+      ext[j][l] = g->dem[j][l] - g->flo[j][l];
+      need[l] += ext[j][l];
+    }
+  int64_t low[FILL_M];
+  for (size_t l = 0; l < FILL_M; l++) {
+    low[l] = !(g->b[l] > sflo[l]);
+    left[l] = g->b[l] - sflo[l];
+    done[l] = low[l] | (need[l] <= left[l]);
+    act[l] = (double)m;
+  }
+  for (size_t j = 0; j < m; j++)
+    for (size_t l = 0; l < FILL_M; l++) {
+      g->out[j][l] = low[l] ? g->flo[j][l] : g->dem[j][l];
+      st[j][l] = 0;
+    }
+  for (size_t pass = 0; pass <= m; pass++) {
+    int64_t all = 1;
+    for (size_t l = 0; l < FILL_M; l++)
+      all &= done[l];
+    if (all)
+      break;
+    for (size_t l = 0; l < FILL_M; l++) {
+      lam[l] = left[l] / act[l];
+      any[l] = 0;
+    }
+    for (size_t j = 0; j < m; j++)
+      for (size_t l = 0; l < FILL_M; l++) {
+        int64_t sat = !done[l] & !st[j][l] & (ext[j][l] <= lam[l]);
+        st[j][l] |= sat;
+        any[l] |= sat;
+        left[l] = sat ? left[l] - ext[j][l] : left[l];
+        act[l] = sat ? act[l] - 1.0 : act[l];
+      }
+    int64_t fin[FILL_M];
+    for (size_t l = 0; l < FILL_M; l++)
+      fin[l] = !done[l] & !any[l];
+    for (size_t j = 0; j < m; j++)
+      for (size_t l = 0; l < FILL_M; l++)
+        g->out[j][l] = (fin[l] & !st[j][l]) ? g->flo[j][l] + lam[l] : g->out[j][l];
+    for (size_t l = 0; l < FILL_M; l++)
+      done[l] |= fin[l] | (act[l] == 0.0);
+  }
+}
+
+static void fill_flush(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb, int64_t t)
+{
+  if (g->n == 0)
+    return;
+  fill_lanes(g);
+  for (size_t l = 0; l < g->n; l++) {
+    double *w = batch_slot(s, lb, g->cc[l], g->tier[l], g->c0[l], FILL_M, g->expiry_ns[l], t);
+    for (size_t j = 0; j < FILL_M; j++)
+      w[j] = g->out[j][l];
+  }
+  g->n = 0;
+}
+
+/* Queues a server whose FILL_M leaves c0 .. are a run of one tier: their
+ * demands and floors into its lane, its budget b.  Deferring the fill is safe
+ * for the reason batch_add's deferring is: nothing reads a leaf's want but
+ * its own settle. */
+static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb,
+                     const hr_coord_cfg_t *cc, int tier, size_t c0, int64_t expiry_ns, double b,
+                     const double *demand_w, int64_t t)
+{
+  double dem[FILL_M];
+  run_demand(s, c0, FILL_M, demand_w, dem);
+  size_t l = g->n;
+  g->cc[l] = cc;
+  g->tier[l] = tier;
+  g->c0[l] = c0;
+  g->expiry_ns[l] = expiry_ns;
+  g->b[l] = b;
+  for (size_t j = 0; j < FILL_M; j++) {
+    g->dem[j][l] = dem[j];
+    g->flo[j][l] = s->floor_w[c0 + j];
+  }
+  if (++g->n == FILL_M)
+    fill_flush(s, g, lb, t);
+}
+
 /* Inner nodes ahead of the one being split whose records the top-down pass
  * asks the memory for early: a rack comes every 73 nodes of a 64-GPU rack,
  * too far apart for the hardware prefetcher, and its budget record, lease
@@ -1394,6 +1515,8 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
    * its cap among its children. */
   leaf_batch_t lb;
   lb.n_seg = lb.n_leaf = 0;
+  fill_group_t fg;
+  fg.n = 0;
   for (size_t i = 0; i < n_visit; i++) {
     size_t k = fast ? (size_t)s->inner[i] : i;
     if (fast && i + PREFETCH_AHEAD < n_visit)
@@ -1455,6 +1578,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       int tier = s->run_tier[k];
       int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
       int64_t e = t + s->cfg.tier[tier].ttl_ns;
+      if (m == FILL_M) {
+        fill_add(s, &fg, &lb, cc, tier, c0, e < pe ? e : pe, b, demand_w, t);
+        continue;
+      }
       double dem[64];
       run_demand(s, c0, m, demand_w, dem);
       hr__fair_fill(m, dem, s->floor_w + c0, b,
@@ -1595,8 +1722,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         s->offer_w[c] = s->alloc[j];
     }
   }
-  if (fast)
+  if (fast) {
+    fill_flush(s, &fg, &lb, t);
     batch_flush(s, &lb, t);
+  }
   return HR_OK;
 }
 
