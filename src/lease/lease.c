@@ -1340,6 +1340,24 @@ static void fill_lanes(fill_group_t *g)
   }
 }
 
+void hr__fill_lanes(size_t n_srv, const double *dem_w, const double *flo_w, const double *b_w,
+                    double *out_w)
+{
+  fill_group_t g;
+  g.n = n_srv;
+  for (size_t l = 0; l < n_srv; l++) {
+    g.b[l] = b_w[l];
+    for (size_t j = 0; j < FILL_M; j++) {
+      g.dem[j][l] = dem_w[l * FILL_M + j];
+      g.flo[j][l] = flo_w[l * FILL_M + j];
+    }
+  }
+  fill_lanes(&g);
+  for (size_t l = 0; l < n_srv; l++)
+    for (size_t j = 0; j < FILL_M; j++)
+      out_w[l * FILL_M + j] = g.out[j][l];
+}
+
 static void fill_flush(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb, int64_t t)
 {
   if (g->n == 0)

@@ -33,6 +33,12 @@ void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
 void hr__fair_fill(size_t n, const double *dem_w, const double *flo_w, double budget_w,
                    double *out_w);
 
+/* The rebalance's water fill of up to 8 servers of 8 leaves at once, for
+ * tests: server l's demands, floors and grants at [8 l .. 8 l + 8), its
+ * budget b_w[l]; the same grants as hr__fair_fill(8, ...) per server. */
+void hr__fill_lanes(size_t n_srv, const double *dem_w, const double *flo_w, const double *b_w,
+                    double *out_w);
+
 /* Cuts need_w from out_w[] (never below floors): lowest priority class first,
  * inside a class the highest power bucket first, equal cuts per member (Dynamo). */
 void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,

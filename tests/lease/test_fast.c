@@ -492,11 +492,48 @@ static void test_water_fill_equals_plain(void **st)
   assert_true(contended > 5000);
 }
 
+/* The lane form (8 servers of 8 leaves at once) against hr__fair_fill, server
+ * by server, with ties, zero excesses and budgets below the floors. */
+static void test_fill_lanes_equals_fair_fill(void **st)
+{
+  (void)st;
+  rng = 777;
+  double dem[64], flo[64], b[8], out[64], ref[8];
+  long contended = 0;
+  for (int trial = 0; trial < 20000; trial++) {
+    size_t n_srv = 1 + (size_t)irand(8);
+    for (size_t l = 0; l < n_srv; l++) {
+      double sum_flo = 0.0, sum_dem = 0.0;
+      for (size_t j = 0; j < 8; j++) {
+        double *f = &flo[8 * l + j], *d = &dem[8 * l + j];
+        *f = irand(4) == 0 ? 0.0 : irand(3) == 0 ? 140.0 : unif(0.0, 300.0);
+        *d = *f + (irand(3) == 0 ? 100.0 : irand(5) == 0 ? 0.0 : unif(0, 600));
+        sum_flo += *f;
+        sum_dem += *d;
+      }
+      b[l] = sum_flo + unif(0.0, 1.2) * (sum_dem - sum_flo) + (irand(9) ? 0.0 : -10.0);
+      contended += b[l] > sum_flo && b[l] < sum_dem;
+    }
+    hr__fill_lanes(n_srv, dem, flo, b, out);
+    for (size_t l = 0; l < n_srv; l++) {
+      hr__fair_fill(8, dem + 8 * l, flo + 8 * l, b[l], ref);
+      for (size_t j = 0; j < 8; j++)
+        if (!same_bits(out[8 * l + j], ref[j])) {
+          print_error("trial %d server %zu leaf %zu: lanes %.17g vs fair_fill %.17g\n", trial,
+                      l, j, out[8 * l + j], ref[j]);
+          fail();
+        }
+    }
+  }
+  assert_true(contended > 20000);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rebalance_fast_equals_reference),
       cmocka_unit_test(test_water_fill_equals_plain),
+      cmocka_unit_test(test_fill_lanes_equals_fair_fill),
       cmocka_unit_test(test_large_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
