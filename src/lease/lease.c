@@ -1219,6 +1219,58 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
   }
 }
 
+/* settle() of one node whose least grant is its floor (no coordinator
+ * stopped), written as settle_leaves()'s lane: both directions computed and
+ * selected.  For the servers' and racks' own leases in the fast rebalance:
+ * their direction is a coin flip like the leaves', and the branch misses of
+ * settle() cost more than the few extra operations; nothing reads the result
+ * soon (a server's budget goes into the deferred lane fill), so the longer
+ * dependent chain stays off the critical path.  The same operations as
+ * settle_leaves(), so the same lease bit for bit (test_fast compares the fast
+ * rebalance with the reference, which uses settle()). */
+static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t,
+                             int64_t expiry)
+{
+  const hr_coord_cfg_t *cc = s->ccfg[s->par[k]];
+  const int tier = s->tier[k];
+  const double tok = s->cfg.tier[tier].token_w, inv = s->tok_inv[tier];
+  const double ramp = cc->ramp_w_per_s;
+  const int64_t ramp_finite = isfinite(ramp) != 0, grow = s->mode == HR_MODE_NORMAL;
+  double flo = s->floor_w[k];
+  double old = t < s->lease_exp_ns[k] ? s->lease_p_w[k] : flo;
+  double w = s->mode == HR_MODE_PROTECTION ? 0.0 : want;
+  double g = w < flo ? flo : w;
+  int64_t last = s->last_change_ns[k];
+  int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
+  int64_t hold_old = s->hold_until_ns[k];
+  int64_t frozen = !grow | (t < hold_old) | (since < cc->dwell_ns);
+  double top = old + ramp * ((double)since / NS_PER_S);
+  double up = (ramp_finite & (g > top)) ? top : g;
+  double q = quantize_v(up, flo, tok, inv);
+  up = q > old ? q : old;
+  up = up - old < cc->hyst_w ? old : up;
+  up = frozen ? old : up;
+  double down = quantize_v(g, flo, tok, inv);
+  g = g > old ? up : g < old ? down : g;
+  g = g < flo ? flo : g;
+  g = expiry <= t ? flo : g;
+  int64_t dir = (int64_t)(g > old) - (int64_t)(g < old);
+  int64_t dw = s->damp[k];
+  int64_t ld = damp_dir(dw);
+  int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
+  int64_t ws = s->win_start_ns[k];
+  int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > cc->damp_window_ns);
+  int64_t nch = reset ? 0 : damp_count(dw);
+  nch += flip & (nch < 255);
+  s->win_start_ns[k] = reset ? t : ws;
+  s->hold_until_ns[k] = (flip & (nch > cc->damp_changes)) ? t + cc->damp_hold_ns : hold_old;
+  s->damp[k] = damp_word(nch, dir != 0 ? dir : ld);
+  s->last_change_ns[k] = dir != 0 ? t : last;
+  s->lease_p_w[k] = g;
+  s->lease_granted_ns[k] = t;
+  s->lease_exp_ns[k] = g > flo ? expiry : t;
+}
+
 static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
 {
   if (lb->n_seg == 0)
@@ -1566,7 +1618,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       double want = offer;
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
-      settle(s, k, want, t, expiry_for(s, k, t));
+      if (fast && s->n_stopped == 0)
+        settle_bf(s, k, want, t, expiry_for(s, k, t));
+      else
+        settle(s, k, want, t, expiry_for(s, k, t));
     }
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
@@ -1585,7 +1640,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       continue;
     }
     const hr_coord_cfg_t *cc = s->ccfg[k];
-    double b = hr_lease_sys_avail_w(s, k, t);
+    /* hr_lease_sys_avail_w, inlined (an exported call goes through the PLT). */
+    double b = cap_at(s, k, t);
+    if (!(b < s->limit[k] || s->dead[k]))
+      b = s->limit[k];
     if (!is_root(s, k) && t >= s->lease_exp_ns[k])
       b = s->floor_w[k];
     b -= cc->reserve_frac * b;
