@@ -584,8 +584,12 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
  * (Linux transparent huge pages in "madvise" mode; about 10 % of the
  * 640,000-GPU rebalance, docs/performance.md).  They are mapped afresh:
  * heap memory the tree loader already touched is backed by small pages, and
- * the advice does not change that.  A header in front of every table says
- * how it was obtained. */
+ * the advice does not change that.  Tables from 2 MB up qualify: the
+ * per-child and per-visited-node tables a rack reads (ch_pos, in_rec, in_ph,
+ * ch_off, about 3 MB each here) are a line or two per rack 288 bytes apart,
+ * a new 4 KB page every 14 racks, and their misses were the largest stalls
+ * in the profile (about 1 ms).  A header in front of every table says how it
+ * was obtained. */
 typedef struct table_hdr {
   void *base;     /* what to give back */
   size_t map_len; /* > 0: mmap'd, that long; 0: calloc'd */
@@ -601,7 +605,7 @@ static void *table_alloc(size_t cnt, size_t size)
   size_t bytes = cnt * size;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const size_t huge = (size_t)2 << 20;
-  if (bytes >= 2 * huge) {
+  if (bytes >= huge) {
     /* Room to put the table on a 2 MB boundary with the header before it. */
     size_t len = ((bytes + huge - 1) & ~(huge - 1)) + huge;
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
