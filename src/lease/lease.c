@@ -104,6 +104,9 @@ struct hr_lease_sys {
                                 instead of each costing a miss on a 48-byte record */
   inner_rec_t *in_rec;       /* fast rebalance: per position in inner */
   int32_t *ch_pos;           /* in_pos[ch[i]] */
+  int32_t *in_cp0;           /* per position: the children's first position when they are
+                                consecutive positions (a rack's servers), else -1 (kid_pos) */
+  int32_t *iota;             /* 0, 1, .. max_fan - 1 */
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
 
@@ -115,6 +118,22 @@ static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
 
 /* The damper word: direction changes counted (0..255) and the direction of
  * the last change (-1, 0, 1), packed so that a leaf carries one word. */
+/* The positions of the children of k (visited at position i) in the visit
+ * order: in_rec[*base + p[j]].  When they are consecutive positions (a
+ * rack's servers follow the rack) p is iota and *base the first: the rack
+ * then reads nothing at its node index (ch_off, ch_pos lie 72 children apart
+ * per rack, a miss each that the prefetch one rack ahead only moved). */
+static inline const int32_t *kid_pos(const hr_lease_sys_t *s, size_t i, size_t k, size_t *base)
+{
+  int32_t c0 = s->in_cp0[i];
+  if (c0 >= 0) {
+    *base = (size_t)c0;
+    return s->iota;
+  }
+  *base = 0;
+  return s->ch_pos + s->ch_off[k];
+}
+
 static inline int64_t damp_word(int64_t n_changes, int64_t dir)
 {
   return n_changes * 4 + (dir + 1);
@@ -772,6 +791,14 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
     ALLOC(s->ch_pos, tot);
     for (size_t i = 0; i < tot; i++)
       s->ch_pos[i] = s->in_pos[s->ch[i]];
+    ALLOC(s->in_cp0, s->n_inner);
+    for (size_t i = 0; i < s->n_inner; i++) {
+      size_t k = (size_t)s->inner[i], o = s->ch_off[k], m = s->ch_off[k + 1] - o;
+      int run = m > 0 && s->ch_pos[o] >= 0;
+      for (size_t j = 1; j < m && run; j++)
+        run = s->ch_pos[o + j] == s->ch_pos[o] + (int32_t)j;
+      s->in_cp0[i] = run ? s->ch_pos[o] : -1;
+    }
   }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
   size_t n_dev = 0;
@@ -788,6 +815,9 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->alloc, s->max_fan);
   ALLOC(s->scratch, 2 * s->max_fan);
   ALLOC(s->kids, s->max_fan);
+  ALLOC(s->iota, s->max_fan);
+  for (size_t j = 0; j < s->max_fan; j++)
+    s->iota[j] = (int32_t)j;
   {
     unsigned char *base = s->dev_mem + ((16 - ((uintptr_t)s->dev_mem & 15)) & 15);
     size_t d = 0;
@@ -847,7 +877,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
                 s->leafkids, s->inner,          s->run_tier,      s->ch_ph,       s->in_pos,
-                s->in_ph,    s->in_rec,         s->ch_pos};
+                s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     table_free(ps[k]);
   free(s);
@@ -1472,7 +1502,7 @@ static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb,
  * and policy state would otherwise each cost a full memory latency. */
 #define PREFETCH_AHEAD 9
 
-static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
+static inline void prefetch_node(const hr_lease_sys_t *s, size_t pos, size_t k)
 {
   __builtin_prefetch(&s->lease_exp_ns[k]);
   __builtin_prefetch(&s->lease_p_w[k]);
@@ -1493,9 +1523,10 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
     size_t m = s->ch_off[k + 1] - s->ch_off[k];
     if (m > 16)
       return;
-    const int32_t *cp = s->ch_pos + s->ch_off[k];
+    size_t cb = 0;
+    const int32_t *cp = kid_pos(s, pos, k, &cb);
     for (size_t j = 0; j < m; j++)
-      __builtin_prefetch(&s->in_rec[cp[j]]);
+      __builtin_prefetch(&s->in_rec[cb + (size_t)cp[j]]);
     return;
   }
   if (s->run_tier[k] < 0)
@@ -1578,10 +1609,11 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       for (size_t j = 0; j < m; j++)
         d += leaf_demand(s, (size_t)ch[j], demand_w);
     } else if (fast) {
-      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      size_t cb = 0;
+      const int32_t *cp = kid_pos(s, i, k, &cb);
       d = 0.0;
       for (size_t j = 0; j < m; j++)
-        d += s->in_rec[cp[j]].agg_w;
+        d += s->in_rec[cb + (size_t)cp[j]].agg_w;
     } else {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
@@ -1612,7 +1644,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
   for (size_t i = 0; i < n_visit; i++) {
     size_t k = fast ? (size_t)s->inner[i] : i;
     if (fast && i + PREFETCH_AHEAD < n_visit)
-      prefetch_node(s, (size_t)s->inner[i + PREFETCH_AHEAD]);
+      prefetch_node(s, i + PREFETCH_AHEAD, (size_t)s->inner[i + PREFETCH_AHEAD]);
     if (s->dead[k])
       continue;
     /* A node none of whose parents offered (a parent is stopped) keeps its
@@ -1635,10 +1667,12 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     if (!s->running[k]) {
       /* The children of a leafkids node are not visited in the fast form, so
        * they need no mark. */
-      if (fast && !leaf_step)
+      if (fast && !leaf_step) {
+        size_t cb = 0;
+        const int32_t *cp = kid_pos(s, i, k, &cb);
         for (size_t j = 0; j < m; j++)
-          s->in_rec[s->ch_pos[s->ch_off[k] + j]].offer_w = NAN;
-      else if (!leaf_step)
+          s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
+      } else if (!leaf_step)
         for (size_t j = 0; j < m; j++)
           s->offer_w[ch[j]] = NAN;
       continue;
@@ -1709,9 +1743,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     } else if (fast) {
       /* The children's records, filled by the bottom-up pass; their least
        * grant is their floor unless a coordinator is stopped (eflo). */
-      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      size_t cb = 0;
+      const int32_t *cp = kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
-        const inner_rec_t *r = &s->in_rec[cp[j]];
+        const inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
         double dem = r->agg_w, flo = s->n_stopped ? eflo(s, (size_t)ch[j], t) : r->flo_w;
         dem = r->dead ? 0.0 : dem;
         flo = r->dead ? 0.0 : flo;
@@ -1806,9 +1841,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       continue;
     }
     if (fast) {
-      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      size_t cb = 0;
+      const int32_t *cp = kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
-        inner_rec_t *r = &s->in_rec[cp[j]];
+        inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
         if (!isnan(r->offer_w) && s->alloc[j] < r->offer_w)
           r->offer_w = s->alloc[j];
       }
