@@ -1518,8 +1518,10 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t pos, size_t k)
   __builtin_prefetch(&s->tier[k]);
   __builtin_prefetch(&s->pstate[k]);
   if (!s->leafkids[k]) {
-    /* A rack: its servers' records (inner_rec_t), ahead of where the
-     * hardware prefetcher has got to. */
+    /* A rack: its phase limits and its servers' records (inner_rec_t),
+     * ahead of where the hardware prefetcher has got to (they are per
+     * position, but a rack's come 9 positions apart). */
+    __builtin_prefetch(&s->in_ph[4 * pos]);
     size_t m = s->ch_off[k + 1] - s->ch_off[k];
     if (m > 16)
       return;
