@@ -104,6 +104,9 @@ struct hr_lease_sys {
                                 instead of each costing a miss on a 48-byte record */
   inner_rec_t *in_rec;       /* fast rebalance: per position in inner */
   int32_t *ch_pos;           /* in_pos[ch[i]] */
+  int32_t *in_cp0;           /* per position: the children's first position when they are
+                                consecutive positions (a rack's servers), else -1 (kid_pos) */
+  int32_t *iota;             /* 0, 1, .. max_fan - 1 */
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
 
@@ -115,6 +118,22 @@ static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
 
 /* The damper word: direction changes counted (0..255) and the direction of
  * the last change (-1, 0, 1), packed so that a leaf carries one word. */
+/* The positions of the children of k (visited at position i) in the visit
+ * order: in_rec[*base + p[j]].  When they are consecutive positions (a
+ * rack's servers follow the rack) p is iota and *base the first: the rack
+ * then reads nothing at its node index (ch_off, ch_pos lie 72 children apart
+ * per rack, a miss each that the prefetch one rack ahead only moved). */
+static inline const int32_t *kid_pos(const hr_lease_sys_t *s, size_t i, size_t k, size_t *base)
+{
+  int32_t c0 = s->in_cp0[i];
+  if (c0 >= 0) {
+    *base = (size_t)c0;
+    return s->iota;
+  }
+  *base = 0;
+  return s->ch_pos + s->ch_off[k];
+}
+
 static inline int64_t damp_word(int64_t n_changes, int64_t dir)
 {
   return n_changes * 4 + (dir + 1);
@@ -584,8 +603,12 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
  * (Linux transparent huge pages in "madvise" mode; about 10 % of the
  * 640,000-GPU rebalance, docs/performance.md).  They are mapped afresh:
  * heap memory the tree loader already touched is backed by small pages, and
- * the advice does not change that.  A header in front of every table says
- * how it was obtained. */
+ * the advice does not change that.  Tables from 2 MB up qualify: the
+ * per-child and per-visited-node tables a rack reads (ch_pos, in_rec, in_ph,
+ * ch_off, about 3 MB each here) are a line or two per rack 288 bytes apart,
+ * a new 4 KB page every 14 racks, and their misses were the largest stalls
+ * in the profile (about 1 ms).  A header in front of every table says how it
+ * was obtained. */
 typedef struct table_hdr {
   void *base;     /* what to give back */
   size_t map_len; /* > 0: mmap'd, that long; 0: calloc'd */
@@ -601,7 +624,7 @@ static void *table_alloc(size_t cnt, size_t size)
   size_t bytes = cnt * size;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const size_t huge = (size_t)2 << 20;
-  if (bytes >= 2 * huge) {
+  if (bytes >= huge) {
     /* Room to put the table on a 2 MB boundary with the header before it. */
     size_t len = ((bytes + huge - 1) & ~(huge - 1)) + huge;
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -768,6 +791,14 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
     ALLOC(s->ch_pos, tot);
     for (size_t i = 0; i < tot; i++)
       s->ch_pos[i] = s->in_pos[s->ch[i]];
+    ALLOC(s->in_cp0, s->n_inner);
+    for (size_t i = 0; i < s->n_inner; i++) {
+      size_t k = (size_t)s->inner[i], o = s->ch_off[k], m = s->ch_off[k + 1] - o;
+      int run = m > 0 && s->ch_pos[o] >= 0;
+      for (size_t j = 1; j < m && run; j++)
+        run = s->ch_pos[o + j] == s->ch_pos[o] + (int32_t)j;
+      s->in_cp0[i] = run ? s->ch_pos[o] : -1;
+    }
   }
   s->dev_size = (hr_device_size() + 15) & ~(size_t)15;
   size_t n_dev = 0;
@@ -784,6 +815,9 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->alloc, s->max_fan);
   ALLOC(s->scratch, 2 * s->max_fan);
   ALLOC(s->kids, s->max_fan);
+  ALLOC(s->iota, s->max_fan);
+  for (size_t j = 0; j < s->max_fan; j++)
+    s->iota[j] = (int32_t)j;
   {
     unsigned char *base = s->dev_mem + ((16 - ((uintptr_t)s->dev_mem & 15)) & 15);
     size_t d = 0;
@@ -843,7 +877,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
                 s->leafkids, s->inner,          s->run_tier,      s->ch_ph,       s->in_pos,
-                s->in_ph,    s->in_rec,         s->ch_pos};
+                s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     table_free(ps[k]);
   free(s);
@@ -1219,6 +1253,58 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
   }
 }
 
+/* settle() of one node whose least grant is its floor (no coordinator
+ * stopped), written as settle_leaves()'s lane: both directions computed and
+ * selected.  For the servers' and racks' own leases in the fast rebalance:
+ * their direction is a coin flip like the leaves', and the branch misses of
+ * settle() cost more than the few extra operations; nothing reads the result
+ * soon (a server's budget goes into the deferred lane fill), so the longer
+ * dependent chain stays off the critical path.  The same operations as
+ * settle_leaves(), so the same lease bit for bit (test_fast compares the fast
+ * rebalance with the reference, which uses settle()). */
+static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t,
+                             int64_t expiry)
+{
+  const hr_coord_cfg_t *cc = s->ccfg[s->par[k]];
+  const int tier = s->tier[k];
+  const double tok = s->cfg.tier[tier].token_w, inv = s->tok_inv[tier];
+  const double ramp = cc->ramp_w_per_s;
+  const int64_t ramp_finite = isfinite(ramp) != 0, grow = s->mode == HR_MODE_NORMAL;
+  double flo = s->floor_w[k];
+  double old = t < s->lease_exp_ns[k] ? s->lease_p_w[k] : flo;
+  double w = s->mode == HR_MODE_PROTECTION ? 0.0 : want;
+  double g = w < flo ? flo : w;
+  int64_t last = s->last_change_ns[k];
+  int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
+  int64_t hold_old = s->hold_until_ns[k];
+  int64_t frozen = !grow | (t < hold_old) | (since < cc->dwell_ns);
+  double top = old + ramp * ((double)since / NS_PER_S);
+  double up = (ramp_finite & (g > top)) ? top : g;
+  double q = quantize_v(up, flo, tok, inv);
+  up = q > old ? q : old;
+  up = up - old < cc->hyst_w ? old : up;
+  up = frozen ? old : up;
+  double down = quantize_v(g, flo, tok, inv);
+  g = g > old ? up : g < old ? down : g;
+  g = g < flo ? flo : g;
+  g = expiry <= t ? flo : g;
+  int64_t dir = (int64_t)(g > old) - (int64_t)(g < old);
+  int64_t dw = s->damp[k];
+  int64_t ld = damp_dir(dw);
+  int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
+  int64_t ws = s->win_start_ns[k];
+  int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > cc->damp_window_ns);
+  int64_t nch = reset ? 0 : damp_count(dw);
+  nch += flip & (nch < 255);
+  s->win_start_ns[k] = reset ? t : ws;
+  s->hold_until_ns[k] = (flip & (nch > cc->damp_changes)) ? t + cc->damp_hold_ns : hold_old;
+  s->damp[k] = damp_word(nch, dir != 0 ? dir : ld);
+  s->last_change_ns[k] = dir != 0 ? t : last;
+  s->lease_p_w[k] = g;
+  s->lease_granted_ns[k] = t;
+  s->lease_exp_ns[k] = g > flo ? expiry : t;
+}
+
 static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
 {
   if (lb->n_seg == 0)
@@ -1416,7 +1502,7 @@ static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb,
  * and policy state would otherwise each cost a full memory latency. */
 #define PREFETCH_AHEAD 9
 
-static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
+static inline void prefetch_node(const hr_lease_sys_t *s, size_t pos, size_t k)
 {
   __builtin_prefetch(&s->lease_exp_ns[k]);
   __builtin_prefetch(&s->lease_p_w[k]);
@@ -1432,14 +1518,17 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t k)
   __builtin_prefetch(&s->tier[k]);
   __builtin_prefetch(&s->pstate[k]);
   if (!s->leafkids[k]) {
-    /* A rack: its servers' records (inner_rec_t), ahead of where the
-     * hardware prefetcher has got to. */
+    /* A rack: its phase limits and its servers' records (inner_rec_t),
+     * ahead of where the hardware prefetcher has got to (they are per
+     * position, but a rack's come 9 positions apart). */
+    __builtin_prefetch(&s->in_ph[4 * pos]);
     size_t m = s->ch_off[k + 1] - s->ch_off[k];
     if (m > 16)
       return;
-    const int32_t *cp = s->ch_pos + s->ch_off[k];
+    size_t cb = 0;
+    const int32_t *cp = kid_pos(s, pos, k, &cb);
     for (size_t j = 0; j < m; j++)
-      __builtin_prefetch(&s->in_rec[cp[j]]);
+      __builtin_prefetch(&s->in_rec[cb + (size_t)cp[j]]);
     return;
   }
   if (s->run_tier[k] < 0)
@@ -1522,10 +1611,11 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       for (size_t j = 0; j < m; j++)
         d += leaf_demand(s, (size_t)ch[j], demand_w);
     } else if (fast) {
-      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      size_t cb = 0;
+      const int32_t *cp = kid_pos(s, i, k, &cb);
       d = 0.0;
       for (size_t j = 0; j < m; j++)
-        d += s->in_rec[cp[j]].agg_w;
+        d += s->in_rec[cb + (size_t)cp[j]].agg_w;
     } else {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
@@ -1556,7 +1646,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
   for (size_t i = 0; i < n_visit; i++) {
     size_t k = fast ? (size_t)s->inner[i] : i;
     if (fast && i + PREFETCH_AHEAD < n_visit)
-      prefetch_node(s, (size_t)s->inner[i + PREFETCH_AHEAD]);
+      prefetch_node(s, i + PREFETCH_AHEAD, (size_t)s->inner[i + PREFETCH_AHEAD]);
     if (s->dead[k])
       continue;
     /* A node none of whose parents offered (a parent is stopped) keeps its
@@ -1566,7 +1656,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       double want = offer;
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
-      settle(s, k, want, t, expiry_for(s, k, t));
+      if (fast && s->n_stopped == 0)
+        settle_bf(s, k, want, t, expiry_for(s, k, t));
+      else
+        settle(s, k, want, t, expiry_for(s, k, t));
     }
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
@@ -1576,16 +1669,21 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     if (!s->running[k]) {
       /* The children of a leafkids node are not visited in the fast form, so
        * they need no mark. */
-      if (fast && !leaf_step)
+      if (fast && !leaf_step) {
+        size_t cb = 0;
+        const int32_t *cp = kid_pos(s, i, k, &cb);
         for (size_t j = 0; j < m; j++)
-          s->in_rec[s->ch_pos[s->ch_off[k] + j]].offer_w = NAN;
-      else if (!leaf_step)
+          s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
+      } else if (!leaf_step)
         for (size_t j = 0; j < m; j++)
           s->offer_w[ch[j]] = NAN;
       continue;
     }
     const hr_coord_cfg_t *cc = s->ccfg[k];
-    double b = hr_lease_sys_avail_w(s, k, t);
+    /* hr_lease_sys_avail_w, inlined (an exported call goes through the PLT). */
+    double b = cap_at(s, k, t);
+    if (!(b < s->limit[k] || s->dead[k]))
+      b = s->limit[k];
     if (!is_root(s, k) && t >= s->lease_exp_ns[k])
       b = s->floor_w[k];
     b -= cc->reserve_frac * b;
@@ -1647,9 +1745,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     } else if (fast) {
       /* The children's records, filled by the bottom-up pass; their least
        * grant is their floor unless a coordinator is stopped (eflo). */
-      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      size_t cb = 0;
+      const int32_t *cp = kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
-        const inner_rec_t *r = &s->in_rec[cp[j]];
+        const inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
         double dem = r->agg_w, flo = s->n_stopped ? eflo(s, (size_t)ch[j], t) : r->flo_w;
         dem = r->dead ? 0.0 : dem;
         flo = r->dead ? 0.0 : flo;
@@ -1744,9 +1843,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       continue;
     }
     if (fast) {
-      const int32_t *cp = s->ch_pos + s->ch_off[k];
+      size_t cb = 0;
+      const int32_t *cp = kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
-        inner_rec_t *r = &s->in_rec[cp[j]];
+        inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
         if (!isnan(r->offer_w) && s->alloc[j] < r->offer_w)
           r->offer_w = s->alloc[j];
       }
