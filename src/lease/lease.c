@@ -1169,8 +1169,10 @@ typedef struct leaf_seg {
  * so one call per server would leave the core waiting on that chain; a batch
  * lets consecutive servers' iterations overlap.  Deferring is safe because
  * nothing in a rebalance reads a leaf's lease (a leaf is nobody's parent,
- * and the least grant of a leaf is its floor). */
-#define LEAF_BATCH_SEGS 2
+ * and the least grant of a leaf is its floor).  4 servers a batch: a lane
+ * fill hands over 8 servers at once, and 4 gave about 3 % over 2 at 640,000
+ * GPUs (8 no clear difference from 4; docs/performance.md). */
+#define LEAF_BATCH_SEGS 4
 #define LEAF_BATCH_LEAVES 512
 typedef struct leaf_batch {
   const hr_coord_cfg_t *cc;
