@@ -25,48 +25,11 @@
 
 #include "headroom/lease.h"
 #include "lease/lease_int.h"
+#include "leasetest.h"
 
 #define MS 1000000LL
 
-static uint64_t rng;
 static long n_compared, n_fast_groups;
-static uint64_t next_u64(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-static double unif(double a, double b)
-{
-  return a + (b - a) * (double)(next_u64() >> 11) * (1.0 / 9007199254740992.0);
-}
-static int irand(int n)
-{
-  return (int)(next_u64() % (uint64_t)n);
-}
-
-typedef struct buf {
-  char *p;
-  size_t len, cap;
-} buf_t;
-
-static void put(buf_t *b, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  char line[512];
-  int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  assert_true(n > 0 && (size_t)n < sizeof line);
-  if (b->len + (size_t)n + 1 > b->cap) {
-    b->cap = 2 * (b->cap + (size_t)n + 1);
-    b->p = realloc(b->p, b->cap);
-    assert_non_null(b->p);
-  }
-  memcpy(b->p + b->len, line, (size_t)n + 1);
-  b->len += (size_t)n;
-}
 
 /* A random tree; racks are sized so that the root is often the tight spot
  * and sometimes a rack or a server is. */
