@@ -19,3 +19,11 @@ def binary_and_data(needed):
         print(f"skip: shared data folder missing (HR_SHARED_DATA, needs {needed})")
         return None
     return hr, data, path
+
+
+def finish(fails):
+    """Prints each failure and the verdict; returns the exit code (0 or 1)."""
+    for f in fails:
+        print("FAIL:", f)
+    print("ok" if not fails else f"{len(fails)} failures")
+    return 1 if fails else 0

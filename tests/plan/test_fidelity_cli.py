@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 from scipy import stats
 
-from plantest import SKIP, binary_and_data
+from plantest import SKIP, binary_and_data, finish
 
 METHODS = ["tdp", "mean", "lut", "paper", "markov", "copula"]
 
@@ -62,10 +62,7 @@ def main():
         # The dump rounds to 1 mW, so compare loosely.
         if abs(float(row["energy_err_pct"]) - e) > 1e-3 or abs(float(row["ks"]) - ks) > 2e-3:
             fails.append(f"row {row} vs numpy e={e} ks={ks}")
-    for f in fails:
-        print("FAIL:", f)
-    print("ok" if not fails else f"{len(fails)} failures")
-    return 1 if fails else 0
+    return finish(fails)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-from plantest import SKIP, binary_and_data
+from plantest import SKIP, binary_and_data, finish
 
 SUBS = ["workload", "metrics", "train", "fidelity", "generate", "site", "provision", "oversub"]
 
@@ -117,10 +117,7 @@ def main():
         expect(rc == 2 and "--split batch|model|both" in err, f"--split nope: {err}")
         rc, _, err = run(hr, "fidelity", "--data", data, "--only", "nomodel")
         expect(rc == 2 and "matches no run" in err, f"--only nomodel: {err}")
-    for f in fails:
-        print("FAIL:", f)
-    print("ok" if not fails else f"{len(fails)} failures")
-    return 1 if fails else 0
+    return finish(fails)
 
 
 if __name__ == "__main__":

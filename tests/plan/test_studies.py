@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pngcheck  # noqa: E402  (the helpers next to this file)
-from plantest import SKIP, binary_and_data  # noqa: E402
+from plantest import SKIP, binary_and_data, finish  # noqa: E402
 
 
 
@@ -193,10 +193,7 @@ def main():
         p = run([hr, "plan", "site", "--model-file", model, "--csv", badcsv], ok=False)
         if p.returncode != 1 or f"{badcsv}:3:2:" not in p.stderr:
             fails.append("bad trace: " + p.stderr)
-    for f in fails:
-        print("FAIL:", f)
-    print("ok" if not fails else f"{len(fails)} failures")
-    return 1 if fails else 0
+    return finish(fails)
 
 
 if __name__ == "__main__":
