@@ -149,6 +149,49 @@ static inline int64_t damp_count(int64_t w)
   return w >> 2;
 }
 
+static inline uint64_t f64_bits(double x)
+{
+  union {
+    double d;
+    uint64_t u;
+  } v = {x};
+  return v.u;
+}
+
+static inline double bits_f64(uint64_t u)
+{
+  union {
+    uint64_t u;
+    double d;
+  } v = {u};
+  return v.d;
+}
+
+/* c (0 or 1) ? a : b, as bit operations (see settle_leaves). */
+static inline int64_t sel_i64(int64_t c, int64_t a, int64_t b)
+{
+  uint64_t mk = -(uint64_t)c;
+  return (int64_t)(((uint64_t)a & mk) | ((uint64_t)b & ~mk));
+}
+
+/* (double)x, correctly rounded like the conversion instruction, in integer
+ * and double operations only: AVX2 has no int64 -> double conversion, and
+ * without one gcc leaves the whole leaf loop scalar (and branchy) on
+ * machines without AVX-512.  hi = x >> 32 (signed) and lo = x & 0xffffffff
+ * go into the mantissas of 2^84 + 2^63 and 2^52; removing the offsets from
+ * the high part is exact, so the one rounding is the final add. */
+static inline double i64_to_f64(int64_t x)
+{
+  union {
+    uint64_t u;
+    double d;
+  } hi, lo, off;
+  hi.u = (((uint64_t)x >> 32) ^ 0x80000000u) | 0x4530000000000000u; /* 2^84 + 2^63 + hi 2^32 */
+  lo.u = ((uint64_t)x & 0xffffffffu) | 0x4330000000000000u;         /* 2^52 + lo */
+  off.u = 0x4530000080100000u;                                       /* 2^84 + 2^63 + 2^52 */
+  return (hi.d - off.d) + lo.d;
+}
+
 /* ---- defaults -------------------------------------------------------------- */
 
 static void coord_defaults(hr_coord_cfg_t *c)
@@ -1217,14 +1260,18 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
 #pragma omp simd
     for (size_t j = 0; j < m; j++) {
       double flo = floor_w[j];
+      const int64_t last = last_ns[j], ho = hold_ns[j];
       double old = t < exp_ns[j] ? p_w[j] : flo;
-      double w = protect ? 0.0 : want[j];
+      /* Bitwise selects where a plain one would become a conditional load
+       * or store: AVX2 has only masked moves for those, slow on AMD Zen 3
+       * (and +0.0 is the all-zero pattern). */
+      double w = bits_f64(f64_bits(want[j]) & ~(uint64_t)-protect);
       double g = w < flo ? flo : w;
       /* Increase: mode, damper and dwell, then ramp, token, hysteresis.  The
        * unsigned difference is t - last without signed overflow. */
-      int64_t since = (int64_t)((uint64_t)t - (uint64_t)last_ns[j]);
-      int64_t frozen = !grow | (t < hold_ns[j]) | (since < dwell);
-      double top = old + ramp * ((double)since / NS_PER_S);
+      int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
+      int64_t frozen = !grow | (t < ho) | (since < dwell);
+      double top = old + ramp * (i64_to_f64(since) / NS_PER_S);
       double up = (ramp_finite & (g > top)) ? top : g;
       double q = quantize_v(up, flo, tok, inv);
       up = q > old ? q : old;
@@ -1242,12 +1289,12 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       int64_t flip = (dir != 0) & (ld != 0) & (dir != ld);
       int64_t ws = win_ns[j];
       int64_t reset = flip & ((int64_t)((uint64_t)t - (uint64_t)ws) > window);
-      int64_t nch = reset ? 0 : damp_count(dw);
+      int64_t nch = sel_i64(reset, 0, damp_count(dw));
       nch += flip & (nch < 255);
-      win_ns[j] = reset ? t : ws;
-      hold_ns[j] = (flip & (nch > damp_changes)) ? t + hold : hold_ns[j];
+      win_ns[j] = sel_i64(reset, t, ws);
+      hold_ns[j] = sel_i64(flip & (nch > damp_changes), t + hold, ho);
       damp[j] = damp_word(nch, dir != 0 ? dir : ld);
-      last_ns[j] = dir != 0 ? t : last_ns[j];
+      last_ns[j] = sel_i64(dir != 0, t, last);
       p_w[j] = g;
       granted_ns[j] = t;
       exp_ns[j] = g > flo ? expiry : t;
