@@ -24,8 +24,16 @@
  * results still do not depend on block sizes. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
 #define HR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* The window sums come in two forms (see DEFINE_WINDOW_SUMS): 8 doubles a
+ * register with AVX-512, two halves of 4 elsewhere; chosen at creation. */
+#define HR_WIDE_TARGET __attribute__((target("avx512f")))
+#define HR_HALF_CLONES __attribute__((target_clones("avx2", "default")))
+#define HR_HAVE_WIDE() (__builtin_cpu_supports("avx512f") != 0)
 #else
 #define HR_VECTOR_CLONES
+#define HR_WIDE_TARGET
+#define HR_HALF_CLONES
+#define HR_HAVE_WIDE() 0
 #endif
 
 /* ---- configuration -------------------------------------------------------- */
@@ -271,6 +279,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   m->rvc_n = rvc_n;
   m->ring_len = ring_len;
   m->mask = ring_len - 1;
+  m->wide_sums = HR_HAVE_WIDE();
   m->qcap = cfg->queue_len;
   m->f_min = f_min;
   m->f_max = cfg->f_nom_hz * (1.0 + cfg->track_pct / 100.0);
@@ -521,8 +530,79 @@ typedef struct slot_sums {
 #define PROD_1P_A(d) __builtin_shufflevector(d, d, 0, 7, 7, 7, 7, 7, 7, 7)
 #define PROD_1P_B(d) __builtin_shufflevector(d, d, 1, 7, 7, 7, 7, 7, 7, 7)
 
-#define DEFINE_WINDOW_SUMS(name, PA, PB)                                                          \
-  HR_VECTOR_CLONES static void name(const float *fr, const seg_t *g, slot_sums_t *out)         \
+/* The sums are kept as two halves of 4 doubles: a generic 8-double vector
+ * has no register on AVX2, and gcc then keeps the accumulators in memory
+ * and moves them through general registers.  The products' operands are
+ * picked in float, then widened: an 8-float shuffle is one instruction on
+ * AVX2 (vpermps), an 8-double one crosses two registers.  Widening is exact
+ * and every lane adds in the same order, so the sums are the same. */
+typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+#define LO4(x) __builtin_convertvector(__builtin_shufflevector(x, x, 0, 1, 2, 3), v4d)
+#define HI4(x) __builtin_convertvector(__builtin_shufflevector(x, x, 4, 5, 6, 7), v4d)
+#define JOIN8(l, h) __builtin_shufflevector(l, h, 0, 1, 2, 3, 4, 5, 6, 7)
+/* acc{l,h} += w * (a * a) and pacc{l,h} += w * (PA(a) * PB(a)), w = 1 or a
+ * sample's weight. */
+#define ACC_PLAIN(sl, sh, ql, qh, a, PA, PB)                                                   \
+  do {                                                                                         \
+    v4d al_ = LO4(a), ah_ = HI4(a);                                                            \
+    v8f pa_ = PA(a), pb_ = PB(a);                                                              \
+    sl += al_ * al_;                                                                           \
+    sh += ah_ * ah_;                                                                           \
+    ql += LO4(pa_) * LO4(pb_);                                                                 \
+    qh += HI4(pa_) * HI4(pb_);                                                                 \
+  } while (0)
+#define ACC_WEIGHTED(sl, sh, ql, qh, a, w, PA, PB)                                             \
+  do {                                                                                         \
+    v4d al_ = LO4(a), ah_ = HI4(a);                                                            \
+    v8f pa_ = PA(a), pb_ = PB(a);                                                              \
+    sl += (w) * (al_ * al_);                                                                   \
+    sh += (w) * (ah_ * ah_);                                                                   \
+    ql += (w) * (LO4(pa_) * LO4(pb_));                                                         \
+    qh += (w) * (HI4(pa_) * HI4(pb_));                                                         \
+  } while (0)
+
+#define DEFINE_WINDOW_SUMS_HALF(name, PA, PB)                                                          \
+  HR_HALF_CLONES static void name(const float *fr, const seg_t *g, slot_sums_t *out)         \
+  {                                                                                             \
+    const v4d zero = {0};                                                                       \
+    v4d s0l = zero, s0h = zero, s1l = zero, s1h = zero;                                         \
+    v4d p0l = zero, p0h = zero, p1l = zero, p1h = zero;                                         \
+    v8i k0 = {0}, k1 = {0};                                                                     \
+    for (int r = 0; r < g->nrun; r++) {                                                         \
+      const float *f = fr + (size_t)g->run_i[r] * HR__SLOT;                                     \
+      const uint32_t n = g->run_n[r];                                                           \
+      uint32_t j = 0;                                                                           \
+      for (; j + 2 <= n; j += 2) {                                                              \
+        v8f a = slot_load(f + (size_t)j * HR__SLOT), b = slot_load(f + (size_t)(j + 1) * HR__SLOT); \
+        ACC_PLAIN(s0l, s0h, p0l, p0h, a, PA, PB);                                               \
+        ACC_PLAIN(s1l, s1h, p1l, p1h, b, PA, PB);                                               \
+        k0 = vmax_i(k0, slot_absbits(a));                                                       \
+        k1 = vmax_i(k1, slot_absbits(b));                                                       \
+      }                                                                                         \
+      if (j < n) {                                                                              \
+        v8f a = slot_load(f + (size_t)j * HR__SLOT);                                            \
+        ACC_PLAIN(s0l, s0h, p0l, p0h, a, PA, PB);                                               \
+        k0 = vmax_i(k0, slot_absbits(a));                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                           \
+    ACC_WEIGHTED(s0l, s0h, p0l, p0h, a, g->wa, PA, PB);                                         \
+    if (g->pa)                                                                                  \
+      k0 = vmax_i(k0, slot_absbits(a));                                                         \
+    if (!g->single) {                                                                           \
+      v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                         \
+      ACC_WEIGHTED(s1l, s1h, p1l, p1h, b, g->wb, PA, PB);                                       \
+      if (g->pb)                                                                                \
+        k1 = vmax_i(k1, slot_absbits(b));                                                       \
+    }                                                                                           \
+    out->sq = JOIN8(s0l + s1l, s0h + s1h);                                                      \
+    out->pr = JOIN8(p0l + p1l, p0h + p1h);                                                      \
+    out->pk = vmax_i(k0, k1);                                                                   \
+  }
+
+/* The same sums in 8-double vectors, for AVX-512 (one register each). */
+#define DEFINE_WINDOW_SUMS_WIDE(name, PA, PB)                                                     \
+  HR_WIDE_TARGET static void name(const float *fr, const seg_t *g, slot_sums_t *out)           \
   {                                                                                             \
     const v8d zero = {0};                                                                       \
     v8d s0 = zero, s1 = zero, p0 = zero, p1 = zero;                                             \
@@ -567,6 +647,10 @@ typedef struct slot_sums {
     out->pr = p0 + p1;                                                                          \
     out->pk = vmax_i(k0, k1);                                                                   \
   }
+
+#define DEFINE_WINDOW_SUMS(name, PA, PB)                                                          \
+  DEFINE_WINDOW_SUMS_HALF(name##_half, PA, PB)                                                  \
+  DEFINE_WINDOW_SUMS_WIDE(name##_wide, PA, PB)
 
 DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_3P4W_A, PROD_3P4W_B)
 DEFINE_WINDOW_SUMS(window_sums_3p3w, PROD_3P3W_A, PROD_3P3W_B)
@@ -624,11 +708,11 @@ static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
   seg_init(m, a, b, &g);
   slot_sums_t s;
   if (m->cfg.layout == HR_LAYOUT_3P4W)
-    window_sums_3p4w(m->fr, &g, &s);
+    (m->wide_sums ? window_sums_3p4w_wide : window_sums_3p4w_half)(m->fr, &g, &s);
   else if (m->cfg.layout == HR_LAYOUT_3P3W)
-    window_sums_3p3w(m->fr, &g, &s);
+    (m->wide_sums ? window_sums_3p3w_wide : window_sums_3p3w_half)(m->fr, &g, &s);
   else
-    window_sums_1p(m->fr, &g, &s);
+    (m->wide_sums ? window_sums_1p_wide : window_sums_1p_half)(m->fr, &g, &s);
   for (int c = 0; c < m->nch; c++) {
     h->sq[c] = s.sq[c];
     h->peak[c] = bits_to_float(s.pk[c]);

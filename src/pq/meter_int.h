@@ -68,6 +68,7 @@ struct hr_meter {
   /* Sample ring of frame slots (HR__SLOT floats a frame: channel c in lane
    * c, zeros past the last channel), ring_len a power of two. */
   uint32_t ring_len, mask;
+  int wide_sums;             /* 1: the 8-double window sums (AVX-512), 0: halves */
   float *fr;
   uint16_t *fring; /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
   double *pcum;    /* running sum of total instantaneous power, inclusive */
