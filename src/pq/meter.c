@@ -218,6 +218,16 @@ static size_t align_up(size_t n)
   return (n + 63u) & ~(size_t)63u;
 }
 
+int hr__meter_set_wide_sums(hr_meter_t *m, int on)
+{
+  if (!m)
+    return HR_ERR_INVALID_ARG;
+  if (on && !HR_HAVE_WIDE())
+    return HR_ERR_UNSUPPORTED;
+  m->wide_sums = on != 0;
+  return HR_OK;
+}
+
 int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
 {
   if (!out)

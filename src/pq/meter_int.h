@@ -163,6 +163,11 @@ struct hr_meter {
 int64_t hr__meter_t_ns(const hr_meter_t *m, double pos);
 void hr__meter_emit(hr_meter_t *m, hr_record_t *rec);
 void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kind);
+/* For tests: on = 1 selects the 8-double (AVX-512) window sums, 0 the
+ * 4-double halves; m is borrowed.  HR_ERR_UNSUPPORTED when on = 1 and the
+ * machine has no AVX-512 (or the build has no clones).  Call before the
+ * first push. */
+int hr__meter_set_wide_sums(hr_meter_t *m, int on);
 
 /* events.c */
 size_t hr__events_arena_doubles(const hr_meter_cfg_t *cfg, int rvc_n);
