@@ -149,22 +149,20 @@ static inline int64_t damp_count(int64_t w)
   return w >> 2;
 }
 
+/* A double's bit pattern and back (type punning through memcpy, which
+ * compiles to nothing). */
 static inline uint64_t f64_bits(double x)
 {
-  union {
-    double d;
-    uint64_t u;
-  } v = {x};
-  return v.u;
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  return u;
 }
 
 static inline double bits_f64(uint64_t u)
 {
-  union {
-    uint64_t u;
-    double d;
-  } v = {u};
-  return v.d;
+  double x;
+  memcpy(&x, &u, sizeof x);
+  return x;
 }
 
 /* c (0 or 1) ? a : b, as bit operations (see settle_leaves). */
@@ -182,14 +180,10 @@ static inline int64_t sel_i64(int64_t c, int64_t a, int64_t b)
  * the high part is exact, so the one rounding is the final add. */
 static inline double i64_to_f64(int64_t x)
 {
-  union {
-    uint64_t u;
-    double d;
-  } hi, lo, off;
-  hi.u = (((uint64_t)x >> 32) ^ 0x80000000u) | 0x4530000000000000u; /* 2^84 + 2^63 + hi 2^32 */
-  lo.u = ((uint64_t)x & 0xffffffffu) | 0x4330000000000000u;         /* 2^52 + lo */
-  off.u = 0x4530000080100000u;                                       /* 2^84 + 2^63 + 2^52 */
-  return (hi.d - off.d) + lo.d;
+  uint64_t hi = (((uint64_t)x >> 32) ^ 0x80000000u) | 0x4530000000000000u; /* 2^84 + 2^63 + hi 2^32 */
+  uint64_t lo = ((uint64_t)x & 0xffffffffu) | 0x4330000000000000u;         /* 2^52 + lo */
+  uint64_t off = 0x4530000080100000u;                                       /* 2^84 + 2^63 + 2^52 */
+  return (bits_f64(hi) - bits_f64(off)) + bits_f64(lo);
 }
 
 /* ---- defaults -------------------------------------------------------------- */
