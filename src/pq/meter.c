@@ -24,7 +24,7 @@
  * results still do not depend on block sizes. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
 #define HR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-/* The window sums come in two forms (see DEFINE_WINDOW_SUMS): 8 doubles a
+/* The window sums come in two forms (see WINDOW_SUMS_BODY): 8 doubles a
  * register with AVX-512, two halves of 4 elsewhere; chosen at creation. */
 #define HR_WIDE_TARGET __attribute__((target("avx512f")))
 #define HR_HALF_CLONES __attribute__((target_clones("avx2", "default")))
@@ -540,43 +540,51 @@ typedef struct slot_sums {
 #define PROD_1P_A(d) __builtin_shufflevector(d, d, 0, 7, 7, 7, 7, 7, 7, 7)
 #define PROD_1P_B(d) __builtin_shufflevector(d, d, 1, 7, 7, 7, 7, 7, 7, 7)
 
-/* The sums are kept as two halves of 4 doubles: a generic 8-double vector
- * has no register on AVX2, and gcc then keeps the accumulators in memory
- * and moves them through general registers.  The products' operands are
- * picked in float, then widened: an 8-float shuffle is one instruction on
- * AVX2 (vpermps), an 8-double one crosses two registers.  Widening is exact
- * and every lane adds in the same order, so the sums are the same. */
+/* The sums come in two forms with one body (WINDOW_SUMS_BODY).  Wide: 8
+ * doubles a vector, one register each with AVX-512.  Half: two halves of 4
+ * doubles, for AVX2 and the baseline, where a generic 8-double vector has
+ * no register and gcc keeps the accumulators in memory, moving them
+ * through general registers; its products' operands are picked in float,
+ * then widened (an 8-float shuffle is one AVX2 instruction, vpermps; an
+ * 8-double one crosses two registers).  Widening is exact and every lane
+ * adds in the same order, so the two forms give the same sums, bit for
+ * bit (tests/pq/test_meter.c, window_sum_forms_agree). */
 typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+typedef struct v8d_half {
+  v4d l, h;
+} v8d_half_t;
 #define LO4(x) __builtin_convertvector(__builtin_shufflevector(x, x, 0, 1, 2, 3), v4d)
 #define HI4(x) __builtin_convertvector(__builtin_shufflevector(x, x, 4, 5, 6, 7), v4d)
-#define JOIN8(l, h) __builtin_shufflevector(l, h, 0, 1, 2, 3, 4, 5, 6, 7)
-/* acc{l,h} += w * (a * a) and pacc{l,h} += w * (PA(a) * PB(a)), w = 1 or a
- * sample's weight. */
-#define ACC_PLAIN(sl, sh, ql, qh, a, PA, PB)                                                   \
-  do {                                                                                         \
-    v4d al_ = LO4(a), ah_ = HI4(a);                                                            \
-    v8f pa_ = PA(a), pb_ = PB(a);                                                              \
-    sl += al_ * al_;                                                                           \
-    sh += ah_ * ah_;                                                                           \
-    ql += LO4(pa_) * LO4(pb_);                                                                 \
-    qh += HI4(pa_) * HI4(pb_);                                                                 \
-  } while (0)
-#define ACC_WEIGHTED(sl, sh, ql, qh, a, w, PA, PB)                                             \
-  do {                                                                                         \
-    v4d al_ = LO4(a), ah_ = HI4(a);                                                            \
-    v8f pa_ = PA(a), pb_ = PB(a);                                                              \
-    sl += (w) * (al_ * al_);                                                                   \
-    sh += (w) * (ah_ * ah_);                                                                   \
-    ql += (w) * (LO4(pa_) * LO4(pb_));                                                         \
-    qh += (w) * (HI4(pa_) * HI4(pb_));                                                         \
-  } while (0)
 
-#define DEFINE_WINDOW_SUMS_HALF(name, PA, PB)                                                          \
-  HR_HALF_CLONES static void name(const float *fr, const seg_t *g, slot_sums_t *out)         \
+/* Per form: s += w * (a * a) and p += w * (PA(a) * PB(a)) for a frame slot
+ * a; W_ is the weight, or nothing for 1 (so the plain sums stay plain). */
+#define WIDE_ADD(s, p, a, W_, PA, PB)                                                          \
+  do {                                                                                         \
+    v8d d_ = __builtin_convertvector(a, v8d);                                                  \
+    s += W_(d_ * d_);                                                                          \
+    p += W_(PA(d_) * PB(d_));                                                                  \
+  } while (0)
+#define HALF_ADD(s, p, a, W_, PA, PB)                                                          \
+  do {                                                                                         \
+    v4d l_ = LO4(a), h_ = HI4(a);                                                              \
+    v8f pa_ = PA(a), pb_ = PB(a);                                                              \
+    s.l += W_(l_ * l_);                                                                        \
+    s.h += W_(h_ * h_);                                                                        \
+    p.l += W_(LO4(pa_) * LO4(pb_));                                                            \
+    p.h += W_(HI4(pa_) * HI4(pb_));                                                            \
+  } while (0)
+#define WIDE_SUM(x, y) ((x) + (y))
+#define HALF_SUM(x, y) __builtin_shufflevector((x).l + (y).l, (x).h + (y).h, 0, 1, 2, 3, 4, 5, 6, 7)
+#define W_ONE(e) (e)
+#define W_A(e) (g->wa * (e))
+#define W_B(e) (g->wb * (e))
+
+#define WINDOW_SUMS_BODY(name, ATTR, T, ADD, SUM, PA, PB)                                         \
+  ATTR static void name(const float *fr, const seg_t *g, slot_sums_t *out)                     \
   {                                                                                             \
-    const v4d zero = {0};                                                                       \
-    v4d s0l = zero, s0h = zero, s1l = zero, s1h = zero;                                         \
-    v4d p0l = zero, p0h = zero, p1l = zero, p1h = zero;                                         \
+    T s0, s1, p0, p1;                                                                           \
+    memset(&s0, 0, sizeof s0);                                                                  \
+    s1 = p0 = p1 = s0;                                                                          \
     v8i k0 = {0}, k1 = {0};                                                                     \
     for (int r = 0; r < g->nrun; r++) {                                                         \
       const float *f = fr + (size_t)g->run_i[r] * HR__SLOT;                                     \
@@ -584,83 +592,35 @@ typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
       uint32_t j = 0;                                                                           \
       for (; j + 2 <= n; j += 2) {                                                              \
         v8f a = slot_load(f + (size_t)j * HR__SLOT), b = slot_load(f + (size_t)(j + 1) * HR__SLOT); \
-        ACC_PLAIN(s0l, s0h, p0l, p0h, a, PA, PB);                                               \
-        ACC_PLAIN(s1l, s1h, p1l, p1h, b, PA, PB);                                               \
+        ADD(s0, p0, a, W_ONE, PA, PB);                                                          \
+        ADD(s1, p1, b, W_ONE, PA, PB);                                                          \
         k0 = vmax_i(k0, slot_absbits(a));                                                       \
         k1 = vmax_i(k1, slot_absbits(b));                                                       \
       }                                                                                         \
       if (j < n) {                                                                              \
         v8f a = slot_load(f + (size_t)j * HR__SLOT);                                            \
-        ACC_PLAIN(s0l, s0h, p0l, p0h, a, PA, PB);                                               \
+        ADD(s0, p0, a, W_ONE, PA, PB);                                                          \
         k0 = vmax_i(k0, slot_absbits(a));                                                       \
       }                                                                                         \
     }                                                                                           \
     v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                           \
-    ACC_WEIGHTED(s0l, s0h, p0l, p0h, a, g->wa, PA, PB);                                         \
+    ADD(s0, p0, a, W_A, PA, PB);                                                                \
     if (g->pa)                                                                                  \
       k0 = vmax_i(k0, slot_absbits(a));                                                         \
     if (!g->single) {                                                                           \
       v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                         \
-      ACC_WEIGHTED(s1l, s1h, p1l, p1h, b, g->wb, PA, PB);                                       \
+      ADD(s1, p1, b, W_B, PA, PB);                                                              \
       if (g->pb)                                                                                \
         k1 = vmax_i(k1, slot_absbits(b));                                                       \
     }                                                                                           \
-    out->sq = JOIN8(s0l + s1l, s0h + s1h);                                                      \
-    out->pr = JOIN8(p0l + p1l, p0h + p1h);                                                      \
-    out->pk = vmax_i(k0, k1);                                                                   \
-  }
-
-/* The same sums in 8-double vectors, for AVX-512 (one register each). */
-#define DEFINE_WINDOW_SUMS_WIDE(name, PA, PB)                                                     \
-  HR_WIDE_TARGET static void name(const float *fr, const seg_t *g, slot_sums_t *out)           \
-  {                                                                                             \
-    const v8d zero = {0};                                                                       \
-    v8d s0 = zero, s1 = zero, p0 = zero, p1 = zero;                                             \
-    v8i k0 = {0}, k1 = {0};                                                                     \
-    for (int r = 0; r < g->nrun; r++) {                                                         \
-      const float *f = fr + (size_t)g->run_i[r] * HR__SLOT;                                     \
-      const uint32_t n = g->run_n[r];                                                           \
-      uint32_t j = 0;                                                                           \
-      for (; j + 2 <= n; j += 2) {                                                              \
-        v8f a = slot_load(f + (size_t)j * HR__SLOT), b = slot_load(f + (size_t)(j + 1) * HR__SLOT); \
-        v8d da = __builtin_convertvector(a, v8d), db = __builtin_convertvector(b, v8d);          \
-        s0 += da * da;                                                                          \
-        s1 += db * db;                                                                          \
-        p0 += PA(da) * PB(da);                                                                  \
-        p1 += PA(db) * PB(db);                                                                  \
-        k0 = vmax_i(k0, slot_absbits(a));                                                       \
-        k1 = vmax_i(k1, slot_absbits(b));                                                       \
-      }                                                                                         \
-      if (j < n) {                                                                              \
-        v8f a = slot_load(f + (size_t)j * HR__SLOT);                                            \
-        v8d da = __builtin_convertvector(a, v8d);                                               \
-        s0 += da * da;                                                                          \
-        p0 += PA(da) * PB(da);                                                                  \
-        k0 = vmax_i(k0, slot_absbits(a));                                                       \
-      }                                                                                         \
-    }                                                                                           \
-    v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                           \
-    v8d da = __builtin_convertvector(a, v8d);                                                   \
-    s0 += g->wa * (da * da);                                                                    \
-    p0 += g->wa * (PA(da) * PB(da));                                                            \
-    if (g->pa)                                                                                  \
-      k0 = vmax_i(k0, slot_absbits(a));                                                         \
-    if (!g->single) {                                                                           \
-      v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                         \
-      v8d db = __builtin_convertvector(b, v8d);                                                 \
-      s1 += g->wb * (db * db);                                                                  \
-      p1 += g->wb * (PA(db) * PB(db));                                                          \
-      if (g->pb)                                                                                \
-        k1 = vmax_i(k1, slot_absbits(b));                                                       \
-    }                                                                                           \
-    out->sq = s0 + s1;                                                                          \
-    out->pr = p0 + p1;                                                                          \
+    out->sq = SUM(s0, s1);                                                                      \
+    out->pr = SUM(p0, p1);                                                                      \
     out->pk = vmax_i(k0, k1);                                                                   \
   }
 
 #define DEFINE_WINDOW_SUMS(name, PA, PB)                                                          \
-  DEFINE_WINDOW_SUMS_HALF(name##_half, PA, PB)                                                  \
-  DEFINE_WINDOW_SUMS_WIDE(name##_wide, PA, PB)
+  WINDOW_SUMS_BODY(name##_half, HR_HALF_CLONES, v8d_half_t, HALF_ADD, HALF_SUM, PA, PB)         \
+  WINDOW_SUMS_BODY(name##_wide, HR_WIDE_TARGET, v8d, WIDE_ADD, WIDE_SUM, PA, PB)
 
 DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_3P4W_A, PROD_3P4W_B)
 DEFINE_WINDOW_SUMS(window_sums_3p3w, PROD_3P3W_A, PROD_3P3W_B)
