@@ -38,8 +38,19 @@ typedef struct inner_rec {
 
 struct hr_lease_sys {
   const hr_tree_t *tree;
-  const hr_tree_node_t *nodes;
+  const hr_tree_node_t *nodes; /* the tree's, by tree index: use tnode() */
   size_t n;
+  /* Every per-node array below is indexed by the system's own node order,
+   * not the tree's: level by level from the roots, and within a level
+   * grouped by parent (parents in that order), so that siblings are
+   * consecutive and each level is one stretch of every array.  A rebalance
+   * then streams its arrays once in order instead of jumping between a
+   * rack's record and its servers' and GPUs', 9 and 73 nodes apart in a
+   * depth-first tree (about 25 % of the 640,000-GPU rebalance,
+   * docs/performance.md).  The public functions take and give tree indices
+   * and convert at the boundary. */
+  int32_t *tidx;             /* tree index of node k */
+  int32_t *lidx;             /* node k of tree index u: lidx[u] */
   hr_lease_cfg_t cfg;
   hr_budget_t *budget;
   /* The lease node k holds from its parent(s), one array per field so that
@@ -109,6 +120,13 @@ struct hr_lease_sys {
   int32_t *iota;             /* 0, 1, .. max_fan - 1 */
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
 };
+
+/* The tree's record of node k (tree index tidx[k]; its parent links are
+ * tree indices). */
+static inline const hr_tree_node_t *tnode(const hr_lease_sys_t *s, size_t k)
+{
+  return &s->nodes[s->tidx[k]];
+}
 
 static inline const int32_t *kids(const hr_lease_sys_t *s, size_t k, size_t *m)
 {
@@ -345,7 +363,8 @@ static inline double eflo(const hr_lease_sys_t *s, size_t c, int64_t t)
  * its two lines).  A single-phase parent has one conductor pair: slot 0. */
 static void phase_weights_slow(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
 {
-  const hr_tree_node_t *nc = &s->nodes[c], *np = &s->nodes[p];
+  const hr_tree_node_t *nc = tnode(s, c), *np = tnode(s, p);
+  const int32_t tp = s->tidx[p];
   w[0] = w[1] = w[2] = 0.0;
   if (np->n_phases != 3) {
     w[0] = 1.0;
@@ -355,8 +374,7 @@ static void phase_weights_slow(const hr_lease_sys_t *s, size_t c, size_t p, doub
     w[0] = w[1] = w[2] = 1.0 / 3.0;
     return;
   }
-  hr_phase_t ph = (nc->parent_b == (int32_t)p && nc->parent != (int32_t)p) ? nc->phase_b
-                                                                           : nc->phase;
+  hr_phase_t ph = (nc->parent_b == tp && nc->parent != tp) ? nc->phase_b : nc->phase;
   const double ll = 0.57735026918962576; /* 1 / sqrt 3 */
   switch (ph) {
   case HR_PHASE_A:
@@ -603,9 +621,12 @@ static void compute_floors(hr_lease_sys_t *s)
       s->lease_p_w[k] = s->floor_w[k];
 }
 
+/* In tree order, so that the node reported (a tree index) is the tree's
+ * first offender whatever the system's order. */
 static int check_floors(const hr_lease_sys_t *s, size_t *bad)
 {
-  for (size_t k = 0; k < s->n; k++) {
+  for (size_t u = 0; u < s->n; u++) {
+    size_t k = (size_t)s->lidx[u];
     if (s->dead[k])
       continue;
     double lim = s->budget[k].limit_w;
@@ -613,7 +634,7 @@ static int check_floors(const hr_lease_sys_t *s, size_t *bad)
       lim *= s->cfg.degraded_frac;
     if (s->floor_w[k] > lim * (1.0 + 1e-9)) {
       if (bad)
-        *bad = k;
+        *bad = u;
       return HR_ERR_RANGE;
     }
   }
@@ -623,7 +644,7 @@ static int check_floors(const hr_lease_sys_t *s, size_t *bad)
 static int budget_of(hr_lease_sys_t *s, size_t k)
 {
   int r = s->rated[k] == 255 ? -1 : s->rated[k];
-  int rc = hr_budget_node(&s->nodes[k], s->dev[k], &s->cfg.budget, r, &s->budget[k]);
+  int rc = hr_budget_node(tnode(s, k), s->dev[k], &s->cfg.budget, r, &s->budget[k]);
   if (rc == HR_OK && s->dead[k]) {
     s->budget[k].limit_w = 0.0;
   }
@@ -697,6 +718,78 @@ static void table_free(void *p)
   free(h->base);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The system's node order (struct hr_lease_sys): depth is the longest path
+ * from a root (the tree is topological, so one pass finds it), levels in
+ * order of depth, a level sorted by the position of each node's parent (its
+ * A side), then by tree index.  So every node comes after its parents, and
+ * a parent's single-fed children of one level are consecutive, in the
+ * tree's order. */
+static int level_order(hr_lease_sys_t *s)
+{
+  size_t n = s->n;
+  const hr_tree_node_t *nd = s->nodes;
+  uint32_t *depth = malloc(n * sizeof *depth);
+  uint64_t *key = malloc(n * sizeof *key);
+  size_t *start = NULL;
+  uint32_t max_d = 0;
+  if (!depth || !key)
+    goto nomem;
+  for (size_t u = 0; u < n; u++) {
+    uint32_t d = 0;
+    if (nd[u].parent >= 0 && depth[nd[u].parent] + 1 > d)
+      d = depth[nd[u].parent] + 1;
+    if (nd[u].parent_b >= 0 && depth[nd[u].parent_b] + 1 > d)
+      d = depth[nd[u].parent_b] + 1;
+    depth[u] = d;
+    if (d > max_d)
+      max_d = d;
+  }
+  start = calloc((size_t)max_d + 2, sizeof *start);
+  if (!start)
+    goto nomem;
+  for (size_t u = 0; u < n; u++)
+    start[depth[u] + 1]++;
+  for (uint32_t d = 0; d <= max_d; d++)
+    start[d + 1] += start[d];
+  /* tidx by depth, then by tree index (a stable counting sort) ... */
+  for (size_t u = 0; u < n; u++)
+    s->tidx[start[depth[u]]++] = (int32_t)u;
+  for (uint32_t d = max_d + 1; d > 0; d--)
+    start[d] = start[d - 1];
+  start[0] = 0;
+  /* ... then each level by its parents' positions, known from the levels
+   * above. */
+  for (uint32_t d = 0; d <= max_d; d++) {
+    size_t a = start[d], b = start[d + 1];
+    for (size_t k = a; k < b; k++) {
+      int32_t u = s->tidx[k];
+      int32_t pa = nd[u].parent >= 0 ? nd[u].parent : nd[u].parent_b;
+      uint64_t pp = pa >= 0 ? (uint64_t)s->lidx[pa] : 0;
+      key[k] = pp << 32 | (uint64_t)(uint32_t)u;
+    }
+    qsort(key + a, b - a, sizeof *key, cmp_u64);
+    for (size_t k = a; k < b; k++) {
+      s->tidx[k] = (int32_t)(uint32_t)key[k];
+      s->lidx[s->tidx[k]] = (int32_t)k;
+    }
+  }
+  free(start);
+  free(key);
+  free(depth);
+  return HR_OK;
+nomem:
+  free(start);
+  free(key);
+  free(depth);
+  return HR_ERR_NOMEM;
+}
+
 #define ALLOC(p, cnt)                                                    \
   do {                                                                   \
     (p) = table_alloc((cnt), sizeof *(p));                               \
@@ -733,6 +826,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   for (int k = 0; k < HR_TIER_COUNT; k++)
     s->tok_inv[k] = 1.0 / cfg->tier[k].token_w;
   size_t n = s->n;
+  ALLOC(s->tidx, n);
+  ALLOC(s->lidx, n);
+  if ((rc = level_order(s)) != HR_OK)
+    goto fail;
   ALLOC(s->budget, n);
   ALLOC(s->lease_p_w, n);
   ALLOC(s->lease_exp_ns, n);
@@ -767,13 +864,14 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
     size_t tot = 0;
     for (size_t k = 0; k < n; k++) {
       size_t m = 0;
-      hr_tree_children(tree, k, &m);
+      const hr_tree_node_t *nk = tnode(s, k);
+      hr_tree_children(tree, (size_t)s->tidx[k], &m);
       s->ch_off[k] = (uint32_t)tot;
       tot += m;
-      s->par[k] = s->nodes[k].parent;
-      s->parb[k] = s->nodes[k].parent_b;
-      s->tier[k] = (uint8_t)hr_lease_tier_of(s->nodes[k].kind);
-      s->three[k] = s->nodes[k].n_phases == 3;
+      s->par[k] = nk->parent >= 0 ? s->lidx[nk->parent] : -1;
+      s->parb[k] = nk->parent_b >= 0 ? s->lidx[nk->parent_b] : -1;
+      s->tier[k] = (uint8_t)hr_lease_tier_of(nk->kind);
+      s->three[k] = nk->n_phases == 3;
       double w[3];
       if (s->par[k] >= 0) {
         phase_weights_slow(s, k, (size_t)s->par[k], w);
@@ -788,9 +886,9 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
     ALLOC(s->ch, tot);
     for (size_t k = 0; k < n; k++) {
       size_t m = 0;
-      const int32_t *c = hr_tree_children(tree, k, &m);
-      if (m)
-        memcpy(s->ch + s->ch_off[k], c, m * sizeof *c);
+      const int32_t *c = hr_tree_children(tree, (size_t)s->tidx[k], &m);
+      for (size_t j = 0; j < m; j++)
+        s->ch[s->ch_off[k] + j] = s->lidx[c[j]];
       int leaves = m > 0;
       for (size_t j = 0; j < m && leaves; j++) {
         size_t mm = 0;
@@ -811,8 +909,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       size_t m = s->ch_off[k + 1] - s->ch_off[k];
       const int32_t *c = s->ch + s->ch_off[k];
       int run = s->leafkids[k];
+      /* Consecutive in both orders: the demands are read by tree index. */
       for (size_t j = 1; j < m && run; j++)
-        run = c[j] == c[0] + (int32_t)j && s->tier[c[j]] == s->tier[c[0]];
+        run = c[j] == c[0] + (int32_t)j && s->tidx[c[j]] == s->tidx[c[0]] + (int32_t)j &&
+              s->tier[c[j]] == s->tier[c[0]];
       s->run_tier[k] = (int8_t)(run ? s->tier[c[0]] : -1);
     }
     ALLOC(s->in_pos, n);
@@ -841,10 +941,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   size_t n_dev = 0;
   for (size_t k = 0; k < n; k++) {
     size_t m = 0;
-    hr_tree_children(tree, k, &m);
+    kids(s, k, &m);
     if (m > s->max_fan)
       s->max_fan = m;
-    if (s->nodes[k].device)
+    if (tnode(s, k)->device)
       n_dev++;
   }
   ALLOC(s->dev_mem, n_dev * s->dev_size + 16);
@@ -867,18 +967,18 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->hold_until_ns[k] = INT64_MIN / 2;
       s->damp[k] = damp_word(0, 0);
       s->root_prev_ns[k] = INT64_MIN;
-      if (s->nodes[k].device) {
-        rc = hr_device_init(base + d * s->dev_size, s->dev_size, s->nodes[k].device, &s->dev[k]);
+      if (tnode(s, k)->device) {
+        rc = hr_device_init(base + d * s->dev_size, s->dev_size, tnode(s, k)->device, &s->dev[k]);
         if (rc != HR_OK)
           goto fail;
         d++;
       }
       size_t m = 0;
-      hr_tree_children(tree, k, &m);
+      kids(s, k, &m);
       if (m == 0) {
-        double cap = s->nodes[k].capacity_w;
+        double cap = tnode(s, k)->capacity_w;
         if (!isfinite(cap))
-          cap = s->nodes[k].kind == HR_NODE_GPU ? 700.0 : 0.0;
+          cap = tnode(s, k)->kind == HR_NODE_GPU ? 700.0 : 0.0;
         s->floor_w[k] = cfg->gpu_floor_frac * cap;
       }
       s->lease_exp_ns[k] = INT64_MIN;
@@ -914,7 +1014,8 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
                 s->leafkids, s->inner,          s->run_tier,      s->ch_ph,       s->in_pos,
-                s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota};
+                s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota,
+                s->tidx,     s->lidx};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     table_free(ps[k]);
   free(s);
@@ -924,6 +1025,7 @@ int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cf
 {
   if (!s || !cfg || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   int rc = hr__coord_cfg_check(cfg);
   if (rc != HR_OK)
     return rc;
@@ -941,6 +1043,7 @@ int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   s->rated[k] = on ? 1 : 0;
   return budget_of(s, k);
 }
@@ -949,6 +1052,7 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w)
 {
   if (!s || k >= s->n || !(floor_w >= 0.0) || !isfinite(floor_w))
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   size_t m = 0;
   kids(s, k, &m);
   if (m)
@@ -968,6 +1072,7 @@ int hr_lease_sys_set_priority(hr_lease_sys_t *s, size_t k, int priority)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   s->prio[k] = priority;
   return HR_OK;
 }
@@ -976,6 +1081,7 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   unsigned char r = running ? 1 : 0;
   if (s->running[k] != r)
     s->n_stopped += r ? (size_t)-1 : 1;
@@ -989,14 +1095,18 @@ int hr_lease_sys_observe(hr_lease_sys_t *s, size_t k, double i_a, double dt_s)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   if (!s->dev[k])
     return HR_OK;
   return hr_device_step(s->dev[k], i_a, dt_s);
 }
 
+/* In tree order, as before the system had an order of its own: with 2N
+ * feeds the cuts of one parent can change what another must cut. */
 static void cut_all(hr_lease_sys_t *s, int64_t t)
 {
-  for (size_t k = 0; k < s->n; k++) {
+  for (size_t u = 0; u < s->n; u++) {
+    size_t k = (size_t)s->lidx[u];
     size_t m = 0;
     kids(s, k, &m);
     if (m)
@@ -1022,13 +1132,12 @@ int hr_lease_sys_update_budgets(hr_lease_sys_t *s, int64_t t)
 
 const hr_budget_t *hr_lease_sys_budget(const hr_lease_sys_t *s, size_t k)
 {
-  return s && k < s->n ? &s->budget[k] : NULL;
+  return s && k < s->n ? &s->budget[s->lidx[k]] : NULL;
 }
 
-const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *s, size_t k)
+/* hr_lease_sys_lease of node k (the system's order). */
+static const hr_lease_t *lease_view(const hr_lease_sys_t *s, size_t k)
 {
-  if (!s || k >= s->n)
-    return NULL;
   /* The fields live in separate arrays; the copy is refreshed by every call
    * (s is const, its view array is not). */
   hr_lease_t *v = &s->view[k];
@@ -1040,17 +1149,26 @@ const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *s, size_t k)
   return v;
 }
 
+const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *s, size_t k)
+{
+  return s && k < s->n ? lease_view(s, (size_t)s->lidx[k]) : NULL;
+}
+
 double hr_lease_sys_cap_w(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
-  return s && k < s->n ? cap_at(s, k, t) : NAN;
+  return s && k < s->n ? cap_at(s, (size_t)s->lidx[k], t) : NAN;
+}
+
+/* hr_lease_sys_avail_w of node k (the system's order). */
+static inline double avail_at(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  double c = cap_at(s, k, t);
+  return c < s->limit[k] || s->dead[k] ? c : s->limit[k];
 }
 
 double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
-  if (!s || k >= s->n)
-    return NAN;
-  double c = cap_at(s, k, t);
-  return c < s->limit[k] || s->dead[k] ? c : s->limit[k];
+  return s && k < s->n ? avail_at(s, (size_t)s->lidx[k], t) : NAN;
 }
 
 /* ---- the request path --------------------------------------------------------- */
@@ -1058,7 +1176,10 @@ double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
 int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
                          hr_lease_t *out)
 {
-  if (!s || c >= s->n || is_root(s, c) || !(want_w >= 0.0))
+  if (!s || c >= s->n || !(want_w >= 0.0))
+    return HR_ERR_INVALID_ARG;
+  c = (size_t)s->lidx[c];
+  if (is_root(s, c))
     return HR_ERR_INVALID_ARG;
   if (s->dead[c])
     return HR_ERR_STATE;
@@ -1076,7 +1197,7 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
       continue;
     size_t p = (size_t)ps[j];
     const hr_coord_cfg_t *pc = s->ccfg[p];
-    double avail = hr_lease_sys_avail_w(s, p, t);
+    double avail = avail_at(s, p, t);
     double room = avail - pc->reserve_frac * avail;
     double ph[3] = {0, 0, 0}, wc[3];
     size_t n = 0;
@@ -1104,7 +1225,7 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
   }
   double g = settle(s, c, hi, t, expiry_for(s, c, t));
   if (out)
-    *out = *hr_lease_sys_lease(s, c);
+    *out = *lease_view(s, c);
   (void)g;
   fit_children(s, c, t, 0);
   return HR_OK;
@@ -1112,7 +1233,10 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
 
 int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
 {
-  if (!s || c >= s->n || is_root(s, c))
+  if (!s || c >= s->n)
+    return HR_ERR_INVALID_ARG;
+  c = (size_t)s->lidx[c];
+  if (is_root(s, c))
     return HR_ERR_INVALID_ARG;
   s->lease_p_w[c] = s->floor_w[c];
   s->lease_exp_ns[c] = t;
@@ -1125,7 +1249,7 @@ int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
 /* A leaf's demand as the aggregation sees it: within its limit, above its floor. */
 static inline double leaf_demand(const hr_lease_sys_t *s, size_t k, const double *demand_w)
 {
-  double d = demand_w[k];
+  double d = demand_w[s->tidx[k]]; /* demand_w is by tree index */
   if (!(d >= 0.0))
     d = 0.0;
   if (d > s->limit[k])
@@ -1141,7 +1265,7 @@ HR_LEASE_CLONES
 static void run_demand(const hr_lease_sys_t *s, size_t c0, size_t m, const double *demand_w,
                        double *dem_w)
 {
-  const double *restrict d_in = demand_w + c0;
+  const double *restrict d_in = demand_w + s->tidx[c0]; /* a run in both orders */
   const double *restrict lim = s->limit + c0;
   const double *restrict flo = s->floor_w + c0;
   double *restrict out = dem_w;
@@ -1158,7 +1282,7 @@ static void run_demand(const hr_lease_sys_t *s, size_t c0, size_t m, const doubl
 static inline void run_demand8(const hr_lease_sys_t *s, size_t c0, const double *demand_w,
                                double *dem_w)
 {
-  const double *restrict d_in = demand_w + c0;
+  const double *restrict d_in = demand_w + s->tidx[c0]; /* a run in both orders */
   const double *restrict lim = s->limit + c0;
   const double *restrict flo = s->floor_w + c0;
   for (size_t j = 0; j < 8; j++) {
@@ -1610,10 +1734,10 @@ static inline void prefetch_up(const hr_lease_sys_t *s, size_t k, const double *
   size_t c0 = (size_t)s->ch[o], c1 = c0 + (s->ch_off[k + 1] - o) - 1;
   if (s->run_tier[k] < 0)
     return;
-  const double *p[] = {demand_w, s->limit, s->floor_w};
+  const double *p[] = {s->limit + c0, s->floor_w + c0, demand_w + s->tidx[c0]};
   for (size_t j = 0; j < sizeof p / sizeof p[0]; j++) {
-    __builtin_prefetch(p[j] + c0);
-    __builtin_prefetch(p[j] + c1);
+    __builtin_prefetch(p[j]);
+    __builtin_prefetch(p[j] + (c1 - c0));
   }
 }
 
@@ -1637,7 +1761,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     const int32_t *ch = kids(s, k, &m);
     double d;
     if (m == 0) {
-      d = demand_w[k];
+      d = demand_w[s->tidx[k]];
       if (!(d >= 0.0))
         d = 0.0;
     } else if (fast && s->run_tier[k] >= 0) {
@@ -1733,7 +1857,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     if (is_root(s, k)) {
       /* Grid-facing ramp limit at the site node: the total granted may grow
        * by at most max_ramp_w_per_s x dt (decreases are not limited). */
-      const hr_grid_limits_t *gl = s->nodes[k].grid;
+      const hr_grid_limits_t *gl = tnode(s, k)->grid;
       double prev = 0.0;
       for (size_t j = 0; j < m; j++)
         prev += cap_at(s, (size_t)ch[j], t);
@@ -1922,6 +2046,7 @@ int hr__lease_sys_osc(const hr_lease_sys_t *s, size_t k, int64_t out[5])
 {
   if (!s || !out || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
   out[0] = s->last_change_ns[k];
   out[1] = s->win_start_ns[k];
   out[2] = s->hold_until_ns[k];
@@ -1988,7 +2113,7 @@ int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
     return HR_ERR_INVALID_ARG;
   s->feeds_lost = feeds;
   for (size_t k = 0; k < s->n; k++) {
-    unsigned f = s->nodes[k].feed;
+    unsigned f = tnode(s, k)->feed;
     s->dead[k] = (f == HR_FEED_A || f == HR_FEED_B) && (f & feeds) ? 1 : 0;
     if (f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB)
       s->dead[k] = 1;
