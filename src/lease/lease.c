@@ -51,6 +51,9 @@ struct hr_lease_sys {
    * and convert at the boundary. */
   int32_t *tidx;             /* tree index of node k */
   int32_t *lidx;             /* node k of tree index u: lidx[u] */
+  size_t lead;               /* the per-node arrays' element that starts a cache line
+                                (table_alloc): the first child of the first node with 8
+                                or more children, the first a leaf (a server); else 0 */
   hr_lease_cfg_t cfg;
   hr_budget_t *budget;
   /* The lease node k holds from its parent(s), one array per field so that
@@ -673,33 +676,40 @@ typedef struct table_hdr {
   char pad[64 - sizeof(void *) - sizeof(size_t)];
 } table_hdr_t;
 
-static void *table_alloc(size_t cnt, size_t size)
+/* Element `lead` (< cnt) starts a cache line: the system puts it at the
+ * first GPU of the first server (struct hr_lease_sys, lead), so that with 8
+ * GPUs a server every server's run is one aligned 64-byte line of each
+ * 8-byte array; the vector loads and stores of settle_leaves() and the
+ * clamps then never straddle two lines. */
+static void *table_alloc(size_t cnt, size_t size, size_t lead)
 {
   if (cnt == 0)
     cnt = 1;
-  if (cnt > (SIZE_MAX - (8u << 20)) / size)
+  if (cnt > (SIZE_MAX - (8u << 20)) / size || lead >= cnt)
     return NULL;
-  size_t bytes = cnt * size;
+  size_t bytes = cnt * size, shift = (64 - (lead * size) % 64) % 64;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const size_t huge = (size_t)2 << 20;
   if (bytes >= huge) {
     /* Room to put the table on a 2 MB boundary with the header before it. */
-    size_t len = ((bytes + huge - 1) & ~(huge - 1)) + huge;
+    size_t len = ((bytes + shift + huge - 1) & ~(huge - 1)) + huge;
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m != MAP_FAILED) {
       uintptr_t at = ((uintptr_t)m + sizeof(table_hdr_t) + huge - 1) & ~(uintptr_t)(huge - 1);
       (void)madvise((void *)at, len - (at - (uintptr_t)m), MADV_HUGEPAGE); /* advice only */
-      table_hdr_t *h = (table_hdr_t *)at - 1;
+      table_hdr_t *h = (table_hdr_t *)(at + shift) - 1;
       h->base = m;
       h->map_len = len;
-      return (void *)at; /* fresh anonymous memory is zero */
+      return h + 1; /* fresh anonymous memory is zero */
     }
   }
 #endif
-  table_hdr_t *h = calloc(1, sizeof *h + bytes);
-  if (!h)
+  unsigned char *raw = calloc(1, sizeof(table_hdr_t) + 64 + shift + bytes);
+  if (!raw)
     return NULL;
-  h->base = h;
+  uintptr_t at = ((uintptr_t)raw + sizeof(table_hdr_t) + 63) & ~(uintptr_t)63;
+  table_hdr_t *h = (table_hdr_t *)(at + shift) - 1;
+  h->base = raw;
   h->map_len = 0;
   return h + 1;
 }
@@ -792,7 +802,7 @@ nomem:
 
 #define ALLOC(p, cnt)                                                    \
   do {                                                                   \
-    (p) = table_alloc((cnt), sizeof *(p));                               \
+    (p) = table_alloc((cnt), sizeof *(p), (cnt) == n ? s->lead : 0);     \
     if (!(p))                                                            \
       goto nomem;                                                        \
   } while (0)
@@ -830,6 +840,14 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->lidx, n);
   if ((rc = level_order(s)) != HR_OK)
     goto fail;
+  for (size_t k = 0; k < n; k++) {
+    size_t m = 0;
+    const int32_t *c = hr_tree_children(tree, (size_t)s->tidx[k], &m);
+    if (m >= 8 && hr_tree_node(tree, (size_t)c[0])->n_children == 0) {
+      s->lead = (size_t)s->lidx[c[0]];
+      break;
+    }
+  }
   ALLOC(s->budget, n);
   ALLOC(s->lease_p_w, n);
   ALLOC(s->lease_exp_ns, n);
