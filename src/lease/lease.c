@@ -1724,9 +1724,13 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t pos, size_t k)
   const void *p[] = {s->lease_p_w,   s->lease_exp_ns,  s->lease_granted_ns, s->floor_w,
                      s->limit,       s->last_change_ns, s->win_start_ns,    s->hold_until_ns,
                      s->damp};
+  /* Every 8-byte array starts its lines at the same elements (table_alloc's
+   * lead), so one test tells whether the run spans one line or two. */
+  int two = (((c0 - s->lead) ^ (c1 - s->lead)) >> 3) != 0;
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
     __builtin_prefetch((const char *)p[i] + 8 * c0);
-    __builtin_prefetch((const char *)p[i] + 8 * c1);
+    if (two)
+      __builtin_prefetch((const char *)p[i] + 8 * c1);
   }
   __builtin_prefetch(&s->prio[c0]);
   __builtin_prefetch(&s->dead[c0]);
@@ -1784,13 +1788,17 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         d = 0.0;
     } else if (fast && s->run_tier[k] >= 0) {
       /* Clamps in vectors, then the sum in the reference's order. */
-      if (m == 8)
-        run_demand8(s, (size_t)ch[0], demand_w, s->alloc);
-      else
-        run_demand(s, (size_t)ch[0], m, demand_w, s->alloc);
       d = 0.0;
-      for (size_t j = 0; j < m; j++)
-        d += s->alloc[j];
+      if (m == 8) {
+        double dem[8]; /* a local array: with s->alloc the clamps stay scalar (aliasing) */
+        run_demand8(s, (size_t)ch[0], demand_w, dem);
+        for (size_t j = 0; j < 8; j++)
+          d += dem[j];
+      } else {
+        run_demand(s, (size_t)ch[0], m, demand_w, s->alloc);
+        for (size_t j = 0; j < m; j++)
+          d += s->alloc[j];
+      }
     } else if (fast && s->leafkids[k]) {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
