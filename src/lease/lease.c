@@ -109,6 +109,10 @@ struct hr_lease_sys {
   uint8_t *leafkids;         /* 1: every child is a leaf with one parent */
   int8_t *run_tier;          /* leafkids nodes whose children are consecutive nodes of
                                 one tier: that tier, else -1 (settle_leaves) */
+  uint8_t *kidrun;           /* 1: not leafkids, and the children are consecutive nodes of
+                                one tier, single-fed, each with children of its own (a
+                                rack's servers): the fast rebalance settles their own
+                                leases in the parent's step with settle_leaves() */
   int32_t *inner;            /* the nodes a rebalance visits: all but the children of
                                 leafkids nodes, which their parent settles (topological) */
   size_t n_inner;
@@ -933,6 +937,16 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
               s->tier[c[j]] == s->tier[c[0]];
       s->run_tier[k] = (int8_t)(run ? s->tier[c[0]] : -1);
     }
+    ALLOC(s->kidrun, n);
+    for (size_t k = 0; k < n; k++) {
+      size_t m = s->ch_off[k + 1] - s->ch_off[k];
+      const int32_t *c = s->ch + s->ch_off[k];
+      int run = m > 0 && !s->leafkids[k];
+      for (size_t j = 0; j < m && run; j++)
+        run = c[j] == c[0] + (int32_t)j && s->parb[c[j]] < 0 && s->tier[c[j]] == s->tier[c[0]] &&
+              s->ch_off[c[j] + 1] > s->ch_off[c[j]];
+      s->kidrun[k] = (uint8_t)run;
+    }
     ALLOC(s->in_pos, n);
     for (size_t k = 0; k < n; k++) {
       s->in_pos[k] = -1;
@@ -1031,7 +1045,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
                 s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
-                s->leafkids, s->inner,          s->run_tier,      s->ch_ph,       s->in_pos,
+                s->leafkids, s->kidrun, s->inner,  s->run_tier,      s->ch_ph,       s->in_pos,
                 s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota,
                 s->tidx,     s->lidx};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
@@ -1490,15 +1504,22 @@ static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t
   s->lease_exp_ns[k] = g > flo ? expiry : t;
 }
 
+/* The rules of settle() for nodes of tier `tier` under coordinator settings cc. */
+static leaf_rules_t leaf_rules(const hr_lease_sys_t *s, const hr_coord_cfg_t *cc, int tier)
+{
+  leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
+                    s->mode == HR_MODE_PROTECTION, cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns,
+                    cc->damp_window_ns, cc->damp_hold_ns, cc->damp_changes,
+                    s->cfg.tier[tier].token_w, s->tok_inv[tier]};
+  return r;
+}
+
 static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
 {
   if (lb->n_seg == 0)
     return;
   const hr_coord_cfg_t *cc = lb->cc;
-  leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
-                    s->mode == HR_MODE_PROTECTION, cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns,
-                    cc->damp_window_ns, cc->damp_hold_ns, cc->damp_changes,
-                    s->cfg.tier[lb->tier].token_w, s->tok_inv[lb->tier]};
+  leaf_rules_t r = leaf_rules(s, cc, lb->tier);
   settle_leaves(s, lb->seg, lb->n_seg, lb->want_w, t, &r);
   lb->n_seg = lb->n_leaf = 0;
 }
@@ -2038,6 +2059,29 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     if (fast) {
       size_t cb = 0;
       const int32_t *cp = kid_pos(s, i, k, &cb);
+      int now = s->kidrun[k] && s->n_stopped == 0 && s->feeds_lost == 0 && m <= s->max_fan;
+      for (size_t j = 0; j < m && now; j++)
+        now = isfinite(s->alloc[j]) != 0;
+      if (now) {
+        /* Children with this node as their one parent, nobody stopped, no
+         * feed lost: each child's offer is its grant here, its least grant
+         * its floor, its expiry expiry_for()'s, the same for all; so their
+         * own leases are settled now as one run, with the leaves' kernel
+         * (settle_bf's operations, 8 to a vector), and their visits skip
+         * the settle (offer NAN).  Nothing reads a child's lease before its
+         * visit but this. */
+        size_t c0 = (size_t)ch[0];
+        int tier = s->tier[c0];
+        int64_t e = t + s->cfg.tier[tier].ttl_ns;
+        if (!is_root(s, k) && s->lease_exp_ns[k] < e)
+          e = s->lease_exp_ns[k];
+        leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e};
+        leaf_rules_t r = leaf_rules(s, cc, tier);
+        settle_leaves(s, &seg, 1, s->alloc, t, &r);
+        for (size_t j = 0; j < m; j++)
+          s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
+        continue;
+      }
       for (size_t j = 0; j < m; j++) {
         inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
         if (!isnan(r->offer_w) && s->alloc[j] < r->offer_w)
