@@ -310,6 +310,63 @@ static void test_rebalance(void **st)
   assert_true(hr_lease_sys_cap_w(f->s, f->g22, t) == 300.0);
 }
 
+/* The system keeps its own node order (levels, siblings together); every
+ * public function takes tree indices.  A depth-first file puts the two
+ * orders apart: each node's demand, budget, lease and request must still be
+ * its own. */
+static void test_tree_indices(void **st)
+{
+  (void)st;
+  static const char *dfs =
+      "version: 1\nname: d\nnodes:\n"
+      "  - {id: rack, kind: rack, parent: null, voltage_v: 415, phases: 3, rating_kw: 20}\n"
+      "  - {id: s1, kind: server, parent: rack, phases: 1, phase: a, rating_w: 3000}\n"
+      "  - {id: g11, kind: gpu, parent: s1, rating_w: 1000}\n"
+      "  - {id: g12, kind: gpu, parent: s1, rating_w: 900}\n"
+      "  - {id: s2, kind: server, parent: rack, phases: 1, phase: b, rating_w: 2500}\n"
+      "  - {id: g21, kind: gpu, parent: s2, rating_w: 800}\n"
+      "  - {id: g22, kind: gpu, parent: s2, rating_w: 700}\n";
+  hr_tree_t *t = NULL;
+  hr_tree_error_t e;
+  assert_int_equal(hr_tree_load_buffer(dfs, strlen(dfs), "d.yaml", &t, &e), HR_OK);
+  hr_lease_cfg_t c;
+  hr_lease_cfg_init(&c);
+  c.tier[HR_TIER_GPU].token_w = 1.0;
+  c.tier[HR_TIER_RACK].token_w = 1.0;
+  hr_lease_sys_t *s = NULL;
+  assert_int_equal(hr_lease_sys_create(t, &c, &s, NULL), HR_OK);
+  const char *ids[] = {"rack", "s1", "g11", "g12", "s2", "g21", "g22"};
+  size_t k[7];
+  for (int i = 0; i < 7; i++)
+    assert_int_equal(hr_tree_find(t, ids[i], &k[i]), HR_OK);
+  /* Budgets: 80 % of each node's own rating. */
+  const double rating[7] = {20000, 3000, 1000, 900, 2500, 800, 700};
+  for (int i = 0; i < 7; i++)
+    assert_true(fabs(hr_lease_sys_budget(s, k[i])->limit_w - 0.8 * rating[i]) < 1e-9);
+  /* Demands by tree index, each below its GPU's limit: every GPU gets its own. */
+  double dem[7] = {0};
+  const double want[7] = {0, 0, 611, 522, 0, 433, 344};
+  for (int i = 0; i < 7; i++)
+    dem[k[i]] = want[i];
+  int64_t now = 100000 * MS;
+  assert_int_equal(hr_lease_sys_rebalance(s, dem, now), HR_OK);
+  for (int i = 2; i < 7; i++)
+    if (i != 4)
+      assert_true(hr_lease_sys_cap_w(s, k[i], now) == want[i]);
+  assert_true(hr_lease_sys_cap_w(s, k[1], now) == 611.0 + 522.0);
+  assert_true(hr_lease_sys_cap_w(s, k[4], now) == 433.0 + 344.0);
+  assert_true(hr_lease_sys_lease(s, k[5])->p_w == 433.0);
+  /* A request names its node: only g22 changes. */
+  assert_int_equal(hr_lease_sys_set_floor(s, k[6], 50.0), HR_OK);
+  now += MS; /* within the server's lease */
+  assert_int_equal(hr_lease_sys_request(s, k[6], 100.0, now, NULL), HR_OK);
+  assert_true(hr_lease_sys_cap_w(s, k[6], now) == 100.0);
+  assert_true(hr_lease_sys_lease(s, k[6])->floor_w == 50.0);
+  assert_true(hr_lease_sys_cap_w(s, k[5], now) == 433.0);
+  hr_lease_sys_destroy(s);
+  hr_tree_destroy(t);
+}
+
 /* ---- policies on hand-computed cases --------------------------------------- */
 
 static void run(hr_policy_t pol, uint8_t *state, size_t n, const double *dem, const double *flo,
@@ -385,6 +442,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rebalance, setup, teardown),
       cmocka_unit_test(test_policies),
+      cmocka_unit_test(test_tree_indices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
