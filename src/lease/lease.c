@@ -684,14 +684,16 @@ typedef struct table_hdr {
  * first GPU of the first server (struct hr_lease_sys, lead), so that with 8
  * GPUs a server every server's run is one aligned 64-byte line of each
  * 8-byte array; the vector loads and stores of settle_leaves() and the
- * clamps then never straddle two lines. */
+ * clamps then never straddle two lines.  Narrower tables are not shifted. */
 static void *table_alloc(size_t cnt, size_t size, size_t lead)
 {
   if (cnt == 0)
     cnt = 1;
   if (cnt > (SIZE_MAX - (8u << 20)) / size || lead >= cnt)
     return NULL;
-  size_t bytes = cnt * size, shift = (64 - (lead * size) % 64) % 64;
+  /* Only 8-byte tables are shifted (the ones the kernels load 8 at a time),
+   * which also keeps the header in front on an 8-byte boundary. */
+  size_t bytes = cnt * size, shift = size == 8 ? (64 - (lead * size) % 64) % 64 : 0;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const size_t huge = (size_t)2 << 20;
   if (bytes >= huge) {
