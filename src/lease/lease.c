@@ -754,8 +754,9 @@ static int level_order(hr_lease_sys_t *s)
   uint64_t *key = malloc(n * sizeof *key);
   size_t *start = NULL;
   uint32_t max_d = 0;
+  int rc = HR_ERR_NOMEM;
   if (!depth || !key)
-    goto nomem;
+    goto done;
   for (size_t u = 0; u < n; u++) {
     uint32_t d = 0;
     if (nd[u].parent >= 0 && depth[nd[u].parent] + 1 > d)
@@ -768,7 +769,7 @@ static int level_order(hr_lease_sys_t *s)
   }
   start = calloc((size_t)max_d + 2, sizeof *start);
   if (!start)
-    goto nomem;
+    goto done;
   for (size_t u = 0; u < n; u++)
     start[depth[u] + 1]++;
   for (uint32_t d = 0; d <= max_d; d++)
@@ -795,15 +796,12 @@ static int level_order(hr_lease_sys_t *s)
       s->lidx[s->tidx[k]] = (int32_t)k;
     }
   }
+  rc = HR_OK;
+done:
   free(start);
   free(key);
   free(depth);
-  return HR_OK;
-nomem:
-  free(start);
-  free(key);
-  free(depth);
-  return HR_ERR_NOMEM;
+  return rc;
 }
 
 #define ALLOC(p, cnt)                                                    \
@@ -2061,7 +2059,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     if (fast) {
       size_t cb = 0;
       const int32_t *cp = kid_pos(s, i, k, &cb);
-      int now = s->kidrun[k] && s->n_stopped == 0 && s->feeds_lost == 0 && m <= s->max_fan;
+      int now = s->kidrun[k] && s->n_stopped == 0 && s->feeds_lost == 0;
       for (size_t j = 0; j < m && now; j++)
         now = isfinite(s->alloc[j]) != 0;
       if (now) {
