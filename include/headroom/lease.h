@@ -114,7 +114,11 @@ enum {
   HR_EVENT_TELEMETRY_LOSS = 1, /* -> degraded */
   HR_EVENT_COORD_LOSS = 2,     /* -> degraded */
   HR_EVENT_UTILITY_LOSS = 4,   /* -> degraded (UPS/generator: no growth) */
-  HR_EVENT_FEED_LOSS = 8       /* -> protection-only */
+  HR_EVENT_FEED_LOSS = 8,      /* -> protection-only */
+  HR_EVENT_CLAMP = 16          /* the post-condition after a rebalance or request found a
+                                  node whose children held more than it may give (in total,
+                                  on a phase conductor, or past its lease's expiry) and cut
+                                  them: a defect made visible, never a mode change */
 };
 
 typedef struct hr_tier_cfg {
@@ -126,7 +130,13 @@ typedef struct hr_tier_cfg {
 typedef struct hr_coord_cfg {
   hr_policy_t policy;
   double reserve_frac;    /* failover reserve, fraction of the budget, 0..0.5; default 0 */
-  double ramp_w_per_s;    /* largest increase of one grant per second [W/s] > 0; default INFINITY */
+  double ramp_w_per_s;    /* largest increase of one grant per second [W/s] > 0; default INFINITY.
+                             An increase at t is at most ramp_w_per_s x (t - the last change
+                             of the holder's cap, drops by expiry, release and revocation
+                             included, and the system's first time for a cap never
+                             changed), and at most ramp_w_per_s x ramp_acc_ns at once
+                             (one token when a token is larger) */
+  int64_t ramp_acc_ns;    /* longest time a ramp allowance accumulates [ns] > 0; default 1 s */
   double hyst_w;          /* increases smaller than this are not granted [W] >= 0; default 0 */
   int64_t dwell_ns;       /* no increase sooner than this after a change [ns] >= 0; default 0 */
   int damp_changes;       /* more direction changes than this inside damp_window_ns
@@ -162,10 +172,21 @@ typedef struct hr_lease {
   int priority;      /* holder's class, higher = more important */
   double floor_w;    /* cap the holder falls back to [W] */
   int64_t granted_ns;/* when granted; renew at granted_ns + (expiry - granted) / 2 */
+  double phase_w[3]; /* a three-phase holder with children: the most its subtree may draw
+                        on each of its conductors A, B, C before expiry [W, line to
+                        neutral: a line-to-line load of P counts P / sqrt 3 on each of
+                        its two lines]; the holder splits its grant within these as well
+                        as within p_w.  INFINITY for every other holder, whose whole p_w
+                        sits on the conductors it is connected to */
+  double floor_phase_w[3]; /* the same after expiry: its floors per conductor */
 } hr_lease_t;
 
 /* Cap [W] a holder applies at t_ns: p_w before expiry, floor_w after. */
 HR_API double hr_lease_cap_w(const hr_lease_t *lease, int64_t t_ns);
+
+/* Per-conductor caps [W] of a holder at t_ns into out[3]: phase_w before
+ * expiry, floor_phase_w after.  HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_lease_phase_cap_w(const hr_lease_t *lease, int64_t t_ns, double out[3]);
 
 /* 1 when a holder should renew (half the lease time used, or expired). */
 HR_API int hr_lease_due(const hr_lease_t *lease, int64_t t_ns);
@@ -188,16 +209,30 @@ HR_API int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg,
 HR_API void hr_lease_sys_destroy(hr_lease_sys_t *sys);
 
 /* Overrides one node's coordinator settings (copied), rated_100 flag, floor
- * [W] (leaves only, >= 0) or priority (any int).  HR_ERR_INVALID_ARG / HR_ERR_RANGE. */
+ * [W] (leaves only, finite, >= 0) or priority (any int).  A new rating or
+ * floor takes effect at t_ns: grants that no longer fit are cut at once
+ * (a raised floor is never refused while the floors fit every limit; it cuts
+ * the holder's siblings instead).  HR_ERR_INVALID_ARG / HR_ERR_RANGE (floors
+ * that would not fit a node's limit: nothing changed). */
 HR_API int hr_lease_sys_set_coord(hr_lease_sys_t *sys, size_t node, const hr_coord_cfg_t *cfg);
-HR_API int hr_lease_sys_set_rated_100(hr_lease_sys_t *sys, size_t node, int on);
-HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w);
+HR_API int hr_lease_sys_set_rated_100(hr_lease_sys_t *sys, size_t node, int on, int64_t t_ns);
+HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w,
+                                  int64_t t_ns);
 HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int priority);
 
 /* Steps node's protective device by dt_s [s] at line current i_a [A] (the
  * measured load), so burst budgets follow the thermal state.  No-op for a node
  * without device.  HR_ERR_INVALID_ARG for bad values. */
 HR_API int hr_lease_sys_observe(hr_lease_sys_t *sys, size_t node, double i_a, double dt_s);
+
+/* State of node's protective device (a copy).  HR_ERR_NOT_FOUND for a node
+ * without device, HR_ERR_INVALID_ARG for bad arguments. */
+HR_API int hr_lease_sys_device_status(const hr_lease_sys_t *sys, size_t node,
+                                      hr_device_status_t *out);
+
+/* Recloses node's tripped device (an operator's act; the thermal memory is
+ * kept) and recomputes the budgets at t_ns.  HR_ERR_NOT_FOUND without device. */
+HR_API int hr_lease_sys_reclose(hr_lease_sys_t *sys, size_t node, int64_t t_ns);
 
 /* Recomputes every node's budget from its device state and the feed state,
  * and cuts at once any grant that no longer fits. */
@@ -233,20 +268,62 @@ HR_API int hr_lease_sys_request(hr_lease_sys_t *sys, size_t node, double want_w,
 HR_API int hr_lease_sys_release(hr_lease_sys_t *sys, size_t node, int64_t t_ns);
 
 /* Full rebalance: demand_w[k] [W] is what leaf k wants (read for nodes without
- * children only; an array of hr_tree_count entries, borrowed).  Aggregates
- * demand bottom-up, then every running coordinator splits its budget among its
- * children with its policy and grants fresh leases.  Never allocates. */
+ * children only; an array of hr_tree_count entries, borrowed).  A demand is
+ * clamped to what the leaf can draw: at least 0 (NAN counts as 0), at most
+ * its own limit and its parents' (an unrated device draws no more than what
+ * feeds it).  Aggregates demand bottom-up (in total and per phase
+ * conductor), then every running coordinator splits its budget among its
+ * children with its policy and grants fresh leases; a node with a stopped
+ * parent is not re-granted (its lease can only be cut).  A post-condition
+ * then checks every running coordinator's children against what it may
+ * give (HR_EVENT_CLAMP).  Never allocates; every loop is bounded by the
+ * tree's size, whatever the numbers. */
 HR_API int hr_lease_sys_rebalance(hr_lease_sys_t *sys, const double *demand_w, int64_t t_ns);
 
-/* Stops or restarts node's coordinator (simulates losing that process): a
- * stopped coordinator answers nothing and grants nothing. */
-HR_API int hr_lease_sys_set_running(hr_lease_sys_t *sys, size_t node, int running);
+/* Stops or restarts node's coordinator at t_ns (simulates losing that
+ * process): a stopped coordinator answers nothing, grants nothing, passes no
+ * cut down and is not re-granted itself; what its children hold stays
+ * committed until it expires, and its parents count it.  While any
+ * coordinator is stopped the system holds HR_EVENT_COORD_LOSS (degraded
+ * mode, which ends stable_ns after the last one restarts). */
+HR_API int hr_lease_sys_set_running(hr_lease_sys_t *sys, size_t node, int running, int64_t t_ns);
+
+/* 1 when node's coordinator runs, 0 when stopped, -1 for bad arguments. */
+HR_API int hr_lease_sys_running(const hr_lease_sys_t *sys, size_t node);
+
+/* Anti-oscillation and ramp state of the lease node holds, for checkers. */
+typedef struct hr_lease_osc {
+  int64_t last_change_ns; /* last change of the granted p_w (INT64_MIN: never) */
+  int64_t ramp_from_ns;   /* the time an increase at t may count from: the last change of
+                             the cap, a drop by expiry, release or revocation included
+                             (INT64_MIN: before the system's first time) */
+  int64_t damp_window_ns; /* start of the damper's window */
+  int64_t hold_until_ns;  /* increases refused before this (damper) */
+  int last_dir;           /* direction of the last change: -1, 0, 1 */
+  int n_changes;          /* direction changes counted in the window */
+} hr_lease_osc_t;
+HR_API int hr_lease_sys_osc(const hr_lease_sys_t *sys, size_t node, hr_lease_osc_t *out);
+
+/* Counters of a system's life. */
+typedef struct hr_lease_stats {
+  uint64_t rebalances;    /* hr_lease_sys_rebalance calls that ran */
+  uint64_t requests;      /* hr_lease_sys_request calls that granted */
+  uint64_t clamps;        /* post-condition cuts (HR_EVENT_CLAMP); 0 when the code is right */
+  double clamp_max_w;     /* largest excess found [W] */
+  size_t clamp_node;      /* tree index of the node of the last clamp */
+  int64_t clamp_ns;       /* time of the last clamp (INT64_MIN: none) */
+} hr_lease_stats_t;
+HR_API int hr_lease_sys_stats(const hr_lease_sys_t *sys, hr_lease_stats_t *out);
 
 /* Mode control.  events is the set of HR_EVENT_* now present.  The mode worsens
  * at once (protection: every lease revoked); it improves one step only after
  * events have been clear (or milder) for stable_ns. */
 HR_API int hr_lease_sys_set_events(hr_lease_sys_t *sys, unsigned events, int64_t t_ns);
 HR_API hr_mode_t hr_lease_sys_mode(const hr_lease_sys_t *sys);
+/* The events the mode follows: the caller's (hr_lease_sys_set_events) and the
+ * system's own (HR_EVENT_COORD_LOSS while a coordinator is stopped,
+ * HR_EVENT_FEED_LOSS while a feed is lost). */
+HR_API unsigned hr_lease_sys_events(const hr_lease_sys_t *sys);
 /* Lost feeds (HR_FEED_A / HR_FEED_B bits): their nodes' limits drop to 0 and
  * dual-corded loads are granted from the surviving feed only. */
 HR_API int hr_lease_sys_set_feed_lost(hr_lease_sys_t *sys, unsigned feeds, int64_t t_ns);
