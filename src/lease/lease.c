@@ -126,6 +126,30 @@ struct hr_lease_sys {
                                 consecutive positions (a rack's servers), else -1 (kid_pos) */
   int32_t *iota;             /* 0, 1, .. max_fan - 1 */
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
+  /* Per-phase accounting (docs/lease.md, "Per phase"): a three-phase node
+   * with children holds a cap per conductor as well as its total, because
+   * its subtree can load one conductor far more than the others (single-phase
+   * servers on one phase).  ph_idx[k] indexes the tables below (4 doubles an
+   * entry, the 4th unused), -1 for every other node. */
+  int32_t *ph_idx;
+  size_t n_ph;
+  double *fph;               /* floors per conductor: the children's, mapped */
+  double *pph;               /* per-conductor lease caps (before expiry) */
+  double *sph;               /* shape: conductor load per watt above the floor of the
+                                node's demand (last rebalance; at setup, of its
+                                children's room) */
+  double *dph;               /* rebalance: demand per conductor */
+  double *lim_eff;           /* budgets: the smallest limit on the path from a root */
+  /* scratch of a split at a three-phase node: per child, its least load per
+   * conductor (ml) and its load per watt above that (ms), 3 doubles each */
+  double *ml, *ms;
+  int32_t *work;             /* cut cascade work list (n) */
+  uint8_t *queued;           /* 1: on the work list */
+  /* the first time the system was given: caps never changed count from it */
+  int started;
+  unsigned auto_events;      /* HR_EVENT_COORD_LOSS / FEED_LOSS the system holds itself */
+  unsigned ev_seen;          /* the events the mode last followed */
+  hr_lease_stats_t stats;
 };
 
 /* The tree's record of node k (tree index tidx[k]; its parent links are
@@ -219,6 +243,7 @@ static void coord_defaults(hr_coord_cfg_t *c)
   c->policy = HR_POLICY_PRIORITY;
   c->reserve_frac = 0.0;
   c->ramp_w_per_s = INFINITY;
+  c->ramp_acc_ns = 1000000000;
   c->hyst_w = 0.0;
   c->dwell_ns = 0;
   c->damp_changes = 3; /* the draft: more than 3 direction changes = oscillation */
@@ -241,6 +266,7 @@ int hr__coord_cfg_check(const hr_coord_cfg_t *c)
   if ((unsigned)c->policy > HR_POLICY_TWO_THRESHOLD)
     return HR_ERR_INVALID_ARG;
   if (!(c->reserve_frac >= 0.0 && c->reserve_frac <= 0.5) || !(c->ramp_w_per_s > 0.0) ||
+      c->ramp_acc_ns <= 0 ||
       !(c->hyst_w >= 0.0) || c->dwell_ns < 0 || c->damp_changes < 1 ||
       c->damp_changes > 250 || c->damp_window_ns <= 0 || c->damp_hold_ns < 0 ||
       !(c->uncap_frac > 0.0 && c->uncap_frac < c->target_frac &&
@@ -312,6 +338,17 @@ double hr_lease_cap_w(const hr_lease_t *l, int64_t t_ns)
   return t_ns < l->expiry_ns ? l->p_w : l->floor_w;
 }
 
+int hr_lease_phase_cap_w(const hr_lease_t *l, int64_t t_ns, double out[3])
+{
+  if (!l || !out)
+    return HR_ERR_INVALID_ARG;
+  const double *v = t_ns < l->expiry_ns ? l->phase_w : l->floor_phase_w;
+  out[0] = v[0];
+  out[1] = v[1];
+  out[2] = v[2];
+  return HR_OK;
+}
+
 int hr_lease_due(const hr_lease_t *l, int64_t t_ns)
 {
   if (!l)
@@ -341,33 +378,32 @@ static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
   return t < s->lease_exp_ns[k] ? s->lease_p_w[k] : s->floor_w[k];
 }
 
-/* The least a parent can cut child c to at t: its floor, or, when c's own
- * coordinator is stopped (cannot pass a cut down), its present cap: the
- * grants c made are commitments until they expire, so the parent keeps
- * counting them (docs/lease.md, "stopped coordinators"). */
-static inline double eflo(const hr_lease_sys_t *s, size_t c, int64_t t)
+/* What node k's coordinator may hand out at t: its cap, within its limit. */
+static inline double avail_at(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  double c = cap_at(s, k, t);
+  return c < s->limit[k] || s->dead[k] ? c : s->limit[k];
+}
+
+/* 1 when k's lease cannot be renewed or raised now: k's own process is
+ * lost, or a live parent's is (a dual-corded node needs both sides' grant).
+ * The running side may still cut it: a lower cap is safe for both. */
+static inline int held(const hr_lease_sys_t *s, size_t k)
 {
   if (s->n_stopped == 0)
-    return s->floor_w[c];
-  size_t m = 0;
-  const int32_t *ch = kids(s, c, &m);
-  if (m == 0)
-    return s->floor_w[c];
-  if (!s->running[c] && !is_root(s, c))
-    return cap_at(s, c, t);
-  /* A running node passes cuts down, but not past a stopped descendant. */
-  double e = s->floor_w[c];
-  for (size_t j = 0; j < m; j++)
-    if (!s->dead[ch[j]])
-      e += eflo(s, (size_t)ch[j], t) - s->floor_w[ch[j]];
-  double cap = cap_at(s, c, t);
-  return e < cap ? e : cap;
+    return 0;
+  if (!s->running[k])
+    return 1;
+  int32_t a = s->par[k], b = s->parb[k];
+  return (a >= 0 && !s->dead[a] && !s->running[a]) || (b >= 0 && !s->dead[b] && !s->running[b]);
 }
 
 /* Phase weights of child c as its parent p sees it: the share of c's power
  * that flows in each of p's phase conductors, in units of line-to-neutral
  * power (a line-to-line load of P draws P / sqrt 3 "phase power" on each of
- * its two lines).  A single-phase parent has one conductor pair: slot 0. */
+ * its two lines).  A single-phase parent has one conductor pair: slot 0.
+ * A three-phase child with children of its own is not a fixed split: it
+ * carries caps per conductor (PH_NODE below). */
 static void phase_weights_slow(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
 {
   const hr_tree_node_t *nc = tnode(s, c), *np = tnode(s, p);
@@ -408,12 +444,16 @@ static void phase_weights_slow(const hr_lease_sys_t *s, size_t c, size_t p, doub
 }
 
 /* The same from a table: every distinct weight vector gets a code at setup
- * (one byte per node and side), so the hot loops never touch the tree. */
-static const double PH_W[8][3] = {
+ * (one byte per node and side), so the hot loops never touch the tree.
+ * PH_NODE marks a three-phase child with children under a three-phase
+ * parent: its load per conductor is its own (ph_idx tables). */
+#define PH_NODE 8
+static const double PH_W[9][3] = {
     {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
     {0.57735026918962576, 0.57735026918962576, 0},
     {0, 0.57735026918962576, 0.57735026918962576},
-    {0.57735026918962576, 0, 0.57735026918962576}, {1, 0, 0}};
+    {0.57735026918962576, 0, 0.57735026918962576}, {1, 0, 0},
+    {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}};
 
 static uint8_t phase_code(const double w[3])
 {
@@ -423,13 +463,118 @@ static uint8_t phase_code(const double w[3])
   return 0;
 }
 
-static inline void phase_weights(const hr_lease_sys_t *s, size_t c, size_t p, double w[3])
+/* Code of child c as parent p sees it. */
+static inline uint8_t code_of(const hr_lease_sys_t *s, size_t c, size_t p)
 {
-  const double *t = PH_W[(s->parb[c] == (int32_t)p && s->par[c] != (int32_t)p) ? s->phb[c]
-                                                                              : s->pha[c]];
-  w[0] = t[0];
-  w[1] = t[1];
-  w[2] = t[2];
+  return (s->parb[c] == (int32_t)p && s->par[c] != (int32_t)p) ? s->phb[c] : s->pha[c];
+}
+
+static inline const double *ph_row(const double *tab, const hr_lease_sys_t *s, size_t k)
+{
+  return tab + 4 * (size_t)s->ph_idx[k];
+}
+
+/* Per-conductor caps of a node with per-phase tables at t (its lease's, or
+ * its floors' once the lease expired; a root: its conductor limits). */
+static inline void cur_phase(const hr_lease_sys_t *s, size_t k, int64_t t, double out[3])
+{
+  const double *v = t < s->lease_exp_ns[k] ? ph_row(s->pph, s, k) : ph_row(s->fph, s, k);
+  out[0] = v[0];
+  out[1] = v[1];
+  out[2] = v[2];
+}
+
+/* Load that child c puts on parent p's conductors (out[3]) when it holds v
+ * [W] in total and, if it has per-phase tables, vph[3] on its own
+ * conductors (the same conductors as p's: phases pass straight through a
+ * three-phase node). */
+static inline void contrib(const hr_lease_sys_t *s, size_t c, size_t p, double v,
+                           const double *vph, double out[3])
+{
+  uint8_t code = code_of(s, c, p);
+  if (code == PH_NODE) {
+    out[0] = vph[0];
+    out[1] = vph[1];
+    out[2] = vph[2];
+    return;
+  }
+  const double *w = PH_W[code];
+  out[0] = w[0] * v;
+  out[1] = w[1] * v;
+  out[2] = w[2] * v;
+}
+
+/* The least a parent can cut node c to at t, in total (returned) and, for a
+ * node with per-phase tables, per conductor into lph (may be NULL).  With
+ * every coordinator running that is c's floor.  A stopped coordinator
+ * passes no cut down, so what its children hold is committed until it
+ * expires (physically they may draw it); a running node passes cuts down,
+ * but not past a stopped descendant.  Recursion depth is the tree's depth. */
+static double least(const hr_lease_sys_t *s, size_t c, int64_t t, double *lph)
+{
+  int32_t pi = s->ph_idx[c];
+  size_t m = 0;
+  const int32_t *ch = kids(s, c, &m);
+  const double *f = pi >= 0 ? s->fph + 4 * (size_t)pi : NULL;
+  if (s->n_stopped == 0 || m == 0) {
+    if (lph && f)
+      memcpy(lph, f, 3 * sizeof *lph);
+    return s->floor_w[c];
+  }
+  double e = 0.0, eph[3] = {0.0, 0.0, 0.0}, w[3], xph[3] = {0.0, 0.0, 0.0};
+  if (!s->running[c]) {
+    for (size_t j = 0; j < m; j++) {
+      size_t x = (size_t)ch[j];
+      if (s->dead[x])
+        continue;
+      size_t mx = 0;
+      kids(s, x, &mx);
+      double v;
+      if (mx && !s->running[x]) {
+        v = least(s, x, t, xph);
+      } else {
+        v = cap_at(s, x, t);
+        if (s->ph_idx[x] >= 0)
+          cur_phase(s, x, t, xph);
+      }
+      e += v;
+      contrib(s, x, c, v, xph, w);
+      for (int q = 0; q < 3; q++)
+        eph[q] += w[q];
+    }
+    if (e < s->floor_w[c])
+      e = s->floor_w[c];
+    if (f)
+      for (int q = 0; q < 3; q++)
+        eph[q] = eph[q] < f[q] ? f[q] : eph[q];
+  } else {
+    e = s->floor_w[c];
+    if (f)
+      memcpy(eph, f, sizeof eph);
+    for (size_t j = 0; j < m; j++) {
+      size_t x = (size_t)ch[j];
+      size_t mx = 0;
+      kids(s, x, &mx);
+      if (s->dead[x] || mx == 0)
+        continue;
+      double v = least(s, x, t, xph);
+      if (v == s->floor_w[x])
+        continue;
+      /* contrib() is linear: the part above x's floor. */
+      if (s->ph_idx[x] >= 0) {
+        const double *fx = ph_row(s->fph, s, x);
+        for (int q = 0; q < 3; q++)
+          xph[q] -= fx[q];
+      }
+      e += v - s->floor_w[x];
+      contrib(s, x, c, v - s->floor_w[x], xph, w);
+      for (int q = 0; q < 3; q++)
+        eph[q] += w[q];
+    }
+  }
+  if (lph && f)
+    memcpy(lph, eph, sizeof eph);
+  return e;
 }
 
 static inline double tier_token(const hr_lease_sys_t *s, size_t k)
@@ -456,18 +601,49 @@ static inline int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
 }
 
 /* Tokens are the increments above the floor (the floor itself is always
- * held), so rounding down never takes a holder below its floor. */
+ * held), so rounding down never takes a holder below its floor.  The
+ * 1e-12 lets a grant that is a whole number of tokens up to rounding keep
+ * its last token; the result never exceeds g. */
+static inline double quantize_v(double g, double flo, double tok_w, double tok_inv)
+{
+  double n_tok = (g - flo) * tok_inv * (1.0 + 1e-12);
+  double whole = n_tok < 9.0e15 ? trunc(n_tok) : n_tok;
+  double q = flo + whole * tok_w;
+  q = q > g ? flo + (whole - 1.0) * tok_w : q;
+  return g > flo ? q : g;
+}
+
 static inline double quantize(const hr_lease_sys_t *s, size_t k, double g)
 {
-  double tok = tier_token(s, k), flo = s->floor_w[k];
-  if (!(g > flo))
-    return g;
-  double n_tok = (g - flo) * s->tok_inv[s->tier[k]] * (1.0 + 1e-12);
-  /* Whole tokens: truncation is floor for n_tok >= 0 and, unlike floor(),
-   * needs no libm call on baseline x86-64. */
-  if (n_tok < 9.0e15)
-    n_tok = (double)(int64_t)n_tok;
-  return flo + n_tok * tok;
+  return quantize_v(g, s->floor_w[k], tier_token(s, k), s->tok_inv[s->tier[k]]);
+}
+
+/* The time an increase of k's cap at t counts its ramp from: the last change
+ * of its grant, or the moment its cap dropped to the floor when the lease
+ * ran out after that (an expiry is a drop like any cut). */
+static inline int64_t ramp_from(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  int64_t last = s->last_change_ns[k], e = s->lease_exp_ns[k];
+  return (t >= e && s->lease_p_w[k] > s->floor_w[k] && e > last) ? e : last;
+}
+
+/* The largest increase at once: ramp x ramp_acc_ns, or one token when a
+ * token is larger (else a slow ramp could never grant a whole token). */
+static inline double step_cap(const hr_coord_cfg_t *cc, double tok_w)
+{
+  double c = cc->ramp_w_per_s * ((double)cc->ramp_acc_ns / NS_PER_S);
+  return c < tok_w ? tok_w : c;
+}
+
+/* k's per-conductor caps for a total grant g: its least per conductor plus
+ * its shape times the part above the least (what its parent planned with). */
+static inline void set_pph(hr_lease_sys_t *s, size_t k, double g, double lst, const double *lph)
+{
+  double *p = s->pph + 4 * (size_t)s->ph_idx[k];
+  const double *sh = ph_row(s->sph, s, k);
+  double x = g > lst ? g - lst : 0.0;
+  for (int q = 0; q < 3; q++)
+    p[q] = lph[q] + sh[q] * x;
 }
 
 /* Applies the increase rules (mode, dwell, damper, ramp, hysteresis) and the
@@ -478,17 +654,21 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
   double old = cap_at(s, k, t);
   double flo = s->floor_w[k];
   double g = want;
-  double least = eflo(s, k, t);
-  if (g < least)
-    g = least;
+  double lph[3];
+  int ph = s->ph_idx[k] >= 0;
+  double lst = least(s, k, t, ph ? lph : NULL);
+  int64_t last = ramp_from(s, k, t);
+  if (g < lst)
+    g = lst;
   if (g > old) {
-    if (s->mode != HR_MODE_NORMAL || t < s->hold_until_ns[k] ||
-        t - s->last_change_ns[k] < cc->dwell_ns) {
+    if (s->mode != HR_MODE_NORMAL || t < s->hold_until_ns[k] || t - last < cc->dwell_ns) {
       g = old;
     } else {
       if (isfinite(cc->ramp_w_per_s)) {
-        double dt = (double)(t - s->last_change_ns[k]) / NS_PER_S;
-        double up = old + cc->ramp_w_per_s * dt;
+        double allow = cc->ramp_w_per_s * ((double)(t - last) / NS_PER_S);
+        double most = step_cap(cc, tier_token(s, k));
+        allow = allow > most ? most : allow;
+        double up = old + allow;
         if (g > up)
           g = up;
       }
@@ -501,8 +681,8 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
     /* Cuts apply at once; rounding down to the token keeps them safe. */
     g = quantize(s, k, g);
   }
-  if (g < least)
-    g = least;
+  if (g < lst)
+    g = lst;
   if (expiry <= t)
     g = flo;
   int dir = g > old ? 1 : g < old ? -1 : 0;
@@ -522,95 +702,213 @@ static inline double settle(hr_lease_sys_t *s, size_t k, double want, int64_t t,
         s->hold_until_ns[k] = t + cc->damp_hold_ns;
     }
     s->damp[k] = damp_word(n_changes, dir);
-    s->last_change_ns[k] = t;
+    last = t;
   }
+  s->last_change_ns[k] = last;
   s->lease_p_w[k] = g;
   s->lease_granted_ns[k] = t;
   s->lease_exp_ns[k] = g > flo ? expiry : t;
+  if (ph)
+    set_pph(s, k, g, lst, lph);
   return g;
 }
 
-static void cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
+/* Lowers k's unexpired grant to g (never below what it can be cut to),
+ * keeping its expiry; its per-conductor caps shrink in proportion above
+ * their least.  Returns 1 when the grant fell. */
+static int cut_lease(hr_lease_sys_t *s, size_t k, double g, int64_t t)
 {
-  double least = eflo(s, k, t);
-  if (g < least)
-    g = least;
-  if (t < s->lease_exp_ns[k] && g < s->lease_p_w[k]) {
-    s->lease_p_w[k] = g;
-    s->damp[k] = damp_word(damp_count(s->damp[k]), -1);
-    s->last_change_ns[k] = t;
+  double lph[3];
+  int ph = s->ph_idx[k] >= 0;
+  double lst = least(s, k, t, ph ? lph : NULL);
+  if (g < lst)
+    g = lst;
+  double old = s->lease_p_w[k];
+  if (!(t < s->lease_exp_ns[k] && g < old))
+    return 0;
+  if (ph) {
+    double *p = s->pph + 4 * (size_t)s->ph_idx[k];
+    double f = old > lst ? (g - lst) / (old - lst) : 0.0;
+    for (int q = 0; q < 3; q++) {
+      double v = lph[q] + f * (p[q] - lph[q]);
+      p[q] = v < p[q] ? v : p[q];
+    }
+  }
+  s->lease_p_w[k] = g;
+  s->damp[k] = damp_word(damp_count(s->damp[k]), -1);
+  s->last_change_ns[k] = t;
+  return 1;
+}
+
+/* Conductor limits of node k at t: its device's, and for a node holding a
+ * per-phase lease, that lease's (its floors' once it expired); a root's in
+ * degraded mode x degraded_frac. */
+static inline void phase_avail(const hr_lease_sys_t *s, size_t k, int64_t t, const double *dev,
+                               double lim[3])
+{
+  lim[0] = dev[0];
+  lim[1] = dev[1];
+  lim[2] = dev[2];
+  if (s->dead[k]) {
+    lim[0] = lim[1] = lim[2] = 0.0;
+    return;
+  }
+  if (is_root(s, k)) {
+    if (s->mode == HR_MODE_DEGRADED)
+      for (int q = 0; q < 3; q++)
+        lim[q] *= s->cfg.degraded_frac;
+    return;
+  }
+  if (s->ph_idx[k] >= 0) {
+    double c[3];
+    cur_phase(s, k, t, c);
+    for (int q = 0; q < 3; q++)
+      lim[q] = c[q] < lim[q] ? c[q] : lim[q];
   }
 }
 
-/* Makes the unexpired grants under p fit p's cap (total and per phase), by
- * cutting lowest priority / highest bucket first, then recurses into the
- * children that were cut.  Called after p's cap fell. */
-static void fit_children(hr_lease_sys_t *s, size_t p, int64_t t, int depth)
+/* Makes n children's grants alloc[] fit the conductor limits lim[3] of
+ * their three-phase parent, where child j loads conductor q with
+ * ml[3j+q] + ms[3j+q] (alloc[j] - items[j].flo_w): the part above each
+ * child's least is scaled on an overloaded conductor, phase by phase (a
+ * scaling only lowers the other conductors' loads, so the earlier ones stay
+ * within their limits).  A few shrinking retries absorb rounding; what is
+ * still over after them goes to the least.  Returns 1 when it cut. */
+static int fit_phases(size_t n, const hr__item_t *it, const double *ml, const double *ms,
+                      const double lim[3], double *alloc)
+{
+  int cut = 0;
+  for (int q = 0; q < 3; q++) {
+    for (int tries = 0; tries < 4; tries++) {
+      double base = 0.0, above = 0.0;
+      for (size_t j = 0; j < n; j++) {
+        base += ml[3 * j + (size_t)q];
+        above += ms[3 * j + (size_t)q] * (alloc[j] - it[j].flo_w);
+      }
+      if (base + above <= lim[q])
+        break;
+      cut = 1;
+      double f = above > 0.0 ? (lim[q] - base) / above : 0.0;
+      if (!(f > 0.0))
+        f = 0.0;
+      if (f > 1.0)
+        f = 1.0;
+      f *= 1.0 - (double)tries * 1e-12;
+      if (tries == 3)
+        f = 0.0;
+      for (size_t j = 0; j < n; j++)
+        if (ms[3 * j + (size_t)q] > 0.0)
+          alloc[j] = it[j].flo_w + f * (alloc[j] - it[j].flo_w);
+    }
+  }
+  return cut;
+}
+
+/* The load model of child c of p (j-th slot of the scratch): its least per
+ * conductor and load per watt above it.  fresh: c is about to be granted
+ * anew and takes the shape of its demand (sph); otherwise it is only cut,
+ * and its present per-conductor caps shrink in proportion (cut_lease). */
+static void child_model(hr_lease_sys_t *s, size_t c, size_t p, int64_t t, double lst,
+                        const double *lph, int fresh, size_t j)
+{
+  double *ml = s->ml + 3 * j, *ms = s->ms + 3 * j;
+  uint8_t code = code_of(s, c, p);
+  if (s->dead[c]) {
+    ml[0] = ml[1] = ml[2] = ms[0] = ms[1] = ms[2] = 0.0;
+    return;
+  }
+  if (code != PH_NODE) {
+    const double *w = PH_W[code];
+    for (int q = 0; q < 3; q++) {
+      ml[q] = w[q] * lst;
+      ms[q] = w[q];
+    }
+    return;
+  }
+  const double *sh = ph_row(s->sph, s, c);
+  double cap = cap_at(s, c, t), cur[3];
+  cur_phase(s, c, t, cur);
+  for (int q = 0; q < 3; q++) {
+    ml[q] = lph[q];
+    if (fresh)
+      ms[q] = sh[q];
+    else
+      ms[q] = cap > lst && cur[q] > lph[q] ? (cur[q] - lph[q]) / (cap - lst) : 0.0;
+  }
+}
+
+/* Makes the unexpired grants of p's children fit p's cap (total and per
+ * conductor) by cutting lowest priority / highest bucket first; pushes the
+ * children that were cut and have children onto the work list (*top).  A
+ * stopped or dead coordinator passes no cut down.  Returns 1 when it cut. */
+static int fit_node(hr_lease_sys_t *s, size_t p, int64_t t, size_t *top)
 {
   size_t n = 0;
   const int32_t *ch = kids(s, p, &n);
-  if (n == 0 || depth > 64)
-    return;
-  double avail = cap_at(s, p, t), sum = 0.0, ph[3] = {0, 0, 0};
+  if (n == 0 || s->dead[p] || !s->running[p])
+    return 0;
+  double avail = avail_at(s, p, t), sum = 0.0;
+  int three = s->three[p];
   for (size_t j = 0; j < n; j++) {
     size_t c = (size_t)ch[j];
-    double w[3];
-    phase_weights(s, c, p, w);
-    s->items[j].dem_w = s->alloc[j] = cap_at(s, c, t);
-    s->items[j].flo_w = eflo(s, c, t);
+    double lph[3] = {0.0, 0.0, 0.0};
+    double cap = s->dead[c] ? 0.0 : cap_at(s, c, t);
+    double lst = s->dead[c] ? 0.0 : least(s, c, t, s->ph_idx[c] >= 0 ? lph : NULL);
+    if (lst > cap)
+      lst = cap;
+    s->items[j].dem_w = s->alloc[j] = cap;
+    s->items[j].flo_w = lst;
     s->items[j].prio = s->prio[c];
-    sum += s->alloc[j];
-    for (int q = 0; q < 3; q++)
-      ph[q] += w[q] * s->alloc[j];
+    sum += cap;
+    if (three)
+      child_model(s, c, p, t, lst, lph, 0, j);
   }
   int cut = 0;
   if (sum > avail) {
     hr__cut_high_bucket(n, s->items, s->ccfg[p]->bucket_w, sum - avail, s->alloc, s->scratch);
     cut = 1;
   }
-  for (int q = 0; q < 3; q++) {
-    double lim = s->budget[p].phase_w[q];
-    if (ph[q] > lim * (1.0 + 1e-12)) {
-      /* Scale the part above the floors of the loads on this phase. */
-      double over = ph[q] - lim, above = 0.0;
-      for (size_t j = 0; j < n; j++) {
-        double w[3];
-        phase_weights(s, (size_t)ch[j], p, w);
-        above += w[q] * (s->alloc[j] - s->items[j].flo_w);
-      }
-      double f = above > 0.0 ? 1.0 - over / above : 0.0;
-      if (f < 0.0)
-        f = 0.0;
-      for (size_t j = 0; j < n; j++) {
-        double w[3];
-        phase_weights(s, (size_t)ch[j], p, w);
-        if (w[q] > 0.0)
-          s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
-      }
-      cut = 1;
-    }
+  if (three) {
+    double lim[3];
+    phase_avail(s, p, t, s->budget[p].phase_w, lim);
+    cut |= fit_phases(n, s->items, s->ml, s->ms, lim, s->alloc);
   }
   if (!cut)
-    return;
+    return 0;
+  ch = kids(s, p, &n);
   for (size_t j = 0; j < n; j++) {
-    size_t c = (size_t)ch[j];
-    if (s->alloc[j] < s->items[j].dem_w) {
-      cut_lease(s, c, s->alloc[j], t);
+    size_t c = (size_t)ch[j], m = 0;
+    if (s->alloc[j] < s->items[j].dem_w && cut_lease(s, c, s->alloc[j], t)) {
+      kids(s, c, &m);
+      if (m && top && !s->queued[c]) {
+        s->queued[c] = 1;
+        s->work[(*top)++] = (int32_t)c;
+      }
     }
   }
-  for (size_t j = 0; j < n; j++) {
-    size_t c = (size_t)ch[j];
-    size_t m = 0;
-    kids(s, c, &m);
-    if (m)
-      fit_children(s, c, t, depth + 1);
-    /* fit_children reuses the scratch arrays: re-read the child list. */
-    ch = kids(s, p, &n);
+  return 1;
+}
+
+/* The cut cascade from p down: every node whose grant fell has its
+ * children fitted in turn, without recursion (a work list of at most one
+ * entry per node: a queued node is not queued again). */
+static void fit_from(hr_lease_sys_t *s, size_t p, int64_t t)
+{
+  size_t top = 0;
+  s->queued[p] = 1;
+  s->work[top++] = (int32_t)p;
+  while (top) {
+    size_t k = (size_t)s->work[--top];
+    s->queued[k] = 0;
+    fit_node(s, k, t, &top);
   }
 }
 
 /* ---- setup ------------------------------------------------------------------- */
 
+/* Floors bottom-up: a node's is the sum of its children's, in total and,
+ * for a node with per-phase tables, per conductor.  Grants below a raised
+ * floor are lifted to it. */
 static void compute_floors(hr_lease_sys_t *s)
 {
   for (size_t k = s->n; k-- > 0;) {
@@ -618,28 +916,77 @@ static void compute_floors(hr_lease_sys_t *s)
     const int32_t *ch = kids(s, k, &m);
     if (m == 0)
       continue;
-    double f = 0.0;
-    for (size_t j = 0; j < m; j++)
-      f += s->floor_w[ch[j]];
+    double f = 0.0, fp[3] = {0.0, 0.0, 0.0}, w[3];
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      f += s->floor_w[c];
+      if (s->ph_idx[k] >= 0) {
+        contrib(s, c, k, s->floor_w[c], s->ph_idx[c] >= 0 ? ph_row(s->fph, s, c) : NULL, w);
+        for (int q = 0; q < 3; q++)
+          fp[q] += w[q];
+      }
+    }
     s->floor_w[k] = f;
+    if (s->ph_idx[k] >= 0)
+      memcpy(s->fph + 4 * (size_t)s->ph_idx[k], fp, sizeof fp);
   }
   for (size_t k = 0; k < s->n; k++)
     if (s->lease_p_w[k] < s->floor_w[k])
       s->lease_p_w[k] = s->floor_w[k];
 }
 
+/* The shape of a three-phase node before any demand is known (the
+ * request path uses it until a rebalance has seen one): its children's
+ * room above their floors, spread on the conductors they sit on. */
+static void init_shapes(hr_lease_sys_t *s)
+{
+  for (size_t k = s->n; k-- > 0;) {
+    if (s->ph_idx[k] < 0)
+      continue;
+    size_t m = 0;
+    const int32_t *ch = kids(s, k, &m);
+    double sh[3] = {0.0, 0.0, 0.0}, tot = 0.0, w[3];
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      double room = s->limit[c] - s->floor_w[c];
+      if (!(room > 0.0) || !isfinite(room))
+        room = 1.0;
+      double one[3];
+      if (s->ph_idx[c] >= 0) {
+        const double *sc = ph_row(s->sph, s, c);
+        for (int q = 0; q < 3; q++)
+          one[q] = sc[q] * room;
+      }
+      contrib(s, c, k, room, one, w);
+      for (int q = 0; q < 3; q++)
+        sh[q] += w[q];
+      tot += room;
+    }
+    double *d = s->sph + 4 * (size_t)s->ph_idx[k];
+    for (int q = 0; q < 3; q++)
+      d[q] = tot > 0.0 ? sh[q] / tot : 1.0 / 3.0;
+  }
+}
+
 /* In tree order, so that the node reported (a tree index) is the tree's
- * first offender whatever the system's order. */
+ * first offender whatever the system's order.  Per conductor too: floors
+ * are never refused, so they must fit every conductor's limit. */
 static int check_floors(const hr_lease_sys_t *s, size_t *bad)
 {
   for (size_t u = 0; u < s->n; u++) {
     size_t k = (size_t)s->lidx[u];
     if (s->dead[k])
       continue;
-    double lim = s->budget[k].limit_w;
+    double lim = s->budget[k].limit_w, f = 1.0;
     if (is_root(s, k) && s->mode == HR_MODE_DEGRADED)
-      lim *= s->cfg.degraded_frac;
-    if (s->floor_w[k] > lim * (1.0 + 1e-9)) {
+      f = s->cfg.degraded_frac;
+    int over = s->floor_w[k] > lim * f * (1.0 + 1e-9);
+    if (s->ph_idx[k] >= 0) {
+      const double *fp = ph_row(s->fph, s, k);
+      for (int q = 0; q < 3; q++)
+        over |= fp[q] > s->budget[k].phase_w[q] * f * (1.0 + 1e-9);
+    }
+    if (over) {
       if (bad)
         *bad = u;
       return HR_ERR_RANGE;
@@ -648,17 +995,48 @@ static int check_floors(const hr_lease_sys_t *s, size_t *bad)
   return HR_OK;
 }
 
+/* Node k's budget from its device state and the feed state.  A leaf's
+ * working limit (limit[]) is also held to the smallest limit on its path
+ * from a root: an unrated device draws no more than what feeds it, which
+ * bounds every demand the rebalance aggregates. */
 static int budget_of(hr_lease_sys_t *s, size_t k)
 {
   int r = s->rated[k] == 255 ? -1 : s->rated[k];
   int rc = hr_budget_node(tnode(s, k), s->dev[k], &s->cfg.budget, r, &s->budget[k]);
   if (rc == HR_OK && s->dead[k]) {
     s->budget[k].limit_w = 0.0;
+    for (int q = 0; q < 3; q++)
+      s->budget[k].phase_w[q] = 0.0;
   }
-  s->limit[k] = s->budget[k].limit_w;
+  double e = s->budget[k].limit_w;
+  int32_t ps[2] = {s->par[k], s->parb[k]};
+  double up = INFINITY;
+  int any = 0;
+  for (int j = 0; j < 2; j++)
+    if (ps[j] >= 0 && !s->dead[ps[j]]) {
+      any = 1;
+      up = s->lim_eff[ps[j]] < up ? s->lim_eff[ps[j]] : up;
+    }
+  if (any && up < e)
+    e = up;
+  s->lim_eff[k] = e;
+  size_t m = 0;
+  kids(s, k, &m);
+  s->limit[k] = m == 0 && !s->dead[k] ? e : s->budget[k].limit_w;
   if (s->in_pos[k] >= 0)
     memcpy(&s->in_ph[4 * (size_t)s->in_pos[k]], s->budget[k].phase_w, sizeof s->budget[k].phase_w);
   return rc;
+}
+
+/* Every node's budget, parents first (the system's order). */
+static int budgets_all(hr_lease_sys_t *s)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    int rc = budget_of(s, k);
+    if (rc != HR_OK)
+      return rc;
+  }
+  return HR_OK;
 }
 
 /* Zeroed memory for one of the per-node arrays, freed with table_free().  A
@@ -905,6 +1283,27 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       }
     }
     s->ch_off[n] = (uint32_t)tot;
+    /* Per-phase tables for the three-phase nodes with children; such a
+     * node under a three-phase parent loads it by its own per-conductor
+     * caps, not by a fixed split. */
+    ALLOC(s->ph_idx, n);
+    for (size_t k = 0; k < n; k++) {
+      s->ph_idx[k] = -1;
+      if (s->three[k] && s->ch_off[k + 1] > s->ch_off[k])
+        s->ph_idx[k] = (int32_t)s->n_ph++;
+    }
+    for (size_t k = 0; k < n; k++) {
+      if (s->ph_idx[k] < 0)
+        continue;
+      if (s->par[k] >= 0 && s->three[s->par[k]])
+        s->pha[k] = PH_NODE;
+      if (s->parb[k] >= 0 && s->three[s->parb[k]])
+        s->phb[k] = PH_NODE;
+    }
+    ALLOC(s->fph, 4 * s->n_ph);
+    ALLOC(s->pph, 4 * s->n_ph);
+    ALLOC(s->sph, 4 * s->n_ph);
+    ALLOC(s->dph, 4 * s->n_ph);
     ALLOC(s->ch, tot);
     for (size_t k = 0; k < n; k++) {
       size_t m = 0;
@@ -981,6 +1380,11 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   }
   ALLOC(s->dev_mem, n_dev * s->dev_size + 16);
   ALLOC(s->items, s->max_fan);
+  ALLOC(s->ml, 3 * s->max_fan);
+  ALLOC(s->ms, 3 * s->max_fan);
+  ALLOC(s->lim_eff, n);
+  ALLOC(s->work, n);
+  ALLOC(s->queued, n);
   ALLOC(s->alloc, s->max_fan);
   ALLOC(s->scratch, 2 * s->max_fan);
   ALLOC(s->kids, s->max_fan);
@@ -1017,10 +1421,12 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
       s->lease_granted_ns[k] = INT64_MIN;
     }
   }
-  for (size_t k = 0; k < n; k++)
-    if ((rc = budget_of(s, k)) != HR_OK)
-      goto fail;
+  if ((rc = budgets_all(s)) != HR_OK)
+    goto fail;
   compute_floors(s);
+  memcpy(s->pph, s->fph, 4 * s->n_ph * sizeof *s->pph);
+  init_shapes(s);
+  s->stats.clamp_ns = INT64_MIN;
   if ((rc = check_floors(s, bad_node)) != HR_OK)
     goto fail;
   *out = s;
@@ -1047,7 +1453,9 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
                 s->limit,    s->pha,            s->phb,           s->three,       s->prio,
                 s->leafkids, s->kidrun, s->inner,  s->run_tier,      s->ch_ph,       s->in_pos,
                 s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota,
-                s->tidx,     s->lidx};
+                s->tidx,     s->lidx,           s->ph_idx,        s->fph,         s->pph,
+                s->sph,      s->dph,            s->lim_eff,       s->ml,          s->ms,
+                s->work,     s->queued};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     table_free(ps[k]);
   free(s);
@@ -1071,16 +1479,78 @@ int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cf
   return HR_OK;
 }
 
-int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on)
+/* Sum of the caps of root k's children at t (the site's granted total). */
+static double granted_under(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  double g = 0.0;
+  for (size_t j = 0; j < m; j++)
+    g += cap_at(s, (size_t)ch[j], t);
+  return g;
+}
+
+/* The system's first time: caps that never changed count their ramp from
+ * it (an increase right after creation is ramp-limited like any other), and
+ * a site's ramp envelope starts at what is granted then. */
+static void start_at(hr_lease_sys_t *s, int64_t t)
+{
+  if (s->started)
+    return;
+  s->started = 1;
+  for (size_t k = 0; k < s->n; k++) {
+    s->last_change_ns[k] = t;
+    if (is_root(s, k)) {
+      s->root_prev_ns[k] = t;
+      s->root_prev_w[k] = granted_under(s, k, t);
+    }
+  }
+}
+
+/* The cut cascade over the whole tree, parents before children (the
+ * system's order is topological): a dual-corded child is fitted after both
+ * of its parents have cut it. */
+static void cut_all(hr_lease_sys_t *s, int64_t t)
+{
+  for (size_t k = 0; k < s->n; k++)
+    fit_node(s, k, t, NULL);
+}
+
+/* Budgets from the devices' state and the feeds, then every grant that no
+ * longer fits is cut at once. */
+static int apply_budgets(hr_lease_sys_t *s, int64_t t)
+{
+  int rc = budgets_all(s);
+  if (rc != HR_OK)
+    return rc;
+  for (size_t k = 0; k < s->n; k++)
+    /* A node's own grant never exceeds its budget. */
+    if (!is_root(s, k) && s->lease_p_w[k] > s->budget[k].limit_w)
+      cut_lease(s, k, s->budget[k].limit_w, t);
+  cut_all(s, t);
+  return HR_OK;
+}
+
+int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
   k = (size_t)s->lidx[k];
+  start_at(s, t);
+  unsigned char old = s->rated[k];
   s->rated[k] = on ? 1 : 0;
-  return budget_of(s, k);
+  int rc = budgets_all(s);
+  if (rc == HR_OK)
+    rc = check_floors(s, NULL);
+  if (rc != HR_OK) {
+    s->rated[k] = old;
+    budgets_all(s);
+    return rc;
+  }
+  return apply_budgets(s, t);
 }
 
-int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w)
+int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t t)
 {
   if (!s || k >= s->n || !(floor_w >= 0.0) || !isfinite(floor_w))
     return HR_ERR_INVALID_ARG;
@@ -1089,6 +1559,7 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w)
   kids(s, k, &m);
   if (m)
     return HR_ERR_INVALID_ARG;
+  start_at(s, t);
   double old = s->floor_w[k];
   s->floor_w[k] = floor_w;
   compute_floors(s);
@@ -1097,6 +1568,9 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w)
     compute_floors(s);
     return HR_ERR_RANGE;
   }
+  /* A raised floor is held at once (compute_floors lifted the grants): the
+   * holder's siblings make room. */
+  cut_all(s, t);
   return HR_OK;
 }
 
@@ -1109,16 +1583,32 @@ int hr_lease_sys_set_priority(hr_lease_sys_t *s, size_t k, int priority)
   return HR_OK;
 }
 
-int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running)
+static void update_mode(hr_lease_sys_t *s, int64_t t);
+
+int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
   k = (size_t)s->lidx[k];
+  start_at(s, t);
   unsigned char r = running ? 1 : 0;
   if (s->running[k] != r)
     s->n_stopped += r ? (size_t)-1 : 1;
   s->running[k] = r;
+  /* Losing a coordinator is a mode event by itself (orchestration.md §3.5). */
+  if (s->n_stopped)
+    s->auto_events |= HR_EVENT_COORD_LOSS;
+  else
+    s->auto_events &= ~(unsigned)HR_EVENT_COORD_LOSS;
+  update_mode(s, t);
   return HR_OK;
+}
+
+int hr_lease_sys_running(const hr_lease_sys_t *s, size_t k)
+{
+  if (!s || k >= s->n)
+    return -1;
+  return s->running[s->lidx[k]];
 }
 
 /* ---- budgets and state ---------------------------------------------------------- */
@@ -1133,33 +1623,35 @@ int hr_lease_sys_observe(hr_lease_sys_t *s, size_t k, double i_a, double dt_s)
   return hr_device_step(s->dev[k], i_a, dt_s);
 }
 
-/* In tree order, as before the system had an order of its own: with 2N
- * feeds the cuts of one parent can change what another must cut. */
-static void cut_all(hr_lease_sys_t *s, int64_t t)
+int hr_lease_sys_device_status(const hr_lease_sys_t *s, size_t k, hr_device_status_t *out)
 {
-  for (size_t u = 0; u < s->n; u++) {
-    size_t k = (size_t)s->lidx[u];
-    size_t m = 0;
-    kids(s, k, &m);
-    if (m)
-      fit_children(s, k, t, 0);
-  }
+  if (!s || k >= s->n || !out)
+    return HR_ERR_INVALID_ARG;
+  const hr_device_t *d = s->dev[s->lidx[k]];
+  if (!d)
+    return HR_ERR_NOT_FOUND;
+  hr_device_status(d, out);
+  return HR_OK;
+}
+
+int hr_lease_sys_reclose(hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  if (!s || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  hr_device_t *d = s->dev[s->lidx[k]];
+  if (!d)
+    return HR_ERR_NOT_FOUND;
+  start_at(s, t);
+  hr_device_reclose(d);
+  return apply_budgets(s, t);
 }
 
 int hr_lease_sys_update_budgets(hr_lease_sys_t *s, int64_t t)
 {
   if (!s)
     return HR_ERR_INVALID_ARG;
-  for (size_t k = 0; k < s->n; k++) {
-    int rc = budget_of(s, k);
-    if (rc != HR_OK)
-      return rc;
-    /* A node's own grant never exceeds its budget. */
-    if (!is_root(s, k) && s->lease_p_w[k] > s->budget[k].limit_w)
-      cut_lease(s, k, s->budget[k].limit_w, t);
-  }
-  cut_all(s, t);
-  return HR_OK;
+  start_at(s, t);
+  return apply_budgets(s, t);
 }
 
 const hr_budget_t *hr_lease_sys_budget(const hr_lease_sys_t *s, size_t k)
@@ -1178,6 +1670,10 @@ static const hr_lease_t *lease_view(const hr_lease_sys_t *s, size_t k)
   v->priority = s->prio[k];
   v->floor_w = s->floor_w[k];
   v->granted_ns = s->lease_granted_ns[k];
+  for (int q = 0; q < 3; q++) {
+    v->phase_w[q] = s->ph_idx[k] >= 0 ? ph_row(s->pph, s, k)[q] : INFINITY;
+    v->floor_phase_w[q] = s->ph_idx[k] >= 0 ? ph_row(s->fph, s, k)[q] : INFINITY;
+  }
   return v;
 }
 
@@ -1191,16 +1687,177 @@ double hr_lease_sys_cap_w(const hr_lease_sys_t *s, size_t k, int64_t t)
   return s && k < s->n ? cap_at(s, (size_t)s->lidx[k], t) : NAN;
 }
 
-/* hr_lease_sys_avail_w of node k (the system's order). */
-static inline double avail_at(const hr_lease_sys_t *s, size_t k, int64_t t)
-{
-  double c = cap_at(s, k, t);
-  return c < s->limit[k] || s->dead[k] ? c : s->limit[k];
-}
-
 double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
   return s && k < s->n ? avail_at(s, (size_t)s->lidx[k], t) : NAN;
+}
+
+/* ---- grid ramp, post-condition -------------------------------------------------- */
+
+/* The most root k's children may hold in total at t under the site's grid
+ * ramp limit (INFINITY without one), given g_now granted just before.  The
+ * envelope grows at max_ramp_w_per_s from its last value, however often it
+ * is asked (an allowance too small for a token is not lost but carried),
+ * and never more than a window's worth (ramp_window_s, or one token of the
+ * children's tier if that is larger) above what is granted: so over any
+ * span the total rises at most max_ramp x (span + window).  Cuts are not
+ * limited.  Advances the envelope to t. */
+static double grid_env(hr_lease_sys_t *s, size_t k, int64_t t, double g_now)
+{
+  const hr_grid_limits_t *gl = tnode(s, k)->grid;
+  if (!gl || !(gl->max_ramp_w_per_s > 0.0))
+    return INFINITY;
+  double r = gl->max_ramp_w_per_s;
+  double win = gl->ramp_window_s > 0.0 ? gl->ramp_window_s : 1.0;
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  double tok = 0.0;
+  for (size_t j = 0; j < m; j++)
+    tok = tier_token(s, (size_t)ch[j]) > tok ? tier_token(s, (size_t)ch[j]) : tok;
+  double burst = r * win > tok ? r * win : tok;
+  double e = s->root_prev_w[k];
+  if (t > s->root_prev_ns[k])
+    e += r * ((double)(t - s->root_prev_ns[k]) / NS_PER_S);
+  if (e > g_now + burst)
+    e = g_now + burst;
+  if (e < g_now)
+    e = g_now;
+  if (t >= s->root_prev_ns[k]) {
+    s->root_prev_w[k] = e;
+    s->root_prev_ns[k] = t;
+  }
+  return e;
+}
+
+/* Shortens the leases below k to k's expiry (through running coordinators:
+ * a stopped one passes nothing down, and k's own expiry was kept for what
+ * it committed).  A lease that ends now drops to its floor. */
+static void shorten(hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  size_t top = 0;
+  s->work[top++] = (int32_t)k;
+  while (top) {
+    size_t p = (size_t)s->work[--top];
+    if (!s->running[p] || s->dead[p])
+      continue;
+    int64_t pe = s->lease_exp_ns[p];
+    size_t m = 0;
+    const int32_t *ch = kids(s, p, &m);
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      if (s->lease_exp_ns[c] > pe && s->lease_exp_ns[c] > t) {
+        s->lease_exp_ns[c] = pe > t ? pe : t;
+        size_t mc = 0;
+        kids(s, c, &mc);
+        if (mc)
+          s->work[top++] = (int32_t)c;
+      }
+    }
+  }
+}
+
+static void note_clamp(hr_lease_sys_t *s, size_t k, double excess, int64_t t)
+{
+  s->stats.clamps++;
+  if (excess > s->stats.clamp_max_w)
+    s->stats.clamp_max_w = excess;
+  s->stats.clamp_node = (size_t)s->tidx[k];
+  s->stats.clamp_ns = t;
+  if (s->cfg.notify)
+    s->cfg.notify(s->cfg.notify_user, s->mode, s->events | s->auto_events | HR_EVENT_CLAMP, t);
+}
+
+/* Excess [W] of node k's children at t over what k may give: in total, on
+ * any conductor; 0 within the tolerance (1e-9 of the limit + 1 µW: sums
+ * in a different order differ by rounding).  Also fixes a child lease that
+ * outlives k's (*nest = 1). */
+static double excess_at(hr_lease_sys_t *s, size_t k, int64_t t, int *nest)
+{
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  double avail = avail_at(s, k, t), sum = 0.0, ph[3] = {0.0, 0.0, 0.0}, w[3], cur[3] = {0.0, 0.0, 0.0};
+  int three = s->three[k];
+  int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
+  for (size_t j = 0; j < m; j++) {
+    size_t c = (size_t)ch[j];
+    if (s->dead[c])
+      continue;
+    if (s->lease_exp_ns[c] > pe && s->lease_exp_ns[c] > t) {
+      s->lease_exp_ns[c] = pe > t ? pe : t;
+      *nest = 1;
+    }
+    double v = cap_at(s, c, t);
+    sum += v;
+    if (three) {
+      if (s->ph_idx[c] >= 0)
+        cur_phase(s, c, t, cur);
+      contrib(s, c, k, v, cur, w);
+      for (int q = 0; q < 3; q++)
+        ph[q] += w[q];
+    }
+  }
+  double ex = sum - avail;
+  ex = ex > 1e-9 * avail + 1e-6 ? ex : 0.0;
+  if (three) {
+    double lim[3];
+    phase_avail(s, k, t, s->budget[k].phase_w, lim);
+    for (int q = 0; q < 3; q++) {
+      double e = ph[q] - lim[q];
+      if (e > 1e-9 * lim[q] + 1e-6 && e > ex)
+        ex = e;
+    }
+  }
+  return ex;
+}
+
+/* The post-condition at node k: if its children hold more than it may give
+ * (in total or on a conductor), or a child's lease outlives k's, they are
+ * cut (the cut cascade, and every child to what it can be cut to if that is
+ * not enough), the event raised and counted: a defect then costs
+ * performance and is seen, never a trip.  Returns 1 when it acted. */
+static int postcheck_node(hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  if (m == 0 || s->dead[k] || !s->running[k])
+    return 0;
+  int nest = 0;
+  double ex = excess_at(s, k, t, &nest);
+  if (ex == 0.0 && !nest)
+    return 0;
+  if (ex > 0.0) {
+    fit_from(s, k, t);
+    int again = 0;
+    if (excess_at(s, k, t, &again) > 0.0) {
+      ch = kids(s, k, &m);
+      for (size_t j = 0; j < m; j++)
+        if (!s->dead[ch[j]] && cut_lease(s, (size_t)ch[j], 0.0, t))
+          fit_from(s, (size_t)ch[j], t);
+    }
+  }
+  if (nest)
+    shorten(s, k, t);
+  note_clamp(s, k, ex, t);
+  return 1;
+}
+
+/* The post-condition over the whole tree, parents first.  fast: after the
+ * fast rebalance, whose visited nodes are s->inner and whose servers with
+ * a run of leaves were checked by their batch (batch_flush). */
+static void postcheck_all(hr_lease_sys_t *s, int64_t t, int fast)
+{
+  if (!fast) {
+    for (size_t k = 0; k < s->n; k++)
+      postcheck_node(s, k, t);
+    return;
+  }
+  for (size_t i = 0; i < s->n_inner; i++) {
+    size_t k = (size_t)s->inner[i];
+    if (s->leafkids[k] && s->run_tier[k] >= 0 && s->feeds_lost == 0 && s->n_stopped == 0 &&
+        !s->three[k])
+      continue;
+    postcheck_node(s, k, t);
+  }
 }
 
 /* ---- the request path --------------------------------------------------------- */
@@ -1215,23 +1872,28 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
     return HR_ERR_INVALID_ARG;
   if (s->dead[c])
     return HR_ERR_STATE;
-  int32_t ps[2] = {s->par[c], s->parb[c]};
-  for (int j = 0; j < 2; j++)
-    if (ps[j] >= 0 && !s->dead[ps[j]] && !s->running[ps[j]])
-      return HR_ERR_STATE;
+  start_at(s, t);
+  update_mode(s, t);
+  /* A stopped coordinator answers nothing; a stopped node asks nothing. */
+  if (held(s, c))
+    return HR_ERR_STATE;
   double hi = want_w;
   if (hi > s->limit[c])
     hi = s->limit[c];
   if (s->mode == HR_MODE_PROTECTION)
     hi = 0.0;
-  for (int j = 0; j < 2 && hi > 0.0; j++) {
+  int ph_c = s->ph_idx[c] >= 0;
+  double lph[3] = {0.0, 0.0, 0.0};
+  double lst = least(s, c, t, ph_c ? lph : NULL);
+  int32_t ps[2] = {s->par[c], s->parb[c]};
+  for (int j = 0; j < 2 && hi > lst; j++) {
     if (ps[j] < 0 || s->dead[ps[j]])
       continue;
     size_t p = (size_t)ps[j];
     const hr_coord_cfg_t *pc = s->ccfg[p];
     double avail = avail_at(s, p, t);
     double room = avail - pc->reserve_frac * avail;
-    double ph[3] = {0, 0, 0}, wc[3];
+    double ph[3] = {0.0, 0.0, 0.0}, w[3], cur[3] = {0.0, 0.0, 0.0}, others = 0.0;
     size_t n = 0;
     const int32_t *ch = kids(s, p, &n);
     /* O(fan-out): the caps of the siblings, expired ones at their floors. */
@@ -1239,28 +1901,72 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
       size_t o = (size_t)ch[i];
       if (o == c || s->dead[o])
         continue;
-      double g = cap_at(s, o, t), w[3];
-      room -= g;
-      phase_weights(s, o, p, w);
-      for (int q = 0; q < 3; q++)
-        ph[q] += w[q] * g;
+      double g = cap_at(s, o, t);
+      others += g;
+      if (s->three[p]) {
+        if (s->ph_idx[o] >= 0)
+          cur_phase(s, o, t, cur);
+        contrib(s, o, p, g, cur, w);
+        for (int q = 0; q < 3; q++)
+          ph[q] += w[q];
+      }
+    }
+    room -= others;
+    if (is_root(s, p)) {
+      double e = grid_env(s, p, t, others + cap_at(s, c, t));
+      if (e - others < room)
+        room = e - others;
     }
     if (room < hi)
       hi = room;
-    phase_weights(s, c, p, wc);
-    for (int q = 0; q < 3; q++)
-      if (wc[q] > 0.0) {
-        double r = (s->budget[p].phase_w[q] - ph[q]) / wc[q];
-        if (r < hi)
-          hi = r;
+    if (s->three[p]) {
+      double lim[3];
+      phase_avail(s, p, t, s->budget[p].phase_w, lim);
+      uint8_t code = code_of(s, c, p);
+      const double *sh = code == PH_NODE ? ph_row(s->sph, s, c) : NULL;
+      for (int q = 0; q < 3; q++) {
+        double r = lim[q] - ph[q];
+        if (sh) {
+          if (sh[q] > 0.0 && lst + (r - lph[q]) / sh[q] < hi)
+            hi = lst + (r - lph[q]) / sh[q];
+        } else if (PH_W[code][q] > 0.0 && r / PH_W[code][q] < hi) {
+          hi = r / PH_W[code][q];
+        }
       }
+    }
   }
-  double g = settle(s, c, hi, t, expiry_for(s, c, t));
+  settle(s, c, hi, t, expiry_for(s, c, t));
+  size_t m = 0;
+  kids(s, c, &m);
+  if (m)
+    fit_from(s, c, t);
+  for (int j = 0; j < 2; j++)
+    if (ps[j] >= 0)
+      postcheck_node(s, (size_t)ps[j], t);
+  s->stats.requests++;
   if (out)
     *out = *lease_view(s, c);
-  (void)g;
-  fit_children(s, c, t, 0);
   return HR_OK;
+}
+
+/* A node's lease drops to what it can be cut to at t: its floor, or what a
+ * stopped coordinator below it committed (then its expiry is kept: the
+ * commitments end with it).  Its children are cut and shortened to fit. */
+static void drop_lease(hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  double lph[3];
+  int ph = s->ph_idx[k] >= 0;
+  double lst = least(s, k, t, ph ? lph : NULL);
+  double old = cap_at(s, k, t);
+  s->lease_p_w[k] = lst;
+  if (ph)
+    memcpy(s->pph + 4 * (size_t)s->ph_idx[k], lph, sizeof lph);
+  if (lst <= s->floor_w[k] || t >= s->lease_exp_ns[k])
+    s->lease_exp_ns[k] = t;
+  if (lst < old) {
+    s->damp[k] = damp_word(damp_count(s->damp[k]), -1);
+    s->last_change_ns[k] = t;
+  }
 }
 
 int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
@@ -1270,9 +1976,14 @@ int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
   c = (size_t)s->lidx[c];
   if (is_root(s, c))
     return HR_ERR_INVALID_ARG;
-  s->lease_p_w[c] = s->floor_w[c];
-  s->lease_exp_ns[c] = t;
-  fit_children(s, c, t, 0);
+  start_at(s, t);
+  drop_lease(s, c, t);
+  size_t m = 0;
+  kids(s, c, &m);
+  if (m) {
+    fit_from(s, c, t);
+    shorten(s, c, t);
+  }
   return HR_OK;
 }
 
@@ -1337,17 +2048,8 @@ typedef struct leaf_rules {
   int64_t damp_hold_ns;
   int damp_changes;
   double tok_w, tok_inv;
+  double step_max_w;  /* step_cap(): the largest increase at once */
 } leaf_rules_t;
-
-/* quantize() in a form the vectoriser takes: trunc() instead of the int64
- * round trip, which is the same value here because n_tok >= +0 whenever
- * g > flo (the only case that uses it) and n_tok < 9e15. */
-static inline double quantize_v(double g, double flo, double tok_w, double tok_inv)
-{
-  double n_tok = (g - flo) * tok_inv * (1.0 + 1e-12);
-  double whole = n_tok < 9.0e15 ? trunc(n_tok) : n_tok;
-  return g > flo ? flo + whole * tok_w : g;
-}
 
 /* A run of leaves waiting to be settled: leaves c0 .. c0 + m - 1, their
  * wants in the batch's want_w from the run's offset, their expiry. */
@@ -1355,6 +2057,8 @@ typedef struct leaf_seg {
   int32_t c0;
   int32_t m;
   int64_t expiry_ns;
+  double avail_w; /* what the leaves' parent may give: the post-condition */
+  int32_t node;   /* that parent, -1 when the run is not all of its children */
 } leaf_seg_t;
 
 /* Runs of one coordinator setting and one tier, settled together: a server's
@@ -1393,6 +2097,7 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
   const int64_t grow = r->grow, ramp_finite = r->ramp_finite, protect = r->protect;
   const int64_t damp_changes = r->damp_changes;
   const double ramp = r->ramp_w_per_s, hyst = r->hyst_w, tok = r->tok_w, inv = r->tok_inv;
+  const double most = r->step_max_w;
   const int64_t dwell = r->dwell_ns, window = r->damp_window_ns, hold = r->damp_hold_ns;
   for (size_t i = 0; i < n_seg; i++) {
     size_t c0 = (size_t)seg[i].c0, m = (size_t)seg[i].m;
@@ -1410,8 +2115,12 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
 #pragma omp simd
     for (size_t j = 0; j < m; j++) {
       double flo = floor_w[j];
-      const int64_t last = last_ns[j], ho = hold_ns[j];
-      double old = t < exp_ns[j] ? p_w[j] : flo;
+      const int64_t e0 = exp_ns[j], l0 = last_ns[j], ho = hold_ns[j];
+      const double p0 = p_w[j];
+      double old = t < e0 ? p0 : flo;
+      /* An expiry after the last change was a drop: the ramp counts from it
+       * (ramp_from()). */
+      const int64_t last = sel_i64((t >= e0) & (p0 > flo) & (e0 > l0), e0, l0);
       /* Bitwise selects where a plain one would become a conditional load
        * or store: AVX2 has only masked moves for those, slow on AMD Zen 3
        * (and +0.0 is the all-zero pattern). */
@@ -1421,7 +2130,9 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
        * unsigned difference is t - last without signed overflow. */
       int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
       int64_t frozen = !grow | (t < ho) | (since < dwell);
-      double top = old + ramp * (i64_to_f64(since) / NS_PER_S);
+      double allow = ramp * (i64_to_f64(since) / NS_PER_S);
+      allow = allow > most ? most : allow;
+      double top = old + allow;
       double up = (ramp_finite & (g > top)) ? top : g;
       double q = quantize_v(up, flo, tok, inv);
       up = q > old ? q : old;
@@ -1473,11 +2184,14 @@ static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t
   double old = t < s->lease_exp_ns[k] ? s->lease_p_w[k] : flo;
   double w = s->mode == HR_MODE_PROTECTION ? 0.0 : want;
   double g = w < flo ? flo : w;
-  int64_t last = s->last_change_ns[k];
+  int64_t last = ramp_from(s, k, t);
   int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
   int64_t hold_old = s->hold_until_ns[k];
   int64_t frozen = !grow | (t < hold_old) | (since < cc->dwell_ns);
-  double top = old + ramp * ((double)since / NS_PER_S);
+  double allow = ramp * ((double)since / NS_PER_S);
+  double most = step_cap(cc, tok);
+  allow = allow > most ? most : allow;
+  double top = old + allow;
   double up = (ramp_finite & (g > top)) ? top : g;
   double q = quantize_v(up, flo, tok, inv);
   up = q > old ? q : old;
@@ -1510,7 +2224,8 @@ static leaf_rules_t leaf_rules(const hr_lease_sys_t *s, const hr_coord_cfg_t *cc
   leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
                     s->mode == HR_MODE_PROTECTION, cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns,
                     cc->damp_window_ns, cc->damp_hold_ns, cc->damp_changes,
-                    s->cfg.tier[tier].token_w, s->tok_inv[tier]};
+                    s->cfg.tier[tier].token_w, s->tok_inv[tier],
+                    step_cap(cc, s->cfg.tier[tier].token_w)};
   return r;
 }
 
@@ -1521,6 +2236,19 @@ static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
   const hr_coord_cfg_t *cc = lb->cc;
   leaf_rules_t r = leaf_rules(s, cc, lb->tier);
   settle_leaves(s, lb->seg, lb->n_seg, lb->want_w, t, &r);
+  /* The post-condition of a run that is all of its parent's children, while
+   * the grants are in cache: their sum within what the parent may give
+   * (every one is unexpired or at its floor, and nested by construction). */
+  for (size_t i = 0; i < lb->n_seg; i++) {
+    const leaf_seg_t *g = &lb->seg[i];
+    if (g->node < 0)
+      continue;
+    double sum = 0.0;
+    for (int32_t j = 0; j < g->m; j++)
+      sum += s->lease_p_w[g->c0 + j];
+    if (sum - g->avail_w > 1e-9 * g->avail_w + 1e-6)
+      postcheck_node(s, (size_t)g->node, t);
+  }
   lb->n_seg = lb->n_leaf = 0;
 }
 
@@ -1528,7 +2256,8 @@ static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
  * coordinator settings cc, lease expiry expiry_ns; returns where their m
  * wants go, so that a policy can write them there directly. */
 static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc,
-                          int tier, size_t c0, size_t m, int64_t expiry_ns, int64_t t)
+                          int tier, size_t c0, size_t m, int64_t expiry_ns, double avail_w,
+                          int32_t node, int64_t t)
 {
   if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
                         lb->n_leaf + m > LEAF_BATCH_LEAVES))
@@ -1538,6 +2267,8 @@ static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cf
   lb->seg[lb->n_seg].c0 = (int32_t)c0;
   lb->seg[lb->n_seg].m = (int32_t)m;
   lb->seg[lb->n_seg].expiry_ns = expiry_ns;
+  lb->seg[lb->n_seg].avail_w = avail_w;
+  lb->seg[lb->n_seg].node = node;
   lb->n_seg++;
   double *w = lb->want_w + lb->n_leaf;
   lb->n_leaf += m;
@@ -1547,7 +2278,8 @@ static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cf
 /* Queues leaves c0 .. c0 + m - 1 (one tier) under coordinator settings cc,
  * wants want_w[0 .. m), lease expiry expiry_ns. */
 static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc, int tier,
-                      size_t c0, size_t m, const double *want_w, int64_t expiry_ns, int64_t t)
+                      size_t c0, size_t m, const double *want_w, int64_t expiry_ns,
+                      double avail_w, int32_t node, int64_t t)
 {
   if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
                         lb->n_leaf + m > LEAF_BATCH_LEAVES))
@@ -1556,11 +2288,16 @@ static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t 
     /* A server with more leaves than a batch: settle it in pieces. */
     for (size_t j = 0; j < m; j += LEAF_BATCH_LEAVES) {
       size_t k = m - j < LEAF_BATCH_LEAVES ? m - j : LEAF_BATCH_LEAVES;
-      batch_add(s, lb, cc, tier, c0 + j, k, want_w + j, expiry_ns, t);
+      batch_add(s, lb, cc, tier, c0 + j, k, want_w + j, expiry_ns, INFINITY, -1, t);
+    }
+    if (node >= 0) {
+      batch_flush(s, lb, t);
+      postcheck_node(s, (size_t)node, t);
     }
     return;
   }
-  memcpy(batch_slot(s, lb, cc, tier, c0, m, expiry_ns, t), want_w, m * sizeof *want_w);
+  memcpy(batch_slot(s, lb, cc, tier, c0, m, expiry_ns, avail_w, node, t), want_w,
+         m * sizeof *want_w);
 }
 
 /* Servers of FILL_M leaves under fair share whose water fills run together,
@@ -1575,6 +2312,8 @@ typedef struct fill_group {
   int tier[FILL_M];
   size_t c0[FILL_M];
   int64_t expiry_ns[FILL_M];
+  double avail_w[FILL_M];
+  int32_t node[FILL_M];
   double b[FILL_M];
   double dem[FILL_M][FILL_M]; /* [leaf][server] */
   double flo[FILL_M][FILL_M];
@@ -1671,7 +2410,8 @@ static void fill_flush(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb, int
     return;
   fill_lanes(g);
   for (size_t l = 0; l < g->n; l++) {
-    double *w = batch_slot(s, lb, g->cc[l], g->tier[l], g->c0[l], FILL_M, g->expiry_ns[l], t);
+    double *w = batch_slot(s, lb, g->cc[l], g->tier[l], g->c0[l], FILL_M, g->expiry_ns[l],
+                           g->avail_w[l], g->node[l], t);
     for (size_t j = 0; j < FILL_M; j++)
       w[j] = g->out[j][l];
   }
@@ -1684,7 +2424,7 @@ static void fill_flush(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb, int
  * its own settle. */
 static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb,
                      const hr_coord_cfg_t *cc, int tier, size_t c0, int64_t expiry_ns, double b,
-                     const double *demand_w, int64_t t)
+                     double avail_w, int32_t node, const double *demand_w, int64_t t)
 {
   double dem[FILL_M];
   run_demand8(s, c0, demand_w, dem);
@@ -1693,6 +2433,8 @@ static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb,
   g->tier[l] = tier;
   g->c0[l] = c0;
   g->expiry_ns[l] = expiry_ns;
+  g->avail_w[l] = avail_w;
+  g->node[l] = node;
   g->b[l] = b;
   for (size_t j = 0; j < FILL_M; j++) {
     g->dem[j][l] = dem[j];
@@ -1784,6 +2526,45 @@ static inline void prefetch_up(const hr_lease_sys_t *s, size_t k, const double *
   }
 }
 
+/* Demand of three-phase node k per conductor from its children's demands
+ * dem[] (d: their sum): each conductor's is held to the conductor's limit
+ * (a phase cannot carry more, however much the others have room), the
+ * total follows (the part above the floors in proportion), and the node's
+ * shape (sph: load per conductor per watt above its floor) is set from it,
+ * for its parent's split and its own per-conductor caps.  Returns the
+ * total. */
+static double phase_demand(hr_lease_sys_t *s, size_t k, const double *dem, double d)
+{
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  double raw[3] = {0.0, 0.0, 0.0}, w[3];
+  for (size_t j = 0; j < m; j++) {
+    size_t c = (size_t)ch[j];
+    if (s->dead[c])
+      continue;
+    contrib(s, c, k, dem[j], s->ph_idx[c] >= 0 ? ph_row(s->dph, s, c) : NULL, w);
+    for (int q = 0; q < 3; q++)
+      raw[q] += w[q];
+  }
+  const double *f = ph_row(s->fph, s, k), *lim = s->budget[k].phase_w;
+  double cl[3], a_raw = 0.0, a_cl = 0.0, flo = s->floor_w[k];
+  for (int q = 0; q < 3; q++) {
+    double l = lim[q] > f[q] ? lim[q] : f[q];
+    cl[q] = raw[q] < l ? raw[q] : l;
+    cl[q] = cl[q] > f[q] ? cl[q] : f[q];
+    a_raw += (raw[q] > f[q] ? raw[q] : f[q]) - f[q];
+    a_cl += cl[q] - f[q];
+  }
+  if (a_raw > 0.0 && a_cl < a_raw && d > flo)
+    d = flo + (d - flo) * (a_cl / a_raw);
+  if (d > flo && a_cl > 0.0) {
+    double *sh = s->sph + 4 * (size_t)s->ph_idx[k];
+    for (int q = 0; q < 3; q++)
+      sh[q] = (cl[q] - f[q]) / (d - flo);
+  }
+  return d;
+}
+
 /* The rebalance.  fast = 0 is the reference form: it visits every node and
  * settles leaves with settle(); fast = 1 visits only s->inner, aggregates
  * and settles the leaves of leafkids nodes inside their parent's step with
@@ -1792,6 +2573,8 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
 {
   if (!s || !demand_w)
     return HR_ERR_INVALID_ARG;
+  start_at(s, t);
+  update_mode(s, t);
   size_t n_visit = fast ? s->n_inner : s->n;
   /* Bottom-up: demand of a node = the sum of its children's, within its
    * limit and above its floor.  A dual-corded child counts in full on both
@@ -1807,6 +2590,25 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       d = demand_w[s->tidx[k]];
       if (!(d >= 0.0))
         d = 0.0;
+    } else if (s->ph_idx[k] >= 0) {
+      /* A three-phase node: its children's demands kept (s->alloc) for the
+       * per-conductor demand; the sum in the same order as below. */
+      d = 0.0;
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        double v;
+        if (s->leafkids[k])
+          v = leaf_demand(s, c, demand_w);
+        else if (fast) {
+          size_t cb = 0;
+          const int32_t *cp = kid_pos(s, i, k, &cb);
+          v = s->in_rec[cb + (size_t)cp[j]].agg_w;
+        } else
+          v = s->agg_w[c];
+        s->alloc[j] = v;
+        d += v;
+      }
+      d = phase_demand(s, k, s->alloc, d);
     } else if (fast && s->run_tier[k] >= 0) {
       /* Clamps in vectors, then the sum in the reference's order. */
       d = 0.0;
@@ -1839,6 +2641,14 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       d = s->limit[k];
     if (d < s->floor_w[k])
       d = s->floor_w[k];
+    if (s->ph_idx[k] >= 0) {
+      /* Its demand per conductor as its parent sees it: floors plus the
+       * shape times the part above them. */
+      const double *f = ph_row(s->fph, s, k), *sh = ph_row(s->sph, s, k);
+      double *dp = s->dph + 4 * (size_t)s->ph_idx[k];
+      for (int q = 0; q < 3; q++)
+        dp[q] = f[q] + sh[q] * (d - s->floor_w[k]);
+    }
     if (fast) {
       inner_rec_t *r = &s->in_rec[i];
       r->agg_w = d;
@@ -1863,62 +2673,45 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       prefetch_node(s, i + PREFETCH_AHEAD, (size_t)s->inner[i + PREFETCH_AHEAD]);
     if (s->dead[k])
       continue;
-    /* A node none of whose parents offered (a parent is stopped) keeps its
-     * old lease, which runs out by itself; its own coordinator still runs. */
+    /* A node offered nothing (its parents are stopped) keeps its old lease,
+     * which runs out by itself; one with a stopped parent or process is only
+     * cut by the running side (held); its own coordinator may still run. */
     double offer = fast ? s->in_rec[i].offer_w : s->offer_w[k];
     if (!is_root(s, k) && isfinite(offer)) {
       double want = offer;
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
-      if (fast && s->n_stopped == 0)
+      if (s->n_stopped && held(s, k)) {
+        cut_lease(s, k, want, t);
+      } else if (fast && s->n_stopped == 0) {
         settle_bf(s, k, want, t, expiry_for(s, k, t));
-      else
+        if (s->ph_idx[k] >= 0)
+          set_pph(s, k, s->lease_p_w[k], s->floor_w[k], ph_row(s->fph, s, k));
+      } else {
         settle(s, k, want, t, expiry_for(s, k, t));
+      }
     }
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
-    if (m == 0)
+    if (m == 0 || !s->running[k])
       continue;
     int leaf_step = fast && s->leafkids[k];
-    if (!s->running[k]) {
-      /* The children of a leafkids node are not visited in the fast form, so
-       * they need no mark. */
-      if (fast && !leaf_step) {
-        size_t cb = 0;
-        const int32_t *cp = kid_pos(s, i, k, &cb);
-        for (size_t j = 0; j < m; j++)
-          s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
-      } else if (!leaf_step)
-        for (size_t j = 0; j < m; j++)
-          s->offer_w[ch[j]] = NAN;
-      continue;
-    }
     const hr_coord_cfg_t *cc = s->ccfg[k];
-    /* hr_lease_sys_avail_w, inlined (an exported call goes through the PLT). */
+    /* avail_at, inlined (an exported call goes through the PLT). */
     double b = cap_at(s, k, t);
     if (!(b < s->limit[k] || s->dead[k]))
       b = s->limit[k];
-    if (!is_root(s, k) && t >= s->lease_exp_ns[k])
-      b = s->floor_w[k];
     b -= cc->reserve_frac * b;
-    if (is_root(s, k)) {
-      /* Grid-facing ramp limit at the site node: the total granted may grow
-       * by at most max_ramp_w_per_s x dt (decreases are not limited). */
-      const hr_grid_limits_t *gl = tnode(s, k)->grid;
-      double prev = 0.0;
-      for (size_t j = 0; j < m; j++)
-        prev += cap_at(s, (size_t)ch[j], t);
-      if (gl && gl->max_ramp_w_per_s > 0.0 && s->root_prev_ns[k] != INT64_MIN) {
-        double up = prev + gl->max_ramp_w_per_s * (double)(t - s->root_prev_ns[k]) / NS_PER_S;
-        if (b > up)
-          b = up;
-      }
-      s->root_prev_ns[k] = t;
-      s->root_prev_w[k] = prev;
+    if (is_root(s, k) && tnode(s, k)->grid) {
+      /* Grid-facing ramp limit at the site node (grid_env). */
+      double e = grid_env(s, k, t, granted_under(s, k, t));
+      if (e < b)
+        b = e;
     }
     size_t n_dead = 0;
-    if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0 && cc->policy == HR_POLICY_FAIR &&
-        m <= 64 && !s->three[k]) {
+    /* A run of leaves (consecutive, one tier), none dead or held. */
+    int run = leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0 && s->n_stopped == 0;
+    if (run && cc->policy == HR_POLICY_FAIR && m <= 64 && !s->three[k]) {
       /* The common server: a run of leaves, fair share, no phase limits.  The
        * policy reads the floors where they lie and writes the wants straight
        * into the batch (the steps below, without the copies). */
@@ -1926,17 +2719,18 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       int tier = s->run_tier[k];
       int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
       int64_t e = t + s->cfg.tier[tier].ttl_ns;
+      double av = avail_at(s, k, t);
       if (m == FILL_M) {
-        fill_add(s, &fg, &lb, cc, tier, c0, e < pe ? e : pe, b, demand_w, t);
+        fill_add(s, &fg, &lb, cc, tier, c0, e < pe ? e : pe, b, av, (int32_t)k, demand_w, t);
         continue;
       }
       double dem[64];
       run_demand(s, c0, m, demand_w, dem);
       hr__fair_fill(m, dem, s->floor_w + c0, b,
-                    batch_slot(s, &lb, cc, tier, c0, m, e < pe ? e : pe, t));
+                    batch_slot(s, &lb, cc, tier, c0, m, e < pe ? e : pe, av, (int32_t)k, t));
       continue;
-    } else if (leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0) {
-      /* A run, and no feed lost (so no leaf dead): clamps in vectors. */
+    } else if (run) {
+      /* A run: clamps in vectors. */
       size_t c0 = (size_t)ch[0];
       run_demand(s, c0, m, demand_w, s->alloc);
       for (size_t j = 0; j < m; j++) {
@@ -1947,23 +2741,33 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     } else if (leaf_step) {
       /* Leaves: the aggregate is recomputed from demand_w rather than stored
        * (one array less to write and read back), and a leaf's least grant is
-       * its floor (eflo). */
+       * its floor (least()). */
       for (size_t j = 0; j < m; j++) {
         size_t c = (size_t)ch[j];
         int dc = s->dead[c];
         n_dead += (size_t)dc;
-        s->items[j].dem_w = dc ? 0.0 : leaf_demand(s, c, demand_w);
+        double dem = dc ? 0.0 : leaf_demand(s, c, demand_w);
+        if (s->n_stopped && held(s, c)) {
+          double g = cap_at(s, c, t);
+          dem = dem < g ? dem : g;
+        }
+        s->items[j].dem_w = dem;
         s->items[j].flo_w = dc ? 0.0 : s->floor_w[c];
         s->items[j].prio = s->prio[c];
       }
     } else if (fast) {
       /* The children's records, filled by the bottom-up pass; their least
-       * grant is their floor unless a coordinator is stopped (eflo). */
+       * grant is their floor unless a coordinator is stopped (least()). */
       size_t cb = 0;
       const int32_t *cp = kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
         const inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
-        double dem = r->agg_w, flo = s->n_stopped ? eflo(s, (size_t)ch[j], t) : r->flo_w;
+        double dem = r->agg_w, flo = s->n_stopped ? least(s, (size_t)ch[j], t, NULL) : r->flo_w;
+        if (s->n_stopped && held(s, (size_t)ch[j])) {
+          /* It cannot take more now, only be cut. */
+          double c = cap_at(s, (size_t)ch[j], t);
+          dem = dem < c ? dem : c;
+        }
         dem = r->dead ? 0.0 : dem;
         flo = r->dead ? 0.0 : flo;
         s->items[j].dem_w = dem < flo ? flo : dem;
@@ -1973,55 +2777,39 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     } else {
       for (size_t j = 0; j < m; j++) {
         size_t c = (size_t)ch[j];
-        s->items[j].dem_w = s->dead[c] ? 0.0 : s->agg_w[c];
-        s->items[j].flo_w = s->dead[c] ? 0.0 : eflo(s, c, t);
-        if (s->items[j].dem_w < s->items[j].flo_w)
-          s->items[j].dem_w = s->items[j].flo_w;
+        double dem = s->dead[c] ? 0.0 : s->agg_w[c];
+        double flo = s->dead[c] ? 0.0 : least(s, c, t, NULL);
+        if (s->n_stopped && held(s, c)) {
+          double g = cap_at(s, c, t);
+          dem = dem < g ? dem : g;
+        }
+        s->items[j].dem_w = dem < flo ? flo : dem;
+        s->items[j].flo_w = flo;
         s->items[j].prio = s->prio[c];
       }
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
-    /* Per-phase limits of a three-phase node feeding single-phase loads. */
     if (s->three[k]) {
-      /* Phase sums in registers; the part above the floors only for a phase
-       * over its limit, from the grants as they are then (which is what the
-       * reference computes: grants change only when an earlier phase was
-       * scaled, and it recomputes the later phases' sums after scaling). */
-      const uint8_t *ph_code = s->ch_ph + s->ch_off[k];
-      double ph[3];
-      {
-        double p0 = 0.0, p1 = 0.0, p2 = 0.0;
-        for (size_t j = 0; j < m; j++) {
-          const double *w = PH_W[ph_code[j]];
-          double a = s->alloc[j];
-          p0 += w[0] * a;
-          p1 += w[1] * a;
-          p2 += w[2] * a;
-        }
-        ph[0] = p0;
-        ph[1] = p1;
-        ph[2] = p2;
-      }
-      for (int q = 0; q < 3; q++) {
-        double lim = fast ? s->in_ph[4 * i + (size_t)q] : s->budget[k].phase_w[q];
-        if (ph[q] > lim) {
-          double above = 0.0;
-          for (size_t j = 0; j < m; j++)
-            above += PH_W[ph_code[j]][q] * (s->alloc[j] - s->items[j].flo_w);
-          double f = above > 0.0 ? 1.0 - (ph[q] - lim) / above : 0.0;
-          if (f < 0.0)
-            f = 0.0;
-          for (size_t j = 0; j < m; j++)
-            if (PH_W[ph_code[j]][q] > 0.0)
-              s->alloc[j] = s->items[j].flo_w + f * (s->alloc[j] - s->items[j].flo_w);
-          /* Later phases see the scaled grants. */
-          for (int r = q + 1; r < 3; r++) {
-            ph[r] = 0.0;
-            for (size_t j = 0; j < m; j++)
-              ph[r] += PH_W[ph_code[j]][r] * s->alloc[j];
+      /* Every conductor of a three-phase node: each child's load on it is
+       * modelled from its least and its shape (child_model), and the parts
+       * above the least are scaled where a conductor is over (fit_phases). */
+      for (size_t j = 0; j < m; j++) {
+        size_t c = (size_t)ch[j];
+        double lph[3];
+        const double *lp = NULL;
+        if (code_of(s, c, k) == PH_NODE) {
+          if (s->n_stopped) {
+            least(s, c, t, lph);
+            lp = lph;
+          } else {
+            lp = ph_row(s->fph, s, c);
           }
         }
+        child_model(s, c, k, t, s->items[j].flo_w, lp, !(s->n_stopped && held(s, c)), j);
       }
+      double lim[3];
+      phase_avail(s, k, t, fast ? &s->in_ph[4 * i] : s->budget[k].phase_w, lim);
+      fit_phases(m, s->items, s->ml, s->ms, lim, s->alloc);
     }
     if (s->leafkids[k]) {
       /* Children that are single-parent leaves (GPUs under a server): settle
@@ -2030,17 +2818,24 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       int prot = s->mode == HR_MODE_PROTECTION;
       if (fast) {
         int tier = s->run_tier[k];
-        if (tier >= 0 && n_dead == 0) {
+        double av = avail_at(s, k, t);
+        if (run) {
           /* One run: consecutive, one tier (expiry_for, with the one parent known). */
           int64_t e = t + s->cfg.tier[tier].ttl_ns;
-          batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, t);
+          batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, av, (int32_t)k,
+                    t);
         } else {
           for (size_t j = 0; j < m; j++) {
             size_t c = (size_t)ch[j];
             if (s->dead[c])
               continue;
+            if (s->n_stopped && held(s, c)) {
+              cut_lease(s, c, prot ? 0.0 : s->alloc[j], t);
+              continue;
+            }
             int64_t e = t + tier_ttl(s, c);
-            batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, t);
+            batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, INFINITY, -1,
+                      t);
           }
         }
         continue;
@@ -2051,7 +2846,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
           continue;
         double want = prot ? 0.0 : s->alloc[j];
         int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
-        settle(s, c, want, t, e < pe ? e : pe);
+        if (s->n_stopped && held(s, c))
+          cut_lease(s, c, want, t);
+        else
+          settle(s, c, want, t, e < pe ? e : pe);
         s->offer_w[c] = NAN;
       }
       continue;
@@ -2075,11 +2873,15 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         int64_t e = t + s->cfg.tier[tier].ttl_ns;
         if (!is_root(s, k) && s->lease_exp_ns[k] < e)
           e = s->lease_exp_ns[k];
-        leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e};
+        leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e, INFINITY, -1};
         leaf_rules_t r = leaf_rules(s, cc, tier);
         settle_leaves(s, &seg, 1, s->alloc, t, &r);
-        for (size_t j = 0; j < m; j++)
+        for (size_t j = 0; j < m; j++) {
           s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
+          if (s->ph_idx[c0 + j] >= 0)
+            set_pph(s, c0 + j, s->lease_p_w[c0 + j], s->floor_w[c0 + j],
+                    ph_row(s->fph, s, c0 + j));
+        }
         continue;
       }
       for (size_t j = 0; j < m; j++) {
@@ -2099,6 +2901,10 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     fill_flush(s, &fg, &lb, t);
     batch_flush(s, &lb, t);
   }
+  /* The post-condition: the leaves settled in runs were checked by their
+   * batch (batch_flush); the rest here. */
+  postcheck_all(s, t, fast);
+  s->stats.rebalances++;
   return HR_OK;
 }
 
@@ -2125,6 +2931,34 @@ int hr__lease_sys_osc(const hr_lease_sys_t *s, size_t k, int64_t out[5])
   return HR_OK;
 }
 
+int hr_lease_sys_osc(const hr_lease_sys_t *s, size_t k, hr_lease_osc_t *out)
+{
+  if (!s || !out || k >= s->n)
+    return HR_ERR_INVALID_ARG;
+  k = (size_t)s->lidx[k];
+  int64_t never = INT64_MIN / 2;
+  out->last_change_ns = s->last_change_ns[k] == never ? INT64_MIN : s->last_change_ns[k];
+  int64_t e = s->lease_exp_ns[k], from = s->last_change_ns[k];
+  /* As ramp_from(), for any later t: a lease still running drops at its
+   * expiry, which is when the ramp will count from if nothing changes first. */
+  if (s->lease_p_w[k] > s->floor_w[k] && e > from && e != INT64_MIN)
+    from = e;
+  out->ramp_from_ns = from == never ? INT64_MIN : from;
+  out->damp_window_ns = s->win_start_ns[k];
+  out->hold_until_ns = s->hold_until_ns[k];
+  out->last_dir = (int)damp_dir(s->damp[k]);
+  out->n_changes = (int)damp_count(s->damp[k]);
+  return HR_OK;
+}
+
+int hr_lease_sys_stats(const hr_lease_sys_t *s, hr_lease_stats_t *out)
+{
+  if (!s || !out)
+    return HR_ERR_INVALID_ARG;
+  *out = s->stats;
+  return HR_OK;
+}
+
 /* ---- modes ---------------------------------------------------------------------- */
 
 static hr_mode_t mode_for(unsigned ev)
@@ -2136,39 +2970,60 @@ static hr_mode_t mode_for(unsigned ev)
   return HR_MODE_NORMAL;
 }
 
+/* Protection: every lease revoked at once, each holder at its floor, except
+ * what cannot be reached: the leases granted by a stopped coordinator stay
+ * (it passes nothing down), and a node above one keeps what it committed. */
+static void revoke_all(hr_lease_sys_t *s, int64_t t)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    if (is_root(s, k) || s->dead[k])
+      continue;
+    int32_t a = s->par[k], b = s->parb[k];
+    if (s->n_stopped && ((a >= 0 && !s->dead[a] && !s->running[a]) ||
+                         (b >= 0 && !s->dead[b] && !s->running[b])))
+      continue;
+    drop_lease(s, k, t);
+  }
+}
+
 static void enter_mode(hr_lease_sys_t *s, hr_mode_t m, int64_t t)
 {
   if (m == s->mode)
     return;
   s->mode = m;
-  if (m == HR_MODE_PROTECTION) {
-    /* Every lease revoked: holders are at their floors at once. */
-    for (size_t k = 0; k < s->n; k++) {
-      s->lease_p_w[k] = s->floor_w[k];
-      s->lease_exp_ns[k] = t;
-    }
-  } else if (m == HR_MODE_DEGRADED) {
+  if (m == HR_MODE_PROTECTION)
+    revoke_all(s, t);
+  else if (m == HR_MODE_DEGRADED)
     cut_all(s, t); /* the roots' budgets fell by degraded_frac */
-  }
   if (s->cfg.notify)
-    s->cfg.notify(s->cfg.notify_user, m, s->events, t);
+    s->cfg.notify(s->cfg.notify_user, m, s->events | s->auto_events, t);
+}
+
+/* The mode follows the events (the caller's and the system's own): it
+ * worsens at once, and improves one step at a time, each only after the
+ * events have been clear (or milder) for stable_ns. */
+static void update_mode(hr_lease_sys_t *s, int64_t t)
+{
+  unsigned ev = s->events | s->auto_events;
+  hr_mode_t want = mode_for(ev);
+  if (ev != s->ev_seen || want > s->mode)
+    s->calm_since_ns = t;
+  s->ev_seen = ev;
+  if (want > s->mode) {
+    enter_mode(s, want, t);
+  } else if (want < s->mode && t - s->calm_since_ns >= s->cfg.stable_ns) {
+    enter_mode(s, (hr_mode_t)(s->mode - 1), t);
+    s->calm_since_ns = t;
+  }
 }
 
 int hr_lease_sys_set_events(hr_lease_sys_t *s, unsigned events, int64_t t)
 {
   if (!s)
     return HR_ERR_INVALID_ARG;
-  hr_mode_t want = mode_for(events);
-  if (events != s->events || want > s->mode)
-    s->calm_since_ns = t;
-  s->events = events;
-  if (want > s->mode) {
-    enter_mode(s, want, t);
-  } else if (want < s->mode && t - s->calm_since_ns >= s->cfg.stable_ns) {
-    /* Leave only after a stable period, one step at a time. */
-    enter_mode(s, (hr_mode_t)(s->mode - 1), t);
-    s->calm_since_ns = t;
-  }
+  start_at(s, t);
+  s->events = events & ~(unsigned)HR_EVENT_CLAMP;
+  update_mode(s, t);
   return HR_OK;
 }
 
@@ -2177,22 +3032,31 @@ hr_mode_t hr_lease_sys_mode(const hr_lease_sys_t *s)
   return s ? s->mode : HR_MODE_NORMAL;
 }
 
+unsigned hr_lease_sys_events(const hr_lease_sys_t *s)
+{
+  return s ? s->events | s->auto_events : 0u;
+}
+
 int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
 {
   if (!s || feeds > HR_FEED_AB)
     return HR_ERR_INVALID_ARG;
+  start_at(s, t);
   s->feeds_lost = feeds;
   for (size_t k = 0; k < s->n; k++) {
     unsigned f = tnode(s, k)->feed;
     s->dead[k] = (f == HR_FEED_A || f == HR_FEED_B) && (f & feeds) ? 1 : 0;
     if (f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB)
       s->dead[k] = 1;
-    budget_of(s, k);
   }
-  cut_all(s, t);
+  int rc = apply_budgets(s, t);
   /* Losing a feed is a protection event (orchestration.md §3.5). */
-  unsigned ev = feeds ? (s->events | HR_EVENT_FEED_LOSS) : (s->events & ~(unsigned)HR_EVENT_FEED_LOSS);
-  return hr_lease_sys_set_events(s, ev, t);
+  if (feeds)
+    s->auto_events |= HR_EVENT_FEED_LOSS;
+  else
+    s->auto_events &= ~(unsigned)HR_EVENT_FEED_LOSS;
+  update_mode(s, t);
+  return rc;
 }
 
 /* ---- in-process transport -------------------------------------------------------- */
