@@ -108,8 +108,8 @@ static double inst_pickup_a(const hr_device_t *dev)
   return INFINITY;
 }
 
-int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
-                   const hr_budget_cfg_t *cfg, int rated_100, hr_budget_t *out)
+int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev, const hr_budget_cfg_t *cfg,
+                   int rated_100, hr_budget_t *out)
 {
   if (!node || !cfg || !out)
     return HR_ERR_INVALID_ARG;
@@ -137,8 +137,7 @@ int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
     double ib = burst_current_a(dev, cfg->burst_window_s, cfg->burst_margin);
     out->burst_w = isfinite(ib) ? hr_budget_power_w(node, ib, cfg->pf) : INFINITY;
     double ii = inst_pickup_a(dev);
-    out->inst_w = isfinite(ii) ? hr_budget_power_w(node, cfg->inst_margin * ii, cfg->pf)
-                               : INFINITY;
+    out->inst_w = isfinite(ii) ? hr_budget_power_w(node, cfg->inst_margin * ii, cfg->pf) : INFINITY;
   }
   if (node->burst_w > 0.0 && node->burst_w < out->burst_w)
     out->burst_w = node->burst_w;

@@ -339,11 +339,11 @@ done:
   return rc;
 }
 
-#define ALLOC(p, cnt)                                                    \
-  do {                                                                   \
-    (p) = table_alloc((cnt), sizeof *(p), (cnt) == n ? s->lead : 0);     \
-    if (!(p))                                                            \
-      goto nomem;                                                        \
+#define ALLOC(p, cnt)                                                                              \
+  do {                                                                                             \
+    (p) = table_alloc((cnt), sizeof *(p), (cnt) == n ? s->lead : 0);                               \
+    if (!(p))                                                                                      \
+      goto nomem;                                                                                  \
   } while (0)
 
 int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lease_sys_t **out,
@@ -600,19 +600,35 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
   if (!s)
     return;
   free(s->own_cfg); /* calloc'd by hr_lease_sys_set_coord; every other array by ALLOC */
-  void *ps[] = {s->budget,   s->lease_p_w,      s->lease_exp_ns,  s->lease_granted_ns,
-                s->view,     s->floor_w,        s->agg_w,         s->offer_w,
-                (void *)s->ccfg, s->rated,         s->running,     s->dead,
-                s->pstate,   s->last_change_ns, s->win_start_ns,  s->hold_until_ns,
-                s->damp,                        s->root_prev_w,   s->root_prev_ns, s->dev_mem,
-                s->dev,      s->items,          s->alloc,         s->scratch,     s->kids,
-                s->par,      s->parb,           s->tier,          s->ch_off,      s->ch,
-                s->limit,    s->pha,            s->phb,           s->three,       s->prio,
-                s->leafkids, s->kidrun, s->inner,  s->run_tier,      s->ch_ph,       s->in_pos,
-                s->in_ph,    s->in_rec,         s->ch_pos,      s->in_cp0,      s->iota,
-                s->tidx,     s->lidx,           s->ph_idx,        s->fph,         s->pph,
-                s->sph,      s->dph,            s->lim_eff,       s->ml,          s->ms,
-                s->work,     s->queued};
+  void *ps[] = {s->budget,       s->lease_p_w,
+                s->lease_exp_ns, s->lease_granted_ns,
+                s->view,         s->floor_w,
+                s->agg_w,        s->offer_w,
+                (void *)s->ccfg, s->rated,
+                s->running,      s->dead,
+                s->pstate,       s->last_change_ns,
+                s->win_start_ns, s->hold_until_ns,
+                s->damp,         s->root_prev_w,
+                s->root_prev_ns, s->dev_mem,
+                s->dev,          s->items,
+                s->alloc,        s->scratch,
+                s->kids,         s->par,
+                s->parb,         s->tier,
+                s->ch_off,       s->ch,
+                s->limit,        s->pha,
+                s->phb,          s->three,
+                s->prio,         s->leafkids,
+                s->kidrun,       s->inner,
+                s->run_tier,     s->ch_ph,
+                s->in_pos,       s->in_ph,
+                s->in_rec,       s->ch_pos,
+                s->in_cp0,       s->iota,
+                s->tidx,         s->lidx,
+                s->ph_idx,       s->fph,
+                s->pph,          s->sph,
+                s->dph,          s->lim_eff,
+                s->ml,           s->ms,
+                s->work,         s->queued};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     table_free(ps[k]);
   free(s);

@@ -37,13 +37,11 @@ int hr__coord_cfg_check(const hr_coord_cfg_t *c)
   if ((unsigned)c->policy > HR_POLICY_TWO_THRESHOLD)
     return HR_ERR_INVALID_ARG;
   if (!(c->reserve_frac >= 0.0 && c->reserve_frac <= 0.5) || !(c->ramp_w_per_s > 0.0) ||
-      c->ramp_acc_ns <= 0 ||
-      !(c->hyst_w >= 0.0) || c->dwell_ns < 0 || c->damp_changes < 1 ||
+      c->ramp_acc_ns <= 0 || !(c->hyst_w >= 0.0) || c->dwell_ns < 0 || c->damp_changes < 1 ||
       c->damp_changes > 250 || c->damp_window_ns <= 0 || c->damp_hold_ns < 0 ||
-      !(c->uncap_frac > 0.0 && c->uncap_frac < c->target_frac &&
-        c->target_frac < c->cap_frac && c->cap_frac <= 1.0) ||
-      !(c->bucket_w > 0.0) ||
-      !(c->t1_frac > 0.0 && c->t1_frac < c->t2_frac && c->t2_frac <= 1.0) ||
+      !(c->uncap_frac > 0.0 && c->uncap_frac < c->target_frac && c->target_frac < c->cap_frac &&
+        c->cap_frac <= 1.0) ||
+      !(c->bucket_w > 0.0) || !(c->t1_frac > 0.0 && c->t1_frac < c->t2_frac && c->t2_frac <= 1.0) ||
       !(c->uncap_pct >= 0.0 && c->uncap_pct < 1.0) ||
       !(c->low_cap_frac > 0.0 && c->low_cap_frac <= 1.0) ||
       !(c->high_cap_frac > 0.0 && c->high_cap_frac <= 1.0))
@@ -309,8 +307,7 @@ double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
 
 /* ---- the request path --------------------------------------------------------- */
 
-int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t,
-                         hr_lease_t *out)
+int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t, hr_lease_t *out)
 {
   if (!s || c >= s->n || !(want_w >= 0.0))
     return HR_ERR_INVALID_ARG;

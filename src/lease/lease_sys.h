@@ -41,11 +41,11 @@ struct hr_lease_sys {
    * depth-first tree (about 25 % of the 640,000-GPU rebalance,
    * docs/performance.md).  The public functions take and give tree indices
    * and convert at the boundary. */
-  int32_t *tidx;             /* tree index of node k */
-  int32_t *lidx;             /* node k of tree index u: lidx[u] */
-  size_t lead;               /* the per-node arrays' element that starts a cache line
-                                (table_alloc): the first child of the first node with 8
-                                or more children, the first a leaf (a server); else 0 */
+  int32_t *tidx; /* tree index of node k */
+  int32_t *lidx; /* node k of tree index u: lidx[u] */
+  size_t lead;   /* the per-node arrays' element that starts a cache line
+                    (table_alloc): the first child of the first node with 8
+                    or more children, the first a leaf (a server); else 0 */
   hr_lease_cfg_t cfg;
   hr_budget_t *budget;
   /* The lease node k holds from its parent(s), one array per field so that
@@ -54,25 +54,25 @@ struct hr_lease_sys {
   double *lease_p_w;
   int64_t *lease_exp_ns;
   int64_t *lease_granted_ns;
-  hr_lease_t *view;          /* hr_lease_sys_lease's copies, one per node */
+  hr_lease_t *view; /* hr_lease_sys_lease's copies, one per node */
   double *floor_w;
-  double *agg_w;             /* rebalance: aggregated demand */
-  double *offer_w;           /* rebalance: smallest offer of the parents, NAN = none */
+  double *agg_w;   /* rebalance: aggregated demand */
+  double *offer_w; /* rebalance: smallest offer of the parents, NAN = none */
   const hr_coord_cfg_t **ccfg;
-  hr_coord_cfg_t *own_cfg;   /* per-node overrides, allocated at setup */
-  unsigned char *rated;      /* 255: default, else 0/1 */
+  hr_coord_cfg_t *own_cfg; /* per-node overrides, allocated at setup */
+  unsigned char *rated;    /* 255: default, else 0/1 */
   unsigned char *running;
-  unsigned char *dead;       /* on a lost feed */
-  uint8_t *pstate;           /* policy memory */
+  unsigned char *dead; /* on a lost feed */
+  uint8_t *pstate;     /* policy memory */
   /* Anti-oscillation state of k's grant (hr__lease_settle()), one array per field. */
   int64_t *last_change_ns;
   int64_t *win_start_ns;
   int64_t *hold_until_ns;
-  int64_t *damp;             /* 4 x direction changes + (last direction + 1); one word,
-                                64 bits wide like every lane of settle_leaves() */
-  double *root_prev_w;       /* roots: total granted at the last rebalance */
+  int64_t *damp;       /* 4 x direction changes + (last direction + 1); one word,
+                          64 bits wide like every lane of settle_leaves() */
+  double *root_prev_w; /* roots: total granted at the last rebalance */
   int64_t *root_prev_ns;
-  unsigned char *dev_mem;    /* one hr_device_t per node with a device */
+  unsigned char *dev_mem; /* one hr_device_t per node with a device */
   size_t dev_size;
   hr_device_t **dev;
   /* scratch for the policies, sized for the largest fan-out */
@@ -86,37 +86,37 @@ struct hr_lease_sys {
   unsigned events;
   int64_t calm_since_ns;
   unsigned feeds_lost;
-  size_t n_stopped;          /* coordinators stopped (eflo's fast path when 0) */
+  size_t n_stopped; /* coordinators stopped (eflo's fast path when 0) */
   /* Hot copies of the tree's links, packed so that a rebalance streams a
    * few bytes per node instead of whole hr_tree_node_t records. */
   int32_t *par, *parb;
   uint8_t *tier;
-  uint32_t *ch_off;          /* children of k: ch[ch_off[k] .. ch_off[k + 1]) */
+  uint32_t *ch_off; /* children of k: ch[ch_off[k] .. ch_off[k + 1]) */
   int32_t *ch;
-  double *limit;             /* budget[k].limit_w */
-  uint8_t *pha, *phb;        /* phase-weight codes as parent / parent_b sees k */
-  uint8_t *three;            /* 1: three-phase node */
-  uint8_t *ch_ph;            /* phase-weight code of ch[i] as its parent sees it (PH_W) */
-  int32_t *prio;             /* priority of k's lease */
-  uint8_t *leafkids;         /* 1: every child is a leaf with one parent */
-  int8_t *run_tier;          /* leafkids nodes whose children are consecutive nodes of
-                                one tier: that tier, else -1 (settle_leaves) */
-  uint8_t *kidrun;           /* 1: not leafkids, and the children are consecutive nodes of
-                                one tier, single-fed, each with children of its own (a
-                                rack's servers): the fast rebalance settles their own
-                                leases in the parent's step with settle_leaves() */
-  int32_t *inner;            /* the nodes a rebalance visits: all but the children of
-                                leafkids nodes, which their parent settles (topological) */
+  double *limit;      /* budget[k].limit_w */
+  uint8_t *pha, *phb; /* phase-weight codes as parent / parent_b sees k */
+  uint8_t *three;     /* 1: three-phase node */
+  uint8_t *ch_ph;     /* phase-weight code of ch[i] as its parent sees it (PH_W) */
+  int32_t *prio;      /* priority of k's lease */
+  uint8_t *leafkids;  /* 1: every child is a leaf with one parent */
+  int8_t *run_tier;   /* leafkids nodes whose children are consecutive nodes of
+                         one tier: that tier, else -1 (settle_leaves) */
+  uint8_t *kidrun;    /* 1: not leafkids, and the children are consecutive nodes of
+                         one tier, single-fed, each with children of its own (a
+                         rack's servers): the fast rebalance settles their own
+                         leases in the parent's step with settle_leaves() */
+  int32_t *inner;     /* the nodes a rebalance visits: all but the children of
+                         leafkids nodes, which their parent settles (topological) */
   size_t n_inner;
-  int32_t *in_pos;           /* k's position in inner, -1 when not visited */
-  double *in_ph;             /* budget[k].phase_w of inner[i] at in_ph[4 i] (budget_of):
-                                in visit order, so the racks' limits stream in sequence
-                                instead of each costing a miss on a 48-byte record */
-  inner_rec_t *in_rec;       /* fast rebalance: per position in inner */
-  int32_t *ch_pos;           /* in_pos[ch[i]] */
-  int32_t *in_cp0;           /* per position: the children's first position when they are
-                                consecutive positions (a rack's servers), else -1 (kid_pos) */
-  int32_t *iota;             /* 0, 1, .. max_fan - 1 */
+  int32_t *in_pos;               /* k's position in inner, -1 when not visited */
+  double *in_ph;                 /* budget[k].phase_w of inner[i] at in_ph[4 i] (budget_of):
+                                    in visit order, so the racks' limits stream in sequence
+                                    instead of each costing a miss on a 48-byte record */
+  inner_rec_t *in_rec;           /* fast rebalance: per position in inner */
+  int32_t *ch_pos;               /* in_pos[ch[i]] */
+  int32_t *in_cp0;               /* per position: the children's first position when they are
+                                    consecutive positions (a rack's servers), else -1 (kid_pos) */
+  int32_t *iota;                 /* 0, 1, .. max_fan - 1 */
   double tok_inv[HR_TIER_COUNT]; /* 1 / token_w */
   /* Per-phase accounting (docs/lease.md, "Per phase"): a three-phase node
    * with children holds a cap per conductor as well as its total, because
@@ -125,22 +125,22 @@ struct hr_lease_sys {
    * entry, the 4th unused), -1 for every other node. */
   int32_t *ph_idx;
   size_t n_ph;
-  double *fph;               /* floors per conductor: the children's, mapped */
-  double *pph;               /* per-conductor lease caps (before expiry) */
-  double *sph;               /* shape: conductor load per watt above the floor of the
-                                node's demand (last rebalance; at setup, of its
-                                children's room) */
-  double *dph;               /* rebalance: demand per conductor */
-  double *lim_eff;           /* budgets: the smallest limit on the path from a root */
+  double *fph;     /* floors per conductor: the children's, mapped */
+  double *pph;     /* per-conductor lease caps (before expiry) */
+  double *sph;     /* shape: conductor load per watt above the floor of the
+                      node's demand (last rebalance; at setup, of its
+                      children's room) */
+  double *dph;     /* rebalance: demand per conductor */
+  double *lim_eff; /* budgets: the smallest limit on the path from a root */
   /* scratch of a split at a three-phase node: per child, its least load per
    * conductor (ml) and its load per watt above that (ms), 3 doubles each */
   double *ml, *ms;
-  int32_t *work;             /* cut cascade work list (n) */
-  uint8_t *queued;           /* 1: on the work list */
+  int32_t *work;   /* cut cascade work list (n) */
+  uint8_t *queued; /* 1: on the work list */
   /* the first time the system was given: caps never changed count from it */
   int started;
-  unsigned auto_events;      /* HR_EVENT_COORD_LOSS / FEED_LOSS the system holds itself */
-  unsigned ev_seen;          /* the events the mode last followed */
+  unsigned auto_events; /* HR_EVENT_COORD_LOSS / FEED_LOSS the system holds itself */
+  unsigned ev_seen;     /* the events the mode last followed */
   hr_lease_stats_t stats;
 };
 
@@ -221,9 +221,10 @@ static inline int64_t sel_i64(int64_t c, int64_t a, int64_t b)
  * the high part is exact, so the one rounding is the final add. */
 static inline double i64_to_f64(int64_t x)
 {
-  uint64_t hi = (((uint64_t)x >> 32) ^ 0x80000000u) | 0x4530000000000000u; /* 2^84 + 2^63 + hi 2^32 */
-  uint64_t lo = ((uint64_t)x & 0xffffffffu) | 0x4330000000000000u;         /* 2^52 + lo */
-  uint64_t off = 0x4530000080100000u;                                       /* 2^84 + 2^63 + 2^52 */
+  uint64_t hi =
+      (((uint64_t)x >> 32) ^ 0x80000000u) | 0x4530000000000000u;   /* 2^84 + 2^63 + hi 2^32 */
+  uint64_t lo = ((uint64_t)x & 0xffffffffu) | 0x4330000000000000u; /* 2^52 + lo */
+  uint64_t off = 0x4530000080100000u;                              /* 2^84 + 2^63 + 2^52 */
   return (bits_f64(hi) - bits_f64(off)) + bits_f64(lo);
 }
 
@@ -271,12 +272,15 @@ static inline int held(const hr_lease_sys_t *s, size_t k)
  * PH_NODE marks a three-phase child with children under a three-phase
  * parent: its load per conductor is its own (ph_idx tables). */
 #define PH_NODE 8
-static const double PH_W[9][3] = {
-    {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
-    {0.57735026918962576, 0.57735026918962576, 0},
-    {0, 0.57735026918962576, 0.57735026918962576},
-    {0.57735026918962576, 0, 0.57735026918962576}, {1, 0, 0},
-    {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}};
+static const double PH_W[9][3] = {{1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0},
+                                  {1, 0, 0},
+                                  {0, 1, 0},
+                                  {0, 0, 1},
+                                  {0.57735026918962576, 0.57735026918962576, 0},
+                                  {0, 0.57735026918962576, 0.57735026918962576},
+                                  {0.57735026918962576, 0, 0.57735026918962576},
+                                  {1, 0, 0},
+                                  {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}};
 
 /* Code of child c as parent p sees it. */
 static inline uint8_t code_of(const hr_lease_sys_t *s, size_t c, size_t p)
@@ -303,8 +307,8 @@ static inline void cur_phase(const hr_lease_sys_t *s, size_t k, int64_t t, doubl
  * [W] in total and, if it has per-phase tables, vph[3] on its own
  * conductors (the same conductors as p's: phases pass straight through a
  * three-phase node). */
-static inline void contrib(const hr_lease_sys_t *s, size_t c, size_t p, double v,
-                           const double *vph, double out[3])
+static inline void contrib(const hr_lease_sys_t *s, size_t c, size_t p, double v, const double *vph,
+                           double out[3])
 {
   uint8_t code = code_of(s, c, p);
   if (code == PH_NODE) {
@@ -336,8 +340,7 @@ static inline int64_t expiry_for(const hr_lease_sys_t *s, size_t k, int64_t t)
   int64_t e = t + tier_ttl(s, k);
   int32_t ps[2] = {s->par[k], s->parb[k]};
   for (int j = 0; j < 2; j++)
-    if (ps[j] >= 0 && !s->dead[ps[j]] && !is_root(s, (size_t)ps[j]) &&
-        s->lease_exp_ns[ps[j]] < e)
+    if (ps[j] >= 0 && !s->dead[ps[j]] && !is_root(s, (size_t)ps[j]) && s->lease_exp_ns[ps[j]] < e)
       e = s->lease_exp_ns[ps[j]];
   return e;
 }

@@ -325,8 +325,8 @@ void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double
   }
 }
 
-void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
-                      const hr__item_t *it, double budget_w, double *out_w, double *scratch)
+void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const hr__item_t *it,
+                      double budget_w, double *out_w, double *scratch)
 {
   double sum_flo = 0.0, sum_dem = 0.0;
   for (size_t k = 0; k < n; k++) {

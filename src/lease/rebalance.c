@@ -1,4 +1,6 @@
-/* The rebalance: the fast form (hr_lease_sys_rebalance) and its helpers. */
+/* The rebalance in its fast form (hr_lease_sys_rebalance) and the kernels it
+ * is built from: vector settles of runs of leaves, batched; water fills of 8
+ * servers in lanes; prefetches.  rebalance_ref.c is its specification. */
 #include <stdlib.h>
 
 #include "lease/lease_sys.h"
@@ -12,7 +14,6 @@
 #else
 #define HR_LEASE_CLONES
 #endif
-
 
 /* leaf_demand() of the leaves c0 .. c0 + m - 1 into dem_w[0 .. m), the same
  * operations, 8 leaves per AVX-512 instruction. */
@@ -50,9 +51,9 @@ static inline void run_demand8(const hr_lease_sys_t *s, size_t c0, const double 
 /* What hr__lease_settle() needs of the coordinator above a run of leaves and of the
  * leaves' tier, read once per run instead of once per leaf. */
 typedef struct leaf_rules {
-  int grow;           /* 1: increases allowed at all (normal mode) */
+  int grow; /* 1: increases allowed at all (normal mode) */
   int ramp_finite;
-  int protect;        /* protection mode: every want is 0 */
+  int protect; /* protection mode: every want is 0 */
   double ramp_w_per_s;
   double hyst_w;
   int64_t dwell_ns;
@@ -60,7 +61,7 @@ typedef struct leaf_rules {
   int64_t damp_hold_ns;
   int damp_changes;
   double tok_w, tok_inv;
-  double step_max_w;  /* step_cap(): the largest increase at once */
+  double step_max_w; /* step_cap(): the largest increase at once */
 } leaf_rules_t;
 
 /* A run of leaves waiting to be settled: leaves c0 .. c0 + m - 1, their
@@ -184,8 +185,7 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
  * dependent chain stays off the critical path.  The same operations as
  * settle_leaves(), so the same lease bit for bit (test_fast compares the fast
  * rebalance with the reference, which uses hr__lease_settle()). */
-static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t,
-                             int64_t expiry)
+static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t, int64_t expiry)
 {
   const hr_coord_cfg_t *cc = s->ccfg[s->par[k]];
   const int tier = s->tier[k];
@@ -233,10 +233,17 @@ static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t
 /* The rules of hr__lease_settle() for nodes of tier `tier` under coordinator settings cc. */
 static leaf_rules_t leaf_rules(const hr_lease_sys_t *s, const hr_coord_cfg_t *cc, int tier)
 {
-  leaf_rules_t r = {s->mode == HR_MODE_NORMAL, isfinite(cc->ramp_w_per_s) != 0,
-                    s->mode == HR_MODE_PROTECTION, cc->ramp_w_per_s, cc->hyst_w, cc->dwell_ns,
-                    cc->damp_window_ns, cc->damp_hold_ns, cc->damp_changes,
-                    s->cfg.tier[tier].token_w, s->tok_inv[tier],
+  leaf_rules_t r = {s->mode == HR_MODE_NORMAL,
+                    isfinite(cc->ramp_w_per_s) != 0,
+                    s->mode == HR_MODE_PROTECTION,
+                    cc->ramp_w_per_s,
+                    cc->hyst_w,
+                    cc->dwell_ns,
+                    cc->damp_window_ns,
+                    cc->damp_hold_ns,
+                    cc->damp_changes,
+                    s->cfg.tier[tier].token_w,
+                    s->tok_inv[tier],
                     step_cap(cc, s->cfg.tier[tier].token_w)};
   return r;
 }
@@ -267,9 +274,9 @@ static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
 /* Queues leaves c0 .. c0 + m - 1 (one tier, m <= LEAF_BATCH_LEAVES) under
  * coordinator settings cc, lease expiry expiry_ns; returns where their m
  * wants go, so that a policy can write them there directly. */
-static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc,
-                          int tier, size_t c0, size_t m, int64_t expiry_ns, double avail_w,
-                          int32_t node, int64_t t)
+static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc, int tier,
+                          size_t c0, size_t m, int64_t expiry_ns, double avail_w, int32_t node,
+                          int64_t t)
 {
   if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
                         lb->n_leaf + m > LEAF_BATCH_LEAVES))
@@ -290,8 +297,8 @@ static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cf
 /* Queues leaves c0 .. c0 + m - 1 (one tier) under coordinator settings cc,
  * wants want_w[0 .. m), lease expiry expiry_ns. */
 static void batch_add(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cfg_t *cc, int tier,
-                      size_t c0, size_t m, const double *want_w, int64_t expiry_ns,
-                      double avail_w, int32_t node, int64_t t)
+                      size_t c0, size_t m, const double *want_w, int64_t expiry_ns, double avail_w,
+                      int32_t node, int64_t t)
 {
   if (lb->n_seg > 0 && (lb->cc != cc || lb->tier != tier || lb->n_seg == LEAF_BATCH_SEGS ||
                         lb->n_leaf + m > LEAF_BATCH_LEAVES))
@@ -434,9 +441,9 @@ static void fill_flush(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb, int
  * demands and floors into its lane, its budget b.  Deferring the fill is safe
  * for the reason batch_add's deferring is: nothing reads a leaf's want but
  * its own settle. */
-static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb,
-                     const hr_coord_cfg_t *cc, int tier, size_t c0, int64_t expiry_ns, double b,
-                     double avail_w, int32_t node, const double *demand_w, int64_t t)
+static void fill_add(hr_lease_sys_t *s, fill_group_t *g, leaf_batch_t *lb, const hr_coord_cfg_t *cc,
+                     int tier, size_t c0, int64_t expiry_ns, double b, double avail_w, int32_t node,
+                     const double *demand_w, int64_t t)
 {
   double dem[FILL_M];
   run_demand8(s, c0, demand_w, dem);
@@ -496,9 +503,8 @@ static inline void prefetch_node(const hr_lease_sys_t *s, size_t pos, size_t k)
   /* The leaves of a run: their first and last element of every array the
    * split and settle_leaves() read (a run of 8 spans at most two lines). */
   size_t c0 = (size_t)s->ch[s->ch_off[k]], c1 = c0 + (s->ch_off[k + 1] - s->ch_off[k]) - 1;
-  const void *p[] = {s->lease_p_w,   s->lease_exp_ns,  s->lease_granted_ns, s->floor_w,
-                     s->limit,       s->last_change_ns, s->win_start_ns,    s->hold_until_ns,
-                     s->damp};
+  const void *p[] = {s->lease_p_w,      s->lease_exp_ns, s->lease_granted_ns, s->floor_w, s->limit,
+                     s->last_change_ns, s->win_start_ns, s->hold_until_ns,    s->damp};
   /* Every 8-byte array starts its lines at the same elements (table_alloc's
    * lead), so one test tells whether the run spans one line or two. */
   int two = (((c0 - s->lead) ^ (c1 - s->lead)) >> 3) != 0;
@@ -538,23 +544,25 @@ static inline void prefetch_up(const hr_lease_sys_t *s, size_t k, const double *
   }
 }
 
-/* The rebalance.  fast = 0 is the reference form: it visits every node and
- * settles leaves with hr__lease_settle(); fast = 1 visits only s->inner, aggregates
- * and settles the leaves of leafkids nodes inside their parent's step with
- * settle_leaves().  Both give the same leases, bit for bit. */
-static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int fast)
+/* The rebalance, fast form: the same leases, bit for bit, as the reference
+ * form (rebalance_ref.c), faster.  It visits only s->inner (no leaf of a
+ * leafkids node), aggregates and settles those leaves inside their parent's
+ * step with settle_leaves() in batches, fills a server's leaves in lanes,
+ * settles a rack's servers in the rack's step, and reads its children's
+ * records per visit position (in_rec) instead of per node. */
+int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
 {
   if (!s || !demand_w)
     return HR_ERR_INVALID_ARG;
   hr__lease_start_at(s, t);
   hr__lease_update_mode(s, t);
-  size_t n_visit = fast ? s->n_inner : s->n;
+  size_t n_visit = s->n_inner;
   /* Bottom-up: demand of a node = the sum of its children's, within its
    * limit and above its floor.  A dual-corded child counts in full on both
    * sides (each feed must carry it alone). */
   for (size_t i = n_visit; i-- > 0;) {
-    size_t k = fast ? (size_t)s->inner[i] : i;
-    if (fast && i >= PREFETCH_AHEAD)
+    size_t k = (size_t)s->inner[i];
+    if (i >= PREFETCH_AHEAD)
       prefetch_up(s, (size_t)s->inner[i - PREFETCH_AHEAD], demand_w);
     size_t m = 0;
     const int32_t *ch = kids(s, k, &m);
@@ -570,19 +578,18 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       for (size_t j = 0; j < m; j++) {
         size_t c = (size_t)ch[j];
         double v;
-        if (s->leafkids[k])
+        if (s->leafkids[k]) {
           v = leaf_demand(s, c, demand_w);
-        else if (fast) {
+        } else {
           size_t cb = 0;
           const int32_t *cp = kid_pos(s, i, k, &cb);
           v = s->in_rec[cb + (size_t)cp[j]].agg_w;
-        } else
-          v = s->agg_w[c];
+        }
         s->alloc[j] = v;
         d += v;
       }
       d = hr__lease_phase_demand(s, k, s->alloc, d);
-    } else if (fast && s->run_tier[k] >= 0) {
+    } else if (s->run_tier[k] >= 0) {
       /* Clamps in vectors, then the sum in the reference's order. */
       d = 0.0;
       if (m == 8) {
@@ -595,20 +602,16 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         for (size_t j = 0; j < m; j++)
           d += s->alloc[j];
       }
-    } else if (fast && s->leafkids[k]) {
+    } else if (s->leafkids[k]) {
       d = 0.0;
       for (size_t j = 0; j < m; j++)
         d += leaf_demand(s, (size_t)ch[j], demand_w);
-    } else if (fast) {
+    } else {
       size_t cb = 0;
       const int32_t *cp = kid_pos(s, i, k, &cb);
       d = 0.0;
       for (size_t j = 0; j < m; j++)
         d += s->in_rec[cb + (size_t)cp[j]].agg_w;
-    } else {
-      d = 0.0;
-      for (size_t j = 0; j < m; j++)
-        d += s->agg_w[ch[j]];
     }
     if (d > s->limit[k])
       d = s->limit[k];
@@ -622,17 +625,12 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       for (int q = 0; q < 3; q++)
         dp[q] = f[q] + sh[q] * (d - s->floor_w[k]);
     }
-    if (fast) {
-      inner_rec_t *r = &s->in_rec[i];
-      r->agg_w = d;
-      r->flo_w = s->floor_w[k];
-      r->offer_w = INFINITY;
-      r->prio = s->prio[k];
-      r->dead = s->dead[k];
-    } else {
-      s->agg_w[k] = d;
-      s->offer_w[k] = INFINITY;
-    }
+    inner_rec_t *r = &s->in_rec[i];
+    r->agg_w = d;
+    r->flo_w = s->floor_w[k];
+    r->offer_w = INFINITY;
+    r->prio = s->prio[k];
+    r->dead = s->dead[k];
   }
   /* Top-down: settle a node's own lease from its parents' offers, then split
    * its cap among its children. */
@@ -641,22 +639,22 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
   fill_group_t fg;
   fg.n = 0;
   for (size_t i = 0; i < n_visit; i++) {
-    size_t k = fast ? (size_t)s->inner[i] : i;
-    if (fast && i + PREFETCH_AHEAD < n_visit)
+    size_t k = (size_t)s->inner[i];
+    if (i + PREFETCH_AHEAD < n_visit)
       prefetch_node(s, i + PREFETCH_AHEAD, (size_t)s->inner[i + PREFETCH_AHEAD]);
     if (s->dead[k])
       continue;
     /* A node offered nothing (its parents are stopped) keeps its old lease,
      * which runs out by itself; one with a stopped parent or process is only
      * cut by the running side (held); its own coordinator may still run. */
-    double offer = fast ? s->in_rec[i].offer_w : s->offer_w[k];
+    double offer = s->in_rec[i].offer_w;
     if (!is_root(s, k) && isfinite(offer)) {
       double want = offer;
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
       if (s->n_stopped && held(s, k)) {
         hr__lease_cut(s, k, want, t);
-      } else if (fast && s->n_stopped == 0) {
+      } else if (s->n_stopped == 0) {
         settle_bf(s, k, want, t, expiry_for(s, k, t));
         if (s->ph_idx[k] >= 0)
           set_pph(s, k, s->lease_p_w[k], s->floor_w[k], ph_row(s->fph, s, k));
@@ -668,7 +666,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
     const int32_t *ch = kids(s, k, &m);
     if (m == 0 || !s->running[k])
       continue;
-    int leaf_step = fast && s->leafkids[k];
+    int leaf_step = s->leafkids[k];
     const hr_coord_cfg_t *cc = s->ccfg[k];
     /* avail_at, inlined (an exported call goes through the PLT). */
     double b = cap_at(s, k, t);
@@ -681,7 +679,6 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       if (e < b)
         b = e;
     }
-    size_t n_dead = 0;
     /* A run of leaves (consecutive, one tier), none dead or held. */
     int run = leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0 && s->n_stopped == 0;
     if (run && cc->policy == HR_POLICY_FAIR && m <= 64 && !s->three[k]) {
@@ -718,7 +715,6 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
       for (size_t j = 0; j < m; j++) {
         size_t c = (size_t)ch[j];
         int dc = s->dead[c];
-        n_dead += (size_t)dc;
         double dem = dc ? 0.0 : leaf_demand(s, c, demand_w);
         if (s->n_stopped && held(s, c)) {
           double g = cap_at(s, c, t);
@@ -728,14 +724,15 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         s->items[j].flo_w = dc ? 0.0 : s->floor_w[c];
         s->items[j].prio = s->prio[c];
       }
-    } else if (fast) {
+    } else {
       /* The children's records, filled by the bottom-up pass; their least
        * grant is their floor unless a coordinator is stopped (hr__lease_least()). */
       size_t cb = 0;
       const int32_t *cp = kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
         const inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
-        double dem = r->agg_w, flo = s->n_stopped ? hr__lease_least(s, (size_t)ch[j], t, NULL) : r->flo_w;
+        double dem = r->agg_w,
+               flo = s->n_stopped ? hr__lease_least(s, (size_t)ch[j], t, NULL) : r->flo_w;
         if (s->n_stopped && held(s, (size_t)ch[j])) {
           /* It cannot take more now, only be cut. */
           double c = cap_at(s, (size_t)ch[j], t);
@@ -746,19 +743,6 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         s->items[j].dem_w = dem < flo ? flo : dem;
         s->items[j].flo_w = flo;
         s->items[j].prio = r->prio;
-      }
-    } else {
-      for (size_t j = 0; j < m; j++) {
-        size_t c = (size_t)ch[j];
-        double dem = s->dead[c] ? 0.0 : s->agg_w[c];
-        double flo = s->dead[c] ? 0.0 : hr__lease_least(s, c, t, NULL);
-        if (s->n_stopped && held(s, c)) {
-          double g = cap_at(s, c, t);
-          dem = dem < g ? dem : g;
-        }
-        s->items[j].dem_w = dem < flo ? flo : dem;
-        s->items[j].flo_w = flo;
-        s->items[j].prio = s->prio[c];
       }
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
@@ -781,7 +765,7 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
         hr__lease_child_model(s, c, k, t, s->items[j].flo_w, lp, !(s->n_stopped && held(s, c)), j);
       }
       double lim[3];
-      phase_avail(s, k, t, fast ? &s->in_ph[4 * i] : s->budget[k].phase_w, lim);
+      phase_avail(s, k, t, &s->in_ph[4 * i], lim);
       hr__lease_fit_phases(m, s->items, s->ml, s->ms, lim, s->alloc);
     }
     if (s->leafkids[k]) {
@@ -789,104 +773,66 @@ static int rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t, int f
        * them now, while their data is in cache, and mark them done (NAN). */
       int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
       int prot = s->mode == HR_MODE_PROTECTION;
-      if (fast) {
-        int tier = s->run_tier[k];
-        double av = avail_at(s, k, t);
-        if (run) {
-          /* One run: consecutive, one tier (expiry_for, with the one parent known). */
-          int64_t e = t + s->cfg.tier[tier].ttl_ns;
-          batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, av, (int32_t)k,
-                    t);
-        } else {
-          for (size_t j = 0; j < m; j++) {
-            size_t c = (size_t)ch[j];
-            if (s->dead[c])
-              continue;
-            if (s->n_stopped && held(s, c)) {
-              hr__lease_cut(s, c, prot ? 0.0 : s->alloc[j], t);
-              continue;
-            }
-            int64_t e = t + tier_ttl(s, c);
-            batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, INFINITY, -1,
-                      t);
+      int tier = s->run_tier[k];
+      double av = avail_at(s, k, t);
+      if (run) {
+        /* One run: consecutive, one tier (expiry_for, with the one parent known). */
+        int64_t e = t + s->cfg.tier[tier].ttl_ns;
+        batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, av, (int32_t)k, t);
+      } else {
+        for (size_t j = 0; j < m; j++) {
+          size_t c = (size_t)ch[j];
+          if (s->dead[c])
+            continue;
+          if (s->n_stopped && held(s, c)) {
+            hr__lease_cut(s, c, prot ? 0.0 : s->alloc[j], t);
+            continue;
           }
+          int64_t e = t + tier_ttl(s, c);
+          batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, INFINITY, -1, t);
         }
-        continue;
-      }
-      for (size_t j = 0; j < m; j++) {
-        size_t c = (size_t)ch[j];
-        if (s->dead[c])
-          continue;
-        double want = prot ? 0.0 : s->alloc[j];
-        int64_t e = t + tier_ttl(s, c); /* expiry_for, with the one parent known */
-        if (s->n_stopped && held(s, c))
-          hr__lease_cut(s, c, want, t);
-        else
-          hr__lease_settle(s, c, want, t, e < pe ? e : pe);
-        s->offer_w[c] = NAN;
       }
       continue;
     }
-    if (fast) {
-      size_t cb = 0;
-      const int32_t *cp = kid_pos(s, i, k, &cb);
-      int now = s->kidrun[k] && s->n_stopped == 0 && s->feeds_lost == 0;
-      for (size_t j = 0; j < m && now; j++)
-        now = isfinite(s->alloc[j]) != 0;
-      if (now) {
-        /* Children with this node as their one parent, nobody stopped, no
-         * feed lost: each child's offer is its grant here, its least grant
-         * its floor, its expiry expiry_for()'s, the same for all; so their
-         * own leases are settled now as one run, with the leaves' kernel
-         * (settle_bf's operations, 8 to a vector), and their visits skip
-         * the settle (offer NAN).  Nothing reads a child's lease before its
-         * visit but this. */
-        size_t c0 = (size_t)ch[0];
-        int tier = s->tier[c0];
-        int64_t e = t + s->cfg.tier[tier].ttl_ns;
-        if (!is_root(s, k) && s->lease_exp_ns[k] < e)
-          e = s->lease_exp_ns[k];
-        leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e, INFINITY, -1};
-        leaf_rules_t r = leaf_rules(s, cc, tier);
-        settle_leaves(s, &seg, 1, s->alloc, t, &r);
-        for (size_t j = 0; j < m; j++) {
-          s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
-          if (s->ph_idx[c0 + j] >= 0)
-            set_pph(s, c0 + j, s->lease_p_w[c0 + j], s->floor_w[c0 + j],
-                    ph_row(s->fph, s, c0 + j));
-        }
-        continue;
-      }
+    size_t cb = 0;
+    const int32_t *cp = kid_pos(s, i, k, &cb);
+    int now = s->kidrun[k] && s->n_stopped == 0 && s->feeds_lost == 0;
+    for (size_t j = 0; j < m && now; j++)
+      now = isfinite(s->alloc[j]) != 0;
+    if (now) {
+      /* Children with this node as their one parent, nobody stopped, no
+       * feed lost: each child's offer is its grant here, its least grant
+       * its floor, its expiry expiry_for()'s, the same for all; so their
+       * own leases are settled now as one run, with the leaves' kernel
+       * (settle_bf's operations, 8 to a vector), and their visits skip
+       * the settle (offer NAN).  Nothing reads a child's lease before its
+       * visit but this. */
+      size_t c0 = (size_t)ch[0];
+      int tier = s->tier[c0];
+      int64_t e = t + s->cfg.tier[tier].ttl_ns;
+      if (!is_root(s, k) && s->lease_exp_ns[k] < e)
+        e = s->lease_exp_ns[k];
+      leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e, INFINITY, -1};
+      leaf_rules_t r = leaf_rules(s, cc, tier);
+      settle_leaves(s, &seg, 1, s->alloc, t, &r);
       for (size_t j = 0; j < m; j++) {
-        inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
-        if (!isnan(r->offer_w) && s->alloc[j] < r->offer_w)
-          r->offer_w = s->alloc[j];
+        s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
+        if (s->ph_idx[c0 + j] >= 0)
+          set_pph(s, c0 + j, s->lease_p_w[c0 + j], s->floor_w[c0 + j], ph_row(s->fph, s, c0 + j));
       }
       continue;
     }
     for (size_t j = 0; j < m; j++) {
-      size_t c = (size_t)ch[j];
-      if (!isnan(s->offer_w[c]) && s->alloc[j] < s->offer_w[c])
-        s->offer_w[c] = s->alloc[j];
+      inner_rec_t *r = &s->in_rec[cb + (size_t)cp[j]];
+      if (!isnan(r->offer_w) && s->alloc[j] < r->offer_w)
+        r->offer_w = s->alloc[j];
     }
   }
-  if (fast) {
-    fill_flush(s, &fg, &lb, t);
-    batch_flush(s, &lb, t);
-  }
+  fill_flush(s, &fg, &lb, t);
+  batch_flush(s, &lb, t);
   /* The post-condition: the leaves settled in runs were checked by their
    * batch (batch_flush); the rest here. */
-  hr__lease_postcheck_all(s, t, fast);
+  hr__lease_postcheck_all(s, t, 1);
   s->stats.rebalances++;
   return HR_OK;
-}
-
-int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
-{
-  return rebalance(s, demand_w, t, 1);
-}
-
-int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64_t t)
-{
-  return rebalance(s, demand_w, t, 0);
 }

@@ -181,7 +181,7 @@ int hr__lease_cut(hr_lease_sys_t *s, size_t k, double g, int64_t t)
  * within their limits).  A few shrinking retries absorb rounding; what is
  * still over after them goes to the least.  Returns 1 when it cut. */
 int hr__lease_fit_phases(size_t n, const hr__item_t *it, const double *ml, const double *ms,
-                      const double lim[3], double *alloc)
+                         const double lim[3], double *alloc)
 {
   int cut = 0;
   for (int q = 0; q < 3; q++) {
@@ -215,7 +215,7 @@ int hr__lease_fit_phases(size_t n, const hr__item_t *it, const double *ml, const
  * anew and takes the shape of its demand (sph); otherwise it is only cut,
  * and its present per-conductor caps shrink in proportion (cut_lease). */
 void hr__lease_child_model(hr_lease_sys_t *s, size_t c, size_t p, int64_t t, double lst,
-                        const double *lph, int fresh, size_t j)
+                           const double *lph, int fresh, size_t j)
 {
   double *ml = s->ml + 3 * j, *ms = s->ms + 3 * j;
   uint8_t code = code_of(s, c, p);
@@ -443,7 +443,8 @@ static double excess_at(hr_lease_sys_t *s, size_t k, int64_t t, int *nest)
 {
   size_t m = 0;
   const int32_t *ch = kids(s, k, &m);
-  double avail = avail_at(s, k, t), sum = 0.0, ph[3] = {0.0, 0.0, 0.0}, w[3], cur[3] = {0.0, 0.0, 0.0};
+  double avail = avail_at(s, k, t), sum = 0.0, ph[3] = {0.0, 0.0, 0.0}, w[3],
+         cur[3] = {0.0, 0.0, 0.0};
   int three = s->three[k];
   int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
   for (size_t j = 0; j < m; j++) {
@@ -607,8 +608,8 @@ static void revoke_all(hr_lease_sys_t *s, int64_t t)
     if (is_root(s, k) || s->dead[k])
       continue;
     int32_t a = s->par[k], b = s->parb[k];
-    if (s->n_stopped && ((a >= 0 && !s->dead[a] && !s->running[a]) ||
-                         (b >= 0 && !s->dead[b] && !s->running[b])))
+    if (s->n_stopped &&
+        ((a >= 0 && !s->dead[a] && !s->running[a]) || (b >= 0 && !s->dead[b] && !s->running[b])))
       continue;
     hr__lease_drop(s, k, t);
   }
