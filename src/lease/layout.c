@@ -339,11 +339,16 @@ done:
   return rc;
 }
 
+/* Every table is recorded as it is made, so that destroy frees exactly
+ * what create got, however far it got. */
 #define ALLOC(p, cnt)                                                                              \
   do {                                                                                             \
+    if (s->n_tables == HR__LEASE_MAX_TABLES)                                                       \
+      goto nomem;                                                                                  \
     (p) = table_alloc((cnt), sizeof *(p), (cnt) == n ? s->lead : 0);                               \
     if (!(p))                                                                                      \
       goto nomem;                                                                                  \
+    s->tables[s->n_tables++] = (void *)(p);                                                        \
   } while (0)
 
 int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lease_sys_t **out,
@@ -482,6 +487,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
         int32_t c = s->ch[i];
         s->ch_ph[i] = s->parb[c] == (int32_t)k && s->par[c] != (int32_t)k ? s->phb[c] : s->pha[c];
       }
+    ALLOC(s->phkids, n);
+    for (size_t k = 0; k < n; k++)
+      for (uint32_t i = s->ch_off[k]; i < s->ch_off[k + 1]; i++)
+        s->phkids[k] |= s->ch_ph[i] == PH_NODE;
     ALLOC(s->run_tier, n);
     for (size_t k = 0; k < n; k++) {
       size_t m = s->ch_off[k + 1] - s->ch_off[k];
@@ -517,6 +526,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
     for (size_t i = 0; i < tot; i++)
       s->ch_pos[i] = s->in_pos[s->ch[i]];
     ALLOC(s->in_cp0, s->n_inner);
+    ALLOC(s->chk, s->n_inner);
     for (size_t i = 0; i < s->n_inner; i++) {
       size_t k = (size_t)s->inner[i], o = s->ch_off[k], m = s->ch_off[k + 1] - o;
       int run = m > 0 && s->ch_pos[o] >= 0;
@@ -600,36 +610,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
   if (!s)
     return;
   free(s->own_cfg); /* calloc'd by hr_lease_sys_set_coord; every other array by ALLOC */
-  void *ps[] = {s->budget,       s->lease_p_w,
-                s->lease_exp_ns, s->lease_granted_ns,
-                s->view,         s->floor_w,
-                s->agg_w,        s->offer_w,
-                (void *)s->ccfg, s->rated,
-                s->running,      s->dead,
-                s->pstate,       s->last_change_ns,
-                s->win_start_ns, s->hold_until_ns,
-                s->damp,         s->root_prev_w,
-                s->root_prev_ns, s->dev_mem,
-                s->dev,          s->items,
-                s->alloc,        s->scratch,
-                s->kids,         s->par,
-                s->parb,         s->tier,
-                s->ch_off,       s->ch,
-                s->limit,        s->pha,
-                s->phb,          s->three,
-                s->prio,         s->leafkids,
-                s->kidrun,       s->inner,
-                s->run_tier,     s->ch_ph,
-                s->in_pos,       s->in_ph,
-                s->in_rec,       s->ch_pos,
-                s->in_cp0,       s->iota,
-                s->tidx,         s->lidx,
-                s->ph_idx,       s->fph,
-                s->pph,          s->sph,
-                s->dph,          s->lim_eff,
-                s->ml,           s->ms,
-                s->work,         s->queued};
-  for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
-    table_free(ps[k]);
+  for (size_t k = 0; k < s->n_tables; k++)
+    table_free(s->tables[k]);
   free(s);
 }

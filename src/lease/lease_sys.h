@@ -14,6 +14,9 @@
 
 #define NS_PER_S 1e9
 
+/* Room for the lease system's tables (layout.c makes 60 today). */
+#define HR__LEASE_MAX_TABLES 96
+
 /* What a parent's split reads and writes of a child that the fast rebalance
  * visits, one record per position in the visit order: the bottom-up pass
  * fills it (so it holds this rebalance's values), the child's parents read
@@ -137,11 +140,15 @@ struct hr_lease_sys {
   double *ml, *ms;
   int32_t *work;   /* cut cascade work list (n) */
   uint8_t *queued; /* 1: on the work list */
+  uint8_t *phkids; /* 1: some child is PH_NODE to this node */
+  uint8_t *chk;    /* fast rebalance, per visit position: post-condition done in step */
   /* the first time the system was given: caps never changed count from it */
   int started;
   unsigned auto_events; /* HR_EVENT_COORD_LOSS / FEED_LOSS the system holds itself */
   unsigned ev_seen;     /* the events the mode last followed */
   hr_lease_stats_t stats;
+  void *tables[HR__LEASE_MAX_TABLES]; /* every ALLOC'd table, for destroy */
+  size_t n_tables;
 };
 
 /* The tree's record of node k (tree index tidx[k]; its parent links are

@@ -103,7 +103,7 @@ typedef struct leaf_batch {
  * branch predictor, which is what made the scalar hr__lease_settle() slow here. */
 HR_LEASE_CLONES
 static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg,
-                          const double *want_w, int64_t t, const leaf_rules_t *r)
+                          const double *want_w, int64_t t, const leaf_rules_t *r, double *sum_w)
 {
   /* Every lane value is 64 bits wide: the vectoriser sizes its vectors by the
    * narrowest type, and a server has 8 leaves, not 16 or 64. */
@@ -125,7 +125,8 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
     int64_t *restrict damp = s->damp + c0;
     const double *restrict want = want_w;
     want_w += m;
-#pragma omp simd
+    double sum = 0.0; /* the grants' sum, for the post-condition (any order) */
+#pragma omp simd reduction(+ : sum)
     for (size_t j = 0; j < m; j++) {
       double flo = floor_w[j];
       const int64_t e0 = exp_ns[j], l0 = last_ns[j], ho = hold_ns[j];
@@ -172,7 +173,9 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       p_w[j] = g;
       granted_ns[j] = t;
       exp_ns[j] = g > flo ? expiry : t;
+      sum += g;
     }
+    sum_w[i] = sum;
   }
 }
 
@@ -254,18 +257,14 @@ static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
     return;
   const hr_coord_cfg_t *cc = lb->cc;
   leaf_rules_t r = leaf_rules(s, cc, lb->tier);
-  settle_leaves(s, lb->seg, lb->n_seg, lb->want_w, t, &r);
-  /* The post-condition of a run that is all of its parent's children, while
-   * the grants are in cache: their sum within what the parent may give
-   * (every one is unexpired or at its floor, and nested by construction). */
+  double sum[LEAF_BATCH_SEGS];
+  settle_leaves(s, lb->seg, lb->n_seg, lb->want_w, t, &r, sum);
+  /* The post-condition of a run that is all of its parent's children, from
+   * the grants' sum the kernel took: within what the parent may give (each
+   * grant is unexpired or at its floor, and nested by construction). */
   for (size_t i = 0; i < lb->n_seg; i++) {
     const leaf_seg_t *g = &lb->seg[i];
-    if (g->node < 0)
-      continue;
-    double sum = 0.0;
-    for (int32_t j = 0; j < g->m; j++)
-      sum += s->lease_p_w[g->c0 + j];
-    if (sum - g->avail_w > 1e-9 * g->avail_w + 1e-6)
+    if (g->node >= 0 && sum[i] - g->avail_w > 1e-9 * g->avail_w + 1e-6)
       hr__lease_postcheck_node(s, (size_t)g->node, t);
   }
   lb->n_seg = lb->n_leaf = 0;
@@ -544,6 +543,76 @@ static inline void prefetch_up(const hr_lease_sys_t *s, size_t k, const double *
   }
 }
 
+/* 1 when the children of kidrun node k (visit position i), all settled
+ * now with grants summing to sum, hold more than k may give in total or on
+ * a conductor; the general post-condition has then cut them. */
+static int run_over(hr_lease_sys_t *s, size_t k, size_t i, int64_t t, double sum)
+{
+  double av = avail_at(s, k, t);
+  if (sum - av > 1e-9 * av + 1e-6) {
+    hr__lease_postcheck_node(s, k, t);
+    return 1;
+  }
+  if (!s->three[k])
+    return 0;
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  const uint8_t *code = s->ch_ph + s->ch_off[k];
+  double ph[3] = {0.0, 0.0, 0.0}, lim[3];
+  for (size_t j = 0; j < m; j++) {
+    size_t c = (size_t)ch[j];
+    if (code[j] == PH_NODE) {
+      double v[3];
+      cur_phase(s, c, t, v);
+      for (int q = 0; q < 3; q++)
+        ph[q] += v[q];
+    } else {
+      const double *w = PH_W[code[j]];
+      for (int q = 0; q < 3; q++)
+        ph[q] += w[q] * s->lease_p_w[c];
+    }
+  }
+  phase_avail(s, k, t, &s->in_ph[4 * i], lim);
+  for (int q = 0; q < 3; q++)
+    if (ph[q] - lim[q] > 1e-9 * lim[q] + 1e-6) {
+      hr__lease_postcheck_node(s, k, t);
+      return 1;
+    }
+  return 0;
+}
+
+/* hr__lease_fit_phases() for children none of which has per-phase tables:
+ * child j loads conductor q with w[q] x its grant, w from its phase code;
+ * the same operations as the general form with ml = w x least and ms = w
+ * (hr__lease_child_model), without building those arrays. */
+static void fit_phases_w(size_t n, const hr__item_t *it, const uint8_t *code, const double lim[3],
+                         double *alloc)
+{
+  for (int q = 0; q < 3; q++) {
+    for (int tries = 0; tries < 4; tries++) {
+      double base = 0.0, above = 0.0;
+      for (size_t j = 0; j < n; j++) {
+        double w = PH_W[code[j]][q];
+        base += w * it[j].flo_w;
+        above += w * (alloc[j] - it[j].flo_w);
+      }
+      if (base + above <= lim[q])
+        break;
+      double f = above > 0.0 ? (lim[q] - base) / above : 0.0;
+      if (!(f > 0.0))
+        f = 0.0;
+      if (f > 1.0)
+        f = 1.0;
+      f *= 1.0 - (double)tries * 1e-12;
+      if (tries == 3)
+        f = 0.0;
+      for (size_t j = 0; j < n; j++)
+        if (PH_W[code[j]][q] > 0.0)
+          alloc[j] = it[j].flo_w + f * (alloc[j] - it[j].flo_w);
+    }
+  }
+}
+
 /* The rebalance, fast form: the same leases, bit for bit, as the reference
  * form (rebalance_ref.c), faster.  It visits only s->inner (no leaf of a
  * leafkids node), aggregates and settles those leaves inside their parent's
@@ -575,16 +644,11 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       /* A three-phase node: its children's demands kept (s->alloc) for the
        * per-conductor demand; the sum in the same order as below. */
       d = 0.0;
+      size_t cb = 0;
+      const int32_t *cp = s->leafkids[k] ? NULL : kid_pos(s, i, k, &cb);
       for (size_t j = 0; j < m; j++) {
-        size_t c = (size_t)ch[j];
-        double v;
-        if (s->leafkids[k]) {
-          v = leaf_demand(s, c, demand_w);
-        } else {
-          size_t cb = 0;
-          const int32_t *cp = kid_pos(s, i, k, &cb);
-          v = s->in_rec[cb + (size_t)cp[j]].agg_w;
-        }
+        double v =
+            cp ? s->in_rec[cb + (size_t)cp[j]].agg_w : leaf_demand(s, (size_t)ch[j], demand_w);
         s->alloc[j] = v;
         d += v;
       }
@@ -642,6 +706,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     size_t k = (size_t)s->inner[i];
     if (i + PREFETCH_AHEAD < n_visit)
       prefetch_node(s, i + PREFETCH_AHEAD, (size_t)s->inner[i + PREFETCH_AHEAD]);
+    s->chk[i] = 0;
     if (s->dead[k])
       continue;
     /* A node offered nothing (its parents are stopped) keeps its old lease,
@@ -690,6 +755,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
       int64_t e = t + s->cfg.tier[tier].ttl_ns;
       double av = avail_at(s, k, t);
+      s->chk[i] = 1; /* by its batch (batch_flush) */
       if (m == FILL_M) {
         fill_add(s, &fg, &lb, cc, tier, c0, e < pe ? e : pe, b, av, (int32_t)k, demand_w, t);
         continue;
@@ -746,7 +812,13 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       }
     }
     hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
-    if (s->three[k]) {
+    if (s->three[k] && !s->phkids[k]) {
+      /* A three-phase node whose children sit on fixed conductors (a rack's
+       * single-phase servers): the conductor fit from their phase codes. */
+      double lim[3];
+      phase_avail(s, k, t, &s->in_ph[4 * i], lim);
+      fit_phases_w(m, s->items, s->ch_ph + s->ch_off[k], lim, s->alloc);
+    } else if (s->three[k]) {
       /* Every conductor of a three-phase node: each child's load on it is
        * modelled from its least and its shape (child_model), and the parts
        * above the least are scaled where a conductor is over (fit_phases). */
@@ -777,6 +849,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       double av = avail_at(s, k, t);
       if (run) {
         /* One run: consecutive, one tier (expiry_for, with the one parent known). */
+        s->chk[i] = !s->three[k]; /* its batch checks the total */
         int64_t e = t + s->cfg.tier[tier].ttl_ns;
         batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, av, (int32_t)k, t);
       } else {
@@ -814,12 +887,16 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
         e = s->lease_exp_ns[k];
       leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e, INFINITY, -1};
       leaf_rules_t r = leaf_rules(s, cc, tier);
-      settle_leaves(s, &seg, 1, s->alloc, t, &r);
+      double sum;
+      settle_leaves(s, &seg, 1, s->alloc, t, &r, &sum);
       for (size_t j = 0; j < m; j++) {
         s->in_rec[cb + (size_t)cp[j]].offer_w = NAN;
         if (s->ph_idx[c0 + j] >= 0)
           set_pph(s, c0 + j, s->lease_p_w[c0 + j], s->floor_w[c0 + j], ph_row(s->fph, s, c0 + j));
       }
+      /* The post-condition, while the grants are in cache: every child is
+       * settled now (nested by construction). */
+      s->chk[i] = !run_over(s, k, i, t, sum);
       continue;
     }
     for (size_t j = 0; j < m; j++) {

@@ -520,13 +520,9 @@ void hr__lease_postcheck_all(hr_lease_sys_t *s, int64_t t, int fast)
       hr__lease_postcheck_node(s, k, t);
     return;
   }
-  for (size_t i = 0; i < s->n_inner; i++) {
-    size_t k = (size_t)s->inner[i];
-    if (s->leafkids[k] && s->run_tier[k] >= 0 && s->feeds_lost == 0 && s->n_stopped == 0 &&
-        !s->three[k])
-      continue;
-    hr__lease_postcheck_node(s, k, t);
-  }
+  for (size_t i = 0; i < s->n_inner; i++)
+    if (!s->chk[i])
+      hr__lease_postcheck_node(s, (size_t)s->inner[i], t);
 }
 
 /* A node's lease drops to what it can be cut to at t: its floor, or what a
