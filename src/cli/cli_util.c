@@ -116,15 +116,26 @@ void cli_stop_catch(int block)
 
 int cli_stop_requested(void)
 {
+  /* A signal blocked outside cli_wait_readable stays pending until then; a
+   * stream that ended at the same moment must still see it. */
+  if (!stop_signo && stop_blocked) {
+    sigset_t pend;
+    if (sigpending(&pend) == 0) {
+      static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+      for (size_t k = 0; k < sizeof sigs / sizeof sigs[0] && !stop_signo; k++)
+        if (sigismember(&pend, sigs[k]) == 1)
+          stop_signo = sigs[k];
+    }
+  }
   return stop_signo;
 }
 
 int cli_wait_readable(int fd)
 {
   if (fd < 0 || fd >= FD_SETSIZE)
-    return stop_signo; /* cannot wait on it; read() blocks instead */
+    return cli_stop_requested(); /* cannot wait on it; read() blocks instead */
   for (;;) {
-    if (stop_signo)
+    if (cli_stop_requested())
       return stop_signo;
     fd_set rd;
     FD_ZERO(&rd);

@@ -491,6 +491,8 @@ int cmd_meter(int argc, char **argv)
     if (sink.failed)
       goto done;
   }
+  if (!signo)
+    signo = cli_stop_requested(); /* came with the end of the input */
   if (status == 0) {
     /* The end of the input, or a stop: the last complete frames still
      * count; a frame cut by the signal is reported, not an error. */
