@@ -250,6 +250,15 @@ lines = text.splitlines()
 check(text.endswith("\n") and len({len(l.split(",")) for l in lines}) == 1,
       f"gen SIGTERM: whole lines only: {text[-80:]!r}")
 
+# demo (paced by the wall clock) stops on SIGINT with its summary.
+p = subprocess.Popen([HR_BIN, "demo", "--seconds", "30"], stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, env=ENV)
+time.sleep(1.5)
+p.send_signal(signal.SIGINT)
+out, err = p.communicate(timeout=20)
+check(p.returncode == 128 + signal.SIGINT and b"s measured" in out and b"stopped by" in err,
+      f"demo SIGINT: {p.returncode} {out[-120:]!r} {err!r}")
+
 if fails:
     print(f"cli hardening: {len(fails)} of {n} checks failed")
     raise SystemExit(1)
