@@ -78,6 +78,17 @@ static void report_load_error(const char *path, int rc, const hr_plan_error_t *e
             hr_err_name(rc));
 }
 
+/* Closes a file written to; 1 when every write reached it.  The error flag
+ * counts: a buffer that failed to flush before the close is a lost write
+ * even when the close itself succeeds. */
+static int closed_ok(FILE *f)
+{
+  int bad = ferror(f) != 0;
+  if (fclose(f) != 0)
+    bad = 1;
+  return !bad;
+}
+
 /* -------------------------------------------------------------- options */
 
 /* Every subcommand's options are a table of these, parsed by one loop, so
@@ -625,18 +636,25 @@ static void print_row(FILE *csv, const char *split, const char *held, const char
  * per-configuration rows and keeps the series in acc[method]. */
 static const char *dump_dir; /* --dump: write every generated series there */
 
-static void dump_series(const char *split, const hr_plan_trace_t *t, const char *method,
-                        const double *x)
+/* 1, or 0 after saying which file could not be written. */
+static int dump_series(const char *split, const hr_plan_trace_t *t, const char *method,
+                       const double *x)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s_%s_b%d_%s.txt", dump_dir, split, t->model, t->max_num_seqs,
            method);
   FILE *f = fopen(path, "w");
-  if (!f)
-    return;
+  if (!f) {
+    fprintf(stderr, "headroom plan fidelity: --dump %s: %s\n", path, strerror(errno));
+    return 0;
+  }
   for (size_t i = 0; i < t->n; i++)
     fprintf(f, "%.3f\n", x[i]);
-  fclose(f);
+  if (!closed_ok(f)) {
+    fprintf(stderr, "headroom plan fidelity: --dump %s: write failed\n", path);
+    return 0;
+  }
+  return 1;
 }
 
 static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const char *split,
@@ -676,8 +694,11 @@ static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const 
       break;
     }
     print_row(csv, split, held, hr_plan_method_name(meth), &f);
-    if (dump_dir)
-      dump_series(split, t, hr_plan_method_name(meth), gen);
+    if (dump_dir && !dump_series(split, t, hr_plan_method_name(meth), gen)) {
+      free(gen);
+      rc = HR_ERR_IO;
+      break;
+    }
     fold_out_t *o = &acc[meth];
     if (o->m < 64) {
       o->gt[o->m] = t->p_w;
@@ -861,7 +882,7 @@ done:
   if (rc != HR_OK)
     fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.text[0] ? ": " : "",
             e.text);
-  if (csv && fclose(csv) != 0 && rc == HR_OK) {
+  if (csv && !closed_ok(csv) && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", csvp);
     rc = HR_ERR_IO;
   }
@@ -896,7 +917,13 @@ static int cmd_train(int argc, char **argv)
     char *sl = strchr(lab, '/');
     if (sl) {
       *sl = '\0';
-      batch = (int)strtol(sl + 1, NULL, 10);
+      /* A batch that is not a whole number >= 1 would silently become 0,
+       * "every batch of the label". */
+      if (cli_int(sl + 1, &batch) != 0 || batch < 1) {
+        fprintf(stderr, "headroom plan train: --exclude LABEL[/BATCH]: BATCH is a whole number "
+                        ">= 1, got '%s'\n", sl + 1);
+        return 2;
+      }
     }
   }
   if (train_load(&c) != 0)
@@ -1021,7 +1048,7 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
              "Files: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
              "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve); the charts as PNG and as "
              "SVG (`site.svg`, `ldc.svg`).\n");
-  return fclose(f) == 0;
+  return closed_ok(f);
 }
 
 static int write_series(const char *dir, const char *name, const char *header, const double *x,
@@ -1038,7 +1065,7 @@ static int write_series(const char *dir, const char *name, const char *header, c
       fprintf(f, "%.3f,%.1f,%.1f\n", (double)i * step_s, x[i], x[i] * scale2);
     else
       fprintf(f, "%.3f,%.1f\n", (double)i * step_s, x[i]);
-  return fclose(f) == 0;
+  return closed_ok(f);
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -1189,7 +1216,7 @@ static int cmd_site(int argc, char **argv, int mode)
         fprintf(f, "rank,exceedance,facility_w\n");
         for (size_t i = 0; i < k; i++)
           fprintf(f, "%zu,%.6f,%.1f\n", i + 1, (double)(i + 1) / (double)k, b[i] * cfg.pue);
-        ok = fclose(f) == 0;
+        ok = closed_ok(f);
       } else {
         ok = 0;
       }
@@ -1206,7 +1233,7 @@ static int cmd_site(int argc, char **argv, int mode)
             fprintf(f, ",%.1f", s->row_w[(size_t)r * s->n1 + i]);
           fprintf(f, "\n");
         }
-        ok = fclose(f) == 0;
+        ok = closed_ok(f);
       } else {
         ok = 0;
       }
@@ -1342,8 +1369,8 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     fprintf(md, "\n![facility power by model](provision.png)\n\n`provision.csv` holds the "
                 "table; `provision.svg` is the chart as SVG.\n");
   /* Close both even when the first fails. */
-  int bad = csv && fclose(csv) != 0;
-  if (md && fclose(md) != 0)
+  int bad = csv && !closed_ok(csv);
+  if (md && !closed_ok(md))
     bad = 1;
   if (bad && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", dir);
@@ -1430,7 +1457,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
               by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
               hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
-      if (fclose(md) != 0)
+      if (!closed_ok(md))
         rc = HR_ERR_IO;
     } else {
       rc = HR_ERR_IO;
@@ -1444,7 +1471,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
       rc = HR_ERR_IO;
   }
   free(pl);
-  if (csv && fclose(csv) != 0)
+  if (csv && !closed_ok(csv))
     rc = HR_ERR_IO;
   hr_plan_site_destroy(s);
   return rc;

@@ -152,6 +152,8 @@ for args, name in [(["--servers", "1e9"], "--servers"), (["--dt", "1e-9"], "--dt
                    (["--cv", "1e8"], "--cv")]:
     rc, _, err = hr("plan", "site", *SITE, *args, timeout=30)
     check(rc == 2 and name in err, f"plan site {args}: {rc} {err!r}")
+rc, _, err = hr("plan", "train", "--out", os.path.join(tmp, "m"), "--exclude", "Llama-3.1-8B/abc")
+check(rc == 2 and "--exclude" in err, f"plan train --exclude L/abc: {rc} {err!r}")
 rc, _, err = hr("plan", "metrics", "--dt", "1e-9", "a", "b")
 check(rc == 2 and "--dt" in err and "[0.001, 86400]" in err, f"plan metrics --dt: {err!r}")
 
