@@ -141,7 +141,9 @@ static void gen_usage(FILE *to)
     else
       fprintf(to, "  %-30s %s\n", lhs, gen_opts[k].help);
   }
-  fprintf(to, "\nExit status: 0 success, 1 output error, 2 bad usage.  See docs/gen.md.\n");
+  fprintf(to, "\nExit status: 0 success, 1 output error, 2 bad usage, 128+N after a clean stop on\n"
+              "signal N (SIGTERM, SIGINT, SIGHUP: whole frames written and flushed).  See\n"
+              "docs/gen.md.\n");
 }
 
 static int bad(const char *opt, const char *fmt, const char *value)

@@ -138,6 +138,7 @@ static const char *option_of(const char *why)
       {"current step", "--i-step"},
       {"alarms[", "--alarm"},
       {"n_alarms", "--alarm"},
+      {"t0_ns", "--t0-ns"},
   };
   for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
     if (strncmp(why, map[k].field, strlen(map[k].field)) == 0)
