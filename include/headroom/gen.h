@@ -198,7 +198,8 @@ typedef struct hr_gen_cfg {
   double u_v;        /* fundamental RMS voltage [V] >= 0: line-to-neutral for 1P2W and
                       * 3P4W, line-to-line for 3P3W; default 277 */
   double i_a;        /* linear load: fundamental RMS current [A] >= 0; default 100 */
-  int64_t t0_ns;     /* absolute time of sample 0 [ns since the Unix epoch]; default 0 */
+  int64_t t0_ns;     /* absolute time of sample 0 [ns since the Unix epoch],
+                      * 0..HR_T0_NS_MAX (layout.h); default 0 */
   uint64_t seed;     /* noise and jitter seed (any value); default 1 */
 
   hr_gen_load_t load;/* default HR_GEN_LOAD_LINEAR */
@@ -299,7 +300,8 @@ HR_API void hr_gen_rack_default(hr_gen_rack_t *rack);
  * Returns HR_OK, HR_ERR_INVALID_ARG (NULL cfg, unknown layout, load or event
  * kind, NaN, fs_hz <= 0, negative durations or amplitudes, harmonic order < 2,
  * a duplicate harmonic order, a ramp that stops before it starts) or
- * HR_ERR_RANGE (a value outside its documented range: a component at or above
+ * HR_ERR_RANGE (a value outside its documented range: t0_ns outside
+ * 0..HR_T0_NS_MAX, a component at or above
  * Nyquist, a list longer than its capacity, a residual outside its kind's
  * range, a rise time that does not fit). */
 HR_API int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err);
@@ -381,7 +383,8 @@ HR_API double hr_gen_u_nom_v(const hr_gen_t *g);
 HR_API double hr_gen_i_nom_a(const hr_gen_t *g);
 
 /* Fills *out (caller-owned) with the truth at sample n >= 0; independent of
- * the fill position.  Returns HR_OK or HR_ERR_INVALID_ARG. */
+ * the fill position.  Returns HR_OK, HR_ERR_INVALID_ARG, or HR_ERR_RANGE when
+ * sample n is later than INT64_MAX ns since the epoch (t_ns cannot hold it). */
 HR_API int hr_gen_truth(const hr_gen_t *g, int64_t n, hr_gen_truth_t *out);
 
 /* True active power at sample n [W] (hr_gen_truth_t.p_w); for the AI rack at

@@ -20,6 +20,12 @@ extern "C" {
 #define HR_MAX_I 4 /* current channels at most (3 phases + neutral) */
 #define HR_MAX_CH (HR_MAX_U + HR_MAX_I)
 
+/* The latest start time (t0_ns) a sample source may have: 2100-01-01T00:00:00Z
+ * in ns since the Unix epoch.  Start times are 0..HR_T0_NS_MAX; sample k is at
+ * t0_ns + k/fs, and the margin left to INT64_MAX (more than 160 years of
+ * samples) keeps every timestamp of a stream representable. */
+#define HR_T0_NS_MAX 4102444800000000000LL
+
 typedef enum hr_layout {
   HR_LAYOUT_1P2W = 1, /* single phase, two wires */
   HR_LAYOUT_3P3W = 2, /* three phase, three wires (no neutral) */

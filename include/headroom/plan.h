@@ -123,15 +123,24 @@ typedef enum hr_plan_arrival {
   HR_PLAN_ARRIVAL_DIURNAL = 2  /* Poisson with a raised-cosine daily rate (thinning) */
 } hr_plan_arrival_t;
 
+/* Limits of the workload generator.  Its work grows with rate x duration and,
+ * for the bursty process, with burst_cv^2 (a gamma of shape 1/cv^2 gives
+ * mostly gaps below double resolution); these keep it bounded by its output. */
+#define HR_PLAN_MAX_RATE_PER_S 1e6 /* rate_per_s, min/max_rate_per_s [1/s] */
+#define HR_PLAN_MAX_BURST_CV 100.0 /* burst_cv */
+#define HR_PLAN_MAX_SECONDS 1e9    /* duration_s, period_s, peak_t_s [s] (31 years) */
+#define HR_PLAN_MAX_ARRIVALS 1e9   /* rate (diurnal: max rate) x duration_s: the proposals drawn */
+
 /* Workload generator settings. */
 typedef struct hr_plan_gen_cfg {
   hr_plan_arrival_t arrival;
-  double duration_s;   /* length of the workload [s], > 0 */
-  double rate_per_s;   /* mean arrival rate [1/s], > 0 (Poisson, bursty) */
-  double burst_cv;     /* bursty: coefficient of variation of the gaps, >= 1 */
-  double min_rate_per_s, max_rate_per_s; /* diurnal: 0 <= min <= max, max > 0 */
-  double period_s;     /* diurnal period [s], > 0 (86400 for a day) */
-  double peak_t_s;     /* diurnal: time of the peak rate [s] */
+  double duration_s;   /* length of the workload [s], (0, HR_PLAN_MAX_SECONDS] */
+  double rate_per_s;   /* mean arrival rate [1/s], (0, HR_PLAN_MAX_RATE_PER_S] (Poisson, bursty) */
+  double burst_cv;     /* bursty: coefficient of variation of the gaps, [1, HR_PLAN_MAX_BURST_CV] */
+  double min_rate_per_s, max_rate_per_s; /* diurnal: 0 <= min <= max, max > 0 (at most
+                                          * HR_PLAN_MAX_RATE_PER_S) */
+  double period_s;     /* diurnal period [s], (0, HR_PLAN_MAX_SECONDS] (86400 for a day) */
+  double peak_t_s;     /* diurnal: time of the peak rate [s], finite */
   /* Lengths: when lengths_from is non-NULL (borrowed for the call), (in, out)
    * pairs are drawn from it with replacement, keeping their correlation;
    * otherwise lognormal with the log-space mean and sd below, rounded and
@@ -148,7 +157,8 @@ typedef struct hr_plan_gen_cfg {
 HR_API void hr_plan_gen_cfg_default(hr_plan_gen_cfg_t *cfg);
 
 /* Generates a workload.  Same cfg (and seed) -> identical output.
- * Errors: HR_ERR_INVALID_ARG, HR_ERR_RANGE, HR_ERR_NOMEM. */
+ * Errors: HR_ERR_INVALID_ARG, HR_ERR_RANGE (a value beyond the limits above,
+ * or more than max_requests), HR_ERR_NOMEM. */
 HR_API int hr_plan_workload_generate(const hr_plan_gen_cfg_t *cfg, hr_plan_workload_t **out);
 
 /* Fits log-space mean and sd of the prompt and output lengths (counts of 0
@@ -198,7 +208,8 @@ HR_API void hr_plan_acf(const double *x, size_t n, int nlags, double *acf);
 HR_API double hr_plan_acf_r2(const double *acf_gt, const double *acf_gen, int nlags);
 
 /* Two-sample Kolmogorov-Smirnov statistic max |F_a - F_b|.  Allocates
- * scratch copies; HR_ERR_NOMEM, HR_ERR_INVALID_ARG when a side is empty. */
+ * scratch copies; HR_ERR_NOMEM, HR_ERR_INVALID_ARG when a side is empty or
+ * holds a NaN or an infinity (an ECDF of them is not defined). */
 HR_API int hr_plan_ks(const double *a, size_t na, const double *b, size_t nb, double *ks);
 
 /* Quantile q in [0, 1] with linear interpolation (NumPy's default).  x is
@@ -220,7 +231,8 @@ typedef struct hr_plan_fidelity {
 
 /* Compares m pairs of traces (gt[k], gen[k], each len[k] samples at dt_s).
  * Ramps are taken on means over blocks of ramp_dt_s (>= dt_s; rounded to a
- * whole number of samples).  HR_ERR_INVALID_ARG, HR_ERR_NOMEM. */
+ * whole number of samples).  HR_ERR_INVALID_ARG (also for any NaN or
+ * infinite sample), HR_ERR_NOMEM. */
 HR_API int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
                                     const size_t *len, size_t m, double dt_s, double ramp_dt_s,
                                     hr_plan_fidelity_t *out);
@@ -360,6 +372,11 @@ HR_API int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_reque
                              double *waiting, hr_plan_serve_stats_t *stats);
 
 /* ----------------------------------------------------------- aggregation */
+
+/* Most servers (rows x racks_per_row x servers_per_rack) and time steps
+ * (duration_s / dt_s) one facility run may have. */
+#define HR_PLAN_SITE_MAX_SERVERS 1000000
+#define HR_PLAN_SITE_MAX_STEPS 1e9
 
 /* A facility: rows x racks_per_row x servers_per_rack servers of
  * gpus_per_server GPUs, each server one serving replica. */

@@ -33,8 +33,17 @@ extern "C" {
 
 /* Most nodes one file may describe. */
 #define HR_TREE_MAX_NODES 1000000
-/* Largest file hr_tree_load_file reads [bytes]. */
+/* Largest file hr_tree_load_file reads [bytes]; larger files are refused
+ * before they are read. */
 #define HR_TREE_MAX_BYTES (64u << 20)
+/* Deepest nesting of YAML collections a tree file may have (a file needs 6:
+ * root, nodes, node, device, melt curve, point); checked while the YAML is
+ * scanned, before any document is built. */
+#define HR_TREE_MAX_DEPTH 32
+/* Largest magnitude of any number in a tree file, and of any power after
+ * its unit (rating_mw: 1e9 is the most): keeps every product of two
+ * settings finite. */
+#define HR_TREE_MAX_VALUE 1e15
 
 typedef enum hr_node_kind {
   HR_NODE_UTILITY = 1,      /* utility service / point of common coupling */

@@ -1,7 +1,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
 #include <time.h>
 
 #include "cli_util.h"
@@ -42,4 +45,112 @@ int64_t cli_now_ns(void)
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int cli_close_out(FILE *f, const char *prefix, const char *path)
+{
+  errno = 0;
+  int bad = fflush(f) != 0;
+  int err = errno;
+  bad |= ferror(f) != 0;
+  if (fclose(f) != 0 && !bad) {
+    bad = 1;
+    err = errno;
+  }
+  if (!bad)
+    return 0;
+  /* A write that failed before the flush leaves the error flag but not its
+   * errno; say "write error" then. */
+  fprintf(stderr, "%s: %s: %s\n", prefix, path, err ? strerror(err) : "write error");
+  return -1;
+}
+
+static int stdout_reported;
+
+void cli_stdout_reported(void)
+{
+  stdout_reported = 1;
+}
+
+int cli_close_stdout(void)
+{
+  if (!stdout_reported)
+    return cli_close_out(stdout, "headroom", "standard output");
+  fclose(stdout);
+  return -1;
+}
+
+/* ---- the clean stop ------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_signo;
+static sigset_t stop_set, run_mask;
+static int stop_blocked;
+
+static void on_stop(int signo)
+{
+  stop_signo = signo;
+}
+
+void cli_stop_catch(int block)
+{
+  static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  /* No SA_RESTART for the reader: a signal ends its wait.  SA_RESETHAND: a
+   * second signal takes the default action. */
+  sa.sa_flags = SA_RESETHAND | (block ? 0 : SA_RESTART);
+  sigemptyset(&stop_set);
+  for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+    sigaddset(&stop_set, sigs[k]);
+    sigaction(sigs[k], &sa, NULL);
+  }
+  if (block && sigprocmask(SIG_BLOCK, &stop_set, &run_mask) == 0) {
+    stop_blocked = 1;
+    /* The mask while waiting: the one before, with the stop signals open. */
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+      sigdelset(&run_mask, sigs[k]);
+  }
+}
+
+int cli_stop_requested(void)
+{
+  /* A signal blocked outside cli_wait_readable stays pending until then; a
+   * stream that ended at the same moment must still see it. */
+  if (!stop_signo && stop_blocked) {
+    sigset_t pend;
+    if (sigpending(&pend) == 0) {
+      static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+      for (size_t k = 0; k < sizeof sigs / sizeof sigs[0] && !stop_signo; k++)
+        if (sigismember(&pend, sigs[k]) == 1)
+          stop_signo = sigs[k];
+    }
+  }
+  return stop_signo;
+}
+
+int cli_wait_readable(int fd)
+{
+  if (fd < 0 || fd >= FD_SETSIZE)
+    return cli_stop_requested(); /* cannot wait on it; read() blocks instead */
+  for (;;) {
+    if (cli_stop_requested())
+      return stop_signo;
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    /* pselect opens the stop signals only while it waits, atomically: a
+     * signal that came after the check above is delivered here. */
+    int n = pselect(fd + 1, &rd, NULL, NULL, NULL, stop_blocked ? &run_mask : NULL);
+    if (n > 0)
+      return 0;
+    if (n < 0 && errno != EINTR)
+      return -1;
+  }
+}
+
+int cli_stop_status(int signo)
+{
+  return 128 + signo;
 }

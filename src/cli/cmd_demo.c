@@ -163,12 +163,22 @@ int cmd_demo(int argc, char **argv)
   }
   double start = mono_s();
   size_t total = (size_t)(seconds * gcfg.fs_hz);
-  for (size_t n = 0; n < total; n += block) {
+  /* A stop signal ends the run after the current 10-ms block (the paced
+   * sleep returns early on it). */
+  cli_stop_catch(0);
+  int signo = 0;
+  for (size_t n = 0; n < total && !(signo = cli_stop_requested()); n += block) {
     size_t b = total - n < block ? total - n : block;
     hr_gen_fill(g, buf, b);
     hr_meter_push(m, buf, b, NULL);
     if (!fast)
       sleep_until(start + (double)(n + b) / gcfg.fs_hz);
+  }
+  if (signo) {
+    /* Events in progress get their (open) end records, as at the end of a
+     * meter's input. */
+    hr_meter_finish(m);
+    fprintf(stderr, "headroom demo: stopped by signal %d\n", signo);
   }
   hr_meter_stats_t st;
   hr_meter_get_stats(m, &st);
@@ -178,5 +188,5 @@ int cmd_demo(int argc, char **argv)
   free(buf);
   hr_meter_destroy(m);
   hr_gen_destroy(g);
-  return 0;
+  return signo ? cli_stop_status(signo) : 0;
 }

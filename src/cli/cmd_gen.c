@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "headroom/error.h"
 #include "headroom/gen.h"
 #include "headroom/layout.h"
@@ -140,7 +141,9 @@ static void gen_usage(FILE *to)
     else
       fprintf(to, "  %-30s %s\n", lhs, gen_opts[k].help);
   }
-  fprintf(to, "\nExit status: 0 success, 1 output error, 2 bad usage.  See docs/gen.md.\n");
+  fprintf(to, "\nExit status: 0 success, 1 output error, 2 bad usage, 128+N after a clean stop on\n"
+              "signal N (SIGTERM, SIGINT, SIGHUP: whole frames written and flushed).  See\n"
+              "docs/gen.md.\n");
 }
 
 static int bad(const char *opt, const char *fmt, const char *value)
@@ -627,6 +630,7 @@ static const char *option_of_field(const hr_gen_cfg_t *cfg, const hr_gen_cfg_err
     {"rack.iters_per_checkpoint", "--checkpoint"}, {"rack.checkpoint_s", "--checkpoint"},
     {"rack.rise_s", "--rise-ms"}, {"rack.jitter_pct", "--jitter-pct"},
     {"rack.q_var", "--rack-q-var"}, {"rack.u_min_pct", "--rack-u-min-pct"},
+    {"t0_ns", "--t0-ns"},
   };
   if (!e->field)
     return "configuration";
@@ -773,10 +777,18 @@ static int gen_write(gen_run *r, hr_gen_t *g, FILE *out, FILE *truth)
     fputc('\n', out);
   }
   if (truth && write_truth_header(truth, g))
-    goto io_error;
+    goto truth_error;
 
   int64_t next_truth = 0;
+  int signo = 0;
   for (int64_t done = 0; done < total;) {
+    /* A stop signal ends the output after whole frames (and their truth
+     * lines), flushed. */
+    if ((signo = cli_stop_requested()) != 0) {
+      fprintf(stderr, "headroom gen: stopped by signal %d after %lld of %lld frames\n", signo,
+              (long long)done, (long long)total);
+      break;
+    }
     size_t n = (size_t)(total - done < GEN_CHUNK_FRAMES ? total - done : GEN_CHUNK_FRAMES);
     if (hr_gen_fill(g, buf, n) != HR_OK) {
       fprintf(stderr, "headroom gen: the generator failed at sample %lld\n", (long long)done);
@@ -799,16 +811,24 @@ static int gen_write(gen_run *r, hr_gen_t *g, FILE *out, FILE *truth)
     done += (int64_t)n;
     for (; truth && next_truth < done; next_truth += r->truth_every)
       if (write_truth_line(truth, g, next_truth))
-        goto io_error;
+        goto truth_error;
   }
-  if (fflush(out) || (truth && fflush(truth)))
+  if (fflush(out))
     goto io_error;
+  if (truth && fflush(truth))
+    goto truth_error;
   if (saturated)
     fprintf(stderr, "headroom gen: %llu values saturated at +-32767 codes; raise --scale-u/-i\n",
             (unsigned long long)saturated);
-  return 0;
+  return signo ? cli_stop_status(signo) : 0;
 io_error:
-  fprintf(stderr, "headroom gen: write error: %s\n", strerror(errno));
+  fprintf(stderr, "headroom gen: --out %s: write error: %s\n",
+          out == stdout ? "standard output" : r->out_path, strerror(errno));
+  if (out == stdout)
+    cli_stdout_reported();
+  return 1;
+truth_error:
+  fprintf(stderr, "headroom gen: --truth %s: write error: %s\n", r->truth_path, strerror(errno));
   return 1;
 }
 
@@ -882,6 +902,17 @@ int cmd_gen(int argc, char **argv)
     double s = r.seconds >= 0 ? r.seconds : preset_s;
     r.samples = llround(s * r.cfg.fs_hz);
   }
+  /* Every frame's time, t0_ns + n / fs, must fit int64 ns (the truth file
+   * prints it); with t0 <= HR_T0_NS_MAX that is still 160 years. */
+  double max_frames = ((double)(INT64_MAX - r.cfg.t0_ns) - 1e12) * (r.cfg.fs_hz / 1e9);
+  if ((double)r.samples > max_frames) {
+    fprintf(stderr,
+            "headroom gen: --samples/--seconds: %lld frames at %g Hz from --t0-ns %lld end after "
+            "2^63 ns since 1970; at most %.0f frames\n",
+            (long long)r.samples, r.cfg.fs_hz, (long long)r.cfg.t0_ns, max_frames);
+    hr_gen_destroy(g);
+    return 2;
+  }
   if (r.truth_every <= 0) {
     r.truth_every = llround(r.cfg.fs_hz / r.cfg.f_nom_hz);
     if (r.truth_every < 1)
@@ -919,6 +950,7 @@ int cmd_gen(int argc, char **argv)
       return 1;
     }
   }
+  cli_stop_catch(0);
   rc = gen_write(&r, g, out, truth);
   if (out != stdout && fclose(out) && rc == 0) {
     fprintf(stderr, "headroom gen: --out %s: %s\n", r.out_path, strerror(errno));

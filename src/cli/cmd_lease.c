@@ -78,9 +78,14 @@ static void fmt_w(char *out, size_t len, double w)
     snprintf(out, len, "%.0f W", w);
 }
 
-static double json_num(double v)
+/* A JSON number, or null when v is not finite (a device that never trips at
+ * a level): the rule of every JSON writer here (docs/formats.md). */
+static void json_num(char *out, size_t len, double v)
 {
-  return isfinite(v) ? v : -1.0;
+  if (isfinite(v))
+    snprintf(out, len, "%.6g", v);
+  else
+    snprintf(out, len, "null");
 }
 
 static int check(int argc, char **argv)
@@ -198,12 +203,14 @@ static int check(int argc, char **argv)
       if (!r.in_time)
         flagged = 1;
       if (json) {
+        char tt[32], mm[32];
+        json_num(tt, sizeof tt, r.t_trip_s);
+        json_num(mm, sizeof mm, r.margin_s);
         printf("{\"node\":\"%s\",\"device\":\"%s\",\"multiple\":%.6g,\"i_a\":%.6g,"
-               "\"t_trip_s\":%.6g,\"element\":\"%s\",\"loop_s\":%.6g,\"margin_s\":%.6g,"
+               "\"t_trip_s\":%s,\"element\":\"%s\",\"loop_s\":%.6g,\"margin_s\":%s,"
                "\"in_time\":%s}\n",
-               nd->id, hr_device_type_name(nd->device->type), r.multiple, r.i_a,
-               json_num(r.t_trip_s), hr_element_name(r.element), r.loop_s,
-               isfinite(r.margin_s) ? r.margin_s : 1e308, r.in_time ? "true" : "false");
+               nd->id, hr_device_type_name(nd->device->type), r.multiple, r.i_a, tt,
+               hr_element_name(r.element), r.loop_s, mm, r.in_time ? "true" : "false");
       } else {
         char tt[32], mm[32];
         fmt_s(tt, sizeof tt, r.t_trip_s);

@@ -1,6 +1,9 @@
 /* headroom meter: reads a sample stream and writes JSON Lines records. */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +51,17 @@ static void usage(FILE *to)
           "                            (default cycle,interval,freq10s,event)\n"
           "  --device-id ID            add \"device_id\" to every record\n"
           "  -o, --out FILE            write records to FILE instead of stdout\n"
-          "  --quiet                   no summary on stderr\n");
+          "  --quiet                   no summary on stderr\n\n"
+          "One input per run; measure several files as one stream with cat A B | headroom\n"
+          "meter -.  SIGTERM, SIGINT and SIGHUP stop reading, end open events, flush the\n"
+          "records and exit with 128 + the signal number.\n");
 }
 
 typedef struct sink {
   FILE *out;
   const char *device_id;
   int failed;
+  int err; /* errno of the first failed write */
 } sink_t;
 
 static void write_record(const hr_record_t *rec, void *user)
@@ -64,21 +71,25 @@ static void write_record(const hr_record_t *rec, void *user)
   size_t n = 0;
   hr_record_json(rec, s->device_id, buf, sizeof buf, &n);
   buf[n] = '\n';
-  if (fwrite(buf, 1, n + 1, s->out) != n + 1)
+  if (!s->failed && fwrite(buf, 1, n + 1, s->out) != n + 1) {
     s->failed = 1;
+    s->err = errno;
+  }
 }
 
+/* BASE:PCT:MS, three finite numbers. */
 static int parse_step(const char *arg, double *base, double *pct, double *window_ms)
 {
-  char *end;
-  *base = strtod(arg, &end);
-  if (*end != ':')
+  char buf[128];
+  if (strlen(arg) >= sizeof buf)
     return -1;
-  *pct = strtod(end + 1, &end);
-  if (*end != ':')
+  strcpy(buf, arg);
+  char *a = buf, *b = strchr(a, ':'), *c = b ? strchr(b + 1, ':') : NULL;
+  if (!c)
     return -1;
-  *window_ms = strtod(end + 1, &end);
-  return *end ? -1 : 0;
+  *b++ = '\0';
+  *c++ = '\0';
+  return cli_double(a, base) || cli_double(b, pct) || cli_double(c, window_ms) ? -1 : 0;
 }
 
 static int parse_alarm(const char *arg, hr_alarm_cfg_t *a)
@@ -95,15 +106,49 @@ static int parse_alarm(const char *arg, hr_alarm_cfg_t *a)
   if (hr_metric_parse(name, &a->metric) != HR_OK)
     return -1;
   a->above = *op == '>';
-  char *end;
-  a->threshold = strtod(op + 1, &end);
-  if (end == op + 1)
+  char num[64];
+  if (strlen(op + 1) >= sizeof num)
     return -1;
+  strcpy(num, op + 1);
+  char *h = strchr(num, ':');
+  if (h)
+    *h++ = '\0';
   a->hysteresis = 0.0;
-  if (*end == ':')
-    a->hysteresis = strtod(end + 1, &end);
-  return *end ? -1 : 0;
+  return cli_double(num, &a->threshold) || (h && cli_double(h, &a->hysteresis)) ? -1 : 0;
 }
+
+/* The option behind a field that hr_meter_cfg_check names at the start of
+ * its message, so a refusal names what the user typed. */
+static const char *option_of(const char *why)
+{
+  static const struct {
+    const char *field, *option;
+  } map[] = {
+      {"fs_hz", "--fs"},
+      {"f_nom_hz", "--f-nom"},
+      {"u_din_v", "--u-din"},
+      {"has_in", "--neutral"},
+      {"ref_channel", "--ref-channel"},
+      {"track_pct", "--track-pct"},
+      {"u_clip_v/i_clip_a", "--u-clip/--i-clip"},
+      {"thresholds", "--interruption-pct/--dip-pct/--swell-pct"},
+      {"hysteresis_pct", "--hysteresis-pct"},
+      {"rvc_pct", "--rvc-pct/--rvc-hysteresis-pct"},
+      {"power step", "--p-step"},
+      {"current step", "--i-step"},
+      {"alarms[", "--alarm"},
+      {"n_alarms", "--alarm"},
+      {"t0_ns", "--t0-ns"},
+  };
+  for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+    if (strncmp(why, map[k].field, strlen(map[k].field)) == 0)
+      return map[k].option;
+  return NULL;
+}
+
+/* The largest |volts or amperes per code| an i16le scale may have: full
+ * scale (32768 codes) must stay a finite float. */
+#define SCALE_MAX ((double)FLT_MAX / 32768.0)
 
 static int parse_records(const char *arg, unsigned *mask)
 {
@@ -129,14 +174,27 @@ static int parse_records(const char *arg, unsigned *mask)
   return 0;
 }
 
-/* Pushes frames into the meter; with a callback the queue never fills. */
-static void feed(hr_meter_t *m, const float *frames, size_t n)
+/* Pushes frames into the meter (with a callback the queue never fills),
+ * unless they would take the sample clock past what int64 ns can hold:
+ * -1 then, and nothing is pushed. */
+static int feed(hr_meter_t *m, const float *frames, size_t n, int64_t *count, int64_t max)
 {
+  if ((int64_t)n > max - *count)
+    return -1;
   size_t done = 0;
   hr_meter_push(m, frames, n, &done);
+  *count += (int64_t)n;
+  return 0;
 }
 
-static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, double fs, int quiet)
+static const char *signal_name(int signo)
+{
+  return signo == SIGTERM ? "SIGTERM" : signo == SIGINT ? "SIGINT" : signo == SIGHUP ? "SIGHUP"
+                                                                                     : "a signal";
+}
+
+static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, double fs, int quiet,
+                    int lost)
 {
   hr_meter_stats_t st;
   hr_meter_get_stats(m, &st);
@@ -160,8 +218,9 @@ static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, doubl
     fprintf(stderr, "headroom meter: %s: %llu malformed lines skipped\n", name,
             (unsigned long long)rs->skipped_lines);
   if (!quiet)
-    fprintf(stderr, "headroom meter: %s: %lld frames (%.3f s), %lld records\n", name,
-            (long long)st.frames, (double)st.frames / fs, (long long)st.records);
+    fprintf(stderr, "headroom meter: %s: %lld frames (%.3f s), %lld records%s\n", name,
+            (long long)st.frames, (double)st.frames / fs, (long long)st.records,
+            lost ? ", not all of them written" : "");
 }
 
 int cmd_meter(int argc, char **argv)
@@ -169,7 +228,7 @@ int cmd_meter(int argc, char **argv)
   hr_meter_cfg_t cfg;
   double fs = 8000, f_nom = 60, u_din = 277;
   hr_layout_t layout = HR_LAYOUT_3P4W;
-  int has_in = 0, quiet = 0, skip_bad = 0, csv_header = -1, csv_skip = 0;
+  int has_in = 0, quiet = 0, skip_bad = 0, csv_header = -1, csv_skip = 0, n_in = 0;
   double scale_u = 1.0, scale_i = 1.0;
   hr_sample_format_t format = HR_FMT_F32LE;
   const char *in_path = "-", *out_path = NULL, *device_id = NULL;
@@ -186,6 +245,15 @@ int cmd_meter(int argc, char **argv)
       return 0;
     }
     if (a[0] != '-' || !strcmp(a, "-")) {
+      /* One stream per run: a second file would otherwise replace the
+       * first unmeasured, or join it with a jump in time. */
+      if (n_in++) {
+        fprintf(stderr,
+                "headroom meter: one input only, got '%s' and '%s' (measure several files as "
+                "one stream with: cat A B | headroom meter -)\n",
+                in_path, a);
+        return 2;
+      }
       in_path = a;
       continue;
     }
@@ -217,23 +285,41 @@ int cmd_meter(int argc, char **argv)
       bad = hr_layout_parse(v, &layout) != HR_OK;
     else if (!strcmp(a, "--format"))
       bad = hr_sample_format_parse(v, &format) != HR_OK;
-    else if (!strcmp(a, "--scale-u"))
-      bad = cli_double(v, &scale_u);
-    else if (!strcmp(a, "--scale-i"))
-      bad = cli_double(v, &scale_i);
+    else if (!strcmp(a, "--scale-u") || !strcmp(a, "--scale-i")) {
+      double *dst = a[8] == 'u' ? &scale_u : &scale_i;
+      if (cli_double(v, dst) || *dst == 0.0 || fabs(*dst) > SCALE_MAX) {
+        fprintf(stderr,
+                "headroom meter: %s: invalid value '%s': %s per code, a nonzero number of "
+                "magnitude at most %.6g\n",
+                a, v, a[8] == 'u' ? "volts" : "amperes", SCALE_MAX);
+        return 2;
+      }
+    }
     else if (!strcmp(a, "--csv-header"))
       bad = !strcmp(v, "auto") ? (csv_header = -1, 0)
             : !strcmp(v, "yes") ? (csv_header = 1, 0)
             : !strcmp(v, "no")  ? (csv_header = 0, 0)
                                 : 1;
-    else if (!strcmp(a, "--csv-skip-columns"))
-      bad = cli_int(v, &csv_skip);
+    else if (!strcmp(a, "--csv-skip-columns")) {
+      if (cli_int(v, &csv_skip) || csv_skip < 0 || csv_skip > HR_READER_MAX_SKIP_COLUMNS) {
+        fprintf(stderr, "headroom meter: %s: invalid value '%s': a whole number from 0 to %d\n",
+                a, v, HR_READER_MAX_SKIP_COLUMNS);
+        return 2;
+      }
+    }
     else if (!strcmp(a, "--ref-channel"))
       bad = cli_int(v, &over.ref_channel);
     else if (!strcmp(a, "--track-pct"))
       bad = cli_double(v, &over.track_pct);
-    else if (!strcmp(a, "--t0-ns"))
-      bad = cli_int64(v, &t0_ns);
+    else if (!strcmp(a, "--t0-ns")) {
+      if (cli_int64(v, &t0_ns) || t0_ns < 0 || t0_ns > HR_T0_NS_MAX) {
+        fprintf(stderr,
+                "headroom meter: %s: invalid value '%s': nanoseconds since 1970 from 0 to %lld "
+                "(2100-01-01T00:00:00Z)\n",
+                a, v, (long long)HR_T0_NS_MAX);
+        return 2;
+      }
+    }
     else if (!strcmp(a, "--t0"))
       bad = strcmp(v, "now") ? 1 : (t0_ns = cli_now_ns(), 0);
     else if (!strcmp(a, "--u-clip"))
@@ -295,7 +381,8 @@ int cmd_meter(int argc, char **argv)
   }
   char why[256];
   if (hr_meter_cfg_check(&cfg, why, sizeof why) != HR_OK) {
-    fprintf(stderr, "headroom meter: %s\n", why);
+    const char *opt = option_of(why);
+    fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", why);
     return 2;
   }
   if (device_id) {
@@ -342,22 +429,41 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0};
+  sink_t sink = {stdout, device_id, 0, 0};
+  const char *out_name = "standard output";
   if (out_path) {
     sink.out = fopen(out_path, "w");
+    out_name = out_path;
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
+      if (fd > 0)
+        close(fd);
+      hr_reader_destroy(r);
+      hr_meter_destroy(m);
       return 1;
     }
   }
   hr_meter_set_callback(m, write_record, &sink);
+  /* From here a stop signal ends the stream like the end of the input. */
+  cli_stop_catch(1);
 
+  /* Sample k is at t0_ns + k/fs: the frames a stream may have before that
+   * leaves int64 (more than 160 years with t0 <= HR_T0_NS_MAX), less an
+   * hour for the windows open at the end. */
+  const int64_t max_frames =
+      (int64_t)(((double)(INT64_MAX - t0_ns) - 3600e9) * (fs / 1e9));
+  int64_t n_frames = 0;
   enum { CHUNK = 65536, MAXF = 8192 };
   static unsigned char bytes[CHUNK];
   static float frames[MAXF * HR_MAX_CH];
-  int status = 0;
+  int status = 0, signo = 0;
   for (;;) {
-    ssize_t got = read(fd, bytes, CHUNK);
+    int w = cli_wait_readable(fd);
+    if (w > 0) {
+      signo = w;
+      break;
+    }
+    ssize_t got = w < 0 ? -1 : read(fd, bytes, CHUNK);
     if (got < 0) {
       if (errno == EINTR)
         continue;
@@ -365,21 +471,14 @@ int cmd_meter(int argc, char **argv)
       status = 1;
       break;
     }
-    if (got == 0) {
-      size_t nf = 0;
-      rc = hr_reader_finish(r, frames, MAXF, &nf);
-      feed(m, frames, nf);
-      if (rc != HR_OK) {
-        fprintf(stderr, "headroom meter: %s: %s\n", name, hr_reader_error(r)->message);
-        status = 1;
-      }
+    if (got == 0)
       break;
-    }
     size_t off = 0;
     while (off < (size_t)got) {
       size_t nf = 0, used = 0;
       rc = hr_reader_push(r, bytes + off, (size_t)got - off, frames, MAXF, &nf, &used);
-      feed(m, frames, nf);
+      if (feed(m, frames, nf, &n_frames, max_frames) != 0)
+        goto too_long;
       off += used;
       if (rc != HR_OK) {
         const hr_reader_error_t *e = hr_reader_error(r);
@@ -391,19 +490,57 @@ int cmd_meter(int argc, char **argv)
       }
     }
     if (sink.failed)
-      break;
+      goto done;
   }
+  if (!signo)
+    signo = cli_stop_requested(); /* came with the end of the input */
+  if (status == 0) {
+    /* The end of the input, or a stop: the last complete frames still
+     * count; a frame cut by the signal is reported, not an error. */
+    size_t nf = 0;
+    rc = hr_reader_finish(r, frames, MAXF, &nf);
+    if (feed(m, frames, nf, &n_frames, max_frames) != 0)
+      goto too_long;
+    if (rc != HR_OK) {
+      fprintf(stderr, "headroom meter: %s: %s\n", name, hr_reader_error(r)->message);
+      if (!signo)
+        status = 1;
+    }
+  }
+  goto done;
+too_long:
+  fprintf(stderr,
+          "headroom meter: %s: stopped after %lld frames: later samples would be after "
+          "2^63 ns since 1970 (lower --t0-ns)\n",
+          name, (long long)n_frames);
+  status = 1;
 done:
   /* Events still in progress get their (open) end records. */
   hr_meter_finish(m);
-  fflush(sink.out);
+  int werr = sink.err;
+  errno = 0;
+  if (!sink.failed && (fflush(sink.out) != 0 || ferror(sink.out))) {
+    sink.failed = 1;
+    werr = errno;
+  }
+  if (out_path && fclose(sink.out) != 0 && !sink.failed) {
+    sink.failed = 1;
+    werr = errno;
+  }
   if (sink.failed) {
-    fprintf(stderr, "headroom meter: writing records failed: %s\n", strerror(errno));
+    fprintf(stderr, "headroom meter: %s: writing records failed: %s\n", out_name,
+            werr ? strerror(werr) : "write error");
+    if (!out_path)
+      cli_stdout_reported();
     status = 1;
   }
-  summary(name, m, r, fs, quiet);
-  if (out_path)
-    fclose(sink.out);
+  summary(name, m, r, fs, quiet, sink.failed);
+  if (signo) {
+    fprintf(stderr, "headroom meter: %s: stopped by %s; open events closed, records flushed\n",
+            name, signal_name(signo));
+    if (!sink.failed)
+      status = cli_stop_status(signo);
+  }
   if (fd > 0)
     close(fd);
   hr_reader_destroy(r);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "headroom/plan.h"
 
 #ifndef HR_PLAN_DEFAULT_DATA
@@ -77,6 +78,17 @@ static void report_load_error(const char *path, int rc, const hr_plan_error_t *e
             hr_err_name(rc));
 }
 
+/* Closes a file written to; 1 when every write reached it.  The error flag
+ * counts: a buffer that failed to flush before the close is a lost write
+ * even when the close itself succeeds. */
+static int closed_ok(FILE *f)
+{
+  int bad = ferror(f) != 0;
+  if (fclose(f) != 0)
+    bad = 1;
+  return !bad;
+}
+
 /* -------------------------------------------------------------- options */
 
 /* Every subcommand's options are a table of these, parsed by one loop, so
@@ -96,7 +108,16 @@ typedef struct opt {
   opt_kind_t kind;
   void *dst;
   int *given; /* set to 1 when the option appears; may be NULL */
+  /* Numbers: the valid range, [lo, hi], or (lo, hi] with lo_open.  Every
+   * numeric option has one (docs/plan.md lists them), so a refusal names
+   * the option and its range and exits 2 before any work. */
+  double lo, hi;
+  int lo_open;
 } opt_t;
+
+#define RANGE(lo, hi) lo, hi, 0      /* [lo, hi] */
+#define RANGE_GT(lo, hi) lo, hi, 1   /* (lo, hi] */
+#define NO_RANGE 0, 0, 0             /* text, flags, seeds: any value */
 
 #define MAX_OPTS 48
 #define GO_ON (-1) /* parse_opts: no exit status, carry on */
@@ -110,6 +131,11 @@ static int set_opt(const char *sub, const opt_t *o, const char *v)
   }
   if (!parse_num(o->name, v, &x))
     return 0;
+  if (o->lo < o->hi && (x > o->hi || (o->lo_open ? !(x > o->lo) : !(x >= o->lo)))) {
+    fprintf(stderr, "headroom plan %s: %s: '%s' is outside %s%.10g, %.10g]\n", sub, o->name, v,
+            o->lo_open ? "(" : "[", o->lo, o->hi);
+    return 0;
+  }
   if (o->kind == OPT_DBL) {
     *(double *)o->dst = x;
   } else if (o->kind == OPT_INT) {
@@ -211,17 +237,17 @@ static int wl_opts(opt_t *t, wl_args_t *a)
   memset(a, 0, sizeof *a);
   hr_plan_gen_cfg_default(&a->gen);
   const opt_t o[] = {
-      {"--csv", OPT_STR, &a->csv, NULL},
-      {"--map", OPT_STR, &a->map, NULL},
-      {"--lengths-from", OPT_STR, &a->lengths, NULL},
-      {"--arrival", OPT_STR, &a->arrival, NULL},
-      {"--rate", OPT_DBL, &a->gen.rate_per_s, &a->rate_given},
-      {"--cv", OPT_DBL, &a->gen.burst_cv, NULL},
-      {"--min-rate", OPT_DBL, &a->gen.min_rate_per_s, NULL},
-      {"--max-rate", OPT_DBL, &a->gen.max_rate_per_s, NULL},
-      {"--period", OPT_DBL, &a->gen.period_s, NULL},
-      {"--peak", OPT_DBL, &a->gen.peak_t_s, NULL},
-      {"--seed", OPT_U64, &a->gen.seed, &a->seed_given},
+      {"--csv", OPT_STR, &a->csv, NULL, NO_RANGE},
+      {"--map", OPT_STR, &a->map, NULL, NO_RANGE},
+      {"--lengths-from", OPT_STR, &a->lengths, NULL, NO_RANGE},
+      {"--arrival", OPT_STR, &a->arrival, NULL, NO_RANGE},
+      {"--rate", OPT_DBL, &a->gen.rate_per_s, &a->rate_given, RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
+      {"--cv", OPT_DBL, &a->gen.burst_cv, NULL, RANGE(1, HR_PLAN_MAX_BURST_CV)},
+      {"--min-rate", OPT_DBL, &a->gen.min_rate_per_s, NULL, RANGE(0, HR_PLAN_MAX_RATE_PER_S)},
+      {"--max-rate", OPT_DBL, &a->gen.max_rate_per_s, NULL, RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
+      {"--period", OPT_DBL, &a->gen.period_s, NULL, RANGE_GT(0, HR_PLAN_MAX_SECONDS)},
+      {"--peak", OPT_DBL, &a->gen.peak_t_s, NULL, RANGE(0, HR_PLAN_MAX_SECONDS)},
+      {"--seed", OPT_U64, &a->gen.seed, &a->seed_given, NO_RANGE},
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -291,6 +317,13 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
     }
   }
   a->gen.duration_s = duration_s;
+  double lam = a->gen.arrival == HR_PLAN_ARRIVAL_DIURNAL ? a->gen.max_rate_per_s : a->gen.rate_per_s;
+  if (lam * duration_s > HR_PLAN_MAX_ARRIVALS) {
+    fprintf(stderr, "headroom plan %s: --%s x the duration: %.3g arrivals to draw, at most %.0e\n",
+            sub, a->gen.arrival == HR_PLAN_ARRIVAL_DIURNAL ? "max-rate" : "rate", lam * duration_s,
+            HR_PLAN_MAX_ARRIVALS);
+    return 2;
+  }
   hr_plan_workload_t *src = NULL;
   if (a->lengths) {
     /* Bootstrap (prompt, output) pairs from a trace, keeping their
@@ -311,14 +344,33 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
   return 0;
 }
 
+/* The JSON writers print a number that is not finite as null: JSON has no
+ * inf or NaN, and every reader knows null (docs/formats.md). */
+static void json_num(FILE *f, const char *key, double v, int comma)
+{
+  if (isfinite(v))
+    fprintf(f, "\"%s\":%.12g%s", key, v, comma ? "," : "");
+  else
+    fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}
+
+/* "key":v with prec decimals, or "key":null when v is not finite. */
+static void json_fixed(FILE *f, const char *key, double v, int prec, int comma)
+{
+  if (isfinite(v))
+    fprintf(f, "\"%s\":%.*f%s", key, prec, v, comma ? "," : "");
+  else
+    fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}
+
 static int cmd_workload(int argc, char **argv)
 {
   wl_args_t a;
   opt_t t[MAX_OPTS];
   const char *out = NULL;
   int n = wl_opts(t, &a);
-  t[n++] = (opt_t){"--seconds", OPT_DBL, &a.gen.duration_s, NULL};
-  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL};
+  t[n++] = (opt_t){"--seconds", OPT_DBL, &a.gen.duration_s, NULL, RANGE_GT(0, HR_PLAN_MAX_SECONDS)};
+  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL, NO_RANGE};
   int rc = parse_opts("workload", argc, argv, t, n, NULL, 0, NULL);
   if (rc != GO_ON)
     return rc;
@@ -328,7 +380,7 @@ static int cmd_workload(int argc, char **argv)
   if (out) {
     FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
     if (!f) {
-      fprintf(stderr, "%s: cannot write\n", out);
+      fprintf(stderr, "headroom plan workload: --out %s: %s\n", out, strerror(errno));
       rc = 1;
       goto done;
     }
@@ -336,8 +388,8 @@ static int cmd_workload(int argc, char **argv)
     for (size_t i = 0; i < w->n; i++)
       fprintf(f, "%.6f,%d,%d\n", w->req[i].t_s, (int)w->req[i].in_tokens,
               (int)w->req[i].out_tokens);
-    if (f != stdout && fclose(f) != 0) {
-      fprintf(stderr, "%s: write failed\n", out);
+    /* Standard output is checked once, in main(). */
+    if (f != stdout && cli_close_out(f, "headroom plan workload: --out", out) != 0) {
       rc = 1;
       goto done;
     }
@@ -348,11 +400,13 @@ static int cmd_workload(int argc, char **argv)
     si += w->req[i].in_tokens;
     so += w->req[i].out_tokens;
   }
-  fprintf(out && strcmp(out, "-") == 0 ? stderr : stdout,
-          "{\"requests\":%zu,\"span_s\":%.6f,\"rate_per_s\":%.6f,\"mean_in_tokens\":%.3f,"
-          "\"mean_out_tokens\":%.3f}\n",
-          w->n, span, span > 0 ? (double)(w->n - 1) / span : 0.0, w->n ? si / (double)w->n : 0.0,
-          w->n ? so / (double)w->n : 0.0);
+  FILE *js = out && strcmp(out, "-") == 0 ? stderr : stdout;
+  fprintf(js, "{\"requests\":%zu,", w->n);
+  json_fixed(js, "span_s", span, 6, 1);
+  json_fixed(js, "rate_per_s", span > 0 ? (double)(w->n - 1) / span : 0.0, 6, 1);
+  json_fixed(js, "mean_in_tokens", w->n ? si / (double)w->n : 0.0, 3, 1);
+  json_fixed(js, "mean_out_tokens", w->n ? so / (double)w->n : 0.0, 3, 0);
+  fprintf(js, "}\n");
   rc = 0;
 done:
   hr_plan_workload_destroy(w);
@@ -368,7 +422,7 @@ static int read_series(const char *path, double **out, size_t *n)
 {
   FILE *f = fopen(path, "r");
   if (!f) {
-    fprintf(stderr, "%s: cannot read\n", path);
+    fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
     return 0;
   }
   char line[512];
@@ -380,6 +434,7 @@ static int read_series(const char *path, double **out, size_t *n)
     char *s = strrchr(line, ',');
     s = s ? s + 1 : line;
     char *end;
+    errno = 0;
     double x = strtod(s, &end);
     while (*end == ' ' || *end == '\r' || *end == '\n' || *end == '\t')
       end++;
@@ -387,6 +442,15 @@ static int read_series(const char *path, double **out, size_t *n)
       if (ln == 1)
         continue; /* a header */
       fprintf(stderr, "%s:%ld: not a number\n", path, ln);
+      free(v);
+      fclose(f);
+      return 0;
+    }
+    /* NaN, inf and overflowing values have no place in a power series (and
+     * no ECDF): refused where they are read. */
+    if (!isfinite(x) || errno == ERANGE) {
+      fprintf(stderr, "%s:%ld: not a finite number: %.*s\n", path, ln, (int)strcspn(s, "\r\n"),
+              s);
       free(v);
       fclose(f);
       return 0;
@@ -409,29 +473,13 @@ static int read_series(const char *path, double **out, size_t *n)
   return 1;
 }
 
-static void json_num(FILE *f, const char *key, double v, int comma)
-{
-  if (isfinite(v))
-    fprintf(f, "\"%s\":%.12g%s", key, v, comma ? "," : "");
-  else
-    fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
-}
-
-/* "key":v with prec decimals, or "key":null when v is not finite. */
-static void json_fixed(FILE *f, const char *key, double v, int prec, int comma)
-{
-  if (isfinite(v))
-    fprintf(f, "\"%s\":%.*f%s", key, prec, v, comma ? "," : "");
-  else
-    fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
-}
-
 static int cmd_metrics(int argc, char **argv)
 {
   double dt = 0.1, ramp_dt = 1.0;
   const char *files[256];
   int nf = 0;
-  const opt_t t[] = {{"--dt", OPT_DBL, &dt, NULL}, {"--ramp-dt", OPT_DBL, &ramp_dt, NULL}};
+  const opt_t t[] = {{"--dt", OPT_DBL, &dt, NULL, RANGE(1e-3, 86400)},
+                     {"--ramp-dt", OPT_DBL, &ramp_dt, NULL, RANGE(1e-3, 86400)}};
   int st = parse_opts("metrics", argc, argv, t, 2, files, 256, &nf);
   if (st != GO_ON)
     return st;
@@ -511,9 +559,9 @@ static int train_opts(opt_t *t, train_ctx_t *c)
   memset(c, 0, sizeof *c);
   c->seed = 1;
   const opt_t o[] = {
-      {"--data", OPT_STR, &c->data, NULL},
-      {"--lut", OPT_STR, &c->lut, NULL},
-      {"--seed", OPT_U64, &c->seed, NULL},
+      {"--data", OPT_STR, &c->data, NULL, NO_RANGE},
+      {"--lut", OPT_STR, &c->lut, NULL, NO_RANGE},
+      {"--seed", OPT_U64, &c->seed, NULL, NO_RANGE},
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -588,18 +636,25 @@ static void print_row(FILE *csv, const char *split, const char *held, const char
  * per-configuration rows and keeps the series in acc[method]. */
 static const char *dump_dir; /* --dump: write every generated series there */
 
-static void dump_series(const char *split, const hr_plan_trace_t *t, const char *method,
-                        const double *x)
+/* 1, or 0 after saying which file could not be written. */
+static int dump_series(const char *split, const hr_plan_trace_t *t, const char *method,
+                       const double *x)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s_%s_b%d_%s.txt", dump_dir, split, t->model, t->max_num_seqs,
            method);
   FILE *f = fopen(path, "w");
-  if (!f)
-    return;
+  if (!f) {
+    fprintf(stderr, "headroom plan fidelity: --dump %s: %s\n", path, strerror(errno));
+    return 0;
+  }
   for (size_t i = 0; i < t->n; i++)
     fprintf(f, "%.3f\n", x[i]);
-  fclose(f);
+  if (!closed_ok(f)) {
+    fprintf(stderr, "headroom plan fidelity: --dump %s: write failed\n", path);
+    return 0;
+  }
+  return 1;
 }
 
 static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const char *split,
@@ -639,8 +694,11 @@ static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const 
       break;
     }
     print_row(csv, split, held, hr_plan_method_name(meth), &f);
-    if (dump_dir)
-      dump_series(split, t, hr_plan_method_name(meth), gen);
+    if (dump_dir && !dump_series(split, t, hr_plan_method_name(meth), gen)) {
+      free(gen);
+      rc = HR_ERR_IO;
+      break;
+    }
     fold_out_t *o = &acc[meth];
     if (o->m < 64) {
       o->gt[o->m] = t->p_w;
@@ -687,12 +745,12 @@ static int cmd_fidelity(int argc, char **argv)
   const char *split = "both", *csvp = NULL, *only = NULL, *pool = "batch";
   int fast = 0;
   int n = train_opts(t, &c);
-  t[n++] = (opt_t){"--split", OPT_STR, &split, NULL};
-  t[n++] = (opt_t){"--csv", OPT_STR, &csvp, NULL};
-  t[n++] = (opt_t){"--dump", OPT_STR, &dump_dir, NULL};
-  t[n++] = (opt_t){"--only", OPT_STR, &only, NULL};
-  t[n++] = (opt_t){"--fast", OPT_INT, &fast, NULL};
-  t[n++] = (opt_t){"--pool", OPT_STR, &pool, NULL};
+  t[n++] = (opt_t){"--split", OPT_STR, &split, NULL, NO_RANGE};
+  t[n++] = (opt_t){"--csv", OPT_STR, &csvp, NULL, NO_RANGE};
+  t[n++] = (opt_t){"--dump", OPT_STR, &dump_dir, NULL, NO_RANGE};
+  t[n++] = (opt_t){"--only", OPT_STR, &only, NULL, NO_RANGE};
+  t[n++] = (opt_t){"--fast", OPT_INT, &fast, NULL, RANGE(0, 1)};
+  t[n++] = (opt_t){"--pool", OPT_STR, &pool, NULL, NO_RANGE};
   int rc = parse_opts("fidelity", argc, argv, t, n, NULL, 0, NULL);
   if (rc != GO_ON)
     return rc;
@@ -824,7 +882,7 @@ done:
   if (rc != HR_OK)
     fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.text[0] ? ": " : "",
             e.text);
-  if (csv && fclose(csv) != 0 && rc == HR_OK) {
+  if (csv && !closed_ok(csv) && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", csvp);
     rc = HR_ERR_IO;
   }
@@ -842,8 +900,8 @@ static int cmd_train(int argc, char **argv)
   opt_t t[MAX_OPTS];
   const char *out = NULL, *exclude = NULL;
   int n = train_opts(t, &c);
-  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL};
-  t[n++] = (opt_t){"--exclude", OPT_STR, &exclude, NULL};
+  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL, NO_RANGE};
+  t[n++] = (opt_t){"--exclude", OPT_STR, &exclude, NULL, NO_RANGE};
   int rc = parse_opts("train", argc, argv, t, n, NULL, 0, NULL);
   if (rc != GO_ON)
     return rc;
@@ -859,7 +917,13 @@ static int cmd_train(int argc, char **argv)
     char *sl = strchr(lab, '/');
     if (sl) {
       *sl = '\0';
-      batch = (int)strtol(sl + 1, NULL, 10);
+      /* A batch that is not a whole number >= 1 would silently become 0,
+       * "every batch of the label". */
+      if (cli_int(sl + 1, &batch) != 0 || batch < 1) {
+        fprintf(stderr, "headroom plan train: --exclude LABEL[/BATCH]: BATCH is a whole number "
+                        ">= 1, got '%s'\n", sl + 1);
+        return 2;
+      }
     }
   }
   if (train_load(&c) != 0)
@@ -894,10 +958,12 @@ static int cmd_generate(int argc, char **argv)
   double batch = 1;
   uint64_t seed = 1;
   const opt_t t[] = {
-      {"--model-file", OPT_STR, &mf, NULL}, {"--model", OPT_STR, &label, NULL},
-      {"--method", OPT_STR, &method, NULL}, {"--gpus", OPT_INT, &gpus, NULL},
-      {"--batch", OPT_DBL, &batch, NULL},   {"--seconds", OPT_DBL, &seconds, NULL},
-      {"--seed", OPT_U64, &seed, NULL},
+      {"--model-file", OPT_STR, &mf, NULL, NO_RANGE}, {"--model", OPT_STR, &label, NULL, NO_RANGE},
+      {"--method", OPT_STR, &method, NULL, NO_RANGE},
+      {"--gpus", OPT_INT, &gpus, NULL, RANGE(1, 1e6)},
+      {"--batch", OPT_DBL, &batch, NULL, RANGE(0, 1e6)},
+      {"--seconds", OPT_DBL, &seconds, NULL, RANGE_GT(0, 1e7)},
+      {"--seed", OPT_U64, &seed, NULL, NO_RANGE},
   };
   int rc = parse_opts("generate", argc, argv, t, (int)(sizeof t / sizeof t[0]), NULL, 0, NULL);
   if (rc != GO_ON)
@@ -982,7 +1048,7 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
              "Files: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
              "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve); the charts as PNG and as "
              "SVG (`site.svg`, `ldc.svg`).\n");
-  return fclose(f) == 0;
+  return closed_ok(f);
 }
 
 static int write_series(const char *dir, const char *name, const char *header, const double *x,
@@ -999,7 +1065,7 @@ static int write_series(const char *dir, const char *name, const char *header, c
       fprintf(f, "%.3f,%.1f,%.1f\n", (double)i * step_s, x[i], x[i] * scale2);
     else
       fprintf(f, "%.3f,%.1f\n", (double)i * step_s, x[i]);
-  return fclose(f) == 0;
+  return closed_ok(f);
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -1028,32 +1094,38 @@ static int cmd_site(int argc, char **argv, int mode)
   opt_t t[MAX_OPTS];
   int n = wl_opts(t, &a);
   const opt_t o[] = {
-      {"--model-file", OPT_STR, &mf, NULL},
-      {"--out-dir", OPT_STR, &dir, NULL},
-      {"--method", OPT_STR, &method, NULL},
-      {"--model", OPT_STR, &cfg.model, NULL},
-      {"--hours", OPT_DBL, &hours, NULL},
-      {"--row-capacity-kw", OPT_DBL, &cap_kw, NULL},
-      {"--samples", OPT_INT, &samples, NULL},
-      {"--rows", OPT_INT, &cfg.rows, NULL},
-      {"--racks", OPT_INT, &cfg.racks_per_row, NULL},
-      {"--servers", OPT_INT, &cfg.servers_per_rack, NULL},
-      {"--gpus", OPT_INT, &cfg.gpus_per_server, NULL},
-      {"--non-gpu", OPT_DBL, &cfg.non_gpu_w, NULL},
-      {"--pue", OPT_DBL, &cfg.pue, NULL},
-      {"--dt", OPT_DBL, &cfg.dt_s, NULL},
-      {"--max-seqs", OPT_INT, &cfg.serve.max_num_seqs, NULL},
-      {"--max-tokens", OPT_INT, &cfg.serve.max_batched_tokens, NULL},
-      {"--prefill-tps", OPT_DBL, &cfg.serve.prefill_tok_per_s, NULL},
-      {"--step-ms", OPT_DBL, &step_ms, NULL},
-      {"--step-per-seq-ms", OPT_DBL, &step_per_seq_ms, NULL},
-      {"--no-chunked", OPT_NOT, &cfg.serve.chunked_prefill, NULL},
+      {"--model-file", OPT_STR, &mf, NULL, NO_RANGE},
+      {"--out-dir", OPT_STR, &dir, NULL, NO_RANGE},
+      {"--method", OPT_STR, &method, NULL, NO_RANGE},
+      {"--model", OPT_STR, &cfg.model, NULL, NO_RANGE},
+      {"--hours", OPT_DBL, &hours, NULL, RANGE_GT(0, 8760)},
+      {"--row-capacity-kw", OPT_DBL, &cap_kw, NULL, RANGE_GT(0, 1e9)},
+      {"--samples", OPT_INT, &samples, NULL, RANGE(1, 1e6)},
+      {"--rows", OPT_INT, &cfg.rows, NULL, RANGE(1, HR_PLAN_SITE_MAX_SERVERS)},
+      {"--racks", OPT_INT, &cfg.racks_per_row, NULL, RANGE(1, HR_PLAN_SITE_MAX_SERVERS)},
+      {"--servers", OPT_INT, &cfg.servers_per_rack, NULL, RANGE(1, HR_PLAN_SITE_MAX_SERVERS)},
+      {"--gpus", OPT_INT, &cfg.gpus_per_server, NULL, RANGE(1, 1024)},
+      {"--non-gpu", OPT_DBL, &cfg.non_gpu_w, NULL, RANGE(0, 1e6)},
+      {"--pue", OPT_DBL, &cfg.pue, NULL, RANGE(1, 10)},
+      {"--dt", OPT_DBL, &cfg.dt_s, NULL, RANGE(0.01, 3600)},
+      {"--max-seqs", OPT_INT, &cfg.serve.max_num_seqs, NULL, RANGE(1, 1e6)},
+      {"--max-tokens", OPT_INT, &cfg.serve.max_batched_tokens, NULL, RANGE(1, 1e9)},
+      {"--prefill-tps", OPT_DBL, &cfg.serve.prefill_tok_per_s, NULL, RANGE_GT(0, 1e9)},
+      {"--step-ms", OPT_DBL, &step_ms, NULL, RANGE_GT(0, 1e5)},
+      {"--step-per-seq-ms", OPT_DBL, &step_per_seq_ms, NULL, RANGE(0, 1e5)},
+      {"--no-chunked", OPT_NOT, &cfg.serve.chunked_prefill, NULL, NO_RANGE},
   };
   memcpy(t + n, o, sizeof o);
   n += (int)(sizeof o / sizeof o[0]);
   int rc = parse_opts(sub, argc, argv, t, n, NULL, 0, NULL);
   if (rc != GO_ON)
     return rc;
+  if ((double)cfg.rows * cfg.racks_per_row * cfg.servers_per_rack > HR_PLAN_SITE_MAX_SERVERS) {
+    fprintf(stderr, "headroom plan %s: --rows x --racks x --servers: %.0f servers, at most %d\n",
+            sub, (double)cfg.rows * cfg.racks_per_row * cfg.servers_per_rack,
+            HR_PLAN_SITE_MAX_SERVERS);
+    return 2;
+  }
   if (isfinite(step_ms))
     cfg.serve.step_s = step_ms / 1e3;
   if (isfinite(step_per_seq_ms))
@@ -1083,6 +1155,14 @@ static int cmd_site(int argc, char **argv, int mode)
   }
 
   double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
+  if (dur / cfg.dt_s > HR_PLAN_SITE_MAX_STEPS) {
+    fprintf(stderr, "headroom plan %s: --hours/--dt: %.4g h in steps of %g s is %.3g steps, at "
+                    "most %.0e (a longer --dt, or fewer --hours)\n",
+            sub, dur / 3600.0, cfg.dt_s, dur / cfg.dt_s, HR_PLAN_SITE_MAX_STEPS);
+    hr_plan_workload_destroy(w);
+    hr_plan_model_destroy(m);
+    return 2;
+  }
   if (mode == SITE_PROVISION) {
     rc = provision(m, cfg, w, dur, dir);
     goto done;
@@ -1136,7 +1216,7 @@ static int cmd_site(int argc, char **argv, int mode)
         fprintf(f, "rank,exceedance,facility_w\n");
         for (size_t i = 0; i < k; i++)
           fprintf(f, "%zu,%.6f,%.1f\n", i + 1, (double)(i + 1) / (double)k, b[i] * cfg.pue);
-        ok = fclose(f) == 0;
+        ok = closed_ok(f);
       } else {
         ok = 0;
       }
@@ -1153,7 +1233,7 @@ static int cmd_site(int argc, char **argv, int mode)
             fprintf(f, ",%.1f", s->row_w[(size_t)r * s->n1 + i]);
           fprintf(f, "\n");
         }
-        ok = fclose(f) == 0;
+        ok = closed_ok(f);
       } else {
         ok = 0;
       }
@@ -1289,8 +1369,8 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     fprintf(md, "\n![facility power by model](provision.png)\n\n`provision.csv` holds the "
                 "table; `provision.svg` is the chart as SVG.\n");
   /* Close both even when the first fails. */
-  int bad = csv && fclose(csv) != 0;
-  if (md && fclose(md) != 0)
+  int bad = csv && !closed_ok(csv);
+  if (md && !closed_ok(md))
     bad = 1;
   if (bad && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", dir);
@@ -1377,7 +1457,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
               by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
               hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
-      if (fclose(md) != 0)
+      if (!closed_ok(md))
         rc = HR_ERR_IO;
     } else {
       rc = HR_ERR_IO;
@@ -1391,7 +1471,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
       rc = HR_ERR_IO;
   }
   free(pl);
-  if (csv && fclose(csv) != 0)
+  if (csv && !closed_ok(csv))
     rc = HR_ERR_IO;
   hr_plan_site_destroy(s);
   return rc;

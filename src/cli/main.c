@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 
 static const struct {
   const char *name;
@@ -33,11 +34,17 @@ int main(int argc, char **argv)
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     usage(stdout);
-    return 0;
+    return cli_close_stdout() ? 1 : 0;
   }
   for (unsigned k = 0; k < sizeof commands / sizeof commands[0]; k++)
-    if (strcmp(argv[1], commands[k].name) == 0)
-      return commands[k].run(argc - 1, argv + 1);
+    if (strcmp(argv[1], commands[k].name) == 0) {
+      int status = commands[k].run(argc - 1, argv + 1);
+      /* Every command's standard output is checked here, once: what it
+       * printed is only delivered when the flush and the close succeed. */
+      if (cli_close_stdout() != 0 && status == 0)
+        status = 1;
+      return status;
+    }
   fprintf(stderr, "headroom: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 2;

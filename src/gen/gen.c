@@ -491,7 +491,12 @@ int hr_gen_truth(const hr_gen_t *g, int64_t n, hr_gen_truth_t *out)
   memset(out, 0, sizeof *out);
   out->n = n;
   out->t_s = s.t_s;
-  out->t_ns = c->t0_ns + llround(nd * 1e9 / c->fs_hz);
+  /* n / fs in ns, checked against what int64 can add to t0_ns (n is any
+   * int64: 2^63 samples at 1 Hz are 10^27 ns). */
+  double dt_ns = nd * 1e9 / c->fs_hz;
+  if (!(dt_ns < (double)(INT64_MAX - c->t0_ns) - 4096.0)) /* less the rounding of the double */
+    return HR_ERR_RANGE;
+  out->t_ns = c->t0_ns + (int64_t)llround(dt_ns);
   out->n_u = g->n_u;
   out->n_i = g->n_i;
   for (int p = 0; p < 3; p++)

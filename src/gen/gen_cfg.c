@@ -289,6 +289,12 @@ int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
     return hr__gen_fail(err, HR_ERR_INVALID_ARG, "fs_hz", -1,
                         "sample rate %g Hz must be a finite number > 0", cfg->fs_hz);
   TRY(check_value(err, "fs_hz", -1, "sample rate [Hz]", cfg->fs_hz, 1.0, 1e7));
+  /* Later start times leave too little of int64 ns for the samples after
+   * them (t0_ns + n / fs_hz must stay representable). */
+  if (cfg->t0_ns < 0 || cfg->t0_ns > HR_T0_NS_MAX)
+    return hr__gen_fail(err, HR_ERR_RANGE, "t0_ns", -1,
+                        "start time %lld ns is outside [0, %lld] (1970 to 2100)",
+                        (long long)cfg->t0_ns, (long long)HR_T0_NS_MAX);
   if (!isfinite(cfg->f_nom_hz) || cfg->f_nom_hz <= 0)
     return hr__gen_fail(err, HR_ERR_INVALID_ARG, "f_nom_hz", -1,
                         "nominal frequency %g Hz must be > 0", cfg->f_nom_hz);

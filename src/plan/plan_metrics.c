@@ -68,6 +68,9 @@ static int cmp_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* Callers pass finite values only (all_finite); a NaN would compare false
+ * with everything.  The loop still ends whatever it is given: each pass
+ * moves i or j, or stops. */
 static double ks_sorted(const double *a, size_t na, const double *b, size_t nb)
 {
   size_t i = 0, j = 0;
@@ -76,10 +79,13 @@ static double ks_sorted(const double *a, size_t na, const double *b, size_t nb)
     /* Step past every copy of the smallest remaining value on both sides
      * before comparing the ECDFs, so ties are counted as SciPy counts them. */
     double v = a[i] < b[j] ? a[i] : b[j];
+    size_t i0 = i, j0 = j;
     while (i < na && a[i] <= v)
       i++;
     while (j < nb && b[j] <= v)
       j++;
+    if (i == i0 && j == j0)
+      break;
     double e = fabs((double)i / (double)na - (double)j / (double)nb);
     if (e > d)
       d = e;
@@ -87,9 +93,17 @@ static double ks_sorted(const double *a, size_t na, const double *b, size_t nb)
   return d;
 }
 
+static int all_finite(const double *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i]))
+      return 0;
+  return 1;
+}
+
 int hr_plan_ks(const double *a, size_t na, const double *b, size_t nb, double *ks)
 {
-  if (!a || !b || !ks || na == 0 || nb == 0)
+  if (!a || !b || !ks || na == 0 || nb == 0 || !all_finite(a, na) || !all_finite(b, nb))
     return HR_ERR_INVALID_ARG;
   double *sa = malloc(na * sizeof *sa), *sb = malloc(nb * sizeof *sb);
   if (!sa || !sb) {
@@ -146,7 +160,8 @@ int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
     return HR_ERR_INVALID_ARG;
   size_t total = 0;
   for (size_t k = 0; k < m; k++) {
-    if (len[k] < 2 || !gt[k] || !gen[k])
+    if (len[k] < 2 || !gt[k] || !gen[k] || !all_finite(gt[k], len[k]) ||
+        !all_finite(gen[k], len[k]))
       return HR_ERR_INVALID_ARG;
     total += len[k];
   }

@@ -1041,6 +1041,14 @@ static int next_line(mcur_t *c)
   return 1;
 }
 
+/* No number a trained model holds (watts, weights, probabilities, BIC) comes
+ * near this; a larger one is a damaged or hand-made file, and would make
+ * generated power overflow to infinity. */
+#define MODEL_MAX_ABS 1e12
+/* Per-GPU power [W] and the training step [s] a model file may state. */
+#define MODEL_MAX_GPU_W 1e5
+#define MODEL_MAX_DT_S 3600.0
+
 /* Parses exactly cnt numbers from the current line. */
 static int nums(mcur_t *c, double *v, int cnt)
 {
@@ -1050,7 +1058,7 @@ static int nums(mcur_t *c, double *v, int cnt)
   for (int i = 0; i < cnt; i++) {
     char *e;
     v[i] = strtod(s, &e);
-    if (e == s || !isfinite(v[i]))
+    if (e == s || !(fabs(v[i]) <= MODEL_MAX_ABS)) /* also refuses inf and NaN */
       return 0;
     s = e;
   }
@@ -1119,10 +1127,26 @@ int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_p
   double v[8];
   if (!m)
     goto oom;
-  if (!next_line(c) || sscanf(c->buf, "tdp_w_per_gpu %lf", &m->tdp_w_per_gpu) != 1 ||
-      !(m->tdp_w_per_gpu > 0) || !next_line(c) ||
-      sscanf(c->buf, "idle_w_per_gpu %lf train_dt_s %lf", &m->idle_w_per_gpu, &m->train_dt_s) != 2 ||
-      !(m->idle_w_per_gpu >= 0) || !(m->train_dt_s > 0) || !keyed_int(c, "lut", 0, LUTMAX, &m->nlut))
+  if (!next_line(c) || sscanf(c->buf, "tdp_w_per_gpu %lf", &m->tdp_w_per_gpu) != 1)
+    goto bad;
+  /* The checksum only proves the file is what was written; the values are
+   * checked like any input (an infinite TDP would print inf samples). */
+  if (!(m->tdp_w_per_gpu > 0 && m->tdp_w_per_gpu <= MODEL_MAX_GPU_W)) {
+    hr__plan_err(err, c->line, 0, "tdp_w_per_gpu %g: outside (0, %g] W", m->tdp_w_per_gpu,
+                 MODEL_MAX_GPU_W);
+    goto bad_range;
+  }
+  if (!next_line(c) ||
+      sscanf(c->buf, "idle_w_per_gpu %lf train_dt_s %lf", &m->idle_w_per_gpu, &m->train_dt_s) != 2)
+    goto bad;
+  if (!(m->idle_w_per_gpu >= 0 && m->idle_w_per_gpu <= MODEL_MAX_GPU_W) ||
+      !(m->train_dt_s > 0 && m->train_dt_s <= MODEL_MAX_DT_S)) {
+    hr__plan_err(err, c->line, 0,
+                 "idle_w_per_gpu %g, train_dt_s %g: need 0 <= idle <= %g W and 0 < dt <= %g s",
+                 m->idle_w_per_gpu, m->train_dt_s, MODEL_MAX_GPU_W, MODEL_MAX_DT_S);
+    goto bad_range;
+  }
+  if (!keyed_int(c, "lut", 0, LUTMAX, &m->nlut))
     goto bad;
   for (int i = 0; i < m->nlut; i++) {
     if (!nums(c, v, 2) || !(v[0] >= 1.0) || (i > 0 && !(v[0] > m->lut_b[i - 1])))
@@ -1200,10 +1224,14 @@ int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_p
   *out = m;
   return HR_OK;
 bad:
-  hr__plan_err(err, c->line, 0, "malformed model file");
+  hr__plan_err(err, c->line, 0, "malformed model file (or a number beyond %g)", MODEL_MAX_ABS);
   free(c);
   hr_plan_model_destroy(m);
   return rc;
+bad_range:
+  free(c);
+  hr_plan_model_destroy(m);
+  return HR_ERR_RANGE;
 oom:
   free(c);
   hr_plan_model_destroy(m);

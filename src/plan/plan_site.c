@@ -53,7 +53,8 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   if (!m || !cfg || !w || !out || cfg->rows < 1 || cfg->racks_per_row < 1 ||
       cfg->servers_per_rack < 1 || cfg->gpus_per_server < 1 || !(cfg->non_gpu_w >= 0.0) ||
       !(cfg->pue >= 1.0) || !(cfg->dt_s > 0.0) || !(duration_s >= cfg->dt_s) ||
-      duration_s / cfg->dt_s > 1e9 || (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack > 1e6)
+      duration_s / cfg->dt_s > HR_PLAN_SITE_MAX_STEPS ||
+      (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack > HR_PLAN_SITE_MAX_SERVERS)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
   int nracks = cfg->rows * cfg->racks_per_row, nsrv = nracks * cfg->servers_per_rack;

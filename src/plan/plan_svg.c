@@ -100,5 +100,9 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
 #undef PY
   fprintf(f, "</svg>\n");
   free(idx);
-  return fclose(f) == 0 ? HR_OK : HR_ERR_IO;
+  /* A write that failed before the close leaves only the error flag. */
+  int bad = ferror(f) != 0;
+  if (fclose(f) != 0)
+    bad = 1;
+  return bad ? HR_ERR_IO : HR_OK;
 }

@@ -118,7 +118,8 @@ int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_ma
   *out = NULL;
   if (!map)
     map = &azure;
-  if (!map->time_col || !map->in_col || !map->out_col || !(map->time_unit_s > 0.0))
+  if (!map->time_col || !map->in_col || !map->out_col || !(map->time_unit_s > 0.0) ||
+      !isfinite(map->time_unit_s))
     return HR_ERR_INVALID_ARG;
   hr__plan_csv_t c;
   hr__plan_csv_init(&c, buf, len);
@@ -186,6 +187,13 @@ int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_ma
       if (w->n == 0)
         w->t0_epoch_s = x;
       t = (x - w->t0_epoch_s) * map->time_unit_s;
+    }
+    /* Times far apart (1e308 then -1e308) would make spans infinite. */
+    if (!(fabs(t) <= HR_PLAN_MAX_SECONDS)) {
+      hr__plan_err(err, c.line, col[0] + 1, "%s: %g s from the first row, beyond %g s", names[0],
+                   t, HR_PLAN_MAX_SECONDS);
+      rc = HR_ERR_RANGE;
+      goto fail;
     }
     if (!(t > prev)) {
       hr__plan_err(err, c.line, col[0] + 1, "%s: %s timestamp (not after the previous row)",
@@ -279,7 +287,7 @@ static int32_t lognormal_count(hr_plan_rng_t *r, double mu, double sd, int32_t m
 
 int hr_plan_workload_generate(const hr_plan_gen_cfg_t *cfg, hr_plan_workload_t **out)
 {
-  if (!cfg || !out || !(cfg->duration_s > 0.0) || !isfinite(cfg->duration_s) ||
+  if (!cfg || !out || !(cfg->duration_s > 0.0) || !(cfg->duration_s <= HR_PLAN_MAX_SECONDS) ||
       cfg->max_in_tokens < 1 || cfg->max_out_tokens < 1 || cfg->max_requests == 0 ||
       (cfg->lengths_from && cfg->lengths_from->n == 0))
     return HR_ERR_INVALID_ARG;
@@ -293,18 +301,23 @@ int hr_plan_workload_generate(const hr_plan_gen_cfg_t *cfg, hr_plan_workload_t *
   case HR_PLAN_ARRIVAL_BURSTY:
     if (!(cfg->rate_per_s > 0.0) || !(cfg->burst_cv >= 1.0))
       return HR_ERR_INVALID_ARG;
+    /* The draws per request grow as cv^2 (most gaps round to 0): bound it. */
+    if (!(cfg->burst_cv <= HR_PLAN_MAX_BURST_CV))
+      return HR_ERR_RANGE;
     lam_max = cfg->rate_per_s;
     break;
   case HR_PLAN_ARRIVAL_DIURNAL:
     if (!(cfg->min_rate_per_s >= 0.0) || !(cfg->max_rate_per_s >= cfg->min_rate_per_s) ||
-        !(cfg->max_rate_per_s > 0.0) || !(cfg->period_s > 0.0))
+        !(cfg->max_rate_per_s > 0.0) || !(cfg->period_s > 0.0) || !isfinite(cfg->peak_t_s))
       return HR_ERR_INVALID_ARG;
+    if (!(cfg->period_s <= HR_PLAN_MAX_SECONDS))
+      return HR_ERR_RANGE;
     lam_max = cfg->max_rate_per_s;
     break;
   default:
     return HR_ERR_INVALID_ARG;
   }
-  if (!isfinite(lam_max) || lam_max * cfg->duration_s > 1e12)
+  if (!(lam_max <= HR_PLAN_MAX_RATE_PER_S) || lam_max * cfg->duration_s > HR_PLAN_MAX_ARRIVALS)
     return HR_ERR_RANGE;
   hr_plan_workload_t *w = calloc(1, sizeof *w);
   if (!w)
@@ -488,7 +501,7 @@ int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_
                                  hr_plan_workload_t **out, hr_plan_error_t *err)
 {
   if (!out || !map || (!buf && len) || !map->time_col || !map->in_col || !map->out_col ||
-      !(map->time_unit_s > 0.0))
+      !(map->time_unit_s > 0.0) || !isfinite(map->time_unit_s))
     return HR_ERR_INVALID_ARG;
   *out = NULL;
   hr_plan_workload_t *w = calloc(1, sizeof *w);
@@ -541,6 +554,12 @@ int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_
     } else {
       hr__plan_err(err, line, col[0], "%s: not a number or date-time", keys[0]);
       rc = HR_ERR_PARSE;
+      goto fail;
+    }
+    if (!(fabs(t) <= HR_PLAN_MAX_SECONDS)) {
+      hr__plan_err(err, line, col[0], "%s: %g s from the first line, beyond %g s", keys[0], t,
+                   HR_PLAN_MAX_SECONDS);
+      rc = HR_ERR_RANGE;
       goto fail;
     }
     if (!(t > prev)) {

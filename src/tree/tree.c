@@ -13,11 +13,14 @@
 #define _POSIX_C_SOURCE 200809L /* strerror_r */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
 
 #include "tree/tree_int.h"
 
@@ -724,23 +727,33 @@ int hr_tree_load_file(const char *path, hr_tree_t **out, hr_tree_error_t *err)
     (void)strerror_r(errno, why, sizeof why);
     return hr__tree_fail(&e, HR_ERR_IO, (hr__mark_t){0, 0}, "(file)", "cannot open: %s", why);
   }
+  /* A regular file larger than the limit is refused before it is read;
+   * anything else (a pipe) is read up to the limit and one byte more. */
+  struct stat sb;
+  if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (uintmax_t)sb.st_size > HR_TREE_MAX_BYTES) {
+    fclose(fp);
+    return hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(file)",
+                         "larger than %u bytes (%jd)", HR_TREE_MAX_BYTES, (intmax_t)sb.st_size);
+  }
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
   int rc = buf ? HR_OK : HR_ERR_NOMEM;
   while (rc == HR_OK) {
+    if (len > HR_TREE_MAX_BYTES) {
+      rc = hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(file)", "larger than %u bytes",
+                         HR_TREE_MAX_BYTES);
+      break;
+    }
     if (len == cap) {
-      if (cap > HR_TREE_MAX_BYTES) {
-        rc = hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(file)",
-                           "larger than %u bytes", HR_TREE_MAX_BYTES);
-        break;
-      }
-      char *p = realloc(buf, cap * 2);
+      size_t grow = cap * 2 < (size_t)HR_TREE_MAX_BYTES + 1 ? cap * 2 : (size_t)HR_TREE_MAX_BYTES + 1;
+      char *p = realloc(buf, grow);
       if (!p) {
         rc = HR_ERR_NOMEM;
         break;
       }
       buf = p;
-      cap *= 2;
+      cap = grow;
     }
     size_t got = fread(buf + len, 1, cap - len, fp);
     len += got;

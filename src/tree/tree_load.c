@@ -129,6 +129,10 @@ static int get_num(ld_t *L, const yaml_node_t *v, const char *field, double *out
     if (end == s + v->data.scalar.length) {
       if (!isfinite(x))
         return hr__tree_fail(L->e, HR_ERR_RANGE, mk(v), field, "not a finite number: %s", s);
+      if (!(fabs(x) <= HR_TREE_MAX_VALUE))
+        return hr__tree_fail(L->e, HR_ERR_RANGE, mk(v), field,
+                             "%s is beyond %g, the largest number a tree file may hold", s,
+                             HR_TREE_MAX_VALUE);
       *out = x;
       return HR_OK;
     }
@@ -152,6 +156,23 @@ static int get_nonneg(ld_t *L, const yaml_node_t *v, const char *field, double *
   if (rc == HR_OK && !(*out >= 0.0))
     return hr__tree_fail(L->e, HR_ERR_RANGE, mk(v), field, "must be >= 0, got %g", *out);
   return rc;
+}
+
+/* A power in the key's unit (scale to watts): in watts at most
+ * HR_TREE_MAX_VALUE, so rating_mw: 1e306 is refused rather than made
+ * infinite. */
+static int get_power(ld_t *L, const yaml_node_t *v, const char *field, double scale, int pos,
+                     double *out_w)
+{
+  double x;
+  int rc = pos ? get_pos(L, v, field, &x) : get_nonneg(L, v, field, &x);
+  if (rc != HR_OK)
+    return rc;
+  if (!(x * scale <= HR_TREE_MAX_VALUE))
+    return hr__tree_fail(L->e, HR_ERR_RANGE, mk(v), field, "%g is beyond %g W", x,
+                         HR_TREE_MAX_VALUE);
+  *out_w = x * scale;
+  return HR_OK;
 }
 
 static int get_bool(ld_t *L, const yaml_node_t *v, const char *field, int *out)
@@ -892,9 +913,9 @@ static int read_grid(ld_t *L, const yaml_node_t *map, const char *prefix, hr_gri
       return hr__tree_fail(L->e, HR_ERR_PARSE, mk(kn), f, "unknown key");
     }
     if ((rc = see(L, &seen, slot, key, kn, f)) != HR_OK ||
-        (rc = get_nonneg(L, v, f, &x)) != HR_OK)
+        (rc = get_power(L, v, f, scale, 0, &x)) != HR_OK)
       return rc;
-    *dst = x * scale;
+    *dst = x;
   }
   if (at_min && g->max_p_w > 0.0 && g->min_p_w > g->max_p_w) {
     join(f, sizeof f, prefix, min_key);
@@ -1042,20 +1063,20 @@ static int read_node(ld_t *L, const yaml_node_t *map, size_t index, hr__proto_t 
       p->at_rating_a = mk(v);
       break;
     case N_RATING_W:
-      rc = get_pos(L, v, f, &x);
-      p->rating_w = x * scale;
+      rc = get_power(L, v, f, scale, 1, &x);
+      p->rating_w = x;
       p->key_rating_w = rating_spell[unit];
       p->at_rating_w = mk(v);
       break;
     case N_BUDGET:
-      rc = get_pos(L, v, f, &x);
-      p->budget_w = x * scale;
+      rc = get_power(L, v, f, scale, 1, &x);
+      p->budget_w = x;
       p->key_budget = budget_spell[unit];
       p->at_budget = mk(v);
       break;
     case N_BURST:
-      rc = get_pos(L, v, f, &x);
-      p->burst_w = x * scale;
+      rc = get_power(L, v, f, scale, 1, &x);
+      p->burst_w = x;
       p->key_burst = burst_spell[unit];
       p->at_burst = mk(v);
       break;
@@ -1201,6 +1222,73 @@ static int yaml_fail(ld_t *L, const yaml_parser_t *ps)
   return hr__tree_fail(L->e, HR_ERR_PARSE, m, "yaml", "%s", problem);
 }
 
+/* The stream as events, before any document is built: refuses nesting
+ * deeper than HR_TREE_MAX_DEPTH and a top-level `nodes` list longer than
+ * HR_TREE_MAX_NODES, and the YAML errors the loader would meet.  Events are
+ * freed as they come, so memory stays flat whatever the file; and libyaml's
+ * scanner, whose work per token grows with the flow depth (a 200 KB file of
+ * 10^5 nested brackets took 41 s), never goes deeper than the limit.  The
+ * document loader then only sees streams of bounded depth and size. */
+static int precheck(ld_t *L, const char *text, size_t len)
+{
+  yaml_parser_t ps;
+  if (!yaml_parser_initialize(&ps))
+    return hr__tree_fail(L->e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "yaml", "out of memory");
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  int rc = HR_OK, depth = 0, root_map = 0, next_is_nodes = 0, in_nodes = 0;
+  size_t top_pos = 0, items = 0; /* position in the root mapping (even: a key) */
+  for (int done = 0; !done && rc == HR_OK;) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&ps, &ev)) {
+      rc = yaml_fail(L, &ps);
+      break;
+    }
+    hr__mark_t at = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
+    int starts = ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+                 ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
+    if (starts && in_nodes && depth == 2 && ++items > HR_TREE_MAX_NODES)
+      rc = hr__tree_fail(L->e, HR_ERR_RANGE, at, "nodes", "more than %d nodes",
+                         HR_TREE_MAX_NODES);
+    if (starts && depth == 1 && root_map) {
+      /* A key of the root mapping: is the value that follows `nodes`? */
+      if (top_pos % 2 == 0)
+        next_is_nodes = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 5 &&
+                        memcmp(ev.data.scalar.value, "nodes", 5) == 0;
+      else if (next_is_nodes && ev.type == YAML_SEQUENCE_START_EVENT)
+        in_nodes = 1;
+      top_pos++;
+    }
+    switch (ev.type) {
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      if (depth == 0)
+        root_map = ev.type == YAML_MAPPING_START_EVENT;
+      if (++depth > HR_TREE_MAX_DEPTH)
+        rc = hr__tree_fail(L->e, HR_ERR_RANGE, at, "yaml",
+                           "nested deeper than %d levels (a tree file needs 6)",
+                           HR_TREE_MAX_DEPTH);
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      if (--depth == 1)
+        in_nodes = 0;
+      break;
+    case YAML_DOCUMENT_END_EVENT:
+      depth = root_map = next_is_nodes = in_nodes = 0;
+      top_pos = items = 0;
+      break;
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      break;
+    default:
+      break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&ps);
+  return rc;
+}
+
 /* Runs fn on the single document of text; returns its result or the YAML
  * error. */
 static int with_document(const char *text, size_t len, hr__err_t *e, hr__doc_t *out,
@@ -1210,6 +1298,9 @@ static int with_document(const char *text, size_t len, hr__err_t *e, hr__doc_t *
   memset(&L, 0, sizeof L);
   L.e = e;
   L.out = out;
+  int pre = precheck(&L, text, len);
+  if (pre != HR_OK)
+    return pre;
   yaml_parser_t ps;
   if (!yaml_parser_initialize(&ps))
     return hr__tree_fail(e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "yaml", "out of memory");

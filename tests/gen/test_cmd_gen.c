@@ -21,6 +21,7 @@
       fail_msg("%s = %.17g, want %s = %.17g +- %g", #a, a_, #b, b_, t_);                      \
   } while (0)
 
+#include "cli/cli_util.c"
 #include "cli/cmd_gen.c"
 
 static char tmp_dir[256];
