@@ -142,6 +142,7 @@ static const char *const K_NAME[K_COUNT] = {
 static long n_chk[K_COUNT], n_bad[K_COUNT];
 static long n_bind_phys, n_bind_coord; /* sums within 1 % of a limit above the floors */
 static long n_cand_phys, n_cand_coord; /* checks with a finite limit above the floors */
+static long n_calls_checked, n_calls_bind; /* calls after which some physics sum was binding */
 static long n_increase, n_refused, n_trees, n_steps;
 static int keep_going, verbose;
 
@@ -635,6 +636,7 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
       bad(c, K_FLOOR, "%s: cap %.6f below its floor %.6f", nid(c, k), c->cap[k], c->floor[k]);
   }
   model_loads(c);
+  int any_bind = 0;
   for (size_t k = 0; k < c->n; k++) {
     if (c->dead[k] || is_leaf(c, k))
       continue;
@@ -669,6 +671,7 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
     }
     n_cand_phys += cand;
     n_bind_phys += bind;
+    any_bind |= bind;
     /* A holder: its subtree within its own cap(s). */
     if (!is_root(c, k)) {
       double least = c->vm[k][3];
@@ -738,6 +741,8 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
       }
     }
   }
+  n_calls_checked++;
+  n_calls_bind += any_bind;
   /* Stopped coordinators: the leaves below at their floors one lease time on. */
   int any_stopped = 0;
   for (size_t k = 0; k < c->n; k++) {
@@ -2307,7 +2312,7 @@ static void test_random(void **st)
   long seeds = env_long("HR_INVARIANT_SEEDS", 60), steps = env_long("HR_INVARIANT_STEPS", 400);
   long seed0 = env_long("HR_INVARIANT_SEED0", 1);
   long bind0 = n_bind_phys, cand0 = n_cand_phys, bindc0 = n_bind_coord, candc0 = n_cand_coord;
-  long inc0 = n_increase;
+  long inc0 = n_increase, calls0 = n_calls_checked, callb0 = n_calls_bind;
   double t0 = mono_s();
   for (long s = 0; s < seeds; s++)
     run_seed((unsigned long long)(seed0 + s), (int)steps);
@@ -2319,8 +2324,14 @@ static void test_random(void **st)
                 "(%.1f %%), coordinators %ld of %ld (%.1f %%); cap increases checked %ld\n",
                 bind, cand, cand ? 100.0 * (double)bind / (double)cand : 0.0, bindc, candc,
                 candc ? 100.0 * (double)bindc / (double)candc : 0.0, n_increase - inc0);
-  /* The limits must have been exercised, not met vacuously. */
-  assert_true(seeds < 20 || (bind > 1000 && bind * 50 > cand && bindc > 500 && bindc * 50 > candc));
+  long calls = n_calls_checked - calls0, callb = n_calls_bind - callb0;
+  print_message("random: calls after which some node's leaves drew within 1 %% of its limit: "
+                "%ld of %ld (%.1f %%)\n",
+                callb, calls, calls ? 100.0 * (double)callb / (double)calls : 0.0);
+  /* The limits must have been exercised, not met vacuously: in a tree only
+   * the tightest node on each path binds, so per node the fraction is small;
+   * per call a good fraction must find some limit binding. */
+  assert_true(seeds < 20 || (callb * 4 > calls && bind > 1000 && bindc > 1000 && bindc * 20 > candc));
   assert_true(seeds < 20 || n_increase - inc0 > 1000);
 }
 
