@@ -196,6 +196,10 @@ int main(int argc, char **argv)
   printf("rebalance %zu GPUs: median %.2f ms (min %.2f) of %d; thread CPU time median %.2f ms\n",
          n_gpu, reb_med * 1e3, reb[0] * 1e3, n_reb, reb_cpu[n_reb / 2] * 1e3);
   free(reb_cpu);
+  hr_lease_stats_t st;
+  hr_lease_sys_stats(s, &st);
+  printf("post-condition clamps: %llu (0 when the rebalance is right)\n",
+         (unsigned long long)st.clamps);
   printf("reference rebalance (every node, scalar settle): median %.2f ms (min %.2f); "
          "ratio %.2fx\n",
          ref[n_reb / 2] * 1e3, ref[0] * 1e3, ref[n_reb / 2] / reb_med);

@@ -11,8 +11,8 @@
  *   inst_w   inst_margin x the lowest pickup of an element without an
  *            inverse-time delay (trip unit I or S, relay 50, a fuse's 10 ms
  *            melting current), the draft's "85 % of instantaneous";
- *   phase_w  the continuous limit of each phase conductor (a third of cont_w
- *            on a three-phase node);
+ *   phase_w  the limit of each phase conductor: a third of the smallest of
+ *            cont_w, burst_w and inst_w on a three-phase node;
  *   limit_w  what the lease layer may grant below the node: the smallest of
  *            the above, the file's budget_w and a root's grid max_p_w.
  * In 2N and N+N designs a dual-corded load counts in full against both of its
@@ -64,8 +64,9 @@ typedef struct hr_budget {
   double cont_w;       /* continuous limit [W]; INFINITY when unrated */
   double burst_w;      /* burst allowance from the present thermal state [W]; INFINITY without device */
   double inst_w;       /* instantaneous ceiling [W]; INFINITY without such an element */
-  double phase_w[3];   /* continuous limit per phase conductor [W]; slot 0 only on
-                          single-phase nodes (1 and 2 are INFINITY) */
+  double phase_w[3];   /* limit per phase conductor [W, line to neutral]: a third of the
+                          smallest of cont_w, burst_w and inst_w on a three-phase node; that
+                          smallest in slot 0 on a single-phase node (1 and 2 are INFINITY) */
   double limit_w;      /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
                           0 while the node's feed is lost */
 } hr_budget_t;

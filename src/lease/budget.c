@@ -108,8 +108,8 @@ static double inst_pickup_a(const hr_device_t *dev)
   return INFINITY;
 }
 
-int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
-                   const hr_budget_cfg_t *cfg, int rated_100, hr_budget_t *out)
+int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev, const hr_budget_cfg_t *cfg,
+                   int rated_100, hr_budget_t *out)
 {
   if (!node || !cfg || !out)
     return HR_ERR_INVALID_ARG;
@@ -137,23 +137,25 @@ int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
     double ib = burst_current_a(dev, cfg->burst_window_s, cfg->burst_margin);
     out->burst_w = isfinite(ib) ? hr_budget_power_w(node, ib, cfg->pf) : INFINITY;
     double ii = inst_pickup_a(dev);
-    out->inst_w = isfinite(ii) ? hr_budget_power_w(node, cfg->inst_margin * ii, cfg->pf)
-                               : INFINITY;
+    out->inst_w = isfinite(ii) ? hr_budget_power_w(node, cfg->inst_margin * ii, cfg->pf) : INFINITY;
   }
   if (node->burst_w > 0.0 && node->burst_w < out->burst_w)
     out->burst_w = node->burst_w;
-  if (node->n_phases == 3) {
-    for (int p = 0; p < 3; p++)
-      out->phase_w[p] = out->cont_w / 3.0;
-  } else {
-    out->phase_w[0] = out->cont_w;
-    out->phase_w[1] = out->phase_w[2] = INFINITY;
-  }
   double lim = out->cont_w;
   if (out->burst_w < lim)
     lim = out->burst_w;
   if (out->inst_w < lim)
     lim = out->inst_w;
+  /* The device's limits are conductor currents: each conductor of a
+   * three-phase node carries a third of the balanced power at that current. */
+  double dev_w = isnan(lim) ? 0.0 : lim;
+  if (node->n_phases == 3) {
+    for (int p = 0; p < 3; p++)
+      out->phase_w[p] = dev_w / 3.0;
+  } else {
+    out->phase_w[0] = dev_w;
+    out->phase_w[1] = out->phase_w[2] = INFINITY;
+  }
   if (node->grid && node->grid->max_p_w > 0.0 && node->grid->max_p_w < lim)
     lim = node->grid->max_p_w;
   if (isnan(lim))

@@ -15,17 +15,17 @@ double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s);
 
 /* One child as a policy sees it. */
 typedef struct hr__item {
-  double dem_w;  /* demand (or measured power) [W], floor <= dem */
-  double flo_w;  /* floor [W] */
-  int prio;      /* class, higher = more important */
+  double dem_w; /* demand (or measured power) [W], floor <= dem */
+  double flo_w; /* floor [W] */
+  int prio;     /* class, higher = more important */
 } hr__item_t;
 
 /* Splits budget_w among n items into out_w[] (floor <= out <= dem) with the
  * coordinator's policy; state is the policy's one byte of memory (three-band
  * capped flag, two-threshold level).  scratch holds 2 n doubles.  When the
  * floors exceed the budget every item gets its floor. */
-void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
-                      const hr__item_t *it, double budget_w, double *out_w, double *scratch);
+void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const hr__item_t *it,
+                      double budget_w, double *out_w, double *scratch);
 
 /* hr__policy_alloc with HR_POLICY_FAIR for items of priority-free arrays,
  * n <= 64: the same grants, bit for bit, without building hr__item_t

@@ -227,85 +227,106 @@ static void alloc_priority(size_t n, const hr__item_t *it, double room_w, double
   }
 }
 
+/* Equal cuts of need_w over the items in mask (each down to its floor at
+ * most), water-filled so that an item that reaches its floor passes the rest
+ * of its share on: every pass either finishes or takes at least one item to
+ * its floor, exactly (out = flo, not out - room, which can land a rounding
+ * error above it and leave the item in the set), so at most one pass per
+ * item.  Returns what could not be cut (0 unless every member reached its
+ * floor first). */
+static double equal_cuts(size_t n, const hr__item_t *it, unsigned char *mask, size_t m,
+                         double need_w, double *out_w)
+{
+  double left = need_w;
+  while (left > 0.0 && m > 0) {
+    double share = left / (double)m;
+    size_t hit = 0;
+    for (size_t k = 0; k < n; k++)
+      if (mask[k] && out_w[k] - it[k].flo_w <= share) {
+        left -= out_w[k] - it[k].flo_w;
+        out_w[k] = it[k].flo_w;
+        mask[k] = 0;
+        hit++;
+      }
+    if (hit == 0) {
+      for (size_t k = 0; k < n; k++)
+        if (mask[k])
+          out_w[k] -= share;
+      return 0.0;
+    }
+    m -= hit;
+  }
+  return left > 0.0 ? left : 0.0;
+}
+
 void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double need_w,
                          double *out_w, double *scratch)
 {
   unsigned char *mask = (unsigned char *)scratch;
-  if (!(bucket_w > 0.0))
+  if (!(bucket_w > 0.0) || !isfinite(bucket_w))
     bucket_w = 100.0;
-  int c = INT32_MIN;
+  if (!(need_w > 0.0))
+    return;
   long above = (long)INT32_MIN - 1;
-  /* Classes from the lowest priority up. */
-  while (need_w > 1e-9) {
+  /* Classes from the lowest priority up: one pass per class, so at most n. */
+  while (need_w > 0.0) {
     long best = (long)INT32_MAX + 1;
     for (size_t k = 0; k < n; k++)
       if (it[k].prio > above && it[k].prio < best)
         best = it[k].prio;
     if (best > INT32_MAX)
       break;
-    c = (int)best;
+    int c = (int)best;
     above = best;
-    double give = 0.0, top = 0.0;
+    double give = 0.0;
     for (size_t k = 0; k < n; k++)
-      if (it[k].prio == c) {
+      if (it[k].prio == c && out_w[k] > it[k].flo_w)
         give += out_w[k] - it[k].flo_w;
-        if (out_w[k] > top)
-          top = out_w[k];
-      }
     if (give <= need_w) {
       for (size_t k = 0; k < n; k++)
-        if (it[k].prio == c)
+        if (it[k].prio == c && out_w[k] > it[k].flo_w)
           out_w[k] = it[k].flo_w;
       need_w -= give;
       continue;
     }
-    /* High bucket first: members are the items at or above the bucket edge;
-     * the edge moves down one bucket at a time until the members can give
-     * need_w with equal cuts (each limited by its floor). */
-    double edge = floor(top / bucket_w) * bucket_w;
+    /* High bucket first (Dynamo): the members are the items at or above a
+     * bucket edge; the edge moves down until they can give need_w with equal
+     * cuts.  It jumps from one member's bucket to the next lower one, never by
+     * one bucket width at a time: with a 1e12 W demand and 100 W buckets the
+     * width-by-width walk never ends.  Each step adds at least one item, and
+     * the lowest edge takes in every item that can give, which is enough
+     * (give > need_w), so at most n steps. */
+    for (size_t k = 0; k < n; k++)
+      mask[k] = 0;
+    size_t m = 0;
+    double can = 0.0;
     for (;;) {
-      double can = 0.0;
-      size_t m = 0;
-      for (size_t k = 0; k < n; k++) {
-        mask[k] = it[k].prio == c && out_w[k] >= edge && out_w[k] > it[k].flo_w;
-        if (mask[k]) {
-          can += out_w[k] - it[k].flo_w;
+      double edge = -INFINITY;
+      for (size_t k = 0; k < n; k++)
+        if (!mask[k] && it[k].prio == c && out_w[k] > it[k].flo_w) {
+          double e = floor(out_w[k] / bucket_w) * bucket_w;
+          if (e > edge)
+            edge = e;
+        }
+      if (edge == -INFINITY)
+        break; /* every item that can give is in */
+      for (size_t k = 0; k < n; k++)
+        if (!mask[k] && it[k].prio == c && out_w[k] > it[k].flo_w && out_w[k] >= edge) {
+          mask[k] = 1;
           m++;
+          can += out_w[k] - it[k].flo_w;
         }
-      }
-      if (can >= need_w || edge <= 0.0) {
-        /* Equal cuts, water-filled so that items that hit their floor pass the
-         * rest on to the others. */
-        double left = need_w;
-        while (left > 1e-9 && m > 0) {
-          double share = left / (double)m;
-          size_t hit = 0;
-          for (size_t k = 0; k < n; k++) {
-            if (!mask[k])
-              continue;
-            double room = out_w[k] - it[k].flo_w;
-            double d = room < share ? room : share;
-            out_w[k] -= d;
-            left -= d;
-            if (out_w[k] <= it[k].flo_w) {
-              mask[k] = 0;
-              hit++;
-            }
-          }
-          if (hit == 0)
-            break;
-          m -= hit;
-        }
-        need_w = left > 0.0 ? left : 0.0;
+      if (can >= need_w)
         break;
-      }
-      edge -= bucket_w;
     }
+    /* Rounding can leave a little to cut after the members all reached their
+     * floors: the next class gives it. */
+    need_w = equal_cuts(n, it, mask, m, need_w, out_w);
   }
 }
 
-void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n,
-                      const hr__item_t *it, double budget_w, double *out_w, double *scratch)
+void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const hr__item_t *it,
+                      double budget_w, double *out_w, double *scratch)
 {
   double sum_flo = 0.0, sum_dem = 0.0;
   for (size_t k = 0; k < n; k++) {

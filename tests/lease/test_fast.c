@@ -41,6 +41,7 @@ static hr_tree_t *random_tree(int two_n)
   int n_srv[4], n_gpu[4][5], odd[4][5];
   double gpu_w[4][5], srv_w[4][5], rack_w[4], tot = 0.0, floors = 0.0;
   int extra_leaf[4];
+  double site_ph_flo[2][3] = {{0, 0, 0}, {0, 0, 0}};
   for (int r = 0; r < n_rack; r++) {
     n_srv[r] = 1 + irand(5);
     double rack_sum = 0.0, max_srv = 0.0;
@@ -64,6 +65,21 @@ static hr_tree_t *random_tree(int two_n)
     rack_w[r] = ceil(rack_sum * unif(0.5, 1.2) + (extra_leaf[r] ? 1000.0 : 0.0));
     if (rack_w[r] < 3.0 * max_srv)
       rack_w[r] = ceil(3.0 * max_srv);
+    /* The floors on each conductor must fit it (0.8 x rack_w / 3); in 2N a
+     * server sits on phase s % 3 of the A side and (s + 1) % 3 of the B. */
+    double ph_flo[2][3] = {{0, 0, 0}, {0, 0, 0}};
+    for (int s = 0; s < n_srv[r]; s++) {
+      double fl = 0.3 * (n_gpu[r][s] + odd[r][s]) * gpu_w[r][s];
+      ph_flo[0][s % 3] += fl;
+      ph_flo[1][(s + 1) % 3] += fl;
+    }
+    for (int side = 0; side < 2; side++)
+      for (int q = 0; q < 3; q++)
+        site_ph_flo[side][q] += ph_flo[side][q] + (extra_leaf[r] ? 0.3 * 700.0 / 3.0 : 0.0);
+    for (int side = 0; side < 2; side++)
+      for (int q = 0; q < 3; q++)
+        if (rack_w[r] < ph_flo[side][q] * 3.0 / 0.8 * 1.05)
+          rack_w[r] = ceil(ph_flo[side][q] * 3.0 / 0.8 * 1.05);
     tot += rack_w[r];
   }
   double root_w = tot * unif(0.3, 1.0);
@@ -72,6 +88,10 @@ static hr_tree_t *random_tree(int two_n)
   for (int r = 0; r < n_rack; r++)
     if (root_w < rack_w[r])
       root_w = rack_w[r];
+  for (int side = 0; side < 2; side++)
+    for (int q = 0; q < 3; q++)
+      if (root_w < site_ph_flo[side][q] * 3.0 / 0.8 * 1.05)
+        root_w = ceil(site_ph_flo[side][q] * 3.0 / 0.8 * 1.05);
   const char *sides[2] = {"a", "b"};
   const char *ph[3] = {"a", "b", "c"};
   for (int f = 0; f < (two_n ? 2 : 1); f++) {
@@ -157,6 +177,12 @@ static void compare(const hr_lease_sys_t *a, const hr_lease_sys_t *b, const hr_t
                   (long long)oa[1], (long long)oa[2], (long long)oa[3], (long long)oa[4], lb.p_w,
                   (long long)lb.expiry_ns, (long long)lb.granted_ns, (long long)ob[0],
                   (long long)ob[1], (long long)ob[2], (long long)ob[3], (long long)ob[4]);
+      hr_lease_stats_t sa, sb;
+      hr_lease_sys_stats(a, &sa);
+      hr_lease_sys_stats(b, &sb);
+      print_error("clamps: fast %llu (last at %s), reference %llu\n",
+                  (unsigned long long)sa.clamps, hr_tree_node(t, sa.clamp_node)->id,
+                  (unsigned long long)sb.clamps);
       fail();
     }
     n_compared++;
@@ -195,7 +221,15 @@ static void run_seed(uint64_t seed)
   if (irand(2))
     cfg.tier[HR_TIER_GPU].ttl_ns = (5 + irand(60)) * MS;
   hr_lease_sys_t *a = NULL, *b = NULL;
-  assert_int_equal(hr_lease_sys_create(t, &cfg, &a, NULL), HR_OK);
+  size_t bad = 0;
+  int rc = hr_lease_sys_create(t, &cfg, &a, &bad);
+  if (rc != HR_OK) {
+    const hr_budget_t *bb = NULL;
+    print_error("seed %llu: create: %s at %s\n", (unsigned long long)seed, hr_strerror(rc),
+                nodes[bad].id);
+    (void)bb;
+  }
+  assert_int_equal(rc, HR_OK);
   assert_int_equal(hr_lease_sys_create(t, &cfg, &b, NULL), HR_OK);
   for (size_t k = 0; k < n; k++) {
     size_t m = 0;
@@ -220,7 +254,7 @@ static void run_seed(uint64_t seed)
     }
     if (m == 0 && irand(8) == 0) {
       double f = unif(0.0, 0.3) * nodes[k].capacity_w;
-      int ra = hr_lease_sys_set_floor(a, k, f), rb = hr_lease_sys_set_floor(b, k, f);
+      int ra = hr_lease_sys_set_floor(a, k, f, 0), rb = hr_lease_sys_set_floor(b, k, f, 0);
       assert_int_equal(ra, rb);
     }
   }
@@ -268,11 +302,11 @@ static void run_seed(uint64_t seed)
     }
     if (stopped < 0 && irand(20) == 0) {
       stopped = irand((int)n);
-      hr_lease_sys_set_running(a, (size_t)stopped, 0);
-      hr_lease_sys_set_running(b, (size_t)stopped, 0);
+      hr_lease_sys_set_running(a, (size_t)stopped, 0, now);
+      hr_lease_sys_set_running(b, (size_t)stopped, 0, now);
     } else if (stopped >= 0 && irand(10) == 0) {
-      hr_lease_sys_set_running(a, (size_t)stopped, 1);
-      hr_lease_sys_set_running(b, (size_t)stopped, 1);
+      hr_lease_sys_set_running(a, (size_t)stopped, 1, now);
+      hr_lease_sys_set_running(b, (size_t)stopped, 1, now);
       stopped = -1;
     }
     if (irand(40) == 0) {

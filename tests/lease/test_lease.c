@@ -146,17 +146,28 @@ static void test_cut_cascade_and_ramp(void **st)
   c = lc.coord;
   c.ramp_w_per_s = 1000.0;
   assert_int_equal(hr_lease_sys_set_coord(f->s, f->s2, &c), HR_OK);
-  hr_lease_sys_request(f->s, f->s2, 3000, t, &l);
-  hr_lease_sys_request(f->s, f->g21, 500, t, &l); /* first change: no history */
+  /* The first increase is ramp-limited too: it counts from the system's
+   * first time (t): at once nothing, after 200 ms 200 W (2 tokens). */
+  hr_lease_sys_request(f->s, f->g21, 500, t, &l);
+  assert_true(l.p_w == 300.0);
+  t += 200 * MS;
+  hr_lease_sys_request(f->s, f->s2, 3000, t, &l); /* a 200 ms lease */
+  hr_lease_sys_request(f->s, f->g21, 500, t, &l);
   assert_true(l.p_w == 500.0);
-  hr_lease_sys_request(f->s, f->g21, 800, t + 20 * MS, &l);
-  assert_true(l.p_w == 520.0 || l.p_w == 500.0);
-  assert_true(l.p_w <= 500.0 + 1000.0 * 0.020);
-  hr_lease_sys_request(f->s, f->g21, 800, t + 40 * MS, &l);
-  assert_true(l.p_w == 500.0 || l.p_w == 600.0); /* whole tokens, <= ramp */
-  assert_true(l.p_w <= 540.0 || l.p_w == 600.0);
-  hr_lease_sys_request(f->s, f->g21, 300, t + 41 * MS, &l);
+  /* Renewed every 20 ms (a GPU lease is 50 ms): 20, 40 .. 80 W allowed are
+   * less than a token, 100 W is one. */
+  for (int64_t dt = 20; dt < 100; dt += 20) {
+    hr_lease_sys_request(f->s, f->g21, 800, t + dt * MS, &l);
+    assert_true(l.p_w == 500.0);
+  }
+  hr_lease_sys_request(f->s, f->g21, 800, t + 100 * MS, &l);
+  assert_true(l.p_w == 600.0);
+  hr_lease_sys_request(f->s, f->g21, 300, t + 101 * MS, &l);
   assert_true(l.p_w == 300.0); /* cuts at once */
+  /* After a drop the ramp counts from the drop: 150 ms later, one token. */
+  hr_lease_sys_request(f->s, f->s2, 3000, t + 150 * MS, &l);
+  hr_lease_sys_request(f->s, f->g21, 800, t + 251 * MS, &l);
+  assert_true(l.p_w == 400.0);
 }
 
 static void test_reserve_phase(void **st)
@@ -177,7 +188,7 @@ static void test_reserve_phase(void **st)
   /* Phase a alone (2667 W) would bound a 3 kW-limit server at 2667 W. */
   c.reserve_frac = 0.0;
   hr_lease_sys_set_coord(f->s, f->rack, &c);
-  hr_lease_sys_set_rated_100(f->s, f->s1, 1); /* s1 limit 3000 W */
+  hr_lease_sys_set_rated_100(f->s, f->s1, 1, t); /* s1 limit 3000 W */
   hr_lease_cfg_t lc2 = lc;
   (void)lc2;
   hr_lease_sys_request(f->s, f->s1, 3000, t + 1, &l);
@@ -193,12 +204,20 @@ static void test_stopped_coordinator(void **st)
   hr_lease_sys_request(f->s, f->g11, 800, t, &l);
   hr_lease_transport_t tp;
   assert_int_equal(hr_lease_transport_inproc(f->s, &tp), HR_OK);
-  hr_lease_sys_set_running(f->s, f->s1, 0);
+  hr_lease_sys_set_running(f->s, f->s1, 0, t + 30 * MS);
   assert_int_equal(tp.request(tp.ctx, f->g11, 800, t + 30 * MS, &l), HR_ERR_STATE);
   assert_true(hr_lease_sys_cap_w(f->s, f->g11, t + 49 * MS) == 800.0);
   assert_true(hr_lease_sys_cap_w(f->s, f->g11, t + 50 * MS) == 300.0);
-  hr_lease_sys_set_running(f->s, f->s1, 1);
+  /* Losing a coordinator degrades the mode by itself. */
+  assert_int_equal(hr_lease_sys_mode(f->s), HR_MODE_DEGRADED);
+  assert_true((hr_lease_sys_events(f->s) & HR_EVENT_COORD_LOSS) != 0);
+  hr_lease_sys_set_running(f->s, f->s1, 1, t + 60 * MS);
+  /* Back, but no lease grows until the mode has been calm for stable_ns. */
   assert_int_equal(tp.request(tp.ctx, f->g11, 800, t + 60 * MS, &l), HR_OK);
+  assert_true(l.p_w == 300.0);
+  assert_int_equal(tp.request(tp.ctx, f->s1, 3000, t + 10060 * MS, &l), HR_OK);
+  assert_int_equal(hr_lease_sys_mode(f->s), HR_MODE_NORMAL);
+  assert_int_equal(tp.request(tp.ctx, f->g11, 800, t + 10060 * MS, &l), HR_OK);
   assert_true(l.p_w == 800.0);
 }
 
@@ -213,6 +232,8 @@ static void test_anti_oscillation(void **st)
   c.hyst_w = 200.0;
   assert_int_equal(hr_lease_sys_set_coord(f->s, f->s1, &c), HR_OK);
   int64_t t = 20000 * MS;
+  /* The system's first time counts as a change: dwell from it. */
+  hr_lease_sys_update_budgets(f->s, t - 1000 * MS);
   hr_lease_sys_request(f->s, f->s1, 3000, t, &l);
   hr_lease_sys_request(f->s, f->g11, 500, t, &l);
   assert_true(l.p_w == 500.0);
@@ -298,7 +319,7 @@ static void test_rebalance(void **st)
   hr_coord_cfg_t c = lc.coord;
   c.reserve_frac = 0.5;
   hr_lease_sys_set_coord(f->s, f->rack, &c);
-  hr_lease_sys_set_floor(f->s, f->g11, 100);
+  hr_lease_sys_set_floor(f->s, f->g11, 100, t);
   t += 1000 * MS;
   assert_int_equal(hr_lease_sys_rebalance(f->s, dem, t), HR_OK);
   double sum = hr_lease_sys_cap_w(f->s, f->s1, t) + hr_lease_sys_cap_w(f->s, f->s2, t);
@@ -357,7 +378,7 @@ static void test_tree_indices(void **st)
   assert_true(hr_lease_sys_cap_w(s, k[4], now) == 433.0 + 344.0);
   assert_true(hr_lease_sys_lease(s, k[5])->p_w == 433.0);
   /* A request names its node: only g22 changes. */
-  assert_int_equal(hr_lease_sys_set_floor(s, k[6], 50.0), HR_OK);
+  assert_int_equal(hr_lease_sys_set_floor(s, k[6], 50.0, now), HR_OK);
   now += MS; /* within the server's lease */
   assert_int_equal(hr_lease_sys_request(s, k[6], 100.0, now, NULL), HR_OK);
   assert_true(hr_lease_sys_cap_w(s, k[6], now) == 100.0);

@@ -278,7 +278,7 @@ static void run_seed(uint64_t seed)
         hr_tree_children(t, k, &m);
       } while (m == 0);
       stopped = (long)k;
-      hr_lease_sys_set_running(s, k, 0);
+      hr_lease_sys_set_running(s, k, 0, now);
       int64_t ttl = 0;
       const int32_t *ch = hr_tree_children(t, k, &m);
       for (size_t j = 0; j < m; j++) {
@@ -307,7 +307,7 @@ static void run_seed(uint64_t seed)
           }
         }
       if (irand(4) == 0) {
-        hr_lease_sys_set_running(s, (size_t)stopped, 1);
+        hr_lease_sys_set_running(s, (size_t)stopped, 1, now);
         stopped = -1;
       }
     }
