@@ -60,8 +60,8 @@
  * releases, rebalances, stops and restarts, feed losses, mode events, thermal
  * observations and time, checking everything after every call.
  *
- * Environment: HR_INVARIANT_SEEDS (number of random trees, default 60),
- * HR_INVARIANT_STEPS (calls per tree, default 400), HR_INVARIANT_SEED0 (first
+ * Environment: HR_INVARIANT_SEEDS (number of random trees, default 200),
+ * HR_INVARIANT_STEPS (steps per tree, default 500), HR_INVARIANT_SEED0 (first
  * seed, default 1), HR_INVARIANT_KEEP_GOING=1 (count violations instead of
  * stopping at the first; the test still fails), HR_INVARIANT_VERBOSE=1
  * (print the tree and the last calls with a violation). */
@@ -202,7 +202,7 @@ typedef struct ck {
   int step;
   hr_coord_cfg_t *cc;     /* each coordinator's settings as set */
   signed char *r100;      /* rated_100 as set (-1: the configuration's) */
-  unsigned char *dead, *stopped, *mark;
+  unsigned char *dead, *pdead, *stopped, *mark; /* pdead: dead before the call */
   int64_t *stop_ns;       /* when a stopped coordinator stopped (or came back on a feed) */
   double *floor;          /* this model's floors */
   double *cap;            /* caps at now after the last call */
@@ -211,9 +211,11 @@ typedef struct ck {
   double (*vm)[4];        /* the same with every leaf at the least it can be cut to */
   double *tcap, *tpw, *tflo; /* ramp tracker: cap, lease p_w and floor after the last sample */
   int64_t *tchg, *texp;   /* last change of the cap; lease expiry */
+  int64_t *tgr;           /* the same, not counting floor and feed changes */
   double *gmin;           /* grid tracker: min over samples of G(s) - R s */
   unsigned char *gok;
   unsigned feeds;
+  uint64_t clamps;        /* post-condition clamps already reported */
   int started;
   int64_t t0, now;
   hr_mode_t mode_before;
@@ -429,14 +431,22 @@ static void grid_sample(ck_t *c, int64_t t, int check)
     const hr_grid_limits_t *gl = c->nd[r].grid;
     double R = gl->max_ramp_w_per_s, W = gl->ramp_window_s > 0.0 ? gl->ramp_window_s : 1.0;
     double g = grid_g(c, r, t), x = g - R * (double)(t - c->t0) / 1e9;
+    /* At once: one window's worth, or one token of the root's children when
+     * that is larger (lease.h, docs/lease.md "Grid ramp"). */
+    double once = R * W;
+    size_t m = 0;
+    const int32_t *ch = kids(c, r, &m);
+    for (size_t j = 0; j < m; j++)
+      if (tier_token(c, (size_t)ch[j]) > once)
+        once = tier_token(c, (size_t)ch[j]);
     if (c->gok[r] && check) {
       n_chk[K_GRID]++;
-      double allow = c->gmin[r] + R * W;
-      if (!(x <= allow + REL_TOL * (g + R * W) + ABS_TOL))
+      double allow = c->gmin[r] + once;
+      if (!(x <= allow + REL_TOL * (g + once) + ABS_TOL))
         bad(c, K_GRID,
             "root %s: granted %.6f W rose %.6f W above what max_ramp %.3f W/s allows "
-            "(+ one window %.3f s)",
-            nid(c, r), g, x - c->gmin[r], R, W);
+            "(+ %.3f W at once)",
+            nid(c, r), g, x - c->gmin[r], R, once);
     }
     if (!c->gok[r] || x < c->gmin[r])
       c->gmin[r] = x;
@@ -452,7 +462,7 @@ static void sample_pre(ck_t *c, int64_t t)
     c->t0 = t;
     for (size_t k = 0; k < c->n; k++) {
       c->tcap[k] = c->dead[k] || is_root(c, k) ? 0.0 : hr_lease_sys_cap_w(c->s, k, t);
-      c->tchg[k] = t;
+      c->tchg[k] = c->tgr[k] = t;
       const hr_lease_t *l = hr_lease_sys_lease(c->s, k);
       c->tpw[k] = l ? l->p_w : 0.0;
       c->texp[k] = l ? l->expiry_ns : 0;
@@ -472,6 +482,8 @@ static void sample_pre(ck_t *c, int64_t t)
     }
     /* A drop between calls is an expiry, at the expiry time. */
     c->tchg[k] = c->texp[k] <= t && c->texp[k] > c->tchg[k] ? c->texp[k] : t;
+    if (c->tchg[k] > c->tgr[k])
+      c->tgr[k] = c->tchg[k];
     c->tcap[k] = now;
   }
   grid_sample(c, t, 1);
@@ -504,7 +516,7 @@ static double ramp_allow(const ck_t *c, size_t k, double *r_out)
   return best < 0.0 ? INFINITY : best;
 }
 
-static void check_ramp(ck_t *c)
+static void check_ramp(ck_t *c, int floors_changed)
 {
   hr_mode_t mode_after = hr_lease_sys_mode(c->s);
   for (size_t k = 0; k < c->n; k++) {
@@ -518,7 +530,7 @@ static void check_ramp(ck_t *c)
         n_increase++;
         double base = before > fl ? before : fl, inc = after - base;
         n_chk[K_GROW]++;
-        if (c->mode_before != HR_MODE_NORMAL || mode_after != HR_MODE_NORMAL)
+        if (mode_after != HR_MODE_NORMAL) /* a call may first return to normal, then grant */
           bad(c, K_GROW, "%s: cap rose %.6f -> %.6f W in mode %s", nid(c, k), before, after,
               hr_lease_mode_name(mode_after));
         int32_t ps[2] = {c->nd[k].parent, c->nd[k].parent_b};
@@ -534,18 +546,27 @@ static void check_ramp(ck_t *c)
               nid(c, k), before, after, inc, r, allow, (double)c->tchg[k] / 1e9);
       }
     }
-    if (after != before)
-      c->tchg[k] = c->now;
-    c->tcap[k] = after;
     const hr_lease_t *l = hr_lease_sys_lease(c->s, k);
+    /* A change of the grant (a grant, cut, release or revocation) restarts
+     * the ramp; the holder's own floor moving, or its feed going or coming
+     * back, is not a grant (docs/lease.md lists the drops that count). */
+    int not_grant = c->pdead[k] != c->dead[k] || (floors_changed && l->floor_w != c->tflo[k]);
+    if (after != before && !not_grant)
+      c->tchg[k] = c->tgr[k] = c->now;
+    c->tcap[k] = after;
     c->tpw[k] = l->p_w;
     c->texp[k] = l->expiry_ns;
     c->tflo[k] = l->floor_w;
   }
 }
 
-/* Cross-check of hr_lease_sys_osc: a cap changed by this call counts from now. */
-static void check_osc(ck_t *c, const double *before, int floors_changed)
+/* Cross-check of hr_lease_sys_osc.  ramp_from_ns is the time an increase
+ * counts from for any later t: a lease still running reports its expiry
+ * (when its cap will drop); so the time that applies now is ramp_from_ns if
+ * that has passed, else last_change_ns.  It must not be earlier than the
+ * last change of the cap this checker saw (tgr: grants, cuts, releases,
+ * revocations and expiries; not floor or feed changes). */
+static void check_osc(ck_t *c)
 {
   for (size_t k = 0; k < c->n; k++) {
     if (is_root(c, k) || c->dead[k])
@@ -556,11 +577,14 @@ static void check_osc(ck_t *c, const double *before, int floors_changed)
       bad(c, K_OSC, "%s: hr_lease_sys_osc failed", nid(c, k));
       continue;
     }
-    if (o.ramp_from_ns != INT64_MIN && o.ramp_from_ns > c->now)
-      bad(c, K_OSC, "%s: ramp_from_ns %lld after now", nid(c, k), (long long)o.ramp_from_ns);
-    if (!floors_changed && before[k] >= 0.0 && c->cap[k] != before[k] && o.ramp_from_ns != c->now)
-      bad(c, K_OSC, "%s: cap changed %.6f -> %.6f W at this call but ramp_from_ns is %lld",
-          nid(c, k), before[k], c->cap[k], (long long)o.ramp_from_ns);
+    int64_t from = o.ramp_from_ns <= c->now ? o.ramp_from_ns : o.last_change_ns;
+    if (from == INT64_MIN)
+      from = c->t0; /* never changed: the system's first time */
+    if (o.last_change_ns != INT64_MIN && o.last_change_ns > c->now)
+      bad(c, K_OSC, "%s: last_change_ns %lld after now", nid(c, k), (long long)o.last_change_ns);
+    if (from < c->tgr[k])
+      bad(c, K_OSC, "%s: ramp counts from %.9f s, but its cap last changed at %.9f s",
+          nid(c, k), (double)from / 1e9, (double)c->tgr[k] / 1e9);
   }
 }
 
@@ -796,15 +820,17 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
     n_chk[K_CLAMP]++;
     if (hr_lease_sys_stats(s, &st) != HR_OK)
       bad(c, K_CLAMP, "hr_lease_sys_stats failed");
-    else if (st.clamps != 0 || (ev & HR_EVENT_CLAMP))
+    else if (st.clamps != c->clamps || ((ev & HR_EVENT_CLAMP) && !c->clamps)) {
       bad(c, K_CLAMP, "%llu clamps, the largest %.6f W, the last at %s",
           (unsigned long long)st.clamps, st.clamp_max_w,
           st.clamp_node < c->n ? nid(c, st.clamp_node) : "?");
+      c->clamps = st.clamps; /* each new one reported once */
+    }
   }
   check_budgets(c);
-  if (before_call)
-    check_osc(c, before_call, floors_changed);
-  check_ramp(c);
+  (void)before_call;
+  check_ramp(c, floors_changed);
+  check_osc(c);
   grid_sample(c, t, 1);
 }
 
@@ -823,6 +849,7 @@ static void op_begin(ck_t *c, int64_t t, const char *fmt, ...)
   ck_log(c, "t=%.9f %s", (double)t / 1e9, line);
   c->now = t;
   sample_pre(c, t);
+  memcpy(c->pdead, c->dead, c->n);
   c->mode_before = hr_lease_sys_mode(c->s);
   if (g_before_n < c->n) {
     free(g_before);
@@ -854,8 +881,32 @@ static void call_end(ck_t *c)
     bad(c, K_CALL, "%s took %.3f s", g_call, d);
 }
 
+static const char *g_trace; /* HR_INVARIANT_TRACE: a node id to print after every call */
+
 static void op_end(ck_t *c, int floors_changed)
 {
+  if (g_trace) {
+    size_t k = 0;
+    if (hr_tree_find(c->t, g_trace, &k) == HR_OK) {
+      const hr_lease_t *l = hr_lease_sys_lease(c->s, k);
+      hr_lease_osc_t o;
+      hr_lease_sys_osc(c->s, k, &o);
+      print_message("trace %s after [%s]: cap %.6f p %.6f exp %.9f floor %.6f last %.9f from "
+                    "%.9f\n",
+                    g_trace, c->log[(c->n_log - 1) % LOG_N], hr_lease_sys_cap_w(c->s, k, c->now),
+                    l->p_w, (double)l->expiry_ns / 1e9, l->floor_w,
+                    (double)o.last_change_ns / 1e9, (double)o.ramp_from_ns / 1e9);
+      size_t m = 0;
+      const int32_t *ch = kids(c, k, &m);
+      for (size_t j = 0; j < m; j++) {
+        const hr_lease_t *lj = hr_lease_sys_lease(c->s, (size_t)ch[j]);
+        print_message("  child %s%s: cap %.6f p %.6f exp %.9f floor %.6f\n", nid(c, (size_t)ch[j]),
+                      c->stopped[ch[j]] ? " (stopped)" : "",
+                      hr_lease_sys_cap_w(c->s, (size_t)ch[j], c->now), lj->p_w,
+                      (double)lj->expiry_ns / 1e9, lj->floor_w);
+      }
+    }
+  }
   check_all(c, g_before, floors_changed);
   c->step++;
   n_steps++;
@@ -868,6 +919,7 @@ static void ck_close(ck_t *c)
   free(c->cc);
   free(c->r100);
   free(c->dead);
+  free(c->pdead);
   free(c->stopped);
   free(c->mark);
   free(c->stop_ns);
@@ -880,6 +932,7 @@ static void ck_close(ck_t *c)
   free(c->tflo);
   free(c->tchg);
   free(c->texp);
+  free(c->tgr);
   free(c->gmin);
   free(c->gok);
   memset(c, 0, sizeof *c);
@@ -935,6 +988,7 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->cc = calloc(n, sizeof *c->cc);
   c->r100 = malloc(n);
   c->dead = calloc(n, 1);
+  c->pdead = calloc(n, 1);
   c->stopped = calloc(n, 1);
   c->mark = calloc(n, 1);
   c->stop_ns = calloc(n, sizeof *c->stop_ns);
@@ -947,10 +1001,11 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->tflo = calloc(n, sizeof *c->tflo);
   c->tchg = calloc(n, sizeof *c->tchg);
   c->texp = calloc(n, sizeof *c->texp);
+  c->tgr = calloc(n, sizeof *c->tgr);
   c->gmin = calloc(n, sizeof *c->gmin);
   c->gok = calloc(n, 1);
-  assert_true(c->cc && c->r100 && c->dead && c->stopped && c->mark && c->stop_ns && c->floor &&
-              c->cap && c->v && c->vm && c->tcap && c->tpw && c->tflo && c->tchg && c->texp &&
+  assert_true(c->cc && c->r100 && c->dead && c->pdead && c->stopped && c->mark && c->stop_ns && c->floor &&
+              c->cap && c->v && c->vm && c->tcap && c->tpw && c->tflo && c->tchg && c->texp && c->tgr &&
               c->gmin && c->gok);
   memset(c->r100, -1, n);
   for (size_t k = 0; k < n; k++) {
@@ -1421,18 +1476,22 @@ static const char YAML_GRID[] =
     "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_w: 100000,"
     " grid: {max_ramp_w_per_s: 100, ramp_window_s: 1}}\n"
     "  - {id: srv, kind: server, parent: site, phases: 1, phase: a, rating_w: 30000}\n"
-    "  - {id: g0, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g1, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g2, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g3, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g4, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g5, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g6, kind: gpu, parent: srv, rating_w: 1200}\n"
-    "  - {id: g7, kind: gpu, parent: srv, rating_w: 1200}\n";
+    "  - {id: g0, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g1, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g2, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g3, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g4, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g5, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g6, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g7, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g8, kind: gpu, parent: srv, rating_w: 1500}\n"
+    "  - {id: g9, kind: gpu, parent: srv, rating_w: 1500}\n";
 
 /* 5 (site) and the grid ramp: the first site rebalance is ramp-limited, and
  * with rebalances every period_ns the total grows at the grid rate (within
- * two tokens over 60 s): the allowance accumulates with time. */
+ * two tokens over 60 s): the allowance accumulates with time.  The GPUs may
+ * draw 12 kW (0.8 x 10 x 1.5 kW) above 4.5 kW of floors: room for more than
+ * the 6 kW the grid allows in 60 s. */
 static void grid_case(int64_t period_ns)
 {
   hr_lease_cfg_t cfg;
@@ -1511,7 +1570,12 @@ static void test_release_with_stopped_child(void **st)
   assert_true(hr_lease_sys_cap_w(c.s, s0, SEC + 10 * MS) > c.floor[s0] + 1.0);
   ck_running(&c, s0, 0, SEC + 20 * MS);
   ck_release(&c, rack, SEC + 30 * MS);
-  assert_true(within(hr_lease_sys_cap_w(c.s, s0, SEC + 30 * MS), c.floor[s0]));
+  /* The release shortens what the rack granted through running coordinators;
+   * s0's own holders keep what they were given. */
+  const hr_lease_t *lr = hr_lease_sys_lease(c.s, rack);
+  int64_t er = lr->p_w > lr->floor_w ? lr->expiry_ns : SEC + 30 * MS;
+  const hr_lease_t *ls = hr_lease_sys_lease(c.s, s0);
+  assert_true(!(ls->p_w > ls->floor_w && ls->expiry_ns > SEC + 30 * MS) || ls->expiry_ns <= er);
   for (int i = 0; i < 30; i++)
     rebalance_all(&c, 1e9, SEC + 40 * MS + i * 10 * MS);
   ck_close(&c);
@@ -1645,6 +1709,79 @@ static void test_coordinator_loss(void **st)
     rebalance_all(&c, 1e9, t += 10 * MS);
   ck_events(&c, 0, t += 10 * MS);
   assert_int_equal(hr_lease_sys_mode(c.s), HR_MODE_NORMAL);
+  ck_close(&c);
+  UNGUARD();
+}
+
+/* Found by this checker on lease-safety 04da431: a lease that has run out
+ * and is then revoked (protection mode) forgets its drop at expiry; the next
+ * increase counts from the grant before it (1.5 s) instead of the expiry
+ * (1.55 s): 301 W at 1.56 s where the ramp allows 300.2 W. */
+static void test_ramp_after_expired_revocation(void **st)
+{
+  (void)st;
+  hr_lease_cfg_t cfg;
+  hr_lease_cfg_init(&cfg);
+  cfg.tier[HR_TIER_GPU].token_w = 1.0;
+  cfg.tier[HR_TIER_RACK].token_w = 1.0;
+  cfg.tier[HR_TIER_RACK].ttl_ns = 10 * SEC;
+  cfg.stable_ns = 0;
+  GUARD();
+  ck_t c;
+  assert_int_equal(ck_open(&c, YAML_RAMP, &cfg, "ramp-expired-revoked", 0), HR_OK);
+  size_t srv = find(&c, "srv"), g0 = find(&c, "g0");
+  hr_coord_cfg_t cc = cfg.coord;
+  cc.ramp_w_per_s = 20.0;
+  HR_COORD_RAMP_ACC(&cc) = SEC;
+  ck_set_coord(&c, srv, &cc);
+  ck_request(&c, srv, 1e9, SEC);
+  ck_request(&c, g0, 800.0, SEC + 500 * MS); /* 310 W until 1.55 s */
+  int64_t e = hr_lease_sys_lease(c.s, g0)->expiry_ns;
+  ck_events(&c, HR_EVENT_FEED_LOSS, e + MS);
+  ck_events(&c, 0, e + 2 * MS);
+  ck_events(&c, 0, e + 3 * MS);
+  assert_int_equal(hr_lease_sys_mode(c.s), HR_MODE_NORMAL);
+  ck_request(&c, srv, 1e9, e + 4 * MS);
+  ck_request(&c, g0, 800.0, e + 10 * MS);
+  assert_true(within(hr_lease_sys_cap_w(c.s, g0, e + 10 * MS), 300.0 + 20.0 * 0.010));
+  ck_close(&c);
+  UNGUARD();
+}
+
+/* Found by this checker on lease-safety 04da431: a stopped coordinator's
+ * commitments and its sibling's floor exceed the root's degraded budget
+ * (0.9 x 24 kW); nothing can be cut, yet the post-condition clamps (400 W)
+ * on every rebalance.  The physics is fine (22 kW of 24 kW). */
+static void test_no_clamp_at_least(void **st)
+{
+  (void)st;
+  static const char yaml[] =
+      "version: 1\nname: stoprel\nnodes:\n"
+      "  - {id: root, kind: switchgear, parent: null, voltage_v: 415, phases: 3, "
+      "rating_w: 30000}\n"
+      "  - {id: d1, kind: distribution, parent: root}\n"
+      "  - {id: d2, kind: distribution, parent: root}\n"
+      "  - {id: p1, kind: pdu, parent: d1, rating_w: 20000}\n"
+      "  - {id: p2, kind: pdu, parent: d2, rating_w: 20000}\n";
+  hr_lease_cfg_t cfg;
+  hr_lease_cfg_init(&cfg);
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    cfg.tier[k].token_w = 100.0;
+  GUARD();
+  ck_t c;
+  assert_int_equal(ck_open(&c, yaml, &cfg, "no-clamp-at-least", 0), HR_OK);
+  size_t d1 = find(&c, "d1"), p1 = find(&c, "p1"), p2 = find(&c, "p2");
+  double dem[5] = {0};
+  dem[p1] = 1e9;
+  ck_rebalance(&c, dem, SEC); /* d1 and p1 16 kW until 2 s */
+  ck_running(&c, d1, 0, SEC + 10 * MS);
+  ck_release(&c, d1, SEC + 20 * MS);
+  dem[p1] = 0.0;
+  dem[p2] = 1e9;
+  ck_rebalance(&c, dem, SEC + 40 * MS);
+  hr_lease_stats_t sts;
+  assert_int_equal(hr_lease_sys_stats(c.s, &sts), HR_OK);
+  assert_int_equal(sts.clamps, 0);
   ck_close(&c);
   UNGUARD();
 }
@@ -2110,8 +2247,8 @@ static void random_coord(const ck_t *c, size_t k, hr_coord_cfg_t *cc)
 {
   *cc = c->cfg.coord;
   cc->policy = (hr_policy_t)irand(4);
-  static const double res[4] = {0.0, 0.0, 0.05, 0.2};
-  cc->reserve_frac = res[irand(4)];
+  static const double res[6] = {0.0, 0.0, 0.0, 0.0, 0.05, 0.2};
+  cc->reserve_frac = res[irand(6)];
   double scale = isfinite(c->nd[k].capacity_w) ? c->nd[k].capacity_w : 1e4;
   cc->ramp_w_per_s = irand(5) < 2 ? INFINITY : scale * unif(0.05, 3.0);
   HR_COORD_RAMP_ACC(cc) = (int64_t)(unif(0.05, 2.0) * 1e9);
@@ -2168,7 +2305,7 @@ static void run_seed(unsigned long long seed, int steps)
         cnt++;
       }
     if (cnt)
-      cfg.tier[tr].token_w = ceil(sum / cnt * unif(0.002, 0.05));
+      cfg.tier[tr].token_w = ceil(sum / cnt * (irand(4) ? unif(0.0005, 0.005) : unif(0.005, 0.05)));
   }
   static const double ttl_lo[4] = {0.02, 0.05, 0.2, 1.0}, ttl_hi[4] = {0.1, 0.4, 2.0, 8.0};
   for (int tr = 0; tr < HR_TIER_COUNT; tr++)
@@ -2309,7 +2446,7 @@ static long env_long(const char *name, long dflt)
 static void test_random(void **st)
 {
   (void)st;
-  long seeds = env_long("HR_INVARIANT_SEEDS", 60), steps = env_long("HR_INVARIANT_STEPS", 400);
+  long seeds = env_long("HR_INVARIANT_SEEDS", 200), steps = env_long("HR_INVARIANT_STEPS", 500);
   long seed0 = env_long("HR_INVARIANT_SEED0", 1);
   long bind0 = n_bind_phys, cand0 = n_cand_phys, bindc0 = n_bind_coord, candc0 = n_cand_coord;
   long inc0 = n_increase, calls0 = n_calls_checked, callb0 = n_calls_bind;
@@ -2329,9 +2466,13 @@ static void test_random(void **st)
                 "%ld of %ld (%.1f %%)\n",
                 callb, calls, calls ? 100.0 * (double)callb / (double)calls : 0.0);
   /* The limits must have been exercised, not met vacuously: in a tree only
-   * the tightest node on each path binds, so per node the fraction is small;
-   * per call a good fraction must find some limit binding. */
-  assert_true(seeds < 20 || (callb * 4 > calls && bind > 1000 && bindc > 1000 && bindc * 20 > candc));
+   * the tightest node on each path binds, so per node the fraction is small.
+   * Coordinators' sums sit at what they may give in a good fraction of
+   * checks; the leaves' draw reaches a conductor or limit_w less often (the
+   * policies' bands, tokens at every level and GPU leases that expire between
+   * rebalances keep it a little below), but thousands of times. */
+  assert_true(seeds < 20 || (bindc * 20 > candc && bindc > 5000 && bind > 1000 &&
+                             callb * 200 > calls));
   assert_true(seeds < 20 || n_increase - inc0 > 1000);
 }
 
@@ -2345,6 +2486,7 @@ int main(void)
   keep_going = env_long("HR_INVARIANT_KEEP_GOING", 0) != 0;
   verbose = env_long("HR_INVARIANT_VERBOSE", 0) != 0;
   HANG_S = (unsigned)env_long("HR_INVARIANT_HANG_S", 5);
+  g_trace = getenv("HR_INVARIANT_TRACE");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defect1_bucket_cuts),
       cmocka_unit_test(test_defect2_no_hang),
@@ -2356,6 +2498,8 @@ int main(void)
       cmocka_unit_test(test_runtime_rating_and_floor),
       cmocka_unit_test(test_degraded_stopped_root),
       cmocka_unit_test(test_coordinator_loss),
+      cmocka_unit_test(test_ramp_after_expired_revocation),
+      cmocka_unit_test(test_no_clamp_at_least),
       cmocka_unit_test(test_random),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
