@@ -265,7 +265,9 @@ HR_API double hr_lease_sys_avail_w(const hr_lease_sys_t *sys, size_t node, int64
 HR_API int hr_lease_sys_request(hr_lease_sys_t *sys, size_t node, double want_w, int64_t t_ns,
                                 hr_lease_t *out);
 
-/* Gives a lease back: the holder drops to its floor at once. */
+/* Gives a lease back: the holder drops to its floor at once, or, when a
+ * stopped coordinator below it committed more, to those commitments until
+ * its lease expires (they cannot be revoked; docs/lease.md). */
 HR_API int hr_lease_sys_release(hr_lease_sys_t *sys, size_t node, int64_t t_ns);
 
 /* Full rebalance: demand_w[k] [W] is what leaf k wants (read for nodes without
@@ -295,9 +297,11 @@ HR_API int hr_lease_sys_running(const hr_lease_sys_t *sys, size_t node);
 /* Anti-oscillation and ramp state of the lease node holds, for checkers. */
 typedef struct hr_lease_osc {
   int64_t last_change_ns; /* last change of the granted p_w (INT64_MIN: never) */
-  int64_t ramp_from_ns;   /* the time an increase at t may count from: the last change of
-                             the cap, a drop by expiry, release or revocation included
-                             (INT64_MIN: before the system's first time) */
+  int64_t ramp_from_ns;   /* the time an increase may count from: the last change of the
+                             cap, a drop by expiry, release or revocation included; for a
+                             lease above its floor still running, its expiry (when it will
+                             drop if nothing changes first).  INT64_MIN: before the
+                             system's first time */
   int64_t damp_window_ns; /* start of the damper's window */
   int64_t hold_until_ns;  /* increases refused before this (damper) */
   int last_dir;           /* direction of the last change: -1, 0, 1 */

@@ -87,9 +87,17 @@ void hr__lease_compute_floors(hr_lease_sys_t *s)
     if (s->ph_idx[k] >= 0)
       memcpy(s->fph + 4 * (size_t)s->ph_idx[k], fp, sizeof fp);
   }
-  for (size_t k = 0; k < s->n; k++)
+  for (size_t k = 0; k < s->n; k++) {
     if (s->lease_p_w[k] < s->floor_w[k])
       s->lease_p_w[k] = s->floor_w[k];
+    /* per conductor too: floors are held on every conductor */
+    if (s->ph_idx[k] >= 0) {
+      double *p = s->pph + 4 * (size_t)s->ph_idx[k];
+      const double *f = ph_row(s->fph, s, k);
+      for (int q = 0; q < 3; q++)
+        p[q] = p[q] < f[q] ? f[q] : p[q];
+    }
+  }
 }
 
 /* The shape of a three-phase node before any demand is known (the

@@ -173,6 +173,10 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
   if (m)
     return HR_ERR_INVALID_ARG;
   hr__lease_start_at(s, t);
+  /* Grants lifted to a raised floor lose their record of a drop by expiry:
+   * keep it as their last change first (ramp_from). */
+  for (size_t j = 0; j < s->n; j++)
+    s->last_change_ns[j] = ramp_from(s, j, t);
   double old = s->floor_w[k];
   s->floor_w[k] = floor_w;
   hr__lease_compute_floors(s);
@@ -382,8 +386,12 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t, 
   hr__lease_settle(s, c, hi, t, expiry_for(s, c, t));
   size_t m = 0;
   kids(s, c, &m);
-  if (m)
+  if (m) {
+    /* Cut what no longer fits and, when the grant ended sooner (a floor
+     * grant ends at once), shorten what lies below. */
     hr__lease_fit_from(s, c, t);
+    hr__lease_shorten(s, c, t);
+  }
   for (int j = 0; j < 2; j++)
     if (ps[j] >= 0)
       hr__lease_postcheck_node(s, (size_t)ps[j], t);

@@ -438,6 +438,22 @@ static inline double leaf_demand(const hr_lease_sys_t *s, size_t k, const double
   return d;
 }
 
+/* A held node (a stopped parent or process) is only cut by its running
+ * parents, and only they can shorten it: to no later than their own leases,
+ * so that it never outlives them. */
+static inline void nest_held(hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  int32_t ps[2] = {s->par[k], s->parb[k]};
+  for (int j = 0; j < 2; j++) {
+    int32_t p = ps[j];
+    if (p < 0 || s->dead[p] || !s->running[p] || s->par[p] < 0)
+      continue;
+    int64_t e = s->lease_exp_ns[p];
+    if (s->lease_exp_ns[k] > e && s->lease_exp_ns[k] > t)
+      s->lease_exp_ns[k] = e > t ? e : t;
+  }
+}
+
 /* ---- shared rules (rules.c, layout.c) ------------------------------------- */
 
 /* The least a parent can cut c to at t; per conductor into lph (may be NULL). */

@@ -718,7 +718,10 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       if (s->mode == HR_MODE_PROTECTION)
         want = 0.0;
       if (s->n_stopped && held(s, k)) {
-        hr__lease_cut(s, k, want, t);
+        {
+          hr__lease_cut(s, k, want, t);
+          nest_held(s, k, t);
+        }
       } else if (s->n_stopped == 0) {
         settle_bf(s, k, want, t, expiry_for(s, k, t));
         if (s->ph_idx[k] >= 0)
@@ -858,7 +861,10 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
           if (s->dead[c])
             continue;
           if (s->n_stopped && held(s, c)) {
-            hr__lease_cut(s, c, prot ? 0.0 : s->alloc[j], t);
+            {
+              hr__lease_cut(s, c, prot ? 0.0 : s->alloc[j], t);
+              nest_held(s, c, t);
+            }
             continue;
           }
           int64_t e = t + tier_ttl(s, c);

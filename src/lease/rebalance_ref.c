@@ -128,9 +128,10 @@ int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64
     double offer = s->offer_w[k];
     if (!is_root(s, k) && isfinite(offer)) {
       double want = prot ? 0.0 : offer;
-      if (s->n_stopped && held(s, k))
+      if (s->n_stopped && held(s, k)) {
         hr__lease_cut(s, k, want, t);
-      else
+        nest_held(s, k, t);
+      } else
         hr__lease_settle(s, k, want, t, expiry_for(s, k, t));
     }
     size_t m = 0;
@@ -153,9 +154,10 @@ int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64
           continue;
         double want = prot ? 0.0 : s->alloc[j];
         int64_t e = t + tier_ttl(s, c);
-        if (s->n_stopped && held(s, c))
+        if (s->n_stopped && held(s, c)) {
           hr__lease_cut(s, c, want, t);
-        else
+          nest_held(s, c, t);
+        } else
           hr__lease_settle(s, c, want, t, e < pe ? e : pe);
         s->offer_w[c] = NAN;
       }

@@ -465,16 +465,37 @@ static double excess_at(hr_lease_sys_t *s, size_t k, int64_t t, int *nest)
         ph[q] += w[q];
     }
   }
-  double ex = sum - avail;
-  ex = ex > 1e-9 * avail + 1e-6 ? ex : 0.0;
-  if (three) {
-    double lim[3];
+  double lim[3] = {INFINITY, INFINITY, INFINITY};
+  if (three)
     phase_avail(s, k, t, s->budget[k].phase_w, lim);
-    for (int q = 0; q < 3; q++) {
-      double e = ph[q] - lim[q];
-      if (e > 1e-9 * lim[q] + 1e-6 && e > ex)
-        ex = e;
+  int over = sum - avail > 1e-9 * avail + 1e-6;
+  for (int q = 0; q < 3; q++)
+    over |= ph[q] - lim[q] > 1e-9 * lim[q] + 1e-6;
+  if (!over)
+    return 0.0;
+  /* Only what could have been cut counts: floors are never refused, and
+   * what a stopped coordinator committed cannot be cut (its least). */
+  double lsum = 0.0, lph_sum[3] = {0.0, 0.0, 0.0}, lph[3] = {0.0, 0.0, 0.0};
+  for (size_t j = 0; j < m; j++) {
+    size_t c = (size_t)ch[j];
+    if (s->dead[c])
+      continue;
+    double v = hr__lease_least(s, c, t, s->ph_idx[c] >= 0 ? lph : NULL);
+    lsum += v;
+    if (three) {
+      contrib(s, c, k, v, lph, w);
+      for (int q = 0; q < 3; q++)
+        lph_sum[q] += w[q];
     }
+  }
+  double top = avail > lsum ? avail : lsum;
+  double ex = sum - top;
+  ex = ex > 1e-9 * top + 1e-6 ? ex : 0.0;
+  for (int q = 0; q < 3 && three; q++) {
+    double l = lim[q] > lph_sum[q] ? lim[q] : lph_sum[q];
+    double e = ph[q] - l;
+    if (e > 1e-9 * l + 1e-6 && e > ex)
+      ex = e;
   }
   return ex;
 }
@@ -534,6 +555,9 @@ void hr__lease_drop(hr_lease_sys_t *s, size_t k, int64_t t)
   int ph = s->ph_idx[k] >= 0;
   double lst = hr__lease_least(s, k, t, ph ? lph : NULL);
   double old = cap_at(s, k, t);
+  /* A lease that already ran out dropped at its expiry: keep that as its
+   * last change before the grant is overwritten (ramp_from). */
+  s->last_change_ns[k] = ramp_from(s, k, t);
   s->lease_p_w[k] = lst;
   if (ph)
     memcpy(s->pph + 4 * (size_t)s->ph_idx[k], lph, sizeof lph);
@@ -601,7 +625,7 @@ static hr_mode_t mode_for(unsigned ev)
 static void revoke_all(hr_lease_sys_t *s, int64_t t)
 {
   for (size_t k = 0; k < s->n; k++) {
-    if (is_root(s, k) || s->dead[k])
+    if (is_root(s, k))
       continue;
     int32_t a = s->par[k], b = s->parb[k];
     if (s->n_stopped &&
