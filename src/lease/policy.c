@@ -296,22 +296,26 @@ void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double
      * width-by-width walk never ends.  Each step adds at least one item, and
      * the lowest edge takes in every item that can give, which is enough
      * (give > need_w), so at most n steps. */
-    for (size_t k = 0; k < n; k++)
+    /* Each item's bucket edge, at most the item itself (floor(x / w) * w can
+     * round above x at 1e19 W), so that an item is always at or above its
+     * own edge and every step takes at least one item in. */
+    double *edge_of = scratch + n;
+    for (size_t k = 0; k < n; k++) {
       mask[k] = 0;
+      double e = floor(out_w[k] / bucket_w) * bucket_w;
+      edge_of[k] = e < out_w[k] ? e : out_w[k];
+    }
     size_t m = 0;
     double can = 0.0;
     for (;;) {
       double edge = -INFINITY;
       for (size_t k = 0; k < n; k++)
-        if (!mask[k] && it[k].prio == c && out_w[k] > it[k].flo_w) {
-          double e = floor(out_w[k] / bucket_w) * bucket_w;
-          if (e > edge)
-            edge = e;
-        }
+        if (!mask[k] && it[k].prio == c && out_w[k] > it[k].flo_w && edge_of[k] > edge)
+          edge = edge_of[k];
       if (edge == -INFINITY)
         break; /* every item that can give is in */
       for (size_t k = 0; k < n; k++)
-        if (!mask[k] && it[k].prio == c && out_w[k] > it[k].flo_w && out_w[k] >= edge) {
+        if (!mask[k] && it[k].prio == c && out_w[k] > it[k].flo_w && edge_of[k] >= edge) {
           mask[k] = 1;
           m++;
           can += out_w[k] - it[k].flo_w;

@@ -83,8 +83,8 @@ static void one_case(void)
   }
   double want = need < give ? sum - need : sum - give;
   if (!(after <= want + 1e-12 * sum + 1e-9)) {
-    print_error("n %zu need %.17g give %.17g: sum %.17g -> %.17g, expected %.17g\n", n, need,
-                give, sum, after, want);
+    print_error("n %zu need %.17g give %.17g: sum %.17g -> %.17g, expected %.17g\n", n, need, give,
+                sum, after, want);
     fail();
   }
   /* Lower classes first: if some item of class c was cut, every item of a
@@ -111,7 +111,7 @@ static void test_random_cuts(void **st)
   (void)st;
   guard(20);
   rng = 0x5DEECE66Dull;
-  for (int i = 0; i < (getenv("HR_N") ? atoi(getenv("HR_N")) : 100000); i++)
+  for (int i = 0; i < 200000; i++)
     one_case();
   guard(0);
 }
@@ -142,7 +142,7 @@ static void test_huge_demands(void **st)
       after += out[k];
     }
     if (isfinite(dem[d]))
-      assert_true(after <= target * (1.0 + 1e-9) || after <= 1e-12 * sum);
+      assert_true(after <= target + 1e-12 * sum); /* rounding of the cut itself */
   }
   guard(0);
 }
