@@ -64,9 +64,9 @@ static uint8_t phase_code(const double w[3])
 /* ---- setup ------------------------------------------------------------------- */
 
 /* Floors bottom-up: a node's is the sum of its children's, in total and,
- * for a node with per-phase tables, per conductor.  Grants below a raised
- * floor are lifted to it. */
-void hr__lease_compute_floors(hr_lease_sys_t *s)
+ * for a node with per-phase tables, per conductor (grants are lifted to
+ * them by hr__lease_lift_to_floors once they are known to fit). */
+void hr__lease_compute_floors(hr_lease_sys_t *s, int64_t t)
 {
   for (size_t k = s->n; k-- > 0;) {
     size_t m = 0;
@@ -83,10 +83,19 @@ void hr__lease_compute_floors(hr_lease_sys_t *s)
           fp[q] += w[q];
       }
     }
+    /* A floor that moves moves the cap of a holder at its floor: a change
+     * (the ramp counts from it). */
+    if (f != s->floor_w[k] && t != INT64_MIN)
+      s->last_change_ns[k] = t;
     s->floor_w[k] = f;
     if (s->ph_idx[k] >= 0)
       memcpy(s->fph + 4 * (size_t)s->ph_idx[k], fp, sizeof fp);
   }
+}
+
+/* Grants below a (raised) floor are lifted to it, in total and per conductor. */
+void hr__lease_lift_to_floors(hr_lease_sys_t *s)
+{
   for (size_t k = 0; k < s->n; k++) {
     if (s->lease_p_w[k] < s->floor_w[k])
       s->lease_p_w[k] = s->floor_w[k];
@@ -598,7 +607,8 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   }
   if ((rc = hr__lease_budgets_all(s)) != HR_OK)
     goto fail;
-  hr__lease_compute_floors(s);
+  hr__lease_compute_floors(s, INT64_MIN);
+  hr__lease_lift_to_floors(s);
   memcpy(s->pph, s->fph, 4 * s->n_ph * sizeof *s->pph);
   init_shapes(s);
   s->stats.clamp_ns = INT64_MIN;

@@ -179,14 +179,16 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
     s->last_change_ns[j] = ramp_from(s, j, t);
   double old = s->floor_w[k];
   s->floor_w[k] = floor_w;
-  hr__lease_compute_floors(s);
+  if (floor_w != old)
+    s->last_change_ns[k] = t;
+  hr__lease_compute_floors(s, t);
   if (hr__lease_check_floors(s, NULL) != HR_OK) {
     s->floor_w[k] = old;
-    hr__lease_compute_floors(s);
+    hr__lease_compute_floors(s, t);
     return HR_ERR_RANGE;
   }
-  /* A raised floor is held at once (compute_floors lifted the grants): the
-   * holder's siblings make room. */
+  /* A raised floor is held at once: the holder's siblings make room. */
+  hr__lease_lift_to_floors(s);
   hr__lease_cut_all(s, t);
   return HR_OK;
 }

@@ -479,7 +479,9 @@ void hr__lease_postcheck_all(hr_lease_sys_t *s, int64_t t, int fast);
 void hr__lease_drop(hr_lease_sys_t *s, size_t k, int64_t t);
 double hr__lease_phase_demand(hr_lease_sys_t *s, size_t k, const double *dem, double d);
 void hr__lease_update_mode(hr_lease_sys_t *s, int64_t t);
-void hr__lease_compute_floors(hr_lease_sys_t *s);
+/* Floors bottom-up; t: when they changed (INT64_MIN at creation). */
+void hr__lease_compute_floors(hr_lease_sys_t *s, int64_t t);
+void hr__lease_lift_to_floors(hr_lease_sys_t *s);
 int hr__lease_check_floors(const hr_lease_sys_t *s, size_t *bad);
 int hr__lease_budgets_all(hr_lease_sys_t *s);
 const hr_lease_t *hr__lease_view(const hr_lease_sys_t *s, size_t k);

@@ -554,13 +554,18 @@ void hr__lease_drop(hr_lease_sys_t *s, size_t k, int64_t t)
   double lph[3];
   int ph = s->ph_idx[k] >= 0;
   double lst = hr__lease_least(s, k, t, ph ? lph : NULL);
-  double old = cap_at(s, k, t);
+  double old = s->dead[k] ? s->floor_w[k] : cap_at(s, k, t);
   /* A lease that already ran out dropped at its expiry: keep that as its
    * last change before the grant is overwritten (ramp_from). */
   s->last_change_ns[k] = ramp_from(s, k, t);
+  /* Never up: commitments above the present cap were never granted. */
+  lst = lst < old ? lst : old;
+  if (ph) {
+    double *p = s->pph + 4 * (size_t)s->ph_idx[k];
+    for (int q = 0; q < 3; q++)
+      p[q] = lph[q] < p[q] ? lph[q] : p[q];
+  }
   s->lease_p_w[k] = lst;
-  if (ph)
-    memcpy(s->pph + 4 * (size_t)s->ph_idx[k], lph, sizeof lph);
   if (lst <= s->floor_w[k] || t >= s->lease_exp_ns[k])
     s->lease_exp_ns[k] = t;
   if (lst < old) {

@@ -525,7 +525,11 @@ static void check_ramp(ck_t *c, int floors_changed)
     double before = c->tcap[k], after = c->dead[k] ? 0.0 : c->cap[k];
     n_chk[K_RAMP]++;
     if (after > before * (1.0 + 1e-12) + 1e-9) {
+      /* A floor is never refused: a cap lifted to a raised floor is not growth
+       * (the floor as the library now holds it, when floors moved in this call). */
       double fl = c->dead[k] ? 0.0 : c->floor[k];
+      if (floors_changed && !c->dead[k])
+        fl = hr_lease_sys_lease(c->s, k)->floor_w;
       if (!within(after, fl)) {
         n_increase++;
         double base = before > fl ? before : fl, inc = after - base;
