@@ -456,10 +456,21 @@ static double excess_at(hr_lease_sys_t *s, size_t k, int64_t t, int *nest)
       *nest = 1;
     }
     double v = cap_at(s, c, t);
+    if (s->ph_idx[c] >= 0)
+      cur_phase(s, c, t, cur);
+    size_t mc = 0;
+    kids(s, c, &mc);
+    if (!s->running[c] && mc) {
+      /* A stopped node grants nothing more: what its subtree may draw is
+       * what its children hold (its least), however much its own lease says. */
+      double lc[3] = {0.0, 0.0, 0.0};
+      double l = hr__lease_least(s, c, t, s->ph_idx[c] >= 0 ? lc : NULL);
+      v = l < v ? l : v;
+      for (int q = 0; q < 3; q++)
+        cur[q] = lc[q] < cur[q] ? lc[q] : cur[q];
+    }
     sum += v;
     if (three) {
-      if (s->ph_idx[c] >= 0)
-        cur_phase(s, c, t, cur);
       contrib(s, c, k, v, cur, w);
       for (int q = 0; q < 3; q++)
         ph[q] += w[q];

@@ -390,9 +390,28 @@ static void model_loads(ck_t *c)
       add_mapped(c, k, x, c->vm[x], c->vm[k]);
     }
     /* Nobody running can cut below a stopped coordinator: what it granted is
-     * committed until it expires. */
-    if (c->stopped[k])
-      memcpy(c->vm[k], c->v[k], sizeof c->v[k]);
+     * committed until it expires.  Its children's grants, not only what their
+     * leaves hold now: a running child may raise its own children within its
+     * grant (per conductor for a three-phase child). */
+    if (c->stopped[k]) {
+      double acc[4] = {0.0, 0.0, 0.0, 0.0};
+      for (size_t j = 0; j < m; j++) {
+        size_t x = (size_t)ch[j];
+        if (c->dead[x])
+          continue;
+        double xv[4];
+        if (is_leaf(c, x) || c->nd[x].n_phases != 3) {
+          leaf_vec(&c->nd[x], c->cap[x], xv);
+        } else {
+          hr_lease_phase_cap_w(hr_lease_sys_lease(c->s, x), c->now, xv);
+          xv[3] = c->cap[x];
+        }
+        for (int q = 0; q < 4; q++)
+          xv[q] = xv[q] > c->v[x][q] ? xv[q] : c->v[x][q];
+        add_mapped(c, k, x, xv, acc);
+      }
+      memcpy(c->vm[k], acc, sizeof acc);
+    }
   }
 }
 
@@ -530,6 +549,10 @@ static void check_ramp(ck_t *c, int floors_changed)
       double fl = c->dead[k] ? 0.0 : c->floor[k];
       if (floors_changed && !c->dead[k])
         fl = hr_lease_sys_lease(c->s, k)->floor_w;
+      /* nor is a cap held to what its subtree cannot be cut below (floors and
+       * a stopped coordinator's commitments: the same exception as the sums) */
+      if (!c->dead[k] && !is_leaf(c, k) && c->vm[k][3] > fl)
+        fl = c->vm[k][3];
       if (!within(after, fl)) {
         n_increase++;
         double base = before > fl ? before : fl, inc = after - base;
