@@ -68,7 +68,11 @@ enum {
   HR_FLAG_IRREGULAR = 1u << 6,
   /* An event record closed by hr_meter_finish: the stream ended during the
    * event, so its duration is a lower bound. */
-  HR_FLAG_OPEN = 1u << 7
+  HR_FLAG_OPEN = 1u << 7,
+  /* An event end record that withdraws the event its start notice announced:
+   * an RVC during which a dip or swell began is not an RVC (IEC 61000-4-30
+   * §5.11); the end is where it was discarded. */
+  HR_FLAG_CANCELLED = 1u << 8
 };
 
 typedef enum hr_event_type {
@@ -195,7 +199,9 @@ typedef struct hr_freq_rec {
 typedef struct hr_event_rec {
   hr_event_type_t type;
   int ended;            /* 0: the event has started (a notice, sent at detection);
-                           1: the event is over and the fields below are final */
+                           1: the event is over and the fields below are final.
+                           Every start notice is followed by an end record, which
+                           carries HR_FLAG_CANCELLED when the event was withdrawn */
   unsigned channels;    /* bit k: channel k took part (voltage channels for
                            dips/swells/interruptions/RVC, current channels for
                            current steps) */
