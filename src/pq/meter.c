@@ -350,6 +350,7 @@ void hr_meter_reset(hr_meter_t *m)
     return;
   hr__zc_filter_reset(&m->zc);
   memset(m->fring, 0, sizeof(uint16_t) * m->ring_len);
+  m->flag_last = -1;
   m->pcum_acc = 0.0;
   m->n = 0;
   m->y_prev = 0.0;
@@ -495,11 +496,13 @@ typedef struct seg {
   uint32_t run_i[2];  /* interior runs: start slot and length */
   uint32_t run_n[2];
   int nrun;
+  int64_t s0;         /* frame index of the first sample */
 } seg_t;
 
 static void seg_init(const hr_meter_t *m, double a, double b, seg_t *g)
 {
   int64_t s0 = sample_at(a), s1 = sample_at(b);
+  g->s0 = s0;
   g->ia = (uint32_t)s0 & m->mask;
   g->ib = (uint32_t)s1 & m->mask;
   g->single = s0 == s1;
@@ -679,22 +682,13 @@ static uint32_t flags_range(const hr_meter_t *m, int64_t k0, int64_t k1)
   return f;
 }
 
-static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
+/* Squares, peaks and products of a window given as a segment; every field
+ * of h but the positions and flags. */
+static inline void sums_to_half(const hr_meter_t *m, const slot_sums_t *sp, hr__half_t *h)
 {
-  memset(h, 0, sizeof *h);
-  h->pos0 = a;
-  h->pos1 = b;
-  h->len = b - a;
-  seg_t g;
-  seg_init(m, a, b, &g);
-  slot_sums_t s;
-  if (m->cfg.layout == HR_LAYOUT_3P4W)
-    (m->wide_sums ? window_sums_3p4w_wide : window_sums_3p4w_half)(m->fr, &g, &s);
-  else if (m->cfg.layout == HR_LAYOUT_3P3W)
-    (m->wide_sums ? window_sums_3p3w_wide : window_sums_3p3w_half)(m->fr, &g, &s);
-  else
-    (m->wide_sums ? window_sums_1p_wide : window_sums_1p_half)(m->fr, &g, &s);
-  for (int c = 0; c < m->nch; c++) {
+  const slot_sums_t s = *sp;
+  /* Lanes past the last channel hold zeros in every slot. */
+  for (int c = 0; c < HR_MAX_CH; c++) {
     h->sq[c] = s.sq[c];
     h->peak[c] = bits_to_float(s.pk[c]);
   }
@@ -707,14 +701,85 @@ static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
     /* Phase voltages against the artificial star point, u_a = (u_ab - u_ca)/3
      * etc., which with i_a + i_b + i_c = 0 sums to the two-wattmeter total
      * (IEEE 1459-2010 §3.2.2). */
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < 3; p++) {
       h->p[p] = (s.pr[2 * p] - s.pr[2 * p + 1]) / 3.0;
+      h->uu[p] = 0.0;
+    }
   } else {
     h->p[0] = s.pr[0];
+    h->p[1] = h->p[2] = 0.0;
+    h->uu[0] = h->uu[1] = h->uu[2] = 0.0;
   }
-  h->flags |= seg_flags(&g, m->fring);
+}
+
+static void seg_sums(hr_meter_t *m, const seg_t *g,
+                                                            hr__half_t *h)
+{
+  slot_sums_t s;
+  if (m->cfg.layout == HR_LAYOUT_3P4W)
+    (m->wide_sums ? window_sums_3p4w_wide : window_sums_3p4w_half)(m->fr, g, &s);
+  else if (m->cfg.layout == HR_LAYOUT_3P3W)
+    (m->wide_sums ? window_sums_3p3w_wide : window_sums_3p3w_half)(m->fr, g, &s);
+  else
+    (m->wide_sums ? window_sums_1p_wide : window_sums_1p_half)(m->fr, g, &s);
+  sums_to_half(m, &s, h);
+}
+
+static void half_sums(hr_meter_t *m, double a, double b,
+                                                             hr__half_t *h)
+{
+  h->pos0 = a;
+  h->pos1 = b;
+  h->len = b - a;
+  seg_t g;
+  seg_init(m, a, b, &g);
+  seg_sums(m, &g, h);
+  /* Flagged frames are rare: no scan when the window starts after the
+   * last one. */
+  h->flags = g.s0 > m->flag_last ? 0u : seg_flags(&g, m->fring);
   if (a < m->settle_pos)
     h->flags |= HR_FLAG_STARTUP;
+}
+
+/* Sums over [a, b) inside one sample's interval that holds no sample's
+ * centre (the sliver between a boundary and a window's end): that sample
+ * weighted by b - a; no peak (h->peak is not written), no flag. */
+static inline void sliver_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
+{
+  /* The same terms as the window sums' end-sample term, w * (x * y) of
+   * exactly widened floats, so either form of those gives these bits. */
+  const float *f = m->fr + (size_t)((uint32_t)sample_at(a) & m->mask) * HR__SLOT;
+  const double w = b - a;
+  double x[HR__SLOT];
+  for (int c = 0; c < HR__SLOT; c++)
+    x[c] = f[c];
+  for (int c = 0; c < HR_MAX_CH; c++)
+    h->sq[c] = w * (x[c] * x[c]);
+  if (m->cfg.layout == HR_LAYOUT_3P4W) {
+    h->p[0] = w * (x[0] * x[3]);
+    h->p[1] = w * (x[1] * x[4]);
+    h->p[2] = w * (x[2] * x[5]);
+    h->uu[0] = w * (x[0] * x[1]);
+    h->uu[1] = w * (x[1] * x[2]);
+    h->uu[2] = w * (x[2] * x[0]);
+  } else if (m->cfg.layout == HR_LAYOUT_3P3W) {
+    /* As PROD_3P3W_A/B and seg_sums: (u_ab*ia - u_ca*ia)/3, ... */
+    static const int ua[6] = {0, 2, 1, 0, 2, 1}, ib[6] = {3, 3, 4, 4, 5, 5};
+    for (int p = 0; p < 3; p++) {
+      double p0 = w * (x[ua[2 * p]] * x[ib[2 * p]]);
+      double p1 = w * (x[ua[2 * p + 1]] * x[ib[2 * p + 1]]);
+      h->p[p] = (p0 - p1) / 3.0;
+      h->uu[p] = 0.0;
+    }
+  } else {
+    h->p[0] = w * (x[0] * x[1]);
+    h->p[1] = h->p[2] = 0.0;
+    h->uu[0] = h->uu[1] = h->uu[2] = 0.0;
+  }
+  h->pos0 = a;
+  h->pos1 = b;
+  h->len = w;
+  h->flags = 0;
 }
 
 static void acc_add(hr__acc_t *acc, const hr__half_t *h, int nch)
@@ -862,21 +927,36 @@ static void emit_interval(hr_meter_t *m, const hr__acc_t *a)
   hr__meter_emit(m, &rec);
 }
 
-/* Adds (sign = 1) or takes away (sign = -1) a window's sums; peaks and
- * flags only join. */
-static void acc_join(hr__acc_t *w, const hr__half_t *x, int nch, double sign)
+/* o = a + b + sign * x over the window sums (x = NULL: none); peaks and
+ * flags of x join when x_pk. */
+static inline void win_join(hr__acc_t *o, const hr__half_t *a, const hr__half_t *b,
+                            const hr__half_t *x, double sign, int x_pk)
 {
-  for (int c = 0; c < nch; c++) {
-    w->sq[c] += sign * x->sq[c];
-    if (sign > 0.0)
-      w->peak[c] = x->peak[c] > w->peak[c] ? x->peak[c] : w->peak[c];
+  if (x) {
+#pragma omp simd
+    for (int c = 0; c < HR_MAX_CH; c++)
+      o->sq[c] = a->sq[c] + b->sq[c] + sign * x->sq[c];
+    for (int p = 0; p < 3; p++) {
+      o->p[p] = a->p[p] + b->p[p] + sign * x->p[p];
+      o->uu[p] = a->uu[p] + b->uu[p] + sign * x->uu[p];
+    }
+  } else {
+#pragma omp simd
+    for (int c = 0; c < HR_MAX_CH; c++)
+      o->sq[c] = a->sq[c] + b->sq[c];
+    for (int p = 0; p < 3; p++) {
+      o->p[p] = a->p[p] + b->p[p];
+      o->uu[p] = a->uu[p] + b->uu[p];
+    }
   }
-  for (int p = 0; p < 3; p++) {
-    w->p[p] += sign * x->p[p];
-    w->uu[p] += sign * x->uu[p];
+  for (int c = 0; c < HR_MAX_CH; c++)
+    o->peak[c] = b->peak[c] > a->peak[c] ? b->peak[c] : a->peak[c];
+  o->flags = a->flags | b->flags;
+  if (x_pk) {
+    for (int c = 0; c < HR_MAX_CH; c++)
+      o->peak[c] = x->peak[c] > o->peak[c] ? x->peak[c] : o->peak[c];
+    o->flags |= x->flags;
   }
-  if (sign > 0.0)
-    w->flags |= x->flags;
 }
 
 /* The one-period window [hp->pos0, win_end) that commences at the boundary
@@ -888,29 +968,47 @@ static void acc_join(hr__acc_t *w, const hr__half_t *x, int nch, double sign)
  * steady state the sliver is a small fraction of a sample).  After the
  * tracking broke down (irregular half cycles) the window is the two half
  * cycles as they are. */
-static void window_sums(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h, double win_end,
-                        hr__acc_t *w)
+static inline void cycle_window(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
+                                double win_end, hr__acc_t *w)
 {
-  memset(w, 0, sizeof *w);
-  acc_add(w, hp, m->nch);
-  acc_add(w, h, m->nch);
-  if (((hp->flags | h->flags) & HR_FLAG_IRREGULAR) || !(win_end > h->pos0) ||
-      win_end == h->pos1)
-    return;
   hr__half_t x;
-  if (win_end > h->pos1) {
-    half_sums(m, h->pos1, win_end, &x);
-    acc_join(w, &x, m->nch, 1.0);
-  } else if (ceil_fast(win_end) == ceil_fast(h->pos1)) {
-    half_sums(m, win_end, h->pos1, &x);
-    acc_join(w, &x, m->nch, -1.0);
-  } else {
-    memset(w, 0, sizeof *w);
-    acc_add(w, hp, m->nch);
-    half_sums(m, h->pos0, win_end, &x);
-    acc_add(w, &x, m->nch);
+  const hr__half_t *xp = NULL, *second = h;
+  double sign = 1.0, len = hp->len + h->len;
+  int x_pk = 0;
+  const double c = h->pos1;
+  if (!((hp->flags | h->flags) & HR_FLAG_IRREGULAR) && win_end > h->pos0 && win_end != c) {
+    len = win_end - hp->pos0;
+    /* A sliver with no sample centre in it changes no peak and no flag. */
+    int no_centre = ceil_fast(win_end) == ceil_fast(c);
+    int one_sample = sample_at(win_end) == sample_at(c);
+    xp = &x;
+    if (win_end > c) {
+      if (no_centre && one_sample) {
+        sliver_sums(m, c, win_end, &x);
+      } else {
+        half_sums(m, c, win_end, &x);
+        x_pk = 1;
+      }
+    } else if (no_centre) {
+      if (one_sample)
+        sliver_sums(m, win_end, c, &x);
+      else
+        half_sums(m, win_end, c, &x);
+      sign = -1.0;
+    } else {
+      /* The window's end cuts the second half cycle before a sample
+       * centre: sum the second part afresh. */
+      half_sums(m, h->pos0, win_end, &x);
+      second = &x;
+      xp = NULL;
+    }
   }
-  w->len = win_end - hp->pos0;
+  win_join(w, hp, second, xp, sign, x_pk);
+  w->n = 2;
+  w->open = 1;
+  w->pos0 = hp->pos0;
+  w->len = len;
+  w->f_sum = 0.0;
 }
 
 static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
@@ -938,7 +1036,7 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
     /* Urms(1/2) and Irms(1/2): the one-cycle window commencing at the
      * boundary two before this one (IEC 61000-4-30 §5.4.2), channels in
      * layout order (voltages, then currents). */
-    window_sums(m, &m->h_prev, &h, b->win_end, &w);
+    cycle_window(m, &m->h_prev, &h, b->win_end, &w);
     double inv_len = 1.0 / w.len, rms[HR_MAX_CH];
 #pragma omp simd
     for (int c = 0; c < HR_MAX_CH; c++)
@@ -1256,9 +1354,8 @@ static void set_delay_f(hr_meter_t *m)
 {
   m->delay_f = m->f_est;
   m->delay = hr__zc_filter_delay_fast(&m->zc, m->f_est);
-  m->zc_h = 2.0 * M_PI * m->f_est * m->zc.dec / m->fs;
-  m->zc_sin_h = sin(m->zc_h);
-  m->zc_cos_h = cos(m->zc_h);
+  double h = 2.0 * M_PI * m->f_est * m->zc.dec / m->fs;
+  m->zc_h2_6 = h * h / 6.0;
 }
 
 static void on_crossing(hr_meter_t *m, double pos_f, int rising)
@@ -1571,6 +1668,8 @@ static void classify_frame(hr_meter_t *m, uint32_t idx)
   if (m->derive_in)
     s[m->nch_in] = -(s[m->nu] + s[m->nu + 1] + s[m->nu + 2]);
   m->fring[idx] = fl;
+  if (fl)
+    m->flag_last = m->n;
   if (m->need_pcum) {
     m->pcum_acc += frame_power(m, idx);
     m->pcum[idx] = m->pcum_acc;
@@ -1608,10 +1707,21 @@ HR_VECTOR_CLONES static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, dou
   hr__biquad_t q0 = m->zc.s[0], q1 = m->zc.s[1], q2 = m->zc.s[2];
   double bsum = m->zc_bsum;
   int bcnt = m->zc_bcnt, cnt = 0;
-  for (size_t k = 0; k < len; k++) {
-    bsum += ref[(size_t)((uint32_t)(n0 + (int64_t)k) & mask) * HR__SLOT];
-    if (++bcnt < dec)
-      continue;
+  size_t k = 0;
+  for (;;) {
+    /* A block's samples are summed in order from 0 whether or not it
+     * started in an earlier chunk, so the sums do not depend on chunking. */
+    if (bcnt == 0 && k + (size_t)dec <= len) {
+      double t = 0.0;
+      for (int j = 0; j < dec; j++, k++)
+        t += ref[(size_t)((uint32_t)(n0 + (int64_t)k) & mask) * HR__SLOT];
+      bsum = t;
+    } else {
+      for (; bcnt < dec && k < len; bcnt++, k++)
+        bsum += ref[(size_t)((uint32_t)(n0 + (int64_t)k) & mask) * HR__SLOT];
+      if (bcnt < dec)
+        break;
+    }
     double y = bsum * inv_dec;
     bsum = 0.0;
     bcnt = 0;
@@ -1627,7 +1737,7 @@ HR_VECTOR_CLONES static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, dou
       y = 0.0;
     }
     ys[cnt] = y;
-    ends[cnt] = n0 + (int64_t)k;
+    ends[cnt] = n0 + (int64_t)k - 1;
     cnt++;
   }
   m->zc.s[0] = q0;
@@ -1661,14 +1771,14 @@ static void zc_detect(hr_meter_t *m, double y, int64_t n_last)
     else
       m->arm_fall = 0;
     /* Where between the two samples the crossing lies.  The band-pass
-     * output is a sinusoid at about f_est, sampled zc_h radians apart: with
-     * p = |yo| = A sin(a) and q = |y| = A sin(h - a), the crossing is a
-     * radians after the first sample, a = atan2(p sin h, q + p cos h).
-     * Linear interpolation (a/h = p/(p + q)) is off by up to 0.3 % of h at
-     * 60 Hz and 1 kHz, which moved single cycles' periods by 0.03 %. */
-    double p = fabs(yo), q = fabs(y);
-    double frac = atan2(p * m->zc_sin_h, q + p * m->zc_cos_h) / m->zc_h;
-    frac = frac < 0.0 ? 0.0 : frac > 1.0 ? 1.0 : frac;
+     * output is a sinusoid at about f_est, sampled h radians apart (h < 0.46
+     * at 1-2 kHz).  Linear interpolation s = yo/(yo - y) gives
+     * s = u + h^2/6 u(1 - u)(1 - 2u) + O(h^4) for the true fraction u: off
+     * by up to 0.23 % of a step at 60 Hz and 1 kHz, which moved single
+     * cycles' periods by 0.02 %.  Taking the h^2 term off leaves 2e-5 of a
+     * step (5e-5 at 72 Hz). */
+    double s = yo / (yo - y);
+    double frac = s - m->zc_h2_6 * s * (1.0 - s) * (1.0 - 2.0 * s);
     /* Position on the decimated time line scaled to input samples; the
      * block mean's own delay is part of m->delay. */
     on_crossing(m, ((double)(m->zc_j - 1) + frac) * m->zc.dec, crossing > 0);

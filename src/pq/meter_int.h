@@ -76,6 +76,7 @@ struct hr_meter {
   int wide_sums;             /* 1: the 8-double window sums (AVX-512), 0: halves */
   float *fr;
   uint16_t *fring; /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
+  int64_t flag_last; /* index of the last frame with a flag, -1 if none */
   double *pcum;    /* running sum of total instantaneous power, inclusive */
   double pcum_acc;
   hr__power_term_t pterm[6];
@@ -116,7 +117,7 @@ struct hr_meter {
   int f_rej_n;
   int lock_misses;
   double delay_f, delay; /* filter delay cached for frequency delay_f [samples] */
-  double zc_h, zc_sin_h, zc_cos_h; /* decimated sample spacing at delay_f [rad] */
+  double zc_h2_6;        /* h^2/6, h the decimated sample spacing at delay_f [rad] */
   int out_of_range;
   int locked;            /* boundaries follow the phase lock (see on_crossing) */
   double settle_pos;
