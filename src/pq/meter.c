@@ -132,6 +132,11 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len)
     CHECK(isfinite(a->threshold) && a->hysteresis >= 0.0 && isfinite(a->hysteresis),
           HR_ERR_RANGE, "alarms[%d]: threshold must be finite and hysteresis >= 0", k);
   }
+  CHECK(cfg->t0_ns >= INT64_MIN + HR_T_MARGIN_NS && cfg->t0_ns <= INT64_MAX - HR_T_MARGIN_NS,
+        HR_ERR_RANGE,
+        "t0_ns = %lld: timestamps must stay %lld ns inside the int64 range "
+        "(|t0_ns| <= 9223372016854775807)",
+        (long long)cfg->t0_ns, (long long)HR_T_MARGIN_NS);
   CHECK(cfg->queue_len >= 256 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE,
         "queue_len = %zu: must be between 256 and 1048576", cfg->queue_len);
   return HR_OK;
@@ -290,6 +295,15 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   m->n_phase = cfg->layout == HR_LAYOUT_1P2W ? 1 : 3;
   m->fs = cfg->fs_hz;
   m->fs_mhz = llround(cfg->fs_hz * 1000.0);
+  /* The longest stream whose timestamps (and the 10-s tick after its last
+   * sample, and t_ns + dur_ns of its windows) stay inside int64: up to
+   * INT64_MAX - HR_T_MARGIN_NS, and at most 2^62 ns (146 years) of samples
+   * so that sample counts times 1000 and seconds times 1e9 do not overflow
+   * either.  Counted in unsigned arithmetic: t0_ns may be negative. */
+  uint64_t span_ns = (uint64_t)(INT64_MAX - HR_T_MARGIN_NS) - (uint64_t)cfg->t0_ns;
+  if (span_ns > (UINT64_C(1) << 62))
+    span_ns = UINT64_C(1) << 62;
+  m->n_max = (int64_t)floor((double)span_ns * 1e-9 * cfg->fs_hz) - 1;
   m->cycles_per_interval = cfg->f_nom_hz == 50.0 ? 10 : 12;
   m->rvc_n = rvc_n;
   m->ring_len = ring_len;
@@ -299,8 +313,10 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   m->f_min = f_min;
   m->f_max = cfg->f_nom_hz * (1.0 + cfg->track_pct / 100.0);
   m->min_half = 0.8 * cfg->fs_hz / (2.0 * m->f_max);
-  for (int c = 0; c < nch; c++)
+  for (int c = 0; c < nch; c++) {
     m->clip[c] = (float)(c < nu ? cfg->u_clip_v : cfg->i_clip_a);
+    m->corrupt[c] = (float)(c < nu ? HR_U_CORRUPT_PU * M_SQRT2 * cfg->u_din_v : HR_I_CORRUPT_A);
+  }
   if (derive_in)
     m->clip[nch - 1] = 0.0f;
 
@@ -351,6 +367,8 @@ void hr_meter_reset(hr_meter_t *m)
   hr__zc_filter_reset(&m->zc);
   memset(m->fring, 0, sizeof(uint16_t) * m->ring_len);
   m->flag_last = -1;
+  m->zc_sub = 0.0f;
+  m->zc_sub_n = -2;
   m->pcum_acc = 0.0;
   m->n = 0;
   m->y_prev = 0.0;
@@ -1604,7 +1622,9 @@ HR_VECTOR_CLONES static void chunk_copy(hr_meter_t *m, const float *x, uint32_t 
   float *fr = m->fr + (size_t)i0 * HR__SLOT;
   float lim_f[HR__SLOT];
   for (int c = 0; c < HR__SLOT; c++)
-    lim_f[c] = c < m->nch_in && m->clip[c] > 0.0f ? m->clip[c] : INFINITY;
+    lim_f[c] = c >= m->nch_in ? INFINITY
+               : m->clip[c] > 0.0f && m->clip[c] < m->corrupt[c] ? m->clip[c]
+                                                                 : m->corrupt[c];
   v8i lim, bad = {0};
   memcpy(&lim, lim_f, sizeof lim);
   switch (m->nch_in) {
@@ -1648,16 +1668,20 @@ HR_VECTOR_CLONES static void chunk_power(hr_meter_t *m, uint32_t i0, uint32_t le
 
 /* Phase B for one frame that phase A could not vouch for: count and flag
  * NaN/Inf (stored as 0) and clipped samples, then extend the power sum. */
-static void classify_frame(hr_meter_t *m, uint32_t idx)
+static int classify_frame(hr_meter_t *m, uint32_t idx)
 {
   float *s = m->fr + (size_t)idx * HR__SLOT;
   uint16_t fl = 0;
+  int ref_bad = 0;
   for (int c = 0; c < m->nch_in; c++) {
     float v = s[c];
-    if (!isfinite(v)) {
+    if (!(fabsf(v) < m->corrupt[c])) {
+      /* NaN, infinite, or beyond any value the channel can carry (a
+       * corrupt word): counted, flagged, and stored as 0. */
       mark_bad(m, c);
       fl |= HR_FLAG_BAD_SAMPLE;
       s[c] = 0.0f;
+      ref_bad |= c == m->cfg.ref_channel;
     } else if (m->clip[c] > 0.0f && fabsf(v) >= m->clip[c]) {
       if (m->st.first_clipped_frame < 0)
         m->st.first_clipped_frame = m->n;
@@ -1674,6 +1698,7 @@ static void classify_frame(hr_meter_t *m, uint32_t idx)
     m->pcum_acc += frame_power(m, idx);
     m->pcum[idx] = m->pcum_acc;
   }
+  return ref_bad;
 }
 
 /* One biquad section, direct form I, on y in place. */
@@ -1815,8 +1840,23 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
     }
     if (!clean) {
       m->n = n;
-      classify_frame(m, (uint32_t)n & m->mask);
-      cnt = zc_filter(m, n, 1, ys, ends);
+      const uint32_t idx = (uint32_t)n & m->mask;
+      if (classify_frame(m, idx)) {
+        /* A bad sample on the reference is 0 in the windows, but the
+         * band-pass gets the reference's last good value: a step to 0
+         * and back would ring through the next cycles' crossings. */
+        float *r = m->fr + (size_t)idx * HR__SLOT + m->cfg.ref_channel;
+        if (m->zc_sub_n != n - 1)
+          m->zc_sub = n > 0 ? m->fr[(size_t)((uint32_t)(n - 1) & m->mask) * HR__SLOT +
+                                     m->cfg.ref_channel]
+                             : 0.0f;
+        m->zc_sub_n = n;
+        *r = m->zc_sub;
+        cnt = zc_filter(m, n, 1, ys, ends);
+        *r = 0.0f;
+      } else {
+        cnt = zc_filter(m, n, 1, ys, ends);
+      }
       c = 0;
     }
     /* The next frame count at which something happens: a block's crossing
@@ -1865,8 +1905,13 @@ static int chunk_is_clean(const hr_meter_t *m, const int32_t *bad_lanes)
 int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done)
 {
   const int nin = m->nch_in;
-  int full = 0;
+  int full = 0, range = 0;
   size_t k = 0;
+  /* Frames past the last one whose timestamp fits (see n_max) are refused. */
+  if (n_frames > (uint64_t)(m->n_max - m->n)) {
+    n_frames = (size_t)(m->n_max - m->n);
+    range = 1;
+  }
   while (k < n_frames && !full) {
     size_t len = n_frames - k < CHUNK ? n_frames - k : CHUNK;
     const float *x = frames + k * (size_t)nin;
@@ -1898,5 +1943,5 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
   m->st.frames += (int64_t)k;
   if (n_done)
     *n_done = k;
-  return full ? HR_ERR_FULL : HR_OK;
+  return full ? HR_ERR_FULL : range ? HR_ERR_RANGE : HR_OK;
 }

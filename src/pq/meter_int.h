@@ -82,8 +82,12 @@ struct hr_meter {
   hr__power_term_t pterm[6];
   int n_pterm;
   float clip[HR_MAX_CH];
+  float corrupt[HR_MAX_CH]; /* |x| at or above this is a corrupt sample */
+  float zc_sub;             /* reference value the band-pass got for frame zc_sub_n */
+  int64_t zc_sub_n;
 
   int64_t n;       /* frames consumed; the next frame has index n */
+  int64_t n_max;   /* frames the stream may hold before timestamps overflow */
   int64_t next_due;
   int ms_events;   /* a detector reads the 1-ms series */
   int need_pcum;   /* the running power sum is kept (the 1-ms series is read) */
