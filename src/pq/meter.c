@@ -1859,6 +1859,28 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
       }
       c = 0;
     }
+    if (clean) {
+      /* Blocks that end before anything falls due and cannot complete a
+       * crossing only move the hysteresis arms (zc_detect without a
+       * crossing): they need none of the bookkeeping below, and emit
+       * nothing, so the queue check above still holds. */
+      const int64_t due = m->next_due;
+      const int c_from = c;
+      while (c < cnt && ends[c] + 1 < due) {
+        const double y = ys[c], yo = m->y_prev;
+        if (y >= 0.0 ? (yo < 0.0 && m->arm_rise) : (yo >= 0.0 && m->arm_fall))
+          break;
+        if (y > m->zc_hyst)
+          m->arm_fall = 1;
+        if (y < -m->zc_hyst)
+          m->arm_rise = 1;
+        m->y_prev = y;
+        m->zc_j++;
+        c++;
+      }
+      if (c > c_from)
+        n = ends[c - 1] + 1;
+    }
     /* The next frame count at which something happens: a block's crossing
      * test (after its last frame) or a due item. */
     int64_t at_block = c < cnt ? ends[c] + 1 : n_end;
