@@ -1177,7 +1177,9 @@ static void process_ms(hr_meter_t *m, double e)
   float ipk = 0.0f;
   if (k1 >= k0) {
     ipk = phase_current_peak(m, k0, k1);
-    flags |= flags_range(m, k0, k1);
+    /* No frame after the last flagged one carries a flag. */
+    if (k0 <= m->flag_last)
+      flags |= flags_range(m, k0, k1);
   }
   if (m->out_of_range)
     flags |= HR_FLAG_FREQ_RANGE;
