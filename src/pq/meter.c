@@ -1932,8 +1932,9 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
   int full = 0, range = 0;
   size_t k = 0;
   /* Frames past the last one whose timestamp fits (see n_max) are refused. */
-  if (n_frames > (uint64_t)(m->n_max - m->n)) {
-    n_frames = (size_t)(m->n_max - m->n);
+  const uint64_t room = m->n_max > m->n ? (uint64_t)(m->n_max - m->n) : 0u;
+  if (n_frames > room) {
+    n_frames = (size_t)room;
     range = 1;
   }
   while (k < n_frames && !full) {

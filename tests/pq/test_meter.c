@@ -543,6 +543,16 @@ static void t0_near_int64_limits_is_refused_not_overflowed(void **state)
     assert_null(m);
   }
 
+  /* At the limit itself: accepted, but no frame fits. */
+  size_t n1 = 100, none = 1;
+  float *x1 = calloc(n1 * 6, sizeof *x1);
+  cfg.t0_ns = INT64_MAX - HR_T_MARGIN_NS;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_push(m, x1, n1, &none), HR_ERR_RANGE);
+  assert_int_equal(none, 0);
+  hr_meter_destroy(m);
+  free(x1);
+
   /* 1.5 s before the last usable nanosecond: 3 s of frames stop after 1.5 s. */
   size_t n = (size_t)(3.0 * FS);
   float *x = clean_signal(n);
