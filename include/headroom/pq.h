@@ -48,10 +48,25 @@ typedef enum hr_rec_kind {
   (HR_RECMASK(HR_REC_HALF) | HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_MS) |                   \
    HR_RECMASK(HR_REC_INTERVAL) | HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT))
 
+/* Samples no channel can carry: a voltage at or beyond 100 times the
+ * declared peak (sqrt(2) * u_din_v), a current at or beyond 1e9 A.  Such a
+ * sample is a corrupt word, handled as a NaN (HR_FLAG_BAD_SAMPLE). */
+#define HR_U_CORRUPT_PU 100.0
+#define HR_I_CORRUPT_A 1e9
+
+/* Every timestamp a meter produces (and the 10-s tick after its last
+ * sample) stays inside int64: t0_ns must be at least HR_T_MARGIN_NS inside
+ * the range (hr_meter_cfg_check), and hr_meter_push refuses frames whose
+ * time would come closer than that to INT64_MAX, or that would make the
+ * stream longer than 2^62 ns (146 years). */
+#define HR_T_MARGIN_NS INT64_C(20000000000)
+
 /* Record flags.  A flagged value is still computed, but must not be trusted
  * as a normal measurement. */
 enum {
-  /* A NaN or infinite sample fell in the window; it was counted as 0. */
+  /* A bad sample fell in the window: NaN, infinite, or a corrupt value at
+   * or beyond HR_U_CORRUPT_PU times the declared peak voltage (voltage
+   * channels) or HR_I_CORRUPT_A (current channels); it was counted as 0. */
   HR_FLAG_BAD_SAMPLE = 1u << 0,
   /* A sample at or beyond the configured clip level fell in the window. */
   HR_FLAG_CLIPPED = 1u << 1,
@@ -68,7 +83,11 @@ enum {
   HR_FLAG_IRREGULAR = 1u << 6,
   /* An event record closed by hr_meter_finish: the stream ended during the
    * event, so its duration is a lower bound. */
-  HR_FLAG_OPEN = 1u << 7
+  HR_FLAG_OPEN = 1u << 7,
+  /* An event end record that withdraws the event its start notice announced:
+   * an RVC during which a dip or swell began is not an RVC (IEC 61000-4-30
+   * §5.11); the end is where it was discarded. */
+  HR_FLAG_CANCELLED = 1u << 8
 };
 
 typedef enum hr_event_type {
@@ -110,7 +129,8 @@ typedef struct hr_meter_cfg {
                        1P2W and 3P4W, line-to-line for 3P3W (IEC 61000-4-30 §3.9) */
   hr_layout_t layout;
   int has_in;       /* 3P4W only: the frame carries a measured neutral current */
-  int64_t t0_ns;    /* timestamp of the first sample [ns since the Unix epoch] */
+  int64_t t0_ns;    /* timestamp of the first sample [ns since the Unix epoch],
+                       |t0_ns| <= INT64_MAX - HR_T_MARGIN_NS */
   int ref_channel;  /* voltage channel whose zero crossings define the windows,
                        0 <= ref_channel < number of voltage channels */
   double track_pct; /* frequency tracking range, % of f_nom_hz either side,
@@ -195,7 +215,9 @@ typedef struct hr_freq_rec {
 typedef struct hr_event_rec {
   hr_event_type_t type;
   int ended;            /* 0: the event has started (a notice, sent at detection);
-                           1: the event is over and the fields below are final */
+                           1: the event is over and the fields below are final.
+                           Every start notice is followed by an end record, which
+                           carries HR_FLAG_CANCELLED when the event was withdrawn */
   unsigned channels;    /* bit k: channel k took part (voltage channels for
                            dips/swells/interruptions/RVC, current channels for
                            current steps) */
@@ -279,9 +301,11 @@ HR_API int hr_meter_frame_len(const hr_meter_t *m);
 
 /* Consumes n_frames interleaved frames (hr_meter_frame_len values each).
  * frames is only read during the call.  *n_done (may be NULL) receives the
- * number of frames consumed.  Returns HR_OK when all were consumed, or
- * HR_ERR_FULL when the pull queue filled up first (pull, then push the rest).
- * Never fails otherwise: bad samples are flagged in the records. */
+ * number of frames consumed.  Returns HR_OK when all were consumed,
+ * HR_ERR_FULL when the pull queue filled up first (pull, then push the rest),
+ * or HR_ERR_RANGE when the stream reached the last frame whose timestamp
+ * fits (HR_T_MARGIN_NS): the frames up to it were consumed, no later one
+ * ever is.  Never fails otherwise: bad samples are flagged in the records. */
 HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n_done);
 
 /* Ends the stream: every event still in progress (dip, swell, interruption,

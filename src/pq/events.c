@@ -238,6 +238,18 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
   const double thr = m->cfg.rvc_pct / 100.0 * udin;
   const double thr_end = (m->cfg.rvc_pct - m->cfg.rvc_hysteresis_pct) / 100.0 * udin;
   if (dip_or_swell) {
+    if (m->rvc_active) {
+      /* The start notice went out; withdraw it with an end record that says
+       * so, ending where the dip or swell window began. */
+      int64_t end_ns = hr__meter_t_ns(m, hp->pos0);
+      if (end_ns < m->rvc_start_ns)
+        end_ns = m->rvc_start_ns;
+      uint32_t fl = m->event_flags;
+      m->event_flags |= HR_FLAG_CANCELLED;
+      emit_event(m, HR_EVT_RVC, 1, h->pos1, m->rvc_start_ns, end_ns, m->rvc_channels,
+                 m->rvc_dumax, m->rvc_dumax / udin * 100.0, 0.0, 0.0, -1);
+      m->event_flags = fl;
+    }
     m->rvc_active = 0;
     m->rvc_count = m->rvc_head = 0;
     m->rvc_steady = 0;

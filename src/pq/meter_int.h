@@ -17,6 +17,11 @@ typedef struct hr__boundary {
   double freq_hz; /* frequency of the cycle that ends here (rising only), 0 if unknown */
   int rising;
   int real;       /* 0: synthesised because no crossing came (free-running) */
+  /* End of the one-period window that commences at the boundary two before
+   * this one (IEC 61000-4-30 §5.4.2): that boundary plus one period of the
+   * tracked frequency when this one was scheduled.  The boundary is
+   * processed once the samples up to max(pos, win_end) are in. */
+  double win_end;
 } hr__boundary_t;
 
 /* Sums over one half cycle [pos0, pos1). */
@@ -71,13 +76,18 @@ struct hr_meter {
   int wide_sums;             /* 1: the 8-double window sums (AVX-512), 0: halves */
   float *fr;
   uint16_t *fring; /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
+  int64_t flag_last; /* index of the last frame with a flag, -1 if none */
   double *pcum;    /* running sum of total instantaneous power, inclusive */
   double pcum_acc;
   hr__power_term_t pterm[6];
   int n_pterm;
   float clip[HR_MAX_CH];
+  float corrupt[HR_MAX_CH]; /* |x| at or above this is a corrupt sample */
+  float zc_sub;             /* reference value the band-pass got for frame zc_sub_n */
+  int64_t zc_sub_n;
 
   int64_t n;       /* frames consumed; the next frame has index n */
+  int64_t n_max;   /* frames the stream may hold before timestamps overflow */
   int64_t next_due;
   int ms_events;   /* a detector reads the 1-ms series */
   int need_pcum;   /* the running power sum is kept (the 1-ms series is read) */
@@ -92,21 +102,33 @@ struct hr_meter {
   int zc_bcnt;
   double min_half;       /* shortest accepted half period [samples] */
   double f_min, f_max;   /* tracking range [Hz] */
-  int have_real, have_rise, have_raw_rise;
-  double last_real_pos, last_rise_pos, last_raw_rise_pos; /* filtered positions */
-  double f_est;          /* frequency used for boundaries and sliding windows: the
-                            mean of the last HR__FAVG valid cycle frequencies */
+  int have_real, have_raw_rise;
+  double last_real_pos, last_raw_rise_pos; /* filtered positions */
+  /* Per polarity (0 falling, 1 rising): the last accepted crossing and the
+   * period since the one before it, to tell steady crossings from disturbed
+   * ones (see on_crossing). */
+  int have_pol[2], have_per[2];
+  double pol_pos[2], pol_per[2];
+  int zc_hold;           /* crossings still distrusted after a disturbed one */
+  int f_blocked;         /* rising crossings in a row not trusted */
+  int f_settled;         /* the history restarted once the filter settled */
+  double f_est;          /* frequency used for window lengths, boundaries and
+                            sliding windows: the median of the last trusted
+                            cycle frequencies */
   double f_hist[8];
-  int f_hist_n, f_hist_head, f_rejects;
+  int f_hist_n, f_hist_head;
+  double f_rej[3];       /* cycle frequencies in a row far from f_est */
+  int f_rej_n;
   int lock_misses;
   double delay_f, delay; /* filter delay cached for frequency delay_f [samples] */
+  double zc_h2_6;        /* h^2/6, h the decimated sample spacing at delay_f [rad] */
   int out_of_range;
   int locked;            /* boundaries follow the phase lock (see on_crossing) */
   double settle_pos;
 
   hr__boundary_t pend[HR__PENDING_MAX];
   int pend_head, pend_count;
-  double last_sched_pos;
+  double last_sched_pos, prev_sched_pos; /* the last two boundaries scheduled */
   int last_sched_rising;
   double freerun_due_pos;
 
@@ -127,8 +149,10 @@ struct hr_meter {
 
   /* IEC 10-s frequency. */
   int64_t f10_end_ns;
-  double f10_first, f10_last;
-  int f10_count;
+  double f10_first, f10_last; /* first and last trusted rising crossing */
+  int f10_count;               /* rising crossings in the interval so far */
+  int f10_first_n, f10_last_n; /* their numbers among them */
+  int f10_have;
   uint32_t f10_flags;
 
   /* Dips, swells, interruptions (IEC 61000-4-30 §5.4, §5.5). */

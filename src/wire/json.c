@@ -72,7 +72,8 @@ int hr_time_rfc3339(int64_t t_ns, char *buf, size_t len)
 }
 
 static const char *const flag_names[] = {"bad_sample", "clipped",   "no_zc", "freq_range",
-                                         "event",      "startup",   "irregular", "open"};
+                                         "event",      "startup",   "irregular", "open",
+                                         "cancelled"};
 
 static void channels(out_t *o, const hr_record_t *rec, unsigned mask)
 {

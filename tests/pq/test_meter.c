@@ -1,6 +1,7 @@
 /* Unit tests of the meter object: block-size independence, the pull queue,
  * configuration errors and bad input (NaN, no zero crossings, a frequency far
  * from nominal, clipping). */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -433,6 +434,164 @@ static void window_sum_forms_agree(void **state)
   free(x);
 }
 
+/* A clean 3P4W signal: 60 Hz, 230 V, 40 A lagging 0.5 rad. */
+static float *clean_signal(size_t n)
+{
+  float *x = malloc(n * 6 * sizeof *x);
+  for (size_t k = 0; k < n; k++)
+    for (int p = 0; p < 3; p++) {
+      double ph = 2 * M_PI * 60.0 * (double)k / FS - 2 * M_PI * p / 3;
+      x[k * 6 + p] = (float)(230 * M_SQRT2 * sin(ph));
+      x[k * 6 + 3 + p] = (float)(40 * M_SQRT2 * sin(ph - 0.5));
+    }
+  return x;
+}
+
+static int window_holds(const hr_record_t *r, int64_t t_ns)
+{
+  return r->t_ns <= t_ns && t_ns < r->t_ns + r->dur_ns;
+}
+
+/* Hardening: one +-FLT_MAX sample (on the reference voltage, then on a
+ * current) costs only the cycles that contain it, and those are flagged.
+ * The old engine took it for a real value: the band-pass rang for about a
+ * second (no crossings, freq_range), the cycle before it read 66.75 Hz
+ * unflagged, and the windows over it reported a swell. */
+static void corrupt_sample_costs_only_its_cycles(void **state)
+{
+  (void)state;
+  size_t n = (size_t)(3.0 * FS);
+  float *x = clean_signal(n);
+  hr_meter_cfg_t cfg;
+  hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
+  collect_t ref = run_cfg(&cfg, x, 6, n, n);
+  const size_t bad[2] = {12037, 18811};
+  x[bad[0] * 6 + 0] = FLT_MAX;  /* reference voltage u1 */
+  x[bad[1] * 6 + 4] = -FLT_MAX; /* current i2 */
+  collect_t got = run_cfg(&cfg, x, 6, n, n);
+  /* The same records whatever the block sizes. */
+  collect_t one = run_cfg(&cfg, x, 6, n, 1);
+  assert_int_equal(one.n, got.n);
+  for (size_t k = 0; k < got.n; k++)
+    assert_memory_equal(&one.recs[k], &got.recs[k], rec_bytes(&got.recs[k]));
+  free(one.recs);
+
+  int n_ref = 0, n_got = 0, flagged = 0;
+  for (size_t k = 0; k < ref.n; k++)
+    n_ref += ref.recs[k].kind == HR_REC_CYCLE && !(ref.recs[k].flags & HR_FLAG_STARTUP);
+  for (size_t k = 0; k < got.n; k++) {
+    const hr_record_t *r = &got.recs[k];
+    assert_true(r->kind != HR_REC_EVENT); /* no swell from the corrupt word */
+    if (r->kind != HR_REC_CYCLE || (r->flags & HR_FLAG_STARTUP))
+      continue;
+    n_got++;
+    int holds = 0;
+    for (int b = 0; b < 2; b++)
+      holds |= window_holds(r, (int64_t)llround((double)bad[b] * 1e9 / FS));
+    /* Flagged exactly when it holds a corrupt sample; nothing else. */
+    assert_int_equal(r->flags, holds ? HR_FLAG_BAD_SAMPLE : 0u);
+    flagged += holds;
+    if (holds)
+      continue;
+    /* The clean run's cycle starting at (nearly) the same time. */
+    const hr_record_t *c = NULL;
+    for (size_t j = 0; j < ref.n && !c; j++)
+      if (ref.recs[j].kind == HR_REC_CYCLE && llabs(ref.recs[j].t_ns - r->t_ns) < 20000)
+        c = &ref.recs[j];
+    assert_non_null(c);
+    assert_float_equal(r->u.cycle.freq_hz, c->u.cycle.freq_hz, 2e-3);
+    for (int ch = 0; ch < 3; ch++) {
+      assert_float_equal(r->u.cycle.u_rms_v[ch], c->u.cycle.u_rms_v[ch], 230.0 * 1e-5);
+      assert_float_equal(r->u.cycle.p_w[ch], c->u.cycle.p_w[ch], 230.0 * 40.0 * 1e-5);
+    }
+  }
+  assert_int_equal(n_got, n_ref); /* the same cycles: none lost */
+  assert_int_equal(flagged, 2);
+  free(ref.recs);
+  free(got.recs);
+
+  hr_meter_stats_t st;
+  hr_meter_t *m;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_push(m, x, n, NULL), HR_OK);
+  hr_meter_get_stats(m, &st);
+  assert_int_equal(st.bad_samples, 2);
+  assert_int_equal(st.first_bad_frame, (int64_t)bad[0]);
+  assert_int_equal(st.first_bad_channel, 0);
+  hr_meter_destroy(m);
+  free(x);
+}
+
+/* Timestamps never overflow: a t0 too close to either end of int64 is
+ * refused at creation, and a stream stops (HR_ERR_RANGE) before its
+ * timestamps would pass INT64_MAX - HR_T_MARGIN_NS.  The old engine took
+ * t0 = INT64_MAX and overflowed in its time arithmetic (UBSan). */
+static void t0_near_int64_limits_is_refused_not_overflowed(void **state)
+{
+  (void)state;
+  hr_meter_cfg_t cfg;
+  char why[256];
+  hr_meter_t *m = NULL;
+  hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
+  const int64_t refused[] = {INT64_MAX, INT64_MAX - HR_T_MARGIN_NS + 1, INT64_MIN,
+                             INT64_MIN + HR_T_MARGIN_NS - 1};
+  for (unsigned k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+    cfg.t0_ns = refused[k];
+    assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
+    assert_non_null(strstr(why, "t0_ns"));
+    assert_int_equal(hr_meter_create(&cfg, &m), HR_ERR_RANGE);
+    assert_null(m);
+  }
+
+  /* At the limit itself: accepted, but no frame fits. */
+  size_t n1 = 100, none = 1;
+  float *x1 = calloc(n1 * 6, sizeof *x1);
+  cfg.t0_ns = INT64_MAX - HR_T_MARGIN_NS;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  assert_int_equal(hr_meter_push(m, x1, n1, &none), HR_ERR_RANGE);
+  assert_int_equal(none, 0);
+  hr_meter_destroy(m);
+  free(x1);
+
+  /* 1.5 s before the last usable nanosecond: 3 s of frames stop after 1.5 s. */
+  size_t n = (size_t)(3.0 * FS);
+  float *x = clean_signal(n);
+  cfg.t0_ns = INT64_MAX - HR_T_MARGIN_NS - 1500000000;
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  collect_t c = {0};
+  hr_meter_set_callback(m, on_record, &c);
+  size_t done = 0;
+  assert_int_equal(hr_meter_push(m, x, n, &done), HR_ERR_RANGE);
+  assert_true(done > (size_t)(1.49 * FS) && done <= (size_t)(1.5 * FS));
+  size_t more = 1;
+  assert_int_equal(hr_meter_push(m, x, 10, &more), HR_ERR_RANGE);
+  assert_int_equal(more, 0);
+  assert_int_equal(hr_meter_finish(m), HR_OK);
+  assert_true(c.n > 100);
+  for (size_t k = 0; k < c.n; k++) {
+    const hr_record_t *r = &c.recs[k];
+    assert_true(r->t_ns >= cfg.t0_ns);
+    assert_true(r->dur_ns >= 0 && r->t_ns <= INT64_MAX - HR_T_MARGIN_NS - r->dur_ns);
+  }
+  free(c.recs);
+  hr_meter_destroy(m);
+
+  /* The other end: a stream from INT64_MIN + margin runs normally, and its
+   * 10-s interval is the one that holds it (floor division). */
+  cfg.t0_ns = INT64_MIN + HR_T_MARGIN_NS;
+  cfg.records = HR_RECMASK(HR_REC_CYCLE);
+  assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+  c = (collect_t){0};
+  hr_meter_set_callback(m, on_record, &c);
+  assert_int_equal(hr_meter_push(m, x, n, NULL), HR_OK);
+  assert_true(c.n > 150);
+  for (size_t k = 0; k < c.n; k++)
+    assert_true(c.recs[k].t_ns >= cfg.t0_ns && c.recs[k].t_ns < cfg.t0_ns + 3000000000LL);
+  free(c.recs);
+  hr_meter_destroy(m);
+  free(x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -443,6 +602,8 @@ int main(void)
     cmocka_unit_test(bad_input_is_flagged_never_silent),
     cmocka_unit_test(derived_neutral_and_effective_power),
     cmocka_unit_test(window_sum_forms_agree),
+    cmocka_unit_test(corrupt_sample_costs_only_its_cycles),
+    cmocka_unit_test(t0_near_int64_limits_is_refused_not_overflowed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
