@@ -269,6 +269,11 @@ static int parse_datetime(const fields_t *f, int rev, int64_t *ns, int *digits, 
     if (ylen <= 2)
       y += y < 70 ? 2000 : 1900;
   }
+  /* int64 ns since 1970 spans 1678..2262. */
+  if (y < 1700 || y > 2260) {
+    *why = "year outside 1700..2260";
+    return -1;
+  }
   if (mon < 1 || mon > 12 || day < 1 || day > 31) {
     *why = "day or month out of range";
     return -1;
@@ -817,8 +822,8 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *n
   while (len > 0 && (text[len - 1] == 0x1A || text[len - 1] == 0))
     len--;
   size_t max_lines = 1;
-  for (size_t k = 0; k < len; k++)
-    max_lines += text[k] == '\n';
+  for (size_t k = 0; k < len; k++) /* CR alone also ends a line (next_line) */
+    max_lines += text[k] == '\n' || text[k] == '\r';
   r->raw = malloc(max_lines * (na ? na : 1) * sizeof *r->raw);
   r->digital = malloc(max_lines * (nd ? nd : 1));
   r->sample_num = malloc(max_lines * sizeof *r->sample_num);
