@@ -11,6 +11,9 @@ pkgs=(
   python3 python3-numpy python3-scipy  # test oracles and the NumPy benchmark baseline
   libyaml-dev                       # tree/config files
   libpng-dev zlib1g-dev             # PNG charts of the planning studies
+  libsqlite3-dev sqlite3            # the measurement store (src/store)
+  protobuf-c-compiler libprotobuf-c-dev  # the PowerMeasurement wire message
+  postgresql-15 libpq-dev           # the PostgreSQL store backend and its test server
 )
 
 missing=()

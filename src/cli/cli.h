@@ -9,5 +9,6 @@ int cmd_gen(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_lease(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
   {"gen", cmd_gen, "write deterministic test waveforms (standards' conditions, AI-rack load)"},
   {"demo", cmd_demo, "generate a 3-phase AI-rack waveform and measure it live"},
   {"plan", cmd_plan, "power-trace generation for LLM inference: workloads, models, fidelity"},
+  {"capture", cmd_capture, "COMTRADE captures: list, info, export (CSV), convert"},
   {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
 };
 

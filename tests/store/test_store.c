@@ -1,0 +1,296 @@
+/* Tests of the SQLite measurement store (include/headroom/store.h) on a real
+ * database file: rows, events and captures round-trip through flush and the
+ * queries; a full backlog drops and counts; roll-ups follow IEC 61000-4-30
+ * §4.5 (RMS of RMS values, mean of powers, OR of flags) and retention keeps
+ * each resolution for its configured time; meter records map to rows/events;
+ * the writer thread flushes by itself. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "headroom/error.h"
+#include "headroom/store.h"
+
+#define T0 1767225600000000000LL /* 2026-01-01T00:00:00Z, a multiple of 10 min */
+#define MS200 200000000LL
+
+static char dbpath[256];
+
+static int setup(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/hr_store_XXXXXX";
+  if (!mkdtemp(dir))
+    return -1;
+  snprintf(dbpath, sizeof dbpath, "%s/t.db", dir);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf \"$(dirname '%s')\"", dbpath);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static hr_store_row_t row_at(int64_t k)
+{
+  hr_store_row_t r;
+  memset(&r, 0, sizeof r);
+  r.t_ns = T0 + k * MS200;
+  r.dur_ns = MS200;
+  r.flags = k == 3 ? 16u : 0u;
+  r.freq_hz = 50 + 0.001 * (double)(k % 7);
+  for (int c = 0; c < 3; c++)
+    r.u_rms_v[c] = 230 + (double)((k + c) % 5);
+  for (int c = 0; c < 4; c++)
+    r.i_rms_a[c] = c == 3 ? NAN : 10 + (double)(k % 3);
+  for (int c = 0; c < 3; c++)
+    r.p_w[c] = 2000 + (double)(k % 11);
+  r.p_total_w = r.p_w[0] + r.p_w[1] + r.p_w[2];
+  r.s_eff_va = r.p_total_w / 0.9;
+  r.pf_total = 0.9;
+  return r;
+}
+
+typedef struct got {
+  hr_store_row_t rows[4096];
+  int n;
+} got_t;
+
+static int take_row(const hr_store_row_t *r, void *user)
+{
+  got_t *g = user;
+  if (g->n < 4096)
+    g->rows[g->n++] = *r;
+  return 0;
+}
+
+static int count_ev(const hr_store_event_t *e, void *user)
+{
+  int *n = user;
+  assert_int_equal(e->type, 1);
+  (*n)++;
+  return 0;
+}
+
+static void test_put_flush_query(void **state)
+{
+  (void)state;
+  unlink(dbpath);
+  hr_store_cfg_t cfg;
+  hr_store_cfg_default(&cfg, dbpath);
+  hr_store_t *st;
+  assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
+  int dev, dev2;
+  assert_int_equal(hr_store_device(st, "PDU-A01-001", &dev), HR_OK);
+  assert_int_equal(hr_store_device(st, "PDU-A01-002", &dev2), HR_OK);
+  assert_int_not_equal(dev, dev2);
+  int again;
+  assert_int_equal(hr_store_device(st, "PDU-A01-001", &again), HR_OK);
+  assert_int_equal(again, dev);
+  assert_int_equal(hr_store_device(st, "bad\nname", &again), HR_ERR_INVALID_ARG);
+  for (int k = 0; k < 1000; k++) {
+    hr_store_row_t r = row_at(k);
+    assert_int_equal(hr_store_put_row(st, dev, HR_RES_200MS, &r), HR_OK);
+    r.p_total_w = -1;
+    assert_int_equal(hr_store_put_row(st, dev2, HR_RES_200MS, &r), HR_OK);
+  }
+  hr_store_event_t ev = {.t_ns = T0 + 5, .start_ns = T0 + 1, .type = 1, .depth_pct = 12.5};
+  assert_int_equal(hr_store_put_event(st, dev, &ev), HR_OK);
+  hr_store_capture_t cap = {.start_ns = T0, .trigger_ns = T0 + 1, .n_samples = 100, .fs_hz = 8000};
+  snprintf(cap.format, sizeof cap.format, "FLOAT32");
+  snprintf(cap.path, sizeof cap.path, "/captures/x");
+  assert_int_equal(hr_store_put_capture(st, dev, &cap), HR_OK);
+  /* Nothing is visible before the flush: the put path does no I/O. */
+  static got_t g;
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "PDU-A01-001", HR_RES_200MS, T0, T0 + 1000 * MS200,
+                                       take_row, &g),
+                   HR_OK);
+  assert_int_equal(g.n, 0);
+  assert_int_equal(hr_store_flush(st), HR_OK);
+  assert_int_equal(hr_store_query_rows(st, "PDU-A01-001", HR_RES_200MS, T0 + 10 * MS200,
+                                       T0 + 20 * MS200, take_row, &g),
+                   HR_OK);
+  assert_int_equal(g.n, 10);
+  for (int k = 0; k < 10; k++) {
+    hr_store_row_t w = row_at(10 + k);
+    assert_int_equal(g.rows[k].t_ns, w.t_ns);
+    assert_true(g.rows[k].u_rms_v[2] == w.u_rms_v[2]);
+    assert_true(g.rows[k].p_total_w == w.p_total_w);
+    assert_true(isnan(g.rows[k].i_rms_a[3]));
+  }
+  int nev = 0;
+  assert_int_equal(hr_store_query_events(st, "PDU-A01-001", T0, T0 + 10, count_ev, &nev), HR_OK);
+  assert_int_equal(nev, 1);
+  hr_store_stats_t s;
+  hr_store_get_stats(st, &s);
+  assert_int_equal(s.written, 2002);
+  assert_int_equal(s.backlog, 0);
+  assert_int_equal(hr_store_close(st), HR_OK);
+}
+
+static void test_backlog_full_counts(void **state)
+{
+  (void)state;
+  unlink(dbpath);
+  hr_store_cfg_t cfg;
+  hr_store_cfg_default(&cfg, dbpath);
+  cfg.backlog_rows = 100;
+  hr_store_t *st;
+  assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
+  int dev;
+  assert_int_equal(hr_store_device(st, "m", &dev), HR_OK);
+  int full = 0;
+  for (int k = 0; k < 150; k++) {
+    hr_store_row_t r = row_at(k);
+    full += hr_store_put_row(st, dev, HR_RES_200MS, &r) == HR_ERR_FULL;
+  }
+  assert_int_equal(full, 50);
+  hr_store_stats_t s;
+  hr_store_get_stats(st, &s);
+  assert_int_equal(s.dropped_rows, 50);
+  assert_int_equal(s.backlog, 100);
+  assert_int_equal(hr_store_flush(st), HR_OK);
+  static got_t g;
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 100);
+  assert_int_equal(hr_store_close(st), HR_OK);
+}
+
+static void test_rollup_retention(void **state)
+{
+  (void)state;
+  unlink(dbpath);
+  hr_store_cfg_t cfg;
+  hr_store_cfg_default(&cfg, dbpath);
+  hr_store_t *st;
+  assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
+  int dev;
+  assert_int_equal(hr_store_device(st, "m", &dev), HR_OK);
+  /* 20 minutes of 200-ms rows. */
+  int n = 20 * 60 * 5;
+  for (int k = 0; k < n; k++) {
+    hr_store_row_t r = row_at(k);
+    assert_int_equal(hr_store_put_row(st, dev, HR_RES_200MS, &r), HR_OK);
+  }
+  assert_int_equal(hr_store_flush(st), HR_OK);
+  int64_t now = T0 + (int64_t)n * MS200;
+  assert_int_equal(hr_store_maintain(st, now), HR_OK);
+  static got_t g;
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_3S, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 400);
+  /* Bucket 0: rows 0..14.  RMS of RMS, mean of P, OR of flags. */
+  double su = 0, sp = 0;
+  for (int k = 0; k < 15; k++) {
+    hr_store_row_t r = row_at(k);
+    su += r.u_rms_v[1] * r.u_rms_v[1];
+    sp += r.p_total_w;
+  }
+  assert_true(fabs(g.rows[0].u_rms_v[1] - sqrt(su / 15)) < 1e-9);
+  assert_true(fabs(g.rows[0].p_total_w - sp / 15) < 1e-9);
+  assert_int_equal(g.rows[0].flags, 16);
+  assert_int_equal(g.rows[0].dur_ns, 3000000000LL);
+  assert_int_equal(g.rows[1].flags, 0);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_10MIN, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 2);
+  /* Maintain again: idempotent. */
+  assert_int_equal(hr_store_maintain(st, now), HR_OK);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_3S, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 400);
+  /* Eight days later the 200-ms rows are gone, the 3-s and 10-min rows stay. */
+  assert_int_equal(hr_store_maintain(st, now + 8 * 86400LL * 1000000000LL), HR_OK);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 0);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_3S, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 400);
+  /* After 91 days, only the 10-min rows. */
+  assert_int_equal(hr_store_maintain(st, now + 91 * 86400LL * 1000000000LL), HR_OK);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_3S, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 0);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_10MIN, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 2);
+  assert_int_equal(hr_store_close(st), HR_OK);
+}
+
+static void test_records_and_writer(void **state)
+{
+  (void)state;
+  unlink(dbpath);
+  hr_store_cfg_t cfg;
+  hr_store_cfg_default(&cfg, dbpath);
+  cfg.flush_interval_s = 0.05;
+  hr_store_t *st;
+  assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
+  int dev;
+  assert_int_equal(hr_store_device(st, "m", &dev), HR_OK);
+  assert_int_equal(hr_store_start_writer(st), HR_OK);
+  assert_int_equal(hr_store_start_writer(st), HR_ERR_STATE);
+  hr_record_t rec;
+  memset(&rec, 0, sizeof rec);
+  rec.kind = HR_REC_INTERVAL;
+  rec.n_u = 1;
+  rec.n_i = 1;
+  rec.t_ns = T0;
+  rec.dur_ns = MS200;
+  rec.u.interval.u_rms_v[0] = 231;
+  rec.u.interval.p_total_w = 5;
+  assert_int_equal(hr_store_put_record(st, dev, &rec), HR_OK);
+  rec.kind = HR_REC_CYCLE; /* ignored */
+  assert_int_equal(hr_store_put_record(st, dev, &rec), HR_OK);
+  rec.kind = HR_REC_EVENT;
+  rec.u.event.type = HR_EVT_DIP;
+  rec.u.event.start_ns = T0 + 7;
+  assert_int_equal(hr_store_put_record(st, dev, &rec), HR_OK);
+  static got_t g;
+  for (int tries = 0; tries < 200; tries++) { /* the writer flushes within ~50 ms */
+    g.n = 0;
+    assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g),
+                     HR_OK);
+    if (g.n)
+      break;
+    usleep(10000);
+  }
+  assert_int_equal(g.n, 1);
+  assert_true(g.rows[0].u_rms_v[0] == 231 && isnan(g.rows[0].u_rms_v[1]));
+  int nev = 0;
+  assert_int_equal(hr_store_query_events(st, "m", 0, INT64_MAX, count_ev, &nev), HR_OK);
+  assert_int_equal(nev, 1);
+  assert_int_equal(hr_store_query_rows(st, "nobody", HR_RES_200MS, 0, 1, take_row, &g), HR_OK);
+  assert_int_equal(hr_store_close(st), HR_OK);
+  /* A file that is not a database is refused. */
+  FILE *f = fopen(dbpath, "w");
+  assert_non_null(f);
+  fputs("this is not a database, not even close; it is long enough to have a header\n", f);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(hr_store_open(&cfg, &st), HR_ERR_IO);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_put_flush_query),
+      cmocka_unit_test(test_backlog_full_counts),
+      cmocka_unit_test(test_rollup_retention),
+      cmocka_unit_test(test_records_and_writer),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
