@@ -9,5 +9,7 @@ int cmd_gen(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_lease(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ static const struct {
   {"demo", cmd_demo, "generate a 3-phase AI-rack waveform and measure it live"},
   {"plan", cmd_plan, "power-trace generation for LLM inference: workloads, models, fidelity"},
   {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
+  {"sim", cmd_sim, "closed-loop cluster simulator: a scenario under one policy, with a report"},
+  {"agent", cmd_agent, "the control agent on a node: meter stream in, caps out (JSON Lines)"},
 };
 
 static void usage(FILE *to)

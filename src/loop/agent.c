@@ -339,6 +339,11 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
     hr_agent_destroy(a);
     return rc;
   }
+  /* A GPU's rating is its board power limit (TDP), not a breaker's thermal
+   * rating: the NEC 80 % continuous rule does not apply to it. */
+  for (size_t k = 0; k < a->n_leaves; k++)
+    if (nd[a->leaf_node[k]].kind == HR_NODE_GPU)
+      hr_lease_sys_set_rated_100(a->sys, (size_t)a->leaf_node[k], 1, 0);
   double dt_s = (double)cfg->step_ns * 1e-9;
   if (cfg->use_predictor) {
     hr_predict_cfg_t pc;
@@ -566,8 +571,9 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
         d = a->p_w[k];
       /* At its cap a GPU is throttled and its reading hides its want:
        * ask for a little more so the lease can grow. */
-      if (a->p_w[k] >= cap * (1.0 - pr) && cap * (1.0 + pr) > d)
-        d = cap * (1.0 + pr);
+      double up = cap * (1.0 + pr) + a->cfg.lease.tier[HR_TIER_GPU].token_w;
+      if (a->p_w[k] >= cap * (1.0 - pr) && up > d)
+        d = up; /* at least one token more, or rounding would refuse it */
       if (hold && d > cap)
         d = cap;
     }
@@ -575,9 +581,10 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
   }
 }
 
-static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double node_p)
+static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double node_p, int *rc_out)
 {
   size_t sent = 0;
+  *rc_out = HR_OK;
   switch (a->cfg.policy) {
   case HR_LOOP_NONE:
     break;
@@ -589,15 +596,22 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
     }
     break;
   case HR_LOOP_MULT_DECREASE: {
-    double lim = node_limit_w(a);
-    if (!isfinite(lim))
-      break;
-    if (node_p > a->cfg.md_high * lim) {
+    /* The tightest limit in the subtree: the highest power-to-limit ratio
+     * of any node with a finite budget (the breaker closest to its limit). */
+    double ratio = 0.0;
+    (void)node_p;
+    for (size_t s = 0; s < a->n_scope; s++) {
+      const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)a->scope[s]);
+      if (b && isfinite(b->limit_w) && b->limit_w > 0.0 &&
+          a->node_p_w[a->scope[s]] / b->limit_w > ratio)
+        ratio = a->node_p_w[a->scope[s]] / b->limit_w;
+    }
+    if (ratio > a->cfg.md_high) {
       for (size_t k = 0; k < a->n_leaves; k++) {
         double c = isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
         sent += send_cap(a, k, c * a->cfg.md_beta, t, why);
       }
-    } else if (node_p < a->cfg.md_low * lim) {
+    } else if (ratio < a->cfg.md_low) {
       for (size_t k = 0; k < a->n_leaves; k++) {
         if (isnan(a->cap_w[k]) || a->cap_w[k] >= a->cap_max_w[k])
           continue;
@@ -614,8 +628,10 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
   case HR_LOOP_LEASE: {
     leaf_demands(a, t, t < a->grid_hold_ns);
     int rc = hr_lease_sys_rebalance(a->sys, a->demand_w, t);
-    if (rc != HR_OK)
+    if (rc != HR_OK) {
+      *rc_out = rc;
       return 0;
+    }
     for (size_t k = 0; k < a->n_leaves; k++)
       sent += send_cap(a, k, hr_lease_sys_cap_w(a->sys, (size_t)a->leaf_node[k], t), t, why);
     break;
@@ -770,13 +786,15 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (due) {
     /* Budgets follow the devices' thermal images; a bisection per device,
      * so at most every 100 ms. */
-    if (lease && t >= a->t_budget_ns) {
+    if ((lease || a->cfg.policy == HR_LOOP_MULT_DECREASE) && t >= a->t_budget_ns) {
       rc = hr_lease_sys_update_budgets(sys, t);
       if (rc != HR_OK)
         return rc;
       a->t_budget_ns = t + 100000000;
     }
-    sent = decide(a, t, why, node_p);
+    sent = decide(a, t, why, node_p, &rc);
+    if (rc != HR_OK)
+      return rc;
     a->st.decisions++;
     if (why == HR_WHY_STEP || why == HR_WHY_PREDICT)
       a->st.step_decisions++;
