@@ -78,7 +78,8 @@ typedef struct hr_agent_cfg {
   double demand_window_s;   /* a leaf's demand is its peak over the last window..2 windows
                                (two-bucket maximum) [s] > 0; default 2 */
   double probe_frac;        /* a leaf drawing within probe_frac of its cap is throttled: its
-                               demand becomes cap x (1 + probe_frac) + one GPU token, so the
+                               demand becomes cap x (1 + probe_frac) + a token's share (the
+                               largest token / leaves below, over its coordinators), so the
                                lease can grow;
                                0 <= x <= 1; default 0.03 */
   double step_frac;         /* decide at once (not waiting for the period) when the node's

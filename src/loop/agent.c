@@ -49,6 +49,7 @@ struct hr_agent {
   double *bmax_cur, *bmax_prev;
   double *cap_w;       /* last cap sent; NAN before any */
   double *cap_min_w, *cap_max_w, *rating_w;
+  double *probe_w;     /* the least a throttled leaf asks above its cap [W] */
   /* metered nodes (per tree index) */
   double *met_p_w, *met_i_a;
   int64_t *met_t_ns;
@@ -227,6 +228,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->cap_min_w);
   free(a->cap_max_w);
   free(a->rating_w);
+  free(a->probe_w);
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_t_ns);
@@ -301,7 +303,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
-  if (!a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w ||
+  a->probe_w = calloc(m, sizeof *a->probe_w);
+  if (!a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w ||
       !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
@@ -332,6 +335,36 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
     /* A GPU's rating: the tree's, else the device's highest cap. */
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
+  }
+  /* Every coordinator rounds its grant down to its tier's token, so a probe
+   * smaller than token / (leaves below it) is rounded away at that level and
+   * the leases never grow.  Each leaf asks at least that much, for every
+   * coordinator above it (all its throttled siblings probe together). */
+  {
+    double *below = calloc(n, sizeof *below);
+    if (!below) {
+      hr_agent_destroy(a);
+      return HR_ERR_NOMEM;
+    }
+    for (size_t k = n; k-- > 0;) {
+      if (nd[k].n_children == 0)
+        below[k] += 1.0;
+      if (nd[k].parent >= 0)
+        below[nd[k].parent] += below[k];
+    }
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      int32_t x = a->leaf_node[k];
+      double pw = cfg->lease.tier[hr_lease_tier_of(nd[x].kind)].token_w;
+      for (int32_t up = nd[x].parent; up >= 0; up = nd[up].parent) {
+        if (nd[up].parent < 0)
+          break; /* a root holds no lease */
+        double q = cfg->lease.tier[hr_lease_tier_of(nd[up].kind)].token_w / below[up];
+        if (q > pw)
+          pw = q;
+      }
+      a->probe_w[k] = pw;
+    }
+    free(below);
   }
   size_t bad = 0;
   rc = hr_lease_sys_create(tree, &cfg->lease, &a->sys, &bad);
@@ -571,7 +604,7 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
         d = a->p_w[k];
       /* At its cap a GPU is throttled and its reading hides its want:
        * ask for a little more so the lease can grow. */
-      double up = cap * (1.0 + pr) + a->cfg.lease.tier[HR_TIER_GPU].token_w;
+      double up = cap * (1.0 + pr) + a->probe_w[k];
       if (a->p_w[k] >= cap * (1.0 - pr) && up > d)
         d = up; /* at least one token more, or rounding would refuse it */
       if (hold && d > cap)
