@@ -36,7 +36,7 @@ static void usage(FILE *to)
           "                     headroom (default headroom)\n"
           "  --meter-node ID    the node the meter measures (default NAME)\n"
           "  --input FILE       waveform file ('-' or absent: stdin)\n"
-          "  --format F         f32 (default), i16 or csv\n"
+          "  --format F         f32le (default), i16le or csv\n"
           "  --fs HZ            sample rate (default 8000)\n"
           "  --f-nom HZ         nominal frequency, 50 or 60 (default 60)\n"
           "  --u-din V          declared voltage (default 230)\n"
@@ -64,10 +64,12 @@ static void on_decision(void *user, const hr_agent_decision_t *d)
 {
   ctx_t *c = user;
   const hr_tree_node_t *x = hr_tree_node(c->tree, d->node);
-  if (printf("{\"t_ns\":%lld,\"node\":\"%s\",\"dev\":%zu,\"cap_w\":%.1f,\"prev_cap_w\":%s%.1f%s,"
+  char prev[32] = "null"; /* no cap was sent before */
+  if (!isnan(d->prev_cap_w))
+    snprintf(prev, sizeof prev, "%.1f", d->prev_cap_w);
+  if (printf("{\"t_ns\":%lld,\"node\":\"%s\",\"dev\":%zu,\"cap_w\":%.1f,\"prev_cap_w\":%s,"
              "\"p_w\":%.1f,\"why\":\"%s\",\"err\":\"%s\"}\n",
-             (long long)d->t_ns, x ? x->id : "", d->leaf, d->cap_w, isnan(d->prev_cap_w) ? "\"" : "",
-             isnan(d->prev_cap_w) ? 0.0 : d->prev_cap_w, isnan(d->prev_cap_w) ? "\"" : "", d->p_w,
+             (long long)d->t_ns, x ? x->id : "", d->leaf, d->cap_w, prev, d->p_w,
              hr_decision_why_name(d->why), hr_err_name(d->err)) < 0)
     c->out_err = 1;
   if (d->err != HR_OK && d->err != HR_ERR_RANGE) {
@@ -104,7 +106,7 @@ static void on_record(const hr_record_t *rec, void *user)
 int cmd_agent(int argc, char **argv)
 {
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
-  const char *act_kind = "sim", *policy = "headroom", *fmt = "f32", *layout_s = "3p4w";
+  const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230;
   int skip_cols = 0;
   for (int k = 1; k < argc; k++) {
