@@ -16,6 +16,8 @@ static const struct {
   {"plan", cmd_plan, "power-trace generation for LLM inference: workloads, models, fidelity"},
   {"capture", cmd_capture, "COMTRADE captures: list, info, export (CSV), convert"},
   {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
+  {"sim", cmd_sim, "closed-loop cluster simulator: a scenario under one policy, with a report"},
+  {"agent", cmd_agent, "the control agent on a node: meter stream in, caps out (JSON Lines)"},
 };
 
 static void usage(FILE *to)

@@ -1,0 +1,214 @@
+/* headroom: the control agent, one node's closed loop.
+ *
+ * An agent joins the pieces: it takes power readings of the GPUs below its
+ * node (from an actuator's telemetry or pushed by the caller) and meter
+ * records of metered nodes, keeps the lease system's view of every
+ * protective device's thermal state (observe), recomputes budgets, decides
+ * caps with its policy (leases rebalanced and renewed, or a baseline from the
+ * literature), runs the peak predictor and the grid monitor, and sets caps
+ * through the actuator interface (actuate.h).  The same code runs on a real
+ * machine (`headroom agent`, wall clock, NVML/RAPL) and in the cluster
+ * simulator (sim.h, simulated clock and GPUs): only the clock and the
+ * actuator differ.
+ *
+ * Time comes from a clock interface (hr_clock_t) and nowhere else; decisions
+ * depend only on the inputs and that clock, so a run is reproducible.  A
+ * second, optional clock (the latency clock, the wall clock by default)
+ * times the software path from input to the last cap call; it changes no
+ * decision.
+ *
+ * Nothing is allocated after hr_agent_create.  The library never prints:
+ * decisions go to a callback.  An agent is not thread-safe. */
+#ifndef HEADROOM_LOOP_H
+#define HEADROOM_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headroom/actuate.h"
+#include "headroom/error.h"
+#include "headroom/export.h"
+#include "headroom/lease.h"
+#include "headroom/pq.h"
+#include "headroom/tree.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- clocks --------------------------------------------------------------- */
+
+/* A monotonic clock: now_ns(ctx) returns ns on one time line that never goes
+ * backwards.  ctx is borrowed. */
+typedef struct hr_clock {
+  int64_t (*now_ns)(void *ctx);
+  void *ctx;
+} hr_clock_t;
+
+/* The wall clock: CLOCK_MONOTONIC. */
+HR_API void hr_clock_wall(hr_clock_t *out);
+
+/* A clock that reads *t_ns (borrowed; the caller, e.g. a simulator, moves it). */
+HR_API void hr_clock_manual(hr_clock_t *out, const int64_t *t_ns);
+
+/* ---- policies --------------------------------------------------------------- */
+
+typedef enum hr_loop_policy {
+  HR_LOOP_NONE = 0,          /* no control: caps stay where they are */
+  HR_LOOP_STATIC = 1,        /* every GPU capped once at static_frac x its rating */
+  HR_LOOP_THREE_BAND = 2,    /* Dynamo-like: leases with HR_POLICY_THREE_BAND, 3-s period */
+  HR_LOOP_TWO_THRESHOLD = 3, /* POLCA-like: leases with HR_POLICY_TWO_THRESHOLD, 1-s period */
+  HR_LOOP_MULT_DECREASE = 4, /* Thunderbolt-like: two thresholds on the node's power,
+                                multiplicative decrease, randomized unthrottling */
+  HR_LOOP_LEASE = 5          /* headroom: leases at 10 ms with step detection and prediction */
+} hr_loop_policy_t;
+
+/* Static name ("none", "static", "three_band", "two_threshold", "mult_decrease",
+ * "lease"), "unknown" otherwise. */
+HR_API const char *hr_loop_policy_name(hr_loop_policy_t p);
+
+typedef struct hr_agent_cfg {
+  hr_loop_policy_t policy;
+  hr_lease_cfg_t lease;     /* the lease system's settings (lease.h); the presets set the
+                               coordinator policy and lease times to suit period_ns */
+  int64_t step_ns;          /* time between hr_agent_step calls [ns] > 0 (the predictor's and
+                               grid monitor's sample step); default 1 ms */
+  int64_t period_ns;        /* control period [ns] >= step_ns: a decision at least this often */
+  double static_frac;       /* HR_LOOP_STATIC: cap = static_frac x GPU rating, 0 < x <= 1 */
+  double demand_window_s;   /* a leaf's demand is its peak over the last window..2 windows
+                               (two-bucket maximum) [s] > 0; default 2 */
+  double probe_frac;        /* a leaf drawing within probe_frac of its cap is throttled: its
+                               demand becomes cap x (1 + probe_frac) + a token's share (the
+                               largest token / leaves below, over its coordinators), so the
+                               lease can grow;
+                               0 <= x <= 1; default 0.03 */
+  double step_frac;         /* decide at once (not waiting for the period) when the node's
+                               power moved by more than step_frac x its limit since the last
+                               decision; 0 disables; default 0.05 for lease, 0 otherwise */
+  int64_t stale_ns;         /* a leaf without a reading this long: telemetry loss [ns] > 0;
+                               default 3 periods, at least 50 ms */
+  int use_predictor;        /* 1: forecast the node's peak over predict_horizon_s and decide
+                               at once when it exceeds what the GPUs are granted */
+  double predict_horizon_s; /* default 0.05 */
+  double grid_hold_s;       /* on an oscillation-band violation at a root: no cap increases
+                               for this long [s] >= 0; default 5 */
+  /* HR_LOOP_MULT_DECREASE (Thunderbolt-like; thresholds are fractions of the node's
+   * limit_w): above md_high every cap x md_beta; below md_low each throttled GPU is
+   * released to its full cap with probability md_release_p per period. */
+  double md_high, md_low, md_beta, md_release_p; /* defaults 0.95, 0.85, 0.9, 0.2 */
+  uint64_t seed;            /* PRNG seed for randomized unthrottling; default 1 */
+  double cap_eps_w;         /* cap changes smaller than this are not sent [W] >= 0; default 1 */
+} hr_agent_cfg_t;
+
+/* Writes the preset of a policy (parameters and their sources: docs/loop.md).
+ * Returns HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy);
+
+/* ---- the agent ---------------------------------------------------------------- */
+
+typedef enum hr_decision_why {
+  HR_WHY_PERIOD = 0,  /* the control period came round */
+  HR_WHY_STEP = 1,    /* a power step was detected */
+  HR_WHY_PREDICT = 2, /* the predicted peak exceeded the grants */
+  HR_WHY_STATIC = 3,  /* the one-time static cap */
+  HR_WHY_MODE = 4     /* the lease mode changed (telemetry loss, feed loss ...) */
+} hr_decision_why_t;
+
+HR_API const char *hr_decision_why_name(hr_decision_why_t w);
+
+/* One cap the agent set (or tried to set). */
+typedef struct hr_agent_decision {
+  int64_t t_ns;          /* agent clock */
+  size_t leaf;           /* the agent's leaf index (= actuator device) */
+  size_t node;           /* tree index of the GPU */
+  double cap_w;          /* cap sent [W] */
+  double prev_cap_w;     /* cap sent before [W]; NAN before the first */
+  double p_w;            /* the GPU's latest reading [W] */
+  hr_decision_why_t why;
+  int err;               /* hr_actuator_set_cap's result (HR_OK, HR_ERR_STATE ...) */
+} hr_agent_decision_t;
+
+typedef void (*hr_agent_decision_fn)(void *user, const hr_agent_decision_t *d);
+
+/* What one step did. */
+typedef struct hr_agent_step_info {
+  int64_t t_ns;
+  int decided;            /* 1 when this step ran a decision */
+  hr_decision_why_t why;  /* its reason */
+  size_t caps_set;        /* cap calls made */
+  double node_p_w;        /* the node's power as the agent sees it [W] */
+  double forecast_w;      /* predicted peak over the horizon [W]; NAN without predictor */
+  double granted_w;       /* sum of the GPUs' caps [W] */
+  hr_mode_t mode;
+} hr_agent_step_info_t;
+
+typedef struct hr_agent_stats {
+  uint64_t steps, decisions, caps_set, cap_errors;
+  uint64_t step_decisions;    /* decisions triggered by a detected step or forecast */
+  uint64_t lease_clamps;      /* hr_lease_stats_t.clamps: must stay 0 */
+  uint64_t lat_n;             /* timed decisions that set at least one cap */
+  double lat_p50_s, lat_p99_s, lat_max_s; /* input -> last cap call, latency clock */
+  int last_cap_err;           /* last error of a cap call (HR_OK if none) */
+} hr_agent_stats_t;
+
+typedef struct hr_agent hr_agent_t;
+
+/* Node argument of hr_agent_create for an agent over the whole tree (every
+ * root; a 2N design's two feeds together). */
+#define HR_AGENT_WHOLE_TREE ((size_t)-1)
+
+/* Creates the agent of node (tree index, or HR_AGENT_WHOLE_TREE) of tree (borrowed; must outlive the
+ * agent).  Its leaves are the GPU (leaf) nodes below node, in tree order;
+ * leaf k is device k of act (borrowed; needs at least as many devices; NULL
+ * only for HR_LOOP_NONE).  clock (copied) gives the control time; lat_clock
+ * (copied; NULL: the wall clock) times the software path.  The agent builds
+ * and owns a lease system over the whole tree.  Returns HR_OK,
+ * HR_ERR_INVALID_ARG, HR_ERR_RANGE (cfg out of range, a lease time shorter
+ * than two periods, too few devices, floors that do not fit), HR_ERR_NOMEM. */
+HR_API int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
+                           const hr_clock_t *clock, const hr_clock_t *lat_clock,
+                           const hr_agent_cfg_t *cfg, hr_agent_t **out);
+HR_API void hr_agent_destroy(hr_agent_t *a);
+
+/* Decisions go to fn (may be NULL); user is passed through, borrowed. */
+HR_API void hr_agent_set_callback(hr_agent_t *a, hr_agent_decision_fn fn, void *user);
+
+HR_API size_t hr_agent_leaf_count(const hr_agent_t *a);
+/* Tree index of leaf k; (size_t)-1 for a bad k. */
+HR_API size_t hr_agent_leaf_node(const hr_agent_t *a, size_t k);
+
+/* A reading of leaf k's power [W] at t_ns (the agent's clock).  NAN or a
+ * negative value is refused (HR_ERR_RANGE: a meter reporting garbage is
+ * treated as silent, so the leaf goes stale). */
+HR_API int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns);
+
+/* A meter record of node (tree index; the agent's node or one below it).
+ * HR_REC_MS gives the node's power (p_total_w); HR_REC_HALF / HR_REC_CYCLE
+ * give its phase currents, used for the thermal state.  Flagged records
+ * (bad samples, no zero crossing) are ignored.  Other kinds are accepted and
+ * ignored. */
+HR_API int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec);
+
+/* 1: the agent reads every leaf's power from the actuator at each step
+ * (telemetry path); 0 (default): readings are pushed. */
+HR_API int hr_agent_set_read_actuator(hr_agent_t *a, int on);
+
+/* One control step at the clock's time: observe, budgets, predictor, grid
+ * monitor, and a decision when due.  info may be NULL.  Returns HR_OK,
+ * HR_ERR_STATE (the clock went backwards), or the lease system's error. */
+HR_API int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info);
+
+/* Pass-throughs to the agent's lease system, for events the agent cannot
+ * see itself (a feed lost, a coordinator stopped) and for priorities. */
+HR_API int hr_agent_set_priority(hr_agent_t *a, size_t leaf, int priority);
+HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
+
+/* The last cap sent to leaf k [W] (NAN before any). */
+HR_API double hr_agent_cap_w(const hr_agent_t *a, size_t leaf);
+
+HR_API int hr_agent_stats(const hr_agent_t *a, hr_agent_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,188 @@
+/* headroom: the closed-loop cluster simulator (fast path).
+ *
+ * A scenario (YAML, docs/sim.md) names a tree file, how many of its GPU slots
+ * are populated, the GPUs' behaviour, the workloads on them and events
+ * (a feed lost, telemetry lost, a coordinator stopped).  The simulator steps
+ * at a fixed step (1 ms by default):
+ *   workloads -> each GPU's demand;
+ *   GPU model -> power = demand within the enforced cap, the cap taking effect
+ *                after an actuation delay, power moving at a slew rate;
+ *                throughput under a cap from a power-law model;
+ *   electricity -> power per phase conductor at every node of the tree from
+ *                its wiring, every protective device stepped with its phase
+ *                currents (hr_device_step_ex), trips recorded and the
+ *                subtree below a tripped device unpowered; the site's power
+ *                through the grid monitor (ramp and oscillation limits);
+ *   the control agent (loop.h), unchanged, on a simulated clock, reading the
+ *                GPUs through the actuator interface and setting their caps.
+ * Waveforms are not synthesised on this path (the waveform path is future
+ * work, docs/sim.md).  Nothing is allocated per step. */
+#ifndef HEADROOM_SIM_H
+#define HEADROOM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headroom/error.h"
+#include "headroom/export.h"
+#include "headroom/loop.h"
+#include "headroom/tree.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hr_work_kind {
+  HR_WORK_TRAINING = 1, /* synchronous training: iterations of compute then communication */
+  HR_WORK_BATCH = 2     /* constant demand, throughput per GPU */
+} hr_work_kind_t;
+
+typedef struct hr_workload {
+  hr_work_kind_t kind;
+  int gpu_first, gpu_end;  /* populated GPU slots [first, end) */
+  int priority;
+  /* training */
+  double period_s;         /* iteration period uncapped [s] > 0 */
+  double compute_frac;     /* compute part of the iteration, 0 < x < 1 */
+  double compute_w, comm_w;/* GPU demand in each phase [W] */
+  double start_s, stop_s;  /* the job runs in [start, stop); stop 0: to the end */
+  double ramp_s;           /* start and stop ramp [s] >= 0 */
+  double ckpt_every_s, ckpt_s, ckpt_w; /* checkpoint pauses; every 0: none */
+  double restart_at_s[16]; /* synchronized restarts: every GPU of the job at idle for
+                              restart_s, then back at once (no ramp) */
+  int n_restarts;          /* 0..16 */
+  double restart_s;
+  /* batch */
+  double power_w;
+} hr_workload_t;
+
+typedef enum hr_sim_event_kind {
+  HR_SIM_FEED_LOSS = 1,      /* feed (A or B) lost from at_s for duration_s (0: to the end) */
+  HR_SIM_TELEMETRY_LOSS = 2, /* the agent gets no readings for duration_s */
+  HR_SIM_COORD_CRASH = 3     /* node's coordinator stopped for duration_s */
+} hr_sim_event_kind_t;
+
+typedef struct hr_sim_event {
+  hr_sim_event_kind_t kind;
+  double at_s, duration_s;
+  unsigned feed;   /* HR_FEED_A or HR_FEED_B */
+  char node[64];   /* coordinator crash: node id */
+} hr_sim_event_t;
+
+typedef struct hr_sim_gpu_cfg {
+  double idle_w;        /* default 70 (hr_simgpu default) */
+  double cap_min_w;     /* default 200 (H100 SXM NVML constraint, DGX user guide) */
+  double cap_max_w;     /* default 700 (H100 SXM TDP) */
+  double delay_ms;      /* actuation delay, default 5 (hr_simgpu default; unmeasured) */
+  double slew_w_per_ms; /* default 80 (hr_simgpu default; unmeasured) */
+  double gamma;         /* throughput = ((cap - idle)/(demand - idle))^gamma below the
+                           demand; default 1/3 (CMOS dynamic power ~ f V^2 with V ~ f) */
+} hr_sim_gpu_cfg_t;
+
+typedef struct hr_scenario {
+  char name[64];
+  char tree_path[1024];    /* resolved against the scenario file's folder */
+  double duration_s;       /* > 0 */
+  double step_ms;          /* 0.1 .. 100; default 1 */
+  int gpus;                /* populated GPU slots (the first ones in tree order); -1: all */
+  hr_sim_gpu_cfg_t gpu;
+  hr_workload_t *work;     /* owned */
+  size_t n_work;
+  hr_sim_event_t *events;  /* owned */
+  size_t n_events;
+  double sample_s;         /* time-series output step [s]; default 0.1 */
+} hr_scenario_t;
+
+/* Defaults for every field (no workloads, no events). */
+HR_API void hr_scenario_init(hr_scenario_t *sc);
+
+/* Reads a scenario file.  Errors name the file, line, column and field
+ * (hr_tree_error_t, same layout as the tree loader's).  Returns HR_OK,
+ * HR_ERR_IO, HR_ERR_PARSE, HR_ERR_RANGE, HR_ERR_NOMEM.  Free with
+ * hr_scenario_free. */
+HR_API int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_tree_error_t *err);
+HR_API int hr_scenario_load_buffer(const char *text, size_t len, const char *name,
+                                   const char *base_dir, hr_scenario_t *sc, hr_tree_error_t *err);
+HR_API void hr_scenario_free(hr_scenario_t *sc);
+
+/* ---- the simulator ------------------------------------------------------------- */
+
+typedef struct hr_sim hr_sim_t;
+
+/* One row of the time series (every sample_s). */
+typedef struct hr_sim_sample {
+  double t_s;
+  double site_p_w;       /* power at the roots [W] */
+  double caps_w;         /* sum of enforced caps of populated GPUs [W] */
+  double demand_w;       /* sum of GPU demands [W] */
+  double speed;          /* mean throughput factor of busy GPUs (1 = uncapped) */
+  double max_thermal;    /* highest device thermal state (fraction of trip) */
+  size_t max_thermal_node;
+  double ramp_w_per_s;   /* the grid monitor's ramp at the site */
+  unsigned trips;        /* devices tripped so far */
+} hr_sim_sample_t;
+
+typedef void (*hr_sim_sample_fn)(void *user, const hr_sim_sample_t *s);
+
+/* Creates a simulator of scenario sc (borrowed for the call only) over tree
+ * (borrowed, must outlive the simulator), with the agent configured by acfg
+ * (copied) at the tree's first root.  Returns HR_OK, HR_ERR_INVALID_ARG,
+ * HR_ERR_RANGE (more populated GPUs than slots, a workload outside them, an
+ * unknown node in an event: *why says which), HR_ERR_NOMEM, or the agent's
+ * error. */
+HR_API int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree,
+                         const hr_agent_cfg_t *acfg, hr_sim_t **out, char *why, size_t why_len);
+HR_API void hr_sim_destroy(hr_sim_t *s);
+
+/* The agent the simulator drives (borrowed), e.g. to set a decision callback. */
+HR_API hr_agent_t *hr_sim_agent(hr_sim_t *s);
+
+/* Runs the whole scenario.  fn (may be NULL) receives a sample every
+ * sc.sample_s.  Returns HR_OK or an agent error. */
+HR_API int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user);
+
+/* Advances one step (for tests).  Returns HR_OK, HR_ERR_EOF at the end. */
+HR_API int hr_sim_step(hr_sim_t *s);
+
+/* Per-node outcome. */
+typedef struct hr_sim_node_result {
+  size_t node;             /* tree index */
+  int has_device;
+  double max_thermal;      /* highest thermal state of its device (fraction of trip) */
+  int tripped;
+  double trip_t_s;         /* NAN if not tripped */
+  hr_element_t trip_elem;
+  double max_p_w;          /* highest power through the node [W] */
+  double cont_w;           /* continuous limit (cold budget, lease.h) [W] */
+  double over_cont_s;      /* time above cont_w [s] */
+} hr_sim_node_result_t;
+
+typedef struct hr_sim_result {
+  double t_s;              /* simulated time [s] */
+  int n_gpus;              /* populated */
+  unsigned trips;
+  double energy_j;         /* at the roots */
+  double work;             /* work done by the workloads [GPU-seconds at full speed] */
+  double work_uncapped;    /* the same with every GPU at full speed and powered [GPU-s] */
+  double work_frac;        /* work / work_uncapped */
+  double ramp_viol_s;      /* time the site's ramp limit was exceeded [s] */
+  double osc_viol_s;       /* time any oscillation band was exceeded [s] */
+  double max_ramp_w_per_s;
+  double max_site_p_w;
+  const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
+  size_t n_nodes;
+  hr_agent_stats_t agent;
+  double wall_s;           /* wall-clock time of hr_sim_run [s] */
+} hr_sim_result_t;
+
+HR_API int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *out);
+
+/* Maps a policy name of `headroom sim --policy` ("none", "static70",
+ * "static60", "dynamo", "polca", "thunderbolt", "headroom") to an agent
+ * configuration.  Returns HR_OK or HR_ERR_NOT_FOUND. */
+HR_API int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,345 @@
+/* headroom agent: the control agent of one node on a real machine
+ * (docs/loop.md, docs/cli.md).
+ *
+ *   headroom agent --tree T.yaml --node NAME [--actuator sim|nvml|rapl] [options]
+ *
+ * Reads a waveform stream of the node's meter (the formats of headroom
+ * meter: raw float32, raw int16, CSV; stdin or a file), measures it with the
+ * meter engine in process, feeds the records to the agent, steps the agent
+ * on every 1-ms record (time is the sample clock) and prints each cap it
+ * sets as one JSON line on stdout. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "headroom/actuate.h"
+#include "headroom/loop.h"
+#include "headroom/pq.h"
+#include "headroom/reader.h"
+#include "headroom/sim.h"
+#include "headroom/tree.h"
+
+static void usage(FILE *to)
+{
+  fprintf(to,
+          "usage: headroom agent --tree T.yaml --node NAME [options] [--input FILE]\n\n"
+          "Runs the control agent of node NAME: the meter's waveform stream in (stdin\n"
+          "by default), one JSON line per cap set out.\n\n"
+          "options:\n"
+          "  --actuator A       sim (simulated GPUs, one per GPU below NAME), nvml or rapl;\n"
+          "                     default sim\n"
+          "  --policy P         none, static70, static60, dynamo, polca, thunderbolt,\n"
+          "                     headroom (default headroom)\n"
+          "  --meter-node ID    the node the meter measures (default NAME)\n"
+          "  --input FILE       waveform file ('-' or absent: stdin)\n"
+          "  --format F         f32le (default), i16le or csv\n"
+          "  --fs HZ            sample rate (default 8000)\n"
+          "  --f-nom HZ         nominal frequency, 50 or 60 (default 60)\n"
+          "  --u-din V          declared voltage (default 230)\n"
+          "  --layout L         1p2w, 3p3w or 3p4w (default 3p4w)\n"
+          "  --csv-skip-columns N  leading CSV columns to ignore (default 0)\n"
+          "  --help             this text\n\n"
+          "With --actuator sim the node's measured power is spread evenly over its\n"
+          "simulated GPUs as their demand.  Exit status: 0 at the end of the input, 1 on\n"
+          "a run-time failure, 2 for bad usage.\n");
+}
+
+typedef struct ctx {
+  hr_agent_t *agent;
+  hr_actuator_t *act; /* borrowed */
+  int sim_act;
+  size_t meter_node;
+  const hr_tree_t *tree;
+  int64_t t_ns;
+  size_t n_leaves;
+  int out_err;
+  int rc;
+} ctx_t;
+
+static void on_decision(void *user, const hr_agent_decision_t *d)
+{
+  ctx_t *c = user;
+  const hr_tree_node_t *x = hr_tree_node(c->tree, d->node);
+  char prev[32] = "null"; /* no cap was sent before */
+  if (!isnan(d->prev_cap_w))
+    snprintf(prev, sizeof prev, "%.1f", d->prev_cap_w);
+  if (printf("{\"t_ns\":%lld,\"node\":\"%s\",\"dev\":%zu,\"cap_w\":%.1f,\"prev_cap_w\":%s,"
+             "\"p_w\":%.1f,\"why\":\"%s\",\"err\":\"%s\"}\n",
+             (long long)d->t_ns, x ? x->id : "", d->leaf, d->cap_w, prev, d->p_w,
+             hr_decision_why_name(d->why), hr_err_name(d->err)) < 0)
+    c->out_err = 1;
+  if (d->err != HR_OK && d->err != HR_ERR_RANGE) {
+    static int told;
+    if (!told) {
+      fprintf(stderr, "headroom agent: cannot set caps (%s); measuring and deciding go on\n",
+                      c->act ? hr_actuator_error(c->act) : hr_strerror(d->err));
+      told = 1;
+    }
+  }
+}
+
+static void on_record(const hr_record_t *rec, void *user)
+{
+  ctx_t *c = user;
+  if (c->rc != HR_OK)
+    return;
+  hr_agent_push_record(c->agent, c->meter_node, rec);
+  if (rec->kind != HR_REC_MS)
+    return;
+  /* The sample clock drives the agent: time is the end of the record's window. */
+  int64_t t = rec->t_ns + rec->dur_ns;
+  if (t < c->t_ns)
+    return;
+  c->t_ns = t;
+  if (c->sim_act && c->n_leaves > 0 && isfinite(rec->u.ms.p_total_w)) {
+    double each = rec->u.ms.p_total_w / (double)c->n_leaves;
+    for (size_t k = 0; k < c->n_leaves; k++)
+      hr_simgpu_set_demand(c->act, (int)k, each > 0.0 ? each : 0.0, t);
+  }
+  c->rc = hr_agent_step(c->agent, NULL);
+}
+
+int cmd_agent(int argc, char **argv)
+{
+  const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
+  const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
+  double fs = 8000, f_nom = 60, u_din = 230;
+  int skip_cols = 0;
+  for (int k = 1; k < argc; k++) {
+    const char *a = argv[k];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    if (k + 1 >= argc) {
+      fprintf(stderr, "headroom agent: '%s' needs a value (or is unknown)\n", a);
+      return 2;
+    }
+    const char *v = argv[++k];
+    int bad = 0;
+    if (!strcmp(a, "--tree"))
+      tree_path = v;
+    else if (!strcmp(a, "--node"))
+      node_id = v;
+    else if (!strcmp(a, "--meter-node"))
+      meter_id = v;
+    else if (!strcmp(a, "--input"))
+      input = v;
+    else if (!strcmp(a, "--actuator"))
+      act_kind = v;
+    else if (!strcmp(a, "--policy"))
+      policy = v;
+    else if (!strcmp(a, "--format"))
+      fmt = v;
+    else if (!strcmp(a, "--layout"))
+      layout_s = v;
+    else if (!strcmp(a, "--fs"))
+      bad = cli_double(v, &fs);
+    else if (!strcmp(a, "--f-nom"))
+      bad = cli_double(v, &f_nom);
+    else if (!strcmp(a, "--u-din"))
+      bad = cli_double(v, &u_din);
+    else if (!strcmp(a, "--csv-skip-columns"))
+      bad = cli_int(v, &skip_cols);
+    else {
+      fprintf(stderr, "headroom agent: unknown option '%s'\n", a);
+      usage(stderr);
+      return 2;
+    }
+    if (bad) {
+      fprintf(stderr, "headroom agent: %s: '%s' is not a number\n", a, v);
+      return 2;
+    }
+  }
+  if (!tree_path || !node_id) {
+    usage(stderr);
+    return 2;
+  }
+  hr_agent_cfg_t acfg;
+  if (hr_sim_policy_cfg(policy, &acfg) != HR_OK) {
+    fprintf(stderr, "headroom agent: unknown policy '%s'\n", policy);
+    return 2;
+  }
+  hr_layout_t layout;
+  hr_sample_format_t sfmt;
+  if (hr_layout_parse(layout_s, &layout) != HR_OK) {
+    fprintf(stderr, "headroom agent: unknown layout '%s'\n", layout_s);
+    return 2;
+  }
+  if (hr_sample_format_parse(fmt, &sfmt) != HR_OK) {
+    fprintf(stderr, "headroom agent: unknown format '%s'\n", fmt);
+    return 2;
+  }
+  hr_tree_error_t terr;
+  hr_tree_t *tree = NULL;
+  if (hr_tree_load_file(tree_path, &tree, &terr) != HR_OK) {
+    fprintf(stderr, "headroom agent: %s\n", terr.text);
+    return 2;
+  }
+  int status = 2;
+  hr_actuator_t *act = NULL;
+  hr_agent_t *agent = NULL;
+  hr_meter_t *meter = NULL;
+  hr_reader_t *rd = NULL;
+  FILE *in = NULL;
+  float *frames = NULL;
+  ctx_t c = {0};
+  size_t node, mnode;
+  if (hr_tree_find(tree, node_id, &node) != HR_OK) {
+    fprintf(stderr, "headroom agent: %s: no node '%s'\n", tree_path, node_id);
+    goto out;
+  }
+  if (hr_tree_find(tree, meter_id ? meter_id : node_id, &mnode) != HR_OK) {
+    fprintf(stderr, "headroom agent: %s: no node '%s'\n", tree_path, meter_id);
+    goto out;
+  }
+  /* Count the GPUs below the node for the simulated actuator. */
+  size_t n = hr_tree_count(tree), n_leaves = 0;
+  const hr_tree_node_t *nd = hr_tree_nodes(tree);
+  unsigned char *mark = calloc(n, 1);
+  if (!mark) {
+    status = 1;
+    goto out;
+  }
+  for (size_t k = 0; k < n; k++) {
+    mark[k] = k == node || (nd[k].parent >= 0 && mark[nd[k].parent]) ||
+              (nd[k].parent_b >= 0 && mark[nd[k].parent_b]);
+    if (mark[k] && nd[k].n_children == 0)
+      n_leaves++;
+  }
+  free(mark);
+  char why[512] = "";
+  int rc;
+  if (!strcmp(act_kind, "sim")) {
+    hr_simgpu_cfg_t g;
+    hr_simgpu_cfg_default(&g, n_leaves ? (int)n_leaves : 1);
+    rc = hr_simgpu_create(&g, &act);
+    c.sim_act = 1;
+  } else if (!strcmp(act_kind, "nvml")) {
+    rc = hr_nvml_open(NULL, &act, why, sizeof why);
+  } else if (!strcmp(act_kind, "rapl")) {
+    rc = hr_rapl_open(NULL, &act, why, sizeof why);
+  } else {
+    fprintf(stderr, "headroom agent: unknown actuator '%s'\n", act_kind);
+    goto out;
+  }
+  if (rc != HR_OK) {
+    /* No actuator: the agent still measures and decides, but sets nothing. */
+    fprintf(stderr, "headroom agent: %s actuator unavailable (%s); measuring only\n", act_kind,
+            why[0] ? why : hr_strerror(rc));
+    act = NULL;
+    hr_sim_policy_cfg("none", &acfg);
+  }
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &c.t_ns);
+  rc = hr_agent_create(tree, node, act, &clk, NULL, &acfg, &agent);
+  if (rc != HR_OK) {
+    fprintf(stderr, "headroom agent: cannot start the agent of '%s': %s\n", node_id,
+            hr_strerror(rc));
+    goto out;
+  }
+  if (act && !c.sim_act)
+    hr_agent_set_read_actuator(agent, 1);
+  c.agent = agent;
+  c.act = act;
+  c.meter_node = mnode;
+  c.tree = tree;
+  c.n_leaves = hr_agent_leaf_count(agent);
+  c.t_ns = INT64_MIN;
+  if (c.sim_act)
+    hr_agent_set_read_actuator(agent, 1);
+  hr_agent_set_callback(agent, on_decision, &c);
+
+  hr_meter_cfg_t mc;
+  hr_meter_cfg_default(&mc, fs, f_nom, u_din, layout);
+  mc.records = HR_RECMASK(HR_REC_MS) | HR_RECMASK(HR_REC_HALF);
+  char mwhy[256];
+  if (hr_meter_cfg_check(&mc, mwhy, sizeof mwhy) != HR_OK) {
+    fprintf(stderr, "headroom agent: %s\n", mwhy);
+    goto out;
+  }
+  if (hr_meter_create(&mc, &meter) != HR_OK) {
+    status = 1;
+    goto out;
+  }
+  hr_meter_set_callback(meter, on_record, &c);
+  hr_reader_cfg_t rcfg;
+  int n_ch = hr_meter_frame_len(meter);
+  hr_reader_cfg_init(&rcfg, sfmt, n_ch);
+  rcfg.csv_skip_columns = skip_cols;
+  if (hr_reader_create(&rcfg, &rd) != HR_OK) {
+    fprintf(stderr, "headroom agent: bad reader settings\n");
+    goto out;
+  }
+  in = (!input || !strcmp(input, "-")) ? stdin : fopen(input, "rb");
+  if (!in) {
+    fprintf(stderr, "headroom agent: cannot open %s: %s\n", input, strerror(errno));
+    status = 1;
+    goto out;
+  }
+  enum { CHUNK = 1 << 16 };
+  static unsigned char buf[CHUNK];
+  size_t max_frames = CHUNK + 1024;
+  frames = malloc(max_frames * (size_t)n_ch * sizeof *frames);
+  if (!frames) {
+    status = 1;
+    goto out;
+  }
+  status = 0;
+  for (;;) {
+    size_t got = fread(buf, 1, sizeof buf, in), off = 0;
+    rc = HR_OK;
+    do {
+      size_t nf = 0, used = 0;
+      rc = got ? hr_reader_push(rd, buf + off, got - off, frames, max_frames, &nf, &used)
+               : hr_reader_finish(rd, frames, max_frames, &nf);
+      off += used;
+      if (nf && hr_meter_push(meter, frames, nf, NULL) != HR_OK)
+        status = 1;
+    } while (rc == HR_OK && off < got);
+    if (rc != HR_OK) {
+      fprintf(stderr, "headroom agent: input: %s\n", hr_reader_error(rd)->message);
+      status = 1;
+      break;
+    }
+    if (c.rc != HR_OK) {
+      fprintf(stderr, "headroom agent: the agent stopped: %s\n", hr_strerror(c.rc));
+      status = 1;
+      break;
+    }
+    if (!got)
+      break;
+  }
+  if (ferror(in)) {
+    fprintf(stderr, "headroom agent: read error on the input\n");
+    status = 1;
+  }
+  hr_meter_finish(meter);
+  hr_agent_stats_t st;
+  hr_agent_stats(agent, &st);
+  fprintf(stderr,
+          "headroom agent: %llu steps, %llu decisions, %llu caps set (%llu refused), lease "
+          "clamps %llu; software latency p50 %.4f ms, p99 %.4f ms, max %.4f ms\n",
+          (unsigned long long)st.steps, (unsigned long long)st.decisions,
+          (unsigned long long)st.caps_set, (unsigned long long)st.cap_errors,
+          (unsigned long long)st.lease_clamps, st.lat_p50_s * 1e3, st.lat_p99_s * 1e3,
+          st.lat_max_s * 1e3);
+  if (c.out_err || fflush(stdout) != 0) {
+    fprintf(stderr, "headroom agent: write error on stdout\n");
+    status = 1;
+  }
+out:
+  if (in && in != stdin)
+    fclose(in);
+  free(frames);
+  hr_reader_destroy(rd);
+  hr_meter_destroy(meter);
+  hr_agent_destroy(agent);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(tree);
+  return status;
+}

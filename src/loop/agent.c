@@ -1,0 +1,869 @@
+/* The control agent: readings and records in, leases and caps out
+ * (include/headroom/loop.h, docs/loop.md).
+ *
+ * One step: take readings (pushed, or read from the actuator), aggregate the
+ * subtree's power bottom-up, step the lease system's image of every
+ * protective device (observe), push the node's power to the predictor and
+ * the grid monitor, and when a decision is due (the period, a detected step,
+ * a forecast above the grants, a mode change) compute leaf demands, run the
+ * policy and send the caps that changed.  Every array is sized at create. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "headroom/grid.h"
+#include "headroom/loop.h"
+#include "headroom/predict.h"
+
+/* Latency histogram: 20 log-spaced bins per decade from 100 ns to 100 s. */
+#define LAT_BINS 180
+#define LAT_LO_S 1e-7
+
+struct hr_agent {
+  const hr_tree_t *tree;
+  size_t node;
+  hr_actuator_t *act;
+  hr_clock_t clock, lat_clock;
+  hr_agent_cfg_t cfg;
+  hr_lease_sys_t *sys;
+  hr_predictor_t *pred;   /* NULL without predictor */
+  hr_grid_monitor_t *grid;/* NULL unless node is a root with oscillation or ramp limits */
+  hr_agent_decision_fn fn;
+  void *fn_user;
+  int read_act;
+
+  size_t n_tree;
+  size_t n_scope;
+  int32_t *scope;      /* tree indices of node and every node below it, tree order */
+  size_t n_leaves;
+  int32_t *leaf_node;  /* leaf k -> tree index */
+  int32_t *leaf_of;    /* tree index -> leaf k, -1 if none (n_tree entries) */
+  double *node_p_w;    /* aggregated power per tree index (scope only) */
+  double *demand_w;    /* per tree index, for hr_lease_sys_rebalance */
+  /* per leaf */
+  double *p_w;
+  int64_t *p_t_ns;     /* time of the reading; INT64_MIN: none yet */
+  double *bmax_cur, *bmax_prev;
+  double *cap_w;       /* last cap sent; NAN before any */
+  double *cap_min_w, *cap_max_w, *rating_w;
+  double *probe_w;     /* the least a throttled leaf asks above its cap [W] */
+  /* metered nodes (per tree index) */
+  double *met_p_w, *met_i_a;
+  int64_t *met_t_ns;
+
+  int started;
+  int64_t t_last_ns, t_bucket_ns, t_next_ns, t_last_dec_ns, t_budget_ns, grid_hold_ns;
+  double p_at_dec_w;
+  hr_mode_t mode;
+  uint64_t rng;
+  int static_done;
+  int have_lat_in;
+  int64_t lat_in_ns;
+  uint32_t lat_hist[LAT_BINS];
+  double lat_max_s;
+  hr_agent_stats_t st;
+};
+
+/* ---- clocks ---------------------------------------------------------------- */
+
+static int64_t wall_now(void *ctx)
+{
+  (void)ctx;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t manual_now(void *ctx)
+{
+  return *(const int64_t *)ctx;
+}
+
+void hr_clock_wall(hr_clock_t *out)
+{
+  if (out) {
+    out->now_ns = wall_now;
+    out->ctx = NULL;
+  }
+}
+
+void hr_clock_manual(hr_clock_t *out, const int64_t *t_ns)
+{
+  if (out) {
+    out->now_ns = manual_now;
+    out->ctx = (void *)(uintptr_t)t_ns; /* read only: manual_now never writes */
+  }
+}
+
+/* ---- names and presets ----------------------------------------------------- */
+
+const char *hr_loop_policy_name(hr_loop_policy_t p)
+{
+  switch (p) {
+  case HR_LOOP_NONE: return "none";
+  case HR_LOOP_STATIC: return "static";
+  case HR_LOOP_THREE_BAND: return "three_band";
+  case HR_LOOP_TWO_THRESHOLD: return "two_threshold";
+  case HR_LOOP_MULT_DECREASE: return "mult_decrease";
+  case HR_LOOP_LEASE: return "lease";
+  }
+  return "unknown";
+}
+
+const char *hr_decision_why_name(hr_decision_why_t w)
+{
+  switch (w) {
+  case HR_WHY_PERIOD: return "period";
+  case HR_WHY_STEP: return "step";
+  case HR_WHY_PREDICT: return "predict";
+  case HR_WHY_STATIC: return "static";
+  case HR_WHY_MODE: return "mode";
+  }
+  return "unknown";
+}
+
+static int uses_leases(hr_loop_policy_t p)
+{
+  return p == HR_LOOP_THREE_BAND || p == HR_LOOP_TWO_THRESHOLD || p == HR_LOOP_LEASE;
+}
+
+int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
+{
+  if (!cfg || (int)policy < HR_LOOP_NONE || policy > HR_LOOP_LEASE)
+    return HR_ERR_INVALID_ARG;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->policy = policy;
+  hr_lease_cfg_init(&cfg->lease);
+  /* Tokens finer than the draft's (100 W / 1 kW / 10 kW / 1 MW, sized for
+   * MW-scale sites): on a row of a few hundred kW a 1 MW site token would
+   * round every grant above a switchgear down to its floor. */
+  static const double tok[HR_TIER_COUNT] = {10.0, 100.0, 1e3, 1e4};
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    cfg->lease.tier[k].token_w = tok[k];
+  cfg->step_ns = 1000000;
+  cfg->period_ns = 1000000000;
+  cfg->static_frac = 0.7;
+  cfg->demand_window_s = 2.0;
+  cfg->probe_frac = 0.03;
+  cfg->predict_horizon_s = 0.05;
+  cfg->grid_hold_s = 5.0;
+  cfg->md_high = 0.95;
+  cfg->md_low = 0.85;
+  cfg->md_beta = 0.9;
+  cfg->md_release_p = 0.2;
+  cfg->seed = 1;
+  cfg->cap_eps_w = 1.0;
+  switch (policy) {
+  case HR_LOOP_THREE_BAND:
+    /* Dynamo (ISCA 2016): leaf controllers every 3 s; three bands at
+     * 0.99/0.95/0.90 of the limit (lease.h defaults, orchestration.md §5). */
+    cfg->period_ns = 3000000000;
+    cfg->lease.coord.policy = HR_POLICY_THREE_BAND;
+    break;
+  case HR_LOOP_TWO_THRESHOLD:
+    /* POLCA (ASPLOS 2024; patent US20250377708A1): T1 0.80, T2 0.90, uncap
+     * 5 % below T2 (lease.h defaults).  The paper's loop period is not in
+     * our reference; 1 s is our choice. */
+    cfg->lease.coord.policy = HR_POLICY_TWO_THRESHOLD;
+    break;
+  case HR_LOOP_LEASE:
+    cfg->period_ns = 10000000;
+    cfg->step_frac = 0.05;
+    cfg->use_predictor = 1;
+    break;
+  default:
+    break;
+  }
+  /* A lease must outlive two periods, so a holder renews before it expires. */
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    if (cfg->lease.tier[k].ttl_ns < 3 * cfg->period_ns)
+      cfg->lease.tier[k].ttl_ns = 3 * cfg->period_ns;
+  cfg->stale_ns = 3 * cfg->period_ns > 50000000 ? 3 * cfg->period_ns : 50000000;
+  return HR_OK;
+}
+
+static int cfg_check(const hr_agent_cfg_t *c)
+{
+  if ((int)c->policy < HR_LOOP_NONE || c->policy > HR_LOOP_LEASE)
+    return HR_ERR_INVALID_ARG;
+  if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0)
+    return HR_ERR_RANGE;
+  if (!(c->static_frac > 0.0 && c->static_frac <= 1.0) || !(c->demand_window_s > 0.0) ||
+      !(c->probe_frac >= 0.0 && c->probe_frac <= 1.0) || !(c->step_frac >= 0.0) ||
+      !(c->grid_hold_s >= 0.0) || !(c->cap_eps_w >= 0.0) || !isfinite(c->grid_hold_s))
+    return HR_ERR_RANGE;
+  if (c->policy == HR_LOOP_MULT_DECREASE &&
+      !(c->md_low > 0.0 && c->md_low < c->md_high && c->md_beta > 0.0 && c->md_beta < 1.0 &&
+        c->md_release_p >= 0.0 && c->md_release_p <= 1.0))
+    return HR_ERR_RANGE;
+  if (uses_leases(c->policy))
+    for (int k = 0; k < HR_TIER_COUNT; k++)
+      if (c->lease.tier[k].ttl_ns < 2 * c->period_ns)
+        return HR_ERR_RANGE;
+  return HR_OK;
+}
+
+/* ---- create / destroy -------------------------------------------------------- */
+
+void hr_agent_destroy(hr_agent_t *a)
+{
+  if (!a)
+    return;
+  hr_lease_sys_destroy(a->sys);
+  hr_predictor_destroy(a->pred);
+  hr_grid_monitor_destroy(a->grid);
+  free(a->scope);
+  free(a->leaf_node);
+  free(a->leaf_of);
+  free(a->node_p_w);
+  free(a->demand_w);
+  free(a->p_w);
+  free(a->p_t_ns);
+  free(a->bmax_cur);
+  free(a->bmax_prev);
+  free(a->cap_w);
+  free(a->cap_min_w);
+  free(a->cap_max_w);
+  free(a->rating_w);
+  free(a->probe_w);
+  free(a->met_p_w);
+  free(a->met_i_a);
+  free(a->met_t_ns);
+  free(a);
+}
+
+int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
+                    const hr_clock_t *clock, const hr_clock_t *lat_clock,
+                    const hr_agent_cfg_t *cfg, hr_agent_t **out)
+{
+  if (!out)
+    return HR_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!tree || !clock || !clock->now_ns || !cfg ||
+      (node >= hr_tree_count(tree) && node != HR_AGENT_WHOLE_TREE))
+    return HR_ERR_INVALID_ARG;
+  if (!act && cfg->policy != HR_LOOP_NONE)
+    return HR_ERR_INVALID_ARG;
+  int rc = cfg_check(cfg);
+  if (rc != HR_OK)
+    return rc;
+  hr_agent_t *a = calloc(1, sizeof *a);
+  if (!a)
+    return HR_ERR_NOMEM;
+  a->tree = tree;
+  a->node = node;
+  a->act = act;
+  a->clock = *clock;
+  if (lat_clock && lat_clock->now_ns)
+    a->lat_clock = *lat_clock;
+  else
+    hr_clock_wall(&a->lat_clock);
+  a->cfg = *cfg;
+  size_t n = hr_tree_count(tree);
+  const hr_tree_node_t *nd = hr_tree_nodes(tree);
+  a->n_tree = n;
+  unsigned char *in = calloc(n, 1);
+  a->scope = malloc(n * sizeof *a->scope);
+  a->leaf_of = malloc(n * sizeof *a->leaf_of);
+  a->node_p_w = calloc(n, sizeof *a->node_p_w);
+  a->demand_w = calloc(n, sizeof *a->demand_w);
+  a->met_p_w = calloc(n, sizeof *a->met_p_w);
+  a->met_i_a = calloc(n, sizeof *a->met_i_a);
+  a->met_t_ns = malloc(n * sizeof *a->met_t_ns);
+  if (!in || !a->scope || !a->leaf_of || !a->node_p_w || !a->demand_w || !a->met_p_w ||
+      !a->met_i_a || !a->met_t_ns) {
+    free(in);
+    hr_agent_destroy(a);
+    return HR_ERR_NOMEM;
+  }
+  /* Topological order: a node's parents come first, so one forward pass
+   * marks the whole subtree (both feeds of a dual-corded node included). */
+  for (size_t k = 0; k < n; k++) {
+    a->leaf_of[k] = -1;
+    a->met_t_ns[k] = INT64_MIN;
+    in[k] = node == HR_AGENT_WHOLE_TREE || k == node || (nd[k].parent >= 0 && in[nd[k].parent]) ||
+            (nd[k].parent_b >= 0 && in[nd[k].parent_b]);
+    if (in[k]) {
+      a->scope[a->n_scope++] = (int32_t)k;
+      if (nd[k].n_children == 0)
+        a->n_leaves++;
+    }
+  }
+  free(in);
+  size_t m = a->n_leaves ? a->n_leaves : 1;
+  a->leaf_node = malloc(m * sizeof *a->leaf_node);
+  a->p_w = calloc(m, sizeof *a->p_w);
+  a->p_t_ns = malloc(m * sizeof *a->p_t_ns);
+  a->bmax_cur = calloc(m, sizeof *a->bmax_cur);
+  a->bmax_prev = calloc(m, sizeof *a->bmax_prev);
+  a->cap_w = malloc(m * sizeof *a->cap_w);
+  a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
+  a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
+  a->rating_w = calloc(m, sizeof *a->rating_w);
+  a->probe_w = calloc(m, sizeof *a->probe_w);
+  if (!a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w ||
+      !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
+    hr_agent_destroy(a);
+    return HR_ERR_NOMEM;
+  }
+  size_t j = 0;
+  for (size_t s = 0; s < a->n_scope; s++) {
+    int32_t k = a->scope[s];
+    if (nd[k].n_children == 0) {
+      a->leaf_of[k] = (int32_t)j;
+      a->leaf_node[j] = k;
+      a->p_t_ns[j] = INT64_MIN;
+      a->cap_w[j] = NAN;
+      j++;
+    }
+  }
+  if (act && (size_t)hr_actuator_count(act) < a->n_leaves) {
+    hr_agent_destroy(a);
+    return HR_ERR_RANGE;
+  }
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    hr_act_limits_t lim = {0.0, INFINITY, 0.0};
+    if (act && hr_actuator_limits(act, (int)k, &lim) != HR_OK) {
+      hr_agent_destroy(a);
+      return HR_ERR_IO;
+    }
+    a->cap_min_w[k] = lim.cap_min_w;
+    a->cap_max_w[k] = lim.cap_max_w;
+    /* A GPU's rating: the tree's, else the device's highest cap. */
+    const hr_tree_node_t *g = &nd[a->leaf_node[k]];
+    a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
+  }
+  /* Every coordinator rounds its grant down to its tier's token, so a probe
+   * smaller than token / (leaves below it) is rounded away at that level and
+   * the leases never grow.  Each leaf asks at least that much, for every
+   * coordinator above it (all its throttled siblings probe together). */
+  {
+    double *below = calloc(n, sizeof *below);
+    if (!below) {
+      hr_agent_destroy(a);
+      return HR_ERR_NOMEM;
+    }
+    for (size_t k = n; k-- > 0;) {
+      if (nd[k].n_children == 0)
+        below[k] += 1.0;
+      if (nd[k].parent >= 0)
+        below[nd[k].parent] += below[k];
+    }
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      int32_t x = a->leaf_node[k];
+      double pw = cfg->lease.tier[hr_lease_tier_of(nd[x].kind)].token_w;
+      for (int32_t up = nd[x].parent; up >= 0; up = nd[up].parent) {
+        if (nd[up].parent < 0)
+          break; /* a root holds no lease */
+        double q = cfg->lease.tier[hr_lease_tier_of(nd[up].kind)].token_w / below[up];
+        if (q > pw)
+          pw = q;
+      }
+      a->probe_w[k] = pw;
+    }
+    free(below);
+  }
+  size_t bad = 0;
+  rc = hr_lease_sys_create(tree, &cfg->lease, &a->sys, &bad);
+  if (rc != HR_OK) {
+    hr_agent_destroy(a);
+    return rc;
+  }
+  /* A GPU's rating is its board power limit (TDP), not a breaker's thermal
+   * rating: the NEC 80 % continuous rule does not apply to it. */
+  for (size_t k = 0; k < a->n_leaves; k++)
+    if (nd[a->leaf_node[k]].kind == HR_NODE_GPU)
+      hr_lease_sys_set_rated_100(a->sys, (size_t)a->leaf_node[k], 1, 0);
+  double dt_s = (double)cfg->step_ns * 1e-9;
+  if (cfg->use_predictor) {
+    hr_predict_cfg_t pc;
+    hr_predict_cfg_default(&pc, dt_s);
+    pc.horizon_s = cfg->predict_horizon_s;
+    if (pc.history_s < 4.0 * pc.horizon_s)
+      pc.history_s = 4.0 * pc.horizon_s;
+    rc = hr_predictor_create(&pc, &a->pred);
+    if (rc != HR_OK) {
+      hr_agent_destroy(a);
+      return rc;
+    }
+  }
+  const hr_grid_limits_t *gl = nd[node == HR_AGENT_WHOLE_TREE ? 0 : node].grid;
+  if (gl && (gl->n_bands > 0 || gl->max_ramp_w_per_s > 0.0)) {
+    rc = hr_grid_monitor_create(gl, dt_s, &a->grid);
+    if (rc != HR_OK) {
+      hr_agent_destroy(a);
+      return rc;
+    }
+  }
+  a->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
+  a->mode = HR_MODE_NORMAL;
+  a->st.last_cap_err = HR_OK;
+  *out = a;
+  return HR_OK;
+}
+
+/* ---- small accessors ------------------------------------------------------- */
+
+void hr_agent_set_callback(hr_agent_t *a, hr_agent_decision_fn fn, void *user)
+{
+  if (a) {
+    a->fn = fn;
+    a->fn_user = user;
+  }
+}
+
+size_t hr_agent_leaf_count(const hr_agent_t *a)
+{
+  return a ? a->n_leaves : 0;
+}
+
+size_t hr_agent_leaf_node(const hr_agent_t *a, size_t k)
+{
+  return a && k < a->n_leaves ? (size_t)a->leaf_node[k] : (size_t)-1;
+}
+
+int hr_agent_set_read_actuator(hr_agent_t *a, int on)
+{
+  if (!a || (on && !a->act))
+    return HR_ERR_INVALID_ARG;
+  a->read_act = on ? 1 : 0;
+  return HR_OK;
+}
+
+int hr_agent_set_priority(hr_agent_t *a, size_t leaf, int priority)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_INVALID_ARG;
+  return hr_lease_sys_set_priority(a->sys, (size_t)a->leaf_node[leaf], priority);
+}
+
+hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a)
+{
+  return a ? a->sys : NULL;
+}
+
+double hr_agent_cap_w(const hr_agent_t *a, size_t leaf)
+{
+  return a && leaf < a->n_leaves ? a->cap_w[leaf] : NAN;
+}
+
+/* ---- inputs -------------------------------------------------------------------- */
+
+static void mark_input(hr_agent_t *a)
+{
+  if (!a->have_lat_in) {
+    a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
+    a->have_lat_in = 1;
+  }
+}
+
+int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_INVALID_ARG;
+  if (!(p_w >= 0.0) || !isfinite(p_w))
+    return HR_ERR_RANGE;
+  mark_input(a);
+  a->p_w[leaf] = p_w;
+  a->p_t_ns[leaf] = t_ns;
+  return HR_OK;
+}
+
+int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
+{
+  if (!a || !rec || node >= a->n_tree)
+    return HR_ERR_INVALID_ARG;
+  /* Values computed over bad samples or free-running windows are not
+   * trusted: the node then goes stale as if the meter were silent. */
+  if (rec->flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_NO_ZC | HR_FLAG_FREQ_RANGE | HR_FLAG_STARTUP))
+    return HR_OK;
+  mark_input(a);
+  const int n_ph = rec->n_i < 3 ? rec->n_i : 3;
+  switch (rec->kind) {
+  case HR_REC_MS:
+    if (isfinite(rec->u.ms.p_total_w)) {
+      a->met_p_w[node] = rec->u.ms.p_total_w;
+      a->met_t_ns[node] = rec->t_ns + rec->dur_ns;
+    }
+    break;
+  case HR_REC_HALF:
+  case HR_REC_CYCLE: {
+    const double *i = rec->kind == HR_REC_HALF ? rec->u.half.i_rms_a : rec->u.cycle.i_rms_a;
+    double mx = 0.0;
+    for (int q = 0; q < n_ph; q++)
+      if (i[q] > mx)
+        mx = i[q];
+    a->met_i_a[node] = mx; /* the highest phase: the conservative choice (protect.h) */
+    break;
+  }
+  default:
+    break;
+  }
+  return HR_OK;
+}
+
+/* ---- the step ------------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+  /* xorshift64*: deterministic, seeded from cfg.seed. */
+  uint64_t x = *s;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *s = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+static void lat_record(hr_agent_t *a, double s)
+{
+  if (s > a->lat_max_s)
+    a->lat_max_s = s;
+  int b = s <= LAT_LO_S ? 0 : (int)floor(log10(s / LAT_LO_S) * 20.0);
+  if (b >= LAT_BINS)
+    b = LAT_BINS - 1;
+  a->lat_hist[b]++;
+  a->st.lat_n++;
+}
+
+static double lat_quantile(const hr_agent_t *a, double q)
+{
+  if (a->st.lat_n == 0)
+    return NAN;
+  uint64_t want = (uint64_t)ceil(q * (double)a->st.lat_n), acc = 0;
+  for (int b = 0; b < LAT_BINS; b++) {
+    acc += a->lat_hist[b];
+    if (acc >= want && acc > 0) {
+      double hi = LAT_LO_S * pow(10.0, (b + 1) / 20.0); /* the bin's upper edge */
+      return hi < a->lat_max_s ? hi : a->lat_max_s;
+    }
+  }
+  return a->lat_max_s;
+}
+
+/* The agent's node's grantable budget [W]; with the whole tree, the sum of
+ * the roots' (INFINITY when a root is unrated). */
+static double node_limit_w(const hr_agent_t *a)
+{
+  if (a->node != HR_AGENT_WHOLE_TREE) {
+    const hr_budget_t *b = hr_lease_sys_budget(a->sys, a->node);
+    return b ? b->limit_w : INFINITY;
+  }
+  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+  double sum = 0.0;
+  for (size_t k = 0; k < a->n_tree; k++) {
+    if (nd[k].parent >= 0)
+      continue;
+    const hr_budget_t *b = hr_lease_sys_budget(a->sys, k);
+    sum += b ? b->limit_w : INFINITY;
+  }
+  return sum;
+}
+
+/* Sends leaf k's cap when it changed by more than cap_eps_w. */
+static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decision_why_t why)
+{
+  if (cap < a->cap_min_w[k])
+    cap = a->cap_min_w[k];
+  if (cap > a->cap_max_w[k])
+    cap = a->cap_max_w[k];
+  if (!isnan(a->cap_w[k]) && fabs(cap - a->cap_w[k]) <= a->cfg.cap_eps_w)
+    return 0;
+  int rc = hr_actuator_set_cap(a->act, (int)k, cap, t);
+  hr_agent_decision_t d = {t, k, (size_t)a->leaf_node[k], cap, a->cap_w[k], a->p_w[k], why, rc};
+  a->st.caps_set++;
+  if (rc != HR_OK) {
+    /* Not permitted or refused: keep measuring and deciding (the next
+     * decision tries again); the error is counted and reported. */
+    a->st.cap_errors++;
+    a->st.last_cap_err = rc;
+  } else {
+    a->cap_w[k] = cap;
+  }
+  if (a->fn)
+    a->fn(a->fn_user, &d);
+  return 1;
+}
+
+/* The leaf demands for a lease rebalance, in a->demand_w (tree indices). */
+static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
+{
+  const double pr = a->cfg.probe_frac;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    size_t nk = (size_t)a->leaf_node[k];
+    double cap = hr_lease_sys_cap_w(a->sys, nk, t);
+    double d;
+    if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns) {
+      d = cap; /* no fresh reading: hold the present cap (degraded mode stops growth) */
+    } else {
+      d = a->bmax_cur[k] > a->bmax_prev[k] ? a->bmax_cur[k] : a->bmax_prev[k];
+      if (a->p_w[k] > d)
+        d = a->p_w[k];
+      /* At its cap a GPU is throttled and its reading hides its want:
+       * ask for a little more so the lease can grow. */
+      double up = cap * (1.0 + pr) + a->probe_w[k];
+      if (a->p_w[k] >= cap * (1.0 - pr) && up > d)
+        d = up; /* at least one token more, or rounding would refuse it */
+      if (hold && d > cap)
+        d = cap;
+    }
+    a->demand_w[nk] = d;
+  }
+}
+
+static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double node_p, int *rc_out)
+{
+  size_t sent = 0;
+  *rc_out = HR_OK;
+  switch (a->cfg.policy) {
+  case HR_LOOP_NONE:
+    break;
+  case HR_LOOP_STATIC:
+    if (!a->static_done) {
+      for (size_t k = 0; k < a->n_leaves; k++)
+        sent += send_cap(a, k, a->cfg.static_frac * a->rating_w[k], t, HR_WHY_STATIC);
+      a->static_done = 1;
+    }
+    break;
+  case HR_LOOP_MULT_DECREASE: {
+    /* The tightest limit in the subtree: the highest power-to-limit ratio
+     * of any node with a finite budget (the breaker closest to its limit). */
+    double ratio = 0.0;
+    (void)node_p;
+    for (size_t s = 0; s < a->n_scope; s++) {
+      const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)a->scope[s]);
+      if (b && isfinite(b->limit_w) && b->limit_w > 0.0 &&
+          a->node_p_w[a->scope[s]] / b->limit_w > ratio)
+        ratio = a->node_p_w[a->scope[s]] / b->limit_w;
+    }
+    if (ratio > a->cfg.md_high) {
+      for (size_t k = 0; k < a->n_leaves; k++) {
+        double c = isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
+        sent += send_cap(a, k, c * a->cfg.md_beta, t, why);
+      }
+    } else if (ratio < a->cfg.md_low) {
+      for (size_t k = 0; k < a->n_leaves; k++) {
+        if (isnan(a->cap_w[k]) || a->cap_w[k] >= a->cap_max_w[k])
+          continue;
+        /* Randomized unthrottling: 53 bits of the PRNG as a uniform in [0, 1). */
+        double u = (double)(rng_next(&a->rng) >> 11) * (1.0 / 9007199254740992.0);
+        if (u < a->cfg.md_release_p)
+          sent += send_cap(a, k, a->cap_max_w[k], t, why);
+      }
+    }
+    break;
+  }
+  case HR_LOOP_THREE_BAND:
+  case HR_LOOP_TWO_THRESHOLD:
+  case HR_LOOP_LEASE: {
+    leaf_demands(a, t, t < a->grid_hold_ns);
+    int rc = hr_lease_sys_rebalance(a->sys, a->demand_w, t);
+    if (rc != HR_OK) {
+      *rc_out = rc;
+      return 0;
+    }
+    for (size_t k = 0; k < a->n_leaves; k++)
+      sent += send_cap(a, k, hr_lease_sys_cap_w(a->sys, (size_t)a->leaf_node[k], t), t, why);
+    break;
+  }
+  }
+  return sent;
+}
+
+int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
+{
+  if (!a)
+    return HR_ERR_INVALID_ARG;
+  int64_t t = a->clock.now_ns(a->clock.ctx);
+  if (a->started && t < a->t_last_ns)
+    return HR_ERR_STATE;
+  double dt_s = a->started ? (double)(t - a->t_last_ns) * 1e-9 : 0.0;
+  if (!a->started) {
+    a->started = 1;
+    a->t_bucket_ns = t;
+    a->t_next_ns = t;
+    a->t_last_dec_ns = INT64_MIN;
+    a->t_budget_ns = t;
+  }
+  a->t_last_ns = t;
+  a->st.steps++;
+  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+
+  if (a->read_act) {
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      hr_act_reading_t r;
+      if (hr_actuator_read(a->act, (int)k, HR_POWER_DEFAULT, t, &r) == HR_OK && r.valid)
+        hr_agent_push_power(a, k, r.p_w, t);
+    }
+  }
+  if (!a->have_lat_in) {
+    a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
+    a->have_lat_in = 1;
+  }
+
+  /* Two-bucket peak per leaf: the demand is the peak of the last one to two
+   * windows, long enough to cover a training iteration's compute phase. */
+  const int64_t win_ns = (int64_t)(a->cfg.demand_window_s * 1e9);
+  int roll = t - a->t_bucket_ns >= win_ns;
+  if (roll)
+    a->t_bucket_ns = t;
+  unsigned events = 0;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
+    double p = fresh ? a->p_w[k] : 0.0;
+    if (!fresh)
+      events |= HR_EVENT_TELEMETRY_LOSS;
+    if (roll) {
+      a->bmax_prev[k] = a->bmax_cur[k];
+      a->bmax_cur[k] = p;
+    } else if (p > a->bmax_cur[k]) {
+      a->bmax_cur[k] = p;
+    }
+  }
+
+  /* Bottom-up power of the subtree (a dual-corded node splits evenly over
+   * its feeds, as two PSUs share a load), then the lease system's image of
+   * every device is stepped with the current it carries. */
+  for (size_t s = 0; s < a->n_scope; s++)
+    a->node_p_w[a->scope[s]] = 0.0;
+  for (size_t s = a->n_scope; s-- > 0;) {
+    size_t k = (size_t)a->scope[s];
+    double p = a->node_p_w[k];
+    if (a->leaf_of[k] >= 0) {
+      size_t l = (size_t)a->leaf_of[k];
+      p = a->p_t_ns[l] != INT64_MIN && t - a->p_t_ns[l] <= a->cfg.stale_ns ? a->p_w[l] : 0.0;
+    }
+    if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
+      p = a->met_p_w[k];
+    a->node_p_w[k] = p;
+    if (k == a->node)
+      continue;
+    int32_t pa = nd[k].parent, pb = nd[k].parent_b;
+    if (pa >= 0 && pb >= 0) {
+      a->node_p_w[pa] += 0.5 * p;
+      a->node_p_w[pb] += 0.5 * p;
+    } else if (pa >= 0) {
+      a->node_p_w[pa] += p;
+    }
+  }
+  if (dt_s > 0.0) {
+    for (size_t s = 0; s < a->n_scope; s++) {
+      size_t k = (size_t)a->scope[s];
+      if (!nd[k].device)
+        continue;
+      double i_a = hr_tree_node_current_a(&nd[k], a->node_p_w[k]);
+      if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns &&
+          a->met_i_a[k] > 0.0)
+        i_a = a->met_i_a[k];
+      if (isfinite(i_a) && i_a >= 0.0)
+        hr_lease_sys_observe(a->sys, k, i_a, dt_s);
+    }
+  }
+  double node_p = 0.0;
+  if (a->node == HR_AGENT_WHOLE_TREE) {
+    for (size_t s = 0; s < a->n_scope; s++)
+      if (nd[a->scope[s]].parent < 0)
+        node_p += a->node_p_w[a->scope[s]];
+  } else {
+    node_p = a->node_p_w[a->node];
+  }
+
+  double forecast = NAN;
+  if (a->pred)
+    forecast = hr_predictor_push(a->pred, node_p);
+  if (a->grid) {
+    hr_grid_status_t gs;
+    hr_grid_monitor_push(a->grid, node_p, &gs);
+    if (gs.settled && (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX |
+                                                   HR_GRID_VIOL_MIN)))
+      a->grid_hold_ns = t + (int64_t)(a->cfg.grid_hold_s * 1e9);
+  }
+
+  /* Is a decision due? */
+  int lease = uses_leases(a->cfg.policy);
+  hr_lease_sys_t *sys = a->sys;
+  int rc = HR_OK;
+  if (lease) {
+    rc = hr_lease_sys_set_events(sys, events, t);
+    if (rc != HR_OK)
+      return rc;
+  }
+  hr_mode_t mode = hr_lease_sys_mode(sys);
+  double granted = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    granted += isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
+  double lim = node_limit_w(a);
+  if (!isfinite(lim))
+    lim = granted;
+  int due = t >= a->t_next_ns;
+  hr_decision_why_t why = HR_WHY_PERIOD;
+  int64_t gap = a->cfg.period_ns / 5 > a->cfg.step_ns ? a->cfg.period_ns / 5 : a->cfg.step_ns;
+  int may_trigger = a->t_last_dec_ns == INT64_MIN || t - a->t_last_dec_ns >= gap;
+  if (!due && mode != a->mode && lease) {
+    due = 1;
+    why = HR_WHY_MODE;
+  } else if (!due && may_trigger && a->cfg.step_frac > 0.0 &&
+             fabs(node_p - a->p_at_dec_w) > a->cfg.step_frac * lim) {
+    due = 1;
+    why = HR_WHY_STEP;
+  } else if (!due && may_trigger && a->pred && forecast > granted) {
+    due = 1;
+    why = HR_WHY_PREDICT;
+  }
+  a->mode = mode;
+
+  size_t sent = 0;
+  if (due) {
+    /* Budgets follow the devices' thermal images; a bisection per device,
+     * so at most every 100 ms. */
+    if ((lease || a->cfg.policy == HR_LOOP_MULT_DECREASE) && t >= a->t_budget_ns) {
+      rc = hr_lease_sys_update_budgets(sys, t);
+      if (rc != HR_OK)
+        return rc;
+      a->t_budget_ns = t + 100000000;
+    }
+    sent = decide(a, t, why, node_p, &rc);
+    if (rc != HR_OK)
+      return rc;
+    a->st.decisions++;
+    if (why == HR_WHY_STEP || why == HR_WHY_PREDICT)
+      a->st.step_decisions++;
+    a->t_last_dec_ns = t;
+    a->p_at_dec_w = node_p;
+    if (t >= a->t_next_ns)
+      a->t_next_ns = t + a->cfg.period_ns;
+    if (sent > 0) {
+      int64_t now = a->lat_clock.now_ns(a->lat_clock.ctx);
+      lat_record(a, (double)(now - a->lat_in_ns) * 1e-9);
+    }
+  }
+  a->have_lat_in = 0;
+  if (info) {
+    info->t_ns = t;
+    info->decided = due;
+    info->why = why;
+    info->caps_set = sent;
+    info->node_p_w = node_p;
+    info->forecast_w = forecast;
+    info->granted_w = granted;
+    info->mode = mode;
+  }
+  return HR_OK;
+}
+
+int hr_agent_stats(const hr_agent_t *a, hr_agent_stats_t *out)
+{
+  if (!a || !out)
+    return HR_ERR_INVALID_ARG;
+  *out = a->st;
+  hr_lease_stats_t ls;
+  if (hr_lease_sys_stats(a->sys, &ls) == HR_OK)
+    out->lease_clamps = ls.clamps;
+  out->lat_p50_s = lat_quantile(a, 0.50);
+  out->lat_p99_s = lat_quantile(a, 0.99);
+  out->lat_max_s = a->st.lat_n ? a->lat_max_s : NAN;
+  return HR_OK;
+}

@@ -1,0 +1,476 @@
+/* Scenario files (docs/sim.md): YAML -> hr_scenario_t.  Every key is
+ * checked (unknown keys, wrong types and values out of range are refused)
+ * and every error names the file, line, column and field, like the tree
+ * loader's. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "headroom/sim.h"
+
+/* Largest scenario file [bytes]: scenarios are short; this only bounds a
+ * mistaken path to a huge file. */
+#define SC_MAX_BYTES (4u << 20)
+/* Most workloads or events one file may hold; more is refused with an error. */
+#define SC_MAX_ITEMS 100000
+
+typedef struct sp {
+  yaml_document_t doc;
+  hr_tree_error_t *err;
+  const char *name;
+  hr_scenario_t *sc;
+} sp_t;
+
+static int sfail(sp_t *P, const yaml_node_t *at, int code, const char *field, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+
+static int sfail(sp_t *P, const yaml_node_t *at, int code, const char *field, const char *fmt, ...)
+{
+  if (!P->err)
+    return code;
+  hr_tree_error_t *e = P->err;
+  memset(e, 0, sizeof *e);
+  e->code = code;
+  e->line = at ? (int)at->start_mark.line + 1 : 0;
+  e->col = at ? (int)at->start_mark.column + 1 : 0;
+  snprintf(e->file, sizeof e->file, "%s", P->name);
+  snprintf(e->field, sizeof e->field, "%s", field);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  if (e->line > 0)
+    snprintf(e->text, sizeof e->text, "%.250s:%d:%d: %.150s: %.200s", e->file, e->line, e->col,
+             e->field, e->msg);
+  else
+    snprintf(e->text, sizeof e->text, "%.250s: %.150s: %.200s", e->file, e->field, e->msg);
+  return code;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_num(sp_t *P, const yaml_node_t *n, const char *field, double lo, double hi,
+                   double *out)
+{
+  const char *s = scalar(n);
+  if (!s || !*s)
+    return sfail(P, n, HR_ERR_PARSE, field, "expected a number");
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end || errno || !isfinite(v))
+    return sfail(P, n, HR_ERR_PARSE, field, "'%.60s' is not a number", s);
+  if (v < lo || v > hi)
+    return sfail(P, n, HR_ERR_RANGE, field, "%g is outside %g..%g", v, lo, hi);
+  *out = v;
+  return HR_OK;
+}
+
+static int get_int(sp_t *P, const yaml_node_t *n, const char *field, double lo, double hi,
+                   int *out)
+{
+  double v;
+  int rc = get_num(P, n, field, lo, hi, &v);
+  if (rc != HR_OK)
+    return rc;
+  if (v != floor(v))
+    return sfail(P, n, HR_ERR_PARSE, field, "expected a whole number");
+  *out = (int)v;
+  return HR_OK;
+}
+
+static int get_str(sp_t *P, const yaml_node_t *n, const char *field, char *out, size_t len)
+{
+  const char *s = scalar(n);
+  if (!s)
+    return sfail(P, n, HR_ERR_PARSE, field, "expected a string");
+  if (strlen(s) >= len)
+    return sfail(P, n, HR_ERR_RANGE, field, "longer than %zu characters", len - 1);
+  memcpy(out, s, strlen(s) + 1);
+  return HR_OK;
+}
+
+#define FOR_PAIRS(P, map, kv)                                                                     \
+  for (yaml_node_pair_t *kv = (map)->data.mapping.pairs.start;                                    \
+       kv < (map)->data.mapping.pairs.top; kv++)
+
+static int gpu_block(sp_t *P, const yaml_node_t *m)
+{
+  if (m->type != YAML_MAPPING_NODE)
+    return sfail(P, m, HR_ERR_PARSE, "gpu", "expected a mapping");
+  hr_sim_gpu_cfg_t *g = &P->sc->gpu;
+  FOR_PAIRS(P, m, kv)
+  {
+    const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
+    const yaml_node_t *v = yaml_document_get_node(&P->doc, kv->value);
+    const char *key = scalar(k);
+    int rc;
+    if (!key)
+      return sfail(P, k, HR_ERR_PARSE, "gpu", "keys must be strings");
+    if (!strcmp(key, "idle_w"))
+      rc = get_num(P, v, "gpu.idle_w", 0, 1e5, &g->idle_w);
+    else if (!strcmp(key, "cap_min_w"))
+      rc = get_num(P, v, "gpu.cap_min_w", 1, 1e5, &g->cap_min_w);
+    else if (!strcmp(key, "cap_max_w"))
+      rc = get_num(P, v, "gpu.cap_max_w", 1, 1e5, &g->cap_max_w);
+    else if (!strcmp(key, "delay_ms"))
+      rc = get_num(P, v, "gpu.delay_ms", 0, 1e5, &g->delay_ms);
+    else if (!strcmp(key, "slew_w_per_ms"))
+      rc = get_num(P, v, "gpu.slew_w_per_ms", 1e-3, 1e6, &g->slew_w_per_ms);
+    else if (!strcmp(key, "gamma"))
+      rc = get_num(P, v, "gpu.gamma", 0.01, 10, &g->gamma);
+    else
+      return sfail(P, k, HR_ERR_PARSE, "gpu", "unknown key '%.60s'", key);
+    if (rc != HR_OK)
+      return rc;
+  }
+  if (g->cap_min_w > g->cap_max_w || g->idle_w >= g->cap_min_w)
+    return sfail(P, m, HR_ERR_RANGE, "gpu",
+                 "need idle_w < cap_min_w <= cap_max_w (%g, %g, %g)", g->idle_w, g->cap_min_w,
+                 g->cap_max_w);
+  return HR_OK;
+}
+
+static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
+{
+  char f[96];
+  snprintf(f, sizeof f, "workloads[%zu]", idx);
+  if (m->type != YAML_MAPPING_NODE)
+    return sfail(P, m, HR_ERR_PARSE, f, "expected a mapping");
+  memset(w, 0, sizeof *w);
+  w->period_s = 1.0;
+  w->compute_frac = 0.7;
+  w->compute_w = 700;
+  w->comm_w = 300;
+  w->ckpt_w = 150;
+  w->restart_s = 30;
+  w->power_w = 500;
+  int have_kind = 0, have_gpus = 0;
+  FOR_PAIRS(P, m, kv)
+  {
+    const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
+    const yaml_node_t *v = yaml_document_get_node(&P->doc, kv->value);
+    const char *key = scalar(k);
+    char ff[160];
+    if (!key)
+      return sfail(P, k, HR_ERR_PARSE, f, "keys must be strings");
+    snprintf(ff, sizeof ff, "%s.%.60s", f, key);
+    int rc = HR_OK;
+    if (!strcmp(key, "kind")) {
+      const char *s = scalar(v);
+      if (s && !strcmp(s, "training"))
+        w->kind = HR_WORK_TRAINING;
+      else if (s && !strcmp(s, "batch"))
+        w->kind = HR_WORK_BATCH;
+      else
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected 'training' or 'batch'");
+      have_kind = 1;
+    } else if (!strcmp(key, "gpus")) {
+      if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 2)
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected [first, end] (end excluded)");
+      const yaml_node_t *a = yaml_document_get_node(&P->doc, v->data.sequence.items.start[0]);
+      const yaml_node_t *b = yaml_document_get_node(&P->doc, v->data.sequence.items.start[1]);
+      if ((rc = get_int(P, a, ff, 0, 1 << 24, &w->gpu_first)) != HR_OK ||
+          (rc = get_int(P, b, ff, 1, 1 << 24, &w->gpu_end)) != HR_OK)
+        return rc;
+      if (w->gpu_end <= w->gpu_first)
+        return sfail(P, v, HR_ERR_RANGE, ff, "end must be above first");
+      have_gpus = 1;
+    } else if (!strcmp(key, "priority")) {
+      rc = get_int(P, v, ff, -1000, 1000, &w->priority);
+    } else if (!strcmp(key, "period_s")) {
+      rc = get_num(P, v, ff, 1e-3, 3600, &w->period_s);
+    } else if (!strcmp(key, "compute_frac")) {
+      rc = get_num(P, v, ff, 0.01, 0.99, &w->compute_frac);
+    } else if (!strcmp(key, "compute_w")) {
+      rc = get_num(P, v, ff, 0, 1e5, &w->compute_w);
+    } else if (!strcmp(key, "comm_w")) {
+      rc = get_num(P, v, ff, 0, 1e5, &w->comm_w);
+    } else if (!strcmp(key, "start_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &w->start_s);
+    } else if (!strcmp(key, "stop_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &w->stop_s);
+    } else if (!strcmp(key, "ramp_s")) {
+      rc = get_num(P, v, ff, 0, 3600, &w->ramp_s);
+    } else if (!strcmp(key, "checkpoint_every_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &w->ckpt_every_s);
+    } else if (!strcmp(key, "checkpoint_s")) {
+      rc = get_num(P, v, ff, 0, 1e6, &w->ckpt_s);
+    } else if (!strcmp(key, "checkpoint_w")) {
+      rc = get_num(P, v, ff, 0, 1e5, &w->ckpt_w);
+    } else if (!strcmp(key, "restart_s")) {
+      rc = get_num(P, v, ff, 0, 1e6, &w->restart_s);
+    } else if (!strcmp(key, "power_w")) {
+      rc = get_num(P, v, ff, 0, 1e5, &w->power_w);
+    } else if (!strcmp(key, "restarts")) {
+      if (v->type != YAML_SEQUENCE_NODE)
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected a list of times [s]");
+      for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+           it++) {
+        if (w->n_restarts >= 16)
+          return sfail(P, v, HR_ERR_RANGE, ff, "at most 16 restarts per workload");
+        rc = get_num(P, yaml_document_get_node(&P->doc, *it), ff, 0, 1e9,
+                     &w->restart_at_s[w->n_restarts++]);
+        if (rc != HR_OK)
+          return rc;
+      }
+    } else {
+      return sfail(P, k, HR_ERR_PARSE, f, "unknown key '%.60s'", key);
+    }
+    if (rc != HR_OK)
+      return rc;
+  }
+  if (!have_kind)
+    return sfail(P, m, HR_ERR_PARSE, f, "missing key 'kind'");
+  if (!have_gpus)
+    return sfail(P, m, HR_ERR_PARSE, f, "missing key 'gpus'");
+  return HR_OK;
+}
+
+static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
+{
+  char f[96];
+  snprintf(f, sizeof f, "events[%zu]", idx);
+  if (m->type != YAML_MAPPING_NODE)
+    return sfail(P, m, HR_ERR_PARSE, f, "expected a mapping");
+  memset(e, 0, sizeof *e);
+  int have_kind = 0, have_at = 0;
+  FOR_PAIRS(P, m, kv)
+  {
+    const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
+    const yaml_node_t *v = yaml_document_get_node(&P->doc, kv->value);
+    const char *key = scalar(k);
+    char ff[160];
+    if (!key)
+      return sfail(P, k, HR_ERR_PARSE, f, "keys must be strings");
+    snprintf(ff, sizeof ff, "%s.%.60s", f, key);
+    int rc = HR_OK;
+    if (!strcmp(key, "kind")) {
+      const char *s = scalar(v);
+      if (s && !strcmp(s, "feed_loss"))
+        e->kind = HR_SIM_FEED_LOSS;
+      else if (s && !strcmp(s, "telemetry_loss"))
+        e->kind = HR_SIM_TELEMETRY_LOSS;
+      else if (s && !strcmp(s, "coordinator_crash"))
+        e->kind = HR_SIM_COORD_CRASH;
+      else
+        return sfail(P, v, HR_ERR_PARSE, ff,
+                     "expected 'feed_loss', 'telemetry_loss' or 'coordinator_crash'");
+      have_kind = 1;
+    } else if (!strcmp(key, "at_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &e->at_s);
+      have_at = 1;
+    } else if (!strcmp(key, "duration_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &e->duration_s);
+    } else if (!strcmp(key, "feed")) {
+      const char *s = scalar(v);
+      if (s && !strcmp(s, "a"))
+        e->feed = HR_FEED_A;
+      else if (s && !strcmp(s, "b"))
+        e->feed = HR_FEED_B;
+      else
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected 'a' or 'b'");
+    } else if (!strcmp(key, "node")) {
+      rc = get_str(P, v, ff, e->node, sizeof e->node);
+    } else {
+      return sfail(P, k, HR_ERR_PARSE, f, "unknown key '%.60s'", key);
+    }
+    if (rc != HR_OK)
+      return rc;
+  }
+  if (!have_kind || !have_at)
+    return sfail(P, m, HR_ERR_PARSE, f, "missing key '%s'", have_kind ? "at_s" : "kind");
+  if (e->kind == HR_SIM_FEED_LOSS && !e->feed)
+    return sfail(P, m, HR_ERR_PARSE, f, "feed_loss needs 'feed: a' or 'feed: b'");
+  if (e->kind == HR_SIM_COORD_CRASH && !e->node[0])
+    return sfail(P, m, HR_ERR_PARSE, f, "coordinator_crash needs 'node'");
+  return HR_OK;
+}
+
+static int list(sp_t *P, const yaml_node_t *v, const char *field, size_t elem, void **out,
+                size_t *n_out)
+{
+  if (v->type != YAML_SEQUENCE_NODE)
+    return sfail(P, v, HR_ERR_PARSE, field, "expected a list");
+  size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if (n > SC_MAX_ITEMS)
+    return sfail(P, v, HR_ERR_RANGE, field, "more than %d entries", SC_MAX_ITEMS);
+  void *arr = calloc(n ? n : 1, elem);
+  if (!arr)
+    return sfail(P, v, HR_ERR_NOMEM, field, "out of memory");
+  *out = arr;
+  *n_out = n;
+  for (size_t k = 0; k < n; k++) {
+    const yaml_node_t *it = yaml_document_get_node(&P->doc, v->data.sequence.items.start[k]);
+    int rc = elem == sizeof(hr_workload_t) ? workload(P, it, k, (hr_workload_t *)arr + k)
+                                           : event(P, it, k, (hr_sim_event_t *)arr + k);
+    if (rc != HR_OK)
+      return rc;
+  }
+  return HR_OK;
+}
+
+void hr_scenario_init(hr_scenario_t *sc)
+{
+  if (!sc)
+    return;
+  memset(sc, 0, sizeof *sc);
+  sc->duration_s = 60;
+  sc->step_ms = 1;
+  sc->gpus = -1;
+  sc->sample_s = 0.1;
+  sc->gpu.idle_w = 70;
+  sc->gpu.cap_min_w = 200;
+  sc->gpu.cap_max_w = 700;
+  sc->gpu.delay_ms = 5;
+  sc->gpu.slew_w_per_ms = 80;
+  sc->gpu.gamma = 1.0 / 3.0;
+}
+
+void hr_scenario_free(hr_scenario_t *sc)
+{
+  if (!sc)
+    return;
+  free(sc->work);
+  free(sc->events);
+  sc->work = NULL;
+  sc->events = NULL;
+  sc->n_work = sc->n_events = 0;
+}
+
+static int parse_root(sp_t *P, const char *base_dir)
+{
+  const yaml_node_t *root = yaml_document_get_root_node(&P->doc);
+  if (!root)
+    return sfail(P, NULL, HR_ERR_PARSE, "(document)", "empty document");
+  if (root->type != YAML_MAPPING_NODE)
+    return sfail(P, root, HR_ERR_PARSE, "(document)", "expected a mapping");
+  hr_scenario_t *sc = P->sc;
+  int have_tree = 0, have_version = 0;
+  FOR_PAIRS(P, root, kv)
+  {
+    const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
+    const yaml_node_t *v = yaml_document_get_node(&P->doc, kv->value);
+    const char *key = scalar(k);
+    int rc = HR_OK;
+    if (!key)
+      return sfail(P, k, HR_ERR_PARSE, "(document)", "keys must be strings");
+    if (!strcmp(key, "version")) {
+      int ver;
+      rc = get_int(P, v, "version", 1, 1, &ver);
+      have_version = 1;
+    } else if (!strcmp(key, "name")) {
+      rc = get_str(P, v, "name", sc->name, sizeof sc->name);
+    } else if (!strcmp(key, "tree")) {
+      char rel[768];
+      rc = get_str(P, v, "tree", rel, sizeof rel);
+      if (rc == HR_OK) {
+        if (rel[0] == '/' || !base_dir || !*base_dir)
+          snprintf(sc->tree_path, sizeof sc->tree_path, "%s", rel);
+        else if ((size_t)snprintf(sc->tree_path, sizeof sc->tree_path, "%.250s/%s", base_dir,
+                                  rel) >= sizeof sc->tree_path)
+          return sfail(P, v, HR_ERR_RANGE, "tree", "path too long");
+        have_tree = 1;
+      }
+    } else if (!strcmp(key, "duration_s")) {
+      rc = get_num(P, v, "duration_s", 1e-3, 30 * 86400.0, &sc->duration_s);
+    } else if (!strcmp(key, "step_ms")) {
+      rc = get_num(P, v, "step_ms", 0.1, 100, &sc->step_ms);
+    } else if (!strcmp(key, "sample_s")) {
+      rc = get_num(P, v, "sample_s", 1e-3, 3600, &sc->sample_s);
+    } else if (!strcmp(key, "gpus")) {
+      rc = get_int(P, v, "gpus", 0, 1 << 24, &sc->gpus);
+    } else if (!strcmp(key, "gpu")) {
+      rc = gpu_block(P, v);
+    } else if (!strcmp(key, "workloads")) {
+      if (sc->work)
+        return sfail(P, k, HR_ERR_PARSE, "workloads", "given twice");
+      rc = list(P, v, "workloads", sizeof(hr_workload_t), (void **)&sc->work, &sc->n_work);
+    } else if (!strcmp(key, "events")) {
+      if (sc->events)
+        return sfail(P, k, HR_ERR_PARSE, "events", "given twice");
+      rc = list(P, v, "events", sizeof(hr_sim_event_t), (void **)&sc->events, &sc->n_events);
+    } else {
+      return sfail(P, k, HR_ERR_PARSE, "(document)", "unknown key '%.60s'", key);
+    }
+    if (rc != HR_OK)
+      return rc;
+  }
+  if (!have_version)
+    return sfail(P, root, HR_ERR_PARSE, "version", "missing key 'version' (1)");
+  if (!have_tree)
+    return sfail(P, root, HR_ERR_PARSE, "tree", "missing key 'tree'");
+  return HR_OK;
+}
+
+int hr_scenario_load_buffer(const char *text, size_t len, const char *name, const char *base_dir,
+                            hr_scenario_t *sc, hr_tree_error_t *err)
+{
+  if (!text || !sc)
+    return HR_ERR_INVALID_ARG;
+  hr_scenario_init(sc);
+  sp_t P = {.err = err, .name = name ? name : "<buffer>", .sc = sc};
+  yaml_parser_t ps;
+  if (!yaml_parser_initialize(&ps))
+    return sfail(&P, NULL, HR_ERR_NOMEM, "yaml", "out of memory");
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  if (!yaml_parser_load(&ps, &P.doc)) {
+    if (err) {
+      yaml_node_t fake;
+      memset(&fake, 0, sizeof fake);
+      fake.start_mark = ps.problem_mark;
+      sfail(&P, &fake, HR_ERR_PARSE, "yaml", "%s", ps.problem ? ps.problem : "syntax error");
+    }
+    yaml_parser_delete(&ps);
+    return HR_ERR_PARSE;
+  }
+  int rc = parse_root(&P, base_dir);
+  yaml_document_delete(&P.doc);
+  yaml_parser_delete(&ps);
+  if (rc != HR_OK)
+    hr_scenario_free(sc);
+  return rc;
+}
+
+int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_tree_error_t *err)
+{
+  if (!path || !sc)
+    return HR_ERR_INVALID_ARG;
+  sp_t P = {.err = err, .name = path, .sc = sc};
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return sfail(&P, NULL, HR_ERR_IO, "(file)", "cannot open: %s", strerror(errno));
+  char *buf = malloc(SC_MAX_BYTES + 1);
+  if (!buf) {
+    fclose(f);
+    return sfail(&P, NULL, HR_ERR_NOMEM, "(file)", "out of memory");
+  }
+  size_t n = fread(buf, 1, SC_MAX_BYTES + 1, f);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad || n > SC_MAX_BYTES) {
+    free(buf);
+    return sfail(&P, NULL, bad ? HR_ERR_IO : HR_ERR_RANGE, "(file)",
+                 bad ? "read error" : "larger than 4 MiB");
+  }
+  char dir[512];
+  const char *slash = strrchr(path, '/');
+  if (slash && (size_t)(slash - path) < sizeof dir) {
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+  } else {
+    snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+  }
+  int rc = hr_scenario_load_buffer(buf, n, path, dir, sc, err);
+  free(buf);
+  return rc;
+}

@@ -1,0 +1,694 @@
+/* The closed-loop cluster simulator, fast path (include/headroom/sim.h,
+ * docs/sim.md).  One step: events, the agent's step on the simulated clock
+ * (it reads and caps the GPUs through the actuator interface below), then
+ * the physics over the step: caps taking effect, workloads, GPU power,
+ * electricity per phase conductor, protective devices, the site's grid
+ * limits and the metrics.  Every array is sized at create. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actuate/actuate_int.h"
+#include "headroom/grid.h"
+#include "headroom/lease.h"
+#include "headroom/protect.h"
+#include "headroom/sim.h"
+
+typedef struct job {
+  double phi_s;     /* position in the iteration schedule [s of uncapped time] */
+  double speed;     /* this step's job speed (slowest GPU) */
+  double d_w;       /* this step's demand per GPU [W] */
+  int running;      /* 1 while the job makes progress */
+} job_t;
+
+struct hr_sim {
+  const hr_tree_t *tree;
+  const hr_tree_node_t *nd;
+  size_t n;
+  hr_sim_gpu_cfg_t g;
+  hr_workload_t *work;
+  size_t n_work;
+  hr_sim_event_t *ev;
+  size_t n_ev;
+  int64_t *ev_node;     /* coordinator crash: tree index */
+  unsigned char *ev_state; /* 0 pending, 1 active, 2 over */
+  job_t *jobs;
+  int64_t t_ns, step_ns, end_ns, sample_ns, next_sample_ns;
+  double dt_s;
+
+  /* GPU slots: the agent's leaves, device k = slot k */
+  size_t n_slots;
+  int n_pop;
+  int32_t *slot_node;
+  int32_t *slot_work;   /* workload index, -1 none */
+  double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
+  int64_t *pend_t_ns;
+
+  /* electricity, per tree index */
+  double *ph_w;         /* 3 per node: line-to-neutral watts per conductor */
+  unsigned char *powered;
+  hr_device_t **dev;
+  hr_sim_node_result_t *res;
+  int powered_dirty;
+  unsigned feeds_lost;
+  int telemetry_lost;
+
+  hr_actuator_t *act;
+  hr_agent_t *agent;
+  hr_clock_t clock;
+  hr_grid_monitor_t *grid;
+  size_t root_grid;
+
+  /* metrics */
+  unsigned trips;
+  double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
+  double wall_s;
+  double last_ramp;
+};
+
+/* ---- the GPUs as an actuator ---------------------------------------------------- */
+
+static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_ns,
+                   hr_act_reading_t *out)
+{
+  (void)src;
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots || !out)
+    return HR_ERR_RANGE;
+  if (s->telemetry_lost)
+    return hr__act_fail(a, HR_ERR_IO, "simulated GPU %d: telemetry lost", dev);
+  out->t_ns = t_ns;
+  out->p_w = s->p_w[dev];
+  out->cap_w = s->cap_w[dev];
+  out->valid = 1;
+  return HR_OK;
+}
+
+static int sa_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
+{
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots || !out)
+    return HR_ERR_RANGE;
+  out->cap_min_w = s->g.cap_min_w;
+  out->cap_max_w = s->g.cap_max_w;
+  out->default_w = s->g.cap_max_w;
+  return HR_OK;
+}
+
+static int sa_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
+{
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots)
+    return HR_ERR_RANGE;
+  if (!(cap_w >= s->g.cap_min_w && cap_w <= s->g.cap_max_w))
+    return hr__act_fail(a, HR_ERR_RANGE, "simulated GPU %d: cap %.1f W outside %.0f..%.0f W", dev,
+                        cap_w, s->g.cap_min_w, s->g.cap_max_w);
+  /* One command in flight per GPU: a newer command replaces one not yet in
+   * effect (the firmware applies the latest limit). */
+  s->pend_cap_w[dev] = cap_w;
+  s->pend_t_ns[dev] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  return HR_OK;
+}
+
+static const char *sa_name(const hr_actuator_t *a, int dev)
+{
+  (void)a;
+  (void)dev;
+  return "simulated GPU";
+}
+
+static void sa_destroy(hr_actuator_t *a)
+{
+  (void)a; /* impl is the simulator, which owns itself */
+}
+
+static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits, sa_set_cap, NULL, NULL,
+                                      sa_name, sa_destroy};
+
+/* ---- policies ------------------------------------------------------------------------ */
+
+int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
+{
+  if (!name || !cfg)
+    return HR_ERR_INVALID_ARG;
+  if (strcmp(name, "none") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_NONE);
+  if (strcmp(name, "static70") == 0 || strcmp(name, "static60") == 0) {
+    hr_agent_cfg_init(cfg, HR_LOOP_STATIC);
+    cfg->static_frac = name[6] == '7' ? 0.70 : 0.60;
+    return HR_OK;
+  }
+  if (strcmp(name, "dynamo") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_THREE_BAND);
+  if (strcmp(name, "polca") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_TWO_THRESHOLD);
+  if (strcmp(name, "thunderbolt") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
+  if (strcmp(name, "headroom") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+  return HR_ERR_NOT_FOUND;
+}
+
+/* ---- create / destroy ---------------------------------------------------------------- */
+
+void hr_sim_destroy(hr_sim_t *s)
+{
+  if (!s)
+    return;
+  hr_agent_destroy(s->agent);
+  hr_actuator_destroy(s->act);
+  hr_grid_monitor_destroy(s->grid);
+  if (s->dev)
+    for (size_t k = 0; k < s->n; k++)
+      hr_device_destroy(s->dev[k]);
+  free(s->dev);
+  free(s->work);
+  free(s->ev);
+  free(s->ev_node);
+  free(s->ev_state);
+  free(s->jobs);
+  free(s->slot_node);
+  free(s->slot_work);
+  free(s->dem_w);
+  free(s->p_w);
+  free(s->cap_w);
+  free(s->pend_cap_w);
+  free(s->speed);
+  free(s->pend_t_ns);
+  free(s->ph_w);
+  free(s->powered);
+  free(s->res);
+  free(s);
+}
+
+static int fail(char *why, size_t len, int code, const char *msg, const char *arg)
+{
+  if (why && len)
+    snprintf(why, len, msg, arg);
+  return code;
+}
+
+int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
+                  hr_sim_t **out, char *why, size_t why_len)
+{
+  if (!out)
+    return HR_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!sc || !tree || !acfg)
+    return HR_ERR_INVALID_ARG;
+  if (!(sc->duration_s > 0.0) || !(sc->step_ms >= 0.1 && sc->step_ms <= 100.0) ||
+      !(sc->sample_s > 0.0))
+    return fail(why, why_len, HR_ERR_RANGE, "%s", "duration, step or sample step out of range");
+  hr_sim_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return HR_ERR_NOMEM;
+  s->tree = tree;
+  s->nd = hr_tree_nodes(tree);
+  s->n = hr_tree_count(tree);
+  s->g = sc->gpu;
+  s->step_ns = (int64_t)llround(sc->step_ms * 1e6);
+  s->dt_s = (double)s->step_ns * 1e-9;
+  s->end_ns = (int64_t)llround(sc->duration_s * 1e9);
+  s->sample_ns = (int64_t)llround(sc->sample_s * 1e9);
+  s->n_work = sc->n_work;
+  s->n_ev = sc->n_events;
+  s->work = malloc((sc->n_work ? sc->n_work : 1) * sizeof *s->work);
+  s->jobs = calloc(sc->n_work ? sc->n_work : 1, sizeof *s->jobs);
+  s->ev = malloc((sc->n_events ? sc->n_events : 1) * sizeof *s->ev);
+  s->ev_node = calloc(sc->n_events ? sc->n_events : 1, sizeof *s->ev_node);
+  s->ev_state = calloc(sc->n_events ? sc->n_events : 1, 1);
+  s->ph_w = calloc(3 * s->n, sizeof *s->ph_w);
+  s->powered = malloc(s->n);
+  s->dev = calloc(s->n, sizeof *s->dev);
+  s->res = calloc(s->n, sizeof *s->res);
+  if (!s->work || !s->jobs || !s->ev || !s->ev_node || !s->ev_state || !s->ph_w || !s->powered ||
+      !s->dev || !s->res) {
+    hr_sim_destroy(s);
+    return HR_ERR_NOMEM;
+  }
+  if (sc->n_work)
+    memcpy(s->work, sc->work, sc->n_work * sizeof *s->work);
+  if (sc->n_events)
+    memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
+
+  /* Slots: the leaves under every root, in tree order (the agent's order). */
+  for (size_t k = 0; k < s->n; k++)
+    if (s->nd[k].n_children == 0)
+      s->n_slots++;
+  if (s->n_slots == 0 || s->n_slots > (size_t)1 << 24) {
+    hr_sim_destroy(s);
+    return fail(why, why_len, HR_ERR_RANGE, "%s", "the tree has no leaf (GPU) or too many");
+  }
+  s->n_pop = sc->gpus < 0 ? (int)s->n_slots : sc->gpus;
+  if ((size_t)s->n_pop > s->n_slots) {
+    hr_sim_destroy(s);
+    return fail(why, why_len, HR_ERR_RANGE, "%s",
+                "gpus: more populated GPUs than the tree has leaf slots");
+  }
+  size_t m = s->n_slots;
+  s->slot_node = malloc(m * sizeof *s->slot_node);
+  s->slot_work = malloc(m * sizeof *s->slot_work);
+  s->dem_w = calloc(m, sizeof *s->dem_w);
+  s->p_w = calloc(m, sizeof *s->p_w);
+  s->cap_w = malloc(m * sizeof *s->cap_w);
+  s->pend_cap_w = calloc(m, sizeof *s->pend_cap_w);
+  s->speed = calloc(m, sizeof *s->speed);
+  s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
+  if (!s->slot_node || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
+      !s->speed || !s->pend_t_ns) {
+    hr_sim_destroy(s);
+    return HR_ERR_NOMEM;
+  }
+  size_t j = 0;
+  for (size_t k = 0; k < s->n; k++)
+    if (s->nd[k].n_children == 0)
+      s->slot_node[j++] = (int32_t)k;
+  for (size_t k = 0; k < m; k++) {
+    s->slot_work[k] = -1;
+    s->cap_w[k] = s->g.cap_max_w;
+    s->pend_t_ns[k] = INT64_MAX;
+    /* A populated GPU idles from the start; an empty slot draws nothing. */
+    s->p_w[k] = (int)k < s->n_pop ? s->g.idle_w : 0.0;
+  }
+  for (size_t w = 0; w < s->n_work; w++) {
+    const hr_workload_t *wl = &s->work[w];
+    if (wl->gpu_first < 0 || wl->gpu_end > s->n_pop || wl->gpu_first >= wl->gpu_end) {
+      hr_sim_destroy(s);
+      return fail(why, why_len, HR_ERR_RANGE, "%s",
+                  "workloads[].gpus: a range outside the populated GPUs");
+    }
+    for (int k = wl->gpu_first; k < wl->gpu_end; k++) {
+      if (s->slot_work[k] >= 0) {
+        hr_sim_destroy(s);
+        return fail(why, why_len, HR_ERR_RANGE, "%s",
+                    "workloads[].gpus: two workloads on one GPU");
+      }
+      s->slot_work[k] = (int32_t)w;
+    }
+  }
+  for (size_t e = 0; e < s->n_ev; e++) {
+    s->ev_node[e] = -1;
+    if (s->ev[e].kind == HR_SIM_COORD_CRASH) {
+      size_t idx;
+      if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
+        hr_sim_destroy(s);
+        return fail(why, why_len, HR_ERR_RANGE, "events[].node: unknown node '%s'",
+                    s->ev[e].node);
+      }
+      s->ev_node[e] = (int64_t)idx;
+    }
+  }
+
+  /* The real devices (the agent keeps its own image of each, from what it
+   * measures), and each node's cold continuous limit for the metrics. */
+  hr_budget_cfg_t bc;
+  hr_budget_cfg_init(&bc);
+  s->root_grid = (size_t)-1;
+  for (size_t k = 0; k < s->n; k++) {
+    s->res[k].node = k;
+    s->res[k].trip_t_s = NAN;
+    s->powered[k] = 1;
+    hr_budget_t b;
+    s->res[k].cont_w = hr_budget_node(&s->nd[k], NULL, &bc, -1, &b) == HR_OK ? b.cont_w : INFINITY;
+    if (s->nd[k].device) {
+      int rc = hr_device_create(s->nd[k].device, &s->dev[k]);
+      if (rc != HR_OK) {
+        hr_sim_destroy(s);
+        return rc;
+      }
+      s->res[k].has_device = 1;
+    }
+    if (s->nd[k].parent < 0 && s->nd[k].grid && s->root_grid == (size_t)-1)
+      s->root_grid = k;
+  }
+  if (s->root_grid != (size_t)-1) {
+    int rc = hr_grid_monitor_create(s->nd[s->root_grid].grid, s->dt_s, &s->grid);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      return fail(why, why_len, rc, "%s", "the root's grid limits do not suit the step");
+    }
+  }
+
+  s->act = hr__act_new(&sim_ops, (int)m);
+  if (!s->act) {
+    hr_sim_destroy(s);
+    return HR_ERR_NOMEM;
+  }
+  s->act->impl = s;
+  hr_clock_manual(&s->clock, &s->t_ns);
+  hr_agent_cfg_t ac = *acfg;
+  ac.step_ns = s->step_ns;
+  if (ac.period_ns < ac.step_ns)
+    ac.period_ns = ac.step_ns;
+  int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
+  if (rc != HR_OK) {
+    hr_sim_destroy(s);
+    return fail(why, why_len, rc, "%s", "the control agent refused the tree or its settings");
+  }
+  hr_agent_set_read_actuator(s->agent, 1);
+  for (size_t k = 0; k < (size_t)s->n_pop; k++)
+    if (s->slot_work[k] >= 0)
+      hr_agent_set_priority(s->agent, k, s->work[s->slot_work[k]].priority);
+  s->powered_dirty = 1;
+  *out = s;
+  return HR_OK;
+}
+
+hr_agent_t *hr_sim_agent(hr_sim_t *s)
+{
+  return s ? s->agent : NULL;
+}
+
+/* ---- physics ------------------------------------------------------------------------- */
+
+/* Throughput factor of a GPU whose work would draw demand_w, under cap_w:
+ * ((cap - idle) / (demand - idle))^gamma below the demand, 1 at or above. */
+static double speed_under_cap(const hr_sim_gpu_cfg_t *g, double cap_w, double demand_w)
+{
+  if (cap_w >= demand_w || demand_w <= g->idle_w)
+    return 1.0;
+  double x = (cap_w - g->idle_w) / (demand_w - g->idle_w);
+  return x <= 0.0 ? 0.0 : pow(x, g->gamma);
+}
+
+static int feed_dead(const hr_sim_t *s, size_t k)
+{
+  unsigned f = s->nd[k].feed;
+  return (f == HR_FEED_A || f == HR_FEED_B) && (f & s->feeds_lost);
+}
+
+static void update_powered(hr_sim_t *s)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    const hr_tree_node_t *x = &s->nd[k];
+    int up = !feed_dead(s, k) && !(s->dev[k] && hr_device_tripped(s->dev[k]));
+    if (up && x->parent >= 0)
+      up = s->powered[x->parent] || (x->parent_b >= 0 && s->powered[x->parent_b]);
+    s->powered[k] = (unsigned char)up;
+  }
+  s->powered_dirty = 0;
+}
+
+/* Demand of a training GPU at t and whether its job makes progress. */
+static double train_demand(const hr_sim_t *s, const hr_workload_t *w, const job_t *j, double t,
+                           int *running)
+{
+  const double idle = s->g.idle_w;
+  *running = 0;
+  if (t < w->start_s)
+    return idle;
+  for (int r = 0; r < w->n_restarts; r++)
+    if (t >= w->restart_at_s[r] && t < w->restart_at_s[r] + w->restart_s)
+      return idle;
+  double stop = w->stop_s > 0.0 ? w->stop_s : INFINITY;
+  double phase_s = fmod(j->phi_s, w->period_s);
+  double p = phase_s < w->compute_frac * w->period_s ? w->compute_w : w->comm_w;
+  if (t >= stop) {
+    /* Stop ramp: the job winds down to idle (GPU "burn" ends smoothly). */
+    if (w->ramp_s > 0.0 && t < stop + w->ramp_s)
+      return idle + (1.0 - (t - stop) / w->ramp_s) * (p - idle);
+    return idle;
+  }
+  if (w->ckpt_every_s > 0.0 && t >= w->start_s + w->ckpt_every_s) {
+    double c = fmod(t - w->start_s, w->ckpt_every_s + w->ckpt_s);
+    if (c >= w->ckpt_every_s)
+      return w->ckpt_w;
+  }
+  *running = 1;
+  if (w->ramp_s > 0.0 && t < w->start_s + w->ramp_s)
+    return idle + (t - w->start_s) / w->ramp_s * (p - idle);
+  return p;
+}
+
+static void apply_events(hr_sim_t *s)
+{
+  hr_lease_sys_t *sys = hr_agent_lease_sys(s->agent);
+  double t = (double)s->t_ns * 1e-9;
+  for (size_t e = 0; e < s->n_ev; e++) {
+    const hr_sim_event_t *ev = &s->ev[e];
+    double end = ev->duration_s > 0.0 ? ev->at_s + ev->duration_s : INFINITY;
+    int want = t >= ev->at_s && t < end ? 1 : (t >= end ? 2 : 0);
+    if (want == s->ev_state[e])
+      continue;
+    int on = want == 1;
+    s->ev_state[e] = (unsigned char)want;
+    switch (ev->kind) {
+    case HR_SIM_FEED_LOSS:
+      if (on)
+        s->feeds_lost |= ev->feed;
+      else
+        s->feeds_lost &= ~ev->feed;
+      /* The loss is seen by the power system at once; an agent learns it
+       * from its transfer-switch or UPS alarm (no measurement needed). */
+      hr_lease_sys_set_feed_lost(sys, s->feeds_lost, s->t_ns);
+      s->powered_dirty = 1;
+      break;
+    case HR_SIM_TELEMETRY_LOSS:
+      s->telemetry_lost = on;
+      break;
+    case HR_SIM_COORD_CRASH:
+      hr_lease_sys_set_running(sys, (size_t)s->ev_node[e], on ? 0 : 1, s->t_ns);
+      break;
+    }
+  }
+}
+
+int hr_sim_step(hr_sim_t *s)
+{
+  if (!s)
+    return HR_ERR_INVALID_ARG;
+  if (s->t_ns >= s->end_ns)
+    return HR_ERR_EOF;
+  apply_events(s);
+  int rc = hr_agent_step(s->agent, NULL);
+  if (rc != HR_OK)
+    return rc;
+  if (s->powered_dirty)
+    update_powered(s);
+
+  const double t = (double)s->t_ns * 1e-9, dt = s->dt_s;
+  const hr_sim_gpu_cfg_t *g = &s->g;
+  /* Caps that come into force during this step. */
+  int64_t t_end = s->t_ns + s->step_ns;
+  for (size_t k = 0; k < (size_t)s->n_pop; k++)
+    if (s->pend_t_ns[k] <= t_end) {
+      s->cap_w[k] = s->pend_cap_w[k];
+      s->pend_t_ns[k] = INT64_MAX;
+    }
+  /* Jobs: one demand per job and step; a synchronous job goes at the pace
+   * of its slowest GPU. */
+  for (size_t w = 0; w < s->n_work; w++) {
+    const hr_workload_t *wl = &s->work[w];
+    job_t *j = &s->jobs[w];
+    j->speed = 1.0;
+    if (wl->kind == HR_WORK_TRAINING) {
+      j->d_w = train_demand(s, wl, j, t, &j->running);
+      for (int r = 0; r < wl->n_restarts && !j->running; r++)
+        if (t >= wl->restart_at_s[r] && t < wl->restart_at_s[r] + wl->restart_s)
+          j->phi_s = 0.0; /* after a restart the job begins a new iteration */
+    } else {
+      j->running = t >= wl->start_s;
+      j->d_w = j->running ? wl->power_w : g->idle_w;
+    }
+  }
+  for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+    int32_t w = s->slot_work[k];
+    int up = s->powered[s->slot_node[k]];
+    double d = g->idle_w, sp = 1.0;
+    if (w >= 0) {
+      job_t *j = &s->jobs[w];
+      d = j->d_w;
+      sp = up ? speed_under_cap(g, s->cap_w[k], d) : 0.0;
+      if (j->running) {
+        if (s->work[w].kind == HR_WORK_TRAINING) {
+          if (sp < j->speed)
+            j->speed = sp;
+        } else {
+          s->work_done += dt * sp;
+          s->work_ideal += dt;
+        }
+      }
+    }
+    s->dem_w[k] = d;
+    s->speed[k] = sp;
+    double target = up ? (d < s->cap_w[k] ? d : s->cap_w[k]) : 0.0;
+    if (up && target < g->idle_w)
+      target = g->idle_w;
+    double mv = g->slew_w_per_ms * (dt * 1e3), p = s->p_w[k];
+    p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
+    s->p_w[k] = p;
+  }
+  for (size_t w = 0; w < s->n_work; w++) {
+    const hr_workload_t *wl = &s->work[w];
+    job_t *j = &s->jobs[w];
+    if (wl->kind != HR_WORK_TRAINING || !j->running)
+      continue;
+    double phase = fmod(j->phi_s, wl->period_s);
+    int compute = phase < wl->compute_frac * wl->period_s;
+    /* Capping slows the compute phase; communication runs at its own pace,
+     * but a job with an unpowered GPU stalls altogether. */
+    double adv = j->speed <= 0.0 ? 0.0 : (compute ? dt * j->speed : dt);
+    j->phi_s += adv;
+    double n_g = (double)(wl->gpu_end - wl->gpu_first);
+    s->work_done += adv * n_g;
+    s->work_ideal += dt * n_g;
+  }
+
+  /* Electricity: each GPU's power on the conductors it sits on, then up the
+   * tree; a dual-corded node splits over its powered feeds. */
+  memset(s->ph_w, 0, 3 * s->n * sizeof *s->ph_w);
+  double site_p = 0.0;
+  for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+    size_t nk = (size_t)s->slot_node[k];
+    double p = s->p_w[k], *ph = &s->ph_w[3 * nk];
+    site_p += p;
+    switch (s->nd[nk].phase) {
+    case HR_PHASE_A: ph[0] += p; break;
+    case HR_PHASE_B: ph[1] += p; break;
+    case HR_PHASE_C: ph[2] += p; break;
+    case HR_PHASE_AB: ph[0] += p / sqrt(3.0); ph[1] += p / sqrt(3.0); break;
+    case HR_PHASE_BC: ph[1] += p / sqrt(3.0); ph[2] += p / sqrt(3.0); break;
+    case HR_PHASE_CA: ph[2] += p / sqrt(3.0); ph[0] += p / sqrt(3.0); break;
+    default: ph[0] += p / 3.0; ph[1] += p / 3.0; ph[2] += p / 3.0; break;
+    }
+  }
+  for (size_t k = s->n; k-- > 0;) {
+    const hr_tree_node_t *x = &s->nd[k];
+    double *ph = &s->ph_w[3 * k];
+    double tot = ph[0] + ph[1] + ph[2];
+    hr_sim_node_result_t *r = &s->res[k];
+    if (tot > r->max_p_w)
+      r->max_p_w = tot;
+    if (tot > r->cont_w)
+      r->over_cont_s += dt;
+    if (s->dev[k]) {
+      /* Conductor current: line-to-neutral watts over the line-to-neutral
+       * voltage (u_v is line to line on three-phase and L-L nodes). */
+      double u_ln = x->n_phases == 3 || x->phase >= HR_PHASE_AB ? x->u_v / sqrt(3.0) : x->u_v;
+      hr_device_input_t in = {{0.0, 0.0, 0.0}, 3, 0.0};
+      if (u_ln > 0.0)
+        for (int q = 0; q < 3; q++)
+          in.i_a[q] = ph[q] / u_ln;
+      if (x->n_phases == 1) {
+        in.n_phases = 1;
+        in.i_a[0] = fmax(in.i_a[0], fmax(in.i_a[1], in.i_a[2]));
+      }
+      int was = hr_device_tripped(s->dev[k]);
+      hr_device_step_ex(s->dev[k], &in, dt);
+      double th = hr_device_thermal(s->dev[k]);
+      if (th > r->max_thermal)
+        r->max_thermal = th;
+      if (!was && hr_device_tripped(s->dev[k])) {
+        hr_device_status_t st;
+        hr_device_status(s->dev[k], &st);
+        r->tripped = 1;
+        r->trip_t_s = st.t_trip_s;
+        r->trip_elem = st.element;
+        s->trips++;
+        s->powered_dirty = 1;
+      }
+    }
+    int32_t pa = x->parent, pb = x->parent_b;
+    if (pa < 0)
+      continue;
+    int ua = s->powered[pa], ub = pb >= 0 && s->powered[pb];
+    double fa = pb < 0 ? 1.0 : (ua && ub ? 0.5 : (ua ? 1.0 : 0.0));
+    for (int q = 0; q < 3; q++) {
+      s->ph_w[3 * (size_t)pa + q] += fa * ph[q];
+      if (pb >= 0)
+        s->ph_w[3 * (size_t)pb + q] += (1.0 - fa) * ph[q];
+    }
+  }
+  s->energy_j += site_p * dt;
+  if (site_p > s->max_site_p)
+    s->max_site_p = site_p;
+  if (s->grid) {
+    hr_grid_status_t gs;
+    hr_grid_monitor_push(s->grid, site_p, &gs);
+    s->last_ramp = gs.ramp_w_per_s;
+    if (gs.settled) {
+      if (gs.ramp_w_per_s > s->max_ramp)
+        s->max_ramp = gs.ramp_w_per_s;
+      if (gs.violations & HR_GRID_VIOL_RAMP)
+        s->ramp_viol_s += dt;
+      if (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX | HR_GRID_VIOL_MIN))
+        s->osc_viol_s += dt;
+    }
+  }
+  s->t_ns = t_end;
+  return HR_OK;
+}
+
+static void fill_sample(const hr_sim_t *s, hr_sim_sample_t *o)
+{
+  memset(o, 0, sizeof *o);
+  o->t_s = (double)s->t_ns * 1e-9;
+  double sp = 0.0;
+  int busy = 0;
+  for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+    o->site_p_w += s->p_w[k];
+    o->caps_w += s->cap_w[k];
+    o->demand_w += s->dem_w[k];
+    if (s->slot_work[k] >= 0) {
+      sp += s->speed[k];
+      busy++;
+    }
+  }
+  o->speed = busy ? sp / busy : 1.0;
+  for (size_t k = 0; k < s->n; k++)
+    if (s->dev[k]) {
+      double th = hr_device_thermal(s->dev[k]);
+      if (th > o->max_thermal) {
+        o->max_thermal = th;
+        o->max_thermal_node = k;
+      }
+    }
+  o->ramp_w_per_s = s->last_ramp;
+  o->trips = s->trips;
+}
+
+int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user)
+{
+  if (!s)
+    return HR_ERR_INVALID_ARG;
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  int rc;
+  while ((rc = hr_sim_step(s)) == HR_OK) {
+    if (fn && s->t_ns >= s->next_sample_ns) {
+      hr_sim_sample_t smp;
+      fill_sample(s, &smp);
+      fn(user, &smp);
+      s->next_sample_ns += s->sample_ns;
+    }
+  }
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  s->wall_s += (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+  return rc == HR_ERR_EOF ? HR_OK : rc;
+}
+
+int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
+{
+  if (!s || !o)
+    return HR_ERR_INVALID_ARG;
+  memset(o, 0, sizeof *o);
+  o->t_s = (double)s->t_ns * 1e-9;
+  o->n_gpus = s->n_pop;
+  o->trips = s->trips;
+  o->energy_j = s->energy_j;
+  o->work = s->work_done;
+  o->work_uncapped = s->work_ideal;
+  o->work_frac = s->work_ideal > 0.0 ? s->work_done / s->work_ideal : 1.0;
+  o->ramp_viol_s = s->ramp_viol_s;
+  o->osc_viol_s = s->osc_viol_s;
+  o->max_ramp_w_per_s = s->max_ramp;
+  o->max_site_p_w = s->max_site_p;
+  o->nodes = s->res;
+  o->n_nodes = s->n;
+  o->wall_s = s->wall_s;
+  return hr_agent_stats(s->agent, &o->agent);
+}

@@ -1,0 +1,234 @@
+/* The control agent (src/loop/agent.c) against independent expectations:
+ * the static baseline's caps from the GPU rating, lease caps that grow from
+ * the floor by probing and never exceed what the lease layer grants, the
+ * telemetry-loss fallback, and determinism (same inputs and clock, same
+ * decisions). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/loop.h"
+
+/* One server of 4 GPUs (700 W each) under a rack on a 32 A, 415 V breaker. */
+static const char TREE[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 100}\n"
+    "  - {id: rack, kind: rack, parent: site,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 32, tr_s: 8, ii: 10}}\n"
+    "  - {id: srv, kind: server, parent: rack}\n"
+    "  - {id: g0, kind: gpu, parent: srv, rating_w: 700}\n"
+    "  - {id: g1, kind: gpu, parent: srv, rating_w: 700}\n"
+    "  - {id: g2, kind: gpu, parent: srv, rating_w: 700}\n"
+    "  - {id: g3, kind: gpu, parent: srv, rating_w: 700}\n";
+
+typedef struct rec {
+  size_t n;
+  hr_agent_decision_t d[4096];
+} rec_t;
+
+static void on_dec(void *user, const hr_agent_decision_t *d)
+{
+  rec_t *r = user;
+  if (r->n < 4096)
+    r->d[r->n++] = *d;
+}
+
+static hr_tree_t *load(void)
+{
+  hr_tree_t *t = NULL;
+  hr_tree_error_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE, sizeof TREE - 1, "t.yaml", &t, &e), HR_OK);
+  return t;
+}
+
+static void test_static_caps(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load();
+  hr_actuator_t *act;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_default(&g, 4);
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  int64_t now = 0;
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &now);
+  hr_agent_cfg_t c;
+  hr_agent_cfg_init(&c, HR_LOOP_STATIC);
+  c.static_frac = 0.6;
+  hr_agent_t *a;
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_leaf_count(a), 4);
+  rec_t *r = calloc(1, sizeof *r);
+  hr_agent_set_callback(a, on_dec, r);
+  for (int k = 0; k < 3000; k++) {
+    now = (int64_t)k * 1000000;
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+  }
+  /* Once, 0.6 x 700 W = 420 W for each GPU, and the device enforces it after
+   * its 5-ms delay. */
+  assert_int_equal(r->n, 4);
+  for (size_t k = 0; k < 4; k++) {
+    assert_true(fabs(r->d[k].cap_w - 420.0) < 1e-9);
+    assert_int_equal(r->d[k].why, HR_WHY_STATIC);
+    hr_act_reading_t rd;
+    assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+    assert_true(fabs(rd.cap_w - 420.0) < 1e-9);
+  }
+  free(r);
+  hr_agent_destroy(a);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(t);
+}
+
+/* Lease policy, GPUs demanding 700 W each: the rack's continuous limit is
+ * 0.8 x 32 A x 415 V x sqrt 3 = 18.40 kW, far above 4 x 700 W, so the caps
+ * must climb from the floor (0.3 x 700 = 210 W) to the full 700 W by
+ * probing, every cap within the lease granted at that time. */
+static void run_lease(rec_t *r, int lose_telemetry, double *final_cap, hr_mode_t *mode_end)
+{
+  hr_tree_t *t = load();
+  hr_actuator_t *act;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_default(&g, 4);
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  int64_t now = 0;
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &now);
+  hr_agent_cfg_t c;
+  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
+  /* 10-W tokens at every tier: a grant is its floor plus whole tokens, so
+   * with the preset's 1-kW rack token 4 x 700 W (floor 840 W) could only be
+   * granted as 1840 W or 2840 W, never the 2800 W the GPUs want. */
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    c.lease.tier[k].token_w = 10.0;
+  hr_agent_t *a;
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  hr_agent_set_callback(a, on_dec, r);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(act, k, 700.0, 0), HR_OK);
+  hr_lease_sys_t *sys = hr_agent_lease_sys(a);
+  for (int s = 0; s < 4000; s++) {
+    now = (int64_t)s * 1000000;
+    int lost = lose_telemetry && s >= 2000;
+    for (size_t k = 0; k < 4 && !lost; k++) {
+      hr_act_reading_t rd;
+      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+      assert_int_equal(hr_agent_push_power(a, k, rd.p_w, now), HR_OK);
+    }
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    for (size_t k = 0; k < 4; k++) {
+      double cap = hr_agent_cap_w(a, k);
+      if (!isnan(cap))
+        assert_true(cap <= hr_lease_sys_cap_w(sys, hr_agent_leaf_node(a, k), now) + 1e-9);
+    }
+  }
+  hr_agent_stats_t st;
+  assert_int_equal(hr_agent_stats(a, &st), HR_OK);
+  assert_int_equal(st.lease_clamps, 0);
+  assert_int_equal(st.cap_errors, 0);
+  assert_true(st.lat_n > 0 && st.lat_p99_s >= st.lat_p50_s);
+  *final_cap = hr_agent_cap_w(a, 0);
+  *mode_end = hr_lease_sys_mode(sys);
+  hr_agent_destroy(a);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(t);
+}
+
+static void test_lease_climbs(void **st)
+{
+  (void)st;
+  rec_t *r = calloc(1, sizeof *r);
+  double cap;
+  hr_mode_t mode;
+  run_lease(r, 0, &cap, &mode);
+  assert_true(r->n > 4);
+  assert_true(fabs(r->d[0].cap_w - 210.0) < 1e-9); /* the first cap is the floor */
+  assert_true(fabs(cap - 700.0) < 1e-9);
+  assert_int_equal(mode, HR_MODE_NORMAL);
+  free(r);
+}
+
+static void test_telemetry_loss(void **st)
+{
+  (void)st;
+  rec_t *r = calloc(1, sizeof *r);
+  double cap;
+  hr_mode_t mode;
+  run_lease(r, 1, &cap, &mode);
+  /* Readings stop at 2 s: the agent enters degraded mode (no growth, budgets
+   * x 0.9) and never raises a cap afterwards. */
+  assert_int_equal(mode, HR_MODE_DEGRADED);
+  for (size_t k = 0; k < r->n; k++)
+    if (r->d[k].t_ns >= 2100000000 && !isnan(r->d[k].prev_cap_w))
+      assert_true(r->d[k].cap_w <= r->d[k].prev_cap_w + 1e-9);
+  free(r);
+}
+
+static void test_deterministic(void **st)
+{
+  (void)st;
+  rec_t *r1 = calloc(1, sizeof *r1), *r2 = calloc(1, sizeof *r2);
+  double c1, c2;
+  hr_mode_t m1, m2;
+  run_lease(r1, 0, &c1, &m1);
+  run_lease(r2, 0, &c2, &m2);
+  assert_int_equal(r1->n, r2->n);
+  for (size_t k = 0; k < r1->n; k++) {
+    assert_int_equal(r1->d[k].t_ns, r2->d[k].t_ns);
+    assert_int_equal(r1->d[k].leaf, r2->d[k].leaf);
+    assert_true(r1->d[k].cap_w == r2->d[k].cap_w);
+  }
+  free(r1);
+  free(r2);
+}
+
+static void test_bad_args(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load();
+  int64_t now = 0;
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &now);
+  hr_agent_cfg_t c;
+  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
+  hr_agent_t *a = NULL;
+  /* A lease policy needs an actuator. */
+  assert_int_equal(hr_agent_create(t, 0, NULL, &clk, NULL, &c, &a), HR_ERR_INVALID_ARG);
+  /* Leases shorter than two periods could expire before renewal. */
+  c.lease.tier[HR_TIER_GPU].ttl_ns = c.period_ns;
+  hr_actuator_t *act;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_default(&g, 2); /* also too few devices */
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_ERR_RANGE);
+  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_ERR_RANGE);
+  hr_agent_cfg_init(&c, HR_LOOP_NONE);
+  assert_int_equal(hr_agent_create(t, 0, NULL, &clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_push_power(a, 0, NAN, 0), HR_ERR_RANGE);
+  assert_int_equal(hr_agent_push_power(a, 9, 1.0, 0), HR_ERR_INVALID_ARG);
+  now = 10;
+  assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+  now = 5; /* the clock went backwards */
+  assert_int_equal(hr_agent_step(a, NULL), HR_ERR_STATE);
+  hr_agent_destroy(a);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(t);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_static_caps),    cmocka_unit_test(test_lease_climbs),
+      cmocka_unit_test(test_telemetry_loss), cmocka_unit_test(test_deterministic),
+      cmocka_unit_test(test_bad_args),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
