@@ -342,7 +342,8 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t, 
     size_t p = (size_t)ps[j];
     const hr_coord_cfg_t *pc = s->ccfg[p];
     double avail = avail_at(s, p, t);
-    double room = avail - pc->reserve_frac * avail;
+    /* (an unrated node's INFINITY keeps no reserve: 0 x INFINITY is NAN) */
+    double room = isfinite(avail) ? avail - pc->reserve_frac * avail : avail;
     double ph[3] = {0.0, 0.0, 0.0}, w[3], cur[3] = {0.0, 0.0, 0.0}, others = 0.0;
     size_t n = 0;
     const int32_t *ch = kids(s, p, &n);

@@ -740,7 +740,8 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     double b = cap_at(s, k, t);
     if (!(b < s->limit[k] || s->dead[k]))
       b = s->limit[k];
-    b -= cc->reserve_frac * b;
+    if (isfinite(b)) /* an unrated node: 0 x INFINITY would be NAN */
+      b -= cc->reserve_frac * b;
     if (is_root(s, k) && tnode(s, k)->grid) {
       /* Grid-facing ramp limit at the site node (grid_env). */
       double e = hr__lease_grid_env(s, k, t, hr__lease_granted_under(s, k, t));

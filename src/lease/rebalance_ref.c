@@ -53,7 +53,8 @@ static void demand_up(hr_lease_sys_t *s, const double *demand_w)
 static double split_budget(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cc, int64_t t)
 {
   double b = avail_at(s, k, t);
-  b -= cc->reserve_frac * b;
+  if (isfinite(b)) /* an unrated node: 0 x INFINITY would be NAN */
+    b -= cc->reserve_frac * b;
   if (is_root(s, k) && tnode(s, k)->grid) {
     double e = hr__lease_grid_env(s, k, t, hr__lease_granted_under(s, k, t));
     if (e < b)

@@ -452,6 +452,36 @@ static void test_policies(void **st)
   assert_true(out[0] == 400 && out[1] == 400);
 }
 
+/* A root without a rating has no limit (INFINITY): its children are granted
+ * what they ask within their own ratings, not held at their floors (0 x
+ * INFINITY as a reserve made the budget NAN). */
+static void test_unrated_root(void **st)
+{
+  (void)st;
+  const char *y = "version: 1\nname: t\nnodes:\n"
+                  "  - {id: site, kind: switchgear, parent: null, voltage_v: 415, phases: 3}\n"
+                  "  - {id: s1, kind: server, parent: site, phases: 1, phase: a, rating_w: 3000}\n"
+                  "  - {id: g1, kind: gpu, parent: s1, rating_w: 1000}\n"
+                  "  - {id: g2, kind: gpu, parent: s1, rating_w: 1000}\n";
+  hr_tree_t *t = NULL;
+  hr_tree_error_t e;
+  assert_int_equal(hr_tree_load_buffer(y, strlen(y), "t.yaml", &t, &e), HR_OK);
+  hr_lease_cfg_t c;
+  hr_lease_cfg_init(&c);
+  hr_lease_sys_t *s = NULL;
+  assert_int_equal(hr_lease_sys_create(t, &c, &s, NULL), HR_OK);
+  double d[4] = {0, 0, 900, 900};
+  int64_t now = 1000 * MS;
+  assert_int_equal(hr_lease_sys_rebalance(s, d, now), HR_OK);
+  /* the server's 1800 W in whole 1 kW tokens above its 600 W floor */
+  assert_true(hr_lease_sys_cap_w(s, 1, now) == 1600.0);
+  assert_true(hr_lease_sys_cap_w(s, 2, now) == 800.0);
+  assert_int_equal(hr_lease_sys_request(s, 1, 2400, now + MS, NULL), HR_OK);
+  assert_true(hr_lease_sys_cap_w(s, 1, now + MS) == 1600.0); /* 2400 = 600 + 1.8 tokens */
+  hr_lease_sys_destroy(s);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -463,6 +493,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rebalance, setup, teardown),
       cmocka_unit_test(test_policies),
+      cmocka_unit_test(test_unrated_root),
       cmocka_unit_test(test_tree_indices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
