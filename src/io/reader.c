@@ -1,7 +1,6 @@
 /* headroom: the sample-stream reader, common part and the raw formats
  * (f32le, i16le).  The CSV decoder is in reader_csv.c. */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* newlocale/freelocale */
 #endif
 
 #include <float.h>
@@ -162,14 +161,6 @@ int hr_reader_create(const hr_reader_cfg_t *cfg, hr_reader_t **out)
   r->cfg = *cfg;
   r->sample_bytes = hr_sample_format_bytes(cfg->format);
   r->frame_bytes = r->sample_bytes * cfg->n_channels;
-  r->c_locale = (locale_t)0;
-  if (cfg->format == HR_FMT_CSV) {
-    r->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    if (r->c_locale == (locale_t)0) {
-      free(r);
-      return HR_ERR_NOMEM;
-    }
-  }
   hr_reader_reset(r);
   *out = r;
   return HR_OK;
@@ -179,8 +170,6 @@ void hr_reader_destroy(hr_reader_t *r)
 {
   if (!r)
     return;
-  if (r->c_locale != (locale_t)0)
-    freelocale(r->c_locale);
   free(r);
 }
 
