@@ -13,7 +13,7 @@
  *     compositional GMM + classifier + AR(1) model; a GMM + Markov variant)
  *     with a versioned, checksummed model file.
  *
- * The library never prints; loaders report errors through hr_plan_error_t
+ * The library never prints; loaders report errors through hr_diag_t (error.h)
  * with a line and a column so the caller can name the place. */
 #ifndef HEADROOM_PLAN_H
 #define HEADROOM_PLAN_H
@@ -28,14 +28,6 @@
 extern "C" {
 #endif
 
-/* Where a loader failed.  line is 1-based (0: not tied to a line, e.g. an
- * I/O error), column is the 1-based CSV field number (0: whole line). text
- * is a NUL-terminated message without the file name. */
-typedef struct hr_plan_error {
-  long line;
-  int column;
-  char text[200];
-} hr_plan_error_t;
 
 /* ---------------------------------------------------------------- RNG */
 
@@ -98,10 +90,10 @@ typedef struct hr_plan_csv_map {
  * HR_ERR_RANGE (negative count, unsorted/duplicate time), HR_ERR_NOMEM; err
  * (may be NULL) then holds the line and column. */
 HR_API int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                                      hr_plan_workload_t **out, hr_plan_error_t *err);
+                                      hr_plan_workload_t **out, hr_diag_t *err);
 /* Reads a file and parses it as above.  HR_ERR_IO when it cannot be read. */
 HR_API int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *map,
-                                     hr_plan_workload_t **out, hr_plan_error_t *err);
+                                     hr_plan_workload_t **out, hr_diag_t *err);
 
 /* Parses a JSON Lines trace: one object per line, the map's names used as
  * keys of top-level members (e.g. Mooncake: {"timestamp", "input_length",
@@ -110,12 +102,12 @@ HR_API int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *
  * The same checks as the CSV loader apply; err->column is then the 1-based
  * byte column of the offending value in its line.  map must not be NULL. */
 HR_API int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                                        hr_plan_workload_t **out, hr_plan_error_t *err);
+                                        hr_plan_workload_t **out, hr_diag_t *err);
 /* Reads a file: JSON Lines when its name ends in ".jsonl" (map NULL: the
  * Mooncake keys timestamp/input_length/output_length in ms), CSV otherwise
  * (map NULL: Azure). */
 HR_API int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
-                                 hr_plan_workload_t **out, hr_plan_error_t *err);
+                                 hr_plan_workload_t **out, hr_diag_t *err);
 
 typedef enum hr_plan_arrival {
   HR_PLAN_ARRIVAL_POISSON = 0, /* constant rate, exponential gaps */
@@ -187,7 +179,7 @@ typedef struct hr_plan_traceset {
  * relative_time_s,power_total_W).  The time column is not trusted (it has
  * float noise): sample k is at k * 0.1 s.  Errors as for the workload loader;
  * err->text then starts with the file that failed. */
-HR_API int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_plan_error_t *err);
+HR_API int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_diag_t *err);
 HR_API void hr_plan_traceset_destroy(hr_plan_traceset_t *s);
 
 /* -------------------------------------------------------------- metrics */
@@ -293,7 +285,7 @@ HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);
  * (nothing selected), HR_ERR_IO/HR_ERR_PARSE (LUT file), HR_ERR_NOMEM. */
 HR_API int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
                                const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
-                               hr_plan_error_t *err);
+                               hr_diag_t *err);
 HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
 
 /* Generates n samples of a replica's total GPU power [W] at the training
@@ -324,10 +316,10 @@ HR_API int hr_plan_model_save(const hr_plan_model_t *m, const char *path);
 /* Reads a model file.  A file of another format version, with a bad
  * checksum, or otherwise malformed is refused (HR_ERR_UNSUPPORTED for the
  * version, HR_ERR_PARSE otherwise) with a message in err. */
-HR_API int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_plan_error_t *err);
+HR_API int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_diag_t *err);
 /* The same from memory (len bytes). */
 HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out,
-                               hr_plan_error_t *err);
+                               hr_diag_t *err);
 
 /* Number of GMM states of the group for `model` (or the pooled group), 0
  * when there is none; for tests and reports. */

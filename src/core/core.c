@@ -1,12 +1,9 @@
 /* The shared layer: diagnostics, the bounded file reader, the growable
- * buffer, locale-independent numbers and enum name tables (see core.h). */
-#define _POSIX_C_SOURCE 200809L /* newlocale, strtod_l, fileno, strerror_r */
-#define _GNU_SOURCE             /* strtod_l (glibc declares it for GNU) */
+ * buffer and enum name tables (see core.h); numbers are in core_num.c. */
+#define _POSIX_C_SOURCE 200809L /* fileno, the POSIX strerror_r */
 
 #include <errno.h>
 #include <inttypes.h>
-#include <locale.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,63 +216,6 @@ void hr__buf_num(hr__buf_t *b, double v, int digits)
   int n = hr__num_format(tmp, sizeof tmp, digits, v);
   if (n > 0)
     hr__buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* ---- numbers ------------------------------------------------------------- */
-
-static locale_t c_numeric;
-static pthread_once_t c_numeric_once = PTHREAD_ONCE_INIT;
-
-static void make_c_numeric(void)
-{
-  c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
-double hr__num_parse(const char *s, char **end)
-{
-  pthread_once(&c_numeric_once, make_c_numeric);
-  if (c_numeric)
-    return strtod_l(s, end, c_numeric);
-  /* newlocale("C") does not allocate in glibc; this is the fallback for a C
-   * library where it failed: swap the thread's locale for the call. */
-  return strtod(s, end);
-}
-
-float hr__num_parsef(const char *s, char **end)
-{
-  pthread_once(&c_numeric_once, make_c_numeric);
-  if (c_numeric)
-    return strtof_l(s, end, c_numeric);
-  return strtof(s, end);
-}
-
-int hr__num_format(char *buf, size_t len, int digits, double v)
-{
-  int n = snprintf(buf, len, "%.*g", digits, v);
-  if (n <= 0 || len == 0)
-    return n;
-  /* The locale's decimal separator (one byte or several, e.g. U+066B) is
-   * whatever sits between the digits that is not a digit, sign, exponent or
-   * the letters of inf/nan: replace it with '.'. */
-  size_t w = 0, r = 0, m = strlen(buf);
-  int dot = 0;
-  while (r < m) {
-    char c = buf[r];
-    int plain = (c >= '0' && c <= '9') || c == '-' || c == '+' || (c >= 'a' && c <= 'z') ||
-                (c >= 'A' && c <= 'Z');
-    if (plain) {
-      buf[w++] = c;
-      r++;
-    } else {
-      while (r < m && !((buf[r] >= '0' && buf[r] <= '9') || buf[r] == 'e' || buf[r] == 'E'))
-        r++;
-      if (!dot)
-        buf[w++] = '.';
-      dot = 1;
-    }
-  }
-  buf[w] = '\0';
-  return n - (int)(m - w);
 }
 
 /* ---- enum name tables ---------------------------------------------------- */

@@ -5,106 +5,81 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "plan/plan_model_int.h"
 
 /* ------------------------------------------------------------ model file */
 
 #define MAGIC "headroom-plan-model"
 
-typedef struct sbuf {
-  char *p;
-  size_t n, cap;
-  int oom;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
+/* Appends the numbers v[0..n), each with 17 significant digits (enough to
+ * read back the same double) and '.' as the decimal separator whatever the
+ * locale, separated by spaces, then a newline when nl. */
+static void put_nums(hr__buf_t *b, const double *v, int n, int nl)
 {
-  if (b->oom)
-    return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    if (k < 0) {
-      b->oom = 1;
-      return;
-    }
-    if ((size_t)k < b->cap - b->n) {
-      b->n += (size_t)k;
-      return;
-    }
-    size_t nc = (b->cap + (size_t)k + 1) * 2;
-    char *q = realloc(b->p, nc);
-    if (!q) {
-      b->oom = 1;
-      return;
-    }
-    b->p = q;
-    b->cap = nc;
+  for (int i = 0; i < n; i++) {
+    if (i)
+      hr__buf_put(b, " ", 1);
+    hr__buf_num(b, v[i], 17);
   }
+  if (nl)
+    hr__buf_put(b, "\n", 1);
 }
 
 int hr_plan_model_save(const hr_plan_model_t *m, const char *path)
 {
   if (!m || !path)
     return HR_ERR_INVALID_ARG;
-  sbuf_t b = {malloc(4096), 0, 4096, 0};
-  if (!b.p)
-    return HR_ERR_NOMEM;
-  b.p[0] = '\0';
-  sb_printf(&b, "%s %d\n", MAGIC, HR_PLAN_MODEL_VERSION);
-  sb_printf(&b, "tdp_w_per_gpu %.17g\nidle_w_per_gpu %.17g train_dt_s %.17g\nlut %d\n",
-            m->tdp_w_per_gpu, m->idle_w_per_gpu, m->train_dt_s, m->nlut);
+  hr__buf_t b = {0};
+  hr__buf_printf(&b, "%s %d\n", MAGIC, HR_PLAN_MODEL_VERSION);
+  hr__buf_printf(&b, "tdp_w_per_gpu ");
+  put_nums(&b, &m->tdp_w_per_gpu, 1, 1);
+  hr__buf_printf(&b, "idle_w_per_gpu ");
+  put_nums(&b, &m->idle_w_per_gpu, 1, 0);
+  hr__buf_printf(&b, " train_dt_s ");
+  put_nums(&b, &m->train_dt_s, 1, 1);
+  hr__buf_printf(&b, "lut %d\n", m->nlut);
   for (int i = 0; i < m->nlut; i++)
-    sb_printf(&b, "%.17g %.17g\n", m->lut_b[i], m->lut_r[i]);
-  sb_printf(&b, "groups %d\n", m->ng);
+    put_nums(&b, (const double[]){m->lut_b[i], m->lut_r[i]}, 2, 1);
+  hr__buf_printf(&b, "groups %d\n", m->ng);
   for (int gi = 0; gi < m->ng; gi++) {
     const group_t *g = &m->gr[gi];
     int k = g->g.k;
-    sb_printf(&b, "group %s\nstates %d\n", g->label, k);
+    hr__buf_printf(&b, "group %s\nstates %d\n", g->label, k);
     for (int j = 0; j < k; j++)
-      sb_printf(&b, "%.17g %.17g %.17g %.17g\n", g->g.w[j], g->g.mu[j], g->g.sd[j], g->phi[j]);
-    sb_printf(&b, "%.17g %.17g %.17g %.17g %.17g %.17g\n", g->g.bic, g->p_lo, g->p_hi, g->mean_w,
-              g->a_mu, g->a_sd);
+      put_nums(&b, (const double[]){g->g.w[j], g->g.mu[j], g->g.sd[j], g->phi[j]}, 4, 1);
+    put_nums(&b, (const double[]){g->g.bic, g->p_lo, g->p_hi, g->mean_w, g->a_mu, g->a_sd}, 6, 1);
     for (int j = 0; j < k; j++)
-      sb_printf(&b, "%.17g %.17g %.17g\n", g->clf[j][0], g->clf[j][1], g->clf[j][2]);
-    sb_printf(&b, "gru %d\n", g->gru_h);
-    if (g->gru_h > 0) {
-      size_t np = hr__plan_gru_nparams(g->gru_h, k);
-      for (size_t i = 0; i < np; i++)
-        sb_printf(&b, i ? " %.17g" : "%.17g", g->gru_w[i]);
-      sb_printf(&b, "\n");
-    }
-    sb_printf(&b, "batches %d\n", g->nb);
+      put_nums(&b, g->clf[j], 3, 1);
+    hr__buf_printf(&b, "gru %d\n", g->gru_h);
+    if (g->gru_h > 0)
+      put_nums(&b, g->gru_w, (int)hr__plan_gru_nparams(g->gru_h, k), 1);
+    hr__buf_printf(&b, "batches %d\n", g->nb);
     for (int i = 0; i < g->nb; i++) {
-      sb_printf(&b, "%.17g", g->batch[i]);
-      for (int j = 0; j < k; j++)
-        sb_printf(&b, " %.17g", g->occ[i][j]);
-      for (int j = 0; j < k * k; j++)
-        sb_printf(&b, " %.17g", g->trans[i][j]);
-      for (int j = 0; j < ZLAGS; j++)
-        sb_printf(&b, " %.17g", g->acfz[i][j]);
-      for (int j = 0; j < NQ; j++)
-        sb_printf(&b, " %.17g", g->qtab[i][j]);
-      sb_printf(&b, "\n");
+      put_nums(&b, &g->batch[i], 1, 0);
+      hr__buf_put(&b, " ", k > 0 ? 1 : 0);
+      put_nums(&b, g->occ[i], k, 0);
+      hr__buf_put(&b, " ", k * k > 0 ? 1 : 0);
+      put_nums(&b, g->trans[i], k * k, 0);
+      hr__buf_put(&b, " ", 1);
+      put_nums(&b, g->acfz[i], ZLAGS, 0);
+      hr__buf_put(&b, " ", 1);
+      put_nums(&b, g->qtab[i], NQ, 1);
     }
   }
-  if (!b.oom)
-    sb_printf(&b, "crc32 %08x\n", (unsigned)hr__plan_crc32(b.p, b.n));
-  if (b.oom) {
-    free(b.p);
+  if (!b.nomem)
+    hr__buf_printf(&b, "crc32 %08x\n", (unsigned)hr__plan_crc32(b.p, b.len));
+  if (b.nomem) {
+    hr__buf_free(&b);
     return HR_ERR_NOMEM;
   }
   FILE *f = fopen(path, "wb");
   int rc = HR_OK;
-  if (!f || fwrite(b.p, 1, b.n, f) != b.n)
+  if (!f || fwrite(b.p, 1, b.len, f) != b.len)
     rc = HR_ERR_IO;
   if (f && fclose(f) != 0)
     rc = HR_ERR_IO;
-  free(b.p);
+  hr__buf_free(&b);
   return rc;
 }
 
@@ -146,7 +121,7 @@ static int nums(mcur_t *c, double *v, int cnt)
   char *s = c->buf;
   for (int i = 0; i < cnt; i++) {
     char *e;
-    v[i] = strtod(s, &e);
+    v[i] = hr__num_parse(s, &e);
     if (e == s || !(fabs(v[i]) <= MODEL_MAX_ABS)) /* also refuses inf and NaN */
       return 0;
     s = e;
@@ -154,6 +129,23 @@ static int nums(mcur_t *c, double *v, int cnt)
   while (*s == ' ')
     s++;
   return *s == '\0';
+}
+
+/* Reads "<key> <number>" at *s (leading blanks skipped, as sscanf's "%lf"
+ * would, but in the C locale) and moves *s past the number. */
+static int key_num(const char **s, const char *key, double *v)
+{
+  const char *p = *s + strspn(*s, " \t");
+  size_t n = strlen(key);
+  if (strncmp(p, key, n) != 0 || (p[n] != ' ' && p[n] != '\t'))
+    return 0;
+  char *e;
+  double x = hr__num_parse(p + n, &e);
+  if (e == p + n)
+    return 0;
+  *v = x;
+  *s = e;
+  return 1;
 }
 
 static int keyed_int(mcur_t *c, const char *key, int lo, int hi, int *v)
@@ -171,7 +163,7 @@ static int keyed_int(mcur_t *c, const char *key, int lo, int hi, int *v)
   return 1;
 }
 
-int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_plan_error_t *err)
+static int model_parse_body(const char *buf, size_t len, hr_plan_model_t **out, hr_diag_t *err)
 {
   if (!buf || !out)
     return HR_ERR_INVALID_ARG;
@@ -216,7 +208,11 @@ int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_p
   double v[8];
   if (!m)
     goto oom;
-  if (!next_line(c) || sscanf(c->buf, "tdp_w_per_gpu %lf", &m->tdp_w_per_gpu) != 1)
+  const char *at;
+  if (!next_line(c))
+    goto bad;
+  at = c->buf;
+  if (!key_num(&at, "tdp_w_per_gpu", &m->tdp_w_per_gpu))
     goto bad;
   /* The checksum only proves the file is what was written; the values are
    * checked like any input (an infinite TDP would print inf samples). */
@@ -225,8 +221,11 @@ int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_p
                  MODEL_MAX_GPU_W);
     goto bad_range;
   }
-  if (!next_line(c) ||
-      sscanf(c->buf, "idle_w_per_gpu %lf train_dt_s %lf", &m->idle_w_per_gpu, &m->train_dt_s) != 2)
+  if (!next_line(c))
+    goto bad;
+  at = c->buf;
+  if (!key_num(&at, "idle_w_per_gpu", &m->idle_w_per_gpu) ||
+      !key_num(&at, "train_dt_s", &m->train_dt_s))
     goto bad;
   if (!(m->idle_w_per_gpu >= 0 && m->idle_w_per_gpu <= MODEL_MAX_GPU_W) ||
       !(m->train_dt_s > 0 && m->train_dt_s <= MODEL_MAX_DT_S)) {
@@ -327,7 +326,7 @@ oom:
   return HR_ERR_NOMEM;
 }
 
-int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_plan_error_t *err)
+static int model_load_body(const char *path, hr_plan_model_t **out, hr_diag_t *err)
 {
   if (!path || !out)
     return HR_ERR_INVALID_ARG;
@@ -340,5 +339,25 @@ int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_plan_error_t 
   }
   rc = hr_plan_model_parse(buf, len, out, err);
   free(buf);
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = model_parse_body(buf, len, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = model_load_body(path, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
   return rc;
 }

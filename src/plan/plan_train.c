@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "plan/plan_model_int.h"
 
 void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg)
@@ -335,7 +336,7 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
 
 /* The Splitwise LUT: median average-power ratio by batch size over the
  * llama2-70b, a100-80gb, TP8 rows that carry power (0.0 is missing). */
-static int load_lut(hr_plan_model_t *m, const char *path, hr_plan_error_t *err)
+static int load_lut(hr_plan_model_t *m, const char *path, hr_diag_t *err)
 {
   char *buf;
   size_t len;
@@ -420,9 +421,9 @@ done:
   return rc;
 }
 
-int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
+static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *use,
                         const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
-                        hr_plan_error_t *err)
+                        hr_diag_t *err)
 {
   if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) || cfg->k_min < 1 ||
       cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
@@ -494,5 +495,17 @@ int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
 fail:
   free(idx);
   hr_plan_model_destroy(m);
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
+                        const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
+                        hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = model_train_body(set, use, cfg, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
   return rc;
 }

@@ -54,23 +54,13 @@ int hr__tree_fail(hr__err_t *e, int code, hr__mark_t at, const char *field, cons
   if (e->code != HR_OK)
     return e->code; /* keep the first error */
   e->code = code;
-  hr_tree_error_t *o = e->out;
-  if (!o)
+  if (!e->out)
     return code;
-  memset(o, 0, sizeof *o);
-  o->code = code;
-  o->line = at.line;
-  o->col = at.col;
-  put(o->file, sizeof o->file, "%s", e->file);
-  put(o->field, sizeof o->field, "%s", field);
+  hr__diag_begin(e->out, e->file);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(o->msg, sizeof o->msg, fmt, ap);
+  hr__diag_vfail(e->out, code, at.line, at.col, field, fmt, ap);
   va_end(ap);
-  if (at.line > 0)
-    put(o->text, sizeof o->text, "%s:%d:%d: %s: %s", o->file, at.line, at.col, o->field, o->msg);
-  else
-    put(o->text, sizeof o->text, "%s: %s: %s", o->file, o->field, o->msg);
   return code;
 }
 
