@@ -246,7 +246,7 @@ typedef enum hr_plan_method {
 
 /* Static lower-case name of a method ("tdp", "mean", "lut", "paper",
  * "markov", "copula"); "?" for an unknown value. */
-HR_API const char *hr_plan_method_name(int method);
+HR_API const char *hr_plan_method_name(hr_plan_method_t method);
 
 /* A trained power model set: every method's parameters, per model label and
  * pooled over all labels (used for labels not seen in training). Opaque;
@@ -269,6 +269,12 @@ typedef struct hr_plan_train_cfg {
   int gru_window;        /* BPTT window [steps], >= 1 (64) */
   int gru_windows;       /* windows per run per epoch, >= 1 (8) */
   const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
+  /* Which rows of lut_csv make the LUT: model and hardware columns equal to
+   * these (borrowed strings; defaults "llama2-70b", "a100-80gb") and
+   * tensor_parallel equal to lut_tp (default 8). */
+  const char *lut_model;
+  const char *lut_hardware;
+  int lut_tp;
   uint64_t seed;
   int pooled;            /* 1: also train the pooled group "*" for unseen labels, keyed on
                           * max_num_seqs; 2: the group "*\/gpu", keyed on max_num_seqs
@@ -296,7 +302,7 @@ HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
  * Deterministic for a seed.  Errors: HR_ERR_INVALID_ARG (also for a bad
  * active value), HR_ERR_NOT_FOUND (no group for the label and no pooled
  * group), HR_ERR_UNSUPPORTED (LUT without a table), HR_ERR_NOMEM. */
-HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *model,
+HR_API int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
                                   int num_gpus, const double *active, size_t n, uint64_t seed,
                                   double *p_w);
 
@@ -306,7 +312,7 @@ HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const ch
  * step.  For A < 1 (a bin partly idle) every state method mixes the busy
  * power with idle_w_per_gpu in proportion A; from 1 up to the smallest
  * trained batch the smallest batch's level holds. */
-HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
+HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
                                      int num_gpus, const double *active, size_t n, double dt_s,
                                      uint64_t seed, double *p_w);
 
@@ -379,7 +385,7 @@ typedef struct hr_plan_site_cfg {
   double pue;            /* facility / IT power, >= 1 (1.3) */
   double dt_s;           /* generation step [s], > 0 (0.25) */
   const char *model;     /* model label for the power model (borrowed) */
-  int method;            /* hr_plan_method_t (HR_PLAN_COPULA) */
+  hr_plan_method_t method; /* HR_PLAN_COPULA by default */
   hr_plan_serve_cfg_t serve;
   uint64_t seed;         /* request-to-server assignment and power noise */
 } hr_plan_site_cfg_t;

@@ -13,38 +13,28 @@
 
 #include "headroom/error.h"
 #include "headroom/reader.h"
+#include "core/core.h"
 #include "io/reader_int.h"
 
 /* ---------------------------------------------------------------- formats */
 
+static const hr__enum_name_t format_names[] = {
+  {HR_FMT_F32LE, "f32le"}, {HR_FMT_I16LE, "i16le"}, {HR_FMT_CSV, "csv"}};
+
 int hr_sample_format_parse(const char *name, hr_sample_format_t *out)
 {
-  static const struct {
-    const char *name;
-    hr_sample_format_t format;
-  } names[] = {{"f32le", HR_FMT_F32LE}, {"i16le", HR_FMT_I16LE}, {"csv", HR_FMT_CSV}};
-  if (!name || !out)
+  int v;
+  if (!out)
     return HR_ERR_INVALID_ARG;
-  for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++) {
-    if (strcasecmp(name, names[k].name) == 0) {
-      *out = names[k].format;
-      return HR_OK;
-    }
-  }
-  return HR_ERR_PARSE;
+  int rc = hr__enum_parse(format_names, HR__COUNT(format_names), name, 1, &v);
+  if (rc == HR_OK)
+    *out = (hr_sample_format_t)v;
+  return rc;
 }
 
 const char *hr_sample_format_name(hr_sample_format_t format)
 {
-  switch (format) {
-  case HR_FMT_F32LE:
-    return "f32le";
-  case HR_FMT_I16LE:
-    return "i16le";
-  case HR_FMT_CSV:
-    return "csv";
-  }
-  return "unknown";
+  return hr__enum_name(format_names, HR__COUNT(format_names), (int)format, "unknown");
 }
 
 int hr_sample_format_bytes(hr_sample_format_t format)

@@ -170,7 +170,7 @@ static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, con
   return HR_OK;
 }
 
-int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *model, int num_gpus,
+int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model, int num_gpus,
                            const double *active, size_t n, uint64_t seed, double *p_w)
 {
   if (!m)
@@ -179,11 +179,11 @@ int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *mod
                                    p_w);
 }
 
-static int gen_states(const hr_plan_model_t *m, const group_t *g, int method, double ng,
+static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method, double ng,
                       const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
                       double *p_w);
 
-int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
+int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
                               int num_gpus, const double *active, size_t n, double dt_s,
                               uint64_t seed, double *p_w)
 {
@@ -239,7 +239,7 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *
 }
 
 /* The paper and Markov methods: a state per step, then its emission. */
-static int gen_states(const hr_plan_model_t *m, const group_t *g, int method, double ng,
+static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method, double ng,
                       const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
                       double *p_w)
 {

@@ -16,9 +16,9 @@
 static const char *const method_names[HR_PLAN_METHOD_COUNT_] = {"tdp",   "mean",   "lut",
                                                                 "paper", "markov", "copula"};
 
-const char *hr_plan_method_name(int method)
+const char *hr_plan_method_name(hr_plan_method_t method)
 {
-  return method >= 0 && method < HR_PLAN_METHOD_COUNT_ ? method_names[method] : "?";
+  return (int)method >= 0 && method < HR_PLAN_METHOD_COUNT_ ? method_names[method] : "?";
 }
 
 void hr_plan_model_destroy(hr_plan_model_t *m)

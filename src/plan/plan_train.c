@@ -24,6 +24,9 @@ void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg)
   cfg->gru_window = 64;
   cfg->gru_windows = 8;
   cfg->lut_csv = NULL;
+  cfg->lut_model = "llama2-70b";
+  cfg->lut_hardware = "a100-80gb";
+  cfg->lut_tp = 8;
   cfg->seed = 1;
   cfg->pooled = 1;
 }
@@ -334,12 +337,14 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
 }
 
 
-/* The Splitwise LUT: median average-power ratio by batch size over the
- * llama2-70b, a100-80gb, TP8 rows that carry power (0.0 is missing). */
-static int load_lut(hr_plan_model_t *m, const char *path, hr_diag_t *err)
+/* The Splitwise LUT: median average-power ratio by batch size over the rows
+ * of the configured model, hardware and tensor parallelism (by default
+ * llama2-70b, a100-80gb, TP8) that carry power (0.0 is missing). */
+static int load_lut(hr_plan_model_t *m, const hr_plan_train_cfg_t *cfg, hr_diag_t *err)
 {
   char *buf;
   size_t len;
+  const char *path = cfg->lut_csv;
   int rc = hr__plan_read_file(path, &buf, &len);
   if (rc != HR_OK) {
     hr__plan_err(err, 0, 0, "%s: cannot read the LUT file", path);
@@ -380,8 +385,8 @@ static int load_lut(hr_plan_model_t *m, const char *path, hr_diag_t *err)
       rc = HR_ERR_PARSE;
       goto done;
     }
-    if (strcmp(c.f[col[0]], "llama2-70b") != 0 || strcmp(c.f[col[1]], "a100-80gb") != 0 ||
-        tp != 8.0 || !(ap > 0.0) || !(bs >= 1.0))
+    if (strcmp(c.f[col[0]], cfg->lut_model) != 0 || strcmp(c.f[col[1]], cfg->lut_hardware) != 0 ||
+        tp != (double)cfg->lut_tp || !(ap > 0.0) || !(bs >= 1.0))
       continue;
     int b = 0;
     while (b < m->nlut && m->lut_b[b] != bs)
@@ -397,7 +402,8 @@ static int load_lut(hr_plan_model_t *m, const char *path, hr_diag_t *err)
   if (rc < 0)
     goto done;
   if (m->nlut == 0) {
-    hr__plan_err(err, 0, 0, "%s: no llama2-70b a100-80gb TP8 rows with power", path);
+    hr__plan_err(err, 0, 0, "%s: no %s %s TP%d rows with power", path, cfg->lut_model,
+                 cfg->lut_hardware, cfg->lut_tp);
     rc = HR_ERR_PARSE;
     goto done;
   }
@@ -429,7 +435,8 @@ static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *
       cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
       cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0) ||
       cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX || cfg->gru_epochs < 0 ||
-      cfg->gru_window < 1 || cfg->gru_windows < 1)
+      cfg->gru_window < 1 || cfg->gru_windows < 1 ||
+      (cfg->lut_csv && (!cfg->lut_model || !cfg->lut_hardware || cfg->lut_tp < 1)))
     return HR_ERR_INVALID_ARG;
   *out = NULL;
   size_t *idx = malloc((set->n + 1) * sizeof *idx);
@@ -450,7 +457,7 @@ static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *
   if (m->train_dt_s == 0.0)
     m->train_dt_s = 0.1;
   int rc = HR_OK;
-  if (cfg->lut_csv && (rc = load_lut(m, cfg->lut_csv, err)) != HR_OK)
+  if (cfg->lut_csv && (rc = load_lut(m, cfg, err)) != HR_OK)
     goto fail;
   size_t nall = 0;
   for (size_t i = 0; i < set->n; i++)
