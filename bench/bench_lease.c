@@ -22,6 +22,15 @@
 #include "headroom/lease.h"
 #include "lease/lease_int.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -132,9 +141,9 @@ int main(int argc, char **argv)
   if (!y)
     return 1;
   hr_tree_t *tree = NULL;
-  hr_tree_error_t err;
+  hr_diag_t err;
   if (hr_tree_load_buffer(y, len, "bench.yaml", &tree, &err) != HR_OK) {
-    fprintf(stderr, "%s\n", err.text);
+    fprintf(stderr, "%s\n", dtext(&err));
     return 1;
   }
   free(y);

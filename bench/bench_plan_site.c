@@ -31,10 +31,10 @@ int main(int argc, char **argv)
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/power/h100-inference", data);
   hr_plan_traceset_t *set;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   int rc = hr_plan_traceset_load(dir, &set, &e);
   if (rc != HR_OK) {
-    fprintf(stderr, "bench_plan_site: %s: %s\n", dir, e.text);
+    fprintf(stderr, "bench_plan_site: %s: %s\n", dir, e.message);
     return 1;
   }
   hr_plan_train_cfg_t tc;

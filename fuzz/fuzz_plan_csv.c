@@ -16,12 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check(const uint8_t *data, size_t size, const hr_plan_csv_map_t *map, int jsonl)
 {
   hr_plan_workload_t *w = NULL;
-  hr_plan_error_t e;
+  hr_diag_t e;
   memset(&e, 0, sizeof e);
   int rc = jsonl ? hr_plan_workload_parse_jsonl((const char *)data, size, map, &w, &e)
                  : hr_plan_workload_parse_csv((const char *)data, size, map, &w, &e);
   if (rc != HR_OK) {
-    if (w || e.text[0] == '\0' || !memchr(e.text, '\0', sizeof e.text) || e.line < 0 ||
+    if (w || e.message[0] == '\0' || !memchr(e.message, '\0', sizeof e.message) || e.line < 0 ||
         e.column < 0)
       __builtin_trap();
     return;

@@ -29,11 +29,11 @@ static uint32_t crc32(const uint8_t *p, size_t n)
 static void check(const char *buf, size_t len)
 {
   hr_plan_model_t *m = NULL;
-  hr_plan_error_t e;
+  hr_diag_t e;
   memset(&e, 0, sizeof e);
   int rc = hr_plan_model_parse(buf, len, &m, &e);
   if (rc != HR_OK) {
-    if (m || e.text[0] == '\0')
+    if (m || e.message[0] == '\0')
       __builtin_trap();
     return;
   }

@@ -12,6 +12,15 @@
 #include "headroom/protect.h"
 #include "headroom/tree.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void exercise_device(const hr_device_cfg_t *cfg)
@@ -45,10 +54,10 @@ static void exercise_device(const hr_device_cfg_t *cfg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   int rc = hr_tree_load_buffer((const char *)data, size, "fuzz", &t, &e);
   if (rc != HR_OK) {
-    if (t != NULL || e.code != rc || e.text[0] == '\0')
+    if (t != NULL || e.code != rc || dtext(&e)[0] == '\0')
       __builtin_trap();
   } else {
     size_t n = hr_tree_count(t), links = 0, listed = 0;

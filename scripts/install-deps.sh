@@ -14,7 +14,12 @@ pkgs=(
   libsqlite3-dev sqlite3            # the measurement store (src/store)
   protobuf-c-compiler libprotobuf-c-dev  # the PowerMeasurement wire message
   postgresql-15 libpq-dev           # the PostgreSQL store backend and its test server
+  locales                           # tests/core: a comma-decimal locale (de_DE.UTF-8)
 )
+
+# tests/core/test_core.c sets a comma-decimal locale to prove that model files
+# and JSON do not depend on the host's locale; generate it when missing.
+need_locale() { ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; }
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -23,13 +28,23 @@ for p in "${pkgs[@]}"; do
   fi
 done
 
+make_locale() {
+  if need_locale; then
+    echo "install-deps: generating the de_DE.UTF-8 locale" >&2
+    $SUDO localedef -i de_DE -f UTF-8 de_DE.UTF-8
+  fi
+}
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
 if [ ${#missing[@]} -eq 0 ]; then
+  make_locale
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+make_locale

@@ -13,7 +13,7 @@
  *     compositional GMM + classifier + AR(1) model; a GMM + Markov variant)
  *     with a versioned, checksummed model file.
  *
- * The library never prints; loaders report errors through hr_plan_error_t
+ * The library never prints; loaders report errors through hr_diag_t (error.h)
  * with a line and a column so the caller can name the place. */
 #ifndef HEADROOM_PLAN_H
 #define HEADROOM_PLAN_H
@@ -28,14 +28,6 @@
 extern "C" {
 #endif
 
-/* Where a loader failed.  line is 1-based (0: not tied to a line, e.g. an
- * I/O error), column is the 1-based CSV field number (0: whole line). text
- * is a NUL-terminated message without the file name. */
-typedef struct hr_plan_error {
-  long line;
-  int column;
-  char text[200];
-} hr_plan_error_t;
 
 /* ---------------------------------------------------------------- RNG */
 
@@ -98,10 +90,10 @@ typedef struct hr_plan_csv_map {
  * HR_ERR_RANGE (negative count, unsorted/duplicate time), HR_ERR_NOMEM; err
  * (may be NULL) then holds the line and column. */
 HR_API int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                                      hr_plan_workload_t **out, hr_plan_error_t *err);
+                                      hr_plan_workload_t **out, hr_diag_t *err);
 /* Reads a file and parses it as above.  HR_ERR_IO when it cannot be read. */
 HR_API int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *map,
-                                     hr_plan_workload_t **out, hr_plan_error_t *err);
+                                     hr_plan_workload_t **out, hr_diag_t *err);
 
 /* Parses a JSON Lines trace: one object per line, the map's names used as
  * keys of top-level members (e.g. Mooncake: {"timestamp", "input_length",
@@ -110,12 +102,12 @@ HR_API int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *
  * The same checks as the CSV loader apply; err->column is then the 1-based
  * byte column of the offending value in its line.  map must not be NULL. */
 HR_API int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                                        hr_plan_workload_t **out, hr_plan_error_t *err);
+                                        hr_plan_workload_t **out, hr_diag_t *err);
 /* Reads a file: JSON Lines when its name ends in ".jsonl" (map NULL: the
  * Mooncake keys timestamp/input_length/output_length in ms), CSV otherwise
  * (map NULL: Azure). */
 HR_API int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
-                                 hr_plan_workload_t **out, hr_plan_error_t *err);
+                                 hr_plan_workload_t **out, hr_diag_t *err);
 
 typedef enum hr_plan_arrival {
   HR_PLAN_ARRIVAL_POISSON = 0, /* constant rate, exponential gaps */
@@ -187,7 +179,7 @@ typedef struct hr_plan_traceset {
  * relative_time_s,power_total_W).  The time column is not trusted (it has
  * float noise): sample k is at k * 0.1 s.  Errors as for the workload loader;
  * err->text then starts with the file that failed. */
-HR_API int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_plan_error_t *err);
+HR_API int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_diag_t *err);
 HR_API void hr_plan_traceset_destroy(hr_plan_traceset_t *s);
 
 /* -------------------------------------------------------------- metrics */
@@ -254,7 +246,7 @@ typedef enum hr_plan_method {
 
 /* Static lower-case name of a method ("tdp", "mean", "lut", "paper",
  * "markov", "copula"); "?" for an unknown value. */
-HR_API const char *hr_plan_method_name(int method);
+HR_API const char *hr_plan_method_name(hr_plan_method_t method);
 
 /* A trained power model set: every method's parameters, per model label and
  * pooled over all labels (used for labels not seen in training). Opaque;
@@ -277,6 +269,12 @@ typedef struct hr_plan_train_cfg {
   int gru_window;        /* BPTT window [steps], >= 1 (64) */
   int gru_windows;       /* windows per run per epoch, >= 1 (8) */
   const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
+  /* Which rows of lut_csv make the LUT: model and hardware columns equal to
+   * these (borrowed strings; defaults "llama2-70b", "a100-80gb") and
+   * tensor_parallel equal to lut_tp (default 8). */
+  const char *lut_model;
+  const char *lut_hardware;
+  int lut_tp;
   uint64_t seed;
   int pooled;            /* 1: also train the pooled group "*" for unseen labels, keyed on
                           * max_num_seqs; 2: the group "*\/gpu", keyed on max_num_seqs
@@ -293,7 +291,7 @@ HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);
  * (nothing selected), HR_ERR_IO/HR_ERR_PARSE (LUT file), HR_ERR_NOMEM. */
 HR_API int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
                                const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
-                               hr_plan_error_t *err);
+                               hr_diag_t *err);
 HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
 
 /* Generates n samples of a replica's total GPU power [W] at the training
@@ -304,7 +302,7 @@ HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
  * Deterministic for a seed.  Errors: HR_ERR_INVALID_ARG (also for a bad
  * active value), HR_ERR_NOT_FOUND (no group for the label and no pooled
  * group), HR_ERR_UNSUPPORTED (LUT without a table), HR_ERR_NOMEM. */
-HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const char *model,
+HR_API int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
                                   int num_gpus, const double *active, size_t n, uint64_t seed,
                                   double *p_w);
 
@@ -314,7 +312,7 @@ HR_API int hr_plan_model_generate(const hr_plan_model_t *m, int method, const ch
  * step.  For A < 1 (a bin partly idle) every state method mixes the busy
  * power with idle_w_per_gpu in proportion A; from 1 up to the smallest
  * trained batch the smallest batch's level holds. */
-HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, int method, const char *model,
+HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
                                      int num_gpus, const double *active, size_t n, double dt_s,
                                      uint64_t seed, double *p_w);
 
@@ -324,10 +322,10 @@ HR_API int hr_plan_model_save(const hr_plan_model_t *m, const char *path);
 /* Reads a model file.  A file of another format version, with a bad
  * checksum, or otherwise malformed is refused (HR_ERR_UNSUPPORTED for the
  * version, HR_ERR_PARSE otherwise) with a message in err. */
-HR_API int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_plan_error_t *err);
+HR_API int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_diag_t *err);
 /* The same from memory (len bytes). */
 HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out,
-                               hr_plan_error_t *err);
+                               hr_diag_t *err);
 
 /* Number of GMM states of the group for `model` (or the pooled group), 0
  * when there is none; for tests and reports. */
@@ -387,7 +385,7 @@ typedef struct hr_plan_site_cfg {
   double pue;            /* facility / IT power, >= 1 (1.3) */
   double dt_s;           /* generation step [s], > 0 (0.25) */
   const char *model;     /* model label for the power model (borrowed) */
-  int method;            /* hr_plan_method_t (HR_PLAN_COPULA) */
+  hr_plan_method_t method; /* HR_PLAN_COPULA by default */
   hr_plan_serve_cfg_t serve;
   uint64_t seed;         /* request-to-server assignment and power noise */
 } hr_plan_site_cfg_t;

@@ -100,9 +100,9 @@ HR_API void hr_scenario_init(hr_scenario_t *sc);
  * (hr_tree_error_t, same layout as the tree loader's).  Returns HR_OK,
  * HR_ERR_IO, HR_ERR_PARSE, HR_ERR_RANGE, HR_ERR_NOMEM.  Free with
  * hr_scenario_free. */
-HR_API int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_tree_error_t *err);
+HR_API int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err);
 HR_API int hr_scenario_load_buffer(const char *text, size_t len, const char *name,
-                                   const char *base_dir, hr_scenario_t *sc, hr_tree_error_t *err);
+                                   const char *base_dir, hr_scenario_t *sc, hr_diag_t *err);
 HR_API void hr_scenario_free(hr_scenario_t *sc);
 
 /* ---- the simulator ------------------------------------------------------------- */

@@ -16,7 +16,7 @@
  *
  * Validation errors name the file, line, column and field, for example
  *   site.yaml:14:13: nodes[rack-a1].parent: unknown node 'pdu-9'
- * and come back in an hr_tree_error_t; the library never prints. */
+ * and come back in an hr_diag_t (error.h); the library never prints. */
 #ifndef HEADROOM_TREE_H
 #define HEADROOM_TREE_H
 
@@ -135,33 +135,20 @@ typedef struct hr_tree_node {
 
 typedef struct hr_tree hr_tree_t;
 
-#define HR_TREE_ERR_TEXT 640
-
-/* Where and why a load failed.  text is the full message, the other fields
- * its parts.  line and col are 1-based; 0 when the error has no place
- * (the file cannot be opened). */
-typedef struct hr_tree_error {
-  int code;                    /* the HR_ERR_* the load returned */
-  int line;
-  int col;
-  char file[256];              /* as given to the loader (truncated to fit) */
-  char field[160];             /* "nodes[rack-a1].device.tr_s", "yaml", "(document)" */
-  char msg[320];               /* "unknown node 'pdu-9'" */
-  char text[HR_TREE_ERR_TEXT]; /* "<file>:<line>:<col>: <field>: <msg>" */
-} hr_tree_error_t;
 
 /* Loads and validates a tree file.  On success *out is a new tree the
  * caller owns (free with hr_tree_destroy).  On failure *out is NULL and, when
- * err is not NULL, *err says where and why.  Returns HR_OK; HR_ERR_IO (cannot
+ * diag is not NULL, *diag says where and why (source: the path; field: the
+ * key path "nodes[rack-a1].device.tr_s", "yaml", "(document)" or "(file)").  Returns HR_OK; HR_ERR_IO (cannot
  * read), HR_ERR_PARSE (YAML syntax, wrong type, unknown or missing key, cycle),
  * HR_ERR_NOT_FOUND (unknown parent), HR_ERR_RANGE (value out of range, child
  * rated above its parent, file too large), HR_ERR_NOMEM, HR_ERR_INVALID_ARG. */
-HR_API int hr_tree_load_file(const char *path, hr_tree_t **out, hr_tree_error_t *err);
+HR_API int hr_tree_load_file(const char *path, hr_tree_t **out, hr_diag_t *diag);
 
 /* As hr_tree_load_file, from len bytes of text (need not be NUL-terminated);
  * name stands for the file name in messages (NULL: "<buffer>"). */
 HR_API int hr_tree_load_buffer(const char *text, size_t len, const char *name, hr_tree_t **out,
-                               hr_tree_error_t *err);
+                               hr_diag_t *diag);
 
 /* Frees a tree and everything it owns; NULL is a no-op.  Node, string and
  * device pointers obtained from it become invalid. */
@@ -206,7 +193,7 @@ HR_API const char *hr_phase_name(hr_phase_t phase);
  * from rating_a) must be given.  Returns as hr_tree_load_buffer; field names
  * start with "device". */
 HR_API int hr_tree_device_parse(const char *text, size_t len, hr_device_cfg_t *cfg,
-                                hr_tree_error_t *err);
+                                hr_diag_t *diag);
 
 #ifdef __cplusplus
 }

@@ -174,10 +174,12 @@ int cmd_agent(int argc, char **argv)
     fprintf(stderr, "headroom agent: unknown format '%s'\n", fmt);
     return 2;
   }
-  hr_tree_error_t terr;
+  hr_diag_t terr;
   hr_tree_t *tree = NULL;
   if (hr_tree_load_file(tree_path, &tree, &terr) != HR_OK) {
-    fprintf(stderr, "headroom agent: %s\n", terr.text);
+    char msg[1024];
+    hr_diag_format(&terr, msg, sizeof msg);
+    fprintf(stderr, "headroom agent: %s\n", msg);
     return 2;
   }
   int status = 2;

@@ -154,9 +154,11 @@ static int check(int argc, char **argv)
     return 2;
   }
   hr_tree_t *tree = NULL;
-  hr_tree_error_t err;
+  hr_diag_t err;
   if (hr_tree_load_file(path, &tree, &err) != HR_OK) {
-    fprintf(stderr, "headroom lease check: %s\n", err.text);
+    char text[1024];
+    hr_diag_format(&err, text, sizeof text);
+    fprintf(stderr, "headroom lease check: %s\n", text);
     return 2;
   }
   hr_budget_cfg_t bc;

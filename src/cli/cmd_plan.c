@@ -67,14 +67,14 @@ static int parse_num(const char *opt, const char *s, double *v)
   return 1;
 }
 
-static void report_load_error(const char *path, int rc, const hr_plan_error_t *e)
+static void report_load_error(const char *path, int rc, const hr_diag_t *e)
 {
   if (e->line > 0 && e->column > 0)
-    fprintf(stderr, "%s:%ld:%d: %s (%s)\n", path, e->line, e->column, e->text, hr_err_name(rc));
+    fprintf(stderr, "%s:%ld:%ld: %s (%s)\n", path, e->line, e->column, e->message, hr_err_name(rc));
   else if (e->line > 0)
-    fprintf(stderr, "%s:%ld: %s (%s)\n", path, e->line, e->text, hr_err_name(rc));
+    fprintf(stderr, "%s:%ld: %s (%s)\n", path, e->line, e->message, hr_err_name(rc));
   else
-    fprintf(stderr, "%s: %s (%s)\n", path, e->text[0] ? e->text : hr_strerror(rc),
+    fprintf(stderr, "%s: %s (%s)\n", path, e->message[0] ? e->message : hr_strerror(rc),
             hr_err_name(rc));
 }
 
@@ -212,7 +212,7 @@ static int method_of(const char *name)
 /* Loads a model file; 0, or 1 after saying why. */
 static int load_model(const char *path, hr_plan_model_t **m)
 {
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   int rc = hr_plan_model_load(path, m, &e);
   if (rc != HR_OK) {
     report_load_error(path, rc, &e);
@@ -287,7 +287,7 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
 {
   char buf[1024];
   hr_plan_csv_map_t map, *mp = NULL;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   int rc;
   *w = NULL;
   if (a->map) {
@@ -577,7 +577,7 @@ static int train_load(train_ctx_t *c)
     snprintf(c->lpath, sizeof c->lpath, "%s/power/splitwise-lut/perf_model.csv", d);
     c->lut = c->lpath;
   }
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   int rc = hr_plan_traceset_load(c->tdir, &c->set, &e);
   if (rc != HR_OK) {
     report_load_error(c->tdir, rc, &e);
@@ -769,7 +769,7 @@ static int cmd_fidelity(int argc, char **argv)
     return 1;
   hr_plan_traceset_t *set = c.set;
   hr_plan_train_cfg_t cfg = c.cfg;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   if (only) {
     /* --only L1,L2: keep the runs of these model labels. */
     size_t keep = 0, ol = strlen(only);
@@ -880,8 +880,8 @@ static int cmd_fidelity(int argc, char **argv)
 done:
   clear_acc(acc);
   if (rc != HR_OK)
-    fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.text[0] ? ": " : "",
-            e.text);
+    fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.message[0] ? ": " : "",
+            e.message);
   if (csv && !closed_ok(csv) && rc == HR_OK) {
     fprintf(stderr, "%s: write failed\n", csvp);
     rc = HR_ERR_IO;
@@ -937,13 +937,13 @@ static int cmd_train(int argc, char **argv)
     use[j] = !(exclude && strcmp(c.set->tr[j].model, lab) == 0 &&
                (batch == 0 || batch == c.set->tr[j].max_num_seqs));
   hr_plan_model_t *m = NULL;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   rc = hr_plan_model_train(c.set, use, &c.cfg, &m, &e);
   if (rc == HR_OK && (rc = hr_plan_model_save(m, out)) != HR_OK)
     fprintf(stderr, "%s: cannot write the model (%s)\n", out, hr_strerror(rc));
   else if (rc != HR_OK)
-    fprintf(stderr, "headroom plan train: %s%s%s\n", hr_strerror(rc), e.text[0] ? ": " : "",
-            e.text);
+    fprintf(stderr, "headroom plan train: %s%s%s\n", hr_strerror(rc), e.message[0] ? ": " : "",
+            e.message);
   hr_plan_model_destroy(m);
   free(use);
   hr_plan_traceset_destroy(c.set);

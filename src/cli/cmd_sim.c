@@ -116,16 +116,19 @@ int cmd_sim(int argc, char **argv)
     return 2;
   }
   hr_scenario_t sc;
-  hr_tree_error_t err;
+  hr_diag_t err;
+  char msg[1024];
   if (hr_scenario_load_file(scen, &sc, &err) != HR_OK) {
-    fprintf(stderr, "headroom sim: %s\n", err.text);
+    hr_diag_format(&err, msg, sizeof msg);
+    fprintf(stderr, "headroom sim: %s\n", msg);
     return 2;
   }
   if (gpus >= 0)
     sc.gpus = gpus;
   hr_tree_t *tree = NULL;
   if (hr_tree_load_file(sc.tree_path, &tree, &err) != HR_OK) {
-    fprintf(stderr, "headroom sim: %s\n", err.text);
+    hr_diag_format(&err, msg, sizeof msg);
+    fprintf(stderr, "headroom sim: %s\n", msg);
     hr_scenario_free(&sc);
     return 2;
   }

@@ -1,5 +1,4 @@
-#include <strings.h>
-
+#include "core/core.h"
 #include "headroom/error.h"
 #include "headroom/layout.h"
 
@@ -28,32 +27,21 @@ int hr_layout_n_i(hr_layout_t layout, int has_in)
   return 0;
 }
 
+static const hr__enum_name_t layout_names[] = {
+  {HR_LAYOUT_1P2W, "1p2w"}, {HR_LAYOUT_3P3W, "3p3w"}, {HR_LAYOUT_3P4W, "3p4w"}};
+
 int hr_layout_parse(const char *text, hr_layout_t *out)
 {
-  static const struct {
-    const char *name;
-    hr_layout_t layout;
-  } names[] = {{"1p2w", HR_LAYOUT_1P2W}, {"3p3w", HR_LAYOUT_3P3W}, {"3p4w", HR_LAYOUT_3P4W}};
-  if (!text || !out)
+  int v;
+  if (!out)
     return HR_ERR_INVALID_ARG;
-  for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++) {
-    if (strcasecmp(text, names[k].name) == 0) {
-      *out = names[k].layout;
-      return HR_OK;
-    }
-  }
-  return HR_ERR_PARSE;
+  int rc = hr__enum_parse(layout_names, HR__COUNT(layout_names), text, 1, &v);
+  if (rc == HR_OK)
+    *out = (hr_layout_t)v;
+  return rc;
 }
 
 const char *hr_layout_name(hr_layout_t layout)
 {
-  switch (layout) {
-  case HR_LAYOUT_1P2W:
-    return "1p2w";
-  case HR_LAYOUT_3P3W:
-    return "3p3w";
-  case HR_LAYOUT_3P4W:
-    return "3p4w";
-  }
-  return "unknown";
+  return hr__enum_name(layout_names, HR__COUNT(layout_names), (int)layout, "unknown");
 }

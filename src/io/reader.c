@@ -1,7 +1,6 @@
 /* headroom: the sample-stream reader, common part and the raw formats
  * (f32le, i16le).  The CSV decoder is in reader_csv.c. */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* newlocale/freelocale */
 #endif
 
 #include <float.h>
@@ -14,38 +13,28 @@
 
 #include "headroom/error.h"
 #include "headroom/reader.h"
+#include "core/core.h"
 #include "io/reader_int.h"
 
 /* ---------------------------------------------------------------- formats */
 
+static const hr__enum_name_t format_names[] = {
+  {HR_FMT_F32LE, "f32le"}, {HR_FMT_I16LE, "i16le"}, {HR_FMT_CSV, "csv"}};
+
 int hr_sample_format_parse(const char *name, hr_sample_format_t *out)
 {
-  static const struct {
-    const char *name;
-    hr_sample_format_t format;
-  } names[] = {{"f32le", HR_FMT_F32LE}, {"i16le", HR_FMT_I16LE}, {"csv", HR_FMT_CSV}};
-  if (!name || !out)
+  int v;
+  if (!out)
     return HR_ERR_INVALID_ARG;
-  for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++) {
-    if (strcasecmp(name, names[k].name) == 0) {
-      *out = names[k].format;
-      return HR_OK;
-    }
-  }
-  return HR_ERR_PARSE;
+  int rc = hr__enum_parse(format_names, HR__COUNT(format_names), name, 1, &v);
+  if (rc == HR_OK)
+    *out = (hr_sample_format_t)v;
+  return rc;
 }
 
 const char *hr_sample_format_name(hr_sample_format_t format)
 {
-  switch (format) {
-  case HR_FMT_F32LE:
-    return "f32le";
-  case HR_FMT_I16LE:
-    return "i16le";
-  case HR_FMT_CSV:
-    return "csv";
-  }
-  return "unknown";
+  return hr__enum_name(format_names, HR__COUNT(format_names), (int)format, "unknown");
 }
 
 int hr_sample_format_bytes(hr_sample_format_t format)
@@ -162,14 +151,6 @@ int hr_reader_create(const hr_reader_cfg_t *cfg, hr_reader_t **out)
   r->cfg = *cfg;
   r->sample_bytes = hr_sample_format_bytes(cfg->format);
   r->frame_bytes = r->sample_bytes * cfg->n_channels;
-  r->c_locale = (locale_t)0;
-  if (cfg->format == HR_FMT_CSV) {
-    r->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    if (r->c_locale == (locale_t)0) {
-      free(r);
-      return HR_ERR_NOMEM;
-    }
-  }
   hr_reader_reset(r);
   *out = r;
   return HR_OK;
@@ -179,8 +160,6 @@ void hr_reader_destroy(hr_reader_t *r)
 {
   if (!r)
     return;
-  if (r->c_locale != (locale_t)0)
-    freelocale(r->c_locale);
   free(r);
 }
 

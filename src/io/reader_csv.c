@@ -6,11 +6,9 @@
  * every decision is taken at a stream position (an LF, or the byte that makes
  * a line too long). */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* uselocale */
 #endif
 
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 
 #include "headroom/error.h"
 #include "headroom/reader.h"
+#include "core/core.h"
 #include "io/reader_int.h"
 
 /* Fields a line may have that are remembered (positions); more are only
@@ -88,7 +87,7 @@ static int parse_number(const char *s, size_t len, float *out)
   int saved = errno;
   errno = 0;
   char *end;
-  float v = strtof(s, &end);
+  float v = hr__num_parsef(s, &end);
   int range = errno == ERANGE;
   errno = saved;
   if (end != s + len)
@@ -302,20 +301,15 @@ static int csv_push(hr_reader_t *r, const unsigned char *in, size_t n, float *fr
 int hr__io_csv_push(hr_reader_t *r, const unsigned char *in, size_t n, float *frames,
                     size_t max_frames, size_t *n_frames, size_t *n_used)
 {
-  locale_t old = uselocale(r->c_locale);
-  int rc = csv_push(r, in, n, frames, max_frames, n_frames, n_used);
-  uselocale(old);
-  return rc;
+  return csv_push(r, in, n, frames, max_frames, n_frames, n_used);
 }
 
 int hr__io_csv_finish(hr_reader_t *r, float *frames, size_t *n_frames)
 {
   if (r->discarding || r->n_line == 0)
     return HR_OK;
-  locale_t old = uselocale(r->c_locale);
   int produced;
   int rc = process_line(r, frames, &produced, 1);
-  uselocale(old);
   *n_frames = (size_t)produced;
   end_line(r, r->st.bytes);
   return rc;

@@ -3,7 +3,6 @@
 #ifndef HR_IO_READER_INT_H
 #define HR_IO_READER_INT_H
 
-#include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +31,6 @@ struct hr_reader {
   uint64_t line_start;  /* stream offset of the line's first byte */
   int discarding;       /* dropping the rest of an over-long line (skip mode) */
   int seen_first_line;  /* the header decision has been made */
-  locale_t c_locale;    /* numbers are parsed in the C locale */
 };
 
 /* Records an error in r->err (message from a printf format) and returns code.

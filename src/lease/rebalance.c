@@ -3,21 +3,17 @@
  * servers in lanes; prefetches.  rebalance_ref.c is its specification. */
 #include <stdlib.h>
 
+#include "core/core.h"
 #include "lease/lease_sys.h"
 
 /* settle_leaves() is built for AVX-512 (x86-64-v4), AVX2 and baseline
  * x86-64, chosen at load time like the meter's loops; its file is compiled
  * with -fno-trapping-math (CMakeLists.txt) so that the selects of its loop
  * may be if-converted, which changes no value. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
-#define HR_LEASE_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define HR_LEASE_CLONES
-#endif
 
 /* leaf_demand() of the leaves c0 .. c0 + m - 1 into dem_w[0 .. m), the same
  * operations, 8 leaves per AVX-512 instruction. */
-HR_LEASE_CLONES
+HR__CLONES_V4
 static void run_demand(const hr_lease_sys_t *s, size_t c0, size_t m, const double *demand_w,
                        double *dem_w)
 {
@@ -101,7 +97,7 @@ typedef struct leaf_batch {
  * same (tests/lease/test_fast.c compares the two on random trees).  A
  * rebalance moves about half the grants up and half down, a coin flip to a
  * branch predictor, which is what made the scalar hr__lease_settle() slow here. */
-HR_LEASE_CLONES
+HR__CLONES_V4
 static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg,
                           const double *want_w, int64_t t, const leaf_rules_t *r, double *sum_w)
 {
@@ -343,7 +339,7 @@ typedef struct fill_group {
  * lane (sums in leaf order, a pass's level fixed while `left` drops in leaf
  * order), with selects instead of branches, so the same grants bit for bit.
  * Unused lanes have a zero budget and are settled at their floors. */
-HR_LEASE_CLONES
+HR__CLONES_V4
 static void fill_lanes(fill_group_t *g)
 {
   const size_t m = FILL_M;

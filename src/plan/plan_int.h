@@ -38,7 +38,7 @@ int hr__plan_parse_long(const char *s, long *v);
  * NUL).  HR_ERR_IO, HR_ERR_NOMEM. */
 int hr__plan_read_file(const char *path, char **buf, size_t *len);
 
-void hr__plan_err(hr_plan_error_t *e, long line, int col, const char *fmt, ...)
+void hr__plan_err(hr_diag_t *e, long line, long col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib computes it). */

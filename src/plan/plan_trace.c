@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "plan/plan_int.h"
 
 void hr_plan_traceset_destroy(hr_plan_traceset_t *s)
@@ -15,25 +16,25 @@ void hr_plan_traceset_destroy(hr_plan_traceset_t *s)
   free(s);
 }
 
-/* Prefixes err->text with the file name, so a failure deep in the set names
+/* Prefixes err->message with the file name, so a failure deep in the set names
  * the file it came from. */
-static void name_file(hr_plan_error_t *err, const char *file)
+static void name_file(hr_diag_t *err, const char *file)
 {
   if (!err)
     return;
-  size_t cap = sizeof err->text, fl = strlen(file), tl = strlen(err->text);
+  size_t cap = sizeof err->message, fl = strlen(file), tl = strlen(err->message);
   if (fl + 2 >= cap)
     fl = cap - 3;
   if (fl + 2 + tl >= cap)
     tl = cap - 1 - fl - 2;
-  memmove(err->text + fl + 2, err->text, tl);
-  memcpy(err->text, file, fl);
-  err->text[fl] = ':';
-  err->text[fl + 1] = ' ';
-  err->text[fl + 2 + tl] = '\0';
+  memmove(err->message + fl + 2, err->message, tl);
+  memcpy(err->message, file, fl);
+  err->message[fl] = ':';
+  err->message[fl + 1] = ' ';
+  err->message[fl + 2 + tl] = '\0';
 }
 
-static int load_power(const char *path, hr_plan_trace_t *t, hr_plan_error_t *err)
+static int load_power(const char *path, hr_plan_trace_t *t, hr_diag_t *err)
 {
   char *buf;
   size_t len;
@@ -84,7 +85,7 @@ done:
   return rc;
 }
 
-int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_plan_error_t *err)
+static int traceset_load_body(const char *dir, hr_plan_traceset_t **out, hr_diag_t *err)
 {
   if (!dir || !out)
     return HR_ERR_INVALID_ARG;
@@ -166,5 +167,15 @@ fail:
   hr__plan_csv_free(&c);
   free(buf);
   hr_plan_traceset_destroy(s);
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = traceset_load_body(dir, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
   return rc;
 }

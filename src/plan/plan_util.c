@@ -8,17 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "plan/plan_int.h"
 
-void hr__plan_err(hr_plan_error_t *e, long line, int col, const char *fmt, ...)
+void hr__plan_err(hr_diag_t *e, long line, long col, const char *fmt, ...)
 {
-  if (!e)
-    return;
-  e->line = line;
-  e->column = col;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(e->text, sizeof e->text, fmt, ap);
+  hr__diag_vfail(e, e ? e->code : HR_OK, line, col, NULL, fmt, ap);
   va_end(ap);
 }
 
@@ -128,7 +125,7 @@ int hr__plan_parse_double(const char *s, double *v)
   tmp[n] = '\0';
   char *end;
   errno = 0;
-  double x = strtod(tmp, &end);
+  double x = hr__num_parse(tmp, &end);
   if (end != tmp + n || !isfinite(x))
     return HR_ERR_PARSE;
   *v = x;
@@ -157,46 +154,8 @@ int hr__plan_parse_long(const char *s, long *v)
 
 int hr__plan_read_file(const char *path, char **buf, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return HR_ERR_IO;
-  size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap);
-  if (!b) {
-    fclose(f);
-    return HR_ERR_NOMEM;
-  }
-  for (;;) {
-    if (n + 1 >= cap) {
-      if (cap > ((size_t)1 << 34)) { /* 16 GiB: refuse rather than thrash */
-        free(b);
-        fclose(f);
-        return HR_ERR_RANGE;
-      }
-      char *p = realloc(b, cap * 2);
-      if (!p) {
-        free(b);
-        fclose(f);
-        return HR_ERR_NOMEM;
-      }
-      b = p;
-      cap *= 2;
-    }
-    size_t got = fread(b + n, 1, cap - 1 - n, f);
-    n += got;
-    if (got == 0)
-      break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(b);
-    return HR_ERR_IO;
-  }
-  b[n] = '\0';
-  *buf = b;
-  *len = n;
-  return HR_OK;
+  /* 16 GiB: refuse rather than thrash */
+  return hr__file_read(path, (size_t)1 << 34, buf, len, NULL);
 }
 
 uint32_t hr__plan_crc32(const void *data, size_t n)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "plan/plan_int.h"
 
 void hr_plan_workload_destroy(hr_plan_workload_t *w)
@@ -109,8 +110,8 @@ static int parse_count(const char *s, int32_t *v)
   return HR_OK;
 }
 
-int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                               hr_plan_workload_t **out, hr_plan_error_t *err)
+static int workload_parse_csv_body(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                               hr_plan_workload_t **out, hr_diag_t *err)
 {
   static const hr_plan_csv_map_t azure = {"TIMESTAMP", "ContextTokens", "GeneratedTokens", 1.0};
   if (!out || (!buf && len))
@@ -235,8 +236,8 @@ fail:
   return rc;
 }
 
-int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *map,
-                              hr_plan_workload_t **out, hr_plan_error_t *err)
+static int workload_load_csv_body(const char *path, const hr_plan_csv_map_t *map,
+                              hr_plan_workload_t **out, hr_diag_t *err)
 {
   if (!path || !out)
     return HR_ERR_INVALID_ARG;
@@ -497,8 +498,8 @@ static int json_members(const char *s, size_t n, const char *const keys[3], char
   }
 }
 
-int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                                 hr_plan_workload_t **out, hr_plan_error_t *err)
+static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                                 hr_plan_workload_t **out, hr_diag_t *err)
 {
   if (!out || !map || (!buf && len) || !map->time_col || !map->in_col || !map->out_col ||
       !(map->time_unit_s > 0.0) || !isfinite(map->time_unit_s))
@@ -596,8 +597,8 @@ fail:
   return rc;
 }
 
-int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
-                          hr_plan_workload_t **out, hr_plan_error_t *err)
+static int workload_load_body(const char *path, const hr_plan_csv_map_t *map,
+                          hr_plan_workload_t **out, hr_diag_t *err)
 {
   if (!path || !out)
     return HR_ERR_INVALID_ARG;
@@ -614,5 +615,49 @@ int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
   }
   rc = hr_plan_workload_parse_jsonl(buf, len, map ? map : &mooncake, out, err);
   free(buf);
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_workload_parse_csv(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                               hr_plan_workload_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = workload_parse_csv_body(buf, len, map, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_workload_load_csv(const char *path, const hr_plan_csv_map_t *map,
+                              hr_plan_workload_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = workload_load_csv_body(path, map, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_map_t *map,
+                                 hr_plan_workload_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = workload_parse_jsonl_body(buf, len, map, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
+  return rc;
+}
+
+/* Clears *err on entry and records the returned code in it (error.h). */
+int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
+                          hr_plan_workload_t **out, hr_diag_t *err)
+{
+  hr__diag_begin(err, NULL);
+  int rc = workload_load_body(path, map, out, err);
+  if (err && rc != HR_OK)
+    err->code = rc;
   return rc;
 }

@@ -1,68 +1,48 @@
-/* Stable names used in JSON output, messages and configuration. */
-#include <string.h>
-
+/* Stable names used in JSON output, messages and configuration: one table
+ * per enum gives both the name and the parser. */
+#include "core/core.h"
 #include "headroom/pq.h"
+
+static const hr__enum_name_t rec_kind_names[] = {
+  {HR_REC_HALF, "half"},         {HR_REC_CYCLE, "cycle"},     {HR_REC_MS, "ms"},
+  {HR_REC_INTERVAL, "interval"}, {HR_REC_FREQ10S, "freq10s"}, {HR_REC_EVENT, "event"}};
+
+static const hr__enum_name_t event_type_names[] = {
+  {HR_EVT_DIP, "dip"},
+  {HR_EVT_SWELL, "swell"},
+  {HR_EVT_INTERRUPTION, "interruption"},
+  {HR_EVT_RVC, "rvc"},
+  {HR_EVT_POWER_STEP, "power_step"},
+  {HR_EVT_CURRENT_STEP, "current_step"},
+  {HR_EVT_ALARM, "alarm"}};
+
+static const hr__enum_name_t metric_names[] = {
+  {HR_METRIC_P_TOTAL_W, "p_total_w"}, {HR_METRIC_DPDT_W_PER_S, "dpdt_w_per_s"},
+  {HR_METRIC_I_PEAK_A, "i_peak_a"},   {HR_METRIC_I_RMS_A, "i_rms_a"},
+  {HR_METRIC_U_RMS_V, "u_rms_v"},     {HR_METRIC_FREQ_HZ, "freq_hz"}};
 
 const char *hr_rec_kind_name(hr_rec_kind_t kind)
 {
-  switch (kind) {
-  case HR_REC_HALF:
-    return "half";
-  case HR_REC_CYCLE:
-    return "cycle";
-  case HR_REC_MS:
-    return "ms";
-  case HR_REC_INTERVAL:
-    return "interval";
-  case HR_REC_FREQ10S:
-    return "freq10s";
-  case HR_REC_EVENT:
-    return "event";
-  }
-  return "unknown";
+  return hr__enum_name(rec_kind_names, HR__COUNT(rec_kind_names), (int)kind, "unknown");
 }
 
 const char *hr_event_type_name(hr_event_type_t type)
 {
-  switch (type) {
-  case HR_EVT_DIP:
-    return "dip";
-  case HR_EVT_SWELL:
-    return "swell";
-  case HR_EVT_INTERRUPTION:
-    return "interruption";
-  case HR_EVT_RVC:
-    return "rvc";
-  case HR_EVT_POWER_STEP:
-    return "power_step";
-  case HR_EVT_CURRENT_STEP:
-    return "current_step";
-  case HR_EVT_ALARM:
-    return "alarm";
-  }
-  return "unknown";
+  return hr__enum_name(event_type_names, HR__COUNT(event_type_names), (int)type, "unknown");
 }
-
-static const char *const metric_names[] = {
-  NULL, "p_total_w", "dpdt_w_per_s", "i_peak_a", "i_rms_a", "u_rms_v", "freq_hz",
-};
 
 const char *hr_metric_name(hr_metric_t metric)
 {
-  if (metric >= HR_METRIC_P_TOTAL_W && metric <= HR_METRIC_FREQ_HZ)
-    return metric_names[metric];
-  return "unknown";
+  return hr__enum_name(metric_names, HR__COUNT(metric_names), (int)metric, "unknown");
 }
 
 int hr_metric_parse(const char *name, hr_metric_t *out)
 {
+  int v;
   if (!name || !out)
     return HR_ERR_INVALID_ARG;
-  for (int k = HR_METRIC_P_TOTAL_W; k <= HR_METRIC_FREQ_HZ; k++) {
-    if (strcmp(name, metric_names[k]) == 0) {
-      *out = (hr_metric_t)k;
-      return HR_OK;
-    }
-  }
-  return HR_ERR_PARSE;
+  int rc = hr__enum_parse(metric_names, HR__COUNT(metric_names), name, 0, &v);
+  if (rc == HR_OK)
+    *out = (hr_metric_t)v;
+  return rc;
 }

@@ -22,7 +22,7 @@
 
 typedef struct sp {
   yaml_document_t doc;
-  hr_tree_error_t *err;
+  hr_diag_t *err;
   const char *name;
   hr_scenario_t *sc;
 } sp_t;
@@ -34,22 +34,17 @@ static int sfail(sp_t *P, const yaml_node_t *at, int code, const char *field, co
 {
   if (!P->err)
     return code;
-  hr_tree_error_t *e = P->err;
+  hr_diag_t *e = P->err;
   memset(e, 0, sizeof *e);
   e->code = code;
-  e->line = at ? (int)at->start_mark.line + 1 : 0;
-  e->col = at ? (int)at->start_mark.column + 1 : 0;
-  snprintf(e->file, sizeof e->file, "%s", P->name);
+  e->line = at ? (long)at->start_mark.line + 1 : 0;
+  e->column = at ? (long)at->start_mark.column + 1 : 0;
+  snprintf(e->source, sizeof e->source, "%s", P->name);
   snprintf(e->field, sizeof e->field, "%s", field);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  vsnprintf(e->message, sizeof e->message, fmt, ap);
   va_end(ap);
-  if (e->line > 0)
-    snprintf(e->text, sizeof e->text, "%.250s:%d:%d: %.150s: %.200s", e->file, e->line, e->col,
-             e->field, e->msg);
-  else
-    snprintf(e->text, sizeof e->text, "%.250s: %.150s: %.200s", e->file, e->field, e->msg);
   return code;
 }
 
@@ -413,7 +408,7 @@ static int parse_root(sp_t *P, const char *base_dir)
 }
 
 int hr_scenario_load_buffer(const char *text, size_t len, const char *name, const char *base_dir,
-                            hr_scenario_t *sc, hr_tree_error_t *err)
+                            hr_scenario_t *sc, hr_diag_t *err)
 {
   if (!text || !sc)
     return HR_ERR_INVALID_ARG;
@@ -441,7 +436,7 @@ int hr_scenario_load_buffer(const char *text, size_t len, const char *name, cons
   return rc;
 }
 
-int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_tree_error_t *err)
+int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err)
 {
   if (!path || !sc)
     return HR_ERR_INVALID_ARG;

@@ -22,6 +22,7 @@
 
 #include <sys/stat.h>
 
+#include "core/core.h"
 #include "tree/tree_int.h"
 
 struct hr_tree {
@@ -691,7 +692,7 @@ static int build(const hr__doc_t *doc, hr__err_t *e, hr_tree_t **out)
 /* ---- public ------------------------------------------------------------------- */
 
 int hr_tree_load_buffer(const char *text, size_t len, const char *name, hr_tree_t **out,
-                        hr_tree_error_t *err)
+                        hr_diag_t *err)
 {
   if (err)
     memset(err, 0, sizeof *err);
@@ -713,59 +714,17 @@ int hr_tree_load_buffer(const char *text, size_t len, const char *name, hr_tree_
   return rc;
 }
 
-int hr_tree_load_file(const char *path, hr_tree_t **out, hr_tree_error_t *err)
+int hr_tree_load_file(const char *path, hr_tree_t **out, hr_diag_t *err)
 {
   if (err)
     memset(err, 0, sizeof *err);
   if (!out || !path)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
-  hr__err_t e = {path, err, HR_OK};
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    char why[128] = "unknown error";
-    (void)strerror_r(errno, why, sizeof why);
-    return hr__tree_fail(&e, HR_ERR_IO, (hr__mark_t){0, 0}, "(file)", "cannot open: %s", why);
-  }
-  /* A regular file larger than the limit is refused before it is read;
-   * anything else (a pipe) is read up to the limit and one byte more. */
-  struct stat sb;
-  if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
-      (uintmax_t)sb.st_size > HR_TREE_MAX_BYTES) {
-    fclose(fp);
-    return hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(file)",
-                         "larger than %u bytes (%jd)", HR_TREE_MAX_BYTES, (intmax_t)sb.st_size);
-  }
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  int rc = buf ? HR_OK : HR_ERR_NOMEM;
-  while (rc == HR_OK) {
-    if (len > HR_TREE_MAX_BYTES) {
-      rc = hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(file)", "larger than %u bytes",
-                         HR_TREE_MAX_BYTES);
-      break;
-    }
-    if (len == cap) {
-      size_t grow = cap * 2 < (size_t)HR_TREE_MAX_BYTES + 1 ? cap * 2 : (size_t)HR_TREE_MAX_BYTES + 1;
-      char *p = realloc(buf, grow);
-      if (!p) {
-        rc = HR_ERR_NOMEM;
-        break;
-      }
-      buf = p;
-      cap = grow;
-    }
-    size_t got = fread(buf + len, 1, cap - len, fp);
-    len += got;
-    if (got == 0) {
-      if (ferror(fp))
-        rc = hr__tree_fail(&e, HR_ERR_IO, (hr__mark_t){0, 0}, "(file)", "read error");
-      break;
-    }
-  }
-  fclose(fp);
-  if (rc == HR_ERR_NOMEM)
-    rc = hr__tree_fail(&e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "(file)", "out of memory");
+  char *buf = NULL;
+  size_t len = 0;
+  hr__diag_begin(err, path);
+  int rc = hr__file_read(path, HR_TREE_MAX_BYTES, &buf, &len, err);
   if (rc == HR_OK)
     rc = hr_tree_load_buffer(buf, len, path, out, err);
   free(buf);
@@ -848,7 +807,7 @@ double hr_tree_node_current_a(const hr_tree_node_t *node, double s_va)
   return s_va / (node->u_v * (node->n_phases == 3 ? SQRT3 : 1.0));
 }
 
-int hr_tree_device_parse(const char *text, size_t len, hr_device_cfg_t *cfg, hr_tree_error_t *err)
+int hr_tree_device_parse(const char *text, size_t len, hr_device_cfg_t *cfg, hr_diag_t *err)
 {
   if (err)
     memset(err, 0, sizeof *err);

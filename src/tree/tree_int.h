@@ -54,7 +54,7 @@ typedef struct hr__doc {
 /* Error sink shared by both passes. */
 typedef struct hr__err {
   const char *file;
-  hr_tree_error_t *out;
+  hr_diag_t *out;
   int code;
 } hr__err_t;
 

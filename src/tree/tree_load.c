@@ -8,9 +8,8 @@
  * The input is untrusted (fuzz/fuzz_tree_yaml.c): the walk has a fixed depth
  * whatever the document's nesting, every loop is bounded by the document's
  * size, and the first error ends the read. */
-#define _POSIX_C_SOURCE 200809L /* newlocale, uselocale */
+#define _POSIX_C_SOURCE 200809L
 
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "core/core.h"
 #include "tree/tree_int.h"
 
 #define MAX_ID 63
@@ -27,7 +27,6 @@
 typedef struct ld {
   yaml_document_t doc;
   hr__err_t *e;
-  locale_t cloc; /* numbers are read in the C locale, whatever the process uses */
   hr__doc_t *out;
   size_t cap_devs;
 } ld_t;
@@ -55,23 +54,13 @@ int hr__tree_fail(hr__err_t *e, int code, hr__mark_t at, const char *field, cons
   if (e->code != HR_OK)
     return e->code; /* keep the first error */
   e->code = code;
-  hr_tree_error_t *o = e->out;
-  if (!o)
+  if (!e->out)
     return code;
-  memset(o, 0, sizeof *o);
-  o->code = code;
-  o->line = at.line;
-  o->col = at.col;
-  put(o->file, sizeof o->file, "%s", e->file);
-  put(o->field, sizeof o->field, "%s", field);
+  hr__diag_begin(e->out, e->file);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(o->msg, sizeof o->msg, fmt, ap);
+  hr__diag_vfail(e->out, code, at.line, at.col, field, fmt, ap);
   va_end(ap);
-  if (at.line > 0)
-    put(o->text, sizeof o->text, "%s:%d:%d: %s: %s", o->file, at.line, at.col, o->field, o->msg);
-  else
-    put(o->text, sizeof o->text, "%s: %s: %s", o->file, o->field, o->msg);
   return code;
 }
 
@@ -121,11 +110,8 @@ static int get_num(ld_t *L, const yaml_node_t *v, const char *field, double *out
   const char *s = sval(v);
   if (s && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && v->data.scalar.length > 0 &&
       v->data.scalar.length < 64 && strspn(s, "0123456789+-.eE") == v->data.scalar.length) {
-    locale_t old = L->cloc ? uselocale(L->cloc) : (locale_t)0;
     char *end = NULL;
-    double x = strtod(s, &end);
-    if (L->cloc)
-      uselocale(old);
+    double x = hr__num_parse(s, &end);
     if (end == s + v->data.scalar.length) {
       if (!isfinite(x))
         return hr__tree_fail(L->e, HR_ERR_RANGE, mk(v), field, "not a finite number: %s", s);
@@ -1329,10 +1315,7 @@ static int with_document(const char *text, size_t len, hr__err_t *e, hr__doc_t *
   }
   yaml_parser_delete(&ps);
   if (rc == HR_OK) {
-    L.cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     rc = fn(&L, root, arg);
-    if (L.cloc)
-      freelocale(L.cloc);
   }
   yaml_document_delete(&L.doc);
   return rc;

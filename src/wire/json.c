@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/core.h"
 #include "headroom/wire.h"
 
 typedef struct out {
@@ -32,11 +33,20 @@ static void put(out_t *o, const char *fmt, ...)
   o->pos += (size_t)n;
 }
 
+/* A number with 10 significant digits and '.' whatever the locale. */
+static void put_num(out_t *o, double v)
+{
+  char t[40];
+  hr__num_format(t, sizeof t, 10, v);
+  put(o, "%s", t);
+}
+
 static void num(out_t *o, const char *key, double v)
 {
-  if (isfinite(v))
-    put(o, ",\"%s\":%.10g", key, v);
-  else
+  if (isfinite(v)) {
+    put(o, ",\"%s\":", key);
+    put_num(o, v);
+  } else
     put(o, ",\"%s\":null", key);
 }
 
@@ -44,9 +54,10 @@ static void arr(out_t *o, const char *key, const double *v, int n)
 {
   put(o, ",\"%s\":[", key);
   for (int k = 0; k < n; k++) {
-    if (isfinite(v[k]))
-      put(o, "%s%.10g", k ? "," : "", v[k]);
-    else
+    if (isfinite(v[k])) {
+      put(o, "%s", k ? "," : "");
+      put_num(o, v[k]);
+    } else
       put(o, "%snull", k ? "," : "");
   }
   put(o, "]");

@@ -14,6 +14,15 @@
 #include "headroom/grid.h"
 #include "headroom/tree.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 static const char *site_yaml = "version: 1\n"
                                "nodes:\n"
                                "  - id: site\n"
@@ -34,7 +43,7 @@ static const hr_tree_node_t *find(const hr_tree_t *t, const char *id)
   return hr_tree_find(t, id, &idx) == HR_OK ? hr_tree_node(t, idx) : NULL;
 }
 
-static hr_tree_t *load(const char *text, hr_tree_error_t *err)
+static hr_tree_t *load(const char *text, hr_diag_t *err)
 {
   hr_tree_t *t = NULL;
   hr_tree_load_buffer(text, strlen(text), "site.yaml", &t, err);
@@ -44,7 +53,7 @@ static hr_tree_t *load(const char *text, hr_tree_error_t *err)
 static void limits_are_parsed(void **state)
 {
   (void)state;
-  hr_tree_error_t err;
+  hr_diag_t err;
   hr_tree_t *t = load(site_yaml, &err);
   assert_non_null(t);
   const hr_tree_node_t *n = find(t, "site");
@@ -65,19 +74,19 @@ static void limits_are_parsed(void **state)
   memcpy(b, "[5, 1, 0.5e6]", 13);
   assert_null(load(bad, &err));
   assert_int_equal(err.code, HR_ERR_RANGE);
-  assert_non_null(strstr(err.text, "site.yaml:13:"));
-  assert_non_null(strstr(err.text, "oscillation_w[1]"));
+  assert_non_null(strstr(dtext(&err), "site.yaml:13:"));
+  assert_non_null(strstr(dtext(&err), "oscillation_w[1]"));
   snprintf(bad, sizeof bad, "%s", site_yaml);
   b = strstr(bad, "[0.1, 1, 2.0e6]");
   memcpy(b, "[0.1, 1]       ", 15); /* a band of two numbers */
   assert_null(load(bad, &err));
-  assert_non_null(strstr(err.text, "expected [f_lo_hz, f_hi_hz, max_w]"));
+  assert_non_null(strstr(dtext(&err), "expected [f_lo_hz, f_hi_hz, max_w]"));
 }
 
 static void monitor_measures_bands_and_ramp(void **state)
 {
   (void)state;
-  hr_tree_error_t err;
+  hr_diag_t err;
   hr_tree_t *t = load(site_yaml, &err);
   assert_non_null(t);
   const hr_grid_limits_t *lim = find(t, "site")->grid;

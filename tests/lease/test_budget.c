@@ -13,6 +13,15 @@
 #include "headroom/lease.h"
 #include "lease/lease_int.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 #define SQRT3 1.7320508075688772
 
 static hr_tree_t *load(const char *name)
@@ -20,9 +29,9 @@ static hr_tree_t *load(const char *name)
   char path[512];
   snprintf(path, sizeof path, "%s/examples/trees/%s", HR_SOURCE_DIR, name);
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   if (hr_tree_load_file(path, &t, &e) != HR_OK) {
-    print_error("%s\n", e.text);
+    print_error("%s\n", dtext(&e));
     fail();
   }
   return t;

@@ -27,6 +27,15 @@
 #include "lease/lease_int.h"
 #include "leasetest.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 #define MS 1000000LL
 
 static long n_compared, n_fast_groups;
@@ -141,10 +150,10 @@ static hr_tree_t *random_tree(int two_n)
       put(&b, "  - {id: lone%d, kind: gpu, parent: rack-a%d, rating_w: 700}\n", r, r);
   }
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   int rc = hr_tree_load_buffer(b.p, b.len, "fast.yaml", &t, &e);
   if (rc != HR_OK) {
-    print_error("%s\n%s\n", e.text, b.p);
+    print_error("%s\n%s\n", dtext(&e), b.p);
     fail();
   }
   free(b.p);
@@ -364,7 +373,7 @@ static void test_large_tree(void **st)
     }
   }
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_tree_load_buffer(b.p, b.len, "large.yaml", &t, &e), HR_OK);
   free(b.p);
   size_t n = hr_tree_count(t);

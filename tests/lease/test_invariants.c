@@ -1002,10 +1002,10 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->yaml = yaml;
   c->test = test;
   c->seed = seed;
-  hr_tree_error_t e;
+  hr_diag_t e;
   int rc = hr_tree_load_buffer(yaml, strlen(yaml), test, &c->t, &e);
   if (rc != HR_OK) {
-    print_error("%s seed %llu: %s\n%s\n", test, seed, e.text, yaml);
+    print_error("%s seed %llu: %s: %s\n%s\n", test, seed, e.field, e.message, yaml);
     fail();
   }
   c->nd = hr_tree_nodes(c->t);

@@ -15,6 +15,15 @@
 #include "headroom/lease.h"
 #include "lease/lease_int.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 #define MS 1000000LL
 
 /* A 415 V three-phase rack root (10 kW: 8 kW continuous, 2667 W per phase),
@@ -51,9 +60,9 @@ static int setup(void **st)
 {
   static fx_t f;
   memset(&f, 0, sizeof f);
-  hr_tree_error_t e;
+  hr_diag_t e;
   if (hr_tree_load_buffer(TREE, strlen(TREE), "t.yaml", &f.t, &e) != HR_OK) {
-    print_error("%s\n", e.text);
+    print_error("%s\n", dtext(&e));
     return -1;
   }
   hr_lease_cfg_t c;
@@ -348,7 +357,7 @@ static void test_tree_indices(void **st)
       "  - {id: g21, kind: gpu, parent: s2, rating_w: 800}\n"
       "  - {id: g22, kind: gpu, parent: s2, rating_w: 700}\n";
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_tree_load_buffer(dfs, strlen(dfs), "d.yaml", &t, &e), HR_OK);
   hr_lease_cfg_t c;
   hr_lease_cfg_init(&c);
@@ -464,7 +473,7 @@ static void test_unrated_root(void **st)
                   "  - {id: g1, kind: gpu, parent: s1, rating_w: 1000}\n"
                   "  - {id: g2, kind: gpu, parent: s1, rating_w: 1000}\n";
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_tree_load_buffer(y, strlen(y), "t.yaml", &t, &e), HR_OK);
   hr_lease_cfg_t c;
   hr_lease_cfg_init(&c);

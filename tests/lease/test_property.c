@@ -23,6 +23,15 @@
 #include "lease/lease_int.h"
 #include "leasetest.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 #define MS 1000000LL
 #define SQRT3 1.7320508075688772
 
@@ -101,10 +110,10 @@ static hr_tree_t *random_tree(int two_n)
             s, gpu_w[r][s]);
     }
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   int rc = hr_tree_load_buffer(b.p, b.len, "rnd.yaml", &t, &e);
   if (rc != HR_OK) {
-    print_error("%s\n%s\n", e.text, b.p);
+    print_error("%s\n%s\n", dtext(&e), b.p);
     fail();
   }
   free(b.p);

@@ -43,7 +43,7 @@ static void on_dec(void *user, const hr_agent_decision_t *d)
 static hr_tree_t *load(void)
 {
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_tree_load_buffer(TREE, sizeof TREE - 1, "t.yaml", &t, &e), HR_OK);
   return t;
 }

@@ -69,7 +69,7 @@ static void test_train_generate(void **state)
   hr_plan_traceset_t *s = synth_set();
   hr_plan_train_cfg_t cfg = small_cfg();
   hr_plan_model_t *m;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   assert_int_equal(hr_plan_model_train(s, NULL, &cfg, &m, &e), HR_OK);
   assert_true(hr_plan_model_states(m, "small") >= 2); /* the bursts are a state */
   const hr_plan_trace_t *t = &s->tr[5]; /* big, batch 16 */
@@ -156,7 +156,7 @@ static void test_model_file(void **state)
   if (access(lut, R_OK) == 0)
     cfg.lut_csv = lut;
   hr_plan_model_t *m, *m2;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   assert_int_equal(hr_plan_model_train(s, NULL, &cfg, &m, &e), HR_OK);
   char path[] = "/tmp/hr_plan_model_XXXXXX";
   int fd = mkstemp(path);
@@ -186,7 +186,7 @@ static void test_model_file(void **state)
   assert_non_null(dig);
   dig[9] = dig[9] == '1' ? '2' : '1';
   assert_int_equal(hr_plan_model_parse(bad, len, &m2, &e), HR_ERR_PARSE);
-  assert_non_null(strstr(e.text, "corrupted"));
+  assert_non_null(strstr(e.message, "corrupted"));
   /* Truncated file: the checksum line is gone. */
   assert_int_equal(hr_plan_model_parse(buf, len / 2, &m2, &e), HR_ERR_PARSE);
   /* Another format version is refused before anything else is read. */
@@ -194,9 +194,9 @@ static void test_model_file(void **state)
   char *v = strchr(bad, ' ');
   v[1] = '9';
   assert_int_equal(hr_plan_model_parse(bad, len, &m2, &e), HR_ERR_UNSUPPORTED);
-  assert_non_null(strstr(e.text, "version 9"));
+  assert_non_null(strstr(e.message, "version 9"));
   assert_int_equal(hr_plan_model_parse("hello\n", 6, &m2, &e), HR_ERR_PARSE);
-  assert_non_null(strstr(e.text, "not a headroom plan model"));
+  assert_non_null(strstr(e.message, "not a headroom plan model"));
   free(bad);
   free(buf);
   unlink(path);

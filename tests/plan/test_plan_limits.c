@@ -85,11 +85,11 @@ static void workload_times_are_bounded(void **state)
   (void)state;
   const char *csv = "TIMESTAMP,ContextTokens,GeneratedTokens\n-1e308,10,10\n1e308,10,10\n";
   hr_plan_workload_t *w = NULL;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   assert_int_equal(hr_plan_workload_parse_csv(csv, strlen(csv), NULL, &w, &e), HR_ERR_RANGE);
   assert_null(w);
   assert_int_equal(e.line, 3);
-  assert_non_null(strstr(e.text, "beyond"));
+  assert_non_null(strstr(e.message, "beyond"));
   const char *ok = "TIMESTAMP,ContextTokens,GeneratedTokens\n1e9,10,10\n1.5e9,10,10\n";
   assert_int_equal(hr_plan_workload_parse_csv(ok, strlen(ok), NULL, &w, &e), HR_OK);
   hr_plan_workload_destroy(w);
@@ -107,7 +107,7 @@ static uint32_t crc32_of(const char *p, size_t n)
 }
 
 /* A model file with a valid checksum around the given header values. */
-static int parse_model(const char *tdp, const char *idle, hr_plan_model_t **m, hr_plan_error_t *e)
+static int parse_model(const char *tdp, const char *idle, hr_plan_model_t **m, hr_diag_t *e)
 {
   char buf[512];
   int n = snprintf(buf, sizeof buf,
@@ -124,11 +124,11 @@ static void model_values_are_checked(void **state)
 {
   (void)state;
   hr_plan_model_t *m = NULL;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   assert_int_equal(parse_model("inf", "60", &m, &e), HR_ERR_RANGE);
   assert_null(m);
   assert_int_equal(e.line, 2);
-  assert_non_null(strstr(e.text, "tdp_w_per_gpu"));
+  assert_non_null(strstr(e.message, "tdp_w_per_gpu"));
   assert_int_equal(parse_model("1e300", "60", &m, &e), HR_ERR_RANGE);
   assert_int_equal(parse_model("700", "nan", &m, &e), HR_ERR_RANGE);
   assert_int_equal(parse_model("700", "60", &m, &e), HR_OK);

@@ -19,12 +19,12 @@ static void test_shared_set(void **state)
 {
   (void)state;
   hr_plan_traceset_t *s;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   int rc = hr_plan_traceset_load(HR_SHARED_DATA "/power/h100-inference", &s, &e);
   if (rc == HR_ERR_IO)
     skip(); /* shared data not present */
   if (rc != HR_OK) {
-    print_error("%s\n", e.text);
+    print_error("%s\n", e.message);
     fail();
   }
   assert_int_equal(s->n, 36);
@@ -65,12 +65,12 @@ static void test_bad_trace(void **state)
   write_file(p1, "model_label,num_gpus,max_num_seqs,trace_file\nM,1,8,a.csv\n");
   write_file(p2, "relative_time_s,power_total_W\n0.0,100\n0.1,1x0\n");
   hr_plan_traceset_t *s = NULL;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   assert_int_equal(hr_plan_traceset_load(dir, &s, &e), HR_ERR_PARSE);
   assert_null(s);
   assert_int_equal(e.line, 3);
   assert_int_equal(e.column, 2);
-  assert_non_null(strstr(e.text, "a.csv: power_total_W"));
+  assert_non_null(strstr(e.message, "a.csv: power_total_W"));
   write_file(p2, "relative_time_s,power_total_W\n0.0,100\n0.1,110\n0.2,120\n");
   assert_int_equal(hr_plan_traceset_load(dir, &s, &e), HR_OK);
   assert_int_equal(s->n, 1);

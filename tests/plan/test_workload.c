@@ -13,7 +13,7 @@
 #include "headroom/plan.h"
 
 static int parse(const char *csv, const hr_plan_csv_map_t *map, hr_plan_workload_t **w,
-                 hr_plan_error_t *e)
+                 hr_diag_t *e)
 {
   memset(e, 0, sizeof *e);
   return hr_plan_workload_parse_csv(csv, strlen(csv), map, w, e);
@@ -27,7 +27,7 @@ static void test_azure_ok(void **state)
                     "2023-11-16 18:15:47.1805900,10,0\r\n"
                     "2023-11-17 00:00:00,5,6\r\n\r\n";
   hr_plan_workload_t *w;
-  hr_plan_error_t e;
+  hr_diag_t e;
   assert_int_equal(parse(csv, NULL, &w, &e), HR_OK);
   assert_int_equal(w->n, 3);
   assert_true(fabs(w->req[1].t_s - 0.5) < 1e-9);
@@ -47,7 +47,7 @@ static void test_mapping(void **state)
                     "0,ChatGPT,10,20\n1500,GPT-4,30,40\n";
   hr_plan_csv_map_t map = {"Timestamp", "Request tokens", "Response tokens", 1e-3};
   hr_plan_workload_t *w;
-  hr_plan_error_t e;
+  hr_diag_t e;
   assert_int_equal(parse(csv, &map, &w, &e), HR_OK);
   assert_int_equal(w->n, 2);
   assert_true(fabs(w->req[1].t_s - 1.5) < 1e-12);
@@ -87,11 +87,11 @@ static void test_bad_input(void **state)
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     hr_plan_workload_t *w = (hr_plan_workload_t *)1;
-    hr_plan_error_t e;
+    hr_diag_t e;
     int rc = parse(cases[k].csv, NULL, &w, &e);
     if (rc != cases[k].rc || e.line != cases[k].line || e.column != cases[k].col ||
-        !strstr(e.text, cases[k].needle)) {
-      print_error("case %zu: rc %d line %ld col %d '%s'\n", k, rc, e.line, e.column, e.text);
+        !strstr(e.message, cases[k].needle)) {
+      print_error("case %zu: rc %d line %ld col %ld '%s'\n", k, rc, e.line, e.column, e.message);
       fail();
     }
     assert_null(w);
@@ -106,7 +106,7 @@ static void test_jsonl(void **state)
                    "\n{\"output_length\":7,\"timestamp\":3000,\"input_length\":10}\n";
   hr_plan_csv_map_t map = {"timestamp", "input_length", "output_length", 1e-3};
   hr_plan_workload_t *w;
-  hr_plan_error_t e = {0};
+  hr_diag_t e = {0};
   assert_int_equal(hr_plan_workload_parse_jsonl(ok, strlen(ok), &map, &w, &e), HR_OK);
   assert_int_equal(w->n, 2);
   assert_true(fabs(w->req[1].t_s - 3.0) < 1e-12);
@@ -132,7 +132,7 @@ static void test_jsonl(void **state)
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     int rc = hr_plan_workload_parse_jsonl(bad[k].text, strlen(bad[k].text), &map, &w, &e);
     if (rc != bad[k].rc || e.line != bad[k].line || e.column != bad[k].col) {
-      print_error("jsonl case %zu: rc %d line %ld col %d '%s'\n", k, rc, e.line, e.column, e.text);
+      print_error("jsonl case %zu: rc %d line %ld col %ld '%s'\n", k, rc, e.line, e.column, e.message);
       fail();
     }
   }
@@ -149,7 +149,7 @@ static void test_shared_azure(void **state)
     skip();
   fclose(f);
   hr_plan_workload_t *w;
-  hr_plan_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_plan_workload_load_csv(path, NULL, &w, &e), HR_OK);
   assert_int_equal(w->n, 8819);
   assert_int_equal(w->req[0].in_tokens, 4808);

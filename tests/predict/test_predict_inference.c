@@ -59,7 +59,7 @@ static hr_plan_model_t *model_70b(void)
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/power/h100-inference", HR_SHARED_DATA);
   hr_plan_traceset_t *ts;
-  hr_plan_error_t e;
+  hr_diag_t e;
   if (hr_plan_traceset_load(dir, &ts, &e) != HR_OK)
     return NULL;
   unsigned char *use = calloc(ts->n, 1);
@@ -245,7 +245,7 @@ static void run_workloads(const hr_plan_model_t *m, double lead_s, tally_t *T)
       char path[1024];
       snprintf(path, sizeof path,
                "%s/workloads/azure-llm-2023/AzureLLMInferenceTrace_conv.csv", HR_SHARED_DATA);
-      hr_plan_error_t e;
+      hr_diag_t e;
       if (hr_plan_workload_load(path, NULL, &w, &e) != HR_OK) {
         printf("SKIPPED the Azure replay: %s not readable\n", path);
         continue;

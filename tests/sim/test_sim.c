@@ -41,7 +41,7 @@ static void test_trip_time(void **st)
   char *p = strstr(tree, "in_a: 10");
   memcpy(p, "in_a: 4 ", 8); /* x = 7.791 / 4 = 1.948 */
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_tree_load_buffer(tree, strlen(tree), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
   hr_scenario_init(&sc);
@@ -91,7 +91,7 @@ static void test_scenario_errors(void **st)
 {
   (void)st;
   hr_scenario_t sc;
-  hr_tree_error_t e;
+  hr_diag_t e;
   static const char bad1[] = "version: 1\ntree: x.yaml\nduration_s: -5\n";
   assert_int_equal(hr_scenario_load_buffer(bad1, sizeof bad1 - 1, "s.yaml", ".", &sc, &e),
                    HR_ERR_RANGE);
@@ -102,7 +102,9 @@ static void test_scenario_errors(void **st)
                    HR_ERR_PARSE);
   assert_int_equal(e.line, 5);
   assert_string_equal(e.field, "workloads[0]");
-  assert_non_null(strstr(e.text, "s.yaml:5:"));
+  char text[1024];
+  hr_diag_format(&e, text, sizeof text);
+  assert_non_null(strstr(text, "s.yaml:5:"));
   static const char bad3[] = "version: 1\nduration_s: 5\n";
   assert_int_equal(hr_scenario_load_buffer(bad3, sizeof bad3 - 1, "s.yaml", ".", &sc, &e),
                    HR_ERR_PARSE);

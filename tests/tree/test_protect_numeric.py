@@ -55,6 +55,7 @@ class Lib:
         lib.hr_device_cfg_size.restype = ctypes.c_size_t
         lib.hr_tree_device_parse.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
                                              ctypes.c_void_p]
+        lib.hr_diag_format.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
         lib.hr_device_create.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
         lib.hr_device_destroy.argtypes = [ctypes.c_void_p]
         lib.hr_device_step.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double]
@@ -67,9 +68,10 @@ class Lib:
         err = ctypes.create_string_buffer(4096)
         raw = text.encode()
         rc = self.lib.hr_tree_device_parse(raw, len(raw), cfg, err)
-        # hr_tree_error_t: code, line, col (3 ints), file[256], field[160],
-        # msg[320], text[640].
-        assert rc == 0, err.raw[12 + 256 + 160 + 320:].split(b"\0")[0].decode()
+        if rc != 0:
+            text = ctypes.create_string_buffer(1024)
+            self.lib.hr_diag_format(err, text, len(text))
+            raise AssertionError(text.value.decode())
         dev = ctypes.c_void_p()
         assert self.lib.hr_device_create(cfg, ctypes.byref(dev)) == 0
         return dev

@@ -19,6 +19,15 @@
 
 #include "headroom/tree.h"
 
+/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
+
 #define SQRT3 1.7320508075688772
 
 static hr_tree_t *load_example(const char *name)
@@ -26,10 +35,10 @@ static hr_tree_t *load_example(const char *name)
   char path[512];
   snprintf(path, sizeof path, "%s/examples/trees/%s", HR_SOURCE_DIR, name);
   hr_tree_t *t = NULL;
-  hr_tree_error_t e;
+  hr_diag_t e;
   int rc = hr_tree_load_file(path, &t, &e);
   if (rc != HR_OK) {
-    print_error("%s\n", e.text);
+    print_error("%s\n", dtext(&e));
     fail();
   }
   return t;
@@ -223,10 +232,10 @@ static void bad_files_give_exact_messages(void **state)
     assert_true(strncmp(line, "# expect: ", 10) == 0);
     snprintf(want, sizeof want, "%s", line + 10);
     hr_tree_t *t = (hr_tree_t *)1;
-    hr_tree_error_t e;
+    hr_diag_t e;
     int rc = hr_tree_load_file(path, &t, &e);
-    char got[1024];
-    snprintf(got, sizeof got, "%s %s", hr_err_name(rc), e.text);
+    char got[1200];
+    snprintf(got, sizeof got, "%s %s", hr_err_name(rc), dtext(&e));
     if (rc == HR_OK || t != NULL || strcmp(got, want) != 0 || e.code != rc) {
       print_error("%s\n  want: %s\n  got:  %s\n", path, want, got);
       failures++;
@@ -241,16 +250,16 @@ static void error_parts_and_io(void **state)
 {
   (void)state;
   hr_tree_t *t;
-  hr_tree_error_t e;
+  hr_diag_t e;
   const char *text = "nodes:\n  - {id: a, kind: pdu, parent: b, voltage_v: 415}\n";
   assert_int_equal(hr_tree_load_buffer(text, strlen(text), NULL, &t, &e), HR_ERR_NOT_FOUND);
   assert_null(t);
   assert_int_equal(e.line, 2);
-  assert_int_equal(e.col, 32);
-  assert_string_equal(e.file, "<buffer>");
+  assert_int_equal(e.column, 32);
+  assert_string_equal(e.source, "<buffer>");
   assert_string_equal(e.field, "nodes[a].parent");
-  assert_string_equal(e.msg, "unknown node 'b'");
-  assert_string_equal(e.text, "<buffer>:2:32: nodes[a].parent: unknown node 'b'");
+  assert_string_equal(e.message, "unknown node 'b'");
+  assert_string_equal(dtext(&e), "<buffer>:2:32: nodes[a].parent: unknown node 'b'");
   /* The buffer need not be NUL-terminated: only len bytes are read. */
   char buf[64];
   memcpy(buf, "nodes: [{id: r, kind: rack, parent: null, voltage_v: 4", 54);
@@ -259,7 +268,7 @@ static void error_parts_and_io(void **state)
   assert_int_equal(hr_tree_load_buffer(buf, 54, "buf", NULL, &e), HR_ERR_INVALID_ARG);
 
   assert_int_equal(hr_tree_load_file("/nonexistent/tree.yaml", &t, &e), HR_ERR_IO);
-  assert_string_equal(e.text, "/nonexistent/tree.yaml: (file): cannot open: No such file or directory");
+  assert_string_equal(dtext(&e), "/nonexistent/tree.yaml: (file): cannot open: No such file or directory");
   assert_int_equal(e.line, 0);
 }
 
@@ -278,10 +287,10 @@ static void order_and_depth_of_any_file_order(void **state)
   len += (size_t)snprintf(text + len, cap - len,
                           "  - {id: n0, kind: utility, parent: null, voltage_v: 415}\n");
   hr_tree_t *t;
-  hr_tree_error_t e;
+  hr_diag_t e;
   int rc = hr_tree_load_buffer(text, len, "chain", &t, &e);
   if (rc != HR_OK)
-    print_error("%s\n", e.text);
+    print_error("%s\n", dtext(&e));
   assert_int_equal(rc, HR_OK);
   assert_int_equal(hr_tree_count(t), N);
   for (size_t k = 0; k < N; k++) {
@@ -302,7 +311,7 @@ static void device_parse(void **state)
 {
   (void)state;
   hr_device_cfg_t c;
-  hr_tree_error_t e;
+  hr_diag_t e;
   const char *r = "{type: relay, curve: ieee_vi, is_a: 100, tms: 1, reset: instant}";
   assert_int_equal(hr_tree_device_parse(r, strlen(r), &c, &e), HR_OK);
   assert_int_equal(c.u.relay.reset, HR_RESET_INSTANT);
@@ -314,11 +323,11 @@ static void device_parse(void **state)
   assert_true(c.u.tu.memory == 0 && c.u.tu.post_trip == 1.0 && c.u.tu.l_pickup == 1.2);
   const char *f = "{type: fuse, melt: [[200, 10], [400, 1]]}";
   assert_int_equal(hr_tree_device_parse(f, strlen(f), &c, &e), HR_ERR_PARSE);
-  assert_string_equal(e.text, "<device>:1:1: device.in_a: missing (and the node has no rating_a "
+  assert_string_equal(dtext(&e), "<device>:1:1: device.in_a: missing (and the node has no rating_a "
                               "to take it from)");
   const char *g = "{type: fuse, in_a: 100, melt: [[200, 10], [400, 1]], cool_s: 0, ir: 1}";
   assert_int_equal(hr_tree_device_parse(g, strlen(g), &c, &e), HR_ERR_PARSE);
-  assert_string_equal(e.text, "<device>:1:65: device.ir: unknown key for a fuse device");
+  assert_string_equal(dtext(&e), "<device>:1:65: device.ir: unknown key for a fuse device");
 }
 
 static void numbers_ignore_the_process_locale(void **state)

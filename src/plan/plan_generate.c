@@ -1,0 +1,315 @@
+/* plan module: generating power traces from a trained model. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan_model_int.h"
+
+/* ----------------------------------------------------------- generation */
+
+static const group_t *find_group(const hr_plan_model_t *m, const char *label)
+{
+  const group_t *pooled = NULL;
+  for (int g = 0; g < m->ng; g++) {
+    if (label && strcmp(m->gr[g].label, label) == 0)
+      return &m->gr[g];
+    if (strcmp(m->gr[g].label, "*") == 0 || hr__plan_per_gpu_key(&m->gr[g]))
+      pooled = &m->gr[g];
+  }
+  return pooled;
+}
+
+int hr_plan_model_states(const hr_plan_model_t *m, const char *model)
+{
+  const group_t *g = m ? find_group(m, model) : NULL;
+  return g ? g->g.k : 0;
+}
+
+/* Position of batch size b among the group's batches: lower index and the
+ * weight of the upper neighbour, interpolating in log2 and clamping at the
+ * ends. */
+static int batch_pos(const double *bs, int nb, double b, double *w)
+{
+  double lb = log2(fmax(b, 1.0));
+  if (nb == 1 || lb <= log2(bs[0])) {
+    *w = 0.0;
+    return 0;
+  }
+  if (lb >= log2(bs[nb - 1])) {
+    *w = 1.0;
+    return nb - 2;
+  }
+  int j = 0;
+  while (j + 2 < nb && lb > log2(bs[j + 1]))
+    j++;
+  *w = (lb - log2(bs[j])) / (log2(bs[j + 1]) - log2(bs[j]));
+  return j;
+}
+
+static int draw(hr_plan_rng_t *r, const double *p, int k)
+{
+  double u = hr_plan_rng_uniform(r), c = 0.0;
+  for (int j = 0; j < k - 1; j++) {
+    c += p[j];
+    if (u < c)
+      return j;
+  }
+  return k - 1;
+}
+
+/* Levinson-Durbin: AR coefficients phi[0..p) and innovation variance of a
+ * unit-variance process with autocorrelation r[0..p) at lags 1..p.  Stops at
+ * the order where the recursion would leave the stationary region, so any
+ * input gives a stable filter. */
+static int levinson(const double *r, int p, double *phi, double *var)
+{
+  double a[ZLAGS] = {0}, tmp[ZLAGS];
+  double e = 1.0;
+  int m = 0;
+  for (; m < p; m++) {
+    double acc = r[m];
+    for (int i = 0; i < m; i++)
+      acc -= a[i] * r[m - 1 - i];
+    double kap = acc / e;
+    if (!(fabs(kap) < 0.999))
+      break;
+    for (int i = 0; i < m; i++)
+      tmp[i] = a[i] - kap * a[m - 1 - i];
+    memcpy(a, tmp, (size_t)m * sizeof a[0]);
+    a[m] = kap;
+    e *= 1.0 - kap * kap;
+  }
+  memcpy(phi, a, (size_t)p * sizeof a[0]);
+  *var = e;
+  return m;
+}
+
+/* A(t) is a time average over the bin: below one active request the server
+ * was idle for part of it, so the bin's power is the time-weighted mix of
+ * idle (which the traces lack: idle_w_per_gpu is an input) and busy power.
+ * From one request up, the smallest trained batch's level holds. */
+static double idle_blend(const hr_plan_model_t *m, double a, double busy)
+{
+  a = fmax(a, 0.0);
+  return m->idle_w_per_gpu + a * (busy - m->idle_w_per_gpu);
+}
+
+#define NW 16 /* interpolation weights are rounded to 1/NW for the AR cache */
+
+/* Latent ACF of batch j at lags of dt_s, from the training lags (steps of
+ * train_dt_s) by linear interpolation; beyond the trained lags it is 0. */
+static void scaled_acf(const group_t *g, int j, double ratio, double *acf)
+{
+  for (int l = 0; l < ZLAGS; l++) {
+    double x = (l + 1) * ratio; /* in training lags */
+    if (x <= 1.0)
+      acf[l] = 1.0 + (g->acfz[j][0] - 1.0) * x;
+    else if (x < ZLAGS) {
+      int i = (int)x;
+      acf[l] = g->acfz[j][i - 1] + (x - i) * (g->acfz[j][i] - g->acfz[j][i - 1]);
+    } else
+      acf[l] = x == ZLAGS ? g->acfz[j][ZLAGS - 1] : 0.0;
+  }
+}
+
+typedef struct ar_set {
+  double phi[ZLAGS], sd;
+  int order, ready;
+} ar_set_t;
+
+static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, const double *active,
+                      const double *key, size_t n, double dt_s, hr_plan_rng_t *r, double *p_w)
+{
+  int nb = g->nb;
+  ar_set_t *cache = calloc((size_t)nb * (NW + 1), sizeof *cache);
+  if (!cache)
+    return HR_ERR_NOMEM;
+  double ratio = dt_s / m->train_dt_s, zh[ZLAGS] = {0};
+  for (size_t t = 0, burn = 256; t < n; burn ? burn-- : t++) {
+    double a = active[t], w = 0.0;
+    int j = nb > 1 ? batch_pos(g->batch, nb, key[t], &w) : 0;
+    int wi = (int)lround(w * NW), j1 = nb > 1 ? j + 1 : j;
+    ar_set_t *ar = &cache[j * (NW + 1) + wi];
+    if (!ar->ready) {
+      /* A convex mix of two valid ACFs is a valid ACF, so the AR filter of
+       * an interpolated configuration is stable (Levinson stops otherwise). */
+      double x0[ZLAGS], x1[ZLAGS], acf[ZLAGS], var;
+      scaled_acf(g, j, ratio, x0);
+      scaled_acf(g, j1, ratio, x1);
+      for (int l = 0; l < ZLAGS; l++)
+        acf[l] = (1.0 - (double)wi / NW) * x0[l] + (double)wi / NW * x1[l];
+      ar->order = levinson(acf, ZLAGS, ar->phi, &var);
+      ar->sd = sqrt(var);
+      ar->ready = 1;
+    }
+    double z = ar->sd * hr_plan_rng_normal(r);
+    for (int i = 0; i < ar->order; i++)
+      z += ar->phi[i] * zh[i];
+    memmove(zh + 1, zh, (ZLAGS - 1) * sizeof zh[0]);
+    zh[0] = z;
+    if (burn)
+      continue; /* let the filter reach its stationary variance */
+    double pos = 0.5 * erfc(-z / M_SQRT2) * (NQ - 1);
+    int qi = (int)pos;
+    if (qi >= NQ - 1)
+      qi = NQ - 2;
+    double f = pos - qi;
+    double xa = g->qtab[j][qi] + f * (g->qtab[j][qi + 1] - g->qtab[j][qi]);
+    double xb = g->qtab[j1][qi] + f * (g->qtab[j1][qi + 1] - g->qtab[j1][qi]);
+    /* Quantile (displacement) interpolation between neighbouring batch
+     * sizes: a level that moves with the batch moves, rather than splitting
+     * into two bumps as a mixture would. */
+    double x = (1 - w) * xa + w * xb;
+    if (a < 1.0) /* busy part of the bin only; see idle_blend */
+      x = idle_blend(m, a, x);
+    p_w[t] = ng * x;
+  }
+  free(cache);
+  return HR_OK;
+}
+
+int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model, int num_gpus,
+                           const double *active, size_t n, uint64_t seed, double *p_w)
+{
+  if (!m)
+    return HR_ERR_INVALID_ARG;
+  return hr_plan_model_generate_dt(m, method, model, num_gpus, active, n, m->train_dt_s, seed,
+                                   p_w);
+}
+
+static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method, double ng,
+                      const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
+                      double *p_w);
+
+int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
+                              int num_gpus, const double *active, size_t n, double dt_s,
+                              uint64_t seed, double *p_w)
+{
+  if (!m || !active || !p_w || num_gpus < 1 || method < 0 || method >= HR_PLAN_METHOD_COUNT_ ||
+      !(dt_s > 0.0))
+    return HR_ERR_INVALID_ARG;
+  for (size_t t = 0; t < n; t++)
+    if (!(active[t] >= 0.0 && active[t] < 1e12)) /* also rejects NaN */
+      return HR_ERR_INVALID_ARG;
+  const group_t *g = find_group(m, model);
+  if (method != HR_PLAN_TDP && method != HR_PLAN_LUT && !g)
+    return HR_ERR_NOT_FOUND;
+  hr_plan_rng_t r;
+  hr_plan_rng_seed(&r, seed);
+  double ng = (double)num_gpus;
+  switch (method) {
+  case HR_PLAN_TDP:
+    for (size_t t = 0; t < n; t++)
+      p_w[t] = ng * m->tdp_w_per_gpu;
+    return HR_OK;
+  case HR_PLAN_MEAN:
+    for (size_t t = 0; t < n; t++)
+      p_w[t] = ng * g->mean_w;
+    return HR_OK;
+  case HR_PLAN_LUT:
+    if (m->nlut == 0)
+      return HR_ERR_UNSUPPORTED;
+    for (size_t t = 0; t < n; t++) {
+      double w = 0.0;
+      int j = m->nlut > 1 ? batch_pos(m->lut_b, m->nlut, active[t], &w) : 0;
+      double ratio = m->nlut > 1 ? (1 - w) * m->lut_r[j] + w * m->lut_r[j + 1] : m->lut_r[0];
+      p_w[t] = ng * m->tdp_w_per_gpu * ratio;
+    }
+    return HR_OK;
+  default:
+    break;
+  }
+  /* The tables' key: the active count, or the count per GPU for a
+   * per-GPU-keyed group (the idle blend still uses the count itself). */
+  double *kbuf = NULL;
+  const double *key = active;
+  if (hr__plan_per_gpu_key(g)) {
+    if (!(kbuf = malloc((n ? n : 1) * sizeof *kbuf)))
+      return HR_ERR_NOMEM;
+    for (size_t t = 0; t < n; t++)
+      kbuf[t] = active[t] / ng;
+    key = kbuf;
+  }
+  int rc = method == HR_PLAN_COPULA ? gen_copula(m, g, ng, active, key, n, dt_s, &r, p_w)
+                                    : gen_states(m, g, method, ng, active, key, n, &r, p_w);
+  free(kbuf);
+  return rc;
+}
+
+/* The paper and Markov methods: a state per step, then its emission. */
+static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method, double ng,
+                      const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
+                      double *p_w)
+{
+  hr_plan_rng_t r = *rp;
+  int k = g->g.k;
+  double prev = NAN, hs[HR__PLAN_GRU_HMAX] = {0}, pg[HR__PLAN_KMAX] = {0};
+  double a_prev = 0.0, x_prev[HR__PLAN_GRU_NIN] = {0};
+  int s = -1, gru_settled = 0;
+  for (size_t t = 0; t < n; t++) {
+    double p[HR__PLAN_KMAX];
+    int use_ar;
+    if (method == HR_PLAN_PAPER) {
+      /* The classifier saw batch sizes batch[0]..batch[nb-1] only: outside
+       * that range its input is clamped (as the other methods clamp), rather
+       * than extrapolated. */
+      double ac = fmin(fmax(key[t], g->batch[0]), g->batch[g->nb - 1]);
+      double a = hr__plan_feat_a(g, ac);
+      if (g->gru_h > 0) {
+        /* dA_norm: the step of the clamped log2(1 + A); 0 in every training
+         * run, so it is not rescaled. */
+        double x[HR__PLAN_GRU_NIN] = {a, t ? a - a_prev : 0.0};
+        if (!(gru_settled && x[0] == x_prev[0] && x[1] == x_prev[1])) {
+          double h0[HR__PLAN_GRU_HMAX], mx = -INFINITY, sum = 0.0, dmax = 0.0;
+          memcpy(h0, hs, sizeof h0);
+          hr__plan_gru_step(g->gru_w, g->gru_h, k, x, hs, pg);
+          for (int l = 0; l < g->gru_h; l++)
+            dmax = fmax(dmax, fabs(hs[l] - h0[l]));
+          /* Under a constant input the state converges; once it moves by
+           * less than 1e-7 (probabilities then move by about as little) the
+           * output is reused until the input changes. */
+          gru_settled = dmax < 1e-7;
+          for (int l = 0; l < k; l++)
+            mx = fmax(mx, pg[l]);
+          for (int l = 0; l < k; l++)
+            sum += (pg[l] = exp(pg[l] - mx));
+          for (int l = 0; l < k; l++)
+            pg[l] /= sum;
+          x_prev[0] = x[0];
+          x_prev[1] = x[1];
+        }
+        memcpy(p, pg, (size_t)k * sizeof p[0]);
+      } else {
+        hr__plan_softmax_probs(g, a, p);
+      }
+      a_prev = a;
+      s = draw(&r, p, k);
+      use_ar = g->phi[s] >= AR_MIN_PHI;
+    } else {
+      double w = 0.0;
+      int j = g->nb > 1 ? batch_pos(g->batch, g->nb, key[t], &w) : 0;
+      if (g->nb == 1)
+        w = 0.0;
+      const double *lo = s < 0 ? g->occ[j] : &g->trans[j][s * k];
+      const double *hi = g->nb > 1 ? (s < 0 ? g->occ[j + 1] : &g->trans[j + 1][s * k]) : lo;
+      for (int l = 0; l < k; l++)
+        p[l] = (1 - w) * lo[l] + w * hi[l];
+      s = draw(&r, p, k);
+      use_ar = 0; /* the chain carries the memory (measured: AR on top overshoots it) */
+    }
+    double mu = g->g.mu[s], sd = g->g.sd[s], phi = g->phi[s], x;
+    double z = hr_plan_rng_normal(&r);
+    if (use_ar && !isnan(prev))
+      x = mu + phi * (prev - mu) + sd * sqrt(1.0 - phi * phi) * z;
+    else
+      x = mu + sd * z;
+    x = fmin(g->p_hi, fmax(g->p_lo, x));
+    prev = x;
+    if (active[t] < 1.0)
+      x = idle_blend(m, active[t], x);
+    p_w[t] = ng * x;
+  }
+  return HR_OK;
+}

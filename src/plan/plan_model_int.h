@@ -1,0 +1,55 @@
+/* plan module, power models: what training, generation and the model file
+ * share (not installed).  plan_model.c holds the helpers declared here,
+ * plan_train.c the training, plan_generate.c the generation and
+ * plan_model_file.c the versioned text file. */
+#ifndef HEADROOM_PLAN_MODEL_INT_H
+#define HEADROOM_PLAN_MODEL_INT_H
+
+#include "plan/plan_gmm.h"
+#include "plan/plan_gru.h"
+#include "plan/plan_int.h"
+
+#define NBMAX 32   /* training batch sizes per group */
+#define LUTMAX 64
+#define NFEAT 3    /* classifier features: 1, a, a^2 */
+#define AR_MIN_PHI 0.3 /* below this the paper's model draws in-state iid */
+#define ZLAGS 50       /* lags of the latent Gaussian process (copula method) */
+#define NQ 257         /* quantile-table points per batch (copula method) */
+
+typedef struct group {
+  char label[64];
+  hr__plan_gmm_t g;
+  double phi[HR__PLAN_KMAX];
+  double p_lo, p_hi; /* per-GPU clamp [W] */
+  double mean_w;     /* per-GPU training mean [W] */
+  double a_mu, a_sd; /* normalisation of log2(1 + A) */
+  double clf[HR__PLAN_KMAX][NFEAT];
+  int gru_h; /* 0: the softmax classifier clf drives the paper method */
+  double gru_w[3 * HR__PLAN_GRU_HMAX * (HR__PLAN_GRU_NIN + HR__PLAN_GRU_HMAX + 2) +
+               HR__PLAN_KMAX * (HR__PLAN_GRU_HMAX + 1)];
+  int nb;
+  double batch[NBMAX];
+  double occ[NBMAX][HR__PLAN_KMAX];
+  double trans[NBMAX][HR__PLAN_KMAX * HR__PLAN_KMAX];
+  double acfz[NBMAX][ZLAGS]; /* ACF of the runs' normal scores, lags 1..ZLAGS */
+  double qtab[NBMAX][NQ];    /* per-GPU power [W] at u = i / (NQ - 1) of the batch's mixture */
+} group_t;
+
+struct hr_plan_model {
+  double tdp_w_per_gpu;
+  double idle_w_per_gpu; /* power of a GPU with no request [W] (not in the traces) */
+  double train_dt_s;     /* step of the training traces [s] */
+  int nlut;
+  double lut_b[LUTMAX], lut_r[LUTMAX]; /* batch size, average-power ratio of TDP */
+  int ng;
+  group_t *gr; /* the pooled group, if any, has label "*" */
+};
+
+int hr__plan_per_gpu_key(const group_t *g);
+double hr__plan_run_key(const group_t *g, const hr_plan_trace_t *t);
+double hr__plan_feat_a(const group_t *g, double active);
+void hr__plan_softmax_probs(const group_t *g, double a, double *p);
+int hr__plan_cmp_double(const void *x, const void *y);
+double hr__plan_q_of_z(const double *qtab, double z);
+
+#endif
