@@ -111,8 +111,16 @@ static int set_number(const cli_spec_t *spec, const cli_opt_t *o, const char *v)
     while (*p == ' ')
       p++;
     unsigned long long x = strtoull(v, &end, 0);
-    if (end == v || *end || errno || *p == '-')
+    if (end == v || *end || errno || *p == '-') {
+      double d;
+      char *e2;
+      errno = 0;
+      d = strtod(v, &e2);
+      (void)d;
+      if (e2 == v || *e2)
+        return cli_bad(spec, o->name, "not a number: '%s'", v);
       return cli_bad(spec, o->name, "not a whole number >= 0: '%s'", v);
+    }
     *(uint64_t *)o->dst = (uint64_t)x;
     return 0;
   }
@@ -246,11 +254,12 @@ int cli_parse(const cli_spec_t *spec, int argc, char **argv, const char **operan
       snprintf(shown, sizeof shown, "-%c", a[1]);
     }
     if (!o)
-      return cli_bad(spec, NULL, "unknown option '%s' (see %s --help)", shown, spec->prog);
+      return cli_bad(spec, NULL, "unknown option %s (see %s --help)", shown, spec->prog);
     if (takes_value(o)) {
       if (!value) {
         if (i + 1 >= argc)
-          return cli_bad(spec, o->name, "needs a value (%s)", o->arg ? o->arg : "a value");
+          return cli_bad(spec, NULL, "missing value: %s (it needs a value: %s)", o->name,
+                         o->arg ? o->arg : "see --help");
         value = argv[++i];
       }
     } else if (value) {
@@ -272,7 +281,9 @@ static void list_cmds(const char *prog, const char *about, const cli_cmd_t *cmds
   fprintf(to, "usage: %s <command> [options]\n", prog);
   if (about)
     fprintf(to, "%s\n", about);
-  fprintf(to, "\ncommands:\n");
+  /* A command's own commands are its subcommands. */
+  const int nested = strchr(prog, ' ') != NULL;
+  fprintf(to, "\n%s:\n", nested ? "subcommands" : "commands");
   for (int k = 0; k < n; k++)
     fprintf(to, "  %-10s %s\n", cmds[k].name, cmds[k].summary);
   fprintf(to, "\n'%s <command> --help' describes a command's options.\n", prog);
@@ -298,7 +309,8 @@ int cli_dispatch(const char *prog, const char *about, const cli_cmd_t *cmds, int
   for (int k = 0; k < n_cmds; k++)
     if (strcmp(a, cmds[k].name) == 0)
       return cmds[k].run(argc - 1, argv + 1);
-  fprintf(stderr, "%s: unknown %s '%s'\n", prog, a[0] == '-' ? "option" : "command", a);
+  fprintf(stderr, "%s: unknown %s '%s'\n", prog,
+          a[0] == '-' ? "option" : strchr(prog, ' ') ? "subcommand" : "command", a);
   list_cmds(prog, about, cmds, n_cmds, stderr);
   return 2;
 }
