@@ -11,6 +11,8 @@ pkgs=(
   python3 python3-numpy python3-scipy  # test oracles and the NumPy benchmark baseline
   libyaml-dev                       # tree/config files
   libpng-dev zlib1g-dev             # PNG charts of the planning studies
+  libjansson-dev libcsv-dev         # JSON Lines and CSV request traces (plan)
+  scdoc                             # the man page (docs/headroom.1.scd)
 )
 
 missing=()
