@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_tcc.h"
 #include "cli_util.h"
 #include "headroom/lease.h"
 #include "headroom/tree.h"
@@ -93,6 +94,7 @@ static int check(int argc, char **argv)
   check_args_t a = {{1.2, 1.5, 2, 3, 6, 10, 20}, 7};
   double ms[4] = {cfg.detect_s * 1e3, cfg.rack_s * 1e3, cfg.cluster_s * 1e3, cfg.actuate_s * 1e3};
   int json = 0;
+  const char *svg = NULL;
   const cli_opt_t opts[] = {
       {.name = "--detect-ms", .kind = CLI_DBL, .dst = &ms[0], .arg = "MS",
        .help = "detection latency (default 5)", CLI_RANGE(0, 1e7)},
@@ -109,6 +111,9 @@ static int check(int argc, char **argv)
                "(default 1.2,1.5,2,3,6,10,20)"},
       {.name = "--json", .kind = CLI_FLAG, .dst = &json,
        .help = "one JSON object per line instead of a table"},
+      {.name = "--svg", .kind = CLI_STR, .dst = &svg, .arg = "FILE",
+       .help = "also draw the time-current chart: every device's trip curve, the\n"
+               "loop latency and the overload levels (log-log) as SVG"},
   };
   const cli_spec_t spec = {
       .prog = "headroom lease check",
@@ -133,6 +138,11 @@ static int check(int argc, char **argv)
     return 2;
   }
   const char *path = operands[0];
+  if (svg && cli_is_stdio(svg)) {
+    fprintf(stderr, "headroom lease check: --svg: standard output carries the table; name a "
+                    "file\n");
+    return 2;
+  }
   cfg.detect_s = ms[0] / 1e3;
   cfg.rack_s = ms[1] / 1e3;
   cfg.cluster_s = ms[2] / 1e3;
@@ -161,6 +171,12 @@ static int check(int argc, char **argv)
   hr_budget_cfg_init(&bc);
   const hr_tree_node_t *nodes = hr_tree_nodes(tree);
   size_t n = hr_tree_count(tree);
+  cli_tcc_dev_t *devs = svg ? calloc(n ? n : 1, sizeof *devs) : NULL;
+  if (svg && !devs) {
+    fprintf(stderr, "headroom lease check: out of memory\n");
+    hr_tree_destroy(tree);
+    return 1;
+  }
   int n_dev = 0, n_flag = 0;
   double loop_s = cfg.detect_s + cfg.rack_s + cfg.cluster_s + cfg.actuate_s;
   if (!json)
@@ -177,6 +193,8 @@ static int check(int argc, char **argv)
       rated = hr_tree_node_current_a(nd, nd->capacity_w);
     if (!(rated > 0.0) || !isfinite(rated))
       continue;
+    if (devs)
+      devs[n_dev] = (cli_tcc_dev_t){nd->id, nd->device, rated};
     n_dev++;
     hr_budget_t b;
     int have_b = hr_budget_node(nd, NULL, &bc, -1, &b) == HR_OK;
@@ -223,8 +241,18 @@ static int check(int argc, char **argv)
   if (!json)
     printf("\n%d device(s) checked, %d where orchestration cannot act in time at some level\n",
            n_dev, n_flag);
+  int status = n_flag ? 1 : 0;
+  if (svg) {
+    char title[160];
+    snprintf(title, sizeof title, "%s: time-current characteristics against the loop",
+             hr_tree_name(tree));
+    if (cli_tcc_svg(svg, "headroom lease check: --svg", title, devs, n_dev, loop_s, cfg.rule,
+                    levels, n_levels) != 0)
+      status = 1;
+  }
+  free(devs);
   hr_tree_destroy(tree);
-  return n_flag ? 1 : 0;
+  return status;
 }
 
 int cmd_lease(int argc, char **argv)

@@ -107,6 +107,40 @@ check(r.returncode == 2 and "--rule" in r.stderr and "(0, 1]" in r.stderr,
 r = subprocess.run([HR_BIN, "demo", "--json=1"], capture_output=True, text=True)
 check(r.returncode == 2 and "--json" in r.stderr, f"a flag with a value: {r.stderr!r}")
 
+# ---- lease check --svg: the time-current chart a protection engineer reads.
+import tempfile
+import xml.etree.ElementTree as ET
+
+svg = os.path.join(tempfile.mkdtemp(), "tcc.svg")
+r = subprocess.run([HR_BIN, "lease", "check", TREE, "--json", "--levels", "1.5,3,10",
+                    "--cluster-ms", "100", "--svg", svg], capture_output=True, text=True)
+rows = [json.loads(l) for l in r.stdout.splitlines() if l]
+nodes = sorted({row["node"] for row in rows})
+try:
+    root = ET.parse(svg).getroot()
+except (OSError, ET.ParseError) as e:
+    root = None
+    check(False, f"lease check --svg writes SVG: {e} {r.stderr!r}")
+if root is not None:
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in root.iter(ns + "text")]
+    check(all(nd in texts for nd in nodes), f"a legend entry per device: {nodes} in {texts}")
+    levels = [l for l in root.iter(ns + "line") if l.get("class") == "level"]
+    check(len(levels) == 3, f"one line per overload level: {len(levels)}")
+    loop = [l for l in root.iter(ns + "line") if l.get("class") == "loop"]
+    # loop = 5 + 20 + 100 + 20 ms; y of t on the chart's log axis 1e-3..1e5 s, rows 50..580.
+    y = 640 - 60 - (np.log10(0.145) + 3) / 8 * (640 - 50 - 60)
+    check(len(loop) == 1 and abs(float(loop[0].get("y1")) - y) < 0.1,
+          f"the loop latency line at {y:.1f}: {[l.attrib for l in loop]}")
+    curves = [c for c in root.iter(ns + "polyline") if c.get("class") == "curve"]
+    check(len(curves) >= len(nodes), f"a trip curve per device: {len(curves)} for {len(nodes)}")
+    for c in curves:
+        pts = [tuple(map(float, p.split(","))) for p in c.get("points").split()]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        # Inverse time: more current never trips later (y grows downward as t falls).
+        check(all(b > a for a, b in zip(xs, xs[1:])) and all(b >= a - 1e-6 for a, b in zip(ys, ys[1:])),
+              f"a trip curve falls with current: {pts[:6]}")
+
 if fails:
     print(f"cli streams: {len(fails)} of {n} checks failed")
     raise SystemExit(1)
