@@ -15,6 +15,8 @@ pkgs=(
   protobuf-c-compiler libprotobuf-c-dev  # the PowerMeasurement wire message
   postgresql-15 libpq-dev           # the PostgreSQL store backend and its test server
   locales                           # tests/core: a comma-decimal locale (de_DE.UTF-8)
+  libjansson-dev libcsv-dev         # JSON Lines and CSV request traces (plan)
+  scdoc                             # the man page (docs/headroom.1.scd)
 )
 
 # tests/core/test_core.c sets a comma-decimal locale to prove that model files

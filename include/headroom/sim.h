@@ -97,7 +97,7 @@ typedef struct hr_scenario {
 HR_API void hr_scenario_init(hr_scenario_t *sc);
 
 /* Reads a scenario file.  Errors name the file, line, column and field
- * (hr_tree_error_t, same layout as the tree loader's).  Returns HR_OK,
+ * (hr_diag_t, as the tree loader fills it).  Returns HR_OK,
  * HR_ERR_IO, HR_ERR_PARSE, HR_ERR_RANGE, HR_ERR_NOMEM.  Free with
  * hr_scenario_free. */
 HR_API int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err);

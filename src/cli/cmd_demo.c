@@ -29,6 +29,7 @@ static void print_record(const hr_record_t *rec, void *user)
     hr_record_json(rec, "demo-rack", buf, sizeof buf, &n);
     puts(buf);
     d->lines++;
+    fflush(stdout); /* a write error stays flagged; main() reports it */
     return;
   }
   double t = (rec->t_ns - d->t0_ns) * 1e-9;
@@ -81,30 +82,27 @@ int cmd_demo(int argc, char **argv)
   double seconds = 20.0;
   int fast = 0;
   demo_t d = {0};
-  for (int k = 1; k < argc; k++) {
-    if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-      printf("usage: headroom demo [--seconds S] [--fast] [--json]\n"
-             "Generates a 480 V / 60 Hz AI training rack (8 servers x 8 GPUs, 65 %% power\n"
-             "steps in about 8 ms, checkpoint pauses, a 150-ms voltage dip to 70 %% at 6 s)\n"
-             "and measures it live at 8 kHz: one line per 200-ms interval and per event.\n"
-             "  --seconds S  how long to run (default 20)\n"
-             "  --fast       do not pace to the wall clock\n"
-             "  --json       print JSON Lines records instead of text\n");
-      return 0;
-    } else if (!strcmp(argv[k], "--fast")) {
-      fast = 1;
-    } else if (!strcmp(argv[k], "--json")) {
-      d.json = 1;
-    } else if (!strcmp(argv[k], "--seconds") && k + 1 < argc) {
-      if (cli_double(argv[++k], &seconds) || seconds <= 0 || seconds > 86400) {
-        fprintf(stderr, "headroom demo: --seconds: a number of seconds, 0 < S <= 86400\n");
-        return 2;
-      }
-    } else {
-      fprintf(stderr, "headroom demo: unknown option %s (see --help)\n", argv[k]);
-      return 2;
-    }
-  }
+  const cli_opt_t opts[] = {
+      {.name = "--seconds", .kind = CLI_DBL, .dst = &seconds, .arg = "S",
+       .help = "how long to run (default 20)", CLI_RANGE_GT(0, 86400)},
+      {.name = "--fast", .kind = CLI_FLAG, .dst = &fast, .help = "do not pace to the wall clock"},
+      {.name = "--json", .kind = CLI_FLAG, .dst = &d.json,
+       .help = "print JSON Lines records (cycles included) instead of text"},
+  };
+  const cli_spec_t spec = {
+      .prog = "headroom demo",
+      .usage = "[--seconds S] [--fast] [--json]",
+      .about = "Generates a 480 V / 60 Hz AI training rack (8 servers x 8 GPUs, 65 % power\n"
+               "steps in about 8 ms, checkpoint pauses, a 150-ms voltage dip to 70 % at 6 s)\n"
+               "and measures it live at 8 kHz: one line per 200-ms interval and per event.",
+      .epilog = "SIGTERM, SIGINT and SIGHUP end the run after the current 10-ms block;\n"
+                "exit status 128 + the signal number.",
+      .opts = opts,
+      .n_opts = (int)(sizeof opts / sizeof opts[0]),
+  };
+  int prc = cli_parse(&spec, argc, argv, NULL, NULL);
+  if (prc != CLI_GO_ON)
+    return prc;
 
   hr_gen_cfg_t gcfg;
   hr_gen_cfg_default(&gcfg);

@@ -35,77 +35,119 @@ enum {
   O_CHECKPOINT, O_RISE_MS, O_JITTER, O_RACK_Q, O_RACK_UMIN
 };
 
-static const struct gen_opt {
-  const char *name;
-  int id;
-  int takes_value;
-  int base; /* kept by the scenario: applied before it */
-  const char *arg;
-  const char *help;
-} gen_opts[] = {
-  {"--help", O_HELP, 0, 0, NULL, "this text"},
-  {"--list", O_LIST, 0, 0, NULL, "list the scenarios"},
-  {"--out", O_OUT, 1, 0, "FILE", "write samples to FILE instead of stdout"},
-  {"--format", O_FORMAT, 1, 0, "f32|i16|csv",
-   "raw little-endian float32 (default), int16 codes, or CSV with a header"},
-  {"--scale-u", O_SCALE_U, 1, 0, "V_PER_CODE",
-   "i16: volts per code (default: 2 x nominal peak = 32767)"},
-  {"--scale-i", O_SCALE_I, 1, 0, "A_PER_CODE",
-   "i16: amperes per code (default: 2 x nominal peak = 32767)"},
-  {"--seconds", O_SECONDS, 1, 0, "S", "length [s] (default: the scenario's)"},
-  {"--samples", O_SAMPLES, 1, 0, "N", "length in frames (overrides --seconds)"},
-  {"--truth", O_TRUTH, 1, 0, "FILE", "also write the generator's truth as CSV to FILE"},
-  {"--truth-every", O_TRUTH_EVERY, 1, 0, "N",
-   "one truth line every N samples (default: one per nominal cycle)"},
-  {"--fs", O_FS, 1, 1, "HZ", "sample rate (default 8000)"},
-  {"--f-nom", O_F_NOM, 1, 1, "HZ", "nominal frequency, 50 or 60 (default 60)"},
-  {"--freq", O_FREQ, 1, 0, "HZ", "signal frequency (default: the scenario's, else nominal)"},
-  {"--layout", O_LAYOUT, 1, 1, "1p2w|3p3w|3p4w", "channel layout (default 3p4w)"},
-  {"--neutral", O_NEUTRAL, 0, 1, NULL, "3p4w: add the neutral current channel in = ia+ib+ic"},
-  {"--t0-ns", O_T0, 1, 1, "N", "absolute time of sample 0 [ns since 1970] (default 0)"},
-  {"--seed", O_SEED, 1, 1, "N", "noise and jitter seed (default 1)"},
-  {"--u", O_U, 1, 0, "V", "fundamental RMS voltage, L-N (L-L for 3p3w)"},
-  {"--i", O_I, 1, 0, "A", "linear load: fundamental RMS current"},
-  {"--load", O_LOAD, 1, 0, "none|linear|ai-rack", "what draws the current"},
-  {"--pf", O_PF, 1, 0, "PF[lag|lead]", "linear load: displacement power factor (lag default)"},
-  {"--harmonic", O_HARM, 1, 0, "H:PCT[:DEG]", "voltage harmonic, % of fundamental (repeatable)"},
-  {"--interharmonic", O_IHARM, 1, 0, "HZ:PCT[:DEG]", "voltage interharmonic (repeatable)"},
-  {"--i-harmonic", O_I_HARM, 1, 0, "H:PCT[:DEG]", "current harmonic (repeatable)"},
-  {"--i-interharmonic", O_I_IHARM, 1, 0, "HZ:PCT[:DEG]", "current interharmonic (repeatable)"},
-  {"--dip", O_DIP, 1, 0, "START:DUR:PCT[:abc[:RAMP]]",
-   "dip to PCT % of u for DUR s from START s (repeatable)"},
-  {"--swell", O_SWELL, 1, 0, "START:DUR:PCT[:abc[:RAMP]]", "swell, 100..200 % (repeatable)"},
-  {"--interruption", O_INTERRUPTION, 1, 0, "START:DUR[:PCT[:abc[:RAMP]]]",
-   "interruption, 0..10 % (default 0) (repeatable)"},
-  {"--ramp", O_RAMP, 1, 0, "HZ_PER_S:START:STOP", "linear frequency ramp (C37.118.1)"},
-  {"--am", O_AM, 1, 0, "KX:HZ", "amplitude modulation Xm[1+kx cos(wt)] (C37.118.1)"},
-  {"--pm", O_PM, 1, 0, "KA_RAD:HZ", "phase modulation ka cos(wt-pi) (C37.118.1)"},
-  {"--amp-step", O_AMP_STEP, 1, 0, "T:PCT", "magnitude step of PCT % at T s (repeatable)"},
-  {"--phase-step", O_PHASE_STEP, 1, 0, "T:DEG", "phase step of DEG at T s (repeatable)"},
-  {"--noise-pct", O_NOISE, 1, 0, "PCT", "white Gaussian noise on every channel, % of RMS"},
-  {"--u-noise-pct", O_U_NOISE, 1, 0, "PCT", "noise on the voltage channels only"},
-  {"--i-noise-pct", O_I_NOISE, 1, 0, "PCT", "noise on the current channels only"},
-  {"--dc-pct", O_DC, 1, 0, "PCT", "DC offset on every channel, % of nominal peak"},
-  {"--u-dc-pct", O_U_DC, 1, 0, "PCT", "DC offset on the voltage channels only"},
-  {"--i-dc-pct", O_I_DC, 1, 0, "PCT", "DC offset on the current channels only"},
-  {"--servers", O_SERVERS, 1, 0, "N", "ai-rack: servers (default 8)"},
-  {"--gpus", O_GPUS, 1, 0, "N", "ai-rack: GPUs per server (default 8)"},
-  {"--gpu-idle-w", O_GPU_IDLE, 1, 0, "W", "ai-rack: GPU power idle/checkpoint (default 100)"},
-  {"--gpu-busy-w", O_GPU_BUSY, 1, 0, "W", "ai-rack: GPU power computing (default 700)"},
-  {"--gpu-comm-w", O_GPU_COMM, 1, 0, "W", "ai-rack: GPU power communicating (default 125)"},
-  {"--server-other-w", O_OTHER, 1, 0, "W", "ai-rack: non-GPU power per server (default 1500)"},
-  {"--rack-start", O_RACK_START, 1, 0, "S", "ai-rack: training starts at S s (default 0.5)"},
-  {"--iter", O_ITER, 1, 0, "COMPUTE_S:COMM_S", "ai-rack: iteration phases (default 1.0:0.4)"},
-  {"--checkpoint", O_CHECKPOINT, 1, 0, "EVERY_N:S",
-   "ai-rack: S s checkpoint every N iterations, 0 = none (default 5:2.0)"},
-  {"--rise-ms", O_RISE_MS, 1, 0, "MS", "ai-rack: 10-90 % rise time of steps (default 8)"},
-  {"--jitter-pct", O_JITTER, 1, 0, "PCT", "ai-rack: seeded GPU power jitter per phase (default 0)"},
-  {"--rack-q-var", O_RACK_Q, 1, 0, "VAR", "ai-rack: leading reactive power (default 2000)"},
-  {"--rack-u-min-pct", O_RACK_UMIN, 1, 0, "PCT",
-   "ai-rack: constant power down to PCT % voltage (default 70)"},
+/* One table: parsing, --help and --list-options come from it (cli_opt.h).
+ * GEN_BASE marks the options the scenario keeps: applied before it. */
+#define GEN_BASE 0x100
+
+static int gen_apply(const cli_opt_t *o, const char *value, void *ctx);
+
+static const cli_opt_t gen_opts[] = {
+  {.name = "--list", .kind = CLI_FN, .fn = gen_apply, .tag = O_LIST, .arg = NULL,
+   .help = "list the scenarios"},
+  {.name = "--out", .kind = CLI_FN, .fn = gen_apply, .tag = O_OUT, .arg = "FILE",
+   .help = "write samples to FILE instead of stdout"},
+  {.name = "--format", .kind = CLI_FN, .fn = gen_apply, .tag = O_FORMAT, .arg = "f32|i16|csv",
+   .help = "raw little-endian float32 (default), int16 codes, or CSV with a header"},
+  {.name = "--scale-u", .kind = CLI_FN, .fn = gen_apply, .tag = O_SCALE_U, .arg = "V_PER_CODE",
+   .help = "i16: volts per code (default: 2 x nominal peak = 32767)"},
+  {.name = "--scale-i", .kind = CLI_FN, .fn = gen_apply, .tag = O_SCALE_I, .arg = "A_PER_CODE",
+   .help = "i16: amperes per code (default: 2 x nominal peak = 32767)"},
+  {.name = "--seconds", .kind = CLI_FN, .fn = gen_apply, .tag = O_SECONDS, .arg = "S",
+   .help = "length [s] (default: the scenario's)"},
+  {.name = "--samples", .kind = CLI_FN, .fn = gen_apply, .tag = O_SAMPLES, .arg = "N",
+   .help = "length in frames (overrides --seconds)"},
+  {.name = "--truth", .kind = CLI_FN, .fn = gen_apply, .tag = O_TRUTH, .arg = "FILE",
+   .help = "also write the generator's truth as CSV to FILE"},
+  {.name = "--truth-every", .kind = CLI_FN, .fn = gen_apply, .tag = O_TRUTH_EVERY, .arg = "N",
+   .help = "one truth line every N samples (default: one per nominal cycle)"},
+  {.name = "--fs", .kind = CLI_FN, .fn = gen_apply, .tag = O_FS | GEN_BASE, .arg = "HZ",
+   .help = "sample rate (default 8000)"},
+  {.name = "--f-nom", .kind = CLI_FN, .fn = gen_apply, .tag = O_F_NOM | GEN_BASE, .arg = "HZ",
+   .help = "nominal frequency, 50 or 60 (default 60)"},
+  {.name = "--freq", .kind = CLI_FN, .fn = gen_apply, .tag = O_FREQ, .arg = "HZ",
+   .help = "signal frequency (default: the scenario's, else nominal)"},
+  {.name = "--layout", .kind = CLI_FN, .fn = gen_apply, .tag = O_LAYOUT | GEN_BASE, .arg = "1p2w|3p3w|3p4w",
+   .help = "channel layout (default 3p4w)"},
+  {.name = "--neutral", .kind = CLI_FN, .fn = gen_apply, .tag = O_NEUTRAL | GEN_BASE, .arg = NULL,
+   .help = "3p4w: add the neutral current channel in = ia+ib+ic"},
+  {.name = "--t0-ns", .kind = CLI_FN, .fn = gen_apply, .tag = O_T0 | GEN_BASE, .arg = "N",
+   .help = "absolute time of sample 0 [ns since 1970] (default 0)"},
+  {.name = "--seed", .kind = CLI_FN, .fn = gen_apply, .tag = O_SEED | GEN_BASE, .arg = "N",
+   .help = "noise and jitter seed (default 1)"},
+  {.name = "--u", .kind = CLI_FN, .fn = gen_apply, .tag = O_U, .arg = "V",
+   .help = "fundamental RMS voltage, L-N (L-L for 3p3w)"},
+  {.name = "--i", .kind = CLI_FN, .fn = gen_apply, .tag = O_I, .arg = "A",
+   .help = "linear load: fundamental RMS current"},
+  {.name = "--load", .kind = CLI_FN, .fn = gen_apply, .tag = O_LOAD, .arg = "none|linear|ai-rack",
+   .help = "what draws the current"},
+  {.name = "--pf", .kind = CLI_FN, .fn = gen_apply, .tag = O_PF, .arg = "PF[lag|lead]",
+   .help = "linear load: displacement power factor (lag default)"},
+  {.name = "--harmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_HARM, .arg = "H:PCT[:DEG]",
+   .help = "voltage harmonic, % of fundamental (repeatable)"},
+  {.name = "--interharmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_IHARM, .arg = "HZ:PCT[:DEG]",
+   .help = "voltage interharmonic (repeatable)"},
+  {.name = "--i-harmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_HARM, .arg = "H:PCT[:DEG]",
+   .help = "current harmonic (repeatable)"},
+  {.name = "--i-interharmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_IHARM, .arg = "HZ:PCT[:DEG]",
+   .help = "current interharmonic (repeatable)"},
+  {.name = "--dip", .kind = CLI_FN, .fn = gen_apply, .tag = O_DIP, .arg = "START:DUR:PCT[:abc[:RAMP]]",
+   .help = "dip to PCT % of u for DUR s from START s (repeatable)"},
+  {.name = "--swell", .kind = CLI_FN, .fn = gen_apply, .tag = O_SWELL, .arg = "START:DUR:PCT[:abc[:RAMP]]",
+   .help = "swell, 100..200 % (repeatable)"},
+  {.name = "--interruption", .kind = CLI_FN, .fn = gen_apply, .tag = O_INTERRUPTION, .arg = "START:DUR[:PCT[:abc[:RAMP]]]",
+   .help = "interruption, 0..10 % (default 0) (repeatable)"},
+  {.name = "--ramp", .kind = CLI_FN, .fn = gen_apply, .tag = O_RAMP, .arg = "HZ_PER_S:START:STOP",
+   .help = "linear frequency ramp (C37.118.1)"},
+  {.name = "--am", .kind = CLI_FN, .fn = gen_apply, .tag = O_AM, .arg = "KX:HZ",
+   .help = "amplitude modulation Xm[1+kx cos(wt)] (C37.118.1)"},
+  {.name = "--pm", .kind = CLI_FN, .fn = gen_apply, .tag = O_PM, .arg = "KA_RAD:HZ",
+   .help = "phase modulation ka cos(wt-pi) (C37.118.1)"},
+  {.name = "--amp-step", .kind = CLI_FN, .fn = gen_apply, .tag = O_AMP_STEP, .arg = "T:PCT",
+   .help = "magnitude step of PCT % at T s (repeatable)"},
+  {.name = "--phase-step", .kind = CLI_FN, .fn = gen_apply, .tag = O_PHASE_STEP, .arg = "T:DEG",
+   .help = "phase step of DEG at T s (repeatable)"},
+  {.name = "--noise-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_NOISE, .arg = "PCT",
+   .help = "white Gaussian noise on every channel, % of RMS"},
+  {.name = "--u-noise-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_U_NOISE, .arg = "PCT",
+   .help = "noise on the voltage channels only"},
+  {.name = "--i-noise-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_NOISE, .arg = "PCT",
+   .help = "noise on the current channels only"},
+  {.name = "--dc-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_DC, .arg = "PCT",
+   .help = "DC offset on every channel, % of nominal peak"},
+  {.name = "--u-dc-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_U_DC, .arg = "PCT",
+   .help = "DC offset on the voltage channels only"},
+  {.name = "--i-dc-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_DC, .arg = "PCT",
+   .help = "DC offset on the current channels only"},
+  {.name = "--servers", .kind = CLI_FN, .fn = gen_apply, .tag = O_SERVERS, .arg = "N",
+   .help = "ai-rack: servers (default 8)"},
+  {.name = "--gpus", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPUS, .arg = "N",
+   .help = "ai-rack: GPUs per server (default 8)"},
+  {.name = "--gpu-idle-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPU_IDLE, .arg = "W",
+   .help = "ai-rack: GPU power idle/checkpoint (default 100)"},
+  {.name = "--gpu-busy-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPU_BUSY, .arg = "W",
+   .help = "ai-rack: GPU power computing (default 700)"},
+  {.name = "--gpu-comm-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPU_COMM, .arg = "W",
+   .help = "ai-rack: GPU power communicating (default 125)"},
+  {.name = "--server-other-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_OTHER, .arg = "W",
+   .help = "ai-rack: non-GPU power per server (default 1500)"},
+  {.name = "--rack-start", .kind = CLI_FN, .fn = gen_apply, .tag = O_RACK_START, .arg = "S",
+   .help = "ai-rack: training starts at S s (default 0.5)"},
+  {.name = "--iter", .kind = CLI_FN, .fn = gen_apply, .tag = O_ITER, .arg = "COMPUTE_S:COMM_S",
+   .help = "ai-rack: iteration phases (default 1.0:0.4)"},
+  {.name = "--checkpoint", .kind = CLI_FN, .fn = gen_apply, .tag = O_CHECKPOINT, .arg = "EVERY_N:S",
+   .help = "ai-rack: S s checkpoint every N iterations, 0 = none (default 5:2.0)"},
+  {.name = "--rise-ms", .kind = CLI_FN, .fn = gen_apply, .tag = O_RISE_MS, .arg = "MS",
+   .help = "ai-rack: 10-90 % rise time of steps (default 8)"},
+  {.name = "--jitter-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_JITTER, .arg = "PCT",
+   .help = "ai-rack: seeded GPU power jitter per phase (default 0)"},
+  {.name = "--rack-q-var", .kind = CLI_FN, .fn = gen_apply, .tag = O_RACK_Q, .arg = "VAR",
+   .help = "ai-rack: leading reactive power (default 2000)"},
+  {.name = "--rack-u-min-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_RACK_UMIN, .arg = "PCT",
+   .help = "ai-rack: constant power down to PCT % voltage (default 70)"},
 };
 
 #define N_GEN_OPTS ((int)(sizeof gen_opts / sizeof gen_opts[0]))
+
 
 typedef struct gen_run {
   hr_gen_cfg_t cfg;
@@ -120,30 +162,22 @@ typedef struct gen_run {
   int freq_set;
   int pf_or_i_set;      /* --pf or --i given */
   const char *pf_or_i_name;
-  int help, list;
+  int list;
+  int pass_base; /* the pass: 1 applies the GEN_BASE options, 0 the others */
 } gen_run;
 
-static void gen_usage(FILE *to)
+/* The help's text before the options: what gen does and the scenarios. */
+static const char *gen_about(void)
 {
-  fprintf(to, "usage: headroom gen [scenario] [options]\n\n"
-              "Writes deterministic interleaved voltage/current samples (channel order of\n"
-              "the layout: voltages, then currents).  Times are seconds from the first\n"
-              "sample.  Scenario (default ai-rack):\n");
-  for (int k = 0; hr_gen_preset_name(k); k++)
-    fprintf(to, "  %-13s %s\n", hr_gen_preset_name(k), hr_gen_preset_summary(k));
-  fprintf(to, "\noptions:\n");
-  for (int k = 0; k < N_GEN_OPTS; k++) {
-    char lhs[64];
-    snprintf(lhs, sizeof lhs, "%s%s%s", gen_opts[k].name, gen_opts[k].arg ? " " : "",
-             gen_opts[k].arg ? gen_opts[k].arg : "");
-    if (strlen(lhs) > 30)
-      fprintf(to, "  %s\n  %-30s %s\n", lhs, "", gen_opts[k].help);
-    else
-      fprintf(to, "  %-30s %s\n", lhs, gen_opts[k].help);
-  }
-  fprintf(to, "\nExit status: 0 success, 1 output error, 2 bad usage, 128+N after a clean stop on\n"
-              "signal N (SIGTERM, SIGINT, SIGHUP: whole frames written and flushed).  See\n"
-              "docs/gen.md.\n");
+  static char buf[4096];
+  size_t n = (size_t)snprintf(buf, sizeof buf,
+                              "Writes deterministic interleaved voltage/current samples (channel "
+                              "order of\nthe layout: voltages, then currents).  Times are seconds "
+                              "from the first\nsample.  Scenario (default ai-rack):");
+  for (int k = 0; hr_gen_preset_name(k) && n < sizeof buf; k++)
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "\n  %-13s %s", hr_gen_preset_name(k),
+                          hr_gen_preset_summary(k));
+  return buf;
 }
 
 static int bad(const char *opt, const char *fmt, const char *value)
@@ -323,18 +357,19 @@ static int parse_pf(const char *opt, const char *value, hr_gen_cfg_t *cfg)
   return 0;
 }
 
-/* Applies one option; returns 0 or the exit code 2. */
-static int apply_opt(gen_run *r, const struct gen_opt *o, const char *value)
+/* Applies one option in its pass; returns 0 or the exit code 2. */
+static int gen_apply(const cli_opt_t *o, const char *value, void *ctx)
 {
+  gen_run *r = ctx;
+  if (((o->tag & GEN_BASE) != 0) != r->pass_base)
+    return 0;
+  const int id = o->tag & ~GEN_BASE;
   hr_gen_cfg_t *c = &r->cfg;
   const char *opt = o->name;
   double d, v[3];
   int64_t i64;
   int iv;
-  switch (o->id) {
-  case O_HELP:
-    r->help = 1;
-    return 0;
+  switch (id) {
   case O_LIST:
     r->list = 1;
     return 0;
@@ -358,7 +393,7 @@ static int apply_opt(gen_run *r, const struct gen_opt *o, const char *value)
   case O_SCALE_I:
     if (parse_double(value, &d) || !(d > 0))
       return bad(opt, "expected a scale > 0 (units per code), got '%s'", value);
-    if (o->id == O_SCALE_U)
+    if (id == O_SCALE_U)
       r->scale_u = d;
     else
       r->scale_i = d;
@@ -495,9 +530,9 @@ static int apply_opt(gen_run *r, const struct gen_opt *o, const char *value)
   case O_I_NOISE:
     if (parse_double(value, &d))
       return bad(opt, "expected a percentage, got '%s'", value);
-    if (o->id != O_I_NOISE)
+    if (id != O_I_NOISE)
       c->u_noise_pct = d;
-    if (o->id != O_U_NOISE)
+    if (id != O_U_NOISE)
       c->i_noise_pct = d;
     return 0;
   case O_DC:
@@ -505,16 +540,16 @@ static int apply_opt(gen_run *r, const struct gen_opt *o, const char *value)
   case O_I_DC:
     if (parse_double(value, &d))
       return bad(opt, "expected a percentage, got '%s'", value);
-    if (o->id != O_I_DC)
+    if (id != O_I_DC)
       c->u_dc_pct = d;
-    if (o->id != O_U_DC)
+    if (id != O_U_DC)
       c->i_dc_pct = d;
     return 0;
   case O_SERVERS:
   case O_GPUS:
     if (parse_int(value, &iv))
       return bad(opt, "expected an integer, got '%s'", value);
-    if (o->id == O_SERVERS)
+    if (id == O_SERVERS)
       c->rack.n_servers = iv;
     else
       c->rack.gpus_per_server = iv;
@@ -530,7 +565,7 @@ static int apply_opt(gen_run *r, const struct gen_opt *o, const char *value)
   case O_RACK_UMIN:
     if (parse_double(value, &d))
       return bad(opt, "expected a number, got '%s'", value);
-    switch (o->id) {
+    switch (id) {
     case O_GPU_IDLE: c->rack.gpu_idle_w = d; break;
     case O_GPU_BUSY: c->rack.gpu_busy_w = d; break;
     case O_GPU_COMM: c->rack.gpu_comm_w = d; break;
@@ -557,57 +592,6 @@ static int apply_opt(gen_run *r, const struct gen_opt *o, const char *value)
   default:
     return bad(opt, "%s", "internal error: unhandled option");
   }
-}
-
-static const struct gen_opt *find_opt(const char *arg, const char **value_inline)
-{
-  *value_inline = NULL;
-  const char *eq = strchr(arg, '=');
-  size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-  if (strcmp(arg, "-h") == 0)
-    return &gen_opts[0];
-  for (int k = 0; k < N_GEN_OPTS; k++) {
-    if (strlen(gen_opts[k].name) == len && strncmp(gen_opts[k].name, arg, len) == 0) {
-      if (eq)
-        *value_inline = eq + 1;
-      return &gen_opts[k];
-    }
-  }
-  return NULL;
-}
-
-/* One pass over the options: base == 1 applies only the options the
- * scenario keeps, base == 0 the others.  Both passes check the syntax. */
-static int parse_pass(gen_run *r, int argc, char **argv, int first, int base)
-{
-  for (int k = first; k < argc; k++) {
-    const char *arg = argv[k], *value;
-    const struct gen_opt *o = find_opt(arg, &value);
-    if (!o) {
-      if (arg[0] == '-')
-        fprintf(stderr, "headroom gen: unknown option '%s' (see headroom gen --help)\n", arg);
-      else
-        fprintf(stderr, "headroom gen: unexpected argument '%s'; the scenario comes first\n",
-                arg);
-      return 2;
-    }
-    if (o->takes_value && !value) {
-      if (k + 1 >= argc) {
-        fprintf(stderr, "headroom gen: %s needs a value (%s)\n", o->name, o->arg);
-        return 2;
-      }
-      value = argv[++k];
-    } else if (!o->takes_value && value) {
-      fprintf(stderr, "headroom gen: %s takes no value\n", o->name);
-      return 2;
-    }
-    if (o->base != base)
-      continue;
-    int rc = apply_opt(r, o, value);
-    if (rc)
-      return rc;
-  }
-  return 0;
 }
 
 /* The option a cfg field comes from, for error messages. */
@@ -842,16 +826,29 @@ int cmd_gen(int argc, char **argv)
   r.samples = -1;
   r.format = FMT_F32;
 
-  int first = 1;
-  if (argc > 1 && argv[1][0] != '-') {
-    r.scenario = argv[1];
-    first = 2;
-  }
+  const cli_spec_t spec = {
+      .prog = "headroom gen",
+      .usage = "[scenario] [options]",
+      .about = gen_about(),
+      .epilog = "Exit status: 0 success, 1 output error, 2 bad usage, 128+N after a clean stop on\n"
+                "signal N (SIGTERM, SIGINT, SIGHUP: whole frames written and flushed).  See\n"
+                "docs/gen.md.",
+      .opts = gen_opts,
+      .n_opts = N_GEN_OPTS,
+      .max_operands = 1,
+      .ctx = &r,
+  };
   /* The scenario keeps sampling, layout, time and seed, so apply those
-   * first; everything else overrides the scenario in command-line order. */
-  int rc = parse_pass(&r, argc, argv, first, 1);
-  if (rc)
+   * first; everything else overrides the scenario in command-line order.
+   * Both passes check every option's syntax. */
+  const char *scenario[1];
+  int n_scenario = 0;
+  r.pass_base = 1;
+  int rc = cli_parse(&spec, argc, argv, scenario, &n_scenario);
+  if (rc != CLI_GO_ON)
     return rc;
+  if (n_scenario)
+    r.scenario = scenario[0];
   double preset_s = 10;
   rc = hr_gen_cfg_preset(&r.cfg, r.scenario, &preset_s);
   if (rc != HR_OK) {
@@ -861,13 +858,10 @@ int cmd_gen(int argc, char **argv)
     fprintf(stderr, "\n");
     return 2;
   }
-  rc = parse_pass(&r, argc, argv, first, 0);
-  if (rc)
+  r.pass_base = 0;
+  rc = cli_parse(&spec, argc, argv, scenario, &n_scenario);
+  if (rc != CLI_GO_ON)
     return rc;
-  if (r.help) {
-    gen_usage(stdout);
-    return 0;
-  }
   if (r.list) {
     for (int k = 0; hr_gen_preset_name(k); k++)
       printf("%-13s %s\n", hr_gen_preset_name(k), hr_gen_preset_summary(k));

@@ -7,37 +7,24 @@
  * draft's rule (the loop must finish within 70 % of the time to trip) and
  * flags the devices orchestration cannot protect in time.  Also prints each
  * node's lease budget (continuous, burst, instantaneous).  docs/lease.md. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_tcc.h"
 #include "cli_util.h"
 #include "headroom/lease.h"
 #include "headroom/tree.h"
 
 #define MAX_LEVELS 32
 
-static void usage(FILE *to)
-{
-  fprintf(to,
-          "usage: headroom lease check TREE.yaml [options]\n\n"
-          "For each protective device and overload level: time to trip, loop latency,\n"
-          "margin left, and whether orchestration can act in time.\n\n"
-          "options:\n"
-          "  --detect-ms MS    detection latency (default 5)\n"
-          "  --rack-ms MS      rack coordination (default 20)\n"
-          "  --cluster-ms MS   cluster coordination (default 25)\n"
-          "  --actuate-ms MS   GPU throttle (default 20)\n"
-          "  --rule X          the loop must end within X x time to trip (default 0.70)\n"
-          "  --levels L,L,...  overload levels, multiples of the rated current\n"
-          "                    (default 1.2,1.5,2,3,6,10,20)\n"
-          "  --json            one JSON object per line instead of a table\n"
-          "  --help            this text\n\n"
-          "Exit status: 0 when every device can be protected in time, 1 when one\n"
-          "cannot (the table flags it), 2 for bad usage or an unreadable tree.\n");
-}
+typedef struct check_args {
+  double levels[MAX_LEVELS];
+  int n_levels;
+} check_args_t;
 
 static int parse_levels(const char *text, double *lv, int *n)
 {
@@ -88,83 +75,110 @@ static void json_num(char *out, size_t len, double v)
     snprintf(out, len, "null");
 }
 
+/* --levels L,L,...: up to MAX_LEVELS multiples in (0, 1000]. */
+static int levels_opt(const cli_opt_t *o, const char *value, void *ctx)
+{
+  check_args_t *a = ctx;
+  if (parse_levels(value, a->levels, &a->n_levels) != 0) {
+    fprintf(stderr, "headroom lease check: %s: '%s': up to %d numbers in (0, 1000], comma-separated\n",
+            o->name, value, MAX_LEVELS);
+    return 2;
+  }
+  return 0;
+}
+
 static int check(int argc, char **argv)
 {
   hr_check_cfg_t cfg;
   hr_check_cfg_init(&cfg);
-  double levels[MAX_LEVELS] = {1.2, 1.5, 2, 3, 6, 10, 20};
-  int n_levels = 7, json = 0;
-  const char *path = NULL;
-  for (int k = 1; k < argc; k++) {
-    const char *a = argv[k];
-    double *ms = NULL;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (strcmp(a, "--json") == 0) {
-      json = 1;
-      continue;
-    } else if (strcmp(a, "--detect-ms") == 0) {
-      ms = &cfg.detect_s;
-    } else if (strcmp(a, "--rack-ms") == 0) {
-      ms = &cfg.rack_s;
-    } else if (strcmp(a, "--cluster-ms") == 0) {
-      ms = &cfg.cluster_s;
-    } else if (strcmp(a, "--actuate-ms") == 0) {
-      ms = &cfg.actuate_s;
-    } else if (strcmp(a, "--rule") == 0 || strcmp(a, "--levels") == 0) {
-      if (k + 1 >= argc) {
-        fprintf(stderr, "headroom lease check: %s needs a value\n", a);
-        return 2;
-      }
-      if (a[2] == 'r') {
-        if (cli_double(argv[++k], &cfg.rule) != 0 || !(cfg.rule > 0.0 && cfg.rule <= 1.0)) {
-          fprintf(stderr, "headroom lease check: --rule must be in (0, 1]\n");
-          return 2;
-        }
-      } else if (parse_levels(argv[++k], levels, &n_levels) != 0) {
-        fprintf(stderr, "headroom lease check: --levels wants up to %d numbers in (0, 1000]\n",
-                MAX_LEVELS);
-        return 2;
-      }
-      continue;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "headroom lease check: unknown option '%s'\n", a);
-      return 2;
-    } else if (!path) {
-      path = a;
-      continue;
-    } else {
-      fprintf(stderr, "headroom lease check: one tree file only\n");
-      return 2;
-    }
-    if (k + 1 >= argc) {
-      fprintf(stderr, "headroom lease check: %s needs a value\n", a);
-      return 2;
-    }
-    double v;
-    if (cli_double(argv[++k], &v) != 0 || !(v >= 0.0) || v > 1e7) {
-      fprintf(stderr, "headroom lease check: %s wants milliseconds >= 0\n", a);
-      return 2;
-    }
-    *ms = v / 1e3;
-  }
-  if (!path) {
-    usage(stderr);
+  check_args_t a = {{1.2, 1.5, 2, 3, 6, 10, 20}, 7};
+  double ms[4] = {cfg.detect_s * 1e3, cfg.rack_s * 1e3, cfg.cluster_s * 1e3, cfg.actuate_s * 1e3};
+  int json = 0;
+  const char *svg = NULL;
+  const cli_opt_t opts[] = {
+      {.name = "--detect-ms", .kind = CLI_DBL, .dst = &ms[0], .arg = "MS",
+       .help = "detection latency (default 5)", CLI_RANGE(0, 1e7)},
+      {.name = "--rack-ms", .kind = CLI_DBL, .dst = &ms[1], .arg = "MS",
+       .help = "rack coordination (default 20)", CLI_RANGE(0, 1e7)},
+      {.name = "--cluster-ms", .kind = CLI_DBL, .dst = &ms[2], .arg = "MS",
+       .help = "cluster coordination (default 25)", CLI_RANGE(0, 1e7)},
+      {.name = "--actuate-ms", .kind = CLI_DBL, .dst = &ms[3], .arg = "MS",
+       .help = "GPU throttle (default 20)", CLI_RANGE(0, 1e7)},
+      {.name = "--rule", .kind = CLI_DBL, .dst = &cfg.rule, .arg = "X",
+       .help = "the loop must end within X x time to trip (default 0.70)", CLI_RANGE_GT(0, 1)},
+      {.name = "--levels", .kind = CLI_FN, .fn = levels_opt, .arg = "L,L,...",
+       .help = "overload levels, multiples of the rated current, up to 32 in (0, 1000]\n"
+               "(default 1.2,1.5,2,3,6,10,20)"},
+      {.name = "--json", .kind = CLI_FLAG, .dst = &json,
+       .help = "one JSON object per line instead of a table"},
+      {.name = "--svg", .kind = CLI_STR, .dst = &svg, .arg = "FILE",
+       .help = "also draw the time-current chart: every device's trip curve, the\n"
+               "loop latency and the overload levels (log-log) as SVG"},
+  };
+  const cli_spec_t spec = {
+      .prog = "headroom lease check",
+      .usage = "TREE.yaml|- [options]",
+      .about = "For each protective device and overload level: time to trip, loop latency,\n"
+               "margin left, and whether orchestration can act in time.  TREE - reads the\n"
+               "tree from standard input.",
+      .epilog = "Exit status: 0 when every device can be protected in time, 1 when one\n"
+                "cannot (the table flags it), 2 for bad usage or an unreadable tree.",
+      .opts = opts,
+      .n_opts = (int)(sizeof opts / sizeof opts[0]),
+      .max_operands = 1,
+      .ctx = &a,
+  };
+  const char *operands[1];
+  int n_operands = 0;
+  int rc = cli_parse(&spec, argc, argv, operands, &n_operands);
+  if (rc != CLI_GO_ON)
+    return rc;
+  if (n_operands == 0) {
+    cli_help(&spec, stderr);
     return 2;
   }
+  const char *path = operands[0];
+  if (svg && cli_is_stdio(svg)) {
+    fprintf(stderr, "headroom lease check: --svg: standard output carries the table; name a "
+                    "file\n");
+    return 2;
+  }
+  cfg.detect_s = ms[0] / 1e3;
+  cfg.rack_s = ms[1] / 1e3;
+  cfg.cluster_s = ms[2] / 1e3;
+  cfg.actuate_s = ms[3] / 1e3;
+  const double *levels = a.levels;
+  int n_levels = a.n_levels;
   hr_tree_t *tree = NULL;
   hr_diag_t err;
-  if (hr_tree_load_file(path, &tree, &err) != HR_OK) {
-    char text[1024];
-    hr_diag_format(&err, text, sizeof text);
-    fprintf(stderr, "headroom lease check: %s\n", text);
+  if (cli_is_stdio(path)) {
+    char *text = NULL;
+    size_t len = 0;
+    if (cli_read_all(path, &text, &len) != 0) {
+      fprintf(stderr, "headroom lease check: standard input: %s\n", strerror(errno));
+      return 2;
+    }
+    rc = hr_tree_load_buffer(text, len, "stdin", &tree, &err);
+    free(text);
+  } else {
+    rc = hr_tree_load_file(path, &tree, &err);
+  }
+  if (rc != HR_OK) {
+    char etext[1024];
+    hr_diag_format(&err, etext, sizeof etext);
+    fprintf(stderr, "headroom lease check: %s\n", etext);
     return 2;
   }
   hr_budget_cfg_t bc;
   hr_budget_cfg_init(&bc);
   const hr_tree_node_t *nodes = hr_tree_nodes(tree);
   size_t n = hr_tree_count(tree);
+  cli_tcc_dev_t *devs = svg ? calloc(n ? n : 1, sizeof *devs) : NULL;
+  if (svg && !devs) {
+    fprintf(stderr, "headroom lease check: out of memory\n");
+    hr_tree_destroy(tree);
+    return 1;
+  }
   int n_dev = 0, n_flag = 0;
   double loop_s = cfg.detect_s + cfg.rack_s + cfg.cluster_s + cfg.actuate_s;
   if (!json)
@@ -181,6 +195,8 @@ static int check(int argc, char **argv)
       rated = hr_tree_node_current_a(nd, nd->capacity_w);
     if (!(rated > 0.0) || !isfinite(rated))
       continue;
+    if (devs)
+      devs[n_dev] = (cli_tcc_dev_t){nd->id, nd->device, rated};
     n_dev++;
     hr_budget_t b;
     int have_b = hr_budget_node(nd, NULL, &bc, -1, &b) == HR_OK;
@@ -227,19 +243,25 @@ static int check(int argc, char **argv)
   if (!json)
     printf("\n%d device(s) checked, %d where orchestration cannot act in time at some level\n",
            n_dev, n_flag);
+  int status = n_flag ? 1 : 0;
+  if (svg) {
+    char title[160];
+    snprintf(title, sizeof title, "%s: time-current characteristics against the loop",
+             hr_tree_name(tree));
+    if (cli_tcc_svg(svg, "headroom lease check: --svg", title, devs, n_dev, loop_s, cfg.rule,
+                    levels, n_levels) != 0)
+      status = 1;
+  }
+  free(devs);
   hr_tree_destroy(tree);
-  return n_flag ? 1 : 0;
+  return status;
 }
 
 int cmd_lease(int argc, char **argv)
 {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  if (strcmp(argv[1], "check") == 0)
-    return check(argc - 1, argv + 1);
-  fprintf(stderr, "headroom lease: unknown subcommand '%s'\n", argv[1]);
-  usage(stderr);
-  return 2;
+  static const cli_cmd_t subs[] = {
+      {"check", check, "time to trip of every protective device against the orchestration loop"},
+  };
+  return cli_dispatch("headroom lease", "The power-lease layer from the command line.", subs,
+                      (int)(sizeof subs / sizeof subs[0]), argc, argv);
 }

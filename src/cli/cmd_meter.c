@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,48 +15,6 @@
 #include "headroom/pq.h"
 #include "headroom/reader.h"
 #include "headroom/wire.h"
-
-static void usage(FILE *to)
-{
-  fprintf(to,
-          "usage: headroom meter [options] [FILE|-]\n"
-          "Measures interleaved voltage/current samples (stdin when FILE is - or absent) and\n"
-          "writes one JSON object per line.\n\n"
-          "input\n"
-          "  --format f32le|i16le|csv  sample encoding (default f32le)\n"
-          "  --scale-u V, --scale-i A  i16le: volts / amperes per code (default 1)\n"
-          "  --csv-header auto|yes|no  CSV header line (default auto)\n"
-          "  --csv-skip-columns N      leading CSV columns to ignore (e.g. a time column)\n"
-          "  --skip-bad-lines          drop malformed CSV lines (counted) instead of stopping\n"
-          "signal\n"
-          "  --fs HZ                   sample rate, 2000..50000 (default 8000)\n"
-          "  --f-nom 50|60             nominal frequency (default 60)\n"
-          "  --u-din V                 declared voltage, L-N (1p2w, 3p4w) or L-L (3p3w) (default "
-          "277)\n"
-          "  --layout 1p2w|3p3w|3p4w   channel layout (default 3p4w)\n"
-          "  --neutral                 3p4w frames carry a measured neutral current\n"
-          "  --ref-channel N           voltage channel for zero crossings (default 0)\n"
-          "  --track-pct P             frequency tracking range, %% of nominal (default 20)\n"
-          "  --t0-ns N | --t0 now      timestamp of the first sample (default 0)\n"
-          "  --u-clip V, --i-clip A    flag samples at or beyond this magnitude as clipped\n"
-          "events\n"
-          "  --dip-pct P --swell-pct P --interruption-pct P --hysteresis-pct P\n"
-          "                            IEC 61000-4-30 thresholds, %% of Udin (90/110/5/2)\n"
-          "  --rvc-pct P --rvc-hysteresis-pct P  rapid voltage change (3/1.5; 0 disables)\n"
-          "  --p-step BASE_W:PCT:MS    power swing event: > PCT %% of BASE_W within MS ms\n"
-          "  --i-step BASE_A:PCT:MS    current swing event on the largest phase Irms(1/2)\n"
-          "  --alarm METRIC>X[:H]      threshold alarm (also <), hysteresis H; metrics:\n"
-          "                            p_total_w dpdt_w_per_s i_peak_a i_rms_a u_rms_v freq_hz\n"
-          "output\n"
-          "  --records LIST            comma list of half,cycle,ms,interval,freq10s,event or all\n"
-          "                            (default cycle,interval,freq10s,event)\n"
-          "  --device-id ID            add \"device_id\" to every record\n"
-          "  -o, --out FILE            write records to FILE instead of stdout\n"
-          "  --quiet                   no summary on stderr\n\n"
-          "One input per run; measure several files as one stream with cat A B | headroom\n"
-          "meter -.  SIGTERM, SIGINT and SIGHUP stop reading, end open events, flush the\n"
-          "records and exit with 128 + the signal number.\n");
-}
 
 typedef struct sink {
   FILE *out;
@@ -223,146 +182,220 @@ static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, doubl
             lost ? ", not all of them written" : "");
 }
 
+/* What the options set, for the CLI_FN parsers. */
+typedef struct meter_args {
+  hr_meter_cfg_t over; /* values given on the command line, applied after defaults */
+  hr_layout_t layout;
+  hr_sample_format_t format;
+  double scale_u, scale_i;
+  int csv_header, csv_skip;
+  int64_t t0_ns;
+  unsigned records;
+} meter_args_t;
+
+enum { M_SCALE_U = 1, M_SCALE_I, M_LAYOUT, M_FORMAT, M_CSV_HEADER, M_CSV_SKIP, M_T0_NS, M_T0,
+       M_P_STEP, M_I_STEP, M_ALARM, M_RECORDS };
+
+static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
+{
+  meter_args_t *a = ctx;
+  int bad = 0;
+  switch (o->tag) {
+  case M_SCALE_U:
+  case M_SCALE_I: {
+    double *dst = o->tag == M_SCALE_U ? &a->scale_u : &a->scale_i;
+    if (cli_double(v, dst) || *dst == 0.0 || fabs(*dst) > SCALE_MAX) {
+      fprintf(stderr,
+              "headroom meter: %s: invalid value '%s': %s per code, a nonzero number of "
+              "magnitude at most %.6g\n",
+              o->name, v, o->tag == M_SCALE_U ? "volts" : "amperes", SCALE_MAX);
+      return 2;
+    }
+    return 0;
+  }
+  case M_LAYOUT:
+    bad = hr_layout_parse(v, &a->layout) != HR_OK;
+    break;
+  case M_FORMAT:
+    bad = hr_sample_format_parse(v, &a->format) != HR_OK;
+    break;
+  case M_CSV_HEADER:
+    bad = !strcmp(v, "auto") ? (a->csv_header = -1, 0)
+          : !strcmp(v, "yes") ? (a->csv_header = 1, 0)
+          : !strcmp(v, "no")  ? (a->csv_header = 0, 0)
+                              : 1;
+    break;
+  case M_CSV_SKIP:
+    if (cli_int(v, &a->csv_skip) || a->csv_skip < 0 || a->csv_skip > HR_READER_MAX_SKIP_COLUMNS) {
+      fprintf(stderr, "headroom meter: %s: invalid value '%s': a whole number from 0 to %d\n",
+              o->name, v, HR_READER_MAX_SKIP_COLUMNS);
+      return 2;
+    }
+    return 0;
+  case M_T0_NS:
+    if (cli_int64(v, &a->t0_ns) || a->t0_ns < 0 || a->t0_ns > HR_T0_NS_MAX) {
+      fprintf(stderr,
+              "headroom meter: %s: invalid value '%s': nanoseconds since 1970 from 0 to %lld "
+              "(2100-01-01T00:00:00Z)\n",
+              o->name, v, (long long)HR_T0_NS_MAX);
+      return 2;
+    }
+    return 0;
+  case M_T0:
+    bad = strcmp(v, "now") ? 1 : (a->t0_ns = cli_now_ns(), 0);
+    break;
+  case M_P_STEP:
+    bad = parse_step(v, &a->over.p_step_base_w, &a->over.p_step_pct, &a->over.p_step_window_ms);
+    break;
+  case M_I_STEP:
+    bad = parse_step(v, &a->over.i_step_base_a, &a->over.i_step_pct, &a->over.i_step_window_ms);
+    break;
+  case M_ALARM:
+    if (a->over.n_alarms == HR_MAX_ALARMS) {
+      fprintf(stderr, "headroom meter: %s: at most %d alarms\n", o->name, HR_MAX_ALARMS);
+      return 2;
+    }
+    bad = parse_alarm(v, &a->over.alarms[a->over.n_alarms++]);
+    break;
+  case M_RECORDS:
+    bad = parse_records(v, &a->records);
+    break;
+  default:
+    bad = 1;
+    break;
+  }
+  if (bad) {
+    fprintf(stderr, "headroom meter: %s: invalid value '%s' (see --help)\n", o->name, v);
+    return 2;
+  }
+  return 0;
+}
+
 int cmd_meter(int argc, char **argv)
 {
   hr_meter_cfg_t cfg;
   double fs = 8000, f_nom = 60, u_din = 277;
-  hr_layout_t layout = HR_LAYOUT_3P4W;
-  int has_in = 0, quiet = 0, skip_bad = 0, csv_header = -1, csv_skip = 0, n_in = 0;
-  double scale_u = 1.0, scale_i = 1.0;
-  hr_sample_format_t format = HR_FMT_F32LE;
+  int has_in = 0, quiet = 0, skip_bad = 0;
   const char *in_path = "-", *out_path = NULL, *device_id = NULL;
-  unsigned records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) |
-                     HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT);
-  hr_meter_cfg_t over; /* values given on the command line, applied after defaults */
-  hr_meter_cfg_default(&over, fs, f_nom, u_din, layout);
-  int64_t t0_ns = 0;
-
-  for (int k = 1; k < argc; k++) {
-    const char *a = argv[k];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    }
-    if (a[0] != '-' || !strcmp(a, "-")) {
-      /* One stream per run: a second file would otherwise replace the
-       * first unmeasured, or join it with a jump in time. */
-      if (n_in++) {
-        fprintf(stderr,
-                "headroom meter: one input only, got '%s' and '%s' (measure several files as "
-                "one stream with: cat A B | headroom meter -)\n",
-                in_path, a);
-        return 2;
-      }
-      in_path = a;
-      continue;
-    }
-    if (!strcmp(a, "--neutral")) {
-      has_in = 1;
-      continue;
-    }
-    if (!strcmp(a, "--quiet")) {
-      quiet = 1;
-      continue;
-    }
-    if (!strcmp(a, "--skip-bad-lines")) {
-      skip_bad = 1;
-      continue;
-    }
-    if (k + 1 >= argc) {
-      fprintf(stderr, "headroom meter: option %s needs a value\n", a);
-      return 2;
-    }
-    const char *v = argv[++k];
-    int bad = 0;
-    if (!strcmp(a, "--fs"))
-      bad = cli_double(v, &fs);
-    else if (!strcmp(a, "--f-nom"))
-      bad = cli_double(v, &f_nom);
-    else if (!strcmp(a, "--u-din"))
-      bad = cli_double(v, &u_din);
-    else if (!strcmp(a, "--layout"))
-      bad = hr_layout_parse(v, &layout) != HR_OK;
-    else if (!strcmp(a, "--format"))
-      bad = hr_sample_format_parse(v, &format) != HR_OK;
-    else if (!strcmp(a, "--scale-u") || !strcmp(a, "--scale-i")) {
-      double *dst = a[8] == 'u' ? &scale_u : &scale_i;
-      if (cli_double(v, dst) || *dst == 0.0 || fabs(*dst) > SCALE_MAX) {
-        fprintf(stderr,
-                "headroom meter: %s: invalid value '%s': %s per code, a nonzero number of "
-                "magnitude at most %.6g\n",
-                a, v, a[8] == 'u' ? "volts" : "amperes", SCALE_MAX);
-        return 2;
-      }
-    }
-    else if (!strcmp(a, "--csv-header"))
-      bad = !strcmp(v, "auto") ? (csv_header = -1, 0)
-            : !strcmp(v, "yes") ? (csv_header = 1, 0)
-            : !strcmp(v, "no")  ? (csv_header = 0, 0)
-                                : 1;
-    else if (!strcmp(a, "--csv-skip-columns")) {
-      if (cli_int(v, &csv_skip) || csv_skip < 0 || csv_skip > HR_READER_MAX_SKIP_COLUMNS) {
-        fprintf(stderr, "headroom meter: %s: invalid value '%s': a whole number from 0 to %d\n",
-                a, v, HR_READER_MAX_SKIP_COLUMNS);
-        return 2;
-      }
-    }
-    else if (!strcmp(a, "--ref-channel"))
-      bad = cli_int(v, &over.ref_channel);
-    else if (!strcmp(a, "--track-pct"))
-      bad = cli_double(v, &over.track_pct);
-    else if (!strcmp(a, "--t0-ns")) {
-      if (cli_int64(v, &t0_ns) || t0_ns < 0 || t0_ns > HR_T0_NS_MAX) {
-        fprintf(stderr,
-                "headroom meter: %s: invalid value '%s': nanoseconds since 1970 from 0 to %lld "
-                "(2100-01-01T00:00:00Z)\n",
-                a, v, (long long)HR_T0_NS_MAX);
-        return 2;
-      }
-    }
-    else if (!strcmp(a, "--t0"))
-      bad = strcmp(v, "now") ? 1 : (t0_ns = cli_now_ns(), 0);
-    else if (!strcmp(a, "--u-clip"))
-      bad = cli_double(v, &over.u_clip_v);
-    else if (!strcmp(a, "--i-clip"))
-      bad = cli_double(v, &over.i_clip_a);
-    else if (!strcmp(a, "--dip-pct"))
-      bad = cli_double(v, &over.dip_pct);
-    else if (!strcmp(a, "--swell-pct"))
-      bad = cli_double(v, &over.swell_pct);
-    else if (!strcmp(a, "--interruption-pct"))
-      bad = cli_double(v, &over.interruption_pct);
-    else if (!strcmp(a, "--hysteresis-pct"))
-      bad = cli_double(v, &over.hysteresis_pct);
-    else if (!strcmp(a, "--rvc-pct"))
-      bad = cli_double(v, &over.rvc_pct);
-    else if (!strcmp(a, "--rvc-hysteresis-pct"))
-      bad = cli_double(v, &over.rvc_hysteresis_pct);
-    else if (!strcmp(a, "--p-step"))
-      bad = parse_step(v, &over.p_step_base_w, &over.p_step_pct, &over.p_step_window_ms);
-    else if (!strcmp(a, "--i-step"))
-      bad = parse_step(v, &over.i_step_base_a, &over.i_step_pct, &over.i_step_window_ms);
-    else if (!strcmp(a, "--alarm")) {
-      if (over.n_alarms == HR_MAX_ALARMS) {
-        fprintf(stderr, "headroom meter: at most %d --alarm options\n", HR_MAX_ALARMS);
-        return 2;
-      }
-      bad = parse_alarm(v, &over.alarms[over.n_alarms++]);
-    } else if (!strcmp(a, "--records"))
-      bad = parse_records(v, &records);
-    else if (!strcmp(a, "--device-id"))
-      device_id = v;
-    else if (!strcmp(a, "-o") || !strcmp(a, "--out"))
-      out_path = v;
-    else {
-      fprintf(stderr, "headroom meter: unknown option %s (see --help)\n", a);
-      return 2;
-    }
-    if (bad) {
-      fprintf(stderr, "headroom meter: %s: invalid value '%s' (see --help)\n", a, v);
-      return 2;
-    }
+  meter_args_t a;
+  memset(&a, 0, sizeof a);
+  a.layout = HR_LAYOUT_3P4W;
+  a.format = HR_FMT_F32LE;
+  a.scale_u = a.scale_i = 1.0;
+  a.csv_header = -1;
+  a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) |
+              HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT);
+  hr_meter_cfg_default(&a.over, fs, f_nom, u_din, a.layout);
+  hr_meter_cfg_t *ov = &a.over;
+  /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
+   * message names the range, and option_of() the option. */
+  const cli_opt_t opts[] = {
+      {.kind = CLI_SECTION, .help = "input"},
+      {.name = "--format", .kind = CLI_FN, .fn = meter_opt, .tag = M_FORMAT, .arg = "f32le|i16le|csv",
+       .help = "sample encoding (default f32le)"},
+      {.name = "--scale-u", .kind = CLI_FN, .fn = meter_opt, .tag = M_SCALE_U, .arg = "V",
+       .help = "i16le: volts per code (default 1), nonzero"},
+      {.name = "--scale-i", .kind = CLI_FN, .fn = meter_opt, .tag = M_SCALE_I, .arg = "A",
+       .help = "i16le: amperes per code (default 1), nonzero"},
+      {.name = "--csv-header", .kind = CLI_FN, .fn = meter_opt, .tag = M_CSV_HEADER,
+       .arg = "auto|yes|no", .help = "CSV header line (default auto)"},
+      {.name = "--csv-skip-columns", .kind = CLI_FN, .fn = meter_opt, .tag = M_CSV_SKIP, .arg = "N",
+       .help = "leading CSV columns to ignore (e.g. a time column), 0 to 64"},
+      {.name = "--skip-bad-lines", .kind = CLI_FLAG, .dst = &skip_bad,
+       .help = "drop malformed CSV lines (counted) instead of stopping"},
+      {.kind = CLI_SECTION, .help = "signal"},
+      {.name = "--fs", .kind = CLI_DBL, .dst = &fs, .arg = "HZ",
+       .help = "sample rate, 2000..50000 (default 8000)"},
+      {.name = "--f-nom", .kind = CLI_DBL, .dst = &f_nom, .arg = "50|60",
+       .help = "nominal frequency (default 60)"},
+      {.name = "--u-din", .kind = CLI_DBL, .dst = &u_din, .arg = "V",
+       .help = "declared voltage, L-N (1p2w, 3p4w) or L-L (3p3w) (default 277)"},
+      {.name = "--layout", .kind = CLI_FN, .fn = meter_opt, .tag = M_LAYOUT, .arg = "1p2w|3p3w|3p4w",
+       .help = "channel layout (default 3p4w)"},
+      {.name = "--neutral", .kind = CLI_FLAG, .dst = &has_in,
+       .help = "3p4w frames carry a measured neutral current"},
+      {.name = "--ref-channel", .kind = CLI_INT, .dst = &ov->ref_channel, .arg = "N",
+       .help = "voltage channel for zero crossings (default 0)"},
+      {.name = "--track-pct", .kind = CLI_DBL, .dst = &ov->track_pct, .arg = "P",
+       .help = "frequency tracking range, % of nominal, 1..40 (default 20)"},
+      {.name = "--t0-ns", .kind = CLI_FN, .fn = meter_opt, .tag = M_T0_NS, .arg = "N",
+       .help = "timestamp of the first sample, ns since 1970, 0..4102444800000000000"},
+      {.name = "--t0", .kind = CLI_FN, .fn = meter_opt, .tag = M_T0, .arg = "now",
+       .help = "the first sample is now (wall clock)"},
+      {.name = "--u-clip", .kind = CLI_DBL, .dst = &ov->u_clip_v, .arg = "V",
+       .help = "flag voltage samples at or beyond this magnitude as clipped"},
+      {.name = "--i-clip", .kind = CLI_DBL, .dst = &ov->i_clip_a, .arg = "A",
+       .help = "flag current samples at or beyond this magnitude as clipped"},
+      {.kind = CLI_SECTION, .help = "events"},
+      {.name = "--dip-pct", .kind = CLI_DBL, .dst = &ov->dip_pct, .arg = "P",
+       .help = "dip threshold, % of Udin (default 90)"},
+      {.name = "--swell-pct", .kind = CLI_DBL, .dst = &ov->swell_pct, .arg = "P",
+       .help = "swell threshold, % of Udin (default 110)"},
+      {.name = "--interruption-pct", .kind = CLI_DBL, .dst = &ov->interruption_pct, .arg = "P",
+       .help = "interruption threshold, % of Udin (default 5)"},
+      {.name = "--hysteresis-pct", .kind = CLI_DBL, .dst = &ov->hysteresis_pct, .arg = "P",
+       .help = "event hysteresis, % of Udin (default 2)"},
+      {.name = "--rvc-pct", .kind = CLI_DBL, .dst = &ov->rvc_pct, .arg = "P",
+       .help = "rapid voltage change threshold (default 3; 0 disables)"},
+      {.name = "--rvc-hysteresis-pct", .kind = CLI_DBL, .dst = &ov->rvc_hysteresis_pct, .arg = "P",
+       .help = "rapid voltage change hysteresis (default 1.5)"},
+      {.name = "--p-step", .kind = CLI_FN, .fn = meter_opt, .tag = M_P_STEP, .arg = "BASE_W:PCT:MS",
+       .help = "power swing event: > PCT % of BASE_W within MS ms"},
+      {.name = "--i-step", .kind = CLI_FN, .fn = meter_opt, .tag = M_I_STEP, .arg = "BASE_A:PCT:MS",
+       .help = "current swing event on the largest phase Irms(1/2)"},
+      {.name = "--alarm", .kind = CLI_FN, .fn = meter_opt, .tag = M_ALARM, .arg = "METRIC>X[:H]",
+       .help = "threshold alarm (also <), hysteresis H, up to 8; metrics: p_total_w\n"
+               "dpdt_w_per_s i_peak_a i_rms_a u_rms_v freq_hz"},
+      {.kind = CLI_SECTION, .help = "output"},
+      {.name = "--records", .kind = CLI_FN, .fn = meter_opt, .tag = M_RECORDS, .arg = "LIST",
+       .help = "comma list of half,cycle,ms,interval,freq10s,event or all\n"
+               "(default cycle,interval,freq10s,event)"},
+      {.name = "--device-id", .kind = CLI_STR, .dst = &device_id, .arg = "ID",
+       .help = "add \"device_id\" to every record"},
+      {.name = "--out", .short_name = 'o', .kind = CLI_STR, .dst = &out_path, .arg = "FILE",
+       .help = "write records to FILE instead of stdout"},
+      {.name = "--json", .kind = CLI_FLAG, .dst = &(int){0},
+       .help = "JSON Lines records (the only output format; accepted for uniformity)"},
+      {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no summary on stderr"},
+  };
+  const cli_spec_t spec = {
+      .prog = "headroom meter",
+      .usage = "[options] [FILE|-]",
+      .about = "Measures interleaved voltage/current samples (stdin when FILE is - or absent)\n"
+               "and writes one JSON object per line.",
+      .epilog = "One input per run; measure several files as one stream with cat A B | headroom\n"
+                "meter -.  Records are flushed as they are made when the output is a pipe or\n"
+                "a terminal (after each block read, at most 64 KiB of input).  SIGTERM, SIGINT\n"
+                "and SIGHUP stop reading, end open events, flush the records and exit with\n"
+                "128 + the signal number.",
+      .opts = opts,
+      .n_opts = (int)(sizeof opts / sizeof opts[0]),
+      .max_operands = 2, /* the second is refused below, naming both */
+      .ctx = &a,
+  };
+  const char *inputs[2];
+  int n_in = 0;
+  int prc = cli_parse(&spec, argc, argv, inputs, &n_in);
+  if (prc != CLI_GO_ON)
+    return prc;
+  if (n_in > 1) {
+    /* One stream per run: a second file would otherwise replace the first
+     * unmeasured, or join it with a jump in time. */
+    fprintf(stderr,
+            "headroom meter: one input only, got '%s' and '%s' (measure several files as "
+            "one stream with: cat A B | headroom meter -)\n",
+            inputs[0], inputs[1]);
+    return 2;
   }
+  if (n_in == 1)
+    in_path = inputs[0];
+  hr_layout_t layout = a.layout;
+  hr_sample_format_t format = a.format;
+  double scale_u = a.scale_u, scale_i = a.scale_i;
+  int csv_header = a.csv_header, csv_skip = a.csv_skip;
+  int64_t t0_ns = a.t0_ns;
+  unsigned records = a.records;
+  hr_meter_cfg_t over = a.over;
 
   hr_meter_cfg_default(&cfg, fs, f_nom, u_din, layout);
   over.fs_hz = fs;
@@ -443,6 +476,8 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
+  struct stat out_st;
+  const int live = fstat(fileno(sink.out), &out_st) != 0 || !S_ISREG(out_st.st_mode);
   hr_meter_set_callback(m, write_record, &sink);
   /* From here a stop signal ends the stream like the end of the input. */
   cli_stop_catch(1);
@@ -488,6 +523,13 @@ int cmd_meter(int argc, char **argv)
           goto done;
         }
       }
+    }
+    /* Records leave as they are made when someone reads them live: a pipe,
+     * a terminal or a socket gets them after every block read (a file
+     * gets whole buffers). */
+    if (live && !sink.failed && fflush(sink.out) != 0) {
+      sink.failed = 1;
+      sink.err = errno;
     }
     if (sink.failed)
       goto done;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -21,38 +22,6 @@
 #ifndef HR_PLAN_DEFAULT_DATA
 #define HR_PLAN_DEFAULT_DATA "../shared/data"
 #endif
-
-static void usage(FILE *to)
-{
-  fprintf(to,
-          "usage: headroom plan <subcommand> [options]\n\n"
-          "subcommands:\n"
-          "  workload  load a request trace or generate one; print a summary or --out CSV\n"
-          "            --csv FILE [--map TIME,IN,OUT[,UNIT_S]]   replay (Azure format by default)\n"
-          "            --arrival poisson|bursty|diurnal --rate R --seconds S [--cv C]\n"
-          "            [--min-rate R --max-rate R --period S --peak S] [--seed N]\n"
-          "            [--lengths-from FILE] [--out FILE]\n"
-          "  metrics   fidelity metrics of generated vs measured series (one value per line)\n"
-          "            [--dt S (0.1)] [--ramp-dt S (1)] GT GEN [GT GEN ...]; prints JSON\n"
-          "  train     --data DIR --out MODEL [--lut CSV] [--seed N]: fit all power models\n"
-          "  fidelity  [--data DIR] [--lut CSV] [--split batch|model|both] [--seed N]\n"
-          "            [--csv FILE] [--dump DIR] [--only LABEL,...] [--fast 1] [--pool batch|gpu]:\n"
-          "            the held-out fidelity table of every method\n"
-          "  generate  --model-file MODEL --model LABEL --gpus G --batch B --seconds S\n"
-          "            [--method NAME] [--seed N]: one replica's power at 0.1 s as CSV\n"
-          "  site      --model-file MODEL (--csv TRACE [--map ...] | --arrival A --rate R\n"
-          "            [--min-rate R --max-rate R --period S --peak S --cv C --lengths-from F])\n"
-          "            [--hours H] [--rows 10 --racks 6\n"
-          "            --servers 4 --gpus 8 --non-gpu 1000 --pue 1.3 --dt 0.25] [--model LABEL]\n"
-          "            [--method copula] [--max-seqs N --max-tokens N --no-chunked\n"
-          "            --prefill-tps R --step-ms MS --step-per-seq-ms MS] [--out-dir DIR]:\n"
-          "            facility power from a workload; utility statistics as JSON, CSVs and\n"
-          "            report.md in DIR\n"
-          "  provision (site options): the same facility under every power model; peak, mean,\n"
-          "            15-min peak, peak/average, load factor, 15-min ramp (provision.csv)\n"
-          "  oversub   (site options) [--row-capacity-kw 600] [--samples 200]: racks per row\n"
-          "            by nameplate vs by generated traces (oversub.csv)\n");
-}
 
 static int parse_num(const char *opt, const char *s, double *v)
 {
@@ -91,120 +60,44 @@ static int closed_ok(FILE *f)
 
 /* -------------------------------------------------------------- options */
 
-/* Every subcommand's options are a table of these, parsed by one loop, so
- * they all treat --help, missing values, numbers and unknown options the
- * same way.  Every kind but OPT_FLAG takes a value. */
-typedef enum {
-  OPT_STR,  /* const char ** (borrowed from argv) */
-  OPT_DBL,  /* double *, finite */
-  OPT_INT,  /* int *, a whole number in range */
-  OPT_U64,  /* uint64_t *, a whole number >= 0 */
-  OPT_FLAG, /* int *, set to 1 */
-  OPT_NOT   /* int *, set to 0 (--no-...) */
-} opt_kind_t;
-
-typedef struct opt {
-  const char *name;
-  opt_kind_t kind;
-  void *dst;
-  int *given; /* set to 1 when the option appears; may be NULL */
-  /* Numbers: the valid range, [lo, hi], or (lo, hi] with lo_open.  Every
-   * numeric option has one (docs/plan.md lists them), so a refusal names
-   * the option and its range and exits 2 before any work. */
-  double lo, hi;
-  int lo_open;
-} opt_t;
-
-#define RANGE(lo, hi) lo, hi, 0      /* [lo, hi] */
-#define RANGE_GT(lo, hi) lo, hi, 1   /* (lo, hi] */
-#define NO_RANGE 0, 0, 0             /* text, flags, seeds: any value */
-
+/* Every subcommand's options are a table of cli_opt_t (cli_opt.h), parsed by
+ * the command line's one parser: --help, missing values, numbers, ranges
+ * (docs/plan.md lists them) and unknown options are treated the same way
+ * everywhere, and a refusal names the option and its range with exit 2
+ * before any work. */
 #define MAX_OPTS 48
-#define GO_ON (-1) /* parse_opts: no exit status, carry on */
 
-static int set_opt(const char *sub, const opt_t *o, const char *v)
-{
-  double x = 0.0;
-  if (o->kind == OPT_STR) {
-    *(const char **)o->dst = v;
-    return 1;
-  }
-  if (!parse_num(o->name, v, &x))
-    return 0;
-  if (o->lo < o->hi && (x > o->hi || (o->lo_open ? !(x > o->lo) : !(x >= o->lo)))) {
-    fprintf(stderr, "headroom plan %s: %s: '%s' is outside %s%.10g, %.10g]\n", sub, o->name, v,
-            o->lo_open ? "(" : "[", o->lo, o->hi);
-    return 0;
-  }
-  if (o->kind == OPT_DBL) {
-    *(double *)o->dst = x;
-  } else if (o->kind == OPT_INT) {
-    if (x != floor(x) || x < -2147483648.0 || x > 2147483647.0) {
-      fprintf(stderr, "headroom plan %s: %s: not a whole number in range: '%s'\n", sub, o->name,
-              v);
-      return 0;
-    }
-    *(int *)o->dst = (int)x;
-  } else {
-    if (x != floor(x) || x < 0.0 || x >= 18446744073709551616.0) {
-      fprintf(stderr, "headroom plan %s: %s: not a whole number >= 0: '%s'\n", sub, o->name, v);
-      return 0;
-    }
-    *(uint64_t *)o->dst = (uint64_t)x;
-  }
-  return 1;
-}
+/* Table rows, short: name, destination, value placeholder, help[, range]. */
+#define OSTR(n, d, a, h) {.name = (n), .kind = CLI_STR, .dst = (d), .arg = (a), .help = (h)}
+#define OFLAG(n, d, h) {.name = (n), .kind = CLI_FLAG, .dst = (d), .help = (h)}
+#define OU64(n, d, a, h) {.name = (n), .kind = CLI_U64, .dst = (d), .arg = (a), .help = (h)}
+#define ODBL(n, d, a, h, lo, hi)                                                              \
+  {.name = (n), .kind = CLI_DBL, .dst = (d), .arg = (a), .help = (h), CLI_RANGE(lo, hi)}
+#define ODBL_GT(n, d, a, h, lo, hi)                                                           \
+  {.name = (n), .kind = CLI_DBL, .dst = (d), .arg = (a), .help = (h), CLI_RANGE_GT(lo, hi)}
+#define OINT(n, d, a, h, lo, hi)                                                              \
+  {.name = (n), .kind = CLI_INT, .dst = (d), .arg = (a), .help = (h), CLI_RANGE(lo, hi)}
 
-/* Parses argv[1..argc) of subcommand `sub` against t[0..n).  Arguments that
- * do not start with "--" go to pos[0..*npos) (at most maxpos; none allowed
- * when pos is NULL).  Returns GO_ON, or the exit status: 0 after --help, 2
- * after saying what was wrong. */
-static int parse_opts(const char *sub, int argc, char **argv, const opt_t *t, int n,
-                      const char **pos, int maxpos, int *npos)
+/* Parses argv of `headroom plan SUB` against t[0..n).  Operands go to
+ * pos[0..*npos) (at most maxpos).  Returns CLI_GO_ON or the exit status. */
+static int plan_parse(const char *sub, const char *usage, const char *about, const cli_opt_t *t,
+                      int n, int argc, char **argv, const char **pos, int maxpos, int *npos)
 {
-  if (npos)
-    *npos = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
-    if (strncmp(a, "--", 2) != 0) {
-      if (!pos || *npos >= maxpos) {
-        fprintf(stderr, "headroom plan %s: unexpected argument '%s'\n", sub, a);
-        return 2;
-      }
-      pos[(*npos)++] = a;
-      continue;
-    }
-    const opt_t *o = NULL;
-    for (int k = 0; k < n && !o; k++)
-      if (strcmp(a, t[k].name) == 0)
-        o = &t[k];
-    if (!o) {
-      fprintf(stderr, "headroom plan %s: unknown option %s\n", sub, a);
-      return 2;
-    }
-    if (o->kind == OPT_FLAG || o->kind == OPT_NOT) {
-      *(int *)o->dst = o->kind == OPT_FLAG;
-    } else if (i + 1 >= argc) {
-      fprintf(stderr, "headroom plan %s: missing value: %s\n", sub, a);
-      return 2;
-    } else if (!set_opt(sub, o, argv[++i])) {
-      return 2;
-    }
-    if (o->given)
-      *o->given = 1;
-  }
-  return GO_ON;
+  char prog[64];
+  snprintf(prog, sizeof prog, "headroom plan %s", sub);
+  const cli_spec_t spec = {.prog = prog, .usage = usage, .about = about, .opts = t, .n_opts = n,
+                           .max_operands = maxpos,
+                           .epilog = "Other plan subcommands: workload, metrics, train, fidelity, "
+                                     "generate,\nsite, provision, oversub (headroom plan --help); "
+                                     "docs/plan.md."};
+  return cli_parse(&spec, argc, argv, pos, npos);
 }
 
 /* Index of the power-model method called name, or -1. */
 static int method_of(const char *name)
 {
   for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
-    if (strcmp(name, hr_plan_method_name(k)) == 0)
+    if (strcmp(name, hr_plan_method_name((hr_plan_method_t)k)) == 0)
       return k;
   return -1;
 }
@@ -226,28 +119,39 @@ static int load_model(const char *path, hr_plan_model_t **m)
 /* The options that say where requests come from, shared by `workload` and
  * the studies: a trace to replay (--csv, --map) or a generator. */
 typedef struct wl_args {
-  const char *csv, *map, *lengths, *arrival;
+  const char *csv, *map, *lengths, *arrival, *trace_format;
   int rate_given, seed_given;
   hr_plan_gen_cfg_t gen;
 } wl_args_t;
 
 /* Sets the defaults and appends the options to t; returns how many. */
-static int wl_opts(opt_t *t, wl_args_t *a)
+static int wl_opts(cli_opt_t *t, wl_args_t *a)
 {
   memset(a, 0, sizeof *a);
   hr_plan_gen_cfg_default(&a->gen);
-  const opt_t o[] = {
-      {"--csv", OPT_STR, &a->csv, NULL, NO_RANGE},
-      {"--map", OPT_STR, &a->map, NULL, NO_RANGE},
-      {"--lengths-from", OPT_STR, &a->lengths, NULL, NO_RANGE},
-      {"--arrival", OPT_STR, &a->arrival, NULL, NO_RANGE},
-      {"--rate", OPT_DBL, &a->gen.rate_per_s, &a->rate_given, RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
-      {"--cv", OPT_DBL, &a->gen.burst_cv, NULL, RANGE(1, HR_PLAN_MAX_BURST_CV)},
-      {"--min-rate", OPT_DBL, &a->gen.min_rate_per_s, NULL, RANGE(0, HR_PLAN_MAX_RATE_PER_S)},
-      {"--max-rate", OPT_DBL, &a->gen.max_rate_per_s, NULL, RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
-      {"--period", OPT_DBL, &a->gen.period_s, NULL, RANGE_GT(0, HR_PLAN_MAX_SECONDS)},
-      {"--peak", OPT_DBL, &a->gen.peak_t_s, NULL, RANGE(0, HR_PLAN_MAX_SECONDS)},
-      {"--seed", OPT_U64, &a->gen.seed, &a->seed_given, NO_RANGE},
+  const cli_opt_t o[] = {
+      {.kind = CLI_SECTION, .help = "workload (a trace to replay, or a generator)"},
+      OSTR("--csv", &a->csv, "FILE", "request trace to replay, - for standard input: CSV (Azure\n"
+                                     "format by default), JSON Lines when FILE ends in .jsonl"),
+      OSTR("--trace-format", &a->trace_format, "auto|csv|jsonl",
+           "format of --csv and --lengths-from (default auto: by the name)"),
+      OSTR("--map", &a->map, "TIME,IN,OUT[,UNIT_S]", "the trace's column (key) names, time unit"),
+      OSTR("--lengths-from", &a->lengths, "FILE",
+           "generated requests draw (prompt, output) lengths from FILE"),
+      OSTR("--arrival", &a->arrival, "poisson|bursty|diurnal", "arrival process (default poisson)"),
+      {.name = "--rate", .kind = CLI_DBL, .dst = &a->gen.rate_per_s, .given = &a->rate_given,
+       .arg = "R", .help = "mean arrival rate [1/s]", CLI_RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
+      ODBL("--cv", &a->gen.burst_cv, "C", "bursty: coefficient of variation of the gaps", 1,
+           HR_PLAN_MAX_BURST_CV),
+      ODBL("--min-rate", &a->gen.min_rate_per_s, "R", "diurnal: lowest rate [1/s]", 0,
+           HR_PLAN_MAX_RATE_PER_S),
+      ODBL_GT("--max-rate", &a->gen.max_rate_per_s, "R", "diurnal: highest rate [1/s]", 0,
+              HR_PLAN_MAX_RATE_PER_S),
+      ODBL_GT("--period", &a->gen.period_s, "S", "diurnal: period [s]", 0, HR_PLAN_MAX_SECONDS),
+      ODBL("--peak", &a->gen.peak_t_s, "S", "diurnal: time of the peak [s]", 0,
+           HR_PLAN_MAX_SECONDS),
+      {.name = "--seed", .kind = CLI_U64, .dst = &a->gen.seed, .given = &a->seed_given,
+       .arg = "N", .help = "random seed (default 1)"},
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -280,6 +184,32 @@ static int split_map(const char *s, char *buf, size_t cap, hr_plan_csv_map_t *m)
   return m->time_unit_s > 0.0;
 }
 
+/* Loads a trace: path "-" is standard input; fmt auto (by the name: .jsonl
+ * is JSON Lines), csv or jsonl.  HR_OK or the library's error, with e set. */
+static int wl_load(const char *path, const char *fmt, const hr_plan_csv_map_t *map,
+                   hr_plan_workload_t **w, hr_diag_t *e)
+{
+  static const hr_plan_csv_map_t mooncake = {"timestamp", "input_length", "output_length", 1e-3};
+  size_t n = strlen(path);
+  int jsonl = fmt && strcmp(fmt, "auto") != 0 ? strcmp(fmt, "jsonl") == 0
+                                               : n >= 6 && strcmp(path + n - 6, ".jsonl") == 0;
+  if (!cli_is_stdio(path) && (!fmt || strcmp(fmt, "auto") == 0))
+    return hr_plan_workload_load(path, map, w, e);
+  char *buf = NULL;
+  size_t len = 0;
+  if (cli_read_all(path, &buf, &len) != 0) {
+    memset(e, 0, sizeof *e);
+    e->code = HR_ERR_IO;
+    snprintf(e->source, sizeof e->source, "%s", path);
+    snprintf(e->message, sizeof e->message, "cannot read: %s", strerror(errno));
+    return HR_ERR_IO;
+  }
+  int rc = jsonl ? hr_plan_workload_parse_jsonl(buf, len, map ? map : &mooncake, w, e)
+                 : hr_plan_workload_parse_csv(buf, len, map, w, e);
+  free(buf);
+  return rc;
+}
+
 /* Replays --csv (with --map), or generates duration_s of requests (lengths
  * bootstrapped from --lengths-from, read with --map, when given).  Returns
  * 0, or the exit status after saying why. */
@@ -290,6 +220,17 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
   hr_diag_t e = {0};
   int rc;
   *w = NULL;
+  if (a->trace_format && strcmp(a->trace_format, "auto") != 0 &&
+      strcmp(a->trace_format, "csv") != 0 && strcmp(a->trace_format, "jsonl") != 0) {
+    fprintf(stderr, "headroom plan %s: --trace-format: auto, csv or jsonl, got '%s'\n", sub,
+            a->trace_format);
+    return 2;
+  }
+  if (a->csv && a->lengths && cli_is_stdio(a->csv) && cli_is_stdio(a->lengths)) {
+    fprintf(stderr, "headroom plan %s: --csv and --lengths-from cannot both read standard "
+                    "input\n", sub);
+    return 2;
+  }
   if (a->map) {
     if (!split_map(a->map, buf, sizeof buf, &map)) {
       fprintf(stderr, "headroom plan %s: --map TIME,IN,OUT[,UNIT_S]\n", sub);
@@ -298,8 +239,8 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
     mp = &map;
   }
   if (a->csv) {
-    if ((rc = hr_plan_workload_load(a->csv, mp, w, &e)) != HR_OK) {
-      report_load_error(a->csv, rc, &e);
+    if ((rc = wl_load(a->csv, a->trace_format, mp, w, &e)) != HR_OK) {
+      report_load_error(cli_is_stdio(a->csv) ? "stdin" : a->csv, rc, &e);
       return 1;
     }
     return 0;
@@ -328,8 +269,8 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
   if (a->lengths) {
     /* Bootstrap (prompt, output) pairs from a trace, keeping their
      * correlation. */
-    if ((rc = hr_plan_workload_load(a->lengths, mp, &src, &e)) != HR_OK) {
-      report_load_error(a->lengths, rc, &e);
+    if ((rc = wl_load(a->lengths, a->trace_format, mp, &src, &e)) != HR_OK) {
+      report_load_error(cli_is_stdio(a->lengths) ? "stdin" : a->lengths, rc, &e);
       return 1;
     }
     a->gen.lengths_from = src;
@@ -354,6 +295,21 @@ static void json_num(FILE *f, const char *key, double v, int comma)
     fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(FILE *f, const char *v)
+{
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
 /* "key":v with prec decimals, or "key":null when v is not finite. */
 static void json_fixed(FILE *f, const char *key, double v, int prec, int comma)
 {
@@ -366,13 +322,22 @@ static void json_fixed(FILE *f, const char *key, double v, int prec, int comma)
 static int cmd_workload(int argc, char **argv)
 {
   wl_args_t a;
-  opt_t t[MAX_OPTS];
+  cli_opt_t t[MAX_OPTS];
   const char *out = NULL;
+  int json = 1;
   int n = wl_opts(t, &a);
-  t[n++] = (opt_t){"--seconds", OPT_DBL, &a.gen.duration_s, NULL, RANGE_GT(0, HR_PLAN_MAX_SECONDS)};
-  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL, NO_RANGE};
-  int rc = parse_opts("workload", argc, argv, t, n, NULL, 0, NULL);
-  if (rc != GO_ON)
+  t[n++] = (cli_opt_t){.kind = CLI_SECTION, .help = "output"};
+  t[n++] = (cli_opt_t)ODBL_GT("--seconds", &a.gen.duration_s, "S", "generated duration [s]", 0,
+                              HR_PLAN_MAX_SECONDS);
+  t[n++] = (cli_opt_t)OSTR("--out", &out, "FILE",
+                           "write the requests as CSV to FILE (- standard output: the\n"
+                           "summary then goes to standard error)");
+  t[n++] = (cli_opt_t)OFLAG("--json", &json, "the summary as JSON (the default and only form)");
+  int rc = plan_parse("workload", "[--csv FILE|- [--map ...] | --arrival ...] [options]",
+                      "Loads a request trace or generates one; prints a JSON summary, or the\n"
+                      "requests as CSV with --out.",
+                      t, n, argc, argv, NULL, 0, NULL);
+  if (rc != CLI_GO_ON)
     return rc;
   hr_plan_workload_t *w;
   if ((rc = wl_get("workload", &a, a.gen.duration_s, &w)) != 0)
@@ -420,11 +385,14 @@ done:
  * two-column CSV with a header works too). */
 static int read_series(const char *path, double **out, size_t *n)
 {
-  FILE *f = fopen(path, "r");
+  int in = cli_is_stdio(path);
+  FILE *f = in ? stdin : fopen(path, "r");
   if (!f) {
     fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
     return 0;
   }
+  if (in)
+    path = "stdin";
   char line[512];
   size_t cap = 0, k = 0;
   long ln = 0;
@@ -443,7 +411,8 @@ static int read_series(const char *path, double **out, size_t *n)
         continue; /* a header */
       fprintf(stderr, "%s:%ld: not a number\n", path, ln);
       free(v);
-      fclose(f);
+      if (!in)
+        fclose(f);
       return 0;
     }
     /* NaN, inf and overflowing values have no place in a power series (and
@@ -452,7 +421,8 @@ static int read_series(const char *path, double **out, size_t *n)
       fprintf(stderr, "%s:%ld: not a finite number: %.*s\n", path, ln, (int)strcspn(s, "\r\n"),
               s);
       free(v);
-      fclose(f);
+      if (!in)
+        fclose(f);
       return 0;
     }
     if (k == cap) {
@@ -460,14 +430,22 @@ static int read_series(const char *path, double **out, size_t *n)
       double *p = realloc(v, cap * sizeof *p);
       if (!p) {
         free(v);
-        fclose(f);
+        if (!in)
+          fclose(f);
         return 0;
       }
       v = p;
     }
     v[k++] = x;
   }
-  fclose(f);
+  int read_err = ferror(f);
+  if (!in)
+    fclose(f);
+  if (read_err) {
+    fprintf(stderr, "%s: read error\n", path);
+    free(v);
+    return 0;
+  }
   *out = v;
   *n = k;
   return 1;
@@ -478,13 +456,28 @@ static int cmd_metrics(int argc, char **argv)
   double dt = 0.1, ramp_dt = 1.0;
   const char *files[256];
   int nf = 0;
-  const opt_t t[] = {{"--dt", OPT_DBL, &dt, NULL, RANGE(1e-3, 86400)},
-                     {"--ramp-dt", OPT_DBL, &ramp_dt, NULL, RANGE(1e-3, 86400)}};
-  int st = parse_opts("metrics", argc, argv, t, 2, files, 256, &nf);
-  if (st != GO_ON)
+  int json = 1;
+  const cli_opt_t t[] = {
+      ODBL("--dt", &dt, "S", "sample step of the series [s] (default 0.1)", 1e-3, 86400),
+      ODBL("--ramp-dt", &ramp_dt, "S", "window of the ramp rates [s] (default 1)", 1e-3, 86400),
+      OFLAG("--json", &json, "JSON output (the default and only form)"),
+  };
+  int st = plan_parse("metrics", "[options] GT GEN [GT GEN ...]",
+                      "Fidelity metrics of generated (GEN) vs measured (GT) series: one value per\n"
+                      "line, or the last column of a CSV with a header; - reads standard input\n"
+                      "(once).  Prints one JSON object.",
+                      t, (int)(sizeof t / sizeof t[0]), argc, argv, files, 256, &nf);
+  if (st != CLI_GO_ON)
     return st;
   if (nf == 0 || nf % 2 != 0) {
     fprintf(stderr, "headroom plan metrics: give pairs of files: GT GEN [GT GEN ...]\n");
+    return 2;
+  }
+  int n_stdin = 0;
+  for (int k = 0; k < nf; k++)
+    n_stdin += cli_is_stdio(files[k]);
+  if (n_stdin > 1) {
+    fprintf(stderr, "headroom plan metrics: standard input (-) can be read once only\n");
     return 2;
   }
   size_t m = (size_t)nf / 2;
@@ -554,14 +547,15 @@ typedef struct train_ctx {
   hr_plan_train_cfg_t cfg;
 } train_ctx_t;
 
-static int train_opts(opt_t *t, train_ctx_t *c)
+static int train_opts(cli_opt_t *t, train_ctx_t *c)
 {
   memset(c, 0, sizeof *c);
   c->seed = 1;
-  const opt_t o[] = {
-      {"--data", OPT_STR, &c->data, NULL, NO_RANGE},
-      {"--lut", OPT_STR, &c->lut, NULL, NO_RANGE},
-      {"--seed", OPT_U64, &c->seed, NULL, NO_RANGE},
+  const cli_opt_t o[] = {
+      OSTR("--data", &c->data, "DIR", "shared data folder (default $HR_SHARED_DATA, else\n"
+                                      HR_PLAN_DEFAULT_DATA ")"),
+      OSTR("--lut", &c->lut, "CSV", "Splitwise performance table (default under DIR)"),
+      OU64("--seed", &c->seed, "N", "random seed (default 1)"),
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -615,25 +609,51 @@ typedef struct fold_out {
   size_t m;
 } fold_out_t;
 
-static void print_row(FILE *csv, const char *split, const char *held, const char *method,
+/* One held-out run's results, made in parallel and printed in order. */
+typedef struct run_out {
+  int rc;
+  int have[HR_PLAN_METHOD_COUNT_];
+  hr_plan_fidelity_t f[HR_PLAN_METHOD_COUNT_];
+  double *gen[HR_PLAN_METHOD_COUNT_];
+  hr_diag_t e;
+} run_out_t;
+
+typedef struct fid_out {
+  FILE *csv;
+  int json;
+} fid_out_t;
+
+static void print_row(const fid_out_t *o, const char *split, const char *held, const char *method,
                       const hr_plan_fidelity_t *f)
 {
-  char acf[32];
-  if (isfinite(f->acf_r2))
-    snprintf(acf, sizeof acf, "%8.3f", f->acf_r2);
-  else
-    snprintf(acf, sizeof acf, "%8s", "---");
-  printf("%-6s %-22s %-7s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
-         f->energy_err_pct, acf, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
-         f->ramp_p99_err_pct);
-  if (csv)
-    fprintf(csv, "%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", split, held, method,
-            f->energy_err_pct, f->acf_r2, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
-            f->ramp_gt_w_per_s, f->ramp_gen_w_per_s, f->ramp_p99_err_pct);
+  if (o->json) {
+    printf("{\"split\":\"%s\",\"held_out\":\"%s\",\"method\":\"%s\",", split, held, method);
+    json_num(stdout, "energy_err_pct", f->energy_err_pct, 1);
+    json_num(stdout, "acf_r2", f->acf_r2, 1);
+    json_num(stdout, "ks", f->ks, 1);
+    json_num(stdout, "nrmse", f->nrmse, 1);
+    json_num(stdout, "p95_err_pct", f->p95_err_pct, 1);
+    json_num(stdout, "p99_err_pct", f->p99_err_pct, 1);
+    json_num(stdout, "ramp_max_gt_w_per_s", f->ramp_gt_w_per_s, 1);
+    json_num(stdout, "ramp_max_gen_w_per_s", f->ramp_gen_w_per_s, 1);
+    json_num(stdout, "ramp_p99_err_pct", f->ramp_p99_err_pct, 0);
+    printf("}\n");
+  } else {
+    char acf[32];
+    if (isfinite(f->acf_r2))
+      snprintf(acf, sizeof acf, "%8.3f", f->acf_r2);
+    else
+      snprintf(acf, sizeof acf, "%8s", "---");
+    printf("%-6s %-22s %-7s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
+           f->energy_err_pct, acf, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
+           f->ramp_p99_err_pct);
+  }
+  if (o->csv)
+    fprintf(o->csv, "%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", split, held,
+            method, f->energy_err_pct, f->acf_r2, f->ks, f->nrmse, f->p95_err_pct,
+            f->p99_err_pct, f->ramp_gt_w_per_s, f->ramp_gen_w_per_s, f->ramp_p99_err_pct);
 }
 
-/* Generates every method for held-out trace t with model m, prints the
- * per-configuration rows and keeps the series in acc[method]. */
 static const char *dump_dir; /* --dump: write every generated series there */
 
 /* 1, or 0 after saying which file could not be written. */
@@ -657,62 +677,80 @@ static int dump_series(const char *split, const hr_plan_trace_t *t, const char *
   return 1;
 }
 
-static int eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const char *split,
-                      uint64_t seed, fold_out_t *acc, FILE *csv)
+/* Generates every method for held-out trace t with model m into *r (no
+ * output but the --dump files, so folds can run side by side). */
+static void eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const char *split,
+                       uint64_t seed, run_out_t *r)
 {
   double *active = malloc(t->n * sizeof *active);
+  r->rc = active ? HR_OK : HR_ERR_NOMEM;
   if (!active)
-    return HR_ERR_NOMEM;
+    return;
   /* A fixed-batch steady-state run: the server holds max_num_seqs requests
    * throughout (docs/plan.md). */
   for (size_t i = 0; i < t->n; i++)
     active[i] = t->max_num_seqs;
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && r->rc == HR_OK; meth++) {
+    double *gen = malloc(t->n * sizeof *gen);
+    if (!gen) {
+      r->rc = HR_ERR_NOMEM;
+      break;
+    }
+    int rc = hr_plan_model_generate(m, meth, t->model, t->num_gpus, active, t->n, seed, gen);
+    if (rc == HR_ERR_UNSUPPORTED) { /* no LUT given */
+      free(gen);
+      continue;
+    }
+    const double *a = t->p_w, *b = gen;
+    if (rc == HR_OK)
+      rc = hr_plan_fidelity_compute(&a, &b, &t->n, 1, t->dt_s, 1.0, &r->f[meth]);
+    if (rc == HR_OK && dump_dir && !dump_series(split, t, hr_plan_method_name(meth), gen))
+      rc = HR_ERR_IO;
+    if (rc != HR_OK) {
+      free(gen);
+      r->rc = rc;
+      break;
+    }
+    r->have[meth] = 1;
+    r->gen[meth] = gen;
+  }
+  free(active);
+}
+
+/* Prints run i's rows and moves its series into acc[method] (which then
+ * owns them). */
+static void emit_run(const fid_out_t *o, const hr_plan_trace_t *t, const char *split,
+                     run_out_t *r, fold_out_t *acc)
+{
   char held[64], bs[16];
   snprintf(bs, sizeof bs, "b%d", t->max_num_seqs);
   held_name(held, sizeof held, t->model, bs);
-  int rc = HR_OK;
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
-    double *gen = malloc(t->n * sizeof *gen);
-    if (!gen) {
-      rc = HR_ERR_NOMEM;
-      break;
-    }
-    rc = hr_plan_model_generate(m, meth, t->model, t->num_gpus, active, t->n, seed, gen);
-    if (rc == HR_ERR_UNSUPPORTED) { /* no LUT given */
-      free(gen);
-      rc = HR_OK;
+    if (!r->have[meth])
       continue;
-    }
-    if (rc != HR_OK) {
-      free(gen);
-      break;
-    }
-    hr_plan_fidelity_t f;
-    const double *a = t->p_w, *b = gen;
-    if ((rc = hr_plan_fidelity_compute(&a, &b, &t->n, 1, t->dt_s, 1.0, &f)) != HR_OK) {
-      free(gen);
-      break;
-    }
-    print_row(csv, split, held, hr_plan_method_name(meth), &f);
-    if (dump_dir && !dump_series(split, t, hr_plan_method_name(meth), gen)) {
-      free(gen);
-      rc = HR_ERR_IO;
-      break;
-    }
-    fold_out_t *o = &acc[meth];
-    if (o->m < 64) {
-      o->gt[o->m] = t->p_w;
-      o->gen[o->m] = gen;
-      o->len[o->m++] = t->n;
+    print_row(o, split, held, hr_plan_method_name(meth), &r->f[meth]);
+    fold_out_t *a = &acc[meth];
+    if (a->m < 64) {
+      a->gt[a->m] = t->p_w;
+      a->gen[a->m] = r->gen[meth];
+      a->len[a->m++] = t->n;
     } else {
-      free(gen);
+      free(r->gen[meth]);
     }
+    r->gen[meth] = NULL;
+    r->have[meth] = 0;
   }
-  free(active);
-  return rc;
 }
 
-static int summarize(fold_out_t *acc, const char *split, const char *held, FILE *csv)
+static void free_runs(run_out_t *runs, size_t n)
+{
+  for (size_t i = 0; runs && i < n; i++)
+    for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++)
+      free(runs[i].gen[meth]);
+  free(runs);
+}
+
+static int summarize(const fid_out_t *out, fold_out_t *acc, const char *split, const char *held)
 {
   int rc = HR_OK;
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
@@ -724,7 +762,7 @@ static int summarize(fold_out_t *acc, const char *split, const char *held, FILE 
                                   o->len, o->m, 0.1, 1.0, &f);
     if (rc != HR_OK)
       break;
-    print_row(csv, split, held, hr_plan_method_name(meth), &f);
+    print_row(out, split, held, hr_plan_method_name(meth), &f);
   }
   return rc;
 }
@@ -738,21 +776,165 @@ static void clear_acc(fold_out_t *acc)
   }
 }
 
+/* Progress of the folds on standard error, when it is a terminal. */
+static void progress(int tty, const char *split, int done, int total)
+{
+  if (!tty)
+    return;
+  fprintf(stderr, "\rheadroom plan fidelity: %s split, %d of %d folds trained", split, done,
+          total);
+  if (done == total)
+    fputc('\n', stderr);
+  fflush(stderr);
+}
+
+/* Leave-one-batch-size-out: train on every other run (the held-out model's
+ * other batch sizes included), test on the left-out run.  The folds run in
+ * parallel (OpenMP); the rows come out in set order. */
+static int split_batch(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg,
+                       const fid_out_t *out, fold_out_t *acc, hr_diag_t *e, int tty)
+{
+  const long n = (long)set->n;
+  run_out_t *runs = calloc(set->n ? set->n : 1, sizeof *runs);
+  unsigned char *use = malloc(set->n * set->n + 1);
+  if (!runs || !use) {
+    free(runs);
+    free(use);
+    return HR_ERR_NOMEM;
+  }
+  cfg.pooled = 0;
+  int done = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long i = 0; i < n; i++) {
+    unsigned char *u = use + (size_t)i * set->n;
+    for (long j = 0; j < n; j++)
+      u[j] = j != i;
+    hr_plan_model_t *m = NULL;
+    runs[i].rc = hr_plan_model_train(set, u, &cfg, &m, &runs[i].e);
+    if (runs[i].rc == HR_OK)
+      eval_trace(m, &set->tr[i], "batch", cfg.seed + (uint64_t)i, &runs[i]);
+    hr_plan_model_destroy(m);
+#pragma omp critical(hr_fidelity_progress)
+    progress(tty, "batch", ++done, (int)n);
+  }
+  int rc = HR_OK;
+  for (long i = 0; i < n && rc == HR_OK; i++) {
+    if ((rc = runs[i].rc) != HR_OK)
+      *e = runs[i].e;
+    else
+      emit_run(out, &set->tr[i], "batch", &runs[i], acc);
+  }
+  free_runs(runs, set->n);
+  free(use);
+  if (rc != HR_OK)
+    return rc;
+  /* Per-model summaries: acc holds one entry per run, in set order. */
+  for (size_t i = 0; i < set->n && rc == HR_OK; i++) {
+    if (!first_of_label(set, i))
+      continue;
+    static fold_out_t sub[HR_PLAN_METHOD_COUNT_];
+    for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
+      sub[meth].m = 0;
+      for (size_t k = 0; k < acc[meth].m && k < set->n; k++)
+        if (strcmp(set->tr[k].model, set->tr[i].model) == 0) {
+          sub[meth].gt[sub[meth].m] = acc[meth].gt[k];
+          sub[meth].gen[sub[meth].m] = acc[meth].gen[k];
+          sub[meth].len[sub[meth].m++] = acc[meth].len[k];
+        }
+    }
+    char held[64];
+    held_name(held, sizeof held, set->tr[i].model, "ALL");
+    rc = summarize(out, sub, "batch", held);
+  }
+  if (rc == HR_OK)
+    rc = summarize(out, acc, "batch", "ALL");
+  clear_acc(acc);
+  return rc;
+}
+
+/* Leave-one-model-out: the held-out label is generated from the pooled
+ * group of the other models; one fold per label, in parallel. */
+static int split_model(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg, int pool_mode,
+                       const fid_out_t *out, fold_out_t *acc, hr_diag_t *e, int tty)
+{
+  size_t nl = 0;
+  size_t *first = malloc((set->n ? set->n : 1) * sizeof *first);
+  run_out_t *runs = calloc(set->n ? set->n : 1, sizeof *runs);
+  hr_diag_t *fold_e = calloc(set->n ? set->n : 1, sizeof *fold_e);
+  int *fold_rc = calloc(set->n ? set->n : 1, sizeof *fold_rc);
+  unsigned char *use = malloc(set->n * set->n + 1);
+  if (!first || !runs || !fold_e || !fold_rc || !use) {
+    free(first);
+    free(runs);
+    free(fold_e);
+    free(fold_rc);
+    free(use);
+    return HR_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < set->n; i++)
+    if (first_of_label(set, i))
+      first[nl++] = i;
+  cfg.pooled = pool_mode;
+  int done = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long l = 0; l < (long)nl; l++) {
+    size_t i = first[l];
+    unsigned char *u = use + (size_t)l * set->n;
+    for (size_t j = 0; j < set->n; j++)
+      u[j] = strcmp(set->tr[j].model, set->tr[i].model) != 0;
+    hr_plan_model_t *m = NULL;
+    fold_rc[l] = hr_plan_model_train(set, u, &cfg, &m, &fold_e[l]);
+    for (size_t j = 0; j < set->n && fold_rc[l] == HR_OK; j++)
+      if (!u[j]) {
+        eval_trace(m, &set->tr[j], "model", cfg.seed + j, &runs[j]);
+        fold_rc[l] = runs[j].rc;
+      }
+    hr_plan_model_destroy(m);
+#pragma omp critical(hr_fidelity_progress)
+    progress(tty, "model", ++done, (int)nl);
+  }
+  int rc = HR_OK;
+  for (size_t l = 0; l < nl && rc == HR_OK; l++) {
+    if ((rc = fold_rc[l]) != HR_OK) {
+      *e = fold_e[l];
+      break;
+    }
+    for (size_t j = 0; j < set->n; j++)
+      if (strcmp(set->tr[j].model, set->tr[first[l]].model) == 0)
+        emit_run(out, &set->tr[j], "model", &runs[j], acc);
+  }
+  if (rc == HR_OK)
+    rc = summarize(out, acc, "model", "ALL");
+  clear_acc(acc);
+  free_runs(runs, set->n);
+  free(first);
+  free(fold_e);
+  free(fold_rc);
+  free(use);
+  return rc;
+}
+
 static int cmd_fidelity(int argc, char **argv)
 {
   train_ctx_t c;
-  opt_t t[MAX_OPTS];
+  cli_opt_t t[MAX_OPTS];
   const char *split = "both", *csvp = NULL, *only = NULL, *pool = "batch";
-  int fast = 0;
+  int fast = 0, json = 0;
   int n = train_opts(t, &c);
-  t[n++] = (opt_t){"--split", OPT_STR, &split, NULL, NO_RANGE};
-  t[n++] = (opt_t){"--csv", OPT_STR, &csvp, NULL, NO_RANGE};
-  t[n++] = (opt_t){"--dump", OPT_STR, &dump_dir, NULL, NO_RANGE};
-  t[n++] = (opt_t){"--only", OPT_STR, &only, NULL, NO_RANGE};
-  t[n++] = (opt_t){"--fast", OPT_INT, &fast, NULL, RANGE(0, 1)};
-  t[n++] = (opt_t){"--pool", OPT_STR, &pool, NULL, NO_RANGE};
-  int rc = parse_opts("fidelity", argc, argv, t, n, NULL, 0, NULL);
-  if (rc != GO_ON)
+  t[n++] = (cli_opt_t)OSTR("--split", &split, "batch|model|both",
+                           "leave one batch size out, one model out, or both (default)");
+  t[n++] = (cli_opt_t)OSTR("--csv", &csvp, "FILE", "also write the table as CSV to FILE");
+  t[n++] = (cli_opt_t)OSTR("--dump", &dump_dir, "DIR", "write every generated series to DIR");
+  t[n++] = (cli_opt_t)OSTR("--only", &only, "LABEL,...", "keep the runs of these model labels");
+  t[n++] = (cli_opt_t)OINT("--fast", &fast, "0|1", "smaller training (smoke tests)", 0, 1);
+  t[n++] = (cli_opt_t)OSTR("--pool", &pool, "batch|gpu",
+                           "key of the pooled model of the model split (default batch)");
+  t[n++] = (cli_opt_t)OFLAG("--json", &json, "JSON Lines rows instead of the text table");
+  int rc = plan_parse("fidelity", "[options]",
+                      "The held-out fidelity table of every power model on the measured H100\n"
+                      "traces.  Progress goes to standard error when it is a terminal.",
+                      t, n, argc, argv, NULL, 0, NULL);
+  if (rc != CLI_GO_ON)
     return rc;
   int do_b = strcmp(split, "batch") == 0 || strcmp(split, "both") == 0;
   int do_m = strcmp(split, "model") == 0 || strcmp(split, "both") == 0;
@@ -791,15 +973,15 @@ static int cmd_fidelity(int argc, char **argv)
       return 2;
     }
   }
-  FILE *csv = NULL;
+  fid_out_t out = {NULL, json};
   if (csvp) {
-    if (!(csv = fopen(csvp, "w"))) {
-      fprintf(stderr, "%s: cannot write\n", csvp);
+    if (!(out.csv = fopen(csvp, "w"))) {
+      fprintf(stderr, "headroom plan fidelity: --csv %s: %s\n", csvp, strerror(errno));
       hr_plan_traceset_destroy(set);
       return 1;
     }
-    fprintf(csv, "split,held_out,method,energy_err_pct,acf_r2,ks,nrmse,p95_err_pct,p99_err_pct,"
-                 "ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,ramp_p99_err_pct\n");
+    fprintf(out.csv, "split,held_out,method,energy_err_pct,acf_r2,ks,nrmse,p95_err_pct,"
+                     "p99_err_pct,ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,ramp_p99_err_pct\n");
   }
   if (fast) { /* smaller training for smoke tests: fewer states, EM and GRU steps */
     cfg.k_max = 6;
@@ -808,85 +990,26 @@ static int cmd_fidelity(int argc, char **argv)
     cfg.gru_epochs = 3;
     cfg.gru_windows = 4;
   }
-  unsigned char *use = malloc(set->n);
   static fold_out_t acc[HR_PLAN_METHOD_COUNT_];
-  if (!use) {
-    rc = HR_ERR_NOMEM;
-    goto done;
+  const int tty = isatty(2);
+  if (!json) {
+    printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)\n", c.tdir);
+    printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+           "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
   }
   rc = HR_OK;
-  printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)\n", c.tdir);
-  printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
-         "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
-  if (do_b) {
-    /* Leave-one-batch-size-out: train on every other run (the held-out
-     * model's other batch sizes included), test on the left-out run. */
-    cfg.pooled = 0;
-    for (size_t i = 0; i < set->n; i++) {
-      for (size_t j = 0; j < set->n; j++)
-        use[j] = j != i;
-      hr_plan_model_t *m;
-      if ((rc = hr_plan_model_train(set, use, &cfg, &m, &e)) != HR_OK)
-        goto done;
-      rc = eval_trace(m, &set->tr[i], "batch", cfg.seed + i, acc, csv);
-      hr_plan_model_destroy(m);
-      if (rc != HR_OK)
-        goto done;
-    }
-    /* Per-model summaries: acc holds one entry per run, in set order. */
-    for (size_t i = 0; i < set->n && rc == HR_OK; i++) {
-      if (!first_of_label(set, i))
-        continue;
-      static fold_out_t sub[HR_PLAN_METHOD_COUNT_];
-      for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
-        sub[meth].m = 0;
-        for (size_t k = 0; k < acc[meth].m && k < set->n; k++)
-          if (strcmp(set->tr[k].model, set->tr[i].model) == 0) {
-            sub[meth].gt[sub[meth].m] = acc[meth].gt[k];
-            sub[meth].gen[sub[meth].m] = acc[meth].gen[k];
-            sub[meth].len[sub[meth].m++] = acc[meth].len[k];
-          }
-      }
-      char held[64];
-      held_name(held, sizeof held, set->tr[i].model, "ALL");
-      rc = summarize(sub, "batch", held, csv);
-    }
-    if (rc != HR_OK || (rc = summarize(acc, "batch", "ALL", csv)) != HR_OK)
-      goto done;
-    clear_acc(acc);
-  }
-  if (do_m) {
-    /* Leave-one-model-out: the held-out label is generated from the pooled
-     * per-GPU group of the other models. */
-    cfg.pooled = pool_mode;
-    for (size_t i = 0; i < set->n; i++) {
-      if (!first_of_label(set, i))
-        continue;
-      for (size_t j = 0; j < set->n; j++)
-        use[j] = strcmp(set->tr[j].model, set->tr[i].model) != 0;
-      hr_plan_model_t *m;
-      if ((rc = hr_plan_model_train(set, use, &cfg, &m, &e)) != HR_OK)
-        goto done;
-      for (size_t j = 0; j < set->n && rc == HR_OK; j++)
-        if (!use[j])
-          rc = eval_trace(m, &set->tr[j], "model", cfg.seed + j, acc, csv);
-      hr_plan_model_destroy(m);
-      if (rc != HR_OK)
-        goto done;
-    }
-    rc = summarize(acc, "model", "ALL", csv);
-    clear_acc(acc);
-  }
-done:
+  if (do_b)
+    rc = split_batch(set, cfg, &out, acc, &e, tty);
+  if (rc == HR_OK && do_m)
+    rc = split_model(set, cfg, pool_mode, &out, acc, &e, tty);
   clear_acc(acc);
   if (rc != HR_OK)
     fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.message[0] ? ": " : "",
             e.message);
-  if (csv && !closed_ok(csv) && rc == HR_OK) {
-    fprintf(stderr, "%s: write failed\n", csvp);
+  if (out.csv && !closed_ok(out.csv) && rc == HR_OK) {
+    fprintf(stderr, "headroom plan fidelity: --csv %s: write failed\n", csvp);
     rc = HR_ERR_IO;
   }
-  free(use);
   hr_plan_traceset_destroy(set);
   return rc == HR_OK ? 0 : 1;
 }
@@ -897,13 +1020,18 @@ done:
 static int cmd_train(int argc, char **argv)
 {
   train_ctx_t c;
-  opt_t t[MAX_OPTS];
+  cli_opt_t t[MAX_OPTS];
   const char *out = NULL, *exclude = NULL;
+  int json = 0;
   int n = train_opts(t, &c);
-  t[n++] = (opt_t){"--out", OPT_STR, &out, NULL, NO_RANGE};
-  t[n++] = (opt_t){"--exclude", OPT_STR, &exclude, NULL, NO_RANGE};
-  int rc = parse_opts("train", argc, argv, t, n, NULL, 0, NULL);
-  if (rc != GO_ON)
+  t[n++] = (cli_opt_t)OSTR("--out", &out, "MODEL", "the model file to write (required)");
+  t[n++] = (cli_opt_t)OSTR("--exclude", &exclude, "LABEL[/BATCH]",
+                           "leave these runs out of the training");
+  t[n++] = (cli_opt_t)OFLAG("--json", &json, "print a JSON summary of the training");
+  int rc = plan_parse("train", "--out MODEL [options]",
+                      "Fits every power model on the measured traces and writes the model file.",
+                      t, n, argc, argv, NULL, 0, NULL);
+  if (rc != CLI_GO_ON)
     return rc;
   if (!out) {
     fprintf(stderr, "headroom plan train: --out MODEL is required\n");
@@ -939,9 +1067,24 @@ static int cmd_train(int argc, char **argv)
   hr_plan_model_t *m = NULL;
   hr_diag_t e = {0};
   rc = hr_plan_model_train(c.set, use, &c.cfg, &m, &e);
-  if (rc == HR_OK && (rc = hr_plan_model_save(m, out)) != HR_OK)
+  if (rc == HR_OK && (rc = hr_plan_model_save(m, out)) != HR_OK) {
     fprintf(stderr, "%s: cannot write the model (%s)\n", out, hr_strerror(rc));
-  else if (rc != HR_OK)
+  } else if (rc == HR_OK && json) {
+    size_t used = 0;
+    for (size_t j = 0; j < c.set->n; j++)
+      used += use[j] != 0;
+    printf("{\"model_file\":");
+    json_str(stdout, out);
+    printf(",\"traces\":");
+    json_str(stdout, c.tdir);
+    printf(",\"lut\":");
+    json_str(stdout, c.lut);
+    printf(",\"runs\":%zu,\"runs_used\":%zu,\"runs_excluded\":%zu,\"seed\":%llu,\"methods\":[",
+           c.set->n, used, c.set->n - used, (unsigned long long)c.seed);
+    for (int k = 0; k < HR_PLAN_METHOD_COUNT_; k++)
+      printf("%s\"%s\"", k ? "," : "", hr_plan_method_name((hr_plan_method_t)k));
+    printf("]}\n");
+  } else if (rc != HR_OK)
     fprintf(stderr, "headroom plan train: %s%s%s\n", hr_strerror(rc), e.message[0] ? ": " : "",
             e.message);
   hr_plan_model_destroy(m);
@@ -957,16 +1100,21 @@ static int cmd_generate(int argc, char **argv)
   int gpus = 1;
   double batch = 1;
   uint64_t seed = 1;
-  const opt_t t[] = {
-      {"--model-file", OPT_STR, &mf, NULL, NO_RANGE}, {"--model", OPT_STR, &label, NULL, NO_RANGE},
-      {"--method", OPT_STR, &method, NULL, NO_RANGE},
-      {"--gpus", OPT_INT, &gpus, NULL, RANGE(1, 1e6)},
-      {"--batch", OPT_DBL, &batch, NULL, RANGE(0, 1e6)},
-      {"--seconds", OPT_DBL, &seconds, NULL, RANGE_GT(0, 1e7)},
-      {"--seed", OPT_U64, &seed, NULL, NO_RANGE},
+  int json = 0;
+  const cli_opt_t t[] = {
+      OSTR("--model-file", &mf, "MODEL", "model file from plan train (required)"),
+      OSTR("--model", &label, "LABEL", "model label (Llama-3.1-8B, ...)"),
+      OSTR("--method", &method, "NAME", "tdp|mean|lut|paper|markov|copula (default markov)"),
+      OINT("--gpus", &gpus, "G", "GPUs of the replica (default 1)", 1, 1e6),
+      ODBL("--batch", &batch, "B", "requests in flight (default 1)", 0, 1e6),
+      ODBL_GT("--seconds", &seconds, "S", "length [s] (default 60)", 0, 1e7),
+      OU64("--seed", &seed, "N", "random seed (default 1)"),
+      OFLAG("--json", &json, "JSON Lines {\"t_s\",\"power_w\"} instead of CSV"),
   };
-  int rc = parse_opts("generate", argc, argv, t, (int)(sizeof t / sizeof t[0]), NULL, 0, NULL);
-  if (rc != GO_ON)
+  int rc = plan_parse("generate", "--model-file MODEL --model LABEL [options]",
+                      "One replica's power at 0.1 s, as CSV (t_s,power_total_W).", t,
+                      (int)(sizeof t / sizeof t[0]), argc, argv, NULL, 0, NULL);
+  if (rc != CLI_GO_ON)
     return rc;
   int meth = method_of(method);
   if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7) {
@@ -986,7 +1134,10 @@ static int cmd_generate(int argc, char **argv)
       a[i] = batch;
     rc = hr_plan_model_generate(m, meth, label, gpus, a, n, seed, p);
   }
-  if (rc == HR_OK) {
+  if (rc == HR_OK && json) {
+    for (size_t i = 0; i < n; i++)
+      printf("{\"t_s\":%.1f,\"power_w\":%.3f}\n", (double)i * 0.1, p[i]);
+  } else if (rc == HR_OK) {
     printf("t_s,power_total_W\n");
     for (size_t i = 0; i < n; i++)
       printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
@@ -1076,6 +1227,9 @@ static int cmp_desc(const void *a, const void *b)
 
 enum { SITE_RUN, SITE_PROVISION, SITE_OVERSUB };
 
+/* --json of provision and oversub: their tables as JSON Lines. */
+static int study_json;
+
 static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
                      const hr_plan_workload_t *w, double dur, const char *dir);
 static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
@@ -1091,34 +1245,54 @@ static int cmd_site(int argc, char **argv, int mode)
   hr_plan_site_cfg_t cfg;
   hr_plan_site_cfg_default(&cfg);
   wl_args_t a;
-  opt_t t[MAX_OPTS];
+  int json = mode == SITE_RUN;
+  cli_opt_t t[MAX_OPTS];
   int n = wl_opts(t, &a);
-  const opt_t o[] = {
-      {"--model-file", OPT_STR, &mf, NULL, NO_RANGE},
-      {"--out-dir", OPT_STR, &dir, NULL, NO_RANGE},
-      {"--method", OPT_STR, &method, NULL, NO_RANGE},
-      {"--model", OPT_STR, &cfg.model, NULL, NO_RANGE},
-      {"--hours", OPT_DBL, &hours, NULL, RANGE_GT(0, 8760)},
-      {"--row-capacity-kw", OPT_DBL, &cap_kw, NULL, RANGE_GT(0, 1e9)},
-      {"--samples", OPT_INT, &samples, NULL, RANGE(1, 1e6)},
-      {"--rows", OPT_INT, &cfg.rows, NULL, RANGE(1, HR_PLAN_SITE_MAX_SERVERS)},
-      {"--racks", OPT_INT, &cfg.racks_per_row, NULL, RANGE(1, HR_PLAN_SITE_MAX_SERVERS)},
-      {"--servers", OPT_INT, &cfg.servers_per_rack, NULL, RANGE(1, HR_PLAN_SITE_MAX_SERVERS)},
-      {"--gpus", OPT_INT, &cfg.gpus_per_server, NULL, RANGE(1, 1024)},
-      {"--non-gpu", OPT_DBL, &cfg.non_gpu_w, NULL, RANGE(0, 1e6)},
-      {"--pue", OPT_DBL, &cfg.pue, NULL, RANGE(1, 10)},
-      {"--dt", OPT_DBL, &cfg.dt_s, NULL, RANGE(0.01, 3600)},
-      {"--max-seqs", OPT_INT, &cfg.serve.max_num_seqs, NULL, RANGE(1, 1e6)},
-      {"--max-tokens", OPT_INT, &cfg.serve.max_batched_tokens, NULL, RANGE(1, 1e9)},
-      {"--prefill-tps", OPT_DBL, &cfg.serve.prefill_tok_per_s, NULL, RANGE_GT(0, 1e9)},
-      {"--step-ms", OPT_DBL, &step_ms, NULL, RANGE_GT(0, 1e5)},
-      {"--step-per-seq-ms", OPT_DBL, &step_per_seq_ms, NULL, RANGE(0, 1e5)},
-      {"--no-chunked", OPT_NOT, &cfg.serve.chunked_prefill, NULL, NO_RANGE},
+  const cli_opt_t o[] = {
+      {.kind = CLI_SECTION, .help = "facility"},
+      OSTR("--model-file", &mf, "MODEL", "model file from plan train (required)"),
+      OSTR("--model", &cfg.model, "LABEL", "model label the servers run"),
+      OSTR("--method", &method, "NAME", "power model (default copula)"),
+      ODBL_GT("--hours", &hours, "H", "length [h] (default: the trace's, else 1)", 0, 8760),
+      OINT("--rows", &cfg.rows, "N", "rows (default 10)", 1, HR_PLAN_SITE_MAX_SERVERS),
+      OINT("--racks", &cfg.racks_per_row, "N", "racks per row (default 6)", 1,
+           HR_PLAN_SITE_MAX_SERVERS),
+      OINT("--servers", &cfg.servers_per_rack, "N", "servers per rack (default 4)", 1,
+           HR_PLAN_SITE_MAX_SERVERS),
+      OINT("--gpus", &cfg.gpus_per_server, "N", "GPUs per server (default 8)", 1, 1024),
+      ODBL("--non-gpu", &cfg.non_gpu_w, "W", "non-GPU power per server (default 1000)", 0, 1e6),
+      ODBL("--pue", &cfg.pue, "X", "power usage effectiveness (default 1.3)", 1, 10),
+      ODBL("--dt", &cfg.dt_s, "S", "simulation step [s] (default 0.25)", 0.01, 3600),
+      {.kind = CLI_SECTION, .help = "serving"},
+      OINT("--max-seqs", &cfg.serve.max_num_seqs, "N", "requests in flight per server", 1, 1e6),
+      OINT("--max-tokens", &cfg.serve.max_batched_tokens, "N", "tokens per step", 1, 1e9),
+      {.name = "--no-chunked", .kind = CLI_CLEAR, .dst = &cfg.serve.chunked_prefill,
+       .help = "no chunked prefill"},
+      ODBL_GT("--prefill-tps", &cfg.serve.prefill_tok_per_s, "R", "prefill tokens per second", 0,
+              1e9),
+      ODBL_GT("--step-ms", &step_ms, "MS", "decode step time [ms]", 0, 1e5),
+      ODBL("--step-per-seq-ms", &step_per_seq_ms, "MS", "decode step time per sequence [ms]", 0,
+           1e5),
+      {.kind = CLI_SECTION, .help = "study"},
+      ODBL_GT("--row-capacity-kw", &cap_kw, "KW", "oversub: row capacity, IT power (default 600)",
+              0, 1e9),
+      OINT("--samples", &samples, "N", "oversub: draws per rack count (default 200)", 1, 1e6),
+      OSTR("--out-dir", &dir, "DIR", "write the CSVs, report.md and the charts to DIR"),
+      OFLAG("--json", &json, mode == SITE_RUN ? "JSON summary (the default)"
+                                              : "JSON Lines instead of the text table"),
   };
   memcpy(t + n, o, sizeof o);
   n += (int)(sizeof o / sizeof o[0]);
-  int rc = parse_opts(sub, argc, argv, t, n, NULL, 0, NULL);
-  if (rc != GO_ON)
+  static const char *const about[] = {
+      "Facility power from a workload: utility statistics as JSON; CSVs and report.md in\n"
+      "--out-dir.",
+      "The same facility under every power model: peak, mean, 15-min peak, peak/average,\n"
+      "load factor, 15-min ramp (provision.csv in --out-dir).",
+      "Racks per row by nameplate vs by generated traces (oversub.csv in --out-dir).",
+  };
+  int rc = plan_parse(sub, "--model-file MODEL (--csv TRACE | --arrival A --rate R) [options]",
+                      about[mode], t, n, argc, argv, NULL, 0, NULL);
+  if (rc != CLI_GO_ON)
     return rc;
   if ((double)cfg.rows * cfg.racks_per_row * cfg.servers_per_rack > HR_PLAN_SITE_MAX_SERVERS) {
     fprintf(stderr, "headroom plan %s: --rows x --racks x --servers: %.0f servers, at most %d\n",
@@ -1163,6 +1337,7 @@ static int cmd_site(int argc, char **argv, int mode)
     hr_plan_model_destroy(m);
     return 2;
   }
+  study_json = json;
   if (mode == SITE_PROVISION) {
     rc = provision(m, cfg, w, dur, dir);
     goto done;
@@ -1306,8 +1481,9 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
             cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, cfg.model, cfg.gpus_per_server,
             cfg.non_gpu_w, cfg.pue, dur / 3600.0, w->n);
   }
-  printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
-         "peak/avg", "LF", "ramp15_kW/h");
+  if (!study_json)
+    printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
+           "peak/avg", "LF", "ramp15_kW/h");
   int rc = HR_OK;
   double *series[HR_PLAN_METHOD_COUNT_] = {0};
   const char *names[HR_PLAN_METHOD_COUNT_];
@@ -1327,9 +1503,21 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     rc = hr_plan_utility_compute(s->it_w, s->n, s->dt_s, &u);
     double k = cfg.pue / 1e3;
     if (rc == HR_OK) {
-      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", hr_plan_method_name(meth),
-             u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
-             u.max_ramp_15min_w_per_h * k);
+      if (study_json) {
+        printf("{\"method\":\"%s\",", hr_plan_method_name(meth));
+        json_fixed(stdout, "peak_facility_kw", u.peak_w * k, 3, 1);
+        json_fixed(stdout, "mean_facility_kw", u.mean_w * k, 3, 1);
+        json_fixed(stdout, "peak_15min_kw", u.peak_15min_w * k, 3, 1);
+        json_fixed(stdout, "peak_to_average", u.peak_to_average, 5, 1);
+        json_fixed(stdout, "load_factor", u.load_factor, 5, 1);
+        json_fixed(stdout, "max_ramp_15min_kw_per_h", u.max_ramp_15min_w_per_h * k, 3, 1);
+        json_fixed(stdout, "max_ramp_1s_kw_per_s", u.max_ramp_1s_w_per_s * k, 4, 0);
+        printf("}\n");
+      } else {
+        printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", hr_plan_method_name(meth),
+               u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
+               u.max_ramp_15min_w_per_h * k);
+      }
       if (csv)
         fprintf(csv, "%s,%.3f,%.3f,%.3f,%.5f,%.5f,%.3f,%.4f\n", hr_plan_method_name(meth),
                 u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
@@ -1407,8 +1595,9 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     fprintf(csv, "method,n_racks,n_samples,peak_mean_kw,peak_p05_kw,peak_p50_kw,peak_p95_kw,"
                  "peak_max_kw,exceed_prob\n");
   }
-  printf("%7s %10s %10s %10s %10s %8s\n", "n_racks", "mean_kW", "p50_kW", "p95_kW", "max_kW",
-         "P(exc)");
+  if (!study_json)
+    printf("%7s %10s %10s %10s %10s %8s\n", "n_racks", "mean_kW", "p50_kW", "p95_kW", "max_kW",
+           "P(exc)");
   int by_trace_p95 = 0, by_trace_zero = 0;
   double *pl = calloc(4 * (size_t)s->nracks, sizeof *pl); /* n, p50, p95, max */
   if (!pl) {
@@ -1431,16 +1620,37 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     pl[s->nracks + n - 1] = o.peak_p50_w / 1e3;
     pl[2 * s->nracks + n - 1] = o.peak_p95_w / 1e3;
     pl[3 * s->nracks + n - 1] = cap_kw;
-    printf("%7d %10.1f %10.1f %10.1f %10.1f %8.3f\n", n, o.peak_mean_w / 1e3, o.peak_p50_w / 1e3,
-           o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
+    if (study_json) {
+      printf("{\"method\":\"%s\",\"n_racks\":%d,\"n_samples\":%d,",
+             hr_plan_method_name(cfg->method), n, samples);
+      json_fixed(stdout, "peak_mean_kw", o.peak_mean_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_p05_kw", o.peak_p05_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_p50_kw", o.peak_p50_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_p95_kw", o.peak_p95_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_max_kw", o.peak_max_w / 1e3, 3, 1);
+      json_fixed(stdout, "exceed_prob", o.exceed_prob, 4, 0);
+      printf("}\n");
+    } else {
+      printf("%7d %10.1f %10.1f %10.1f %10.1f %8.3f\n", n, o.peak_mean_w / 1e3,
+             o.peak_p50_w / 1e3, o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
+    }
     if (csv)
       fprintf(csv, "%s,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f\n", hr_plan_method_name(cfg->method),
               n, samples, o.peak_mean_w / 1e3, o.peak_p05_w / 1e3, o.peak_p50_w / 1e3,
               o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
   }
-  printf("# row capacity %.0f kW (IT): %d racks by nameplate (%.1f kW/rack); by traces: %d with "
-         "p95 peak within, %d never exceeding in %d draws (of %d racks generated)\n",
-         cap_kw, by_plate, rack_plate_kw, by_trace_p95, by_trace_zero, samples, s->nracks);
+  if (study_json) {
+    printf("{\"summary\":true,\"method\":\"%s\",", hr_plan_method_name(cfg->method));
+    json_fixed(stdout, "row_capacity_kw", cap_kw, 3, 1);
+    json_fixed(stdout, "rack_nameplate_kw", rack_plate_kw, 3, 1);
+    printf("\"racks_by_nameplate\":%d,\"racks_by_trace_p95\":%d,\"racks_by_trace_no_exceed\":%d,"
+           "\"n_samples\":%d,\"racks_generated\":%d}\n",
+           by_plate, by_trace_p95, by_trace_zero, samples, s->nracks);
+  } else {
+    printf("# row capacity %.0f kW (IT): %d racks by nameplate (%.1f kW/rack); by traces: %d "
+           "with p95 peak within, %d never exceeding in %d draws (of %d racks generated)\n",
+           cap_kw, by_plate, rack_plate_kw, by_trace_p95, by_trace_zero, samples, s->nracks);
+  }
   if (dir) {
     snprintf(path, sizeof path, "%s/report.md", dir);
     FILE *md = fopen(path, "w");
@@ -1477,30 +1687,34 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   return rc;
 }
 
+static int cmd_site_run(int argc, char **argv)
+{
+  return cmd_site(argc, argv, SITE_RUN);
+}
+
+static int cmd_provision(int argc, char **argv)
+{
+  return cmd_site(argc, argv, SITE_PROVISION);
+}
+
+static int cmd_oversub(int argc, char **argv)
+{
+  return cmd_site(argc, argv, SITE_OVERSUB);
+}
+
 int cmd_plan(int argc, char **argv)
 {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "workload") == 0)
-    return cmd_workload(argc - 1, argv + 1);
-  if (strcmp(sub, "metrics") == 0)
-    return cmd_metrics(argc - 1, argv + 1);
-  if (strcmp(sub, "train") == 0)
-    return cmd_train(argc - 1, argv + 1);
-  if (strcmp(sub, "generate") == 0)
-    return cmd_generate(argc - 1, argv + 1);
-  if (strcmp(sub, "site") == 0)
-    return cmd_site(argc - 1, argv + 1, SITE_RUN);
-  if (strcmp(sub, "provision") == 0)
-    return cmd_site(argc - 1, argv + 1, SITE_PROVISION);
-  if (strcmp(sub, "oversub") == 0)
-    return cmd_site(argc - 1, argv + 1, SITE_OVERSUB);
-  if (strcmp(sub, "fidelity") == 0)
-    return cmd_fidelity(argc - 1, argv + 1);
-  fprintf(stderr, "headroom plan: unknown subcommand '%s'\n", sub);
-  usage(stderr);
-  return 2;
+  static const cli_cmd_t subs[] = {
+      {"workload", cmd_workload, "load a request trace or generate one; a summary or --out CSV"},
+      {"metrics", cmd_metrics, "fidelity metrics of generated vs measured series (JSON)"},
+      {"train", cmd_train, "fit all power models on the measured traces into a model file"},
+      {"fidelity", cmd_fidelity, "the held-out fidelity table of every power model"},
+      {"generate", cmd_generate, "one replica's power at 0.1 s as CSV"},
+      {"site", cmd_site_run, "facility power from a workload: utility statistics, report"},
+      {"provision", cmd_provision, "the same facility under every power model"},
+      {"oversub", cmd_oversub, "racks per row by nameplate vs by generated traces"},
+  };
+  return cli_dispatch("headroom plan",
+                      "Power-trace generation for LLM inference (docs/plan.md).", subs,
+                      (int)(sizeof subs / sizeof subs[0]), argc, argv);
 }

@@ -1,8 +1,13 @@
-/* plan module: workloads (request lists) from CSV traces and generators. */
+/* plan module: workloads (request lists) from CSV and JSON Lines traces
+ * (read with libcsv and jansson) and from generators. */
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <csv.h>
+#include <jansson.h>
 
 #include "core/core.h"
 #include "plan/plan_int.h"
@@ -110,6 +115,177 @@ static int parse_count(const char *s, int32_t *v)
   return HR_OK;
 }
 
+/* ---- CSV: libcsv splits the fields (RFC 4180 quoting: a quoted header such
+ * as "TIMESTAMP", quoted fields with commas or line breaks, CRLF); the rows
+ * are checked here.  The parser is fed one physical line at a time so that
+ * an error names the line a row ends on. */
+
+#define CSV_MAX_FIELDS 4096
+
+typedef struct csv_state {
+  const hr_plan_csv_map_t *map;
+  hr_plan_workload_t *w;
+  hr_diag_t *err;
+  size_t cap;
+  long line;       /* the physical line being fed */
+  int rc;          /* the first error; the callbacks do nothing after it */
+  int header_done;
+  int col[3], need;
+  int datetime;    /* decided by the first row */
+  int64_t sec0;
+  double frac0, prev;
+  /* the row being read */
+  char **f;
+  size_t *flen;
+  int nf, fcap;
+} csv_state_t;
+
+static void csv_field(void *data, size_t len, void *user)
+{
+  csv_state_t *st = user;
+  if (st->rc != HR_OK)
+    return;
+  if (st->nf == CSV_MAX_FIELDS) {
+    hr__plan_err(st->err, st->line, 0, "more than %d fields", CSV_MAX_FIELDS);
+    st->rc = HR_ERR_PARSE;
+    return;
+  }
+  if (memchr(data ? data : "", '\0', data ? len : 0)) {
+    hr__plan_err(st->err, st->line, st->nf + 1, "a NUL byte in a field");
+    st->rc = HR_ERR_PARSE;
+    return;
+  }
+  if (st->nf == st->fcap) {
+    int nc = st->fcap ? 2 * st->fcap : 16;
+    char **f = realloc(st->f, (size_t)nc * sizeof *f);
+    size_t *fl = f ? realloc(st->flen, (size_t)nc * sizeof *fl) : NULL;
+    if (f)
+      st->f = f;
+    if (!f || !fl) {
+      st->rc = HR_ERR_NOMEM;
+      hr__plan_err(st->err, st->line, 0, "out of memory");
+      return;
+    }
+    st->flen = fl;
+    for (int k = st->fcap; k < nc; k++)
+      st->f[k] = NULL;
+    st->fcap = nc;
+  }
+  char *copy = malloc(len + 1);
+  if (!copy) {
+    st->rc = HR_ERR_NOMEM;
+    hr__plan_err(st->err, st->line, 0, "out of memory");
+    return;
+  }
+  if (len)
+    memcpy(copy, data, len);
+  copy[len] = '\0';
+  free(st->f[st->nf]);
+  st->f[st->nf] = copy;
+  st->flen[st->nf++] = len;
+}
+
+/* One data row into a request; HR_OK or the error (st->err set). */
+static int csv_row(csv_state_t *st)
+{
+  const char *const names[3] = {st->map->time_col, st->map->in_col, st->map->out_col};
+  hr_plan_workload_t *w = st->w;
+  if (st->nf < st->need) {
+    hr__plan_err(st->err, st->line, st->nf + 1, "row has %d fields, the header needs %d", st->nf,
+                 st->need);
+    return HR_ERR_PARSE;
+  }
+  hr_plan_request_t r;
+  const char *ts = st->f[st->col[0]];
+  int64_t sec;
+  double frac, t;
+  if (st->datetime < 0)
+    st->datetime = parse_datetime(ts, &sec, &frac);
+  if (st->datetime) {
+    if (!parse_datetime(ts, &sec, &frac)) {
+      hr__plan_err(st->err, st->line, st->col[0] + 1,
+                   "%s: not a date-time 'YYYY-MM-DD hh:mm:ss.f'", names[0]);
+      return HR_ERR_PARSE;
+    }
+    if (w->n == 0) {
+      st->sec0 = sec;
+      st->frac0 = frac;
+      w->t0_epoch_s = (double)sec + frac;
+    }
+    t = (double)(sec - st->sec0) + (frac - st->frac0);
+  } else {
+    double x;
+    if (hr__plan_parse_double(ts, &x) != HR_OK) {
+      hr__plan_err(st->err, st->line, st->col[0] + 1, "%s: not a number or date-time", names[0]);
+      return HR_ERR_PARSE;
+    }
+    if (w->n == 0)
+      w->t0_epoch_s = x;
+    t = (x - w->t0_epoch_s) * st->map->time_unit_s;
+  }
+  /* Times far apart (1e308 then -1e308) would make spans infinite. */
+  if (!(fabs(t) <= HR_PLAN_MAX_SECONDS)) {
+    hr__plan_err(st->err, st->line, st->col[0] + 1, "%s: %g s from the first row, beyond %g s",
+                 names[0], t, HR_PLAN_MAX_SECONDS);
+    return HR_ERR_RANGE;
+  }
+  if (!(t > st->prev)) {
+    hr__plan_err(st->err, st->line, st->col[0] + 1,
+                 "%s: %s timestamp (not after the previous row)", names[0],
+                 t == st->prev ? "duplicate" : "unsorted");
+    return HR_ERR_RANGE;
+  }
+  st->prev = t;
+  r.t_s = t;
+  for (int k = 1; k < 3; k++) {
+    int32_t v;
+    int e = parse_count(st->f[st->col[k]], &v);
+    if (e != HR_OK) {
+      hr__plan_err(st->err, st->line, st->col[k] + 1, "%s: %s", names[k],
+                   e == HR_ERR_PARSE ? "not an integer" : "negative or too large count");
+      return e;
+    }
+    if (k == 1)
+      r.in_tokens = v;
+    else
+      r.out_tokens = v;
+  }
+  if (push(w, &st->cap, &r) != HR_OK) {
+    hr__plan_err(st->err, st->line, 0, "out of memory");
+    return HR_ERR_NOMEM;
+  }
+  return HR_OK;
+}
+
+static void csv_end_row(int c, void *user)
+{
+  csv_state_t *st = user;
+  (void)c;
+  if (st->rc != HR_OK)
+    return;
+  if (!st->header_done) {
+    const char *const names[3] = {st->map->time_col, st->map->in_col, st->map->out_col};
+    st->need = 0;
+    for (int k = 0; k < 3; k++) {
+      st->col[k] = -1;
+      for (int j = 0; j < st->nf && st->col[k] < 0; j++)
+        if (strcmp(st->f[j], names[k]) == 0)
+          st->col[k] = j;
+      if (st->col[k] < 0) {
+        hr__plan_err(st->err, st->line, 0, "missing column '%s' in the header", names[k]);
+        st->rc = HR_ERR_PARSE;
+        return;
+      }
+      if (st->col[k] + 1 > st->need)
+        st->need = st->col[k] + 1;
+    }
+    st->header_done = 1;
+  } else {
+    st->rc = csv_row(st);
+  }
+  st->nf = 0;
+}
+
 static int workload_parse_csv_body(const char *buf, size_t len, const hr_plan_csv_map_t *map,
                                hr_plan_workload_t **out, hr_diag_t *err)
 {
@@ -122,118 +298,49 @@ static int workload_parse_csv_body(const char *buf, size_t len, const hr_plan_cs
   if (!map->time_col || !map->in_col || !map->out_col || !(map->time_unit_s > 0.0) ||
       !isfinite(map->time_unit_s))
     return HR_ERR_INVALID_ARG;
-  hr__plan_csv_t c;
-  hr__plan_csv_init(&c, buf, len);
-  hr_plan_workload_t *w = calloc(1, sizeof *w);
-  if (!w)
+  csv_state_t st;
+  memset(&st, 0, sizeof st);
+  st.map = map;
+  st.err = err;
+  st.datetime = -1;
+  st.prev = -INFINITY;
+  st.w = calloc(1, sizeof *st.w);
+  struct csv_parser p;
+  if (!st.w || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+    free(st.w);
     return HR_ERR_NOMEM;
-  size_t cap = 0;
-  int rc = hr__plan_csv_next(&c);
-  if (rc <= 0) {
-    if (rc == 0) {
-      hr__plan_err(err, 1, 0, "empty file: no header line");
-      rc = HR_ERR_PARSE;
-    } else {
-      hr__plan_err(err, c.line, 0, "cannot split the header line");
-    }
-    goto fail;
   }
-  const char *names[3] = {map->time_col, map->in_col, map->out_col};
-  int col[3];
-  for (int k = 0; k < 3; k++) {
-    col[k] = hr__plan_csv_find(&c, names[k]);
-    if (col[k] < 0) {
-      hr__plan_err(err, c.line, 0, "missing column '%s' in the header", names[k]);
-      rc = HR_ERR_PARSE;
-      goto fail;
+  size_t pos = 0;
+  while (pos < len && st.rc == HR_OK) {
+    const char *s = buf + pos;
+    const char *nl = memchr(s, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - s) + 1 : len - pos;
+    st.line++;
+    if (csv_parse(&p, s, n, csv_field, csv_end_row, &st) != n && st.rc == HR_OK) {
+      hr__plan_err(err, st.line, st.nf + 1, "%s", csv_strerror(csv_error(&p)));
+      st.rc = HR_ERR_PARSE;
     }
+    pos += n;
   }
-  int need = col[0] > col[1] ? col[0] : col[1];
-  need = (need > col[2] ? need : col[2]) + 1;
-  int64_t sec0 = 0;
-  double frac0 = 0.0, prev = -INFINITY;
-  int datetime = -1; /* decided by the first row */
-  while ((rc = hr__plan_csv_next(&c)) == 1) {
-    if (c.nf < need) {
-      hr__plan_err(err, c.line, c.nf + 1, "row has %d fields, the header needs %d", c.nf, need);
-      rc = HR_ERR_PARSE;
-      goto fail;
-    }
-    hr_plan_request_t r;
-    const char *ts = c.f[col[0]];
-    int64_t sec;
-    double frac, t;
-    if (datetime < 0)
-      datetime = parse_datetime(ts, &sec, &frac);
-    if (datetime) {
-      if (!parse_datetime(ts, &sec, &frac)) {
-        hr__plan_err(err, c.line, col[0] + 1, "%s: not a date-time 'YYYY-MM-DD hh:mm:ss.f'",
-                     names[0]);
-        rc = HR_ERR_PARSE;
-        goto fail;
-      }
-      if (w->n == 0) {
-        sec0 = sec;
-        frac0 = frac;
-        w->t0_epoch_s = (double)sec + frac;
-      }
-      t = (double)(sec - sec0) + (frac - frac0);
-    } else {
-      double x;
-      if (hr__plan_parse_double(ts, &x) != HR_OK) {
-        hr__plan_err(err, c.line, col[0] + 1, "%s: not a number or date-time", names[0]);
-        rc = HR_ERR_PARSE;
-        goto fail;
-      }
-      if (w->n == 0)
-        w->t0_epoch_s = x;
-      t = (x - w->t0_epoch_s) * map->time_unit_s;
-    }
-    /* Times far apart (1e308 then -1e308) would make spans infinite. */
-    if (!(fabs(t) <= HR_PLAN_MAX_SECONDS)) {
-      hr__plan_err(err, c.line, col[0] + 1, "%s: %g s from the first row, beyond %g s", names[0],
-                   t, HR_PLAN_MAX_SECONDS);
-      rc = HR_ERR_RANGE;
-      goto fail;
-    }
-    if (!(t > prev)) {
-      hr__plan_err(err, c.line, col[0] + 1, "%s: %s timestamp (not after the previous row)",
-                   names[0], t == prev ? "duplicate" : "unsorted");
-      rc = HR_ERR_RANGE;
-      goto fail;
-    }
-    prev = t;
-    r.t_s = t;
-    for (int k = 1; k < 3; k++) {
-      int32_t v;
-      int e = parse_count(c.f[col[k]], &v);
-      if (e != HR_OK) {
-        hr__plan_err(err, c.line, col[k] + 1, "%s: %s", names[k],
-                     e == HR_ERR_PARSE ? "not an integer" : "negative or too large count");
-        rc = e;
-        goto fail;
-      }
-      if (k == 1)
-        r.in_tokens = v;
-      else
-        r.out_tokens = v;
-    }
-    if ((rc = push(w, &cap, &r)) != HR_OK) {
-      hr__plan_err(err, c.line, 0, "out of memory");
-      goto fail;
-    }
+  if (st.rc == HR_OK && csv_fini(&p, csv_field, csv_end_row, &st) != 0 && st.rc == HR_OK) {
+    hr__plan_err(err, st.line, st.nf + 1, "%s", csv_strerror(csv_error(&p)));
+    st.rc = HR_ERR_PARSE;
   }
-  if (rc < 0) {
-    hr__plan_err(err, c.line, 0, rc == HR_ERR_PARSE ? "too many fields or a NUL byte" : "out of memory");
-    goto fail;
+  if (st.rc == HR_OK && !st.header_done) {
+    hr__plan_err(err, 1, 0, "empty file: no header line");
+    st.rc = HR_ERR_PARSE;
   }
-  hr__plan_csv_free(&c);
-  *out = w;
+  csv_free(&p);
+  for (int k = 0; k < st.fcap; k++)
+    free(st.f[k]);
+  free(st.f);
+  free(st.flen);
+  if (st.rc != HR_OK) {
+    hr_plan_workload_destroy(st.w);
+    return st.rc;
+  }
+  *out = st.w;
   return HR_OK;
-fail:
-  hr__plan_csv_free(&c);
-  hr_plan_workload_destroy(w);
-  return rc;
 }
 
 static int workload_load_csv_body(const char *path, const hr_plan_csv_map_t *map,
@@ -394,108 +501,73 @@ int hr_plan_workload_fit_lengths(const hr_plan_workload_t *w, hr_plan_gen_cfg_t 
 
 /* ---------------------------------------------------------- JSON Lines */
 
-/* Skips one JSON value starting at s[*i] (n bytes); returns 0 on a syntax
- * error.  Strings honour escapes; containers are skipped by depth. */
-static int skip_value(const char *s, size_t n, size_t *i)
-{
-  int depth = 0;
-  do {
-    if (*i >= n)
-      return 0;
-    char c = s[*i];
-    if (c == '"') {
-      for ((*i)++; *i < n && s[*i] != '"'; (*i)++)
-        if (s[*i] == '\\')
-          (*i)++;
-      if (*i >= n)
-        return 0;
-      (*i)++;
-    } else if (c == '{' || c == '[') {
-      depth++;
-      (*i)++;
-    } else if (c == '}' || c == ']') {
-      if (depth == 0)
-        return 0;
-      depth--;
-      (*i)++;
-    } else if (depth > 0) {
-      (*i)++;
-    } else {
-      /* A bare scalar: up to the next delimiter. */
-      size_t st = *i;
-      while (*i < n && s[*i] != ',' && s[*i] != '}' && s[*i] != ']' && s[*i] != ' ' &&
-             s[*i] != '\t')
-        (*i)++;
-      if (*i == st)
-        return 0;
-    }
-  } while (depth > 0);
-  return 1;
-}
+/* ---- JSON Lines: jansson parses each line (escapes decoded, numbers of any
+ * JSON form, values of any length); the members are checked here. */
 
-static void skip_ws(const char *s, size_t n, size_t *i)
+/* The 1-based column of the value of top-level member key in the raw line
+ * s[0..n), or 0 when it cannot be found as written (an escaped key): only
+ * for messages. */
+static int value_column(const char *s, size_t n, const char *key)
 {
-  while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r'))
-    (*i)++;
-}
-
-/* Finds the top-level members named in keys[0..3) of the object in line
- * s[0..n); val[k] gets a NUL-terminated copy of the value (string quotes
- * removed, at most cap-1 bytes), col[k] its 1-based column.  Returns 0, or
- * the 1-based column of a syntax error (negative). */
-static int json_members(const char *s, size_t n, const char *const keys[3], char val[3][64],
-                        int col[3])
-{
-  size_t i = 0;
-  for (int k = 0; k < 3; k++)
-    col[k] = 0;
-  skip_ws(s, n, &i);
-  if (i >= n || s[i] != '{')
-    return -(int)(i + 1);
-  i++;
-  skip_ws(s, n, &i);
-  if (i < n && s[i] == '}')
-    return 0;
-  for (;;) {
-    skip_ws(s, n, &i);
-    if (i >= n || s[i] != '"')
-      return -(int)(i + 1);
-    size_t ks = ++i;
-    while (i < n && s[i] != '"')
-      i += s[i] == '\\' ? 2 : 1;
-    if (i >= n)
-      return -(int)(ks);
-    size_t kl = i - ks;
-    i++;
-    skip_ws(s, n, &i);
-    if (i >= n || s[i] != ':')
-      return -(int)(i + 1);
-    i++;
-    skip_ws(s, n, &i);
-    size_t vs = i;
-    if (!skip_value(s, n, &i))
-      return -(int)(vs + 1);
-    for (int k = 0; k < 3; k++)
-      if (strlen(keys[k]) == kl && memcmp(keys[k], s + ks, kl) == 0) {
-        size_t a = vs, b = i;
-        if (b > a && s[a] == '"') {
-          a++;
-          b--;
-        }
-        size_t l = b - a < 63 ? b - a : 63;
-        memcpy(val[k], s + a, l);
-        val[k][l] = '\0';
-        col[k] = (int)(vs + 1);
-      }
-    skip_ws(s, n, &i);
-    if (i < n && s[i] == ',') {
-      i++;
+  size_t kl = strlen(key);
+  for (size_t i = 0; i + kl + 2 <= n; i++) {
+    if (s[i] != '"' || memcmp(s + i + 1, key, kl) != 0 || s[i + kl + 1] != '"')
       continue;
-    }
-    if (i < n && s[i] == '}')
-      return 0;
-    return -(int)(i + 1);
+    size_t j = i + kl + 2;
+    while (j < n && (s[j] == ' ' || s[j] == '\t'))
+      j++;
+    if (j >= n || s[j] != ':')
+      continue;
+    j++;
+    while (j < n && (s[j] == ' ' || s[j] == '\t'))
+      j++;
+    return (int)(j + 1);
   }
+  return 0;
+}
+
+/* jansson reports the byte just after the token it stopped at; the column
+ * of the token's start (1-based) is what a reader looks for. */
+static int token_column(const char *s, size_t n, size_t end)
+{
+  if (end > n)
+    end = n;
+  size_t i = end;
+  if (i > 0 && s[i - 1] == '"') {
+    for (i--; i > 0 && s[i - 1] != '"'; i--)
+      ;
+    i = i > 0 ? i - 1 : 0;
+  } else {
+    while (i > 0 && (isalnum((unsigned char)s[i - 1]) || strchr("+-.", s[i - 1])))
+      i--;
+    if (i == end && i > 0)
+      i--; /* a one-character token: a bracket, a colon, a comma */
+  }
+  return (int)i + 1;
+}
+
+/* A token count from a JSON value: an integer, or a number with an integral
+ * value (1e1 is 10).  HR_OK, HR_ERR_PARSE (not a number: a string "12" is
+ * refused, not guessed at), HR_ERR_RANGE (negative or >= 2^31). */
+static int json_count(const json_t *v, int32_t *out)
+{
+  double x;
+  if (json_is_integer(v)) {
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || i > INT32_MAX)
+      return HR_ERR_RANGE;
+    *out = (int32_t)i;
+    return HR_OK;
+  }
+  if (!json_is_real(v))
+    return HR_ERR_PARSE;
+  x = json_real_value(v);
+  if (x != floor(x))
+    return HR_ERR_PARSE;
+  if (x < 0 || x > INT32_MAX)
+    return HR_ERR_RANGE;
+  *out = (int32_t)x;
+  return HR_OK;
 }
 
 static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_csv_map_t *map,
@@ -514,6 +586,7 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
   int datetime = -1, rc = HR_OK;
   int64_t sec0 = 0;
   double frac0 = 0.0, prev = -INFINITY;
+  json_t *obj = NULL;
   while (pos < len) {
     const char *s = buf + pos;
     const char *nl = memchr(s, '\n', len - pos);
@@ -522,49 +595,61 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
     line++;
     if (is_blank(s, n))
       continue;
-    char val[3][64];
-    int col[3];
-    int e = memchr(s, '\0', n) ? -1 : json_members(s, n, keys, val, col);
-    if (e < 0) {
-      hr__plan_err(err, line, -e, "not a JSON object");
+    json_error_t je;
+    obj = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    if (!obj) {
+      hr__plan_err(err, line, token_column(s, n, je.position), "not a JSON object: %s", je.text);
       rc = HR_ERR_PARSE;
       goto fail;
     }
+    if (!json_is_object(obj)) {
+      size_t i = 0;
+      while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+      hr__plan_err(err, line, (int)i + 1, "not a JSON object");
+      rc = HR_ERR_PARSE;
+      goto fail;
+    }
+    json_t *val[3];
     for (int k = 0; k < 3; k++)
-      if (!col[k]) {
+      if (!(val[k] = json_object_get(obj, keys[k]))) {
         hr__plan_err(err, line, 0, "missing key '%s'", keys[k]);
         rc = HR_ERR_PARSE;
         goto fail;
       }
     hr_plan_request_t r;
     int64_t sec;
-    double frac, t, x;
+    double frac, t;
+    const char *ts = json_is_string(val[0]) ? json_string_value(val[0]) : NULL;
     if (datetime < 0)
-      datetime = parse_datetime(val[0], &sec, &frac);
-    if (datetime && parse_datetime(val[0], &sec, &frac)) {
+      datetime = ts != NULL;
+    if (datetime && ts && parse_datetime(ts, &sec, &frac)) {
       if (w->n == 0) {
         sec0 = sec;
         frac0 = frac;
         w->t0_epoch_s = (double)sec + frac;
       }
       t = (double)(sec - sec0) + (frac - frac0);
-    } else if (!datetime && hr__plan_parse_double(val[0], &x) == HR_OK) {
+    } else if (!datetime && json_is_number(val[0])) {
+      double x = json_number_value(val[0]);
       if (w->n == 0)
         w->t0_epoch_s = x;
       t = (x - w->t0_epoch_s) * map->time_unit_s;
     } else {
-      hr__plan_err(err, line, col[0], "%s: not a number or date-time", keys[0]);
+      hr__plan_err(err, line, value_column(s, n, keys[0]), "%s: not %s", keys[0],
+                   datetime ? "a date-time string 'YYYY-MM-DD hh:mm:ss.f'" : "a number");
       rc = HR_ERR_PARSE;
       goto fail;
     }
     if (!(fabs(t) <= HR_PLAN_MAX_SECONDS)) {
-      hr__plan_err(err, line, col[0], "%s: %g s from the first line, beyond %g s", keys[0], t,
-                   HR_PLAN_MAX_SECONDS);
+      hr__plan_err(err, line, value_column(s, n, keys[0]), "%s: %g s from the first line, beyond %g s",
+                   keys[0], t, HR_PLAN_MAX_SECONDS);
       rc = HR_ERR_RANGE;
       goto fail;
     }
     if (!(t > prev)) {
-      hr__plan_err(err, line, col[0], "%s: %s timestamp (not after the previous line)", keys[0],
+      hr__plan_err(err, line, value_column(s, n, keys[0]),
+                   "%s: %s timestamp (not after the previous line)", keys[0],
                    t == prev ? "duplicate" : "unsorted");
       rc = HR_ERR_RANGE;
       goto fail;
@@ -573,10 +658,12 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
     r.t_s = t;
     for (int k = 1; k < 3; k++) {
       int32_t v;
-      int pe = parse_count(val[k], &v);
+      int pe = json_count(val[k], &v);
       if (pe != HR_OK) {
-        hr__plan_err(err, line, col[k], "%s: %s", keys[k],
-                     pe == HR_ERR_PARSE ? "not an integer" : "negative or too large count");
+        hr__plan_err(err, line, value_column(s, n, keys[k]), "%s: %s", keys[k],
+                     pe == HR_ERR_RANGE ? "negative or too large count"
+                     : json_is_string(val[k]) ? "not an integer (a string)"
+                                              : "not an integer");
         rc = pe;
         goto fail;
       }
@@ -585,6 +672,8 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
       else
         r.out_tokens = v;
     }
+    json_decref(obj);
+    obj = NULL;
     if ((rc = push(w, &cap, &r)) != HR_OK) {
       hr__plan_err(err, line, 0, "out of memory");
       goto fail;
@@ -593,6 +682,7 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
   *out = w;
   return HR_OK;
 fail:
+  json_decref(obj);
   hr_plan_workload_destroy(w);
   return rc;
 }

@@ -1,5 +1,5 @@
-/* headroom gen: options, formats and error messages.  The command's source
- * is compiled into this test so that cmd_gen can be called directly. */
+/* headroom gen: options, formats and error messages.  The test links the
+ * command's object library (hr_cli) and calls cmd_gen directly. */
 #include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
@@ -21,8 +21,10 @@
       fail_msg("%s = %.17g, want %s = %.17g +- %g", #a, a_, #b, b_, t_);                      \
   } while (0)
 
-#include "cli/cli_util.c"
-#include "cli/cmd_gen.c"
+#include "cli.h"
+#include "headroom/error.h"
+#include "headroom/gen.h"
+#include "headroom/layout.h"
 
 static char tmp_dir[256];
 

@@ -138,6 +138,44 @@ static void test_jsonl(void **state)
   }
 }
 
+/* Data from other tools: a quoted CSV header and quoted fields (a comma, a
+ * line break inside quotes); JSON numbers in any form, escaped keys, long
+ * values; a string is not a count. */
+static void test_real_readers(void **state)
+{
+  (void)state;
+  const char *csv = "\"TIMESTAMP\",\"Note\",\"ContextTokens\",\"GeneratedTokens\"\r\n"
+                    "0,\"a, b\",\"10\",20\r\n1.5,\"two\nlines\",30,40\r\n"
+                    "2.5,x,\"1\"\"\",4\r\n";
+  hr_plan_workload_t *w = NULL;
+  hr_diag_t e = {0};
+  assert_int_equal(hr_plan_workload_parse_csv(csv, strlen(csv) - 16, NULL, &w, &e), HR_OK);
+  assert_int_equal(w->n, 2);
+  assert_int_equal(w->req[0].in_tokens, 10);
+  assert_int_equal(w->req[1].out_tokens, 40);
+  hr_plan_workload_destroy(w);
+  /* 1" is not an integer: line 5 (the quoted line break counts), field 3. */
+  assert_int_equal(hr_plan_workload_parse_csv(csv, strlen(csv), NULL, &w, &e), HR_ERR_PARSE);
+  assert_int_equal(e.line, 5);
+  assert_int_equal(e.column, 3);
+  char jl[512];
+  snprintf(jl, sizeof jl,
+           "{\"timestamp\": 1e1, \"input_length\": 1e1, \"output_length\": 5.0, \"x\": \"%0100d\"}\n"
+           "{\"time\\u0073tamp\": 2000, \"input_length\": 3, \"output_length\": 4}\n", 7);
+  hr_plan_csv_map_t map = {"timestamp", "input_length", "output_length", 1e-3};
+  assert_int_equal(hr_plan_workload_parse_jsonl(jl, strlen(jl), &map, &w, &e), HR_OK);
+  assert_int_equal(w->n, 2);
+  assert_int_equal(w->req[0].in_tokens, 10);
+  assert_true(fabs(w->req[1].t_s - 1.99) < 1e-12);
+  hr_plan_workload_destroy(w);
+  const char *str = "{\"timestamp\": 0, \"input_length\": \"12\", \"output_length\": 1}\n";
+  assert_int_equal(hr_plan_workload_parse_jsonl(str, strlen(str), &map, &w, &e), HR_ERR_PARSE);
+  assert_non_null(strstr(e.message, "a string"));
+  assert_int_equal(e.column, 34);
+  const char *frac = "{\"timestamp\": 0, \"input_length\": 1.5, \"output_length\": 1}\n";
+  assert_int_equal(hr_plan_workload_parse_jsonl(frac, strlen(frac), &map, &w, &e), HR_ERR_PARSE);
+}
+
 static void test_shared_azure(void **state)
 {
   (void)state;
@@ -273,6 +311,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_azure_ok),     cmocka_unit_test(test_mapping),
       cmocka_unit_test(test_jsonl),
+      cmocka_unit_test(test_real_readers),
       cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_shared_azure),
       cmocka_unit_test(test_generators),   cmocka_unit_test(test_rng),
   };
