@@ -12,13 +12,18 @@
 #ifndef HR_FUZZ_UTIL_H
 #define HR_FUZZ_UTIL_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <float.h>
+#include <signal.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 typedef struct hr_fz {
@@ -101,14 +106,28 @@ static void hr_fz_rmdir(void)
     fprintf(stderr, "cannot remove %s\n", hr_fz_dir);
 }
 
-/* A private folder, made once per process (in /dev/shm when it exists, so
- * the files never touch a disk). */
+/* A private folder <base>/hrfuzz.<pid>, made once per process (base is
+ * /dev/shm when it exists, so the files never touch a disk).  A crash skips
+ * the removal at exit, so folders of processes that are gone are removed
+ * first. */
 static inline const char *hr_fz_tmpdir(void)
 {
   if (!hr_fz_dir[0]) {
-    snprintf(hr_fz_dir, sizeof hr_fz_dir, "%s/hrfuzz.XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(hr_fz_dir))
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    DIR *d = opendir(base);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+      long pid = 0;
+      char tail = 0;
+      if (sscanf(e->d_name, "hrfuzz.%ld%c", &pid, &tail) == 1 && pid > 0 &&
+          kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+        snprintf(hr_fz_dir, sizeof hr_fz_dir, "%s/%s", base, e->d_name);
+        hr_fz_rmdir();
+      }
+    }
+    if (d)
+      closedir(d);
+    snprintf(hr_fz_dir, sizeof hr_fz_dir, "%s/hrfuzz.%ld", base, (long)getpid());
+    if (mkdir(hr_fz_dir, 0700) != 0 && errno != EEXIST)
       abort();
     atexit(hr_fz_rmdir);
   }
