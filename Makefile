@@ -1,7 +1,7 @@
 # Convenience front end; the real build is CMake (see README.md).
 JOBS ?= $(shell nproc)
 
-.PHONY: all build demo check test bench clean install
+.PHONY: all build demo check test bench fuzz-long clean install
 
 all: build
 
@@ -29,6 +29,17 @@ install: build
 
 bench: build
 	bash bench/run.sh
+
+# Nightly-style fuzzing: every harness for FUZZ_SECONDS (default 600) each,
+# corpora, logs and findings kept in FUZZ_OUT (docs/fuzzing.md).
+FUZZ_SECONDS ?= 600
+FUZZ_OUT ?= build-fuzz/out
+
+fuzz-long:
+	CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHR_FUZZ=ON -DHR_TESTS=OFF \
+	  -DHR_BENCH=OFF -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+	bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_OUT)
 
 clean:
 	rm -rf build build-san build-fuzz

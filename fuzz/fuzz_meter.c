@@ -1,7 +1,32 @@
-/* libFuzzer harness for the measurement engine: the first bytes pick the
- * layout, rate, nominal frequency and block sizes; the rest are float32
- * samples (NaN, infinities and huge values included).  Checks that the meter
- * never crashes, never stalls, and that every record is finite or flagged. */
+/* libFuzzer harness for the measurement engine (include/headroom/pq.h).
+ *
+ * Input layout (HDR bytes, then float32 samples, NaN/inf/huge included):
+ *   byte 0     : rate: bits 0-2 pick a common rate; bit 3: a free rate from
+ *                bytes 5-8 (2000 .. 50000 Hz in steps of 0.001 Hz)
+ *   byte 1     : bit 0 60 Hz (else 50); bits 1-2 layout; bit 3 measured
+ *                neutral (3P4W); bits 4-5 reference channel; bits 6-7 the
+ *                tracking range
+ *   byte 2     : detectors: power step, current step, voltage clip, current
+ *                clip, RVC off, a second alarm, records (events only), a
+ *                zero dip threshold
+ *   byte 3     : push block size - 1 (frames)
+ *   byte 4     : bits 0-2 the start time (a table, or raw from bytes 9-16);
+ *                bits 3-4 repetitions - 1 of the samples
+ *   bytes 5-8  : free rate (little endian u32)
+ *   bytes 9-16 : raw start time (little endian i64), kept within +-2^62 ns
+ *
+ * Samples are used as they come: NaN, infinities and values up to the
+ * float32 limit.
+ *
+ * Speed: a meter costs milliseconds to create (the zero-crossing filter's
+ * delay table), so meters are kept in a small cache keyed by their whole
+ * configuration and reused after hr_meter_reset, which the API promises
+ * returns a meter to its state right after create.  Every input runs twice
+ * on the same meter: in the fuzzed block size and in one push per
+ * repetition; the records (hashed bit for bit) and the counters must match,
+ * since results must not depend on how the input was chunked.  Records must
+ * have non-negative durations, finite values when no flag says otherwise,
+ * and times that stay within the stream's span. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,58 +34,245 @@
 
 #include "headroom/pq.h"
 
-static void on_record(const hr_record_t *rec, void *user)
-{
-  (void)user;
-  if (rec->kind == HR_REC_CYCLE && !(rec->flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED))) {
-    /* Finite inputs give finite results. */
-    for (int c = 0; c < rec->n_u; c++)
-      if (!isfinite(rec->u.cycle.u_rms_v[c]) && isfinite(rec->u.cycle.u_rms_v[c] * 0.0))
-        abort();
-  }
-  if (rec->dur_ns < 0)
-    abort();
-}
+#define HDR 17
+#define CACHE 48
+#define MAX_FRAMES (1u << 12) /* per run, repetitions included */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+typedef struct {
+  hr_meter_cfg_t cfg;
+  hr_meter_t *m;
+  uint64_t used;
+} slot_t;
+
+static slot_t cache[CACHE];
+static uint64_t tick;
+
+static hr_meter_t *meter_for(const hr_meter_cfg_t *cfg)
+{
+  slot_t *lru = &cache[0];
+  for (int k = 0; k < CACHE; k++) {
+    if (cache[k].m && memcmp(&cache[k].cfg, cfg, sizeof *cfg) == 0) {
+      cache[k].used = ++tick;
+      hr_meter_reset(cache[k].m);
+      return cache[k].m;
+    }
+    if (!cache[k].m || cache[k].used < lru->used)
+      lru = &cache[k];
+  }
+  hr_meter_destroy(lru->m);
+  lru->m = NULL;
+  if (hr_meter_create(cfg, &lru->m) != HR_OK)
+    return NULL;
+  lru->cfg = *cfg;
+  lru->used = ++tick;
+  return lru->m;
+}
+
+typedef struct {
+  uint64_t h, h_ev; /* hashes of the records, of the event records */
+  int64_t n, n_ev;
+  int64_t t_lo, t_hi; /* the stream's span [ns], with slack for delays */
+} run_t;
+
+static void mix(uint64_t *h, const void *p, size_t n)
+{
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    *h = (*h ^ b[i]) * 0x100000001b3ull;
+}
+
+static void mix_d(uint64_t *h, const double *v, int n)
+{
+  mix(h, v, sizeof *v * (size_t)n);
+}
+
+static void on_record(const hr_record_t *rec, void *user)
+{
+  run_t *r = user;
+  if (rec->dur_ns < 0 || rec->t_ns < r->t_lo || rec->t_ns > r->t_hi)
+    abort();
+  if (rec->n_u < 1 || rec->n_u > HR_MAX_U || rec->n_i < 1 || rec->n_i > HR_MAX_I)
+    abort();
+  if (rec->kind == HR_REC_CYCLE && !(rec->flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED))) {
+    /* Finite samples give finite RMS values (float32 samples square to at
+     * most about 1.2e77, far from overflow). */
+    for (int c = 0; c < rec->n_u; c++)
+      if (!isfinite(rec->u.cycle.u_rms_v[c]))
+        abort();
+    for (int c = 0; c < rec->n_i; c++)
+      if (!isfinite(rec->u.cycle.i_rms_a[c]))
+        abort();
+  }
+  if (rec->kind == HR_REC_EVENT && !rec->u.event.ended && rec->u.event.duration_ns != 0)
+    abort();
+  /* Known defect (docs/fuzzing.md, "Open findings"): hr_meter_finish closes
+   * events of the 1-ms series at the last half-cycle boundary
+   * (src/pq/meter.c, hr_meter_finish: hr__events_finish(m, m->prev_bpos)),
+   * which can be before such an event started, so its duration comes out
+   * negative.  Build with -DHR_FUZZ_STRICT to check it. */
+#ifndef HR_FUZZ_STRICT
+  if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0 && (rec->flags & HR_FLAG_OPEN))
+    ;
+  else
+#endif
+    if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0)
+      abort();
+  /* Events and the 1-ms series go to their own hash (see the known defect
+   * below). */
+  uint64_t *h = rec->kind == HR_REC_EVENT || rec->kind == HR_REC_MS ? &r->h_ev : &r->h;
+  mix(h, &rec->kind, sizeof rec->kind);
+  mix(h, &rec->flags, sizeof rec->flags);
+  mix(h, &rec->t_ns, sizeof rec->t_ns);
+  mix(h, &rec->dur_ns, sizeof rec->dur_ns);
+  switch (rec->kind) {
+  case HR_REC_HALF:
+    mix_d(&r->h, rec->u.half.u_rms_v, rec->n_u);
+    mix_d(&r->h, rec->u.half.i_rms_a, rec->n_i);
+    break;
+  case HR_REC_CYCLE:
+    mix_d(&r->h, &rec->u.cycle.freq_hz, 1);
+    mix_d(&r->h, rec->u.cycle.u_rms_v, rec->n_u);
+    mix_d(&r->h, rec->u.cycle.i_rms_a, rec->n_i);
+    mix_d(&r->h, &rec->u.cycle.p_total_w, 1);
+    break;
+  case HR_REC_MS:
+    mix_d(h, &rec->u.ms.p_total_w, 3);
+    r->n_ev++;
+    break;
+  case HR_REC_INTERVAL:
+    mix_d(&r->h, &rec->u.interval.freq_hz, 1);
+    mix_d(&r->h, rec->u.interval.u_rms_v, rec->n_u);
+    break;
+  case HR_REC_FREQ10S:
+    mix_d(&r->h, &rec->u.freq.freq_hz, 1);
+    break;
+  case HR_REC_EVENT:
+    mix(h, &rec->u.event.type, sizeof rec->u.event.type);
+    mix(h, &rec->u.event.start_ns, sizeof rec->u.event.start_ns);
+    mix(h, &rec->u.event.duration_ns, sizeof rec->u.event.duration_ns);
+    mix_d(h, &rec->u.event.extreme, 1);
+    r->n_ev++;
+    break;
+  default:
+    abort();
+  }
+  r->n++;
+}
+
+/* Pushes the frames reps times in blocks of `block` (0: all at once) and
+ * ends the stream. */
+static void run(hr_meter_t *m, const float *x, size_t frames, int nch, int reps, size_t block,
+                run_t *r, hr_meter_stats_t *st)
+{
+  hr_meter_reset(m);
+  hr_meter_set_callback(m, on_record, r);
+  for (int rep = 0; rep < reps; rep++) {
+    size_t b = block ? block : frames;
+    for (size_t k = 0; k < frames; k += b) {
+      size_t n = frames - k < b ? frames - k : b, done = 0;
+      if (hr_meter_push(m, x + k * (size_t)nch, n, &done) != HR_OK || done != n)
+        abort();
+    }
+  }
+  if (hr_meter_finish(m) != HR_OK)
+    abort();
+  hr_meter_get_stats(m, st);
+  if (st->frames != (int64_t)frames * reps || st->records != r->n)
+    abort();
+}
+
+static uint32_t u32le(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (size < 4)
+  if (size < HDR)
     return 0;
-  static const double rates[] = {2000, 7680, 8000, 12800, 50000};
-  static const hr_layout_t layouts[] = {HR_LAYOUT_1P2W, HR_LAYOUT_3P3W, HR_LAYOUT_3P4W};
+  static const double rates[8] = {2000, 4000, 7680, 8000, 10240, 12800, 25600, 50000};
+  static const double track[4] = {20, 1, 40, 7.5};
+  static const hr_layout_t layouts[4] = {HR_LAYOUT_1P2W, HR_LAYOUT_3P3W, HR_LAYOUT_3P4W,
+                                         HR_LAYOUT_3P4W};
+  /* 2^62 ns is about 146 years either side of 1970. */
+  static const int64_t t0s[7] = {0, 1700000000000000000ll, -1, 1, (int64_t)1 << 62,
+                                 -((int64_t)1 << 62), 999999999};
+  double fs = data[0] & 8 ? 2000.0 + (double)(u32le(data + 5) % 48000001u) / 1000.0
+                          : rates[data[0] & 7];
+  hr_layout_t layout = layouts[(data[1] >> 1) & 3];
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, rates[data[0] % 5], data[1] & 1 ? 60.0 : 50.0, 230.0,
-                       layouts[(data[1] >> 1) % 3]);
-  cfg.has_in = cfg.layout == HR_LAYOUT_3P4W && (data[1] & 8);
+  hr_meter_cfg_default(&cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
+  cfg.has_in = layout == HR_LAYOUT_3P4W && (data[1] & 8);
+  cfg.ref_channel = layout == HR_LAYOUT_1P2W ? 0 : ((data[1] >> 4) & 3) % 3;
+  cfg.track_pct = track[data[1] >> 6];
   cfg.p_step_base_w = data[2] & 1 ? 1000.0 : 0.0;
   cfg.i_step_base_a = data[2] & 2 ? 10.0 : 0.0;
   cfg.u_clip_v = data[2] & 4 ? 300.0 : 0.0;
-  cfg.n_alarms = 1;
+  cfg.i_clip_a = data[2] & 8 ? 50.0 : 0.0;
+  if (data[2] & 16)
+    cfg.rvc_pct = 0.0;
+  cfg.n_alarms = data[2] & 32 ? 2 : 1;
   cfg.alarms[0] = (hr_alarm_cfg_t){HR_METRIC_P_TOTAL_W, 1, 100.0, 10.0};
+  cfg.alarms[1] = (hr_alarm_cfg_t){HR_METRIC_FREQ_HZ, 0, 49.0, 0.1};
+  if (data[2] & 64)
+    cfg.records = HR_RECMASK(HR_REC_EVENT) | HR_RECMASK(HR_REC_FREQ10S);
+  if (data[2] & 128)
+    cfg.dip_pct = 50.0;
+  /* With a callback the pull queue is never used: the smallest keeps create
+   * and reset cheap. */
+  cfg.queue_len = 256;
+  int t0k = data[4] & 7;
+  if (t0k < 7) {
+    cfg.t0_ns = t0s[t0k];
+  } else {
+    int64_t raw = (int64_t)((uint64_t)u32le(data + 9) | (uint64_t)u32le(data + 13) << 32);
+    cfg.t0_ns = raw / 2 / 2; /* within +-2^61 */
+  }
+  int reps = 1 + ((data[4] >> 3) & 3);
   size_t block = (size_t)data[3] + 1;
-  hr_meter_t *m;
-  if (hr_meter_create(&cfg, &m) != HR_OK)
+
+  if (hr_meter_cfg_check(&cfg, NULL, 0) != HR_OK)
+    abort(); /* every configuration built above is valid */
+  hr_meter_t *m = meter_for(&cfg);
+  if (!m)
     abort();
-  hr_meter_set_callback(m, on_record, NULL);
   int nch = hr_meter_frame_len(m);
-  size_t frames = (size_t)(size - 4) / (sizeof(float) * (size_t)nch);
+  size_t frames = (size - HDR) / (sizeof(float) * (size_t)nch);
+  if (frames * (size_t)reps > MAX_FRAMES)
+    frames = MAX_FRAMES / (size_t)reps;
   float *x = malloc(frames * (size_t)nch * sizeof *x + 1);
-  memcpy(x, data + 4, frames * (size_t)nch * sizeof *x);
-  /* Repeat the input so the engine sees several cycles of it. */
-  for (int rep = 0; rep < 8; rep++)
-    for (size_t k = 0; k < frames; k += block) {
-      size_t b = frames - k < block ? frames - k : block;
-      size_t done = 0;
-      if (hr_meter_push(m, x + k * (size_t)nch, b, &done) != HR_OK || done != b)
-        abort();
-    }
-  hr_meter_stats_t st;
-  hr_meter_get_stats(m, &st);
-  if (st.frames != (int64_t)(8 * frames))
+  if (!x)
+    return 0;
+  memcpy(x, data + HDR, frames * (size_t)nch * sizeof *x);
+
+  /* Records may start a few cycles before or after their window (detection
+   * latency, filter delay): allow 2 s either side of the stream. */
+  double span_ns = (double)frames * reps / fs * 1e9;
+  run_t a = {0xcbf29ce484222325ull, 0xcbf29ce484222325ull, 0, 0, cfg.t0_ns - 2000000000ll,
+             cfg.t0_ns + (int64_t)span_ns + 2000000000ll};
+  run_t b = a;
+  hr_meter_stats_t sa, sb;
+  run(m, x, frames, nch, reps, block, &a, &sa);
+  run(m, x, frames, nch, reps, 0, &b, &sb);
+  if (a.h != b.h || a.n - a.n_ev != b.n - b.n_ev)
     abort();
-  hr_meter_destroy(m);
+  /* Known defect (docs/fuzzing.md, "Open findings"): the 1-ms series (its
+   * one-cycle sliding power) and the events detected on it (power steps,
+   * alarms) depend on the push block size for some inputs, also with
+   * moderate sample values (fuzz/reproducers/meter-chunking-1ms-series;
+   * near the float32 limit even the sign: meter-chunking-huge-power).
+   * Half-cycle, cycle, interval and 10-s records are compared always; the
+   * 1-ms records and events only when built with -DHR_FUZZ_STRICT. */
+#ifdef HR_FUZZ_STRICT
+  if (a.h_ev != b.h_ev || memcmp(&sa, &sb, sizeof sa) != 0)
+    abort();
+#else
+  sa.records = sb.records = 0;
+  if (memcmp(&sa, &sb, sizeof sa) != 0)
+    abort();
+#endif
   free(x);
   return 0;
 }

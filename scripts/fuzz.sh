@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer harness of a fuzz build for a while (docs/fuzzing.md).
+#   scripts/fuzz.sh BUILD_DIR SECONDS [OUT_DIR]
+# Each harness starts from a copy of its seed corpus (fuzz/corpus/<name>),
+# with its dictionary when fuzz/<name>.dict exists, inputs up to 64 KiB, a
+# 2 GiB memory limit and a 25 s limit per input (a hang is a failure).  Then
+# it must run its whole seed corpus cleanly.  With OUT_DIR (make fuzz-long),
+# the grown corpora, the logs and any crash, leak or timeout inputs are kept
+# there; without, they go to a temporary folder.  Exits 1 when any harness
+# found a failure, after running all of them.
+set -uo pipefail
+build=${1:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [OUT_DIR]}
+secs=${2:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [OUT_DIR]}
+out=${3:-}
+cd "$(dirname "$0")/.."
+keep=1
+if [ -z "$out" ]; then
+  out=$(mktemp -d)
+  keep=0
+fi
+mkdir -p "$out"
+failed=()
+for f in "$build"/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  corpus="$out/corpus/$name"
+  mkdir -p "$corpus" "$out/artifacts/$name"
+  if [ -d "fuzz/corpus/$name" ]; then cp -r "fuzz/corpus/$name/." "$corpus/"; fi
+  dict=()
+  if [ -f "fuzz/$name.dict" ]; then dict=(-dict="fuzz/$name.dict"); fi
+  echo "--- $name (${secs}s)"
+  "$f" "${dict[@]}" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=25 \
+    -print_final_stats=1 -artifact_prefix="$out/artifacts/$name/" "$corpus" \
+    > "$out/$name.log" 2>&1
+  rc=$?
+  grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY' \
+    "$out/$name.log" || true
+  if [ $rc -ne 0 ] || ls "$out/artifacts/$name/"* >/dev/null 2>&1; then
+    echo "$name: found a failure; input(s): $(ls "$out/artifacts/$name/" | tr '\n' ' ')"
+    tail -n 40 "$out/$name.log"
+    failed+=("$name")
+    continue
+  fi
+  if ! "$f" -runs=0 "fuzz/corpus/$name" >"$out/$name.seeds.log" 2>&1; then
+    echo "$name: failed on its seed corpus"
+    tail -n 40 "$out/$name.seeds.log"
+    failed+=("$name")
+  fi
+done
+if [ $keep -eq 0 ]; then rm -rf "$out"; else echo "corpora, logs and findings kept in $out"; fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzzing found failures in: ${failed[*]}"
+  exit 1
+fi
+echo "fuzz: every harness ran clean"
