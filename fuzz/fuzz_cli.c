@@ -3,7 +3,8 @@
  *
  * Input: byte 0 picks the command (meter, gen, demo, lease, lease check,
  * plan <sub> for each plan subcommand); the rest is split at NUL bytes
- * into arguments (at most 60).  "--help" is always appended: every parser
+ * into arguments (at most 64).  "--help" is always appended (twice, as an
+ * option may take the first as its value): every parser
  * stops there after printing its usage, so the options are all parsed
  * (numbers, lists, enums, file names, values glued with '=') but no
  * command runs, reads its input or writes files.  fuzz/fuzz_cli.dict lists
@@ -92,6 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc++] = buf + k;
     k += strlen(buf + k) + 1;
   }
+  /* Twice: an option that takes a value may swallow the first. */
+  argv[argc++] = "--help";
   argv[argc++] = "--help";
   argv[argc] = NULL;
   quiet(1);
