@@ -39,7 +39,7 @@ fuzz-long:
 	CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHR_FUZZ=ON -DHR_TESTS=OFF \
 	  -DHR_BENCH=OFF -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
-	bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_OUT)
+	HR_FUZZ_SEED=$${HR_FUZZ_SEED:-0} bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_OUT)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -5,8 +5,9 @@
  * The input fills hr_plan_gen_cfg_t field by field (each double a special
  * value -- NaN, infinities, 1e308, denormals, -0 -- a multiple of a typical
  * value, or raw bits), optionally a lengths_from workload, then a serving
- * configuration.  The request cap is kept below 5000 and the serving run
- * below 2000 bins so that every input is quick; everything else is free.
+ * configuration.  The request cap is kept below 5000, the proposals drawn
+ * (rate x duration) to a million and the serving run below 2000 bins so that
+ * every input is quick; everything else is free.
  *
  * Checks: a refused configuration gives HR_ERR_INVALID_ARG or HR_ERR_RANGE
  * and no workload; a workload has at most max_requests requests at strictly
@@ -124,6 +125,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     from.req = reqs;
     cfg.lengths_from = &from;
   }
+
+  /* The generator draws up to rate x duration proposals (HR_PLAN_MAX_ARRIVALS,
+   * 1e9: tens of seconds); thinning and sub-resolution gaps drop most of
+   * them for some inputs, so the request cap alone does not keep a run
+   * short.  A million proposals is plenty to reach every branch. */
+  double lam = cfg.arrival == HR_PLAN_ARRIVAL_DIURNAL ? cfg.max_rate_per_s : cfg.rate_per_s;
+  if (lam * cfg.duration_s > 1e6 && cfg.duration_s > 0.0 && lam > 0.0 && isfinite(lam) &&
+      lam <= HR_PLAN_MAX_RATE_PER_S)
+    cfg.duration_s = 1e6 / lam;
 
   hr_plan_workload_t *w = NULL, *w2 = NULL;
   int rc = hr_plan_workload_generate(&cfg, &w);

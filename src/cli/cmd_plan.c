@@ -393,16 +393,24 @@ static int read_series(const char *path, double **out, size_t *n)
   }
   if (in)
     path = "stdin";
-  char line[512];
-  size_t cap = 0, k = 0;
+  /* getline: a line of any length is one value (a fixed buffer would split
+   * a long line into several numbers, silently). */
+  char *line = NULL;
+  size_t line_cap = 0, cap = 0, k = 0;
+  ssize_t got;
   long ln = 0;
   double *v = NULL;
-  while (fgets(line, sizeof line, f)) {
+  int ok = 1;
+  while (ok && (got = getline(&line, &line_cap, f)) >= 0) {
     ln++;
+    if (memchr(line, '\0', (size_t)got)) {
+      fprintf(stderr, "%s:%ld: a NUL byte in the line\n", path, ln);
+      ok = 0;
+      break;
+    }
     char *s = strrchr(line, ',');
     s = s ? s + 1 : line;
     char *end;
-    errno = 0;
     double x = strtod(s, &end);
     while (*end == ' ' || *end == '\r' || *end == '\n' || *end == '\t')
       end++;
@@ -410,39 +418,38 @@ static int read_series(const char *path, double **out, size_t *n)
       if (ln == 1)
         continue; /* a header */
       fprintf(stderr, "%s:%ld: not a number\n", path, ln);
-      free(v);
-      if (!in)
-        fclose(f);
-      return 0;
+      ok = 0;
+      break;
     }
     /* NaN, inf and overflowing values have no place in a power series (and
-     * no ECDF): refused where they are read. */
-    if (!isfinite(x) || errno == ERANGE) {
-      fprintf(stderr, "%s:%ld: not a finite number: %.*s\n", path, ln, (int)strcspn(s, "\r\n"),
-              s);
-      free(v);
-      if (!in)
-        fclose(f);
-      return 0;
+     * no ECDF): refused where they are read.  (Underflow to a denormal or 0
+     * is a finite value and kept.) */
+    if (!isfinite(x)) {
+      fprintf(stderr, "%s:%ld: not a finite number: %.*s\n", path, ln,
+              (int)(strcspn(s, "\r\n") > 64 ? 64 : strcspn(s, "\r\n")), s);
+      ok = 0;
+      break;
     }
     if (k == cap) {
       cap = cap ? cap * 2 : 1024;
       double *p = realloc(v, cap * sizeof *p);
       if (!p) {
-        free(v);
-        if (!in)
-          fclose(f);
-        return 0;
+        fprintf(stderr, "%s:%ld: out of memory\n", path, ln);
+        ok = 0;
+        break;
       }
       v = p;
     }
     v[k++] = x;
   }
-  int read_err = ferror(f);
+  if (ok && ferror(f)) {
+    fprintf(stderr, "%s: read error: %s\n", path, strerror(errno));
+    ok = 0;
+  }
+  free(line);
   if (!in)
     fclose(f);
-  if (read_err) {
-    fprintf(stderr, "%s: read error\n", path);
+  if (!ok) {
     free(v);
     return 0;
   }

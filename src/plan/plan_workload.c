@@ -439,12 +439,17 @@ int hr_plan_workload_generate(const hr_plan_gen_cfg_t *cfg, hr_plan_workload_t *
   double shape = 1.0 / (cfg->burst_cv * cfg->burst_cv);
   double t = 0.0;
   for (;;) {
-    if (cfg->arrival == HR_PLAN_ARRIVAL_BURSTY)
-      t += hr_plan_rng_gamma(&ra, shape) / (shape * lam_max);
-    else
+    if (cfg->arrival == HR_PLAN_ARRIVAL_BURSTY) {
+      /* A gamma draw that underflows to 0 over a rate so small that
+       * shape * rate underflows too would make the gap 0/0. */
+      double g = hr_plan_rng_gamma(&ra, shape);
+      if (g > 0.0)
+        t += g / (shape * lam_max);
+    } else {
       t += -log(hr_plan_rng_uniform(&ra)) / lam_max;
-    if (t >= cfg->duration_s)
-      break;
+    }
+    if (!(t < cfg->duration_s))
+      break; /* also ends on a NaN time rather than looping */
     if (cfg->arrival == HR_PLAN_ARRIVAL_DIURNAL) {
       /* Lewis-Shedler thinning of a rate max at the peak, min half a period
        * away: lam(t) = min + (max - min) (1 + cos(2 pi (t - peak) / T)) / 2. */
