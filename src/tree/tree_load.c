@@ -24,11 +24,29 @@
 #define MAX_ID 63
 #define MAX_NAME 255
 
+/* An anchor kept for aliases in later parts of the stream: its name and
+ * the id of its node in the document that holds it. */
+typedef struct anc {
+  char *name;
+  int id;
+} anc_t;
+
+typedef struct anctab {
+  anc_t *v;
+  size_t n, cap;
+} anctab_t;
+
 typedef struct ld {
-  yaml_document_t doc;
+  yaml_document_t *doc; /* the document the walk reads (the whole file, or one part) */
   hr__err_t *e;
   hr__doc_t *out;
   size_t cap_devs;
+  /* Streaming (read_stream): */
+  yaml_document_t *adoc; /* copies of anchored nodes, for aliases in later parts */
+  anctab_t glob;         /* anchors in adoc */
+  size_t copied;         /* nodes materialised by aliases to earlier parts */
+  int nodes_id;          /* id in the top document of the streamed `nodes` list, 0: none */
+  size_t cap_nodes;      /* entries allocated in out->nodes */
 } ld_t;
 
 /* snprintf that may truncate on purpose (messages are cut to fit their
@@ -287,8 +305,8 @@ static double power_key(const char *key, const char *base, const char *tail, int
 static int map_key(ld_t *L, const yaml_node_pair_t *pr, const char *prefix, const yaml_node_t **k,
                    const yaml_node_t **v, const char **key)
 {
-  *k = yaml_document_get_node(&L->doc, pr->key);
-  *v = yaml_document_get_node(&L->doc, pr->value);
+  *k = yaml_document_get_node(L->doc, pr->key);
+  *v = yaml_document_get_node(L->doc, pr->value);
   *key = sval(*k);
   if (!*key || strlen(*key) != (*k)->data.scalar.length) {
     char d[96];
@@ -306,9 +324,9 @@ static const yaml_node_t *find_key(ld_t *L, const yaml_node_t *map, const char *
 {
   FOR_PAIRS(map, pr)
   {
-    const char *k = sval(yaml_document_get_node(&L->doc, pr->key));
+    const char *k = sval(yaml_document_get_node(L->doc, pr->key));
     if (k && strcmp(k, name) == 0)
-      return yaml_document_get_node(&L->doc, pr->value);
+      return yaml_document_get_node(L->doc, pr->value);
   }
   return NULL;
 }
@@ -436,7 +454,7 @@ static int read_melt(ld_t *L, const yaml_node_t *v, const char *field, hr_fuse_c
   int n = 0;
   for (const yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
        it++, n++) {
-    const yaml_node_t *pt = yaml_document_get_node(&L->doc, *it);
+    const yaml_node_t *pt = yaml_document_get_node(L->doc, *it);
     put(f, sizeof f, "%s[%d]", field, n);
     if (n >= HR_FUSE_MAX_POINTS)
       return hr__tree_fail(L->e, HR_ERR_RANGE, mk(pt), f, "more than %d points",
@@ -446,8 +464,8 @@ static int read_melt(ld_t *L, const yaml_node_t *v, const char *field, hr_fuse_c
       describe(pt, d, sizeof d);
       return hr__tree_fail(L->e, HR_ERR_PARSE, mk(pt), f, "expected a pair [i_a, t_s], got %s", d);
     }
-    const yaml_node_t *iv = yaml_document_get_node(&L->doc, pt->data.sequence.items.start[0]);
-    const yaml_node_t *tv = yaml_document_get_node(&L->doc, pt->data.sequence.items.start[1]);
+    const yaml_node_t *iv = yaml_document_get_node(L->doc, pt->data.sequence.items.start[0]);
+    const yaml_node_t *tv = yaml_document_get_node(L->doc, pt->data.sequence.items.start[1]);
     int rc = get_num(L, iv, f, &u->i_a[n]);
     if (rc == HR_OK)
       rc = get_num(L, tv, f, &u->t_s[n]);
@@ -800,7 +818,7 @@ static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, doub
   }
   if (strcmp(bad, "melt") == 0 && melt && cfg->u.fuse.n_points >= 2) {
     int k = bad_point(&cfg->u.fuse);
-    const yaml_node_t *pt = yaml_document_get_node(&L->doc, melt->data.sequence.items.start[k]);
+    const yaml_node_t *pt = yaml_document_get_node(L->doc, melt->data.sequence.items.start[k]);
     join(f, sizeof f, prefix, "melt");
     char fk[220];
     put(fk, sizeof fk, "%s[%d]", f, k);
@@ -824,7 +842,7 @@ static int read_bands(ld_t *L, const yaml_node_t *v, const char *field, hr_grid_
   int n = 0;
   for (const yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
        it++, n++) {
-    const yaml_node_t *b = yaml_document_get_node(&L->doc, *it);
+    const yaml_node_t *b = yaml_document_get_node(L->doc, *it);
     put(f, sizeof f, "%s[%d]", field, n);
     if (n >= HR_GRID_MAX_BANDS)
       return hr__tree_fail(L->e, HR_ERR_RANGE, mk(b), f, "more than %d bands", HR_GRID_MAX_BANDS);
@@ -836,7 +854,7 @@ static int read_bands(ld_t *L, const yaml_node_t *v, const char *field, hr_grid_
     }
     double x[3];
     for (int k = 0; k < 3; k++) {
-      const yaml_node_t *e = yaml_document_get_node(&L->doc, b->data.sequence.items.start[k]);
+      const yaml_node_t *e = yaml_document_get_node(L->doc, b->data.sequence.items.start[k]);
       int rc = get_num(L, e, f, &x[k]);
       if (rc != HR_OK)
         return rc;
@@ -1170,6 +1188,13 @@ static int read_top(ld_t *L, const yaml_node_t *root)
     return hr__tree_fail(L->e, HR_ERR_PARSE, mk(nodes), "nodes",
                          "expected a sequence of nodes, got %s", d);
   }
+  if (L->nodes_id && nodes == yaml_document_get_node(L->doc, L->nodes_id)) {
+    /* Streamed: the items were read one at a time as they came. */
+    if (o->n == 0)
+      return hr__tree_fail(L->e, HR_ERR_PARSE, mk(nodes), "nodes",
+                           "empty (a tree needs at least one node)");
+    return HR_OK;
+  }
   size_t n = (size_t)(nodes->data.sequence.items.top - nodes->data.sequence.items.start);
   if (n == 0)
     return hr__tree_fail(L->e, HR_ERR_PARSE, mk(nodes), "nodes",
@@ -1182,7 +1207,7 @@ static int read_top(ld_t *L, const yaml_node_t *root)
     return hr__tree_fail(L->e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "(document)", "out of memory");
   o->n = n;
   for (size_t k = 0; k < n; k++) {
-    const yaml_node_t *item = yaml_document_get_node(&L->doc, nodes->data.sequence.items.start[k]);
+    const yaml_node_t *item = yaml_document_get_node(L->doc, nodes->data.sequence.items.start[k]);
     if ((rc = read_node(L, item, k, &o->nodes[k])) != HR_OK)
       return rc;
   }
@@ -1215,7 +1240,7 @@ static int yaml_fail(ld_t *L, const yaml_parser_t *ps)
  * scanner, whose work per token grows with the flow depth (a 200 KB file of
  * 10^5 nested brackets took 41 s), never goes deeper than the limit.  The
  * document loader then only sees streams of bounded depth and size. */
-static int precheck(ld_t *L, const char *text, size_t len)
+static int precheck(ld_t *L, const char *text, size_t len, size_t *n_items)
 {
   yaml_parser_t ps;
   if (!yaml_parser_initialize(&ps))
@@ -1260,6 +1285,8 @@ static int precheck(ld_t *L, const char *text, size_t len)
         in_nodes = 0;
       break;
     case YAML_DOCUMENT_END_EVENT:
+      if (n_items && !*n_items)
+        *n_items = items; /* the first document's (a second one is refused) */
       depth = root_map = next_is_nodes = in_nodes = 0;
       top_pos = items = 0;
       break;
@@ -1284,20 +1311,22 @@ static int with_document(const char *text, size_t len, hr__err_t *e, hr__doc_t *
   memset(&L, 0, sizeof L);
   L.e = e;
   L.out = out;
-  int pre = precheck(&L, text, len);
+  int pre = precheck(&L, text, len, NULL);
   if (pre != HR_OK)
     return pre;
   yaml_parser_t ps;
   if (!yaml_parser_initialize(&ps))
     return hr__tree_fail(e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "yaml", "out of memory");
   yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-  if (!yaml_parser_load(&ps, &L.doc)) {
+  yaml_document_t doc;
+  L.doc = &doc;
+  if (!yaml_parser_load(&ps, &doc)) {
     int rc = yaml_fail(&L, &ps);
     yaml_parser_delete(&ps);
     return rc;
   }
   int rc = HR_OK;
-  const yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+  const yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root) {
     rc = hr__tree_fail(e, HR_ERR_PARSE, (hr__mark_t){1, 1}, "(document)", "empty document");
   } else {
@@ -1317,20 +1346,410 @@ static int with_document(const char *text, size_t len, hr__err_t *e, hr__doc_t *
   if (rc == HR_OK) {
     rc = fn(&L, root, arg);
   }
-  yaml_document_delete(&L.doc);
+  yaml_document_delete(&doc);
   return rc;
 }
 
-static int top_fn(ld_t *L, const yaml_node_t *root, void *arg)
+/* ---- streaming read of a tree file ------------------------------------------
+ *
+ * A document model of the whole file costs about 1.5 KB per tree node (a
+ * million-node file took 1.5 GB and 76 s).  So the file is composed one part
+ * at a time: the top-level mapping into a small document, and each item of
+ * its `nodes` list into a document of its own that read_node walks and that
+ * is freed at once.  The walk is the same as on a whole document.
+ *
+ * Aliases may point to anchors in earlier parts: an anchored node is copied
+ * into a side document when its part is done, and an alias to it copies it
+ * into the part that uses it.  Copies are counted: a stream whose aliases
+ * expand to more than HR__TREE_MAX_COPIED nodes (a "billion laughs") is
+ * refused. */
+#define HR__TREE_MAX_COPIED ((size_t)1 << 22)
+
+static int stream_oom(ld_t *L)
 {
-  (void)arg;
-  return read_top(L, root);
+  return hr__tree_fail(L->e, HR_ERR_NOMEM, (hr__mark_t){0, 0}, "yaml", "out of memory");
+}
+
+static int next_event(ld_t *L, yaml_parser_t *ps, yaml_event_t *ev)
+{
+  if (!yaml_parser_parse(ps, ev))
+    return yaml_fail(L, ps);
+  return HR_OK;
+}
+
+static void anc_free(anctab_t *t)
+{
+  for (size_t i = 0; i < t->n; i++)
+    free(t->v[i].name);
+  free(t->v);
+  memset(t, 0, sizeof *t);
+}
+
+/* Adds (or, for a name seen before, replaces) an anchor; takes name. */
+static int anc_put(ld_t *L, anctab_t *t, char *name, int id)
+{
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp(t->v[i].name, name) == 0) {
+      free(name);
+      t->v[i].id = id;
+      return HR_OK;
+    }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    anc_t *v = realloc(t->v, cap * sizeof *v);
+    if (!v) {
+      free(name);
+      return stream_oom(L);
+    }
+    t->v = v;
+    t->cap = cap;
+  }
+  t->v[t->n].name = name;
+  t->v[t->n++].id = id;
+  return HR_OK;
+}
+
+static int anc_get(const anctab_t *t, const char *name)
+{
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp(t->v[i].name, name) == 0)
+      return t->v[i].id;
+  return 0;
+}
+
+static void set_marks(yaml_document_t *doc, int id, const yaml_event_t *ev)
+{
+  yaml_node_t *n = yaml_document_get_node(doc, id);
+  n->start_mark = ev->start_mark;
+  n->end_mark = ev->end_mark;
+}
+
+/* Copies node sid of src, with everything under it, into dst as *did. */
+static int copy_node(ld_t *L, yaml_document_t *src, int sid, yaml_document_t *dst, int *did,
+                     hr__mark_t at, int depth)
+{
+  const yaml_node_t *n = yaml_document_get_node(src, sid);
+  if (++L->copied > HR__TREE_MAX_COPIED || depth > 2 * HR_TREE_MAX_DEPTH)
+    return hr__tree_fail(L->e, HR_ERR_RANGE, at, "yaml",
+                         "aliases expand to more than %zu nodes or %d levels",
+                         HR__TREE_MAX_COPIED, 2 * HR_TREE_MAX_DEPTH);
+  yaml_char_t *tag = n->tag;
+  int id = 0, rc;
+  if (n->type == YAML_SCALAR_NODE)
+    id = yaml_document_add_scalar(dst, tag, n->data.scalar.value, (int)n->data.scalar.length,
+                                  n->data.scalar.style);
+  else if (n->type == YAML_SEQUENCE_NODE)
+    id = yaml_document_add_sequence(dst, tag, n->data.sequence.style);
+  else
+    id = yaml_document_add_mapping(dst, tag, n->data.mapping.style);
+  if (!id)
+    return stream_oom(L);
+  yaml_node_t *d = yaml_document_get_node(dst, id);
+  d->start_mark = n->start_mark;
+  d->end_mark = n->end_mark;
+  if (n->type == YAML_SEQUENCE_NODE) {
+    /* Indices, not pointers: src may be dst's own earlier part. */
+    size_t k = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    for (size_t i = 0; i < k; i++) {
+      int c;
+      n = yaml_document_get_node(src, sid);
+      if ((rc = copy_node(L, src, n->data.sequence.items.start[i], dst, &c, at, depth + 1)) !=
+          HR_OK)
+        return rc;
+      if (!yaml_document_append_sequence_item(dst, id, c))
+        return stream_oom(L);
+    }
+  } else if (n->type == YAML_MAPPING_NODE) {
+    size_t k = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    for (size_t i = 0; i < k; i++) {
+      int ck, cv;
+      n = yaml_document_get_node(src, sid);
+      int key = n->data.mapping.pairs.start[i].key, val = n->data.mapping.pairs.start[i].value;
+      if ((rc = copy_node(L, src, key, dst, &ck, at, depth + 1)) != HR_OK ||
+          (rc = copy_node(L, src, val, dst, &cv, at, depth + 1)) != HR_OK)
+        return rc;
+      if (!yaml_document_append_mapping_pair(dst, id, ck, cv))
+        return stream_oom(L);
+    }
+  }
+  *did = id;
+  return HR_OK;
+}
+
+/* Keeps the anchors of a finished part for aliases in later parts. */
+static int promote(ld_t *L, yaml_document_t *part, anctab_t *local)
+{
+  int rc = HR_OK;
+  for (size_t i = 0; i < local->n && rc == HR_OK; i++) {
+    int id;
+    hr__mark_t at = mk(yaml_document_get_node(part, local->v[i].id));
+    if ((rc = copy_node(L, part, local->v[i].id, L->adoc, &id, at, 0)) != HR_OK)
+      break;
+    rc = anc_put(L, &L->glob, local->v[i].name, id);
+    local->v[i].name = NULL;
+  }
+  for (size_t i = 0; i < local->n; i++)
+    free(local->v[i].name);
+  local->n = 0;
+  return rc;
+}
+
+/* Composes the node that starts with ev (taken: deleted here) and the events
+ * up to its end into doc, as libyaml's loader does; *id is its id.  Depth
+ * is bounded by precheck. */
+static int compose(ld_t *L, yaml_parser_t *ps, yaml_event_t *ev, yaml_document_t *doc,
+                   anctab_t *local, int *id)
+{
+  int rc = HR_OK;
+  const yaml_char_t *anchor = NULL;
+  *id = 0;
+  switch (ev->type) {
+  case YAML_ALIAS_EVENT: {
+    const char *name = (const char *)ev->data.alias.anchor;
+    int lid = anc_get(local, name), gid = lid ? 0 : anc_get(&L->glob, name);
+    hr__mark_t at = {(int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1};
+    if (lid)
+      *id = lid; /* shared, as libyaml's loader shares */
+    else if (gid)
+      rc = copy_node(L, L->adoc, gid, doc, id, at, 0);
+    else
+      rc = hr__tree_fail(L->e, HR_ERR_PARSE, at, "yaml", "found undefined alias *%s", name);
+    yaml_event_delete(ev);
+    return rc;
+  }
+  case YAML_SCALAR_EVENT:
+    *id = yaml_document_add_scalar(doc, ev->data.scalar.tag, ev->data.scalar.value,
+                                   (int)ev->data.scalar.length, ev->data.scalar.style);
+    anchor = ev->data.scalar.anchor;
+    break;
+  case YAML_SEQUENCE_START_EVENT:
+    *id = yaml_document_add_sequence(doc, ev->data.sequence_start.tag,
+                                     ev->data.sequence_start.style);
+    anchor = ev->data.sequence_start.anchor;
+    break;
+  case YAML_MAPPING_START_EVENT:
+    *id = yaml_document_add_mapping(doc, ev->data.mapping_start.tag,
+                                    ev->data.mapping_start.style);
+    anchor = ev->data.mapping_start.anchor;
+    break;
+  default:
+    yaml_event_delete(ev);
+    return hr__tree_fail(L->e, HR_ERR_PARSE, (hr__mark_t){0, 0}, "yaml", "unexpected event");
+  }
+  if (!*id) {
+    yaml_event_delete(ev);
+    return stream_oom(L);
+  }
+  set_marks(doc, *id, ev);
+  if (anchor) {
+    char *name = strdup((const char *)anchor);
+    if (!name || (rc = anc_put(L, local, name, *id)) != HR_OK) {
+      yaml_event_delete(ev);
+      return name ? rc : stream_oom(L);
+    }
+  }
+  yaml_event_type_t type = ev->type;
+  yaml_event_delete(ev);
+  if (type == YAML_SCALAR_EVENT)
+    return HR_OK;
+  for (;;) {
+    yaml_event_t c;
+    if ((rc = next_event(L, ps, &c)) != HR_OK)
+      return rc;
+    if (c.type == YAML_SEQUENCE_END_EVENT || c.type == YAML_MAPPING_END_EVENT) {
+      yaml_event_delete(&c);
+      return HR_OK;
+    }
+    int k;
+    if ((rc = compose(L, ps, &c, doc, local, &k)) != HR_OK)
+      return rc;
+    if (type == YAML_SEQUENCE_START_EVENT) {
+      if (!yaml_document_append_sequence_item(doc, *id, k))
+        return stream_oom(L);
+      continue;
+    }
+    int v;
+    if ((rc = next_event(L, ps, &c)) != HR_OK || (rc = compose(L, ps, &c, doc, local, &v)) != HR_OK)
+      return rc;
+    if (!yaml_document_append_mapping_pair(doc, *id, k, v))
+      return stream_oom(L);
+  }
+}
+
+/* The items of the `nodes` list, one document each, after its start event. */
+static int stream_nodes(ld_t *L, yaml_parser_t *ps)
+{
+  hr__doc_t *o = L->out;
+  for (;;) {
+    yaml_event_t ev;
+    int rc = next_event(L, ps, &ev);
+    if (rc != HR_OK)
+      return rc;
+    if (ev.type == YAML_SEQUENCE_END_EVENT) {
+      yaml_event_delete(&ev);
+      return HR_OK;
+    }
+    if (o->n == L->cap_nodes) { /* precheck counted them: cannot happen */
+      hr__mark_t at = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
+      yaml_event_delete(&ev);
+      return hr__tree_fail(L->e, HR_ERR_RANGE, at, "nodes", "more than %zu nodes",
+                           L->cap_nodes);
+    }
+    yaml_document_t item;
+    if (!yaml_document_initialize(&item, NULL, NULL, NULL, 1, 1)) {
+      yaml_event_delete(&ev);
+      return stream_oom(L);
+    }
+    anctab_t local = {0};
+    int id;
+    rc = compose(L, ps, &ev, &item, &local, &id);
+    if (rc == HR_OK) {
+      L->doc = &item;
+      rc = read_node(L, yaml_document_get_node(&item, id), o->n, &o->nodes[o->n]);
+      o->n++; /* filled or partly filled: hr__doc_free frees it either way */
+    }
+    if (rc == HR_OK)
+      rc = promote(L, &item, &local);
+    anc_free(&local);
+    yaml_document_delete(&item);
+    if (rc != HR_OK)
+      return rc;
+  }
+}
+
+/* The top-level mapping into top, with its `nodes` list streamed (the list
+ * stays empty in top; read_top knows it by L->nodes_id). */
+static int stream_top(ld_t *L, yaml_parser_t *ps, yaml_event_t *start, yaml_document_t *top,
+                      int *root)
+{
+  int rc;
+  anctab_t local = {0};
+  *root = yaml_document_add_mapping(top, start->data.mapping_start.tag,
+                                    start->data.mapping_start.style);
+  if (!*root) {
+    yaml_event_delete(start);
+    return stream_oom(L);
+  }
+  set_marks(top, *root, start);
+  yaml_event_delete(start);
+  for (rc = HR_OK; rc == HR_OK;) {
+    yaml_event_t ev;
+    if ((rc = next_event(L, ps, &ev)) != HR_OK)
+      break;
+    if (ev.type == YAML_MAPPING_END_EVENT) {
+      yaml_event_delete(&ev);
+      break;
+    }
+    int k, v = 0;
+    if ((rc = compose(L, ps, &ev, top, &local, &k)) != HR_OK ||
+        (rc = next_event(L, ps, &ev)) != HR_OK)
+      break;
+    const char *key = sval(yaml_document_get_node(top, k));
+    if (!L->nodes_id && key && strcmp(key, "nodes") == 0 &&
+        ev.type == YAML_SEQUENCE_START_EVENT && !ev.data.sequence_start.anchor) {
+      v = yaml_document_add_sequence(top, ev.data.sequence_start.tag,
+                                     ev.data.sequence_start.style);
+      if (v)
+        set_marks(top, v, &ev);
+      yaml_event_delete(&ev);
+      if (!v) {
+        rc = stream_oom(L);
+        break;
+      }
+      L->nodes_id = v;
+      if (L->cap_nodes) {
+        L->out->nodes = calloc(L->cap_nodes, sizeof *L->out->nodes);
+        if (!L->out->nodes) {
+          rc = stream_oom(L);
+          break;
+        }
+      }
+      if ((rc = promote(L, top, &local)) != HR_OK || (rc = stream_nodes(L, ps)) != HR_OK)
+        break;
+      L->doc = top;
+    } else if ((rc = compose(L, ps, &ev, top, &local, &v)) != HR_OK) {
+      break;
+    }
+    if (!yaml_document_append_mapping_pair(top, *root, k, v))
+      rc = stream_oom(L);
+    else if (rc == HR_OK)
+      rc = promote(L, top, &local);
+  }
+  anc_free(&local);
+  return rc;
+}
+
+/* hr__tree_read's reader: precheck, then the stream part by part. */
+static int read_stream(const char *text, size_t len, hr__err_t *e, hr__doc_t *out)
+{
+  ld_t L;
+  memset(&L, 0, sizeof L);
+  L.e = e;
+  L.out = out;
+  size_t n_items = 0;
+  int rc = precheck(&L, text, len, &n_items);
+  if (rc != HR_OK)
+    return rc;
+  L.cap_nodes = n_items;
+  yaml_parser_t ps;
+  yaml_document_t top, adoc;
+  int top_ok = 0, adoc_ok = 0;
+  if (!yaml_parser_initialize(&ps))
+    return stream_oom(&L);
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  top_ok = yaml_document_initialize(&top, NULL, NULL, NULL, 1, 1);
+  adoc_ok = yaml_document_initialize(&adoc, NULL, NULL, NULL, 1, 1);
+  L.adoc = &adoc;
+  L.doc = &top;
+  yaml_event_t ev;
+  int root = 0;
+  anctab_t local = {0};
+  if (!top_ok || !adoc_ok)
+    rc = stream_oom(&L);
+  if (rc == HR_OK && (rc = next_event(&L, &ps, &ev)) == HR_OK) /* stream start */
+    yaml_event_delete(&ev);
+  if (rc == HR_OK && (rc = next_event(&L, &ps, &ev)) == HR_OK) {
+    if (ev.type == YAML_STREAM_END_EVENT)
+      rc = hr__tree_fail(e, HR_ERR_PARSE, (hr__mark_t){1, 1}, "(document)", "empty document");
+    yaml_event_delete(&ev); /* document start */
+  }
+  if (rc == HR_OK && (rc = next_event(&L, &ps, &ev)) == HR_OK) {
+    if (ev.type == YAML_MAPPING_START_EVENT)
+      rc = stream_top(&L, &ps, &ev, &top, &root);
+    else
+      rc = compose(&L, &ps, &ev, &top, &local, &root);
+  }
+  if (rc == HR_OK && (rc = next_event(&L, &ps, &ev)) == HR_OK) /* document end */
+    yaml_event_delete(&ev);
+  if (rc == HR_OK && (rc = next_event(&L, &ps, &ev)) == HR_OK) {
+    /* A second document would be silently ignored; refuse it instead. */
+    int more = ev.type == YAML_DOCUMENT_START_EVENT;
+    yaml_event_delete(&ev);
+    if (more && (rc = next_event(&L, &ps, &ev)) == HR_OK) {
+      hr__mark_t at = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
+      yaml_event_delete(&ev);
+      rc = hr__tree_fail(e, HR_ERR_PARSE, at, "(document)",
+                         "more than one YAML document in the file");
+    }
+  }
+  if (rc == HR_OK) {
+    L.doc = &top;
+    rc = read_top(&L, yaml_document_get_node(&top, root));
+  }
+  anc_free(&local);
+  anc_free(&L.glob);
+  if (top_ok)
+    yaml_document_delete(&top);
+  if (adoc_ok)
+    yaml_document_delete(&adoc);
+  yaml_parser_delete(&ps);
+  return rc;
 }
 
 int hr__tree_read(const char *text, size_t len, hr__err_t *e, hr__doc_t *doc)
 {
   memset(doc, 0, sizeof *doc);
-  return with_document(text, len, e, doc, top_fn, NULL);
+  return read_stream(text, len, e, doc);
 }
 
 static int device_fn(ld_t *L, const yaml_node_t *root, void *arg)
