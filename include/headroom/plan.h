@@ -255,8 +255,8 @@ HR_API const char *hr_plan_method_name(hr_plan_method_t method);
 typedef struct hr_plan_model hr_plan_model_t;
 
 typedef struct hr_plan_train_cfg {
-  double tdp_w_per_gpu;  /* nameplate per GPU [W], > 0 (700 for H100 SXM) */
-  double idle_w_per_gpu; /* GPU power with no request [W], >= 0; the fixed-batch
+  double tdp_w_per_gpu;  /* nameplate per GPU [W], in (0, 1e5] (700 for H100 SXM) */
+  double idle_w_per_gpu; /* GPU power with no request [W], in [0, 1e5]; the fixed-batch
                           * traces have no idle part, so this is an input
                           * (default 90 W, a typical H100 SXM idle draw) */
   int k_min, k_max;      /* GMM components tried, 1 <= k_min <= k_max <= 16; BIC picks */

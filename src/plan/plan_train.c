@@ -449,7 +449,9 @@ static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *
                         const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
                         hr_diag_t *err)
 {
-  if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) || cfg->k_min < 1 ||
+  if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) ||
+      !(cfg->tdp_w_per_gpu <= HR__PLAN_MAX_GPU_W) || !(cfg->idle_w_per_gpu <= HR__PLAN_MAX_GPU_W) ||
+      cfg->k_min < 1 ||
       cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
       cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0) ||
       cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX || cfg->gru_epochs < 0 ||

@@ -378,6 +378,32 @@ static void test_lut_errors_located(void **state)
   assert_int_equal(train_with_lut(buf, (size_t)k, &e), HR_OK);
 }
 
+/* Training refuses per-GPU powers the model file would refuse on reading
+ * back (the same class as the LUT's ratio: a model that cannot be saved). */
+static void test_train_power_range(void **state)
+{
+  (void)state;
+  static double pw[64];
+  for (int i = 0; i < 64; i++)
+    pw[i] = 300.0 + (i % 5);
+  hr_plan_trace_t tr = {.num_gpus = 1, .max_num_seqs = 8, .dt_s = 0.1, .n = 64, .p_w = pw};
+  snprintf(tr.model, sizeof tr.model, "m");
+  hr_plan_traceset_t set = {&tr, 1};
+  hr_plan_train_cfg_t cfg;
+  hr_plan_model_t *m = NULL;
+  const double tdp[] = {1e5 + 1, 1e308}, idle[] = {1e6, INFINITY};
+  for (int i = 0; i < 2; i++) {
+    hr_plan_train_cfg_default(&cfg);
+    cfg.tdp_w_per_gpu = tdp[i];
+    assert_int_equal(hr_plan_model_train(&set, NULL, &cfg, &m, NULL), HR_ERR_INVALID_ARG);
+    assert_null(m);
+    hr_plan_train_cfg_default(&cfg);
+    cfg.idle_w_per_gpu = idle[i];
+    assert_int_equal(hr_plan_model_train(&set, NULL, &cfg, &m, NULL), HR_ERR_INVALID_ARG);
+    assert_null(m);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -387,6 +413,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_chart_strings_well_formed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_traceset_errors_located, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lut_errors_located, setup, teardown),
+      cmocka_unit_test(test_train_power_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
