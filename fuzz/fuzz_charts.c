@@ -12,7 +12,9 @@
  * for the SVG, leaves no file behind; an accepted one is a complete SVG
  * (ends with </svg>, never prints "nan" or "inf", every '<' opens a tag,
  * so the strings were escaped) and a PNG with its signature and 900 x 500
- * header; a write takes well under a second.  The statistics never crash;
+ * header; a write takes well under a second.  A chart whose x holds a
+ * NaN, an infinity or a decrease is refused by both writers; the finite x
+ * are then sorted and the chart written again, so that drawing is fuzzed.  The statistics never crash;
  * for finite series the oversubscription quantiles are ordered and the
  * exceedance probability is in [0, 1]. */
 #include <math.h>
@@ -32,12 +34,6 @@ static double now_s(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double u = *(const double *)a, v = *(const double *)b;
-  return (u > v) - (u < v);
 }
 
 static char *take_str(hr_fz_t *f, char *buf, size_t cap)
@@ -78,7 +74,7 @@ static char *slurp(const char *path, size_t *n)
   return b;
 }
 
-static void check_svg(const char *path, int x_finite)
+static void check_svg(const char *path)
 {
   size_t n;
   char *s = slurp(path, &n);
@@ -96,24 +92,14 @@ static void check_svg(const char *path, int x_finite)
     } else if (s[i] == '>') {
       in_tag = 0;
     } else if (in_tag && (strncmp(s + i, "nan", 3) == 0 || strncmp(s + i, "inf", 3) == 0)) {
-      /* A non-finite coordinate (tags hold only the writer's numbers).
-       * Known defect (docs/fuzzing.md): only the first and last x are
-       * checked (src/plan/plan_chart.c, hr__plan_axes_fit), so a NaN or
-       * infinite x inside the series is accepted and written as "inf"
-       * (fuzz/reproducers/svg-infinite-interior-x); checked for such x only
-       * with -DHR_FUZZ_STRICT. */
-#ifndef HR_FUZZ_STRICT
-      if (x_finite)
-#endif
-        abort();
+      /* A non-finite coordinate (tags hold only the writer's numbers; a
+       * non-finite x is refused: fuzz/reproducers/svg-infinite-interior-x). */
+      abort();
     }
-#ifdef HR_FUZZ_STRICT
-    /* Known defect (docs/fuzzing.md): control characters in titles and
-     * names pass through text_esc (src/plan/plan_svg.c:18), which makes the
-     * file ill-formed XML. */
+    /* Control characters in titles and names would make the file
+     * ill-formed XML. */
     if ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t' && s[i] != '\r')
       abort();
-#endif
   }
   free(s);
 }
@@ -175,6 +161,51 @@ static void stats(const double *const *y, int ns, size_t n, hr_fz_t *f)
   free(racks);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+  double u = *(const double *)a, v = *(const double *)b;
+  return (u > v) - (u < v);
+}
+
+/* Both writers on one chart, and what their results must be. */
+static void charts(const char *title, const char *xl, const char *yl, const double *x,
+                   const double *const *y, const char *const *nm, int ns, size_t n)
+{
+  int x_finite = 1;
+  for (size_t i = 0; i < n; i++)
+    x_finite = x_finite && isfinite(x[i]);
+  if (getenv("HR_FUZZ_VERBOSE") && n > 0)
+    fprintf(stderr, "n %zu series %d x[0] %.17g x[n-1] %.17g\n", n, ns, x[0], x[n - 1]);
+  const char *dir = hr_fz_tmpdir();
+  char svg[256], png[256];
+  snprintf(svg, sizeof svg, "%s/c.svg", dir);
+  snprintf(png, sizeof png, "%s/c.png", dir);
+  unlink(svg);
+  unlink(png);
+  double t0 = now_s();
+  int rs = hr_plan_svg_write(svg, title, xl, yl, x, y, nm, ns, n);
+  int rp = hr_plan_png_write(png, title, xl, yl, x, y, nm, ns, n);
+  if (now_s() - t0 > 1.0)
+    abort();
+  /* Any x NaN, infinite or out of order is refused by both writers (an
+   * interior one was written as "inf", or drew a line of hundreds of
+   * millions of pixels: fuzz/reproducers/svg-infinite-interior-x,
+   * png-unsorted-x-long-line). */
+  int x_sorted = 1;
+  for (size_t i = 1; i < n; i++)
+    x_sorted = x_sorted && !(x[i] < x[i - 1]);
+  if ((!x_finite || !x_sorted) && (rs != HR_ERR_INVALID_ARG || rp != HR_ERR_INVALID_ARG))
+    abort();
+  if (rs == HR_OK)
+    check_svg(svg);
+  else if (rs != HR_ERR_INVALID_ARG || access(svg, F_OK) == 0)
+    abort();
+  if (rp == HR_OK)
+    check_png(png);
+  else if (rp != HR_ERR_INVALID_ARG && rp != HR_ERR_NOMEM)
+    abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   hr_fz_t f = hr_fz_init(data, size);
@@ -195,68 +226,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < n; i++)
       yv[k][i] = hr_fz_left(&f) ? hr_fz_double(&f, 1000.0) : 1000.0 + (double)(i % 17) * k;
 
-  /* Known defect (docs/fuzzing.md, "Open findings"): the writers check only
-   * that the last x exceeds the first (src/plan/plan_chart.c,
-   * hr__plan_axes_fit), so an x inside the series far outside that range is
-   * accepted; the PNG writer then draws a line of hundreds of millions of
-   * pixels (src/plan/plan_png.c, draw/line: no clipping of the end points),
-   * which takes minutes (fuzz/reproducers/png-unsorted-x-long-line).
-   * Unless built with -DHR_FUZZ_STRICT, the finite x are sorted. */
-#ifndef HR_FUZZ_STRICT
-  {
-    double fx[256];
-    size_t nf = 0;
-    for (size_t i = 0; i < n; i++)
-      if (isfinite(x[i]))
-        fx[nf++] = x[i];
-    qsort(fx, nf, sizeof fx[0], cmp_double);
-    for (size_t i = 0, k = 0; i < n; i++)
-      if (isfinite(x[i]))
-        x[i] = fx[k++];
-  }
-#endif
-  int x_finite = 1;
+  charts(title, xl, yl, x, y, nm, ns, n);
+  /* Unsorted x are refused, so the drawing is fuzzed with the finite x
+   * sorted as well. */
+  double fx[256], xs[256];
+  size_t nf = 0;
   for (size_t i = 0; i < n; i++)
-    x_finite = x_finite && isfinite(x[i]);
-  /* Known defect (docs/fuzzing.md, "Open findings"): the tick loops
-   * (src/plan/plan_svg.c:63 and :67, src/plan/plan_png.c:116 and :124) add
-   * a step smaller than half a unit in the last place of the axis values
-   * when the x span is tiny against their size (e.g. x from 1e20 to the
-   * next double), so `v += step` never moves and the SVG grows without end
-   * (fuzz/reproducers/svg-tick-loop-tiny-x-span), or when the last tick
-   * overflows to infinity while the loop's bound, x1 + 1e-9 step, does too
-   * (x up to DBL_MAX: fuzz/reproducers/svg-tick-loop-x-near-dbl-max).  Such
-   * charts are skipped unless built with -DHR_FUZZ_STRICT. */
-#ifndef HR_FUZZ_STRICT
-  if (n >= 2 && isfinite(x[0]) && isfinite(x[n - 1]) &&
-      fabs(x[n - 1] - x[0]) < 1e-12 * fmax(fabs(x[0]), fabs(x[n - 1])))
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    for (int k = 0; k < ns; k++)
-      if ((isfinite(x[i]) && fabs(x[i]) > 1e300) || (isfinite(yv[k][i]) && fabs(yv[k][i]) > 1e300))
-        return 0;
-#endif
-  if (getenv("HR_FUZZ_VERBOSE") && n > 0)
-    fprintf(stderr, "n %zu series %d x[0] %.17g x[n-1] %.17g\n", n, ns, x[0], x[n - 1]);
-  const char *dir = hr_fz_tmpdir();
-  char svg[256], png[256];
-  snprintf(svg, sizeof svg, "%s/c.svg", dir);
-  snprintf(png, sizeof png, "%s/c.png", dir);
-  unlink(svg);
-  unlink(png);
-  double t0 = now_s();
-  int rs = hr_plan_svg_write(svg, title, xl, yl, x, y, nm, ns, n);
-  int rp = hr_plan_png_write(png, title, xl, yl, x, y, nm, ns, n);
-  if (now_s() - t0 > 1.0)
-    abort();
-  if (rs == HR_OK)
-    check_svg(svg, x_finite);
-  else if (rs != HR_ERR_INVALID_ARG || access(svg, F_OK) == 0)
-    abort();
-  if (rp == HR_OK)
-    check_png(png);
-  else if (rp != HR_ERR_INVALID_ARG && rp != HR_ERR_NOMEM)
-    abort();
+    if (isfinite(x[i]))
+      fx[nf++] = x[i];
+  qsort(fx, nf, sizeof fx[0], cmp_double);
+  for (size_t i = 0, k = 0; i < n; i++)
+    xs[i] = isfinite(x[i]) ? fx[k++] : x[i];
+  if (memcmp(xs, x, n * sizeof x[0]) != 0)
+    charts(title, xl, yl, xs, y, nm, ns, n);
   if (ns > 0)
     stats(y, ns, n, &f);
   return 0;

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (rc != HR_OK) {
     char etext[1024];
     hr_diag_format(&e, etext, sizeof etext);
-    if (m || (!strstr(etext, lut) && !(rc == HR_ERR_PARSE && hr_fz_csv_quirk(data, size))))
+    if (m || !strstr(etext, lut))
       abort();
     return 0;
   }
@@ -76,42 +76,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   rc = hr_plan_model_generate(m, HR_PLAN_LUT, "m", 8, batches, NB, 1, p);
   if (rc != HR_OK)
     abort(); /* the LUT loaded, so the LUT method must work */
-  /* Known defect (docs/fuzzing.md, "Open findings"): the LUT loader takes
-   * any positive average_power ratio (src/plan/plan_model.c, load_lut), so a
-   * ratio of 1e308 generates infinite power
-   * (fuzz/reproducers/lut-huge-ratio-infinite-power).  Infinity is let
-   * through unless built with -DHR_FUZZ_STRICT. */
+  /* LUT power is finite: the loader refuses a ratio beyond 10
+   * (fuzz/reproducers/lut-huge-ratio-infinite-power). */
   for (int i = 0; i < NB; i++)
-#ifdef HR_FUZZ_STRICT
     if (!isfinite(p[i]) || p[i] < 0.0)
-#else
-    if (isnan(p[i]) || p[i] < 0.0)
-#endif
       abort();
-#ifndef HR_FUZZ_STRICT
-  /* The same known defect: a model holding infinite power is (rightly)
-   * refused by the model file loader, so it cannot round-trip. */
-  for (int i = 0; i < NB; i++)
-    if (!isfinite(p[i])) {
-      hr_plan_model_destroy(m);
-      return 0;
-    }
-#endif
   char path[256];
   snprintf(path, sizeof path, "%s/m.model", hr_fz_tmpdir());
   if (hr_plan_model_save(m, path) != HR_OK)
     abort();
   hr_plan_model_t *m2 = NULL;
   int lrc = hr_plan_model_load(path, &m2, &e);
-#ifndef HR_FUZZ_STRICT
-  /* The same known defect: the LUT loader takes numbers (up to 1e308) that
-   * the model file's check (|x| <= 1e12, HR_ERR_PARSE "a number beyond
-   * 1e+12") refuses on the way back. */
-  if ((lrc == HR_ERR_RANGE || lrc == HR_ERR_PARSE) && strstr(e.message, "beyond")) {
-    hr_plan_model_destroy(m);
-    return 0;
-  }
-#endif
   if (lrc != HR_OK) {
     char etext[1024];
     hr_diag_format(&e, etext, sizeof etext);

@@ -164,28 +164,4 @@ static inline void hr_fz_split(const uint8_t *data, size_t size, const char *sep
     }
 }
 
-/* Known defect (docs/fuzzing.md, "Open findings"): the plan module's CSV
- * loaders (traces, LUT) fail without a message when a line holds a NUL byte
- * or more than 64 fields (src/plan/plan_trace.c:78 and :159,
- * src/plan/plan_model.c:510: hr__plan_csv_next's HR_ERR_PARSE is passed on
- * as is).  True when the input has such a line, so that harnesses can let
- * that case through unless built with -DHR_FUZZ_STRICT. */
-static inline int hr_fz_csv_quirk(const uint8_t *p, size_t n)
-{
-#ifdef HR_FUZZ_STRICT
-  (void)p;
-  (void)n;
-  return 0;
-#else
-  int commas = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (p[i] == '\0' || (p[i] == ',' && ++commas >= 64))
-      return 1;
-    if (p[i] == '\n')
-      commas = 0;
-  }
-  return 0;
-#endif
-}
-
 #endif

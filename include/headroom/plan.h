@@ -178,7 +178,7 @@ typedef struct hr_plan_traceset {
 /* Loads <dir>/traces_summary.csv and every trace it lists (header
  * relative_time_s,power_total_W).  The time column is not trusted (it has
  * float noise): sample k is at k * 0.1 s.  Errors as for the workload loader;
- * err->text then starts with the file that failed. */
+ * err->message then starts with the file that failed. */
 HR_API int hr_plan_traceset_load(const char *dir, hr_plan_traceset_t **out, hr_diag_t *err);
 HR_API void hr_plan_traceset_destroy(hr_plan_traceset_t *s);
 
@@ -255,8 +255,8 @@ HR_API const char *hr_plan_method_name(hr_plan_method_t method);
 typedef struct hr_plan_model hr_plan_model_t;
 
 typedef struct hr_plan_train_cfg {
-  double tdp_w_per_gpu;  /* nameplate per GPU [W], > 0 (700 for H100 SXM) */
-  double idle_w_per_gpu; /* GPU power with no request [W], >= 0; the fixed-batch
+  double tdp_w_per_gpu;  /* nameplate per GPU [W], in (0, 1e5] (700 for H100 SXM) */
+  double idle_w_per_gpu; /* GPU power with no request [W], in [0, 1e5]; the fixed-batch
                           * traces have no idle part, so this is an input
                           * (default 90 W, a typical H100 SXM idle draw) */
   int k_min, k_max;      /* GMM components tried, 1 <= k_min <= k_max <= 16; BIC picks */
@@ -268,7 +268,9 @@ typedef struct hr_plan_train_cfg {
   int gru_epochs;        /* GRU epochs over the runs, >= 0 (12) */
   int gru_window;        /* BPTT window [steps], >= 1 (64) */
   int gru_windows;       /* windows per run per epoch, >= 1 (8) */
-  const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT */
+  const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT.  Every row's
+                          * average_power (a ratio of TDP, 0: not measured) must lie in
+                          * [0, 10] and batch_size in [0, 1e9]: HR_ERR_RANGE otherwise */
   /* Which rows of lut_csv make the LUT: model and hardware columns equal to
    * these (borrowed strings; defaults "llama2-70b", "a100-80gb") and
    * tensor_parallel equal to lut_tp (default 8). */
@@ -287,8 +289,9 @@ HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);
  * (use NULL for all).  Power is modelled per GPU and scaled by the GPU count
  * of the configuration generated.  The active-request feature of a fixed-batch
  * run is A(t) = max_num_seqs (documented in docs/plan.md).  err (may be NULL)
- * gets a message for HR_ERR_LUT-file problems.  Errors: HR_ERR_INVALID_ARG
- * (nothing selected), HR_ERR_IO/HR_ERR_PARSE (LUT file), HR_ERR_NOMEM. */
+ * gets a message for LUT-file problems, located (line, column) for those of
+ * its lines.  Errors: HR_ERR_INVALID_ARG (nothing selected),
+ * HR_ERR_IO/HR_ERR_PARSE/HR_ERR_RANGE (LUT file), HR_ERR_NOMEM. */
 HR_API int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
                                const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
                                hr_diag_t *err);
@@ -450,10 +453,16 @@ HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, i
                                   int samples, double cap_w, uint64_t seed,
                                   hr_plan_oversub_t *out);
 
-/* Writes a line chart as SVG: nseries series y[k][0..n) against x[0..n)
- * (x increasing), with axes, ticks, labels and a legend.  Long series are
- * reduced to the min and max of each of ~1000 buckets so peaks survive.
- * Strings are borrowed and escaped.  HR_ERR_INVALID_ARG, HR_ERR_IO. */
+/* Writes a line chart as SVG: nseries series y[k][0..n) against x[0..n),
+ * with axes, ticks, labels and a legend.  Long series are reduced to the
+ * min and max of each of ~1000 buckets so peaks survive.  A non-finite y is
+ * left out of its line.  Strings are borrowed and written as well-formed
+ * XML: markup escaped, tabs and line breaks as spaces, other control
+ * characters and bytes that are not UTF-8 as '?'.
+ * HR_ERR_INVALID_ARG (nothing written) when path, x or y is NULL,
+ * nseries < 1, n < 2, any x is NaN or infinite, x decreases anywhere or
+ * x[n-1] <= x[0], no y is finite, or the x or y span overflows a double;
+ * HR_ERR_NOMEM; HR_ERR_IO, with errno saying why. */
 HR_API int hr_plan_svg_write(const char *path, const char *title, const char *xlabel,
                              const char *ylabel, const double *x, const double *const *y,
                              const char *const *names, int nseries, size_t n);
@@ -462,8 +471,9 @@ HR_API int hr_plan_svg_write(const char *path, const char *title, const char *xl
  * ticks, a 5x7 bitmap font for the labels (ASCII; other bytes draw as '?'),
  * a legend above the plot, series as 2-pixel lines in fixed colours, each
  * reduced to the min and max of every pixel column so peaks survive.
- * Non-finite values break a line.  Strings are borrowed.
- * HR_ERR_INVALID_ARG (as for the SVG), HR_ERR_NOMEM, HR_ERR_IO. */
+ * Non-finite y values break a line; lines are clipped to the plot.  Strings
+ * are borrowed.  HR_ERR_INVALID_ARG (as for the SVG), HR_ERR_NOMEM,
+ * HR_ERR_IO (errno says why). */
 HR_API int hr_plan_png_write(const char *path, const char *title, const char *xlabel,
                              const char *ylabel, const double *x, const double *const *y,
                              const char *const *names, int nseries, size_t n);

@@ -47,14 +47,32 @@ static void report_load_error(const char *path, int rc, const hr_diag_t *e)
             hr_err_name(rc));
 }
 
-/* Closes a file written to; 1 when every write reached it.  The error flag
- * counts: a buffer that failed to flush before the close is a lost write
- * even when the close itself succeeds. */
-static int closed_ok(FILE *f)
+/* The output files of the studies (site, provision, oversub --out-dir) and
+ * of fidelity (--csv, --dump): every failure names the file and the
+ * system's reason on stderr, so that a full disk or an unwritable folder is
+ * told apart from a bad option. */
+static FILE *study_open(const char *path)
 {
-  int bad = ferror(f) != 0;
-  if (fclose(f) != 0)
+  FILE *f = fopen(path, "w");
+  if (!f)
+    fprintf(stderr, "%s: cannot create: %s\n", path, strerror(errno));
+  return f;
+}
+
+/* Closes an output file; 1 when every write reached it, else 0 with the
+ * file and the reason on stderr.  The error flag counts: a buffer that
+ * failed to flush before the close is a lost write even when the close
+ * succeeds; the flush repeats such a write, so errno is its reason. */
+static int study_close(FILE *f, const char *path)
+{
+  errno = 0;
+  int bad = fflush(f) != 0 || ferror(f) != 0, e = errno;
+  if (fclose(f) != 0 && !bad) {
     bad = 1;
+    e = errno;
+  }
+  if (bad)
+    fprintf(stderr, "%s: write failed: %s\n", path, e ? strerror(e) : "an earlier write failed");
   return !bad;
 }
 
@@ -677,11 +695,7 @@ static int dump_series(const char *split, const hr_plan_trace_t *t, const char *
   }
   for (size_t i = 0; i < t->n; i++)
     fprintf(f, "%.3f\n", x[i]);
-  if (!closed_ok(f)) {
-    fprintf(stderr, "headroom plan fidelity: --dump %s: write failed\n", path);
-    return 0;
-  }
-  return 1;
+  return study_close(f, path);
 }
 
 /* Generates every method for held-out trace t with model m into *r (no
@@ -1013,10 +1027,8 @@ static int cmd_fidelity(int argc, char **argv)
   if (rc != HR_OK)
     fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.message[0] ? ": " : "",
             e.message);
-  if (out.csv && !closed_ok(out.csv) && rc == HR_OK) {
-    fprintf(stderr, "headroom plan fidelity: --csv %s: write failed\n", csvp);
+  if (out.csv && !study_close(out.csv, csvp) && rc == HR_OK)
     rc = HR_ERR_IO;
-  }
   hr_plan_traceset_destroy(set);
   return rc == HR_OK ? 0 : 1;
 }
@@ -1161,7 +1173,8 @@ static int cmd_generate(int argc, char **argv)
 /* ------------------------------------------------------------------ site */
 
 /* Writes one chart as DIR/STEM.png (what the reports show) and
- * DIR/STEM.svg (scalable, for editing).  HR_OK or the first error. */
+ * DIR/STEM.svg (scalable, for editing).  HR_OK, or the first error with
+ * the file and the reason on stderr. */
 static int write_chart(const char *dir, const char *stem, const char *title, const char *xlabel,
                        const char *ylabel, const double *x, const double *const *y,
                        const char *const *names, int nseries, size_t n)
@@ -1169,9 +1182,18 @@ static int write_chart(const char *dir, const char *stem, const char *title, con
   char path[4096];
   snprintf(path, sizeof path, "%s/%s.png", dir, stem);
   int rc = hr_plan_png_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  if (rc != HR_OK) {
+    /* The chart writers leave errno saying why for HR_ERR_IO (plan.h). */
+    fprintf(stderr, "%s: cannot write: %s\n", path,
+            rc == HR_ERR_IO ? strerror(errno) : hr_strerror(rc));
+    return rc;
+  }
   snprintf(path, sizeof path, "%s/%s.svg", dir, stem);
-  int rc2 = hr_plan_svg_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
-  return rc != HR_OK ? rc : rc2;
+  rc = hr_plan_svg_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  if (rc != HR_OK)
+    fprintf(stderr, "%s: cannot write: %s\n", path,
+            rc == HR_ERR_IO ? strerror(errno) : hr_strerror(rc));
+  return rc;
 }
 
 static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_site_cfg_t *cfg,
@@ -1179,7 +1201,7 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/report.md", dir);
-  FILE *f = fopen(path, "w");
+  FILE *f = study_open(path);
   if (!f)
     return 0;
   fprintf(f, "# Facility power study\n\n"
@@ -1206,7 +1228,7 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
              "Files: `site_1s.csv` (IT and facility power, 1-s means), `site_15min.csv`, "
              "`rows_1s.csv`, `ldc_15min.csv` (load-duration curve); the charts as PNG and as "
              "SVG (`site.svg`, `ldc.svg`).\n");
-  return closed_ok(f);
+  return study_close(f, path);
 }
 
 static int write_series(const char *dir, const char *name, const char *header, const double *x,
@@ -1214,7 +1236,7 @@ static int write_series(const char *dir, const char *name, const char *header, c
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
+  FILE *f = study_open(path);
   if (!f)
     return 0;
   fprintf(f, "%s\n", header);
@@ -1223,7 +1245,7 @@ static int write_series(const char *dir, const char *name, const char *header, c
       fprintf(f, "%.3f,%.1f,%.1f\n", (double)i * step_s, x[i], x[i] * scale2);
     else
       fprintf(f, "%.3f,%.1f\n", (double)i * step_s, x[i]);
-  return closed_ok(f);
+  return study_close(f, path);
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -1393,17 +1415,17 @@ static int cmd_site(int argc, char **argv, int mode)
       qsort(b, k, sizeof *b, cmp_desc);
       char path[4096];
       snprintf(path, sizeof path, "%s/ldc_15min.csv", dir);
-      FILE *f = ok ? fopen(path, "w") : NULL;
+      FILE *f = ok ? study_open(path) : NULL;
       if (f) {
         fprintf(f, "rank,exceedance,facility_w\n");
         for (size_t i = 0; i < k; i++)
           fprintf(f, "%zu,%.6f,%.1f\n", i + 1, (double)(i + 1) / (double)k, b[i] * cfg.pue);
-        ok = closed_ok(f);
+        ok = study_close(f, path);
       } else {
         ok = 0;
       }
       snprintf(path, sizeof path, "%s/rows_1s.csv", dir);
-      f = ok ? fopen(path, "w") : NULL;
+      f = ok ? study_open(path) : NULL;
       if (f) {
         fprintf(f, "t_s");
         for (int r = 0; r < s->nrows; r++)
@@ -1415,7 +1437,7 @@ static int cmd_site(int argc, char **argv, int mode)
             fprintf(f, ",%.1f", s->row_w[(size_t)r * s->n1 + i]);
           fprintf(f, "\n");
         }
-        ok = closed_ok(f);
+        ok = study_close(f, path);
       } else {
         ok = 0;
       }
@@ -1424,6 +1446,8 @@ static int cmd_site(int argc, char **argv, int mode)
         size_t k1 = hr_plan_block_mean(s->it_w, s->n, per1, b);
         double *tx = malloc((k1 > k ? k1 : k) * sizeof *tx);
         ok = tx != NULL;
+        if (!ok)
+          fprintf(stderr, "%s: cannot write the charts: %s\n", dir, hr_strerror(HR_ERR_NOMEM));
         if (ok) {
           for (size_t i = 0; i < k1; i++) {
             tx[i] = (double)i * per1 * s->dt_s / 3600.0;
@@ -1445,13 +1469,14 @@ static int cmd_site(int argc, char **argv, int mode)
           free(tx);
         }
       }
+      /* The report last: one that looks complete means every file is. */
       ok = ok && write_report(dir, s, &cfg, &u, w, dur);
+    } else {
+      fprintf(stderr, "%s: cannot write the study files: %s\n", dir, hr_strerror(HR_ERR_NOMEM));
     }
     free(b);
-    if (!ok) {
-      fprintf(stderr, "%s: cannot write the study files\n", dir);
-      rc = HR_ERR_IO;
-    }
+    if (!ok)
+      rc = HR_ERR_IO; /* the failing file was named where it failed */
   }
 done:
   hr_plan_site_destroy(s);
@@ -1465,18 +1490,15 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
                      const hr_plan_workload_t *w, double dur, const char *dir)
 {
   FILE *csv = NULL, *md = NULL;
-  char path[4096];
+  char csv_path[4096], md_path[4096];
   if (dir) {
-    snprintf(path, sizeof path, "%s/provision.csv", dir);
-    csv = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    md = fopen(path, "w");
+    snprintf(csv_path, sizeof csv_path, "%s/provision.csv", dir);
+    snprintf(md_path, sizeof md_path, "%s/report.md", dir);
+    csv = study_open(csv_path);
+    md = csv ? study_open(md_path) : NULL;
     if (!csv || !md) {
-      fprintf(stderr, "%s: cannot write the study files\n", dir);
       if (csv)
         fclose(csv);
-      if (md)
-        fclose(md);
       return HR_ERR_IO;
     }
     fprintf(csv, "method,peak_facility_kw,mean_facility_kw,peak_15min_kw,peak_to_average,"
@@ -1546,33 +1568,34 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     }
     hr_plan_site_destroy(s);
   }
-  if (dir && ns > 0 && nmin >= 2) {
+  if (rc != HR_OK)
+    fprintf(stderr, "headroom plan provision: %s\n", hr_strerror(rc));
+  if (dir && rc == HR_OK && ns > 0 && nmin >= 2) {
     double *tx = malloc(nmin * sizeof *tx);
     if (tx) {
       for (size_t i = 0; i < nmin; i++)
         tx[i] = (double)i / 60.0;
-      if (write_chart(dir, "provision", "Facility power by power model, 1-min means",
-                      "time [h]", "power [kW]", tx, (const double *const *)series, names, ns,
-                      nmin) != HR_OK && rc == HR_OK)
-        rc = HR_ERR_IO;
+      rc = write_chart(dir, "provision", "Facility power by power model, 1-min means",
+                       "time [h]", "power [kW]", tx, (const double *const *)series, names, ns,
+                       nmin);
       free(tx);
+    } else {
+      fprintf(stderr, "%s: cannot write the chart: %s\n", dir, hr_strerror(HR_ERR_NOMEM));
+      rc = HR_ERR_NOMEM;
     }
   }
   for (int i = 0; i < ns; i++)
     free(series[i]);
-  if (md)
+  /* Both closed even when one fails, and the report's closing paragraph
+   * only once the table and the chart it links are written, so a report
+   * that looks complete is. */
+  if (csv && !study_close(csv, csv_path) && rc == HR_OK)
+    rc = HR_ERR_IO;
+  if (md && rc == HR_OK)
     fprintf(md, "\n![facility power by model](provision.png)\n\n`provision.csv` holds the "
                 "table; `provision.svg` is the chart as SVG.\n");
-  /* Close both even when the first fails. */
-  int bad = csv && !closed_ok(csv);
-  if (md && !closed_ok(md))
-    bad = 1;
-  if (bad && rc == HR_OK) {
-    fprintf(stderr, "%s: write failed\n", dir);
+  if (md && !study_close(md, md_path) && rc == HR_OK)
     rc = HR_ERR_IO;
-  }
-  if (rc != HR_OK && rc != HR_ERR_IO)
-    fprintf(stderr, "headroom plan provision: %s\n", hr_strerror(rc));
   return rc;
 }
 
@@ -1591,11 +1614,10 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   double rack_plate_kw = cfg->servers_per_rack * (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) / 1e3;
   int by_plate = (int)floor(cap_kw / rack_plate_kw);
   FILE *csv = NULL;
-  char path[4096];
+  char path[4096], csv_path[4096];
   if (dir) {
-    snprintf(path, sizeof path, "%s/oversub.csv", dir);
-    if (!(csv = fopen(path, "w"))) {
-      fprintf(stderr, "%s: cannot write\n", path);
+    snprintf(csv_path, sizeof csv_path, "%s/oversub.csv", dir);
+    if (!(csv = study_open(csv_path))) {
       hr_plan_site_destroy(s);
       return HR_ERR_IO;
     }
@@ -1611,6 +1633,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     if (csv)
       fclose(csv);
     hr_plan_site_destroy(s);
+    fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(HR_ERR_NOMEM));
     return HR_ERR_NOMEM;
   }
   for (int n = 1; n <= s->nracks && rc == HR_OK; n++) {
@@ -1658,9 +1681,21 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
            "with p95 peak within, %d never exceeding in %d draws (of %d racks generated)\n",
            cap_kw, by_plate, rack_plate_kw, by_trace_p95, by_trace_zero, samples, s->nracks);
   }
-  if (dir) {
+  if (rc != HR_OK)
+    fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(rc));
+  /* The table and the chart first, the report last: a report that looks
+   * complete (it links both) means every file was written. */
+  if (csv && !study_close(csv, csv_path) && rc == HR_OK)
+    rc = HR_ERR_IO;
+  if (dir && rc == HR_OK && s->nracks >= 2) {
+    const double *ys[3] = {pl + s->nracks, pl + 2 * (size_t)s->nracks, pl + 3 * (size_t)s->nracks};
+    const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
+    rc = write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl,
+                     ys, nm, 3, (size_t)s->nracks);
+  }
+  if (dir && rc == HR_OK) {
     snprintf(path, sizeof path, "%s/report.md", dir);
-    FILE *md = fopen(path, "w");
+    FILE *md = study_open(path);
     if (md) {
       fprintf(md, "# Oversubscription study\n\nRow capacity %.0f kW (IT power, 1-s means). "
                   "Rack nameplate %.1f kW (%d servers x (%d x 700 W + %.0f W)).\n\n"
@@ -1674,22 +1709,13 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
               by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
               hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
-      if (!closed_ok(md))
+      if (!study_close(md, path))
         rc = HR_ERR_IO;
     } else {
       rc = HR_ERR_IO;
     }
   }
-  if (dir && rc == HR_OK && s->nracks >= 2) {
-    const double *ys[3] = {pl + s->nracks, pl + 2 * (size_t)s->nracks, pl + 3 * (size_t)s->nracks};
-    const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
-    if (write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl,
-                    ys, nm, 3, (size_t)s->nracks) != HR_OK)
-      rc = HR_ERR_IO;
-  }
   free(pl);
-  if (csv && !closed_ok(csv))
-    rc = HR_ERR_IO;
   hr_plan_site_destroy(s);
   return rc;
 }

@@ -19,6 +19,12 @@ int hr__plan_axes_fit(const double *x, const double *const *y, int nseries, size
 {
   if (!x || !y || !a || nseries < 1 || n < 2)
     return HR_ERR_INVALID_ARG;
+  /* Every x, not only the ends: an interior NaN or infinity was written into
+   * the SVG, and one far outside [x0, x1] made the PNG writer draw a line of
+   * hundreds of millions of pixels. */
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i]) || (i > 0 && x[i] < x[i - 1]))
+      return HR_ERR_INVALID_ARG;
   double x0 = x[0], x1 = x[n - 1], y0 = INFINITY, y1 = -INFINITY;
   for (int k = 0; k < nseries; k++) {
     if (!y[k])
@@ -29,7 +35,7 @@ int hr__plan_axes_fit(const double *x, const double *const *y, int nseries, size
         y1 = fmax(y1, y[k][i]);
       }
   }
-  if (!isfinite(y0) || !isfinite(x0) || !isfinite(x1) || !(x1 > x0))
+  if (!isfinite(y0) || !(x1 > x0) || !isfinite(x1 - x0))
     return HR_ERR_INVALID_ARG;
   if (y1 - y0 < 1e-9 * (fabs(y1) + 1.0)) {
     y0 -= 0.5 * (fabs(y0) + 1.0) * 0.1;
@@ -40,9 +46,32 @@ int hr__plan_axes_fit(const double *x, const double *const *y, int nseries, size
   a->x1 = x1;
   a->y0 = y0 - pad;
   a->y1 = y1 + pad;
+  /* Values near DBL_MAX: a span that overflows maps every point to 0 or NaN. */
+  if (!isfinite(a->y1 - a->y0))
+    return HR_ERR_INVALID_ARG;
   a->xstep = tick_step(a->x1 - a->x0);
   a->ystep = tick_step(a->y1 - a->y0);
   return HR_OK;
+}
+
+int hr__plan_chart_ticks(double lo, double hi, double step, double *v)
+{
+  /* A span near the smallest denormal gives a step of 0 (or NaN). */
+  if (!(step > 0.0) || !isfinite(step))
+    return 0;
+  double first = ceil(lo / step) * step, tol = 1e-9 * step;
+  int k = 0;
+  for (int i = 0; i < HR__PLAN_CHART_MAX_TICKS && k < HR__PLAN_CHART_MAX_TICKS; i++) {
+    double t = first + (double)i * step;
+    if (!isfinite(t) || t > hi + tol)
+      break;
+    /* Rounding can put a tick just outside the axis; a step below half an
+     * ulp gives the same tick again. */
+    if (t < lo - tol || (k > 0 && t == v[k - 1]))
+      continue;
+    v[k++] = t;
+  }
+  return k;
 }
 
 size_t hr__plan_chart_reduce(const double *y, size_t n, size_t buckets, size_t *idx)

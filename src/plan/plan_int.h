@@ -20,11 +20,19 @@ typedef struct hr__plan_csv {
   size_t copy_cap;
   int nf;
   char *f[HR__PLAN_MAX_FIELDS];
+  const char *src; /* prefix of the cursor's own messages ("PATH: "), or NULL */
+  hr_diag_t *err;  /* where the cursor's own errors are described, or NULL */
 } hr__plan_csv_t;
 
-void hr__plan_csv_init(hr__plan_csv_t *c, const char *buf, size_t len);
+/* src (borrowed, may be NULL) names the input in the messages the cursor
+ * writes into err (may be NULL) itself. */
+void hr__plan_csv_init(hr__plan_csv_t *c, const char *buf, size_t len, const char *src,
+                       hr_diag_t *err);
 /* Advances to the next non-blank line and splits it.  Returns 1 with a line,
- * 0 at the end, HR_ERR_NOMEM or HR_ERR_PARSE (too many fields). */
+ * 0 at the end, HR_ERR_NOMEM or HR_ERR_PARSE (a NUL byte in the line, or
+ * more than HR__PLAN_MAX_FIELDS fields).  Every error is described in the
+ * cursor's err, HR_ERR_PARSE with the line and column, so a caller passes it
+ * on as it is. */
 int hr__plan_csv_next(hr__plan_csv_t *c);
 void hr__plan_csv_free(hr__plan_csv_t *c);
 /* Index of a header field equal to name (blanks trimmed), or -1. */
@@ -57,10 +65,21 @@ typedef struct hr__plan_axes {
 
 #define HR__PLAN_CHART_PAD 0.05
 
-/* HR_ERR_INVALID_ARG when nseries < 1, n < 2, x not increasing overall or
- * no finite y. */
+/* HR_ERR_INVALID_ARG when nseries < 1, n < 2, an x is not finite, x
+ * decreases anywhere or does not increase overall, no y is finite, or an
+ * axis span (padded) overflows a double.  So every x and every finite y of
+ * an accepted chart lies within the axes. */
 int hr__plan_axes_fit(const double *x, const double *const *y, int nseries, size_t n,
                       hr__plan_axes_t *a);
+
+/* Most ticks an axis gets: near span / step is about 5 to 11. */
+#define HR__PLAN_CHART_MAX_TICKS 32
+
+/* The tick values of an axis [lo, hi], multiples of step, ascending, into
+ * v[0..HR__PLAN_CHART_MAX_TICKS); returns how many.  Bounded by the count,
+ * not by `v += step` reaching hi: a step below half an ulp of the values
+ * never moves v, and a bound near DBL_MAX overflows. */
+int hr__plan_chart_ticks(double lo, double hi, double step, double *v);
 
 /* Reduces y[0..n) to the indices of the minimum and the maximum of each of
  * `buckets` equal runs, in time order, so peaks survive any reduction.  idx

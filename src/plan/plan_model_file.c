@@ -110,7 +110,7 @@ static int next_line(mcur_t *c)
  * generated power overflow to infinity. */
 #define MODEL_MAX_ABS 1e12
 /* Per-GPU power [W] and the training step [s] a model file may state. */
-#define MODEL_MAX_GPU_W 1e5
+#define MODEL_MAX_GPU_W HR__PLAN_MAX_GPU_W
 #define MODEL_MAX_DT_S 3600.0
 
 /* Parses exactly cnt numbers from the current line. */

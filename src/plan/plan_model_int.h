@@ -11,6 +11,15 @@
 
 #define NBMAX 32   /* training batch sizes per group */
 #define LUTMAX 64
+/* What the LUT loader takes (plan.h, hr_plan_train_cfg_t.lut_csv): an
+ * average_power ratio of TDP in [0, 10] (0: no power measured) and a
+ * batch_size in [0, 1e9], so that LUT power stays finite and the model file
+ * (numbers up to 1e12) reads back what training wrote. */
+#define HR__PLAN_LUT_MAX_RATIO 10.0
+/* Per-GPU powers a model holds (tdp_w_per_gpu, idle_w_per_gpu) [W]: what
+ * the model file reads back, so training refuses what it could not save. */
+#define HR__PLAN_MAX_GPU_W 1e5
+#define HR__PLAN_LUT_MAX_BATCH 1e9
 #define NFEAT 3    /* classifier features: 1, a, a^2 */
 #define AR_MIN_PHI 0.3 /* below this the paper's model draws in-state iid */
 #define ZLAGS 50       /* lags of the latent Gaussian process (copula method) */

@@ -1,6 +1,7 @@
 /* plan module: the study charts as PNG (what the issue asks for; SVG is
  * written too).  The chart is rendered into an RGB raster here, with the
  * 5x7 font of plan_font.c, and only the encoding is left to libpng. */
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -67,6 +68,43 @@ static void line(canvas_t *c, int xa, int ya, int xb, int yb, int pen, uint32_t 
   }
 }
 
+/* A series segment between pixel positions (xa, ya) and (xb, yb), cut to
+ * the clip rectangle (Liang-Barsky) before it is rasterised: the line
+ * costs what its visible part does, however far outside an end lies, and
+ * no coordinate beyond int reaches lround. */
+static void clipped_line(canvas_t *c, double xa, double ya, double xb, double yb, uint32_t col)
+{
+  /* The pen is 2 pixels with its top-left on the line: half a pixel of
+   * slack on each side keeps the rounded end points where they were. */
+  double lo_x = c->x0 - 0.5, hi_x = c->x1 - 0.5, lo_y = c->y0 - 0.5, hi_y = c->y1 - 0.5;
+  double dx = xb - xa, dy = yb - ya, t0 = 0.0, t1 = 1.0;
+  const double p[4] = {-dx, dx, -dy, dy};
+  const double q[4] = {xa - lo_x, hi_x - xa, ya - lo_y, hi_y - ya};
+  for (int i = 0; i < 4; i++) {
+    if (p[i] == 0.0) {
+      if (q[i] < 0.0)
+        return; /* parallel to this edge and outside it */
+      continue;
+    }
+    double r = q[i] / p[i];
+    if (p[i] < 0.0) {
+      if (r > t1)
+        return;
+      if (r > t0)
+        t0 = r;
+    } else {
+      if (r < t0)
+        return;
+      if (r < t1)
+        t1 = r;
+    }
+  }
+  if (!(t0 <= t1)) /* NaN from an infinite end: nothing to draw */
+    return;
+  line(c, (int)lround(xa + t0 * dx), (int)lround(ya + t0 * dy), (int)lround(xa + t1 * dx),
+       (int)lround(ya + t1 * dy), 2, col);
+}
+
 /* Text in the 5x7 font, `scale` pixels per font pixel, 6 x scale per
  * character; (x, y) is the top-left.  vertical: reads bottom to top with
  * (x, y) the bottom-left.  Characters outside ASCII 32..126 draw as '?'. */
@@ -113,16 +151,19 @@ static void draw(canvas_t *c, const hr__plan_axes_t *a, const char *title, const
 #define PY(v) (MT + PH - 1 - ((v) - a->y0) / (a->y1 - a->y0) * (PH - 1))
   char buf[64];
   /* Grid and tick labels. */
-  for (double v = ceil(a->x0 / a->xstep) * a->xstep; v <= a->x1 + 1e-9 * a->xstep;
-       v += a->xstep) {
+  double tv[HR__PLAN_CHART_MAX_TICKS];
+  int nt = hr__plan_chart_ticks(a->x0, a->x1, a->xstep, tv);
+  for (int i = 0; i < nt; i++) {
+    double v = tv[i];
     int px = (int)lround(PX(v));
     fill(c, px, MT, 1, PH, GRID);
     fill(c, px, MT + PH, 1, 5, INK);
     tick_label(buf, sizeof buf, v, a->xstep);
     text(c, px - text_w(buf, 1) / 2, MT + PH + 8, buf, 1, 0, INK);
   }
-  for (double v = ceil(a->y0 / a->ystep) * a->ystep; v <= a->y1 + 1e-9 * a->ystep;
-       v += a->ystep) {
+  nt = hr__plan_chart_ticks(a->y0, a->y1, a->ystep, tv);
+  for (int i = 0; i < nt; i++) {
+    double v = tv[i];
     int py = (int)lround(PY(v));
     fill(c, ML, py, PW, 1, GRID);
     fill(c, ML - 5, py, 5, 1, INK);
@@ -156,15 +197,16 @@ static void draw(canvas_t *c, const hr__plan_axes_t *a, const char *title, const
   for (int k = 0; k < nseries; k++) {
     uint32_t col = hr__plan_chart_colors[k % HR__PLAN_CHART_NCOLORS];
     size_t m = hr__plan_chart_reduce(y[k], n, PW, idx);
-    int have = 0, px0 = 0, py0 = 0;
+    int have = 0;
+    double px0 = 0.0, py0 = 0.0;
     for (size_t j = 0; j < m; j++) {
       double v = y[k][idx[j]];
       if (!isfinite(v) || !isfinite(x[idx[j]])) {
         have = 0;
         continue;
       }
-      int px = (int)lround(PX(x[idx[j]])), py = (int)lround(PY(v));
-      line(c, have ? px0 : px, have ? py0 : py, px, py, 2, col);
+      double px = PX(x[idx[j]]), py = PY(v);
+      clipped_line(c, have ? px0 : px, have ? py0 : py, px, py, col);
       px0 = px;
       py0 = py;
       have = 1;
@@ -202,7 +244,11 @@ int hr_plan_png_write(const char *path, const char *title, const char *xlabel, c
   img.height = H;
   img.format = PNG_FORMAT_RGB;
   int ok = png_image_write_to_file(&img, path, 0, c.rgb, 0, NULL);
+  /* libpng leaves errno as the failed fopen, write or close set it; the
+   * caller reports why from it (plan.h). */
+  int e = errno;
   png_image_free(&img);
   free(c.rgb);
+  errno = e;
   return ok ? HR_OK : HR_ERR_IO;
 }

@@ -1,6 +1,8 @@
 /* plan module: minimal SVG line charts for the study reports (no library
  * needed to view them: any browser renders SVG). */
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +17,72 @@
 #define MB 55.0
 #define BUCKETS 1000
 
-static void text_esc(FILE *f, const char *s)
+/* Length of the well-formed UTF-8 sequence at s if it encodes a character
+ * XML 1.0 allows, else 0 (stray or truncated bytes, overlong forms,
+ * surrogates, U+FFFE/U+FFFF, beyond U+10FFFF).  s[0] >= 0x80. */
+static size_t utf8_xml_len(const unsigned char *s)
 {
-  for (; s && *s; s++) {
-    if (*s == '<')
+  size_t n;
+  uint32_t cp;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+    n = 2;
+    cp = s[0] & 0x1fu;
+  } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+    n = 3;
+    cp = s[0] & 0x0fu;
+  } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+    n = 4;
+    cp = s[0] & 0x07u;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) /* the terminating NUL stops here too */
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3fu);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+    return 0;
+  return n;
+}
+
+/* Writes s as XML character data.  Markup characters are escaped; what no
+ * XML 1.0 document may hold (control characters, bytes that are not UTF-8)
+ * becomes '?', as the PNG's font draws it, and a tab or line break a space
+ * (the labels are one line), so the file stays well-formed whatever the
+ * caller's strings hold. */
+static void text_esc(FILE *f, const char *str)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  while (s && *s) {
+    unsigned c = *s;
+    if (c >= 0x80) {
+      size_t n = utf8_xml_len(s);
+      if (n == 0) {
+        fputc('?', f);
+        s++;
+      } else {
+        fwrite(s, 1, n, f);
+        s += n;
+      }
+      continue;
+    }
+    if (c == '<')
       fputs("&lt;", f);
-    else if (*s == '>')
+    else if (c == '>')
       fputs("&gt;", f);
-    else if (*s == '&')
+    else if (c == '&')
       fputs("&amp;", f);
-    else if (*s == '"')
+    else if (c == '"')
       fputs("&quot;", f);
+    else if (c == '\t' || c == '\n' || c == '\r')
+      fputc(' ', f);
+    else if (c < 0x20 || c == 0x7f)
+      fputc('?', f);
     else
-      fputc(*s, f);
+      fputc((int)c, f);
+    s++;
   }
 }
 
@@ -47,7 +102,9 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
   double x0 = a.x0, x1 = a.x1, y0 = a.y0, y1 = a.y1;
   FILE *f = fopen(path, "w");
   if (!f) {
+    int e = errno; /* the caller reports why (plan.h) */
     free(idx);
+    errno = e;
     return HR_ERR_IO;
   }
 #define PX(v) (ML + ((v) - x0) / (x1 - x0) * (W - ML - MR))
@@ -59,15 +116,21 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
   text_esc(f, title);
   fprintf(f, "</text>\n");
   /* Ticks and grid. */
-  double sx = a.xstep, sy = a.ystep;
-  for (double v = ceil(x0 / sx) * sx; v <= x1 + 1e-9 * sx; v += sx)
+  double tv[HR__PLAN_CHART_MAX_TICKS];
+  int nt = hr__plan_chart_ticks(x0, x1, a.xstep, tv);
+  for (int i = 0; i < nt; i++) {
+    double v = tv[i];
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
             PX(v), MT, PX(v), H - MB, PX(v), H - MB + 16, v);
-  for (double v = ceil(y0 / sy) * sy; v <= y1 + 1e-9 * sy; v += sy)
+  }
+  nt = hr__plan_chart_ticks(y0, y1, a.ystep, tv);
+  for (int i = 0; i < nt; i++) {
+    double v = tv[i];
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
             ML, PY(v), W - MR, PY(v), ML - 6, PY(v) + 4, v);
+  }
   fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
              "stroke=\"black\"/>\n",
           ML, MT, W - ML - MR, H - MT - MB);
@@ -100,9 +163,13 @@ int hr_plan_svg_write(const char *path, const char *title, const char *xlabel, c
 #undef PY
   fprintf(f, "</svg>\n");
   free(idx);
-  /* A write that failed before the close leaves only the error flag. */
-  int bad = ferror(f) != 0;
-  if (fclose(f) != 0)
+  /* A write that failed before the close leaves only the error flag; the
+   * flush repeats a failed write of the buffer, so errno says why. */
+  int bad = fflush(f) != 0 || ferror(f) != 0, e = errno;
+  if (fclose(f) != 0 && !bad) {
     bad = 1;
+    e = errno;
+  }
+  errno = e;
   return bad ? HR_ERR_IO : HR_OK;
 }

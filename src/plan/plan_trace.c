@@ -44,9 +44,12 @@ static int load_power(const char *path, hr_plan_trace_t *t, hr_diag_t *err)
     return rc;
   }
   hr__plan_csv_t c;
-  hr__plan_csv_init(&c, buf, len);
+  /* No name in the cursor's messages: the caller prefixes the file's. */
+  hr__plan_csv_init(&c, buf, len, NULL, err);
   size_t cap = 0;
   rc = hr__plan_csv_next(&c);
+  if (rc < 0)
+    goto done; /* out of memory, or a bad line: the cursor said which */
   int col = rc == 1 ? hr__plan_csv_find(&c, "power_total_W") : -1;
   if (col < 0) {
     hr__plan_err(err, 1, 0, "missing column 'power_total_W' in the header");
@@ -64,6 +67,7 @@ static int load_power(const char *path, hr_plan_trace_t *t, hr_diag_t *err)
       size_t nc = cap ? cap * 2 : 4096;
       double *q = realloc(t->p_w, nc * sizeof *q);
       if (!q) {
+        hr__plan_err(err, 0, 0, "out of memory");
         rc = HR_ERR_NOMEM;
         goto done;
       }
@@ -102,14 +106,19 @@ static int traceset_load_body(const char *dir, hr_plan_traceset_t **out, hr_diag
   hr_plan_traceset_t *s = calloc(1, sizeof *s);
   if (!s) {
     free(buf);
+    hr__plan_err(err, 0, 0, "%s: out of memory", path);
     return HR_ERR_NOMEM;
   }
   hr__plan_csv_t c;
-  hr__plan_csv_init(&c, buf, len);
+  hr__plan_csv_init(&c, buf, len, path, err);
   size_t cap = 0;
   static const char *names[4] = {"model_label", "num_gpus", "max_num_seqs", "trace_file"};
   int col[4];
   rc = hr__plan_csv_next(&c);
+  /* An allocation failure on the header line is HR_ERR_NOMEM, not a
+   * missing column. */
+  if (rc < 0)
+    goto fail;
   for (int k = 0; k < 4; k++) {
     col[k] = rc == 1 ? hr__plan_csv_find(&c, names[k]) : -1;
     if (col[k] < 0) {
@@ -138,6 +147,7 @@ static int traceset_load_body(const char *dir, hr_plan_traceset_t **out, hr_diag
       size_t nc = cap ? cap * 2 : 64;
       hr_plan_trace_t *q = realloc(s->tr, nc * sizeof *q);
       if (!q) {
+        hr__plan_err(err, 0, 0, "%s: out of memory", path);
         rc = HR_ERR_NOMEM;
         goto fail;
       }

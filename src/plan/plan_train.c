@@ -351,11 +351,15 @@ static int load_lut(hr_plan_model_t *m, const hr_plan_train_cfg_t *cfg, hr_diag_
     return rc;
   }
   hr__plan_csv_t c;
-  hr__plan_csv_init(&c, buf, len);
+  hr__plan_csv_init(&c, buf, len, path, err);
   static const char *names[5] = {"model", "hardware", "batch_size", "average_power",
                                  "tensor_parallel"};
   int col[5];
   rc = hr__plan_csv_next(&c);
+  /* An allocation failure on the header line is HR_ERR_NOMEM, not a
+   * missing column; the cursor described it. */
+  if (rc < 0)
+    goto done;
   for (int k = 0; k < 5; k++) {
     col[k] = rc == 1 ? hr__plan_csv_find(&c, names[k]) : -1;
     if (col[k] < 0) {
@@ -383,6 +387,20 @@ static int load_lut(hr_plan_model_t *m, const hr_plan_train_cfg_t *cfg, hr_diag_
       hr__plan_err(err, c.line, bad < c.nf ? col[bad] + 1 : 0, "%s: %s: missing or bad value",
                    path, names[bad]);
       rc = HR_ERR_PARSE;
+      goto done;
+    }
+    /* Refused here, where the numbers are read and can be located: a huge
+     * ratio made infinite LUT power, and numbers the model file refuses. */
+    if (!(bs >= 0.0 && bs <= HR__PLAN_LUT_MAX_BATCH)) {
+      rc = hr__diag_fail(err, HR_ERR_RANGE, c.line, col[2] + 1, names[2],
+                         "%s: batch_size %g: outside [0, %g]", path, bs, HR__PLAN_LUT_MAX_BATCH);
+      goto done;
+    }
+    if (!(ap >= 0.0 && ap <= HR__PLAN_LUT_MAX_RATIO)) {
+      rc = hr__diag_fail(err, HR_ERR_RANGE, c.line, col[3] + 1, names[3],
+                         "%s: average_power %g: outside [0, %g] (a ratio of TDP; 0: not "
+                         "measured)",
+                         path, ap, HR__PLAN_LUT_MAX_RATIO);
       goto done;
     }
     if (strcmp(c.f[col[0]], cfg->lut_model) != 0 || strcmp(c.f[col[1]], cfg->lut_hardware) != 0 ||
@@ -431,7 +449,9 @@ static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *
                         const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
                         hr_diag_t *err)
 {
-  if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) || cfg->k_min < 1 ||
+  if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) ||
+      !(cfg->tdp_w_per_gpu <= HR__PLAN_MAX_GPU_W) || !(cfg->idle_w_per_gpu <= HR__PLAN_MAX_GPU_W) ||
+      cfg->k_min < 1 ||
       cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
       cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0) ||
       cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX || cfg->gru_epochs < 0 ||

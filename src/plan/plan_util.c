@@ -19,11 +19,24 @@ void hr__plan_err(hr_diag_t *e, long line, long col, const char *fmt, ...)
   va_end(ap);
 }
 
-void hr__plan_csv_init(hr__plan_csv_t *c, const char *buf, size_t len)
+void hr__plan_csv_init(hr__plan_csv_t *c, const char *buf, size_t len, const char *src,
+                       hr_diag_t *err)
 {
   memset(c, 0, sizeof *c);
   c->buf = buf;
   c->len = len;
+  c->src = src;
+  c->err = err;
+}
+
+/* The cursor's own failures: located, with the input named, so that no
+ * caller can pass on a bare code (the loaders used to, leaving an empty
+ * message for a NUL byte or a line of too many fields). */
+static int csv_fail(hr__plan_csv_t *c, int code, long col, const char *what)
+{
+  hr__diag_fail(c->err, code, code == HR_ERR_PARSE ? c->line : 0, code == HR_ERR_PARSE ? col : 0,
+                NULL, "%s%s%s", c->src ? c->src : "", c->src ? ": " : "", what);
+  return code;
 }
 
 void hr__plan_csv_free(hr__plan_csv_t *c)
@@ -60,20 +73,23 @@ int hr__plan_csv_next(hr__plan_csv_t *c)
       size_t cap = n + 1 < 256 ? 256 : n + 1;
       char *p = realloc(c->copy, cap);
       if (!p)
-        return HR_ERR_NOMEM;
+        return csv_fail(c, HR_ERR_NOMEM, 0, "out of memory");
       c->copy = p;
       c->copy_cap = cap;
     }
     memcpy(c->copy, s, n);
     c->copy[n] = '\0';
     /* A NUL inside the line would silently cut a field short. */
-    if (memchr(s, '\0', n))
-      return HR_ERR_PARSE;
+    const char *nul = memchr(s, '\0', n);
+    if (nul)
+      return csv_fail(c, HR_ERR_PARSE, (long)(nul - s) + 1, "a NUL byte in the line");
     c->nf = 0;
     char *p = c->copy;
     for (;;) {
       if (c->nf == HR__PLAN_MAX_FIELDS)
-        return HR_ERR_PARSE;
+        return hr__diag_fail(c->err, HR_ERR_PARSE, c->line, (long)(p - c->copy) + 1, NULL,
+                             "%s%smore than %d fields", c->src ? c->src : "", c->src ? ": " : "",
+                             HR__PLAN_MAX_FIELDS);
       c->f[c->nf++] = p;
       char *comma = strchr(p, ',');
       if (!comma)

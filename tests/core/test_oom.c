@@ -117,19 +117,12 @@ typedef struct oom_case {
   const char *name;
   int (*make)(void **obj);
   void (*drop)(void *obj);
-  /* A known defect: the code this entry point gives instead of
-   * HR_ERR_NOMEM for some failure points (0: none), and where.  It is
-   * reported, and fails the test with HR_OOM_STRICT=1 in the environment;
-   * a leak or a crash is never tolerated. */
-  int known_rc;
-  const char *known_why;
 } oom_case_t;
 
 /* Runs c with every allocation failing in turn; returns the number of
  * allocation calls of a clean run (the number of failure points). */
 static long run_case(const oom_case_t *c)
 {
-  int reported = 0;
   for (long n = 0;; n++) {
     assert_true(n < 200000); /* a bound on the allocation count */
     void *obj = NULL;
@@ -141,13 +134,7 @@ static long run_case(const oom_case_t *c)
       c->drop(obj);
     armed = 0;
     if (rc != HR_OK) {
-      int known = c->known_rc && rc == c->known_rc && !getenv("HR_OOM_STRICT");
-      if (known && !reported) {
-        printf("  known defect: %s: allocation %ld failing gives %s: %s\n", c->name, n,
-               hr_err_name(rc), c->known_why);
-        reported = 1;
-      }
-      if ((rc != HR_ERR_NOMEM && !known) || obj != NULL || injected != 1)
+      if (rc != HR_ERR_NOMEM || obj != NULL || injected != 1)
         fail_msg("%s: allocation %ld failing gave %s (%d injected, object %p)", c->name, n,
                  hr_err_name(rc), (int)injected, obj);
     }
@@ -582,8 +569,7 @@ static int make_charts(void **o)
   return rc != HR_OK ? rc : hr_plan_svg_write(tmp_path("c.svg"), "t", "x", "y", x, ys, nm, 1, 50);
 }
 
-#define CASE(name, drop) {#name, make_##name, drop, 0, NULL}
-#define KNOWN(name, drop, rc, why) {#name, make_##name, drop, rc, why}
+#define CASE(name, drop) {#name, make_##name, drop}
 
 static const oom_case_t cases[] = {
     CASE(meter, drop_meter),
@@ -603,12 +589,8 @@ static const oom_case_t cases[] = {
     CASE(workload_jsonl, drop_workload),
     CASE(workload_file, drop_workload),
     CASE(workload_gen, drop_workload),
-    KNOWN(traceset, drop_traceset, HR_ERR_PARSE,
-          "the CSV cursor's HR_ERR_NOMEM on a header line becomes 'missing column'"
-          " (src/plan/plan_trace.c:111-117, :48-50)"),
-    KNOWN(model_train, drop_model, HR_ERR_PARSE,
-          "the CSV cursor's HR_ERR_NOMEM on the LUT header becomes 'missing column'"
-          " (src/plan/plan_model.c:466-470, load_lut)"),
+    CASE(traceset, drop_traceset),
+    CASE(model_train, drop_model),
     CASE(model_parse, drop_model),
     CASE(model_load, drop_model),
     CASE(generate, NULL),

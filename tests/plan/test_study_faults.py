@@ -14,12 +14,9 @@ folder where no file can be created even by root.  Each run must
     written) behind.
 
 The model is trained on a tiny synthetic trace set, and the workload is a
-short Poisson run, so the test needs no shared data.  Failures that are
-known defects of the current code are listed in KNOWN with the place at
-fault; they are printed as such and fail the test only with
-HR_STRICT_FAULTS=1, so a fix shows up at once (a known failure that no
-longer happens is reported too).  Skips (77) without the binary or
-/dev/full."""
+short Poisson run, so the test needs no shared data.  Every check is
+strict (the writers in src/cli/cmd_plan.c check each open, write, flush
+and close).  Skips (77) without the binary or /dev/full."""
 import errno
 import math
 import os
@@ -41,37 +38,6 @@ STUDIES = {
     "oversub": (["oversub.csv", "report.md", "oversub.png", "oversub.svg"],
                 "`oversub.svg` is the chart as SVG."),
 }
-
-# (study, check) -> where the code is at fault.  check is "names the file",
-# "says why" or "no complete report".
-KNOWN = {
-    ("site", "names the file"):
-        "src/cli/cmd_plan.c:1189-1191: one message for every file, naming only the folder "
-        "(\"DIR: cannot write the study files\")",
-    ("site", "says why"):
-        "src/cli/cmd_plan.c:1189-1191: errno is not reported (write_series, write_report and "
-        "the chart writers return 0/HR_ERR_IO without it)",
-    ("provision", "names the file"):
-        "src/cli/cmd_plan.c:1213 and :1296 (\"DIR: cannot write the study files\", "
-        "\"DIR: write failed\") name only the folder; a failed chart (:1279-1282) sets "
-        "HR_ERR_IO and prints nothing",
-    ("provision", "says why"):
-        "src/cli/cmd_plan.c:1213, :1279-1282, :1293-1296: errno is not reported",
-    ("provision", "no complete report"):
-        "src/cli/cmd_plan.c:1288-1290: report.md gets its closing paragraph (and links the "
-        "chart) even when the chart or provision.csv failed",
-    ("oversub", "names the file"):
-        "src/cli/cmd_plan.c:1380-1383 (report.md), :1389-1391 (chart) and :1394-1395 "
-        "(oversub.csv's close) set HR_ERR_IO and print nothing; only oversub.csv's fopen "
-        "names its path (:1323)",
-    ("oversub", "says why"):
-        "src/cli/cmd_plan.c:1323, :1380-1383, :1389-1391, :1394-1395: errno is not reported",
-    ("oversub", "no complete report"):
-        "src/cli/cmd_plan.c:1363-1381: report.md is written in full before oversub.csv is "
-        "closed (:1394) and the chart written (:1389), so a later failure leaves it looking "
-        "complete",
-}
-
 
 def write_data(d):
     """A trace set of two runs and a LUT, as `plan train --data` reads them."""
@@ -130,20 +96,13 @@ def main():
     if not os.path.exists("/dev/full"):
         print("skip: no /dev/full on this system")
         return SKIP
-    failures, known_hit = [], set()
+    failures = []
     reasons = [os.strerror(e) for e in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.ENOENT,
                                         errno.EPERM, errno.EIO)]
 
     def check(cond, mode, what, detail):
-        if cond:
-            return
-        key = (mode, what)
-        if key in KNOWN and not os.environ.get("HR_STRICT_FAULTS"):
-            if key not in known_hit:
-                print(f"known defect: {mode}: {what}: {KNOWN[key]} (first seen: {detail})")
-            known_hit.add(key)
-            return
-        failures.append(f"{mode}: {what}: {detail}")
+        if not cond:
+            failures.append(f"{mode}: {what}: {detail}")
 
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
@@ -204,14 +163,9 @@ def main():
             if ro != "/proc/self":
                 os.chmod(ro, 0o755)
 
-    stale = set(KNOWN) - known_hit
-    for key in sorted(stale):
-        print(f"note: known defect no longer seen, remove it from KNOWN: {key}")
     for f in failures:
         print("FAIL:", f)
     print("ok" if not failures else f"{len(failures)} failures")
-    if stale and os.environ.get("HR_STRICT_FAULTS"):
-        return 1
     return 1 if failures else 0
 
 
