@@ -81,18 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.duration_s = 60.0;
   if (mask & 2)
     cfg.rate_per_s = hr_fz_double(&f, 2.0);
-  if (mask & 4) {
+  if (mask & 4)
     cfg.burst_cv = hr_fz_double(&f, 2.0);
-    /* Known defect (docs/fuzzing.md, "Open findings"): a huge or infinite
-     * burst_cv (accepted: only >= 1 is checked) makes the gamma gaps 0 or
-     * NaN and the generator loops for ever
-     * (fuzz/reproducers/plan-workload-bursty-cv-hang).  Kept to <= 100
-     * unless built with -DHR_FUZZ_STRICT. */
-#ifndef HR_FUZZ_STRICT
-    if (cfg.burst_cv > 100.0)
-      cfg.burst_cv = 100.0;
-#endif
-  }
   if (mask & 8)
     cfg.min_rate_per_s = hr_fz_double(&f, 0.5);
   if (mask & 16)
