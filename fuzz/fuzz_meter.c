@@ -104,18 +104,10 @@ static void on_record(const hr_record_t *rec, void *user)
   }
   if (rec->kind == HR_REC_EVENT && !rec->u.event.ended && rec->u.event.duration_ns != 0)
     abort();
-  /* Known defect (docs/fuzzing.md, "Open findings"): hr_meter_finish closes
-   * events of the 1-ms series at the last half-cycle boundary
-   * (src/pq/meter.c, hr_meter_finish: hr__events_finish(m, m->prev_bpos)),
-   * which can be before such an event started, so its duration comes out
-   * negative.  Build with -DHR_FUZZ_STRICT to check it. */
-#ifndef HR_FUZZ_STRICT
-  if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0 && (rec->flags & HR_FLAG_OPEN))
-    ;
-  else
-#endif
-    if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0)
-      abort();
+  /* An event never ends before it starts, also when hr_meter_finish closes
+   * it (fuzz/reproducers/meter-open-alarm-negative-duration). */
+  if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0)
+    abort();
   /* Events, the 1-ms series and windows flagged as not to be trusted go to
    * their own hash (see the known defect below). */
   const uint32_t untrusted = HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED | HR_FLAG_NO_ZC |
