@@ -285,7 +285,8 @@ static void disturbed_stream_does_not_depend_on_block_size(void **state)
     for (int p = 0; p < 3; p++) {
       double q = ph - 2 * M_PI * p / 3;
       x[k * 6 + p] = (float)(ua * sin(q) + 5.0 * sin(3 * q));
-      x[k * 6 + 3 + p] = (float)(ia * sin(q - 0.3) + (t >= 1.6 && t < 1.9 ? 4.0 * sin(7.3 * q) : 0.0));
+      double ih = t >= 1.6 && t < 1.9 ? 4.0 * sin(7.3 * q) : 0.0; /* an interharmonic */
+      x[k * 6 + 3 + p] = (float)(ia * sin(q - 0.3) + ih);
     }
   }
   for (size_t k = 6000; k < 6090; k++)
