@@ -310,7 +310,8 @@ HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, si
 
 /* Ends the stream: every event still in progress (dip, swell, interruption,
  * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
- * duration up to the last processed window.  Samples pushed afterwards start
+ * duration up to the last processed value of the series it was found on (the
+ * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards start
  * new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer
  * than 16 slots are free, and emits nothing then. */
 HR_API int hr_meter_finish(hr_meter_t *m);

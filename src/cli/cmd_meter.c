@@ -133,17 +133,17 @@ static int parse_records(const char *arg, unsigned *mask)
   return 0;
 }
 
-/* Pushes frames into the meter (with a callback the queue never fills),
- * unless they would take the sample clock past what int64 ns can hold:
- * -1 then, and nothing is pushed. */
-static int feed(hr_meter_t *m, const float *frames, size_t n, int64_t *count, int64_t max)
+/* Pushes frames into the meter (with a callback the queue never fills) and
+ * counts those it consumed.  Returns push's code: HR_ERR_RANGE when the
+ * stream reached the last frame whose timestamp the meter can represent
+ * (pq.h, HR_T_MARGIN_NS: at most 2^62 ns of samples, ending before 2^63 ns
+ * since 1970); the frames up to it were consumed, no later one ever is. */
+static int feed(hr_meter_t *m, const float *frames, size_t n, int64_t *count)
 {
-  if ((int64_t)n > max - *count)
-    return -1;
   size_t done = 0;
-  hr_meter_push(m, frames, n, &done);
-  *count += (int64_t)n;
-  return 0;
+  int rc = hr_meter_push(m, frames, n, &done);
+  *count += (int64_t)done;
+  return rc;
 }
 
 static const char *signal_name(int signo)
@@ -482,12 +482,8 @@ int cmd_meter(int argc, char **argv)
   /* From here a stop signal ends the stream like the end of the input. */
   cli_stop_catch(1);
 
-  /* Sample k is at t0_ns + k/fs: the frames a stream may have before that
-   * leaves int64 (more than 160 years with t0 <= HR_T0_NS_MAX), less an
-   * hour for the windows open at the end. */
-  const int64_t max_frames =
-      (int64_t)(((double)(INT64_MAX - t0_ns) - 3600e9) * (fs / 1e9));
-  int64_t n_frames = 0;
+  int64_t n_frames = 0; /* frames the meter consumed */
+  int push_rc = HR_OK;
   enum { CHUNK = 65536, MAXF = 8192 };
   static unsigned char bytes[CHUNK];
   static float frames[MAXF * HR_MAX_CH];
@@ -512,8 +508,8 @@ int cmd_meter(int argc, char **argv)
     while (off < (size_t)got) {
       size_t nf = 0, used = 0;
       rc = hr_reader_push(r, bytes + off, (size_t)got - off, frames, MAXF, &nf, &used);
-      if (feed(m, frames, nf, &n_frames, max_frames) != 0)
-        goto too_long;
+      if ((push_rc = feed(m, frames, nf, &n_frames)) != HR_OK)
+        goto refused;
       off += used;
       if (rc != HR_OK) {
         const hr_reader_error_t *e = hr_reader_error(r);
@@ -541,8 +537,8 @@ int cmd_meter(int argc, char **argv)
      * count; a frame cut by the signal is reported, not an error. */
     size_t nf = 0;
     rc = hr_reader_finish(r, frames, MAXF, &nf);
-    if (feed(m, frames, nf, &n_frames, max_frames) != 0)
-      goto too_long;
+    if ((push_rc = feed(m, frames, nf, &n_frames)) != HR_OK)
+      goto refused;
     if (rc != HR_OK) {
       fprintf(stderr, "headroom meter: %s: %s\n", name, hr_reader_error(r)->message);
       if (!signo)
@@ -550,11 +546,19 @@ int cmd_meter(int argc, char **argv)
     }
   }
   goto done;
-too_long:
-  fprintf(stderr,
-          "headroom meter: %s: stopped after %lld frames: later samples would be after "
-          "2^63 ns since 1970 (lower --t0-ns)\n",
-          name, (long long)n_frames);
+refused:
+  /* The frames before sample n_frames are measured and their records are
+   * written below; the rest of the input is not read. */
+  if (push_rc == HR_ERR_RANGE)
+    fprintf(stderr,
+            "headroom meter: %s: stopped at sample %lld (frame offset from the start of the "
+            "input): its timestamp would be past what the meter can represent (a stream spans "
+            "at most 2^62 ns and ends before 2^63 ns since 1970; lower --t0-ns or split the "
+            "input)\n",
+            name, (long long)n_frames);
+  else
+    fprintf(stderr, "headroom meter: %s: stopped at sample %lld: %s\n", name,
+            (long long)n_frames, hr_strerror(push_rc));
   status = 1;
 done:
   /* Events still in progress get their (open) end records. */
