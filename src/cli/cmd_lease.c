@@ -150,25 +150,8 @@ static int check(int argc, char **argv)
   const double *levels = a.levels;
   int n_levels = a.n_levels;
   hr_tree_t *tree = NULL;
-  hr_diag_t err;
-  if (cli_is_stdio(path)) {
-    char *text = NULL;
-    size_t len = 0;
-    if (cli_read_all(path, &text, &len) != 0) {
-      fprintf(stderr, "headroom lease check: standard input: %s\n", strerror(errno));
-      return 2;
-    }
-    rc = hr_tree_load_buffer(text, len, "stdin", &tree, &err);
-    free(text);
-  } else {
-    rc = hr_tree_load_file(path, &tree, &err);
-  }
-  if (rc != HR_OK) {
-    char etext[1024];
-    hr_diag_format(&err, etext, sizeof etext);
-    fprintf(stderr, "headroom lease check: %s\n", etext);
+  if (cli_load_tree("headroom lease check", path, &tree) != 0)
     return 2;
-  }
   hr_budget_cfg_t bc;
   hr_budget_cfg_init(&bc);
   const hr_tree_node_t *nodes = hr_tree_nodes(tree);

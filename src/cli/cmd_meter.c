@@ -76,35 +76,6 @@ static int parse_alarm(const char *arg, hr_alarm_cfg_t *a)
   return cli_double(num, &a->threshold) || (h && cli_double(h, &a->hysteresis)) ? -1 : 0;
 }
 
-/* The option behind a field that hr_meter_cfg_check names at the start of
- * its message, so a refusal names what the user typed. */
-static const char *option_of(const char *why)
-{
-  static const struct {
-    const char *field, *option;
-  } map[] = {
-      {"fs_hz", "--fs"},
-      {"f_nom_hz", "--f-nom"},
-      {"u_din_v", "--u-din"},
-      {"has_in", "--neutral"},
-      {"ref_channel", "--ref-channel"},
-      {"track_pct", "--track-pct"},
-      {"u_clip_v/i_clip_a", "--u-clip/--i-clip"},
-      {"thresholds", "--interruption-pct/--dip-pct/--swell-pct"},
-      {"hysteresis_pct", "--hysteresis-pct"},
-      {"rvc_pct", "--rvc-pct/--rvc-hysteresis-pct"},
-      {"power step", "--p-step"},
-      {"current step", "--i-step"},
-      {"alarms[", "--alarm"},
-      {"n_alarms", "--alarm"},
-      {"t0_ns", "--t0-ns"},
-  };
-  for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
-    if (strncmp(why, map[k].field, strlen(map[k].field)) == 0)
-      return map[k].option;
-  return NULL;
-}
-
 /* The largest |volts or amperes per code| an i16le scale may have: full
  * scale (32768 codes) must stay a finite float. */
 #define SCALE_MAX ((double)FLT_MAX / 32768.0)
@@ -288,7 +259,7 @@ int cmd_meter(int argc, char **argv)
   hr_meter_cfg_default(&a.over, fs, f_nom, u_din, a.layout);
   hr_meter_cfg_t *ov = &a.over;
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
-   * message names the range, and option_of() the option. */
+   * message names the range, and cli_meter_option() the option. */
   const cli_opt_t opts[] = {
       {.kind = CLI_SECTION, .help = "input"},
       {.name = "--format", .kind = CLI_FN, .fn = meter_opt, .tag = M_FORMAT, .arg = "f32le|i16le|csv",
@@ -414,7 +385,7 @@ int cmd_meter(int argc, char **argv)
   }
   char why[256];
   if (hr_meter_cfg_check(&cfg, why, sizeof why) != HR_OK) {
-    const char *opt = option_of(why);
+    const char *opt = cli_meter_option(why);
     fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", why);
     return 2;
   }
