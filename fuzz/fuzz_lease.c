@@ -93,21 +93,15 @@ static void check_devices(const hr_tree_t *tree, hr_fz_t *f)
       continue;
     double rated = nd->rating_a > 0.0 ? nd->rating_a : 100.0;
     double mult = hr_fz_left(f) ? hr_fz_double(f, 2.0) : 2.0;
-    /* Known defect (docs/fuzzing.md, "Open findings"): hr_check_device
-     * takes a finite multiple whose current overflows (1e308 x 800 A) and
-     * answers HR_OK with a NaN trip time (src/lease/check.c:25-41;
-     * fuzz/reproducers/lease-check-device-huge-multiple).  Skipped unless
-     * built with -DHR_FUZZ_STRICT. */
-#ifndef HR_FUZZ_STRICT
-    if (!isfinite(mult * rated))
-      continue;
-#endif
+    /* A current beyond a double (1e308 x 800 A) must be refused with
+     * HR_ERR_RANGE, never answered with a NaN trip time
+     * (fuzz/reproducers/lease-check-device-huge-multiple). */
     hr_check_row_t row;
     int rc;
     TIMED(rc = hr_check_device(nd->device, rated, mult, &cc, &row));
     if (rc == HR_OK) {
-      if (isnan(row.t_trip_s) || row.t_trip_s < 0.0 || isnan(row.margin_s) ||
-          isnan(row.loop_s) || row.in_time != (row.margin_s >= 0.0))
+      if (!isfinite(mult * rated) || isnan(row.t_trip_s) || row.t_trip_s < 0.0 ||
+          isnan(row.margin_s) || isnan(row.loop_s) || row.in_time != (row.margin_s >= 0.0))
         abort();
     } else if (rc != HR_ERR_INVALID_ARG && rc != HR_ERR_RANGE) {
       abort();

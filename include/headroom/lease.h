@@ -372,7 +372,12 @@ typedef struct hr_check_row {
 HR_API int hr_check_cfg_init(hr_check_cfg_t *cfg);
 
 /* Time to trip and margin for a device cfg (borrowed) at multiple x rated_a.
- * Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_RANGE. */
+ * rated_a and multiple: finite, > 0; their product must be finite as well.
+ * Returns HR_OK (then t_trip_s and margin_s are never NaN),
+ * HR_ERR_INVALID_ARG (NULL, or rated_a or multiple not finite and > 0) or
+ * HR_ERR_RANGE (cfg's latencies or rule out of range, multiple x rated_a
+ * beyond a double, or a current the device model has no time to trip for);
+ * *out is written only on HR_OK. */
 HR_API int hr_check_device(const hr_device_cfg_t *dev, double rated_a, double multiple,
                            const hr_check_cfg_t *cfg, hr_check_row_t *out);
 
