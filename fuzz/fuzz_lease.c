@@ -43,37 +43,16 @@ static double now_s(void)
       abort();                                                                                   \
   } while (0)
 
-#ifndef HR_FUZZ_STRICT
-/* 1 when some node's protective device has tripped. */
-static int any_tripped(const hr_lease_sys_t *sys, size_t n)
-{
-  for (size_t k = 0; k < n; k++) {
-    hr_device_status_t ds;
-    if (hr_lease_sys_device_status(sys, k, &ds) == HR_OK && ds.tripped)
-      return 1;
-  }
-  return 0;
-}
-#endif
-
 static void check_clean(const hr_lease_sys_t *sys, size_t n, int64_t t)
 {
   hr_lease_stats_t st;
   if (hr_lease_sys_stats(sys, &st) != HR_OK)
     abort();
-  /* Known defect (docs/fuzzing.md, "Open findings"): once a device trips
-   * its limit drops to 0 (src/lease/budget.c:65-66) while the floors below
-   * it are never refused, so the next rebalance's post-condition clamps
-   * (fuzz/reproducers/lease-rebalance-clamp: a root breaker tripped by an
-   * observed current).  Clamps after a trip are let through unless built
-   * with -DHR_FUZZ_STRICT. */
-#ifdef HR_FUZZ_STRICT
+  /* A tripped device's subtree is dead, like one on a lost feed, so its
+   * floors are not owed and nothing clamps (fuzz/reproducers/lease-
+   * rebalance-clamp: a root breaker tripped by an observed current). */
   if (st.clamps != 0)
     abort();
-#else
-  if (st.clamps != 0 && !any_tripped(sys, n))
-    abort();
-#endif
   for (size_t k = 0; k < n; k++) {
     double cap = hr_lease_sys_cap_w(sys, k, t);
     if (!(cap >= 0.0))
