@@ -56,7 +56,7 @@ static void row_k(long k, hr_store_row_t *r)
 static double run_store(long rows, const char *db, double *put_ns)
 {
   hr_store_cfg_t cfg;
-  hr_store_cfg_default(&cfg, db);
+  hr_store_cfg_init(&cfg, db);
   cfg.backlog_rows = 1 << 20;
   hr_store_t *st;
   if (hr_store_open(&cfg, &st) != HR_OK)

@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   hr_fz_t f = hr_fz_init(data, size);
   hr_gen_cfg_t cfg;
-  hr_gen_cfg_default(&cfg);
+  hr_gen_cfg_init(&cfg);
   int preset = (int)hr_fz_range(&f, -1, 11);
   const char *pname = preset >= 0 ? hr_gen_preset_name(preset) : NULL;
   if (pname && hr_gen_cfg_preset(&cfg, pname, NULL) != HR_OK)

@@ -188,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           : rates[data[0] & 7];
   hr_layout_t layout = layouts[(data[1] >> 1) & 3];
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
+  hr_meter_cfg_init(&cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
   cfg.has_in = layout == HR_LAYOUT_3P4W && (data[1] & 8);
   cfg.ref_channel = layout == HR_LAYOUT_1P2W ? 0 : ((data[1] >> 4) & 3) % 3;
   cfg.track_pct = track[data[1] >> 6];

@@ -196,7 +196,7 @@ typedef struct hr_gen_rack {
                              * 1..100; default 70 */
 } hr_gen_rack_t;
 
-/* Generator configuration.  Fill it with hr_gen_cfg_default (or
+/* Generator configuration.  Fill it with hr_gen_cfg_init (or
  * hr_gen_cfg_preset), change what differs, then hr_gen_create copies it. */
 typedef struct hr_gen_cfg {
   double fs_hz;      /* sample rate [Hz], 0 < fs_hz <= 1e7; default 8000 */
@@ -298,12 +298,12 @@ typedef struct hr_gen_truth {
 
 /* Fills *cfg with the defaults: 8000 Hz, 60 Hz (nominal 60 Hz), 3P4W without
  * neutral current, 277 V line-to-neutral, linear load 100 A at pf 1, t0 0,
- * seed 1, no other component; rack = hr_gen_rack_default.  cfg: borrowed,
+ * seed 1, no other component; rack = hr_gen_rack_init.  cfg: borrowed,
  * not NULL. */
-HR_API void hr_gen_cfg_default(hr_gen_cfg_t *cfg);
+HR_API int hr_gen_cfg_init(hr_gen_cfg_t *cfg);
 
 /* Fills *rack with the AI-rack defaults listed in hr_gen_rack_t. */
-HR_API void hr_gen_rack_default(hr_gen_rack_t *rack);
+HR_API int hr_gen_rack_init(hr_gen_rack_t *rack);
 
 /* Checks a configuration without creating anything.  err (may be NULL)
  * receives the offending field and a message when the result is not HR_OK.

@@ -155,7 +155,7 @@ int cmd_agent(int argc, char **argv)
   /* The meter's settings are checked before the tree is read, so a refusal
    * is bad usage (2) naming the option, as headroom meter gives it. */
   hr_meter_cfg_t mc;
-  hr_meter_cfg_default(&mc, fs, f_nom, u_din, layout);
+  hr_meter_cfg_init(&mc, fs, f_nom, u_din, layout);
   mc.records = HR_RECMASK(HR_REC_MS) | HR_RECMASK(HR_REC_HALF);
   char mwhy[256];
   if (hr_meter_cfg_check(&mc, mwhy, sizeof mwhy) != HR_OK) {
@@ -201,7 +201,7 @@ int cmd_agent(int argc, char **argv)
   int rc;
   if (!strcmp(act_kind, "sim")) {
     hr_simgpu_cfg_t g;
-    hr_simgpu_cfg_default(&g, n_leaves ? (int)n_leaves : 1);
+    hr_simgpu_cfg_init(&g, n_leaves ? (int)n_leaves : 1);
     rc = hr_simgpu_create(&g, &act);
     c.sim_act = 1;
   } else if (!strcmp(act_kind, "nvml")) {

@@ -256,7 +256,7 @@ int cmd_meter(int argc, char **argv)
   a.csv_header = -1;
   a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) |
               HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT);
-  hr_meter_cfg_default(&a.over, fs, f_nom, u_din, a.layout);
+  hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
   hr_meter_cfg_t *ov = &a.over;
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
    * message names the range, and cli_meter_option() the option. */
@@ -368,7 +368,7 @@ int cmd_meter(int argc, char **argv)
   unsigned records = a.records;
   hr_meter_cfg_t over = a.over;
 
-  hr_meter_cfg_default(&cfg, fs, f_nom, u_din, layout);
+  hr_meter_cfg_init(&cfg, fs, f_nom, u_din, layout);
   over.fs_hz = fs;
   over.f_nom_hz = f_nom;
   over.u_din_v = u_din;

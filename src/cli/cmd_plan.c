@@ -146,7 +146,7 @@ typedef struct wl_args {
 static int wl_opts(cli_opt_t *t, wl_args_t *a)
 {
   memset(a, 0, sizeof *a);
-  hr_plan_gen_cfg_default(&a->gen);
+  hr_plan_gen_cfg_init(&a->gen);
   const cli_opt_t o[] = {
       {.kind = CLI_SECTION, .help = "workload (a trace to replay, or a generator)"},
       OSTR("--csv", &a->csv, "FILE", "request trace to replay, - for standard input: CSV (Azure\n"
@@ -603,7 +603,7 @@ static int train_load(train_ctx_t *c)
     c->set = NULL;
     return 1;
   }
-  hr_plan_train_cfg_default(&c->cfg);
+  hr_plan_train_cfg_init(&c->cfg);
   c->cfg.lut_csv = c->lut;
   c->cfg.seed = c->seed;
   return 0;
@@ -1287,7 +1287,7 @@ static int cmd_site(int argc, char **argv, int mode)
   double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN;
   int samples = 200;
   hr_plan_site_cfg_t cfg;
-  hr_plan_site_cfg_default(&cfg);
+  hr_plan_site_cfg_init(&cfg);
   wl_args_t a;
   int json = mode == SITE_RUN;
   cli_opt_t t[MAX_OPTS];

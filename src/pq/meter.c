@@ -34,9 +34,11 @@
 
 /* ---- configuration -------------------------------------------------------- */
 
-void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
+int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
                           hr_layout_t layout)
 {
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->fs_hz = fs_hz;
   cfg->f_nom_hz = f_nom_hz;
@@ -55,6 +57,7 @@ void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, do
   cfg->i_step_pct = 20.0;
   cfg->i_step_window_ms = 50.0;
   cfg->queue_len = 4096;
+  return HR_OK;
 }
 
 #define CHECK(cond, code, ...)                                                                     \

@@ -83,10 +83,10 @@ static const char schema[] =
 
 static const int64_t res_len_ns[HR_RES_COUNT] = {200000000LL, 3000000000LL, 600000000000LL};
 
-void hr_store_cfg_default(hr_store_cfg_t *cfg, const char *path)
+int hr_store_cfg_init(hr_store_cfg_t *cfg, const char *path)
 {
   if (!cfg)
-    return;
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->path = path;
   cfg->backlog_rows = (size_t)1 << 17;
@@ -95,6 +95,7 @@ void hr_store_cfg_default(hr_store_cfg_t *cfg, const char *path)
   cfg->keep_ns[HR_RES_200MS] = 7 * 86400LL * 1000000000LL;
   cfg->keep_ns[HR_RES_3S] = 90 * 86400LL * 1000000000LL;
   cfg->keep_ns[HR_RES_10MIN] = 730 * 86400LL * 1000000000LL;
+  return HR_OK;
 }
 
 /* SQLite aggregate: bitwise OR of integers (the flags of rolled-up rows). */

@@ -20,7 +20,7 @@ static void t0_range_is_checked(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_error_t e;
   c.t0_ns = INT64_MAX;
   assert_int_equal(hr_gen_cfg_check(&c, &e), HR_ERR_RANGE);
@@ -37,7 +37,7 @@ static void truth_time_never_overflows(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.t0_ns = HR_T0_NS_MAX;
   hr_gen_t *g = NULL;
   assert_int_equal(hr_gen_create(&c, &g), HR_OK);
@@ -57,7 +57,7 @@ static void truth_time_never_overflows(void **state)
 static hr_gen_t *rack_gen(int iters_per_checkpoint, double fs_hz)
 {
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_preset(&c, "ai-rack", NULL), HR_OK);
   c.rack.iters_per_checkpoint = iters_per_checkpoint;
   c.fs_hz = fs_hz;
@@ -123,7 +123,7 @@ static void rack_compute_phase_has_a_floor(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_preset(&c, "ai-rack", NULL), HR_OK);
   hr_gen_cfg_error_t e;
   c.rack.rise_s = 0;

@@ -82,7 +82,7 @@ static void load_input(const char *name, input_t *in)
                           : rates[data[0] & 7];
   hr_layout_t layout = layouts[(data[1] >> 1) & 3];
   hr_meter_cfg_t *cfg = &in->cfg;
-  hr_meter_cfg_default(cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
+  hr_meter_cfg_init(cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
   cfg->has_in = layout == HR_LAYOUT_3P4W && (data[1] & 8);
   cfg->ref_channel = layout == HR_LAYOUT_1P2W ? 0 : ((data[1] >> 4) & 3) % 3;
   cfg->track_pct = track[data[1] >> 6];
@@ -207,7 +207,7 @@ static void open_ms_events_end_after_their_start(void **state)
 {
   (void)state;
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
+  hr_meter_cfg_init(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
   cfg.n_alarms = 1;
   cfg.alarms[0] = (hr_alarm_cfg_t){HR_METRIC_P_TOTAL_W, 1, 500.0, 10.0};
   cfg.p_step_base_w = 1000.0;
@@ -299,7 +299,7 @@ static void disturbed_stream_does_not_depend_on_block_size(void **state)
   for (size_t k = 16000; k < 16010; k++)
     x[k * 6 + 2] = 420.0f;
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, fs, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, fs, 50.0, 230.0, HR_LAYOUT_3P4W);
   cfg.p_step_base_w = 10000.0;
   cfg.i_step_base_a = 20.0;
   cfg.u_clip_v = 400.0;
