@@ -210,7 +210,9 @@ HR_API double hr_plan_quantile_sorted(const double *sorted, size_t n, double q);
 
 /* Summary of one method against a set of held-out traces. */
 typedef struct hr_plan_fidelity {
-  double energy_err_pct; /* mean over traces of the per-trace energy error */
+  double energy_err_pct; /* mean over traces of the per-trace energy error [%] */
+  double energy_err_median_pct; /* median over traces of the same [%] (one
+                                 * badly fitted run moves the mean, not this) */
   double acf_r2;         /* R^2 of the mean ACFs (NaN for constant output) */
   double ks;             /* KS over pooled samples */
   double nrmse;          /* mean over traces of RMSE / (max - min of gt) */
@@ -333,6 +335,12 @@ HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **ou
 /* Number of GMM states of the group for `model` (or the pooled group), 0
  * when there is none; for tests and reports. */
 HR_API int hr_plan_model_states(const hr_plan_model_t *m, const char *model);
+
+/* The i-th model label m has its own group for (0 <= i; training order),
+ * NULL past the last; owned by m.  Pooled groups (for labels the model has
+ * not seen) are not listed: hr_plan_model_states(m, NULL) > 0 says whether
+ * there is one. */
+HR_API const char *hr_plan_model_label(const hr_plan_model_t *m, size_t i);
 
 /* ----------------------------------------------------- serving simulator */
 

@@ -618,10 +618,11 @@ static int first_of_label(const hr_plan_traceset_t *set, size_t i)
   return 1;
 }
 
-/* "3.1-70B/SUFFIX" for "Llama-3.1-70B": the table's held-out column. */
+/* "3.1-70B/SUFFIX" for "Llama-3.1-70B": the table's held-out column (the
+ * whole label: labels that share a prefix must stay apart). */
 static void held_name(char *buf, size_t cap, const char *model, const char *suffix)
 {
-  snprintf(buf, cap, "%.13s/%s", model + (strncmp(model, "Llama-", 6) ? 0 : 6), suffix);
+  snprintf(buf, cap, "%s/%s", model + (strncmp(model, "Llama-", 6) ? 0 : 6), suffix);
 }
 
 
@@ -629,10 +630,44 @@ static void held_name(char *buf, size_t cap, const char *model, const char *suff
 
 /* Results of one method on one held-out set, kept for the summary rows. */
 typedef struct fold_out {
-  double *gt[64], *gen[64];
-  size_t len[64];
-  size_t m;
+  const double **gt;
+  double **gen;
+  size_t *len;
+  size_t m, cap; /* no fixed cap on runs: grown as they come */
 } fold_out_t;
+
+/* Appends one run; 0 when out of memory. */
+static int fold_push(fold_out_t *a, const double *gt, double *gen, size_t len)
+{
+  if (a->m == a->cap) {
+    size_t cap = a->cap ? 2 * a->cap : 64;
+    const double **g = realloc(a->gt, cap * sizeof *g);
+    if (!g)
+      return 0;
+    a->gt = g;
+    double **h = realloc(a->gen, cap * sizeof *h);
+    if (!h)
+      return 0;
+    a->gen = h;
+    size_t *l = realloc(a->len, cap * sizeof *l);
+    if (!l)
+      return 0;
+    a->len = l;
+    a->cap = cap;
+  }
+  a->gt[a->m] = gt;
+  a->gen[a->m] = gen;
+  a->len[a->m++] = len;
+  return 1;
+}
+
+static void fold_free(fold_out_t *a)
+{
+  free(a->gt);
+  free(a->gen);
+  free(a->len);
+  memset(a, 0, sizeof *a);
+}
 
 /* One held-out run's results, made in parallel and printed in order. */
 typedef struct run_out {
@@ -654,6 +689,7 @@ static void print_row(const fid_out_t *o, const char *split, const char *held, c
   if (o->json) {
     printf("{\"split\":\"%s\",\"held_out\":\"%s\",\"method\":\"%s\",", split, held, method);
     json_num(stdout, "energy_err_pct", f->energy_err_pct, 1);
+    json_num(stdout, "energy_err_median_pct", f->energy_err_median_pct, 1);
     json_num(stdout, "acf_r2", f->acf_r2, 1);
     json_num(stdout, "ks", f->ks, 1);
     json_num(stdout, "nrmse", f->nrmse, 1);
@@ -674,8 +710,9 @@ static void print_row(const fid_out_t *o, const char *split, const char *held, c
            f->ramp_p99_err_pct);
   }
   if (o->csv)
-    fprintf(o->csv, "%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", split, held,
-            method, f->energy_err_pct, f->acf_r2, f->ks, f->nrmse, f->p95_err_pct,
+    fprintf(o->csv, "%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", split, held,
+            method, f->energy_err_pct, f->energy_err_median_pct, f->acf_r2, f->ks, f->nrmse,
+            f->p95_err_pct,
             f->p99_err_pct, f->ramp_gt_w_per_s, f->ramp_gen_w_per_s, f->ramp_p99_err_pct);
 }
 
@@ -686,8 +723,8 @@ static int dump_series(const char *split, const hr_plan_trace_t *t, const char *
                        const double *x)
 {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s_%s_b%d_%s.txt", dump_dir, split, t->model, t->max_num_seqs,
-           method);
+  snprintf(path, sizeof path, "%s/%s_%s_g%d_b%d_%s.txt", dump_dir, split, t->model, t->num_gpus,
+           t->max_num_seqs, method);
   FILE *f = fopen(path, "w");
   if (!f) {
     fprintf(stderr, "headroom plan fidelity: --dump %s: %s\n", path, strerror(errno));
@@ -743,20 +780,16 @@ static void eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const
 static void emit_run(const fid_out_t *o, const hr_plan_trace_t *t, const char *split,
                      run_out_t *r, fold_out_t *acc)
 {
-  char held[64], bs[16];
-  snprintf(bs, sizeof bs, "b%d", t->max_num_seqs);
+  char held[600], bs[32];
+  snprintf(bs, sizeof bs, "g%d-b%d", t->num_gpus, t->max_num_seqs);
   held_name(held, sizeof held, t->model, bs);
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
     if (!r->have[meth])
       continue;
     print_row(o, split, held, hr_plan_method_name(meth), &r->f[meth]);
-    fold_out_t *a = &acc[meth];
-    if (a->m < 64) {
-      a->gt[a->m] = t->p_w;
-      a->gen[a->m] = r->gen[meth];
-      a->len[a->m++] = t->n;
-    } else {
+    if (!fold_push(&acc[meth], t->p_w, r->gen[meth], t->n)) {
       free(r->gen[meth]);
+      r->rc = HR_ERR_NOMEM;
     }
     r->gen[meth] = NULL;
     r->have[meth] = 0;
@@ -842,8 +875,8 @@ static int split_batch(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg,
   for (long i = 0; i < n && rc == HR_OK; i++) {
     if ((rc = runs[i].rc) != HR_OK)
       *e = runs[i].e;
-    else
-      emit_run(out, &set->tr[i], "batch", &runs[i], acc);
+    else if (emit_run(out, &set->tr[i], "batch", &runs[i], acc), (rc = runs[i].rc) != HR_OK)
+      break;
   }
   free_runs(runs, set->n);
   free(use);
@@ -853,19 +886,19 @@ static int split_batch(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg,
   for (size_t i = 0; i < set->n && rc == HR_OK; i++) {
     if (!first_of_label(set, i))
       continue;
-    static fold_out_t sub[HR_PLAN_METHOD_COUNT_];
-    for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++) {
-      sub[meth].m = 0;
-      for (size_t k = 0; k < acc[meth].m && k < set->n; k++)
-        if (strcmp(set->tr[k].model, set->tr[i].model) == 0) {
-          sub[meth].gt[sub[meth].m] = acc[meth].gt[k];
-          sub[meth].gen[sub[meth].m] = acc[meth].gen[k];
-          sub[meth].len[sub[meth].m++] = acc[meth].len[k];
-        }
-    }
-    char held[64];
+    fold_out_t sub[HR_PLAN_METHOD_COUNT_];
+    memset(sub, 0, sizeof sub);
+    for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK; meth++)
+      for (size_t k = 0; k < acc[meth].m && k < set->n && rc == HR_OK; k++)
+        if (strcmp(set->tr[k].model, set->tr[i].model) == 0 &&
+            !fold_push(&sub[meth], acc[meth].gt[k], acc[meth].gen[k], acc[meth].len[k]))
+          rc = HR_ERR_NOMEM;
+    char held[600];
     held_name(held, sizeof held, set->tr[i].model, "ALL");
-    rc = summarize(out, sub, "batch", held);
+    if (rc == HR_OK)
+      rc = summarize(out, sub, "batch", held);
+    for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++)
+      fold_free(&sub[meth]);
   }
   if (rc == HR_OK)
     rc = summarize(out, acc, "batch", "ALL");
@@ -920,9 +953,11 @@ static int split_model(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg, i
       *e = fold_e[l];
       break;
     }
-    for (size_t j = 0; j < set->n; j++)
-      if (strcmp(set->tr[j].model, set->tr[first[l]].model) == 0)
+    for (size_t j = 0; j < set->n && rc == HR_OK; j++)
+      if (strcmp(set->tr[j].model, set->tr[first[l]].model) == 0) {
         emit_run(out, &set->tr[j], "model", &runs[j], acc);
+        rc = runs[j].rc;
+      }
   }
   if (rc == HR_OK)
     rc = summarize(out, acc, "model", "ALL");
@@ -1001,7 +1036,8 @@ static int cmd_fidelity(int argc, char **argv)
       hr_plan_traceset_destroy(set);
       return 1;
     }
-    fprintf(out.csv, "split,held_out,method,energy_err_pct,acf_r2,ks,nrmse,p95_err_pct,"
+    fprintf(out.csv, "split,held_out,method,energy_err_pct,energy_err_median_pct,acf_r2,ks,nrmse,"
+                     "p95_err_pct,"
                      "p99_err_pct,ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,ramp_p99_err_pct\n");
   }
   if (fast) { /* smaller training for smoke tests: fewer states, EM and GRU steps */
@@ -1024,6 +1060,8 @@ static int cmd_fidelity(int argc, char **argv)
   if (rc == HR_OK && do_m)
     rc = split_model(set, cfg, pool_mode, &out, acc, &e, tty);
   clear_acc(acc);
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++)
+    fold_free(&acc[meth]);
   if (rc != HR_OK)
     fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc), e.message[0] ? ": " : "",
             e.message);
@@ -1119,10 +1157,11 @@ static int cmd_generate(int argc, char **argv)
   int gpus = 1;
   double batch = 1;
   uint64_t seed = 1;
-  int json = 0;
+  int json = 0, pooled = 0;
   const cli_opt_t t[] = {
       OSTR("--model-file", &mf, "MODEL", "model file from plan train (required)"),
-      OSTR("--model", &label, "LABEL", "model label (Llama-3.1-8B, ...)"),
+      OSTR("--model", &label, "LABEL", "model label (Llama-3.1-8B, ...); one the file holds"),
+      OFLAG("--pooled", &pooled, "use the pooled group (a model the file has not seen)"),
       OSTR("--method", &method, "NAME", "tdp|mean|lut|paper|markov|copula (default markov)"),
       OINT("--gpus", &gpus, "G", "GPUs of the replica (default 1)", 1, 1e6),
       ODBL("--batch", &batch, "B", "requests in flight (default 1)", 0, 1e6),
@@ -1138,14 +1177,38 @@ static int cmd_generate(int argc, char **argv)
   if (rc != CLI_GO_ON)
     return rc;
   int meth = method_of(method);
-  if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7) {
+  if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7 ||
+      (label && pooled)) {
     fprintf(stderr, "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|"
-                    "markov|copula] --model LABEL --gpus G --batch B --seconds S\n");
+                    "markov|copula] --model LABEL|--pooled --gpus G --batch B --seconds S\n");
     return 2;
   }
   hr_plan_model_t *m;
   if (load_model(mf, &m) != 0)
     return 1;
+  /* An unknown label used to fall back to the pooled group silently: a
+   * typo gave another model's power.  The pooled group is asked for. */
+  int known = 0;
+  for (size_t k = 0; label && !pooled && hr_plan_model_label(m, k); k++)
+    known = known || strcmp(hr_plan_model_label(m, k), label) == 0;
+  if (!pooled && !known) {
+    fprintf(stderr, "headroom plan generate: --model %s: %s; the labels %s holds:", label ? label : "",
+            label ? "not in the model file" : "required (or --pooled)", mf);
+    for (size_t k = 0; hr_plan_model_label(m, k); k++)
+      fprintf(stderr, "%s %s", k ? "," : "", hr_plan_model_label(m, k));
+    fprintf(stderr, "%s\n", hr_plan_model_states(m, NULL) > 0
+                               ? "; --pooled uses the pooled group for a model it has not seen"
+                               : "");
+    hr_plan_model_destroy(m);
+    return 2;
+  }
+  if (pooled && hr_plan_model_states(m, NULL) == 0) {
+    fprintf(stderr, "headroom plan generate: --pooled: %s has no pooled group (train with --pool)\n", mf);
+    hr_plan_model_destroy(m);
+    return 2;
+  }
+  if (pooled)
+    label = NULL;
   size_t n = (size_t)llround(seconds / 0.1);
   double *a = malloc(n * sizeof *a), *p = malloc(n * sizeof *p);
   if (!a || !p) {

@@ -27,6 +27,17 @@ int hr_plan_model_states(const hr_plan_model_t *m, const char *model)
   return g ? g->g.k : 0;
 }
 
+const char *hr_plan_model_label(const hr_plan_model_t *m, size_t i)
+{
+  for (int g = 0; m && g < m->ng; g++) {
+    if (strcmp(m->gr[g].label, "*") == 0 || hr__plan_per_gpu_key(&m->gr[g]))
+      continue;
+    if (i-- == 0)
+      return m->gr[g].label;
+  }
+  return NULL;
+}
+
 /* Position of batch size b among the group's batches: lower index and the
  * weight of the upper neighbour, interpolating in log2 and clamping at the
  * ends. */

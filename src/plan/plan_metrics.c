@@ -170,11 +170,13 @@ int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
     bm = 1;
   double *pa = malloc(total * sizeof *pa), *pb = malloc(total * sizeof *pb);
   double *ra = malloc(total * sizeof *ra), *rb = malloc(total * sizeof *rb);
-  if (!pa || !pb || !ra || !rb) {
+  double *ea = malloc(m * sizeof *ea); /* per-trace energy errors, for the median */
+  if (!pa || !pb || !ra || !rb || !ea) {
     free(pa);
     free(pb);
     free(ra);
     free(rb);
+    free(ea);
     return HR_ERR_NOMEM;
   }
   double acf_a[HR_PLAN_ACF_LAGS] = {0}, acf_b[HR_PLAN_ACF_LAGS] = {0};
@@ -184,7 +186,8 @@ int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
   for (size_t k = 0; k < m; k++) {
     const double *a = gt[k], *b = gen[k];
     size_t n = len[k];
-    e_sum += hr_plan_energy_error_pct(a, b, n);
+    ea[k] = hr_plan_energy_error_pct(a, b, n);
+    e_sum += ea[k];
     double lo = a[0], hi = a[0], se = 0.0;
     for (size_t i = 0; i < n; i++) {
       lo = fmin(lo, a[i]);
@@ -211,6 +214,9 @@ int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
     nrb += ramps(b, n, bm, dt_s, rb + nrb);
   }
   out->energy_err_pct = e_sum / (double)m;
+  qsort(ea, m, sizeof *ea, cmp_double);
+  out->energy_err_median_pct = hr_plan_quantile_sorted(ea, m, 0.5);
+  free(ea);
   out->nrmse = nrmse_sum / (double)m;
   if (n_acf == 0 || acf_nan) {
     out->acf_r2 = NAN;

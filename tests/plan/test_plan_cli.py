@@ -81,7 +81,14 @@ def main():
             text = f.read()
         expect("Llama-3.1-8B" not in text and "Llama-3.1-70B" in text,
                "--exclude left the label in the model")
+        # A label the file does not hold is refused, listing the ones it does
+        # (it used to fall back to the pooled group silently) ...
         rc, out, err = run(hr, "generate", "--model-file", model, "--model", "Llama-3.1-8B",
+                           "--gpus", "1", "--batch", "64", "--seconds", "5", "--method", "copula")
+        expect(rc == 2 and out == "" and "--model Llama-3.1-8B: not in the model file" in err
+               and "Llama-3.1-70B" in err and "--pooled" in err, f"generate unknown label: {err}")
+        # ... and the pooled group is asked for by name.
+        rc, out, err = run(hr, "generate", "--model-file", model, "--pooled",
                            "--gpus", "1", "--batch", "64", "--seconds", "5", "--method", "copula")
         lines = out.splitlines()
         expect(rc == 0 and len(lines) == 51 and lines[0] == "t_s,power_total_W",

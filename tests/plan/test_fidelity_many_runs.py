@@ -1,0 +1,91 @@
+"""`headroom plan fidelity` on more runs than any fixed table would hold (70),
+with labels that share a long prefix and runs that differ only in their GPU
+count: every run gets its own row and its own --dump file, the labels are
+not cut, and the summary row pools all 70 runs (its mean energy error is the
+mean NumPy computes over the dumped series).  The traces are synthetic (an
+AR(1) process around a level per run, 300 samples); the Splitwise table comes
+from the shared data.  Skips (77) without the binary or data."""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from plantest import SKIP, binary_and_data, finish
+
+LABELS = ["Synthetic-Model-Long-Name-Alpha", "Synthetic-Model-Long-Name-Beta"]
+
+
+def main():
+    found = binary_and_data("power/splitwise-lut/perf_model.csv")
+    if not found:
+        return SKIP
+    hr, _, lut = found
+    rng = np.random.default_rng(7)
+    fails = []
+    with tempfile.TemporaryDirectory() as d:
+        root = os.path.join(d, "power", "h100-inference")
+        os.makedirs(os.path.join(root, "traces"))
+        runs = []
+        for label in LABELS:
+            for gpus in (1, 2, 4, 8, 16):
+                for bs in (1, 2, 4, 8, 16, 32, 64):
+                    runs.append((label, gpus, bs))
+        with open(os.path.join(root, "traces_summary.csv"), "w") as f:
+            f.write("model_label,num_gpus,max_num_seqs,trace_file\n")
+            for label, gpus, bs in runs:
+                name = f"traces/{label}_num_gpus_{gpus}_max_num_seqs_{bs}.csv"
+                level = gpus * (150.0 + 40.0 * np.log2(bs)) * (1.2 if label.endswith("a") else 1.0)
+                x = np.empty(300)
+                x[0] = 0.0
+                e = rng.normal(0.0, 0.05 * level, 300)
+                for i in range(1, 300):
+                    x[i] = 0.8 * x[i - 1] + e[i]
+                with open(os.path.join(root, name), "w") as g:
+                    g.write("relative_time_s,power_total_W\n")
+                    for i in range(300):
+                        g.write(f"{0.1 * i:.1f},{max(level + x[i], 1.0):.3f}\n")
+                f.write(f"{label},{gpus},{bs},{name}\n")
+        out = os.path.join(d, "fid.csv")
+        dump = os.path.join(d, "dump")
+        os.mkdir(dump)
+        p = subprocess.run([hr, "plan", "fidelity", "--data", d, "--lut", lut, "--split", "model",
+                            "--fast", "1", "--csv", out, "--dump", dump],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            print(p.stderr)
+            return 1
+        with open(out) as f:
+            rows = [r for r in csv.DictReader(f) if r["method"] == "mean"]
+        held = [r["held_out"] for r in rows if r["held_out"] != "ALL"]
+        if len(held) != len(runs) or len(set(held)) != len(runs):
+            fails.append(f"{len(held)} rows, {len(set(held))} distinct, expected {len(runs)}")
+        for label in LABELS:
+            if not any(h.startswith(label + "/") for h in held):
+                fails.append(f"label {label} cut or missing in {held[:3]}")
+        dumps = [n for n in os.listdir(dump) if n.endswith("_mean.txt")]
+        if len(dumps) != len(runs):
+            fails.append(f"{len(dumps)} dump files for {len(runs)} runs")
+        errs = []
+        for label, gpus, bs in runs:
+            gt = np.loadtxt(os.path.join(root, f"traces/{label}_num_gpus_{gpus}_max_num_seqs_{bs}.csv"),
+                            delimiter=",", skiprows=1)[:, 1]
+            gen = np.loadtxt(os.path.join(dump, f"model_{label}_g{gpus}_b{bs}_mean.txt"))
+            errs.append(100 * abs(gen.sum() - gt.sum()) / gt.sum())
+        allrow = [r for r in rows if r["held_out"] == "ALL"]
+        if len(allrow) != 1:
+            fails.append(f"{len(allrow)} summary rows")
+        else:
+            m = float(allrow[0]["energy_err_pct"])
+            if abs(m - np.mean(errs)) > 1e-3 * max(1.0, np.mean(errs)):
+                fails.append(f"summary mean {m} vs numpy {np.mean(errs)} over {len(errs)} runs")
+            med = float(allrow[0]["energy_err_median_pct"])
+            if abs(med - np.median(errs)) > 1e-3 * max(1.0, np.median(errs)):
+                fails.append(f"summary median {med} vs numpy {np.median(errs)}")
+    return finish(fails)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
