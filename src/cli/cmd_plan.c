@@ -1191,6 +1191,9 @@ static int cmd_generate(int argc, char **argv)
   int known = 0;
   for (size_t k = 0; label && !pooled && hr_plan_model_label(m, k); k++)
     known = known || strcmp(hr_plan_model_label(m, k), label) == 0;
+  /* A file without groups (a TDP-only model) has no labels to check. */
+  if (!hr_plan_model_label(m, 0) && hr_plan_model_states(m, NULL) == 0)
+    known = 1;
   if (!pooled && !known) {
     fprintf(stderr, "headroom plan generate: --model %s: %s; the labels %s holds:", label ? label : "",
             label ? "not in the model file" : "required (or --pooled)", mf);
