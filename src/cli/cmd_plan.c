@@ -970,6 +970,47 @@ static int split_model(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg, i
   return rc;
 }
 
+/* --train DIR --test DIR: one model trained on every run of DIR (pooled as
+ * --pool says, so labels the training folder lacks are generated from the
+ * pooled group), scored on every run of the test folder. */
+static int split_folders(const hr_plan_traceset_t *train, const hr_plan_traceset_t *test,
+                         hr_plan_train_cfg_t cfg, int pool_mode, const fid_out_t *out,
+                         fold_out_t *acc, hr_diag_t *e)
+{
+  unsigned char *use = malloc(train->n ? train->n : 1);
+  run_out_t *runs = calloc(test->n ? test->n : 1, sizeof *runs);
+  if (!use || !runs) {
+    free(use);
+    free(runs);
+    return HR_ERR_NOMEM;
+  }
+  memset(use, 1, train->n);
+  cfg.pooled = pool_mode;
+  hr_plan_model_t *m = NULL;
+  int rc = hr_plan_model_train(train, use, &cfg, &m, e);
+  if (rc == HR_OK) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long j = 0; j < (long)test->n; j++)
+      eval_trace(m, &test->tr[j], "test", cfg.seed + (uint64_t)j, &runs[j]);
+    for (size_t j = 0; j < test->n && rc == HR_OK; j++) {
+      if ((rc = runs[j].rc) != HR_OK) {
+        snprintf(e->message, sizeof e->message, "%s on %d GPUs at batch %d",
+                 test->tr[j].model, test->tr[j].num_gpus, test->tr[j].max_num_seqs);
+        break;
+      }
+      emit_run(out, &test->tr[j], "test", &runs[j], acc);
+      rc = runs[j].rc;
+    }
+  }
+  if (rc == HR_OK)
+    rc = summarize(out, acc, "test", "ALL");
+  clear_acc(acc);
+  hr_plan_model_destroy(m);
+  free_runs(runs, test->n);
+  free(use);
+  return rc;
+}
+
 static int cmd_fidelity(int argc, char **argv)
 {
   train_ctx_t c;
@@ -986,6 +1027,11 @@ static int cmd_fidelity(int argc, char **argv)
   t[n++] = (cli_opt_t)OSTR("--pool", &pool, "batch|gpu",
                            "key of the pooled model of the model split (default batch)");
   t[n++] = (cli_opt_t)OFLAG("--json", &json, "JSON Lines rows instead of the text table");
+  const char *train_dir = NULL, *test_dir = NULL;
+  t[n++] = (cli_opt_t)OSTR("--train", &train_dir, "DIR",
+                           "train on every run of DIR (a traces_summary.csv and its traces)");
+  t[n++] = (cli_opt_t)OSTR("--test", &test_dir, "DIR",
+                           "score on every run of DIR (with --train; instead of --split)");
   int rc = plan_parse("fidelity", "[options]",
                       "The held-out fidelity table of every power model on the measured H100\n"
                       "traces.  Progress goes to standard error when it is a terminal.",
@@ -1002,6 +1048,68 @@ static int cmd_fidelity(int argc, char **argv)
   if (!pool_mode) {
     fprintf(stderr, "headroom plan fidelity: --pool gpu|batch\n");
     return 2;
+  }
+  if (!train_dir != !test_dir) {
+    fprintf(stderr, "headroom plan fidelity: --train DIR and --test DIR go together\n");
+    return 2;
+  }
+  if (train_dir) {
+    snprintf(c.tdir, sizeof c.tdir, "%s", train_dir);
+    if (!c.lut) {
+      snprintf(c.lpath, sizeof c.lpath, "%s/power/splitwise-lut/perf_model.csv",
+               data_dir(c.data));
+      c.lut = c.lpath;
+    }
+    hr_diag_t le = {0};
+    hr_plan_traceset_t *train = NULL, *test = NULL;
+    if ((rc = hr_plan_traceset_load(train_dir, &train, &le)) != HR_OK) {
+      report_load_error(train_dir, rc, &le);
+      return 1;
+    }
+    if ((rc = hr_plan_traceset_load(test_dir, &test, &le)) != HR_OK) {
+      report_load_error(test_dir, rc, &le);
+      hr_plan_traceset_destroy(train);
+      return 1;
+    }
+    hr_plan_train_cfg_t tcfg;
+    hr_plan_train_cfg_init(&tcfg);
+    tcfg.lut_csv = c.lut;
+    tcfg.seed = c.seed;
+    if (fast) {
+      tcfg.k_max = 6;
+      tcfg.gmm_max_points = 1500;
+      tcfg.em_iters = 30;
+      tcfg.gru_epochs = 3;
+      tcfg.gru_windows = 4;
+    }
+    fid_out_t fo = {NULL, json};
+    if (csvp && !(fo.csv = fopen(csvp, "w")))
+      fprintf(stderr, "headroom plan fidelity: --csv %s: %s\n", csvp, strerror(errno));
+    else if (fo.csv)
+      fprintf(fo.csv, "split,held_out,method,energy_err_pct,energy_err_median_pct,acf_r2,ks,"
+                      "nrmse,p95_err_pct,p99_err_pct,ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,"
+                      "ramp_p99_err_pct\n");
+    static fold_out_t tacc[HR_PLAN_METHOD_COUNT_];
+    hr_diag_t te = {0};
+    rc = csvp && !fo.csv ? HR_ERR_IO : HR_OK;
+    if (rc == HR_OK && !json) {
+      printf("# fidelity of a model trained on %s, scored on %s (0.1 s; ACF lags 1-50; ramps "
+             "on 1 s means)\n", train_dir, test_dir);
+      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+    }
+    if (rc == HR_OK)
+      rc = split_folders(train, test, tcfg, pool_mode, &fo, tacc, &te);
+    for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++)
+      fold_free(&tacc[meth]);
+    if (rc != HR_OK && rc != HR_ERR_IO)
+      fprintf(stderr, "headroom plan fidelity: %s%s%s\n", hr_strerror(rc),
+              te.message[0] ? ": " : "", te.message);
+    if (fo.csv && !study_close(fo.csv, csvp) && rc == HR_OK)
+      rc = HR_ERR_IO;
+    hr_plan_traceset_destroy(train);
+    hr_plan_traceset_destroy(test);
+    return rc == HR_OK ? 0 : 1;
   }
   if (train_load(&c) != 0)
     return 1;
@@ -1085,6 +1193,10 @@ static int cmd_train(int argc, char **argv)
   t[n++] = (cli_opt_t)OSTR("--exclude", &exclude, "LABEL[/BATCH]",
                            "leave these runs out of the training");
   t[n++] = (cli_opt_t)OFLAG("--json", &json, "print a JSON summary of the training");
+  const char *pool = "batch";
+  t[n++] = (cli_opt_t)OSTR("--pool", &pool, "none|batch|gpu",
+                           "the pooled group for unseen models: keyed on batch size (default),\n"
+                           "on batch size per GPU, or none");
   int rc = plan_parse("train", "--out MODEL [options]",
                       "Fits every power model on the measured traces and writes the model file.",
                       t, n, argc, argv, NULL, 0, NULL);
@@ -1092,6 +1204,14 @@ static int cmd_train(int argc, char **argv)
     return rc;
   if (!out) {
     fprintf(stderr, "headroom plan train: --out MODEL is required\n");
+    return 2;
+  }
+  int pool_mode = strcmp(pool, "gpu") == 0     ? 2
+                  : strcmp(pool, "batch") == 0 ? 1
+                  : strcmp(pool, "none") == 0  ? 0
+                                               : -1;
+  if (pool_mode < 0) {
+    fprintf(stderr, "headroom plan train: --pool none|batch|gpu, got '%s'\n", pool);
     return 2;
   }
   /* --exclude LABEL[/BATCH]: leave runs out (to keep a held-out set). */
@@ -1123,6 +1243,7 @@ static int cmd_train(int argc, char **argv)
                (batch == 0 || batch == c.set->tr[j].max_num_seqs));
   hr_plan_model_t *m = NULL;
   hr_diag_t e = {0};
+  c.cfg.pooled = pool_mode;
   rc = hr_plan_model_train(c.set, use, &c.cfg, &m, &e);
   if (rc == HR_OK && (rc = hr_plan_model_save(m, out)) != HR_OK) {
     fprintf(stderr, "%s: cannot write the model (%s)\n", out, hr_strerror(rc));

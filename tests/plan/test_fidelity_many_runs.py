@@ -84,6 +84,33 @@ def main():
             med = float(allrow[0]["energy_err_median_pct"])
             if abs(med - np.median(errs)) > 1e-3 * max(1.0, np.median(errs)):
                 fails.append(f"summary median {med} vs numpy {np.median(errs)}")
+        # --train DIR --test DIR: the other label's runs train, these score.
+        tr = os.path.join(d, "train")
+        os.makedirs(os.path.join(tr, "traces"))
+        with open(os.path.join(root, "traces_summary.csv")) as f:
+            lines = f.read().splitlines()
+        with open(os.path.join(tr, "traces_summary.csv"), "w") as f:
+            f.write(lines[0] + "\n")
+            for ln in lines[1:]:
+                if ln.startswith(LABELS[0] + ","):
+                    f.write(ln + "\n")
+                    name = ln.split(",")[3]
+                    os.symlink(os.path.join(root, name), os.path.join(tr, name))
+        p = subprocess.run([hr, "plan", "fidelity", "--train", tr, "--test", root, "--lut", lut,
+                            "--pool", "gpu", "--fast", "1", "--json"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            fails.append(f"--train/--test: {p.returncode} {p.stderr}")
+        else:
+            import json
+            rows = [json.loads(x) for x in p.stdout.splitlines()]
+            mean_rows = [r for r in rows if r["method"] == "mean"]
+            if len(mean_rows) != len(runs) + 1 or any(r["split"] != "test" for r in rows):
+                fails.append(f"--train/--test: {len(mean_rows)} mean rows for {len(runs)} runs")
+        p = subprocess.run([hr, "plan", "fidelity", "--train", tr, "--lut", lut],
+                           capture_output=True, text=True)
+        if p.returncode != 2 or "go together" not in p.stderr:
+            fails.append(f"--train without --test: {p.returncode} {p.stderr}")
     return finish(fails)
 
 

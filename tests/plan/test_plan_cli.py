@@ -93,6 +93,14 @@ def main():
         lines = out.splitlines()
         expect(rc == 0 and len(lines) == 51 and lines[0] == "t_s,power_total_W",
                f"generate: {rc} {len(lines)} {err}")
+        nopool = os.path.join(d, "nopool.model")
+        rc, _, err = run(hr, "train", "--data", data, "--out", nopool, "--exclude", "Llama-3.1-8B",
+                         "--pool", "none")
+        expect(rc == 0, f"train --pool none: {err}")
+        rc, _, err = run(hr, "generate", "--model-file", nopool, "--pooled", "--method", "copula")
+        expect(rc == 2 and "has no pooled group" in err, f"generate --pooled on --pool none: {err}")
+        rc, _, err = run(hr, "train", "--data", data, "--out", nopool, "--pool", "all")
+        expect(rc == 2 and "--pool none|batch|gpu" in err, f"train --pool all: {err}")
         rc, _, err = run(hr, "generate", "--model-file", model, "--method", "nope")
         expect(rc == 2 and "--model-file MODEL" in err, f"generate --method nope: {err}")
         series = os.path.join(d, "s.csv")
