@@ -678,14 +678,148 @@ typedef struct run_out {
   hr_diag_t e;
 } run_out_t;
 
+/* --seeds N: every row's metrics summed over the seeds, printed at the end
+ * as mean and sample standard deviation (a fidelity figure is a property of
+ * the method, not of one seed). */
+#define FID_METRICS 10
+static const char *const fid_metric_names[FID_METRICS] = {
+    "energy_err_pct", "energy_err_median_pct", "acf_r2", "ks", "nrmse", "p95_err_pct",
+    "p99_err_pct", "ramp_max_gt_w_per_s", "ramp_max_gen_w_per_s", "ramp_p99_err_pct"};
+
+typedef struct agg_row {
+  char *split, *held, *method;
+  int n;
+  double sum[FID_METRICS], sumsq[FID_METRICS];
+} agg_row_t;
+
+typedef struct agg {
+  agg_row_t *v;
+  size_t n, cap;
+  int nomem;
+} agg_t;
+
 typedef struct fid_out {
   FILE *csv;
   int json;
+  agg_t *agg; /* when set, rows are summed here instead of printed */
 } fid_out_t;
+
+static void fid_metrics(const hr_plan_fidelity_t *f, double *x)
+{
+  const double v[FID_METRICS] = {f->energy_err_pct, f->energy_err_median_pct, f->acf_r2, f->ks,
+                                 f->nrmse, f->p95_err_pct, f->p99_err_pct, f->ramp_gt_w_per_s,
+                                 f->ramp_gen_w_per_s, f->ramp_p99_err_pct};
+  memcpy(x, v, sizeof v);
+}
+
+static void agg_add(agg_t *a, const char *split, const char *held, const char *method,
+                    const hr_plan_fidelity_t *f)
+{
+  agg_row_t *r = NULL;
+  for (size_t i = 0; i < a->n && !r; i++)
+    if (!strcmp(a->v[i].split, split) && !strcmp(a->v[i].held, held) &&
+        !strcmp(a->v[i].method, method))
+      r = &a->v[i];
+  if (!r) {
+    if (a->n == a->cap) {
+      size_t cap = a->cap ? 2 * a->cap : 64;
+      agg_row_t *v = realloc(a->v, cap * sizeof *v);
+      if (!v) {
+        a->nomem = 1;
+        return;
+      }
+      a->v = v;
+      a->cap = cap;
+    }
+    r = &a->v[a->n];
+    memset(r, 0, sizeof *r);
+    r->split = strdup(split);
+    r->held = strdup(held);
+    r->method = strdup(method);
+    if (!r->split || !r->held || !r->method) {
+      free(r->split);
+      free(r->held);
+      free(r->method);
+      a->nomem = 1;
+      return;
+    }
+    a->n++;
+  }
+  double x[FID_METRICS];
+  fid_metrics(f, x);
+  r->n++;
+  for (int k = 0; k < FID_METRICS; k++) {
+    r->sum[k] += x[k];
+    r->sumsq[k] += x[k] * x[k];
+  }
+}
+
+static void agg_stats(const agg_row_t *r, int k, double *mean, double *sd)
+{
+  *mean = r->sum[k] / r->n;
+  double var = r->n > 1 ? (r->sumsq[k] - r->n * *mean * *mean) / (r->n - 1) : 0.0;
+  *sd = isnan(var) ? NAN : sqrt(fmax(var, 0.0));
+}
+
+/* The rows of --seeds N: mean and standard deviation of every metric. */
+static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
+{
+  if (!json)
+    printf("%-6s %-22s %-7s %15s %15s %15s %15s\n", "split", "held_out", "method",
+           "dE_% mean+-sd", "acf_r2 mean+-sd", "ks mean+-sd", "dE_med mean+-sd");
+  if (csv) {
+    fprintf(csv, "split,held_out,method,seeds");
+    for (int k = 0; k < FID_METRICS; k++)
+      fprintf(csv, ",%s_mean,%s_sd", fid_metric_names[k], fid_metric_names[k]);
+    fprintf(csv, "\n");
+  }
+  for (size_t i = 0; i < a->n; i++) {
+    const agg_row_t *r = &a->v[i];
+    double m[FID_METRICS], sd[FID_METRICS];
+    for (int k = 0; k < FID_METRICS; k++)
+      agg_stats(r, k, &m[k], &sd[k]);
+    if (json) {
+      printf("{\"split\":\"%s\",\"held_out\":", r->split);
+      json_str(stdout, r->held);
+      printf(",\"method\":\"%s\",\"seeds\":%d", r->method, seeds);
+      for (int k = 0; k < FID_METRICS; k++) {
+        printf(",\"%s\":{", fid_metric_names[k]);
+        json_num(stdout, "mean", m[k], 1);
+        json_num(stdout, "sd", sd[k], 0);
+        printf("}");
+      }
+      printf("}\n");
+    } else {
+      printf("%-6s %-22s %-7s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n",
+             r->split, r->held, r->method, m[0], sd[0], m[2], sd[2], m[3], sd[3], m[1], sd[1]);
+    }
+    if (csv) {
+      fprintf(csv, "%s,%s,%s,%d", r->split, r->held, r->method, seeds);
+      for (int k = 0; k < FID_METRICS; k++)
+        fprintf(csv, ",%.6g,%.6g", m[k], sd[k]);
+      fprintf(csv, "\n");
+    }
+  }
+}
+
+static void agg_free(agg_t *a)
+{
+  for (size_t i = 0; i < a->n; i++) {
+    free(a->v[i].split);
+    free(a->v[i].held);
+    free(a->v[i].method);
+  }
+  free(a->v);
+  memset(a, 0, sizeof *a);
+}
 
 static void print_row(const fid_out_t *o, const char *split, const char *held, const char *method,
                       const hr_plan_fidelity_t *f)
 {
+  if (o->agg) {
+    agg_add(o->agg, split, held, method, f);
+    return;
+  }
   if (o->json) {
     printf("{\"split\":\"%s\",\"held_out\":\"%s\",\"method\":\"%s\",", split, held, method);
     json_num(stdout, "energy_err_pct", f->energy_err_pct, 1);
@@ -1028,6 +1162,11 @@ static int cmd_fidelity(int argc, char **argv)
                            "key of the pooled model of the model split (default batch)");
   t[n++] = (cli_opt_t)OFLAG("--json", &json, "JSON Lines rows instead of the text table");
   const char *train_dir = NULL, *test_dir = NULL;
+  int seeds = 1;
+  t[n++] = (cli_opt_t)OINT("--seeds", &seeds, "N",
+                           "run with seeds SEED..SEED+N-1 and give every metric's mean and\n"
+                           "standard deviation (default 1: one seed, the plain table)",
+                           1, 1000);
   t[n++] = (cli_opt_t)OSTR("--train", &train_dir, "DIR",
                            "train on every run of DIR (a traces_summary.csv and its traces)");
   t[n++] = (cli_opt_t)OSTR("--test", &test_dir, "DIR",
@@ -1082,7 +1221,7 @@ static int cmd_fidelity(int argc, char **argv)
       tcfg.gru_epochs = 3;
       tcfg.gru_windows = 4;
     }
-    fid_out_t fo = {NULL, json};
+    fid_out_t fo = {NULL, json, NULL};
     if (csvp && !(fo.csv = fopen(csvp, "w")))
       fprintf(stderr, "headroom plan fidelity: --csv %s: %s\n", csvp, strerror(errno));
     else if (fo.csv)
@@ -1137,16 +1276,17 @@ static int cmd_fidelity(int argc, char **argv)
       return 2;
     }
   }
-  fid_out_t out = {NULL, json};
+  fid_out_t out = {NULL, json, NULL};
   if (csvp) {
     if (!(out.csv = fopen(csvp, "w"))) {
       fprintf(stderr, "headroom plan fidelity: --csv %s: %s\n", csvp, strerror(errno));
       hr_plan_traceset_destroy(set);
       return 1;
     }
-    fprintf(out.csv, "split,held_out,method,energy_err_pct,energy_err_median_pct,acf_r2,ks,nrmse,"
-                     "p95_err_pct,"
-                     "p99_err_pct,ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,ramp_p99_err_pct\n");
+    if (seeds == 1)
+      fprintf(out.csv, "split,held_out,method,energy_err_pct,energy_err_median_pct,acf_r2,ks,"
+                       "nrmse,p95_err_pct,p99_err_pct,ramp_max_gt_w_per_s,ramp_max_gen_w_per_s,"
+                       "ramp_p99_err_pct\n");
   }
   if (fast) { /* smaller training for smoke tests: fewer states, EM and GRU steps */
     cfg.k_max = 6;
@@ -1157,16 +1297,33 @@ static int cmd_fidelity(int argc, char **argv)
   }
   static fold_out_t acc[HR_PLAN_METHOD_COUNT_];
   const int tty = isatty(2);
+  agg_t agg = {0};
+  if (seeds > 1)
+    out.agg = &agg;
   if (!json) {
-    printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)\n", c.tdir);
-    printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
-           "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+    printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)", c.tdir);
+    if (seeds > 1)
+      printf("; mean and standard deviation over seeds %llu..%llu",
+             (unsigned long long)cfg.seed, (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
+    printf("\n");
+    if (seeds == 1)
+      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
   }
   rc = HR_OK;
-  if (do_b)
-    rc = split_batch(set, cfg, &out, acc, &e, tty);
-  if (rc == HR_OK && do_m)
-    rc = split_model(set, cfg, pool_mode, &out, acc, &e, tty);
+  const uint64_t seed0 = cfg.seed;
+  for (int sd = 0; sd < seeds && rc == HR_OK; sd++) {
+    cfg.seed = seed0 + (uint64_t)sd;
+    if (do_b)
+      rc = split_batch(set, cfg, &out, acc, &e, tty);
+    if (rc == HR_OK && do_m)
+      rc = split_model(set, cfg, pool_mode, &out, acc, &e, tty);
+    if (rc == HR_OK && agg.nomem)
+      rc = HR_ERR_NOMEM;
+  }
+  if (rc == HR_OK && seeds > 1)
+    agg_print(&agg, out.csv, json, seeds);
+  agg_free(&agg);
   clear_acc(acc);
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_; meth++)
     fold_free(&acc[meth]);
