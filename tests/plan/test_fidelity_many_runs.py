@@ -2,7 +2,8 @@
 with labels that share a long prefix and runs that differ only in their GPU
 count: every run gets its own row and its own --dump file, the labels are
 not cut, and the summary row pools all 70 runs (its mean energy error is the
-mean NumPy computes over the dumped series).  The traces are synthetic (an
+mean NumPy computes over the dumped series); --train/--test; --seeds N gives
+the mean and standard deviation of N one-seed runs.  The traces are synthetic (an
 AR(1) process around a level per run, 300 samples); the Splitwise table comes
 from the shared data.  Skips (77) without the binary or data."""
 import csv
@@ -107,6 +108,37 @@ def main():
             mean_rows = [r for r in rows if r["method"] == "mean"]
             if len(mean_rows) != len(runs) + 1 or any(r["split"] != "test" for r in rows):
                 fails.append(f"--train/--test: {len(mean_rows)} mean rows for {len(runs)} runs")
+        # --seeds 3: each row's mean and sample standard deviation of the
+        # rows of three one-seed runs (NumPy, ddof=1).
+        per_seed = []
+        for seed in (5, 6, 7):
+            o = os.path.join(d, f"s{seed}.csv")
+            p = subprocess.run([hr, "plan", "fidelity", "--data", d, "--lut", lut, "--split",
+                                "model", "--fast", "1", "--seed", str(seed), "--csv", o],
+                               capture_output=True, text=True)
+            with open(o) as f:
+                per_seed.append({(r["held_out"], r["method"]): r for r in csv.DictReader(f)})
+        o = os.path.join(d, "seeds.csv")
+        p = subprocess.run([hr, "plan", "fidelity", "--data", d, "--lut", lut, "--split", "model",
+                            "--fast", "1", "--seed", "5", "--seeds", "3", "--csv", o],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            fails.append(f"--seeds 3: {p.returncode} {p.stderr}")
+        else:
+            with open(o) as f:
+                agg = list(csv.DictReader(f))
+            if len(agg) != len(per_seed[0]):
+                fails.append(f"--seeds: {len(agg)} rows, one seed gives {len(per_seed[0])}")
+            for r in agg:
+                for metric in ("energy_err_pct", "ks", "nrmse", "p99_err_pct"):
+                    x = np.array([float(ps[(r["held_out"], r["method"])][metric])
+                                  for ps in per_seed])
+                    m, sd = float(r[metric + "_mean"]), float(r[metric + "_sd"])
+                    tol = 1e-4 * max(1.0, abs(x.mean()))
+                    if abs(m - x.mean()) > tol or abs(sd - x.std(ddof=1)) > tol:
+                        fails.append(f"--seeds {r['held_out']} {r['method']} {metric}: "
+                                     f"{m}+-{sd} vs numpy {x.mean()}+-{x.std(ddof=1)}")
+                        break
         p = subprocess.run([hr, "plan", "fidelity", "--train", tr, "--lut", lut],
                            capture_output=True, text=True)
         if p.returncode != 2 or "go together" not in p.stderr:
