@@ -83,7 +83,7 @@ int main(int argc, char **argv)
   fclose(f);
 
   hr_meter_cfg_t whole;
-  hr_meter_cfg_default(&whole, fs, f_nom, 277.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&whole, fs, f_nom, 277.0, HR_LAYOUT_3P4W);
   whole.has_in = 1;
   whole.p_step_base_w = 60000.0;
   whole.i_step_base_a = 70.0;

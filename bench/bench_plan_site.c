@@ -38,14 +38,14 @@ int main(int argc, char **argv)
     return 1;
   }
   hr_plan_train_cfg_t tc;
-  hr_plan_train_cfg_default(&tc);
+  hr_plan_train_cfg_init(&tc);
   hr_plan_model_t *m;
   if ((rc = hr_plan_model_train(set, NULL, &tc, &m, &e)) != HR_OK) {
     fprintf(stderr, "bench_plan_site: train: %s\n", hr_strerror(rc));
     return 1;
   }
   hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_default(&g);
+  hr_plan_gen_cfg_init(&g);
   g.arrival = HR_PLAN_ARRIVAL_DIURNAL;
   g.duration_s = hours * 3600.0;
   g.min_rate_per_s = 20.0; /* ~0.1-0.4 requests/s per server */
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     return 1;
   }
   hr_plan_site_cfg_t sc;
-  hr_plan_site_cfg_default(&sc);
+  hr_plan_site_cfg_init(&sc);
   double t0 = now_s();
   hr_plan_site_t *s;
   if ((rc = hr_plan_site_run(m, &sc, w, g.duration_s, &s)) != HR_OK) {

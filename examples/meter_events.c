@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     return 2;
   }
   hr_meter_cfg_t mc;
-  hr_meter_cfg_default(&mc, 8000.0, 60.0, 277.0, HR_LAYOUT_1P2W);
+  hr_meter_cfg_init(&mc, 8000.0, 60.0, 277.0, HR_LAYOUT_1P2W);
   mc.records = HR_RECMASK(HR_REC_EVENT);
   hr_reader_cfg_t rc;
   hr_reader_cfg_init(&rc, HR_FMT_CSV, 2);

@@ -43,12 +43,8 @@ static void mutate(hr_fz_t *f, hr_gen_cfg_t *c)
     c->u_v = hr_fz_double(f, 277.0);
   if (m & 64)
     c->i_a = hr_fz_double(f, 100.0);
-  if (m & 128) {
+  if (m & 128)
     c->t0_ns = (int64_t)hr_fz_u64(f);
-#ifndef HR_FUZZ_STRICT
-    c->t0_ns /= 4; /* see the note on hr_gen_truth below */
-#endif
-  }
   if (m & 256)
     c->seed = hr_fz_u64(f);
   if (m & 512)
@@ -119,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   hr_fz_t f = hr_fz_init(data, size);
   hr_gen_cfg_t cfg;
-  hr_gen_cfg_default(&cfg);
+  hr_gen_cfg_init(&cfg);
   int preset = (int)hr_fz_range(&f, -1, 11);
   const char *pname = preset >= 0 ? hr_gen_preset_name(preset) : NULL;
   if (pname && hr_gen_cfg_preset(&cfg, pname, NULL) != HR_OK)
@@ -163,35 +159,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       memcmp(a + s * (size_t)nch, b, (n - s) * (size_t)nch * sizeof a[0]) != 0)
     abort();
   int64_t tn = (int64_t)(hr_fz_u64(&f) >> 2);
-  /* Known defect (docs/fuzzing.md, "Open findings"): hr_gen_truth computes
-   * t0_ns + llround(n 1e9 / fs_hz) in int64 without a range check
-   * (src/gen/gen.c:494): signed overflow for a start time near the int64
-   * limits or n beyond ~1e13 samples (fuzz/reproducers/gen-truth-time-
-   * overflow).  Unless built with -DHR_FUZZ_STRICT, the start time is kept
-   * within +-2^61 ns (see mutate) and n within 1e9 samples. */
-#ifndef HR_FUZZ_STRICT
-  tn %= 1000000000;
-  if ((double)tn * 1e9 / cfg.fs_hz > 2e18)
-    tn = (int64_t)(2e18 * cfg.fs_hz / 1e9);
-#endif
+  /* A sample whose time int64 ns cannot hold, or beyond the AI rack's horizon
+   * (gen.h), is refused with HR_ERR_RANGE (fuzz/reproducers/gen-truth-time-
+   * overflow, gen-rack-demand-huge-time); any other is answered.  The margins
+   * step around the rounding at the limits. */
+  const hr_gen_rack_t *rk = &cfg.rack;
+  const int rack = cfg.load == HR_GEN_LOAD_AI_RACK;
+  const double end_s = rk->start_s + HR_GEN_RACK_MAX_ITERS * (rk->compute_s + rk->comm_s);
   hr_gen_truth_t tr;
-  if (hr_gen_truth(g, tn, &tr) != HR_OK || tr.n != tn || tr.n_u != hr_layout_n_u(cfg.layout) ||
-      tr.n_u + tr.n_i != nch)
+  int trc = hr_gen_truth(g, tn, &tr);
+  if (trc == HR_ERR_RANGE) {
+    int late = (double)tn * 1e9 / cfg.fs_hz + (double)cfg.t0_ns > 0.999 * 9.2233720368547758e18;
+    if (rack && (double)tn / cfg.fs_hz >= 0.999 * end_s)
+      late = 1;
+    if (!late)
+      abort();
+  } else if (trc != HR_OK || tr.n != tn || tr.n_u != hr_layout_n_u(cfg.layout) ||
+             tr.n_u + tr.n_i != nch) {
     abort();
+  }
   if (hr_gen_truth(g, -1, &tr) != HR_ERR_INVALID_ARG || !isnan(hr_gen_power_w(g, -1)))
     abort();
   (void)hr_gen_power_w(g, tn);
   double ts = hr_fz_double(&f, 1.0);
-  /* Known defect (docs/fuzzing.md, "Open findings"): the AI-rack profile
-   * converts the block index of t_s to int64 without a range check
-   * (src/gen/gen_rack.c:105, reached from hr_gen_demand_w), undefined for
-   * t_s beyond ~1e18 s (fuzz/reproducers/gen-rack-demand-huge-time).  Kept
-   * below 1e9 s unless built with -DHR_FUZZ_STRICT. */
-#ifndef HR_FUZZ_STRICT
-  if (ts > 1e9)
-    ts = 1e9;
-#endif
-  (void)hr_gen_demand_w(g, ts);
+  double dw = hr_gen_demand_w(g, ts);
+  if (rack && ts >= 0 && ts < 0.999 * end_s && isnan(dw))
+    abort();
+  if (rack && !(ts < end_s) && !isnan(dw))
+    abort();
   hr_gen_destroy(g);
   return 0;
 }

@@ -43,37 +43,16 @@ static double now_s(void)
       abort();                                                                                   \
   } while (0)
 
-#ifndef HR_FUZZ_STRICT
-/* 1 when some node's protective device has tripped. */
-static int any_tripped(const hr_lease_sys_t *sys, size_t n)
-{
-  for (size_t k = 0; k < n; k++) {
-    hr_device_status_t ds;
-    if (hr_lease_sys_device_status(sys, k, &ds) == HR_OK && ds.tripped)
-      return 1;
-  }
-  return 0;
-}
-#endif
-
 static void check_clean(const hr_lease_sys_t *sys, size_t n, int64_t t)
 {
   hr_lease_stats_t st;
   if (hr_lease_sys_stats(sys, &st) != HR_OK)
     abort();
-  /* Known defect (docs/fuzzing.md, "Open findings"): once a device trips
-   * its limit drops to 0 (src/lease/budget.c:65-66) while the floors below
-   * it are never refused, so the next rebalance's post-condition clamps
-   * (fuzz/reproducers/lease-rebalance-clamp: a root breaker tripped by an
-   * observed current).  Clamps after a trip are let through unless built
-   * with -DHR_FUZZ_STRICT. */
-#ifdef HR_FUZZ_STRICT
+  /* A tripped device's subtree is dead, like one on a lost feed, so its
+   * floors are not owed and nothing clamps (fuzz/reproducers/lease-
+   * rebalance-clamp: a root breaker tripped by an observed current). */
   if (st.clamps != 0)
     abort();
-#else
-  if (st.clamps != 0 && !any_tripped(sys, n))
-    abort();
-#endif
   for (size_t k = 0; k < n; k++) {
     double cap = hr_lease_sys_cap_w(sys, k, t);
     if (!(cap >= 0.0))
@@ -93,21 +72,15 @@ static void check_devices(const hr_tree_t *tree, hr_fz_t *f)
       continue;
     double rated = nd->rating_a > 0.0 ? nd->rating_a : 100.0;
     double mult = hr_fz_left(f) ? hr_fz_double(f, 2.0) : 2.0;
-    /* Known defect (docs/fuzzing.md, "Open findings"): hr_check_device
-     * takes a finite multiple whose current overflows (1e308 x 800 A) and
-     * answers HR_OK with a NaN trip time (src/lease/check.c:25-41;
-     * fuzz/reproducers/lease-check-device-huge-multiple).  Skipped unless
-     * built with -DHR_FUZZ_STRICT. */
-#ifndef HR_FUZZ_STRICT
-    if (!isfinite(mult * rated))
-      continue;
-#endif
+    /* A current beyond a double (1e308 x 800 A) must be refused with
+     * HR_ERR_RANGE, never answered with a NaN trip time
+     * (fuzz/reproducers/lease-check-device-huge-multiple). */
     hr_check_row_t row;
     int rc;
     TIMED(rc = hr_check_device(nd->device, rated, mult, &cc, &row));
     if (rc == HR_OK) {
-      if (isnan(row.t_trip_s) || row.t_trip_s < 0.0 || isnan(row.margin_s) ||
-          isnan(row.loop_s) || row.in_time != (row.margin_s >= 0.0))
+      if (!isfinite(mult * rated) || isnan(row.t_trip_s) || row.t_trip_s < 0.0 ||
+          isnan(row.margin_s) || isnan(row.loop_s) || row.in_time != (row.margin_s >= 0.0))
         abort();
     } else if (rc != HR_ERR_INVALID_ARG && rc != HR_ERR_RANGE) {
       abort();

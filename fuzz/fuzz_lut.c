@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   init_set();
   const char *lut = hr_fz_write(0, "lut.csv", data, size);
   hr_plan_train_cfg_t cfg;
-  hr_plan_train_cfg_default(&cfg);
+  hr_plan_train_cfg_init(&cfg);
   cfg.k_min = cfg.k_max = 1;
   cfg.gmm_max_points = 100;
   cfg.em_iters = 1;

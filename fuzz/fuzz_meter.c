@@ -68,8 +68,8 @@ static hr_meter_t *meter_for(const hr_meter_cfg_t *cfg)
 }
 
 typedef struct {
-  uint64_t h, h_ev; /* hashes of the records, of the event records */
-  int64_t n, n_ev;
+  uint64_t h; /* hash of every record, flagged or not, events and 1-ms series included */
+  int64_t n;
   int64_t t_lo, t_hi; /* the stream's span [ns], with slack for delays */
 } run_t;
 
@@ -104,26 +104,11 @@ static void on_record(const hr_record_t *rec, void *user)
   }
   if (rec->kind == HR_REC_EVENT && !rec->u.event.ended && rec->u.event.duration_ns != 0)
     abort();
-  /* Known defect (docs/fuzzing.md, "Open findings"): hr_meter_finish closes
-   * events of the 1-ms series at the last half-cycle boundary
-   * (src/pq/meter.c, hr_meter_finish: hr__events_finish(m, m->prev_bpos)),
-   * which can be before such an event started, so its duration comes out
-   * negative.  Build with -DHR_FUZZ_STRICT to check it. */
-#ifndef HR_FUZZ_STRICT
-  if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0 && (rec->flags & HR_FLAG_OPEN))
-    ;
-  else
-#endif
-    if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0)
-      abort();
-  /* Events, the 1-ms series and windows flagged as not to be trusted go to
-   * their own hash (see the known defect below). */
-  const uint32_t untrusted = HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED | HR_FLAG_NO_ZC |
-                             HR_FLAG_FREQ_RANGE | HR_FLAG_IRREGULAR;
-  int aside = rec->kind == HR_REC_EVENT || rec->kind == HR_REC_MS || (rec->flags & untrusted);
-  uint64_t *h = aside ? &r->h_ev : &r->h;
-  if (aside)
-    r->n_ev++;
+  /* An event never ends before it starts, also when hr_meter_finish closes
+   * it (fuzz/reproducers/meter-open-alarm-negative-duration). */
+  if (rec->kind == HR_REC_EVENT && rec->u.event.duration_ns < 0)
+    abort();
+  uint64_t *h = &r->h;
   mix(h, &rec->kind, sizeof rec->kind);
   mix(h, &rec->flags, sizeof rec->flags);
   mix(h, &rec->t_ns, sizeof rec->t_ns);
@@ -203,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           : rates[data[0] & 7];
   hr_layout_t layout = layouts[(data[1] >> 1) & 3];
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
+  hr_meter_cfg_init(&cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
   cfg.has_in = layout == HR_LAYOUT_3P4W && (data[1] & 8);
   cfg.ref_channel = layout == HR_LAYOUT_1P2W ? 0 : ((data[1] >> 4) & 3) % 3;
   cfg.track_pct = track[data[1] >> 6];
@@ -246,46 +231,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (!x)
     return 0;
   memcpy(x, data + HDR, frames * (size_t)nch * sizeof *x);
-  /* Known defect (docs/fuzzing.md, "Open findings"): with samples near the
-   * float32 limit (squares ~1e73) the half-cycle and cycle RMS values differ
-   * in their last bits, and powers even in sign, with the push block size
-   * (fuzz/reproducers/meter-chunking-huge-rms, meter-chunking-huge-power).
-   * Unless built with -DHR_FUZZ_STRICT, finite samples are saturated at
-   * +-1e6 (V or A, still far beyond any real input); NaN and infinities
-   * pass unchanged. */
-#ifndef HR_FUZZ_STRICT
-  for (size_t i = 0; i < frames * (size_t)nch; i++)
-    if (isfinite(x[i]) && fabsf(x[i]) > 1e6f)
-      x[i] = x[i] > 0 ? 1e6f : -1e6f;
-#endif
+  /* Samples near the float32 limit (squares ~1e73) once gave RMS values and
+   * powers that depended on the block size
+   * (fuzz/reproducers/meter-chunking-huge-rms, meter-chunking-huge-power):
+   * they go in unchanged. */
 
   /* Records may start a few cycles before or after their window (detection
    * latency, filter delay): allow 2 s either side of the stream. */
   double span_ns = (double)frames * reps / fs * 1e9;
-  run_t a = {0xcbf29ce484222325ull, 0xcbf29ce484222325ull, 0, 0, cfg.t0_ns - 2000000000ll,
+  run_t a = {0xcbf29ce484222325ull, 0, cfg.t0_ns - 2000000000ll,
              cfg.t0_ns + (int64_t)span_ns + 2000000000ll};
   run_t b = a;
   hr_meter_stats_t sa, sb;
   run(m, x, frames, nch, reps, block, &a, &sa);
   run(m, x, frames, nch, reps, 0, &b, &sb);
-  if (a.h != b.h || a.n - a.n_ev != b.n - b.n_ev)
+  /* Every record, the 1-ms series, events and windows flagged free-running
+   * or holding a bad sample included, and every counter, bit for bit
+   * (fuzz/reproducers/meter-chunking-1ms-series,
+   * meter-chunking-flagged-windows). */
+  if (a.h != b.h || a.n != b.n || memcmp(&sa, &sb, sizeof sa) != 0)
     abort();
-  /* Known defect (docs/fuzzing.md, "Open findings"): the 1-ms series (its
-   * one-cycle sliding power) and the events detected on it (power steps,
-   * alarms) depend on the push block size for some inputs, also with
-   * moderate sample values (fuzz/reproducers/meter-chunking-1ms-series),
-   * and so do windows flagged as free-running or holding a bad sample
-   * (meter-chunking-flagged-windows: RMS values 7 % apart).  Unflagged
-   * half-cycle, cycle, interval and 10-s records are compared always; the
-   * rest only when built with -DHR_FUZZ_STRICT. */
-#ifdef HR_FUZZ_STRICT
-  if (a.h_ev != b.h_ev || memcmp(&sa, &sb, sizeof sa) != 0)
-    abort();
-#else
-  sa.records = sb.records = 0;
-  if (memcmp(&sa, &sb, sizeof sa) != 0)
-    abort();
-#endif
   free(x);
   return 0;
 }

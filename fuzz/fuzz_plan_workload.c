@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void serve(hr_fz_t *f, const hr_plan_workload_t *w)
 {
   hr_plan_serve_cfg_t sc;
-  hr_plan_serve_cfg_default(&sc);
+  hr_plan_serve_cfg_init(&sc);
   uint8_t what = hr_fz_u8(f);
   if (what & 1)
     sc.max_num_seqs = (int)hr_fz_range(f, -2, 4096);
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   hr_fz_t f = hr_fz_init(data, size);
   hr_plan_gen_cfg_t cfg;
-  hr_plan_gen_cfg_default(&cfg);
+  hr_plan_gen_cfg_init(&cfg);
   cfg.arrival = (hr_plan_arrival_t)hr_fz_range(&f, -1, 3);
   uint32_t mask = hr_fz_u32(&f);
   if (mask & 1)

@@ -112,7 +112,7 @@ typedef struct hr_simgpu_cfg {
 } hr_simgpu_cfg_t;
 
 /* Fills cfg with the defaults above for n_gpus GPUs. */
-HR_API void hr_simgpu_cfg_default(hr_simgpu_cfg_t *cfg, int n_gpus);
+HR_API int hr_simgpu_cfg_init(hr_simgpu_cfg_t *cfg, int n_gpus);
 
 /* Creates n simulated GPUs, all idle at time 0 with the default cap.
  * Returns HR_OK, HR_ERR_INVALID_ARG / HR_ERR_RANGE (bad cfg), HR_ERR_NOMEM. */

@@ -91,7 +91,7 @@ typedef struct hr_capture_stats {
 typedef struct hr_capture hr_capture_t;
 
 /* Defaults for n_channels at fs_hz (see the field comments). */
-HR_API void hr_capture_cfg_default(hr_capture_cfg_t *cfg, int n_channels, double fs_hz);
+HR_API int hr_capture_cfg_init(hr_capture_cfg_t *cfg, int n_channels, double fs_hz);
 
 /* Bytes hr_capture_create allocates for cfg (0 when cfg is invalid). */
 HR_API size_t hr_capture_memory_bytes(const hr_capture_cfg_t *cfg);

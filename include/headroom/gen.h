@@ -159,7 +159,16 @@ typedef struct hr_gen_phase_step {
  * u_min_pct of nominal voltage, constant impedance below) with active-PFC
  * current harmonics (hr_gen_cfg_t.i_harm) whose amplitude is
  * pct * (harm_fixed_frac + (1 - harm_fixed_frac) * P / P_full) of the
- * full-load fundamental, and a constant leading reactive power q_var. */
+ * full-load fundamental, and a constant leading reactive power q_var.
+ *
+ * The profile is defined for t_s < start_s + HR_GEN_RACK_MAX_ITERS *
+ * (compute_s + comm_s) (at the defaults about 1.6e15 s, never below 1.1e9 s
+ * with compute_s >= HR_GEN_RACK_MIN_COMPUTE_S): later the segment
+ * counts leave what int64 and double integers hold, so hr_gen_demand_w answers
+ * NaN, and hr_gen_fill and hr_gen_truth refuse the samples with HR_ERR_RANGE. */
+#define HR_GEN_RACK_MAX_ITERS 1125899906842624.0 /* 2^50 iterations */
+#define HR_GEN_RACK_MIN_COMPUTE_S 1e-6                /* [s] */
+
 typedef struct hr_gen_rack {
   int n_servers;            /* servers, 1..1024; default 8 */
   int gpus_per_server;      /* GPUs per server, 0..64; default 8 */
@@ -168,7 +177,8 @@ typedef struct hr_gen_rack {
   double gpu_comm_w;        /* per GPU, communication phase [W] >= 0; default 125 */
   double server_other_w;    /* per server, CPUs/memory/NICs/fans [W] >= 0; default 1500 */
   double start_s;           /* training starts [s] >= 0 (idle before); default 0.5 */
-  double compute_s;         /* compute phase of an iteration [s] > 0; default 1.0 */
+  double compute_s;         /* compute phase of an iteration [s],
+                             * HR_GEN_RACK_MIN_COMPUTE_S..1e6; default 1.0 */
   double comm_s;            /* communication phase [s] >= 0; default 0.4 */
   int iters_per_checkpoint; /* iterations between checkpoints, >= 0 (0: none); default 5 */
   double checkpoint_s;      /* checkpoint pause [s], > 0 when checkpoints are on; default 2.0 */
@@ -186,7 +196,7 @@ typedef struct hr_gen_rack {
                              * 1..100; default 70 */
 } hr_gen_rack_t;
 
-/* Generator configuration.  Fill it with hr_gen_cfg_default (or
+/* Generator configuration.  Fill it with hr_gen_cfg_init (or
  * hr_gen_cfg_preset), change what differs, then hr_gen_create copies it. */
 typedef struct hr_gen_cfg {
   double fs_hz;      /* sample rate [Hz], 0 < fs_hz <= 1e7; default 8000 */
@@ -288,12 +298,12 @@ typedef struct hr_gen_truth {
 
 /* Fills *cfg with the defaults: 8000 Hz, 60 Hz (nominal 60 Hz), 3P4W without
  * neutral current, 277 V line-to-neutral, linear load 100 A at pf 1, t0 0,
- * seed 1, no other component; rack = hr_gen_rack_default.  cfg: borrowed,
+ * seed 1, no other component; rack = hr_gen_rack_init.  cfg: borrowed,
  * not NULL. */
-HR_API void hr_gen_cfg_default(hr_gen_cfg_t *cfg);
+HR_API int hr_gen_cfg_init(hr_gen_cfg_t *cfg);
 
 /* Fills *rack with the AI-rack defaults listed in hr_gen_rack_t. */
-HR_API void hr_gen_rack_default(hr_gen_rack_t *rack);
+HR_API int hr_gen_rack_init(hr_gen_rack_t *rack);
 
 /* Checks a configuration without creating anything.  err (may be NULL)
  * receives the offending field and a message when the result is not HR_OK.
@@ -355,7 +365,9 @@ HR_API void hr_gen_destroy(hr_gen_t *g);
  * interleaved, layout order) into frames (caller-owned, not kept) and
  * advances the position.  Never allocates.  n_frames 0 is a no-op.  Returns
  * HR_OK, HR_ERR_INVALID_ARG (NULL g, or NULL frames with n_frames > 0) or
- * HR_ERR_RANGE (the sample index would overflow). */
+ * HR_ERR_RANGE (the sample index would overflow, or, for the AI rack, a sample
+ * would lie beyond the profile's horizon, see hr_gen_rack_t); on an error
+ * nothing is written and the position stays. */
 HR_API int hr_gen_fill(hr_gen_t *g, float *frames, size_t n_frames);
 
 /* Moves to sample index n (>= 0); the next fill starts there.  Returns HR_OK
@@ -384,16 +396,20 @@ HR_API double hr_gen_i_nom_a(const hr_gen_t *g);
 
 /* Fills *out (caller-owned) with the truth at sample n >= 0; independent of
  * the fill position.  Returns HR_OK, HR_ERR_INVALID_ARG, or HR_ERR_RANGE when
- * sample n is later than INT64_MAX ns since the epoch (t_ns cannot hold it). */
+ * sample n is later than INT64_MAX ns since the epoch (t_ns cannot hold it)
+ * or, for the AI rack, beyond the profile's horizon (see hr_gen_rack_t). */
 HR_API int hr_gen_truth(const hr_gen_t *g, int64_t n, hr_gen_truth_t *out);
 
 /* True active power at sample n [W] (hr_gen_truth_t.p_w); for the AI rack at
- * undisturbed voltage this is the profile's demand.  NaN for NULL g or n < 0. */
+ * undisturbed voltage this is the profile's demand.  NaN for NULL g, n < 0 or
+ * a sample hr_gen_truth refuses. */
 HR_API double hr_gen_power_w(const hr_gen_t *g, int64_t n);
 
 /* AI rack: the profile's demand at time t_s [s] (hr_gen_truth_t.demand_w at
  * a sample); for other loads the same as hr_gen_power_w at the sample at or
- * after t_s.  NaN for NULL g or t_s < 0. */
+ * after t_s.  NaN for NULL g, t_s < 0 (or NaN), for the AI rack t_s at or
+ * beyond the profile's horizon (see hr_gen_rack_t), and otherwise where
+ * hr_gen_power_w is NaN. */
 HR_API double hr_gen_demand_w(const hr_gen_t *g, double t_s);
 
 #ifdef __cplusplus

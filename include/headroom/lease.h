@@ -68,7 +68,10 @@ typedef struct hr_budget {
                           smallest of cont_w, burst_w and inst_w on a three-phase node; that
                           smallest in slot 0 on a single-phase node (1 and 2 are INFINITY) */
   double limit_w;      /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
-                          0 while the node's feed is lost */
+                          0 while the node's feed is lost, and in a lease system
+                          (hr_lease_sys_budget) while its device or every parent's
+                          path is tripped (the node is dead, see
+                          hr_lease_sys_update_budgets) */
 } hr_budget_t;
 
 /* Writes the defaults above.  Returns HR_OK or HR_ERR_INVALID_ARG. */
@@ -232,11 +235,19 @@ HR_API int hr_lease_sys_device_status(const hr_lease_sys_t *sys, size_t node,
                                       hr_device_status_t *out);
 
 /* Recloses node's tripped device (an operator's act; the thermal memory is
- * kept) and recomputes the budgets at t_ns.  HR_ERR_NOT_FOUND without device. */
+ * kept) and recomputes the budgets at t_ns: what the trip cut off is alive
+ * again, its holders at their floors, and the next rebalances grant it
+ * power again.  HR_ERR_NOT_FOUND without device. */
 HR_API int hr_lease_sys_reclose(hr_lease_sys_t *sys, size_t node, int64_t t_ns);
 
 /* Recomputes every node's budget from its device state and the feed state,
- * and cuts at once any grant that no longer fits. */
+ * and cuts at once any grant that no longer fits.  A tripped device carries
+ * nothing, like a lost feed: its node and every node fed only through it
+ * (a dual-corded node lives while either side does) are dead until
+ * hr_lease_sys_reclose: limit 0, their floors not owed (nothing clamps),
+ * their leases revoked here (ended now; cap 0), requests refused with
+ * HR_ERR_STATE.  The rest of the tree keeps its mode.  A trip observed with
+ * hr_lease_sys_observe takes effect at the next budget update. */
 HR_API int hr_lease_sys_update_budgets(hr_lease_sys_t *sys, int64_t t_ns);
 
 /* Budget of a node (borrowed, valid until the next update). NULL for a bad node. */
@@ -372,7 +383,12 @@ typedef struct hr_check_row {
 HR_API int hr_check_cfg_init(hr_check_cfg_t *cfg);
 
 /* Time to trip and margin for a device cfg (borrowed) at multiple x rated_a.
- * Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_RANGE. */
+ * rated_a and multiple: finite, > 0; their product must be finite as well.
+ * Returns HR_OK (then t_trip_s and margin_s are never NaN),
+ * HR_ERR_INVALID_ARG (NULL, or rated_a or multiple not finite and > 0) or
+ * HR_ERR_RANGE (cfg's latencies or rule out of range, multiple x rated_a
+ * beyond a double, or a current the device model has no time to trip for);
+ * *out is written only on HR_OK. */
 HR_API int hr_check_device(const hr_device_cfg_t *dev, double rated_a, double multiple,
                            const hr_check_cfg_t *cfg, hr_check_row_t *out);
 

@@ -146,7 +146,7 @@ typedef struct hr_plan_gen_cfg {
 
 /* Fills cfg with defaults: Poisson at 1/s for 3600 s, lengths lognormal near
  * the Azure conversation trace (median 1020 in, 129 out), seed 1. */
-HR_API void hr_plan_gen_cfg_default(hr_plan_gen_cfg_t *cfg);
+HR_API int hr_plan_gen_cfg_init(hr_plan_gen_cfg_t *cfg);
 
 /* Generates a workload.  Same cfg (and seed) -> identical output.
  * Errors: HR_ERR_INVALID_ARG, HR_ERR_RANGE (a value beyond the limits above,
@@ -283,7 +283,7 @@ typedef struct hr_plan_train_cfg {
                           * per GPU (docs/plan.md); 0: none */
 } hr_plan_train_cfg_t;
 
-HR_API void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg);
+HR_API int hr_plan_train_cfg_init(hr_plan_train_cfg_t *cfg);
 
 /* Trains all methods on the traces of set whose index k has use[k] != 0
  * (use NULL for all).  Power is modelled per GPU and scaled by the GPU count
@@ -352,7 +352,7 @@ typedef struct hr_plan_serve_cfg {
 
 /* Defaults near Llama-3.1-70B on 4 x H100: 256 seqs, 8192 tokens, chunked,
  * 12000 prefill tokens/s, 25 ms + 0.05 ms per sequence per iteration. */
-HR_API void hr_plan_serve_cfg_default(hr_plan_serve_cfg_t *cfg);
+HR_API int hr_plan_serve_cfg_init(hr_plan_serve_cfg_t *cfg);
 
 typedef struct hr_plan_serve_stats {
   size_t admitted, completed;
@@ -393,7 +393,7 @@ typedef struct hr_plan_site_cfg {
   uint64_t seed;         /* request-to-server assignment and power noise */
 } hr_plan_site_cfg_t;
 
-HR_API void hr_plan_site_cfg_default(hr_plan_site_cfg_t *cfg);
+HR_API int hr_plan_site_cfg_init(hr_plan_site_cfg_t *cfg);
 
 /* A facility run.  Owned by the caller, released with hr_plan_site_destroy;
  * all arrays are owned by it. */

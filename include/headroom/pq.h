@@ -121,7 +121,7 @@ typedef struct hr_alarm_cfg {
                         back past threshold -/+ hysteresis */
 } hr_alarm_cfg_t;
 
-/* Meter configuration.  Start from hr_meter_cfg_default() and change fields. */
+/* Meter configuration.  Start from hr_meter_cfg_init() and change fields. */
 typedef struct hr_meter_cfg {
   double fs_hz;     /* sample rate [Hz], 2000 <= fs_hz <= 50000, a multiple of 0.001 Hz */
   double f_nom_hz;  /* nominal frequency [Hz], 50 or 60 */
@@ -273,7 +273,7 @@ typedef struct hr_meter_stats {
 
 /* Fills cfg with defaults for the given rate, nominal frequency, declared
  * voltage and layout (every other field as documented above). */
-HR_API void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz,
+HR_API int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz,
                                  double u_din_v, hr_layout_t layout);
 
 /* Checks a configuration.  Returns HR_OK, or HR_ERR_INVALID_ARG / HR_ERR_RANGE;
@@ -310,7 +310,8 @@ HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, si
 
 /* Ends the stream: every event still in progress (dip, swell, interruption,
  * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
- * duration up to the last processed window.  Samples pushed afterwards start
+ * duration up to the last processed value of the series it was found on (the
+ * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards start
  * new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer
  * than 16 slots are free, and emits nothing then. */
 HR_API int hr_meter_finish(hr_meter_t *m);

@@ -64,7 +64,7 @@ typedef struct hr_predict_hint {
 typedef struct hr_predictor hr_predictor_t;
 
 /* Defaults for a series sampled every dt_s seconds. */
-HR_API void hr_predict_cfg_default(hr_predict_cfg_t *cfg, double dt_s);
+HR_API int hr_predict_cfg_init(hr_predict_cfg_t *cfg, double dt_s);
 
 /* Returns HR_OK, HR_ERR_INVALID_ARG / HR_ERR_RANGE (bad cfg), HR_ERR_NOMEM. */
 HR_API int hr_predictor_create(const hr_predict_cfg_t *cfg, hr_predictor_t **out);

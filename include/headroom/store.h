@@ -101,7 +101,7 @@ typedef struct hr_store hr_store_t;
 typedef int (*hr_store_row_cb)(const hr_store_row_t *row, void *user);
 typedef int (*hr_store_event_cb)(const hr_store_event_t *ev, void *user);
 
-HR_API void hr_store_cfg_default(hr_store_cfg_t *cfg, const char *path);
+HR_API int hr_store_cfg_init(hr_store_cfg_t *cfg, const char *path);
 
 /* Opens (creating if needed) a store.  *out is owned by the caller and must be
  * released with hr_store_close.  Returns HR_OK, HR_ERR_INVALID_ARG,

@@ -23,14 +23,17 @@ typedef struct simgpus {
   simgpu_t *g;
 } simgpus_t;
 
-void hr_simgpu_cfg_default(hr_simgpu_cfg_t *cfg, int n_gpus)
+int hr_simgpu_cfg_init(hr_simgpu_cfg_t *cfg, int n_gpus)
 {
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
   cfg->n_gpus = n_gpus;
   cfg->idle_w = 70.0;
   cfg->cap_min_w = 200.0;
   cfg->cap_max_w = 700.0;
   cfg->delay_ms = 5.0;
   cfg->slew_w_per_ms = 80.0;
+  return HR_OK;
 }
 
 static double target(const simgpus_t *s, const simgpu_t *g)

@@ -24,10 +24,10 @@ struct hr_capture {
   hr_capture_stats_t st;
 };
 
-void hr_capture_cfg_default(hr_capture_cfg_t *cfg, int n_channels, double fs_hz)
+int hr_capture_cfg_init(hr_capture_cfg_t *cfg, int n_channels, double fs_hz)
 {
   if (!cfg)
-    return;
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->n_channels = n_channels;
   cfg->fs_hz = fs_hz;
@@ -39,6 +39,7 @@ void hr_capture_cfg_default(hr_capture_cfg_t *cfg, int n_channels, double fs_hz)
                     1u << HR_EVT_RVC | 1u << HR_EVT_POWER_STEP | 1u << HR_EVT_CURRENT_STEP |
                     1u << HR_EVT_ALARM;
   cfg->level_holdoff_s = 0.5;
+  return HR_OK;
 }
 
 static int cfg_ok(const hr_capture_cfg_t *c)

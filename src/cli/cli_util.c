@@ -7,6 +7,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include "cli_opt.h"
 #include "cli_util.h"
 
 int cli_double(const char *text, double *out)
@@ -37,6 +38,61 @@ int cli_int(const char *text, int *out)
   if (cli_int64(text, &v) || v < INT_MIN || v > INT_MAX)
     return -1;
   *out = (int)v;
+  return 0;
+}
+
+/* The option behind a field that hr_meter_cfg_check names at the start of
+ * its message, so a refusal names what the user typed. */
+const char *cli_meter_option(const char *why)
+{
+  static const struct {
+    const char *field, *option;
+  } map[] = {
+      {"fs_hz", "--fs"},
+      {"f_nom_hz", "--f-nom"},
+      {"u_din_v", "--u-din"},
+      {"has_in", "--neutral"},
+      {"ref_channel", "--ref-channel"},
+      {"track_pct", "--track-pct"},
+      {"u_clip_v/i_clip_a", "--u-clip/--i-clip"},
+      {"thresholds", "--interruption-pct/--dip-pct/--swell-pct"},
+      {"hysteresis_pct", "--hysteresis-pct"},
+      {"rvc_pct", "--rvc-pct/--rvc-hysteresis-pct"},
+      {"power step", "--p-step"},
+      {"current step", "--i-step"},
+      {"alarms[", "--alarm"},
+      {"n_alarms", "--alarm"},
+      {"t0_ns", "--t0-ns"},
+  };
+  for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+    if (strncmp(why, map[k].field, strlen(map[k].field)) == 0)
+      return map[k].option;
+  return NULL;
+}
+
+int cli_load_tree(const char *prog, const char *path, hr_tree_t **tree)
+{
+  hr_diag_t err;
+  int rc;
+  *tree = NULL;
+  if (cli_is_stdio(path)) {
+    char *text = NULL;
+    size_t len = 0;
+    if (cli_read_all(path, &text, &len) != 0) {
+      fprintf(stderr, "%s: standard input: %s\n", prog, strerror(errno));
+      return -1;
+    }
+    rc = hr_tree_load_buffer(text, len, "stdin", tree, &err);
+    free(text);
+  } else {
+    rc = hr_tree_load_file(path, tree, &err);
+  }
+  if (rc != HR_OK) {
+    char etext[1024];
+    hr_diag_format(&err, etext, sizeof etext);
+    fprintf(stderr, "%s: %s\n", prog, etext);
+    return -1;
+  }
   return 0;
 }
 

@@ -7,10 +7,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "headroom/tree.h"
+
 /* Each returns 0 on success, -1 when text is not a finite number of the type. */
 int cli_double(const char *text, double *out);
 int cli_int(const char *text, int *out);
 int cli_int64(const char *text, int64_t *out);
+
+/* The option of headroom meter (and agent) that sets the meter setting a
+ * message of hr_meter_cfg_check names ("fs_hz = ...": "--fs"), or NULL. */
+const char *cli_meter_option(const char *why);
+
+/* Loads the tree at path ("-": standard input) into *tree; 0, or -1 after
+ * "PROG: why" (file, line and field) on stderr. */
+int cli_load_tree(const char *prog, const char *path, hr_tree_t **tree);
 
 /* Current UTC time in ns since the Unix epoch (CLOCK_REALTIME); only for
  * choosing t0, never for measurements. */

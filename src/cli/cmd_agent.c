@@ -23,31 +23,6 @@
 #include "headroom/sim.h"
 #include "headroom/tree.h"
 
-static void usage(FILE *to)
-{
-  fprintf(to,
-          "usage: headroom agent --tree T.yaml --node NAME [options] [--input FILE]\n\n"
-          "Runs the control agent of node NAME: the meter's waveform stream in (stdin\n"
-          "by default), one JSON line per cap set out.\n\n"
-          "options:\n"
-          "  --actuator A       sim (simulated GPUs, one per GPU below NAME), nvml or rapl;\n"
-          "                     default sim\n"
-          "  --policy P         none, static70, static60, dynamo, polca, thunderbolt,\n"
-          "                     headroom (default headroom)\n"
-          "  --meter-node ID    the node the meter measures (default NAME)\n"
-          "  --input FILE       waveform file ('-' or absent: stdin)\n"
-          "  --format F         f32le (default), i16le or csv\n"
-          "  --fs HZ            sample rate (default 8000)\n"
-          "  --f-nom HZ         nominal frequency, 50 or 60 (default 60)\n"
-          "  --u-din V          declared voltage (default 230)\n"
-          "  --layout L         1p2w, 3p3w or 3p4w (default 3p4w)\n"
-          "  --csv-skip-columns N  leading CSV columns to ignore (default 0)\n"
-          "  --help             this text\n\n"
-          "With --actuator sim the node's measured power is spread evenly over its\n"
-          "simulated GPUs as their demand.  Exit status: 0 at the end of the input, 1 on\n"
-          "a run-time failure, 2 for bad usage.\n");
-}
-
 typedef struct ctx {
   hr_agent_t *agent;
   hr_actuator_t *act; /* borrowed */
@@ -103,85 +78,93 @@ static void on_record(const hr_record_t *rec, void *user)
   c->rc = hr_agent_step(c->agent, NULL);
 }
 
+/* The policies of hr_sim_policy_cfg and the actuators, for --help and the
+ * refusals. */
+#define POLICIES "none, static70, static60, dynamo, polca, thunderbolt, headroom"
+#define ACTUATORS "sim, nvml, rapl"
+
 int cmd_agent(int argc, char **argv)
 {
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230;
   int skip_cols = 0;
-  for (int k = 1; k < argc; k++) {
-    const char *a = argv[k];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    }
-    if (k + 1 >= argc) {
-      fprintf(stderr, "headroom agent: '%s' needs a value (or is unknown)\n", a);
-      return 2;
-    }
-    const char *v = argv[++k];
-    int bad = 0;
-    if (!strcmp(a, "--tree"))
-      tree_path = v;
-    else if (!strcmp(a, "--node"))
-      node_id = v;
-    else if (!strcmp(a, "--meter-node"))
-      meter_id = v;
-    else if (!strcmp(a, "--input"))
-      input = v;
-    else if (!strcmp(a, "--actuator"))
-      act_kind = v;
-    else if (!strcmp(a, "--policy"))
-      policy = v;
-    else if (!strcmp(a, "--format"))
-      fmt = v;
-    else if (!strcmp(a, "--layout"))
-      layout_s = v;
-    else if (!strcmp(a, "--fs"))
-      bad = cli_double(v, &fs);
-    else if (!strcmp(a, "--f-nom"))
-      bad = cli_double(v, &f_nom);
-    else if (!strcmp(a, "--u-din"))
-      bad = cli_double(v, &u_din);
-    else if (!strcmp(a, "--csv-skip-columns"))
-      bad = cli_int(v, &skip_cols);
-    else {
-      fprintf(stderr, "headroom agent: unknown option '%s'\n", a);
-      usage(stderr);
-      return 2;
-    }
-    if (bad) {
-      fprintf(stderr, "headroom agent: %s: '%s' is not a number\n", a, v);
-      return 2;
-    }
-  }
-  if (!tree_path || !node_id) {
-    usage(stderr);
-    return 2;
-  }
+  const cli_opt_t opts[] = {
+      {.kind = CLI_SECTION, .help = "control"},
+      {.name = "--tree", .kind = CLI_STR, .dst = &tree_path, .arg = "T.yaml",
+       .help = "the electrical tree (required; - reads standard input, then --input\n"
+               "names the waveform file)"},
+      {.name = "--node", .kind = CLI_STR, .dst = &node_id, .arg = "NAME",
+       .help = "the node whose agent runs (required)"},
+      {.name = "--actuator", .kind = CLI_STR, .dst = &act_kind, .arg = "A",
+       .help = "sim (simulated GPUs, one per GPU below NAME), nvml or rapl\n(default sim)"},
+      {.name = "--policy", .kind = CLI_STR, .dst = &policy, .arg = "P",
+       .help = "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom (default headroom)"},
+      {.name = "--meter-node", .kind = CLI_STR, .dst = &meter_id, .arg = "ID",
+       .help = "the node the meter measures (default NAME)"},
+      {.kind = CLI_SECTION, .help = "input"},
+      {.name = "--input", .kind = CLI_STR, .dst = &input, .arg = "FILE",
+       .help = "waveform file (- or absent: standard input)"},
+      {.name = "--format", .kind = CLI_STR, .dst = &fmt, .arg = "f32le|i16le|csv",
+       .help = "sample encoding (default f32le)"},
+      {.name = "--csv-skip-columns", .kind = CLI_INT, .dst = &skip_cols, .arg = "N",
+       .help = "leading CSV columns to ignore (default 0)",
+       CLI_RANGE(0, HR_READER_MAX_SKIP_COLUMNS)},
+      {.name = "--fs", .kind = CLI_DBL, .dst = &fs, .arg = "HZ",
+       .help = "sample rate, 2000..50000 (default 8000)"},
+      {.name = "--f-nom", .kind = CLI_DBL, .dst = &f_nom, .arg = "50|60",
+       .help = "nominal frequency (default 60)"},
+      {.name = "--u-din", .kind = CLI_DBL, .dst = &u_din, .arg = "V",
+       .help = "declared voltage (default 230)"},
+      {.name = "--layout", .kind = CLI_STR, .dst = &layout_s, .arg = "1p2w|3p3w|3p4w",
+       .help = "channel layout (default 3p4w)"},
+  };
+  const cli_spec_t spec = {
+      .prog = "headroom agent",
+      .usage = "--tree T.yaml --node NAME [options] [--input FILE|-]",
+      .about = "Runs the control agent of node NAME: the meter's waveform stream in (standard\n"
+               "input by default), one JSON line per cap set out.",
+      .epilog = "With --actuator sim the node's measured power is spread evenly over its\n"
+                "simulated GPUs as their demand.  Exit status: 0 at the end of the input, 1 on\n"
+                "a run-time failure, 2 for bad usage.",
+      .opts = opts,
+      .n_opts = (int)(sizeof opts / sizeof opts[0]),
+      .max_operands = 0,
+  };
+  int prc = cli_parse(&spec, argc, argv, NULL, NULL);
+  if (prc != CLI_GO_ON)
+    return prc;
+  if (!tree_path)
+    return cli_bad(&spec, "--tree", "required: the electrical tree");
+  if (!node_id)
+    return cli_bad(&spec, "--node", "required: the node whose agent runs");
+  /* One standard input: the waveform stream, unless --input names a file. */
+  if (cli_is_stdio(tree_path) && (!input || cli_is_stdio(input)))
+    return cli_bad(&spec, "--tree", "standard input carries the waveform; name it with --input");
   hr_agent_cfg_t acfg;
-  if (hr_sim_policy_cfg(policy, &acfg) != HR_OK) {
-    fprintf(stderr, "headroom agent: unknown policy '%s'\n", policy);
-    return 2;
-  }
+  if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
+    return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
+  if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
+    return cli_bad(&spec, "--actuator", "unknown actuator '%s' (one of " ACTUATORS ")", act_kind);
   hr_layout_t layout;
   hr_sample_format_t sfmt;
-  if (hr_layout_parse(layout_s, &layout) != HR_OK) {
-    fprintf(stderr, "headroom agent: unknown layout '%s'\n", layout_s);
-    return 2;
+  if (hr_layout_parse(layout_s, &layout) != HR_OK)
+    return cli_bad(&spec, "--layout", "unknown layout '%s' (one of 1p2w, 3p3w, 3p4w)", layout_s);
+  if (hr_sample_format_parse(fmt, &sfmt) != HR_OK)
+    return cli_bad(&spec, "--format", "unknown format '%s' (one of f32le, i16le, csv)", fmt);
+  /* The meter's settings are checked before the tree is read, so a refusal
+   * is bad usage (2) naming the option, as headroom meter gives it. */
+  hr_meter_cfg_t mc;
+  hr_meter_cfg_init(&mc, fs, f_nom, u_din, layout);
+  mc.records = HR_RECMASK(HR_REC_MS) | HR_RECMASK(HR_REC_HALF);
+  char mwhy[256];
+  if (hr_meter_cfg_check(&mc, mwhy, sizeof mwhy) != HR_OK) {
+    const char *opt = cli_meter_option(mwhy);
+    return cli_bad(&spec, opt, "%s", mwhy);
   }
-  if (hr_sample_format_parse(fmt, &sfmt) != HR_OK) {
-    fprintf(stderr, "headroom agent: unknown format '%s'\n", fmt);
-    return 2;
-  }
-  hr_diag_t terr;
   hr_tree_t *tree = NULL;
-  if (hr_tree_load_file(tree_path, &tree, &terr) != HR_OK) {
-    char msg[1024];
-    hr_diag_format(&terr, msg, sizeof msg);
-    fprintf(stderr, "headroom agent: %s\n", msg);
+  if (cli_load_tree("headroom agent", tree_path, &tree) != 0)
     return 2;
-  }
   int status = 2;
   hr_actuator_t *act = NULL;
   hr_agent_t *agent = NULL;
@@ -218,16 +201,13 @@ int cmd_agent(int argc, char **argv)
   int rc;
   if (!strcmp(act_kind, "sim")) {
     hr_simgpu_cfg_t g;
-    hr_simgpu_cfg_default(&g, n_leaves ? (int)n_leaves : 1);
+    hr_simgpu_cfg_init(&g, n_leaves ? (int)n_leaves : 1);
     rc = hr_simgpu_create(&g, &act);
     c.sim_act = 1;
   } else if (!strcmp(act_kind, "nvml")) {
     rc = hr_nvml_open(NULL, &act, why, sizeof why);
-  } else if (!strcmp(act_kind, "rapl")) {
-    rc = hr_rapl_open(NULL, &act, why, sizeof why);
   } else {
-    fprintf(stderr, "headroom agent: unknown actuator '%s'\n", act_kind);
-    goto out;
+    rc = hr_rapl_open(NULL, &act, why, sizeof why);
   }
   if (rc != HR_OK) {
     /* No actuator: the agent still measures and decides, but sets nothing. */
@@ -256,14 +236,6 @@ int cmd_agent(int argc, char **argv)
     hr_agent_set_read_actuator(agent, 1);
   hr_agent_set_callback(agent, on_decision, &c);
 
-  hr_meter_cfg_t mc;
-  hr_meter_cfg_default(&mc, fs, f_nom, u_din, layout);
-  mc.records = HR_RECMASK(HR_REC_MS) | HR_RECMASK(HR_REC_HALF);
-  char mwhy[256];
-  if (hr_meter_cfg_check(&mc, mwhy, sizeof mwhy) != HR_OK) {
-    fprintf(stderr, "headroom agent: %s\n", mwhy);
-    goto out;
-  }
   if (hr_meter_create(&mc, &meter) != HR_OK) {
     status = 1;
     goto out;

@@ -9,26 +9,10 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "headroom/comtrade.h"
 #include "headroom/error.h"
 #include "headroom/wire.h"
-
-static void usage(FILE *to)
-{
-  fprintf(to,
-          "usage: headroom capture list DIR\n"
-          "       headroom capture info FILE.cfg|FILE.cff [--dat FILE.dat]\n"
-          "       headroom capture export FILE.cfg|FILE.cff [--dat FILE.dat] [--raw] [-o OUT.csv]\n"
-          "       headroom capture convert IN.cfg|IN.cff OUTBASE [--format ascii|binary|binary32|"
-          "float32] [--cff] [--ns]\n"
-          "\n"
-          "list     one line per capture in DIR (name, start, trigger, samples, rate, channels)\n"
-          "info     the CFG header and what the reader tolerated (warnings)\n"
-          "export   CSV: sample number, raw timestamp, time [ns], analog values in their units\n"
-          "         (--raw: the raw codes), digital states; missing values are empty\n"
-          "convert  rewrite as COMTRADE 2013 (default FLOAT32, CFG+DAT; --cff one file;\n"
-          "         --ns 9-digit dates); integer formats rescale channels that do not fit\n");
-}
 
 static void warn_text(FILE *to, const hr_ct_diag_t *d)
 {
@@ -41,9 +25,39 @@ static void warn_text(FILE *to, const hr_ct_diag_t *d)
       fprintf(to, " %s", names[k]);
 }
 
+/* A recording whose CFG or DAT is standard input ("-") is read whole and
+ * parsed from memory: hr_ct_read finds a DAT beside its CFG by name, which a
+ * pipe has not, so --dat must then name it (a CFF has no separate DAT and is
+ * read from a file only). */
+static int read_stdio(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_diag_t *d)
+{
+  char *cfg_text = NULL, *dat_bytes = NULL;
+  size_t cfg_len = 0, dat_len = 0;
+  memset(d, 0, sizeof *d);
+  if (!dat) /* refused by parse() already */
+    return HR_ERR_INVALID_ARG;
+  if (cli_read_all(path, &cfg_text, &cfg_len) != 0 ||
+      cli_read_all(dat, &dat_bytes, &dat_len) != 0) {
+    snprintf(d->message, sizeof d->message, "%s: %s", cfg_text ? dat : path, strerror(errno));
+    free(cfg_text);
+    return HR_ERR_IO;
+  }
+  hr_ct_cfg_t cfg;
+  int rc = hr_ct_cfg_parse(cfg_text, cfg_len, cli_is_stdio(path) ? "stdin" : path, &cfg, d);
+  if (rc == HR_OK) {
+    rc = hr_ct_dat_parse(&cfg, cfg.format, dat_bytes, dat_len, cli_is_stdio(dat) ? "stdin" : dat,
+                         rec, d);
+    hr_ct_cfg_free(&cfg);
+  }
+  free(cfg_text);
+  free(dat_bytes);
+  return rc;
+}
+
 static int load(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_diag_t *d)
 {
-  int rc = hr_ct_read(path, dat, rec, d);
+  int rc = cli_is_stdio(path) || cli_is_stdio(dat) ? read_stdio(path, dat, rec, d)
+                                                   : hr_ct_read(path, dat, rec, d);
   if (rc != HR_OK) {
     fprintf(stderr, "headroom capture: %s\n", d->message[0] ? d->message : hr_strerror(rc));
     return 1;
@@ -93,6 +107,8 @@ static int do_export(const char *path, const char *dat, int raw, const char *out
   hr_ct_diag_t d;
   if (load(path, dat, &r, &d))
     return 1;
+  if (cli_is_stdio(out))
+    out = NULL;
   FILE *fo = out ? fopen(out, "w") : stdout;
   if (!fo) {
     fprintf(stderr, "headroom capture: %s: %s\n", out, strerror(errno));
@@ -238,50 +254,110 @@ static int do_list(const char *dir)
   return bad;
 }
 
+/* ---- the subcommands: one option table each ---------------------------- */
+
+#define DAT_OPT(where)                                                                   \
+  {.name = "--dat", .kind = CLI_STR, .dst = (where), .arg = "FILE.dat",                  \
+   .help = "the DAT, when it is not the CFG's name with .dat (- reads standard input)"}
+
+/* Parses argv against opts; the operands go to pos[0..want).  dat: where
+ * --dat went, or NULL for a subcommand without it.  CLI_GO_ON, or the exit
+ * status. */
+static int parse(const char *prog, const char *usage, const char *about, const cli_opt_t *opts,
+                 int n_opts, int want, int argc, char **argv, const char **pos,
+                 const char *const *dat)
+{
+  const cli_spec_t spec = {.prog = prog, .usage = usage, .about = about, .opts = opts,
+                           .n_opts = n_opts, .max_operands = want};
+  int n = 0;
+  int rc = cli_parse(&spec, argc, argv, pos, &n);
+  if (rc != CLI_GO_ON)
+    return rc;
+  if (n < want)
+    return cli_bad(&spec, NULL, "expected %d operand%s: %s (see %s --help)", want,
+                   want == 1 ? "" : "s", usage, prog);
+  /* A pipe has no name to find the DAT beside, and one input is one stream. */
+  if (dat && cli_is_stdio(pos[0]) && (!*dat || cli_is_stdio(*dat)))
+    return cli_bad(&spec, "--dat", "must name the DAT file when the CFG is standard input");
+  return CLI_GO_ON;
+}
+
+static int cap_list(int argc, char **argv)
+{
+  const char *pos[1];
+  int rc = parse("headroom capture list", "DIR",
+                 "One CSV line per .cfg/.cff in DIR: name, start, trigger, samples, rate,\n"
+                 "channels, DAT format.  A file that does not read is reported (exit 1).",
+                 NULL, 0, 1, argc, argv, pos, NULL);
+  return rc != CLI_GO_ON ? rc : do_list(pos[0]);
+}
+
+static int cap_info(int argc, char **argv)
+{
+  const char *dat = NULL, *pos[1];
+  const cli_opt_t opts[] = {DAT_OPT(&dat)};
+  int rc = parse("headroom capture info", "FILE.cfg|FILE.cff|- [--dat FILE.dat]",
+                 "The CFG header, the channels and what the reader tolerated (warnings).\n"
+                 "FILE - reads the CFG from standard input; --dat then names the DAT.",
+                 opts, (int)(sizeof opts / sizeof opts[0]), 1, argc, argv, pos, &dat);
+  return rc != CLI_GO_ON ? rc : do_info(pos[0], dat);
+}
+
+static int cap_export(int argc, char **argv)
+{
+  const char *dat = NULL, *out = NULL, *pos[1];
+  int raw = 0;
+  const cli_opt_t opts[] = {
+      DAT_OPT(&dat),
+      {.name = "--raw", .kind = CLI_FLAG, .dst = &raw,
+       .help = "the raw codes instead of the values in their units"},
+      {.name = "--out", .short_name = 'o', .kind = CLI_STR, .dst = &out, .arg = "OUT.csv",
+       .help = "write the CSV to OUT.csv (default and -: standard output)"},
+  };
+  int rc = parse("headroom capture export", "FILE.cfg|FILE.cff|- [options]",
+                 "CSV: sample number, raw timestamp, time [ns], analog values in their units,\n"
+                 "digital states; missing values are empty.  FILE - reads the CFG from\n"
+                 "standard input; --dat then names the DAT.",
+                 opts, (int)(sizeof opts / sizeof opts[0]), 1, argc, argv, pos, &dat);
+  return rc != CLI_GO_ON ? rc : do_export(pos[0], dat, raw, out);
+}
+
+static int cap_convert(int argc, char **argv)
+{
+  const char *dat = NULL, *fmt_s = "float32", *pos[2];
+  int cff = 0, ns = 0;
+  const cli_opt_t opts[] = {
+      DAT_OPT(&dat),
+      {.name = "--format", .kind = CLI_STR, .dst = &fmt_s, .arg = "ascii|binary|binary32|float32",
+       .help = "the DAT format written (default float32)"},
+      {.name = "--cff", .kind = CLI_FLAG, .dst = &cff, .help = "one .cff file instead of CFG+DAT"},
+      {.name = "--ns", .kind = CLI_FLAG, .dst = &ns,
+       .help = "9-digit (nanosecond) dates and timestamps"},
+  };
+  const char *usage = "IN.cfg|IN.cff|- OUTBASE [options]";
+  const cli_spec_t spec = {.prog = "headroom capture convert", .usage = usage};
+  int rc = parse(spec.prog, usage,
+                 "Rewrites a recording as COMTRADE 2013; integer formats rescale channels\n"
+                 "that do not fit.  IN - reads the CFG from standard input; --dat then names\n"
+                 "the DAT.",
+                 opts, (int)(sizeof opts / sizeof opts[0]), 2, argc, argv, pos, &dat);
+  if (rc != CLI_GO_ON)
+    return rc;
+  hr_ct_format_t fmt;
+  if (hr_ct_format_parse(fmt_s, &fmt) != HR_OK)
+    return cli_bad(&spec, "--format", "unknown format '%s' (one of ascii, binary, binary32, "
+                   "float32)", fmt_s);
+  return do_convert(pos[0], dat, pos[1], fmt, cff, ns);
+}
+
 int cmd_capture(int argc, char **argv)
 {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  const char *verb = argv[1], *dat = NULL, *out = NULL;
-  const char *pos[2] = {NULL, NULL};
-  int npos = 0, raw = 0, cff = 0, ns = 0;
-  hr_ct_format_t fmt = HR_CT_FLOAT32;
-  for (int k = 2; k < argc; k++) {
-    if (strcmp(argv[k], "--dat") == 0 && k + 1 < argc)
-      dat = argv[++k];
-    else if (strcmp(argv[k], "-o") == 0 && k + 1 < argc)
-      out = argv[++k];
-    else if (strcmp(argv[k], "--raw") == 0)
-      raw = 1;
-    else if (strcmp(argv[k], "--cff") == 0)
-      cff = 1;
-    else if (strcmp(argv[k], "--ns") == 0)
-      ns = 1;
-    else if (strcmp(argv[k], "--format") == 0 && k + 1 < argc) {
-      if (hr_ct_format_parse(argv[++k], &fmt) != HR_OK) {
-        fprintf(stderr, "headroom capture: unknown format '%s'\n", argv[k]);
-        return 2;
-      }
-    } else if (argv[k][0] == '-' && argv[k][1]) {
-      fprintf(stderr, "headroom capture: unknown option '%s'\n", argv[k]);
-      return 2;
-    } else if (npos < 2)
-      pos[npos++] = argv[k];
-    else {
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (strcmp(verb, "list") == 0 && npos == 1)
-    return do_list(pos[0]);
-  if (strcmp(verb, "info") == 0 && npos == 1)
-    return do_info(pos[0], dat);
-  if (strcmp(verb, "export") == 0 && npos == 1)
-    return do_export(pos[0], dat, raw, out);
-  if (strcmp(verb, "convert") == 0 && npos == 2)
-    return do_convert(pos[0], dat, pos[1], fmt, cff, ns);
-  usage(stderr);
-  return 2;
+  static const cli_cmd_t subs[] = {
+      {"list", cap_list, "one line per capture in DIR (name, start, trigger, samples, rate)"},
+      {"info", cap_info, "the CFG header and what the reader tolerated (warnings)"},
+      {"export", cap_export, "CSV of the samples, in their units or raw codes"},
+      {"convert", cap_convert, "rewrite as COMTRADE 2013 (CFG+DAT or CFF, any DAT format)"},
+  };
+  return cli_dispatch("headroom capture", "COMTRADE captures: list, inspect, export, convert.",
+                      subs, (int)(sizeof subs / sizeof subs[0]), argc, argv);
 }

@@ -105,7 +105,7 @@ int cmd_demo(int argc, char **argv)
     return prc;
 
   hr_gen_cfg_t gcfg;
-  hr_gen_cfg_default(&gcfg);
+  hr_gen_cfg_init(&gcfg);
   double preset_s = 0;
   if (hr_gen_cfg_preset(&gcfg, "ai-rack", &preset_s) != HR_OK) {
     fprintf(stderr, "headroom demo: the ai-rack preset is missing\n");
@@ -126,7 +126,7 @@ int cmd_demo(int argc, char **argv)
   const hr_gen_rack_t *rk = &gcfg.rack;
   double p_full = rk->n_servers * (rk->gpus_per_server * rk->gpu_busy_w + rk->server_other_w);
   hr_meter_cfg_t mcfg;
-  hr_meter_cfg_default(&mcfg, gcfg.fs_hz, gcfg.f_nom_hz, gcfg.u_v, gcfg.layout);
+  hr_meter_cfg_init(&mcfg, gcfg.fs_hz, gcfg.f_nom_hz, gcfg.u_v, gcfg.layout);
   mcfg.has_in = gcfg.has_in;
   mcfg.t0_ns = d.t0_ns;
   mcfg.p_step_base_w = p_full;

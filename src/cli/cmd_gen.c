@@ -820,7 +820,7 @@ int cmd_gen(int argc, char **argv)
 {
   gen_run r;
   memset(&r, 0, sizeof r);
-  hr_gen_cfg_default(&r.cfg);
+  hr_gen_cfg_init(&r.cfg);
   r.scenario = "ai-rack";
   r.seconds = -1;
   r.samples = -1;

@@ -122,7 +122,10 @@ static int check(int argc, char **argv)
                "margin left, and whether orchestration can act in time.  TREE - reads the\n"
                "tree from standard input.",
       .epilog = "Exit status: 0 when every device can be protected in time, 1 when one\n"
-                "cannot (the table flags it), 2 for bad usage or an unreadable tree.",
+                "cannot (the table flags it), 2 for bad usage or an unreadable tree.\n"
+                "SIGTERM, SIGINT and SIGHUP stop after the device in progress: its rows,\n"
+                "the summary (marked stopped) and the --svg chart of the devices checked\n"
+                "are written, and the exit status is 128 + the signal.",
       .opts = opts,
       .n_opts = (int)(sizeof opts / sizeof opts[0]),
       .max_operands = 1,
@@ -150,25 +153,8 @@ static int check(int argc, char **argv)
   const double *levels = a.levels;
   int n_levels = a.n_levels;
   hr_tree_t *tree = NULL;
-  hr_diag_t err;
-  if (cli_is_stdio(path)) {
-    char *text = NULL;
-    size_t len = 0;
-    if (cli_read_all(path, &text, &len) != 0) {
-      fprintf(stderr, "headroom lease check: standard input: %s\n", strerror(errno));
-      return 2;
-    }
-    rc = hr_tree_load_buffer(text, len, "stdin", &tree, &err);
-    free(text);
-  } else {
-    rc = hr_tree_load_file(path, &tree, &err);
-  }
-  if (rc != HR_OK) {
-    char etext[1024];
-    hr_diag_format(&err, etext, sizeof etext);
-    fprintf(stderr, "headroom lease check: %s\n", etext);
+  if (cli_load_tree("headroom lease check", path, &tree) != 0)
     return 2;
-  }
   hr_budget_cfg_t bc;
   hr_budget_cfg_init(&bc);
   const hr_tree_node_t *nodes = hr_tree_nodes(tree);
@@ -179,14 +165,17 @@ static int check(int argc, char **argv)
     hr_tree_destroy(tree);
     return 1;
   }
-  int n_dev = 0, n_flag = 0;
+  int n_dev = 0, n_flag = 0, signo = 0;
   double loop_s = cfg.detect_s + cfg.rack_s + cfg.cluster_s + cfg.actuate_s;
+  /* Caught only now: reading a tree from a pipe that never ends must still
+   * die of the signal. */
+  cli_stop_catch(0);
   if (!json)
     printf("tree %s: loop %.1f ms (detect %.1f + rack %.1f + cluster %.1f + actuate %.1f), "
            "rule %.0f %% of the time to trip\n",
            hr_tree_name(tree), loop_s * 1e3, cfg.detect_s * 1e3, cfg.rack_s * 1e3,
            cfg.cluster_s * 1e3, cfg.actuate_s * 1e3, cfg.rule * 100);
-  for (size_t k = 0; k < n; k++) {
+  for (size_t k = 0; k < n && !(signo = cli_stop_requested()); k++) {
     const hr_tree_node_t *nd = &nodes[k];
     if (!nd->device || nd->device->type == HR_DEVICE_NONE)
       continue;
@@ -241,15 +230,20 @@ static int check(int argc, char **argv)
     n_flag += flagged;
   }
   if (!json)
-    printf("\n%d device(s) checked, %d where orchestration cannot act in time at some level\n",
-           n_dev, n_flag);
+    printf("\n%d device(s) checked, %d where orchestration cannot act in time at some level%s\n",
+           n_dev, n_flag, signo ? " (stopped by a signal)" : "");
   int status = n_flag ? 1 : 0;
+  if (signo) {
+    fprintf(stderr, "headroom lease check: stopped by signal %d after %d device(s)\n", signo,
+            n_dev);
+    status = cli_stop_status(signo);
+  }
   if (svg) {
     char title[160];
     snprintf(title, sizeof title, "%s: time-current characteristics against the loop",
              hr_tree_name(tree));
     if (cli_tcc_svg(svg, "headroom lease check: --svg", title, devs, n_dev, loop_s, cfg.rule,
-                    levels, n_levels) != 0)
+                    levels, n_levels) != 0 && !signo)
       status = 1;
   }
   free(devs);

@@ -76,35 +76,6 @@ static int parse_alarm(const char *arg, hr_alarm_cfg_t *a)
   return cli_double(num, &a->threshold) || (h && cli_double(h, &a->hysteresis)) ? -1 : 0;
 }
 
-/* The option behind a field that hr_meter_cfg_check names at the start of
- * its message, so a refusal names what the user typed. */
-static const char *option_of(const char *why)
-{
-  static const struct {
-    const char *field, *option;
-  } map[] = {
-      {"fs_hz", "--fs"},
-      {"f_nom_hz", "--f-nom"},
-      {"u_din_v", "--u-din"},
-      {"has_in", "--neutral"},
-      {"ref_channel", "--ref-channel"},
-      {"track_pct", "--track-pct"},
-      {"u_clip_v/i_clip_a", "--u-clip/--i-clip"},
-      {"thresholds", "--interruption-pct/--dip-pct/--swell-pct"},
-      {"hysteresis_pct", "--hysteresis-pct"},
-      {"rvc_pct", "--rvc-pct/--rvc-hysteresis-pct"},
-      {"power step", "--p-step"},
-      {"current step", "--i-step"},
-      {"alarms[", "--alarm"},
-      {"n_alarms", "--alarm"},
-      {"t0_ns", "--t0-ns"},
-  };
-  for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
-    if (strncmp(why, map[k].field, strlen(map[k].field)) == 0)
-      return map[k].option;
-  return NULL;
-}
-
 /* The largest |volts or amperes per code| an i16le scale may have: full
  * scale (32768 codes) must stay a finite float. */
 #define SCALE_MAX ((double)FLT_MAX / 32768.0)
@@ -133,17 +104,17 @@ static int parse_records(const char *arg, unsigned *mask)
   return 0;
 }
 
-/* Pushes frames into the meter (with a callback the queue never fills),
- * unless they would take the sample clock past what int64 ns can hold:
- * -1 then, and nothing is pushed. */
-static int feed(hr_meter_t *m, const float *frames, size_t n, int64_t *count, int64_t max)
+/* Pushes frames into the meter (with a callback the queue never fills) and
+ * counts those it consumed.  Returns push's code: HR_ERR_RANGE when the
+ * stream reached the last frame whose timestamp the meter can represent
+ * (pq.h, HR_T_MARGIN_NS: at most 2^62 ns of samples, ending before 2^63 ns
+ * since 1970); the frames up to it were consumed, no later one ever is. */
+static int feed(hr_meter_t *m, const float *frames, size_t n, int64_t *count)
 {
-  if ((int64_t)n > max - *count)
-    return -1;
   size_t done = 0;
-  hr_meter_push(m, frames, n, &done);
-  *count += (int64_t)n;
-  return 0;
+  int rc = hr_meter_push(m, frames, n, &done);
+  *count += (int64_t)done;
+  return rc;
 }
 
 static const char *signal_name(int signo)
@@ -285,10 +256,10 @@ int cmd_meter(int argc, char **argv)
   a.csv_header = -1;
   a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) |
               HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT);
-  hr_meter_cfg_default(&a.over, fs, f_nom, u_din, a.layout);
+  hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
   hr_meter_cfg_t *ov = &a.over;
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
-   * message names the range, and option_of() the option. */
+   * message names the range, and cli_meter_option() the option. */
   const cli_opt_t opts[] = {
       {.kind = CLI_SECTION, .help = "input"},
       {.name = "--format", .kind = CLI_FN, .fn = meter_opt, .tag = M_FORMAT, .arg = "f32le|i16le|csv",
@@ -397,7 +368,7 @@ int cmd_meter(int argc, char **argv)
   unsigned records = a.records;
   hr_meter_cfg_t over = a.over;
 
-  hr_meter_cfg_default(&cfg, fs, f_nom, u_din, layout);
+  hr_meter_cfg_init(&cfg, fs, f_nom, u_din, layout);
   over.fs_hz = fs;
   over.f_nom_hz = f_nom;
   over.u_din_v = u_din;
@@ -414,7 +385,7 @@ int cmd_meter(int argc, char **argv)
   }
   char why[256];
   if (hr_meter_cfg_check(&cfg, why, sizeof why) != HR_OK) {
-    const char *opt = option_of(why);
+    const char *opt = cli_meter_option(why);
     fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", why);
     return 2;
   }
@@ -482,12 +453,8 @@ int cmd_meter(int argc, char **argv)
   /* From here a stop signal ends the stream like the end of the input. */
   cli_stop_catch(1);
 
-  /* Sample k is at t0_ns + k/fs: the frames a stream may have before that
-   * leaves int64 (more than 160 years with t0 <= HR_T0_NS_MAX), less an
-   * hour for the windows open at the end. */
-  const int64_t max_frames =
-      (int64_t)(((double)(INT64_MAX - t0_ns) - 3600e9) * (fs / 1e9));
-  int64_t n_frames = 0;
+  int64_t n_frames = 0; /* frames the meter consumed */
+  int push_rc = HR_OK;
   enum { CHUNK = 65536, MAXF = 8192 };
   static unsigned char bytes[CHUNK];
   static float frames[MAXF * HR_MAX_CH];
@@ -512,8 +479,8 @@ int cmd_meter(int argc, char **argv)
     while (off < (size_t)got) {
       size_t nf = 0, used = 0;
       rc = hr_reader_push(r, bytes + off, (size_t)got - off, frames, MAXF, &nf, &used);
-      if (feed(m, frames, nf, &n_frames, max_frames) != 0)
-        goto too_long;
+      if ((push_rc = feed(m, frames, nf, &n_frames)) != HR_OK)
+        goto refused;
       off += used;
       if (rc != HR_OK) {
         const hr_reader_error_t *e = hr_reader_error(r);
@@ -541,8 +508,8 @@ int cmd_meter(int argc, char **argv)
      * count; a frame cut by the signal is reported, not an error. */
     size_t nf = 0;
     rc = hr_reader_finish(r, frames, MAXF, &nf);
-    if (feed(m, frames, nf, &n_frames, max_frames) != 0)
-      goto too_long;
+    if ((push_rc = feed(m, frames, nf, &n_frames)) != HR_OK)
+      goto refused;
     if (rc != HR_OK) {
       fprintf(stderr, "headroom meter: %s: %s\n", name, hr_reader_error(r)->message);
       if (!signo)
@@ -550,11 +517,19 @@ int cmd_meter(int argc, char **argv)
     }
   }
   goto done;
-too_long:
-  fprintf(stderr,
-          "headroom meter: %s: stopped after %lld frames: later samples would be after "
-          "2^63 ns since 1970 (lower --t0-ns)\n",
-          name, (long long)n_frames);
+refused:
+  /* The frames before sample n_frames are measured and their records are
+   * written below; the rest of the input is not read. */
+  if (push_rc == HR_ERR_RANGE)
+    fprintf(stderr,
+            "headroom meter: %s: stopped at sample %lld (frame offset from the start of the "
+            "input): its timestamp would be past what the meter can represent (a stream spans "
+            "at most 2^62 ns and ends before 2^63 ns since 1970; lower --t0-ns or split the "
+            "input)\n",
+            name, (long long)n_frames);
+  else
+    fprintf(stderr, "headroom meter: %s: stopped at sample %lld: %s\n", name,
+            (long long)n_frames, hr_strerror(push_rc));
   status = 1;
 done:
   /* Events still in progress get their (open) end records. */

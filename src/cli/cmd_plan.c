@@ -147,7 +147,7 @@ typedef struct wl_args {
 static int wl_opts(cli_opt_t *t, wl_args_t *a)
 {
   memset(a, 0, sizeof *a);
-  hr_plan_gen_cfg_default(&a->gen);
+  hr_plan_gen_cfg_init(&a->gen);
   const cli_opt_t o[] = {
       {.kind = CLI_SECTION, .help = "workload (a trace to replay, or a generator)"},
       OSTR("--csv", &a->csv, "FILE", "request trace to replay, - for standard input: CSV (Azure\n"
@@ -604,7 +604,7 @@ static int train_load(train_ctx_t *c)
     c->set = NULL;
     return 1;
   }
-  hr_plan_train_cfg_default(&c->cfg);
+  hr_plan_train_cfg_init(&c->cfg);
   c->cfg.lut_csv = c->lut;
   c->cfg.seed = c->seed;
   return 0;
@@ -1132,7 +1132,9 @@ static int cmd_generate(int argc, char **argv)
       OFLAG("--json", &json, "JSON Lines {\"t_s\",\"power_w\"} instead of CSV"),
   };
   int rc = plan_parse("generate", "--model-file MODEL --model LABEL [options]",
-                      "One replica's power at 0.1 s, as CSV (t_s,power_total_W).", t,
+                      "One replica's power at 0.1 s, as CSV (t_s,power_total_W).  SIGTERM,\n"
+                      "SIGINT and SIGHUP end the output on a whole row (exit 128 + the signal).",
+                      t,
                       (int)(sizeof t / sizeof t[0]), argc, argv, NULL, 0, NULL);
   if (rc != CLI_GO_ON)
     return rc;
@@ -1154,19 +1156,31 @@ static int cmd_generate(int argc, char **argv)
       a[i] = batch;
     rc = hr_plan_model_generate(m, meth, label, gpus, a, n, seed, p);
   }
-  if (rc == HR_OK && json) {
-    for (size_t i = 0; i < n; i++)
-      printf("{\"t_s\":%.1f,\"power_w\":%.3f}\n", (double)i * 0.1, p[i]);
-  } else if (rc == HR_OK) {
-    printf("t_s,power_total_W\n");
-    for (size_t i = 0; i < n; i++)
-      printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
+  /* The writing is what takes long (10^8 lines at most): a stop signal ends
+   * it on a whole line.  The generation before is one library call. */
+  int signo = 0;
+  size_t i = 0;
+  if (rc == HR_OK) {
+    cli_stop_catch(0);
+    if (!json)
+      printf("t_s,power_total_W\n");
+    for (; i < n && !(i % 4096 == 0 && (signo = cli_stop_requested())); i++) {
+      if (json)
+        printf("{\"t_s\":%.1f,\"power_w\":%.3f}\n", (double)i * 0.1, p[i]);
+      else
+        printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
+    }
   } else {
     fprintf(stderr, "headroom plan generate: %s\n", hr_strerror(rc));
   }
   free(a);
   free(p);
   hr_plan_model_destroy(m);
+  if (signo) {
+    fprintf(stderr, "headroom plan generate: stopped by signal %d after %zu of %zu rows\n", signo,
+            i, n);
+    return cli_stop_status(signo);
+  }
   return rc == HR_OK ? 0 : 1;
 }
 
@@ -1259,6 +1273,7 @@ enum { SITE_RUN, SITE_PROVISION, SITE_OVERSUB };
 
 /* --json of provision and oversub: their tables as JSON Lines. */
 static int study_json;
+static int study_signo; /* the stop signal that ended a study early, or 0 */
 
 static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
                      const hr_plan_workload_t *w, double dur, const char *dir);
@@ -1273,7 +1288,7 @@ static int cmd_site(int argc, char **argv, int mode)
   double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN;
   int samples = 200;
   hr_plan_site_cfg_t cfg;
-  hr_plan_site_cfg_default(&cfg);
+  hr_plan_site_cfg_init(&cfg);
   wl_args_t a;
   int json = mode == SITE_RUN;
   cli_opt_t t[MAX_OPTS];
@@ -1368,6 +1383,11 @@ static int cmd_site(int argc, char **argv, int mode)
     return 2;
   }
   study_json = json;
+  study_signo = 0;
+  /* The studies run one power model or rack count after another: a stop
+   * signal ends them between two, with the files of those done written. */
+  if (mode != SITE_RUN)
+    cli_stop_catch(0);
   if (mode == SITE_PROVISION) {
     rc = provision(m, cfg, w, dur, dir);
     goto done;
@@ -1483,6 +1503,10 @@ done:
   hr_plan_site_destroy(s);
   hr_plan_workload_destroy(w);
   hr_plan_model_destroy(m);
+  if (study_signo) {
+    fprintf(stderr, "headroom plan %s: stopped by signal %d\n", sub, study_signo);
+    return cli_stop_status(study_signo);
+  }
   return rc == HR_OK ? 0 : 1;
 }
 
@@ -1519,7 +1543,9 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
   const char *names[HR_PLAN_METHOD_COUNT_];
   int ns = 0;
   size_t nmin = 0;
-  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK; meth++) {
+  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK &&
+                     !(study_signo = cli_stop_requested());
+       meth++) {
     cfg.method = meth;
     hr_plan_site_t *s;
     rc = hr_plan_site_run(m, &cfg, w, dur, &s);
@@ -1637,7 +1663,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(HR_ERR_NOMEM));
     return HR_ERR_NOMEM;
   }
-  for (int n = 1; n <= s->nracks && rc == HR_OK; n++) {
+  for (int n = 1; n <= s->nracks && rc == HR_OK && !(study_signo = cli_stop_requested()); n++) {
     hr_plan_oversub_t o;
     rc = hr_plan_oversub_sample(s->rack_w, s->nracks, s->n1, n, samples, cap_kw * 1e3,
                                 cfg->seed + (uint64_t)n, &o);

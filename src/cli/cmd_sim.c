@@ -17,21 +17,6 @@
 #include "cli_util.h"
 #include "headroom/sim.h"
 
-static void usage(FILE *to)
-{
-  fprintf(to,
-          "usage: headroom sim SCENARIO.yaml --policy P --report DIR [options]\n\n"
-          "Runs the scenario in the closed-loop simulator with the control agent under\n"
-          "policy P and writes DIR/report.md, summary.csv, nodes.csv, timeseries.csv.\n\n"
-          "policies: none, static70, static60, dynamo, polca, thunderbolt, headroom\n\n"
-          "options:\n"
-          "  --gpus N     populate N GPU slots (overrides the scenario's gpus:)\n"
-          "  --quiet      no progress line\n"
-          "  --help       this text\n\n"
-          "Exit status: 0 when the run completed (trips are reported, not an error),\n"
-          "1 on a run-time failure, 2 for bad usage or a malformed scenario.\n");
-}
-
 typedef struct run {
   FILE *ts;
   int ts_err;
@@ -74,51 +59,79 @@ static int close_out(FILE *f, const char *path, int had_err)
   return bad ? -1 : 0;
 }
 
+/* SCENARIO - reads standard input; its relative paths are then taken from
+ * the current folder, as a file in it would have them. */
+static int load_scenario(const char *path, hr_scenario_t *sc, hr_diag_t *err)
+{
+  if (!cli_is_stdio(path))
+    return hr_scenario_load_file(path, sc, err);
+  char *text = NULL;
+  size_t len = 0;
+  if (cli_read_all(path, &text, &len) != 0) {
+    memset(err, 0, sizeof *err);
+    err->code = HR_ERR_IO;
+    snprintf(err->message, sizeof err->message, "standard input: %s", strerror(errno));
+    return HR_ERR_IO;
+  }
+  int rc = hr_scenario_load_buffer(text, len, "stdin", ".", sc, err);
+  free(text);
+  return rc;
+}
+
 static double ms(double s)
 {
   return s * 1e3;
 }
 
+/* The policies of hr_sim_policy_cfg, for --help and the refusal. */
+#define POLICIES "none, static70, static60, dynamo, polca, thunderbolt, headroom"
+
 int cmd_sim(int argc, char **argv)
 {
-  const char *scen = NULL, *policy = NULL, *dir = NULL;
-  int gpus = -2, quiet = 0;
-  for (int k = 1; k < argc; k++) {
-    if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(argv[k], "--policy") && k + 1 < argc) {
-      policy = argv[++k];
-    } else if (!strcmp(argv[k], "--report") && k + 1 < argc) {
-      dir = argv[++k];
-    } else if (!strcmp(argv[k], "--gpus") && k + 1 < argc) {
-      if (cli_int(argv[++k], &gpus) != 0 || gpus < 0) {
-        fprintf(stderr, "headroom sim: --gpus needs a count >= 0\n");
-        return 2;
-      }
-    } else if (!strcmp(argv[k], "--quiet")) {
-      quiet = 1;
-    } else if (argv[k][0] == '-' || scen) {
-      fprintf(stderr, "headroom sim: unexpected argument '%s'\n", argv[k]);
-      usage(stderr);
-      return 2;
-    } else {
-      scen = argv[k];
-    }
-  }
-  if (!scen || !policy || !dir) {
-    usage(stderr);
-    return 2;
-  }
+  const char *policy = NULL, *dir = NULL;
+  int gpus = -1, quiet = 0;
+  const cli_opt_t opts[] = {
+      {.name = "--policy", .kind = CLI_STR, .dst = &policy, .arg = "P",
+       .help = "the control policy (required): none, static70, static60,\n"
+               "dynamo, polca, thunderbolt, headroom"},
+      {.name = "--report", .kind = CLI_STR, .dst = &dir, .arg = "DIR",
+       .help = "the report's folder (required; made if missing)"},
+      {.name = "--gpus", .kind = CLI_INT, .dst = &gpus, .arg = "N",
+       .help = "populate N GPU slots (overrides the scenario's gpus:)", CLI_RANGE(0, 1 << 24)},
+      {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress line"},
+  };
+  const cli_spec_t spec = {
+      .prog = "headroom sim",
+      .usage = "SCENARIO.yaml|- --policy P --report DIR [options]",
+      .about = "Runs the scenario in the closed-loop simulator with the control agent under\n"
+               "policy P and writes DIR/report.md, summary.csv, nodes.csv, timeseries.csv.\n"
+               "SCENARIO - reads the scenario from standard input (its tree: path relative to\n"
+               "the current folder).",
+      .epilog = "Exit status: 0 when the run completed (trips are reported, not an error),\n"
+                "1 on a run-time failure, 2 for bad usage or a malformed scenario.",
+      .opts = opts,
+      .n_opts = (int)(sizeof opts / sizeof opts[0]),
+      .max_operands = 1,
+  };
+  const char *operands[1];
+  int n_operands = 0;
+  int prc = cli_parse(&spec, argc, argv, operands, &n_operands);
+  if (prc != CLI_GO_ON)
+    return prc;
+  if (n_operands == 0)
+    return cli_bad(&spec, NULL, "no scenario given (see headroom sim --help)");
+  if (!policy)
+    return cli_bad(&spec, "--policy", "required: one of " POLICIES);
+  if (!dir)
+    return cli_bad(&spec, "--report", "required: the folder for the report");
+  const char *scen = operands[0];
   hr_agent_cfg_t acfg;
-  if (hr_sim_policy_cfg(policy, &acfg) != HR_OK) {
-    fprintf(stderr, "headroom sim: unknown policy '%s'\n", policy);
-    return 2;
-  }
+  if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
+    return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
   hr_scenario_t sc;
   hr_diag_t err;
   char msg[1024];
-  if (hr_scenario_load_file(scen, &sc, &err) != HR_OK) {
+  if (load_scenario(scen, &sc, &err) != HR_OK) {
     hr_diag_format(&err, msg, sizeof msg);
     fprintf(stderr, "headroom sim: %s\n", msg);
     return 2;

@@ -20,6 +20,9 @@
  * loop.  Only GCC on x86-64 builds clones; elsewhere, or with HR_NO_CLONES,
  * the attributes are empty and the baseline code runs.
  *   HR__CLONES_V4 : x86-64-v4 (AVX-512), AVX2, baseline.
+ *   HR__CLONES_512 : AVX-512F, AVX2, baseline (the meter's hot loops).
+ *   HR__CLONES_256 : AVX2, baseline.
+ *   HR__TARGET_512 : AVX-512F only; the caller checks HR__HAVE_AVX512F().
  *   HR__HAVE_AVX512F() : nonzero when the running CPU has AVX-512F. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
 #define HR__CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
@@ -31,6 +34,11 @@
 #define HR__HAVE_AVX512F() 0
 #endif
 #define HR__CLONES_V4 HR__CLONES("arch=x86-64-v4", "avx2", "default")
+/* The meter's sets, AVX-512F alone rather than all of x86-64-v4: its
+ * results are pinned to the code these targets give (tests/pq). */
+#define HR__CLONES_512 HR__CLONES("avx512f", "avx2", "default")
+#define HR__CLONES_256 HR__CLONES("avx2", "default")
+#define HR__TARGET_512 HR__TARGET("avx512f")
 
 /* ---- diagnostics ----------------------------------------------------------
  * Fills *d (when d is not NULL) and returns code, so that a failing path

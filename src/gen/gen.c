@@ -206,6 +206,22 @@ static void state_at(const hr_gen_t *g, int64_t n, state *s)
 
 /* --- creation ------------------------------------------------------------ */
 
+/* First n >= 0 whose time n / fs_hz, computed the way state_at does, is at or
+ * after t_s (INT64_MAX when none is), so that every earlier sample stays
+ * below t_s bit for bit. */
+static int64_t first_sample_at_or_after(double t_s, double fs_hz)
+{
+  double x = t_s * fs_hz;
+  if (!(x < 9.0e18))
+    return INT64_MAX;
+  int64_t n = x > 0 ? (int64_t)ceil(x) : 0;
+  while (n > 0 && (double)(n - 1) / fs_hz >= t_s)
+    n--;
+  while ((double)n / fs_hz < t_s)
+    n++;
+  return n;
+}
+
 int hr_gen_create(const hr_gen_cfg_t *cfg, hr_gen_t **out)
 {
   if (!out)
@@ -280,6 +296,9 @@ int hr_gen_create(const hr_gen_cfg_t *cfg, hr_gen_t **out)
     g->i_nom_a = 0.0;
     break;
   }
+  g->n_end = INT64_MAX;
+  if (c->load == HR_GEN_LOAD_AI_RACK)
+    g->n_end = first_sample_at_or_after(g->rack_end_s, c->fs_hz);
 
   for (int ch = 0; ch < g->n_ch; ch++) {
     int is_u = ch < g->n_u;
@@ -383,7 +402,7 @@ int hr_gen_fill(hr_gen_t *g, float *frames, size_t n_frames)
     return HR_ERR_INVALID_ARG;
   if (n_frames == 0)
     return HR_OK;
-  if ((uint64_t)n_frames > (uint64_t)(INT64_MAX - g->next) ||
+  if (g->next >= g->n_end || (uint64_t)n_frames > (uint64_t)(g->n_end - g->next) ||
       n_frames > SIZE_MAX / (size_t)g->n_ch)
     return HR_ERR_RANGE;
   const size_t nch = (size_t)g->n_ch;
@@ -486,16 +505,19 @@ int hr_gen_truth(const hr_gen_t *g, int64_t n, hr_gen_truth_t *out)
     return HR_ERR_INVALID_ARG;
   const hr_gen_cfg_t *c = &g->cfg;
   const double nd = (double)n;
+  /* Both checks come before state_at, which must not see a sample beyond the
+   * rack's horizon.  n / fs in ns is checked against what int64 can add to
+   * t0_ns (n is any int64: 2^63 samples at 1 Hz are 10^27 ns). */
+  if (n >= g->n_end)
+    return HR_ERR_RANGE;
+  double dt_ns = nd * 1e9 / c->fs_hz;
+  if (!(dt_ns < (double)(INT64_MAX - c->t0_ns) - 4096.0)) /* less the rounding of the double */
+    return HR_ERR_RANGE;
   state s;
   state_at(g, n, &s);
   memset(out, 0, sizeof *out);
   out->n = n;
   out->t_s = s.t_s;
-  /* n / fs in ns, checked against what int64 can add to t0_ns (n is any
-   * int64: 2^63 samples at 1 Hz are 10^27 ns). */
-  double dt_ns = nd * 1e9 / c->fs_hz;
-  if (!(dt_ns < (double)(INT64_MAX - c->t0_ns) - 4096.0)) /* less the rounding of the double */
-    return HR_ERR_RANGE;
   out->t_ns = c->t0_ns + (int64_t)llround(dt_ns);
   out->n_u = g->n_u;
   out->n_i = g->n_i;

@@ -7,10 +7,10 @@
 #include "gen/gen_int.h"
 #include "headroom/error.h"
 
-void hr_gen_rack_default(hr_gen_rack_t *rack)
+int hr_gen_rack_init(hr_gen_rack_t *rack)
 {
   if (!rack)
-    return;
+    return HR_ERR_INVALID_ARG;
   memset(rack, 0, sizeof *rack);
   /* An 8-server rack of 8-GPU training servers.  With 125 W per GPU while the
    * job communicates and 1.5 kW of everything else per server, the rack swings
@@ -31,12 +31,13 @@ void hr_gen_rack_default(hr_gen_rack_t *rack)
   rack->q_var = 2000.0;
   rack->harm_fixed_frac = 0.5;
   rack->u_min_pct = 70.0;
+  return HR_OK;
 }
 
-void hr_gen_cfg_default(hr_gen_cfg_t *cfg)
+int hr_gen_cfg_init(hr_gen_cfg_t *cfg)
 {
   if (!cfg)
-    return;
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->fs_hz = 8000.0;
   cfg->f_hz = 60.0;
@@ -50,7 +51,8 @@ void hr_gen_cfg_default(hr_gen_cfg_t *cfg)
   cfg->load = HR_GEN_LOAD_LINEAR;
   cfg->pf = 1.0;
   cfg->pf_leading = 0;
-  hr_gen_rack_default(&cfg->rack);
+  hr_gen_rack_init(&cfg->rack);
+  return HR_OK;
 }
 
 int hr__gen_fail(hr_gen_cfg_error_t *err, int code, const char *field, int index, const char *fmt,

@@ -60,6 +60,12 @@ struct hr_gen {
   double rack_harm_pw;   /* harmonic power per phase at full harmonic scale,
                           * divided by U1 * i_full [1] */
   double rack_floor;     /* u_min_pct / 100 */
+  double rack_end_s;     /* the profile's horizon start_s + HR_GEN_RACK_MAX_ITERS *
+                          * rack_t_iter_s: segment indices stay far inside int64
+                          * before it */
+
+  int64_t n_end;         /* first sample the generator refuses: the first one at or
+                          * after rack_end_s for the AI rack, INT64_MAX otherwise */
 };
 
 /* First sample index n with n >= t_s * fs_hz (to within 1e-9 sample). */
@@ -78,7 +84,7 @@ double hr__gen_gauss(uint64_t key, int64_t n, int ch);
 /* AI rack: derives the rack_* fields of g from g->cfg (after check). */
 void hr__gen_rack_init(hr_gen_t *g);
 
-/* AI rack: demand [W] at generator time t_s. */
+/* AI rack: demand [W] at generator time t_s; NaN at or after rack_end_s. */
 double hr__gen_rack_demand_w(const hr_gen_t *g, double t_s);
 
 /* Checks the rack part of a configuration; same contract as hr_gen_cfg_check. */

@@ -54,7 +54,7 @@ int hr_gen_cfg_preset(hr_gen_cfg_t *cfg, const char *name, double *seconds)
 
   /* Keep the caller's sampling, system and identity; reset the rest. */
   hr_gen_cfg_t keep = *cfg;
-  hr_gen_cfg_default(cfg);
+  hr_gen_cfg_init(cfg);
   cfg->fs_hz = keep.fs_hz;
   cfg->f_nom_hz = keep.f_nom_hz;
   cfg->f_hz = keep.f_nom_hz;

@@ -78,6 +78,10 @@ double hr__gen_rack_demand_w(const hr_gen_t *g, double t_s)
   const hr_gen_rack_t *r = &g->cfg.rack;
   if (!(t_s >= r->start_s))
     return g->rack_p_idle_w;
+  /* Beyond the horizon the block and iteration counts below would not fit
+   * int64 (or a double's integers): converting them is undefined. */
+  if (!(t_s < g->rack_end_s))
+    return NAN;
 
   /* Locate the segment: block b, iteration i, phase within the iteration. */
   double tau = t_s - r->start_s;
@@ -141,6 +145,10 @@ void hr__gen_rack_init(hr_gen_t *g)
   g->rack_t_tr_s = r->rise_s / raised_cosine_10_90();
   g->rack_i_full_a = g->rack_p_full_w / (g->n_ph * g->u1_v);
   g->rack_floor = r->u_min_pct / 100.0;
+  /* Before rack_end_s, tau < 2^50 t_iter: at most 2^50 / K + 1 blocks of
+   * 2K + 1 segments, or 2^50 + 1 iterations of 2, so every segment index is
+   * below 2^53. */
+  g->rack_end_s = r->start_s + HR_GEN_RACK_MAX_ITERS * g->rack_t_iter_s;
 
   /* Power carried by voltage and current harmonics of the same order, per
    * phase and per unit of U1 * i_full * harmonic scale.  Both are referenced
@@ -197,9 +205,11 @@ int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
       return hr__gen_fail(err, HR_ERR_RANGE, nonneg[k].field, -1, "%s = %g is above %g",
                           nonneg[k].field, x, nonneg[k].hi);
   }
-  if (!(r->compute_s > 0))
+  /* A floor on the iteration keeps the profile's horizon (HR_GEN_RACK_MAX_ITERS
+   * iterations, gen.h) beyond 1e9 s: a denormal phase would end it at once. */
+  if (!(r->compute_s >= HR_GEN_RACK_MIN_COMPUTE_S))
     return hr__gen_fail(err, HR_ERR_RANGE, "rack.compute_s", -1,
-                        "the compute phase must last > 0 s");
+                        "the compute phase must last >= %g s", HR_GEN_RACK_MIN_COMPUTE_S);
   if (r->iters_per_checkpoint < 0 || r->iters_per_checkpoint > 1000000)
     return hr__gen_fail(err, HR_ERR_RANGE, "rack.iters_per_checkpoint", -1,
                         "iterations per checkpoint %d is outside [0, 1000000]",

@@ -36,10 +36,19 @@ int hr_check_device(const hr_device_cfg_t *dcfg, double rated_a, double multiple
   int rc = hr_device_init(mem, sizeof mem, dcfg, &d);
   if (rc != HR_OK)
     return rc;
+  /* A current beyond a double has no time to trip (the device model answers
+   * NaN); a huge finite one whose curve arithmetic breaks down is refused the
+   * same way, so HR_OK always carries a number. */
+  const double i_a = multiple * rated_a;
+  if (!isfinite(i_a))
+    return HR_ERR_RANGE;
+  const double t_trip_s = hr_device_time_to_trip(d, i_a);
+  if (isnan(t_trip_s))
+    return HR_ERR_RANGE;
   memset(out, 0, sizeof *out);
   out->multiple = multiple;
-  out->i_a = multiple * rated_a;
-  out->t_trip_s = hr_device_time_to_trip(d, out->i_a);
+  out->i_a = i_a;
+  out->t_trip_s = t_trip_s;
   out->loop_s = cfg->detect_s + cfg->rack_s + cfg->cluster_s + cfg->actuate_s;
   out->element = HR_ELEM_NONE;
   if (isfinite(out->t_trip_s)) {

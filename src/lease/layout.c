@@ -202,9 +202,38 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   return rc;
 }
 
-/* Every node's budget, parents first (the system's order). */
+/* A tripped device carries nothing, like a lost feed: its node and what
+ * hangs below it only through it are dead until it is reclosed, so their
+ * floors are not owed (a limit of 0 cannot hold them) and their leases are
+ * revoked (hr__lease_apply_budgets).  A node with two parents lives while
+ * either does.  Parents first (the system's order), so a parent's state is
+ * known before its children's.  On a lost feed alone this marks what the
+ * feeds do: a node's feed is its parents' (tree.h). */
+void hr__lease_mark_dead(hr_lease_sys_t *s)
+{
+  const unsigned feeds = s->feeds_lost;
+  int any = feeds != 0;
+  for (size_t k = 0; k < s->n; k++) {
+    unsigned f = tnode(s, k)->feed;
+    int d = (f == HR_FEED_A || f == HR_FEED_B) && (f & feeds);
+    if (f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB)
+      d = 1;
+    if (s->dev[k] && hr_device_tripped(s->dev[k]))
+      d = 1;
+    int32_t a = s->par[k], b = s->parb[k];
+    if (a >= 0 && s->dead[a] && (b < 0 || s->dead[b]))
+      d = 1;
+    s->dead[k] = (unsigned char)d;
+    any |= d;
+  }
+  s->any_dead = any;
+}
+
+/* Every node's budget, parents first (the system's order), after the dead
+ * nodes are marked. */
 int hr__lease_budgets_all(hr_lease_sys_t *s)
 {
+  hr__lease_mark_dead(s);
   for (size_t k = 0; k < s->n; k++) {
     int rc = budget_of(s, k);
     if (rc != HR_OK)

@@ -489,13 +489,7 @@ int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
     return HR_ERR_INVALID_ARG;
   hr__lease_start_at(s, t);
   s->feeds_lost = feeds;
-  for (size_t k = 0; k < s->n; k++) {
-    unsigned f = tnode(s, k)->feed;
-    s->dead[k] = (f == HR_FEED_A || f == HR_FEED_B) && (f & feeds) ? 1 : 0;
-    if (f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB)
-      s->dead[k] = 1;
-  }
-  int rc = hr__lease_apply_budgets(s, t);
+  int rc = hr__lease_apply_budgets(s, t); /* marks the dead nodes first */
   /* Losing a feed is a protection event (orchestration.md §3.5). */
   if (feeds)
     s->auto_events |= HR_EVENT_FEED_LOSS;

@@ -65,7 +65,8 @@ struct hr_lease_sys {
   hr_coord_cfg_t *own_cfg; /* per-node overrides, allocated at setup */
   unsigned char *rated;    /* 255: default, else 0/1 */
   unsigned char *running;
-  unsigned char *dead; /* on a lost feed */
+  unsigned char *dead; /* carries nothing: on a lost feed, or its device or every
+                          parent's is tripped (hr__lease_mark_dead) */
   uint8_t *pstate;     /* policy memory */
   /* Anti-oscillation state of k's grant (hr__lease_settle()), one array per field. */
   int64_t *last_change_ns;
@@ -89,6 +90,8 @@ struct hr_lease_sys {
   unsigned events;
   int64_t calm_since_ns;
   unsigned feeds_lost;
+  int any_dead;     /* a feed is lost or some node is dead: the fast rebalance's
+                       runs assume neither */
   size_t n_stopped; /* coordinators stopped (eflo's fast path when 0) */
   /* Hot copies of the tree's links, packed so that a rebalance streams a
    * few bytes per node instead of whole hr_tree_node_t records. */
@@ -484,6 +487,9 @@ void hr__lease_compute_floors(hr_lease_sys_t *s, int64_t t);
 void hr__lease_lift_to_floors(hr_lease_sys_t *s);
 int hr__lease_check_floors(const hr_lease_sys_t *s, size_t *bad);
 int hr__lease_budgets_all(hr_lease_sys_t *s);
+/* Marks the nodes that carry nothing (dead[], any_dead) from the lost feeds
+ * and the devices' state; hr__lease_budgets_all does it first. */
+void hr__lease_mark_dead(hr_lease_sys_t *s);
 const hr_lease_t *hr__lease_view(const hr_lease_sys_t *s, size_t k);
 
 #endif

@@ -745,7 +745,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
         b = e;
     }
     /* A run of leaves (consecutive, one tier), none dead or held. */
-    int run = leaf_step && s->run_tier[k] >= 0 && s->feeds_lost == 0 && s->n_stopped == 0;
+    int run = leaf_step && s->run_tier[k] >= 0 && !s->any_dead && s->n_stopped == 0;
     if (run && cc->policy == HR_POLICY_FAIR && m <= 64 && !s->three[k]) {
       /* The common server: a run of leaves, fair share, no phase limits.  The
        * policy reads the floors where they lie and writes the wants straight
@@ -872,7 +872,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     }
     size_t cb = 0;
     const int32_t *cp = kid_pos(s, i, k, &cb);
-    int now = s->kidrun[k] && s->n_stopped == 0 && s->feeds_lost == 0;
+    int now = s->kidrun[k] && s->n_stopped == 0 && !s->any_dead;
     for (size_t j = 0; j < m && now; j++)
       now = isfinite(s->alloc[j]) != 0;
     if (now) {

@@ -347,8 +347,33 @@ void hr__lease_cut_all(hr_lease_sys_t *s, int64_t t)
     hr__lease_fit_node(s, k, t, NULL);
 }
 
+/* 1 when k's lease cannot be reached: a live parent of it is stopped (it
+ * passes nothing down, so what it granted stays until it expires). */
+static int unreachable(const hr_lease_sys_t *s, size_t k)
+{
+  int32_t a = s->par[k], b = s->parb[k];
+  return s->n_stopped &&
+         ((a >= 0 && !s->dead[a] && !s->running[a]) || (b >= 0 && !s->dead[b] && !s->running[b]));
+}
+
+/* 1 when k is dead by a tripped device only (not by a lost feed): it is
+ * dead and its own feed, and a parent's, still carries. */
+static int dead_by_trip(const hr_lease_sys_t *s, size_t k)
+{
+  if (!s->dead[k])
+    return 0;
+  const unsigned feeds = s->feeds_lost;
+  if (feeds == 0)
+    return 1;
+  unsigned f = tnode(s, k)->feed;
+  if ((f == HR_FEED_A || f == HR_FEED_B) && (f & feeds))
+    return 0;
+  return !(f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB);
+}
+
 /* Budgets from the devices' state and the feeds, then every grant that no
- * longer fits is cut at once. */
+ * longer fits is cut at once, and the leases of the nodes a tripped device
+ * cut off are revoked (a lost feed revokes every lease by its mode). */
 int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t)
 {
   int rc = hr__lease_budgets_all(s);
@@ -359,6 +384,12 @@ int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t)
     if (!is_root(s, k) && s->lease_p_w[k] > s->budget[k].limit_w)
       hr__lease_cut(s, k, s->budget[k].limit_w, t);
   hr__lease_cut_all(s, t);
+  /* Only a lease still running is dropped, so that budgets applied again
+   * leave a revoked one (and its record of the drop) as it is. */
+  if (s->any_dead)
+    for (size_t k = 0; k < s->n; k++)
+      if (!is_root(s, k) && t < s->lease_exp_ns[k] && dead_by_trip(s, k) && !unreachable(s, k))
+        hr__lease_drop(s, k, t);
   return HR_OK;
 }
 
@@ -641,11 +672,7 @@ static hr_mode_t mode_for(unsigned ev)
 static void revoke_all(hr_lease_sys_t *s, int64_t t)
 {
   for (size_t k = 0; k < s->n; k++) {
-    if (is_root(s, k))
-      continue;
-    int32_t a = s->par[k], b = s->parb[k];
-    if (s->n_stopped &&
-        ((a >= 0 && !s->dead[a] && !s->running[a]) || (b >= 0 && !s->dead[b] && !s->running[b])))
+    if (is_root(s, k) || unreachable(s, k))
       continue;
     hr__lease_drop(s, k, t);
   }

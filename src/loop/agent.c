@@ -380,7 +380,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
   double dt_s = (double)cfg->step_ns * 1e-9;
   if (cfg->use_predictor) {
     hr_predict_cfg_t pc;
-    hr_predict_cfg_default(&pc, dt_s);
+    hr_predict_cfg_init(&pc, dt_s);
     pc.horizon_s = cfg->predict_horizon_s;
     if (pc.history_s < 4.0 * pc.horizon_s)
       pc.history_s = 4.0 * pc.horizon_s;

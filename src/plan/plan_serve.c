@@ -11,14 +11,17 @@
 
 #include "plan/plan_int.h"
 
-void hr_plan_serve_cfg_default(hr_plan_serve_cfg_t *c)
+int hr_plan_serve_cfg_init(hr_plan_serve_cfg_t *c)
 {
+  if (!c)
+    return HR_ERR_INVALID_ARG;
   c->max_num_seqs = 256;
   c->max_batched_tokens = 8192;
   c->chunked_prefill = 1;
   c->prefill_tok_per_s = 12000.0;
   c->step_s = 0.025;
   c->step_per_seq_s = 0.00005;
+  return HR_OK;
 }
 
 typedef struct heap_item {

@@ -6,8 +6,10 @@
 
 #include "plan/plan_int.h"
 
-void hr_plan_site_cfg_default(hr_plan_site_cfg_t *c)
+int hr_plan_site_cfg_init(hr_plan_site_cfg_t *c)
 {
+  if (!c)
+    return HR_ERR_INVALID_ARG;
   memset(c, 0, sizeof *c);
   c->rows = 10;
   c->racks_per_row = 6;
@@ -18,8 +20,9 @@ void hr_plan_site_cfg_default(hr_plan_site_cfg_t *c)
   c->dt_s = 0.25;
   c->model = "Llama-3.1-70B";
   c->method = HR_PLAN_COPULA;
-  hr_plan_serve_cfg_default(&c->serve);
+  hr_plan_serve_cfg_init(&c->serve);
   c->seed = 42;
+  return HR_OK;
 }
 
 void hr_plan_site_destroy(hr_plan_site_t *s)

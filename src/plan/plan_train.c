@@ -9,8 +9,10 @@
 #include "core/core.h"
 #include "plan/plan_model_int.h"
 
-void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg)
+int hr_plan_train_cfg_init(hr_plan_train_cfg_t *cfg)
 {
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->tdp_w_per_gpu = 700.0;
   cfg->idle_w_per_gpu = 90.0;
@@ -29,6 +31,7 @@ void hr_plan_train_cfg_default(hr_plan_train_cfg_t *cfg)
   cfg->lut_tp = 8;
   cfg->seed = 1;
   cfg->pooled = 1;
+  return HR_OK;
 }
 
 /* Quantile table of the per-GPU power of the runs x[0..n) of one batch

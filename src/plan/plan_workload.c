@@ -362,8 +362,10 @@ static int workload_load_csv_body(const char *path, const hr_plan_csv_map_t *map
 
 /* ---------------------------------------------------------- generators */
 
-void hr_plan_gen_cfg_default(hr_plan_gen_cfg_t *cfg)
+int hr_plan_gen_cfg_init(hr_plan_gen_cfg_t *cfg)
 {
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->arrival = HR_PLAN_ARRIVAL_POISSON;
   cfg->duration_s = 3600.0;
@@ -381,6 +383,7 @@ void hr_plan_gen_cfg_default(hr_plan_gen_cfg_t *cfg)
   cfg->max_out_tokens = 8192;
   cfg->seed = 1;
   cfg->max_requests = (size_t)100000000;
+  return HR_OK;
 }
 
 static int32_t lognormal_count(hr_plan_rng_t *r, double mu, double sd, int32_t max)

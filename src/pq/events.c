@@ -95,6 +95,7 @@ void hr__events_reset(hr_meter_t *m)
   swing_clear(&m->iswing);
   for (int k = 0; k < HR_MAX_ALARMS; k++)
     m->alarm[k].active = 0;
+  m->ms_ev_pos = 0.0;
 }
 
 /* ---- emitting ---------------------------------------------------------------- */
@@ -520,6 +521,7 @@ uint32_t hr__events_half(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *
 void hr__events_ms(hr_meter_t *m, double t_s, double p_w, double dpdt, double ipeak)
 {
   double pos = t_s * m->fs;
+  m->ms_ev_pos = pos;
   swing_push(m, &m->pswing, HR_EVT_POWER_STEP, m->cfg.p_step_base_w, pos, p_w, 0);
   alarms_for(m, HR_METRIC_P_TOTAL_W, pos, p_w, p_w);
   alarms_for(m, HR_METRIC_DPDT_W_PER_S, pos, dpdt, dpdt);
@@ -546,8 +548,20 @@ static void finish_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type,
   ev->active = 0;
 }
 
-void hr__events_finish(hr_meter_t *m, double pos)
+/* Whether alarm k watches the 1-ms series (see hr_metric_t). */
+static int alarm_on_ms(const hr__alarm_t *a)
 {
+  return a->cfg.metric == HR_METRIC_P_TOTAL_W || a->cfg.metric == HR_METRIC_DPDT_W_PER_S ||
+         a->cfg.metric == HR_METRIC_I_PEAK_A;
+}
+
+void hr__events_finish(hr_meter_t *m, double half_pos)
+{
+  /* Each open event ends where its own series ends: an event found on the
+   * 1-ms series started at a tick that may come after the last processed
+   * half-cycle boundary (boundaries wait a cycle for their window), and
+   * closing it there would end it before it began. */
+  const double pos = half_pos, ms_pos = m->ms_ev_pos;
   m->event_flags = HR_FLAG_OPEN;
   finish_vevent(m, &m->dip, HR_EVT_DIP, 1, pos);
   finish_vevent(m, &m->swell, HR_EVT_SWELL, 0, pos);
@@ -559,14 +573,15 @@ void hr__events_finish(hr_meter_t *m, double pos)
     m->rvc_active = 0;
   }
   if (m->pswing.active)
-    swing_end(m, &m->pswing, HR_EVT_POWER_STEP, pos, m->cfg.p_step_base_w);
+    swing_end(m, &m->pswing, HR_EVT_POWER_STEP, ms_pos, m->cfg.p_step_base_w);
   if (m->iswing.active)
     swing_end(m, &m->iswing, HR_EVT_CURRENT_STEP, pos, m->cfg.i_step_base_a);
   for (int k = 0; k < m->cfg.n_alarms; k++) {
     hr__alarm_t *a = &m->alarm[k];
     if (!a->active)
       continue;
-    emit_event(m, HR_EVT_ALARM, 1, pos, a->start_ns, hr__meter_t_ns(m, pos), 0, a->extreme, 0.0,
+    const double end = alarm_on_ms(a) ? ms_pos : pos;
+    emit_event(m, HR_EVT_ALARM, 1, end, a->start_ns, hr__meter_t_ns(m, end), 0, a->extreme, 0.0,
                0.0, 0.0, k);
     a->active = 0;
   }

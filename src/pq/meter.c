@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "meter_int.h"
 
 /* The band-pass's switch-on transient (its high-pass poles at f_nom/4 decay
@@ -24,28 +25,20 @@
 #define SETTLE_CYCLES 8.0
 #define CHUNK 256 /* frames per push chunk (see hr_meter_push) */
 
-/* Hot vector loops get an AVX2 clone chosen at load time (ifunc); other
- * machines run the baseline SSE2 code.  Each clone is deterministic, so
- * results still do not depend on block sizes. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
-#define HR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-/* The window sums come in two forms (see WINDOW_SUMS_BODY): 8 doubles a
- * register with AVX-512, two halves of 4 elsewhere; chosen at creation. */
-#define HR_WIDE_TARGET __attribute__((target("avx512f")))
-#define HR_HALF_CLONES __attribute__((target_clones("avx2", "default")))
-#define HR_HAVE_WIDE() (__builtin_cpu_supports("avx512f") != 0)
-#else
-#define HR_VECTOR_CLONES
-#define HR_WIDE_TARGET
-#define HR_HALF_CLONES
-#define HR_HAVE_WIDE() 0
-#endif
+/* Hot vector loops get AVX-512F and AVX2 clones chosen at load time
+ * (HR__CLONES_512, core.h); other machines run the baseline SSE2 code.  Each
+ * clone is deterministic, so results still do not depend on block sizes.
+ * The window sums come in two forms (see WINDOW_SUMS_BODY): 8 doubles a
+ * register with AVX-512 (HR__TARGET_512), two halves of 4 elsewhere
+ * (HR__CLONES_256); chosen at creation by HR__HAVE_AVX512F(). */
 
 /* ---- configuration -------------------------------------------------------- */
 
-void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
+int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
                           hr_layout_t layout)
 {
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->fs_hz = fs_hz;
   cfg->f_nom_hz = f_nom_hz;
@@ -64,6 +57,7 @@ void hr_meter_cfg_default(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, do
   cfg->i_step_pct = 20.0;
   cfg->i_step_window_ms = 50.0;
   cfg->queue_len = 4096;
+  return HR_OK;
 }
 
 #define CHECK(cond, code, ...)                                                                     \
@@ -232,7 +226,7 @@ int hr__meter_set_wide_sums(hr_meter_t *m, int on)
 {
   if (!m)
     return HR_ERR_INVALID_ARG;
-  if (on && !HR_HAVE_WIDE())
+  if (on && !HR__HAVE_AVX512F())
     return HR_ERR_UNSUPPORTED;
   m->wide_sums = on != 0;
   return HR_OK;
@@ -308,7 +302,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   m->rvc_n = rvc_n;
   m->ring_len = ring_len;
   m->mask = ring_len - 1;
-  m->wide_sums = HR_HAVE_WIDE();
+  m->wide_sums = HR__HAVE_AVX512F();
   m->qcap = cfg->queue_len;
   m->f_min = f_min;
   m->f_max = cfg->f_nom_hz * (1.0 + cfg->track_pct / 100.0);
@@ -651,8 +645,8 @@ typedef struct v8d_half {
   }
 
 #define DEFINE_WINDOW_SUMS(name, PA, PB)                                                          \
-  WINDOW_SUMS_BODY(name##_half, HR_HALF_CLONES, v8d_half_t, HALF_ADD, HALF_SUM, PA, PB)         \
-  WINDOW_SUMS_BODY(name##_wide, HR_WIDE_TARGET, v8d, WIDE_ADD, WIDE_SUM, PA, PB)
+  WINDOW_SUMS_BODY(name##_half, HR__CLONES_256, v8d_half_t, HALF_ADD, HALF_SUM, PA, PB)         \
+  WINDOW_SUMS_BODY(name##_wide, HR__TARGET_512, v8d, WIDE_ADD, WIDE_SUM, PA, PB)
 
 DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_3P4W_A, PROD_3P4W_B)
 DEFINE_WINDOW_SUMS(window_sums_3p3w, PROD_3P3W_A, PROD_3P3W_B)
@@ -681,7 +675,7 @@ static void centre_range(double a, double b, int64_t *k0, int64_t *k1)
 }
 
 /* Largest |i| over the phase currents of frames k0..k1. */
-HR_VECTOR_CLONES static float phase_current_peak(const hr_meter_t *m, int64_t k0, int64_t k1)
+HR__CLONES_512 static float phase_current_peak(const hr_meter_t *m, int64_t k0, int64_t k1)
 {
   v8i mx = {0};
   for (int64_t k = k0; k <= k1; k++)
@@ -1618,7 +1612,7 @@ static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, 
 
 /* Phase A's copy for one contiguous run of ring slots [i0, i0 + len), with
  * the channel count a constant in each branch. */
-HR_VECTOR_CLONES static void chunk_copy(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
+HR__CLONES_512 static void chunk_copy(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
                                         int32_t *bad_lanes)
 {
   float *fr = m->fr + (size_t)i0 * HR__SLOT;
@@ -1648,7 +1642,7 @@ HR_VECTOR_CLONES static void chunk_copy(hr_meter_t *m, const float *x, uint32_t 
 }
 
 /* Phase A's power sum for a clean run of ring slots [i0, i0 + len). */
-HR_VECTOR_CLONES static void chunk_power(hr_meter_t *m, uint32_t i0, uint32_t len, double *acc)
+HR__CLONES_512 static void chunk_power(hr_meter_t *m, uint32_t i0, uint32_t len, double *acc)
 {
   double *restrict pc = m->pcum + i0;
   const float *s = m->fr + (size_t)i0 * HR__SLOT;
@@ -1723,7 +1717,7 @@ static int classify_frame(hr_meter_t *m, uint32_t idx)
  * A tight loop with no calls, so the filter state stays in registers; it
  * depends on nothing but the samples, so it can run ahead of the windows and
  * events of the same frames. */
-HR_VECTOR_CLONES static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, double *ys,
+HR__CLONES_512 static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, double *ys,
                                       int64_t *ends)
 {
   _Static_assert(HR__ZC_SECTIONS == 3, "zc_filter runs three sections");

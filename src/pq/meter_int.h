@@ -172,6 +172,9 @@ struct hr_meter {
 
   hr__swing_t pswing, iswing;
   hr__alarm_t alarm[HR_MAX_ALARMS];
+  /* Position of the last 1-ms tick the detectors saw (its events close there
+   * when the stream ends); 0 before the first. */
+  double ms_ev_pos;
   uint32_t event_flags; /* flags given to event records (HR_FLAG_OPEN while finishing) */
 
   hr_record_cb cb;
@@ -204,7 +207,11 @@ uint32_t hr__events_half(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *
                          const double *urms, const double *irms);
 void hr__events_ms(hr_meter_t *m, double t_s, double p_w, double dpdt, double ipeak);
 void hr__events_cycle(hr_meter_t *m, double pos, double freq_hz);
-/* Closes every open event at position pos (hr_meter_finish). */
-void hr__events_finish(hr_meter_t *m, double pos);
+/* Closes every open event at the end of the series it was detected on
+ * (hr_meter_finish): events of the half-cycle and cycle series at half_pos,
+ * the last processed boundary; those of the 1-ms series (power steps, alarms
+ * on P, dP/dt, peak current) at the last 1-ms tick they saw, which can be
+ * later than that boundary, since a boundary waits a cycle for its window. */
+void hr__events_finish(hr_meter_t *m, double half_pos);
 
 #endif

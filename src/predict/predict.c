@@ -34,8 +34,10 @@ struct hr_predictor {
   int64_t hmin;     /* outcomes before a bin is used */
 };
 
-void hr_predict_cfg_default(hr_predict_cfg_t *cfg, double dt_s)
+int hr_predict_cfg_init(hr_predict_cfg_t *cfg, double dt_s)
 {
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->dt_s = dt_s;
   cfg->horizon_s = 0.05;
@@ -46,6 +48,7 @@ void hr_predict_cfg_default(hr_predict_cfg_t *cfg, double dt_s)
   cfg->hint_bins = 24;
   cfg->hint_quantile = 0.5;
   cfg->hint_min_s = 1.0;
+  return HR_OK;
 }
 
 static int check(const hr_predict_cfg_t *c)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tree/protect_int.h"
+#include "tree/tree_int.h"
 
 /* Settings given as products (0.4 x In) are compared with this slack so that
  * a value written in amperes that rounds the product does not fail. */
@@ -201,19 +202,15 @@ size_t hr_device_cfg_size(void)
   return sizeof(hr_device_cfg_t);
 }
 
+const hr__enum_name_t hr__device_type_names[4] = {
+    {HR_DEVICE_NONE, "none"}, {HR_DEVICE_TRIP_UNIT, "trip_unit"},
+    {HR_DEVICE_RELAY, "relay"}, {HR_DEVICE_FUSE, "fuse"},
+};
+
 const char *hr_device_type_name(hr_device_type_t type)
 {
-  switch (type) {
-  case HR_DEVICE_NONE:
-    return "none";
-  case HR_DEVICE_TRIP_UNIT:
-    return "trip_unit";
-  case HR_DEVICE_RELAY:
-    return "relay";
-  case HR_DEVICE_FUSE:
-    return "fuse";
-  }
-  return "unknown";
+  return hr__enum_name(hr__device_type_names, HR__COUNT(hr__device_type_names), (int)type,
+                       "unknown");
 }
 
 const char *hr_element_name(hr_element_t elem)

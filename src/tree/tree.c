@@ -56,28 +56,36 @@ void hr__fmt_power(char *buf, size_t len, double w)
     snprintf(buf, len, "%.4g W", w);
 }
 
+const hr__enum_name_t hr__feed_names[4] = {{0, "none"}, {1, "a"}, {2, "b"}, {3, "ab"}};
+
+const hr__enum_name_t hr__phase_names[7] = {
+    {HR_PHASE_ABC, "abc"}, {HR_PHASE_A, "a"},   {HR_PHASE_B, "b"},   {HR_PHASE_C, "c"},
+    {HR_PHASE_AB, "ab"},   {HR_PHASE_BC, "bc"}, {HR_PHASE_CA, "ca"},
+};
+
+const hr__enum_name_t hr__node_kind_names[12] = {
+    {HR_NODE_UTILITY, "utility"}, {HR_NODE_GENERATOR, "generator"},
+    {HR_NODE_TRANSFORMER, "transformer"}, {HR_NODE_SWITCHGEAR, "switchgear"},
+    {HR_NODE_UPS, "ups"}, {HR_NODE_DISTRIBUTION, "distribution"},
+    {HR_NODE_BUSWAY, "busway"}, {HR_NODE_PDU, "pdu"},
+    {HR_NODE_BRANCH, "branch"}, {HR_NODE_RACK, "rack"},
+    {HR_NODE_SERVER, "server"}, {HR_NODE_GPU, "gpu"},
+};
+
 static const char *feed_name(unsigned feed)
 {
-  static const char *const names[] = {"none", "a", "b", "ab"};
-  return names[feed & 3u];
+  return hr__enum_name(hr__feed_names, HR__COUNT(hr__feed_names), (int)(feed & 3u), "none");
 }
 
 const char *hr_phase_name(hr_phase_t phase)
 {
-  static const char *const names[] = {"abc", "a", "b", "c", "ab", "bc", "ca"};
-  if ((int)phase < 0 || phase > HR_PHASE_CA)
-    return "unknown";
-  return names[phase];
+  return hr__enum_name(hr__phase_names, HR__COUNT(hr__phase_names), (int)phase, "unknown");
 }
 
 const char *hr_node_kind_name(hr_node_kind_t kind)
 {
-  static const char *const names[] = {"utility",  "generator",    "transformer", "switchgear",
-                                      "ups",      "distribution", "busway",      "pdu",
-                                      "branch",   "rack",         "server",      "gpu"};
-  if (kind < HR_NODE_UTILITY || kind > HR_NODE_GPU)
-    return "unknown";
-  return names[kind - 1];
+  return hr__enum_name(hr__node_kind_names, HR__COUNT(hr__node_kind_names), (int)kind,
+                       "unknown");
 }
 
 /* ---- ids ---------------------------------------------------------------------- */

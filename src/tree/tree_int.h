@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/core.h"
+#include "headroom/protect.h"
 #include "headroom/tree.h"
 
 /* A place in the file, 1-based; line 0 means "no place". */
@@ -76,5 +78,16 @@ void hr__doc_free(hr__doc_t *doc);
 
 /* Formats a power with a unit that suits it ("800 kW", "3.118 MW"). */
 void hr__fmt_power(char *buf, size_t len, double w);
+
+/* ---- one table per enum: its names (hr_*_name) and its parser (the tree
+ * loader, hr_curve_parse), through hr__enum_name / hr__enum_parse (core.h).
+ * The phase and feed tables start with the value a file never spells (a
+ * three-phase node has no phase: key, a node's feed: is a or b), so the
+ * loader parses from the second entry on. */
+extern const hr__enum_name_t hr__node_kind_names[12]; /* tree.c */
+extern const hr__enum_name_t hr__phase_names[7];      /* tree.c: "abc" first */
+extern const hr__enum_name_t hr__feed_names[4];       /* tree.c: "none" first, then a, b, ab */
+extern const hr__enum_name_t hr__device_type_names[4]; /* protect.c */
+extern const hr__enum_name_t hr__curve_names[9];      /* curve.c: the trip-curve family */
 
 #endif

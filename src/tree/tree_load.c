@@ -258,29 +258,32 @@ static int is_null(const yaml_node_t *v)
 }
 
 /* One of names[0..n-1], case-insensitive; *out is the index. */
-static int get_enum(ld_t *L, const yaml_node_t *v, const char *field, const char *const *names,
-                    int n, int *out)
+/* "a, b or c": the names of t[0..n), for messages, from the table that
+ * parses them, so a message cannot list a name the parser refuses. */
+static const char *enum_list(const hr__enum_name_t *t, size_t n, char *list, size_t len)
 {
-  const char *s = sval(v);
-  if (s) {
-    for (int k = 0; k < n; k++) {
-      if (strcasecmp(s, names[k]) == 0) {
-        *out = k;
-        return HR_OK;
-      }
-    }
-  }
-  char d[96], list[256];
-  describe(v, d, sizeof d);
   size_t at = 0;
   list[0] = '\0';
-  for (int k = 0; k < n && at < sizeof list; k++) {
+  for (size_t k = 0; k < n && at < len; k++) {
     const char *sep = k == 0 ? "" : (k == n - 1 ? " or " : ", ");
-    int w = snprintf(list + at, sizeof list - at, "%s%s", sep, names[k]);
+    int w = snprintf(list + at, len - at, "%s%s", sep, t[k].name);
     at += w > 0 ? (size_t)w : 0;
   }
+  return list;
+}
+
+/* Parses v as one of the names of t[0..n) (ASCII case ignored) into *out,
+ * the entry's value; the refusal lists the names. */
+static int get_enum(ld_t *L, const yaml_node_t *v, const char *field, const hr__enum_name_t *t,
+                    size_t n, int *out)
+{
+  const char *s = sval(v);
+  if (s && hr__enum_parse(t, n, s, 1, out) == HR_OK)
+    return HR_OK;
+  char d[96], list[256];
+  describe(v, d, sizeof d);
   return hr__tree_fail(L->e, HR_ERR_PARSE, mk(v), field, "unknown value %s (expected %s)", d,
-                       list);
+                       enum_list(t, n, list, sizeof list));
 }
 
 /* Matches base + "_w" / "_kw" / "_mw" + tail.  Returns the scale to watts
@@ -596,9 +599,10 @@ static int finish_relay(ld_t *L, const yaml_node_t *map, const char *prefix, dva
 {
   static const char *const custom_keys[] = {"k_s", "alpha", "c_s", "kr_s", NULL};
   char f[200];
+  char names[256];
   if (!has(d, "curve"))
     return missing(L, map, prefix, "curve",
-                   "iec_si, iec_vi, iec_ei, iec_lti, iec_sti, ieee_mi, ieee_vi, ieee_ei or custom");
+                   enum_list(hr__curve_names, HR__COUNT(hr__curve_names), names, sizeof names));
   r->curve = (hr_curve_t)(int)num(d, "curve");
   if (!has(d, "is_a"))
     return missing(L, map, prefix, "is_a", "the pickup current of the relay");
@@ -689,8 +693,9 @@ static int bad_point(const hr_fuse_cfg_t *u)
 static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, double node_rating_a,
                        hr_device_cfg_t *cfg, hr__mark_t *at_rating, const char **key_rating)
 {
-  static const char *const types[] = {"none", "trip_unit", "relay", "fuse"};
-  static const char *const resets[] = {"dependent", "instant", "definite"};
+  static const hr__enum_name_t resets[] = {
+      {HR_RESET_DEPENDENT, "dependent"}, {HR_RESET_INSTANT, "instant"},
+      {HR_RESET_DEFINITE, "definite"}};
   char f[200], d64[96];
   int rc;
   if (map->type != YAML_MAPPING_NODE) {
@@ -699,10 +704,13 @@ static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, doub
   }
   const yaml_node_t *tv = find_key(L, map, "type");
   join(f, sizeof f, prefix, "type");
+  const hr__enum_name_t *types = hr__device_type_names;
+  const size_t n_types = HR__COUNT(hr__device_type_names);
   if (!tv)
-    return hr__tree_fail(L->e, HR_ERR_PARSE, mk(map), f, "missing (trip_unit, relay, fuse or none)");
+    return hr__tree_fail(L->e, HR_ERR_PARSE, mk(map), f, "missing (%s)",
+                         enum_list(types, n_types, d64, sizeof d64));
   int type;
-  if ((rc = get_enum(L, tv, f, types, 4, &type)) != HR_OK)
+  if ((rc = get_enum(L, tv, f, types, n_types, &type)) != HR_OK)
     return rc;
   hr_device_cfg_init(cfg, (hr_device_type_t)type);
   dvals_t d;
@@ -735,7 +743,7 @@ static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, doub
     int k = kidx(&d, key);
     if (k < 0)
       return hr__tree_fail(L->e, HR_ERR_PARSE, mk(kn), f, "unknown key for a %s device",
-                           types[type]);
+                           hr_device_type_name((hr_device_type_t)type));
     int slot = k;
     for (int j = 0; j < k; j++)
       if (strcmp(d.keys[j].canon, d.keys[k].canon) == 0)
@@ -768,16 +776,14 @@ static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, doub
       break;
     }
     case V_CURVE: {
-      static const char *const curves[] = {"iec_si",  "iec_vi",  "iec_ei",  "iec_lti", "iec_sti",
-                                           "ieee_mi", "ieee_vi", "ieee_ei", "custom"};
       int c = 0;
-      rc = get_enum(L, v, f, curves, 9, &c);
-      d.num[k] = c + 1; /* hr_curve_t starts at 1 in this order */
+      rc = get_enum(L, v, f, hr__curve_names, HR__COUNT(hr__curve_names), &c);
+      d.num[k] = c;
       break;
     }
     case V_RESET: {
       int r = 0;
-      rc = get_enum(L, v, f, resets, 3, &r);
+      rc = get_enum(L, v, f, resets, HR__COUNT(resets), &r);
       d.num[k] = r;
       break;
     }
@@ -940,11 +946,6 @@ static const char *const node_keys[N_COUNT] = {
   "phase",  "phase_b", "rating_a", NULL,     NULL,       NULL,   "device",    "grid",
 };
 
-static const char *const kind_names[] = {"utility",  "generator",    "transformer", "switchgear",
-                                         "ups",      "distribution", "busway",      "pdu",
-                                         "branch",   "rack",         "server",      "gpu"};
-static const char *const phase_names[] = {"a", "b", "c", "ab", "bc", "ca"};
-static const char *const feed_names[] = {"a", "b"};
 static const char *const rating_spell[] = {"rating_w", "rating_kw", "rating_mw"};
 static const char *const budget_spell[] = {"budget_w", "budget_kw", "budget_mw"};
 static const char *const burst_spell[] = {"burst_w", "burst_kw", "burst_mw"};
@@ -1018,8 +1019,8 @@ static int read_node(ld_t *L, const yaml_node_t *map, size_t index, hr__proto_t 
         rc = dup_text(L, text, &p->name);
       break;
     case N_KIND:
-      rc = get_enum(L, v, f, kind_names, 12, &e);
-      p->kind = (hr_node_kind_t)(e + 1);
+      rc = get_enum(L, v, f, hr__node_kind_names, HR__COUNT(hr__node_kind_names), &e);
+      p->kind = (hr_node_kind_t)e;
       break;
     case N_PARENT:
       has_parent_key = 1;
@@ -1033,8 +1034,9 @@ static int read_node(ld_t *L, const yaml_node_t *map, size_t index, hr__proto_t 
         rc = get_id(L, v, f, &p->parent_b);
       break;
     case N_FEED:
-      rc = get_enum(L, v, f, feed_names, 2, &e);
-      p->feed = (unsigned)e + 1u;
+      /* a or b: "none" and "ab" are what a node inherits, not what it says */
+      rc = get_enum(L, v, f, hr__feed_names + 1, 2, &e);
+      p->feed = (unsigned)e;
       p->has_feed = 1;
       p->at_feed = mk(v);
       break;
@@ -1051,13 +1053,14 @@ static int read_node(ld_t *L, const yaml_node_t *map, size_t index, hr__proto_t 
       break;
     case N_PHASE:
     case N_PHASE_B:
-      rc = get_enum(L, v, f, phase_names, 6, &e);
+      /* one of the single phases: a three-phase node says phases: 3 instead */
+      rc = get_enum(L, v, f, hr__phase_names + 1, HR__COUNT(hr__phase_names) - 1, &e);
       if (slot == N_PHASE) {
-        p->phase = (hr_phase_t)(e + 1);
+        p->phase = (hr_phase_t)e;
         p->has_phase = 1;
         p->at_phase = mk(v);
       } else {
-        p->phase_b = (hr_phase_t)(e + 1);
+        p->phase_b = (hr_phase_t)e;
         p->has_phase_b = 1;
         p->at_phase_b = mk(v);
       }
@@ -1129,7 +1132,8 @@ static int read_node(ld_t *L, const yaml_node_t *map, size_t index, hr__proto_t 
 
 static int read_top(ld_t *L, const yaml_node_t *root)
 {
-  static const char *const red_names[] = {"none", "2n", "n+n"};
+  static const hr__enum_name_t red_names[] = {
+      {HR_REDUNDANCY_NONE, "none"}, {HR_REDUNDANCY_2N, "2n"}, {HR_REDUNDANCY_NN, "n+n"}};
   char d[96];
   int rc;
   hr__doc_t *o = L->out;
@@ -1173,7 +1177,7 @@ static int read_top(ld_t *L, const yaml_node_t *root)
         return rc;
     } else if (slot == 2) {
       int e = 0;
-      if ((rc = get_enum(L, v, key, red_names, 3, &e)) != HR_OK)
+      if ((rc = get_enum(L, v, key, red_names, HR__COUNT(red_names), &e)) != HR_OK)
         return rc;
       o->redundancy = (hr_redundancy_t)e;
       o->at_redundancy = mk(v);

@@ -31,7 +31,7 @@ static void simgpu_delay_and_slew(void **state)
 {
   (void)state;
   hr_simgpu_cfg_t cfg;
-  hr_simgpu_cfg_default(&cfg, 2);
+  hr_simgpu_cfg_init(&cfg, 2);
   hr_actuator_t *a;
   assert_int_equal(hr_simgpu_create(&cfg, &a), HR_OK);
   assert_string_equal(hr_actuator_kind(a), "simgpu");

@@ -77,7 +77,7 @@ static void push_range(hr_capture_t *cap, int64_t from, int64_t to, unsigned *se
 static hr_capture_t *make(double ring_s, double pre, double post, double maxs)
 {
   hr_capture_cfg_t cfg;
-  hr_capture_cfg_default(&cfg, NC, FS);
+  hr_capture_cfg_init(&cfg, NC, FS);
   cfg.t0_ns = T0;
   cfg.ring_s = ring_s;
   cfg.pre_s = pre;
@@ -209,7 +209,7 @@ static void test_level_and_noalloc(void **state)
 {
   (void)state;
   hr_capture_cfg_t cfg;
-  hr_capture_cfg_default(&cfg, NC, FS);
+  hr_capture_cfg_init(&cfg, NC, FS);
   cfg.t0_ns = T0;
   cfg.levels[0].channel = 3;
   cfg.levels[0].threshold = 100.0f;

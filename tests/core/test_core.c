@@ -99,7 +99,7 @@ static void model_file_round_trips_in_a_comma_locale(void **state)
   (void)state;
   hr_plan_traceset_t *s = synth_set();
   hr_plan_train_cfg_t cfg;
-  hr_plan_train_cfg_default(&cfg);
+  hr_plan_train_cfg_init(&cfg);
   cfg.k_max = 3;
   cfg.gmm_max_points = 400;
   cfg.em_iters = 10;

@@ -217,7 +217,7 @@ static const char lut_csv[] =
 
 static void tiny_train_cfg(hr_plan_train_cfg_t *c)
 {
-  hr_plan_train_cfg_default(c);
+  hr_plan_train_cfg_init(c);
   c->k_min = 1;
   c->k_max = 2;
   c->gmm_max_points = 100;
@@ -257,7 +257,7 @@ static int setup(void **state)
   fclose(f);
   assert_true(model_len > 0 && model_len < (1 << 20));
   hr_plan_gen_cfg_t gc;
-  hr_plan_gen_cfg_default(&gc);
+  hr_plan_gen_cfg_init(&gc);
   gc.duration_s = 120.0;
   gc.rate_per_s = 2.0;
   gc.max_requests = 10000;
@@ -283,7 +283,7 @@ static int teardown(void **state)
 static int make_meter(void **o)
 {
   hr_meter_cfg_t c;
-  hr_meter_cfg_default(&c, 8000.0, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&c, 8000.0, 50.0, 230.0, HR_LAYOUT_3P4W);
   return hr_meter_create(&c, (hr_meter_t **)o);
 }
 
@@ -339,7 +339,7 @@ static void drop_lease(void *o)
 static int make_predictor(void **o)
 {
   hr_predict_cfg_t c;
-  hr_predict_cfg_default(&c, 0.01);
+  hr_predict_cfg_init(&c, 0.01);
   return hr_predictor_create(&c, (hr_predictor_t **)o);
 }
 
@@ -380,7 +380,7 @@ static void drop_reader(void *o)
 static int make_gen(void **o)
 {
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   int rc = hr_gen_cfg_preset(&c, "ai-rack", NULL);
   return rc != HR_OK ? rc : hr_gen_create(&c, (hr_gen_t **)o);
 }
@@ -393,7 +393,7 @@ static void drop_gen(void *o)
 static int make_simgpu(void **o)
 {
   hr_simgpu_cfg_t c;
-  hr_simgpu_cfg_default(&c, 8);
+  hr_simgpu_cfg_init(&c, 8);
   return hr_simgpu_create(&c, (hr_actuator_t **)o);
 }
 
@@ -446,7 +446,7 @@ static int make_workload_file(void **o)
 static int make_workload_gen(void **o)
 {
   hr_plan_gen_cfg_t c;
-  hr_plan_gen_cfg_default(&c);
+  hr_plan_gen_cfg_init(&c);
   c.arrival = HR_PLAN_ARRIVAL_DIURNAL;
   c.duration_s = 600.0;
   c.min_rate_per_s = 0.5;
@@ -512,7 +512,7 @@ static int make_generate(void **o)
 static int make_site(void **o)
 {
   hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_default(&c);
+  hr_plan_site_cfg_init(&c);
   c.rows = 1;
   c.racks_per_row = 2;
   c.servers_per_rack = 2;
@@ -541,7 +541,7 @@ static int make_serve(void **o)
 {
   (void)o;
   hr_plan_serve_cfg_t c;
-  hr_plan_serve_cfg_default(&c);
+  hr_plan_serve_cfg_init(&c);
   double active[120];
   return hr_plan_serve_run(&c, workload->req, workload->n, 1.0, 120, active, NULL, NULL);
 }

@@ -135,7 +135,7 @@ static void f32_matches_library(void **state)
   char *bytes = slurp(tmp_path("a.f32"), &len);
   assert_int_equal(len, 10000 * 6 * 4);
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_preset(&c, "dip", NULL);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 3, 10, 45);
   c.u_noise_pct = c.i_noise_pct = 0.1;
@@ -159,7 +159,7 @@ static void csv_format(void **state)
   char *txt = slurp(tmp_path("a.csv"), NULL);
   assert_true(strncmp(txt, "ua_v,ub_v,uc_v,ia_a,ib_a,ic_a,in_a\n", 35) == 0);
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_preset(&c, "sine", NULL);
   c.has_in = 1;
   hr_gen_t *g;
@@ -195,7 +195,7 @@ static void i16_format(void **state)
   unsigned char *b = (unsigned char *)slurp(tmp_path("a.i16"), &len);
   assert_int_equal(len, 400 * 2 * 2);
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.layout = HR_LAYOUT_1P2W;
   hr_gen_cfg_preset(&c, "sine", NULL);
   hr_gen_t *g;

@@ -33,7 +33,7 @@ static void dip_is_sample_exact(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 5, 8, 0);
   hr_gen_cfg_add_interharmonic(&c, HR_GEN_U, 175, 2, 0);
   const size_t n = 8000;
@@ -76,7 +76,7 @@ static void event_between_samples(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_event_t ev = {HR_GEN_EVENT_INTERRUPTION, 0.10001, 0.05, 0, HR_GEN_PHASE_ALL, 0};
   hr_gen_cfg_add_event(&c, &ev);
   hr_gen_t *g = NULL;
@@ -96,7 +96,7 @@ static void swell_and_ramped_event(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_event_t sw = {HR_GEN_EVENT_SWELL, 0.2, 0.2, 120, HR_GEN_PHASE_ALL, 0.02};
   hr_gen_event_t dip = {HR_GEN_EVENT_DIP, 0.3, 0.05, 50, HR_GEN_PHASE_C, 0};
   hr_gen_cfg_add_event(&c, &sw);
@@ -123,7 +123,7 @@ static void magnitude_and_phase_steps(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_preset(&c, "step", NULL), HR_OK);
   const size_t n = 24000;
   int n_ch;
@@ -150,7 +150,7 @@ static void frequency_ramp(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_preset(&c, "ramp", NULL), HR_OK);
   const size_t n = 40000;
   int n_ch;
@@ -193,7 +193,7 @@ static void modulation(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.am_kx = 0.1;
   c.am_f_hz = 2;
   c.pm_ka_rad = 0.1;
@@ -231,7 +231,7 @@ static void off_nominal_phasor(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.f_hz = 60.5;
   c.t0_ns = 1000000000LL * 1700000000LL;
   hr_gen_t *g = NULL;

@@ -27,7 +27,7 @@ static hr_gen_t *make(const hr_gen_cfg_t *cfg)
 
 static void rack_cfg(hr_gen_cfg_t *c)
 {
-  hr_gen_cfg_default(c);
+  hr_gen_cfg_init(c);
   assert_int_equal(hr_gen_cfg_preset(c, "ai-rack", NULL), HR_OK);
 }
 

@@ -43,7 +43,7 @@ static double rms(const float *x, size_t n, int n_ch, int ch)
 /* A configuration that exercises every component at once. */
 static void everything(hr_gen_cfg_t *c)
 {
-  hr_gen_cfg_default(c);
+  hr_gen_cfg_init(c);
   c->has_in = 1;
   c->t0_ns = 1700000000123456789LL;
   c->f_hz = 59.7;
@@ -78,7 +78,7 @@ static void rms_matches_sum_of_squares(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.u_v = 230;
   c.i_a = 50;
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 3, 10, 20);
@@ -104,7 +104,7 @@ static void samples_match_formula(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.f_hz = 61.3;
   c.load = HR_GEN_LOAD_LINEAR;
   c.pf = 0.8;
@@ -130,7 +130,7 @@ static void mean_vi_equals_truth_power(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.pf = 0.8;
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 5, 6, 30);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_I, 5, 25, -40);
@@ -166,7 +166,7 @@ static void three_wire_is_line_to_line(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.layout = HR_LAYOUT_3P3W;
   c.u_v = 480;
   c.pf = 0.9;
@@ -204,7 +204,7 @@ static void neutral_is_sum_of_phases(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.has_in = 1;
   hr_gen_cfg_set_harmonic(&c, HR_GEN_I, 3, 20, 0);
   int n_ch;
@@ -258,7 +258,7 @@ static void block_size_independent(void **state)
   everything(&c);
   check_block_size_independent(&c);
   /* The AI rack with jitter, a step inside the block and a deep dip. */
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.fs_hz = 4000;
   c.has_in = 1;
   assert_int_equal(hr_gen_cfg_preset(&c, "ai-rack", NULL), HR_OK);
@@ -309,7 +309,7 @@ static void noise_and_dc_levels(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   const size_t n = 80000;
   int n_ch;
   float *clean = gen_block(&c, n, &n_ch);
@@ -350,7 +350,7 @@ static void absolute_time_reference(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.t0_ns = 1700000000987654321LL;
   int n_ch;
   float *x = gen_block(&c, 8000, &n_ch);
@@ -374,7 +374,7 @@ static void channel_names(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.has_in = 1;
   hr_gen_t *g = make(&c);
   assert_string_equal(hr_gen_channel_name(g, 0), "ua_v");
@@ -409,7 +409,7 @@ static void invalid_configs_rejected(void **state)
 {
   (void)state;
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_check(&c, NULL), HR_OK);
   assert_int_equal(hr_gen_cfg_check(NULL, NULL), HR_ERR_INVALID_ARG);
   assert_int_equal(hr_gen_create(&c, NULL), HR_ERR_INVALID_ARG);
@@ -420,18 +420,18 @@ static void invalid_configs_rejected(void **state)
   expect_bad(&c, HR_ERR_INVALID_ARG, "fs_hz");
   c.fs_hz = NAN;
   expect_bad(&c, HR_ERR_INVALID_ARG, "fs_hz");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.f_hz = 4000;
   expect_bad(&c, HR_ERR_RANGE, "f_hz");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.layout = (hr_layout_t)9;
   expect_bad(&c, HR_ERR_INVALID_ARG, "layout");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.u_v = -1;
   expect_bad(&c, HR_ERR_INVALID_ARG, "u_v");
 
   /* Harmonic 67 at 60 Hz is 4020 Hz, above the 4000 Hz Nyquist. */
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 5, 3, 0);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 67, 1, 0);
   hr_gen_cfg_error_t e;
@@ -444,22 +444,22 @@ static void invalid_configs_rejected(void **state)
   c.ramp_start_s = 0;
   c.ramp_stop_s = 2;
   expect_bad(&c, HR_ERR_RANGE, "u_harm");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_I, 1, 3, 0);
   expect_bad(&c, HR_ERR_INVALID_ARG, "i_harm");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.n_u_harm = 2;
   c.u_harm[0] = (hr_gen_harmonic_t){3, 1, 0};
   c.u_harm[1] = (hr_gen_harmonic_t){3, 2, 0};
   expect_bad(&c, HR_ERR_INVALID_ARG, "u_harm");
   c.n_u_harm = HR_GEN_MAX_HARM + 1;
   expect_bad(&c, HR_ERR_RANGE, "u_harm");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_add_interharmonic(&c, HR_GEN_U, 4500, 1, 0);
   expect_bad(&c, HR_ERR_RANGE, "u_iharm");
 
   /* Events. */
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_event_t ev = {HR_GEN_EVENT_DIP, 1.0, -0.1, 50, HR_GEN_PHASE_ALL, 0};
   hr_gen_cfg_add_event(&c, &ev);
   expect_bad(&c, HR_ERR_INVALID_ARG, "events");
@@ -485,7 +485,7 @@ static void invalid_configs_rejected(void **state)
   assert_int_equal(hr_gen_cfg_check(&c, NULL), HR_OK);
 
   /* Ramps, modulation, steps, measurement effects. */
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.ramp_hz_per_s = 1;
   c.ramp_start_s = 2;
   c.ramp_stop_s = 1;
@@ -494,24 +494,24 @@ static void invalid_configs_rejected(void **state)
   assert_int_equal(hr_gen_cfg_check(&c, NULL), HR_OK);
   c.ramp_hz_per_s = -1; /* 60 - 98 Hz: below zero */
   expect_bad(&c, HR_ERR_RANGE, "ramp");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.am_kx = 1.5;
   expect_bad(&c, HR_ERR_RANGE, "am");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.pf = 1.2;
   expect_bad(&c, HR_ERR_RANGE, "pf");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   hr_gen_cfg_add_amp_step(&c, -1, 10);
   expect_bad(&c, HR_ERR_INVALID_ARG, "amp_steps");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.u_noise_pct = -1;
   expect_bad(&c, HR_ERR_RANGE, "u_noise_pct");
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   c.load = (hr_gen_load_t)7;
   expect_bad(&c, HR_ERR_INVALID_ARG, "load");
 
   /* List helpers report a full list. */
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   for (int k = 0; k < HR_GEN_MAX_HARM; k++)
     assert_int_equal(hr_gen_cfg_set_harmonic(&c, HR_GEN_U, k + 2, 0.1, 0), HR_OK);
   assert_int_equal(hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 99, 0.1, 0), HR_ERR_RANGE);
@@ -526,7 +526,7 @@ static void presets_all_valid(void **state)
   for (k = 0; hr_gen_preset_name(k); k++) {
     for (int layout = 1; layout <= 3; layout++) {
       hr_gen_cfg_t c;
-      hr_gen_cfg_default(&c);
+      hr_gen_cfg_init(&c);
       c.layout = (hr_layout_t)layout;
       c.f_nom_hz = layout == 2 ? 50 : 60;
       double s = 0;
@@ -542,7 +542,7 @@ static void presets_all_valid(void **state)
   }
   assert_true(k >= 10);
   hr_gen_cfg_t c;
-  hr_gen_cfg_default(&c);
+  hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_preset(&c, "nope", NULL), HR_ERR_NOT_FOUND);
   assert_int_equal(hr_gen_cfg_preset(&c, "iec-freq", NULL), HR_OK);
   assert_near(c.f_hz, 60.5, 0);

@@ -49,6 +49,15 @@ static void test_branch_a1(void **st)
   c.actuate_s = 0.0152;
   assert_int_equal(hr_check_device(d, 800, 20, &c, &r), HR_OK);
   assert_false(r.in_time);
+  /* A finite multiple whose current overflows has no time to trip: refused,
+   * not answered HR_OK with a NaN (fuzz/reproducers/lease-check-device-huge-
+   * multiple). */
+  hr_check_cfg_init(&c);
+  assert_int_equal(hr_check_device(d, 800, 1e308, &c, &r), HR_ERR_RANGE);
+  assert_int_equal(hr_check_device(d, 1e300, 1e10, &c, &r), HR_ERR_RANGE);
+  /* The largest finite currents are still answered, with a number. */
+  assert_int_equal(hr_check_device(d, 800, 1e300, &c, &r), HR_OK);
+  assert_true(r.t_trip_s >= 0 && r.t_trip_s <= 0.02 && !isnan(r.margin_s) && !r.in_time);
   c.rule = 0.0;
   assert_int_equal(hr_check_device(d, 800, 20, &c, &r), HR_ERR_RANGE);
   assert_int_equal(hr_check_device(NULL, 800, 20, &c, &r), HR_ERR_INVALID_ARG);

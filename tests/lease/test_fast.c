@@ -4,8 +4,8 @@
  *      hr__lease_sys_rebalance_ref (every node visited, every leaf settled by
  *      the general settle()): two systems over the same random tree, driven
  *      by the same random rebalances, requests, releases, thermal
- *      observations, stopped coordinators, mode events, feed losses and
- *      coordinator settings, must hold the same leases and the same
+ *      observations, device trips and reclosing, stopped coordinators, mode
+ *      events, feed losses and coordinator settings, must hold the same leases and the same
  *      anti-oscillation state, bit for bit, after every step;
  *   2. the water fill of HR_POLICY_FAIR against a copy of its plain form.
  * The trees mix what the fast path takes (servers whose GPUs are consecutive
@@ -39,6 +39,7 @@ static const char *dtext(const hr_diag_t *d)
 #define MS 1000000LL
 
 static long n_compared, n_fast_groups;
+static long n_reclosed; /* devices tripped by a fault and reclosed */
 
 /* A random tree; racks are sized so that the root is often the tight spot
  * and sometimes a rack or a server is. */
@@ -105,11 +106,21 @@ static hr_tree_t *random_tree(int two_n)
   const char *ph[3] = {"a", "b", "c"};
   for (int f = 0; f < (two_n ? 2 : 1); f++) {
     put(&b, "  - {id: root-%s, kind: switchgear, parent: null, voltage_v: 415, phases: 3,%s"
+            " device: {type: trip_unit, curve: LI, in_a: %.0f, tr_s: 8, ii: 12},"
             " rating_w: %.0f}\n",
-        sides[f], two_n ? (f ? " feed: b," : " feed: a,") : "", root_w);
-    for (int r = 0; r < n_rack; r++)
-      put(&b, "  - {id: rack-%s%d, kind: %s, parent: root-%s, rating_w: %.0f}\n", sides[f], r,
-          two_n ? "pdu" : "rack", sides[f], rack_w[r]);
+        sides[f], two_n ? (f ? " feed: b," : " feed: a,") : "",
+        ceil(2.0 * root_w / (415.0 * sqrt(3.0))), root_w);
+    for (int r = 0; r < n_rack; r++) {
+      /* Every other rack has a breaker of its own, sized above its rating
+       * (so that it limits nothing until it trips). */
+      char dev[128] = "";
+      if (r % 2)
+        snprintf(dev, sizeof dev,
+                 " device: {type: trip_unit, curve: LI, in_a: %.0f, tr_s: 8, ii: 12},",
+                 ceil(2.0 * rack_w[r] / (415.0 * sqrt(3.0))));
+      put(&b, "  - {id: rack-%s%d, kind: %s, parent: root-%s,%s rating_w: %.0f}\n", sides[f], r,
+          two_n ? "pdu" : "rack", sides[f], dev, rack_w[r]);
+    }
   }
   for (int r = 0; r < n_rack; r++) {
     /* Servers first, then their GPUs; in some racks the GPUs of the
@@ -331,6 +342,25 @@ static void run_seed(uint64_t seed)
       hr_lease_sys_set_feed_lost(a, feeds, now);
       hr_lease_sys_set_feed_lost(b, feeds, now);
     }
+    if (irand(50) == 0) {
+      /* A fault trips a device: what hangs below it only through it is dead
+       * until it is reclosed (a node without device ignores the current). */
+      size_t k = (size_t)irand((int)n);
+      assert_int_equal(hr_lease_sys_observe(a, k, 1e6, 1.0), HR_OK);
+      assert_int_equal(hr_lease_sys_observe(b, k, 1e6, 1.0), HR_OK);
+      assert_int_equal(hr_lease_sys_update_budgets(a, now), HR_OK);
+      assert_int_equal(hr_lease_sys_update_budgets(b, now), HR_OK);
+    } else if (irand(25) == 0) {
+      for (size_t k = 0; k < n; k++) {
+        hr_device_status_t ds;
+        if (hr_lease_sys_device_status(a, k, &ds) == HR_OK && ds.tripped) {
+          assert_int_equal(hr_lease_sys_reclose(a, k, now), HR_OK);
+          assert_int_equal(hr_lease_sys_reclose(b, k, now), HR_OK);
+          n_reclosed++;
+          break;
+        }
+      }
+    }
     compare(a, b, t, now, seed, step);
   }
   free(dem);
@@ -344,8 +374,10 @@ static void test_rebalance_fast_equals_reference(void **st)
   (void)st;
   for (uint64_t seed = 1; seed <= 60; seed++)
     run_seed(seed);
-  print_message("compared %ld leases; %ld leaf groups\n", n_compared, n_fast_groups);
+  print_message("compared %ld leases; %ld leaf groups; %ld trips reclosed\n", n_compared,
+                n_fast_groups, n_reclosed);
   assert_true(n_fast_groups > 100);
+  assert_true(n_reclosed > 10);
 }
 
 /* A tree shaped like bench_lease's (transformers x 100 racks x 8 servers x

@@ -12,7 +12,8 @@
  *              lines, a three-phase one 1/3 on each; phases pass straight
  *              through three-phase nodes; a single-phase node's whole subtree
  *              sits on its conductors; a dual-corded load counts in full on
- *              both sides; nodes on a lost feed carry nothing) is within
+ *              both sides; nodes on a lost feed, or cut off by a tripped
+ *              device until it is reclosed, carry nothing) is within
  *              budget(k)->phase_w[q], and the total within limit_w;
  *   holder     what a holder's subtree may draw fits its own cap (and, for a
  *              three-phase holder with children, its lease's phase caps);
@@ -1117,6 +1118,41 @@ static void ck_running(ck_t *c, size_t k, int on, int64_t t)
   op_end(c, 0);
 }
 
+/* The model of what carries nothing (lease.h), after a call that applied
+ * the budgets: a node on a lost feed, a node whose device has tripped, and
+ * a node every parent of which carries nothing (below a tripped device; on
+ * a lost feed the feeds already say so).  Read from the devices' status
+ * through the public API, in the tree's order (parents first, tree.h).
+ * Returns 1 when some node changed. */
+static int model_dead(ck_t *c, int64_t t)
+{
+  unsigned char *d = calloc(c->n, 1);
+  assert_non_null(d);
+  for (size_t k = 0; k < c->n; k++) {
+    unsigned f = c->nd[k].feed;
+    d[k] = ((f == HR_FEED_A || f == HR_FEED_B) && (f & c->feeds)) ||
+           (f == HR_FEED_AB && (c->feeds & HR_FEED_AB) == HR_FEED_AB);
+    hr_device_status_t st;
+    if (c->nd[k].device && hr_lease_sys_device_status(c->s, k, &st) == HR_OK && st.tripped)
+      d[k] = 1;
+    int32_t a = c->nd[k].parent, b = c->nd[k].parent_b;
+    if (a >= 0 && d[a] && (b < 0 || d[b]))
+      d[k] = 1;
+  }
+  int changed = 0;
+  for (size_t k = 0; k < c->n; k++) {
+    if (!d[k] && c->dead[k] && c->stopped[k])
+      c->stop_ns[k] = t; /* back on a feed, stopped: its time starts now */
+    changed |= d[k] != c->dead[k];
+    c->dead[k] = d[k];
+  }
+  free(d);
+  if (changed)
+    for (size_t r = 0; r < c->n; r++)
+      c->gok[r] = 0; /* floors come and go with the power: a new grid record */
+  return changed;
+}
+
 static void ck_feeds(ck_t *c, unsigned feeds, int64_t t)
 {
   op_begin(c, t, "set_feed_lost %u", feeds);
@@ -1125,14 +1161,7 @@ static void ck_feeds(ck_t *c, unsigned feeds, int64_t t)
   call_end(c);
   assert_int_equal(rc, HR_OK);
   c->feeds = feeds;
-  for (size_t k = 0; k < c->n; k++) {
-    unsigned f = c->nd[k].feed;
-    int d = ((f == HR_FEED_A || f == HR_FEED_B) && (f & feeds)) ||
-            (f == HR_FEED_AB && (feeds & HR_FEED_AB) == HR_FEED_AB);
-    if (!d && c->dead[k] && c->stopped[k])
-      c->stop_ns[k] = t; /* back on a feed, stopped: its time starts now */
-    c->dead[k] = (unsigned char)d;
-  }
+  model_dead(c, t);
   for (size_t r = 0; r < c->n; r++)
     c->gok[r] = 0; /* floors come back with a feed: a new grid record */
   op_end(c, 1);
@@ -1168,7 +1197,7 @@ static void ck_thermal(ck_t *c, double factor, double dt_s, int64_t t)
   int rc = hr_lease_sys_update_budgets(c->s, t);
   call_end(c);
   assert_int_equal(rc, HR_OK);
-  op_end(c, 0);
+  op_end(c, model_dead(c, t));
 }
 
 static void ck_reclose(ck_t *c, size_t k, int64_t t)
@@ -1179,7 +1208,7 @@ static void ck_reclose(ck_t *c, size_t k, int64_t t)
   call_end(c);
   if (rc != HR_OK && rc != HR_ERR_NOT_FOUND)
     bad(c, K_CALL, "hr_lease_sys_reclose(%s): %s", nid(c, k), hr_err_name(rc));
-  op_end(c, 0);
+  op_end(c, model_dead(c, t));
 }
 
 static int ck_set_floor(ck_t *c, size_t k, double f, int64_t t)
@@ -1210,7 +1239,7 @@ static void ck_set_rated(ck_t *c, size_t k, int on, int64_t t)
     c->r100[k] = (signed char)(on ? 1 : 0);
   else if (rc != HR_ERR_RANGE)
     bad(c, K_CALL, "hr_lease_sys_set_rated_100(%s): %s", nid(c, k), hr_err_name(rc));
-  op_end(c, 0);
+  op_end(c, model_dead(c, t));
 }
 
 static void ck_tick(ck_t *c, int64_t t)

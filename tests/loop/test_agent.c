@@ -54,7 +54,7 @@ static void test_static_caps(void **st)
   hr_tree_t *t = load();
   hr_actuator_t *act;
   hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_default(&g, 4);
+  hr_simgpu_cfg_init(&g, 4);
   assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
   int64_t now = 0;
   hr_clock_t clk;
@@ -96,7 +96,7 @@ static void run_lease(rec_t *r, int lose_telemetry, double *final_cap, hr_mode_t
   hr_tree_t *t = load();
   hr_actuator_t *act;
   hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_default(&g, 4);
+  hr_simgpu_cfg_init(&g, 4);
   assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
   int64_t now = 0;
   hr_clock_t clk;
@@ -205,7 +205,7 @@ static void test_bad_args(void **st)
   c.lease.tier[HR_TIER_GPU].ttl_ns = c.period_ns;
   hr_actuator_t *act;
   hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_default(&g, 2); /* also too few devices */
+  hr_simgpu_cfg_init(&g, 2); /* also too few devices */
   assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
   assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_ERR_RANGE);
   hr_agent_cfg_init(&c, HR_LOOP_LEASE);

@@ -46,7 +46,7 @@ static hr_plan_traceset_t *synth_set(void)
 static hr_plan_train_cfg_t small_cfg(void)
 {
   hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_default(&c);
+  hr_plan_train_cfg_init(&c);
   c.k_min = 1;
   c.k_max = 4;
   c.gmm_max_points = 800;

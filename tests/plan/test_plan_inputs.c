@@ -138,7 +138,7 @@ static int train_with_lut(const char *text, size_t n, hr_diag_t *e)
   hr_plan_traceset_t set = {tr, 2};
   write_bytes(in_dir("lut.csv"), text, n);
   hr_plan_train_cfg_t cfg;
-  hr_plan_train_cfg_default(&cfg);
+  hr_plan_train_cfg_init(&cfg);
   cfg.k_min = cfg.k_max = 1;
   cfg.gmm_max_points = 100;
   cfg.em_iters = 1;
@@ -228,11 +228,11 @@ static void test_train_power_range(void **state)
   hr_plan_model_t *m = NULL;
   const double tdp[] = {1e5 + 1, 1e308}, idle[] = {1e6, INFINITY};
   for (int i = 0; i < 2; i++) {
-    hr_plan_train_cfg_default(&cfg);
+    hr_plan_train_cfg_init(&cfg);
     cfg.tdp_w_per_gpu = tdp[i];
     assert_int_equal(hr_plan_model_train(&set, NULL, &cfg, &m, NULL), HR_ERR_INVALID_ARG);
     assert_null(m);
-    hr_plan_train_cfg_default(&cfg);
+    hr_plan_train_cfg_init(&cfg);
     cfg.idle_w_per_gpu = idle[i];
     assert_int_equal(hr_plan_model_train(&set, NULL, &cfg, &m, NULL), HR_ERR_INVALID_ARG);
     assert_null(m);

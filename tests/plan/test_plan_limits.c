@@ -56,7 +56,7 @@ static void bursty_cv_is_bounded(void **state)
 {
   (void)state;
   hr_plan_gen_cfg_t c;
-  hr_plan_gen_cfg_default(&c);
+  hr_plan_gen_cfg_init(&c);
   c.arrival = HR_PLAN_ARRIVAL_BURSTY;
   c.rate_per_s = 1;
   c.duration_s = 10;

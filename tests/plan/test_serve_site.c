@@ -17,7 +17,7 @@
 static hr_plan_serve_cfg_t simple_cfg(void)
 {
   hr_plan_serve_cfg_t c;
-  hr_plan_serve_cfg_default(&c);
+  hr_plan_serve_cfg_init(&c);
   c.prefill_tok_per_s = 10000.0;
   c.step_s = 0.025;
   c.step_per_seq_s = 0.0;
@@ -69,7 +69,7 @@ static void test_batch_limit_and_little(void **state)
 {
   (void)state;
   hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_default(&g);
+  hr_plan_gen_cfg_init(&g);
   g.duration_s = 300.0;
   g.rate_per_s = 3.0;
   g.out_log_mean = log(40.0);
@@ -126,7 +126,7 @@ static hr_plan_model_t *tiny_model(void)
   s.tr = tr;
   s.n = 2;
   hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_default(&c);
+  hr_plan_train_cfg_init(&c);
   c.k_max = 3;
   c.gmm_max_points = 400;
   c.em_iters = 20;
@@ -141,13 +141,13 @@ static void test_site(void **state)
   (void)state;
   hr_plan_model_t *m = tiny_model();
   hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_default(&g);
+  hr_plan_gen_cfg_init(&g);
   g.duration_s = 120.0;
   g.rate_per_s = 2.0;
   hr_plan_workload_t *w;
   assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
   hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_default(&c);
+  hr_plan_site_cfg_init(&c);
   c.rows = 2;
   c.racks_per_row = 2;
   c.servers_per_rack = 2;

@@ -194,7 +194,7 @@ static void test_shared_azure(void **state)
   /* Span 18:17:03.97996 - 19:14:19.93 per the data catalog. */
   assert_true(fabs(w->req[w->n - 1].t_s - 3435.95) < 0.05);
   hr_plan_gen_cfg_t cfg;
-  hr_plan_gen_cfg_default(&cfg);
+  hr_plan_gen_cfg_init(&cfg);
   assert_int_equal(hr_plan_workload_fit_lengths(w, &cfg), HR_OK);
   assert_true(fabs(exp(cfg.in_log_mean) - 1469.0) < 700.0); /* geometric mean near the median */
   hr_plan_workload_destroy(w);
@@ -215,7 +215,7 @@ static void test_generators(void **state)
 {
   (void)state;
   hr_plan_gen_cfg_t cfg;
-  hr_plan_gen_cfg_default(&cfg);
+  hr_plan_gen_cfg_init(&cfg);
   cfg.duration_s = 2000.0;
   cfg.rate_per_s = 5.0;
   cfg.seed = 7;

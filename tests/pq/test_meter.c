@@ -66,7 +66,7 @@ static void on_record(const hr_record_t *rec, void *user)
 
 static void cfg_3p4w(hr_meter_cfg_t *cfg)
 {
-  hr_meter_cfg_default(cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
   cfg->p_step_base_w = 30000.0;
   cfg->i_step_base_a = 50.0;
   cfg->n_alarms = 1;
@@ -140,7 +140,7 @@ static void results_do_not_depend_on_block_size(void **state)
 static collect_t run_layout(hr_layout_t layout, const float *x, int nch, size_t n, size_t block)
 {
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, layout);
+  hr_meter_cfg_init(&cfg, FS, 60.0, 230.0, layout);
   cfg.p_step_base_w = 10000.0;
   cfg.i_step_base_a = 50.0;
   cfg.u_clip_v = 360.0;
@@ -236,20 +236,20 @@ static void bad_configurations_are_named(void **state)
   (void)state;
   hr_meter_cfg_t cfg;
   char why[256];
-  hr_meter_cfg_default(&cfg, 1000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
+  hr_meter_cfg_init(&cfg, 1000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
   assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
   assert_non_null(strstr(why, "fs_hz"));
-  hr_meter_cfg_default(&cfg, 8000.0, 55.0, 230.0, HR_LAYOUT_1P2W);
+  hr_meter_cfg_init(&cfg, 8000.0, 55.0, 230.0, HR_LAYOUT_1P2W);
   assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
   assert_non_null(strstr(why, "f_nom_hz"));
-  hr_meter_cfg_default(&cfg, 8000.0, 50.0, -1.0, HR_LAYOUT_1P2W);
+  hr_meter_cfg_init(&cfg, 8000.0, 50.0, -1.0, HR_LAYOUT_1P2W);
   assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
   assert_non_null(strstr(why, "u_din_v"));
-  hr_meter_cfg_default(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
+  hr_meter_cfg_init(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_1P2W);
   cfg.has_in = 1;
   assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_INVALID_ARG);
   assert_non_null(strstr(why, "has_in"));
-  hr_meter_cfg_default(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, 8000.0, 50.0, 230.0, HR_LAYOUT_3P4W);
   cfg.dip_pct = 120.0;
   assert_int_equal(hr_meter_cfg_check(&cfg, why, sizeof why), HR_ERR_RANGE);
   assert_non_null(strstr(why, "dip_pct"));
@@ -279,7 +279,7 @@ static collect_t run_fn(double f_hz, int kind, hr_meter_stats_t *st)
     for (size_t k = 8000; k < 8010; k++)
       x[k * 6 + 4] = k % 2 ? NAN : INFINITY;
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, FS, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, FS, 50.0, 230.0, HR_LAYOUT_3P4W);
   cfg.u_clip_v = kind == 3 ? 300.0 : 0.0;
   hr_meter_t *m;
   assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
@@ -361,7 +361,7 @@ static void derived_neutral_and_effective_power(void **state)
       x[k * 6 + 3 + p] = (float)(20 * M_SQRT2 * sin(ph - M_PI / 3));
     }
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, FS, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, FS, 50.0, 230.0, HR_LAYOUT_3P4W);
   hr_meter_t *m;
   assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
   assert_int_equal(hr_meter_frame_len(m), 6);
@@ -398,7 +398,7 @@ static void window_sum_forms_agree(void **state)
   const hr_layout_t lay[] = {HR_LAYOUT_3P4W, HR_LAYOUT_3P3W, HR_LAYOUT_1P2W};
   for (unsigned l = 0; l < sizeof lay / sizeof lay[0]; l++) {
     hr_meter_cfg_t cfg;
-    hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, lay[l]);
+    hr_meter_cfg_init(&cfg, FS, 60.0, 230.0, lay[l]);
     cfg.p_step_base_w = 10000.0;
     cfg.i_step_base_a = 50.0;
     collect_t c[2] = {{0}, {0}};
@@ -463,7 +463,7 @@ static void corrupt_sample_costs_only_its_cycles(void **state)
   size_t n = (size_t)(3.0 * FS);
   float *x = clean_signal(n);
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
   collect_t ref = run_cfg(&cfg, x, 6, n, n);
   const size_t bad[2] = {12037, 18811};
   x[bad[0] * 6 + 0] = FLT_MAX;  /* reference voltage u1 */
@@ -532,7 +532,7 @@ static void t0_near_int64_limits_is_refused_not_overflowed(void **state)
   hr_meter_cfg_t cfg;
   char why[256];
   hr_meter_t *m = NULL;
-  hr_meter_cfg_default(&cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, FS, 60.0, 230.0, HR_LAYOUT_3P4W);
   const int64_t refused[] = {INT64_MAX, INT64_MAX - HR_T_MARGIN_NS + 1, INT64_MIN,
                              INT64_MIN + HR_T_MARGIN_NS - 1};
   for (unsigned k = 0; k < sizeof refused / sizeof refused[0]; k++) {

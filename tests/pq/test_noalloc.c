@@ -80,7 +80,7 @@ static void push_does_not_allocate(void **state)
     }
   x[1234 * 7 + 2] = NAN; /* the slow path too */
   hr_meter_cfg_t cfg;
-  hr_meter_cfg_default(&cfg, fs, 50.0, 230.0, HR_LAYOUT_3P4W);
+  hr_meter_cfg_init(&cfg, fs, 50.0, 230.0, HR_LAYOUT_3P4W);
   cfg.has_in = 1;
   cfg.p_step_base_w = 40000.0;
   cfg.i_step_base_a = 60.0;

@@ -28,7 +28,7 @@ static void generated_training_load(void **state)
 {
   (void)state;
   hr_gen_cfg_t g;
-  hr_gen_cfg_default(&g);
+  hr_gen_cfg_init(&g);
   double seconds = 0;
   assert_int_equal(hr_gen_cfg_preset(&g, "ai-rack", &seconds), HR_OK);
   g.rack.jitter_pct = 5.0;
@@ -43,7 +43,7 @@ static void generated_training_load(void **state)
   }
   double thr = 0.5 * (lo + hi);
   hr_predict_cfg_t c;
-  hr_predict_cfg_default(&c, 1e-3);
+  hr_predict_cfg_init(&c, 1e-3);
   hr_predict_score_t pers, pred;
   c.period_hint_s = -1.0; /* persistence plus margin, no schedule */
   assert_int_equal(hr_predict_evaluate(&c, x, n, thr, 20.0, &pers), HR_OK);
@@ -106,7 +106,7 @@ static void measured_inference_traces(void **state)
     double thr = s[(size_t)(0.9 * (double)n)]; /* each trace's 90th percentile */
     free(s);
     hr_predict_cfg_t c;
-    hr_predict_cfg_default(&c, 0.1);
+    hr_predict_cfg_init(&c, 0.1);
     hr_predict_score_t a, b;
     c.period_hint_s = -1.0;
     c.quantile = 0.5;
@@ -145,14 +145,14 @@ static void bad_configuration(void **state)
 {
   (void)state;
   hr_predict_cfg_t c;
-  hr_predict_cfg_default(&c, 0.0);
+  hr_predict_cfg_init(&c, 0.0);
   hr_predictor_t *p = (hr_predictor_t *)&c;
   assert_int_equal(hr_predictor_create(&c, &p), HR_ERR_RANGE);
   assert_null(p);
-  hr_predict_cfg_default(&c, 1e-3);
+  hr_predict_cfg_init(&c, 1e-3);
   c.quantile = 1.5;
   assert_int_equal(hr_predictor_create(&c, &p), HR_ERR_RANGE);
-  hr_predict_cfg_default(&c, 1e-3);
+  hr_predict_cfg_init(&c, 1e-3);
   c.history_s = 0.1;
   assert_int_equal(hr_predictor_create(&c, &p), HR_ERR_RANGE);
 }

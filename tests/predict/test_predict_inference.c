@@ -67,7 +67,7 @@ static hr_plan_model_t *model_70b(void)
   for (size_t k = 0; k < ts->n; k++)
     use[k] = strcmp(ts->tr[k].model, "Llama-3.1-70B") == 0;
   hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_default(&c);
+  hr_plan_train_cfg_init(&c);
   c.gru_hidden = 0; /* only the copula model is used here */
   c.pooled = 0;
   hr_plan_model_t *m;
@@ -97,7 +97,7 @@ static load_t make_load(const hr_plan_model_t *m, const hr_plan_workload_t *w, d
     req[i].t_s += lead_s;
   }
   hr_plan_serve_cfg_t sc;
-  hr_plan_serve_cfg_default(&sc);
+  hr_plan_serve_cfg_init(&sc);
   assert_int_equal(hr_plan_serve_run(&sc, req, w->n, DT_S / FINE, nf, a1, w1, NULL), HR_OK);
   assert_int_equal(hr_plan_block_mean(a1, nf, FINE, a), n);
   assert_int_equal(hr_plan_model_generate_dt(m, HR_PLAN_COPULA, "Llama-3.1-70B", 4, a, n, DT_S,
@@ -184,7 +184,7 @@ static void score_load(const char *what, const load_t *L, tally_t *T)
   for (int k = 0; k < 2; k++) {
     for (int mth = 0; mth < 3; mth++) {
       hr_predict_cfg_t c;
-      hr_predict_cfg_default(&c, DT_S);
+      hr_predict_cfg_init(&c, DT_S);
       c.period_hint_s = mth == 0 ? -1.0 : 0.0;
       hr_predict_score_t e, r;
       assert_int_equal(hr_predict_evaluate_hint(&c, L->p_w, mth == 2 ? L->hint : NULL, L->n,
@@ -231,7 +231,7 @@ static void run_workloads(const hr_plan_model_t *m, double lead_s, tally_t *T)
     char what[160];
     if (kind < 2) {
       hr_plan_gen_cfg_t g;
-      hr_plan_gen_cfg_default(&g);
+      hr_plan_gen_cfg_init(&g);
       g.duration_s = seconds;
       g.rate_per_s = 0.25;
       g.seed = 11 + (uint64_t)kind;
@@ -309,7 +309,7 @@ static void no_future_leakage(void **state)
     h[k].queued_seqs = (double)(k % 7 == 0);
   }
   hr_predict_cfg_t c;
-  hr_predict_cfg_default(&c, DT_S);
+  hr_predict_cfg_init(&c, DT_S);
   hr_predictor_t *p;
   assert_int_equal(hr_predictor_create(&c, &p), HR_OK);
   for (size_t k = 0; k < n; k++)
@@ -339,7 +339,7 @@ static void hint_off_is_push(void **state)
 {
   (void)state;
   hr_predict_cfg_t c;
-  hr_predict_cfg_default(&c, DT_S);
+  hr_predict_cfg_init(&c, DT_S);
   hr_predictor_t *a, *b, *z;
   assert_int_equal(hr_predictor_create(&c, &a), HR_OK);
   assert_int_equal(hr_predictor_create(&c, &b), HR_OK);
@@ -356,10 +356,10 @@ static void hint_off_is_push(void **state)
   hr_predictor_destroy(a);
   hr_predictor_destroy(b);
   hr_predictor_destroy(z);
-  hr_predict_cfg_default(&c, DT_S);
+  hr_predict_cfg_init(&c, DT_S);
   c.hint_bins = 65;
   assert_int_equal(hr_predictor_create(&c, &a), HR_ERR_RANGE);
-  hr_predict_cfg_default(&c, DT_S);
+  hr_predict_cfg_init(&c, DT_S);
   c.hint_quantile = -0.1;
   assert_int_equal(hr_predictor_create(&c, &a), HR_ERR_RANGE);
 }
@@ -395,7 +395,7 @@ static void synthetic_lead(void **state)
     h[k].queued_seqs = soon && !busy[k] ? 8.0 : 0.0;
   }
   hr_predict_cfg_t c;
-  hr_predict_cfg_default(&c, DT_S);
+  hr_predict_cfg_init(&c, DT_S);
   c.period_hint_s = -1.0;
   hr_predict_score_t pers, hint;
   assert_int_equal(hr_predict_evaluate_hint(&c, x, NULL, n, 1100.0, 20.0, &pers), HR_OK);

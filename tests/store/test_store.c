@@ -88,7 +88,7 @@ static void test_put_flush_query(void **state)
   (void)state;
   unlink(dbpath);
   hr_store_cfg_t cfg;
-  hr_store_cfg_default(&cfg, dbpath);
+  hr_store_cfg_init(&cfg, dbpath);
   hr_store_t *st;
   assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
   int dev, dev2;
@@ -145,7 +145,7 @@ static void test_backlog_full_counts(void **state)
   (void)state;
   unlink(dbpath);
   hr_store_cfg_t cfg;
-  hr_store_cfg_default(&cfg, dbpath);
+  hr_store_cfg_init(&cfg, dbpath);
   cfg.backlog_rows = 100;
   hr_store_t *st;
   assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
@@ -174,7 +174,7 @@ static void test_rollup_retention(void **state)
   (void)state;
   unlink(dbpath);
   hr_store_cfg_t cfg;
-  hr_store_cfg_default(&cfg, dbpath);
+  hr_store_cfg_init(&cfg, dbpath);
   hr_store_t *st;
   assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
   int dev;
@@ -236,7 +236,7 @@ static void test_records_and_writer(void **state)
   (void)state;
   unlink(dbpath);
   hr_store_cfg_t cfg;
-  hr_store_cfg_default(&cfg, dbpath);
+  hr_store_cfg_init(&cfg, dbpath);
   cfg.flush_interval_s = 0.05;
   hr_store_t *st;
   assert_int_equal(hr_store_open(&cfg, &st), HR_OK);

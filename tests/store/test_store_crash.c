@@ -33,7 +33,7 @@ static double now_s(void)
 static void child(const char *db, int fd)
 {
   hr_store_cfg_t cfg;
-  hr_store_cfg_default(&cfg, db);
+  hr_store_cfg_init(&cfg, db);
   cfg.flush_interval_s = 0.25;
   cfg.batch_rows = 4096; /* commit progressively inside a long flush */
   hr_store_t *st;
