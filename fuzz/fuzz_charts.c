@@ -1,5 +1,6 @@
-/* libFuzzer harness for the chart writers (hr_plan_svg_write,
- * hr_plan_png_write) and the study statistics the charts and reports show
+/* libFuzzer harness for the command's chart writers (hr__chart_svg_write,
+ * hr__chart_png_write in src/cli/report_chart.c, drawn with cairo) and the
+ * study statistics the charts and reports show
  * (hr_plan_utility_compute, hr_plan_oversub_sample, hr_plan_block_mean).
  *
  * Input: byte 0 the number of series (1..4, or 0 for a bad count), byte 1
@@ -8,11 +9,11 @@
  * (doubles: NaN, infinities, 1e308, denormals, -0, raw bits, or steps of an
  * ordinary ramp).
  *
- * Checks: a refused chart gives HR_ERR_INVALID_ARG (or HR_ERR_NOMEM) and,
- * for the SVG, leaves no file behind; an accepted one is a complete SVG
- * (ends with </svg>, never prints "nan" or "inf", every '<' opens a tag,
- * so the strings were escaped) and a PNG with its signature and 900 x 500
- * header; a write takes well under a second.  A chart whose x holds a
+ * Checks: a refused chart gives HR_ERR_INVALID_ARG (or HR_ERR_NOMEM) and
+ * leaves no file behind; an accepted one is a complete SVG (an XML
+ * declaration, ends with </svg>, never prints "nan" or "inf", every other
+ * '<' opens a tag, no control characters) and a PNG with its signature and
+ * 900 x 500 header; a write takes well under a second.  A chart whose x holds a
  * NaN, an infinity or a decrease is refused by both writers; the finite x
  * are then sorted and the chart written again, so that drawing is fuzzed.  The statistics never crash;
  * for finite series the oversubscription quantiles are ordered and the
@@ -26,6 +27,7 @@
 
 #include "fuzz_util.h"
 #include "headroom/plan.h"
+#include "report_chart.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,8 +85,13 @@ static void check_svg(const char *path)
   const char *end = "</svg>\n";
   if (n < strlen(end) || strcmp(s + n - strlen(end), end) != 0)
     abort();
+  /* cairo's SVG surface starts with the XML declaration, the only '<' not
+   * followed by a tag name. */
+  const char *decl = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  if (strncmp(s, decl, strlen(decl)) != 0)
+    abort();
   int in_tag = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = strlen(decl); i < n; i++) {
     if (s[i] == '<') {
       if (in_tag || !(s[i + 1] == '/' || (s[i + 1] >= 'a' && s[i + 1] <= 'z')))
         abort();
@@ -96,8 +103,9 @@ static void check_svg(const char *path)
        * non-finite x is refused: fuzz/reproducers/svg-infinite-interior-x). */
       abort();
     }
-    /* Control characters in titles and names would make the file
-     * ill-formed XML. */
+    /* Control characters would make the file ill-formed XML (cairo draws
+     * the labels as outlines, but a glyph name or a stray byte must not
+     * leak into the file). */
     if ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t' && s[i] != '\r')
       abort();
   }
@@ -183,8 +191,8 @@ static void charts(const char *title, const char *xl, const char *yl, const doub
   unlink(svg);
   unlink(png);
   double t0 = now_s();
-  int rs = hr_plan_svg_write(svg, title, xl, yl, x, y, nm, ns, n);
-  int rp = hr_plan_png_write(png, title, xl, yl, x, y, nm, ns, n);
+  int rs = hr__chart_svg_write(svg, title, xl, yl, x, y, nm, ns, n);
+  int rp = hr__chart_png_write(png, title, xl, yl, x, y, nm, ns, n);
   if (now_s() - t0 > 1.0)
     abort();
   /* Any x NaN, infinite or out of order is refused by both writers (an
@@ -202,7 +210,7 @@ static void charts(const char *title, const char *xl, const char *yl, const doub
     abort();
   if (rp == HR_OK)
     check_png(png);
-  else if (rp != HR_ERR_INVALID_ARG && rp != HR_ERR_NOMEM)
+  else if ((rp != HR_ERR_INVALID_ARG && rp != HR_ERR_NOMEM) || access(png, F_OK) == 0)
     abort();
 }
 

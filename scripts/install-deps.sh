@@ -10,7 +10,7 @@ pkgs=(
   libcmocka-dev                     # unit-test framework
   python3 python3-numpy python3-scipy  # test oracles and the NumPy benchmark baseline
   libyaml-dev                       # tree/config files
-  libpng-dev zlib1g-dev             # PNG charts of the planning studies
+  libcairo2-dev fonts-dejavu-core   # the studies' charts (PNG, SVG), drawn by the command
   libsqlite3-dev sqlite3            # the measurement store (src/store)
   protobuf-c-compiler libprotobuf-c-dev  # the PowerMeasurement wire message
   postgresql-15 libpq-dev           # the PostgreSQL store backend and its test server

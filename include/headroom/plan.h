@@ -461,31 +461,6 @@ HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, i
                                   int samples, double cap_w, uint64_t seed,
                                   hr_plan_oversub_t *out);
 
-/* Writes a line chart as SVG: nseries series y[k][0..n) against x[0..n),
- * with axes, ticks, labels and a legend.  Long series are reduced to the
- * min and max of each of ~1000 buckets so peaks survive.  A non-finite y is
- * left out of its line.  Strings are borrowed and written as well-formed
- * XML: markup escaped, tabs and line breaks as spaces, other control
- * characters and bytes that are not UTF-8 as '?'.
- * HR_ERR_INVALID_ARG (nothing written) when path, x or y is NULL,
- * nseries < 1, n < 2, any x is NaN or infinite, x decreases anywhere or
- * x[n-1] <= x[0], no y is finite, or the x or y span overflows a double;
- * HR_ERR_NOMEM; HR_ERR_IO, with errno saying why. */
-HR_API int hr_plan_svg_write(const char *path, const char *title, const char *xlabel,
-                             const char *ylabel, const double *x, const double *const *y,
-                             const char *const *names, int nseries, size_t n);
-
-/* Writes the same line chart as a PNG (900 x 500 RGB, libpng): axes, grid,
- * ticks, a 5x7 bitmap font for the labels (ASCII; other bytes draw as '?'),
- * a legend above the plot, series as 2-pixel lines in fixed colours, each
- * reduced to the min and max of every pixel column so peaks survive.
- * Non-finite y values break a line; lines are clipped to the plot.  Strings
- * are borrowed.  HR_ERR_INVALID_ARG (as for the SVG), HR_ERR_NOMEM,
- * HR_ERR_IO (errno says why). */
-HR_API int hr_plan_png_write(const char *path, const char *title, const char *xlabel,
-                             const char *ylabel, const double *x, const double *const *y,
-                             const char *const *names, int nseries, size_t n);
-
 #define HR_PLAN_MODEL_VERSION 1
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "report_chart.h"
 #include "headroom/plan.h"
 
 #ifndef HR_PLAN_DEFAULT_DATA
@@ -1539,15 +1540,15 @@ static int write_chart(const char *dir, const char *stem, const char *title, con
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s.png", dir, stem);
-  int rc = hr_plan_png_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  int rc = hr__chart_png_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
   if (rc != HR_OK) {
-    /* The chart writers leave errno saying why for HR_ERR_IO (plan.h). */
+    /* The chart writers leave errno saying why for HR_ERR_IO (report_chart.h). */
     fprintf(stderr, "%s: cannot write: %s\n", path,
             rc == HR_ERR_IO ? strerror(errno) : hr_strerror(rc));
     return rc;
   }
   snprintf(path, sizeof path, "%s/%s.svg", dir, stem);
-  rc = hr_plan_svg_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
+  rc = hr__chart_svg_write(path, title, xlabel, ylabel, x, y, names, nseries, n);
   if (rc != HR_OK)
     fprintf(stderr, "%s: cannot write: %s\n", path,
             rc == HR_ERR_IO ? strerror(errno) : hr_strerror(rc));

@@ -13,7 +13,7 @@
  * every block must have been freed.  Under AddressSanitizer the same runs
  * also check for stray accesses on the failure paths.
  *
- * Allocations made inside other libraries (libyaml, libpng, the C library's
+ * Allocations made inside other libraries (libyaml, cairo, the C library's
  * stdio) are not seen: only the library's own calls are wrapped. */
 #include <math.h>
 #include <setjmp.h>
@@ -41,6 +41,7 @@
 #include "headroom/protect.h"
 #include "headroom/reader.h"
 #include "headroom/tree.h"
+#include "report_chart.h" /* the command's chart writers (src/cli) */
 
 /* ---- the seam ------------------------------------------------------------ */
 
@@ -565,8 +566,8 @@ static int make_charts(void **o)
   }
   const double *ys[1] = {y};
   const char *nm[1] = {"p"};
-  int rc = hr_plan_png_write(tmp_path("c.png"), "t", "x", "y", x, ys, nm, 1, 50);
-  return rc != HR_OK ? rc : hr_plan_svg_write(tmp_path("c.svg"), "t", "x", "y", x, ys, nm, 1, 50);
+  int rc = hr__chart_png_write(tmp_path("c.png"), "t", "x", "y", x, ys, nm, 1, 50);
+  return rc != HR_OK ? rc : hr__chart_svg_write(tmp_path("c.svg"), "t", "x", "y", x, ys, nm, 1, 50);
 }
 
 #define CASE(name, drop) {#name, make_##name, drop}

@@ -15,6 +15,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pngcheck  # noqa: E402  (the helpers next to this file)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../cli"))
+import svgcheck  # noqa: E402  (tests/cli: reads the charts' SVG series)
 from plantest import SKIP, binary_and_data, finish  # noqa: E402
 
 
@@ -32,13 +34,13 @@ def table(path):
 
 
 def png_geometry():
-    """The chart geometry and colours as src/plan/plan_int.h defines them."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../src/plan")
-    with open(os.path.join(src, "plan_int.h")) as f:
-        g = {k: int(v) for k, v in re.findall(r"#define HR__PLAN_PNG_(\w+) (\d+)", f.read())}
-    with open(os.path.join(src, "plan_chart.c")) as f:
+    """The chart geometry and colours as src/cli/report_chart.h defines them."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../src/cli")
+    with open(os.path.join(src, "report_chart.h")) as f:
+        g = {k: int(v) for k, v in re.findall(r"#define HR__CHART_([A-Z]+) (\d+)", f.read())}
+    with open(os.path.join(src, "report_chart.c")) as f:
         text = f.read()
-    cols = re.findall(r"0x([0-9a-f]{6})", text[text.index("hr__plan_chart_colors"):])
+    cols = re.findall(r"0x([0-9a-f]{6})", text[text.index("hr__chart_colors["):])[:8]
     g["colors"] = [tuple(bytes.fromhex(c)) for c in cols]
     return g
 
@@ -82,6 +84,43 @@ def check_png(path, series, names, fails, which=0):
         fails.append(f"{path}: line columns {left}..{right} do not span the plot")
 
 
+def check_svg(path, series, fails, which=0):
+    """path is well-formed XML (Python's parser) with one line per series in
+    the series' colour, and the line of series `which` reaches exactly the
+    pixel centres of the data's maximum and minimum and spans the plot from
+    the first x to the last."""
+    g = png_geometry()
+    try:
+        lines = svgcheck.series(path)
+    except Exception as e:  # noqa: BLE001 - any parse failure is a test failure
+        fails.append(f"{path}: {e}")
+        return
+    want = [bytes(g["colors"][k]).hex() for k in range(len(series))]
+    if [c for c, _ in lines] != want:
+        fails.append(f"{path}: series lines {[c for c, _ in lines]}, expected {want}")
+        return
+    ml, mt = g["ML"], g["MT"]
+    pw, ph = g["W"] - ml - g["MR"], g["H"] - mt - g["MB"]
+    lo = min(float(np.nanmin(s)) for s in series)
+    hi = max(float(np.nanmax(s)) for s in series)
+    pad = 0.05 * (hi - lo)
+    y0, y1 = lo - pad, hi + pad
+    def row(v):
+        return mt + ph - 1 - (v - y0) / (y1 - y0) * (ph - 1) + 0.5
+    pts = lines[which][1]
+    s0 = series[which]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    # cairo keeps coordinates in 24.8 fixed point (1/256 pixel).
+    if abs(min(ys) - row(np.nanmax(s0))) > 0.01 or abs(max(ys) - row(np.nanmin(s0))) > 0.01:
+        fails.append(f"{path}: line y {min(ys):.3f}..{max(ys):.3f}, expected "
+                     f"{row(np.nanmax(s0)):.3f}..{row(np.nanmin(s0)):.3f}")
+    # The last point is the first of the last column's samples when they are
+    # all equal (the reduction keeps a column's min and max): within a column.
+    if abs(xs[0] - (ml + 0.5)) > 0.01 or not (ml + pw - 1.5 - 0.01 <= xs[-1] <= ml + pw - 0.5 + 0.01) \
+            or xs != sorted(xs):
+        fails.append(f"{path}: line x {xs[0]:.3f}..{xs[-1]:.3f} (sorted: {xs == sorted(xs)})")
+
+
 def main():
     found = binary_and_data("workloads/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
     if not found:
@@ -117,12 +156,8 @@ def main():
             fails.append(f"mean server power {per_server} outside idle..TDP")
         check_png(os.path.join(site, "site.png"), [s1[:, 2] / 1e3], ["facility"], fails)
         check_png(os.path.join(site, "ldc.png"), [ldc[:, 2] / 1e3], ["facility"], fails)
-        import xml.dom.minidom
-        for svg in ("site.svg", "ldc.svg"):
-            try:
-                xml.dom.minidom.parse(os.path.join(site, svg))
-            except Exception as e:  # noqa: BLE001 - any parse failure is a test failure
-                fails.append(f"{svg}: {e}")
+        check_svg(os.path.join(site, "site.svg"), [s1[:, 2] / 1e3], fails)
+        check_svg(os.path.join(site, "ldc.svg"), [ldc[:, 2] / 1e3], fails)
         with open(os.path.join(site, "report.md")) as f:
             text = f.read()
             if "load factor" not in text:
@@ -155,6 +190,10 @@ def main():
                   [np.array([float(r["peak_p50_kw"]) for r in o]),
                    np.array([float(r["peak_p95_kw"]) for r in o]), np.array([60.0] * len(o))],
                   ["peak p50", "peak p95", "row capacity"], fails, which=2)
+        check_svg(os.path.join(ovs, "oversub.svg"),
+                  [np.array([float(r["peak_p50_kw"]) for r in o]),
+                   np.array([float(r["peak_p95_kw"]) for r in o]), np.array([60.0] * len(o))],
+                  fails, which=2)
         for md, png in ((os.path.join(ovs, "report.md"), "oversub.png"),
                         (os.path.join(prov, "report.md"), "provision.png")):
             with open(md) as f:
