@@ -109,6 +109,37 @@ void hr__lease_lift_to_floors(hr_lease_sys_t *s)
   }
 }
 
+/* The grants marked in queued[] (held at their floor before the floors
+ * moved) follow a floor that fell: a holder at its floor has no grant above
+ * it, only the floor, which hr__lease_lift_to_floors raises with a raised
+ * floor; without this a raise then a lowering would leave the holder the
+ * old floor's share, which no coordinator granted.  Each drops to what it
+ * can now be cut to (its floor, or what a stopped coordinator below it
+ * committed), in total and per conductor, never up; its expiry is kept,
+ * and hr__lease_compute_floors already counted the moved floor as a change
+ * (a floor moving is not a grant: the damper is left alone).  Clears the
+ * marks. */
+void hr__lease_follow_floors(hr_lease_sys_t *s, int64_t t)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    if (!s->queued[k])
+      continue;
+    s->queued[k] = 0;
+    if (!(s->floor_w[k] < s->lease_p_w[k]))
+      continue;
+    double lph[3];
+    int ph = s->ph_idx[k] >= 0;
+    double lst = hr__lease_least(s, k, t, ph ? lph : NULL);
+    if (lst < s->lease_p_w[k])
+      s->lease_p_w[k] = lst;
+    if (ph) {
+      double *p = s->pph + 4 * (size_t)s->ph_idx[k];
+      for (int q = 0; q < 3; q++)
+        p[q] = lph[q] < p[q] ? lph[q] : p[q];
+    }
+  }
+}
+
 /* The shape of a three-phase node before any demand is known (the
  * request path uses it until a rebalance has seen one): its children's
  * room above their floors, spread on the conductors they sit on. */

@@ -175,8 +175,13 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
   hr__lease_start_at(s, t);
   /* Grants lifted to a raised floor lose their record of a drop by expiry:
    * keep it as their last change first (ramp_from). */
-  for (size_t j = 0; j < s->n; j++)
+  /* Grants held at their floor are marked (queued[], clear between uses)
+   * while the old floors are still known: hr__lease_follow_floors lowers
+   * them with a floor that falls. */
+  for (size_t j = 0; j < s->n; j++) {
     s->last_change_ns[j] = ramp_from(s, j, t);
+    s->queued[j] = s->lease_p_w[j] == s->floor_w[j];
+  }
   double old = s->floor_w[k];
   s->floor_w[k] = floor_w;
   if (floor_w != old)
@@ -185,9 +190,14 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
   if (hr__lease_check_floors(s, NULL) != HR_OK) {
     s->floor_w[k] = old;
     hr__lease_compute_floors(s, t);
+    memset(s->queued, 0, s->n);
     return HR_ERR_RANGE;
   }
-  /* A raised floor is held at once: the holder's siblings make room. */
+  /* A raised floor is held at once: the holder's siblings make room.  A
+   * grant that was only its floor follows a lowered one down, or it would
+   * keep a share nobody granted (and bring it back when a lost feed
+   * returns, in protection mode). */
+  hr__lease_follow_floors(s, t);
   hr__lease_lift_to_floors(s);
   hr__lease_cut_all(s, t);
   return HR_OK;
@@ -211,6 +221,7 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
   k = (size_t)s->lidx[k];
   hr__lease_start_at(s, t);
   unsigned char r = running ? 1 : 0;
+  int restarted = r && !s->running[k];
   if (s->running[k] != r)
     s->n_stopped += r ? (size_t)-1 : 1;
   s->running[k] = r;
@@ -220,6 +231,12 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
   else
     s->auto_events &= ~(unsigned)HR_EVENT_COORD_LOSS;
   hr__lease_update_mode(s, t);
+  /* A stopped coordinator passed no cut down (the degraded budgets, a
+   * budget that fell) and its parents could not cut below what it had
+   * committed.  Back, it is reachable again: the cuts it held back apply
+   * now, its own and its parents', before anything else is granted. */
+  if (restarted)
+    hr__lease_cut_all(s, t);
   return HR_OK;
 }
 

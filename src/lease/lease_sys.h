@@ -485,6 +485,7 @@ void hr__lease_update_mode(hr_lease_sys_t *s, int64_t t);
 /* Floors bottom-up; t: when they changed (INT64_MIN at creation). */
 void hr__lease_compute_floors(hr_lease_sys_t *s, int64_t t);
 void hr__lease_lift_to_floors(hr_lease_sys_t *s);
+void hr__lease_follow_floors(hr_lease_sys_t *s, int64_t t);
 int hr__lease_check_floors(const hr_lease_sys_t *s, size_t *bad);
 int hr__lease_budgets_all(hr_lease_sys_t *s);
 /* Marks the nodes that carry nothing (dead[], any_dead) from the lost feeds
