@@ -157,10 +157,11 @@ int cmd_agent(int argc, char **argv)
   hr_meter_cfg_t mc;
   hr_meter_cfg_init(&mc, fs, f_nom, u_din, layout);
   mc.records = HR_RECMASK(HR_REC_MS) | HR_RECMASK(HR_REC_HALF);
-  char mwhy[256];
-  if (hr_meter_cfg_check(&mc, mwhy, sizeof mwhy) != HR_OK) {
-    const char *opt = cli_meter_option(mwhy);
-    return cli_bad(&spec, opt, "%s", mwhy);
+  hr_diag_t mwhy;
+  if (hr_meter_cfg_check(&mc, &mwhy) != HR_OK) {
+    char text[HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 8];
+    hr_diag_format(&mwhy, text, sizeof text);
+    return cli_bad(&spec, cli_meter_option(mwhy.field), "%s", text);
   }
   hr_tree_t *tree = NULL;
   if (cli_load_tree("headroom agent", tree_path, &tree) != 0)

@@ -383,10 +383,13 @@ int cmd_meter(int argc, char **argv)
     if (cfg.i_clip_a == 0.0)
       cfg.i_clip_a = 32767.0 * scale_i;
   }
-  char why[256];
-  if (hr_meter_cfg_check(&cfg, why, sizeof why) != HR_OK) {
-    const char *opt = cli_meter_option(why);
-    fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", why);
+  hr_diag_t why;
+  if (hr_meter_cfg_check(&cfg, &why) != HR_OK) {
+    /* "--fs: fs_hz: must be between ...": the option typed, then the setting. */
+    const char *opt = cli_meter_option(why.field);
+    char text[HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 8];
+    hr_diag_format(&why, text, sizeof text);
+    fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", text);
     return 2;
   }
   if (device_id) {
