@@ -198,7 +198,7 @@ int cmd_agent(int argc, char **argv)
       n_leaves++;
   }
   free(mark);
-  char why[512] = "";
+  hr_diag_t why = {0};
   int rc;
   if (!strcmp(act_kind, "sim")) {
     hr_simgpu_cfg_t g;
@@ -206,14 +206,20 @@ int cmd_agent(int argc, char **argv)
     rc = hr_simgpu_create(&g, &act);
     c.sim_act = 1;
   } else if (!strcmp(act_kind, "nvml")) {
-    rc = hr_nvml_open(NULL, &act, why, sizeof why);
+    rc = hr_nvml_open(NULL, &act, &why);
   } else {
-    rc = hr_rapl_open(NULL, &act, why, sizeof why);
+    rc = hr_rapl_open(NULL, &act, &why);
   }
   if (rc != HR_OK) {
-    /* No actuator: the agent still measures and decides, but sets nothing. */
+    /* No actuator: the agent still measures and decides, but sets nothing.
+     * The diag's source ("nvml", the powercap root) names what was tried;
+     * the simulator fills none, and an empty diag formats as its code. */
+    char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_MSG_BYTES + 8];
+    if (!why.code)
+      why.code = rc;
+    hr_diag_format(&why, text, sizeof text);
     fprintf(stderr, "headroom agent: %s actuator unavailable (%s); measuring only\n", act_kind,
-            why[0] ? why : hr_strerror(rc));
+            text);
     act = NULL;
     hr_sim_policy_cfg("none", &acfg);
   }
