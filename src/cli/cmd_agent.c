@@ -252,6 +252,7 @@ int cmd_agent(int argc, char **argv)
   int n_ch = hr_meter_frame_len(meter);
   hr_reader_cfg_init(&rcfg, sfmt, n_ch);
   rcfg.csv_skip_columns = skip_cols;
+  rcfg.name = (!input || !strcmp(input, "-")) ? "stdin" : input;
   if (hr_reader_create(&rcfg, &rd) != HR_OK) {
     fprintf(stderr, "headroom agent: bad reader settings\n");
     goto out;
@@ -283,7 +284,12 @@ int cmd_agent(int argc, char **argv)
         status = 1;
     } while (rc == HR_OK && off < got);
     if (rc != HR_OK) {
-      fprintf(stderr, "headroom agent: input: %s\n", hr_reader_error(rd)->message);
+      /* "capture.csv:12:3: 'abc' is not a number": file, place, why. */
+      hr_diag_t rwhy;
+      char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_MSG_BYTES + 64];
+      hr_reader_diag(rd, &rwhy);
+      hr_diag_format(&rwhy, text, sizeof text);
+      fprintf(stderr, "headroom agent: %s\n", text);
       status = 1;
       break;
     }
