@@ -41,6 +41,7 @@ int main(int argc, char **argv)
   mc.records = HR_RECMASK(HR_REC_EVENT);
   hr_reader_cfg_t rc;
   hr_reader_cfg_init(&rc, HR_FMT_CSV, 2);
+  rc.name = argv[1]; /* errors then read "file:line:column: why" */
   hr_meter_t *m = NULL;
   hr_reader_t *r = NULL;
   int err = hr_meter_create(&mc, &m);
@@ -68,9 +69,16 @@ int main(int argc, char **argv)
     err = hr_meter_push(m, frames, nf, NULL);
   if (err == HR_OK)
     err = hr_meter_finish(m);
-  if (err != HR_OK)
-    fprintf(stderr, "meter_events: %s: %s\n", argv[1],
-            hr_reader_error(r)->message[0] ? hr_reader_error(r)->message : hr_strerror(err));
+  if (err != HR_OK) {
+    /* A reader error says where; any other failure is its code alone. */
+    hr_diag_t why;
+    char text[600];
+    if (hr_reader_diag(r, &why) == HR_OK)
+      snprintf(text, sizeof text, "%s: %s", argv[1], hr_strerror(err));
+    else
+      hr_diag_format(&why, text, sizeof text);
+    fprintf(stderr, "meter_events: %s\n", text);
+  }
   fclose(f);
   hr_reader_destroy(r);
   hr_meter_destroy(m);

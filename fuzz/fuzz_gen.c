@@ -121,12 +121,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (pname && hr_gen_cfg_preset(&cfg, pname, NULL) != HR_OK)
     abort();
   mutate(&f, &cfg);
-  hr_gen_cfg_error_t ce;
+  hr_diag_t ce;
   int chk = hr_gen_cfg_check(&cfg, &ce);
   hr_gen_t *g = NULL;
   int rc = hr_gen_create(&cfg, &g);
   if (chk != HR_OK) {
-    if (rc != chk || g || ce.msg[0] == '\0' || !memchr(ce.msg, '\0', sizeof ce.msg))
+    if (rc != chk || g || ce.code != chk || ce.message[0] == '\0' ||
+        !memchr(ce.message, '\0', sizeof ce.message))
       abort();
     return 0;
   }

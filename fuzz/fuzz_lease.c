@@ -124,10 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (what & 64)
     cfg.budget.rated_100 = 1;
   hr_lease_sys_t *sys = NULL;
-  size_t bad = (size_t)-1;
-  int rc = hr_lease_sys_create(tree, &cfg, &sys, &bad);
+  hr_diag_t why;
+  int rc = hr_lease_sys_create(tree, &cfg, &sys, &why);
   if (rc != HR_OK) {
     if (sys || (rc != HR_ERR_INVALID_ARG && rc != HR_ERR_RANGE && rc != HR_ERR_NOMEM))
+      abort();
+    /* The diag agrees with the code and says something. */
+    if (why.code != rc || why.message[0] == '\0' || !memchr(why.message, '\0', sizeof why.message))
       abort();
     hr_tree_destroy(tree);
     return 0;

@@ -45,25 +45,26 @@ static uint64_t mix(uint64_t h, uint64_t v)
 
 static void note_error(const hr_reader_t *r, int rc, result_t *res)
 {
-  const hr_reader_error_t *e = hr_reader_error(r);
+  hr_diag_t d;
+  const hr_diag_t *e = &d;
   const hr_reader_stats_t *st = hr_reader_stats(r);
-  CHECK(e->code == rc && rc < 0);
+  CHECK(hr_reader_diag(r, &d) == rc && e->code == rc && rc < 0);
   CHECK(memchr(e->message, '\0', sizeof e->message) != NULL);
   size_t len = strlen(e->message);
   CHECK(len > 0);
   for (size_t k = 0; k < len; k++)
     CHECK(e->message[k] >= 0x20 && e->message[k] < 0x7f); /* one printable line */
-  CHECK(e->frame_index == st->frames && e->frame_index == res->n_frames);
-  CHECK(e->offset_bytes <= st->bytes);
+  CHECK(st->err_frame == st->frames && st->err_frame == res->n_frames);
+  CHECK(e->has_offset && e->offset <= st->bytes);
   uint64_t h = res->event_hash;
   h = mix(h, (uint64_t)(int64_t)e->code);
-  h = mix(h, (uint64_t)e->skipped);
-  h = mix(h, e->offset_bytes);
-  h = mix(h, e->line);
+  h = mix(h, (uint64_t)st->err_skipped);
+  h = mix(h, e->offset);
+  h = mix(h, (uint64_t)e->line);
   h = mix(h, (uint64_t)(int64_t)e->column);
-  h = mix(h, (uint64_t)(int64_t)e->channel);
-  h = mix(h, e->leftover_bytes);
-  h = mix(h, e->frame_index);
+  h = mix(h, (uint64_t)(int64_t)st->err_channel);
+  h = mix(h, st->err_leftover_bytes);
+  h = mix(h, st->err_frame);
   for (size_t k = 0; k < len; k++)
     h = mix(h, (unsigned char)e->message[k]);
   res->event_hash = h;
@@ -104,7 +105,7 @@ static void decode(const hr_reader_cfg_t *cfg, const uint8_t *s, size_t n, int c
       CHECK(hr_reader_stats(r)->bytes == off + done);
       if (rc != HR_OK) {
         note_error(r, rc, res);
-        if (!hr_reader_error(r)->skipped) {
+        if (!hr_reader_stats(r)->err_skipped) {
           final = 1;
           /* A final error is sticky and changes nothing. */
           size_t nf2, used2;
@@ -126,7 +127,7 @@ static void decode(const hr_reader_cfg_t *cfg, const uint8_t *s, size_t n, int c
     res->n_frames += nf;
     if (rc != HR_OK) {
       note_error(r, rc, res);
-      if (hr_reader_error(r)->skipped)
+      if (hr_reader_stats(r)->err_skipped)
         rc = HR_OK;
     }
     size_t nf2;

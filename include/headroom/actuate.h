@@ -128,10 +128,10 @@ HR_API int hr_simgpu_set_demand(hr_actuator_t *a, int dev, double demand_w, int6
 /* Loads NVML with dlopen and initialises it.
  *   lib_path : library to load; NULL loads "libnvidia-ml.so.1".  Borrowed.
  * Returns HR_OK, HR_ERR_NOT_FOUND (library or a required symbol missing),
- * HR_ERR_IO (nvmlInit failed, e.g. no driver), HR_ERR_NOMEM.  On failure,
- * when why is not NULL, a sentence naming the library and the cause is
- * written there (why_len bytes at most). */
-HR_API int hr_nvml_open(const char *lib_path, hr_actuator_t **out, char *why, size_t why_len);
+ * HR_ERR_IO (nvmlInit failed, e.g. no driver), HR_ERR_NOMEM, HR_ERR_INVALID_ARG.
+ * diag (may be NULL) is cleared, and on failure gets source "nvml" and a
+ * message naming the library and the cause. */
+HR_API int hr_nvml_open(const char *lib_path, hr_actuator_t **out, hr_diag_t *diag);
 
 /* ---- Linux powercap (RAPL) ---------------------------------------------- */
 
@@ -141,8 +141,10 @@ HR_API int hr_nvml_open(const char *lib_path, hr_actuator_t **out, char *why, si
  * Power is the energy counter's difference between two reads (the first
  * read of a zone is not valid), with the counter's wrap handled.  The cap is
  * constraint_0 ("long_term").  Returns HR_OK, HR_ERR_NOT_FOUND (no zone),
- * HR_ERR_IO, HR_ERR_NOMEM; why as for hr_nvml_open. */
-HR_API int hr_rapl_open(const char *root, hr_actuator_t **out, char *why, size_t why_len);
+ * HR_ERR_IO, HR_ERR_NOMEM, HR_ERR_INVALID_ARG.  diag (may be NULL) is
+ * cleared, and on failure gets source root (the default when NULL) and the
+ * cause. */
+HR_API int hr_rapl_open(const char *root, hr_actuator_t **out, hr_diag_t *diag);
 
 #ifdef __cplusplus
 }

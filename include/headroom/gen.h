@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "headroom/error.h"
 #include "headroom/export.h"
 #include "headroom/layout.h"
 
@@ -261,13 +262,6 @@ typedef struct hr_gen_cfg {
   hr_gen_rack_t rack; /* used when load == HR_GEN_LOAD_AI_RACK */
 } hr_gen_cfg_t;
 
-/* Where hr_gen_cfg_check found a problem. */
-typedef struct hr_gen_cfg_error {
-  const char *field; /* static name of the cfg member ("u_harm", "rack.rise_s"), or NULL */
-  int index;         /* list index for list members, else -1 */
-  char msg[200];     /* one human-readable sentence, NUL-terminated */
-} hr_gen_cfg_error_t;
-
 typedef struct hr_gen hr_gen_t;
 
 /* What the generator knows to be true at one sample, for comparing a meter's
@@ -305,8 +299,10 @@ HR_API int hr_gen_cfg_init(hr_gen_cfg_t *cfg);
 /* Fills *rack with the AI-rack defaults listed in hr_gen_rack_t. */
 HR_API int hr_gen_rack_init(hr_gen_rack_t *rack);
 
-/* Checks a configuration without creating anything.  err (may be NULL)
- * receives the offending field and a message when the result is not HR_OK.
+/* Checks a configuration without creating anything.  diag (may be NULL) is
+ * cleared, and when the result is not HR_OK names the cfg member in field
+ * ("fs_hz", "rack.rise_s"; a list entry as "u_harm[1]", "events[0]") and the
+ * problem in message.
  * Returns HR_OK, HR_ERR_INVALID_ARG (NULL cfg, unknown layout, load or event
  * kind, NaN, fs_hz <= 0, negative durations or amplitudes, harmonic order < 2,
  * a duplicate harmonic order, a ramp that stops before it starts) or
@@ -314,7 +310,7 @@ HR_API int hr_gen_rack_init(hr_gen_rack_t *rack);
  * 0..HR_T0_NS_MAX, a component at or above
  * Nyquist, a list longer than its capacity, a residual outside its kind's
  * range, a rise time that does not fit). */
-HR_API int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err);
+HR_API int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_diag_t *diag);
 
 /* Sets harmonic `order` of the voltage or current list: replaces the entry
  * with that order or appends one.  Ranges as in hr_gen_harmonic_t (checked

@@ -206,10 +206,13 @@ typedef struct hr_lease_sys hr_lease_sys_t;
 /* Builds the coordinators of every node of tree (borrowed: it must outlive the
  * system).  Floors: a GPU's is gpu_floor_frac of its rating, a node's the sum of
  * its children's.  Every lease starts at its floor, expired.  Returns HR_OK,
- * HR_ERR_NOMEM, HR_ERR_INVALID_ARG or HR_ERR_RANGE (cfg out of range, or floors
- * that do not fit a node's limit; *bad_node, when not NULL, names the node). */
+ * HR_ERR_NOMEM, HR_ERR_INVALID_ARG, HR_ERR_UNSUPPORTED or HR_ERR_RANGE (cfg
+ * out of range, or floors that do not fit a node's limit).  diag (may be
+ * NULL) is cleared, and on failure names the cfg member ("gpu_floor_frac",
+ * "tier[2]") or the node, as the tree loader does ("nodes[pdu-1]"), in field,
+ * and in message which floor does not fit which limit. */
 HR_API int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg,
-                               hr_lease_sys_t **out, size_t *bad_node);
+                               hr_lease_sys_t **out, hr_diag_t *diag);
 HR_API void hr_lease_sys_destroy(hr_lease_sys_t *sys);
 
 /* Overrides one node's coordinator settings (copied), rated_100 flag, floor

@@ -276,10 +276,11 @@ typedef struct hr_meter_stats {
 HR_API int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz,
                                  double u_din_v, hr_layout_t layout);
 
-/* Checks a configuration.  Returns HR_OK, or HR_ERR_INVALID_ARG / HR_ERR_RANGE;
- * when why is not NULL, writes a sentence naming the offending field
- * (at most why_len bytes, NUL-terminated). */
-HR_API int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len);
+/* Checks a configuration.  Returns HR_OK, or HR_ERR_INVALID_ARG / HR_ERR_RANGE.
+ * diag (may be NULL) is cleared, and on failure names the setting in field
+ * ("fs_hz", "alarms[2].metric") and the rule in message, without the field
+ * ("must be between 2000 and 50000 Hz (got 1000)"). */
+HR_API int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag);
 
 /* Creates a meter.  The configuration is copied.  On success *out owns the
  * meter, released with hr_meter_destroy.  Errors: as hr_meter_cfg_check,

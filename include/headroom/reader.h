@@ -30,7 +30,7 @@
  *       int rc = hr_reader_push(r, buf + off, n - off, frames, MAXF, &nf, &used);
  *       off += used;
  *       consume(frames, nf);             // always, even when rc < 0
- *       if (rc < 0 && !hr_reader_error(r)->skipped) fail(hr_reader_error(r)->message);
+ *       if (rc < 0 && !hr_reader_stats(r)->err_skipped) fail(r);  // hr_reader_diag
  *     }
  *   }
  *   rc = hr_reader_finish(r, frames, MAXF, &nf);   // last CSV line, truncation
@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "headroom/error.h"
 #include "headroom/export.h"
 #include "headroom/layout.h"
 
@@ -57,8 +58,6 @@ extern "C" {
 #define HR_READER_MAX_LINE_BYTES 4096
 /* Most leading CSV columns that can be skipped. */
 #define HR_READER_MAX_SKIP_COLUMNS 64
-/* Size of hr_reader_error_t.message [bytes], terminating NUL included. */
-#define HR_READER_MSG_BYTES 200
 /* Longest field text quoted in an error message [bytes]; longer text is cut
  * and ends with "...". */
 #define HR_READER_MSG_FIELD_BYTES 40
@@ -92,48 +91,15 @@ typedef struct hr_reader_cfg {
   int csv_skip_columns;
   /* HR_FMT_CSV only: 0 (default) stops at the first bad line; the error is
    * final.  Non-zero skips bad lines: each one is still reported once (push or
-   * finish returns its error, with hr_reader_error()->skipped == 1), is
+   * finish returns its error, with hr_reader_stats()->err_skipped == 1), is
    * counted in hr_reader_stats_t.skipped_lines, produces no frame, and the
    * next push goes on with the following line. */
   int skip_bad_lines;
+  /* The stream's name for diagnostics (a file name, "stdin"): hr_reader_diag
+   * puts it in hr_diag_t.source.  Borrowed during hr_reader_create, which
+   * copies it (cut to HR_DIAG_SOURCE_BYTES - 1 bytes).  Default NULL: "". */
+  const char *name;
 } hr_reader_cfg_t;
-
-/* Where and why decoding failed.  Read it with hr_reader_error. */
-typedef struct hr_reader_error {
-  /* HR_OK while nothing went wrong, else the code the failing call returned:
-   *   HR_ERR_TRUNCATED : raw input ends inside a frame, or the last CSV line
-   *                      (no newline) has too few fields;
-   *   HR_ERR_CHANNELS  : a CSV line has the wrong number of fields;
-   *   HR_ERR_PARSE     : a CSV field is not a number, or a line is too long;
-   *   HR_ERR_RANGE     : a CSV number does not fit in a float32. */
-  int code;
-  /* 1 when skip_bad_lines is set and the bad line was dropped: the reader goes
-   * on with the next push.  0 when the error is final: every later push and
-   * finish returns the same code and changes nothing. */
-  int skipped;
-  /* Stream byte offset (0-based, counted from the first byte ever pushed) of
-   * the start of the problem: the incomplete frame (raw), the field, or the
-   * line when the problem is not about one field (CSV). */
-  uint64_t offset_bytes;
-  /* CSV: 1-based line number (physical lines, counting blank, comment and
-   * header lines).  0 for raw formats. */
-  uint64_t line;
-  /* CSV: 1-based field number on the line, skipped columns included (what a
-   * spreadsheet shows).  0 when the problem is not about one field. */
-  int column;
-  /* Index of the frame that could not be decoded; equals the number of frames
-   * delivered before the error (all of them have been delivered). */
-  uint64_t frame_index;
-  /* 0-based channel of the value the problem is in, -1 when not about one
-   * channel (CSV line errors, skipped columns). */
-  int channel;
-  /* HR_ERR_TRUNCATED: bytes of the incomplete raw frame left over, or bytes
-   * of the incomplete CSV line.  0 otherwise. */
-  uint64_t leftover_bytes;
-  /* One line of text, NUL-terminated, no newline, e.g.
-   * "line 12, column 3: 'abc' is not a number".  Empty while code == HR_OK. */
-  char message[HR_READER_MSG_BYTES];
-} hr_reader_error_t;
 
 /* Running counters.  Read them with hr_reader_stats. */
 typedef struct hr_reader_stats {
@@ -157,6 +123,19 @@ typedef struct hr_reader_stats {
    * (-1: none yet). */
   uint64_t nonfinite[HR_MAX_CH];
   int64_t first_nonfinite_frame[HR_MAX_CH];
+  /* The last error's facts that are about the decoding rather than where or
+   * why (hr_reader_diag has those); 0 (channel -1) while there was none. */
+  int err_skipped;             /* 1: skip_bad_lines dropped the bad line and the
+                                * reader goes on with the next push; 0: the
+                                * error is final, every later push and finish
+                                * returns the same code and changes nothing */
+  int err_channel;             /* 0-based channel of the bad value, -1 when not
+                                * about one channel (line errors, skipped
+                                * columns) */
+  uint64_t err_frame;          /* index of the frame that could not be decoded:
+                                * the frames delivered before the error */
+  uint64_t err_leftover_bytes; /* HR_ERR_TRUNCATED: bytes of the incomplete raw
+                                * frame or CSV line; 0 otherwise */
 } hr_reader_stats_t;
 
 typedef struct hr_reader hr_reader_t;
@@ -205,8 +184,8 @@ HR_API void hr_reader_reset(hr_reader_t *r);
  * *n_frames: nothing accepted is lost.  Bytes are consumed through the end of
  * the bad line (or, for an over-long line, through the byte that made it too
  * long; the rest of it is dropped by later pushes when skipping).
- * Returns HR_OK, an error of hr_reader_error_t.code (details in
- * hr_reader_error; final unless ->skipped), HR_ERR_INVALID_ARG (a NULL
+ * Returns HR_OK, an error listed at hr_reader_diag (details
+ * there; final unless hr_reader_stats()->err_skipped), HR_ERR_INVALID_ARG (a NULL
  * pointer, max_frames 0 with input; nothing is changed) or HR_ERR_STATE (after
  * hr_reader_finish). */
 HR_API int hr_reader_push(hr_reader_t *r, const void *bytes, size_t n_bytes, float *frames,
@@ -217,18 +196,42 @@ HR_API int hr_reader_push(hr_reader_t *r, const void *bytes, size_t n_bytes, flo
  *   frames     : output for up to max_frames frames; max_frames >= 1.
  *   n_frames   : receives 0 or 1.
  * Returns HR_OK, HR_ERR_TRUNCATED (raw input ends inside a frame: offset of
- * that frame and leftover_bytes in hr_reader_error; or the last CSV line has
+ * that frame and err_leftover_bytes in hr_reader_stats; or the last CSV line has
  * too few fields), another error of the last CSV line (as push), the final
  * error of an earlier call again, HR_ERR_INVALID_ARG or HR_ERR_STATE (called
  * twice).  Afterwards only hr_reader_reset or hr_reader_destroy are useful. */
 HR_API int hr_reader_finish(hr_reader_t *r, float *frames, size_t max_frames, size_t *n_frames);
 
-/* Returns the details of the last error (code HR_OK when there was none).
- * Borrowed: valid until the reader is destroyed; updated by push, finish and
- * reset.  Never NULL for a non-NULL reader. */
-HR_API const hr_reader_error_t *hr_reader_error(const hr_reader_t *r);
+/* Where and why the last push or finish failed, in the one diagnostic shape
+ * of the library: push and finish keep their signatures (they run per block,
+ * and a skipped CSV line is not the end of the stream), and this accessor
+ * copies the reader's last error into *out (out may be NULL):
+ *   code    HR_OK while nothing went wrong, else what the failing call
+ *           returned: HR_ERR_TRUNCATED (raw input ends inside a frame, or the
+ *           last CSV line, without a newline, has too few fields),
+ *           HR_ERR_CHANNELS (a CSV line has the wrong number of fields),
+ *           HR_ERR_PARSE (a CSV field is not a number, or a line is too
+ *           long), HR_ERR_RANGE (a CSV number does not fit in a float32);
+ *   source  hr_reader_cfg_t.name;
+ *   offset  stream byte offset (0-based, from the first byte ever pushed) of
+ *           the start of the problem: the incomplete frame (raw), the field,
+ *           or the line when the problem is not about one field (CSV);
+ *           has_offset is 1 on every error;
+ *   line    CSV: 1-based physical line (blank, comment and header lines
+ *           count); 0 for raw formats;
+ *   column  CSV: 1-based field number on the line, skipped columns included
+ *           (what a spreadsheet shows); 0 when not about one field;
+ *   field   "" (the column says which field; a stream has no member names);
+ *   message one sentence without the place, "'abc' is not a number".
+ * hr_diag_format gives "capture.csv:12:3: 'abc' is not a number" or
+ * "capture.bin:byte 84: input ends inside frame 3, ...".  Whether the error
+ * was skipped, its channel and leftover bytes are in hr_reader_stats.
+ * Returns the code; HR_ERR_INVALID_ARG (out cleared) for a NULL reader. */
+HR_API int hr_reader_diag(const hr_reader_t *r, hr_diag_t *out);
 
-/* Returns the running counters.  Borrowed like hr_reader_error. */
+/* Returns the running counters.  Borrowed: valid until the reader is
+ * destroyed; updated by push, finish and reset.  Never NULL for a non-NULL
+ * reader. */
 HR_API const hr_reader_stats_t *hr_reader_stats(const hr_reader_t *r);
 
 /* Parses a format name: "f32le", "i16le" or "csv" (case-insensitive).

@@ -25,17 +25,6 @@ int hr__act_fail(hr_actuator_t *a, int code, const char *fmt, ...)
   return code;
 }
 
-int hr__act_why(char *why, size_t why_len, int code, const char *fmt, ...)
-{
-  if (why && why_len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 static int check_dev(hr_actuator_t *a, int dev)
 {
   if (dev < 0 || dev >= a->n)

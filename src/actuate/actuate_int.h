@@ -31,8 +31,4 @@ hr_actuator_t *hr__act_new(const hr__act_ops_t *ops, int n);
 int hr__act_fail(hr_actuator_t *a, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Writes a message into why (when not NULL) and returns code. */
-int hr__act_why(char *why, size_t why_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 #endif

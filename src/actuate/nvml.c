@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actuate_int.h"
+#include "core/core.h"
 
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
@@ -251,23 +252,24 @@ static void load_sym(void *lib, const char *name, void *fnptr)
   memcpy(fnptr, &p, sizeof p);
 }
 
-int hr_nvml_open(const char *lib_path, hr_actuator_t **out, char *why, size_t why_len)
+int hr_nvml_open(const char *lib_path, hr_actuator_t **out, hr_diag_t *diag)
 {
+  hr__diag_begin(diag, "nvml");
   if (!out)
-    return HR_ERR_INVALID_ARG;
+    return hr__diag_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NULL, "no place for the actuator");
   *out = NULL;
   const char *path = lib_path ? lib_path : "libnvidia-ml.so.1";
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char *e = dlerror();
-    return hr__act_why(why, why_len, HR_ERR_NOT_FOUND,
-                       "nvml: cannot load %s (%s); is the NVIDIA driver installed?", path,
-                       e ? e : "unknown reason");
+    return hr__diag_fail(diag, HR_ERR_NOT_FOUND, 0, 0, NULL,
+                         "cannot load %s (%s); is the NVIDIA driver installed?", path,
+                         e ? e : "unknown reason");
   }
   nvml_t *v = calloc(1, sizeof *v);
   if (!v) {
     dlclose(lib);
-    return HR_ERR_NOMEM;
+    return hr__diag_fail(diag, HR_ERR_NOMEM, 0, 0, NULL, "out of memory");
   }
   v->lib = lib;
   nvmlReturn_t (*init)(void) = NULL;
@@ -298,14 +300,13 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, char *why, size_t wh
   if (missing) {
     dlclose(lib);
     free(v);
-    return hr__act_why(why, why_len, HR_ERR_NOT_FOUND,
-                       "nvml: %s has no symbol %s; it is not a usable NVML library", path,
-                       missing);
+    return hr__diag_fail(diag, HR_ERR_NOT_FOUND, 0, 0, NULL,
+                         "%s has no symbol %s; it is not a usable NVML library", path, missing);
   }
   nvmlReturn_t rc = init();
   if (rc != NVML_SUCCESS) {
-    int code = hr__act_why(why, why_len, HR_ERR_IO, "nvml: nvmlInit_v2 failed: %s",
-                           v->error_string ? v->error_string(rc) : "unknown error");
+    int code = hr__diag_fail(diag, HR_ERR_IO, 0, 0, NULL, "nvmlInit_v2 failed: %s",
+                             v->error_string ? v->error_string(rc) : "unknown error");
     dlclose(lib);
     free(v);
     return code;
@@ -316,8 +317,8 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, char *why, size_t wh
     v->shutdown();
     dlclose(lib);
     free(v);
-    return hr__act_why(why, why_len, rc == NVML_SUCCESS ? HR_ERR_NOT_FOUND : HR_ERR_IO,
-                       "nvml: %s", rc == NVML_SUCCESS ? "no GPU found" : "cannot count GPUs");
+    return hr__diag_fail(diag, rc == NVML_SUCCESS ? HR_ERR_NOT_FOUND : HR_ERR_IO, 0, 0, NULL,
+                         "%s", rc == NVML_SUCCESS ? "no GPU found" : "cannot count GPUs");
   }
   v->dev = calloc(n, sizeof *v->dev);
   v->name = calloc(n, sizeof *v->name);
@@ -328,14 +329,14 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, char *why, size_t wh
     free(v->dev);
     free(v->name);
     free(v);
-    return HR_ERR_NOMEM;
+    return hr__diag_fail(diag, HR_ERR_NOMEM, 0, 0, NULL, "out of memory");
   }
   a->impl = v;
   for (unsigned int k = 0; k < n; k++) {
     rc = handle(k, &v->dev[k]);
     if (rc != NVML_SUCCESS) {
-      int code = hr__act_why(why, why_len, HR_ERR_IO, "nvml: GPU %u: no handle: %s", k,
-                             nv_err(v, rc));
+      int code = hr__diag_fail(diag, HR_ERR_IO, 0, 0, NULL, "GPU %u: no handle: %s", k,
+                               nv_err(v, rc));
       hr_actuator_destroy(a);
       return code;
     }

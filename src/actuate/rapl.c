@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "actuate_int.h"
+#include "core/core.h"
 
 #define MAX_ZONES 64
 
@@ -131,20 +132,20 @@ static const hr__act_ops_t rapl_ops = {
   "rapl", rp_read, rp_limits, rp_set_cap, NULL, NULL, rp_name, rp_destroy,
 };
 
-int hr_rapl_open(const char *root, hr_actuator_t **out, char *why, size_t why_len)
+int hr_rapl_open(const char *root, hr_actuator_t **out, hr_diag_t *diag)
 {
-  if (!out)
-    return HR_ERR_INVALID_ARG;
-  *out = NULL;
   const char *base = root ? root : "/sys/class/powercap";
+  hr__diag_begin(diag, base);
+  if (!out)
+    return hr__diag_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NULL, "no place for the actuator");
+  *out = NULL;
   DIR *d = opendir(base);
   if (!d)
-    return hr__act_why(why, why_len, HR_ERR_NOT_FOUND, "rapl: cannot open %s: %s", base,
-                       strerror(errno));
+    return hr__diag_fail(diag, HR_ERR_NOT_FOUND, 0, 0, NULL, "cannot open: %s", strerror(errno));
   rapl_t *r = calloc(1, sizeof *r);
   if (!r) {
     closedir(d);
-    return HR_ERR_NOMEM;
+    return hr__diag_fail(diag, HR_ERR_NOMEM, 0, 0, NULL, "out of memory");
   }
   int n = 0;
   struct dirent *e;
@@ -171,15 +172,15 @@ int hr_rapl_open(const char *root, hr_actuator_t **out, char *why, size_t why_le
   closedir(d);
   if (n == 0) {
     free(r);
-    return hr__act_why(why, why_len, HR_ERR_NOT_FOUND,
-                       "rapl: no RAPL zone with an energy counter under %s", base);
+    return hr__diag_fail(diag, HR_ERR_NOT_FOUND, 0, 0, NULL,
+                         "no RAPL zone with an energy counter here");
   }
   /* readdir order is arbitrary; device numbers follow the zone names. */
   qsort(r->z, (size_t)n, sizeof r->z[0], cmp_zone);
   hr_actuator_t *a = hr__act_new(&rapl_ops, n);
   if (!a) {
     free(r);
-    return HR_ERR_NOMEM;
+    return hr__diag_fail(diag, HR_ERR_NOMEM, 0, 0, NULL, "out of memory");
   }
   a->impl = r;
   *out = a;

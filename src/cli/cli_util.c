@@ -41,9 +41,9 @@ int cli_int(const char *text, int *out)
   return 0;
 }
 
-/* The option behind a field that hr_meter_cfg_check names at the start of
- * its message, so a refusal names what the user typed. */
-const char *cli_meter_option(const char *why)
+/* The option behind a setting that hr_meter_cfg_check names in its diag's
+ * field, so a refusal names what the user typed. */
+const char *cli_meter_option(const char *field)
 {
   static const struct {
     const char *field, *option;
@@ -51,21 +51,32 @@ const char *cli_meter_option(const char *why)
       {"fs_hz", "--fs"},
       {"f_nom_hz", "--f-nom"},
       {"u_din_v", "--u-din"},
+      {"layout", "--layout"},
       {"has_in", "--neutral"},
       {"ref_channel", "--ref-channel"},
       {"track_pct", "--track-pct"},
-      {"u_clip_v/i_clip_a", "--u-clip/--i-clip"},
-      {"thresholds", "--interruption-pct/--dip-pct/--swell-pct"},
+      {"u_clip_v", "--u-clip"},
+      {"i_clip_a", "--i-clip"},
+      {"interruption_pct", "--interruption-pct"},
+      {"dip_pct", "--dip-pct"},
+      {"swell_pct", "--swell-pct"},
       {"hysteresis_pct", "--hysteresis-pct"},
-      {"rvc_pct", "--rvc-pct/--rvc-hysteresis-pct"},
-      {"power step", "--p-step"},
-      {"current step", "--i-step"},
-      {"alarms[", "--alarm"},
+      {"rvc_pct", "--rvc-pct"},
+      {"rvc_hysteresis_pct", "--rvc-hysteresis-pct"},
+      {"p_step_pct", "--p-step"},
+      {"p_step_window_ms", "--p-step"},
+      {"i_step_pct", "--i-step"},
+      {"i_step_window_ms", "--i-step"},
       {"n_alarms", "--alarm"},
       {"t0_ns", "--t0-ns"},
   };
+  if (!field)
+    return NULL;
+  /* "alarms[2].metric": any member of any alarm comes from --alarm. */
+  if (strncmp(field, "alarms[", 7) == 0)
+    return "--alarm";
   for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
-    if (strncmp(why, map[k].field, strlen(map[k].field)) == 0)
+    if (strcmp(field, map[k].field) == 0)
       return map[k].option;
   return NULL;
 }

@@ -14,9 +14,9 @@ int cli_double(const char *text, double *out);
 int cli_int(const char *text, int *out);
 int cli_int64(const char *text, int64_t *out);
 
-/* The option of headroom meter (and agent) that sets the meter setting a
- * message of hr_meter_cfg_check names ("fs_hz = ...": "--fs"), or NULL. */
-const char *cli_meter_option(const char *why);
+/* The option of headroom meter (and agent) that sets the meter setting
+ * hr_meter_cfg_check names in hr_diag_t.field ("fs_hz": "--fs"), or NULL. */
+const char *cli_meter_option(const char *field);
 
 /* Loads the tree at path ("-": standard input) into *tree; 0, or -1 after
  * "PROG: why" (file, line and field) on stderr. */

@@ -157,10 +157,11 @@ int cmd_agent(int argc, char **argv)
   hr_meter_cfg_t mc;
   hr_meter_cfg_init(&mc, fs, f_nom, u_din, layout);
   mc.records = HR_RECMASK(HR_REC_MS) | HR_RECMASK(HR_REC_HALF);
-  char mwhy[256];
-  if (hr_meter_cfg_check(&mc, mwhy, sizeof mwhy) != HR_OK) {
-    const char *opt = cli_meter_option(mwhy);
-    return cli_bad(&spec, opt, "%s", mwhy);
+  hr_diag_t mwhy;
+  if (hr_meter_cfg_check(&mc, &mwhy) != HR_OK) {
+    char text[HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 8];
+    hr_diag_format(&mwhy, text, sizeof text);
+    return cli_bad(&spec, cli_meter_option(mwhy.field), "%s", text);
   }
   hr_tree_t *tree = NULL;
   if (cli_load_tree("headroom agent", tree_path, &tree) != 0)
@@ -197,7 +198,7 @@ int cmd_agent(int argc, char **argv)
       n_leaves++;
   }
   free(mark);
-  char why[512] = "";
+  hr_diag_t why = {0};
   int rc;
   if (!strcmp(act_kind, "sim")) {
     hr_simgpu_cfg_t g;
@@ -205,14 +206,20 @@ int cmd_agent(int argc, char **argv)
     rc = hr_simgpu_create(&g, &act);
     c.sim_act = 1;
   } else if (!strcmp(act_kind, "nvml")) {
-    rc = hr_nvml_open(NULL, &act, why, sizeof why);
+    rc = hr_nvml_open(NULL, &act, &why);
   } else {
-    rc = hr_rapl_open(NULL, &act, why, sizeof why);
+    rc = hr_rapl_open(NULL, &act, &why);
   }
   if (rc != HR_OK) {
-    /* No actuator: the agent still measures and decides, but sets nothing. */
+    /* No actuator: the agent still measures and decides, but sets nothing.
+     * The diag's source ("nvml", the powercap root) names what was tried;
+     * the simulator fills none, and an empty diag formats as its code. */
+    char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_MSG_BYTES + 8];
+    if (!why.code)
+      why.code = rc;
+    hr_diag_format(&why, text, sizeof text);
     fprintf(stderr, "headroom agent: %s actuator unavailable (%s); measuring only\n", act_kind,
-            why[0] ? why : hr_strerror(rc));
+            text);
     act = NULL;
     hr_sim_policy_cfg("none", &acfg);
   }
@@ -245,6 +252,7 @@ int cmd_agent(int argc, char **argv)
   int n_ch = hr_meter_frame_len(meter);
   hr_reader_cfg_init(&rcfg, sfmt, n_ch);
   rcfg.csv_skip_columns = skip_cols;
+  rcfg.name = (!input || !strcmp(input, "-")) ? "stdin" : input;
   if (hr_reader_create(&rcfg, &rd) != HR_OK) {
     fprintf(stderr, "headroom agent: bad reader settings\n");
     goto out;
@@ -276,7 +284,12 @@ int cmd_agent(int argc, char **argv)
         status = 1;
     } while (rc == HR_OK && off < got);
     if (rc != HR_OK) {
-      fprintf(stderr, "headroom agent: input: %s\n", hr_reader_error(rd)->message);
+      /* "capture.csv:12:3: 'abc' is not a number": file, place, why. */
+      hr_diag_t rwhy;
+      char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_MSG_BYTES + 64];
+      hr_reader_diag(rd, &rwhy);
+      hr_diag_format(&rwhy, text, sizeof text);
+      fprintf(stderr, "headroom agent: %s\n", text);
       status = 1;
       break;
     }

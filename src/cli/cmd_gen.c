@@ -594,8 +594,10 @@ static int gen_apply(const cli_opt_t *o, const char *value, void *ctx)
   }
 }
 
-/* The option a cfg field comes from, for error messages. */
-static const char *option_of_field(const hr_gen_cfg_t *cfg, const hr_gen_cfg_error_t *e)
+/* The option a cfg field comes from, for error messages, or NULL.  field is
+ * hr_diag_t.field of hr_gen_cfg_check: a member, or a list entry
+ * "events[3]". */
+static const char *option_of_field(const hr_gen_cfg_t *cfg, const char *field)
 {
   static const struct {
     const char *field, *opt;
@@ -616,10 +618,15 @@ static const char *option_of_field(const hr_gen_cfg_t *cfg, const hr_gen_cfg_err
     {"rack.q_var", "--rack-q-var"}, {"rack.u_min_pct", "--rack-u-min-pct"},
     {"t0_ns", "--t0-ns"},
   };
-  if (!e->field)
-    return "configuration";
-  if (strcmp(e->field, "events") == 0 && e->index >= 0 && e->index < cfg->n_events) {
-    switch (cfg->events[e->index].kind) {
+  if (!field[0])
+    return NULL;
+  /* The member without a list index: "u_harm[1]" is "u_harm". */
+  size_t len = strcspn(field, "[");
+  int index = -1;
+  if (field[len] == '[')
+    index = atoi(field + len + 1);
+  if (len == 6 && strncmp(field, "events", len) == 0 && index >= 0 && index < cfg->n_events) {
+    switch (cfg->events[index].kind) {
     case HR_GEN_EVENT_SWELL:
       return "--swell";
     case HR_GEN_EVENT_INTERRUPTION:
@@ -629,9 +636,9 @@ static const char *option_of_field(const hr_gen_cfg_t *cfg, const hr_gen_cfg_err
     }
   }
   for (unsigned k = 0; k < sizeof map / sizeof map[0]; k++)
-    if (strcmp(map[k].field, e->field) == 0)
+    if (strlen(map[k].field) == len && strncmp(map[k].field, field, len) == 0)
       return map[k].opt;
-  return e->field;
+  return NULL; /* no option sets it: the diag's field names it alone */
 }
 
 /* --- output -------------------------------------------------------------- */
@@ -879,10 +886,15 @@ int cmd_gen(int argc, char **argv)
     return 2;
   }
 
-  hr_gen_cfg_error_t err;
+  hr_diag_t err;
   rc = hr_gen_cfg_check(&r.cfg, &err);
   if (rc != HR_OK) {
-    fprintf(stderr, "headroom gen: %s: %s\n", option_of_field(&r.cfg, &err), err.msg);
+    /* "--harmonic: u_harm[1]: harmonic 67 reaches ...": the option typed,
+     * then the member and entry at fault. */
+    char text[HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 8];
+    hr_diag_format(&err, text, sizeof text);
+    const char *opt = option_of_field(&r.cfg, err.field);
+    fprintf(stderr, "headroom gen: %s%s%s\n", opt ? opt : "", opt ? ": " : "", text);
     return 2;
   }
   hr_gen_t *g;

@@ -123,6 +123,17 @@ static const char *signal_name(int signo)
                                                                                      : "a signal";
 }
 
+/* Reports the reader's last error as "file:line:column: why" (CSV) or
+ * "file:byte N: why" (raw), the file being hr_reader_cfg_t.name. */
+static void print_reader_diag(const hr_reader_t *r)
+{
+  hr_diag_t why;
+  char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_MSG_BYTES + 64];
+  hr_reader_diag(r, &why);
+  hr_diag_format(&why, text, sizeof text);
+  fprintf(stderr, "headroom meter: %s\n", text);
+}
+
 static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, double fs, int quiet,
                     int lost)
 {
@@ -383,10 +394,13 @@ int cmd_meter(int argc, char **argv)
     if (cfg.i_clip_a == 0.0)
       cfg.i_clip_a = 32767.0 * scale_i;
   }
-  char why[256];
-  if (hr_meter_cfg_check(&cfg, why, sizeof why) != HR_OK) {
-    const char *opt = cli_meter_option(why);
-    fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", why);
+  hr_diag_t why;
+  if (hr_meter_cfg_check(&cfg, &why) != HR_OK) {
+    /* "--fs: fs_hz: must be between ...": the option typed, then the setting. */
+    const char *opt = cli_meter_option(why.field);
+    char text[HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 8];
+    hr_diag_format(&why, text, sizeof text);
+    fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", text);
     return 2;
   }
   if (device_id) {
@@ -413,6 +427,8 @@ int cmd_meter(int argc, char **argv)
   rcfg.csv_header = csv_header;
   rcfg.csv_skip_columns = csv_skip;
   rcfg.skip_bad_lines = skip_bad;
+  /* Every reader message starts with the file ("capture.csv:12:3: ..."). */
+  rcfg.name = strcmp(in_path, "-") != 0 ? in_path : "stdin";
   hr_reader_t *r = NULL;
   rc = hr_reader_create(&rcfg, &r);
   if (rc != HR_OK) {
@@ -483,9 +499,8 @@ int cmd_meter(int argc, char **argv)
         goto refused;
       off += used;
       if (rc != HR_OK) {
-        const hr_reader_error_t *e = hr_reader_error(r);
-        fprintf(stderr, "headroom meter: %s: %s\n", name, e->message);
-        if (!e->skipped) {
+        print_reader_diag(r);
+        if (!hr_reader_stats(r)->err_skipped) {
           status = 1;
           goto done;
         }
@@ -511,7 +526,7 @@ int cmd_meter(int argc, char **argv)
     if ((push_rc = feed(m, frames, nf, &n_frames)) != HR_OK)
       goto refused;
     if (rc != HR_OK) {
-      fprintf(stderr, "headroom meter: %s: %s\n", name, hr_reader_error(r)->message);
+      print_reader_diag(r);
       if (!signo)
         status = 1;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "gen/gen_int.h"
 #include "headroom/error.h"
 
@@ -55,18 +56,18 @@ int hr_gen_cfg_init(hr_gen_cfg_t *cfg)
   return HR_OK;
 }
 
-int hr__gen_fail(hr_gen_cfg_error_t *err, int code, const char *field, int index, const char *fmt,
-                 ...)
+int hr__gen_fail(hr_diag_t *err, int code, const char *field, int index, const char *fmt, ...)
 {
-  if (err) {
-    va_list ap;
-    err->field = field;
-    err->index = index;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
-  return code;
+  char name[HR_DIAG_FIELD_BYTES];
+  if (field && index >= 0)
+    snprintf(name, sizeof name, "%s[%d]", field, index);
+  else
+    snprintf(name, sizeof name, "%s", field ? field : "");
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = hr__diag_vfail(err, code, 0, 0, name, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 /* --- list helpers -------------------------------------------------------- */
@@ -141,18 +142,17 @@ int hr_gen_cfg_add_phase_step(hr_gen_cfg_t *cfg, double t_s, double deg)
 /* --- validation ---------------------------------------------------------- */
 
 /* Checks a list count against its capacity. */
-static int check_count(hr_gen_cfg_error_t *err, const char *field, int n, int cap)
+static int check_count(hr_diag_t *err, const char *field, int n, int cap)
 {
   if (n < 0 || n > cap)
-    return hr__gen_fail(err, HR_ERR_RANGE, field, -1, "%s: %d entries, at most %d", field, n,
-                        cap);
+    return hr__gen_fail(err, HR_ERR_RANGE, field, -1, "%d entries, at most %d", n, cap);
   return HR_OK;
 }
 
 /* Checks a value that must be finite and lie in [lo, hi]: NaN/Inf and values
  * below lo_invalid are HR_ERR_INVALID_ARG (a sign error, say), others outside
  * [lo, hi] HR_ERR_RANGE. */
-static int check_value(hr_gen_cfg_error_t *err, const char *field, int index, const char *what,
+static int check_value(hr_diag_t *err, const char *field, int index, const char *what,
                        double x, double lo, double hi)
 {
   if (!isfinite(x))
@@ -166,7 +166,7 @@ static int check_value(hr_gen_cfg_error_t *err, const char *field, int index, co
 
 /* Like check_value for quantities where a negative value is a malformed
  * argument (durations, amplitudes) rather than merely out of range. */
-static int check_nonneg(hr_gen_cfg_error_t *err, const char *field, int index, const char *what,
+static int check_nonneg(hr_diag_t *err, const char *field, int index, const char *what,
                         double x, double hi)
 {
   if (!isfinite(x) || x < 0)
@@ -184,7 +184,7 @@ static int check_nonneg(hr_gen_cfg_error_t *err, const char *field, int index, c
       return rc_;                                                                            \
   } while (0)
 
-static int check_harmonics(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err, const char *field,
+static int check_harmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err, const char *field,
                            const hr_gen_harmonic_t *list, int n, double f_hi_hz)
 {
   TRY(check_count(err, field, n, HR_GEN_MAX_HARM));
@@ -213,7 +213,7 @@ static int check_harmonics(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err, con
   return HR_OK;
 }
 
-static int check_interharmonics(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err,
+static int check_interharmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err,
                                 const char *field, const hr_gen_interharmonic_t *list, int n)
 {
   TRY(check_count(err, field, n, HR_GEN_MAX_IHARM));
@@ -232,7 +232,7 @@ static int check_interharmonics(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err
   return HR_OK;
 }
 
-static int check_events(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
+static int check_events(const hr_gen_cfg_t *cfg, hr_diag_t *err)
 {
   TRY(check_count(err, "events", cfg->n_events, HR_GEN_MAX_EVENTS));
   for (int k = 0; k < cfg->n_events; k++) {
@@ -277,13 +277,9 @@ static int check_events(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
   return HR_OK;
 }
 
-int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
+int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_diag_t *err)
 {
-  if (err) {
-    err->field = NULL;
-    err->index = -1;
-    err->msg[0] = '\0';
-  }
+  hr__diag_begin(err, NULL);
   if (!cfg)
     return hr__gen_fail(err, HR_ERR_INVALID_ARG, NULL, -1, "no configuration");
 

@@ -88,11 +88,11 @@ void hr__gen_rack_init(hr_gen_t *g);
 double hr__gen_rack_demand_w(const hr_gen_t *g, double t_s);
 
 /* Checks the rack part of a configuration; same contract as hr_gen_cfg_check. */
-int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err);
+int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_diag_t *err);
 
-/* Records an error in err (may be NULL) and returns code. */
-int hr__gen_fail(hr_gen_cfg_error_t *err, int code, const char *field, int index, const char *fmt,
-                 ...)
+/* Records an error in err (may be NULL) and returns code.  field is the cfg
+ * member; index >= 0 makes it "field[index]" (a list entry). */
+int hr__gen_fail(hr_diag_t *err, int code, const char *field, int index, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 5, 6)))
 #endif

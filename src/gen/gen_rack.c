@@ -169,7 +169,7 @@ void hr__gen_rack_init(hr_gen_t *g)
   g->rack_harm_pw = s;
 }
 
-int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
+int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_diag_t *err)
 {
   const hr_gen_rack_t *r = &cfg->rack;
   if (r->n_servers < 1 || r->n_servers > 1024)
@@ -200,10 +200,10 @@ int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_gen_cfg_error_t *err)
     double x = *(const double *)((const char *)r + nonneg[k].off);
     if (!isfinite(x) || x < 0)
       return hr__gen_fail(err, HR_ERR_INVALID_ARG, nonneg[k].field, -1,
-                          "%s = %g must be a finite number >= 0", nonneg[k].field, x);
+                          "%g must be a finite number >= 0", x);
     if (x > nonneg[k].hi)
-      return hr__gen_fail(err, HR_ERR_RANGE, nonneg[k].field, -1, "%s = %g is above %g",
-                          nonneg[k].field, x, nonneg[k].hi);
+      return hr__gen_fail(err, HR_ERR_RANGE, nonneg[k].field, -1, "%g is above %g", x,
+                          nonneg[k].hi);
   }
   /* A floor on the iteration keeps the profile's horizon (HR_GEN_RACK_MAX_ITERS
    * iterations, gen.h) beyond 1e9 s: a denormal phase would end it at once. */

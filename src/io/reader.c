@@ -116,8 +116,8 @@ void hr_reader_reset(hr_reader_t *r)
   r->finished = 0;
   r->failed = 0;
   memset(&r->err, 0, sizeof r->err);
-  r->err.channel = -1;
   memset(&r->st, 0, sizeof r->st);
+  r->st.err_channel = -1;
   for (int ch = 0; ch < HR_MAX_CH; ch++) {
     r->st.first_clip_frame[ch] = -1;
     r->st.first_nonfinite_frame[ch] = -1;
@@ -149,6 +149,10 @@ int hr_reader_create(const hr_reader_cfg_t *cfg, hr_reader_t **out)
   if (!r)
     return HR_ERR_NOMEM;
   r->cfg = *cfg;
+  /* The name is borrowed only during this call: keep a copy, and no pointer
+   * to the caller's text. */
+  snprintf(r->name, sizeof r->name, "%s", cfg->name ? cfg->name : "");
+  r->cfg.name = NULL;
   r->sample_bytes = hr_sample_format_bytes(cfg->format);
   r->frame_bytes = r->sample_bytes * cfg->n_channels;
   hr_reader_reset(r);
@@ -163,9 +167,18 @@ void hr_reader_destroy(hr_reader_t *r)
   free(r);
 }
 
-const hr_reader_error_t *hr_reader_error(const hr_reader_t *r)
+int hr_reader_diag(const hr_reader_t *r, hr_diag_t *out)
 {
-  return r ? &r->err : NULL;
+  if (!r) {
+    if (out)
+      memset(out, 0, sizeof *out);
+    return HR_ERR_INVALID_ARG;
+  }
+  if (out) {
+    *out = r->err;
+    snprintf(out->source, sizeof out->source, "%s", r->name);
+  }
+  return r->err.code;
 }
 
 const hr_reader_stats_t *hr_reader_stats(const hr_reader_t *r)
@@ -178,22 +191,18 @@ const hr_reader_stats_t *hr_reader_stats(const hr_reader_t *r)
 int hr__io_fail(hr_reader_t *r, int code, int skipped, uint64_t offset_bytes, uint64_t line,
                 int column, int channel, uint64_t leftover_bytes, const char *fmt, ...)
 {
-  hr_reader_error_t *e = &r->err;
-  e->code = code;
-  e->skipped = skipped ? 1 : 0;
-  e->offset_bytes = offset_bytes;
-  e->line = line;
-  e->column = column;
-  e->frame_index = r->st.frames;
-  e->channel = channel;
-  e->leftover_bytes = leftover_bytes;
+  hr_diag_t *e = &r->err;
+  memset(e, 0, sizeof *e);
+  e->offset = offset_bytes;
+  e->has_offset = 1;
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(e->message, sizeof e->message, fmt, ap);
+  hr__diag_vfail(e, code, (long)line, column, NULL, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    e->message[0] = '\0';
-  e->message[sizeof e->message - 1] = '\0';
+  r->st.err_skipped = skipped ? 1 : 0;
+  r->st.err_frame = r->st.frames;
+  r->st.err_channel = channel;
+  r->st.err_leftover_bytes = leftover_bytes;
   if (!skipped)
     r->failed = 1;
   return code;
@@ -280,9 +289,9 @@ static int raw_finish(hr_reader_t *r)
   uint64_t at = r->st.bytes - r->n_pend;
   int channel = (int)(r->n_pend / (size_t)r->sample_bytes);
   return hr__io_fail(r, HR_ERR_TRUNCATED, 0, at, 0, 0, channel, r->n_pend,
-                     "byte offset %llu: input ends inside frame %llu, %zu bytes left over "
+                     "input ends inside frame %llu, %zu bytes left over "
                      "(a frame is %d bytes: %d channels x %d bytes)",
-                     (unsigned long long)at, (unsigned long long)r->st.frames, r->n_pend,
+                     (unsigned long long)r->st.frames, r->n_pend,
                      r->frame_bytes, r->cfg.n_channels, r->sample_bytes);
 }
 

@@ -148,8 +148,7 @@ static int process_line(hr_reader_t *r, float *out, int *produced, int at_eof)
     if (skip)
       r->st.skipped_lines++;
     return hr__io_fail(r, HR_ERR_PARSE, skip, r->line_start, lineno, 0, -1, 0,
-                       "line %llu: longer than the %d-byte maximum", (unsigned long long)lineno,
-                       HR_READER_MAX_LINE_BYTES);
+                       "longer than the %d-byte maximum", HR_READER_MAX_LINE_BYTES);
   }
   size_t start = 0;
   if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
@@ -196,11 +195,10 @@ static int process_line(hr_reader_t *r, float *out, int *produced, int at_eof)
       r->st.skipped_lines++;
     if (at_eof && nf < expected)
       return hr__io_fail(r, HR_ERR_TRUNCATED, skip, r->line_start, lineno, 0, -1, r->n_line,
-                         "line %llu: input ends inside the line, %zu fields, expected %zu%s",
-                         (unsigned long long)lineno, nf, expected, detail);
+                         "input ends inside the line, %zu fields, expected %zu%s", nf, expected,
+                         detail);
     return hr__io_fail(r, HR_ERR_CHANNELS, skip, r->line_start, lineno, 0, -1, 0,
-                       "line %llu: %zu fields, expected %zu%s", (unsigned long long)lineno, nf,
-                       expected, detail);
+                       "%zu fields, expected %zu%s", nf, expected, detail);
   }
   for (int ch = 0; ch < nch; ch++) {
     const field_t *fk = &f[r->cfg.csv_skip_columns + ch];
@@ -214,16 +212,13 @@ static int process_line(hr_reader_t *r, float *out, int *produced, int at_eof)
     uint64_t at = r->line_start + fk->at;
     if (fk->len == 0)
       return hr__io_fail(r, HR_ERR_PARSE, skip, at, lineno, column, ch, 0,
-                         "line %llu, column %d: empty field, expected a number",
-                         (unsigned long long)lineno, column);
+                         "empty field, expected a number");
     field_text(s, fk->len, txt, sizeof txt);
     if (ok < 0)
       return hr__io_fail(r, HR_ERR_RANGE, skip, at, lineno, column, ch, 0,
-                         "line %llu, column %d: '%s' is out of the float32 range",
-                         (unsigned long long)lineno, column, txt);
+                         "'%s' is out of the float32 range", txt);
     return hr__io_fail(r, HR_ERR_PARSE, skip, at, lineno, column, ch, 0,
-                       "line %llu, column %d: '%s' is not a number", (unsigned long long)lineno,
-                       column, txt);
+                       "'%s' is not a number", txt);
   }
   hr__io_count_nonfinite(r, out);
   r->st.frames++;
@@ -273,8 +268,7 @@ static int csv_push(hr_reader_t *r, const unsigned char *in, size_t n, float *fr
         r->n_line = 0;
       }
       rc = hr__io_fail(r, HR_ERR_PARSE, skip, r->line_start, lineno, 0, -1, 0,
-                       "line %llu: longer than the %d-byte maximum", (unsigned long long)lineno,
-                       HR_READER_MAX_LINE_BYTES);
+                       "longer than the %d-byte maximum", HR_READER_MAX_LINE_BYTES);
       break;
     }
     memcpy(r->line + r->n_line, in + pos, seg);

@@ -18,7 +18,10 @@ struct hr_reader {
   int frame_bytes;  /* raw formats: sample_bytes * n_channels */
   int finished;     /* hr_reader_finish was called */
   int failed;       /* a final error is stored in err */
-  hr_reader_error_t err;
+  /* The last error without its source (hr_reader_diag adds name); its
+   * skipped, channel, frame and leftover facts are in st.err_*. */
+  hr_diag_t err;
+  char name[HR_DIAG_SOURCE_BYTES]; /* hr_reader_cfg_t.name, copied */
   hr_reader_stats_t st;
 
   /* Raw formats: the bytes of an incomplete frame carried to the next push. */
@@ -33,8 +36,10 @@ struct hr_reader {
   int seen_first_line;  /* the header decision has been made */
 };
 
-/* Records an error in r->err (message from a printf format) and returns code.
- * The error becomes final unless skipped is non-zero. */
+/* Records an error in r->err (message from a printf format, without the
+ * place: line, column and offset are members) and the decoding facts in
+ * r->st.err_*, and returns code.  The error becomes final unless skipped is
+ * non-zero. */
 int hr__io_fail(hr_reader_t *r, int code, int skipped, uint64_t offset_bytes, uint64_t line,
                 int column, int channel, uint64_t leftover_bytes, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)

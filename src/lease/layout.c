@@ -1,11 +1,13 @@
 /* The lease system's layout: its own node order, per-node tables (on huge
  * pages where they are large), floors and budgets, create and destroy. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 
+#include "core/core.h"
 #include "lease/lease_sys.h"
 
 /* Phase weights of child c as its parent p sees it: the share of c's power
@@ -198,6 +200,33 @@ int hr__lease_check_floors(const hr_lease_sys_t *s, size_t *bad)
     }
   }
   return HR_OK;
+}
+
+/* Says why node u (tree index, as hr__lease_check_floors reports it) was
+ * refused: field "nodes[<id>]" as the tree loader names a node, and which
+ * floor does not fit which limit, so the file can be fixed. */
+static int floor_diag(const hr_lease_sys_t *s, size_t u, hr_diag_t *d)
+{
+  size_t k = (size_t)s->lidx[u];
+  char field[HR_DIAG_FIELD_BYTES];
+  snprintf(field, sizeof field, "nodes[%s]", tnode(s, k)->id);
+  double lim = s->budget[k].limit_w, f = 1.0;
+  if (is_root(s, k) && s->mode == HR_MODE_DEGRADED)
+    f = s->cfg.degraded_frac;
+  if (s->floor_w[k] > lim * f * (1.0 + 1e-9))
+    return hr__diag_fail(d, HR_ERR_RANGE, 0, 0, field,
+                         "the floors below it (%.6g W) do not fit its limit of %.6g W",
+                         s->floor_w[k], lim * f);
+  if (s->ph_idx[k] >= 0) {
+    const double *fp = ph_row(s->fph, s, k);
+    for (int q = 0; q < 3; q++)
+      if (fp[q] > s->budget[k].phase_w[q] * f * (1.0 + 1e-9))
+        return hr__diag_fail(d, HR_ERR_RANGE, 0, 0, field,
+                             "the floors below it put %.6g W on phase %c, above that "
+                             "conductor's limit of %.6g W",
+                             fp[q], 'A' + q, s->budget[k].phase_w[q] * f);
+  }
+  return hr__diag_fail(d, HR_ERR_RANGE, 0, 0, field, "its floors do not fit its limits");
 }
 
 /* Node k's budget from its device state and the feed state.  A leaf's
@@ -429,27 +458,41 @@ done:
   } while (0)
 
 int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lease_sys_t **out,
-                        size_t *bad_node)
+                        hr_diag_t *diag)
 {
+  hr__diag_begin(diag, NULL);
   if (!tree || !cfg || !out)
-    return HR_ERR_INVALID_ARG;
+    return hr__diag_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NULL, "tree, cfg and out are required");
   *out = NULL;
   int rc = hr__budget_cfg_check(&cfg->budget);
-  if (rc == HR_OK)
-    rc = hr__coord_cfg_check(&cfg->coord);
   if (rc != HR_OK)
-    return rc;
+    return hr__diag_fail(diag, rc, 0, 0, "budget", "out of range (see hr_budget_cfg_t)");
+  rc = hr__coord_cfg_check(&cfg->coord);
+  if (rc != HR_OK)
+    return hr__diag_fail(diag, rc, 0, 0, "coord", "out of range (see hr_coord_cfg_t)");
   for (int k = 0; k < HR_TIER_COUNT; k++)
-    if (!(cfg->tier[k].token_w > 0.0) || cfg->tier[k].ttl_ns <= 0)
-      return HR_ERR_RANGE;
-  if (!(cfg->gpu_floor_frac >= 0.0 && cfg->gpu_floor_frac <= 1.0) ||
-      !(cfg->degraded_frac > 0.0 && cfg->degraded_frac <= 1.0) || cfg->stable_ns < 0)
-    return HR_ERR_RANGE;
+    if (!(cfg->tier[k].token_w > 0.0) || cfg->tier[k].ttl_ns <= 0) {
+      char field[32];
+      snprintf(field, sizeof field, "tier[%d]", k);
+      return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, field,
+                           "token_w and ttl_ns must be > 0 (got %g W, %lld ns)",
+                           cfg->tier[k].token_w, (long long)cfg->tier[k].ttl_ns);
+    }
+  if (!(cfg->gpu_floor_frac >= 0.0 && cfg->gpu_floor_frac <= 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "gpu_floor_frac",
+                         "must be between 0 and 1 (got %g)", cfg->gpu_floor_frac);
+  if (!(cfg->degraded_frac > 0.0 && cfg->degraded_frac <= 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "degraded_frac",
+                         "must be > 0 and at most 1 (got %g)", cfg->degraded_frac);
+  if (cfg->stable_ns < 0)
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "stable_ns", "must be >= 0 (got %lld)",
+                         (long long)cfg->stable_ns);
   if (hr_device_size() > HR__DEV_MEM)
-    return HR_ERR_UNSUPPORTED;
+    return hr__diag_fail(diag, HR_ERR_UNSUPPORTED, 0, 0, NULL,
+                         "hr_device_t is larger than this build's lease tables allow");
   hr_lease_sys_t *s = calloc(1, sizeof *s);
   if (!s)
-    return HR_ERR_NOMEM;
+    return hr__diag_fail(diag, HR_ERR_NOMEM, 0, 0, NULL, "out of memory");
   s->tree = tree;
   s->nodes = hr_tree_nodes(tree);
   s->n = hr_tree_count(tree);
@@ -672,13 +715,19 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   memcpy(s->pph, s->fph, 4 * s->n_ph * sizeof *s->pph);
   init_shapes(s);
   s->stats.clamp_ns = INT64_MIN;
-  if ((rc = hr__lease_check_floors(s, bad_node)) != HR_OK)
+  size_t bad = 0;
+  if ((rc = hr__lease_check_floors(s, &bad)) != HR_OK) {
+    floor_diag(s, bad, diag);
     goto fail;
+  }
   *out = s;
   return HR_OK;
 nomem:
   rc = HR_ERR_NOMEM;
 fail:
+  /* Floors and NOMEM say more above; any other code says what it is. */
+  if (diag && diag->code == HR_OK)
+    hr__diag_fail(diag, rc, 0, 0, NULL, "%s", hr_strerror(rc));
   hr_lease_sys_destroy(s);
   return rc;
 }

@@ -366,8 +366,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
     }
     free(below);
   }
-  size_t bad = 0;
-  rc = hr_lease_sys_create(tree, &cfg->lease, &a->sys, &bad);
+  rc = hr_lease_sys_create(tree, &cfg->lease, &a->sys, NULL);
   if (rc != HR_OK) {
     hr_agent_destroy(a);
     return rc;

@@ -60,79 +60,91 @@ int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double
   return HR_OK;
 }
 
-#define CHECK(cond, code, ...)                                                                     \
+/* Fails with field and message apart (hr_diag_t): the message never repeats
+ * the field, so a caller can put its own name for it (a CLI option) in
+ * front. */
+#define CHECK(cond, code, field, ...)                                                              \
   do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      if (why && why_len)                                                                          \
-        snprintf(why, why_len, __VA_ARGS__);                                                       \
-      return code;                                                                                 \
-    }                                                                                              \
+    if (!(cond))                                                                                   \
+      return hr__diag_fail(diag, code, 0, 0, field, __VA_ARGS__);                                  \
   } while (0)
 
-int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, char *why, size_t why_len)
+int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
 {
-  if (why && why_len)
-    why[0] = '\0';
-  CHECK(cfg != NULL, HR_ERR_INVALID_ARG, "configuration is NULL");
-  CHECK(cfg->fs_hz >= 2000.0 && cfg->fs_hz <= 50000.0, HR_ERR_RANGE,
-        "fs_hz = %g: the sample rate must be between 2000 and 50000 Hz", cfg->fs_hz);
-  CHECK(fabs(cfg->fs_hz * 1000.0 - llround(cfg->fs_hz * 1000.0)) < 1e-6, HR_ERR_RANGE,
-        "fs_hz = %.9g: the sample rate must be a multiple of 0.001 Hz", cfg->fs_hz);
-  CHECK(cfg->f_nom_hz == 50.0 || cfg->f_nom_hz == 60.0, HR_ERR_RANGE,
-        "f_nom_hz = %g: the nominal frequency must be 50 or 60 Hz", cfg->f_nom_hz);
-  CHECK(cfg->u_din_v > 0.0 && isfinite(cfg->u_din_v), HR_ERR_RANGE,
-        "u_din_v = %g: the declared voltage must be > 0", cfg->u_din_v);
-  CHECK(hr_layout_n_u(cfg->layout) > 0, HR_ERR_INVALID_ARG, "layout = %d is not a known layout",
+  hr__diag_begin(diag, NULL);
+  CHECK(cfg != NULL, HR_ERR_INVALID_ARG, NULL, "configuration is NULL");
+  CHECK(cfg->fs_hz >= 2000.0 && cfg->fs_hz <= 50000.0, HR_ERR_RANGE, "fs_hz",
+        "the sample rate must be between 2000 and 50000 Hz (got %g)", cfg->fs_hz);
+  CHECK(fabs(cfg->fs_hz * 1000.0 - llround(cfg->fs_hz * 1000.0)) < 1e-6, HR_ERR_RANGE, "fs_hz",
+        "the sample rate must be a multiple of 0.001 Hz (got %.9g)", cfg->fs_hz);
+  CHECK(cfg->f_nom_hz == 50.0 || cfg->f_nom_hz == 60.0, HR_ERR_RANGE, "f_nom_hz",
+        "the nominal frequency must be 50 or 60 Hz (got %g)", cfg->f_nom_hz);
+  CHECK(cfg->u_din_v > 0.0 && isfinite(cfg->u_din_v), HR_ERR_RANGE, "u_din_v",
+        "the declared voltage must be > 0 (got %g)", cfg->u_din_v);
+  CHECK(hr_layout_n_u(cfg->layout) > 0, HR_ERR_INVALID_ARG, "layout", "%d is not a known layout",
         (int)cfg->layout);
-  CHECK(!cfg->has_in || cfg->layout == HR_LAYOUT_3P4W, HR_ERR_INVALID_ARG,
-        "has_in: a neutral current only exists in the 3p4w layout");
+  CHECK(!cfg->has_in || cfg->layout == HR_LAYOUT_3P4W, HR_ERR_INVALID_ARG, "has_in",
+        "a neutral current only exists in the 3p4w layout");
   CHECK(cfg->ref_channel >= 0 && cfg->ref_channel < hr_layout_n_u(cfg->layout), HR_ERR_RANGE,
-        "ref_channel = %d: must name one of the %d voltage channels", cfg->ref_channel,
-        hr_layout_n_u(cfg->layout));
-  CHECK(cfg->track_pct >= 1.0 && cfg->track_pct <= 40.0, HR_ERR_RANGE,
-        "track_pct = %g: must be between 1 and 40", cfg->track_pct);
-  CHECK(cfg->u_clip_v >= 0.0 && cfg->i_clip_a >= 0.0, HR_ERR_RANGE,
-        "u_clip_v/i_clip_a must be >= 0 (0 disables clip detection)");
-  CHECK(cfg->interruption_pct > 0.0 && cfg->interruption_pct < cfg->dip_pct &&
-            cfg->dip_pct < 100.0 && cfg->swell_pct > 100.0,
-        HR_ERR_RANGE,
-        "thresholds must satisfy 0 < interruption_pct < dip_pct < 100 < swell_pct "
-        "(got %g, %g, %g)",
-        cfg->interruption_pct, cfg->dip_pct, cfg->swell_pct);
+        "ref_channel", "must name one of the %d voltage channels (got %d)",
+        hr_layout_n_u(cfg->layout), cfg->ref_channel);
+  CHECK(cfg->track_pct >= 1.0 && cfg->track_pct <= 40.0, HR_ERR_RANGE, "track_pct",
+        "must be between 1 and 40 (got %g)", cfg->track_pct);
+  CHECK(cfg->u_clip_v >= 0.0, HR_ERR_RANGE, "u_clip_v",
+        "must be >= 0 (0 disables clip detection; got %g)", cfg->u_clip_v);
+  CHECK(cfg->i_clip_a >= 0.0, HR_ERR_RANGE, "i_clip_a",
+        "must be >= 0 (0 disables clip detection; got %g)", cfg->i_clip_a);
+  CHECK(cfg->dip_pct < 100.0, HR_ERR_RANGE, "dip_pct", "must be below 100 (got %g)",
+        cfg->dip_pct);
+  CHECK(cfg->interruption_pct > 0.0 && cfg->interruption_pct < cfg->dip_pct, HR_ERR_RANGE,
+        "interruption_pct", "must be > 0 and below dip_pct = %g (got %g)", cfg->dip_pct,
+        cfg->interruption_pct);
+  CHECK(cfg->swell_pct > 100.0, HR_ERR_RANGE, "swell_pct", "must be above 100 (got %g)",
+        cfg->swell_pct);
   CHECK(cfg->hysteresis_pct >= 0.0 && cfg->hysteresis_pct < 100.0 - cfg->dip_pct &&
             cfg->hysteresis_pct < cfg->swell_pct - 100.0,
-        HR_ERR_RANGE, "hysteresis_pct = %g: must be >= 0 and smaller than the dip and swell bands",
-        cfg->hysteresis_pct);
-  CHECK(cfg->rvc_pct >= 0.0 && cfg->rvc_pct < 100.0 - cfg->dip_pct &&
-            (cfg->rvc_pct == 0.0 ||
-             (cfg->rvc_hysteresis_pct >= 0.0 && cfg->rvc_hysteresis_pct < cfg->rvc_pct)),
-        HR_ERR_RANGE,
-        "rvc_pct = %g, rvc_hysteresis_pct = %g: need 0 <= hysteresis < rvc_pct < 100 - dip_pct",
+        HR_ERR_RANGE, "hysteresis_pct",
+        "must be >= 0 and smaller than the dip and swell bands (got %g)", cfg->hysteresis_pct);
+  CHECK(cfg->rvc_pct >= 0.0 && cfg->rvc_pct < 100.0 - cfg->dip_pct, HR_ERR_RANGE, "rvc_pct",
+        "need 0 <= rvc_pct < 100 - dip_pct = %g (got %g)", 100.0 - cfg->dip_pct, cfg->rvc_pct);
+  CHECK(cfg->rvc_pct == 0.0 ||
+            (cfg->rvc_hysteresis_pct >= 0.0 && cfg->rvc_hysteresis_pct < cfg->rvc_pct),
+        HR_ERR_RANGE, "rvc_hysteresis_pct", "need 0 <= rvc_hysteresis_pct < rvc_pct = %g (got %g)",
         cfg->rvc_pct, cfg->rvc_hysteresis_pct);
+  /* Steps are off with a base <= 0; then their other settings do not matter. */
+  CHECK(cfg->p_step_base_w <= 0.0 || cfg->p_step_pct > 0.0, HR_ERR_RANGE, "p_step_pct",
+        "must be > 0 (got %g)", cfg->p_step_pct);
   CHECK(cfg->p_step_base_w <= 0.0 ||
-            (cfg->p_step_pct > 0.0 && cfg->p_step_window_ms >= 1.0 &&
-             cfg->p_step_window_ms <= 1000.0),
-        HR_ERR_RANGE, "power step: need p_step_pct > 0 and 1 <= p_step_window_ms <= 1000");
+            (cfg->p_step_window_ms >= 1.0 && cfg->p_step_window_ms <= 1000.0),
+        HR_ERR_RANGE, "p_step_window_ms", "must be between 1 and 1000 ms (got %g)",
+        cfg->p_step_window_ms);
+  CHECK(cfg->i_step_base_a <= 0.0 || cfg->i_step_pct > 0.0, HR_ERR_RANGE, "i_step_pct",
+        "must be > 0 (got %g)", cfg->i_step_pct);
   CHECK(cfg->i_step_base_a <= 0.0 ||
-            (cfg->i_step_pct > 0.0 && cfg->i_step_window_ms >= 10.0 &&
-             cfg->i_step_window_ms <= 5000.0),
-        HR_ERR_RANGE, "current step: need i_step_pct > 0 and 10 <= i_step_window_ms <= 5000");
-  CHECK(cfg->n_alarms >= 0 && cfg->n_alarms <= HR_MAX_ALARMS, HR_ERR_RANGE,
-        "n_alarms = %d: at most %d alarms", cfg->n_alarms, HR_MAX_ALARMS);
+            (cfg->i_step_window_ms >= 10.0 && cfg->i_step_window_ms <= 5000.0),
+        HR_ERR_RANGE, "i_step_window_ms", "must be between 10 and 5000 ms (got %g)",
+        cfg->i_step_window_ms);
+  CHECK(cfg->n_alarms >= 0 && cfg->n_alarms <= HR_MAX_ALARMS, HR_ERR_RANGE, "n_alarms",
+        "at most %d alarms (got %d)", HR_MAX_ALARMS, cfg->n_alarms);
   for (int k = 0; k < cfg->n_alarms; k++) {
     const hr_alarm_cfg_t *a = &cfg->alarms[k];
+    char field[32];
+    snprintf(field, sizeof field, "alarms[%d].metric", k);
     CHECK(a->metric >= HR_METRIC_P_TOTAL_W && a->metric <= HR_METRIC_FREQ_HZ, HR_ERR_INVALID_ARG,
-          "alarms[%d].metric = %d is not a known metric", k, (int)a->metric);
-    CHECK(isfinite(a->threshold) && a->hysteresis >= 0.0 && isfinite(a->hysteresis),
-          HR_ERR_RANGE, "alarms[%d]: threshold must be finite and hysteresis >= 0", k);
+          field, "%d is not a known metric", (int)a->metric);
+    snprintf(field, sizeof field, "alarms[%d].threshold", k);
+    CHECK(isfinite(a->threshold), HR_ERR_RANGE, field, "must be finite (got %g)", a->threshold);
+    snprintf(field, sizeof field, "alarms[%d].hysteresis", k);
+    CHECK(a->hysteresis >= 0.0 && isfinite(a->hysteresis), HR_ERR_RANGE, field,
+          "must be finite and >= 0 (got %g)", a->hysteresis);
   }
   CHECK(cfg->t0_ns >= INT64_MIN + HR_T_MARGIN_NS && cfg->t0_ns <= INT64_MAX - HR_T_MARGIN_NS,
-        HR_ERR_RANGE,
-        "t0_ns = %lld: timestamps must stay %lld ns inside the int64 range "
-        "(|t0_ns| <= 9223372016854775807)",
-        (long long)cfg->t0_ns, (long long)HR_T_MARGIN_NS);
-  CHECK(cfg->queue_len >= 256 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE,
-        "queue_len = %zu: must be between 256 and 1048576", cfg->queue_len);
+        HR_ERR_RANGE, "t0_ns",
+        "timestamps must stay %lld ns inside the int64 range "
+        "(|t0_ns| <= 9223372016854775807; got %lld)",
+        (long long)HR_T_MARGIN_NS, (long long)cfg->t0_ns);
+  CHECK(cfg->queue_len >= 256 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE, "queue_len",
+        "must be between 256 and 1048576 (got %zu)", cfg->queue_len);
   return HR_OK;
 }
 
@@ -237,7 +249,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   if (!out)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
-  int rc = hr_meter_cfg_check(cfg, NULL, 0);
+  int rc = hr_meter_cfg_check(cfg, NULL);
   if (rc != HR_OK)
     return rc;
 

@@ -114,8 +114,9 @@ static void rapl_on_a_powercap_tree(void **state)
   put(z1, "max_energy_range_uj", "262143328850\n");
 
   hr_actuator_t *a;
-  char why[256];
-  assert_int_equal(hr_rapl_open(root, &a, why, sizeof why), HR_OK);
+  hr_diag_t why;
+  assert_int_equal(hr_rapl_open(root, &a, &why), HR_OK);
+  assert_int_equal(why.code, HR_OK);
   assert_int_equal(hr_actuator_count(a), 2); /* the sub-zone is not a package */
   assert_string_equal(hr_actuator_name(a, 0), "package-0");
   assert_string_equal(hr_actuator_name(a, 1), "package-1");
@@ -150,8 +151,10 @@ static void rapl_on_a_powercap_tree(void **state)
   /* No zone at all. */
   char empty[] = "/tmp/hr-powercap-XXXXXX";
   assert_non_null(mkdtemp(empty));
-  assert_int_equal(hr_rapl_open(empty, &a, why, sizeof why), HR_ERR_NOT_FOUND);
-  assert_non_null(strstr(why, empty));
+  assert_int_equal(hr_rapl_open(empty, &a, &why), HR_ERR_NOT_FOUND);
+  assert_int_equal(why.code, HR_ERR_NOT_FOUND);
+  assert_string_equal(why.source, empty);
+  assert_true(strlen(why.message) > 0);
   assert_null(a);
   char cmd[1400];
   snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", root, empty);
@@ -164,14 +167,15 @@ static void nvml_missing_library_is_a_clear_error(void **state)
 {
   (void)state;
   hr_actuator_t *a = (hr_actuator_t *)1;
-  char why[512];
-  assert_int_equal(hr_nvml_open("/nonexistent/libnvidia-ml.so.1", &a, why, sizeof why),
+  hr_diag_t why;
+  assert_int_equal(hr_nvml_open("/nonexistent/libnvidia-ml.so.1", &a, &why),
                    HR_ERR_NOT_FOUND);
   assert_null(a);
-  assert_non_null(strstr(why, "/nonexistent/libnvidia-ml.so.1"));
+  assert_string_equal(why.source, "nvml");
+  assert_non_null(strstr(why.message, "/nonexistent/libnvidia-ml.so.1"));
   /* A real library that is not NVML: names the missing symbol. */
-  assert_int_equal(hr_nvml_open("libm.so.6", &a, why, sizeof why), HR_ERR_NOT_FOUND);
-  assert_non_null(strstr(why, "nvmlInit_v2"));
+  assert_int_equal(hr_nvml_open("libm.so.6", &a, &why), HR_ERR_NOT_FOUND);
+  assert_non_null(strstr(why.message, "nvmlInit_v2"));
 }
 
 static void nvml_reads_sets_and_samples(void **state)
@@ -184,14 +188,14 @@ static void nvml_reads_sets_and_samples(void **state)
   memcpy(&set, &p, sizeof p);
   assert_non_null(p);
 
-  char why[512];
+  hr_diag_t why;
   hr_actuator_t *a;
   set(0, 0, 1);
-  assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, why, sizeof why), HR_ERR_IO);
-  assert_non_null(strstr(why, "Driver Not Loaded"));
+  assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, &why), HR_ERR_IO);
+  assert_non_null(strstr(why.message, "Driver Not Loaded"));
 
   set(0, 0, 0);
-  assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, why, sizeof why), HR_OK);
+  assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, &why), HR_OK);
   assert_string_equal(hr_actuator_kind(a), "nvml");
   assert_int_equal(hr_actuator_count(a), 2);
   assert_string_equal(hr_actuator_name(a, 0), "Fake H100 80GB HBM3");

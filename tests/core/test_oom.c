@@ -405,8 +405,8 @@ static void drop_actuator(void *o)
 #ifdef HR_FAKE_NVML
 static int make_nvml(void **o)
 {
-  char why[256];
-  return hr_nvml_open(HR_FAKE_NVML, (hr_actuator_t **)o, why, sizeof why);
+  hr_diag_t why;
+  return hr_nvml_open(HR_FAKE_NVML, (hr_actuator_t **)o, &why);
 }
 #endif
 

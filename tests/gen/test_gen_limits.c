@@ -21,7 +21,7 @@ static void t0_range_is_checked(void **state)
   (void)state;
   hr_gen_cfg_t c;
   hr_gen_cfg_init(&c);
-  hr_gen_cfg_error_t e;
+  hr_diag_t e;
   c.t0_ns = INT64_MAX;
   assert_int_equal(hr_gen_cfg_check(&c, &e), HR_ERR_RANGE);
   assert_string_equal(e.field, "t0_ns");
@@ -125,7 +125,7 @@ static void rack_compute_phase_has_a_floor(void **state)
   hr_gen_cfg_t c;
   hr_gen_cfg_init(&c);
   assert_int_equal(hr_gen_cfg_preset(&c, "ai-rack", NULL), HR_OK);
-  hr_gen_cfg_error_t e;
+  hr_diag_t e;
   c.rack.rise_s = 0;
   c.rack.comm_s = 0;
   c.rack.iters_per_checkpoint = 0;

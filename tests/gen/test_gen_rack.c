@@ -17,10 +17,10 @@
 static hr_gen_t *make(const hr_gen_cfg_t *cfg)
 {
   hr_gen_t *g = NULL;
-  hr_gen_cfg_error_t e;
+  hr_diag_t e;
   int rc = hr_gen_cfg_check(cfg, &e);
   if (rc != HR_OK)
-    fail_msg("config: %s", e.msg);
+    fail_msg("config: %s", e.message);
   assert_int_equal(hr_gen_create(cfg, &g), HR_OK);
   return g;
 }
@@ -232,7 +232,7 @@ static void rack_config_errors(void **state)
   (void)state;
   hr_gen_cfg_t c;
   rack_cfg(&c);
-  hr_gen_cfg_error_t e;
+  hr_diag_t e;
   c.rack.rise_s = 0.5; /* 0.85 s transitions do not fit the 0.4 s comm phase */
   assert_int_equal(hr_gen_cfg_check(&c, &e), HR_ERR_RANGE);
   assert_string_equal(e.field, "rack.rise_s");
@@ -248,7 +248,7 @@ static void rack_config_errors(void **state)
   rack_cfg(&c);
   c.fs_hz = 2000; /* h25 at 1500 Hz is above 1000 Hz Nyquist */
   assert_int_equal(hr_gen_cfg_check(&c, &e), HR_ERR_RANGE);
-  assert_string_equal(e.field, "i_harm");
+  assert_true(strncmp(e.field, "i_harm[", 7) == 0);
   /* No communication phase and no checkpoints: compute all the time. */
   rack_cfg(&c);
   c.rack.comm_s = 0;

@@ -395,11 +395,16 @@ static void channel_names(void **state)
 
 static void expect_bad(const hr_gen_cfg_t *c, int code, const char *field)
 {
-  hr_gen_cfg_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_gen_cfg_check(c, &e), code);
-  if (field)
-    assert_string_equal(e.field, field);
-  assert_true(strlen(e.msg) > 0);
+  assert_int_equal(e.code, code);
+  /* field: the member; a list entry adds its index ("events[2]"). */
+  if (field) {
+    size_t n = strcspn(e.field, "[");
+    assert_int_equal(n, strlen(field));
+    assert_memory_equal(e.field, field, n);
+  }
+  assert_true(strlen(e.message) > 0);
   hr_gen_t *g = (hr_gen_t *)&e; /* must be overwritten with NULL */
   assert_int_equal(hr_gen_create(c, &g), code);
   assert_null(g);
@@ -434,10 +439,9 @@ static void invalid_configs_rejected(void **state)
   hr_gen_cfg_init(&c);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 5, 3, 0);
   hr_gen_cfg_set_harmonic(&c, HR_GEN_U, 67, 1, 0);
-  hr_gen_cfg_error_t e;
+  hr_diag_t e;
   assert_int_equal(hr_gen_cfg_check(&c, &e), HR_ERR_RANGE);
-  assert_string_equal(e.field, "u_harm");
-  assert_int_equal(e.index, 1);
+  assert_string_equal(e.field, "u_harm[1]");
   c.u_harm[1].order = 66; /* 3960 Hz: fine, until a ramp pushes it up */
   assert_int_equal(hr_gen_cfg_check(&c, NULL), HR_OK);
   c.ramp_hz_per_s = 1;
@@ -533,10 +537,10 @@ static void presets_all_valid(void **state)
       assert_int_equal(hr_gen_cfg_preset(&c, hr_gen_preset_name(k), &s), HR_OK);
       assert_true(s > 0);
       assert_int_equal((int)c.layout, layout);
-      hr_gen_cfg_error_t e;
+      hr_diag_t e;
       int rc = hr_gen_cfg_check(&c, &e);
       if (rc != HR_OK)
-        fail_msg("preset %s: %s", hr_gen_preset_name(k), e.msg);
+        fail_msg("preset %s: %s", hr_gen_preset_name(k), e.message);
       assert_non_null(hr_gen_preset_summary(k));
     }
   }

@@ -19,13 +19,55 @@
 
 #define MAX_EVENTS 32
 
+/* One error as the tests compare it: the reader's diag (code, place, and the
+ * one-line text hr_diag_format makes of it) with the decoding facts that
+ * hr_reader_stats keeps beside it.  Copied at once, since the next push
+ * replaces both. */
+typedef struct ev {
+  int code;
+  int skipped;
+  uint64_t offset_bytes;
+  uint64_t line;
+  int column;
+  uint64_t frame_index;
+  int channel;
+  uint64_t leftover_bytes;
+  char message[HR_DIAG_SOURCE_BYTES + HR_DIAG_MSG_BYTES + 64];
+} ev_t;
+
+static ev_t last_error(const hr_reader_t *r)
+{
+  ev_t e;
+  memset(&e, 0, sizeof e);
+  hr_diag_t d;
+  int code = hr_reader_diag(r, &d);
+  assert_int_equal(code, d.code);
+  const hr_reader_stats_t *st = hr_reader_stats(r);
+  e.code = d.code;
+  e.skipped = st->err_skipped;
+  e.offset_bytes = d.offset;
+  e.line = (uint64_t)d.line;
+  e.column = (int)d.column;
+  e.frame_index = st->err_frame;
+  e.channel = st->err_channel;
+  e.leftover_bytes = st->err_leftover_bytes;
+  assert_int_equal(d.has_offset, d.code != HR_OK);
+  assert_string_equal(d.field, "");
+  /* The diag's own message never repeats the place. */
+  assert_null(strstr(d.message, "line "));
+  assert_null(strstr(d.message, "byte offset"));
+  if (d.code != HR_OK)
+    hr_diag_format(&d, e.message, sizeof e.message);
+  return e;
+}
+
 /* Everything a whole-stream decode produced. */
 typedef struct run {
   float *frames; /* all delivered frames, interleaved */
   size_t n_frames, cap_frames;
   int n_ch;
   size_t n_events; /* errors reported by push or finish, in order */
-  hr_reader_error_t events[MAX_EVENTS];
+  ev_t events[MAX_EVENTS];
   size_t frames_before[MAX_EVENTS]; /* frames delivered before each error */
   int rc_final;                     /* HR_OK, or the final error */
   int finished;                     /* finish was called (no final error in push) */
@@ -53,7 +95,8 @@ static void collect(run_t *run, const float *f, size_t n)
 
 static void note_error(run_t *run, const hr_reader_t *r, int rc)
 {
-  const hr_reader_error_t *e = hr_reader_error(r);
+  ev_t ev = last_error(r);
+  const ev_t *e = &ev;
   assert_int_equal(e->code, rc);
   assert_non_null(memchr(e->message, '\0', sizeof e->message));
   assert_true(strlen(e->message) > 0);
@@ -90,7 +133,7 @@ static void run_stream(const hr_reader_cfg_t *cfg, const void *data, size_t n, s
       done += used;
       if (rc != HR_OK) {
         note_error(run, r, rc);
-        if (!hr_reader_error(r)->skipped)
+        if (!last_error(r).skipped)
           break;
         rc = HR_OK;
       } else {
@@ -107,7 +150,7 @@ static void run_stream(const hr_reader_cfg_t *cfg, const void *data, size_t n, s
     collect(run, out, nf);
     if (rc != HR_OK) {
       note_error(run, r, rc);
-      if (hr_reader_error(r)->skipped)
+      if (last_error(r).skipped)
         rc = HR_OK;
     }
   }
@@ -144,6 +187,7 @@ static hr_reader_cfg_t csv_cfg(int n_ch)
 {
   hr_reader_cfg_t cfg;
   assert_int_equal(hr_reader_cfg_init(&cfg, HR_FMT_CSV, n_ch), HR_OK);
+  cfg.name = "in.csv"; /* messages read "in.csv:3:2: ..." */
   return cfg;
 }
 
@@ -243,8 +287,8 @@ static void call_contract(void **state)
   hr_reader_cfg_t cfg = csv_cfg(2);
   hr_reader_t *r;
   assert_int_equal(hr_reader_create(&cfg, &r), HR_OK);
-  assert_int_equal(hr_reader_error(r)->code, HR_OK);
-  assert_string_equal(hr_reader_error(r)->message, "");
+  assert_int_equal(last_error(r).code, HR_OK);
+  assert_string_equal(last_error(r).message, "");
   float out[4];
   size_t nf = 7, used = 7;
   /* Invalid calls change nothing. */
@@ -267,16 +311,16 @@ static void call_contract(void **state)
   assert_true(out[0] == 1.0f && out[1] == 2.0f);
   assert_int_equal(hr_reader_finish(r, out, 0, &nf), HR_ERR_INVALID_ARG);
   assert_int_equal(hr_reader_finish(r, out, 2, &nf), HR_ERR_TRUNCATED);
-  assert_string_equal(hr_reader_error(r)->message,
-                      "line 2: input ends inside the line, 1 fields, expected 2");
-  assert_int_equal(hr_reader_error(r)->leftover_bytes, 1);
-  assert_int_equal(hr_reader_error(r)->offset_bytes, 4);
+  assert_string_equal(last_error(r).message,
+                      "in.csv:2: input ends inside the line, 1 fields, expected 2");
+  assert_int_equal(last_error(r).leftover_bytes, 1);
+  assert_int_equal(last_error(r).offset_bytes, 4);
   /* The error is final. */
   assert_int_equal(hr_reader_push(r, "1,2\n", 4, out, 2, &nf, &used), HR_ERR_TRUNCATED);
   assert_int_equal(nf + used, 0);
   /* Reset starts a new stream; push after finish is a state error. */
   hr_reader_reset(r);
-  assert_int_equal(hr_reader_error(r)->code, HR_OK);
+  assert_int_equal(last_error(r).code, HR_OK);
   assert_int_equal(hr_reader_stats(r)->frames, 0);
   assert_int_equal(hr_reader_push(r, "5 6\n", 4, out, 2, &nf, &used), HR_OK);
   assert_int_equal(nf, 1);
@@ -341,13 +385,13 @@ static void f32_truncated_stream(void **state)
     assert_int_equal(run.rc_final, HR_ERR_TRUNCATED);
     assert_int_equal(run.n_events, 1);
     assert_int_equal(run.frames_before[0], 3);
-    const hr_reader_error_t *e = &run.events[0];
+    const ev_t *e = &run.events[0];
     assert_int_equal(e->offset_bytes, 84);
     assert_int_equal(e->leftover_bytes, 5);
     assert_int_equal(e->frame_index, 3);
     assert_int_equal(e->channel, 1);
     assert_int_equal(e->line, 0);
-    assert_string_equal(e->message, "byte offset 84: input ends inside frame 3, 5 bytes left over "
+    assert_string_equal(e->message, "byte 84: input ends inside frame 3, 5 bytes left over "
                                     "(a frame is 28 bytes: 7 channels x 4 bytes)");
     assert_int_equal(run.stats.bytes, sizeof b);
     run_free(&run);
@@ -417,7 +461,7 @@ static void i16_truncated_stream(void **state)
   assert_int_equal(run.events[0].leftover_bytes, 3);
   assert_int_equal(run.events[0].channel, 1);
   assert_string_equal(run.events[0].message,
-                      "byte offset 16: input ends inside frame 4, 3 bytes left over "
+                      "byte 16: input ends inside frame 4, 3 bytes left over "
                       "(a frame is 4 bytes: 2 channels x 2 bytes)");
   run_free(&run);
 }
@@ -475,7 +519,7 @@ static void csv_header_choice(void **state)
   run_text(&cfg, "u1,2\n3,4\n", &run);
   assert_int_equal(run.n_frames, 0);
   assert_int_equal(run.rc_final, HR_ERR_PARSE);
-  assert_string_equal(run.events[0].message, "line 1, column 1: 'u1' is not a number");
+  assert_string_equal(run.events[0].message, "in.csv:1:1: 'u1' is not a number");
   run_free(&run);
   /* Auto: a header after comments, with names that look nearly numeric. */
   run_text(&cfg, "# x\n\nin i\n3,4\n", &run);
@@ -492,7 +536,7 @@ static void csv_header_choice(void **state)
   cfg.csv_header = 0;
   run_text(&cfg, "u,i\n3,4\n", &run);
   assert_int_equal(run.rc_final, HR_ERR_PARSE);
-  assert_string_equal(run.events[0].message, "line 1, column 1: 'u' is not a number");
+  assert_string_equal(run.events[0].message, "in.csv:1:1: 'u' is not a number");
   run_free(&run);
   /* Only a header (no newline): no frames, no error. */
   cfg.csv_header = -1;
@@ -529,7 +573,7 @@ static void csv_last_line_without_newline(void **state)
   assert_int_equal(run.events[0].offset_bytes, 6);
   assert_int_equal(run.events[0].leftover_bytes, 3);
   assert_string_equal(run.events[0].message,
-                      "line 2: input ends inside the line, 2 fields, expected 3");
+                      "in.csv:2: input ends inside the line, 2 fields, expected 3");
   run_free(&run);
   /* Too many fields on an unterminated last line is a plain field-count error. */
   run_text(&cfg, "1,2,3\n4,5,6,7", &run);
@@ -555,30 +599,30 @@ static void csv_error_messages(void **state)
      "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
      "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
      "1,2,3,4,5,6,7\n1,2,3,4,5\n1,2,3,4,5,6,7\n",
-     HR_ERR_CHANNELS, 16 * 14, 17, 0, -1, 16, "line 17: 5 fields, expected 7"},
+     HR_ERR_CHANNELS, 16 * 14, 17, 0, -1, 16, "in.csv:17: 5 fields, expected 7"},
     {2, 1, "t,u,i\n0,1,2\n1,2,3,4\n", HR_ERR_CHANNELS, 12, 3, 0, -1, 1,
-     "line 3: 4 fields, expected 3 (1 skipped + 2 channels)"},
+     "in.csv:3: 4 fields, expected 3 (1 skipped + 2 channels)"},
     {3, 0, "u,v,w\n1,2,3\n4,5,abc\n", HR_ERR_PARSE, 16, 3, 3, 2, 1,
-     "line 3, column 3: 'abc' is not a number"},
+     "in.csv:3:3: 'abc' is not a number"},
     {3, 0, "1,2,3\n4,,6\n", HR_ERR_PARSE, 8, 2, 2, 1, 1,
-     "line 2, column 2: empty field, expected a number"},
-    {2, 0, "1,2\n3,4,\n", HR_ERR_CHANNELS, 4, 2, 0, -1, 1, "line 2: 3 fields, expected 2"},
+     "in.csv:2:2: empty field, expected a number"},
+    {2, 0, "1,2\n3,4,\n", HR_ERR_CHANNELS, 4, 2, 0, -1, 1, "in.csv:2: 3 fields, expected 2"},
     {2, 0, "1,2\n3,1e39\n", HR_ERR_RANGE, 6, 2, 2, 1, 1,
-     "line 2, column 2: '1e39' is out of the float32 range"},
+     "in.csv:2:2: '1e39' is out of the float32 range"},
     {2, 0, "1,2\n3,1.5.2\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "line 2, column 2: '1.5.2' is not a number"},
-    {2, 0, "1,2\n3,4V\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "line 2, column 2: '4V' is not a number"},
+     "in.csv:2:2: '1.5.2' is not a number"},
+    {2, 0, "1,2\n3,4V\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "in.csv:2:2: '4V' is not a number"},
     {2, 0, "1,2\n\"3\",4\n", HR_ERR_PARSE, 4, 2, 1, 0, 1,
-     "line 2, column 1: '\"3\"' is not a number"},
+     "in.csv:2:1: '\"3\"' is not a number"},
     {2, 0, "1,2\n3,\x01\xff\\\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "line 2, column 2: '\\x01\\xff\\x5c' is not a number"},
+     "in.csv:2:2: '\\x01\\xff\\x5c' is not a number"},
     {2, 0, "1,2\n3,nanx\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "line 2, column 2: 'nanx' is not a number"},
+     "in.csv:2:2: 'nanx' is not a number"},
     {2, 0, "1,2\n3,4\r5\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "line 2, column 2: '4\\x0d5' is not a number"},
+     "in.csv:2:2: '4\\x0d5' is not a number"},
     {1, 0, "1\n2\n0123456789012345678901234567890123456789012345678901234567890x\n",
      HR_ERR_PARSE, 4, 3, 1, 0, 2,
-     "line 3, column 1: '0123456789012345678901234567890123456789...' is not a number"},
+     "in.csv:3:1: '0123456789012345678901234567890123456789...' is not a number"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     hr_reader_cfg_t cfg = csv_cfg(cases[k].n_ch);
@@ -589,7 +633,7 @@ static void csv_error_messages(void **state)
       run_stream(&cfg, cases[k].text, strlen(cases[k].text), chunks[c], c == 0 ? 1 : 64, &run);
       assert_int_equal(run.rc_final, cases[k].code);
       assert_int_equal(run.n_events, 1);
-      const hr_reader_error_t *e = &run.events[0];
+      const ev_t *e = &run.events[0];
       assert_string_equal(e->message, cases[k].message);
       assert_int_equal(e->code, cases[k].code);
       assert_int_equal(e->skipped, 0);
@@ -624,7 +668,7 @@ static void csv_line_too_long(void **state)
   assert_int_equal(run.n_frames, 1);
   assert_int_equal(run.events[0].line, 2);
   assert_int_equal(run.events[0].offset_bytes, 4);
-  assert_string_equal(run.events[0].message, "line 2: longer than the 4096-byte maximum");
+  assert_string_equal(run.events[0].message, "in.csv:2: longer than the 4096-byte maximum");
   /* Consumed through the byte that made the line too long (content + CR + 1). */
   assert_int_equal(run.stats.bytes, 4 + HR_READER_MAX_LINE_BYTES + 2);
   run_free(&run);
@@ -659,7 +703,7 @@ static void csv_line_too_long(void **state)
   text[n - 2] = ' ';
   run_stream(&cfg, text, n, 7, 1, &run);
   assert_int_equal(run.rc_final, HR_ERR_PARSE);
-  assert_string_equal(run.events[0].message, "line 1: longer than the 4096-byte maximum");
+  assert_string_equal(run.events[0].message, "in.csv:1: longer than the 4096-byte maximum");
   run_free(&run);
   free(text);
 }
@@ -681,9 +725,9 @@ static void csv_skip_bad_lines(void **state)
     assert_true(run.frames[k] == want[k]);
   assert_int_equal(run.n_events, 3);
   assert_int_equal(run.stats.skipped_lines, 3);
-  assert_string_equal(run.events[0].message, "line 3, column 2: 'x' is not a number");
+  assert_string_equal(run.events[0].message, "in.csv:3:2: 'x' is not a number");
   assert_int_equal(run.frames_before[0], 1);
-  assert_string_equal(run.events[1].message, "line 5: 1 fields, expected 2");
+  assert_string_equal(run.events[1].message, "in.csv:5: 1 fields, expected 2");
   assert_int_equal(run.frames_before[1], 2);
   assert_int_equal(run.events[2].code, HR_ERR_RANGE);
   assert_int_equal(run.events[2].frame_index, 3);
@@ -717,9 +761,9 @@ static void frames_before_error_are_delivered(void **state)
   assert_int_equal(used, 12); /* through the bad line's LF */
   for (int k = 0; k < 4; k++)
     assert_true(out[k] == (float)(k + 1));
-  assert_int_equal(hr_reader_error(r)->frame_index, 4);
+  assert_int_equal(last_error(r).frame_index, 4);
   assert_int_equal(hr_reader_stats(r)->frames, 4);
-  assert_string_equal(hr_reader_error(r)->message, "line 5, column 1: 'bad' is not a number");
+  assert_string_equal(last_error(r).message, "in.csv:5:1: 'bad' is not a number");
   /* Output smaller than the input: one frame per call, nothing lost. */
   hr_reader_reset(r);
   size_t off = 0, total = 0;

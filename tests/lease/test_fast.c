@@ -241,13 +241,12 @@ static void run_seed(uint64_t seed)
   if (irand(2))
     cfg.tier[HR_TIER_GPU].ttl_ns = (5 + irand(60)) * MS;
   hr_lease_sys_t *a = NULL, *b = NULL;
-  size_t bad = 0;
-  int rc = hr_lease_sys_create(t, &cfg, &a, &bad);
+  hr_diag_t why;
+  int rc = hr_lease_sys_create(t, &cfg, &a, &why);
   if (rc != HR_OK) {
-    const hr_budget_t *bb = NULL;
-    print_error("seed %llu: create: %s at %s\n", (unsigned long long)seed, hr_strerror(rc),
-                nodes[bad].id);
-    (void)bb;
+    char text[512];
+    hr_diag_format(&why, text, sizeof text);
+    print_error("seed %llu: create: %s\n", (unsigned long long)seed, text);
   }
   assert_int_equal(rc, HR_OK);
   assert_int_equal(hr_lease_sys_create(t, &cfg, &b, NULL), HR_OK);

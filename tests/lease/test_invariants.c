@@ -1044,16 +1044,16 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   model_floors(c);
   char why[200] = "";
   int fit = floors_fit(c, why, sizeof why);
-  size_t bad_node = (size_t)-1;
+  hr_diag_t diag;
   call_begin("hr_lease_sys_create");
-  rc = hr_lease_sys_create(c->t, cfg, &c->s, &bad_node);
+  rc = hr_lease_sys_create(c->t, cfg, &c->s, &diag);
   call_end(c);
   n_chk[K_CREATE]++;
   if (rc == HR_OK && !fit)
     bad(c, K_CREATE, "created although the floors do not fit: %s", why);
   if (rc != HR_OK && fit)
-    bad(c, K_CREATE, "refused (%s, node %s) although the floors fit", hr_err_name(rc),
-        bad_node < n ? nid(c, bad_node) : "?");
+    bad(c, K_CREATE, "refused (%s, %s: %s) although the floors fit", hr_err_name(rc),
+        diag.field, diag.message);
   return rc;
 }
 

@@ -340,6 +340,41 @@ static void test_rebalance(void **st)
   assert_true(hr_lease_sys_cap_w(f->s, f->g22, t) == 300.0);
 }
 
+/* Floors that do not fit a node's limit refuse the system, and the diag
+ * names the node as the tree loader would and both numbers. */
+static void test_floor_refusal_named(void **st)
+{
+  (void)st;
+  static const char *yaml =
+      "version: 1\nname: f\nnodes:\n"
+      "  - {id: rack, kind: rack, parent: null, voltage_v: 415, phases: 3, rating_kw: 20}\n"
+      "  - {id: s1, kind: server, parent: rack, phases: 1, phase: a, rating_w: 3000}\n"
+      "  - {id: g11, kind: gpu, parent: s1, rating_w: 1000}\n";
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(yaml, strlen(yaml), "f.yaml", &t, &e), HR_OK);
+  hr_lease_cfg_t c;
+  hr_lease_cfg_init(&c);
+  c.gpu_floor_frac = 1.0; /* g11's floor 1000 W, its limit 80 % of that */
+  hr_lease_sys_t *s = (hr_lease_sys_t *)&c; /* must be overwritten with NULL */
+  assert_int_equal(hr_lease_sys_create(t, &c, &s, &e), HR_ERR_RANGE);
+  assert_null(s);
+  assert_int_equal(e.code, HR_ERR_RANGE);
+  assert_string_equal(e.field, "nodes[g11]");
+  assert_non_null(strstr(e.message, "1000 W"));
+  assert_non_null(strstr(e.message, "800 W"));
+  /* A bad cfg member is named too. */
+  hr_lease_cfg_init(&c);
+  c.degraded_frac = 0.0;
+  assert_int_equal(hr_lease_sys_create(t, &c, &s, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "degraded_frac");
+  hr_lease_cfg_init(&c);
+  assert_int_equal(hr_lease_sys_create(t, &c, &s, &e), HR_OK);
+  assert_int_equal(e.code, HR_OK);
+  hr_lease_sys_destroy(s);
+  hr_tree_destroy(t);
+}
+
 /* The system keeps its own node order (levels, siblings together); every
  * public function takes tree indices.  A depth-first file puts the two
  * orders apart: each node's demand, budget, lease and request must still be
@@ -504,6 +539,7 @@ int main(void)
       cmocka_unit_test(test_policies),
       cmocka_unit_test(test_unrated_root),
       cmocka_unit_test(test_tree_indices),
+      cmocka_unit_test(test_floor_refusal_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

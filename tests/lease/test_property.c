@@ -222,11 +222,12 @@ static void run_seed(uint64_t seed)
   cfg.tier[HR_TIER_CLUSTER].token_w = 100; /* small racks: fine tokens */
   cfg.tier[HR_TIER_SITE].token_w = 1000;
   hr_lease_sys_t *s = NULL;
-  size_t bad = 0;
-  int rc = hr_lease_sys_create(t, &cfg, &s, &bad);
+  hr_diag_t why;
+  int rc = hr_lease_sys_create(t, &cfg, &s, &why);
   if (rc != HR_OK) {
-    print_error("seed %llu: create %s at %s\n", (unsigned long long)seed, hr_err_name(rc),
-                hr_tree_node(t, bad)->id);
+    char text[512];
+    hr_diag_format(&why, text, sizeof text);
+    print_error("seed %llu: create %s: %s\n", (unsigned long long)seed, hr_err_name(rc), text);
     fail();
   }
   const hr_tree_node_t *nodes = hr_tree_nodes(t);

@@ -106,7 +106,7 @@ static void load_input(const char *name, input_t *in)
     int64_t raw = (int64_t)((uint64_t)u32le(data + 9) | (uint64_t)u32le(data + 13) << 32);
     cfg->t0_ns = raw / 2 / 2;
   }
-  assert_int_equal(hr_meter_cfg_check(cfg, NULL, 0), HR_OK);
+  assert_int_equal(hr_meter_cfg_check(cfg, NULL), HR_OK);
   in->reps = 1 + ((data[4] >> 3) & 3);
   int nch = hr_layout_n_u(layout) + hr_layout_n_i(layout, cfg->has_in);
   in->frames = (size - HDR) / (sizeof(float) * (size_t)nch);
