@@ -128,10 +128,10 @@ typedef void (*hr_sim_sample_fn)(void *user, const hr_sim_sample_t *s);
  * (borrowed, must outlive the simulator), with the agent configured by acfg
  * (copied) at the tree's first root.  Returns HR_OK, HR_ERR_INVALID_ARG,
  * HR_ERR_RANGE (more populated GPUs than slots, a workload outside them, an
- * unknown node in an event: *why says which), HR_ERR_NOMEM, or the agent's
- * error. */
+ * unknown node in an event: diag's field and message say which; its source
+ * is "scenario"), HR_ERR_NOMEM, or the agent's error.  diag may be NULL. */
 HR_API int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree,
-                         const hr_agent_cfg_t *acfg, hr_sim_t **out, char *why, size_t why_len);
+                         const hr_agent_cfg_t *acfg, hr_sim_t **out, hr_diag_t *diag);
 HR_API void hr_sim_destroy(hr_sim_t *s);
 
 /* The agent the simulator drives (borrowed), e.g. to set a decision callback. */

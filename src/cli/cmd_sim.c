@@ -146,10 +146,13 @@ int cmd_sim(int argc, char **argv)
     return 2;
   }
   hr_sim_t *sim = NULL;
-  char why[256] = "";
-  int rc = hr_sim_create(&sc, tree, &acfg, &sim, why, sizeof why);
+  hr_diag_t sd;
+  int rc = hr_sim_create(&sc, tree, &acfg, &sim, &sd);
   if (rc != HR_OK) {
-    fprintf(stderr, "headroom sim: %s: %s%s%s\n", scen, hr_strerror(rc), why[0] ? ": " : "", why);
+    /* The scenario file is the source the diagnostic stands for. */
+    snprintf(sd.source, sizeof sd.source, "%s", scen);
+    hr_diag_format(&sd, msg, sizeof msg);
+    fprintf(stderr, "headroom sim: %s\n", msg);
     hr_scenario_free(&sc);
     hr_tree_destroy(tree);
     return 2;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "actuate/actuate_int.h"
+#include "core/core.h"
 #include "headroom/grid.h"
 #include "headroom/lease.h"
 #include "headroom/protect.h"
@@ -185,16 +186,15 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s);
 }
 
-static int fail(char *why, size_t len, int code, const char *msg, const char *arg)
+static int fail(hr_diag_t *diag, int code, const char *field, const char *msg, const char *arg)
 {
-  if (why && len)
-    snprintf(why, len, msg, arg);
-  return code;
+  return hr__diag_fail(diag, code, 0, 0, field, msg, arg);
 }
 
 int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
-                  hr_sim_t **out, char *why, size_t why_len)
+                  hr_sim_t **out, hr_diag_t *diag)
 {
+  hr__diag_begin(diag, "scenario");
   if (!out)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
@@ -202,7 +202,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return HR_ERR_INVALID_ARG;
   if (!(sc->duration_s > 0.0) || !(sc->step_ms >= 0.1 && sc->step_ms <= 100.0) ||
       !(sc->sample_s > 0.0))
-    return fail(why, why_len, HR_ERR_RANGE, "%s", "duration, step or sample step out of range");
+    return fail(diag, HR_ERR_RANGE, "duration_s", "%s", "duration, step or sample step out of range");
   hr_sim_t *s = calloc(1, sizeof *s);
   if (!s)
     return HR_ERR_NOMEM;
@@ -241,13 +241,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       s->n_slots++;
   if (s->n_slots == 0 || s->n_slots > (size_t)1 << 24) {
     hr_sim_destroy(s);
-    return fail(why, why_len, HR_ERR_RANGE, "%s", "the tree has no leaf (GPU) or too many");
+    return fail(diag, HR_ERR_RANGE, "tree", "%s", "the tree has no leaf (GPU) or too many");
   }
   s->n_pop = sc->gpus < 0 ? (int)s->n_slots : sc->gpus;
   if ((size_t)s->n_pop > s->n_slots) {
     hr_sim_destroy(s);
-    return fail(why, why_len, HR_ERR_RANGE, "%s",
-                "gpus: more populated GPUs than the tree has leaf slots");
+    return fail(diag, HR_ERR_RANGE, "gpus", "%s", "more populated GPUs than the tree has leaf slots");
   }
   size_t m = s->n_slots;
   s->slot_node = malloc(m * sizeof *s->slot_node);
@@ -278,14 +277,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     const hr_workload_t *wl = &s->work[w];
     if (wl->gpu_first < 0 || wl->gpu_end > s->n_pop || wl->gpu_first >= wl->gpu_end) {
       hr_sim_destroy(s);
-      return fail(why, why_len, HR_ERR_RANGE, "%s",
-                  "workloads[].gpus: a range outside the populated GPUs");
+      return fail(diag, HR_ERR_RANGE, "workloads[].gpus", "%s", "a range outside the populated GPUs");
     }
     for (int k = wl->gpu_first; k < wl->gpu_end; k++) {
       if (s->slot_work[k] >= 0) {
         hr_sim_destroy(s);
-        return fail(why, why_len, HR_ERR_RANGE, "%s",
-                    "workloads[].gpus: two workloads on one GPU");
+        return fail(diag, HR_ERR_RANGE, "workloads[].gpus", "%s", "two workloads on one GPU");
       }
       s->slot_work[k] = (int32_t)w;
     }
@@ -296,8 +293,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       size_t idx;
       if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
         hr_sim_destroy(s);
-        return fail(why, why_len, HR_ERR_RANGE, "events[].node: unknown node '%s'",
-                    s->ev[e].node);
+        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", s->ev[e].node);
       }
       s->ev_node[e] = (int64_t)idx;
     }
@@ -329,7 +325,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     int rc = hr_grid_monitor_create(s->nd[s->root_grid].grid, s->dt_s, &s->grid);
     if (rc != HR_OK) {
       hr_sim_destroy(s);
-      return fail(why, why_len, rc, "%s", "the root's grid limits do not suit the step");
+      return fail(diag, rc, "grid", "%s", "the root's grid limits do not suit the step");
     }
   }
 
@@ -347,7 +343,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
   if (rc != HR_OK) {
     hr_sim_destroy(s);
-    return fail(why, why_len, rc, "%s", "the control agent refused the tree or its settings");
+    return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");
   }
   hr_agent_set_read_actuator(s->agent, 1);
   for (size_t k = 0; k < (size_t)s->n_pop; k++)

@@ -58,14 +58,14 @@ static void test_trip_time(void **st)
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
   hr_sim_t *s = NULL;
-  char why[200];
+  hr_diag_t why;
   /* The floors (8 x 210 W) exceed this tiny breaker's budget, so the agent's
    * lease layer refuses the tree; the uncontrolled run needs no leases, but
    * the agent builds them anyway: expect the refusal, then use a floor of 0. */
-  int rc = hr_sim_create(&sc, t, &ac, &s, why, sizeof why);
+  int rc = hr_sim_create(&sc, t, &ac, &s, &why);
   if (rc != HR_OK) {
     ac.lease.gpu_floor_frac = 0.0;
-    rc = hr_sim_create(&sc, t, &ac, &s, why, sizeof why);
+    rc = hr_sim_create(&sc, t, &ac, &s, &why);
   }
   assert_int_equal(rc, HR_OK);
   assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
