@@ -469,6 +469,13 @@ int hr__lease_fit_phases(size_t n, const hr__item_t *it, const double *ml, const
                          const double lim[3], double *alloc);
 void hr__lease_child_model(hr_lease_sys_t *s, size_t c, size_t p, int64_t t, double lst,
                            const double *lph, int fresh, size_t j);
+/* Every child ch[0..m) of three-phase node k modelled on the conductors
+ * (hr__lease_child_model into items[j], ml, ms), from its least when a
+ * coordinator is stopped and from its floor otherwise.  The fast and the
+ * reference rebalance share it; each then fits the conductors to its own
+ * limits. */
+void hr__lease_model_children(hr_lease_sys_t *s, size_t k, int64_t t, const int32_t *ch,
+                              size_t m);
 int hr__lease_fit_node(hr_lease_sys_t *s, size_t p, int64_t t, size_t *top);
 void hr__lease_fit_from(hr_lease_sys_t *s, size_t p, int64_t t);
 void hr__lease_cut_all(hr_lease_sys_t *s, int64_t t);

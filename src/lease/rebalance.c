@@ -822,20 +822,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       /* Every conductor of a three-phase node: each child's load on it is
        * modelled from its least and its shape (child_model), and the parts
        * above the least are scaled where a conductor is over (fit_phases). */
-      for (size_t j = 0; j < m; j++) {
-        size_t c = (size_t)ch[j];
-        double lph[3];
-        const double *lp = NULL;
-        if (code_of(s, c, k) == PH_NODE) {
-          if (s->n_stopped) {
-            hr__lease_least(s, c, t, lph);
-            lp = lph;
-          } else {
-            lp = ph_row(s->fph, s, c);
-          }
-        }
-        hr__lease_child_model(s, c, k, t, s->items[j].flo_w, lp, !(s->n_stopped && held(s, c)), j);
-      }
+      hr__lease_model_children(s, k, t, ch, m);
       double lim[3];
       phase_avail(s, k, t, &s->in_ph[4 * i], lim);
       hr__lease_fit_phases(m, s->items, s->ml, s->ms, lim, s->alloc);

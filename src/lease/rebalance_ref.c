@@ -91,20 +91,7 @@ static void split_phases(hr_lease_sys_t *s, size_t k, int64_t t)
 {
   size_t m = 0;
   const int32_t *ch = kids(s, k, &m);
-  for (size_t j = 0; j < m; j++) {
-    size_t c = (size_t)ch[j];
-    double lph[3];
-    const double *lp = NULL;
-    if (code_of(s, c, k) == PH_NODE) {
-      if (s->n_stopped) {
-        hr__lease_least(s, c, t, lph);
-        lp = lph;
-      } else {
-        lp = ph_row(s->fph, s, c);
-      }
-    }
-    hr__lease_child_model(s, c, k, t, s->items[j].flo_w, lp, !(s->n_stopped && held(s, c)), j);
-  }
+  hr__lease_model_children(s, k, t, ch, m);
   double lim[3];
   phase_avail(s, k, t, s->budget[k].phase_w, lim);
   hr__lease_fit_phases(m, s->items, s->ml, s->ms, lim, s->alloc);

@@ -708,3 +708,22 @@ void hr__lease_update_mode(hr_lease_sys_t *s, int64_t t)
     s->calm_since_ns = t;
   }
 }
+
+void hr__lease_model_children(hr_lease_sys_t *s, size_t k, int64_t t, const int32_t *ch,
+                              size_t m)
+{
+  for (size_t j = 0; j < m; j++) {
+    size_t c = (size_t)ch[j];
+    double lph[3];
+    const double *lp = NULL;
+    if (code_of(s, c, k) == PH_NODE) {
+      if (s->n_stopped) {
+        hr__lease_least(s, c, t, lph);
+        lp = lph;
+      } else {
+        lp = ph_row(s->fph, s, c);
+      }
+    }
+    hr__lease_child_model(s, c, k, t, s->items[j].flo_w, lp, !(s->n_stopped && held(s, c)), j);
+  }
+}
