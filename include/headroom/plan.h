@@ -461,6 +461,65 @@ HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, i
                                   int samples, double cap_w, uint64_t seed,
                                   hr_plan_oversub_t *out);
 
+/* ---------------------------------------------------------------- studies */
+
+/* Asked between the steps of a study (after each method, each rack count):
+ * non-zero stops it there, with the rows made so far and `stopped` set. */
+typedef int (*hr_plan_stop_fn)(void *user);
+
+/* Provisioning: the same workload under every power model the model file
+ * supports (methods it cannot run, such as LUT without a table, are left
+ * out). */
+typedef struct hr_plan_provision_row {
+  hr_plan_method_t method;
+  hr_plan_utility_t it;  /* statistics of the site's IT power [W] (x pue for the facility) */
+  double *it_1min_w;     /* 1-minute means of the IT power [W], n_1min values; owned by the study */
+  size_t n_1min;
+} hr_plan_provision_row_t;
+
+typedef struct hr_plan_provision {
+  size_t n_rows;
+  hr_plan_provision_row_t *rows; /* n_rows, in method order; owned by the study */
+  double pue;                    /* the site's, for facility figures */
+  int stopped;                   /* 1: stop() ended it early */
+} hr_plan_provision_t;
+
+/* Runs hr_plan_site_run with cfg (copied; cfg->method is ignored) for every
+ * method.  stop may be NULL.  *out is the caller's (hr_plan_provision_destroy).
+ * Errors: those of hr_plan_site_run and hr_plan_utility_compute. */
+HR_API int hr_plan_provision_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                                 const hr_plan_workload_t *w, double duration_s,
+                                 hr_plan_stop_fn stop, void *user, hr_plan_provision_t **out);
+HR_API void hr_plan_provision_destroy(hr_plan_provision_t *p);
+
+/* Oversubscription of a row of cap_w (IT power): the peaks of n racks drawn
+ * from the generated racks, for n = 1 .. racks generated, and the sizing by
+ * nameplate and by traces. */
+typedef struct hr_plan_oversub_row {
+  int n_racks;
+  hr_plan_oversub_t peak; /* over `samples` draws of n_racks racks */
+} hr_plan_oversub_row_t;
+
+typedef struct hr_plan_oversub_study {
+  double rack_nameplate_w;  /* servers x (GPUs x 700 W + non-GPU W) */
+  int racks_by_nameplate;   /* floor(cap_w / rack_nameplate_w) */
+  int racks_by_trace_p95;   /* largest n whose p95 peak is within cap_w */
+  int racks_by_trace_no_exceed; /* largest n no draw of which exceeds cap_w */
+  int racks_generated;
+  int n_rows;               /* rows made (racks_generated unless stopped) */
+  hr_plan_oversub_row_t *rows; /* owned by the study */
+  int stopped;
+} hr_plan_oversub_study_t;
+
+/* One site run of cfg (its method), then hr_plan_oversub_sample for every
+ * rack count with seed cfg->seed + n.  cap_w > 0, samples >= 1; stop may be
+ * NULL.  *out is the caller's (hr_plan_oversub_study_destroy). */
+HR_API int hr_plan_oversub_study_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                                     const hr_plan_workload_t *w, double duration_s,
+                                     double cap_w, int samples, hr_plan_stop_fn stop,
+                                     void *user, hr_plan_oversub_study_t **out);
+HR_API void hr_plan_oversub_study_destroy(hr_plan_oversub_study_t *o);
+
 #define HR_PLAN_MODEL_VERSION 1
 
 #ifdef __cplusplus

@@ -1855,9 +1855,22 @@ done:
 }
 
 /* Provisioning: the same workload and facility under every power model. */
+/* The studies' stop test: a signal caught by cli_stop_catch. */
+static int study_stop(void *user)
+{
+  (void)user;
+  return (study_signo = cli_stop_requested()) != 0;
+}
+
 static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
                      const hr_plan_workload_t *w, double dur, const char *dir)
 {
+  hr_plan_provision_t *p = NULL;
+  int rc = hr_plan_provision_run(m, &cfg, w, dur, study_stop, NULL, &p);
+  if (rc != HR_OK) {
+    fprintf(stderr, "headroom plan provision: %s\n", hr_strerror(rc));
+    return rc;
+  }
   FILE *csv = NULL, *md = NULL;
   char csv_path[4096], md_path[4096];
   if (dir) {
@@ -1868,6 +1881,7 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     if (!csv || !md) {
       if (csv)
         fclose(csv);
+      hr_plan_provision_destroy(p);
       return HR_ERR_IO;
     }
     fprintf(csv, "method,peak_facility_kw,mean_facility_kw,peak_15min_kw,peak_to_average,"
@@ -1882,66 +1896,46 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
   if (!study_json)
     printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
            "peak/avg", "LF", "ramp15_kW/h");
-  int rc = HR_OK;
+  const double k = p->pue / 1e3; /* IT W -> facility kW */
   double *series[HR_PLAN_METHOD_COUNT_] = {0};
   const char *names[HR_PLAN_METHOD_COUNT_];
   int ns = 0;
   size_t nmin = 0;
-  for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK &&
-                     !(study_signo = cli_stop_requested());
-       meth++) {
-    cfg.method = meth;
-    hr_plan_site_t *s;
-    rc = hr_plan_site_run(m, &cfg, w, dur, &s);
-    if (rc == HR_ERR_UNSUPPORTED) {
-      rc = HR_OK; /* no LUT in the model */
-      continue;
+  for (size_t i = 0; i < p->n_rows; i++) {
+    const hr_plan_provision_row_t *r = &p->rows[i];
+    const hr_plan_utility_t *u = &r->it;
+    const char *name = hr_plan_method_name(r->method);
+    if (study_json) {
+      printf("{\"method\":\"%s\",", name);
+      json_fixed(stdout, "peak_facility_kw", u->peak_w * k, 3, 1);
+      json_fixed(stdout, "mean_facility_kw", u->mean_w * k, 3, 1);
+      json_fixed(stdout, "peak_15min_kw", u->peak_15min_w * k, 3, 1);
+      json_fixed(stdout, "peak_to_average", u->peak_to_average, 5, 1);
+      json_fixed(stdout, "load_factor", u->load_factor, 5, 1);
+      json_fixed(stdout, "max_ramp_15min_kw_per_h", u->max_ramp_15min_w_per_h * k, 3, 1);
+      json_fixed(stdout, "max_ramp_1s_kw_per_s", u->max_ramp_1s_w_per_s * k, 4, 0);
+      printf("}\n");
+    } else {
+      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k,
+             u->mean_w * k, u->peak_15min_w * k, u->peak_to_average, u->load_factor,
+             u->max_ramp_15min_w_per_h * k);
     }
-    if (rc != HR_OK)
-      break;
-    hr_plan_utility_t u;
-    rc = hr_plan_utility_compute(s->it_w, s->n, s->dt_s, &u);
-    double k = cfg.pue / 1e3;
-    if (rc == HR_OK) {
-      if (study_json) {
-        printf("{\"method\":\"%s\",", hr_plan_method_name(meth));
-        json_fixed(stdout, "peak_facility_kw", u.peak_w * k, 3, 1);
-        json_fixed(stdout, "mean_facility_kw", u.mean_w * k, 3, 1);
-        json_fixed(stdout, "peak_15min_kw", u.peak_15min_w * k, 3, 1);
-        json_fixed(stdout, "peak_to_average", u.peak_to_average, 5, 1);
-        json_fixed(stdout, "load_factor", u.load_factor, 5, 1);
-        json_fixed(stdout, "max_ramp_15min_kw_per_h", u.max_ramp_15min_w_per_h * k, 3, 1);
-        json_fixed(stdout, "max_ramp_1s_kw_per_s", u.max_ramp_1s_w_per_s * k, 4, 0);
-        printf("}\n");
-      } else {
-        printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", hr_plan_method_name(meth),
-               u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
-               u.max_ramp_15min_w_per_h * k);
-      }
-      if (csv)
-        fprintf(csv, "%s,%.3f,%.3f,%.3f,%.5f,%.5f,%.3f,%.4f\n", hr_plan_method_name(meth),
-                u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
-                u.max_ramp_15min_w_per_h * k, u.max_ramp_1s_w_per_s * k);
-      if (md)
-        fprintf(md, "| %s | %.1f | %.1f | %.1f | %.3f | %.3f | %.1f |\n", hr_plan_method_name(meth),
-                u.peak_w * k, u.mean_w * k, u.peak_15min_w * k, u.peak_to_average, u.load_factor,
-                u.max_ramp_15min_w_per_h * k);
-      size_t per = (size_t)lround(60.0 / s->dt_s);
-      per = per ? per : 1;
-      double *y = malloc((s->n / per + 1) * sizeof *y);
-      if (y) {
-        nmin = hr_plan_block_mean(s->it_w, s->n, per, y);
-        for (size_t i = 0; i < nmin; i++)
-          y[i] *= k;
-        series[ns] = y;
-        names[ns++] = hr_plan_method_name(meth);
-      }
-    }
-    hr_plan_site_destroy(s);
+    if (csv)
+      fprintf(csv, "%s,%.3f,%.3f,%.3f,%.5f,%.5f,%.3f,%.4f\n", name, u->peak_w * k, u->mean_w * k,
+              u->peak_15min_w * k, u->peak_to_average, u->load_factor,
+              u->max_ramp_15min_w_per_h * k, u->max_ramp_1s_w_per_s * k);
+    if (md)
+      fprintf(md, "| %s | %.1f | %.1f | %.1f | %.3f | %.3f | %.1f |\n", name, u->peak_w * k,
+              u->mean_w * k, u->peak_15min_w * k, u->peak_to_average, u->load_factor,
+              u->max_ramp_15min_w_per_h * k);
+    /* The chart shows facility kW: scaled in place (the study is ours). */
+    for (size_t j = 0; j < r->n_1min; j++)
+      r->it_1min_w[j] *= k;
+    series[ns] = r->it_1min_w;
+    names[ns++] = name;
+    nmin = r->n_1min;
   }
-  if (rc != HR_OK)
-    fprintf(stderr, "headroom plan provision: %s\n", hr_strerror(rc));
-  if (dir && rc == HR_OK && ns > 0 && nmin >= 2) {
+  if (dir && ns > 0 && nmin >= 2) {
     double *tx = malloc(nmin * sizeof *tx);
     if (tx) {
       for (size_t i = 0; i < nmin; i++)
@@ -1955,8 +1949,7 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
       rc = HR_ERR_NOMEM;
     }
   }
-  for (int i = 0; i < ns; i++)
-    free(series[i]);
+  hr_plan_provision_destroy(p);
   /* Both closed even when one fails, and the report's closing paragraph
    * only once the table and the chart it links are written, so a report
    * that looks complete is. */
@@ -1976,20 +1969,19 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                    const hr_plan_workload_t *w, double dur, double cap_kw, int samples,
                    const char *dir)
 {
-  hr_plan_site_t *s;
-  int rc = hr_plan_site_run(m, cfg, w, dur, &s);
+  hr_plan_oversub_study_t *o = NULL;
+  int rc = hr_plan_oversub_study_run(m, cfg, w, dur, cap_kw * 1e3, samples, study_stop, NULL, &o);
   if (rc != HR_OK) {
     fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(rc));
     return rc;
   }
-  double rack_plate_kw = cfg->servers_per_rack * (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w) / 1e3;
-  int by_plate = (int)floor(cap_kw / rack_plate_kw);
+  const double rack_plate_kw = o->rack_nameplate_w / 1e3;
   FILE *csv = NULL;
   char path[4096], csv_path[4096];
   if (dir) {
     snprintf(csv_path, sizeof csv_path, "%s/oversub.csv", dir);
     if (!(csv = study_open(csv_path))) {
-      hr_plan_site_destroy(s);
+      hr_plan_oversub_study_destroy(o);
       return HR_ERR_IO;
     }
     fprintf(csv, "method,n_racks,n_samples,peak_mean_kw,peak_p05_kw,peak_p50_kw,peak_p95_kw,"
@@ -1998,71 +1990,64 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   if (!study_json)
     printf("%7s %10s %10s %10s %10s %8s\n", "n_racks", "mean_kW", "p50_kW", "p95_kW", "max_kW",
            "P(exc)");
-  int by_trace_p95 = 0, by_trace_zero = 0;
-  double *pl = calloc(4 * (size_t)s->nracks, sizeof *pl); /* n, p50, p95, max */
+  const size_t nr = (size_t)o->n_rows;
+  double *pl = calloc(4 * (nr ? nr : 1), sizeof *pl); /* n, p50, p95, capacity */
   if (!pl) {
     if (csv)
       fclose(csv);
-    hr_plan_site_destroy(s);
+    hr_plan_oversub_study_destroy(o);
     fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(HR_ERR_NOMEM));
     return HR_ERR_NOMEM;
   }
-  for (int n = 1; n <= s->nracks && rc == HR_OK && !(study_signo = cli_stop_requested()); n++) {
-    hr_plan_oversub_t o;
-    rc = hr_plan_oversub_sample(s->rack_w, s->nracks, s->n1, n, samples, cap_kw * 1e3,
-                                cfg->seed + (uint64_t)n, &o);
-    if (rc != HR_OK)
-      break;
-    if (o.peak_p95_w <= cap_kw * 1e3)
-      by_trace_p95 = n;
-    if (o.exceed_prob == 0.0)
-      by_trace_zero = n;
-    pl[n - 1] = n;
-    pl[s->nracks + n - 1] = o.peak_p50_w / 1e3;
-    pl[2 * s->nracks + n - 1] = o.peak_p95_w / 1e3;
-    pl[3 * s->nracks + n - 1] = cap_kw;
+  const char *meth = hr_plan_method_name(cfg->method);
+  for (size_t i = 0; i < nr; i++) {
+    const hr_plan_oversub_row_t *r = &o->rows[i];
+    const hr_plan_oversub_t *q = &r->peak;
+    pl[i] = r->n_racks;
+    pl[nr + i] = q->peak_p50_w / 1e3;
+    pl[2 * nr + i] = q->peak_p95_w / 1e3;
+    pl[3 * nr + i] = cap_kw;
     if (study_json) {
-      printf("{\"method\":\"%s\",\"n_racks\":%d,\"n_samples\":%d,",
-             hr_plan_method_name(cfg->method), n, samples);
-      json_fixed(stdout, "peak_mean_kw", o.peak_mean_w / 1e3, 3, 1);
-      json_fixed(stdout, "peak_p05_kw", o.peak_p05_w / 1e3, 3, 1);
-      json_fixed(stdout, "peak_p50_kw", o.peak_p50_w / 1e3, 3, 1);
-      json_fixed(stdout, "peak_p95_kw", o.peak_p95_w / 1e3, 3, 1);
-      json_fixed(stdout, "peak_max_kw", o.peak_max_w / 1e3, 3, 1);
-      json_fixed(stdout, "exceed_prob", o.exceed_prob, 4, 0);
+      printf("{\"method\":\"%s\",\"n_racks\":%d,\"n_samples\":%d,", meth, r->n_racks, samples);
+      json_fixed(stdout, "peak_mean_kw", q->peak_mean_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_p05_kw", q->peak_p05_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_p50_kw", q->peak_p50_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_p95_kw", q->peak_p95_w / 1e3, 3, 1);
+      json_fixed(stdout, "peak_max_kw", q->peak_max_w / 1e3, 3, 1);
+      json_fixed(stdout, "exceed_prob", q->exceed_prob, 4, 0);
       printf("}\n");
     } else {
-      printf("%7d %10.1f %10.1f %10.1f %10.1f %8.3f\n", n, o.peak_mean_w / 1e3,
-             o.peak_p50_w / 1e3, o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
+      printf("%7d %10.1f %10.1f %10.1f %10.1f %8.3f\n", r->n_racks, q->peak_mean_w / 1e3,
+             q->peak_p50_w / 1e3, q->peak_p95_w / 1e3, q->peak_max_w / 1e3, q->exceed_prob);
     }
     if (csv)
-      fprintf(csv, "%s,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f\n", hr_plan_method_name(cfg->method),
-              n, samples, o.peak_mean_w / 1e3, o.peak_p05_w / 1e3, o.peak_p50_w / 1e3,
-              o.peak_p95_w / 1e3, o.peak_max_w / 1e3, o.exceed_prob);
+      fprintf(csv, "%s,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f\n", meth, r->n_racks, samples,
+              q->peak_mean_w / 1e3, q->peak_p05_w / 1e3, q->peak_p50_w / 1e3,
+              q->peak_p95_w / 1e3, q->peak_max_w / 1e3, q->exceed_prob);
   }
   if (study_json) {
-    printf("{\"summary\":true,\"method\":\"%s\",", hr_plan_method_name(cfg->method));
+    printf("{\"summary\":true,\"method\":\"%s\",", meth);
     json_fixed(stdout, "row_capacity_kw", cap_kw, 3, 1);
     json_fixed(stdout, "rack_nameplate_kw", rack_plate_kw, 3, 1);
     printf("\"racks_by_nameplate\":%d,\"racks_by_trace_p95\":%d,\"racks_by_trace_no_exceed\":%d,"
            "\"n_samples\":%d,\"racks_generated\":%d}\n",
-           by_plate, by_trace_p95, by_trace_zero, samples, s->nracks);
+           o->racks_by_nameplate, o->racks_by_trace_p95, o->racks_by_trace_no_exceed, samples,
+           o->racks_generated);
   } else {
     printf("# row capacity %.0f kW (IT): %d racks by nameplate (%.1f kW/rack); by traces: %d "
            "with p95 peak within, %d never exceeding in %d draws (of %d racks generated)\n",
-           cap_kw, by_plate, rack_plate_kw, by_trace_p95, by_trace_zero, samples, s->nracks);
+           cap_kw, o->racks_by_nameplate, rack_plate_kw, o->racks_by_trace_p95,
+           o->racks_by_trace_no_exceed, samples, o->racks_generated);
   }
-  if (rc != HR_OK)
-    fprintf(stderr, "headroom plan oversub: %s\n", hr_strerror(rc));
   /* The table and the chart first, the report last: a report that looks
    * complete (it links both) means every file was written. */
   if (csv && !study_close(csv, csv_path) && rc == HR_OK)
     rc = HR_ERR_IO;
-  if (dir && rc == HR_OK && s->nracks >= 2) {
-    const double *ys[3] = {pl + s->nracks, pl + 2 * (size_t)s->nracks, pl + 3 * (size_t)s->nracks};
+  if (dir && rc == HR_OK && nr >= 2) {
+    const double *ys[3] = {pl + nr, pl + 2 * nr, pl + 3 * nr};
     const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
     rc = write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl,
-                     ys, nm, 3, (size_t)s->nracks);
+                     ys, nm, 3, nr);
   }
   if (dir && rc == HR_OK) {
     snprintf(path, sizeof path, "%s/report.md", dir);
@@ -2078,8 +2063,8 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                   "`oversub.csv` holds the peak quantiles per count.\n\n"
                   "![row peak vs racks](oversub.png)\n\n`oversub.svg` is the chart as SVG.\n",
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
-              by_plate, hr_plan_method_name(cfg->method), by_trace_p95,
-              hr_plan_method_name(cfg->method), by_trace_zero, s->nracks, samples);
+              o->racks_by_nameplate, meth, o->racks_by_trace_p95, meth,
+              o->racks_by_trace_no_exceed, o->racks_generated, samples);
       if (!study_close(md, path))
         rc = HR_ERR_IO;
     } else {
@@ -2087,7 +2072,7 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     }
   }
   free(pl);
-  hr_plan_site_destroy(s);
+  hr_plan_oversub_study_destroy(o);
   return rc;
 }
 

@@ -525,6 +525,40 @@ static void drop_site(void *o)
   hr_plan_site_destroy(o);
 }
 
+static int make_provision(void **o)
+{
+  hr_plan_site_cfg_t c;
+  hr_plan_site_cfg_init(&c);
+  c.rows = 1;
+  c.racks_per_row = 2;
+  c.servers_per_rack = 2;
+  c.model = "m";
+  return hr_plan_provision_run(model, &c, workload, 120.0, NULL, NULL,
+                               (hr_plan_provision_t **)o);
+}
+
+static void drop_provision(void *o)
+{
+  hr_plan_provision_destroy(o);
+}
+
+static int make_oversub_study(void **o)
+{
+  hr_plan_site_cfg_t c;
+  hr_plan_site_cfg_init(&c);
+  c.rows = 1;
+  c.racks_per_row = 3;
+  c.servers_per_rack = 2;
+  c.model = "m";
+  return hr_plan_oversub_study_run(model, &c, workload, 120.0, 30e3, 20, NULL, NULL,
+                                   (hr_plan_oversub_study_t **)o);
+}
+
+static void drop_oversub_study(void *o)
+{
+  hr_plan_oversub_study_destroy(o);
+}
+
 static int make_metrics(void **o)
 {
   (void)o;
@@ -596,6 +630,8 @@ static const oom_case_t cases[] = {
     CASE(model_load, drop_model),
     CASE(generate, NULL),
     CASE(site, drop_site),
+    CASE(provision, drop_provision),
+    CASE(oversub_study, drop_oversub_study),
     CASE(metrics, NULL),
     CASE(serve, NULL),
     CASE(oversub, NULL),

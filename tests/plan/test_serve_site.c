@@ -219,11 +219,95 @@ static void test_oversub(void **state)
                    HR_ERR_INVALID_ARG);
 }
 
+/* Stops a study after `left` steps (hr_plan_stop_fn). */
+static int stop_after(void *user)
+{
+  int *left = user;
+  return (*left)-- <= 0;
+}
+
+/* The studies (src/plan/plan_study.c) against the lower-level calls they are
+ * made of: every provision row is what hr_plan_site_run and
+ * hr_plan_utility_compute give for its method, its 1-min series the block
+ * means; the oversubscription sizing is recomputed from the rows. */
+static void test_studies(void **state)
+{
+  (void)state;
+  hr_plan_model_t *m = tiny_model();
+  hr_plan_gen_cfg_t g;
+  hr_plan_gen_cfg_init(&g);
+  g.duration_s = 180.0;
+  g.rate_per_s = 2.0;
+  hr_plan_workload_t *w;
+  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
+  hr_plan_site_cfg_t c;
+  hr_plan_site_cfg_init(&c);
+  c.rows = 2;
+  c.racks_per_row = 3;
+  c.servers_per_rack = 2;
+  c.model = "m";
+  hr_plan_provision_t *p;
+  assert_int_equal(hr_plan_provision_run(m, &c, w, 180.0, NULL, NULL, &p), HR_OK);
+  assert_true(p->n_rows >= 5 && !p->stopped); /* LUT needs a table: left out */
+  for (size_t i = 0; i < p->n_rows; i++) {
+    hr_plan_site_cfg_t c1 = c;
+    c1.method = p->rows[i].method;
+    hr_plan_site_t *s;
+    assert_int_equal(hr_plan_site_run(m, &c1, w, 180.0, &s), HR_OK);
+    hr_plan_utility_t u;
+    assert_int_equal(hr_plan_utility_compute(s->it_w, s->n, s->dt_s, &u), HR_OK);
+    assert_memory_equal(&u, &p->rows[i].it, sizeof u);
+    size_t per = (size_t)lround(60.0 / s->dt_s);
+    assert_int_equal(p->rows[i].n_1min, s->n / per);
+    for (size_t k = 0; k < p->rows[i].n_1min; k++) {
+      double sum = 0.0;
+      for (size_t j = 0; j < per; j++)
+        sum += s->it_w[k * per + j];
+      assert_true(fabs(p->rows[i].it_1min_w[k] - sum / (double)per) <= 1e-9 * sum);
+    }
+    hr_plan_site_destroy(s);
+  }
+  hr_plan_provision_destroy(p);
+  int left = 2;
+  assert_int_equal(hr_plan_provision_run(m, &c, w, 180.0, stop_after, &left, &p), HR_OK);
+  assert_true(p->stopped && p->n_rows <= 2);
+  hr_plan_provision_destroy(p);
+
+  c.method = HR_PLAN_COPULA;
+  const double cap_w = 2.5 * 2 * (8 * 700.0 + 1000.0); /* two and a half racks' nameplate */
+  hr_plan_oversub_study_t *o;
+  assert_int_equal(hr_plan_oversub_study_run(m, &c, w, 180.0, cap_w, 50, NULL, NULL, &o), HR_OK);
+  assert_int_equal(o->racks_generated, 6);
+  assert_int_equal(o->n_rows, 6);
+  assert_true(o->rack_nameplate_w == 2 * (8 * 700.0 + 1000.0));
+  assert_int_equal(o->racks_by_nameplate, 2);
+  int p95 = 0, none = 0;
+  for (int i = 0; i < o->n_rows; i++) {
+    assert_int_equal(o->rows[i].n_racks, i + 1);
+    if (o->rows[i].peak.peak_p95_w <= cap_w)
+      p95 = i + 1;
+    if (o->rows[i].peak.exceed_prob == 0.0)
+      none = i + 1;
+    if (i > 0) /* more racks, a higher median peak */
+      assert_true(o->rows[i].peak.peak_p50_w >= o->rows[i - 1].peak.peak_p50_w);
+  }
+  assert_int_equal(o->racks_by_trace_p95, p95);
+  assert_int_equal(o->racks_by_trace_no_exceed, none);
+  assert_true(p95 >= o->racks_by_nameplate); /* traces never below nameplate */
+  hr_plan_oversub_study_destroy(o);
+  assert_int_equal(hr_plan_oversub_study_run(m, &c, w, 180.0, 0.0, 50, NULL, NULL, &o),
+                   HR_ERR_INVALID_ARG);
+  assert_null(o);
+  hr_plan_workload_destroy(w);
+  hr_plan_model_destroy(m);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_request), cmocka_unit_test(test_chunking),
       cmocka_unit_test(test_batch_limit_and_little), cmocka_unit_test(test_site),
-      cmocka_unit_test(test_utility), cmocka_unit_test(test_oversub)};
+      cmocka_unit_test(test_utility), cmocka_unit_test(test_oversub),
+      cmocka_unit_test(test_studies)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
