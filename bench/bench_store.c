@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     snprintf(cfgp, sizeof cfgp, "%s.cfg", path);
     hr_ct_rec_t *rec;
     a = now_s();
-    if (hr_ct_read(cfgp, NULL, &rec, NULL) != HR_OK)
+    if (hr_ct_read(cfgp, NULL, &rec, NULL, NULL) != HR_OK)
       return 1;
     double rt = now_s() - a;
     printf("comtrade %s: write %.0f samples/s (%.1f ms per 10-s capture), read %.0f samples/s\n",

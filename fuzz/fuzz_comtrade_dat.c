@@ -55,11 +55,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cfg.frac_digits = 6;
   cfg.format = fmt;
   hr_ct_rec_t *r = NULL;
-  hr_ct_diag_t d;
-  memset(&d, 0, sizeof d);
+  hr_ct_info_t info;
+  hr_diag_t d;
   size_t n = size - 4;
-  int rc = hr_ct_dat_parse(&cfg, fmt, data + 4, n, "fuzz.dat", &r, &d);
+  int rc = hr_ct_dat_parse(&cfg, fmt, data + 4, n, "fuzz.dat", &r, &info, &d);
+  CHECK(d.code == rc);
   if (rc == HR_OK) {
+    CHECK(info.found_samples == r->n_samples);
     if (fmt != HR_CT_ASCII) {
       size_t rb = 8 + (fmt == HR_CT_BINARY ? 2u : 4u) * (size_t)cfg.n_analog +
                   2 * (((size_t)cfg.n_digital + 15) / 16);
@@ -74,8 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     hr_ct_rec_destroy(r);
   } else {
-    CHECK(d.message[0] != 0 || rc == HR_ERR_NOMEM);
-    CHECK(d.offset_bytes <= n);
+    CHECK(d.message[0] != 0 && strcmp(d.source, "fuzz.dat") == 0);
+    CHECK(!d.has_offset || d.offset <= n);
   }
   return 0;
 }

@@ -5,9 +5,10 @@
  * or FLOAT32; several sample rates (nrates > 1); missing-value markers; 1991
  * (mm/dd/yy) and 1999/2013 (dd/mm/yyyy) dates with 5 to 9 fractional digits;
  * UTF-8 or Latin-1 text (kept as UTF-8 in memory).  Tolerated deviations are
- * counted in hr_ct_diag_t.warnings, never silently: a DAT longer or shorter
+ * counted in hr_ct_info_t.warnings, never silently: a DAT longer or shorter
  * than the CFG says, trailing bytes, non-standard CFF markers, missing
- * time-code lines, SUB (0x1A) padding.
+ * time-code lines, SUB (0x1A) padding.  Errors are reported the one way of
+ * the library, in an hr_diag_t (headroom/error.h).
  *
  * Writes the 2013 revision: CFG + DAT in ASCII, BINARY, BINARY32 or FLOAT32,
  * or CFF, always through a temporary name renamed into place, so a crash never
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "headroom/error.h"
 #include "headroom/export.h"
 
 #ifdef __cplusplus
@@ -35,7 +37,6 @@ extern "C" {
 #define HR_CT_MAX_BYTES ((uint64_t)1 << 31) /* largest DAT [bytes] */
 #define HR_CT_NAME_BYTES 129       /* names (UTF-8, NUL included); longer are cut */
 #define HR_CT_SHORT_BYTES 33       /* phase, unit, codes */
-#define HR_CT_MSG_BYTES 320        /* hr_ct_diag_t.message */
 /* A missing raw timestamp (binary 0xFFFFFFFF, empty ASCII field). */
 #define HR_CT_NO_TIME INT64_MIN
 
@@ -95,7 +96,7 @@ typedef struct hr_ct_cfg {
   int leap_sec;
 } hr_ct_cfg_t;
 
-/* Non-fatal findings (hr_ct_diag_t.warnings bits). */
+/* Non-fatal findings (hr_ct_info_t.warnings bits). */
 enum {
   HR_CT_WARN_DAT_SHORT = 1u << 0,   /* fewer samples than endsamp */
   HR_CT_WARN_DAT_LONG = 1u << 1,    /* more samples than endsamp; all are kept */
@@ -109,20 +110,17 @@ enum {
   HR_CT_WARN_BAD_LF = 1u << 9       /* line frequency not 0, 50 or 60 */
 };
 
-/* What happened while reading: the fatal error (code != HR_OK) with where it
- * is, and the warnings.  Written by every read call when not NULL. */
-typedef struct hr_ct_diag {
-  int code;              /* HR_OK or the error returned */
-  char file[160];        /* file the problem is in (name as given, cut) */
-  uint64_t line;         /* 1-based text line, 0 when not a text problem */
-  uint64_t offset_bytes; /* byte offset in that file */
-  char field[48];        /* the field, e.g. "endsamp", "analog 3 multiplier a" */
-  char message[HR_CT_MSG_BYTES]; /* "f.cfg: line 14, field 'start date': ..." */
-  unsigned warnings;     /* HR_CT_WARN_* */
-  int64_t declared_samples, found_samples;
-  uint64_t trailing_bytes;
-  int64_t missing_values;
-} hr_ct_diag_t;
+/* What a read found besides the data: the facts of a read that succeeded
+ * (or got as far as it did), never the error, which goes to the hr_diag_t.
+ * A plain value owned by the caller (no cleanup); every read call that is
+ * given one clears it on entry and fills it, NULL is allowed. */
+typedef struct hr_ct_info {
+  unsigned warnings;        /* HR_CT_WARN_* */
+  int64_t declared_samples; /* endsamp of the CFG (the last rate's end sample) */
+  int64_t found_samples;    /* whole records in the DAT */
+  uint64_t trailing_bytes;  /* after the last whole binary record, ignored */
+  int64_t missing_values;   /* analog values marked missing */
+} hr_ct_info_t;
 
 /* A recording: CFG plus data.  Arrays are owned by the recording and freed by
  * hr_ct_rec_destroy; callers may read and write their elements.
@@ -152,27 +150,37 @@ typedef struct hr_ct_write_opts {
  * extension, .dat or .DAT) or a .cff; the form is recognised from the content.
  *   dat_path : optional DAT path overriding the derived one (NULL: derive).
  *   out      : receives the recording, owned by the caller (hr_ct_rec_destroy).
- *   diag     : optional; receives the error location and the warnings.
- * Returns HR_OK, HR_ERR_IO (open/read; diag names the file), HR_ERR_PARSE /
- * HR_ERR_RANGE / HR_ERR_UNSUPPORTED (diag: file, line or byte offset, field),
- * HR_ERR_TRUNCATED (no whole sample in the DAT), HR_ERR_NOMEM or
- * HR_ERR_INVALID_ARG. */
+ *   info     : optional; the warnings and counts of the CFG and the DAT.
+ *   diag     : optional; on failure, the error: source is the file it is in
+ *              (the CFG, the DAT or the CFF, name as given), line for text
+ *              (CFG and ASCII DAT, with the column in an ASCII DAT record),
+ *              offset (has_offset) for the byte where the problem starts,
+ *              field ("endsamp", "analog 3 multiplier a", "record 1").
+ * Returns HR_OK, HR_ERR_IO (open/read), HR_ERR_PARSE / HR_ERR_RANGE /
+ * HR_ERR_UNSUPPORTED / HR_ERR_CHANNELS, HR_ERR_TRUNCATED (no whole sample in
+ * the DAT), HR_ERR_NOMEM or HR_ERR_INVALID_ARG. */
 HR_API int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out,
-                      hr_ct_diag_t *diag);
+                      hr_ct_info_t *info, hr_diag_t *diag);
 
 /* Parses CFG text (bytes borrowed for the call) into *cfg, whose arrays are
- * then owned by the caller and released with hr_ct_cfg_free.  name is used in
- * messages only (may be NULL).  Errors as hr_ct_read. */
+ * then owned by the caller and released with hr_ct_cfg_free.  name is the
+ * diag source only (NULL: "<buffer>").  info (optional) gets the CFG's
+ * warnings and declared_samples.  Errors as hr_ct_read; line and offset
+ * count from the start of text. */
 HR_API int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t *cfg,
-                           hr_ct_diag_t *diag);
+                           hr_ct_info_t *info, hr_diag_t *diag);
 
 /* Releases the arrays of a parsed config; the struct itself is the caller's. */
 HR_API void hr_ct_cfg_free(hr_ct_cfg_t *cfg);
 
 /* Decodes DAT bytes (borrowed) of the given format against cfg (copied, with
- * its arrays, into the new recording).  Errors as hr_ct_read. */
+ * its arrays, into the new recording).  name is the diag source only (NULL:
+ * "<buffer>").  info (optional) gets the DAT's warnings and counts; a caller
+ * that also parsed the CFG merges the two (warnings are bits to OR).  Errors
+ * as hr_ct_read; line and offset count from the start of bytes. */
 HR_API int hr_ct_dat_parse(const hr_ct_cfg_t *cfg, hr_ct_format_t format, const void *bytes,
-                           size_t len, const char *name, hr_ct_rec_t **out, hr_ct_diag_t *diag);
+                           size_t len, const char *name, hr_ct_rec_t **out, hr_ct_info_t *info,
+                           hr_diag_t *diag);
 
 /* Creates an empty recording with n_analog/n_digital channels and n_samples
  * samples (all zero), for writers.  The caller fills cfg and the arrays. */

@@ -1,7 +1,7 @@
 /* COMTRADE reader: CFG (IEEE C37.111-1991/1999/2013 §7), DAT (§8) and the
- * single-file CFF form (C37.111-2013 §9).  Every error names the file, the
- * line or byte offset, and the field; tolerated deviations are counted as
- * warnings in hr_ct_diag_t. */
+ * single-file CFF form (C37.111-2013 §9).  Every error fills an hr_diag_t with
+ * the file, the line (text) or byte offset (binary) and the field; tolerated
+ * deviations are counted as warnings in hr_ct_info_t. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,37 +10,39 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/core.h"
 #include "ct_int.h"
 #include "headroom/error.h"
 
 /* ------------------------------------------------------------ diagnostics */
 
-static void diag_set(hr_ct_diag_t *d, int code, const char *file, uint64_t line, uint64_t off,
-                     const char *field, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* No byte offset to report: the file as a whole, an argument. */
+#define NO_OFF UINT64_MAX
 
-static void diag_set(hr_ct_diag_t *d, int code, const char *file, uint64_t line, uint64_t off,
-                     const char *field, const char *fmt, ...)
+/* hr__diag_fail plus the byte offset, which the COMTRADE errors nearly always
+ * know: the start of the CFG line, of the ASCII field, of the binary record.
+ * Returns code, so that a failing path reads `return ct_fail(...)`. */
+static int ct_fail(hr_diag_t *d, int code, uint64_t line, uint64_t column, uint64_t off,
+                   const char *field, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static int ct_fail(hr_diag_t *d, int code, uint64_t line, uint64_t column, uint64_t off,
+                   const char *field, const char *fmt, ...)
 {
   if (!d)
-    return;
-  d->code = code;
-  snprintf(d->file, sizeof d->file, "%s", file ? file : "(memory)");
-  d->line = line;
-  d->offset_bytes = off;
-  snprintf(d->field, sizeof d->field, "%s", field ? field : "");
-  char what[200];
+    return code;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
+  hr__diag_vfail(d, code, (long)line, (long)column, field, fmt, ap);
   va_end(ap);
-  /* Message parts are cut to fit; the compiler cannot see that they do. */
-  int n = line ? snprintf(d->message, sizeof d->message, "%.100s: line %llu, field '%.40s': ",
-                          d->file, (unsigned long long)line, d->field)
-               : snprintf(d->message, sizeof d->message, "%.100s: byte %llu, field '%.40s': ",
-                          d->file, (unsigned long long)off, d->field);
-  if (n > 0 && (size_t)n < sizeof d->message)
-    memcpy(d->message + n, what, strnlen(what, sizeof d->message - (size_t)n - 1) + 1),
-        d->message[sizeof d->message - 1] = 0;
+  d->has_offset = off != NO_OFF;
+  d->offset = d->has_offset ? off : 0;
+  return code;
+}
+
+/* The diag source of a call given a name, or the stand-in for memory. */
+static const char *src_name(const char *name)
+{
+  return name ? name : "<buffer>";
 }
 
 /* ------------------------------------------------------------ dates */
@@ -353,7 +355,7 @@ int hr__ct_cfg_copy(hr_ct_cfg_t *dst, const hr_ct_cfg_t *src)
 
 #define FAIL(code, field, ...)                                                                     \
   do {                                                                                             \
-    diag_set(diag, code, name, L.lineno, L.line_off, field, __VA_ARGS__);                          \
+    ct_fail(diag, code, L.lineno, 0, L.line_off, field, __VA_ARGS__);                              \
     hr_ct_cfg_free(cfg);                                                                           \
     return code;                                                                                   \
   } while (0)
@@ -371,16 +373,17 @@ int hr__ct_cfg_copy(hr_ct_cfg_t *dst, const hr_ct_cfg_t *src)
   } while (0)
 
 int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t *cfg,
-                    hr_ct_diag_t *diag)
+                    hr_ct_info_t *info, hr_diag_t *diag)
 {
+  hr_ct_info_t scratch; /* so that the parser records facts unconditionally */
+  if (!info)
+    info = &scratch;
+  memset(info, 0, sizeof *info);
+  hr__diag_begin(diag, src_name(name));
   if (!cfg || (!text && len))
-    return HR_ERR_INVALID_ARG;
+    return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, NULL,
+                   cfg ? "no text but a length" : "no config to fill");
   memset(cfg, 0, sizeof *cfg);
-  if (diag) {
-    unsigned w = diag->warnings;
-    memset(diag, 0, sizeof *diag);
-    diag->warnings = w;
-  }
   lines_t L = {.text = text, .len = len};
   if (len > HR_CT_MAX_CFG_BYTES)
     FAIL(HR_ERR_RANGE, "CFG", "longer than %u bytes", HR_CT_MAX_CFG_BYTES);
@@ -389,12 +392,12 @@ int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t 
   while (end > 0 && (text[end - 1] == 0x1A || text[end - 1] == 0)) {
     end--;
   }
-  if (end < len && diag)
-    diag->warnings |= HR_CT_WARN_SUB_PAD;
+  if (end < len)
+    info->warnings |= HR_CT_WARN_SUB_PAD;
   L.len = end;
   int latin1 = !utf8_valid((const unsigned char *)text, end);
-  if (latin1 && diag)
-    diag->warnings |= HR_CT_WARN_LATIN1;
+  if (latin1)
+    info->warnings |= HR_CT_WARN_LATIN1;
 
   const char *s;
   size_t n;
@@ -513,8 +516,8 @@ int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t 
   if (f.n != 1 || field_num(f.p[0], f.len[0], &x) != 0 || x < 0 || x > 1e6)
     FAIL(HR_ERR_PARSE, "lf", "line frequency is not a number >= 0");
   cfg->line_freq_hz = x;
-  if (x != 0 && x != 50 && x != 60 && diag)
-    diag->warnings |= HR_CT_WARN_BAD_LF;
+  if (x != 0 && x != 50 && x != 60)
+    info->warnings |= HR_CT_WARN_BAD_LF;
   /* §7.4.6 sampling rates */
   NEED_LINE("nrates");
   if (f.n != 1 || field_int(f.p[0], f.len[0], 0, 999, &v) != 0)
@@ -567,8 +570,8 @@ int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t 
     hr_ct_format_t fmt;
     if (hr_ct_format_parse(ft, &fmt) != HR_OK)
       FAIL(HR_ERR_UNSUPPORTED, "ft", "'%s' is not ASCII, BINARY, BINARY32 or FLOAT32", ft);
-    if ((fmt == HR_CT_BINARY32 || fmt == HR_CT_FLOAT32) && cfg->rev_year < 2013 && diag)
-      diag->warnings |= 0; /* accepted: some 1999 writers use them */
+    /* BINARY32 and FLOAT32 before 2013 are accepted without a warning: some
+     * 1999 writers use them and the data is unambiguous. */
     cfg->format = fmt;
   }
   /* §7.4.9 timemult (1999 and later; optional in 1991) */
@@ -606,11 +609,10 @@ int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t 
       }
       got++;
     }
-    if (got < 2 && diag)
-      diag->warnings |= HR_CT_WARN_NO_TIMECODE;
+    if (got < 2)
+      info->warnings |= HR_CT_WARN_NO_TIMECODE;
   }
-  if (diag)
-    diag->declared_samples = cfg->end_sample;
+  info->declared_samples = cfg->end_sample;
   return HR_OK;
 }
 
@@ -735,21 +737,19 @@ static uint32_t rd32(const unsigned char *p)
 }
 
 static int dat_binary(hr_ct_rec_t *r, hr_ct_format_t format, const unsigned char *b, size_t len,
-                      const char *name, hr_ct_diag_t *diag)
+                      hr_ct_info_t *info, hr_diag_t *diag)
 {
   const hr_ct_cfg_t *cfg = &r->cfg;
   size_t rb = hr__ct_record_bytes(cfg, format);
   size_t n = len / rb, na = (size_t)cfg->n_analog, nd = (size_t)cfg->n_digital;
   size_t words = (nd + 15) / 16;
-  if (len % rb && diag) {
-    diag->warnings |= HR_CT_WARN_TRAILING;
-    diag->trailing_bytes = len % rb;
+  if (len % rb) {
+    info->warnings |= HR_CT_WARN_TRAILING;
+    info->trailing_bytes = len % rb;
   }
-  if (n == 0) {
-    diag_set(diag, HR_ERR_TRUNCATED, name, 0, 0, "record 1",
-             "%zu bytes, less than one %zu-byte record", len, rb);
-    return HR_ERR_TRUNCATED;
-  }
+  if (n == 0)
+    return ct_fail(diag, HR_ERR_TRUNCATED, 0, 0, 0, "record 1",
+                   "%zu bytes, less than one %zu-byte record", len, rb);
   r->raw = malloc(n * (na ? na : 1) * sizeof *r->raw);
   r->digital = malloc(n * (nd ? nd : 1));
   r->sample_num = malloc(n * sizeof *r->sample_num);
@@ -804,18 +804,16 @@ static int dat_binary(hr_ct_rec_t *r, hr_ct_format_t format, const unsigned char
     }
   }
   r->n_samples = (int64_t)n;
-  if (diag) {
-    diag->missing_values = missing;
-    if (missing)
-      diag->warnings |= HR_CT_WARN_MISSING;
-    if (bad_num)
-      diag->warnings |= HR_CT_WARN_SAMPLE_NUM;
-  }
+  info->missing_values = missing;
+  if (missing)
+    info->warnings |= HR_CT_WARN_MISSING;
+  if (bad_num)
+    info->warnings |= HR_CT_WARN_SAMPLE_NUM;
   return HR_OK;
 }
 
-static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *name,
-                     hr_ct_diag_t *diag)
+static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, hr_ct_info_t *info,
+                     hr_diag_t *diag)
 {
   const hr_ct_cfg_t *cfg = &r->cfg;
   size_t na = (size_t)cfg->n_analog, nd = (size_t)cfg->n_digital;
@@ -861,17 +859,15 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *n
         /* Tolerate one trailing empty field (a trailing comma). */
         if (col == want && fl == 0 && q == n)
           break;
-        diag_set(diag, HR_ERR_CHANNELS, name, L.lineno, L.line_off + start, "record",
+        return ct_fail(diag, HR_ERR_CHANNELS, L.lineno, start + 1, L.line_off + start, "record",
                  "more than %zu fields", want);
-        return HR_ERR_CHANNELS;
       }
       int64_t iv;
       double dv;
       if (col == 0) {
         if (field_int(p, fl, 0, 4294967295LL, &iv) != 0) {
-          diag_set(diag, HR_ERR_PARSE, name, L.lineno, L.line_off + start, "n",
+          return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, "n",
                    "sample number '%.*s' is not an integer", (int)(fl > 30 ? 30 : fl), p);
-          return HR_ERR_PARSE;
         }
         r->sample_num[k] = iv;
         if (iv != (int64_t)k + 1)
@@ -880,9 +876,8 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *n
         if (fl == 0)
           r->timestamp[k] = HR_CT_NO_TIME;
         else if (field_int(p, fl, -4294967295LL, 4294967295LL, &iv) != 0) {
-          diag_set(diag, HR_ERR_PARSE, name, L.lineno, L.line_off + start, "timestamp",
+          return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, "timestamp",
                    "'%.*s' is not an integer", (int)(fl > 30 ? 30 : fl), p);
-          return HR_ERR_PARSE;
         } else
           r->timestamp[k] = iv;
       } else if (col < 2 + na) {
@@ -892,9 +887,8 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *n
           missing++;
         } else if (field_num(p, fl, &dv) != 0) {
           snprintf(fld, sizeof fld, "analog %zu", c + 1);
-          diag_set(diag, HR_ERR_PARSE, name, L.lineno, L.line_off + start, fld,
+          return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, fld,
                    "'%.*s' is not a number", (int)(fl > 30 ? 30 : fl), p);
-          return HR_ERR_PARSE;
         } else if (dv == 99999.0 &&
                    (cfg->rev_year == 1999 || dv > cfg->analog[c].max)) {
           /* C37.111-1999 §7.3: 99999 marks a missing ASCII value; in 2013
@@ -907,9 +901,8 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *n
         size_t c = col - 2 - na;
         if (field_int(p, fl, 0, 1, &iv) != 0) {
           snprintf(fld, sizeof fld, "digital %zu", c + 1);
-          diag_set(diag, HR_ERR_PARSE, name, L.lineno, L.line_off + start, fld,
+          return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, fld,
                    "'%.*s' is not 0 or 1", (int)(fl > 30 ? 30 : fl), p);
-          return HR_ERR_PARSE;
         }
         dg[c] = (uint8_t)iv;
       }
@@ -917,118 +910,76 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, const char *n
       start = q + 1;
     }
     if (col < want) {
-      diag_set(diag, HR_ERR_CHANNELS, name, L.lineno, L.line_off, "record",
-               "%zu fields, expected %zu", col, want);
-      return HR_ERR_CHANNELS;
+      return ct_fail(diag, HR_ERR_CHANNELS, L.lineno, 0, L.line_off, "record",
+                     "%zu fields, expected %zu", col, want);
     }
     k++;
   }
-  if (k == 0) {
-    diag_set(diag, HR_ERR_TRUNCATED, name, L.lineno ? L.lineno : 1, 0, "record 1",
-             "no data records");
-    return HR_ERR_TRUNCATED;
-  }
+  if (k == 0)
+    return ct_fail(diag, HR_ERR_TRUNCATED, L.lineno ? L.lineno : 1, 0, 0, "record 1",
+                   "no data records");
   r->n_samples = (int64_t)k;
-  if (diag) {
-    diag->missing_values = missing;
-    if (missing)
-      diag->warnings |= HR_CT_WARN_MISSING;
-    if (bad_num)
-      diag->warnings |= HR_CT_WARN_SAMPLE_NUM;
-  }
+  info->missing_values = missing;
+  if (missing)
+    info->warnings |= HR_CT_WARN_MISSING;
+  if (bad_num)
+    info->warnings |= HR_CT_WARN_SAMPLE_NUM;
   return HR_OK;
 }
 
 int hr_ct_dat_parse(const hr_ct_cfg_t *cfg, hr_ct_format_t format, const void *bytes, size_t len,
-                    const char *name, hr_ct_rec_t **out, hr_ct_diag_t *diag)
+                    const char *name, hr_ct_rec_t **out, hr_ct_info_t *info, hr_diag_t *diag)
 {
+  hr_ct_info_t scratch; /* so that the decoders record facts unconditionally */
+  if (!info)
+    info = &scratch;
+  memset(info, 0, sizeof *info);
+  hr__diag_begin(diag, src_name(name));
   if (!cfg || !out || (!bytes && len))
-    return HR_ERR_INVALID_ARG;
+    return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, NULL,
+                   !cfg ? "no config" : !out ? "no output" : "no bytes but a length");
   if (format < HR_CT_ASCII || format > HR_CT_FLOAT32)
-    return HR_ERR_INVALID_ARG;
-  if ((uint64_t)len > HR_CT_MAX_BYTES) {
-    diag_set(diag, HR_ERR_RANGE, name, 0, 0, "DAT", "larger than %llu bytes",
-             (unsigned long long)HR_CT_MAX_BYTES);
-    return HR_ERR_RANGE;
-  }
+    return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, "ft", "unknown DAT format %d",
+                   (int)format);
+  if ((uint64_t)len > HR_CT_MAX_BYTES)
+    return ct_fail(diag, HR_ERR_RANGE, 0, 0, NO_OFF, "DAT", "larger than %llu bytes",
+                   (unsigned long long)HR_CT_MAX_BYTES);
+  info->declared_samples = cfg->end_sample;
   hr_ct_rec_t *r = calloc(1, sizeof *r);
   if (!r)
-    return HR_ERR_NOMEM;
+    return ct_fail(diag, HR_ERR_NOMEM, 0, 0, NO_OFF, "DAT", "out of memory");
   int rc = hr__ct_cfg_copy(&r->cfg, cfg);
   if (rc == HR_OK) {
     r->cfg.format = format;
-    rc = format == HR_CT_ASCII ? dat_ascii(r, bytes, len, name, diag)
-                               : dat_binary(r, format, bytes, len, name, diag);
+    rc = format == HR_CT_ASCII ? dat_ascii(r, bytes, len, info, diag)
+                               : dat_binary(r, format, bytes, len, info, diag);
   }
   if (rc != HR_OK) {
+    /* The decoders fill diag for what they find in the data; running out of
+     * memory is the one failure they leave to here. */
     if (rc == HR_ERR_NOMEM)
-      diag_set(diag, rc, name, 0, 0, "DAT", "out of memory");
+      ct_fail(diag, rc, 0, 0, NO_OFF, "DAT", "out of memory");
     hr_ct_rec_destroy(r);
     return rc;
   }
-  if (diag) {
-    diag->declared_samples = cfg->end_sample;
-    diag->found_samples = r->n_samples;
-    if (r->n_samples < cfg->end_sample)
-      diag->warnings |= HR_CT_WARN_DAT_SHORT;
-    else if (r->n_samples > cfg->end_sample)
-      diag->warnings |= HR_CT_WARN_DAT_LONG;
-  }
+  info->found_samples = r->n_samples;
+  if (r->n_samples < cfg->end_sample)
+    info->warnings |= HR_CT_WARN_DAT_SHORT;
+  else if (r->n_samples > cfg->end_sample)
+    info->warnings |= HR_CT_WARN_DAT_LONG;
   *out = r;
   return HR_OK;
 }
 
 /* ------------------------------------------------------------ files */
 
-static int slurp(const char *path, size_t max, char **out, size_t *len, hr_ct_diag_t *diag)
+/* Adds what the DAT parse found to the CFG's facts in to. */
+static void info_add_dat(hr_ct_info_t *to, const hr_ct_info_t *dat)
 {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    diag_set(diag, HR_ERR_IO, path, 0, 0, "file", "cannot open: %s", strerror(errno));
-    return HR_ERR_IO;
-  }
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  int rc = HR_OK;
-  while (buf) {
-    if (n == cap) {
-      if (cap >= max) {
-        diag_set(diag, HR_ERR_RANGE, path, 0, n, "file", "larger than %zu bytes", max);
-        rc = HR_ERR_RANGE;
-        break;
-      }
-      size_t ncap = cap * 2 > max ? max : cap * 2;
-      char *nb = realloc(buf, ncap + 1);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap = ncap;
-    }
-    size_t got = fread(buf + n, 1, cap - n, fp);
-    n += got;
-    if (got == 0) {
-      if (ferror(fp)) {
-        diag_set(diag, HR_ERR_IO, path, 0, n, "file", "read error");
-        rc = HR_ERR_IO;
-      }
-      break;
-    }
-  }
-  fclose(fp);
-  if (!buf) {
-    diag_set(diag, HR_ERR_NOMEM, path, 0, 0, "file", "out of memory");
-    return HR_ERR_NOMEM;
-  }
-  if (rc != HR_OK) {
-    free(buf);
-    return rc;
-  }
-  *out = buf;
-  *len = n;
-  return HR_OK;
+  to->warnings |= dat->warnings;
+  to->found_samples = dat->found_samples;
+  to->trailing_bytes = dat->trailing_bytes;
+  to->missing_values = dat->missing_values;
 }
 
 /* A CFF section marker: a line starting with '-' that holds "file type". */
@@ -1056,18 +1007,20 @@ static int cff_marker(const char *s, size_t n, char *type, size_t cap, int *stan
   return 1;
 }
 
-/* Rewrites a message after its line/offset were moved into the CFF frame. */
-static void relocate(hr_ct_diag_t *d, const char *path)
+/* Moves a diag of a section parse into the frame of the whole CFF: the
+ * section starts at byte at, line first_line (0: the diag has no line). */
+static void cff_relocate(hr_diag_t *d, uint64_t first_line, size_t at)
 {
-  char field[sizeof d->field], what[HR_CT_MSG_BYTES];
-  snprintf(field, sizeof field, "%s", d->field);
-  const char *w = strstr(d->message, "': ");
-  snprintf(what, sizeof what, "%s", w ? w + 3 : d->message);
-  diag_set(d, d->code, path, d->line, d->offset_bytes, field, "%s", what);
+  if (!d)
+    return;
+  if (d->line)
+    d->line += (long)first_line - 1;
+  if (d->has_offset)
+    d->offset += at;
 }
 
 static int read_cff(const char *path, char *buf, size_t len, hr_ct_rec_t **out,
-                    hr_ct_diag_t *diag)
+                    hr_ct_info_t *info, hr_diag_t *diag)
 {
   lines_t L = {.text = buf, .len = len};
   const char *s;
@@ -1094,35 +1047,25 @@ static int read_cff(const char *path, char *buf, size_t len, hr_ct_rec_t **out,
       break; /* DAT is the last section (§9); binary data follows */
     }
   }
-  if (cfg_at == SIZE_MAX) {
-    diag_set(diag, HR_ERR_PARSE, path, 1, 0, "file type: CFG", "no CFG section marker");
-    return HR_ERR_PARSE;
-  }
-  if (dat_at == SIZE_MAX) {
-    diag_set(diag, HR_ERR_PARSE, path, L.lineno + 1, len, "file type: DAT",
-             "no DAT section marker");
-    return HR_ERR_PARSE;
-  }
+  info->warnings |= warn;
+  if (cfg_at == SIZE_MAX)
+    return ct_fail(diag, HR_ERR_PARSE, 1, 0, 0, "file type: CFG", "no CFG section marker");
+  if (dat_at == SIZE_MAX)
+    return ct_fail(diag, HR_ERR_PARSE, L.lineno + 1, 0, len, "file type: DAT",
+                   "no DAT section marker");
   if (cfg_end == 0)
     cfg_end = dat_at;
-  if (diag)
-    diag->warnings |= warn;
   hr_ct_cfg_t cfg;
-  int rc = hr_ct_cfg_parse(buf + cfg_at, cfg_end - cfg_at, path, &cfg, diag);
+  /* The CFG parse clears info; the marker warnings are put back after it. */
+  int rc = hr_ct_cfg_parse(buf + cfg_at, cfg_end - cfg_at, path, &cfg, info, diag);
+  info->warnings |= warn;
   if (rc != HR_OK) {
-    if (diag) { /* line numbers inside the CFF */
-      uint64_t base = 1;
-      for (size_t k = 0; k < cfg_at; k++)
-        base += buf[k] == '\n';
-      if (diag->line)
-        diag->line += base - 1;
-      diag->offset_bytes += cfg_at;
-      relocate(diag, path);
-    }
+    uint64_t first = 1; /* line numbers inside the CFF */
+    for (size_t k = 0; k < cfg_at; k++)
+      first += buf[k] == '\n';
+    cff_relocate(diag, first, cfg_at);
     return rc;
   }
-  if (diag)
-    diag->warnings |= warn;
   /* "DAT <format>: <bytes>" (§9.2); the non-standard marker gives neither. */
   size_t dlen = len - dat_at;
   const char *colon = strchr(dat_type, ':');
@@ -1130,10 +1073,9 @@ static int read_cff(const char *path, char *buf, size_t len, hr_ct_rec_t **out,
     char *e;
     unsigned long long nb = strtoull(colon + 1, &e, 10);
     if (e == colon + 1 || nb > dlen) {
-      diag_set(diag, HR_ERR_TRUNCATED, path, dat_line, dat_at, "DAT byte count",
-               "marker says %s bytes, %zu follow", colon + 1, dlen);
       hr_ct_cfg_free(&cfg);
-      return HR_ERR_TRUNCATED;
+      return ct_fail(diag, HR_ERR_TRUNCATED, dat_line, 0, dat_at, "DAT byte count",
+                     "marker says %s bytes, %zu follow", colon + 1, dlen);
     }
     dlen = (size_t)nb;
   }
@@ -1141,34 +1083,34 @@ static int read_cff(const char *path, char *buf, size_t len, hr_ct_rec_t **out,
   sscanf(dat_type + 3, " %31[A-Za-z0-9]", fmtname);
   hr_ct_format_t mfmt;
   if (fmtname[0] && (hr_ct_format_parse(fmtname, &mfmt) != HR_OK || mfmt != cfg.format)) {
-    diag_set(diag, HR_ERR_PARSE, path, dat_line, dat_at, "DAT format",
-             "marker says '%s', the CFG says %s", fmtname, hr_ct_format_name(cfg.format));
+    rc = ct_fail(diag, HR_ERR_PARSE, dat_line, 0, dat_at, "DAT format",
+                 "marker says '%s', the CFG says %s", fmtname, hr_ct_format_name(cfg.format));
     hr_ct_cfg_free(&cfg);
-    return HR_ERR_PARSE;
+    return rc;
   }
-  rc = hr_ct_dat_parse(&cfg, cfg.format, buf + dat_at, dlen, path, out, diag);
-  if (rc != HR_OK && diag && diag->line) {
-    diag->line += dat_line;
-    diag->offset_bytes += dat_at;
-    relocate(diag, path);
-  } else if (rc != HR_OK && diag) {
-    diag->offset_bytes += dat_at;
-  }
+  hr_ct_info_t dat;
+  rc = hr_ct_dat_parse(&cfg, cfg.format, buf + dat_at, dlen, path, out, &dat, diag);
+  info_add_dat(info, &dat);
+  if (rc != HR_OK)
+    cff_relocate(diag, dat_line + 1, dat_at); /* the DAT's line 1 follows its marker */
   hr_ct_cfg_free(&cfg);
   return rc;
 }
 
-int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out, hr_ct_diag_t *diag)
+int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out, hr_ct_info_t *info,
+               hr_diag_t *diag)
 {
-  hr_ct_diag_t local;
-  if (!diag)
-    diag = &local;
-  memset(diag, 0, sizeof *diag);
+  hr_ct_info_t scratch; /* so that the parsers record facts unconditionally */
+  if (!info)
+    info = &scratch;
+  memset(info, 0, sizeof *info);
+  hr__diag_begin(diag, src_name(path));
   if (!path || !out)
-    return HR_ERR_INVALID_ARG;
+    return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, NULL,
+                   !path ? "no file given" : "no output");
   char *buf;
   size_t len;
-  int rc = slurp(path, (size_t)HR_CT_MAX_BYTES + HR_CT_MAX_CFG_BYTES, &buf, &len, diag);
+  int rc = hr__file_read(path, (size_t)HR_CT_MAX_BYTES + HR_CT_MAX_CFG_BYTES, &buf, &len, diag);
   if (rc != HR_OK)
     return rc;
   /* The CFF form starts with its CFG marker (§9.1); a CFG starts with text. */
@@ -1178,12 +1120,12 @@ int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out, hr_ct_
   char type[64];
   int std;
   if (cff_marker(buf, n0, type, sizeof type, &std)) {
-    rc = read_cff(path, buf, len, out, diag);
+    rc = read_cff(path, buf, len, out, info, diag);
     free(buf);
     return rc;
   }
   hr_ct_cfg_t cfg;
-  rc = hr_ct_cfg_parse(buf, len, path, &cfg, diag);
+  rc = hr_ct_cfg_parse(buf, len, path, &cfg, info, diag);
   free(buf);
   if (rc != HR_OK)
     return rc;
@@ -1198,8 +1140,8 @@ int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out, hr_ct_
     size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : pl;
     if (stem + 5 > sizeof dpath) {
       hr_ct_cfg_free(&cfg);
-      diag_set(diag, HR_ERR_INVALID_ARG, path, 0, 0, "file", "path too long");
-      return HR_ERR_INVALID_ARG;
+      return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, NULL,
+                     "path too long to derive the DAT name from");
     }
     memcpy(dpath, path, stem);
     /* The DAT extension follows the CFG's case (.cfg -> .dat, .CFG -> .DAT). */
@@ -1216,11 +1158,13 @@ int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out, hr_ct_
       fclose(t);
     dp = dpath;
   }
-  unsigned warn = diag->warnings;
-  rc = slurp(dp, (size_t)HR_CT_MAX_BYTES, &dbuf, &dlen, diag);
-  diag->warnings |= warn;
+  /* From here on the problems are in the DAT: name it as the source. */
+  hr__diag_begin(diag, dp);
+  rc = hr__file_read(dp, (size_t)HR_CT_MAX_BYTES, &dbuf, &dlen, diag);
   if (rc == HR_OK) {
-    rc = hr_ct_dat_parse(&cfg, cfg.format, dbuf, dlen, dp, out, diag);
+    hr_ct_info_t dat;
+    rc = hr_ct_dat_parse(&cfg, cfg.format, dbuf, dlen, dp, out, &dat, diag);
+    info_add_dat(info, &dat);
     free(dbuf);
   }
   hr_ct_cfg_free(&cfg);

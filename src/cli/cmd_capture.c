@@ -14,7 +14,7 @@
 #include "headroom/error.h"
 #include "headroom/wire.h"
 
-static void warn_text(FILE *to, const hr_ct_diag_t *d)
+static void warn_text(FILE *to, const hr_ct_info_t *d)
 {
   static const char *const names[] = {"dat-short",  "dat-long",      "trailing-bytes",
                                       "latin-1",    "cff-markers",   "no-timecode",
@@ -29,24 +29,35 @@ static void warn_text(FILE *to, const hr_ct_diag_t *d)
  * parsed from memory: hr_ct_read finds a DAT beside its CFG by name, which a
  * pipe has not, so --dat must then name it (a CFF has no separate DAT and is
  * read from a file only). */
-static int read_stdio(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_diag_t *d)
+static int read_stdio(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_info_t *info,
+                      hr_diag_t *d)
 {
   char *cfg_text = NULL, *dat_bytes = NULL;
   size_t cfg_len = 0, dat_len = 0;
+  memset(info, 0, sizeof *info);
   memset(d, 0, sizeof *d);
   if (!dat) /* refused by parse() already */
-    return HR_ERR_INVALID_ARG;
+    return d->code = HR_ERR_INVALID_ARG;
   if (cli_read_all(path, &cfg_text, &cfg_len) != 0 ||
       cli_read_all(dat, &dat_bytes, &dat_len) != 0) {
-    snprintf(d->message, sizeof d->message, "%s: %s", cfg_text ? dat : path, strerror(errno));
+    const char *which = cfg_text ? dat : path;
+    snprintf(d->source, sizeof d->source, "%s", cli_is_stdio(which) ? "stdin" : which);
+    snprintf(d->message, sizeof d->message, "%s", strerror(errno));
+    d->code = HR_ERR_IO;
     free(cfg_text);
     return HR_ERR_IO;
   }
   hr_ct_cfg_t cfg;
-  int rc = hr_ct_cfg_parse(cfg_text, cfg_len, cli_is_stdio(path) ? "stdin" : path, &cfg, d);
+  int rc = hr_ct_cfg_parse(cfg_text, cfg_len, cli_is_stdio(path) ? "stdin" : path, &cfg, info, d);
   if (rc == HR_OK) {
+    hr_ct_info_t di;
     rc = hr_ct_dat_parse(&cfg, cfg.format, dat_bytes, dat_len, cli_is_stdio(dat) ? "stdin" : dat,
-                         rec, d);
+                         rec, &di, d);
+    /* The same facts hr_ct_read gives: the CFG's declared count, the DAT's rest. */
+    info->warnings |= di.warnings;
+    info->found_samples = di.found_samples;
+    info->trailing_bytes = di.trailing_bytes;
+    info->missing_values = di.missing_values;
     hr_ct_cfg_free(&cfg);
   }
   free(cfg_text);
@@ -54,24 +65,33 @@ static int read_stdio(const char *path, const char *dat, hr_ct_rec_t **rec, hr_c
   return rc;
 }
 
-static int load(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_diag_t *d)
+/* Prints a reader error in the one format of the project. */
+static void print_diag(const hr_diag_t *d)
 {
-  int rc = cli_is_stdio(path) || cli_is_stdio(dat) ? read_stdio(path, dat, rec, d)
-                                                   : hr_ct_read(path, dat, rec, d);
+  char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  fprintf(stderr, "headroom capture: %s\n", text);
+}
+
+static int load(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_info_t *info)
+{
+  hr_diag_t d;
+  int rc = cli_is_stdio(path) || cli_is_stdio(dat) ? read_stdio(path, dat, rec, info, &d)
+                                                   : hr_ct_read(path, dat, rec, info, &d);
   if (rc != HR_OK) {
-    fprintf(stderr, "headroom capture: %s\n", d->message[0] ? d->message : hr_strerror(rc));
+    print_diag(&d);
     return 1;
   }
-  if (d->warnings & (HR_CT_WARN_DAT_SHORT | HR_CT_WARN_DAT_LONG))
+  if (info->warnings & (HR_CT_WARN_DAT_SHORT | HR_CT_WARN_DAT_LONG))
     fprintf(stderr, "headroom capture: %s: the CFG declares %" PRId64 " samples, the DAT holds %"
-            PRId64 "\n", path, d->declared_samples, d->found_samples);
+            PRId64 "\n", path, info->declared_samples, info->found_samples);
   return 0;
 }
 
 static int do_info(const char *path, const char *dat)
 {
   hr_ct_rec_t *r;
-  hr_ct_diag_t d;
+  hr_ct_info_t d;
   if (load(path, dat, &r, &d))
     return 1;
   const hr_ct_cfg_t *c = &r->cfg;
@@ -104,7 +124,7 @@ static int do_info(const char *path, const char *dat)
 static int do_export(const char *path, const char *dat, int raw, const char *out)
 {
   hr_ct_rec_t *r;
-  hr_ct_diag_t d;
+  hr_ct_info_t d;
   if (load(path, dat, &r, &d))
     return 1;
   if (cli_is_stdio(out))
@@ -161,7 +181,7 @@ static int do_convert(const char *in, const char *dat, const char *base, hr_ct_f
                       int cff, int ns)
 {
   hr_ct_rec_t *r;
-  hr_ct_diag_t d;
+  hr_ct_info_t d;
   if (load(in, dat, &r, &d))
     return 1;
   /* Timestamps follow the date precision (§7.4.9): µs <-> ns. */
@@ -235,9 +255,9 @@ static int do_list(const char *dir)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[k]);
     hr_ct_rec_t *r;
-    hr_ct_diag_t d;
-    if (hr_ct_read(path, NULL, &r, &d) != HR_OK) {
-      fprintf(stderr, "headroom capture: %s\n", d.message);
+    hr_diag_t d;
+    if (hr_ct_read(path, NULL, &r, NULL, &d) != HR_OK) {
+      print_diag(&d);
       bad = 1;
     } else {
       char t0[40], tt[40];

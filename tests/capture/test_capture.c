@@ -263,10 +263,11 @@ static void test_write_comtrade(void **state)
                      HR_OK);
     snprintf(cfgp, sizeof cfgp, "%s.%s", path, f == HR_CT_FLOAT32 ? "cff" : "cfg");
     hr_ct_rec_t *r;
-    hr_ct_diag_t d;
-    if (hr_ct_read(cfgp, NULL, &r, &d) != HR_OK)
-      fail_msg("%s", d.message);
-    assert_int_equal(d.warnings, 0);
+    hr_ct_info_t info;
+    hr_diag_t d;
+    if (hr_ct_read(cfgp, NULL, &r, &info, &d) != HR_OK)
+      fail_msg("%s: %s", d.source, d.message);
+    assert_int_equal(info.warnings, 0);
     assert_int_equal(r->n_samples, w.n_frames);
     assert_int_equal(r->cfg.start_ns, w.start_ns);
     assert_int_equal(r->cfg.trigger_ns, w.trigger_ns);

@@ -20,6 +20,14 @@
 
 static char tmpdir[256];
 
+/* d in the one format of the project (a static buffer). */
+static const char *dtext(const hr_diag_t *d)
+{
+  static char text[1024];
+  hr_diag_format(d, text, sizeof text);
+  return text;
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -139,12 +147,13 @@ static void round_trip(hr_ct_format_t fmt, int cff, int digits)
   assert_int_equal(hr_ct_write(r, base, &o), HR_OK);
   snprintf(path, sizeof path, "%s.%s", base, cff ? "cff" : "cfg");
   hr_ct_rec_t *b;
-  hr_ct_diag_t d;
-  int rc = hr_ct_read(path, NULL, &b, &d);
+  hr_ct_info_t info;
+  hr_diag_t d;
+  int rc = hr_ct_read(path, NULL, &b, &info, &d);
   if (rc != HR_OK)
-    fail_msg("%s", d.message);
-  assert_int_equal(d.warnings & ~(unsigned)HR_CT_WARN_MISSING, 0);
-  assert_int_equal(d.missing_values, 1);
+    fail_msg("%s", dtext(&d));
+  assert_int_equal(info.warnings & ~(unsigned)HR_CT_WARN_MISSING, 0);
+  assert_int_equal(info.missing_values, 1);
   assert_int_equal(b->cfg.format, fmt);
   assert_int_equal(b->cfg.frac_digits, digits);
   assert_same(r, b);
@@ -216,8 +225,11 @@ static void test_cfg_fields(void **state)
 {
   (void)state;
   hr_ct_cfg_t c;
-  hr_ct_diag_t d;
-  assert_int_equal(hr_ct_cfg_parse(good_cfg, sizeof good_cfg - 1, "g.cfg", &c, &d), HR_OK);
+  hr_ct_info_t info;
+  hr_diag_t d;
+  assert_int_equal(hr_ct_cfg_parse(good_cfg, sizeof good_cfg - 1, "g.cfg", &c, &info, &d), HR_OK);
+  assert_int_equal(d.code, HR_OK);
+  assert_int_equal(info.declared_samples, 5);
   assert_int_equal(c.rev_year, 2013);
   assert_int_equal(c.n_rates, 2);
   assert_int_equal(c.end_sample, 5);
@@ -228,7 +240,8 @@ static void test_cfg_fields(void **state)
   /* Multi-rate time axis: 1 kHz for 3 samples, then 500 Hz. */
   const char dat[] = "1,0,1,2,0\n2,1000,3,4,1\n3,2000,5,6,0\n4,3000,7,8,1\n5,5000,9,10,0\n";
   hr_ct_rec_t *r;
-  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, dat, sizeof dat - 1, "g.dat", &r, &d), HR_OK);
+  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, dat, sizeof dat - 1, "g.dat", &r, NULL, &d),
+                   HR_OK);
   assert_int_equal(r->n_samples, 5);
   assert_int_equal(hr_ct_time_ns(r, 2) - c.start_ns, 2000000);
   /* segment 2 starts at its first DAT timestamp (3000 µs), then 2 ms steps */
@@ -250,13 +263,21 @@ static void bad_cfg(const char *from, const char *to, int code, unsigned line, c
   size_t pre = (size_t)(p - good_cfg);
   snprintf(text, sizeof text, "%.*s%s%s", (int)pre, good_cfg, to, p + strlen(from));
   hr_ct_cfg_t c;
-  hr_ct_diag_t d;
-  int rc = hr_ct_cfg_parse(text, strlen(text), "bad.cfg", &c, &d);
-  if (rc != code || d.line != line || strcmp(d.field, field) != 0)
-    fail_msg("replacing '%s' by '%s': rc %d (want %d), line %llu (want %u), field '%s' (want "
+  hr_diag_t d;
+  int rc = hr_ct_cfg_parse(text, strlen(text), "bad.cfg", &c, NULL, &d);
+  if (rc != code || d.code != code || d.line != (long)line || strcmp(d.field, field) != 0)
+    fail_msg("replacing '%s' by '%s': rc %d (want %d), line %ld (want %u), field '%s' (want "
              "'%s'): %s",
-             from, to, rc, code, (unsigned long long)d.line, line, d.field, field, d.message);
-  assert_non_null(strstr(d.message, "bad.cfg: line "));
+             from, to, rc, code, d.line, line, d.field, field, d.message);
+  /* The place is in the members, not in the message; the one format puts it
+   * in front: "bad.cfg:<line>: <field>: <message>". */
+  assert_string_equal(d.source, "bad.cfg");
+  assert_true(d.has_offset);
+  assert_true(d.message[0] != 0);
+  assert_null(strstr(d.message, "bad.cfg"));
+  char want[1024];
+  snprintf(want, sizeof want, "bad.cfg:%u: %s: %s", line, field, d.message);
+  assert_string_equal(dtext(&d), want);
 }
 
 static void test_cfg_errors(void **state)
@@ -279,11 +300,13 @@ static void test_cfg_errors(void **state)
   /* Truncated anywhere: an error naming the line after the last one. */
   for (size_t cut = 0; cut < sizeof good_cfg - 12; cut++) {
     hr_ct_cfg_t c;
-    hr_ct_diag_t d;
-    int rc = hr_ct_cfg_parse(good_cfg, cut, "cut.cfg", &c, &d);
+    hr_diag_t d;
+    int rc = hr_ct_cfg_parse(good_cfg, cut, "cut.cfg", &c, NULL, &d);
     assert_int_not_equal(rc, HR_OK);
+    assert_int_equal(d.code, rc);
     assert_true(d.line >= 1);
     assert_true(d.message[0] != 0);
+    assert_string_equal(d.source, "cut.cfg");
   }
 }
 
@@ -291,38 +314,57 @@ static void test_dat_errors(void **state)
 {
   (void)state;
   hr_ct_cfg_t c;
-  hr_ct_diag_t d;
-  assert_int_equal(hr_ct_cfg_parse(good_cfg, sizeof good_cfg - 1, "g.cfg", &c, &d), HR_OK);
+  hr_ct_info_t info;
+  hr_diag_t d;
+  assert_int_equal(hr_ct_cfg_parse(good_cfg, sizeof good_cfg - 1, "g.cfg", &c, NULL, &d), HR_OK);
   hr_ct_rec_t *r = NULL;
   const char bad1[] = "1,0,1,2,0\n2,1000,3,x4,1\n";
-  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, bad1, sizeof bad1 - 1, "g.dat", &r, &d),
-                   HR_ERR_PARSE);
+  assert_int_equal(
+      hr_ct_dat_parse(&c, HR_CT_ASCII, bad1, sizeof bad1 - 1, "g.dat", &r, &info, &d),
+      HR_ERR_PARSE);
+  assert_int_equal(d.code, HR_ERR_PARSE);
+  assert_string_equal(d.source, "g.dat");
   assert_int_equal(d.line, 2);
+  assert_int_equal(d.column, 10); /* "x4" starts at byte 9 of line 2 */
   assert_string_equal(d.field, "analog 2");
-  assert_int_equal(d.offset_bytes, 19);
+  assert_true(d.has_offset);
+  assert_int_equal(d.offset, 19);
+  assert_string_equal(d.message, "'x4' is not a number");
+  assert_string_equal(dtext(&d), "g.dat:2:10: analog 2: 'x4' is not a number");
   const char bad2[] = "1,0,1,2,0\n2,1000,3,4\n";
-  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, bad2, sizeof bad2 - 1, "g.dat", &r, &d),
-                   HR_ERR_CHANNELS);
+  assert_int_equal(
+      hr_ct_dat_parse(&c, HR_CT_ASCII, bad2, sizeof bad2 - 1, "g.dat", &r, &info, &d),
+      HR_ERR_CHANNELS);
   assert_int_equal(d.line, 2);
+  assert_string_equal(d.field, "record");
   /* Short and long DATs are read, and reported. */
   const char shortd[] = "1,0,1,2,0\n2,1000,3,4,1\n";
-  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, shortd, sizeof shortd - 1, "g.dat", &r, &d),
-                   HR_OK);
-  assert_true(d.warnings & HR_CT_WARN_DAT_SHORT);
-  assert_int_equal(d.found_samples, 2);
-  assert_int_equal(d.declared_samples, 5);
+  assert_int_equal(
+      hr_ct_dat_parse(&c, HR_CT_ASCII, shortd, sizeof shortd - 1, "g.dat", &r, &info, &d), HR_OK);
+  assert_int_equal(d.code, HR_OK);
+  assert_true(info.warnings & HR_CT_WARN_DAT_SHORT);
+  assert_int_equal(info.found_samples, 2);
+  assert_int_equal(info.declared_samples, 5);
   hr_ct_rec_destroy(r);
   /* Binary: 8 + 2*2 + 2 = 14-byte records; 30 bytes = 2 records + 2 trailing. */
   unsigned char bin[30] = {0};
   bin[0] = 1;
   bin[14] = 2;
-  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_BINARY, bin, sizeof bin, "g.dat", &r, &d), HR_OK);
+  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_BINARY, bin, sizeof bin, "g.dat", &r, &info, &d),
+                   HR_OK);
   assert_int_equal(r->n_samples, 2);
-  assert_true(d.warnings & HR_CT_WARN_TRAILING);
-  assert_int_equal(d.trailing_bytes, 2);
+  assert_true(info.warnings & HR_CT_WARN_TRAILING);
+  assert_int_equal(info.trailing_bytes, 2);
   hr_ct_rec_destroy(r);
-  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_BINARY, bin, 13, "g.dat", &r, &d), HR_ERR_TRUNCATED);
-  assert_non_null(strstr(d.message, "g.dat: byte 0"));
+  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_BINARY, bin, 13, "g.dat", &r, &info, &d),
+                   HR_ERR_TRUNCATED);
+  /* A binary problem has a byte offset, not a line. */
+  assert_string_equal(d.source, "g.dat");
+  assert_int_equal(d.line, 0);
+  assert_true(d.has_offset);
+  assert_int_equal(d.offset, 0);
+  assert_string_equal(d.field, "record 1");
+  assert_string_equal(dtext(&d), "g.dat:byte 0: record 1: 13 bytes, less than one 14-byte record");
   hr_ct_cfg_free(&c);
 }
 
@@ -330,18 +372,21 @@ static void test_files_missing(void **state)
 {
   (void)state;
   hr_ct_rec_t *r;
-  hr_ct_diag_t d;
+  hr_diag_t d;
   char path[300];
   snprintf(path, sizeof path, "%s/none.cfg", tmpdir);
-  assert_int_equal(hr_ct_read(path, NULL, &r, &d), HR_ERR_IO);
-  assert_non_null(strstr(d.message, "none.cfg"));
+  assert_int_equal(hr_ct_read(path, NULL, &r, NULL, &d), HR_ERR_IO);
+  assert_int_equal(d.code, HR_ERR_IO);
+  assert_string_equal(d.source, path);
+  assert_non_null(strstr(dtext(&d), "none.cfg"));
   /* A CFG whose DAT is missing names the DAT. */
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   fputs(good_cfg, f);
   assert_int_equal(fclose(f), 0);
-  assert_int_equal(hr_ct_read(path, NULL, &r, &d), HR_ERR_IO);
-  assert_non_null(strstr(d.message, "none.dat"));
+  assert_int_equal(hr_ct_read(path, NULL, &r, NULL, &d), HR_ERR_IO);
+  assert_non_null(strstr(d.source, "none.dat"));
+  assert_non_null(strstr(dtext(&d), "none.dat"));
   /* A CFF with a DAT byte count past the end. */
   snprintf(path, sizeof path, "%s/bad.cff", tmpdir);
   f = fopen(path, "w");
@@ -349,17 +394,19 @@ static void test_files_missing(void **state)
   fprintf(f, "--- file type: CFG ---\n%s--- file type: DAT BINARY: 9999 ---\n", good_cfg);
   fputs("\x01\x00\x00\x00", f);
   assert_int_equal(fclose(f), 0);
-  assert_int_equal(hr_ct_read(path, NULL, &r, &d), HR_ERR_TRUNCATED);
+  assert_int_equal(hr_ct_read(path, NULL, &r, NULL, &d), HR_ERR_TRUNCATED);
   assert_string_equal(d.field, "DAT byte count");
   assert_int_equal(d.line, 17);
+  assert_string_equal(d.source, path);
   /* A DAT marker whose format disagrees with the CFG. */
   f = fopen(path, "w");
   assert_non_null(f);
   fprintf(f, "--- file type: CFG ---\n%s--- file type: DAT BINARY: 4 ---\n", good_cfg);
   assert_int_equal(fwrite("\x01\x00\x00\x00", 1, 4, f), 4);
   assert_int_equal(fclose(f), 0);
-  assert_int_equal(hr_ct_read(path, NULL, &r, &d), HR_ERR_PARSE);
+  assert_int_equal(hr_ct_read(path, NULL, &r, NULL, &d), HR_ERR_PARSE);
   assert_string_equal(d.field, "DAT format");
+  assert_int_equal(d.line, 17);
 }
 
 static void test_shared_all_read(void **state)
@@ -383,10 +430,11 @@ static void test_shared_all_read(void **state)
   for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
     snprintf(path, sizeof path, "%s/waveforms/comtrade/%s", HR_SHARED_DATA, files[k]);
     hr_ct_rec_t *r;
-    hr_ct_diag_t d;
-    int rc = hr_ct_read(path, NULL, &r, &d);
+    hr_ct_info_t d;
+    hr_diag_t e;
+    int rc = hr_ct_read(path, NULL, &r, &d, &e);
     if (rc != HR_OK)
-      fail_msg("%s", d.message);
+      fail_msg("%s", dtext(&e));
     assert_true(r->n_samples > 0);
     if (strstr(files[k], "ascii_1991")) {
       /* 8 rate segments with gaps: the second starts at DAT time 3444166 µs. */
