@@ -30,7 +30,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 static double now_s(void)
 {
   struct timespec ts;
@@ -82,10 +81,11 @@ static char *build_yaml(int n_xf, size_t *len)
       PUT("- {id: r%d.%d, kind: rack, parent: x%d, rating_kw: 60}\n", x, r, x);
       for (int s = 0; s < 8; s++) {
         PUT("- {id: s%d.%d.%d, kind: server, parent: r%d.%d, phases: 1, phase: %s, "
-            "rating_w: 6000}\n", x, r, s, x, r, ph[s % 3]);
+            "rating_w: 6000}\n",
+            x, r, s, x, r, ph[s % 3]);
         for (int g = 0; g < 8; g++)
-          PUT("- {id: g%d.%d.%d.%d, kind: gpu, parent: s%d.%d.%d, rating_w: 700}\n", x, r, s, g,
-              x, r, s);
+          PUT("- {id: g%d.%d.%d.%d, kind: gpu, parent: s%d.%d.%d, rating_w: 700}\n", x, r, s, g, x,
+              r, s);
       }
     }
   }
@@ -249,8 +249,7 @@ int main(int argc, char **argv)
          p99 * 1e6);
   printf("baseline full-scan allocator (%ld requests): p50 %.1f us, p99 %.1f us; "
          "p50 ratio %.0fx\n",
-         n_naive, nl[n_naive / 2] * 1e6, nl[(long)(0.99 * n_naive)] * 1e6,
-         nl[n_naive / 2] / p50);
+         n_naive, nl[n_naive / 2] * 1e6, nl[(long)(0.99 * n_naive)] * 1e6, nl[n_naive / 2] / p50);
   (void)sink;
   free(nl);
   free(lat);

@@ -104,10 +104,10 @@ int main(int argc, char **argv)
   double samples = (double)frames * 7;
   if (do_whole)
     printf("engine whole  samples_per_s=%.4g frames_per_s=%.4g meters_8khz=%.0f records=%lld\n",
-         samples / tw, frames / tw, frames / tw / 8000.0, nr_w);
+           samples / tw, frames / tw, frames / tw / 8000.0, nr_w);
   if (do_subset)
     printf("engine subset samples_per_s=%.4g frames_per_s=%.4g meters_8khz=%.0f records=%lld\n",
-         samples / ts, frames / ts, frames / ts / 8000.0, nr_s);
+           samples / ts, frames / ts, frames / ts / 8000.0, nr_s);
   free(x);
   return 0;
 }

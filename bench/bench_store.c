@@ -177,7 +177,9 @@ int main(int argc, char **argv)
   float *fr = malloc((size_t)nf * 7 * sizeof *fr);
   for (int64_t k = 0; k < nf * 7; k++)
     fr[k] = (float)(325 * sin(0.0392699 * (double)(k / 7) + (double)(k % 7)));
-  hr_capture_window_t w = {.id = 1, .n_frames = nf, .start_ns = 1767225600000000000LL,
+  hr_capture_window_t w = {.id = 1,
+                           .n_frames = nf,
+                           .start_ns = 1767225600000000000LL,
                            .trigger_ns = 1767225601000000000LL};
   hr_capture_meta_t meta = {.device_id = "bench", .layout = HR_LAYOUT_3P4W, .line_freq_hz = 50};
   for (int f = HR_CT_BINARY32; f <= HR_CT_FLOAT32; f++) {

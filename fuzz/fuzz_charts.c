@@ -15,9 +15,9 @@
  * '<' opens a tag, no control characters) and a PNG with its signature and
  * 900 x 500 header; a write takes well under a second.  A chart whose x holds a
  * NaN, an infinity or a decrease is refused by both writers; the finite x
- * are then sorted and the chart written again, so that drawing is fuzzed.  The statistics never crash;
- * for finite series the oversubscription quantiles are ordered and the
- * exceedance probability is in [0, 1]. */
+ * are then sorted and the chart written again, so that drawing is fuzzed.  The statistics never
+ * crash; for finite series the oversubscription quantiles are ordered and the exceedance
+ * probability is in [0, 1]. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -163,7 +163,8 @@ static void stats(const double *const *y, int ns, size_t n, hr_fz_t *f)
   if (!bm)
     abort();
   size_t m = 1 + (size_t)hr_fz_range(f, 0, 9);
-  if (hr_plan_block_mean(y[0], n, m, bm) != (n + m - 1) / m && hr_plan_block_mean(y[0], n, m, bm) != n / m)
+  if (hr_plan_block_mean(y[0], n, m, bm) != (n + m - 1) / m &&
+      hr_plan_block_mean(y[0], n, m, bm) != n / m)
     abort();
   free(bm);
   free(racks);

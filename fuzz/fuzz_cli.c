@@ -64,8 +64,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const char *const plan_subs[] = {"workload", "metrics",   "train",  "fidelity",
-                                          "generate", "site",      "provision", "oversub"};
+  static const char *const plan_subs[] = {"workload", "metrics", "train",     "fidelity",
+                                          "generate", "site",    "provision", "oversub"};
   enum { MAXARG = 64 };
   if (size < 1 || size > 4096)
     return 0;

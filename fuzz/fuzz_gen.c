@@ -78,8 +78,11 @@ static void mutate(hr_fz_t *f, hr_gen_cfg_t *c)
     c->n_events = (int)hr_fz_range(f, -1, HR_GEN_MAX_EVENTS + 1);
     for (int k = 0; k < c->n_events && k < HR_GEN_MAX_EVENTS; k++)
       c->events[k] = (hr_gen_event_t){(hr_gen_event_kind_t)hr_fz_range(f, 0, 4),
-                                      hr_fz_double(f, 0.01), hr_fz_double(f, 0.02),
-                                      hr_fz_double(f, 50.0), hr_fz_u8(f), hr_fz_double(f, 0.0)};
+                                      hr_fz_double(f, 0.01),
+                                      hr_fz_double(f, 0.02),
+                                      hr_fz_double(f, 50.0),
+                                      hr_fz_u8(f),
+                                      hr_fz_double(f, 0.0)};
   }
   if (m & 65536) {
     c->n_amp_steps = (int)hr_fz_range(f, -1, HR_GEN_MAX_STEPS + 1);

@@ -35,12 +35,12 @@ static double now_s(void)
 }
 
 /* Runs one call's result check: bounded time, documented codes. */
-#define TIMED(call)                                                                              \
-  do {                                                                                           \
-    double t0_ = now_s();                                                                        \
-    (void)(call);                                                                                \
-    if (now_s() - t0_ > 1.0)                                                                     \
-      abort();                                                                                   \
+#define TIMED(call)                                                                                \
+  do {                                                                                             \
+    double t0_ = now_s();                                                                          \
+    (void)(call);                                                                                  \
+    if (now_s() - t0_ > 1.0)                                                                       \
+      abort();                                                                                     \
   } while (0)
 
 static void check_clean(const hr_lease_sys_t *sys, size_t n, int64_t t)

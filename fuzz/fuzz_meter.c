@@ -182,10 +182,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static const hr_layout_t layouts[4] = {HR_LAYOUT_1P2W, HR_LAYOUT_3P3W, HR_LAYOUT_3P4W,
                                          HR_LAYOUT_3P4W};
   /* 2^62 ns is about 146 years either side of 1970. */
-  static const int64_t t0s[7] = {0, 1700000000000000000ll, -1, 1, (int64_t)1 << 62,
-                                 -((int64_t)1 << 62), 999999999};
-  double fs = data[0] & 8 ? 2000.0 + (double)(u32le(data + 5) % 48000001u) / 1000.0
-                          : rates[data[0] & 7];
+  static const int64_t t0s[7] = {
+      0, 1700000000000000000ll, -1, 1, (int64_t)1 << 62, -((int64_t)1 << 62), 999999999};
+  double fs =
+      data[0] & 8 ? 2000.0 + (double)(u32le(data + 5) % 48000001u) / 1000.0 : rates[data[0] & 7];
   hr_layout_t layout = layouts[(data[1] >> 1) & 3];
   hr_meter_cfg_t cfg;
   hr_meter_cfg_init(&cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);

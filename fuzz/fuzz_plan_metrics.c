@@ -138,8 +138,8 @@ static void text_mode(const uint8_t *data, size_t size)
   size_t nx = 0, ny = 0;
   quiet(1);
   int okx = read_series(pa, &x, &nx), oky = okx && read_series(pb, &y, &ny);
-  char *argv[] = {"plan", "metrics", "--dt", (char *)dt, "--ramp-dt", (char *)ramp_dt,
-                  (char *)pa, (char *)pb, NULL};
+  char *argv[] = {"plan",          "metrics",  "--dt",     (char *)dt, "--ramp-dt",
+                  (char *)ramp_dt, (char *)pa, (char *)pb, NULL};
   int rc = cmd_plan(8, argv);
   quiet(0);
   if (rc < 0 || rc > 2)

@@ -20,10 +20,10 @@
 #include "headroom/error.h"
 #include "headroom/reader.h"
 
-#define CHECK(c)                                                                             \
-  do {                                                                                       \
-    if (!(c))                                                                                \
-      __builtin_trap();                                                                      \
+#define CHECK(c)                                                                                   \
+  do {                                                                                             \
+    if (!(c))                                                                                      \
+      __builtin_trap();                                                                            \
   } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -51,8 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   e.message[0] = '\0';
   int rc = hr_plan_traceset_load(hr_fz_tmpdir(), &s, &e);
   if (rc != HR_OK) {
-    if (s || !memchr(e.message, '\0', sizeof e.message) ||
-        e.message[0] == '\0')
+    if (s || !memchr(e.message, '\0', sizeof e.message) || e.message[0] == '\0')
       abort();
     return 0;
   }

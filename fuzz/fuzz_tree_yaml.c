@@ -20,7 +20,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void exercise_device(const hr_device_cfg_t *cfg)
@@ -31,7 +30,7 @@ static void exercise_device(const hr_device_cfg_t *cfg)
     __builtin_trap(); /* the loader only hands out settings that pass the check */
   static const double mult[] = {0.0, 0.5, 1.0, 1.2, 2.0, 6.0, 15.0, 40.0};
   double ref = cfg->type == HR_DEVICE_TRIP_UNIT ? cfg->u.tu.ir_a
-             : cfg->type == HR_DEVICE_RELAY     ? cfg->u.relay.is_a
+               : cfg->type == HR_DEVICE_RELAY   ? cfg->u.relay.is_a
                                                 : cfg->u.fuse.in_a;
   for (size_t k = 0; k < sizeof mult / sizeof mult[0]; k++) {
     double i = mult[k] * ref;

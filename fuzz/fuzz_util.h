@@ -70,9 +70,8 @@ static inline long hr_fz_range(hr_fz_t *f, long lo, long hi)
 
 /* The values that numeric code gets wrong most often. */
 static const double hr_fz_special[] = {
-    0.0,       -0.0,     NAN,     INFINITY, -INFINITY, 1e308,  -1e308, DBL_MAX,
-    DBL_MIN,   4.9e-324, -1.0,    1.0,      0.5,       1e-300, 1e300,  2147483648.0,
-    -2147483649.0, 9.3e18, 1e-9, 1e9};
+    0.0,  -0.0, NAN, INFINITY, -INFINITY, 1e308,        -1e308,        DBL_MAX, DBL_MIN, 4.9e-324,
+    -1.0, 1.0,  0.5, 1e-300,   1e300,     2147483648.0, -2147483649.0, 9.3e18,  1e-9,    1e9};
 #define HR_FZ_NSPECIAL (sizeof hr_fz_special / sizeof hr_fz_special[0])
 
 /* A double: a special value, `typical` scaled by a small factor, or raw bits. */
@@ -147,8 +146,8 @@ static inline const char *hr_fz_write(int slot, const char *name, const void *p,
 
 /* Splits data at the first occurrence of sep (a short byte string): the part
  * before goes to *a, the rest to *b.  Without sep, everything is *a. */
-static inline void hr_fz_split(const uint8_t *data, size_t size, const char *sep,
-                               const uint8_t **a, size_t *na, const uint8_t **b, size_t *nb)
+static inline void hr_fz_split(const uint8_t *data, size_t size, const char *sep, const uint8_t **a,
+                               size_t *na, const uint8_t **b, size_t *nb)
 {
   size_t ls = strlen(sep);
   *a = data;

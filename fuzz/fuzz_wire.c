@@ -248,8 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (nfull < small) {
     if (rc != HR_OK || strcmp(part, full) != 0 || npart != nfull)
       abort();
-  } else if (rc != HR_ERR_FULL || strlen(part) >= small ||
-             strncmp(part, full, strlen(part)) != 0) {
+  } else if (rc != HR_ERR_FULL || strlen(part) >= small || strncmp(part, full, strlen(part)) != 0) {
     abort();
   }
   free(part);

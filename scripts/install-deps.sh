@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev          # libFuzzer harnesses and sanitizer runtime
+  clang-format                      # the code's layout, checked by scripts/format.sh --check
   libcmocka-dev                     # unit-test framework
   python3 python3-numpy python3-scipy  # test oracles and the NumPy benchmark baseline
   libyaml-dev                       # tree/config files

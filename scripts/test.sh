@@ -7,7 +7,8 @@
 #      and fails on any leak report (after a probe that LeakSanitizer works here at all),
 #   4. every libFuzzer harness for a short time (HR_FUZZ_SECONDS, default 10;
 #      `make fuzz-long` runs them longer, docs/fuzzing.md),
-#   5. a check that the shared library exports only hr_ symbols.
+#   5. a check that the shared library exports only hr_ symbols,
+#   6. a check that every C file follows .clang-format (scripts/format.sh --check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${HR_JOBS:-$(nproc)}
@@ -24,6 +25,9 @@ step() { printf '\n=== %s ===\n' "$*"; }
 step "strict build"
 cmake -S . -B build "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHR_STRICT=ON >/dev/null
 cmake --build build -j "$jobs"
+
+step "format"
+bash scripts/format.sh --check
 
 step "exported symbols"
 bad=$(nm -D --defined-only build/libheadroom.so | awk '$2 ~ /[TDRB]/ {print $3}' | grep -v '^hr_' || true)

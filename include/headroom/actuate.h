@@ -37,10 +37,10 @@ typedef enum hr_power_source {
 } hr_power_source_t;
 
 typedef struct hr_act_reading {
-  int64_t t_ns;     /* when it was read (the caller's clock) */
-  double p_w;       /* power [W] */
-  double cap_w;     /* enforced cap read back from the device [W]; 0 if unknown */
-  int valid;        /* 0: no power value yet (RAPL needs two reads) */
+  int64_t t_ns; /* when it was read (the caller's clock) */
+  double p_w;   /* power [W] */
+  double cap_w; /* enforced cap read back from the device [W]; 0 if unknown */
+  int valid;    /* 0: no power value yet (RAPL needs two reads) */
 } hr_act_reading_t;
 
 typedef struct hr_act_limits {
@@ -51,7 +51,7 @@ typedef struct hr_act_limits {
 
 /* One sample from a device's own sample buffer (NVML). */
 typedef struct hr_act_sample {
-  int64_t t_us;     /* the driver's timestamp [us] */
+  int64_t t_us; /* the driver's timestamp [us] */
   double p_w;
 } hr_act_sample_t;
 
@@ -102,13 +102,13 @@ HR_API void hr_actuator_destroy(hr_actuator_t *a);
 /* ---- simulated GPU ------------------------------------------------------- */
 
 typedef struct hr_simgpu_cfg {
-  int n_gpus;          /* 1 <= n_gpus <= 1 << 20 */
-  double idle_w;       /* power with no demand [W] >= 0; default 70 */
-  double cap_min_w;    /* lowest cap [W] > 0; default 200 */
-  double cap_max_w;    /* highest cap = default cap [W] >= cap_min_w; default 700 */
-  double delay_ms;     /* a new cap takes effect after this [ms] >= 0; default 5 */
-  double slew_w_per_ms;/* power moves toward its target at most this fast [W/ms] > 0;
-                          default 80 (about 8 ms from 50 W to 700 W) */
+  int n_gpus;           /* 1 <= n_gpus <= 1 << 20 */
+  double idle_w;        /* power with no demand [W] >= 0; default 70 */
+  double cap_min_w;     /* lowest cap [W] > 0; default 200 */
+  double cap_max_w;     /* highest cap = default cap [W] >= cap_min_w; default 700 */
+  double delay_ms;      /* a new cap takes effect after this [ms] >= 0; default 5 */
+  double slew_w_per_ms; /* power moves toward its target at most this fast [W/ms] > 0;
+                           default 80 (about 8 ms from 50 W to 700 W) */
 } hr_simgpu_cfg_t;
 
 /* Fills cfg with the defaults above for n_gpus GPUs. */

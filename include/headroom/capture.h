@@ -41,25 +41,25 @@ extern "C" {
 
 /* Why a window was captured (hr_capture_window_t.reasons bits). */
 enum {
-  HR_CAPTURE_EVENT = 1u << 0,    /* an engine event record */
-  HR_CAPTURE_LEVEL = 1u << 1,    /* a configured level trigger */
-  HR_CAPTURE_EXTERNAL = 1u << 2  /* hr_capture_trigger (CLI, API) */
+  HR_CAPTURE_EVENT = 1u << 0,   /* an engine event record */
+  HR_CAPTURE_LEVEL = 1u << 1,   /* a configured level trigger */
+  HR_CAPTURE_EXTERNAL = 1u << 2 /* hr_capture_trigger (CLI, API) */
 };
 
 /* Level trigger: |sample of channel| > threshold, in the channel's unit. */
 typedef struct hr_capture_level {
-  int channel;        /* 0 <= channel < n_channels */
-  float threshold;    /* > 0 [V or A] */
+  int channel;     /* 0 <= channel < n_channels */
+  float threshold; /* > 0 [V or A] */
 } hr_capture_level_t;
 
 typedef struct hr_capture_cfg {
-  int n_channels;     /* 1 <= n_channels <= HR_MAX_CH */
-  double fs_hz;       /* sample rate [Hz], 100 <= fs_hz <= 1e6 */
-  int64_t t0_ns;      /* time of frame 0 [ns since the epoch] */
-  double ring_s;      /* ring length [s], default 60; ring_s * fs_hz <= 2^31 frames */
-  double pre_s;       /* before the trigger [s], default 0.5, < ring_s */
-  double post_s;      /* after the trigger [s], default 1.0 */
-  double max_s;       /* longest window [s], default 10, pre_s + post_s <= max_s <= ring_s / 2 */
+  int n_channels;      /* 1 <= n_channels <= HR_MAX_CH */
+  double fs_hz;        /* sample rate [Hz], 100 <= fs_hz <= 1e6 */
+  int64_t t0_ns;       /* time of frame 0 [ns since the epoch] */
+  double ring_s;       /* ring length [s], default 60; ring_s * fs_hz <= 2^31 frames */
+  double pre_s;        /* before the trigger [s], default 0.5, < ring_s */
+  double post_s;       /* after the trigger [s], default 1.0 */
+  double max_s;        /* longest window [s], default 10, pre_s + post_s <= max_s <= ring_s / 2 */
   unsigned event_mask; /* HR_EVT_* types (bit 1 << type) that trigger; default dips,
                           swells, interruptions, RVC, steps and alarms */
   hr_capture_level_t levels[HR_CAPTURE_MAX_LEVELS];
@@ -69,14 +69,14 @@ typedef struct hr_capture_cfg {
 
 /* A captured window: frames [first_frame, first_frame + n_frames). */
 typedef struct hr_capture_window {
-  uint64_t id;          /* 1, 2, ... in trigger order */
+  uint64_t id; /* 1, 2, ... in trigger order */
   int64_t first_frame;
   int64_t n_frames;
-  int64_t start_ns;     /* time of first_frame */
-  int64_t trigger_ns;   /* the first trigger of the window */
-  unsigned reasons;     /* HR_CAPTURE_* bits of every trigger merged in */
-  int n_triggers;       /* triggers merged into this window */
-  int64_t lost_frames;  /* take: frames already overwritten in the ring (not copied) */
+  int64_t start_ns;    /* time of first_frame */
+  int64_t trigger_ns;  /* the first trigger of the window */
+  unsigned reasons;    /* HR_CAPTURE_* bits of every trigger merged in */
+  int n_triggers;      /* triggers merged into this window */
+  int64_t lost_frames; /* take: frames already overwritten in the ring (not copied) */
 } hr_capture_window_t;
 
 typedef struct hr_capture_stats {
@@ -137,10 +137,10 @@ HR_API void hr_capture_get_stats(const hr_capture_t *cap, hr_capture_stats_t *ou
 
 /* What to write into a capture's CFG.  Strings are borrowed for the call. */
 typedef struct hr_capture_meta {
-  const char *station;    /* station_name; NULL: "headroom" */
-  const char *device_id;  /* rec_dev_id and the file name prefix; NULL: "meter" */
-  hr_layout_t layout;     /* names channels (ua/ia...) and phases; 0: generic ch1.. */
-  double line_freq_hz;    /* lf: 50 or 60 */
+  const char *station;   /* station_name; NULL: "headroom" */
+  const char *device_id; /* rec_dev_id and the file name prefix; NULL: "meter" */
+  hr_layout_t layout;    /* names channels (ua/ia...) and phases; 0: generic ch1.. */
+  double line_freq_hz;   /* lf: 50 or 60 */
 } hr_capture_meta_t;
 
 /* Writes a taken window as COMTRADE 2013 in dir (IEEE C37.111-2013 §7-§9):

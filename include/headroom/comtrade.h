@@ -31,12 +31,12 @@
 extern "C" {
 #endif
 
-#define HR_CT_MAX_CHANNELS 4096    /* analog + digital channels accepted */
-#define HR_CT_MAX_RATES 64         /* nrates accepted */
-#define HR_CT_MAX_CFG_BYTES (1u << 22) /* largest CFG (or CFF header) [bytes] */
+#define HR_CT_MAX_CHANNELS 4096             /* analog + digital channels accepted */
+#define HR_CT_MAX_RATES 64                  /* nrates accepted */
+#define HR_CT_MAX_CFG_BYTES (1u << 22)      /* largest CFG (or CFF header) [bytes] */
 #define HR_CT_MAX_BYTES ((uint64_t)1 << 31) /* largest DAT [bytes] */
-#define HR_CT_NAME_BYTES 129       /* names (UTF-8, NUL included); longer are cut */
-#define HR_CT_SHORT_BYTES 33       /* phase, unit, codes */
+#define HR_CT_NAME_BYTES 129                /* names (UTF-8, NUL included); longer are cut */
+#define HR_CT_SHORT_BYTES 33                /* phase, unit, codes */
 /* A missing raw timestamp (binary 0xFFFFFFFF, empty ASCII field). */
 #define HR_CT_NO_TIME INT64_MIN
 
@@ -53,11 +53,11 @@ typedef struct hr_ct_analog {
   char ph[HR_CT_SHORT_BYTES];  /* phase identification */
   char ccbm[HR_CT_NAME_BYTES]; /* circuit component being monitored */
   char unit[HR_CT_SHORT_BYTES];
-  double a, b;                 /* multiplier and offset */
-  double skew_us;              /* time skew of the channel [µs] */
-  double min, max;             /* range of raw codes */
-  double primary, secondary;   /* transformer ratio; 1, 1 in the 1991 revision */
-  char ps;                     /* 'P' primary or 'S' secondary values */
+  double a, b;               /* multiplier and offset */
+  double skew_us;            /* time skew of the channel [µs] */
+  double min, max;           /* range of raw codes */
+  double primary, secondary; /* transformer ratio; 1, 1 in the 1991 revision */
+  char ps;                   /* 'P' primary or 'S' secondary values */
 } hr_ct_analog_t;
 
 /* One status (digital) channel (C37.111-2013 §7.4.4). */
@@ -78,19 +78,19 @@ typedef struct hr_ct_rate {
 typedef struct hr_ct_cfg {
   char station[HR_CT_NAME_BYTES];
   char rec_dev_id[HR_CT_NAME_BYTES];
-  int rev_year;       /* 1991, 1999 or 2013 */
+  int rev_year; /* 1991, 1999 or 2013 */
   int n_analog, n_digital;
   hr_ct_analog_t *analog;   /* n_analog entries */
   hr_ct_digital_t *digital; /* n_digital entries */
   double line_freq_hz;      /* lf, as written (may be wrong: measure it) */
   int n_rates;              /* 0: timestamps only */
   hr_ct_rate_t rates[HR_CT_MAX_RATES];
-  int64_t end_sample;       /* samples the CFG declares */
-  int64_t start_ns;         /* first data value [ns since the Unix epoch, UTC-agnostic] */
-  int64_t trigger_ns;       /* trigger point */
-  int frac_digits;          /* fractional-second digits of the start date (5..9) */
+  int64_t end_sample; /* samples the CFG declares */
+  int64_t start_ns;   /* first data value [ns since the Unix epoch, UTC-agnostic] */
+  int64_t trigger_ns; /* trigger point */
+  int frac_digits;    /* fractional-second digits of the start date (5..9) */
   hr_ct_format_t format;
-  double timemult;          /* timestamp multiplier */
+  double timemult;                                                  /* timestamp multiplier */
   char time_code[HR_CT_SHORT_BYTES], local_code[HR_CT_SHORT_BYTES]; /* 2013 */
   char tmq_code[HR_CT_SHORT_BYTES];
   int leap_sec;
@@ -159,8 +159,8 @@ typedef struct hr_ct_write_opts {
  * Returns HR_OK, HR_ERR_IO (open/read), HR_ERR_PARSE / HR_ERR_RANGE /
  * HR_ERR_UNSUPPORTED / HR_ERR_CHANNELS, HR_ERR_TRUNCATED (no whole sample in
  * the DAT), HR_ERR_NOMEM or HR_ERR_INVALID_ARG. */
-HR_API int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out,
-                      hr_ct_info_t *info, hr_diag_t *diag);
+HR_API int hr_ct_read(const char *path, const char *dat_path, hr_ct_rec_t **out, hr_ct_info_t *info,
+                      hr_diag_t *diag);
 
 /* Parses CFG text (bytes borrowed for the call) into *cfg, whose arrays are
  * then owned by the caller and released with hr_ct_cfg_free.  name is the

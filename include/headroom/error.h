@@ -17,26 +17,26 @@ extern "C" {
 #endif
 
 /* X(name, value, message) */
-#define HR_ERROR_MAP(X)                                                              \
-  X(HR_OK, 0, "success")                                                             \
-  X(HR_ERR_INVALID_ARG, -1, "invalid argument")                                      \
-  X(HR_ERR_NOMEM, -2, "out of memory")                                               \
-  X(HR_ERR_IO, -3, "input/output error")                                             \
-  X(HR_ERR_PARSE, -4, "malformed input")                                             \
-  X(HR_ERR_RANGE, -5, "value out of range")                                          \
-  X(HR_ERR_TRUNCATED, -6, "input ends inside a record")                              \
-  X(HR_ERR_UNSUPPORTED, -7, "unsupported feature or format")                         \
-  X(HR_ERR_STATE, -8, "call not valid in the object's current state")                \
-  X(HR_ERR_FULL, -9, "output queue is full; pull records before pushing more")       \
-  X(HR_ERR_NOT_FOUND, -10, "not found")                                              \
-  X(HR_ERR_EOF, -11, "end of input")                                                 \
+#define HR_ERROR_MAP(X)                                                                            \
+  X(HR_OK, 0, "success")                                                                           \
+  X(HR_ERR_INVALID_ARG, -1, "invalid argument")                                                    \
+  X(HR_ERR_NOMEM, -2, "out of memory")                                                             \
+  X(HR_ERR_IO, -3, "input/output error")                                                           \
+  X(HR_ERR_PARSE, -4, "malformed input")                                                           \
+  X(HR_ERR_RANGE, -5, "value out of range")                                                        \
+  X(HR_ERR_TRUNCATED, -6, "input ends inside a record")                                            \
+  X(HR_ERR_UNSUPPORTED, -7, "unsupported feature or format")                                       \
+  X(HR_ERR_STATE, -8, "call not valid in the object's current state")                              \
+  X(HR_ERR_FULL, -9, "output queue is full; pull records before pushing more")                     \
+  X(HR_ERR_NOT_FOUND, -10, "not found")                                                            \
+  X(HR_ERR_EOF, -11, "end of input")                                                               \
   X(HR_ERR_CHANNELS, -12, "wrong number of channels")
 
 typedef enum hr_err {
 #define HR_X_ENUM(name, value, msg) name = value,
   HR_ERROR_MAP(HR_X_ENUM)
 #undef HR_X_ENUM
-  HR_ERR_LAST_ = -13 /* never use */
+      HR_ERR_LAST_ = -13 /* never use */
 } hr_err_t;
 
 /* Sizes of the text members of hr_diag_t [bytes], terminating NUL included. */

@@ -55,18 +55,13 @@ extern "C" {
 /* Phase selection bits for events.  For 3P3W they name the phases of the
  * line-to-neutral source behind the line-to-line channels; for 1P2W only
  * HR_GEN_PHASE_A exists (other bits are ignored). */
-enum {
-  HR_GEN_PHASE_A = 1,
-  HR_GEN_PHASE_B = 2,
-  HR_GEN_PHASE_C = 4,
-  HR_GEN_PHASE_ALL = 7
-};
+enum { HR_GEN_PHASE_A = 1, HR_GEN_PHASE_B = 2, HR_GEN_PHASE_C = 4, HR_GEN_PHASE_ALL = 7 };
 
 /* What draws the current. */
 typedef enum hr_gen_load {
-  HR_GEN_LOAD_NONE = 0,    /* currents are zero (plus noise and DC offset) */
-  HR_GEN_LOAD_LINEAR = 1,  /* constant impedance: i_a RMS at power factor pf */
-  HR_GEN_LOAD_AI_RACK = 2  /* GPU rack following a training power profile */
+  HR_GEN_LOAD_NONE = 0,   /* currents are zero (plus noise and DC offset) */
+  HR_GEN_LOAD_LINEAR = 1, /* constant impedance: i_a RMS at power factor pf */
+  HR_GEN_LOAD_AI_RACK = 2 /* GPU rack following a training power profile */
 } hr_gen_load_t;
 
 typedef enum hr_gen_event_kind {
@@ -168,7 +163,7 @@ typedef struct hr_gen_phase_step {
  * counts leave what int64 and double integers hold, so hr_gen_demand_w answers
  * NaN, and hr_gen_fill and hr_gen_truth refuse the samples with HR_ERR_RANGE. */
 #define HR_GEN_RACK_MAX_ITERS 1125899906842624.0 /* 2^50 iterations */
-#define HR_GEN_RACK_MIN_COMPUTE_S 1e-6                /* [s] */
+#define HR_GEN_RACK_MIN_COMPUTE_S 1e-6           /* [s] */
 
 typedef struct hr_gen_rack {
   int n_servers;            /* servers, 1..1024; default 8 */
@@ -200,22 +195,22 @@ typedef struct hr_gen_rack {
 /* Generator configuration.  Fill it with hr_gen_cfg_init (or
  * hr_gen_cfg_preset), change what differs, then hr_gen_create copies it. */
 typedef struct hr_gen_cfg {
-  double fs_hz;      /* sample rate [Hz], 0 < fs_hz <= 1e7; default 8000 */
-  double f_hz;       /* signal frequency before any ramp [Hz], 0 < f_hz < fs_hz/2; default 60 */
-  double f_nom_hz;   /* nominal frequency [Hz] > 0, the reference of the truth
-                      * phasor angles; default 60 */
-  hr_layout_t layout;/* channel layout; default HR_LAYOUT_3P4W */
-  int has_in;        /* 3P4W only: non-zero adds the neutral current in = ia+ib+ic */
-  double u_v;        /* fundamental RMS voltage [V] >= 0: line-to-neutral for 1P2W and
-                      * 3P4W, line-to-line for 3P3W; default 277 */
-  double i_a;        /* linear load: fundamental RMS current [A] >= 0; default 100 */
-  int64_t t0_ns;     /* absolute time of sample 0 [ns since the Unix epoch],
-                      * 0..HR_T0_NS_MAX (layout.h); default 0 */
-  uint64_t seed;     /* noise and jitter seed (any value); default 1 */
+  double fs_hz;       /* sample rate [Hz], 0 < fs_hz <= 1e7; default 8000 */
+  double f_hz;        /* signal frequency before any ramp [Hz], 0 < f_hz < fs_hz/2; default 60 */
+  double f_nom_hz;    /* nominal frequency [Hz] > 0, the reference of the truth
+                       * phasor angles; default 60 */
+  hr_layout_t layout; /* channel layout; default HR_LAYOUT_3P4W */
+  int has_in;         /* 3P4W only: non-zero adds the neutral current in = ia+ib+ic */
+  double u_v;         /* fundamental RMS voltage [V] >= 0: line-to-neutral for 1P2W and
+                       * 3P4W, line-to-line for 3P3W; default 277 */
+  double i_a;         /* linear load: fundamental RMS current [A] >= 0; default 100 */
+  int64_t t0_ns;      /* absolute time of sample 0 [ns since the Unix epoch],
+                       * 0..HR_T0_NS_MAX (layout.h); default 0 */
+  uint64_t seed;      /* noise and jitter seed (any value); default 1 */
 
-  hr_gen_load_t load;/* default HR_GEN_LOAD_LINEAR */
-  double pf;         /* linear load: displacement power factor cos(psi), 0..1; default 1 */
-  int pf_leading;    /* linear load: non-zero if the current leads the voltage */
+  hr_gen_load_t load; /* default HR_GEN_LOAD_LINEAR */
+  double pf;          /* linear load: displacement power factor cos(psi), 0..1; default 1 */
+  int pf_leading;     /* linear load: non-zero if the current leads the voltage */
 
   /* Linear frequency ramp (IEEE C37.118.1 ramp test): f = f_hz + rate *
    * clamp(t - start, 0, stop - start); phase continuous.  rate 0 = off.
@@ -232,22 +227,22 @@ typedef struct hr_gen_cfg {
   double pm_ka_rad;
   double pm_f_hz;
 
-  int n_amp_steps;   /* 0..HR_GEN_MAX_STEPS */
+  int n_amp_steps; /* 0..HR_GEN_MAX_STEPS */
   hr_gen_amp_step_t amp_steps[HR_GEN_MAX_STEPS];
   int n_phase_steps; /* 0..HR_GEN_MAX_STEPS */
   hr_gen_phase_step_t phase_steps[HR_GEN_MAX_STEPS];
 
-  int n_u_harm;      /* voltage harmonics, 0..HR_GEN_MAX_HARM */
+  int n_u_harm; /* voltage harmonics, 0..HR_GEN_MAX_HARM */
   hr_gen_harmonic_t u_harm[HR_GEN_MAX_HARM];
-  int n_u_iharm;     /* voltage interharmonics, 0..HR_GEN_MAX_IHARM */
+  int n_u_iharm; /* voltage interharmonics, 0..HR_GEN_MAX_IHARM */
   hr_gen_interharmonic_t u_iharm[HR_GEN_MAX_IHARM];
-  int n_i_harm;      /* current harmonics, 0..HR_GEN_MAX_HARM */
+  int n_i_harm; /* current harmonics, 0..HR_GEN_MAX_HARM */
   hr_gen_harmonic_t i_harm[HR_GEN_MAX_HARM];
-  int n_i_iharm;     /* current interharmonics, 0..HR_GEN_MAX_IHARM; pct is of i_a
-                      * (linear load) or of the full-load current (AI rack) */
+  int n_i_iharm; /* current interharmonics, 0..HR_GEN_MAX_IHARM; pct is of i_a
+                  * (linear load) or of the full-load current (AI rack) */
   hr_gen_interharmonic_t i_iharm[HR_GEN_MAX_IHARM];
 
-  int n_events;      /* 0..HR_GEN_MAX_EVENTS; overlapping events multiply */
+  int n_events; /* 0..HR_GEN_MAX_EVENTS; overlapping events multiply */
   hr_gen_event_t events[HR_GEN_MAX_EVENTS];
 
   /* Measurement effects per output channel.  Noise: white Gaussian with a
@@ -269,25 +264,25 @@ typedef struct hr_gen hr_gen_t;
  * measurement would report if nothing changed around it.  Noise and DC are
  * not included. */
 typedef struct hr_gen_truth {
-  int64_t n;            /* sample index */
-  double t_s;           /* generator time n / fs_hz [s] */
-  int64_t t_ns;         /* absolute time t0_ns + round(n * 1e9 / fs_hz) [ns] */
-  double f_hz;          /* instantaneous fundamental frequency (ramp, PM) [Hz] */
-  double rocof_hz_per_s;/* its rate of change [Hz/s] */
-  int n_u;              /* voltage channels (layout order) */
-  int n_i;              /* current channels (layout order) */
+  int64_t n;                  /* sample index */
+  double t_s;                 /* generator time n / fs_hz [s] */
+  int64_t t_ns;               /* absolute time t0_ns + round(n * 1e9 / fs_hz) [ns] */
+  double f_hz;                /* instantaneous fundamental frequency (ramp, PM) [Hz] */
+  double rocof_hz_per_s;      /* its rate of change [Hz/s] */
+  int n_u;                    /* voltage channels (layout order) */
+  int n_i;                    /* current channels (layout order) */
   double u_rms_v[HR_MAX_U];   /* fundamental RMS of each voltage channel [V] */
   double u_ang_rad[HR_MAX_U]; /* its angle vs cos(2*pi*f_nom_hz*tabs), (-pi, pi] */
   double i_rms_a[HR_MAX_I];   /* fundamental RMS of each current channel [A] */
   double i_ang_rad[HR_MAX_I]; /* its angle, same reference [rad] */
-  double u_env[3];      /* envelope E_k of source phase a, b, c (1 = undisturbed;
-                         * 0 for phases the layout lacks) */
-  double p_w;           /* active power, all phases, fundamental + harmonics +
-                         * interharmonics of equal frequency in u and i [W] */
-  double q1_var;        /* fundamental reactive power, all phases; > 0 when the
-                         * current lags [var] */
-  double demand_w;      /* AI rack: the profile's demand at nominal voltage [W];
-                         * other loads: equal to p_w */
+  double u_env[3];            /* envelope E_k of source phase a, b, c (1 = undisturbed;
+                               * 0 for phases the layout lacks) */
+  double p_w;                 /* active power, all phases, fundamental + harmonics +
+                               * interharmonics of equal frequency in u and i [W] */
+  double q1_var;              /* fundamental reactive power, all phases; > 0 when the
+                               * current lags [var] */
+  double demand_w;            /* AI rack: the profile's demand at nominal voltage [W];
+                               * other loads: equal to p_w */
 } hr_gen_truth_t;
 
 /* Fills *cfg with the defaults: 8000 Hz, 60 Hz (nominal 60 Hz), 3P4W without

@@ -21,18 +21,18 @@ extern "C" {
 #endif
 
 enum {
-  HR_GRID_VIOL_RAMP = 1u << 0,  /* ramp rate above max_ramp_w_per_s */
-  HR_GRID_VIOL_MAX = 1u << 1,   /* power above max_p_w */
-  HR_GRID_VIOL_MIN = 1u << 2,   /* power below min_p_w */
-  HR_GRID_VIOL_BAND0 = 1u << 3  /* band k: HR_GRID_VIOL_BAND0 << k */
+  HR_GRID_VIOL_RAMP = 1u << 0, /* ramp rate above max_ramp_w_per_s */
+  HR_GRID_VIOL_MAX = 1u << 1,  /* power above max_p_w */
+  HR_GRID_VIOL_MIN = 1u << 2,  /* power below min_p_w */
+  HR_GRID_VIOL_BAND0 = 1u << 3 /* band k: HR_GRID_VIOL_BAND0 << k */
 };
 
 typedef struct hr_grid_status {
-  double p_w;                              /* the sample just pushed [W] */
-  double ramp_w_per_s;                     /* |P(t) - P(t - window)| / window [W/s] */
-  double band_amp_w[HR_GRID_MAX_BANDS];    /* oscillation amplitude per band [W] */
-  unsigned violations;                     /* HR_GRID_VIOL_* bits */
-  int settled;                             /* 0 while the windows are still filling */
+  double p_w;                           /* the sample just pushed [W] */
+  double ramp_w_per_s;                  /* |P(t) - P(t - window)| / window [W/s] */
+  double band_amp_w[HR_GRID_MAX_BANDS]; /* oscillation amplitude per band [W] */
+  unsigned violations;                  /* HR_GRID_VIOL_* bits */
+  int settled;                          /* 0 while the windows are still filling */
 } hr_grid_status_t;
 
 typedef struct hr_grid_monitor hr_grid_monitor_t;

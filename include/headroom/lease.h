@@ -61,17 +61,17 @@ typedef struct hr_budget_cfg {
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {
-  double cont_w;       /* continuous limit [W]; INFINITY when unrated */
-  double burst_w;      /* burst allowance from the present thermal state [W]; INFINITY without device */
-  double inst_w;       /* instantaneous ceiling [W]; INFINITY without such an element */
-  double phase_w[3];   /* limit per phase conductor [W, line to neutral]: a third of the
-                          smallest of cont_w, burst_w and inst_w on a three-phase node; that
-                          smallest in slot 0 on a single-phase node (1 and 2 are INFINITY) */
-  double limit_w;      /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
-                          0 while the node's feed is lost, and in a lease system
-                          (hr_lease_sys_budget) while its device or every parent's
-                          path is tripped (the node is dead, see
-                          hr_lease_sys_update_budgets) */
+  double cont_w;  /* continuous limit [W]; INFINITY when unrated */
+  double burst_w; /* burst allowance from the present thermal state [W]; INFINITY without device */
+  double inst_w;  /* instantaneous ceiling [W]; INFINITY without such an element */
+  double phase_w[3]; /* limit per phase conductor [W, line to neutral]: a third of the
+                        smallest of cont_w, burst_w and inst_w on a three-phase node; that
+                        smallest in slot 0 on a single-phase node (1 and 2 are INFINITY) */
+  double limit_w;    /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
+                        0 while the node's feed is lost, and in a lease system
+                        (hr_lease_sys_budget) while its device or every parent's
+                        path is tripped (the node is dead, see
+                        hr_lease_sys_update_budgets) */
 } hr_budget_t;
 
 /* Writes the defaults above.  Returns HR_OK or HR_ERR_INVALID_ARG. */
@@ -99,18 +99,18 @@ typedef enum hr_tier {
 } hr_tier_t;
 
 typedef enum hr_policy {
-  HR_POLICY_PRIORITY = 0,   /* strict priority classes; fair share inside a class */
-  HR_POLICY_FAIR = 1,       /* max-min fair share of the budget over demands */
-  HR_POLICY_THREE_BAND = 2, /* Dynamo: cap above cap_frac, cut to target_frac, uncap
-                               below uncap_frac; lowest priority, high bucket first */
+  HR_POLICY_PRIORITY = 0,     /* strict priority classes; fair share inside a class */
+  HR_POLICY_FAIR = 1,         /* max-min fair share of the budget over demands */
+  HR_POLICY_THREE_BAND = 2,   /* Dynamo: cap above cap_frac, cut to target_frac, uncap
+                                 below uncap_frac; lowest priority, high bucket first */
   HR_POLICY_TWO_THRESHOLD = 3 /* POLCA: above t1_frac cap low priority, above t2_frac
                                  cap all; uncap uncap_pct below the threshold */
 } hr_policy_t;
 
 typedef enum hr_mode {
-  HR_MODE_NORMAL = 0,     /* hierarchical control */
-  HR_MODE_DEGRADED = 1,   /* local only: no lease grows, budgets x degraded_frac */
-  HR_MODE_PROTECTION = 2  /* every lease revoked, floors applied, operators notified */
+  HR_MODE_NORMAL = 0,    /* hierarchical control */
+  HR_MODE_DEGRADED = 1,  /* local only: no lease grows, budgets x degraded_frac */
+  HR_MODE_PROTECTION = 2 /* every lease revoked, floors applied, operators notified */
 } hr_mode_t;
 
 /* Events that change the mode (bit set). */
@@ -148,11 +148,11 @@ typedef struct hr_coord_cfg {
   int64_t damp_window_ns; /* default 1 s */
   int64_t damp_hold_ns;   /* default 1 s */
   double cap_frac, target_frac, uncap_frac; /* three-band, of the budget: 0.99/0.95/0.90 */
-  double bucket_w;        /* three-band bucket width [W] > 0; default 100 */
+  double bucket_w;                          /* three-band bucket width [W] > 0; default 100 */
   double t1_frac, t2_frac, uncap_pct;       /* two-threshold: 0.80/0.90/0.05 */
-  int prio_split;         /* two-threshold: priority below this is "low"; default 1 */
-  double low_cap_frac;    /* two-threshold: low-priority cap, fraction of demand; 0.7 */
-  double high_cap_frac;   /* two-threshold: high-priority cap above t2; 0.85 */
+  int prio_split;       /* two-threshold: priority below this is "low"; default 1 */
+  double low_cap_frac;  /* two-threshold: low-priority cap, fraction of demand; 0.7 */
+  double high_cap_frac; /* two-threshold: high-priority cap above t2; 0.85 */
 } hr_coord_cfg_t;
 
 /* Events reported to the operator callback. */
@@ -161,27 +161,27 @@ typedef void (*hr_lease_notify_fn)(void *user, hr_mode_t mode, unsigned events, 
 typedef struct hr_lease_cfg {
   hr_budget_cfg_t budget;
   hr_tier_cfg_t tier[HR_TIER_COUNT];
-  hr_coord_cfg_t coord;     /* default for every coordinator (hr_lease_sys_set_coord overrides) */
-  double gpu_floor_frac;    /* a GPU's floor cap, fraction of its rating (or of 700 W
-                               when unrated), 0..1; default 0.3 */
-  double degraded_frac;     /* budget factor in degraded mode, 0 < x <= 1; default 0.9 */
-  int64_t stable_ns;        /* events must be clear this long before the mode improves; 10 s */
-  hr_lease_notify_fn notify;/* called on every mode change; may be NULL */
-  void *notify_user;        /* passed to notify; borrowed */
+  hr_coord_cfg_t coord;      /* default for every coordinator (hr_lease_sys_set_coord overrides) */
+  double gpu_floor_frac;     /* a GPU's floor cap, fraction of its rating (or of 700 W
+                                when unrated), 0..1; default 0.3 */
+  double degraded_frac;      /* budget factor in degraded mode, 0 < x <= 1; default 0.9 */
+  int64_t stable_ns;         /* events must be clear this long before the mode improves; 10 s */
+  hr_lease_notify_fn notify; /* called on every mode change; may be NULL */
+  void *notify_user;         /* passed to notify; borrowed */
 } hr_lease_cfg_t;
 
 typedef struct hr_lease {
-  double p_w;        /* granted cap [W] (>= floor_w) */
-  int64_t expiry_ns; /* the grant holds while t < expiry_ns */
-  int priority;      /* holder's class, higher = more important */
-  double floor_w;    /* cap the holder falls back to [W] */
-  int64_t granted_ns;/* when granted; renew at granted_ns + (expiry - granted) / 2 */
-  double phase_w[3]; /* a three-phase holder with children: the most its subtree may draw
-                        on each of its conductors A, B, C before expiry [W, line to
-                        neutral: a line-to-line load of P counts P / sqrt 3 on each of
-                        its two lines]; the holder splits its grant within these as well
-                        as within p_w.  INFINITY for every other holder, whose whole p_w
-                        sits on the conductors it is connected to */
+  double p_w;              /* granted cap [W] (>= floor_w) */
+  int64_t expiry_ns;       /* the grant holds while t < expiry_ns */
+  int priority;            /* holder's class, higher = more important */
+  double floor_w;          /* cap the holder falls back to [W] */
+  int64_t granted_ns;      /* when granted; renew at granted_ns + (expiry - granted) / 2 */
+  double phase_w[3];       /* a three-phase holder with children: the most its subtree may draw
+                              on each of its conductors A, B, C before expiry [W, line to
+                              neutral: a line-to-line load of P counts P / sqrt 3 on each of
+                              its two lines]; the holder splits its grant within these as well
+                              as within p_w.  INFINITY for every other holder, whose whole p_w
+                              sits on the conductors it is connected to */
   double floor_phase_w[3]; /* the same after expiry: its floors per conductor */
 } hr_lease_t;
 
@@ -223,8 +223,7 @@ HR_API void hr_lease_sys_destroy(hr_lease_sys_t *sys);
  * that would not fit a node's limit: nothing changed). */
 HR_API int hr_lease_sys_set_coord(hr_lease_sys_t *sys, size_t node, const hr_coord_cfg_t *cfg);
 HR_API int hr_lease_sys_set_rated_100(hr_lease_sys_t *sys, size_t node, int on, int64_t t_ns);
-HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w,
-                                  int64_t t_ns);
+HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w, int64_t t_ns);
 HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int priority);
 
 /* Steps node's protective device by dt_s [s] at line current i_a [A] (the
@@ -325,12 +324,12 @@ HR_API int hr_lease_sys_osc(const hr_lease_sys_t *sys, size_t node, hr_lease_osc
 
 /* Counters of a system's life. */
 typedef struct hr_lease_stats {
-  uint64_t rebalances;    /* hr_lease_sys_rebalance calls that ran */
-  uint64_t requests;      /* hr_lease_sys_request calls that granted */
-  uint64_t clamps;        /* post-condition cuts (HR_EVENT_CLAMP); 0 when the code is right */
-  double clamp_max_w;     /* largest excess found [W] */
-  size_t clamp_node;      /* tree index of the node of the last clamp */
-  int64_t clamp_ns;       /* time of the last clamp (INT64_MIN: none) */
+  uint64_t rebalances; /* hr_lease_sys_rebalance calls that ran */
+  uint64_t requests;   /* hr_lease_sys_request calls that granted */
+  uint64_t clamps;     /* post-condition cuts (HR_EVENT_CLAMP); 0 when the code is right */
+  double clamp_max_w;  /* largest excess found [W] */
+  size_t clamp_node;   /* tree index of the node of the last clamp */
+  int64_t clamp_ns;    /* time of the last clamp (INT64_MIN: none) */
 } hr_lease_stats_t;
 HR_API int hr_lease_sys_stats(const hr_lease_sys_t *sys, hr_lease_stats_t *out);
 
@@ -366,21 +365,21 @@ HR_API int hr_lease_transport_inproc(hr_lease_sys_t *sys, hr_lease_transport_t *
 /* ---- timing check ------------------------------------------------------------ */
 
 typedef struct hr_check_cfg {
-  double detect_s;   /* detection latency [s] >= 0; default 0.005 */
-  double rack_s;     /* rack coordination [s]; default 0.020 */
-  double cluster_s;  /* cluster coordination [s]; default 0.025 */
-  double actuate_s;  /* GPU throttle [s]; default 0.020 */
-  double rule;       /* the loop must finish within rule x time to trip, 0 < x <= 1; 0.70 */
+  double detect_s;  /* detection latency [s] >= 0; default 0.005 */
+  double rack_s;    /* rack coordination [s]; default 0.020 */
+  double cluster_s; /* cluster coordination [s]; default 0.025 */
+  double actuate_s; /* GPU throttle [s]; default 0.020 */
+  double rule;      /* the loop must finish within rule x time to trip, 0 < x <= 1; 0.70 */
 } hr_check_cfg_t;
 
 typedef struct hr_check_row {
-  double multiple;   /* overload level, multiple of the rated current */
-  double i_a;        /* current [A] */
-  double t_trip_s;   /* time to trip from cold [s]; INFINITY: never */
+  double multiple;      /* overload level, multiple of the rated current */
+  double i_a;           /* current [A] */
+  double t_trip_s;      /* time to trip from cold [s]; INFINITY: never */
   hr_element_t element; /* element that trips first (HR_ELEM_NONE when none) */
-  double loop_s;     /* loop latency [s] */
-  double margin_s;   /* rule x t_trip - loop [s]; INFINITY when it never trips */
-  int in_time;       /* 1 when margin_s >= 0 */
+  double loop_s;        /* loop latency [s] */
+  double margin_s;      /* rule x t_trip - loop [s]; INFINITY when it never trips */
+  int in_time;          /* 1 when margin_s >= 0 */
 } hr_check_row_t;
 
 HR_API int hr_check_cfg_init(hr_check_cfg_t *cfg);

@@ -96,8 +96,8 @@ typedef struct hr_agent_cfg {
    * limit_w): above md_high every cap x md_beta; below md_low each throttled GPU is
    * released to its full cap with probability md_release_p per period. */
   double md_high, md_low, md_beta, md_release_p; /* defaults 0.95, 0.85, 0.9, 0.2 */
-  uint64_t seed;            /* PRNG seed for randomized unthrottling; default 1 */
-  double cap_eps_w;         /* cap changes smaller than this are not sent [W] >= 0; default 1 */
+  uint64_t seed;    /* PRNG seed for randomized unthrottling; default 1 */
+  double cap_eps_w; /* cap changes smaller than this are not sent [W] >= 0; default 1 */
 } hr_agent_cfg_t;
 
 /* Writes the preset of a policy (parameters and their sources: docs/loop.md).
@@ -118,14 +118,14 @@ HR_API const char *hr_decision_why_name(hr_decision_why_t w);
 
 /* One cap the agent set (or tried to set). */
 typedef struct hr_agent_decision {
-  int64_t t_ns;          /* agent clock */
-  size_t leaf;           /* the agent's leaf index (= actuator device) */
-  size_t node;           /* tree index of the GPU */
-  double cap_w;          /* cap sent [W] */
-  double prev_cap_w;     /* cap sent before [W]; NAN before the first */
-  double p_w;            /* the GPU's latest reading [W] */
+  int64_t t_ns;      /* agent clock */
+  size_t leaf;       /* the agent's leaf index (= actuator device) */
+  size_t node;       /* tree index of the GPU */
+  double cap_w;      /* cap sent [W] */
+  double prev_cap_w; /* cap sent before [W]; NAN before the first */
+  double p_w;        /* the GPU's latest reading [W] */
   hr_decision_why_t why;
-  int err;               /* hr_actuator_set_cap's result (HR_OK, HR_ERR_STATE ...) */
+  int err; /* hr_actuator_set_cap's result (HR_OK, HR_ERR_STATE ...) */
 } hr_agent_decision_t;
 
 typedef void (*hr_agent_decision_fn)(void *user, const hr_agent_decision_t *d);
@@ -133,22 +133,22 @@ typedef void (*hr_agent_decision_fn)(void *user, const hr_agent_decision_t *d);
 /* What one step did. */
 typedef struct hr_agent_step_info {
   int64_t t_ns;
-  int decided;            /* 1 when this step ran a decision */
-  hr_decision_why_t why;  /* its reason */
-  size_t caps_set;        /* cap calls made */
-  double node_p_w;        /* the node's power as the agent sees it [W] */
-  double forecast_w;      /* predicted peak over the horizon [W]; NAN without predictor */
-  double granted_w;       /* sum of the GPUs' caps [W] */
+  int decided;           /* 1 when this step ran a decision */
+  hr_decision_why_t why; /* its reason */
+  size_t caps_set;       /* cap calls made */
+  double node_p_w;       /* the node's power as the agent sees it [W] */
+  double forecast_w;     /* predicted peak over the horizon [W]; NAN without predictor */
+  double granted_w;      /* sum of the GPUs' caps [W] */
   hr_mode_t mode;
 } hr_agent_step_info_t;
 
 typedef struct hr_agent_stats {
   uint64_t steps, decisions, caps_set, cap_errors;
-  uint64_t step_decisions;    /* decisions triggered by a detected step or forecast */
-  uint64_t lease_clamps;      /* hr_lease_stats_t.clamps: must stay 0 */
-  uint64_t lat_n;             /* timed decisions that set at least one cap */
+  uint64_t step_decisions;                /* decisions triggered by a detected step or forecast */
+  uint64_t lease_clamps;                  /* hr_lease_stats_t.clamps: must stay 0 */
+  uint64_t lat_n;                         /* timed decisions that set at least one cap */
   double lat_p50_s, lat_p99_s, lat_max_s; /* input -> last cap call, latency clock */
-  int last_cap_err;           /* last error of a cap call (HR_OK if none) */
+  int last_cap_err;                       /* last error of a cap call (HR_OK if none) */
 } hr_agent_stats_t;
 
 typedef struct hr_agent hr_agent_t;
@@ -157,14 +157,13 @@ typedef struct hr_agent hr_agent_t;
  * root; a 2N design's two feeds together). */
 #define HR_AGENT_WHOLE_TREE ((size_t)-1)
 
-/* Creates the agent of node (tree index, or HR_AGENT_WHOLE_TREE) of tree (borrowed; must outlive the
- * agent).  Its leaves are the GPU (leaf) nodes below node, in tree order;
- * leaf k is device k of act (borrowed; needs at least as many devices; NULL
- * only for HR_LOOP_NONE).  clock (copied) gives the control time; lat_clock
- * (copied; NULL: the wall clock) times the software path.  The agent builds
- * and owns a lease system over the whole tree.  Returns HR_OK,
- * HR_ERR_INVALID_ARG, HR_ERR_RANGE (cfg out of range, a lease time shorter
- * than two periods, too few devices, floors that do not fit), HR_ERR_NOMEM. */
+/* Creates the agent of node (tree index, or HR_AGENT_WHOLE_TREE) of tree (borrowed; must outlive
+ * the agent).  Its leaves are the GPU (leaf) nodes below node, in tree order; leaf k is device k of
+ * act (borrowed; needs at least as many devices; NULL only for HR_LOOP_NONE).  clock (copied) gives
+ * the control time; lat_clock (copied; NULL: the wall clock) times the software path.  The agent
+ * builds and owns a lease system over the whole tree.  Returns HR_OK, HR_ERR_INVALID_ARG,
+ * HR_ERR_RANGE (cfg out of range, a lease time shorter than two periods, too few devices, floors
+ * that do not fit), HR_ERR_NOMEM. */
 HR_API int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
                            const hr_clock_t *clock, const hr_clock_t *lat_clock,
                            const hr_agent_cfg_t *cfg, hr_agent_t **out);

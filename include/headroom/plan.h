@@ -28,7 +28,6 @@
 extern "C" {
 #endif
 
-
 /* ---------------------------------------------------------------- RNG */
 
 /* xoshiro256** seeded by splitmix64: the same seed gives the same stream on
@@ -126,13 +125,13 @@ typedef enum hr_plan_arrival {
 /* Workload generator settings. */
 typedef struct hr_plan_gen_cfg {
   hr_plan_arrival_t arrival;
-  double duration_s;   /* length of the workload [s], (0, HR_PLAN_MAX_SECONDS] */
-  double rate_per_s;   /* mean arrival rate [1/s], (0, HR_PLAN_MAX_RATE_PER_S] (Poisson, bursty) */
-  double burst_cv;     /* bursty: coefficient of variation of the gaps, [1, HR_PLAN_MAX_BURST_CV] */
+  double duration_s; /* length of the workload [s], (0, HR_PLAN_MAX_SECONDS] */
+  double rate_per_s; /* mean arrival rate [1/s], (0, HR_PLAN_MAX_RATE_PER_S] (Poisson, bursty) */
+  double burst_cv;   /* bursty: coefficient of variation of the gaps, [1, HR_PLAN_MAX_BURST_CV] */
   double min_rate_per_s, max_rate_per_s; /* diurnal: 0 <= min <= max, max > 0 (at most
                                           * HR_PLAN_MAX_RATE_PER_S) */
-  double period_s;     /* diurnal period [s], (0, HR_PLAN_MAX_SECONDS] (86400 for a day) */
-  double peak_t_s;     /* diurnal: time of the peak rate [s], finite */
+  double period_s; /* diurnal period [s], (0, HR_PLAN_MAX_SECONDS] (86400 for a day) */
+  double peak_t_s; /* diurnal: time of the peak rate [s], finite */
   /* Lengths: when lengths_from is non-NULL (borrowed for the call), (in, out)
    * pairs are drawn from it with replacement, keeping their correlation;
    * otherwise lognormal with the log-space mean and sd below, rounded and
@@ -162,11 +161,11 @@ HR_API int hr_plan_workload_fit_lengths(const hr_plan_workload_t *w, hr_plan_gen
 
 /* One measured run: the total GPU power of one replica at a fixed step. */
 typedef struct hr_plan_trace {
-  char model[64];       /* model label, e.g. "Llama-3.1-70B" */
-  int num_gpus;         /* GPUs of the replica, >= 1 */
-  int max_num_seqs;     /* batch limit of the run, >= 1 */
-  double dt_s;          /* sample step [s] */
-  double *p_w;          /* power [W], n samples, owned by the set */
+  char model[64];   /* model label, e.g. "Llama-3.1-70B" */
+  int num_gpus;     /* GPUs of the replica, >= 1 */
+  int max_num_seqs; /* batch limit of the run, >= 1 */
+  double dt_s;      /* sample step [s] */
+  double *p_w;      /* power [W], n samples, owned by the set */
   size_t n;
 } hr_plan_trace_t;
 
@@ -210,13 +209,13 @@ HR_API double hr_plan_quantile_sorted(const double *sorted, size_t n, double q);
 
 /* Summary of one method against a set of held-out traces. */
 typedef struct hr_plan_fidelity {
-  double energy_err_pct; /* mean over traces of the per-trace energy error [%] */
+  double energy_err_pct;        /* mean over traces of the per-trace energy error [%] */
   double energy_err_median_pct; /* median over traces of the same [%] (one
                                  * badly fitted run moves the mean, not this) */
-  double acf_r2;         /* R^2 of the mean ACFs (NaN for constant output) */
-  double ks;             /* KS over pooled samples */
-  double nrmse;          /* mean over traces of RMSE / (max - min of gt) */
-  double p95_err_pct;    /* 100 |q95 gen - q95 gt| / q95 gt, pooled samples */
+  double acf_r2;                /* R^2 of the mean ACFs (NaN for constant output) */
+  double ks;                    /* KS over pooled samples */
+  double nrmse;                 /* mean over traces of RMSE / (max - min of gt) */
+  double p95_err_pct;           /* 100 |q95 gen - q95 gt| / q95 gt, pooled samples */
   double p99_err_pct;
   double ramp_gt_w_per_s;  /* max |dP/dt| of the gt at ramp_dt_s, pooled */
   double ramp_gen_w_per_s; /* the same for the generated traces */
@@ -234,15 +233,15 @@ HR_API int hr_plan_fidelity_compute(const double *const *gt, const double *const
 /* --------------------------------------------------------- power models */
 
 typedef enum hr_plan_method {
-  HR_PLAN_TDP = 0,      /* nameplate: num_gpus x tdp_w_per_gpu */
-  HR_PLAN_MEAN = 1,     /* training mean power per GPU x num_gpus */
-  HR_PLAN_LUT = 2,      /* Splitwise-style average-power ratio by batch x TDP */
-  HR_PLAN_PAPER = 3,    /* GMM states + GRU classifier on [A_norm, dA_norm] + AR(1)
-                         * (the paper's composition) */
-  HR_PLAN_MARKOV = 4,   /* GMM states + batch-interpolated Markov chain, iid in state */
-  HR_PLAN_COPULA = 5,   /* per-configuration empirical marginal, quantile-interpolated
-                         * across batch sizes, driven by a latent Gaussian AR(50)
-                         * (a Gaussian copula) */
+  HR_PLAN_TDP = 0,    /* nameplate: num_gpus x tdp_w_per_gpu */
+  HR_PLAN_MEAN = 1,   /* training mean power per GPU x num_gpus */
+  HR_PLAN_LUT = 2,    /* Splitwise-style average-power ratio by batch x TDP */
+  HR_PLAN_PAPER = 3,  /* GMM states + GRU classifier on [A_norm, dA_norm] + AR(1)
+                       * (the paper's composition) */
+  HR_PLAN_MARKOV = 4, /* GMM states + batch-interpolated Markov chain, iid in state */
+  HR_PLAN_COPULA = 5, /* per-configuration empirical marginal, quantile-interpolated
+                       * across batch sizes, driven by a latent Gaussian AR(50)
+                       * (a Gaussian copula) */
   HR_PLAN_METHOD_COUNT_ = 6
 } hr_plan_method_t;
 
@@ -280,9 +279,9 @@ typedef struct hr_plan_train_cfg {
   const char *lut_hardware;
   int lut_tp;
   uint64_t seed;
-  int pooled;            /* 1: also train the pooled group "*" for unseen labels, keyed on
-                          * max_num_seqs; 2: the group "*\/gpu", keyed on max_num_seqs
-                          * per GPU (docs/plan.md); 0: none */
+  int pooled; /* 1: also train the pooled group "*" for unseen labels, keyed on
+               * max_num_seqs; 2: the group "*\/gpu", keyed on max_num_seqs
+               * per GPU (docs/plan.md); 0: none */
 } hr_plan_train_cfg_t;
 
 HR_API int hr_plan_train_cfg_init(hr_plan_train_cfg_t *cfg);
@@ -307,9 +306,9 @@ HR_API void hr_plan_model_destroy(hr_plan_model_t *m);
  * Deterministic for a seed.  Errors: HR_ERR_INVALID_ARG (also for a bad
  * active value), HR_ERR_NOT_FOUND (no group for the label and no pooled
  * group), HR_ERR_UNSUPPORTED (LUT without a table), HR_ERR_NOMEM. */
-HR_API int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
-                                  int num_gpus, const double *active, size_t n, uint64_t seed,
-                                  double *p_w);
+HR_API int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method,
+                                  const char *model, int num_gpus, const double *active, size_t n,
+                                  uint64_t seed, double *p_w);
 
 /* The same at a step dt_s [s] > 0 other than the training step: the copula
  * method rescales its autocorrelation to the new step (lags interpolated in
@@ -317,9 +316,9 @@ HR_API int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t met
  * step.  For A < 1 (a bin partly idle) every state method mixes the busy
  * power with idle_w_per_gpu in proportion A; from 1 up to the smallest
  * trained batch the smallest batch's level holds. */
-HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
-                                     int num_gpus, const double *active, size_t n, double dt_s,
-                                     uint64_t seed, double *p_w);
+HR_API int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
+                                     const char *model, int num_gpus, const double *active,
+                                     size_t n, double dt_s, uint64_t seed, double *p_w);
 
 /* Writes the model set as a versioned text file ending in a CRC-32 line.
  * HR_ERR_IO on write failure. */
@@ -329,8 +328,7 @@ HR_API int hr_plan_model_save(const hr_plan_model_t *m, const char *path);
  * version, HR_ERR_PARSE otherwise) with a message in err. */
 HR_API int hr_plan_model_load(const char *path, hr_plan_model_t **out, hr_diag_t *err);
 /* The same from memory (len bytes). */
-HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out,
-                               hr_diag_t *err);
+HR_API int hr_plan_model_parse(const char *buf, size_t len, hr_plan_model_t **out, hr_diag_t *err);
 
 /* Number of GMM states of the group for `model` (or the pooled group), 0
  * when there is none; for tests and reports. */
@@ -349,13 +347,13 @@ HR_API const char *hr_plan_model_label(const hr_plan_model_t *m, size_t i);
  * prefill tokens up to the per-iteration token budget, new sequences
  * admitted FIFO while fewer than max_num_seqs are running. */
 typedef struct hr_plan_serve_cfg {
-  int max_num_seqs;           /* running sequences at most, >= 1 */
-  int max_batched_tokens;     /* tokens per iteration (decodes + prefill), >= 1 */
-  int chunked_prefill;        /* 1: a prompt may be split across iterations; 0: a
-                               * prompt runs whole (alone if it exceeds the budget) */
-  double prefill_tok_per_s;   /* prefill throughput of the replica [tokens/s], > 0 */
-  double step_s;              /* fixed time of one iteration [s], > 0 */
-  double step_per_seq_s;      /* added per decoding sequence [s], >= 0 */
+  int max_num_seqs;         /* running sequences at most, >= 1 */
+  int max_batched_tokens;   /* tokens per iteration (decodes + prefill), >= 1 */
+  int chunked_prefill;      /* 1: a prompt may be split across iterations; 0: a
+                             * prompt runs whole (alone if it exceeds the budget) */
+  double prefill_tok_per_s; /* prefill throughput of the replica [tokens/s], > 0 */
+  double step_s;            /* fixed time of one iteration [s], > 0 */
+  double step_per_seq_s;    /* added per decoding sequence [s], >= 0 */
 } hr_plan_serve_cfg_t;
 
 /* Defaults near Llama-3.1-70B on 4 x H100: 256 seqs, 8192 tokens, chunked,
@@ -364,9 +362,9 @@ HR_API int hr_plan_serve_cfg_init(hr_plan_serve_cfg_t *cfg);
 
 typedef struct hr_plan_serve_stats {
   size_t admitted, completed;
-  double mean_ttft_s;  /* arrival to first token, over completed prefills */
-  double mean_e2e_s;   /* arrival to last token, over completed requests */
-  double max_waiting;  /* most requests queued at once */
+  double mean_ttft_s; /* arrival to first token, over completed prefills */
+  double mean_e2e_s;  /* arrival to last token, over completed requests */
+  double max_waiting; /* most requests queued at once */
 } hr_plan_serve_stats_t;
 
 /* Simulates req[0..nreq) (t_s finite, >= 0, non-decreasing; counts >= 0,
@@ -391,14 +389,14 @@ HR_API int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_reque
  * gpus_per_server GPUs, each server one serving replica. */
 typedef struct hr_plan_site_cfg {
   int rows, racks_per_row, servers_per_rack; /* >= 1 each (paper: 10, 6, 4) */
-  int gpus_per_server;   /* >= 1 (8) */
-  double non_gpu_w;      /* per-server power besides the GPUs [W], >= 0 (1000) */
-  double pue;            /* facility / IT power, >= 1 (1.3) */
-  double dt_s;           /* generation step [s], > 0 (0.25) */
-  const char *model;     /* model label for the power model (borrowed) */
+  int gpus_per_server;                       /* >= 1 (8) */
+  double non_gpu_w;        /* per-server power besides the GPUs [W], >= 0 (1000) */
+  double pue;              /* facility / IT power, >= 1 (1.3) */
+  double dt_s;             /* generation step [s], > 0 (0.25) */
+  const char *model;       /* model label for the power model (borrowed) */
   hr_plan_method_t method; /* HR_PLAN_COPULA by default */
   hr_plan_serve_cfg_t serve;
-  uint64_t seed;         /* request-to-server assignment and power noise */
+  uint64_t seed; /* request-to-server assignment and power noise */
 } hr_plan_site_cfg_t;
 
 HR_API int hr_plan_site_cfg_init(hr_plan_site_cfg_t *cfg);
@@ -407,12 +405,12 @@ HR_API int hr_plan_site_cfg_init(hr_plan_site_cfg_t *cfg);
  * all arrays are owned by it. */
 typedef struct hr_plan_site {
   double dt_s;
-  size_t n;            /* samples at dt_s */
-  double *it_w;        /* site IT power [W] (GPUs + non-GPU), n samples */
-  size_t n1;           /* 1-s samples */
+  size_t n;     /* samples at dt_s */
+  double *it_w; /* site IT power [W] (GPUs + non-GPU), n samples */
+  size_t n1;    /* 1-s samples */
   int nrows, nracks;
-  double *row_w;       /* nrows x n1, row-major: 1-s means [W] */
-  double *rack_w;      /* nracks x n1: 1-s means [W] */
+  double *row_w;  /* nrows x n1, row-major: 1-s means [W] */
+  double *rack_w; /* nracks x n1: 1-s means [W] */
   double pue;
   hr_plan_serve_stats_t serve; /* summed over servers (means request-weighted) */
 } hr_plan_site_t;
@@ -424,19 +422,18 @@ typedef struct hr_plan_site {
  * Errors: HR_ERR_INVALID_ARG, HR_ERR_NOT_FOUND (no group for the label),
  * HR_ERR_UNSUPPORTED, HR_ERR_NOMEM. */
 HR_API int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
-                            const hr_plan_workload_t *w, double duration_s,
-                            hr_plan_site_t **out);
+                            const hr_plan_workload_t *w, double duration_s, hr_plan_site_t **out);
 HR_API void hr_plan_site_destroy(hr_plan_site_t *s);
 
 /* Utility-facing statistics of a power series p_w[0..n) at step dt_s. */
 typedef struct hr_plan_utility {
   double peak_w, mean_w;
-  double load_factor;          /* mean / peak */
-  double peak_to_average;      /* peak / mean */
-  double peak_15min_w;         /* highest 15-minute demand (block mean) */
+  double load_factor;            /* mean / peak */
+  double peak_to_average;        /* peak / mean */
+  double peak_15min_w;           /* highest 15-minute demand (block mean) */
   double max_ramp_15min_w_per_h; /* largest change between consecutive 15-min
                                   * demands, per hour; NaN with < 2 blocks */
-  double max_ramp_1s_w_per_s;  /* largest change between consecutive 1-s means */
+  double max_ramp_1s_w_per_s;    /* largest change between consecutive 1-s means */
 } hr_plan_utility_t;
 
 HR_API int hr_plan_utility_compute(const double *p_w, size_t n, double dt_s,
@@ -457,9 +454,8 @@ typedef struct hr_plan_oversub {
 
 /* 1 <= n <= nracks, samples >= 1, cap_w > 0.  Errors: HR_ERR_INVALID_ARG,
  * HR_ERR_NOMEM. */
-HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, int n,
-                                  int samples, double cap_w, uint64_t seed,
-                                  hr_plan_oversub_t *out);
+HR_API int hr_plan_oversub_sample(const double *rack_w, int nracks, size_t n1, int n, int samples,
+                                  double cap_w, uint64_t seed, hr_plan_oversub_t *out);
 
 /* ---------------------------------------------------------------- studies */
 
@@ -472,8 +468,8 @@ typedef int (*hr_plan_stop_fn)(void *user);
  * out). */
 typedef struct hr_plan_provision_row {
   hr_plan_method_t method;
-  hr_plan_utility_t it;  /* statistics of the site's IT power [W] (x pue for the facility) */
-  double *it_1min_w;     /* 1-minute means of the IT power [W], n_1min values; owned by the study */
+  hr_plan_utility_t it; /* statistics of the site's IT power [W] (x pue for the facility) */
+  double *it_1min_w;    /* 1-minute means of the IT power [W], n_1min values; owned by the study */
   size_t n_1min;
 } hr_plan_provision_row_t;
 
@@ -501,12 +497,12 @@ typedef struct hr_plan_oversub_row {
 } hr_plan_oversub_row_t;
 
 typedef struct hr_plan_oversub_study {
-  double rack_nameplate_w;  /* servers x (GPUs x 700 W + non-GPU W) */
-  int racks_by_nameplate;   /* floor(cap_w / rack_nameplate_w) */
-  int racks_by_trace_p95;   /* largest n whose p95 peak is within cap_w */
+  double rack_nameplate_w;      /* servers x (GPUs x 700 W + non-GPU W) */
+  int racks_by_nameplate;       /* floor(cap_w / rack_nameplate_w) */
+  int racks_by_trace_p95;       /* largest n whose p95 peak is within cap_w */
   int racks_by_trace_no_exceed; /* largest n no draw of which exceeds cap_w */
   int racks_generated;
-  int n_rows;               /* rows made (racks_generated unless stopped) */
+  int n_rows;                  /* rows made (racks_generated unless stopped) */
   hr_plan_oversub_row_t *rows; /* owned by the study */
   int stopped;
 } hr_plan_oversub_study_t;
@@ -515,9 +511,9 @@ typedef struct hr_plan_oversub_study {
  * rack count with seed cfg->seed + n.  cap_w > 0, samples >= 1; stop may be
  * NULL.  *out is the caller's (hr_plan_oversub_study_destroy). */
 HR_API int hr_plan_oversub_study_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
-                                     const hr_plan_workload_t *w, double duration_s,
-                                     double cap_w, int samples, hr_plan_stop_fn stop,
-                                     void *user, hr_plan_oversub_study_t **out);
+                                     const hr_plan_workload_t *w, double duration_s, double cap_w,
+                                     int samples, hr_plan_stop_fn stop, void *user,
+                                     hr_plan_oversub_study_t **out);
 HR_API void hr_plan_oversub_study_destroy(hr_plan_oversub_study_t *o);
 
 #define HR_PLAN_MODEL_VERSION 1

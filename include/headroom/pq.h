@@ -45,7 +45,7 @@ typedef enum hr_rec_kind {
 
 #define HR_RECMASK(kind) (1u << (kind))
 #define HR_RECMASK_ALL                                                                             \
-  (HR_RECMASK(HR_REC_HALF) | HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_MS) |                   \
+  (HR_RECMASK(HR_REC_HALF) | HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_MS) |                    \
    HR_RECMASK(HR_REC_INTERVAL) | HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT))
 
 /* Samples no channel can carry: a voltage at or beyond 100 times the
@@ -102,13 +102,13 @@ typedef enum hr_event_type {
 
 /* Metrics that alarms can watch, with the series they are evaluated on. */
 typedef enum hr_metric {
-  HR_METRIC_P_TOTAL_W = 1,  /* 1-ms series: one-cycle sliding mean of total P [W] */
-  HR_METRIC_DPDT_W_PER_S,   /* 1-ms series: dP/dt [W/s] */
-  HR_METRIC_I_PEAK_A,       /* 1-ms series: largest |i| over phase currents [A] */
-  HR_METRIC_I_RMS_A,        /* half-cycle series: largest phase Irms(1/2) [A] */
-  HR_METRIC_U_RMS_V,        /* half-cycle series: smallest (alarm below) or largest
-                               (alarm above) Urms(1/2) [V] */
-  HR_METRIC_FREQ_HZ         /* cycle series: per-cycle frequency [Hz] */
+  HR_METRIC_P_TOTAL_W = 1, /* 1-ms series: one-cycle sliding mean of total P [W] */
+  HR_METRIC_DPDT_W_PER_S,  /* 1-ms series: dP/dt [W/s] */
+  HR_METRIC_I_PEAK_A,      /* 1-ms series: largest |i| over phase currents [A] */
+  HR_METRIC_I_RMS_A,       /* half-cycle series: largest phase Irms(1/2) [A] */
+  HR_METRIC_U_RMS_V,       /* half-cycle series: smallest (alarm below) or largest
+                              (alarm above) Urms(1/2) [V] */
+  HR_METRIC_FREQ_HZ        /* cycle series: per-cycle frequency [Hz] */
 } hr_metric_t;
 
 #define HR_MAX_ALARMS 8
@@ -123,10 +123,10 @@ typedef struct hr_alarm_cfg {
 
 /* Meter configuration.  Start from hr_meter_cfg_init() and change fields. */
 typedef struct hr_meter_cfg {
-  double fs_hz;     /* sample rate [Hz], 2000 <= fs_hz <= 50000, a multiple of 0.001 Hz */
-  double f_nom_hz;  /* nominal frequency [Hz], 50 or 60 */
-  double u_din_v;   /* declared input voltage Udin [V] > 0: line-to-neutral for
-                       1P2W and 3P4W, line-to-line for 3P3W (IEC 61000-4-30 §3.9) */
+  double fs_hz;    /* sample rate [Hz], 2000 <= fs_hz <= 50000, a multiple of 0.001 Hz */
+  double f_nom_hz; /* nominal frequency [Hz], 50 or 60 */
+  double u_din_v;  /* declared input voltage Udin [V] > 0: line-to-neutral for
+                      1P2W and 3P4W, line-to-line for 3P3W (IEC 61000-4-30 §3.9) */
   hr_layout_t layout;
   int has_in;       /* 3P4W only: the frame carries a measured neutral current */
   int64_t t0_ns;    /* timestamp of the first sample [ns since the Unix epoch],
@@ -151,12 +151,12 @@ typedef struct hr_meter_cfg {
 
   /* AI-load steps: an event when the series swings by more than step_pct of
    * base within window_ms.  base <= 0 disables the detector. */
-  double p_step_base_w;      /* base for the total active power [W] */
-  double p_step_pct;         /* default 20 */
-  double p_step_window_ms;   /* 1 <= window <= 1000, default 20 */
-  double i_step_base_a;      /* base for the largest phase Irms(1/2) [A] */
-  double i_step_pct;         /* default 20 */
-  double i_step_window_ms;   /* 10 <= window <= 5000, default 50 */
+  double p_step_base_w;    /* base for the total active power [W] */
+  double p_step_pct;       /* default 20 */
+  double p_step_window_ms; /* 1 <= window <= 1000, default 20 */
+  double i_step_base_a;    /* base for the largest phase Irms(1/2) [A] */
+  double i_step_pct;       /* default 20 */
+  double i_step_window_ms; /* 10 <= window <= 5000, default 50 */
 
   hr_alarm_cfg_t alarms[HR_MAX_ALARMS];
   int n_alarms; /* 0 <= n_alarms <= HR_MAX_ALARMS */
@@ -178,15 +178,15 @@ typedef struct hr_cycle_rec {
   double i_peak_a[HR_MAX_I]; /* [A] */
   double u_crest[HR_MAX_U];  /* peak / RMS; 0 when RMS is 0 */
   double i_crest[HR_MAX_I];
-  double p_w[3];    /* active power per phase [W]; 3P3W: against the artificial star point */
-  double s_va[3];   /* apparent power per phase U*I [VA] */
-  double pf[3];     /* P/S per phase; 0 when S is 0 */
-  double p_total_w; /* total active power [W] */
+  double p_w[3];     /* active power per phase [W]; 3P3W: against the artificial star point */
+  double s_va[3];    /* apparent power per phase U*I [VA] */
+  double pf[3];      /* P/S per phase; 0 when S is 0 */
+  double p_total_w;  /* total active power [W] */
   double s_arith_va; /* arithmetic sum of the phase apparent powers [VA] */
-  double u_eff_v;   /* IEEE 1459-2010 §3.2.2.5 effective voltage Ve [V] */
-  double i_eff_a;   /* IEEE 1459-2010 §3.2.2.5 effective current Ie [A] */
-  double s_eff_va;  /* IEEE 1459-2010 effective apparent power Se = 3 Ve Ie [VA] */
-  double pf_total;  /* P / Se */
+  double u_eff_v;    /* IEEE 1459-2010 §3.2.2.5 effective voltage Ve [V] */
+  double i_eff_a;    /* IEEE 1459-2010 §3.2.2.5 effective current Ie [A] */
+  double s_eff_va;   /* IEEE 1459-2010 effective apparent power Se = 3 Ve Ie [VA] */
+  double pf_total;   /* P / Se */
 } hr_cycle_rec_t;
 
 typedef struct hr_ms_rec {
@@ -209,39 +209,39 @@ typedef struct hr_interval_rec {
 typedef struct hr_freq_rec {
   double freq_hz; /* integral cycles / their duration (IEC 61000-4-30 §5.1.2) */
   int n_cycles;
-  double span_s;  /* duration of those cycles [s] */
+  double span_s; /* duration of those cycles [s] */
 } hr_freq_rec_t;
 
 typedef struct hr_event_rec {
   hr_event_type_t type;
-  int ended;            /* 0: the event has started (a notice, sent at detection);
-                           1: the event is over and the fields below are final.
-                           Every start notice is followed by an end record, which
-                           carries HR_FLAG_CANCELLED when the event was withdrawn */
-  unsigned channels;    /* bit k: channel k took part (voltage channels for
-                           dips/swells/interruptions/RVC, current channels for
-                           current steps) */
-  int64_t start_ns;     /* when the event began (sample clock) */
-  int64_t duration_ns;  /* ended only; 0 in a start notice */
-  double extreme;       /* dip/interruption: residual voltage, the lowest Urms(1/2) [V];
-                           swell: highest Urms(1/2) [V]; RVC: dUmax [V];
-                           step: value at the end of the swing; alarm: the most extreme
-                           metric value */
-  double depth_pct;     /* dip/interruption: (Udin - residual)/Udin*100;
-                           swell: (max - Udin)/Udin*100; RVC: dUmax/Udin*100;
-                           step: swing in % of its base */
-  double delta;         /* RVC: dUss [V]; step: signed swing (to - from) [W or A] */
-  double from;          /* step: value before the swing */
-  int alarm_index;      /* alarm: index in cfg.alarms; -1 otherwise */
+  int ended;           /* 0: the event has started (a notice, sent at detection);
+                          1: the event is over and the fields below are final.
+                          Every start notice is followed by an end record, which
+                          carries HR_FLAG_CANCELLED when the event was withdrawn */
+  unsigned channels;   /* bit k: channel k took part (voltage channels for
+                          dips/swells/interruptions/RVC, current channels for
+                          current steps) */
+  int64_t start_ns;    /* when the event began (sample clock) */
+  int64_t duration_ns; /* ended only; 0 in a start notice */
+  double extreme;      /* dip/interruption: residual voltage, the lowest Urms(1/2) [V];
+                          swell: highest Urms(1/2) [V]; RVC: dUmax [V];
+                          step: value at the end of the swing; alarm: the most extreme
+                          metric value */
+  double depth_pct;    /* dip/interruption: (Udin - residual)/Udin*100;
+                          swell: (max - Udin)/Udin*100; RVC: dUmax/Udin*100;
+                          step: swing in % of its base */
+  double delta;        /* RVC: dUss [V]; step: signed swing (to - from) [W or A] */
+  double from;         /* step: value before the swing */
+  int alarm_index;     /* alarm: index in cfg.alarms; -1 otherwise */
 } hr_event_rec_t;
 
 typedef struct hr_record {
   hr_rec_kind_t kind;
-  uint32_t flags;  /* HR_FLAG_* */
-  int64_t t_ns;    /* window start; for events and 10-s frequency, see below */
-  int64_t dur_ns;  /* window length; 0 for events (their own fields say) */
-  int n_u;         /* voltage channels in this meter's arrays */
-  int n_i;         /* current channels (including a measured or derived neutral) */
+  uint32_t flags; /* HR_FLAG_* */
+  int64_t t_ns;   /* window start; for events and 10-s frequency, see below */
+  int64_t dur_ns; /* window length; 0 for events (their own fields say) */
+  int n_u;        /* voltage channels in this meter's arrays */
+  int n_i;        /* current channels (including a measured or derived neutral) */
   union {
     hr_half_rec_t half;
     hr_cycle_rec_t cycle;
@@ -266,15 +266,15 @@ typedef struct hr_meter_stats {
   int first_bad_channel;   /* its channel, -1 if none */
   int64_t clipped_samples;
   int64_t first_clipped_frame;
-  int64_t zero_crossings;  /* accepted fundamental zero crossings */
-  int64_t freerun_halves;  /* half cycles whose end was synthesised (no crossing) */
-  int64_t records;         /* records produced */
+  int64_t zero_crossings; /* accepted fundamental zero crossings */
+  int64_t freerun_halves; /* half cycles whose end was synthesised (no crossing) */
+  int64_t records;        /* records produced */
 } hr_meter_stats_t;
 
 /* Fills cfg with defaults for the given rate, nominal frequency, declared
  * voltage and layout (every other field as documented above). */
-HR_API int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz,
-                                 double u_din_v, hr_layout_t layout);
+HR_API int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
+                             hr_layout_t layout);
 
 /* Checks a configuration.  Returns HR_OK, or HR_ERR_INVALID_ARG / HR_ERR_RANGE.
  * diag (may be NULL) is cleared, and on failure names the setting in field
@@ -312,9 +312,9 @@ HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, si
 /* Ends the stream: every event still in progress (dip, swell, interruption,
  * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
  * duration up to the last processed value of the series it was found on (the
- * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards start
- * new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer
- * than 16 slots are free, and emits nothing then. */
+ * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards
+ * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 16 slots
+ * are free, and emits nothing then. */
 HR_API int hr_meter_finish(hr_meter_t *m);
 
 /* Takes the oldest queued record.  Returns 1 and fills *out when there was

@@ -114,55 +114,55 @@ typedef enum hr_reset {
 /* Electronic trip unit.  Element L is always present; S, I and G are present
  * when their has_ flag is set.  Ranges are those hr_device_cfg_check accepts. */
 typedef struct hr_trip_unit_cfg {
-  double in_a;         /* sensor (plug) rating In [A], > 0 */
+  double in_a; /* sensor (plug) rating In [A], > 0 */
   /* L, long time */
-  double ir_a;         /* pickup Ir [A], 0.4 In <= Ir <= In */
-  double tr_s;         /* delay band [s] at 6 x Ir, 0 < tr_s <= 600 (bands 0.5..24) */
-  double l_pickup;     /* trip threshold as a multiple of Ir, 1.0..1.3; default 1.10 */
-  int memory;          /* thermal memory: 1 on (default), 0 off (cold after each overload) */
-  double post_trip;    /* thermal state after a trip, fraction of the hottest
-                          phase's state, 0..1; default 0.85 (Siemens 3VA) */
+  double ir_a;      /* pickup Ir [A], 0.4 In <= Ir <= In */
+  double tr_s;      /* delay band [s] at 6 x Ir, 0 < tr_s <= 600 (bands 0.5..24) */
+  double l_pickup;  /* trip threshold as a multiple of Ir, 1.0..1.3; default 1.10 */
+  int memory;       /* thermal memory: 1 on (default), 0 off (cold after each overload) */
+  double post_trip; /* thermal state after a trip, fraction of the hottest
+                       phase's state, 0..1; default 0.85 (Siemens 3VA) */
   /* S, short time */
   int has_s;
-  double isd_a;        /* pickup Isd [A], 1.5 Ir <= Isd <= 10 Ir */
-  double tsd_s;        /* delay [s], 0.01..1 */
-  int s_i2t;           /* 1: t = tsd (10 Ir / I)^2 below 10 Ir; 0: definite tsd */
-  double s_reset_s;    /* time [s] for the S integrator to fall from 1 to 0 below
-                          Isd, > 0; default 20 */
+  double isd_a;     /* pickup Isd [A], 1.5 Ir <= Isd <= 10 Ir */
+  double tsd_s;     /* delay [s], 0.01..1 */
+  int s_i2t;        /* 1: t = tsd (10 Ir / I)^2 below 10 Ir; 0: definite tsd */
+  double s_reset_s; /* time [s] for the S integrator to fall from 1 to 0 below
+                       Isd, > 0; default 20 */
   /* I, instantaneous */
   int has_i;
-  double ii_a;         /* pickup Ii [A], 1.5 In <= Ii <= 15 In */
-  double ti_s;         /* operating time [s], 0.001..0.5; default 0.02 */
+  double ii_a; /* pickup Ii [A], 1.5 In <= Ii <= 15 In */
+  double ti_s; /* operating time [s], 0.001..0.5; default 0.02 */
   /* G, ground fault (driven by the residual current of hr_device_step_ex) */
   int has_g;
-  double ig_a;         /* pickup Ig [A], 0 < Ig <= In */
-  double tg_s;         /* delay [s], 0.01..1 */
-  int g_i2t;           /* 1: t = tg (In / Ig_meas)^2 below In; 0: definite tg */
+  double ig_a; /* pickup Ig [A], 0 < Ig <= In */
+  double tg_s; /* delay [s], 0.01..1 */
+  int g_i2t;   /* 1: t = tg (In / Ig_meas)^2 below In; 0: definite tg */
 } hr_trip_unit_cfg_t;
 
 typedef struct hr_relay_cfg {
   hr_curve_t curve;
   hr_curve_consts_t custom; /* used only when curve == HR_CURVE_CUSTOM */
-  double is_a;         /* pickup setting Is [A], > 0 */
-  double tms;          /* time multiplier (IEC TMS, IEEE time dial TD), 0 < tms <= 100 */
-  double pickup;       /* start threshold as a multiple of Is, 1.0..1.3; default 1.1 */
-  double m_max;        /* M is clamped to this above, pickup < m_max <= 1000; default 20 */
-  hr_reset_t reset;    /* default HR_RESET_DEPENDENT */
-  double reset_s;      /* definite reset time [s] > 0 (HR_RESET_DEFINITE only) */
-  int has_inst;        /* instantaneous element (50) present */
-  double ii_a;         /* its pickup [A], > Is */
-  double ti_s;         /* its operating time [s], 0.001..0.5; default 0.02 */
+  double is_a;              /* pickup setting Is [A], > 0 */
+  double tms;               /* time multiplier (IEC TMS, IEEE time dial TD), 0 < tms <= 100 */
+  double pickup;            /* start threshold as a multiple of Is, 1.0..1.3; default 1.1 */
+  double m_max;             /* M is clamped to this above, pickup < m_max <= 1000; default 20 */
+  hr_reset_t reset;         /* default HR_RESET_DEPENDENT */
+  double reset_s;           /* definite reset time [s] > 0 (HR_RESET_DEFINITE only) */
+  int has_inst;             /* instantaneous element (50) present */
+  double ii_a;              /* its pickup [A], > Is */
+  double ti_s;              /* its operating time [s], 0.001..0.5; default 0.02 */
 } hr_relay_cfg_t;
 
 #define HR_FUSE_MAX_POINTS 32
 
 typedef struct hr_fuse_cfg {
-  double in_a;         /* rated current In [A] > 0; must be below the first table current */
-  int n_points;        /* 2..HR_FUSE_MAX_POINTS */
+  double in_a;  /* rated current In [A] > 0; must be below the first table current */
+  int n_points; /* 2..HR_FUSE_MAX_POINTS */
   double i_a[HR_FUSE_MAX_POINTS]; /* melting currents [A], strictly increasing, > 0 */
   double t_s[HR_FUSE_MAX_POINTS]; /* melting times [s], strictly decreasing, > 0 */
-  double cool_s;       /* element cooling time constant [s] below the minimum melting
-                          current, >= 0; 0 keeps the melting integral; default 60 */
+  double cool_s;                  /* element cooling time constant [s] below the minimum melting
+                                     current, >= 0; 0 keeps the melting integral; default 60 */
 } hr_fuse_cfg_t;
 
 typedef struct hr_device_cfg {
@@ -201,20 +201,20 @@ typedef struct hr_device hr_device_t;
 
 /* Per-step input with phase and residual currents. */
 typedef struct hr_device_input {
-  double i_a[3];       /* RMS phase currents [A], >= 0; only the first n_phases are read */
-  int n_phases;        /* 1..3 */
-  double ig_a;         /* residual (ground-fault) current [A], >= 0; read by G only */
+  double i_a[3]; /* RMS phase currents [A], >= 0; only the first n_phases are read */
+  int n_phases;  /* 1..3 */
+  double ig_a;   /* residual (ground-fault) current [A], >= 0; read by G only */
 } hr_device_input_t;
 
 typedef struct hr_device_status {
-  int tripped;           /* 1 while open (until hr_device_reclose or hr_device_reset) */
-  hr_element_t element;  /* element of the last trip, HR_ELEM_NONE if none yet */
-  unsigned n_trips;      /* trips since the last hr_device_reset */
-  double t_s;            /* time stepped since the last reset [s] */
-  double t_trip_s;       /* time of the last trip since the reset [s], interpolated
-                            inside its step; NAN if none */
-  double thermal;        /* state of the memory element (L, 51 or melt) as a fraction
-                            of its trip threshold, >= 0; 1 means trip */
+  int tripped;                /* 1 while open (until hr_device_reclose or hr_device_reset) */
+  hr_element_t element;       /* element of the last trip, HR_ELEM_NONE if none yet */
+  unsigned n_trips;           /* trips since the last hr_device_reset */
+  double t_s;                 /* time stepped since the last reset [s] */
+  double t_trip_s;            /* time of the last trip since the reset [s], interpolated
+                                 inside its step; NAN if none */
+  double thermal;             /* state of the memory element (L, 51 or melt) as a fraction
+                                 of its trip threshold, >= 0; 1 means trip */
   double elem[HR_ELEM_COUNT]; /* state of every element, fraction of its threshold */
 } hr_device_status_t;
 

@@ -39,18 +39,18 @@ typedef enum hr_work_kind {
 
 typedef struct hr_workload {
   hr_work_kind_t kind;
-  int gpu_first, gpu_end;  /* populated GPU slots [first, end) */
+  int gpu_first, gpu_end; /* populated GPU slots [first, end) */
   int priority;
   /* training */
-  double period_s;         /* iteration period uncapped [s] > 0 */
-  double compute_frac;     /* compute part of the iteration, 0 < x < 1 */
-  double compute_w, comm_w;/* GPU demand in each phase [W] */
-  double start_s, stop_s;  /* the job runs in [start, stop); stop 0: to the end */
-  double ramp_s;           /* start and stop ramp [s] >= 0 */
+  double period_s;                     /* iteration period uncapped [s] > 0 */
+  double compute_frac;                 /* compute part of the iteration, 0 < x < 1 */
+  double compute_w, comm_w;            /* GPU demand in each phase [W] */
+  double start_s, stop_s;              /* the job runs in [start, stop); stop 0: to the end */
+  double ramp_s;                       /* start and stop ramp [s] >= 0 */
   double ckpt_every_s, ckpt_s, ckpt_w; /* checkpoint pauses; every 0: none */
-  double restart_at_s[16]; /* synchronized restarts: every GPU of the job at idle for
-                              restart_s, then back at once (no ramp) */
-  int n_restarts;          /* 0..16 */
+  double restart_at_s[16];             /* synchronized restarts: every GPU of the job at idle for
+                                          restart_s, then back at once (no ramp) */
+  int n_restarts;                      /* 0..16 */
   double restart_s;
   /* batch */
   double power_w;
@@ -65,8 +65,8 @@ typedef enum hr_sim_event_kind {
 typedef struct hr_sim_event {
   hr_sim_event_kind_t kind;
   double at_s, duration_s;
-  unsigned feed;   /* HR_FEED_A or HR_FEED_B */
-  char node[64];   /* coordinator crash: node id */
+  unsigned feed; /* HR_FEED_A or HR_FEED_B */
+  char node[64]; /* coordinator crash: node id */
 } hr_sim_event_t;
 
 typedef struct hr_sim_gpu_cfg {
@@ -81,16 +81,16 @@ typedef struct hr_sim_gpu_cfg {
 
 typedef struct hr_scenario {
   char name[64];
-  char tree_path[1024];    /* resolved against the scenario file's folder */
-  double duration_s;       /* > 0 */
-  double step_ms;          /* 0.1 .. 100; default 1 */
-  int gpus;                /* populated GPU slots (the first ones in tree order); -1: all */
+  char tree_path[1024]; /* resolved against the scenario file's folder */
+  double duration_s;    /* > 0 */
+  double step_ms;       /* 0.1 .. 100; default 1 */
+  int gpus;             /* populated GPU slots (the first ones in tree order); -1: all */
   hr_sim_gpu_cfg_t gpu;
-  hr_workload_t *work;     /* owned */
+  hr_workload_t *work; /* owned */
   size_t n_work;
-  hr_sim_event_t *events;  /* owned */
+  hr_sim_event_t *events; /* owned */
   size_t n_events;
-  double sample_s;         /* time-series output step [s]; default 0.1 */
+  double sample_s; /* time-series output step [s]; default 0.1 */
 } hr_scenario_t;
 
 /* Defaults for every field (no workloads, no events). */
@@ -112,14 +112,14 @@ typedef struct hr_sim hr_sim_t;
 /* One row of the time series (every sample_s). */
 typedef struct hr_sim_sample {
   double t_s;
-  double site_p_w;       /* power at the roots [W] */
-  double caps_w;         /* sum of enforced caps of populated GPUs [W] */
-  double demand_w;       /* sum of GPU demands [W] */
-  double speed;          /* mean throughput factor of busy GPUs (1 = uncapped) */
-  double max_thermal;    /* highest device thermal state (fraction of trip) */
+  double site_p_w;    /* power at the roots [W] */
+  double caps_w;      /* sum of enforced caps of populated GPUs [W] */
+  double demand_w;    /* sum of GPU demands [W] */
+  double speed;       /* mean throughput factor of busy GPUs (1 = uncapped) */
+  double max_thermal; /* highest device thermal state (fraction of trip) */
   size_t max_thermal_node;
-  double ramp_w_per_s;   /* the grid monitor's ramp at the site */
-  unsigned trips;        /* devices tripped so far */
+  double ramp_w_per_s; /* the grid monitor's ramp at the site */
+  unsigned trips;      /* devices tripped so far */
 } hr_sim_sample_t;
 
 typedef void (*hr_sim_sample_fn)(void *user, const hr_sim_sample_t *s);
@@ -130,8 +130,8 @@ typedef void (*hr_sim_sample_fn)(void *user, const hr_sim_sample_t *s);
  * HR_ERR_RANGE (more populated GPUs than slots, a workload outside them, an
  * unknown node in an event: diag's field and message say which; its source
  * is "scenario"), HR_ERR_NOMEM, or the agent's error.  diag may be NULL. */
-HR_API int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree,
-                         const hr_agent_cfg_t *acfg, hr_sim_t **out, hr_diag_t *diag);
+HR_API int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
+                         hr_sim_t **out, hr_diag_t *diag);
 HR_API void hr_sim_destroy(hr_sim_t *s);
 
 /* The agent the simulator drives (borrowed), e.g. to set a decision callback. */
@@ -146,33 +146,33 @@ HR_API int hr_sim_step(hr_sim_t *s);
 
 /* Per-node outcome. */
 typedef struct hr_sim_node_result {
-  size_t node;             /* tree index */
+  size_t node; /* tree index */
   int has_device;
-  double max_thermal;      /* highest thermal state of its device (fraction of trip) */
+  double max_thermal; /* highest thermal state of its device (fraction of trip) */
   int tripped;
-  double trip_t_s;         /* NAN if not tripped */
+  double trip_t_s; /* NAN if not tripped */
   hr_element_t trip_elem;
-  double max_p_w;          /* highest power through the node [W] */
-  double cont_w;           /* continuous limit (cold budget, lease.h) [W] */
-  double over_cont_s;      /* time above cont_w [s] */
+  double max_p_w;     /* highest power through the node [W] */
+  double cont_w;      /* continuous limit (cold budget, lease.h) [W] */
+  double over_cont_s; /* time above cont_w [s] */
 } hr_sim_node_result_t;
 
 typedef struct hr_sim_result {
-  double t_s;              /* simulated time [s] */
-  int n_gpus;              /* populated */
+  double t_s; /* simulated time [s] */
+  int n_gpus; /* populated */
   unsigned trips;
-  double energy_j;         /* at the roots */
-  double work;             /* work done by the workloads [GPU-seconds at full speed] */
-  double work_uncapped;    /* the same with every GPU at full speed and powered [GPU-s] */
-  double work_frac;        /* work / work_uncapped */
-  double ramp_viol_s;      /* time the site's ramp limit was exceeded [s] */
-  double osc_viol_s;       /* time any oscillation band was exceeded [s] */
+  double energy_j;      /* at the roots */
+  double work;          /* work done by the workloads [GPU-seconds at full speed] */
+  double work_uncapped; /* the same with every GPU at full speed and powered [GPU-s] */
+  double work_frac;     /* work / work_uncapped */
+  double ramp_viol_s;   /* time the site's ramp limit was exceeded [s] */
+  double osc_viol_s;    /* time any oscillation band was exceeded [s] */
   double max_ramp_w_per_s;
   double max_site_p_w;
   const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
   size_t n_nodes;
   hr_agent_stats_t agent;
-  double wall_s;           /* wall-clock time of hr_sim_run [s] */
+  double wall_s; /* wall-clock time of hr_sim_run [s] */
 } hr_sim_result_t;
 
 HR_API int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *out);

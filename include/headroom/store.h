@@ -55,10 +55,10 @@ typedef struct hr_store_row {
 } hr_store_row_t;
 
 typedef struct hr_store_event {
-  int64_t t_ns;       /* when the engine reported it */
+  int64_t t_ns; /* when the engine reported it */
   int64_t start_ns;
   int64_t duration_ns; /* 0 in a start notice */
-  int type;           /* hr_event_type_t */
+  int type;            /* hr_event_type_t */
   int ended;
   unsigned channels;
   double extreme, depth_pct;
@@ -69,28 +69,28 @@ typedef struct hr_store_event {
 typedef struct hr_store_capture {
   int64_t start_ns, trigger_ns, n_samples;
   double fs_hz;
-  unsigned reasons;                /* HR_CAPTURE_* bits */
-  char format[16];                 /* "FLOAT32", ... */
-  char path[HR_STORE_PATH_BYTES];  /* base path of the COMTRADE files */
+  unsigned reasons;               /* HR_CAPTURE_* bits */
+  char format[16];                /* "FLOAT32", ... */
+  char path[HR_STORE_PATH_BYTES]; /* base path of the COMTRADE files */
 } hr_store_capture_t;
 
 typedef struct hr_store_cfg {
-  const char *path;       /* SQLite file; borrowed for hr_store_open */
-  size_t backlog_rows;    /* queued rows at most (all kinds), default 1 << 20 */
-  size_t batch_rows;      /* rows per transaction, default 65536 */
-  double flush_interval_s; /* writer thread period, default 1.0, 0.01..60 */
+  const char *path;              /* SQLite file; borrowed for hr_store_open */
+  size_t backlog_rows;           /* queued rows at most (all kinds), default 1 << 20 */
+  size_t batch_rows;             /* rows per transaction, default 65536 */
+  double flush_interval_s;       /* writer thread period, default 1.0, 0.01..60 */
   int64_t keep_ns[HR_RES_COUNT]; /* retention; defaults 7 d, 90 d, 2 years (730 d) */
 } hr_store_cfg_t;
 
 typedef struct hr_store_stats {
-  uint64_t queued;          /* rows accepted by put (all kinds) */
-  uint64_t written;         /* rows committed */
-  uint64_t dropped_rows;    /* measurement rows refused: backlog full */
+  uint64_t queued;       /* rows accepted by put (all kinds) */
+  uint64_t written;      /* rows committed */
+  uint64_t dropped_rows; /* measurement rows refused: backlog full */
   uint64_t dropped_events;
   uint64_t dropped_captures;
-  uint64_t flushes;         /* committed transactions */
-  uint64_t flush_errors;    /* failed flushes (rows kept for the next try) */
-  size_t backlog;           /* rows waiting now */
+  uint64_t flushes;      /* committed transactions */
+  uint64_t flush_errors; /* failed flushes (rows kept for the next try) */
+  size_t backlog;        /* rows waiting now */
   size_t backlog_peak;
 } hr_store_stats_t;
 
@@ -146,8 +146,8 @@ HR_API int hr_store_maintain(hr_store_t *st, int64_t now_ns);
 HR_API int hr_store_query_rows(hr_store_t *st, const char *device, hr_store_res_t res,
                                int64_t t0_ns, int64_t t1_ns, hr_store_row_cb cb, void *user);
 /* Events whose start is in [t0_ns, t1_ns), in time order. */
-HR_API int hr_store_query_events(hr_store_t *st, const char *device, int64_t t0_ns,
-                                 int64_t t1_ns, hr_store_event_cb cb, void *user);
+HR_API int hr_store_query_events(hr_store_t *st, const char *device, int64_t t0_ns, int64_t t1_ns,
+                                 hr_store_event_cb cb, void *user);
 
 HR_API void hr_store_get_stats(hr_store_t *st, hr_store_stats_t *out);
 

@@ -46,18 +46,18 @@ extern "C" {
 #define HR_TREE_MAX_VALUE 1e15
 
 typedef enum hr_node_kind {
-  HR_NODE_UTILITY = 1,      /* utility service / point of common coupling */
+  HR_NODE_UTILITY = 1, /* utility service / point of common coupling */
   HR_NODE_GENERATOR = 2,
-  HR_NODE_TRANSFORMER = 3,  /* changes voltage: its voltage_v is the secondary */
+  HR_NODE_TRANSFORMER = 3, /* changes voltage: its voltage_v is the secondary */
   HR_NODE_SWITCHGEAR = 4,
   HR_NODE_UPS = 5,          /* may change voltage */
   HR_NODE_DISTRIBUTION = 6, /* distribution board, RPP, panel */
   HR_NODE_BUSWAY = 7,
-  HR_NODE_PDU = 8,          /* floor or rack PDU */
-  HR_NODE_BRANCH = 9,       /* branch circuit */
+  HR_NODE_PDU = 8,    /* floor or rack PDU */
+  HR_NODE_BRANCH = 9, /* branch circuit */
   HR_NODE_RACK = 10,
   HR_NODE_SERVER = 11,
-  HR_NODE_GPU = 12          /* a leaf: feeds nothing */
+  HR_NODE_GPU = 12 /* a leaf: feeds nothing */
 } hr_node_kind_t;
 
 /* The conductors a node is connected to. */
@@ -66,7 +66,7 @@ typedef enum hr_phase {
   HR_PHASE_A = 1,   /* single-phase, line A to neutral */
   HR_PHASE_B = 2,
   HR_PHASE_C = 3,
-  HR_PHASE_AB = 4,  /* single-phase, line to line */
+  HR_PHASE_AB = 4, /* single-phase, line to line */
   HR_PHASE_BC = 5,
   HR_PHASE_CA = 6
 } hr_phase_t;
@@ -76,13 +76,13 @@ enum {
   HR_FEED_NONE = 0, /* upstream of the A/B split, or no redundancy */
   HR_FEED_A = 1,
   HR_FEED_B = 2,
-  HR_FEED_AB = 3    /* dual-corded: fed from both */
+  HR_FEED_AB = 3 /* dual-corded: fed from both */
 };
 
 typedef enum hr_redundancy {
   HR_REDUNDANCY_NONE = 0,
-  HR_REDUNDANCY_2N = 1,  /* two independent paths, each sized for the whole load */
-  HR_REDUNDANCY_NN = 2   /* N+N */
+  HR_REDUNDANCY_2N = 1, /* two independent paths, each sized for the whole load */
+  HR_REDUNDANCY_NN = 2  /* N+N */
 } hr_redundancy_t;
 
 #define HR_GRID_MAX_BANDS 8
@@ -106,41 +106,40 @@ typedef struct hr_grid_limits {
 } hr_grid_limits_t;
 
 typedef struct hr_tree_node {
-  const char *id;       /* unique id, [A-Za-z0-9_.:/-]{1,63}; owned by the tree */
-  const char *name;     /* free text, "" when not given; owned by the tree */
+  const char *id;   /* unique id, [A-Za-z0-9_.:/-]{1,63}; owned by the tree */
+  const char *name; /* free text, "" when not given; owned by the tree */
   hr_node_kind_t kind;
-  int32_t parent;       /* index of the parent (A side), -1 for a root; < own index */
-  int32_t parent_b;     /* index of the second (B side) parent, -1 if none; < own index */
-  int32_t depth;        /* 0 for roots, else 1 + the larger parent depth */
-  uint32_t n_children;  /* nodes fed from this one, listed by hr_tree_children */
-  double u_v;           /* nominal voltage [V]: line-to-line for three-phase and
-                           line-to-line single-phase nodes, line-to-neutral for
-                           phase A/B/C nodes */
-  int n_phases;         /* 1 or 3 */
-  hr_phase_t phase;     /* conductors on the parent's side (HR_PHASE_ABC if three-phase) */
-  hr_phase_t phase_b;   /* conductors on parent_b's side (== phase when no parent_b) */
-  unsigned feed;        /* HR_FEED_* bits */
-  double rating_a;      /* continuous current rating [A]; from the device (Ir, or
-                           a fuse's In) when not given; 0 when unknown */
-  double rating_w;      /* power rating [W] as given; 0 when not given */
-  double capacity_w;    /* the smaller of rating_w and rating_a x u_v (x sqrt 3 for
-                           three-phase) [W], at unity power factor; INFINITY when
-                           the node has no rating */
-  double budget_w;      /* steady power budget [W] for the lease layer; 0 = not set */
-  double burst_w;       /* short-burst budget [W]; 0 = not set */
+  int32_t parent;                /* index of the parent (A side), -1 for a root; < own index */
+  int32_t parent_b;              /* index of the second (B side) parent, -1 if none; < own index */
+  int32_t depth;                 /* 0 for roots, else 1 + the larger parent depth */
+  uint32_t n_children;           /* nodes fed from this one, listed by hr_tree_children */
+  double u_v;                    /* nominal voltage [V]: line-to-line for three-phase and
+                                    line-to-line single-phase nodes, line-to-neutral for
+                                    phase A/B/C nodes */
+  int n_phases;                  /* 1 or 3 */
+  hr_phase_t phase;              /* conductors on the parent's side (HR_PHASE_ABC if three-phase) */
+  hr_phase_t phase_b;            /* conductors on parent_b's side (== phase when no parent_b) */
+  unsigned feed;                 /* HR_FEED_* bits */
+  double rating_a;               /* continuous current rating [A]; from the device (Ir, or
+                                    a fuse's In) when not given; 0 when unknown */
+  double rating_w;               /* power rating [W] as given; 0 when not given */
+  double capacity_w;             /* the smaller of rating_w and rating_a x u_v (x sqrt 3 for
+                                    three-phase) [W], at unity power factor; INFINITY when
+                                    the node has no rating */
+  double budget_w;               /* steady power budget [W] for the lease layer; 0 = not set */
+  double burst_w;                /* short-burst budget [W]; 0 = not set */
   const hr_device_cfg_t *device; /* protective device, NULL when none; owned by the tree */
   const hr_grid_limits_t *grid;  /* grid-facing limits (roots only), NULL when none */
-  int line;             /* line of the node in its file (1-based), for messages */
+  int line;                      /* line of the node in its file (1-based), for messages */
 } hr_tree_node_t;
 
 typedef struct hr_tree hr_tree_t;
 
-
 /* Loads and validates a tree file.  On success *out is a new tree the
  * caller owns (free with hr_tree_destroy).  On failure *out is NULL and, when
  * diag is not NULL, *diag says where and why (source: the path; field: the
- * key path "nodes[rack-a1].device.tr_s", "yaml", "(document)" or "(file)").  Returns HR_OK; HR_ERR_IO (cannot
- * read), HR_ERR_PARSE (YAML syntax, wrong type, unknown or missing key, cycle),
+ * key path "nodes[rack-a1].device.tr_s", "yaml", "(document)" or "(file)").  Returns HR_OK;
+ * HR_ERR_IO (cannot read), HR_ERR_PARSE (YAML syntax, wrong type, unknown or missing key, cycle),
  * HR_ERR_NOT_FOUND (unknown parent), HR_ERR_RANGE (value out of range, child
  * rated above its parent, file too large), HR_ERR_NOMEM, HR_ERR_INVALID_ARG. */
 HR_API int hr_tree_load_file(const char *path, hr_tree_t **out, hr_diag_t *diag);

@@ -28,8 +28,8 @@ int hr__act_fail(hr_actuator_t *a, int code, const char *fmt, ...)
 static int check_dev(hr_actuator_t *a, int dev)
 {
   if (dev < 0 || dev >= a->n)
-    return hr__act_fail(a, HR_ERR_RANGE, "%s: device %d does not exist (%d devices)",
-                        a->ops->kind, dev, a->n);
+    return hr__act_fail(a, HR_ERR_RANGE, "%s: device %d does not exist (%d devices)", a->ops->kind,
+                        dev, a->n);
   a->err[0] = '\0';
   return HR_OK;
 }

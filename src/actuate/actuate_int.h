@@ -19,8 +19,8 @@ typedef struct hr__act_ops {
 
 struct hr_actuator {
   const hr__act_ops_t *ops;
-  int n;          /* devices */
-  void *impl;     /* owned by the implementation, released by ops->destroy */
+  int n;      /* devices */
+  void *impl; /* owned by the implementation, released by ops->destroy */
   char err[256];
 };
 

@@ -146,9 +146,8 @@ static int nv_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
                         nv_err(v, rc));
   out->cap_min_w = lo / 1000.0;
   out->cap_max_w = hi / 1000.0;
-  out->default_w = v->default_limit && v->default_limit(v->dev[dev], &def) == NVML_SUCCESS
-                       ? def / 1000.0
-                       : 0.0;
+  out->default_w =
+      v->default_limit && v->default_limit(v->dev[dev], &def) == NVML_SUCCESS ? def / 1000.0 : 0.0;
   return HR_OK;
 }
 
@@ -241,7 +240,7 @@ static void nv_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t nvml_ops = {
-  "nvml", nv_read, nv_limits, nv_set_cap, nv_lock_clocks, nv_samples, nv_name, nv_destroy,
+    "nvml", nv_read, nv_limits, nv_set_cap, nv_lock_clocks, nv_samples, nv_name, nv_destroy,
 };
 
 /* dlsym into a function pointer without the object/function pointer cast
@@ -317,8 +316,8 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, hr_diag_t *diag)
     v->shutdown();
     dlclose(lib);
     free(v);
-    return hr__diag_fail(diag, rc == NVML_SUCCESS ? HR_ERR_NOT_FOUND : HR_ERR_IO, 0, 0, NULL,
-                         "%s", rc == NVML_SUCCESS ? "no GPU found" : "cannot count GPUs");
+    return hr__diag_fail(diag, rc == NVML_SUCCESS ? HR_ERR_NOT_FOUND : HR_ERR_IO, 0, 0, NULL, "%s",
+                         rc == NVML_SUCCESS ? "no GPU found" : "cannot count GPUs");
   }
   v->dev = calloc(n, sizeof *v->dev);
   v->name = calloc(n, sizeof *v->name);
@@ -335,8 +334,8 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, hr_diag_t *diag)
   for (unsigned int k = 0; k < n; k++) {
     rc = handle(k, &v->dev[k]);
     if (rc != NVML_SUCCESS) {
-      int code = hr__diag_fail(diag, HR_ERR_IO, 0, 0, NULL, "GPU %u: no handle: %s", k,
-                               nv_err(v, rc));
+      int code =
+          hr__diag_fail(diag, HR_ERR_IO, 0, 0, NULL, "GPU %u: no handle: %s", k, nv_err(v, rc));
       hr_actuator_destroy(a);
       return code;
     }

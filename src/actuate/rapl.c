@@ -74,8 +74,8 @@ static int rp_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
   if (read_u64(z->dir, "constraint_0_power_limit_uw", &lim) == 0)
     out->cap_w = lim / 1e6;
   if (z->have_last && t_ns > z->last_t_ns) {
-    uint64_t d = e >= z->last_uj ? e - z->last_uj
-                                 : (z->range_uj ? z->range_uj - z->last_uj + e + 1 : 0);
+    uint64_t d =
+        e >= z->last_uj ? e - z->last_uj : (z->range_uj ? z->range_uj - z->last_uj + e + 1 : 0);
     out->p_w = (double)d / ((double)(t_ns - z->last_t_ns) / 1000.0);
     out->valid = e >= z->last_uj || z->range_uj;
   }
@@ -129,7 +129,7 @@ static void rp_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t rapl_ops = {
-  "rapl", rp_read, rp_limits, rp_set_cap, NULL, NULL, rp_name, rp_destroy,
+    "rapl", rp_read, rp_limits, rp_set_cap, NULL, NULL, rp_name, rp_destroy,
 };
 
 int hr_rapl_open(const char *root, hr_actuator_t **out, hr_diag_t *diag)

@@ -11,8 +11,8 @@
 
 typedef struct simgpu {
   double demand_w, p_w, cap_w;
-  int64_t t_ns;                 /* state is valid at this time */
-  double pend_cap[PENDING];     /* caps waiting for their effective time, in order */
+  int64_t t_ns;             /* state is valid at this time */
+  double pend_cap[PENDING]; /* caps waiting for their effective time, in order */
   int64_t pend_t[PENDING];
   int pend_head, pend_n;
   char name[24];
@@ -134,7 +134,7 @@ static void sim_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t sim_ops = {
-  "simgpu", sim_read, sim_limits, sim_set_cap, NULL, NULL, sim_name, sim_destroy,
+    "simgpu", sim_read, sim_limits, sim_set_cap, NULL, NULL, sim_name, sim_destroy,
 };
 
 int hr_simgpu_create(const hr_simgpu_cfg_t *cfg, hr_actuator_t **out)
@@ -142,9 +142,9 @@ int hr_simgpu_create(const hr_simgpu_cfg_t *cfg, hr_actuator_t **out)
   if (!cfg || !out)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
-  if (cfg->n_gpus < 1 || cfg->n_gpus > (1 << 20) || !(cfg->idle_w >= 0) ||
-      !(cfg->cap_min_w > 0) || !(cfg->cap_max_w >= cfg->cap_min_w) || !(cfg->delay_ms >= 0) ||
-      !(cfg->slew_w_per_ms > 0) || !isfinite(cfg->cap_max_w) || !isfinite(cfg->delay_ms))
+  if (cfg->n_gpus < 1 || cfg->n_gpus > (1 << 20) || !(cfg->idle_w >= 0) || !(cfg->cap_min_w > 0) ||
+      !(cfg->cap_max_w >= cfg->cap_min_w) || !(cfg->delay_ms >= 0) || !(cfg->slew_w_per_ms > 0) ||
+      !isfinite(cfg->cap_max_w) || !isfinite(cfg->delay_ms))
     return HR_ERR_RANGE;
   simgpus_t *s = calloc(1, sizeof *s);
   hr_actuator_t *a = s ? hr__act_new(&sim_ops, cfg->n_gpus) : NULL;
@@ -178,8 +178,8 @@ int hr_simgpu_set_demand(hr_actuator_t *a, int dev, double demand_w, int64_t t_n
   simgpu_t *g = &s->g[dev];
   if (t_ns < g->t_ns)
     return hr__act_fail(a, HR_ERR_INVALID_ARG,
-                        "simgpu %d: demand set at %lld ns is before the last event at %lld ns",
-                        dev, (long long)t_ns, (long long)g->t_ns);
+                        "simgpu %d: demand set at %lld ns is before the last event at %lld ns", dev,
+                        (long long)t_ns, (long long)g->t_ns);
   advance(s, g, t_ns);
   g->demand_w = demand_w;
   return HR_OK;

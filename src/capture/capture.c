@@ -270,8 +270,8 @@ int hr_capture_take(hr_capture_t *cap, int final, float *dst, size_t max_frames,
   const size_t nc = (size_t)cap->cfg.n_channels;
   int64_t from = w.first_frame + lost;
   size_t pos = (size_t)(from % cap->cap_frames);
-  size_t first = (size_t)cap->cap_frames - pos < (size_t)n ? (size_t)cap->cap_frames - pos
-                                                            : (size_t)n;
+  size_t first =
+      (size_t)cap->cap_frames - pos < (size_t)n ? (size_t)cap->cap_frames - pos : (size_t)n;
   memcpy(dst, cap->ring + pos * nc, first * nc * sizeof(float));
   if ((size_t)n > first)
     memcpy(dst + first * nc, cap->ring, ((size_t)n - first) * nc * sizeof(float));
@@ -333,8 +333,7 @@ int hr_capture_write_comtrade(const hr_capture_window_t *win, const float *frame
                               size_t path_len)
 {
   if (!win || !frames || !dir || n_channels < 1 || n_channels > HR_MAX_CH || !(fs_hz > 0) ||
-      win->n_frames < 1 || (frac_digits != 6 && frac_digits != 9) ||
-      win->n_frames > 0xFFFFFFFFLL)
+      win->n_frames < 1 || (frac_digits != 6 && frac_digits != 9) || win->n_frames > 0xFFFFFFFFLL)
     return HR_ERR_INVALID_ARG;
   hr_ct_rec_t *r;
   int rc = hr_ct_rec_create(n_channels, 0, win->n_frames, &r);

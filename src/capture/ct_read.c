@@ -523,8 +523,7 @@ int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t 
   if (f.n != 1 || field_int(f.p[0], f.len[0], 0, 999, &v) != 0)
     FAIL(HR_ERR_PARSE, "nrates", "not a count");
   if (v > HR_CT_MAX_RATES)
-    FAIL(HR_ERR_RANGE, "nrates", "%lld rates, at most %d supported", (long long)v,
-         HR_CT_MAX_RATES);
+    FAIL(HR_ERR_RANGE, "nrates", "%lld rates, at most %d supported", (long long)v, HR_CT_MAX_RATES);
   cfg->n_rates = (int)v;
   int rate_lines = cfg->n_rates ? cfg->n_rates : 1;
   int64_t prev_end = 0;
@@ -537,8 +536,8 @@ int hr_ct_cfg_parse(const char *text, size_t len, const char *name, hr_ct_cfg_t 
       FAIL(HR_ERR_PARSE, "endsamp", "not a sample number");
     v = (int64_t)x;
     if (cfg->n_rates && v < prev_end)
-      FAIL(HR_ERR_PARSE, "endsamp", "%lld is before the previous segment's end %lld",
-           (long long)v, (long long)prev_end);
+      FAIL(HR_ERR_PARSE, "endsamp", "%lld is before the previous segment's end %lld", (long long)v,
+           (long long)prev_end);
     prev_end = v;
     if (cfg->n_rates) {
       cfg->rates[r].samp_hz = samp;
@@ -702,8 +701,7 @@ static int64_t seg_start_ns(const hr_ct_rec_t *rec, int s)
   int64_t first = s ? cfg->rates[s - 1].end_sample : 0;
   if (first < rec->n_samples && rec->timestamp[first] != HR_CT_NO_TIME &&
       rec->timestamp[0] != HR_CT_NO_TIME && (s == 0 || rec->timestamp[first] != 0))
-    return (int64_t)llround((double)(rec->timestamp[first] - rec->timestamp[0]) *
-                            ts_unit_ns(cfg));
+    return (int64_t)llround((double)(rec->timestamp[first] - rec->timestamp[0]) * ts_unit_ns(cfg));
   if (s == 0)
     return 0;
   int64_t pfirst = s > 1 ? cfg->rates[s - 2].end_sample : 0;
@@ -860,14 +858,14 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, hr_ct_info_t 
         if (col == want && fl == 0 && q == n)
           break;
         return ct_fail(diag, HR_ERR_CHANNELS, L.lineno, start + 1, L.line_off + start, "record",
-                 "more than %zu fields", want);
+                       "more than %zu fields", want);
       }
       int64_t iv;
       double dv;
       if (col == 0) {
         if (field_int(p, fl, 0, 4294967295LL, &iv) != 0) {
           return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, "n",
-                   "sample number '%.*s' is not an integer", (int)(fl > 30 ? 30 : fl), p);
+                         "sample number '%.*s' is not an integer", (int)(fl > 30 ? 30 : fl), p);
         }
         r->sample_num[k] = iv;
         if (iv != (int64_t)k + 1)
@@ -877,7 +875,7 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, hr_ct_info_t 
           r->timestamp[k] = HR_CT_NO_TIME;
         else if (field_int(p, fl, -4294967295LL, 4294967295LL, &iv) != 0) {
           return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, "timestamp",
-                   "'%.*s' is not an integer", (int)(fl > 30 ? 30 : fl), p);
+                         "'%.*s' is not an integer", (int)(fl > 30 ? 30 : fl), p);
         } else
           r->timestamp[k] = iv;
       } else if (col < 2 + na) {
@@ -888,9 +886,8 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, hr_ct_info_t 
         } else if (field_num(p, fl, &dv) != 0) {
           snprintf(fld, sizeof fld, "analog %zu", c + 1);
           return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, fld,
-                   "'%.*s' is not a number", (int)(fl > 30 ? 30 : fl), p);
-        } else if (dv == 99999.0 &&
-                   (cfg->rev_year == 1999 || dv > cfg->analog[c].max)) {
+                         "'%.*s' is not a number", (int)(fl > 30 ? 30 : fl), p);
+        } else if (dv == 99999.0 && (cfg->rev_year == 1999 || dv > cfg->analog[c].max)) {
           /* C37.111-1999 §7.3: 99999 marks a missing ASCII value; in 2013
            * files it is taken as one only outside the channel's range. */
           raw[c] = NAN;
@@ -902,7 +899,7 @@ static int dat_ascii(hr_ct_rec_t *r, const char *text, size_t len, hr_ct_info_t 
         if (field_int(p, fl, 0, 1, &iv) != 0) {
           snprintf(fld, sizeof fld, "digital %zu", c + 1);
           return ct_fail(diag, HR_ERR_PARSE, L.lineno, start + 1, L.line_off + start, fld,
-                   "'%.*s' is not 0 or 1", (int)(fl > 30 ? 30 : fl), p);
+                         "'%.*s' is not 0 or 1", (int)(fl > 30 ? 30 : fl), p);
         }
         dg[c] = (uint8_t)iv;
       }
@@ -937,7 +934,9 @@ int hr_ct_dat_parse(const hr_ct_cfg_t *cfg, hr_ct_format_t format, const void *b
   hr__diag_begin(diag, src_name(name));
   if (!cfg || !out || (!bytes && len))
     return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, NULL,
-                   !cfg ? "no config" : !out ? "no output" : "no bytes but a length");
+                   !cfg   ? "no config"
+                   : !out ? "no output"
+                          : "no bytes but a length");
   if (format < HR_CT_ASCII || format > HR_CT_FLOAT32)
     return ct_fail(diag, HR_ERR_INVALID_ARG, 0, 0, NO_OFF, "ft", "unknown DAT format %d",
                    (int)format);
@@ -995,7 +994,8 @@ static int cff_marker(const char *s, size_t n, char *type, size_t cap, int *stan
     }
   if (!p)
     return 0;
-  *standard = strncmp(s, "--- file type: ", 15) == 0 && n >= 4 && strncmp(s + n - 4, " ---", 4) == 0;
+  *standard =
+      strncmp(s, "--- file type: ", 15) == 0 && n >= 4 && strncmp(s + n - 4, " ---", 4) == 0;
   const char *e = s + n;
   while (p < e && (*p == ':' || *p == ' '))
     p++;
@@ -1019,8 +1019,8 @@ static void cff_relocate(hr_diag_t *d, uint64_t first_line, size_t at)
     d->offset += at;
 }
 
-static int read_cff(const char *path, char *buf, size_t len, hr_ct_rec_t **out,
-                    hr_ct_info_t *info, hr_diag_t *diag)
+static int read_cff(const char *path, char *buf, size_t len, hr_ct_rec_t **out, hr_ct_info_t *info,
+                    hr_diag_t *diag)
 {
   lines_t L = {.text = buf, .len = len};
   const char *s;

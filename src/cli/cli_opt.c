@@ -96,8 +96,8 @@ static int set_number(const cli_spec_t *spec, const cli_opt_t *o, const char *v)
     long long x = strtoll(v, &end, 10);
     if (end == v || *end || errno)
       return cli_bad(spec, o->name, "not a whole number: '%s'", v);
-    if (has_range(o) && ((double)x > o->hi || (o->lo_open ? !((double)x > o->lo)
-                                                             : !((double)x >= o->lo)))) {
+    if (has_range(o) &&
+        ((double)x > o->hi || (o->lo_open ? !((double)x > o->lo) : !((double)x >= o->lo)))) {
       range_text(o, r, sizeof r);
       return cli_bad(spec, o->name, "'%s' is outside %s", v, r);
     }
@@ -193,15 +193,14 @@ static int operand(const cli_spec_t *spec, const char *a, const char **operands,
   if (spec->max_operands >= 0 && *n >= spec->max_operands) {
     if (spec->max_operands == 0)
       return cli_bad(spec, NULL, "unexpected argument '%s' (see %s --help)", a, spec->prog);
-    return cli_bad(spec, NULL, "unexpected argument '%s': at most %d operand%s (see %s --help)",
-                   a, spec->max_operands, spec->max_operands == 1 ? "" : "s", spec->prog);
+    return cli_bad(spec, NULL, "unexpected argument '%s': at most %d operand%s (see %s --help)", a,
+                   spec->max_operands, spec->max_operands == 1 ? "" : "s", spec->prog);
   }
   operands[(*n)++] = a;
   return 0;
 }
 
-int cli_parse(const cli_spec_t *spec, int argc, char **argv, const char **operands,
-              int *n_operands)
+int cli_parse(const cli_spec_t *spec, int argc, char **argv, const char **operands, int *n_operands)
 {
   int n = 0, rc;
   if (n_operands)
@@ -275,8 +274,7 @@ int cli_parse(const cli_spec_t *spec, int argc, char **argv, const char **operan
 
 /* ---- subcommand tables ---------------------------------------------------- */
 
-static void list_cmds(const char *prog, const char *about, const cli_cmd_t *cmds, int n,
-                      FILE *to)
+static void list_cmds(const char *prog, const char *about, const cli_cmd_t *cmds, int n, FILE *to)
 {
   fprintf(to, "usage: %s <command> [options]\n", prog);
   if (about)
@@ -289,8 +287,8 @@ static void list_cmds(const char *prog, const char *about, const cli_cmd_t *cmds
   fprintf(to, "\n'%s <command> --help' describes a command's options.\n", prog);
 }
 
-int cli_dispatch(const char *prog, const char *about, const cli_cmd_t *cmds, int n_cmds,
-                 int argc, char **argv)
+int cli_dispatch(const char *prog, const char *about, const cli_cmd_t *cmds, int n_cmds, int argc,
+                 char **argv)
 {
   if (argc < 2) {
     list_cmds(prog, about, cmds, n_cmds, stderr);
@@ -310,7 +308,10 @@ int cli_dispatch(const char *prog, const char *about, const cli_cmd_t *cmds, int
     if (strcmp(a, cmds[k].name) == 0)
       return cmds[k].run(argc - 1, argv + 1);
   fprintf(stderr, "%s: unknown %s '%s'\n", prog,
-          a[0] == '-' ? "option" : strchr(prog, ' ') ? "subcommand" : "command", a);
+          a[0] == '-'         ? "option"
+          : strchr(prog, ' ') ? "subcommand"
+                              : "command",
+          a);
   list_cmds(prog, about, cmds, n_cmds, stderr);
   return 2;
 }

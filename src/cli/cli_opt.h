@@ -39,19 +39,19 @@ typedef struct cli_opt cli_opt_t;
 typedef int (*cli_fn_t)(const cli_opt_t *o, const char *value, void *ctx);
 
 struct cli_opt {
-  const char *name;  /* "--fs"; NULL for a CLI_SECTION */
-  char short_name;   /* 'o' for -o, or 0 */
+  const char *name; /* "--fs"; NULL for a CLI_SECTION */
+  char short_name;  /* 'o' for -o, or 0 */
   cli_kind_t kind;
-  void *dst;         /* where the value goes (not for CLI_FN or CLI_SECTION) */
-  const char *arg;   /* the value's placeholder in --help ("HZ"); NULL: no value */
-  const char *help;  /* one line; "\n" continues on the next, indented */
+  void *dst;        /* where the value goes (not for CLI_FN or CLI_SECTION) */
+  const char *arg;  /* the value's placeholder in --help ("HZ"); NULL: no value */
+  const char *help; /* one line; "\n" continues on the next, indented */
   /* Numbers: the valid range [lo, hi], or (lo, hi] with lo_open, checked
    * when lo < hi.  --help and the refusal print it. */
   double lo, hi;
   int lo_open;
-  int *given;        /* set to 1 when the option appears; may be NULL */
-  cli_fn_t fn;       /* CLI_FN */
-  int tag;           /* free for the subcommand (an id for a CLI_FN switch) */
+  int *given;  /* set to 1 when the option appears; may be NULL */
+  cli_fn_t fn; /* CLI_FN */
+  int tag;     /* free for the subcommand (an id for a CLI_FN switch) */
 };
 
 /* Ranges in tables written with designated initialisers:
@@ -60,14 +60,14 @@ struct cli_opt {
 #define CLI_RANGE_GT(a, b) .lo = (a), .hi = (b), .lo_open = 1
 
 typedef struct cli_spec {
-  const char *prog;      /* "headroom plan site": messages start with it */
-  const char *usage;     /* after prog in the usage line: "[options] [FILE|-]" */
-  const char *about;     /* paragraph(s) after the usage line; may be NULL */
-  const char *epilog;    /* text after the options (exit status, notes); may be NULL */
+  const char *prog;   /* "headroom plan site": messages start with it */
+  const char *usage;  /* after prog in the usage line: "[options] [FILE|-]" */
+  const char *about;  /* paragraph(s) after the usage line; may be NULL */
+  const char *epilog; /* text after the options (exit status, notes); may be NULL */
   const cli_opt_t *opts;
   int n_opts;
-  int max_operands;      /* operands accepted: 0 none, -1 any number */
-  void *ctx;             /* passed to CLI_FN parsers */
+  int max_operands; /* operands accepted: 0 none, -1 any number */
+  void *ctx;        /* passed to CLI_FN parsers */
 } cli_spec_t;
 
 /* cli_parse's result when the command should go on. */
@@ -105,8 +105,8 @@ typedef struct cli_cmd {
   const char *summary;               /* one line for the list */
 } cli_cmd_t;
 
-int cli_dispatch(const char *prog, const char *about, const cli_cmd_t *cmds, int n_cmds,
-                 int argc, char **argv);
+int cli_dispatch(const char *prog, const char *about, const cli_cmd_t *cmds, int n_cmds, int argc,
+                 char **argv);
 
 /* A path operand or option value that means standard input or output. */
 int cli_is_stdio(const char *path);

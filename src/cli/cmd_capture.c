@@ -16,10 +16,9 @@
 
 static void warn_text(FILE *to, const hr_ct_info_t *d)
 {
-  static const char *const names[] = {"dat-short",  "dat-long",      "trailing-bytes",
-                                      "latin-1",    "cff-markers",   "no-timecode",
-                                      "sub-padding", "missing-values", "sample-numbers",
-                                      "line-frequency"};
+  static const char *const names[] = {
+      "dat-short",   "dat-long",    "trailing-bytes", "latin-1",        "cff-markers",
+      "no-timecode", "sub-padding", "missing-values", "sample-numbers", "line-frequency"};
   for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++)
     if (d->warnings & (1u << k))
       fprintf(to, " %s", names[k]);
@@ -83,8 +82,10 @@ static int load(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_info
     return 1;
   }
   if (info->warnings & (HR_CT_WARN_DAT_SHORT | HR_CT_WARN_DAT_LONG))
-    fprintf(stderr, "headroom capture: %s: the CFG declares %" PRId64 " samples, the DAT holds %"
-            PRId64 "\n", path, info->declared_samples, info->found_samples);
+    fprintf(stderr,
+            "headroom capture: %s: the CFG declares %" PRId64 " samples, the DAT holds %" PRId64
+            "\n",
+            path, info->declared_samples, info->found_samples);
   return 0;
 }
 
@@ -112,8 +113,8 @@ static int do_info(const char *path, const char *dat)
   printf("%s\n", d.warnings ? "" : " none");
   for (int k = 0; k < c->n_analog; k++) {
     const hr_ct_analog_t *a = &c->analog[k];
-    printf("A%-4d %-24s ph=%-3s unit=%-4s a=%.10g b=%.10g %g/%g %c\n", k + 1, a->id, a->ph,
-           a->unit, a->a, a->b, a->primary, a->secondary, a->ps);
+    printf("A%-4d %-24s ph=%-3s unit=%-4s a=%.10g b=%.10g %g/%g %c\n", k + 1, a->id, a->ph, a->unit,
+           a->a, a->b, a->primary, a->secondary, a->ps);
   }
   for (int k = 0; k < c->n_digital; k++)
     printf("D%-4d %-24s normal=%d\n", k + 1, c->digital[k].id, c->digital[k].normal);
@@ -276,9 +277,11 @@ static int do_list(const char *dir)
 
 /* ---- the subcommands: one option table each ---------------------------- */
 
-#define DAT_OPT(where)                                                                   \
-  {.name = "--dat", .kind = CLI_STR, .dst = (where), .arg = "FILE.dat",                  \
-   .help = "the DAT, when it is not the CFG's name with .dat (- reads standard input)"}
+#define DAT_OPT(where)                                                                             \
+  {                                                                                                \
+    .name = "--dat", .kind = CLI_STR, .dst = (where), .arg = "FILE.dat",                           \
+    .help = "the DAT, when it is not the CFG's name with .dat (- reads standard input)"            \
+  }
 
 /* Parses argv against opts; the operands go to pos[0..want).  dat: where
  * --dat went, or NULL for a subcommand without it.  CLI_GO_ON, or the exit
@@ -287,8 +290,12 @@ static int parse(const char *prog, const char *usage, const char *about, const c
                  int n_opts, int want, int argc, char **argv, const char **pos,
                  const char *const *dat)
 {
-  const cli_spec_t spec = {.prog = prog, .usage = usage, .about = about, .opts = opts,
-                           .n_opts = n_opts, .max_operands = want};
+  const cli_spec_t spec = {.prog = prog,
+                           .usage = usage,
+                           .about = about,
+                           .opts = opts,
+                           .n_opts = n_opts,
+                           .max_operands = want};
   int n = 0;
   int rc = cli_parse(&spec, argc, argv, pos, &n);
   if (rc != CLI_GO_ON)
@@ -329,9 +336,15 @@ static int cap_export(int argc, char **argv)
   int raw = 0;
   const cli_opt_t opts[] = {
       DAT_OPT(&dat),
-      {.name = "--raw", .kind = CLI_FLAG, .dst = &raw,
+      {.name = "--raw",
+       .kind = CLI_FLAG,
+       .dst = &raw,
        .help = "the raw codes instead of the values in their units"},
-      {.name = "--out", .short_name = 'o', .kind = CLI_STR, .dst = &out, .arg = "OUT.csv",
+      {.name = "--out",
+       .short_name = 'o',
+       .kind = CLI_STR,
+       .dst = &out,
+       .arg = "OUT.csv",
        .help = "write the CSV to OUT.csv (default and -: standard output)"},
   };
   int rc = parse("headroom capture export", "FILE.cfg|FILE.cff|- [options]",
@@ -348,10 +361,15 @@ static int cap_convert(int argc, char **argv)
   int cff = 0, ns = 0;
   const cli_opt_t opts[] = {
       DAT_OPT(&dat),
-      {.name = "--format", .kind = CLI_STR, .dst = &fmt_s, .arg = "ascii|binary|binary32|float32",
+      {.name = "--format",
+       .kind = CLI_STR,
+       .dst = &fmt_s,
+       .arg = "ascii|binary|binary32|float32",
        .help = "the DAT format written (default float32)"},
       {.name = "--cff", .kind = CLI_FLAG, .dst = &cff, .help = "one .cff file instead of CFG+DAT"},
-      {.name = "--ns", .kind = CLI_FLAG, .dst = &ns,
+      {.name = "--ns",
+       .kind = CLI_FLAG,
+       .dst = &ns,
        .help = "9-digit (nanosecond) dates and timestamps"},
   };
   const char *usage = "IN.cfg|IN.cff|- OUTBASE [options]";
@@ -365,8 +383,10 @@ static int cap_convert(int argc, char **argv)
     return rc;
   hr_ct_format_t fmt;
   if (hr_ct_format_parse(fmt_s, &fmt) != HR_OK)
-    return cli_bad(&spec, "--format", "unknown format '%s' (one of ascii, binary, binary32, "
-                   "float32)", fmt_s);
+    return cli_bad(&spec, "--format",
+                   "unknown format '%s' (one of ascii, binary, binary32, "
+                   "float32)",
+                   fmt_s);
   return do_convert(pos[0], dat, pos[1], fmt, cff, ns);
 }
 

@@ -37,9 +37,8 @@ static void print_record(const hr_record_t *rec, void *user)
     const hr_interval_rec_t *v = &rec->u.interval;
     printf("%8.3f s  interval  %6.3f Hz  U %6.1f %6.1f %6.1f V  I %6.1f %6.1f %6.1f A  "
            "P %7.1f kW  PF %.3f%s\n",
-           t, v->freq_hz, v->u_rms_v[0], v->u_rms_v[1], v->u_rms_v[2], v->i_rms_a[0],
-           v->i_rms_a[1], v->i_rms_a[2], v->p_total_w / 1e3, v->pf_total,
-           rec->flags ? "  (flagged)" : "");
+           t, v->freq_hz, v->u_rms_v[0], v->u_rms_v[1], v->u_rms_v[2], v->i_rms_a[0], v->i_rms_a[1],
+           v->i_rms_a[2], v->p_total_w / 1e3, v->pf_total, rec->flags ? "  (flagged)" : "");
   } else if (rec->kind == HR_REC_EVENT) {
     const hr_event_rec_t *e = &rec->u.event;
     double start = (e->start_ns - d->t0_ns) * 1e-9;
@@ -83,10 +82,16 @@ int cmd_demo(int argc, char **argv)
   int fast = 0;
   demo_t d = {0};
   const cli_opt_t opts[] = {
-      {.name = "--seconds", .kind = CLI_DBL, .dst = &seconds, .arg = "S",
-       .help = "how long to run (default 20)", CLI_RANGE_GT(0, 86400)},
+      {.name = "--seconds",
+       .kind = CLI_DBL,
+       .dst = &seconds,
+       .arg = "S",
+       .help = "how long to run (default 20)",
+       CLI_RANGE_GT(0, 86400)},
       {.name = "--fast", .kind = CLI_FLAG, .dst = &fast, .help = "do not pace to the wall clock"},
-      {.name = "--json", .kind = CLI_FLAG, .dst = &d.json,
+      {.name = "--json",
+       .kind = CLI_FLAG,
+       .dst = &d.json,
        .help = "print JSON Lines records (cycles included) instead of text"},
   };
   const cli_spec_t spec = {

@@ -27,12 +27,58 @@ enum gen_format { FMT_F32 = 1, FMT_I16 = 2, FMT_CSV = 3 };
 
 /* Option ids. */
 enum {
-  O_HELP = 1, O_LIST, O_OUT, O_FORMAT, O_SCALE_U, O_SCALE_I, O_SECONDS, O_SAMPLES, O_TRUTH,
-  O_TRUTH_EVERY, O_FS, O_F_NOM, O_FREQ, O_LAYOUT, O_NEUTRAL, O_T0, O_SEED, O_U, O_I, O_LOAD,
-  O_PF, O_HARM, O_IHARM, O_I_HARM, O_I_IHARM, O_DIP, O_SWELL, O_INTERRUPTION, O_RAMP, O_AM,
-  O_PM, O_AMP_STEP, O_PHASE_STEP, O_NOISE, O_U_NOISE, O_I_NOISE, O_DC, O_U_DC, O_I_DC,
-  O_SERVERS, O_GPUS, O_GPU_IDLE, O_GPU_BUSY, O_GPU_COMM, O_OTHER, O_RACK_START, O_ITER,
-  O_CHECKPOINT, O_RISE_MS, O_JITTER, O_RACK_Q, O_RACK_UMIN
+  O_HELP = 1,
+  O_LIST,
+  O_OUT,
+  O_FORMAT,
+  O_SCALE_U,
+  O_SCALE_I,
+  O_SECONDS,
+  O_SAMPLES,
+  O_TRUTH,
+  O_TRUTH_EVERY,
+  O_FS,
+  O_F_NOM,
+  O_FREQ,
+  O_LAYOUT,
+  O_NEUTRAL,
+  O_T0,
+  O_SEED,
+  O_U,
+  O_I,
+  O_LOAD,
+  O_PF,
+  O_HARM,
+  O_IHARM,
+  O_I_HARM,
+  O_I_IHARM,
+  O_DIP,
+  O_SWELL,
+  O_INTERRUPTION,
+  O_RAMP,
+  O_AM,
+  O_PM,
+  O_AMP_STEP,
+  O_PHASE_STEP,
+  O_NOISE,
+  O_U_NOISE,
+  O_I_NOISE,
+  O_DC,
+  O_U_DC,
+  O_I_DC,
+  O_SERVERS,
+  O_GPUS,
+  O_GPU_IDLE,
+  O_GPU_BUSY,
+  O_GPU_COMM,
+  O_OTHER,
+  O_RACK_START,
+  O_ITER,
+  O_CHECKPOINT,
+  O_RISE_MS,
+  O_JITTER,
+  O_RACK_Q,
+  O_RACK_UMIN
 };
 
 /* One table: parsing, --help and --list-options come from it (cli_opt.h).
@@ -42,125 +88,328 @@ enum {
 static int gen_apply(const cli_opt_t *o, const char *value, void *ctx);
 
 static const cli_opt_t gen_opts[] = {
-  {.name = "--list", .kind = CLI_FN, .fn = gen_apply, .tag = O_LIST, .arg = NULL,
-   .help = "list the scenarios"},
-  {.name = "--out", .kind = CLI_FN, .fn = gen_apply, .tag = O_OUT, .arg = "FILE",
-   .help = "write samples to FILE instead of stdout"},
-  {.name = "--format", .kind = CLI_FN, .fn = gen_apply, .tag = O_FORMAT, .arg = "f32|i16|csv",
-   .help = "raw little-endian float32 (default), int16 codes, or CSV with a header"},
-  {.name = "--scale-u", .kind = CLI_FN, .fn = gen_apply, .tag = O_SCALE_U, .arg = "V_PER_CODE",
-   .help = "i16: volts per code (default: 2 x nominal peak = 32767)"},
-  {.name = "--scale-i", .kind = CLI_FN, .fn = gen_apply, .tag = O_SCALE_I, .arg = "A_PER_CODE",
-   .help = "i16: amperes per code (default: 2 x nominal peak = 32767)"},
-  {.name = "--seconds", .kind = CLI_FN, .fn = gen_apply, .tag = O_SECONDS, .arg = "S",
-   .help = "length [s] (default: the scenario's)"},
-  {.name = "--samples", .kind = CLI_FN, .fn = gen_apply, .tag = O_SAMPLES, .arg = "N",
-   .help = "length in frames (overrides --seconds)"},
-  {.name = "--truth", .kind = CLI_FN, .fn = gen_apply, .tag = O_TRUTH, .arg = "FILE",
-   .help = "also write the generator's truth as CSV to FILE"},
-  {.name = "--truth-every", .kind = CLI_FN, .fn = gen_apply, .tag = O_TRUTH_EVERY, .arg = "N",
-   .help = "one truth line every N samples (default: one per nominal cycle)"},
-  {.name = "--fs", .kind = CLI_FN, .fn = gen_apply, .tag = O_FS | GEN_BASE, .arg = "HZ",
-   .help = "sample rate (default 8000)"},
-  {.name = "--f-nom", .kind = CLI_FN, .fn = gen_apply, .tag = O_F_NOM | GEN_BASE, .arg = "HZ",
-   .help = "nominal frequency, 50 or 60 (default 60)"},
-  {.name = "--freq", .kind = CLI_FN, .fn = gen_apply, .tag = O_FREQ, .arg = "HZ",
-   .help = "signal frequency (default: the scenario's, else nominal)"},
-  {.name = "--layout", .kind = CLI_FN, .fn = gen_apply, .tag = O_LAYOUT | GEN_BASE, .arg = "1p2w|3p3w|3p4w",
-   .help = "channel layout (default 3p4w)"},
-  {.name = "--neutral", .kind = CLI_FN, .fn = gen_apply, .tag = O_NEUTRAL | GEN_BASE, .arg = NULL,
-   .help = "3p4w: add the neutral current channel in = ia+ib+ic"},
-  {.name = "--t0-ns", .kind = CLI_FN, .fn = gen_apply, .tag = O_T0 | GEN_BASE, .arg = "N",
-   .help = "absolute time of sample 0 [ns since 1970] (default 0)"},
-  {.name = "--seed", .kind = CLI_FN, .fn = gen_apply, .tag = O_SEED | GEN_BASE, .arg = "N",
-   .help = "noise and jitter seed (default 1)"},
-  {.name = "--u", .kind = CLI_FN, .fn = gen_apply, .tag = O_U, .arg = "V",
-   .help = "fundamental RMS voltage, L-N (L-L for 3p3w)"},
-  {.name = "--i", .kind = CLI_FN, .fn = gen_apply, .tag = O_I, .arg = "A",
-   .help = "linear load: fundamental RMS current"},
-  {.name = "--load", .kind = CLI_FN, .fn = gen_apply, .tag = O_LOAD, .arg = "none|linear|ai-rack",
-   .help = "what draws the current"},
-  {.name = "--pf", .kind = CLI_FN, .fn = gen_apply, .tag = O_PF, .arg = "PF[lag|lead]",
-   .help = "linear load: displacement power factor (lag default)"},
-  {.name = "--harmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_HARM, .arg = "H:PCT[:DEG]",
-   .help = "voltage harmonic, % of fundamental (repeatable)"},
-  {.name = "--interharmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_IHARM, .arg = "HZ:PCT[:DEG]",
-   .help = "voltage interharmonic (repeatable)"},
-  {.name = "--i-harmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_HARM, .arg = "H:PCT[:DEG]",
-   .help = "current harmonic (repeatable)"},
-  {.name = "--i-interharmonic", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_IHARM, .arg = "HZ:PCT[:DEG]",
-   .help = "current interharmonic (repeatable)"},
-  {.name = "--dip", .kind = CLI_FN, .fn = gen_apply, .tag = O_DIP, .arg = "START:DUR:PCT[:abc[:RAMP]]",
-   .help = "dip to PCT % of u for DUR s from START s (repeatable)"},
-  {.name = "--swell", .kind = CLI_FN, .fn = gen_apply, .tag = O_SWELL, .arg = "START:DUR:PCT[:abc[:RAMP]]",
-   .help = "swell, 100..200 % (repeatable)"},
-  {.name = "--interruption", .kind = CLI_FN, .fn = gen_apply, .tag = O_INTERRUPTION, .arg = "START:DUR[:PCT[:abc[:RAMP]]]",
-   .help = "interruption, 0..10 % (default 0) (repeatable)"},
-  {.name = "--ramp", .kind = CLI_FN, .fn = gen_apply, .tag = O_RAMP, .arg = "HZ_PER_S:START:STOP",
-   .help = "linear frequency ramp (C37.118.1)"},
-  {.name = "--am", .kind = CLI_FN, .fn = gen_apply, .tag = O_AM, .arg = "KX:HZ",
-   .help = "amplitude modulation Xm[1+kx cos(wt)] (C37.118.1)"},
-  {.name = "--pm", .kind = CLI_FN, .fn = gen_apply, .tag = O_PM, .arg = "KA_RAD:HZ",
-   .help = "phase modulation ka cos(wt-pi) (C37.118.1)"},
-  {.name = "--amp-step", .kind = CLI_FN, .fn = gen_apply, .tag = O_AMP_STEP, .arg = "T:PCT",
-   .help = "magnitude step of PCT % at T s (repeatable)"},
-  {.name = "--phase-step", .kind = CLI_FN, .fn = gen_apply, .tag = O_PHASE_STEP, .arg = "T:DEG",
-   .help = "phase step of DEG at T s (repeatable)"},
-  {.name = "--noise-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_NOISE, .arg = "PCT",
-   .help = "white Gaussian noise on every channel, % of RMS"},
-  {.name = "--u-noise-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_U_NOISE, .arg = "PCT",
-   .help = "noise on the voltage channels only"},
-  {.name = "--i-noise-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_NOISE, .arg = "PCT",
-   .help = "noise on the current channels only"},
-  {.name = "--dc-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_DC, .arg = "PCT",
-   .help = "DC offset on every channel, % of nominal peak"},
-  {.name = "--u-dc-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_U_DC, .arg = "PCT",
-   .help = "DC offset on the voltage channels only"},
-  {.name = "--i-dc-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_I_DC, .arg = "PCT",
-   .help = "DC offset on the current channels only"},
-  {.name = "--servers", .kind = CLI_FN, .fn = gen_apply, .tag = O_SERVERS, .arg = "N",
-   .help = "ai-rack: servers (default 8)"},
-  {.name = "--gpus", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPUS, .arg = "N",
-   .help = "ai-rack: GPUs per server (default 8)"},
-  {.name = "--gpu-idle-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPU_IDLE, .arg = "W",
-   .help = "ai-rack: GPU power idle/checkpoint (default 100)"},
-  {.name = "--gpu-busy-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPU_BUSY, .arg = "W",
-   .help = "ai-rack: GPU power computing (default 700)"},
-  {.name = "--gpu-comm-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_GPU_COMM, .arg = "W",
-   .help = "ai-rack: GPU power communicating (default 125)"},
-  {.name = "--server-other-w", .kind = CLI_FN, .fn = gen_apply, .tag = O_OTHER, .arg = "W",
-   .help = "ai-rack: non-GPU power per server (default 1500)"},
-  {.name = "--rack-start", .kind = CLI_FN, .fn = gen_apply, .tag = O_RACK_START, .arg = "S",
-   .help = "ai-rack: training starts at S s (default 0.5)"},
-  {.name = "--iter", .kind = CLI_FN, .fn = gen_apply, .tag = O_ITER, .arg = "COMPUTE_S:COMM_S",
-   .help = "ai-rack: iteration phases (default 1.0:0.4)"},
-  {.name = "--checkpoint", .kind = CLI_FN, .fn = gen_apply, .tag = O_CHECKPOINT, .arg = "EVERY_N:S",
-   .help = "ai-rack: S s checkpoint every N iterations, 0 = none (default 5:2.0)"},
-  {.name = "--rise-ms", .kind = CLI_FN, .fn = gen_apply, .tag = O_RISE_MS, .arg = "MS",
-   .help = "ai-rack: 10-90 % rise time of steps (default 8)"},
-  {.name = "--jitter-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_JITTER, .arg = "PCT",
-   .help = "ai-rack: seeded GPU power jitter per phase (default 0)"},
-  {.name = "--rack-q-var", .kind = CLI_FN, .fn = gen_apply, .tag = O_RACK_Q, .arg = "VAR",
-   .help = "ai-rack: leading reactive power (default 2000)"},
-  {.name = "--rack-u-min-pct", .kind = CLI_FN, .fn = gen_apply, .tag = O_RACK_UMIN, .arg = "PCT",
-   .help = "ai-rack: constant power down to PCT % voltage (default 70)"},
+    {.name = "--list",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_LIST,
+     .arg = NULL,
+     .help = "list the scenarios"},
+    {.name = "--out",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_OUT,
+     .arg = "FILE",
+     .help = "write samples to FILE instead of stdout"},
+    {.name = "--format",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_FORMAT,
+     .arg = "f32|i16|csv",
+     .help = "raw little-endian float32 (default), int16 codes, or CSV with a header"},
+    {.name = "--scale-u",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SCALE_U,
+     .arg = "V_PER_CODE",
+     .help = "i16: volts per code (default: 2 x nominal peak = 32767)"},
+    {.name = "--scale-i",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SCALE_I,
+     .arg = "A_PER_CODE",
+     .help = "i16: amperes per code (default: 2 x nominal peak = 32767)"},
+    {.name = "--seconds",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SECONDS,
+     .arg = "S",
+     .help = "length [s] (default: the scenario's)"},
+    {.name = "--samples",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SAMPLES,
+     .arg = "N",
+     .help = "length in frames (overrides --seconds)"},
+    {.name = "--truth",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_TRUTH,
+     .arg = "FILE",
+     .help = "also write the generator's truth as CSV to FILE"},
+    {.name = "--truth-every",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_TRUTH_EVERY,
+     .arg = "N",
+     .help = "one truth line every N samples (default: one per nominal cycle)"},
+    {.name = "--fs",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_FS | GEN_BASE,
+     .arg = "HZ",
+     .help = "sample rate (default 8000)"},
+    {.name = "--f-nom",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_F_NOM | GEN_BASE,
+     .arg = "HZ",
+     .help = "nominal frequency, 50 or 60 (default 60)"},
+    {.name = "--freq",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_FREQ,
+     .arg = "HZ",
+     .help = "signal frequency (default: the scenario's, else nominal)"},
+    {.name = "--layout",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_LAYOUT | GEN_BASE,
+     .arg = "1p2w|3p3w|3p4w",
+     .help = "channel layout (default 3p4w)"},
+    {.name = "--neutral",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_NEUTRAL | GEN_BASE,
+     .arg = NULL,
+     .help = "3p4w: add the neutral current channel in = ia+ib+ic"},
+    {.name = "--t0-ns",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_T0 | GEN_BASE,
+     .arg = "N",
+     .help = "absolute time of sample 0 [ns since 1970] (default 0)"},
+    {.name = "--seed",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SEED | GEN_BASE,
+     .arg = "N",
+     .help = "noise and jitter seed (default 1)"},
+    {.name = "--u",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_U,
+     .arg = "V",
+     .help = "fundamental RMS voltage, L-N (L-L for 3p3w)"},
+    {.name = "--i",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_I,
+     .arg = "A",
+     .help = "linear load: fundamental RMS current"},
+    {.name = "--load",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_LOAD,
+     .arg = "none|linear|ai-rack",
+     .help = "what draws the current"},
+    {.name = "--pf",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_PF,
+     .arg = "PF[lag|lead]",
+     .help = "linear load: displacement power factor (lag default)"},
+    {.name = "--harmonic",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_HARM,
+     .arg = "H:PCT[:DEG]",
+     .help = "voltage harmonic, % of fundamental (repeatable)"},
+    {.name = "--interharmonic",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_IHARM,
+     .arg = "HZ:PCT[:DEG]",
+     .help = "voltage interharmonic (repeatable)"},
+    {.name = "--i-harmonic",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_I_HARM,
+     .arg = "H:PCT[:DEG]",
+     .help = "current harmonic (repeatable)"},
+    {.name = "--i-interharmonic",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_I_IHARM,
+     .arg = "HZ:PCT[:DEG]",
+     .help = "current interharmonic (repeatable)"},
+    {.name = "--dip",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_DIP,
+     .arg = "START:DUR:PCT[:abc[:RAMP]]",
+     .help = "dip to PCT % of u for DUR s from START s (repeatable)"},
+    {.name = "--swell",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SWELL,
+     .arg = "START:DUR:PCT[:abc[:RAMP]]",
+     .help = "swell, 100..200 % (repeatable)"},
+    {.name = "--interruption",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_INTERRUPTION,
+     .arg = "START:DUR[:PCT[:abc[:RAMP]]]",
+     .help = "interruption, 0..10 % (default 0) (repeatable)"},
+    {.name = "--ramp",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_RAMP,
+     .arg = "HZ_PER_S:START:STOP",
+     .help = "linear frequency ramp (C37.118.1)"},
+    {.name = "--am",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_AM,
+     .arg = "KX:HZ",
+     .help = "amplitude modulation Xm[1+kx cos(wt)] (C37.118.1)"},
+    {.name = "--pm",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_PM,
+     .arg = "KA_RAD:HZ",
+     .help = "phase modulation ka cos(wt-pi) (C37.118.1)"},
+    {.name = "--amp-step",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_AMP_STEP,
+     .arg = "T:PCT",
+     .help = "magnitude step of PCT % at T s (repeatable)"},
+    {.name = "--phase-step",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_PHASE_STEP,
+     .arg = "T:DEG",
+     .help = "phase step of DEG at T s (repeatable)"},
+    {.name = "--noise-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_NOISE,
+     .arg = "PCT",
+     .help = "white Gaussian noise on every channel, % of RMS"},
+    {.name = "--u-noise-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_U_NOISE,
+     .arg = "PCT",
+     .help = "noise on the voltage channels only"},
+    {.name = "--i-noise-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_I_NOISE,
+     .arg = "PCT",
+     .help = "noise on the current channels only"},
+    {.name = "--dc-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_DC,
+     .arg = "PCT",
+     .help = "DC offset on every channel, % of nominal peak"},
+    {.name = "--u-dc-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_U_DC,
+     .arg = "PCT",
+     .help = "DC offset on the voltage channels only"},
+    {.name = "--i-dc-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_I_DC,
+     .arg = "PCT",
+     .help = "DC offset on the current channels only"},
+    {.name = "--servers",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_SERVERS,
+     .arg = "N",
+     .help = "ai-rack: servers (default 8)"},
+    {.name = "--gpus",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_GPUS,
+     .arg = "N",
+     .help = "ai-rack: GPUs per server (default 8)"},
+    {.name = "--gpu-idle-w",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_GPU_IDLE,
+     .arg = "W",
+     .help = "ai-rack: GPU power idle/checkpoint (default 100)"},
+    {.name = "--gpu-busy-w",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_GPU_BUSY,
+     .arg = "W",
+     .help = "ai-rack: GPU power computing (default 700)"},
+    {.name = "--gpu-comm-w",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_GPU_COMM,
+     .arg = "W",
+     .help = "ai-rack: GPU power communicating (default 125)"},
+    {.name = "--server-other-w",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_OTHER,
+     .arg = "W",
+     .help = "ai-rack: non-GPU power per server (default 1500)"},
+    {.name = "--rack-start",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_RACK_START,
+     .arg = "S",
+     .help = "ai-rack: training starts at S s (default 0.5)"},
+    {.name = "--iter",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_ITER,
+     .arg = "COMPUTE_S:COMM_S",
+     .help = "ai-rack: iteration phases (default 1.0:0.4)"},
+    {.name = "--checkpoint",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_CHECKPOINT,
+     .arg = "EVERY_N:S",
+     .help = "ai-rack: S s checkpoint every N iterations, 0 = none (default 5:2.0)"},
+    {.name = "--rise-ms",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_RISE_MS,
+     .arg = "MS",
+     .help = "ai-rack: 10-90 % rise time of steps (default 8)"},
+    {.name = "--jitter-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_JITTER,
+     .arg = "PCT",
+     .help = "ai-rack: seeded GPU power jitter per phase (default 0)"},
+    {.name = "--rack-q-var",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_RACK_Q,
+     .arg = "VAR",
+     .help = "ai-rack: leading reactive power (default 2000)"},
+    {.name = "--rack-u-min-pct",
+     .kind = CLI_FN,
+     .fn = gen_apply,
+     .tag = O_RACK_UMIN,
+     .arg = "PCT",
+     .help = "ai-rack: constant power down to PCT % voltage (default 70)"},
 };
 
 #define N_GEN_OPTS ((int)(sizeof gen_opts / sizeof gen_opts[0]))
 
-
 typedef struct gen_run {
   hr_gen_cfg_t cfg;
   const char *scenario;
-  double seconds;       /* < 0: the scenario's */
-  int64_t samples;      /* < 0: from seconds */
+  double seconds;  /* < 0: the scenario's */
+  int64_t samples; /* < 0: from seconds */
   int format;
   double scale_u, scale_i; /* <= 0: default */
   const char *out_path;
   const char *truth_path;
-  int64_t truth_every;  /* <= 0: default */
+  int64_t truth_every; /* <= 0: default */
   int freq_set;
-  int pf_or_i_set;      /* --pf or --i given */
+  int pf_or_i_set; /* --pf or --i given */
   const char *pf_or_i_name;
   int list;
   int pass_base; /* the pass: 1 applies the GEN_BASE options, 0 the others */
@@ -269,10 +518,20 @@ static int parse_phases(const char *text, unsigned *out)
   unsigned m = 0;
   for (const char *p = text; *p; p++) {
     switch (*p) {
-    case 'a': case 'A': m |= HR_GEN_PHASE_A; break;
-    case 'b': case 'B': m |= HR_GEN_PHASE_B; break;
-    case 'c': case 'C': m |= HR_GEN_PHASE_C; break;
-    default: return -1;
+    case 'a':
+    case 'A':
+      m |= HR_GEN_PHASE_A;
+      break;
+    case 'b':
+    case 'B':
+      m |= HR_GEN_PHASE_B;
+      break;
+    case 'c':
+    case 'C':
+      m |= HR_GEN_PHASE_C;
+      break;
+    default:
+      return -1;
     }
   }
   if (!m)
@@ -308,8 +567,7 @@ static int parse_event(const char *opt, const char *value, hr_gen_event_kind_t k
   return 0;
 }
 
-static int parse_harmonic(const char *opt, const char *value, hr_gen_qty_t qty,
-                          hr_gen_cfg_t *cfg)
+static int parse_harmonic(const char *opt, const char *value, hr_gen_qty_t qty, hr_gen_cfg_t *cfg)
 {
   double v[3] = {0, 0, 0};
   int n = parse_numbers(value, v, 2, 3);
@@ -350,8 +608,7 @@ static int parse_pf(const char *opt, const char *value, hr_gen_cfg_t *cfg)
   if (l2 > 0 && buf[l2 - 1] == ':')
     buf[l2 - 1] = '\0';
   if (parse_double(buf, &pf) || pf < 0 || pf > 1)
-    return bad(opt, "expected a power factor in [0, 1] such as 0.8lag or 0.9lead, got '%s'",
-               value);
+    return bad(opt, "expected a power factor in [0, 1] such as 0.8lag or 0.9lead, got '%s'", value);
   cfg->pf = pf;
   cfg->pf_leading = leading;
   return 0;
@@ -566,15 +823,33 @@ static int gen_apply(const cli_opt_t *o, const char *value, void *ctx)
     if (parse_double(value, &d))
       return bad(opt, "expected a number, got '%s'", value);
     switch (id) {
-    case O_GPU_IDLE: c->rack.gpu_idle_w = d; break;
-    case O_GPU_BUSY: c->rack.gpu_busy_w = d; break;
-    case O_GPU_COMM: c->rack.gpu_comm_w = d; break;
-    case O_OTHER: c->rack.server_other_w = d; break;
-    case O_RACK_START: c->rack.start_s = d; break;
-    case O_RISE_MS: c->rack.rise_s = d / 1000.0; break;
-    case O_JITTER: c->rack.jitter_pct = d; break;
-    case O_RACK_Q: c->rack.q_var = d; break;
-    default: c->rack.u_min_pct = d; break;
+    case O_GPU_IDLE:
+      c->rack.gpu_idle_w = d;
+      break;
+    case O_GPU_BUSY:
+      c->rack.gpu_busy_w = d;
+      break;
+    case O_GPU_COMM:
+      c->rack.gpu_comm_w = d;
+      break;
+    case O_OTHER:
+      c->rack.server_other_w = d;
+      break;
+    case O_RACK_START:
+      c->rack.start_s = d;
+      break;
+    case O_RISE_MS:
+      c->rack.rise_s = d / 1000.0;
+      break;
+    case O_JITTER:
+      c->rack.jitter_pct = d;
+      break;
+    case O_RACK_Q:
+      c->rack.q_var = d;
+      break;
+    default:
+      c->rack.u_min_pct = d;
+      break;
     }
     return 0;
   case O_ITER:
@@ -602,21 +877,43 @@ static const char *option_of_field(const hr_gen_cfg_t *cfg, const char *field)
   static const struct {
     const char *field, *opt;
   } map[] = {
-    {"fs_hz", "--fs"}, {"f_hz", "--freq"}, {"f_nom_hz", "--f-nom"}, {"layout", "--layout"},
-    {"u_v", "--u"}, {"i_a", "--i"}, {"load", "--load"}, {"pf", "--pf"}, {"ramp", "--ramp"},
-    {"am", "--am"}, {"pm", "--pm"}, {"amp_steps", "--amp-step"},
-    {"phase_steps", "--phase-step"}, {"u_harm", "--harmonic"}, {"i_harm", "--i-harmonic"},
-    {"u_iharm", "--interharmonic"}, {"i_iharm", "--i-interharmonic"},
-    {"u_noise_pct", "--u-noise-pct"}, {"i_noise_pct", "--i-noise-pct"},
-    {"u_dc_pct", "--u-dc-pct"}, {"i_dc_pct", "--i-dc-pct"}, {"rack.n_servers", "--servers"},
-    {"rack.gpus_per_server", "--gpus"}, {"rack.gpu_idle_w", "--gpu-idle-w"},
-    {"rack.gpu_busy_w", "--gpu-busy-w"}, {"rack.gpu_comm_w", "--gpu-comm-w"},
-    {"rack.server_other_w", "--server-other-w"}, {"rack.start_s", "--rack-start"},
-    {"rack.compute_s", "--iter"}, {"rack.comm_s", "--iter"},
-    {"rack.iters_per_checkpoint", "--checkpoint"}, {"rack.checkpoint_s", "--checkpoint"},
-    {"rack.rise_s", "--rise-ms"}, {"rack.jitter_pct", "--jitter-pct"},
-    {"rack.q_var", "--rack-q-var"}, {"rack.u_min_pct", "--rack-u-min-pct"},
-    {"t0_ns", "--t0-ns"},
+      {"fs_hz", "--fs"},
+      {"f_hz", "--freq"},
+      {"f_nom_hz", "--f-nom"},
+      {"layout", "--layout"},
+      {"u_v", "--u"},
+      {"i_a", "--i"},
+      {"load", "--load"},
+      {"pf", "--pf"},
+      {"ramp", "--ramp"},
+      {"am", "--am"},
+      {"pm", "--pm"},
+      {"amp_steps", "--amp-step"},
+      {"phase_steps", "--phase-step"},
+      {"u_harm", "--harmonic"},
+      {"i_harm", "--i-harmonic"},
+      {"u_iharm", "--interharmonic"},
+      {"i_iharm", "--i-interharmonic"},
+      {"u_noise_pct", "--u-noise-pct"},
+      {"i_noise_pct", "--i-noise-pct"},
+      {"u_dc_pct", "--u-dc-pct"},
+      {"i_dc_pct", "--i-dc-pct"},
+      {"rack.n_servers", "--servers"},
+      {"rack.gpus_per_server", "--gpus"},
+      {"rack.gpu_idle_w", "--gpu-idle-w"},
+      {"rack.gpu_busy_w", "--gpu-busy-w"},
+      {"rack.gpu_comm_w", "--gpu-comm-w"},
+      {"rack.server_other_w", "--server-other-w"},
+      {"rack.start_s", "--rack-start"},
+      {"rack.compute_s", "--iter"},
+      {"rack.comm_s", "--iter"},
+      {"rack.iters_per_checkpoint", "--checkpoint"},
+      {"rack.checkpoint_s", "--checkpoint"},
+      {"rack.rise_s", "--rise-ms"},
+      {"rack.jitter_pct", "--jitter-pct"},
+      {"rack.q_var", "--rack-q-var"},
+      {"rack.u_min_pct", "--rack-u-min-pct"},
+      {"t0_ns", "--t0-ns"},
   };
   if (!field[0])
     return NULL;
@@ -688,15 +985,15 @@ static int16_t to_code(float x, double scale, uint64_t *saturated)
   return (int16_t)c;
 }
 
-static int write_i16(FILE *out, const float *x, size_t n_frames, int n_ch, int n_u,
-                     double scale_u, double scale_i, uint64_t *saturated)
+static int write_i16(FILE *out, const float *x, size_t n_frames, int n_ch, int n_u, double scale_u,
+                     double scale_i, uint64_t *saturated)
 {
   unsigned char buf[2 * GEN_CHUNK_FRAMES];
   size_t m = 0;
   for (size_t f = 0; f < n_frames; f++) {
     for (int ch = 0; ch < n_ch; ch++) {
-      int16_t c = to_code(x[f * (size_t)n_ch + (size_t)ch], ch < n_u ? scale_u : scale_i,
-                          saturated);
+      int16_t c =
+          to_code(x[f * (size_t)n_ch + (size_t)ch], ch < n_u ? scale_u : scale_i, saturated);
       uint16_t u = (uint16_t)c;
       buf[m++] = (unsigned char)(u & 0xff);
       buf[m++] = (unsigned char)(u >> 8);
@@ -732,8 +1029,7 @@ static int write_truth_header(FILE *t, const hr_gen_t *g)
   for (int ch = 0; ch < hr_gen_n_channels(g); ch++) {
     const char *name = hr_gen_channel_name(g, ch);
     size_t base = strlen(name) - 2; /* drop "_v" / "_a" */
-    fprintf(t, ",%.*s_rms_%s,%.*s_ang_rad", (int)base, name, ch < n_u ? "v" : "a", (int)base,
-            name);
+    fprintf(t, ",%.*s_rms_%s,%.*s_ang_rad", (int)base, name, ch < n_u ? "v" : "a", (int)base, name);
   }
   return fprintf(t, ",env_a,env_b,env_c\n") < 0 ? -1 : 0;
 }
@@ -743,8 +1039,8 @@ static int write_truth_line(FILE *t, const hr_gen_t *g, int64_t n)
   hr_gen_truth_t tr;
   if (hr_gen_truth(g, n, &tr) != HR_OK)
     return -1;
-  fprintf(t, "%lld,%.9f,%lld,%.9f,%.9g,%.9g,%.9g,%.9g", (long long)tr.n, tr.t_s,
-          (long long)tr.t_ns, tr.f_hz, tr.rocof_hz_per_s, tr.p_w, tr.q1_var, tr.demand_w);
+  fprintf(t, "%lld,%.9f,%lld,%.9f,%.9g,%.9g,%.9g,%.9g", (long long)tr.n, tr.t_s, (long long)tr.t_ns,
+          tr.f_hz, tr.rocof_hz_per_s, tr.p_w, tr.q1_var, tr.demand_w);
   for (int k = 0; k < tr.n_u; k++)
     fprintf(t, ",%.9g,%.9g", tr.u_rms_v[k], tr.u_ang_rad[k]);
   for (int k = 0; k < tr.n_i; k++)

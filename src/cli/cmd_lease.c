@@ -80,7 +80,8 @@ static int levels_opt(const cli_opt_t *o, const char *value, void *ctx)
 {
   check_args_t *a = ctx;
   if (parse_levels(value, a->levels, &a->n_levels) != 0) {
-    fprintf(stderr, "headroom lease check: %s: '%s': up to %d numbers in (0, 1000], comma-separated\n",
+    fprintf(stderr,
+            "headroom lease check: %s: '%s': up to %d numbers in (0, 1000], comma-separated\n",
             o->name, value, MAX_LEVELS);
     return 2;
   }
@@ -96,22 +97,50 @@ static int check(int argc, char **argv)
   int json = 0;
   const char *svg = NULL;
   const cli_opt_t opts[] = {
-      {.name = "--detect-ms", .kind = CLI_DBL, .dst = &ms[0], .arg = "MS",
-       .help = "detection latency (default 5)", CLI_RANGE(0, 1e7)},
-      {.name = "--rack-ms", .kind = CLI_DBL, .dst = &ms[1], .arg = "MS",
-       .help = "rack coordination (default 20)", CLI_RANGE(0, 1e7)},
-      {.name = "--cluster-ms", .kind = CLI_DBL, .dst = &ms[2], .arg = "MS",
-       .help = "cluster coordination (default 25)", CLI_RANGE(0, 1e7)},
-      {.name = "--actuate-ms", .kind = CLI_DBL, .dst = &ms[3], .arg = "MS",
-       .help = "GPU throttle (default 20)", CLI_RANGE(0, 1e7)},
-      {.name = "--rule", .kind = CLI_DBL, .dst = &cfg.rule, .arg = "X",
-       .help = "the loop must end within X x time to trip (default 0.70)", CLI_RANGE_GT(0, 1)},
-      {.name = "--levels", .kind = CLI_FN, .fn = levels_opt, .arg = "L,L,...",
+      {.name = "--detect-ms",
+       .kind = CLI_DBL,
+       .dst = &ms[0],
+       .arg = "MS",
+       .help = "detection latency (default 5)",
+       CLI_RANGE(0, 1e7)},
+      {.name = "--rack-ms",
+       .kind = CLI_DBL,
+       .dst = &ms[1],
+       .arg = "MS",
+       .help = "rack coordination (default 20)",
+       CLI_RANGE(0, 1e7)},
+      {.name = "--cluster-ms",
+       .kind = CLI_DBL,
+       .dst = &ms[2],
+       .arg = "MS",
+       .help = "cluster coordination (default 25)",
+       CLI_RANGE(0, 1e7)},
+      {.name = "--actuate-ms",
+       .kind = CLI_DBL,
+       .dst = &ms[3],
+       .arg = "MS",
+       .help = "GPU throttle (default 20)",
+       CLI_RANGE(0, 1e7)},
+      {.name = "--rule",
+       .kind = CLI_DBL,
+       .dst = &cfg.rule,
+       .arg = "X",
+       .help = "the loop must end within X x time to trip (default 0.70)",
+       CLI_RANGE_GT(0, 1)},
+      {.name = "--levels",
+       .kind = CLI_FN,
+       .fn = levels_opt,
+       .arg = "L,L,...",
        .help = "overload levels, multiples of the rated current, up to 32 in (0, 1000]\n"
                "(default 1.2,1.5,2,3,6,10,20)"},
-      {.name = "--json", .kind = CLI_FLAG, .dst = &json,
+      {.name = "--json",
+       .kind = CLI_FLAG,
+       .dst = &json,
        .help = "one JSON object per line instead of a table"},
-      {.name = "--svg", .kind = CLI_STR, .dst = &svg, .arg = "FILE",
+      {.name = "--svg",
+       .kind = CLI_STR,
+       .dst = &svg,
+       .arg = "FILE",
        .help = "also draw the time-current chart: every device's trip curve, the\n"
                "loop latency and the overload levels (log-log) as SVG"},
   };
@@ -197,10 +226,9 @@ static int check(int argc, char **argv)
         fmt_w(in, sizeof in, b.inst_w);
       }
       printf("\n%s (%s, %s, rated %.0f A): budget continuous %s, burst %s, instantaneous %s\n",
-             nd->id, hr_node_kind_name(nd->kind), hr_device_type_name(nd->device->type), rated,
-             c, bu, in);
-      printf("  %8s %10s %12s %6s %12s  %s\n", "x rated", "current", "trip", "elem", "margin",
-             "");
+             nd->id, hr_node_kind_name(nd->kind), hr_device_type_name(nd->device->type), rated, c,
+             bu, in);
+      printf("  %8s %10s %12s %6s %12s  %s\n", "x rated", "current", "trip", "elem", "margin", "");
     }
     int flagged = 0;
     for (int j = 0; j < n_levels; j++) {
@@ -243,7 +271,8 @@ static int check(int argc, char **argv)
     snprintf(title, sizeof title, "%s: time-current characteristics against the loop",
              hr_tree_name(tree));
     if (cli_tcc_svg(svg, "headroom lease check: --svg", title, devs, n_dev, loop_s, cfg.rule,
-                    levels, n_levels) != 0 && !signo)
+                    levels, n_levels) != 0 &&
+        !signo)
       status = 1;
   }
   free(devs);

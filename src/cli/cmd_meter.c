@@ -119,8 +119,10 @@ static int feed(hr_meter_t *m, const float *frames, size_t n, int64_t *count)
 
 static const char *signal_name(int signo)
 {
-  return signo == SIGTERM ? "SIGTERM" : signo == SIGINT ? "SIGINT" : signo == SIGHUP ? "SIGHUP"
-                                                                                     : "a signal";
+  return signo == SIGTERM  ? "SIGTERM"
+         : signo == SIGINT ? "SIGINT"
+         : signo == SIGHUP ? "SIGHUP"
+                           : "a signal";
 }
 
 /* Reports the reader's last error as "file:line:column: why" (CSV) or
@@ -175,8 +177,20 @@ typedef struct meter_args {
   unsigned records;
 } meter_args_t;
 
-enum { M_SCALE_U = 1, M_SCALE_I, M_LAYOUT, M_FORMAT, M_CSV_HEADER, M_CSV_SKIP, M_T0_NS, M_T0,
-       M_P_STEP, M_I_STEP, M_ALARM, M_RECORDS };
+enum {
+  M_SCALE_U = 1,
+  M_SCALE_I,
+  M_LAYOUT,
+  M_FORMAT,
+  M_CSV_HEADER,
+  M_CSV_SKIP,
+  M_T0_NS,
+  M_T0,
+  M_P_STEP,
+  M_I_STEP,
+  M_ALARM,
+  M_RECORDS
+};
 
 static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
 {
@@ -202,7 +216,7 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
     bad = hr_sample_format_parse(v, &a->format) != HR_OK;
     break;
   case M_CSV_HEADER:
-    bad = !strcmp(v, "auto") ? (a->csv_header = -1, 0)
+    bad = !strcmp(v, "auto")  ? (a->csv_header = -1, 0)
           : !strcmp(v, "yes") ? (a->csv_header = 1, 0)
           : !strcmp(v, "no")  ? (a->csv_header = 0, 0)
                               : 1;
@@ -265,78 +279,178 @@ int cmd_meter(int argc, char **argv)
   a.format = HR_FMT_F32LE;
   a.scale_u = a.scale_i = 1.0;
   a.csv_header = -1;
-  a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) |
-              HR_RECMASK(HR_REC_FREQ10S) | HR_RECMASK(HR_REC_EVENT);
+  a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) | HR_RECMASK(HR_REC_FREQ10S) |
+              HR_RECMASK(HR_REC_EVENT);
   hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
   hr_meter_cfg_t *ov = &a.over;
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
    * message names the range, and cli_meter_option() the option. */
   const cli_opt_t opts[] = {
       {.kind = CLI_SECTION, .help = "input"},
-      {.name = "--format", .kind = CLI_FN, .fn = meter_opt, .tag = M_FORMAT, .arg = "f32le|i16le|csv",
+      {.name = "--format",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_FORMAT,
+       .arg = "f32le|i16le|csv",
        .help = "sample encoding (default f32le)"},
-      {.name = "--scale-u", .kind = CLI_FN, .fn = meter_opt, .tag = M_SCALE_U, .arg = "V",
+      {.name = "--scale-u",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SCALE_U,
+       .arg = "V",
        .help = "i16le: volts per code (default 1), nonzero"},
-      {.name = "--scale-i", .kind = CLI_FN, .fn = meter_opt, .tag = M_SCALE_I, .arg = "A",
+      {.name = "--scale-i",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SCALE_I,
+       .arg = "A",
        .help = "i16le: amperes per code (default 1), nonzero"},
-      {.name = "--csv-header", .kind = CLI_FN, .fn = meter_opt, .tag = M_CSV_HEADER,
-       .arg = "auto|yes|no", .help = "CSV header line (default auto)"},
-      {.name = "--csv-skip-columns", .kind = CLI_FN, .fn = meter_opt, .tag = M_CSV_SKIP, .arg = "N",
+      {.name = "--csv-header",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_CSV_HEADER,
+       .arg = "auto|yes|no",
+       .help = "CSV header line (default auto)"},
+      {.name = "--csv-skip-columns",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_CSV_SKIP,
+       .arg = "N",
        .help = "leading CSV columns to ignore (e.g. a time column), 0 to 64"},
-      {.name = "--skip-bad-lines", .kind = CLI_FLAG, .dst = &skip_bad,
+      {.name = "--skip-bad-lines",
+       .kind = CLI_FLAG,
+       .dst = &skip_bad,
        .help = "drop malformed CSV lines (counted) instead of stopping"},
       {.kind = CLI_SECTION, .help = "signal"},
-      {.name = "--fs", .kind = CLI_DBL, .dst = &fs, .arg = "HZ",
+      {.name = "--fs",
+       .kind = CLI_DBL,
+       .dst = &fs,
+       .arg = "HZ",
        .help = "sample rate, 2000..50000 (default 8000)"},
-      {.name = "--f-nom", .kind = CLI_DBL, .dst = &f_nom, .arg = "50|60",
+      {.name = "--f-nom",
+       .kind = CLI_DBL,
+       .dst = &f_nom,
+       .arg = "50|60",
        .help = "nominal frequency (default 60)"},
-      {.name = "--u-din", .kind = CLI_DBL, .dst = &u_din, .arg = "V",
+      {.name = "--u-din",
+       .kind = CLI_DBL,
+       .dst = &u_din,
+       .arg = "V",
        .help = "declared voltage, L-N (1p2w, 3p4w) or L-L (3p3w) (default 277)"},
-      {.name = "--layout", .kind = CLI_FN, .fn = meter_opt, .tag = M_LAYOUT, .arg = "1p2w|3p3w|3p4w",
+      {.name = "--layout",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_LAYOUT,
+       .arg = "1p2w|3p3w|3p4w",
        .help = "channel layout (default 3p4w)"},
-      {.name = "--neutral", .kind = CLI_FLAG, .dst = &has_in,
+      {.name = "--neutral",
+       .kind = CLI_FLAG,
+       .dst = &has_in,
        .help = "3p4w frames carry a measured neutral current"},
-      {.name = "--ref-channel", .kind = CLI_INT, .dst = &ov->ref_channel, .arg = "N",
+      {.name = "--ref-channel",
+       .kind = CLI_INT,
+       .dst = &ov->ref_channel,
+       .arg = "N",
        .help = "voltage channel for zero crossings (default 0)"},
-      {.name = "--track-pct", .kind = CLI_DBL, .dst = &ov->track_pct, .arg = "P",
+      {.name = "--track-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->track_pct,
+       .arg = "P",
        .help = "frequency tracking range, % of nominal, 1..40 (default 20)"},
-      {.name = "--t0-ns", .kind = CLI_FN, .fn = meter_opt, .tag = M_T0_NS, .arg = "N",
+      {.name = "--t0-ns",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_T0_NS,
+       .arg = "N",
        .help = "timestamp of the first sample, ns since 1970, 0..4102444800000000000"},
-      {.name = "--t0", .kind = CLI_FN, .fn = meter_opt, .tag = M_T0, .arg = "now",
+      {.name = "--t0",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_T0,
+       .arg = "now",
        .help = "the first sample is now (wall clock)"},
-      {.name = "--u-clip", .kind = CLI_DBL, .dst = &ov->u_clip_v, .arg = "V",
+      {.name = "--u-clip",
+       .kind = CLI_DBL,
+       .dst = &ov->u_clip_v,
+       .arg = "V",
        .help = "flag voltage samples at or beyond this magnitude as clipped"},
-      {.name = "--i-clip", .kind = CLI_DBL, .dst = &ov->i_clip_a, .arg = "A",
+      {.name = "--i-clip",
+       .kind = CLI_DBL,
+       .dst = &ov->i_clip_a,
+       .arg = "A",
        .help = "flag current samples at or beyond this magnitude as clipped"},
       {.kind = CLI_SECTION, .help = "events"},
-      {.name = "--dip-pct", .kind = CLI_DBL, .dst = &ov->dip_pct, .arg = "P",
+      {.name = "--dip-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->dip_pct,
+       .arg = "P",
        .help = "dip threshold, % of Udin (default 90)"},
-      {.name = "--swell-pct", .kind = CLI_DBL, .dst = &ov->swell_pct, .arg = "P",
+      {.name = "--swell-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->swell_pct,
+       .arg = "P",
        .help = "swell threshold, % of Udin (default 110)"},
-      {.name = "--interruption-pct", .kind = CLI_DBL, .dst = &ov->interruption_pct, .arg = "P",
+      {.name = "--interruption-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->interruption_pct,
+       .arg = "P",
        .help = "interruption threshold, % of Udin (default 5)"},
-      {.name = "--hysteresis-pct", .kind = CLI_DBL, .dst = &ov->hysteresis_pct, .arg = "P",
+      {.name = "--hysteresis-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->hysteresis_pct,
+       .arg = "P",
        .help = "event hysteresis, % of Udin (default 2)"},
-      {.name = "--rvc-pct", .kind = CLI_DBL, .dst = &ov->rvc_pct, .arg = "P",
+      {.name = "--rvc-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->rvc_pct,
+       .arg = "P",
        .help = "rapid voltage change threshold (default 3; 0 disables)"},
-      {.name = "--rvc-hysteresis-pct", .kind = CLI_DBL, .dst = &ov->rvc_hysteresis_pct, .arg = "P",
+      {.name = "--rvc-hysteresis-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->rvc_hysteresis_pct,
+       .arg = "P",
        .help = "rapid voltage change hysteresis (default 1.5)"},
-      {.name = "--p-step", .kind = CLI_FN, .fn = meter_opt, .tag = M_P_STEP, .arg = "BASE_W:PCT:MS",
+      {.name = "--p-step",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_P_STEP,
+       .arg = "BASE_W:PCT:MS",
        .help = "power swing event: > PCT % of BASE_W within MS ms"},
-      {.name = "--i-step", .kind = CLI_FN, .fn = meter_opt, .tag = M_I_STEP, .arg = "BASE_A:PCT:MS",
+      {.name = "--i-step",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_I_STEP,
+       .arg = "BASE_A:PCT:MS",
        .help = "current swing event on the largest phase Irms(1/2)"},
-      {.name = "--alarm", .kind = CLI_FN, .fn = meter_opt, .tag = M_ALARM, .arg = "METRIC>X[:H]",
+      {.name = "--alarm",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_ALARM,
+       .arg = "METRIC>X[:H]",
        .help = "threshold alarm (also <), hysteresis H, up to 8; metrics: p_total_w\n"
                "dpdt_w_per_s i_peak_a i_rms_a u_rms_v freq_hz"},
       {.kind = CLI_SECTION, .help = "output"},
-      {.name = "--records", .kind = CLI_FN, .fn = meter_opt, .tag = M_RECORDS, .arg = "LIST",
+      {.name = "--records",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_RECORDS,
+       .arg = "LIST",
        .help = "comma list of half,cycle,ms,interval,freq10s,event or all\n"
                "(default cycle,interval,freq10s,event)"},
-      {.name = "--device-id", .kind = CLI_STR, .dst = &device_id, .arg = "ID",
+      {.name = "--device-id",
+       .kind = CLI_STR,
+       .dst = &device_id,
+       .arg = "ID",
        .help = "add \"device_id\" to every record"},
-      {.name = "--out", .short_name = 'o', .kind = CLI_STR, .dst = &out_path, .arg = "FILE",
+      {.name = "--out",
+       .short_name = 'o',
+       .kind = CLI_STR,
+       .dst = &out_path,
+       .arg = "FILE",
        .help = "write records to FILE instead of stdout"},
-      {.name = "--json", .kind = CLI_FLAG, .dst = &(int){0},
+      {.name = "--json",
+       .kind = CLI_FLAG,
+       .dst = &(int){0},
        .help = "JSON Lines records (the only output format; accepted for uniformity)"},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no summary on stderr"},
   };
@@ -543,8 +657,8 @@ refused:
             "input)\n",
             name, (long long)n_frames);
   else
-    fprintf(stderr, "headroom meter: %s: stopped at sample %lld: %s\n", name,
-            (long long)n_frames, hr_strerror(push_rc));
+    fprintf(stderr, "headroom meter: %s: stopped at sample %lld: %s\n", name, (long long)n_frames,
+            hr_strerror(push_rc));
   status = 1;
 done:
   /* Events still in progress get their (open) end records. */

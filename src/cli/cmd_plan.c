@@ -87,15 +87,30 @@ static int study_close(FILE *f, const char *path)
 #define MAX_OPTS 48
 
 /* Table rows, short: name, destination, value placeholder, help[, range]. */
-#define OSTR(n, d, a, h) {.name = (n), .kind = CLI_STR, .dst = (d), .arg = (a), .help = (h)}
-#define OFLAG(n, d, h) {.name = (n), .kind = CLI_FLAG, .dst = (d), .help = (h)}
-#define OU64(n, d, a, h) {.name = (n), .kind = CLI_U64, .dst = (d), .arg = (a), .help = (h)}
-#define ODBL(n, d, a, h, lo, hi)                                                              \
-  {.name = (n), .kind = CLI_DBL, .dst = (d), .arg = (a), .help = (h), CLI_RANGE(lo, hi)}
-#define ODBL_GT(n, d, a, h, lo, hi)                                                           \
-  {.name = (n), .kind = CLI_DBL, .dst = (d), .arg = (a), .help = (h), CLI_RANGE_GT(lo, hi)}
-#define OINT(n, d, a, h, lo, hi)                                                              \
-  {.name = (n), .kind = CLI_INT, .dst = (d), .arg = (a), .help = (h), CLI_RANGE(lo, hi)}
+#define OSTR(n, d, a, h)                                                                           \
+  {                                                                                                \
+    .name = (n), .kind = CLI_STR, .dst = (d), .arg = (a), .help = (h)                              \
+  }
+#define OFLAG(n, d, h)                                                                             \
+  {                                                                                                \
+    .name = (n), .kind = CLI_FLAG, .dst = (d), .help = (h)                                         \
+  }
+#define OU64(n, d, a, h)                                                                           \
+  {                                                                                                \
+    .name = (n), .kind = CLI_U64, .dst = (d), .arg = (a), .help = (h)                              \
+  }
+#define ODBL(n, d, a, h, lo, hi)                                                                   \
+  {                                                                                                \
+    .name = (n), .kind = CLI_DBL, .dst = (d), .arg = (a), .help = (h), CLI_RANGE(lo, hi)           \
+  }
+#define ODBL_GT(n, d, a, h, lo, hi)                                                                \
+  {                                                                                                \
+    .name = (n), .kind = CLI_DBL, .dst = (d), .arg = (a), .help = (h), CLI_RANGE_GT(lo, hi)        \
+  }
+#define OINT(n, d, a, h, lo, hi)                                                                   \
+  {                                                                                                \
+    .name = (n), .kind = CLI_INT, .dst = (d), .arg = (a), .help = (h), CLI_RANGE(lo, hi)           \
+  }
 
 /* Parses argv of `headroom plan SUB` against t[0..n).  Operands go to
  * pos[0..*npos) (at most maxpos).  Returns CLI_GO_ON or the exit status. */
@@ -104,7 +119,11 @@ static int plan_parse(const char *sub, const char *usage, const char *about, con
 {
   char prog[64];
   snprintf(prog, sizeof prog, "headroom plan %s", sub);
-  const cli_spec_t spec = {.prog = prog, .usage = usage, .about = about, .opts = t, .n_opts = n,
+  const cli_spec_t spec = {.prog = prog,
+                           .usage = usage,
+                           .about = about,
+                           .opts = t,
+                           .n_opts = n,
                            .max_operands = maxpos,
                            .epilog = "Other plan subcommands: workload, metrics, train, fidelity, "
                                      "generate,\nsite, provision, oversub (headroom plan --help); "
@@ -150,16 +169,22 @@ static int wl_opts(cli_opt_t *t, wl_args_t *a)
   hr_plan_gen_cfg_init(&a->gen);
   const cli_opt_t o[] = {
       {.kind = CLI_SECTION, .help = "workload (a trace to replay, or a generator)"},
-      OSTR("--csv", &a->csv, "FILE", "request trace to replay, - for standard input: CSV (Azure\n"
-                                     "format by default), JSON Lines when FILE ends in .jsonl"),
+      OSTR("--csv", &a->csv, "FILE",
+           "request trace to replay, - for standard input: CSV (Azure\n"
+           "format by default), JSON Lines when FILE ends in .jsonl"),
       OSTR("--trace-format", &a->trace_format, "auto|csv|jsonl",
            "format of --csv and --lengths-from (default auto: by the name)"),
       OSTR("--map", &a->map, "TIME,IN,OUT[,UNIT_S]", "the trace's column (key) names, time unit"),
       OSTR("--lengths-from", &a->lengths, "FILE",
            "generated requests draw (prompt, output) lengths from FILE"),
       OSTR("--arrival", &a->arrival, "poisson|bursty|diurnal", "arrival process (default poisson)"),
-      {.name = "--rate", .kind = CLI_DBL, .dst = &a->gen.rate_per_s, .given = &a->rate_given,
-       .arg = "R", .help = "mean arrival rate [1/s]", CLI_RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
+      {.name = "--rate",
+       .kind = CLI_DBL,
+       .dst = &a->gen.rate_per_s,
+       .given = &a->rate_given,
+       .arg = "R",
+       .help = "mean arrival rate [1/s]",
+       CLI_RANGE_GT(0, HR_PLAN_MAX_RATE_PER_S)},
       ODBL("--cv", &a->gen.burst_cv, "C", "bursty: coefficient of variation of the gaps", 1,
            HR_PLAN_MAX_BURST_CV),
       ODBL("--min-rate", &a->gen.min_rate_per_s, "R", "diurnal: lowest rate [1/s]", 0,
@@ -169,8 +194,12 @@ static int wl_opts(cli_opt_t *t, wl_args_t *a)
       ODBL_GT("--period", &a->gen.period_s, "S", "diurnal: period [s]", 0, HR_PLAN_MAX_SECONDS),
       ODBL("--peak", &a->gen.peak_t_s, "S", "diurnal: time of the peak [s]", 0,
            HR_PLAN_MAX_SECONDS),
-      {.name = "--seed", .kind = CLI_U64, .dst = &a->gen.seed, .given = &a->seed_given,
-       .arg = "N", .help = "random seed (default 1)"},
+      {.name = "--seed",
+       .kind = CLI_U64,
+       .dst = &a->gen.seed,
+       .given = &a->seed_given,
+       .arg = "N",
+       .help = "random seed (default 1)"},
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -211,7 +240,7 @@ static int wl_load(const char *path, const char *fmt, const hr_plan_csv_map_t *m
   static const hr_plan_csv_map_t mooncake = {"timestamp", "input_length", "output_length", 1e-3};
   size_t n = strlen(path);
   int jsonl = fmt && strcmp(fmt, "auto") != 0 ? strcmp(fmt, "jsonl") == 0
-                                               : n >= 6 && strcmp(path + n - 6, ".jsonl") == 0;
+                                              : n >= 6 && strcmp(path + n - 6, ".jsonl") == 0;
   if (!cli_is_stdio(path) && (!fmt || strcmp(fmt, "auto") == 0))
     return hr_plan_workload_load(path, map, w, e);
   char *buf = NULL;
@@ -246,8 +275,10 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
     return 2;
   }
   if (a->csv && a->lengths && cli_is_stdio(a->csv) && cli_is_stdio(a->lengths)) {
-    fprintf(stderr, "headroom plan %s: --csv and --lengths-from cannot both read standard "
-                    "input\n", sub);
+    fprintf(stderr,
+            "headroom plan %s: --csv and --lengths-from cannot both read standard "
+            "input\n",
+            sub);
     return 2;
   }
   if (a->map) {
@@ -277,7 +308,8 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
     }
   }
   a->gen.duration_s = duration_s;
-  double lam = a->gen.arrival == HR_PLAN_ARRIVAL_DIURNAL ? a->gen.max_rate_per_s : a->gen.rate_per_s;
+  double lam =
+      a->gen.arrival == HR_PLAN_ARRIVAL_DIURNAL ? a->gen.max_rate_per_s : a->gen.rate_per_s;
   if (lam * duration_s > HR_PLAN_MAX_ARRIVALS) {
     fprintf(stderr, "headroom plan %s: --%s x the duration: %.3g arrivals to draw, at most %.0e\n",
             sub, a->gen.arrival == HR_PLAN_ARRIVAL_DIURNAL ? "max-rate" : "rate", lam * duration_s,
@@ -396,7 +428,6 @@ done:
   hr_plan_workload_destroy(w);
   return rc;
 }
-
 
 /* -------------------------------------------------------------- metrics */
 
@@ -578,8 +609,8 @@ static int train_opts(cli_opt_t *t, train_ctx_t *c)
   memset(c, 0, sizeof *c);
   c->seed = 1;
   const cli_opt_t o[] = {
-      OSTR("--data", &c->data, "DIR", "shared data folder (default $HR_SHARED_DATA, else\n"
-                                      HR_PLAN_DEFAULT_DATA ")"),
+      OSTR("--data", &c->data, "DIR",
+           "shared data folder (default $HR_SHARED_DATA, else\n" HR_PLAN_DEFAULT_DATA ")"),
       OSTR("--lut", &c->lut, "CSV", "Splitwise performance table (default under DIR)"),
       OU64("--seed", &c->seed, "N", "random seed (default 1)"),
   };
@@ -625,7 +656,6 @@ static void held_name(char *buf, size_t cap, const char *model, const char *suff
 {
   snprintf(buf, cap, "%s/%s", model + (strncmp(model, "Llama-", 6) ? 0 : 6), suffix);
 }
-
 
 /* ------------------------------------------------------------- fidelity */
 
@@ -683,9 +713,16 @@ typedef struct run_out {
  * as mean and sample standard deviation (a fidelity figure is a property of
  * the method, not of one seed). */
 #define FID_METRICS 10
-static const char *const fid_metric_names[FID_METRICS] = {
-    "energy_err_pct", "energy_err_median_pct", "acf_r2", "ks", "nrmse", "p95_err_pct",
-    "p99_err_pct", "ramp_max_gt_w_per_s", "ramp_max_gen_w_per_s", "ramp_p99_err_pct"};
+static const char *const fid_metric_names[FID_METRICS] = {"energy_err_pct",
+                                                          "energy_err_median_pct",
+                                                          "acf_r2",
+                                                          "ks",
+                                                          "nrmse",
+                                                          "p95_err_pct",
+                                                          "p99_err_pct",
+                                                          "ramp_max_gt_w_per_s",
+                                                          "ramp_max_gen_w_per_s",
+                                                          "ramp_p99_err_pct"};
 
 typedef struct agg_row {
   char *split, *held, *method;
@@ -707,9 +744,16 @@ typedef struct fid_out {
 
 static void fid_metrics(const hr_plan_fidelity_t *f, double *x)
 {
-  const double v[FID_METRICS] = {f->energy_err_pct, f->energy_err_median_pct, f->acf_r2, f->ks,
-                                 f->nrmse, f->p95_err_pct, f->p99_err_pct, f->ramp_gt_w_per_s,
-                                 f->ramp_gen_w_per_s, f->ramp_p99_err_pct};
+  const double v[FID_METRICS] = {f->energy_err_pct,
+                                 f->energy_err_median_pct,
+                                 f->acf_r2,
+                                 f->ks,
+                                 f->nrmse,
+                                 f->p95_err_pct,
+                                 f->p99_err_pct,
+                                 f->ramp_gt_w_per_s,
+                                 f->ramp_gen_w_per_s,
+                                 f->ramp_p99_err_pct};
   memcpy(x, v, sizeof v);
 }
 
@@ -766,8 +810,8 @@ static void agg_stats(const agg_row_t *r, int k, double *mean, double *sd)
 static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
 {
   if (!json)
-    printf("%-6s %-22s %-7s %15s %15s %15s %15s\n", "split", "held_out", "method",
-           "dE_% mean+-sd", "acf_r2 mean+-sd", "ks mean+-sd", "dE_med mean+-sd");
+    printf("%-6s %-22s %-7s %15s %15s %15s %15s\n", "split", "held_out", "method", "dE_% mean+-sd",
+           "acf_r2 mean+-sd", "ks mean+-sd", "dE_med mean+-sd");
   if (csv) {
     fprintf(csv, "split,held_out,method,seeds");
     for (int k = 0; k < FID_METRICS; k++)
@@ -791,8 +835,8 @@ static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
       }
       printf("}\n");
     } else {
-      printf("%-6s %-22s %-7s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n",
-             r->split, r->held, r->method, m[0], sd[0], m[2], sd[2], m[3], sd[3], m[1], sd[1]);
+      printf("%-6s %-22s %-7s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n", r->split,
+             r->held, r->method, m[0], sd[0], m[2], sd[2], m[3], sd[3], m[1], sd[1]);
     }
     if (csv) {
       fprintf(csv, "%s,%s,%s,%d", r->split, r->held, r->method, seeds);
@@ -847,8 +891,8 @@ static void print_row(const fid_out_t *o, const char *split, const char *held, c
   if (o->csv)
     fprintf(o->csv, "%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", split, held,
             method, f->energy_err_pct, f->energy_err_median_pct, f->acf_r2, f->ks, f->nrmse,
-            f->p95_err_pct,
-            f->p99_err_pct, f->ramp_gt_w_per_s, f->ramp_gen_w_per_s, f->ramp_p99_err_pct);
+            f->p95_err_pct, f->p99_err_pct, f->ramp_gt_w_per_s, f->ramp_gen_w_per_s,
+            f->ramp_p99_err_pct);
 }
 
 static const char *dump_dir; /* --dump: write every generated series there */
@@ -912,8 +956,8 @@ static void eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const
 
 /* Prints run i's rows and moves its series into acc[method] (which then
  * owns them). */
-static void emit_run(const fid_out_t *o, const hr_plan_trace_t *t, const char *split,
-                     run_out_t *r, fold_out_t *acc)
+static void emit_run(const fid_out_t *o, const hr_plan_trace_t *t, const char *split, run_out_t *r,
+                     fold_out_t *acc)
 {
   char held[600], bs[32];
   snprintf(bs, sizeof bs, "g%d-b%d", t->num_gpus, t->max_num_seqs);
@@ -970,8 +1014,7 @@ static void progress(int tty, const char *split, int done, int total)
 {
   if (!tty)
     return;
-  fprintf(stderr, "\rheadroom plan fidelity: %s split, %d of %d folds trained", split, done,
-          total);
+  fprintf(stderr, "\rheadroom plan fidelity: %s split, %d of %d folds trained", split, done, total);
   if (done == total)
     fputc('\n', stderr);
   fflush(stderr);
@@ -980,8 +1023,8 @@ static void progress(int tty, const char *split, int done, int total)
 /* Leave-one-batch-size-out: train on every other run (the held-out model's
  * other batch sizes included), test on the left-out run.  The folds run in
  * parallel (OpenMP); the rows come out in set order. */
-static int split_batch(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg,
-                       const fid_out_t *out, fold_out_t *acc, hr_diag_t *e, int tty)
+static int split_batch(const hr_plan_traceset_t *set, hr_plan_train_cfg_t cfg, const fid_out_t *out,
+                       fold_out_t *acc, hr_diag_t *e, int tty)
 {
   const long n = (long)set->n;
   run_out_t *runs = calloc(set->n ? set->n : 1, sizeof *runs);
@@ -1129,8 +1172,8 @@ static int split_folders(const hr_plan_traceset_t *train, const hr_plan_traceset
       eval_trace(m, &test->tr[j], "test", cfg.seed + (uint64_t)j, &runs[j]);
     for (size_t j = 0; j < test->n && rc == HR_OK; j++) {
       if ((rc = runs[j].rc) != HR_OK) {
-        snprintf(e->message, sizeof e->message, "%s on %d GPUs at batch %d",
-                 test->tr[j].model, test->tr[j].num_gpus, test->tr[j].max_num_seqs);
+        snprintf(e->message, sizeof e->message, "%s on %d GPUs at batch %d", test->tr[j].model,
+                 test->tr[j].num_gpus, test->tr[j].max_num_seqs);
         break;
       }
       emit_run(out, &test->tr[j], "test", &runs[j], acc);
@@ -1196,8 +1239,7 @@ static int cmd_fidelity(int argc, char **argv)
   if (train_dir) {
     snprintf(c.tdir, sizeof c.tdir, "%s", train_dir);
     if (!c.lut) {
-      snprintf(c.lpath, sizeof c.lpath, "%s/power/splitwise-lut/perf_model.csv",
-               data_dir(c.data));
+      snprintf(c.lpath, sizeof c.lpath, "%s/power/splitwise-lut/perf_model.csv", data_dir(c.data));
       c.lut = c.lpath;
     }
     hr_diag_t le = {0};
@@ -1234,9 +1276,10 @@ static int cmd_fidelity(int argc, char **argv)
     rc = csvp && !fo.csv ? HR_ERR_IO : HR_OK;
     if (rc == HR_OK && !json) {
       printf("# fidelity of a model trained on %s, scored on %s (0.1 s; ACF lags 1-50; ramps "
-             "on 1 s means)\n", train_dir, test_dir);
-      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
-             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+             "on 1 s means)\n",
+             train_dir, test_dir);
+      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
+             "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
     }
     if (rc == HR_OK)
       rc = split_folders(train, test, tcfg, pool_mode, &fo, tacc, &te);
@@ -1304,12 +1347,12 @@ static int cmd_fidelity(int argc, char **argv)
   if (!json) {
     printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)", c.tdir);
     if (seeds > 1)
-      printf("; mean and standard deviation over seeds %llu..%llu",
-             (unsigned long long)cfg.seed, (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
+      printf("; mean and standard deviation over seeds %llu..%llu", (unsigned long long)cfg.seed,
+             (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
     printf("\n");
     if (seeds == 1)
-      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
-             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
+             "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
   }
   rc = HR_OK;
   const uint64_t seed0 = cfg.seed;
@@ -1337,7 +1380,6 @@ static int cmd_fidelity(int argc, char **argv)
   return rc == HR_OK ? 0 : 1;
 }
 
-
 /* ---------------------------------------------------------- train, generate */
 
 static int cmd_train(int argc, char **argv)
@@ -1356,8 +1398,8 @@ static int cmd_train(int argc, char **argv)
                            "the pooled group for unseen models: keyed on batch size (default),\n"
                            "on batch size per GPU, or none");
   int rc = plan_parse("train", "--out MODEL [options]",
-                      "Fits every power model on the measured traces and writes the model file.",
-                      t, n, argc, argv, NULL, 0, NULL);
+                      "Fits every power model on the measured traces and writes the model file.", t,
+                      n, argc, argv, NULL, 0, NULL);
   if (rc != CLI_GO_ON)
     return rc;
   if (!out) {
@@ -1383,8 +1425,10 @@ static int cmd_train(int argc, char **argv)
       /* A batch that is not a whole number >= 1 would silently become 0,
        * "every batch of the label". */
       if (cli_int(sl + 1, &batch) != 0 || batch < 1) {
-        fprintf(stderr, "headroom plan train: --exclude LABEL[/BATCH]: BATCH is a whole number "
-                        ">= 1, got '%s'\n", sl + 1);
+        fprintf(stderr,
+                "headroom plan train: --exclude LABEL[/BATCH]: BATCH is a whole number "
+                ">= 1, got '%s'\n",
+                sl + 1);
         return 2;
       }
     }
@@ -1451,8 +1495,7 @@ static int cmd_generate(int argc, char **argv)
   int rc = plan_parse("generate", "--model-file MODEL --model LABEL [options]",
                       "One replica's power at 0.1 s, as CSV (t_s,power_total_W).  SIGTERM,\n"
                       "SIGINT and SIGHUP end the output on a whole row (exit 128 + the signal).",
-                      t,
-                      (int)(sizeof t / sizeof t[0]), argc, argv, NULL, 0, NULL);
+                      t, (int)(sizeof t / sizeof t[0]), argc, argv, NULL, 0, NULL);
   if (rc != CLI_GO_ON)
     return rc;
   int meth = method_of(method);
@@ -1474,18 +1517,21 @@ static int cmd_generate(int argc, char **argv)
   if (!hr_plan_model_label(m, 0) && hr_plan_model_states(m, NULL) == 0)
     known = 1;
   if (!pooled && !known) {
-    fprintf(stderr, "headroom plan generate: --model %s: %s; the labels %s holds:", label ? label : "",
+    fprintf(stderr,
+            "headroom plan generate: --model %s: %s; the labels %s holds:", label ? label : "",
             label ? "not in the model file" : "required (or --pooled)", mf);
     for (size_t k = 0; hr_plan_model_label(m, k); k++)
       fprintf(stderr, "%s %s", k ? "," : "", hr_plan_model_label(m, k));
-    fprintf(stderr, "%s\n", hr_plan_model_states(m, NULL) > 0
-                               ? "; --pooled uses the pooled group for a model it has not seen"
-                               : "");
+    fprintf(stderr, "%s\n",
+            hr_plan_model_states(m, NULL) > 0
+                ? "; --pooled uses the pooled group for a model it has not seen"
+                : "");
     hr_plan_model_destroy(m);
     return 2;
   }
   if (pooled && hr_plan_model_states(m, NULL) == 0) {
-    fprintf(stderr, "headroom plan generate: --pooled: %s has no pooled group (train with --pool)\n", mf);
+    fprintf(stderr,
+            "headroom plan generate: --pooled: %s has no pooled group (train with --pool)\n", mf);
     hr_plan_model_destroy(m);
     return 2;
   }
@@ -1528,7 +1574,6 @@ static int cmd_generate(int argc, char **argv)
   return rc == HR_OK ? 0 : 1;
 }
 
-
 /* ------------------------------------------------------------------ site */
 
 /* Writes one chart as DIR/STEM.png (what the reports show) and
@@ -1563,9 +1608,10 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
   FILE *f = study_open(path);
   if (!f)
     return 0;
-  fprintf(f, "# Facility power study\n\n"
-             "%d rows x %d racks x %d servers (%d GPUs each, %s, method %s), %.0f W non-GPU per "
-             "server, PUE %.2f, step %.3g s, %.2f h, %zu requests.\n\n",
+  fprintf(f,
+          "# Facility power study\n\n"
+          "%d rows x %d racks x %d servers (%d GPUs each, %s, method %s), %.0f W non-GPU per "
+          "server, PUE %.2f, step %.3g s, %.2f h, %zu requests.\n\n",
           cfg->rows, cfg->racks_per_row, cfg->servers_per_rack, cfg->gpus_per_server, cfg->model,
           hr_plan_method_name(cfg->method), cfg->non_gpu_w, cfg->pue, cfg->dt_s, dur / 3600.0,
           w->n);
@@ -1619,15 +1665,17 @@ enum { SITE_RUN, SITE_PROVISION, SITE_OVERSUB };
 static int study_json;
 static int study_signo; /* the stop signal that ended a study early, or 0 */
 
-static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
-                     const hr_plan_workload_t *w, double dur, const char *dir);
+static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg, const hr_plan_workload_t *w,
+                     double dur, const char *dir);
 static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                    const hr_plan_workload_t *w, double dur, double cap_kw, int samples,
                    const char *dir);
 
 static int cmd_site(int argc, char **argv, int mode)
 {
-  const char *sub = mode == SITE_PROVISION ? "provision" : mode == SITE_OVERSUB ? "oversub" : "site";
+  const char *sub = mode == SITE_PROVISION ? "provision"
+                    : mode == SITE_OVERSUB ? "oversub"
+                                           : "site";
   const char *mf = NULL, *dir = NULL, *method = "copula";
   double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN;
   int samples = 200;
@@ -1655,7 +1703,9 @@ static int cmd_site(int argc, char **argv, int mode)
       {.kind = CLI_SECTION, .help = "serving"},
       OINT("--max-seqs", &cfg.serve.max_num_seqs, "N", "requests in flight per server", 1, 1e6),
       OINT("--max-tokens", &cfg.serve.max_batched_tokens, "N", "tokens per step", 1, 1e9),
-      {.name = "--no-chunked", .kind = CLI_CLEAR, .dst = &cfg.serve.chunked_prefill,
+      {.name = "--no-chunked",
+       .kind = CLI_CLEAR,
+       .dst = &cfg.serve.chunked_prefill,
        .help = "no chunked prefill"},
       ODBL_GT("--prefill-tps", &cfg.serve.prefill_tok_per_s, "R", "prefill tokens per second", 0,
               1e9),
@@ -1667,8 +1717,9 @@ static int cmd_site(int argc, char **argv, int mode)
               0, 1e9),
       OINT("--samples", &samples, "N", "oversub: draws per rack count (default 200)", 1, 1e6),
       OSTR("--out-dir", &dir, "DIR", "write the CSVs, report.md and the charts to DIR"),
-      OFLAG("--json", &json, mode == SITE_RUN ? "JSON summary (the default)"
-                                              : "JSON Lines instead of the text table"),
+      OFLAG("--json", &json,
+            mode == SITE_RUN ? "JSON summary (the default)"
+                             : "JSON Lines instead of the text table"),
   };
   memcpy(t + n, o, sizeof o);
   n += (int)(sizeof o / sizeof o[0]);
@@ -1698,8 +1749,10 @@ static int cmd_site(int argc, char **argv, int mode)
   int use_gen = a.arrival || a.rate_given;
   cfg.method = method_of(method);
   if (!mf || cfg.method < 0 || (!a.csv && !use_gen) || (a.csv && use_gen)) {
-    fprintf(stderr, "headroom plan %s: --model-file MODEL and one of --csv TRACE or "
-                    "--arrival/--rate are required\n", sub);
+    fprintf(stderr,
+            "headroom plan %s: --model-file MODEL and one of --csv TRACE or "
+            "--arrival/--rate are required\n",
+            sub);
     return 2;
   }
   /* The output folder is made if it is missing (its parent must exist). */
@@ -1719,8 +1772,9 @@ static int cmd_site(int argc, char **argv, int mode)
 
   double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
   if (dur / cfg.dt_s > HR_PLAN_SITE_MAX_STEPS) {
-    fprintf(stderr, "headroom plan %s: --hours/--dt: %.4g h in steps of %g s is %.3g steps, at "
-                    "most %.0e (a longer --dt, or fewer --hours)\n",
+    fprintf(stderr,
+            "headroom plan %s: --hours/--dt: %.4g h in steps of %g s is %.3g steps, at "
+            "most %.0e (a longer --dt, or fewer --hours)\n",
             sub, dur / 3600.0, cfg.dt_s, dur / cfg.dt_s, HR_PLAN_SITE_MAX_STEPS);
     hr_plan_workload_destroy(w);
     hr_plan_model_destroy(m);
@@ -1775,8 +1829,8 @@ static int cmd_site(int argc, char **argv, int mode)
       size_t k = hr_plan_block_mean(s->it_w, s->n, per1, b);
       ok = write_series(dir, "site_1s.csv", "t_s,it_w,facility_w", b, k, per1 * s->dt_s, cfg.pue);
       k = hr_plan_block_mean(s->it_w, s->n, per15, b);
-      ok = ok && write_series(dir, "site_15min.csv", "t_s,it_w,facility_w", b, k,
-                              per15 * s->dt_s, cfg.pue);
+      ok = ok && write_series(dir, "site_15min.csv", "t_s,it_w,facility_w", b, k, per15 * s->dt_s,
+                              cfg.pue);
       qsort(b, k, sizeof *b, cmp_desc);
       char path[4096];
       snprintf(path, sizeof path, "%s/ldc_15min.csv", dir);
@@ -1828,9 +1882,9 @@ static int cmd_site(int argc, char **argv, int mode)
             tx[i] = 100.0 * (double)(i + 1) / (double)k;
             b[i] *= cfg.pue / 1e3;
           }
-          ok = ok && (k < 2 || write_chart(dir, "ldc", "Load-duration curve, 15-min demand",
-                                           "time exceeded [%]", "power [kW]", tx, ys, nm, 1,
-                                           k) == HR_OK);
+          ok = ok &&
+               (k < 2 || write_chart(dir, "ldc", "Load-duration curve, 15-min demand",
+                                     "time exceeded [%]", "power [kW]", tx, ys, nm, 1, k) == HR_OK);
           free(tx);
         }
       }
@@ -1862,8 +1916,8 @@ static int study_stop(void *user)
   return (study_signo = cli_stop_requested()) != 0;
 }
 
-static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
-                     const hr_plan_workload_t *w, double dur, const char *dir)
+static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg, const hr_plan_workload_t *w,
+                     double dur, const char *dir)
 {
   hr_plan_provision_t *p = NULL;
   int rc = hr_plan_provision_run(m, &cfg, w, dur, study_stop, NULL, &p);
@@ -1886,10 +1940,11 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     }
     fprintf(csv, "method,peak_facility_kw,mean_facility_kw,peak_15min_kw,peak_to_average,"
                  "load_factor,max_ramp_15min_kw_per_h,max_ramp_1s_kw_per_s\n");
-    fprintf(md, "# Provisioning study\n\n%d servers (%s, %d GPUs, %.0f W non-GPU), PUE %.2f, "
-                "%.2f h, %zu requests; the same workload under every power model.\n\n"
-                "| method | peak kW | mean kW | 15-min peak kW | peak/avg | load factor | "
-                "max 15-min ramp kW/h |\n|---|---|---|---|---|---|---|\n",
+    fprintf(md,
+            "# Provisioning study\n\n%d servers (%s, %d GPUs, %.0f W non-GPU), PUE %.2f, "
+            "%.2f h, %zu requests; the same workload under every power model.\n\n"
+            "| method | peak kW | mean kW | 15-min peak kW | peak/avg | load factor | "
+            "max 15-min ramp kW/h |\n|---|---|---|---|---|---|---|\n",
             cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, cfg.model, cfg.gpus_per_server,
             cfg.non_gpu_w, cfg.pue, dur / 3600.0, w->n);
   }
@@ -1916,8 +1971,8 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
       json_fixed(stdout, "max_ramp_1s_kw_per_s", u->max_ramp_1s_w_per_s * k, 4, 0);
       printf("}\n");
     } else {
-      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k,
-             u->mean_w * k, u->peak_15min_w * k, u->peak_to_average, u->load_factor,
+      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k, u->mean_w * k,
+             u->peak_15min_w * k, u->peak_to_average, u->load_factor,
              u->max_ramp_15min_w_per_h * k);
     }
     if (csv)
@@ -1940,9 +1995,8 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg,
     if (tx) {
       for (size_t i = 0; i < nmin; i++)
         tx[i] = (double)i / 60.0;
-      rc = write_chart(dir, "provision", "Facility power by power model, 1-min means",
-                       "time [h]", "power [kW]", tx, (const double *const *)series, names, ns,
-                       nmin);
+      rc = write_chart(dir, "provision", "Facility power by power model, 1-min means", "time [h]",
+                       "power [kW]", tx, (const double *const *)series, names, ns, nmin);
       free(tx);
     } else {
       fprintf(stderr, "%s: cannot write the chart: %s\n", dir, hr_strerror(HR_ERR_NOMEM));
@@ -2022,8 +2076,8 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     }
     if (csv)
       fprintf(csv, "%s,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f\n", meth, r->n_racks, samples,
-              q->peak_mean_w / 1e3, q->peak_p05_w / 1e3, q->peak_p50_w / 1e3,
-              q->peak_p95_w / 1e3, q->peak_max_w / 1e3, q->exceed_prob);
+              q->peak_mean_w / 1e3, q->peak_p05_w / 1e3, q->peak_p50_w / 1e3, q->peak_p95_w / 1e3,
+              q->peak_max_w / 1e3, q->exceed_prob);
   }
   if (study_json) {
     printf("{\"summary\":true,\"method\":\"%s\",", meth);
@@ -2046,25 +2100,26 @@ static int oversub(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   if (dir && rc == HR_OK && nr >= 2) {
     const double *ys[3] = {pl + nr, pl + 2 * nr, pl + 3 * nr};
     const char *nm[3] = {"peak p50", "peak p95", "row capacity"};
-    rc = write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl,
-                     ys, nm, 3, nr);
+    rc = write_chart(dir, "oversub", "Row peak (1-s) vs racks drawn", "racks", "power [kW]", pl, ys,
+                     nm, 3, nr);
   }
   if (dir && rc == HR_OK) {
     snprintf(path, sizeof path, "%s/report.md", dir);
     FILE *md = study_open(path);
     if (md) {
-      fprintf(md, "# Oversubscription study\n\nRow capacity %.0f kW (IT power, 1-s means). "
-                  "Rack nameplate %.1f kW (%d servers x (%d x 700 W + %.0f W)).\n\n"
-                  "| sizing | racks per row |\n|---|---|\n| nameplate | %d |\n"
-                  "| traces (%s), p95 of the peak within capacity | %d |\n"
-                  "| traces (%s), no draw exceeding | %d |\n\n"
-                  "Racks are drawn without replacement from the %d generated racks, %d draws per "
-                  "count; a count equal to the racks generated has a single possible draw. "
-                  "`oversub.csv` holds the peak quantiles per count.\n\n"
-                  "![row peak vs racks](oversub.png)\n\n`oversub.svg` is the chart as SVG.\n",
+      fprintf(md,
+              "# Oversubscription study\n\nRow capacity %.0f kW (IT power, 1-s means). "
+              "Rack nameplate %.1f kW (%d servers x (%d x 700 W + %.0f W)).\n\n"
+              "| sizing | racks per row |\n|---|---|\n| nameplate | %d |\n"
+              "| traces (%s), p95 of the peak within capacity | %d |\n"
+              "| traces (%s), no draw exceeding | %d |\n\n"
+              "Racks are drawn without replacement from the %d generated racks, %d draws per "
+              "count; a count equal to the racks generated has a single possible draw. "
+              "`oversub.csv` holds the peak quantiles per count.\n\n"
+              "![row peak vs racks](oversub.png)\n\n`oversub.svg` is the chart as SVG.\n",
               cap_kw, rack_plate_kw, cfg->servers_per_rack, cfg->gpus_per_server, cfg->non_gpu_w,
-              o->racks_by_nameplate, meth, o->racks_by_trace_p95, meth,
-              o->racks_by_trace_no_exceed, o->racks_generated, samples);
+              o->racks_by_nameplate, meth, o->racks_by_trace_p95, meth, o->racks_by_trace_no_exceed,
+              o->racks_generated, samples);
       if (!study_close(md, path))
         rc = HR_ERR_IO;
     } else {
@@ -2103,7 +2158,6 @@ int cmd_plan(int argc, char **argv)
       {"provision", cmd_provision, "the same facility under every power model"},
       {"oversub", cmd_oversub, "racks per row by nameplate vs by generated traces"},
   };
-  return cli_dispatch("headroom plan",
-                      "Power-trace generation for LLM inference (docs/plan.md).", subs,
-                      (int)(sizeof subs / sizeof subs[0]), argc, argv);
+  return cli_dispatch("headroom plan", "Power-trace generation for LLM inference (docs/plan.md).",
+                      subs, (int)(sizeof subs / sizeof subs[0]), argc, argv);
 }

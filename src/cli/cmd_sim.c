@@ -91,13 +91,23 @@ int cmd_sim(int argc, char **argv)
   const char *policy = NULL, *dir = NULL;
   int gpus = -1, quiet = 0;
   const cli_opt_t opts[] = {
-      {.name = "--policy", .kind = CLI_STR, .dst = &policy, .arg = "P",
+      {.name = "--policy",
+       .kind = CLI_STR,
+       .dst = &policy,
+       .arg = "P",
        .help = "the control policy (required): none, static70, static60,\n"
                "dynamo, polca, thunderbolt, headroom"},
-      {.name = "--report", .kind = CLI_STR, .dst = &dir, .arg = "DIR",
+      {.name = "--report",
+       .kind = CLI_STR,
+       .dst = &dir,
+       .arg = "DIR",
        .help = "the report's folder (required; made if missing)"},
-      {.name = "--gpus", .kind = CLI_INT, .dst = &gpus, .arg = "N",
-       .help = "populate N GPU slots (overrides the scenario's gpus:)", CLI_RANGE(0, 1 << 24)},
+      {.name = "--gpus",
+       .kind = CLI_INT,
+       .dst = &gpus,
+       .arg = "N",
+       .help = "populate N GPU slots (overrides the scenario's gpus:)",
+       CLI_RANGE(0, 1 << 24)},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress line"},
   };
   const cli_spec_t spec = {
@@ -196,19 +206,19 @@ int cmd_sim(int argc, char **argv)
     status = 1;
     goto done;
   }
-  int e = fprintf(f,
-                  "scenario,policy,gpus,t_s,trips,work_frac,energy_kwh,max_site_kw,ramp_viol_s,"
-                  "osc_viol_s,max_ramp_kw_per_s,decisions,caps_set,cap_errors,lease_clamps,"
-                  "lat_p50_ms,lat_p99_ms,lat_max_ms,wall_s\n"
-                  "%s,%s,%d,%.3f,%u,%.6f,%.4f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%llu,%.4f,%.4f,%."
-                  "4f,%.3f\n",
-                  sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.t_s, res.trips,
-                  res.work_frac, res.energy_j / 3.6e6, res.max_site_p_w / 1e3, res.ramp_viol_s,
-                  res.osc_viol_s, res.max_ramp_w_per_s / 1e3,
-                  (unsigned long long)res.agent.decisions, (unsigned long long)res.agent.caps_set,
-                  (unsigned long long)res.agent.cap_errors,
-                  (unsigned long long)res.agent.lease_clamps, ms(res.agent.lat_p50_s),
-                  ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s), res.wall_s) < 0;
+  int e =
+      fprintf(f,
+              "scenario,policy,gpus,t_s,trips,work_frac,energy_kwh,max_site_kw,ramp_viol_s,"
+              "osc_viol_s,max_ramp_kw_per_s,decisions,caps_set,cap_errors,lease_clamps,"
+              "lat_p50_ms,lat_p99_ms,lat_max_ms,wall_s\n"
+              "%s,%s,%d,%.3f,%u,%.6f,%.4f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%llu,%.4f,%.4f,%."
+              "4f,%.3f\n",
+              sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.t_s, res.trips, res.work_frac,
+              res.energy_j / 3.6e6, res.max_site_p_w / 1e3, res.ramp_viol_s, res.osc_viol_s,
+              res.max_ramp_w_per_s / 1e3, (unsigned long long)res.agent.decisions,
+              (unsigned long long)res.agent.caps_set, (unsigned long long)res.agent.cap_errors,
+              (unsigned long long)res.agent.lease_clamps, ms(res.agent.lat_p50_s),
+              ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s), res.wall_s) < 0;
   if (close_out(f, p_sum, e) != 0)
     status = 1;
 
@@ -254,11 +264,10 @@ int cmd_sim(int argc, char **argv)
               "thermal state | trip |\n|---|---|---|---|---|---|---|\n",
               sc.name[0] ? sc.name : scen, policy, scen, sc.tree_path, res.n_gpus, res.t_s,
               sc.step_ms, res.wall_s, res.trips, res.work_frac, res.energy_j / 3.6e6,
-              res.max_site_p_w / 1e3, res.max_ramp_w_per_s / 1e3, res.ramp_viol_s,
-              res.osc_viol_s, (unsigned long long)res.agent.decisions,
-              (unsigned long long)res.agent.caps_set, (unsigned long long)res.agent.cap_errors,
-              (unsigned long long)res.agent.lease_clamps, ms(res.agent.lat_p50_s),
-              ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s)) < 0;
+              res.max_site_p_w / 1e3, res.max_ramp_w_per_s / 1e3, res.ramp_viol_s, res.osc_viol_s,
+              (unsigned long long)res.agent.decisions, (unsigned long long)res.agent.caps_set,
+              (unsigned long long)res.agent.cap_errors, (unsigned long long)res.agent.lease_clamps,
+              ms(res.agent.lat_p50_s), ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s)) < 0;
   for (size_t k = 0; k < res.n_nodes; k++) {
     const hr_sim_node_result_t *nr = &res.nodes[k];
     const hr_tree_node_t *x = hr_tree_node(tree, k);
@@ -273,11 +282,10 @@ int cmd_sim(int argc, char **argv)
                  hr_node_kind_name(x->kind), nr->max_p_w / 1e3, nr->cont_w / 1e3, nr->over_cont_s,
                  nr->has_device ? "" : "(no device) ", nr->max_thermal, trip) < 0;
   }
-  e |= fprintf(f,
-               "\nThermal state: the memory element's state as a fraction of its trip "
-               "threshold (1 trips). Work: progress of the workloads over the time they ran, "
-               "relative to every GPU at full speed (docs/sim.md). Charts are not drawn yet; "
-               "timeseries.csv holds the series.\n") < 0;
+  e |= fprintf(f, "\nThermal state: the memory element's state as a fraction of its trip "
+                  "threshold (1 trips). Work: progress of the workloads over the time they ran, "
+                  "relative to every GPU at full speed (docs/sim.md). Charts are not drawn yet; "
+                  "timeseries.csv holds the series.\n") < 0;
   if (close_out(f, p_md, e) != 0)
     status = 1;
   if (status == 0)

@@ -12,14 +12,14 @@
 #endif
 
 static const cli_cmd_t commands[] = {
-  {"meter", cmd_meter, "measure a waveform stream (raw float32/int16, CSV) into JSON Lines"},
-  {"gen", cmd_gen, "write deterministic test waveforms (standards' conditions, AI-rack load)"},
-  {"demo", cmd_demo, "generate a 3-phase AI-rack waveform and measure it live"},
-  {"plan", cmd_plan, "power-trace generation for LLM inference: workloads, models, fidelity"},
-  {"capture", cmd_capture, "COMTRADE captures: list, info, export (CSV), convert"},
-  {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
-  {"sim", cmd_sim, "closed-loop cluster simulator: a scenario under one policy, with a report"},
-  {"agent", cmd_agent, "the control agent on a node: meter stream in, caps out (JSON Lines)"},
+    {"meter", cmd_meter, "measure a waveform stream (raw float32/int16, CSV) into JSON Lines"},
+    {"gen", cmd_gen, "write deterministic test waveforms (standards' conditions, AI-rack load)"},
+    {"demo", cmd_demo, "generate a 3-phase AI-rack waveform and measure it live"},
+    {"plan", cmd_plan, "power-trace generation for LLM inference: workloads, models, fidelity"},
+    {"capture", cmd_capture, "COMTRADE captures: list, info, export (CSV), convert"},
+    {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
+    {"sim", cmd_sim, "closed-loop cluster simulator: a scenario under one policy, with a report"},
+    {"agent", cmd_agent, "the control agent on a node: meter stream in, caps out (JSON Lines)"},
 };
 
 int main(int argc, char **argv)

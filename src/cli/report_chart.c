@@ -32,8 +32,8 @@ enum {
 #define GRID 0xe0e0e0u
 #define FONT "sans-serif" /* fontconfig picks the system's (DejaVu Sans on Debian) */
 
-const uint32_t hr__chart_colors[HR__CHART_NCOLORS] = {
-    0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f};
+const uint32_t hr__chart_colors[HR__CHART_NCOLORS] = {0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e,
+                                                      0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f};
 
 /* ---- axes, ticks, reduction ---------------------------------------------- */
 
@@ -416,8 +416,8 @@ static void register_release(void)
 
 /* Checks the inputs and allocates the reduction's index buffer: the part
  * both writers do before they touch the file. */
-static int prepare(const char *path, const double *x, const double *const *y, int nseries,
-                   size_t n, hr__chart_axes_t *a, size_t **idx)
+static int prepare(const char *path, const double *x, const double *const *y, int nseries, size_t n,
+                   hr__chart_axes_t *a, size_t **idx)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   if (!path)
@@ -430,9 +430,9 @@ static int prepare(const char *path, const double *x, const double *const *y, in
   return *idx ? HR_OK : HR_ERR_NOMEM;
 }
 
-int hr__chart_png_write(const char *path, const char *title, const char *xlabel,
-                        const char *ylabel, const double *x, const double *const *y,
-                        const char *const *names, int nseries, size_t n)
+int hr__chart_png_write(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                        const double *x, const double *const *y, const char *const *names,
+                        int nseries, size_t n)
 {
   hr__chart_axes_t a;
   size_t *idx = NULL;
@@ -464,9 +464,9 @@ int hr__chart_png_write(const char *path, const char *title, const char *xlabel,
   return rc;
 }
 
-int hr__chart_svg_write(const char *path, const char *title, const char *xlabel,
-                        const char *ylabel, const double *x, const double *const *y,
-                        const char *const *names, int nseries, size_t n)
+int hr__chart_svg_write(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                        const double *x, const double *const *y, const char *const *names,
+                        int nseries, size_t n)
 {
   hr__chart_axes_t a;
   size_t *idx = NULL;

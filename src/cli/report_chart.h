@@ -21,15 +21,15 @@
  * nseries < 1, n < 2, any x is NaN or infinite, x decreases anywhere or
  * x[n-1] <= x[0], no y is finite, or the x or y span overflows a double;
  * HR_ERR_NOMEM; HR_ERR_IO with errno saying why. */
-int hr__chart_png_write(const char *path, const char *title, const char *xlabel,
-                        const char *ylabel, const double *x, const double *const *y,
-                        const char *const *names, int nseries, size_t n);
+int hr__chart_png_write(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                        const double *x, const double *const *y, const char *const *names,
+                        int nseries, size_t n);
 
 /* The same chart, same geometry, as SVG (cairo's SVG surface: text is
  * drawn as glyph outlines, so the file looks the same without the fonts). */
-int hr__chart_svg_write(const char *path, const char *title, const char *xlabel,
-                        const char *ylabel, const double *x, const double *const *y,
-                        const char *const *names, int nseries, size_t n);
+int hr__chart_svg_write(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                        const double *x, const double *const *y, const char *const *names,
+                        int nseries, size_t n);
 
 /* ---- what the writers share, and what the tests map data with ---------- */
 

@@ -63,4 +63,3 @@ int hr__num_format(char *buf, size_t len, int digits, double v)
   buf[w] = '\0';
   return n - (int)(m - w);
 }
-

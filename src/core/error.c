@@ -3,8 +3,8 @@
 const char *hr_strerror(int err)
 {
   switch (err) {
-#define HR_X_MSG(name, value, msg) \
-  case value:                      \
+#define HR_X_MSG(name, value, msg)                                                                 \
+  case value:                                                                                      \
     return msg;
     HR_ERROR_MAP(HR_X_MSG)
 #undef HR_X_MSG
@@ -16,8 +16,8 @@ const char *hr_strerror(int err)
 const char *hr_err_name(int err)
 {
   switch (err) {
-#define HR_X_NAME(name, value, msg) \
-  case value:                       \
+#define HR_X_NAME(name, value, msg)                                                                \
+  case value:                                                                                      \
     return #name;
     HR_ERROR_MAP(HR_X_NAME)
 #undef HR_X_NAME

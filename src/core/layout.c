@@ -28,7 +28,7 @@ int hr_layout_n_i(hr_layout_t layout, int has_in)
 }
 
 static const hr__enum_name_t layout_names[] = {
-  {HR_LAYOUT_1P2W, "1p2w"}, {HR_LAYOUT_3P3W, "3p3w"}, {HR_LAYOUT_3P4W, "3p4w"}};
+    {HR_LAYOUT_1P2W, "1p2w"}, {HR_LAYOUT_3P3W, "3p3w"}, {HR_LAYOUT_3P4W, "3p4w"}};
 
 int hr_layout_parse(const char *text, hr_layout_t *out)
 {

@@ -79,14 +79,14 @@ static double wrap_pi(double a)
 /* --- the state at one sample --------------------------------------------- */
 
 typedef struct state {
-  double t_s;       /* generator time */
-  double theta;     /* fundamental phase of phase a [rad] */
-  double env[3];    /* voltage envelope per source phase */
-  double ig[3];     /* current gain per phase */
-  double demand_w;  /* AI rack demand */
-  double hs;        /* AI rack harmonic scale */
-  double ip_a;      /* AI rack active fundamental current per phase at nominal voltage [A] */
-  double iq_a;      /* AI rack leading reactive fundamental current [A] */
+  double t_s;      /* generator time */
+  double theta;    /* fundamental phase of phase a [rad] */
+  double env[3];   /* voltage envelope per source phase */
+  double ig[3];    /* current gain per phase */
+  double demand_w; /* AI rack demand */
+  double hs;       /* AI rack harmonic scale */
+  double ip_a;     /* AI rack active fundamental current per phase at nominal voltage [A] */
+  double iq_a;     /* AI rack leading reactive fundamental current [A] */
 } state;
 
 static double event_factor(const hr_gen_t *g, int k, int64_t n, double t)
@@ -328,11 +328,11 @@ static void frame_at(const hr_gen_t *g, int64_t n, float *out)
   /* Interharmonic angles: fixed frequencies on absolute time. */
   double uia[HR_GEN_MAX_IHARM], iia[HR_GEN_MAX_IHARM];
   for (int j = 0; j < c->n_u_iharm; j++)
-    uia[j] = TWO_PI * hr__gen_frac(g->c0_uih[j] + c->u_iharm[j].f_hz * nd / c->fs_hz) +
-             g->uih_ph[j];
+    uia[j] =
+        TWO_PI * hr__gen_frac(g->c0_uih[j] + c->u_iharm[j].f_hz * nd / c->fs_hz) + g->uih_ph[j];
   for (int j = 0; j < c->n_i_iharm; j++)
-    iia[j] = TWO_PI * hr__gen_frac(g->c0_iih[j] + c->i_iharm[j].f_hz * nd / c->fs_hz) +
-             g->iih_ph[j];
+    iia[j] =
+        TWO_PI * hr__gen_frac(g->c0_iih[j] + c->i_iharm[j].f_hz * nd / c->fs_hz) + g->iih_ph[j];
 
   double v[3] = {0, 0, 0}, cur[3] = {0, 0, 0};
   for (int p = 0; p < g->n_ph; p++) {

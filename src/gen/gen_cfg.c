@@ -152,22 +152,21 @@ static int check_count(hr_diag_t *err, const char *field, int n, int cap)
 /* Checks a value that must be finite and lie in [lo, hi]: NaN/Inf and values
  * below lo_invalid are HR_ERR_INVALID_ARG (a sign error, say), others outside
  * [lo, hi] HR_ERR_RANGE. */
-static int check_value(hr_diag_t *err, const char *field, int index, const char *what,
-                       double x, double lo, double hi)
+static int check_value(hr_diag_t *err, const char *field, int index, const char *what, double x,
+                       double lo, double hi)
 {
   if (!isfinite(x))
-    return hr__gen_fail(err, HR_ERR_INVALID_ARG, field, index, "%s must be a finite number",
-                        what);
+    return hr__gen_fail(err, HR_ERR_INVALID_ARG, field, index, "%s must be a finite number", what);
   if (x < lo || x > hi)
-    return hr__gen_fail(err, HR_ERR_RANGE, field, index, "%s = %g is outside [%g, %g]", what, x,
-                        lo, hi);
+    return hr__gen_fail(err, HR_ERR_RANGE, field, index, "%s = %g is outside [%g, %g]", what, x, lo,
+                        hi);
   return HR_OK;
 }
 
 /* Like check_value for quantities where a negative value is a malformed
  * argument (durations, amplitudes) rather than merely out of range. */
-static int check_nonneg(hr_diag_t *err, const char *field, int index, const char *what,
-                        double x, double hi)
+static int check_nonneg(hr_diag_t *err, const char *field, int index, const char *what, double x,
+                        double hi)
 {
   if (!isfinite(x) || x < 0)
     return hr__gen_fail(err, HR_ERR_INVALID_ARG, field, index,
@@ -177,11 +176,11 @@ static int check_nonneg(hr_diag_t *err, const char *field, int index, const char
   return HR_OK;
 }
 
-#define TRY(expr)                                                                            \
-  do {                                                                                       \
-    int rc_ = (expr);                                                                        \
-    if (rc_ != HR_OK)                                                                        \
-      return rc_;                                                                            \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    int rc_ = (expr);                                                                              \
+    if (rc_ != HR_OK)                                                                              \
+      return rc_;                                                                                  \
   } while (0)
 
 static int check_harmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err, const char *field,
@@ -191,11 +190,11 @@ static int check_harmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err, const char *
   for (int k = 0; k < n; k++) {
     const hr_gen_harmonic_t *h = &list[k];
     if (h->order < 2)
-      return hr__gen_fail(err, HR_ERR_INVALID_ARG, field, k,
-                          "harmonic order %d: orders start at 2", h->order);
+      return hr__gen_fail(err, HR_ERR_INVALID_ARG, field, k, "harmonic order %d: orders start at 2",
+                          h->order);
     if (h->order > HR_GEN_MAX_ORDER)
-      return hr__gen_fail(err, HR_ERR_RANGE, field, k, "harmonic order %d is above %d",
-                          h->order, HR_GEN_MAX_ORDER);
+      return hr__gen_fail(err, HR_ERR_RANGE, field, k, "harmonic order %d is above %d", h->order,
+                          HR_GEN_MAX_ORDER);
     for (int j = 0; j < k; j++)
       if (list[j].order == h->order)
         return hr__gen_fail(err, HR_ERR_INVALID_ARG, field, k, "harmonic order %d given twice",
@@ -213,8 +212,8 @@ static int check_harmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err, const char *
   return HR_OK;
 }
 
-static int check_interharmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err,
-                                const char *field, const hr_gen_interharmonic_t *list, int n)
+static int check_interharmonics(const hr_gen_cfg_t *cfg, hr_diag_t *err, const char *field,
+                                const hr_gen_interharmonic_t *list, int n)
 {
   TRY(check_count(err, field, n, HR_GEN_MAX_IHARM));
   for (int k = 0; k < n; k++) {
@@ -260,8 +259,7 @@ static int check_events(const hr_gen_cfg_t *cfg, hr_diag_t *err)
     TRY(check_nonneg(err, "events", k, "event ramp [s]", e->ramp_s, 1e9));
     if (!isfinite(e->residual_pct) || e->residual_pct < 0)
       return hr__gen_fail(err, HR_ERR_INVALID_ARG, "events", k,
-                          "%s residual %g %% must be a finite number >= 0", name,
-                          e->residual_pct);
+                          "%s residual %g %% must be a finite number >= 0", name, e->residual_pct);
     if (e->residual_pct < lo || e->residual_pct > hi)
       return hr__gen_fail(err, HR_ERR_RANGE, "events", k,
                           "%s residual %g %% is outside [%g, %g] %%", name, e->residual_pct, lo,
@@ -306,8 +304,7 @@ int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_diag_t *err)
   TRY(check_nonneg(err, "i_a", -1, "current [A]", cfg->i_a, 1e7));
   if (cfg->load != HR_GEN_LOAD_NONE && cfg->load != HR_GEN_LOAD_LINEAR &&
       cfg->load != HR_GEN_LOAD_AI_RACK)
-    return hr__gen_fail(err, HR_ERR_INVALID_ARG, "load", -1, "load %d is unknown",
-                        (int)cfg->load);
+    return hr__gen_fail(err, HR_ERR_INVALID_ARG, "load", -1, "load %d is unknown", (int)cfg->load);
   TRY(check_value(err, "pf", -1, "power factor", cfg->pf, 0.0, 1.0));
 
   /* Frequency ramp, IEEE C37.118.1 dynamic ramp test. */
@@ -351,10 +348,8 @@ int hr_gen_cfg_check(const hr_gen_cfg_t *cfg, hr_diag_t *err)
   }
   TRY(check_count(err, "phase_steps", cfg->n_phase_steps, HR_GEN_MAX_STEPS));
   for (int k = 0; k < cfg->n_phase_steps; k++) {
-    TRY(check_nonneg(err, "phase_steps", k, "phase step time [s]", cfg->phase_steps[k].t_s,
-                     1e9));
-    TRY(check_value(err, "phase_steps", k, "phase step [deg]", cfg->phase_steps[k].deg, -1e6,
-                    1e6));
+    TRY(check_nonneg(err, "phase_steps", k, "phase step time [s]", cfg->phase_steps[k].t_s, 1e9));
+    TRY(check_value(err, "phase_steps", k, "phase step [deg]", cfg->phase_steps[k].deg, -1e6, 1e6));
   }
 
   TRY(check_harmonics(cfg, err, "u_harm", cfg->u_harm, cfg->n_u_harm, f_hi));

@@ -15,14 +15,14 @@ enum { HR__GEN_SEG_IDLE = 0, HR__GEN_SEG_COMPUTE = 1, HR__GEN_SEG_COMM = 2, HR__
 struct hr_gen {
   hr_gen_cfg_t cfg; /* the caller's configuration, copied */
   int n_u, n_i, n_ch;
-  int n_ph;         /* source phases: 1 or 3 */
-  int64_t next;     /* next sample index */
+  int n_ph;     /* source phases: 1 or 3 */
+  int64_t next; /* next sample index */
 
-  double u1_v;      /* fundamental RMS of one line-to-neutral source phase [V] */
-  double u_nom_v;   /* nominal RMS of a voltage channel (u_v) [V] */
-  double i_nom_a;   /* nominal RMS of a current channel [A] */
-  double phi[3];    /* 120-degree rotation of phase a, b, c [rad] */
-  double psi;       /* linear load: current angle vs voltage [rad] (> 0 leads) */
+  double u1_v;    /* fundamental RMS of one line-to-neutral source phase [V] */
+  double u_nom_v; /* nominal RMS of a voltage channel (u_v) [V] */
+  double i_nom_a; /* nominal RMS of a current channel [A] */
+  double phi[3];  /* 120-degree rotation of phase a, b, c [rad] */
+  double psi;     /* linear load: current angle vs voltage [rad] (> 0 leads) */
 
   /* Fractional cycles at absolute time t0 of the signal frequency, of the
    * nominal frequency and of each interharmonic, so that long absolute times
@@ -64,8 +64,8 @@ struct hr_gen {
                           * rack_t_iter_s: segment indices stay far inside int64
                           * before it */
 
-  int64_t n_end;         /* first sample the generator refuses: the first one at or
-                          * after rack_end_s for the AI rack, INT64_MAX otherwise */
+  int64_t n_end; /* first sample the generator refuses: the first one at or
+                  * after rack_end_s for the AI rack, INT64_MAX otherwise */
 };
 
 /* First sample index n with n >= t_s * fs_hz (to within 1e-9 sample). */

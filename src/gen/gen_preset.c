@@ -9,16 +9,16 @@ static const struct {
   const char *name;
   const char *summary;
 } presets[] = {
-  {"sine", "clean sine, linear load 100 A at pf 1"},
-  {"ai-rack", "480/277 V supply feeding a 64-GPU training rack (56.8 kW peak, 65 % steps)"},
-  {"iec-freq", "f_nom + 0.5 Hz with 10 % h3, 10 % h5 and 1 % interharmonic at 7.5 f_nom"},
-  {"harmonics", "h2..h13 at IEC 61000-2-2 compatibility levels (THD 10.7 %)"},
-  {"dip", "phase-a dip to 70 % at 1.0 s for 0.5 s (IEC 61000-4-11 test level)"},
-  {"swell", "3-phase swell to 120 % at 1.0 s for 0.5 s"},
-  {"interruption", "3-phase interruption (0 %) at 1.0 s for 1.0 s"},
-  {"ramp", "frequency ramp +1 Hz/s from f_nom - 2 Hz, 0.5 s to 4.5 s (C37.118.1)"},
-  {"modulation", "AM kx 0.1 and PM ka 0.1 rad at 2 Hz (C37.118.1 bandwidth)"},
-  {"step", "+10 % magnitude step at 1.0 s, +10 deg phase step at 2.0 s (C37.118.1)"},
+    {"sine", "clean sine, linear load 100 A at pf 1"},
+    {"ai-rack", "480/277 V supply feeding a 64-GPU training rack (56.8 kW peak, 65 % steps)"},
+    {"iec-freq", "f_nom + 0.5 Hz with 10 % h3, 10 % h5 and 1 % interharmonic at 7.5 f_nom"},
+    {"harmonics", "h2..h13 at IEC 61000-2-2 compatibility levels (THD 10.7 %)"},
+    {"dip", "phase-a dip to 70 % at 1.0 s for 0.5 s (IEC 61000-4-11 test level)"},
+    {"swell", "3-phase swell to 120 % at 1.0 s for 0.5 s"},
+    {"interruption", "3-phase interruption (0 %) at 1.0 s for 1.0 s"},
+    {"ramp", "frequency ramp +1 Hz/s from f_nom - 2 Hz, 0.5 s to 4.5 s (C37.118.1)"},
+    {"modulation", "AM kx 0.1 and PM ka 0.1 rad at 2 Hz (C37.118.1 bandwidth)"},
+    {"step", "+10 % magnitude step at 1.0 s, +10 deg phase step at 2.0 s (C37.118.1)"},
 };
 
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
@@ -38,8 +38,8 @@ const char *hr_gen_preset_summary(int k)
  * converters and a decaying odd series.  THDi 7.35 % at full load, about 15 %
  * at the idle level of the default rack. */
 static const hr_gen_harmonic_t rack_spectrum[] = {
-  {3, 5.0, 0}, {5, 4.0, 0}, {7, 2.5, 0},  {9, 1.5, 0},  {11, 1.5, 0}, {13, 1.0, 0},
-  {15, 0.5, 0}, {17, 0.7, 0}, {19, 0.5, 0}, {23, 0.4, 0}, {25, 0.3, 0},
+    {3, 5.0, 0},  {5, 4.0, 0},  {7, 2.5, 0},  {9, 1.5, 0},  {11, 1.5, 0}, {13, 1.0, 0},
+    {15, 0.5, 0}, {17, 0.7, 0}, {19, 0.5, 0}, {23, 0.4, 0}, {25, 0.3, 0},
 };
 
 int hr_gen_cfg_preset(hr_gen_cfg_t *cfg, const char *name, double *seconds)
@@ -89,9 +89,8 @@ int hr_gen_cfg_preset(hr_gen_cfg_t *cfg, const char *name, double *seconds)
     len_s = 11.0;
     break;
   case 3: { /* harmonics: IEC 61000-2-2 LV compatibility levels, all at once */
-    static const hr_gen_harmonic_t h[] = {{2, 2.0, 0}, {3, 5.0, 0},  {4, 1.0, 0},
-                                          {5, 6.0, 0}, {7, 5.0, 0},  {9, 1.5, 0},
-                                          {11, 3.5, 0}, {13, 3.0, 0}};
+    static const hr_gen_harmonic_t h[] = {{2, 2.0, 0}, {3, 5.0, 0}, {4, 1.0, 0},  {5, 6.0, 0},
+                                          {7, 5.0, 0}, {9, 1.5, 0}, {11, 3.5, 0}, {13, 3.0, 0}};
     for (unsigned j = 0; j < sizeof h / sizeof h[0]; j++)
       cfg->u_harm[cfg->n_u_harm++] = h[j];
     len_s = 2.0;

@@ -183,18 +183,18 @@ int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_diag_t *err)
     size_t off;
     double hi;
   } nonneg[] = {
-    {"rack.gpu_idle_w", offsetof(hr_gen_rack_t, gpu_idle_w), 1e5},
-    {"rack.gpu_busy_w", offsetof(hr_gen_rack_t, gpu_busy_w), 1e5},
-    {"rack.gpu_comm_w", offsetof(hr_gen_rack_t, gpu_comm_w), 1e5},
-    {"rack.server_other_w", offsetof(hr_gen_rack_t, server_other_w), 1e6},
-    {"rack.start_s", offsetof(hr_gen_rack_t, start_s), 1e9},
-    {"rack.compute_s", offsetof(hr_gen_rack_t, compute_s), 1e6},
-    {"rack.comm_s", offsetof(hr_gen_rack_t, comm_s), 1e6},
-    {"rack.checkpoint_s", offsetof(hr_gen_rack_t, checkpoint_s), 1e6},
-    {"rack.rise_s", offsetof(hr_gen_rack_t, rise_s), 1e3},
-    {"rack.jitter_pct", offsetof(hr_gen_rack_t, jitter_pct), 50},
-    {"rack.q_var", offsetof(hr_gen_rack_t, q_var), 1e9},
-    {"rack.harm_fixed_frac", offsetof(hr_gen_rack_t, harm_fixed_frac), 1},
+      {"rack.gpu_idle_w", offsetof(hr_gen_rack_t, gpu_idle_w), 1e5},
+      {"rack.gpu_busy_w", offsetof(hr_gen_rack_t, gpu_busy_w), 1e5},
+      {"rack.gpu_comm_w", offsetof(hr_gen_rack_t, gpu_comm_w), 1e5},
+      {"rack.server_other_w", offsetof(hr_gen_rack_t, server_other_w), 1e6},
+      {"rack.start_s", offsetof(hr_gen_rack_t, start_s), 1e9},
+      {"rack.compute_s", offsetof(hr_gen_rack_t, compute_s), 1e6},
+      {"rack.comm_s", offsetof(hr_gen_rack_t, comm_s), 1e6},
+      {"rack.checkpoint_s", offsetof(hr_gen_rack_t, checkpoint_s), 1e6},
+      {"rack.rise_s", offsetof(hr_gen_rack_t, rise_s), 1e3},
+      {"rack.jitter_pct", offsetof(hr_gen_rack_t, jitter_pct), 50},
+      {"rack.q_var", offsetof(hr_gen_rack_t, q_var), 1e9},
+      {"rack.harm_fixed_frac", offsetof(hr_gen_rack_t, harm_fixed_frac), 1},
   };
   for (unsigned k = 0; k < sizeof nonneg / sizeof nonneg[0]; k++) {
     double x = *(const double *)((const char *)r + nonneg[k].off);
@@ -236,7 +236,7 @@ int hr__gen_rack_check(const hr_gen_cfg_t *cfg, hr_diag_t *err)
     shortest = r->checkpoint_s, which = "rack.checkpoint_s";
   if (t_tr > shortest)
     return hr__gen_fail(err, HR_ERR_RANGE, "rack.rise_s", -1,
-                        "a %g s rise time needs %g s per change, longer than %s = %g s",
-                        r->rise_s, t_tr, which, shortest);
+                        "a %g s rise time needs %g s per change, longer than %s = %g s", r->rise_s,
+                        t_tr, which, shortest);
   return HR_OK;
 }

@@ -15,16 +15,16 @@ typedef struct bq {
 
 typedef struct band {
   bq_t s[4];
-  double *sq;     /* ring of squared outputs */
+  double *sq; /* ring of squared outputs */
   int len, head, count;
   double sum;
-  int resum;      /* samples until the running sum is recomputed (drift) */
+  int resum; /* samples until the running sum is recomputed (drift) */
 } band_t;
 
 struct hr_grid_monitor {
   hr_grid_limits_t lim;
   double dt_s;
-  double *p;      /* ring of power over the ramp window */
+  double *p; /* ring of power over the ramp window */
   int plen, phead, pcount;
   band_t band[HR_GRID_MAX_BANDS];
 };

@@ -19,7 +19,7 @@
 /* ---------------------------------------------------------------- formats */
 
 static const hr__enum_name_t format_names[] = {
-  {HR_FMT_F32LE, "f32le"}, {HR_FMT_I16LE, "i16le"}, {HR_FMT_CSV, "csv"}};
+    {HR_FMT_F32LE, "f32le"}, {HR_FMT_I16LE, "i16le"}, {HR_FMT_CSV, "csv"}};
 
 int hr_sample_format_parse(const char *name, hr_sample_format_t *out)
 {
@@ -226,8 +226,8 @@ static void decode_frame(hr_reader_t *r, const unsigned char *b, float *out)
   const int nch = r->cfg.n_channels;
   if (r->cfg.format == HR_FMT_F32LE) {
     for (int ch = 0; ch < nch; ch++, b += 4) {
-      uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                   (uint32_t)b[3] << 24;
+      uint32_t u =
+          (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
       memcpy(&out[ch], &u, sizeof u);
     }
     hr__io_count_nonfinite(r, out);
@@ -291,8 +291,8 @@ static int raw_finish(hr_reader_t *r)
   return hr__io_fail(r, HR_ERR_TRUNCATED, 0, at, 0, 0, channel, r->n_pend,
                      "input ends inside frame %llu, %zu bytes left over "
                      "(a frame is %d bytes: %d channels x %d bytes)",
-                     (unsigned long long)r->st.frames, r->n_pend,
-                     r->frame_bytes, r->cfg.n_channels, r->sample_bytes);
+                     (unsigned long long)r->st.frames, r->n_pend, r->frame_bytes, r->cfg.n_channels,
+                     r->sample_bytes);
 }
 
 /* ------------------------------------------------------------ push/finish */

@@ -81,8 +81,8 @@ static int parse_number(const char *s, size_t len, float *out)
     return 0;
   /* strtof skips leading white space and accepts a sign; fields have no
    * blanks, but a stray CR, VT or FF must not be skipped silently. */
-  if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == '.' ||
-        s[0] == 'n' || s[0] == 'N' || s[0] == 'i' || s[0] == 'I'))
+  if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == '.' || s[0] == 'n' ||
+        s[0] == 'N' || s[0] == 'i' || s[0] == 'I'))
     return 0;
   int saved = errno;
   errno = 0;
@@ -189,8 +189,7 @@ static int process_line(hr_reader_t *r, float *out, int *produced, int at_eof)
   if (nf != expected) {
     char detail[64] = "";
     if (r->cfg.csv_skip_columns > 0)
-      snprintf(detail, sizeof detail, " (%d skipped + %d channels)", r->cfg.csv_skip_columns,
-               nch);
+      snprintf(detail, sizeof detail, " (%d skipped + %d channels)", r->cfg.csv_skip_columns, nch);
     if (skip)
       r->st.skipped_lines++;
     if (at_eof && nf < expected)
@@ -217,8 +216,8 @@ static int process_line(hr_reader_t *r, float *out, int *produced, int at_eof)
     if (ok < 0)
       return hr__io_fail(r, HR_ERR_RANGE, skip, at, lineno, column, ch, 0,
                          "'%s' is out of the float32 range", txt);
-    return hr__io_fail(r, HR_ERR_PARSE, skip, at, lineno, column, ch, 0,
-                       "'%s' is not a number", txt);
+    return hr__io_fail(r, HR_ERR_PARSE, skip, at, lineno, column, ch, 0, "'%s' is not a number",
+                       txt);
   }
   hr__io_count_nonfinite(r, out);
   r->st.frames++;
@@ -278,7 +277,7 @@ static int csv_push(hr_reader_t *r, const unsigned char *in, size_t n, float *fr
       break;
     if (nout == max_frames)
       break; /* the line may need an output slot; keep it for the next push */
-    pos++; /* the LF */
+    pos++;   /* the LF */
     int produced;
     rc = process_line(r, frames + nout * nch, &produced, 0);
     nout += (size_t)produced;

@@ -31,9 +31,9 @@ struct hr_reader {
   /* CSV: the current incomplete line, where it started, and what is known. */
   char line[HR__IO_LINE_CAP + 1];
   size_t n_line;
-  uint64_t line_start;  /* stream offset of the line's first byte */
-  int discarding;       /* dropping the rest of an over-long line (skip mode) */
-  int seen_first_line;  /* the header decision has been made */
+  uint64_t line_start; /* stream offset of the line's first byte */
+  int discarding;      /* dropping the rest of an over-long line (skip mode) */
+  int seen_first_line; /* the header decision has been made */
 };
 
 /* Records an error in r->err (message from a printf format, without the

@@ -474,8 +474,7 @@ void hr__lease_child_model(hr_lease_sys_t *s, size_t c, size_t p, int64_t t, dou
  * coordinator is stopped and from its floor otherwise.  The fast and the
  * reference rebalance share it; each then fits the conductors to its own
  * limits. */
-void hr__lease_model_children(hr_lease_sys_t *s, size_t k, int64_t t, const int32_t *ch,
-                              size_t m);
+void hr__lease_model_children(hr_lease_sys_t *s, size_t k, int64_t t, const int32_t *ch, size_t m);
 int hr__lease_fit_node(hr_lease_sys_t *s, size_t p, int64_t t, size_t *top);
 void hr__lease_fit_from(hr_lease_sys_t *s, size_t p, int64_t t);
 void hr__lease_cut_all(hr_lease_sys_t *s, int64_t t);

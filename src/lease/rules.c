@@ -709,8 +709,7 @@ void hr__lease_update_mode(hr_lease_sys_t *s, int64_t t)
   }
 }
 
-void hr__lease_model_children(hr_lease_sys_t *s, size_t k, int64_t t, const int32_t *ch,
-                              size_t m)
+void hr__lease_model_children(hr_lease_sys_t *s, size_t k, int64_t t, const int32_t *ch, size_t m)
 {
   for (size_t j = 0; j < m; j++) {
     size_t c = (size_t)ch[j];

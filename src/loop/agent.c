@@ -29,27 +29,27 @@ struct hr_agent {
   hr_clock_t clock, lat_clock;
   hr_agent_cfg_t cfg;
   hr_lease_sys_t *sys;
-  hr_predictor_t *pred;   /* NULL without predictor */
-  hr_grid_monitor_t *grid;/* NULL unless node is a root with oscillation or ramp limits */
+  hr_predictor_t *pred;    /* NULL without predictor */
+  hr_grid_monitor_t *grid; /* NULL unless node is a root with oscillation or ramp limits */
   hr_agent_decision_fn fn;
   void *fn_user;
   int read_act;
 
   size_t n_tree;
   size_t n_scope;
-  int32_t *scope;      /* tree indices of node and every node below it, tree order */
+  int32_t *scope; /* tree indices of node and every node below it, tree order */
   size_t n_leaves;
-  int32_t *leaf_node;  /* leaf k -> tree index */
-  int32_t *leaf_of;    /* tree index -> leaf k, -1 if none (n_tree entries) */
-  double *node_p_w;    /* aggregated power per tree index (scope only) */
-  double *demand_w;    /* per tree index, for hr_lease_sys_rebalance */
+  int32_t *leaf_node; /* leaf k -> tree index */
+  int32_t *leaf_of;   /* tree index -> leaf k, -1 if none (n_tree entries) */
+  double *node_p_w;   /* aggregated power per tree index (scope only) */
+  double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns;     /* time of the reading; INT64_MIN: none yet */
+  int64_t *p_t_ns; /* time of the reading; INT64_MIN: none yet */
   double *bmax_cur, *bmax_prev;
-  double *cap_w;       /* last cap sent; NAN before any */
+  double *cap_w; /* last cap sent; NAN before any */
   double *cap_min_w, *cap_max_w, *rating_w;
-  double *probe_w;     /* the least a throttled leaf asks above its cap [W] */
+  double *probe_w; /* the least a throttled leaf asks above its cap [W] */
   /* metered nodes (per tree index) */
   double *met_p_w, *met_i_a;
   int64_t *met_t_ns;
@@ -103,12 +103,18 @@ void hr_clock_manual(hr_clock_t *out, const int64_t *t_ns)
 const char *hr_loop_policy_name(hr_loop_policy_t p)
 {
   switch (p) {
-  case HR_LOOP_NONE: return "none";
-  case HR_LOOP_STATIC: return "static";
-  case HR_LOOP_THREE_BAND: return "three_band";
-  case HR_LOOP_TWO_THRESHOLD: return "two_threshold";
-  case HR_LOOP_MULT_DECREASE: return "mult_decrease";
-  case HR_LOOP_LEASE: return "lease";
+  case HR_LOOP_NONE:
+    return "none";
+  case HR_LOOP_STATIC:
+    return "static";
+  case HR_LOOP_THREE_BAND:
+    return "three_band";
+  case HR_LOOP_TWO_THRESHOLD:
+    return "two_threshold";
+  case HR_LOOP_MULT_DECREASE:
+    return "mult_decrease";
+  case HR_LOOP_LEASE:
+    return "lease";
   }
   return "unknown";
 }
@@ -116,11 +122,16 @@ const char *hr_loop_policy_name(hr_loop_policy_t p)
 const char *hr_decision_why_name(hr_decision_why_t w)
 {
   switch (w) {
-  case HR_WHY_PERIOD: return "period";
-  case HR_WHY_STEP: return "step";
-  case HR_WHY_PREDICT: return "predict";
-  case HR_WHY_STATIC: return "static";
-  case HR_WHY_MODE: return "mode";
+  case HR_WHY_PERIOD:
+    return "period";
+  case HR_WHY_STEP:
+    return "step";
+  case HR_WHY_PREDICT:
+    return "predict";
+  case HR_WHY_STATIC:
+    return "static";
+  case HR_WHY_MODE:
+    return "mode";
   }
   return "unknown";
 }
@@ -235,9 +246,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a);
 }
 
-int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
-                    const hr_clock_t *clock, const hr_clock_t *lat_clock,
-                    const hr_agent_cfg_t *cfg, hr_agent_t **out)
+int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, const hr_clock_t *clock,
+                    const hr_clock_t *lat_clock, const hr_agent_cfg_t *cfg, hr_agent_t **out)
 {
   if (!out)
     return HR_ERR_INVALID_ARG;
@@ -304,8 +314,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act,
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
-  if (!a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w ||
-      !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
+  if (!a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev ||
+      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -776,8 +786,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (a->grid) {
     hr_grid_status_t gs;
     hr_grid_monitor_push(a->grid, node_p, &gs);
-    if (gs.settled && (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX |
-                                                   HR_GRID_VIOL_MIN)))
+    if (gs.settled &&
+        (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX | HR_GRID_VIOL_MIN)))
       a->grid_hold_ns = t + (int64_t)(a->cfg.grid_hold_s * 1e9);
   }
 

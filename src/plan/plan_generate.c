@@ -181,18 +181,17 @@ static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, con
   return HR_OK;
 }
 
-int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model, int num_gpus,
-                           const double *active, size_t n, uint64_t seed, double *p_w)
+int hr_plan_model_generate(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
+                           int num_gpus, const double *active, size_t n, uint64_t seed, double *p_w)
 {
   if (!m)
     return HR_ERR_INVALID_ARG;
-  return hr_plan_model_generate_dt(m, method, model, num_gpus, active, n, m->train_dt_s, seed,
-                                   p_w);
+  return hr_plan_model_generate_dt(m, method, model, num_gpus, active, n, m->train_dt_s, seed, p_w);
 }
 
-static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method, double ng,
-                      const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
-                      double *p_w);
+static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method,
+                      double ng, const double *active, const double *key, size_t n,
+                      hr_plan_rng_t *rp, double *p_w);
 
 int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
                               int num_gpus, const double *active, size_t n, double dt_s,
@@ -250,9 +249,9 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
 }
 
 /* The paper and Markov methods: a state per step, then its emission. */
-static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method, double ng,
-                      const double *active, const double *key, size_t n, hr_plan_rng_t *rp,
-                      double *p_w)
+static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method,
+                      double ng, const double *active, const double *key, size_t n,
+                      hr_plan_rng_t *rp, double *p_w)
 {
   hr_plan_rng_t r = *rp;
   int k = g->g.k;

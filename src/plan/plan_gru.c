@@ -25,7 +25,10 @@ static layout_t lay(int h, int k)
   return L;
 }
 
-size_t hr__plan_gru_nparams(int h, int k) { return lay(h, k).n; }
+size_t hr__plan_gru_nparams(int h, int k)
+{
+  return lay(h, k).n;
+}
 
 void hr__plan_gru_init(double *w, int h, int k, hr_plan_rng_t *r)
 {
@@ -35,7 +38,10 @@ void hr__plan_gru_init(double *w, int h, int k, hr_plan_rng_t *r)
     w[i] = a * (2.0 * hr_plan_rng_uniform(r) - 1.0);
 }
 
-static double sigm(double v) { return 1.0 / (1.0 + exp(-v)); }
+static double sigm(double v)
+{
+  return 1.0 / (1.0 + exp(-v));
+}
 
 /* Gates of one step; returns h' in hn_out and keeps r, z, n, hn_lin. */
 static void cell(const double *w, const layout_t *L, int h, const double *x, const double *hp,
@@ -89,8 +95,8 @@ void hr__plan_gru_step(const double *w, int h, int k, const double *x, double *h
   out_logits(w, &L, h, k, hstate, logits);
 }
 
-double hr__plan_gru_loss_grad(const double *w, int h, int k, const double *x, const int *y,
-                              int T, double *grad, double *scratch)
+double hr__plan_gru_loss_grad(const double *w, int h, int k, const double *x, const int *y, int T,
+                              double *grad, double *scratch)
 {
   return hr__plan_gru_loss_grad_from(w, h, k, x, y, T, NULL, NULL, grad, scratch);
 }
@@ -109,8 +115,8 @@ double hr__plan_gru_loss_grad_from(const double *w, int h, int k, const double *
   double loss = 0.0;
   for (int t = 0; t < T; t++) {
     const double *hp = t ? HS + (size_t)(t - 1) * h : zero;
-    cell(w, &L, h, x + (size_t)t * NIN, hp, R + (size_t)t * h, Z + (size_t)t * h,
-         N + (size_t)t * h, HL + (size_t)t * h, HS + (size_t)t * h);
+    cell(w, &L, h, x + (size_t)t * NIN, hp, R + (size_t)t * h, Z + (size_t)t * h, N + (size_t)t * h,
+         HL + (size_t)t * h, HS + (size_t)t * h);
   }
   if (h_end)
     memcpy(h_end, HS + (size_t)(T - 1) * h, (size_t)h * sizeof *h_end);
@@ -180,8 +186,8 @@ double hr__plan_gru_loss_grad_from(const double *w, int h, int k, const double *
 int hr__plan_gru_train(double *w, int h, int k, const hr__plan_gru_seq_t *seq, size_t nseq,
                        int epochs, int window, int windows_per_seq, double lr, uint64_t seed)
 {
-  if (!w || h < 1 || h > HR__PLAN_GRU_HMAX || k < 1 || k > 64 || !seq || nseq == 0 ||
-      epochs < 0 || window < 1 || windows_per_seq < 1 || !(lr > 0.0))
+  if (!w || h < 1 || h > HR__PLAN_GRU_HMAX || k < 1 || k > 64 || !seq || nseq == 0 || epochs < 0 ||
+      window < 1 || windows_per_seq < 1 || !(lr > 0.0))
     return HR_ERR_INVALID_ARG;
   size_t np = lay(h, k).n;
   double *g = calloc(np, sizeof *g), *m1 = calloc(np, sizeof *m1), *m2 = calloc(np, sizeof *m2);
@@ -216,8 +222,8 @@ int hr__plan_gru_train(double *w, int h, int k, const hr__plan_gru_seq_t *seq, s
       for (int wdx = 0; wdx < windows_per_seq && start < seq[s].n; wdx++) {
         int T = seq[s].n - start < (size_t)window ? (int)(seq[s].n - start) : window;
         memset(g, 0, np * sizeof *g);
-        hr__plan_gru_loss_grad_from(w, h, k, seq[s].x + start * NIN, seq[s].y + start, T, hs, hs,
-                                    g, scratch);
+        hr__plan_gru_loss_grad_from(w, h, k, seq[s].x + start * NIN, seq[s].y + start, T, hs, hs, g,
+                                    scratch);
         start += (size_t)T;
         double nrm = 0.0;
         for (size_t i = 0; i < np; i++) {

@@ -24,8 +24,8 @@ void hr__plan_gru_step(const double *w, int h, int k, const double *x, double *h
 /* Cross-entropy summed over a sequence x[T][NIN], labels y[T] (0..k-1),
  * from a zero state; adds d(loss)/dw into grad.  scratch holds 6 h T
  * doubles.  Returns the summed loss. */
-double hr__plan_gru_loss_grad(const double *w, int h, int k, const double *x, const int *y,
-                              int T, double *grad, double *scratch);
+double hr__plan_gru_loss_grad(const double *w, int h, int k, const double *x, const int *y, int T,
+                              double *grad, double *scratch);
 
 /* The same from a start state h0 (NULL: zero), writing the final state to
  * h_end (may be NULL, may equal h0); no gradient flows into h0 (truncated

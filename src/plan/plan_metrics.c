@@ -152,9 +152,8 @@ static size_t ramps(const double *x, size_t n, size_t m, double dt_s, double *ou
   return k;
 }
 
-int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
-                             const size_t *len, size_t m, double dt_s, double ramp_dt_s,
-                             hr_plan_fidelity_t *out)
+int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen, const size_t *len,
+                             size_t m, double dt_s, double ramp_dt_s, hr_plan_fidelity_t *out)
 {
   if (!gt || !gen || !len || !out || m == 0 || !(dt_s > 0.0) || !(ramp_dt_s >= dt_s * 0.999))
     return HR_ERR_INVALID_ARG;
@@ -230,8 +229,10 @@ int hr_plan_fidelity_compute(const double *const *gt, const double *const *gen,
   qsort(pa, total, sizeof *pa, cmp_double);
   qsort(pb, total, sizeof *pb, cmp_double);
   out->ks = ks_sorted(pa, total, pb, total);
-  double a95 = hr_plan_quantile_sorted(pa, total, 0.95), b95 = hr_plan_quantile_sorted(pb, total, 0.95);
-  double a99 = hr_plan_quantile_sorted(pa, total, 0.99), b99 = hr_plan_quantile_sorted(pb, total, 0.99);
+  double a95 = hr_plan_quantile_sorted(pa, total, 0.95),
+         b95 = hr_plan_quantile_sorted(pb, total, 0.95);
+  double a99 = hr_plan_quantile_sorted(pa, total, 0.99),
+         b99 = hr_plan_quantile_sorted(pb, total, 0.99);
   out->p95_err_pct = 100.0 * fabs(b95 - a95) / fabs(a95);
   out->p99_err_pct = 100.0 * fabs(b99 - a99) / fabs(a99);
   out->ramp_gt_w_per_s = out->ramp_gen_w_per_s = out->ramp_p99_err_pct = NAN;

@@ -181,8 +181,9 @@ static int model_parse_body(const char *buf, size_t len, hr_plan_model_t **out, 
     return HR_ERR_PARSE;
   }
   if (version != HR_PLAN_MODEL_VERSION) {
-    hr__plan_err(err, 1, 0, "model file version %d; this build reads version %d (retrain or "
-                            "use a matching headroom)",
+    hr__plan_err(err, 1, 0,
+                 "model file version %d; this build reads version %d (retrain or "
+                 "use a matching headroom)",
                  version, HR_PLAN_MODEL_VERSION);
     free(c);
     return HR_ERR_UNSUPPORTED;
@@ -250,8 +251,8 @@ static int model_parse_body(const char *buf, size_t len, hr_plan_model_t **out, 
   for (int gi = 0; gi < m->ng; gi++) {
     group_t *g = &m->gr[gi];
     int k;
-    if (!next_line(c) || strncmp(c->buf, "group ", 6) != 0 || strlen(c->buf + 6) >= sizeof g->label ||
-        c->buf[6] == '\0')
+    if (!next_line(c) || strncmp(c->buf, "group ", 6) != 0 ||
+        strlen(c->buf + 6) >= sizeof g->label || c->buf[6] == '\0')
       goto bad;
     snprintf(g->label, sizeof g->label, "%s", c->buf + 6);
     if (!keyed_int(c, "states", 1, HR__PLAN_KMAX, &k))

@@ -9,7 +9,7 @@
 #include "plan/plan_gru.h"
 #include "plan/plan_int.h"
 
-#define NBMAX 32   /* training batch sizes per group */
+#define NBMAX 32 /* training batch sizes per group */
 #define LUTMAX 64
 /* What the LUT loader takes (plan.h, hr_plan_train_cfg_t.lut_csv): an
  * average_power ratio of TDP in [0, 10] (0: no power measured) and a
@@ -20,7 +20,7 @@
  * the model file reads back, so training refuses what it could not save. */
 #define HR__PLAN_MAX_GPU_W 1e5
 #define HR__PLAN_LUT_MAX_BATCH 1e9
-#define NFEAT 3    /* classifier features: 1, a, a^2 */
+#define NFEAT 3        /* classifier features: 1, a, a^2 */
 #define AR_MIN_PHI 0.3 /* below this the paper's model draws in-state iid */
 #define ZLAGS 50       /* lags of the latent Gaussian process (copula method) */
 #define NQ 257         /* quantile-table points per batch (copula method) */

@@ -64,8 +64,8 @@ static heap_item_t heap_pop(heap_item_t *h, size_t *n)
 }
 
 typedef struct pf_item {
-  int64_t rem;     /* prompt tokens still to prefill */
-  int32_t out;     /* output tokens */
+  int64_t rem; /* prompt tokens still to prefill */
+  int32_t out; /* output tokens */
   double t_arr_s;
 } pf_item_t;
 

@@ -138,8 +138,8 @@ static int traceset_load_body(const char *dir, hr_plan_traceset_t **out, hr_diag
     if (bad < 0 && (hr__plan_parse_long(c.f[col[2]], &b) != HR_OK || b < 1 || b > 1000000))
       bad = 2;
     if (bad >= 0) {
-      hr__plan_err(err, c.line, bad < c.nf ? col[bad] + 1 : 0, "%s: %s: missing or bad value",
-                   path, names[bad]);
+      hr__plan_err(err, c.line, bad < c.nf ? col[bad] + 1 : 0, "%s: %s: missing or bad value", path,
+                   names[bad]);
       rc = HR_ERR_PARSE;
       goto fail;
     }

@@ -280,8 +280,8 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
         /* A state never left in this batch jumps to the batch's occupancy;
          * otherwise a little of the occupancy is mixed in so every row is a
          * proper distribution. */
-        g->trans[b][j * k + l] = row > 0.0 ? (cnt[b][j * k + l] + 0.5 * g->occ[b][l]) / (row + 0.5)
-                                           : g->occ[b][l];
+        g->trans[b][j * k + l] =
+            row > 0.0 ? (cnt[b][j * k + l] + 0.5 * g->occ[b][l]) / (row + 0.5) : g->occ[b][l];
     }
   }
   free(cnt);
@@ -339,7 +339,6 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
   return HR_OK;
 }
 
-
 /* The Splitwise LUT: median average-power ratio by batch size over the rows
  * of the configured model, hardware and tensor parallelism (by default
  * llama2-70b, a100-80gb, TP8) that carry power (0.0 is missing). */
@@ -387,8 +386,8 @@ static int load_lut(hr_plan_model_t *m, const hr_plan_train_cfg_t *cfg, hr_diag_
     if (bad < 0 && hr__plan_parse_double(c.f[col[4]], &tp) != HR_OK)
       bad = 4;
     if (bad >= 0) {
-      hr__plan_err(err, c.line, bad < c.nf ? col[bad] + 1 : 0, "%s: %s: missing or bad value",
-                   path, names[bad]);
+      hr__plan_err(err, c.line, bad < c.nf ? col[bad] + 1 : 0, "%s: %s: missing or bad value", path,
+                   names[bad]);
       rc = HR_ERR_PARSE;
       goto done;
     }
@@ -449,16 +448,14 @@ done:
 }
 
 static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *use,
-                        const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
-                        hr_diag_t *err)
+                            const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out, hr_diag_t *err)
 {
   if (!set || !cfg || !out || !(cfg->tdp_w_per_gpu > 0.0) ||
       !(cfg->tdp_w_per_gpu <= HR__PLAN_MAX_GPU_W) || !(cfg->idle_w_per_gpu <= HR__PLAN_MAX_GPU_W) ||
-      cfg->k_min < 1 ||
-      cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX || cfg->gmm_max_points < 100 ||
-      cfg->em_iters < 1 || cfg->clf_epochs < 1 || !(cfg->idle_w_per_gpu >= 0.0) ||
-      cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX || cfg->gru_epochs < 0 ||
-      cfg->gru_window < 1 || cfg->gru_windows < 1 ||
+      cfg->k_min < 1 || cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX ||
+      cfg->gmm_max_points < 100 || cfg->em_iters < 1 || cfg->clf_epochs < 1 ||
+      !(cfg->idle_w_per_gpu >= 0.0) || cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX ||
+      cfg->gru_epochs < 0 || cfg->gru_window < 1 || cfg->gru_windows < 1 ||
       (cfg->lut_csv && (!cfg->lut_model || !cfg->lut_hardware || cfg->lut_tp < 1)))
     return HR_ERR_INVALID_ARG;
   *out = NULL;
@@ -530,8 +527,7 @@ fail:
 
 /* Clears *err on entry and records the returned code in it (error.h). */
 int hr_plan_model_train(const hr_plan_traceset_t *set, const unsigned char *use,
-                        const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out,
-                        hr_diag_t *err)
+                        const hr_plan_train_cfg_t *cfg, hr_plan_model_t **out, hr_diag_t *err)
 {
   hr__diag_begin(err, NULL);
   int rc = model_train_body(set, use, cfg, out, err);

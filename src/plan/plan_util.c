@@ -203,7 +203,10 @@ void hr_plan_rng_seed(hr_plan_rng_t *r, uint64_t seed)
     r->s[i] = splitmix64(&x);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+  return (x << k) | (x >> (64 - k));
+}
 
 uint64_t hr_plan_rng_u64(hr_plan_rng_t *r)
 {

@@ -65,10 +65,9 @@ static int parse_datetime(const char *s, int64_t *sec, double *frac)
   while (*s == ' ' || *s == '\t')
     s++;
   int Y, M, D, h, mi, se;
-  if (strlen(s) < 19 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) ||
-      s[7] != '-' || !digits(s + 8, 2, &D) || (s[10] != ' ' && s[10] != 'T') ||
-      !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-      !digits(s + 17, 2, &se))
+  if (strlen(s) < 19 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' ||
+      !digits(s + 8, 2, &D) || (s[10] != ' ' && s[10] != 'T') || !digits(s + 11, 2, &h) ||
+      s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
     return 0;
   if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || se > 60)
     return 0;
@@ -127,11 +126,11 @@ typedef struct csv_state {
   hr_plan_workload_t *w;
   hr_diag_t *err;
   size_t cap;
-  long line;       /* the physical line being fed */
-  int rc;          /* the first error; the callbacks do nothing after it */
+  long line; /* the physical line being fed */
+  int rc;    /* the first error; the callbacks do nothing after it */
   int header_done;
   int col[3], need;
-  int datetime;    /* decided by the first row */
+  int datetime; /* decided by the first row */
   int64_t sec0;
   double frac0, prev;
   /* the row being read */
@@ -203,8 +202,8 @@ static int csv_row(csv_state_t *st)
     st->datetime = parse_datetime(ts, &sec, &frac);
   if (st->datetime) {
     if (!parse_datetime(ts, &sec, &frac)) {
-      hr__plan_err(st->err, st->line, st->col[0] + 1,
-                   "%s: not a date-time 'YYYY-MM-DD hh:mm:ss.f'", names[0]);
+      hr__plan_err(st->err, st->line, st->col[0] + 1, "%s: not a date-time 'YYYY-MM-DD hh:mm:ss.f'",
+                   names[0]);
       return HR_ERR_PARSE;
     }
     if (w->n == 0) {
@@ -230,9 +229,8 @@ static int csv_row(csv_state_t *st)
     return HR_ERR_RANGE;
   }
   if (!(t > st->prev)) {
-    hr__plan_err(st->err, st->line, st->col[0] + 1,
-                 "%s: %s timestamp (not after the previous row)", names[0],
-                 t == st->prev ? "duplicate" : "unsorted");
+    hr__plan_err(st->err, st->line, st->col[0] + 1, "%s: %s timestamp (not after the previous row)",
+                 names[0], t == st->prev ? "duplicate" : "unsorted");
     return HR_ERR_RANGE;
   }
   st->prev = t;
@@ -287,7 +285,7 @@ static void csv_end_row(int c, void *user)
 }
 
 static int workload_parse_csv_body(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                               hr_plan_workload_t **out, hr_diag_t *err)
+                                   hr_plan_workload_t **out, hr_diag_t *err)
 {
   static const hr_plan_csv_map_t azure = {"TIMESTAMP", "ContextTokens", "GeneratedTokens", 1.0};
   if (!out || (!buf && len))
@@ -344,7 +342,7 @@ static int workload_parse_csv_body(const char *buf, size_t len, const hr_plan_cs
 }
 
 static int workload_load_csv_body(const char *path, const hr_plan_csv_map_t *map,
-                              hr_plan_workload_t **out, hr_diag_t *err)
+                                  hr_plan_workload_t **out, hr_diag_t *err)
 {
   if (!path || !out)
     return HR_ERR_INVALID_ARG;
@@ -457,8 +455,8 @@ int hr_plan_workload_generate(const hr_plan_gen_cfg_t *cfg, hr_plan_workload_t *
       /* Lewis-Shedler thinning of a rate max at the peak, min half a period
        * away: lam(t) = min + (max - min) (1 + cos(2 pi (t - peak) / T)) / 2. */
       double ph = 2.0 * M_PI * (t - cfg->peak_t_s) / cfg->period_s;
-      double lam = cfg->min_rate_per_s +
-                   (cfg->max_rate_per_s - cfg->min_rate_per_s) * 0.5 * (1.0 + cos(ph));
+      double lam =
+          cfg->min_rate_per_s + (cfg->max_rate_per_s - cfg->min_rate_per_s) * 0.5 * (1.0 + cos(ph));
       if (hr_plan_rng_uniform(&ra) * lam_max > lam)
         continue;
     }
@@ -579,7 +577,7 @@ static int json_count(const json_t *v, int32_t *out)
 }
 
 static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_csv_map_t *map,
-                                 hr_plan_workload_t **out, hr_diag_t *err)
+                                     hr_plan_workload_t **out, hr_diag_t *err)
 {
   if (!out || !map || (!buf && len) || !map->time_col || !map->in_col || !map->out_col ||
       !(map->time_unit_s > 0.0) || !isfinite(map->time_unit_s))
@@ -650,8 +648,8 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
       goto fail;
     }
     if (!(fabs(t) <= HR_PLAN_MAX_SECONDS)) {
-      hr__plan_err(err, line, value_column(s, n, keys[0]), "%s: %g s from the first line, beyond %g s",
-                   keys[0], t, HR_PLAN_MAX_SECONDS);
+      hr__plan_err(err, line, value_column(s, n, keys[0]),
+                   "%s: %g s from the first line, beyond %g s", keys[0], t, HR_PLAN_MAX_SECONDS);
       rc = HR_ERR_RANGE;
       goto fail;
     }
@@ -669,7 +667,7 @@ static int workload_parse_jsonl_body(const char *buf, size_t len, const hr_plan_
       int pe = json_count(val[k], &v);
       if (pe != HR_OK) {
         hr__plan_err(err, line, value_column(s, n, keys[k]), "%s: %s", keys[k],
-                     pe == HR_ERR_RANGE ? "negative or too large count"
+                     pe == HR_ERR_RANGE       ? "negative or too large count"
                      : json_is_string(val[k]) ? "not an integer (a string)"
                                               : "not an integer");
         rc = pe;
@@ -696,7 +694,7 @@ fail:
 }
 
 static int workload_load_body(const char *path, const hr_plan_csv_map_t *map,
-                          hr_plan_workload_t **out, hr_diag_t *err)
+                              hr_plan_workload_t **out, hr_diag_t *err)
 {
   if (!path || !out)
     return HR_ERR_INVALID_ARG;
@@ -750,8 +748,8 @@ int hr_plan_workload_parse_jsonl(const char *buf, size_t len, const hr_plan_csv_
 }
 
 /* Clears *err on entry and records the returned code in it (error.h). */
-int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map,
-                          hr_plan_workload_t **out, hr_diag_t *err)
+int hr_plan_workload_load(const char *path, const hr_plan_csv_map_t *map, hr_plan_workload_t **out,
+                          hr_diag_t *err)
 {
   hr__diag_begin(err, NULL);
   int rc = workload_load_body(path, map, out, err);

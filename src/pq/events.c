@@ -144,9 +144,9 @@ static int crosses(double v, double thr, int dir)
 
 /* One polyphase voltage event.  start_any: the event starts when any channel
  * crosses (dips, swells) or only when all do (interruptions, §5.5.2). */
-static int track_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, int dir, int start_any,
-                        double thr, double thr_end, const hr__half_t *hp, const hr__half_t *h,
-                        const double *urms)
+static int track_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, int dir,
+                        int start_any, double thr, double thr_end, const hr__half_t *hp,
+                        const hr__half_t *h, const double *urms)
 {
   const int nu = m->nu;
   unsigned crossing = 0;
@@ -199,10 +199,10 @@ static int track_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type, i
   int64_t end_ns = hr__meter_t_ns(m, older ? hp->pos0 : h->pos0);
   if (end_ns < ev->start_ns)
     end_ns = ev->start_ns;
-  double depth = dir == BELOW ? (udin - ev->extreme) / udin * 100.0
-                              : (ev->extreme - udin) / udin * 100.0;
-  emit_event(m, type, 1, h->pos1, ev->start_ns, end_ns, ev->channels, ev->extreme, depth, 0.0,
-             0.0, -1);
+  double depth =
+      dir == BELOW ? (udin - ev->extreme) / udin * 100.0 : (ev->extreme - udin) / udin * 100.0;
+  emit_event(m, type, 1, h->pos1, ev->start_ns, end_ns, ev->channels, ev->extreme, depth, 0.0, 0.0,
+             -1);
   ev->active = 0;
   return 1; /* this window still overlapped the event */
 }
@@ -231,8 +231,8 @@ static void rvc_rescan(hr_meter_t *m, int c)
  * Urms(1/2) values stay within the RVC threshold of their arithmetic mean; an
  * RVC starts when a value leaves that band and ends when the voltage is
  * steady again; it is discarded if a dip or swell happens meanwhile. */
-static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
-                      const double *urms, int dip_or_swell)
+static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h, const double *urms,
+                      int dip_or_swell)
 {
   const int nu = m->nu, n = m->rvc_n;
   const double udin = m->cfg.u_din_v;
@@ -247,8 +247,8 @@ static void track_rvc(hr_meter_t *m, const hr__half_t *hp, const hr__half_t *h,
         end_ns = m->rvc_start_ns;
       uint32_t fl = m->event_flags;
       m->event_flags |= HR_FLAG_CANCELLED;
-      emit_event(m, HR_EVT_RVC, 1, h->pos1, m->rvc_start_ns, end_ns, m->rvc_channels,
-                 m->rvc_dumax, m->rvc_dumax / udin * 100.0, 0.0, 0.0, -1);
+      emit_event(m, HR_EVT_RVC, 1, h->pos1, m->rvc_start_ns, end_ns, m->rvc_channels, m->rvc_dumax,
+                 m->rvc_dumax / udin * 100.0, 0.0, 0.0, -1);
       m->event_flags = fl;
     }
     m->rvc_active = 0;
@@ -379,8 +379,7 @@ static void swing_append(hr__swing_t *s, double t, double x)
   s->imax = s->dmax[s->dmax_h];
 }
 
-static void swing_end(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, double now,
-                      double base)
+static void swing_end(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, double now, double base)
 {
   double delta = s->x_ext - s->x_from;
   emit_event(m, type, 1, now, hr__meter_t_ns(m, s->t_from), hr__meter_t_ns(m, s->t_ext),
@@ -388,8 +387,8 @@ static void swing_end(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, doubl
   s->active = 0;
 }
 
-static void swing_push(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, double base,
-                       double t, double x, unsigned channels)
+static void swing_push(hr_meter_t *m, hr__swing_t *s, hr_event_type_t type, double base, double t,
+                       double x, unsigned channels)
 {
   if (s->thr <= 0.0)
     return;
@@ -543,8 +542,7 @@ static void finish_vevent(hr_meter_t *m, hr__vevent_t *ev, hr_event_type_t type,
   if (end_ns < ev->start_ns)
     end_ns = ev->start_ns;
   double depth = below ? (udin - ev->extreme) / udin * 100.0 : (ev->extreme - udin) / udin * 100.0;
-  emit_event(m, type, 1, pos, ev->start_ns, end_ns, ev->channels, ev->extreme, depth, 0.0, 0.0,
-             -1);
+  emit_event(m, type, 1, pos, ev->start_ns, end_ns, ev->channels, ev->extreme, depth, 0.0, 0.0, -1);
   ev->active = 0;
 }
 

@@ -35,7 +35,7 @@
 /* ---- configuration -------------------------------------------------------- */
 
 int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double u_din_v,
-                          hr_layout_t layout)
+                      hr_layout_t layout)
 {
   if (!cfg)
     return HR_ERR_INVALID_ARG;
@@ -94,8 +94,7 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
         "must be >= 0 (0 disables clip detection; got %g)", cfg->u_clip_v);
   CHECK(cfg->i_clip_a >= 0.0, HR_ERR_RANGE, "i_clip_a",
         "must be >= 0 (0 disables clip detection; got %g)", cfg->i_clip_a);
-  CHECK(cfg->dip_pct < 100.0, HR_ERR_RANGE, "dip_pct", "must be below 100 (got %g)",
-        cfg->dip_pct);
+  CHECK(cfg->dip_pct < 100.0, HR_ERR_RANGE, "dip_pct", "must be below 100 (got %g)", cfg->dip_pct);
   CHECK(cfg->interruption_pct > 0.0 && cfg->interruption_pct < cfg->dip_pct, HR_ERR_RANGE,
         "interruption_pct", "must be > 0 and below dip_pct = %g (got %g)", cfg->dip_pct,
         cfg->interruption_pct);
@@ -513,14 +512,14 @@ static inline int64_t sample_at(double pos)
 /* A window [a, b) over the ring: its two end samples with their partial
  * weights and the interior samples as at most two contiguous runs. */
 typedef struct seg {
-  uint32_t ia, ib;    /* ring slots of the first and last sample */
-  double wa, wb;      /* their weights; single: only ia, weight wa */
+  uint32_t ia, ib; /* ring slots of the first and last sample */
+  double wa, wb;   /* their weights; single: only ia, weight wa */
   int single;
-  int pa, pb;         /* end sample's centre lies in the window (peaks, flags) */
-  uint32_t run_i[2];  /* interior runs: start slot and length */
+  int pa, pb;        /* end sample's centre lies in the window (peaks, flags) */
+  uint32_t run_i[2]; /* interior runs: start slot and length */
   uint32_t run_n[2];
   int nrun;
-  int64_t s0;         /* frame index of the first sample */
+  int64_t s0; /* frame index of the first sample */
 } seg_t;
 
 static void seg_init(const hr_meter_t *m, double a, double b, seg_t *g)
@@ -596,20 +595,20 @@ typedef struct v8d_half {
 
 /* Per form: s += w * (a * a) and p += w * (PA(a) * PB(a)) for a frame slot
  * a; W_ is the weight, or nothing for 1 (so the plain sums stay plain). */
-#define WIDE_ADD(s, p, a, W_, PA, PB)                                                          \
-  do {                                                                                         \
-    v8d d_ = __builtin_convertvector(a, v8d);                                                  \
-    s += W_(d_ * d_);                                                                          \
-    p += W_(PA(d_) * PB(d_));                                                                  \
+#define WIDE_ADD(s, p, a, W_, PA, PB)                                                              \
+  do {                                                                                             \
+    v8d d_ = __builtin_convertvector(a, v8d);                                                      \
+    s += W_(d_ * d_);                                                                              \
+    p += W_(PA(d_) * PB(d_));                                                                      \
   } while (0)
-#define HALF_ADD(s, p, a, W_, PA, PB)                                                          \
-  do {                                                                                         \
-    v4d l_ = LO4(a), h_ = HI4(a);                                                              \
-    v8f pa_ = PA(a), pb_ = PB(a);                                                              \
-    s.l += W_(l_ * l_);                                                                        \
-    s.h += W_(h_ * h_);                                                                        \
-    p.l += W_(LO4(pa_) * LO4(pb_));                                                            \
-    p.h += W_(HI4(pa_) * HI4(pb_));                                                            \
+#define HALF_ADD(s, p, a, W_, PA, PB)                                                              \
+  do {                                                                                             \
+    v4d l_ = LO4(a), h_ = HI4(a);                                                                  \
+    v8f pa_ = PA(a), pb_ = PB(a);                                                                  \
+    s.l += W_(l_ * l_);                                                                            \
+    s.h += W_(h_ * h_);                                                                            \
+    p.l += W_(LO4(pa_) * LO4(pb_));                                                                \
+    p.h += W_(HI4(pa_) * HI4(pb_));                                                                \
   } while (0)
 #define WIDE_SUM(x, y) ((x) + (y))
 #define HALF_SUM(x, y) __builtin_shufflevector((x).l + (y).l, (x).h + (y).h, 0, 1, 2, 3, 4, 5, 6, 7)
@@ -617,47 +616,48 @@ typedef struct v8d_half {
 #define W_A(e) (g->wa * (e))
 #define W_B(e) (g->wb * (e))
 
-#define WINDOW_SUMS_BODY(name, ATTR, T, ADD, SUM, PA, PB)                                         \
-  ATTR static void name(const float *fr, const seg_t *g, slot_sums_t *out)                     \
-  {                                                                                             \
-    T s0, s1, p0, p1;                                                                           \
-    memset(&s0, 0, sizeof s0);                                                                  \
-    s1 = p0 = p1 = s0;                                                                          \
-    v8i k0 = {0}, k1 = {0};                                                                     \
-    for (int r = 0; r < g->nrun; r++) {                                                         \
-      const float *f = fr + (size_t)g->run_i[r] * HR__SLOT;                                     \
-      const uint32_t n = g->run_n[r];                                                           \
-      uint32_t j = 0;                                                                           \
-      for (; j + 2 <= n; j += 2) {                                                              \
-        v8f a = slot_load(f + (size_t)j * HR__SLOT), b = slot_load(f + (size_t)(j + 1) * HR__SLOT); \
-        ADD(s0, p0, a, W_ONE, PA, PB);                                                          \
-        ADD(s1, p1, b, W_ONE, PA, PB);                                                          \
-        k0 = vmax_i(k0, slot_absbits(a));                                                       \
-        k1 = vmax_i(k1, slot_absbits(b));                                                       \
-      }                                                                                         \
-      if (j < n) {                                                                              \
-        v8f a = slot_load(f + (size_t)j * HR__SLOT);                                            \
-        ADD(s0, p0, a, W_ONE, PA, PB);                                                          \
-        k0 = vmax_i(k0, slot_absbits(a));                                                       \
-      }                                                                                         \
-    }                                                                                           \
-    v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                           \
-    ADD(s0, p0, a, W_A, PA, PB);                                                                \
-    if (g->pa)                                                                                  \
-      k0 = vmax_i(k0, slot_absbits(a));                                                         \
-    if (!g->single) {                                                                           \
-      v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                         \
-      ADD(s1, p1, b, W_B, PA, PB);                                                              \
-      if (g->pb)                                                                                \
-        k1 = vmax_i(k1, slot_absbits(b));                                                       \
-    }                                                                                           \
-    out->sq = SUM(s0, s1);                                                                      \
-    out->pr = SUM(p0, p1);                                                                      \
-    out->pk = vmax_i(k0, k1);                                                                   \
+#define WINDOW_SUMS_BODY(name, ATTR, T, ADD, SUM, PA, PB)                                          \
+  ATTR static void name(const float *fr, const seg_t *g, slot_sums_t *out)                         \
+  {                                                                                                \
+    T s0, s1, p0, p1;                                                                              \
+    memset(&s0, 0, sizeof s0);                                                                     \
+    s1 = p0 = p1 = s0;                                                                             \
+    v8i k0 = {0}, k1 = {0};                                                                        \
+    for (int r = 0; r < g->nrun; r++) {                                                            \
+      const float *f = fr + (size_t)g->run_i[r] * HR__SLOT;                                        \
+      const uint32_t n = g->run_n[r];                                                              \
+      uint32_t j = 0;                                                                              \
+      for (; j + 2 <= n; j += 2) {                                                                 \
+        v8f a = slot_load(f + (size_t)j * HR__SLOT),                                               \
+            b = slot_load(f + (size_t)(j + 1) * HR__SLOT);                                         \
+        ADD(s0, p0, a, W_ONE, PA, PB);                                                             \
+        ADD(s1, p1, b, W_ONE, PA, PB);                                                             \
+        k0 = vmax_i(k0, slot_absbits(a));                                                          \
+        k1 = vmax_i(k1, slot_absbits(b));                                                          \
+      }                                                                                            \
+      if (j < n) {                                                                                 \
+        v8f a = slot_load(f + (size_t)j * HR__SLOT);                                               \
+        ADD(s0, p0, a, W_ONE, PA, PB);                                                             \
+        k0 = vmax_i(k0, slot_absbits(a));                                                          \
+      }                                                                                            \
+    }                                                                                              \
+    v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                              \
+    ADD(s0, p0, a, W_A, PA, PB);                                                                   \
+    if (g->pa)                                                                                     \
+      k0 = vmax_i(k0, slot_absbits(a));                                                            \
+    if (!g->single) {                                                                              \
+      v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                            \
+      ADD(s1, p1, b, W_B, PA, PB);                                                                 \
+      if (g->pb)                                                                                   \
+        k1 = vmax_i(k1, slot_absbits(b));                                                          \
+    }                                                                                              \
+    out->sq = SUM(s0, s1);                                                                         \
+    out->pr = SUM(p0, p1);                                                                         \
+    out->pk = vmax_i(k0, k1);                                                                      \
   }
 
-#define DEFINE_WINDOW_SUMS(name, PA, PB)                                                          \
-  WINDOW_SUMS_BODY(name##_half, HR__CLONES_256, v8d_half_t, HALF_ADD, HALF_SUM, PA, PB)         \
+#define DEFINE_WINDOW_SUMS(name, PA, PB)                                                           \
+  WINDOW_SUMS_BODY(name##_half, HR__CLONES_256, v8d_half_t, HALF_ADD, HALF_SUM, PA, PB)            \
   WINDOW_SUMS_BODY(name##_wide, HR__TARGET_512, v8d, WIDE_ADD, WIDE_SUM, PA, PB)
 
 DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_3P4W_A, PROD_3P4W_B)
@@ -736,8 +736,7 @@ static inline void sums_to_half(const hr_meter_t *m, const slot_sums_t *sp, hr__
   }
 }
 
-static void seg_sums(hr_meter_t *m, const seg_t *g,
-                                                            hr__half_t *h)
+static void seg_sums(hr_meter_t *m, const seg_t *g, hr__half_t *h)
 {
   slot_sums_t s;
   if (m->cfg.layout == HR_LAYOUT_3P4W)
@@ -749,8 +748,7 @@ static void seg_sums(hr_meter_t *m, const seg_t *g,
   sums_to_half(m, &s, h);
 }
 
-static void half_sums(hr_meter_t *m, double a, double b,
-                                                             hr__half_t *h)
+static void half_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
 {
   h->pos0 = a;
   h->pos1 = b;
@@ -1592,9 +1590,8 @@ static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, 
     keep[c] = c < nin ? -1 : 0;
   v8i b0 = {0}, b1 = {0};
   uint32_t j = 0;
-  const uint32_t vec_end = (uint32_t)(((size_t)len * nin >= HR__SLOT)
-                                          ? ((size_t)len * nin - HR__SLOT) / nin + 1
-                                          : 0);
+  const uint32_t vec_end =
+      (uint32_t)(((size_t)len * nin >= HR__SLOT) ? ((size_t)len * nin - HR__SLOT) / nin + 1 : 0);
   for (; j + 2 <= vec_end; j += 2) {
     /* The input streams from memory once: ask for it a few KB ahead (a
      * prefetch past the caller's buffer is harmless, it never faults). */
@@ -1625,12 +1622,12 @@ static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, 
 /* Phase A's copy for one contiguous run of ring slots [i0, i0 + len), with
  * the channel count a constant in each branch. */
 HR__CLONES_512 static void chunk_copy(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
-                                        int32_t *bad_lanes)
+                                      int32_t *bad_lanes)
 {
   float *fr = m->fr + (size_t)i0 * HR__SLOT;
   float lim_f[HR__SLOT];
   for (int c = 0; c < HR__SLOT; c++)
-    lim_f[c] = c >= m->nch_in ? INFINITY
+    lim_f[c] = c >= m->nch_in                                    ? INFINITY
                : m->clip[c] > 0.0f && m->clip[c] < m->corrupt[c] ? m->clip[c]
                                                                  : m->corrupt[c];
   v8i lim, bad = {0};
@@ -1710,15 +1707,15 @@ static int classify_frame(hr_meter_t *m, uint32_t idx)
 }
 
 /* One biquad section, direct form I, on y in place. */
-#define BIQUAD_STEP(b, y)                                                                         \
-  do {                                                                                            \
-    double o_ = (((b).b0 * (y) + (b).b1 * (b).x1 + (b).b2 * (b).x2) - (b).a2 * (b).y2) -          \
-                (b).a1 * (b).y1;                                                                  \
-    (b).x2 = (b).x1;                                                                              \
-    (b).x1 = (y);                                                                                 \
-    (b).y2 = (b).y1;                                                                              \
-    (b).y1 = o_;                                                                                  \
-    (y) = o_;                                                                                     \
+#define BIQUAD_STEP(b, y)                                                                          \
+  do {                                                                                             \
+    double o_ =                                                                                    \
+        (((b).b0 * (y) + (b).b1 * (b).x1 + (b).b2 * (b).x2) - (b).a2 * (b).y2) - (b).a1 * (b).y1;  \
+    (b).x2 = (b).x1;                                                                               \
+    (b).x1 = (y);                                                                                  \
+    (b).y2 = (b).y1;                                                                               \
+    (b).y1 = o_;                                                                                   \
+    (y) = o_;                                                                                      \
   } while (0)
 
 /* The zero-crossing filter over frames [n0, n0 + len) of the ring.  It runs
@@ -1730,7 +1727,7 @@ static int classify_frame(hr_meter_t *m, uint32_t idx)
  * depends on nothing but the samples, so it can run ahead of the windows and
  * events of the same frames. */
 HR__CLONES_512 static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, double *ys,
-                                      int64_t *ends)
+                                    int64_t *ends)
 {
   _Static_assert(HR__ZC_SECTIONS == 3, "zc_filter runs three sections");
   const float *ref = m->fr + m->cfg.ref_channel;
@@ -1855,9 +1852,9 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
          * and back would ring through the next cycles' crossings. */
         float *r = m->fr + (size_t)idx * HR__SLOT + m->cfg.ref_channel;
         if (m->zc_sub_n != n - 1)
-          m->zc_sub = n > 0 ? m->fr[(size_t)((uint32_t)(n - 1) & m->mask) * HR__SLOT +
-                                     m->cfg.ref_channel]
-                             : 0.0f;
+          m->zc_sub =
+              n > 0 ? m->fr[(size_t)((uint32_t)(n - 1) & m->mask) * HR__SLOT + m->cfg.ref_channel]
+                    : 0.0f;
         m->zc_sub_n = n;
         *r = m->zc_sub;
         cnt = zc_filter(m, n, 1, ys, ends);

@@ -16,7 +16,7 @@ typedef struct hr__boundary {
   double pos;
   double freq_hz; /* frequency of the cycle that ends here (rising only), 0 if unknown */
   int rising;
-  int real;       /* 0: synthesised because no crossing came (free-running) */
+  int real; /* 0: synthesised because no crossing came (free-running) */
   /* End of the one-period window that commences at the boundary two before
    * this one (IEC 61000-4-30 §5.4.2): that boundary plus one period of the
    * tracked frequency when this one was scheduled.  The boundary is
@@ -36,8 +36,8 @@ typedef struct hr__half {
 
 /* Sums over several half cycles (a cycle or a 10/12-cycle interval). */
 typedef struct hr__acc {
-  int n;        /* half cycles (cycle) or cycles (interval) */
-  int open;     /* started at a rising boundary */
+  int n;    /* half cycles (cycle) or cycles (interval) */
+  int open; /* started at a rising boundary */
   double pos0, len;
   double sq[HR_MAX_CH];
   double peak[HR_MAX_CH];
@@ -73,11 +73,11 @@ struct hr_meter {
   /* Sample ring of frame slots (HR__SLOT floats a frame: channel c in lane
    * c, zeros past the last channel), ring_len a power of two. */
   uint32_t ring_len, mask;
-  int wide_sums;             /* 1: the 8-double window sums (AVX-512), 0: halves */
+  int wide_sums; /* 1: the 8-double window sums (AVX-512), 0: halves */
   float *fr;
-  uint16_t *fring; /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
+  uint16_t *fring;   /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
   int64_t flag_last; /* index of the last frame with a flag, -1 if none */
-  double *pcum;    /* running sum of total instantaneous power, inclusive */
+  double *pcum;      /* running sum of total instantaneous power, inclusive */
   double pcum_acc;
   hr__power_term_t pterm[6];
   int n_pterm;
@@ -86,11 +86,11 @@ struct hr_meter {
   float zc_sub;             /* reference value the band-pass got for frame zc_sub_n */
   int64_t zc_sub_n;
 
-  int64_t n;       /* frames consumed; the next frame has index n */
-  int64_t n_max;   /* frames the stream may hold before timestamps overflow */
+  int64_t n;     /* frames consumed; the next frame has index n */
+  int64_t n_max; /* frames the stream may hold before timestamps overflow */
   int64_t next_due;
-  int ms_events;   /* a detector reads the 1-ms series */
-  int need_pcum;   /* the running power sum is kept (the 1-ms series is read) */
+  int ms_events; /* a detector reads the 1-ms series */
+  int need_pcum; /* the running power sum is kept (the 1-ms series is read) */
 
   /* Zero crossings. */
   hr__zc_filter_t zc;
@@ -100,8 +100,8 @@ struct hr_meter {
   int64_t zc_j;   /* decimated samples filtered so far */
   double zc_bsum; /* running block sum for the decimated reference */
   int zc_bcnt;
-  double min_half;       /* shortest accepted half period [samples] */
-  double f_min, f_max;   /* tracking range [Hz] */
+  double min_half;     /* shortest accepted half period [samples] */
+  double f_min, f_max; /* tracking range [Hz] */
   int have_real, have_raw_rise;
   double last_real_pos, last_raw_rise_pos; /* filtered positions */
   /* Per polarity (0 falling, 1 rising): the last accepted crossing and the
@@ -109,21 +109,21 @@ struct hr_meter {
    * ones (see on_crossing). */
   int have_pol[2], have_per[2];
   double pol_pos[2], pol_per[2];
-  int zc_hold;           /* crossings still distrusted after a disturbed one */
-  int f_blocked;         /* rising crossings in a row not trusted */
-  int f_settled;         /* the history restarted once the filter settled */
-  double f_est;          /* frequency used for window lengths, boundaries and
-                            sliding windows: the median of the last trusted
-                            cycle frequencies */
+  int zc_hold;   /* crossings still distrusted after a disturbed one */
+  int f_blocked; /* rising crossings in a row not trusted */
+  int f_settled; /* the history restarted once the filter settled */
+  double f_est;  /* frequency used for window lengths, boundaries and
+                    sliding windows: the median of the last trusted
+                    cycle frequencies */
   double f_hist[8];
   int f_hist_n, f_hist_head;
-  double f_rej[3];       /* cycle frequencies in a row far from f_est */
+  double f_rej[3]; /* cycle frequencies in a row far from f_est */
   int f_rej_n;
   int lock_misses;
   double delay_f, delay; /* filter delay cached for frequency delay_f [samples] */
   double zc_h2_6;        /* h^2/6, h the decimated sample spacing at delay_f [rad] */
   int out_of_range;
-  int locked;            /* boundaries follow the phase lock (see on_crossing) */
+  int locked; /* boundaries follow the phase lock (see on_crossing) */
   double settle_pos;
 
   hr__boundary_t pend[HR__PENDING_MAX];
@@ -149,7 +149,7 @@ struct hr_meter {
 
   /* IEC 10-s frequency. */
   int64_t f10_end_ns;
-  double f10_first, f10_last; /* first and last trusted rising crossing */
+  double f10_first, f10_last;  /* first and last trusted rising crossing */
   int f10_count;               /* rising crossings in the interval so far */
   int f10_first_n, f10_last_n; /* their numbers among them */
   int f10_have;

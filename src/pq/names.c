@@ -4,22 +4,21 @@
 #include "headroom/pq.h"
 
 static const hr__enum_name_t rec_kind_names[] = {
-  {HR_REC_HALF, "half"},         {HR_REC_CYCLE, "cycle"},     {HR_REC_MS, "ms"},
-  {HR_REC_INTERVAL, "interval"}, {HR_REC_FREQ10S, "freq10s"}, {HR_REC_EVENT, "event"}};
+    {HR_REC_HALF, "half"},         {HR_REC_CYCLE, "cycle"},     {HR_REC_MS, "ms"},
+    {HR_REC_INTERVAL, "interval"}, {HR_REC_FREQ10S, "freq10s"}, {HR_REC_EVENT, "event"}};
 
-static const hr__enum_name_t event_type_names[] = {
-  {HR_EVT_DIP, "dip"},
-  {HR_EVT_SWELL, "swell"},
-  {HR_EVT_INTERRUPTION, "interruption"},
-  {HR_EVT_RVC, "rvc"},
-  {HR_EVT_POWER_STEP, "power_step"},
-  {HR_EVT_CURRENT_STEP, "current_step"},
-  {HR_EVT_ALARM, "alarm"}};
+static const hr__enum_name_t event_type_names[] = {{HR_EVT_DIP, "dip"},
+                                                   {HR_EVT_SWELL, "swell"},
+                                                   {HR_EVT_INTERRUPTION, "interruption"},
+                                                   {HR_EVT_RVC, "rvc"},
+                                                   {HR_EVT_POWER_STEP, "power_step"},
+                                                   {HR_EVT_CURRENT_STEP, "current_step"},
+                                                   {HR_EVT_ALARM, "alarm"}};
 
 static const hr__enum_name_t metric_names[] = {
-  {HR_METRIC_P_TOTAL_W, "p_total_w"}, {HR_METRIC_DPDT_W_PER_S, "dpdt_w_per_s"},
-  {HR_METRIC_I_PEAK_A, "i_peak_a"},   {HR_METRIC_I_RMS_A, "i_rms_a"},
-  {HR_METRIC_U_RMS_V, "u_rms_v"},     {HR_METRIC_FREQ_HZ, "freq_hz"}};
+    {HR_METRIC_P_TOTAL_W, "p_total_w"}, {HR_METRIC_DPDT_W_PER_S, "dpdt_w_per_s"},
+    {HR_METRIC_I_PEAK_A, "i_peak_a"},   {HR_METRIC_I_RMS_A, "i_rms_a"},
+    {HR_METRIC_U_RMS_V, "u_rms_v"},     {HR_METRIC_FREQ_HZ, "freq_hz"}};
 
 const char *hr_rec_kind_name(hr_rec_kind_t kind)
 {

@@ -49,7 +49,6 @@ double hr__zc_filter_delay_fast(const hr__zc_filter_t *f, double freq_hz);
 /* Magnitude response at freq_hz. */
 double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);
 
-
 /* ---- swing detector (events.c) ---------------------------------------------- */
 
 /* Detects a swing of more than thr within window_s on a sampled series and
@@ -57,15 +56,15 @@ double hr__zc_filter_gain(const hr__zc_filter_t *f, double freq_hz);
 typedef struct hr__swing {
   double thr;
   double window_s;
-  int cap;       /* ring capacity in points, a power of two */
-  int mask;      /* cap - 1 */
-  double *t_s;   /* ring of times [s], owned by the meter's arena */
-  double *x;     /* ring of values */
+  int cap;     /* ring capacity in points, a power of two */
+  int mask;    /* cap - 1 */
+  double *t_s; /* ring of times [s], owned by the meter's arena */
+  double *x;   /* ring of values */
   int head, count;
-  int imin, imax; /* ring slots of the window's extremes */
+  int imin, imax;   /* ring slots of the window's extremes */
   int *dmin, *dmax; /* monotonic deques of ring slots (ascending minima, descending maxima) */
   int dmin_h, dmin_n, dmax_h, dmax_n;
-  int active;    /* 0 idle, +1 rising swing, -1 falling swing */
+  int active; /* 0 idle, +1 rising swing, -1 falling swing */
   double t_from, x_from, t_ext, x_ext;
   unsigned channels;
 } hr__swing_t;

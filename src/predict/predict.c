@@ -10,28 +10,28 @@
 
 struct hr_predictor {
   hr_predict_cfg_t cfg;
-  int h;            /* horizon [samples] >= 1 */
-  int len;          /* history ring length [samples] */
-  double *x;        /* history ring */
-  int64_t n;        /* samples pushed */
-  double *fc;       /* forecasts of the last h + 1 steps, by sample index mod (h + 1) */
-  double margin;    /* tracked quantile of misses */
-  double scale;     /* running mean |miss|, the step size of the quantile tracker */
+  int h;         /* horizon [samples] >= 1 */
+  int len;       /* history ring length [samples] */
+  double *x;     /* history ring */
+  int64_t n;     /* samples pushed */
+  double *fc;    /* forecasts of the last h + 1 steps, by sample index mod (h + 1) */
+  double margin; /* tracked quantile of misses */
+  double scale;  /* running mean |miss|, the step size of the quantile tracker */
   double eta;
-  int bin;          /* samples per bin for period detection */
-  int nb;           /* bins in the detection window */
-  double *bins;     /* scratch for detection */
-  int period;       /* [samples], 0: none */
+  int bin;      /* samples per bin for period detection */
+  int nb;       /* bins in the detection window */
+  double *bins; /* scratch for detection */
+  int period;   /* [samples], 0: none */
   int64_t next_detect;
   double last;
   /* Hint table: per load bin, a tracked quantile of the horizon peak that
    * followed forecasts made in that bin (scored once the horizon passed). */
-  int nhb;          /* bins, 0: no hint table */
-  int *hb;          /* bin of the forecast of the last h + 1 steps (-1: none) */
-  double *hlev;     /* tracked quantile [W] */
-  double *hscale;   /* running mean |peak - level| [W], the tracker's step */
-  int64_t *hcount;  /* outcomes seen */
-  int64_t hmin;     /* outcomes before a bin is used */
+  int nhb;         /* bins, 0: no hint table */
+  int *hb;         /* bin of the forecast of the last h + 1 steps (-1: none) */
+  double *hlev;    /* tracked quantile [W] */
+  double *hscale;  /* running mean |peak - level| [W], the tracker's step */
+  int64_t *hcount; /* outcomes seen */
+  int64_t hmin;    /* outcomes before a bin is used */
 };
 
 int hr_predict_cfg_init(hr_predict_cfg_t *cfg, double dt_s)

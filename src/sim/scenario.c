@@ -27,8 +27,8 @@ typedef struct sp {
   hr_scenario_t *sc;
 } sp_t;
 
-static int sfail(sp_t *P, const yaml_node_t *at, int code, const char *field, const char *fmt,
-                 ...) __attribute__((format(printf, 5, 6)));
+static int sfail(sp_t *P, const yaml_node_t *at, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int sfail(sp_t *P, const yaml_node_t *at, int code, const char *field, const char *fmt, ...)
 {
@@ -70,8 +70,7 @@ static int get_num(sp_t *P, const yaml_node_t *n, const char *field, double lo, 
   return HR_OK;
 }
 
-static int get_int(sp_t *P, const yaml_node_t *n, const char *field, double lo, double hi,
-                   int *out)
+static int get_int(sp_t *P, const yaml_node_t *n, const char *field, double lo, double hi, int *out)
 {
   double v;
   int rc = get_num(P, n, field, lo, hi, &v);
@@ -94,9 +93,9 @@ static int get_str(sp_t *P, const yaml_node_t *n, const char *field, char *out, 
   return HR_OK;
 }
 
-#define FOR_PAIRS(P, map, kv)                                                                     \
-  for (yaml_node_pair_t *kv = (map)->data.mapping.pairs.start;                                    \
-       kv < (map)->data.mapping.pairs.top; kv++)
+#define FOR_PAIRS(P, map, kv)                                                                      \
+  for (yaml_node_pair_t *kv = (map)->data.mapping.pairs.start; kv < (map)->data.mapping.pairs.top; \
+       kv++)
 
 static int gpu_block(sp_t *P, const yaml_node_t *m)
 {
@@ -129,9 +128,8 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
       return rc;
   }
   if (g->cap_min_w > g->cap_max_w || g->idle_w >= g->cap_min_w)
-    return sfail(P, m, HR_ERR_RANGE, "gpu",
-                 "need idle_w < cap_min_w <= cap_max_w (%g, %g, %g)", g->idle_w, g->cap_min_w,
-                 g->cap_max_w);
+    return sfail(P, m, HR_ERR_RANGE, "gpu", "need idle_w < cap_min_w <= cap_max_w (%g, %g, %g)",
+                 g->idle_w, g->cap_min_w, g->cap_max_w);
   return HR_OK;
 }
 
@@ -170,7 +168,8 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
         return sfail(P, v, HR_ERR_PARSE, ff, "expected 'training' or 'batch'");
       have_kind = 1;
     } else if (!strcmp(key, "gpus")) {
-      if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 2)
+      if (v->type != YAML_SEQUENCE_NODE ||
+          v->data.sequence.items.top - v->data.sequence.items.start != 2)
         return sfail(P, v, HR_ERR_PARSE, ff, "expected [first, end] (end excluded)");
       const yaml_node_t *a = yaml_document_get_node(&P->doc, v->data.sequence.items.start[0]);
       const yaml_node_t *b = yaml_document_get_node(&P->doc, v->data.sequence.items.start[1]);

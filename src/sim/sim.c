@@ -20,10 +20,10 @@
 #include "headroom/sim.h"
 
 typedef struct job {
-  double phi_s;     /* position in the iteration schedule [s of uncapped time] */
-  double speed;     /* this step's job speed (slowest GPU) */
-  double d_w;       /* this step's demand per GPU [W] */
-  int running;      /* 1 while the job makes progress */
+  double phi_s; /* position in the iteration schedule [s of uncapped time] */
+  double speed; /* this step's job speed (slowest GPU) */
+  double d_w;   /* this step's demand per GPU [W] */
+  int running;  /* 1 while the job makes progress */
 } job_t;
 
 struct hr_sim {
@@ -35,7 +35,7 @@ struct hr_sim {
   size_t n_work;
   hr_sim_event_t *ev;
   size_t n_ev;
-  int64_t *ev_node;     /* coordinator crash: tree index */
+  int64_t *ev_node;        /* coordinator crash: tree index */
   unsigned char *ev_state; /* 0 pending, 1 active, 2 over */
   job_t *jobs;
   int64_t t_ns, step_ns, end_ns, sample_ns, next_sample_ns;
@@ -45,12 +45,12 @@ struct hr_sim {
   size_t n_slots;
   int n_pop;
   int32_t *slot_node;
-  int32_t *slot_work;   /* workload index, -1 none */
+  int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
   int64_t *pend_t_ns;
 
   /* electricity, per tree index */
-  double *ph_w;         /* 3 per node: line-to-neutral watts per conductor */
+  double *ph_w; /* 3 per node: line-to-neutral watts per conductor */
   unsigned char *powered;
   hr_device_t **dev;
   hr_sim_node_result_t *res;
@@ -127,8 +127,8 @@ static void sa_destroy(hr_actuator_t *a)
   (void)a; /* impl is the simulator, which owns itself */
 }
 
-static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits, sa_set_cap, NULL, NULL,
-                                      sa_name, sa_destroy};
+static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits, sa_set_cap,
+                                      NULL,     NULL,    sa_name,   sa_destroy};
 
 /* ---- policies ------------------------------------------------------------------------ */
 
@@ -202,7 +202,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return HR_ERR_INVALID_ARG;
   if (!(sc->duration_s > 0.0) || !(sc->step_ms >= 0.1 && sc->step_ms <= 100.0) ||
       !(sc->sample_s > 0.0))
-    return fail(diag, HR_ERR_RANGE, "duration_s", "%s", "duration, step or sample step out of range");
+    return fail(diag, HR_ERR_RANGE, "duration_s", "%s",
+                "duration, step or sample step out of range");
   hr_sim_t *s = calloc(1, sizeof *s);
   if (!s)
     return HR_ERR_NOMEM;
@@ -246,7 +247,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->n_pop = sc->gpus < 0 ? (int)s->n_slots : sc->gpus;
   if ((size_t)s->n_pop > s->n_slots) {
     hr_sim_destroy(s);
-    return fail(diag, HR_ERR_RANGE, "gpus", "%s", "more populated GPUs than the tree has leaf slots");
+    return fail(diag, HR_ERR_RANGE, "gpus", "%s",
+                "more populated GPUs than the tree has leaf slots");
   }
   size_t m = s->n_slots;
   s->slot_node = malloc(m * sizeof *s->slot_node);
@@ -277,7 +279,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     const hr_workload_t *wl = &s->work[w];
     if (wl->gpu_first < 0 || wl->gpu_end > s->n_pop || wl->gpu_first >= wl->gpu_end) {
       hr_sim_destroy(s);
-      return fail(diag, HR_ERR_RANGE, "workloads[].gpus", "%s", "a range outside the populated GPUs");
+      return fail(diag, HR_ERR_RANGE, "workloads[].gpus", "%s",
+                  "a range outside the populated GPUs");
     }
     for (int k = wl->gpu_first; k < wl->gpu_end; k++) {
       if (s->slot_work[k] >= 0) {
@@ -543,13 +546,32 @@ int hr_sim_step(hr_sim_t *s)
     double p = s->p_w[k], *ph = &s->ph_w[3 * nk];
     site_p += p;
     switch (s->nd[nk].phase) {
-    case HR_PHASE_A: ph[0] += p; break;
-    case HR_PHASE_B: ph[1] += p; break;
-    case HR_PHASE_C: ph[2] += p; break;
-    case HR_PHASE_AB: ph[0] += p / sqrt(3.0); ph[1] += p / sqrt(3.0); break;
-    case HR_PHASE_BC: ph[1] += p / sqrt(3.0); ph[2] += p / sqrt(3.0); break;
-    case HR_PHASE_CA: ph[2] += p / sqrt(3.0); ph[0] += p / sqrt(3.0); break;
-    default: ph[0] += p / 3.0; ph[1] += p / 3.0; ph[2] += p / 3.0; break;
+    case HR_PHASE_A:
+      ph[0] += p;
+      break;
+    case HR_PHASE_B:
+      ph[1] += p;
+      break;
+    case HR_PHASE_C:
+      ph[2] += p;
+      break;
+    case HR_PHASE_AB:
+      ph[0] += p / sqrt(3.0);
+      ph[1] += p / sqrt(3.0);
+      break;
+    case HR_PHASE_BC:
+      ph[1] += p / sqrt(3.0);
+      ph[2] += p / sqrt(3.0);
+      break;
+    case HR_PHASE_CA:
+      ph[2] += p / sqrt(3.0);
+      ph[0] += p / sqrt(3.0);
+      break;
+    default:
+      ph[0] += p / 3.0;
+      ph[1] += p / 3.0;
+      ph[2] += p / 3.0;
+      break;
     }
   }
   for (size_t k = s->n; k-- > 0;) {

@@ -133,8 +133,9 @@ static void queues_free(hr_store_t *s)
 
 int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out)
 {
-  if (!cfg || !out || !cfg->path || cfg->backlog_rows < 16 || cfg->backlog_rows > ((size_t)1 << 24) ||
-      cfg->batch_rows < 1 || !(cfg->flush_interval_s >= 0.01) || !(cfg->flush_interval_s <= 60))
+  if (!cfg || !out || !cfg->path || cfg->backlog_rows < 16 ||
+      cfg->backlog_rows > ((size_t)1 << 24) || cfg->batch_rows < 1 ||
+      !(cfg->flush_interval_s >= 0.01) || !(cfg->flush_interval_s <= 60))
     return HR_ERR_INVALID_ARG;
   for (int r = 0; r < HR_RES_COUNT; r++)
     if (cfg->keep_ns[r] <= 0)
@@ -162,7 +163,8 @@ int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out)
     return HR_ERR_NOMEM;
   }
   int rc = HR_ERR_IO;
-  if (sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(cfg->path, &s->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK)
     goto fail;
   sqlite3_busy_timeout(s->db, 5000);
@@ -173,10 +175,11 @@ int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out)
       sqlite3_create_function(s->db, "hr_sqrt", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                               sqrt_fn, NULL, NULL) != SQLITE_OK)
     goto fail;
-  if (sqlite3_prepare_v2(s->db,
-                         "INSERT OR REPLACE INTO measurement VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                         "?,?,?)",
-                         -1, &s->ins_row, NULL) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(
+          s->db,
+          "INSERT OR REPLACE INTO measurement VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+          "?,?,?)",
+          -1, &s->ins_row, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db, "INSERT INTO event VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_ev,
                          NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db, "INSERT INTO capture VALUES(?,?,?,?,?,?,?,?)", -1, &s->ins_cap,
@@ -615,9 +618,8 @@ static int rollup(hr_store_t *st, int from, int to, int64_t now_ns)
       rc = HR_OK;
   }
   sqlite3_finalize(q);
-  if (rc == HR_OK &&
-      sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta VALUES(?, ?)", -1, &m, NULL) ==
-          SQLITE_OK) {
+  if (rc == HR_OK && sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta VALUES(?, ?)", -1, &m,
+                                        NULL) == SQLITE_OK) {
     sqlite3_bind_text(m, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(m, 2, upto);
     rc = sqlite3_step(m) == SQLITE_DONE ? HR_OK : HR_ERR_IO;

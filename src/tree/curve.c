@@ -27,20 +27,20 @@ const hr__enum_name_t hr__curve_names[9] = {
 };
 
 static const curve_row_t curves[] = {
-  /* IEC 60255-151, dependent-time characteristics A, B, C and the long- and
-   * short-time inverse variants; c = 0 for every IEC curve.  The reset
-   * constants are GE F650's IEC values (IEC 60255-151 leaves reset to the
-   * manufacturer). */
-  {HR_CURVE_IEC_SI, {0.14, 0.02, 0.0, 9.7}},
-  {HR_CURVE_IEC_VI, {13.5, 1.0, 0.0, 43.2}},
-  {HR_CURVE_IEC_EI, {80.0, 2.0, 0.0, 58.2}},
-  {HR_CURVE_IEC_LTI, {120.0, 1.0, 0.0, 120.0}},
-  {HR_CURVE_IEC_STI, {0.05, 0.04, 0.0, 0.5}},
-  /* IEEE C37.112 Table 1 (moderately, very, extremely inverse), operate A, B, p
-   * and reset tr. */
-  {HR_CURVE_IEEE_MI, {0.0515, 0.02, 0.1140, 4.85}},
-  {HR_CURVE_IEEE_VI, {19.61, 2.0, 0.491, 21.6}},
-  {HR_CURVE_IEEE_EI, {28.2, 2.0, 0.1217, 29.1}},
+    /* IEC 60255-151, dependent-time characteristics A, B, C and the long- and
+     * short-time inverse variants; c = 0 for every IEC curve.  The reset
+     * constants are GE F650's IEC values (IEC 60255-151 leaves reset to the
+     * manufacturer). */
+    {HR_CURVE_IEC_SI, {0.14, 0.02, 0.0, 9.7}},
+    {HR_CURVE_IEC_VI, {13.5, 1.0, 0.0, 43.2}},
+    {HR_CURVE_IEC_EI, {80.0, 2.0, 0.0, 58.2}},
+    {HR_CURVE_IEC_LTI, {120.0, 1.0, 0.0, 120.0}},
+    {HR_CURVE_IEC_STI, {0.05, 0.04, 0.0, 0.5}},
+    /* IEEE C37.112 Table 1 (moderately, very, extremely inverse), operate A, B, p
+     * and reset tr. */
+    {HR_CURVE_IEEE_MI, {0.0515, 0.02, 0.1140, 4.85}},
+    {HR_CURVE_IEEE_VI, {19.61, 2.0, 0.491, 21.6}},
+    {HR_CURVE_IEEE_EI, {28.2, 2.0, 0.1217, 29.1}},
 };
 
 #define N_CURVES (sizeof curves / sizeof curves[0])
@@ -60,8 +60,8 @@ int hr_curve_consts(hr_curve_t curve, hr_curve_consts_t *out)
 
 double hr_curve_operate_s(const hr_curve_consts_t *c, double tms, double m)
 {
-  if (!c || !(tms > 0.0) || !isfinite(tms) || isnan(m) || !(c->k_s > 0.0) ||
-      !(c->alpha > 0.0) || !(c->c_s >= 0.0))
+  if (!c || !(tms > 0.0) || !isfinite(tms) || isnan(m) || !(c->k_s > 0.0) || !(c->alpha > 0.0) ||
+      !(c->c_s >= 0.0))
     return NAN;
   if (m <= 1.0)
     return INFINITY;

@@ -203,8 +203,10 @@ size_t hr_device_cfg_size(void)
 }
 
 const hr__enum_name_t hr__device_type_names[4] = {
-    {HR_DEVICE_NONE, "none"}, {HR_DEVICE_TRIP_UNIT, "trip_unit"},
-    {HR_DEVICE_RELAY, "relay"}, {HR_DEVICE_FUSE, "fuse"},
+    {HR_DEVICE_NONE, "none"},
+    {HR_DEVICE_TRIP_UNIT, "trip_unit"},
+    {HR_DEVICE_RELAY, "relay"},
+    {HR_DEVICE_FUSE, "fuse"},
 };
 
 const char *hr_device_type_name(hr_device_type_t type)
@@ -215,8 +217,7 @@ const char *hr_device_type_name(hr_device_type_t type)
 
 const char *hr_element_name(hr_element_t elem)
 {
-  static const char *const names[HR_ELEM_COUNT] = {"none", "L",  "S",  "I",
-                                                   "G",    "51", "50", "melt"};
+  static const char *const names[HR_ELEM_COUNT] = {"none", "L", "S", "I", "G", "51", "50", "melt"};
   if ((int)elem < 0 || elem >= HR_ELEM_COUNT)
     return "unknown";
   return names[elem];

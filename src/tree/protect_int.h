@@ -12,21 +12,21 @@
 struct hr_device {
   hr_device_cfg_t cfg;
   /* Derived from cfg at init. */
-  double tau_s;                       /* L thermal time constant [s] */
-  double k2;                          /* L threshold, in units of (I/Ir)^2 */
-  hr_curve_consts_t rc;               /* relay curve constants */
-  double log_i[HR_FUSE_MAX_POINTS];   /* fuse table, natural logs */
+  double tau_s;                     /* L thermal time constant [s] */
+  double k2;                        /* L threshold, in units of (I/Ir)^2 */
+  hr_curve_consts_t rc;             /* relay curve constants */
+  double log_i[HR_FUSE_MAX_POINTS]; /* fuse table, natural logs */
   double log_t[HR_FUSE_MAX_POINTS];
   /* State. */
-  double t_s;                         /* time since reset [s] */
+  double t_s; /* time since reset [s] */
   int tripped;
   hr_element_t element;
   unsigned n_trips;
   double t_trip_s;
-  double theta[3];                    /* L thermal image per phase, (I/Ir)^2 units */
-  double acc[HR_ELEM_COUNT];          /* integrators of S, I, G, 51, 50, melt (0..1) */
-  double s_min_until_s;               /* S delay at its minimum until this time */
-  double below_s;                     /* relay definite reset: time spent below pickup */
+  double theta[3];           /* L thermal image per phase, (I/Ir)^2 units */
+  double acc[HR_ELEM_COUNT]; /* integrators of S, I, G, 51, 50, melt (0..1) */
+  double s_min_until_s;      /* S delay at its minimum until this time */
+  double below_s;            /* relay definite reset: time spent below pickup */
 };
 
 #endif

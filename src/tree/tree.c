@@ -28,12 +28,12 @@
 struct hr_tree {
   size_t n;
   hr_tree_node_t *nodes;
-  uint32_t *child0;   /* first index into children of each node */
+  uint32_t *child0; /* first index into children of each node */
   int32_t *children;
   hr_device_cfg_t *devices;
   hr_grid_limits_t *grids;
   char *strings;
-  uint32_t *by_id;    /* node indices sorted by id */
+  uint32_t *by_id; /* node indices sorted by id */
   const char *name;
   hr_redundancy_t redundancy;
 };
@@ -64,12 +64,18 @@ const hr__enum_name_t hr__phase_names[7] = {
 };
 
 const hr__enum_name_t hr__node_kind_names[12] = {
-    {HR_NODE_UTILITY, "utility"}, {HR_NODE_GENERATOR, "generator"},
-    {HR_NODE_TRANSFORMER, "transformer"}, {HR_NODE_SWITCHGEAR, "switchgear"},
-    {HR_NODE_UPS, "ups"}, {HR_NODE_DISTRIBUTION, "distribution"},
-    {HR_NODE_BUSWAY, "busway"}, {HR_NODE_PDU, "pdu"},
-    {HR_NODE_BRANCH, "branch"}, {HR_NODE_RACK, "rack"},
-    {HR_NODE_SERVER, "server"}, {HR_NODE_GPU, "gpu"},
+    {HR_NODE_UTILITY, "utility"},
+    {HR_NODE_GENERATOR, "generator"},
+    {HR_NODE_TRANSFORMER, "transformer"},
+    {HR_NODE_SWITCHGEAR, "switchgear"},
+    {HR_NODE_UPS, "ups"},
+    {HR_NODE_DISTRIBUTION, "distribution"},
+    {HR_NODE_BUSWAY, "busway"},
+    {HR_NODE_PDU, "pdu"},
+    {HR_NODE_BRANCH, "branch"},
+    {HR_NODE_RACK, "rack"},
+    {HR_NODE_SERVER, "server"},
+    {HR_NODE_GPU, "gpu"},
 };
 
 static const char *feed_name(unsigned feed)
@@ -84,8 +90,7 @@ const char *hr_phase_name(hr_phase_t phase)
 
 const char *hr_node_kind_name(hr_node_kind_t kind)
 {
-  return hr__enum_name(hr__node_kind_names, HR__COUNT(hr__node_kind_names), (int)kind,
-                       "unknown");
+  return hr__enum_name(hr__node_kind_names, HR__COUNT(hr__node_kind_names), (int)kind, "unknown");
 }
 
 /* ---- ids ---------------------------------------------------------------------- */
@@ -125,13 +130,13 @@ typedef struct bld {
   hr__err_t *e;
   size_t n;
   idx_entry_t *sorted;
-  int32_t *pa, *pb;      /* parent indices by file index */
-  uint32_t *order;       /* file indices in topological order */
-  hr_tree_node_t *tmp;   /* nodes by file index */
-  int32_t *up_a;         /* nearest node with a finite capacity, self included, on the
-                            A path (parent links) */
-  int32_t *up_b;         /* the same on the B path: through parent_b where a node has
-                            one, else through the parent's B path */
+  int32_t *pa, *pb;    /* parent indices by file index */
+  uint32_t *order;     /* file indices in topological order */
+  hr_tree_node_t *tmp; /* nodes by file index */
+  int32_t *up_a;       /* nearest node with a finite capacity, self included, on the
+                          A path (parent links) */
+  int32_t *up_b;       /* the same on the B path: through parent_b where a node has
+                          one, else through the parent's B path */
 } bld_t;
 
 static void put(char *buf, size_t len, const char *fmt, ...)
@@ -217,7 +222,7 @@ static int order_nodes(bld_t *B)
   size_t n = B->n, out = 0;
   unsigned char *color = calloc(n, 1); /* 0 new, 1 on the path, 2 done */
   uint32_t *stack = malloc(n * sizeof *stack);
-  unsigned char *link = malloc(n);     /* next link to follow: 0 parent, 1 parent_b, 2 done */
+  unsigned char *link = malloc(n); /* next link to follow: 0 parent, 1 parent_b, 2 done */
   int32_t *pos = malloc(n * sizeof *pos);
   int rc = HR_OK;
   if (!color || !stack || !link || !pos) {
@@ -263,11 +268,11 @@ static int order_nodes(bld_t *B)
       size_t at = 0;
       for (size_t j = 0; j <= len && at < sizeof path; j++) {
         size_t e = a + (best - a + j) % len;
-      {
-        int w = snprintf(path + at, sizeof path - at, "%s%s", j ? " -> " : "",
-                         d->nodes[stack[e]].id);
-        at += w > 0 ? (size_t)w : 0;
-      }
+        {
+          int w =
+              snprintf(path + at, sizeof path - at, "%s%s", j ? " -> " : "", d->nodes[stack[e]].id);
+          at += w > 0 ? (size_t)w : 0;
+        }
       }
       const hr__proto_t *p = &d->nodes[stack[best]];
       /* The link followed out of the reported node: link[] was advanced past it. */
@@ -324,8 +329,7 @@ static int inherit_side(bld_t *B, size_t i, const hr_tree_node_t *par, int side)
   hr__mark_t at_link = side == 0 ? p->at_parent : p->at_parent_b;
   if (par->kind == HR_NODE_GPU) {
     field(f, sizeof f, p, side == 0 ? "parent" : "parent_b");
-    return hr__tree_fail(B->e, HR_ERR_PARSE, at_link, f, "'%s' is a gpu and feeds nothing",
-                         par_id);
+    return hr__tree_fail(B->e, HR_ERR_PARSE, at_link, f, "'%s' is a gpu and feeds nothing", par_id);
   }
   if (t->n_phases == 3 && par->n_phases == 1) {
     int given = side == 0 && p->n_phases;
@@ -420,8 +424,8 @@ static int check_feeds(bld_t *B, size_t i)
 }
 
 /* Where the binding rating was written, for messages. */
-static void rating_source(const hr__proto_t *p, const hr_tree_node_t *t, hr__mark_t *at,
-                          char *key, size_t len)
+static void rating_source(const hr__proto_t *p, const hr_tree_node_t *t, hr__mark_t *at, char *key,
+                          size_t len)
 {
   double cap_w = p->rating_w > 0.0 ? p->rating_w : INFINITY;
   if (p->rating_w > 0.0 && cap_w <= t->capacity_w) {
@@ -433,7 +437,7 @@ static void rating_source(const hr__proto_t *p, const hr_tree_node_t *t, hr__mar
   } else {
     *at = p->at_dev_rating;
     put(key, len, "device%s%s", p->key_dev_rating ? "." : "",
-             p->key_dev_rating ? p->key_dev_rating : "");
+        p->key_dev_rating ? p->key_dev_rating : "");
   }
 }
 
@@ -452,8 +456,8 @@ static int check_rating(bld_t *B, size_t i)
     else if (t->device->type == HR_DEVICE_FUSE)
       t->rating_a = t->device->u.fuse.in_a;
   }
-  double cap_a = t->rating_a > 0.0 ? t->rating_a * t->u_v * (t->n_phases == 3 ? SQRT3 : 1.0)
-                                   : INFINITY;
+  double cap_a =
+      t->rating_a > 0.0 ? t->rating_a * t->u_v * (t->n_phases == 3 ? SQRT3 : 1.0) : INFINITY;
   t->capacity_w = fmin(cap_a, p->rating_w > 0.0 ? p->rating_w : INFINITY);
   if (p->budget_w > 0.0 && p->budget_w > t->capacity_w * (1.0 + 1e-12)) {
     hr__fmt_power(a, sizeof a, p->budget_w);
@@ -466,8 +470,7 @@ static int check_rating(bld_t *B, size_t i)
     hr__fmt_power(a, sizeof a, p->burst_w);
     hr__fmt_power(b, sizeof b, p->budget_w);
     field(f, sizeof f, p, p->key_burst);
-    return hr__tree_fail(B->e, HR_ERR_RANGE, p->at_burst, f, "%s is below the budget (%s)", a,
-                         b);
+    return hr__tree_fail(B->e, HR_ERR_RANGE, p->at_burst, f, "%s is below the budget (%s)", a, b);
   }
   t->budget_w = p->budget_w;
   t->burst_w = p->burst_w;
@@ -497,8 +500,7 @@ static int check_rating(bld_t *B, size_t i)
     if (frac < 1.0)
       return hr__tree_fail(B->e, HR_ERR_RANGE, at, f,
                            "rated %s, above one phase of %s'%s'%s (%s of %s)", a,
-                           up == par ? "its parent " : "", uid, up == par ? "" : " upstream", b,
-                           c);
+                           up == par ? "its parent " : "", uid, up == par ? "" : " upstream", b, c);
     return hr__tree_fail(B->e, HR_ERR_RANGE, at, f, "rated %s, above %s'%s'%s (%s)", a,
                          up == par ? "its parent " : "", uid, up == par ? "" : " upstream", b);
   }
@@ -559,8 +561,7 @@ static int inherit(bld_t *B)
           t->depth = pb->depth + 1;
       } else if (p->has_phase_b) {
         field(f, sizeof f, p, "phase_b");
-        return hr__tree_fail(B->e, HR_ERR_PARSE, p->at_phase_b, f,
-                             "only for a node with parent_b");
+        return hr__tree_fail(B->e, HR_ERR_PARSE, p->at_phase_b, f, "only for a node with parent_b");
       }
       if ((rc = check_feeds(B, i)) != HR_OK)
         return rc;
@@ -709,11 +710,10 @@ int hr_tree_load_buffer(const char *text, size_t len, const char *name, hr_tree_
   *out = NULL;
   hr__err_t e = {name ? name : "<buffer>", err, HR_OK};
   if (!text && len)
-    return hr__tree_fail(&e, HR_ERR_INVALID_ARG, (hr__mark_t){0, 0}, "(document)",
-                         "no text given");
+    return hr__tree_fail(&e, HR_ERR_INVALID_ARG, (hr__mark_t){0, 0}, "(document)", "no text given");
   if (len > HR_TREE_MAX_BYTES)
-    return hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(document)",
-                         "larger than %u bytes", HR_TREE_MAX_BYTES);
+    return hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(document)", "larger than %u bytes",
+                         HR_TREE_MAX_BYTES);
   hr__doc_t doc;
   int rc = hr__tree_read(text ? text : "", len, &e, &doc);
   if (rc == HR_OK)
@@ -823,8 +823,8 @@ int hr_tree_device_parse(const char *text, size_t len, hr_device_cfg_t *cfg, hr_
     return HR_ERR_INVALID_ARG;
   hr__err_t e = {"<device>", err, HR_OK};
   if (len > HR_TREE_MAX_BYTES)
-    return hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(document)",
-                         "larger than %u bytes", HR_TREE_MAX_BYTES);
+    return hr__tree_fail(&e, HR_ERR_RANGE, (hr__mark_t){0, 0}, "(document)", "larger than %u bytes",
+                         HR_TREE_MAX_BYTES);
   hr_device_cfg_t tmp;
   int rc = hr__tree_read_device(text ? text : "", len, &e, &tmp);
   if (rc == HR_OK)

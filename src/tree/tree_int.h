@@ -18,23 +18,23 @@ typedef struct hr__mark {
 
 /* One node as read from the file, before validation. */
 typedef struct hr__proto {
-  char *id;          /* owned copies (malloc), NULL when missing */
+  char *id; /* owned copies (malloc), NULL when missing */
   char *name;
-  char *parent;      /* NULL for a root */
+  char *parent; /* NULL for a root */
   char *parent_b;
   hr_node_kind_t kind;
   double u_v;
-  int n_phases;      /* 0 when not given */
+  int n_phases; /* 0 when not given */
   int has_phase, has_phase_b, has_feed;
   hr_phase_t phase, phase_b;
   unsigned feed;
   double rating_a, rating_w, budget_w, burst_w;
-  int32_t dev;       /* index into hr__doc_t.devs, -1 when no device */
+  int32_t dev; /* index into hr__doc_t.devs, -1 when no device */
   int has_grid;
   hr_grid_limits_t grid;
   /* Where things were written, and the spelling of unit-suffixed keys. */
-  hr__mark_t at_node, at_parent, at_parent_b, at_voltage, at_phases, at_phase, at_phase_b,
-      at_feed, at_rating_a, at_rating_w, at_budget, at_burst, at_device, at_grid;
+  hr__mark_t at_node, at_parent, at_parent_b, at_voltage, at_phases, at_phase, at_phase_b, at_feed,
+      at_rating_a, at_rating_w, at_budget, at_burst, at_device, at_grid;
   const char *key_rating_w, *key_budget, *key_burst;
   /* Where the device's continuous rating (Ir, or a fuse's In) was written,
    * and under which key; NULL key when it came from the node's rating_a. */
@@ -84,10 +84,10 @@ void hr__fmt_power(char *buf, size_t len, double w);
  * The phase and feed tables start with the value a file never spells (a
  * three-phase node has no phase: key, a node's feed: is a or b), so the
  * loader parses from the second entry on. */
-extern const hr__enum_name_t hr__node_kind_names[12]; /* tree.c */
-extern const hr__enum_name_t hr__phase_names[7];      /* tree.c: "abc" first */
-extern const hr__enum_name_t hr__feed_names[4];       /* tree.c: "none" first, then a, b, ab */
+extern const hr__enum_name_t hr__node_kind_names[12];  /* tree.c */
+extern const hr__enum_name_t hr__phase_names[7];       /* tree.c: "abc" first */
+extern const hr__enum_name_t hr__feed_names[4];        /* tree.c: "none" first, then a, b, ab */
 extern const hr__enum_name_t hr__device_type_names[4]; /* protect.c */
-extern const hr__enum_name_t hr__curve_names[9];      /* curve.c: the trip-curve family */
+extern const hr__enum_name_t hr__curve_names[9];       /* curve.c: the trip-curve family */
 
 #endif

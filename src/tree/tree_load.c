@@ -320,7 +320,7 @@ static int map_key(ld_t *L, const yaml_node_pair_t *pr, const char *prefix, cons
 }
 
 #define FOR_PAIRS(map, pr)                                                                         \
-  for (const yaml_node_pair_t *pr = (map)->data.mapping.pairs.start;                              \
+  for (const yaml_node_pair_t *pr = (map)->data.mapping.pairs.start;                               \
        pr < (map)->data.mapping.pairs.top; pr++)
 
 static const yaml_node_t *find_key(ld_t *L, const yaml_node_t *map, const char *name)
@@ -369,27 +369,40 @@ typedef struct dkey {
 /* Multiples (ir, isd, ii, ig) and amperes (ir_a ...) share a canonical slot:
  * a file gives one or the other. */
 static const dkey_t tu_keys[] = {
-  {"curve", "curve", V_ELEMENTS}, {"in_a", "in_a", V_NUM},         {"ir", "ir_a", V_NUM},
-  {"ir_a", "ir_a", V_NUM},        {"tr_s", "tr_s", V_NUM},         {"l_pickup", "l_pickup", V_NUM},
-  {"memory", "memory", V_BOOL},   {"post_trip", "post_trip", V_NUM}, {"isd", "isd_a", V_NUM},
-  {"isd_a", "isd_a", V_NUM},      {"tsd_s", "tsd_s", V_NUM},       {"sd_i2t", "sd_i2t", V_BOOL},
-  {"s_reset_s", "s_reset_s", V_NUM}, {"ii", "ii_a", V_NUM},        {"ii_a", "ii_a", V_NUM},
-  {"ti_s", "ti_s", V_NUM},        {"ig", "ig_a", V_NUM},           {"ig_a", "ig_a", V_NUM},
-  {"tg_s", "tg_s", V_NUM},        {"g_i2t", "g_i2t", V_BOOL},
+    {"curve", "curve", V_ELEMENTS},
+    {"in_a", "in_a", V_NUM},
+    {"ir", "ir_a", V_NUM},
+    {"ir_a", "ir_a", V_NUM},
+    {"tr_s", "tr_s", V_NUM},
+    {"l_pickup", "l_pickup", V_NUM},
+    {"memory", "memory", V_BOOL},
+    {"post_trip", "post_trip", V_NUM},
+    {"isd", "isd_a", V_NUM},
+    {"isd_a", "isd_a", V_NUM},
+    {"tsd_s", "tsd_s", V_NUM},
+    {"sd_i2t", "sd_i2t", V_BOOL},
+    {"s_reset_s", "s_reset_s", V_NUM},
+    {"ii", "ii_a", V_NUM},
+    {"ii_a", "ii_a", V_NUM},
+    {"ti_s", "ti_s", V_NUM},
+    {"ig", "ig_a", V_NUM},
+    {"ig_a", "ig_a", V_NUM},
+    {"tg_s", "tg_s", V_NUM},
+    {"g_i2t", "g_i2t", V_BOOL},
 };
 
 static const dkey_t relay_keys[] = {
-  {"curve", "curve", V_CURVE}, {"is_a", "is_a", V_NUM},   {"tms", "tms", V_NUM},
-  {"pickup", "pickup", V_NUM}, {"m_max", "m_max", V_NUM}, {"reset", "reset", V_RESET},
-  {"reset_s", "reset_s", V_NUM}, {"k_s", "k_s", V_NUM},   {"alpha", "alpha", V_NUM},
-  {"c_s", "c_s", V_NUM},       {"kr_s", "kr_s", V_NUM},   {"ii_a", "ii_a", V_NUM},
-  {"ti_s", "ti_s", V_NUM},
+    {"curve", "curve", V_CURVE},   {"is_a", "is_a", V_NUM},   {"tms", "tms", V_NUM},
+    {"pickup", "pickup", V_NUM},   {"m_max", "m_max", V_NUM}, {"reset", "reset", V_RESET},
+    {"reset_s", "reset_s", V_NUM}, {"k_s", "k_s", V_NUM},     {"alpha", "alpha", V_NUM},
+    {"c_s", "c_s", V_NUM},         {"kr_s", "kr_s", V_NUM},   {"ii_a", "ii_a", V_NUM},
+    {"ti_s", "ti_s", V_NUM},
 };
 
 static const dkey_t fuse_keys[] = {
-  {"in_a", "in_a", V_NUM},
-  {"melt", "melt", V_MELT},
-  {"cool_s", "cool_s", V_NUM},
+    {"in_a", "in_a", V_NUM},
+    {"melt", "melt", V_MELT},
+    {"cool_s", "cool_s", V_NUM},
 };
 
 #define MAX_DKEYS 24
@@ -693,9 +706,9 @@ static int bad_point(const hr_fuse_cfg_t *u)
 static int read_device(ld_t *L, const yaml_node_t *map, const char *prefix, double node_rating_a,
                        hr_device_cfg_t *cfg, hr__mark_t *at_rating, const char **key_rating)
 {
-  static const hr__enum_name_t resets[] = {
-      {HR_RESET_DEPENDENT, "dependent"}, {HR_RESET_INSTANT, "instant"},
-      {HR_RESET_DEFINITE, "definite"}};
+  static const hr__enum_name_t resets[] = {{HR_RESET_DEPENDENT, "dependent"},
+                                           {HR_RESET_INSTANT, "instant"},
+                                           {HR_RESET_DEFINITE, "definite"}};
   char f[200], d64[96];
   int rc;
   if (map->type != YAML_MAPPING_NODE) {
@@ -937,13 +950,28 @@ static int read_grid(ld_t *L, const yaml_node_t *map, const char *prefix, hr_gri
 /* ---- nodes ------------------------------------------------------------------- */
 
 enum {
-  N_ID, N_NAME, N_KIND, N_PARENT, N_PARENT_B, N_FEED, N_VOLTAGE, N_PHASES, N_PHASE, N_PHASE_B,
-  N_RATING_A, N_RATING_W, N_BUDGET, N_BURST, N_DEVICE, N_GRID, N_COUNT
+  N_ID,
+  N_NAME,
+  N_KIND,
+  N_PARENT,
+  N_PARENT_B,
+  N_FEED,
+  N_VOLTAGE,
+  N_PHASES,
+  N_PHASE,
+  N_PHASE_B,
+  N_RATING_A,
+  N_RATING_W,
+  N_BUDGET,
+  N_BURST,
+  N_DEVICE,
+  N_GRID,
+  N_COUNT
 };
 
 static const char *const node_keys[N_COUNT] = {
-  "id",     "name",    "kind",     "parent", "parent_b", "feed", "voltage_v", "phases",
-  "phase",  "phase_b", "rating_a", NULL,     NULL,       NULL,   "device",    "grid",
+    "id",    "name",    "kind",     "parent", "parent_b", "feed", "voltage_v", "phases",
+    "phase", "phase_b", "rating_a", NULL,     NULL,       NULL,   "device",    "grid",
 };
 
 static const char *const rating_spell[] = {"rating_w", "rating_kw", "rating_mw"};
@@ -1262,8 +1290,7 @@ static int precheck(ld_t *L, const char *text, size_t len, size_t *n_items)
     int starts = ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
                  ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
     if (starts && in_nodes && depth == 2 && ++items > HR_TREE_MAX_NODES)
-      rc = hr__tree_fail(L->e, HR_ERR_RANGE, at, "nodes", "more than %d nodes",
-                         HR_TREE_MAX_NODES);
+      rc = hr__tree_fail(L->e, HR_ERR_RANGE, at, "nodes", "more than %d nodes", HR_TREE_MAX_NODES);
     if (starts && depth == 1 && root_map) {
       /* A key of the root mapping: is the value that follows `nodes`? */
       if (top_pos % 2 == 0)
@@ -1280,8 +1307,7 @@ static int precheck(ld_t *L, const char *text, size_t len, size_t *n_items)
         root_map = ev.type == YAML_MAPPING_START_EVENT;
       if (++depth > HR_TREE_MAX_DEPTH)
         rc = hr__tree_fail(L->e, HR_ERR_RANGE, at, "yaml",
-                           "nested deeper than %d levels (a tree file needs 6)",
-                           HR_TREE_MAX_DEPTH);
+                           "nested deeper than %d levels (a tree file needs 6)", HR_TREE_MAX_DEPTH);
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
@@ -1435,8 +1461,8 @@ static int copy_node(ld_t *L, yaml_document_t *src, int sid, yaml_document_t *ds
   const yaml_node_t *n = yaml_document_get_node(src, sid);
   if (++L->copied > HR__TREE_MAX_COPIED || depth > 2 * HR_TREE_MAX_DEPTH)
     return hr__tree_fail(L->e, HR_ERR_RANGE, at, "yaml",
-                         "aliases expand to more than %zu nodes or %d levels",
-                         HR__TREE_MAX_COPIED, 2 * HR_TREE_MAX_DEPTH);
+                         "aliases expand to more than %zu nodes or %d levels", HR__TREE_MAX_COPIED,
+                         2 * HR_TREE_MAX_DEPTH);
   yaml_char_t *tag = n->tag;
   int id = 0, rc;
   if (n->type == YAML_SCALAR_NODE)
@@ -1527,13 +1553,12 @@ static int compose(ld_t *L, yaml_parser_t *ps, yaml_event_t *ev, yaml_document_t
     anchor = ev->data.scalar.anchor;
     break;
   case YAML_SEQUENCE_START_EVENT:
-    *id = yaml_document_add_sequence(doc, ev->data.sequence_start.tag,
-                                     ev->data.sequence_start.style);
+    *id =
+        yaml_document_add_sequence(doc, ev->data.sequence_start.tag, ev->data.sequence_start.style);
     anchor = ev->data.sequence_start.anchor;
     break;
   case YAML_MAPPING_START_EVENT:
-    *id = yaml_document_add_mapping(doc, ev->data.mapping_start.tag,
-                                    ev->data.mapping_start.style);
+    *id = yaml_document_add_mapping(doc, ev->data.mapping_start.tag, ev->data.mapping_start.style);
     anchor = ev->data.mapping_start.anchor;
     break;
   default:
@@ -1596,8 +1621,7 @@ static int stream_nodes(ld_t *L, yaml_parser_t *ps)
     if (o->n == L->cap_nodes) { /* precheck counted them: cannot happen */
       hr__mark_t at = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
       yaml_event_delete(&ev);
-      return hr__tree_fail(L->e, HR_ERR_RANGE, at, "nodes", "more than %zu nodes",
-                           L->cap_nodes);
+      return hr__tree_fail(L->e, HR_ERR_RANGE, at, "nodes", "more than %zu nodes", L->cap_nodes);
     }
     yaml_document_t item;
     if (!yaml_document_initialize(&item, NULL, NULL, NULL, 1, 1)) {
@@ -1649,10 +1673,9 @@ static int stream_top(ld_t *L, yaml_parser_t *ps, yaml_event_t *start, yaml_docu
         (rc = next_event(L, ps, &ev)) != HR_OK)
       break;
     const char *key = sval(yaml_document_get_node(top, k));
-    if (!L->nodes_id && key && strcmp(key, "nodes") == 0 &&
-        ev.type == YAML_SEQUENCE_START_EVENT && !ev.data.sequence_start.anchor) {
-      v = yaml_document_add_sequence(top, ev.data.sequence_start.tag,
-                                     ev.data.sequence_start.style);
+    if (!L->nodes_id && key && strcmp(key, "nodes") == 0 && ev.type == YAML_SEQUENCE_START_EVENT &&
+        !ev.data.sequence_start.anchor) {
+      v = yaml_document_add_sequence(top, ev.data.sequence_start.tag, ev.data.sequence_start.style);
       if (v)
         set_marks(top, v, &ev);
       yaml_event_delete(&ev);

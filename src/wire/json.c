@@ -82,9 +82,8 @@ int hr_time_rfc3339(int64_t t_ns, char *buf, size_t len)
   return HR_OK;
 }
 
-static const char *const flag_names[] = {"bad_sample", "clipped",   "no_zc", "freq_range",
-                                         "event",      "startup",   "irregular", "open",
-                                         "cancelled"};
+static const char *const flag_names[] = {"bad_sample", "clipped",   "no_zc", "freq_range", "event",
+                                         "startup",    "irregular", "open",  "cancelled"};
 
 static void channels(out_t *o, const hr_record_t *rec, unsigned mask)
 {
@@ -113,8 +112,7 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     if (n > 64)
       return HR_ERR_INVALID_ARG;
     for (size_t k = 0; k < n; k++)
-      if (device_id[k] < 0x20 || device_id[k] > 0x7e || device_id[k] == '"' ||
-          device_id[k] == '\\')
+      if (device_id[k] < 0x20 || device_id[k] > 0x7e || device_id[k] == '"' || device_id[k] == '\\')
         return HR_ERR_INVALID_ARG;
   }
   out_t o = {buf, len, 0, 0};

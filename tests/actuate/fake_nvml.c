@@ -12,8 +12,8 @@ typedef struct dev {
 } dev_t_;
 
 static dev_t_ devs[2] = {
-  {350000, 300000, 700000, 200000, 700000, 700000, 0, 0},
-  {120000, 110000, 700000, 200000, 700000, 700000, 0, 0},
+    {350000, 300000, 700000, 200000, 700000, 700000, 0, 0},
+    {120000, 110000, 700000, 200000, 700000, 700000, 0, 0},
 };
 static int allow_set, no_fields, init_fails, initialised;
 
@@ -134,9 +134,8 @@ EXPORT int nvmlDeviceGetEnforcedPowerLimit(void *h, unsigned int *mw)
 }
 
 EXPORT int nvmlDeviceGetPowerManagementLimitConstraints(void *h, unsigned int *lo,
-                                                         unsigned int *hi);
-EXPORT int nvmlDeviceGetPowerManagementLimitConstraints(void *h, unsigned int *lo,
-                                                         unsigned int *hi)
+                                                        unsigned int *hi);
+EXPORT int nvmlDeviceGetPowerManagementLimitConstraints(void *h, unsigned int *lo, unsigned int *hi)
 {
   *lo = ((dev_t_ *)h)->min_mw;
   *hi = ((dev_t_ *)h)->max_mw;

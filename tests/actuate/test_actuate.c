@@ -168,8 +168,7 @@ static void nvml_missing_library_is_a_clear_error(void **state)
   (void)state;
   hr_actuator_t *a = (hr_actuator_t *)1;
   hr_diag_t why;
-  assert_int_equal(hr_nvml_open("/nonexistent/libnvidia-ml.so.1", &a, &why),
-                   HR_ERR_NOT_FOUND);
+  assert_int_equal(hr_nvml_open("/nonexistent/libnvidia-ml.so.1", &a, &why), HR_ERR_NOT_FOUND);
   assert_null(a);
   assert_string_equal(why.source, "nvml");
   assert_non_null(strstr(why.message, "/nonexistent/libnvidia-ml.so.1"));
@@ -248,10 +247,10 @@ static void nvml_reads_sets_and_samples(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(simgpu_delay_and_slew),
-    cmocka_unit_test(rapl_on_a_powercap_tree),
-    cmocka_unit_test(nvml_missing_library_is_a_clear_error),
-    cmocka_unit_test(nvml_reads_sets_and_samples),
+      cmocka_unit_test(simgpu_delay_and_slew),
+      cmocka_unit_test(rapl_on_a_powercap_tree),
+      cmocka_unit_test(nvml_missing_library_is_a_clear_error),
+      cmocka_unit_test(nvml_reads_sets_and_samples),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -254,8 +254,8 @@ static void test_write_comtrade(void **state)
   float *buf = malloc(8000 * NC * sizeof *buf);
   hr_capture_window_t w;
   assert_int_equal(hr_capture_take(cap, 0, buf, 8000, &w), HR_OK);
-  hr_capture_meta_t meta = {.station = "lab", .device_id = "PDU-A01", .layout = HR_LAYOUT_3P4W,
-                            .line_freq_hz = 50};
+  hr_capture_meta_t meta = {
+      .station = "lab", .device_id = "PDU-A01", .layout = HR_LAYOUT_3P4W, .line_freq_hz = 50};
   for (int f = HR_CT_BINARY32; f <= HR_CT_FLOAT32; f++) {
     char path[4096], cfgp[4200];
     assert_int_equal(hr_capture_write_comtrade(&w, buf, NC, FS, &meta, dir, (hr_ct_format_t)f, 6,
@@ -296,8 +296,10 @@ static void test_write_comtrade(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_window_exact),     cmocka_unit_test(test_merge_and_split),
-      cmocka_unit_test(test_ring_overwrite_and_full), cmocka_unit_test(test_level_and_noalloc),
+      cmocka_unit_test(test_window_exact),
+      cmocka_unit_test(test_merge_and_split),
+      cmocka_unit_test(test_ring_overwrite_and_full),
+      cmocka_unit_test(test_level_and_noalloc),
       cmocka_unit_test(test_write_comtrade),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,9 +319,8 @@ static void test_dat_errors(void **state)
   assert_int_equal(hr_ct_cfg_parse(good_cfg, sizeof good_cfg - 1, "g.cfg", &c, NULL, &d), HR_OK);
   hr_ct_rec_t *r = NULL;
   const char bad1[] = "1,0,1,2,0\n2,1000,3,x4,1\n";
-  assert_int_equal(
-      hr_ct_dat_parse(&c, HR_CT_ASCII, bad1, sizeof bad1 - 1, "g.dat", &r, &info, &d),
-      HR_ERR_PARSE);
+  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, bad1, sizeof bad1 - 1, "g.dat", &r, &info, &d),
+                   HR_ERR_PARSE);
   assert_int_equal(d.code, HR_ERR_PARSE);
   assert_string_equal(d.source, "g.dat");
   assert_int_equal(d.line, 2);
@@ -332,9 +331,8 @@ static void test_dat_errors(void **state)
   assert_string_equal(d.message, "'x4' is not a number");
   assert_string_equal(dtext(&d), "g.dat:2:10: analog 2: 'x4' is not a number");
   const char bad2[] = "1,0,1,2,0\n2,1000,3,4\n";
-  assert_int_equal(
-      hr_ct_dat_parse(&c, HR_CT_ASCII, bad2, sizeof bad2 - 1, "g.dat", &r, &info, &d),
-      HR_ERR_CHANNELS);
+  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, bad2, sizeof bad2 - 1, "g.dat", &r, &info, &d),
+                   HR_ERR_CHANNELS);
   assert_int_equal(d.line, 2);
   assert_string_equal(d.field, "record");
   /* Short and long DATs are read, and reported. */
@@ -412,14 +410,18 @@ static void test_files_missing(void **state)
 static void test_shared_all_read(void **state)
 {
   (void)state;
-  static const char *const files[] = {
-      "comtrade-io/ascii_1991.cfg",          "comtrade-io/ascii_cff_2013.cff",
-      "oedisi-transients/f1_1b274run.cfg",    "oedisi-transients/f2_1bc392run.cfg",
-      "pycomtrade/test1.cfg",                 "pycomtrade/test2.cfg",
-      "python-comtrade-samples/sample_ascii.cfg", "python-comtrade-samples/sample_ascii.cff",
-      "python-comtrade-samples/sample_bin.cfg", "python-comtrade-samples/sample_float32.cff",
-      "python-comtrade-samples/sample_iso8859-1.cfg",
-      "python-comtrade-samples/sample_iso8859-1_bin.cfg"};
+  static const char *const files[] = {"comtrade-io/ascii_1991.cfg",
+                                      "comtrade-io/ascii_cff_2013.cff",
+                                      "oedisi-transients/f1_1b274run.cfg",
+                                      "oedisi-transients/f2_1bc392run.cfg",
+                                      "pycomtrade/test1.cfg",
+                                      "pycomtrade/test2.cfg",
+                                      "python-comtrade-samples/sample_ascii.cfg",
+                                      "python-comtrade-samples/sample_ascii.cff",
+                                      "python-comtrade-samples/sample_bin.cfg",
+                                      "python-comtrade-samples/sample_float32.cff",
+                                      "python-comtrade-samples/sample_iso8859-1.cfg",
+                                      "python-comtrade-samples/sample_iso8859-1_bin.cfg"};
   char path[512];
   snprintf(path, sizeof path, "%s/waveforms/comtrade", HR_SHARED_DATA);
   struct stat st;
@@ -461,9 +463,9 @@ static void test_shared_all_read(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_write_rejects_unfit),
-      cmocka_unit_test(test_cfg_fields),     cmocka_unit_test(test_cfg_errors),
-      cmocka_unit_test(test_dat_errors),     cmocka_unit_test(test_files_missing),
+      cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_write_rejects_unfit),
+      cmocka_unit_test(test_cfg_fields),      cmocka_unit_test(test_cfg_errors),
+      cmocka_unit_test(test_dat_errors),      cmocka_unit_test(test_files_missing),
       cmocka_unit_test(test_shared_all_read),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

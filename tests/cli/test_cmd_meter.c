@@ -187,8 +187,8 @@ static void refused_frames_are_reported_not_ignored(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(whole_input_is_measured),
-    cmocka_unit_test(refused_frames_are_reported_not_ignored),
+      cmocka_unit_test(whole_input_is_measured),
+      cmocka_unit_test(refused_frames_are_reported_not_ignored),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -139,9 +139,9 @@ static void test_line_where_expected(void **state)
   }
   const double *ys[2] = {up, flat};
   const char *nm[2] = {"rising", "flat"};
-  assert_int_equal(hr__chart_png_write(in_dir("c.png"), "Test chart", "time [s]", "power [W]", x,
-                                       ys, nm, 2, N),
-                   HR_OK);
+  assert_int_equal(
+      hr__chart_png_write(in_dir("c.png"), "Test chart", "time [s]", "power [W]", x, ys, nm, 2, N),
+      HR_OK);
   img_t im = read_png(in_dir("c.png"));
   assert_non_null(im.sf);
   assert_int_equal(im.w, W);
@@ -350,11 +350,11 @@ static void test_chart_bad_x_refused(void **state)
   double y[4] = {1, 2, 3, 4};
   const double *ys[1] = {y};
   const double bad[][4] = {
-      {0, INFINITY, 2, 3},  /* interior infinity: was written as "inf" */
-      {0, NAN, 2, 3},       /* interior NaN */
-      {0, -INFINITY, 2, 3}, /* interior -inf */
-      {0, 1e12, 2, 3},      /* out of order, far outside [x0, x1]: a PNG line of 1e11 pixels */
-      {0, 2, 1, 3},         /* out of order */
+      {0, INFINITY, 2, 3},       /* interior infinity: was written as "inf" */
+      {0, NAN, 2, 3},            /* interior NaN */
+      {0, -INFINITY, 2, 3},      /* interior -inf */
+      {0, 1e12, 2, 3},           /* out of order, far outside [x0, x1]: a PNG line of 1e11 pixels */
+      {0, 2, 1, 3},              /* out of order */
       {-DBL_MAX, 0, 1, DBL_MAX}, /* a span that overflows */
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
@@ -448,17 +448,17 @@ static void test_chart_strings(void **state)
   longt[HR__CHART_TEXT_MAX - 1] = '\xe2'; /* a character cut by the limit */
   longt[HR__CHART_TEXT_MAX] = '\x82';
   longt[HR__CHART_TEXT_MAX + 1] = '\xac';
-  const char *titles[] = {"a\x01" "b\x1b[31m<c>&\"d\"\tz\r\n\x7f", longt, "", NULL};
+  const char *titles[] = {"a\x01"
+                          "b\x1b[31m<c>&\"d\"\tz\r\n\x7f",
+                          longt, "", NULL};
   const char *nm[1] = {"n\xff\xc3(\xed\xa0\x80\xe2\x82\xac"};
   for (size_t k = 0; k < sizeof titles / sizeof titles[0]; k++) {
-    assert_int_equal(hr__chart_svg_write(in_dir("c.svg"), titles[k], titles[k], "\xc3", x, ys, nm,
-                                         1, 3),
-                     HR_OK);
+    assert_int_equal(
+        hr__chart_svg_write(in_dir("c.svg"), titles[k], titles[k], "\xc3", x, ys, nm, 1, 3), HR_OK);
     static char out[1 << 16];
     assert_int_equal(svgcheck(in_dir("c.svg"), out, sizeof out), 0);
-    assert_int_equal(hr__chart_png_write(in_dir("c.png"), titles[k], titles[k], "\xc3", x, ys, nm,
-                                         1, 3),
-                     HR_OK);
+    assert_int_equal(
+        hr__chart_png_write(in_dir("c.png"), titles[k], titles[k], "\xc3", x, ys, nm, 1, 3), HR_OK);
     img_t im = read_png(in_dir("c.png"));
     assert_non_null(im.sf);
     cairo_surface_destroy(im.sf);

@@ -221,8 +221,9 @@ static void diag_format_names_file_line_and_field(void **state)
   (void)state;
   hr_diag_t d;
   hr__diag_begin(&d, "site.yaml");
-  assert_int_equal(hr__diag_fail(&d, HR_ERR_RANGE, 12, 7, "nodes[pdu-1].rating_a", "%d is too big", 9),
-                   HR_ERR_RANGE);
+  assert_int_equal(
+      hr__diag_fail(&d, HR_ERR_RANGE, 12, 7, "nodes[pdu-1].rating_a", "%d is too big", 9),
+      HR_ERR_RANGE);
   char t[256];
   int n = hr_diag_format(&d, t, sizeof t);
   assert_string_equal(t, "site.yaml:12:7: nodes[pdu-1].rating_a: 9 is too big");
@@ -262,13 +263,13 @@ static void enum_table_names_and_parses(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(numbers_ignore_the_locale),
-    cmocka_unit_test(model_file_round_trips_in_a_comma_locale),
-    cmocka_unit_test(json_is_the_same_in_a_comma_locale),
-    cmocka_unit_test(buffer_grows_and_formats),
-    cmocka_unit_test(file_reader_is_bounded),
-    cmocka_unit_test(diag_format_names_file_line_and_field),
-    cmocka_unit_test(enum_table_names_and_parses),
+      cmocka_unit_test(numbers_ignore_the_locale),
+      cmocka_unit_test(model_file_round_trips_in_a_comma_locale),
+      cmocka_unit_test(json_is_the_same_in_a_comma_locale),
+      cmocka_unit_test(buffer_grows_and_formats),
+      cmocka_unit_test(file_reader_is_bounded),
+      cmocka_unit_test(diag_format_names_file_line_and_field),
+      cmocka_unit_test(enum_table_names_and_parses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

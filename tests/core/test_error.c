@@ -30,8 +30,8 @@ static void unknown_codes_are_named_unknown(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(every_code_has_a_distinct_message),
-    cmocka_unit_test(unknown_codes_are_named_unknown),
+      cmocka_unit_test(every_code_has_a_distinct_message),
+      cmocka_unit_test(unknown_codes_are_named_unknown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,10 +187,10 @@ static const char tree_yaml[] =
     "  - {id: g0, kind: gpu, parent: srv, rating_w: 700}\n"
     "  - {id: g1, kind: gpu, parent: srv, rating_w: 700}\n";
 
-static hr_tree_t *tree;             /* for the lease system */
-static hr_plan_traceset_t *traces;  /* for training */
-static hr_plan_model_t *model;      /* for generation and the site */
-static char *model_text;            /* a saved model file */
+static hr_tree_t *tree;            /* for the lease system */
+static hr_plan_traceset_t *traces; /* for training */
+static hr_plan_model_t *model;     /* for generation and the site */
+static char *model_text;           /* a saved model file */
 static size_t model_len;
 static hr_plan_workload_t *workload;
 
@@ -533,8 +533,7 @@ static int make_provision(void **o)
   c.racks_per_row = 2;
   c.servers_per_rack = 2;
   c.model = "m";
-  return hr_plan_provision_run(model, &c, workload, 120.0, NULL, NULL,
-                               (hr_plan_provision_t **)o);
+  return hr_plan_provision_run(model, &c, workload, 120.0, NULL, NULL, (hr_plan_provision_t **)o);
 }
 
 static void drop_provision(void *o)
@@ -604,7 +603,10 @@ static int make_charts(void **o)
   return rc != HR_OK ? rc : hr__chart_svg_write(tmp_path("c.svg"), "t", "x", "y", x, ys, nm, 1, 50);
 }
 
-#define CASE(name, drop) {#name, make_##name, drop}
+#define CASE(name, drop)                                                                           \
+  {                                                                                                \
+#name, make_##name, drop                                                                       \
+  }
 
 static const oom_case_t cases[] = {
     CASE(meter, drop_meter),

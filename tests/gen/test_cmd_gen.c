@@ -14,11 +14,11 @@
 #include <cmocka.h>
 
 /* cmocka 1.1.5 has no double comparison; this one prints both values. */
-#define assert_near(a, b, tol)                                                                 \
-  do {                                                                                       \
-    double a_ = (a), b_ = (b), t_ = (tol);                                                   \
-    if (!(fabs(a_ - b_) <= t_))                                                              \
-      fail_msg("%s = %.17g, want %s = %.17g +- %g", #a, a_, #b, b_, t_);                      \
+#define assert_near(a, b, tol)                                                                     \
+  do {                                                                                             \
+    double a_ = (a), b_ = (b), t_ = (tol);                                                         \
+    if (!(fabs(a_ - b_) <= t_))                                                                    \
+      fail_msg("%s = %.17g, want %s = %.17g +- %g", #a, a_, #b, b_, t_);                           \
   } while (0)
 
 #include "cli.h"
@@ -99,8 +99,8 @@ static void expect_usage_error(const char *needle, const char *first, ...)
     a[n++] = s;
   va_end(ap);
   a[n] = NULL;
-  int rc = run(n > 0 ? a[0] : NULL, n > 1 ? a[1] : NULL, n > 2 ? a[2] : NULL,
-               n > 3 ? a[3] : NULL, n > 4 ? a[4] : NULL, n > 5 ? a[5] : NULL, NULL);
+  int rc = run(n > 0 ? a[0] : NULL, n > 1 ? a[1] : NULL, n > 2 ? a[2] : NULL, n > 3 ? a[3] : NULL,
+               n > 4 ? a[4] : NULL, n > 5 ? a[5] : NULL, NULL);
   char *err = slurp(tmp_path("stderr"), NULL);
   if (rc != 2 || !strstr(err, needle))
     fail_msg("expected exit 2 and '%s' in stderr; got %d: %s", needle, rc, err);
@@ -128,8 +128,8 @@ static int teardown(void **state)
 static void f32_matches_library(void **state)
 {
   (void)state;
-  assert_int_equal(run("dip", "--samples", "10000", "--harmonic", "3:10:45", "--noise-pct",
-                       "0.1", "--out", tmp_path("a.f32"), NULL),
+  assert_int_equal(run("dip", "--samples", "10000", "--harmonic", "3:10:45", "--noise-pct", "0.1",
+                       "--out", tmp_path("a.f32"), NULL),
                    0);
   size_t len;
   char *bytes = slurp(tmp_path("a.f32"), &len);
@@ -188,8 +188,7 @@ static void i16_format(void **state)
 {
   (void)state;
   assert_int_equal(run("sine", "--layout", "1p2w", "--samples", "400", "--format", "i16",
-                       "--scale-u", "0.02", "--scale-i", "0.004", "--out", tmp_path("a.i16"),
-                       NULL),
+                       "--scale-u", "0.02", "--scale-i", "0.004", "--out", tmp_path("a.i16"), NULL),
                    0);
   size_t len;
   unsigned char *b = (unsigned char *)slurp(tmp_path("a.i16"), &len);
@@ -287,9 +286,8 @@ static void options_reach_the_generator(void **state)
 {
   (void)state;
   /* --pf 0.5lead on the linear load: ia leads ua by 60 degrees. */
-  assert_int_equal(run("sine", "--pf", "0.5lead", "--samples", "133", "--truth",
-                       tmp_path("t.csv"), "--truth-every", "1000", "--out", tmp_path("a.f32"),
-                       NULL),
+  assert_int_equal(run("sine", "--pf", "0.5lead", "--samples", "133", "--truth", tmp_path("t.csv"),
+                       "--truth-every", "1000", "--out", tmp_path("a.f32"), NULL),
                    0);
   char *txt = slurp(tmp_path("t.csv"), NULL);
   char *row = strchr(txt, '\n') + 1;
@@ -309,13 +307,13 @@ static void options_reach_the_generator(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(f32_matches_library),
-    cmocka_unit_test(csv_format),
-    cmocka_unit_test(i16_format),
-    cmocka_unit_test(truth_file),
-    cmocka_unit_test(every_scenario_runs),
-    cmocka_unit_test(bad_options),
-    cmocka_unit_test(options_reach_the_generator),
+      cmocka_unit_test(f32_matches_library),
+      cmocka_unit_test(csv_format),
+      cmocka_unit_test(i16_format),
+      cmocka_unit_test(truth_file),
+      cmocka_unit_test(every_scenario_runs),
+      cmocka_unit_test(bad_options),
+      cmocka_unit_test(options_reach_the_generator),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

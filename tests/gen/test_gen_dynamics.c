@@ -251,13 +251,10 @@ static void off_nominal_phasor(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(dip_is_sample_exact),
-    cmocka_unit_test(event_between_samples),
-    cmocka_unit_test(swell_and_ramped_event),
-    cmocka_unit_test(magnitude_and_phase_steps),
-    cmocka_unit_test(frequency_ramp),
-    cmocka_unit_test(modulation),
-    cmocka_unit_test(off_nominal_phasor),
+      cmocka_unit_test(dip_is_sample_exact),    cmocka_unit_test(event_between_samples),
+      cmocka_unit_test(swell_and_ramped_event), cmocka_unit_test(magnitude_and_phase_steps),
+      cmocka_unit_test(frequency_ramp),         cmocka_unit_test(modulation),
+      cmocka_unit_test(off_nominal_phasor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,13 +38,14 @@ static void profile_levels(void **state)
   hr_gen_cfg_t c;
   rack_cfg(&c);
   hr_gen_t *g = make(&c);
-  const double idle = 8 * (8 * 100 + 1500), busy = 8 * (8 * 700 + 1500), comm = 8 * (8 * 125 + 1500);
+  const double idle = 8 * (8 * 100 + 1500), busy = 8 * (8 * 700 + 1500),
+               comm = 8 * (8 * 125 + 1500);
   assert_near(idle, 18400, 0);
   assert_near(busy, 56800, 0);
   assert_near(comm, 20000, 0);
   assert_near(hr_gen_demand_w(g, 0.2), idle, 1e-9);
-  assert_near(hr_gen_demand_w(g, 0.5 + 0.5), busy, 1e-9);      /* compute, it 0 */
-  assert_near(hr_gen_demand_w(g, 0.5 + 1.2), comm, 1e-9);      /* comm, it 0 */
+  assert_near(hr_gen_demand_w(g, 0.5 + 0.5), busy, 1e-9);           /* compute, it 0 */
+  assert_near(hr_gen_demand_w(g, 0.5 + 1.2), comm, 1e-9);           /* comm, it 0 */
   assert_near(hr_gen_demand_w(g, 0.5 + 4 * 1.4 + 0.3), busy, 1e-9); /* it 4 */
   assert_near(hr_gen_demand_w(g, 0.5 + 7.0 + 1.0), idle, 1e-9);     /* checkpoint */
   assert_near(hr_gen_demand_w(g, 0.5 + 9.0 + 0.5), busy, 1e-9);     /* next block */
@@ -169,8 +170,8 @@ static void current_harmonics(void **state)
   rack_cfg(&c);
   c.fs_hz = 7680;
   hr_gen_t *g = make(&c);
-  double full = thd_i(g, 0.5 + 0.3);  /* compute */
-  double idle = thd_i(g, 0.5 + 7.5);  /* checkpoint */
+  double full = thd_i(g, 0.5 + 0.3); /* compute */
+  double idle = thd_i(g, 0.5 + 7.5); /* checkpoint */
   /* Full-load spectrum sqrt(sum c_h^2) = 7.35 %; the fundamental is a bit
    * more than the full-load current (leading var), so slightly less. */
   assert_true(full > 0.05 && full < 0.15);
@@ -261,13 +262,10 @@ static void rack_config_errors(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(profile_levels),
-    cmocka_unit_test(cycle_power_matches_profile),
-    cmocka_unit_test(step_rise_time),
-    cmocka_unit_test(current_harmonics),
-    cmocka_unit_test(dips_and_constant_power),
-    cmocka_unit_test(jitter_and_seed),
-    cmocka_unit_test(rack_config_errors),
+      cmocka_unit_test(profile_levels),          cmocka_unit_test(cycle_power_matches_profile),
+      cmocka_unit_test(step_rise_time),          cmocka_unit_test(current_harmonics),
+      cmocka_unit_test(dips_and_constant_power), cmocka_unit_test(jitter_and_seed),
+      cmocka_unit_test(rack_config_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

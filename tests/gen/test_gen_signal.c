@@ -145,8 +145,8 @@ static void mean_vi_equals_truth_power(void **state)
   p /= n;
   double psi = -acos(0.8);
   /* h5 of the current is referenced to 5*(theta + psi). */
-  double p_hand =
-      3 * (277 * 100 * 0.8 + 277 * 0.06 * 100 * 0.25 * cos(30 * PI / 180 - (5 * psi - 40 * PI / 180)));
+  double p_hand = 3 * (277 * 100 * 0.8 +
+                       277 * 0.06 * 100 * 0.25 * cos(30 * PI / 180 - (5 * psi - 40 * PI / 180)));
   hr_gen_t *g = make(&c);
   double p_truth = hr_gen_power_w(g, 1234);
   hr_gen_truth_t t;
@@ -557,18 +557,18 @@ static void presets_all_valid(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(rms_matches_sum_of_squares),
-    cmocka_unit_test(samples_match_formula),
-    cmocka_unit_test(mean_vi_equals_truth_power),
-    cmocka_unit_test(three_wire_is_line_to_line),
-    cmocka_unit_test(neutral_is_sum_of_phases),
-    cmocka_unit_test(block_size_independent),
-    cmocka_unit_test(seeds),
-    cmocka_unit_test(noise_and_dc_levels),
-    cmocka_unit_test(absolute_time_reference),
-    cmocka_unit_test(channel_names),
-    cmocka_unit_test(invalid_configs_rejected),
-    cmocka_unit_test(presets_all_valid),
+      cmocka_unit_test(rms_matches_sum_of_squares),
+      cmocka_unit_test(samples_match_formula),
+      cmocka_unit_test(mean_vi_equals_truth_power),
+      cmocka_unit_test(three_wire_is_line_to_line),
+      cmocka_unit_test(neutral_is_sum_of_phases),
+      cmocka_unit_test(block_size_independent),
+      cmocka_unit_test(seeds),
+      cmocka_unit_test(noise_and_dc_levels),
+      cmocka_unit_test(absolute_time_reference),
+      cmocka_unit_test(channel_names),
+      cmocka_unit_test(invalid_configs_rejected),
+      cmocka_unit_test(presets_all_valid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

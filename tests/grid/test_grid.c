@@ -22,20 +22,20 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
-static const char *site_yaml = "version: 1\n"
-                               "nodes:\n"
-                               "  - id: site\n"
-                               "    kind: utility\n"
-                               "    parent: null\n"
-                               "    voltage_v: 34500\n"
-                               "    phases: 3\n"
-                               "    rating_mw: 60\n"
-                               "    grid:\n"
-                               "      max_ramp_mw_per_s: 5\n"
-                               "      ramp_window_s: 2\n"
-                               "      max_mw: 50\n"
-                               "      oscillation_w: [[0.1, 1, 2.0e6], [1, 5, 0.5e6], [5, 30, 0.2e6]]\n";
+static const char *site_yaml =
+    "version: 1\n"
+    "nodes:\n"
+    "  - id: site\n"
+    "    kind: utility\n"
+    "    parent: null\n"
+    "    voltage_v: 34500\n"
+    "    phases: 3\n"
+    "    rating_mw: 60\n"
+    "    grid:\n"
+    "      max_ramp_mw_per_s: 5\n"
+    "      ramp_window_s: 2\n"
+    "      max_mw: 50\n"
+    "      oscillation_w: [[0.1, 1, 2.0e6], [1, 5, 0.5e6], [5, 30, 0.2e6]]\n";
 
 static const hr_tree_node_t *find(const hr_tree_t *t, const char *id)
 {
@@ -135,8 +135,8 @@ static void monitor_measures_bands_and_ramp(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(limits_are_parsed),
-    cmocka_unit_test(monitor_measures_bands_and_ramp),
+      cmocka_unit_test(limits_are_parsed),
+      cmocka_unit_test(monitor_measures_bands_and_ramp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

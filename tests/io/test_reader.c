@@ -337,8 +337,8 @@ static void call_contract(void **state)
 static void f32_known_answer(void **state)
 {
   (void)state;
-  const float v[] = {1.0f, -2.5f, 0.0f, -0.0f, 1e-40f /* subnormal */, 3.4028235e38f,
-                     NAN, -INFINITY, 0.1f, 230.0f};
+  const float v[] = {1.0f,          -2.5f, 0.0f,      -0.0f, 1e-40f /* subnormal */,
+                     3.4028235e38f, NAN,   -INFINITY, 0.1f,  230.0f};
   unsigned char b[sizeof v];
   for (size_t k = 0; k < 10; k++)
     put_f32(b + 4 * k, v[k]);
@@ -403,7 +403,7 @@ static void f32_truncated_stream(void **state)
 static void i16_scaling_and_clipping(void **state)
 {
   (void)state;
-  const int codes[][3] = {{0, 0, 0},           {1, -1, 100},     {32767, 5, -32768},
+  const int codes[][3] = {{0, 0, 0},           {1, -1, 100},       {32767, 5, -32768},
                           {-32768, 32767, 12}, {32766, -32767, 0}, {-5, 32767, 32767}};
   unsigned char b[6 * 3 * 2];
   for (size_t f = 0; f < 6; f++)
@@ -594,35 +594,30 @@ static void csv_error_messages(void **state)
     size_t frames_before;
     const char *message;
   } cases[] = {
-    {7, 0,
-     "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
-     "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
-     "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
-     "1,2,3,4,5,6,7\n1,2,3,4,5\n1,2,3,4,5,6,7\n",
-     HR_ERR_CHANNELS, 16 * 14, 17, 0, -1, 16, "in.csv:17: 5 fields, expected 7"},
-    {2, 1, "t,u,i\n0,1,2\n1,2,3,4\n", HR_ERR_CHANNELS, 12, 3, 0, -1, 1,
-     "in.csv:3: 4 fields, expected 3 (1 skipped + 2 channels)"},
-    {3, 0, "u,v,w\n1,2,3\n4,5,abc\n", HR_ERR_PARSE, 16, 3, 3, 2, 1,
-     "in.csv:3:3: 'abc' is not a number"},
-    {3, 0, "1,2,3\n4,,6\n", HR_ERR_PARSE, 8, 2, 2, 1, 1,
-     "in.csv:2:2: empty field, expected a number"},
-    {2, 0, "1,2\n3,4,\n", HR_ERR_CHANNELS, 4, 2, 0, -1, 1, "in.csv:2: 3 fields, expected 2"},
-    {2, 0, "1,2\n3,1e39\n", HR_ERR_RANGE, 6, 2, 2, 1, 1,
-     "in.csv:2:2: '1e39' is out of the float32 range"},
-    {2, 0, "1,2\n3,1.5.2\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "in.csv:2:2: '1.5.2' is not a number"},
-    {2, 0, "1,2\n3,4V\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "in.csv:2:2: '4V' is not a number"},
-    {2, 0, "1,2\n\"3\",4\n", HR_ERR_PARSE, 4, 2, 1, 0, 1,
-     "in.csv:2:1: '\"3\"' is not a number"},
-    {2, 0, "1,2\n3,\x01\xff\\\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "in.csv:2:2: '\\x01\\xff\\x5c' is not a number"},
-    {2, 0, "1,2\n3,nanx\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "in.csv:2:2: 'nanx' is not a number"},
-    {2, 0, "1,2\n3,4\r5\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
-     "in.csv:2:2: '4\\x0d5' is not a number"},
-    {1, 0, "1\n2\n0123456789012345678901234567890123456789012345678901234567890x\n",
-     HR_ERR_PARSE, 4, 3, 1, 0, 2,
-     "in.csv:3:1: '0123456789012345678901234567890123456789...' is not a number"},
+      {7, 0,
+       "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
+       "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
+       "1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n"
+       "1,2,3,4,5,6,7\n1,2,3,4,5\n1,2,3,4,5,6,7\n",
+       HR_ERR_CHANNELS, 16 * 14, 17, 0, -1, 16, "in.csv:17: 5 fields, expected 7"},
+      {2, 1, "t,u,i\n0,1,2\n1,2,3,4\n", HR_ERR_CHANNELS, 12, 3, 0, -1, 1,
+       "in.csv:3: 4 fields, expected 3 (1 skipped + 2 channels)"},
+      {3, 0, "u,v,w\n1,2,3\n4,5,abc\n", HR_ERR_PARSE, 16, 3, 3, 2, 1,
+       "in.csv:3:3: 'abc' is not a number"},
+      {3, 0, "1,2,3\n4,,6\n", HR_ERR_PARSE, 8, 2, 2, 1, 1,
+       "in.csv:2:2: empty field, expected a number"},
+      {2, 0, "1,2\n3,4,\n", HR_ERR_CHANNELS, 4, 2, 0, -1, 1, "in.csv:2: 3 fields, expected 2"},
+      {2, 0, "1,2\n3,1e39\n", HR_ERR_RANGE, 6, 2, 2, 1, 1,
+       "in.csv:2:2: '1e39' is out of the float32 range"},
+      {2, 0, "1,2\n3,1.5.2\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "in.csv:2:2: '1.5.2' is not a number"},
+      {2, 0, "1,2\n3,4V\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "in.csv:2:2: '4V' is not a number"},
+      {2, 0, "1,2\n\"3\",4\n", HR_ERR_PARSE, 4, 2, 1, 0, 1, "in.csv:2:1: '\"3\"' is not a number"},
+      {2, 0, "1,2\n3,\x01\xff\\\n", HR_ERR_PARSE, 6, 2, 2, 1, 1,
+       "in.csv:2:2: '\\x01\\xff\\x5c' is not a number"},
+      {2, 0, "1,2\n3,nanx\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "in.csv:2:2: 'nanx' is not a number"},
+      {2, 0, "1,2\n3,4\r5\n", HR_ERR_PARSE, 6, 2, 2, 1, 1, "in.csv:2:2: '4\\x0d5' is not a number"},
+      {1, 0, "1\n2\n0123456789012345678901234567890123456789012345678901234567890x\n", HR_ERR_PARSE,
+       4, 3, 1, 0, 2, "in.csv:3:1: '0123456789012345678901234567890123456789...' is not a number"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     hr_reader_cfg_t cfg = csv_cfg(cases[k].n_ch);
@@ -840,10 +835,9 @@ static void chunking_independence(void **state)
     else if (kind == 3)
       len += (size_t)snprintf(text + len, cap - len, "%d,1,zz,3\n", line);
     else
-      len += (size_t)snprintf(text + len, cap - len, "%d\t%.9g, %.6e ,%d%s", line,
-                              (double)(int32_t)lcg(&seed) * 1e-3,
-                              (double)(int32_t)lcg(&seed) * 1e-7, (int)(lcg(&seed) % 100),
-                              kind % 2 ? "\r\n" : "\n");
+      len += (size_t)snprintf(
+          text + len, cap - len, "%d\t%.9g, %.6e ,%d%s", line, (double)(int32_t)lcg(&seed) * 1e-3,
+          (double)(int32_t)lcg(&seed) * 1e-7, (int)(lcg(&seed) % 100), kind % 2 ? "\r\n" : "\n");
   }
   len += (size_t)snprintf(text + len, cap - len, "9,1,2,3");
   assert_true(len < cap);
@@ -859,21 +853,14 @@ static void chunking_independence(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(format_names),
-    cmocka_unit_test(bad_configs_are_rejected),
-    cmocka_unit_test(call_contract),
-    cmocka_unit_test(f32_known_answer),
-    cmocka_unit_test(f32_truncated_stream),
-    cmocka_unit_test(i16_scaling_and_clipping),
-    cmocka_unit_test(i16_truncated_stream),
-    cmocka_unit_test(csv_known_answer),
-    cmocka_unit_test(csv_header_choice),
-    cmocka_unit_test(csv_last_line_without_newline),
-    cmocka_unit_test(csv_error_messages),
-    cmocka_unit_test(csv_line_too_long),
-    cmocka_unit_test(csv_skip_bad_lines),
-    cmocka_unit_test(frames_before_error_are_delivered),
-    cmocka_unit_test(chunking_independence),
+      cmocka_unit_test(format_names),          cmocka_unit_test(bad_configs_are_rejected),
+      cmocka_unit_test(call_contract),         cmocka_unit_test(f32_known_answer),
+      cmocka_unit_test(f32_truncated_stream),  cmocka_unit_test(i16_scaling_and_clipping),
+      cmocka_unit_test(i16_truncated_stream),  cmocka_unit_test(csv_known_answer),
+      cmocka_unit_test(csv_header_choice),     cmocka_unit_test(csv_last_line_without_newline),
+      cmocka_unit_test(csv_error_messages),    cmocka_unit_test(csv_line_too_long),
+      cmocka_unit_test(csv_skip_bad_lines),    cmocka_unit_test(frames_before_error_are_delivered),
+      cmocka_unit_test(chunking_independence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 #define SQRT3 1.7320508075688772
 
 static hr_tree_t *load(const char *name)
@@ -78,8 +77,8 @@ static void test_branch_a1(void **st)
   assert_int_equal(hr_budget_node(node(t, "main-a1"), NULL, &c, 1, &b), HR_OK);
   near(b.cont_w, 3000 * 600 * SQRT3, 1e-12);
   /* Cold 10 s burst of the main: the long-time image is first order with
-   * tau = tr / -ln(1 - k^2/36), so t(6 Ir) = tr (docs/tree.md); state fraction after 10 s at x = I/Ir
-   * is x^2 (1 - exp(-10/tau)) / k^2 = 0.85. */
+   * tau = tr / -ln(1 - k^2/36), so t(6 Ir) = tr (docs/tree.md); state fraction after 10 s at x =
+   * I/Ir is x^2 (1 - exp(-10/tau)) / k^2 = 0.85. */
   double k2 = 1.1 * 1.1, tau = 12.0 / -log1p(-k2 / 36.0);
   double x = sqrt(0.85 * k2 / (1.0 - exp(-10.0 / tau)));
   double i_burst = x * 3000.0;

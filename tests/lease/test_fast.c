@@ -35,7 +35,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 #define MS 1000000LL
 
 static long n_compared, n_fast_groups;
@@ -105,9 +104,10 @@ static hr_tree_t *random_tree(int two_n)
   const char *sides[2] = {"a", "b"};
   const char *ph[3] = {"a", "b", "c"};
   for (int f = 0; f < (two_n ? 2 : 1); f++) {
-    put(&b, "  - {id: root-%s, kind: switchgear, parent: null, voltage_v: 415, phases: 3,%s"
-            " device: {type: trip_unit, curve: LI, in_a: %.0f, tr_s: 8, ii: 12},"
-            " rating_w: %.0f}\n",
+    put(&b,
+        "  - {id: root-%s, kind: switchgear, parent: null, voltage_v: 415, phases: 3,%s"
+        " device: {type: trip_unit, curve: LI, in_a: %.0f, tr_s: 8, ii: 12},"
+        " rating_w: %.0f}\n",
         sides[f], two_n ? (f ? " feed: b," : " feed: a,") : "",
         ceil(2.0 * root_w / (415.0 * sqrt(3.0))), root_w);
     for (int r = 0; r < n_rack; r++) {
@@ -127,12 +127,14 @@ static hr_tree_t *random_tree(int two_n)
      * servers are interleaved, so that no server's children are consecutive. */
     for (int s = 0; s < n_srv[r]; s++) {
       if (two_n)
-        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, parent_b: rack-b%d,"
-                " phases: 1, phase: %s, phase_b: %s, rating_w: %.0f}\n",
+        put(&b,
+            "  - {id: s%d-%d, kind: server, parent: rack-a%d, parent_b: rack-b%d,"
+            " phases: 1, phase: %s, phase_b: %s, rating_w: %.0f}\n",
             r, s, r, r, ph[s % 3], ph[(s + 1) % 3], srv_w[r][s]);
       else
-        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 1, phase: %s,"
-                " rating_w: %.0f}\n",
+        put(&b,
+            "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 1, phase: %s,"
+            " rating_w: %.0f}\n",
             r, s, r, ph[s % 3], srv_w[r][s]);
     }
     int interleave = irand(3) == 0;
@@ -140,16 +142,16 @@ static hr_tree_t *random_tree(int two_n)
       for (int g = 0; g < 9; g++)
         for (int s = 0; s < n_srv[r]; s++)
           if (g < n_gpu[r][s])
-            put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s,
-                g, r, s, gpu_w[r][s]);
+            put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g, r,
+                s, gpu_w[r][s]);
     } else {
       for (int s = 0; s < n_srv[r]; s++)
         for (int g = 0; g < n_gpu[r][s]; g++) {
           if (odd[r][s] && g == n_gpu[r][s] / 2)
-            put(&b, "  - {id: x%d-%d, kind: server, parent: s%d-%d, rating_w: %.0f}\n", r, s, r,
-                s, gpu_w[r][s]);
-          put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g,
-              r, s, gpu_w[r][s]);
+            put(&b, "  - {id: x%d-%d, kind: server, parent: s%d-%d, rating_w: %.0f}\n", r, s, r, s,
+                gpu_w[r][s]);
+          put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g, r, s,
+              gpu_w[r][s]);
         }
     }
     if (interleave)
@@ -200,9 +202,8 @@ static void compare(const hr_lease_sys_t *a, const hr_lease_sys_t *b, const hr_t
       hr_lease_stats_t sa, sb;
       hr_lease_sys_stats(a, &sa);
       hr_lease_sys_stats(b, &sb);
-      print_error("clamps: fast %llu (last at %s), reference %llu\n",
-                  (unsigned long long)sa.clamps, hr_tree_node(t, sa.clamp_node)->id,
-                  (unsigned long long)sb.clamps);
+      print_error("clamps: fast %llu (last at %s), reference %llu\n", (unsigned long long)sa.clamps,
+                  hr_tree_node(t, sa.clamp_node)->id, (unsigned long long)sb.clamps);
       fail();
     }
     n_compared++;
@@ -395,11 +396,13 @@ static void test_large_tree(void **st)
     for (int r = 0; r < 100; r++) {
       put(&b, "- {id: r%d.%d, kind: rack, parent: x%d, rating_kw: 60}\n", x, r, x);
       for (int v = 0; v < 8; v++) {
-        put(&b, "- {id: s%d.%d.%d, kind: server, parent: r%d.%d, phases: 1, phase: %s, "
-                "rating_w: 6000}\n", x, r, v, x, r, ph[v % 3]);
+        put(&b,
+            "- {id: s%d.%d.%d, kind: server, parent: r%d.%d, phases: 1, phase: %s, "
+            "rating_w: 6000}\n",
+            x, r, v, x, r, ph[v % 3]);
         for (int g = 0; g < 8; g++)
-          put(&b, "- {id: g%d.%d.%d.%d, kind: gpu, parent: s%d.%d.%d, rating_w: 700}\n", x, r,
-              v, g, x, r, v);
+          put(&b, "- {id: g%d.%d.%d.%d, kind: gpu, parent: s%d.%d.%d, rating_w: 700}\n", x, r, v, g,
+              x, r, v);
       }
     }
   }
@@ -507,10 +510,10 @@ static void test_water_fill_equals_plain(void **st)
     }
     for (size_t k = 0; k < n; k++)
       if (!same_bits(out[k], ref[k])) {
-        print_error("trial %d n %zu item %zu: %.17g vs plain %.17g\n", trial, n, k, out[k],
-                    ref[k]);
+        print_error("trial %d n %zu item %zu: %.17g vs plain %.17g\n", trial, n, k, out[k], ref[k]);
         fail();
-      }    if (n <= 64) {
+      }
+    if (n <= 64) {
       /* The array form the rebalance uses for a server's run of leaves. */
       double dem[MAXN], flo[MAXN];
       for (size_t k = 0; k < n; k++) {
@@ -520,8 +523,8 @@ static void test_water_fill_equals_plain(void **st)
       hr__fair_fill(n, dem, flo, budget, out);
       for (size_t k = 0; k < n; k++)
         if (!same_bits(out[k], ref[k])) {
-          print_error("trial %d n %zu item %zu: fair_fill %.17g vs plain %.17g\n", trial, n,
-                      k, out[k], ref[k]);
+          print_error("trial %d n %zu item %zu: fair_fill %.17g vs plain %.17g\n", trial, n, k,
+                      out[k], ref[k]);
           fail();
         }
     }
@@ -556,8 +559,8 @@ static void test_fill_lanes_equals_fair_fill(void **st)
       hr__fair_fill(8, dem + 8 * l, flo + 8 * l, b[l], ref);
       for (size_t j = 0; j < 8; j++)
         if (!same_bits(out[8 * l + j], ref[j])) {
-          print_error("trial %d server %zu leaf %zu: lanes %.17g vs fair_fill %.17g\n", trial,
-                      l, j, out[8 * l + j], ref[j]);
+          print_error("trial %d server %zu leaf %zu: lanes %.17g vs fair_fill %.17g\n", trial, l, j,
+                      out[8 * l + j], ref[j]);
           fail();
         }
     }

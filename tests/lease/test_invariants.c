@@ -141,8 +141,8 @@ static const char *const K_NAME[K_COUNT] = {
     "call returns within 1 s",
     "creation refuses exactly floors over a limit"};
 static long n_chk[K_COUNT], n_bad[K_COUNT];
-static long n_bind_phys, n_bind_coord; /* sums within 1 % of a limit above the floors */
-static long n_cand_phys, n_cand_coord; /* checks with a finite limit above the floors */
+static long n_bind_phys, n_bind_coord;     /* sums within 1 % of a limit above the floors */
+static long n_cand_phys, n_cand_coord;     /* checks with a finite limit above the floors */
 static long n_calls_checked, n_calls_bind; /* calls after which some physics sum was binding */
 static long n_increase, n_refused, n_trees, n_steps;
 static int keep_going, verbose;
@@ -174,19 +174,19 @@ static double mono_s(void)
 }
 
 /* sigsetjmp must be called in the frame that stays live while calls run. */
-#define GUARD()                                                                              \
-  do {                                                                                       \
-    if (sigsetjmp(g_jmp, 1)) {                                                               \
-      g_armed = 0;                                                                           \
-      fail_msg("%s did not return within %d s", g_call, HANG_S);                            \
-    }                                                                                        \
-    g_armed = 1;                                                                             \
-    alarm(HANG_S);                                                                           \
+#define GUARD()                                                                                    \
+  do {                                                                                             \
+    if (sigsetjmp(g_jmp, 1)) {                                                                     \
+      g_armed = 0;                                                                                 \
+      fail_msg("%s did not return within %d s", g_call, HANG_S);                                   \
+    }                                                                                              \
+    g_armed = 1;                                                                                   \
+    alarm(HANG_S);                                                                                 \
   } while (0)
-#define UNGUARD()                                                                            \
-  do {                                                                                       \
-    alarm(0);                                                                                \
-    g_armed = 0;                                                                             \
+#define UNGUARD()                                                                                  \
+  do {                                                                                             \
+    alarm(0);                                                                                      \
+    g_armed = 0;                                                                                   \
   } while (0)
 
 /* ---- the checker's model ----------------------------------------------------- */
@@ -197,26 +197,26 @@ typedef struct ck {
   size_t n;
   hr_lease_sys_t *s;
   hr_lease_cfg_t cfg;
-  const char *yaml;       /* the tree's text, for reports (borrowed) */
-  const char *test;       /* test name, for reports */
+  const char *yaml; /* the tree's text, for reports (borrowed) */
+  const char *test; /* test name, for reports */
   unsigned long long seed;
   int step;
-  hr_coord_cfg_t *cc;     /* each coordinator's settings as set */
-  signed char *r100;      /* rated_100 as set (-1: the configuration's) */
+  hr_coord_cfg_t *cc;                           /* each coordinator's settings as set */
+  signed char *r100;                            /* rated_100 as set (-1: the configuration's) */
   unsigned char *dead, *pdead, *stopped, *mark; /* pdead: dead before the call */
-  int64_t *stop_ns;       /* when a stopped coordinator stopped (or came back on a feed) */
-  double *floor;          /* this model's floors */
-  double *cap;            /* caps at now after the last call */
-  double (*v)[4];         /* load of the leaves below: conductors A B C (slot 0 only
-                             on single-phase nodes) and total */
-  double (*vm)[4];        /* the same with every leaf at the least it can be cut to */
+  int64_t *stop_ns;          /* when a stopped coordinator stopped (or came back on a feed) */
+  double *floor;             /* this model's floors */
+  double *cap;               /* caps at now after the last call */
+  double (*v)[4];            /* load of the leaves below: conductors A B C (slot 0 only
+                                on single-phase nodes) and total */
+  double (*vm)[4];           /* the same with every leaf at the least it can be cut to */
   double *tcap, *tpw, *tflo; /* ramp tracker: cap, lease p_w and floor after the last sample */
-  int64_t *tchg, *texp;   /* last change of the cap; lease expiry */
-  int64_t *tgr;           /* the same, not counting floor and feed changes */
-  double *gmin;           /* grid tracker: min over samples of G(s) - R s */
+  int64_t *tchg, *texp;      /* last change of the cap; lease expiry */
+  int64_t *tgr;              /* the same, not counting floor and feed changes */
+  double *gmin;              /* grid tracker: min over samples of G(s) - R s */
   unsigned char *gok;
   unsigned feeds;
-  uint64_t clamps;        /* post-condition clamps already reported */
+  uint64_t clamps; /* post-condition clamps already reported */
   int started;
   int64_t t0, now;
   hr_mode_t mode_before;
@@ -248,8 +248,8 @@ static void bad(ck_t *c, int kind, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  print_error("VIOLATION [%s] %s seed %llu call %d t=%.9f s: %s\n", K_NAME[kind], c->test,
-              c->seed, c->step, (double)c->now / 1e9, msg);
+  print_error("VIOLATION [%s] %s seed %llu call %d t=%.9f s: %s\n", K_NAME[kind], c->test, c->seed,
+              c->step, (double)c->now / 1e9, msg);
   if (verbose || !keep_going) {
     int first = c->n_log > LOG_N ? c->n_log - LOG_N : 0;
     print_error("  last calls:\n");
@@ -497,8 +497,7 @@ static void sample_pre(ck_t *c, int64_t t)
       continue;
     if (!c->dead[k] && now > c->tcap[k] * (1.0 + 1e-12) + 1e-9) {
       n_chk[K_GROW]++;
-      bad(c, K_GROW, "%s: cap rose from %.6f to %.6f W between calls", nid(c, k), c->tcap[k],
-          now);
+      bad(c, K_GROW, "%s: cap rose from %.6f to %.6f W between calls", nid(c, k), c->tcap[k], now);
     }
     /* A drop between calls is an expiry, at the expiry time. */
     c->tchg[k] = c->texp[k] <= t && c->texp[k] > c->tchg[k] ? c->texp[k] : t;
@@ -611,8 +610,8 @@ static void check_osc(ck_t *c)
     if (o.last_change_ns != INT64_MIN && o.last_change_ns > c->now)
       bad(c, K_OSC, "%s: last_change_ns %lld after now", nid(c, k), (long long)o.last_change_ns);
     if (from < c->tgr[k])
-      bad(c, K_OSC, "%s: ramp counts from %.9f s, but its cap last changed at %.9f s",
-          nid(c, k), (double)from / 1e9, (double)c->tgr[k] / 1e9);
+      bad(c, K_OSC, "%s: ramp counts from %.9f s, but its cap last changed at %.9f s", nid(c, k),
+          (double)from / 1e9, (double)c->tgr[k] / 1e9);
   }
 }
 
@@ -629,9 +628,9 @@ static double cont_model(const ck_t *c, size_t k)
 {
   const hr_tree_node_t *nd = &c->nd[k];
   int full = c->r100[k] >= 0 ? c->r100[k] : c->cfg.budget.rated_100;
-  double w = isfinite(nd->capacity_w) ? (full ? 1.0 : c->cfg.budget.cont_frac) * nd->capacity_w *
-                                            c->cfg.budget.pf
-                                      : INFINITY;
+  double w = isfinite(nd->capacity_w)
+                 ? (full ? 1.0 : c->cfg.budget.cont_frac) * nd->capacity_w * c->cfg.budget.pf
+                 : INFINITY;
   if (nd->budget_w > 0.0 && nd->budget_w < w)
     w = nd->budget_w;
   return w;
@@ -653,8 +652,8 @@ static void check_budgets(ck_t *c)
     }
     double cw = cont_model(c, k);
     if (!(b->limit_w >= 0.0) || !within(b->limit_w, cw))
-      bad(c, K_BUDGET, "%s: limit_w %.6f above the continuous rating %.6f", nid(c, k),
-          b->limit_w, cw);
+      bad(c, K_BUDGET, "%s: limit_w %.6f above the continuous rating %.6f", nid(c, k), b->limit_w,
+          cw);
     int np = c->nd[k].n_phases == 3 ? 3 : 1;
     for (int q = 0; q < np; q++)
       if (!(b->phase_w[q] >= 0.0) || !within(b->phase_w[q], np == 3 ? cw / 3.0 : cw))
@@ -682,8 +681,7 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
     const hr_lease_t *l = hr_lease_sys_lease(s, k);
     n_chk[K_FLOOR]++;
     if (!l || fabs(l->floor_w - c->floor[k]) > 1e-9 * c->floor[k] + ABS_TOL)
-      bad(c, K_FLOOR, "%s: floor %.6f, model %.6f", nid(c, k), l ? l->floor_w : NAN,
-          c->floor[k]);
+      bad(c, K_FLOOR, "%s: floor %.6f, model %.6f", nid(c, k), l ? l->floor_w : NAN, c->floor[k]);
     if (!isfinite(c->cap[k]) || c->cap[k] < c->floor[k] * (1.0 - 1e-12) - 1e-9)
       bad(c, K_FLOOR, "%s: cap %.6f below its floor %.6f", nid(c, k), c->cap[k], c->floor[k]);
   }
@@ -740,9 +738,10 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
             double lq = c->vm[k][q];
             n_chk[K_HOLDER]++;
             if (!within(c->v[k][q], pc[q] > lq ? pc[q] : lq))
-              bad(c, K_HOLDER, "%s conductor %c: the leaves below may draw %.6f W, its lease "
-                               "allows %.6f W",
-                  nid(c, k), "ABC"[q], c->v[k][q], pc[q]);
+              bad(c, K_HOLDER,
+                  "%s conductor %c: the leaves below may draw %.6f W, its lease "
+                  "allows %.6f W",
+                  nid(c, k), "ABC"[q], c -> v[k][q], pc[q]);
           }
         }
       }
@@ -766,8 +765,8 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
         for (size_t j = 0; j < m && o < sizeof more - 40; j++)
           o += (size_t)snprintf(more + o, sizeof more - o, " %s=%.1f", nid(c, (size_t)ch[j]),
                                 c->cap[ch[j]]);
-        bad(c, K_COORD, "%s: children hold %.6f W, it may give %.6f W (least %.6f):%s",
-            nid(c, k), sum, av, least, more);
+        bad(c, K_COORD, "%s: children hold %.6f W, it may give %.6f W (least %.6f):%s", nid(c, k),
+            sum, av, least, more);
       }
       if (isfinite(av) && av > least * 1.01) {
         n_cand_coord++;
@@ -786,8 +785,9 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
             continue;
           n_chk[K_NEST]++;
           if (lx->expiry_ns > ek)
-            bad(c, K_NEST, "%s holds %.6f W until %.9f s, after its coordinator %s's lease "
-                           "(until %.9f s)",
+            bad(c, K_NEST,
+                "%s holds %.6f W until %.9f s, after its coordinator %s's lease "
+                "(until %.9f s)",
                 nid(c, x), lx->p_w, (double)lx->expiry_ns / 1e9, nid(c, k), (double)ek / 1e9);
         }
       }
@@ -815,16 +815,16 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
     c->mark[k] = 1;
     for (size_t x = k + 1; x < c->n; x++) {
       int32_t pa = c->nd[x].parent, pb = c->nd[x].parent_b;
-      if (c->dead[x] || !((pa >= 0 && c->mark[pa] && !c->dead[pa]) ||
-                          (pb >= 0 && c->mark[pb] && !c->dead[pb])))
+      if (c->dead[x] ||
+          !((pa >= 0 && c->mark[pa] && !c->dead[pa]) || (pb >= 0 && c->mark[pb] && !c->dead[pb])))
         continue;
       c->mark[x] = 1;
       if (!is_leaf(c, x))
         continue;
       n_chk[K_STOP]++;
       if (!within(c->cap[x], c->floor[x]))
-        bad(c, K_STOP, "%s at %.6f W, above its floor %.6f W, %.9f s after %s stopped",
-            nid(c, x), c->cap[x], c->floor[x], (double)(t - c->stop_ns[k]) / 1e9, nid(c, k));
+        bad(c, K_STOP, "%s at %.6f W, above its floor %.6f W, %.9f s after %s stopped", nid(c, x),
+            c->cap[x], c->floor[x], (double)(t - c->stop_ns[k]) / 1e9, nid(c, k));
     }
   }
   /* Modes. */
@@ -922,8 +922,8 @@ static void op_end(ck_t *c, int floors_changed)
       print_message("trace %s after [%s]: cap %.6f p %.6f exp %.9f floor %.6f last %.9f from "
                     "%.9f\n",
                     g_trace, c->log[(c->n_log - 1) % LOG_N], hr_lease_sys_cap_w(c->s, k, c->now),
-                    l->p_w, (double)l->expiry_ns / 1e9, l->floor_w,
-                    (double)o.last_change_ns / 1e9, (double)o.ramp_from_ns / 1e9);
+                    l->p_w, (double)l->expiry_ns / 1e9, l->floor_w, (double)o.last_change_ns / 1e9,
+                    (double)o.ramp_from_ns / 1e9);
       size_t m = 0;
       const int32_t *ch = kids(c, k, &m);
       for (size_t j = 0; j < m; j++) {
@@ -1032,9 +1032,9 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->tgr = calloc(n, sizeof *c->tgr);
   c->gmin = calloc(n, sizeof *c->gmin);
   c->gok = calloc(n, 1);
-  assert_true(c->cc && c->r100 && c->dead && c->pdead && c->stopped && c->mark && c->stop_ns && c->floor &&
-              c->cap && c->v && c->vm && c->tcap && c->tpw && c->tflo && c->tchg && c->texp && c->tgr &&
-              c->gmin && c->gok);
+  assert_true(c->cc && c->r100 && c->dead && c->pdead && c->stopped && c->mark && c->stop_ns &&
+              c->floor && c->cap && c->v && c->vm && c->tcap && c->tpw && c->tflo && c->tchg &&
+              c->texp && c->tgr && c->gmin && c->gok);
   memset(c->r100, -1, n);
   for (size_t k = 0; k < n; k++) {
     c->cc[k] = cfg->coord;
@@ -1052,8 +1052,8 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   if (rc == HR_OK && !fit)
     bad(c, K_CREATE, "created although the floors do not fit: %s", why);
   if (rc != HR_OK && fit)
-    bad(c, K_CREATE, "refused (%s, %s: %s) although the floors fit", hr_err_name(rc),
-        diag.field, diag.message);
+    bad(c, K_CREATE, "refused (%s, %s: %s) although the floors fit", hr_err_name(rc), diag.field,
+        diag.message);
   return rc;
 }
 
@@ -1345,8 +1345,8 @@ static const char YAML_DEFECT2[] =
 static void test_defect2_no_hang(void **st)
 {
   (void)st;
-  static const double dem[] = {1e12, 1e20, 1e300, INFINITY, DBL_MAX, NAN, 4.9e-324, 0.0,
-                               -1.0, -INFINITY, 2.2e-308, 1e12};
+  static const double dem[] = {1e12,     1e20, 1e300, INFINITY,  DBL_MAX,  NAN,
+                               4.9e-324, 0.0,  -1.0,  -INFINITY, 2.2e-308, 1e12};
   GUARD();
   for (int p = 0; p < 4; p++) {
     hr_lease_cfg_t cfg;
@@ -1379,8 +1379,9 @@ static void test_defect3_phase_conductors(void **st)
   for (int p = 0; p < 3; p++) {
     put(&b, "  - {id: pdu%d, kind: pdu, parent: busway, rating_w: 30000}\n", p);
     for (int s = 0; s < 3; s++)
-      put(&b, "  - {id: srv%d-%d, kind: server, parent: pdu%d, phases: 1, phase: a, "
-              "rating_w: 3300}\n",
+      put(&b,
+          "  - {id: srv%d-%d, kind: server, parent: pdu%d, phases: 1, phase: a, "
+          "rating_w: 3300}\n",
           p, s, p);
   }
   hr_lease_cfg_t cfg;
@@ -1685,8 +1686,8 @@ static void test_runtime_rating_and_floor(void **st)
     ck_rebalance(&c, dem, SEC + 10 * MS);
     assert_true(sum_caps(&c, srv, SEC + 10 * MS) > 7200.0 - 100.0);
     assert_int_equal(ck_set_floor(&c, g0, 1500.0, SEC + 20 * MS), HR_OK);
-    assert_true(within(sum_caps(&c, srv, SEC + 20 * MS),
-                       hr_lease_sys_avail_w(c.s, srv, SEC + 20 * MS)));
+    assert_true(
+        within(sum_caps(&c, srv, SEC + 20 * MS), hr_lease_sys_avail_w(c.s, srv, SEC + 20 * MS)));
     assert_true(hr_lease_sys_cap_w(c.s, g0, SEC + 20 * MS) >= 1500.0 - 1e-9);
     for (int i = 0; i < 10; i++)
       ck_rebalance(&c, dem, SEC + 30 * MS + i * 10 * MS);
@@ -1850,26 +1851,26 @@ static void test_no_clamp_at_least(void **st)
 typedef struct gnode {
   char id[24];
   hr_node_kind_t kind;
-  int par, parb;        /* generator indices, -1 none */
-  int nph;              /* 1 or 3 */
-  hr_phase_t ph, phb;   /* toward par / parb (single-phase under a three-phase parent) */
-  unsigned feed;        /* set on this node (A/B split) */
+  int par, parb;      /* generator indices, -1 none */
+  int nph;            /* 1 or 3 */
+  hr_phase_t ph, phb; /* toward par / parb (single-phase under a three-phase parent) */
+  unsigned feed;      /* set on this node (A/B split) */
   int leaf, nkids;
-  double rating;        /* 0: unrated */
-  double budget;        /* 0: none */
-  int dev;              /* 0 none, 1 trip unit LI, 2 fuse */
+  double rating; /* 0: unrated */
+  double budget; /* 0: none */
+  int dev;       /* 0 none, 1 trip unit LI, 2 fuse */
   int tr_s;
-  int grid;             /* root with grid limits */
+  int grid; /* root with grid limits */
   double g_ramp, g_win, g_max;
-  double cl[4], fl[4];  /* connected ratings and floors on its conductors, total in [3] */
-  double need3, need1;  /* least capacity a rated node above must have */
+  double cl[4], fl[4]; /* connected ratings and floors on its conductors, total in [3] */
+  double need3, need1; /* least capacity a rated node above must have */
 } gnode_t;
 
 typedef struct gen {
   gnode_t g[GEN_MAX];
   int n;
   double floor_frac;
-  double p_a, p_ll;     /* phase skew: share of line-to-neutral loads on a; line-to-line */
+  double p_a, p_ll; /* phase skew: share of line-to-neutral loads on a; line-to-line */
   int n_dev;
 } gen_t;
 
@@ -1890,8 +1891,7 @@ static hr_phase_t pick_phase(gen_t *G)
   return irand(2) ? HR_PHASE_B : HR_PHASE_C;
 }
 
-static int gen_add(gen_t *G, const char *prefix, hr_node_kind_t kind, int par, int parb,
-                   int nph)
+static int gen_add(gen_t *G, const char *prefix, hr_node_kind_t kind, int par, int parb, int nph)
 {
   assert_true(G->n < GEN_MAX);
   gnode_t *x = &G->g[G->n];
@@ -1937,10 +1937,10 @@ static const char *kind_prefix(hr_node_kind_t k)
 }
 
 typedef struct shape {
-  int depth;                      /* levels below the root, 2..5 */
-  hr_node_kind_t kind[6];         /* kind[l] for l = 1..depth */
-  int dual;                       /* level of the dual-corded nodes (0: none) */
-  int nn;                         /* N+N: level 1 is the A/B split under one root */
+  int depth;              /* levels below the root, 2..5 */
+  hr_node_kind_t kind[6]; /* kind[l] for l = 1..depth */
+  int dual;               /* level of the dual-corded nodes (0: none) */
+  int nn;                 /* N+N: level 1 is the A/B split under one root */
 } shape_t;
 
 /* Phases of a new node of level l under a parent with pnph phases. */
@@ -2246,8 +2246,9 @@ static char *random_tree(gen_t *G, int redundancy, double floor_frac)
     }
   sh.kind[at++] = HR_NODE_SERVER;
   sh.kind[at] = HR_NODE_GPU;
-  hr_node_kind_t root_kind = redundancy == 1 ? HR_NODE_UPS : irand(2) ? HR_NODE_UTILITY
-                                                                      : HR_NODE_SWITCHGEAR;
+  hr_node_kind_t root_kind = redundancy == 1 ? HR_NODE_UPS
+                             : irand(2)      ? HR_NODE_UTILITY
+                                             : HR_NODE_SWITCHGEAR;
   if (redundancy == 0) {
     int r = gen_add(G, "root", root_kind, -1, -1, 3);
     gen_below(G, &sh, r, -1, 0);
@@ -2276,8 +2277,8 @@ static char *random_tree(gen_t *G, int redundancy, double floor_frac)
 
 /* ---- the property test ------------------------------------------------------------- */
 
-static const double EXTREME[] = {0.0,  4.9e-324, 2.2e-308, 1e12,    1e20, 1e300,
-                                 INFINITY, NAN, -5.0,     DBL_MAX, -INFINITY};
+static const double EXTREME[] = {0.0,      4.9e-324, 2.2e-308, 1e12,    1e20,     1e300,
+                                 INFINITY, NAN,      -5.0,     DBL_MAX, -INFINITY};
 #define N_EXTREME (sizeof EXTREME / sizeof EXTREME[0])
 
 static double leaf_base(const hr_tree_node_t *nd)
@@ -2294,8 +2295,9 @@ static void random_demands(const ck_t *c, double *dem)
     }
     int u = irand(100);
     double base = leaf_base(&c->nd[k]);
-    dem[k] = u < 72 ? base * unif(1.0, 4.0) : u < 88 ? base * unif(0.0, 1.0)
-                                                      : EXTREME[irand((int)N_EXTREME)];
+    dem[k] = u < 72   ? base * unif(1.0, 4.0)
+             : u < 88 ? base * unif(0.0, 1.0)
+                      : EXTREME[irand((int)N_EXTREME)];
   }
 }
 
@@ -2372,8 +2374,8 @@ static void run_seed(unsigned long long seed, int steps)
     /* A call hung: the system is left as it is (leaked). */
     g_armed = 0;
     n_bad[K_CALL]++;
-    print_error("VIOLATION [%s] random seed %llu: %s did not return within %d s\n",
-                K_NAME[K_CALL], seed, g_call, HANG_S);
+    print_error("VIOLATION [%s] random seed %llu: %s did not return within %d s\n", K_NAME[K_CALL],
+                seed, g_call, HANG_S);
     if (!keep_going)
       fail();
     return;
@@ -2407,8 +2409,9 @@ static void run_seed(unsigned long long seed, int steps)
   int n_stop = 0;
   for (int step = 0; step < steps; step++) {
     int u = irand(100);
-    t += (u < 80 ? (1 + irand(25)) * MS : u < 98 ? (30 + irand(270)) * MS
-                                                 : (500 + irand(2500)) * MS) +
+    t += (u < 80   ? (1 + irand(25)) * MS
+          : u < 98 ? (30 + irand(270)) * MS
+                   : (500 + irand(2500)) * MS) +
          irand(1000);
     if (irand(4) == 0)
       random_demands(&c, dem);
@@ -2448,8 +2451,13 @@ static void run_seed(unsigned long long seed, int steps)
         ck_feeds(&c, c.feeds && irand(5) ? 0 : fs[irand(6)], t);
       }
     } else if (r < 755) {
-      static const unsigned evs[8] = {0, 0, 0, 0, HR_EVENT_TELEMETRY_LOSS | HR_EVENT_UTILITY_LOSS,
-                                      HR_EVENT_TELEMETRY_LOSS, HR_EVENT_UTILITY_LOSS,
+      static const unsigned evs[8] = {0,
+                                      0,
+                                      0,
+                                      0,
+                                      HR_EVENT_TELEMETRY_LOSS | HR_EVENT_UTILITY_LOSS,
+                                      HR_EVENT_TELEMETRY_LOSS,
+                                      HR_EVENT_UTILITY_LOSS,
                                       HR_EVENT_FEED_LOSS};
       unsigned ev = evs[irand(8)];
       if (ev == HR_EVENT_FEED_LOSS && irand(3))
@@ -2527,8 +2535,8 @@ static void test_random(void **st)
    * checks; the leaves' draw reaches a conductor or limit_w less often (the
    * policies' bands, tokens at every level and GPU leases that expire between
    * rebalances keep it a little below), but thousands of times. */
-  assert_true(seeds < 20 || (bindc * 20 > candc && bindc > 5000 && bind > 1000 &&
-                             callb * 200 > calls));
+  assert_true(seeds < 20 ||
+              (bindc * 20 > candc && bindc > 5000 && bind > 1000 && callb * 200 > calls));
   assert_true(seeds < 20 || n_increase - inc0 > 1000);
 }
 

@@ -23,7 +23,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 #define MS 1000000LL
 
 /* A 415 V three-phase rack root (10 kW: 8 kW continuous, 2667 W per phase),
@@ -355,7 +354,7 @@ static void test_floor_refusal_named(void **st)
   assert_int_equal(hr_tree_load_buffer(yaml, strlen(yaml), "f.yaml", &t, &e), HR_OK);
   hr_lease_cfg_t c;
   hr_lease_cfg_init(&c);
-  c.gpu_floor_frac = 1.0; /* g11's floor 1000 W, its limit 80 % of that */
+  c.gpu_floor_frac = 1.0;                   /* g11's floor 1000 W, its limit 80 % of that */
   hr_lease_sys_t *s = (hr_lease_sys_t *)&c; /* must be overwritten with NULL */
   assert_int_equal(hr_lease_sys_create(t, &c, &s, &e), HR_ERR_RANGE);
   assert_null(s);

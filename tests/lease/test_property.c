@@ -31,7 +31,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 #define MS 1000000LL
 #define SQRT3 1.7320508075688772
 
@@ -83,31 +82,34 @@ static hr_tree_t *random_tree(int two_n)
     root_w = max_rack;
   const char *sides[2] = {"a", "b"};
   for (int f = 0; f < (two_n ? 2 : 1); f++) {
-    put(&b, "  - {id: root-%s, kind: switchgear, parent: null, voltage_v: 415, phases: 3,%s"
-            " rating_w: %.0f, device: {type: trip_unit, curve: LSI, in_a: %.0f, tr_s: %d,"
-            " isd: 6, tsd_s: 0.2, ii: 10}}\n",
+    put(&b,
+        "  - {id: root-%s, kind: switchgear, parent: null, voltage_v: 415, phases: 3,%s"
+        " rating_w: %.0f, device: {type: trip_unit, curve: LSI, in_a: %.0f, tr_s: %d,"
+        " isd: 6, tsd_s: 0.2, ii: 10}}\n",
         sides[f], two_n ? (f ? " feed: b," : " feed: a,") : "", root_w, amps(root_w),
         4 + 4 * irand(3));
     for (int r = 0; r < n_rack; r++)
-      put(&b, "  - {id: rack-%s%d, kind: %s, parent: root-%s, rating_w: %.0f,"
-              " device: {type: trip_unit, curve: LI, in_a: %.0f, tr_s: %d, ii: 10}}\n",
-          sides[f], r, two_n ? "pdu" : "rack", sides[f], rack_w[r], amps(rack_w[r]),
-          1 + irand(8));
+      put(&b,
+          "  - {id: rack-%s%d, kind: %s, parent: root-%s, rating_w: %.0f,"
+          " device: {type: trip_unit, curve: LI, in_a: %.0f, tr_s: %d, ii: 10}}\n",
+          sides[f], r, two_n ? "pdu" : "rack", sides[f], rack_w[r], amps(rack_w[r]), 1 + irand(8));
   }
   const char *ph[3] = {"a", "b", "c"};
   for (int r = 0; r < n_rack; r++)
     for (int s = 0; s < n_srv[r]; s++) {
       if (two_n)
-        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, parent_b: rack-b%d, phases: 1,"
-                " phase: %s, phase_b: %s, rating_w: %.0f}\n",
+        put(&b,
+            "  - {id: s%d-%d, kind: server, parent: rack-a%d, parent_b: rack-b%d, phases: 1,"
+            " phase: %s, phase_b: %s, rating_w: %.0f}\n",
             r, s, r, r, ph[s % 3], ph[(s + irand(3)) % 3 == s % 3 ? s % 3 : s % 3], srv_w[r][s]);
       else
-        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 1, phase: %s,"
-                " rating_w: %.0f}\n",
+        put(&b,
+            "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 1, phase: %s,"
+            " rating_w: %.0f}\n",
             r, s, r, ph[s % 3], srv_w[r][s]);
       for (int g = 0; g < n_gpu[r][s]; g++)
-        put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g, r,
-            s, gpu_w[r][s]);
+        put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g, r, s,
+            gpu_w[r][s]);
     }
   hr_tree_t *t = NULL;
   hr_diag_t e;
@@ -153,9 +155,15 @@ static void check_invariants(const hr_lease_sys_t *s, const hr_tree_t *t, int64_
       print_error("node %s: grants %.3f > budget %.3f / avail %.3f at t=%lld\n", np->id, sum,
                   b->limit_w, avail, (long long)now);
       const hr_lease_t *lp = hr_lease_sys_lease(s, p);
-      print_error("  own lease p %.1f exp %lld granted %lld floor %.1f mode %d\n", lp->p_w, (long long)lp->expiry_ns, (long long)lp->granted_ns, lp->floor_w, hr_lease_sys_mode(s));
-      for (size_t j = 0; j < m; j++) { const hr_lease_t *l = hr_lease_sys_lease(s, (size_t)ch[j]);
-        print_error("  child %s p %.1f exp %lld granted %lld floor %.1f\n", hr_tree_node(t, (size_t)ch[j])->id, l->p_w, (long long)l->expiry_ns, (long long)l->granted_ns, l->floor_w); }
+      print_error("  own lease p %.1f exp %lld granted %lld floor %.1f mode %d\n", lp->p_w,
+                  (long long)lp->expiry_ns, (long long)lp->granted_ns, lp->floor_w,
+                  hr_lease_sys_mode(s));
+      for (size_t j = 0; j < m; j++) {
+        const hr_lease_t *l = hr_lease_sys_lease(s, (size_t)ch[j]);
+        print_error("  child %s p %.1f exp %lld granted %lld floor %.1f\n",
+                    hr_tree_node(t, (size_t)ch[j])->id, l->p_w, (long long)l->expiry_ns,
+                    (long long)l->granted_ns, l->floor_w);
+      }
       fail();
     }
     /* Per phase conductor. */
@@ -329,8 +337,8 @@ static void run_seed(uint64_t seed)
       feeds = feeds ? 0 : (unsigned)(1 + irand(2));
       hr_lease_sys_set_feed_lost(s, feeds, now);
       for (size_t k = 0; k < n; k++)
-        dead[k] = (nodes[k].feed == HR_FEED_A || nodes[k].feed == HR_FEED_B) &&
-                  (nodes[k].feed & feeds);
+        dead[k] =
+            (nodes[k].feed == HR_FEED_A || nodes[k].feed == HR_FEED_B) && (nodes[k].feed & feeds);
       check_invariants(s, t, now, dead, &cfg);
     }
   }

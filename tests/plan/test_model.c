@@ -72,7 +72,7 @@ static void test_train_generate(void **state)
   hr_diag_t e = {0};
   assert_int_equal(hr_plan_model_train(s, NULL, &cfg, &m, &e), HR_OK);
   assert_true(hr_plan_model_states(m, "small") >= 2); /* the bursts are a state */
-  const hr_plan_trace_t *t = &s->tr[5]; /* big, batch 16 */
+  const hr_plan_trace_t *t = &s->tr[5];               /* big, batch 16 */
   size_t n = t->n;
   double *a = malloc(n * sizeof *a), *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
   for (size_t i = 0; i < n; i++)

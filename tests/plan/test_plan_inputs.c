@@ -171,8 +171,9 @@ static void test_lut_errors_located(void **state)
   hr_diag_t e;
   char buf[1024];
   /* A good LUT trains. */
-  int k = snprintf(buf, sizeof buf, "%sllama2-70b,a100-80gb,512,8,128,1.0,0.5,1,1,1,8\n"
-                                    "llama2-70b,a100-80gb,512,16,128,1.0,0.6,1,1,1,8\n",
+  int k = snprintf(buf, sizeof buf,
+                   "%sllama2-70b,a100-80gb,512,8,128,1.0,0.5,1,1,1,8\n"
+                   "llama2-70b,a100-80gb,512,16,128,1.0,0.6,1,1,1,8\n",
                    lut_head);
   assert_int_equal(train_with_lut(buf, (size_t)k, &e), HR_OK);
   /* A NUL byte in a row. */
@@ -199,8 +200,8 @@ static void test_lut_errors_located(void **state)
   };
   static const int cols[] = {7, 7, 7, 7, 4};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    k = snprintf(buf, sizeof buf, "%sllama2-70b,a100-80gb,512,16,128,1.0,0.6,1,1,1,8\n%s",
-                 lut_head, rows[i]);
+    k = snprintf(buf, sizeof buf, "%sllama2-70b,a100-80gb,512,16,128,1.0,0.6,1,1,1,8\n%s", lut_head,
+                 rows[i]);
     int rc = train_with_lut(buf, (size_t)k, &e);
     assert_int_equal(rc, HR_ERR_RANGE);
     assert_int_equal(e.line, 3);

@@ -114,8 +114,8 @@ static int parse_model(const char *tdp, const char *idle, hr_plan_model_t **m, h
                    "headroom-plan-model %d\ntdp_w_per_gpu %s\nidle_w_per_gpu %s train_dt_s 0.1\n"
                    "lut 0\ngroups 0\n",
                    HR_PLAN_MODEL_VERSION, tdp, idle);
-  n += snprintf(buf + n, sizeof buf - (size_t)n, "crc32 %08x\n",
-                (unsigned)crc32_of(buf, (size_t)n));
+  n +=
+      snprintf(buf + n, sizeof buf - (size_t)n, "crc32 %08x\n", (unsigned)crc32_of(buf, (size_t)n));
   return hr_plan_model_parse(buf, (size_t)n, m, e);
 }
 
@@ -141,10 +141,8 @@ static void model_values_are_checked(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(ks_refuses_non_finite),
-      cmocka_unit_test(fidelity_refuses_non_finite),
-      cmocka_unit_test(bursty_cv_is_bounded),
-      cmocka_unit_test(workload_times_are_bounded),
+      cmocka_unit_test(ks_refuses_non_finite),    cmocka_unit_test(fidelity_refuses_non_finite),
+      cmocka_unit_test(bursty_cv_is_bounded),     cmocka_unit_test(workload_times_are_bounded),
       cmocka_unit_test(model_values_are_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

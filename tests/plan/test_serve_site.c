@@ -304,10 +304,12 @@ static void test_studies(void **state)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_one_request), cmocka_unit_test(test_chunking),
-      cmocka_unit_test(test_batch_limit_and_little), cmocka_unit_test(test_site),
-      cmocka_unit_test(test_utility), cmocka_unit_test(test_oversub),
-      cmocka_unit_test(test_studies)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_request),
+                                     cmocka_unit_test(test_chunking),
+                                     cmocka_unit_test(test_batch_limit_and_little),
+                                     cmocka_unit_test(test_site),
+                                     cmocka_unit_test(test_utility),
+                                     cmocka_unit_test(test_oversub),
+                                     cmocka_unit_test(test_studies)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

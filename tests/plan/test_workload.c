@@ -124,15 +124,15 @@ static void test_jsonl(void **state)
       {"{\"timestamp\": 5, \"input_length\": 5, \"output_length\": 1}\n"
        "{\"timestamp\": 4, \"input_length\": 5, \"output_length\": 1}\n",
        HR_ERR_RANGE, 2, 15},
-      {"{\"timestamp\": 0, \"input_length\": \"x\", \"output_length\": 1}\n", HR_ERR_PARSE, 1,
-       34},
+      {"{\"timestamp\": 0, \"input_length\": \"x\", \"output_length\": 1}\n", HR_ERR_PARSE, 1, 34},
       {"[1, 2]\n", HR_ERR_PARSE, 1, 1},
       {"{\"timestamp\": 0, \"input_length\": 5 \"output_length\": 1}\n", HR_ERR_PARSE, 1, 36},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     int rc = hr_plan_workload_parse_jsonl(bad[k].text, strlen(bad[k].text), &map, &w, &e);
     if (rc != bad[k].rc || e.line != bad[k].line || e.column != bad[k].col) {
-      print_error("jsonl case %zu: rc %d line %ld col %ld '%s'\n", k, rc, e.line, e.column, e.message);
+      print_error("jsonl case %zu: rc %d line %ld col %ld '%s'\n", k, rc, e.line, e.column,
+                  e.message);
       fail();
     }
   }
@@ -159,9 +159,11 @@ static void test_real_readers(void **state)
   assert_int_equal(e.line, 5);
   assert_int_equal(e.column, 3);
   char jl[512];
-  snprintf(jl, sizeof jl,
-           "{\"timestamp\": 1e1, \"input_length\": 1e1, \"output_length\": 5.0, \"x\": \"%0100d\"}\n"
-           "{\"time\\u0073tamp\": 2000, \"input_length\": 3, \"output_length\": 4}\n", 7);
+  snprintf(
+      jl, sizeof jl,
+      "{\"timestamp\": 1e1, \"input_length\": 1e1, \"output_length\": 5.0, \"x\": \"%0100d\"}\n"
+      "{\"time\\u0073tamp\": 2000, \"input_length\": 3, \"output_length\": 4}\n",
+      7);
   hr_plan_csv_map_t map = {"timestamp", "input_length", "output_length", 1e-3};
   assert_int_equal(hr_plan_workload_parse_jsonl(jl, strlen(jl), &map, &w, &e), HR_OK);
   assert_int_equal(w->n, 2);
@@ -309,11 +311,10 @@ static void test_rng(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_azure_ok),     cmocka_unit_test(test_mapping),
-      cmocka_unit_test(test_jsonl),
-      cmocka_unit_test(test_real_readers),
-      cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_shared_azure),
-      cmocka_unit_test(test_generators),   cmocka_unit_test(test_rng),
+      cmocka_unit_test(test_azure_ok),   cmocka_unit_test(test_mapping),
+      cmocka_unit_test(test_jsonl),      cmocka_unit_test(test_real_readers),
+      cmocka_unit_test(test_bad_input),  cmocka_unit_test(test_shared_azure),
+      cmocka_unit_test(test_generators), cmocka_unit_test(test_rng),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

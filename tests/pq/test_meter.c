@@ -167,7 +167,7 @@ static void layouts_and_bad_samples_do_not_depend_on_block_size(void **state)
     x2[bad[j] * 2 + j % 2] = j % 2 ? NAN : -INFINITY;
   }
   for (size_t k = 5000; k < 5004; k++) {
-    x6[k * 6 + 1] = 400.0f; /* above u_clip_v */
+    x6[k * 6 + 1] = 400.0f;  /* above u_clip_v */
     x2[k * 2 + 1] = -250.0f; /* above i_clip_a */
   }
   const struct {
@@ -261,7 +261,7 @@ static void bad_configurations_are_named(void **state)
   assert_string_equal(why.field, "alarms[0].metric");
   assert_int_equal(why.code, HR_ERR_INVALID_ARG);
   assert_null(strstr(why.message, "alarms")); /* the message does not repeat the field */
-  hr_meter_t *m = (hr_meter_t *)&cfg; /* must be overwritten with NULL */
+  hr_meter_t *m = (hr_meter_t *)&cfg;         /* must be overwritten with NULL */
   assert_int_equal(hr_meter_create(&cfg, &m), HR_ERR_INVALID_ARG);
   assert_null(m);
   assert_int_equal(hr_meter_create(NULL, &m), HR_ERR_INVALID_ARG);
@@ -598,15 +598,15 @@ static void t0_near_int64_limits_is_refused_not_overflowed(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(results_do_not_depend_on_block_size),
-    cmocka_unit_test(layouts_and_bad_samples_do_not_depend_on_block_size),
-    cmocka_unit_test(pull_queue_stops_when_full_and_loses_nothing),
-    cmocka_unit_test(bad_configurations_are_named),
-    cmocka_unit_test(bad_input_is_flagged_never_silent),
-    cmocka_unit_test(derived_neutral_and_effective_power),
-    cmocka_unit_test(window_sum_forms_agree),
-    cmocka_unit_test(corrupt_sample_costs_only_its_cycles),
-    cmocka_unit_test(t0_near_int64_limits_is_refused_not_overflowed),
+      cmocka_unit_test(results_do_not_depend_on_block_size),
+      cmocka_unit_test(layouts_and_bad_samples_do_not_depend_on_block_size),
+      cmocka_unit_test(pull_queue_stops_when_full_and_loses_nothing),
+      cmocka_unit_test(bad_configurations_are_named),
+      cmocka_unit_test(bad_input_is_flagged_never_silent),
+      cmocka_unit_test(derived_neutral_and_effective_power),
+      cmocka_unit_test(window_sum_forms_agree),
+      cmocka_unit_test(corrupt_sample_costs_only_its_cycles),
+      cmocka_unit_test(t0_near_int64_limits_is_refused_not_overflowed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

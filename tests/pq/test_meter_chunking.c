@@ -76,10 +76,10 @@ static void load_input(const char *name, input_t *in)
   static const double track[4] = {20, 1, 40, 7.5};
   static const hr_layout_t layouts[4] = {HR_LAYOUT_1P2W, HR_LAYOUT_3P3W, HR_LAYOUT_3P4W,
                                          HR_LAYOUT_3P4W};
-  static const int64_t t0s[7] = {0, 1700000000000000000ll, -1, 1, (int64_t)1 << 62,
-                                 -((int64_t)1 << 62), 999999999};
-  double fs = data[0] & 8 ? 2000.0 + (double)(u32le(data + 5) % 48000001u) / 1000.0
-                          : rates[data[0] & 7];
+  static const int64_t t0s[7] = {
+      0, 1700000000000000000ll, -1, 1, (int64_t)1 << 62, -((int64_t)1 << 62), 999999999};
+  double fs =
+      data[0] & 8 ? 2000.0 + (double)(u32le(data + 5) % 48000001u) / 1000.0 : rates[data[0] & 7];
   hr_layout_t layout = layouts[(data[1] >> 1) & 3];
   hr_meter_cfg_t *cfg = &in->cfg;
   hr_meter_cfg_init(cfg, fs, data[1] & 1 ? 60.0 : 50.0, 230.0, layout);
@@ -176,8 +176,7 @@ static void compare_blocks(const char *name)
                  name, blocks[b], k, hr_rec_kind_name(ref.recs[k].kind),
                  (long long)ref.recs[k].t_ns, ref.recs[k].flags);
     if (got.n != ref.n)
-      fail_msg("%s, blocks of %zu: %zu records, one push gives %zu", name, blocks[b], got.n,
-               ref.n);
+      fail_msg("%s, blocks of %zu: %zu records, one push gives %zu", name, blocks[b], got.n, ref.n);
     free(got.recs);
   }
   free(ref.recs);
@@ -222,8 +221,8 @@ static void open_ms_events_end_after_their_start(void **state)
         continue;
       open_alarms += r->u.event.type == HR_EVT_ALARM;
       if (r->u.event.duration_ns < 0)
-        fail_msg("step %zu frames before the end: open %s ends %lld ns before its start",
-                 tail, hr_event_type_name(r->u.event.type), (long long)-r->u.event.duration_ns);
+        fail_msg("step %zu frames before the end: open %s ends %lld ns before its start", tail,
+                 hr_event_type_name(r->u.event.type), (long long)-r->u.event.duration_ns);
     }
     assert_int_equal(open_alarms, 1);
     free(c.recs);
@@ -343,12 +342,12 @@ static void huge_samples_do_not_depend_on_block_size(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(open_ms_events_end_after_their_start),
-    cmocka_unit_test(disturbed_stream_does_not_depend_on_block_size),
-    cmocka_unit_test(open_alarm_never_ends_before_it_starts),
-    cmocka_unit_test(ms_series_does_not_depend_on_block_size),
-    cmocka_unit_test(flagged_windows_do_not_depend_on_block_size),
-    cmocka_unit_test(huge_samples_do_not_depend_on_block_size),
+      cmocka_unit_test(open_ms_events_end_after_their_start),
+      cmocka_unit_test(disturbed_stream_does_not_depend_on_block_size),
+      cmocka_unit_test(open_alarm_never_ends_before_it_starts),
+      cmocka_unit_test(ms_series_does_not_depend_on_block_size),
+      cmocka_unit_test(flagged_windows_do_not_depend_on_block_size),
+      cmocka_unit_test(huge_samples_do_not_depend_on_block_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

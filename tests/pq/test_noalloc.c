@@ -121,7 +121,7 @@ static void push_does_not_allocate(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(push_does_not_allocate),
+      cmocka_unit_test(push_does_not_allocate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,8 @@ static void tabulated_delay_matches_exact(void **state)
           worst = e / rates[r] > worst ? e / rates[r] : worst; /* [s] */
         }
         /* Outside the table: the exact value. */
-        assert_true(hr__zc_filter_delay_fast(&f, hi * 1.5) == hr__zc_filter_delay_samples(&f, hi * 1.5));
+        assert_true(hr__zc_filter_delay_fast(&f, hi * 1.5) ==
+                    hr__zc_filter_delay_samples(&f, hi * 1.5));
       }
   print_message("worst tabulated-delay error: %.3g ns\n", worst * 1e9);
   /* 10 ns is 5e-7 of a 50-Hz cycle: a window boundary moved that much

@@ -128,8 +128,7 @@ static void measured_inference_traces(void **state)
     s->recall = (double)s->tp / (double)(s->tp + s->fn);
     s->onset_recall = (double)s->onsets_caught / (double)s->onsets;
   }
-  printf("measured H100 inference, %d traces, threshold = each trace's p90, next 0.1 s:\n",
-         traces);
+  printf("measured H100 inference, %d traces, threshold = each trace's p90, next 0.1 s:\n", traces);
   print_score("persistence + margin", &tot_p);
   print_score("schedule-aware (period detected)", &tot_q);
   assert_int_equal(traces, 36);
@@ -160,9 +159,9 @@ static void bad_configuration(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(generated_training_load),
-    cmocka_unit_test(measured_inference_traces),
-    cmocka_unit_test(bad_configuration),
+      cmocka_unit_test(generated_training_load),
+      cmocka_unit_test(measured_inference_traces),
+      cmocka_unit_test(bad_configuration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

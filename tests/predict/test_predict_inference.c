@@ -100,9 +100,9 @@ static load_t make_load(const hr_plan_model_t *m, const hr_plan_workload_t *w, d
   hr_plan_serve_cfg_init(&sc);
   assert_int_equal(hr_plan_serve_run(&sc, req, w->n, DT_S / FINE, nf, a1, w1, NULL), HR_OK);
   assert_int_equal(hr_plan_block_mean(a1, nf, FINE, a), n);
-  assert_int_equal(hr_plan_model_generate_dt(m, HR_PLAN_COPULA, "Llama-3.1-70B", 4, a, n, DT_S,
-                                             seed, L.p_w),
-                   HR_OK);
+  assert_int_equal(
+      hr_plan_model_generate_dt(m, HR_PLAN_COPULA, "Llama-3.1-70B", 4, a, n, DT_S, seed, L.p_w),
+      HR_OK);
   size_t lo = 0, hi = 0; /* front-end window: requests with t in (t_end - lead, t_end] */
   for (size_t b = 0; b < n; b++) {
     double t_end = (double)(b + 1) * DT_S;
@@ -187,9 +187,9 @@ static void score_load(const char *what, const load_t *L, tally_t *T)
       hr_predict_cfg_init(&c, DT_S);
       c.period_hint_s = mth == 0 ? -1.0 : 0.0;
       hr_predict_score_t e, r;
-      assert_int_equal(hr_predict_evaluate_hint(&c, L->p_w, mth == 2 ? L->hint : NULL, L->n,
-                                                thr[k], warm, &e),
-                       HR_OK);
+      assert_int_equal(
+          hr_predict_evaluate_hint(&c, L->p_w, mth == 2 ? L->hint : NULL, L->n, thr[k], warm, &e),
+          HR_OK);
       recount(&c, L, mth == 2, thr[k], warm, &r);
       assert_int_equal(e.tp, r.tp);
       assert_int_equal(e.fp, r.fp);
@@ -202,8 +202,8 @@ static void score_load(const char *what, const load_t *L, tally_t *T)
       assert_true(fabs(e.recall - r.recall) < 1e-12);
       assert_true(fabs(e.onset_recall - r.onset_recall) < 1e-12);
       printf("  X = %-4s %6.0f W  %-26s precision %.3f  recall %.3f  onsets %.3f (%lld)\n",
-             k ? "p90" : "step", thr[k], method_name[mth], e.precision, e.recall,
-             e.onset_recall, (long long)e.onsets);
+             k ? "p90" : "step", thr[k], method_name[mth], e.precision, e.recall, e.onset_recall,
+             (long long)e.onsets);
       hr_predict_score_t *t = &T->s[k][mth];
       t->tp += e.tp, t->fp += e.fp, t->fn += e.fn, t->tn += e.tn;
       t->onsets += e.onsets, t->onsets_caught += e.onsets_caught;
@@ -243,8 +243,8 @@ static void run_workloads(const hr_plan_model_t *m, double lead_s, tally_t *T)
       snprintf(what, sizeof what, "%s 0.25 req/s", kind ? "bursty (gap CV 4)" : "Poisson");
     } else {
       char path[1024];
-      snprintf(path, sizeof path,
-               "%s/workloads/azure-llm-2023/AzureLLMInferenceTrace_conv.csv", HR_SHARED_DATA);
+      snprintf(path, sizeof path, "%s/workloads/azure-llm-2023/AzureLLMInferenceTrace_conv.csv",
+               HR_SHARED_DATA);
       hr_diag_t e;
       if (hr_plan_workload_load(path, NULL, &w, &e) != HR_OK) {
         printf("SKIPPED the Azure replay: %s not readable\n", path);
@@ -402,8 +402,7 @@ static void synthetic_lead(void **state)
   assert_int_equal(hr_predict_evaluate_hint(&c, x, h, n, 1100.0, 20.0, &hint), HR_OK);
   printf("synthetic 30-ms lead: persistence onsets %.3f, hint onsets %.3f (%lld), precision "
          "%.3f recall %.3f\n",
-         pers.onset_recall, hint.onset_recall, (long long)hint.onsets, hint.precision,
-         hint.recall);
+         pers.onset_recall, hint.onset_recall, (long long)hint.onsets, hint.precision, hint.recall);
   assert_int_equal(pers.onsets_caught, 0);
   /* Onsets 4 and 5 steps ahead are not yet committed: at most 3 of 5. */
   assert_true(hint.onset_recall >= 0.5 && hint.onset_recall <= 0.65);
@@ -413,10 +412,10 @@ static void synthetic_lead(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(no_future_leakage),
-    cmocka_unit_test(hint_off_is_push),
-    cmocka_unit_test(synthetic_lead),
-    cmocka_unit_test(generated_inference_load),
+      cmocka_unit_test(no_future_leakage),
+      cmocka_unit_test(hint_off_is_push),
+      cmocka_unit_test(synthetic_lead),
+      cmocka_unit_test(generated_inference_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,7 +97,8 @@ static void test_scenario_errors(void **st)
                    HR_ERR_RANGE);
   assert_int_equal(e.line, 3);
   assert_string_equal(e.field, "duration_s");
-  static const char bad2[] = "version: 1\ntree: x.yaml\nworkloads:\n  - {kind: training, gpus: [0, 4],\n     period_z: 1}\n";
+  static const char bad2[] = "version: 1\ntree: x.yaml\nworkloads:\n  - {kind: training, gpus: [0, "
+                             "4],\n     period_z: 1}\n";
   assert_int_equal(hr_scenario_load_buffer(bad2, sizeof bad2 - 1, "s.yaml", ".", &sc, &e),
                    HR_ERR_PARSE);
   assert_int_equal(e.line, 5);
@@ -109,7 +110,8 @@ static void test_scenario_errors(void **st)
   assert_int_equal(hr_scenario_load_buffer(bad3, sizeof bad3 - 1, "s.yaml", ".", &sc, &e),
                    HR_ERR_PARSE);
   assert_string_equal(e.field, "tree");
-  static const char ok[] = "version: 1\ntree: trees/x.yaml\nevents:\n  - {kind: feed_loss, feed: b, at_s: 3}\n";
+  static const char ok[] =
+      "version: 1\ntree: trees/x.yaml\nevents:\n  - {kind: feed_loss, feed: b, at_s: 3}\n";
   assert_int_equal(hr_scenario_load_buffer(ok, sizeof ok - 1, "s.yaml", "/d", &sc, &e), HR_OK);
   assert_string_equal(sc.tree_path, "/d/trees/x.yaml");
   assert_int_equal(sc.n_events, 1);

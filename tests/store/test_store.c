@@ -114,9 +114,9 @@ static void test_put_flush_query(void **state)
   /* Nothing is visible before the flush: the put path does no I/O. */
   static got_t g;
   g.n = 0;
-  assert_int_equal(hr_store_query_rows(st, "PDU-A01-001", HR_RES_200MS, T0, T0 + 1000 * MS200,
-                                       take_row, &g),
-                   HR_OK);
+  assert_int_equal(
+      hr_store_query_rows(st, "PDU-A01-001", HR_RES_200MS, T0, T0 + 1000 * MS200, take_row, &g),
+      HR_OK);
   assert_int_equal(g.n, 0);
   assert_int_equal(hr_store_flush(st), HR_OK);
   assert_int_equal(hr_store_query_rows(st, "PDU-A01-001", HR_RES_200MS, T0 + 10 * MS200,
@@ -263,8 +263,7 @@ static void test_records_and_writer(void **state)
   static got_t g;
   for (int tries = 0; tries < 200; tries++) { /* the writer flushes within ~50 ms */
     g.n = 0;
-    assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g),
-                     HR_OK);
+    assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g), HR_OK);
     if (g.n)
       break;
     usleep(10000);

@@ -111,9 +111,9 @@ static void test_sigkill(void **state)
   assert_int_equal(sqlite3_step(q), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
   sqlite3_finalize(q);
-  assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*), min(t_ns), max(t_ns) FROM measurement",
-                                      -1, &q, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "SELECT count(*), min(t_ns), max(t_ns) FROM measurement", -1, &q, NULL),
+      SQLITE_OK);
   assert_int_equal(sqlite3_step(q), SQLITE_ROW);
   int64_t cnt = sqlite3_column_int64(q, 0), lo = sqlite3_column_int64(q, 1),
           hi = sqlite3_column_int64(q, 2);

@@ -417,8 +417,8 @@ static void inverse_time_sanity_values(void **state)
     hr_curve_t curve;
     double tms, t_s;
   } v[] = {
-    {HR_CURVE_IEC_SI, 0.1, 1.003},  {HR_CURVE_IEC_VI, 0.1, 1.35},  {HR_CURVE_IEC_EI, 0.1, 2.67},
-    {HR_CURVE_IEEE_MI, 1.0, 3.80},  {HR_CURVE_IEEE_VI, 1.0, 7.03}, {HR_CURVE_IEEE_EI, 1.0, 9.52},
+      {HR_CURVE_IEC_SI, 0.1, 1.003}, {HR_CURVE_IEC_VI, 0.1, 1.35},  {HR_CURVE_IEC_EI, 0.1, 2.67},
+      {HR_CURVE_IEEE_MI, 1.0, 3.80}, {HR_CURVE_IEEE_VI, 1.0, 7.03}, {HR_CURVE_IEEE_EI, 1.0, 9.52},
   };
   for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
     hr_device_cfg_t c = relay(v[k].curve, v[k].tms);
@@ -640,24 +640,24 @@ static void settings_are_checked(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(l_trips_at_tr_for_six_ir),
-    cmocka_unit_test(l_follows_i2t_curve_within_band),
-    cmocka_unit_test(ul489_calibration),
-    cmocka_unit_test(iec60947_conventional_currents),
-    cmocka_unit_test(integral_equals_closed_form),
-    cmocka_unit_test(thermal_memory_after_trip),
-    cmocka_unit_test(preload_shortens_trip),
-    cmocka_unit_test(varying_current_exact_cases),
-    cmocka_unit_test(phases_and_post_trip_memory),
-    cmocka_unit_test(short_time_and_instantaneous),
-    cmocka_unit_test(ground_fault),
-    cmocka_unit_test(inverse_time_sanity_values),
-    cmocka_unit_test(relay_integral_equals_closed_form),
-    cmocka_unit_test(relay_reset_characteristics),
-    cmocka_unit_test(relay_instantaneous_element),
-    cmocka_unit_test(fuse_table_and_melting_integral),
-    cmocka_unit_test(withstand_is_inverse_of_time_to_trip),
-    cmocka_unit_test(settings_are_checked),
+      cmocka_unit_test(l_trips_at_tr_for_six_ir),
+      cmocka_unit_test(l_follows_i2t_curve_within_band),
+      cmocka_unit_test(ul489_calibration),
+      cmocka_unit_test(iec60947_conventional_currents),
+      cmocka_unit_test(integral_equals_closed_form),
+      cmocka_unit_test(thermal_memory_after_trip),
+      cmocka_unit_test(preload_shortens_trip),
+      cmocka_unit_test(varying_current_exact_cases),
+      cmocka_unit_test(phases_and_post_trip_memory),
+      cmocka_unit_test(short_time_and_instantaneous),
+      cmocka_unit_test(ground_fault),
+      cmocka_unit_test(inverse_time_sanity_values),
+      cmocka_unit_test(relay_integral_equals_closed_form),
+      cmocka_unit_test(relay_reset_characteristics),
+      cmocka_unit_test(relay_instantaneous_element),
+      cmocka_unit_test(fuse_table_and_melting_integral),
+      cmocka_unit_test(withstand_is_inverse_of_time_to_trip),
+      cmocka_unit_test(settings_are_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 #define SQRT3 1.7320508075688772
 
 static hr_tree_t *load_example(const char *name)
@@ -99,8 +98,8 @@ static void rack_zone_a1(void **state)
   const hr_trip_unit_cfg_t *m = &main->device->u.tu;
   assert_int_equal(main->device->type, HR_DEVICE_TRIP_UNIT);
   assert_true(m->has_s && m->has_i && m->has_g);
-  assert_true(m->in_a == 3000.0 && m->ir_a == 3000.0 && m->isd_a == 12000.0 &&
-              m->ii_a == 30000.0 && m->ig_a == 1200.0 && m->tg_s == 0.4);
+  assert_true(m->in_a == 3000.0 && m->ir_a == 3000.0 && m->isd_a == 12000.0 && m->ii_a == 30000.0 &&
+              m->ig_a == 1200.0 && m->tg_s == 0.4);
 
   /* Branch 800 A LSI; tokens 640 kW steady (80 %), 680 kW burst (85 %). */
   const hr_tree_node_t *br = node(t, "branch-a1");
@@ -268,7 +267,8 @@ static void error_parts_and_io(void **state)
   assert_int_equal(hr_tree_load_buffer(buf, 54, "buf", NULL, &e), HR_ERR_INVALID_ARG);
 
   assert_int_equal(hr_tree_load_file("/nonexistent/tree.yaml", &t, &e), HR_ERR_IO);
-  assert_string_equal(dtext(&e), "/nonexistent/tree.yaml: (file): cannot open: No such file or directory");
+  assert_string_equal(dtext(&e),
+                      "/nonexistent/tree.yaml: (file): cannot open: No such file or directory");
   assert_int_equal(e.line, 0);
 }
 
@@ -324,7 +324,7 @@ static void device_parse(void **state)
   const char *f = "{type: fuse, melt: [[200, 10], [400, 1]]}";
   assert_int_equal(hr_tree_device_parse(f, strlen(f), &c, &e), HR_ERR_PARSE);
   assert_string_equal(dtext(&e), "<device>:1:1: device.in_a: missing (and the node has no rating_a "
-                              "to take it from)");
+                                 "to take it from)");
   const char *g = "{type: fuse, in_a: 100, melt: [[200, 10], [400, 1]], cool_s: 0, ir: 1}";
   assert_int_equal(hr_tree_device_parse(g, strlen(g), &c, &e), HR_ERR_PARSE);
   assert_string_equal(dtext(&e), "<device>:1:65: device.ir: unknown key for a fuse device");
@@ -348,14 +348,14 @@ static void numbers_ignore_the_process_locale(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(rack_zone_a1),
-    cmocka_unit_test(site_zones),
-    cmocka_unit_test(small_2n),
-    cmocka_unit_test(error_parts_and_io),
-    cmocka_unit_test(order_and_depth_of_any_file_order),
-    cmocka_unit_test(device_parse),
-    cmocka_unit_test(numbers_ignore_the_process_locale),
-    cmocka_unit_test(bad_files_give_exact_messages),
+      cmocka_unit_test(rack_zone_a1),
+      cmocka_unit_test(site_zones),
+      cmocka_unit_test(small_2n),
+      cmocka_unit_test(error_parts_and_io),
+      cmocka_unit_test(order_and_depth_of_any_file_order),
+      cmocka_unit_test(device_parse),
+      cmocka_unit_test(numbers_ignore_the_process_locale),
+      cmocka_unit_test(bad_files_give_exact_messages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

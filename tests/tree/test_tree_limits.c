@@ -23,7 +23,6 @@ static const char *dtext(const hr_diag_t *d)
   return text;
 }
 
-
 /* "nodes: [[[[...]]]]" nested depth levels below nodes. */
 static char *nested(size_t depth, size_t *len)
 {
@@ -131,7 +130,8 @@ static const char *aliased =
     "    voltage_v: 415\n"
     "    phases: 3\n"
     "    rating_kw: 400\n"
-    "    device: &lsi {type: trip_unit, curve: LSI, in_a: 800, tr_s: 12, isd: 6, tsd_s: 0.3, ii: 12}\n"
+    "    device: &lsi {type: trip_unit, curve: LSI, in_a: 800, tr_s: 12, isd: 6, tsd_s: 0.3, ii: "
+    "12}\n"
     "  - id: pdu1\n"
     "    name: *nm\n"
     "    kind: pdu\n"
@@ -183,8 +183,7 @@ static void aliases_resolve_across_streamed_items(void **state)
   hr_tree_t *a = NULL, *b = NULL;
   hr_diag_t e;
   assert_int_equal(hr_tree_load_buffer(aliased, strlen(aliased), "aliased.yaml", &a, &e), HR_OK);
-  assert_int_equal(hr_tree_load_buffer(expanded, strlen(expanded), "expanded.yaml", &b, &e),
-                   HR_OK);
+  assert_int_equal(hr_tree_load_buffer(expanded, strlen(expanded), "expanded.yaml", &b, &e), HR_OK);
   assert_int_equal(hr_tree_count(a), 4);
   assert_int_equal(hr_tree_count(b), 4);
   for (size_t k = 0; k < 4; k++) {
@@ -233,9 +232,10 @@ static void alias_expansion_is_bounded(void **state)
   char s[2048];
   size_t n = (size_t)snprintf(s, sizeof s, "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
   for (int k = 1; k <= 9; k++)
-    n += (size_t)snprintf(s + n, sizeof s - n,
-                          "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n",
-                          k, k, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1);
+    n += (size_t)snprintf(
+        s + n, sizeof s - n,
+        "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", k, k, k - 1,
+        k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1);
   n += (size_t)snprintf(s + n, sizeof s - n, "nodes:\n  - {id: a}\n");
   hr_tree_t *t = NULL;
   hr_diag_t e;
