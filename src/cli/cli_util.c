@@ -221,3 +221,25 @@ int cli_stop_status(int signo)
 {
   return 128 + signo;
 }
+
+void cli_json_str(FILE *f, const char *v)
+{
+  fputc('"', f);
+  for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+    if (*c == '"' || *c == '\\')
+      fprintf(f, "\\%c", *c);
+    else if (*c < 0x20)
+      fprintf(f, "\\u%04x", *c);
+    else
+      fputc(*c, f);
+  }
+  fputc('"', f);
+}
+
+void cli_json_num(FILE *f, const char *key, double v, int comma)
+{
+  if (isfinite(v))
+    fprintf(f, "\"%s\":%.12g%s", key, v, comma ? "," : "");
+  else
+    fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}

@@ -65,4 +65,10 @@ int cli_wait_readable(int fd);
  * reports a process killed by it. */
 int cli_stop_status(int signo);
 
+/* A JSON string of v (quotes, backslashes and control characters
+ * escaped; bytes >= 0x80 as they are, so UTF-8 passes). */
+void cli_json_str(FILE *f, const char *v);
+/* "key":v followed by a comma when comma != 0; a non-finite v is null. */
+void cli_json_num(FILE *f, const char *key, double v, int comma);
+
 #endif

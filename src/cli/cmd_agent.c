@@ -89,7 +89,12 @@ int cmd_agent(int argc, char **argv)
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230;
   int skip_cols = 0;
+  int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
+      {.name = "--json",
+       .kind = CLI_FLAG,
+       .dst = &json,
+       .help = "JSON Lines (the only output format; accepted for uniformity)"},
       {.kind = CLI_SECTION, .help = "control"},
       {.name = "--tree",
        .kind = CLI_STR,

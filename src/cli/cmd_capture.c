@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_opt.h"
+#include "cli_util.h"
 #include "headroom/comtrade.h"
 #include "headroom/error.h"
 #include "headroom/wire.h"
@@ -89,7 +90,51 @@ static int load(const char *path, const char *dat, hr_ct_rec_t **rec, hr_ct_info
   return 0;
 }
 
-static int do_info(const char *path, const char *dat)
+static void info_json(const hr_ct_rec_t *r, const hr_ct_info_t *d, const char *t0, const char *tt)
+{
+  const hr_ct_cfg_t *c = &r->cfg;
+  printf("{\"station\":");
+  cli_json_str(stdout, c->station);
+  printf(",\"device\":");
+  cli_json_str(stdout, c->rec_dev_id);
+  printf(",\"revision\":%d,\"format\":\"%s\",\"analog\":%d,\"digital\":%d,", c->rev_year,
+         hr_ct_format_name(c->format), c->n_analog, c->n_digital);
+  cli_json_num(stdout, "line_freq_hz", c->line_freq_hz, 1);
+  printf("\"rates\":[");
+  for (int k = 0; k < c->n_rates; k++) {
+    printf("%s{", k ? "," : "");
+    cli_json_num(stdout, "samp_hz", c->rates[k].samp_hz, 1);
+    printf("\"end_sample\":%" PRId64 "}", c->rates[k].end_sample);
+  }
+  printf("],\"start\":\"%s\",\"trigger\":\"%s\",\"samples\":%" PRId64 ",\"cfg_samples\":%" PRId64
+         ",",
+         t0, tt, r->n_samples, c->end_sample);
+  cli_json_num(stdout, "timemult", c->timemult, 1);
+  printf("\"warnings\":%u,\"channels\":[", d->warnings);
+  for (int k = 0; k < c->n_analog; k++) {
+    const hr_ct_analog_t *a = &c->analog[k];
+    printf("%s{\"kind\":\"analog\",\"id\":", k ? "," : "");
+    cli_json_str(stdout, a->id);
+    printf(",\"ph\":");
+    cli_json_str(stdout, a->ph);
+    printf(",\"unit\":");
+    cli_json_str(stdout, a->unit);
+    printf(",");
+    cli_json_num(stdout, "a", a->a, 1);
+    cli_json_num(stdout, "b", a->b, 1);
+    cli_json_num(stdout, "primary", a->primary, 1);
+    cli_json_num(stdout, "secondary", a->secondary, 1);
+    printf("\"ps\":\"%c\"}", a->ps == 'P' || a->ps == 'p' ? 'P' : 'S');
+  }
+  for (int k = 0; k < c->n_digital; k++) {
+    printf("%s{\"kind\":\"digital\",\"id\":", k || c->n_analog ? "," : "");
+    cli_json_str(stdout, c->digital[k].id);
+    printf(",\"normal\":%d}", c->digital[k].normal);
+  }
+  printf("]}\n");
+}
+
+static int do_info(const char *path, const char *dat, int json)
 {
   hr_ct_rec_t *r;
   hr_ct_info_t d;
@@ -99,6 +144,11 @@ static int do_info(const char *path, const char *dat)
   char t0[40], tt[40];
   hr_time_rfc3339(c->start_ns, t0, sizeof t0);
   hr_time_rfc3339(c->trigger_ns, tt, sizeof tt);
+  if (json) {
+    info_json(r, &d, t0, tt);
+    hr_ct_rec_destroy(r);
+    return 0;
+  }
   printf("station      %s\ndevice       %s\nrevision     %d\nformat       %s\n", c->station,
          c->rec_dev_id, c->rev_year, hr_ct_format_name(c->format));
   printf("channels     %d analog, %d digital\nline freq    %g Hz\n", c->n_analog, c->n_digital,
@@ -223,7 +273,7 @@ static int cmp_str(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int do_list(const char *dir)
+static int do_list(const char *dir, int json)
 {
   DIR *dp = opendir(dir);
   if (!dp) {
@@ -251,7 +301,8 @@ static int do_list(const char *dir)
   if (n)
     qsort(names, n, sizeof *names, cmp_str);
   int bad = 0;
-  printf("name,start,trigger,samples,rate_hz,analog,digital,format\n");
+  if (!json)
+    printf("name,start,trigger,samples,rate_hz,analog,digital,format\n");
   for (size_t k = 0; k < n; k++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[k]);
@@ -264,9 +315,19 @@ static int do_list(const char *dir)
       char t0[40], tt[40];
       hr_time_rfc3339(r->cfg.start_ns, t0, sizeof t0);
       hr_time_rfc3339(r->cfg.trigger_ns, tt, sizeof tt);
-      printf("%s,%s,%s,%" PRId64 ",%g,%d,%d,%s\n", names[k], t0, tt, r->n_samples,
-             hr_ct_rate_hz(r, 0), r->cfg.n_analog, r->cfg.n_digital,
-             hr_ct_format_name(r->cfg.format));
+      if (json) {
+        printf("{\"name\":");
+        cli_json_str(stdout, names[k]);
+        printf(",\"start\":\"%s\",\"trigger\":\"%s\",\"samples\":%" PRId64 ",", t0, tt,
+               r->n_samples);
+        cli_json_num(stdout, "rate_hz", hr_ct_rate_hz(r, 0), 1);
+        printf("\"analog\":%d,\"digital\":%d,\"format\":\"%s\"}\n", r->cfg.n_analog,
+               r->cfg.n_digital, hr_ct_format_name(r->cfg.format));
+      } else {
+        printf("%s,%s,%s,%" PRId64 ",%g,%d,%d,%s\n", names[k], t0, tt, r->n_samples,
+               hr_ct_rate_hz(r, 0), r->cfg.n_analog, r->cfg.n_digital,
+               hr_ct_format_name(r->cfg.format));
+      }
       hr_ct_rec_destroy(r);
     }
     free(names[k]);
@@ -312,22 +373,32 @@ static int parse(const char *prog, const char *usage, const char *about, const c
 static int cap_list(int argc, char **argv)
 {
   const char *pos[1];
+  int json = 0;
+  const cli_opt_t opts[] = {{.name = "--json",
+                             .kind = CLI_FLAG,
+                             .dst = &json,
+                             .help = "one JSON object per recording instead of CSV"}};
   int rc = parse("headroom capture list", "DIR",
                  "One CSV line per .cfg/.cff in DIR: name, start, trigger, samples, rate,\n"
                  "channels, DAT format.  A file that does not read is reported (exit 1).",
-                 NULL, 0, 1, argc, argv, pos, NULL);
-  return rc != CLI_GO_ON ? rc : do_list(pos[0]);
+                 opts, 1, 1, argc, argv, pos, NULL);
+  return rc != CLI_GO_ON ? rc : do_list(pos[0], json);
 }
 
 static int cap_info(int argc, char **argv)
 {
   const char *dat = NULL, *pos[1];
-  const cli_opt_t opts[] = {DAT_OPT(&dat)};
+  int json = 0;
+  const cli_opt_t opts[] = {DAT_OPT(&dat),
+                            {.name = "--json",
+                             .kind = CLI_FLAG,
+                             .dst = &json,
+                             .help = "one JSON object instead of the text"}};
   int rc = parse("headroom capture info", "FILE.cfg|FILE.cff|- [--dat FILE.dat]",
                  "The CFG header, the channels and what the reader tolerated (warnings).\n"
                  "FILE - reads the CFG from standard input; --dat then names the DAT.",
                  opts, (int)(sizeof opts / sizeof opts[0]), 1, argc, argv, pos, &dat);
-  return rc != CLI_GO_ON ? rc : do_info(pos[0], dat);
+  return rc != CLI_GO_ON ? rc : do_info(pos[0], dat, json);
 }
 
 static int cap_export(int argc, char **argv)

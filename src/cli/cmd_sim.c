@@ -89,7 +89,7 @@ static double ms(double s)
 int cmd_sim(int argc, char **argv)
 {
   const char *policy = NULL, *dir = NULL;
-  int gpus = -1, quiet = 0;
+  int gpus = -1, quiet = 0, json = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -109,6 +109,10 @@ int cmd_sim(int argc, char **argv)
        .help = "populate N GPU slots (overrides the scenario's gpus:)",
        CLI_RANGE(0, 1 << 24)},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress line"},
+      {.name = "--json",
+       .kind = CLI_FLAG,
+       .dst = &json,
+       .help = "the closing summary as one JSON object (the columns of summary.csv)"},
   };
   const cli_spec_t spec = {
       .prog = "headroom sim",
@@ -288,11 +292,31 @@ int cmd_sim(int argc, char **argv)
                   "timeseries.csv holds the series.\n") < 0;
   if (close_out(f, p_md, e) != 0)
     status = 1;
-  if (status == 0)
+  if (status == 0 && json) {
+    printf("{\"scenario\":");
+    cli_json_str(stdout, sc.name[0] ? sc.name : scen);
+    printf(",\"policy\":");
+    cli_json_str(stdout, policy);
+    printf(",\"gpus\":%d,\"t_s\":%.3f,\"trips\":%u,\"work_frac\":%.6f,\"energy_kwh\":%.4f,"
+           "\"max_site_kw\":%.3f,\"ramp_viol_s\":%.3f,\"osc_viol_s\":%.3f,"
+           "\"max_ramp_kw_per_s\":%.3f,\"decisions\":%llu,\"caps_set\":%llu,"
+           "\"cap_errors\":%llu,\"lease_clamps\":%llu,",
+           res.n_gpus, res.t_s, res.trips, res.work_frac, res.energy_j / 3.6e6,
+           res.max_site_p_w / 1e3, res.ramp_viol_s, res.osc_viol_s, res.max_ramp_w_per_s / 1e3,
+           (unsigned long long)res.agent.decisions, (unsigned long long)res.agent.caps_set,
+           (unsigned long long)res.agent.cap_errors, (unsigned long long)res.agent.lease_clamps);
+    cli_json_num(stdout, "lat_p50_ms", ms(res.agent.lat_p50_s), 1);
+    cli_json_num(stdout, "lat_p99_ms", ms(res.agent.lat_p99_s), 1);
+    cli_json_num(stdout, "lat_max_ms", ms(res.agent.lat_max_s), 1);
+    printf("\"wall_s\":%.3f,\"report\":", res.wall_s);
+    cli_json_str(stdout, dir);
+    printf("}\n");
+  } else if (status == 0) {
     printf("%s: %s, %d GPUs: trips %u, work %.4f, energy %.3f kWh, latency p99 %.4f ms; "
            "report in %s\n",
            sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.trips, res.work_frac,
            res.energy_j / 3.6e6, ms(res.agent.lat_p99_s), dir);
+  }
 done:
   hr_sim_destroy(sim);
   hr_scenario_free(&sc);

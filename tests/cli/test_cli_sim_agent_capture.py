@@ -1,6 +1,9 @@
 """sim, agent and capture on the shared option parser: every refused option
 is named, with its valid range or values, exit 2; --opt=value, --, - for
 standard input and --help behave as in every other subcommand (docs/cli.md)."""
+import csv
+import io
+import json
 import os
 import subprocess
 import tempfile
@@ -90,6 +93,21 @@ rc, out, err = hr("sim", "-", "--policy=none", f"--report={report}", "--quiet", 
 check(rc == 0 and "trips 0" in out and os.path.exists(os.path.join(report, "summary.csv")),
       f"sim - --policy=none: {rc} {out!r} {err[-300:]!r}")
 
+# ---- sim --json: the closing summary as one JSON object, the same numbers as
+# summary.csv.
+rc, out, err = hr("sim", "-", "--policy=none", f"--report={report}", "--quiet", "--json",
+                  data=scen, cwd=os.path.join(ROOT, "scenarios"))
+try:
+    js = json.loads(out)
+    with open(os.path.join(report, "summary.csv")) as f:
+        row = next(csv.DictReader(f))
+    same = all(abs(float(row[k]) - float(js[k])) <= 1e-6 * max(1.0, abs(float(row[k])))
+               for k in ("gpus", "t_s", "trips", "work_frac", "energy_kwh", "max_site_kw",
+                         "decisions", "caps_set"))
+    check(rc == 0 and same and js["policy"] == "none", f"sim --json: {js} vs {row}")
+except (ValueError, StopIteration, KeyError) as e:
+    check(False, f"sim --json: {rc} {out!r} {e}")
+
 # ---- agent: the tree from standard input, the waveform from a file; "--"
 # ends the options (no operands are taken, so one after it is refused).
 wave = subprocess.run([HR_BIN, "gen", "--seconds", "0.05"], capture_output=True, timeout=60).stdout
@@ -114,6 +132,24 @@ if os.path.exists(cfg):
     with open(dat, "rb") as f:
         rc3, c, err = hr("capture", "export", cfg, "--dat=-", data=f.read())
     check(rc3 == 0 and c == a, f"capture export --dat -: {rc3} {err!r}")
+    # --json: list gives one object per recording with the CSV's values, info
+    # one object with every channel.
+    folder = os.path.dirname(cfg)
+    rc1, a, _ = hr("capture", "list", folder)
+    rc2, b, err = hr("capture", "list", "--json", folder)
+    rows = list(csv.DictReader(io.StringIO(a)))
+    objs = [json.loads(x) for x in b.splitlines()]
+    check(rc1 == rc2 and len(rows) == len(objs) and len(rows) > 0 and
+          all(r["name"] == o["name"] and int(r["samples"]) == o["samples"] and
+              r["format"] == o["format"] for r, o in zip(rows, objs)),
+          f"capture list --json: {rc1} {rc2} {len(rows)} {len(objs)} {err!r}")
+    rc, out, err = hr("capture", "info", "--json", cfg)
+    try:
+        js = json.loads(out)
+        check(rc == 0 and len(js["channels"]) == js["analog"] + js["digital"] and
+              js["samples"] > 0, f"capture info --json: {js}")
+    except ValueError as e:
+        check(False, f"capture info --json: {rc} {out!r} {e}")
     refused(["capture", "info", "-"], "--dat", "must name the DAT")
     refused(["capture", "export", "-", "--dat", "-"], "--dat", "must name the DAT")
 else:
