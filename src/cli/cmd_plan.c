@@ -1356,14 +1356,21 @@ static int cmd_fidelity(int argc, char **argv)
   }
   rc = HR_OK;
   const uint64_t seed0 = cfg.seed;
-  for (int sd = 0; sd < seeds && rc == HR_OK; sd++) {
+  /* A stop signal ends the run between two splits or seeds (a split's folds
+   * are library calls in parallel and run to their end): the rows made so
+   * far are printed, the files closed, and the exit is 128 + the signal. */
+  cli_stop_catch(0);
+  int signo = 0;
+  for (int sd = 0; sd < seeds && rc == HR_OK && !(signo = cli_stop_requested()); sd++) {
     cfg.seed = seed0 + (uint64_t)sd;
     if (do_b)
       rc = split_batch(set, cfg, &out, acc, &e, tty);
-    if (rc == HR_OK && do_m)
+    if (rc == HR_OK && do_m && !(signo = cli_stop_requested()))
       rc = split_model(set, cfg, pool_mode, &out, acc, &e, tty);
     if (rc == HR_OK && agg.nomem)
       rc = HR_ERR_NOMEM;
+    if (signo)
+      break;
   }
   if (rc == HR_OK && seeds > 1)
     agg_print(&agg, out.csv, json, seeds);
@@ -1377,6 +1384,14 @@ static int cmd_fidelity(int argc, char **argv)
   if (out.csv && !study_close(out.csv, csvp) && rc == HR_OK)
     rc = HR_ERR_IO;
   hr_plan_traceset_destroy(set);
+  if (signo && rc == HR_OK) {
+    fflush(stdout);
+    fprintf(stderr,
+            "headroom plan fidelity: stopped by signal %d; the rows above are the "
+            "finished splits\n",
+            signo);
+    return cli_stop_status(signo);
+  }
   return rc == HR_OK ? 0 : 1;
 }
 

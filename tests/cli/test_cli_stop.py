@@ -94,6 +94,23 @@ rc = subprocess.run([HR_BIN, *G[:-1], "10"], stdout=subprocess.PIPE, stderr=subp
 check(rc.returncode == 0 and len(rc.stdout.splitlines()) == 101,
       f"plan generate 10 s: {rc.returncode} {len(rc.stdout.splitlines())} lines")
 
+# ---- plan fidelity: stops between splits or seeds (its folds are library
+# calls that run to their end), prints the rows of the finished ones, exits
+# 128 + the signal.  Needs the shared traces.
+import time
+DATA = os.environ.get("HR_SHARED_DATA", "")
+if DATA and os.path.exists(os.path.join(DATA, "power/h100-inference/traces_summary.csv")):
+    p = subprocess.Popen([HR_BIN, "plan", "fidelity", "--data", DATA, "--only", "Llama-3.1-8B",
+                          "--split", "batch", "--fast", "1", "--seeds", "1000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=300)
+    check(p.returncode == 128 + signal.SIGTERM and b"stopped by signal 15" in err,
+          f"plan fidelity SIGTERM: exit {p.returncode}: {err[-200:]!r}")
+else:
+    print("note: no shared traces; the plan fidelity stop check is skipped")
+
 if fails:
     print(f"cli stop: {len(fails)} of {n} checks failed")
     raise SystemExit(1)
