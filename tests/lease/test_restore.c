@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "pairtest.h"
+
 #include "headroom/lease.h"
 #include "lease/lease_int.h"
 
@@ -43,77 +45,6 @@ static const char *TREE =
     "  - {id: s2, kind: server, parent: da, rating_w: 60000}\n"
     "  - {id: s3, kind: server, parent: db, rating_w: 60000}\n"
     "  - {id: s4, kind: server, parent: db, rating_w: 60000}\n";
-
-typedef struct fx {
-  hr_tree_t *t;
-  hr_lease_sys_t *s[2]; /* [0] fast rebalance, [1] the reference */
-  double *dem;
-  size_t n;
-} fx_t;
-
-static void open_fx(fx_t *f)
-{
-  memset(f, 0, sizeof *f);
-  hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE, strlen(TREE), "restore.yaml", &f->t, &e), HR_OK);
-  hr_lease_cfg_t c;
-  hr_lease_cfg_init(&c);
-  for (int k = 0; k < 2; k++)
-    assert_int_equal(hr_lease_sys_create(f->t, &c, &f->s[k], NULL), HR_OK);
-  f->n = hr_tree_count(f->t);
-  f->dem = calloc(f->n, sizeof *f->dem);
-  assert_non_null(f->dem);
-  for (size_t k = 0; k < f->n; k++)
-    f->dem[k] = 1e9; /* every leaf wants all it can get */
-}
-
-static void close_fx(fx_t *f)
-{
-  for (int k = 0; k < 2; k++)
-    hr_lease_sys_destroy(f->s[k]);
-  hr_tree_destroy(f->t);
-  free(f->dem);
-}
-
-static size_t node(const fx_t *f, const char *id)
-{
-  size_t k = 0;
-  assert_int_equal(hr_tree_find(f->t, id, &k), HR_OK);
-  return k;
-}
-
-static int same_bits(double a, double b)
-{
-  return memcmp(&a, &b, sizeof a) == 0;
-}
-
-static void no_clamps(const fx_t *f)
-{
-  for (int j = 0; j < 2; j++) {
-    hr_lease_stats_t st;
-    assert_int_equal(hr_lease_sys_stats(f->s[j], &st), HR_OK);
-    assert_int_equal(st.clamps, 0);
-  }
-}
-
-/* Both systems hold the same leases (every call but the rebalance is
- * shared code, so they must stay equal). */
-static void same(const fx_t *f, int64_t t)
-{
-  for (size_t k = 0; k < f->n; k++) {
-    const hr_lease_t *a = hr_lease_sys_lease(f->s[0], k), *b = hr_lease_sys_lease(f->s[1], k);
-    assert_true(same_bits(a->p_w, b->p_w) && a->expiry_ns == b->expiry_ns);
-    assert_true(same_bits(hr_lease_sys_cap_w(f->s[0], k, t), hr_lease_sys_cap_w(f->s[1], k, t)));
-  }
-}
-
-static void rebalance(fx_t *f, int64_t t)
-{
-  assert_int_equal(hr_lease_sys_rebalance(f->s[0], f->dem, t), HR_OK);
-  assert_int_equal(hr__lease_sys_rebalance_ref(f->s[1], f->dem, t), HR_OK);
-  same(f, t);
-  no_clamps(f);
-}
 
 static void set_running(fx_t *f, size_t k, int on, int64_t t)
 {
@@ -142,7 +73,7 @@ static void test_floor_down_then_feed_back(void **st)
 {
   (void)st;
   fx_t f;
-  open_fx(&f);
+  open_fx(&f, TREE, "restore.yaml");
   size_t root = node(&f, "root"), da = node(&f, "da"), s1 = node(&f, "s1");
   int64_t t = SEC;
   for (int i = 0; i < 50; i++)
@@ -189,7 +120,7 @@ static void test_floor_down_keeps_grants(void **st)
 {
   (void)st;
   fx_t f;
-  open_fx(&f);
+  open_fx(&f, TREE, "restore.yaml");
   size_t s1 = node(&f, "s1"), da = node(&f, "da");
   int64_t t = SEC;
   for (int i = 0; i < 50; i++)
@@ -209,7 +140,7 @@ static void test_restart_cuts(void **st)
 {
   (void)st;
   fx_t f;
-  open_fx(&f);
+  open_fx(&f, TREE, "restore.yaml");
   size_t root = node(&f, "root"), da = node(&f, "da"), db = node(&f, "db");
   int64_t t = SEC;
   for (int i = 0; i < 600; i++)

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "pairtest.h"
+
 #include "headroom/lease.h"
 #include "lease/lease_int.h"
 
@@ -41,67 +43,6 @@ static const char *TREE2 =
     "  - {id: sa, kind: server, parent: ra, rating_kw: 20}\n"
     "  - {id: sb, kind: server, parent: ra, rating_kw: 20}\n"
     "  - {id: rb, kind: rack, parent: root, rating_kw: 100}\n";
-
-typedef struct fx {
-  hr_tree_t *t;
-  hr_lease_sys_t *s[2]; /* [0] fast rebalance, [1] the reference */
-  double *dem;
-  size_t n;
-} fx_t;
-
-static void open_fx(fx_t *f, const char *yaml)
-{
-  memset(f, 0, sizeof *f);
-  hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(yaml, strlen(yaml), "trip.yaml", &f->t, &e), HR_OK);
-  hr_lease_cfg_t c;
-  hr_lease_cfg_init(&c);
-  for (int k = 0; k < 2; k++)
-    assert_int_equal(hr_lease_sys_create(f->t, &c, &f->s[k], NULL), HR_OK);
-  f->n = hr_tree_count(f->t);
-  f->dem = calloc(f->n, sizeof *f->dem);
-  assert_non_null(f->dem);
-  for (size_t k = 0; k < f->n; k++)
-    f->dem[k] = 1e9; /* every leaf wants all it can get */
-}
-
-static void close_fx(fx_t *f)
-{
-  for (int k = 0; k < 2; k++)
-    hr_lease_sys_destroy(f->s[k]);
-  hr_tree_destroy(f->t);
-  free(f->dem);
-}
-
-static size_t node(const fx_t *f, const char *id)
-{
-  size_t k = 0;
-  assert_int_equal(hr_tree_find(f->t, id, &k), HR_OK);
-  return k;
-}
-
-static int same_bits(double a, double b)
-{
-  return memcmp(&a, &b, sizeof a) == 0;
-}
-
-/* Rebalances both systems at t; they must hold the same leases, and neither
- * may have clamped. */
-static void rebalance(fx_t *f, int64_t t)
-{
-  assert_int_equal(hr_lease_sys_rebalance(f->s[0], f->dem, t), HR_OK);
-  assert_int_equal(hr__lease_sys_rebalance_ref(f->s[1], f->dem, t), HR_OK);
-  for (size_t k = 0; k < f->n; k++) {
-    const hr_lease_t *a = hr_lease_sys_lease(f->s[0], k), *b = hr_lease_sys_lease(f->s[1], k);
-    assert_true(same_bits(a->p_w, b->p_w) && a->expiry_ns == b->expiry_ns);
-    assert_true(same_bits(hr_lease_sys_cap_w(f->s[0], k, t), hr_lease_sys_cap_w(f->s[1], k, t)));
-  }
-  for (int j = 0; j < 2; j++) {
-    hr_lease_stats_t st;
-    assert_int_equal(hr_lease_sys_stats(f->s[j], &st), HR_OK);
-    assert_int_equal(st.clamps, 0);
-  }
-}
 
 static void observe(fx_t *f, size_t k, double i_a, double dt_s, int64_t t)
 {
@@ -129,7 +70,7 @@ static void test_root_trip(void **st)
 {
   (void)st;
   fx_t f;
-  open_fx(&f, TREE);
+  open_fx(&f, TREE, "trip.yaml");
   size_t root = node(&f, "root"), rack = node(&f, "rack");
   int64_t t = SEC;
   for (int i = 0; i < 50; i++)
@@ -176,7 +117,7 @@ static void test_branch_trip(void **st)
 {
   (void)st;
   fx_t f;
-  open_fx(&f, TREE2);
+  open_fx(&f, TREE2, "trip.yaml");
   size_t ra = node(&f, "ra"), rb = node(&f, "rb"), sa = node(&f, "sa"), sb = node(&f, "sb");
   int64_t t = SEC;
   for (int i = 0; i < 50; i++)
