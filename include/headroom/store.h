@@ -145,7 +145,8 @@ HR_API int hr_store_maintain(hr_store_t *st, int64_t now_ns);
  * Returns HR_OK, HR_ERR_NOT_FOUND (no such device) or HR_ERR_IO. */
 HR_API int hr_store_query_rows(hr_store_t *st, const char *device, hr_store_res_t res,
                                int64_t t0_ns, int64_t t1_ns, hr_store_row_cb cb, void *user);
-/* Events whose start is in [t0_ns, t1_ns), in time order. */
+/* Events whose start is in [t0_ns, t1_ns), in time order.  The same
+ * returns. */
 HR_API int hr_store_query_events(hr_store_t *st, const char *device, int64_t t0_ns, int64_t t1_ns,
                                  hr_store_event_cb cb, void *user);
 

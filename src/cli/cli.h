@@ -66,5 +66,6 @@ int cmd_lease(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 #endif

@@ -14,13 +14,16 @@
 #include "cli_util.h"
 #include "headroom/pq.h"
 #include "headroom/reader.h"
+#include "headroom/store.h"
 #include "headroom/wire.h"
 
 typedef struct sink {
   FILE *out;
   const char *device_id;
   int failed;
-  int err; /* errno of the first failed write */
+  int err;           /* errno of the first failed write */
+  hr_store_t *store; /* --store: interval rows and events also go there */
+  int store_dev;
 } sink_t;
 
 static void write_record(const hr_record_t *rec, void *user)
@@ -34,6 +37,10 @@ static void write_record(const hr_record_t *rec, void *user)
     s->failed = 1;
     s->err = errno;
   }
+  /* Never blocks: a full backlog drops the row and the store counts it
+   * (reported at the end). */
+  if (s->store)
+    hr_store_put_record(s->store, s->store_dev, rec);
 }
 
 /* BASE:PCT:MS, three finite numbers. */
@@ -272,7 +279,7 @@ int cmd_meter(int argc, char **argv)
   hr_meter_cfg_t cfg;
   double fs = 8000, f_nom = 60, u_din = 277;
   int has_in = 0, quiet = 0, skip_bad = 0;
-  const char *in_path = "-", *out_path = NULL, *device_id = NULL;
+  const char *in_path = "-", *out_path = NULL, *device_id = NULL, *store_path = NULL;
   meter_args_t a;
   memset(&a, 0, sizeof a);
   a.layout = HR_LAYOUT_3P4W;
@@ -442,6 +449,13 @@ int cmd_meter(int argc, char **argv)
        .dst = &device_id,
        .arg = "ID",
        .help = "add \"device_id\" to every record"},
+      {.name = "--store",
+       .kind = CLI_STR,
+       .dst = &store_path,
+       .arg = "FILE.db",
+       .help = "also store the 200-ms rows and the events in this SQLite store\n"
+               "(created if needed; under --device-id, default \"meter\"; read\n"
+               "them back with headroom query)"},
       {.name = "--out",
        .short_name = 'o',
        .kind = CLI_STR,
@@ -563,13 +577,33 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0, 0};
+  sink_t sink = {stdout, device_id, 0, 0, NULL, 0};
   const char *out_name = "standard output";
   if (out_path) {
     sink.out = fopen(out_path, "w");
     out_name = out_path;
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
+      if (fd > 0)
+        close(fd);
+      hr_reader_destroy(r);
+      hr_meter_destroy(m);
+      return 1;
+    }
+  }
+  if (store_path) {
+    hr_store_cfg_t sc;
+    hr_store_cfg_init(&sc, store_path);
+    int src = hr_store_open(&sc, &sink.store);
+    if (src == HR_OK)
+      src = hr_store_device(sink.store, device_id ? device_id : "meter", &sink.store_dev);
+    if (src == HR_OK)
+      src = hr_store_start_writer(sink.store);
+    if (src != HR_OK) {
+      fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
+      hr_store_close(sink.store);
+      if (out_path)
+        fclose(sink.out);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -679,6 +713,23 @@ done:
     if (!out_path)
       cli_stdout_reported();
     status = 1;
+  }
+  if (sink.store) {
+    hr_store_stats_t st;
+    hr_store_get_stats(sink.store, &st);
+    int crc = hr_store_close(sink.store);
+    uint64_t dropped = st.dropped_rows + st.dropped_events;
+    if (crc != HR_OK || dropped) {
+      fprintf(stderr,
+              "headroom meter: --store %s: %s; %llu rows and events dropped (backlog "
+              "full)\n",
+              store_path, crc != HR_OK ? hr_strerror(crc) : "not all stored",
+              (unsigned long long)dropped);
+      status = 1;
+    } else if (!quiet) {
+      fprintf(stderr, "headroom meter: --store %s: %llu rows and events stored\n", store_path,
+              (unsigned long long)st.queued);
+    }
   }
   summary(name, m, r, fs, quiet, sink.failed);
   if (signo) {

@@ -20,6 +20,7 @@ static const cli_cmd_t commands[] = {
     {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
     {"sim", cmd_sim, "closed-loop cluster simulator: a scenario under one policy, with a report"},
     {"agent", cmd_agent, "the control agent on a node: meter stream in, caps out (JSON Lines)"},
+    {"query", cmd_query, "read a device's stored series or events from a measurement store"},
 };
 
 int main(int argc, char **argv)

@@ -678,6 +678,22 @@ static double col_real(sqlite3_stmt *q, int i)
   return sqlite3_column_type(q, i) == SQLITE_NULL ? NAN : sqlite3_column_double(q, i);
 }
 
+/* HR_OK when the store knows device, HR_ERR_NOT_FOUND when not, HR_ERR_IO
+ * (under dblock): an empty answer must not hide a misspelt name. */
+static int device_known(hr_store_t *st, const char *device)
+{
+  sqlite3_stmt *q = NULL;
+  int rc = HR_ERR_IO;
+  if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM device WHERE name = ?", -1, &q, NULL) ==
+          SQLITE_OK &&
+      sqlite3_bind_text(q, 1, device, -1, SQLITE_TRANSIENT) == SQLITE_OK) {
+    int s = sqlite3_step(q);
+    rc = s == SQLITE_ROW ? HR_OK : s == SQLITE_DONE ? HR_ERR_NOT_FOUND : HR_ERR_IO;
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
 int hr_store_query_rows(hr_store_t *st, const char *device, hr_store_res_t res, int64_t t0_ns,
                         int64_t t1_ns, hr_store_row_cb cb, void *user)
 {
@@ -685,7 +701,12 @@ int hr_store_query_rows(hr_store_t *st, const char *device, hr_store_res_t res, 
     return HR_ERR_INVALID_ARG;
   pthread_mutex_lock(&st->dblock);
   sqlite3_stmt *q = NULL;
-  int rc = HR_ERR_IO;
+  int rc = device_known(st, device);
+  if (rc != HR_OK) {
+    pthread_mutex_unlock(&st->dblock);
+    return rc;
+  }
+  rc = HR_ERR_IO;
   if (sqlite3_prepare_v2(st->db,
                          "SELECT m.* FROM measurement m JOIN device d ON d.id = m.device"
                          " WHERE d.name = ? AND m.res = ? AND m.t_ns >= ? AND m.t_ns < ?"
@@ -730,7 +751,12 @@ int hr_store_query_events(hr_store_t *st, const char *device, int64_t t0_ns, int
     return HR_ERR_INVALID_ARG;
   pthread_mutex_lock(&st->dblock);
   sqlite3_stmt *q = NULL;
-  int rc = HR_ERR_IO;
+  int rc = device_known(st, device);
+  if (rc != HR_OK) {
+    pthread_mutex_unlock(&st->dblock);
+    return rc;
+  }
+  rc = HR_ERR_IO;
   if (sqlite3_prepare_v2(st->db,
                          "SELECT e.t_ns, e.start_ns, e.duration_ns, e.type, e.ended, e.channels,"
                          " e.extreme, e.depth_pct, e.flags FROM event e JOIN device d"

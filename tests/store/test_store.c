@@ -273,7 +273,11 @@ static void test_records_and_writer(void **state)
   int nev = 0;
   assert_int_equal(hr_store_query_events(st, "m", 0, INT64_MAX, count_ev, &nev), HR_OK);
   assert_int_equal(nev, 1);
-  assert_int_equal(hr_store_query_rows(st, "nobody", HR_RES_200MS, 0, 1, take_row, &g), HR_OK);
+  /* A device the store does not know is an error, not an empty answer
+   * (store.h): a misspelt name must not look like a quiet meter. */
+  assert_int_equal(hr_store_query_rows(st, "nobody", HR_RES_200MS, 0, 1, take_row, &g),
+                   HR_ERR_NOT_FOUND);
+  assert_int_equal(hr_store_query_events(st, "nobody", 0, 1, count_ev, &nev), HR_ERR_NOT_FOUND);
   assert_int_equal(hr_store_close(st), HR_OK);
   /* A file that is not a database is refused. */
   FILE *f = fopen(dbpath, "w");
