@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "headroom/comtrade.h"
 #include "headroom/pq.h"
 #include "headroom/reader.h"
 #include "headroom/store.h"
@@ -171,6 +172,206 @@ static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, doubl
     fprintf(stderr, "headroom meter: %s: %lld frames (%.3f s), %lld records%s\n", name,
             (long long)st.frames, (double)st.frames / fs, (long long)st.records,
             lost ? ", not all of them written" : "");
+}
+
+/* ---- a COMTRADE recording as input (headroom meter X.cfg|X.cff) ---------- */
+
+static int ct_is(const char *p)
+{
+  size_t n = strlen(p);
+  return n > 4 && (strcasecmp(p + n - 4, ".cfg") == 0 || strcasecmp(p + n - 4, ".cff") == 0);
+}
+
+/* 'U' for a voltage channel, 'I' for a current, 0 for anything else, with
+ * the factor to primary volts or amperes in *k (C37.111-2013 §7.4.3: values
+ * are secondary when ps is S; primary = secondary x primary / secondary). */
+static int ct_kind(const hr_ct_analog_t *a, double *k)
+{
+  int kind = 0;
+  *k = 1.0;
+  if (strcasecmp(a->unit, "V") == 0)
+    kind = 'U';
+  else if (strcasecmp(a->unit, "kV") == 0)
+    kind = 'U', *k = 1e3;
+  else if (strcasecmp(a->unit, "A") == 0)
+    kind = 'I';
+  else if (strcasecmp(a->unit, "kA") == 0)
+    kind = 'I', *k = 1e3;
+  if (kind && (a->ps == 'S' || a->ps == 's') && a->secondary > 0.0 && a->primary > 0.0)
+    *k *= a->primary / a->secondary;
+  return kind;
+}
+
+/* 0, 1, 2 for phases A/B/C (or 1/2/3), 3 for the neutral, -1 otherwise. */
+static int ct_phase(const char *ph)
+{
+  while (*ph == ' ')
+    ph++;
+  switch (*ph) {
+  case 'A':
+  case 'a':
+  case '1':
+    return 0;
+  case 'B':
+  case 'b':
+  case '2':
+    return 1;
+  case 'C':
+  case 'c':
+  case '3':
+    return 2;
+  case 'N':
+  case 'n':
+    return 3;
+  default:
+    return -1;
+  }
+}
+
+/* Reads the recording at path and turns it into the meter's frames
+ * (voltages then currents of the layout it picks, primary values, float32),
+ * decimated with an anti-alias filter when the recording is faster than the
+ * engine takes (50 kHz).  Sets fs, f_nom (from the CFG's line frequency),
+ * the layout, the neutral, t0 (the recording's start).  0, or 1 after
+ * saying why. */
+static int ct_frames_of(const char *path, double *fs, double *f_nom, hr_layout_t *layout,
+                        int *has_in, int64_t *t0_ns, float **out, size_t *n_out, int quiet)
+{
+  hr_ct_rec_t *rec = NULL;
+  hr_ct_info_t info;
+  hr_diag_t d;
+  if (hr_ct_read(path, NULL, &rec, &info, &d) != HR_OK) {
+    char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 16];
+    hr_diag_format(&d, text, sizeof text);
+    fprintf(stderr, "headroom meter: %s\n", text);
+    return 1;
+  }
+  const hr_ct_cfg_t *c = &rec->cfg;
+  int u[3] = {-1, -1, -1}, i[4] = {-1, -1, -1, -1}, first_u = -1, first_i = -1;
+  double ku[3] = {1, 1, 1}, ki[4] = {1, 1, 1, 1}, k0u = 1, k0i = 1;
+  for (int ch = 0; ch < c->n_analog; ch++) {
+    double k;
+    int kind = ct_kind(&c->analog[ch], &k), ph = ct_phase(c->analog[ch].ph);
+    if (kind == 'U' && first_u < 0)
+      first_u = ch, k0u = k;
+    if (kind == 'I' && first_i < 0)
+      first_i = ch, k0i = k;
+    if (kind == 'U' && ph >= 0 && ph < 3 && u[ph] < 0)
+      u[ph] = ch, ku[ph] = k;
+    if (kind == 'I' && ph >= 0 && i[ph] < 0)
+      i[ph] = ch, ki[ph] = k;
+  }
+  int rc = 1;
+  float *frames = NULL;
+  if (first_u < 0) {
+    fprintf(stderr, "headroom meter: %s: no voltage channel (unit V or kV) to measure\n", path);
+    goto out;
+  }
+  if (c->n_rates > 1) {
+    fprintf(stderr,
+            "headroom meter: %s: %d sample rates; the meter takes one (convert the "
+            "segments apart)\n",
+            path, c->n_rates);
+    goto out;
+  }
+  const double fs0 = hr_ct_rate_hz(rec, 0);
+  if (!(fs0 >= 2000.0)) {
+    fprintf(stderr, "headroom meter: %s: sample rate %g Hz: the meter needs 2000..50000 Hz\n", path,
+            fs0);
+    goto out;
+  }
+  /* Integer decimation to at most 50 kHz, the engine's range. */
+  const int dec = (int)ceil(fs0 / 50000.0 - 1e-9);
+  *fs = fs0 / dec;
+  if (fabs(*fs * 1000.0 - llround(*fs * 1000.0)) > 1e-6) {
+    fprintf(stderr, "headroom meter: %s: %g Hz / %d = %.9g Hz is not a multiple of 0.001 Hz\n",
+            path, fs0, dec, *fs);
+    goto out;
+  }
+  if (c->line_freq_hz == 50.0 || c->line_freq_hz == 60.0)
+    *f_nom = c->line_freq_hz;
+  /* Three phase voltages: 3p4w (currents missing from the recording are 0);
+   * fewer: one phase, 1p2w, on the first voltage and the current of its
+   * phase or the first current. */
+  int src[7], nch;
+  double ks[7];
+  if (u[0] >= 0 && u[1] >= 0 && u[2] >= 0) {
+    *layout = HR_LAYOUT_3P4W;
+    *has_in = i[3] >= 0;
+    nch = 6 + *has_in;
+    for (int p = 0; p < 3; p++) {
+      src[p] = u[p], ks[p] = ku[p];
+      src[3 + p] = i[p], ks[3 + p] = ki[p];
+    }
+    if (*has_in)
+      src[6] = i[3], ks[6] = ki[3];
+  } else {
+    *layout = HR_LAYOUT_1P2W;
+    *has_in = 0;
+    nch = 2;
+    int ph = ct_phase(c->analog[first_u].ph);
+    src[0] = first_u, ks[0] = k0u;
+    if (ph >= 0 && ph < 3 && i[ph] >= 0)
+      src[1] = i[ph], ks[1] = ki[ph];
+    else
+      src[1] = first_i, ks[1] = k0i;
+  }
+  int missing = 0;
+  for (int q = 0; q < nch; q++)
+    missing += src[q] < 0;
+  if (missing && !quiet)
+    fprintf(stderr,
+            "headroom meter: %s: %d current channel(s) of the %s layout missing: "
+            "measured as 0 A\n",
+            path, missing, hr_layout_name(*layout));
+  const int64_t n0 = rec->n_samples;
+  const size_t n = (size_t)(n0 / dec);
+  frames = malloc((n ? n : 1) * (size_t)nch * sizeof *frames);
+  /* Anti-alias filter: a Hamming-windowed sinc, cut at 0.4 of the new rate
+   * (80 % of its Nyquist band), 64 taps per decimation step, unity gain at
+   * DC; none when the rate is taken as it is. */
+  const int half = dec > 1 ? 32 * dec : 0, taps = 2 * half + 1;
+  double *h = malloc((size_t)taps * sizeof *h);
+  if (!frames || !h) {
+    free(h);
+    fprintf(stderr, "headroom meter: %s: out of memory\n", path);
+    goto out;
+  }
+  double sum = 0.0;
+  for (int j = 0; j < taps; j++) {
+    double x = j - half, fc = 0.4 / dec;
+    double s = x == 0.0 ? 2.0 * fc : sin(2.0 * M_PI * fc * x) / (M_PI * x);
+    h[j] = taps > 1 ? s * (0.54 - 0.46 * cos(2.0 * M_PI * j / (taps - 1))) : 1.0;
+    sum += h[j];
+  }
+  for (int j = 0; j < taps; j++)
+    h[j] /= sum;
+  for (int q = 0; q < nch; q++) {
+    for (size_t k = 0; k < n; k++) {
+      double y = 0.0;
+      if (src[q] >= 0)
+        for (int j = 0; j < taps; j++) {
+          int64_t at = (int64_t)k * dec + j - half;
+          at = at < 0 ? 0 : at >= n0 ? n0 - 1 : at; /* the ends repeat */
+          y += h[j] * hr_ct_value(rec, src[q], at);
+        }
+      frames[k * (size_t)nch + (size_t)q] = (float)(y * ks[q]);
+    }
+  }
+  free(h);
+  *t0_ns = hr_ct_time_ns(rec, 0);
+  if (!quiet)
+    fprintf(stderr, "headroom meter: %s: %s, %lld samples at %g Hz%s, measured as %s at %g Hz\n",
+            path, hr_ct_format_name(c->format), (long long)n0, fs0,
+            dec > 1 ? " (decimated with an anti-alias filter)" : "", hr_layout_name(*layout), *fs);
+  *out = frames;
+  *n_out = n;
+  frames = NULL;
+  rc = 0;
+out:
+  free(frames);
+  hr_ct_rec_destroy(rec);
+  return rc;
 }
 
 /* What the options set, for the CLI_FN parsers. */
@@ -507,6 +708,12 @@ int cmd_meter(int argc, char **argv)
   unsigned records = a.records;
   hr_meter_cfg_t over = a.over;
 
+  /* A COMTRADE recording brings its own rate, layout and start time. */
+  float *ct_frames = NULL;
+  size_t ct_n = 0;
+  if (ct_is(in_path) &&
+      ct_frames_of(in_path, &fs, &f_nom, &layout, &has_in, &t0_ns, &ct_frames, &ct_n, quiet) != 0)
+    return 1;
   hr_meter_cfg_init(&cfg, fs, f_nom, u_din, layout);
   over.fs_hz = fs;
   over.f_nom_hz = f_nom;
@@ -529,6 +736,7 @@ int cmd_meter(int argc, char **argv)
     char text[HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 8];
     hr_diag_format(&why, text, sizeof text);
     fprintf(stderr, "headroom meter: %s%s%s\n", opt ? opt : "", opt ? ": " : "", text);
+    free(ct_frames);
     return 2;
   }
   if (device_id) {
@@ -536,6 +744,7 @@ int cmd_meter(int argc, char **argv)
     hr_record_t r = {.kind = HR_REC_MS};
     if (hr_record_json(&r, device_id, probe, sizeof probe, NULL) != HR_OK) {
       fprintf(stderr, "headroom meter: --device-id: at most 64 printable characters, no quotes\n");
+      free(ct_frames);
       return 2;
     }
   }
@@ -544,6 +753,7 @@ int cmd_meter(int argc, char **argv)
   int rc = hr_meter_create(&cfg, &m);
   if (rc != HR_OK) {
     fprintf(stderr, "headroom meter: %s\n", hr_strerror(rc));
+    free(ct_frames);
     return 1;
   }
   int nch = hr_meter_frame_len(m);
@@ -562,18 +772,23 @@ int cmd_meter(int argc, char **argv)
   if (rc != HR_OK) {
     fprintf(stderr, "headroom meter: input: %s\n", hr_strerror(rc));
     hr_meter_destroy(m);
+    free(ct_frames);
     return 2;
   }
 
   int fd = 0;
   const char *name = "stdin";
-  if (strcmp(in_path, "-") != 0) {
+  if (ct_frames) {
+    fd = -1; /* the frames are in memory */
+    name = in_path;
+  } else if (strcmp(in_path, "-") != 0) {
     fd = open(in_path, O_RDONLY);
     name = in_path;
     if (fd < 0) {
       fprintf(stderr, "headroom meter: %s: %s\n", in_path, strerror(errno));
       hr_reader_destroy(r);
       hr_meter_destroy(m);
+      free(ct_frames);
       return 1;
     }
   }
@@ -588,6 +803,7 @@ int cmd_meter(int argc, char **argv)
         close(fd);
       hr_reader_destroy(r);
       hr_meter_destroy(m);
+      free(ct_frames);
       return 1;
     }
   }
@@ -608,6 +824,7 @@ int cmd_meter(int argc, char **argv)
         close(fd);
       hr_reader_destroy(r);
       hr_meter_destroy(m);
+      free(ct_frames);
       return 1;
     }
   }
@@ -615,7 +832,7 @@ int cmd_meter(int argc, char **argv)
   const int live = fstat(fileno(sink.out), &out_st) != 0 || !S_ISREG(out_st.st_mode);
   hr_meter_set_callback(m, write_record, &sink);
   /* From here a stop signal ends the stream like the end of the input. */
-  cli_stop_catch(1);
+  cli_stop_catch(ct_frames ? 0 : 1);
 
   int64_t n_frames = 0; /* frames the meter consumed */
   int push_rc = HR_OK;
@@ -624,6 +841,18 @@ int cmd_meter(int argc, char **argv)
   static float frames[MAXF * HR_MAX_CH];
   int status = 0, signo = 0;
   for (;;) {
+    if (ct_frames) {
+      for (size_t off = 0; off < ct_n && !(signo = cli_stop_requested()); off += MAXF) {
+        size_t nf = ct_n - off < MAXF ? ct_n - off : MAXF;
+        if ((push_rc = feed(m, ct_frames + off * (size_t)nch, nf, &n_frames)) != HR_OK)
+          goto refused;
+        if (live && !sink.failed && fflush(sink.out) != 0) {
+          sink.failed = 1;
+          sink.err = errno;
+        }
+      }
+      break;
+    }
     int w = cli_wait_readable(fd);
     if (w > 0) {
       signo = w;
@@ -742,5 +971,6 @@ done:
     close(fd);
   hr_reader_destroy(r);
   hr_meter_destroy(m);
+  free(ct_frames);
   return status;
 }
