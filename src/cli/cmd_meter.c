@@ -944,9 +944,17 @@ done:
     status = 1;
   }
   if (sink.store) {
+    /* The 3-s and 10-min roll-ups and retention, as of the stream's end on
+     * the sample clock (what the store holds then is what query reads). */
+    int64_t end_ns = cfg.t0_ns + (int64_t)llround((double)n_frames * 1e9 / fs);
+    int mrc = hr_store_flush(sink.store);
+    if (mrc == HR_OK)
+      mrc = hr_store_maintain(sink.store, end_ns);
     hr_store_stats_t st;
     hr_store_get_stats(sink.store, &st);
     int crc = hr_store_close(sink.store);
+    if (crc == HR_OK)
+      crc = mrc;
     uint64_t dropped = st.dropped_rows + st.dropped_events;
     if (crc != HR_OK || dropped) {
       fprintf(stderr,

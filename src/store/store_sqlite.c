@@ -646,7 +646,9 @@ int hr_store_maintain(hr_store_t *st, int64_t now_ns)
       break;
     }
     sqlite3_bind_int(q, 1, r);
-    sqlite3_bind_int64(q, 2, now_ns - st->cfg.keep_ns[r]);
+    /* Saturating: a stream that starts near the int64 floor keeps all. */
+    sqlite3_bind_int64(
+        q, 2, now_ns < INT64_MIN + st->cfg.keep_ns[r] ? INT64_MIN : now_ns - st->cfg.keep_ns[r]);
     rc = sqlite3_step(q) == SQLITE_DONE ? HR_OK : HR_ERR_IO;
     sqlite3_finalize(q);
   }
@@ -660,7 +662,8 @@ int hr_store_maintain(hr_store_t *st, int64_t now_ns)
         rc = HR_ERR_IO;
         break;
       }
-      sqlite3_bind_int64(q, 1, now_ns - st->cfg.keep_ns[HR_RES_10MIN]);
+      const int64_t keep = st->cfg.keep_ns[HR_RES_10MIN];
+      sqlite3_bind_int64(q, 1, now_ns < INT64_MIN + keep ? INT64_MIN : now_ns - keep);
       rc = sqlite3_step(q) == SQLITE_DONE ? HR_OK : HR_ERR_IO;
       sqlite3_finalize(q);
     }

@@ -4,7 +4,8 @@ meter printed comes back as one 200-ms row with the same time and values
 (to the 9 digits both print), every event record as one event; --from/--to
 select a sub-range (RFC 3339 and ns give the same rows); --csv has a header
 and the same rows; an unknown device, a missing store (not created) and a
-bad option fail with their exit codes."""
+bad option fail with their exit codes; the 3-s roll-ups the meter's
+closing maintenance made are the RMS of their 200-ms rows."""
 import csv
 import io
 import json
@@ -36,7 +37,7 @@ def close(a, b):
 
 with tempfile.TemporaryDirectory() as d:
     db = os.path.join(d, "m.db")
-    wave = subprocess.run([HR, "gen", "dip", "--seconds", "3"], capture_output=True,
+    wave = subprocess.run([HR, "gen", "dip", "--seconds", "7"], capture_output=True,
                           timeout=60).stdout
     rc, out, err = run("meter", "--store", db, "--device-id", "rack-1", "--records",
                        "interval,event", data=wave)
@@ -78,6 +79,17 @@ with tempfile.TemporaryDirectory() as d:
     check(rc == 0 and len(table) == len(iv) and
           all(int(r["t_ns"]) == x["t_ns"] and close(float(r["p_total_w"]), x["p_total_w"])
               for r, x in zip(table, iv)), f"--csv: {rc} {len(table)}")
+
+    # The meter ran the store's maintenance at the stream's end: the two
+    # complete 3-s buckets, each the RMS of its 200-ms rows.
+    rc, out, err = run("query", db, "--device", "rack-1", "--res", "3s")
+    r3 = [json.loads(x) for x in out.splitlines()]
+    check(rc == 0 and [r["t_ns"] for r in r3] == [0, 3000000000], f"--res 3s: {r3} {err}")
+    for b in r3:
+        inside = [r for r in iv if b["t_ns"] <= r["t_ns"] < b["t_ns"] + 3000000000]
+        ref = (sum(r["u_rms_v"][1] ** 2 for r in inside) / len(inside)) ** 0.5
+        check(abs(b["u_rms_v"][1] / ref - 1) < 2e-3, f"3-s bucket {b['t']}: {b['u_rms_v'][1]} "
+              f"vs the RMS of its {len(inside)} rows {ref}")
 
     rc, out, err = run("query", db, "--device", "rack-2")
     check(rc == 1 and "no device 'rack-2'" in err and out == "", f"unknown device: {rc} {err}")
