@@ -80,6 +80,8 @@ typedef struct hr_store_cfg {
   size_t batch_rows;             /* rows per transaction, default 65536 */
   double flush_interval_s;       /* writer thread period, default 1.0, 0.01..60 */
   int64_t keep_ns[HR_RES_COUNT]; /* retention; defaults 7 d, 90 d, 2 years (730 d) */
+  int read_only;                 /* 1: queries only; the file must exist and be a store
+                                  * (nothing is created or changed); default 0 */
 } hr_store_cfg_t;
 
 typedef struct hr_store_stats {
@@ -103,9 +105,11 @@ typedef int (*hr_store_event_cb)(const hr_store_event_t *ev, void *user);
 
 HR_API int hr_store_cfg_init(hr_store_cfg_t *cfg, const char *path);
 
-/* Opens (creating if needed) a store.  *out is owned by the caller and must be
- * released with hr_store_close.  Returns HR_OK, HR_ERR_INVALID_ARG,
- * HR_ERR_NOMEM or HR_ERR_IO (the file cannot be opened or is not a store). */
+/* Opens (creating if needed, unless cfg->read_only) a store.  *out is owned
+ * by the caller and must be released with hr_store_close.  Returns HR_OK,
+ * HR_ERR_INVALID_ARG, HR_ERR_NOMEM or HR_ERR_IO (the file cannot be opened or
+ * is not a store).  A read-only store refuses puts, flushes and maintenance
+ * with HR_ERR_STATE. */
 HR_API int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out);
 
 /* Stops the writer thread, flushes, closes.  Returns the flush's result;

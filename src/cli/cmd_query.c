@@ -210,9 +210,9 @@ int cmd_query(int argc, char **argv)
     return cli_bad(&spec, "--res", "'%s' is not one of 200ms, 3s, 10min", res_s);
   int64_t t0 = INT64_MIN, t1 = INT64_MAX;
   if (from_s && parse_time(from_s, &t0) != 0)
-    return cli_bad(&spec, "--from", "'%s' is not an RFC 3339 UTC time or ns", from_s);
+    return cli_bad(&spec, "--from", "'%s' is not an RFC 3339 UTC time (1677..2262) or ns", from_s);
   if (to_s && parse_time(to_s, &t1) != 0)
-    return cli_bad(&spec, "--to", "'%s' is not an RFC 3339 UTC time or ns", to_s);
+    return cli_bad(&spec, "--to", "'%s' is not an RFC 3339 UTC time (1677..2262) or ns", to_s);
   /* Opening creates a missing store: a query must not. */
   struct stat st;
   if (stat(pos[0], &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -222,6 +222,7 @@ int cmd_query(int argc, char **argv)
   }
   hr_store_cfg_t cfg;
   hr_store_cfg_init(&cfg, pos[0]);
+  cfg.read_only = 1; /* a query changes nothing, and makes no store of another file */
   hr_store_t *s = NULL;
   if ((rc = hr_store_open(&cfg, &s)) != HR_OK) {
     fprintf(stderr, "headroom query: %s: %s (not a headroom store?)\n", pos[0], hr_strerror(rc));

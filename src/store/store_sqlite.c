@@ -37,6 +37,14 @@ typedef struct qcap {
 #define EVENT_BACKLOG 65536
 #define CAPTURE_BACKLOG 1024
 
+/* A queued row's key and place: sorted, equal keys keep their arrival order
+ * (idx breaks ties), so INSERT OR REPLACE still lets the later row win. */
+struct rowkey {
+  int dev, res;
+  int64_t t_ns;
+  uint32_t idx;
+};
+
 struct hr_store {
   hr_store_cfg_t cfg;
   sqlite3 *db;
@@ -46,7 +54,7 @@ struct hr_store {
   QUEUE(qrow_t) rows;
   QUEUE(qevent_t) evs;
   QUEUE(qcap_t) caps;
-  uint32_t *order; /* a batch's rows in key order (write_rows), batch_rows long */
+  struct rowkey *order; /* a batch's rows in key order (write_rows), batch_rows long */
   size_t n_order;
   hr_store_stats_t st;
   pthread_t writer;
@@ -163,13 +171,30 @@ int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out)
     return HR_ERR_NOMEM;
   }
   int rc = HR_ERR_IO;
+  const int ro = cfg->read_only != 0;
   if (sqlite3_open_v2(cfg->path, &s->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                          SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK)
     goto fail;
   sqlite3_busy_timeout(s->db, 5000);
-  if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+  if (ro) {
+    /* A reader must not turn another program's database (or a typo's new
+     * file) into a store: the tables must be there already. */
+    sqlite3_stmt *q = NULL;
+    int have = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                           " ('device', 'measurement', 'event', 'capture', 'meta')",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+      have = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (have != 5)
+      goto fail;
+  } else if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
     goto fail;
+  }
   if (sqlite3_create_function(s->db, "hr_bitor", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
                               bitor_step, bitor_final) != SQLITE_OK ||
       sqlite3_create_function(s->db, "hr_sqrt", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
@@ -205,6 +230,8 @@ int hr_store_device(hr_store_t *st, const char *name, int *device_id)
 {
   if (!st || !name || !device_id)
     return HR_ERR_INVALID_ARG;
+  if (st->cfg.read_only)
+    return HR_ERR_STATE;
   size_t n = strlen(name);
   if (n < 1 || n > 64)
     return HR_ERR_INVALID_ARG;
@@ -241,24 +268,33 @@ static void note_backlog(hr_store_t *st)
     st->st.backlog_peak = st->st.backlog;
 }
 
+/* The one way into a queue Q: refused on a read-only store, dropped and
+ * counted in st->st.DROPPED when full, else the next slot (named `slot`)
+ * filled by FILL, all under qlock.  Sets rc. */
+#define ENQUEUE(Q, DROPPED, FILL)                                                                  \
+  do {                                                                                             \
+    pthread_mutex_lock(&st->qlock);                                                                \
+    if (st->cfg.read_only) {                                                                       \
+      rc = HR_ERR_STATE;                                                                           \
+    } else if (st->Q.n_cur == st->Q.cap) {                                                         \
+      st->st.DROPPED++;                                                                            \
+      rc = HR_ERR_FULL;                                                                            \
+    } else {                                                                                       \
+      __typeof__(st->Q.cur) slot = &st->Q.cur[st->Q.n_cur++];                                      \
+      FILL;                                                                                        \
+      st->st.queued++;                                                                             \
+      note_backlog(st);                                                                            \
+      rc = HR_OK;                                                                                  \
+    }                                                                                              \
+    pthread_mutex_unlock(&st->qlock);                                                              \
+  } while (0)
+
 int hr_store_put_row(hr_store_t *st, int device_id, hr_store_res_t res, const hr_store_row_t *row)
 {
   if (!st || !row || (unsigned)res >= HR_RES_COUNT)
     return HR_ERR_INVALID_ARG;
-  pthread_mutex_lock(&st->qlock);
-  int rc = HR_OK;
-  if (st->rows.n_cur == st->rows.cap) {
-    st->st.dropped_rows++;
-    rc = HR_ERR_FULL;
-  } else {
-    qrow_t *q = &st->rows.cur[st->rows.n_cur++];
-    q->dev = device_id;
-    q->res = (int)res;
-    q->r = *row;
-    st->st.queued++;
-    note_backlog(st);
-  }
-  pthread_mutex_unlock(&st->qlock);
+  int rc;
+  ENQUEUE(rows, dropped_rows, (slot->dev = device_id, slot->res = (int)res, slot->r = *row));
   return rc;
 }
 
@@ -266,18 +302,8 @@ int hr_store_put_event(hr_store_t *st, int device_id, const hr_store_event_t *ev
 {
   if (!st || !ev)
     return HR_ERR_INVALID_ARG;
-  pthread_mutex_lock(&st->qlock);
-  int rc = HR_OK;
-  if (st->evs.n_cur == st->evs.cap) {
-    st->st.dropped_events++;
-    rc = HR_ERR_FULL;
-  } else {
-    st->evs.cur[st->evs.n_cur].dev = device_id;
-    st->evs.cur[st->evs.n_cur++].e = *ev;
-    st->st.queued++;
-    note_backlog(st);
-  }
-  pthread_mutex_unlock(&st->qlock);
+  int rc;
+  ENQUEUE(evs, dropped_events, (slot->dev = device_id, slot->e = *ev));
   return rc;
 }
 
@@ -285,18 +311,8 @@ int hr_store_put_capture(hr_store_t *st, int device_id, const hr_store_capture_t
 {
   if (!st || !cap)
     return HR_ERR_INVALID_ARG;
-  pthread_mutex_lock(&st->qlock);
-  int rc = HR_OK;
-  if (st->caps.n_cur == st->caps.cap) {
-    st->st.dropped_captures++;
-    rc = HR_ERR_FULL;
-  } else {
-    st->caps.cur[st->caps.n_cur].dev = device_id;
-    st->caps.cur[st->caps.n_cur++].c = *cap;
-    st->st.queued++;
-    note_backlog(st);
-  }
-  pthread_mutex_unlock(&st->qlock);
+  int rc;
+  ENQUEUE(caps, dropped_captures, (slot->dev = device_id, slot->c = *cap));
   return rc;
 }
 
@@ -347,39 +363,29 @@ static void bind_real(sqlite3_stmt *q, int i, double v)
     sqlite3_bind_null(q, i);
 }
 
-/* Key order of two queued rows; equal keys keep their arrival order, so
- * that INSERT OR REPLACE still lets the later row win. */
-static const qrow_t *sort_rows;
-static int cmp_row(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-  uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-  const qrow_t *x = &sort_rows[i], *y = &sort_rows[j];
+  const struct rowkey *x = a, *y = b;
   if (x->dev != y->dev)
     return x->dev < y->dev ? -1 : 1;
   if (x->res != y->res)
     return x->res < y->res ? -1 : 1;
-  if (x->r.t_ns != y->r.t_ns)
-    return x->r.t_ns < y->r.t_ns ? -1 : 1;
-  return i < j ? -1 : i > j;
+  if (x->t_ns != y->t_ns)
+    return x->t_ns < y->t_ns ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
-
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int write_rows(hr_store_t *st, const qrow_t *rows, size_t n)
 {
   sqlite3_stmt *q = st->ins_row;
   /* In key order, each leaf page of the table is visited once per batch
    * instead of once per row (10x the rate for 1000 interleaved meters,
-   * docs/performance.md).  qsort has no context argument in C11: the rows
-   * go through a static, under a lock shared by every store. */
+   * docs/performance.md). */
   for (size_t k = 0; k < n; k++)
-    st->order[k] = (uint32_t)k;
-  pthread_mutex_lock(&sort_lock);
-  sort_rows = rows;
-  qsort(st->order, n, sizeof *st->order, cmp_row);
-  pthread_mutex_unlock(&sort_lock);
+    st->order[k] = (struct rowkey){rows[k].dev, rows[k].res, rows[k].r.t_ns, (uint32_t)k};
+  qsort(st->order, n, sizeof *st->order, cmp_key);
   for (size_t o = 0; o < n; o++) {
-    size_t k = st->order[o];
+    size_t k = st->order[o].idx;
     const hr_store_row_t *r = &rows[k].r;
     sqlite3_bind_int(q, 1, rows[k].dev);
     sqlite3_bind_int(q, 2, rows[k].res);
@@ -470,6 +476,8 @@ int hr_store_flush(hr_store_t *st)
 {
   if (!st)
     return HR_ERR_INVALID_ARG;
+  if (st->cfg.read_only)
+    return HR_ERR_STATE;
   pthread_mutex_lock(&st->dblock);
   /* Swap the producers' buffers with the (empty) spares: O(1) under qlock. */
   pthread_mutex_lock(&st->qlock);
@@ -546,7 +554,7 @@ int hr_store_start_writer(hr_store_t *st)
 {
   if (!st)
     return HR_ERR_INVALID_ARG;
-  if (st->writer_on)
+  if (st->writer_on || st->cfg.read_only)
     return HR_ERR_STATE;
   if (pthread_create(&st->writer, NULL, writer_main, st) != 0)
     return HR_ERR_NOMEM;
@@ -565,7 +573,7 @@ int hr_store_close(hr_store_t *st)
     pthread_mutex_unlock(&st->wlock);
     pthread_join(st->writer, NULL);
   }
-  int rc = hr_store_flush(st);
+  int rc = st->cfg.read_only ? HR_OK : hr_store_flush(st);
   sqlite3_finalize(st->ins_row);
   sqlite3_finalize(st->ins_ev);
   sqlite3_finalize(st->ins_cap);
@@ -632,6 +640,8 @@ int hr_store_maintain(hr_store_t *st, int64_t now_ns)
 {
   if (!st)
     return HR_ERR_INVALID_ARG;
+  if (st->cfg.read_only)
+    return HR_ERR_STATE;
   pthread_mutex_lock(&st->dblock);
   int rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? HR_OK : HR_ERR_IO;
   if (rc == HR_OK)

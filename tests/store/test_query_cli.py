@@ -96,6 +96,18 @@ with tempfile.TemporaryDirectory() as d:
     missing = os.path.join(d, "none.db")
     rc, _, err = run("query", missing, "--device", "x")
     check(rc == 1 and not os.path.exists(missing), f"missing store: {rc} {err}")
+    # Another program's SQLite file is refused and left as it was (a query
+    # opens read-only and creates nothing).
+    import sqlite3
+    other = os.path.join(d, "other.db")
+    con = sqlite3.connect(other)
+    con.execute("create table t(x)")
+    con.commit()
+    con.close()
+    before = open(other, "rb").read()
+    rc, _, err = run("query", other, "--device", "x")
+    check(rc == 1 and "not a headroom store" in err and open(other, "rb").read() == before,
+          f"another program's database: {rc} {err}")
     rc, _, err = run("query", db, "--device", "rack-1", "--res", "1h")
     check(rc == 2 and "--res" in err and "10min" in err, f"--res 1h: {rc} {err}")
     rc, _, err = run("query", db, "--device", "rack-1", "--from", "yesterday")

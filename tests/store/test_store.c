@@ -279,6 +279,19 @@ static void test_records_and_writer(void **state)
                    HR_ERR_NOT_FOUND);
   assert_int_equal(hr_store_query_events(st, "nobody", 0, 1, count_ev, &nev), HR_ERR_NOT_FOUND);
   assert_int_equal(hr_store_close(st), HR_OK);
+  /* Read-only: the same rows, and nothing can be written. */
+  hr_store_cfg_t rcfg;
+  hr_store_cfg_init(&rcfg, dbpath);
+  rcfg.read_only = 1;
+  assert_int_equal(hr_store_open(&rcfg, &st), HR_OK);
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 1);
+  assert_int_equal(hr_store_put_record(st, dev, &rec), HR_ERR_STATE);
+  assert_int_equal(hr_store_flush(st), HR_ERR_STATE);
+  assert_int_equal(hr_store_maintain(st, 0), HR_ERR_STATE);
+  assert_int_equal(hr_store_start_writer(st), HR_ERR_STATE);
+  assert_int_equal(hr_store_close(st), HR_OK);
   /* A file that is not a database is refused. */
   FILE *f = fopen(dbpath, "w");
   assert_non_null(f);
