@@ -79,12 +79,22 @@ typedef struct hr_sim_gpu_cfg {
                            demand; default 1/3 (CMOS dynamic power ~ f V^2 with V ~ f) */
 } hr_sim_gpu_cfg_t;
 
+/* Which leaf slots `gpus: N` populates. */
+typedef enum hr_populate {
+  HR_POP_TREE = 0,  /* the first N leaves in tree order (rack by rack) */
+  HR_POP_SPREAD = 1 /* round robin over the tree: the first server of every rack, then
+                       the second of every rack, ... (every level interleaved; a
+                       leaf's siblings stay together), as an operator adds servers
+                       evenly; the capacity search's order */
+} hr_populate_t;
+
 typedef struct hr_scenario {
   char name[64];
-  char tree_path[1024]; /* resolved against the scenario file's folder */
-  double duration_s;    /* > 0 */
-  double step_ms;       /* 0.1 .. 100; default 1 */
-  int gpus;             /* populated GPU slots (the first ones in tree order); -1: all */
+  char tree_path[1024];   /* resolved against the scenario file's folder */
+  double duration_s;      /* > 0 */
+  double step_ms;         /* 0.1 .. 100; default 1 */
+  int gpus;               /* populated GPU slots (the first ones in `populate` order); -1: all */
+  hr_populate_t populate; /* default HR_POP_TREE */
   hr_sim_gpu_cfg_t gpu;
   hr_workload_t *work; /* owned */
   size_t n_work;
@@ -181,6 +191,69 @@ HR_API int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *out);
  * "static60", "dynamo", "polca", "thunderbolt", "headroom") to an agent
  * configuration.  Returns HR_OK or HR_ERR_NOT_FOUND. */
 HR_API int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg);
+
+/* ---- capacity search ------------------------------------------------------------- */
+
+/* What one trial of the search saw. */
+typedef struct hr_sim_trial {
+  int gpus;
+  unsigned trips;
+  double work_frac;
+  double max_thermal; /* highest device thermal state, fraction of trip */
+  int ok;             /* no trip and work_frac >= 1 - max_loss */
+  double wall_s;
+} hr_sim_trial_t;
+
+/* Called after every trial (user is passed through).  Return non-zero to stop
+ * the search there (the result then has `stopped` set and holds what was found
+ * so far). */
+typedef int (*hr_sim_trial_fn)(void *user, const hr_sim_trial_t *t);
+
+typedef struct hr_sim_search_cfg {
+  double max_loss;    /* largest throughput loss, 0 <= x < 1; default 0.01 (1 %) */
+  int gpus_lo;        /* smallest count tried, >= 1; default 1 */
+  int gpus_hi;        /* largest, <= the tree's leaf slots; -1 (default): all slots */
+  int step;           /* counts are multiples of step (e.g. a server's 8 GPUs), >= 1;
+                         default 1 */
+  double derate_frac; /* static derating reference, 0 < x <= 1; default 0.70 */
+  hr_sim_trial_fn on_trial;
+  void *user;
+} hr_sim_search_cfg_t;
+
+typedef struct hr_sim_search_result {
+  int gpus;               /* the largest count found acceptable; 0 if none */
+  int gpus_static;        /* static derating's count: the largest with every rated node's
+                             nameplate sum (GPU cap_max_w each) <= derate_frac x its capacity */
+  double recovered;       /* gpus / gpus_static - 1; NAN when gpus_static is 0 */
+  hr_sim_trial_t *trials; /* every trial in the order run; owned, free with
+                             hr_sim_search_result_free */
+  size_t n_trials;
+  int bracketed; /* 1: gpus passed and gpus + step failed (or gpus is gpus_hi) */
+  int stopped;   /* 1: on_trial ended it early */
+} hr_sim_search_result_t;
+
+HR_API int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg);
+
+/* Finds the largest number of populated GPUs (populate order of sc) for which
+ * the scenario under agent settings acfg ends with no trip and a throughput
+ * loss of at most cfg->max_loss, by bisection over the count (assumes that a
+ * count that fails makes every larger count fail: each trial's outcome is in
+ * out->trials, so a user can see a violation of it).  For a trial with G GPUs
+ * every workload's range [first, end) of the sc->gpus populated GPUs is scaled
+ * to [first G / N, end G / N) (N = sc->gpus, or every slot), so the mix of
+ * workloads stays the same.  sc and tree are borrowed for the call.  Returns
+ * HR_OK (also when on_trial stopped it), HR_ERR_INVALID_ARG, HR_ERR_RANGE (cfg
+ * out of range, diag says which), HR_ERR_NOMEM, or a trial's error (diag: the
+ * simulator's).  out is cleared first and freed again on failure. */
+HR_API int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
+                         const hr_sim_search_cfg_t *cfg, hr_sim_search_result_t *out,
+                         hr_diag_t *diag);
+HR_API void hr_sim_search_result_free(hr_sim_search_result_t *r);
+
+/* Static derating's GPU count (see gpus_static above) for the populate order
+ * of sc: every GPU counted at sc->gpu.cap_max_w.  Returns HR_OK or an error. */
+HR_API int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double derate_frac,
+                               int *out);
 
 #ifdef __cplusplus
 }

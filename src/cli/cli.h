@@ -65,6 +65,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_lease(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_capacity(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 

@@ -19,6 +19,8 @@ static const cli_cmd_t commands[] = {
     {"capture", cmd_capture, "COMTRADE captures: list, info, export (CSV), convert"},
     {"lease", cmd_lease, "power leases: budgets from protection, timing check (lease check TREE)"},
     {"sim", cmd_sim, "closed-loop cluster simulator: a scenario under one policy, with a report"},
+    {"capacity", cmd_capacity,
+     "capacity search: GPUs a tree hosts per policy, against static derating"},
     {"agent", cmd_agent, "the control agent on a node: meter stream in, caps out (JSON Lines)"},
     {"query", cmd_query, "read a device's stored series or events from a measurement store"},
 };

@@ -49,7 +49,8 @@ struct hr_agent {
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
   double *cap_min_w, *cap_max_w, *rating_w;
-  double *probe_w; /* the least a throttled leaf asks above its cap [W] */
+  double *probe_w;     /* the least a throttled leaf asks above its cap [W] (per decision) */
+  uint32_t *thr_below; /* per tree index: throttled leaves below it (per decision) */
   /* metered nodes (per tree index) */
   double *met_p_w, *met_i_a;
   int64_t *met_t_ns;
@@ -240,6 +241,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->cap_max_w);
   free(a->rating_w);
   free(a->probe_w);
+  free(a->thr_below);
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_t_ns);
@@ -346,35 +348,10 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
   }
-  /* Every coordinator rounds its grant down to its tier's token, so a probe
-   * smaller than token / (leaves below it) is rounded away at that level and
-   * the leases never grow.  Each leaf asks at least that much, for every
-   * coordinator above it (all its throttled siblings probe together). */
-  {
-    double *below = calloc(n, sizeof *below);
-    if (!below) {
-      hr_agent_destroy(a);
-      return HR_ERR_NOMEM;
-    }
-    for (size_t k = n; k-- > 0;) {
-      if (nd[k].n_children == 0)
-        below[k] += 1.0;
-      if (nd[k].parent >= 0)
-        below[nd[k].parent] += below[k];
-    }
-    for (size_t k = 0; k < a->n_leaves; k++) {
-      int32_t x = a->leaf_node[k];
-      double pw = cfg->lease.tier[hr_lease_tier_of(nd[x].kind)].token_w;
-      for (int32_t up = nd[x].parent; up >= 0; up = nd[up].parent) {
-        if (nd[up].parent < 0)
-          break; /* a root holds no lease */
-        double q = cfg->lease.tier[hr_lease_tier_of(nd[up].kind)].token_w / below[up];
-        if (q > pw)
-          pw = q;
-      }
-      a->probe_w[k] = pw;
-    }
-    free(below);
+  a->thr_below = calloc(n, sizeof *a->thr_below);
+  if (!a->thr_below) {
+    hr_agent_destroy(a);
+    return HR_ERR_NOMEM;
   }
   rc = hr_lease_sys_create(tree, &cfg->lease, &a->sys, NULL);
   if (rc != HR_OK) {
@@ -597,10 +574,51 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
   return 1;
 }
 
+/* Every coordinator rounds a grant down to its tier's token (a cut too), so
+ * a subtree that asks exactly what it draws is granted up to a token less,
+ * its caps fall below the draw, and a throttled GPU's small probe is rounded
+ * away: the leases never grow.  Each active leaf (a fresh reading above 0 W)
+ * therefore asks token / (active leaves below) more, for every coordinator
+ * above it (the largest of these): together the leaves below a coordinator
+ * ask at least one of its tokens above their draw, which its rounding keeps.
+ * Counted per decision, so empty slots and unpowered GPUs (0 W) do not
+ * dilute the others' margin. */
+static void leaf_probes(hr_agent_t *a, int64_t t)
+{
+  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    size_t nk = (size_t)a->leaf_node[k];
+    a->probe_w[k] = -1.0; /* not active */
+    if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns || !(a->p_w[k] > 0.0))
+      continue;
+    a->probe_w[k] = 0.0;
+    for (int32_t up = nd[nk].parent; up >= 0; up = nd[up].parent)
+      a->thr_below[up]++;
+  }
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    if (a->probe_w[k] < 0.0)
+      continue;
+    int32_t x = a->leaf_node[k];
+    double pw = a->cfg.lease.tier[hr_lease_tier_of(nd[x].kind)].token_w;
+    for (int32_t up = nd[x].parent; up >= 0; up = nd[up].parent) {
+      if (nd[up].parent < 0)
+        break; /* a root holds no lease */
+      double q = a->cfg.lease.tier[hr_lease_tier_of(nd[up].kind)].token_w / a->thr_below[up];
+      if (q > pw)
+        pw = q;
+    }
+    a->probe_w[k] = pw;
+  }
+  for (size_t k = 0; k < a->n_leaves; k++)
+    for (int32_t up = nd[a->leaf_node[k]].parent; up >= 0 && a->thr_below[up]; up = nd[up].parent)
+      a->thr_below[up] = 0;
+}
+
 /* The leaf demands for a lease rebalance, in a->demand_w (tree indices). */
 static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
 {
   const double pr = a->cfg.probe_frac;
+  leaf_probes(a, t);
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
     double cap = hr_lease_sys_cap_w(a->sys, nk, t);
@@ -611,11 +629,17 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
       d = a->bmax_cur[k] > a->bmax_prev[k] ? a->bmax_cur[k] : a->bmax_prev[k];
       if (a->p_w[k] > d)
         d = a->p_w[k];
-      /* At its cap a GPU is throttled and its reading hides its want:
-       * ask for a little more so the lease can grow. */
-      double up = cap * (1.0 + pr) + a->probe_w[k];
-      if (a->p_w[k] >= cap * (1.0 - pr) && up > d)
-        d = up; /* at least one token more, or rounding would refuse it */
+      if (a->probe_w[k] > 0.0) {
+        /* At its cap a GPU is throttled and its reading hides its want:
+         * ask for a little more so the lease can grow.  The window's peak
+         * decides, not the latest reading, so the demand does not flip with
+         * the phases of a training iteration (a cut is at once, an increase
+         * may wait for the damper). */
+        double up = cap * (1.0 + pr);
+        if (d >= cap * (1.0 - pr) && up > d)
+          d = up;
+        d += a->probe_w[k];
+      }
       if (hold && d > cap)
         d = cap;
     }

@@ -383,6 +383,14 @@ static int parse_root(sp_t *P, const char *base_dir)
       rc = get_num(P, v, "sample_s", 1e-3, 3600, &sc->sample_s);
     } else if (!strcmp(key, "gpus")) {
       rc = get_int(P, v, "gpus", 0, 1 << 24, &sc->gpus);
+    } else if (!strcmp(key, "populate")) {
+      const char *pv = scalar(v);
+      if (pv && !strcmp(pv, "tree"))
+        sc->populate = HR_POP_TREE;
+      else if (pv && !strcmp(pv, "spread"))
+        sc->populate = HR_POP_SPREAD;
+      else
+        return sfail(P, v, HR_ERR_PARSE, "populate", "expected 'tree' or 'spread'");
     } else if (!strcmp(key, "gpu")) {
       rc = gpu_block(P, v);
     } else if (!strcmp(key, "workloads")) {

@@ -16,6 +16,7 @@
 #include "core/core.h"
 #include "headroom/grid.h"
 #include "headroom/lease.h"
+#include "sim/sim_int.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
 
@@ -45,6 +46,8 @@ struct hr_sim {
   size_t n_slots;
   int n_pop;
   int32_t *slot_node;
+  int32_t *dev_slot;  /* the agent's leaf (actuator device) d -> slot */
+  int32_t *slot_dev;  /* slot -> the agent's leaf */
   int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
   int64_t *pend_t_ns;
@@ -82,9 +85,10 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
     return HR_ERR_RANGE;
   if (s->telemetry_lost)
     return hr__act_fail(a, HR_ERR_IO, "simulated GPU %d: telemetry lost", dev);
+  int32_t k = s->dev_slot[dev];
   out->t_ns = t_ns;
-  out->p_w = s->p_w[dev];
-  out->cap_w = s->cap_w[dev];
+  out->p_w = s->p_w[k];
+  out->cap_w = s->cap_w[k];
   out->valid = 1;
   return HR_OK;
 }
@@ -110,8 +114,9 @@ static int sa_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
                         cap_w, s->g.cap_min_w, s->g.cap_max_w);
   /* One command in flight per GPU: a newer command replaces one not yet in
    * effect (the firmware applies the latest limit). */
-  s->pend_cap_w[dev] = cap_w;
-  s->pend_t_ns[dev] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  int32_t k = s->dev_slot[dev];
+  s->pend_cap_w[k] = cap_w;
+  s->pend_t_ns[k] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
   return HR_OK;
 }
 
@@ -173,6 +178,8 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->ev_state);
   free(s->jobs);
   free(s->slot_node);
+  free(s->dev_slot);
+  free(s->slot_dev);
   free(s->slot_work);
   free(s->dem_w);
   free(s->p_w);
@@ -252,6 +259,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   size_t m = s->n_slots;
   s->slot_node = malloc(m * sizeof *s->slot_node);
+  s->dev_slot = malloc(m * sizeof *s->dev_slot);
+  s->slot_dev = malloc(m * sizeof *s->slot_dev);
   s->slot_work = malloc(m * sizeof *s->slot_work);
   s->dem_w = calloc(m, sizeof *s->dem_w);
   s->p_w = calloc(m, sizeof *s->p_w);
@@ -259,15 +268,23 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->pend_cap_w = calloc(m, sizeof *s->pend_cap_w);
   s->speed = calloc(m, sizeof *s->speed);
   s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
-  if (!s->slot_node || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
-      !s->speed || !s->pend_t_ns) {
+  if (!s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
+      !s->cap_w || !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
-  size_t j = 0;
-  for (size_t k = 0; k < s->n; k++)
-    if (s->nd[k].n_children == 0)
-      s->slot_node[j++] = (int32_t)k;
+  if (sc->populate == HR_POP_SPREAD) {
+    int rc = hr__sim_spread_order(tree, s->slot_node, m);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      return rc;
+    }
+  } else {
+    size_t j = 0;
+    for (size_t k = 0; k < s->n; k++)
+      if (s->nd[k].n_children == 0)
+        s->slot_node[j++] = (int32_t)k;
+  }
   for (size_t k = 0; k < m; k++) {
     s->slot_work[k] = -1;
     s->cap_w[k] = s->g.cap_max_w;
@@ -349,9 +366,34 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");
   }
   hr_agent_set_read_actuator(s->agent, 1);
+  /* The agent numbers its leaves in tree order; the slots are in population
+   * order (docs/sim.md, populate), so the actuator translates. */
+  int32_t *node_slot = malloc(s->n * sizeof *node_slot);
+  if (!node_slot || hr_agent_leaf_count(s->agent) != s->n_slots) {
+    free(node_slot);
+    hr_sim_destroy(s);
+    return node_slot ? HR_ERR_STATE : HR_ERR_NOMEM;
+  }
+  for (size_t k = 0; k < s->n_slots; k++)
+    node_slot[s->slot_node[k]] = (int32_t)k;
+  for (size_t d = 0; d < s->n_slots; d++) {
+    int32_t k = node_slot[hr_agent_leaf_node(s->agent, d)];
+    s->dev_slot[d] = k;
+    s->slot_dev[k] = (int32_t)d;
+  }
+  free(node_slot);
+  /* An empty slot is not there: it holds no floor (a deployment's tree lists
+   * only the GPUs installed). */
+  for (size_t k = (size_t)s->n_pop; k < s->n_slots; k++) {
+    rc = hr_lease_sys_set_floor(hr_agent_lease_sys(s->agent), (size_t)s->slot_node[k], 0.0, 0);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      return fail(diag, rc, "gpus", "%s", "the lease system refused an empty slot's zero floor");
+    }
+  }
   for (size_t k = 0; k < (size_t)s->n_pop; k++)
     if (s->slot_work[k] >= 0)
-      hr_agent_set_priority(s->agent, k, s->work[s->slot_work[k]].priority);
+      hr_agent_set_priority(s->agent, (size_t)s->slot_dev[k], s->work[s->slot_work[k]].priority);
   s->powered_dirty = 1;
   *out = s;
   return HR_OK;

@@ -1,0 +1,301 @@
+/* headroom capacity: the capacity search (docs/sim.md "Capacity search").
+ *
+ *   headroom capacity SCENARIO.yaml [--policy P[,P...]] [--report DIR] [options]
+ *
+ * For every policy: the largest GPU count the scenario's tree hosts with no
+ * trip and at most --max-loss-pct throughput loss, against static derating's
+ * count (nameplate planning at --derate of every rated node's capacity). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "headroom/sim.h"
+
+#define ALL_POLICIES "none,static70,static60,dynamo,polca,thunderbolt,headroom"
+
+typedef struct prog {
+  const char *policy;
+  int quiet;
+  FILE *trials; /* trials.csv, or NULL */
+  const char *scen;
+  int err;
+} prog_t;
+
+static int on_trial(void *user, const hr_sim_trial_t *t)
+{
+  prog_t *p = user;
+  if (!p->quiet)
+    fprintf(stderr, "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f -> %s (%.1f s)\n",
+            p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok ? "ok" : "fails",
+            t->wall_s);
+  if (p->trials && fprintf(p->trials, "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f\n", p->scen, p->policy,
+                           t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s) < 0)
+    p->err = 1;
+  return cli_stop_requested();
+}
+
+/* The number of leaves that share the first leaf's parent: a server's GPUs. */
+static int server_size(const hr_tree_t *tree)
+{
+  size_t n = hr_tree_count(tree);
+  for (size_t k = 0; k < n; k++) {
+    const hr_tree_node_t *x = hr_tree_node(tree, k);
+    if (x->n_children != 0 || x->parent < 0)
+      continue;
+    size_t nc = 0, leaves = 0;
+    const int32_t *ch = hr_tree_children(tree, (size_t)x->parent, &nc);
+    for (size_t c = 0; c < nc; c++)
+      leaves += hr_tree_node(tree, (size_t)ch[c])->n_children == 0;
+    return leaves ? (int)leaves : 1;
+  }
+  return 1;
+}
+
+int cmd_capacity(int argc, char **argv)
+{
+  const char *policies = ALL_POLICIES, *dir = NULL, *populate = "spread";
+  double max_loss_pct = 1.0, derate = 0.70, duration_s = 0.0;
+  int step = 0, lo = 0, hi = -1, quiet = 0, json = 0;
+  const cli_opt_t opts[] = {
+      {.name = "--policy",
+       .kind = CLI_STR,
+       .dst = &policies,
+       .arg = "P[,P...]",
+       .help = "policies to search (default all: " ALL_POLICIES ")"},
+      {.name = "--report",
+       .kind = CLI_STR,
+       .dst = &dir,
+       .arg = "DIR",
+       .help = "write DIR/capacity.md, capacity.csv and trials.csv (made if missing)"},
+      {.name = "--max-loss-pct",
+       .kind = CLI_DBL,
+       .dst = &max_loss_pct,
+       .arg = "X",
+       .help = "largest throughput loss accepted, % of uncapped (default 1)",
+       CLI_RANGE(0, 99)},
+      {.name = "--derate",
+       .kind = CLI_DBL,
+       .dst = &derate,
+       .arg = "F",
+       .help = "static derating's fraction of every rated node's capacity (default 0.7)",
+       CLI_RANGE_GT(0, 1)},
+      {.name = "--step",
+       .kind = CLI_INT,
+       .dst = &step,
+       .arg = "N",
+       .help = "GPU counts tried are multiples of N (default: one server's GPUs)",
+       CLI_RANGE(1, 1 << 24)},
+      {.name = "--lo",
+       .kind = CLI_INT,
+       .dst = &lo,
+       .arg = "N",
+       .help = "smallest count tried (default: --step)",
+       CLI_RANGE(1, 1 << 24)},
+      {.name = "--hi",
+       .kind = CLI_INT,
+       .dst = &hi,
+       .arg = "N",
+       .help = "largest count tried (default: every GPU slot of the tree)",
+       CLI_RANGE(1, 1 << 24)},
+      {.name = "--populate",
+       .kind = CLI_STR,
+       .dst = &populate,
+       .arg = "ORDER",
+       .help = "spread (default: servers round robin over racks) or tree (rack by rack)"},
+      {.name = "--duration",
+       .kind = CLI_DBL,
+       .dst = &duration_s,
+       .arg = "S",
+       .help = "simulate S seconds instead of the scenario's duration_s",
+       CLI_RANGE_GT(0, 30 * 86400.0)},
+      {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no line per trial on stderr"},
+      {.name = "--json",
+       .kind = CLI_FLAG,
+       .dst = &json,
+       .help = "one JSON object per policy on standard output"},
+  };
+  const cli_spec_t spec = {
+      .prog = "headroom capacity",
+      .usage = "SCENARIO.yaml [options]",
+      .about = "Capacity search: for each policy, the largest number of GPUs the scenario's tree\n"
+               "hosts with no trip and at most --max-loss-pct throughput loss (bisection over\n"
+               "the count; every workload keeps its share of the GPUs), and how many more that\n"
+               "is than static derating's count (nameplate at --derate of every rated node).",
+      .epilog = "Exit status: 0 when every search completed, 1 on a run-time failure, 2 for bad\n"
+                "usage or a malformed scenario, 128 + N after a stop on signal N.",
+      .opts = opts,
+      .n_opts = (int)(sizeof opts / sizeof opts[0]),
+      .max_operands = 1,
+  };
+  const char *operands[1];
+  int n_operands = 0;
+  int prc = cli_parse(&spec, argc, argv, operands, &n_operands);
+  if (prc != CLI_GO_ON)
+    return prc;
+  if (n_operands == 0)
+    return cli_bad(&spec, NULL, "no scenario given (see headroom capacity --help)");
+  hr_populate_t pop;
+  if (!strcmp(populate, "spread"))
+    pop = HR_POP_SPREAD;
+  else if (!strcmp(populate, "tree"))
+    pop = HR_POP_TREE;
+  else
+    return cli_bad(&spec, "--populate", "expected spread or tree, not '%s'", populate);
+  /* Check every policy name before the first (long) search starts. */
+  char names[512];
+  if (strlen(policies) >= sizeof names)
+    return cli_bad(&spec, "--policy", "list too long");
+  snprintf(names, sizeof names, "%s", policies);
+  const char *pol[32];
+  int n_pol = 0;
+  for (char *save = NULL, *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    hr_agent_cfg_t probe;
+    if (hr_sim_policy_cfg(t, &probe) != HR_OK)
+      return cli_bad(&spec, "--policy", "unknown policy '%s' (known: " ALL_POLICIES ")", t);
+    if (n_pol == (int)(sizeof pol / sizeof pol[0]))
+      return cli_bad(&spec, "--policy", "at most %d policies", (int)(sizeof pol / sizeof pol[0]));
+    pol[n_pol++] = t;
+  }
+  if (n_pol == 0)
+    return cli_bad(&spec, "--policy", "no policy given");
+
+  const char *scen = operands[0];
+  hr_scenario_t sc;
+  hr_diag_t err;
+  char msg[1024];
+  if (hr_scenario_load_file(scen, &sc, &err) != HR_OK) {
+    hr_diag_format(&err, msg, sizeof msg);
+    fprintf(stderr, "headroom capacity: %s\n", msg);
+    return 2;
+  }
+  sc.populate = pop;
+  if (duration_s > 0)
+    sc.duration_s = duration_s;
+  hr_tree_t *tree = NULL;
+  if (hr_tree_load_file(sc.tree_path, &tree, &err) != HR_OK) {
+    hr_diag_format(&err, msg, sizeof msg);
+    fprintf(stderr, "headroom capacity: %s\n", msg);
+    hr_scenario_free(&sc);
+    return 2;
+  }
+  int status = 0;
+  FILE *csv = NULL, *md = NULL;
+  prog_t pg = {.quiet = quiet || !isatty(2), .scen = sc.name[0] ? sc.name : scen};
+  char p_csv[1200], p_md[1200], p_tr[1200];
+  if (dir) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+      fprintf(stderr, "headroom capacity: cannot create %s: %s\n", dir, strerror(errno));
+      status = 1;
+      goto done;
+    }
+    snprintf(p_csv, sizeof p_csv, "%s/capacity.csv", dir);
+    snprintf(p_md, sizeof p_md, "%s/capacity.md", dir);
+    snprintf(p_tr, sizeof p_tr, "%s/trials.csv", dir);
+    csv = fopen(p_csv, "w");
+    md = fopen(p_md, "w");
+    pg.trials = fopen(p_tr, "w");
+    if (!csv || !md || !pg.trials) {
+      fprintf(stderr, "headroom capacity: cannot write in %s: %s\n", dir, strerror(errno));
+      status = 1;
+      goto done;
+    }
+    if (fprintf(pg.trials, "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s\n") < 0 ||
+        fprintf(csv, "scenario,policy,gpus,gpus_static,recovered_pct,bracketed,trials,"
+                     "max_loss_pct,derate,duration_s,wall_s\n") < 0)
+      pg.err = 1;
+  }
+  hr_sim_search_cfg_t scfg;
+  hr_sim_search_cfg_init(&scfg);
+  scfg.max_loss = max_loss_pct / 100.0;
+  scfg.derate_frac = derate;
+  scfg.step = step ? step : server_size(tree);
+  scfg.gpus_lo = lo ? lo : scfg.step;
+  scfg.gpus_hi = hi;
+  scfg.on_trial = on_trial;
+  scfg.user = &pg;
+  if (md &&
+      fprintf(md,
+              "# Capacity search: %s\n\n"
+              "Tree `%s`; GPUs populated %s, in multiples of %d; a count passes with no trip "
+              "and at most %.2f %% throughput loss over %.1f s simulated. Static derating: "
+              "every GPU at its %.0f W nameplate, every rated node loaded to at most %.0f %% "
+              "of its capacity.\n\n"
+              "| policy | GPUs hosted | static derating's GPUs | recovered | trials |\n"
+              "|---|---|---|---|---|\n",
+              pg.scen, sc.tree_path,
+              pop == HR_POP_SPREAD ? "server by server round robin over the racks"
+                                   : "in tree order",
+              scfg.step, max_loss_pct, sc.duration_s, sc.gpu.cap_max_w, 100.0 * derate) < 0)
+    pg.err = 1;
+  cli_stop_catch(0);
+  for (int p = 0; p < n_pol && !cli_stop_requested(); p++) {
+    hr_agent_cfg_t acfg;
+    hr_sim_policy_cfg(pol[p], &acfg);
+    pg.policy = pol[p];
+    hr_sim_search_result_t r;
+    hr_diag_t sd;
+    double wall = 0;
+    int rc = hr_sim_search(&sc, tree, &acfg, &scfg, &r, &sd);
+    if (rc != HR_OK) {
+      hr_diag_format(&sd, msg, sizeof msg);
+      fprintf(stderr, "headroom capacity: %s: %s\n", pol[p], msg);
+      status = rc == HR_ERR_RANGE ? 2 : 1;
+      break;
+    }
+    for (size_t t = 0; t < r.n_trials; t++)
+      wall += r.trials[t].wall_s;
+    if (csv && fprintf(csv, "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f\n", pg.scen, pol[p],
+                       r.gpus, r.gpus_static, 100.0 * r.recovered, r.bracketed, r.n_trials,
+                       max_loss_pct, derate, sc.duration_s, wall) < 0)
+      pg.err = 1;
+    if (md && fprintf(md, "| %s | %d%s | %d | %+.1f %% | %zu |\n", pol[p], r.gpus,
+                      r.bracketed ? "" : " (search stopped)", r.gpus_static, 100.0 * r.recovered,
+                      r.n_trials) < 0)
+      pg.err = 1;
+    if (json) {
+      printf("{\"scenario\":");
+      cli_json_str(stdout, pg.scen);
+      printf(",\"policy\":");
+      cli_json_str(stdout, pol[p]);
+      printf(",\"gpus\":%d,\"gpus_static\":%d,", r.gpus, r.gpus_static);
+      cli_json_num(stdout, "recovered_pct", 100.0 * r.recovered, 1);
+      printf("\"bracketed\":%s,\"trials\":%zu,\"wall_s\":%.2f}\n", r.bracketed ? "true" : "false",
+             r.n_trials, wall);
+    } else {
+      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s\n", pg.scen,
+             pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall);
+    }
+    int stopped = r.stopped;
+    hr_sim_search_result_free(&r);
+    if (stopped)
+      break;
+  }
+  if (md && fprintf(md, "\nTrials (every count simulated, in order): trials.csv. Bisection assumes "
+                        "that a count which fails makes every larger count fail; trials.csv "
+                        "shows whether the runs agree.\n") < 0)
+    pg.err = 1;
+  if (pg.err)
+    fprintf(stderr, "headroom capacity: write error in %s\n", dir);
+done:
+  if (csv && cli_close_out(csv, "headroom capacity", p_csv) != 0)
+    status = 1;
+  if (md && cli_close_out(md, "headroom capacity", p_md) != 0)
+    status = 1;
+  if (pg.trials && cli_close_out(pg.trials, "headroom capacity", p_tr) != 0)
+    status = 1;
+  if (pg.err && status == 0)
+    status = 1;
+  hr_scenario_free(&sc);
+  hr_tree_destroy(tree);
+  if (cli_stop_requested())
+    return cli_stop_status(cli_stop_requested());
+  if (fflush(stdout) != 0)
+    status = 1;
+  return status;
+}

@@ -1,0 +1,378 @@
+/* The capacity search (include/headroom/sim.h, docs/sim.md "Capacity search"):
+ * the largest GPU count a tree hosts under a policy with no trip and at most
+ * a given throughput loss, the static-derating count it is compared with, and
+ * the spread population order both use. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "headroom/sim.h"
+#include "sim/sim_int.h"
+
+/* ---- spread order ----------------------------------------------------------------- */
+
+/* A node's leaves in spread order, cut into blocks (sibling leaves stay
+ * together: a server's GPUs are added as one). */
+typedef struct blist {
+  int32_t *leaf;
+  size_t n;
+  size_t *bs; /* block starts in leaf[] */
+  size_t nb;
+} blist_t;
+
+static void blist_free(blist_t *b)
+{
+  if (!b)
+    return;
+  free(b->leaf);
+  free(b->bs);
+  free(b);
+}
+
+/* Merges the leaf block (own leaf children, may be empty) and the children's
+ * lists round robin: block 0 of every part, then block 1 of every part, ... */
+static blist_t *merge(const int32_t *own, size_t n_own, blist_t **parts, size_t n_parts)
+{
+  blist_t *o = calloc(1, sizeof *o);
+  if (!o)
+    return NULL;
+  size_t n = n_own, nb = n_own ? 1 : 0, rounds = n_own ? 1 : 0;
+  for (size_t p = 0; p < n_parts; p++) {
+    n += parts[p]->n;
+    nb += parts[p]->nb;
+    if (parts[p]->nb > rounds)
+      rounds = parts[p]->nb;
+  }
+  o->leaf = malloc((n ? n : 1) * sizeof *o->leaf);
+  o->bs = malloc((nb ? nb : 1) * sizeof *o->bs);
+  if (!o->leaf || !o->bs) {
+    blist_free(o);
+    return NULL;
+  }
+  for (size_t r = 0; r < rounds; r++) {
+    if (r == 0 && n_own) {
+      o->bs[o->nb++] = o->n;
+      memcpy(o->leaf + o->n, own, n_own * sizeof *own);
+      o->n += n_own;
+    }
+    for (size_t p = 0; p < n_parts; p++) {
+      const blist_t *c = parts[p];
+      if (r >= c->nb)
+        continue;
+      size_t b0 = c->bs[r], b1 = r + 1 < c->nb ? c->bs[r + 1] : c->n;
+      o->bs[o->nb++] = o->n;
+      memcpy(o->leaf + o->n, c->leaf + b0, (b1 - b0) * sizeof *o->leaf);
+      o->n += b1 - b0;
+    }
+  }
+  return o;
+}
+
+/* Builds every node's list bottom-up (a parent's index is below its
+ * children's, so a reverse sweep sees children first; no recursion, so deep
+ * trees cannot exhaust the stack).  Only the A-side parent links count: a
+ * dual-corded node appears once. */
+int hr__sim_spread_order(const hr_tree_t *tree, int32_t *slot_node, size_t n_slots)
+{
+  size_t n = hr_tree_count(tree);
+  const hr_tree_node_t *nd = hr_tree_nodes(tree);
+  blist_t **bl = calloc(n + 1, sizeof *bl);
+  int32_t *own = malloc((n ? n : 1) * sizeof *own);
+  blist_t **parts = malloc((n ? n : 1) * sizeof *parts);
+  int rc = HR_ERR_NOMEM;
+  if (!bl || !own || !parts)
+    goto out;
+  for (size_t k = n; k-- > 0;) {
+    if (nd[k].n_children == 0)
+      continue;
+    size_t nc = 0, n_own = 0, n_parts = 0;
+    const int32_t *ch = hr_tree_children(tree, k, &nc);
+    for (size_t c = 0; c < nc; c++) {
+      size_t j = (size_t)ch[c];
+      if (nd[j].parent != (int32_t)k)
+        continue;
+      if (nd[j].n_children == 0)
+        own[n_own++] = (int32_t)j;
+      else if (bl[j])
+        parts[n_parts++] = bl[j];
+    }
+    bl[k] = merge(own, n_own, parts, n_parts);
+    for (size_t c = 0; c < nc; c++)
+      if (nd[ch[c]].parent == (int32_t)k) {
+        blist_free(bl[ch[c]]);
+        bl[ch[c]] = NULL;
+      }
+    if (!bl[k])
+      goto out;
+  }
+  {
+    /* The roots, under a virtual root: leaves that are roots form its block. */
+    size_t n_own = 0, n_parts = 0;
+    for (size_t k = 0; k < n; k++) {
+      if (nd[k].parent >= 0)
+        continue;
+      if (nd[k].n_children == 0)
+        own[n_own++] = (int32_t)k;
+      else if (bl[k])
+        parts[n_parts++] = bl[k];
+    }
+    bl[n] = merge(own, n_own, parts, n_parts);
+    if (!bl[n])
+      goto out;
+  }
+  rc = HR_ERR_STATE; /* every leaf exactly once, or the tree is not what hr_tree says */
+  if (bl[n]->n == n_slots) {
+    memcpy(slot_node, bl[n]->leaf, n_slots * sizeof *slot_node);
+    rc = HR_OK;
+  }
+out:
+  if (bl)
+    for (size_t k = 0; k <= n; k++)
+      blist_free(bl[k]);
+  free(bl);
+  free(own);
+  free(parts);
+  return rc;
+}
+
+/* ---- static derating ---------------------------------------------------------------- */
+
+int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double derate_frac,
+                        int *out)
+{
+  if (!sc || !tree || !out || !(derate_frac > 0.0 && derate_frac <= 1.0) ||
+      !(sc->gpu.cap_max_w > 0.0))
+    return HR_ERR_INVALID_ARG;
+  *out = 0;
+  size_t n = hr_tree_count(tree), n_slots = 0;
+  const hr_tree_node_t *nd = hr_tree_nodes(tree);
+  for (size_t k = 0; k < n; k++)
+    n_slots += nd[k].n_children == 0;
+  int32_t *order = malloc((n_slots ? n_slots : 1) * sizeof *order);
+  double *load = calloc(n ? n : 1, sizeof *load);
+  int32_t *stamp = malloc((n ? n : 1) * sizeof *stamp);
+  int32_t *stack = malloc((n ? n : 1) * sizeof *stack);
+  int rc = HR_ERR_NOMEM;
+  if (!order || !load || !stamp || !stack)
+    goto out;
+  if (sc->populate == HR_POP_SPREAD) {
+    rc = hr__sim_spread_order(tree, order, n_slots);
+    if (rc != HR_OK)
+      goto out;
+  } else {
+    size_t j = 0;
+    for (size_t k = 0; k < n; k++)
+      if (nd[k].n_children == 0)
+        order[j++] = (int32_t)k;
+  }
+  for (size_t k = 0; k < n; k++)
+    stamp[k] = -1;
+  /* Planning at nameplate counts every GPU in full on both sides of a
+   * dual-corded path (2N: either side must carry the whole load alone). */
+  rc = HR_OK;
+  for (size_t g = 0; g < n_slots; g++) {
+    size_t top = 0;
+    int fits = 1;
+    int32_t leaf = order[g];
+    if (nd[leaf].parent >= 0)
+      stack[top++] = nd[leaf].parent;
+    if (nd[leaf].parent_b >= 0)
+      stack[top++] = nd[leaf].parent_b;
+    while (top) {
+      int32_t k = stack[--top];
+      if (stamp[k] == (int32_t)g)
+        continue;
+      stamp[k] = (int32_t)g;
+      load[k] += sc->gpu.cap_max_w;
+      if (isfinite(nd[k].capacity_w) && load[k] > derate_frac * nd[k].capacity_w * (1 + 1e-12))
+        fits = 0;
+      if (nd[k].parent >= 0)
+        stack[top++] = nd[k].parent;
+      if (nd[k].parent_b >= 0)
+        stack[top++] = nd[k].parent_b;
+    }
+    if (!fits)
+      break;
+    *out = (int)(g + 1);
+  }
+out:
+  free(order);
+  free(load);
+  free(stamp);
+  free(stack);
+  return rc;
+}
+
+/* ---- the search ------------------------------------------------------------------------ */
+
+int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg)
+{
+  if (!cfg)
+    return HR_ERR_INVALID_ARG;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->max_loss = 0.01;
+  cfg->gpus_lo = 1;
+  cfg->gpus_hi = -1;
+  cfg->step = 1;
+  cfg->derate_frac = 0.70;
+  return HR_OK;
+}
+
+void hr_sim_search_result_free(hr_sim_search_result_t *r)
+{
+  if (!r)
+    return;
+  free(r->trials);
+  r->trials = NULL;
+  r->n_trials = 0;
+}
+
+typedef struct searcher {
+  const hr_scenario_t *sc;
+  const hr_tree_t *tree;
+  const hr_agent_cfg_t *acfg;
+  const hr_sim_search_cfg_t *cfg;
+  hr_sim_search_result_t *out;
+  hr_workload_t *work; /* scaled copy, sc->n_work long */
+  int n0;              /* the scenario's populated count */
+  hr_diag_t *diag;
+} searcher_t;
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs the scenario with g GPUs; *ok receives the verdict.  Returns HR_OK or
+ * the simulator's error. */
+static int trial(searcher_t *S, int g, int *ok)
+{
+  hr_scenario_t sc = *S->sc;
+  size_t nw = 0;
+  for (size_t w = 0; w < S->sc->n_work; w++) {
+    hr_workload_t wl = S->sc->work[w];
+    wl.gpu_first = (int)((int64_t)wl.gpu_first * g / S->n0);
+    wl.gpu_end = (int)((int64_t)wl.gpu_end * g / S->n0);
+    if (wl.gpu_end > wl.gpu_first)
+      S->work[nw++] = wl; /* a workload scaled to no GPU is left out */
+  }
+  sc.work = S->work;
+  sc.n_work = nw;
+  sc.gpus = g;
+  hr_sim_t *sim = NULL;
+  double t0 = now_s();
+  int rc = hr_sim_create(&sc, S->tree, S->acfg, &sim, S->diag);
+  if (rc == HR_OK)
+    rc = hr_sim_run(sim, NULL, NULL);
+  hr_sim_result_t r;
+  if (rc == HR_OK)
+    rc = hr_sim_result(sim, &r);
+  if (rc != HR_OK) {
+    hr_sim_destroy(sim);
+    return rc;
+  }
+  hr_sim_trial_t t = {.gpus = g, .trips = r.trips, .work_frac = r.work_frac};
+  for (size_t k = 0; k < r.n_nodes; k++)
+    if (r.nodes[k].max_thermal > t.max_thermal)
+      t.max_thermal = r.nodes[k].max_thermal;
+  hr_sim_destroy(sim);
+  t.wall_s = now_s() - t0;
+  /* A run with no work at all (work_frac NaN) cannot show a loss. */
+  t.ok = t.trips == 0 && !(t.work_frac < 1.0 - S->cfg->max_loss);
+  *ok = t.ok;
+  hr_sim_search_result_t *o = S->out;
+  hr_sim_trial_t *grown = realloc(o->trials, (o->n_trials + 1) * sizeof *grown);
+  if (!grown)
+    return HR_ERR_NOMEM;
+  o->trials = grown;
+  o->trials[o->n_trials++] = t;
+  if (S->cfg->on_trial && S->cfg->on_trial(S->cfg->user, &t))
+    o->stopped = 1;
+  return HR_OK;
+}
+
+int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
+                  const hr_sim_search_cfg_t *cfg, hr_sim_search_result_t *out, hr_diag_t *diag)
+{
+  hr__diag_begin(diag, "search");
+  if (!out)
+    return HR_ERR_INVALID_ARG;
+  memset(out, 0, sizeof *out);
+  out->recovered = NAN;
+  if (!sc || !tree || !acfg || !cfg)
+    return HR_ERR_INVALID_ARG;
+  size_t n_slots = 0, n = hr_tree_count(tree);
+  for (size_t k = 0; k < n; k++)
+    n_slots += hr_tree_node(tree, k)->n_children == 0;
+  int hi = cfg->gpus_hi < 0 ? (int)n_slots : cfg->gpus_hi;
+  if (!(cfg->max_loss >= 0.0 && cfg->max_loss < 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_loss", "%s", "must be in [0, 1)");
+  if (cfg->step < 1 || cfg->gpus_lo < 1 || hi < cfg->gpus_lo || (size_t)hi > n_slots)
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "gpus",
+                         "%s: need 1 <= lo <= hi <= the tree's GPU slots, step >= 1",
+                         "bad search range");
+  if (!(cfg->derate_frac > 0.0 && cfg->derate_frac <= 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "derate_frac", "%s", "must be in (0, 1]");
+  int rc = hr_sim_static_count(sc, tree, cfg->derate_frac, &out->gpus_static);
+  if (rc != HR_OK)
+    return rc;
+  searcher_t S = {.sc = sc, .tree = tree, .acfg = acfg, .cfg = cfg, .out = out, .diag = diag};
+  S.n0 = sc->gpus < 0 ? (int)n_slots : sc->gpus;
+  if (S.n0 < 1)
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "gpus", "%s",
+                         "the scenario populates no GPU to scale its workloads from");
+  S.work = malloc((sc->n_work ? sc->n_work : 1) * sizeof *S.work);
+  if (!S.work)
+    return HR_ERR_NOMEM;
+
+  /* Candidates lo, lo + step, ..., up to hi: index i is lo + i * step. */
+  int64_t i_lo = 0, i_hi = (hi - cfg->gpus_lo) / cfg->step;
+  int ok = 0;
+  rc = trial(&S, cfg->gpus_lo + (int)i_hi * cfg->step, &ok);
+  if (rc == HR_OK && ok) {
+    out->gpus = cfg->gpus_lo + (int)i_hi * cfg->step;
+    out->bracketed = 1;
+    goto done;
+  }
+  if (rc != HR_OK || out->stopped)
+    goto done;
+  if (i_hi > 0) {
+    rc = trial(&S, cfg->gpus_lo, &ok);
+    if (rc != HR_OK || out->stopped || !ok)
+      goto done;
+    out->gpus = cfg->gpus_lo;
+  } else {
+    goto done;
+  }
+  /* Invariant: index i_lo passed, i_hi failed. */
+  while (i_hi - i_lo > 1) {
+    int64_t mid = i_lo + (i_hi - i_lo) / 2;
+    int g = cfg->gpus_lo + (int)mid * cfg->step;
+    rc = trial(&S, g, &ok);
+    if (rc != HR_OK)
+      goto done;
+    if (ok) {
+      i_lo = mid;
+      out->gpus = g;
+    } else {
+      i_hi = mid;
+    }
+    if (out->stopped)
+      goto done;
+  }
+  out->bracketed = 1;
+done:
+  free(S.work);
+  if (rc != HR_OK) {
+    hr_sim_search_result_free(out);
+    return rc;
+  }
+  if (out->gpus_static > 0)
+    out->recovered = (double)out->gpus / out->gpus_static - 1.0;
+  return HR_OK;
+}

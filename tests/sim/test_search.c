@@ -1,0 +1,258 @@
+/* The capacity search against independent references: the spread order
+ * written out by hand, static derating's count from the breakers' ratings by
+ * formula, and the bisection against a linear scan of every count. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/sim.h"
+#include "sim/sim_int.h"
+
+static const char TREE2x3[] = "version: 1\n"
+                              "nodes:\n"
+                              "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
+                              "phases: 3, rating_a: 100}\n"
+                              "  - {id: r0, kind: rack, parent: site}\n"
+                              "  - {id: r1, kind: rack, parent: site}\n"
+                              "  - {id: s00, kind: server, parent: r0}\n"
+                              "  - {id: g000, kind: gpu, parent: s00, rating_w: 700}\n"
+                              "  - {id: g001, kind: gpu, parent: s00, rating_w: 700}\n"
+                              "  - {id: s01, kind: server, parent: r0}\n"
+                              "  - {id: g010, kind: gpu, parent: s01, rating_w: 700}\n"
+                              "  - {id: g011, kind: gpu, parent: s01, rating_w: 700}\n"
+                              "  - {id: s02, kind: server, parent: r0}\n"
+                              "  - {id: g020, kind: gpu, parent: s02, rating_w: 700}\n"
+                              "  - {id: g021, kind: gpu, parent: s02, rating_w: 700}\n"
+                              "  - {id: s10, kind: server, parent: r1}\n"
+                              "  - {id: g100, kind: gpu, parent: s10, rating_w: 700}\n"
+                              "  - {id: g101, kind: gpu, parent: s10, rating_w: 700}\n"
+                              "  - {id: s11, kind: server, parent: r1}\n"
+                              "  - {id: g110, kind: gpu, parent: s11, rating_w: 700}\n"
+                              "  - {id: g111, kind: gpu, parent: s11, rating_w: 700}\n";
+
+/* Servers round robin over the racks, a server's GPUs together; the rack
+ * with fewer servers simply runs out. */
+static void test_spread_order(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE2x3, strlen(TREE2x3), "t.yaml", &t, &e), HR_OK);
+  int32_t order[10];
+  assert_int_equal(hr__sim_spread_order(t, order, 10), HR_OK);
+  static const char *want[10] = {"g000", "g001", "g100", "g101", "g010",
+                                 "g011", "g110", "g111", "g020", "g021"};
+  for (int k = 0; k < 10; k++)
+    assert_string_equal(hr_tree_node(t, (size_t)order[k])->id, want[k]);
+  /* A wrong slot count is refused, not half written. */
+  assert_int_equal(hr__sim_spread_order(t, order, 9), HR_ERR_STATE);
+  hr_tree_destroy(t);
+}
+
+/* scenarios/trees/row-4x10.yaml: a 200 A row and four 63 A racks at 415 V,
+ * 10 servers x 8 GPUs each.  Nameplate planning at 70 %: the count is the
+ * largest G whose GPUs fit every breaker, written out from the ratings. */
+static int expect_static(int spread, double frac)
+{
+  const double row_w = sqrt(3.0) * 415.0 * 200.0, rack_w = sqrt(3.0) * 415.0 * 63.0;
+  int per_rack[4] = {0, 0, 0, 0}, best = 0;
+  for (int g = 1; g <= 320; g++) {
+    int server = (g - 1) / 8; /* the server the g-th GPU sits in, in fill order */
+    int rack = spread ? server % 4 : server / 10;
+    per_rack[rack]++;
+    if (g * 700.0 > frac * row_w || per_rack[rack] * 700.0 > frac * rack_w)
+      break;
+    best = g;
+  }
+  return best;
+}
+
+static void test_static_count(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(
+      hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  const double fr[3] = {0.7, 0.6, 1.0};
+  for (int spread = 0; spread < 2; spread++)
+    for (int f = 0; f < 3; f++) {
+      sc.populate = spread ? HR_POP_SPREAD : HR_POP_TREE;
+      int got = -1;
+      assert_int_equal(hr_sim_static_count(&sc, t, fr[f], &got), HR_OK);
+      assert_int_equal(got, expect_static(spread, fr[f]));
+    }
+  /* The row binds when spread (143 of 700 W in 100.6 kW), a rack when
+   * filled rack by rack (45 in 31.7 kW). */
+  sc.populate = HR_POP_SPREAD;
+  int got = 0;
+  hr_sim_static_count(&sc, t, 0.7, &got);
+  assert_int_equal(got, 143);
+  sc.populate = HR_POP_TREE;
+  hr_sim_static_count(&sc, t, 0.7, &got);
+  assert_int_equal(got, 45);
+  hr_tree_destroy(t);
+}
+
+/* One rack, 4 A trip unit, 8 GPUs at 700 W without control: 0.974 A each, so
+ * five or more exceed the 4.4 A pickup and trip within the run. */
+static const char TREE8[] = "version: 1\n"
+                            "nodes:\n"
+                            "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
+                            "phases: 3, rating_a: 100}\n"
+                            "  - {id: rack, kind: rack, parent: site,\n"
+                            "     device: {type: trip_unit, curve: LI, in_a: 4, tr_s: 8, ii: 10}}\n"
+                            "  - {id: s0, kind: server, parent: rack}\n"
+                            "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
+                            "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
+                            "  - {id: s1, kind: server, parent: rack}\n"
+                            "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"
+                            "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"
+                            "  - {id: s2, kind: server, parent: rack}\n"
+                            "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"
+                            "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"
+                            "  - {id: s3, kind: server, parent: rack}\n"
+                            "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"
+                            "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n";
+
+static int seen;
+static int count_trial(void *user, const hr_sim_trial_t *t)
+{
+  (void)user;
+  (void)t;
+  seen++;
+  return 0;
+}
+
+static void test_search_matches_scan(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE8, strlen(TREE8), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  sc.duration_s = 600;
+  sc.step_ms = 10;
+  sc.sample_s = 10;
+  sc.gpus = 8;
+  hr_workload_t w;
+  memset(&w, 0, sizeof w);
+  w.kind = HR_WORK_BATCH;
+  w.gpu_first = 0;
+  w.gpu_end = 8;
+  w.power_w = 700;
+  sc.work = &w;
+  sc.n_work = 1;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  /* The reference: every count, one by one. */
+  int scan = 0;
+  for (int g = 1; g <= 8; g++) {
+    hr_scenario_t one = sc;
+    hr_workload_t wg = w;
+    wg.gpu_end = g;
+    one.work = &wg;
+    one.gpus = g;
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&one, t, &ac, &s, &e), HR_OK);
+    assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+    hr_sim_result_t r;
+    assert_int_equal(hr_sim_result(s, &r), HR_OK);
+    if (r.trips == 0 && r.work_frac >= 0.99)
+      scan = g;
+    hr_sim_destroy(s);
+  }
+  assert_int_equal(scan, 4); /* 5 x 0.974 A = 4.87 A > 4.4 A trips in ~400 s */
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.on_trial = count_trial;
+  hr_sim_search_result_t res;
+  seen = 0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, scan);
+  assert_true(res.bracketed);
+  assert_int_equal((int)res.n_trials, seen);
+  assert_true(res.n_trials <= 5); /* bisection over 8 counts: 2 ends + 3 */
+  /* Static derating at 70 % of the 4 A unit (2.011 kW): two GPUs. */
+  assert_int_equal(res.gpus_static, (int)floor(0.7 * sqrt(3.0) * 415.0 * 4.0 / 700.0));
+  assert_true(fabs(res.recovered - (4.0 / res.gpus_static - 1.0)) < 1e-12);
+  hr_sim_search_result_free(&res);
+  /* Step 2: only even counts. */
+  cfg.step = 2;
+  cfg.gpus_lo = 2;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 4);
+  for (size_t k = 0; k < res.n_trials; k++)
+    assert_int_equal(res.trials[k].gpus % 2, 0);
+  hr_sim_search_result_free(&res);
+  /* Out of range settings are refused, naming the setting. */
+  cfg.gpus_hi = 9;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "gpus");
+  cfg.gpus_hi = -1;
+  cfg.max_loss = 1.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "max_loss");
+  hr_tree_destroy(t);
+}
+
+/* A few GPUs in a big row under the lease policy: every coordinator rounds
+ * its grant down to a token, and the empty slots must neither hold floors
+ * nor dilute the throttled GPUs' probes, or the caps stay near their floors
+ * (before the fix: 210 W caps, work 0.70 for 8 GPUs wanting 700 W in a row
+ * rated for 115 kW). */
+static void test_few_gpus_grow(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(
+      hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  sc.duration_s = 30;
+  sc.gpus = 8;
+  hr_workload_t w;
+  memset(&w, 0, sizeof w);
+  w.kind = HR_WORK_BATCH;
+  w.gpu_first = 0;
+  w.gpu_end = 8;
+  w.power_w = 650;
+  sc.work = &w;
+  sc.n_work = 1;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  hr_sim_result_t r;
+  assert_int_equal(hr_sim_result(s, &r), HR_OK);
+  assert_int_equal(r.trips, 0);
+  assert_true(r.work_frac > 0.95);
+  /* Tree order: the agent's first 8 leaves are the populated GPUs. */
+  for (size_t d = 0; d < 8; d++)
+    assert_true(hr_agent_cap_w(hr_sim_agent(s), d) >= 575.0);
+  hr_sim_destroy(s);
+  hr_tree_destroy(t);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_spread_order),
+      cmocka_unit_test(test_static_count),
+      cmocka_unit_test(test_search_matches_scan),
+      cmocka_unit_test(test_few_gpus_grow),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
