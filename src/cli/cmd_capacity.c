@@ -219,19 +219,18 @@ int cmd_capacity(int argc, char **argv)
   scfg.gpus_hi = hi;
   scfg.on_trial = on_trial;
   scfg.user = &pg;
-  if (md &&
-      fprintf(md,
-              "# Capacity search: %s\n\n"
-              "Tree `%s`; GPUs populated %s, in multiples of %d; a count passes with no trip "
-              "and at most %.2f %% throughput loss over %.1f s simulated. Static derating: "
-              "every GPU at its %.0f W nameplate, every rated node loaded to at most %.0f %% "
-              "of its capacity.\n\n"
-              "| policy | GPUs hosted | static derating's GPUs | recovered | trials |\n"
-              "|---|---|---|---|---|\n",
-              pg.scen, sc.tree_path,
-              pop == HR_POP_SPREAD ? "server by server round robin over the racks"
-                                   : "in tree order",
-              scfg.step, max_loss_pct, sc.duration_s, sc.gpu.cap_max_w, 100.0 * derate) < 0)
+  if (md && fprintf(md,
+                    "# Capacity search: %s\n\n"
+                    "Tree `%s`; GPUs populated %s, in multiples of %d; a count passes with no trip "
+                    "and at most %.2f %% throughput loss over %.1f s simulated. Static derating: "
+                    "every GPU at its %.0f W nameplate, every rated node loaded to at most %.0f %% "
+                    "of its capacity.\n\n"
+                    "| policy | GPUs hosted | static derating's GPUs | recovered | trials |\n"
+                    "|---|---|---|---|---|\n",
+                    pg.scen, sc.tree_path,
+                    pop == HR_POP_SPREAD ? "server by server round robin over the racks"
+                                         : "in tree order",
+                    scfg.step, max_loss_pct, sc.duration_s, sc.gpu.cap_max_w, 100.0 * derate) < 0)
     pg.err = 1;
   cli_stop_catch(0);
   for (int p = 0; p < n_pol && !cli_stop_requested(); p++) {

@@ -673,6 +673,11 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       for (size_t j = 0; j < m; j++)
         d += s->in_rec[cb + (size_t)cp[j]].agg_w;
     }
+    if (m > 0 && !is_root(s, k)) {
+      d = quantize_up_v(d, s->floor_w[k], tier_token(s, k), s->tok_inv[s->tier[k]]);
+      if (d > s->limit[k])
+        d = s->limit[k];
+    }
     if (d > s->limit[k])
       d = s->limit[k];
     if (d < s->floor_w[k])

@@ -31,6 +31,11 @@ static void demand_up(hr_lease_sys_t *s, const double *demand_w)
       for (size_t j = 0; j < m; j++)
         d += s->agg_w[ch[j]];
     }
+    if (m > 0 && !is_root(s, k)) {
+      d = quantize_up_v(d, s->floor_w[k], tier_token(s, k), s->tok_inv[s->tier[k]]);
+      if (d > s->limit[k])
+        d = s->limit[k];
+    }
     if (d > s->limit[k])
       d = s->limit[k];
     if (d < s->floor_w[k])

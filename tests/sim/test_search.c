@@ -79,8 +79,8 @@ static void test_static_count(void **st)
   (void)st;
   hr_tree_t *t = NULL;
   hr_diag_t e;
-  assert_int_equal(
-      hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e), HR_OK);
+  assert_int_equal(hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e),
+                   HR_OK);
   hr_scenario_t sc;
   hr_scenario_init(&sc);
   const double fr[3] = {0.7, 0.6, 1.0};
@@ -216,8 +216,8 @@ static void test_few_gpus_grow(void **st)
   (void)st;
   hr_tree_t *t = NULL;
   hr_diag_t e;
-  assert_int_equal(
-      hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e), HR_OK);
+  assert_int_equal(hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e),
+                   HR_OK);
   hr_scenario_t sc;
   hr_scenario_init(&sc);
   sc.duration_s = 30;
@@ -238,10 +238,10 @@ static void test_few_gpus_grow(void **st)
   hr_sim_result_t r;
   assert_int_equal(hr_sim_result(s, &r), HR_OK);
   assert_int_equal(r.trips, 0);
-  assert_true(r.work_frac > 0.95);
+  assert_true(r.work_frac > 0.99);
   /* Tree order: the agent's first 8 leaves are the populated GPUs. */
   for (size_t d = 0; d < 8; d++)
-    assert_true(hr_agent_cap_w(hr_sim_agent(s), d) >= 575.0);
+    assert_true(hr_agent_cap_w(hr_sim_agent(s), d) >= 650.0);
   hr_sim_destroy(s);
   hr_tree_destroy(t);
 }
