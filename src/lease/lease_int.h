@@ -23,9 +23,15 @@ typedef struct hr__item {
 /* Splits budget_w among n items into out_w[] (floor <= out <= dem) with the
  * coordinator's policy; state is the policy's one byte of memory (three-band
  * capped flag, two-threshold level).  scratch holds 2 n doubles.  When the
- * floors exceed the budget every item gets its floor. */
+ * floors exceed the budget every item gets its floor.  The three-band and
+ * two-threshold policies compare the demand with fractions of ref_w, the
+ * node's physical limit (as Dynamo's and POLCA's controllers compare a
+ * breaker's power with its rating), not with the budget: a coordinator's
+ * lease follows its demand, so bands on it would cap whatever the load.
+ * ref_w = INFINITY (an unrated node): no band acts, the split only fits the
+ * budget. */
 void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const hr__item_t *it,
-                      double budget_w, double *out_w, double *scratch);
+                      double budget_w, double ref_w, double *out_w, double *scratch);
 
 /* hr__policy_alloc with HR_POLICY_FAIR for items of priority-free arrays,
  * n <= 64: the same grants, bit for bit, without building hr__item_t

@@ -330,7 +330,7 @@ void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double
 }
 
 void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const hr__item_t *it,
-                      double budget_w, double *out_w, double *scratch)
+                      double budget_w, double ref_w, double *out_w, double *scratch)
 {
   double sum_flo = 0.0, sum_dem = 0.0;
   for (size_t k = 0; k < n; k++) {
@@ -353,13 +353,14 @@ void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const
   case HR_POLICY_THREE_BAND: {
     /* Dynamo's three bands damp oscillation: once capped, stay capped until
      * power falls below the uncapping threshold. */
-    if (sum_dem > cfg->cap_frac * budget_w)
+    if (sum_dem > cfg->cap_frac * ref_w)
       *state = 1;
-    else if (*state && sum_dem < cfg->uncap_frac * budget_w)
+    else if (*state && sum_dem < cfg->uncap_frac * ref_w)
       *state = 0;
     for (size_t k = 0; k < n; k++)
       out_w[k] = it[k].dem_w;
-    double target = *state ? cfg->target_frac * budget_w : budget_w;
+    double target = *state ? cfg->target_frac * ref_w : budget_w;
+    target = target < budget_w ? target : budget_w;
     if (sum_dem > target)
       hr__cut_high_bucket(n, it, cfg->bucket_w, sum_dem - target, out_w, scratch);
     return;
@@ -368,13 +369,13 @@ void hr__policy_alloc(const hr_coord_cfg_t *cfg, uint8_t *state, size_t n, const
     /* POLCA: T1 caps low priority, T2 caps everything; uncap a set
      * percentage below the threshold that capped. */
     uint8_t lv = *state;
-    if (sum_dem > cfg->t2_frac * budget_w)
+    if (sum_dem > cfg->t2_frac * ref_w)
       lv = 2;
-    else if (sum_dem > cfg->t1_frac * budget_w && lv < 1)
+    else if (sum_dem > cfg->t1_frac * ref_w && lv < 1)
       lv = 1;
-    if (lv == 2 && sum_dem < (1.0 - cfg->uncap_pct) * cfg->t2_frac * budget_w)
-      lv = sum_dem > cfg->t1_frac * budget_w ? 1 : 0;
-    if (lv == 1 && sum_dem < (1.0 - cfg->uncap_pct) * cfg->t1_frac * budget_w)
+    if (lv == 2 && sum_dem < (1.0 - cfg->uncap_pct) * cfg->t2_frac * ref_w)
+      lv = sum_dem > cfg->t1_frac * ref_w ? 1 : 0;
+    if (lv == 1 && sum_dem < (1.0 - cfg->uncap_pct) * cfg->t1_frac * ref_w)
       lv = 0;
     *state = lv;
     double sum = 0.0;

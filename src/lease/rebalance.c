@@ -816,7 +816,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
         s->items[j].prio = r->prio;
       }
     }
-    hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
+    hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->limit[k], s->alloc, s->scratch);
     if (s->three[k] && !s->phkids[k]) {
       /* A three-phase node whose children sit on fixed conductors (a rack's
        * single-phase servers): the conductor fit from their phase codes. */

@@ -134,7 +134,7 @@ int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64
     const hr_coord_cfg_t *cc = s->ccfg[k];
     double b = split_budget(s, k, cc, t);
     split_items(s, k, t);
-    hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->alloc, s->scratch);
+    hr__policy_alloc(cc, &s->pstate[k], m, s->items, b, s->limit[k], s->alloc, s->scratch);
     if (s->three[k])
       split_phases(s, k, t);
     if (s->leafkids[k]) {

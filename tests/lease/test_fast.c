@@ -500,7 +500,7 @@ static void test_water_fill_equals_plain(void **st)
     }
     double budget = sum_flo + unif(0.0, 1.2) * (sum_dem - sum_flo) + (irand(9) ? 0.0 : -10.0);
     uint8_t state = 0;
-    hr__policy_alloc(&c, &state, n, it, budget, out, scratch);
+    hr__policy_alloc(&c, &state, n, it, budget, budget, out, scratch);
     if (budget > sum_flo) {
       water_fill_ref(n, it, budget - sum_flo, ref);
       contended += budget < sum_dem;

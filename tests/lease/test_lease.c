@@ -447,7 +447,7 @@ static void run(hr_policy_t pol, uint8_t *state, size_t n, const double *dem, co
     it[k].flo_w = flo[k];
     it[k].prio = prio[k];
   }
-  hr__policy_alloc(&c, state, n, it, budget, out, scratch);
+  hr__policy_alloc(&c, state, n, it, budget, budget, out, scratch);
 }
 
 static void test_policies(void **st)

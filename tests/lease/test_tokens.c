@@ -26,8 +26,8 @@ static void run(int ref, double want_w, int n_pop, double expect_w)
 {
   hr_tree_t *t = NULL;
   hr_diag_t e;
-  assert_int_equal(
-      hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e), HR_OK);
+  assert_int_equal(hr_tree_load_file(HR_SOURCE_DIR "/scenarios/trees/row-4x10.yaml", &t, &e),
+                   HR_OK);
   hr_agent_cfg_t ac; /* the agent's tokens: 10 W / 100 W / 1 kW / 10 kW */
   assert_int_equal(hr_agent_cfg_init(&ac, HR_LOOP_LEASE), HR_OK);
   hr_lease_sys_t *s = NULL;
