@@ -60,11 +60,18 @@ typedef enum hr_loop_policy {
   HR_LOOP_TWO_THRESHOLD = 3, /* POLCA-like: leases with HR_POLICY_TWO_THRESHOLD, 1-s period */
   HR_LOOP_MULT_DECREASE = 4, /* Thunderbolt-like: two thresholds on the node's power,
                                 multiplicative decrease, randomized unthrottling */
-  HR_LOOP_LEASE = 5          /* headroom: leases at 10 ms with step detection and prediction */
+  HR_LOOP_LEASE = 5,         /* headroom: leases at 10 ms with step detection and prediction */
+  HR_LOOP_DYNAMO = 6,        /* Dynamo as published: every rated node's controller compares
+                                its measured power with three bands of its limit (3-s leaf,
+                                9-s upper controllers) and cuts the GPUs below it, highest
+                                power bucket first, lowest priority first; no leases */
+  HR_LOOP_POLCA = 7          /* POLCA as published: above T1 of a node's limit the
+                                low-priority GPUs below it are capped, above T2 all; uncapped
+                                a set percentage below; no leases */
 } hr_loop_policy_t;
 
 /* Static name ("none", "static", "three_band", "two_threshold", "mult_decrease",
- * "lease"), "unknown" otherwise. */
+ * "lease", "dynamo", "polca"), "unknown" otherwise. */
 HR_API const char *hr_loop_policy_name(hr_loop_policy_t p);
 
 typedef struct hr_agent_cfg {
@@ -96,6 +103,11 @@ typedef struct hr_agent_cfg {
    * limit_w): above md_high every cap x md_beta; below md_low each throttled GPU is
    * released to its full cap with probability md_release_p per period. */
   double md_high, md_low, md_beta, md_release_p; /* defaults 0.95, 0.85, 0.9, 0.2 */
+  /* HR_LOOP_DYNAMO and HR_LOOP_POLCA take their thresholds from lease.coord (cap_frac,
+   * target_frac, uncap_frac, bucket_w; t1_frac, t2_frac, uncap_pct, prio_split,
+   * low_cap_frac, high_cap_frac: fractions of a node's limit_w and of a GPU's rating). */
+  int upper_every;  /* HR_LOOP_DYNAMO: a controller with a rated node below it decides every
+                       upper_every periods (Dynamo: 9-s upper over 3-s leaf controllers: 3) */
   uint64_t seed;    /* PRNG seed for randomized unthrottling; default 1 */
   double cap_eps_w; /* cap changes smaller than this are not sent [W] >= 0; default 1 */
 } hr_agent_cfg_t;

@@ -188,7 +188,8 @@ typedef struct hr_sim_result {
 HR_API int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *out);
 
 /* Maps a policy name of `headroom sim --policy` ("none", "static70",
- * "static60", "dynamo", "polca", "thunderbolt", "headroom") to an agent
+ * "static60", "dynamo", "polca", "thunderbolt", "headroom", and the hybrids
+ * "lease-3band", "lease-2thr": the baselines' bands on leases) to an agent
  * configuration.  Returns HR_OK or HR_ERR_NOT_FOUND. */
 HR_API int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg);
 

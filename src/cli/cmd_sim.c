@@ -84,7 +84,8 @@ static double ms(double s)
 }
 
 /* The policies of hr_sim_policy_cfg, for --help and the refusal. */
-#define POLICIES "none, static70, static60, dynamo, polca, thunderbolt, headroom"
+#define POLICIES                                                                                   \
+  "none, static70, static60, dynamo, polca, thunderbolt, headroom, lease-3band, lease-2thr"
 
 int cmd_sim(int argc, char **argv)
 {
@@ -96,7 +97,7 @@ int cmd_sim(int argc, char **argv)
        .dst = &policy,
        .arg = "P",
        .help = "the control policy (required): none, static70, static60,\n"
-               "dynamo, polca, thunderbolt, headroom"},
+               "dynamo, polca, thunderbolt, headroom, lease-3band, lease-2thr"},
       {.name = "--report",
        .kind = CLI_STR,
        .dst = &dir,

@@ -51,6 +51,13 @@ struct hr_agent {
   double *cap_min_w, *cap_max_w, *rating_w;
   double *probe_w;     /* the least a throttled leaf asks above its cap [W] (per decision) */
   uint32_t *thr_below; /* per tree index: throttled leaves below it (per decision) */
+  /* Dynamo and POLCA controllers, per tree index: 0 none, 1 leaf controller (no
+   * rated node below), 2 upper controller; their band state; per leaf: the
+   * priority, and scratch (cut, cap) */
+  uint8_t *ctl, *ctl_state;
+  int *prio;
+  double *scr_w;
+  uint64_t n_dec;
   /* metered nodes (per tree index) */
   double *met_p_w, *met_i_a;
   int64_t *met_t_ns;
@@ -116,6 +123,10 @@ const char *hr_loop_policy_name(hr_loop_policy_t p)
     return "mult_decrease";
   case HR_LOOP_LEASE:
     return "lease";
+  case HR_LOOP_DYNAMO:
+    return "dynamo";
+  case HR_LOOP_POLCA:
+    return "polca";
   }
   return "unknown";
 }
@@ -144,7 +155,7 @@ static int uses_leases(hr_loop_policy_t p)
 
 int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
 {
-  if (!cfg || (int)policy < HR_LOOP_NONE || policy > HR_LOOP_LEASE)
+  if (!cfg || (int)policy < HR_LOOP_NONE || policy > HR_LOOP_POLCA)
     return HR_ERR_INVALID_ARG;
   memset(cfg, 0, sizeof *cfg);
   cfg->policy = policy;
@@ -168,6 +179,7 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->md_release_p = 0.2;
   cfg->seed = 1;
   cfg->cap_eps_w = 1.0;
+  cfg->upper_every = 3;
   switch (policy) {
   case HR_LOOP_THREE_BAND:
     /* Dynamo (ISCA 2016): leaf controllers every 3 s; three bands at
@@ -186,6 +198,19 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
     cfg->step_frac = 0.05;
     cfg->use_predictor = 1;
     break;
+  case HR_LOOP_DYNAMO:
+    /* Dynamo (Wu et al., ISCA 2016): leaf controllers every 3 s, upper
+     * controllers every 9 s; bands 0.99 / 0.95 / 0.90 of the limit [M]
+     * (orchestration.md §5; the paper's own values are not in our
+     * reference); 100-W power buckets. */
+    cfg->period_ns = 3000000000;
+    break;
+  case HR_LOOP_POLCA:
+    /* POLCA (Patel et al., ASPLOS 2024; patent US20250377708A1): T1 0.80,
+     * T2 0.90 of the row's power, uncap 5 % below; low-priority GPUs to 0.7
+     * and high to 0.85 of their rating (POLCA caps frequency; a power cap
+     * here).  1-s loop: our choice. */
+    break;
   default:
     break;
   }
@@ -199,8 +224,10 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
 
 static int cfg_check(const hr_agent_cfg_t *c)
 {
-  if ((int)c->policy < HR_LOOP_NONE || c->policy > HR_LOOP_LEASE)
+  if ((int)c->policy < HR_LOOP_NONE || c->policy > HR_LOOP_POLCA)
     return HR_ERR_INVALID_ARG;
+  if (c->upper_every < 1)
+    return HR_ERR_RANGE;
   if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0)
     return HR_ERR_RANGE;
   if (!(c->static_frac > 0.0 && c->static_frac <= 1.0) || !(c->demand_window_s > 0.0) ||
@@ -242,6 +269,10 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->rating_w);
   free(a->probe_w);
   free(a->thr_below);
+  free(a->ctl);
+  free(a->ctl_state);
+  free(a->prio);
+  free(a->scr_w);
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_t_ns);
@@ -349,9 +380,29 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
   }
   a->thr_below = calloc(n, sizeof *a->thr_below);
-  if (!a->thr_below) {
+  a->ctl = calloc(n, 1);
+  a->ctl_state = calloc(n, 1);
+  a->prio = calloc(m, sizeof *a->prio);
+  a->scr_w = calloc(m, sizeof *a->scr_w);
+  if (!a->thr_below || !a->ctl || !a->ctl_state || !a->prio || !a->scr_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
+  }
+  /* A controller at every rated node with GPUs below it (Dynamo's tree of
+   * controllers mirrors the electrical one): an upper one where another rated
+   * node lies below it. */
+  for (size_t s = 0; s < a->n_scope; s++) {
+    int32_t k = a->scope[s];
+    if (nd[k].n_children && (nd[k].device || isfinite(nd[k].capacity_w)))
+      a->ctl[k] = 1;
+  }
+  for (size_t s = 0; s < a->n_scope; s++) {
+    int32_t k = a->scope[s];
+    if (!a->ctl[k])
+      continue;
+    for (int32_t up = nd[k].parent; up >= 0; up = nd[up].parent)
+      if (a->ctl[up])
+        a->ctl[up] = 2;
   }
   rc = hr_lease_sys_create(tree, &cfg->lease, &a->sys, NULL);
   if (rc != HR_OK) {
@@ -423,6 +474,7 @@ int hr_agent_set_priority(hr_agent_t *a, size_t leaf, int priority)
 {
   if (!a || leaf >= a->n_leaves)
     return HR_ERR_INVALID_ARG;
+  a->prio[leaf] = priority;
   return hr_lease_sys_set_priority(a->sys, (size_t)a->leaf_node[leaf], priority);
 }
 
@@ -647,6 +699,182 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
   }
 }
 
+/* 1 when tree node c is leaf k's node or above it (A-side parents). */
+static int below(const hr_agent_t *a, size_t k, int32_t c)
+{
+  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+  for (int32_t x = a->leaf_node[k]; x >= 0; x = nd[x].parent)
+    if (x == c)
+      return 1;
+  return 0;
+}
+
+/* 1 when a controller above leaf k other than c holds it capped. */
+static int capped_elsewhere(const hr_agent_t *a, size_t k, int32_t c)
+{
+  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+  for (int32_t x = nd[a->leaf_node[k]].parent; x >= 0; x = nd[x].parent)
+    if (x != c && a->ctl[x] && a->ctl_state[x])
+      return 1;
+  return 0;
+}
+
+/* Dynamo's performance-aware cut of cut_w below node c: the lowest priority
+ * group first; inside a group, high-bucket-first: GPUs bucketed by their
+ * power (bucket_w), the cut spread evenly over the highest bucket, the next
+ * bucket added while that is not enough (a GPU goes no lower than its
+ * minimum cap).  Each GPU's new cap is its power less its share. */
+static size_t dynamo_cut(hr_agent_t *a, int32_t c, double cut_w, int64_t t, hr_decision_why_t why)
+{
+  const double bucket = a->cfg.lease.coord.bucket_w > 0 ? a->cfg.lease.coord.bucket_w : 100.0;
+  double *x = a->scr_w; /* per leaf: its share of the cut; -1: not a candidate */
+  size_t sent = 0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    x[k] = -1.0;
+  while (cut_w > 1e-9) {
+    int lo_prio = INT32_MAX, any = 0;
+    double pmax = 0.0;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      if (x[k] == -1.0 && a->p_w[k] > a->cap_min_w[k] && below(a, k, c)) {
+        if (a->prio[k] < lo_prio)
+          lo_prio = a->prio[k];
+        any = 1;
+      }
+    if (!any)
+      break;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      if (x[k] == -1.0 && a->prio[k] == lo_prio && a->p_w[k] > pmax && below(a, k, c))
+        pmax = a->p_w[k];
+    /* Grow the set bucket by bucket until it can give the cut. */
+    double edge = pmax - bucket, room = 0.0;
+    for (;;) {
+      room = 0.0;
+      for (size_t k = 0; k < a->n_leaves; k++)
+        if (x[k] == -1.0 && a->prio[k] == lo_prio && a->p_w[k] > a->cap_min_w[k] &&
+            a->p_w[k] >= edge && below(a, k, c))
+          room += a->p_w[k] - a->cap_min_w[k];
+      if (room >= cut_w || edge <= 0.0)
+        break;
+      edge -= bucket;
+    }
+    /* Equal shares, those that cannot give a full share giving what they can. */
+    double give = cut_w < room ? cut_w : room;
+    size_t n_in = 0;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      if (x[k] == -1.0 && a->prio[k] == lo_prio && a->p_w[k] > a->cap_min_w[k] &&
+          a->p_w[k] >= edge && below(a, k, c)) {
+        x[k] = -2.0; /* in the set, share not yet fixed */
+        n_in++;
+      }
+    double left = give;
+    while (n_in > 0 && left > 1e-9) {
+      double share = left / (double)n_in;
+      size_t fixed = 0;
+      for (size_t k = 0; k < a->n_leaves; k++)
+        if (x[k] == -2.0 && a->p_w[k] - a->cap_min_w[k] <= share) {
+          x[k] = a->p_w[k] - a->cap_min_w[k];
+          left -= x[k];
+          n_in--;
+          fixed++;
+        }
+      if (!fixed) {
+        for (size_t k = 0; k < a->n_leaves; k++)
+          if (x[k] == -2.0)
+            x[k] = share;
+        left = 0.0;
+        n_in = 0;
+      }
+    }
+    for (size_t k = 0; k < a->n_leaves; k++)
+      if (x[k] == -2.0)
+        x[k] = 0.0;
+    cut_w -= give - left;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      if (x[k] > 0.0) {
+        sent += send_cap(a, k, a->p_w[k] - x[k], t, why);
+        x[k] = 0.0; /* done: not a candidate again */
+      }
+    if (give - left <= 1e-9)
+      break;
+  }
+  return sent;
+}
+
+/* Dynamo: every controller due compares its node's measured power with
+ * the bands of its limit (lease.h budget: the same protection limit every
+ * policy gets): above cap_frac it cuts to target_frac; once below
+ * uncap_frac it releases the GPUs below it that no other controller holds. */
+static size_t decide_dynamo(hr_agent_t *a, int64_t t, hr_decision_why_t why)
+{
+  const hr_coord_cfg_t *cc = &a->cfg.lease.coord;
+  int upper_due = a->n_dec % (uint64_t)a->cfg.upper_every == 0;
+  size_t sent = 0;
+  for (size_t s = 0; s < a->n_scope; s++) {
+    int32_t c = a->scope[s];
+    if (!a->ctl[c] || (a->ctl[c] == 2 && !upper_due))
+      continue;
+    const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)c);
+    double lim = b ? b->limit_w : INFINITY, p = a->node_p_w[c];
+    if (!(isfinite(lim) && lim > 0.0))
+      continue;
+    if (p > cc->cap_frac * lim) {
+      a->ctl_state[c] = 1;
+      sent += dynamo_cut(a, c, p - cc->target_frac * lim, t, why);
+    } else if (a->ctl_state[c] && p < cc->uncap_frac * lim) {
+      a->ctl_state[c] = 0;
+      for (size_t k = 0; k < a->n_leaves; k++)
+        if (below(a, k, c) && !capped_elsewhere(a, k, c))
+          sent += send_cap(a, k, a->cap_max_w[k], t, why);
+    }
+  }
+  return sent;
+}
+
+/* POLCA: per controller a level from its node's measured power (T1: the
+ * low-priority GPUs below it capped, T2: all of them), lowered once the
+ * power falls uncap_pct below the threshold that raised it; a GPU takes the
+ * tightest cap of the controllers above it. */
+static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
+{
+  const hr_coord_cfg_t *cc = &a->cfg.lease.coord;
+  double *cap = a->scr_w;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    cap[k] = a->cap_max_w[k];
+  for (size_t s = 0; s < a->n_scope; s++) {
+    int32_t c = a->scope[s];
+    if (!a->ctl[c])
+      continue;
+    const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)c);
+    double lim = b ? b->limit_w : INFINITY, p = a->node_p_w[c];
+    if (!(isfinite(lim) && lim > 0.0))
+      continue;
+    uint8_t lv = a->ctl_state[c];
+    if (p > cc->t2_frac * lim)
+      lv = 2;
+    else if (p > cc->t1_frac * lim && lv < 1)
+      lv = 1;
+    if (lv == 2 && p < (1.0 - cc->uncap_pct) * cc->t2_frac * lim)
+      lv = p > cc->t1_frac * lim ? 1 : 0;
+    if (lv == 1 && p < (1.0 - cc->uncap_pct) * cc->t1_frac * lim)
+      lv = 0;
+    a->ctl_state[c] = lv;
+    if (lv == 0)
+      continue;
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      if (!below(a, k, c))
+        continue;
+      double f = a->prio[k] < cc->prio_split ? cc->low_cap_frac : lv >= 2 ? cc->high_cap_frac : 1.0;
+      double v = f * a->rating_w[k];
+      if (v < cap[k])
+        cap[k] = v;
+    }
+  }
+  size_t sent = 0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    sent += send_cap(a, k, cap[k], t, why);
+  return sent;
+}
+
 static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double node_p, int *rc_out)
 {
   size_t sent = 0;
@@ -689,6 +917,13 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
     }
     break;
   }
+  case HR_LOOP_DYNAMO:
+    sent = decide_dynamo(a, t, why);
+    a->n_dec++;
+    break;
+  case HR_LOOP_POLCA:
+    sent = decide_polca(a, t, why);
+    break;
   case HR_LOOP_THREE_BAND:
   case HR_LOOP_TWO_THRESHOLD:
   case HR_LOOP_LEASE: {
@@ -852,7 +1087,9 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (due) {
     /* Budgets follow the devices' thermal images; a bisection per device,
      * so at most every 100 ms. */
-    if ((lease || a->cfg.policy == HR_LOOP_MULT_DECREASE) && t >= a->t_budget_ns) {
+    if ((lease || a->cfg.policy == HR_LOOP_MULT_DECREASE || a->cfg.policy == HR_LOOP_DYNAMO ||
+         a->cfg.policy == HR_LOOP_POLCA) &&
+        t >= a->t_budget_ns) {
       rc = hr_lease_sys_update_budgets(sys, t);
       if (rc != HR_OK)
         return rc;

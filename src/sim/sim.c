@@ -149,8 +149,13 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return HR_OK;
   }
   if (strcmp(name, "dynamo") == 0)
-    return hr_agent_cfg_init(cfg, HR_LOOP_THREE_BAND);
+    return hr_agent_cfg_init(cfg, HR_LOOP_DYNAMO);
   if (strcmp(name, "polca") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_POLCA);
+  /* The baselines' bands applied to headroom's leases (a hybrid). */
+  if (strcmp(name, "lease-3band") == 0)
+    return hr_agent_cfg_init(cfg, HR_LOOP_THREE_BAND);
+  if (strcmp(name, "lease-2thr") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_TWO_THRESHOLD);
   if (strcmp(name, "thunderbolt") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
