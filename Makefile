@@ -1,7 +1,7 @@
 # Convenience front end; the real build is CMake (see README.md).
 JOBS ?= $(shell nproc)
 
-.PHONY: all build demo check test bench fuzz-long clean install
+.PHONY: all build demo check test bench fuzz-long clean install results
 
 all: build
 
@@ -29,6 +29,11 @@ install: build
 
 bench: build
 	bash bench/run.sh
+
+# docs/results.md: every scenario under every policy, and the capacity search
+# (scripts/results.py; docs/sim.md).
+results: build
+	python3 scripts/results.py --bin build/headroom --out docs/results.md
 
 # Nightly-style fuzzing: every harness for FUZZ_SECONDS (default 600) each,
 # corpora, logs and findings kept in FUZZ_OUT (docs/fuzzing.md).

@@ -343,6 +343,8 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     goto done;
   if (i_hi > 0) {
     rc = trial(&S, cfg->gpus_lo, &ok);
+    if (rc == HR_OK && !ok)
+      out->bracketed = 1; /* none passes: the answer is 0 */
     if (rc != HR_OK || out->stopped || !ok)
       goto done;
     out->gpus = cfg->gpus_lo;
