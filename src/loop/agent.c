@@ -55,6 +55,8 @@ struct hr_agent {
    * rated node below), 2 upper controller; their band state; per leaf: the
    * priority, and scratch (cut, cap) */
   uint8_t *ctl, *ctl_state;
+  double *acc_j; /* per tree index: energy since the last decision [J] (meter averages) */
+  double acc_s;  /* the time it covers [s] */
   int *prio;
   double *scr_w;
   uint64_t n_dec;
@@ -146,6 +148,19 @@ const char *hr_decision_why_name(hr_decision_why_t w)
     return "mode";
   }
   return "unknown";
+}
+
+/* Policies that act on each node's mean power since their last decision. */
+static int avg_power(hr_loop_policy_t p)
+{
+  return p == HR_LOOP_DYNAMO || p == HR_LOOP_POLCA || p == HR_LOOP_MULT_DECREASE;
+}
+
+/* Node c's mean power since the last decision (its present power before the
+ * first interval has passed). */
+static double mean_p_w(const hr_agent_t *a, int32_t c)
+{
+  return a->acc_s > 0.0 ? a->acc_j[c] / a->acc_s : a->node_p_w[c];
 }
 
 static int uses_leases(hr_loop_policy_t p)
@@ -271,6 +286,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->thr_below);
   free(a->ctl);
   free(a->ctl_state);
+  free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
   free(a->met_p_w);
@@ -382,9 +398,10 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->thr_below = calloc(n, sizeof *a->thr_below);
   a->ctl = calloc(n, 1);
   a->ctl_state = calloc(n, 1);
+  a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
-  if (!a->thr_below || !a->ctl || !a->ctl_state || !a->prio || !a->scr_w) {
+  if (!a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j || !a->prio || !a->scr_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -719,6 +736,12 @@ static int capped_elsewhere(const hr_agent_t *a, size_t k, int32_t c)
   return 0;
 }
 
+/* Leaf k's mean power since the last decision (a server's meter reading). */
+static double lp(const hr_agent_t *a, size_t k)
+{
+  return mean_p_w(a, a->leaf_node[k]);
+}
+
 /* Dynamo's performance-aware cut of cut_w below node c: the lowest priority
  * group first; inside a group, high-bucket-first: GPUs bucketed by their
  * power (bucket_w), the cut spread evenly over the highest bucket, the next
@@ -735,7 +758,7 @@ static size_t dynamo_cut(hr_agent_t *a, int32_t c, double cut_w, int64_t t, hr_d
     int lo_prio = INT32_MAX, any = 0;
     double pmax = 0.0;
     for (size_t k = 0; k < a->n_leaves; k++)
-      if (x[k] == -1.0 && a->p_w[k] > a->cap_min_w[k] && below(a, k, c)) {
+      if (x[k] == -1.0 && lp(a, k) > a->cap_min_w[k] && below(a, k, c)) {
         if (a->prio[k] < lo_prio)
           lo_prio = a->prio[k];
         any = 1;
@@ -743,16 +766,16 @@ static size_t dynamo_cut(hr_agent_t *a, int32_t c, double cut_w, int64_t t, hr_d
     if (!any)
       break;
     for (size_t k = 0; k < a->n_leaves; k++)
-      if (x[k] == -1.0 && a->prio[k] == lo_prio && a->p_w[k] > pmax && below(a, k, c))
-        pmax = a->p_w[k];
+      if (x[k] == -1.0 && a->prio[k] == lo_prio && lp(a, k) > pmax && below(a, k, c))
+        pmax = lp(a, k);
     /* Grow the set bucket by bucket until it can give the cut. */
     double edge = pmax - bucket, room = 0.0;
     for (;;) {
       room = 0.0;
       for (size_t k = 0; k < a->n_leaves; k++)
-        if (x[k] == -1.0 && a->prio[k] == lo_prio && a->p_w[k] > a->cap_min_w[k] &&
-            a->p_w[k] >= edge && below(a, k, c))
-          room += a->p_w[k] - a->cap_min_w[k];
+        if (x[k] == -1.0 && a->prio[k] == lo_prio && lp(a, k) > a->cap_min_w[k] &&
+            lp(a, k) >= edge && below(a, k, c))
+          room += lp(a, k) - a->cap_min_w[k];
       if (room >= cut_w || edge <= 0.0)
         break;
       edge -= bucket;
@@ -761,8 +784,8 @@ static size_t dynamo_cut(hr_agent_t *a, int32_t c, double cut_w, int64_t t, hr_d
     double give = cut_w < room ? cut_w : room;
     size_t n_in = 0;
     for (size_t k = 0; k < a->n_leaves; k++)
-      if (x[k] == -1.0 && a->prio[k] == lo_prio && a->p_w[k] > a->cap_min_w[k] &&
-          a->p_w[k] >= edge && below(a, k, c)) {
+      if (x[k] == -1.0 && a->prio[k] == lo_prio && lp(a, k) > a->cap_min_w[k] && lp(a, k) >= edge &&
+          below(a, k, c)) {
         x[k] = -2.0; /* in the set, share not yet fixed */
         n_in++;
       }
@@ -771,8 +794,8 @@ static size_t dynamo_cut(hr_agent_t *a, int32_t c, double cut_w, int64_t t, hr_d
       double share = left / (double)n_in;
       size_t fixed = 0;
       for (size_t k = 0; k < a->n_leaves; k++)
-        if (x[k] == -2.0 && a->p_w[k] - a->cap_min_w[k] <= share) {
-          x[k] = a->p_w[k] - a->cap_min_w[k];
+        if (x[k] == -2.0 && lp(a, k) - a->cap_min_w[k] <= share) {
+          x[k] = lp(a, k) - a->cap_min_w[k];
           left -= x[k];
           n_in--;
           fixed++;
@@ -791,7 +814,7 @@ static size_t dynamo_cut(hr_agent_t *a, int32_t c, double cut_w, int64_t t, hr_d
     cut_w -= give - left;
     for (size_t k = 0; k < a->n_leaves; k++)
       if (x[k] > 0.0) {
-        sent += send_cap(a, k, a->p_w[k] - x[k], t, why);
+        sent += send_cap(a, k, lp(a, k) - x[k], t, why);
         x[k] = 0.0; /* done: not a candidate again */
       }
     if (give - left <= 1e-9)
@@ -814,7 +837,7 @@ static size_t decide_dynamo(hr_agent_t *a, int64_t t, hr_decision_why_t why)
     if (!a->ctl[c] || (a->ctl[c] == 2 && !upper_due))
       continue;
     const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)c);
-    double lim = b ? b->limit_w : INFINITY, p = a->node_p_w[c];
+    double lim = b ? b->limit_w : INFINITY, p = mean_p_w(a, c);
     if (!(isfinite(lim) && lim > 0.0))
       continue;
     if (p > cc->cap_frac * lim) {
@@ -845,7 +868,7 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
     if (!a->ctl[c])
       continue;
     const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)c);
-    double lim = b ? b->limit_w : INFINITY, p = a->node_p_w[c];
+    double lim = b ? b->limit_w : INFINITY, p = mean_p_w(a, c);
     if (!(isfinite(lim) && lim > 0.0))
       continue;
     uint8_t lv = a->ctl_state[c];
@@ -897,8 +920,8 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
     for (size_t s = 0; s < a->n_scope; s++) {
       const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)a->scope[s]);
       if (b && isfinite(b->limit_w) && b->limit_w > 0.0 &&
-          a->node_p_w[a->scope[s]] / b->limit_w > ratio)
-        ratio = a->node_p_w[a->scope[s]] / b->limit_w;
+          mean_p_w(a, a->scope[s]) / b->limit_w > ratio)
+        ratio = mean_p_w(a, a->scope[s]) / b->limit_w;
     }
     if (ratio > a->cfg.md_high) {
       for (size_t k = 0; k < a->n_leaves; k++) {
@@ -1030,6 +1053,15 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
         hr_lease_sys_observe(a->sys, k, i_a, dt_s);
     }
   }
+  /* The slow baselines read their breakers' meters, which average over the
+   * reading interval: an instantaneous sample every 3 s would alias with a
+   * training iteration (a 1-s period sampled every 3 s shows one phase for
+   * ever). */
+  if (avg_power(a->cfg.policy) && dt_s > 0.0) {
+    for (size_t s = 0; s < a->n_scope; s++)
+      a->acc_j[a->scope[s]] += a->node_p_w[a->scope[s]] * dt_s;
+    a->acc_s += dt_s;
+  }
   double node_p = 0.0;
   if (a->node == HR_AGENT_WHOLE_TREE) {
     for (size_t s = 0; s < a->n_scope; s++)
@@ -1098,6 +1130,11 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     sent = decide(a, t, why, node_p, &rc);
     if (rc != HR_OK)
       return rc;
+    if (avg_power(a->cfg.policy)) {
+      for (size_t s = 0; s < a->n_scope; s++)
+        a->acc_j[a->scope[s]] = 0.0;
+      a->acc_s = 0.0;
+    }
     a->st.decisions++;
     if (why == HR_WHY_STEP || why == HR_WHY_PREDICT)
       a->st.step_decisions++;

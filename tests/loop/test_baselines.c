@@ -1,6 +1,7 @@
 /* The Dynamo and POLCA baselines as published, against caps computed by hand
  * from their descriptions (docs/loop.md): Dynamo's three bands with a
- * high-bucket-first cut, POLCA's two thresholds with priorities. */
+ * high-bucket-first cut, POLCA's two thresholds with priorities, both on
+ * each meter's mean power since the last decision. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +45,9 @@ static void setup(fix_t *f, hr_loop_policy_t pol)
   assert_int_equal(hr_tree_load_buffer(TREE, sizeof TREE - 1, "t.yaml", &f->t, &e), HR_OK);
   hr_simgpu_cfg_t g;
   hr_simgpu_cfg_init(&g, 4);
+  /* Power at its demand within a step: the controllers act on each meter's
+   * mean since their last decision, which is then exactly the demand. */
+  g.slew_w_per_ms = 1e9;
   assert_int_equal(hr_simgpu_create(&g, &f->act), HR_OK);
   hr_clock_manual(&f->clk, &f->now);
   hr_agent_cfg_t c;
@@ -120,6 +124,30 @@ static void test_dynamo_two_buckets(void **st)
   teardown(&f);
 }
 
+/* A training-like load (1-s iterations: 0.3 s at 300 W, 0.7 s at 700 W per
+ * GPU) read every 3 s always lands in the 300-W phase: an instantaneous
+ * reading shows 1200 W and never cuts, the meter's mean (2320 W > 0.99 L)
+ * does. */
+static void test_dynamo_mean_not_sample(void **st)
+{
+  (void)st;
+  fix_t f;
+  setup(&f, HR_LOOP_DYNAMO);
+  for (; f.now < 3500000000; f.now += 1000000) {
+    int64_t ph = f.now % 1000000000;
+    double w = ph < 300000000 ? 300.0 : 700.0;
+    const double d[4] = {w, w, w, w};
+    demand(&f, d);
+    assert_int_equal(hr_agent_step(f.a, NULL), HR_OK);
+  }
+  /* The cut at 3 s: mean 2320 W to 0.95 L, spread over the four GPUs, each
+   * from its own mean (580 W). */
+  double mean = 0.3 * 1200.0 + 0.7 * 2800.0, share = (mean - 0.95 * LIM) / 4.0;
+  for (size_t k = 0; k < 4; k++)
+    assert_true(fabs(hr_agent_cap_w(f.a, k) - (mean / 4.0 - share)) < 1e-6);
+  teardown(&f);
+}
+
 static void test_polca(void **st)
 {
   (void)st;
@@ -159,6 +187,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dynamo),
       cmocka_unit_test(test_dynamo_two_buckets),
+      cmocka_unit_test(test_dynamo_mean_not_sample),
       cmocka_unit_test(test_polca),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
