@@ -22,8 +22,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 POLICIES = ["none", "static70", "static60", "dynamo", "polca", "thunderbolt", "headroom",
-            "lease-3band", "lease-2thr"]
-CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom"]
+            "headroom-thermal", "lease-3band", "lease-2thr"]
+CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom",
+                "headroom-thermal"]
 
 
 def cpu_name():

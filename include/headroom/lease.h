@@ -58,6 +58,13 @@ typedef struct hr_budget_cfg {
                             trip threshold, 0 < x < 1; default 0.85 (the draft's margin) */
   double inst_margin;    /* fraction of the instantaneous pickup, 0 < x <= 1; default 0.85 */
   double pf;             /* power factor used to turn amperes into watts, 0 < x <= 1; default 1 */
+  double cont_window_s;  /* 0 (default): the continuous limit bounds the power at every
+                            instant.  > 0, in a lease system: it bounds the node's mean power
+                            (an exponential mean with this time constant, from
+                            hr_lease_sys_observe) for a node with a protective device, and
+                            above it the burst and instantaneous limits, which keep every
+                            element below its margin, bound the bursts: the NEC's
+                            continuous load is one lasting 3 hours or more.  0 <= x <= 86400 */
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {

@@ -17,7 +17,7 @@
 #include "cli_util.h"
 #include "headroom/sim.h"
 
-#define ALL_POLICIES "none,static70,static60,dynamo,polca,thunderbolt,headroom"
+#define ALL_POLICIES "none,static70,static60,dynamo,polca,thunderbolt,headroom,headroom-thermal"
 
 typedef struct prog {
   const char *policy;

@@ -85,7 +85,8 @@ static double ms(double s)
 
 /* The policies of hr_sim_policy_cfg, for --help and the refusal. */
 #define POLICIES                                                                                   \
-  "none, static70, static60, dynamo, polca, thunderbolt, headroom, lease-3band, lease-2thr"
+  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-thermal,\n"            \
+  "lease-3band, lease-2thr"
 
 int cmd_sim(int argc, char **argv)
 {

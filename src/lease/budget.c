@@ -24,7 +24,8 @@ int hr__budget_cfg_check(const hr_budget_cfg_t *c)
   if (!(c->cont_frac > 0.0 && c->cont_frac <= 1.0) ||
       !(c->burst_window_s > 0.0 && c->burst_window_s <= 3600.0) ||
       !(c->burst_margin > 0.0 && c->burst_margin < 1.0) ||
-      !(c->inst_margin > 0.0 && c->inst_margin <= 1.0) || !(c->pf > 0.0 && c->pf <= 1.0))
+      !(c->inst_margin > 0.0 && c->inst_margin <= 1.0) || !(c->pf > 0.0 && c->pf <= 1.0) ||
+      !(c->cont_window_s >= 0.0 && c->cont_window_s <= 86400.0))
     return HR_ERR_RANGE;
   return HR_OK;
 }
@@ -111,6 +112,12 @@ static double inst_pickup_a(const hr_device_t *dev)
 int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev, const hr_budget_cfg_t *cfg,
                    int rated_100, hr_budget_t *out)
 {
+  return hr__budget_node_mean(node, dev, cfg, rated_100, -1.0, out);
+}
+
+int hr__budget_node_mean(const hr_tree_node_t *node, const hr_device_t *dev,
+                         const hr_budget_cfg_t *cfg, int rated_100, double mean_w, hr_budget_t *out)
+{
   if (!node || !cfg || !out)
     return HR_ERR_INVALID_ARG;
   int rc = hr__budget_cfg_check(cfg);
@@ -129,6 +136,14 @@ int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev, const hr_
   int full = rated_100 >= 0 ? rated_100 : cfg->rated_100;
   double frac = full ? 1.0 : cfg->cont_frac;
   out->cont_w = isfinite(node->capacity_w) ? frac * node->capacity_w * cfg->pf : INFINITY;
+  if (cfg->cont_window_s > 0.0 && mean_w >= 0.0 && isfinite(out->cont_w) && node->device) {
+    /* The continuous limit on the mean: the most the node may draw for the
+     * next burst window and still end it with its mean at the limit,
+     * m' = P - (P - m) e^(-w/tau) <= cont.  Above the limit, below it. */
+    double f = -expm1(-cfg->burst_window_s / cfg->cont_window_s);
+    double ce = mean_w + (out->cont_w - mean_w) / f;
+    out->cont_w = ce > 0.0 ? ce : 0.0;
+  }
   if (node->budget_w > 0.0 && node->budget_w < out->cont_w)
     out->cont_w = node->budget_w;
   out->burst_w = INFINITY;

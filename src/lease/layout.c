@@ -236,7 +236,8 @@ static int floor_diag(const hr_lease_sys_t *s, size_t u, hr_diag_t *d)
 static int budget_of(hr_lease_sys_t *s, size_t k)
 {
   int r = s->rated[k] == 255 ? -1 : s->rated[k];
-  int rc = hr_budget_node(tnode(s, k), s->dev[k], &s->cfg.budget, r, &s->budget[k]);
+  int rc = hr__budget_node_mean(tnode(s, k), s->dev[k], &s->cfg.budget, r,
+                                s->dev[k] ? s->mean_w[k] : -1.0, &s->budget[k]);
   if (rc == HR_OK && s->dead[k]) {
     s->budget[k].limit_w = 0.0;
     for (int q = 0; q < 3; q++)
@@ -519,6 +520,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->view, n);
   ALLOC(s->floor_w, n);
   ALLOC(s->agg_w, n);
+  ALLOC(s->mean_w, n);
   ALLOC(s->offer_w, n);
   ALLOC(s->ccfg, n);
   ALLOC(s->rated, n);

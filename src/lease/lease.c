@@ -256,6 +256,11 @@ int hr_lease_sys_observe(hr_lease_sys_t *s, size_t k, double i_a, double dt_s)
   k = (size_t)s->lidx[k];
   if (!s->dev[k])
     return HR_OK;
+  if (s->cfg.budget.cont_window_s > 0.0 && dt_s > 0.0 && isfinite(i_a) && i_a >= 0.0) {
+    double p = hr_budget_power_w(tnode(s, k), i_a, s->cfg.budget.pf);
+    if (isfinite(p))
+      s->mean_w[k] += (p - s->mean_w[k]) * -expm1(-dt_s / s->cfg.budget.cont_window_s);
+  }
   return hr_device_step(s->dev[k], i_a, dt_s);
 }
 

@@ -10,6 +10,12 @@
 #define HR__DEV_MEM 4096
 
 int hr__budget_cfg_check(const hr_budget_cfg_t *c);
+
+/* hr_budget_node with the node's mean power [W] for cfg->cont_window_s
+ * (mean_w < 0: none, the continuous limit is instantaneous). */
+int hr__budget_node_mean(const hr_tree_node_t *node, const hr_device_t *dev,
+                         const hr_budget_cfg_t *cfg, int rated_100, double mean_w,
+                         hr_budget_t *out);
 int hr__coord_cfg_check(const hr_coord_cfg_t *c);
 double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s);
 

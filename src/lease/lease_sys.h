@@ -60,6 +60,7 @@ struct hr_lease_sys {
   hr_lease_t *view; /* hr_lease_sys_lease's copies, one per node */
   double *floor_w;
   double *agg_w;   /* rebalance: aggregated demand */
+  double *mean_w;  /* exponential mean of the observed power, cfg.budget.cont_window_s */
   double *offer_w; /* rebalance: smallest offer of the parents, NAN = none */
   const hr_coord_cfg_t **ccfg;
   hr_coord_cfg_t *own_cfg; /* per-node overrides, allocated at setup */

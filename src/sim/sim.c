@@ -161,6 +161,13 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
   if (strcmp(name, "headroom") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+  if (strcmp(name, "headroom-thermal") == 0) {
+    /* The continuous limit on the 1-h mean; bursts above it within the
+     * protective devices' margins (lease.h, cont_window_s). */
+    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    cfg->lease.budget.cont_window_s = 3600.0;
+    return HR_OK;
+  }
   return HR_ERR_NOT_FOUND;
 }
 
