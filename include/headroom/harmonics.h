@@ -33,35 +33,35 @@ extern "C" {
  * arrays: dc_rms holds the DC part).  Interharmonic index n is the band
  * between orders n and n + 1 (n = 0: above DC, below the fundamental). */
 typedef struct hr_harm_chan {
-  double rms;                           /* true RMS over the window (every bin) */
-  double dc;                            /* mean value (bin 0), signed */
-  double sg[HR_HARM_H_MAX + 1];         /* harmonic subgroup G_sg,n (IEC 61000-4-7) */
-  double g[HR_HARM_H_MAX + 1];          /* harmonic group G_g,n (IEC 61000-4-7) */
-  double bin[HR_HARM_H_MAX + 1];        /* the single bin of order n (C_k, k = N_cyc * n) */
-  double phase_deg[HR_HARM_H_MAX + 1];  /* angle of bin n minus n times the angle of the
-                                           reference channel's fundamental, (-180, 180],
-                                           cosine reference: independent of where the
-                                           window starts */
-  double isg[HR_HARM_H_MAX + 1];        /* centred interharmonic subgroup between n and
-                                           n + 1 (index 50: above 50, up to 50.5) */
-  double ig[HR_HARM_H_MAX + 1];         /* interharmonic group between n and n + 1 */
-  double thd_pct;                       /* THDS: subgroups 2..H_MAX over subgroup 1 [%] */
-  double thdg_pct;                      /* THDG: groups 2..H_MAX over group 1 [%] */
+  double rms;                          /* true RMS over the window (every bin) */
+  double dc;                           /* mean value (bin 0), signed */
+  double sg[HR_HARM_H_MAX + 1];        /* harmonic subgroup G_sg,n (IEC 61000-4-7) */
+  double g[HR_HARM_H_MAX + 1];         /* harmonic group G_g,n (IEC 61000-4-7) */
+  double bin[HR_HARM_H_MAX + 1];       /* the single bin of order n (C_k, k = N_cyc * n) */
+  double phase_deg[HR_HARM_H_MAX + 1]; /* angle of bin n minus n times the angle of the
+                                          reference channel's fundamental, (-180, 180],
+                                          cosine reference: independent of where the
+                                          window starts */
+  double isg[HR_HARM_H_MAX + 1];       /* centred interharmonic subgroup between n and
+                                          n + 1 (index 50: above 50, up to 50.5) */
+  double ig[HR_HARM_H_MAX + 1];        /* interharmonic group between n and n + 1 */
+  double thd_pct;                      /* THDS: subgroups 2..H_MAX over subgroup 1 [%] */
+  double thdg_pct;                     /* THDG: groups 2..H_MAX over group 1 [%] */
 } hr_harm_chan_t;
 
 /* IEEE 1459-2010 single-phase quantities (§3.1), from the window's
  * fundamental bin phasors and true RMS values.  Units V, A, W, var, VA. */
 typedef struct hr_p1459_phase {
-  double v, i;           /* true RMS V, I */
-  double v1, i1;         /* fundamental RMS V1, I1 */
-  double vh, ih;         /* non-fundamental RMS V_H = sqrt(V^2 - V1^2), I_H */
-  double p, p1, ph;      /* active P (mean of v*i), fundamental P1, harmonic P_H = P - P1 */
-  double q1;             /* fundamental reactive power V1 I1 sin(theta1), > 0 inductive */
-  double s, s1, sn;      /* S = V I, S1 = V1 I1, SN = sqrt(S^2 - S1^2) */
-  double d_i, d_v, s_h;  /* current distortion V1 I_H, voltage distortion V_H I1, S_H = V_H I_H */
-  double d_h;            /* harmonic distortion power sqrt(S_H^2 - P_H^2) */
-  double pf, pf1;        /* true P/S, displacement P1/S1 (0 when the divisor is 0) */
-  double thd_v, thd_i;   /* V_H/V1, I_H/I1 (IEEE 1459 form: every non-fundamental bin) */
+  double v, i;          /* true RMS V, I */
+  double v1, i1;        /* fundamental RMS V1, I1 */
+  double vh, ih;        /* non-fundamental RMS V_H = sqrt(V^2 - V1^2), I_H */
+  double p, p1, ph;     /* active P (mean of v*i), fundamental P1, harmonic P_H = P - P1 */
+  double q1;            /* fundamental reactive power V1 I1 sin(theta1), > 0 inductive */
+  double s, s1, sn;     /* S = V I, S1 = V1 I1, SN = sqrt(S^2 - S1^2) */
+  double d_i, d_v, s_h; /* current distortion V1 I_H, voltage distortion V_H I1, S_H = V_H I_H */
+  double d_h;           /* harmonic distortion power sqrt(S_H^2 - P_H^2) */
+  double pf, pf1;       /* true P/S, displacement P1/S1 (0 when the divisor is 0) */
+  double thd_v, thd_i;  /* V_H/V1, I_H/I1 (IEEE 1459 form: every non-fundamental bin) */
 } hr_p1459_phase_t;
 
 /* IEEE 1459-2010 three-phase quantities (§3.2).  Effective values: 4-wire
@@ -86,11 +86,11 @@ typedef struct hr_p1459_sys {
 
 /* Everything measured over one window. */
 typedef struct hr_harm {
-  int n_cycles;      /* 10 (50 Hz) or 12 (60 Hz) */
-  int n_points;      /* resampled points per window (a power of two) */
-  int h_max;         /* HR_HARM_H_MAX: the H of THD */
-  double freq_hz;    /* n_cycles / window duration [Hz] */
-  int n_u, n_i;      /* channels, layout order (currents include the neutral) */
+  int n_cycles;   /* 10 (50 Hz) or 12 (60 Hz) */
+  int n_points;   /* resampled points per window (a power of two) */
+  int h_max;      /* HR_HARM_H_MAX: the H of THD */
+  double freq_hz; /* n_cycles / window duration [Hz] */
+  int n_u, n_i;   /* channels, layout order (currents include the neutral) */
   hr_harm_chan_t u[HR_MAX_U];
   hr_harm_chan_t i[HR_MAX_I];
   double tdd_pct[HR_MAX_I]; /* sqrt(sum_{h=2..H} I_sg,h^2) / cfg.harm_i_demand_a [%]

@@ -11,8 +11,8 @@
 
 struct hr__fft {
   int n;
-  int *rev;      /* bit-reversed index of each index */
-  double *w_re;  /* twiddles exp(-2 pi i k / n), k < n/2 */
+  int *rev;     /* bit-reversed index of each index */
+  double *w_re; /* twiddles exp(-2 pi i k / n), k < n/2 */
   double *w_im;
 };
 

@@ -40,10 +40,10 @@ typedef struct pend {
 
 struct hr__harm {
   int n_pts, nch, ncyc, kmax;
-  double *kern;     /* KERNEL_L * HW + 2 values of the kernel at d = i / KERNEL_L */
-  double *x;        /* resampled window, nch rows of n_pts */
-  double *zr, *zi;  /* FFT work, n_pts each */
-  double *xr, *xi;  /* spectra, nch rows of kmax + 1 bins (raw DFT values) */
+  double *kern;    /* KERNEL_L * HW + 2 values of the kernel at d = i / KERNEL_L */
+  double *x;       /* resampled window, nch rows of n_pts */
+  double *zr, *zi; /* FFT work, n_pts each */
+  double *xr, *xi; /* spectra, nch rows of kmax + 1 bins (raw DFT values) */
   hr__fft_t *fft;
   pend_t pend[PEND_MAX];
   int n_pend;
