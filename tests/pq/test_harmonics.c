@@ -206,15 +206,15 @@ static void build_multi(sig_t *s, double fs, double f1, int ncyc, double u_nom, 
     add(s, 1, h, fi * i_nom, -0.21 * h);
   }
   double b = 1.0 / ncyc;
-  add(s, 0, 3 + b, 0.003 * u_nom, 0.1);               /* k+1: in the h3 subgroup */
-  add(s, 0, 5 + 2 * b, 0.008 * u_nom, 0.2);           /* k+2: centred interharmonic 5 */
-  add(s, 0, 7 + (ncyc / 2) * b, 0.012 * u_nom, 0.3);  /* group border 7|8 */
+  add(s, 0, 3 + b, 0.003 * u_nom, 0.1);              /* k+1: in the h3 subgroup */
+  add(s, 0, 5 + 2 * b, 0.008 * u_nom, 0.2);          /* k+2: centred interharmonic 5 */
+  add(s, 0, 7 + (ncyc / 2) * b, 0.012 * u_nom, 0.3); /* group border 7|8 */
   /* No subharmonic: 0.4 % at f1/2 moves the meter's zero-crossing windows
    * by up to 0.13 % (the tracking's limitation, reported), beyond the
    * +-0.03 % synchronisation this stage relies on.  Bins below the
    * fundamental are checked (truth 0) through isg[0] and ig[0]. */
-  add(s, 1, 11 + 3 * b, 0.02 * i_nom, 0.5);           /* interharmonic current */
-  add(s, 1, 23 + (ncyc - 1) * b, 0.01 * i_nom, 0.6);  /* k-1 of order 24 */
+  add(s, 1, 11 + 3 * b, 0.02 * i_nom, 0.5);          /* interharmonic current */
+  add(s, 1, 23 + (ncyc - 1) * b, 0.01 * i_nom, 0.6); /* k-1 of order 24 */
 }
 
 static void check_window(const sig_t *s, const hr_harm_t *h, int ncyc, double u_nom, double i_nom)
