@@ -86,8 +86,6 @@ void hr__harm_destroy(hr__harm_t *h)
   hr__fft_destroy(h->fft);
   free(h->kern);
   free(h->x);
-  free(h->zr);
-  free(h->zi);
   free(h->xr);
   free(h->xi);
   free(h);
@@ -111,12 +109,10 @@ int hr__harm_create(const hr_meter_t *m, hr__harm_t **out)
   size_t nk = (size_t)h->kmax + 1;
   h->kern = malloc(sizeof(double) * (KERNEL_L * HW + 2));
   h->x = malloc(sizeof(double) * (size_t)n * (size_t)h->nch);
-  h->zr = malloc(sizeof(double) * (size_t)n);
-  h->zi = malloc(sizeof(double) * (size_t)n);
   h->xr = malloc(sizeof(double) * nk * (size_t)h->nch);
   h->xi = malloc(sizeof(double) * nk * (size_t)h->nch);
   h->fft = hr__fft_create(n);
-  if (!h->kern || !h->x || !h->zr || !h->zi || !h->xr || !h->xi || !h->fft) {
+  if (!h->kern || !h->x || !h->xr || !h->xi || !h->fft) {
     hr__harm_destroy(h);
     return HR_ERR_NOMEM;
   }
@@ -148,7 +144,8 @@ static inline double kernel_at(const hr__harm_t *h, double d)
   return h->kern[i] + f * (h->kern[i + 1] - h->kern[i]);
 }
 
-/* The window resampled to n_pts points per channel (rows of h->x). */
+/* The window resampled to n_pts points per channel (rows of h->x).  Taps
+ * before the stream's first sample count as 0. */
 static void resample(const hr_meter_t *m, hr__harm_t *h, double pos0, double len)
 {
   const int n = h->n_pts, nch = h->nch;
@@ -162,45 +159,28 @@ static void resample(const hr_meter_t *m, hr__harm_t *h, double pos0, double len
     for (int t = 0; t < 2 * HW; t++)
       w[t] = kernel_at(h, frac + (double)(HW - 1 - t));
     double acc[HR__SLOT] = {0};
-    for (int t = 0; t < 2 * HW; t++) {
-      int64_t k = i0 - HW + 1 + t;
-      if (k < 0)
-        continue; /* before the stream: nothing */
-      const float *s = m->fr + (size_t)((uint32_t)k & m->mask) * HR__SLOT;
+    const int64_t k0 = i0 - HW + 1;
+    int t = 0;
+    if (k0 < 0)
+      t = (int)(-k0) < 2 * HW ? (int)(-k0) : 2 * HW;
+    for (; t < 2 * HW; t++) {
+      const float *s = m->fr + (size_t)((uint32_t)(k0 + t) & m->mask) * HR__SLOT;
+      const double wt = w[t];
+#pragma omp simd
       for (int c = 0; c < HR__SLOT; c++)
-        acc[c] += w[t] * (double)s[c];
+        acc[c] += wt * (double)s[c];
     }
     for (int c = 0; c < nch; c++)
       h->x[(size_t)c * n + j] = acc[c];
   }
 }
 
-/* Spectra of two real rows at once: z = a + i b, A_k = (Z_k + conj Z_{n-k})/2,
- * B_k = (Z_k - conj Z_{n-k})/(2i). */
+/* The spectrum of every channel, bins 0..kmax. */
 static void spectra(hr__harm_t *h)
 {
   const int n = h->n_pts, nk = h->kmax + 1;
-  for (int c = 0; c < h->nch; c += 2) {
-    const double *a = h->x + (size_t)c * n;
-    const double *b = c + 1 < h->nch ? h->x + (size_t)(c + 1) * n : NULL;
-    memcpy(h->zr, a, sizeof(double) * (size_t)n);
-    if (b)
-      memcpy(h->zi, b, sizeof(double) * (size_t)n);
-    else
-      memset(h->zi, 0, sizeof(double) * (size_t)n);
-    hr__fft_forward(h->fft, h->zr, h->zi);
-    double *ar = h->xr + (size_t)c * nk, *ai = h->xi + (size_t)c * nk;
-    for (int k = 0; k < nk; k++) {
-      int r = k == 0 ? 0 : n - k;
-      ar[k] = 0.5 * (h->zr[k] + h->zr[r]);
-      ai[k] = 0.5 * (h->zi[k] - h->zi[r]);
-      if (b) {
-        double *br = h->xr + (size_t)(c + 1) * nk, *bi = h->xi + (size_t)(c + 1) * nk;
-        br[k] = 0.5 * (h->zi[k] + h->zi[r]);
-        bi[k] = -0.5 * (h->zr[k] - h->zr[r]);
-      }
-    }
-  }
+  for (int c = 0; c < h->nch; c++)
+    hr__fft_real(h->fft, h->x + (size_t)c * n, nk, h->xr + (size_t)c * nk, h->xi + (size_t)c * nk);
 }
 
 /* Squared RMS of bin k (k >= 1) of channel c. */
