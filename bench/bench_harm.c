@@ -20,7 +20,6 @@
 #include "headroom/pq.h"
 #include "pq/fft.h"
 
-
 static double now_s(void)
 {
   struct timespec ts;
