@@ -232,7 +232,7 @@ static double mean_sq(const double *a, int n)
  *                       (60 Hz: +-6 halves, +-5 whole)
  *   interharmonic group all bins strictly between orders n and n + 1
  *   centred subgroup    the same without the bin next to each harmonic. */
-static void channel(const hr_meter_t *m, hr__harm_t *h, int c, hr_harm_chan_t *o, double ref_deg)
+static void channel(const hr__harm_t *h, int c, hr_harm_chan_t *o, double ref_deg)
 {
   const int nc = h->ncyc, half = nc / 2;
   const double *x = h->x + (size_t)c * h->n_pts;
@@ -261,7 +261,6 @@ static void channel(const hr_meter_t *m, hr__harm_t *h, int c, hr_harm_chan_t *o
   }
   o->thd_pct = o->sg[1] > 0.0 ? 100.0 * sqrt(s_sg) / o->sg[1] : 0.0;
   o->thdg_pct = o->g[1] > 0.0 ? 100.0 * sqrt(s_g) / o->g[1] : 0.0;
-  (void)m;
 }
 
 static double sqrt0(double x)
@@ -504,9 +503,9 @@ static void measure(hr_meter_t *m, const pend_t *w)
   cplx_t ref = fund(h, m->cfg.ref_channel);
   double ref_deg = atan2(ref.im, ref.re) * 180.0 / M_PI;
   for (int c = 0; c < m->nu; c++)
-    channel(m, h, c, &r->u[c], ref_deg);
+    channel(h, c, &r->u[c], ref_deg);
   for (int c = 0; c < m->ni; c++) {
-    channel(m, h, m->nu + c, &r->i[c], ref_deg);
+    channel(h, m->nu + c, &r->i[c], ref_deg);
     double s = 0.0;
     for (int n = 2; n <= HR_HARM_H_MAX; n++)
       s += r->i[c].sg[n] * r->i[c].sg[n];
