@@ -11,7 +11,8 @@
  *                zero dip threshold
  *   byte 3     : push block size - 1 (frames)
  *   byte 4     : bits 0-2 the start time (a table, or raw from bytes 9-16);
- *                bits 3-4 repetitions - 1 of the samples
+ *                bits 3-4 repetitions - 1 of the samples; bit 5 harmonics
+ *                (HR_REC_HARM) too
  *   bytes 5-8  : free rate (little endian u32)
  *   bytes 9-16 : raw start time (little endian i64), kept within +-2^62 ns
  *
@@ -134,6 +135,20 @@ static void on_record(const hr_record_t *rec, void *user)
   case HR_REC_FREQ10S:
     mix_d(h, &rec->u.freq.freq_hz, 1);
     break;
+  case HR_REC_HARM: {
+    const hr_harm_t *d = rec->u.harm.detail;
+    if (!d)
+      abort(); /* callback delivery always has the detail */
+    if (!(rec->flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED)) &&
+        (!isfinite(d->u[0].thd_pct) || !isfinite(d->sys.se) || !isfinite(d->sys.p)))
+      abort();
+    mix_d(h, &rec->u.harm.freq_hz, 1);
+    mix_d(h, rec->u.harm.u_thd_pct, rec->n_u);
+    mix_d(h, &rec->u.harm.p_w, 1);
+    mix_d(h, d->u[0].sg, HR_HARM_H_MAX + 1);
+    mix_d(h, d->i[0].isg, HR_HARM_H_MAX + 1);
+    break;
+  }
   case HR_REC_EVENT:
     mix(h, &rec->u.event.type, sizeof rec->u.event.type);
     mix(h, &rec->u.event.start_ns, sizeof rec->u.event.start_ns);
@@ -205,6 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.records = HR_RECMASK(HR_REC_EVENT) | HR_RECMASK(HR_REC_FREQ10S);
   if (data[2] & 128)
     cfg.dip_pct = 50.0;
+  if (data[4] & 32)
+    cfg.records |= HR_RECMASK(HR_REC_HARM);
   /* With a callback the pull queue is never used: the smallest keeps create
    * and reset cheap. */
   cfg.queue_len = 256;

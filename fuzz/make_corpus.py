@@ -98,6 +98,10 @@ def meter():
                                                                    (40, float("inf")),
                                                                    (41, -float("inf")),
                                                                    (90, 3.4e38)]))
+    # Harmonics (byte 4 bit 5): free rate 2000 Hz, 50 Hz, 1P2W, a current step,
+    # 700 frames twice (a cap on seed size): two 10-cycle windows.
+    put(h, "1p2w_2k_harm", meter_seed(8, 0, 0, 99, 32 | (1 << 3), 2000, 50, 2, 700,
+                                      rate=2000000))
     # 2 kHz, 40 % tracking, second alarm, zero-ish signal.
     put(h, "2k_quiet", bytes([0, 0xc0, 0x20, 0, 0x18]) + bytes(12) + bytes(8 * 200))
 

@@ -18,6 +18,7 @@ pkgs=(
   locales                           # tests/core: a comma-decimal locale (de_DE.UTF-8)
   libjansson-dev libcsv-dev         # JSON Lines and CSV request traces (plan)
   scdoc                             # the man page (docs/headroom.1.scd)
+  libkissfft-dev                    # the FFT of the harmonics (src/pq/fft.c)
 )
 
 # tests/core/test_core.c sets a comma-decimal locale to prove that model files

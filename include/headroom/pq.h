@@ -12,7 +12,10 @@
  *   HR_REC_INTERVAL  the 10/12-cycle basic measurement interval, IEC 61000-4-30 §4.4;
  *   HR_REC_FREQ10S   the Class A 10-s frequency, IEC 61000-4-30 §5.1;
  *   HR_REC_EVENT     dips, swells, interruptions (§5.4, §5.5), rapid voltage
- *                    changes (§5.11), power and current steps, threshold alarms.
+ *                    changes (§5.11), power and current steps, threshold alarms;
+ *   HR_REC_HARM      per 10/12-cycle interval: IEC 61000-4-7 harmonics and
+ *                    interharmonics, THD, TDD, IEEE 1459-2010 powers
+ *                    (harmonics.h; only when asked for in cfg.records).
  *
  * Time comes from the sample clock only: sample k is at t0_ns + k/fs_hz.  The
  * results are bit-identical whatever the block sizes given to push.  Nothing
@@ -28,6 +31,7 @@
 
 #include "headroom/error.h"
 #include "headroom/export.h"
+#include "headroom/harmonics.h"
 #include "headroom/layout.h"
 
 #ifdef __cplusplus
@@ -40,7 +44,8 @@ typedef enum hr_rec_kind {
   HR_REC_MS = 3,
   HR_REC_INTERVAL = 4,
   HR_REC_FREQ10S = 5,
-  HR_REC_EVENT = 6
+  HR_REC_EVENT = 6,
+  HR_REC_HARM = 9 /* not in HR_RECMASK_ALL: ask for it */
 } hr_rec_kind_t;
 
 #define HR_RECMASK(kind) (1u << (kind))
@@ -163,6 +168,10 @@ typedef struct hr_meter_cfg {
 
   size_t queue_len; /* records held for hr_meter_pull when no callback is set,
                        256 <= queue_len <= 1<<20, default 4096 */
+
+  /* HR_REC_HARM: the maximum demand load current I_L of IEEE 519 that TDD is
+   * relative to [A], >= 0 and finite; 0 (default): no TDD. */
+  double harm_i_demand_a;
 } hr_meter_cfg_t;
 
 typedef struct hr_half_rec {
@@ -212,6 +221,26 @@ typedef struct hr_freq_rec {
   double span_s; /* duration of those cycles [s] */
 } hr_freq_rec_t;
 
+/* HR_REC_HARM: the compact part of harmonics.h's hr_harm_t for one
+ * 10/12-cycle interval (t_ns, dur_ns: the window).  THD with H = h_max
+ * (50) from harmonic subgroups; the IEEE 1459-2010 system quantities. */
+typedef struct hr_harm_rec {
+  int n_cycles;
+  int h_max;                  /* HR_HARM_H_MAX, the H of the THD */
+  double freq_hz;             /* n_cycles / window [Hz] */
+  double u_thd_pct[HR_MAX_U]; /* THDS per voltage channel [%] */
+  double i_thd_pct[HR_MAX_I]; /* THDS per current channel [%] */
+  double i_tdd_pct[HR_MAX_I]; /* TDD against cfg.harm_i_demand_a [%], 0 without one */
+  double u_h_v[HR_MAX_U][3];  /* subgroups of orders 3, 5, 7 [V] */
+  double i_h_a[HR_MAX_I][3];  /* subgroups of orders 3, 5, 7 [A] */
+  double p_w, p1_pos_w, q1_pos_var, s1_pos_va;    /* P, positive-sequence P1+, Q1+, S1+ */
+  double s_eff_va, s_eff1_va, s_effn_va, s_u1_va; /* Se, Se1, SeN, unbalance SU1 */
+  double pf, pf1_pos;                             /* P/Se, P1+/S1+ */
+  double u2_pct, u0_pct, i2_pct, i0_pct; /* unbalance (fundamental symmetrical components) */
+  const hr_harm_t *detail;               /* the full result; valid only during the record
+                                            callback, NULL in records from hr_meter_pull */
+} hr_harm_rec_t;
+
 typedef struct hr_event_rec {
   hr_event_type_t type;
   int ended;           /* 0: the event has started (a notice, sent at detection);
@@ -249,6 +278,7 @@ typedef struct hr_record {
     hr_interval_rec_t interval;
     hr_freq_rec_t freq;
     hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
+    hr_harm_rec_t harm;
   } u;
 } hr_record_t;
 

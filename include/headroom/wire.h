@@ -30,6 +30,20 @@ extern "C" {
 HR_API int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, size_t len,
                           size_t *n_written);
 
+/* Largest JSON text hr_harm_json can produce, NUL included. */
+#define HR_HARM_JSON_MAX 65536
+
+/* Writes the full harmonics result of one window (the detail of an
+ * HR_REC_HARM record, valid during the record callback) as one JSON object
+ * {"type":"harm_spectrum",...} (no newline) into buf; docs/formats.md.
+ *   t_ns       : the window start (the record's t_ns), for the reader to pair
+ *                the two lines;
+ *   device_id  : as hr_record_json;
+ *   buf, len   : output, len >= HR_HARM_JSON_MAX always suffices.
+ * Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_FULL as hr_record_json. */
+HR_API int hr_harm_json(const hr_harm_t *h, int64_t t_ns, const char *device_id, char *buf,
+                        size_t len, size_t *n_written);
+
 /* Formats t_ns (ns since the Unix epoch, UTC) as RFC 3339 with nanoseconds,
  * e.g. "2026-11-22T03:00:00.000000000Z", into buf (len >= 32).
  * Returns HR_OK or HR_ERR_INVALID_ARG. */

@@ -69,6 +69,7 @@ const char *cli_meter_option(const char *field)
       {"i_step_window_ms", "--i-step"},
       {"n_alarms", "--alarm"},
       {"t0_ns", "--t0-ns"},
+      {"harm_i_demand_a", "--i-demand"},
   };
   if (!field)
     return NULL;

@@ -25,6 +25,7 @@ typedef struct sink {
   int err;           /* errno of the first failed write */
   hr_store_t *store; /* --store: interval rows and events also go there */
   int store_dev;
+  char *harm_buf; /* HR_HARM_JSON_MAX bytes when harm records are asked for */
 } sink_t;
 
 static void write_record(const hr_record_t *rec, void *user)
@@ -37,6 +38,15 @@ static void write_record(const hr_record_t *rec, void *user)
   if (!s->failed && fwrite(buf, 1, n + 1, s->out) != n + 1) {
     s->failed = 1;
     s->err = errno;
+  }
+  /* A harm record is followed by its full spectrum (docs/formats.md). */
+  if (rec->kind == HR_REC_HARM && rec->u.harm.detail && s->harm_buf) {
+    hr_harm_json(rec->u.harm.detail, rec->t_ns, s->device_id, s->harm_buf, HR_HARM_JSON_MAX, &n);
+    s->harm_buf[n] = '\n';
+    if (!s->failed && fwrite(s->harm_buf, 1, n + 1, s->out) != n + 1) {
+      s->failed = 1;
+      s->err = errno;
+    }
   }
   /* Never blocks: a full backlog drops the row and the store counts it
    * (reported at the end). */
@@ -101,8 +111,9 @@ static int parse_records(const char *arg, unsigned *mask)
   strcpy(buf, arg);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int k = HR_REC_HALF; k <= HR_REC_EVENT; k++)
-      if (strcmp(tok, hr_rec_kind_name((hr_rec_kind_t)k)) == 0) {
+    for (int k = HR_REC_HALF; k <= HR_REC_HARM; k++)
+      if (strcmp(hr_rec_kind_name((hr_rec_kind_t)k), "unknown") != 0 &&
+          strcmp(tok, hr_rec_kind_name((hr_rec_kind_t)k)) == 0) {
         *mask |= HR_RECMASK(k);
         found = 1;
       }
@@ -643,8 +654,14 @@ int cmd_meter(int argc, char **argv)
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event or all\n"
-               "(default cycle,interval,freq10s,event)"},
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm or all\n"
+               "(default cycle,interval,freq10s,event; all leaves out harm:\n"
+               "harmonics and IEEE 1459 powers, each followed by its spectrum)"},
+      {.name = "--i-demand",
+       .kind = CLI_DBL,
+       .dst = &ov->harm_i_demand_a,
+       .arg = "A",
+       .help = "maximum demand current for the TDD of harm records (IEEE 519)"},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
@@ -792,13 +809,23 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0, 0, NULL, 0};
+  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL};
   const char *out_name = "standard output";
+  if ((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) {
+    fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+    if (fd > 0)
+      close(fd);
+    hr_reader_destroy(r);
+    hr_meter_destroy(m);
+    free(ct_frames);
+    return 1;
+  }
   if (out_path) {
     sink.out = fopen(out_path, "w");
     out_name = out_path;
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
+      free(sink.harm_buf);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -818,6 +845,7 @@ int cmd_meter(int argc, char **argv)
     if (src != HR_OK) {
       fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
       hr_store_close(sink.store);
+      free(sink.harm_buf);
       if (out_path)
         fclose(sink.out);
       if (fd > 0)
@@ -979,6 +1007,7 @@ done:
     close(fd);
   hr_reader_destroy(r);
   hr_meter_destroy(m);
+  free(sink.harm_buf);
   free(ct_frames);
   return status;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "harmonics_int.h"
 #include "meter_int.h"
 
 /* The band-pass's switch-on transient (its high-pass poles at f_nom/4 decay
@@ -144,6 +145,8 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
         (long long)HR_T_MARGIN_NS, (long long)cfg->t0_ns);
   CHECK(cfg->queue_len >= 256 && cfg->queue_len <= (1u << 20), HR_ERR_RANGE, "queue_len",
         "must be between 256 and 1048576 (got %zu)", cfg->queue_len);
+  CHECK(cfg->harm_i_demand_a >= 0.0 && isfinite(cfg->harm_i_demand_a), HR_ERR_RANGE,
+        "harm_i_demand_a", "must be a finite current >= 0 A (got %g)", cfg->harm_i_demand_a);
   return HR_OK;
 }
 
@@ -198,6 +201,7 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_HALF     ? sizeof rec->u.half
                 : kind == HR_REC_EVENT    ? sizeof rec->u.event
                 : kind == HR_REC_FREQ10S  ? sizeof rec->u.freq
+                : kind == HR_REC_HARM     ? sizeof rec->u.harm
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
   rec->kind = kind;
@@ -262,6 +266,9 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
    * half cycle, with room to spare. */
   double need = 2.5 * cfg->fs_hz / f_min + 64.0 + CHUNK;
   uint32_t ring_len = 256;
+  /* Harmonics: the whole 10/12-cycle window is read back. */
+  if (cfg->records & HR_RECMASK(HR_REC_HARM))
+    need = fmax(need, hr__harm_ring_need(cfg));
   while (ring_len < need)
     ring_len <<= 1;
   int rvc_n = cfg->f_nom_hz == 50.0 ? 100 : 120;
@@ -352,6 +359,13 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
    * the declared peak, so noise near zero cannot make extra crossings. */
   m->zc_hyst = 0.03 * M_SQRT2 * cfg->u_din_v * hr__zc_filter_gain(&m->zc, cfg->f_nom_hz);
   hr__events_init(m, ev_arena);
+  if (cfg->records & HR_RECMASK(HR_REC_HARM)) {
+    rc = hr__harm_create(m, &m->harm);
+    if (rc != HR_OK) {
+      free(mem);
+      return rc;
+    }
+  }
   hr_meter_reset(m);
   *out = m;
   return HR_OK;
@@ -359,6 +373,8 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
 
 void hr_meter_destroy(hr_meter_t *m)
 {
+  if (m)
+    hr__harm_destroy(m->harm);
   free(m ? m->arena : NULL);
 }
 
@@ -404,6 +420,7 @@ void hr_meter_reset(hr_meter_t *m)
   m->have_h_prev = 0;
   memset(&m->cyc, 0, sizeof m->cyc);
   memset(&m->itv, 0, sizeof m->itv);
+  hr__harm_reset(m->harm);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
   m->ms_index = 1;
@@ -947,6 +964,8 @@ static void emit_interval(hr_meter_t *m, const hr__acc_t *a)
   y->s_eff_va = ps.s_eff;
   y->pf_total = ps.pf_total;
   hr__meter_emit(m, &rec);
+  if (m->harm)
+    hr__harm_interval(m, a->pos0, a->len, a->n, rec.flags);
 }
 
 /* o = a + b + sign * x over the window sums (x = NULL: none); peaks and
@@ -1035,6 +1054,8 @@ static inline void cycle_window(hr_meter_t *m, const hr__half_t *hp, const hr__h
 
 static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
 {
+  if (m->harm)
+    hr__harm_poll(m);
   hr__half_t h;
   /* A window longer than the ring holds cannot be summed; it only happens
    * after the tracking broke down, and is flagged. */

@@ -184,6 +184,8 @@ struct hr_meter {
   hr_meter_stats_t st;
 
   void *arena; /* one allocation for every array above */
+
+  struct hr__harm *harm; /* harmonics stage (harmonics.c), NULL unless HR_REC_HARM is asked for */
 };
 
 /* meter.c */

@@ -50,9 +50,13 @@ static void num(out_t *o, const char *key, double v)
     put(o, ",\"%s\":null", key);
 }
 
+/* key = NULL: a bare array (an element of an enclosing one). */
 static void arr(out_t *o, const char *key, const double *v, int n)
 {
-  put(o, ",\"%s\":[", key);
+  if (key)
+    put(o, ",\"%s\":[", key);
+  else
+    put(o, "[");
   for (int k = 0; k < n; k++) {
     if (isfinite(v[k])) {
       put(o, "%s", k ? "," : "");
@@ -102,19 +106,37 @@ static void channels(out_t *o, const hr_record_t *rec, unsigned mask)
   put(o, "]");
 }
 
+static int device_id_ok(const char *device_id)
+{
+  if (!device_id)
+    return 1;
+  size_t n = strlen(device_id);
+  if (n > 64)
+    return 0;
+  for (size_t k = 0; k < n; k++)
+    if (device_id[k] < 0x20 || device_id[k] > 0x7e || device_id[k] == '"' || device_id[k] == '\\')
+      return 0;
+  return 1;
+}
+
+/* rows of an n x 3 array of orders 3, 5, 7 as [[h3,h5,h7],...] */
+static void arr3(out_t *o, const char *key, const double (*v)[3], int n)
+{
+  put(o, ",\"%s\":[", key);
+  for (int c = 0; c < n; c++) {
+    put(o, "%s", c ? "," : "");
+    arr(o, NULL, v[c], 3);
+  }
+  put(o, "]");
+}
+
 int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, size_t len,
                    size_t *n_written)
 {
   if (!rec || !buf || len == 0)
     return HR_ERR_INVALID_ARG;
-  if (device_id) {
-    size_t n = strlen(device_id);
-    if (n > 64)
-      return HR_ERR_INVALID_ARG;
-    for (size_t k = 0; k < n; k++)
-      if (device_id[k] < 0x20 || device_id[k] > 0x7e || device_id[k] == '"' || device_id[k] == '\\')
-        return HR_ERR_INVALID_ARG;
-  }
+  if (!device_id_ok(device_id))
+    return HR_ERR_INVALID_ARG;
   out_t o = {buf, len, 0, 0};
   buf[0] = '\0';
   char ts[40];
@@ -174,6 +196,31 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     num(&o, "pf_total", v->pf_total);
     break;
   }
+  case HR_REC_HARM: {
+    const hr_harm_rec_t *h = &rec->u.harm;
+    put(&o, ",\"n_cycles\":%d,\"h_max\":%d", h->n_cycles, h->h_max);
+    num(&o, "freq_hz", h->freq_hz);
+    arr(&o, "u_thd_pct", h->u_thd_pct, nu);
+    arr(&o, "i_thd_pct", h->i_thd_pct, ni);
+    arr(&o, "i_tdd_pct", h->i_tdd_pct, ni);
+    arr3(&o, "u_h357_v", h->u_h_v, nu);
+    arr3(&o, "i_h357_a", h->i_h_a, ni);
+    num(&o, "p_w", h->p_w);
+    num(&o, "p1_pos_w", h->p1_pos_w);
+    num(&o, "q1_pos_var", h->q1_pos_var);
+    num(&o, "s1_pos_va", h->s1_pos_va);
+    num(&o, "s_eff_va", h->s_eff_va);
+    num(&o, "s_eff1_va", h->s_eff1_va);
+    num(&o, "s_effn_va", h->s_effn_va);
+    num(&o, "s_u1_va", h->s_u1_va);
+    num(&o, "pf", h->pf);
+    num(&o, "pf1_pos", h->pf1_pos);
+    num(&o, "u2_pct", h->u2_pct);
+    num(&o, "u0_pct", h->u0_pct);
+    num(&o, "i2_pct", h->i2_pct);
+    num(&o, "i0_pct", h->i0_pct);
+    break;
+  }
   case HR_REC_FREQ10S:
     num(&o, "freq_hz", rec->u.freq.freq_hz);
     put(&o, ",\"n_cycles\":%d", rec->u.freq.n_cycles);
@@ -226,6 +273,112 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
   }
   }
   put(&o, "}");
+  if (n_written)
+    *n_written = o.pos;
+  return o.full ? HR_ERR_FULL : HR_OK;
+}
+
+static void harm_chan(out_t *o, const char *name, const hr_harm_chan_t *c, int first)
+{
+  put(o, "%s{\"ch\":\"%s\"", first ? "" : ",", name);
+  num(o, "rms", c->rms);
+  num(o, "dc", c->dc);
+  num(o, "thd_pct", c->thd_pct);
+  num(o, "thdg_pct", c->thdg_pct);
+  arr(o, "sg", c->sg, HR_HARM_H_MAX + 1);
+  arr(o, "g", c->g, HR_HARM_H_MAX + 1);
+  arr(o, "isg", c->isg, HR_HARM_H_MAX + 1);
+  arr(o, "ig", c->ig, HR_HARM_H_MAX + 1);
+  arr(o, "phase_deg", c->phase_deg, HR_HARM_H_MAX + 1);
+  put(o, "}");
+}
+
+int hr_harm_json(const hr_harm_t *h, int64_t t_ns, const char *device_id, char *buf, size_t len,
+                 size_t *n_written)
+{
+  if (!h || !buf || len == 0 || !device_id_ok(device_id))
+    return HR_ERR_INVALID_ARG;
+  out_t o = {buf, len, 0, 0};
+  buf[0] = '\0';
+  char ts[40];
+  hr_time_rfc3339(t_ns, ts, sizeof ts);
+  put(&o, "{\"type\":\"harm_spectrum\"");
+  if (device_id)
+    put(&o, ",\"device_id\":\"%s\"", device_id);
+  put(&o, ",\"t\":\"%s\",\"t_ns\":%lld,\"n_cycles\":%d,\"n_points\":%d,\"h_max\":%d", ts,
+      (long long)t_ns, h->n_cycles, h->n_points, h->h_max);
+  num(&o, "freq_hz", h->freq_hz);
+  put(&o, ",\"channels\":[");
+  static const char *const un[] = {"u1", "u2", "u3"}, *const in[] = {"i1", "i2", "i3", "i4"};
+  for (int c = 0; c < h->n_u && c < HR_MAX_U; c++)
+    harm_chan(&o, un[c], &h->u[c], c == 0);
+  for (int c = 0; c < h->n_i && c < HR_MAX_I; c++)
+    harm_chan(&o, in[c], &h->i[c], 0);
+  put(&o, "]");
+  arr(&o, "i_tdd_pct", h->tdd_pct, h->n_i < HR_MAX_I ? h->n_i : HR_MAX_I);
+  put(&o, ",\"phases\":[");
+  for (int p = 0; p < h->n_phase && p < 3; p++) {
+    const hr_p1459_phase_t *f = &h->ph[p];
+    put(&o, "%s{", p ? "," : "");
+    put(&o, "\"phase\":%d", p + 1);
+    num(&o, "v_v", f->v);
+    num(&o, "i_a", f->i);
+    num(&o, "v1_v", f->v1);
+    num(&o, "i1_a", f->i1);
+    num(&o, "vh_v", f->vh);
+    num(&o, "ih_a", f->ih);
+    num(&o, "p_w", f->p);
+    num(&o, "p1_w", f->p1);
+    num(&o, "ph_w", f->ph);
+    num(&o, "q1_var", f->q1);
+    num(&o, "s_va", f->s);
+    num(&o, "s1_va", f->s1);
+    num(&o, "sn_va", f->sn);
+    num(&o, "d_i_var", f->d_i);
+    num(&o, "d_v_var", f->d_v);
+    num(&o, "s_h_va", f->s_h);
+    num(&o, "d_h_var", f->d_h);
+    num(&o, "pf", f->pf);
+    num(&o, "pf1", f->pf1);
+    num(&o, "thd_v", f->thd_v);
+    num(&o, "thd_i", f->thd_i);
+    put(&o, "}");
+  }
+  put(&o, "]");
+  const hr_p1459_sys_t *s = &h->sys;
+  put(&o, ",\"system\":{\"layout_phases\":%d", h->n_phase);
+  num(&o, "ve_v", s->ve);
+  num(&o, "ie_a", s->ie);
+  num(&o, "ve1_v", s->ve1);
+  num(&o, "ie1_a", s->ie1);
+  num(&o, "veh_v", s->veh);
+  num(&o, "ieh_a", s->ieh);
+  num(&o, "p_w", s->p);
+  num(&o, "p1_w", s->p1);
+  num(&o, "se_va", s->se);
+  num(&o, "se1_va", s->se1);
+  num(&o, "sen_va", s->sen);
+  num(&o, "de_i_var", s->de_i);
+  num(&o, "de_v_var", s->de_v);
+  num(&o, "se_h_va", s->se_h);
+  num(&o, "p1_pos_w", s->p1_pos);
+  num(&o, "q1_pos_var", s->q1_pos);
+  num(&o, "s1_pos_va", s->s1_pos);
+  num(&o, "su1_va", s->su1);
+  num(&o, "pf", s->pf);
+  num(&o, "pf1_pos", s->pf1_pos);
+  num(&o, "harm_pollution", s->harm_pollution);
+  num(&o, "v_pos_v", s->v_pos);
+  num(&o, "v_neg_v", s->v_neg);
+  num(&o, "v_zero_v", s->v_zero);
+  num(&o, "i_pos_a", s->i_pos);
+  num(&o, "i_neg_a", s->i_neg);
+  num(&o, "i_zero_a", s->i_zero);
+  num(&o, "u2_pct", s->u2_pct);
+  num(&o, "u0_pct", s->u0_pct);
+  num(&o, "i2_pct", s->i2_pct);
+  num(&o, "i0_pct", s->i0_pct);
+  put(&o, "}}");
   if (n_written)
     *n_written = o.pos;
   return o.full ? HR_ERR_FULL : HR_OK;
