@@ -89,7 +89,7 @@ static double ms(double s)
 int cmd_sim(int argc, char **argv)
 {
   const char *policy = NULL, *dir = NULL;
-  int gpus = -1, quiet = 0, json = 0;
+  int gpus = -1, quiet = 0, json = 0, waveforms = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -109,6 +109,11 @@ int cmd_sim(int argc, char **argv)
        .help = "populate N GPU slots (overrides the scenario's gpus:)",
        CLI_RANGE(0, 1 << 24)},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress line"},
+      {.name = "--waveforms",
+       .kind = CLI_FLAG,
+       .dst = &waveforms,
+       .help = "the waveform path: the metered nodes' waveforms through the\n"
+               "meter engine (as the scenario's waveforms: true)"},
       {.name = "--json",
        .kind = CLI_FLAG,
        .dst = &json,
@@ -152,6 +157,8 @@ int cmd_sim(int argc, char **argv)
   }
   if (gpus >= 0)
     sc.gpus = gpus;
+  if (waveforms)
+    sc.waveforms = 1;
   hr_tree_t *tree = NULL;
   if (hr_tree_load_file(sc.tree_path, &tree, &err) != HR_OK) {
     hr_diag_format(&err, msg, sizeof msg);

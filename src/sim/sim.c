@@ -18,6 +18,7 @@
 #include "headroom/lease.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
+#include "sim/sim_int.h"
 
 typedef struct job {
   double phi_s; /* position in the iteration schedule [s of uncapped time] */
@@ -69,6 +70,11 @@ struct hr_sim {
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
   double wall_s;
   double last_ramp;
+
+  /* waveform path (NULL: fast path) */
+  hr__simwave_t *wave;
+  hr__lathist_t e2e, e2e_step;
+  double meter_wall_s;
 };
 
 /* ---- the GPUs as an actuator ---------------------------------------------------- */
@@ -160,6 +166,7 @@ void hr_sim_destroy(hr_sim_t *s)
 {
   if (!s)
     return;
+  hr__simwave_destroy(s->wave);
   hr_agent_destroy(s->agent);
   hr_actuator_destroy(s->act);
   hr_grid_monitor_destroy(s->grid);
@@ -349,6 +356,18 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");
   }
   hr_agent_set_read_actuator(s->agent, 1);
+  if (sc->waveforms) {
+    if (sc->n_metered == 0) {
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "waveforms", "%s",
+                  "the waveform path needs metered nodes (metered:)");
+    }
+    rc = hr__simwave_create(sc, tree, s->agent, s->step_ns, &s->wave, diag);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      return rc;
+    }
+  }
   for (size_t k = 0; k < (size_t)s->n_pop; k++)
     if (s->slot_work[k] >= 0)
       hr_agent_set_priority(s->agent, k, s->work[s->slot_work[k]].priority);
@@ -463,9 +482,33 @@ int hr_sim_step(hr_sim_t *s)
   if (s->t_ns >= s->end_ns)
     return HR_ERR_EOF;
   apply_events(s);
-  int rc = hr_agent_step(s->agent, NULL);
+  /* Waveform path: the last step's samples reach the meters, whose records
+   * reach the agent before its step, as the fast path's readings do; the
+   * wall clock times samples -> meter -> agent -> cap call. */
+  struct timespec w0 = {0, 0};
+  int timed = 0, rc;
+  if (s->wave && s->t_ns > 0) {
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    timed = 1;
+    rc = hr__simwave_push(s->wave, s->ph_w, s->powered, s->t_ns - s->step_ns);
+    if (rc != HR_OK)
+      return rc;
+    struct timespec w1;
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    s->meter_wall_s += (double)(w1.tv_sec - w0.tv_sec) + 1e-9 * (double)(w1.tv_nsec - w0.tv_nsec);
+  }
+  hr_agent_step_info_t info;
+  rc = hr_agent_step(s->agent, &info);
   if (rc != HR_OK)
     return rc;
+  if (timed && info.caps_set > 0) {
+    struct timespec w2;
+    clock_gettime(CLOCK_MONOTONIC, &w2);
+    double lat = (double)(w2.tv_sec - w0.tv_sec) + 1e-9 * (double)(w2.tv_nsec - w0.tv_nsec);
+    hr__lathist_add(&s->e2e, lat);
+    if (info.why == HR_WHY_STEP || info.why == HR_WHY_PREDICT)
+      hr__lathist_add(&s->e2e_step, lat);
+  }
   if (s->powered_dirty)
     update_powered(s);
 
@@ -708,5 +751,28 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->nodes = s->res;
   o->n_nodes = s->n;
   o->wall_s = s->wall_s;
+  o->waveforms = s->wave != NULL;
+  o->n_meters = hr__simwave_meters(s->wave);
+  o->meter_records = hr__simwave_records(s->wave);
+  o->e2e_n = s->e2e.n;
+  o->e2e_step_n = s->e2e_step.n;
+  o->e2e_p50_s = hr__lathist_quantile(&s->e2e, 0.50);
+  o->e2e_p99_s = hr__lathist_quantile(&s->e2e, 0.99);
+  o->e2e_max_s = s->e2e.n ? s->e2e.max_s : NAN;
+  o->e2e_step_p50_s = hr__lathist_quantile(&s->e2e_step, 0.50);
+  o->e2e_step_p99_s = hr__lathist_quantile(&s->e2e_step, 0.99);
+  o->e2e_step_max_s = s->e2e_step.n ? s->e2e_step.max_s : NAN;
+  o->meter_wall_s = s->meter_wall_s;
   return hr_agent_stats(s->agent, &o->agent);
+}
+
+int hr_sim_node_state(const hr_sim_t *s, size_t node, double *p_w, double *thermal)
+{
+  if (!s || node >= s->n)
+    return HR_ERR_INVALID_ARG;
+  if (p_w)
+    *p_w = s->ph_w[3 * node] + s->ph_w[3 * node + 1] + s->ph_w[3 * node + 2];
+  if (thermal)
+    *thermal = s->dev[node] ? hr_device_thermal(s->dev[node]) : 0.0;
+  return HR_OK;
 }
