@@ -44,8 +44,8 @@ double hr__lathist_quantile(const hr__lathist_t *h, double q)
 typedef struct wmeter {
   hr_meter_t *m;
   size_t node;
-  int three; /* 3P4W, else 1P2W */
-  double u_ln_v; /* RMS voltage of each voltage channel [V] */
+  int three;      /* 3P4W, else 1P2W */
+  double u_ln_v;  /* RMS voltage of each voltage channel [V] */
   double p_scale; /* 1P2W: the node's power from its conductor powers */
   hr_agent_t *agent;
   uint64_t *records;
@@ -54,11 +54,11 @@ typedef struct wmeter {
 struct hr__simwave {
   wmeter_t *mt;
   size_t n_mt;
-  size_t per_step;  /* samples per simulation step */
-  size_t period;    /* samples per repeat of the line cycle at fs (table length) */
-  double *sin3;     /* period x 3: unit sine of phases a, b, c */
-  float *frames;    /* per_step x 6 */
-  int64_t next_k;   /* index of the next sample */
+  size_t per_step; /* samples per simulation step */
+  size_t period;   /* samples per repeat of the line cycle at fs (table length) */
+  double *sin3;    /* period x 3: unit sine of phases a, b, c */
+  float *frames;   /* per_step x 6 */
+  int64_t next_k;  /* index of the next sample */
   double fs_hz;
   uint64_t records;
 };
@@ -123,8 +123,7 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
       found = !strcmp(sc->metered[e], hr_node_kind_name(nd[k].kind));
     if (!found)
       return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "metered",
-                           "'%s' is neither a node id nor a node kind of the tree",
-                           sc->metered[e]);
+                           "'%s' is neither a node id nor a node kind of the tree", sc->metered[e]);
   }
   hr__simwave_t *w = calloc(1, sizeof *w);
   if (!w)
@@ -164,8 +163,7 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
     m->p_scale = !m->three && x->phase >= HR_PHASE_AB ? sqrt(3.0) / 2.0 : 1.0;
     if (!(m->u_ln_v > 0.0)) {
       hr__simwave_destroy(w);
-      return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "metered", "node '%s' has no voltage",
-                           x->id);
+      return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "metered", "node '%s' has no voltage", x->id);
     }
     hr_meter_cfg_t mc;
     hr_meter_cfg_init(&mc, fs, sc->line_hz, m->u_ln_v, m->three ? HR_LAYOUT_3P4W : HR_LAYOUT_1P2W);
@@ -175,8 +173,8 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
     int rc = hr_meter_create(&mc, &m->m);
     if (rc != HR_OK) {
       hr__simwave_destroy(w);
-      return hr__diag_fail(diag, rc, 0, 0, "metered", "the meter of node '%s' refused: %s",
-                           x->id, hr_strerror(rc));
+      return hr__diag_fail(diag, rc, 0, 0, "metered", "the meter of node '%s' refused: %s", x->id,
+                           hr_strerror(rc));
     }
     hr_meter_set_callback(m->m, on_record, m);
   }

@@ -41,14 +41,15 @@
 /* One rack of two 8-GPU servers.  The rack breaker (16 A at 415 V: 11.5 kW,
  * continuous 80 %: 9.2 kW) is below the 11.2 kW the GPUs want, so the lease
  * policy caps them; `IN_A` is replaced for the trip case. */
-static const char TREE[] = "version: 1\n"
-                           "nodes:\n"
-                           "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
-                           "rating_a: 100}\n"
-                           "  - {id: rack, kind: rack, parent: site,\n"
-                           "     device: {type: trip_unit, curve: LI, in_a: IN_A, tr_s: TR_S, ii: 10}}\n"
-                           "  - {id: s0, kind: server, parent: rack}\n"
-                           "  - {id: s1, kind: server, parent: rack}\n";
+static const char TREE[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
+    "rating_a: 100}\n"
+    "  - {id: rack, kind: rack, parent: site,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: IN_A, tr_s: TR_S, ii: 10}}\n"
+    "  - {id: s0, kind: server, parent: rack}\n"
+    "  - {id: s1, kind: server, parent: rack}\n";
 
 /* The caps in force per ms and leaf, from the decision callback. */
 typedef struct rec {
@@ -278,14 +279,12 @@ static void test_refusals(void **st)
     assert_string_equal(e.field, field[k]);
     hr_scenario_free(&sc);
   }
-  const char *parse_bad[] = {"version: 1\ntree: x\nwaveforms: yes\n",
-                             "version: 1\ntree: x\nline_hz: 55\n",
-                             "version: 1\ntree: x\nwave_fs_hz: 8000.5\n",
-                             "version: 1\ntree: x\nmetered: {a: b}\n"};
+  const char *parse_bad[] = {
+      "version: 1\ntree: x\nwaveforms: yes\n", "version: 1\ntree: x\nline_hz: 55\n",
+      "version: 1\ntree: x\nwave_fs_hz: 8000.5\n", "version: 1\ntree: x\nmetered: {a: b}\n"};
   for (size_t k = 0; k < sizeof parse_bad / sizeof parse_bad[0]; k++)
     assert_int_not_equal(
-        hr_scenario_load_buffer(parse_bad[k], strlen(parse_bad[k]), "s.yaml", ".", &sc, &e),
-        HR_OK);
+        hr_scenario_load_buffer(parse_bad[k], strlen(parse_bad[k]), "s.yaml", ".", &sc, &e), HR_OK);
   hr_tree_destroy(t);
 }
 
