@@ -168,8 +168,8 @@ int sim_charts_write(sim_charts_t *c, const char *dir, FILE *md)
   if (ns > 0) {
     y[ns] = one;
     names[ns] = "continuous limit";
-    chart(dir, "power", "Power against continuous limits", "power / continuous limit", x, y,
-          names, ns + 1, n, md, &bad);
+    chart(dir, "power", "Power against continuous limits", "power / continuous limit", x, y, names,
+          ns + 1, n, md, &bad);
   }
   ns = 0;
   for (int j = 0; j < c->n_node; j++) {
@@ -190,8 +190,8 @@ int sim_charts_write(sim_charts_t *c, const char *dir, FILE *md)
   chart(dir, "caps", "Site power, caps and demand", "kW", x, yc, nc, 3, n, md, &bad);
   const double *ys[1] = {&col[C_SPEED * n]};
   const char *nsp[1] = {"mean throughput factor"};
-  chart(dir, "throughput", "Throughput of the busy GPUs (1 = uncapped)", "throughput factor", x,
-        ys, nsp, 1, n, md, &bad);
+  chart(dir, "throughput", "Throughput of the busy GPUs (1 = uncapped)", "throughput factor", x, ys,
+        nsp, 1, n, md, &bad);
   free(one);
   free(col);
   return bad ? -1 : 0;

@@ -25,6 +25,9 @@ typedef struct job {
   double speed; /* this step's job speed (slowest GPU) */
   double d_w;   /* this step's demand per GPU [W] */
   int running;  /* 1 while the job makes progress */
+  /* The last (cap, demand) -> speed of any of its GPUs: the GPUs of a job
+   * mostly share both, and pow() was a fifth of a capped run's time. */
+  double memo_cap_w, memo_d_w, memo_speed;
 } job_t;
 
 struct hr_sim {
@@ -226,6 +229,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->n_ev = sc->n_events;
   s->work = malloc((sc->n_work ? sc->n_work : 1) * sizeof *s->work);
   s->jobs = calloc(sc->n_work ? sc->n_work : 1, sizeof *s->jobs);
+  for (size_t w = 0; s->jobs && w < sc->n_work; w++)
+    s->jobs[w].memo_cap_w = NAN; /* no memo yet: NAN equals nothing */
   s->ev = malloc((sc->n_events ? sc->n_events : 1) * sizeof *s->ev);
   s->ev_node = calloc(sc->n_events ? sc->n_events : 1, sizeof *s->ev_node);
   s->ev_state = calloc(sc->n_events ? sc->n_events : 1, 1);
@@ -544,7 +549,16 @@ int hr_sim_step(hr_sim_t *s)
     if (w >= 0) {
       job_t *j = &s->jobs[w];
       d = j->d_w;
-      sp = up ? speed_under_cap(g, s->cap_w[k], d) : 0.0;
+      if (!up) {
+        sp = 0.0;
+      } else if (s->cap_w[k] == j->memo_cap_w && d == j->memo_d_w) {
+        sp = j->memo_speed;
+      } else {
+        sp = speed_under_cap(g, s->cap_w[k], d);
+        j->memo_cap_w = s->cap_w[k];
+        j->memo_d_w = d;
+        j->memo_speed = sp;
+      }
       if (j->running) {
         if (s->work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)
