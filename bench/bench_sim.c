@@ -57,9 +57,9 @@ static char *row_tree(int racks, int servers, int row_a)
       n += (size_t)snprintf(t + n, cap - n, "  - {id: srv-%d-%d, kind: server, parent: rack-%d}\n",
                             r, s, r);
       for (int g = 0; g < 8; g++)
-        n += (size_t)snprintf(t + n, cap - n,
-                              "  - {id: gpu-%d-%d-%d, kind: gpu, parent: srv-%d-%d, rating_w: 700}\n",
-                              r, s, g, r, s);
+        n += (size_t)snprintf(
+            t + n, cap - n, "  - {id: gpu-%d-%d-%d, kind: gpu, parent: srv-%d-%d, rating_w: 700}\n",
+            r, s, g, r, s);
     }
   }
   return t;
