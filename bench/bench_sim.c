@@ -16,7 +16,8 @@
  *             policy, against real time and against the same rack on the
  *             fast path.
  * Prints best-of-REPEATS ns per GPU-step, the ratio to the baseline, and
- * the wall time one hour of 1,024 GPUs would take (the goal: < 60 s). */
+ * the wall time one hour of 1,024 GPUs would take (the goal: < 60 s), and
+ * the waveform run's end-to-end control-loop latency p50/p99/max. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ static char *row_tree(int racks, int servers, int row_a)
   return t;
 }
 
+static hr_sim_result_t last_res;
+
 static double run_sim(const char *tree_text, int gpus, const char *policy, int waveforms,
                       double dur_s, int repeats)
 {
@@ -100,6 +103,7 @@ static double run_sim(const char *tree_text, int gpus, const char *policy, int w
       exit(1);
     double dt = now_s() - t0;
     best = dt < best ? dt : best;
+    hr_sim_result(s, &last_res);
     hr_sim_destroy(s);
     hr_scenario_free(&sc);
   }
@@ -161,6 +165,7 @@ int main(int argc, char **argv)
   double none = run_sim(row, gpus, "none", 0, dur, repeats);
   double lease = run_sim(row, gpus, "headroom", 0, dur, repeats);
   double wave = run_sim(rack, 64, "headroom", 1, dur, repeats);
+  hr_sim_result_t wres = last_res;
   double rack_fast = run_sim(rack, 64, "headroom", 0, dur, repeats);
   printf("bench_sim: %.0f s simulated at 1 ms, best of %d (checksum %.3g)\n", dur, repeats, sink);
   printf("baseline      1024 GPUs  %7.2f ns/GPU-step  1 h: %7.1f s\n", 1e9 * base / steps,
@@ -172,6 +177,10 @@ int main(int argc, char **argv)
   printf("wave headroom 8 metered servers (64 GPUs): %.1f x real time; %.2f x the fast path's "
          "wall time for the same rack (%.3f s vs %.3f s)\n",
          dur / wave, wave / rack_fast, wave, rack_fast);
+  printf("wave end-to-end latency (samples -> meters -> agent -> cap call), last run: %llu "
+         "decisions, p50 %.4f ms, p99 %.4f ms, max %.4f ms\n",
+         (unsigned long long)wres.e2e_n, 1e3 * wres.e2e_p50_s, 1e3 * wres.e2e_p99_s,
+         1e3 * wres.e2e_max_s);
   free(row);
   free(rack);
   return 0;
