@@ -15,8 +15,11 @@
  *                through the grid monitor (ramp and oscillation limits);
  *   the control agent (loop.h), unchanged, on a simulated clock, reading the
  *                GPUs through the actuator interface and setting their caps.
- * Waveforms are not synthesised on this path (the waveform path is future
- * work, docs/sim.md).  Nothing is allocated per step. */
+ * With sc.waveforms (the waveform path), each metered node's voltages and
+ * currents are synthesised at wave_fs_hz from its per-phase power, measured
+ * by the real meter engine (pq.h), and the records fed to the agent
+ * (hr_agent_push_record); the fast path skips the waveforms.  Nothing is
+ * allocated per step. */
 #ifndef HEADROOM_SIM_H
 #define HEADROOM_SIM_H
 
@@ -101,6 +104,13 @@ typedef struct hr_scenario {
   hr_sim_event_t *events; /* owned */
   size_t n_events;
   double sample_s; /* time-series output step [s]; default 0.1 */
+  /* The waveform path (docs/sim.md): metered nodes' waveforms synthesised
+   * and measured by the meter engine, its records fed to the agent. */
+  int waveforms;       /* 1: waveform path; 0 (default): fast path */
+  double line_hz;      /* 50 (default) or 60 */
+  double wave_fs_hz;   /* meters' sample rate [Hz], whole, 2000..50000; default 8000 */
+  char (*metered)[64]; /* owned: node ids, or node kinds ("server": every server) */
+  size_t n_metered;
 } hr_scenario_t;
 
 /* Defaults for every field (no workloads, no events). */
@@ -183,9 +193,26 @@ typedef struct hr_sim_result {
   size_t n_nodes;
   hr_agent_stats_t agent;
   double wall_s; /* wall-clock time of hr_sim_run [s] */
+  /* Waveform path (0 and NAN on the fast path).  End to end: from the
+   * step's samples handed to the meters to the return of the agent's last
+   * cap call, wall clock, for every decision that set a cap; the "step"
+   * figures only for decisions a detected step or forecast triggered. */
+  int waveforms;
+  size_t n_meters;
+  uint64_t meter_records;
+  uint64_t e2e_n, e2e_step_n;
+  double e2e_p50_s, e2e_p99_s, e2e_max_s;
+  double e2e_step_p50_s, e2e_step_p99_s, e2e_step_max_s;
+  double meter_wall_s; /* wall time spent synthesising and metering [s] */
 } hr_sim_result_t;
 
 HR_API int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *out);
+
+/* Node (tree index) now: its power over the last step [W] (sum of its
+ * conductors) and its device's thermal state (fraction of trip; 0 without
+ * a device).  Either pointer may be NULL.  Returns HR_OK or
+ * HR_ERR_INVALID_ARG (a bad node). */
+HR_API int hr_sim_node_state(const hr_sim_t *s, size_t node, double *p_w, double *thermal);
 
 /* Maps a policy name of `headroom sim --policy` ("none", "static70",
  * "static60", "dynamo", "polca", "thunderbolt", "headroom", and the hybrids

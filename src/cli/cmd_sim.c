@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "headroom/sim.h"
+#include "sim_charts.h"
 
 typedef struct run {
   FILE *ts;
@@ -23,6 +24,7 @@ typedef struct run {
   const hr_tree_t *tree;
   double dur_s, next_prog_s;
   int quiet;
+  sim_charts_t *charts; /* NULL: out of memory, no charts */
 } run_t;
 
 static void on_sample(void *user, const hr_sim_sample_t *s)
@@ -33,6 +35,8 @@ static void on_sample(void *user, const hr_sim_sample_t *s)
               s->demand_w, s->speed, s->max_thermal, hot ? hot->id : "", s->ramp_w_per_s,
               s->trips) < 0)
     r->ts_err = 1;
+  if (r->charts)
+    sim_charts_add(r->charts, s);
   if (!r->quiet && s->t_s >= r->next_prog_s) {
     fprintf(stderr, "\rsim: %3.0f %% (t = %.1f s of %.1f s, trips %u)", 100.0 * s->t_s / r->dur_s,
             s->t_s, r->dur_s, s->trips);
@@ -91,7 +95,7 @@ static double ms(double s)
 int cmd_sim(int argc, char **argv)
 {
   const char *policy = NULL, *dir = NULL;
-  int gpus = -1, quiet = 0, json = 0;
+  int gpus = -1, quiet = 0, json = 0, waveforms = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -111,6 +115,11 @@ int cmd_sim(int argc, char **argv)
        .help = "populate N GPU slots (overrides the scenario's gpus:)",
        CLI_RANGE(0, 1 << 24)},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress line"},
+      {.name = "--waveforms",
+       .kind = CLI_FLAG,
+       .dst = &waveforms,
+       .help = "the waveform path: the metered nodes' waveforms through the\n"
+               "meter engine (as the scenario's waveforms: true)"},
       {.name = "--json",
        .kind = CLI_FLAG,
        .dst = &json,
@@ -154,6 +163,8 @@ int cmd_sim(int argc, char **argv)
   }
   if (gpus >= 0)
     sc.gpus = gpus;
+  if (waveforms)
+    sc.waveforms = 1;
   hr_tree_t *tree = NULL;
   if (hr_tree_load_file(sc.tree_path, &tree, &err) != HR_OK) {
     hr_diag_format(&err, msg, sizeof msg);
@@ -185,7 +196,7 @@ int cmd_sim(int argc, char **argv)
   /* The progress line is for a person watching: only on a terminal. */
   if (!isatty(2))
     quiet = 1;
-  run_t r = {NULL, 0, tree, sc.duration_s, 0.0, quiet};
+  run_t r = {NULL, 0, tree, sc.duration_s, 0.0, quiet, sim_charts_create(tree, sim)};
   r.ts = open_out(dir, "timeseries.csv", p_ts, sizeof p_ts);
   if (!r.ts) {
     status = 1;
@@ -246,6 +257,13 @@ int cmd_sim(int argc, char **argv)
   if (close_out(f, p_nodes, e) != 0)
     status = 1;
 
+  char path_desc[160];
+  if (res.waveforms)
+    snprintf(path_desc, sizeof path_desc,
+             "waveform path: %zu metered nodes at %.0f Hz through the meter engine", res.n_meters,
+             sc.wave_fs_hz);
+  else
+    snprintf(path_desc, sizeof path_desc, "fast path: no waveforms");
   f = open_out(dir, "report.md", p_md, sizeof p_md);
   if (!f) {
     status = 1;
@@ -254,7 +272,7 @@ int cmd_sim(int argc, char **argv)
   e = fprintf(f,
               "# Simulation report: %s, policy %s\n\n"
               "Scenario `%s`, tree `%s`, %d GPUs, %.1f s simulated at %.2f ms steps "
-              "(fast path: no waveforms) in %.2f s of wall time.\n\n"
+              "(%s) in %.2f s of wall time.\n\n"
               "| metric | value |\n|---|---|\n"
               "| trips | %u |\n"
               "| work done relative to uncapped | %.4f |\n"
@@ -269,7 +287,7 @@ int cmd_sim(int argc, char **argv)
               "| node | kind | highest power | continuous limit | time over it | highest "
               "thermal state | trip |\n|---|---|---|---|---|---|---|\n",
               sc.name[0] ? sc.name : scen, policy, scen, sc.tree_path, res.n_gpus, res.t_s,
-              sc.step_ms, res.wall_s, res.trips, res.work_frac, res.energy_j / 3.6e6,
+              sc.step_ms, path_desc, res.wall_s, res.trips, res.work_frac, res.energy_j / 3.6e6,
               res.max_site_p_w / 1e3, res.max_ramp_w_per_s / 1e3, res.ramp_viol_s, res.osc_viol_s,
               (unsigned long long)res.agent.decisions, (unsigned long long)res.agent.caps_set,
               (unsigned long long)res.agent.cap_errors, (unsigned long long)res.agent.lease_clamps,
@@ -288,10 +306,32 @@ int cmd_sim(int argc, char **argv)
                  hr_node_kind_name(x->kind), nr->max_p_w / 1e3, nr->cont_w / 1e3, nr->over_cont_s,
                  nr->has_device ? "" : "(no device) ", nr->max_thermal, trip) < 0;
   }
+  if (res.waveforms)
+    e |= fprintf(f,
+                 "\n## Control-loop latency, waveform path\n\n"
+                 "From the step's %.0f-Hz samples handed to the meters to the return of the "
+                 "last cap call (meter engine, records to the agent, decision, actuator "
+                 "call), wall clock, for every decision that set a cap.\n\n"
+                 "| decisions | count | p50 | p99 | max |\n|---|---|---|---|---|\n"
+                 "| all that set a cap | %llu | %.4f ms | %.4f ms | %.4f ms |\n"
+                 "| triggered by a detected step or forecast | %llu | %.4f ms | %.4f ms | "
+                 "%.4f ms |\n\n"
+                 "Meter records fed to the agent: %llu; time in synthesis and metering: %.3f s "
+                 "(%.1f x real time for the waveform part).\n",
+                 sc.wave_fs_hz, (unsigned long long)res.e2e_n, ms(res.e2e_p50_s), ms(res.e2e_p99_s),
+                 ms(res.e2e_max_s), (unsigned long long)res.e2e_step_n, ms(res.e2e_step_p50_s),
+                 ms(res.e2e_step_p99_s), ms(res.e2e_step_max_s),
+                 (unsigned long long)res.meter_records, res.meter_wall_s,
+                 res.meter_wall_s > 0.0 ? res.t_s / res.meter_wall_s : 0.0) < 0;
   e |= fprintf(f, "\nThermal state: the memory element's state as a fraction of its trip "
                   "threshold (1 trips). Work: progress of the workloads over the time they ran, "
-                  "relative to every GPU at full speed (docs/sim.md). Charts are not drawn yet; "
-                  "timeseries.csv holds the series.\n") < 0;
+                  "relative to every GPU at full speed (docs/sim.md). timeseries.csv holds the "
+                  "charted series.\n\n") < 0;
+  if (!r.charts) {
+    e |= fprintf(f, "## Charts\n\nNo charts: out of memory.\n") < 0;
+  } else if (sim_charts_write(r.charts, dir, f) != 0) {
+    status = 1;
+  }
   if (close_out(f, p_md, e) != 0)
     status = 1;
   if (status == 0 && json) {
@@ -320,6 +360,7 @@ int cmd_sim(int argc, char **argv)
            res.energy_j / 3.6e6, ms(res.agent.lat_p99_s), dir);
   }
 done:
+  sim_charts_destroy(r.charts);
   hr_sim_destroy(sim);
   hr_scenario_free(&sc);
   hr_tree_destroy(tree);

@@ -328,6 +328,8 @@ void hr_scenario_init(hr_scenario_t *sc)
   sc->gpu.delay_ms = 5;
   sc->gpu.slew_w_per_ms = 80;
   sc->gpu.gamma = 1.0 / 3.0;
+  sc->line_hz = 50;
+  sc->wave_fs_hz = 8000;
 }
 
 void hr_scenario_free(hr_scenario_t *sc)
@@ -336,9 +338,43 @@ void hr_scenario_free(hr_scenario_t *sc)
     return;
   free(sc->work);
   free(sc->events);
+  free(sc->metered);
   sc->work = NULL;
   sc->events = NULL;
+  sc->metered = NULL;
+  sc->n_metered = 0;
   sc->n_work = sc->n_events = 0;
+}
+
+/* metered: a list of node ids or node kinds (checked against the tree by
+ * hr_sim_create), or one such string. */
+static int metered_list(sp_t *P, const yaml_node_t *v)
+{
+  hr_scenario_t *sc = P->sc;
+  if (sc->metered)
+    return sfail(P, v, HR_ERR_PARSE, "metered", "given twice");
+  size_t n = 1;
+  if (v->type == YAML_SEQUENCE_NODE)
+    n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  else if (v->type != YAML_SCALAR_NODE)
+    return sfail(P, v, HR_ERR_PARSE, "metered", "expected a list of node ids or kinds");
+  if (n > SC_MAX_ITEMS)
+    return sfail(P, v, HR_ERR_RANGE, "metered", "more than %d entries", SC_MAX_ITEMS);
+  sc->metered = calloc(n ? n : 1, sizeof *sc->metered);
+  if (!sc->metered)
+    return sfail(P, v, HR_ERR_NOMEM, "metered", "out of memory");
+  sc->n_metered = n;
+  for (size_t k = 0; k < n; k++) {
+    const yaml_node_t *it = v->type == YAML_SCALAR_NODE
+                                ? v
+                                : yaml_document_get_node(&P->doc, v->data.sequence.items.start[k]);
+    char f[48];
+    snprintf(f, sizeof f, "metered[%zu]", k);
+    int rc = get_str(P, it, f, sc->metered[k], sizeof sc->metered[k]);
+    if (rc != HR_OK)
+      return rc;
+  }
+  return HR_OK;
 }
 
 static int parse_root(sp_t *P, const char *base_dir)
@@ -393,6 +429,22 @@ static int parse_root(sp_t *P, const char *base_dir)
         return sfail(P, v, HR_ERR_PARSE, "populate", "expected 'tree' or 'spread'");
     } else if (!strcmp(key, "gpu")) {
       rc = gpu_block(P, v);
+    } else if (!strcmp(key, "waveforms")) {
+      const char *b = scalar(v);
+      if (b && (!strcmp(b, "true") || !strcmp(b, "false")))
+        sc->waveforms = b[0] == 't';
+      else
+        return sfail(P, v, HR_ERR_PARSE, "waveforms", "expected true or false");
+    } else if (!strcmp(key, "line_hz")) {
+      rc = get_num(P, v, "line_hz", 50, 60, &sc->line_hz);
+      if (rc == HR_OK && sc->line_hz != 50 && sc->line_hz != 60)
+        return sfail(P, v, HR_ERR_RANGE, "line_hz", "expected 50 or 60");
+    } else if (!strcmp(key, "wave_fs_hz")) {
+      rc = get_num(P, v, "wave_fs_hz", 2000, 50000, &sc->wave_fs_hz);
+      if (rc == HR_OK && sc->wave_fs_hz != floor(sc->wave_fs_hz))
+        return sfail(P, v, HR_ERR_RANGE, "wave_fs_hz", "expected a whole number of Hz");
+    } else if (!strcmp(key, "metered")) {
+      rc = metered_list(P, v);
     } else if (!strcmp(key, "workloads")) {
       if (sc->work)
         return sfail(P, k, HR_ERR_PARSE, "workloads", "given twice");

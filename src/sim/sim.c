@@ -19,12 +19,16 @@
 #include "sim/sim_int.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
+#include "sim/sim_int.h"
 
 typedef struct job {
   double phi_s; /* position in the iteration schedule [s of uncapped time] */
   double speed; /* this step's job speed (slowest GPU) */
   double d_w;   /* this step's demand per GPU [W] */
   int running;  /* 1 while the job makes progress */
+  /* The last (cap, demand) -> speed of any of its GPUs: the GPUs of a job
+   * mostly share both, and pow() was a fifth of a capped run's time. */
+  double memo_cap_w, memo_d_w, memo_speed;
 } job_t;
 
 struct hr_sim {
@@ -72,6 +76,11 @@ struct hr_sim {
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
   double wall_s;
   double last_ramp;
+
+  /* waveform path (NULL: fast path) */
+  hr__simwave_t *wave;
+  hr__lathist_t e2e, e2e_step;
+  double meter_wall_s;
 };
 
 /* ---- the GPUs as an actuator ---------------------------------------------------- */
@@ -177,6 +186,7 @@ void hr_sim_destroy(hr_sim_t *s)
 {
   if (!s)
     return;
+  hr__simwave_destroy(s->wave);
   hr_agent_destroy(s->agent);
   hr_actuator_destroy(s->act);
   hr_grid_monitor_destroy(s->grid);
@@ -238,6 +248,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->n_ev = sc->n_events;
   s->work = malloc((sc->n_work ? sc->n_work : 1) * sizeof *s->work);
   s->jobs = calloc(sc->n_work ? sc->n_work : 1, sizeof *s->jobs);
+  for (size_t w = 0; s->jobs && w < sc->n_work; w++)
+    s->jobs[w].memo_cap_w = NAN; /* no memo yet: NAN equals nothing */
   s->ev = malloc((sc->n_events ? sc->n_events : 1) * sizeof *s->ev);
   s->ev_node = calloc(sc->n_events ? sc->n_events : 1, sizeof *s->ev_node);
   s->ev_state = calloc(sc->n_events ? sc->n_events : 1, 1);
@@ -403,6 +415,18 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       return fail(diag, rc, "gpus", "%s", "the lease system refused an empty slot's zero floor");
     }
   }
+  if (sc->waveforms) {
+    if (sc->n_metered == 0) {
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "waveforms", "%s",
+                  "the waveform path needs metered nodes (metered:)");
+    }
+    rc = hr__simwave_create(sc, tree, s->agent, s->step_ns, &s->wave, diag);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      return rc;
+    }
+  }
   for (size_t k = 0; k < (size_t)s->n_pop; k++)
     if (s->slot_work[k] >= 0)
       hr_agent_set_priority(s->agent, (size_t)s->slot_dev[k], s->work[s->slot_work[k]].priority);
@@ -517,9 +541,33 @@ int hr_sim_step(hr_sim_t *s)
   if (s->t_ns >= s->end_ns)
     return HR_ERR_EOF;
   apply_events(s);
-  int rc = hr_agent_step(s->agent, NULL);
+  /* Waveform path: the last step's samples reach the meters, whose records
+   * reach the agent before its step, as the fast path's readings do; the
+   * wall clock times samples -> meter -> agent -> cap call. */
+  struct timespec w0 = {0, 0};
+  int timed = 0, rc;
+  if (s->wave && s->t_ns > 0) {
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    timed = 1;
+    rc = hr__simwave_push(s->wave, s->ph_w, s->powered, s->t_ns - s->step_ns);
+    if (rc != HR_OK)
+      return rc;
+    struct timespec w1;
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    s->meter_wall_s += (double)(w1.tv_sec - w0.tv_sec) + 1e-9 * (double)(w1.tv_nsec - w0.tv_nsec);
+  }
+  hr_agent_step_info_t info;
+  rc = hr_agent_step(s->agent, &info);
   if (rc != HR_OK)
     return rc;
+  if (timed && info.caps_set > 0) {
+    struct timespec w2;
+    clock_gettime(CLOCK_MONOTONIC, &w2);
+    double lat = (double)(w2.tv_sec - w0.tv_sec) + 1e-9 * (double)(w2.tv_nsec - w0.tv_nsec);
+    hr__lathist_add(&s->e2e, lat);
+    if (info.why == HR_WHY_STEP || info.why == HR_WHY_PREDICT)
+      hr__lathist_add(&s->e2e_step, lat);
+  }
   if (s->powered_dirty)
     update_powered(s);
 
@@ -555,7 +603,16 @@ int hr_sim_step(hr_sim_t *s)
     if (w >= 0) {
       job_t *j = &s->jobs[w];
       d = j->d_w;
-      sp = up ? speed_under_cap(g, s->cap_w[k], d) : 0.0;
+      if (!up) {
+        sp = 0.0;
+      } else if (s->cap_w[k] == j->memo_cap_w && d == j->memo_d_w) {
+        sp = j->memo_speed;
+      } else {
+        sp = speed_under_cap(g, s->cap_w[k], d);
+        j->memo_cap_w = s->cap_w[k];
+        j->memo_d_w = d;
+        j->memo_speed = sp;
+      }
       if (j->running) {
         if (s->work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)
@@ -762,5 +819,28 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->nodes = s->res;
   o->n_nodes = s->n;
   o->wall_s = s->wall_s;
+  o->waveforms = s->wave != NULL;
+  o->n_meters = hr__simwave_meters(s->wave);
+  o->meter_records = hr__simwave_records(s->wave);
+  o->e2e_n = s->e2e.n;
+  o->e2e_step_n = s->e2e_step.n;
+  o->e2e_p50_s = hr__lathist_quantile(&s->e2e, 0.50);
+  o->e2e_p99_s = hr__lathist_quantile(&s->e2e, 0.99);
+  o->e2e_max_s = s->e2e.n ? s->e2e.max_s : NAN;
+  o->e2e_step_p50_s = hr__lathist_quantile(&s->e2e_step, 0.50);
+  o->e2e_step_p99_s = hr__lathist_quantile(&s->e2e_step, 0.99);
+  o->e2e_step_max_s = s->e2e_step.n ? s->e2e_step.max_s : NAN;
+  o->meter_wall_s = s->meter_wall_s;
   return hr_agent_stats(s->agent, &o->agent);
+}
+
+int hr_sim_node_state(const hr_sim_t *s, size_t node, double *p_w, double *thermal)
+{
+  if (!s || node >= s->n)
+    return HR_ERR_INVALID_ARG;
+  if (p_w)
+    *p_w = s->ph_w[3 * node] + s->ph_w[3 * node + 1] + s->ph_w[3 * node + 2];
+  if (thermal)
+    *thermal = s->dev[node] ? hr_device_thermal(s->dev[node]) : 0.0;
+  return HR_OK;
 }

@@ -1,0 +1,240 @@
+/* The simulator's waveform path (src/sim/sim_int.h, docs/sim.md): per
+ * metered node, the step's power becomes 3-phase (or single-phase) samples
+ * at the meter's rate, the real measurement engine (pq.h) measures them, and
+ * its records go to the agent as a deployed meter's would.  Every buffer is
+ * sized at create. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "headroom/pq.h"
+#include "sim/sim_int.h"
+
+/* ---- latency histogram ----------------------------------------------------------- */
+
+void hr__lathist_add(hr__lathist_t *h, double s)
+{
+  if (s > h->max_s)
+    h->max_s = s;
+  int b = s <= HR__LAT_LO_S ? 0 : (int)floor(log10(s / HR__LAT_LO_S) * 20.0);
+  if (b >= HR__LAT_BINS)
+    b = HR__LAT_BINS - 1;
+  h->bin[b]++;
+  h->n++;
+}
+
+double hr__lathist_quantile(const hr__lathist_t *h, double q)
+{
+  if (h->n == 0)
+    return NAN;
+  uint64_t want = (uint64_t)ceil(q * (double)h->n), acc = 0;
+  for (int b = 0; b < HR__LAT_BINS; b++) {
+    acc += h->bin[b];
+    if (acc >= want && acc > 0) {
+      double hi = HR__LAT_LO_S * pow(10.0, (b + 1) / 20.0);
+      return hi < h->max_s ? hi : h->max_s;
+    }
+  }
+  return h->max_s;
+}
+
+/* ---- meters ------------------------------------------------------------------------ */
+
+typedef struct wmeter {
+  hr_meter_t *m;
+  size_t node;
+  int three;      /* 3P4W, else 1P2W */
+  double u_ln_v;  /* RMS voltage of each voltage channel [V] */
+  double p_scale; /* 1P2W: the node's power from its conductor powers */
+  hr_agent_t *agent;
+  uint64_t *records;
+} wmeter_t;
+
+struct hr__simwave {
+  wmeter_t *mt;
+  size_t n_mt;
+  size_t per_step; /* samples per simulation step */
+  size_t period;   /* samples per repeat of the line cycle at fs (table length) */
+  double *sin3;    /* period x 3: unit sine of phases a, b, c */
+  float *frames;   /* per_step x 6 */
+  int64_t next_k;  /* index of the next sample */
+  double fs_hz;
+  uint64_t records;
+};
+
+static void on_record(const hr_record_t *rec, void *user)
+{
+  wmeter_t *w = user;
+  (*w->records)++;
+  /* The agent refuses nothing it is given here (the node is in its tree);
+   * flagged records are its to ignore (start-up, no zero crossing). */
+  (void)hr_agent_push_record(w->agent, w->node, rec);
+}
+
+void hr__simwave_destroy(hr__simwave_t *w)
+{
+  if (!w)
+    return;
+  for (size_t k = 0; k < w->n_mt; k++)
+    hr_meter_destroy(w->mt[k].m);
+  free(w->mt);
+  free(w->sin3);
+  free(w->frames);
+  free(w);
+}
+
+static long gcd_l(long a, long b)
+{
+  while (b) {
+    long t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/* 1 when tree node k is named by an entry of sc->metered (its id, or its kind). */
+static int named(const hr_scenario_t *sc, const hr_tree_node_t *x)
+{
+  for (size_t e = 0; e < sc->n_metered; e++)
+    if (!strcmp(sc->metered[e], x->id) || !strcmp(sc->metered[e], hr_node_kind_name(x->kind)))
+      return 1;
+  return 0;
+}
+
+int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_t *agent,
+                       int64_t step_ns, hr__simwave_t **out, hr_diag_t *diag)
+{
+  *out = NULL;
+  const hr_tree_node_t *nd = hr_tree_nodes(tree);
+  const size_t n = hr_tree_count(tree);
+  const double fs = sc->wave_fs_hz;
+  /* The sample clock is the simulation clock: a step must hold whole samples. */
+  double per = fs * (double)step_ns * 1e-9;
+  if (fs != floor(fs) || per != floor(per) || per < 1.0)
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "step_ms",
+                         "a step of %g ms is not a whole number of samples at %g Hz",
+                         (double)step_ns * 1e-6, fs);
+  for (size_t e = 0; e < sc->n_metered; e++) {
+    size_t idx;
+    int found = hr_tree_find(tree, sc->metered[e], &idx) == HR_OK;
+    for (size_t k = 0; k < n && !found; k++)
+      found = !strcmp(sc->metered[e], hr_node_kind_name(nd[k].kind));
+    if (!found)
+      return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "metered",
+                           "'%s' is neither a node id nor a node kind of the tree", sc->metered[e]);
+  }
+  hr__simwave_t *w = calloc(1, sizeof *w);
+  if (!w)
+    return HR_ERR_NOMEM;
+  w->fs_hz = fs;
+  w->per_step = (size_t)per;
+  w->period = (size_t)(fs / (double)gcd_l((long)fs, (long)sc->line_hz));
+  for (size_t k = 0; k < n; k++)
+    if (named(sc, &nd[k]))
+      w->n_mt++;
+  w->mt = calloc(w->n_mt ? w->n_mt : 1, sizeof *w->mt);
+  w->sin3 = malloc(3 * w->period * sizeof *w->sin3);
+  w->frames = malloc(6 * w->per_step * sizeof *w->frames);
+  if (!w->mt || !w->sin3 || !w->frames) {
+    hr__simwave_destroy(w);
+    return HR_ERR_NOMEM;
+  }
+  /* Positive sequence: b lags a by 120 degrees, c leads it by 120. */
+  for (size_t k = 0; k < w->period; k++) {
+    double th = 2.0 * M_PI * fmod((double)k * sc->line_hz, fs) / fs;
+    w->sin3[3 * k] = sin(th);
+    w->sin3[3 * k + 1] = sin(th - 2.0 * M_PI / 3.0);
+    w->sin3[3 * k + 2] = sin(th + 2.0 * M_PI / 3.0);
+  }
+  size_t j = 0;
+  for (size_t k = 0; k < n; k++) {
+    const hr_tree_node_t *x = &nd[k];
+    if (!named(sc, x))
+      continue;
+    wmeter_t *m = &w->mt[j++];
+    m->node = k;
+    m->agent = agent;
+    m->records = &w->records;
+    m->three = x->n_phases == 3;
+    /* u_v is line to line on three-phase and L-L nodes (tree.h). */
+    m->u_ln_v = m->three ? x->u_v / sqrt(3.0) : x->u_v;
+    m->p_scale = !m->three && x->phase >= HR_PHASE_AB ? sqrt(3.0) / 2.0 : 1.0;
+    if (!(m->u_ln_v > 0.0)) {
+      hr__simwave_destroy(w);
+      return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "metered", "node '%s' has no voltage", x->id);
+    }
+    hr_meter_cfg_t mc;
+    hr_meter_cfg_init(&mc, fs, sc->line_hz, m->u_ln_v, m->three ? HR_LAYOUT_3P4W : HR_LAYOUT_1P2W);
+    /* What the agent reads (loop.h): the 1-ms power and the phase currents. */
+    mc.records = HR_RECMASK(HR_REC_HALF) | HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_MS);
+    mc.t0_ns = 0;
+    int rc = hr_meter_create(&mc, &m->m);
+    if (rc != HR_OK) {
+      hr__simwave_destroy(w);
+      return hr__diag_fail(diag, rc, 0, 0, "metered", "the meter of node '%s' refused: %s", x->id,
+                           hr_strerror(rc));
+    }
+    hr_meter_set_callback(m->m, on_record, m);
+  }
+  *out = w;
+  return HR_OK;
+}
+
+int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *powered,
+                     int64_t t_ns)
+{
+  /* Sample k is at k / fs on the simulation clock (t0 = 0). */
+  int64_t k0 = (int64_t)llround((double)t_ns * 1e-9 * w->fs_hz);
+  if (k0 != w->next_k)
+    return HR_ERR_STATE;
+  size_t ph0 = (size_t)(k0 % (int64_t)w->period);
+  for (size_t i = 0; i < w->n_mt; i++) {
+    wmeter_t *m = &w->mt[i];
+    const double *ph = &ph_w[3 * m->node];
+    const int up = powered[m->node];
+    const double u_pk = up ? sqrt(2.0) * m->u_ln_v : 0.0;
+    float *f = w->frames;
+    size_t pos = ph0;
+    if (m->three) {
+      /* PF 1: each phase current in phase with its voltage, RMS = P / U. */
+      double i_pk[3];
+      for (int q = 0; q < 3; q++)
+        i_pk[q] = up ? sqrt(2.0) * ph[q] / m->u_ln_v : 0.0;
+      for (size_t s = 0; s < w->per_step; s++, f += 6) {
+        const double *sn = &w->sin3[3 * pos];
+        for (int q = 0; q < 3; q++) {
+          f[q] = (float)(u_pk * sn[q]);
+          f[3 + q] = (float)(i_pk[q] * sn[q]);
+        }
+        if (++pos == w->period)
+          pos = 0;
+      }
+    } else {
+      double i_pk = up ? sqrt(2.0) * (ph[0] + ph[1] + ph[2]) * m->p_scale / m->u_ln_v : 0.0;
+      for (size_t s = 0; s < w->per_step; s++, f += 2) {
+        double sn = w->sin3[3 * pos];
+        f[0] = (float)(u_pk * sn);
+        f[1] = (float)(i_pk * sn);
+        if (++pos == w->period)
+          pos = 0;
+      }
+    }
+    int rc = hr_meter_push(m->m, w->frames, w->per_step, NULL);
+    if (rc != HR_OK)
+      return rc;
+  }
+  w->next_k = k0 + (int64_t)w->per_step;
+  return HR_OK;
+}
+
+size_t hr__simwave_meters(const hr__simwave_t *w)
+{
+  return w ? w->n_mt : 0;
+}
+
+uint64_t hr__simwave_records(const hr__simwave_t *w)
+{
+  return w ? w->records : 0;
+}
