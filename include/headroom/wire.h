@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "headroom/error.h"
 #include "headroom/export.h"
 #include "headroom/pq.h"
 
@@ -48,6 +49,124 @@ HR_API int hr_harm_json(const hr_harm_t *h, int64_t t_ns, const char *device_id,
  * e.g. "2026-11-22T03:00:00.000000000Z", into buf (len >= 32).
  * Returns HR_OK or HR_ERR_INVALID_ARG. */
 HR_API int hr_time_rfc3339(int64_t t_ns, char *buf, size_t len);
+
+/* ---- PowerMeasurement (protobuf) -----------------------------------------
+ * The µPMU-for-Compute draft's PowerMeasurement message, with headroom's
+ * additions (proto/power_measurement.proto; docs/formats.md,
+ * "PowerMeasurement (protobuf)").  hr_pm_t is the message as a plain C
+ * value: no pointers, no allocation, so a caller can keep one per meter.
+ *
+ * Presence: a double member that is NaN is absent from the message (and a
+ * NaN read from the wire reads as absent); sag_detected/swell_detected are
+ * -1 when absent.  timestamp_ns, device_id, kind, flags and duration_ns are
+ * always written (an absent one decodes as 0 or ""). */
+
+#define HR_PM_MAX_PHASES 3     /* phases in a message, at most */
+#define HR_PM_MAX_HARMONICS 50 /* harmonic orders 1..50, at most */
+#define HR_PM_DEVICE_ID_MAX 64 /* bytes of device_id, at most */
+/* The largest message hr_pm_encode writes [bytes], and with its length
+ * prefix (hr_pm_encode_delimited). */
+#define HR_PM_ENCODED_MAX 4096
+#define HR_PM_DELIMITED_MAX (HR_PM_ENCODED_MAX + 10)
+/* The largest message hr_pm_decode accepts [bytes]: a longer one is refused
+ * before it is parsed (HR_ERR_RANGE). */
+#define HR_PM_DECODE_MAX 65536
+/* Largest JSON text hr_pm_json can produce, NUL included. */
+#define HR_PM_JSON_MAX 32768
+
+typedef struct hr_pm_phase {
+  /* the draft's PhaseData: [V], [A], [W], [var] (fundamental Q1, IEEE 1459),
+   * [VA], P/S */
+  double voltage_rms, current_rms, power_active, power_reactive, power_apparent, power_factor;
+  /* headroom additions: [V], [A], THDS [%], [%] */
+  double voltage_peak, current_peak, thd_voltage, thd_current;
+  int n_voltage_harmonics, n_current_harmonics;  /* 0..HR_PM_MAX_HARMONICS */
+  double voltage_harmonics[HR_PM_MAX_HARMONICS]; /* subgroup RMS, index 0 = order 1 [V] */
+  double current_harmonics[HR_PM_MAX_HARMONICS]; /* [A] */
+} hr_pm_phase_t;
+
+typedef struct hr_pm_event {
+  int type;  /* hr_event_type_t; other values pass through decode */
+  int ended; /* 0 or 1 */
+  uint32_t channels;
+  int64_t start_ns, duration_ns;
+  double extreme, depth_pct, delta, from_value; /* as hr_event_rec_t (from_value: from) */
+  int32_t alarm_index;
+} hr_pm_event_t;
+
+typedef struct hr_pm {
+  int64_t timestamp_ns;                    /* [ns since the Unix epoch] */
+  char device_id[HR_PM_DEVICE_ID_MAX + 1]; /* UTF-8, NUL-terminated */
+  int n_phases;                            /* 0..HR_PM_MAX_PHASES */
+  hr_pm_phase_t phases[HR_PM_MAX_PHASES];
+  struct {
+    double thd_voltage, thd_current; /* [%] */
+    int n_harmonics;                 /* 0..HR_PM_MAX_HARMONICS */
+    double harmonics[HR_PM_MAX_HARMONICS];
+    double frequency;                 /* [Hz] */
+    int sag_detected, swell_detected; /* -1 absent, 0, 1 */
+  } pq;
+  struct {
+    double dp_dt;       /* [MW/s], the draft's unit */
+    double peak_factor; /* peak / RMS */
+    double load_factor; /* average / peak */
+    double power_trend; /* linear-regression slope */
+  } features;
+  /* headroom additions */
+  int kind; /* hr_rec_kind_t, 0: unspecified; other values pass through decode */
+  uint32_t flags;
+  int64_t duration_ns;
+  double power_total, apparent_power_total, power_factor_total; /* [W], [VA], P/Se */
+  double current_neutral_rms, current_peak;                     /* [A], [A] */
+  int has_event;
+  hr_pm_event_t event;
+} hr_pm_t;
+
+/* Sets every field absent (NaN, -1, 0, ""). */
+HR_API void hr_pm_init(hr_pm_t *pm);
+
+/* Fills pm from one engine record (docs/formats.md says which record fills
+ * which field).  rec->u.harm.detail, when present, adds the per-phase
+ * powers and harmonics of an HR_REC_HARM record.  device_id as
+ * hr_record_json (NULL: ""; printable ASCII without quote or backslash, at
+ * most 64 bytes).  Returns HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_pm_from_record(const hr_record_t *rec, const char *device_id, hr_pm_t *pm);
+
+/* Encodes pm as one PowerMeasurement message into buf; len >=
+ * HR_PM_ENCODED_MAX always suffices.  Does not allocate.  Returns HR_OK,
+ * HR_ERR_INVALID_ARG (NULL, or counts/device_id out of range) or HR_ERR_FULL
+ * (len too small; nothing written). */
+HR_API int hr_pm_encode(const hr_pm_t *pm, uint8_t *buf, size_t len, size_t *n_written);
+
+/* As hr_pm_encode, preceded by the message's length as a base-128 varint
+ * (the framing of protobuf's writeDelimitedTo / parseDelimitedFrom);
+ * len >= HR_PM_DELIMITED_MAX always suffices. */
+HR_API int hr_pm_encode_delimited(const hr_pm_t *pm, uint8_t *buf, size_t len, size_t *n_written);
+
+/* Decodes one PowerMeasurement message of len bytes into pm.  Returns HR_OK,
+ * HR_ERR_INVALID_ARG (NULL), HR_ERR_RANGE (longer than HR_PM_DECODE_MAX, more
+ * than HR_PM_MAX_PHASES phases or HR_PM_MAX_HARMONICS harmonics, device_id
+ * over HR_PM_DEVICE_ID_MAX bytes), HR_ERR_PARSE (not a valid message, or a
+ * device_id that is not UTF-8) or HR_ERR_NOMEM; diag (may be NULL) names the
+ * field.  pm is fully written on success only. */
+HR_API int hr_pm_decode(const uint8_t *buf, size_t len, hr_pm_t *pm, hr_diag_t *diag);
+
+/* Finds the next length-delimited message at the start of buf (len bytes
+ * available): *msg_off is where it starts (after the varint), *msg_len its
+ * length.  Returns HR_OK; HR_ERR_TRUNCATED when buf holds only part of the
+ * prefix or the message (read more and call again); HR_ERR_PARSE for a
+ * prefix longer than 10 bytes; HR_ERR_RANGE for a length over
+ * HR_PM_DECODE_MAX.  diag (may be NULL) says which. */
+HR_API int hr_pm_frame(const uint8_t *buf, size_t len, size_t *msg_off, size_t *msg_len,
+                       hr_diag_t *diag);
+
+/* Writes pm as one JSON object (no newline) with the message's own field
+ * names, in the proto3 JSON mapping (int64 as decimal strings, enums by
+ * name, absent fields left out, infinities as "Infinity"; numbers with 17
+ * significant digits, so they read back exactly); docs/formats.md.  len >=
+ * HR_PM_JSON_MAX always suffices.  Returns HR_OK, HR_ERR_INVALID_ARG or
+ * HR_ERR_FULL (a truncated, NUL-terminated prefix). */
+HR_API int hr_pm_json(const hr_pm_t *pm, char *buf, size_t len, size_t *n_written);
 
 #ifdef __cplusplus
 }
