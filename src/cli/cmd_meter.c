@@ -1,4 +1,6 @@
-/* headroom meter: reads a sample stream and writes JSON Lines records. */
+/* headroom meter: reads a sample stream and writes its records: JSON Lines,
+ * or PowerMeasurement messages (length-delimited protobuf, or their JSON
+ * form), --output-format. */
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -18,9 +20,15 @@
 #include "headroom/store.h"
 #include "headroom/wire.h"
 
+/* --output-format */
+enum { OUT_JSON = 0, OUT_PROTO, OUT_PBJSON };
+
 typedef struct sink {
   FILE *out;
   const char *device_id;
+  int format;   /* OUT_* */
+  hr_pm_t *pm;  /* OUT_PROTO, OUT_PBJSON: the message being filled (made once) */
+  char *pm_buf; /* HR_PM_JSON_MAX bytes (also holds HR_PM_DELIMITED_MAX) */
   int failed;
   int err;           /* errno of the first failed write */
   hr_store_t *store; /* --store: interval rows and events also go there */
@@ -28,9 +36,39 @@ typedef struct sink {
   char *harm_buf; /* HR_HARM_JSON_MAX bytes when harm records are asked for */
 } sink_t;
 
+static void sink_put(sink_t *s, const void *buf, size_t n)
+{
+  if (!s->failed && fwrite(buf, 1, n, s->out) != n) {
+    s->failed = 1;
+    s->err = errno;
+  }
+}
+
+/* --output-format proto|pbjson: one PowerMeasurement per record
+ * (docs/formats.md); a harm record's spectrum travels in the message. */
+static void write_pm(sink_t *s, const hr_record_t *rec)
+{
+  size_t n = 0;
+  /* The device id was checked before the stream started. */
+  hr_pm_from_record(rec, s->device_id, s->pm);
+  if (s->format == OUT_PROTO) {
+    if (hr_pm_encode_delimited(s->pm, (uint8_t *)s->pm_buf, HR_PM_DELIMITED_MAX, &n) == HR_OK)
+      sink_put(s, s->pm_buf, n);
+  } else if (hr_pm_json(s->pm, s->pm_buf, HR_PM_JSON_MAX - 1, &n) == HR_OK) {
+    s->pm_buf[n] = '\n';
+    sink_put(s, s->pm_buf, n + 1);
+  }
+}
+
 static void write_record(const hr_record_t *rec, void *user)
 {
   sink_t *s = user;
+  if (s->format != OUT_JSON) {
+    write_pm(s, rec);
+    if (s->store)
+      hr_store_put_record(s->store, s->store_dev, rec);
+    return;
+  }
   char buf[HR_RECORD_JSON_MAX];
   size_t n = 0;
   hr_record_json(rec, s->device_id, buf, sizeof buf, &n);
@@ -394,6 +432,7 @@ typedef struct meter_args {
   int csv_header, csv_skip;
   int64_t t0_ns;
   unsigned records;
+  int out_format; /* OUT_* */
 } meter_args_t;
 
 enum {
@@ -408,7 +447,8 @@ enum {
   M_P_STEP,
   M_I_STEP,
   M_ALARM,
-  M_RECORDS
+  M_RECORDS,
+  M_OUT_FORMAT
 };
 
 static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
@@ -474,6 +514,12 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
     break;
   case M_RECORDS:
     bad = parse_records(v, &a->records);
+    break;
+  case M_OUT_FORMAT:
+    bad = !strcmp(v, "json")     ? (a->out_format = OUT_JSON, 0)
+          : !strcmp(v, "proto")  ? (a->out_format = OUT_PROTO, 0)
+          : !strcmp(v, "pbjson") ? (a->out_format = OUT_PBJSON, 0)
+                                 : 1;
     break;
   default:
     bad = 1;
@@ -680,10 +726,18 @@ int cmd_meter(int argc, char **argv)
        .dst = &out_path,
        .arg = "FILE",
        .help = "write records to FILE instead of stdout"},
+      {.name = "--output-format",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_OUT_FORMAT,
+       .arg = "json|proto|pbjson",
+       .help = "json: JSON Lines records (default); proto: PowerMeasurement\n"
+               "protobuf messages, each after its length as a varint; pbjson:\n"
+               "the same messages as JSON Lines (docs/formats.md)"},
       {.name = "--json",
        .kind = CLI_FLAG,
        .dst = &(int){0},
-       .help = "JSON Lines records (the only output format; accepted for uniformity)"},
+       .help = "JSON Lines records (the default; same as --output-format json)"},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no summary on stderr"},
   };
   const cli_spec_t spec = {
@@ -809,9 +863,11 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL};
+  sink_t sink = {.out = stdout, .device_id = device_id, .format = a.out_format};
   const char *out_name = "standard output";
-  if ((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) {
+  if (((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) ||
+      (sink.format != OUT_JSON &&
+       (!(sink.pm = malloc(sizeof *sink.pm)) || !(sink.pm_buf = malloc(HR_PM_JSON_MAX))))) {
     fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
     if (fd > 0)
       close(fd);
@@ -826,6 +882,8 @@ int cmd_meter(int argc, char **argv)
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
       free(sink.harm_buf);
+      free(sink.pm);
+      free(sink.pm_buf);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -846,6 +904,8 @@ int cmd_meter(int argc, char **argv)
       fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
       hr_store_close(sink.store);
       free(sink.harm_buf);
+      free(sink.pm);
+      free(sink.pm_buf);
       if (out_path)
         fclose(sink.out);
       if (fd > 0)
@@ -1008,6 +1068,8 @@ done:
   hr_reader_destroy(r);
   hr_meter_destroy(m);
   free(sink.harm_buf);
+  free(sink.pm);
+  free(sink.pm_buf);
   free(ct_frames);
   return status;
 }
