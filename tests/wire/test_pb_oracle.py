@@ -232,6 +232,11 @@ def compare(m, r, dev, spec):
             close(opt(ph[k], "voltage_rms"), chans[f"u{k + 1}"]["rms"], f"{w}: u rms")
 
 
+# A format the meter does not know: refused, naming the option.
+p = subprocess.run([HR_BIN, "meter", "--output-format", "xml", "-"], input=b"", capture_output=True)
+check(p.returncode == 2 and b"--output-format" in p.stderr,
+      f"--output-format xml: exit 2 naming the option ({p.returncode}, {p.stderr!r})")
+
 total = 0
 total += run(["dip", "--seconds", "3"], [], "PDU-A01-001")
 total += run(["swell", "--seconds", "3"], [], "rack-7")
