@@ -132,6 +132,36 @@ HR_API void hr_pm_init(hr_pm_t *pm);
  * most 64 bytes).  Returns HR_OK or HR_ERR_INVALID_ARG. */
 HR_API int hr_pm_from_record(const hr_record_t *rec, const char *device_id, hr_pm_t *pm);
 
+/* The Features the engine computes in no single record: load_factor and
+ * power_trend of an HR_REC_INTERVAL record, from the 1-ms records
+ * (HR_REC_MS) inside its window.  One per meter, fed every record in the
+ * order the meter produced them; a plain value (no allocation), about
+ * 24 KB. */
+#define HR_PM_TREND_LEN                                                                            \
+  1024 /* 1-ms records remembered: 1.024 s, more than                                              \
+          the longest interval window (12 cycles at                                                \
+          the lowest tracked frequency) */
+typedef struct hr_pm_trend {
+  int64_t t_end_ns[HR_PM_TREND_LEN]; /* end of each remembered 1-ms record */
+  double p_w[HR_PM_TREND_LEN];       /* its p_total_w [W] */
+  uint64_t n;                        /* 1-ms records seen */
+} hr_pm_trend_t;
+
+/* Empties t. */
+HR_API void hr_pm_trend_init(hr_pm_trend_t *t);
+
+/* Feeds rec to t and, for an HR_REC_INTERVAL record, sets in pm (filled
+ * from rec by hr_pm_from_record) over the 1-ms records that ended inside
+ * the window [t_ns, t_ns + dur_ns] and came before rec:
+ *   features.load_factor = mean P / max P (absent when max P <= 0 or no
+ *                          1-ms record fell in the window);
+ *   features.power_trend = least-squares slope of P against the records'
+ *                          end times [MW/s, dp_dt's unit] (absent with
+ *                          fewer than 2).
+ * Other records only feed t (pm may then be NULL).  Returns HR_OK or
+ * HR_ERR_INVALID_ARG. */
+HR_API int hr_pm_trend_apply(hr_pm_trend_t *t, const hr_record_t *rec, hr_pm_t *pm);
+
 /* Encodes pm as one PowerMeasurement message into buf; len >=
  * HR_PM_ENCODED_MAX always suffices.  Does not allocate.  Returns HR_OK,
  * HR_ERR_INVALID_ARG (NULL, or counts/device_id out of range) or HR_ERR_FULL

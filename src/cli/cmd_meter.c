@@ -26,9 +26,12 @@ enum { OUT_JSON = 0, OUT_PROTO, OUT_PBJSON };
 typedef struct sink {
   FILE *out;
   const char *device_id;
-  int format;   /* OUT_* */
-  hr_pm_t *pm;  /* OUT_PROTO, OUT_PBJSON: the message being filled (made once) */
-  char *pm_buf; /* HR_PM_JSON_MAX bytes (also holds HR_PM_DELIMITED_MAX) */
+  int format;           /* OUT_* */
+  hr_pm_t *pm;          /* OUT_PROTO, OUT_PBJSON: the message being filled (made once) */
+  char *pm_buf;         /* HR_PM_JSON_MAX bytes (also holds HR_PM_DELIMITED_MAX) */
+  hr_pm_trend_t *trend; /* and the 1-ms series behind an interval's features */
+  int write_ms;         /* the 1-ms records were asked for (else only the trend sees them) */
+  int64_t hidden;       /* 1-ms records made for the trend only */
   int failed;
   int err;           /* errno of the first failed write */
   hr_store_t *store; /* --store: interval rows and events also go there */
@@ -51,6 +54,11 @@ static void write_pm(sink_t *s, const hr_record_t *rec)
   size_t n = 0;
   /* The device id was checked before the stream started. */
   hr_pm_from_record(rec, s->device_id, s->pm);
+  hr_pm_trend_apply(s->trend, rec, s->pm);
+  if (rec->kind == HR_REC_MS && !s->write_ms) {
+    s->hidden++;
+    return;
+  }
   if (s->format == OUT_PROTO) {
     if (hr_pm_encode_delimited(s->pm, (uint8_t *)s->pm_buf, HR_PM_DELIMITED_MAX, &n) == HR_OK)
       sink_put(s, s->pm_buf, n);
@@ -65,7 +73,7 @@ static void write_record(const hr_record_t *rec, void *user)
   sink_t *s = user;
   if (s->format != OUT_JSON) {
     write_pm(s, rec);
-    if (s->store)
+    if (s->store && (rec->kind != HR_REC_MS || s->write_ms))
       hr_store_put_record(s->store, s->store_dev, rec);
     return;
   }
@@ -193,8 +201,10 @@ static void print_reader_diag(const hr_reader_t *r)
   fprintf(stderr, "headroom meter: %s\n", text);
 }
 
+/* hidden: records made for the writer's own use, not written (the 1-ms
+ * records behind the features of --output-format proto|pbjson). */
 static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, double fs, int quiet,
-                    int lost)
+                    int lost, int64_t hidden)
 {
   hr_meter_stats_t st;
   hr_meter_get_stats(m, &st);
@@ -219,7 +229,7 @@ static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, doubl
             (unsigned long long)rs->skipped_lines);
   if (!quiet)
     fprintf(stderr, "headroom meter: %s: %lld frames (%.3f s), %lld records%s\n", name,
-            (long long)st.frames, (double)st.frames / fs, (long long)st.records,
+            (long long)st.frames, (double)st.frames / fs, (long long)(st.records - hidden),
             lost ? ", not all of them written" : "");
 }
 
@@ -794,6 +804,11 @@ int cmd_meter(int argc, char **argv)
   over.t0_ns = t0_ns;
   over.records = records;
   cfg = over;
+  /* The message of an interval record carries the load factor and trend of
+   * its 1-ms power series (hr_pm_trend_apply): make that series even when
+   * only the intervals are written. */
+  if (a.out_format != OUT_JSON && (cfg.records & HR_RECMASK(HR_REC_INTERVAL)))
+    cfg.records |= HR_RECMASK(HR_REC_MS);
   if (format == HR_FMT_I16LE) {
     if (cfg.u_clip_v == 0.0)
       cfg.u_clip_v = 32767.0 * scale_u;
@@ -863,11 +878,15 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {.out = stdout, .device_id = device_id, .format = a.out_format};
+  sink_t sink = {.out = stdout,
+                 .device_id = device_id,
+                 .format = a.out_format,
+                 .write_ms = (records & HR_RECMASK(HR_REC_MS)) != 0};
   const char *out_name = "standard output";
   if (((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) ||
       (sink.format != OUT_JSON &&
-       (!(sink.pm = malloc(sizeof *sink.pm)) || !(sink.pm_buf = malloc(HR_PM_JSON_MAX))))) {
+       (!(sink.pm = malloc(sizeof *sink.pm)) || !(sink.pm_buf = malloc(HR_PM_JSON_MAX)) ||
+        !(sink.trend = malloc(sizeof *sink.trend))))) {
     fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
     if (fd > 0)
       close(fd);
@@ -876,6 +895,7 @@ int cmd_meter(int argc, char **argv)
     free(ct_frames);
     return 1;
   }
+  hr_pm_trend_init(sink.trend);
   if (out_path) {
     sink.out = fopen(out_path, "w");
     out_name = out_path;
@@ -884,6 +904,7 @@ int cmd_meter(int argc, char **argv)
       free(sink.harm_buf);
       free(sink.pm);
       free(sink.pm_buf);
+      free(sink.trend);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -906,6 +927,7 @@ int cmd_meter(int argc, char **argv)
       free(sink.harm_buf);
       free(sink.pm);
       free(sink.pm_buf);
+      free(sink.trend);
       if (out_path)
         fclose(sink.out);
       if (fd > 0)
@@ -1056,7 +1078,7 @@ done:
               (unsigned long long)st.queued);
     }
   }
-  summary(name, m, r, fs, quiet, sink.failed);
+  summary(name, m, r, fs, quiet, sink.failed, sink.hidden);
   if (signo) {
     fprintf(stderr, "headroom meter: %s: stopped by %s; open events closed, records flushed\n",
             name, signal_name(signo));
@@ -1070,6 +1092,7 @@ done:
   free(sink.harm_buf);
   free(sink.pm);
   free(sink.pm_buf);
+  free(sink.trend);
   free(ct_frames);
   return status;
 }

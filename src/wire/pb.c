@@ -215,6 +215,69 @@ int hr_pm_from_record(const hr_record_t *rec, const char *device_id, hr_pm_t *pm
   return HR_OK;
 }
 
+/* ---- features over an interval ------------------------------------------- */
+
+void hr_pm_trend_init(hr_pm_trend_t *t)
+{
+  if (t)
+    t->n = 0;
+}
+
+int hr_pm_trend_apply(hr_pm_trend_t *t, const hr_record_t *rec, hr_pm_t *pm)
+{
+  if (!t || !rec)
+    return HR_ERR_INVALID_ARG;
+  if (rec->kind == HR_REC_MS) {
+    size_t k = (size_t)(t->n % HR_PM_TREND_LEN);
+    t->t_end_ns[k] = rec->t_ns + rec->dur_ns;
+    t->p_w[k] = rec->u.ms.p_total_w;
+    t->n++;
+    return HR_OK;
+  }
+  if (rec->kind != HR_REC_INTERVAL)
+    return HR_OK;
+  if (!pm)
+    return HR_ERR_INVALID_ARG;
+  /* Two passes over the remembered records inside the window: the mean
+   * time and power, then the centred sums of the slope (numerically
+   * stable for ns timestamps near 2^62). */
+  const int64_t a = rec->t_ns, b = rec->t_ns + rec->dur_ns;
+  uint64_t have = t->n < HR_PM_TREND_LEN ? t->n : HR_PM_TREND_LEN;
+  size_t cnt = 0;
+  double sum_x = 0.0, sum_p = 0.0, max_p = -INFINITY;
+  for (uint64_t j = t->n - have; j < t->n; j++) {
+    size_t k = (size_t)(j % HR_PM_TREND_LEN);
+    int64_t e = t->t_end_ns[k];
+    if (e <= a || e > b) /* records ending at a belong to the window before */
+      continue;
+    sum_x += 1e-9 * (double)(e - a);
+    sum_p += t->p_w[k];
+    if (t->p_w[k] > max_p)
+      max_p = t->p_w[k];
+    cnt++;
+  }
+  if (cnt == 0)
+    return HR_OK;
+  double mx = sum_x / (double)cnt, mp = sum_p / (double)cnt;
+  if (max_p > 0.0)
+    pm->features.load_factor = mp / max_p;
+  if (cnt < 2)
+    return HR_OK;
+  double sxx = 0.0, sxp = 0.0;
+  for (uint64_t j = t->n - have; j < t->n; j++) {
+    size_t k = (size_t)(j % HR_PM_TREND_LEN);
+    int64_t e = t->t_end_ns[k];
+    if (e <= a || e > b)
+      continue;
+    double dx = 1e-9 * (double)(e - a) - mx;
+    sxx += dx * dx;
+    sxp += dx * (t->p_w[k] - mp);
+  }
+  if (sxx > 0.0)
+    pm->features.power_trend = sxp / sxx / 1e6; /* W/s -> MW/s */
+  return HR_OK;
+}
+
 /* ---- hr_pm_t to bytes ----------------------------------------------------- */
 
 #define OPT(msg, field, v)                                                                         \

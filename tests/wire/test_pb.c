@@ -614,12 +614,73 @@ static void test_framing(void **state)
   assert_int_equal(hr_pm_frame(limit, sizeof limit, &off, &n, &d), HR_ERR_RANGE);
 }
 
+/* ---- interval features from the 1-ms series ------------------------------ */
+
+/* P = p0 + k t on 1-ms records: the least-squares slope is k, and the load
+ * factor the closed-form mean over max of the points inside the window. */
+static void test_trend(void **state)
+{
+  (void)state;
+  static hr_pm_trend_t tr;
+  hr_pm_trend_init(&tr);
+  const int64_t t0 = INT64_C(1764979200000000000);
+  const double p0 = 1e7, k = -2.5e6; /* W, W/s: -2.5 MW/s */
+  hr_record_t ms = {.kind = HR_REC_MS, .dur_ns = 1000000};
+  for (int j = 0; j < 3000; j++) { /* 3 s: more than the 1024 remembered */
+    ms.t_ns = t0 + (int64_t)j * 1000000;
+    ms.u.ms.p_total_w = p0 + k * 1e-3 * (j + 1); /* P at the record's end */
+    assert_int_equal(hr_pm_trend_apply(&tr, &ms, NULL), HR_OK);
+  }
+  /* A window (2.8 s, 3.0 s] at a non-ms-aligned start: the records ending at
+   * 2.8005 .. 3.000 s, i.e. j + 1 = 2801 .. 3000 (t_end = (j + 1) ms). */
+  hr_record_t iv = {.kind = HR_REC_INTERVAL, .t_ns = t0 + 2800000500, .dur_ns = 199999500};
+  hr_pm_t pm;
+  assert_int_equal(hr_pm_from_record(&iv, NULL, &pm), HR_OK);
+  assert_true(isnan(pm.features.load_factor) && isnan(pm.features.power_trend));
+  assert_int_equal(hr_pm_trend_apply(&tr, &iv, &pm), HR_OK);
+  double sum = 0, mx = -INFINITY;
+  for (int e = 2801; e <= 3000; e++) {
+    double p = p0 + k * 1e-3 * e;
+    sum += p;
+    mx = p > mx ? p : mx;
+  }
+  double lf = sum / 200 / mx;
+  print_message("trend %.9g MW/s (exact -2.5), load factor %.12g (exact %.12g)\n",
+                pm.features.power_trend, pm.features.load_factor, lf);
+  assert_true(fabs(pm.features.power_trend - k / 1e6) < 1e-9);
+  assert_true(fabs(pm.features.load_factor - lf) < 1e-13);
+  /* A window older than the remembered 1024 ms: nothing to say. */
+  iv.t_ns = t0 + 100000000;
+  assert_int_equal(hr_pm_from_record(&iv, NULL, &pm), HR_OK);
+  assert_int_equal(hr_pm_trend_apply(&tr, &iv, &pm), HR_OK);
+  assert_true(isnan(pm.features.load_factor) && isnan(pm.features.power_trend));
+  /* One point: a load factor of 1, no trend; negative power: no load factor. */
+  iv.t_ns = t0 + 2999000000 - 500;
+  iv.dur_ns = 1000;
+  assert_int_equal(hr_pm_from_record(&iv, NULL, &pm), HR_OK);
+  assert_int_equal(hr_pm_trend_apply(&tr, &iv, &pm), HR_OK);
+  assert_true(pm.features.load_factor == 1.0 && isnan(pm.features.power_trend));
+  hr_pm_trend_init(&tr);
+  ms.t_ns = t0;
+  ms.u.ms.p_total_w = -10;
+  hr_pm_trend_apply(&tr, &ms, NULL);
+  ms.t_ns += 1000000;
+  hr_pm_trend_apply(&tr, &ms, NULL);
+  iv.t_ns = t0;
+  iv.dur_ns = 3000000;
+  assert_int_equal(hr_pm_from_record(&iv, NULL, &pm), HR_OK);
+  assert_int_equal(hr_pm_trend_apply(&tr, &iv, &pm), HR_OK);
+  assert_true(isnan(pm.features.load_factor) && pm.features.power_trend == 0.0);
+  assert_int_equal(hr_pm_trend_apply(&tr, &iv, NULL), HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_pm_trend_apply(NULL, &iv, &pm), HR_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_round_trip), cmocka_unit_test(test_largest_message),
       cmocka_unit_test(test_meter_records),     cmocka_unit_test(test_malformed),
-      cmocka_unit_test(test_framing),
+      cmocka_unit_test(test_framing),           cmocka_unit_test(test_trend),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

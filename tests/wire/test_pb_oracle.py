@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 HR_BIN = os.environ.get("HR_BIN", "build/headroom")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTO = os.path.join(ROOT, "proto", "power_measurement.proto")
@@ -119,7 +121,7 @@ KINDS = {"half": 1, "cycle": 2, "ms": 3, "interval": 4, "freq10s": 5, "event": 6
 RECORDS = "half,cycle,ms,interval,freq10s,event,harm"
 
 
-def run(sig_args, meter_args, dev):
+def run(sig_args, meter_args, dev):  # noqa: C901
     samples = os.path.join(tmp, "x.f32")
     subprocess.run([HR_BIN, "gen", *sig_args, "--out", samples], check=True)
     base = [HR_BIN, "meter", "--quiet", "--records", RECORDS, *meter_args, samples]
@@ -142,9 +144,44 @@ def run(sig_args, meter_args, dev):
         j = json_format.Parse(line, PM())
         check(j == m, f"{sig_args}: pbjson line {k} equals the binary message")
     spec = iter(spectra)
+    ms = []  # the 1-ms records so far: (end time, P)
     for m, r in zip(msgs, recs):
         compare(m, r, dev, spec)
+        if r["type"] == "ms":
+            ms.append((r["t_ns"] + r["dur_ns"], r["p_total_w"]))
+        elif r["type"] == "interval":
+            features(m, r, ms[-1024:])
+    # Without the 1-ms records asked for, the intervals' messages are the same
+    # (the meter makes the series for them and does not write it).
+    def proto(records):
+        p = subprocess.run(base + ["--output-format", "proto", "--records", records],
+                           capture_output=True, timeout=120)
+        return [m for m in messages(p.stdout) if m.kind == pb.RECORD_KIND_INTERVAL]
+    only, with_ms = proto("interval"), proto("interval,ms")
+    ivs = [m for m in msgs if m.kind == pb.RECORD_KIND_INTERVAL]
+    check(len(only) == len(with_ms) == len(ivs) and all(a == b for a, b in zip(only, with_ms)),
+          f"{sig_args}: --records interval gives the messages of --records interval,ms")
+    check(all(a.features == b.features for a, b in zip(only, ivs)),
+          f"{sig_args}: and the features of the run with every record")
     return len(msgs)
+
+
+def features(m, r, ms):
+    """load_factor and power_trend of an interval: NumPy over the 1-ms
+    records that ended inside its window and came before it."""
+    a, b = r["t_ns"], r["t_ns"] + r["dur_ns"]
+    pts = [(e, p) for e, p in ms if a < e <= b]
+    w = f"interval@{a}"
+    check(len(pts) >= 0.9 * r["dur_ns"] / 1e6, f"{w}: {len(pts)} 1-ms records in the window")
+    x = np.array([(e - a) * 1e-9 for e, _ in pts])
+    p = np.array([v for _, v in pts])
+    close(opt(m.features, "load_factor"), p.mean() / p.max(), f"{w}: load_factor", rel=1e-9)
+    slope = np.polyfit(x, p, 1)[0] / 1e6
+    # JSON's 10 digits of P move the slope by about 1e-9 P / window.
+    tol = 10 * 5e-10 * np.abs(p).max() / (r["dur_ns"] * 1e-9) / 1e6
+    got = opt(m.features, "power_trend")
+    check(got is not None and abs(got - slope) <= tol + 1e-9 * abs(slope),
+          f"{w}: power_trend {got} vs NumPy {slope} (tolerance {tol:.3g})")
 
 
 def compare(m, r, dev, spec):
