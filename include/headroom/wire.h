@@ -2,7 +2,11 @@
  *
  * JSON form: one object per record, fields with units in their names (see
  * docs/formats.md, "JSON Lines records").  Numbers are written with 10
- * significant digits; NaN or infinite values become null. */
+ * significant digits; NaN or infinite values become null.
+ *
+ * PowerMeasurement: the µPMU-for-Compute draft's protobuf message
+ * (proto/power_measurement.proto), as bytes and in its proto3-JSON form
+ * (docs/formats.md, "PowerMeasurement (protobuf)"); below. */
 #ifndef HEADROOM_WIRE_H
 #define HEADROOM_WIRE_H
 
