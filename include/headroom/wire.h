@@ -180,9 +180,11 @@ HR_API int hr_pm_encode_delimited(const hr_pm_t *pm, uint8_t *buf, size_t len, s
 /* Decodes one PowerMeasurement message of len bytes into pm.  Returns HR_OK,
  * HR_ERR_INVALID_ARG (NULL), HR_ERR_RANGE (longer than HR_PM_DECODE_MAX, more
  * than HR_PM_MAX_PHASES phases or HR_PM_MAX_HARMONICS harmonics, device_id
- * over HR_PM_DEVICE_ID_MAX bytes), HR_ERR_PARSE (not a valid message, or a
- * device_id that is not UTF-8) or HR_ERR_NOMEM; diag (may be NULL) names the
- * field.  pm is fully written on success only. */
+ * over HR_PM_DEVICE_ID_MAX bytes) or HR_ERR_PARSE (not a valid message, or
+ * a device_id that is not UTF-8); diag (may be NULL) names the field path
+ * ("phases[1].current_harmonics") and, for a message that is not valid
+ * protobuf, the byte offset of the fault.  pm is fully written on success
+ * only. */
 HR_API int hr_pm_decode(const uint8_t *buf, size_t len, hr_pm_t *pm, hr_diag_t *diag);
 
 /* Finds the next length-delimited message at the start of buf (len bytes

@@ -6,6 +6,7 @@
  * refuses an oversized message before protobuf-c sees it, unpacks with
  * protobuf-c (which allocates), checks the counts and copies into pm. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -620,6 +621,161 @@ static int from_pb(const Headroom__Upmu__PowerMeasurement *m, hr_pm_t *pm, hr_di
   return HR_OK;
 }
 
+/* Where a message protobuf-c refused goes wrong: a walk over the protobuf
+ * wire format (https://protobuf.dev/programming-guides/encoding/) guided by
+ * the generated descriptors, which fills diag with the byte offset, the
+ * field path ("phases[1].current_harmonics") and the fault.  Returns 1 when
+ * it found one (protobuf-c refuses nothing this walk accepts, but for a
+ * failed allocation). */
+typedef struct walk {
+  const uint8_t *b; /* the whole message */
+  size_t n;
+  hr_diag_t *diag;
+} walk_t;
+
+static int walk_fail(walk_t *w, size_t off, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int walk_fail(walk_t *w, size_t off, const char *path, const char *fmt, ...)
+{
+  if (w->diag) {
+    w->diag->code = HR_ERR_PARSE;
+    w->diag->offset = off;
+    w->diag->has_offset = 1;
+    snprintf(w->diag->field, sizeof w->diag->field, "%s", path[0] ? path : "PowerMeasurement");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->diag->message, sizeof w->diag->message, fmt, ap);
+    va_end(ap);
+  }
+  return 1;
+}
+
+/* A varint at b[*pos] before end; 0 on success. */
+static int walk_varint(const uint8_t *b, size_t end, size_t *pos, uint64_t *v)
+{
+  *v = 0;
+  for (int k = 0; k < 10; k++) {
+    if (*pos >= end)
+      return -1;
+    uint8_t c = b[(*pos)++];
+    *v |= (uint64_t)(c & 0x7f) << (7 * k);
+    if (!(c & 0x80))
+      return 0;
+  }
+  return -2;
+}
+
+static int wire_type_of(ProtobufCType t)
+{
+  switch (t) {
+  case PROTOBUF_C_TYPE_SFIXED64:
+  case PROTOBUF_C_TYPE_FIXED64:
+  case PROTOBUF_C_TYPE_DOUBLE:
+    return 1;
+  case PROTOBUF_C_TYPE_SFIXED32:
+  case PROTOBUF_C_TYPE_FIXED32:
+  case PROTOBUF_C_TYPE_FLOAT:
+    return 5;
+  case PROTOBUF_C_TYPE_STRING:
+  case PROTOBUF_C_TYPE_BYTES:
+  case PROTOBUF_C_TYPE_MESSAGE:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+static int walk_msg(walk_t *w, size_t pos, size_t end, const ProtobufCMessageDescriptor *d,
+                    const char *path, int depth)
+{
+  unsigned seen[16] = {0}; /* elements of each repeated field so far, by field number */
+  while (pos < end) {
+    size_t at = pos;
+    uint64_t tag;
+    int vr = walk_varint(w->b, end, &pos, &tag);
+    if (vr)
+      return walk_fail(w, at, path,
+                       vr == -1 ? "the input ends inside a field's tag"
+                                : "a field's tag is a varint longer than 10 bytes");
+    uint64_t num = tag >> 3;
+    int wt = (int)(tag & 7);
+    if (num == 0 || num > 536870911u)
+      return walk_fail(w, at, path, "field number %llu (valid: 1 to 2^29 - 1)",
+                       (unsigned long long)num);
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)num);
+    char sub[HR_DIAG_FIELD_BYTES];
+    if (f && f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE)
+      snprintf(sub, sizeof sub, "%s%s%s[%u]", path, path[0] ? "." : "", f->name,
+               num < 16 ? seen[num]++ : 0u);
+    else if (f)
+      snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", f->name);
+    else
+      snprintf(sub, sizeof sub, "%s%sfield %llu", path, path[0] ? "." : "",
+               (unsigned long long)num);
+    if (f) {
+      int want = wire_type_of(f->type);
+      int packed = f->label == PROTOBUF_C_LABEL_REPEATED && want != 2 && wt == 2;
+      if (wt != want && !packed)
+        return walk_fail(w, at, sub, "wire type %d, expected %d for its type", wt, want);
+    }
+    size_t vat = pos;
+    uint64_t v;
+    switch (wt) {
+    case 0:
+      if ((vr = walk_varint(w->b, end, &pos, &v)))
+        return walk_fail(w, vat, sub,
+                         vr == -1 ? "the input ends inside a varint"
+                                  : "a varint longer than 10 bytes");
+      break;
+    case 1:
+    case 5: {
+      size_t need = wt == 1 ? 8 : 4;
+      if (end - pos < need)
+        return walk_fail(w, vat, sub, "a %zu-byte value, %zu bytes left", need, end - pos);
+      pos += need;
+      break;
+    }
+    case 2:
+      if ((vr = walk_varint(w->b, end, &pos, &v)))
+        return walk_fail(w, vat, sub,
+                         vr == -1 ? "the input ends inside a length"
+                                  : "a length varint longer than 10 bytes");
+      if (v > end - pos)
+        return walk_fail(w, vat, sub, "length %llu runs past the end (%zu bytes left)",
+                         (unsigned long long)v, end - pos);
+      if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 8) {
+        if (walk_msg(w, pos, pos + (size_t)v, f->descriptor, sub, depth + 1))
+          return 1;
+      } else if (f && f->label == PROTOBUF_C_LABEL_REPEATED && wire_type_of(f->type) != 2) {
+        int et = wire_type_of(f->type);
+        if (et == 1 && v % 8)
+          return walk_fail(w, vat, sub, "packed length %llu is not a multiple of 8",
+                           (unsigned long long)v);
+        if (et == 5 && v % 4)
+          return walk_fail(w, vat, sub, "packed length %llu is not a multiple of 4",
+                           (unsigned long long)v);
+        if (et == 0) { /* packed varints: each one whole */
+          size_t q = pos, qe = pos + (size_t)v;
+          while (q < qe) {
+            size_t qa = q;
+            if (walk_varint(w->b, qe, &q, &tag))
+              return walk_fail(w, qa, sub, "a packed varint cut or longer than 10 bytes");
+          }
+        }
+      }
+      pos += (size_t)v;
+      break;
+    case 3:
+    case 4:
+      return walk_fail(w, at, sub, "group wire types (3, 4) are not supported");
+    default:
+      return walk_fail(w, at, sub, "wire type %d (valid: 0, 1, 2, 5)", wt);
+    }
+  }
+  return 0;
+}
+
 int hr_pm_decode(const uint8_t *buf, size_t len, hr_pm_t *pm, hr_diag_t *diag)
 {
   diag_clear(diag);
@@ -633,13 +789,14 @@ int hr_pm_decode(const uint8_t *buf, size_t len, hr_pm_t *pm, hr_diag_t *diag)
   static const uint8_t empty[1] = {0};
   Headroom__Upmu__PowerMeasurement *m =
       headroom__upmu__power_measurement__unpack(NULL, len, buf ? buf : empty);
-  if (!m)
-    /* protobuf-c does not say where; the message is not valid protobuf
-     * (truncated, a bad tag or wire type, a length past the end) or a
-     * required allocation failed. */
+  if (!m) {
+    /* protobuf-c does not say where: find it. */
+    walk_t w = {buf, len, diag};
+    if (buf && walk_msg(&w, 0, len, &headroom__upmu__power_measurement__descriptor, "", 0))
+      return HR_ERR_PARSE;
     return fail(diag, HR_ERR_PARSE, "PowerMeasurement", 0, 0,
-                "not a valid PowerMeasurement message (truncated, or a bad tag, wire type or "
-                "length)");
+                "not a valid PowerMeasurement message (or memory ran out while reading it)");
+  }
   hr_pm_t tmp;
   int rc = from_pb(m, &tmp, diag);
   headroom__upmu__power_measurement__free_unpacked(m, NULL);

@@ -463,7 +463,8 @@ static void test_meter_records(void **state)
 
 /* ---- malformed input -------------------------------------------------------- */
 
-static void expect_err(const uint8_t *b, size_t n, int code, const char *field)
+/* offset: the byte the diagnostic names, -1 for none. */
+static void expect_err_at(const uint8_t *b, size_t n, int code, const char *field, long offset)
 {
   hr_pm_t pm;
   hr_diag_t d;
@@ -474,13 +475,28 @@ static void expect_err(const uint8_t *b, size_t n, int code, const char *field)
   assert_int_equal(d.code, code);
   assert_string_equal(d.field, field);
   assert_true(d.message[0] != '\0');
+  if (offset < 0)
+    assert_false(d.has_offset);
+  else {
+    assert_true(d.has_offset);
+    assert_int_equal(d.offset, offset);
+  }
+  char text[HR_DIAG_SOURCE_BYTES + HR_DIAG_FIELD_BYTES + HR_DIAG_MSG_BYTES + 64];
+  hr_diag_format(&d, text, sizeof text);
+  print_message("  %s\n", text);
+}
+
+static void expect_err(const uint8_t *b, size_t n, int code, const char *field)
+{
+  expect_err_at(b, n, code, field, -1);
 }
 
 static void test_malformed(void **state)
 {
   (void)state;
   /* A full message, cut at every length: never a crash, and a cut inside a
-   * field is refused.  A cut at a field boundary may be a valid message, but
+   * field is refused at a byte at most the cut (the end, when a value is
+   * missing), naming the field.  A cut at a field boundary may be a valid message, but
    * then it decodes to a prefix of the fields (fewer or equal). */
   hr_pm_t pm;
   rng = 42;
@@ -497,6 +513,10 @@ static void test_malformed(void **state)
       hr_diag_t d;
       int rc = hr_pm_decode(copy, cut, &out, &d);
       assert_true(rc == HR_OK || rc == HR_ERR_PARSE);
+      /* a cut message is refused at a byte inside it, naming the field */
+      if (rc != HR_OK && !(d.has_offset && d.offset <= cut && d.field[0]))
+        fail_msg("cut at %zu of %zu: %s (offset %d %llu): %s", cut, n, d.field, d.has_offset,
+                 (unsigned long long)d.offset, d.message);
       refused += rc != HR_OK;
       total++;
       free(copy);
@@ -511,10 +531,20 @@ static void test_malformed(void **state)
   const uint8_t bad_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
                                 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}; /* 11-byte varint */
   const uint8_t field0[] = {0x00, 0x00};                             /* field number 0 */
-  expect_err(bad_wire_type, sizeof bad_wire_type, HR_ERR_PARSE, "PowerMeasurement");
-  expect_err(past_end, sizeof past_end, HR_ERR_PARSE, "PowerMeasurement");
-  expect_err(bad_varint, sizeof bad_varint, HR_ERR_PARSE, "PowerMeasurement");
-  expect_err(field0, sizeof field0, HR_ERR_PARSE, "PowerMeasurement");
+  expect_err_at(bad_wire_type, sizeof bad_wire_type, HR_ERR_PARSE, "timestamp_ns", 0);
+  expect_err_at(past_end, sizeof past_end, HR_ERR_PARSE, "device_id", 1);
+  expect_err_at(bad_varint, sizeof bad_varint, HR_ERR_PARSE, "timestamp_ns", 1);
+  expect_err_at(field0, sizeof field0, HR_ERR_PARSE, "PowerMeasurement", 0);
+  /* nested: the second phase's current_harmonics (field 12, packed) holds
+   * 1 byte, not a whole double */
+  const uint8_t packed_cut[] = {0x1a, 0x00, 0x1a, 0x03, 0x62, 0x01, 0x00};
+  expect_err_at(packed_cut, sizeof packed_cut, HR_ERR_PARSE, "phases[1].current_harmonics", 5);
+  /* a double (wire type 1) sent as a varint, inside pq */
+  const uint8_t pq_wt[] = {0x08, 0x01, 0x22, 0x02, 0x20, 0x05};
+  expect_err_at(pq_wt, sizeof pq_wt, HR_ERR_PARSE, "pq.frequency", 4);
+  /* an unknown field (99) cut short: named by its number */
+  const uint8_t unk_cut[] = {0x9a, 0x06, 0x09, 0x00};
+  expect_err_at(unk_cut, sizeof unk_cut, HR_ERR_PARSE, "field 99", 2);
   /* four (empty) phases */
   const uint8_t four[] = {0x1a, 0x00, 0x1a, 0x00, 0x1a, 0x00, 0x1a, 0x00};
   expect_err(four, sizeof four, HR_ERR_RANGE, "phases");
