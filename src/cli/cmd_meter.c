@@ -111,7 +111,7 @@ static int parse_records(const char *arg, unsigned *mask)
   strcpy(buf, arg);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int k = HR_REC_HALF; k <= HR_REC_HARM; k++)
+    for (int k = HR_REC_HALF; k < 32; k++)
       if (strcmp(hr_rec_kind_name((hr_rec_kind_t)k), "unknown") != 0 &&
           strcmp(tok, hr_rec_kind_name((hr_rec_kind_t)k)) == 0) {
         *mask |= HR_RECMASK(k);
