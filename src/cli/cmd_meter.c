@@ -654,9 +654,10 @@ int cmd_meter(int argc, char **argv)
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm or all\n"
-               "(default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum)"},
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,agg150,agg10min\n"
+               "or all (default cycle,interval,freq10s,event; all leaves out harm:\n"
+               "harmonics and IEEE 1459 powers, each followed by its spectrum, and\n"
+               "agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min aggregates)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,

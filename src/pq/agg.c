@@ -36,9 +36,9 @@ struct hr__agg {
   agg_acc_t a150[2]; /* [0]: the value in progress; [1]: the one started at a
                         10-min tick while [0] completes (n = 0 otherwise) */
   agg_acc_t a10;
-  int64_t end10_ns;  /* tick that ends the current 10-min interval; INT64_MIN
-                        before the first value */
-  uint32_t flags10;  /* HR_FLAG_STARTUP: the stream began inside it */
+  int64_t end10_ns; /* tick that ends the current 10-min interval; INT64_MIN
+                       before the first value */
+  uint32_t flags10; /* HR_FLAG_STARTUP: the stream began inside it */
 };
 
 int64_t hr__agg_next_tick(int64_t t_ns)
@@ -122,8 +122,7 @@ static void emit(hr_meter_t *m, const agg_acc_t *a, hr_rec_kind_t kind, int64_t 
 static void emit10(hr_meter_t *m, hr__agg_t *a)
 {
   if (a->a10.n)
-    emit(m, &a->a10, HR_REC_AGG10MIN, a->end10_ns - HR__AGG_10MIN_NS, HR__AGG_10MIN_NS,
-         a->flags10);
+    emit(m, &a->a10, HR_REC_AGG10MIN, a->end10_ns - HR__AGG_10MIN_NS, HR__AGG_10MIN_NS, a->flags10);
   memset(&a->a10, 0, sizeof a->a10);
 }
 
