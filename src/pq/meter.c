@@ -230,8 +230,9 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
 /* ---- create / destroy ---------------------------------------------------- */
 
 /* Records one frame can produce at most: two boundaries due together (each a
- * half, a cycle, an interval and up to 3 + 1 + 2 + 8 events), two 1-ms ticks
- * (each a record and up to 2 + 8 events), a 10-s frequency; rounded up. */
+ * half, a cycle, an interval, an agg150 and an agg10min, and up to
+ * 3 + 1 + 2 + 8 events), two 1-ms ticks (each a record and up to 2 + 8
+ * events), a 10-s frequency: 61; rounded up. */
 #define QUEUE_RESERVE 96
 
 static size_t align_up(size_t n)
