@@ -175,4 +175,17 @@ if full:
           f"{ref:.4f} V ({e * 100:.4f} % of Udin)")
     n += 4
 check(len(resync) == 2, f"1p2w: resynchronisations at {resync}, want two ticks")
+n += 1
+
+# 3. A stream that starts exactly on a 10-min tick: its first 10-min value is
+#    there, not dropped as start-up (it carries the flags of its first values,
+#    which start before the zero-crossing filter settled).
+recs, _, _ = run_meter(sig.frames(600.5), "--fs", str(fs), "--f-nom", "50", "--u-din", str(UDIN),
+                       "--layout", "1p2w", "--t0-ns", str(TICK), "--records", "interval,agg10min")
+iv, _, a10, _ = check_against_intervals("1p2w from a tick", recs)
+check(len(a10) == 1 and a10[0]["t_ns"] == TICK and abs(a10[0]["n_values"] - 600 * f / 10) <= 1.0,
+      f"stream from a tick: 10-min values {[(a['t_ns'] - TICK, a['n_values'], a['flags']) for a in a10]}")
+check(len(a10) == 1 and set(a10[0]["flags"]) == set().union(*[set(r["flags"]) for r in iv if r["t_ns"] < TICK + TEN]),
+      "stream from a tick: the 10-min value's flags are its values'")
+n += 2
 finish("agg", n)
