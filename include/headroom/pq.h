@@ -89,7 +89,9 @@ enum {
   HR_FLAG_FREQ_RANGE = 1u << 3,
   /* IEC 61000-4-30 §4.7: the window overlaps a dip, swell or interruption. */
   HR_FLAG_EVENT = 1u << 4,
-  /* The window starts before the zero-crossing filter has settled. */
+  /* The window starts before the zero-crossing filter has settled; a 10-s
+   * frequency or 10-min aggregate whose clock interval began before the
+   * stream (incomplete). */
   HR_FLAG_STARTUP = 1u << 5,
   /* The window is not made of the expected number of half cycles. */
   HR_FLAG_IRREGULAR = 1u << 6,
