@@ -197,14 +197,15 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
 {
   /* Clear the header and the union member this kind uses (a cycle record is
    * ten times the size of a 1-ms one, and 1-ms records come 1000 a second). */
-  size_t body = kind == HR_REC_CYCLE                               ? sizeof rec->u.cycle
-                : kind == HR_REC_INTERVAL                          ? sizeof rec->u.interval
-                : kind == HR_REC_HALF                              ? sizeof rec->u.half
-                : kind == HR_REC_EVENT                             ? sizeof rec->u.event
-                : kind == HR_REC_FREQ10S                           ? sizeof rec->u.freq
-                : kind == HR_REC_HARM                              ? sizeof rec->u.harm
-                : kind == HR_REC_AGG150 || kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
-                                                                   : sizeof rec->u.ms;
+  size_t body = kind == HR_REC_CYCLE      ? sizeof rec->u.cycle
+                : kind == HR_REC_INTERVAL ? sizeof rec->u.interval
+                : kind == HR_REC_HALF     ? sizeof rec->u.half
+                : kind == HR_REC_EVENT    ? sizeof rec->u.event
+                : kind == HR_REC_FREQ10S  ? sizeof rec->u.freq
+                : kind == HR_REC_HARM     ? sizeof rec->u.harm
+                : kind == HR_REC_AGG150   ? sizeof rec->u.agg
+                : kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
+                                          : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
   rec->kind = kind;
   rec->n_u = m->nu;

@@ -28,13 +28,14 @@ typedef struct collect {
 
 static size_t rec_bytes(const hr_record_t *r)
 {
-  size_t body = r->kind == HR_REC_CYCLE                                  ? sizeof r->u.cycle
-                : r->kind == HR_REC_INTERVAL                             ? sizeof r->u.interval
-                : r->kind == HR_REC_HALF                                 ? sizeof r->u.half
-                : r->kind == HR_REC_EVENT                                ? sizeof r->u.event
-                : r->kind == HR_REC_FREQ10S                              ? sizeof r->u.freq
-                : r->kind == HR_REC_AGG150 || r->kind == HR_REC_AGG10MIN ? sizeof r->u.agg
-                                                                         : sizeof r->u.ms;
+  size_t body = r->kind == HR_REC_CYCLE      ? sizeof r->u.cycle
+                : r->kind == HR_REC_INTERVAL ? sizeof r->u.interval
+                : r->kind == HR_REC_HALF     ? sizeof r->u.half
+                : r->kind == HR_REC_EVENT    ? sizeof r->u.event
+                : r->kind == HR_REC_FREQ10S  ? sizeof r->u.freq
+                : r->kind == HR_REC_AGG150   ? sizeof r->u.agg
+                : r->kind == HR_REC_AGG10MIN ? sizeof r->u.agg
+                                             : sizeof r->u.ms;
   return offsetof(hr_record_t, u) + body;
 }
 
