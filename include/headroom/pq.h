@@ -230,9 +230,6 @@ typedef struct hr_freq_rec {
   double span_s; /* duration of those cycles [s] */
 } hr_freq_rec_t;
 
-/* HR_REC_HARM: the compact part of harmonics.h's hr_harm_t for one
- * 10/12-cycle interval (t_ns, dur_ns: the window).  THD with H = h_max
- * (50) from harmonic subgroups; the IEEE 1459-2010 system quantities. */
 /* HR_REC_AGG150 and HR_REC_AGG10MIN (IEC 61000-4-30 §4.5): the 10/12-cycle
  * values (HR_REC_INTERVAL) of the aggregation interval, magnitudes combined
  * as the square root of the mean of their squares (§4.5.1), powers and
@@ -259,6 +256,9 @@ typedef struct hr_agg_rec {
   double p_total_w;         /* mean total active power [W] */
 } hr_agg_rec_t;
 
+/* HR_REC_HARM: the compact part of harmonics.h's hr_harm_t for one
+ * 10/12-cycle interval (t_ns, dur_ns: the window).  THD with H = h_max
+ * (50) from harmonic subgroups; the IEEE 1459-2010 system quantities. */
 typedef struct hr_harm_rec {
   int n_cycles;
   int h_max;                  /* HR_HARM_H_MAX, the H of the THD */
