@@ -111,7 +111,7 @@ static int parse_records(const char *arg, unsigned *mask)
   strcpy(buf, arg);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int k = HR_REC_HALF; k <= HR_REC_HARM; k++)
+    for (int k = HR_REC_HALF; k < 32; k++)
       if (strcmp(hr_rec_kind_name((hr_rec_kind_t)k), "unknown") != 0 &&
           strcmp(tok, hr_rec_kind_name((hr_rec_kind_t)k)) == 0) {
         *mask |= HR_RECMASK(k);
@@ -394,6 +394,10 @@ typedef struct meter_args {
   int csv_header, csv_skip;
   int64_t t0_ns;
   unsigned records;
+  /* --swing-*: a repeated option adds to its list (the first one given
+   * replaces the defaults); limits are paired with the list after parsing. */
+  int sw_windows, sw_bands, sw_ramps, n_band_lim, n_ramp_lim;
+  double band_lim[HR_SWING_MAX_BANDS], ramp_lim[HR_SWING_MAX_RAMPS];
 } meter_args_t;
 
 enum {
@@ -408,8 +412,44 @@ enum {
   M_P_STEP,
   M_I_STEP,
   M_ALARM,
-  M_RECORDS
+  M_RECORDS,
+  M_SW_WINDOW,
+  M_SW_BAND,
+  M_SW_BAND_LIMIT,
+  M_SW_RAMP,
+  M_SW_RAMP_LIMIT
 };
+
+/* Appends v to list (*n of max), or says why not. */
+static int sw_append(const char *opt, const char *v, double *list, int *n, int max)
+{
+  double x;
+  if (cli_double(v, &x) || !isfinite(x) || x < 0.0) {
+    fprintf(stderr, "headroom meter: %s: invalid value '%s': a finite number >= 0\n", opt, v);
+    return 2;
+  }
+  if (*n == max) {
+    fprintf(stderr, "headroom meter: %s: at most %d values\n", opt, max);
+    return 2;
+  }
+  list[(*n)++] = x;
+  return 0;
+}
+
+/* LO:HI in Hz. */
+static int parse_band(const char *arg, double *lo, double *hi)
+{
+  char buf[128];
+  if (strlen(arg) >= sizeof buf)
+    return -1;
+  strcpy(buf, arg);
+  char *colon = strchr(buf, ':');
+  if (!colon)
+    return -1;
+  *colon = '\0';
+  return cli_double(buf, lo) || cli_double(colon + 1, hi) || !isfinite(*lo) || !isfinite(*hi) ? -1
+                                                                                              : 0;
+}
 
 static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
 {
@@ -475,6 +515,32 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
   case M_RECORDS:
     bad = parse_records(v, &a->records);
     break;
+  case M_SW_WINDOW:
+    if (a->sw_windows++ == 0)
+      a->over.swing.n_windows = 0;
+    return sw_append(o->name, v, a->over.swing.window_s, &a->over.swing.n_windows,
+                     HR_SWING_MAX_WINDOWS);
+  case M_SW_RAMP:
+    if (a->sw_ramps++ == 0)
+      a->over.swing.n_ramps = 0;
+    return sw_append(o->name, v, a->over.swing.ramp_window_s, &a->over.swing.n_ramps,
+                     HR_SWING_MAX_RAMPS);
+  case M_SW_BAND_LIMIT:
+    return sw_append(o->name, v, a->band_lim, &a->n_band_lim, HR_SWING_MAX_BANDS);
+  case M_SW_RAMP_LIMIT:
+    return sw_append(o->name, v, a->ramp_lim, &a->n_ramp_lim, HR_SWING_MAX_RAMPS);
+  case M_SW_BAND: {
+    hr_swing_cfg_t *w = &a->over.swing;
+    if (a->sw_bands++ == 0)
+      w->n_bands = 0;
+    if (w->n_bands == HR_SWING_MAX_BANDS) {
+      fprintf(stderr, "headroom meter: %s: at most %d bands\n", o->name, HR_SWING_MAX_BANDS);
+      return 2;
+    }
+    bad = parse_band(v, &w->band_lo_hz[w->n_bands], &w->band_hi_hz[w->n_bands]);
+    w->n_bands += !bad;
+    break;
+  }
   default:
     bad = 1;
     break;
@@ -648,15 +714,55 @@ int cmd_meter(int argc, char **argv)
        .arg = "METRIC>X[:H]",
        .help = "threshold alarm (also <), hysteresis H, up to 8; metrics: p_total_w\n"
                "dpdt_w_per_s i_peak_a i_rms_a u_rms_v freq_hz"},
+      {.kind = CLI_SECTION, .help = "power swing (--records swing)"},
+      {.name = "--swing-window",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_WINDOW,
+       .arg = "S",
+       .help = "spectrum window of the 1-ms power series, whole ms from 0.125 s,\n"
+               "repeatable up to 4 (default 0.125 and 10)"},
+      {.name = "--swing-band",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_BAND,
+       .arg = "LO:HI",
+       .help = "oscillation band in Hz, repeatable up to 8 (default 0.1:2 and 3:30)"},
+      {.name = "--swing-band-limit",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_BAND_LIMIT,
+       .arg = "W",
+       .help = "swing_limit event when a band's RMS exceeds W (longest window);\n"
+               "once for all bands or once per band in order"},
+      {.name = "--swing-ramp",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_RAMP,
+       .arg = "S",
+       .help = "ramp-rate window, whole ms, repeatable up to 4 (default 1)"},
+      {.name = "--swing-ramp-limit",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_RAMP_LIMIT,
+       .arg = "W_PER_S",
+       .help = "swing_limit event when |ramp| over a ramp window exceeds this;\n"
+               "once for all windows or once per window in order"},
+      {.name = "--swing-hysteresis-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->swing.hysteresis_pct,
+       .arg = "P",
+       .help = "a swing limit event ends at or below (100 - P) % of its limit (default 10)"},
       {.kind = CLI_SECTION, .help = "output"},
       {.name = "--records",
        .kind = CLI_FN,
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm or all\n"
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,swing or all\n"
                "(default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum)"},
+               "harmonics and IEEE 1459 powers, each followed by its spectrum, and\n"
+               "swing: power-swing analytics of the 1-ms power series)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
@@ -724,6 +830,19 @@ int cmd_meter(int argc, char **argv)
   int64_t t0_ns = a.t0_ns;
   unsigned records = a.records;
   hr_meter_cfg_t over = a.over;
+  /* One limit applies to every band (ramp window), or one each in order. */
+  if ((a.n_band_lim > 1 && a.n_band_lim != over.swing.n_bands) ||
+      (a.n_ramp_lim > 1 && a.n_ramp_lim != over.swing.n_ramps)) {
+    int band = a.n_band_lim > 1 && a.n_band_lim != over.swing.n_bands;
+    fprintf(stderr, "headroom meter: %s: %d limits for %d %s; give one for all or one for each\n",
+            band ? "--swing-band-limit" : "--swing-ramp-limit", band ? a.n_band_lim : a.n_ramp_lim,
+            band ? over.swing.n_bands : over.swing.n_ramps, band ? "bands" : "ramp windows");
+    return 2;
+  }
+  for (int b = 0; a.n_band_lim && b < over.swing.n_bands; b++)
+    over.swing.band_limit_w[b] = a.band_lim[a.n_band_lim == 1 ? 0 : b];
+  for (int q = 0; a.n_ramp_lim && q < over.swing.n_ramps; q++)
+    over.swing.ramp_limit_w_per_s[q] = a.ramp_lim[a.n_ramp_lim == 1 ? 0 : q];
 
   /* A COMTRADE recording brings its own rate, layout and start time. */
   float *ct_frames = NULL;

@@ -186,6 +186,8 @@ struct hr_meter {
   void *arena; /* one allocation for every array above */
 
   struct hr__harm *harm; /* harmonics stage (harmonics.c), NULL unless HR_REC_HARM is asked for */
+  /* power-swing stage (swing.c), NULL unless HR_REC_SWING is asked for */
+  struct hr__swing_stage *swing_stage;
 };
 
 /* meter.c */

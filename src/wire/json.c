@@ -221,6 +221,20 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     num(&o, "i0_pct", h->i0_pct);
     break;
   }
+  case HR_REC_SWING: {
+    const hr_swing_rec_t *w = &rec->u.swing;
+    put(&o, ",\"window\":%d", w->window);
+    num(&o, "bin_hz", w->bin_hz);
+    num(&o, "p_mean_w", w->p_mean_w);
+    num(&o, "p_min_w", w->p_min_w);
+    num(&o, "p_max_w", w->p_max_w);
+    num(&o, "swing_rms_w", w->swing_rms_w);
+    num(&o, "dom_freq_hz", w->dom_freq_hz);
+    num(&o, "dom_amp_w", w->dom_amp_w);
+    arr(&o, "band_rms_w", w->band_rms_w, w->n_bands);
+    arr(&o, "ramp_w_per_s", w->ramp_w_per_s, w->n_ramps);
+    break;
+  }
   case HR_REC_FREQ10S:
     num(&o, "freq_hz", rec->u.freq.freq_hz);
     put(&o, ",\"n_cycles\":%d", rec->u.freq.n_cycles);
@@ -268,6 +282,15 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
       put(&o, ",\"alarm\":%d", e->alarm_index);
       num(&o, "extreme", e->extreme);
       break;
+    case HR_EVT_SWING_LIMIT: {
+      int band = e->alarm_index >= HR_SWING_BAND_LIMIT0;
+      put(&o, ",\"limit\":\"%s\",\"index\":%d", band ? "band" : "ramp",
+          band ? e->alarm_index - HR_SWING_BAND_LIMIT0 : e->alarm_index);
+      num(&o, band ? "limit_w" : "limit_w_per_s", e->from);
+      num(&o, band ? "max_w" : "max_w_per_s", e->extreme);
+      num(&o, "pct_of_limit", e->depth_pct);
+      break;
+    }
     }
     break;
   }
