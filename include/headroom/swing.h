@@ -46,38 +46,38 @@ extern "C" {
 #define HR_SWING_BAND_LIMIT0 16
 
 typedef struct hr_swing_cfg {
-  int n_windows;                          /* 1 .. HR_SWING_MAX_WINDOWS (default 2) */
-  double window_s[HR_SWING_MAX_WINDOWS];  /* spectrum windows [s] (default 0.125, 10) */
-  int n_bands;                            /* 0 .. HR_SWING_MAX_BANDS (default 2) */
-  double band_lo_hz[HR_SWING_MAX_BANDS];  /* 0 <= lo < hi <= 500 (default 0.1, 3) */
-  double band_hi_hz[HR_SWING_MAX_BANDS];  /* (default 2, 30) */
-  double band_limit_w[HR_SWING_MAX_BANDS]; /* limit on band_rms_w [W]; 0: none */
-  int n_ramps;                            /* 0 .. HR_SWING_MAX_RAMPS (default 1) */
+  int n_windows;                                 /* 1 .. HR_SWING_MAX_WINDOWS (default 2) */
+  double window_s[HR_SWING_MAX_WINDOWS];         /* spectrum windows [s] (default 0.125, 10) */
+  int n_bands;                                   /* 0 .. HR_SWING_MAX_BANDS (default 2) */
+  double band_lo_hz[HR_SWING_MAX_BANDS];         /* 0 <= lo < hi <= 500 (default 0.1, 3) */
+  double band_hi_hz[HR_SWING_MAX_BANDS];         /* (default 2, 30) */
+  double band_limit_w[HR_SWING_MAX_BANDS];       /* limit on band_rms_w [W]; 0: none */
+  int n_ramps;                                   /* 0 .. HR_SWING_MAX_RAMPS (default 1) */
   double ramp_window_s[HR_SWING_MAX_RAMPS];      /* [s], whole ms (default 1) */
   double ramp_limit_w_per_s[HR_SWING_MAX_RAMPS]; /* limit on |ramp| [W/s]; 0: none */
-  double hysteresis_pct; /* 0 <= h < 100 (default 10) */
+  double hysteresis_pct;                         /* 0 <= h < 100 (default 10) */
 } hr_swing_cfg_t;
 
 /* HR_REC_SWING: one spectrum window (record t_ns, dur_ns: the window's span
  * of 1-ms ticks; flags: those of its ticks). */
 typedef struct hr_swing_rec {
-  int window;       /* index in cfg.swing.window_s */
-  double bin_hz;    /* spectrum resolution 1 / window [Hz] */
-  double p_mean_w;  /* mean of the window [W] */
-  double p_min_w;   /* smallest and largest value: the dynamic range [W] */
+  int window;      /* index in cfg.swing.window_s */
+  double bin_hz;   /* spectrum resolution 1 / window [Hz] */
+  double p_mean_w; /* mean of the window [W] */
+  double p_min_w;  /* smallest and largest value: the dynamic range [W] */
   double p_max_w;
-  double swing_rms_w;   /* RMS of the values less their mean [W] */
-  double dom_freq_hz;   /* dominant oscillation frequency [Hz] */
-  double dom_amp_w;     /* its amplitude (peak of the sinusoid) [W] */
+  double swing_rms_w; /* RMS of the values less their mean [W] */
+  double dom_freq_hz; /* dominant oscillation frequency [Hz] */
+  double dom_amp_w;   /* its amplitude (peak of the sinusoid) [W] */
   int n_bands;
   double band_rms_w[HR_SWING_MAX_BANDS]; /* sqrt of the band's mean square [W] */
   int n_ramps;
   double ramp_w_per_s[HR_SWING_MAX_RAMPS]; /* largest |ramp| in the window [W/s]
                                               (signed: its direction); 0 before a
                                               full ramp window of history */
-  int n_bins;               /* N/2 + 1 */
-  const double *spectrum_w; /* S_k for k < n_bins [W]; valid only during the record
-                               callback, NULL in records from hr_meter_pull */
+  int n_bins;                              /* N/2 + 1 */
+  const double *spectrum_w;                /* S_k for k < n_bins [W]; valid only during the record
+                                              callback, NULL in records from hr_meter_pull */
 } hr_swing_rec_t;
 
 #ifdef __cplusplus

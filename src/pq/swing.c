@@ -17,9 +17,9 @@
 typedef struct sw_win {
   int n; /* ticks in the window */
   hr__fft_t *fft;
-  double *x, *re, *im, *spec; /* n, n/2+1, n/2+1, n/2+1 values */
-  int64_t j0;                 /* first tick of the window being filled */
-  uint32_t flags;             /* OR of its ticks' flags */
+  double *x, *re, *im, *spec;      /* n, n/2+1, n/2+1, n/2+1 values */
+  int64_t j0;                      /* first tick of the window being filled */
+  uint32_t flags;                  /* OR of its ticks' flags */
   double ramp[HR_SWING_MAX_RAMPS]; /* largest |ramp| so far, signed */
 } sw_win_t;
 

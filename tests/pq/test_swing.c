@@ -136,8 +136,9 @@ static void on_record(const hr_record_t *rec, void *user)
   assert_true(c->n < 256);
   hr_record_t *r = &c->recs[c->n];
   memset(r, 0, sizeof *r);
-  memcpy(r, rec, offsetof(hr_record_t, u) + (rec->kind == HR_REC_SWING ? sizeof rec->u.swing
-                                                                        : sizeof rec->u.event));
+  memcpy(r, rec,
+         offsetof(hr_record_t, u) +
+             (rec->kind == HR_REC_SWING ? sizeof rec->u.swing : sizeof rec->u.event));
   c->parseval[c->n] = -1.0;
   if (rec->kind == HR_REC_SWING) {
     assert_non_null(rec->u.swing.spectrum_w);
@@ -170,8 +171,9 @@ static void keep(collect_t *c, const hr_record_t *rec)
     assert_null(rec->u.swing.spectrum_w);
   hr_record_t *r = &c->recs[c->n++];
   memset(r, 0, sizeof *r);
-  memcpy(r, rec, offsetof(hr_record_t, u) + (rec->kind == HR_REC_SWING ? sizeof rec->u.swing
-                                                                        : sizeof rec->u.event));
+  memcpy(r, rec,
+         offsetof(hr_record_t, u) +
+             (rec->kind == HR_REC_SWING ? sizeof rec->u.swing : sizeof rec->u.event));
 }
 
 static void same_records(const collect_t *a, const collect_t *b)
