@@ -172,6 +172,13 @@ int hr__swing_stage_create(const hr_meter_cfg_t *cfg, hr__swing_stage_t **out)
       hr__swing_stage_destroy(s);
       return HR_ERR_NOMEM;
     }
+    /* Touch every page now, not on the sample path. */
+    memset(w->x, 0, sizeof *w->x * (size_t)w->n);
+    memset(w->re, 0, sizeof *w->re * nb);
+    memset(w->im, 0, sizeof *w->im * nb);
+    memset(w->spec, 0, sizeof *w->spec * nb);
+    double warm[2] = {0.0, 0.0};
+    hr__fft_real(w->fft, w->x, 1, warm, warm + 1);
     if (w->n > need)
       need = w->n;
     if (w->n > s->w[s->longest].n)
@@ -186,11 +193,12 @@ int hr__swing_stage_create(const hr_meter_cfg_t *cfg, hr__swing_stage_t **out)
   while (len < (uint32_t)need)
     len <<= 1;
   s->mask = len - 1;
-  s->ring = calloc(len, sizeof *s->ring);
+  s->ring = malloc(sizeof *s->ring * len);
   if (!s->ring) {
     hr__swing_stage_destroy(s);
     return HR_ERR_NOMEM;
   }
+  memset(s->ring, 0, sizeof *s->ring * len);
   hr__swing_stage_reset(s);
   *out = s;
   return HR_OK;
@@ -232,15 +240,17 @@ static void emit_limit(hr_meter_t *m, int index, int ended, double now_pos, int6
   hr__meter_emit(m, &rec);
 }
 
-/* Limit li (index: its event's alarm_index) sees value v >= 0 at at_ns,
- * decided at now_pos.  Starts above limit, ends at or below limit * (1 -
- * hysteresis). */
+/* Limit li (index: its event's alarm_index) sees value v >= 0 at at_ns
+ * (INT64_MIN: the time of now_pos, found only when needed), decided at now_pos.  Starts above
+ * limit, ends at or below limit * (1 - hysteresis). */
 static void limit_update(hr_meter_t *m, hr__swing_stage_t *s, int li, int index, double v,
                          double limit, int64_t at_ns, double now_pos)
 {
   sw_limit_t *l = &s->lim[li];
   if (!l->active) {
     if (v > limit) {
+      if (at_ns == INT64_MIN)
+        at_ns = hr__meter_t_ns(m, now_pos);
       l->active = 1;
       l->start_ns = at_ns;
       l->extreme = v;
@@ -251,6 +261,8 @@ static void limit_update(hr_meter_t *m, hr__swing_stage_t *s, int li, int index,
   if (v > l->extreme)
     l->extreme = v;
   if (v <= limit * (1.0 - s->cfg.hysteresis_pct / 100.0)) {
+    if (at_ns == INT64_MIN)
+      at_ns = hr__meter_t_ns(m, now_pos);
     emit_limit(m, index, 1, now_pos, l->start_ns, at_ns, l->extreme, limit, 0);
     l->active = 0;
   }
@@ -289,15 +301,16 @@ static void bin_at(const sw_win_t *w, int k, double *re, double *im)
   }
 }
 
-/* |H_k| of the periodic-Hann-windowed DFT, from the rectangular one:
+/* |H_k|^2 of the periodic-Hann-windowed DFT, from the rectangular one:
  * H_k = X_k / 2 - (X_{k-1} + X_{k+1}) / 4. */
-static double hann_mag(const sw_win_t *w, int k)
+static double hann_sq(const sw_win_t *w, int k)
 {
   double a, b, c, d, e, f;
   bin_at(w, k - 1, &a, &b);
   bin_at(w, k, &c, &d);
   bin_at(w, k + 1, &e, &f);
-  return hypot(0.5 * c - 0.25 * (a + e), 0.5 * d - 0.25 * (b + f));
+  double re = 0.5 * c - 0.25 * (a + e), im = 0.5 * d - 0.25 * (b + f);
+  return re * re + im * im;
 }
 
 static void window_done(hr_meter_t *m, hr__swing_stage_t *s, int wi, double pos)
@@ -323,7 +336,7 @@ static void window_done(hr_meter_t *m, hr__swing_stage_t *s, int wi, double pos)
   /* RMS per bin: one-sided, so that the squares sum to the variance. */
   const double inv_n = 1.0 / n;
   for (int k = 0; k < nb; k++) {
-    double a = hypot(w->re[k], w->im[k]) * inv_n;
+    double a = sqrt(w->re[k] * w->re[k] + w->im[k] * w->im[k]) * inv_n;
     w->spec[k] = (k == 0 || 2 * k == n) ? a : M_SQRT2 * a;
   }
 
@@ -349,14 +362,15 @@ static void window_done(hr_meter_t *m, hr__swing_stage_t *s, int wi, double pos)
   int kp = 0;
   double hp = 0.0;
   for (int k = 1; k <= kmax; k++) {
-    double h = hann_mag(w, k);
+    double h = hann_sq(w, k);
     if (h > hp) {
       hp = h;
       kp = k;
     }
   }
   if (kp > 0 && hp > 0.0) {
-    double hl = hann_mag(w, kp - 1), hr = hann_mag(w, kp + 1);
+    hp = sqrt(hp);
+    double hl = sqrt(hann_sq(w, kp - 1)), hr = sqrt(hann_sq(w, kp + 1));
     int side = hr >= hl ? 1 : -1;
     double ratio = (side > 0 ? hr : hl) / hp;
     double d = (2.0 * ratio - 1.0) / (1.0 + ratio);
@@ -414,7 +428,7 @@ void hr__swing_stage_ms(hr_meter_t *m, double pos, double p_w, uint32_t flags)
       if (fabs(ramp) > fabs(s->w[k].ramp[q]))
         s->w[k].ramp[q] = ramp;
     if (c->ramp_limit_w_per_s[q] > 0.0)
-      limit_update(m, s, q, q, fabs(ramp), c->ramp_limit_w_per_s[q], hr__meter_t_ns(m, pos), pos);
+      limit_update(m, s, q, q, fabs(ramp), c->ramp_limit_w_per_s[q], INT64_MIN, pos);
   }
   for (int k = 0; k < c->n_windows; k++) {
     sw_win_t *w = &s->w[k];
