@@ -25,7 +25,9 @@ typedef struct sink {
   int err;           /* errno of the first failed write */
   hr_store_t *store; /* --store: interval rows and events also go there */
   int store_dev;
-  char *harm_buf; /* HR_HARM_JSON_MAX bytes when harm records are asked for */
+  char *harm_buf;  /* HR_HARM_JSON_MAX bytes when harm records are asked for */
+  char *swing_buf; /* --swing-spectrum: swing_len bytes */
+  size_t swing_len;
 } sink_t;
 
 static void write_record(const hr_record_t *rec, void *user)
@@ -44,6 +46,15 @@ static void write_record(const hr_record_t *rec, void *user)
     hr_harm_json(rec->u.harm.detail, rec->t_ns, s->device_id, s->harm_buf, HR_HARM_JSON_MAX, &n);
     s->harm_buf[n] = '\n';
     if (!s->failed && fwrite(s->harm_buf, 1, n + 1, s->out) != n + 1) {
+      s->failed = 1;
+      s->err = errno;
+    }
+  }
+  /* --swing-spectrum: a swing record is followed by its spectrum. */
+  if (rec->kind == HR_REC_SWING && rec->u.swing.spectrum_w && s->swing_buf &&
+      hr_swing_spectrum_json(rec, s->device_id, s->swing_buf, s->swing_len, &n) == HR_OK) {
+    s->swing_buf[n] = '\n';
+    if (!s->failed && fwrite(s->swing_buf, 1, n + 1, s->out) != n + 1) {
       s->failed = 1;
       s->err = errno;
     }
@@ -556,7 +567,7 @@ int cmd_meter(int argc, char **argv)
 {
   hr_meter_cfg_t cfg;
   double fs = 8000, f_nom = 60, u_din = 277;
-  int has_in = 0, quiet = 0, skip_bad = 0;
+  int has_in = 0, quiet = 0, skip_bad = 0, swing_spectrum = 0;
   const char *in_path = "-", *out_path = NULL, *device_id = NULL, *store_path = NULL;
   meter_args_t a;
   memset(&a, 0, sizeof a);
@@ -748,6 +759,10 @@ int cmd_meter(int argc, char **argv)
        .arg = "W_PER_S",
        .help = "swing_limit event when |ramp| over a ramp window exceeds this;\n"
                "once for all windows or once per window in order"},
+      {.name = "--swing-spectrum",
+       .kind = CLI_FLAG,
+       .dst = &swing_spectrum,
+       .help = "follow each swing record with its spectrum (a swing_spectrum line)"},
       {.name = "--swing-hysteresis-pct",
        .kind = CLI_DBL,
        .dst = &ov->swing.hysteresis_pct,
@@ -928,10 +943,27 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL};
+  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL, NULL, 0};
+  if (swing_spectrum && (cfg.records & HR_RECMASK(HR_REC_SWING))) {
+    double longest = 0.0;
+    for (int k = 0; k < cfg.swing.n_windows; k++)
+      longest = fmax(longest, cfg.swing.window_s[k]);
+    sink.swing_len = HR_SWING_SPECTRUM_JSON_BYTES((size_t)llround(longest * 1000.0) / 2 + 1);
+    sink.swing_buf = malloc(sink.swing_len);
+    if (!sink.swing_buf) {
+      fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+      if (fd > 0)
+        close(fd);
+      hr_reader_destroy(r);
+      hr_meter_destroy(m);
+      free(ct_frames);
+      return 1;
+    }
+  }
   const char *out_name = "standard output";
   if ((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) {
     fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+    free(sink.swing_buf);
     if (fd > 0)
       close(fd);
     hr_reader_destroy(r);
@@ -945,6 +977,7 @@ int cmd_meter(int argc, char **argv)
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
       free(sink.harm_buf);
+      free(sink.swing_buf);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -965,6 +998,7 @@ int cmd_meter(int argc, char **argv)
       fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
       hr_store_close(sink.store);
       free(sink.harm_buf);
+      free(sink.swing_buf);
       if (out_path)
         fclose(sink.out);
       if (fd > 0)
@@ -1127,6 +1161,7 @@ done:
   hr_reader_destroy(r);
   hr_meter_destroy(m);
   free(sink.harm_buf);
+  free(sink.swing_buf);
   free(ct_frames);
   return status;
 }

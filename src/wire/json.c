@@ -231,8 +231,10 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     num(&o, "swing_rms_w", w->swing_rms_w);
     num(&o, "dom_freq_hz", w->dom_freq_hz);
     num(&o, "dom_amp_w", w->dom_amp_w);
-    arr(&o, "band_rms_w", w->band_rms_w, w->n_bands);
-    arr(&o, "ramp_w_per_s", w->ramp_w_per_s, w->n_ramps);
+    int nb = w->n_bands < 0 ? 0 : w->n_bands > HR_SWING_MAX_BANDS ? HR_SWING_MAX_BANDS : w->n_bands;
+    int nr = w->n_ramps < 0 ? 0 : w->n_ramps > HR_SWING_MAX_RAMPS ? HR_SWING_MAX_RAMPS : w->n_ramps;
+    arr(&o, "band_rms_w", w->band_rms_w, nb);
+    arr(&o, "ramp_w_per_s", w->ramp_w_per_s, nr);
     break;
   }
   case HR_REC_FREQ10S:
@@ -295,6 +297,30 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     break;
   }
   }
+  put(&o, "}");
+  if (n_written)
+    *n_written = o.pos;
+  return o.full ? HR_ERR_FULL : HR_OK;
+}
+
+int hr_swing_spectrum_json(const hr_record_t *rec, const char *device_id, char *buf, size_t len,
+                           size_t *n_written)
+{
+  if (!rec || !buf || len == 0 || rec->kind != HR_REC_SWING || !rec->u.swing.spectrum_w ||
+      rec->u.swing.n_bins < 1 || !device_id_ok(device_id))
+    return HR_ERR_INVALID_ARG;
+  const hr_swing_rec_t *w = &rec->u.swing;
+  out_t o = {buf, len, 0, 0};
+  buf[0] = '\0';
+  char ts[40];
+  hr_time_rfc3339(rec->t_ns, ts, sizeof ts);
+  put(&o, "{\"type\":\"swing_spectrum\"");
+  if (device_id)
+    put(&o, ",\"device_id\":\"%s\"", device_id);
+  put(&o, ",\"t\":\"%s\",\"t_ns\":%lld,\"dur_ns\":%lld,\"window\":%d,\"n_bins\":%d", ts,
+      (long long)rec->t_ns, (long long)rec->dur_ns, w->window, w->n_bins);
+  num(&o, "bin_hz", w->bin_hz);
+  arr(&o, "spectrum_w", w->spectrum_w, w->n_bins);
   put(&o, "}");
   if (n_written)
     *n_written = o.pos;

@@ -14,7 +14,8 @@ Checks, each against an independent reference:
   amplitude (closed form for the square wave, a NumPy FFT of the ideal
   profile for the trapezoid) times the boxcar gain (truth); 1 % covers the
   Hann two-bin interpolation off a bin centre (measured < 0.07 %) and the noise;
-- band energies, mean square of each band, against NumPy's FFT of the same
+- the power-envelope spectrum (`--swing-spectrum`), bin by bin, and the
+  band energies, mean square of each band, against NumPy's FFT of the same
   1-ms series (the meter's own `ms` records over the record's span) summed by
   Parseval, and the window's mean/min/max/RMS: relative 1e-5 plus 2e-6 of the
   window's RMS (float FFT, 10-digit JSON);
@@ -62,6 +63,9 @@ def meter(frames, fs, f_line, *args):
     ms = [r for r in recs if r["type"] == "ms"]
     sw = [r for r in recs if r["type"] == "swing"]
     ev = [r for r in recs if r["type"] == "event" and r["event"] == "swing_limit"]
+    spec = {(r["window"], r["t_ns"]): r for r in recs if r["type"] == "swing_spectrum"}
+    for r in sw:
+        r["spectrum"] = spec.get((r["window"], r["t_ns"]))
     return ms, sw, ev
 
 
@@ -83,7 +87,8 @@ def oracle_window(t, p, st, rec, bands, ramps):
     s2[1:(n + 1) // 2] *= 2  # one-sided; k = 0 and n/2 once
     f = np.arange(len(X)) * 1000.0 / n
     out = {"mean": x.mean(), "min": x.min(), "max": x.max(), "rms": x.std(),
-           "bands": [np.sqrt(s2[(f >= lo - 1e-9) & (f <= hi + 1e-9)].sum()) for lo, hi in bands]}
+           "bands": [np.sqrt(s2[(f >= lo - 1e-9) & (f <= hi + 1e-9)].sum()) for lo, hi in bands],
+           "spectrum": np.sqrt(s2), "bin_hz": 1000.0 / n}
     last_st = np.nonzero(st)[0].max() if st.any() else -1
     rr = []
     for L in ramps:
@@ -109,6 +114,14 @@ def check_oracle(ms, sw, bands, ramps, label):
         close(r["p_min_w"], o["min"], sc, w + " min")
         close(r["p_max_w"], o["max"], sc, w + " max")
         close(r["swing_rms_w"], o["rms"], sc, w + " swing RMS")
+        if r["spectrum"] is not None:
+            got = np.array(r["spectrum"]["spectrum_w"])
+            ok(len(got) == len(o["spectrum"]) and r["spectrum"]["bin_hz"] == o["bin_hz"],
+               w + f" spectrum: {len(got)} bins, numpy {len(o['spectrum'])}")
+            if len(got) == len(o["spectrum"]):
+                err = np.abs(got - o["spectrum"]) - (1e-5 * o["spectrum"] + 2e-6 * sc)
+                ok(err.max() <= 0, w + f" spectrum bin {err.argmax()}: {got[err.argmax()]:.9g}, "
+                   f"numpy {o['spectrum'][err.argmax()]:.9g}")
         for b in range(len(bands)):
             close(r["band_rms_w"][b], o["bands"][b], sc, w + f" band {bands[b]}")
         for q in range(len(ramps)):
@@ -125,12 +138,14 @@ def square_case():
     for period, duty in ((0.5, 0.6), (0.37, 0.45)):
         prof = lambda t: np.where((t / period) % 1.0 < duty, 1.0, 0.4)
         fr = load_frames(prof, 21.0, fs, fl, pn, 0.01, 1)
-        args = ["--swing-window", "0.125", "--swing-window", "2", "--swing-window", "10"]
+        args = ["--swing-window", "0.125", "--swing-window", "2", "--swing-window", "10",
+                "--swing-spectrum"]
         for lo, hi in bands:
             args += ["--swing-band", f"{lo}:{hi}"]
         for L in ramps:
             args += ["--swing-ramp", str(L / 1000)]
         ms, sw, ev = meter(fr, fs, fl, *args)
+        ok(all(r["spectrum"] is not None for r in sw), "every swing record has its spectrum")
         ok(len([r for r in sw if r["window"] == 2]) == 2, f"two 10-s windows (got {len(sw)} records)")
         ok(len([r for r in sw if r["window"] == 0]) == len(ms) // 125,
            f"{len(ms) // 125} windows of 125 ms")
@@ -235,6 +250,31 @@ def band_limit_case():
             ok(e["start_ns"] + e["duration_ns"] <= 25e9, "ends once the swing stopped")
 
 
+def cli_errors():
+    """Refused swing options name the option and say why (exit 2)."""
+    fr = load_frames(lambda t: np.ones_like(t), 0.2, 8000.0, 60.0, 1e4, 0.0, 5)
+    cases = [
+        (["--swing-window", "0.127"], "--swing-window: swing.window_s[0]", "prime factor"),
+        (["--swing-window", "0.1"], "--swing-window: swing.window_s[0]", "whole number of ms"),
+        (sum([["--swing-window", "1"] for _ in range(5)], []),
+         "--swing-window", "at most 4"),
+        (["--swing-band", "3"], "--swing-band", "invalid value"),
+        (["--swing-band", "5:2"], "--swing-band: swing.band_lo_hz[0]", "lo < hi"),
+        (["--swing-band-limit", "1", "--swing-band-limit", "2", "--swing-band-limit", "3"],
+         "--swing-band-limit", "3 limits for 2 bands"),
+        (["--swing-ramp-limit", "-5"], "--swing-ramp-limit", "invalid value"),
+        (["--swing-ramp", "0.0005"], "--swing-ramp: swing.ramp_window_s[0]", "whole number"),
+        (["--swing-hysteresis-pct", "100"], "--swing-hysteresis-pct", "below 100"),
+    ]
+    for args, opt, why in cases:
+        recs, err, rc = run_meter(fr, "--records", "swing", *args, check_rc=False)
+        ok(rc == 2 and opt in err and why in err, f"{args}: exit {rc}, stderr {err.strip()!r}")
+    # Without --records swing the options are not checked.
+    recs, err, rc = run_meter(fr, "--swing-window", "0.127", check_rc=False)
+    ok(rc == 0, f"swing options unchecked without swing records: exit {rc} {err}")
+
+
+cli_errors()
 square_case()
 trapezoid_case()
 ramp_limit_case()
