@@ -19,7 +19,7 @@
  *     band_rms_w (a sinusoidal swing of amplitude A has RMS A / sqrt 2);
  *   - the dominant oscillation: the largest bin of the Hann-windowed spectrum
  *     (0 < k < N/2), refined by the Hann two-bin interpolation to a
- *     frequency and an amplitude (peak, W);
+ *     frequency and an amplitude (peak, W; at k = 1 towards bin 2 only);
  *   - the maximum ramp rate over each configured ramp window L:
  *     max |P(t) - P(t - L)| / L over the window's ticks t [W/s].
  * Limits: a ramp (any window's ticks) or band (longest spectrum window)

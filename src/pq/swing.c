@@ -289,10 +289,15 @@ void hr__swing_stage_finish(hr_meter_t *m)
 
 /* ---- one window ---------------------------------------------------------- */
 
-/* X_k of the window's DFT for any 0 <= k <= n (conjugate symmetry above n/2). */
+/* X_k of the window's DFT for any -n/2 <= k <= n (conjugate symmetry: X_{-k}
+ * and X_{n-k} are conj(X_k); hann_sq reads k = -1 when the peak is bin 1,
+ * fuzz/reproducers/meter-swing-hann-bin-0). */
 static void bin_at(const sw_win_t *w, int k, double *re, double *im)
 {
-  if (k <= w->n / 2) {
+  if (k < 0) {
+    *re = w->re[-k];
+    *im = -w->im[-k];
+  } else if (k <= w->n / 2) {
     *re = w->re[k];
     *im = w->im[k];
   } else {
@@ -371,7 +376,10 @@ static void window_done(hr_meter_t *m, hr__swing_stage_t *s, int wi, double pos)
   if (kp > 0 && hp > 0.0) {
     hp = sqrt(hp);
     double hl = sqrt(hann_sq(w, kp - 1)), hr = sqrt(hann_sq(w, kp + 1));
-    int side = hr >= hl ? 1 : -1;
+    /* At bin 1 the lower neighbour, bin 0, also holds the Hann leakage of
+     * the negative-frequency image (H_0 = -Re(X_1)/2 for a tone on bin 1):
+     * interpolate towards bin 2 only. */
+    int side = kp == 1 || hr >= hl ? 1 : -1;
     double ratio = (side > 0 ? hr : hl) / hp;
     double d = (2.0 * ratio - 1.0) / (1.0 + ratio);
     d = d < 0.0 ? 0.0 : d > 0.5 ? 0.5 : d;

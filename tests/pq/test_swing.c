@@ -251,12 +251,53 @@ static void blocks_pull_finish_reset(void **state)
   free(x);
 }
 
+/* The dominant oscillation in bin 1 (fuzz/reproducers/meter-swing-hann-bin-0:
+ * its left neighbour is bin 0, whose Hann value needs X_{-1} = conj(X_1)): a
+ * sinusoidal swing of exactly 1 Hz in 1-s windows gives 1 Hz and its
+ * amplitude times the one-cycle boxcar's gain sinc(1/60). */
+static void peak_at_bin_1(void **state)
+{
+  (void)state;
+  const size_t n = 8000 * 4;
+  float *x = malloc(n * 6 * sizeof *x);
+  assert_non_null(x);
+  const double p0 = 3 * 230.0 * 100.0, a = 0.3 * p0; /* W */
+  for (size_t k = 0; k < n; k++) {
+    double t = (double)k / 8000.0;
+    double env = 1.0 + a / p0 * sin(2 * M_PI * 1.0 * t + 0.7);
+    for (int p = 0; p < 3; p++) {
+      double ph = 2 * M_PI * 60.0 * t - 2 * M_PI * p / 3;
+      x[k * 6 + p] = (float)(230 * M_SQRT2 * sin(ph));
+      x[k * 6 + 3 + p] = (float)(100 * env * M_SQRT2 * sin(ph));
+    }
+  }
+  hr_meter_cfg_t cfg;
+  cfg_base(&cfg);
+  cfg.swing.n_windows = 1;
+  cfg.swing.window_s[0] = 1.0;
+  static collect_t c;
+  run(&cfg, x, n, 8000, &c);
+  const double gain = sin(M_PI / 60.0) / (M_PI / 60.0);
+  int seen = 0;
+  for (int k = 0; k < c.n; k++) {
+    const hr_record_t *r = &c.recs[k];
+    if (r->kind != HR_REC_SWING || (r->flags & HR_FLAG_STARTUP))
+      continue;
+    seen++;
+    assert_true(fabs(r->u.swing.dom_freq_hz - 1.0) < 1e-3);
+    assert_true(fabs(r->u.swing.dom_amp_w - a * gain) < 1e-3 * a);
+  }
+  assert_int_equal(seen, 2);
+  free(x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cfg_checks),
       cmocka_unit_test(fft_odd_lengths),
       cmocka_unit_test(blocks_pull_finish_reset),
+      cmocka_unit_test(peak_at_bin_1),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
