@@ -1193,7 +1193,8 @@ static double pcum_at(const hr_meter_t *m, double x)
 
 static void process_ms(hr_meter_t *m, double e)
 {
-  /* Nothing reads the 1-ms series but its record and its detectors. */
+  /* Nothing reads the 1-ms series but its record, its detectors and the
+   * swing stage. */
   if (!(m->cfg.records & HR_RECMASK(HR_REC_MS)) && !m->ms_events && !m->swing_stage) {
     m->ms_prev_pos = e;
     return;
