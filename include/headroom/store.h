@@ -1,4 +1,5 @@
-/* headroom: the measurement store (SQLite file; docs/store.md).
+/* headroom: the measurement store (docs/store.md): a SQLite file, or a
+ * PostgreSQL database for a fleet (the same calls, the same results).
  *
  * Holds, per device: measurement rows at three resolutions (200 ms = the
  * IEC 61000-4-30 10/12-cycle interval, 3 s, 10 min), events and the capture
@@ -75,7 +76,8 @@ typedef struct hr_store_capture {
 } hr_store_capture_t;
 
 typedef struct hr_store_cfg {
-  const char *path;              /* SQLite file; borrowed for hr_store_open */
+  const char *path;              /* the target, borrowed for hr_store_open: a SQLite file, or a
+                                  * PostgreSQL database (hr_store_target_is_pg) */
   size_t backlog_rows;           /* queued rows at most (all kinds), default 1 << 20 */
   size_t batch_rows;             /* rows per transaction, default 65536 */
   double flush_interval_s;       /* writer thread period, default 1.0, 0.01..60 */
@@ -104,6 +106,12 @@ typedef int (*hr_store_row_cb)(const hr_store_row_t *row, void *user);
 typedef int (*hr_store_event_cb)(const hr_store_event_t *ev, void *user);
 
 HR_API int hr_store_cfg_init(hr_store_cfg_t *cfg, const char *path);
+
+/* 1 when target names a PostgreSQL database, as libpq takes it: a URI
+ * ("postgresql://user@host:5432/db", "postgres://...") or a conninfo string
+ * whose first word is keyword=value ("host=/run/pg port=5433 dbname=hr");
+ * 0 for anything else, which is a SQLite file's path. */
+HR_API int hr_store_target_is_pg(const char *target);
 
 /* Opens (creating if needed, unless cfg->read_only) a store.  *out is owned
  * by the caller and must be released with hr_store_close.  Returns HR_OK,

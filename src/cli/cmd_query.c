@@ -215,7 +215,7 @@ int cmd_query(int argc, char **argv)
     return cli_bad(&spec, "--to", "'%s' is not an RFC 3339 UTC time (1677..2262) or ns", to_s);
   /* Opening creates a missing store: a query must not. */
   struct stat st;
-  if (stat(pos[0], &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (!hr_store_target_is_pg(pos[0]) && (stat(pos[0], &st) != 0 || !S_ISREG(st.st_mode))) {
     fprintf(stderr, "headroom query: %s: %s\n", pos[0],
             errno ? strerror(errno) : "not a regular file");
     return 1;
