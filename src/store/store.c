@@ -281,8 +281,9 @@ int hr_store_flush(hr_store_t *st)
   do {
     size_t nr = st->rows.n_spare - done < batch ? st->rows.n_spare - done : batch;
     int first = done == 0;
-    rc = st->be->write_batch(st->db, st->rows.spare + done, nr, st->evs.spare, first ? st->evs.n_spare : 0,
-                      st->caps.spare, first ? st->caps.n_spare : 0);
+    rc = st->be->write_batch(st->db, st->rows.spare + done, nr, st->evs.spare,
+                             first ? st->evs.n_spare : 0, st->caps.spare,
+                             first ? st->caps.n_spare : 0);
     if (rc != HR_OK)
       break;
     pthread_mutex_lock(&st->qlock);

@@ -45,8 +45,8 @@ typedef struct hr__store_backend {
                      size_t nc);
   /* Roll-ups then retention as of now_ns, one transaction (store.h). */
   int (*maintain)(void *b, int64_t now_ns, const int64_t keep_ns[HR_RES_COUNT]);
-  int (*query_rows)(void *b, const char *device, hr_store_res_t res, int64_t t0_ns,
-                    int64_t t1_ns, hr_store_row_cb cb, void *user);
+  int (*query_rows)(void *b, const char *device, hr_store_res_t res, int64_t t0_ns, int64_t t1_ns,
+                    hr_store_row_cb cb, void *user);
   int (*query_events)(void *b, const char *device, int64_t t0_ns, int64_t t1_ns,
                       hr_store_event_cb cb, void *user);
 } hr__store_backend_t;

@@ -122,9 +122,8 @@ static int pg_open(const hr_store_cfg_t *cfg, size_t batch_max, void **out)
     PGresult *r = PQexec(p->c, "SET default_transaction_read_only = on;"
                                "SELECT count(to_regclass(x)) FROM unnest(ARRAY['device',"
                                " 'measurement', 'event', 'capture', 'meta']) x");
-    int have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
-                   ? atoi(PQgetvalue(r, 0, 0))
-                   : -1;
+    int have =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
     PQclear(r);
     if (have != 5)
       goto fail;
@@ -153,8 +152,7 @@ static int ensure_conn(pg_t *p)
   PQreset(p->c);
   if (PQstatus(p->c) != CONNECTION_OK || PQsetClientEncoding(p->c, "UTF8") != 0)
     return HR_ERR_IO;
-  return p->ro ? exec_ok(p->c, "SET default_transaction_read_only = on")
-               : exec_ok(p->c, stage_sql);
+  return p->ro ? exec_ok(p->c, "SET default_transaction_read_only = on") : exec_ok(p->c, stage_sql);
 }
 
 static int pg_device(void *h, const char *name, int *id)
@@ -287,8 +285,8 @@ static int copy_end(pg_t *p, char sqlstate[6])
   if (!p->copy_failed && PQputCopyData(p->c, (const char *)p->buf, (int)p->n) != 1)
     p->copy_failed = 1;
   p->n = 0;
-  int rc = PQputCopyEnd(p->c, p->copy_failed ? "headroom: copy failed" : NULL) == 1 ? HR_OK
-                                                                                    : HR_ERR_IO;
+  int rc =
+      PQputCopyEnd(p->c, p->copy_failed ? "headroom: copy failed" : NULL) == 1 ? HR_OK : HR_ERR_IO;
   PGresult *r;
   int got = 0;
   while ((r = PQgetResult(p->c)) != NULL) {
