@@ -186,8 +186,9 @@ int cmd_query(int argc, char **argv)
       .prog = "headroom query",
       .usage = "STORE.db --device ID [options]",
       .about = "A device's stored series at one resolution, or its events, in a time range,\n"
-               "from a store written by headroom meter --store.  JSON Lines (missing\n"
-               "values null) or CSV (missing values empty).",
+               "from a store written by headroom meter --store: a SQLite file, or a\n"
+               "PostgreSQL database (postgresql://... or \"host=... dbname=...\").\n"
+               "JSON Lines (missing values null) or CSV (missing values empty).",
       .epilog = "Exit status: 0 (also for an empty range), 1 when the store cannot be read\n"
                 "or holds no such device, 2 for bad usage.",
       .opts = opts,
