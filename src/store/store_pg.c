@@ -253,12 +253,46 @@ static void f_f64(pg_t *p, double v)
   memcpy(&u, &v, sizeof u);
   f_i64(p, (int64_t)u);
 }
+/* Length of the valid UTF-8 sequence at s[0..n), 0 if there is none (RFC 3629 §4). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+  unsigned c = s[0];
+  size_t len = c < 0x80                 ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+  if (len == 0 || len > n)
+    return 0;
+  for (size_t k = 1; k < len; k++)
+    if ((s[k] & 0xc0) != 0x80)
+      return 0;
+  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+      (c == 0xf4 && s[1] > 0x8f))
+    return 0; /* overlong, surrogate, beyond U+10FFFF */
+  return len;
+}
+
+/* A text field.  The server takes UTF-8 only, and one bad byte would fail
+ * every later flush: a byte that is not UTF-8 (a Latin-1 file name) becomes
+ * U+FFFD.  At most 3 * max bytes. */
 static void f_text(pg_t *p, const char *s, size_t max)
 {
-  size_t n = strnlen(s, max);
-  put_u32(p->buf + p->n, (uint32_t)n);
-  memcpy(p->buf + p->n + 4, s, n);
-  p->n += 4 + n;
+  size_t n = strnlen(s, max), o = p->n + 4;
+  for (size_t k = 0; k < n;) {
+    size_t len = utf8_len((const unsigned char *)s + k, n - k);
+    if (len) {
+      memcpy(p->buf + o, s + k, len);
+      o += len;
+      k += len;
+    } else {
+      memcpy(p->buf + o, "\xef\xbf\xbd", 3);
+      o += 3;
+      k++;
+    }
+  }
+  put_u32(p->buf + p->n, (uint32_t)(o - p->n - 4));
+  p->n = o;
 }
 static void tuple(pg_t *p, int fields, size_t bytes)
 {
@@ -427,7 +461,7 @@ static int write_caps(pg_t *p, const qcap_t *cs, size_t n)
     return HR_ERR_IO;
   for (size_t k = 0; k < n; k++) {
     const hr_store_capture_t *c = &cs[k].c;
-    tuple(p, 8, 6 * 12 + 8 + sizeof c->format + sizeof c->path);
+    tuple(p, 8, 6 * 12 + 8 + 3 * (sizeof c->format + sizeof c->path));
     f_i64(p, c->start_ns);
     f_i32(p, cs[k].dev);
     f_i64(p, c->trigger_ns);

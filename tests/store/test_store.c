@@ -508,6 +508,45 @@ static void test_same_as_sqlite(void **state)
     assert_int_equal(hr_store_close(st[b]), HR_OK);
 }
 
+/* A capture path that is not UTF-8 (Latin-1 "Köln") is stored, not a flush
+ * error that would hold back every later row: PostgreSQL takes UTF-8 only,
+ * so there the byte becomes U+FFFD; SQLite keeps the bytes. */
+static void test_capture_path_not_utf8(void **state)
+{
+  (void)state;
+  fresh();
+  hr_store_cfg_t cfg;
+  hr_store_cfg_init(&cfg, target);
+  hr_store_t *st;
+  assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
+  int dev;
+  assert_int_equal(hr_store_device(st, "m", &dev), HR_OK);
+  hr_store_capture_t cap = {.start_ns = T0, .trigger_ns = T0 + 1, .n_samples = 10, .fs_hz = 8000};
+  snprintf(cap.format, sizeof cap.format, "FLOAT32");
+  snprintf(cap.path, sizeof cap.path, "/captures/K\xf6ln-\xc3\xa9");
+  assert_int_equal(hr_store_put_capture(st, dev, &cap), HR_OK);
+  hr_store_row_t r = row_at(0);
+  assert_int_equal(hr_store_put_row(st, dev, HR_RES_200MS, &r), HR_OK);
+  assert_int_equal(hr_store_flush(st), HR_OK);
+  hr_store_stats_t ss;
+  hr_store_get_stats(st, &ss);
+  assert_int_equal(ss.written, 2);
+  assert_int_equal(ss.flush_errors, 0);
+  assert_int_equal(hr_store_close(st), HR_OK);
+  if (!pg)
+    return;
+  PGconn *c = PQconnectdb(target);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  PGresult *q = PQexec(c, "SELECT path, format, n_samples FROM capture");
+  assert_int_equal(PQresultStatus(q), PGRES_TUPLES_OK);
+  assert_int_equal(PQntuples(q), 1);
+  assert_string_equal(PQgetvalue(q, 0, 0), "/captures/K\xef\xbf\xbdln-\xc3\xa9");
+  assert_string_equal(PQgetvalue(q, 0, 1), "FLOAT32");
+  assert_string_equal(PQgetvalue(q, 0, 2), "10");
+  PQclear(q);
+  PQfinish(c);
+}
+
 static void test_target_kind(void **state)
 {
   (void)state;
@@ -526,10 +565,10 @@ static void test_target_kind(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_put_flush_query),    cmocka_unit_test(test_backlog_full_counts),
-      cmocka_unit_test(test_rollup_retention),   cmocka_unit_test(test_records_and_writer),
-      cmocka_unit_test(test_rewrite_later_wins), cmocka_unit_test(test_same_as_sqlite),
-      cmocka_unit_test(test_target_kind),
+      cmocka_unit_test(test_put_flush_query),       cmocka_unit_test(test_backlog_full_counts),
+      cmocka_unit_test(test_rollup_retention),      cmocka_unit_test(test_records_and_writer),
+      cmocka_unit_test(test_rewrite_later_wins),    cmocka_unit_test(test_same_as_sqlite),
+      cmocka_unit_test(test_capture_path_not_utf8), cmocka_unit_test(test_target_kind),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
