@@ -547,6 +547,44 @@ static void test_capture_path_not_utf8(void **state)
   PQfinish(c);
 }
 
+/* PostgreSQL: the server ends the store's session (a restart, an
+ * administrator); the next flush fails and keeps its rows, the one after
+ * re-opens the connection and writes them. */
+static void test_pg_reconnect(void **state)
+{
+  (void)state;
+  if (!pg)
+    skip();
+  fresh();
+  hr_store_cfg_t cfg;
+  hr_store_cfg_init(&cfg, target);
+  hr_store_t *st;
+  assert_int_equal(hr_store_open(&cfg, &st), HR_OK);
+  int dev;
+  assert_int_equal(hr_store_device(st, "m", &dev), HR_OK);
+  hr_store_row_t r = row_at(0);
+  assert_int_equal(hr_store_put_row(st, dev, HR_RES_200MS, &r), HR_OK);
+  assert_int_equal(hr_store_flush(st), HR_OK);
+  pg_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+          " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  r = row_at(1);
+  assert_int_equal(hr_store_put_row(st, dev, HR_RES_200MS, &r), HR_OK);
+  int first = hr_store_flush(st);
+  assert_true(first == HR_OK || first == HR_ERR_IO);
+  printf("flush after the session was ended: %s\n", hr_strerror(first));
+  assert_int_equal(hr_store_flush(st), HR_OK);
+  hr_store_stats_t ss;
+  hr_store_get_stats(st, &ss);
+  assert_int_equal(ss.written, 2);
+  assert_int_equal(ss.backlog, 0);
+  assert_int_equal(ss.flush_errors, first == HR_OK ? 0 : 1);
+  static got_t g;
+  g.n = 0;
+  assert_int_equal(hr_store_query_rows(st, "m", HR_RES_200MS, 0, INT64_MAX, take_row, &g), HR_OK);
+  assert_int_equal(g.n, 2);
+  assert_int_equal(hr_store_close(st), HR_OK);
+}
+
 static void test_target_kind(void **state)
 {
   (void)state;
@@ -568,7 +606,8 @@ int main(void)
       cmocka_unit_test(test_put_flush_query),       cmocka_unit_test(test_backlog_full_counts),
       cmocka_unit_test(test_rollup_retention),      cmocka_unit_test(test_records_and_writer),
       cmocka_unit_test(test_rewrite_later_wins),    cmocka_unit_test(test_same_as_sqlite),
-      cmocka_unit_test(test_capture_path_not_utf8), cmocka_unit_test(test_target_kind),
+      cmocka_unit_test(test_capture_path_not_utf8), cmocka_unit_test(test_pg_reconnect),
+      cmocka_unit_test(test_target_kind),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
