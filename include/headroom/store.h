@@ -10,7 +10,9 @@
  * When the backlog is full, the row is dropped and counted
  * (hr_store_stats_t.dropped_*), never silently.
  *
- * Durability: WAL journal, synchronous=NORMAL.  A writer process killed at any
+ * Durability: SQLite with a WAL journal, synchronous=NORMAL; PostgreSQL with
+ * the server's commit durability (one transaction per batch, rows loaded
+ * by binary COPY).  A writer process killed at any
  * point leaves a database that opens and passes an integrity check, holding
  * every row of every committed flush (tests/store/test_store_crash.c); what
  * was only in the backlog — at most flush_interval_s of rows — is lost.
@@ -116,7 +118,7 @@ HR_API int hr_store_target_is_pg(const char *target);
 /* Opens (creating if needed, unless cfg->read_only) a store.  *out is owned
  * by the caller and must be released with hr_store_close.  Returns HR_OK,
  * HR_ERR_INVALID_ARG, HR_ERR_NOMEM or HR_ERR_IO (the file cannot be opened or
- * is not a store).  A read-only store refuses puts, flushes and maintenance
+ * is not a store; the PostgreSQL server cannot be reached or refuses).  A read-only store refuses puts, flushes and maintenance
  * with HR_ERR_STATE. */
 HR_API int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out);
 
