@@ -220,7 +220,7 @@ int main(int argc, char **argv)
   char db[512], cmd[600];
   snprintf(db, sizeof db, "%s/bench_store_%ld.db", dir, (long)getpid());
   /* Alternating rounds, so that a neighbour's load falls on both. */
-  double s_sum = 0, b_sum = 0, put_ns = 0, pg_sum = 0, pgb_sum = 0;
+  double s_sum = 0, b_sum = 0, put_ns = 0, pg_sum = 0, pgb_sum = 0, pg_bytes = 0;
   const char *pg = getenv("HR_STORE_TARGET");
   if (pg && !*pg)
     pg = NULL;
@@ -238,6 +238,15 @@ int main(int argc, char **argv)
       double p_put = 0, p = run_store(rows, pg, &p_put);
       printf("round %d: store into PostgreSQL (COPY) %.0f rows/s\n", round + 1, p);
       pg_sum += p;
+      if (round == 1) { /* table and index, as the server counts them */
+        PGconn *c = PQconnectdb(pg);
+        PGresult *q = PQexec(c, "SELECT pg_total_relation_size('measurement')::float8 / count(*)"
+                                " FROM measurement");
+        if (PQresultStatus(q) == PGRES_TUPLES_OK && PQntuples(q) == 1)
+          pg_bytes = strtod(PQgetvalue(q, 0, 0), NULL);
+        PQclear(q);
+        PQfinish(c);
+      }
       pg_reset(pg);
       double pb = run_bare_pg(bare_rows, pg);
       printf("round %d: plain PostgreSQL INSERT loop %.0f rows/s (%ld rows)\n", round + 1, pb,
@@ -251,6 +260,7 @@ int main(int argc, char **argv)
            " (binary COPY), %.2fx the SQLite store in the same rounds, %.1fx a plain libpq"
            " INSERT loop (%.0f rows/s)\n",
            rows, pg_sum / 2, pg_sum / s_sum, pg_sum / pgb_sum, pgb_sum / 2);
+    printf("store: %.1f bytes per 200-ms row in PostgreSQL (table and indexes)\n", pg_bytes);
   }
   printf("store: %ld rows (1000 devices, 200 ms rows, interleaved): %.0f rows/s into SQLite, "
          "%.2fx a plain SQLite insert loop (%.0f rows/s); put %.0f ns/row\n",
