@@ -118,8 +118,8 @@ HR_API int hr_store_target_is_pg(const char *target);
 /* Opens (creating if needed, unless cfg->read_only) a store.  *out is owned
  * by the caller and must be released with hr_store_close.  Returns HR_OK,
  * HR_ERR_INVALID_ARG, HR_ERR_NOMEM or HR_ERR_IO (the file cannot be opened or
- * is not a store; the PostgreSQL server cannot be reached or refuses).  A read-only store refuses puts, flushes and maintenance
- * with HR_ERR_STATE. */
+ * is not a store; the PostgreSQL server cannot be reached or refuses).  A read-only store refuses
+ * puts, flushes and maintenance with HR_ERR_STATE. */
 HR_API int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out);
 
 /* Stops the writer thread, flushes, closes.  Returns the flush's result;
