@@ -794,8 +794,10 @@ int cmd_meter(int argc, char **argv)
        .dst = &store_path,
        .arg = "FILE.db",
        .help = "also store the 200-ms rows and the events in this SQLite store\n"
-               "(created if needed; under --device-id, default \"meter\"; read\n"
-               "them back with headroom query)"},
+               "(created if needed), or in a PostgreSQL database given as\n"
+               "postgresql://... or a conninfo string \"host=... dbname=...\"\n"
+               "(under --device-id, default \"meter\"; read them back with\n"
+               "headroom query)"},
       {.name = "--out",
        .short_name = 'o',
        .kind = CLI_STR,
