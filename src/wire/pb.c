@@ -189,6 +189,24 @@ int hr_pm_from_record(const hr_record_t *rec, const char *device_id, hr_pm_t *pm
   case HR_REC_FREQ10S:
     pm->pq.frequency = rec->u.freq.freq_hz;
     break;
+  case HR_REC_AGG150:
+  case HR_REC_AGG10MIN: { /* IEC 61000-4-30 §4.5: aggregates of the intervals */
+    const hr_agg_rec_t *g = &rec->u.agg;
+    put_ui(pm, rec, g->u_rms_v, g->i_rms_a);
+    int np = rec->n_u == 1 ? 1 : min_i(pm->n_phases, 3);
+    for (int k = 0; k < np; k++)
+      pm->phases[k].power_active = g->p_w[k];
+    pm->power_total = g->p_total_w;
+    pm->pq.frequency = g->freq_hz;
+    break;
+  }
+  case HR_REC_SWING: { /* the window of the 1-ms series it analysed */
+    const hr_swing_rec_t *w = &rec->u.swing;
+    pm->power_total = w->p_mean_w;
+    if (w->p_max_w > 0.0) /* the draft's load factor: average / peak */
+      pm->features.load_factor = w->p_mean_w / w->p_max_w;
+    break;
+  }
   case HR_REC_EVENT: {
     const hr_event_rec_t *e = &rec->u.event;
     pm->has_event = 1;

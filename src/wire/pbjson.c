@@ -148,10 +148,10 @@ static const char *kind_name(int kind)
 
 static const char *event_name(int type)
 {
-  static const char *const names[] = {"EVENT_TYPE_UNSPECIFIED",  "EVENT_TYPE_DIP",
-                                      "EVENT_TYPE_SWELL",        "EVENT_TYPE_INTERRUPTION",
-                                      "EVENT_TYPE_RVC",          "EVENT_TYPE_POWER_STEP",
-                                      "EVENT_TYPE_CURRENT_STEP", "EVENT_TYPE_ALARM"};
+  static const char *const names[] = {
+      "EVENT_TYPE_UNSPECIFIED",  "EVENT_TYPE_DIP",   "EVENT_TYPE_SWELL",
+      "EVENT_TYPE_INTERRUPTION", "EVENT_TYPE_RVC",   "EVENT_TYPE_POWER_STEP",
+      "EVENT_TYPE_CURRENT_STEP", "EVENT_TYPE_ALARM", "EVENT_TYPE_SWING_LIMIT"};
   return type >= 0 && type < (int)(sizeof names / sizeof names[0]) ? names[type] : NULL;
 }
 

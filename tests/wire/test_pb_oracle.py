@@ -116,9 +116,11 @@ def opt(m, field):
 
 FLAGS = ["bad_sample", "clipped", "no_zc", "freq_range", "event", "startup", "irregular", "open",
          "cancelled"]
-EVENTS = ["", "dip", "swell", "interruption", "rvc", "power_step", "current_step", "alarm"]
-KINDS = {"half": 1, "cycle": 2, "ms": 3, "interval": 4, "freq10s": 5, "event": 6, "harm": 9}
-RECORDS = "half,cycle,ms,interval,freq10s,event,harm"
+EVENTS = ["", "dip", "swell", "interruption", "rvc", "power_step", "current_step", "alarm",
+          "swing_limit"]
+KINDS = {"half": 1, "cycle": 2, "ms": 3, "interval": 4, "freq10s": 5, "event": 6, "agg150": 7,
+         "agg10min": 8, "harm": 9, "swing": 12}
+RECORDS = "half,cycle,ms,interval,freq10s,event,harm,agg150,swing"
 
 
 def run(sig_args, meter_args, dev):  # noqa: C901
@@ -194,7 +196,7 @@ def compare(m, r, dev, spec):
     check(m.duration_ns == r["dur_ns"], f"{w}: duration_ns")
     ph = list(m.phases)
     nu = len(r.get("u_rms_v", []))
-    if t in ("half", "cycle", "interval"):
+    if t in ("half", "cycle", "interval", "agg150"):
         ni = len(r["i_rms_a"])
         check(len(ph) == max(nu, min(ni, 3)), f"{w}: {len(ph)} phases")
         for k in range(nu):
@@ -227,6 +229,16 @@ def compare(m, r, dev, spec):
         close(opt(m.pq, "frequency"), r["freq_hz"], f"{w}: pq.frequency")
         for k in range(len(r["p_w"]) if nu > 1 else 1):
             close(opt(ph[k], "power_active"), r["p_w"][k], f"{w}: power_active")
+    elif t == "agg150":
+        close(opt(m, "power_total"), r["p_total_w"], f"{w}: power_total")
+        close(opt(m.pq, "frequency"), r["freq_hz"], f"{w}: pq.frequency")
+        for k in range(len(r["p_w"]) if nu > 1 else 1):
+            close(opt(ph[k], "power_active"), r["p_w"][k], f"{w}: power_active")
+    elif t == "swing":
+        check(len(ph) == 0, f"{w}: no phases")
+        close(opt(m, "power_total"), r["p_mean_w"], f"{w}: power_total = mean")
+        close(opt(m.features, "load_factor"), r["p_mean_w"] / r["p_max_w"], f"{w}: load_factor",
+              rel=2e-9)
     elif t == "freq10s":
         close(opt(m.pq, "frequency"), r["freq_hz"], f"{w}: pq.frequency")
     elif t == "event":
