@@ -62,14 +62,24 @@ typedef struct hr_workload {
 typedef enum hr_sim_event_kind {
   HR_SIM_FEED_LOSS = 1,      /* feed (A or B) lost from at_s for duration_s (0: to the end) */
   HR_SIM_TELEMETRY_LOSS = 2, /* the agent gets no readings for duration_s */
-  HR_SIM_COORD_CRASH = 3     /* node's coordinator stopped for duration_s */
+  HR_SIM_COORD_CRASH = 3,    /* node's coordinator stopped for duration_s */
+  HR_SIM_METER_FREEZE = 4,   /* the GPUs below node (every GPU without node): their telemetry
+                                repeats its last sample (value and timestamp) for duration_s */
+  HR_SIM_METER_GARBAGE = 5,  /* the GPUs below node (or every GPU): readings are garbage (NaN,
+                                infinite, negative, absurdly high, in turn) for duration_s */
+  HR_SIM_UTILITY_OUTAGE = 6  /* the site runs on a generator of gen_kw [kW] that takes load at
+                                most ramp_kw_per_s for duration_s */
 } hr_sim_event_kind_t;
 
 typedef struct hr_sim_event {
   hr_sim_event_kind_t kind;
   double at_s, duration_s;
-  unsigned feed; /* HR_FEED_A or HR_FEED_B */
-  char node[64]; /* coordinator crash: node id */
+  unsigned feed;         /* HR_FEED_A or HR_FEED_B */
+  char node[64];         /* coordinator crash: node id; meter events: the subtree ("": all) */
+  double gen_kw;         /* utility outage: the generator's rating [kW] > 0 */
+  double ramp_kw_per_s;  /* utility outage: its load-acceptance ramp [kW/s] > 0 */
+  double overload_s;     /* utility outage: the generator trips after this long above its
+                            rating [s] > 0; default 5 [M] */
 } hr_sim_event_t;
 
 typedef struct hr_sim_gpu_cfg {
@@ -189,6 +199,11 @@ typedef struct hr_sim_result {
   double osc_viol_s;    /* time any oscillation band was exceeded [s] */
   double max_ramp_w_per_s;
   double max_site_p_w;
+  /* Utility outages (events): time the site drew more than the generator's
+   * rating, time its 1-s load rise exceeded the generator's ramp, and
+   * generator trips (also counted in trips). */
+  double gen_over_s, gen_ramp_viol_s;
+  unsigned gen_trips;
   const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
   size_t n_nodes;
   hr_agent_stats_t agent;

@@ -237,7 +237,9 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
   if (m->type != YAML_MAPPING_NODE)
     return sfail(P, m, HR_ERR_PARSE, f, "expected a mapping");
   memset(e, 0, sizeof *e);
+  e->overload_s = 5.0;
   int have_kind = 0, have_at = 0;
+  const yaml_node_t *at_node = NULL, *at_gen = NULL, *at_feed = NULL;
   FOR_PAIRS(P, m, kv)
   {
     const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
@@ -256,9 +258,16 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
         e->kind = HR_SIM_TELEMETRY_LOSS;
       else if (s && !strcmp(s, "coordinator_crash"))
         e->kind = HR_SIM_COORD_CRASH;
+      else if (s && !strcmp(s, "meter_freeze"))
+        e->kind = HR_SIM_METER_FREEZE;
+      else if (s && !strcmp(s, "meter_garbage"))
+        e->kind = HR_SIM_METER_GARBAGE;
+      else if (s && !strcmp(s, "utility_outage"))
+        e->kind = HR_SIM_UTILITY_OUTAGE;
       else
         return sfail(P, v, HR_ERR_PARSE, ff,
-                     "expected 'feed_loss', 'telemetry_loss' or 'coordinator_crash'");
+                     "expected 'feed_loss', 'telemetry_loss', 'coordinator_crash', "
+                     "'meter_freeze', 'meter_garbage' or 'utility_outage'");
       have_kind = 1;
     } else if (!strcmp(key, "at_s")) {
       rc = get_num(P, v, ff, 0, 1e9, &e->at_s);
@@ -266,6 +275,7 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
     } else if (!strcmp(key, "duration_s")) {
       rc = get_num(P, v, ff, 0, 1e9, &e->duration_s);
     } else if (!strcmp(key, "feed")) {
+      at_feed = k;
       const char *s = scalar(v);
       if (s && !strcmp(s, "a"))
         e->feed = HR_FEED_A;
@@ -275,6 +285,16 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
         return sfail(P, v, HR_ERR_PARSE, ff, "expected 'a' or 'b'");
     } else if (!strcmp(key, "node")) {
       rc = get_str(P, v, ff, e->node, sizeof e->node);
+      at_node = k;
+    } else if (!strcmp(key, "gen_kw")) {
+      rc = get_num(P, v, ff, 1e-3, 1e9, &e->gen_kw);
+      at_gen = k;
+    } else if (!strcmp(key, "ramp_kw_per_s")) {
+      rc = get_num(P, v, ff, 1e-3, 1e9, &e->ramp_kw_per_s);
+      at_gen = at_gen ? at_gen : k;
+    } else if (!strcmp(key, "overload_s")) {
+      rc = get_num(P, v, ff, 1e-3, 1e6, &e->overload_s);
+      at_gen = at_gen ? at_gen : k;
     } else {
       return sfail(P, k, HR_ERR_PARSE, f, "unknown key '%.60s'", key);
     }
@@ -287,6 +307,18 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
     return sfail(P, m, HR_ERR_PARSE, f, "feed_loss needs 'feed: a' or 'feed: b'");
   if (e->kind == HR_SIM_COORD_CRASH && !e->node[0])
     return sfail(P, m, HR_ERR_PARSE, f, "coordinator_crash needs 'node'");
+  /* A field that does not apply to the kind is a mistake, not ignored. */
+  if (at_feed && e->kind != HR_SIM_FEED_LOSS)
+    return sfail(P, at_feed, HR_ERR_PARSE, f, "'feed' applies to feed_loss only");
+  if (at_node && e->kind != HR_SIM_COORD_CRASH && e->kind != HR_SIM_METER_FREEZE &&
+      e->kind != HR_SIM_METER_GARBAGE)
+    return sfail(P, at_node, HR_ERR_PARSE, f,
+                 "'node' applies to coordinator_crash, meter_freeze and meter_garbage only");
+  if (at_gen && e->kind != HR_SIM_UTILITY_OUTAGE)
+    return sfail(P, at_gen, HR_ERR_PARSE, f,
+                 "'gen_kw', 'ramp_kw_per_s' and 'overload_s' apply to utility_outage only");
+  if (e->kind == HR_SIM_UTILITY_OUTAGE && !(e->gen_kw > 0.0 && e->ramp_kw_per_s > 0.0))
+    return sfail(P, m, HR_ERR_PARSE, f, "utility_outage needs 'gen_kw' and 'ramp_kw_per_s'");
   return HR_OK;
 }
 

@@ -64,6 +64,19 @@ struct hr_sim {
   int powered_dirty;
   unsigned feeds_lost;
   int telemetry_lost;
+  /* meter faults per slot: bit 1 frozen, bit 2 garbage (one bit per event
+   * kind; overlapping events of one kind on a slot end together) */
+  unsigned char *tel_fault;
+  double *frz_p_w;
+  int64_t *frz_t_ns;
+  uint64_t garb_n;
+  /* utility outage: the site on a generator */
+  int gen_on, gen_tripped;
+  double gen_w, gen_ramp_w_per_s, gen_overload_s, gen_over_run_s;
+  double *gen_ring; /* site power over the last second, one per step */
+  size_t gen_ring_n, gen_ring_i;
+  double gen_over_s, gen_ramp_viol_s;
+  unsigned gen_trips;
 
   hr_actuator_t *act;
   hr_agent_t *agent;
@@ -99,6 +112,15 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
   out->p_w = s->p_w[k];
   out->cap_w = s->cap_w[k];
   out->valid = 1;
+  if (s->tel_fault[k] & 1) {
+    /* A frozen meter repeats its last sample, value and time. */
+    out->p_w = s->frz_p_w[k];
+    out->t_ns = s->frz_t_ns[k];
+  } else if (s->tel_fault[k] & 2) {
+    /* Garbage, in turn: NaN, infinite, negative, absurdly high. */
+    static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+    out->p_w = garb[s->garb_n++ & 3];
+  }
   return HR_OK;
 }
 
@@ -212,6 +234,10 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->ph_w);
   free(s->powered);
   free(s->res);
+  free(s->tel_fault);
+  free(s->frz_p_w);
+  free(s->frz_t_ns);
+  free(s->gen_ring);
   free(s);
 }
 
@@ -292,7 +318,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->pend_cap_w = calloc(m, sizeof *s->pend_cap_w);
   s->speed = calloc(m, sizeof *s->speed);
   s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
-  if (!s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
+  s->tel_fault = calloc(m, 1);
+  s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
+  s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
+  if (!s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
       !s->cap_w || !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
@@ -340,6 +369,26 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", s->ev[e].node);
       }
       s->ev_node[e] = (int64_t)idx;
+    }
+    if ((s->ev[e].kind == HR_SIM_METER_FREEZE || s->ev[e].kind == HR_SIM_METER_GARBAGE) &&
+        s->ev[e].node[0]) {
+      size_t idx;
+      if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
+        hr_sim_destroy(s);
+        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", s->ev[e].node);
+      }
+      s->ev_node[e] = (int64_t)idx;
+    }
+    if (s->ev[e].kind == HR_SIM_UTILITY_OUTAGE && !s->gen_ring) {
+      /* The site's power over the last second, for the generator's ramp. */
+      s->gen_ring_n = (size_t)llround(1.0 / s->dt_s);
+      if (s->gen_ring_n < 1)
+        s->gen_ring_n = 1;
+      s->gen_ring = calloc(s->gen_ring_n, sizeof *s->gen_ring);
+      if (!s->gen_ring) {
+        hr_sim_destroy(s);
+        return HR_ERR_NOMEM;
+      }
     }
   }
 
@@ -463,6 +512,8 @@ static void update_powered(hr_sim_t *s)
   for (size_t k = 0; k < s->n; k++) {
     const hr_tree_node_t *x = &s->nd[k];
     int up = !feed_dead(s, k) && !(s->dev[k] && hr_device_tripped(s->dev[k]));
+    if (x->parent < 0 && s->gen_tripped)
+      up = 0; /* the generator carrying the site tripped */
     if (up && x->parent >= 0)
       up = s->powered[x->parent] || (x->parent_b >= 0 && s->powered[x->parent_b]);
     s->powered[k] = (unsigned char)up;
@@ -501,6 +552,16 @@ static double train_demand(const hr_sim_t *s, const hr_workload_t *w, const job_
   return p;
 }
 
+/* 1 when tree node x is node c or below it (either parent). */
+static int under(const hr_sim_t *s, int32_t x, int32_t c)
+{
+  if (x == c)
+    return 1;
+  const hr_tree_node_t *n = &s->nd[x];
+  return (n->parent >= 0 && under(s, n->parent, c)) ||
+         (n->parent_b >= 0 && under(s, n->parent_b, c));
+}
+
 static void apply_events(hr_sim_t *s)
 {
   hr_lease_sys_t *sys = hr_agent_lease_sys(s->agent);
@@ -529,6 +590,49 @@ static void apply_events(hr_sim_t *s)
       break;
     case HR_SIM_COORD_CRASH:
       hr_lease_sys_set_running(sys, (size_t)s->ev_node[e], on ? 0 : 1, s->t_ns);
+      break;
+    case HR_SIM_METER_FREEZE:
+    case HR_SIM_METER_GARBAGE: {
+      unsigned char bit = ev->kind == HR_SIM_METER_FREEZE ? 1 : 2;
+      for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+        if (s->ev_node[e] >= 0 && !under(s, s->slot_node[k], (int32_t)s->ev_node[e]))
+          continue;
+        if (on) {
+          if (bit == 1 && !(s->tel_fault[k] & 1)) {
+            s->frz_p_w[k] = s->p_w[k];
+            s->frz_t_ns[k] = s->t_ns;
+          }
+          s->tel_fault[k] |= bit;
+        } else {
+          s->tel_fault[k] &= (unsigned char)~bit;
+        }
+      }
+      break;
+    }
+    case HR_SIM_UTILITY_OUTAGE:
+      /* The transfer switch's alarm tells the agent (no measurement needed),
+       * as a feed loss does; the generator takes the load it finds, then
+       * rises at its ramp. */
+      if (on) {
+        s->gen_on = 1;
+        s->gen_w = ev->gen_kw * 1e3;
+        s->gen_ramp_w_per_s = ev->ramp_kw_per_s * 1e3;
+        s->gen_overload_s = ev->overload_s;
+        s->gen_over_run_s = 0.0;
+        double p0 = 0.0;
+        for (size_t k = 0; k < (size_t)s->n_pop; k++)
+          p0 += s->p_w[k];
+        for (size_t q = 0; q < s->gen_ring_n; q++)
+          s->gen_ring[q] = p0;
+        hr_agent_set_supply(s->agent, s->gen_w, s->gen_ramp_w_per_s, s->t_ns);
+      } else {
+        s->gen_on = 0;
+        if (s->gen_tripped) {
+          s->gen_tripped = 0; /* the utility is back */
+          s->powered_dirty = 1;
+        }
+        hr_agent_set_supply(s->agent, INFINITY, 0.0, s->t_ns);
+      }
       break;
     }
   }
@@ -733,6 +837,28 @@ int hr_sim_step(hr_sim_t *s)
     }
   }
   s->energy_j += site_p * dt;
+  if (s->gen_on && !s->gen_tripped) {
+    /* The generator: above its rating for overload_s it trips [M]; its
+     * load acceptance is its ramp over any second (ISO 8528-5 limits load
+     * steps; the figure is the scenario's). */
+    if (site_p > s->gen_w) {
+      s->gen_over_s += dt;
+      s->gen_over_run_s += dt;
+      if (s->gen_over_run_s >= s->gen_overload_s) {
+        s->gen_tripped = 1;
+        s->gen_trips++;
+        s->trips++;
+        s->powered_dirty = 1;
+      }
+    } else {
+      s->gen_over_run_s = 0.0;
+    }
+    double old = s->gen_ring[s->gen_ring_i];
+    if (site_p - old > s->gen_ramp_w_per_s * (double)s->gen_ring_n * dt + 1e-6)
+      s->gen_ramp_viol_s += dt;
+    s->gen_ring[s->gen_ring_i] = site_p;
+    s->gen_ring_i = (s->gen_ring_i + 1) % s->gen_ring_n;
+  }
   if (site_p > s->max_site_p)
     s->max_site_p = site_p;
   if (s->grid) {
@@ -816,6 +942,9 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->osc_viol_s = s->osc_viol_s;
   o->max_ramp_w_per_s = s->max_ramp;
   o->max_site_p_w = s->max_site_p;
+  o->gen_over_s = s->gen_over_s;
+  o->gen_ramp_viol_s = s->gen_ramp_viol_s;
+  o->gen_trips = s->gen_trips;
   o->nodes = s->res;
   o->n_nodes = s->n;
   o->wall_s = s->wall_s;
