@@ -143,6 +143,41 @@ static void test_meter_garbage(void **st)
 static void test_meter_freeze(void **st)
 {
   (void)st;
+  {
+    /* Stepped by hand: at 2 s (1 s into the freeze) the lease system is in
+     * degraded mode; it stays there for stable_ns (10 s) after the freeze
+     * ends (lease.h) and is back to normal at 13.5 s. */
+    static const char text[] =
+        "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
+        "  - {kind: batch, gpus: [0, 16], power_w: 600}\nevents:\n"
+        "  - {kind: meter_freeze, node: srv0, at_s: 1, duration_s: 2}\n";
+    hr_scenario_t sc;
+    hr_diag_t e;
+    assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
+    const char *tt = make_tree();
+    hr_tree_t *t = NULL;
+    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+    hr_agent_cfg_t ac;
+    hr_sim_policy_cfg("headroom", &ac);
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+    hr_scenario_free(&sc);
+    hr_lease_sys_t *sys = hr_agent_lease_sys(hr_sim_agent(s));
+    for (int k = 0; k < 990; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    for (int k = 990; k < 2000; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    for (int k = 2000; k < 12500; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    for (int k = 12500; k < 13500; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    hr_sim_destroy(s);
+    hr_tree_destroy(t);
+  }
   capwatch_t cw = {.t0_s = 1.0, .t1_s = 3.0, .first = 0, .end = 8, .min_w = INFINITY};
   hr_sim_result_t r;
   hr_tree_t *t;
