@@ -37,7 +37,8 @@ extern "C" {
 
 typedef enum hr_work_kind {
   HR_WORK_TRAINING = 1, /* synchronous training: iterations of compute then communication */
-  HR_WORK_BATCH = 2     /* constant demand, throughput per GPU */
+  HR_WORK_BATCH = 2,    /* constant demand, throughput per GPU */
+  HR_WORK_INFERENCE = 3 /* LLM serving: replicas of gpus_per_replica GPUs (docs/sim.md) */
 } hr_work_kind_t;
 
 typedef struct hr_workload {
@@ -57,6 +58,14 @@ typedef struct hr_workload {
   double restart_s;
   /* batch */
   double power_w;
+  /* inference: requests from the planner's generator (Poisson at rate_per_s, or diurnal
+   * between min_rate_per_s and max_rate_per_s with period diurnal_period_s, peak at
+   * peak_t_s, when max_rate_per_s > 0), per replica; lengths near the Azure conversation
+   * trace; served with continuous batching (at most max_num_seqs sequences) */
+  int gpus_per_replica; /* default 4 (the power model's Llama-3.1-70B on 4 x H100) */
+  int max_num_seqs;     /* default 256 */
+  double rate_per_s, min_rate_per_s, max_rate_per_s, diurnal_period_s, peak_t_s;
+  uint64_t seed; /* default 1 */
 } hr_workload_t;
 
 typedef enum hr_sim_event_kind {
@@ -74,12 +83,12 @@ typedef enum hr_sim_event_kind {
 typedef struct hr_sim_event {
   hr_sim_event_kind_t kind;
   double at_s, duration_s;
-  unsigned feed;         /* HR_FEED_A or HR_FEED_B */
-  char node[64];         /* coordinator crash: node id; meter events: the subtree ("": all) */
-  double gen_kw;         /* utility outage: the generator's rating [kW] > 0 */
-  double ramp_kw_per_s;  /* utility outage: its load-acceptance ramp [kW/s] > 0 */
-  double overload_s;     /* utility outage: the generator trips after this long above its
-                            rating [s] > 0; default 5 [M] */
+  unsigned feed;        /* HR_FEED_A or HR_FEED_B */
+  char node[64];        /* coordinator crash: node id; meter events: the subtree ("": all) */
+  double gen_kw;        /* utility outage: the generator's rating [kW] > 0 */
+  double ramp_kw_per_s; /* utility outage: its load-acceptance ramp [kW/s] > 0 */
+  double overload_s;    /* utility outage: the generator trips after this long above its
+                           rating [s] > 0; default 5 [M] */
 } hr_sim_event_t;
 
 typedef struct hr_sim_gpu_cfg {
@@ -204,6 +213,11 @@ typedef struct hr_sim_result {
    * generator trips (also counted in trips). */
   double gen_over_s, gen_ramp_viol_s;
   unsigned gen_trips;
+  /* Inference workloads (NAN without any): time to first token and time
+   * between tokens [s], p50 / p99 (histogram bins of 12 %: a percentile is
+   * its bin's upper edge), requests generated and completed, output tokens. */
+  double ttft_p50_s, ttft_p99_s, tbt_p50_s, tbt_p99_s;
+  uint64_t inf_requests, inf_completed, inf_tokens;
   const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
   size_t n_nodes;
   hr_agent_stats_t agent;

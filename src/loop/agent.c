@@ -46,6 +46,8 @@ struct hr_agent {
   /* per leaf */
   double *p_w;
   int64_t *p_t_ns; /* time of the reading; INT64_MIN: none yet */
+  double *want_w;  /* declared demand (hr_agent_push_want) */
+  int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
   double *cap_min_w, *cap_max_w, *rating_w;
@@ -299,6 +301,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->want_w);
+  free(a->want_t_ns);
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_t_ns);
@@ -411,7 +415,12 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
-  if (!a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j || !a->prio || !a->scr_w) {
+  a->want_w = calloc(m, sizeof *a->want_w);
+  a->want_t_ns = malloc(m * sizeof *a->want_t_ns);
+  for (size_t k = 0; a->want_t_ns && k < m; k++)
+    a->want_t_ns[k] = INT64_MIN;
+  if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
+      !a->prio || !a->scr_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -537,6 +546,17 @@ int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   mark_input(a);
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
+  return HR_OK;
+}
+
+int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_INVALID_ARG;
+  if (!(want_w >= 0.0) || !isfinite(want_w))
+    return HR_ERR_RANGE;
+  a->want_w[leaf] = want_w;
+  a->want_t_ns[leaf] = t_ns;
   return HR_OK;
 }
 
@@ -722,6 +742,10 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
           d = up;
         d += a->probe_w[k];
       }
+      /* A declared want (admission shaping) above the measured demand. */
+      if (a->want_t_ns[k] != INT64_MIN && t - a->want_t_ns[k] <= a->cfg.stale_ns &&
+          a->want_w[k] > d)
+        d = a->want_w[k];
       if (hold && d > cap)
         d = cap;
     }

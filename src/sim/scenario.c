@@ -147,7 +147,13 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
   w->ckpt_w = 150;
   w->restart_s = 30;
   w->power_w = 500;
+  w->gpus_per_replica = 4;
+  w->max_num_seqs = 256;
+  w->rate_per_s = 1.0;
+  w->diurnal_period_s = 86400.0;
+  w->seed = 1;
   int have_kind = 0, have_gpus = 0;
+  const yaml_node_t *at_inf = NULL, *at_train = NULL;
   FOR_PAIRS(P, m, kv)
   {
     const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
@@ -164,8 +170,10 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
         w->kind = HR_WORK_TRAINING;
       else if (s && !strcmp(s, "batch"))
         w->kind = HR_WORK_BATCH;
+      else if (s && !strcmp(s, "inference"))
+        w->kind = HR_WORK_INFERENCE;
       else
-        return sfail(P, v, HR_ERR_PARSE, ff, "expected 'training' or 'batch'");
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected 'training', 'batch' or 'inference'");
       have_kind = 1;
     } else if (!strcmp(key, "gpus")) {
       if (v->type != YAML_SEQUENCE_NODE ||
@@ -205,6 +213,34 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
       rc = get_num(P, v, ff, 0, 1e6, &w->restart_s);
     } else if (!strcmp(key, "power_w")) {
       rc = get_num(P, v, ff, 0, 1e5, &w->power_w);
+    } else if (!strcmp(key, "gpus_per_replica")) {
+      rc = get_int(P, v, ff, 1, 1024, &w->gpus_per_replica);
+      at_inf = k;
+    } else if (!strcmp(key, "max_num_seqs")) {
+      rc = get_int(P, v, ff, 1, 65536, &w->max_num_seqs);
+      at_inf = k;
+    } else if (!strcmp(key, "rate_per_s")) {
+      rc = get_num(P, v, ff, 1e-6, 1e4, &w->rate_per_s);
+      at_inf = k;
+    } else if (!strcmp(key, "min_rate_per_s")) {
+      rc = get_num(P, v, ff, 0, 1e4, &w->min_rate_per_s);
+      at_inf = k;
+    } else if (!strcmp(key, "max_rate_per_s")) {
+      rc = get_num(P, v, ff, 1e-6, 1e4, &w->max_rate_per_s);
+      at_inf = k;
+    } else if (!strcmp(key, "diurnal_period_s")) {
+      rc = get_num(P, v, ff, 1, 1e9, &w->diurnal_period_s);
+      at_inf = k;
+    } else if (!strcmp(key, "peak_t_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &w->peak_t_s);
+      at_inf = k;
+    } else if (!strcmp(key, "seed")) {
+      double sd;
+      rc = get_num(P, v, ff, 0, 4294967295.0, &sd);
+      if (rc == HR_OK && sd != floor(sd))
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected a whole number");
+      w->seed = (uint64_t)sd;
+      at_inf = k;
     } else if (!strcmp(key, "restarts")) {
       if (v->type != YAML_SEQUENCE_NODE)
         return sfail(P, v, HR_ERR_PARSE, ff, "expected a list of times [s]");
@@ -227,6 +263,17 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
     return sfail(P, m, HR_ERR_PARSE, f, "missing key 'kind'");
   if (!have_gpus)
     return sfail(P, m, HR_ERR_PARSE, f, "missing key 'gpus'");
+  (void)at_train;
+  if (at_inf && w->kind != HR_WORK_INFERENCE)
+    return sfail(P, at_inf, HR_ERR_PARSE, f, "'%s' applies to inference workloads only",
+                 scalar(at_inf));
+  if (w->kind == HR_WORK_INFERENCE) {
+    if ((w->gpu_end - w->gpu_first) % w->gpus_per_replica)
+      return sfail(P, m, HR_ERR_RANGE, f, "%d GPUs are not whole replicas of %d",
+                   w->gpu_end - w->gpu_first, w->gpus_per_replica);
+    if (w->max_rate_per_s > 0.0 && w->min_rate_per_s > w->max_rate_per_s)
+      return sfail(P, m, HR_ERR_RANGE, f, "min_rate_per_s above max_rate_per_s");
+  }
   return HR_OK;
 }
 

@@ -90,6 +90,13 @@ struct hr_sim {
   double wall_s;
   double last_ramp;
 
+  /* inference workloads (NULL for the others), their latency samples */
+  hr__infer_t **inf;
+  hr__lathist_t ttft, tbt;
+  int admit; /* admission shaping (hr_agent_cfg_t.admit) */
+  /* GPU power smoothing (hr_agent_cfg_t.smooth_*): floor [W], ramp [W/ms] */
+  double sm_floor_w, sm_ramp_w_per_ms;
+
   /* waveform path (NULL: fast path) */
   hr__simwave_t *wave;
   hr__lathist_t e2e, e2e_step;
@@ -192,6 +199,23 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
   if (strcmp(name, "headroom") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+  if (strcmp(name, "headroom-smooth") == 0) {
+    /* Leases with GPU power smoothing (NVML power smoothing, Blackwell;
+     * orchestration.md §1.3): a floor of 50 % of TDP (settable 20-90 %) and
+     * ramps of 1 kW/s per GPU up and down: our choice [M] within the
+     * interface's ranges. */
+    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    cfg->smooth_floor_frac = 0.5;
+    cfg->smooth_ramp_w_per_s = 1000.0;
+    return HR_OK;
+  }
+  if (strcmp(name, "headroom-admit") == 0) {
+    /* Leases with admission shaping: each serving replica keeps its batch
+     * within its GPUs' caps and declares the batch its queue wants. */
+    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    cfg->admit = 1;
+    return HR_OK;
+  }
   if (strcmp(name, "headroom-thermal") == 0) {
     /* The continuous limit on the 1-h mean; bursts above it within the
      * protective devices' margins (lease.h, cont_window_s). */
@@ -216,6 +240,9 @@ void hr_sim_destroy(hr_sim_t *s)
     for (size_t k = 0; k < s->n; k++)
       hr_device_destroy(s->dev[k]);
   free(s->dev);
+  for (size_t w = 0; s->inf && w < s->n_work; w++)
+    hr__infer_destroy(s->inf[w]);
+  free(s->inf);
   free(s->work);
   free(s->ev);
   free(s->ev_node);
@@ -290,6 +317,25 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (sc->n_work)
     memcpy(s->work, sc->work, sc->n_work * sizeof *s->work);
+  s->inf = calloc(sc->n_work ? sc->n_work : 1, sizeof *s->inf);
+  if (!s->inf) {
+    hr_sim_destroy(s);
+    return HR_ERR_NOMEM;
+  }
+  for (size_t w = 0; w < sc->n_work; w++) {
+    if (s->work[w].kind != HR_WORK_INFERENCE)
+      continue;
+    int rc = hr__infer_create(&s->work[w], sc->duration_s, &s->ttft, &s->tbt, &s->inf[w]);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      return fail(diag, rc, "workloads[].gpus", "%s",
+                  "an inference workload's GPUs are not whole replicas, or its requests "
+                  "could not be generated");
+    }
+  }
+  s->admit = acfg->admit;
+  s->sm_floor_w = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
+  s->sm_ramp_w_per_ms = acfg->smooth_ramp_w_per_s * 1e-3;
   if (sc->n_events)
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
@@ -321,8 +367,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
   s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
-  if (!s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
-      !s->cap_w || !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
+  if (!s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot ||
+      !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
+      !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -695,18 +742,49 @@ int hr_sim_step(hr_sim_t *s)
       for (int r = 0; r < wl->n_restarts && !j->running; r++)
         if (t >= wl->restart_at_s[r] && t < wl->restart_at_s[r] + wl->restart_s)
           j->phi_s = 0.0; /* after a restart the job begins a new iteration */
-    } else {
+    } else if (wl->kind == HR_WORK_BATCH) {
       j->running = t >= wl->start_s;
       j->d_w = j->running ? wl->power_w : g->idle_w;
+    } else {
+      j->running = 0; /* per replica, below */
+      j->d_w = g->idle_w;
     }
   }
+  hr__infer_out_t io = {0};
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
     double d = g->idle_w, sp = 1.0;
-    if (w >= 0) {
+    int busy = 0;
+    if (w >= 0 && s->inf[w]) {
+      /* Inference: the replica steps once, at its first GPU. */
+      const hr_workload_t *wl = &s->work[w];
+      int off = (int)k - wl->gpu_first;
+      if (off % wl->gpus_per_replica == 0) {
+        double cmin = INFINITY;
+        int all_up = 1;
+        for (int q = 0; q < wl->gpus_per_replica; q++) {
+          size_t kk = k + (size_t)q;
+          if (s->cap_w[kk] < cmin)
+            cmin = s->cap_w[kk];
+          all_up &= s->powered[s->slot_node[kk]];
+        }
+        hr__infer_step(s->inf[w], (size_t)(off / wl->gpus_per_replica), t, t + dt, cmin, all_up,
+                       s->admit, g->idle_w, g->gamma, &io);
+      }
+      d = io.demand_w;
+      sp = io.speed;
+      busy = io.busy;
+      if (io.busy_s > 0.0) {
+        s->work_done += io.busy_s * io.speed;
+        s->work_ideal += io.busy_s;
+      }
+      if (s->admit)
+        hr_agent_push_want(s->agent, (size_t)s->slot_dev[k], io.want_w, s->t_ns);
+    } else if (w >= 0) {
       job_t *j = &s->jobs[w];
       d = j->d_w;
+      busy = j->running;
       if (!up) {
         sp = 0.0;
       } else if (s->cap_w[k] == j->memo_cap_w && d == j->memo_d_w) {
@@ -733,8 +811,40 @@ int hr_sim_step(hr_sim_t *s)
     if (up && target < g->idle_w)
       target = g->idle_w;
     double mv = g->slew_w_per_ms * (dt * 1e3), p = s->p_w[k];
-    p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
-    s->p_w[k] = p;
+    if (up && (s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0)) {
+      /* Power smoothing (NVML power smoothing, Blackwell): a busy GPU
+       * burns up to the floor (never above its cap), and its power moves
+       * at most at the ramp, except that a cap below the power is obeyed
+       * at the slew (the cap is the protection). */
+      if (busy && target < s->sm_floor_w)
+        target = s->sm_floor_w < s->cap_w[k] ? s->sm_floor_w : s->cap_w[k];
+      double ramp = s->sm_ramp_w_per_ms > 0.0 ? s->sm_ramp_w_per_ms * (dt * 1e3) : mv;
+      double up_mv = ramp < mv ? ramp : mv;
+      double dn_mv = p > s->cap_w[k] ? mv : up_mv;
+      double np = target > p ? (p + up_mv < target ? p + up_mv : target)
+                             : (p - dn_mv > target ? p - dn_mv : target);
+      if (np > s->cap_w[k] && target <= s->cap_w[k])
+        np = s->cap_w[k] > target ? s->cap_w[k] : target;
+      /* A GPU held below its demand by the ramp runs as if capped there. */
+      if (w >= 0 && !s->inf[w] && np < d && np < s->cap_w[k]) {
+        double sp2 = speed_under_cap(g, np > g->idle_w ? np : g->idle_w, d);
+        job_t *j = &s->jobs[w];
+        if (sp2 < sp && j->running) {
+          if (s->work[w].kind == HR_WORK_TRAINING) {
+            if (sp2 < j->speed)
+              j->speed = sp2;
+          } else {
+            s->work_done += dt * (sp2 - sp);
+          }
+        }
+        if (sp2 < sp)
+          s->speed[k] = sp = sp2;
+      }
+      s->p_w[k] = np;
+    } else {
+      p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
+      s->p_w[k] = p;
+    }
   }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
@@ -945,6 +1055,13 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->gen_over_s = s->gen_over_s;
   o->gen_ramp_viol_s = s->gen_ramp_viol_s;
   o->gen_trips = s->gen_trips;
+  o->ttft_p50_s = hr__lathist_quantile(&s->ttft, 0.50);
+  o->ttft_p99_s = hr__lathist_quantile(&s->ttft, 0.99);
+  o->tbt_p50_s = hr__lathist_quantile(&s->tbt, 0.50);
+  o->tbt_p99_s = hr__lathist_quantile(&s->tbt, 0.99);
+  for (size_t w = 0; w < s->n_work; w++)
+    if (s->inf[w])
+      hr__infer_totals(s->inf[w], &o->inf_requests, &o->inf_completed, &o->inf_tokens);
   o->nodes = s->res;
   o->n_nodes = s->n;
   o->wall_s = s->wall_s;

@@ -32,8 +32,8 @@ static char *make_tree(void)
                    "  - {id: rack, kind: rack, parent: site,\n"
                    "     device: {type: trip_unit, curve: LI, in_a: 40, tr_s: 8, ii: 10}}\n");
   for (int s = 0; s < 2; s++) {
-    n += snprintf(buf + n, sizeof buf - (size_t)n,
-                  "  - {id: srv%d, kind: server, parent: rack}\n", s);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "  - {id: srv%d, kind: server, parent: rack}\n",
+                  s);
     for (int g = 0; g < 8; g++)
       n += snprintf(buf + n, sizeof buf - (size_t)n,
                     "  - {id: g%d_%d, kind: gpu, parent: srv%d, rating_w: 700}\n", s, g, s);
@@ -57,8 +57,8 @@ static void on_sample(void *user, const hr_sim_sample_t *smp)
 }
 
 typedef struct capwatch {
-  double t0_s, t1_s;  /* the fault's window */
-  size_t first, end;  /* the leaves under it */
+  double t0_s, t1_s;   /* the fault's window */
+  size_t first, end;   /* the leaves under it */
   double before_w[16]; /* each leaf's cap when the fault began */
   int raised;          /* a cap of a faulty leaf raised inside the window */
   double min_w;        /* the lowest cap of a faulty leaf inside the window */
@@ -147,10 +147,9 @@ static void test_meter_freeze(void **st)
     /* Stepped by hand: at 2 s (1 s into the freeze) the lease system is in
      * degraded mode; it stays there for stable_ns (10 s) after the freeze
      * ends (lease.h) and is back to normal at 13.5 s. */
-    static const char text[] =
-        "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
-        "  - {kind: batch, gpus: [0, 16], power_w: 600}\nevents:\n"
-        "  - {kind: meter_freeze, node: srv0, at_s: 1, duration_s: 2}\n";
+    static const char text[] = "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
+                               "  - {kind: batch, gpus: [0, 16], power_w: 600}\nevents:\n"
+                               "  - {kind: meter_freeze, node: srv0, at_s: 1, duration_s: 2}\n";
     hr_scenario_t sc;
     hr_diag_t e;
     assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
@@ -266,8 +265,8 @@ static void expect_err(const char *text, int code, long line, const char *field,
 static void test_event_errors(void **st)
 {
   (void)st;
-  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_melt, at_s: 1}\n",
-             HR_ERR_PARSE, 4, "events[0].kind", "meter_freeze");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_melt, at_s: 1}\n", HR_ERR_PARSE,
+             4, "events[0].kind", "meter_freeze");
   expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: utility_outage, at_s: 1,\n"
              "     gen_kw: 500}\n",
              HR_ERR_PARSE, 4, "events[0]", "needs 'gen_kw' and 'ramp_kw_per_s'");
