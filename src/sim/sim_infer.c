@@ -69,13 +69,13 @@ typedef struct seq {
 } seq_t;
 
 typedef struct replica {
-  hr_plan_workload_t *wl; /* owned */
+  hr_plan_workload_t *wl;   /* owned */
   size_t arrived, admitted; /* requests [0, arrived) have arrived; [admitted, arrived) wait */
   seq_t *run;
   int n_run;
-  int n_dec;       /* decoding sequences in the present iteration */
-  double t_end_s;  /* end of the present iteration; NAN: idle */
-  double slow;     /* the present iteration's time factor (1 uncapped) */
+  int n_dec;      /* decoding sequences in the present iteration */
+  double t_end_s; /* end of the present iteration; NAN: idle */
+  double slow;    /* the present iteration's time factor (1 uncapped) */
 } replica_t;
 
 struct hr__infer {
