@@ -412,8 +412,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (s->ev[e].kind == HR_SIM_COORD_CRASH) {
       size_t idx;
       if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
+        char name[sizeof s->ev[e].node];
+        memcpy(name, s->ev[e].node, sizeof name); /* s is freed before the message */
         hr_sim_destroy(s);
-        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", s->ev[e].node);
+        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", name);
       }
       s->ev_node[e] = (int64_t)idx;
     }
@@ -421,8 +423,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         s->ev[e].node[0]) {
       size_t idx;
       if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
+        char name[sizeof s->ev[e].node];
+        memcpy(name, s->ev[e].node, sizeof name); /* s is freed before the message */
         hr_sim_destroy(s);
-        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", s->ev[e].node);
+        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", name);
       }
       s->ev_node[e] = (int64_t)idx;
     }
@@ -823,8 +827,6 @@ int hr_sim_step(hr_sim_t *s)
       double dn_mv = p > s->cap_w[k] ? mv : up_mv;
       double np = target > p ? (p + up_mv < target ? p + up_mv : target)
                              : (p - dn_mv > target ? p - dn_mv : target);
-      if (np > s->cap_w[k] && target <= s->cap_w[k])
-        np = s->cap_w[k] > target ? s->cap_w[k] : target;
       /* A GPU held below its demand by the ramp runs as if capped there. */
       if (w >= 0 && !s->inf[w] && np < d && np < s->cap_w[k]) {
         double sp2 = speed_under_cap(g, np > g->idle_w ? np : g->idle_w, d);
