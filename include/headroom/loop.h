@@ -242,10 +242,11 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
 /* A supply limit on the agent's node, from an alarm the agent cannot measure
  * (a utility outage: the site on a generator): the sum of the caps is kept
  * at most limit_w and, from what the GPUs draw when the limit is set (each at
- * least its lowest cap), rises at most ramp_w_per_s (the generator's load acceptance), so the load
- * can never step faster than the generator takes it.  Caps are cut proportionally above their
- * minimum; lease policies only (the baselines know nothing of it). limit_w = INFINITY clears it.
- * Returns HR_OK or HR_ERR_INVALID_ARG. */
+ * least its lowest cap), rises at most ramp_w_per_s and stays within one
+ * second of ramp above the lowest draw of the last one to two seconds (the generator's load
+ * acceptance), so the load can never step faster than the generator takes it.  Caps are cut
+ * proportionally above their minimum; lease policies only (the baselines know nothing of it).
+ * limit_w = INFINITY clears it. Returns HR_OK or HR_ERR_INVALID_ARG. */
 HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);
 
 /* The last cap sent to leaf k [W] (NAN before any). */

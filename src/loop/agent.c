@@ -74,7 +74,8 @@ struct hr_agent {
   int static_done;
   /* supply limit (hr_agent_set_supply): INFINITY when none */
   double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
-  int64_t sup_t_ns;
+  double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
+  int64_t sup_t_ns, sup_bucket_ns;
   int sup_new;
   int have_lat_in;
   int64_t lat_in_ns;
@@ -943,20 +944,38 @@ static void supply_clamp(hr_agent_t *a, int64_t t)
 {
   if (!isfinite(a->sup_lim_w))
     return;
+  /* The least the caps can sum to without cutting a GPU below its draw
+   * (a GPU without a fresh reading: its present cap). */
+  double draw = 0.0, floor = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
+    double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
+    draw += p;
+    floor += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
+  }
   if (a->sup_new) {
-    /* The least the caps can sum to without cutting a GPU below its draw
-     * (a GPU without a fresh reading: its present cap). */
-    a->sup_env_w = 0.0;
-    for (size_t k = 0; k < a->n_leaves; k++) {
-      int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-      double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
-      a->sup_env_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
-    }
+    a->sup_env_w = floor;
+    a->sup_dmin_cur_w = a->sup_dmin_prev_w = draw;
+    a->sup_bucket_ns = t;
     a->sup_new = 0;
   } else {
     a->sup_env_w += a->sup_ramp_w_per_s * (double)(t - a->sup_t_ns) * 1e-9;
   }
   a->sup_t_ns = t;
+  /* The envelope also follows the draw down: at most the ramp's second
+   * above the lowest draw of the last one to two seconds (what the GPUs
+   * draw, even below their lowest caps), so a load that fell cannot step
+   * back faster than the generator takes it. */
+  if (t - a->sup_bucket_ns >= 1000000000) {
+    a->sup_dmin_prev_w = a->sup_dmin_cur_w;
+    a->sup_dmin_cur_w = draw;
+    a->sup_bucket_ns = t;
+  } else if (draw < a->sup_dmin_cur_w) {
+    a->sup_dmin_cur_w = draw;
+  }
+  double lo = a->sup_dmin_cur_w < a->sup_dmin_prev_w ? a->sup_dmin_cur_w : a->sup_dmin_prev_w;
+  if (a->sup_env_w > lo + a->sup_ramp_w_per_s)
+    a->sup_env_w = lo + a->sup_ramp_w_per_s;
   if (a->sup_env_w > a->sup_lim_w)
     a->sup_env_w = a->sup_lim_w;
   double sum = 0.0, mins = 0.0;

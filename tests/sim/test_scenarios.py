@@ -47,9 +47,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as ex:
         futs = {(s, p): ex.submit(run, s, p, tmp) for s in scens for p in POLICIES}
         res = {k: f.result() for k, f in futs.items()}
-    print("| scenario | policy | trips | work | TTFT p50/p99 s | TBT p50/p99 ms | gen trips | "
-          "bad readings |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| scenario | policy | trips | work | osc. viol. s | ramp viol. s | TTFT p50/p99 s | "
+          "TBT p50/p99 ms | gen trips | gen over s | bad readings |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for s in scens:
         name = os.path.basename(s)[:-5]
         infer = "kind: inference" in open(s).read()
@@ -59,9 +59,10 @@ def main():
                 check(False, "%s %s: %s" % (name, p, r["error"]))
                 continue
             tag = "%s/%s" % (name, p)
-            print("| %s | %s | %d | %.4f | %.2f / %.2f | %.1f / %.1f | %d | %d |" % (
-                name, p, r["trips"], r["work_frac"], num(r["ttft_p50_s"]), num(r["ttft_p99_s"]),
-                num(r["tbt_p50_ms"]), num(r["tbt_p99_ms"]), r["gen_trips"], r["bad_readings"]))
+            print("| %s | %s | %d | %.4f | %.1f | %.1f | %.2f / %.2f | %.1f / %.1f | %d | %.1f | %d |"
+                  % (name, p, r["trips"], r["work_frac"], r["osc_viol_s"], r["ramp_viol_s"],
+                     num(r["ttft_p50_s"]), num(r["ttft_p99_s"]), num(r["tbt_p50_ms"]),
+                     num(r["tbt_p99_ms"]), r["gen_trips"], r["gen_over_s"], r["bad_readings"]))
             check(-1e-9 <= r["work_frac"] <= 1 + 1e-9, tag + ": work outside [0, 1]")
             check(r["energy_kwh"] > 0 and r["max_site_kw"] > 0, tag + ": no energy")
             if p in HEADROOM:
