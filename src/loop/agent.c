@@ -946,15 +946,15 @@ static void supply_clamp(hr_agent_t *a, int64_t t)
     return;
   /* The least the caps can sum to without cutting a GPU below its draw
    * (a GPU without a fresh reading: its present cap). */
-  double draw = 0.0, floor = 0.0;
+  double draw = 0.0, floor_w = 0.0;
   for (size_t k = 0; k < a->n_leaves; k++) {
     int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
     double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
     draw += p;
-    floor += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
+    floor_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
   }
   if (a->sup_new) {
-    a->sup_env_w = floor;
+    a->sup_env_w = floor_w;
     a->sup_dmin_cur_w = a->sup_dmin_prev_w = draw;
     a->sup_bucket_ns = t;
     a->sup_new = 0;
