@@ -328,9 +328,11 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     int rc = hr__infer_create(&s->work[w], sc->duration_s, &s->ttft, &s->tbt, &s->inf[w]);
     if (rc != HR_OK) {
       hr_sim_destroy(s);
-      return fail(diag, rc, "workloads[].gpus", "%s",
-                  "an inference workload's GPUs are not whole replicas, or its requests "
-                  "could not be generated");
+      if (rc == HR_ERR_RANGE)
+        return fail(diag, rc, "workloads[].rate_per_s", "%s",
+                    "an inference workload's GPUs are not whole replicas, or a replica would "
+                    "get more than 16777216 requests (rate x duration)");
+      return rc;
     }
   }
   s->admit = acfg->admit;

@@ -134,7 +134,7 @@ int hr__infer_create(const hr_workload_t *w, double duration_s, hr__lathist_t *t
     } else {
       g.rate_per_s = w->rate_per_s;
     }
-    g.max_requests = (size_t)1 << 30;
+    g.max_requests = HR__INFER_MAX_REQUESTS;
     replica_t *p = &f->rep[r];
     int rc = hr_plan_workload_generate(&g, &p->wl);
     p->run = calloc((size_t)f->sv.max_num_seqs, sizeof *p->run);

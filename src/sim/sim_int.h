@@ -66,6 +66,10 @@ uint64_t hr__simwave_records(const hr__simwave_t *w);
  * of replicas), HR_ERR_NOMEM, or the generator's error. */
 typedef struct hr__infer hr__infer_t;
 
+/* Most requests one replica's list may hold (rate x duration; 12 bytes each):
+ * more is refused with HR_ERR_RANGE. */
+#define HR__INFER_MAX_REQUESTS ((size_t)1 << 24)
+
 typedef struct hr__infer_out {
   double demand_w; /* each GPU's demand over the step [W] */
   double speed;    /* progress over busy time relative to uncapped (0 unpowered) */
