@@ -1004,7 +1004,8 @@ int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int6
   a->sup_ramp_w_per_s = ramp_w_per_s;
   a->sup_t_ns = t_ns;
   a->sup_new = isfinite(limit_w);
-  a->t_next_ns = t_ns; /* decide at the next step */
+  if (uses_leases(a->cfg.policy))
+    a->t_next_ns = t_ns; /* decide at the next step (the baselines ignore the limit) */
   return HR_OK;
 }
 
