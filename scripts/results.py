@@ -22,7 +22,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 POLICIES = ["none", "static70", "static60", "dynamo", "polca", "thunderbolt", "headroom",
-            "headroom-thermal", "lease-3band", "lease-2thr"]
+            "headroom-thermal", "headroom-smooth", "headroom-admit", "lease-3band", "lease-2thr"]
 CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom",
                 "headroom-thermal"]
 
@@ -113,19 +113,21 @@ def main():
     L.append("Columns: trips; work done relative to uncapped; highest thermal state of any "
              "protective device (1 trips); longest time any node spent above its continuous "
              "limit; grid ramp and oscillation-band violation time at the site; energy; "
-             "control-loop software latency p99; lease post-condition clamps (must be 0).\n")
+             "control-loop software latency p99; lease post-condition clamps (must be 0); for "
+             "inference workloads the time to first token and between tokens, p99.\n")
     for s in scens:
         name = os.path.basename(s)[:-5]
         L.append("### %s\n" % name)
         L.append("| policy | trips | work | max thermal | over cont. s | ramp viol. s | "
-                 "osc. viol. s | energy kWh | p99 ms | clamps |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
+                 "osc. viol. s | energy kWh | p99 ms | clamps | TTFT p99 s | TBT p99 ms |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for p in POLICIES:
             r = rows[(s, p)]
-            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 p, r["trips"], fmt(r["work_frac"], 4), fmt(r["max_thermal"], 3),
                 fmt(r["over_cont_s"], 1), fmt(r["ramp_viol_s"], 1), fmt(r["osc_viol_s"], 1),
-                fmt(r["energy_kwh"], 2), fmt(r["lat_p99_ms"], 3), r["lease_clamps"]))
+                fmt(r["energy_kwh"], 2), fmt(r["lat_p99_ms"], 3), r["lease_clamps"],
+                fmt(r.get("ttft_p99_s"), 2), fmt(r.get("tbt_p99_ms"), 1)))
         L.append("")
     if crow:
         L.append("## Capacity recovered\n")

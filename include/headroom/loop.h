@@ -106,10 +106,22 @@ typedef struct hr_agent_cfg {
   /* HR_LOOP_DYNAMO and HR_LOOP_POLCA take their thresholds from lease.coord (cap_frac,
    * target_frac, uncap_frac, bucket_w; t1_frac, t2_frac, uncap_pct, prio_split,
    * low_cap_frac, high_cap_frac: fractions of a node's limit_w and of a GPU's rating). */
-  int upper_every;  /* HR_LOOP_DYNAMO: a controller with a rated node below it decides every
-                       upper_every periods (Dynamo: 9-s upper over 3-s leaf controllers: 3) */
-  uint64_t seed;    /* PRNG seed for randomized unthrottling; default 1 */
-  double cap_eps_w; /* cap changes smaller than this are not sent [W] >= 0; default 1 */
+  int upper_every;      /* HR_LOOP_DYNAMO: a controller with a rated node below it decides every
+                           upper_every periods (Dynamo: 9-s upper over 3-s leaf controllers: 3) */
+  uint64_t seed;        /* PRNG seed for randomized unthrottling; default 1 */
+  double cap_eps_w;     /* cap changes smaller than this are not sent [W] >= 0; default 1 */
+  double read_max_frac; /* a GPU reading above read_max_frac x its highest cap is garbage:
+                           refused like NaN (the leaf goes stale) [-] > 1; default 2 */
+  /* GPU power smoothing (Blackwell's NVML power smoothing: a minimum power floor settable
+   * from 20 % to 90 % of TDP, ramp-up and ramp-down rates; orchestration.md §1.3, §3).
+   * The agent does not act on these itself: the simulator applies them to its GPUs, as a
+   * deployment would set each GPU's smoothing profile once.  0: off. */
+  double smooth_floor_frac;   /* power floor, fraction of cap_max (0 or 0.2..0.9) */
+  double smooth_ramp_w_per_s; /* per-GPU ramp-up and ramp-down limit [W/s] >= 0 */
+  /* Admission shaping (inference): 1 = the serving system keeps each replica's batch
+   * within its GPUs' caps (leases), so power is known before it is drawn.  The agent
+   * does not act on it; the simulator's serving model does.  Default 0. */
+  int admit;
 } hr_agent_cfg_t;
 
 /* Writes the preset of a policy (parameters and their sources: docs/loop.md).
@@ -161,6 +173,8 @@ typedef struct hr_agent_stats {
   uint64_t lat_n;                         /* timed decisions that set at least one cap */
   double lat_p50_s, lat_p99_s, lat_max_s; /* input -> last cap call, latency clock */
   int last_cap_err;                       /* last error of a cap call (HR_OK if none) */
+  uint64_t bad_readings;  /* readings refused: NaN, infinite, negative, above read_max_frac */
+  uint64_t supply_clamps; /* decisions whose caps the supply limit cut (hr_agent_set_supply) */
 } hr_agent_stats_t;
 
 typedef struct hr_agent hr_agent_t;
@@ -188,10 +202,21 @@ HR_API size_t hr_agent_leaf_count(const hr_agent_t *a);
 /* Tree index of leaf k; (size_t)-1 for a bad k. */
 HR_API size_t hr_agent_leaf_node(const hr_agent_t *a, size_t k);
 
-/* A reading of leaf k's power [W] at t_ns (the agent's clock).  NAN or a
- * negative value is refused (HR_ERR_RANGE: a meter reporting garbage is
- * treated as silent, so the leaf goes stale). */
+/* A reading of leaf k's power [W] at t_ns (the agent's clock; the sample's
+ * time: a cached sample repeated by a frozen meter keeps its old time and
+ * goes stale).  NAN, infinite, negative or above read_max_frac x the leaf's
+ * highest cap is refused (HR_ERR_RANGE, counted in bad_readings: a meter
+ * reporting garbage is treated as silent, so the leaf goes stale and the
+ * lease system enters degraded mode). */
 HR_API int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns);
+
+/* What leaf k's workload wants to draw [W] at t_ns, declared before it draws
+ * it (a serving system's admission controller: its batch with every waiting
+ * request admitted).  Lease policies take a fresh declaration (younger than
+ * stale_ns) as the leaf's demand when it is above the measured one, so a
+ * lease can grow for load that waits for it.  Returns HR_OK,
+ * HR_ERR_INVALID_ARG, HR_ERR_RANGE (NaN, negative). */
+HR_API int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns);
 
 /* A meter record of node (tree index; the agent's node or one below it).
  * HR_REC_MS gives the node's power (p_total_w); HR_REC_HALF / HR_REC_CYCLE
@@ -213,6 +238,16 @@ HR_API int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info);
  * see itself (a feed lost, a coordinator stopped) and for priorities. */
 HR_API int hr_agent_set_priority(hr_agent_t *a, size_t leaf, int priority);
 HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
+
+/* A supply limit on the agent's node, from an alarm the agent cannot measure
+ * (a utility outage: the site on a generator): the sum of the caps is kept
+ * at most limit_w and, from what the GPUs draw when the limit is set (each at
+ * least its lowest cap), rises at most ramp_w_per_s and stays within one
+ * second of ramp above the lowest draw of the last one to two seconds (the generator's load
+ * acceptance), so the load can never step faster than the generator takes it.  Caps are cut
+ * proportionally above their minimum; lease policies only (the baselines know nothing of it).
+ * limit_w = INFINITY clears it. Returns HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);
 
 /* The last cap sent to leaf k [W] (NAN before any). */
 HR_API double hr_agent_cap_w(const hr_agent_t *a, size_t leaf);

@@ -37,7 +37,8 @@ extern "C" {
 
 typedef enum hr_work_kind {
   HR_WORK_TRAINING = 1, /* synchronous training: iterations of compute then communication */
-  HR_WORK_BATCH = 2     /* constant demand, throughput per GPU */
+  HR_WORK_BATCH = 2,    /* constant demand, throughput per GPU */
+  HR_WORK_INFERENCE = 3 /* LLM serving: replicas of gpus_per_replica GPUs (docs/sim.md) */
 } hr_work_kind_t;
 
 typedef struct hr_workload {
@@ -57,19 +58,37 @@ typedef struct hr_workload {
   double restart_s;
   /* batch */
   double power_w;
+  /* inference: requests from the planner's generator (Poisson at rate_per_s, or diurnal
+   * between min_rate_per_s and max_rate_per_s with period diurnal_period_s, peak at
+   * peak_t_s, when max_rate_per_s > 0), per replica; lengths near the Azure conversation
+   * trace; served with continuous batching (at most max_num_seqs sequences) */
+  int gpus_per_replica; /* default 4 (the power model's Llama-3.1-70B on 4 x H100) */
+  int max_num_seqs;     /* default 256 */
+  double rate_per_s, min_rate_per_s, max_rate_per_s, diurnal_period_s, peak_t_s;
+  uint64_t seed; /* default 1 */
 } hr_workload_t;
 
 typedef enum hr_sim_event_kind {
   HR_SIM_FEED_LOSS = 1,      /* feed (A or B) lost from at_s for duration_s (0: to the end) */
   HR_SIM_TELEMETRY_LOSS = 2, /* the agent gets no readings for duration_s */
-  HR_SIM_COORD_CRASH = 3     /* node's coordinator stopped for duration_s */
+  HR_SIM_COORD_CRASH = 3,    /* node's coordinator stopped for duration_s */
+  HR_SIM_METER_FREEZE = 4,   /* the GPUs below node (every GPU without node): their telemetry
+                                repeats its last sample (value and timestamp) for duration_s */
+  HR_SIM_METER_GARBAGE = 5,  /* the GPUs below node (or every GPU): readings are garbage (NaN,
+                                infinite, negative, absurdly high, in turn) for duration_s */
+  HR_SIM_UTILITY_OUTAGE = 6  /* the site runs on a generator of gen_kw [kW] that takes load at
+                                most ramp_kw_per_s for duration_s */
 } hr_sim_event_kind_t;
 
 typedef struct hr_sim_event {
   hr_sim_event_kind_t kind;
   double at_s, duration_s;
-  unsigned feed; /* HR_FEED_A or HR_FEED_B */
-  char node[64]; /* coordinator crash: node id */
+  unsigned feed;        /* HR_FEED_A or HR_FEED_B */
+  char node[64];        /* coordinator crash: node id; meter events: the subtree ("": all) */
+  double gen_kw;        /* utility outage: the generator's rating [kW] > 0 */
+  double ramp_kw_per_s; /* utility outage: its load-acceptance ramp [kW/s] > 0 */
+  double overload_s;    /* utility outage: the generator trips after this long above its
+                           rating [s] > 0; default 5 [M] */
 } hr_sim_event_t;
 
 typedef struct hr_sim_gpu_cfg {
@@ -189,6 +208,16 @@ typedef struct hr_sim_result {
   double osc_viol_s;    /* time any oscillation band was exceeded [s] */
   double max_ramp_w_per_s;
   double max_site_p_w;
+  /* Utility outages (events): time the site drew more than the generator's
+   * rating, time its 1-s load rise exceeded the generator's ramp, and
+   * generator trips (also counted in trips). */
+  double gen_over_s, gen_ramp_viol_s;
+  unsigned gen_trips;
+  /* Inference workloads (NAN without any): time to first token and time
+   * between tokens [s], p50 / p99 (histogram bins of 12 %: a percentile is
+   * its bin's upper edge), requests generated and completed, output tokens. */
+  double ttft_p50_s, ttft_p99_s, tbt_p50_s, tbt_p99_s;
+  uint64_t inf_requests, inf_completed, inf_tokens;
   const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
   size_t n_nodes;
   hr_agent_stats_t agent;

@@ -90,7 +90,7 @@ static double ms(double s)
 /* The policies of hr_sim_policy_cfg, for --help and the refusal. */
 #define POLICIES                                                                                   \
   "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-thermal,\n"            \
-  "lease-3band, lease-2thr"
+  "headroom-smooth, headroom-admit, lease-3band, lease-2thr"
 
 int cmd_sim(int argc, char **argv)
 {
@@ -102,7 +102,8 @@ int cmd_sim(int argc, char **argv)
        .dst = &policy,
        .arg = "P",
        .help = "the control policy (required): none, static70, static60,\n"
-               "dynamo, polca, thunderbolt, headroom, lease-3band, lease-2thr"},
+               "dynamo, polca, thunderbolt, headroom, headroom-thermal,\n"
+               "headroom-smooth, headroom-admit, lease-3band, lease-2thr"},
       {.name = "--report",
        .kind = CLI_STR,
        .dst = &dir,
@@ -227,15 +228,21 @@ int cmd_sim(int argc, char **argv)
       fprintf(f,
               "scenario,policy,gpus,t_s,trips,work_frac,energy_kwh,max_site_kw,ramp_viol_s,"
               "osc_viol_s,max_ramp_kw_per_s,decisions,caps_set,cap_errors,lease_clamps,"
-              "lat_p50_ms,lat_p99_ms,lat_max_ms,wall_s\n"
+              "lat_p50_ms,lat_p99_ms,lat_max_ms,wall_s,ttft_p50_s,ttft_p99_s,tbt_p50_ms,"
+              "tbt_p99_ms,inf_requests,inf_completed,inf_tokens,gen_over_s,gen_ramp_viol_s,"
+              "gen_trips,bad_readings\n"
               "%s,%s,%d,%.3f,%u,%.6f,%.4f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%llu,%.4f,%.4f,%."
-              "4f,%.3f\n",
+              "4f,%.3f,%.4f,%.4f,%.3f,%.3f,%llu,%llu,%llu,%.3f,%.3f,%u,%llu\n",
               sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.t_s, res.trips, res.work_frac,
               res.energy_j / 3.6e6, res.max_site_p_w / 1e3, res.ramp_viol_s, res.osc_viol_s,
               res.max_ramp_w_per_s / 1e3, (unsigned long long)res.agent.decisions,
               (unsigned long long)res.agent.caps_set, (unsigned long long)res.agent.cap_errors,
               (unsigned long long)res.agent.lease_clamps, ms(res.agent.lat_p50_s),
-              ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s), res.wall_s) < 0;
+              ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s), res.wall_s, res.ttft_p50_s,
+              res.ttft_p99_s, ms(res.tbt_p50_s), ms(res.tbt_p99_s),
+              (unsigned long long)res.inf_requests, (unsigned long long)res.inf_completed,
+              (unsigned long long)res.inf_tokens, res.gen_over_s, res.gen_ramp_viol_s,
+              res.gen_trips, (unsigned long long)res.agent.bad_readings) < 0;
   if (close_out(f, p_sum, e) != 0)
     status = 1;
 
@@ -323,6 +330,29 @@ int cmd_sim(int argc, char **argv)
                  ms(res.e2e_step_p99_s), ms(res.e2e_step_max_s),
                  (unsigned long long)res.meter_records, res.meter_wall_s,
                  res.meter_wall_s > 0.0 ? res.t_s / res.meter_wall_s : 0.0) < 0;
+  if (res.inf_requests)
+    e |= fprintf(f,
+                 "\n## Inference\n\n"
+                 "| metric | value |\n|---|---|\n"
+                 "| requests generated / completed | %llu / %llu |\n"
+                 "| output tokens | %llu |\n"
+                 "| time to first token p50 / p99 | %.3f / %.3f s |\n"
+                 "| time between tokens p50 / p99 | %.1f / %.1f ms |\n",
+                 (unsigned long long)res.inf_requests, (unsigned long long)res.inf_completed,
+                 (unsigned long long)res.inf_tokens, res.ttft_p50_s, res.ttft_p99_s,
+                 ms(res.tbt_p50_s), ms(res.tbt_p99_s)) < 0;
+  if (res.gen_over_s > 0.0 || res.gen_ramp_viol_s > 0.0 || res.gen_trips ||
+      res.agent.supply_clamps || res.agent.bad_readings)
+    e |= fprintf(f,
+                 "\n## Faults\n\n"
+                 "| metric | value |\n|---|---|\n"
+                 "| generator: time over its rating / over its ramp / trips | %.3f s / %.3f s / "
+                 "%u |\n"
+                 "| decisions the supply limit cut | %llu |\n"
+                 "| readings refused as garbage | %llu |\n",
+                 res.gen_over_s, res.gen_ramp_viol_s, res.gen_trips,
+                 (unsigned long long)res.agent.supply_clamps,
+                 (unsigned long long)res.agent.bad_readings) < 0;
   e |= fprintf(f, "\nThermal state: the memory element's state as a fraction of its trip "
                   "threshold (1 trips). Work: progress of the workloads over the time they ran, "
                   "relative to every GPU at full speed (docs/sim.md). timeseries.csv holds the "
@@ -350,6 +380,14 @@ int cmd_sim(int argc, char **argv)
     cli_json_num(stdout, "lat_p50_ms", ms(res.agent.lat_p50_s), 1);
     cli_json_num(stdout, "lat_p99_ms", ms(res.agent.lat_p99_s), 1);
     cli_json_num(stdout, "lat_max_ms", ms(res.agent.lat_max_s), 1);
+    cli_json_num(stdout, "ttft_p50_s", res.ttft_p50_s, 1);
+    cli_json_num(stdout, "ttft_p99_s", res.ttft_p99_s, 1);
+    cli_json_num(stdout, "tbt_p50_ms", ms(res.tbt_p50_s), 1);
+    cli_json_num(stdout, "tbt_p99_ms", ms(res.tbt_p99_s), 1);
+    printf("\"inf_completed\":%llu,\"inf_tokens\":%llu,\"gen_trips\":%u,\"gen_over_s\":%.3f,"
+           "\"gen_ramp_viol_s\":%.3f,\"bad_readings\":%llu,",
+           (unsigned long long)res.inf_completed, (unsigned long long)res.inf_tokens, res.gen_trips,
+           res.gen_over_s, res.gen_ramp_viol_s, (unsigned long long)res.agent.bad_readings);
     printf("\"wall_s\":%.3f,\"report\":", res.wall_s);
     cli_json_str(stdout, dir);
     printf("}\n");

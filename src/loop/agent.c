@@ -46,6 +46,8 @@ struct hr_agent {
   /* per leaf */
   double *p_w;
   int64_t *p_t_ns; /* time of the reading; INT64_MIN: none yet */
+  double *want_w;  /* declared demand (hr_agent_push_want) */
+  int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
   double *cap_min_w, *cap_max_w, *rating_w;
@@ -70,6 +72,11 @@ struct hr_agent {
   hr_mode_t mode;
   uint64_t rng;
   int static_done;
+  /* supply limit (hr_agent_set_supply): INFINITY when none */
+  double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
+  double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
+  int64_t sup_t_ns, sup_bucket_ns;
+  int sup_new;
   int have_lat_in;
   int64_t lat_in_ns;
   uint32_t lat_hist[LAT_BINS];
@@ -194,6 +201,7 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->md_release_p = 0.2;
   cfg->seed = 1;
   cfg->cap_eps_w = 1.0;
+  cfg->read_max_frac = 2.0;
   cfg->upper_every = 3;
   switch (policy) {
   case HR_LOOP_THREE_BAND:
@@ -247,7 +255,12 @@ static int cfg_check(const hr_agent_cfg_t *c)
     return HR_ERR_RANGE;
   if (!(c->static_frac > 0.0 && c->static_frac <= 1.0) || !(c->demand_window_s > 0.0) ||
       !(c->probe_frac >= 0.0 && c->probe_frac <= 1.0) || !(c->step_frac >= 0.0) ||
-      !(c->grid_hold_s >= 0.0) || !(c->cap_eps_w >= 0.0) || !isfinite(c->grid_hold_s))
+      !(c->grid_hold_s >= 0.0) || !(c->cap_eps_w >= 0.0) || !isfinite(c->grid_hold_s) ||
+      !(c->read_max_frac > 1.0))
+    return HR_ERR_RANGE;
+  if (!(c->smooth_floor_frac == 0.0 ||
+        (c->smooth_floor_frac >= 0.2 && c->smooth_floor_frac <= 0.9)) ||
+      !(c->smooth_ramp_w_per_s >= 0.0) || !isfinite(c->smooth_ramp_w_per_s))
     return HR_ERR_RANGE;
   if (c->policy == HR_LOOP_MULT_DECREASE &&
       !(c->md_low > 0.0 && c->md_low < c->md_high && c->md_beta > 0.0 && c->md_beta < 1.0 &&
@@ -289,6 +302,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->want_w);
+  free(a->want_t_ns);
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_t_ns);
@@ -401,7 +416,12 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
-  if (!a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j || !a->prio || !a->scr_w) {
+  a->want_w = calloc(m, sizeof *a->want_w);
+  a->want_t_ns = malloc(m * sizeof *a->want_t_ns);
+  for (size_t k = 0; a->want_t_ns && k < m; k++)
+    a->want_t_ns[k] = INT64_MIN;
+  if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
+      !a->prio || !a->scr_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -453,6 +473,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     }
   }
   a->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
+  a->sup_lim_w = INFINITY;
   a->mode = HR_MODE_NORMAL;
   a->st.last_cap_err = HR_OK;
   *out = a;
@@ -519,11 +540,24 @@ int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 {
   if (!a || leaf >= a->n_leaves)
     return HR_ERR_INVALID_ARG;
-  if (!(p_w >= 0.0) || !isfinite(p_w))
+  if (!(p_w >= 0.0) || !isfinite(p_w) || p_w > a->cfg.read_max_frac * a->cap_max_w[leaf]) {
+    a->st.bad_readings++;
     return HR_ERR_RANGE;
+  }
   mark_input(a);
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
+  return HR_OK;
+}
+
+int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_INVALID_ARG;
+  if (!(want_w >= 0.0) || !isfinite(want_w))
+    return HR_ERR_RANGE;
+  a->want_w[leaf] = want_w;
+  a->want_t_ns[leaf] = t_ns;
   return HR_OK;
 }
 
@@ -709,6 +743,10 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
           d = up;
         d += a->probe_w[k];
       }
+      /* A declared want (admission shaping) above the measured demand. */
+      if (a->want_t_ns[k] != INT64_MIN && t - a->want_t_ns[k] <= a->cfg.stale_ns &&
+          a->want_w[k] > d)
+        d = a->want_w[k];
       if (hold && d > cap)
         d = cap;
     }
@@ -898,6 +936,79 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
   return sent;
 }
 
+/* The supply limit (hr_agent_set_supply) on the caps in a->scr_w: the
+ * envelope starts at what the GPUs draw when the limit is set (each at least
+ * its lowest cap) and rises at most at the ramp, never above the limit; caps
+ * above it are cut in proportion to their room above their minimum. */
+static void supply_clamp(hr_agent_t *a, int64_t t)
+{
+  if (!isfinite(a->sup_lim_w))
+    return;
+  /* The least the caps can sum to without cutting a GPU below its draw
+   * (a GPU without a fresh reading: its present cap). */
+  double draw = 0.0, floor_w = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
+    double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
+    draw += p;
+    floor_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
+  }
+  if (a->sup_new) {
+    a->sup_env_w = floor_w;
+    a->sup_dmin_cur_w = a->sup_dmin_prev_w = draw;
+    a->sup_bucket_ns = t;
+    a->sup_new = 0;
+  } else {
+    a->sup_env_w += a->sup_ramp_w_per_s * (double)(t - a->sup_t_ns) * 1e-9;
+  }
+  a->sup_t_ns = t;
+  /* The envelope also follows the draw down: at most the ramp's second
+   * above the lowest draw of the last one to two seconds (what the GPUs
+   * draw, even below their lowest caps), so a load that fell cannot step
+   * back faster than the generator takes it. */
+  if (t - a->sup_bucket_ns >= 1000000000) {
+    a->sup_dmin_prev_w = a->sup_dmin_cur_w;
+    a->sup_dmin_cur_w = draw;
+    a->sup_bucket_ns = t;
+  } else if (draw < a->sup_dmin_cur_w) {
+    a->sup_dmin_cur_w = draw;
+  }
+  double lo = a->sup_dmin_cur_w < a->sup_dmin_prev_w ? a->sup_dmin_cur_w : a->sup_dmin_prev_w;
+  if (a->sup_env_w > lo + a->sup_ramp_w_per_s)
+    a->sup_env_w = lo + a->sup_ramp_w_per_s;
+  if (a->sup_env_w > a->sup_lim_w)
+    a->sup_env_w = a->sup_lim_w;
+  double sum = 0.0, mins = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    double c = a->scr_w[k] < a->cap_min_w[k] ? a->cap_min_w[k] : a->scr_w[k];
+    a->scr_w[k] = c > a->cap_max_w[k] ? a->cap_max_w[k] : c;
+    sum += a->scr_w[k];
+    mins += a->cap_min_w[k];
+  }
+  if (sum <= a->sup_env_w)
+    return;
+  /* Below the sum of the minima no cap can help: every GPU at its minimum. */
+  double f = sum > mins ? (a->sup_env_w - mins) / (sum - mins) : 0.0;
+  if (f < 0.0)
+    f = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    a->scr_w[k] = a->cap_min_w[k] + (a->scr_w[k] - a->cap_min_w[k]) * f;
+  a->st.supply_clamps++;
+}
+
+int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns)
+{
+  if (!a || !(limit_w > 0.0) || !(ramp_w_per_s >= 0.0) || !isfinite(ramp_w_per_s))
+    return HR_ERR_INVALID_ARG;
+  a->sup_lim_w = limit_w;
+  a->sup_ramp_w_per_s = ramp_w_per_s;
+  a->sup_t_ns = t_ns;
+  a->sup_new = isfinite(limit_w);
+  if (uses_leases(a->cfg.policy))
+    a->t_next_ns = t_ns; /* decide at the next step (the baselines ignore the limit) */
+  return HR_OK;
+}
+
 static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double node_p, int *rc_out)
 {
   size_t sent = 0;
@@ -957,7 +1068,10 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
       return 0;
     }
     for (size_t k = 0; k < a->n_leaves; k++)
-      sent += send_cap(a, k, hr_lease_sys_cap_w(a->sys, (size_t)a->leaf_node[k], t), t, why);
+      a->scr_w[k] = hr_lease_sys_cap_w(a->sys, (size_t)a->leaf_node[k], t);
+    supply_clamp(a, t);
+    for (size_t k = 0; k < a->n_leaves; k++)
+      sent += send_cap(a, k, a->scr_w[k], t, why);
     break;
   }
   }
@@ -986,8 +1100,9 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (a->read_act) {
     for (size_t k = 0; k < a->n_leaves; k++) {
       hr_act_reading_t r;
+      /* The sample's own time: a frozen meter's repeated sample goes stale. */
       if (hr_actuator_read(a->act, (int)k, HR_POWER_DEFAULT, t, &r) == HR_OK && r.valid)
-        hr_agent_push_power(a, k, r.p_w, t);
+        hr_agent_push_power(a, k, r.p_w, r.t_ns <= t ? r.t_ns : t);
     }
   }
   if (!a->have_lat_in) {

@@ -147,7 +147,13 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
   w->ckpt_w = 150;
   w->restart_s = 30;
   w->power_w = 500;
+  w->gpus_per_replica = 4;
+  w->max_num_seqs = 256;
+  w->rate_per_s = 1.0;
+  w->diurnal_period_s = 86400.0;
+  w->seed = 1;
   int have_kind = 0, have_gpus = 0;
+  const yaml_node_t *at_inf = NULL, *at_train = NULL;
   FOR_PAIRS(P, m, kv)
   {
     const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
@@ -164,8 +170,10 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
         w->kind = HR_WORK_TRAINING;
       else if (s && !strcmp(s, "batch"))
         w->kind = HR_WORK_BATCH;
+      else if (s && !strcmp(s, "inference"))
+        w->kind = HR_WORK_INFERENCE;
       else
-        return sfail(P, v, HR_ERR_PARSE, ff, "expected 'training' or 'batch'");
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected 'training', 'batch' or 'inference'");
       have_kind = 1;
     } else if (!strcmp(key, "gpus")) {
       if (v->type != YAML_SEQUENCE_NODE ||
@@ -205,6 +213,34 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
       rc = get_num(P, v, ff, 0, 1e6, &w->restart_s);
     } else if (!strcmp(key, "power_w")) {
       rc = get_num(P, v, ff, 0, 1e5, &w->power_w);
+    } else if (!strcmp(key, "gpus_per_replica")) {
+      rc = get_int(P, v, ff, 1, 1024, &w->gpus_per_replica);
+      at_inf = k;
+    } else if (!strcmp(key, "max_num_seqs")) {
+      rc = get_int(P, v, ff, 1, 65536, &w->max_num_seqs);
+      at_inf = k;
+    } else if (!strcmp(key, "rate_per_s")) {
+      rc = get_num(P, v, ff, 1e-6, 1e4, &w->rate_per_s);
+      at_inf = k;
+    } else if (!strcmp(key, "min_rate_per_s")) {
+      rc = get_num(P, v, ff, 0, 1e4, &w->min_rate_per_s);
+      at_inf = k;
+    } else if (!strcmp(key, "max_rate_per_s")) {
+      rc = get_num(P, v, ff, 1e-6, 1e4, &w->max_rate_per_s);
+      at_inf = k;
+    } else if (!strcmp(key, "diurnal_period_s")) {
+      rc = get_num(P, v, ff, 1, 1e9, &w->diurnal_period_s);
+      at_inf = k;
+    } else if (!strcmp(key, "peak_t_s")) {
+      rc = get_num(P, v, ff, 0, 1e9, &w->peak_t_s);
+      at_inf = k;
+    } else if (!strcmp(key, "seed")) {
+      double sd;
+      rc = get_num(P, v, ff, 0, 4294967295.0, &sd);
+      if (rc == HR_OK && sd != floor(sd))
+        return sfail(P, v, HR_ERR_PARSE, ff, "expected a whole number");
+      w->seed = (uint64_t)sd;
+      at_inf = k;
     } else if (!strcmp(key, "restarts")) {
       if (v->type != YAML_SEQUENCE_NODE)
         return sfail(P, v, HR_ERR_PARSE, ff, "expected a list of times [s]");
@@ -227,6 +263,17 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
     return sfail(P, m, HR_ERR_PARSE, f, "missing key 'kind'");
   if (!have_gpus)
     return sfail(P, m, HR_ERR_PARSE, f, "missing key 'gpus'");
+  (void)at_train;
+  if (at_inf && w->kind != HR_WORK_INFERENCE)
+    return sfail(P, at_inf, HR_ERR_PARSE, f, "'%s' applies to inference workloads only",
+                 scalar(at_inf));
+  if (w->kind == HR_WORK_INFERENCE) {
+    if ((w->gpu_end - w->gpu_first) % w->gpus_per_replica)
+      return sfail(P, m, HR_ERR_RANGE, f, "%d GPUs are not whole replicas of %d",
+                   w->gpu_end - w->gpu_first, w->gpus_per_replica);
+    if (w->max_rate_per_s > 0.0 && w->min_rate_per_s > w->max_rate_per_s)
+      return sfail(P, m, HR_ERR_RANGE, f, "min_rate_per_s above max_rate_per_s");
+  }
   return HR_OK;
 }
 
@@ -237,7 +284,9 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
   if (m->type != YAML_MAPPING_NODE)
     return sfail(P, m, HR_ERR_PARSE, f, "expected a mapping");
   memset(e, 0, sizeof *e);
+  e->overload_s = 5.0;
   int have_kind = 0, have_at = 0;
+  const yaml_node_t *at_node = NULL, *at_gen = NULL, *at_feed = NULL;
   FOR_PAIRS(P, m, kv)
   {
     const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
@@ -256,9 +305,16 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
         e->kind = HR_SIM_TELEMETRY_LOSS;
       else if (s && !strcmp(s, "coordinator_crash"))
         e->kind = HR_SIM_COORD_CRASH;
+      else if (s && !strcmp(s, "meter_freeze"))
+        e->kind = HR_SIM_METER_FREEZE;
+      else if (s && !strcmp(s, "meter_garbage"))
+        e->kind = HR_SIM_METER_GARBAGE;
+      else if (s && !strcmp(s, "utility_outage"))
+        e->kind = HR_SIM_UTILITY_OUTAGE;
       else
         return sfail(P, v, HR_ERR_PARSE, ff,
-                     "expected 'feed_loss', 'telemetry_loss' or 'coordinator_crash'");
+                     "expected 'feed_loss', 'telemetry_loss', 'coordinator_crash', "
+                     "'meter_freeze', 'meter_garbage' or 'utility_outage'");
       have_kind = 1;
     } else if (!strcmp(key, "at_s")) {
       rc = get_num(P, v, ff, 0, 1e9, &e->at_s);
@@ -266,6 +322,7 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
     } else if (!strcmp(key, "duration_s")) {
       rc = get_num(P, v, ff, 0, 1e9, &e->duration_s);
     } else if (!strcmp(key, "feed")) {
+      at_feed = k;
       const char *s = scalar(v);
       if (s && !strcmp(s, "a"))
         e->feed = HR_FEED_A;
@@ -275,6 +332,16 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
         return sfail(P, v, HR_ERR_PARSE, ff, "expected 'a' or 'b'");
     } else if (!strcmp(key, "node")) {
       rc = get_str(P, v, ff, e->node, sizeof e->node);
+      at_node = k;
+    } else if (!strcmp(key, "gen_kw")) {
+      rc = get_num(P, v, ff, 1e-3, 1e9, &e->gen_kw);
+      at_gen = k;
+    } else if (!strcmp(key, "ramp_kw_per_s")) {
+      rc = get_num(P, v, ff, 1e-3, 1e9, &e->ramp_kw_per_s);
+      at_gen = at_gen ? at_gen : k;
+    } else if (!strcmp(key, "overload_s")) {
+      rc = get_num(P, v, ff, 1e-3, 1e6, &e->overload_s);
+      at_gen = at_gen ? at_gen : k;
     } else {
       return sfail(P, k, HR_ERR_PARSE, f, "unknown key '%.60s'", key);
     }
@@ -287,6 +354,18 @@ static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
     return sfail(P, m, HR_ERR_PARSE, f, "feed_loss needs 'feed: a' or 'feed: b'");
   if (e->kind == HR_SIM_COORD_CRASH && !e->node[0])
     return sfail(P, m, HR_ERR_PARSE, f, "coordinator_crash needs 'node'");
+  /* A field that does not apply to the kind is a mistake, not ignored. */
+  if (at_feed && e->kind != HR_SIM_FEED_LOSS)
+    return sfail(P, at_feed, HR_ERR_PARSE, f, "'feed' applies to feed_loss only");
+  if (at_node && e->kind != HR_SIM_COORD_CRASH && e->kind != HR_SIM_METER_FREEZE &&
+      e->kind != HR_SIM_METER_GARBAGE)
+    return sfail(P, at_node, HR_ERR_PARSE, f,
+                 "'node' applies to coordinator_crash, meter_freeze and meter_garbage only");
+  if (at_gen && e->kind != HR_SIM_UTILITY_OUTAGE)
+    return sfail(P, at_gen, HR_ERR_PARSE, f,
+                 "'gen_kw', 'ramp_kw_per_s' and 'overload_s' apply to utility_outage only");
+  if (e->kind == HR_SIM_UTILITY_OUTAGE && !(e->gen_kw > 0.0 && e->ramp_kw_per_s > 0.0))
+    return sfail(P, m, HR_ERR_PARSE, f, "utility_outage needs 'gen_kw' and 'ramp_kw_per_s'");
   return HR_OK;
 }
 

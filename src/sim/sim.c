@@ -64,6 +64,19 @@ struct hr_sim {
   int powered_dirty;
   unsigned feeds_lost;
   int telemetry_lost;
+  /* meter faults per slot: bit 1 frozen, bit 2 garbage (one bit per event
+   * kind; overlapping events of one kind on a slot end together) */
+  unsigned char *tel_fault;
+  double *frz_p_w;
+  int64_t *frz_t_ns;
+  uint64_t garb_n;
+  /* utility outage: the site on a generator */
+  int gen_on, gen_tripped;
+  double gen_w, gen_ramp_w_per_s, gen_overload_s, gen_over_run_s;
+  double *gen_ring; /* site power over the last second, one per step */
+  size_t gen_ring_n, gen_ring_i;
+  double gen_over_s, gen_ramp_viol_s;
+  unsigned gen_trips;
 
   hr_actuator_t *act;
   hr_agent_t *agent;
@@ -76,6 +89,13 @@ struct hr_sim {
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
   double wall_s;
   double last_ramp;
+
+  /* inference workloads (NULL for the others), their latency samples */
+  hr__infer_t **inf;
+  hr__lathist_t ttft, tbt;
+  int admit; /* admission shaping (hr_agent_cfg_t.admit) */
+  /* GPU power smoothing (hr_agent_cfg_t.smooth_*): floor [W], ramp [W/ms] */
+  double sm_floor_w, sm_ramp_w_per_ms;
 
   /* waveform path (NULL: fast path) */
   hr__simwave_t *wave;
@@ -99,6 +119,15 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
   out->p_w = s->p_w[k];
   out->cap_w = s->cap_w[k];
   out->valid = 1;
+  if (s->tel_fault[k] & 1) {
+    /* A frozen meter repeats its last sample, value and time. */
+    out->p_w = s->frz_p_w[k];
+    out->t_ns = s->frz_t_ns[k];
+  } else if (s->tel_fault[k] & 2) {
+    /* Garbage, in turn: NaN, infinite, negative, absurdly high. */
+    static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+    out->p_w = garb[s->garb_n++ & 3];
+  }
   return HR_OK;
 }
 
@@ -170,6 +199,23 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
   if (strcmp(name, "headroom") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+  if (strcmp(name, "headroom-smooth") == 0) {
+    /* Leases with GPU power smoothing (NVML power smoothing, Blackwell;
+     * orchestration.md §1.3): a floor of 50 % of TDP (settable 20-90 %) and
+     * ramps of 1 kW/s per GPU up and down: our choice [M] within the
+     * interface's ranges. */
+    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    cfg->smooth_floor_frac = 0.5;
+    cfg->smooth_ramp_w_per_s = 1000.0;
+    return HR_OK;
+  }
+  if (strcmp(name, "headroom-admit") == 0) {
+    /* Leases with admission shaping: each serving replica keeps its batch
+     * within its GPUs' caps and declares the batch its queue wants. */
+    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    cfg->admit = 1;
+    return HR_OK;
+  }
   if (strcmp(name, "headroom-thermal") == 0) {
     /* The continuous limit on the 1-h mean; bursts above it within the
      * protective devices' margins (lease.h, cont_window_s). */
@@ -194,6 +240,9 @@ void hr_sim_destroy(hr_sim_t *s)
     for (size_t k = 0; k < s->n; k++)
       hr_device_destroy(s->dev[k]);
   free(s->dev);
+  for (size_t w = 0; s->inf && w < s->n_work; w++)
+    hr__infer_destroy(s->inf[w]);
+  free(s->inf);
   free(s->work);
   free(s->ev);
   free(s->ev_node);
@@ -212,6 +261,10 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->ph_w);
   free(s->powered);
   free(s->res);
+  free(s->tel_fault);
+  free(s->frz_p_w);
+  free(s->frz_t_ns);
+  free(s->gen_ring);
   free(s);
 }
 
@@ -264,6 +317,27 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (sc->n_work)
     memcpy(s->work, sc->work, sc->n_work * sizeof *s->work);
+  s->inf = calloc(sc->n_work ? sc->n_work : 1, sizeof *s->inf);
+  if (!s->inf) {
+    hr_sim_destroy(s);
+    return HR_ERR_NOMEM;
+  }
+  for (size_t w = 0; w < sc->n_work; w++) {
+    if (s->work[w].kind != HR_WORK_INFERENCE)
+      continue;
+    int rc = hr__infer_create(&s->work[w], sc->duration_s, &s->ttft, &s->tbt, &s->inf[w]);
+    if (rc != HR_OK) {
+      hr_sim_destroy(s);
+      if (rc == HR_ERR_RANGE)
+        return fail(diag, rc, "workloads[].rate_per_s", "%s",
+                    "an inference workload's GPUs are not whole replicas, or a replica would "
+                    "get more than 16777216 requests (rate x duration)");
+      return rc;
+    }
+  }
+  s->admit = acfg->admit;
+  s->sm_floor_w = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
+  s->sm_ramp_w_per_ms = acfg->smooth_ramp_w_per_s * 1e-3;
   if (sc->n_events)
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
@@ -292,8 +366,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->pend_cap_w = calloc(m, sizeof *s->pend_cap_w);
   s->speed = calloc(m, sizeof *s->speed);
   s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
-  if (!s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
-      !s->cap_w || !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
+  s->tel_fault = calloc(m, 1);
+  s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
+  s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
+  if (!s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot ||
+      !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
+      !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -336,10 +414,34 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (s->ev[e].kind == HR_SIM_COORD_CRASH) {
       size_t idx;
       if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
+        char name[sizeof s->ev[e].node];
+        memcpy(name, s->ev[e].node, sizeof name); /* s is freed before the message */
         hr_sim_destroy(s);
-        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", s->ev[e].node);
+        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", name);
       }
       s->ev_node[e] = (int64_t)idx;
+    }
+    if ((s->ev[e].kind == HR_SIM_METER_FREEZE || s->ev[e].kind == HR_SIM_METER_GARBAGE) &&
+        s->ev[e].node[0]) {
+      size_t idx;
+      if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
+        char name[sizeof s->ev[e].node];
+        memcpy(name, s->ev[e].node, sizeof name); /* s is freed before the message */
+        hr_sim_destroy(s);
+        return fail(diag, HR_ERR_RANGE, "events[].node", "unknown node '%s'", name);
+      }
+      s->ev_node[e] = (int64_t)idx;
+    }
+    if (s->ev[e].kind == HR_SIM_UTILITY_OUTAGE && !s->gen_ring) {
+      /* The site's power over the last second, for the generator's ramp. */
+      s->gen_ring_n = (size_t)llround(1.0 / s->dt_s);
+      if (s->gen_ring_n < 1)
+        s->gen_ring_n = 1;
+      s->gen_ring = calloc(s->gen_ring_n, sizeof *s->gen_ring);
+      if (!s->gen_ring) {
+        hr_sim_destroy(s);
+        return HR_ERR_NOMEM;
+      }
     }
   }
 
@@ -463,6 +565,8 @@ static void update_powered(hr_sim_t *s)
   for (size_t k = 0; k < s->n; k++) {
     const hr_tree_node_t *x = &s->nd[k];
     int up = !feed_dead(s, k) && !(s->dev[k] && hr_device_tripped(s->dev[k]));
+    if (x->parent < 0 && s->gen_tripped)
+      up = 0; /* the generator carrying the site tripped */
     if (up && x->parent >= 0)
       up = s->powered[x->parent] || (x->parent_b >= 0 && s->powered[x->parent_b]);
     s->powered[k] = (unsigned char)up;
@@ -501,6 +605,16 @@ static double train_demand(const hr_sim_t *s, const hr_workload_t *w, const job_
   return p;
 }
 
+/* 1 when tree node x is node c or below it (either parent). */
+static int under(const hr_sim_t *s, int32_t x, int32_t c)
+{
+  if (x == c)
+    return 1;
+  const hr_tree_node_t *n = &s->nd[x];
+  return (n->parent >= 0 && under(s, n->parent, c)) ||
+         (n->parent_b >= 0 && under(s, n->parent_b, c));
+}
+
 static void apply_events(hr_sim_t *s)
 {
   hr_lease_sys_t *sys = hr_agent_lease_sys(s->agent);
@@ -529,6 +643,49 @@ static void apply_events(hr_sim_t *s)
       break;
     case HR_SIM_COORD_CRASH:
       hr_lease_sys_set_running(sys, (size_t)s->ev_node[e], on ? 0 : 1, s->t_ns);
+      break;
+    case HR_SIM_METER_FREEZE:
+    case HR_SIM_METER_GARBAGE: {
+      unsigned char bit = ev->kind == HR_SIM_METER_FREEZE ? 1 : 2;
+      for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+        if (s->ev_node[e] >= 0 && !under(s, s->slot_node[k], (int32_t)s->ev_node[e]))
+          continue;
+        if (on) {
+          if (bit == 1 && !(s->tel_fault[k] & 1)) {
+            s->frz_p_w[k] = s->p_w[k];
+            s->frz_t_ns[k] = s->t_ns;
+          }
+          s->tel_fault[k] |= bit;
+        } else {
+          s->tel_fault[k] &= (unsigned char)~bit;
+        }
+      }
+      break;
+    }
+    case HR_SIM_UTILITY_OUTAGE:
+      /* The transfer switch's alarm tells the agent (no measurement needed),
+       * as a feed loss does; the generator takes the load it finds, then
+       * rises at its ramp. */
+      if (on) {
+        s->gen_on = 1;
+        s->gen_w = ev->gen_kw * 1e3;
+        s->gen_ramp_w_per_s = ev->ramp_kw_per_s * 1e3;
+        s->gen_overload_s = ev->overload_s;
+        s->gen_over_run_s = 0.0;
+        double p0 = 0.0;
+        for (size_t k = 0; k < (size_t)s->n_pop; k++)
+          p0 += s->p_w[k];
+        for (size_t q = 0; q < s->gen_ring_n; q++)
+          s->gen_ring[q] = p0;
+        hr_agent_set_supply(s->agent, s->gen_w, s->gen_ramp_w_per_s, s->t_ns);
+      } else {
+        s->gen_on = 0;
+        if (s->gen_tripped) {
+          s->gen_tripped = 0; /* the utility is back */
+          s->powered_dirty = 1;
+        }
+        hr_agent_set_supply(s->agent, INFINITY, 0.0, s->t_ns);
+      }
       break;
     }
   }
@@ -591,18 +748,49 @@ int hr_sim_step(hr_sim_t *s)
       for (int r = 0; r < wl->n_restarts && !j->running; r++)
         if (t >= wl->restart_at_s[r] && t < wl->restart_at_s[r] + wl->restart_s)
           j->phi_s = 0.0; /* after a restart the job begins a new iteration */
-    } else {
+    } else if (wl->kind == HR_WORK_BATCH) {
       j->running = t >= wl->start_s;
       j->d_w = j->running ? wl->power_w : g->idle_w;
+    } else {
+      j->running = 0; /* per replica, below */
+      j->d_w = g->idle_w;
     }
   }
+  hr__infer_out_t io = {0};
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
     double d = g->idle_w, sp = 1.0;
-    if (w >= 0) {
+    int busy = 0;
+    if (w >= 0 && s->inf[w]) {
+      /* Inference: the replica steps once, at its first GPU. */
+      const hr_workload_t *wl = &s->work[w];
+      int off = (int)k - wl->gpu_first;
+      if (off % wl->gpus_per_replica == 0) {
+        double cmin = INFINITY;
+        int all_up = 1;
+        for (int q = 0; q < wl->gpus_per_replica; q++) {
+          size_t kk = k + (size_t)q;
+          if (s->cap_w[kk] < cmin)
+            cmin = s->cap_w[kk];
+          all_up &= s->powered[s->slot_node[kk]];
+        }
+        hr__infer_step(s->inf[w], (size_t)(off / wl->gpus_per_replica), t, t + dt, cmin, all_up,
+                       s->admit, g->idle_w, g->gamma, &io);
+      }
+      d = io.demand_w;
+      sp = io.speed;
+      busy = io.busy;
+      if (io.busy_s > 0.0) {
+        s->work_done += io.busy_s * io.speed;
+        s->work_ideal += io.busy_s;
+      }
+      if (s->admit)
+        hr_agent_push_want(s->agent, (size_t)s->slot_dev[k], io.want_w, s->t_ns);
+    } else if (w >= 0) {
       job_t *j = &s->jobs[w];
       d = j->d_w;
+      busy = j->running;
       if (!up) {
         sp = 0.0;
       } else if (s->cap_w[k] == j->memo_cap_w && d == j->memo_d_w) {
@@ -629,8 +817,38 @@ int hr_sim_step(hr_sim_t *s)
     if (up && target < g->idle_w)
       target = g->idle_w;
     double mv = g->slew_w_per_ms * (dt * 1e3), p = s->p_w[k];
-    p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
-    s->p_w[k] = p;
+    if (up && (s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0)) {
+      /* Power smoothing (NVML power smoothing, Blackwell): a busy GPU
+       * burns up to the floor (never above its cap), and its power moves
+       * at most at the ramp, except that a cap below the power is obeyed
+       * at the slew (the cap is the protection). */
+      if (busy && target < s->sm_floor_w)
+        target = s->sm_floor_w < s->cap_w[k] ? s->sm_floor_w : s->cap_w[k];
+      double ramp = s->sm_ramp_w_per_ms > 0.0 ? s->sm_ramp_w_per_ms * (dt * 1e3) : mv;
+      double up_mv = ramp < mv ? ramp : mv;
+      double dn_mv = p > s->cap_w[k] ? mv : up_mv;
+      double np = target > p ? (p + up_mv < target ? p + up_mv : target)
+                             : (p - dn_mv > target ? p - dn_mv : target);
+      /* A GPU held below its demand by the ramp runs as if capped there. */
+      if (w >= 0 && !s->inf[w] && np < d && np < s->cap_w[k]) {
+        double sp2 = speed_under_cap(g, np > g->idle_w ? np : g->idle_w, d);
+        job_t *j = &s->jobs[w];
+        if (sp2 < sp && j->running) {
+          if (s->work[w].kind == HR_WORK_TRAINING) {
+            if (sp2 < j->speed)
+              j->speed = sp2;
+          } else {
+            s->work_done += dt * (sp2 - sp);
+          }
+        }
+        if (sp2 < sp)
+          s->speed[k] = sp = sp2;
+      }
+      s->p_w[k] = np;
+    } else {
+      p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
+      s->p_w[k] = p;
+    }
   }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
@@ -733,6 +951,28 @@ int hr_sim_step(hr_sim_t *s)
     }
   }
   s->energy_j += site_p * dt;
+  if (s->gen_on && !s->gen_tripped) {
+    /* The generator: above its rating for overload_s it trips [M]; its
+     * load acceptance is its ramp over any second (ISO 8528-5 limits load
+     * steps; the figure is the scenario's). */
+    if (site_p > s->gen_w) {
+      s->gen_over_s += dt;
+      s->gen_over_run_s += dt;
+      if (s->gen_over_run_s >= s->gen_overload_s) {
+        s->gen_tripped = 1;
+        s->gen_trips++;
+        s->trips++;
+        s->powered_dirty = 1;
+      }
+    } else {
+      s->gen_over_run_s = 0.0;
+    }
+    double old = s->gen_ring[s->gen_ring_i];
+    if (site_p - old > s->gen_ramp_w_per_s * (double)s->gen_ring_n * dt + 1e-6)
+      s->gen_ramp_viol_s += dt;
+    s->gen_ring[s->gen_ring_i] = site_p;
+    s->gen_ring_i = (s->gen_ring_i + 1) % s->gen_ring_n;
+  }
   if (site_p > s->max_site_p)
     s->max_site_p = site_p;
   if (s->grid) {
@@ -816,6 +1056,16 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->osc_viol_s = s->osc_viol_s;
   o->max_ramp_w_per_s = s->max_ramp;
   o->max_site_p_w = s->max_site_p;
+  o->gen_over_s = s->gen_over_s;
+  o->gen_ramp_viol_s = s->gen_ramp_viol_s;
+  o->gen_trips = s->gen_trips;
+  o->ttft_p50_s = hr__lathist_quantile(&s->ttft, 0.50);
+  o->ttft_p99_s = hr__lathist_quantile(&s->ttft, 0.99);
+  o->tbt_p50_s = hr__lathist_quantile(&s->tbt, 0.50);
+  o->tbt_p99_s = hr__lathist_quantile(&s->tbt, 0.99);
+  for (size_t w = 0; w < s->n_work; w++)
+    if (s->inf[w])
+      hr__infer_totals(s->inf[w], &o->inf_requests, &o->inf_completed, &o->inf_tokens);
   o->nodes = s->res;
   o->n_nodes = s->n;
   o->wall_s = s->wall_s;

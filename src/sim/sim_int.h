@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "headroom/loop.h"
+#include "headroom/plan.h"
 #include "headroom/sim.h"
 #include "headroom/tree.h"
 
@@ -56,6 +57,47 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
 
 size_t hr__simwave_meters(const hr__simwave_t *w);
 uint64_t hr__simwave_records(const hr__simwave_t *w);
+
+/* ---- inference workloads (sim_infer.c) -------------------------------------------
+ * One object per inference workload: its replicas (gpus_per_replica GPUs
+ * each), their requests from the planner's generator over duration_s, served
+ * online with the planner's serving rules.  TTFT and TBT samples go to ttft
+ * and tbt (borrowed).  Returns HR_OK, HR_ERR_RANGE (GPUs not a whole number
+ * of replicas), HR_ERR_NOMEM, or the generator's error. */
+typedef struct hr__infer hr__infer_t;
+
+/* Most requests one replica's list may hold (rate x duration; 12 bytes each):
+ * more is refused with HR_ERR_RANGE. */
+#define HR__INFER_MAX_REQUESTS ((size_t)1 << 24)
+
+typedef struct hr__infer_out {
+  double demand_w; /* each GPU's demand over the step [W] */
+  double speed;    /* progress over busy time relative to uncapped (0 unpowered) */
+  double busy_s;   /* time the replica was serving within the step [s] */
+  double want_w;   /* each GPU's power with every waiting request admitted [W] */
+  int busy;
+} hr__infer_out_t;
+
+int hr__infer_create(const hr_workload_t *w, double duration_s, hr__lathist_t *ttft,
+                     hr__lathist_t *tbt, hr__infer_t **out);
+void hr__infer_destroy(hr__infer_t *f);
+size_t hr__infer_replicas(const hr__infer_t *f);
+/* Advances replica r over [t0_s, t1_s) under cap_w (the lowest cap in force
+ * on its GPUs); admit: 1 = admission shaping (the batch kept within the
+ * cap's power).  No allocation. */
+void hr__infer_step(hr__infer_t *f, size_t r, double t0_s, double t1_s, double cap_w, int powered,
+                    int admit, double idle_w, double gamma, hr__infer_out_t *o);
+/* Adds the workload's generated requests, completed requests and output
+ * tokens to the counters. */
+void hr__infer_totals(const hr__infer_t *f, uint64_t *requests, uint64_t *completed,
+                      uint64_t *tokens);
+/* Mean time to first token so far [s] (NAN before any), and replica r's
+ * requests (borrowed); for tests. */
+double hr__infer_mean_ttft_s(const hr__infer_t *f);
+const hr_plan_workload_t *hr__infer_requests(const hr__infer_t *f, size_t r);
+/* Per-GPU power of a replica running `batch` sequences [W] (ML.ENERGY,
+ * Llama-3.1-70B on 4 x H100; idle_w at 0). */
+double hr__infer_power_w(double batch, double idle_w);
 
 /* Writes the tree's n_slots leaves (nodes without children) in spread order
  * (HR_POP_SPREAD, sim.h) into slot_node.  Returns HR_OK, HR_ERR_NOMEM, or

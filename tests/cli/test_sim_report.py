@@ -117,6 +117,38 @@ md2 = open(os.path.join(rep2, "report.md")).read()
 check("fast path: no waveforms" in md2 and "waveform path" not in md2, "fast path named")
 check(all(os.path.exists(os.path.join(rep2, p)) for p in pngs), "fast path charts exist")
 
+# --- inference and fault tables: report.md against summary.csv -----------------
+inf = os.path.join(tmp, "inf.yaml")
+with open(inf, "w") as f:
+    f.write(f"""version: 1
+name: report-inference
+tree: {tree}
+duration_s: 4
+workloads:
+  - {{kind: inference, gpus: [0, 16], gpus_per_replica: 4, rate_per_s: 6, seed: 3}}
+events:
+  - {{kind: meter_garbage, node: srv-0-1, at_s: 1, duration_s: 1}}
+""")
+rep3 = os.path.join(tmp, "inf")
+p = subprocess.run([HR_BIN, "sim", inf, "--policy", "headroom", "--report", rep3, "--quiet"],
+                   capture_output=True, text=True, timeout=120)
+check(p.returncode == 0, f"sim inference: exit {p.returncode}: {p.stderr}")
+if p.returncode == 0:
+    md3 = open(os.path.join(rep3, "report.md")).read()
+    row = next(csv.DictReader(open(os.path.join(rep3, "summary.csv"))))
+    m = re.search(r"\| time to first token p50 / p99 \| ([\d.]+) / ([\d.]+) s \|", md3)
+    check(m is not None, "inference table in report.md")
+    if m:
+        check(abs(float(m.group(1)) - float(row["ttft_p50_s"])) < 1e-3 and
+              float(m.group(1)) <= float(m.group(2)), "TTFT in report.md = summary.csv, ordered")
+    m = re.search(r"\| requests generated / completed \| (\d+) / (\d+) \|", md3)
+    check(m is not None and m.group(2) == row["inf_completed"] and int(m.group(2)) > 0 and
+          int(m.group(1)) >= int(m.group(2)), "requests in report.md = summary.csv")
+    m = re.search(r"\| readings refused as garbage \| (\d+) \|", md3)
+    # 8 GPUs x 1000 steps of garbage, every one refused
+    check(m is not None and m.group(1) == row["bad_readings"] == "8000",
+          f"garbage readings: {m.group(1) if m else None} / {row['bad_readings']}")
+
 # --- waveforms without metered nodes: refused naming the key --------------------
 bad = os.path.join(tmp, "bad.yaml")
 with open(bad, "w") as f:

@@ -223,12 +223,79 @@ static void test_bad_args(void **st)
   hr_tree_destroy(t);
 }
 
+/* A declared want (hr_agent_push_want) grows a lease before the GPU draws
+ * it: every GPU draws 300 W; GPU 0 declares 600 W.  After 3 s its cap is at
+ * least 600 W, GPU 1's (no declaration) below 400 W.  Then a supply limit
+ * of 1.2 kW keeps the sum of the caps at most 1.2 kW; cleared, GPU 0 is
+ * back at its want.  Garbage readings and wants are refused and counted. */
+static void test_want_and_supply(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load();
+  hr_actuator_t *act;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_init(&g, 4);
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  int64_t now = 0;
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &now);
+  hr_agent_cfg_t c;
+  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    c.lease.tier[k].token_w = 10.0;
+  hr_agent_t *a;
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(act, k, 300.0, 0), HR_OK);
+  assert_int_equal(hr_agent_push_want(a, 0, NAN, 0), HR_ERR_RANGE);
+  assert_int_equal(hr_agent_push_want(a, 0, -1.0, 0), HR_ERR_RANGE);
+  assert_int_equal(hr_agent_push_power(a, 1, 1e7, 0), HR_ERR_RANGE); /* > 2 x 700 W */
+  assert_int_equal(hr_agent_push_power(a, 1, INFINITY, 0), HR_ERR_RANGE);
+  double sum_lim = 0.0;
+  for (int s = 0; s < 9000; s++) {
+    now = (int64_t)s * 1000000;
+    if (s == 3000) {
+      assert_true(hr_agent_cap_w(a, 0) >= 600.0);
+      assert_true(hr_agent_cap_w(a, 1) < 400.0);
+      assert_int_equal(hr_agent_set_supply(a, 1200.0, 100.0, now), HR_OK);
+    }
+    if (s == 6000)
+      assert_int_equal(hr_agent_set_supply(a, INFINITY, 0.0, now), HR_OK);
+    for (size_t k = 0; k < 4; k++) {
+      hr_act_reading_t rd;
+      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+      assert_int_equal(hr_agent_push_power(a, k, rd.p_w, now), HR_OK);
+    }
+    assert_int_equal(hr_agent_push_want(a, 0, 600.0, now), HR_OK);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    if (s >= 3001 && s < 6000) {
+      double sum = 0.0;
+      for (size_t k = 0; k < 4; k++)
+        sum += hr_agent_cap_w(a, k);
+      if (sum > sum_lim)
+        sum_lim = sum;
+    }
+  }
+  hr_agent_stats_t stt;
+  assert_int_equal(hr_agent_stats(a, &stt), HR_OK);
+  print_message("caps under the 1.2-kW supply limit: highest sum %.1f W; after it GPU 0 %.1f W; "
+                "bad readings %llu\n",
+                sum_lim, hr_agent_cap_w(a, 0), (unsigned long long)stt.bad_readings);
+  assert_true(sum_lim <= 1200.0 + 1e-6);
+  assert_true(stt.supply_clamps > 0);
+  assert_true(hr_agent_cap_w(a, 0) >= 600.0);
+  assert_int_equal(stt.bad_readings, 2);
+  hr_agent_destroy(a);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_caps),    cmocka_unit_test(test_lease_climbs),
       cmocka_unit_test(test_telemetry_loss), cmocka_unit_test(test_deterministic),
-      cmocka_unit_test(test_bad_args),
+      cmocka_unit_test(test_bad_args),       cmocka_unit_test(test_want_and_supply),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

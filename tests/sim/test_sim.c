@@ -118,9 +118,18 @@ static void test_scenario_errors(void **st)
   assert_int_equal(sc.events[0].feed, HR_FEED_B);
   hr_scenario_free(&sc);
   /* Every shipped scenario loads. */
-  static const char *files[] = {"sync-restart.yaml", "checkpoint-storm.yaml",
-                                "telemetry-loss.yaml"};
-  for (size_t k = 0; k < 3; k++) {
+  static const char *files[] = {"sync-restart.yaml",
+                                "checkpoint-storm.yaml",
+                                "telemetry-loss.yaml",
+                                "diurnal-inference.yaml",
+                                "mixed-training-inference.yaml",
+                                "feed-loss-2n.yaml",
+                                "meter-freeze.yaml",
+                                "meter-garbage.yaml",
+                                "coordinator-crash.yaml",
+                                "utility-outage.yaml",
+                                "grid-oscillation.yaml"};
+  for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/scenarios/%s", HR_SOURCE_DIR, files[k]);
     assert_int_equal(hr_scenario_load_file(path, &sc, &e), HR_OK);

@@ -1,0 +1,359 @@
+/* Fault events of the simulator (docs/sim.md): a meter that freezes, a meter
+ * reporting garbage, a utility outage with a generator's rating and ramp.
+ * The agent must survive them: no trip, its caps falling back to safe values
+ * (held, not raised, while it cannot trust the readings), and during the
+ * outage the site within the generator's rating and ramp, checked from the
+ * time series at every millisecond, not from the simulator's own counters.
+ * The uncontrolled run of the same outage must trip the generator (the test
+ * can fail). Malformed event fields are refused with file, line and field. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/lease.h"
+#include "headroom/sim.h"
+
+/* A rack of two 8-GPU servers (415 V, three-phase), a 40-A rack breaker
+ * (28.7 kW: never near its limit here), the site rated 100 A. */
+static char *make_tree(void)
+{
+  static char buf[8192];
+  int n = snprintf(buf, sizeof buf,
+                   "version: 1\nnodes:\n"
+                   "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
+                   "rating_a: 100}\n"
+                   "  - {id: rack, kind: rack, parent: site,\n"
+                   "     device: {type: trip_unit, curve: LI, in_a: 40, tr_s: 8, ii: 10}}\n");
+  for (int s = 0; s < 2; s++) {
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "  - {id: srv%d, kind: server, parent: rack}\n",
+                  s);
+    for (int g = 0; g < 8; g++)
+      n += snprintf(buf + n, sizeof buf - (size_t)n,
+                    "  - {id: g%d_%d, kind: gpu, parent: srv%d, rating_w: 700}\n", s, g, s);
+  }
+  return buf;
+}
+
+typedef struct series {
+  double t_s[40000], p_w[40000];
+  size_t n;
+} series_t;
+
+static void on_sample(void *user, const hr_sim_sample_t *smp)
+{
+  series_t *s = user;
+  if (s->n < 40000) {
+    s->t_s[s->n] = smp->t_s;
+    s->p_w[s->n] = smp->site_p_w;
+    s->n++;
+  }
+}
+
+typedef struct capwatch {
+  double t0_s, t1_s;   /* the fault's window */
+  size_t first, end;   /* the leaves under it */
+  double before_w[16]; /* each leaf's cap when the fault began */
+  int raised;          /* a cap of a faulty leaf raised inside the window */
+  double min_w;        /* the lowest cap of a faulty leaf inside the window */
+} capwatch_t;
+
+static void on_decision(void *user, const hr_agent_decision_t *d)
+{
+  capwatch_t *w = user;
+  double t = (double)d->t_ns * 1e-9;
+  if (d->leaf < w->first || d->leaf >= w->end || d->leaf >= 16)
+    return;
+  if (t < w->t0_s)
+    w->before_w[d->leaf] = d->cap_w;
+  else if (t < w->t1_s) {
+    if (d->cap_w > w->before_w[d->leaf] + 1e-9)
+      w->raised = 1;
+    if (!(d->cap_w >= w->min_w))
+      w->min_w = d->cap_w;
+  }
+}
+
+static void run(const char *policy, const char *events, const char *work, double dur_s,
+                hr_sim_result_t *r, series_t *ser, capwatch_t *cw, hr_tree_t **tree_out,
+                hr_sim_t **sim_out)
+{
+  char text[4096];
+  snprintf(text, sizeof text,
+           "version: 1\ntree: t.yaml\nduration_s: %g\nsample_s: 0.001\nworkloads:\n%s"
+           "events:\n%s",
+           dur_s, work, events);
+  hr_scenario_t sc;
+  hr_diag_t e;
+  int rc = hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e);
+  if (rc != HR_OK)
+    print_message("%s:%ld: %s: %s\n", e.source, e.line, e.field, e.message);
+  assert_int_equal(rc, HR_OK);
+  const char *tt = make_tree();
+  hr_tree_t *t = NULL;
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg(policy, &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  hr_scenario_free(&sc);
+  if (cw)
+    hr_agent_set_callback(hr_sim_agent(s), on_decision, cw);
+  assert_int_equal(hr_sim_run(s, ser ? on_sample : NULL, ser), HR_OK);
+  assert_int_equal(hr_sim_result(s, r), HR_OK);
+  *tree_out = t;
+  *sim_out = s;
+}
+
+static const char WORK16[] = "  - {kind: batch, gpus: [0, 16], power_w: 600}\n";
+
+/* Garbage readings (NaN, inf, negative, 1e7 W) from server 0's GPUs from
+ * 2 s to 4 s: every one refused, no cap of those GPUs raised while they
+ * report garbage, no trip, and the work of the clean server untouched. */
+static void test_meter_garbage(void **st)
+{
+  (void)st;
+  capwatch_t cw = {.t0_s = 2.0, .t1_s = 4.0, .first = 0, .end = 8};
+  hr_sim_result_t r;
+  hr_tree_t *t;
+  hr_sim_t *s;
+  run("headroom", "  - {kind: meter_garbage, node: srv0, at_s: 2, duration_s: 2}\n", WORK16, 6.0,
+      &r, NULL, &cw, &t, &s);
+  print_message("garbage: bad readings %llu, trips %u, work %.4f\n",
+                (unsigned long long)r.agent.bad_readings, r.trips, r.work_frac);
+  /* 8 GPUs x 2000 steps, every reading refused. */
+  assert_int_equal(r.agent.bad_readings, 8 * 2000);
+  assert_int_equal(r.trips, 0);
+  assert_false(cw.raised);
+  assert_int_equal(r.agent.lease_clamps, 0);
+  hr_sim_destroy(s);
+  hr_tree_destroy(t);
+}
+
+/* A frozen meter repeats its last sample: the agent sees it age, enters
+ * degraded mode and holds the frozen GPUs' caps; no trip.  The frozen
+ * readings were taken at 1 s, during the start of a workload that then
+ * rises: a trusting agent would lower those caps to the stale value. */
+static void test_meter_freeze(void **st)
+{
+  (void)st;
+  {
+    /* Stepped by hand: at 2 s (1 s into the freeze) the lease system is in
+     * degraded mode; it stays there for stable_ns (10 s) after the freeze
+     * ends (lease.h) and is back to normal at 13.5 s. */
+    static const char text[] = "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
+                               "  - {kind: batch, gpus: [0, 16], power_w: 600}\nevents:\n"
+                               "  - {kind: meter_freeze, node: srv0, at_s: 1, duration_s: 2}\n";
+    hr_scenario_t sc;
+    hr_diag_t e;
+    assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
+    const char *tt = make_tree();
+    hr_tree_t *t = NULL;
+    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+    hr_agent_cfg_t ac;
+    hr_sim_policy_cfg("headroom", &ac);
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+    hr_scenario_free(&sc);
+    hr_lease_sys_t *sys = hr_agent_lease_sys(hr_sim_agent(s));
+    for (int k = 0; k < 990; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    for (int k = 990; k < 2000; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    for (int k = 2000; k < 12500; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    for (int k = 12500; k < 13500; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    hr_sim_destroy(s);
+    hr_tree_destroy(t);
+  }
+  capwatch_t cw = {.t0_s = 1.0, .t1_s = 3.0, .first = 0, .end = 8, .min_w = INFINITY};
+  hr_sim_result_t r;
+  hr_tree_t *t;
+  hr_sim_t *s;
+  run("headroom", "  - {kind: meter_freeze, node: srv0, at_s: 1, duration_s: 2}\n",
+      "  - {kind: training, gpus: [0, 16], period_s: 1, compute_frac: 0.7, compute_w: 650,\n"
+      "     comm_w: 300, ramp_s: 2}\n",
+      5.0, &r, NULL, &cw, &t, &s);
+  print_message("freeze: trips %u, work %.4f, bad %llu, lowest cap of a frozen GPU %.1f W\n",
+                r.trips, r.work_frac, (unsigned long long)r.agent.bad_readings, cw.min_w);
+  assert_int_equal(r.trips, 0);
+  assert_false(cw.raised);
+  assert_int_equal(r.agent.bad_readings, 0); /* frozen, not garbage: they only went stale */
+  hr_sim_destroy(s);
+  hr_tree_destroy(t);
+}
+
+/* A utility outage from 2 s to 14 s: a 8-kW generator taking at most
+ * 2 kW/s.  Server 0 runs 600-W batch work throughout; server 1's starts at
+ * 3 s (a 4.2-kW step).  With headroom the site stays within 8 kW (+ one
+ * GPU's slew step) and rises at most 2 kW over any second inside the
+ * outage; uncontrolled, the 9.6 kW exceed the generator for its 5-s
+ * overload time and it trips. */
+static void test_utility_outage(void **st)
+{
+  (void)st;
+  static const char ev[] =
+      "  - {kind: utility_outage, at_s: 2, duration_s: 12, gen_kw: 8, ramp_kw_per_s: 2}\n";
+  static const char wk[] = "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
+                           "  - {kind: batch, gpus: [8, 16], power_w: 600, start_s: 3}\n";
+  series_t *ser = calloc(1, sizeof *ser);
+  assert_non_null(ser);
+  hr_sim_result_t r;
+  hr_tree_t *t;
+  hr_sim_t *s;
+  run("headroom", ev, wk, 16.0, &r, ser, NULL, &t, &s);
+  double worst_over = -INFINITY, worst_rise = -INFINITY;
+  for (size_t k = 0; k < ser->n; k++) {
+    double tk = ser->t_s[k];
+    if (tk <= 2.01 || tk > 14.0)
+      continue; /* the agent's first decision takes effect after the actuation delay */
+    if (ser->p_w[k] - 8000.0 > worst_over)
+      worst_over = ser->p_w[k] - 8000.0;
+    /* The rise over the last second (samples every 1 ms), from the outage's start. */
+    for (size_t j = k; j-- > 0 && ser->t_s[j] >= tk - 1.0 - 1e-9;)
+      if (ser->t_s[j] >= 2.0 && ser->p_w[k] - ser->p_w[j] > worst_rise)
+        worst_rise = ser->p_w[k] - ser->p_w[j];
+  }
+  print_message("outage, headroom: trips %u, gen trips %u, over %.1f W, 1-s rise %.1f W, "
+                "ramp viol %.3f s, clamps %llu, work %.4f\n",
+                r.trips, r.gen_trips, worst_over, worst_rise, r.gen_ramp_viol_s,
+                (unsigned long long)r.agent.supply_clamps, r.work_frac);
+  assert_int_equal(r.trips, 0);
+  assert_int_equal(r.gen_trips, 0);
+  assert_true(worst_over <= 1e-6);
+  /* The envelope rises 2 kW/s from the lowest draw of the last second or
+   * two; the 8 idle GPUs' jump from 70 W to their lowest cap (200 W, which
+   * no cap can prevent) is 1.04 kW, within one second's ramp here. */
+  assert_true(worst_rise <= 2000.0 + 1.0);
+  assert_true(r.gen_ramp_viol_s == 0.0);
+  assert_true(r.agent.supply_clamps > 0);
+  assert_true(r.work_frac < 1.0); /* the generator could not carry all of it */
+  hr_sim_destroy(s);
+  hr_tree_destroy(t);
+
+  memset(ser, 0, sizeof *ser);
+  run("none", ev, wk, 16.0, &r, NULL, NULL, &t, &s);
+  print_message("outage, none: trips %u, gen trips %u, over %.2f s, ramp viol %.3f s\n", r.trips,
+                r.gen_trips, r.gen_over_s, r.gen_ramp_viol_s);
+  assert_int_equal(r.gen_trips, 1);
+  assert_true(r.gen_ramp_viol_s > 0.0);
+  hr_sim_destroy(s);
+  hr_tree_destroy(t);
+  free(ser);
+}
+
+/* headroom-smooth: GPU power smoothing (floor 50 % of 700 W, ramps 1 kW/s
+ * per GPU).  16 GPUs in training (700 W compute, 300 W communication, 1-s
+ * iterations) after a 2-s start ramp: with smoothing the site never falls
+ * below 16 x 350 W while the job runs and moves at most 16 x 1 W per
+ * millisecond; the plain lease policy swings 16 x 400 W within tens of
+ * milliseconds (the test can fail). */
+static void test_smoothing(void **st)
+{
+  (void)st;
+  static const char wk[] = "  - {kind: training, gpus: [0, 16], period_s: 1, compute_frac: 0.7,\n"
+                           "     compute_w: 700, comm_w: 300, ramp_s: 2}\n";
+  series_t *ser = calloc(1, sizeof *ser);
+  assert_non_null(ser);
+  double lo[2], step[2], work[2];
+  for (int sm = 0; sm < 2; sm++) {
+    memset(ser, 0, sizeof *ser);
+    hr_sim_result_t r;
+    hr_tree_t *t;
+    hr_sim_t *s;
+    run(sm ? "headroom-smooth" : "headroom", "  []\n", wk, 10.0, &r, ser, NULL, &t, &s);
+    lo[sm] = INFINITY;
+    step[sm] = 0.0;
+    for (size_t k = 1; k < ser->n; k++) {
+      if (ser->t_s[k] < 3.0)
+        continue;
+      if (ser->p_w[k] < lo[sm])
+        lo[sm] = ser->p_w[k];
+      double d = fabs(ser->p_w[k] - ser->p_w[k - 1]);
+      if (d > step[sm])
+        step[sm] = d;
+    }
+    work[sm] = r.work_frac;
+    assert_int_equal(r.trips, 0);
+    hr_sim_destroy(s);
+    hr_tree_destroy(t);
+  }
+  print_message("lowest site power after 3 s: %.1f W plain, %.1f W smoothed; largest 1-ms step "
+                "%.1f W plain, %.1f W smoothed; work %.4f plain, %.4f smoothed\n",
+                lo[0], lo[1], step[0], step[1], work[0], work[1]);
+  assert_true(lo[1] >= 16 * 350.0 - 1e-6);
+  assert_true(step[1] <= 16 * 1.0 + 1e-6);
+  assert_true(lo[0] < 16 * 310.0);
+  assert_true(step[0] > 16 * 50.0);
+  assert_true(work[1] < work[0]); /* the ramp holds the compute phase below its demand */
+  free(ser);
+}
+
+static void expect_err(const char *text, int code, long line, const char *field, const char *msg)
+{
+  hr_scenario_t sc;
+  hr_diag_t e;
+  assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), code);
+  print_message("%s:%ld:%ld: %s: %s\n", e.source, e.line, e.column, e.field, e.message);
+  assert_int_equal(e.line, line);
+  assert_string_equal(e.field, field);
+  assert_non_null(strstr(e.message, msg));
+}
+
+static void test_event_errors(void **st)
+{
+  (void)st;
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_melt, at_s: 1}\n", HR_ERR_PARSE,
+             4, "events[0].kind", "meter_freeze");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: utility_outage, at_s: 1,\n"
+             "     gen_kw: 500}\n",
+             HR_ERR_PARSE, 4, "events[0]", "needs 'gen_kw' and 'ramp_kw_per_s'");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: utility_outage, at_s: 1,\n"
+             "     gen_kw: 500, ramp_kw_per_s: -3}\n",
+             HR_ERR_RANGE, 5, "events[0].ramp_kw_per_s", "outside");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: feed_loss, feed: a, at_s: 1,\n"
+             "     gen_kw: 500}\n",
+             HR_ERR_PARSE, 5, "events[0]", "utility_outage only");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: telemetry_loss, at_s: 1,\n"
+             "     node: rack}\n",
+             HR_ERR_PARSE, 5, "events[0]", "'node' applies");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_garbage, at_s: x}\n",
+             HR_ERR_PARSE, 4, "events[0].at_s", "not a number");
+  /* An unknown node is found when the simulator resolves it against the tree. */
+  static const char sc_text[] = "version: 1\ntree: t.yaml\nevents:\n"
+                                "  - {kind: meter_freeze, node: nope, at_s: 1}\n";
+  hr_scenario_t sc;
+  hr_diag_t e;
+  assert_int_equal(hr_scenario_load_buffer(sc_text, strlen(sc_text), "s.yaml", ".", &sc, &e),
+                   HR_OK);
+  const char *tt = make_tree();
+  hr_tree_t *t = NULL;
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  hr_agent_cfg_t ac;
+  hr_sim_policy_cfg("headroom", &ac);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "events[].node");
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_event_errors), cmocka_unit_test(test_meter_garbage),
+      cmocka_unit_test(test_meter_freeze), cmocka_unit_test(test_utility_outage),
+      cmocka_unit_test(test_smoothing)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
