@@ -15,7 +15,9 @@
  *                    changes (§5.11), power and current steps, threshold alarms;
  *   HR_REC_HARM      per 10/12-cycle interval: IEC 61000-4-7 harmonics and
  *                    interharmonics, THD, TDD, IEEE 1459-2010 powers
- *                    (harmonics.h; only when asked for in cfg.records).
+ *                    (harmonics.h; only when asked for in cfg.records);
+ *   HR_REC_PHASOR    synchrophasors, frequency and ROCOF, IEEE C37.118.1
+ *                    (phasor.h; only when asked for in cfg.records).
  *
  * Time comes from the sample clock only: sample k is at t0_ns + k/fs_hz.  The
  * results are bit-identical whatever the block sizes given to push.  Nothing
@@ -33,6 +35,7 @@
 #include "headroom/export.h"
 #include "headroom/harmonics.h"
 #include "headroom/layout.h"
+#include "headroom/phasor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,7 +48,8 @@ typedef enum hr_rec_kind {
   HR_REC_INTERVAL = 4,
   HR_REC_FREQ10S = 5,
   HR_REC_EVENT = 6,
-  HR_REC_HARM = 9 /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_HARM = 9,   /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_PHASOR = 10 /* synchrophasors (phasor.h); not in HR_RECMASK_ALL */
 } hr_rec_kind_t;
 
 #define HR_RECMASK(kind) (1u << (kind))
@@ -172,6 +176,13 @@ typedef struct hr_meter_cfg {
   /* HR_REC_HARM: the maximum demand load current I_L of IEEE 519 that TDD is
    * relative to [A], >= 0 and finite; 0 (default): no TDD. */
   double harm_i_demand_a;
+
+  /* HR_REC_PHASOR (phasor.h): reports per second, one of the C37.118.1
+   * rates (50 Hz: 10, 25, 50; 60 Hz: 10, 12, 15, 20, 30, 60; default
+   * f_nom_hz), and the performance class (HR_PHASOR_P, default, or
+   * HR_PHASOR_M). */
+  int phasor_rate_fps;
+  int phasor_class;
 } hr_meter_cfg_t;
 
 typedef struct hr_half_rec {
@@ -279,6 +290,7 @@ typedef struct hr_record {
     hr_freq_rec_t freq;
     hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
     hr_harm_rec_t harm;
+    hr_phasor_rec_t phasor; /* t_ns: the report time (window centre); dur_ns: window span */
   } u;
 } hr_record_t;
 

@@ -186,6 +186,7 @@ struct hr_meter {
   void *arena; /* one allocation for every array above */
 
   struct hr__harm *harm; /* harmonics stage (harmonics.c), NULL unless HR_REC_HARM is asked for */
+  struct hr__pmu *pmu; /* synchrophasor stage (phasor.c), NULL unless HR_REC_PHASOR is asked for */
 };
 
 /* meter.c */
