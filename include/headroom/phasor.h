@@ -49,14 +49,14 @@ typedef enum hr_phasor_class {
  * degrees, (-180, 180], against the cosine of nominal frequency that peaks
  * at every whole second of the sample clock (C37.118.1 §4.2). */
 typedef struct hr_phasor_rec {
-  int rate_fps;                 /* reports per second */
-  int pclass;                   /* hr_phasor_class_t */
-  double freq_hz;               /* frequency [Hz] */
-  double rocof_hz_per_s;        /* rate of change of frequency [Hz/s] */
-  double u_mag_v[HR_MAX_U];     /* per voltage channel [V] */
-  double u_ang_deg[HR_MAX_U];   /* [deg] */
-  double i_mag_a[HR_MAX_I];     /* per current channel, neutral last [A] */
-  double i_ang_deg[HR_MAX_I];   /* [deg] */
+  int rate_fps;                      /* reports per second */
+  int pclass;                        /* hr_phasor_class_t */
+  double freq_hz;                    /* frequency [Hz] */
+  double rocof_hz_per_s;             /* rate of change of frequency [Hz/s] */
+  double u_mag_v[HR_MAX_U];          /* per voltage channel [V] */
+  double u_ang_deg[HR_MAX_U];        /* [deg] */
+  double i_mag_a[HR_MAX_I];          /* per current channel, neutral last [A] */
+  double i_ang_deg[HR_MAX_I];        /* [deg] */
   double u_pos_mag_v, u_pos_ang_deg; /* positive sequence (Ua + a Ub + a^2 Uc)/3 of the
                                         voltage channels as measured (3P3W: line-to-line);
                                         1P2W: 0 */

@@ -111,7 +111,7 @@ static int parse_records(const char *arg, unsigned *mask)
   strcpy(buf, arg);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int k = HR_REC_HALF; k <= HR_REC_HARM; k++)
+    for (int k = HR_REC_HALF; k < 32; k++)
       if (strcmp(hr_rec_kind_name((hr_rec_kind_t)k), "unknown") != 0 &&
           strcmp(tok, hr_rec_kind_name((hr_rec_kind_t)k)) == 0) {
         *mask |= HR_RECMASK(k);
@@ -408,7 +408,8 @@ enum {
   M_P_STEP,
   M_I_STEP,
   M_ALARM,
-  M_RECORDS
+  M_RECORDS,
+  M_PHASOR_CLASS
 };
 
 static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
@@ -475,6 +476,11 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
   case M_RECORDS:
     bad = parse_records(v, &a->records);
     break;
+  case M_PHASOR_CLASS:
+    bad = !strcasecmp(v, "P")   ? (a->over.phasor_class = HR_PHASOR_P, 0)
+          : !strcasecmp(v, "M") ? (a->over.phasor_class = HR_PHASOR_M, 0)
+                                : 1;
+    break;
   default:
     bad = 1;
     break;
@@ -502,6 +508,7 @@ int cmd_meter(int argc, char **argv)
               HR_RECMASK(HR_REC_EVENT);
   hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
   hr_meter_cfg_t *ov = &a.over;
+  ov->phasor_rate_fps = 0; /* default: the nominal frequency, once --f-nom is known */
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
    * message names the range, and cli_meter_option() the option. */
   const cli_opt_t opts[] = {
@@ -654,14 +661,28 @@ int cmd_meter(int argc, char **argv)
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm or all\n"
-               "(default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum)"},
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,phasor\n"
+               "or all (default cycle,interval,freq10s,event; all leaves out harm:\n"
+               "harmonics and IEEE 1459 powers, each followed by its spectrum;\n"
+               "and phasor: IEEE C37.118.1 synchrophasors, frequency, ROCOF)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
        .arg = "A",
        .help = "maximum demand current for the TDD of harm records (IEEE 519)"},
+      {.name = "--phasor-rate",
+       .kind = CLI_INT,
+       .dst = &ov->phasor_rate_fps,
+       .arg = "FPS",
+       .help = "phasor reports per second: 10, 25, 50 at 50 Hz; 10, 12, 15, 20,\n"
+               "30, 60 at 60 Hz (default the nominal frequency)"},
+      {.name = "--phasor-class",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_PHASOR_CLASS,
+       .arg = "P|M",
+       .help = "phasor performance class (C37.118.1): P (2-cycle window, default)\n"
+               "or M (longer window, rejects out-of-band signals)"},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
@@ -739,6 +760,8 @@ int cmd_meter(int argc, char **argv)
   over.has_in = has_in;
   over.t0_ns = t0_ns;
   over.records = records;
+  if (over.phasor_rate_fps == 0)
+    over.phasor_rate_fps = (int)f_nom;
   cfg = over;
   if (format == HR_FMT_I16LE) {
     if (cfg.u_clip_v == 0.0)

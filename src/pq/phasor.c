@@ -40,10 +40,10 @@ struct hr__pmu {
   /* Position of the current second: q + r / 1e12 samples. */
   int64_t sec; /* the second S [s since the epoch] */
   int64_t q, r;
-  int n;           /* report number within the second */
-  int64_t base;    /* floor of the report's position */
-  double frac;     /* report position - base, in [0, 1) */
-  int64_t due;     /* frames needed before the report can be computed */
+  int n;               /* report number within the second */
+  int64_t base;        /* floor of the report's position */
+  double frac;         /* report position - base, in [0, 1) */
+  int64_t due;         /* frames needed before the report can be computed */
   double corr[CORR_N]; /* 1 / filter response at dF = -CORR_SPAN + k * step */
   double corr_step;
 };
@@ -60,8 +60,7 @@ int hr__pmu_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
     ok |= cfg->phasor_rate_fps == r[k];
   if (!ok)
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "phasor_rate_fps",
-                         "must be a C37.118.1 reporting rate for %g Hz (%s; got %d)",
-                         cfg->f_nom_hz,
+                         "must be a C37.118.1 reporting rate for %g Hz (%s; got %d)", cfg->f_nom_hz,
                          cfg->f_nom_hz == 50.0 ? "10, 25 or 50" : "10, 12, 15, 20, 30 or 60",
                          cfg->phasor_rate_fps);
   if (cfg->phasor_class != HR_PHASOR_P && cfg->phasor_class != HR_PHASOR_M)

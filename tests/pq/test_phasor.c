@@ -39,7 +39,7 @@
 
 #include "headroom/pq.h"
 
-#define S0 INT64_C(1700000000) /* whole second the signals' time counts from */
+#define S0 INT64_C(1700000000)    /* whole second the signals' time counts from */
 #define OFF_NS INT64_C(250000123) /* stream start after S0: not on a report */
 #define XU 230.0
 #define XI 10.0
@@ -50,15 +50,15 @@ typedef enum { C_STEADY, C_MOD, C_RAMP, C_STEP } ctype_t;
 typedef struct cond {
   ctype_t type;
   double f0;
-  double f;       /* steady: frequency */
-  double ph0;     /* initial angle [rad] */
-  int h;          /* harmonic order (0: none) */
-  double kh;      /* its amplitude relative to the fundamental */
-  double kx, ka;  /* modulation depths / step sizes */
-  double fm;      /* modulation frequency [Hz] */
-  double rate;    /* ramp rate [Hz/s] */
-  double fa;      /* ramp: frequency at t = 0 */
-  double ts;      /* step time [s] */
+  double f;      /* steady: frequency */
+  double ph0;    /* initial angle [rad] */
+  int h;         /* harmonic order (0: none) */
+  double kh;     /* its amplitude relative to the fundamental */
+  double kx, ka; /* modulation depths / step sizes */
+  double fm;     /* modulation frequency [Hz] */
+  double rate;   /* ramp rate [Hz/s] */
+  double fa;     /* ramp: frequency at t = 0 */
+  double ts;     /* step time [s] */
 } cond_t;
 
 /* a(t), Theta(t), frequency and ROCOF of the condition at t [s]. */
@@ -122,11 +122,11 @@ static float *make(const cond_t *c, double fs, size_t n)
 
 /* One report compared with the truth. */
 typedef struct rep {
-  double t;          /* exact report time from S0 [s] */
-  double tve;        /* worst over channels and positive sequences */
+  double t;   /* exact report time from S0 [s] */
+  double tve; /* worst over channels and positive sequences */
   double fe, rfe;
-  double mag_pos;    /* |U+| / XU */
-  double ang_pos;    /* arg U+ minus the truth's angle before any step [rad] */
+  double mag_pos; /* |U+| / XU */
+  double ang_pos; /* arg U+ minus the truth's angle before any step [rad] */
   uint32_t flags;
 } rep_t;
 
@@ -262,10 +262,11 @@ static void steady_state(int cls, double span, double fe_lim, double rfe_lim)
         all.rfe = fmax(all.rfe, w.rfe);
         free(u.r);
       }
-      printf("%c steady f0%+.0f..%+.0f Hz  fs %5.0f f0 %2.0f %2d fps: worst TVE %.4f %%  FE %.5f Hz  "
-             "RFE %.4f Hz/s\n",
-             cls == HR_PHASOR_P ? 'P' : 'M', -span, span, fs, f0, fpss[q], 100 * all.tve, all.fe,
-             all.rfe);
+      printf(
+          "%c steady f0%+.0f..%+.0f Hz  fs %5.0f f0 %2.0f %2d fps: worst TVE %.4f %%  FE %.5f Hz  "
+          "RFE %.4f Hz/s\n",
+          cls == HR_PHASOR_P ? 'P' : 'M', -span, span, fs, f0, fpss[q], 100 * all.tve, all.fe,
+          all.rfe);
     }
   }
 }
@@ -295,7 +296,8 @@ static void harmonics(int cls, double kh, double fe_lim, double rfe_lim)
       all.rfe = fmax(all.rfe, w.rfe);
       free(u.r);
     }
-    printf("%c harmonics 2..50 at %2.0f %%   fs %5.0f f0 %2.0f %2d fps: worst TVE %.4f %%  FE %.5f Hz  "
+    printf("%c harmonics 2..50 at %2.0f %%   fs %5.0f f0 %2.0f %2d fps: worst TVE %.4f %%  FE %.5f "
+           "Hz  "
            "RFE %.4f Hz/s\n",
            cls == HR_PHASOR_P ? 'P' : 'M', 100 * kh, fs, f0, fps, 100 * all.tve, all.fe, all.rfe);
   }
@@ -369,7 +371,8 @@ static void ramp(int cls, double span, double fe_lim, double rfe_lim)
       char what[96];
       snprintf(what, sizeof what, "ramp %+d Hz/s at fs %g, f0 %g", dir, fs, f0);
       check(what, &w, 0.01, fe_lim, rfe_lim);
-      printf("%c ramp %+d Hz/s f0%+.0f..%+.0f Hz fs %5.0f f0 %2.0f %2d fps: worst TVE %.4f %%  FE %.5f "
+      printf("%c ramp %+d Hz/s f0%+.0f..%+.0f Hz fs %5.0f f0 %2.0f %2d fps: worst TVE %.4f %%  FE "
+             "%.5f "
              "Hz  RFE %.4f Hz/s\n",
              cls == HR_PHASOR_P ? 'P' : 'M', dir, -span, span, fs, f0, fps, 100 * w.tve, w.fe,
              w.rfe);
@@ -455,8 +458,11 @@ static void steps(int cls, double resp_lim_s_p, double over_lim, int fps_sel)
              "(limit %.3f), overshoot %.2f %% (limit %.0f); freq resp. %.2f ms (limit %.2f), ROCOF "
              "resp. %.2f ms (limit %.2f)\n",
              cls == HR_PHASOR_P ? 'P' : 'M',
-             kind == 0 ? "+10 %  " : kind == 1 ? "-10 %  " : kind == 2 ? "+10 deg" : "-10 deg", fs,
-             f0, fps, 1e3 * resp, 1e3 * resp_lim, 1e3 * delay, 1e3 / (4.0 * fps), 100 * over,
+             kind == 0   ? "+10 %  "
+             : kind == 1 ? "-10 %  "
+             : kind == 2 ? "+10 deg"
+                         : "-10 deg",
+             fs, f0, fps, 1e3 * resp, 1e3 * resp_lim, 1e3 * delay, 1e3 / (4.0 * fps), 100 * over,
              100 * over_lim, 1e3 * f_resp, 1e3 * f_resp_lim, 1e3 * r_resp, 1e3 * r_resp_lim);
       assert_true(resp > 0.0); /* the step did show */
       assert_true(resp <= resp_lim);
@@ -525,7 +531,8 @@ static void p_blocks_and_times(void **state)
   }
   assert_int_equal(a->n, b->n);
   for (int k = 0; k < a->n; k++) /* the header and the phasor member (the rest is not set) */
-    assert_true(memcmp(&a->r[k], &b->r[k], offsetof(hr_record_t, u) + sizeof a->r[k].u.phasor) == 0);
+    assert_true(memcmp(&a->r[k], &b->r[k], offsetof(hr_record_t, u) + sizeof a->r[k].u.phasor) ==
+                0);
   /* 20000 samples from 0.25 s: reports from the first whose window
    * (centre - 1.5 cycles) fits to the last whose window ends in the data. */
   double t_first = ceil(((double)OFF_NS * 1e-9 + 1.5 / 60) * 30) / 30;
