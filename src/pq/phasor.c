@@ -46,6 +46,8 @@ struct hr__pmu {
   double frac;         /* report position - base, in [0, 1) */
   int64_t due;         /* frames needed before the report can be computed */
   double corr[CORR_N]; /* 1 / filter response at dF = -CORR_SPAN + k * step */
+  double *ca, *cb;     /* one evaluation's coefficients, 2 hw + 4 each */
+  double *tr, *ti;     /* P class: e^{-j w0 m}, m = 0 .. 2 hw + 3 */
   double corr_step;
 };
 
@@ -106,7 +108,7 @@ static double half_width(const hr_meter_cfg_t *cfg)
 
 double hr__pmu_ring_need(const hr_meter_cfg_t *cfg)
 {
-  return 2.0 * (half_width(cfg) + 0.5 * cfg->fs_hz / cfg->f_nom_hz) + 8.0 + 512.0;
+  return 2.0 * (half_width(cfg) + 0.5 * cfg->fs_hz / cfg->f_nom_hz) + 16.0;
 }
 
 /* The filter weight at d samples from the centre (the continuous-time
@@ -194,6 +196,15 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   if (!p)
     return HR_ERR_NOMEM;
   const hr_meter_cfg_t *cfg = &m->cfg;
+  size_t nc = (size_t)(2.0 * half_width(cfg)) + 4;
+  p->ca = malloc(nc * sizeof *p->ca);
+  p->cb = malloc(nc * sizeof *p->cb);
+  p->tr = malloc(nc * sizeof *p->tr);
+  p->ti = malloc(nc * sizeof *p->ti);
+  if (!p->ca || !p->cb || !p->tr || !p->ti) {
+    hr__pmu_destroy(p);
+    return HR_ERR_NOMEM;
+  }
   p->cls = cfg->phasor_class;
   p->fps = cfg->phasor_rate_fps;
   p->f0 = (int)cfg->f_nom_hz;
@@ -204,6 +215,10 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   p->w0 = 2.0 * M_PI * cfg->f_nom_hz / m->fs;
   p->wc = 2.0 * M_PI * m_cut_hz(p->fps) / m->fs;
   p->wcf = 2.0 * M_PI * m_cut_f_hz(p->fps) / m->fs;
+  for (size_t k = 0; k < nc; k++) {
+    p->tr[k] = cos(p->w0 * (double)k);
+    p->ti[k] = -sin(p->w0 * (double)k);
+  }
   /* C37.118.1 Table 3: P class f0 +/- 2 Hz; M class +/- 5 Hz (Fs >= 25),
    * +/- Fs/5 (10 <= Fs < 25). */
   p->f_lim = p->cls == HR_PHASOR_P ? 2.0 : p->fps >= 25 ? 5.0 : p->fps / 5.0;
@@ -217,6 +232,12 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
 
 void hr__pmu_destroy(hr__pmu_t *p)
 {
+  if (p) {
+    free(p->ca);
+    free(p->cb);
+    free(p->tr);
+    free(p->ti);
+  }
   free(p);
 }
 
@@ -225,39 +246,80 @@ int64_t hr__pmu_due(const hr__pmu_t *p)
   return p->due;
 }
 
-/* Filter sums of the 8 lanes at centre base + c (c a small offset):
- * re + j im = sum_k x_k w(k - c') e^{-j w0 (k - c')}, c' the centre; *g the
- * sum of the weights; wc: the M-class sinc's cut-off.  ORs the samples'
- * flags into *flags. */
-static void eval(const hr_meter_t *m, const hr__pmu_t *p, int64_t base, double c, double wc,
+/* sum_k x[k][l] (a_k + j b_k) over n consecutive ring slots from slot i0
+ * (no wrap), lanes l < 8 (all) or l < 4 (the voltages, for the frequency
+ * path); the flags of those samples ORed into *fl.  Vectorised across the
+ * lanes (HR__CLONES_512: 8 doubles a register with AVX-512). */
+HR__CLONES_512 static void dot8(const float *fr, const uint16_t *fring, uint32_t i0, int64_t n,
+                                const double *a, const double *b, double *ar, double *ai,
+                                uint16_t *fl)
+{
+  double sr[HR__SLOT] = {0}, si[HR__SLOT] = {0};
+  uint16_t f = 0;
+  for (int64_t k = 0; k < n; k++) {
+    const float *x = fr + (size_t)(i0 + (uint32_t)k) * HR__SLOT;
+    const double ak = a[k], bk = b[k];
+    for (int l = 0; l < HR__SLOT; l++) {
+      sr[l] += (double)x[l] * ak;
+      si[l] += (double)x[l] * bk;
+    }
+    f |= fring[i0 + (uint32_t)k];
+  }
+  for (int l = 0; l < HR__SLOT; l++) {
+    ar[l] += sr[l];
+    ai[l] += si[l];
+  }
+  *fl |= f;
+}
+
+HR__CLONES_512 static void dot4(const float *fr, const uint16_t *fring, uint32_t i0, int64_t n,
+                                const double *a, const double *b, double *ar, double *ai,
+                                uint16_t *fl)
+{
+  double sr[4] = {0}, si[4] = {0};
+  uint16_t f = 0;
+  for (int64_t k = 0; k < n; k++) {
+    const float *x = fr + (size_t)(i0 + (uint32_t)k) * HR__SLOT;
+    const double ak = a[k], bk = b[k];
+    for (int l = 0; l < 4; l++) {
+      sr[l] += (double)x[l] * ak;
+      si[l] += (double)x[l] * bk;
+    }
+    f |= fring[i0 + (uint32_t)k];
+  }
+  for (int l = 0; l < 4; l++) {
+    ar[l] += sr[l];
+    ai[l] += si[l];
+  }
+  *fl |= f;
+}
+
+/* Filter sums at centre base + c (c a small offset): re + j im =
+ * sum_k x_k w(k - c') e^{-j w0 (k - c')}, c' the centre, for lanes < 8
+ * (all8) or < 4; *g the sum of the weights; wc: the M-class sinc's cut-off.
+ * ORs the samples' flags into *flags. */
+static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, double wc, int all8,
                  double *re, double *im, double *g, uint32_t *flags)
 {
   int64_t k0 = (int64_t)ceil(c - p->hw), k1 = (int64_t)floor(c + p->hw);
+  const int64_t n = k1 - k0 + 1;
   double d0 = (double)k0 - c;
-  /* Demodulation e^{-j w0 d}, stepped by e^{-j w0}. */
+  double *ca = p->ca, *cb = p->cb;
+  /* The coefficients: demodulation e^{-j w0 d} stepped by e^{-j w0}. */
   double zr = cos(p->w0 * d0), zi = -sin(p->w0 * d0);
   const double sr = cos(p->w0), si = -sin(p->w0);
-  double ar[HR__SLOT] = {0}, ai[HR__SLOT] = {0}, gs = 0.0;
-  uint16_t fl = 0;
+  double gs = 0.0;
   if (p->cls == HR_PHASOR_P) {
+    /* e^{-j w0 (m + d0)} = e^{-j w0 d0} e^{-j w0 m} from the table: no
+     * recurrence, so the loop vectorises. */
     const double inv = 1.0 / p->hw;
-    for (int64_t k = k0; k <= k1; k++) {
-      double d = (double)(k - k0) + d0;
-      double w = 1.0 - fabs(d) * inv;
-      if (w < 0.0)
-        w = 0.0;
-      const uint32_t idx = (uint32_t)(base + k) & m->mask;
-      const float *x = m->fr + (size_t)idx * HR__SLOT;
-      fl |= m->fring[idx];
-      const double a = w * zr, b = w * zi;
-      for (int l = 0; l < HR__SLOT; l++) {
-        ar[l] += (double)x[l] * a;
-        ai[l] += (double)x[l] * b;
-      }
+    const double *tr = p->tr, *ti = p->ti;
+    for (int64_t k = 0; k < n; k++) {
+      double w = 1.0 - fabs((double)k + d0) * inv;
+      w = w < 0.0 ? 0.0 : w;
+      ca[k] = w * (zr * tr[k] - zi * ti[k]);
+      cb[k] = w * (zr * ti[k] + zi * tr[k]);
       gs += w;
-      double t = zr * sr - zi * si;
-      zi = zr * si + zi * sr;
-      zr = t;
     }
   } else {
     /* sin(wc d) and cos(pi d / hw) by rotation as well. */
@@ -266,19 +328,12 @@ static void eval(const hr_meter_t *m, const hr__pmu_t *p, int64_t base, double c
     const double wh = M_PI / p->hw;
     double hr_ = cos(wh * d0), hi = sin(wh * d0);
     const double hsr = cos(wh), hsi = sin(wh);
-    for (int64_t k = k0; k <= k1; k++) {
-      double d = (double)(k - k0) + d0;
-      double x_ = wc * d;
+    for (int64_t k = 0; k < n; k++) {
+      double x_ = wc * ((double)k + d0);
       double sinc = fabs(x_) < 1e-9 ? 1.0 : ci / x_;
       double w = sinc * (0.54 + 0.46 * hr_);
-      const uint32_t idx = (uint32_t)(base + k) & m->mask;
-      const float *x = m->fr + (size_t)idx * HR__SLOT;
-      fl |= m->fring[idx];
-      const double a = w * zr, b = w * zi;
-      for (int l = 0; l < HR__SLOT; l++) {
-        ar[l] += (double)x[l] * a;
-        ai[l] += (double)x[l] * b;
-      }
+      ca[k] = w * zr;
+      cb[k] = w * zi;
       gs += w;
       double t = zr * sr - zi * si;
       zi = zr * si + zi * sr;
@@ -291,8 +346,17 @@ static void eval(const hr_meter_t *m, const hr__pmu_t *p, int64_t base, double c
       hr_ = t;
     }
   }
-  memcpy(re, ar, sizeof ar);
-  memcpy(im, ai, sizeof ai);
+  /* The samples, in at most two runs of ring slots. */
+  memset(re, 0, sizeof(double) * HR__SLOT);
+  memset(im, 0, sizeof(double) * HR__SLOT);
+  uint16_t fl = 0;
+  uint32_t i0 = (uint32_t)(base + k0) & m->mask;
+  int64_t first = (int64_t)m->ring_len - i0 < n ? (int64_t)m->ring_len - i0 : n;
+  void (*dot)(const float *, const uint16_t *, uint32_t, int64_t, const double *, const double *,
+              double *, double *, uint16_t *) = all8 ? dot8 : dot4;
+  dot(m->fr, m->fring, i0, first, ca, cb, re, im, &fl);
+  if (first < n)
+    dot(m->fr, m->fring, 0, n - first, ca + first, cb + first, re, im, &fl);
   *g = gs;
   *flags |= fl & (HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED);
 }
@@ -328,8 +392,8 @@ void hr__pmu_report(hr_meter_t *m)
   double re[4][HR__SLOT], im[4][HR__SLOT], g[4];
   const int mc = p->cls == HR_PHASOR_M, ne = mc ? 4 : 3, ep = mc ? 3 : 1;
   for (int e = 0; e < ne; e++)
-    eval(m, p, p->base, p->frac + (e == 3 ? 0 : e - 1) * p->h, e == 3 ? p->wc : p->wcf, re[e],
-         im[e], &g[e], &flags);
+    eval(m, p, p->base, p->frac + (e == 3 ? 0 : e - 1) * p->h, e == 3 ? p->wc : p->wcf, e == ep,
+         re[e], im[e], &g[e], &flags);
   double th[3];
   const int nu = m->nu, n3 = m->n_phase == 3;
   /* The reference phase of sample k is w0 (k - position of S); with the
@@ -339,7 +403,8 @@ void hr__pmu_report(hr_meter_t *m)
   for (int e = 0; e < ne; e++) {
     double rr = ref + (e == 3 ? 0 : e - 1) * p->w0 * p->h;
     double cr = cos(rr), ci = -sin(rr), s = M_SQRT2 / g[e];
-    for (int l = 0; l < m->nch; l++) {
+    const int nl = e == ep ? m->nch : nu; /* the frequency path has the voltages only */
+    for (int l = 0; l < nl; l++) {
       double a = re[e][l], b = im[e][l];
       re[e][l] = s * (a * cr - b * ci);
       im[e][l] = s * (a * ci + b * cr);
