@@ -16,6 +16,14 @@
  *   HR_REC_HARM      per 10/12-cycle interval: IEC 61000-4-7 harmonics and
  *                    interharmonics, THD, TDD, IEEE 1459-2010 powers
  *                    (harmonics.h; only when asked for in cfg.records);
+ *   HR_REC_AGG150    IEC 61000-4-30 §4.5.2: 150 (50 Hz) / 180 (60 Hz) cycles,
+ *                    fifteen 10/12-cycle values aggregated;
+ *   HR_REC_AGG10MIN  IEC 61000-4-30 §4.5.3: the 10/12-cycle values of a
+ *                    10-min interval of the UTC clock aggregated (both only
+ *                    when asked for in cfg.records).
+ *   HR_REC_SWING     per window of the 1-ms power series: power-envelope
+ *                    spectrum, dominant oscillation, band energies, ramp
+ *                    rates (swing.h; only when asked for in cfg.records).
  *   HR_REC_PHASOR    synchrophasors, frequency and ROCOF, IEEE C37.118.1
  *                    (phasor.h; only when asked for in cfg.records).
  *
@@ -35,6 +43,7 @@
 #include "headroom/export.h"
 #include "headroom/harmonics.h"
 #include "headroom/layout.h"
+#include "headroom/swing.h"
 #include "headroom/phasor.h"
 
 #ifdef __cplusplus
@@ -48,8 +57,11 @@ typedef enum hr_rec_kind {
   HR_REC_INTERVAL = 4,
   HR_REC_FREQ10S = 5,
   HR_REC_EVENT = 6,
-  HR_REC_HARM = 9,   /* not in HR_RECMASK_ALL: ask for it */
-  HR_REC_PHASOR = 10 /* synchrophasors (phasor.h); not in HR_RECMASK_ALL */
+  HR_REC_AGG150 = 7,   /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_AGG10MIN = 8, /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_HARM = 9,     /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_PHASOR = 10,  /* synchrophasors (phasor.h); not in HR_RECMASK_ALL */
+  HR_REC_SWING = 12    /* power-swing analytics (swing.h); not in HR_RECMASK_ALL */
 } hr_rec_kind_t;
 
 #define HR_RECMASK(kind) (1u << (kind))
@@ -86,7 +98,9 @@ enum {
   HR_FLAG_FREQ_RANGE = 1u << 3,
   /* IEC 61000-4-30 §4.7: the window overlaps a dip, swell or interruption. */
   HR_FLAG_EVENT = 1u << 4,
-  /* The window starts before the zero-crossing filter has settled. */
+  /* The window starts before the zero-crossing filter has settled; a 10-s
+   * frequency or 10-min aggregate whose clock interval began before the
+   * stream (incomplete). */
   HR_FLAG_STARTUP = 1u << 5,
   /* The window is not made of the expected number of half cycles. */
   HR_FLAG_IRREGULAR = 1u << 6,
@@ -106,7 +120,8 @@ typedef enum hr_event_type {
   HR_EVT_RVC = 4,          /* IEC 61000-4-30 §5.11 rapid voltage change */
   HR_EVT_POWER_STEP = 5,   /* total active power swing (1-ms series) */
   HR_EVT_CURRENT_STEP = 6, /* largest phase Irms(1/2) swing */
-  HR_EVT_ALARM = 7         /* configured threshold crossing with hysteresis */
+  HR_EVT_ALARM = 7,        /* configured threshold crossing with hysteresis */
+  HR_EVT_SWING_LIMIT = 8   /* ramp-rate or band limit of the swing stage (swing.h) */
 } hr_event_type_t;
 
 /* Metrics that alarms can watch, with the series they are evaluated on. */
@@ -177,6 +192,9 @@ typedef struct hr_meter_cfg {
    * relative to [A], >= 0 and finite; 0 (default): no TDD. */
   double harm_i_demand_a;
 
+  /* HR_REC_SWING and its limit events: power-swing analytics on the 1-ms
+   * total power series (swing.h; only when asked for in cfg.records). */
+  hr_swing_cfg_t swing;
   /* HR_REC_PHASOR (phasor.h): reports per second, one of the C37.118.1
    * rates (50 Hz: 10, 25, 50; 60 Hz: 10, 12, 15, 20, 30, 60; default
    * f_nom_hz), and the performance class (HR_PHASOR_P, default, or
@@ -232,6 +250,32 @@ typedef struct hr_freq_rec {
   double span_s; /* duration of those cycles [s] */
 } hr_freq_rec_t;
 
+/* HR_REC_AGG150 and HR_REC_AGG10MIN (IEC 61000-4-30 §4.5): the 10/12-cycle
+ * values (HR_REC_INTERVAL) of the aggregation interval, magnitudes combined
+ * as the square root of the mean of their squares (§4.5.1), powers and
+ * frequency as their arithmetic mean.  The 10/12-cycle intervals restart at
+ * every 10-min tick of the clock (§4.5.3): the one the tick falls in runs to
+ * its end and is aggregated into the 10-min interval it started in, and a new
+ * one starts with the first cycle that starts at or after the tick (the two
+ * overlap).  A 150/180-cycle interval is always fifteen values: the one in
+ * progress at the tick goes on to fifteen, and a new one starts with the
+ * first value after the tick (they overlap too).
+ * agg150: t_ns, dur_ns span the first to the last value.  agg10min: t_ns is
+ * the 10-min tick that begins the interval, dur_ns 600 s (the values span
+ * up to one 10/12-cycle interval past its end).  Flags: every flag of the
+ * values (HR_FLAG_EVENT: a dip, swell or interruption overlapped one,
+ * §4.7); agg10min also HR_FLAG_STARTUP when the stream began after the
+ * interval's tick.  hr_meter_finish emits no incomplete aggregate. */
+typedef struct hr_agg_rec {
+  int n_values;             /* 10/12-cycle values aggregated */
+  int n_cycles;             /* fundamental cycles they hold */
+  double freq_hz;           /* mean of the values' frequencies [Hz] */
+  double u_rms_v[HR_MAX_U]; /* sqrt(mean(Urms^2)) per voltage channel [V] */
+  double i_rms_a[HR_MAX_I]; /* sqrt(mean(Irms^2)) per current channel [A] */
+  double p_w[3];            /* mean active power per phase [W] */
+  double p_total_w;         /* mean total active power [W] */
+} hr_agg_rec_t;
+
 /* HR_REC_HARM: the compact part of harmonics.h's hr_harm_t for one
  * 10/12-cycle interval (t_ns, dur_ns: the window).  THD with H = h_max
  * (50) from harmonic subgroups; the IEEE 1459-2010 system quantities. */
@@ -265,14 +309,17 @@ typedef struct hr_event_rec {
   int64_t duration_ns; /* ended only; 0 in a start notice */
   double extreme;      /* dip/interruption: residual voltage, the lowest Urms(1/2) [V];
                           swell: highest Urms(1/2) [V]; RVC: dUmax [V];
-                          step: value at the end of the swing; alarm: the most extreme
-                          metric value */
+                          step: value at the end of the swing; alarm, swing limit: the
+                          most extreme metric value (swing limit: |ramp| [W/s] or
+                          band_rms_w [W]) */
   double depth_pct;    /* dip/interruption: (Udin - residual)/Udin*100;
                           swell: (max - Udin)/Udin*100; RVC: dUmax/Udin*100;
-                          step: swing in % of its base */
+                          step: swing in % of its base; swing limit: extreme in % of
+                          the limit */
   double delta;        /* RVC: dUss [V]; step: signed swing (to - from) [W or A] */
-  double from;         /* step: value before the swing */
-  int alarm_index;     /* alarm: index in cfg.alarms; -1 otherwise */
+  double from;         /* step: value before the swing; swing limit: the limit */
+  int alarm_index;     /* alarm: index in cfg.alarms; swing limit: which limit
+                          (HR_SWING_BAND_LIMIT0, swing.h); -1 otherwise */
 } hr_event_rec_t;
 
 typedef struct hr_record {
@@ -290,6 +337,8 @@ typedef struct hr_record {
     hr_freq_rec_t freq;
     hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
     hr_harm_rec_t harm;
+    hr_agg_rec_t agg;
+    hr_swing_rec_t swing;
     hr_phasor_rec_t phasor; /* t_ns: the report time (window centre); dur_ns: window span */
   } u;
 } hr_record_t;
@@ -355,7 +404,7 @@ HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, si
  * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
  * duration up to the last processed value of the series it was found on (the
  * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards
- * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 16 slots
+ * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 32 slots
  * are free, and emits nothing then. */
 HR_API int hr_meter_finish(hr_meter_t *m);
 

@@ -44,6 +44,21 @@ HR_API int hr_record_json(const hr_record_t *rec, const char *device_id, char *b
 HR_API int hr_harm_json(const hr_harm_t *h, int64_t t_ns, const char *device_id, char *buf,
                         size_t len, size_t *n_written);
 
+/* Bytes that always suffice for hr_swing_spectrum_json of a window with
+ * n_bins bins (hr_swing_rec_t.n_bins), NUL included. */
+#define HR_SWING_SPECTRUM_JSON_BYTES(n_bins) (512 + 24 * (size_t)(n_bins))
+
+/* Writes the power-envelope spectrum of an HR_REC_SWING record (its
+ * spectrum_w, valid during the record callback) as one JSON object
+ * {"type":"swing_spectrum",...} (no newline) into buf; docs/formats.md.
+ *   device_id : as hr_record_json;
+ *   buf, len  : output, len >= HR_SWING_SPECTRUM_JSON_BYTES(rec->u.swing.n_bins)
+ *               always suffices.
+ * Returns HR_OK, HR_ERR_INVALID_ARG (not a swing record, no spectrum, bad
+ * device_id) or HR_ERR_FULL as hr_record_json. */
+HR_API int hr_swing_spectrum_json(const hr_record_t *rec, const char *device_id, char *buf,
+                                  size_t len, size_t *n_written);
+
 /* Formats t_ns (ns since the Unix epoch, UTC) as RFC 3339 with nanoseconds,
  * e.g. "2026-11-22T03:00:00.000000000Z", into buf (len >= 32).
  * Returns HR_OK or HR_ERR_INVALID_ARG. */

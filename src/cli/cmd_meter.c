@@ -25,7 +25,9 @@ typedef struct sink {
   int err;           /* errno of the first failed write */
   hr_store_t *store; /* --store: interval rows and events also go there */
   int store_dev;
-  char *harm_buf; /* HR_HARM_JSON_MAX bytes when harm records are asked for */
+  char *harm_buf;  /* HR_HARM_JSON_MAX bytes when harm records are asked for */
+  char *swing_buf; /* --swing-spectrum: swing_len bytes */
+  size_t swing_len;
 } sink_t;
 
 static void write_record(const hr_record_t *rec, void *user)
@@ -44,6 +46,15 @@ static void write_record(const hr_record_t *rec, void *user)
     hr_harm_json(rec->u.harm.detail, rec->t_ns, s->device_id, s->harm_buf, HR_HARM_JSON_MAX, &n);
     s->harm_buf[n] = '\n';
     if (!s->failed && fwrite(s->harm_buf, 1, n + 1, s->out) != n + 1) {
+      s->failed = 1;
+      s->err = errno;
+    }
+  }
+  /* --swing-spectrum: a swing record is followed by its spectrum. */
+  if (rec->kind == HR_REC_SWING && rec->u.swing.spectrum_w && s->swing_buf &&
+      hr_swing_spectrum_json(rec, s->device_id, s->swing_buf, s->swing_len, &n) == HR_OK) {
+    s->swing_buf[n] = '\n';
+    if (!s->failed && fwrite(s->swing_buf, 1, n + 1, s->out) != n + 1) {
       s->failed = 1;
       s->err = errno;
     }
@@ -394,6 +405,10 @@ typedef struct meter_args {
   int csv_header, csv_skip;
   int64_t t0_ns;
   unsigned records;
+  /* --swing-*: a repeated option adds to its list (the first one given
+   * replaces the defaults); limits are paired with the list after parsing. */
+  int sw_windows, sw_bands, sw_ramps, n_band_lim, n_ramp_lim;
+  double band_lim[HR_SWING_MAX_BANDS], ramp_lim[HR_SWING_MAX_RAMPS];
 } meter_args_t;
 
 enum {
@@ -409,8 +424,44 @@ enum {
   M_I_STEP,
   M_ALARM,
   M_RECORDS,
+  M_SW_WINDOW,
+  M_SW_BAND,
+  M_SW_BAND_LIMIT,
+  M_SW_RAMP,
+  M_SW_RAMP_LIMIT,
   M_PHASOR_CLASS
 };
+
+/* Appends v to list (*n of max), or says why not. */
+static int sw_append(const char *opt, const char *v, double *list, int *n, int max)
+{
+  double x;
+  if (cli_double(v, &x) || !isfinite(x) || x < 0.0) {
+    fprintf(stderr, "headroom meter: %s: invalid value '%s': a finite number >= 0\n", opt, v);
+    return 2;
+  }
+  if (*n == max) {
+    fprintf(stderr, "headroom meter: %s: at most %d values\n", opt, max);
+    return 2;
+  }
+  list[(*n)++] = x;
+  return 0;
+}
+
+/* LO:HI in Hz. */
+static int parse_band(const char *arg, double *lo, double *hi)
+{
+  char buf[128];
+  if (strlen(arg) >= sizeof buf)
+    return -1;
+  strcpy(buf, arg);
+  char *colon = strchr(buf, ':');
+  if (!colon)
+    return -1;
+  *colon = '\0';
+  return cli_double(buf, lo) || cli_double(colon + 1, hi) || !isfinite(*lo) || !isfinite(*hi) ? -1
+                                                                                              : 0;
+}
 
 static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
 {
@@ -476,6 +527,32 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
   case M_RECORDS:
     bad = parse_records(v, &a->records);
     break;
+  case M_SW_WINDOW:
+    if (a->sw_windows++ == 0)
+      a->over.swing.n_windows = 0;
+    return sw_append(o->name, v, a->over.swing.window_s, &a->over.swing.n_windows,
+                     HR_SWING_MAX_WINDOWS);
+  case M_SW_RAMP:
+    if (a->sw_ramps++ == 0)
+      a->over.swing.n_ramps = 0;
+    return sw_append(o->name, v, a->over.swing.ramp_window_s, &a->over.swing.n_ramps,
+                     HR_SWING_MAX_RAMPS);
+  case M_SW_BAND_LIMIT:
+    return sw_append(o->name, v, a->band_lim, &a->n_band_lim, HR_SWING_MAX_BANDS);
+  case M_SW_RAMP_LIMIT:
+    return sw_append(o->name, v, a->ramp_lim, &a->n_ramp_lim, HR_SWING_MAX_RAMPS);
+  case M_SW_BAND: {
+    hr_swing_cfg_t *w = &a->over.swing;
+    if (a->sw_bands++ == 0)
+      w->n_bands = 0;
+    if (w->n_bands == HR_SWING_MAX_BANDS) {
+      fprintf(stderr, "headroom meter: %s: at most %d bands\n", o->name, HR_SWING_MAX_BANDS);
+      return 2;
+    }
+    bad = parse_band(v, &w->band_lo_hz[w->n_bands], &w->band_hi_hz[w->n_bands]);
+    w->n_bands += !bad;
+    break;
+  }
   case M_PHASOR_CLASS:
     bad = !strcasecmp(v, "P")   ? (a->over.phasor_class = HR_PHASOR_P, 0)
           : !strcasecmp(v, "M") ? (a->over.phasor_class = HR_PHASOR_M, 0)
@@ -496,7 +573,7 @@ int cmd_meter(int argc, char **argv)
 {
   hr_meter_cfg_t cfg;
   double fs = 8000, f_nom = 60, u_din = 277;
-  int has_in = 0, quiet = 0, skip_bad = 0;
+  int has_in = 0, quiet = 0, skip_bad = 0, swing_spectrum = 0;
   const char *in_path = "-", *out_path = NULL, *device_id = NULL, *store_path = NULL;
   meter_args_t a;
   memset(&a, 0, sizeof a);
@@ -655,16 +732,61 @@ int cmd_meter(int argc, char **argv)
        .arg = "METRIC>X[:H]",
        .help = "threshold alarm (also <), hysteresis H, up to 8; metrics: p_total_w\n"
                "dpdt_w_per_s i_peak_a i_rms_a u_rms_v freq_hz"},
+      {.kind = CLI_SECTION, .help = "power swing (--records swing)"},
+      {.name = "--swing-window",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_WINDOW,
+       .arg = "S",
+       .help = "spectrum window of the 1-ms power series, whole ms from 0.125 s,\n"
+               "repeatable up to 4 (default 0.125 and 10)"},
+      {.name = "--swing-band",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_BAND,
+       .arg = "LO:HI",
+       .help = "oscillation band in Hz, repeatable up to 8 (default 0.1:2 and 3:30)"},
+      {.name = "--swing-band-limit",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_BAND_LIMIT,
+       .arg = "W",
+       .help = "swing_limit event when a band's RMS exceeds W (longest window);\n"
+               "once for all bands or once per band in order"},
+      {.name = "--swing-ramp",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_RAMP,
+       .arg = "S",
+       .help = "ramp-rate window, whole ms, repeatable up to 4 (default 1)"},
+      {.name = "--swing-ramp-limit",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_RAMP_LIMIT,
+       .arg = "W_PER_S",
+       .help = "swing_limit event when |ramp| over a ramp window exceeds this;\n"
+               "once for all windows or once per window in order"},
+      {.name = "--swing-spectrum",
+       .kind = CLI_FLAG,
+       .dst = &swing_spectrum,
+       .help = "follow each swing record with its spectrum (a swing_spectrum line)"},
+      {.name = "--swing-hysteresis-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->swing.hysteresis_pct,
+       .arg = "P",
+       .help = "a swing limit event ends at or below (100 - P) % of its limit (default 10)"},
       {.kind = CLI_SECTION, .help = "output"},
       {.name = "--records",
        .kind = CLI_FN,
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,phasor\n"
-               "or all (default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum;\n"
-               "and phasor: IEEE C37.118.1 synchrophasors, frequency, ROCOF)"},
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,agg150,agg10min,\n"
+               "swing,phasor or all (default cycle,interval,freq10s,event; all leaves\n"
+               "out harm: harmonics and IEEE 1459 powers, each followed by its spectrum,\n"
+               "agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min aggregates,\n"
+               "swing: power-swing analytics of the 1-ms power series, and phasor:\n"
+               "IEEE C37.118.1 synchrophasors, frequency, ROCOF)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
@@ -693,8 +815,10 @@ int cmd_meter(int argc, char **argv)
        .dst = &store_path,
        .arg = "FILE.db",
        .help = "also store the 200-ms rows and the events in this SQLite store\n"
-               "(created if needed; under --device-id, default \"meter\"; read\n"
-               "them back with headroom query)"},
+               "(created if needed), or in a PostgreSQL database given as\n"
+               "postgresql://... or a conninfo string \"host=... dbname=...\"\n"
+               "(under --device-id, default \"meter\"; read them back with\n"
+               "headroom query)"},
       {.name = "--out",
        .short_name = 'o',
        .kind = CLI_STR,
@@ -745,6 +869,19 @@ int cmd_meter(int argc, char **argv)
   int64_t t0_ns = a.t0_ns;
   unsigned records = a.records;
   hr_meter_cfg_t over = a.over;
+  /* One limit applies to every band (ramp window), or one each in order. */
+  if ((a.n_band_lim > 1 && a.n_band_lim != over.swing.n_bands) ||
+      (a.n_ramp_lim > 1 && a.n_ramp_lim != over.swing.n_ramps)) {
+    int band = a.n_band_lim > 1 && a.n_band_lim != over.swing.n_bands;
+    fprintf(stderr, "headroom meter: %s: %d limits for %d %s; give one for all or one for each\n",
+            band ? "--swing-band-limit" : "--swing-ramp-limit", band ? a.n_band_lim : a.n_ramp_lim,
+            band ? over.swing.n_bands : over.swing.n_ramps, band ? "bands" : "ramp windows");
+    return 2;
+  }
+  for (int b = 0; a.n_band_lim && b < over.swing.n_bands; b++)
+    over.swing.band_limit_w[b] = a.band_lim[a.n_band_lim == 1 ? 0 : b];
+  for (int q = 0; a.n_ramp_lim && q < over.swing.n_ramps; q++)
+    over.swing.ramp_limit_w_per_s[q] = a.ramp_lim[a.n_ramp_lim == 1 ? 0 : q];
 
   /* A COMTRADE recording brings its own rate, layout and start time. */
   float *ct_frames = NULL;
@@ -832,10 +969,27 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL};
+  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL, NULL, 0};
+  if (swing_spectrum && (cfg.records & HR_RECMASK(HR_REC_SWING))) {
+    double longest = 0.0;
+    for (int k = 0; k < cfg.swing.n_windows; k++)
+      longest = fmax(longest, cfg.swing.window_s[k]);
+    sink.swing_len = HR_SWING_SPECTRUM_JSON_BYTES((size_t)llround(longest * 1000.0) / 2 + 1);
+    sink.swing_buf = malloc(sink.swing_len);
+    if (!sink.swing_buf) {
+      fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+      if (fd > 0)
+        close(fd);
+      hr_reader_destroy(r);
+      hr_meter_destroy(m);
+      free(ct_frames);
+      return 1;
+    }
+  }
   const char *out_name = "standard output";
   if ((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) {
     fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+    free(sink.swing_buf);
     if (fd > 0)
       close(fd);
     hr_reader_destroy(r);
@@ -849,6 +1003,7 @@ int cmd_meter(int argc, char **argv)
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
       free(sink.harm_buf);
+      free(sink.swing_buf);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -869,6 +1024,7 @@ int cmd_meter(int argc, char **argv)
       fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
       hr_store_close(sink.store);
       free(sink.harm_buf);
+      free(sink.swing_buf);
       if (out_path)
         fclose(sink.out);
       if (fd > 0)
@@ -1031,6 +1187,7 @@ done:
   hr_reader_destroy(r);
   hr_meter_destroy(m);
   free(sink.harm_buf);
+  free(sink.swing_buf);
   free(ct_frames);
   return status;
 }

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg_int.h"
 #include "core/core.h"
 #include "harmonics_int.h"
+#include "swing_int.h"
 #include "phasor_int.h"
 #include "meter_int.h"
 
@@ -59,6 +61,7 @@ int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double
   cfg->i_step_pct = 20.0;
   cfg->i_step_window_ms = 50.0;
   cfg->queue_len = 4096;
+  hr__swing_cfg_defaults(&cfg->swing);
   cfg->phasor_rate_fps = (int)f_nom_hz;
   cfg->phasor_class = HR_PHASOR_P;
   return HR_OK;
@@ -150,6 +153,11 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
         "must be between 256 and 1048576 (got %zu)", cfg->queue_len);
   CHECK(cfg->harm_i_demand_a >= 0.0 && isfinite(cfg->harm_i_demand_a), HR_ERR_RANGE,
         "harm_i_demand_a", "must be a finite current >= 0 A (got %g)", cfg->harm_i_demand_a);
+  if (cfg->records & HR_RECMASK(HR_REC_SWING)) {
+    int src = hr__swing_cfg_check(cfg, diag);
+    if (src != HR_OK)
+      return src;
+  }
   if (cfg->records & HR_RECMASK(HR_REC_PHASOR))
     return hr__pmu_cfg_check(cfg, diag);
   return HR_OK;
@@ -207,6 +215,9 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_EVENT    ? sizeof rec->u.event
                 : kind == HR_REC_FREQ10S  ? sizeof rec->u.freq
                 : kind == HR_REC_HARM     ? sizeof rec->u.harm
+                : kind == HR_REC_AGG150   ? sizeof rec->u.agg
+                : kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
+                : kind == HR_REC_SWING    ? sizeof rec->u.swing
                 : kind == HR_REC_PHASOR   ? sizeof rec->u.phasor
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
@@ -234,9 +245,11 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
 /* ---- create / destroy ---------------------------------------------------- */
 
 /* Records one frame can produce at most: two boundaries due together (each a
- * half, a cycle, an interval and up to 3 + 1 + 2 + 8 events), two 1-ms ticks
- * (each a record and up to 2 + 8 events), a 10-s frequency; rounded up. */
-#define QUEUE_RESERVE 96
+ * half, a cycle, an interval, an agg150 and an agg10min, and up to
+ * 3 + 1 + 2 + 8 events), two 1-ms ticks (each a record and up to 2 + 8
+ * events, and with swing records up to HR_SWING_MAX_WINDOWS records and
+ * 4 + 8 limit events), a 10-s frequency; rounded up. */
+#define QUEUE_RESERVE 128
 
 static size_t align_up(size_t n)
 {
@@ -360,7 +373,8 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
     m->ms_events |= cfg->alarms[k].metric == HR_METRIC_P_TOTAL_W ||
                     cfg->alarms[k].metric == HR_METRIC_DPDT_W_PER_S ||
                     cfg->alarms[k].metric == HR_METRIC_I_PEAK_A;
-  m->need_pcum = (cfg->records & HR_RECMASK(HR_REC_MS)) || m->ms_events;
+  m->need_pcum = (cfg->records & HR_RECMASK(HR_REC_MS)) || m->ms_events ||
+                 (cfg->records & HR_RECMASK(HR_REC_SWING));
   hr__zc_filter_init(&m->zc, m->fs, cfg->f_nom_hz);
   hr__zc_filter_tabulate(&m->zc, m->f_min, m->f_max);
   /* Crossings count only after the filtered reference has swung past 3 % of
@@ -374,9 +388,26 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
       return rc;
     }
   }
+  rc = hr__agg_create(m, &m->agg);
+  if (rc != HR_OK) {
+    hr__harm_destroy(m->harm);
+    free(mem);
+    return rc;
+  }
+  if (cfg->records & HR_RECMASK(HR_REC_SWING)) {
+    rc = hr__swing_stage_create(cfg, &m->swing_stage);
+    if (rc != HR_OK) {
+      hr__agg_destroy(m->agg);
+      hr__harm_destroy(m->harm);
+      free(mem);
+      return rc;
+    }
+  }
   if (cfg->records & HR_RECMASK(HR_REC_PHASOR)) {
     rc = hr__pmu_create(m, &m->pmu);
     if (rc != HR_OK) {
+      hr__swing_stage_destroy(m->swing_stage);
+      hr__agg_destroy(m->agg);
       hr__harm_destroy(m->harm);
       free(mem);
       return rc;
@@ -391,6 +422,8 @@ void hr_meter_destroy(hr_meter_t *m)
 {
   if (m) {
     hr__harm_destroy(m->harm);
+    hr__agg_destroy(m->agg);
+    hr__swing_stage_destroy(m->swing_stage);
     hr__pmu_destroy(m->pmu);
   }
   free(m ? m->arena : NULL);
@@ -438,7 +471,11 @@ void hr_meter_reset(hr_meter_t *m)
   m->have_h_prev = 0;
   memset(&m->cyc, 0, sizeof m->cyc);
   memset(&m->itv, 0, sizeof m->itv);
+  memset(&m->itv2, 0, sizeof m->itv2);
+  m->itv_tick_ns = INT64_MAX;
   hr__harm_reset(m->harm);
+  hr__agg_reset(m->agg);
+  hr__swing_stage_reset(m->swing_stage);
   hr__pmu_reset(m, m->pmu);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
@@ -481,9 +518,10 @@ void hr_meter_get_stats(const hr_meter_t *m, hr_meter_stats_t *out)
 
 int hr_meter_finish(hr_meter_t *m)
 {
-  if (!m->cb && m->qcap - m->qcount < 16)
+  if (!m->cb && m->qcap - m->qcount < 32)
     return HR_ERR_FULL;
   hr__events_finish(m, m->prev_bpos);
+  hr__swing_stage_finish(m);
   return HR_OK;
 }
 
@@ -985,6 +1023,44 @@ static void emit_interval(hr_meter_t *m, const hr__acc_t *a)
   hr__meter_emit(m, &rec);
   if (m->harm)
     hr__harm_interval(m, a->pos0, a->len, a->n, rec.flags);
+  if (m->agg)
+    hr__agg_interval(m, &rec);
+}
+
+static void itv_add(hr__acc_t *it, const hr__acc_t *cyc, int nch)
+{
+  if (it->n == 0)
+    it->pos0 = cyc->pos0;
+  it->n++;
+  it->len += cyc->len;
+  for (int c = 0; c < nch; c++)
+    it->sq[c] += cyc->sq[c];
+  for (int p = 0; p < 3; p++) {
+    it->p[p] += cyc->p[p];
+    it->uu[p] += cyc->uu[p];
+  }
+  it->flags |= cyc->flags;
+}
+
+/* IEC 61000-4-30 §4.4: 10 (50 Hz) or 12 (60 Hz) cycles, gapless; §4.5.3:
+ * resynchronised at every 10-min tick of the clock: the interval the tick
+ * falls in runs to its end, and the next one starts with the first cycle
+ * that starts at or after the tick, so the two overlap. */
+static void interval_cycle(hr_meter_t *m)
+{
+  hr__acc_t *it = &m->itv;
+  if (it->n == 0)
+    m->itv_tick_ns = hr__agg_next_tick(hr__meter_t_ns(m, m->cyc.pos0));
+  else if (m->itv2.n > 0 || hr__meter_t_ns(m, m->cyc.pos0) >= m->itv_tick_ns)
+    itv_add(&m->itv2, &m->cyc, m->nch);
+  itv_add(it, &m->cyc, m->nch);
+  if (it->n == m->cycles_per_interval) {
+    emit_interval(m, it);
+    *it = m->itv2;
+    memset(&m->itv2, 0, sizeof m->itv2);
+    if (it->n)
+      m->itv_tick_ns = hr__agg_next_tick(hr__meter_t_ns(m, it->pos0));
+  }
 }
 
 /* o = a + b + sign * x over the window sums (x = NULL: none); peaks and
@@ -1145,23 +1221,7 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
         emit_cycle(m, &m->cyc, f);
       }
       hr__events_cycle(m, b->pos, f);
-      /* IEC 61000-4-30 §4.4: 10 (50 Hz) or 12 (60 Hz) cycles, gapless. */
-      hr__acc_t *it = &m->itv;
-      if (it->n == 0)
-        it->pos0 = m->cyc.pos0;
-      it->n++;
-      it->len += m->cyc.len;
-      for (int c = 0; c < m->nch; c++)
-        it->sq[c] += m->cyc.sq[c];
-      for (int p = 0; p < 3; p++) {
-        it->p[p] += m->cyc.p[p];
-        it->uu[p] += m->cyc.uu[p];
-      }
-      it->flags |= m->cyc.flags;
-      if (it->n == m->cycles_per_interval) {
-        emit_interval(m, it);
-        memset(it, 0, sizeof *it);
-      }
+      interval_cycle(m);
     }
     memset(&m->cyc, 0, sizeof m->cyc);
     m->cyc.open = 1;
@@ -1189,8 +1249,9 @@ static double pcum_at(const hr_meter_t *m, double x)
 
 static void process_ms(hr_meter_t *m, double e)
 {
-  /* Nothing reads the 1-ms series but its record and its detectors. */
-  if (!(m->cfg.records & HR_RECMASK(HR_REC_MS)) && !m->ms_events) {
+  /* Nothing reads the 1-ms series but its record, its detectors and the
+   * swing stage. */
+  if (!(m->cfg.records & HR_RECMASK(HR_REC_MS)) && !m->ms_events && !m->swing_stage) {
     m->ms_prev_pos = e;
     return;
   }
@@ -1242,6 +1303,8 @@ static void process_ms(hr_meter_t *m, double e)
   }
   if (m->ms_events)
     hr__events_ms(m, e / m->fs, p, m->have_p_prev ? dpdt : 0.0, ipk);
+  if (m->swing_stage)
+    hr__swing_stage_ms(m, e, p, flags);
 
   m->p_prev = p;
   m->have_p_prev = 1;
