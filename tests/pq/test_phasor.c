@@ -566,7 +566,8 @@ static void collect(const hr_record_t *rec, void *user)
     c->r[c->n++] = *rec;
 }
 
-/* Bit-identical records whatever the block sizes; reports at every
+/* Bit-identical records whatever the block sizes, and after a reset
+ * through the pull queue; reports at every
  * S + n / rate once the window is full, none missing; 1P2W single-phase
  * frequency within the P limits off nominal. */
 static void p_blocks_and_times(void **state)
@@ -585,6 +586,7 @@ static void p_blocks_and_times(void **state)
     cfg.t0_ns = S0 * 1000000000 + OFF_NS;
     cfg.records = HR_RECMASK_ALL | HR_RECMASK(HR_REC_PHASOR);
     cfg.phasor_rate_fps = 30;
+    cfg.queue_len = 256;
     hr_meter_t *m = NULL;
     assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
     hr_meter_set_callback(m, collect, pass ? b : a);
@@ -596,6 +598,29 @@ static void p_blocks_and_times(void **state)
       assert_int_equal(hr_meter_push(m, x + 6 * k, len, NULL), HR_OK);
       k += len;
       step++;
+    }
+    if (pass) {
+      /* After hr_meter_reset, through the pull queue (a small one that fills
+       * up), the same records again. */
+      col_t *pq = calloc(1, sizeof *pq);
+      assert_non_null(pq);
+      hr_meter_reset(m);
+      hr_meter_set_callback(m, NULL, NULL);
+      hr_record_t r;
+      k = 0;
+      while (k < n) {
+        size_t done = 0;
+        int rc = hr_meter_push(m, x + 6 * k, n - k, &done);
+        assert_true(rc == HR_OK || rc == HR_ERR_FULL);
+        k += done;
+        while (hr_meter_pull(m, &r))
+          collect(&r, pq);
+      }
+      assert_int_equal(pq->n, b->n);
+      for (int q = 0; q < pq->n; q++)
+        assert_true(
+            memcmp(&pq->r[q], &b->r[q], offsetof(hr_record_t, u) + sizeof pq->r[q].u.phasor) == 0);
+      free(pq);
     }
     hr_meter_destroy(m);
   }
