@@ -43,13 +43,16 @@ struct hr__pmu {
   /* Position of the current second: q + r / 1e12 samples. */
   int64_t sec; /* the second S [s since the epoch] */
   int64_t q, r;
-  int n;               /* report number within the second */
-  int64_t base;        /* floor of the report's position */
-  double frac;         /* report position - base, in [0, 1) */
-  int64_t due;         /* frames needed before the report can be computed */
-  double corr[CORR_N]; /* 1 / filter response at dF = -CORR_SPAN + k * step */
-  double *ca, *cb;     /* one evaluation's coefficients, 2 hw + 4 each */
-  double *tr, *ti;     /* P class: e^{-j w0 m}, m = 0 .. 2 hw + 3 */
+  int n;                 /* report number within the second */
+  int64_t base;          /* floor of the report's position */
+  double frac;           /* report position - base, in [0, 1) */
+  int64_t due;           /* frames needed before the report can be computed */
+  double corr[CORR_N];   /* 1 / filter response at dF = -CORR_SPAN + k * step */
+  double *ca, *cb;       /* one evaluation's coefficients, 2 hw + 4 each */
+  double *tr, *ti;       /* e^{-j w0 m}, m = 0 .. 2 hw + 3 */
+  double *ts[2], *tc[2]; /* M class: sin and cos of wc m (phasor filter, [0]) and of
+                            wcf m (frequency filter, [1]) */
+  double *hs, *hc;       /* M class: sin and cos of pi m / hw */
   double corr_step;
 };
 
@@ -211,7 +214,18 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   p->cb = malloc(nc * sizeof *p->cb);
   p->tr = malloc(nc * sizeof *p->tr);
   p->ti = malloc(nc * sizeof *p->ti);
-  if (!p->ca || !p->cb || !p->tr || !p->ti) {
+  int bad = !p->ca || !p->cb || !p->tr || !p->ti;
+  if (cfg->phasor_class == HR_PHASOR_M) {
+    for (int q = 0; q < 2; q++) {
+      p->ts[q] = malloc(nc * sizeof *p->ts[q]);
+      p->tc[q] = malloc(nc * sizeof *p->tc[q]);
+      bad |= !p->ts[q] || !p->tc[q];
+    }
+    p->hs = malloc(nc * sizeof *p->hs);
+    p->hc = malloc(nc * sizeof *p->hc);
+    bad |= !p->hs || !p->hc;
+  }
+  if (bad) {
     hr__pmu_destroy(p);
     return HR_ERR_NOMEM;
   }
@@ -228,6 +242,14 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   for (size_t k = 0; k < nc; k++) {
     p->tr[k] = cos(p->w0 * (double)k);
     p->ti[k] = -sin(p->w0 * (double)k);
+    if (p->cls == HR_PHASOR_M) {
+      p->ts[0][k] = sin(p->wc * (double)k);
+      p->tc[0][k] = cos(p->wc * (double)k);
+      p->ts[1][k] = sin(p->wcf * (double)k);
+      p->tc[1][k] = cos(p->wcf * (double)k);
+      p->hs[k] = sin(M_PI * (double)k / p->hw);
+      p->hc[k] = cos(M_PI * (double)k / p->hw);
+    }
   }
   /* C37.118.1 Table 3: P class f0 +/- 2 Hz; M class +/- 5 Hz (Fs >= 25),
    * +/- Fs/5 (10 <= Fs < 25). */
@@ -250,6 +272,12 @@ void hr__pmu_destroy(hr__pmu_t *p)
     free(p->cb);
     free(p->tr);
     free(p->ti);
+    for (int q = 0; q < 2; q++) {
+      free(p->ts[q]);
+      free(p->tc[q]);
+    }
+    free(p->hs);
+    free(p->hc);
   }
   free(p);
 }
@@ -307,6 +335,45 @@ HR__CLONES_512 static void dot4(const float *fr, const uint16_t *fring, uint32_t
   *fl |= f;
 }
 
+/* P-class coefficients of one evaluation: (a + j b)_m = W(m + d0)
+ * e^{-j w0 (m + d0)}, the demodulation from the table e^{-j w0 m} times
+ * z = e^{-j w0 d0}; returns the sum of the weights.  Cloned like the sums
+ * so the loop vectorises where the CPU allows. */
+HR__CLONES_512 static double coef_p(int64_t n, double d0, double inv_hw, double zr, double zi,
+                                    const double *tr, const double *ti, double *ca, double *cb)
+{
+  double gs = 0.0;
+  for (int64_t k = 0; k < n; k++) {
+    double w = 1.0 - fabs((double)k + d0) * inv_hw;
+    w = w < 0.0 ? 0.0 : w;
+    ca[k] = w * (zr * tr[k] - zi * ti[k]);
+    cb[k] = w * (zr * ti[k] + zi * tr[k]);
+    gs += w;
+  }
+  return gs;
+}
+
+/* M-class coefficients: W(d) = sin(wc d)/(wc d) (0.54 + 0.46 cos(pi d/hw)),
+ * d = m + d0, with sin(wc d) and cos(pi d / hw) by angle addition from the
+ * tables (c0, s0: cos and sin of wc d0; hc0, hs0: of pi d0 / hw). */
+HR__CLONES_512 static double coef_m(int64_t n, double d0, double wc, double c0, double s0,
+                                    double hc0, double hs0, double zr, double zi, const double *ts,
+                                    const double *tc, const double *hs, const double *hc,
+                                    const double *tr, const double *ti, double *ca, double *cb)
+{
+  double gs = 0.0;
+  for (int64_t k = 0; k < n; k++) {
+    double x = wc * ((double)k + d0);
+    double sn = ts[k] * c0 + tc[k] * s0;
+    int at0 = fabs(x) < 1e-9; /* the sinc's centre: 1 */
+    double w = (at0 ? 1.0 : sn) / (at0 ? 1.0 : x) * (0.54 + 0.46 * (hc[k] * hc0 - hs[k] * hs0));
+    ca[k] = w * (zr * tr[k] - zi * ti[k]);
+    cb[k] = w * (zr * ti[k] + zi * tr[k]);
+    gs += w;
+  }
+  return gs;
+}
+
 /* Filter sums at centre base + c (c a small offset): re + j im =
  * sum_k x_k w(k - c') e^{-j w0 (k - c')}, c' the centre, for lanes < 8
  * (all8) or < 4; *g the sum of the weights; wc: the M-class sinc's cut-off.
@@ -318,46 +385,16 @@ static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, doub
   const int64_t n = k1 - k0 + 1;
   double d0 = (double)k0 - c;
   double *ca = p->ca, *cb = p->cb;
-  /* The coefficients: demodulation e^{-j w0 d} stepped by e^{-j w0}. */
-  double zr = cos(p->w0 * d0), zi = -sin(p->w0 * d0);
-  const double sr = cos(p->w0), si = -sin(p->w0);
-  double gs = 0.0;
+  /* The coefficients: demodulation e^{-j w0 d} = e^{-j w0 d0} e^{-j w0 m}. */
+  const double zr = cos(p->w0 * d0), zi = -sin(p->w0 * d0);
+  double gs;
   if (p->cls == HR_PHASOR_P) {
-    /* e^{-j w0 (m + d0)} = e^{-j w0 d0} e^{-j w0 m} from the table: no
-     * recurrence, so the loop vectorises. */
-    const double inv = 1.0 / p->hw;
-    const double *tr = p->tr, *ti = p->ti;
-    for (int64_t k = 0; k < n; k++) {
-      double w = 1.0 - fabs((double)k + d0) * inv;
-      w = w < 0.0 ? 0.0 : w;
-      ca[k] = w * (zr * tr[k] - zi * ti[k]);
-      cb[k] = w * (zr * ti[k] + zi * tr[k]);
-      gs += w;
-    }
+    gs = coef_p(n, d0, 1.0 / p->hw, zr, zi, p->tr, p->ti, ca, cb);
   } else {
-    /* sin(wc d) and cos(pi d / hw) by rotation as well. */
-    double cr = cos(wc * d0), ci = sin(wc * d0);
-    const double csr = cos(wc), csi = sin(wc);
+    const int q = wc == p->wc ? 0 : 1;
     const double wh = M_PI / p->hw;
-    double hr_ = cos(wh * d0), hi = sin(wh * d0);
-    const double hsr = cos(wh), hsi = sin(wh);
-    for (int64_t k = 0; k < n; k++) {
-      double x_ = wc * ((double)k + d0);
-      double sinc = fabs(x_) < 1e-9 ? 1.0 : ci / x_;
-      double w = sinc * (0.54 + 0.46 * hr_);
-      ca[k] = w * zr;
-      cb[k] = w * zi;
-      gs += w;
-      double t = zr * sr - zi * si;
-      zi = zr * si + zi * sr;
-      zr = t;
-      t = cr * csr - ci * csi;
-      ci = cr * csi + ci * csr;
-      cr = t;
-      t = hr_ * hsr - hi * hsi;
-      hi = hr_ * hsi + hi * hsr;
-      hr_ = t;
-    }
+    gs = coef_m(n, d0, wc, cos(wc * d0), sin(wc * d0), cos(wh * d0), sin(wh * d0), zr, zi, p->ts[q],
+                p->tc[q], p->hs, p->hc, p->tr, p->ti, ca, cb);
   }
   /* The samples, in at most two runs of ring slots. */
   memset(re, 0, sizeof(double) * HR__SLOT);

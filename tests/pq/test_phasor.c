@@ -702,7 +702,7 @@ static void cfg_errors(void **state)
 int main(void)
 {
 #ifndef PHASOR_M_CLASS
-  /* P class and the properties (quick tier). */
+  /* P class and the properties. */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cfg_errors),     cmocka_unit_test(p_blocks_and_times),
       cmocka_unit_test(p_steady_state), cmocka_unit_test(p_harmonics),
@@ -712,7 +712,7 @@ int main(void)
   (void)m_steady_state, (void)m_harmonics, (void)m_out_of_band, (void)m_modulation, (void)m_ramp,
       (void)m_steps;
 #else
-  /* M class (test_phasor_m.c, slow tier: its windows are 8.4 reports long). */
+  /* M class (test_phasor_m.c). */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(m_steady_state), cmocka_unit_test(m_harmonics),
       cmocka_unit_test(m_out_of_band),  cmocka_unit_test(m_modulation),
