@@ -19,9 +19,11 @@
  * sin(pi (f0 + 1.625 dF) / (2 f0)) is the second-order approximation.
  *
  * M class: the same demodulation with Annex C's M-class filter form, a
- * Hamming-windowed sinc low-pass (C.3), but with a cut-off and length of our
- * own choosing (cut-off rate/5 Hz... see docs/measurements.md); not the
- * values of Annex C's Table C.1.
+ * Hamming-windowed sinc sin(2 pi 2 Ffr t) / (2 pi 2 Ffr t), but with
+ * Ffr = 0.1779 * rate and a window of 8.4 / rate seconds of our own choosing
+ * (the pattern of Annex C's Table C.1 as we recall it; the published values
+ * could not be checked); frequency and ROCOF through a sinc of 0.7 times that
+ * cut-off (docs/measurements.md).
  *
  * Frequency and ROCOF (one pair per report, as in a C37.118.2 data frame):
  * from the angle theta of the voltage positive sequence (3P3W, 3P4W) or the

@@ -11,10 +11,11 @@
  * A report's filter sum covers the samples within hw of its centre c.  The
  * demodulation phase is taken relative to c and the phase of the reference
  * at c (2 pi f0 (n / rate + delta / fs), f0 an integer so whole seconds
- * drop out) is applied once per report; the weights, the demodulating
- * cosine and sine (and for M class the sinc and the Hamming window) run by
- * complex rotation from the first sample, so a report costs one cos/sin
- * pair per evaluation, not one per sample. */
+ * drop out) is applied once per report; the demodulating cosine and sine
+ * (and for M class the sinc's sine and the Hamming window's cosine) come
+ * from tables of m = 0, 1, ... samples by angle addition with the first
+ * sample's offset, so a report costs a few cos/sin calls per evaluation,
+ * not one per sample, and the coefficient loops vectorise. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
