@@ -2,7 +2,9 @@
  *
  * Input layout (HDR bytes, then float32 samples, NaN/inf/huge included):
  *   byte 0     : rate: bits 0-2 pick a common rate; bit 3: a free rate from
- *                bytes 5-8 (2000 .. 50000 Hz in steps of 0.001 Hz)
+ *                bytes 5-8 (2000 .. 50000 Hz in steps of 0.001 Hz); bit 4
+ *                synchrophasors (HR_REC_PHASOR) too, bit 5 in M class, bits
+ *                6-7 the reporting rate (a table per nominal frequency)
  *   byte 1     : bit 0 60 Hz (else 50); bits 1-2 layout; bit 3 measured
  *                neutral (3P4W); bits 4-5 reference channel; bits 6-7 the
  *                tracking range
@@ -166,6 +168,7 @@ static void on_record(const hr_record_t *rec, void *user)
     mix(h, &rec->u.agg.n_values, sizeof rec->u.agg.n_values);
     mix_d(h, rec->u.agg.u_rms_v, rec->n_u);
     mix_d(h, &rec->u.agg.p_total_w, 1);
+    break;
   case HR_REC_SWING:
     if (!rec->u.swing.spectrum_w)
       abort(); /* callback delivery always has the spectrum */
@@ -175,6 +178,19 @@ static void on_record(const hr_record_t *rec, void *user)
     mix_d(h, rec->u.swing.band_rms_w, rec->u.swing.n_bands);
     mix_d(h, rec->u.swing.ramp_w_per_s, rec->u.swing.n_ramps);
     mix_d(h, rec->u.swing.spectrum_w, rec->u.swing.n_bins);
+    break;
+  case HR_REC_PHASOR:
+    /* Finite samples give finite phasors and frequency. */
+    if (!(rec->flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED)) &&
+        (!isfinite(rec->u.phasor.freq_hz) || !isfinite(rec->u.phasor.rocof_hz_per_s) ||
+         !isfinite(rec->u.phasor.u_mag_v[0]) || !isfinite(rec->u.phasor.i_mag_a[0])))
+      abort();
+    if (rec->dur_ns <= 0)
+      abort();
+    mix_d(h, &rec->u.phasor.freq_hz, 2);
+    mix_d(h, rec->u.phasor.u_mag_v, rec->n_u);
+    mix_d(h, rec->u.phasor.u_ang_deg, rec->n_u);
+    mix_d(h, rec->u.phasor.i_mag_a, rec->n_i);
     break;
   case HR_REC_EVENT:
     mix(h, &rec->u.event.type, sizeof rec->u.event.type);
@@ -259,6 +275,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.swing.ramp_window_s[1] = 0.01;
     cfg.swing.ramp_limit_w_per_s[0] = 1e4;
     cfg.swing.band_limit_w[1] = 1.0;
+  }
+  if (data[0] & 16) {
+    static const int fps50[4] = {10, 25, 50, 50}, fps60[4] = {10, 12, 30, 60};
+    cfg.records |= HR_RECMASK(HR_REC_PHASOR);
+    cfg.phasor_class = data[0] & 32 ? HR_PHASOR_M : HR_PHASOR_P;
+    cfg.phasor_rate_fps = (cfg.f_nom_hz == 60.0 ? fps60 : fps50)[data[0] >> 6];
   }
   /* With a callback the pull queue is never used: the smallest keeps create
    * and reset cheap. */

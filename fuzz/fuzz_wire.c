@@ -14,7 +14,8 @@
  * length it reports; with a smaller buffer it gives HR_ERR_FULL and a
  * NUL-terminated prefix of the same text, or the same text when it fits.
  * The time formatter gives "YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ" for every
- * int64.  A swing record (HR_REC_SWING, counts out of range too) also gets
+ * int64.  Phasor records (HR_REC_PHASOR) with any rate and class values.
+ * A swing record (HR_REC_SWING, counts out of range too) also gets
  * a spectrum of 1..64 values, written by hr_swing_spectrum_json within
  * HR_SWING_SPECTRUM_JSON_BYTES as one valid JSON object. */
 #include <ctype.h>
@@ -167,9 +168,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   hr_fz_t f = hr_fz_init(data, size);
   hr_record_t rec;
   memset(&rec, 0, sizeof rec);
-  rec.kind = (hr_rec_kind_t)hr_fz_range(&f, 0, 8);
+  rec.kind = (hr_rec_kind_t)hr_fz_range(&f, 0, 9);
   if (rec.kind == 8)
     rec.kind = HR_REC_SWING;
+  else if (rec.kind == 9)
+    rec.kind = HR_REC_PHASOR;
   rec.flags = hr_fz_u32(&f);
   rec.t_ns = (int64_t)hr_fz_u64(&f);
   rec.dur_ns = (int64_t)hr_fz_u64(&f);
@@ -220,6 +223,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fill_doubles(&f, &rec.u.swing.bin_hz, 7); /* bin_hz .. dom_amp_w */
     fill_doubles(&f, rec.u.swing.band_rms_w, HR_SWING_MAX_BANDS);
     fill_doubles(&f, rec.u.swing.ramp_w_per_s, HR_SWING_MAX_RAMPS);
+    break;
+  case HR_REC_PHASOR:
+    rec.u.phasor.rate_fps = (int)hr_fz_u32(&f);
+    rec.u.phasor.pclass = (int)hr_fz_u32(&f);
+    fill_doubles(&f, &rec.u.phasor.freq_hz, 2);
+    fill_doubles(&f, rec.u.phasor.u_mag_v, HR_MAX_U);
+    fill_doubles(&f, rec.u.phasor.u_ang_deg, HR_MAX_U);
+    fill_doubles(&f, rec.u.phasor.i_mag_a, HR_MAX_I);
+    fill_doubles(&f, rec.u.phasor.i_ang_deg, HR_MAX_I);
+    fill_doubles(&f, &rec.u.phasor.u_pos_mag_v, 4);
     break;
   default:
     break;

@@ -24,6 +24,8 @@
  *   HR_REC_SWING     per window of the 1-ms power series: power-envelope
  *                    spectrum, dominant oscillation, band energies, ramp
  *                    rates (swing.h; only when asked for in cfg.records).
+ *   HR_REC_PHASOR    synchrophasors, frequency and ROCOF, IEEE C37.118.1
+ *                    (phasor.h; only when asked for in cfg.records).
  *
  * Time comes from the sample clock only: sample k is at t0_ns + k/fs_hz.  The
  * results are bit-identical whatever the block sizes given to push.  Nothing
@@ -42,6 +44,7 @@
 #include "headroom/harmonics.h"
 #include "headroom/layout.h"
 #include "headroom/swing.h"
+#include "headroom/phasor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +60,7 @@ typedef enum hr_rec_kind {
   HR_REC_AGG150 = 7,   /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_AGG10MIN = 8, /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_HARM = 9,     /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_PHASOR = 10,  /* synchrophasors (phasor.h); not in HR_RECMASK_ALL */
   HR_REC_SWING = 12    /* power-swing analytics (swing.h); not in HR_RECMASK_ALL */
 } hr_rec_kind_t;
 
@@ -191,6 +195,12 @@ typedef struct hr_meter_cfg {
   /* HR_REC_SWING and its limit events: power-swing analytics on the 1-ms
    * total power series (swing.h; only when asked for in cfg.records). */
   hr_swing_cfg_t swing;
+  /* HR_REC_PHASOR (phasor.h): reports per second, one of the C37.118.1
+   * rates (50 Hz: 10, 25, 50; 60 Hz: 10, 12, 15, 20, 30, 60; default
+   * f_nom_hz), and the performance class (HR_PHASOR_P, default, or
+   * HR_PHASOR_M). */
+  int phasor_rate_fps;
+  int phasor_class;
 } hr_meter_cfg_t;
 
 typedef struct hr_half_rec {
@@ -329,6 +339,7 @@ typedef struct hr_record {
     hr_harm_rec_t harm;
     hr_agg_rec_t agg;
     hr_swing_rec_t swing;
+    hr_phasor_rec_t phasor; /* t_ns: the report time (window centre); dur_ns: window span */
   } u;
 } hr_record_t;
 

@@ -70,6 +70,8 @@ const char *cli_meter_option(const char *field)
       {"n_alarms", "--alarm"},
       {"t0_ns", "--t0-ns"},
       {"harm_i_demand_a", "--i-demand"},
+      {"phasor_rate_fps", "--phasor-rate"},
+      {"phasor_class", "--phasor-class"},
   };
   if (!field)
     return NULL;

@@ -478,7 +478,8 @@ enum {
   M_SW_BAND_LIMIT,
   M_SW_RAMP,
   M_SW_RAMP_LIMIT,
-  M_OUT_FORMAT
+  M_OUT_FORMAT,
+  M_PHASOR_CLASS
 };
 
 /* Appends v to list (*n of max), or says why not. */
@@ -608,6 +609,11 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
     w->n_bands += !bad;
     break;
   }
+  case M_PHASOR_CLASS:
+    bad = !strcasecmp(v, "P")   ? (a->over.phasor_class = HR_PHASOR_P, 0)
+          : !strcasecmp(v, "M") ? (a->over.phasor_class = HR_PHASOR_M, 0)
+                                : 1;
+    break;
   default:
     bad = 1;
     break;
@@ -635,6 +641,7 @@ int cmd_meter(int argc, char **argv)
               HR_RECMASK(HR_REC_EVENT);
   hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
   hr_meter_cfg_t *ov = &a.over;
+  ov->phasor_rate_fps = 0; /* default: the nominal frequency, once --f-nom is known */
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
    * message names the range, and cli_meter_option() the option. */
   const cli_opt_t opts[] = {
@@ -831,15 +838,29 @@ int cmd_meter(int argc, char **argv)
        .tag = M_RECORDS,
        .arg = "LIST",
        .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,agg150,agg10min,\n"
-               "swing or all (default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum, and\n"
+               "swing,phasor or all (default cycle,interval,freq10s,event; all leaves\n"
+               "out harm: harmonics and IEEE 1459 powers, each followed by its spectrum,\n"
                "agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min aggregates,\n"
-               "and swing: power-swing analytics of the 1-ms power series)"},
+               "swing: power-swing analytics of the 1-ms power series, and phasor:\n"
+               "IEEE C37.118.1 synchrophasors, frequency, ROCOF)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
        .arg = "A",
        .help = "maximum demand current for the TDD of harm records (IEEE 519)"},
+      {.name = "--phasor-rate",
+       .kind = CLI_INT,
+       .dst = &ov->phasor_rate_fps,
+       .arg = "FPS",
+       .help = "phasor reports per second: 10, 25, 50 at 50 Hz; 10, 12, 15, 20,\n"
+               "30, 60 at 60 Hz (default the nominal frequency)"},
+      {.name = "--phasor-class",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_PHASOR_CLASS,
+       .arg = "P|M",
+       .help = "phasor performance class (C37.118.1): P (2-cycle window, default)\n"
+               "or M (longer window, rejects out-of-band signals)"},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
@@ -940,6 +961,8 @@ int cmd_meter(int argc, char **argv)
   over.has_in = has_in;
   over.t0_ns = t0_ns;
   over.records = records;
+  if (over.phasor_rate_fps == 0)
+    over.phasor_rate_fps = (int)f_nom;
   cfg = over;
   /* The message of an interval record carries the load factor and trend of
    * its 1-ms power series (hr_pm_trend_apply): make that series even when

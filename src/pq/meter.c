@@ -18,6 +18,7 @@
 #include "core/core.h"
 #include "harmonics_int.h"
 #include "swing_int.h"
+#include "phasor_int.h"
 #include "meter_int.h"
 
 /* The band-pass's switch-on transient (its high-pass poles at f_nom/4 decay
@@ -61,6 +62,8 @@ int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double
   cfg->i_step_window_ms = 50.0;
   cfg->queue_len = 4096;
   hr__swing_cfg_defaults(&cfg->swing);
+  cfg->phasor_rate_fps = (int)f_nom_hz;
+  cfg->phasor_class = HR_PHASOR_P;
   return HR_OK;
 }
 
@@ -155,6 +158,8 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
     if (src != HR_OK)
       return src;
   }
+  if (cfg->records & HR_RECMASK(HR_REC_PHASOR))
+    return hr__pmu_cfg_check(cfg, diag);
   return HR_OK;
 }
 
@@ -213,6 +218,7 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_AGG150   ? sizeof rec->u.agg
                 : kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
                 : kind == HR_REC_SWING    ? sizeof rec->u.swing
+                : kind == HR_REC_PHASOR   ? sizeof rec->u.phasor
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
   rec->kind = kind;
@@ -282,6 +288,8 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   /* Harmonics: the whole 10/12-cycle window is read back. */
   if (cfg->records & HR_RECMASK(HR_REC_HARM))
     need = fmax(need, hr__harm_ring_need(cfg));
+  if (cfg->records & HR_RECMASK(HR_REC_PHASOR))
+    need = fmax(need, hr__pmu_ring_need(cfg) + CHUNK);
   while (ring_len < need)
     ring_len <<= 1;
   int rvc_n = cfg->f_nom_hz == 50.0 ? 100 : 120;
@@ -395,6 +403,16 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
       return rc;
     }
   }
+  if (cfg->records & HR_RECMASK(HR_REC_PHASOR)) {
+    rc = hr__pmu_create(m, &m->pmu);
+    if (rc != HR_OK) {
+      hr__swing_stage_destroy(m->swing_stage);
+      hr__agg_destroy(m->agg);
+      hr__harm_destroy(m->harm);
+      free(mem);
+      return rc;
+    }
+  }
   hr_meter_reset(m);
   *out = m;
   return HR_OK;
@@ -406,6 +424,7 @@ void hr_meter_destroy(hr_meter_t *m)
     hr__harm_destroy(m->harm);
     hr__agg_destroy(m->agg);
     hr__swing_stage_destroy(m->swing_stage);
+    hr__pmu_destroy(m->pmu);
   }
   free(m ? m->arena : NULL);
 }
@@ -457,6 +476,7 @@ void hr_meter_reset(hr_meter_t *m)
   hr__harm_reset(m->harm);
   hr__agg_reset(m->agg);
   hr__swing_stage_reset(m->swing_stage);
+  hr__pmu_reset(m, m->pmu);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
   m->ms_index = 1;
@@ -1325,6 +1345,10 @@ static void update_next_due(hr_meter_t *m)
   }
   int64_t d = (int64_t)ceil_fast(m->freerun_due_pos);
   due = d < due ? d : due;
+  if (m->pmu) {
+    d = hr__pmu_due(m->pmu);
+    due = d < due ? d : due;
+  }
   m->next_due = due;
 }
 
@@ -1616,6 +1640,10 @@ static void process_due(hr_meter_t *m)
       m->ms_e_rem += m->fs_mhz;
       m->ms_e_int += m->ms_e_rem / 1000000;
       m->ms_e_rem %= 1000000;
+      continue;
+    }
+    if (m->pmu && hr__pmu_due(m->pmu) <= m->n) {
+      hr__pmu_report(m);
       continue;
     }
     break;

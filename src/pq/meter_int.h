@@ -196,6 +196,7 @@ struct hr_meter {
                             HR_REC_AGG10MIN is asked for */
   /* power-swing stage (swing.c), NULL unless HR_REC_SWING is asked for */
   struct hr__swing_stage *swing_stage;
+  struct hr__pmu *pmu; /* synchrophasor stage (phasor.c), NULL unless HR_REC_PHASOR is asked for */
 };
 
 /* meter.c */

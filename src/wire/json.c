@@ -248,6 +248,23 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     arr(&o, "ramp_w_per_s", w->ramp_w_per_s, nr);
     break;
   }
+  case HR_REC_PHASOR: {
+    const hr_phasor_rec_t *f = &rec->u.phasor;
+    put(&o, ",\"rate_fps\":%d,\"class\":\"%s\"", f->rate_fps, f->pclass == HR_PHASOR_M ? "M" : "P");
+    num(&o, "freq_hz", f->freq_hz);
+    num(&o, "rocof_hz_per_s", f->rocof_hz_per_s);
+    arr(&o, "u_mag_v", f->u_mag_v, nu);
+    arr(&o, "u_ang_deg", f->u_ang_deg, nu);
+    arr(&o, "i_mag_a", f->i_mag_a, ni);
+    arr(&o, "i_ang_deg", f->i_ang_deg, ni);
+    if (nu == 3) {
+      num(&o, "u_pos_mag_v", f->u_pos_mag_v);
+      num(&o, "u_pos_ang_deg", f->u_pos_ang_deg);
+      num(&o, "i_pos_mag_a", f->i_pos_mag_a);
+      num(&o, "i_pos_ang_deg", f->i_pos_ang_deg);
+    }
+    break;
+  }
   case HR_REC_FREQ10S:
     num(&o, "freq_hz", rec->u.freq.freq_hz);
     put(&o, ",\"n_cycles\":%d", rec->u.freq.n_cycles);

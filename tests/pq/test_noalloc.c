@@ -52,7 +52,7 @@ void *realloc(void *p, size_t size)
 #ifndef HR_ASAN
 static long n_rec;
 
-static long n_harm, n_agg, n_swing;
+static long n_harm, n_agg, n_swing, n_phasor;
 
 static void on_record(const hr_record_t *rec, void *user)
 {
@@ -61,6 +61,7 @@ static void on_record(const hr_record_t *rec, void *user)
   n_harm += rec->kind == HR_REC_HARM;
   n_agg += rec->kind == HR_REC_AGG10MIN;
   n_swing += rec->kind == HR_REC_SWING;
+  n_phasor += rec->kind == HR_REC_PHASOR;
 }
 #endif
 
@@ -96,6 +97,10 @@ static void push_does_not_allocate(void **state)
   cfg.swing.ramp_window_s[0] = 0.02;
   cfg.swing.ramp_limit_w_per_s[0] = 1e5;
   cfg.swing.band_limit_w[1] = 1.0;
+  /* Synchrophasors, M class (the longer windows, four evaluations). */
+  cfg.records |= HR_RECMASK(HR_REC_PHASOR);
+  cfg.phasor_class = HR_PHASOR_M;
+  cfg.phasor_rate_fps = 50;
   cfg.p_step_base_w = 40000.0;
   cfg.i_step_base_a = 60.0;
   cfg.n_alarms = 2;
@@ -110,9 +115,10 @@ static void push_does_not_allocate(void **state)
   hr_meter_finish(m);
   assert_int_equal(n_alloc, before);
   assert_true(n_rec > 1000);
-  assert_true(n_harm >= 3);   /* the harmonics stage ran on the sample path too */
-  assert_int_equal(n_agg, 1); /* and the aggregation's 10-min value */
-  assert_true(n_swing >= 10); /* and the swing stage: 7 + 3 windows */
+  assert_true(n_harm >= 3);    /* the harmonics stage ran on the sample path too */
+  assert_int_equal(n_agg, 1);  /* and the aggregation's 10-min value */
+  assert_true(n_swing >= 10);  /* and the swing stage: 7 + 3 windows */
+  assert_true(n_phasor >= 30); /* and the synchrophasors: 50/s, less the first window */
 
   /* The pull queue. */
   hr_meter_reset(m);
