@@ -1,0 +1,236 @@
+/* The IEC 61000-4-15 flickermeter (hr_flicker_t), quick tier:
+ *   - Tables 1a/1b and 2a/2b of IEC 61000-4-15 Ed. 2.0 (sinusoidal and
+ *     rectangular fluctuations that must give Pinst,max = 1), every row, for
+ *     230 V / 50 Hz and 120 V / 60 Hz, against +-5 % (the standard allows
+ *     +-8 % for these tables; this implementation stays within 2 %);
+ *   - Table 5 (rectangular changes per minute for Pst = 1), three rows for
+ *     each of those systems, against the standard's +-5 %; the whole table
+ *     for all four lamp/system combinations is in test_flicker_tables.c
+ *     (slow tier);
+ *   - Pst proportional to dV/V (Pinst goes with its square), Plt as the
+ *     cube root of the mean of 12 Pst cubed over a 2-h interval aligned to
+ *     the clock, a result independent of block sizes, bad samples flagged,
+ *     configuration errors named. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flicker_sim.h"
+#include "flicker_tables.h"
+
+#define N(a) (int)(sizeof a / sizeof a[0])
+
+static void check_pinst_table(const char *name, int lamp, double f_sys, int rect, const double *fq,
+                              const double *dvv, int n, double fs)
+{
+  double worst = 0.0;
+  for (int i = 0; i < n; i++) {
+    double p = flk_pinst_max(lamp, f_sys, fs, rect, fq[i], dvv[i]);
+    if (!(fabs(p - 1.0) <= 0.05))
+      fail_msg("%s: %g Hz, dV/V %.3f %%: Pinst,max %.4f, not 1 +- 5 %%", name, fq[i], dvv[i], p);
+    worst = fmax(worst, fabs(p - 1.0));
+  }
+  print_message("%s (%d rows, fs %g Hz): worst |Pinst,max - 1| = %.2f %%\n", name, n, fs,
+                100.0 * worst);
+}
+
+static void table1_sinusoidal(void **state)
+{
+  (void)state;
+  check_pinst_table("Table 1a 230 V / 50 Hz", 230, 50.0, 0, t1_f, t1_230_50, N(t1_230_50), 4000.0);
+  check_pinst_table("Table 1b 120 V / 60 Hz", 120, 60.0, 0, t1_f, t1_120_60, N(t1_120_60), 4000.0);
+}
+
+static void table2_rectangular(void **state)
+{
+  (void)state;
+  check_pinst_table("Table 2a 230 V / 50 Hz", 230, 50.0, 1, t2_f, t2_230_50, N(t2_230_50), 4000.0);
+  check_pinst_table("Table 2b 120 V / 60 Hz", 120, 60.0, 1, t2_f, t2_120_60, N(t2_120_60), 4000.0);
+}
+
+static void table5_subset(void **state)
+{
+  (void)state;
+  static const int rows[] = {1, 3, 5}; /* 2, 39, 1620 changes per minute */
+  for (int i = 0; i < N(rows); i++) {
+    int r = rows[i];
+    double p = flk_pst_rect(230, 50.0, 8000.0, t5_cpm_50[r], t5_230_50[r]);
+    print_message("Table 5 230 V / 50 Hz, %g/min, %.3f %%: Pst %.4f\n", t5_cpm_50[r], t5_230_50[r],
+                  p);
+    assert_true(fabs(p - 1.0) <= 0.05);
+    p = flk_pst_rect(120, 60.0, 7680.0, t5_cpm_60[r], t5_120_60[r]);
+    print_message("Table 5 120 V / 60 Hz, %g/min, %.3f %%: Pst %.4f\n", t5_cpm_60[r], t5_120_60[r],
+                  p);
+    assert_true(fabs(p - 1.0) <= 0.05);
+  }
+}
+
+/* Pinst goes with (dV/V)^2 and Pst is the square root of a sum of Pinst
+ * levels: twice the fluctuation, twice the Pst. */
+static void pst_scales_with_dvv(void **state)
+{
+  (void)state;
+  double p1 = flk_pst_rect(230, 50.0, 4000.0, 110.0, 0.5);
+  double p2 = flk_pst_rect(230, 50.0, 4000.0, 110.0, 1.0);
+  print_message("Pst at 0.5 %% and 1 %%, 110/min: %.4f %.4f\n", p1, p2);
+  assert_true(fabs(p2 / p1 - 2.0) < 0.01);
+  /* IEC 61000-4-15 §4.7.2 weights: a constant Pinst P gives sqrt(0.5096 P). */
+  assert_true(fabs(hr_flicker_pst(4, 4, 4, 4, 4) - sqrt(0.5096 * 4)) < 1e-12);
+}
+
+/* Each 10-min interval of a 2-h run gets its own fluctuation; Plt is the
+ * cube root of the mean of the 12 Pst cubed; the clock-aligned intervals
+ * start at the stream start here, so all are whole (but the first is
+ * flagged: the filters settle in it). */
+static void plt_two_hours(void **state)
+{
+  (void)state;
+  const double fs = 2000.0;
+  hr_flicker_cfg_t cfg;
+  hr_flicker_cfg_init(&cfg, fs, 50.0, 230, 1);
+  cfg.t0_ns = 3 * HR_FLICKER_PLT_NS;
+  hr_flicker_t *f = NULL;
+  assert_int_equal(hr_flicker_create(&cfg, &f), HR_OK);
+  flk_gen_t g = {fs, 50.0, 39.0 / 120.0, 0.0, 230.0, 1, 0};
+  hr_flicker_result_t r[16];
+  int n = 0;
+  for (int i = 0; i < 12; i++) {
+    g.dvv = 0.3 + 0.1 * i;
+    n += flk_run(f, &g, 600.0, r + n, N(r) - n);
+  }
+  assert_int_equal(n, 13);
+  double sum3 = 0.0;
+  for (int i = 0; i < 12; i++) {
+    assert_int_equal(r[i].rec.plt, 0);
+    assert_true(r[i].t_ns == cfg.t0_ns + i * HR_FLICKER_PST_NS);
+    assert_true(r[i].dur_ns == HR_FLICKER_PST_NS);
+    assert_int_equal(r[i].flags, i == 0 ? HR_FLAG_STARTUP : 0u);
+    /* Table 5: 0.894 % at 39/min is Pst 1, and Pst goes with dV/V. */
+    if (i > 0)
+      assert_true(fabs(r[i].rec.p[0] / ((0.3 + 0.1 * i) / 0.894) - 1.0) < 0.05);
+    sum3 += pow(r[i].rec.p[0], 3.0);
+  }
+  const hr_flicker_result_t *q = &r[12];
+  assert_int_equal(q->rec.plt, 1);
+  assert_int_equal(q->rec.n_pst, 12);
+  assert_true(q->t_ns == cfg.t0_ns && q->dur_ns == HR_FLICKER_PLT_NS);
+  assert_int_equal(q->flags, HR_FLAG_STARTUP);
+  assert_true(fabs(q->rec.p[0] - cbrt(sum3 / 12.0)) < 1e-12);
+  hr_flicker_destroy(f);
+}
+
+/* Bit-identical results whatever the block sizes; a NaN is counted as 0
+ * and flags its interval. */
+static void blocks_and_bad_samples(void **state)
+{
+  (void)state;
+  const double fs = 3000.0;
+  const size_t n = (size_t)(fs * 700.0);
+  float *x = malloc(n * 2 * sizeof *x);
+  assert_non_null(x);
+  flk_gen_t g = {fs, 60.0, 5.0, 0.4, 120.0, 0, 0};
+  float *one = malloc(n * sizeof *one);
+  assert_non_null(one);
+  flk_gen_fill(&g, one, n);
+  for (size_t k = 0; k < n; k++) {
+    x[2 * k] = one[k];
+    x[2 * k + 1] = 0.5f * one[k];
+  }
+  free(one);
+  hr_flicker_result_t res[2][4];
+  int cnt[2] = {0, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    hr_flicker_cfg_t cfg;
+    hr_flicker_cfg_init(&cfg, fs, 60.0, 120, 2);
+    cfg.t0_ns = HR_FLICKER_PST_NS - INT64_C(50000000000);
+    hr_flicker_t *f = NULL;
+    assert_int_equal(hr_flicker_create(&cfg, &f), HR_OK);
+    size_t k = 0, step = pass ? 1 : n;
+    unsigned seed = 7;
+    while (k < n) {
+      size_t len = pass ? 1 + (seed = seed * 1103515245u + 12345u) % 997u : step;
+      if (len > n - k)
+        len = n - k;
+      k += hr_flicker_push(f, x + 2 * k, 2, len);
+      hr_flicker_result_t r;
+      while (hr_flicker_take(f, &r))
+        res[pass][cnt[pass]++] = r;
+    }
+    hr_flicker_finish(f);
+    hr_flicker_result_t r;
+    while (hr_flicker_take(f, &r))
+      res[pass][cnt[pass]++] = r;
+    hr_flicker_destroy(f);
+  }
+  assert_int_equal(cnt[0], cnt[1]);
+  assert_true(cnt[0] >= 2);
+  assert_memory_equal(res[0], res[1], sizeof(hr_flicker_result_t) * (size_t)cnt[0]);
+  /* Channel 2 is channel 1 halved: the same relative fluctuation. */
+  assert_true(fabs(res[0][1].rec.p[1] / res[0][1].rec.p[0] - 1.0) < 1e-3);
+
+  /* One NaN in the second interval. */
+  hr_flicker_cfg_t cfg;
+  hr_flicker_cfg_init(&cfg, fs, 60.0, 120, 2);
+  hr_flicker_t *f = NULL;
+  assert_int_equal(hr_flicker_create(&cfg, &f), HR_OK);
+  x[2 * (size_t)(fs * 650.0)] = NAN;
+  size_t k = 0;
+  int seen = 0;
+  uint32_t flags[4] = {0};
+  while (k < n) {
+    k += hr_flicker_push(f, x + 2 * k, 2, n - k);
+    hr_flicker_result_t r;
+    while (hr_flicker_take(f, &r))
+      flags[seen++] = r.flags;
+  }
+  hr_flicker_finish(f);
+  hr_flicker_result_t r;
+  while (hr_flicker_take(f, &r))
+    flags[seen++] = r.flags;
+  assert_true(seen >= 2);
+  assert_false(flags[0] & HR_FLAG_BAD_SAMPLE);
+  assert_true(flags[1] & HR_FLAG_BAD_SAMPLE);
+  assert_true(isfinite(r.rec.p[0]));
+  hr_flicker_destroy(f);
+  free(x);
+}
+
+static void cfg_errors(void **state)
+{
+  (void)state;
+  hr_flicker_cfg_t cfg;
+  hr_diag_t d;
+  hr_flicker_cfg_init(&cfg, 8000.0, 50.0, 230, 3);
+  assert_int_equal(hr_flicker_cfg_check(&cfg, &d), HR_OK);
+  cfg.lamp_v = 110;
+  assert_int_equal(hr_flicker_cfg_check(&cfg, &d), HR_ERR_RANGE);
+  assert_string_equal(d.field, "lamp_v");
+  cfg.lamp_v = 120;
+  cfg.f_nom_hz = 55.0;
+  assert_int_equal(hr_flicker_cfg_check(&cfg, &d), HR_ERR_RANGE);
+  assert_string_equal(d.field, "f_nom_hz");
+  cfg.f_nom_hz = 60.0;
+  cfg.n_chan = 0;
+  assert_int_equal(hr_flicker_cfg_check(&cfg, &d), HR_ERR_RANGE);
+  assert_string_equal(d.field, "n_chan");
+  hr_flicker_t *f = (hr_flicker_t *)&cfg;
+  assert_int_equal(hr_flicker_create(&cfg, &f), HR_ERR_RANGE);
+  assert_null(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(table1_sinusoidal),   cmocka_unit_test(table2_rectangular),
+      cmocka_unit_test(table5_subset),       cmocka_unit_test(pst_scales_with_dvv),
+      cmocka_unit_test(plt_two_hours),       cmocka_unit_test(blocks_and_bad_samples),
+      cmocka_unit_test(cfg_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
