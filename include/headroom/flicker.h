@@ -74,7 +74,9 @@ typedef struct hr_flicker_result {
   uint32_t flags;       /* HR_FLAG_STARTUP (pq.h): the interval was not measured whole
                            (the stream started inside it, the filters were settling, or,
                            for Plt, fewer than 12 Pst); HR_FLAG_BAD_SAMPLE: a non-finite
-                           sample was counted as 0 */
+                           sample was counted as 0; in meter records also HR_FLAG_EVENT:
+                           the interval overlapped a dip, swell or interruption
+                           (IEC 61000-4-30 §4.7) */
   int n_chan;
   hr_flicker_rec_t rec;
 } hr_flicker_result_t;

@@ -15,7 +15,10 @@
  *                    changes (§5.11), power and current steps, threshold alarms;
  *   HR_REC_HARM      per 10/12-cycle interval: IEC 61000-4-7 harmonics and
  *                    interharmonics, THD, TDD, IEEE 1459-2010 powers
- *                    (harmonics.h; only when asked for in cfg.records).
+ *                    (harmonics.h; only when asked for in cfg.records);
+ *   HR_REC_FLICKER   per voltage channel: IEC 61000-4-15 flicker severity Pst
+ *                    over every clock-aligned 10 min and Plt over every 2 h
+ *                    (flicker.h; only when asked for in cfg.records).
  *
  * Time comes from the sample clock only: sample k is at t0_ns + k/fs_hz.  The
  * results are bit-identical whatever the block sizes given to push.  Nothing
@@ -31,6 +34,7 @@
 
 #include "headroom/error.h"
 #include "headroom/export.h"
+#include "headroom/flicker.h"
 #include "headroom/harmonics.h"
 #include "headroom/layout.h"
 
@@ -45,7 +49,8 @@ typedef enum hr_rec_kind {
   HR_REC_INTERVAL = 4,
   HR_REC_FREQ10S = 5,
   HR_REC_EVENT = 6,
-  HR_REC_HARM = 9 /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_HARM = 9,    /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_FLICKER = 11 /* not in HR_RECMASK_ALL: ask for it */
 } hr_rec_kind_t;
 
 #define HR_RECMASK(kind) (1u << (kind))
@@ -172,6 +177,10 @@ typedef struct hr_meter_cfg {
   /* HR_REC_HARM: the maximum demand load current I_L of IEEE 519 that TDD is
    * relative to [A], >= 0 and finite; 0 (default): no TDD. */
   double harm_i_demand_a;
+
+  /* HR_REC_FLICKER: the IEC 61000-4-15 lamp model, 230 or 120 [V]
+   * (default: 230 in 50 Hz systems, 120 in 60 Hz systems). */
+  int flicker_lamp_v;
 } hr_meter_cfg_t;
 
 typedef struct hr_half_rec {
@@ -279,6 +288,7 @@ typedef struct hr_record {
     hr_freq_rec_t freq;
     hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
     hr_harm_rec_t harm;
+    hr_flicker_rec_t flicker; /* t_ns, dur_ns: the 10-min (Pst) or 2-h (Plt) interval */
   } u;
 } hr_record_t;
 

@@ -70,6 +70,7 @@ const char *cli_meter_option(const char *field)
       {"n_alarms", "--alarm"},
       {"t0_ns", "--t0-ns"},
       {"harm_i_demand_a", "--i-demand"},
+      {"flicker_lamp_v", "--flicker-lamp"},
   };
   if (!field)
     return NULL;

@@ -111,7 +111,7 @@ static int parse_records(const char *arg, unsigned *mask)
   strcpy(buf, arg);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int k = HR_REC_HALF; k <= HR_REC_HARM; k++)
+    for (int k = HR_REC_HALF; k < 32; k++)
       if (strcmp(hr_rec_kind_name((hr_rec_kind_t)k), "unknown") != 0 &&
           strcmp(tok, hr_rec_kind_name((hr_rec_kind_t)k)) == 0) {
         *mask |= HR_RECMASK(k);
@@ -501,6 +501,7 @@ int cmd_meter(int argc, char **argv)
   a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) | HR_RECMASK(HR_REC_FREQ10S) |
               HR_RECMASK(HR_REC_EVENT);
   hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
+  a.over.flicker_lamp_v = 0; /* 0: by the system frequency, once it is known */
   hr_meter_cfg_t *ov = &a.over;
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
    * message names the range, and cli_meter_option() the option. */
@@ -654,14 +655,21 @@ int cmd_meter(int argc, char **argv)
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm or all\n"
-               "(default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum)"},
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,flicker\n"
+               "or all (default cycle,interval,freq10s,event; all leaves out harm:\n"
+               "harmonics and IEEE 1459 powers, each followed by its spectrum, and\n"
+               "flicker: IEC 61000-4-15 Pst per 10 min and Plt per 2 h)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
        .arg = "A",
        .help = "maximum demand current for the TDD of harm records (IEEE 519)"},
+      {.name = "--flicker-lamp",
+       .kind = CLI_INT,
+       .dst = &ov->flicker_lamp_v,
+       .arg = "230|120",
+       .help = "lamp model of the flicker records (IEC 61000-4-15; default 230\n"
+               "at 50 Hz, 120 at 60 Hz)"},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
@@ -739,6 +747,8 @@ int cmd_meter(int argc, char **argv)
   over.has_in = has_in;
   over.t0_ns = t0_ns;
   over.records = records;
+  if (over.flicker_lamp_v == 0)
+    over.flicker_lamp_v = f_nom == 60.0 ? 120 : 230;
   cfg = over;
   if (format == HR_FMT_I16LE) {
     if (cfg.u_clip_v == 0.0)

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "flicker_int.h"
 #include "headroom/pq.h"
+#include "meter_int.h"
 
-#define DEC_RATE_HZ 1600.0 /* blocks 2-4 run at fs / floor(fs / DEC_RATE_HZ) */
+#define DEC_RATE_HZ 1600.0  /* blocks 2-4 run at fs / floor(fs / DEC_RATE_HZ) */
 #define CLASS_RATE_HZ 100.0 /* Pinst classification rate (the standard asks >= 50 Hz) */
 #define WARM_S 2.0          /* settling: the chain is fed 0 and nothing is classified */
 #define ADAPT_TAU_S 60.0    /* block 1: first-order filter of the mean square */
@@ -31,8 +33,8 @@ typedef struct biquad {
 enum { SEC_HP, SEC_LP1, SEC_LP2, SEC_LP3, SEC_W1, SEC_W2, SEC_SMOOTH, N_SEC };
 
 typedef struct chan {
-  double acc;       /* sum of x^2 over the current decimation block */
-  double ref;       /* block 1 reference mean square */
+  double acc; /* sum of x^2 over the current decimation block */
+  double ref; /* block 1 reference mean square */
   double s[N_SEC][2];
   double pinst;     /* the latest Pinst */
   double pinst_max; /* largest Pinst in the current interval */
@@ -81,8 +83,10 @@ static biquad_t bilinear(double b0, double b1, double b2, double a0, double a1, 
                          double fs)
 {
   const double c = 2.0 * fs, c2 = c * c;
-  const double B0 = b0 + b1 * c + b2 * c2, B1 = 2.0 * b0 - 2.0 * b2 * c2, B2 = b0 - b1 * c + b2 * c2;
-  const double A0 = a0 + a1 * c + a2 * c2, A1 = 2.0 * a0 - 2.0 * a2 * c2, A2 = a0 - a1 * c + a2 * c2;
+  const double B0 = b0 + b1 * c + b2 * c2, B1 = 2.0 * b0 - 2.0 * b2 * c2,
+               B2 = b0 - b1 * c + b2 * c2;
+  const double A0 = a0 + a1 * c + a2 * c2, A1 = 2.0 * a0 - 2.0 * a2 * c2,
+               A2 = a0 - a1 * c + a2 * c2;
   return (biquad_t){B0 / A0, B1 / A0, B2 / A0, A1 / A0, A2 / A0};
 }
 
@@ -101,8 +105,8 @@ static lamp_t lamp_model(int lamp_v)
 {
   const double tp = 2.0 * M_PI;
   if (lamp_v == 120)
-    return (lamp_t){1.6357, tp * 4.167375, tp * 9.077169, tp * 2.939902, tp * 1.394468,
-                    tp * 17.31512};
+    return (lamp_t){1.6357,        tp * 4.167375, tp * 9.077169,
+                    tp * 2.939902, tp * 1.394468, tp * 17.31512};
   return (lamp_t){1.74802, tp * 4.05981, tp * 9.15494, tp * 2.27979, tp * 1.22535, tp * 21.9};
 }
 
@@ -384,7 +388,7 @@ static void close_plt(hr_flicker_t *f, int64_t end_ns)
   memset(q, 0, sizeof *q);
   q->t_ns = f->plt_start_ns;
   q->dur_ns = (end_ns < plt_end ? end_ns : plt_end) - f->plt_start_ns;
-  q->flags = f->plt_flags & (HR_FLAG_STARTUP | HR_FLAG_BAD_SAMPLE);
+  q->flags = f->plt_flags & (HR_FLAG_STARTUP | HR_FLAG_BAD_SAMPLE | HR_FLAG_EVENT);
   if (f->plt_n < (int)(HR_FLICKER_PLT_NS / HR_FLICKER_PST_NS))
     q->flags |= HR_FLAG_STARTUP;
   q->n_chan = f->nch;
@@ -561,4 +565,49 @@ void hr_flicker_finish(hr_flicker_t *f)
   } else if (f->plt_n > 0) {
     close_plt(f, end);
   }
+}
+
+/* ---- the meter's stage ----------------------------------------------------- */
+
+int hr__flicker_create(const hr_meter_t *m, hr_flicker_t **out)
+{
+  hr_flicker_cfg_t cfg;
+  hr_flicker_cfg_init(&cfg, m->cfg.fs_hz, m->cfg.f_nom_hz, m->cfg.flicker_lamp_v, m->nu);
+  cfg.t0_ns = m->cfg.t0_ns;
+  return hr_flicker_create(&cfg, out);
+}
+
+static void emit_results(hr_meter_t *m)
+{
+  hr_flicker_result_t r;
+  while (hr_flicker_take(m->flicker, &r)) {
+    hr_record_t rec;
+    hr__meter_rec_init(m, &rec, HR_REC_FLICKER);
+    rec.t_ns = r.t_ns;
+    rec.dur_ns = r.dur_ns;
+    rec.flags = r.flags;
+    rec.u.flicker = r.rec;
+    hr__meter_emit(m, &rec);
+  }
+}
+
+void hr__flicker_feed(hr_meter_t *m, const float *x, size_t n)
+{
+  const size_t stride = (size_t)m->nch_in;
+  size_t k = 0;
+  /* IEC 61000-4-30 §4.7: a value over an interval that overlaps a dip,
+   * swell or interruption is flagged (seen at chunk resolution here). */
+  const int in_event = m->dip.active || m->swell.active || m->intr.active;
+  while (k < n) {
+    if (in_event)
+      m->flicker->itv_flags |= HR_FLAG_EVENT;
+    k += hr_flicker_push(m->flicker, x + k * stride, stride, n - k);
+    emit_results(m);
+  }
+}
+
+void hr__flicker_finish(hr_meter_t *m)
+{
+  hr_flicker_finish(m->flicker);
+  emit_results(m);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "flicker_int.h"
 #include "harmonics_int.h"
 #include "meter_int.h"
 
@@ -58,6 +59,7 @@ int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double
   cfg->i_step_pct = 20.0;
   cfg->i_step_window_ms = 50.0;
   cfg->queue_len = 4096;
+  cfg->flicker_lamp_v = f_nom_hz == 60.0 ? 120 : 230;
   return HR_OK;
 }
 
@@ -147,6 +149,8 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
         "must be between 256 and 1048576 (got %zu)", cfg->queue_len);
   CHECK(cfg->harm_i_demand_a >= 0.0 && isfinite(cfg->harm_i_demand_a), HR_ERR_RANGE,
         "harm_i_demand_a", "must be a finite current >= 0 A (got %g)", cfg->harm_i_demand_a);
+  CHECK(cfg->flicker_lamp_v == 230 || cfg->flicker_lamp_v == 120, HR_ERR_RANGE, "flicker_lamp_v",
+        "the flicker lamp model must be 230 or 120 V (got %d)", cfg->flicker_lamp_v);
   return HR_OK;
 }
 
@@ -202,6 +206,7 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_EVENT    ? sizeof rec->u.event
                 : kind == HR_REC_FREQ10S  ? sizeof rec->u.freq
                 : kind == HR_REC_HARM     ? sizeof rec->u.harm
+                : kind == HR_REC_FLICKER  ? sizeof rec->u.flicker
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
   rec->kind = kind;
@@ -230,7 +235,7 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
 /* Records one frame can produce at most: two boundaries due together (each a
  * half, a cycle, an interval and up to 3 + 1 + 2 + 8 events), two 1-ms ticks
  * (each a record and up to 2 + 8 events), a 10-s frequency; rounded up. */
-#define QUEUE_RESERVE 96
+#define QUEUE_RESERVE 98 /* + 2: a Pst and a Plt record (flicker.c) after a chunk */
 
 static size_t align_up(size_t n)
 {
@@ -366,6 +371,14 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
       return rc;
     }
   }
+  if (cfg->records & HR_RECMASK(HR_REC_FLICKER)) {
+    rc = hr__flicker_create(m, &m->flicker);
+    if (rc != HR_OK) {
+      hr__harm_destroy(m->harm);
+      free(mem);
+      return rc;
+    }
+  }
   hr_meter_reset(m);
   *out = m;
   return HR_OK;
@@ -373,8 +386,10 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
 
 void hr_meter_destroy(hr_meter_t *m)
 {
-  if (m)
+  if (m) {
     hr__harm_destroy(m->harm);
+    hr_flicker_destroy(m->flicker);
+  }
   free(m ? m->arena : NULL);
 }
 
@@ -421,6 +436,7 @@ void hr_meter_reset(hr_meter_t *m)
   memset(&m->cyc, 0, sizeof m->cyc);
   memset(&m->itv, 0, sizeof m->itv);
   hr__harm_reset(m->harm);
+  hr_flicker_reset(m->flicker);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
   m->ms_index = 1;
@@ -465,6 +481,8 @@ int hr_meter_finish(hr_meter_t *m)
   if (!m->cb && m->qcap - m->qcount < 16)
     return HR_ERR_FULL;
   hr__events_finish(m, m->prev_bpos);
+  if (m->flicker)
+    hr__flicker_finish(m);
   return HR_OK;
 }
 
@@ -1984,6 +2002,8 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
       }
     }
     size_t done = chunk_run(m, len, clean, &full);
+    if (m->flicker)
+      hr__flicker_feed(m, x, done);
     /* Commit the running power sum up to the last consumed frame. */
     if (clean && m->need_pcum && done)
       m->pcum_acc = m->pcum[(uint32_t)(m->n - 1) & m->mask];

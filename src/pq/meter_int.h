@@ -186,6 +186,8 @@ struct hr_meter {
   void *arena; /* one allocation for every array above */
 
   struct hr__harm *harm; /* harmonics stage (harmonics.c), NULL unless HR_REC_HARM is asked for */
+  struct hr_flicker
+      *flicker; /* flickermeter (flicker.c), NULL unless HR_REC_FLICKER is asked for */
 };
 
 /* meter.c */

@@ -227,9 +227,9 @@ static void cfg_errors(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(table1_sinusoidal),   cmocka_unit_test(table2_rectangular),
-      cmocka_unit_test(table5_subset),       cmocka_unit_test(pst_scales_with_dvv),
-      cmocka_unit_test(plt_two_hours),       cmocka_unit_test(blocks_and_bad_samples),
+      cmocka_unit_test(table1_sinusoidal), cmocka_unit_test(table2_rectangular),
+      cmocka_unit_test(table5_subset),     cmocka_unit_test(pst_scales_with_dvv),
+      cmocka_unit_test(plt_two_hours),     cmocka_unit_test(blocks_and_bad_samples),
       cmocka_unit_test(cfg_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
