@@ -92,8 +92,8 @@ int main(int argc, char **argv)
     return 1;
   for (size_t k = 0; k < frames; k++) {
     double t = (double)k / fs;
-    double env = 1.0 + 0.00447 * (sin(2 * M_PI * 0.325 * t) >= 0 ? 1 : -1) +
-                 0.001 * sin(2 * M_PI * 8.8 * t);
+    double env =
+        1.0 + 0.00447 * (sin(2 * M_PI * 0.325 * t) >= 0 ? 1 : -1) + 0.001 * sin(2 * M_PI * 8.8 * t);
     double in = 0.0;
     for (int p = 0; p < 3; p++) {
       double ph = 2 * M_PI * f * t - 2 * M_PI * p / 3;
