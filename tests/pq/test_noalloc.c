@@ -84,7 +84,8 @@ static void push_does_not_allocate(void **state)
   hr_meter_cfg_t cfg;
   hr_meter_cfg_init(&cfg, fs, 50.0, 230.0, HR_LAYOUT_3P4W);
   cfg.has_in = 1;
-  cfg.records |= HR_RECMASK(HR_REC_HARM); /* harmonics and IEEE 1459 too */
+  cfg.records |= HR_RECMASK(HR_REC_HARM);    /* harmonics and IEEE 1459 too */
+  cfg.records |= HR_RECMASK(HR_REC_FLICKER); /* and the flickermeter */
   cfg.p_step_base_w = 40000.0;
   cfg.i_step_base_a = 60.0;
   cfg.n_alarms = 2;
