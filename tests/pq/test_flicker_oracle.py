@@ -123,6 +123,36 @@ def end_to_end():
           f"end to end: Plt {plt[0]}")
 
 
+def cli_options():
+    """--flicker-lamp: the default follows --f-nom, a bad value names the option."""
+    global n_checks
+    fs = 4000.0
+    u = modulated(fs, 60, 120.0, 5.0, [(8.8, 0.321, 0)])
+    frames = np.zeros((len(u), 2), dtype=np.float32)
+    frames[:, 0] = u
+    recs, _, _ = run_meter(frames, "--fs", "4000", "--f-nom", "60", "--u-din", "120", "--layout",
+                           "1p2w", "--records", "flicker")
+    pst = [r for r in recs if r.get("type") == "flicker" and r["quantity"] == "pst"]
+    n_checks += 3
+    check(len(pst) == 1 and pst[0]["lamp_v"] == 120 and "startup" in pst[0]["flags"] and
+          abs(pst[0]["pinst_max"][0] - 1.0) < 0.05,
+          f"60 Hz default lamp / partial Pst at the end: {pst}")
+    recs, _, _ = run_meter(frames, "--fs", "4000", "--f-nom", "60", "--u-din", "120", "--layout",
+                           "1p2w", "--records", "flicker", "--flicker-lamp", "230")
+    pst230 = [r for r in recs if r.get("type") == "flicker" and r["quantity"] == "pst"]
+    # Tables 1a/1b at 8.8 Hz: 0.250 % (230 V lamp) and 0.321 % (120 V lamp) give Pinst,max = 1, and
+    # Pinst goes with the square of the fluctuation.
+    ok = len(pst230) == 1 and len(pst) == 1 and pst230[0]["lamp_v"] == 230
+    ratio = pst230[0]["pinst_max"][0] / pst[0]["pinst_max"][0] if ok else 0.0
+    print(f"8.8 Hz 0.321 %: Pinst,max 120 V lamp {pst[0]['pinst_max'][0] if ok else None}, "
+          f"230 V lamp x{ratio:.4f} (Tables 1a/1b: x{(0.321 / 0.25)**2:.4f})")
+    check(ok and abs(ratio / (0.321 / 0.25)**2 - 1.0) < 0.05, f"--flicker-lamp 230: {pst230}")
+    _, err, rc = run_meter(frames, "--layout", "1p2w", "--records", "flicker", "--flicker-lamp",
+                           "100", check_rc=False)
+    check(rc == 2 and "--flicker-lamp" in err and "230 or 120" in err,
+          f"--flicker-lamp 100: rc {rc}, {err!r}")
+
+
 def main():
     if not os.path.exists(TOOL):
         print(f"no helper {TOOL}: build the tests")
@@ -132,6 +162,7 @@ def main():
     compare(7680.0, 60, 120, [(0.7, 1.5, 0), (13.0, 0.4, 0), (2.5, 0.3, 1)],
             "120 V / 60 Hz, 7.68 kHz, sines 0.7/13 Hz + 2.5 Hz square")
     end_to_end()
+    cli_options()
     finish("test_flicker_oracle", n_checks)
 
 
