@@ -12,7 +12,8 @@
  *   byte 3     : push block size - 1 (frames)
  *   byte 4     : bits 0-2 the start time (a table, or raw from bytes 9-16);
  *                bits 3-4 repetitions - 1 of the samples; bit 5 harmonics
- *                (HR_REC_HARM) too
+ *                (HR_REC_HARM) too; bit 6 aggregates (HR_REC_AGG150,
+ *                HR_REC_AGG10MIN) too
  *   bytes 5-8  : free rate (little endian u32)
  *   bytes 9-16 : raw start time (little endian i64), kept within +-2^62 ns
  *
@@ -89,7 +90,12 @@ static void mix_d(uint64_t *h, const double *v, int n)
 static void on_record(const hr_record_t *rec, void *user)
 {
   run_t *r = user;
-  if (rec->dur_ns < 0 || rec->t_ns < r->t_lo || rec->t_ns > r->t_hi)
+  /* A value of a clock interval (10 s, 10 min) starts at the interval's
+   * tick, which can be long before the stream when it began inside it: its
+   * end must reach into the stream. */
+  const int clock = rec->kind == HR_REC_FREQ10S || rec->kind == HR_REC_AGG10MIN;
+  const int64_t t_chk = clock ? rec->t_ns + rec->dur_ns : rec->t_ns;
+  if (rec->dur_ns < 0 || t_chk < r->t_lo || rec->t_ns > r->t_hi)
     abort();
   if (rec->n_u < 1 || rec->n_u > HR_MAX_U || rec->n_i < 1 || rec->n_i > HR_MAX_I)
     abort();
@@ -149,6 +155,17 @@ static void on_record(const hr_record_t *rec, void *user)
     mix_d(h, d->i[0].isg, HR_HARM_H_MAX + 1);
     break;
   }
+  case HR_REC_AGG150:
+  case HR_REC_AGG10MIN:
+    /* Fifteen values in a 150/180-cycle value, at least one in a 10-min
+     * one, which spans its clock interval. */
+    if (rec->kind == HR_REC_AGG150 ? rec->u.agg.n_values != 15
+                                   : rec->u.agg.n_values < 1 || rec->dur_ns != 600000000000LL)
+      abort();
+    mix(h, &rec->u.agg.n_values, sizeof rec->u.agg.n_values);
+    mix_d(h, rec->u.agg.u_rms_v, rec->n_u);
+    mix_d(h, &rec->u.agg.p_total_w, 1);
+    break;
   case HR_REC_EVENT:
     mix(h, &rec->u.event.type, sizeof rec->u.event.type);
     mix(h, &rec->u.event.start_ns, sizeof rec->u.event.start_ns);
@@ -222,6 +239,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.dip_pct = 50.0;
   if (data[4] & 32)
     cfg.records |= HR_RECMASK(HR_REC_HARM);
+  if (data[4] & 64)
+    cfg.records |= HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
   /* With a callback the pull queue is never used: the smallest keeps create
    * and reset cheap. */
   cfg.queue_len = 256;

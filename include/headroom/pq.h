@@ -16,6 +16,11 @@
  *   HR_REC_HARM      per 10/12-cycle interval: IEC 61000-4-7 harmonics and
  *                    interharmonics, THD, TDD, IEEE 1459-2010 powers
  *                    (harmonics.h; only when asked for in cfg.records);
+ *   HR_REC_AGG150    IEC 61000-4-30 §4.5.2: 150 (50 Hz) / 180 (60 Hz) cycles,
+ *                    fifteen 10/12-cycle values aggregated;
+ *   HR_REC_AGG10MIN  IEC 61000-4-30 §4.5.3: the 10/12-cycle values of a
+ *                    10-min interval of the UTC clock aggregated (both only
+ *                    when asked for in cfg.records);
  *   HR_REC_FLICKER   per voltage channel: IEC 61000-4-15 flicker severity Pst
  *                    over every clock-aligned 10 min and Plt over every 2 h
  *                    (flicker.h; only when asked for in cfg.records).
@@ -49,8 +54,10 @@ typedef enum hr_rec_kind {
   HR_REC_INTERVAL = 4,
   HR_REC_FREQ10S = 5,
   HR_REC_EVENT = 6,
-  HR_REC_HARM = 9,    /* not in HR_RECMASK_ALL: ask for it */
-  HR_REC_FLICKER = 11 /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_AGG150 = 7,   /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_AGG10MIN = 8, /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_HARM = 9,     /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_FLICKER = 11  /* not in HR_RECMASK_ALL: ask for it */
 } hr_rec_kind_t;
 
 #define HR_RECMASK(kind) (1u << (kind))
@@ -87,7 +94,9 @@ enum {
   HR_FLAG_FREQ_RANGE = 1u << 3,
   /* IEC 61000-4-30 §4.7: the window overlaps a dip, swell or interruption. */
   HR_FLAG_EVENT = 1u << 4,
-  /* The window starts before the zero-crossing filter has settled. */
+  /* The window starts before the zero-crossing filter has settled; a 10-s
+   * frequency or 10-min aggregate whose clock interval began before the
+   * stream (incomplete). */
   HR_FLAG_STARTUP = 1u << 5,
   /* The window is not made of the expected number of half cycles. */
   HR_FLAG_IRREGULAR = 1u << 6,
@@ -230,6 +239,32 @@ typedef struct hr_freq_rec {
   double span_s; /* duration of those cycles [s] */
 } hr_freq_rec_t;
 
+/* HR_REC_AGG150 and HR_REC_AGG10MIN (IEC 61000-4-30 §4.5): the 10/12-cycle
+ * values (HR_REC_INTERVAL) of the aggregation interval, magnitudes combined
+ * as the square root of the mean of their squares (§4.5.1), powers and
+ * frequency as their arithmetic mean.  The 10/12-cycle intervals restart at
+ * every 10-min tick of the clock (§4.5.3): the one the tick falls in runs to
+ * its end and is aggregated into the 10-min interval it started in, and a new
+ * one starts with the first cycle that starts at or after the tick (the two
+ * overlap).  A 150/180-cycle interval is always fifteen values: the one in
+ * progress at the tick goes on to fifteen, and a new one starts with the
+ * first value after the tick (they overlap too).
+ * agg150: t_ns, dur_ns span the first to the last value.  agg10min: t_ns is
+ * the 10-min tick that begins the interval, dur_ns 600 s (the values span
+ * up to one 10/12-cycle interval past its end).  Flags: every flag of the
+ * values (HR_FLAG_EVENT: a dip, swell or interruption overlapped one,
+ * §4.7); agg10min also HR_FLAG_STARTUP when the stream began after the
+ * interval's tick.  hr_meter_finish emits no incomplete aggregate. */
+typedef struct hr_agg_rec {
+  int n_values;             /* 10/12-cycle values aggregated */
+  int n_cycles;             /* fundamental cycles they hold */
+  double freq_hz;           /* mean of the values' frequencies [Hz] */
+  double u_rms_v[HR_MAX_U]; /* sqrt(mean(Urms^2)) per voltage channel [V] */
+  double i_rms_a[HR_MAX_I]; /* sqrt(mean(Irms^2)) per current channel [A] */
+  double p_w[3];            /* mean active power per phase [W] */
+  double p_total_w;         /* mean total active power [W] */
+} hr_agg_rec_t;
+
 /* HR_REC_HARM: the compact part of harmonics.h's hr_harm_t for one
  * 10/12-cycle interval (t_ns, dur_ns: the window).  THD with H = h_max
  * (50) from harmonic subgroups; the IEEE 1459-2010 system quantities. */
@@ -288,6 +323,7 @@ typedef struct hr_record {
     hr_freq_rec_t freq;
     hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
     hr_harm_rec_t harm;
+    hr_agg_rec_t agg;
     hr_flicker_rec_t flicker; /* t_ns, dur_ns: the 10-min (Pst) or 2-h (Plt) interval */
   } u;
 } hr_record_t;

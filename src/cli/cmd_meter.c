@@ -655,10 +655,11 @@ int cmd_meter(int argc, char **argv)
        .fn = meter_opt,
        .tag = M_RECORDS,
        .arg = "LIST",
-       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,flicker\n"
-               "or all (default cycle,interval,freq10s,event; all leaves out harm:\n"
-               "harmonics and IEEE 1459 powers, each followed by its spectrum, and\n"
-               "flicker: IEC 61000-4-15 Pst per 10 min and Plt per 2 h)"},
+       .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,agg150,agg10min,\n"
+               "flicker or all (default cycle,interval,freq10s,event; all leaves out\n"
+               "harm: harmonics and IEEE 1459 powers, each followed by its spectrum,\n"
+               "agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min aggregates,\n"
+               "and flicker: IEC 61000-4-15 Pst per 10 min and Plt per 2 h)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,

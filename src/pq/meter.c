@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg_int.h"
 #include "core/core.h"
 #include "flicker_int.h"
 #include "harmonics_int.h"
@@ -206,6 +207,8 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_EVENT    ? sizeof rec->u.event
                 : kind == HR_REC_FREQ10S  ? sizeof rec->u.freq
                 : kind == HR_REC_HARM     ? sizeof rec->u.harm
+                : kind == HR_REC_AGG150   ? sizeof rec->u.agg
+                : kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
                 : kind == HR_REC_FLICKER  ? sizeof rec->u.flicker
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
@@ -233,8 +236,9 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
 /* ---- create / destroy ---------------------------------------------------- */
 
 /* Records one frame can produce at most: two boundaries due together (each a
- * half, a cycle, an interval and up to 3 + 1 + 2 + 8 events), two 1-ms ticks
- * (each a record and up to 2 + 8 events), a 10-s frequency; rounded up. */
+ * half, a cycle, an interval, an agg150 and an agg10min, and up to
+ * 3 + 1 + 2 + 8 events), two 1-ms ticks (each a record and up to 2 + 8
+ * events), a 10-s frequency: 61; rounded up. */
 #define QUEUE_RESERVE 98 /* + 2: a Pst and a Plt record (flicker.c) after a chunk */
 
 static size_t align_up(size_t n)
@@ -371,9 +375,16 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
       return rc;
     }
   }
+  rc = hr__agg_create(m, &m->agg);
+  if (rc != HR_OK) {
+    hr__harm_destroy(m->harm);
+    free(mem);
+    return rc;
+  }
   if (cfg->records & HR_RECMASK(HR_REC_FLICKER)) {
     rc = hr__flicker_create(m, &m->flicker);
     if (rc != HR_OK) {
+      hr__agg_destroy(m->agg);
       hr__harm_destroy(m->harm);
       free(mem);
       return rc;
@@ -388,6 +399,7 @@ void hr_meter_destroy(hr_meter_t *m)
 {
   if (m) {
     hr__harm_destroy(m->harm);
+    hr__agg_destroy(m->agg);
     hr_flicker_destroy(m->flicker);
   }
   free(m ? m->arena : NULL);
@@ -435,7 +447,10 @@ void hr_meter_reset(hr_meter_t *m)
   m->have_h_prev = 0;
   memset(&m->cyc, 0, sizeof m->cyc);
   memset(&m->itv, 0, sizeof m->itv);
+  memset(&m->itv2, 0, sizeof m->itv2);
+  m->itv_tick_ns = INT64_MAX;
   hr__harm_reset(m->harm);
+  hr__agg_reset(m->agg);
   hr_flicker_reset(m->flicker);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
@@ -984,6 +999,44 @@ static void emit_interval(hr_meter_t *m, const hr__acc_t *a)
   hr__meter_emit(m, &rec);
   if (m->harm)
     hr__harm_interval(m, a->pos0, a->len, a->n, rec.flags);
+  if (m->agg)
+    hr__agg_interval(m, &rec);
+}
+
+static void itv_add(hr__acc_t *it, const hr__acc_t *cyc, int nch)
+{
+  if (it->n == 0)
+    it->pos0 = cyc->pos0;
+  it->n++;
+  it->len += cyc->len;
+  for (int c = 0; c < nch; c++)
+    it->sq[c] += cyc->sq[c];
+  for (int p = 0; p < 3; p++) {
+    it->p[p] += cyc->p[p];
+    it->uu[p] += cyc->uu[p];
+  }
+  it->flags |= cyc->flags;
+}
+
+/* IEC 61000-4-30 §4.4: 10 (50 Hz) or 12 (60 Hz) cycles, gapless; §4.5.3:
+ * resynchronised at every 10-min tick of the clock: the interval the tick
+ * falls in runs to its end, and the next one starts with the first cycle
+ * that starts at or after the tick, so the two overlap. */
+static void interval_cycle(hr_meter_t *m)
+{
+  hr__acc_t *it = &m->itv;
+  if (it->n == 0)
+    m->itv_tick_ns = hr__agg_next_tick(hr__meter_t_ns(m, m->cyc.pos0));
+  else if (m->itv2.n > 0 || hr__meter_t_ns(m, m->cyc.pos0) >= m->itv_tick_ns)
+    itv_add(&m->itv2, &m->cyc, m->nch);
+  itv_add(it, &m->cyc, m->nch);
+  if (it->n == m->cycles_per_interval) {
+    emit_interval(m, it);
+    *it = m->itv2;
+    memset(&m->itv2, 0, sizeof m->itv2);
+    if (it->n)
+      m->itv_tick_ns = hr__agg_next_tick(hr__meter_t_ns(m, it->pos0));
+  }
 }
 
 /* o = a + b + sign * x over the window sums (x = NULL: none); peaks and
@@ -1144,23 +1197,7 @@ static void process_boundary(hr_meter_t *m, const hr__boundary_t *b)
         emit_cycle(m, &m->cyc, f);
       }
       hr__events_cycle(m, b->pos, f);
-      /* IEC 61000-4-30 §4.4: 10 (50 Hz) or 12 (60 Hz) cycles, gapless. */
-      hr__acc_t *it = &m->itv;
-      if (it->n == 0)
-        it->pos0 = m->cyc.pos0;
-      it->n++;
-      it->len += m->cyc.len;
-      for (int c = 0; c < m->nch; c++)
-        it->sq[c] += m->cyc.sq[c];
-      for (int p = 0; p < 3; p++) {
-        it->p[p] += m->cyc.p[p];
-        it->uu[p] += m->cyc.uu[p];
-      }
-      it->flags |= m->cyc.flags;
-      if (it->n == m->cycles_per_interval) {
-        emit_interval(m, it);
-        memset(it, 0, sizeof *it);
-      }
+      interval_cycle(m);
     }
     memset(&m->cyc, 0, sizeof m->cyc);
     m->cyc.open = 1;

@@ -138,6 +138,12 @@ struct hr_meter {
   hr__half_t h_prev;
   int have_h_prev;
   hr__acc_t cyc, itv;
+  /* IEC 61000-4-30 §4.5.3: the 10/12-cycle interval started at the first
+   * cycle at or after a 10-min tick while itv, which the tick fell in, runs
+   * to its end (n = 0 otherwise); itv_tick_ns: the first tick after itv's
+   * start. */
+  hr__acc_t itv2;
+  int64_t itv_tick_ns;
 
   /* Millisecond ticks at positions e = e_int + e_rem / 1e6. */
   int64_t ms_e_int, ms_e_rem;
@@ -186,6 +192,8 @@ struct hr_meter {
   void *arena; /* one allocation for every array above */
 
   struct hr__harm *harm; /* harmonics stage (harmonics.c), NULL unless HR_REC_HARM is asked for */
+  struct hr__agg *agg;   /* aggregation stage (agg.c), NULL unless HR_REC_AGG150 or
+                            HR_REC_AGG10MIN is asked for */
   struct hr_flicker
       *flicker; /* flickermeter (flicker.c), NULL unless HR_REC_FLICKER is asked for */
 };

@@ -221,6 +221,17 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     num(&o, "i0_pct", h->i0_pct);
     break;
   }
+  case HR_REC_AGG150:
+  case HR_REC_AGG10MIN: {
+    const hr_agg_rec_t *a = &rec->u.agg;
+    put(&o, ",\"n_values\":%d,\"n_cycles\":%d", a->n_values, a->n_cycles);
+    num(&o, "freq_hz", a->freq_hz);
+    arr(&o, "u_rms_v", a->u_rms_v, nu);
+    arr(&o, "i_rms_a", a->i_rms_a, ni);
+    arr(&o, "p_w", a->p_w, np);
+    num(&o, "p_total_w", a->p_total_w);
+    break;
+  }
   case HR_REC_FLICKER: {
     /* IEC 61000-4-15: Pst per voltage channel over 10 min, or Plt over 2 h. */
     const hr_flicker_rec_t *f = &rec->u.flicker;

@@ -33,6 +33,8 @@ static size_t rec_bytes(const hr_record_t *r)
                 : r->kind == HR_REC_HALF     ? sizeof r->u.half
                 : r->kind == HR_REC_EVENT    ? sizeof r->u.event
                 : r->kind == HR_REC_FREQ10S  ? sizeof r->u.freq
+                : r->kind == HR_REC_AGG150   ? sizeof r->u.agg
+                : r->kind == HR_REC_AGG10MIN ? sizeof r->u.agg
                                              : sizeof r->u.ms;
   return offsetof(hr_record_t, u) + body;
 }
@@ -339,6 +341,124 @@ static void huge_samples_do_not_depend_on_block_size(void **state)
   compare_blocks("meter-chunking-huge-power");
 }
 
+/* IEC 61000-4-30 §4.5 aggregates across a 10-min tick of the clock: a 3P4W
+ * stream at 7.68 kHz, 60 Hz, starting 1.05 s before the tick, with a 40 %
+ * dip on u2 from 0.5 s to 0.7 s after it.  The aggregates (and everything
+ * else) are the same whatever the block sizes, and follow the standard's
+ * rules, checked here from the 10/12-cycle records of the same run:
+ *   - exactly one pair of 10/12-cycle values overlaps, the one the tick falls
+ *     in and the next, which starts at the first cycle at or after the tick
+ *     (within one period);
+ *   - the 10-min value [tick - 10 min, tick) holds the values that start
+ *     before the tick, is the RMS of their Urms (and the mean of their P),
+ *     and is flagged startup (the stream began inside it);
+ *   - every 150/180-cycle value is fifteen consecutive values of one chain,
+ *     its Urms their RMS; one starts with the first value after the tick
+ *     while the one in progress completes; a value is flagged event exactly
+ *     when one of its values is. */
+static void aggregates_across_a_10min_tick(void **state)
+{
+  (void)state;
+  const double fs = 7680.0, f = 60.0;
+  const int64_t tick = INT64_C(1700000400000000000); /* a multiple of 600 s */
+  const int64_t t0 = tick - INT64_C(1050000000);
+  const size_t n = (size_t)(5.0 * fs);
+  float *x = malloc(n * 6 * sizeof *x);
+  assert_non_null(x);
+  for (size_t k = 0; k < n; k++) {
+    double t = (double)k / fs - 1.05, ph = 2 * M_PI * f * t;
+    for (int p = 0; p < 3; p++) {
+      double a = p == 1 && t >= 0.5 && t < 0.7 ? 0.6 : 1.0;
+      x[k * 6 + p] = (float)(a * 230.0 * M_SQRT2 * sin(ph - 2 * M_PI * p / 3));
+      x[k * 6 + 3 + p] = (float)(20.0 * M_SQRT2 * sin(ph - 2 * M_PI * p / 3 - 0.4));
+    }
+  }
+  hr_meter_cfg_t cfg;
+  hr_meter_cfg_init(&cfg, fs, f, 230.0, HR_LAYOUT_3P4W);
+  cfg.t0_ns = t0;
+  cfg.records = HR_RECMASK_ALL | HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
+  compare_stream("aggregates across a 10-min tick", &cfg, x, n, HR_FLAG_EVENT | HR_FLAG_STARTUP,
+                 1u << HR_EVT_DIP);
+
+  collect_t c = run(&cfg, x, n, n);
+  const hr_record_t *iv[64], *a150[8], *a10[4];
+  int niv = 0, n150 = 0, n10 = 0;
+  for (size_t k = 0; k < c.n; k++) {
+    const hr_record_t *r = &c.recs[k];
+    if (r->kind == HR_REC_INTERVAL && niv < 64)
+      iv[niv++] = r;
+    else if (r->kind == HR_REC_AGG150 && n150 < 8)
+      a150[n150++] = r;
+    else if (r->kind == HR_REC_AGG10MIN && n10 < 4)
+      a10[n10++] = r;
+  }
+  assert_true(niv >= 20);
+  /* One overlap, at the tick. */
+  int overlaps = 0, resync = -1;
+  for (int k = 1; k < niv; k++) {
+    int64_t end = iv[k - 1]->t_ns + iv[k - 1]->dur_ns;
+    if (end != iv[k]->t_ns) {
+      overlaps++;
+      resync = k;
+      assert_true(iv[k]->t_ns < end);
+    }
+  }
+  assert_int_equal(overlaps, 1);
+  assert_true(iv[resync - 1]->t_ns < tick && iv[resync - 1]->t_ns + iv[resync - 1]->dur_ns > tick);
+  assert_true(iv[resync]->t_ns >= tick && iv[resync]->t_ns < tick + (int64_t)(1e9 / f) + 1);
+  /* The 10-min value. */
+  assert_int_equal(n10, 1);
+  assert_int_equal(a10[0]->t_ns, tick - INT64_C(600000000000));
+  assert_int_equal(a10[0]->dur_ns, INT64_C(600000000000));
+  assert_true(a10[0]->flags & HR_FLAG_STARTUP);
+  assert_int_equal(a10[0]->u.agg.n_values, resync);
+  for (int ch = 0; ch < 3; ch++) {
+    double s2 = 0.0, sp = 0.0;
+    for (int k = 0; k < resync; k++) {
+      s2 += iv[k]->u.interval.u_rms_v[ch] * iv[k]->u.interval.u_rms_v[ch];
+      sp += iv[k]->u.interval.p_w[ch];
+    }
+    assert_float_equal(a10[0]->u.agg.u_rms_v[ch], sqrt(s2 / resync), 1e-9);
+    assert_float_equal(a10[0]->u.agg.p_w[ch], sp / resync, 1e-6);
+  }
+  /* The 150/180-cycle values: the chains are intervals 0..resync-1 then
+   * resync.. (the old chain's last value is the one the tick fell in). */
+  assert_true(n150 >= 2);
+  int saw_new = 0;
+  for (int j = 0; j < n150; j++) {
+    const hr_record_t *a = a150[j];
+    assert_int_equal(a->u.agg.n_values, 15);
+    assert_int_equal(a->u.agg.n_cycles, 180);
+    int first = -1;
+    for (int k = 0; k < niv; k++)
+      if (iv[k]->t_ns == a->t_ns)
+        first = k;
+    assert_true(first >= 0);
+    /* Fifteen values of the chain: the old chain skips to resync after
+     * resync - 1. */
+    const hr_record_t *v[15];
+    int k = first;
+    for (int q = 0; q < 15; q++) {
+      assert_true(k < niv);
+      v[q] = iv[k];
+      k++;
+    }
+    saw_new |= first == resync;
+    uint32_t fl = 0;
+    double s2 = 0.0;
+    for (int q = 0; q < 15; q++) {
+      s2 += v[q]->u.interval.u_rms_v[1] * v[q]->u.interval.u_rms_v[1];
+      fl |= v[q]->flags;
+    }
+    assert_int_equal(a->t_ns + a->dur_ns, v[14]->t_ns + v[14]->dur_ns);
+    assert_float_equal(a->u.agg.u_rms_v[1], sqrt(s2 / 15), 1e-9);
+    assert_int_equal(a->flags & HR_FLAG_EVENT, fl & HR_FLAG_EVENT);
+  }
+  assert_true(saw_new);
+  free(c.recs);
+  free(x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -348,6 +468,7 @@ int main(void)
       cmocka_unit_test(ms_series_does_not_depend_on_block_size),
       cmocka_unit_test(flagged_windows_do_not_depend_on_block_size),
       cmocka_unit_test(huge_samples_do_not_depend_on_block_size),
+      cmocka_unit_test(aggregates_across_a_10min_tick),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

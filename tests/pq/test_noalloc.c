@@ -52,13 +52,14 @@ void *realloc(void *p, size_t size)
 #ifndef HR_ASAN
 static long n_rec;
 
-static long n_harm;
+static long n_harm, n_agg;
 
 static void on_record(const hr_record_t *rec, void *user)
 {
   (void)user;
   n_rec++;
   n_harm += rec->kind == HR_REC_HARM;
+  n_agg += rec->kind == HR_REC_AGG10MIN;
 }
 #endif
 
@@ -84,7 +85,10 @@ static void push_does_not_allocate(void **state)
   hr_meter_cfg_t cfg;
   hr_meter_cfg_init(&cfg, fs, 50.0, 230.0, HR_LAYOUT_3P4W);
   cfg.has_in = 1;
-  cfg.records |= HR_RECMASK(HR_REC_HARM);    /* harmonics and IEEE 1459 too */
+  cfg.records |= HR_RECMASK(HR_REC_HARM); /* harmonics and IEEE 1459 too */
+  /* and the aggregates, across a 10-min tick half a second in */
+  cfg.records |= HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
+  cfg.t0_ns = INT64_C(1700000400000000000) - INT64_C(500000000);
   cfg.records |= HR_RECMASK(HR_REC_FLICKER); /* and the flickermeter */
   cfg.p_step_base_w = 40000.0;
   cfg.i_step_base_a = 60.0;
@@ -100,7 +104,8 @@ static void push_does_not_allocate(void **state)
   hr_meter_finish(m);
   assert_int_equal(n_alloc, before);
   assert_true(n_rec > 1000);
-  assert_true(n_harm >= 3); /* the harmonics stage ran on the sample path too */
+  assert_true(n_harm >= 3);   /* the harmonics stage ran on the sample path too */
+  assert_int_equal(n_agg, 1); /* and the aggregation's 10-min value */
 
   /* The pull queue. */
   hr_meter_reset(m);

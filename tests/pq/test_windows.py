@@ -17,7 +17,17 @@ long within 0.01 %; Urms(1/2) within 0.01 % of Udin and per-cycle P within
 0.01 % of S of the true values over that window; every window commencing
 within 2 % of a period of a true fundamental zero crossing once the lock has
 settled; every started event ended (or cancelled, which says so); the 10-s
-frequency of a stream that starts on a 10-s tick has its first interval."""
+frequency of a stream that starts on a 10-s tick has its first interval.
+
+Where the limits come from (../shared/reference/power-quality.md §2.2, items
+tagged [std]): IEC 61000-4-30 Class A allows ±0.1 % of Udin for the voltage
+magnitude and ±0.2 % of Udin for the dip/swell residual voltage; the limits
+here are ten times tighter (0.01 %), because the reference is computed on the
+very samples the meter saw and only the window itself can make a difference
+(the defects of the issue were 0.47-1.75 % in length, 0.118-0.48 % of Udin).
+The 10-s frequency limit is the Class A ±10 mHz (§5.1).  The start within 2 %
+of a period is ours: §5.4.2 says "commencing at a fundamental zero crossing"
+and gives no number."""
 import numpy as np
 
 from pqtest import Signal, check, finish, run_meter
@@ -159,8 +169,8 @@ for fs, f in ((8000.0, 60.0), (7680.0, 60.0), (8000.0, 50.0)):
     run_case(f"swell 120/114 %, {tag}", Stepped(fs, f, [(t0, t0 + 0.2, (1.2, 1.14, 1.0))]), 2.0)
     t0 = 1.0 + 0.8 * T
     run_case(f"step to 80 % that stays, {tag}", Stepped(fs, f, [(t0, 9.0, (0.8, 0.8, 0.8))]), 2.0)
-    # Phase jumps, small and large, both ways.
-    for jump in (np.radians(20.0), np.radians(-60.0)):
+    # Phase jumps, small and large, both ways, and a quarter period.
+    for jump in (np.radians(20.0), np.radians(-60.0), np.radians(90.0)):
         tj = 1.0 + 0.3 * T
         run_case(f"phase jump {np.degrees(jump):+.0f} deg, {tag}", Stepped(fs, f, t_jump=tj, jump=jump),
                  2.0, settle_after=(tj,))
