@@ -13,7 +13,7 @@
  *   byte 4     : bits 0-2 the start time (a table, or raw from bytes 9-16);
  *                bits 3-4 repetitions - 1 of the samples; bit 5 harmonics
  *                (HR_REC_HARM) too; bit 6 aggregates (HR_REC_AGG150,
- *                HR_REC_AGG10MIN) too
+ *                HR_REC_AGG10MIN) too; bit 7 flicker (HR_REC_FLICKER) too
  *   bytes 5-8  : free rate (little endian u32)
  *   bytes 9-16 : raw start time (little endian i64), kept within +-2^62 ns
  *
@@ -93,7 +93,8 @@ static void on_record(const hr_record_t *rec, void *user)
   /* A value of a clock interval (10 s, 10 min) starts at the interval's
    * tick, which can be long before the stream when it began inside it: its
    * end must reach into the stream. */
-  const int clock = rec->kind == HR_REC_FREQ10S || rec->kind == HR_REC_AGG10MIN;
+  const int clock =
+      rec->kind == HR_REC_FREQ10S || rec->kind == HR_REC_AGG10MIN || rec->kind == HR_REC_FLICKER;
   const int64_t t_chk = clock ? rec->t_ns + rec->dur_ns : rec->t_ns;
   if (rec->dur_ns < 0 || t_chk < r->t_lo || rec->t_ns > r->t_hi)
     abort();
@@ -165,6 +166,15 @@ static void on_record(const hr_record_t *rec, void *user)
     mix(h, &rec->u.agg.n_values, sizeof rec->u.agg.n_values);
     mix_d(h, rec->u.agg.u_rms_v, rec->n_u);
     mix_d(h, &rec->u.agg.p_total_w, 1);
+    break;
+  case HR_REC_FLICKER:
+    /* A Pst or Plt within its clock interval; an unflagged one is finite. */
+    if (rec->dur_ns > (rec->u.flicker.plt ? 7200000000000LL : 600000000000LL))
+      abort();
+    if (!(rec->flags & (HR_FLAG_STARTUP | HR_FLAG_BAD_SAMPLE)) && !isfinite(rec->u.flicker.p[0]))
+      abort();
+    mix_d(h, rec->u.flicker.p, rec->n_u);
+    mix_d(h, rec->u.flicker.pinst_max, rec->n_u);
     break;
   case HR_REC_EVENT:
     mix(h, &rec->u.event.type, sizeof rec->u.event.type);
@@ -241,6 +251,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.records |= HR_RECMASK(HR_REC_HARM);
   if (data[4] & 64)
     cfg.records |= HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
+  if (data[4] & 128)
+    cfg.records |= HR_RECMASK(HR_REC_FLICKER);
   /* With a callback the pull queue is never used: the smallest keeps create
    * and reset cheap. */
   cfg.queue_len = 256;

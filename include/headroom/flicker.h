@@ -9,7 +9,8 @@
  *
  * The blocks (docs/measurements.md, "Flicker"):
  *   1  input adaptation: the signal's mean square, followed by a first-order
- *      filter with a 1-min time constant, is the reference level;
+ *      filter with a 1-min time constant, is the reference level (the first
+ *      5 s of a stream settle the meter: no Pinst is counted);
  *   2  squaring demodulator: u^2 / reference;
  *   3  weighting filters: first-order 0.05 Hz high-pass, 6th-order
  *      Butterworth low-pass (35 Hz in 50 Hz systems, 42 Hz in 60 Hz
@@ -51,7 +52,9 @@ typedef struct hr_flicker_cfg {
   double f_nom_hz; /* nominal system frequency, 50 or 60 (selects the 35/42 Hz low-pass) */
   int lamp_v;      /* lamp model: 230 or 120 [V] */
   int n_chan;      /* voltage channels, 1 <= n_chan <= HR_MAX_U */
-  int64_t t0_ns;   /* time of the first sample [ns since the epoch] */
+  int64_t t0_ns;   /* time of the first sample [ns since the epoch], > INT64_MIN; an
+                      interval that would start below the int64 range starts at
+                      INT64_MIN, one that would end beyond it never ends */
 } hr_flicker_cfg_t;
 
 /* One result: a Pst (10 min) or a Plt (2 h) per channel.  t_ns, dur_ns: the
@@ -75,8 +78,8 @@ typedef struct hr_flicker_result {
                            (the stream started inside it, the filters were settling, or,
                            for Plt, fewer than 12 Pst); HR_FLAG_BAD_SAMPLE: a non-finite
                            sample was counted as 0; in meter records also HR_FLAG_EVENT:
-                           the interval overlapped a dip, swell or interruption
-                           (IEC 61000-4-30 §4.7) */
+                           the interval overlapped a dip, swell or interruption as the
+                           meter detected it (IEC 61000-4-30 §4.7) */
   int n_chan;
   hr_flicker_rec_t rec;
 } hr_flicker_result_t;

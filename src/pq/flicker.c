@@ -14,9 +14,14 @@
 
 #define DEC_RATE_HZ 1600.0  /* blocks 2-4 run at fs / floor(fs / DEC_RATE_HZ) */
 #define CLASS_RATE_HZ 100.0 /* Pinst classification rate (the standard asks >= 50 Hz) */
-#define WARM_S 2.0          /* settling: the chain is fed 0 and nothing is classified */
-#define ADAPT_TAU_S 60.0    /* block 1: first-order filter of the mean square */
-#define SMOOTH_TAU_S 0.3    /* block 4: first-order sliding mean, 300 ms */
+/* Settling: for WARM_S the reference settles and the chain is fed 0; the
+ * input then ramps up over RAMP_S (a switched-on fluctuation would ring the
+ * weighting filter); Pinst counts from SETTLE_S on. */
+#define WARM_S 2.0
+#define RAMP_S 1.0
+#define SETTLE_S 5.0
+#define ADAPT_TAU_S 60.0 /* block 1: first-order filter of the mean square */
+#define SMOOTH_TAU_S 0.3 /* block 4: first-order sliding mean, 300 ms */
 
 /* Block 5 classifier: log classes from CLS_MIN to CLS_MIN * 10^CLS_DECADES,
  * CLS_PER_DEC per decade; class 0 holds [0, CLS_MIN), the last class
@@ -49,7 +54,7 @@ struct hr_flicker {
   int dec;       /* D: frames per decimated value */
   double fs_d;   /* fs / D */
   int cls_every; /* decimated values per classified Pinst */
-  int64_t n_warm;
+  int64_t n_warm, n_ramp, n_settle;
   double a_adapt_min;
   double scale; /* block 4 scale: Pinst = scale * smoothed square */
   biquad_t sec[N_SEC];
@@ -208,31 +213,45 @@ int hr_flicker_cfg_check(const hr_flicker_cfg_t *cfg, hr_diag_t *diag)
         "the lamp model must be 230 or 120 V (got %d)", cfg->lamp_v);
   CHECK(cfg->n_chan >= 1 && cfg->n_chan <= HR_MAX_U, HR_ERR_RANGE, "n_chan",
         "must be between 1 and %d (got %d)", HR_MAX_U, cfg->n_chan);
-  CHECK(cfg->t0_ns > INT64_MIN / 2 && cfg->t0_ns < INT64_MAX / 2, HR_ERR_RANGE, "t0_ns",
-        "must be within +-2^62 ns (got %lld)", (long long)cfg->t0_ns);
+  CHECK(cfg->t0_ns > INT64_MIN, HR_ERR_RANGE, "t0_ns", "must be above INT64_MIN (got %lld)",
+        (long long)cfg->t0_ns);
   return HR_OK;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+/* The start of the interval of length len that holds t (a multiple of len
+ * since the epoch), or INT64_MIN when that lies below the int64 range. */
+static int64_t interval_of(int64_t t, int64_t len)
 {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+  __int128 q = t / len;
+  if (t % len != 0 && t < 0)
+    q -= 1;
+  __int128 s = q * len;
+  return s < INT64_MIN ? INT64_MIN : (int64_t)s;
 }
 
-/* First frame at or after time t_ns. */
+/* a + b for b > 0, INT64_MAX when it would not fit. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* First frame at or after time t_ns (INT64_MAX: never). */
 static int64_t frame_at(const hr_flicker_t *f, int64_t t_ns)
 {
-  __int128 num = (__int128)(t_ns - f->cfg.t0_ns) * f->fs_mhz;
+  if (t_ns == INT64_MAX)
+    return INT64_MAX;
+  __int128 num = ((__int128)t_ns - f->cfg.t0_ns) * f->fs_mhz;
   const __int128 den = (__int128)1000000000000LL;
   if (num <= 0)
     return 0;
-  return (int64_t)((num + den - 1) / den);
+  __int128 k = (num + den - 1) / den;
+  return k > INT64_MAX ? INT64_MAX : (int64_t)k;
 }
 
 static int64_t frame_time(const hr_flicker_t *f, int64_t k)
 {
-  __int128 t = (__int128)k * 1000000000000LL / f->fs_mhz;
-  return f->cfg.t0_ns + (int64_t)t;
+  __int128 t = (__int128)f->cfg.t0_ns + (__int128)k * 1000000000000LL / f->fs_mhz;
+  return t > INT64_MAX ? INT64_MAX : (int64_t)t;
 }
 
 int hr_flicker_create(const hr_flicker_cfg_t *cfg, hr_flicker_t **out)
@@ -264,6 +283,8 @@ int hr_flicker_create(const hr_flicker_cfg_t *cfg, hr_flicker_t **out)
   if (f->cls_every < 1)
     f->cls_every = 1;
   f->n_warm = llround(WARM_S * f->fs_d);
+  f->n_ramp = llround(RAMP_S * f->fs_d);
+  f->n_settle = llround(SETTLE_S * f->fs_d);
   f->a_adapt_min = 1.0 / (ADAPT_TAU_S * f->fs_d);
   design(f);
   f->scale = block4_scale(f);
@@ -291,9 +312,9 @@ void hr_flicker_set_pinst_cb(hr_flicker_t *f, hr_flicker_pinst_cb cb, void *user
 static void start_interval(hr_flicker_t *f, int64_t start_ns)
 {
   f->itv_start_ns = start_ns;
-  f->next_b_k = frame_at(f, start_ns + HR_FLICKER_PST_NS);
+  f->next_b_k = frame_at(f, add_sat(start_ns, HR_FLICKER_PST_NS));
   f->n_cls = 0;
-  f->itv_flags = f->nd < f->n_warm ? HR_FLAG_STARTUP : 0u;
+  f->itv_flags = f->nd < f->n_settle ? HR_FLAG_STARTUP : 0u;
   for (int c = 0; c < f->nch; c++) {
     memset(f->ch[c].hist, 0, N_CLS * sizeof(uint32_t));
     f->ch[c].pinst_max = 0.0;
@@ -322,11 +343,11 @@ void hr_flicker_reset(hr_flicker_t *f)
   memset(f->ref, 0, sizeof f->ref);
   memset(f->st, 0, sizeof f->st);
   memset(f->pinst, 0, sizeof f->pinst);
-  int64_t s0 = floor_div(f->cfg.t0_ns, HR_FLICKER_PST_NS) * HR_FLICKER_PST_NS;
+  int64_t s0 = interval_of(f->cfg.t0_ns, HR_FLICKER_PST_NS);
   start_interval(f, s0);
   if (s0 != f->cfg.t0_ns)
     f->itv_flags |= HR_FLAG_STARTUP;
-  int64_t p0 = floor_div(f->cfg.t0_ns, HR_FLICKER_PLT_NS) * HR_FLICKER_PLT_NS;
+  int64_t p0 = interval_of(f->cfg.t0_ns, HR_FLICKER_PLT_NS);
   start_plt(f, p0);
   if (p0 != f->cfg.t0_ns)
     f->plt_flags |= HR_FLAG_STARTUP;
@@ -378,7 +399,7 @@ double hr_flicker_pst(double p0_1, double p1s, double p3s, double p10s, double p
 
 static void close_plt(hr_flicker_t *f, int64_t end_ns)
 {
-  int64_t plt_end = f->plt_start_ns + HR_FLICKER_PLT_NS;
+  int64_t plt_end = add_sat(f->plt_start_ns, HR_FLICKER_PLT_NS);
   hr_flicker_result_t *q = &f->out[f->n_out++];
   memset(q, 0, sizeof *q);
   q->t_ns = f->plt_start_ns;
@@ -395,7 +416,7 @@ static void close_plt(hr_flicker_t *f, int64_t end_ns)
     q->rec.p[c] = f->plt_n > 0 ? cbrt(f->ch[c].plt_sum3 / f->plt_n) : NAN;
   if (end_ns < plt_end) {
     /* Closed early (finish): the rest of this 2-h interval starts afresh. */
-    start_plt(f, floor_div(end_ns, HR_FLICKER_PLT_NS) * HR_FLICKER_PLT_NS);
+    start_plt(f, interval_of(end_ns, HR_FLICKER_PLT_NS));
     f->plt_flags |= HR_FLAG_STARTUP;
   } else {
     start_plt(f, plt_end);
@@ -441,7 +462,7 @@ static void close_interval(hr_flicker_t *f, int64_t end_ns, int early)
     f->plt_flags |= r->flags;
   }
   /* Plt when the 2-h interval ends here (IEC 61000-4-15 §4.7.3). */
-  if (end_ns >= f->plt_start_ns + HR_FLICKER_PLT_NS || (early && f->plt_n > 0))
+  if (end_ns >= add_sat(f->plt_start_ns, HR_FLICKER_PLT_NS) || (early && f->plt_n > 0))
     close_plt(f, end_ns);
 }
 
@@ -453,8 +474,9 @@ static void close_interval(hr_flicker_t *f, int64_t end_ns, int early)
 HR__CLONES_256 static void decimated(hr_flicker_t *f)
 {
   const double inv_d = 1.0 / f->dec, scale = f->scale;
-  const int warm = f->nd < f->n_warm;
-  const double on = warm ? 0.0 : 1.0;
+  const int warm = f->nd < f->n_settle;
+  double on = (double)(f->nd - f->n_warm) / (double)f->n_ramp;
+  on = on < 0.0 ? 0.0 : on > 1.0 ? 1.0 : on;
   f->nd++;
   double a = 1.0 / (double)f->nd;
   if (a < f->a_adapt_min)
@@ -555,7 +577,7 @@ size_t hr_flicker_push(hr_flicker_t *f, const float *x, size_t stride, size_t n)
     f->k = k0 + (int64_t)seg;
     done += seg;
     if (f->k == f->next_b_k) {
-      int64_t end = f->itv_start_ns + HR_FLICKER_PST_NS;
+      int64_t end = add_sat(f->itv_start_ns, HR_FLICKER_PST_NS);
       close_interval(f, end, 0);
       start_interval(f, end);
       break;
@@ -583,7 +605,7 @@ void hr_flicker_finish(hr_flicker_t *f)
   int64_t end = frame_time(f, f->k);
   if (f->n_cls > 0) {
     close_interval(f, end, 1);
-    start_interval(f, floor_div(end, HR_FLICKER_PST_NS) * HR_FLICKER_PST_NS);
+    start_interval(f, interval_of(end, HR_FLICKER_PST_NS));
     f->itv_flags |= HR_FLAG_STARTUP;
   } else if (f->plt_n > 0) {
     close_plt(f, end);
@@ -619,7 +641,9 @@ void hr__flicker_feed(hr_meter_t *m, const float *x, size_t n)
   const size_t stride = (size_t)m->nch_in;
   size_t k = 0;
   /* IEC 61000-4-30 §4.7: a value over an interval that overlaps a dip,
-   * swell or interruption is flagged (seen at chunk resolution here). */
+   * swell or interruption is flagged.  meter.c feeds the frames between its
+   * steps, and the event state only changes at steps every block size
+   * shares: these frames are all in or all out of the (detected) event. */
   const int in_event = m->dip.active || m->swell.active || m->intr.active;
   while (k < n) {
     if (in_event)

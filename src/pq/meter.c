@@ -1913,7 +1913,8 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
   int cnt = 0, c = 0;
   if (clean)
     cnt = zc_filter(m, n0, len, ys, ends);
-  int64_t n = n0; /* frames consumed */
+  int64_t n = n0;   /* frames consumed */
+  int64_t fed = n0; /* frames given to the flickermeter */
   while (n < n_end) {
     if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
       *full = 1;
@@ -1973,6 +1974,12 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
     int64_t step = at_block < at_due ? at_block : at_due;
     if (step > n_end)
       step = n_end;
+    if (m->flicker && step > fed) {
+      /* The flickermeter takes the frames up to this step before anything
+       * due at it: its records fall in the same place whatever the blocks. */
+      hr__flicker_feed(m, m->flk_x + (size_t)(fed - n0) * (size_t)m->nch_in, (size_t)(step - fed));
+      fed = step;
+    }
     if (c < cnt && step == ends[c] + 1) {
       zc_detect(m, ys[c], ends[c]);
       c++;
@@ -1984,6 +1991,8 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
     }
   }
   m->n = n;
+  if (m->flicker && n > fed)
+    hr__flicker_feed(m, m->flk_x + (size_t)(fed - n0) * (size_t)m->nch_in, (size_t)(n - fed));
   if (*full && clean) {
     /* Rewind: filter only the frames consumed. */
     memcpy(m->zc.s, s0, sizeof s0);
@@ -2038,9 +2047,8 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
           chunk_power(m, 0, (uint32_t)len - first, &acc);
       }
     }
+    m->flk_x = x;
     size_t done = chunk_run(m, len, clean, &full);
-    if (m->flicker)
-      hr__flicker_feed(m, x, done);
     /* Commit the running power sum up to the last consumed frame. */
     if (clean && m->need_pcum && done)
       m->pcum_acc = m->pcum[(uint32_t)(m->n - 1) & m->mask];

@@ -195,7 +195,8 @@ struct hr_meter {
   struct hr__agg *agg;   /* aggregation stage (agg.c), NULL unless HR_REC_AGG150 or
                             HR_REC_AGG10MIN is asked for */
   struct hr_flicker
-      *flicker; /* flickermeter (flicker.c), NULL unless HR_REC_FLICKER is asked for */
+      *flicker;       /* flickermeter (flicker.c), NULL unless HR_REC_FLICKER is asked for */
+  const float *flk_x; /* the caller's frames of the chunk being run (for the flickermeter) */
 };
 
 /* meter.c */

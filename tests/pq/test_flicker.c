@@ -308,6 +308,102 @@ static void meter_records(void **state)
   free(x);
 }
 
+/* IEC 61000-4-30 §4.7: a dip inside the whole 10-min interval flags its Pst
+ * (and the Plt made of it), not the interval before; in 997-frame blocks
+ * and in one push the records are the same. */
+static void event_flag(void **state)
+{
+  (void)state;
+  const double fs = 4000.0;
+  const size_t n = (size_t)(fs * 630.0);
+  float *one = malloc(n * sizeof *one), *x = calloc(n * 2, sizeof *x);
+  assert_true(one && x);
+  flk_gen_t g = {fs, 50.0, 110.0 / 120.0, 0.722, 230.0, 1, 0};
+  flk_gen_fill(&g, one, n);
+  for (size_t k = 0; k < n; k++) {
+    double t = (double)k / fs;
+    x[2 * k] = one[k] * (t >= 330.0 && t < 330.5 ? 0.5f : 1.0f);
+  }
+  hr_record_t got[2][4];
+  int cnt[2] = {0, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    hr_meter_cfg_t cfg;
+    hr_meter_cfg_init(&cfg, fs, 50.0, 230.0, HR_LAYOUT_1P2W);
+    cfg.t0_ns = 6 * HR_FLICKER_PST_NS - INT64_C(30000000000);
+    cfg.records = HR_RECMASK_ALL | HR_RECMASK(HR_REC_FLICKER);
+    recs_t k = {.n = 0};
+    hr_meter_t *m;
+    assert_int_equal(hr_meter_create(&cfg, &m), HR_OK);
+    hr_meter_set_callback(m, keep_flicker, &k);
+    size_t step = pass ? 997 : n;
+    for (size_t i = 0; i < n; i += step)
+      assert_int_equal(hr_meter_push(m, x + 2 * i, n - i < step ? n - i : step, NULL), HR_OK);
+    assert_int_equal(hr_meter_finish(m), HR_OK);
+    hr_meter_destroy(m);
+    for (int i = 0; i < k.n && i < 4; i++)
+      got[pass][i] = k.r[i];
+    cnt[pass] = k.n;
+  }
+  assert_int_equal(cnt[0], 3);
+  assert_int_equal(cnt[1], 3);
+  for (int i = 0; i < 3; i++) {
+    assert_true(got[0][i].flags == got[1][i].flags && got[0][i].t_ns == got[1][i].t_ns &&
+                got[0][i].dur_ns == got[1][i].dur_ns);
+    assert_memory_equal(&got[0][i].u.flicker, &got[1][i].u.flicker, sizeof got[0][i].u.flicker);
+  }
+  assert_false(got[0][0].flags & HR_FLAG_EVENT);
+  assert_int_equal(got[0][1].flags, HR_FLAG_EVENT);
+  assert_true(got[0][2].flags & HR_FLAG_EVENT);
+  print_message("Pst with a 0.5-s dip to 50 %%: %.3f, flags 0x%x\n", got[0][1].u.flicker.p[0],
+                got[0][1].flags);
+  free(one);
+  free(x);
+}
+
+/* Streams at the ends of the int64 clock: intervals that do not fit are cut
+ * at INT64_MIN or never close; nothing overflows (UBSan builds check). */
+static void clock_extremes(void **state)
+{
+  (void)state;
+  static const int64_t t0s[] = {INT64_MIN + 1, -INT64_C(5000000000),
+                                INT64_MAX - INT64_C(20000000000)};
+  const double fs = 2000.0;
+  float *x = malloc(sizeof *x * (size_t)(fs * 8.0));
+  assert_non_null(x);
+  flk_gen_t g = {fs, 50.0, 8.8, 0.25, 230.0, 0, 0};
+  flk_gen_fill(&g, x, (size_t)(fs * 8.0));
+  for (int i = 0; i < N(t0s); i++) {
+    hr_flicker_cfg_t cfg;
+    hr_flicker_cfg_init(&cfg, fs, 50.0, 230, 1);
+    cfg.t0_ns = t0s[i];
+    hr_flicker_t *f = NULL;
+    assert_int_equal(hr_flicker_create(&cfg, &f), HR_OK);
+    size_t k = 0, n = (size_t)(fs * 8.0);
+    int seen = 0;
+    hr_flicker_result_t r;
+    while (k < n) {
+      k += hr_flicker_push(f, x + k, 1, n - k);
+      while (hr_flicker_take(f, &r))
+        seen++;
+    }
+    hr_flicker_finish(f);
+    while (hr_flicker_take(f, &r)) {
+      seen++;
+      assert_true(r.dur_ns >= 0);
+      assert_true(r.flags & HR_FLAG_STARTUP);
+      if (!r.rec.plt)
+        print_message("t0 %lld: Pst over [%lld, +%lld) ns, Pinst,max %.4f\n", (long long)t0s[i],
+                      (long long)r.t_ns, (long long)r.dur_ns, r.rec.pinst_max[0]);
+      if (!r.rec.plt)
+        assert_true(fabs(r.rec.pinst_max[0] - 1.0) < 0.1);
+    }
+    /* The -5 s stream crosses the epoch's 10-min (and 2-h) tick. */
+    assert_int_equal(seen, i == 1 ? 4 : 2);
+    hr_flicker_destroy(f);
+  }
+  free(x);
+}
+
 static void cfg_errors(void **state)
 {
   (void)state;
@@ -337,7 +433,8 @@ int main(void)
       cmocka_unit_test(table1_sinusoidal), cmocka_unit_test(table2_rectangular),
       cmocka_unit_test(table5_subset),     cmocka_unit_test(pst_scales_with_dvv),
       cmocka_unit_test(plt_two_hours),     cmocka_unit_test(blocks_and_bad_samples),
-      cmocka_unit_test(meter_records),     cmocka_unit_test(cfg_errors),
+      cmocka_unit_test(meter_records),     cmocka_unit_test(clock_extremes),
+      cmocka_unit_test(event_flag),        cmocka_unit_test(cfg_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,7 +127,7 @@ def cli_options():
     """--flicker-lamp: the default follows --f-nom, a bad value names the option."""
     global n_checks
     fs = 4000.0
-    u = modulated(fs, 60, 120.0, 5.0, [(8.8, 0.321, 0)])
+    u = modulated(fs, 60, 120.0, 10.0, [(8.8, 0.321, 0)])
     frames = np.zeros((len(u), 2), dtype=np.float32)
     frames[:, 0] = u
     recs, _, _ = run_meter(frames, "--fs", "4000", "--f-nom", "60", "--u-din", "120", "--layout",
