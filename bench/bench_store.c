@@ -1,6 +1,10 @@
 /* Store write throughput: rows/s through put + flush into a SQLite file
  * (batched transactions, WAL), as a ratio to a plain SQLite insert loop of
  * the same rows run in the same process, and COMTRADE write/read speed.
+ * With HR_STORE_TARGET set to a PostgreSQL database (bench/run_store_pg.sh
+ * starts a server for it), also the store into PostgreSQL (binary COPY) in
+ * the same rounds, as a ratio to the SQLite store, and a plain libpq loop of
+ * prepared INSERTs (same transactions) as its baseline.
  * usage: bench_store [ROWS] [DIR]   (default 2000000 rows in /tmp) */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include "headroom/error.h"
 #include "headroom/store.h"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 static double now_s(void)
@@ -34,6 +39,21 @@ static void rm_db(const char *db)
 }
 
 enum { DEVICES = 1000 };
+
+/* Empties the PostgreSQL target (the store's tables). */
+static void pg_reset(const char *conninfo)
+{
+  PGconn *c = PQconnectdb(conninfo);
+  PGresult *r = PQexec(c, "SET client_min_messages = warning;"
+                          "DROP TABLE IF EXISTS device, measurement, event, capture, meta, bare");
+  int ok = PQstatus(c) == CONNECTION_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) {
+    fprintf(stderr, "bench_store: %s: cannot reset the PostgreSQL store\n", conninfo);
+    exit(1);
+  }
+}
 
 /* Row k of the stream: 1000 meters, one 200-ms row each per step, in the
  * order they arrive (time-major, interleaved across meters). */
@@ -143,6 +163,56 @@ static double run_bare(long rows, const char *db)
   return (double)rows / (now_s() - t0);
 }
 
+/* The PostgreSQL baseline: a prepared INSERT per row through libpq, the same
+ * table and unique index as the store's, transactions of 65536 rows. */
+static double run_bare_pg(long rows, const char *conninfo)
+{
+  PGconn *c = PQconnectdb(conninfo);
+  PGresult *r = PQexec(
+      c, "CREATE TABLE bare(t_ns BIGINT NOT NULL, device INTEGER NOT NULL, res SMALLINT NOT NULL,"
+         " dur_ns BIGINT, flags BIGINT, freq_hz FLOAT8, u1_v FLOAT8, u2_v FLOAT8, u3_v FLOAT8,"
+         " i1_a FLOAT8, i2_a FLOAT8, i3_a FLOAT8, in_a FLOAT8, p1_w FLOAT8, p2_w FLOAT8,"
+         " p3_w FLOAT8, p_total_w FLOAT8, s_eff_va FLOAT8, pf_total FLOAT8);"
+         "CREATE UNIQUE INDEX bare_key ON bare(device, res, t_ns)");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    exit(1);
+  PQclear(r);
+  r = PQprepare(c, "ins",
+                "INSERT INTO bare VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
+                "$17,$18,$19)",
+                0, NULL);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    exit(1);
+  PQclear(r);
+  double t0 = now_s();
+  hr_store_row_t row;
+  char v[19][32];
+  const char *pv[19];
+  for (int k = 0; k < 19; k++)
+    pv[k] = v[k];
+  for (long k = 0; k < rows; k++) {
+    if (k % 65536 == 0)
+      PQclear(PQexec(c, "BEGIN"));
+    row_k(k, &row);
+    snprintf(v[0], 32, "%lld", (long long)row.t_ns);
+    snprintf(v[1], 32, "%d", 1 + (int)(k % DEVICES));
+    snprintf(v[2], 32, "0");
+    snprintf(v[3], 32, "%lld", (long long)row.dur_ns);
+    snprintf(v[4], 32, "%u", row.flags);
+    const double *d = &row.freq_hz;
+    for (int j = 0; j < 14; j++)
+      snprintf(v[5 + j], 32, "%.17g", d[j]);
+    r = PQexecPrepared(c, "ins", 19, pv, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      exit(1);
+    PQclear(r);
+    if (k % 65536 == 65535 || k == rows - 1)
+      PQclear(PQexec(c, "COMMIT"));
+  }
+  PQfinish(c);
+  return (double)rows / (now_s() - t0);
+}
+
 int main(int argc, char **argv)
 {
   long rows = argc > 1 ? atol(argv[1]) : 2000000;
@@ -150,7 +220,11 @@ int main(int argc, char **argv)
   char db[512], cmd[600];
   snprintf(db, sizeof db, "%s/bench_store_%ld.db", dir, (long)getpid());
   /* Alternating rounds, so that a neighbour's load falls on both. */
-  double s_sum = 0, b_sum = 0, put_ns = 0;
+  double s_sum = 0, b_sum = 0, put_ns = 0, pg_sum = 0, pgb_sum = 0, pg_bytes = 0;
+  const char *pg = getenv("HR_STORE_TARGET");
+  if (pg && !*pg)
+    pg = NULL;
+  long bare_rows = rows < 200000 ? rows : 200000; /* the INSERT loop is slow */
   for (int round = 0; round < 2; round++) {
     rm_db(db);
     double b = run_bare(rows, db);
@@ -159,6 +233,34 @@ int main(int argc, char **argv)
     printf("round %d: store %.0f rows/s, plain SQLite %.0f rows/s\n", round + 1, s, b);
     s_sum += s;
     b_sum += b;
+    if (pg) {
+      pg_reset(pg);
+      double p_put = 0, p = run_store(rows, pg, &p_put);
+      printf("round %d: store into PostgreSQL (COPY) %.0f rows/s\n", round + 1, p);
+      pg_sum += p;
+      if (round == 1) { /* table and index, as the server counts them */
+        PGconn *c = PQconnectdb(pg);
+        PGresult *q = PQexec(c, "SELECT pg_total_relation_size('measurement')::float8 / count(*)"
+                                " FROM measurement");
+        if (PQresultStatus(q) == PGRES_TUPLES_OK && PQntuples(q) == 1)
+          pg_bytes = strtod(PQgetvalue(q, 0, 0), NULL);
+        PQclear(q);
+        PQfinish(c);
+      }
+      pg_reset(pg);
+      double pb = run_bare_pg(bare_rows, pg);
+      printf("round %d: plain PostgreSQL INSERT loop %.0f rows/s (%ld rows)\n", round + 1, pb,
+             bare_rows);
+      pgb_sum += pb;
+    }
+  }
+  if (pg) {
+    pg_reset(pg);
+    printf("store: %ld rows (1000 devices, 200 ms rows, interleaved): %.0f rows/s into PostgreSQL"
+           " (binary COPY), %.2fx the SQLite store in the same rounds, %.1fx a plain libpq"
+           " INSERT loop (%.0f rows/s)\n",
+           rows, pg_sum / 2, pg_sum / s_sum, pg_sum / pgb_sum, pgb_sum / 2);
+    printf("store: %.1f bytes per 200-ms row in PostgreSQL (table and indexes)\n", pg_bytes);
   }
   printf("store: %ld rows (1000 devices, 200 ms rows, interleaved): %.0f rows/s into SQLite, "
          "%.2fx a plain SQLite insert loop (%.0f rows/s); put %.0f ns/row\n",

@@ -2,7 +2,8 @@
  *
  * Input layout (HDR bytes, then float32 samples, NaN/inf/huge included):
  *   byte 0     : rate: bits 0-2 pick a common rate; bit 3: a free rate from
- *                bytes 5-8 (2000 .. 50000 Hz in steps of 0.001 Hz)
+ *                bytes 5-8 (2000 .. 50000 Hz in steps of 0.001 Hz); bit 4
+ *                flicker (HR_REC_FLICKER) too
  *   byte 1     : bit 0 60 Hz (else 50); bits 1-2 layout; bit 3 measured
  *                neutral (3P4W); bits 4-5 reference channel; bits 6-7 the
  *                tracking range
@@ -13,7 +14,8 @@
  *   byte 4     : bits 0-2 the start time (a table, or raw from bytes 9-16);
  *                bits 3-4 repetitions - 1 of the samples; bit 5 harmonics
  *                (HR_REC_HARM) too; bit 6 aggregates (HR_REC_AGG150,
- *                HR_REC_AGG10MIN) too; bit 7 flicker (HR_REC_FLICKER) too
+ *                HR_REC_AGG10MIN) too; bit 7 power-swing analytics (HR_REC_SWING,
+ *                a 125-ms window, 2-ms and 10-ms ramps, limits that fire)
  *   bytes 5-8  : free rate (little endian u32)
  *   bytes 9-16 : raw start time (little endian i64), kept within +-2^62 ns
  *
@@ -166,6 +168,15 @@ static void on_record(const hr_record_t *rec, void *user)
     mix(h, &rec->u.agg.n_values, sizeof rec->u.agg.n_values);
     mix_d(h, rec->u.agg.u_rms_v, rec->n_u);
     mix_d(h, &rec->u.agg.p_total_w, 1);
+  case HR_REC_SWING:
+    if (!rec->u.swing.spectrum_w)
+      abort(); /* callback delivery always has the spectrum */
+    if (rec->u.swing.n_bins != (int)(rec->dur_ns / 1000000) / 2 + 1)
+      abort();
+    mix_d(h, &rec->u.swing.p_mean_w, 6);
+    mix_d(h, rec->u.swing.band_rms_w, rec->u.swing.n_bands);
+    mix_d(h, rec->u.swing.ramp_w_per_s, rec->u.swing.n_ramps);
+    mix_d(h, rec->u.swing.spectrum_w, rec->u.swing.n_bins);
     break;
   case HR_REC_FLICKER:
     /* A Pst or Plt within its clock interval; an unflagged one is finite. */
@@ -251,8 +262,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.records |= HR_RECMASK(HR_REC_HARM);
   if (data[4] & 64)
     cfg.records |= HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
-  if (data[4] & 128)
+  if (data[0] & 16)
     cfg.records |= HR_RECMASK(HR_REC_FLICKER);
+  if (data[4] & 128) {
+    cfg.records |= HR_RECMASK(HR_REC_SWING);
+    cfg.swing.n_windows = 1;
+    cfg.swing.n_ramps = 2;
+    cfg.swing.ramp_window_s[0] = 0.002;
+    cfg.swing.ramp_window_s[1] = 0.01;
+    cfg.swing.ramp_limit_w_per_s[0] = 1e4;
+    cfg.swing.band_limit_w[1] = 1.0;
+  }
   /* With a callback the pull queue is never used: the smallest keeps create
    * and reset cheap. */
   cfg.queue_len = 256;

@@ -14,7 +14,9 @@
  * length it reports; with a smaller buffer it gives HR_ERR_FULL and a
  * NUL-terminated prefix of the same text, or the same text when it fits.
  * The time formatter gives "YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ" for every
- * int64. */
+ * int64.  A swing record (HR_REC_SWING, counts out of range too) also gets
+ * a spectrum of 1..64 values, written by hr_swing_spectrum_json within
+ * HR_SWING_SPECTRUM_JSON_BYTES as one valid JSON object. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -165,7 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   hr_fz_t f = hr_fz_init(data, size);
   hr_record_t rec;
   memset(&rec, 0, sizeof rec);
-  rec.kind = (hr_rec_kind_t)hr_fz_range(&f, 0, 7);
+  rec.kind = (hr_rec_kind_t)hr_fz_range(&f, 0, 8);
+  if (rec.kind == 8)
+    rec.kind = HR_REC_SWING;
   rec.flags = hr_fz_u32(&f);
   rec.t_ns = (int64_t)hr_fz_u64(&f);
   rec.dur_ns = (int64_t)hr_fz_u64(&f);
@@ -208,6 +212,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rec.u.event.delta = hr_fz_double(&f, 10.0);
     rec.u.event.from = hr_fz_double(&f, 10.0);
     rec.u.event.alarm_index = (int)hr_fz_u32(&f);
+    break;
+  case HR_REC_SWING:
+    rec.u.swing.window = (int)hr_fz_u32(&f);
+    rec.u.swing.n_bands = (int)hr_fz_u32(&f); /* clamped by the writer */
+    rec.u.swing.n_ramps = (int)hr_fz_u32(&f);
+    fill_doubles(&f, &rec.u.swing.bin_hz, 7); /* bin_hz .. dom_amp_w */
+    fill_doubles(&f, rec.u.swing.band_rms_w, HR_SWING_MAX_BANDS);
+    fill_doubles(&f, rec.u.swing.ramp_w_per_s, HR_SWING_MAX_RAMPS);
     break;
   default:
     break;
@@ -252,5 +264,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     abort();
   }
   free(part);
+  /* A swing record's spectrum line: valid JSON in the documented bytes. */
+  if (rec.kind == HR_REC_SWING) {
+    double sp[64];
+    int nb = 1 + hr_fz_u8(&f) % 64;
+    fill_doubles(&f, sp, (size_t)nb);
+    rec.u.swing.spectrum_w = sp;
+    rec.u.swing.n_bins = nb;
+    size_t cap = HR_SWING_SPECTRUM_JSON_BYTES(nb), ns = 0;
+    char *big = malloc(cap);
+    if (!big)
+      abort();
+    if (hr_swing_spectrum_json(&rec, use_id ? id : NULL, big, cap, &ns) != HR_OK ||
+        ns != strlen(big) || !(end = value(big, 0)) || *end != '\0')
+      abort();
+    free(big);
+  }
   return 0;
 }

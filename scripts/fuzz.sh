@@ -72,6 +72,7 @@ harness_of() {
   lease-*) echo fuzz_lease ;;
   svg-* | png-*) echo fuzz_charts ;;
   gen-*) echo fuzz_gen ;;
+  wire-pb-*) echo fuzz_wire_pb ;;
   *) echo "" ;;
   esac
 }

@@ -14,6 +14,7 @@ pkgs=(
   libcairo2-dev fonts-dejavu-core   # the studies' charts (PNG, SVG), drawn by the command
   libsqlite3-dev sqlite3            # the measurement store (src/store)
   protobuf-c-compiler libprotobuf-c-dev  # the PowerMeasurement wire message
+  protobuf-compiler python3-protobuf     # tests/wire: an independent decoder of our bytes
   postgresql-15 libpq-dev           # the PostgreSQL store backend and its test server
   locales                           # tests/core: a comma-decimal locale (de_DE.UTF-8)
   libjansson-dev libcsv-dev         # JSON Lines and CSV request traces (plan)

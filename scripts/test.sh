@@ -15,6 +15,9 @@ jobs=${HR_JOBS:-$(nproc)}
 fuzz_s=${HR_FUZZ_SECONDS:-10}
 
 bash scripts/install-deps.sh
+# The store's PostgreSQL tests (tests/store/pg_server.sh) must run here: a
+# missing server is a failure, not a skip.
+export HR_REQUIRE_PG=1
 
 # Ninja comes with install-deps.sh; make build and make demo use it too, so
 # the build directories are shared without a generator clash.

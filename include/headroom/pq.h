@@ -23,7 +23,10 @@
  *                    when asked for in cfg.records);
  *   HR_REC_FLICKER   per voltage channel: IEC 61000-4-15 flicker severity Pst
  *                    over every clock-aligned 10 min and Plt over every 2 h
- *                    (flicker.h; only when asked for in cfg.records).
+ *                    (flicker.h; only when asked for in cfg.records);
+ *   HR_REC_SWING     per window of the 1-ms power series: power-envelope
+ *                    spectrum, dominant oscillation, band energies, ramp
+ *                    rates (swing.h; only when asked for in cfg.records).
  *
  * Time comes from the sample clock only: sample k is at t0_ns + k/fs_hz.  The
  * results are bit-identical whatever the block sizes given to push.  Nothing
@@ -42,6 +45,7 @@
 #include "headroom/flicker.h"
 #include "headroom/harmonics.h"
 #include "headroom/layout.h"
+#include "headroom/swing.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +61,8 @@ typedef enum hr_rec_kind {
   HR_REC_AGG150 = 7,   /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_AGG10MIN = 8, /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_HARM = 9,     /* not in HR_RECMASK_ALL: ask for it */
-  HR_REC_FLICKER = 11  /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_FLICKER = 11, /* not in HR_RECMASK_ALL: ask for it */
+  HR_REC_SWING = 12    /* power-swing analytics (swing.h); not in HR_RECMASK_ALL */
 } hr_rec_kind_t;
 
 #define HR_RECMASK(kind) (1u << (kind))
@@ -116,7 +121,8 @@ typedef enum hr_event_type {
   HR_EVT_RVC = 4,          /* IEC 61000-4-30 §5.11 rapid voltage change */
   HR_EVT_POWER_STEP = 5,   /* total active power swing (1-ms series) */
   HR_EVT_CURRENT_STEP = 6, /* largest phase Irms(1/2) swing */
-  HR_EVT_ALARM = 7         /* configured threshold crossing with hysteresis */
+  HR_EVT_ALARM = 7,        /* configured threshold crossing with hysteresis */
+  HR_EVT_SWING_LIMIT = 8   /* ramp-rate or band limit of the swing stage (swing.h) */
 } hr_event_type_t;
 
 /* Metrics that alarms can watch, with the series they are evaluated on. */
@@ -187,6 +193,9 @@ typedef struct hr_meter_cfg {
    * relative to [A], >= 0 and finite; 0 (default): no TDD. */
   double harm_i_demand_a;
 
+  /* HR_REC_SWING and its limit events: power-swing analytics on the 1-ms
+   * total power series (swing.h; only when asked for in cfg.records). */
+  hr_swing_cfg_t swing;
   /* HR_REC_FLICKER: the IEC 61000-4-15 lamp model, 230 or 120 [V]
    * (default: 230 in 50 Hz systems, 120 in 60 Hz systems). */
   int flicker_lamp_v;
@@ -298,14 +307,17 @@ typedef struct hr_event_rec {
   int64_t duration_ns; /* ended only; 0 in a start notice */
   double extreme;      /* dip/interruption: residual voltage, the lowest Urms(1/2) [V];
                           swell: highest Urms(1/2) [V]; RVC: dUmax [V];
-                          step: value at the end of the swing; alarm: the most extreme
-                          metric value */
+                          step: value at the end of the swing; alarm, swing limit: the
+                          most extreme metric value (swing limit: |ramp| [W/s] or
+                          band_rms_w [W]) */
   double depth_pct;    /* dip/interruption: (Udin - residual)/Udin*100;
                           swell: (max - Udin)/Udin*100; RVC: dUmax/Udin*100;
-                          step: swing in % of its base */
+                          step: swing in % of its base; swing limit: extreme in % of
+                          the limit */
   double delta;        /* RVC: dUss [V]; step: signed swing (to - from) [W or A] */
-  double from;         /* step: value before the swing */
-  int alarm_index;     /* alarm: index in cfg.alarms; -1 otherwise */
+  double from;         /* step: value before the swing; swing limit: the limit */
+  int alarm_index;     /* alarm: index in cfg.alarms; swing limit: which limit
+                          (HR_SWING_BAND_LIMIT0, swing.h); -1 otherwise */
 } hr_event_rec_t;
 
 typedef struct hr_record {
@@ -324,6 +336,7 @@ typedef struct hr_record {
     hr_event_rec_t event; /* t_ns: when the engine decided (detection latency = t_ns - start_ns) */
     hr_harm_rec_t harm;
     hr_agg_rec_t agg;
+    hr_swing_rec_t swing;
     hr_flicker_rec_t flicker; /* t_ns, dur_ns: the 10-min (Pst) or 2-h (Plt) interval */
   } u;
 } hr_record_t;
@@ -389,7 +402,7 @@ HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, si
  * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
  * duration up to the last processed value of the series it was found on (the
  * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards
- * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 16 slots
+ * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 34 slots
  * are free, and emits nothing then. */
 HR_API int hr_meter_finish(hr_meter_t *m);
 

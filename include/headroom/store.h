@@ -1,4 +1,5 @@
-/* headroom: the measurement store (SQLite file; docs/store.md).
+/* headroom: the measurement store (docs/store.md): a SQLite file, or a
+ * PostgreSQL database for a fleet (the same calls, the same results).
  *
  * Holds, per device: measurement rows at three resolutions (200 ms = the
  * IEC 61000-4-30 10/12-cycle interval, 3 s, 10 min), events and the capture
@@ -9,7 +10,9 @@
  * When the backlog is full, the row is dropped and counted
  * (hr_store_stats_t.dropped_*), never silently.
  *
- * Durability: WAL journal, synchronous=NORMAL.  A writer process killed at any
+ * Durability: SQLite with a WAL journal, synchronous=NORMAL; PostgreSQL with
+ * the server's commit durability (one transaction per batch, rows loaded
+ * by binary COPY).  A writer process killed at any
  * point leaves a database that opens and passes an integrity check, holding
  * every row of every committed flush (tests/store/test_store_crash.c); what
  * was only in the backlog — at most flush_interval_s of rows — is lost.
@@ -75,7 +78,8 @@ typedef struct hr_store_capture {
 } hr_store_capture_t;
 
 typedef struct hr_store_cfg {
-  const char *path;              /* SQLite file; borrowed for hr_store_open */
+  const char *path;              /* the target, borrowed for hr_store_open: a SQLite file, or a
+                                  * PostgreSQL database (hr_store_target_is_pg) */
   size_t backlog_rows;           /* queued rows at most (all kinds), default 1 << 20 */
   size_t batch_rows;             /* rows per transaction, default 65536 */
   double flush_interval_s;       /* writer thread period, default 1.0, 0.01..60 */
@@ -105,11 +109,17 @@ typedef int (*hr_store_event_cb)(const hr_store_event_t *ev, void *user);
 
 HR_API int hr_store_cfg_init(hr_store_cfg_t *cfg, const char *path);
 
+/* 1 when target names a PostgreSQL database, as libpq takes it: a URI
+ * ("postgresql://user@host:5432/db", "postgres://...") or a conninfo string
+ * whose first word is keyword=value ("host=/run/pg port=5433 dbname=hr");
+ * 0 for anything else, which is a SQLite file's path. */
+HR_API int hr_store_target_is_pg(const char *target);
+
 /* Opens (creating if needed, unless cfg->read_only) a store.  *out is owned
  * by the caller and must be released with hr_store_close.  Returns HR_OK,
  * HR_ERR_INVALID_ARG, HR_ERR_NOMEM or HR_ERR_IO (the file cannot be opened or
- * is not a store).  A read-only store refuses puts, flushes and maintenance
- * with HR_ERR_STATE. */
+ * is not a store; the PostgreSQL server cannot be reached or refuses).  A read-only store refuses
+ * puts, flushes and maintenance with HR_ERR_STATE. */
 HR_API int hr_store_open(const hr_store_cfg_t *cfg, hr_store_t **out);
 
 /* Stops the writer thread, flushes, closes.  Returns the flush's result;

@@ -77,6 +77,20 @@ const char *cli_meter_option(const char *field)
   /* "alarms[2].metric": any member of any alarm comes from --alarm. */
   if (strncmp(field, "alarms[", 7) == 0)
     return "--alarm";
+  static const struct {
+    const char *prefix, *option;
+  } sw[] = {{"swing.n_windows", "--swing-window"},
+            {"swing.window_s", "--swing-window"},
+            {"swing.n_bands", "--swing-band"},
+            {"swing.band_lo_hz", "--swing-band"},
+            {"swing.band_limit_w", "--swing-band-limit"},
+            {"swing.n_ramps", "--swing-ramp"},
+            {"swing.ramp_window_s", "--swing-ramp"},
+            {"swing.ramp_limit_w_per_s", "--swing-ramp-limit"},
+            {"swing.hysteresis_pct", "--swing-hysteresis-pct"}};
+  for (size_t k = 0; k < sizeof sw / sizeof sw[0]; k++)
+    if (strncmp(field, sw[k].prefix, strlen(sw[k].prefix)) == 0)
+      return sw[k].option;
   for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
     if (strcmp(field, map[k].field) == 0)
       return map[k].option;

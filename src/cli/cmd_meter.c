@@ -1,4 +1,6 @@
-/* headroom meter: reads a sample stream and writes JSON Lines records. */
+/* headroom meter: reads a sample stream and writes its records: JSON Lines,
+ * or PowerMeasurement messages (length-delimited protobuf, or their JSON
+ * form), --output-format. */
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -18,19 +20,65 @@
 #include "headroom/store.h"
 #include "headroom/wire.h"
 
+/* --output-format */
+enum { OUT_JSON = 0, OUT_PROTO, OUT_PBJSON };
+
 typedef struct sink {
   FILE *out;
   const char *device_id;
+  int format;           /* OUT_* */
+  hr_pm_t *pm;          /* OUT_PROTO, OUT_PBJSON: the message being filled (made once) */
+  char *pm_buf;         /* HR_PM_JSON_MAX bytes (also holds HR_PM_DELIMITED_MAX) */
+  hr_pm_trend_t *trend; /* and the 1-ms series behind an interval's features */
+  int write_ms;         /* the 1-ms records were asked for (else only the trend sees them) */
+  int64_t hidden;       /* 1-ms records made for the trend only */
   int failed;
   int err;           /* errno of the first failed write */
   hr_store_t *store; /* --store: interval rows and events also go there */
   int store_dev;
-  char *harm_buf; /* HR_HARM_JSON_MAX bytes when harm records are asked for */
+  char *harm_buf;  /* HR_HARM_JSON_MAX bytes when harm records are asked for */
+  char *swing_buf; /* --swing-spectrum: swing_len bytes */
+  size_t swing_len;
 } sink_t;
+
+static void sink_put(sink_t *s, const void *buf, size_t n)
+{
+  if (!s->failed && fwrite(buf, 1, n, s->out) != n) {
+    s->failed = 1;
+    s->err = errno;
+  }
+}
+
+/* --output-format proto|pbjson: one PowerMeasurement per record
+ * (docs/formats.md); a harm record's spectrum travels in the message. */
+static void write_pm(sink_t *s, const hr_record_t *rec)
+{
+  size_t n = 0;
+  /* The device id was checked before the stream started. */
+  hr_pm_from_record(rec, s->device_id, s->pm);
+  hr_pm_trend_apply(s->trend, rec, s->pm);
+  if (rec->kind == HR_REC_MS && !s->write_ms) {
+    s->hidden++;
+    return;
+  }
+  if (s->format == OUT_PROTO) {
+    if (hr_pm_encode_delimited(s->pm, (uint8_t *)s->pm_buf, HR_PM_DELIMITED_MAX, &n) == HR_OK)
+      sink_put(s, s->pm_buf, n);
+  } else if (hr_pm_json(s->pm, s->pm_buf, HR_PM_JSON_MAX - 1, &n) == HR_OK) {
+    s->pm_buf[n] = '\n';
+    sink_put(s, s->pm_buf, n + 1);
+  }
+}
 
 static void write_record(const hr_record_t *rec, void *user)
 {
   sink_t *s = user;
+  if (s->format != OUT_JSON) {
+    write_pm(s, rec);
+    if (s->store && (rec->kind != HR_REC_MS || s->write_ms))
+      hr_store_put_record(s->store, s->store_dev, rec);
+    return;
+  }
   char buf[HR_RECORD_JSON_MAX];
   size_t n = 0;
   hr_record_json(rec, s->device_id, buf, sizeof buf, &n);
@@ -44,6 +92,15 @@ static void write_record(const hr_record_t *rec, void *user)
     hr_harm_json(rec->u.harm.detail, rec->t_ns, s->device_id, s->harm_buf, HR_HARM_JSON_MAX, &n);
     s->harm_buf[n] = '\n';
     if (!s->failed && fwrite(s->harm_buf, 1, n + 1, s->out) != n + 1) {
+      s->failed = 1;
+      s->err = errno;
+    }
+  }
+  /* --swing-spectrum: a swing record is followed by its spectrum. */
+  if (rec->kind == HR_REC_SWING && rec->u.swing.spectrum_w && s->swing_buf &&
+      hr_swing_spectrum_json(rec, s->device_id, s->swing_buf, s->swing_len, &n) == HR_OK) {
+    s->swing_buf[n] = '\n';
+    if (!s->failed && fwrite(s->swing_buf, 1, n + 1, s->out) != n + 1) {
       s->failed = 1;
       s->err = errno;
     }
@@ -155,8 +212,10 @@ static void print_reader_diag(const hr_reader_t *r)
   fprintf(stderr, "headroom meter: %s\n", text);
 }
 
+/* hidden: records made for the writer's own use, not written (the 1-ms
+ * records behind the features of --output-format proto|pbjson). */
 static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, double fs, int quiet,
-                    int lost)
+                    int lost, int64_t hidden)
 {
   hr_meter_stats_t st;
   hr_meter_get_stats(m, &st);
@@ -181,7 +240,7 @@ static void summary(const char *name, hr_meter_t *m, const hr_reader_t *r, doubl
             (unsigned long long)rs->skipped_lines);
   if (!quiet)
     fprintf(stderr, "headroom meter: %s: %lld frames (%.3f s), %lld records%s\n", name,
-            (long long)st.frames, (double)st.frames / fs, (long long)st.records,
+            (long long)st.frames, (double)st.frames / fs, (long long)(st.records - hidden),
             lost ? ", not all of them written" : "");
 }
 
@@ -394,6 +453,11 @@ typedef struct meter_args {
   int csv_header, csv_skip;
   int64_t t0_ns;
   unsigned records;
+  int out_format; /* OUT_* */
+  /* --swing-*: a repeated option adds to its list (the first one given
+   * replaces the defaults); limits are paired with the list after parsing. */
+  int sw_windows, sw_bands, sw_ramps, n_band_lim, n_ramp_lim;
+  double band_lim[HR_SWING_MAX_BANDS], ramp_lim[HR_SWING_MAX_RAMPS];
 } meter_args_t;
 
 enum {
@@ -408,8 +472,45 @@ enum {
   M_P_STEP,
   M_I_STEP,
   M_ALARM,
-  M_RECORDS
+  M_RECORDS,
+  M_SW_WINDOW,
+  M_SW_BAND,
+  M_SW_BAND_LIMIT,
+  M_SW_RAMP,
+  M_SW_RAMP_LIMIT,
+  M_OUT_FORMAT
 };
+
+/* Appends v to list (*n of max), or says why not. */
+static int sw_append(const char *opt, const char *v, double *list, int *n, int max)
+{
+  double x;
+  if (cli_double(v, &x) || !isfinite(x) || x < 0.0) {
+    fprintf(stderr, "headroom meter: %s: invalid value '%s': a finite number >= 0\n", opt, v);
+    return 2;
+  }
+  if (*n == max) {
+    fprintf(stderr, "headroom meter: %s: at most %d values\n", opt, max);
+    return 2;
+  }
+  list[(*n)++] = x;
+  return 0;
+}
+
+/* LO:HI in Hz. */
+static int parse_band(const char *arg, double *lo, double *hi)
+{
+  char buf[128];
+  if (strlen(arg) >= sizeof buf)
+    return -1;
+  strcpy(buf, arg);
+  char *colon = strchr(buf, ':');
+  if (!colon)
+    return -1;
+  *colon = '\0';
+  return cli_double(buf, lo) || cli_double(colon + 1, hi) || !isfinite(*lo) || !isfinite(*hi) ? -1
+                                                                                              : 0;
+}
 
 static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
 {
@@ -475,6 +576,38 @@ static int meter_opt(const cli_opt_t *o, const char *v, void *ctx)
   case M_RECORDS:
     bad = parse_records(v, &a->records);
     break;
+  case M_OUT_FORMAT:
+    bad = !strcmp(v, "json")     ? (a->out_format = OUT_JSON, 0)
+          : !strcmp(v, "proto")  ? (a->out_format = OUT_PROTO, 0)
+          : !strcmp(v, "pbjson") ? (a->out_format = OUT_PBJSON, 0)
+                                 : 1;
+    break;
+  case M_SW_WINDOW:
+    if (a->sw_windows++ == 0)
+      a->over.swing.n_windows = 0;
+    return sw_append(o->name, v, a->over.swing.window_s, &a->over.swing.n_windows,
+                     HR_SWING_MAX_WINDOWS);
+  case M_SW_RAMP:
+    if (a->sw_ramps++ == 0)
+      a->over.swing.n_ramps = 0;
+    return sw_append(o->name, v, a->over.swing.ramp_window_s, &a->over.swing.n_ramps,
+                     HR_SWING_MAX_RAMPS);
+  case M_SW_BAND_LIMIT:
+    return sw_append(o->name, v, a->band_lim, &a->n_band_lim, HR_SWING_MAX_BANDS);
+  case M_SW_RAMP_LIMIT:
+    return sw_append(o->name, v, a->ramp_lim, &a->n_ramp_lim, HR_SWING_MAX_RAMPS);
+  case M_SW_BAND: {
+    hr_swing_cfg_t *w = &a->over.swing;
+    if (a->sw_bands++ == 0)
+      w->n_bands = 0;
+    if (w->n_bands == HR_SWING_MAX_BANDS) {
+      fprintf(stderr, "headroom meter: %s: at most %d bands\n", o->name, HR_SWING_MAX_BANDS);
+      return 2;
+    }
+    bad = parse_band(v, &w->band_lo_hz[w->n_bands], &w->band_hi_hz[w->n_bands]);
+    w->n_bands += !bad;
+    break;
+  }
   default:
     bad = 1;
     break;
@@ -490,7 +623,7 @@ int cmd_meter(int argc, char **argv)
 {
   hr_meter_cfg_t cfg;
   double fs = 8000, f_nom = 60, u_din = 277;
-  int has_in = 0, quiet = 0, skip_bad = 0;
+  int has_in = 0, quiet = 0, skip_bad = 0, swing_spectrum = 0;
   const char *in_path = "-", *out_path = NULL, *device_id = NULL, *store_path = NULL;
   meter_args_t a;
   memset(&a, 0, sizeof a);
@@ -649,6 +782,49 @@ int cmd_meter(int argc, char **argv)
        .arg = "METRIC>X[:H]",
        .help = "threshold alarm (also <), hysteresis H, up to 8; metrics: p_total_w\n"
                "dpdt_w_per_s i_peak_a i_rms_a u_rms_v freq_hz"},
+      {.kind = CLI_SECTION, .help = "power swing (--records swing)"},
+      {.name = "--swing-window",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_WINDOW,
+       .arg = "S",
+       .help = "spectrum window of the 1-ms power series, whole ms from 0.125 s,\n"
+               "repeatable up to 4 (default 0.125 and 10)"},
+      {.name = "--swing-band",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_BAND,
+       .arg = "LO:HI",
+       .help = "oscillation band in Hz, repeatable up to 8 (default 0.1:2 and 3:30)"},
+      {.name = "--swing-band-limit",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_BAND_LIMIT,
+       .arg = "W",
+       .help = "swing_limit event when a band's RMS exceeds W (longest window);\n"
+               "once for all bands or once per band in order"},
+      {.name = "--swing-ramp",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_RAMP,
+       .arg = "S",
+       .help = "ramp-rate window, whole ms, repeatable up to 4 (default 1)"},
+      {.name = "--swing-ramp-limit",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_SW_RAMP_LIMIT,
+       .arg = "W_PER_S",
+       .help = "swing_limit event when |ramp| over a ramp window exceeds this;\n"
+               "once for all windows or once per window in order"},
+      {.name = "--swing-spectrum",
+       .kind = CLI_FLAG,
+       .dst = &swing_spectrum,
+       .help = "follow each swing record with its spectrum (a swing_spectrum line)"},
+      {.name = "--swing-hysteresis-pct",
+       .kind = CLI_DBL,
+       .dst = &ov->swing.hysteresis_pct,
+       .arg = "P",
+       .help = "a swing limit event ends at or below (100 - P) % of its limit (default 10)"},
       {.kind = CLI_SECTION, .help = "output"},
       {.name = "--records",
        .kind = CLI_FN,
@@ -656,10 +832,11 @@ int cmd_meter(int argc, char **argv)
        .tag = M_RECORDS,
        .arg = "LIST",
        .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,agg150,agg10min,\n"
-               "flicker or all (default cycle,interval,freq10s,event; all leaves out\n"
-               "harm: harmonics and IEEE 1459 powers, each followed by its spectrum,\n"
-               "agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min aggregates,\n"
-               "and flicker: IEC 61000-4-15 Pst per 10 min and Plt per 2 h)"},
+               "flicker,swing or all (default cycle,interval,freq10s,event; all leaves\n"
+               "out harm: harmonics and IEEE 1459 powers, each followed by its\n"
+               "spectrum, agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min\n"
+               "aggregates, flicker: IEC 61000-4-15 Pst per 10 min and Plt per 2 h,\n"
+               "and swing: power-swing analytics of the 1-ms power series)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
@@ -681,18 +858,28 @@ int cmd_meter(int argc, char **argv)
        .dst = &store_path,
        .arg = "FILE.db",
        .help = "also store the 200-ms rows and the events in this SQLite store\n"
-               "(created if needed; under --device-id, default \"meter\"; read\n"
-               "them back with headroom query)"},
+               "(created if needed), or in a PostgreSQL database given as\n"
+               "postgresql://... or a conninfo string \"host=... dbname=...\"\n"
+               "(under --device-id, default \"meter\"; read them back with\n"
+               "headroom query)"},
       {.name = "--out",
        .short_name = 'o',
        .kind = CLI_STR,
        .dst = &out_path,
        .arg = "FILE",
        .help = "write records to FILE instead of stdout"},
+      {.name = "--output-format",
+       .kind = CLI_FN,
+       .fn = meter_opt,
+       .tag = M_OUT_FORMAT,
+       .arg = "json|proto|pbjson",
+       .help = "json: JSON Lines records (default); proto: PowerMeasurement\n"
+               "protobuf messages, each after its length as a varint; pbjson:\n"
+               "the same messages as JSON Lines (docs/formats.md)"},
       {.name = "--json",
        .kind = CLI_FLAG,
        .dst = &(int){0},
-       .help = "JSON Lines records (the only output format; accepted for uniformity)"},
+       .help = "JSON Lines records (the default; same as --output-format json)"},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no summary on stderr"},
   };
   const cli_spec_t spec = {
@@ -733,6 +920,19 @@ int cmd_meter(int argc, char **argv)
   int64_t t0_ns = a.t0_ns;
   unsigned records = a.records;
   hr_meter_cfg_t over = a.over;
+  /* One limit applies to every band (ramp window), or one each in order. */
+  if ((a.n_band_lim > 1 && a.n_band_lim != over.swing.n_bands) ||
+      (a.n_ramp_lim > 1 && a.n_ramp_lim != over.swing.n_ramps)) {
+    int band = a.n_band_lim > 1 && a.n_band_lim != over.swing.n_bands;
+    fprintf(stderr, "headroom meter: %s: %d limits for %d %s; give one for all or one for each\n",
+            band ? "--swing-band-limit" : "--swing-ramp-limit", band ? a.n_band_lim : a.n_ramp_lim,
+            band ? over.swing.n_bands : over.swing.n_ramps, band ? "bands" : "ramp windows");
+    return 2;
+  }
+  for (int b = 0; a.n_band_lim && b < over.swing.n_bands; b++)
+    over.swing.band_limit_w[b] = a.band_lim[a.n_band_lim == 1 ? 0 : b];
+  for (int q = 0; a.n_ramp_lim && q < over.swing.n_ramps; q++)
+    over.swing.ramp_limit_w_per_s[q] = a.ramp_lim[a.n_ramp_lim == 1 ? 0 : q];
 
   /* A COMTRADE recording brings its own rate, layout and start time. */
   float *ct_frames = NULL;
@@ -751,6 +951,11 @@ int cmd_meter(int argc, char **argv)
   if (over.flicker_lamp_v == 0)
     over.flicker_lamp_v = f_nom == 60.0 ? 120 : 230;
   cfg = over;
+  /* The message of an interval record carries the load factor and trend of
+   * its 1-ms power series (hr_pm_trend_apply): make that series even when
+   * only the intervals are written. */
+  if (a.out_format != OUT_JSON && (cfg.records & HR_RECMASK(HR_REC_INTERVAL)))
+    cfg.records |= HR_RECMASK(HR_REC_MS);
   if (format == HR_FMT_I16LE) {
     if (cfg.u_clip_v == 0.0)
       cfg.u_clip_v = 32767.0 * scale_u;
@@ -820,10 +1025,33 @@ int cmd_meter(int argc, char **argv)
       return 1;
     }
   }
-  sink_t sink = {stdout, device_id, 0, 0, NULL, 0, NULL};
+  sink_t sink = {.out = stdout,
+                 .device_id = device_id,
+                 .format = a.out_format,
+                 .write_ms = (records & HR_RECMASK(HR_REC_MS)) != 0};
+  if (swing_spectrum && (cfg.records & HR_RECMASK(HR_REC_SWING))) {
+    double longest = 0.0;
+    for (int k = 0; k < cfg.swing.n_windows; k++)
+      longest = fmax(longest, cfg.swing.window_s[k]);
+    sink.swing_len = HR_SWING_SPECTRUM_JSON_BYTES((size_t)llround(longest * 1000.0) / 2 + 1);
+    sink.swing_buf = malloc(sink.swing_len);
+    if (!sink.swing_buf) {
+      fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+      if (fd > 0)
+        close(fd);
+      hr_reader_destroy(r);
+      hr_meter_destroy(m);
+      free(ct_frames);
+      return 1;
+    }
+  }
   const char *out_name = "standard output";
-  if ((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) {
+  if (((cfg.records & HR_RECMASK(HR_REC_HARM)) && !(sink.harm_buf = malloc(HR_HARM_JSON_MAX))) ||
+      (sink.format != OUT_JSON &&
+       (!(sink.pm = malloc(sizeof *sink.pm)) || !(sink.pm_buf = malloc(HR_PM_JSON_MAX)) ||
+        !(sink.trend = malloc(sizeof *sink.trend))))) {
     fprintf(stderr, "headroom meter: %s\n", hr_strerror(HR_ERR_NOMEM));
+    free(sink.swing_buf);
     if (fd > 0)
       close(fd);
     hr_reader_destroy(r);
@@ -831,12 +1059,17 @@ int cmd_meter(int argc, char **argv)
     free(ct_frames);
     return 1;
   }
+  hr_pm_trend_init(sink.trend);
   if (out_path) {
     sink.out = fopen(out_path, "w");
     out_name = out_path;
     if (!sink.out) {
       fprintf(stderr, "headroom meter: %s: %s\n", out_path, strerror(errno));
       free(sink.harm_buf);
+      free(sink.pm);
+      free(sink.pm_buf);
+      free(sink.trend);
+      free(sink.swing_buf);
       if (fd > 0)
         close(fd);
       hr_reader_destroy(r);
@@ -857,6 +1090,10 @@ int cmd_meter(int argc, char **argv)
       fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
       hr_store_close(sink.store);
       free(sink.harm_buf);
+      free(sink.pm);
+      free(sink.pm_buf);
+      free(sink.trend);
+      free(sink.swing_buf);
       if (out_path)
         fclose(sink.out);
       if (fd > 0)
@@ -1007,7 +1244,7 @@ done:
               (unsigned long long)st.queued);
     }
   }
-  summary(name, m, r, fs, quiet, sink.failed);
+  summary(name, m, r, fs, quiet, sink.failed, sink.hidden);
   if (signo) {
     fprintf(stderr, "headroom meter: %s: stopped by %s; open events closed, records flushed\n",
             name, signal_name(signo));
@@ -1019,6 +1256,10 @@ done:
   hr_reader_destroy(r);
   hr_meter_destroy(m);
   free(sink.harm_buf);
+  free(sink.pm);
+  free(sink.pm_buf);
+  free(sink.trend);
+  free(sink.swing_buf);
   free(ct_frames);
   return status;
 }

@@ -186,8 +186,9 @@ int cmd_query(int argc, char **argv)
       .prog = "headroom query",
       .usage = "STORE.db --device ID [options]",
       .about = "A device's stored series at one resolution, or its events, in a time range,\n"
-               "from a store written by headroom meter --store.  JSON Lines (missing\n"
-               "values null) or CSV (missing values empty).",
+               "from a store written by headroom meter --store: a SQLite file, or a\n"
+               "PostgreSQL database (postgresql://... or \"host=... dbname=...\").\n"
+               "JSON Lines (missing values null) or CSV (missing values empty).",
       .epilog = "Exit status: 0 (also for an empty range), 1 when the store cannot be read\n"
                 "or holds no such device, 2 for bad usage.",
       .opts = opts,
@@ -215,7 +216,7 @@ int cmd_query(int argc, char **argv)
     return cli_bad(&spec, "--to", "'%s' is not an RFC 3339 UTC time (1677..2262) or ns", to_s);
   /* Opening creates a missing store: a query must not. */
   struct stat st;
-  if (stat(pos[0], &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (!hr_store_target_is_pg(pos[0]) && (stat(pos[0], &st) != 0 || !S_ISREG(st.st_mode))) {
     fprintf(stderr, "headroom query: %s: %s\n", pos[0],
             errno ? strerror(errno) : "not a regular file");
     return 1;

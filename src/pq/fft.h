@@ -10,8 +10,10 @@
 
 typedef struct hr__fft hr__fft_t;
 
-/* Plans a transform of n real points, n even, 2 <= n <= 1 << 22.  Returns
- * NULL when n is not valid or memory is short.  The plan owns its tables
+/* Plans a transform of n real points, 2 <= n <= 1 << 22 (an odd n goes
+ * through the complex transform, about twice the cost; n with large prime
+ * factors is slow, O(n p)).  Returns NULL when n is not valid or memory is
+ * short.  The plan owns its tables
  * and work buffers (so one plan serves one thread); release with
  * hr__fft_destroy (NULL allowed). */
 hr__fft_t *hr__fft_create(int n);

@@ -18,6 +18,7 @@
 #include "core/core.h"
 #include "flicker_int.h"
 #include "harmonics_int.h"
+#include "swing_int.h"
 #include "meter_int.h"
 
 /* The band-pass's switch-on transient (its high-pass poles at f_nom/4 decay
@@ -60,6 +61,7 @@ int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double
   cfg->i_step_pct = 20.0;
   cfg->i_step_window_ms = 50.0;
   cfg->queue_len = 4096;
+  hr__swing_cfg_defaults(&cfg->swing);
   cfg->flicker_lamp_v = f_nom_hz == 60.0 ? 120 : 230;
   return HR_OK;
 }
@@ -150,6 +152,11 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
         "must be between 256 and 1048576 (got %zu)", cfg->queue_len);
   CHECK(cfg->harm_i_demand_a >= 0.0 && isfinite(cfg->harm_i_demand_a), HR_ERR_RANGE,
         "harm_i_demand_a", "must be a finite current >= 0 A (got %g)", cfg->harm_i_demand_a);
+  if (cfg->records & HR_RECMASK(HR_REC_SWING)) {
+    int src = hr__swing_cfg_check(cfg, diag);
+    if (src != HR_OK)
+      return src;
+  }
   CHECK(cfg->flicker_lamp_v == 230 || cfg->flicker_lamp_v == 120, HR_ERR_RANGE, "flicker_lamp_v",
         "the flicker lamp model must be 230 or 120 V (got %d)", cfg->flicker_lamp_v);
   return HR_OK;
@@ -209,6 +216,7 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_HARM     ? sizeof rec->u.harm
                 : kind == HR_REC_AGG150   ? sizeof rec->u.agg
                 : kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
+                : kind == HR_REC_SWING    ? sizeof rec->u.swing
                 : kind == HR_REC_FLICKER  ? sizeof rec->u.flicker
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
@@ -238,8 +246,9 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
 /* Records one frame can produce at most: two boundaries due together (each a
  * half, a cycle, an interval, an agg150 and an agg10min, and up to
  * 3 + 1 + 2 + 8 events), two 1-ms ticks (each a record and up to 2 + 8
- * events), a 10-s frequency: 61; rounded up. */
-#define QUEUE_RESERVE 98 /* + 2: a Pst and a Plt record (flicker.c) after a chunk */
+ * events, and with swing records up to HR_SWING_MAX_WINDOWS records and
+ * 4 + 8 limit events), a 10-s frequency; rounded up. */
+#define QUEUE_RESERVE 130 /* + 2: a Pst and a Plt record (flicker.c) */
 
 static size_t align_up(size_t n)
 {
@@ -361,7 +370,8 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
     m->ms_events |= cfg->alarms[k].metric == HR_METRIC_P_TOTAL_W ||
                     cfg->alarms[k].metric == HR_METRIC_DPDT_W_PER_S ||
                     cfg->alarms[k].metric == HR_METRIC_I_PEAK_A;
-  m->need_pcum = (cfg->records & HR_RECMASK(HR_REC_MS)) || m->ms_events;
+  m->need_pcum = (cfg->records & HR_RECMASK(HR_REC_MS)) || m->ms_events ||
+                 (cfg->records & HR_RECMASK(HR_REC_SWING));
   hr__zc_filter_init(&m->zc, m->fs, cfg->f_nom_hz);
   hr__zc_filter_tabulate(&m->zc, m->f_min, m->f_max);
   /* Crossings count only after the filtered reference has swung past 3 % of
@@ -381,9 +391,19 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
     free(mem);
     return rc;
   }
+  if (cfg->records & HR_RECMASK(HR_REC_SWING)) {
+    rc = hr__swing_stage_create(cfg, &m->swing_stage);
+    if (rc != HR_OK) {
+      hr__agg_destroy(m->agg);
+      hr__harm_destroy(m->harm);
+      free(mem);
+      return rc;
+    }
+  }
   if (cfg->records & HR_RECMASK(HR_REC_FLICKER)) {
     rc = hr__flicker_create(m, &m->flicker);
     if (rc != HR_OK) {
+      hr__swing_stage_destroy(m->swing_stage);
       hr__agg_destroy(m->agg);
       hr__harm_destroy(m->harm);
       free(mem);
@@ -400,6 +420,7 @@ void hr_meter_destroy(hr_meter_t *m)
   if (m) {
     hr__harm_destroy(m->harm);
     hr__agg_destroy(m->agg);
+    hr__swing_stage_destroy(m->swing_stage);
     hr_flicker_destroy(m->flicker);
   }
   free(m ? m->arena : NULL);
@@ -451,6 +472,7 @@ void hr_meter_reset(hr_meter_t *m)
   m->itv_tick_ns = INT64_MAX;
   hr__harm_reset(m->harm);
   hr__agg_reset(m->agg);
+  hr__swing_stage_reset(m->swing_stage);
   hr_flicker_reset(m->flicker);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
@@ -493,9 +515,10 @@ void hr_meter_get_stats(const hr_meter_t *m, hr_meter_stats_t *out)
 
 int hr_meter_finish(hr_meter_t *m)
 {
-  if (!m->cb && m->qcap - m->qcount < 16)
+  if (!m->cb && m->qcap - m->qcount < 34)
     return HR_ERR_FULL;
   hr__events_finish(m, m->prev_bpos);
+  hr__swing_stage_finish(m);
   if (m->flicker)
     hr__flicker_finish(m);
   return HR_OK;
@@ -1225,8 +1248,9 @@ static double pcum_at(const hr_meter_t *m, double x)
 
 static void process_ms(hr_meter_t *m, double e)
 {
-  /* Nothing reads the 1-ms series but its record and its detectors. */
-  if (!(m->cfg.records & HR_RECMASK(HR_REC_MS)) && !m->ms_events) {
+  /* Nothing reads the 1-ms series but its record, its detectors and the
+   * swing stage. */
+  if (!(m->cfg.records & HR_RECMASK(HR_REC_MS)) && !m->ms_events && !m->swing_stage) {
     m->ms_prev_pos = e;
     return;
   }
@@ -1278,6 +1302,8 @@ static void process_ms(hr_meter_t *m, double e)
   }
   if (m->ms_events)
     hr__events_ms(m, e / m->fs, p, m->have_p_prev ? dpdt : 0.0, ipk);
+  if (m->swing_stage)
+    hr__swing_stage_ms(m, e, p, flags);
 
   m->p_prev = p;
   m->have_p_prev = 1;

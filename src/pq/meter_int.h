@@ -194,6 +194,8 @@ struct hr_meter {
   struct hr__harm *harm; /* harmonics stage (harmonics.c), NULL unless HR_REC_HARM is asked for */
   struct hr__agg *agg;   /* aggregation stage (agg.c), NULL unless HR_REC_AGG150 or
                             HR_REC_AGG10MIN is asked for */
+  /* power-swing stage (swing.c), NULL unless HR_REC_SWING is asked for */
+  struct hr__swing_stage *swing_stage;
   struct hr_flicker
       *flicker;       /* flickermeter (flicker.c), NULL unless HR_REC_FLICKER is asked for */
   const float *flk_x; /* the caller's frames of the chunk being run (for the flickermeter) */

@@ -7,7 +7,7 @@ static const hr__enum_name_t rec_kind_names[] = {
     {HR_REC_HALF, "half"},         {HR_REC_CYCLE, "cycle"},     {HR_REC_MS, "ms"},
     {HR_REC_INTERVAL, "interval"}, {HR_REC_FREQ10S, "freq10s"}, {HR_REC_EVENT, "event"},
     {HR_REC_HARM, "harm"},         {HR_REC_AGG150, "agg150"},   {HR_REC_AGG10MIN, "agg10min"},
-    {HR_REC_FLICKER, "flicker"}};
+    {HR_REC_FLICKER, "flicker"},   {HR_REC_SWING, "swing"}};
 
 static const hr__enum_name_t event_type_names[] = {{HR_EVT_DIP, "dip"},
                                                    {HR_EVT_SWELL, "swell"},
@@ -15,7 +15,8 @@ static const hr__enum_name_t event_type_names[] = {{HR_EVT_DIP, "dip"},
                                                    {HR_EVT_RVC, "rvc"},
                                                    {HR_EVT_POWER_STEP, "power_step"},
                                                    {HR_EVT_CURRENT_STEP, "current_step"},
-                                                   {HR_EVT_ALARM, "alarm"}};
+                                                   {HR_EVT_ALARM, "alarm"},
+                                                   {HR_EVT_SWING_LIMIT, "swing_limit"}};
 
 static const hr__enum_name_t metric_names[] = {
     {HR_METRIC_P_TOTAL_W, "p_total_w"}, {HR_METRIC_DPDT_W_PER_S, "dpdt_w_per_s"},

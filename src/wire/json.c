@@ -232,6 +232,22 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     num(&o, "p_total_w", a->p_total_w);
     break;
   }
+  case HR_REC_SWING: {
+    const hr_swing_rec_t *w = &rec->u.swing;
+    put(&o, ",\"window\":%d", w->window);
+    num(&o, "bin_hz", w->bin_hz);
+    num(&o, "p_mean_w", w->p_mean_w);
+    num(&o, "p_min_w", w->p_min_w);
+    num(&o, "p_max_w", w->p_max_w);
+    num(&o, "swing_rms_w", w->swing_rms_w);
+    num(&o, "dom_freq_hz", w->dom_freq_hz);
+    num(&o, "dom_amp_w", w->dom_amp_w);
+    int nb = w->n_bands < 0 ? 0 : w->n_bands > HR_SWING_MAX_BANDS ? HR_SWING_MAX_BANDS : w->n_bands;
+    int nr = w->n_ramps < 0 ? 0 : w->n_ramps > HR_SWING_MAX_RAMPS ? HR_SWING_MAX_RAMPS : w->n_ramps;
+    arr(&o, "band_rms_w", w->band_rms_w, nb);
+    arr(&o, "ramp_w_per_s", w->ramp_w_per_s, nr);
+    break;
+  }
   case HR_REC_FLICKER: {
     /* IEC 61000-4-15: Pst per voltage channel over 10 min, or Plt over 2 h. */
     const hr_flicker_rec_t *f = &rec->u.flicker;
@@ -297,10 +313,43 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
       put(&o, ",\"alarm\":%d", e->alarm_index);
       num(&o, "extreme", e->extreme);
       break;
+    case HR_EVT_SWING_LIMIT: {
+      int band = e->alarm_index >= HR_SWING_BAND_LIMIT0;
+      put(&o, ",\"limit\":\"%s\",\"index\":%d", band ? "band" : "ramp",
+          band ? e->alarm_index - HR_SWING_BAND_LIMIT0 : e->alarm_index);
+      num(&o, band ? "limit_w" : "limit_w_per_s", e->from);
+      num(&o, band ? "max_w" : "max_w_per_s", e->extreme);
+      num(&o, "pct_of_limit", e->depth_pct);
+      break;
+    }
     }
     break;
   }
   }
+  put(&o, "}");
+  if (n_written)
+    *n_written = o.pos;
+  return o.full ? HR_ERR_FULL : HR_OK;
+}
+
+int hr_swing_spectrum_json(const hr_record_t *rec, const char *device_id, char *buf, size_t len,
+                           size_t *n_written)
+{
+  if (!rec || !buf || len == 0 || rec->kind != HR_REC_SWING || !rec->u.swing.spectrum_w ||
+      rec->u.swing.n_bins < 1 || !device_id_ok(device_id))
+    return HR_ERR_INVALID_ARG;
+  const hr_swing_rec_t *w = &rec->u.swing;
+  out_t o = {buf, len, 0, 0};
+  buf[0] = '\0';
+  char ts[40];
+  hr_time_rfc3339(rec->t_ns, ts, sizeof ts);
+  put(&o, "{\"type\":\"swing_spectrum\"");
+  if (device_id)
+    put(&o, ",\"device_id\":\"%s\"", device_id);
+  put(&o, ",\"t\":\"%s\",\"t_ns\":%lld,\"dur_ns\":%lld,\"window\":%d,\"n_bins\":%d", ts,
+      (long long)rec->t_ns, (long long)rec->dur_ns, w->window, w->n_bins);
+  num(&o, "bin_hz", w->bin_hz);
+  arr(&o, "spectrum_w", w->spectrum_w, w->n_bins);
   put(&o, "}");
   if (n_written)
     *n_written = o.pos;

@@ -52,7 +52,7 @@ void *realloc(void *p, size_t size)
 #ifndef HR_ASAN
 static long n_rec;
 
-static long n_harm, n_agg;
+static long n_harm, n_agg, n_swing;
 
 static void on_record(const hr_record_t *rec, void *user)
 {
@@ -60,6 +60,7 @@ static void on_record(const hr_record_t *rec, void *user)
   n_rec++;
   n_harm += rec->kind == HR_REC_HARM;
   n_agg += rec->kind == HR_REC_AGG10MIN;
+  n_swing += rec->kind == HR_REC_SWING;
 }
 #endif
 
@@ -89,6 +90,12 @@ static void push_does_not_allocate(void **state)
   /* and the aggregates, across a 10-min tick half a second in */
   cfg.records |= HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
   cfg.t0_ns = INT64_C(1700000400000000000) - INT64_C(500000000);
+  /* Power-swing analytics with limits that fire (the current steps at 0.25 s). */
+  cfg.records |= HR_RECMASK(HR_REC_SWING);
+  cfg.swing.window_s[1] = 0.25;
+  cfg.swing.ramp_window_s[0] = 0.02;
+  cfg.swing.ramp_limit_w_per_s[0] = 1e5;
+  cfg.swing.band_limit_w[1] = 1.0;
   cfg.records |= HR_RECMASK(HR_REC_FLICKER); /* and the flickermeter */
   cfg.p_step_base_w = 40000.0;
   cfg.i_step_base_a = 60.0;
@@ -106,6 +113,7 @@ static void push_does_not_allocate(void **state)
   assert_true(n_rec > 1000);
   assert_true(n_harm >= 3);   /* the harmonics stage ran on the sample path too */
   assert_int_equal(n_agg, 1); /* and the aggregation's 10-min value */
+  assert_true(n_swing >= 10); /* and the swing stage: 7 + 3 windows */
 
   /* The pull queue. */
   hr_meter_reset(m);

@@ -5,7 +5,11 @@ meter printed comes back as one 200-ms row with the same time and values
 select a sub-range (RFC 3339 and ns give the same rows); --csv has a header
 and the same rows; an unknown device, a missing store (not created) and a
 bad option fail with their exit codes; the 3-s roll-ups the meter's
-closing maintenance made are the RMS of their 200-ms rows."""
+closing maintenance made are the RMS of their 200-ms rows.
+
+With HR_STORE_TARGET set (tests/store/pg_server.sh), the same against that
+PostgreSQL database instead of a file; there, a database without the store's
+tables is refused and left as it was, and a missing database fails."""
 import csv
 import io
 import json
@@ -15,6 +19,7 @@ import sys
 import tempfile
 
 HR = os.environ.get("HR_BIN", "build/headroom")
+PG = os.environ.get("HR_STORE_TARGET")
 fails = []
 
 
@@ -29,6 +34,18 @@ def run(*args, data=None):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+def psql(sql):
+    """Runs sql on the PostgreSQL target; its rows as text."""
+    p = subprocess.run(["psql", PG, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                       capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"psql {sql}: {p.stderr.decode()}")
+    return p.stdout.decode()
+
+
+STORE_TABLES = "device, measurement, event, capture, meta"
+
+
 def close(a, b):
     if a is None or b is None:
         return a is None and b is None
@@ -36,7 +53,9 @@ def close(a, b):
 
 
 with tempfile.TemporaryDirectory() as d:
-    db = os.path.join(d, "m.db")
+    db = PG or os.path.join(d, "m.db")
+    if PG:
+        psql(f"set client_min_messages = warning; drop table if exists {STORE_TABLES}")
     wave = subprocess.run([HR, "gen", "dip", "--seconds", "7"], capture_output=True,
                           timeout=60).stdout
     rc, out, err = run("meter", "--store", db, "--device-id", "rack-1", "--records",
@@ -93,21 +112,35 @@ with tempfile.TemporaryDirectory() as d:
 
     rc, out, err = run("query", db, "--device", "rack-2")
     check(rc == 1 and "no device 'rack-2'" in err and out == "", f"unknown device: {rc} {err}")
-    missing = os.path.join(d, "none.db")
-    rc, _, err = run("query", missing, "--device", "x")
-    check(rc == 1 and not os.path.exists(missing), f"missing store: {rc} {err}")
-    # Another program's SQLite file is refused and left as it was (a query
-    # opens read-only and creates nothing).
-    import sqlite3
-    other = os.path.join(d, "other.db")
-    con = sqlite3.connect(other)
-    con.execute("create table t(x)")
-    con.commit()
-    con.close()
-    before = open(other, "rb").read()
-    rc, _, err = run("query", other, "--device", "x")
-    check(rc == 1 and "not a headroom store" in err and open(other, "rb").read() == before,
-          f"another program's database: {rc} {err}")
+    if PG:
+        # A database without the store's tables is refused, and a query
+        # creates nothing there; a database that is not there fails.
+        psql(f"drop table {STORE_TABLES}; create table t(x int)")
+        before = psql("select count(*) from pg_tables where schemaname = current_schema()")
+        rc, _, err = run("query", PG, "--device", "x")
+        after = psql("select count(*) from pg_tables where schemaname = current_schema()")
+        check(rc == 1 and "not a headroom store" in err and before == after == "1\n",
+              f"another program's database: {rc} {err} {before!r} {after!r}")
+        rc, _, err = run("query", PG.replace("dbname=postgres", "dbname=no_such_db"), "--device",
+                         "x")
+        check(rc == 1 and "no_such_db" in err, f"missing database: {rc} {err}")
+        psql("drop table t")
+    else:
+        missing = os.path.join(d, "none.db")
+        rc, _, err = run("query", missing, "--device", "x")
+        check(rc == 1 and not os.path.exists(missing), f"missing store: {rc} {err}")
+        # Another program's SQLite file is refused and left as it was (a query
+        # opens read-only and creates nothing).
+        import sqlite3
+        other = os.path.join(d, "other.db")
+        con = sqlite3.connect(other)
+        con.execute("create table t(x)")
+        con.commit()
+        con.close()
+        before = open(other, "rb").read()
+        rc, _, err = run("query", other, "--device", "x")
+        check(rc == 1 and "not a headroom store" in err and open(other, "rb").read() == before,
+              f"another program's database: {rc} {err}")
     rc, _, err = run("query", db, "--device", "rack-1", "--res", "1h")
     check(rc == 2 and "--res" in err and "10min" in err, f"--res 1h: {rc} {err}")
     rc, _, err = run("query", db, "--device", "rack-1", "--from", "yesterday")
@@ -118,4 +151,4 @@ with tempfile.TemporaryDirectory() as d:
 if fails:
     print(f"query: {len(fails)} failed")
     sys.exit(1)
-print("query: ok")
+print("query: ok" + (" (PostgreSQL)" if PG else " (SQLite)"))
