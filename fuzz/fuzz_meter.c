@@ -168,6 +168,7 @@ static void on_record(const hr_record_t *rec, void *user)
     mix(h, &rec->u.agg.n_values, sizeof rec->u.agg.n_values);
     mix_d(h, rec->u.agg.u_rms_v, rec->n_u);
     mix_d(h, &rec->u.agg.p_total_w, 1);
+    break;
   case HR_REC_SWING:
     if (!rec->u.swing.spectrum_w)
       abort(); /* callback delivery always has the spectrum */
