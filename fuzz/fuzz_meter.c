@@ -11,7 +11,8 @@
  *   byte 2     : detectors: power step, current step, voltage clip, current
  *                clip, RVC off, a second alarm, records (events only), a
  *                zero dip threshold
- *   byte 3     : push block size - 1 (frames)
+ *   byte 3     : bits 0-6 push block size - 1 (frames); bit 7 flicker
+ *                (HR_REC_FLICKER) too
  *   byte 4     : bits 0-2 the start time (a table, or raw from bytes 9-16);
  *                bits 3-4 repetitions - 1 of the samples; bit 5 harmonics
  *                (HR_REC_HARM) too; bit 6 aggregates (HR_REC_AGG150,
@@ -96,7 +97,8 @@ static void on_record(const hr_record_t *rec, void *user)
   /* A value of a clock interval (10 s, 10 min) starts at the interval's
    * tick, which can be long before the stream when it began inside it: its
    * end must reach into the stream. */
-  const int clock = rec->kind == HR_REC_FREQ10S || rec->kind == HR_REC_AGG10MIN;
+  const int clock =
+      rec->kind == HR_REC_FREQ10S || rec->kind == HR_REC_AGG10MIN || rec->kind == HR_REC_FLICKER;
   const int64_t t_chk = clock ? rec->t_ns + rec->dur_ns : rec->t_ns;
   if (rec->dur_ns < 0 || t_chk < r->t_lo || rec->t_ns > r->t_hi)
     abort();
@@ -191,6 +193,14 @@ static void on_record(const hr_record_t *rec, void *user)
     mix_d(h, rec->u.phasor.u_mag_v, rec->n_u);
     mix_d(h, rec->u.phasor.u_ang_deg, rec->n_u);
     mix_d(h, rec->u.phasor.i_mag_a, rec->n_i);
+  case HR_REC_FLICKER:
+    /* A Pst or Plt within its clock interval; an unflagged one is finite. */
+    if (rec->dur_ns > (rec->u.flicker.plt ? 7200000000000LL : 600000000000LL))
+      abort();
+    if (!(rec->flags & (HR_FLAG_STARTUP | HR_FLAG_BAD_SAMPLE)) && !isfinite(rec->u.flicker.p[0]))
+      abort();
+    mix_d(h, rec->u.flicker.p, rec->n_u);
+    mix_d(h, rec->u.flicker.pinst_max, rec->n_u);
     break;
   case HR_REC_EVENT:
     mix(h, &rec->u.event.type, sizeof rec->u.event.type);
@@ -267,6 +277,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.records |= HR_RECMASK(HR_REC_HARM);
   if (data[4] & 64)
     cfg.records |= HR_RECMASK(HR_REC_AGG150) | HR_RECMASK(HR_REC_AGG10MIN);
+  if (data[3] & 128)
+    cfg.records |= HR_RECMASK(HR_REC_FLICKER);
   if (data[4] & 128) {
     cfg.records |= HR_RECMASK(HR_REC_SWING);
     cfg.swing.n_windows = 1;
@@ -293,7 +305,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.t0_ns = raw / 2 / 2; /* within +-2^61 */
   }
   int reps = 1 + ((data[4] >> 3) & 3);
-  size_t block = (size_t)data[3] + 1;
+  size_t block = (size_t)(data[3] & 127) + 1;
 
   if (hr_meter_cfg_check(&cfg, NULL) != HR_OK)
     abort(); /* every configuration built above is valid */

@@ -102,6 +102,12 @@ def meter():
     # 700 frames twice (a cap on seed size): two 10-cycle windows.
     put(h, "1p2w_2k_harm", meter_seed(8, 0, 0, 99, 32 | (1 << 3), 2000, 50, 2, 700,
                                       rate=2000000))
+    # Flicker (byte 3 bit 7): free rate 2000 Hz, 1P2W, 700 frames twice, the
+    # stream starting 0.2 s before a 10-min tick (a Pst interval closes in
+    # it), a NaN.
+    put(h, "1p2w_2k_flicker", meter_seed(8, 0, 0, 199, (1 << 3) | 7, 2000, 50, 2, 700,
+                                         rate=2000000, t0=(1700000400 * 10**9 - 2 * 10**8) * 4,
+                                         poison=[(901, float("nan"))]))
     # 2 kHz, 40 % tracking, second alarm, zero-ish signal.
     put(h, "2k_quiet", bytes([0, 0xc0, 0x20, 0, 0x18]) + bytes(12) + bytes(8 * 200))
 

@@ -20,7 +20,10 @@
  *                    fifteen 10/12-cycle values aggregated;
  *   HR_REC_AGG10MIN  IEC 61000-4-30 §4.5.3: the 10/12-cycle values of a
  *                    10-min interval of the UTC clock aggregated (both only
- *                    when asked for in cfg.records).
+ *                    when asked for in cfg.records);
+ *   HR_REC_FLICKER   per voltage channel: IEC 61000-4-15 flicker severity Pst
+ *                    over every clock-aligned 10 min and Plt over every 2 h
+ *                    (flicker.h; only when asked for in cfg.records);
  *   HR_REC_SWING     per window of the 1-ms power series: power-envelope
  *                    spectrum, dominant oscillation, band energies, ramp
  *                    rates (swing.h; only when asked for in cfg.records).
@@ -41,6 +44,7 @@
 
 #include "headroom/error.h"
 #include "headroom/export.h"
+#include "headroom/flicker.h"
 #include "headroom/harmonics.h"
 #include "headroom/layout.h"
 #include "headroom/swing.h"
@@ -61,6 +65,7 @@ typedef enum hr_rec_kind {
   HR_REC_AGG10MIN = 8, /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_HARM = 9,     /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_PHASOR = 10,  /* synchrophasors (phasor.h); not in HR_RECMASK_ALL */
+  HR_REC_FLICKER = 11, /* not in HR_RECMASK_ALL: ask for it */
   HR_REC_SWING = 12    /* power-swing analytics (swing.h); not in HR_RECMASK_ALL */
 } hr_rec_kind_t;
 
@@ -201,6 +206,9 @@ typedef struct hr_meter_cfg {
    * HR_PHASOR_M). */
   int phasor_rate_fps;
   int phasor_class;
+  /* HR_REC_FLICKER: the IEC 61000-4-15 lamp model, 230 or 120 [V]
+   * (default: 230 in 50 Hz systems, 120 in 60 Hz systems). */
+  int flicker_lamp_v;
 } hr_meter_cfg_t;
 
 typedef struct hr_half_rec {
@@ -339,7 +347,8 @@ typedef struct hr_record {
     hr_harm_rec_t harm;
     hr_agg_rec_t agg;
     hr_swing_rec_t swing;
-    hr_phasor_rec_t phasor; /* t_ns: the report time (window centre); dur_ns: window span */
+    hr_phasor_rec_t phasor;   /* t_ns: the report time (window centre); dur_ns: window span */
+    hr_flicker_rec_t flicker; /* t_ns, dur_ns: the 10-min (Pst) or 2-h (Plt) interval */
   } u;
 } hr_record_t;
 
@@ -404,7 +413,7 @@ HR_API int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, si
  * RVC, swing, alarm) gets its end record now, flagged HR_FLAG_OPEN, with the
  * duration up to the last processed value of the series it was found on (the
  * last half-cycle boundary, or the last 1-ms tick); never negative.  Samples pushed afterwards
- * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 32 slots
+ * start new events.  With the pull queue, pull first: returns HR_ERR_FULL when fewer than 34 slots
  * are free, and emits nothing then. */
 HR_API int hr_meter_finish(hr_meter_t *m);
 

@@ -72,6 +72,7 @@ const char *cli_meter_option(const char *field)
       {"harm_i_demand_a", "--i-demand"},
       {"phasor_rate_fps", "--phasor-rate"},
       {"phasor_class", "--phasor-class"},
+      {"flicker_lamp_v", "--flicker-lamp"},
   };
   if (!field)
     return NULL;

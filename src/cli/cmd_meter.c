@@ -640,6 +640,7 @@ int cmd_meter(int argc, char **argv)
   a.records = HR_RECMASK(HR_REC_CYCLE) | HR_RECMASK(HR_REC_INTERVAL) | HR_RECMASK(HR_REC_FREQ10S) |
               HR_RECMASK(HR_REC_EVENT);
   hr_meter_cfg_init(&a.over, fs, f_nom, u_din, a.layout);
+  a.over.flicker_lamp_v = 0; /* 0: by the system frequency, once it is known */
   hr_meter_cfg_t *ov = &a.over;
   ov->phasor_rate_fps = 0; /* default: the nominal frequency, once --f-nom is known */
   /* Numbers the library checks (hr_meter_cfg_check) have no range here: its
@@ -838,11 +839,12 @@ int cmd_meter(int argc, char **argv)
        .tag = M_RECORDS,
        .arg = "LIST",
        .help = "comma list of half,cycle,ms,interval,freq10s,event,harm,agg150,agg10min,\n"
-               "swing,phasor or all (default cycle,interval,freq10s,event; all leaves\n"
-               "out harm: harmonics and IEEE 1459 powers, each followed by its spectrum,\n"
-               "agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min aggregates,\n"
-               "swing: power-swing analytics of the 1-ms power series, and phasor:\n"
-               "IEEE C37.118.1 synchrophasors, frequency, ROCOF)"},
+               "swing,phasor,flicker or all (default cycle,interval,freq10s,event;\n"
+               "all leaves out harm: harmonics and IEEE 1459 powers, each followed by\n"
+               "its spectrum, agg150/agg10min: IEC 61000-4-30 150/180-cycle and 10-min\n"
+               "aggregates, swing: power-swing analytics of the 1-ms power series,\n"
+               "phasor: IEEE C37.118.1 synchrophasors, frequency, ROCOF, and flicker:\n"
+               "IEC 61000-4-15 Pst per 10 min and Plt per 2 h)"},
       {.name = "--i-demand",
        .kind = CLI_DBL,
        .dst = &ov->harm_i_demand_a,
@@ -861,6 +863,12 @@ int cmd_meter(int argc, char **argv)
        .arg = "P|M",
        .help = "phasor performance class (C37.118.1): P (2-cycle window, default)\n"
                "or M (longer window, rejects out-of-band signals)"},
+      {.name = "--flicker-lamp",
+       .kind = CLI_INT,
+       .dst = &ov->flicker_lamp_v,
+       .arg = "230|120",
+       .help = "lamp model of the flicker records (IEC 61000-4-15; default 230\n"
+               "at 50 Hz, 120 at 60 Hz)"},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
@@ -963,6 +971,8 @@ int cmd_meter(int argc, char **argv)
   over.records = records;
   if (over.phasor_rate_fps == 0)
     over.phasor_rate_fps = (int)f_nom;
+  if (over.flicker_lamp_v == 0)
+    over.flicker_lamp_v = f_nom == 60.0 ? 120 : 230;
   cfg = over;
   /* The message of an interval record carries the load factor and trend of
    * its 1-ms power series (hr_pm_trend_apply): make that series even when

@@ -16,6 +16,7 @@
 
 #include "agg_int.h"
 #include "core/core.h"
+#include "flicker_int.h"
 #include "harmonics_int.h"
 #include "swing_int.h"
 #include "phasor_int.h"
@@ -64,6 +65,7 @@ int hr_meter_cfg_init(hr_meter_cfg_t *cfg, double fs_hz, double f_nom_hz, double
   hr__swing_cfg_defaults(&cfg->swing);
   cfg->phasor_rate_fps = (int)f_nom_hz;
   cfg->phasor_class = HR_PHASOR_P;
+  cfg->flicker_lamp_v = f_nom_hz == 60.0 ? 120 : 230;
   return HR_OK;
 }
 
@@ -158,6 +160,8 @@ int hr_meter_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
     if (src != HR_OK)
       return src;
   }
+  CHECK(cfg->flicker_lamp_v == 230 || cfg->flicker_lamp_v == 120, HR_ERR_RANGE, "flicker_lamp_v",
+        "the flicker lamp model must be 230 or 120 V (got %d)", cfg->flicker_lamp_v);
   if (cfg->records & HR_RECMASK(HR_REC_PHASOR))
     return hr__pmu_cfg_check(cfg, diag);
   return HR_OK;
@@ -219,6 +223,7 @@ void hr__meter_rec_init(const hr_meter_t *m, hr_record_t *rec, hr_rec_kind_t kin
                 : kind == HR_REC_AGG10MIN ? sizeof rec->u.agg
                 : kind == HR_REC_SWING    ? sizeof rec->u.swing
                 : kind == HR_REC_PHASOR   ? sizeof rec->u.phasor
+                : kind == HR_REC_FLICKER  ? sizeof rec->u.flicker
                                           : sizeof rec->u.ms;
   memset(rec, 0, offsetof(hr_record_t, u) + body);
   rec->kind = kind;
@@ -249,7 +254,7 @@ void hr__meter_emit(hr_meter_t *m, hr_record_t *rec)
  * 3 + 1 + 2 + 8 events), two 1-ms ticks (each a record and up to 2 + 8
  * events, and with swing records up to HR_SWING_MAX_WINDOWS records and
  * 4 + 8 limit events), a 10-s frequency; rounded up. */
-#define QUEUE_RESERVE 128
+#define QUEUE_RESERVE 130 /* + 2: a Pst and a Plt record (flicker.c) */
 
 static size_t align_up(size_t n)
 {
@@ -413,6 +418,17 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
       return rc;
     }
   }
+  if (cfg->records & HR_RECMASK(HR_REC_FLICKER)) {
+    rc = hr__flicker_create(m, &m->flicker);
+    if (rc != HR_OK) {
+      hr__pmu_destroy(m->pmu);
+      hr__swing_stage_destroy(m->swing_stage);
+      hr__agg_destroy(m->agg);
+      hr__harm_destroy(m->harm);
+      free(mem);
+      return rc;
+    }
+  }
   hr_meter_reset(m);
   *out = m;
   return HR_OK;
@@ -425,6 +441,7 @@ void hr_meter_destroy(hr_meter_t *m)
     hr__agg_destroy(m->agg);
     hr__swing_stage_destroy(m->swing_stage);
     hr__pmu_destroy(m->pmu);
+    hr_flicker_destroy(m->flicker);
   }
   free(m ? m->arena : NULL);
 }
@@ -477,6 +494,7 @@ void hr_meter_reset(hr_meter_t *m)
   hr__agg_reset(m->agg);
   hr__swing_stage_reset(m->swing_stage);
   hr__pmu_reset(m, m->pmu);
+  hr_flicker_reset(m->flicker);
   m->ms_e_int = 0;
   m->ms_e_rem = 0;
   m->ms_index = 1;
@@ -518,10 +536,12 @@ void hr_meter_get_stats(const hr_meter_t *m, hr_meter_stats_t *out)
 
 int hr_meter_finish(hr_meter_t *m)
 {
-  if (!m->cb && m->qcap - m->qcount < 32)
+  if (!m->cb && m->qcap - m->qcount < 34)
     return HR_ERR_FULL;
   hr__events_finish(m, m->prev_bpos);
   hr__swing_stage_finish(m);
+  if (m->flicker)
+    hr__flicker_finish(m);
   return HR_OK;
 }
 
@@ -1948,7 +1968,8 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
   int cnt = 0, c = 0;
   if (clean)
     cnt = zc_filter(m, n0, len, ys, ends);
-  int64_t n = n0; /* frames consumed */
+  int64_t n = n0;   /* frames consumed */
+  int64_t fed = n0; /* frames given to the flickermeter */
   while (n < n_end) {
     if (pull && m->qcap - m->qcount < QUEUE_RESERVE) {
       *full = 1;
@@ -2008,6 +2029,12 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
     int64_t step = at_block < at_due ? at_block : at_due;
     if (step > n_end)
       step = n_end;
+    if (m->flicker && step > fed) {
+      /* The flickermeter takes the frames up to this step before anything
+       * due at it: its records fall in the same place whatever the blocks. */
+      hr__flicker_feed(m, m->flk_x + (size_t)(fed - n0) * (size_t)m->nch_in, (size_t)(step - fed));
+      fed = step;
+    }
     if (c < cnt && step == ends[c] + 1) {
       zc_detect(m, ys[c], ends[c]);
       c++;
@@ -2019,6 +2046,8 @@ static size_t chunk_run(hr_meter_t *m, size_t len, int clean, int *full)
     }
   }
   m->n = n;
+  if (m->flicker && n > fed)
+    hr__flicker_feed(m, m->flk_x + (size_t)(fed - n0) * (size_t)m->nch_in, (size_t)(n - fed));
   if (*full && clean) {
     /* Rewind: filter only the frames consumed. */
     memcpy(m->zc.s, s0, sizeof s0);
@@ -2073,6 +2102,7 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
           chunk_power(m, 0, (uint32_t)len - first, &acc);
       }
     }
+    m->flk_x = x;
     size_t done = chunk_run(m, len, clean, &full);
     /* Commit the running power sum up to the last consumed frame. */
     if (clean && m->need_pcum && done)

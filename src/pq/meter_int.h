@@ -197,6 +197,9 @@ struct hr_meter {
   /* power-swing stage (swing.c), NULL unless HR_REC_SWING is asked for */
   struct hr__swing_stage *swing_stage;
   struct hr__pmu *pmu; /* synchrophasor stage (phasor.c), NULL unless HR_REC_PHASOR is asked for */
+  struct hr_flicker
+      *flicker;       /* flickermeter (flicker.c), NULL unless HR_REC_FLICKER is asked for */
+  const float *flk_x; /* the caller's frames of the chunk being run (for the flickermeter) */
 };
 
 /* meter.c */

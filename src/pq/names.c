@@ -7,7 +7,7 @@ static const hr__enum_name_t rec_kind_names[] = {
     {HR_REC_HALF, "half"},         {HR_REC_CYCLE, "cycle"},     {HR_REC_MS, "ms"},
     {HR_REC_INTERVAL, "interval"}, {HR_REC_FREQ10S, "freq10s"}, {HR_REC_EVENT, "event"},
     {HR_REC_HARM, "harm"},         {HR_REC_AGG150, "agg150"},   {HR_REC_AGG10MIN, "agg10min"},
-    {HR_REC_SWING, "swing"},       {HR_REC_PHASOR, "phasor"}};
+    {HR_REC_SWING, "swing"},       {HR_REC_PHASOR, "phasor"},   {HR_REC_FLICKER, "flicker"}};
 
 static const hr__enum_name_t event_type_names[] = {{HR_EVT_DIP, "dip"},
                                                    {HR_EVT_SWELL, "swell"},

@@ -265,6 +265,24 @@ int hr_record_json(const hr_record_t *rec, const char *device_id, char *buf, siz
     }
     break;
   }
+  case HR_REC_FLICKER: {
+    /* IEC 61000-4-15: Pst per voltage channel over 10 min, or Plt over 2 h. */
+    const hr_flicker_rec_t *f = &rec->u.flicker;
+    put(&o, ",\"quantity\":\"%s\",\"lamp_v\":%d", f->plt ? "plt" : "pst", f->lamp_v);
+    if (f->plt) {
+      arr(&o, "plt", f->p, nu);
+      put(&o, ",\"n_pst\":%d", f->n_pst);
+    } else {
+      arr(&o, "pst", f->p, nu);
+      arr(&o, "pinst_max", f->pinst_max, nu);
+      arr(&o, "p0_1", f->p0_1, nu);
+      arr(&o, "p1s", f->p1s, nu);
+      arr(&o, "p3s", f->p3s, nu);
+      arr(&o, "p10s", f->p10s, nu);
+      arr(&o, "p50s", f->p50s, nu);
+    }
+    break;
+  }
   case HR_REC_FREQ10S:
     num(&o, "freq_hz", rec->u.freq.freq_hz);
     put(&o, ",\"n_cycles\":%d", rec->u.freq.n_cycles);

@@ -228,6 +228,10 @@ int hr_pm_from_record(const hr_record_t *rec, const char *device_id, hr_pm_t *pm
   case HR_REC_HARM:
     from_harm(pm, rec);
     break;
+  case HR_REC_PHASOR: /* C37.118.1: the RMS phasor magnitudes and the frequency */
+    put_ui(pm, rec, rec->u.phasor.u_mag_v, rec->u.phasor.i_mag_a);
+    pm->pq.frequency = rec->u.phasor.freq_hz;
+    break;
   default:
     break;
   }

@@ -141,6 +141,16 @@ static const char *kind_name(int kind)
     return "RECORD_KIND_EVENT";
   case HR_REC_HARM:
     return "RECORD_KIND_HARM";
+  case HR_REC_AGG150:
+    return "RECORD_KIND_AGG150";
+  case HR_REC_AGG10MIN:
+    return "RECORD_KIND_AGG10MIN";
+  case HR_REC_PHASOR:
+    return "RECORD_KIND_PHASOR";
+  case HR_REC_FLICKER:
+    return "RECORD_KIND_FLICKER";
+  case HR_REC_SWING:
+    return "RECORD_KIND_SWING";
   default:
     return NULL;
   }

@@ -101,6 +101,7 @@ static void push_does_not_allocate(void **state)
   cfg.records |= HR_RECMASK(HR_REC_PHASOR);
   cfg.phasor_class = HR_PHASOR_M;
   cfg.phasor_rate_fps = 50;
+  cfg.records |= HR_RECMASK(HR_REC_FLICKER); /* and the flickermeter */
   cfg.p_step_base_w = 40000.0;
   cfg.i_step_base_a = 60.0;
   cfg.n_alarms = 2;
