@@ -602,17 +602,36 @@ typedef struct train_ctx {
   char tdir[4096], lpath[4096];
   hr_plan_traceset_t *set;
   hr_plan_train_cfg_t cfg;
+  int bigru_epochs, bigru_hidden; /* -1: the library's defaults */
 } train_ctx_t;
+
+/* --bigru-epochs, --bigru-hidden onto a training configuration. */
+static void bigru_apply(const train_ctx_t *c, hr_plan_train_cfg_t *cfg)
+{
+  if (c->bigru_epochs >= 0)
+    cfg->bigru_epochs = c->bigru_epochs;
+  if (c->bigru_hidden >= 0)
+    cfg->bigru_hidden = c->bigru_hidden;
+}
 
 static int train_opts(cli_opt_t *t, train_ctx_t *c)
 {
   memset(c, 0, sizeof *c);
   c->seed = 1;
+  c->bigru_epochs = c->bigru_hidden = -1;
   const cli_opt_t o[] = {
       OSTR("--data", &c->data, "DIR",
            "shared data folder (default $HR_SHARED_DATA, else\n" HR_PLAN_DEFAULT_DATA ")"),
       OSTR("--lut", &c->lut, "CSV", "Splitwise performance table (default under DIR)"),
       OU64("--seed", &c->seed, "N", "random seed (default 1)"),
+      OINT("--bigru-epochs", &c->bigru_epochs, "N",
+           "most epochs of the paper method's BiGRU (default 500, early\n"
+           "stopping on the validation tails; 0: left at its initialisation)",
+           0, 100000),
+      OINT("--bigru-hidden", &c->bigru_hidden, "H",
+           "BiGRU units per direction (default 64, the paper's; 0: no BiGRU,\n"
+           "method paper then unsupported)",
+           0, 64),
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -638,6 +657,7 @@ static int train_load(train_ctx_t *c)
   hr_plan_train_cfg_init(&c->cfg);
   c->cfg.lut_csv = c->lut;
   c->cfg.seed = c->seed;
+  bigru_apply(c, &c->cfg);
   return 0;
 }
 
@@ -1263,7 +1283,10 @@ static int cmd_fidelity(int argc, char **argv)
       tcfg.em_iters = 30;
       tcfg.gru_epochs = 3;
       tcfg.gru_windows = 4;
+      tcfg.bigru_epochs = 4;
+      tcfg.bigru_window = 64;
     }
+    bigru_apply(&c, &tcfg);
     fid_out_t fo = {NULL, json, NULL};
     if (csvp && !(fo.csv = fopen(csvp, "w")))
       fprintf(stderr, "headroom plan fidelity: --csv %s: %s\n", csvp, strerror(errno));
@@ -1338,6 +1361,9 @@ static int cmd_fidelity(int argc, char **argv)
     cfg.em_iters = 30;
     cfg.gru_epochs = 3;
     cfg.gru_windows = 4;
+    cfg.bigru_epochs = 4;
+    cfg.bigru_window = 64;
+    bigru_apply(&c, &cfg);
   }
   static fold_out_t acc[HR_PLAN_METHOD_COUNT_];
   const int tty = isatty(2);

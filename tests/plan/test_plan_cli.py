@@ -75,7 +75,8 @@ def main():
         model = os.path.join(d, "m.model")
         rc, _, err = run(hr, "train", "--data", data)
         expect(rc == 2 and "--out MODEL is required" in err, f"train without --out: {err}")
-        rc, _, err = run(hr, "train", "--data", data, "--out", model, "--exclude", "Llama-3.1-8B")
+        rc, _, err = run(hr, "train", "--data", data, "--out", model, "--exclude", "Llama-3.1-8B",
+                         "--bigru-epochs", "2")
         expect(rc == 0, f"train --exclude: {err}")
         with open(model) as f:
             text = f.read()
@@ -95,7 +96,7 @@ def main():
                f"generate: {rc} {len(lines)} {err}")
         nopool = os.path.join(d, "nopool.model")
         rc, _, err = run(hr, "train", "--data", data, "--out", nopool, "--exclude", "Llama-3.1-8B",
-                         "--pool", "none")
+                         "--pool", "none", "--bigru-epochs", "2")
         expect(rc == 0, f"train --pool none: {err}")
         rc, _, err = run(hr, "generate", "--model-file", nopool, "--pooled", "--method", "copula")
         expect(rc == 2 and "has no pooled group" in err, f"generate --pooled on --pool none: {err}")
