@@ -68,9 +68,9 @@ static hr_plan_fidelity_t score(const hr_plan_model_t *m, hr_plan_method_t meth,
     free(a);
   }
   hr_plan_fidelity_t f;
-  assert_int_equal(hr_plan_fidelity_compute(gt, (const double *const *)gen, len, NRUN - NTRAIN,
-                                            DT, 1.0, &f),
-                   HR_OK);
+  assert_int_equal(
+      hr_plan_fidelity_compute(gt, (const double *const *)gen, len, NRUN - NTRAIN, DT, 1.0, &f),
+      HR_OK);
   for (int i = 0; i < NRUN - NTRAIN; i++)
     free(gen[i]);
   return f;
@@ -155,8 +155,7 @@ static void test_request_driven(void **state)
            f[i].acf_r2, f[i].ks);
   }
   f[5] = score(m, HR_PLAN_PAPER, &s, 1);
-  printf("%-16s %7.2f %8.3f %6.3f\n", "paper, flat A", f[5].energy_err_pct, f[5].acf_r2,
-         f[5].ks);
+  printf("%-16s %7.2f %8.3f %6.3f\n", "paper, flat A", f[5].energy_err_pct, f[5].acf_r2, f[5].ks);
   /* The BiGRU uses the request dynamics: with the run's real A(t) its
    * energy is far closer than with A held at the run's mean, and closer
    * than the A-blind Markov chain's; its ACF with A(t) beats the flat-A
