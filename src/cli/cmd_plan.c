@@ -830,7 +830,7 @@ static void agg_stats(const agg_row_t *r, int k, double *mean, double *sd)
 static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
 {
   if (!json)
-    printf("%-6s %-22s %-7s %15s %15s %15s %15s\n", "split", "held_out", "method", "dE_% mean+-sd",
+    printf("%-6s %-22s %-11s %15s %15s %15s %15s\n", "split", "held_out", "method", "dE_% mean+-sd",
            "acf_r2 mean+-sd", "ks mean+-sd", "dE_med mean+-sd");
   if (csv) {
     fprintf(csv, "split,held_out,method,seeds");
@@ -855,7 +855,7 @@ static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
       }
       printf("}\n");
     } else {
-      printf("%-6s %-22s %-7s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n", r->split,
+      printf("%-6s %-22s %-11s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n", r->split,
              r->held, r->method, m[0], sd[0], m[2], sd[2], m[3], sd[3], m[1], sd[1]);
     }
     if (csv) {
@@ -904,7 +904,7 @@ static void print_row(const fid_out_t *o, const char *split, const char *held, c
       snprintf(acf, sizeof acf, "%8.3f", f->acf_r2);
     else
       snprintf(acf, sizeof acf, "%8s", "---");
-    printf("%-6s %-22s %-7s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
+    printf("%-6s %-22s %-11s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
            f->energy_err_pct, acf, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
            f->ramp_p99_err_pct);
   }
@@ -1301,8 +1301,8 @@ static int cmd_fidelity(int argc, char **argv)
       printf("# fidelity of a model trained on %s, scored on %s (0.1 s; ACF lags 1-50; ramps "
              "on 1 s means)\n",
              train_dir, test_dir);
-      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
-             "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+      printf("%-6s %-22s %-11s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
     }
     if (rc == HR_OK)
       rc = split_folders(train, test, tcfg, pool_mode, &fo, tacc, &te);
@@ -1377,8 +1377,8 @@ static int cmd_fidelity(int argc, char **argv)
              (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
     printf("\n");
     if (seeds == 1)
-      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
-             "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+      printf("%-6s %-22s %-11s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
   }
   rc = HR_OK;
   const uint64_t seed0 = cfg.seed;
@@ -1990,7 +1990,7 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg, const hr_
             cfg.non_gpu_w, cfg.pue, dur / 3600.0, w->n);
   }
   if (!study_json)
-    printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
+    printf("%-11s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
            "peak/avg", "LF", "ramp15_kW/h");
   const double k = p->pue / 1e3; /* IT W -> facility kW */
   double *series[HR_PLAN_METHOD_COUNT_] = {0};
@@ -2012,7 +2012,7 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg, const hr_
       json_fixed(stdout, "max_ramp_1s_kw_per_s", u->max_ramp_1s_w_per_s * k, 4, 0);
       printf("}\n");
     } else {
-      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k, u->mean_w * k,
+      printf("%-11s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k, u->mean_w * k,
              u->peak_15min_w * k, u->peak_to_average, u->load_factor,
              u->max_ramp_15min_w_per_h * k);
     }
