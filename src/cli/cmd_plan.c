@@ -1526,7 +1526,8 @@ static int cmd_generate(int argc, char **argv)
       OSTR("--model-file", &mf, "MODEL", "model file from plan train (required)"),
       OSTR("--model", &label, "LABEL", "model label (Llama-3.1-8B, ...); one the file holds"),
       OFLAG("--pooled", &pooled, "use the pooled group (a model the file has not seen)"),
-      OSTR("--method", &method, "NAME", "tdp|mean|lut|paper|markov|copula (default markov)"),
+      OSTR("--method", &method, "NAME",
+           "tdp|mean|lut|paper|paper-gru16|markov|copula (default\nmarkov)"),
       OINT("--gpus", &gpus, "G", "GPUs of the replica (default 1)", 1, 1e6),
       ODBL("--batch", &batch, "B", "requests in flight (default 1)", 0, 1e6),
       ODBL_GT("--seconds", &seconds, "S", "length [s] (default 60)", 0, 1e7),
@@ -1542,8 +1543,9 @@ static int cmd_generate(int argc, char **argv)
   int meth = method_of(method);
   if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7 ||
       (label && pooled)) {
-    fprintf(stderr, "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|"
-                    "markov|copula] --model LABEL|--pooled --gpus G --batch B --seconds S\n");
+    fprintf(stderr,
+            "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|paper-gru16|"
+            "markov|copula] --model LABEL|--pooled --gpus G --batch B --seconds S\n");
     return 2;
   }
   hr_plan_model_t *m;
@@ -1602,7 +1604,16 @@ static int cmd_generate(int argc, char **argv)
         printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
     }
   } else {
-    fprintf(stderr, "headroom plan generate: %s\n", hr_strerror(rc));
+    if (rc == HR_ERR_UNSUPPORTED && meth == HR_PLAN_PAPER)
+      fprintf(stderr,
+              "headroom plan generate: --method paper: %s has no BiGRU (trained with "
+              "--bigru-hidden 0, or a version-1 file); retrain, or use --method paper-gru16\n",
+              mf);
+    else if (rc == HR_ERR_UNSUPPORTED && meth == HR_PLAN_LUT)
+      fprintf(stderr, "headroom plan generate: --method lut: %s has no LUT (train with --lut)\n",
+              mf);
+    else
+      fprintf(stderr, "headroom plan generate: %s\n", hr_strerror(rc));
   }
   free(a);
   free(p);
