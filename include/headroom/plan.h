@@ -282,10 +282,10 @@ typedef struct hr_plan_train_cfg {
   int bigru_hidden;    /* units per direction, 0..64 (64); 0: none (paper then
                         * returns HR_ERR_UNSUPPORTED) */
   int bigru_epochs;    /* at most this many epochs, >= 0 (500, the paper's) */
-  int bigru_window;    /* steps per update (one window per run per epoch), >= 2 (256) */
+  int bigru_window;    /* steps per update (one window per run per epoch), >= 2 (128) */
   int bigru_patience;  /* early stop after this many epochs without a lower
-                        * validation loss, >= 1 (20) */
-  double bigru_lr;     /* Adam learning rate, > 0 (1e-4, the paper's) */
+                        * validation loss, >= 1 (10) */
+  double bigru_lr;     /* Adam learning rate, (0, 1] (1e-4, the paper's) */
   double bigru_val;    /* tail of each run held for validation, [0, 0.9] (0.2) */
   const char *lut_csv; /* Splitwise perf_model.csv path, or NULL: no LUT.  Every row's
                         * average_power (a ratio of TDP, 0: not measured) must lie in
