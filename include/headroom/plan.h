@@ -167,6 +167,11 @@ typedef struct hr_plan_trace {
   double dt_s;      /* sample step [s] */
   double *p_w;      /* power [W], n samples, owned by the set */
   size_t n;
+  /* A request-driven run: the running requests A(t) per sample (n values,
+   * finite, >= 0; a time average per step), owned by the set; NULL for a
+   * fixed-batch run (A = max_num_seqs throughout).  The networks of the
+   * paper methods then learn from [A_norm, dA_norm] as it moves. */
+  double *active;
 } hr_plan_trace_t;
 
 typedef struct hr_plan_traceset {
@@ -233,20 +238,23 @@ HR_API int hr_plan_fidelity_compute(const double *const *gt, const double *const
 /* --------------------------------------------------------- power models */
 
 typedef enum hr_plan_method {
-  HR_PLAN_TDP = 0,    /* nameplate: num_gpus x tdp_w_per_gpu */
-  HR_PLAN_MEAN = 1,   /* training mean power per GPU x num_gpus */
-  HR_PLAN_LUT = 2,    /* Splitwise-style average-power ratio by batch x TDP */
-  HR_PLAN_PAPER = 3,  /* GMM states + GRU classifier on [A_norm, dA_norm] + AR(1)
-                       * (the paper's composition) */
-  HR_PLAN_MARKOV = 4, /* GMM states + batch-interpolated Markov chain, iid in state */
-  HR_PLAN_COPULA = 5, /* per-configuration empirical marginal, quantile-interpolated
-                       * across batch sizes, driven by a latent Gaussian AR(50)
-                       * (a Gaussian copula) */
-  HR_PLAN_METHOD_COUNT_ = 6
+  HR_PLAN_TDP = 0,         /* nameplate: num_gpus x tdp_w_per_gpu */
+  HR_PLAN_MEAN = 1,        /* training mean power per GPU x num_gpus */
+  HR_PLAN_LUT = 2,         /* Splitwise-style average-power ratio by batch x TDP */
+  HR_PLAN_PAPER = 3,       /* the paper as published: GMM states + a bidirectional GRU
+                            * (64 units per direction) on [A_norm, dA_norm] + AR(1)
+                            * thresholded at phi >= 0.3 (docs/plan.md) */
+  HR_PLAN_MARKOV = 4,      /* GMM states + batch-interpolated Markov chain, iid in state */
+  HR_PLAN_COPULA = 5,      /* per-configuration empirical marginal, quantile-interpolated
+                            * across batch sizes, driven by a latent Gaussian AR(50)
+                            * (a Gaussian copula) */
+  HR_PLAN_PAPER_GRU16 = 6, /* the same with a 16-unit unidirectional GRU (or the
+                            * softmax classifier when gru_hidden = 0) */
+  HR_PLAN_METHOD_COUNT_ = 7
 } hr_plan_method_t;
 
 /* Static lower-case name of a method ("tdp", "mean", "lut", "paper",
- * "markov", "copula"); "?" for an unknown value. */
+ * "markov", "copula", "paper-gru16"); "?" for an unknown value. */
 HR_API const char *hr_plan_method_name(hr_plan_method_t method);
 
 /* A trained power model set: every method's parameters, per model label and
@@ -269,9 +277,19 @@ typedef struct hr_plan_train_cfg {
   int gru_epochs;        /* GRU epochs over the runs, >= 0 (12) */
   int gru_window;        /* BPTT window [steps], >= 1 (64) */
   int gru_windows;       /* windows per run per epoch, >= 1 (8) */
-  const char *lut_csv;   /* Splitwise perf_model.csv path, or NULL: no LUT.  Every row's
-                          * average_power (a ratio of TDP, 0: not measured) must lie in
-                          * [0, 10] and batch_size in [0, 1e9]: HR_ERR_RANGE otherwise */
+  /* The paper's bidirectional GRU (method paper; docs/plan.md gives the
+   * recipe and where it departs from the paper's): */
+  int bigru_hidden;    /* units per direction, 0..64 (64); 0: none (paper then
+                        * returns HR_ERR_UNSUPPORTED) */
+  int bigru_epochs;    /* at most this many epochs, >= 0 (500, the paper's) */
+  int bigru_window;    /* steps per update (one window per run per epoch), >= 2 (128) */
+  int bigru_patience;  /* early stop after this many epochs without a lower
+                        * validation loss, >= 1 (10) */
+  double bigru_lr;     /* Adam learning rate, (0, 1] (1e-4, the paper's) */
+  double bigru_val;    /* tail of each run held for validation, [0, 0.9] (0.2) */
+  const char *lut_csv; /* Splitwise perf_model.csv path, or NULL: no LUT.  Every row's
+                        * average_power (a ratio of TDP, 0: not measured) must lie in
+                        * [0, 10] and batch_size in [0, 1e9]: HR_ERR_RANGE otherwise */
   /* Which rows of lut_csv make the LUT: model and hardware columns equal to
    * these (borrowed strings; defaults "llama2-70b", "a100-80gb") and
    * tensor_parallel equal to lut_tp (default 8). */
@@ -516,7 +534,7 @@ HR_API int hr_plan_oversub_study_run(const hr_plan_model_t *m, const hr_plan_sit
                                      hr_plan_oversub_study_t **out);
 HR_API void hr_plan_oversub_study_destroy(hr_plan_oversub_study_t *o);
 
-#define HR_PLAN_MODEL_VERSION 1
+#define HR_PLAN_MODEL_VERSION 2 /* 2 adds the BiGRU; version 1 files still load */
 
 #ifdef __cplusplus
 }

@@ -602,17 +602,36 @@ typedef struct train_ctx {
   char tdir[4096], lpath[4096];
   hr_plan_traceset_t *set;
   hr_plan_train_cfg_t cfg;
+  int bigru_epochs, bigru_hidden; /* -1: the library's defaults */
 } train_ctx_t;
+
+/* --bigru-epochs, --bigru-hidden onto a training configuration. */
+static void bigru_apply(const train_ctx_t *c, hr_plan_train_cfg_t *cfg)
+{
+  if (c->bigru_epochs >= 0)
+    cfg->bigru_epochs = c->bigru_epochs;
+  if (c->bigru_hidden >= 0)
+    cfg->bigru_hidden = c->bigru_hidden;
+}
 
 static int train_opts(cli_opt_t *t, train_ctx_t *c)
 {
   memset(c, 0, sizeof *c);
   c->seed = 1;
+  c->bigru_epochs = c->bigru_hidden = -1;
   const cli_opt_t o[] = {
       OSTR("--data", &c->data, "DIR",
            "shared data folder (default $HR_SHARED_DATA, else\n" HR_PLAN_DEFAULT_DATA ")"),
       OSTR("--lut", &c->lut, "CSV", "Splitwise performance table (default under DIR)"),
       OU64("--seed", &c->seed, "N", "random seed (default 1)"),
+      OINT("--bigru-epochs", &c->bigru_epochs, "N",
+           "most epochs of the paper method's BiGRU (default 500, early\n"
+           "stopping on the validation tails; 0: left at its initialisation)",
+           0, 100000),
+      OINT("--bigru-hidden", &c->bigru_hidden, "H",
+           "BiGRU units per direction (default 64, the paper's; 0: no BiGRU,\n"
+           "method paper then unsupported)",
+           0, 64),
   };
   memcpy(t, o, sizeof o);
   return (int)(sizeof o / sizeof o[0]);
@@ -638,6 +657,7 @@ static int train_load(train_ctx_t *c)
   hr_plan_train_cfg_init(&c->cfg);
   c->cfg.lut_csv = c->lut;
   c->cfg.seed = c->seed;
+  bigru_apply(c, &c->cfg);
   return 0;
 }
 
@@ -810,7 +830,7 @@ static void agg_stats(const agg_row_t *r, int k, double *mean, double *sd)
 static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
 {
   if (!json)
-    printf("%-6s %-22s %-7s %15s %15s %15s %15s\n", "split", "held_out", "method", "dE_% mean+-sd",
+    printf("%-6s %-22s %-11s %15s %15s %15s %15s\n", "split", "held_out", "method", "dE_% mean+-sd",
            "acf_r2 mean+-sd", "ks mean+-sd", "dE_med mean+-sd");
   if (csv) {
     fprintf(csv, "split,held_out,method,seeds");
@@ -835,7 +855,7 @@ static void agg_print(const agg_t *a, FILE *csv, int json, int seeds)
       }
       printf("}\n");
     } else {
-      printf("%-6s %-22s %-7s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n", r->split,
+      printf("%-6s %-22s %-11s %7.2f+-%-6.2f %7.3f+-%-6.3f %7.3f+-%-6.3f %7.2f+-%-6.2f\n", r->split,
              r->held, r->method, m[0], sd[0], m[2], sd[2], m[3], sd[3], m[1], sd[1]);
     }
     if (csv) {
@@ -884,7 +904,7 @@ static void print_row(const fid_out_t *o, const char *split, const char *held, c
       snprintf(acf, sizeof acf, "%8.3f", f->acf_r2);
     else
       snprintf(acf, sizeof acf, "%8s", "---");
-    printf("%-6s %-22s %-7s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
+    printf("%-6s %-22s %-11s %9.2f %s %7.3f %7.3f %8.2f %8.2f %9.1f\n", split, held, method,
            f->energy_err_pct, acf, f->ks, f->nrmse, f->p95_err_pct, f->p99_err_pct,
            f->ramp_p99_err_pct);
   }
@@ -1263,7 +1283,10 @@ static int cmd_fidelity(int argc, char **argv)
       tcfg.em_iters = 30;
       tcfg.gru_epochs = 3;
       tcfg.gru_windows = 4;
+      tcfg.bigru_epochs = 4;
+      tcfg.bigru_window = 64;
     }
+    bigru_apply(&c, &tcfg);
     fid_out_t fo = {NULL, json, NULL};
     if (csvp && !(fo.csv = fopen(csvp, "w")))
       fprintf(stderr, "headroom plan fidelity: --csv %s: %s\n", csvp, strerror(errno));
@@ -1278,8 +1301,8 @@ static int cmd_fidelity(int argc, char **argv)
       printf("# fidelity of a model trained on %s, scored on %s (0.1 s; ACF lags 1-50; ramps "
              "on 1 s means)\n",
              train_dir, test_dir);
-      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
-             "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+      printf("%-6s %-22s %-11s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
     }
     if (rc == HR_OK)
       rc = split_folders(train, test, tcfg, pool_mode, &fo, tacc, &te);
@@ -1338,6 +1361,9 @@ static int cmd_fidelity(int argc, char **argv)
     cfg.em_iters = 30;
     cfg.gru_epochs = 3;
     cfg.gru_windows = 4;
+    cfg.bigru_epochs = 4;
+    cfg.bigru_window = 64;
+    bigru_apply(&c, &cfg);
   }
   static fold_out_t acc[HR_PLAN_METHOD_COUNT_];
   const int tty = isatty(2);
@@ -1351,8 +1377,8 @@ static int cmd_fidelity(int argc, char **argv)
              (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
     printf("\n");
     if (seeds == 1)
-      printf("%-6s %-22s %-7s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method", "dE_%",
-             "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
+      printf("%-6s %-22s %-11s %9s %8s %7s %7s %8s %8s %9s\n", "split", "held_out", "method",
+             "dE_%", "acf_r2", "ks", "nrmse", "p95_%", "p99_%", "rampP99%");
   }
   rc = HR_OK;
   const uint64_t seed0 = cfg.seed;
@@ -1500,7 +1526,8 @@ static int cmd_generate(int argc, char **argv)
       OSTR("--model-file", &mf, "MODEL", "model file from plan train (required)"),
       OSTR("--model", &label, "LABEL", "model label (Llama-3.1-8B, ...); one the file holds"),
       OFLAG("--pooled", &pooled, "use the pooled group (a model the file has not seen)"),
-      OSTR("--method", &method, "NAME", "tdp|mean|lut|paper|markov|copula (default markov)"),
+      OSTR("--method", &method, "NAME",
+           "tdp|mean|lut|paper|paper-gru16|markov|copula (default\nmarkov)"),
       OINT("--gpus", &gpus, "G", "GPUs of the replica (default 1)", 1, 1e6),
       ODBL("--batch", &batch, "B", "requests in flight (default 1)", 0, 1e6),
       ODBL_GT("--seconds", &seconds, "S", "length [s] (default 60)", 0, 1e7),
@@ -1516,8 +1543,9 @@ static int cmd_generate(int argc, char **argv)
   int meth = method_of(method);
   if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7 ||
       (label && pooled)) {
-    fprintf(stderr, "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|"
-                    "markov|copula] --model LABEL|--pooled --gpus G --batch B --seconds S\n");
+    fprintf(stderr,
+            "headroom plan generate: --model-file MODEL [--method tdp|mean|lut|paper|paper-gru16|"
+            "markov|copula] --model LABEL|--pooled --gpus G --batch B --seconds S\n");
     return 2;
   }
   hr_plan_model_t *m;
@@ -1576,7 +1604,16 @@ static int cmd_generate(int argc, char **argv)
         printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
     }
   } else {
-    fprintf(stderr, "headroom plan generate: %s\n", hr_strerror(rc));
+    if (rc == HR_ERR_UNSUPPORTED && meth == HR_PLAN_PAPER)
+      fprintf(stderr,
+              "headroom plan generate: --method paper: %s has no BiGRU (trained with "
+              "--bigru-hidden 0, or a version-1 file); retrain, or use --method paper-gru16\n",
+              mf);
+    else if (rc == HR_ERR_UNSUPPORTED && meth == HR_PLAN_LUT)
+      fprintf(stderr, "headroom plan generate: --method lut: %s has no LUT (train with --lut)\n",
+              mf);
+    else
+      fprintf(stderr, "headroom plan generate: %s\n", hr_strerror(rc));
   }
   free(a);
   free(p);
@@ -1964,7 +2001,7 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg, const hr_
             cfg.non_gpu_w, cfg.pue, dur / 3600.0, w->n);
   }
   if (!study_json)
-    printf("%-7s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
+    printf("%-11s %10s %10s %12s %9s %8s %14s\n", "method", "peak_kW", "mean_kW", "peak15_kW",
            "peak/avg", "LF", "ramp15_kW/h");
   const double k = p->pue / 1e3; /* IT W -> facility kW */
   double *series[HR_PLAN_METHOD_COUNT_] = {0};
@@ -1986,7 +2023,7 @@ static int provision(const hr_plan_model_t *m, hr_plan_site_cfg_t cfg, const hr_
       json_fixed(stdout, "max_ramp_1s_kw_per_s", u->max_ramp_1s_w_per_s * k, 4, 0);
       printf("}\n");
     } else {
-      printf("%-7s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k, u->mean_w * k,
+      printf("%-11s %10.1f %10.1f %12.1f %9.3f %8.3f %14.1f\n", name, u->peak_w * k, u->mean_w * k,
              u->peak_15min_w * k, u->peak_to_average, u->load_factor,
              u->max_ramp_15min_w_per_h * k);
     }

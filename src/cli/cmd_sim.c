@@ -1,7 +1,7 @@
 /* headroom sim: runs a scenario in the closed-loop simulator with one policy
  * and writes a report (docs/sim.md, docs/cli.md).
  *
- *   headroom sim SCENARIO.yaml --policy P --report DIR [--gpus N] [--quiet]
+ *   headroom sim SCENARIO.yaml --policy P --report DIR [--gpus N] [--duration S] [--quiet]
  *
  * DIR receives report.md (the metrics), summary.csv (one row), nodes.csv
  * (one row per tree node) and timeseries.csv (every sample_s). */
@@ -96,6 +96,7 @@ int cmd_sim(int argc, char **argv)
 {
   const char *policy = NULL, *dir = NULL;
   int gpus = -1, quiet = 0, json = 0, waveforms = 0;
+  double duration_s = 0.0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -115,6 +116,12 @@ int cmd_sim(int argc, char **argv)
        .arg = "N",
        .help = "populate N GPU slots (overrides the scenario's gpus:)",
        CLI_RANGE(0, 1 << 24)},
+      {.name = "--duration",
+       .kind = CLI_DBL,
+       .dst = &duration_s,
+       .arg = "S",
+       .help = "simulate S seconds instead of the scenario's duration_s",
+       CLI_RANGE_GT(0, 30 * 86400.0)},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress line"},
       {.name = "--waveforms",
        .kind = CLI_FLAG,
@@ -164,6 +171,8 @@ int cmd_sim(int argc, char **argv)
   }
   if (gpus >= 0)
     sc.gpus = gpus;
+  if (duration_s > 0)
+    sc.duration_s = duration_s;
   if (waveforms)
     sc.waveforms = 1;
   hr_tree_t *tree = NULL;

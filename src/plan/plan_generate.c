@@ -206,6 +206,8 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
   const group_t *g = find_group(m, model);
   if (method != HR_PLAN_TDP && method != HR_PLAN_LUT && !g)
     return HR_ERR_NOT_FOUND;
+  if (method == HR_PLAN_PAPER && g->bigru_h == 0)
+    return HR_ERR_UNSUPPORTED; /* trained without it, or a version-1 file */
   hr_plan_rng_t r;
   hr_plan_rng_seed(&r, seed);
   double ng = (double)num_gpus;
@@ -248,6 +250,22 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
   return rc;
 }
 
+/* The network input of step t: [A_norm, dA_norm] of the active count
+ * clamped to the trained batch range (see gen_states). */
+static double net_clamp(const group_t *g, double a)
+{
+  return g->a_hi > 0.0 ? fmin(fmax(a, g->a_lo), g->a_hi)
+                       : fmin(fmax(a, g->batch[0]), g->batch[g->nb - 1]);
+}
+
+static void net_input(const group_t *g, const double *key, size_t t, double *x)
+{
+  double a = hr__plan_feat_a(g, net_clamp(g, key[t]));
+  double ap = t ? hr__plan_feat_a(g, net_clamp(g, key[t - 1])) : a;
+  x[0] = a;
+  x[1] = a - ap;
+}
+
 /* The paper and Markov methods: a state per step, then its emission. */
 static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method_t method,
                       double ng, const double *active, const double *key, size_t n,
@@ -255,6 +273,22 @@ static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method
 {
   hr_plan_rng_t r = *rp;
   int k = g->g.k;
+  /* The BiGRU reads the whole input both ways before any state is drawn:
+   * its logits for every step first (n x k doubles). */
+  double *blg = NULL;
+  if (method == HR_PLAN_PAPER) {
+    double *bx = malloc((n ? n : 1) * HR__PLAN_GRU_NIN * sizeof *bx);
+    blg = malloc((n ? n : 1) * (size_t)k * sizeof *blg);
+    if (!bx || !blg) {
+      free(bx);
+      free(blg);
+      return HR_ERR_NOMEM;
+    }
+    for (size_t t = 0; t < n; t++)
+      net_input(g, key, t, bx + t * HR__PLAN_GRU_NIN);
+    hr__plan_bigru_logits(g->bigru_w, g->bigru_h, k, bx, n, blg);
+    free(bx);
+  }
   double prev = NAN, hs[HR__PLAN_GRU_HMAX] = {0}, pg[HR__PLAN_KMAX] = {0};
   double a_prev = 0.0, x_prev[HR__PLAN_GRU_NIN] = {0};
   int s = -1, gru_settled = 0;
@@ -262,10 +296,21 @@ static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method
     double p[HR__PLAN_KMAX];
     int use_ar;
     if (method == HR_PLAN_PAPER) {
+      const double *l = blg + t * (size_t)k;
+      double mx = -INFINITY, sum = 0.0;
+      for (int c = 0; c < k; c++)
+        mx = fmax(mx, l[c]);
+      for (int c = 0; c < k; c++)
+        sum += (p[c] = exp(l[c] - mx));
+      for (int c = 0; c < k; c++)
+        p[c] /= sum;
+      s = draw(&r, p, k); /* the paper's "stochastic" mode */
+      use_ar = g->phi[s] >= AR_MIN_PHI;
+    } else if (method == HR_PLAN_PAPER_GRU16) {
       /* The classifier saw batch sizes batch[0]..batch[nb-1] only: outside
        * that range its input is clamped (as the other methods clamp), rather
        * than extrapolated. */
-      double ac = fmin(fmax(key[t], g->batch[0]), g->batch[g->nb - 1]);
+      double ac = net_clamp(g, key[t]);
       double a = hr__plan_feat_a(g, ac);
       if (g->gru_h > 0) {
         /* dA_norm: the step of the clamped log2(1 + A); 0 in every training
@@ -321,5 +366,6 @@ static int gen_states(const hr_plan_model_t *m, const group_t *g, hr_plan_method
       x = idle_blend(m, active[t], x);
     p_w[t] = ng * x;
   }
+  free(blg);
   return HR_OK;
 }

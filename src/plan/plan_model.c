@@ -13,8 +13,8 @@
 
 #include "plan/plan_model_int.h"
 
-static const char *const method_names[HR_PLAN_METHOD_COUNT_] = {"tdp",   "mean",   "lut",
-                                                                "paper", "markov", "copula"};
+static const char *const method_names[HR_PLAN_METHOD_COUNT_] = {
+    "tdp", "mean", "lut", "paper", "markov", "copula", "paper-gru16"};
 
 const char *hr_plan_method_name(hr_plan_method_t method)
 {

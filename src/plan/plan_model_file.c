@@ -11,6 +11,7 @@
 /* ------------------------------------------------------------ model file */
 
 #define MAGIC "headroom-plan-model"
+#define BIGRU_LINE 512 /* BiGRU parameters per line of the file */
 
 /* Appends the numbers v[0..n), each with 17 significant digits (enough to
  * read back the same double) and '.' as the decimal separator whatever the
@@ -54,6 +55,13 @@ int hr_plan_model_save(const hr_plan_model_t *m, const char *path)
     hr__buf_printf(&b, "gru %d\n", g->gru_h);
     if (g->gru_h > 0)
       put_nums(&b, g->gru_w, (int)hr__plan_gru_nparams(g->gru_h, k), 1);
+    hr__buf_printf(&b, "bigru %d\n", g->bigru_h);
+    /* The BiGRU's 2e4+ numbers go BIGRU_LINE to a line (lines stay short). */
+    for (int i = 0, np = (int)hr__plan_bigru_nparams(g->bigru_h, k); g->bigru_h > 0 && i < np;
+         i += BIGRU_LINE)
+      put_nums(&b, g->bigru_w + i, np - i < BIGRU_LINE ? np - i : BIGRU_LINE, 1);
+    hr__buf_printf(&b, "arange ");
+    put_nums(&b, (const double[]){g->a_lo, g->a_hi}, 2, 1);
     hr__buf_printf(&b, "batches %d\n", g->nb);
     for (int i = 0; i < g->nb; i++) {
       put_nums(&b, &g->batch[i], 1, 0);
@@ -112,6 +120,29 @@ static int next_line(mcur_t *c)
 /* Per-GPU power [W] and the training step [s] a model file may state. */
 #define MODEL_MAX_GPU_W HR__PLAN_MAX_GPU_W
 #define MODEL_MAX_DT_S 3600.0
+
+/* Parses exactly cnt numbers from s (the rest of a line). */
+static int nums_in(const char *s, double *v, int cnt)
+{
+  for (int i = 0; i < cnt; i++) {
+    char *e;
+    v[i] = hr__num_parse(s, &e);
+    if (e == s || !(fabs(v[i]) <= MODEL_MAX_ABS))
+      return 0;
+    s = e;
+  }
+  while (*s == ' ')
+    s++;
+  return *s == '\0';
+}
+
+/* "KEY n1 n2 ...": exactly cnt numbers after the key. */
+static int keyed_nums(mcur_t *c, const char *key, double *v, int cnt)
+{
+  size_t kl = strlen(key);
+  return next_line(c) && strncmp(c->buf, key, kl) == 0 && c->buf[kl] == ' ' &&
+         nums_in(c->buf + kl + 1, v, cnt);
+}
 
 /* Parses exactly cnt numbers from the current line. */
 static int nums(mcur_t *c, double *v, int cnt)
@@ -180,9 +211,10 @@ static int model_parse_body(const char *buf, size_t len, hr_plan_model_t **out, 
     free(c);
     return HR_ERR_PARSE;
   }
-  if (version != HR_PLAN_MODEL_VERSION) {
+  /* Version 1 (before the BiGRU) still loads: its groups have no BiGRU. */
+  if (version != HR_PLAN_MODEL_VERSION && version != 1) {
     hr__plan_err(err, 1, 0,
-                 "model file version %d; this build reads version %d (retrain or "
+                 "model file version %d; this build reads versions 1 and %d (retrain or "
                  "use a matching headroom)",
                  version, HR_PLAN_MODEL_VERSION);
     free(c);
@@ -283,6 +315,19 @@ static int model_parse_body(const char *buf, size_t len, hr_plan_model_t **out, 
       goto bad;
     if (g->gru_h > 0 && !nums(c, g->gru_w, (int)hr__plan_gru_nparams(g->gru_h, k)))
       goto bad;
+    if (version >= 2 && !keyed_int(c, "bigru", 0, HR__PLAN_BIGRU_HMAX, &g->bigru_h))
+      goto bad;
+    for (int i = 0, np = (int)hr__plan_bigru_nparams(g->bigru_h, k); g->bigru_h > 0 && i < np;
+         i += BIGRU_LINE)
+      if (!nums(c, g->bigru_w + i, np - i < BIGRU_LINE ? np - i : BIGRU_LINE))
+        goto bad;
+    if (version >= 2) {
+      double ar[2];
+      if (!keyed_nums(c, "arange", ar, 2) || !(ar[0] >= 0.0 && ar[1] >= ar[0]))
+        goto bad;
+      g->a_lo = ar[0];
+      g->a_hi = ar[1];
+    }
     if (!keyed_int(c, "batches", 1, NBMAX, &g->nb))
       goto bad;
     double row[1 + HR__PLAN_KMAX + HR__PLAN_KMAX * HR__PLAN_KMAX + ZLAGS + NQ];

@@ -32,10 +32,15 @@ typedef struct group {
   double p_lo, p_hi; /* per-GPU clamp [W] */
   double mean_w;     /* per-GPU training mean [W] */
   double a_mu, a_sd; /* normalisation of log2(1 + A) */
+  double a_lo, a_hi; /* the networks' A is clamped to this range; a_hi = 0:
+                      * [batch[0], batch[nb-1]] (fixed-batch training) */
   double clf[HR__PLAN_KMAX][NFEAT];
   int gru_h; /* 0: the softmax classifier clf drives the paper method */
   double gru_w[3 * HR__PLAN_GRU_HMAX * (HR__PLAN_GRU_NIN + HR__PLAN_GRU_HMAX + 2) +
                HR__PLAN_KMAX * (HR__PLAN_GRU_HMAX + 1)];
+  int bigru_h; /* 0: no BiGRU (the paper method is then unsupported) */
+  double bigru_w[2 * 3 * HR__PLAN_BIGRU_HMAX * (HR__PLAN_GRU_NIN + HR__PLAN_BIGRU_HMAX + 2) +
+                 HR__PLAN_KMAX * (2 * HR__PLAN_BIGRU_HMAX + 1)];
   int nb;
   double batch[NBMAX];
   double occ[NBMAX][HR__PLAN_KMAX];

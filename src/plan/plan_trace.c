@@ -10,8 +10,10 @@ void hr_plan_traceset_destroy(hr_plan_traceset_t *s)
 {
   if (!s)
     return;
-  for (size_t i = 0; i < s->n; i++)
+  for (size_t i = 0; i < s->n; i++) {
     free(s->tr[i].p_w);
+    free(s->tr[i].active);
+  }
   free(s->tr);
   free(s);
 }

@@ -25,6 +25,12 @@ int hr_plan_train_cfg_init(hr_plan_train_cfg_t *cfg)
   cfg->gru_epochs = 12;
   cfg->gru_window = 64;
   cfg->gru_windows = 8;
+  cfg->bigru_hidden = 64;
+  cfg->bigru_epochs = 500;
+  cfg->bigru_window = 128;
+  cfg->bigru_patience = 10;
+  cfg->bigru_lr = 1e-4;
+  cfg->bigru_val = 0.2;
   cfg->lut_csv = NULL;
   cfg->lut_model = "llama2-70b";
   cfg->lut_hardware = "a100-80gb";
@@ -122,9 +128,10 @@ static void train_classifier(group_t *g, const double *a, int epochs)
   }
 }
 
-/* Trains the group's GRU on every run's (features, GMM label) sequence.  A
- * fixed-batch run has A(t) = max_num_seqs throughout, so its features are
- * [A_norm, 0]; the GRU still sees the label dynamics of each run. */
+/* Trains the group's networks (the 16-unit GRU of paper-gru16, the BiGRU
+ * of paper) on every run's (features, GMM label) sequence.  A fixed-batch
+ * run has A(t) = max_num_seqs throughout, so its features are [A_norm, 0];
+ * the networks still see the label dynamics of each run. */
 static int train_gru(group_t *g, const hr_plan_traceset_t *set, const size_t *idx, size_t nt,
                      const hr_plan_train_cfg_t *cfg)
 {
@@ -142,8 +149,12 @@ static int train_gru(group_t *g, const hr_plan_traceset_t *set, const size_t *id
       goto done;
     double a = hr__plan_feat_a(g, hr__plan_run_key(g, t));
     for (size_t s = 0; s < t->n; s++) {
+      if (t->active) { /* request-driven: the input moves */
+        double per = hr__plan_per_gpu_key(g) ? 1.0 / t->num_gpus : 1.0;
+        a = hr__plan_feat_a(g, t->active[s] * per);
+      }
       xs[i][s * HR__PLAN_GRU_NIN] = a;
-      xs[i][s * HR__PLAN_GRU_NIN + 1] = 0.0;
+      xs[i][s * HR__PLAN_GRU_NIN + 1] = s ? a - xs[i][(s - 1) * HR__PLAN_GRU_NIN] : 0.0;
       ys[i][s] = hr__plan_gmm_label(&g->g, t->p_w[s] / t->num_gpus);
     }
     seq[i].x = xs[i];
@@ -152,9 +163,23 @@ static int train_gru(group_t *g, const hr_plan_traceset_t *set, const size_t *id
   }
   hr_plan_rng_t r;
   hr_plan_rng_seed(&r, cfg->seed);
-  hr__plan_gru_init(g->gru_w, g->gru_h, g->g.k, &r);
-  rc = hr__plan_gru_train(g->gru_w, g->gru_h, g->g.k, seq, nt, cfg->gru_epochs, cfg->gru_window,
-                          cfg->gru_windows, 0.01, cfg->seed + 1);
+  rc = HR_OK;
+  if (g->gru_h > 0) {
+    hr__plan_gru_init(g->gru_w, g->gru_h, g->g.k, &r);
+    rc = hr__plan_gru_train(g->gru_w, g->gru_h, g->g.k, seq, nt, cfg->gru_epochs, cfg->gru_window,
+                            cfg->gru_windows, 0.01, cfg->seed + 1);
+  }
+  if (rc == HR_OK && g->bigru_h > 0) {
+    /* The paper's recipe: Adam at 1e-4, cross-entropy, gradient norm
+     * clipped at 1, batch 1, 20 % held for validation, up to 500 epochs
+     * (here with early stopping and windows instead of whole runs). */
+    hr__plan_bigru_recipe_t rec = {
+        cfg->bigru_epochs, cfg->bigru_window, cfg->bigru_patience, cfg->bigru_lr, 1.0,
+        cfg->bigru_val};
+    hr__plan_bigru_init(g->bigru_w, g->bigru_h, g->g.k, &r);
+    hr__plan_bigru_log_t lg;
+    rc = hr__plan_bigru_train(g->bigru_w, g->bigru_h, g->g.k, seq, nt, &rec, cfg->seed + 2, &lg);
+  }
 done:
   for (size_t i = 0; xs && ys && i < nt; i++) {
     free(xs[i]);
@@ -330,11 +355,36 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
     va += (a[b] - ma) * (a[b] - ma);
   g->a_mu = ma;
   g->a_sd = g->nb > 1 ? sqrt(va / g->nb) : 1.0;
+  g->a_lo = g->a_hi = 0.0;
+  /* Request-driven runs: normalise over every step's log2(1 + A) instead,
+   * and clamp the networks' input to the A seen (the paper z-scores A per
+   * configuration). */
+  double sa = 0.0, saa = 0.0, na = 0.0, alo = INFINITY, ahi = 0.0;
+  for (size_t i = 0; i < nt; i++) {
+    const hr_plan_trace_t *t = &set->tr[idx[i]];
+    for (size_t s = 0; t->active && s < t->n; s++) {
+      double av = hr__plan_per_gpu_key(g) ? t->active[s] / t->num_gpus : t->active[s];
+      double l = log2(1.0 + av);
+      sa += l;
+      saa += l * l;
+      na += 1.0;
+      alo = fmin(alo, av);
+      ahi = fmax(ahi, av);
+    }
+  }
+  if (na > 0.0 && ahi > 0.0) {
+    g->a_mu = sa / na;
+    double var = saa / na - g->a_mu * g->a_mu;
+    g->a_sd = var > 1e-12 ? sqrt(var) : 1.0;
+    g->a_lo = alo;
+    g->a_hi = ahi;
+  }
   for (int b = 0; b < g->nb; b++)
     a[b] = (a[b] - g->a_mu) / g->a_sd;
   train_classifier(g, a, cfg->clf_epochs);
   g->gru_h = cfg->gru_hidden;
-  if (g->gru_h > 0)
+  g->bigru_h = cfg->bigru_hidden;
+  if (g->gru_h > 0 || g->bigru_h > 0)
     return train_gru(g, set, idx, nt, cfg);
   return HR_OK;
 }
@@ -455,7 +505,10 @@ static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *
       cfg->k_min < 1 || cfg->k_max < cfg->k_min || cfg->k_max > HR__PLAN_KMAX ||
       cfg->gmm_max_points < 100 || cfg->em_iters < 1 || cfg->clf_epochs < 1 ||
       !(cfg->idle_w_per_gpu >= 0.0) || cfg->gru_hidden < 0 || cfg->gru_hidden > HR__PLAN_GRU_HMAX ||
-      cfg->gru_epochs < 0 || cfg->gru_window < 1 || cfg->gru_windows < 1 ||
+      cfg->gru_epochs < 0 || cfg->gru_window < 1 || cfg->gru_windows < 1 || cfg->bigru_hidden < 0 ||
+      cfg->bigru_hidden > HR__PLAN_BIGRU_HMAX || cfg->bigru_epochs < 0 || cfg->bigru_window < 2 ||
+      cfg->bigru_patience < 1 || !(cfg->bigru_lr > 0.0) || !(cfg->bigru_lr <= 1.0) ||
+      !(cfg->bigru_val >= 0.0 && cfg->bigru_val <= 0.9) ||
       (cfg->lut_csv && (!cfg->lut_model || !cfg->lut_hardware || cfg->lut_tp < 1)))
     return HR_ERR_INVALID_ARG;
   *out = NULL;
@@ -483,6 +536,14 @@ static int model_train_body(const hr_plan_traceset_t *set, const unsigned char *
   for (size_t i = 0; i < set->n; i++)
     if ((!use || use[i]) && set->tr[i].n >= 2 && set->tr[i].num_gpus >= 1)
       nall++;
+  for (size_t i = 0; i < set->n; i++)
+    for (size_t s = 0; (!use || use[i]) && set->tr[i].active && s < set->tr[i].n; s++)
+      if (!(set->tr[i].active[s] >= 0.0 && set->tr[i].active[s] < 1e12)) {
+        rc = HR_ERR_INVALID_ARG;
+        hr__plan_err(err, 0, 0, "run %zu (%s): active[%zu] is not a count >= 0", i,
+                     set->tr[i].model, s);
+        goto fail;
+      }
   if (nall == 0) {
     rc = HR_ERR_INVALID_ARG;
     hr__plan_err(err, 0, 0, "no training traces selected");

@@ -227,6 +227,9 @@ static void tiny_train_cfg(hr_plan_train_cfg_t *c)
   c->gru_epochs = 1;
   c->gru_window = 8;
   c->gru_windows = 1;
+  c->bigru_hidden = 2; /* the paper's BiGRU, tiny */
+  c->bigru_epochs = 1;
+  c->bigru_window = 8;
   c->pooled = 1;
   c->lut_csv = tmp_path("lut.csv");
 }

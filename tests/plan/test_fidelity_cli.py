@@ -15,7 +15,7 @@ from scipy import stats
 
 from plantest import SKIP, binary_and_data, finish
 
-METHODS = ["tdp", "mean", "lut", "paper", "markov", "copula"]
+METHODS = ["tdp", "mean", "lut", "paper", "markov", "copula", "paper-gru16"]
 
 
 def main():

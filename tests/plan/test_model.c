@@ -43,6 +43,19 @@ static hr_plan_traceset_t *synth_set(void)
   return s;
 }
 
+/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), written here
+ * independently of the library's. */
+static uint32_t crc32_ieee(const char *p, size_t n)
+{
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= (unsigned char)p[i];
+    for (int b = 0; b < 8; b++)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
 static hr_plan_train_cfg_t small_cfg(void)
 {
   hr_plan_train_cfg_t c;
@@ -52,6 +65,12 @@ static hr_plan_train_cfg_t small_cfg(void)
   c.gmm_max_points = 800;
   c.em_iters = 25;
   c.clf_epochs = 300;
+  /* A smaller BiGRU trained harder than the paper's recipe, so that the
+   * test takes a second, not minutes. */
+  c.bigru_hidden = 12;
+  c.bigru_epochs = 40;
+  c.bigru_window = 64;
+  c.bigru_lr = 5e-3;
   return c;
 }
 
@@ -197,6 +216,44 @@ static void test_model_file(void **state)
   assert_non_null(strstr(e.message, "version 9"));
   assert_int_equal(hr_plan_model_parse("hello\n", 6, &m2, &e), HR_ERR_PARSE);
   assert_non_null(strstr(e.message, "not a headroom plan model"));
+  /* A version-1 file (before the BiGRU: no "bigru", "arange" lines) still loads; its
+   * paper method is unsupported and the rest generate as before. */
+  {
+    char *v1 = malloc(len + 1);
+    size_t o = 0;
+    for (const char *l = buf; l < buf + len;) {
+      const char *nl = memchr(l, '\n', (size_t)(buf + len - l));
+      size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(buf + len - l);
+      static int skip = 0;
+      if (strncmp(l, "arange ", 7) == 0)
+        skip = 0; /* version 2's input range line */
+      else if (strncmp(l, "bigru ", 6) == 0)
+        skip = atoi(l + 6) > 0 ? -1 : 0; /* its parameter lines follow */
+      else if (skip == -1 && (l[0] == '-' || (l[0] >= '0' && l[0] <= '9')))
+        ;
+      else if (strncmp(l, "crc32 ", 6) != 0) {
+        skip = 0;
+        memcpy(v1 + o, l, ll);
+        o += ll;
+      }
+      l += ll;
+    }
+    char *sp = strchr(v1, ' ');
+    assert_int_equal(sp[1], '2');
+    sp[1] = '1';
+    char tailbuf[32];
+    int tn = snprintf(tailbuf, sizeof tailbuf, "crc32 %08x\n", (unsigned)crc32_ieee(v1, o));
+    v1 = realloc(v1, o + (size_t)tn + 1);
+    memcpy(v1 + o, tailbuf, (size_t)tn + 1);
+    assert_int_equal(hr_plan_model_parse(v1, o + (size_t)tn, &m2, &e), HR_OK);
+    assert_int_equal(hr_plan_model_generate(m2, HR_PLAN_PAPER, "big", 4, a, n, 5, q),
+                     HR_ERR_UNSUPPORTED);
+    assert_int_equal(hr_plan_model_generate(m, HR_PLAN_PAPER_GRU16, "big", 4, a, n, 5, p), HR_OK);
+    assert_int_equal(hr_plan_model_generate(m2, HR_PLAN_PAPER_GRU16, "big", 4, a, n, 5, q), HR_OK);
+    assert_memory_equal(p, q, sizeof p);
+    hr_plan_model_destroy(m2);
+    free(v1);
+  }
   free(bad);
   free(buf);
   unlink(path);

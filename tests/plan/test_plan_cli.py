@@ -75,7 +75,8 @@ def main():
         model = os.path.join(d, "m.model")
         rc, _, err = run(hr, "train", "--data", data)
         expect(rc == 2 and "--out MODEL is required" in err, f"train without --out: {err}")
-        rc, _, err = run(hr, "train", "--data", data, "--out", model, "--exclude", "Llama-3.1-8B")
+        rc, _, err = run(hr, "train", "--data", data, "--out", model, "--exclude", "Llama-3.1-8B",
+                         "--bigru-epochs", "2")
         expect(rc == 0, f"train --exclude: {err}")
         with open(model) as f:
             text = f.read()
@@ -95,10 +96,25 @@ def main():
                f"generate: {rc} {len(lines)} {err}")
         nopool = os.path.join(d, "nopool.model")
         rc, _, err = run(hr, "train", "--data", data, "--out", nopool, "--exclude", "Llama-3.1-8B",
-                         "--pool", "none")
+                         "--pool", "none", "--bigru-epochs", "2")
         expect(rc == 0, f"train --pool none: {err}")
         rc, _, err = run(hr, "generate", "--model-file", nopool, "--pooled", "--method", "copula")
         expect(rc == 2 and "has no pooled group" in err, f"generate --pooled on --pool none: {err}")
+        # paper is the BiGRU: a model trained without one says so and names
+        # the way out; paper-gru16 still runs from it.
+        nobi = os.path.join(d, "nobi.model")
+        rc, _, err = run(hr, "train", "--data", data, "--out", nobi, "--exclude", "Llama-3.1-8B",
+                         "--bigru-hidden", "0")
+        expect(rc == 0, f"train --bigru-hidden 0: {err}")
+        rc, out, err = run(hr, "generate", "--model-file", nobi, "--pooled", "--method", "paper")
+        expect(rc == 1 and out == "" and "has no BiGRU" in err and "paper-gru16" in err,
+               f"generate paper without a BiGRU: {rc} {err}")
+        rc, out, err = run(hr, "generate", "--model-file", nobi, "--pooled", "--method",
+                           "paper-gru16", "--seconds", "2")
+        expect(rc == 0 and len(out.splitlines()) == 21, f"generate paper-gru16: {rc} {err}")
+        rc, out, err = run(hr, "generate", "--model-file", model, "--pooled", "--method", "paper",
+                           "--seconds", "2")
+        expect(rc == 0 and len(out.splitlines()) == 21, f"generate paper (BiGRU): {rc} {err}")
         rc, _, err = run(hr, "train", "--data", data, "--out", nopool, "--pool", "all")
         expect(rc == 2 and "--pool none|batch|gpu" in err, f"train --pool all: {err}")
         rc, _, err = run(hr, "generate", "--model-file", model, "--method", "nope")

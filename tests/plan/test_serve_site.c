@@ -131,6 +131,9 @@ static hr_plan_model_t *tiny_model(void)
   c.gmm_max_points = 400;
   c.em_iters = 20;
   c.clf_epochs = 100;
+  c.bigru_hidden = 8; /* small and short: these tests are about serving */
+  c.bigru_epochs = 3;
+  c.bigru_window = 64;
   hr_plan_model_t *m;
   assert_int_equal(hr_plan_model_train(&s, NULL, &c, &m, NULL), HR_OK);
   return m;

@@ -129,7 +129,7 @@ def main():
     fails = []
     with tempfile.TemporaryDirectory() as d:
         model = os.path.join(d, "m.model")
-        run([hr, "plan", "train", "--data", data, "--out", model])
+        run([hr, "plan", "train", "--data", data, "--out", model, "--bigru-epochs", "2"])
         fac = ["--rows", "2", "--racks", "3", "--servers", "2", "--hours", "0.5",
                "--csv", trace, "--model-file", model]
         site = os.path.join(d, "site")
@@ -169,7 +169,7 @@ def main():
         os.mkdir(prov)
         run([hr, "plan", "provision", "--out-dir", prov] + fac)
         t = {r["method"]: r for r in table(os.path.join(prov, "provision.csv"))}
-        if set(t) != {"tdp", "mean", "lut", "paper", "markov", "copula"}:
+        if set(t) != {"tdp", "mean", "lut", "paper", "markov", "copula", "paper-gru16"}:
             fails.append(f"provision methods {sorted(t)}")
         elif not np.isclose(float(t["tdp"]["peak_facility_kw"]), 12 * 6.6 * 1.3, rtol=1e-6):
             fails.append("tdp peak is not the nameplate")
@@ -221,7 +221,7 @@ def main():
         if p.returncode != 1 or "corrupted" not in p.stderr:
             fails.append("corrupted model: " + p.stderr)
         with open(bad, "w") as f:
-            f.write(text.replace("headroom-plan-model 1", "headroom-plan-model 7", 1))
+            f.write(text.replace("headroom-plan-model 2", "headroom-plan-model 7", 1))
         p = run([hr, "plan", "site", "--model-file", bad, "--csv", trace], ok=False)
         if p.returncode != 1 or "version 7" not in p.stderr:
             fails.append("other version: " + p.stderr)

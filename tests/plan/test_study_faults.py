@@ -108,7 +108,7 @@ def main():
         data = os.path.join(tmp, "data")
         write_data(data)
         model = os.path.join(tmp, "m.model")
-        p = subprocess.run([hr, "plan", "train", "--data", data, "--out", model],
+        p = subprocess.run([hr, "plan", "train", "--data", data, "--out", model, "--bigru-epochs", "2"],
                            capture_output=True, text=True, timeout=300)
         if p.returncode != 0:
             print(f"FAIL: training the test model: {p.stderr}")
