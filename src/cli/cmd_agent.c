@@ -80,7 +80,10 @@ static void on_record(const hr_record_t *rec, void *user)
 
 /* The policies of hr_sim_policy_cfg and the actuators, for --help and the
  * refusals. */
-#define POLICIES "none, static70, static60, dynamo, polca, thunderbolt, headroom"
+#define POLICIES                                                                                   \
+  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-thermal, "             \
+  "lease-3band, "                                                                                  \
+  "lease-2thr"
 #define ACTUATORS "sim, nvml, rapl"
 
 int cmd_agent(int argc, char **argv)
@@ -116,8 +119,9 @@ int cmd_agent(int argc, char **argv)
        .kind = CLI_STR,
        .dst = &policy,
        .arg = "P",
-       .help =
-           "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom (default headroom)"},
+       .help = "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom, headroom-thermal, "
+               "lease-3band, lease-2thr\n(default headroom; headroom-smooth and headroom-admit\n"
+               "exist in the simulator only)"},
       {.name = "--meter-node",
        .kind = CLI_STR,
        .dst = &meter_id,
@@ -184,6 +188,10 @@ int cmd_agent(int argc, char **argv)
   if (cli_is_stdio(tree_path) && (!input || cli_is_stdio(input)))
     return cli_bad(&spec, "--tree", "standard input carries the waveform; name it with --input");
   hr_agent_cfg_t acfg;
+  /* Smoothing and admission shaping act on the simulated GPUs and serving
+   * replicas (docs/sim.md), not through an actuator yet. */
+  if (strcmp(policy, "headroom-smooth") == 0 || strcmp(policy, "headroom-admit") == 0)
+    return cli_bad(&spec, "--policy", "'%s' exists in the simulator only (headroom sim)", policy);
   if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
     return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
