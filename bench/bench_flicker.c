@@ -17,17 +17,11 @@
 #include <time.h>
 
 #include "headroom/flicker.h"
+#include "bench_util.h"
 #include "headroom/pq.h"
 
 #define NCH 7
 #define BLOCK 80
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void count(const hr_record_t *rec, void *user)
 {
@@ -38,20 +32,8 @@ static void count(const hr_record_t *rec, void *user)
 
 static double meter_run(const float *x, size_t frames, const hr_meter_cfg_t *cfg, long long *n_flk)
 {
-  hr_meter_t *m;
-  if (hr_meter_create(cfg, &m) != HR_OK)
-    exit(1);
   *n_flk = 0;
-  hr_meter_set_callback(m, count, n_flk);
-  double t0 = now_s();
-  for (size_t k = 0; k < frames; k += BLOCK) {
-    size_t b = frames - k < BLOCK ? frames - k : BLOCK;
-    hr_meter_push(m, x + k * NCH, b, NULL);
-  }
-  hr_meter_finish(m);
-  double dt = now_s() - t0;
-  hr_meter_destroy(m);
-  return dt;
+  return bench_meter_run(x, frames, NCH, cfg, count, n_flk, 1);
 }
 
 static double alone_run(const float *x, size_t frames, double fs, double *pst)
@@ -61,14 +43,14 @@ static double alone_run(const float *x, size_t frames, double fs, double *pst)
   hr_flicker_t *f;
   if (hr_flicker_create(&cfg, &f) != HR_OK)
     exit(1);
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (size_t k = 0; k < frames; k += BLOCK) {
     size_t b = frames - k < BLOCK ? frames - k : BLOCK, done = 0;
     while (done < b)
       done += hr_flicker_push(f, x + (k + done) * NCH, NCH, b - done);
   }
   hr_flicker_finish(f);
-  double dt = now_s() - t0;
+  double dt = bench_now_s() - t0;
   hr_flicker_result_t r;
   while (hr_flicker_take(f, &r))
     if (!r.rec.plt)
@@ -111,9 +93,9 @@ int main(int argc, char **argv)
   flk = base;
   flk.records |= HR_RECMASK(HR_REC_FLICKER);
   double tb = 1e30, tf = 1e30, ta = 1e30, pst = NAN;
-  long long nf = 0, dummy;
+  long long nf = 0, n_base;
   for (int r = 0; r < repeats; r++) {
-    double a = meter_run(x, frames, &base, &dummy);
+    double a = meter_run(x, frames, &base, &n_base);
     double b = meter_run(x, frames, &flk, &nf);
     double c = alone_run(x, frames, fs, &pst);
     tb = a < tb ? a : tb;

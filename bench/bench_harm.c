@@ -17,15 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "headroom/pq.h"
 #include "pq/fft.h"
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void count(const hr_record_t *rec, void *user)
 {
@@ -36,19 +30,8 @@ static void count(const hr_record_t *rec, void *user)
 
 static double meter_run(const float *x, size_t frames, const hr_meter_cfg_t *cfg, long long *n_harm)
 {
-  hr_meter_t *m;
-  if (hr_meter_create(cfg, &m) != HR_OK)
-    exit(1);
   *n_harm = 0;
-  hr_meter_set_callback(m, count, n_harm);
-  double t0 = now_s();
-  for (size_t k = 0; k < frames; k += 80) {
-    size_t b = frames - k < 80 ? frames - k : 80;
-    hr_meter_push(m, x + k * 7, b, NULL);
-  }
-  double dt = now_s() - t0;
-  hr_meter_destroy(m);
-  return dt;
+  return bench_meter_run(x, frames, 7, cfg, count, n_harm, 0);
 }
 
 /* The candidate the engine's FFT was chosen against: an iterative radix-2
@@ -153,17 +136,17 @@ static void bench_fft(int repeats)
   }
   double best_o = 1e30, best_k = 1e30;
   for (int r = 0; r < repeats; r++) {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int it = 0; it < iters; it++) {
       memcpy(re, src_re, sizeof(double) * n);
       memcpy(im, src_im, sizeof(double) * n);
       own_forward(o, re, im);
     }
-    double t1 = now_s();
+    double t1 = bench_now_s();
     /* The engine's: one real channel per call, bins 0..n/2 copied out. */
     for (int it = 0; it < iters; it++)
       hr__fft_real(f, src_re, nk, re, im);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     best_o = t1 - t0 < best_o ? t1 - t0 : best_o;
     best_k = t2 - t1 < best_k ? t2 - t1 : best_k;
   }
@@ -217,9 +200,9 @@ int main(int argc, char **argv)
   harm = base;
   harm.records |= HR_RECMASK(HR_REC_HARM);
   double tb = 1e30, th = 1e30;
-  long long nh = 0, dummy;
+  long long nh = 0, n_base;
   for (int r = 0; r < repeats; r++) {
-    double a = meter_run(x, frames, &base, &dummy);
+    double a = meter_run(x, frames, &base, &n_base);
     double b = meter_run(x, frames, &harm, &nh);
     tb = a < tb ? a : tb;
     th = b < th ? b : th;

@@ -22,14 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "headroom/pq.h"
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void count(const hr_record_t *rec, void *user)
 {
@@ -40,19 +34,8 @@ static void count(const hr_record_t *rec, void *user)
 
 static double meter_run(const float *x, size_t frames, const hr_meter_cfg_t *cfg, long long *n_rep)
 {
-  hr_meter_t *m;
-  if (hr_meter_create(cfg, &m) != HR_OK)
-    exit(1);
   *n_rep = 0;
-  hr_meter_set_callback(m, count, n_rep);
-  double t0 = now_s();
-  for (size_t k = 0; k < frames; k += 80) {
-    size_t b = frames - k < 80 ? frames - k : 80;
-    hr_meter_push(m, x + k * 7, b, NULL);
-  }
-  double dt = now_s() - t0;
-  hr_meter_destroy(m);
-  return dt;
+  return bench_meter_run(x, frames, 7, cfg, count, n_rep, 0);
 }
 
 /* One-cycle DFT phasors of every channel at every report (60/s), libm
@@ -63,7 +46,7 @@ static double dft_run(const float *x, size_t frames, double fs, int fps, const d
 {
   double sum = 0.0;
   *n_rep = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (long long r = 1;; r++) {
     size_t centre = (size_t)llround((double)r * fs / fps);
     if (centre + (size_t)n / 2 + 1 >= frames)
@@ -89,7 +72,7 @@ static double dft_run(const float *x, size_t frames, double fs, int fps, const d
     }
     (*n_rep)++;
   }
-  *secs = now_s() - t0;
+  *secs = bench_now_s() - t0;
   return sum;
 }
 
@@ -133,7 +116,7 @@ int main(int argc, char **argv)
   mcl = pcl;
   mcl.phasor_class = HR_PHASOR_M;
   double tb = 1e30, tp = 1e30, tm = 1e30, td = 1e30, tt = 1e30;
-  long long np = 0, nm = 0, nd = 0, dummy;
+  long long np = 0, nm = 0, nd = 0, n_base;
   const int n = (int)llround(fs / 60.0); /* 133: one nominal cycle */
   double *ctab = malloc((size_t)n * sizeof *ctab), *stab = malloc((size_t)n * sizeof *stab);
   if (!ctab || !stab)
@@ -144,7 +127,7 @@ int main(int argc, char **argv)
   }
   double check = 0.0;
   for (int r = 0; r < repeats; r++) {
-    double a = meter_run(x, frames, &base, &dummy);
+    double a = meter_run(x, frames, &base, &n_base);
     double b = meter_run(x, frames, &pcl, &np);
     double c = meter_run(x, frames, &mcl, &nm);
     double d, e;

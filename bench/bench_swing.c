@@ -20,16 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "headroom/pq.h"
 #include "pq/meter_int.h"
 #include "pq/swing_int.h"
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct tally {
   long long swing;
@@ -48,18 +42,7 @@ static void count(const hr_record_t *rec, void *user)
 
 static double meter_run(const float *x, size_t frames, const hr_meter_cfg_t *cfg, tally_t *t)
 {
-  hr_meter_t *m;
-  if (hr_meter_create(cfg, &m) != HR_OK)
-    exit(1);
-  hr_meter_set_callback(m, count, t);
-  double t0 = now_s();
-  for (size_t k = 0; k < frames; k += 80) {
-    size_t b = frames - k < 80 ? frames - k : 80;
-    hr_meter_push(m, x + k * 6, b, NULL);
-  }
-  double dt = now_s() - t0;
-  hr_meter_destroy(m);
-  return dt;
+  return bench_meter_run(x, frames, 6, cfg, count, t, 0);
 }
 
 int main(int argc, char **argv)
@@ -118,10 +101,10 @@ int main(int argc, char **argv)
     tally_t c = {0};
     hr_meter_set_callback(m, count, &c);
     const double step = fs / 1000.0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (size_t j = 0; j < ticks; j++)
       hr__swing_stage_ms(m, (double)(j + 1) * step, ser.p[j], 0);
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     ta = dt < ta ? dt : ta;
     hr_meter_destroy(m);
   }
