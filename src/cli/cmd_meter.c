@@ -855,7 +855,8 @@ int cmd_meter(int argc, char **argv)
        .dst = &ov->phasor_rate_fps,
        .arg = "FPS",
        .help = "phasor reports per second: 10, 25, 50 at 50 Hz; 10, 12, 15, 20,\n"
-               "30, 60 at 60 Hz (default the nominal frequency)"},
+               "30, 60 at 60 Hz (default the nominal frequency)",
+       CLI_RANGE(1, 1000)},
       {.name = "--phasor-class",
        .kind = CLI_FN,
        .fn = meter_opt,
@@ -868,7 +869,8 @@ int cmd_meter(int argc, char **argv)
        .dst = &ov->flicker_lamp_v,
        .arg = "230|120",
        .help = "lamp model of the flicker records (IEC 61000-4-15; default 230\n"
-               "at 50 Hz, 120 at 60 Hz)"},
+               "at 50 Hz, 120 at 60 Hz)",
+       CLI_RANGE(120, 230)},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
