@@ -870,7 +870,7 @@ int cmd_meter(int argc, char **argv)
        .arg = "230|120",
        .help = "lamp model of the flicker records (IEC 61000-4-15; default 230\n"
                "at 50 Hz, 120 at 60 Hz)",
-       CLI_RANGE(120, 230)},
+       CLI_RANGE(1, 1000)},
       {.name = "--device-id",
        .kind = CLI_STR,
        .dst = &device_id,
