@@ -414,7 +414,19 @@ typedef struct hr_plan_site_cfg {
   const char *model;       /* model label for the power model (borrowed) */
   hr_plan_method_t method; /* HR_PLAN_COPULA by default */
   hr_plan_serve_cfg_t serve;
-  uint64_t seed; /* request-to-server assignment and power noise */
+  uint64_t seed;     /* request-to-replica assignment and power noise */
+  int tp;            /* GPUs per serving replica (tensor-parallel degree), 0 or a divisor of
+                      * gpus_per_server; 0: gpus_per_server (one replica per server) */
+  double gpu_idle_w; /* idle power per GPU [W] for the partly idle bins, < 0: the model's
+                      * idle_w_per_gpu (-1) */
+  double gpu_tdp_w;  /* TDP per GPU [W], <= 0: the model's; another value scales the
+                      * model's busy power by gpu_tdp_w / model TDP (docs/plan.md) (0) */
+  int racks_1s;      /* 1: fill rack_w (oversub needs it; nracks x 1-s samples), 0: leave
+                      * it NULL (1) */
+  int node_servers;  /* keep the power of servers 0..node_servers-1 at dt_s in node_w,
+                      * 0..number of servers (0) */
+  int threads;       /* worker threads, >= 0; 0: the online CPUs.  Results do not depend
+                      * on it (racks are summed in rack order) */
 } hr_plan_site_cfg_t;
 
 HR_API int hr_plan_site_cfg_init(hr_plan_site_cfg_t *cfg);
@@ -431,12 +443,18 @@ typedef struct hr_plan_site {
   double *rack_w; /* nracks x n1: 1-s means [W] */
   double pue;
   hr_plan_serve_stats_t serve; /* summed over servers (means request-weighted) */
+  int n_node;                  /* servers in node_w (cfg node_servers) */
+  double *node_w;              /* n_node x n, row-major: server power [W] (GPUs + non-GPU) at dt_s;
+                                * NULL when n_node = 0 */
 } hr_plan_site_t;
 
-/* Assigns each request of w to a server uniformly at random (seeded, as the
- * paper does), simulates every server's serving over [0, duration_s), turns
- * its active-sequence trajectory into GPU power with model m, adds the
- * non-GPU power, and sums servers into racks, rows and the site.
+/* Assigns each request of w to a replica uniformly at random (seeded, as the
+ * paper does; a server holds gpus_per_server / tp replicas), simulates every
+ * replica's serving over [0, duration_s), turns its active-sequence
+ * trajectory into GPU power with model m (adapted to gpu_idle_w and
+ * gpu_tdp_w), adds the non-GPU power per server, and sums servers into
+ * racks, rows and the site.  Streaming: a worker holds one rack at a time,
+ * so memory is the workload, the outputs and O(threads x steps).
  * Errors: HR_ERR_INVALID_ARG, HR_ERR_NOT_FOUND (no group for the label),
  * HR_ERR_UNSUPPORTED, HR_ERR_NOMEM. */
 HR_API int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
@@ -515,7 +533,7 @@ typedef struct hr_plan_oversub_row {
 } hr_plan_oversub_row_t;
 
 typedef struct hr_plan_oversub_study {
-  double rack_nameplate_w;      /* servers x (GPUs x 700 W + non-GPU W) */
+  double rack_nameplate_w;      /* servers x (GPUs x TDP + non-GPU W); TDP gpu_tdp_w, else 700 W */
   int racks_by_nameplate;       /* floor(cap_w / rack_nameplate_w) */
   int racks_by_trace_p95;       /* largest n whose p95 peak is within cap_w */
   int racks_by_trace_no_exceed; /* largest n no draw of which exceeds cap_w */

@@ -19,6 +19,7 @@
 #include "cli_util.h"
 #include "report_chart.h"
 #include "headroom/plan.h"
+#include "headroom/plan_gpu.h"
 
 #ifndef HR_PLAN_DEFAULT_DATA
 #define HR_PLAN_DEFAULT_DATA "../shared/data"
@@ -84,7 +85,7 @@ static int study_close(FILE *f, const char *path)
  * (docs/plan.md lists them) and unknown options are treated the same way
  * everywhere, and a refusal names the option and its range with exit 2
  * before any work. */
-#define MAX_OPTS 48
+#define MAX_OPTS 72
 
 /* Table rows, short: name, destination, value placeholder, help[, range]. */
 #define OSTR(n, d, a, h)                                                                           \
@@ -1728,11 +1729,15 @@ static int cmd_site(int argc, char **argv, int mode)
   const char *sub = mode == SITE_PROVISION ? "provision"
                     : mode == SITE_OVERSUB ? "oversub"
                                            : "site";
-  const char *mf = NULL, *dir = NULL, *method = "copula";
-  double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN;
-  int samples = 200;
+  const char *mf = NULL, *dir = NULL, *method = "copula", *gpu_type = NULL, *precision = "bf16";
+  const char *node_trace = NULL;
+  double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN, prefill_tps = NAN;
+  double idle_w = NAN, tdp_w = NAN, params_b = NAN, active_b = NAN, kv_kib = NAN, ctx = NAN;
+  int samples = 200, node_k = 0;
   hr_plan_site_cfg_t cfg;
   hr_plan_site_cfg_init(&cfg);
+  hr_plan_llm_t llm;
+  hr_plan_llm_init(&llm);
   wl_args_t a;
   int json = mode == SITE_RUN;
   cli_opt_t t[MAX_OPTS];
@@ -1752,6 +1757,21 @@ static int cmd_site(int argc, char **argv, int mode)
       ODBL("--non-gpu", &cfg.non_gpu_w, "W", "non-GPU power per server (default 1000)", 0, 1e6),
       ODBL("--pue", &cfg.pue, "X", "power usage effectiveness (default 1.3)", 1, 10),
       ODBL("--dt", &cfg.dt_s, "S", "simulation step [s] (default 0.25)", 0.01, 3600),
+      OSTR("--gpu-type", &gpu_type, "NAME",
+           "GPU: h100, h100-pcie, h200, a100, a100-pcie, l40s (its TDP, idle power and\n"
+           "speeds; default: the model's TDP and idle power, H100 speeds)"),
+      ODBL("--idle-w", &idle_w, "W", "idle power per GPU (default: --gpu-type's, else the model's)",
+           0, 1e5),
+      ODBL_GT("--tdp-w", &tdp_w, "W",
+              "TDP per GPU; busy power scales by it / the model's (default: --gpu-type's)", 0, 1e5),
+      OINT("--tp", &cfg.tp, "N",
+           "GPUs per replica (tensor parallel), divides --gpus (default --gpus)", 1, 1024),
+      OINT("--threads", &cfg.threads, "N", "worker threads (default: the online CPUs)", 1, 1024),
+      OSTR("--node-trace", &node_trace, "FILE",
+           "write server power at --dt for the first --node-trace-servers servers"),
+      OINT("--node-trace-servers", &node_k, "K",
+           "servers in the node trace (default 1; with --out-dir alone: node_trace.csv)", 1,
+           HR_PLAN_SITE_MAX_SERVERS),
       {.kind = CLI_SECTION, .help = "serving"},
       OINT("--max-seqs", &cfg.serve.max_num_seqs, "N", "requests in flight per server", 1, 1e6),
       OINT("--max-tokens", &cfg.serve.max_batched_tokens, "N", "tokens per step", 1, 1e9),
@@ -1759,11 +1779,23 @@ static int cmd_site(int argc, char **argv, int mode)
        .kind = CLI_CLEAR,
        .dst = &cfg.serve.chunked_prefill,
        .help = "no chunked prefill"},
-      ODBL_GT("--prefill-tps", &cfg.serve.prefill_tok_per_s, "R", "prefill tokens per second", 0,
-              1e9),
+      ODBL_GT("--prefill-tps", &prefill_tps, "R", "prefill tokens per second", 0, 1e9),
       ODBL_GT("--step-ms", &step_ms, "MS", "decode step time [ms]", 0, 1e5),
       ODBL("--step-per-seq-ms", &step_per_seq_ms, "MS", "decode step time per sequence [ms]", 0,
            1e5),
+      ODBL_GT("--params-b", &params_b, "B",
+              "model parameters [1e9]: derive the three speeds above from it (docs/plan.md)", 0,
+              1e6),
+      ODBL_GT("--active-params-b", &active_b, "B",
+              "parameters per token [1e9] of a mixture of experts (default --params-b)", 0, 1e6),
+      OSTR("--precision", &precision, "bf16|fp8", "weight precision (default bf16)"),
+      ODBL_GT("--mfu", &llm.mfu, "X", "achieved share of tensor FLOP/s (default 0.5)", 0, 1),
+      ODBL_GT("--mbu", &llm.mbu, "X", "achieved share of HBM bandwidth (default 0.7)", 0, 1),
+      ODBL_GT("--kv-kib-per-token", &kv_kib, "K",
+              "KV cache per context token [KiB] (default: a Llama-3.1 fit)", 0, 1e9),
+      ODBL("--ctx-tokens", &ctx, "N",
+           "mean context of a decoding sequence (default: the workload's prompt + output/2)", 0,
+           1e9),
       {.kind = CLI_SECTION, .help = "study"},
       ODBL_GT("--row-capacity-kw", &cap_kw, "KW", "oversub: row capacity, IT power (default 600)",
               0, 1e9),
@@ -1792,10 +1824,50 @@ static int cmd_site(int argc, char **argv, int mode)
             HR_PLAN_SITE_MAX_SERVERS);
     return 2;
   }
-  if (isfinite(step_ms))
-    cfg.serve.step_s = step_ms / 1e3;
-  if (isfinite(step_per_seq_ms))
-    cfg.serve.step_per_seq_s = step_per_seq_ms / 1e3;
+  const hr_plan_gpu_t *gpu = NULL;
+  if (gpu_type && !(gpu = hr_plan_gpu_find(gpu_type))) {
+    fprintf(stderr, "headroom plan %s: --gpu-type %s: unknown; known:", sub, gpu_type);
+    for (size_t i = 0; hr_plan_gpu_at(i); i++)
+      fprintf(stderr, " %s", hr_plan_gpu_at(i)->name);
+    fprintf(stderr, "\n");
+    return 2;
+  }
+  if (strcmp(precision, "bf16") != 0 && strcmp(precision, "fp8") != 0) {
+    fprintf(stderr, "headroom plan %s: --precision %s: bf16 or fp8\n", sub, precision);
+    return 2;
+  }
+  llm.precision = strcmp(precision, "fp8") == 0 ? HR_PLAN_FP8 : HR_PLAN_BF16;
+  if (cfg.tp > 0 && cfg.gpus_per_server % cfg.tp != 0) {
+    fprintf(stderr, "headroom plan %s: --tp %d does not divide --gpus %d\n", sub, cfg.tp,
+            cfg.gpus_per_server);
+    return 2;
+  }
+  if (isfinite(active_b) && !isfinite(params_b)) {
+    fprintf(stderr, "headroom plan %s: --active-params-b needs --params-b\n", sub);
+    return 2;
+  }
+  if (isfinite(active_b) && active_b > params_b) {
+    fprintf(stderr, "headroom plan %s: --active-params-b %g exceeds --params-b %g\n", sub, active_b,
+            params_b);
+    return 2;
+  }
+  cfg.gpu_idle_w = isfinite(idle_w) ? idle_w : gpu ? gpu->idle_w : -1.0;
+  cfg.gpu_tdp_w = isfinite(tdp_w) ? tdp_w : gpu ? gpu->tdp_w : 0.0;
+  if (node_trace || node_k > 0) {
+    if (!node_trace && !dir) {
+      fprintf(stderr, "headroom plan %s: --node-trace-servers needs --node-trace or --out-dir\n",
+              sub);
+      return 2;
+    }
+    if (node_k == 0)
+      node_k = 1;
+    if ((double)node_k > (double)cfg.rows * cfg.racks_per_row * cfg.servers_per_rack) {
+      fprintf(stderr, "headroom plan %s: --node-trace-servers %d: the site has %.0f servers\n", sub,
+              node_k, (double)cfg.rows * cfg.racks_per_row * cfg.servers_per_rack);
+      return 2;
+    }
+    cfg.node_servers = mode == SITE_RUN ? node_k : 0;
+  }
   if (a.seed_given)
     cfg.seed = a.gen.seed; /* one seed for the workload and the facility */
   int use_gen = a.arrival || a.rate_given;
@@ -1821,6 +1893,37 @@ static int cmd_site(int argc, char **argv, int mode)
     hr_plan_model_destroy(m);
     return rc;
   }
+
+  /* Serving speeds: derived from the model's description when it is given
+   * (hr_plan_serve_speeds), then what the user set by hand wins. */
+  if (isfinite(params_b)) {
+    llm.params_b = params_b;
+    llm.active_params_b = isfinite(active_b) ? active_b : params_b;
+    llm.tp = cfg.tp ? cfg.tp : cfg.gpus_per_server;
+    llm.kv_b_per_token = isfinite(kv_kib) ? kv_kib * 1024.0 : 0.0;
+    if (isfinite(ctx)) {
+      llm.ctx_tokens = ctx;
+    } else if (w->n) {
+      double sum = 0.0;
+      for (size_t i = 0; i < w->n; i++)
+        sum += (double)w->req[i].in_tokens + 0.5 * (double)w->req[i].out_tokens;
+      llm.ctx_tokens = sum / (double)w->n;
+    }
+    if ((rc = hr_plan_serve_speeds(gpu ? gpu : hr_plan_gpu_find("h100"), &llm, &cfg.serve)) !=
+        HR_OK) {
+      fprintf(stderr, "headroom plan %s: serving speeds from --params-b: %s\n", sub,
+              hr_strerror(rc));
+      hr_plan_workload_destroy(w);
+      hr_plan_model_destroy(m);
+      return 2;
+    }
+  }
+  if (isfinite(prefill_tps))
+    cfg.serve.prefill_tok_per_s = prefill_tps;
+  if (isfinite(step_ms))
+    cfg.serve.step_s = step_ms / 1e3;
+  if (isfinite(step_per_seq_ms))
+    cfg.serve.step_per_seq_s = step_per_seq_ms / 1e3;
 
   double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
   if (dur / cfg.dt_s > HR_PLAN_SITE_MAX_STEPS) {
@@ -1869,8 +1972,36 @@ static int cmd_site(int argc, char **argv, int mode)
   json_fixed(stdout, "peak_to_average", u.peak_to_average, 4, 1);
   json_fixed(stdout, "max_ramp_15min_kw_per_h", u.max_ramp_15min_w_per_h * kw, 2, 1);
   json_fixed(stdout, "max_ramp_1s_kw_per_s", u.max_ramp_1s_w_per_s * kw, 3, 1);
-  json_fixed(stdout, "mean_ttft_s", s->serve.mean_ttft_s, 4, 0);
+  json_fixed(stdout, "mean_ttft_s", s->serve.mean_ttft_s, 4, 1);
+  printf("\"tp\":%d,", cfg.tp ? cfg.tp : cfg.gpus_per_server);
+  json_fixed(stdout, "prefill_tps", cfg.serve.prefill_tok_per_s, 1, 1);
+  json_fixed(stdout, "step_ms", cfg.serve.step_s * 1e3, 4, 1);
+  json_fixed(stdout, "step_per_seq_ms", cfg.serve.step_per_seq_s * 1e3, 5, 0);
   printf("}\n");
+  if (s->n_node) {
+    char path[4096];
+    if (node_trace)
+      snprintf(path, sizeof path, "%s", node_trace);
+    else
+      snprintf(path, sizeof path, "%s/node_trace.csv", dir);
+    FILE *f = study_open(path);
+    if (f) {
+      fprintf(f, "t_s");
+      for (int k = 0; k < s->n_node; k++)
+        fprintf(f, ",server%d_w", k);
+      fprintf(f, "\n");
+      for (size_t i = 0; i < s->n; i++) {
+        fprintf(f, "%.3f", (double)i * s->dt_s);
+        for (int k = 0; k < s->n_node; k++)
+          fprintf(f, ",%.2f", s->node_w[(size_t)k * s->n + i]);
+        fprintf(f, "\n");
+      }
+    }
+    if (!f || !study_close(f, path)) {
+      rc = HR_ERR_IO; /* named where it failed */
+      goto done;
+    }
+  }
   if (dir) {
     size_t per1 = (size_t)lround(1.0 / s->dt_s), per15 = (size_t)lround(900.0 / s->dt_s);
     per1 = per1 ? per1 : 1;

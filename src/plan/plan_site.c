@@ -1,10 +1,13 @@
 /* plan module: facility aggregation (server -> rack -> row -> site) and
  * utility-facing statistics. */
+#define _POSIX_C_SOURCE 200809L /* sysconf(_SC_NPROCESSORS_ONLN) */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "plan/plan_int.h"
+#include "plan/plan_model_int.h"
 
 int hr_plan_site_cfg_init(hr_plan_site_cfg_t *c)
 {
@@ -22,6 +25,10 @@ int hr_plan_site_cfg_init(hr_plan_site_cfg_t *c)
   c->method = HR_PLAN_COPULA;
   hr_plan_serve_cfg_init(&c->serve);
   c->seed = 42;
+  c->tp = 0;
+  c->gpu_idle_w = -1.0;
+  c->gpu_tdp_w = 0.0;
+  c->racks_1s = 1;
   return HR_OK;
 }
 
@@ -32,6 +39,7 @@ void hr_plan_site_destroy(hr_plan_site_t *s)
   free(s->it_w);
   free(s->row_w);
   free(s->rack_w);
+  free(s->node_w);
   free(s);
 }
 
@@ -50,6 +58,161 @@ size_t hr_plan_block_mean(const double *x, size_t n, size_t m, double *out)
   return k;
 }
 
+/* One facility run shared by its workers.  Racks are handed out in order
+ * (next_rack) and added to the site, row and rack series strictly in rack
+ * order (next_commit), so every sum is taken in the same order whatever the
+ * thread count or timing. */
+typedef struct site_job {
+  const hr_plan_model_t *m;
+  const hr_plan_site_cfg_t *cfg;
+  const hr_plan_request_t *req; /* the workload's requests */
+  const uint32_t *idx;          /* request indices grouped by replica, in time order */
+  const size_t *end;            /* end[k]: end of replica k's indices; start end[k - 1] */
+  size_t n, n1, per1, maxreq;   /* maxreq: most requests of one replica */
+  int tp, rps;                  /* GPUs per replica, replicas per server */
+  int adapt;                    /* 1: idle or TDP differ from the model's */
+  double k_tdp, idle0_w, idle1_w;
+  hr_plan_site_t *s;
+  double ttft_sum, e2e_sum;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int next_rack, next_commit, rc;
+} site_job_t;
+
+/* Power of a replica on other GPUs than the model's: the model's per-GPU
+ * power p scales by k = TDP ratio (power as a fraction of TDP, the
+ * Splitwise LUT's convention), and the idle share of a partly idle bin (1 -
+ * A for A < 1, see idle_blend in plan_generate.c) moves from the model's
+ * idle power to the new one.  Since the model's bin is idle0 + A (busy -
+ * idle0), the new one idle1 + A (k busy - idle1) is k p + (1 - A)(idle1 - k
+ * idle0) per GPU; TDP, mean and LUT powers have no idle share. */
+static void adapt_power(const site_job_t *j, const double *active, double *p)
+{
+  double ng = (double)j->tp, k = j->k_tdp, d = ng * (j->idle1_w - k * j->idle0_w);
+  int blend = j->cfg->method != HR_PLAN_TDP && j->cfg->method != HR_PLAN_MEAN &&
+              j->cfg->method != HR_PLAN_LUT;
+  for (size_t i = 0; i < j->n; i++) {
+    double idle = blend && active[i] < 1.0 ? 1.0 - active[i] : 0.0;
+    p[i] = k * p[i] + idle * d;
+  }
+}
+
+typedef struct rack_acc {
+  double *active, *p, *srv, *rack, *blk;
+  hr_plan_request_t *req; /* one replica's requests */
+  hr_plan_serve_stats_t st;
+  double ttft_sum, e2e_sum;
+} rack_acc_t;
+
+static int rack_run(site_job_t *j, int rack, rack_acc_t *a)
+{
+  const hr_plan_site_cfg_t *cfg = j->cfg;
+  size_t n = j->n;
+  memset(a->rack, 0, n * sizeof *a->rack);
+  memset(&a->st, 0, sizeof a->st);
+  a->ttft_sum = a->e2e_sum = 0.0;
+  for (int sv = 0; sv < cfg->servers_per_rack; sv++) {
+    int server = rack * cfg->servers_per_rack + sv;
+    for (size_t i = 0; i < n; i++)
+      a->srv[i] = cfg->non_gpu_w;
+    for (int rp = 0; rp < j->rps; rp++) {
+      size_t k = (size_t)server * (size_t)j->rps + (size_t)rp;
+      size_t b = k ? j->end[k - 1] : 0, e = j->end[k];
+      for (size_t q = b; q < e; q++)
+        a->req[q - b] = j->req[j->idx[q]];
+      hr_plan_serve_stats_t st;
+      int rc = hr_plan_serve_run(&cfg->serve, a->req, e - b, cfg->dt_s, n, a->active, NULL, &st);
+      if (rc != HR_OK)
+        return rc;
+      a->st.admitted += st.admitted;
+      a->st.completed += st.completed;
+      if (st.completed) {
+        a->ttft_sum += st.mean_ttft_s * (double)st.completed;
+        a->e2e_sum += st.mean_e2e_s * (double)st.completed;
+      }
+      if (st.max_waiting > a->st.max_waiting)
+        a->st.max_waiting = st.max_waiting;
+      rc = hr_plan_model_generate_dt(j->m, cfg->method, cfg->model, j->tp, a->active, n, cfg->dt_s,
+                                     cfg->seed * 1000003u + (uint64_t)k + 1, a->p);
+      if (rc != HR_OK)
+        return rc;
+      if (j->adapt)
+        adapt_power(j, a->active, a->p);
+      for (size_t i = 0; i < n; i++)
+        a->srv[i] += a->p[i];
+    }
+    if (server < j->s->n_node)
+      memcpy(j->s->node_w + (size_t)server * n, a->srv, n * sizeof *a->srv);
+    for (size_t i = 0; i < n; i++)
+      a->rack[i] += a->srv[i];
+  }
+  return HR_OK;
+}
+
+/* Adds rack `rack` (a->rack at dt_s) to the site, its row and its 1-s rack
+ * series; called in rack order under the job's lock. */
+static void rack_commit(site_job_t *j, int rack, rack_acc_t *a)
+{
+  hr_plan_site_t *s = j->s;
+  for (size_t i = 0; i < j->n; i++)
+    s->it_w[i] += a->rack[i];
+  hr_plan_block_mean(a->rack, j->n, j->per1, a->blk);
+  double *rw = s->row_w + (size_t)(rack / j->cfg->racks_per_row) * j->n1;
+  for (size_t i = 0; i < j->n1; i++)
+    rw[i] += a->blk[i];
+  if (s->rack_w)
+    memcpy(s->rack_w + (size_t)rack * j->n1, a->blk, j->n1 * sizeof *a->blk);
+  s->serve.admitted += a->st.admitted;
+  s->serve.completed += a->st.completed;
+  if (a->st.max_waiting > s->serve.max_waiting)
+    s->serve.max_waiting = a->st.max_waiting;
+  j->ttft_sum += a->ttft_sum;
+  j->e2e_sum += a->e2e_sum;
+}
+
+static void *site_worker(void *arg)
+{
+  site_job_t *j = arg;
+  size_t n = j->n;
+  rack_acc_t a = {0};
+  a.active = malloc(n * sizeof *a.active);
+  a.p = malloc(n * sizeof *a.p);
+  a.srv = malloc(n * sizeof *a.srv);
+  a.rack = malloc(n * sizeof *a.rack);
+  a.blk = malloc(j->n1 * sizeof *a.blk);
+  a.req = malloc((j->maxreq ? j->maxreq : 1) * sizeof *a.req);
+  int rc = a.active && a.p && a.srv && a.rack && a.blk && a.req ? HR_OK : HR_ERR_NOMEM;
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    if (rc != HR_OK && j->rc == HR_OK)
+      j->rc = rc;
+    if (j->rc != HR_OK || j->next_rack >= j->s->nracks) {
+      pthread_cond_broadcast(&j->cv);
+      pthread_mutex_unlock(&j->mu);
+      break;
+    }
+    int rack = j->next_rack++;
+    pthread_mutex_unlock(&j->mu);
+    rc = rack_run(j, rack, &a);
+    pthread_mutex_lock(&j->mu);
+    while (j->rc == HR_OK && rc == HR_OK && j->next_commit != rack)
+      pthread_cond_wait(&j->cv, &j->mu);
+    if (rc == HR_OK && j->rc == HR_OK) {
+      rack_commit(j, rack, &a);
+      j->next_commit++;
+    }
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+  }
+  free(a.active);
+  free(a.p);
+  free(a.srv);
+  free(a.rack);
+  free(a.blk);
+  free(a.req);
+  return NULL;
+}
+
 int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                      const hr_plan_workload_t *w, double duration_s, hr_plan_site_t **out)
 {
@@ -57,10 +220,17 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
       cfg->servers_per_rack < 1 || cfg->gpus_per_server < 1 || !(cfg->non_gpu_w >= 0.0) ||
       !(cfg->pue >= 1.0) || !(cfg->dt_s > 0.0) || !(duration_s >= cfg->dt_s) ||
       duration_s / cfg->dt_s > HR_PLAN_SITE_MAX_STEPS ||
-      (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack > HR_PLAN_SITE_MAX_SERVERS)
+      (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack > HR_PLAN_SITE_MAX_SERVERS ||
+      cfg->tp < 0 || (cfg->tp > 0 && cfg->gpus_per_server % cfg->tp != 0) || cfg->threads < 0 ||
+      !(cfg->gpu_idle_w < 1e5) || !(cfg->gpu_tdp_w < 1e5) || cfg->node_servers < 0 ||
+      (double)cfg->node_servers > (double)cfg->rows * cfg->racks_per_row * cfg->servers_per_rack)
     return HR_ERR_INVALID_ARG;
   *out = NULL;
   int nracks = cfg->rows * cfg->racks_per_row, nsrv = nracks * cfg->servers_per_rack;
+  int tp = cfg->tp ? cfg->tp : cfg->gpus_per_server, rps = cfg->gpus_per_server / tp;
+  if ((double)nsrv * rps > (double)UINT32_MAX || (double)w->n > (double)UINT32_MAX)
+    return HR_ERR_INVALID_ARG;
+  size_t nrep = (size_t)nsrv * (size_t)rps;
   size_t n = (size_t)floor(duration_s / cfg->dt_s + 1e-9);
   /* 1-s means need a whole number of steps per second; otherwise the rack
    * and row series use the nearest block length. */
@@ -68,14 +238,13 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   if (per1 < 1)
     per1 = 1;
   size_t n1 = (n + per1 - 1) / per1;
+  site_job_t j = {0};
   hr_plan_site_t *s = calloc(1, sizeof *s);
-  size_t *cnt = calloc((size_t)nsrv + 1, sizeof *cnt);
+  size_t *end = calloc(nrep + 1, sizeof *end);
   uint32_t *who = malloc((w->n ? w->n : 1) * sizeof *who);
-  hr_plan_request_t *byserver = malloc((w->n ? w->n : 1) * sizeof *byserver);
-  double *active = malloc(n * sizeof *active), *p = malloc(n * sizeof *p);
-  double *blk = malloc(n1 * sizeof *blk);
+  uint32_t *idx = malloc((w->n ? w->n : 1) * sizeof *idx);
   int rc = HR_ERR_NOMEM;
-  if (!s || !cnt || !who || !byserver || !active || !p || !blk)
+  if (!s || !end || !who || !idx)
     goto fail;
   s->dt_s = cfg->dt_s;
   s->n = n;
@@ -83,68 +252,80 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   s->nrows = cfg->rows;
   s->nracks = nracks;
   s->pue = cfg->pue;
+  s->n_node = cfg->node_servers;
   s->it_w = calloc(n, sizeof *s->it_w);
   s->row_w = calloc((size_t)cfg->rows * n1, sizeof *s->row_w);
-  s->rack_w = calloc((size_t)nracks * n1, sizeof *s->rack_w);
-  if (!s->it_w || !s->row_w || !s->rack_w)
+  if (!s->it_w || !s->row_w)
     goto fail;
-  /* Counting sort of requests by server keeps each server's list in time
-   * order. */
+  if (cfg->racks_1s && !(s->rack_w = calloc((size_t)nracks * n1, sizeof *s->rack_w)))
+    goto fail;
+  if (s->n_node && !(s->node_w = malloc((size_t)s->n_node * n * sizeof *s->node_w)))
+    goto fail;
+  /* Counting sort of request indices by replica keeps each replica's list
+   * in time order. */
   hr_plan_rng_t r;
   hr_plan_rng_seed(&r, cfg->seed);
   for (size_t i = 0; i < w->n; i++) {
-    who[i] = (uint32_t)(hr_plan_rng_u64(&r) % (uint64_t)nsrv);
-    cnt[who[i] + 1]++;
+    who[i] = (uint32_t)(hr_plan_rng_u64(&r) % (uint64_t)nrep);
+    end[who[i] + 1]++;
   }
-  for (int k = 0; k < nsrv; k++)
-    cnt[k + 1] += cnt[k];
+  for (size_t k = 0; k < nrep; k++) {
+    j.maxreq = end[k + 1] > j.maxreq ? end[k + 1] : j.maxreq;
+    end[k + 1] += end[k];
+  }
   for (size_t i = 0; i < w->n; i++)
-    byserver[cnt[who[i]]++] = w->req[i];
-  /* cnt[k] is now the end of server k's list; its start is cnt[k - 1]. */
-  double ttft_sum = 0.0, e2e_sum = 0.0;
-  for (int k = 0; k < nsrv; k++) {
-    size_t b = k ? cnt[k - 1] : 0, e = cnt[k];
-    hr_plan_serve_stats_t st;
-    if ((rc = hr_plan_serve_run(&cfg->serve, byserver + b, e - b, cfg->dt_s, n, active, NULL,
-                                &st)) != HR_OK)
-      goto fail;
-    s->serve.admitted += st.admitted;
-    s->serve.completed += st.completed;
-    if (st.completed) {
-      ttft_sum += st.mean_ttft_s * (double)st.completed;
-      e2e_sum += st.mean_e2e_s * (double)st.completed;
-    }
-    if (st.max_waiting > s->serve.max_waiting)
-      s->serve.max_waiting = st.max_waiting;
-    rc = hr_plan_model_generate_dt(m, cfg->method, cfg->model, cfg->gpus_per_server, active, n,
-                                   cfg->dt_s, cfg->seed * 1000003u + (uint64_t)k + 1, p);
-    if (rc != HR_OK)
-      goto fail;
-    for (size_t i = 0; i < n; i++) {
-      p[i] += cfg->non_gpu_w;
-      s->it_w[i] += p[i];
-    }
-    int rack = k / cfg->servers_per_rack, row = rack / cfg->racks_per_row;
-    hr_plan_block_mean(p, n, per1, blk);
-    double *rk = s->rack_w + (size_t)rack * n1, *rw = s->row_w + (size_t)row * n1;
-    for (size_t i = 0; i < n1; i++) {
-      rk[i] += blk[i];
-      rw[i] += blk[i];
-    }
+    idx[end[who[i]]++] = (uint32_t)i;
+  free(who);
+  who = NULL;
+  /* end[k] is now the end of replica k's list; its start is end[k - 1]. */
+  j.m = m;
+  j.cfg = cfg;
+  j.req = w->req;
+  j.idx = idx;
+  j.end = end;
+  j.n = n;
+  j.n1 = n1;
+  j.per1 = per1;
+  j.tp = tp;
+  j.rps = rps;
+  j.s = s;
+  j.idle0_w = m->idle_w_per_gpu;
+  j.idle1_w = cfg->gpu_idle_w >= 0.0 ? cfg->gpu_idle_w : m->idle_w_per_gpu;
+  j.k_tdp = cfg->gpu_tdp_w > 0.0 ? cfg->gpu_tdp_w / m->tdp_w_per_gpu : 1.0;
+  j.adapt = j.k_tdp != 1.0 || j.idle1_w != j.idle0_w;
+  int nth = cfg->threads;
+  if (nth == 0) {
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    nth = c > 0 ? (int)(c < 64 ? c : 64) : 1;
   }
-  s->serve.mean_ttft_s = s->serve.completed ? ttft_sum / (double)s->serve.completed : NAN;
-  s->serve.mean_e2e_s = s->serve.completed ? e2e_sum / (double)s->serve.completed : NAN;
-  rc = HR_OK;
+  if (nth > nracks)
+    nth = nracks;
+  pthread_t *th = malloc((size_t)nth * sizeof *th);
+  if (!th)
+    goto fail;
+  pthread_mutex_init(&j.mu, NULL);
+  pthread_cond_init(&j.cv, NULL);
+  int started = 0;
+  for (; started < nth - 1; started++)
+    if (pthread_create(&th[started], NULL, site_worker, &j) != 0)
+      break; /* fewer helpers: the calling thread still does the rest */
+  site_worker(&j);
+  for (int t = 0; t < started; t++)
+    pthread_join(th[t], NULL);
+  free(th);
+  pthread_mutex_destroy(&j.mu);
+  pthread_cond_destroy(&j.cv);
+  if ((rc = j.rc) != HR_OK)
+    goto fail;
+  s->serve.mean_ttft_s = s->serve.completed ? j.ttft_sum / (double)s->serve.completed : NAN;
+  s->serve.mean_e2e_s = s->serve.completed ? j.e2e_sum / (double)s->serve.completed : NAN;
   *out = s;
   s = NULL;
 fail:
   hr_plan_site_destroy(s);
-  free(cnt);
+  free(end);
   free(who);
-  free(byserver);
-  free(active);
-  free(p);
-  free(blk);
+  free(idx);
   return rc;
 }
 

@@ -33,6 +33,7 @@ int hr_plan_provision_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cf
   }
   p->pue = cfg->pue;
   hr_plan_site_cfg_t c = *cfg;
+  c.racks_1s = 0; /* the study reads the site series only */
   int rc = HR_OK;
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && rc == HR_OK; meth++) {
     if (stop && stop(user)) {
@@ -87,7 +88,9 @@ int hr_plan_oversub_study_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t
   if (!m || !cfg || !w || !out || !(cap_w > 0.0) || !isfinite(cap_w) || samples < 1)
     return HR_ERR_INVALID_ARG;
   hr_plan_site_t *s = NULL;
-  int rc = hr_plan_site_run(m, cfg, w, duration_s, &s);
+  hr_plan_site_cfg_t c = *cfg;
+  c.racks_1s = 1; /* the draws are of racks */
+  int rc = hr_plan_site_run(m, &c, w, duration_s, &s);
   if (rc != HR_OK)
     return rc;
   hr_plan_oversub_study_t *o = calloc(1, sizeof *o);
@@ -96,8 +99,10 @@ int hr_plan_oversub_study_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t
     hr_plan_site_destroy(s);
     return HR_ERR_NOMEM;
   }
-  /* Nameplate: every GPU at its 700 W TDP (H100 SXM) plus the rest. */
-  o->rack_nameplate_w = cfg->servers_per_rack * (cfg->gpus_per_server * 700.0 + cfg->non_gpu_w);
+  /* Nameplate: every GPU at its TDP (gpu_tdp_w, else 700 W: H100 SXM) plus
+   * the rest. */
+  double tdp_w = cfg->gpu_tdp_w > 0.0 ? cfg->gpu_tdp_w : 700.0;
+  o->rack_nameplate_w = cfg->servers_per_rack * (cfg->gpus_per_server * tdp_w + cfg->non_gpu_w);
   o->racks_by_nameplate = (int)floor(cap_w / o->rack_nameplate_w);
   o->racks_generated = s->nracks;
   for (int n = 1; n <= s->nracks && rc == HR_OK; n++) {
