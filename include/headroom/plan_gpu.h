@@ -18,11 +18,11 @@ extern "C" {
 #endif
 
 typedef struct hr_plan_gpu {
-  const char *name;      /* short name for --gpu-type ("h100") */
-  const char *desc;      /* what it is ("NVIDIA H100 SXM5 80GB") */
-  double tdp_w;          /* board power limit [W] (datasheet) */
-  double idle_w;         /* typical draw with a model loaded and no request [W] */
-  double hbm_b_per_s;    /* memory bandwidth [bytes/s] (datasheet) */
+  const char *name;       /* short name for --gpu-type ("h100") */
+  const char *desc;       /* what it is ("NVIDIA H100 SXM5 80GB") */
+  double tdp_w;           /* board power limit [W] (datasheet) */
+  double idle_w;          /* typical draw with a model loaded and no request [W] */
+  double hbm_b_per_s;     /* memory bandwidth [bytes/s] (datasheet) */
   double bf16_flop_per_s; /* dense BF16 tensor throughput [FLOP/s] (datasheet, no sparsity) */
   double fp8_flop_per_s;  /* dense FP8 tensor throughput [FLOP/s]; 0: no FP8 tensor cores */
 } hr_plan_gpu_t;
@@ -43,12 +43,12 @@ typedef struct hr_plan_llm {
   double active_params_b; /* parameters used per token [1e9], in (0, params_b]; equal to
                            * params_b for a dense model */
   hr_plan_precision_t precision;
-  int tp;                 /* tensor-parallel degree: GPUs per replica, >= 1 */
-  double mfu;             /* achieved fraction of the tensor FLOP/s, (0, 1] (0.5) */
-  double mbu;             /* achieved fraction of the HBM bandwidth, (0, 1] (0.7) */
-  double kv_b_per_token;  /* KV-cache bytes per token of context, >= 0; 0: the fit of
-                           * hr_plan_kv_bytes_per_token */
-  double ctx_tokens;      /* mean context of a decoding sequence [tokens], >= 0 (1024) */
+  int tp;                /* tensor-parallel degree: GPUs per replica, >= 1 */
+  double mfu;            /* achieved fraction of the tensor FLOP/s, (0, 1] (0.5) */
+  double mbu;            /* achieved fraction of the HBM bandwidth, (0, 1] (0.7) */
+  double kv_b_per_token; /* KV-cache bytes per token of context, >= 0; 0: the fit of
+                          * hr_plan_kv_bytes_per_token */
+  double ctx_tokens;     /* mean context of a decoding sequence [tokens], >= 0 (1024) */
 } hr_plan_llm_t;
 
 /* Defaults: 8B dense, BF16, tp 1, mfu 0.5, mbu 0.7, KV from the fit, 1024

@@ -102,8 +102,8 @@ static void test_speeds_closed_form(void **state)
   assert_true(close_rel(hr_plan_kv_bytes_per_token(70.0), 327680.0, 1e-12));
   assert_true(close_rel(hr_plan_kv_bytes_per_token(405.0), 516096.0, 1e-12));
   /* Between anchors: the geometric interpolation, e.g. at sqrt(8 x 70). */
-  assert_true(close_rel(hr_plan_kv_bytes_per_token(sqrt(8.0 * 70.0)), sqrt(131072.0 * 327680.0),
-                        1e-12));
+  assert_true(
+      close_rel(hr_plan_kv_bytes_per_token(sqrt(8.0 * 70.0)), sqrt(131072.0 * 327680.0), 1e-12));
   assert_true(hr_plan_kv_bytes_per_token(1.0) < 131072.0);
   assert_true(hr_plan_kv_bytes_per_token(1000.0) > 516096.0);
   assert_true(isnan(hr_plan_kv_bytes_per_token(0.0)));
