@@ -1951,6 +1951,7 @@ static int cmd_site(int argc, char **argv, int mode)
              : HR_ERR_INVALID_ARG;
     goto done;
   }
+  cfg.racks_1s = 0; /* `site` writes rows and the site, never racks: memory stays flat */
   rc = hr_plan_site_run(m, &cfg, w, dur, &s);
   if (rc != HR_OK) {
     fprintf(stderr, "headroom plan site: %s\n", hr_strerror(rc));
