@@ -177,15 +177,20 @@ static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, con
   }
   phi_init(pt);
   /* Box-Muller gives normals in pairs: the second is kept for the next step. */
-  double spare = 0.0;
-  int have_spare = 0;
+  double spare = 0.0, kprev = NAN, wprev = 0.0;
+  int have_spare = 0, jprev = 0;
   /* The latent history twice over: zb[h .. h + ZLAGS) is z at lags 1..ZLAGS
    * with no shifting (each z is written at h and h + ZLAGS). */
   double ratio = dt_s / m->train_dt_s, zb[2 * ZLAGS] = {0};
   int h = 0;
   for (size_t t = 0, burn = 256; t < n; burn ? burn-- : t++) {
-    double a = active[t], w = 0.0;
-    int j = nb > 1 ? batch_pos(g->batch, nb, key[t], &w) : 0;
+    double a = active[t];
+    if (!(key[t] == kprev)) { /* the same key as the step before: same position (no log2) */
+      kprev = key[t];
+      jprev = nb > 1 ? batch_pos(g->batch, nb, kprev, &wprev) : 0;
+    }
+    double w = wprev;
+    int j = jprev;
     int wi = (int)lround(w * NW), j1 = nb > 1 ? j + 1 : j;
     ar_set_t *ar = &cache[j * (NW + 1) + wi];
     if (!ar->ready) {
