@@ -299,6 +299,14 @@ static void test_gpu_adapt_and_tp(void **state)
   assert_int_equal(hr_plan_site_run(m, &c, w, 60.0, &s), HR_OK);
   assert_true(close_rel(s->it_w[5], nsrv * (1000.0 + 8 * 400.0), 1e-12));
   hr_plan_site_destroy(s);
+  /* oversub's nameplate uses the GPU's TDP; its draws need the rack series
+   * even when the caller asked for none. */
+  c.racks_1s = 0;
+  hr_plan_oversub_study_t *o = NULL;
+  assert_int_equal(hr_plan_oversub_study_run(m, &c, w, 60.0, 50e3, 20, NULL, NULL, &o), HR_OK);
+  assert_true(close_rel(o->rack_nameplate_w, 2 * (8 * 400.0 + 1000.0), 1e-12));
+  assert_true(o->n_rows == 6 && o->racks_by_nameplate == (int)floor(50e3 / 8400.0));
+  hr_plan_oversub_study_destroy(o);
   /* tp 2: four replicas per server share its requests; all are assigned. */
   c = small_site();
   c.tp = 2;
