@@ -1854,6 +1854,11 @@ static int cmd_site(int argc, char **argv, int mode)
   cfg.gpu_idle_w = isfinite(idle_w) ? idle_w : gpu ? gpu->idle_w : -1.0;
   cfg.gpu_tdp_w = isfinite(tdp_w) ? tdp_w : gpu ? gpu->tdp_w : 0.0;
   if (node_trace || node_k > 0) {
+    if (mode != SITE_RUN) {
+      fprintf(stderr, "headroom plan %s: --node-trace and --node-trace-servers are for plan site\n",
+              sub);
+      return 2;
+    }
     if (!node_trace && !dir) {
       fprintf(stderr, "headroom plan %s: --node-trace-servers needs --node-trace or --out-dir\n",
               sub);
@@ -1866,7 +1871,7 @@ static int cmd_site(int argc, char **argv, int mode)
               node_k, (double)cfg.rows * cfg.racks_per_row * cfg.servers_per_rack);
       return 2;
     }
-    cfg.node_servers = mode == SITE_RUN ? node_k : 0;
+    cfg.node_servers = node_k;
   }
   if (a.seed_given)
     cfg.seed = a.gen.seed; /* one seed for the workload and the facility */

@@ -47,6 +47,8 @@ def main():
         expect(rc == 2 and "exceeds --params-b" in err, f"active > total: {err}")
         rc, _, err = run(hr, "site", *fac, "--node-trace-servers", "2")
         expect(rc == 2 and "needs --node-trace or --out-dir" in err, f"node servers alone: {err}")
+        rc, _, err = run(hr, "oversub", *fac, "--node-trace", os.path.join(d, "n.csv"))
+        expect(rc == 2 and "are for plan site" in err, f"oversub --node-trace: {err}")
         rc, _, err = run(hr, "site", *fac, "--node-trace", os.path.join(d, "n.csv"),
                          "--node-trace-servers", "5")
         expect(rc == 2 and "the site has 4 servers" in err, f"node servers > site: {err}")
