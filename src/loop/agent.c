@@ -45,8 +45,20 @@ struct hr_agent {
   double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns; /* time of the reading; INT64_MIN: none yet */
-  double *want_w;  /* declared demand (hr_agent_push_want) */
+  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet */
+  hr_act_reading_t *rd; /* per leaf: this step's readings (hr_actuator_read_many) */
+  double granted_w;     /* the sum of the caps granted (cap_max_w for none sent yet) */
+  int granted_ok;       /* 0: a cap changed since granted_w was summed */
+  int32_t *roots;       /* tree indices of the roots, in order (node_limit_w) */
+  size_t n_roots;
+  int any_met; /* 1 once a meter's record has given a node a power */
+  /* per tree index, compact copies of what the per-step loops read (the
+   * tree's nodes are large): the parents, and the token of the node's tier */
+  int32_t *par, *par_b;
+  double *tok_w;
+  int32_t *dev_scope; /* the scope's nodes with a protective device, in scope order */
+  size_t n_dev_scope;
+  double *want_w; /* declared demand (hr_agent_push_want) */
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
@@ -289,6 +301,12 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->demand_w);
   free(a->p_w);
   free(a->p_t_ns);
+  free(a->rd);
+  free(a->roots);
+  free(a->par);
+  free(a->par_b);
+  free(a->tok_w);
+  free(a->dev_scope);
   free(a->bmax_cur);
   free(a->bmax_prev);
   free(a->cap_w);
@@ -371,6 +389,12 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->leaf_node = malloc(m * sizeof *a->leaf_node);
   a->p_w = calloc(m, sizeof *a->p_w);
   a->p_t_ns = malloc(m * sizeof *a->p_t_ns);
+  a->rd = malloc(m * sizeof *a->rd);
+  a->roots = malloc(n * sizeof *a->roots);
+  a->par = malloc(n * sizeof *a->par);
+  a->par_b = malloc(n * sizeof *a->par_b);
+  a->tok_w = malloc(n * sizeof *a->tok_w);
+  a->dev_scope = malloc(n * sizeof *a->dev_scope);
   a->bmax_cur = calloc(m, sizeof *a->bmax_cur);
   a->bmax_prev = calloc(m, sizeof *a->bmax_prev);
   a->cap_w = malloc(m * sizeof *a->cap_w);
@@ -378,11 +402,22 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
-  if (!a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev ||
-      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
+  if (!a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w ||
+      !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w ||
+      !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
+  for (size_t k = 0; k < n; k++) {
+    if (nd[k].parent < 0)
+      a->roots[a->n_roots++] = (int32_t)k;
+    a->par[k] = nd[k].parent;
+    a->par_b[k] = nd[k].parent_b;
+    a->tok_w[k] = cfg->lease.tier[hr_lease_tier_of(nd[k].kind)].token_w;
+  }
+  for (size_t s = 0; s < a->n_scope; s++)
+    if (nd[a->scope[s]].device)
+      a->dev_scope[a->n_dev_scope++] = a->scope[s];
   size_t j = 0;
   for (size_t s = 0; s < a->n_scope; s++) {
     int32_t k = a->scope[s];
@@ -536,10 +571,8 @@ static void mark_input(hr_agent_t *a)
   }
 }
 
-int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
+static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 {
-  if (!a || leaf >= a->n_leaves)
-    return HR_ERR_INVALID_ARG;
   if (!(p_w >= 0.0) || !isfinite(p_w) || p_w > a->cfg.read_max_frac * a->cap_max_w[leaf]) {
     a->st.bad_readings++;
     return HR_ERR_RANGE;
@@ -548,6 +581,13 @@ int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
   return HR_OK;
+}
+
+int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_INVALID_ARG;
+  return take_power(a, leaf, p_w, t_ns);
 }
 
 int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns)
@@ -576,6 +616,7 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
     if (isfinite(rec->u.ms.p_total_w)) {
       a->met_p_w[node] = rec->u.ms.p_total_w;
       a->met_t_ns[node] = rec->t_ns + rec->dur_ns;
+      a->any_met = 1;
     }
     break;
   case HR_REC_HALF:
@@ -641,12 +682,9 @@ static double node_limit_w(const hr_agent_t *a)
     const hr_budget_t *b = hr_lease_sys_budget(a->sys, a->node);
     return b ? b->limit_w : INFINITY;
   }
-  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
   double sum = 0.0;
-  for (size_t k = 0; k < a->n_tree; k++) {
-    if (nd[k].parent >= 0)
-      continue;
-    const hr_budget_t *b = hr_lease_sys_budget(a->sys, k);
+  for (size_t r = 0; r < a->n_roots; r++) {
+    const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)a->roots[r]);
     sum += b ? b->limit_w : INFINITY;
   }
   return sum;
@@ -671,6 +709,7 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
     a->st.last_cap_err = rc;
   } else {
     a->cap_w[k] = cap;
+    a->granted_ok = 0;
   }
   if (a->fn)
     a->fn(a->fn_user, &d);
@@ -688,32 +727,32 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
  * dilute the others' margin. */
 static void leaf_probes(hr_agent_t *a, int64_t t)
 {
-  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+  const int32_t *par = a->par;
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
     a->probe_w[k] = -1.0; /* not active */
     if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns || !(a->p_w[k] > 0.0))
       continue;
     a->probe_w[k] = 0.0;
-    for (int32_t up = nd[nk].parent; up >= 0; up = nd[up].parent)
+    for (int32_t up = par[nk]; up >= 0; up = par[up])
       a->thr_below[up]++;
   }
   for (size_t k = 0; k < a->n_leaves; k++) {
     if (a->probe_w[k] < 0.0)
       continue;
     int32_t x = a->leaf_node[k];
-    double pw = a->cfg.lease.tier[hr_lease_tier_of(nd[x].kind)].token_w;
-    for (int32_t up = nd[x].parent; up >= 0; up = nd[up].parent) {
-      if (nd[up].parent < 0)
+    double pw = a->tok_w[x];
+    for (int32_t up = par[x]; up >= 0; up = par[up]) {
+      if (par[up] < 0)
         break; /* a root holds no lease */
-      double q = a->cfg.lease.tier[hr_lease_tier_of(nd[up].kind)].token_w / a->thr_below[up];
+      double q = a->tok_w[up] / a->thr_below[up];
       if (q > pw)
         pw = q;
     }
     a->probe_w[k] = pw;
   }
   for (size_t k = 0; k < a->n_leaves; k++)
-    for (int32_t up = nd[a->leaf_node[k]].parent; up >= 0 && a->thr_below[up]; up = nd[up].parent)
+    for (int32_t up = par[a->leaf_node[k]]; up >= 0 && a->thr_below[up]; up = par[up])
       a->thr_below[up] = 0;
 }
 
@@ -1098,11 +1137,14 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
 
   if (a->read_act) {
+    /* Every leaf in one call (an actuator that reads many devices at once
+     * saves a dispatch per device); a failed read leaves valid = 0. */
+    (void)hr_actuator_read_many(a->act, 0, (int)a->n_leaves, HR_POWER_DEFAULT, t, a->rd);
     for (size_t k = 0; k < a->n_leaves; k++) {
-      hr_act_reading_t r;
+      const hr_act_reading_t *r = &a->rd[k];
       /* The sample's own time: a frozen meter's repeated sample goes stale. */
-      if (hr_actuator_read(a->act, (int)k, HR_POWER_DEFAULT, t, &r) == HR_OK && r.valid)
-        hr_agent_push_power(a, k, r.p_w, r.t_ns <= t ? r.t_ns : t);
+      if (r->valid)
+        (void)take_power(a, k, r->p_w, r->t_ns <= t ? r->t_ns : t);
     }
   }
   if (!a->have_lat_in) {
@@ -1133,33 +1175,51 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   /* Bottom-up power of the subtree (a dual-corded node splits evenly over
    * its feeds, as two PSUs share a load), then the lease system's image of
    * every device is stepped with the current it carries. */
+  /* A parent's sum is kept in a register (acc) while consecutive nodes feed
+   * it (a server's GPUs): the same additions in the same order, without a
+   * store and a reload per GPU. */
   for (size_t s = 0; s < a->n_scope; s++)
     a->node_p_w[a->scope[s]] = 0.0;
+  int32_t acc_k = -1;
+  double acc = 0.0;
   for (size_t s = a->n_scope; s-- > 0;) {
     size_t k = (size_t)a->scope[s];
+    if ((int32_t)k == acc_k) {
+      a->node_p_w[k] = acc;
+      acc_k = -1;
+    }
     double p = a->node_p_w[k];
     if (a->leaf_of[k] >= 0) {
       size_t l = (size_t)a->leaf_of[k];
       p = a->p_t_ns[l] != INT64_MIN && t - a->p_t_ns[l] <= a->cfg.stale_ns ? a->p_w[l] : 0.0;
     }
-    if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
+    if (a->any_met && a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
       p = a->met_p_w[k];
     a->node_p_w[k] = p;
     if (k == a->node)
       continue;
-    int32_t pa = nd[k].parent, pb = nd[k].parent_b;
+    int32_t pa = a->par[k], pb = a->par_b[k];
     if (pa >= 0 && pb >= 0) {
+      if (acc_k >= 0)
+        a->node_p_w[acc_k] = acc;
+      acc_k = -1;
       a->node_p_w[pa] += 0.5 * p;
       a->node_p_w[pb] += 0.5 * p;
     } else if (pa >= 0) {
-      a->node_p_w[pa] += p;
+      if (pa != acc_k) {
+        if (acc_k >= 0)
+          a->node_p_w[acc_k] = acc;
+        acc_k = pa;
+        acc = a->node_p_w[pa];
+      }
+      acc += p;
     }
   }
+  if (acc_k >= 0)
+    a->node_p_w[acc_k] = acc;
   if (dt_s > 0.0) {
-    for (size_t s = 0; s < a->n_scope; s++) {
-      size_t k = (size_t)a->scope[s];
-      if (!nd[k].device)
-        continue;
+    for (size_t s = 0; s < a->n_dev_scope; s++) {
+      size_t k = (size_t)a->dev_scope[s];
       double i_a = hr_tree_node_current_a(&nd[k], a->node_p_w[k]);
       if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns &&
           a->met_i_a[k] > 0.0)
@@ -1179,9 +1239,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   }
   double node_p = 0.0;
   if (a->node == HR_AGENT_WHOLE_TREE) {
-    for (size_t s = 0; s < a->n_scope; s++)
-      if (nd[a->scope[s]].parent < 0)
-        node_p += a->node_p_w[a->scope[s]];
+    for (size_t r = 0; r < a->n_roots; r++) /* the scope's roots, in its order */
+      node_p += a->node_p_w[a->roots[r]];
   } else {
     node_p = a->node_p_w[a->node];
   }
@@ -1207,9 +1266,15 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       return rc;
   }
   hr_mode_t mode = hr_lease_sys_mode(sys);
-  double granted = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++)
-    granted += isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
+  /* Summed again (in the same order) only when a cap changed. */
+  if (!a->granted_ok) {
+    double g = 0.0;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      g += isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
+    a->granted_w = g;
+    a->granted_ok = 1;
+  }
+  double granted = a->granted_w;
   double lim = node_limit_w(a);
   if (!isfinite(lim))
     lim = granted;
