@@ -16,10 +16,10 @@
 #include "core/core.h"
 #include "headroom/grid.h"
 #include "headroom/lease.h"
-#include "sim/sim_int.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
 #include "sim/sim_int.h"
+#include "tree/protect_int.h"
 
 typedef struct job {
   double phi_s; /* position in the iteration schedule [s of uncapped time] */
@@ -219,6 +219,9 @@ void hr__sim_set_plain(hr_sim_t *s, int on)
 {
   s->plain = on ? 1 : 0;
   s->act->ops = s->plain ? &sim_ops_plain : &sim_ops;
+  for (size_t k = 0; k < s->n; k++)
+    if (s->dev[k])
+      hr__device_set_plain(s->dev[k], s->plain);
 }
 
 /* ---- policies ------------------------------------------------------------------------ */
