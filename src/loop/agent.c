@@ -58,7 +58,11 @@ struct hr_agent {
   double *tok_w;
   int32_t *dev_scope; /* the scope's nodes with a protective device, in scope order */
   size_t n_dev_scope;
-  double *want_w; /* declared demand (hr_agent_push_want) */
+  int32_t *inner; /* tree indices of the nodes with children, in tree order */
+  size_t n_inner;
+  double *qdown_w;    /* per tree index: leaf_probes' largest share on the way up */
+  double *read_max_w; /* per leaf: read_max_frac x cap_max_w (take_power) */
+  double *want_w;     /* declared demand (hr_agent_push_want) */
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
@@ -307,6 +311,9 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->par_b);
   free(a->tok_w);
   free(a->dev_scope);
+  free(a->inner);
+  free(a->qdown_w);
+  free(a->read_max_w);
   free(a->bmax_cur);
   free(a->bmax_prev);
   free(a->cap_w);
@@ -395,16 +402,20 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->par_b = malloc(n * sizeof *a->par_b);
   a->tok_w = malloc(n * sizeof *a->tok_w);
   a->dev_scope = malloc(n * sizeof *a->dev_scope);
+  a->inner = malloc(n * sizeof *a->inner);
+  a->qdown_w = malloc(n * sizeof *a->qdown_w);
   a->bmax_cur = calloc(m, sizeof *a->bmax_cur);
   a->bmax_prev = calloc(m, sizeof *a->bmax_prev);
   a->cap_w = malloc(m * sizeof *a->cap_w);
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
+  a->read_max_w = calloc(m, sizeof *a->read_max_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
-  if (!a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w ||
-      !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w ||
-      !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
+  if (!a->inner || !a->qdown_w || !a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd ||
+      !a->roots || !a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur ||
+      !a->bmax_prev || !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
+      !a->read_max_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -414,6 +425,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     a->par[k] = nd[k].parent;
     a->par_b[k] = nd[k].parent_b;
     a->tok_w[k] = cfg->lease.tier[hr_lease_tier_of(nd[k].kind)].token_w;
+    if (nd[k].n_children)
+      a->inner[a->n_inner++] = (int32_t)k;
   }
   for (size_t s = 0; s < a->n_scope; s++)
     if (nd[a->scope[s]].device)
@@ -441,6 +454,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     }
     a->cap_min_w[k] = lim.cap_min_w;
     a->cap_max_w[k] = lim.cap_max_w;
+    a->read_max_w[k] = cfg->read_max_frac * lim.cap_max_w;
     /* A GPU's rating: the tree's, else the device's highest cap. */
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
@@ -573,7 +587,7 @@ static void mark_input(hr_agent_t *a)
 
 static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 {
-  if (!(p_w >= 0.0) || !isfinite(p_w) || p_w > a->cfg.read_max_frac * a->cap_max_w[leaf]) {
+  if (!(p_w >= 0.0) || !isfinite(p_w) || p_w > a->read_max_w[leaf]) {
     a->st.bad_readings++;
     return HR_ERR_RANGE;
   }
@@ -728,32 +742,45 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
 static void leaf_probes(hr_agent_t *a, int64_t t)
 {
   const int32_t *par = a->par;
+  uint32_t *cnt = a->thr_below;
+  /* The active leaves below every node (A-side parents): one count per
+   * leaf, summed up the tree in one pass (children come after parents). */
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
     a->probe_w[k] = -1.0; /* not active */
     if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns || !(a->p_w[k] > 0.0))
       continue;
     a->probe_w[k] = 0.0;
-    for (int32_t up = par[nk]; up >= 0; up = par[up])
-      a->thr_below[up]++;
+    cnt[nk] = 1;
+  }
+  for (size_t x = a->n_tree; x-- > 0;)
+    if (cnt[x] && par[x] >= 0)
+      cnt[par[x]] += cnt[x];
+  /* Per node, the largest token / (active leaves below) of it and of every
+   * node above it but the root (a root holds no lease): a leaf's probe is
+   * the largest of its own token and its parent's figure, the same maximum
+   * as taken along the way up, each quotient computed once per node. */
+  for (size_t i = 0; i < a->n_inner; i++) {
+    int32_t x = a->inner[i], up = par[x];
+    double q = -INFINITY;
+    if (up >= 0) {
+      if (cnt[x])
+        q = a->tok_w[x] / cnt[x];
+      if (a->qdown_w[up] > q)
+        q = a->qdown_w[up];
+    }
+    a->qdown_w[x] = q;
   }
   for (size_t k = 0; k < a->n_leaves; k++) {
     if (a->probe_w[k] < 0.0)
       continue;
     int32_t x = a->leaf_node[k];
     double pw = a->tok_w[x];
-    for (int32_t up = par[x]; up >= 0; up = par[up]) {
-      if (par[up] < 0)
-        break; /* a root holds no lease */
-      double q = a->tok_w[up] / a->thr_below[up];
-      if (q > pw)
-        pw = q;
-    }
+    if (par[x] >= 0 && a->qdown_w[par[x]] > pw)
+      pw = a->qdown_w[par[x]];
     a->probe_w[k] = pw;
   }
-  for (size_t k = 0; k < a->n_leaves; k++)
-    for (int32_t up = par[a->leaf_node[k]]; up >= 0 && a->thr_below[up]; up = par[up])
-      a->thr_below[up] = 0;
+  memset(cnt, 0, a->n_tree * sizeof *cnt);
 }
 
 /* The leaf demands for a lease rebalance, in a->demand_w (tree indices). */

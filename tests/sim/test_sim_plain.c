@@ -100,9 +100,9 @@ static void compare(const char *what, const run_t *a, const run_t *b)
   }
   for (size_t k = 0; k < a->n_dec; k++) {
     const hr_agent_decision_t *x = &a->dec[k], *y = &b->dec[k];
-    if (x->t_ns != y->t_ns || x->leaf != y->leaf || x->node != y->node || !same(x->cap_w, y->cap_w) ||
-        !same(x->prev_cap_w, y->prev_cap_w) || !same(x->p_w, y->p_w) || x->why != y->why ||
-        x->err != y->err) {
+    if (x->t_ns != y->t_ns || x->leaf != y->leaf || x->node != y->node ||
+        !same(x->cap_w, y->cap_w) || !same(x->prev_cap_w, y->prev_cap_w) || !same(x->p_w, y->p_w) ||
+        x->why != y->why || x->err != y->err) {
       print_error("%s: decision %zu differs: t %lld/%lld leaf %zu/%zu cap %.17g/%.17g\n", what, k,
                   (long long)x->t_ns, (long long)y->t_ns, x->leaf, y->leaf, x->cap_w, y->cap_w);
       fail();
@@ -112,8 +112,8 @@ static void compare(const char *what, const run_t *a, const run_t *b)
   assert_int_equal(a->n_smp, b->n_smp);
   for (size_t k = 0; k < a->n_smp; k++)
     if (memcmp(&a->smp[k], &b->smp[k], sizeof a->smp[k]) != 0) {
-      print_error("%s: sample %zu (t %.3f s) differs: site %.17g/%.17g W\n", what, k,
-                  a->smp[k].t_s, a->smp[k].site_p_w, b->smp[k].site_p_w);
+      print_error("%s: sample %zu (t %.3f s) differs: site %.17g/%.17g W\n", what, k, a->smp[k].t_s,
+                  a->smp[k].site_p_w, b->smp[k].site_p_w);
       fail();
     }
   /* Nodes (calloc'd by the simulator: padding compares too). */
@@ -138,7 +138,8 @@ static void compare(const char *what, const run_t *a, const run_t *b)
   assert_true(x->inf_requests == y->inf_requests && x->inf_completed == y->inf_completed &&
               x->inf_tokens == y->inf_tokens);
   assert_true(x->agent.steps == y->agent.steps && x->agent.decisions == y->agent.decisions &&
-              x->agent.caps_set == y->agent.caps_set && x->agent.cap_errors == y->agent.cap_errors &&
+              x->agent.caps_set == y->agent.caps_set &&
+              x->agent.cap_errors == y->agent.cap_errors &&
               x->agent.step_decisions == y->agent.step_decisions &&
               x->agent.bad_readings == y->agent.bad_readings &&
               x->agent.supply_clamps == y->agent.supply_clamps &&
@@ -225,12 +226,12 @@ static void test_faults_small_tree(void **state)
                    HR_OK);
   hr_scenario_t sc;
   assert_int_equal(hr_scenario_load_buffer(sc_text, strlen(sc_text), "plain", ".", &sc, &e), HR_OK);
-  static const char *const pol[] = {"none",   "headroom",        "thunderbolt", "dynamo",
-                                    "polca",  "headroom-smooth", "static70",    "lease-3band",
-                                    "lease-2thr"};
+  static const char *const pol[] = {"none",     "headroom",    "thunderbolt",
+                                    "dynamo",   "polca",       "headroom-smooth",
+                                    "static70", "lease-3band", "lease-2thr"};
   size_t decisions = 0;
-  unsigned trips = check_policies("small tree", &sc, tree, pol, sizeof pol / sizeof pol[0],
-                                  &decisions);
+  unsigned trips =
+      check_policies("small tree", &sc, tree, pol, sizeof pol / sizeof pol[0], &decisions);
   /* The comparison covers a trip (uncontrolled) and many decisions. */
   assert_true(trips > 0);
   assert_true(decisions > 100);

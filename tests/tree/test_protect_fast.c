@@ -37,17 +37,17 @@ static int same_double(double a, double b)
 
 static void assert_same_state(const hr_device_t *f, const hr_device_t *p, long step)
 {
-  int ok = same_double(f->t_s, p->t_s) && f->tripped == p->tripped &&
-           f->element == p->element && f->n_trips == p->n_trips &&
-           same_double(f->t_trip_s, p->t_trip_s) && same_double(f->s_min_until_s, p->s_min_until_s) &&
-           same_double(f->below_s, p->below_s);
+  int ok = same_double(f->t_s, p->t_s) && f->tripped == p->tripped && f->element == p->element &&
+           f->n_trips == p->n_trips && same_double(f->t_trip_s, p->t_trip_s) &&
+           same_double(f->s_min_until_s, p->s_min_until_s) && same_double(f->below_s, p->below_s);
   for (int q = 0; q < 3; q++)
     ok &= same_double(f->theta[q], p->theta[q]);
   for (int e = 0; e < HR_ELEM_COUNT; e++)
     ok &= same_double(f->acc[e], p->acc[e]);
   if (!ok) {
-    print_error("step %ld: fast and plain differ (theta %.17g/%.17g, t %.17g/%.17g, tripped %d/%d)\n",
-                step, f->theta[0], p->theta[0], f->t_s, p->t_s, f->tripped, p->tripped);
+    print_error(
+        "step %ld: fast and plain differ (theta %.17g/%.17g, t %.17g/%.17g, tripped %d/%d)\n", step,
+        f->theta[0], p->theta[0], f->t_s, p->t_s, f->tripped, p->tripped);
     fail();
   }
 }
@@ -71,9 +71,8 @@ static unsigned run_pair(const hr_device_cfg_t *cfg, double scale_a, double dt_s
       level = u < 0.1 ? 0.0 : u < 0.8 ? 0.8 + 0.6 * unif() : u < 0.95 ? 1.5 + 5.0 * unif() : 15.0;
     }
     double jitter = 1.0 + 0.01 * (unif() - 0.5);
-    hr_device_input_t in = {{level * scale_a * jitter, level * scale_a, 0.97 * level * scale_a},
-                            3,
-                            0.0};
+    hr_device_input_t in = {
+        {level * scale_a * jitter, level * scale_a, 0.97 * level * scale_a}, 3, 0.0};
     if (k % 7 == 0)
       in.n_phases = 1;
     double h = random_dt ? dt_s * (0.1 + 2.0 * unif()) : dt_s;
