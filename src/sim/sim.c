@@ -52,9 +52,11 @@ struct hr_sim {
   int32_t *slot_node;
   unsigned char *slot_phase;  /* the slot's node's hr_phase_t (the tree's nodes are large) */
   int32_t *node_pa, *node_pb; /* per tree index: its parents (compact copies) */
-  int32_t *dev_slot;          /* the agent's leaf (actuator device) d -> slot */
-  int32_t *slot_dev;          /* slot -> the agent's leaf */
-  int32_t *slot_work;         /* workload index, -1 none */
+  int32_t *inner;             /* tree indices of the nodes with children */
+  size_t n_inner;
+  int32_t *dev_slot;  /* the agent's leaf (actuator device) d -> slot */
+  int32_t *slot_dev;  /* slot -> the agent's leaf */
+  int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
   int64_t *pend_t_ns;
   int64_t pend_min_ns; /* the earliest pend_t_ns (INT64_MAX: none pending) */
@@ -303,6 +305,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->slot_phase);
   free(s->node_pa);
   free(s->node_pb);
+  free(s->inner);
   free(s->dev_slot);
   free(s->slot_dev);
   free(s->slot_work);
@@ -366,8 +369,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->res = calloc(s->n, sizeof *s->res);
   s->node_pa = malloc(s->n * sizeof *s->node_pa);
   s->node_pb = malloc(s->n * sizeof *s->node_pb);
-  if (!s->node_pa || !s->node_pb || !s->work || !s->jobs || !s->ev || !s->ev_node || !s->ev_state ||
-      !s->ph_w || !s->powered || !s->dev || !s->res) {
+  s->inner = malloc(s->n * sizeof *s->inner);
+  if (!s->inner || !s->node_pa || !s->node_pb || !s->work || !s->jobs || !s->ev || !s->ev_node ||
+      !s->ev_state || !s->ph_w || !s->powered || !s->dev || !s->res) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -512,6 +516,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   for (size_t k = 0; k < s->n; k++) {
     s->node_pa[k] = s->nd[k].parent;
     s->node_pb[k] = s->nd[k].parent_b;
+    if (s->nd[k].n_children)
+      s->inner[s->n_inner++] = (int32_t)k;
     s->res[k].node = k;
     s->res[k].trip_t_s = NAN;
     s->powered[k] = 1;
@@ -666,37 +672,43 @@ static double train_demand(const hr_sim_t *s, const hr_workload_t *w, const job_
   return p;
 }
 
-/* Adds a GPU's power p to the conductors of phase (hr_phase_t) in ph[3]. */
+/* Sets a GPU's node's conductor powers ph[3] from its power p on phase
+ * (hr_phase_t).  Written as 0 + share: the sums into a zeroed array that
+ * they replace (0 + x is x but for x = -0). */
 static inline void gpu_to_phases(double *ph, unsigned phase, double p)
 {
+  double a = 0.0, b = 0.0, c = 0.0;
   switch (phase) {
   case HR_PHASE_A:
-    ph[0] += p;
+    a += p;
     break;
   case HR_PHASE_B:
-    ph[1] += p;
+    b += p;
     break;
   case HR_PHASE_C:
-    ph[2] += p;
+    c += p;
     break;
   case HR_PHASE_AB:
-    ph[0] += p / sqrt(3.0);
-    ph[1] += p / sqrt(3.0);
+    a += p / sqrt(3.0);
+    b += p / sqrt(3.0);
     break;
   case HR_PHASE_BC:
-    ph[1] += p / sqrt(3.0);
-    ph[2] += p / sqrt(3.0);
+    b += p / sqrt(3.0);
+    c += p / sqrt(3.0);
     break;
   case HR_PHASE_CA:
-    ph[2] += p / sqrt(3.0);
-    ph[0] += p / sqrt(3.0);
+    c += p / sqrt(3.0);
+    a += p / sqrt(3.0);
     break;
   default:
-    ph[0] += p / 3.0;
-    ph[1] += p / 3.0;
-    ph[2] += p / 3.0;
+    a += p / 3.0;
+    b += p / 3.0;
+    c += p / 3.0;
     break;
   }
+  ph[0] = a;
+  ph[1] = b;
+  ph[2] = c;
 }
 
 /* 1 when tree node x is node c or below it (either parent). */
@@ -859,12 +871,20 @@ int hr_sim_step(hr_sim_t *s)
     }
   }
   hr__infer_out_t io = {0};
-  memset(s->ph_w, 0, 3 * s->n * sizeof *s->ph_w);
+  /* Every node's conductors start the step at 0: the inner nodes here, a
+   * populated GPU's in the loop (gpu_to_phases), an empty slot's never
+   * written (calloc). */
+  for (size_t i = 0; i < s->n_inner; i++)
+    memset(&s->ph_w[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_w);
   double site_p = 0.0;
+  /* Loop invariants in locals: the compiler must otherwise reload them after
+   * every store of a double. */
+  const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
+  const int smooth = s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0;
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
-    double d = g->idle_w, sp = 1.0;
+    double d = idle_w, sp = 1.0;
     int busy = 0;
     if (w >= 0 && s->inf[w]) {
       /* Inference: the replica steps once, at its first GPU. */
@@ -918,10 +938,10 @@ int hr_sim_step(hr_sim_t *s)
     s->dem_w[k] = d;
     s->speed[k] = sp;
     double target = up ? (d < s->cap_w[k] ? d : s->cap_w[k]) : 0.0;
-    if (up && target < g->idle_w)
-      target = g->idle_w;
-    double mv = g->slew_w_per_ms * (dt * 1e3), p = s->p_w[k];
-    if (up && (s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0)) {
+    if (up && target < idle_w)
+      target = idle_w;
+    double p = s->p_w[k];
+    if (up && smooth) {
       /* Power smoothing (NVML power smoothing, Blackwell): a busy GPU
        * burns up to the floor (never above its cap), and its power moves
        * at most at the ramp, except that a cap below the power is obeyed
