@@ -62,6 +62,7 @@ struct hr_agent {
   size_t n_inner;
   double *qdown_w;    /* per tree index: leaf_probes' largest share on the way up */
   double *read_max_w; /* per leaf: read_max_frac x cap_max_w (take_power) */
+  double *lcur_w;     /* per leaf: this step's power (its fresh reading, else 0) */
   double *want_w;     /* declared demand (hr_agent_push_want) */
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
@@ -314,6 +315,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->inner);
   free(a->qdown_w);
   free(a->read_max_w);
+  free(a->lcur_w);
   free(a->bmax_cur);
   free(a->bmax_prev);
   free(a->cap_w);
@@ -411,11 +413,12 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
   a->read_max_w = calloc(m, sizeof *a->read_max_w);
+  a->lcur_w = calloc(m, sizeof *a->lcur_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
   if (!a->inner || !a->qdown_w || !a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd ||
       !a->roots || !a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur ||
       !a->bmax_prev || !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
-      !a->read_max_w) {
+      !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -1163,32 +1166,27 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   a->st.steps++;
   const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
 
-  if (a->read_act) {
-    /* Every leaf in one call (an actuator that reads many devices at once
-     * saves a dispatch per device); a failed read leaves valid = 0. */
+  /* Every leaf in one call (an actuator that reads many devices at once
+   * saves a dispatch per device); a failed read leaves valid = 0. */
+  const int read = a->read_act;
+  if (read)
     (void)hr_actuator_read_many(a->act, 0, (int)a->n_leaves, HR_POWER_DEFAULT, t, a->rd);
-    for (size_t k = 0; k < a->n_leaves; k++) {
-      const hr_act_reading_t *r = &a->rd[k];
-      /* The sample's own time: a frozen meter's repeated sample goes stale. */
-      if (r->valid)
-        (void)take_power(a, k, r->p_w, r->t_ns <= t ? r->t_ns : t);
-    }
-  }
-  if (!a->have_lat_in) {
-    a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
-    a->have_lat_in = 1;
-  }
 
   /* Two-bucket peak per leaf: the demand is the peak of the last one to two
-   * windows, long enough to cover a training iteration's compute phase. */
+   * windows, long enough to cover a training iteration's compute phase.  In
+   * the same pass as the readings (each leaf's own). */
   const int64_t win_ns = (int64_t)(a->cfg.demand_window_s * 1e9);
   int roll = t - a->t_bucket_ns >= win_ns;
   if (roll)
     a->t_bucket_ns = t;
   unsigned events = 0;
   for (size_t k = 0; k < a->n_leaves; k++) {
+    /* The sample's own time: a frozen meter's repeated sample goes stale. */
+    if (read && a->rd[k].valid)
+      (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
     int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
     double p = fresh ? a->p_w[k] : 0.0;
+    a->lcur_w[k] = p;
     if (!fresh)
       events |= HR_EVENT_TELEMETRY_LOSS;
     if (roll) {
@@ -1197,6 +1195,10 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     } else if (p > a->bmax_cur[k]) {
       a->bmax_cur[k] = p;
     }
+  }
+  if (!a->have_lat_in) {
+    a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
+    a->have_lat_in = 1;
   }
 
   /* Bottom-up power of the subtree (a dual-corded node splits evenly over
@@ -1216,10 +1218,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       acc_k = -1;
     }
     double p = a->node_p_w[k];
-    if (a->leaf_of[k] >= 0) {
-      size_t l = (size_t)a->leaf_of[k];
-      p = a->p_t_ns[l] != INT64_MIN && t - a->p_t_ns[l] <= a->cfg.stale_ns ? a->p_w[l] : 0.0;
-    }
+    if (a->leaf_of[k] >= 0)
+      p = a->lcur_w[a->leaf_of[k]]; /* its fresh reading, else 0 (above) */
     if (a->any_met && a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
       p = a->met_p_w[k];
     a->node_p_w[k] = p;
