@@ -1859,8 +1859,7 @@ copy16_block(float *restrict fo, const float *xs, const int nin, const v16i *idx
 #define PAIR(K, A, B, MX)                                                                          \
   do {                                                                                             \
     const v16i o_ = (v16i)__builtin_shuffle(A, B, idx[K]) & keep;                                  \
-    const v16i a_ = o_ & 0x7fffffff, gt_ = a_ > *MX;                                               \
-    *MX = (a_ & gt_) | (*MX & ~gt_);                                                               \
+    *MX = __builtin_ia32_pmaxsd512_mask(o_ & 0x7fffffff, *MX, *MX, (unsigned short)0xffff);        \
     memcpy(fo + 16 * K, &o_, sizeof o_);                                                           \
   } while (0)
   if (nin == 7) {
