@@ -41,7 +41,9 @@
  * clone is deterministic, so results still do not depend on block sizes.
  * The window sums come in two forms (see WINDOW_SUMS_BODY): 8 doubles a
  * register with AVX-512 (HR__TARGET_512), two halves of 4 elsewhere
- * (HR__CLONES_256); chosen at creation by HR__HAVE_AVX512F(). */
+ * (HR__CLONES_256); chosen at creation by HR__HAVE_AVX512F(), and with them
+ * the input copy (copy16 for 6 or 7 channels with AVX-512, slot_copy
+ * otherwise). */
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -1799,9 +1801,6 @@ static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, 
 
 #ifdef HAVE_X86_BUILTINS
 #define HAVE_COPY16 1
-#ifndef COPY_PREFETCH
-#define COPY_PREFETCH 1024
-#endif
 
 /* The AVX-512 copy for 6 or 7 channels a frame (the 3P4W layouts without a
  * derived neutral), 16 frames a block: the block's 16 * nin floats are nin
@@ -1911,7 +1910,7 @@ copy16(float *restrict fr, const float *x, uint32_t len, const int nin, const v8
     /* The input streams from memory once: ask for it a few KB ahead (a
      * prefetch past the caller's buffer is harmless, it never faults). */
     for (int q = 0; q < nin; q++)
-      __builtin_prefetch(xs + 16 * q + COPY_PREFETCH);
+      __builtin_prefetch(xs + 16 * q + 1024);
     copy16_block(fr + (size_t)j * HR__SLOT, xs, nin, idx, &mx0, &mx1);
   }
   if (j < len)
