@@ -269,12 +269,14 @@ static size_t align_up(size_t n)
   return (n + 63u) & ~(size_t)63u;
 }
 
-/* The AVX-512 copy goes with the 8-double sums (one switch for the AVX-512
- * forms, so window_sum_forms_agree compares both ways end to end); it takes
- * 6 or 7 channels a frame as they come (no derived neutral). */
+/* The AVX-512 copy and 3P4W power products go with the 8-double sums (one
+ * switch for the AVX-512 forms, so window_sum_forms_agree compares both ways
+ * end to end); the copy takes 6 or 7 channels a frame as they come (no
+ * derived neutral). */
 static void set_copy16(hr_meter_t *m)
 {
   m->copy16 = m->wide_sums && (m->nch_in == 7 || (m->nch_in == 6 && !m->derive_in));
+  m->power16 = m->wide_sums && m->cfg.layout == HR_LAYOUT_3P4W;
 }
 
 int hr__meter_set_wide_sums(hr_meter_t *m, int on)
@@ -1986,6 +1988,49 @@ HR__CLONES_512 static void chunk_power(hr_meter_t *m, uint32_t i0, uint32_t len,
   *acc = a;
 }
 
+#ifdef HAVE_COPY16
+/* chunk_power for 3P4W with AVX-512 (m->power16): the phase products of 4
+ * frames at a time.  Two 64-byte loads hold 4 slots; one permute gathers
+ * ua, ub, uc of the 4 frames, another ia, ib, ic; widened and multiplied
+ * they give ua*ia, ub*ib (one vector) and uc*ic, and the sum is formed in
+ * chunk_power's order, (ua*ia + ub*ib) + uc*ic, with the same exact
+ * products: the same bits, about a quarter of the instructions. */
+HR__TARGET_512 static void chunk_power16(hr_meter_t *m, uint32_t i0, uint32_t len, double *acc)
+{
+  double *restrict pc = m->pcum + i0;
+  const float *s = m->fr + (size_t)i0 * HR__SLOT;
+  const v16i iu = {0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 7, 7, 7, 7};
+  const v16i ii = {3, 11, 19, 27, 4, 12, 20, 28, 5, 13, 21, 29, 7, 7, 7, 7};
+  uint32_t j = 0;
+  for (; j + 4 <= len; j += 4) {
+    v16f z0, z1;
+    memcpy(&z0, s + (size_t)j * HR__SLOT, sizeof z0);
+    memcpy(&z1, s + (size_t)j * HR__SLOT + 16, sizeof z1);
+    const v16f tu = __builtin_shuffle(z0, z1, iu), ti = __builtin_shuffle(z0, z1, ii);
+    const v8f ulo = __builtin_shufflevector(tu, tu, 0, 1, 2, 3, 4, 5, 6, 7);
+    const v8f uhi = __builtin_shufflevector(tu, tu, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v8f ilo = __builtin_shufflevector(ti, ti, 0, 1, 2, 3, 4, 5, 6, 7);
+    const v8f ihi = __builtin_shufflevector(ti, ti, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v8d a = WIDEN8(ulo) * WIDEN8(ilo), c = WIDEN8(uhi) * WIDEN8(ihi);
+    const v4d p =
+        (__builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7)) +
+        __builtin_shufflevector(c, c, 0, 1, 2, 3);
+    memcpy(pc + j, &p, sizeof p);
+  }
+  for (; j < len; j++) {
+    const float *f = s + (size_t)j * HR__SLOT;
+    pc[j] = (double)f[0] * f[3] + (double)f[1] * f[4] + (double)f[2] * f[5];
+  }
+  /* The running sum is sequential; its order is the sample order. */
+  double r = *acc;
+  for (j = 0; j < len; j++) {
+    r += pc[j];
+    pc[j] = r;
+  }
+  *acc = r;
+}
+#endif
+
 /* Phase B for one frame that phase A could not vouch for: count and flag
  * NaN/Inf (stored as 0) and clipped samples, then extend the power sum. */
 static int classify_frame(hr_meter_t *m, uint32_t idx)
@@ -2287,12 +2332,17 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
     if (clean) {
       double acc = m->pcum_acc;
       memset(m->fring + i0, 0, sizeof(uint16_t) * first);
+      void (*power)(hr_meter_t *, uint32_t, uint32_t, double *) = chunk_power;
+#ifdef HAVE_COPY16
+      if (m->power16)
+        power = chunk_power16;
+#endif
       if (m->need_pcum)
-        chunk_power(m, i0, first, &acc);
+        power(m, i0, first, &acc);
       if (first < len) {
         memset(m->fring, 0, sizeof(uint16_t) * (len - first));
         if (m->need_pcum)
-          chunk_power(m, 0, (uint32_t)len - first, &acc);
+          power(m, 0, (uint32_t)len - first, &acc);
       }
     }
     m->flk_x = x;
