@@ -78,37 +78,73 @@ int hr__pmu_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
   return HR_OK;
 }
 
-/* M class: window length and sinc cut-off for a reporting rate.  Annex C's
- * M-class filter is a Hamming-windowed sinc, sin(2 pi 2 Ffr t) / (2 pi 2 Ffr
- * t) times the window, with Ffr and the order from its Table C.1 per rate;
- * we use Ffr = 0.1779 * rate (cut-off 2 Ffr) and a window of 8.4 / rate
- * seconds, that table's pattern as we recall it (the published values could
- * not be checked here).  Response: 0.973 at rate/5, 0.039 at rate/2; the
- * tests hold it against the M-class limits. */
-static double m_half_s(int fps)
+/* M class: Annex C's M-class filter, a Hamming-windowed sinc
+ * sin(2 pi (2 Ffr) t) / (2 pi (2 Ffr) t) (0.54 + 0.46 cos(pi t / T)),
+ * |t| < T, with the filter reference frequency Ffr and the order N of
+ * C37.118.1-2011 Table C.1 (kept as Table D.1 of IEC/IEEE 60255-118-1:2018),
+ * given there for a reference sample rate of 960 Hz (60-Hz systems) and
+ * 1 kHz (50-Hz systems).  The window's length in time is N / (reference
+ * rate), so T = N / (2 ref_hz); at the meter's rate the weights are taken
+ * as a function of time (fs need not divide anything).
+ *
+ * Source of the values: we could not read the standard itself.  They are
+ * those of a public reproduction, pnnl/OEDISI ieeeClass.py (commit
+ * a64f0f7941c96d7d3a8621e911599454a56ef160, "From Annex D.7, Table D.1" of
+ * IEC/IEEE 60255-118-1:2018), which also gives 100/s and 120/s (optional
+ * rates we do not offer).  Only the table's rates the meter accepts are
+ * listed. */
+typedef struct m_filter {
+  int f0;        /* nominal frequency [Hz] */
+  int fps;       /* reporting rate */
+  double ffr_hz; /* filter reference frequency Ffr [Hz] */
+  int order;     /* filter order N at ref_hz */
+  double ref_hz; /* the table's reference sample rate [Hz] */
+} m_filter_t;
+
+static const m_filter_t m_table[] = {
+    {50, 10, 1.779, 806, 1000.0}, {50, 25, 4.355, 338, 1000.0}, {50, 50, 7.75, 142, 1000.0},
+    {60, 10, 1.78, 968, 960.0},   {60, 12, 2.125, 816, 960.0},  {60, 15, 2.64, 662, 960.0},
+    {60, 20, 3.5, 502, 960.0},    {60, 30, 5.02, 306, 960.0},   {60, 60, 8.19, 164, 960.0},
+};
+
+/* The table's row for (f0, fps); hr__pmu_cfg_check admits only rates that
+ * have one, so the fallback (the last row) is never used. */
+static const m_filter_t *m_row(double f0, int fps)
 {
-  return 4.2 / fps;
+  for (size_t k = 0; k < HR__COUNT(m_table); k++)
+    if (m_table[k].f0 == (int)f0 && m_table[k].fps == fps)
+      return &m_table[k];
+  return &m_table[HR__COUNT(m_table) - 1];
 }
 
-static double m_cut_hz(int fps)
+/* Half the window, T [s]. */
+static double m_half_s(double f0, int fps)
 {
-  return 2.0 * 0.1779 * fps;
+  const m_filter_t *r = m_row(f0, fps);
+  return 0.5 * r->order / r->ref_hz;
+}
+
+/* The phasor sinc's cut-off, 2 Ffr [Hz]. */
+static double m_cut_hz(double f0, int fps)
+{
+  return 2.0 * m_row(f0, fps)->ffr_hz;
 }
 
 /* M class frequency and ROCOF come from phasors through a narrower sinc
- * (cut-off 0.7 of the phasor filter's, same window): response 0.71 at
- * rate/5, below 0.0025 from rate/2 on, so a 10 % out-of-band interharmonic
- * moves the frequency by under 0.005 Hz (the phasor filter's 0.039 at
- * rate/2 would let 0.03 Hz through, past Table 4's 0.01 Hz). */
-static double m_cut_f_hz(int fps)
+ * (cut-off 0.7 of the phasor filter's, same window; our choice, not Annex
+ * C's): with Table C.1's constants its response at rate/2 and beyond is at
+ * most 0.0031 (the phasor filter's: up to 0.047 at 50 Hz, 10/s), so a 10 %
+ * out-of-band interharmonic cannot move the frequency past Table 4's
+ * 0.01 Hz; at rate/5 (the modulation limit) it is 0.69 to 0.94. */
+static double m_cut_f_hz(double f0, int fps)
 {
-  return 1.4 * 0.1779 * fps;
+  return 0.7 * m_cut_hz(f0, fps);
 }
 
 static double half_width(const hr_meter_cfg_t *cfg)
 {
   if (cfg->phasor_class == HR_PHASOR_M)
-    return m_half_s(cfg->phasor_rate_fps) * cfg->fs_hz;
+    return m_half_s(cfg->f_nom_hz, cfg->phasor_rate_fps) * cfg->fs_hz;
   return cfg->fs_hz / cfg->f_nom_hz;
 }
 
@@ -238,8 +274,8 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   p->hw = half_width(cfg);
   p->h = 0.5 * m->fs / cfg->f_nom_hz;
   p->w0 = 2.0 * M_PI * cfg->f_nom_hz / m->fs;
-  p->wc = 2.0 * M_PI * m_cut_hz(p->fps) / m->fs;
-  p->wcf = 2.0 * M_PI * m_cut_f_hz(p->fps) / m->fs;
+  p->wc = 2.0 * M_PI * m_cut_hz(cfg->f_nom_hz, p->fps) / m->fs;
+  p->wcf = 2.0 * M_PI * m_cut_f_hz(cfg->f_nom_hz, p->fps) / m->fs;
   for (size_t k = 0; k < nc; k++) {
     p->tr[k] = cos(p->w0 * (double)k);
     p->ti[k] = -sin(p->w0 * (double)k);
