@@ -86,17 +86,19 @@ int hr__pmu_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
  * sin(2 pi (2 Ffr) t) / (2 pi (2 Ffr) t) (0.54 + 0.46 cos(pi t / T)),
  * |t| < T, with the filter reference frequency Ffr and the order N of
  * C37.118.1-2011 Table C.1 (kept as Table D.1 of IEC/IEEE 60255-118-1:2018),
- * given there for a reference sample rate of 960 Hz (60-Hz systems) and
- * 1 kHz (50-Hz systems).  The window's length in time is N / (reference
- * rate), so T = N / (2 ref_hz); at the meter's rate the weights are taken
- * as a function of time (fs need not divide anything).
+ * N counted at a reference sample rate of 960 Hz (60-Hz systems) and 1 kHz
+ * (50-Hz systems).  The window's length in time is N / (reference rate), so
+ * T = N / (2 ref_hz); at the meter's rate the weights are taken as a
+ * function of time (fs need not divide anything).
  *
- * Source of the values: we could not read the standard itself.  They are
- * those of a public reproduction, pnnl/OEDISI ieeeClass.py (commit
+ * Source of the values: we could not read the standard itself.  Ffr and N
+ * are those of a public reproduction, pnnl/OEDISI ieeeClass.py (commit
  * a64f0f7941c96d7d3a8621e911599454a56ef160, "From Annex D.7, Table D.1" of
  * IEC/IEEE 60255-118-1:2018), which also gives 100/s and 120/s (optional
- * rates we do not offer).  Only the table's rates the meter accepts are
- * listed. */
+ * rates we do not offer).  That file applies N at whatever rate it is run
+ * at; the reference rates are this project's reading of the standard's
+ * example, not checked against its text.  Only the rates the meter accepts
+ * are listed. */
 typedef struct m_filter {
   int f0;        /* nominal frequency [Hz] */
   int fps;       /* reporting rate */
