@@ -57,6 +57,9 @@ struct hr__harm {
   float *xr, *xi;      /* spectra: kmax + 1 bins of NL lanes (raw DFT values) */
   double *pw;          /* squared RMS of each bin, kmax + 1 bins of NL lanes */
   double gram[NL][NL]; /* sum over the window of y_a * y_b */
+  /* Squared groupings of every lane (see groups()), orders 0..H_MAX. */
+  double sg2[HR_HARM_H_MAX + 1][NL], g2[HR_HARM_H_MAX + 1][NL];
+  double ig2[HR_HARM_H_MAX + 1][NL], isg2[HR_HARM_H_MAX + 1][NL];
   hr__fft8_t *fft;
   pend_t pend[PEND_MAX];
   int n_pend;
@@ -164,6 +167,11 @@ void hr__harm_reset(hr__harm_t *h)
     h->n_pend = 0;
 }
 
+/* GCC vector types: one value per lane, kept in registers (an array of
+ * lanes indexed in loops went through memory on every tap). */
+typedef float v8f __attribute__((vector_size(NL * sizeof(float))));
+typedef double v8d __attribute__((vector_size(NL * sizeof(double))));
+
 /* The window resampled to n_pts points of NL lanes (h->y), and the Gram
  * matrix of the lanes over it (every time-domain sum the stage needs: RMS,
  * active power, line-to-line RMS, is a combination of its entries).  Taps
@@ -174,8 +182,8 @@ HR__CLONES_V4 static void resample(const hr_meter_t *m, hr__harm_t *h, double po
   const int n = h->n_pts;
   const double step = len / n;
   const uint32_t mask = m->mask;
-  double g[NL][NL];
-  memset(g, 0, sizeof g);
+  /* Gram rows by name: an array of them indexed in a loop lived in memory. */
+  v8d g0 = {0}, g1 = {0}, g2 = {0}, g3 = {0}, g4 = {0}, g5 = {0}, g6 = {0}, g7 = {0};
   for (int j = 0; j < n; j++) {
     const double x = pos0 + j * step;
     const double fl = floor(x);
@@ -191,43 +199,46 @@ HR__CLONES_V4 static void resample(const hr_meter_t *m, hr__harm_t *h, double po
     for (int t = 0; t < NT; t++)
       w[t] = r0[t] + fr * (r1[t] - r0[t]);
     const int64_t k0 = i0 - HW + 1;
-    float acc[4][NL];
-    memset(acc, 0, sizeof acc);
+    v8f acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
     const uint32_t s0 = (uint32_t)k0 & mask;
     if (k0 >= 0 && (uint64_t)s0 + NT <= (uint64_t)mask + 1) {
       /* The taps' frames are contiguous in the ring: four sums, so the
        * adds do not wait on each other. */
       const float *s = m->fr + (size_t)s0 * NL;
-      for (int t = 0; t < NT; t += 4)
-        for (int u = 0; u < 4; u++) {
-          const float wt = w[t + u];
-          const float *sv = s + (size_t)(t + u) * NL;
-#pragma omp simd
-          for (int c = 0; c < NL; c++)
-            acc[u][c] += wt * sv[c];
-        }
+      for (int t = 0; t < NT; t += 4) {
+        v8f f0, f1, f2, f3;
+        memcpy(&f0, s + (size_t)t * NL, sizeof f0);
+        memcpy(&f1, s + (size_t)(t + 1) * NL, sizeof f1);
+        memcpy(&f2, s + (size_t)(t + 2) * NL, sizeof f2);
+        memcpy(&f3, s + (size_t)(t + 3) * NL, sizeof f3);
+        acc0 += w[t] * f0;
+        acc1 += w[t + 1] * f1;
+        acc2 += w[t + 2] * f2;
+        acc3 += w[t + 3] * f3;
+      }
     } else {
       for (int t = k0 < 0 ? (int)(-k0 < NT ? -k0 : NT) : 0; t < NT; t++) {
-        const float wt = w[t];
-        const float *sv = m->fr + (size_t)((uint32_t)(k0 + t) & mask) * NL;
-#pragma omp simd
-        for (int c = 0; c < NL; c++)
-          acc[t & 3][c] += wt * sv[c];
+        v8f f0;
+        memcpy(&f0, m->fr + (size_t)((uint32_t)(k0 + t) & mask) * NL, sizeof f0);
+        acc0 += w[t] * f0;
       }
     }
-    float *yj = h->y + (size_t)j * NL;
-    double yd[NL];
-#pragma omp simd
-    for (int c = 0; c < NL; c++) {
-      yj[c] = (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]);
-      yd[c] = yj[c];
-    }
-    for (int a2 = 0; a2 < NL; a2++)
-#pragma omp simd
-      for (int b = 0; b < NL; b++)
-        g[a2][b] += yd[a2] * yd[b];
+    const v8f yj = (acc0 + acc1) + (acc2 + acc3);
+    memcpy(h->y + (size_t)j * NL, &yj, sizeof yj);
+    const v8d yd = __builtin_convertvector(yj, v8d);
+    g0 += yd[0] * yd;
+    g1 += yd[1] * yd;
+    g2 += yd[2] * yd;
+    g3 += yd[3] * yd;
+    g4 += yd[4] * yd;
+    g5 += yd[5] * yd;
+    g6 += yd[6] * yd;
+    g7 += yd[7] * yd;
   }
-  memcpy(h->gram, g, sizeof g);
+  const v8d *rows[NL] = {&g0, &g1, &g2, &g3, &g4, &g5, &g6, &g7};
+  for (int a = 0; a < NL; a++)
+    for (int b2 = 0; b2 < NL; b2++)
+      h->gram[a][b2] = (*rows[a])[b2];
 }
 
 /* The spectrum of every lane, bins 0..kmax, and each bin's squared RMS
@@ -258,17 +269,10 @@ static inline void bin_phasor(const hr__harm_t *h, int c, int k, double *re, dou
   *im = s * h->xi[o];
 }
 
-static double sum_bins(const hr__harm_t *h, int c, int k0, int k1)
-{
-  double s = 0.0;
-  for (int k = k0 < 1 ? 1 : k0; k <= k1 && k <= h->kmax; k++)
-    s += bin_sq(h, c, k);
-  return s;
-}
-
+/* d in (-180, 180]. */
 static double wrap_deg(double d)
 {
-  d = fmod(d, 360.0);
+  d -= 360.0 * floor(d / 360.0 + 0.5);
   if (d <= -180.0)
     d += 360.0;
   if (d > 180.0)
@@ -287,32 +291,71 @@ static double mean_ab(const hr__harm_t *h, int a, int b)
   return h->gram[a][b] / h->n_pts;
 }
 
-/* IEC 61000-4-7 groupings of one channel's bins (k = ncyc * n):
+/* Adds bins k0..k1 of every lane into acc, in order of k. */
+static inline void add_bins(const hr__harm_t *h, int k0, int k1, double *restrict acc)
+{
+  for (int k = k0; k <= k1; k++) {
+    const double *p = h->pw + (size_t)k * NL;
+#pragma omp simd
+    for (int l = 0; l < NL; l++)
+      acc[l] += p[l];
+  }
+}
+
+/* IEC 61000-4-7 groupings of every lane's bins (k = ncyc * n), squared:
  *   subgroup            G_sg,n^2 = sum_{i=-1..1} C_{k+i}^2
  *   group (50 Hz)       G_g,n^2 = C_{k-5}^2/2 + sum_{i=-4..4} C_{k+i}^2 + C_{k+5}^2/2
  *                       (60 Hz: +-6 halves, +-5 whole)
  *   interharmonic group all bins strictly between orders n and n + 1
- *   centred subgroup    the same without the bin next to each harmonic. */
-static void channel(const hr__harm_t *h, int c, hr_harm_chan_t *o, double ref_deg)
+ *   centred subgroup    the same without the bin next to each harmonic.
+ * All lanes at once (the bins are stored lane by lane). */
+static void groups(hr__harm_t *h)
 {
   const int nc = h->ncyc, half = nc / 2;
+  for (int l = 0; l < NL; l++)
+    h->sg2[0][l] = h->g2[0][l] = 0.0;
+  for (int n = 1; n <= HR_HARM_H_MAX; n++) {
+    const int k = nc * n;
+    double *sg = h->sg2[n], *g = h->g2[n];
+    const double *lo = h->pw + (size_t)(k - half) * NL, *hi = h->pw + (size_t)(k + half) * NL;
+    for (int l = 0; l < NL; l++)
+      sg[l] = g[l] = 0.0;
+    add_bins(h, k - 1, k + 1, sg);
+    add_bins(h, k - half + 1, k + half - 1, g);
+#pragma omp simd
+    for (int l = 0; l < NL; l++)
+      g[l] += 0.5 * (lo[l] + hi[l]);
+  }
+  for (int n = 0; n <= HR_HARM_H_MAX; n++) {
+    const int k = nc * n;
+    for (int l = 0; l < NL; l++)
+      h->ig2[n][l] = h->isg2[n][l] = 0.0;
+    add_bins(h, k + 1, k + nc - 1, h->ig2[n]);
+    add_bins(h, k + 2, k + nc - 2, h->isg2[n]);
+  }
+}
+
+/* One channel's record from the groupings (groups() first). */
+static void channel(const hr__harm_t *h, int c, hr_harm_chan_t *o, double ref_deg)
+{
   o->rms = sqrt0(mean_ab(h, c, c));
   o->dc = h->xr[c] / h->n_pts;
   o->sg[0] = o->g[0] = o->bin[0] = o->phase_deg[0] = 0.0;
   for (int n = 1; n <= HR_HARM_H_MAX; n++) {
-    int k = nc * n;
-    o->sg[n] = sqrt(sum_bins(h, c, k - 1, k + 1));
-    o->g[n] = sqrt(sum_bins(h, c, k - half + 1, k + half - 1) +
-                   0.5 * (bin_sq(h, c, k - half) + bin_sq(h, c, k + half)));
+    int k = h->ncyc * n;
+    o->sg[n] = sqrt(h->sg2[n][c]);
+    o->g[n] = sqrt(h->g2[n][c]);
     o->bin[n] = sqrt(bin_sq(h, c, k));
+  }
+  for (int n = 1; n <= HR_HARM_H_MAX; n++) {
+    int k = h->ncyc * n;
     double re, im;
     bin_phasor(h, c, k, &re, &im);
     o->phase_deg[n] = o->bin[n] > 0.0 ? wrap_deg(atan2(im, re) * 180.0 / M_PI - n * ref_deg) : 0.0;
   }
   for (int n = 0; n <= HR_HARM_H_MAX; n++) {
-    int k = nc * n;
-    o->ig[n] = sqrt(sum_bins(h, c, k + 1, k + nc - 1));
-    o->isg[n] = sqrt(sum_bins(h, c, k + 2, k + nc - 2));
+    o->ig[n] = sqrt(h->ig2[n][c]);
+    o->isg[n] = sqrt(h->isg2[n][c]);
   }
   double s_sg = 0.0, s_g = 0.0;
   for (int n = 2; n <= HR_HARM_H_MAX; n++) {
@@ -535,6 +578,7 @@ static void measure(hr_meter_t *m, const pend_t *w)
   hr__harm_t *h = m->harm;
   resample(m, h, w->pos0, w->len);
   spectra(h);
+  groups(h);
   hr_harm_t *r = &h->out;
   r->n_cycles = w->n_cycles;
   r->n_points = h->n_pts;
