@@ -347,19 +347,29 @@ static void groups(hr__harm_t *h)
  * atan a = pi/6 + atan((a - 1/sqrt 3) / (1 + a/sqrt 3)) brings the argument
  * to |z| <= tan(pi/12) = 0.268, where the odd Taylor series to z^17 is exact
  * to its next term, 0.268^19/19 < 1e-12 rad. */
-HR__CLONES_V4 static void phases(const hr__harm_t *h, int c, double ref_deg, double *out)
+/* No trapping math: nothing here reads floating-point exception flags, and
+ * without the flag GCC will not if-convert the selects below. */
+__attribute__((optimize("no-trapping-math"))) HR__CLONES_V4 static void
+phases(const hr__harm_t *h, int c, double ref_deg, double *out)
 {
   const double t12 = 0.26794919243112270, k3 = 0.57735026918962576; /* tan(pi/12), 1/sqrt 3 */
   const int nc = h->ncyc;
-#pragma omp simd
+  double xs[HR_HARM_H_MAX + 1], ys[HR_HARM_H_MAX + 1];
   for (int n = 1; n <= HR_HARM_H_MAX; n++) {
     const size_t o = (size_t)(nc * n) * NL + (size_t)c;
-    const double x = h->xr[o], y = h->xi[o];
+    xs[n] = h->xr[o];
+    ys[n] = h->xi[o];
+  }
+  /* No division under a condition: the loop stays free of branches. */
+#pragma omp simd
+  for (int n = 1; n <= HR_HARM_H_MAX; n++) {
+    const double x = xs[n], y = ys[n];
     const double ax = fabs(x), ay = fabs(y);
     const double mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
-    const double a = mx > 0.0 ? mn / mx : 0.0;
+    const double a = mn / (mx > 0.0 ? mx : 1.0);
     const int big = a > t12;
-    const double z = big ? (a - k3) / (1.0 + a * k3) : a;
+    const double zb = (a - k3) / (1.0 + a * k3);
+    const double z = big ? zb : a;
     const double z2 = z * z;
     double r = -1.0 / 15.0 + z2 * (1.0 / 17.0);
     r = 1.0 / 13.0 + z2 * r;
@@ -369,14 +379,20 @@ HR__CLONES_V4 static void phases(const hr__harm_t *h, int c, double ref_deg, dou
     r = 1.0 / 5.0 + z2 * r;
     r = -1.0 / 3.0 + z2 * r;
     r = z + z * z2 * r;
-    r = big ? r + M_PI / 6.0 : r;
-    r = ay > ax ? M_PI / 2.0 - r : r;
-    r = x < 0.0 ? M_PI - r : r;
-    r = y < 0.0 ? -r : r;
+    /* Both sides of every choice computed first: a select, not a branch. */
+    const double r6 = r + M_PI / 6.0;
+    r = big ? r6 : r;
+    const double r2 = M_PI / 2.0 - r;
+    r = ay > ax ? r2 : r;
+    const double rp = M_PI - r;
+    r = x < 0.0 ? rp : r;
+    const double rn = -r;
+    r = y < 0.0 ? rn : r;
     double d = r * (180.0 / M_PI) - n * ref_deg;
     d -= 360.0 * floor(d / 360.0 + 0.5);
-    d = d <= -180.0 ? d + 360.0 : d;
-    d = d > 180.0 ? d - 360.0 : d;
+    const double du = d + 360.0, dd = d - 360.0;
+    d = d <= -180.0 ? du : d;
+    d = d > 180.0 ? dd : d;
     out[n] = mx > 0.0 ? d : 0.0;
   }
 }

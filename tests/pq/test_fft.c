@@ -31,7 +31,8 @@ static void check_n(int n)
 {
   const int nk = n / 2 + 1;
   float *x = malloc(sizeof(float) * LANES * (size_t)n);
-  float *re = malloc(sizeof(float) * LANES * (size_t)nk), *im = malloc(sizeof(float) * LANES * (size_t)nk);
+  float *re = malloc(sizeof(float) * LANES * (size_t)nk),
+        *im = malloc(sizeof(float) * LANES * (size_t)nk);
   assert_non_null(x);
   assert_non_null(re);
   assert_non_null(im);
@@ -49,7 +50,8 @@ static void check_n(int n)
       x[(size_t)j * LANES + (size_t)l] = (float)v;
     }
   /* exp(-2 pi i m / n) from cosl/sinl once per m. */
-  long double *cs = malloc(sizeof(long double) * (size_t)n), *sn = malloc(sizeof(long double) * (size_t)n);
+  long double *cs = malloc(sizeof(long double) * (size_t)n),
+              *sn = malloc(sizeof(long double) * (size_t)n);
   assert_non_null(cs);
   assert_non_null(sn);
   for (int m = 0; m < n; m++) {
