@@ -169,7 +169,43 @@ fft8_core(hr__fft8_t *f, const float *x, int nk, float *re, float *im)
       ai[l] += ti;
     }
   }
-  for (int len = 4; len <= m; len <<= 1) {
+  /* Two radix-2 stages per pass where two are left (spans q = len / 2 and
+   * 2q over blocks of 4q): the same butterflies, half the loads and stores.
+   * Stage one pairs (x0, x1) and (x2, x3) with W_2q^j; stage two (x0, x2)
+   * with W_4q^j and (x1, x3) with W_4q^(j+q) = -i W_4q^j. */
+  int len = 4;
+  for (; 2 * len <= m; len <<= 2) {
+    const int q = len >> 1, s1 = n / len, s2 = n / (2 * len);
+    for (int s = 0; s < m; s += 4 * q) {
+      for (int j = 0; j < q; j++) {
+        const float w1r = f->tw_re[(size_t)j * s1], w1i = f->tw_im[(size_t)j * s1];
+        const float w2r = f->tw_re[(size_t)j * s2], w2i = f->tw_im[(size_t)j * s2];
+        float *r0 = zr + (size_t)(s + j) * LANES, *i0 = zi + (size_t)(s + j) * LANES;
+        float *r1 = r0 + (size_t)q * LANES, *i1 = i0 + (size_t)q * LANES;
+        float *r2 = r1 + (size_t)q * LANES, *i2 = i1 + (size_t)q * LANES;
+        float *r3 = r2 + (size_t)q * LANES, *i3 = i2 + (size_t)q * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+          const float tr = r1[l] * w1r - i1[l] * w1i, ti = r1[l] * w1i + i1[l] * w1r;
+          const float ur = r3[l] * w1r - i3[l] * w1i, ui = r3[l] * w1i + i3[l] * w1r;
+          const float a0r = r0[l] + tr, a0i = i0[l] + ti, a1r = r0[l] - tr, a1i = i0[l] - ti;
+          const float a2r = r2[l] + ur, a2i = i2[l] + ui, a3r = r2[l] - ur, a3i = i2[l] - ui;
+          const float vr = a2r * w2r - a2i * w2i, vi = a2r * w2i + a2i * w2r;
+          /* (a3 * w2) * -i */
+          const float pr = a3r * w2i + a3i * w2r, pi = -(a3r * w2r - a3i * w2i);
+          r0[l] = a0r + vr;
+          i0[l] = a0i + vi;
+          r2[l] = a0r - vr;
+          i2[l] = a0i - vi;
+          r1[l] = a1r + pr;
+          i1[l] = a1i + pi;
+          r3[l] = a1r - pr;
+          i3[l] = a1i - pi;
+        }
+      }
+    }
+  }
+  for (; len <= m; len <<= 1) {
     const int half = len >> 1, stride = n / len;
     for (int s = 0; s < m; s += len) {
       for (int j = 0; j < half; j++) {
