@@ -259,7 +259,7 @@ resample(const hr_meter_t *m, hr__harm_t *h, double pos0, double len)
 
 /* The spectrum of every lane, bins 0..kmax, and each bin's squared RMS
  * (k >= 1: 2 |X_k|^2 / n^2). */
-static void spectra(hr__harm_t *h)
+HR__CLONES_V4 static void spectra(hr__harm_t *h)
 {
   const int n = h->n_pts, nk = h->kmax + 1;
   hr__fft8_real(h->fft, h->y, nk, h->xr, h->xi);
@@ -314,7 +314,7 @@ static inline void add_bins(const hr__harm_t *h, int k0, int k1, double *restric
  *   interharmonic group all bins strictly between orders n and n + 1
  *   centred subgroup    the same without the bin next to each harmonic.
  * All lanes at once (the bins are stored lane by lane). */
-static void groups(hr__harm_t *h)
+HR__CLONES_V4 static void groups(hr__harm_t *h)
 {
   const int nc = h->ncyc, half = nc / 2;
   for (int l = 0; l < NL; l++)
