@@ -1,9 +1,12 @@
-/* The one FFT the measurement engine uses (harmonics.c), behind an interface
- * that lets it be swapped: a real-input forward transform, computed by
- * Debian's KissFFT (libkissfft-dev, BSD-3-Clause, kiss_fftr in float).
- * bench/bench_harm.c measured it against a radix-2 double FFT of our own
- * (docs/performance.md): KissFFT was about twice as fast per channel, and
- * its float error (about 1e-7 of the largest component) is far below the
+/* The measurement engine's FFT interface (harmonics.c, swing.c), behind which
+ * the transform can be swapped.  Two entry points:
+ * - hr__fft_real: one real signal of any length, on Debian's KissFFT
+ *   (libkissfft-dev, BSD-3-Clause, kiss_fftr in float); the swing stage.
+ * - hr__fft8_real: eight real signals of a power-of-two length at once, our
+ *   own; the harmonics stage.  bench/bench_harm.c times it against KissFFT
+ *   on the same 8 channels (docs/performance.md: 4-7 times faster per
+ *   channel), which is the issue's rule for using our own.
+ * Both in float: error about 1e-7 of the largest component, far below the
  * IEC 61000-4-7 Class I floor (0.05 % of nominal). */
 #ifndef HR_PQ_FFT_H
 #define HR_PQ_FFT_H

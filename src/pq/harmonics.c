@@ -29,7 +29,7 @@
  * resampling folds back onto the used bins.  With 32 taps and beta = 9 the
  * kernel's continuous frequency response stays within 2.8e-5 of 1 over the
  * passband and below 2.7e-5 over the image band (0.6 to 3 fs; evaluated
- * numerically from the kernel, see docs/performance.md), against 1.7e-5 and
+ * numerically by scripts/harm_kernel_response.py), against 1.7e-5 and
  * 2.0e-5 for the 48 taps used before: far inside IEC 61000-4-7 Class I
  * (5 % of reading, 0.05 % of nominal).  Polyphase: the taps of KERNEL_L
  * fractional delays are tabulated (row p: delay p / KERNEL_L, plus row
