@@ -177,6 +177,22 @@ typedef double v8d __attribute__((vector_size(NL * sizeof(double))));
  * active power, line-to-line RMS, is a combination of its entries).  Taps
  * before the stream's first sample count as 0.  Float sums of 32 taps (error
  * about 1e-7 of the signal); the Gram sums in double. */
+/* The frame at or before position x (i0) and the two polyphase rows around
+ * its fractional part, with the mix between them (fr). */
+static inline void locate(const hr__harm_t *h, double x, int64_t *i0, const float **r0,
+                          const float **r1, float *fr)
+{
+  const double fl = floor(x);
+  *i0 = (int64_t)fl;
+  const double a = (x - fl) * KERNEL_L;
+  int p = (int)a;
+  if (p >= KERNEL_L)
+    p = KERNEL_L - 1;
+  *fr = (float)(a - p);
+  *r0 = h->poly + (size_t)p * NT;
+  *r1 = *r0 + NT;
+}
+
 /* Contracted to fused multiply-adds where the clone has them (x86-64-v4):
  * one rounding instead of two, and half the instructions of the tap loop. */
 __attribute__((optimize("fp-contract=fast"))) HR__CLONES_V4 static void
@@ -187,51 +203,97 @@ resample(const hr_meter_t *m, hr__harm_t *h, double pos0, double len)
   const uint32_t mask = m->mask;
   /* Gram rows by name: an array of them indexed in a loop lived in memory. */
   v8d g0 = {0}, g1 = {0}, g2 = {0}, g3 = {0}, g4 = {0}, g5 = {0}, g6 = {0}, g7 = {0};
-  for (int j = 0; j < n; j++) {
-    const double x = pos0 + j * step;
-    const double fl = floor(x);
-    const int64_t i0 = (int64_t)fl;
-    double a = (x - fl) * KERNEL_L;
-    int p = (int)a;
-    if (p >= KERNEL_L)
-      p = KERNEL_L - 1;
-    const float fr = (float)(a - p);
-    const float *r0 = h->poly + (size_t)p * NT, *r1 = r0 + NT;
-    float w[NT];
-#pragma omp simd
-    for (int t = 0; t < NT; t++)
-      w[t] = r0[t] + fr * (r1[t] - r0[t]);
+  /* One resampled point into h->y and the Gram sums. */
+#define HR__POINT_DONE(jj, yv)                                                                     \
+  do {                                                                                             \
+    const v8f y_ = (yv);                                                                           \
+    memcpy(h->y + (size_t)(jj)*NL, &y_, sizeof y_);                                                \
+    const v8d yd = __builtin_convertvector(y_, v8d);                                               \
+    g0 += yd[0] * yd;                                                                              \
+    g1 += yd[1] * yd;                                                                              \
+    g2 += yd[2] * yd;                                                                              \
+    g3 += yd[3] * yd;                                                                              \
+    g4 += yd[4] * yd;                                                                              \
+    g5 += yd[5] * yd;                                                                              \
+    g6 += yd[6] * yd;                                                                              \
+    g7 += yd[7] * yd;                                                                              \
+  } while (0)
+  int j = 0;
+  while (j < n) {
+    int64_t i0;
+    const float *r0, *r1;
+    float fr;
+    locate(h, pos0 + j * step, &i0, &r0, &r1, &fr);
     const int64_t k0 = i0 - HW + 1;
-    v8f acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
     const uint32_t s0 = (uint32_t)k0 & mask;
-    if (k0 >= 0 && (uint64_t)s0 + NT <= (uint64_t)mask + 1) {
-      /* The taps' frames are contiguous in the ring: eight sums, so the
-       * adds do not wait on each other. */
+    int64_t i0b = 0;
+    const float *r0b = NULL, *r1b = NULL;
+    float frb = 0.0f;
+    if (j + 1 < n)
+      locate(h, pos0 + (j + 1) * step, &i0b, &r0b, &r1b, &frb);
+    const int64_t dk = i0b - i0;
+    if (j + 1 < n && (dk == 0 || dk == 1) && k0 >= 0 &&
+        (uint64_t)s0 + NT + 1 <= (uint64_t)mask + 1) {
+      /* Two points whose taps start dk = 0 or 1 frames apart (the step is
+       * below one sample): each frame is loaded once for both, the second
+       * point's taps shifted by dk (zero-padded to NT + 1). */
+      float wa[NT + 1], wb[NT + 1];
+      wa[NT] = 0.0f;
+      wb[0] = wb[NT] = 0.0f;
+#pragma omp simd
+      for (int t = 0; t < NT; t++)
+        wa[t] = r0[t] + fr * (r1[t] - r0[t]);
+      float *wbs = wb + dk;
+#pragma omp simd
+      for (int t = 0; t < NT; t++)
+        wbs[t] = r0b[t] + frb * (r1b[t] - r0b[t]);
       const float *s = m->fr + (size_t)s0 * NL;
-      v8f acc4 = {0}, acc5 = {0}, acc6 = {0}, acc7 = {0};
-      for (int t = 0; t < NT; t += 8) {
-        v8f f0, f1, f2, f3, f4, f5, f6, f7;
+      v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+      for (int t = 0; t < NT; t += 4) {
+        v8f f0, f1, f2, f3;
         memcpy(&f0, s + (size_t)t * NL, sizeof f0);
         memcpy(&f1, s + (size_t)(t + 1) * NL, sizeof f1);
         memcpy(&f2, s + (size_t)(t + 2) * NL, sizeof f2);
         memcpy(&f3, s + (size_t)(t + 3) * NL, sizeof f3);
-        memcpy(&f4, s + (size_t)(t + 4) * NL, sizeof f4);
-        memcpy(&f5, s + (size_t)(t + 5) * NL, sizeof f5);
-        memcpy(&f6, s + (size_t)(t + 6) * NL, sizeof f6);
-        memcpy(&f7, s + (size_t)(t + 7) * NL, sizeof f7);
+        a0 += wa[t] * f0;
+        a1 += wa[t + 1] * f1;
+        a2 += wa[t + 2] * f2;
+        a3 += wa[t + 3] * f3;
+        b0 += wb[t] * f0;
+        b1 += wb[t + 1] * f1;
+        b2 += wb[t + 2] * f2;
+        b3 += wb[t + 3] * f3;
+      }
+      if (dk == 1) {
+        v8f f0;
+        memcpy(&f0, s + (size_t)NT * NL, sizeof f0);
+        b0 += wb[NT] * f0;
+      }
+      HR__POINT_DONE(j, (a0 + a1) + (a2 + a3));
+      HR__POINT_DONE(j + 1, (b0 + b1) + (b2 + b3));
+      j += 2;
+      continue;
+    }
+    float w[NT];
+#pragma omp simd
+    for (int t = 0; t < NT; t++)
+      w[t] = r0[t] + fr * (r1[t] - r0[t]);
+    v8f acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+    if (k0 >= 0 && (uint64_t)s0 + NT <= (uint64_t)mask + 1) {
+      /* The taps' frames are contiguous in the ring: four sums, so the
+       * adds do not wait on each other. */
+      const float *s = m->fr + (size_t)s0 * NL;
+      for (int t = 0; t < NT; t += 4) {
+        v8f f0, f1, f2, f3;
+        memcpy(&f0, s + (size_t)t * NL, sizeof f0);
+        memcpy(&f1, s + (size_t)(t + 1) * NL, sizeof f1);
+        memcpy(&f2, s + (size_t)(t + 2) * NL, sizeof f2);
+        memcpy(&f3, s + (size_t)(t + 3) * NL, sizeof f3);
         acc0 += w[t] * f0;
         acc1 += w[t + 1] * f1;
         acc2 += w[t + 2] * f2;
         acc3 += w[t + 3] * f3;
-        acc4 += w[t + 4] * f4;
-        acc5 += w[t + 5] * f5;
-        acc6 += w[t + 6] * f6;
-        acc7 += w[t + 7] * f7;
       }
-      acc0 += acc4;
-      acc1 += acc5;
-      acc2 += acc6;
-      acc3 += acc7;
     } else {
       for (int t = k0 < 0 ? (int)(-k0 < NT ? -k0 : NT) : 0; t < NT; t++) {
         v8f f0;
@@ -239,18 +301,10 @@ resample(const hr_meter_t *m, hr__harm_t *h, double pos0, double len)
         acc0 += w[t] * f0;
       }
     }
-    const v8f yj = (acc0 + acc1) + (acc2 + acc3);
-    memcpy(h->y + (size_t)j * NL, &yj, sizeof yj);
-    const v8d yd = __builtin_convertvector(yj, v8d);
-    g0 += yd[0] * yd;
-    g1 += yd[1] * yd;
-    g2 += yd[2] * yd;
-    g3 += yd[3] * yd;
-    g4 += yd[4] * yd;
-    g5 += yd[5] * yd;
-    g6 += yd[6] * yd;
-    g7 += yd[7] * yd;
+    HR__POINT_DONE(j, (acc0 + acc1) + (acc2 + acc3));
+    j++;
   }
+#undef HR__POINT_DONE
   const v8d *rows[NL] = {&g0, &g1, &g2, &g3, &g4, &g5, &g6, &g7};
   for (int a = 0; a < NL; a++)
     for (int b2 = 0; b2 < NL; b2++)
