@@ -147,26 +147,19 @@ fft8_core(hr__fft8_t *f, const float *x, int nk, float *re, float *im)
 {
   const int m = f->m, n = f->n;
   float *restrict zr = f->zr, *restrict zi = f->zi;
-  /* z_j = x_2j + i x_2j+1, stored in bit-reversed order (decimation in
-   * time). */
-  for (int j = 0; j < m; j++) {
-    const float *a = x + (size_t)(2 * j) * LANES;
+  /* z_j = x_2j + i x_2j+1 in bit-reversed order (decimation in time), with
+   * the first stage (twiddle 1) on the way: for j < m/2, rev(j) is even and
+   * rev(j + m/2) = rev(j) + 1, so z_j and z_(j+m/2) form that stage's pair. */
+  const int mh = m / 2;
+  for (int j = 0; j < mh; j++) {
+    const float *a = x + (size_t)(2 * j) * LANES, *b = x + (size_t)(2 * (j + mh)) * LANES;
     float *dr = zr + (size_t)f->rev[j] * LANES, *di = zi + (size_t)f->rev[j] * LANES;
-    for (int l = 0; l < LANES; l++) {
-      dr[l] = a[l];
-      di[l] = a[LANES + l];
-    }
-  }
-  /* First stage: twiddle 1. */
-  for (int s = 0; s + 1 < m; s += 2) {
-    float *ar = zr + (size_t)s * LANES, *ai = zi + (size_t)s * LANES;
 #pragma omp simd
     for (int l = 0; l < LANES; l++) {
-      float tr = ar[LANES + l], ti = ai[LANES + l];
-      ar[LANES + l] = ar[l] - tr;
-      ai[LANES + l] = ai[l] - ti;
-      ar[l] += tr;
-      ai[l] += ti;
+      dr[l] = a[l] + b[l];
+      di[l] = a[LANES + l] + b[LANES + l];
+      dr[LANES + l] = a[l] - b[l];
+      di[LANES + l] = a[LANES + l] - b[LANES + l];
     }
   }
   /* Two radix-2 stages per pass where two are left (spans q = len / 2 and
