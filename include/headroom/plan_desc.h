@@ -108,8 +108,9 @@ HR_API int hr_plan_desc_known_gpus(const char *label);
 #define HR_PLAN_DF_INTERACT 8u   /* ln(params per GPU) x log2 batch */
 #define HR_PLAN_DF_PRECISION 16u /* log2 bits per weight */
 #define HR_PLAN_DF_MOE 32u       /* ln(total / active parameters) */
-#define HR_PLAN_DF_BPG 64u       /* the batch terms on log2(batch / tp), the sequences each GPU
-                                  * holds, instead of log2 batch */
+#define HR_PLAN_DF_BPG                                                                             \
+  64u /* the batch terms on log2(batch / tp), the sequences each GPU                               \
+       * holds, instead of log2 batch */
 /* The default, chosen by the leave-one-model-out table of docs/plan.md (on
  * the same three folds it is scored on: see the caveat there).  Precision
  * is left out: in the shared data only the 405B runs are 8-bit, so it is
@@ -175,9 +176,9 @@ HR_API double hr_plan_desc_quantile(const hr_plan_model_t *m, const char *label,
  * calibrated marginal) replaces the predicted one in proportion
  * T / (T + 300 s), T the segment's length, interpolated the same way.
  * HR_ERR_INVALID_ARG, HR_ERR_NOT_FOUND, HR_ERR_NOMEM. */
-HR_API int hr_plan_desc_calibrate(hr_plan_model_t *m, const char *label,
-                                  const double *const *p_w, const size_t *n,
-                                  const double *batch, size_t nseg, double dt_s, int num_gpus);
+HR_API int hr_plan_desc_calibrate(hr_plan_model_t *m, const char *label, const double *const *p_w,
+                                  const size_t *n, const double *batch, size_t nseg, double dt_s,
+                                  int num_gpus);
 
 /* The same from two levels per GPU: idle_w (nothing running) and full_w
  * (the median at the largest trained batch): an affine map of the levels

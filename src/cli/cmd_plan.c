@@ -41,6 +41,12 @@ static int parse_num(const char *opt, const char *s, double *v)
 
 static void report_load_error(const char *path, int rc, const hr_diag_t *e)
 {
+  if (e->source[0]) { /* the file at fault is named (a request-driven run's) */
+    char msg[1024];
+    hr_diag_format(e, msg, sizeof msg);
+    fprintf(stderr, "%s (%s)\n", msg, hr_err_name(rc));
+    return;
+  }
   if (e->line > 0 && e->column > 0)
     fprintf(stderr, "%s:%ld:%ld: %s (%s)\n", path, e->line, e->column, e->message, hr_err_name(rc));
   else if (e->line > 0)

@@ -51,8 +51,8 @@ static int read_desc_file(const char *path, desc_row_t **rows, size_t *nrows)
     fprintf(stderr, "headroom plan generate: --descriptors %s: %s\n", path, strerror(errno));
     return 1;
   }
-  static const char *const names[6] = {"model_label",    "params_b", "active_params_b", "tp",
-                                       "precision_bits", "gpu"};
+  static const char *const names[6] = {"model_label", "params_b",       "active_params_b",
+                                       "tp",          "precision_bits", "gpu"};
   char line[1024];
   long ln = 0;
   size_t cap = 0;
@@ -87,8 +87,8 @@ static int read_desc_file(const char *path, desc_row_t **rows, size_t *nrows)
       bad = 0;
     if (bad < 0 && (cli_double(fld[1], &r.d.params_b) != 0 || !(r.d.params_b > 0.0)))
       bad = 1;
-    if (bad < 0 && (cli_double(fld[2], &r.d.active_params_b) != 0 ||
-                    !(r.d.active_params_b > 0.0) || r.d.active_params_b > r.d.params_b))
+    if (bad < 0 && (cli_double(fld[2], &r.d.active_params_b) != 0 || !(r.d.active_params_b > 0.0) ||
+                    r.d.active_params_b > r.d.params_b))
       bad = 2;
     if (bad < 0 && (cli_int(fld[3], &tp) != 0 || tp < 1 || tp > 4096))
       bad = 3;
@@ -99,7 +99,9 @@ static int read_desc_file(const char *path, desc_row_t **rows, size_t *nrows)
       bad = 5;
     if (bad >= 0) {
       fprintf(stderr, "%s:%ld:%d: %s: missing or bad value%s\n", path, ln, bad + 1, names[bad],
-              bad == 5 ? " (h100, h200, a100)" : bad == 2 ? " (0 < active <= params_b)" : "");
+              bad == 5   ? " (h100, h200, a100)"
+              : bad == 2 ? " (0 < active <= params_b)"
+                         : "");
       rc = 2;
       goto done;
     }
@@ -242,8 +244,9 @@ int plan_desc_model(const hr_plan_model_t *m, const char *mf, const plan_desc_ar
               "TDP - idle, not validated;",
               a->gpu, t.tdp_w, t.idle_w, gpu_known ? "" : ", given");
     if (!prec_seen)
-      fprintf(stderr, " %g-bit weights unlike every training configuration (precision is not a "
-                      "regression term by default);",
+      fprintf(stderr,
+              " %g-bit weights unlike every training configuration (precision is not a "
+              "regression term by default);",
               t.precision_bits);
     if (!moe_seen && !(rep.not_varied & HR_PLAN_DF_MOE))
       fprintf(stderr, " mixture-of-experts while every training model is dense;");
@@ -309,8 +312,9 @@ int plan_desc_model(const hr_plan_model_t *m, const char *mf, const plan_desc_ar
       }
       lrc = hr_plan_power_load(files[k], dt, &ps[k], &nps[k], &e);
       if (lrc != HR_OK) {
-        fprintf(stderr, "headroom plan generate: --calibrate: %s%s%s\n", hr_strerror(lrc),
-                e.message[0] ? ": " : "", e.message);
+        char msg[1024];
+        hr_diag_format(&e, msg, sizeof msg);
+        fprintf(stderr, "headroom plan generate: --calibrate: %s (%s)\n", msg, hr_err_name(lrc));
         rc = 1;
         break;
       }
@@ -319,8 +323,8 @@ int plan_desc_model(const hr_plan_model_t *m, const char *mf, const plan_desc_ar
       used_s += (double)nps[k] * dt;
     }
     if (rc == 0) {
-      lrc = hr_plan_desc_calibrate(*out, label, (const double *const *)ps, nps, cb, (size_t)nf,
-                                   dt, t.tp);
+      lrc = hr_plan_desc_calibrate(*out, label, (const double *const *)ps, nps, cb, (size_t)nf, dt,
+                                   t.tp);
       if (lrc != HR_OK) {
         fprintf(stderr,
                 "headroom plan generate: --calibrate %s: %s (each file needs at least 100 "
@@ -328,8 +332,9 @@ int plan_desc_model(const hr_plan_model_t *m, const char *mf, const plan_desc_ar
                 a->calibrate, hr_strerror(lrc), dt, 100 * dt);
         rc = 2;
       } else
-        fprintf(stderr, "headroom plan generate: calibrated on %.1f min of measured power (%d "
-                        "file%s)\n",
+        fprintf(stderr,
+                "headroom plan generate: calibrated on %.1f min of measured power (%d "
+                "file%s)\n",
                 used_s / 60.0, nf, nf > 1 ? "s" : "");
     }
     for (int k = 0; k < nf && k < MAXSEG; k++)
@@ -350,9 +355,9 @@ done:
 
 typedef struct variant {
   char name[32];
-  int pooled;      /* 1: the pooled group of the fold's model */
-  unsigned terms;  /* descriptor terms */
-  double minutes;  /* calibration minutes, 0: none */
+  int pooled;     /* 1: the pooled group of the fold's model */
+  unsigned terms; /* descriptor terms */
+  double minutes; /* calibration minutes, 0: none */
 } variant_t;
 
 /* The metrics kept per (variant, fold or ALL, seed). */
@@ -378,9 +383,9 @@ static int parse_terms(const char *s, unsigned *out)
   static const struct {
     const char *name;
     unsigned bit;
-  } tn[] = {{"params", HR_PLAN_DF_PARAMS},       {"tp", HR_PLAN_DF_TP},
-            {"interact", HR_PLAN_DF_INTERACT},   {"precision", HR_PLAN_DF_PRECISION},
-            {"moe", HR_PLAN_DF_MOE},             {"bpg", HR_PLAN_DF_BPG},
+  } tn[] = {{"params", HR_PLAN_DF_PARAMS},     {"tp", HR_PLAN_DF_TP},
+            {"interact", HR_PLAN_DF_INTERACT}, {"precision", HR_PLAN_DF_PRECISION},
+            {"moe", HR_PLAN_DF_MOE},           {"bpg", HR_PLAN_DF_BPG},
             {"batch", HR_PLAN_DF_BATCH}};
   char buf[256];
   snprintf(buf, sizeof buf, "%s", s);
@@ -404,24 +409,53 @@ int cmd_plan_descriptors(int argc, char **argv)
   double ridge = 1.0, kernel = 1.0;
   const char *terms_s = NULL;
   const cli_opt_t t[] = {
-      {.name = "--terms", .kind = CLI_STR, .dst = &terms_s, .arg = "LIST",
+      {.name = "--terms",
+       .kind = CLI_STR,
+       .dst = &terms_s,
+       .arg = "LIST",
        .help = "descriptor terms of the desc rows: params,tp,interact,precision,moe,bpg\n"
                "(default params,bpg,moe)"},
-      {.name = "--data", .kind = CLI_STR, .dst = &data, .arg = "DIR",
+      {.name = "--data",
+       .kind = CLI_STR,
+       .dst = &data,
+       .arg = "DIR",
        .help = "shared data folder (default $HR_SHARED_DATA, else\n" HR_PLAN_DEFAULT_DATA ")"},
-      {.name = "--seed", .kind = CLI_U64, .dst = &seed, .arg = "N",
+      {.name = "--seed",
+       .kind = CLI_U64,
+       .dst = &seed,
+       .arg = "N",
        .help = "first generation seed (default 1)"},
-      {.name = "--seeds", .kind = CLI_INT, .dst = &seeds, .arg = "N",
-       .help = "seeds SEED..SEED+N-1: mean and standard deviation (default 3)", CLI_RANGE(1, 1000)},
-      {.name = "--minutes", .kind = CLI_STR, .dst = &minutes, .arg = "LIST",
+      {.name = "--seeds",
+       .kind = CLI_INT,
+       .dst = &seeds,
+       .arg = "N",
+       .help = "seeds SEED..SEED+N-1: mean and standard deviation (default 3)",
+       CLI_RANGE(1, 1000)},
+      {.name = "--minutes",
+       .kind = CLI_STR,
+       .dst = &minutes,
+       .arg = "LIST",
        .help = "calibration minutes to try (default 1,2,5)"},
-      {.name = "--ablate", .kind = CLI_FLAG, .dst = &ablate,
+      {.name = "--ablate",
+       .kind = CLI_FLAG,
+       .dst = &ablate,
        .help = "also drop one descriptor term at a time (and add tp)"},
-      {.name = "--ridge", .kind = CLI_DBL, .dst = &ridge, .arg = "R",
-       .help = "ridge penalty of the regression (default 1)", CLI_RANGE(0, 1e6)},
-      {.name = "--kernel", .kind = CLI_DBL, .dst = &kernel, .arg = "K",
-       .help = "autocorrelation kernel width (default 1)", CLI_RANGE_GT(0, 1e6)},
-      {.name = "--csv", .kind = CLI_STR, .dst = &csvp, .arg = "FILE",
+      {.name = "--ridge",
+       .kind = CLI_DBL,
+       .dst = &ridge,
+       .arg = "R",
+       .help = "ridge penalty of the regression (default 1)",
+       CLI_RANGE(0, 1e6)},
+      {.name = "--kernel",
+       .kind = CLI_DBL,
+       .dst = &kernel,
+       .arg = "K",
+       .help = "autocorrelation kernel width (default 1)",
+       CLI_RANGE_GT(0, 1e6)},
+      {.name = "--csv",
+       .kind = CLI_STR,
+       .dst = &csvp,
+       .arg = "FILE",
        .help = "also write the rows as CSV to FILE"},
   };
   const cli_spec_t spec = {
@@ -481,8 +515,10 @@ int cmd_plan_descriptors(int argc, char **argv)
     static const struct {
       unsigned bit;
       const char *name;
-    } tn[] = {{HR_PLAN_DF_PARAMS, "params"},       {HR_PLAN_DF_TP, "tp"},
-              {HR_PLAN_DF_INTERACT, "interact"},   {HR_PLAN_DF_PRECISION, "precision"},
+    } tn[] = {{HR_PLAN_DF_PARAMS, "params"},
+              {HR_PLAN_DF_TP, "tp"},
+              {HR_PLAN_DF_INTERACT, "interact"},
+              {HR_PLAN_DF_PRECISION, "precision"},
               {HR_PLAN_DF_BPG, "bpg"}};
     v[nv++] = (variant_t){"batch-only", 0, HR_PLAN_DF_BATCH | (dt & HR_PLAN_DF_BPG), 0};
     for (size_t k = 0; k < sizeof tn / sizeof tn[0]; k++) {
@@ -585,8 +621,7 @@ int cmd_plan_descriptors(int argc, char **argv)
             cb[k] = ct[k]->max_num_seqs;
             used[l * (size_t)nv + (size_t)vi] += (double)nc[k] * ct[k]->dt_s;
           }
-          lrc = hr_plan_desc_calibrate(pm, "target", pp, nc, cb, 2, ct[0]->dt_s,
-                                       ct[0]->num_gpus);
+          lrc = hr_plan_desc_calibrate(pm, "target", pp, nc, cb, 2, ct[0]->dt_s, ct[0]->num_gpus);
         }
         gm = pm;
         gl = "target";
@@ -634,10 +669,11 @@ int cmd_plan_descriptors(int argc, char **argv)
     rc = HR_ERR_IO;
   }
   if (rc == HR_OK) {
-    printf("# leave-one-model-out, copula tables: pooled vs descriptors (+ calibration on the "
-           "minutes of the held-out model's lowest- and highest-batch runs, not scored); mean +- sd "
-           "over seeds %llu..%llu; goals dE < 6.35 %%, ACF R2 > 0.96, KS < 0.22\n",
-           (unsigned long long)seed, (unsigned long long)(seed + (uint64_t)seeds - 1));
+    printf(
+        "# leave-one-model-out, copula tables: pooled vs descriptors (+ calibration on the "
+        "minutes of the held-out model's lowest- and highest-batch runs, not scored); mean +- sd "
+        "over seeds %llu..%llu; goals dE < 6.35 %%, ACF R2 > 0.96, KS < 0.22\n",
+        (unsigned long long)seed, (unsigned long long)(seed + (uint64_t)seeds - 1));
     printf("%-16s %-16s %16s %9s %16s %16s %s\n", "held_out", "variant", "dE_%", "dE_med_%",
            "acf_r2", "ks", "goals");
     if (csv)

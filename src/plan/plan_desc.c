@@ -222,8 +222,8 @@ static int predict_body(const hr_plan_model_t *m, const char *const *labels,
   if (cfg)
     dc = *cfg;
   if (!(dc.ridge >= 0.0) || !(dc.kernel > 0.0) || !desc_ok(target)) {
-    hr__plan_err(err, 0, 0, "%s", !desc_ok(target) ? "target descriptor out of range"
-                                                   : "ridge >= 0 and kernel > 0");
+    hr__plan_err(err, 0, 0, "%s",
+                 !desc_ok(target) ? "target descriptor out of range" : "ridge >= 0 and kernel > 0");
     return HR_ERR_INVALID_ARG;
   }
   const group_t **gs = calloc(n, sizeof *gs);
@@ -403,8 +403,7 @@ static int predict_body(const hr_plan_model_t *m, const char *const *labels,
       int r = row_at(gs[l], g->batch[j], &w);
       int r1 = gs[l]->nb > 1 ? r + 1 : r;
       for (int k = 0; k < ZLAGS; k++)
-        g->acfz[j][k] +=
-            wl[l] / wsum * ((1.0 - w) * gs[l]->acfz[r][k] + w * gs[l]->acfz[r1][k]);
+        g->acfz[j][k] += wl[l] / wsum * ((1.0 - w) * gs[l]->acfz[r][k] + w * gs[l]->acfz[r1][k]);
     }
   }
   g->mean_w = msum / g->nb;
@@ -445,8 +444,8 @@ done:
 
 int hr_plan_desc_predict(const hr_plan_model_t *m, const char *const *labels,
                          const hr_plan_desc_t *descs, size_t n, const hr_plan_desc_cfg_t *cfg,
-                         const hr_plan_desc_t *target, const char *out_label,
-                         hr_plan_model_t **out, hr_plan_desc_report_t *rep, hr_diag_t *err)
+                         const hr_plan_desc_t *target, const char *out_label, hr_plan_model_t **out,
+                         hr_plan_desc_report_t *rep, hr_diag_t *err)
 {
   hr__diag_begin(err, NULL);
   int rc = predict_body(m, labels, descs, n, cfg, target, out_label, out, rep, err);

@@ -26,8 +26,8 @@ static double lin_integral_to(const double *t_s, const double *x, const double *
   return cum[k] + 0.5 * (x[k] + xa) * h;
 }
 
-int hr_plan_resample_linear(const double *t_s, const double *x, size_t n, double dt_s,
-                            double *out, size_t nbins)
+int hr_plan_resample_linear(const double *t_s, const double *x, size_t n, double dt_s, double *out,
+                            size_t nbins)
 {
   if (!t_s || !x || (!out && nbins) || n < 2 || !(dt_s > 0.0) || !isfinite(dt_s))
     return HR_ERR_INVALID_ARG;
@@ -328,10 +328,9 @@ static int load_run(const char *ppath, const char *apath, double dt_s, hr_plan_t
   }
   for (size_t i = 0; i < nr; i++) {
     req[i].t_s = fmax(0.0, ac[0].v[i] - start);
-    if (ac[1].v[i] > 2147483647.0 || ac[2].v[i] > 2147483647.0 ||
-        ac[1].v[i] != floor(ac[1].v[i]) || ac[2].v[i] != floor(ac[2].v[i])) {
-      hr__plan_err(err, (long)i + 2, 0, "%s: token counts must be whole numbers below 2^31",
-                   apath);
+    if (ac[1].v[i] > 2147483647.0 || ac[2].v[i] > 2147483647.0 || ac[1].v[i] != floor(ac[1].v[i]) ||
+        ac[2].v[i] != floor(ac[2].v[i])) {
+      hr__plan_err(err, (long)i + 2, 0, "%s: token counts must be whole numbers below 2^31", apath);
       free(req);
       free(a);
       rc = HR_ERR_PARSE;
@@ -356,6 +355,22 @@ done:
   return rc;
 }
 
+/* Every message of this file starts with the file at fault ("PATH: ...");
+ * the diagnostic's source takes it, so that hr_diag_format gives
+ * "PATH:LINE:COLUMN: ..." with the line and column of that file. */
+static void move_source(hr_diag_t *err)
+{
+  if (!err || err->source[0])
+    return;
+  char *sep = strstr(err->message, ": ");
+  size_t k = sep ? (size_t)(sep - err->message) : 0;
+  if (!sep || k == 0 || k >= sizeof err->source)
+    return;
+  memcpy(err->source, err->message, k);
+  err->source[k] = '\0';
+  memmove(err->message, sep + 2, strlen(sep + 2) + 1);
+}
+
 int hr_plan_power_load(const char *path, double dt_s, double **p_w, size_t *n, hr_diag_t *err)
 {
   hr__diag_begin(err, NULL);
@@ -377,21 +392,21 @@ int hr_plan_power_load(const char *path, double dt_s, double **p_w, size_t *n, h
     if (!(*p_w = malloc(nb * sizeof **p_w)))
       rc = HR_ERR_NOMEM;
   }
-  if (rc == HR_OK && (rc = hr_plan_resample_linear(pc[0].v, pc[1].v, pc[0].n, dt_s, *p_w, nb)) ==
-                         HR_OK)
+  if (rc == HR_OK &&
+      (rc = hr_plan_resample_linear(pc[0].v, pc[1].v, pc[0].n, dt_s, *p_w, nb)) == HR_OK)
     *n = nb;
   if (rc != HR_OK) {
     free(*p_w);
     *p_w = NULL;
     if (err)
       err->code = rc;
+    move_source(err);
   }
   free_cols(pc, 2);
   return rc;
 }
 
-static int runs_load_body(const char *path, double dt_s, hr_plan_traceset_t **out,
-                          hr_diag_t *err)
+static int runs_load_body(const char *path, double dt_s, hr_plan_traceset_t **out, hr_diag_t *err)
 {
   if (!path || !out || dt_s < 0.0 || !isfinite(dt_s) || dt_s > 3600.0)
     return HR_ERR_INVALID_ARG;
@@ -453,7 +468,9 @@ static int runs_load_body(const char *path, double dt_s, hr_plan_traceset_t **ou
       bad = 2;
     if (bad >= 0) {
       hr__plan_err(err, c.line, col[bad] + 1, "%s: %s: missing or bad value%s", man, names[bad],
-                   bad == 1 ? " (1..4096)" : bad == 2 ? " (1..10^6)" : "");
+                   bad == 1   ? " (1..4096)"
+                   : bad == 2 ? " (1..10^6)"
+                              : "");
       rc = HR_ERR_PARSE;
       goto fail;
     }
@@ -500,8 +517,10 @@ int hr_plan_runs_load(const char *path, double dt_s, hr_plan_traceset_t **out, h
 {
   hr__diag_begin(err, NULL);
   int rc = runs_load_body(path, dt_s, out, err);
-  if (err && rc != HR_OK)
+  if (err && rc != HR_OK) {
     err->code = rc;
+    move_source(err);
+  }
   return rc;
 }
 

@@ -175,9 +175,9 @@ static void test_runs_load(void **state)
     assert_int_equal(hr_plan_model_train(s, NULL, &cfg, &m, &e), HR_OK);
     assert_true(fabs(hr_plan_model_dt(m) - 0.25) < 1e-15);
     double *p = malloc(t->n * sizeof *p);
-    assert_int_equal(hr_plan_model_generate_dt(m, HR_PLAN_PAPER_GRU16, "C", 4, t->active, t->n,
-                                               0.25, 1, p),
-                     HR_OK);
+    assert_int_equal(
+        hr_plan_model_generate_dt(m, HR_PLAN_PAPER_GRU16, "C", 4, t->active, t->n, 0.25, 1, p),
+        HR_OK);
     for (size_t k = 0; k < t->n; k++)
       assert_true(isfinite(p[k]) && p[k] >= 0.0);
     free(p);
@@ -191,7 +191,8 @@ static void test_runs_load(void **state)
 }
 
 /* Each bad input names the file, the line and the field. */
-static void expect_error(const char *manifest, const char *want_msg, long line, long col)
+static void expect_error(const char *manifest, const char *want_file, const char *want_msg,
+                         long line, long col)
 {
   write_file("bad.csv", manifest);
   char p[256];
@@ -199,12 +200,16 @@ static void expect_error(const char *manifest, const char *want_msg, long line, 
   hr_plan_traceset_t *s = NULL;
   hr_diag_t e = {0};
   int rc = hr_plan_runs_load(p, 0.25, &s, &e);
-  if (rc == HR_OK || !strstr(e.message, want_msg) || e.line != line || e.column != col)
-    printf("got rc %d line %ld col %ld '%s', want '%s' at %ld:%ld\n", rc, e.line, e.column,
-           e.message, want_msg, line, col);
+  char full[1024];
+  hr_diag_format(&e, full, sizeof full);
+  if (rc == HR_OK || !strstr(full, want_msg) || e.line != line || e.column != col ||
+      !strstr(e.source, want_file))
+    printf("got rc %d '%s', want '%s' in %s at %ld:%ld\n", rc, full, want_msg, want_file, line,
+           col);
   assert_int_not_equal(rc, HR_OK);
   assert_null(s);
-  assert_non_null(strstr(e.message, want_msg));
+  assert_non_null(strstr(full, want_msg));
+  assert_non_null(strstr(e.source, want_file));
   assert_int_equal(e.line, line);
   assert_int_equal(e.column, col);
 }
@@ -212,26 +217,27 @@ static void expect_error(const char *manifest, const char *want_msg, long line, 
 static void test_runs_errors(void **state)
 {
   (void)state;
-  expect_error("model_label,num_gpus,max_num_seqs,power_file\nA,1,8,p1.csv\n",
+  expect_error("model_label,num_gpus,max_num_seqs,power_file\nA,1,8,p1.csv\n", "bad.csv",
                "missing column 'activity_file'", 1, 0);
-  expect_error("model_label,num_gpus,max_num_seqs,power_file,activity_file\nA,0,8,p1.csv,log1.csv\n",
-               "num_gpus", 2, 2);
+  expect_error(
+      "model_label,num_gpus,max_num_seqs,power_file,activity_file\nA,0,8,p1.csv,log1.csv\n",
+      "bad.csv", "num_gpus", 2, 2);
   write_file("pbad.csv", "t_s,power_w\n0,300\n0.2,301\n0.1,302\n");
   expect_error(
       "model_label,num_gpus,max_num_seqs,power_file,activity_file\nA,1,8,pbad.csv,log1.csv\n",
-      "pbad.csv: t_s: times must increase strictly", 4, 1);
+      "pbad.csv", "pbad.csv:4:1: t_s: times must increase strictly", 4, 1);
   write_file("pnan.csv", "t_s,power_w\n0,300\n0.2,nan\n");
   expect_error(
       "model_label,num_gpus,max_num_seqs,power_file,activity_file\nA,1,8,pnan.csv,log1.csv\n",
-      "power_w: not a finite number", 3, 2);
+      "pnan.csv", "power_w: not a finite number", 3, 2);
   write_file("lbad.csv", "t_s,in_tokens,out_tokens,end_s\n0.1,1,1,0.6\n0.2,1,1,0.1\n");
   expect_error(
       "model_label,num_gpus,max_num_seqs,power_file,activity_file\nA,1,8,p1.csv,lbad.csv\n",
-      "end_s: before the arrival", 3, 4);
+      "lbad.csv", "lbad.csv:3:4: end_s: before the arrival", 3, 4);
   write_file("other.csv", "time,x\n0,1\n");
   expect_error(
       "model_label,num_gpus,max_num_seqs,power_file,activity_file\nA,1,8,p1.csv,other.csv\n",
-      "neither a request log", 1, 0);
+      "other.csv", "neither a request log", 1, 0);
 }
 
 /* Three synthetic configurations whose per-GPU power at batch b is spread
@@ -302,8 +308,7 @@ static void test_regression_closed_form(void **state)
       assert_true(fabs(hr_plan_desc_quantile(pm, "t", batches[j], u) - want) < 1e-6);
     }
   /* Between batches the table interpolates in log2 b, as the law does. */
-  assert_true(fabs(hr_plan_desc_quantile(pm, "t", 64.0, 0.5) - (law_lo(16.0, 64.0) + 20.0)) <
-              1e-6);
+  assert_true(fabs(hr_plan_desc_quantile(pm, "t", 64.0, 0.5) - (law_lo(16.0, 64.0) + 20.0)) < 1e-6);
   /* Only copula, tdp and mean are served. */
   double a[200], p[200];
   for (int i = 0; i < 200; i++)
@@ -345,8 +350,8 @@ static void test_regression_closed_form(void **state)
   }
   /* One segment: the same ratios at every batch. */
   double lo512 = law_lo(128.0, 512.0), m512 = lo512 + WID / 2;
-  assert_true(fabs(hr_plan_desc_quantile(pm, "t", 512.0, 0.5) -
-                   (120.0 + 1.1 * (m512 - 120.0))) < 1e-6);
+  assert_true(fabs(hr_plan_desc_quantile(pm, "t", 512.0, 0.5) - (120.0 + 1.1 * (m512 - 120.0))) <
+              1e-6);
   free(meas);
   /* Levels only: idle 100 W, full load (the median at the largest batch)
    * 650 W. */
@@ -367,8 +372,8 @@ static void test_regression_closed_form(void **state)
 
 /* Mean energy error [%] over the runs of `label`, generated from model gm's
  * group gl at each run's batch. */
-static double energy_err(const hr_plan_traceset_t *s, const char *label,
-                         const hr_plan_model_t *gm, const char *gl, uint64_t seed)
+static double energy_err(const hr_plan_traceset_t *s, const char *label, const hr_plan_model_t *gm,
+                         const char *gl, uint64_t seed)
 {
   double sum = 0.0;
   int k = 0;
