@@ -1388,7 +1388,8 @@ static int cmd_fidelity(int argc, char **argv)
   if (seeds > 1)
     out.agg = &agg;
   if (!json) {
-    printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)", c.tdir);
+    printf("# held-out fidelity on %s (%g s; ACF lags 1-50; ramps on 1 s means)", c.tdir,
+           set->n ? set->tr[0].dt_s : 0.1);
     if (seeds > 1)
       printf("; mean and standard deviation over seeds %llu..%llu", (unsigned long long)cfg.seed,
              (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
