@@ -1581,7 +1581,8 @@ static int cmd_generate(int argc, char **argv)
            "idle and full-load power per GPU [W] instead of (or before) a trace"),
   };
   int rc = plan_parse("generate", "--model-file MODEL --model LABEL [options]",
-                      "One replica's power at 0.1 s, as CSV (t_s,power_total_W).  SIGTERM,\n"
+                      "One replica's power at the model's step (0.1 s for the H100 traces),\n"
+                      "as CSV (t_s,power_total_W).  SIGTERM,\n"
                       "SIGINT and SIGHUP end the output on a whole row (exit 128 + the signal).",
                       t, (int)(sizeof t / sizeof t[0]), argc, argv, NULL, 0, NULL);
   if (rc != CLI_GO_ON)
@@ -1673,7 +1674,11 @@ static int cmd_generate(int argc, char **argv)
   }
   if (pooled)
     label = NULL;
-  size_t n = (size_t)llround(seconds / 0.1);
+  /* The model's own step: 0.1 s for the H100 traces, 0.25 s for a model
+   * trained on request-driven runs (--runs). */
+  const double step = hr_plan_model_dt(m) > 0.0 ? hr_plan_model_dt(m) : 0.1;
+  const int tdig = fabs(step - 0.1) < 1e-12 ? 1 : 3; /* the 0.1-s output as it always was */
+  size_t n = (size_t)llround(seconds / step);
   double *a = malloc(n * sizeof *a), *p = malloc(n * sizeof *p);
   if (!a || !p) {
     rc = HR_ERR_NOMEM;
@@ -1692,9 +1697,9 @@ static int cmd_generate(int argc, char **argv)
       printf("t_s,power_total_W\n");
     for (; i < n && !(i % 4096 == 0 && (signo = cli_stop_requested())); i++) {
       if (json)
-        printf("{\"t_s\":%.1f,\"power_w\":%.3f}\n", (double)i * 0.1, p[i]);
+        printf("{\"t_s\":%.*f,\"power_w\":%.3f}\n", tdig, (double)i * step, p[i]);
       else
-        printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
+        printf("%.*f,%.3f\n", tdig, (double)i * step, p[i]);
     }
   } else {
     if (rc == HR_ERR_UNSUPPORTED && meth == HR_PLAN_PAPER)
