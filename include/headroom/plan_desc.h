@@ -180,11 +180,14 @@ HR_API int hr_plan_desc_calibrate(hr_plan_model_t *m, const char *label, const d
                                   const size_t *n, const double *batch, size_t nseg, double dt_s,
                                   int num_gpus);
 
-/* The same from two levels per GPU: idle_w (nothing running) and full_w
- * (the median at the largest trained batch): an affine map of the levels
- * that sends the prediction's idle and full-load levels there. */
+/* The same from two levels per GPU: idle_w (nothing running) and full_w,
+ * the median at batch full_batch (<= 0: the largest batch of the table):
+ * an affine map of the levels that sends the prediction's idle and that
+ * median there (the idle of the model becomes idle_w).  HR_ERR_INVALID_ARG
+ * unless 0 <= idle_w < full_w and the prediction's median there is above
+ * its idle; HR_ERR_NOT_FOUND. */
 HR_API int hr_plan_desc_calibrate_levels(hr_plan_model_t *m, const char *label, double idle_w,
-                                         double full_w);
+                                         double full_w, double full_batch);
 
 #ifdef __cplusplus
 }

@@ -1577,8 +1577,9 @@ static int cmd_generate(int argc, char **argv)
            0, 1e6),
       OSTR("--calibrate-batch", &da.cal_batch, "B[,B...]",
            "batch limit of each calibration file (default --batch)"),
-      OSTR("--calibrate-levels", &da.cal_levels, "IDLE,FULL",
-           "idle and full-load power per GPU [W] instead of (or before) a trace"),
+      OSTR("--calibrate-levels", &da.cal_levels, "IDLE,FULL[,BATCH]",
+           "idle and full-load power per GPU [W] (full load: the median at\n"
+           "BATCH, default the largest trained), instead of (or before) a trace"),
   };
   int rc = plan_parse("generate", "--model-file MODEL --model LABEL [options]",
                       "One replica's power at the model's step (0.1 s for the H100 traces),\n"

@@ -255,17 +255,21 @@ int plan_desc_model(const hr_plan_model_t *m, const char *mf, const plan_desc_ar
     fprintf(stderr, " treat the trace as a rough estimate\n");
   }
   if (a->cal_levels) {
-    double iw, fw;
+    double iw, fw, fb = 0.0;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", a->cal_levels);
-    char *c = strchr(buf, ',');
+    char *c = strchr(buf, ','), *c2 = c ? strchr(c + 1, ',') : NULL;
     if (c)
       *c = '\0';
+    if (c2)
+      *c2 = '\0';
     if (!c || cli_double(buf, &iw) != 0 || cli_double(c + 1, &fw) != 0 ||
-        hr_plan_desc_calibrate_levels(*out, label, iw, fw) != HR_OK) {
+        (c2 && (cli_double(c2 + 1, &fb) != 0 || !(fb >= 1.0))) ||
+        hr_plan_desc_calibrate_levels(*out, label, iw, fw, fb) != HR_OK) {
       fprintf(stderr,
-              "headroom plan generate: --calibrate-levels IDLE,FULL: watts per GPU with 0 <= "
-              "IDLE < FULL, got '%s'\n",
+              "headroom plan generate: --calibrate-levels IDLE,FULL[,BATCH]: watts per GPU with "
+              "0 <= IDLE < FULL (the median at BATCH >= 1, default the largest trained), got "
+              "'%s'\n",
               a->cal_levels);
       rc = 2;
       goto done;
@@ -375,6 +379,12 @@ static int parse_minutes(const char *s, double *mins, int cap)
     mins[n++] = v;
   }
   return n;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
 }
 
 /* "params,interact,bpg" -> HR_PLAN_DF_* (the batch terms always). */
@@ -505,6 +515,9 @@ int cmd_plan_descriptors(int argc, char **argv)
   int nv = 0;
   v[nv++] = (variant_t){"pooled", 1, 0, 0};
   v[nv++] = (variant_t){"desc", 0, dt, 0};
+  /* Levels only: the idle power of the GPU table and the median of the
+   * held-out model's highest-batch run as its full-load level. */
+  v[nv++] = (variant_t){"desc+levels", 0, dt, -1.0};
   for (int i = 0; i < nmin; i++) {
     v[nv] = (variant_t){"", 0, dt, mins[i]};
     snprintf(v[nv].name, sizeof v[nv].name, "desc+cal%gm", mins[i]);
@@ -606,6 +619,21 @@ int cmd_plan_descriptors(int argc, char **argv)
         dc.ridge = ridge;
         dc.kernel = kernel;
         lrc = hr_plan_desc_predict(m, tl, td, ntl, &dc, &target, "target", &pm, NULL, NULL);
+        if (lrc == HR_OK && v[vi].minutes < 0.0) {
+          const hr_plan_trace_t *ct = &set->tr[c2];
+          double *x = malloc(ct->n * sizeof *x);
+          if (!x) {
+            lrc = HR_ERR_NOMEM;
+          } else {
+            for (size_t q = 0; q < ct->n; q++)
+              x[q] = ct->p_w[q] / ct->num_gpus;
+            qsort(x, ct->n, sizeof *x, cmp_dbl);
+            lrc = hr_plan_desc_calibrate_levels(pm, "target", target.idle_w,
+                                                hr_plan_quantile_sorted(x, ct->n, 0.5),
+                                                ct->max_num_seqs);
+            free(x);
+          }
+        }
         if (lrc == HR_OK && v[vi].minutes > 0.0) {
           /* Half the minutes at each end of the batch range (all of a run
            * shorter than that). */

@@ -628,18 +628,22 @@ int hr_plan_desc_calibrate(hr_plan_model_t *m, const char *label, const double *
 }
 
 int hr_plan_desc_calibrate_levels(hr_plan_model_t *m, const char *label, double idle_w,
-                                  double full_w)
+                                  double full_w, double full_batch)
 {
-  if (!m || !(idle_w >= 0.0) || !(full_w > idle_w) || !(full_w <= HR__PLAN_MAX_GPU_W))
+  if (!m || !(idle_w >= 0.0) || !(full_w > idle_w) || !(full_w <= HR__PLAN_MAX_GPU_W) ||
+      !isfinite(full_batch))
     return HR_ERR_INVALID_ARG;
   group_t *g = desc_group(m, label);
   if (!g)
     return HR_ERR_NOT_FOUND;
-  double i0 = m->idle_w_per_gpu, f0 = g->qtab[g->nb - 1][NQ / 2];
+  double i0 = m->idle_w_per_gpu, w;
+  double b = full_batch > 0.0 ? full_batch : g->batch[g->nb - 1];
+  int j = row_at(g, b, &w), j1 = g->nb > 1 ? j + 1 : j;
+  double f0 = (1.0 - w) * g->qtab[j][NQ / 2] + w * g->qtab[j1][NQ / 2];
   if (!(f0 > i0))
     return HR_ERR_INVALID_ARG;
-  double b = (full_w - idle_w) / (f0 - i0);
-  affine_levels(g, idle_w - b * i0, b);
+  double k = (full_w - idle_w) / (f0 - i0);
+  affine_levels(g, idle_w - k * i0, k);
   m->idle_w_per_gpu = idle_w;
   return HR_OK;
 }

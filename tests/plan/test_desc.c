@@ -355,10 +355,13 @@ static void test_regression_closed_form(void **state)
   free(meas);
   /* Levels only: idle 100 W, full load (the median at the largest batch)
    * 650 W. */
-  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "t", 100.0, 650.0), HR_OK);
+  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "t", 100.0, 650.0, 0.0), HR_OK);
   assert_true(fabs(hr_plan_desc_quantile(pm, "t", 512.0, 0.5) - 650.0) < 1e-6);
-  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "t", 700.0, 650.0), HR_ERR_INVALID_ARG);
-  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "nope", 100.0, 650.0), HR_ERR_NOT_FOUND);
+  /* At a named batch: its median goes to the full level. */
+  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "t", 100.0, 600.0, 32.0), HR_OK);
+  assert_true(fabs(hr_plan_desc_quantile(pm, "t", 32.0, 0.5) - 600.0) < 1e-6);
+  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "t", 700.0, 650.0, 0.0), HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_plan_desc_calibrate_levels(pm, "nope", 100.0, 650.0, 0.0), HR_ERR_NOT_FOUND);
   hr_plan_model_destroy(pm);
   /* A label the model lacks. */
   const char *bad[1] = {"m4"};
