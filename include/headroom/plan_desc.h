@@ -49,6 +49,11 @@ HR_API int hr_plan_resample_step(const double *t_s, const double *v, size_t n, d
 HR_API int hr_plan_active_from_intervals(const double *arr_s, const double *end_s, size_t n,
                                          double t0_s, double dt_s, double *active, size_t nbins);
 
+/* Bins one run (or one calibration file) may span: 2 * 10^7, 58 days at
+ * 0.25 s, 160 MB per series; a longer span is HR_ERR_RANGE (a time column in
+ * the wrong unit, most likely). */
+#define HR_PLAN_RUNS_MAX_BINS 20000000
+
 /* Loads the request-driven runs a manifest lists.  path is a CSV file, or a
  * folder holding runs.csv; header
  *   model_label,num_gpus,max_num_seqs,power_file,activity_file

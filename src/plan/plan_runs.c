@@ -238,12 +238,14 @@ static int load_run(const char *ppath, const char *apath, double dt_s, hr_plan_t
     goto done;
   }
   double t0 = pc[0].v[0], span = pc[0].v[pc[0].n - 1] - t0;
-  size_t nb = (size_t)floor(span / dt_s + 1e-9);
-  if (nb < 2 || nb > (size_t)1e9) {
-    hr__plan_err(err, 0, 0, "%s: %zu bins of %g s (2 to 10^9)", ppath, nb, dt_s);
+  double nbd = floor(span / dt_s + 1e-9); /* checked before any conversion */
+  if (!(nbd >= 2.0 && nbd <= HR_PLAN_RUNS_MAX_BINS)) {
+    hr__plan_err(err, 0, 0, "%s: %.3g bins of %g s (2 to %.0f: a run spans too long)", ppath, nbd,
+                 dt_s, (double)HR_PLAN_RUNS_MAX_BINS);
     rc = HR_ERR_RANGE;
     goto done;
   }
+  size_t nb = (size_t)nbd;
   t->p_w = malloc(nb * sizeof *t->p_w);
   t->active = malloc(nb * sizeof *t->active);
   if (!t->p_w || !t->active) {
@@ -257,6 +259,8 @@ static int load_run(const char *ppath, const char *apath, double dt_s, hr_plan_t
     hr__plan_err(err, 0, 0, "%s: cannot resample", ppath);
     goto done;
   }
+  for (size_t k = 0; k < nb; k++) /* samples >= 0: a negative mean is rounding */
+    t->p_w[k] = fmax(0.0, t->p_w[k]);
   /* The activity file: a request log or counters, told by the header. */
   static const char *const rn[4] = {"t_s", "in_tokens", "out_tokens", "end_s"};
   static const char *const cn[2] = {"t_s", "running"};
@@ -292,7 +296,8 @@ static int load_run(const char *ppath, const char *apath, double dt_s, hr_plan_t
       rc = HR_ERR_PARSE;
       goto done;
     }
-    rc = hr_plan_resample_step(ac[0].v, ac[1].v, ac[0].n, t0, dt_s, t->active, nb);
+    if ((rc = hr_plan_resample_step(ac[0].v, ac[1].v, ac[0].n, t0, dt_s, t->active, nb)) != HR_OK)
+      hr__plan_err(err, 0, 0, "%s: cannot resample the counters", apath);
     goto done;
   }
   static const int rreq[4] = {1, 1, 1, 0};
@@ -308,14 +313,22 @@ static int load_run(const char *ppath, const char *apath, double dt_s, hr_plan_t
         rc = HR_ERR_PARSE;
         goto done;
       }
-    rc = hr_plan_active_from_intervals(ac[0].v, ac[3].v, nr, t0, dt_s, t->active, nb);
+    if ((rc = hr_plan_active_from_intervals(ac[0].v, ac[3].v, nr, t0, dt_s, t->active, nb)) !=
+        HR_OK)
+      hr__plan_err(err, 0, 0, "%s: cannot count the requests in flight", apath);
     goto done;
   }
   /* Arrivals only: the serving simulator schedules them at the run's batch
    * limit, on a grid that starts at or before the first arrival and lines
    * up with the power bins. */
-  double first = nr ? ac[0].v[0] : t0;
-  size_t pre = first < t0 ? (size_t)ceil((t0 - first) / dt_s) : 0;
+  double first = nr ? ac[0].v[0] : t0, pred = first < t0 ? ceil((t0 - first) / dt_s) : 0.0;
+  if (!(pred + (double)nb <= HR_PLAN_RUNS_MAX_BINS)) {
+    hr__plan_err(err, 2, 1, "%s: t_s: the log starts %g s before the power (at most %.0f bins)",
+                 apath, t0 - first, (double)HR_PLAN_RUNS_MAX_BINS);
+    rc = HR_ERR_RANGE;
+    goto done;
+  }
+  size_t pre = (size_t)pred;
   double start = t0 - (double)pre * dt_s;
   hr_plan_request_t *req = malloc((nr ? nr : 1) * sizeof *req);
   double *a = malloc((pre + nb) * sizeof *a);
@@ -388,13 +401,26 @@ int hr_plan_power_load(const char *path, double dt_s, double **p_w, size_t *n, h
   }
   size_t nb = 0;
   if (rc == HR_OK) {
-    nb = (size_t)floor((pc[0].v[pc[0].n - 1] - pc[0].v[0]) / dt_s + 1e-9);
-    if (!(*p_w = malloc(nb * sizeof **p_w)))
+    double nbd = floor((pc[0].v[pc[0].n - 1] - pc[0].v[0]) / dt_s + 1e-9);
+    if (!(nbd <= HR_PLAN_RUNS_MAX_BINS)) {
+      hr__plan_err(err, 0, 0, "%s: %.3g bins of %g s (at most %.0f)", path, nbd, dt_s,
+                   (double)HR_PLAN_RUNS_MAX_BINS);
+      rc = HR_ERR_RANGE;
+    } else if (!(*p_w = malloc((size_t)nbd * sizeof **p_w))) {
+      hr__plan_err(err, 0, 0, "%s: out of memory", path);
       rc = HR_ERR_NOMEM;
+    } else {
+      nb = (size_t)nbd;
+    }
   }
   if (rc == HR_OK &&
-      (rc = hr_plan_resample_linear(pc[0].v, pc[1].v, pc[0].n, dt_s, *p_w, nb)) == HR_OK)
+      (rc = hr_plan_resample_linear(pc[0].v, pc[1].v, pc[0].n, dt_s, *p_w, nb)) != HR_OK)
+    hr__plan_err(err, 0, 0, "%s: cannot resample", path);
+  if (rc == HR_OK) {
     *n = nb;
+    for (size_t k = 0; k < nb; k++) /* samples >= 0: a negative mean is rounding */
+      (*p_w)[k] = fmax(0.0, (*p_w)[k]);
+  }
   if (rc != HR_OK) {
     free(*p_w);
     *p_w = NULL;
