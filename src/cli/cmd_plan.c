@@ -1350,8 +1350,10 @@ static int cmd_fidelity(int argc, char **argv)
         match = (hit == only || hit[-1] == ',') && (hit + ml == only + ol || hit[ml] == ',');
       if (match)
         set->tr[keep++] = set->tr[i];
-      else
+      else {
         free(set->tr[i].p_w);
+        free(set->tr[i].active); /* a request-driven run's (--runs) */
+      }
     }
     set->n = keep;
     if (keep == 0) {
