@@ -516,6 +516,7 @@ static int make_site(void **o)
 {
   hr_plan_site_cfg_t c;
   hr_plan_site_cfg_init(&c);
+  c.threads = 1; /* the seam's counters are not atomic: one thread, one order */
   c.rows = 1;
   c.racks_per_row = 2;
   c.servers_per_rack = 2;
@@ -532,6 +533,7 @@ static int make_provision(void **o)
 {
   hr_plan_site_cfg_t c;
   hr_plan_site_cfg_init(&c);
+  c.threads = 1; /* the seam's counters are not atomic: one thread, one order */
   c.rows = 1;
   c.racks_per_row = 2;
   c.servers_per_rack = 2;
@@ -548,6 +550,7 @@ static int make_oversub_study(void **o)
 {
   hr_plan_site_cfg_t c;
   hr_plan_site_cfg_init(&c);
+  c.threads = 1; /* the seam's counters are not atomic: one thread, one order */
   c.rows = 1;
   c.racks_per_row = 3;
   c.servers_per_rack = 2;
