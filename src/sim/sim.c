@@ -189,7 +189,9 @@ static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits, sa_set_cap,
  * the instantaneous ceiling bounds any instant (lease.h, cont_window_s).  A
  * lost feed of a 2N design kills that side's budgets only: the survivor's
  * budgets already count every dual-corded load in full, so its grants fit
- * within its trip curve (lease.h, feed_loss_budgets). */
+ * within its trip curve (lease.h, feed_loss_budgets).  A grid hold keeps
+ * caps where they are (hold_keep), and the caps keep to the grid's ramp
+ * limit (grid_ramp_caps; loop.h). */
 static int lease_default(hr_agent_cfg_t *cfg)
 {
   int rc = hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
