@@ -71,6 +71,16 @@ HR_API const char *hr_actuator_name(const hr_actuator_t *a, int dev);
 HR_API int hr_actuator_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_ns,
                             hr_act_reading_t *out);
 
+/* Reads devices dev0 .. dev0 + n - 1 into out[0 .. n - 1], as n calls of
+ * hr_actuator_read would (in device order), in one call: an implementation
+ * that can read many devices at once (the simulator's GPUs) does so without
+ * a dispatch per device.  A device that fails is left with out[k].valid = 0.
+ * Returns HR_OK when every read succeeded, else the code of the first
+ * failure (message in hr_actuator_error); HR_ERR_RANGE when the range lies
+ * outside the devices, HR_ERR_INVALID_ARG without a or out. */
+HR_API int hr_actuator_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src,
+                                 int64_t t_ns, hr_act_reading_t *out);
+
 /* Settable range of device dev.  Returns HR_OK, HR_ERR_RANGE, HR_ERR_IO. */
 HR_API int hr_actuator_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out);
 

@@ -18,12 +18,13 @@
  * measured frequency offset dF, sinc^2(dF / f0), of which Annex C's
  * sin(pi (f0 + 1.625 dF) / (2 f0)) is the second-order approximation.
  *
- * M class: the same demodulation with Annex C's M-class filter form, a
- * Hamming-windowed sinc sin(2 pi 2 Ffr t) / (2 pi 2 Ffr t), but with
- * Ffr = 0.1779 * rate and a window of 8.4 / rate seconds of our own choosing
- * (the pattern of Annex C's Table C.1 as we recall it; the published values
- * could not be checked); frequency and ROCOF through a sinc of 0.7 times that
- * cut-off (docs/measurements.md).
+ * M class: the same demodulation with Annex C's M-class filter, a
+ * Hamming-windowed sinc sin(2 pi 2 Ffr t) / (2 pi 2 Ffr t), with the Ffr and
+ * order N of Table C.1 for the reporting rate (N samples at 960 Hz for 60-Hz
+ * systems, 1 kHz for 50-Hz ones; values from a public reproduction, see
+ * src/pq/phasor.c and docs/measurements.md); frequency and ROCOF through a
+ * Hann-windowed sinc of 0.7 times that cut-off, half a cycle shorter either
+ * side, so the reporting latency is the phasor window's half-length.
  *
  * Frequency and ROCOF (one pair per report, as in a C37.118.2 data frame):
  * from the angle theta of the voltage positive sequence (3P3W, 3P4W) or the

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "actuate_int.h"
 
@@ -63,6 +64,36 @@ int hr_actuator_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t
   out->p_w = out->cap_w = 0.0;
   out->valid = 0;
   return a->ops->read(a, dev, src, t_ns, out);
+}
+
+int hr_actuator_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src, int64_t t_ns,
+                          hr_act_reading_t *out)
+{
+  if (!a || !out || n < 0)
+    return HR_ERR_INVALID_ARG;
+  if (dev0 < 0 || dev0 > a->n - n)
+    return hr__act_fail(a, HR_ERR_RANGE, "%s: devices %d..%d do not exist (%d devices)",
+                        a->ops->kind, dev0, dev0 + n - 1, a->n);
+  a->err[0] = '\0';
+  if (a->ops->read_many)
+    return a->ops->read_many(a, dev0, n, src, t_ns, out);
+  int first = HR_OK;
+  char err[sizeof a->err];
+  for (int k = 0; k < n; k++) {
+    int rc = hr_actuator_read(a, dev0 + k, src, t_ns, &out[k]);
+    if (rc != HR_OK) {
+      out[k].valid = 0;
+      if (first == HR_OK) {
+        first = rc;
+        memcpy(err, a->err, sizeof err); /* the first failure's message is the one kept */
+      }
+    }
+  }
+  if (first != HR_OK)
+    memcpy(a->err, err, sizeof err);
+  else
+    a->err[0] = '\0';
+  return first;
 }
 
 int hr_actuator_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)

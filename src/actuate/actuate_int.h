@@ -15,6 +15,10 @@ typedef struct hr__act_ops {
                  size_t *n); /* may be NULL */
   const char *(*name)(const hr_actuator_t *a, int dev);
   void (*destroy)(hr_actuator_t *a);
+  /* Devices dev0 .. dev0 + n - 1 (in range, checked by the caller) at once,
+   * as hr_actuator_read_many documents; may be NULL (one read per device). */
+  int (*read_many)(hr_actuator_t *a, int dev0, int n, hr_power_source_t src, int64_t t_ns,
+                   hr_act_reading_t *out);
 } hr__act_ops_t;
 
 struct hr_actuator {

@@ -240,7 +240,7 @@ static void nv_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t nvml_ops = {
-    "nvml", nv_read, nv_limits, nv_set_cap, nv_lock_clocks, nv_samples, nv_name, nv_destroy,
+    "nvml", nv_read, nv_limits, nv_set_cap, nv_lock_clocks, nv_samples, nv_name, nv_destroy, NULL,
 };
 
 /* dlsym into a function pointer without the object/function pointer cast

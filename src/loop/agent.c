@@ -45,8 +45,25 @@ struct hr_agent {
   double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns; /* time of the reading; INT64_MIN: none yet */
-  double *want_w;  /* declared demand (hr_agent_push_want) */
+  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet */
+  hr_act_reading_t *rd; /* per leaf: this step's readings (hr_actuator_read_many) */
+  double granted_w;     /* the sum of the caps granted (cap_max_w for none sent yet) */
+  int granted_ok;       /* 0: a cap changed since granted_w was summed */
+  int32_t *roots;       /* tree indices of the roots, in order (node_limit_w) */
+  size_t n_roots;
+  int any_met; /* 1 once a meter's record has given a node a power */
+  /* per tree index, compact copies of what the per-step loops read (the
+   * tree's nodes are large): the parents, and the token of the node's tier */
+  int32_t *par, *par_b;
+  double *tok_w;
+  int32_t *dev_scope; /* the scope's nodes with a protective device, in scope order */
+  size_t n_dev_scope;
+  int32_t *inner; /* tree indices of the nodes with children, in tree order */
+  size_t n_inner;
+  double *qdown_w;    /* per tree index: leaf_probes' largest share on the way up */
+  double *read_max_w; /* per leaf: read_max_frac x cap_max_w (take_power) */
+  double *lcur_w;     /* per leaf: this step's power (its fresh reading, else 0) */
+  double *want_w;     /* declared demand (hr_agent_push_want) */
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
@@ -294,6 +311,16 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->demand_w);
   free(a->p_w);
   free(a->p_t_ns);
+  free(a->rd);
+  free(a->roots);
+  free(a->par);
+  free(a->par_b);
+  free(a->tok_w);
+  free(a->dev_scope);
+  free(a->inner);
+  free(a->qdown_w);
+  free(a->read_max_w);
+  free(a->lcur_w);
   free(a->bmax_cur);
   free(a->bmax_prev);
   free(a->cap_w);
@@ -376,18 +403,42 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->leaf_node = malloc(m * sizeof *a->leaf_node);
   a->p_w = calloc(m, sizeof *a->p_w);
   a->p_t_ns = malloc(m * sizeof *a->p_t_ns);
+  a->rd = malloc(m * sizeof *a->rd);
+  a->roots = malloc(n * sizeof *a->roots);
+  a->par = malloc(n * sizeof *a->par);
+  a->par_b = malloc(n * sizeof *a->par_b);
+  a->tok_w = malloc(n * sizeof *a->tok_w);
+  a->dev_scope = malloc(n * sizeof *a->dev_scope);
+  a->inner = malloc(n * sizeof *a->inner);
+  a->qdown_w = malloc(n * sizeof *a->qdown_w);
   a->bmax_cur = calloc(m, sizeof *a->bmax_cur);
   a->bmax_prev = calloc(m, sizeof *a->bmax_prev);
   a->cap_w = malloc(m * sizeof *a->cap_w);
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
+  a->read_max_w = calloc(m, sizeof *a->read_max_w);
+  a->lcur_w = calloc(m, sizeof *a->lcur_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
-  if (!a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev ||
-      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w) {
+  if (!a->inner || !a->qdown_w || !a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd ||
+      !a->roots || !a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur ||
+      !a->bmax_prev || !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
+      !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
+  for (size_t k = 0; k < n; k++) {
+    if (nd[k].parent < 0)
+      a->roots[a->n_roots++] = (int32_t)k;
+    a->par[k] = nd[k].parent;
+    a->par_b[k] = nd[k].parent_b;
+    a->tok_w[k] = cfg->lease.tier[hr_lease_tier_of(nd[k].kind)].token_w;
+    if (nd[k].n_children)
+      a->inner[a->n_inner++] = (int32_t)k;
+  }
+  for (size_t s = 0; s < a->n_scope; s++)
+    if (nd[a->scope[s]].device)
+      a->dev_scope[a->n_dev_scope++] = a->scope[s];
   size_t j = 0;
   for (size_t s = 0; s < a->n_scope; s++) {
     int32_t k = a->scope[s];
@@ -411,6 +462,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     }
     a->cap_min_w[k] = lim.cap_min_w;
     a->cap_max_w[k] = lim.cap_max_w;
+    a->read_max_w[k] = cfg->read_max_frac * lim.cap_max_w;
     /* A GPU's rating: the tree's, else the device's highest cap. */
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
@@ -548,11 +600,9 @@ static void mark_input(hr_agent_t *a)
   }
 }
 
-int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
+static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 {
-  if (!a || leaf >= a->n_leaves)
-    return HR_ERR_INVALID_ARG;
-  if (!(p_w >= 0.0) || !isfinite(p_w) || p_w > a->cfg.read_max_frac * a->cap_max_w[leaf]) {
+  if (!(p_w >= 0.0) || !isfinite(p_w) || p_w > a->read_max_w[leaf]) {
     a->st.bad_readings++;
     return HR_ERR_RANGE;
   }
@@ -560,6 +610,13 @@ int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
   return HR_OK;
+}
+
+int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_INVALID_ARG;
+  return take_power(a, leaf, p_w, t_ns);
 }
 
 int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns)
@@ -588,6 +645,7 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
     if (isfinite(rec->u.ms.p_total_w)) {
       a->met_p_w[node] = rec->u.ms.p_total_w;
       a->met_t_ns[node] = rec->t_ns + rec->dur_ns;
+      a->any_met = 1;
     }
     break;
   case HR_REC_HALF:
@@ -653,12 +711,9 @@ static double node_limit_w(const hr_agent_t *a)
     const hr_budget_t *b = hr_lease_sys_budget(a->sys, a->node);
     return b ? b->limit_w : INFINITY;
   }
-  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
   double sum = 0.0;
-  for (size_t k = 0; k < a->n_tree; k++) {
-    if (nd[k].parent >= 0)
-      continue;
-    const hr_budget_t *b = hr_lease_sys_budget(a->sys, k);
+  for (size_t r = 0; r < a->n_roots; r++) {
+    const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)a->roots[r]);
     sum += b ? b->limit_w : INFINITY;
   }
   return sum;
@@ -683,6 +738,7 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
     a->st.last_cap_err = rc;
   } else {
     a->cap_w[k] = cap;
+    a->granted_ok = 0;
   }
   if (a->fn)
     a->fn(a->fn_user, &d);
@@ -700,33 +756,46 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
  * dilute the others' margin. */
 static void leaf_probes(hr_agent_t *a, int64_t t)
 {
-  const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
+  const int32_t *par = a->par;
+  uint32_t *cnt = a->thr_below;
+  /* The active leaves below every node (A-side parents): one count per
+   * leaf, summed up the tree in one pass (children come after parents). */
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
     a->probe_w[k] = -1.0; /* not active */
     if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns || !(a->p_w[k] > 0.0))
       continue;
     a->probe_w[k] = 0.0;
-    for (int32_t up = nd[nk].parent; up >= 0; up = nd[up].parent)
-      a->thr_below[up]++;
+    cnt[nk] = 1;
+  }
+  for (size_t x = a->n_tree; x-- > 0;)
+    if (cnt[x] && par[x] >= 0)
+      cnt[par[x]] += cnt[x];
+  /* Per node, the largest token / (active leaves below) of it and of every
+   * node above it but the root (a root holds no lease): a leaf's probe is
+   * the largest of its own token and its parent's figure, the same maximum
+   * as taken along the way up, each quotient computed once per node. */
+  for (size_t i = 0; i < a->n_inner; i++) {
+    int32_t x = a->inner[i], up = par[x];
+    double q = -INFINITY;
+    if (up >= 0) {
+      if (cnt[x])
+        q = a->tok_w[x] / cnt[x];
+      if (a->qdown_w[up] > q)
+        q = a->qdown_w[up];
+    }
+    a->qdown_w[x] = q;
   }
   for (size_t k = 0; k < a->n_leaves; k++) {
     if (a->probe_w[k] < 0.0)
       continue;
     int32_t x = a->leaf_node[k];
-    double pw = a->cfg.lease.tier[hr_lease_tier_of(nd[x].kind)].token_w;
-    for (int32_t up = nd[x].parent; up >= 0; up = nd[up].parent) {
-      if (nd[up].parent < 0)
-        break; /* a root holds no lease */
-      double q = a->cfg.lease.tier[hr_lease_tier_of(nd[up].kind)].token_w / a->thr_below[up];
-      if (q > pw)
-        pw = q;
-    }
+    double pw = a->tok_w[x];
+    if (par[x] >= 0 && a->qdown_w[par[x]] > pw)
+      pw = a->qdown_w[par[x]];
     a->probe_w[k] = pw;
   }
-  for (size_t k = 0; k < a->n_leaves; k++)
-    for (int32_t up = nd[a->leaf_node[k]].parent; up >= 0 && a->thr_below[up]; up = nd[up].parent)
-      a->thr_below[up] = 0;
+  memset(cnt, 0, a->n_tree * sizeof *cnt);
 }
 
 /* The leaf demands for a lease rebalance, in a->demand_w (tree indices). */
@@ -1128,29 +1197,27 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   a->st.steps++;
   const hr_tree_node_t *nd = hr_tree_nodes(a->tree);
 
-  if (a->read_act) {
-    for (size_t k = 0; k < a->n_leaves; k++) {
-      hr_act_reading_t r;
-      /* The sample's own time: a frozen meter's repeated sample goes stale. */
-      if (hr_actuator_read(a->act, (int)k, HR_POWER_DEFAULT, t, &r) == HR_OK && r.valid)
-        hr_agent_push_power(a, k, r.p_w, r.t_ns <= t ? r.t_ns : t);
-    }
-  }
-  if (!a->have_lat_in) {
-    a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
-    a->have_lat_in = 1;
-  }
+  /* Every leaf in one call (an actuator that reads many devices at once
+   * saves a dispatch per device); a failed read leaves valid = 0. */
+  const int read = a->read_act;
+  if (read)
+    (void)hr_actuator_read_many(a->act, 0, (int)a->n_leaves, HR_POWER_DEFAULT, t, a->rd);
 
   /* Two-bucket peak per leaf: the demand is the peak of the last one to two
-   * windows, long enough to cover a training iteration's compute phase. */
+   * windows, long enough to cover a training iteration's compute phase.  In
+   * the same pass as the readings (each leaf's own). */
   const int64_t win_ns = (int64_t)(a->cfg.demand_window_s * 1e9);
   int roll = t - a->t_bucket_ns >= win_ns;
   if (roll)
     a->t_bucket_ns = t;
   unsigned events = 0;
   for (size_t k = 0; k < a->n_leaves; k++) {
+    /* The sample's own time: a frozen meter's repeated sample goes stale. */
+    if (read && a->rd[k].valid)
+      (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
     int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
     double p = fresh ? a->p_w[k] : 0.0;
+    a->lcur_w[k] = p;
     if (!fresh)
       events |= HR_EVENT_TELEMETRY_LOSS;
     if (roll) {
@@ -1160,37 +1227,57 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       a->bmax_cur[k] = p;
     }
   }
+  if (!a->have_lat_in) {
+    a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
+    a->have_lat_in = 1;
+  }
 
   /* Bottom-up power of the subtree (a dual-corded node splits evenly over
    * its feeds, as two PSUs share a load), then the lease system's image of
    * every device is stepped with the current it carries. */
+  /* A parent's sum is kept in a register (acc) while consecutive nodes feed
+   * it (a server's GPUs): the same additions in the same order, without a
+   * store and a reload per GPU. */
   for (size_t s = 0; s < a->n_scope; s++)
     a->node_p_w[a->scope[s]] = 0.0;
+  int32_t acc_k = -1;
+  double acc = 0.0;
   for (size_t s = a->n_scope; s-- > 0;) {
     size_t k = (size_t)a->scope[s];
-    double p = a->node_p_w[k];
-    if (a->leaf_of[k] >= 0) {
-      size_t l = (size_t)a->leaf_of[k];
-      p = a->p_t_ns[l] != INT64_MIN && t - a->p_t_ns[l] <= a->cfg.stale_ns ? a->p_w[l] : 0.0;
+    if ((int32_t)k == acc_k) {
+      a->node_p_w[k] = acc;
+      acc_k = -1;
     }
-    if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
+    double p = a->node_p_w[k];
+    if (a->leaf_of[k] >= 0)
+      p = a->lcur_w[a->leaf_of[k]]; /* its fresh reading, else 0 (above) */
+    if (a->any_met && a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
       p = a->met_p_w[k];
     a->node_p_w[k] = p;
     if (k == a->node)
       continue;
-    int32_t pa = nd[k].parent, pb = nd[k].parent_b;
+    int32_t pa = a->par[k], pb = a->par_b[k];
     if (pa >= 0 && pb >= 0) {
+      if (acc_k >= 0)
+        a->node_p_w[acc_k] = acc;
+      acc_k = -1;
       a->node_p_w[pa] += 0.5 * p;
       a->node_p_w[pb] += 0.5 * p;
     } else if (pa >= 0) {
-      a->node_p_w[pa] += p;
+      if (pa != acc_k) {
+        if (acc_k >= 0)
+          a->node_p_w[acc_k] = acc;
+        acc_k = pa;
+        acc = a->node_p_w[pa];
+      }
+      acc += p;
     }
   }
+  if (acc_k >= 0)
+    a->node_p_w[acc_k] = acc;
   if (dt_s > 0.0) {
-    for (size_t s = 0; s < a->n_scope; s++) {
-      size_t k = (size_t)a->scope[s];
-      if (!nd[k].device)
-        continue;
+    for (size_t s = 0; s < a->n_dev_scope; s++) {
+      size_t k = (size_t)a->dev_scope[s];
       double i_a = hr_tree_node_current_a(&nd[k], a->node_p_w[k]);
       if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns &&
           a->met_i_a[k] > 0.0)
@@ -1210,9 +1297,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   }
   double node_p = 0.0;
   if (a->node == HR_AGENT_WHOLE_TREE) {
-    for (size_t s = 0; s < a->n_scope; s++)
-      if (nd[a->scope[s]].parent < 0)
-        node_p += a->node_p_w[a->scope[s]];
+    for (size_t r = 0; r < a->n_roots; r++) /* the scope's roots, in its order */
+      node_p += a->node_p_w[a->roots[r]];
   } else {
     node_p = a->node_p_w[a->node];
   }
@@ -1238,9 +1324,15 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       return rc;
   }
   hr_mode_t mode = hr_lease_sys_mode(sys);
-  double granted = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++)
-    granted += isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
+  /* Summed again (in the same order) only when a cap changed. */
+  if (!a->granted_ok) {
+    double g = 0.0;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      g += isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k];
+    a->granted_w = g;
+    a->granted_ok = 1;
+  }
+  double granted = a->granted_w;
   double lim = node_limit_w(a);
   if (!isfinite(lim))
     lim = granted;

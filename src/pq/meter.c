@@ -22,6 +22,12 @@
 #include "phasor_int.h"
 #include "meter_int.h"
 
+/* GCC on x86-64 with the CPU dispatch of core.h: the AVX-512 forms below may
+ * use its machine builtins. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
+#define HAVE_X86_BUILTINS 1
+#endif
+
 /* The band-pass's switch-on transient (its high-pass poles at f_nom/4 decay
  * by a factor of three a cycle) moves single cycles' periods by more than
  * 1e-5 for the first eight cycles: windows that start earlier are flagged
@@ -35,7 +41,9 @@
  * clone is deterministic, so results still do not depend on block sizes.
  * The window sums come in two forms (see WINDOW_SUMS_BODY): 8 doubles a
  * register with AVX-512 (HR__TARGET_512), two halves of 4 elsewhere
- * (HR__CLONES_256); chosen at creation by HR__HAVE_AVX512F(). */
+ * (HR__CLONES_256); chosen at creation by HR__HAVE_AVX512F(), and with them
+ * the input copy (copy16 for 6 or 7 channels with AVX-512, slot_copy
+ * otherwise). */
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -261,6 +269,16 @@ static size_t align_up(size_t n)
   return (n + 63u) & ~(size_t)63u;
 }
 
+/* The AVX-512 copy and 3P4W power products go with the 8-double sums (one
+ * switch for the AVX-512 forms, so window_sum_forms_agree compares both ways
+ * end to end); the copy takes 6 or 7 channels a frame as they come (no
+ * derived neutral). */
+static void set_copy16(hr_meter_t *m)
+{
+  m->copy16 = m->wide_sums && (m->nch_in == 7 || (m->nch_in == 6 && !m->derive_in));
+  m->power16 = m->wide_sums && m->cfg.layout == HR_LAYOUT_3P4W;
+}
+
 int hr__meter_set_wide_sums(hr_meter_t *m, int on)
 {
   if (!m)
@@ -268,6 +286,7 @@ int hr__meter_set_wide_sums(hr_meter_t *m, int on)
   if (on && !HR__HAVE_AVX512F())
     return HR_ERR_UNSUPPORTED;
   m->wide_sums = on != 0;
+  set_copy16(m);
   return HR_OK;
 }
 
@@ -347,6 +366,7 @@ int hr_meter_create(const hr_meter_cfg_t *cfg, hr_meter_t **out)
   m->ring_len = ring_len;
   m->mask = ring_len - 1;
   m->wide_sums = HR__HAVE_AVX512F();
+  set_copy16(m);
   m->qcap = cfg->queue_len;
   m->f_min = f_min;
   m->f_max = cfg->f_nom_hz * (1.0 + cfg->track_pct / 100.0);
@@ -659,16 +679,16 @@ typedef struct slot_sums {
   v8i pk;
 } slot_sums_t;
 
-/* Products per layout, lane by lane (A times B).
- * 3P4W: ua*ia, ub*ib, uc*ic, then ua*ub, ub*uc, uc*ua (for IEEE 1459 Ve).
- * 3P3W: u_ab*ia, u_ca*ia, u_bc*ib, u_ab*ib, u_ca*ic, u_bc*ic (star-point
- *       phase powers, combined in slot_powers).
+/* Products per layout, lane by lane: lane l is x_l times x_B(l), the slot
+ * times one permute of itself (one shuffle a frame; a product of two
+ * widened floats is exact, so x_l x_k and x_k x_l are the same bits).
+ * 3P4W: ua*ub, ub*uc, uc*ua (for IEEE 1459 Ve), then ia*ua, ib*ub, ic*uc.
+ * 3P3W: u_ab*ib, u_bc*ic, u_ca*ia, ia*u_ab, ib*u_bc, ic*u_ca (star-point
+ *       phase powers, combined in sums_to_half).
  * 1P2W: u*i.  Lane 7 is always zero, so unused product lanes stay zero. */
-#define PROD_3P4W_A(d) __builtin_shufflevector(d, d, 0, 1, 2, 0, 1, 2, 7, 7)
-#define PROD_3P4W_B(d) __builtin_shufflevector(d, d, 3, 4, 5, 1, 2, 0, 7, 7)
-#define PROD_3P3W_A(d) __builtin_shufflevector(d, d, 0, 2, 1, 0, 2, 1, 7, 7)
-#define PROD_3P3W_B(d) __builtin_shufflevector(d, d, 3, 3, 4, 4, 5, 5, 7, 7)
-#define PROD_1P_A(d) __builtin_shufflevector(d, d, 0, 7, 7, 7, 7, 7, 7, 7)
+#define PROD_ID(d) (d)
+#define PROD_3P4W_B(d) __builtin_shufflevector(d, d, 1, 2, 0, 0, 1, 2, 7, 7)
+#define PROD_3P3W_B(d) __builtin_shufflevector(d, d, 4, 5, 3, 0, 1, 2, 7, 7)
 #define PROD_1P_B(d) __builtin_shufflevector(d, d, 1, 7, 7, 7, 7, 7, 7, 7)
 
 /* The sums come in two forms with one body (WINDOW_SUMS_BODY).  Wide: 8
@@ -687,11 +707,27 @@ typedef struct v8d_half {
 #define LO4(x) __builtin_convertvector(__builtin_shufflevector(x, x, 0, 1, 2, 3), v4d)
 #define HI4(x) __builtin_convertvector(__builtin_shufflevector(x, x, 4, 5, 6, 7), v4d)
 
+/* The wide form's widening and peak maximum as single instructions
+ * (vcvtps2pd ymm -> zmm, vpmaxsd): gcc 12 splits a generic 8-float to
+ * 8-double conversion into two halves joined by shuffles (vextractf128,
+ * vinsertf64x4) and makes the generic maximum a compare and a blend, and on
+ * Intel cores every one of those shuffles queues on the single 512-bit
+ * shuffle port with the products' permutes.  The same exact widening and
+ * the same maximum: the bits do not change. */
+#ifdef HAVE_X86_BUILTINS
+#define WIDEN8(a) ((v8d)__builtin_ia32_cvtps2pd512_mask((a), (v8d){0}, (unsigned char)0xff, 4))
+#define VMAX_WIDE(a, b) ((v8i)__builtin_ia32_pmaxsd256((a), (b)))
+#else
+#define WIDEN8(a) __builtin_convertvector(a, v8d)
+#define VMAX_WIDE(a, b) vmax_i(a, b)
+#endif
+#define VMAX_HALF(a, b) vmax_i(a, b)
+
 /* Per form: s += w * (a * a) and p += w * (PA(a) * PB(a)) for a frame slot
  * a; W_ is the weight, or nothing for 1 (so the plain sums stay plain). */
 #define WIDE_ADD(s, p, a, W_, PA, PB)                                                              \
   do {                                                                                             \
-    v8d d_ = __builtin_convertvector(a, v8d);                                                      \
+    v8d d_ = WIDEN8(a);                                                                            \
     s += W_(d_ * d_);                                                                              \
     p += W_(PA(d_) * PB(d_));                                                                      \
   } while (0)
@@ -710,7 +746,7 @@ typedef struct v8d_half {
 #define W_A(e) (g->wa * (e))
 #define W_B(e) (g->wb * (e))
 
-#define WINDOW_SUMS_BODY(name, ATTR, T, ADD, SUM, PA, PB)                                          \
+#define WINDOW_SUMS_BODY(name, ATTR, T, ADD, SUM, MAX, PA, PB)                                     \
   ATTR static void name(const float *fr, const seg_t *g, slot_sums_t *out)                         \
   {                                                                                                \
     T s0, s1, p0, p1;                                                                              \
@@ -726,37 +762,37 @@ typedef struct v8d_half {
             b = slot_load(f + (size_t)(j + 1) * HR__SLOT);                                         \
         ADD(s0, p0, a, W_ONE, PA, PB);                                                             \
         ADD(s1, p1, b, W_ONE, PA, PB);                                                             \
-        k0 = vmax_i(k0, slot_absbits(a));                                                          \
-        k1 = vmax_i(k1, slot_absbits(b));                                                          \
+        k0 = MAX(k0, slot_absbits(a));                                                             \
+        k1 = MAX(k1, slot_absbits(b));                                                             \
       }                                                                                            \
       if (j < n) {                                                                                 \
         v8f a = slot_load(f + (size_t)j * HR__SLOT);                                               \
         ADD(s0, p0, a, W_ONE, PA, PB);                                                             \
-        k0 = vmax_i(k0, slot_absbits(a));                                                          \
+        k0 = MAX(k0, slot_absbits(a));                                                             \
       }                                                                                            \
     }                                                                                              \
     v8f a = slot_load(fr + (size_t)g->ia * HR__SLOT);                                              \
     ADD(s0, p0, a, W_A, PA, PB);                                                                   \
     if (g->pa)                                                                                     \
-      k0 = vmax_i(k0, slot_absbits(a));                                                            \
+      k0 = MAX(k0, slot_absbits(a));                                                               \
     if (!g->single) {                                                                              \
       v8f b = slot_load(fr + (size_t)g->ib * HR__SLOT);                                            \
       ADD(s1, p1, b, W_B, PA, PB);                                                                 \
       if (g->pb)                                                                                   \
-        k1 = vmax_i(k1, slot_absbits(b));                                                          \
+        k1 = MAX(k1, slot_absbits(b));                                                             \
     }                                                                                              \
     out->sq = SUM(s0, s1);                                                                         \
     out->pr = SUM(p0, p1);                                                                         \
-    out->pk = vmax_i(k0, k1);                                                                      \
+    out->pk = MAX(k0, k1);                                                                         \
   }
 
 #define DEFINE_WINDOW_SUMS(name, PA, PB)                                                           \
-  WINDOW_SUMS_BODY(name##_half, HR__CLONES_256, v8d_half_t, HALF_ADD, HALF_SUM, PA, PB)            \
-  WINDOW_SUMS_BODY(name##_wide, HR__TARGET_512, v8d, WIDE_ADD, WIDE_SUM, PA, PB)
+  WINDOW_SUMS_BODY(name##_half, HR__CLONES_256, v8d_half_t, HALF_ADD, HALF_SUM, VMAX_HALF, PA, PB) \
+  WINDOW_SUMS_BODY(name##_wide, HR__TARGET_512, v8d, WIDE_ADD, WIDE_SUM, VMAX_WIDE, PA, PB)
 
-DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_3P4W_A, PROD_3P4W_B)
-DEFINE_WINDOW_SUMS(window_sums_3p3w, PROD_3P3W_A, PROD_3P3W_B)
-DEFINE_WINDOW_SUMS(window_sums_1p, PROD_1P_A, PROD_1P_B)
+DEFINE_WINDOW_SUMS(window_sums_3p4w, PROD_ID, PROD_3P4W_B)
+DEFINE_WINDOW_SUMS(window_sums_3p3w, PROD_ID, PROD_3P3W_B)
+DEFINE_WINDOW_SUMS(window_sums_1p, PROD_ID, PROD_1P_B)
 
 static uint32_t seg_flags(const seg_t *g, const uint16_t *f)
 {
@@ -812,15 +848,17 @@ static inline void sums_to_half(const hr_meter_t *m, const slot_sums_t *sp, hr__
   }
   if (m->cfg.layout == HR_LAYOUT_3P4W) {
     for (int p = 0; p < 3; p++) {
-      h->p[p] = s.pr[p];
-      h->uu[p] = s.pr[3 + p];
+      h->p[p] = s.pr[3 + p];
+      h->uu[p] = s.pr[p];
     }
   } else if (m->cfg.layout == HR_LAYOUT_3P3W) {
     /* Phase voltages against the artificial star point, u_a = (u_ab - u_ca)/3
      * etc., which with i_a + i_b + i_c = 0 sums to the two-wattmeter total
      * (IEEE 1459-2010 §3.2.2). */
+    /* Lanes 3-5 are u_ab*ia, u_bc*ib, u_ca*ic; lanes 2, 0, 1 u_ca*ia, u_ab*ib, u_bc*ic. */
+    static const int plus[3] = {3, 4, 5}, minus[3] = {2, 0, 1};
     for (int p = 0; p < 3; p++) {
-      h->p[p] = (s.pr[2 * p] - s.pr[2 * p + 1]) / 3.0;
+      h->p[p] = (s.pr[plus[p]] - s.pr[minus[p]]) / 3.0;
       h->uu[p] = 0.0;
     }
   } else {
@@ -879,7 +917,7 @@ static inline void sliver_sums(hr_meter_t *m, double a, double b, hr__half_t *h)
     h->uu[1] = w * (x[1] * x[2]);
     h->uu[2] = w * (x[2] * x[0]);
   } else if (m->cfg.layout == HR_LAYOUT_3P3W) {
-    /* As PROD_3P3W_A/B and seg_sums: (u_ab*ia - u_ca*ia)/3, ... */
+    /* As PROD_3P3W_B and sums_to_half: (u_ab*ia - u_ca*ia)/3, ... */
     static const int ua[6] = {0, 2, 1, 0, 2, 1}, ib[6] = {3, 3, 4, 4, 5, 5};
     for (int p = 0; p < 3; p++) {
       double p0 = w * (x[ua[2 * p]] * x[ib[2 * p]]);
@@ -1706,6 +1744,19 @@ static double frame_power(const hr_meter_t *m, uint32_t idx)
   return p;
 }
 
+/* Per lane, the |x| bit pattern a sample must stay below: the channel's clip
+ * level, or its corruption level where clipping is not checked; +Inf past
+ * the input channels. */
+static inline __attribute__((always_inline)) void copy_limits(const hr_meter_t *m, v8i *lim)
+{
+  float lim_f[HR__SLOT];
+  for (int c = 0; c < HR__SLOT; c++)
+    lim_f[c] = c >= m->nch_in                                    ? INFINITY
+               : m->clip[c] > 0.0f && m->clip[c] < m->corrupt[c] ? m->clip[c]
+                                                                 : m->corrupt[c];
+  memcpy(lim, lim_f, sizeof *lim);
+}
+
 /* Copies len frames of nin channels into slots and ORs into *bad, per lane,
  * whether a sample's |x| bits reach lim (the channel's clip level, or +Inf
  * where clipping is not checked: NaN and Inf always reach it).  A slot is
@@ -1750,19 +1801,154 @@ static inline __attribute__((always_inline)) void slot_copy(float *restrict fr, 
   *bad |= b0 | b1;
 }
 
+#ifdef HAVE_X86_BUILTINS
+#define HAVE_COPY16 1
+
+/* The AVX-512 copy for 6 or 7 channels a frame (the 3P4W layouts without a
+ * derived neutral), 16 frames a block: the block's 16 * nin floats are nin
+ * 64-byte loads, aligned after the first block, and each pair of frames is
+ * one two-source permute of two of them into two slots (lanes past nin
+ * zeroed).  slot_copy loads 8 floats a frame at a 28-byte stride instead, 7
+ * of every 16 of them across a cache line (a split load), with a lane-by-lane
+ * copy for the frames at the end of the input.  The clip/NaN test keeps each
+ * lane's largest |x| bit pattern (an integer maximum: some x reaches lim iff
+ * the maximum does) and compares once at the end.  Pair k of a block (frames
+ * 2k, 2k+1) lies in source vectors V = 2k nin / 16 and V + 1; COPY16_IDX[k]
+ * picks its floats (float q of the block is lane q - 16 V). */
+static const int32_t COPY16_IDX[2][8][16] __attribute__((aligned(64))) = {
+    {{0, 1, 2, 3, 4, 5, 0, 0, 6, 7, 8, 9, 10, 11, 6, 6},
+     {12, 13, 14, 15, 16, 17, 12, 12, 18, 19, 20, 21, 22, 23, 18, 18},
+     {8, 9, 10, 11, 12, 13, 8, 8, 14, 15, 16, 17, 18, 19, 14, 14},
+     {4, 5, 6, 7, 8, 9, 4, 4, 10, 11, 12, 13, 14, 15, 10, 10},
+     {0, 1, 2, 3, 4, 5, 0, 0, 6, 7, 8, 9, 10, 11, 6, 6},
+     {12, 13, 14, 15, 16, 17, 12, 12, 18, 19, 20, 21, 22, 23, 18, 18},
+     {8, 9, 10, 11, 12, 13, 8, 8, 14, 15, 16, 17, 18, 19, 14, 14},
+     {4, 5, 6, 7, 8, 9, 4, 4, 10, 11, 12, 13, 14, 15, 10, 10}},
+    {{0, 1, 2, 3, 4, 5, 6, 0, 7, 8, 9, 10, 11, 12, 13, 7},
+     {14, 15, 16, 17, 18, 19, 20, 14, 21, 22, 23, 24, 25, 26, 27, 21},
+     {12, 13, 14, 15, 16, 17, 18, 12, 19, 20, 21, 22, 23, 24, 25, 19},
+     {10, 11, 12, 13, 14, 15, 16, 10, 17, 18, 19, 20, 21, 22, 23, 17},
+     {8, 9, 10, 11, 12, 13, 14, 8, 15, 16, 17, 18, 19, 20, 21, 15},
+     {6, 7, 8, 9, 10, 11, 12, 6, 13, 14, 15, 16, 17, 18, 19, 13},
+     {4, 5, 6, 7, 8, 9, 10, 4, 11, 12, 13, 14, 15, 16, 17, 11},
+     {2, 3, 4, 5, 6, 7, 8, 2, 9, 10, 11, 12, 13, 14, 15, 9}}};
+
+typedef float v16f __attribute__((vector_size(16 * sizeof(float))));
+typedef int32_t v16i __attribute__((vector_size(16 * sizeof(int32_t))));
+
+/* One whole block of 16 frames from xs into slots fo; the largest |x| bits
+ * per lane go to *mx0 (even pairs) and *mx1 (odd pairs). */
+static inline __attribute__((always_inline)) HR__TARGET_512 void
+copy16_block(float *restrict fo, const float *xs, const int nin, const v16i *idx, v16i *mx0,
+             v16i *mx1)
+{
+  v16i keep;
+  for (int l = 0; l < 16; l++)
+    keep[l] = l % 8 < nin ? -1 : 0;
+  /* Named, not an array: gcc keeps an array of vectors on the stack. */
+  v16f v0, v1, v2, v3, v4, v5, v6;
+  memcpy(&v0, xs, sizeof v0);
+  memcpy(&v1, xs + 16, sizeof v1);
+  memcpy(&v2, xs + 32, sizeof v2);
+  memcpy(&v3, xs + 48, sizeof v3);
+  memcpy(&v4, xs + 64, sizeof v4);
+  memcpy(&v5, xs + 80, sizeof v5);
+  if (nin == 7)
+    memcpy(&v6, xs + 96, sizeof v6);
+  else
+    v6 = v5;
+#define PAIR(K, A, B, MX)                                                                          \
+  do {                                                                                             \
+    const v16i o_ = (v16i)__builtin_shuffle(A, B, idx[K]) & keep;                                  \
+    *MX = __builtin_ia32_pmaxsd512_mask(o_ & 0x7fffffff, *MX, *MX, (unsigned short)0xffff);        \
+    memcpy(fo + 16 * K, &o_, sizeof o_);                                                           \
+  } while (0)
+  if (nin == 7) {
+    PAIR(0, v0, v1, mx0);
+    PAIR(1, v0, v1, mx1);
+    PAIR(2, v1, v2, mx0);
+    PAIR(3, v2, v3, mx1);
+    PAIR(4, v3, v4, mx0);
+    PAIR(5, v4, v5, mx1);
+    PAIR(6, v5, v6, mx0);
+    PAIR(7, v6, v6, mx1);
+  } else {
+    PAIR(0, v0, v1, mx0);
+    PAIR(1, v0, v1, mx1);
+    PAIR(2, v1, v2, mx0);
+    PAIR(3, v2, v3, mx1);
+    PAIR(4, v3, v4, mx0);
+    PAIR(5, v3, v4, mx1);
+    PAIR(6, v4, v5, mx0);
+    PAIR(7, v5, v5, mx1);
+  }
+#undef PAIR
+}
+
+/* A block of nfr < 16 frames (the chunk's first or last): through a
+ * zero-padded copy, so nothing past the caller's frames is read and
+ * nothing past the run's slots written (zeros never reach a limit). */
+static inline __attribute__((always_inline)) HR__TARGET_512 void
+copy16_part(float *restrict fo, const float *xs, uint32_t nfr, const int nin, const v16i *idx,
+            v16i *mx0, v16i *mx1)
+{
+  float in[16 * 7] __attribute__((aligned(64))) = {0};
+  float out[16 * HR__SLOT] __attribute__((aligned(64)));
+  memcpy(in, xs, sizeof(float) * nfr * (uint32_t)nin);
+  copy16_block(out, in, nin, idx, mx0, mx1);
+  memcpy(fo, out, sizeof(float) * HR__SLOT * nfr);
+}
+
+static inline __attribute__((always_inline)) HR__TARGET_512 void
+copy16(float *restrict fr, const float *x, uint32_t len, const int nin, const v8i *lim, v8i *bad)
+{
+  v16i idx[8];
+  for (int k = 0; k < 8; k++)
+    memcpy(&idx[k], COPY16_IDX[nin == 7][k], sizeof idx[k]);
+  v16i mx0 = {0}, mx1 = {0};
+  uint32_t j = 0;
+  for (; j + 16 <= len; j += 16) {
+    const float *xs = x + (size_t)j * nin;
+    /* The input streams from memory once: ask for it a few KB ahead (a
+     * prefetch past the caller's buffer is harmless, it never faults). */
+    for (int q = 0; q < nin; q++)
+      __builtin_prefetch(xs + 16 * q + 1024);
+    copy16_block(fr + (size_t)j * HR__SLOT, xs, nin, idx, &mx0, &mx1);
+  }
+  if (j < len)
+    copy16_part(fr + (size_t)j * HR__SLOT, x + (size_t)j * nin, len - j, nin, idx, &mx0, &mx1);
+  for (int c = 0; c < HR__SLOT; c++) {
+    const int32_t a = mx0[c] > mx1[c] ? mx0[c] : mx1[c];
+    const int32_t b = mx0[c + 8] > mx1[c + 8] ? mx0[c + 8] : mx1[c + 8];
+    if ((a > b ? a : b) >= (*lim)[c])
+      (*bad)[c] = -1;
+  }
+}
+
+/* chunk_copy for nin = 6 or 7 on an AVX-512 machine (m->copy16). */
+HR__TARGET_512 static void chunk_copy16(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
+                                        int32_t *bad_lanes)
+{
+  float *fr = m->fr + (size_t)i0 * HR__SLOT;
+  v8i lim, bad = {0};
+  copy_limits(m, &lim);
+  if (m->nch_in == 7)
+    copy16(fr, x, len, 7, &lim, &bad);
+  else
+    copy16(fr, x, len, 6, &lim, &bad);
+  for (int c = 0; c < HR__SLOT; c++)
+    bad_lanes[c] |= bad[c];
+}
+#endif
+
 /* Phase A's copy for one contiguous run of ring slots [i0, i0 + len), with
  * the channel count a constant in each branch. */
 HR__CLONES_512 static void chunk_copy(hr_meter_t *m, const float *x, uint32_t i0, uint32_t len,
                                       int32_t *bad_lanes)
 {
   float *fr = m->fr + (size_t)i0 * HR__SLOT;
-  float lim_f[HR__SLOT];
-  for (int c = 0; c < HR__SLOT; c++)
-    lim_f[c] = c >= m->nch_in                                    ? INFINITY
-               : m->clip[c] > 0.0f && m->clip[c] < m->corrupt[c] ? m->clip[c]
-                                                                 : m->corrupt[c];
   v8i lim, bad = {0};
-  memcpy(&lim, lim_f, sizeof lim);
+  copy_limits(m, &lim);
   switch (m->nch_in) {
   case 2:
     slot_copy(fr, x, len, 2, 0, lim, &bad);
@@ -1801,6 +1987,49 @@ HR__CLONES_512 static void chunk_power(hr_meter_t *m, uint32_t i0, uint32_t len,
   }
   *acc = a;
 }
+
+#ifdef HAVE_COPY16
+/* chunk_power for 3P4W with AVX-512 (m->power16): the phase products of 4
+ * frames at a time.  Two 64-byte loads hold 4 slots; one permute gathers
+ * ua, ub, uc of the 4 frames, another ia, ib, ic; widened and multiplied
+ * they give ua*ia, ub*ib (one vector) and uc*ic, and the sum is formed in
+ * chunk_power's order, (ua*ia + ub*ib) + uc*ic, with the same exact
+ * products: the same bits, about a quarter of the instructions. */
+HR__TARGET_512 static void chunk_power16(hr_meter_t *m, uint32_t i0, uint32_t len, double *acc)
+{
+  double *restrict pc = m->pcum + i0;
+  const float *s = m->fr + (size_t)i0 * HR__SLOT;
+  const v16i iu = {0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 7, 7, 7, 7};
+  const v16i ii = {3, 11, 19, 27, 4, 12, 20, 28, 5, 13, 21, 29, 7, 7, 7, 7};
+  uint32_t j = 0;
+  for (; j + 4 <= len; j += 4) {
+    v16f z0, z1;
+    memcpy(&z0, s + (size_t)j * HR__SLOT, sizeof z0);
+    memcpy(&z1, s + (size_t)j * HR__SLOT + 16, sizeof z1);
+    const v16f tu = __builtin_shuffle(z0, z1, iu), ti = __builtin_shuffle(z0, z1, ii);
+    const v8f ulo = __builtin_shufflevector(tu, tu, 0, 1, 2, 3, 4, 5, 6, 7);
+    const v8f uhi = __builtin_shufflevector(tu, tu, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v8f ilo = __builtin_shufflevector(ti, ti, 0, 1, 2, 3, 4, 5, 6, 7);
+    const v8f ihi = __builtin_shufflevector(ti, ti, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v8d a = WIDEN8(ulo) * WIDEN8(ilo), c = WIDEN8(uhi) * WIDEN8(ihi);
+    const v4d p =
+        (__builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7)) +
+        __builtin_shufflevector(c, c, 0, 1, 2, 3);
+    memcpy(pc + j, &p, sizeof p);
+  }
+  for (; j < len; j++) {
+    const float *f = s + (size_t)j * HR__SLOT;
+    pc[j] = (double)f[0] * f[3] + (double)f[1] * f[4] + (double)f[2] * f[5];
+  }
+  /* The running sum is sequential; its order is the sample order. */
+  double r = *acc;
+  for (j = 0; j < len; j++) {
+    r += pc[j];
+    pc[j] = r;
+  }
+  *acc = r;
+}
+#endif
 
 /* Phase B for one frame that phase A could not vouch for: count and flag
  * NaN/Inf (stored as 0) and clipped samples, then extend the power sum. */
@@ -2087,19 +2316,33 @@ int hr_meter_push(hr_meter_t *m, const float *frames, size_t n_frames, size_t *n
     uint32_t i0 = (uint32_t)m->n & m->mask;
     uint32_t first = m->ring_len - i0 < len ? m->ring_len - i0 : (uint32_t)len;
     int32_t bad[HR__SLOT] = {0};
-    chunk_copy(m, x, i0, first, bad);
-    if (first < len)
-      chunk_copy(m, x + (size_t)first * nin, 0, (uint32_t)len - first, bad);
+#ifdef HAVE_COPY16
+    if (m->copy16) {
+      chunk_copy16(m, x, i0, first, bad);
+      if (first < len)
+        chunk_copy16(m, x + (size_t)first * nin, 0, (uint32_t)len - first, bad);
+    } else
+#endif
+    {
+      chunk_copy(m, x, i0, first, bad);
+      if (first < len)
+        chunk_copy(m, x + (size_t)first * nin, 0, (uint32_t)len - first, bad);
+    }
     int clean = chunk_is_clean(m, bad);
     if (clean) {
       double acc = m->pcum_acc;
       memset(m->fring + i0, 0, sizeof(uint16_t) * first);
+      void (*power)(hr_meter_t *, uint32_t, uint32_t, double *) = chunk_power;
+#ifdef HAVE_COPY16
+      if (m->power16)
+        power = chunk_power16;
+#endif
       if (m->need_pcum)
-        chunk_power(m, i0, first, &acc);
+        power(m, i0, first, &acc);
       if (first < len) {
         memset(m->fring, 0, sizeof(uint16_t) * (len - first));
         if (m->need_pcum)
-          chunk_power(m, 0, (uint32_t)len - first, &acc);
+          power(m, 0, (uint32_t)len - first, &acc);
       }
     }
     m->flk_x = x;

@@ -74,6 +74,8 @@ struct hr_meter {
    * c, zeros past the last channel), ring_len a power of two. */
   uint32_t ring_len, mask;
   int wide_sums; /* 1: the 8-double window sums (AVX-512), 0: halves */
+  int copy16;    /* 1: the AVX-512 copy of 16-frame blocks (6 or 7 input channels) */
+  int power16;   /* 1: the AVX-512 3P4W power products (chunk_power16) */
   float *fr;
   uint16_t *fring;   /* per-sample HR_FLAG_BAD_SAMPLE | HR_FLAG_CLIPPED */
   int64_t flag_last; /* index of the last frame with a flag, -1 if none */

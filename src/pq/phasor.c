@@ -34,7 +34,11 @@ struct hr__pmu {
   int fps;      /* reports per second */
   int f0;       /* nominal frequency [Hz], 50 or 60 */
   double fs;    /* sample rate [Hz] */
-  double hw;    /* half-width of the filter [samples] */
+  double hw;    /* half-width of the (phasor) filter [samples] */
+  double hwf;   /* half-width of the frequency path's filter [samples]: P class hw;
+                   M class hw - h, so that its evaluations at c +/- h reach no
+                   further than c +/- hw (the reporting latency stays hw) */
+  double reach; /* how far a report reads either side of its centre [samples] */
   double h;     /* frequency step: half a nominal cycle [samples] */
   double w0;    /* 2 pi f0 / fs [rad/sample] */
   double wc;    /* M class: the phasor sinc's cut-off 2 pi (2 Ffr) / fs [rad/sample] */
@@ -53,7 +57,7 @@ struct hr__pmu {
   double *tr, *ti;       /* e^{-j w0 m}, m = 0 .. 2 hw + 3 */
   double *ts[2], *tc[2]; /* M class: sin and cos of wc m (phasor filter, [0]) and of
                             wcf m (frequency filter, [1]) */
-  double *hs, *hc;       /* M class: sin and cos of pi m / hw */
+  double *hs[2], *hc[2]; /* M class: sin and cos of pi m / hw ([0]) and pi m / hwf ([1]) */
   double corr_step;
 };
 
@@ -78,37 +82,83 @@ int hr__pmu_cfg_check(const hr_meter_cfg_t *cfg, hr_diag_t *diag)
   return HR_OK;
 }
 
-/* M class: window length and sinc cut-off for a reporting rate.  Annex C's
- * M-class filter is a Hamming-windowed sinc, sin(2 pi 2 Ffr t) / (2 pi 2 Ffr
- * t) times the window, with Ffr and the order from its Table C.1 per rate;
- * we use Ffr = 0.1779 * rate (cut-off 2 Ffr) and a window of 8.4 / rate
- * seconds, that table's pattern as we recall it (the published values could
- * not be checked here).  Response: 0.973 at rate/5, 0.039 at rate/2; the
- * tests hold it against the M-class limits. */
-static double m_half_s(int fps)
+/* M class: Annex C's M-class filter, a Hamming-windowed sinc
+ * sin(2 pi (2 Ffr) t) / (2 pi (2 Ffr) t) (0.54 + 0.46 cos(pi t / T)),
+ * |t| < T, with the filter reference frequency Ffr and the order N of
+ * C37.118.1-2011 Table C.1 (kept as Table D.1 of IEC/IEEE 60255-118-1:2018),
+ * N counted at a reference sample rate of 960 Hz (60-Hz systems) and 1 kHz
+ * (50-Hz systems).  The window's length in time is N / (reference rate), so
+ * T = N / (2 ref_hz); at the meter's rate the weights are taken as a
+ * function of time (fs need not divide anything).
+ *
+ * Source of the values: we could not read the standard itself.  Ffr and N
+ * are those of a public reproduction, pnnl/OEDISI ieeeClass.py (commit
+ * a64f0f7941c96d7d3a8621e911599454a56ef160, "From Annex D.7, Table D.1" of
+ * IEC/IEEE 60255-118-1:2018), which also gives 100/s and 120/s (optional
+ * rates we do not offer).  That file applies N at whatever rate it is run
+ * at; the reference rates are this project's reading of the standard's
+ * example, not checked against its text.  Only the rates the meter accepts
+ * are listed. */
+typedef struct m_filter {
+  int f0;        /* nominal frequency [Hz] */
+  int fps;       /* reporting rate */
+  double ffr_hz; /* filter reference frequency Ffr [Hz] */
+  int order;     /* filter order N at ref_hz */
+  double ref_hz; /* the table's reference sample rate [Hz] */
+} m_filter_t;
+
+static const m_filter_t m_table[] = {
+    {50, 10, 1.779, 806, 1000.0}, {50, 25, 4.355, 338, 1000.0}, {50, 50, 7.75, 142, 1000.0},
+    {60, 10, 1.78, 968, 960.0},   {60, 12, 2.125, 816, 960.0},  {60, 15, 2.64, 662, 960.0},
+    {60, 20, 3.5, 502, 960.0},    {60, 30, 5.02, 306, 960.0},   {60, 60, 8.19, 164, 960.0},
+};
+
+/* The table's row for (f0, fps); hr__pmu_cfg_check admits only rates that
+ * have one, so the fallback (the last row) is never used. */
+static const m_filter_t *m_row(double f0, int fps)
 {
-  return 4.2 / fps;
+  for (size_t k = 0; k < HR__COUNT(m_table); k++)
+    if (m_table[k].f0 == (int)f0 && m_table[k].fps == fps)
+      return &m_table[k];
+  return &m_table[HR__COUNT(m_table) - 1];
 }
 
-static double m_cut_hz(int fps)
+/* Half the window, T [s]. */
+static double m_half_s(double f0, int fps)
 {
-  return 2.0 * 0.1779 * fps;
+  const m_filter_t *r = m_row(f0, fps);
+  return 0.5 * r->order / r->ref_hz;
 }
 
-/* M class frequency and ROCOF come from phasors through a narrower sinc
- * (cut-off 0.7 of the phasor filter's, same window): response 0.71 at
- * rate/5, below 0.0025 from rate/2 on, so a 10 % out-of-band interharmonic
- * moves the frequency by under 0.005 Hz (the phasor filter's 0.039 at
- * rate/2 would let 0.03 Hz through, past Table 4's 0.01 Hz). */
-static double m_cut_f_hz(int fps)
+/* The phasor sinc's cut-off, 2 Ffr [Hz]. */
+static double m_cut_hz(double f0, int fps)
 {
-  return 1.4 * 0.1779 * fps;
+  return 2.0 * m_row(f0, fps)->ffr_hz;
+}
+
+/* M class frequency and ROCOF come from phasors through a second filter of
+ * our own (not Annex C's): a sinc with 0.7 of the phasor filter's cut-off
+ * under a Hann window (0.5 + 0.5 cos) half a nominal cycle shorter either
+ * side.  Shorter, so that its evaluations at t +/- h (h half a cycle) read
+ * no sample the phasor filter does not: the reporting latency is the
+ * phasor window's half-length T.  Hann, because it falls to 0 at the
+ * window's edge: a Hamming edge (0.08) enters and leaves the sampled sum
+ * in steps that differ between t - h, t and t + h when fs/f0 is no
+ * integer, which put 0.17 Hz/s into the steady-state ROCOF at 45 Hz (fs
+ * 7680, 50/s; the limit is 0.1).  Narrower, because the phasor filter
+ * passes up to 0.047 beyond rate/2 (50 Hz, 10/s) and a 10 % out-of-band
+ * interharmonic would move the frequency past Table 4's 0.01 Hz; this one
+ * passes at most 0.007 there (8 kHz), and 0.66 to 0.90 at min(rate/5, 5 Hz)
+ * (the modulation limit). */
+static double m_cut_f_hz(double f0, int fps)
+{
+  return 0.7 * m_cut_hz(f0, fps);
 }
 
 static double half_width(const hr_meter_cfg_t *cfg)
 {
   if (cfg->phasor_class == HR_PHASOR_M)
-    return m_half_s(cfg->phasor_rate_fps) * cfg->fs_hz;
+    return m_half_s(cfg->f_nom_hz, cfg->phasor_rate_fps) * cfg->fs_hz;
   return cfg->fs_hz / cfg->f_nom_hz;
 }
 
@@ -160,8 +210,8 @@ static void schedule(hr__pmu_t *p)
   double fl = floor(off);
   p->base = p->q + (int64_t)fl;
   p->frac = off - fl;
-  /* The last sample read: centre + h + hw. */
-  p->due = p->base + (int64_t)floor(p->frac + p->h + p->hw) + 2;
+  /* The last sample read: centre + reach. */
+  p->due = p->base + (int64_t)floor(p->frac + p->reach) + 2;
 }
 
 static void next(hr__pmu_t *p)
@@ -200,7 +250,7 @@ void hr__pmu_reset(const hr_meter_t *m, hr__pmu_t *p)
   p->n = 0;
   schedule(p);
   /* Skip the reports whose window starts before the stream. */
-  while ((double)p->base + p->frac - p->h - p->hw < 0.0)
+  while ((double)p->base + p->frac - p->reach < 0.0)
     next(p);
 }
 
@@ -222,9 +272,11 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
       p->tc[q] = malloc(nc * sizeof *p->tc[q]);
       bad |= !p->ts[q] || !p->tc[q];
     }
-    p->hs = malloc(nc * sizeof *p->hs);
-    p->hc = malloc(nc * sizeof *p->hc);
-    bad |= !p->hs || !p->hc;
+    for (int q = 0; q < 2; q++) {
+      p->hs[q] = malloc(nc * sizeof *p->hs[q]);
+      p->hc[q] = malloc(nc * sizeof *p->hc[q]);
+      bad |= !p->hs[q] || !p->hc[q];
+    }
   }
   if (bad) {
     hr__pmu_destroy(p);
@@ -237,9 +289,11 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   p->fs_mhz = m->fs_mhz;
   p->hw = half_width(cfg);
   p->h = 0.5 * m->fs / cfg->f_nom_hz;
+  p->hwf = p->cls == HR_PHASOR_M ? p->hw - p->h : p->hw;
+  p->reach = fmax(p->hw, p->h + p->hwf);
   p->w0 = 2.0 * M_PI * cfg->f_nom_hz / m->fs;
-  p->wc = 2.0 * M_PI * m_cut_hz(p->fps) / m->fs;
-  p->wcf = 2.0 * M_PI * m_cut_f_hz(p->fps) / m->fs;
+  p->wc = 2.0 * M_PI * m_cut_hz(cfg->f_nom_hz, p->fps) / m->fs;
+  p->wcf = 2.0 * M_PI * m_cut_f_hz(cfg->f_nom_hz, p->fps) / m->fs;
   for (size_t k = 0; k < nc; k++) {
     p->tr[k] = cos(p->w0 * (double)k);
     p->ti[k] = -sin(p->w0 * (double)k);
@@ -248,8 +302,10 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
       p->tc[0][k] = cos(p->wc * (double)k);
       p->ts[1][k] = sin(p->wcf * (double)k);
       p->tc[1][k] = cos(p->wcf * (double)k);
-      p->hs[k] = sin(M_PI * (double)k / p->hw);
-      p->hc[k] = cos(M_PI * (double)k / p->hw);
+      p->hs[0][k] = sin(M_PI * (double)k / p->hw);
+      p->hc[0][k] = cos(M_PI * (double)k / p->hw);
+      p->hs[1][k] = sin(M_PI * (double)k / p->hwf);
+      p->hc[1][k] = cos(M_PI * (double)k / p->hwf);
     }
   }
   /* C37.118.1 Table 3: P class f0 +/- 2 Hz; M class +/- 5 Hz (Fs >= 25),
@@ -276,9 +332,9 @@ void hr__pmu_destroy(hr__pmu_t *p)
     for (int q = 0; q < 2; q++) {
       free(p->ts[q]);
       free(p->tc[q]);
+      free(p->hs[q]);
+      free(p->hc[q]);
     }
-    free(p->hs);
-    free(p->hc);
   }
   free(p);
 }
@@ -358,16 +414,17 @@ HR__CLONES_512 static double coef_p(int64_t n, double d0, double inv_hw, double 
  * d = m + d0, with sin(wc d) and cos(pi d / hw) by angle addition from the
  * tables (c0, s0: cos and sin of wc d0; hc0, hs0: of pi d0 / hw). */
 HR__CLONES_512 static double coef_m(int64_t n, double d0, double wc, double c0, double s0,
-                                    double hc0, double hs0, double zr, double zi, const double *ts,
-                                    const double *tc, const double *hs, const double *hc,
-                                    const double *tr, const double *ti, double *ca, double *cb)
+                                    double wa, double hc0, double hs0, double zr, double zi,
+                                    const double *ts, const double *tc, const double *hs,
+                                    const double *hc, const double *tr, const double *ti,
+                                    double *ca, double *cb)
 {
   double gs = 0.0;
   for (int64_t k = 0; k < n; k++) {
     double x = wc * ((double)k + d0);
     double sn = ts[k] * c0 + tc[k] * s0;
     int at0 = fabs(x) < 1e-9; /* the sinc's centre: 1 */
-    double w = (at0 ? 1.0 : sn) / (at0 ? 1.0 : x) * (0.54 + 0.46 * (hc[k] * hc0 - hs[k] * hs0));
+    double w = (at0 ? 1.0 : sn) / (at0 ? 1.0 : x) * (wa + (1.0 - wa) * (hc[k] * hc0 - hs[k] * hs0));
     ca[k] = w * (zr * tr[k] - zi * ti[k]);
     cb[k] = w * (zr * ti[k] + zi * tr[k]);
     gs += w;
@@ -377,12 +434,14 @@ HR__CLONES_512 static double coef_m(int64_t n, double d0, double wc, double c0, 
 
 /* Filter sums at centre base + c (c a small offset): re + j im =
  * sum_k x_k w(k - c') e^{-j w0 (k - c')}, c' the centre, for lanes < 8
- * (all8) or < 4; *g the sum of the weights; wc: the M-class sinc's cut-off.
+ * (all8) or < 4; *g the sum of the weights; phasor: the phasor filter
+ * (else the frequency path's, which in M class is narrower and shorter).
  * ORs the samples' flags into *flags. */
-static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, double wc, int all8,
+static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, int phasor, int all8,
                  double *re, double *im, double *g, uint32_t *flags)
 {
-  int64_t k0 = (int64_t)ceil(c - p->hw), k1 = (int64_t)floor(c + p->hw);
+  const double hw = phasor ? p->hw : p->hwf;
+  int64_t k0 = (int64_t)ceil(c - hw), k1 = (int64_t)floor(c + hw);
   const int64_t n = k1 - k0 + 1;
   double d0 = (double)k0 - c;
   double *ca = p->ca, *cb = p->cb;
@@ -390,12 +449,12 @@ static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, doub
   const double zr = cos(p->w0 * d0), zi = -sin(p->w0 * d0);
   double gs;
   if (p->cls == HR_PHASOR_P) {
-    gs = coef_p(n, d0, 1.0 / p->hw, zr, zi, p->tr, p->ti, ca, cb);
+    gs = coef_p(n, d0, 1.0 / hw, zr, zi, p->tr, p->ti, ca, cb);
   } else {
-    const int q = wc == p->wc ? 0 : 1;
-    const double wh = M_PI / p->hw;
-    gs = coef_m(n, d0, wc, cos(wc * d0), sin(wc * d0), cos(wh * d0), sin(wh * d0), zr, zi, p->ts[q],
-                p->tc[q], p->hs, p->hc, p->tr, p->ti, ca, cb);
+    const int q = phasor ? 0 : 1;
+    const double wc = phasor ? p->wc : p->wcf, wh = M_PI / hw;
+    gs = coef_m(n, d0, wc, cos(wc * d0), sin(wc * d0), phasor ? 0.54 : 0.5, cos(wh * d0),
+                sin(wh * d0), zr, zi, p->ts[q], p->tc[q], p->hs[q], p->hc[q], p->tr, p->ti, ca, cb);
   }
   /* The samples, in at most two runs of ring slots. */
   memset(re, 0, sizeof(double) * HR__SLOT);
@@ -443,8 +502,8 @@ void hr__pmu_report(hr_meter_t *m)
   double re[4][HR__SLOT], im[4][HR__SLOT], g[4];
   const int mc = p->cls == HR_PHASOR_M, ne = mc ? 4 : 3, ep = mc ? 3 : 1;
   for (int e = 0; e < ne; e++)
-    eval(m, p, p->base, p->frac + (e == 3 ? 0 : e - 1) * p->h, e == 3 ? p->wc : p->wcf, e == ep,
-         re[e], im[e], &g[e], &flags);
+    eval(m, p, p->base, p->frac + (e == 3 ? 0 : e - 1) * p->h, e == 3, e == ep, re[e], im[e], &g[e],
+         &flags);
   double th[3];
   const int nu = m->nu, n3 = m->n_phase == 3;
   /* The reference phase of sample k is w0 (k - position of S); with the

@@ -16,10 +16,10 @@
 #include "core/core.h"
 #include "headroom/grid.h"
 #include "headroom/lease.h"
-#include "sim/sim_int.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
 #include "sim/sim_int.h"
+#include "tree/protect_int.h"
 
 typedef struct job {
   double phi_s; /* position in the iteration schedule [s of uncapped time] */
@@ -50,11 +50,17 @@ struct hr_sim {
   size_t n_slots;
   int n_pop;
   int32_t *slot_node;
+  unsigned char *slot_phase;  /* the slot's node's hr_phase_t (the tree's nodes are large) */
+  int32_t *node_pa, *node_pb; /* per tree index: its parents (compact copies) */
+  int32_t *inner;             /* tree indices of the nodes with children */
+  size_t n_inner;
   int32_t *dev_slot;  /* the agent's leaf (actuator device) d -> slot */
   int32_t *slot_dev;  /* slot -> the agent's leaf */
   int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
   int64_t *pend_t_ns;
+  int64_t pend_min_ns; /* the earliest pend_t_ns (INT64_MAX: none pending) */
+  int plain;           /* hr__sim_set_plain: the straightforward forms, for tests */
 
   /* electricity, per tree index */
   double *ph_w; /* 3 per node: line-to-neutral watts per conductor */
@@ -136,6 +142,39 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
   return HR_OK;
 }
 
+/* Every GPU's reading in one call (hr_actuator_read_many): what sa_read
+ * does per device, without the dispatch and checks per device per step. */
+static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src, int64_t t_ns,
+                        hr_act_reading_t *out)
+{
+  (void)src;
+  hr_sim_t *s = a->impl;
+  if (s->telemetry_lost) {
+    for (int d = 0; d < n; d++) {
+      out[d].t_ns = t_ns;
+      out[d].p_w = out[d].cap_w = 0.0;
+      out[d].valid = 0;
+    }
+    return n > 0 ? hr__act_fail(a, HR_ERR_IO, "simulated GPU %d: telemetry lost", dev0) : HR_OK;
+  }
+  for (int d = 0; d < n; d++) {
+    int32_t k = s->dev_slot[dev0 + d];
+    hr_act_reading_t *o = &out[d];
+    o->t_ns = t_ns;
+    o->p_w = s->p_w[k];
+    o->cap_w = s->cap_w[k];
+    o->valid = 1;
+    if (s->tel_fault[k] & 1) {
+      o->p_w = s->frz_p_w[k];
+      o->t_ns = s->frz_t_ns[k];
+    } else if (s->tel_fault[k] & 2) {
+      static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+      o->p_w = garb[s->garb_n++ & 3];
+    }
+  }
+  return HR_OK;
+}
+
 static int sa_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
 {
   hr_sim_t *s = a->impl;
@@ -160,6 +199,8 @@ static int sa_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
   int32_t k = s->dev_slot[dev];
   s->pend_cap_w[k] = cap_w;
   s->pend_t_ns[k] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  if (s->pend_t_ns[k] < s->pend_min_ns)
+    s->pend_min_ns = s->pend_t_ns[k];
   return HR_OK;
 }
 
@@ -175,8 +216,20 @@ static void sa_destroy(hr_actuator_t *a)
   (void)a; /* impl is the simulator, which owns itself */
 }
 
-static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits, sa_set_cap,
-                                      NULL,     NULL,    sa_name,   sa_destroy};
+static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits,  sa_set_cap,  NULL,
+                                      NULL,     sa_name, sa_destroy, sa_read_many};
+/* The same GPUs read one device at a time (hr__sim_set_plain). */
+static const hr__act_ops_t sim_ops_plain = {"simgpu", sa_read, sa_limits,  sa_set_cap, NULL,
+                                            NULL,     sa_name, sa_destroy, NULL};
+
+void hr__sim_set_plain(hr_sim_t *s, int on)
+{
+  s->plain = on ? 1 : 0;
+  s->act->ops = s->plain ? &sim_ops_plain : &sim_ops;
+  for (size_t k = 0; k < s->n; k++)
+    if (s->dev[k])
+      hr__device_set_plain(s->dev[k], s->plain);
+}
 
 /* ---- policies ------------------------------------------------------------------------ */
 
@@ -321,6 +374,10 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->ev_state);
   free(s->jobs);
   free(s->slot_node);
+  free(s->slot_phase);
+  free(s->node_pa);
+  free(s->node_pb);
+  free(s->inner);
   free(s->dev_slot);
   free(s->slot_dev);
   free(s->slot_work);
@@ -384,8 +441,11 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->dev = calloc(s->n, sizeof *s->dev);
   s->res = calloc(s->n, sizeof *s->res);
   s->i2_as = calloc(3 * s->n, sizeof *s->i2_as);
-  if (!s->work || !s->jobs || !s->ev || !s->ev_node || !s->ev_state || !s->ph_w || !s->powered ||
-      !s->dev || !s->res || !s->i2_as) {
+  s->node_pa = malloc(s->n * sizeof *s->node_pa);
+  s->node_pb = malloc(s->n * sizeof *s->node_pb);
+  s->inner = malloc(s->n * sizeof *s->inner);
+  if (!s->inner || !s->node_pa || !s->node_pb || !s->work || !s->jobs || !s->ev || !s->ev_node ||
+      !s->ev_state || !s->ph_w || !s->powered || !s->dev || !s->res || !s->i2_as) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -431,6 +491,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   size_t m = s->n_slots;
   s->slot_node = malloc(m * sizeof *s->slot_node);
+  s->slot_phase = malloc(m);
   s->dev_slot = malloc(m * sizeof *s->dev_slot);
   s->slot_dev = malloc(m * sizeof *s->slot_dev);
   s->slot_work = malloc(m * sizeof *s->slot_work);
@@ -443,9 +504,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
   s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
-  if (!s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot ||
-      !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
-      !s->speed || !s->pend_t_ns) {
+  if (!s->slot_phase || !s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node ||
+      !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w ||
+      !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -462,9 +523,11 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         s->slot_node[j++] = (int32_t)k;
   }
   for (size_t k = 0; k < m; k++) {
+    s->slot_phase[k] = (unsigned char)s->nd[s->slot_node[k]].phase;
     s->slot_work[k] = -1;
     s->cap_w[k] = s->g.cap_max_w;
     s->pend_t_ns[k] = INT64_MAX;
+    s->pend_min_ns = INT64_MAX;
     /* A populated GPU idles from the start; an empty slot draws nothing. */
     s->p_w[k] = (int)k < s->n_pop ? s->g.idle_w : 0.0;
   }
@@ -525,6 +588,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   hr_budget_cfg_init(&bc);
   s->root_grid = (size_t)-1;
   for (size_t k = 0; k < s->n; k++) {
+    s->node_pa[k] = s->nd[k].parent;
+    s->node_pb[k] = s->nd[k].parent_b;
+    if (s->nd[k].n_children)
+      s->inner[s->n_inner++] = (int32_t)k;
     s->res[k].node = k;
     s->res[k].trip_t_s = NAN;
     s->powered[k] = 1;
@@ -681,6 +748,45 @@ static double train_demand(const hr_sim_t *s, const hr_workload_t *w, const job_
   return p;
 }
 
+/* Sets a GPU's node's conductor powers ph[3] from its power p on phase
+ * (hr_phase_t).  Written as 0 + share: the sums into a zeroed array that
+ * they replace (0 + x is x but for x = -0). */
+static inline void gpu_to_phases(double *ph, unsigned phase, double p)
+{
+  double a = 0.0, b = 0.0, c = 0.0;
+  switch (phase) {
+  case HR_PHASE_A:
+    a += p;
+    break;
+  case HR_PHASE_B:
+    b += p;
+    break;
+  case HR_PHASE_C:
+    c += p;
+    break;
+  case HR_PHASE_AB:
+    a += p / sqrt(3.0);
+    b += p / sqrt(3.0);
+    break;
+  case HR_PHASE_BC:
+    b += p / sqrt(3.0);
+    c += p / sqrt(3.0);
+    break;
+  case HR_PHASE_CA:
+    c += p / sqrt(3.0);
+    a += p / sqrt(3.0);
+    break;
+  default:
+    a += p / 3.0;
+    b += p / 3.0;
+    c += p / 3.0;
+    break;
+  }
+  ph[0] = a;
+  ph[1] = b;
+  ph[2] = c;
+}
+
 /* 1 when tree node x is node c or below it (either parent). */
 static int under(const hr_sim_t *s, int32_t x, int32_t c)
 {
@@ -806,13 +912,21 @@ int hr_sim_step(hr_sim_t *s)
 
   const double t = (double)s->t_ns * 1e-9, dt = s->dt_s;
   const hr_sim_gpu_cfg_t *g = &s->g;
-  /* Caps that come into force during this step. */
+  /* Caps that come into force during this step (none before the earliest
+   * pending one: most steps look at no GPU). */
   int64_t t_end = s->t_ns + s->step_ns;
-  for (size_t k = 0; k < (size_t)s->n_pop; k++)
-    if (s->pend_t_ns[k] <= t_end) {
-      s->cap_w[k] = s->pend_cap_w[k];
-      s->pend_t_ns[k] = INT64_MAX;
+  if (s->plain || s->pend_min_ns <= t_end) {
+    int64_t next = INT64_MAX;
+    for (size_t k = 0; k < (size_t)s->n_pop; k++) { /* an empty slot's cap never acts */
+      if (s->pend_t_ns[k] <= t_end) {
+        s->cap_w[k] = s->pend_cap_w[k];
+        s->pend_t_ns[k] = INT64_MAX;
+      }
+      if (s->pend_t_ns[k] < next)
+        next = s->pend_t_ns[k];
     }
+    s->pend_min_ns = next;
+  }
   /* Jobs: one demand per job and step; a synchronous job goes at the pace
    * of its slowest GPU. */
   for (size_t w = 0; w < s->n_work; w++) {
@@ -833,10 +947,20 @@ int hr_sim_step(hr_sim_t *s)
     }
   }
   hr__infer_out_t io = {0};
+  /* Every node's conductors start the step at 0: the inner nodes here, a
+   * populated GPU's in the loop (gpu_to_phases), an empty slot's never
+   * written (calloc). */
+  for (size_t i = 0; i < s->n_inner; i++)
+    memset(&s->ph_w[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_w);
+  double site_p = 0.0;
+  /* Loop invariants in locals: the compiler must otherwise reload them after
+   * every store of a double. */
+  const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
+  const int smooth = s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0;
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
-    double d = g->idle_w, sp = 1.0;
+    double d = idle_w, sp = 1.0;
     int busy = 0;
     if (w >= 0 && s->inf[w]) {
       /* Inference: the replica steps once, at its first GPU. */
@@ -890,10 +1014,10 @@ int hr_sim_step(hr_sim_t *s)
     s->dem_w[k] = d;
     s->speed[k] = sp;
     double target = up ? (d < s->cap_w[k] ? d : s->cap_w[k]) : 0.0;
-    if (up && target < g->idle_w)
-      target = g->idle_w;
-    double mv = g->slew_w_per_ms * (dt * 1e3), p = s->p_w[k];
-    if (up && (s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0)) {
+    if (up && target < idle_w)
+      target = idle_w;
+    double p = s->p_w[k];
+    if (up && smooth) {
       /* Power smoothing (NVML power smoothing, Blackwell): a busy GPU
        * burns up to the floor (never above its cap), and its power moves
        * at most at the ramp, except that a cap below the power is obeyed
@@ -925,6 +1049,9 @@ int hr_sim_step(hr_sim_t *s)
       p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
       s->p_w[k] = p;
     }
+    /* The GPU's power on the conductors it sits on (its own node's). */
+    gpu_to_phases(&s->ph_w[3 * (size_t)s->slot_node[k]], s->slot_phase[k], s->p_w[k]);
+    site_p += s->p_w[k];
   }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
@@ -942,46 +1069,22 @@ int hr_sim_step(hr_sim_t *s)
     s->work_ideal += dt * n_g;
   }
 
-  /* Electricity: each GPU's power on the conductors it sits on, then up the
-   * tree; a dual-corded node splits over its powered feeds. */
-  memset(s->ph_w, 0, 3 * s->n * sizeof *s->ph_w);
-  double site_p = 0.0;
-  for (size_t k = 0; k < (size_t)s->n_pop; k++) {
-    size_t nk = (size_t)s->slot_node[k];
-    double p = s->p_w[k], *ph = &s->ph_w[3 * nk];
-    site_p += p;
-    switch (s->nd[nk].phase) {
-    case HR_PHASE_A:
-      ph[0] += p;
-      break;
-    case HR_PHASE_B:
-      ph[1] += p;
-      break;
-    case HR_PHASE_C:
-      ph[2] += p;
-      break;
-    case HR_PHASE_AB:
-      ph[0] += p / sqrt(3.0);
-      ph[1] += p / sqrt(3.0);
-      break;
-    case HR_PHASE_BC:
-      ph[1] += p / sqrt(3.0);
-      ph[2] += p / sqrt(3.0);
-      break;
-    case HR_PHASE_CA:
-      ph[2] += p / sqrt(3.0);
-      ph[0] += p / sqrt(3.0);
-      break;
-    default:
-      ph[0] += p / 3.0;
-      ph[1] += p / 3.0;
-      ph[2] += p / 3.0;
-      break;
-    }
-  }
+  /* Electricity, up the tree from the GPUs' conductors (summed in the GPU
+   * loop above); a dual-corded node splits over its powered feeds.  A
+   * single-fed parent's sums stay in registers (acc) while consecutive nodes
+   * feed it (a server's GPUs): the same additions in the same order, without
+   * a store and a reload per GPU. */
+  int32_t acc_k = -1;
+  double acc[3] = {0.0, 0.0, 0.0};
   for (size_t k = s->n; k-- > 0;) {
     const hr_tree_node_t *x = &s->nd[k];
     double *ph = &s->ph_w[3 * k];
+    if ((int32_t)k == acc_k) {
+      ph[0] = acc[0];
+      ph[1] = acc[1];
+      ph[2] = acc[2];
+      acc_k = -1;
+    }
     double tot = ph[0] + ph[1] + ph[2];
     hr_sim_node_result_t *r = &s->res[k];
     if (tot > r->max_p_w)
@@ -1017,9 +1120,25 @@ int hr_sim_step(hr_sim_t *s)
         s->powered_dirty = 1;
       }
     }
-    int32_t pa = x->parent, pb = x->parent_b;
+    int32_t pa = s->node_pa[k], pb = s->node_pb[k];
     if (pa < 0)
       continue;
+    if (pb < 0) {
+      /* fa = 1: the parent takes 1.0 x ph[q], which is ph[q] exactly */
+      if (pa != acc_k) {
+        if (acc_k >= 0)
+          memcpy(&s->ph_w[3 * (size_t)acc_k], acc, sizeof acc);
+        acc_k = pa;
+        memcpy(acc, &s->ph_w[3 * (size_t)pa], sizeof acc);
+      }
+      acc[0] += ph[0];
+      acc[1] += ph[1];
+      acc[2] += ph[2];
+      continue;
+    }
+    if (acc_k >= 0)
+      memcpy(&s->ph_w[3 * (size_t)acc_k], acc, sizeof acc);
+    acc_k = -1;
     int ua = s->powered[pa], ub = pb >= 0 && s->powered[pb];
     double fa = pb < 0 ? 1.0 : (ua && ub ? 0.5 : (ua ? 1.0 : 0.0));
     for (int q = 0; q < 3; q++) {
@@ -1028,6 +1147,8 @@ int hr_sim_step(hr_sim_t *s)
         s->ph_w[3 * (size_t)pb + q] += (1.0 - fa) * ph[q];
     }
   }
+  if (acc_k >= 0)
+    memcpy(&s->ph_w[3 * (size_t)acc_k], acc, sizeof acc);
   s->energy_j += site_p * dt;
   if (s->gen_on && !s->gen_tripped) {
     /* The generator: above its rating for overload_s it trips [M]; its

@@ -58,6 +58,15 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
 size_t hr__simwave_meters(const hr__simwave_t *w);
 uint64_t hr__simwave_records(const hr__simwave_t *w);
 
+/* ---- the straightforward forms ---------------------------------------------------
+ * on = 1: the simulator's GPUs are read one device at a time through the
+ * actuator interface (no hr_actuator_read_many), every GPU is looked at for
+ * caps coming into force at every step, and the simulator's protective
+ * devices always ask for their next trip time (hr__device_set_plain): what
+ * the fast forms must match bit for bit (tests/sim/test_sim_plain.c).  Call
+ * before the first step. */
+void hr__sim_set_plain(hr_sim_t *s, int on);
+
 /* ---- inference workloads (sim_infer.c) -------------------------------------------
  * One object per inference workload: its replicas (gpus_per_replica GPUs
  * each), their requests from the planner's generator over duration_s, served

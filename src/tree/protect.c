@@ -402,7 +402,12 @@ static void advance(hr_device_t *d, const hr_device_input_t *in, double h)
   case HR_DEVICE_TRIP_UNIT: {
     const hr_trip_unit_cfg_t *t = &d->cfg.u.tu;
     /* Exact solution of the first-order thermal image over the step. */
-    double w = -expm1(-h / d->tau_s);
+    double w = d->w_w;
+    if (h != d->w_h) {
+      w = -expm1(-h / d->tau_s);
+      d->w_h = h;
+      d->w_w = w;
+    }
     for (int p = 0; p < 3; p++) {
       double x = (p < in->n_phases ? in->i_a[p] : 0.0) / t->ir_a;
       if (!t->memory && x < t->l_pickup)
@@ -508,6 +513,11 @@ static void trip(hr_device_t *d, hr_element_t e)
 
 /* ---- objects --------------------------------------------------------------- */
 
+void hr__device_set_plain(hr_device_t *d, int on)
+{
+  d->plain = on ? 1 : 0;
+}
+
 size_t hr_device_size(void)
 {
   return sizeof(hr_device_t);
@@ -599,6 +609,43 @@ static int input_ok(const hr_device_input_t *in)
   return isfinite(in->ig_a) && in->ig_a >= 0.0;
 }
 
+/* 1 when a closed trip unit certainly does not trip within h at constant
+ * input, found without next_trip's logarithms; 0 when unsure (next_trip
+ * decides, so the result is the same as its).  Only L can be engaged (S, I
+ * and G below their pickups), and for every phase whose image rises above
+ * k^2 the time to reach it, tau log1p(r) with r = (k^2 - theta) / (fin - k^2)
+ * (l_cross), exceeds h: r > expm1(h / tau) (1 + 1e-9).  The relative margin
+ * of 1e-9 in r is at least 1e-9 r / ((1 + r) log1p(r)) in log1p(r), far
+ * above the few ulps (1e-16) by which log1p, the product with tau and
+ * expm1 may err, so next_trip's delta would exceed h as well. */
+static int surely_no_trip(hr_device_t *d, const hr_device_input_t *in, double h)
+{
+  if (d->cfg.type != HR_DEVICE_TRIP_UNIT || !(h > 0.0))
+    return 0;
+  const hr_trip_unit_cfg_t *t = &d->cfg.u.tu;
+  double imax = imax_of(in);
+  if ((t->has_s && imax >= t->isd_a) || (t->has_i && imax >= t->ii_a) ||
+      (t->has_g && in->ig_a >= t->ig_a))
+    return 0;
+  if (h != d->nt_h) {
+    d->nt_r = expm1(h / d->tau_s) * (1.0 + 1e-9);
+    d->nt_h = h;
+  }
+  if (!(d->nt_r > 1e-300))
+    return 0; /* h far below tau: let next_trip decide */
+  for (int p = 0; p < 3; p++) {
+    double x = (p < in->n_phases ? in->i_a[p] : 0.0) / t->ir_a;
+    double fin = x * x;
+    if ((!t->memory && x < t->l_pickup) || fin <= d->k2)
+      continue; /* l_cross: INFINITY */
+    if (!(d->theta[p] < d->k2))
+      return 0;
+    if (!((d->k2 - d->theta[p]) / (fin - d->k2) > d->nt_r))
+      return 0;
+  }
+  return 1;
+}
+
 int hr_device_step_ex(hr_device_t *dev, const hr_device_input_t *in, double dt_s)
 {
   if (!dev || !in || !input_ok(in) || !(isfinite(dt_s) && dt_s >= 0.0))
@@ -606,6 +653,11 @@ int hr_device_step_ex(hr_device_t *dev, const hr_device_input_t *in, double dt_s
   static const hr_device_input_t open = {{0.0, 0.0, 0.0}, 3, 0.0};
   if (dev->tripped) {
     advance(dev, &open, dt_s);
+    dev->t_s += dt_s;
+    return HR_OK;
+  }
+  if (!dev->plain && surely_no_trip(dev, in, dt_s)) {
+    advance(dev, in, dt_s); /* what next_trip's delta > dt_s leads to, below */
     dev->t_s += dt_s;
     return HR_OK;
   }

@@ -27,6 +27,16 @@ struct hr_device {
   double acc[HR_ELEM_COUNT]; /* integrators of S, I, G, 51, 50, melt (0..1) */
   double s_min_until_s;      /* S delay at its minimum until this time */
   double below_s;            /* relay definite reset: time spent below pickup */
+  /* Caches of pure functions of the step h (a simulator steps every device
+   * with the same h; 0: empty, as h = 0 is never looked up): advance's
+   * -expm1(-h / tau), and the no-trip bound of hr_device_step_ex. */
+  double w_h, w_w;
+  double nt_h, nt_r;
+  int plain; /* hr__device_set_plain */
 };
+
+/* on = 1: hr_device_step_ex always asks next_trip (no surely_no_trip), the
+ * form the fast one must match bit for bit (tests/tree/test_protect_fast.c). */
+void hr__device_set_plain(hr_device_t *d, int on);
 
 #endif

@@ -67,6 +67,51 @@ static void simgpu_delay_and_slew(void **state)
   assert_int_equal(hr_simgpu_create(&cfg, &a), HR_ERR_RANGE);
 }
 
+/* hr_actuator_read_many against one hr_actuator_read per device on a twin
+ * actuator with the same history (the generic path: simgpu has no batch
+ * read), and its errors: a range outside the devices, a failing device. */
+static void read_many_as_single_reads(void **state)
+{
+  (void)state;
+  hr_simgpu_cfg_t cfg;
+  hr_simgpu_cfg_init(&cfg, 4);
+  hr_actuator_t *a, *b;
+  assert_int_equal(hr_simgpu_create(&cfg, &a), HR_OK);
+  assert_int_equal(hr_simgpu_create(&cfg, &b), HR_OK);
+  for (int d = 0; d < 4; d++) {
+    assert_int_equal(hr_simgpu_set_demand(a, d, 300.0 + 100.0 * d, 0), HR_OK);
+    assert_int_equal(hr_simgpu_set_demand(b, d, 300.0 + 100.0 * d, 0), HR_OK);
+  }
+  assert_int_equal(hr_actuator_set_cap(a, 2, 350.0, 0), HR_OK);
+  assert_int_equal(hr_actuator_set_cap(b, 2, 350.0, 0), HR_OK);
+  hr_act_reading_t many[3], one;
+  for (int64_t t = MS; t <= 12 * MS; t += MS) {
+    assert_int_equal(hr_actuator_read_many(a, 1, 3, HR_POWER_DEFAULT, t, many), HR_OK);
+    for (int k = 0; k < 3; k++) {
+      assert_int_equal(hr_actuator_read(b, 1 + k, HR_POWER_DEFAULT, t, &one), HR_OK);
+      assert_true(many[k].valid && one.valid);
+      assert_true(many[k].t_ns == one.t_ns);
+      assert_float_equal(many[k].p_w, one.p_w, 0.0);
+      assert_float_equal(many[k].cap_w, one.cap_w, 0.0);
+    }
+  }
+  assert_float_equal(many[1].p_w, 350.0, 0.0); /* device 2 at its cap */
+  /* Nothing to read; a range past the last device; no output. */
+  assert_int_equal(hr_actuator_read_many(a, 4, 0, HR_POWER_DEFAULT, 12 * MS, many), HR_OK);
+  assert_int_equal(hr_actuator_read_many(a, 2, 3, HR_POWER_DEFAULT, 12 * MS, many), HR_ERR_RANGE);
+  assert_non_null(strstr(hr_actuator_error(a), "devices 2..4 do not exist (4 devices)"));
+  assert_int_equal(hr_actuator_read_many(a, 0, 1, HR_POWER_DEFAULT, 12 * MS, NULL),
+                   HR_ERR_INVALID_ARG);
+  /* Device 1 read at 12 ms already: a read at 11 ms fails there and only there. */
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 10 * MS, &one), HR_OK);
+  assert_int_equal(hr_actuator_read_many(a, 0, 2, HR_POWER_DEFAULT, 11 * MS, many),
+                   HR_ERR_INVALID_ARG);
+  assert_true(many[0].valid);
+  assert_false(many[1].valid);
+  hr_actuator_destroy(a);
+  hr_actuator_destroy(b);
+}
+
 /* ---- RAPL on a fake powercap tree ----------------------------------------- */
 
 static void put(const char *dir, const char *file, const char *text)
@@ -248,6 +293,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(simgpu_delay_and_slew),
+      cmocka_unit_test(read_many_as_single_reads),
       cmocka_unit_test(rapl_on_a_powercap_tree),
       cmocka_unit_test(nvml_missing_library_is_a_clear_error),
       cmocka_unit_test(nvml_reads_sets_and_samples),

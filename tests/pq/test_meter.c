@@ -391,19 +391,31 @@ static void derived_neutral_and_effective_power(void **state)
 }
 
 /* The two forms of the window sums (8-double vectors with AVX-512, 4-double
- * halves elsewhere) give the same records, bit for bit, in every layout.
+ * halves elsewhere), and with them the two forms of the input copy (16-frame
+ * blocks with AVX-512 for 6 or 7 channels, slot by slot elsewhere), give the
+ * same records, bit for bit, in every layout, with NaN, Inf and clipped
+ * samples in the stream and blocks that split the copy's 16-frame blocks.
  * Only an AVX-512 machine can run both; elsewhere the test says so. */
 static void window_sum_forms_agree(void **state)
 {
   (void)state;
   size_t n = (size_t)(1.0 * FS);
   float *x = make_signal(n, 60.0);
-  const hr_layout_t lay[] = {HR_LAYOUT_3P4W, HR_LAYOUT_3P3W, HR_LAYOUT_1P2W};
+  /* Read as 7-channel frames too, so every lane gets some. */
+  const size_t bad[] = {1234, 1235, 4001, 6100, 7777, 9001, 20000};
+  for (unsigned j = 0; j < sizeof bad / sizeof bad[0]; j++)
+    x[bad[j] * 6 + j % 6] = j % 2 ? NAN : INFINITY;
+  for (size_t k = 15000; k < 15030; k++)
+    x[k] = k % 2 ? 420.0f : -420.0f; /* above u_clip_v or i_clip_a, whichever lane */
+  const hr_layout_t lay[] = {HR_LAYOUT_3P4W, HR_LAYOUT_3P4W, HR_LAYOUT_3P3W, HR_LAYOUT_1P2W};
   for (unsigned l = 0; l < sizeof lay / sizeof lay[0]; l++) {
     hr_meter_cfg_t cfg;
     hr_meter_cfg_init(&cfg, FS, 60.0, 230.0, lay[l]);
+    cfg.has_in = l == 1; /* 3P4W with a measured neutral: 7 channels */
     cfg.p_step_base_w = 10000.0;
     cfg.i_step_base_a = 50.0;
+    cfg.u_clip_v = 400.0;
+    cfg.i_clip_a = 300.0;
     collect_t c[2] = {{0}, {0}};
     int nch = 0;
     for (int wide = 0; wide < 2; wide++) {
@@ -420,9 +432,18 @@ static void window_sum_forms_agree(void **state)
       nch = hr_meter_frame_len(m);
       hr_meter_set_callback(m, on_record, &c[wide]);
       /* The 6-channel signal read as nch-channel frames: any samples do. */
-      size_t frames = n * 6 / (size_t)nch, done = 0;
-      assert_int_equal(hr_meter_push(m, x, frames, &done), HR_OK);
-      assert_int_equal(done, frames);
+      size_t frames = n * 6 / (size_t)nch;
+      /* 37-frame blocks: the copy's first and last 16-frame blocks are
+       * partial, at every alignment of the input. */
+      for (size_t k = 0; k < frames; k += 37) {
+        size_t b = frames - k < 37 ? frames - k : 37, done = 0;
+        assert_int_equal(hr_meter_push(m, x + k * (size_t)nch, b, &done), HR_OK);
+        assert_int_equal(done, b);
+      }
+      hr_meter_stats_t st;
+      hr_meter_get_stats(m, &st);
+      assert_true(st.bad_samples > 0);
+      assert_true(st.clipped_samples > 0);
       hr_meter_destroy(m);
     }
     assert_true(c[0].n > 100);
