@@ -1,16 +1,22 @@
-/* Cost of the harmonics stage (HR_REC_HARM) and of its FFT, on one core.
+/* Cost of the harmonics stage (HR_REC_HARM) and of its FFT, and meters per
+ * core with harmonics, synchrophasors and power-swing analytics all on.
  *
  * usage: bench_harm [SECONDS [REPEATS]]   (default 20 s of signal, best of 7)
  *
- * 1. FFT: the engine's (src/pq/fft.c: Debian's KissFFT, kiss_fftr, float,
- *    one real channel of 2048 points) against a radix-2 double FFT of our
- *    own that transforms two real channels at once; ns per real channel.
+ * 1. FFT, 2048 real points, ns per real channel: the engine's
+ *    (src/pq/fft.c hr__fft8_real: our own float FFT that transforms the 8
+ *    lanes of the meter's frame slots at once) against Debian's KissFFT
+ *    (kiss_fftr, float, one channel a call: hr__fft_real, what the stage
+ *    used before) and a radix-2 double FFT of two real channels at once.
  * 2. Meter: a 3P4W signal with measured neutral (7 channels, 8000 Hz,
- *    60.2 Hz, harmonics up to h49), pushed in 10-ms blocks, with every
- *    record of HR_RECMASK_ALL (baseline) and with HR_REC_HARM added, the two
- *    runs alternating in this process; best of REPEATS each.  Prints both
- *    rates, their ratio, and the extra cost per channel-window (one channel
- *    of one 12-cycle window). */
+ *    60.2 Hz, harmonics up to h49), pushed in 10-ms blocks, on one core,
+ *    five configurations alternating in this process, best of REPEATS each:
+ *    every record of HR_RECMASK_ALL (baseline), the same plus HR_REC_HARM,
+ *    plus HR_REC_PHASOR (P class, default 60 reports/s), plus HR_REC_SWING
+ *    (its defaults), and plus all three.  Prints each stage's cost over the
+ *    baseline (harmonics per channel-window: one channel of one 12-cycle
+ *    window), and meters per core with everything on: seconds of one
+ *    meter's signal per second of one core. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +34,37 @@ static void count(const hr_record_t *rec, void *user)
     (*n)++;
 }
 
+static double min_d(double a, double b)
+{
+  return a < b ? a : b;
+}
+
+/* This thread's CPU time: on a machine shared with other builds the wall
+ * clock counts the time the thread waited for a core, this clock does not
+ * (caches and the core's other hyperthread are still shared). */
+static double cpu_now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* bench_meter_run's loop (10-ms blocks, no finish), timed in CPU time. */
 static double meter_run(const float *x, size_t frames, const hr_meter_cfg_t *cfg, long long *n_harm)
 {
   *n_harm = 0;
-  return bench_meter_run(x, frames, 7, cfg, count, n_harm, 0);
+  hr_meter_t *m;
+  if (hr_meter_create(cfg, &m) != HR_OK)
+    exit(1);
+  hr_meter_set_callback(m, count, n_harm);
+  double t0 = cpu_now_s();
+  for (size_t k = 0; k < frames; k += 80) {
+    size_t b = frames - k < 80 ? frames - k : 80;
+    hr_meter_push(m, x + k * 7, b, NULL);
+  }
+  double dt = cpu_now_s() - t0;
+  hr_meter_destroy(m);
+  return dt;
 }
 
 /* The candidate the engine's FFT was chosen against: an iterative radix-2
@@ -128,33 +161,71 @@ static void bench_fft(int repeats)
   double *src_re = malloc(sizeof(double) * n), *src_im = malloc(sizeof(double) * n);
   own_fft_t *o = own_create(n);
   hr__fft_t *f = hr__fft_create(n);
-  if (!re || !im || !src_re || !src_im || !o || !f)
+  hr__fft8_t *f8 = hr__fft8_create(n);
+  float *x8 = malloc(sizeof(float) * 8 * n), *re8 = malloc(sizeof(float) * 8 * nk),
+        *im8 = malloc(sizeof(float) * 8 * nk);
+  double *chan = malloc(sizeof(double) * 8 * n);
+  if (!re || !im || !src_re || !src_im || !o || !f || !f8 || !x8 || !re8 || !im8 || !chan)
     exit(1);
   for (int j = 0; j < n; j++) {
     src_re[j] = sin(0.01 * j);
     src_im[j] = cos(0.02 * j);
+    for (int l = 0; l < 8; l++) {
+      x8[j * 8 + l] = (float)sin(0.01 * (l + 1) * j + l);
+      chan[(size_t)l * n + (size_t)j] = x8[j * 8 + l];
+    }
   }
-  double best_o = 1e30, best_k = 1e30;
+  double best_o = 1e30, best_k = 1e30, best_8 = 1e30, best_k8 = 1e30;
   for (int r = 0; r < repeats; r++) {
-    double t0 = bench_now_s();
+    double t0 = cpu_now_s();
     for (int it = 0; it < iters; it++) {
       memcpy(re, src_re, sizeof(double) * n);
       memcpy(im, src_im, sizeof(double) * n);
       own_forward(o, re, im);
     }
-    double t1 = bench_now_s();
+    double t1 = cpu_now_s();
     /* The engine's: one real channel per call, bins 0..n/2 copied out. */
     for (int it = 0; it < iters; it++)
       hr__fft_real(f, src_re, nk, re, im);
-    double t2 = bench_now_s();
-    best_o = t1 - t0 < best_o ? t1 - t0 : best_o;
-    best_k = t2 - t1 < best_k ? t2 - t1 : best_k;
+    double t2 = cpu_now_s();
+    /* The same 8 channels: KissFFT one at a time, and the 8-lane FFT. */
+    for (int it = 0; it < iters / 8; it++)
+      for (int l = 0; l < 8; l++)
+        hr__fft_real(f, chan + (size_t)l * n, nk, re, im);
+    double t3 = cpu_now_s();
+    for (int it = 0; it < iters / 8; it++)
+      hr__fft8_real(f8, x8, nk, re8, im8);
+    double t4 = cpu_now_s();
+    best_o = min_d(best_o, t1 - t0);
+    best_k = min_d(best_k, t2 - t1);
+    best_k8 = min_d(best_k8, t3 - t2);
+    best_8 = min_d(best_8, t4 - t3);
   }
-  printf("fft own radix-2 double (2 real channels per transform), N=%d: %.0f ns per channel\n", n,
+  /* The two agree (a check that the timed code is the right code). */
+  double err = 0.0, mag = 0.0;
+  for (int l = 0; l < 8; l++) {
+    hr__fft_real(f, chan + (size_t)l * n, nk, re, im);
+    for (int k = 0; k < nk; k++) {
+      err = fmax(err, fabs(re[k] - re8[k * 8 + l]) + fabs(im[k] - im8[k * 8 + l]));
+      mag = fmax(mag, fabs(re[k]) + fabs(im[k]));
+    }
+  }
+  printf("fft radix-2 double (2 real channels per transform), N=%d: %.0f ns per channel\n", n,
          best_o / iters / 2 * 1e9);
-  printf("fft engine (KissFFT kiss_fftr float, 1 channel), N=%d:        %.0f ns per channel\n", n,
+  printf("fft KissFFT kiss_fftr float (1 channel), N=%d:            %.0f ns per channel\n", n,
          best_k / iters * 1e9);
-  printf("fft ratio own/engine: %.2f\n", (best_o / 2) / best_k);
+  printf("fft ratio radix-2 double/KissFFT: %.2f\n", (best_o / 2) / best_k);
+  printf("fft KissFFT, 8 channels one by one:     %.0f ns per channel\n",
+         best_k8 / (iters / 8) / 8 * 1e9);
+  printf("fft engine hr__fft8_real, 8 lanes at once: %.0f ns per channel\n",
+         best_8 / (iters / 8) / 8 * 1e9);
+  printf("fft ratio KissFFT/fft8: %.2f (largest difference %.2g of the largest bin)\n",
+         best_k8 / best_8, err / mag);
+  hr__fft8_destroy(f8);
+  free(x8);
+  free(re8);
+  free(im8);
+  free(chan);
   own_destroy(o);
   hr__fft_destroy(f);
   free(re);
@@ -194,25 +265,39 @@ int main(int argc, char **argv)
     }
     x[k * 7 + 6] = (float)in;
   }
-  hr_meter_cfg_t base, harm;
+  hr_meter_cfg_t base, harm, pha, swi, all;
   hr_meter_cfg_init(&base, fs, 60.0, 230.0, HR_LAYOUT_3P4W);
   base.has_in = 1;
-  harm = base;
+  harm = pha = swi = all = base;
   harm.records |= HR_RECMASK(HR_REC_HARM);
-  double tb = 1e30, th = 1e30;
-  long long nh = 0, n_base;
+  pha.records |= HR_RECMASK(HR_REC_PHASOR);
+  swi.records |= HR_RECMASK(HR_REC_SWING);
+  all.records |= HR_RECMASK(HR_REC_HARM) | HR_RECMASK(HR_REC_PHASOR) | HR_RECMASK(HR_REC_SWING);
+  double tb = 1e30, th = 1e30, tp = 1e30, ts = 1e30, ta = 1e30;
+  long long nh = 0, n_other;
   for (int r = 0; r < repeats; r++) {
-    double a = meter_run(x, frames, &base, &n_base);
-    double b = meter_run(x, frames, &harm, &nh);
-    tb = a < tb ? a : tb;
-    th = b < th ? b : th;
+    tb = min_d(tb, meter_run(x, frames, &base, &n_other));
+    th = min_d(th, meter_run(x, frames, &harm, &nh));
+    tp = min_d(tp, meter_run(x, frames, &pha, &n_other));
+    ts = min_d(ts, meter_run(x, frames, &swi, &n_other));
+    ta = min_d(ta, meter_run(x, frames, &all, &n_other));
   }
   double samples = (double)frames * 7;
   printf("meter all records:          %.3g samples/s\n", samples / tb);
   printf("meter all records + harm:   %.3g samples/s (%lld windows)\n", samples / th, nh);
   printf("ratio harm/base time:       %.2f\n", th / tb);
-  printf("harm cost per channel-window: %.1f us (%.2f %% of one core per 8 kHz 7-channel meter)\n",
+  printf("harm cost per channel-window: %.2f us (%.4f %% of one core per 8 kHz 7-channel meter)\n",
          (th - tb) / ((double)nh * 7) * 1e6, 100.0 * (th - tb) / seconds);
+  printf("per second of one meter's signal, us of one core:\n");
+  printf("  base %.1f  harm %+.1f  phasor %+.1f  swing %+.1f  all %.1f (sum of parts %.1f)\n",
+         tb / seconds * 1e6, (th - tb) / seconds * 1e6, (tp - tb) / seconds * 1e6,
+         (ts - tb) / seconds * 1e6, ta / seconds * 1e6,
+         (tb + (th - tb) + (tp - tb) + (ts - tb)) / seconds * 1e6);
+  printf("meter all records + harm + phasor + swing: %.3g samples/s, ratio to base time %.2f\n",
+         samples / ta, ta / tb);
+  printf("meters per core, everything on: %.0f (8 kHz 3P4W with neutral, 7 channels; "
+         "base alone %.0f; goal 2000)\n",
+         seconds / ta, seconds / tb);
   free(x);
   return 0;
 }

@@ -64,8 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const char *const plan_subs[] = {"workload", "metrics", "train",     "fidelity",
-                                          "generate", "site",    "provision", "oversub"};
+  static const char *const plan_subs[] = {"workload",  "metrics",  "train",
+                                          "fidelity",  "generate", "site",
+                                          "provision", "oversub",  "descriptors"};
   enum { MAXARG = 64 };
   if (size < 1 || size > 4096)
     return 0;
@@ -76,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   buf[size - 1] = '\0';
   char *argv[MAXARG + 4];
   int argc = 0;
-  int which = data[0] % 13;
+  int which = data[0] % 14;
   int (*cmd)(int, char **) = NULL;
   if (which == 0) {
     cmd = cmd_meter;
@@ -95,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   } else {
     cmd = cmd_plan;
     argv[argc++] = "plan";
-    argv[argc++] = (char *)plan_subs[(which - 5) % 8];
+    argv[argc++] = (char *)plan_subs[(which - 5) % 9];
   }
   for (size_t k = 0; k < size - 1 && argc < MAXARG;) {
     argv[argc++] = buf + k;

@@ -17,8 +17,10 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "cmd_plan_desc.h"
 #include "report_chart.h"
 #include "headroom/plan.h"
+#include "headroom/plan_desc.h"
 
 #ifndef HR_PLAN_DEFAULT_DATA
 #define HR_PLAN_DEFAULT_DATA "../shared/data"
@@ -39,6 +41,12 @@ static int parse_num(const char *opt, const char *s, double *v)
 
 static void report_load_error(const char *path, int rc, const hr_diag_t *e)
 {
+  if (e->source[0]) { /* the file at fault is named (a request-driven run's) */
+    char msg[1024];
+    hr_diag_format(e, msg, sizeof msg);
+    fprintf(stderr, "%s (%s)\n", msg, hr_err_name(rc));
+    return;
+  }
   if (e->line > 0 && e->column > 0)
     fprintf(stderr, "%s:%ld:%ld: %s (%s)\n", path, e->line, e->column, e->message, hr_err_name(rc));
   else if (e->line > 0)
@@ -598,6 +606,7 @@ static const char *data_dir(const char *given)
  * the measured traces and the training configuration. */
 typedef struct train_ctx {
   const char *data, *lut;
+  const char *runs; /* --runs: request-driven runs instead of the H100 folder */
   uint64_t seed;
   char tdir[4096], lpath[4096];
   hr_plan_traceset_t *set;
@@ -623,6 +632,9 @@ static int train_opts(cli_opt_t *t, train_ctx_t *c)
       OSTR("--data", &c->data, "DIR",
            "shared data folder (default $HR_SHARED_DATA, else\n" HR_PLAN_DEFAULT_DATA ")"),
       OSTR("--lut", &c->lut, "CSV", "Splitwise performance table (default under DIR)"),
+      OSTR("--runs", &c->runs, "PATH",
+           "train on request-driven runs instead: a manifest CSV or a folder\n"
+           "with runs.csv (power + request log or counters; docs/plan.md)"),
       OU64("--seed", &c->seed, "N", "random seed (default 1)"),
       OINT("--bigru-epochs", &c->bigru_epochs, "N",
            "most epochs of the paper method's BiGRU (default 500, early\n"
@@ -647,8 +659,11 @@ static int train_load(train_ctx_t *c)
     snprintf(c->lpath, sizeof c->lpath, "%s/power/splitwise-lut/perf_model.csv", d);
     c->lut = c->lpath;
   }
+  if (c->runs)
+    snprintf(c->tdir, sizeof c->tdir, "%s", c->runs);
   hr_diag_t e = {0};
-  int rc = hr_plan_traceset_load(c->tdir, &c->set, &e);
+  int rc = c->runs ? hr_plan_runs_load(c->runs, 0.0, &c->set, &e)
+                   : hr_plan_traceset_load(c->tdir, &c->set, &e);
   if (rc != HR_OK) {
     report_load_error(c->tdir, rc, &e);
     c->set = NULL;
@@ -944,16 +959,17 @@ static void eval_trace(const hr_plan_model_t *m, const hr_plan_trace_t *t, const
   if (!active)
     return;
   /* A fixed-batch steady-state run: the server holds max_num_seqs requests
-   * throughout (docs/plan.md). */
+   * throughout (docs/plan.md); a request-driven run carries its own A(t). */
   for (size_t i = 0; i < t->n; i++)
-    active[i] = t->max_num_seqs;
+    active[i] = t->active ? t->active[i] : t->max_num_seqs;
   for (int meth = 0; meth < HR_PLAN_METHOD_COUNT_ && r->rc == HR_OK; meth++) {
     double *gen = malloc(t->n * sizeof *gen);
     if (!gen) {
       r->rc = HR_ERR_NOMEM;
       break;
     }
-    int rc = hr_plan_model_generate(m, meth, t->model, t->num_gpus, active, t->n, seed, gen);
+    int rc =
+        hr_plan_model_generate_dt(m, meth, t->model, t->num_gpus, active, t->n, t->dt_s, seed, gen);
     if (rc == HR_ERR_UNSUPPORTED) { /* no LUT given */
       free(gen);
       continue;
@@ -1232,7 +1248,8 @@ static int cmd_fidelity(int argc, char **argv)
                            "standard deviation (default 1: one seed, the plain table)",
                            1, 1000);
   t[n++] = (cli_opt_t)OSTR("--train", &train_dir, "DIR",
-                           "train on every run of DIR (a traces_summary.csv and its traces)");
+                           "train on every run of DIR (a traces_summary.csv and its traces,\n"
+                           "or request-driven runs: a runs.csv manifest or a folder with one)");
   t[n++] = (cli_opt_t)OSTR("--test", &test_dir, "DIR",
                            "score on every run of DIR (with --train; instead of --split)");
   int rc = plan_parse("fidelity", "[options]",
@@ -1264,11 +1281,11 @@ static int cmd_fidelity(int argc, char **argv)
     }
     hr_diag_t le = {0};
     hr_plan_traceset_t *train = NULL, *test = NULL;
-    if ((rc = hr_plan_traceset_load(train_dir, &train, &le)) != HR_OK) {
+    if ((rc = hr_plan_traceset_load_any(train_dir, &train, &le)) != HR_OK) {
       report_load_error(train_dir, rc, &le);
       return 1;
     }
-    if ((rc = hr_plan_traceset_load(test_dir, &test, &le)) != HR_OK) {
+    if ((rc = hr_plan_traceset_load_any(test_dir, &test, &le)) != HR_OK) {
       report_load_error(test_dir, rc, &le);
       hr_plan_traceset_destroy(train);
       return 1;
@@ -1333,8 +1350,10 @@ static int cmd_fidelity(int argc, char **argv)
         match = (hit == only || hit[-1] == ',') && (hit + ml == only + ol || hit[ml] == ',');
       if (match)
         set->tr[keep++] = set->tr[i];
-      else
+      else {
         free(set->tr[i].p_w);
+        free(set->tr[i].active); /* a request-driven run's (--runs) */
+      }
     }
     set->n = keep;
     if (keep == 0) {
@@ -1371,7 +1390,8 @@ static int cmd_fidelity(int argc, char **argv)
   if (seeds > 1)
     out.agg = &agg;
   if (!json) {
-    printf("# held-out fidelity on %s (0.1 s; ACF lags 1-50; ramps on 1 s means)", c.tdir);
+    printf("# held-out fidelity on %s (%g s; ACF lags 1-50; ramps on 1 s means)", c.tdir,
+           set->n ? set->tr[0].dt_s : 0.1);
     if (seeds > 1)
       printf("; mean and standard deviation over seeds %llu..%llu", (unsigned long long)cfg.seed,
              (unsigned long long)(cfg.seed + (uint64_t)seeds - 1));
@@ -1522,6 +1542,9 @@ static int cmd_generate(int argc, char **argv)
   double batch = 1;
   uint64_t seed = 1;
   int json = 0, pooled = 0;
+  plan_desc_args_t da;
+  plan_desc_args_init(&da);
+  int method_given = 0;
   const cli_opt_t t[] = {
       OSTR("--model-file", &mf, "MODEL", "model file from plan train (required)"),
       OSTR("--model", &label, "LABEL", "model label (Llama-3.1-8B, ...); one the file holds"),
@@ -1533,13 +1556,78 @@ static int cmd_generate(int argc, char **argv)
       ODBL_GT("--seconds", &seconds, "S", "length [s] (default 60)", 0, 1e7),
       OU64("--seed", &seed, "N", "random seed (default 1)"),
       OFLAG("--json", &json, "JSON Lines {\"t_s\",\"power_w\"} instead of CSV"),
+      {.kind = CLI_SECTION,
+       .help = "A configuration not in the model file (docs/plan.md "
+               "\"Descriptors\"; method copula):"},
+      ODBL_GT("--params-b", &da.params_b, "P",
+              "total parameters [10^9]: asks for the descriptor path", 0, 1e6),
+      ODBL_GT("--active-params-b", &da.active_b, "A",
+              "parameters active per token [10^9] (default P: dense)", 0, 1e6),
+      OINT("--tp", &da.tp, "N", "tensor-parallel degree (default --gpus)", 1, 4096),
+      OSTR("--gpu", &da.gpu, "NAME", "GPU type: h100 (default), h200, a100"),
+      ODBL("--precision-bits", &da.precision_bits, "B", "bits per weight (default 16)", 1, 64),
+      ODBL("--tdp-w", &da.tdp_w, "W", "GPU nameplate [W] (default: the GPU table's)", 1, 1e5),
+      ODBL("--idle-w", &da.idle_w, "W", "GPU idle power [W] (default: the GPU table's)", 0, 1e5),
+      OSTR("--descriptors", &da.descriptors, "CSV",
+           "descriptors of the model file's labels (model_label,params_b,\n"
+           "active_params_b,tp,precision_bits,gpu); the Llama-3.1 ones are built in"),
+      OSTR("--calibrate", &da.calibrate, "CSV[,CSV...]",
+           "measured power of the configuration (t_s,power_w, any cadence)"),
+      ODBL("--calibrate-minutes", &da.cal_minutes, "M",
+           "use only M minutes in all, split evenly over the files (default\n"
+           "all)",
+           0, 1e6),
+      OSTR("--calibrate-batch", &da.cal_batch, "B[,B...]",
+           "batch limit of each calibration file (default --batch)"),
+      OSTR("--calibrate-levels", &da.cal_levels, "IDLE,FULL[,BATCH]",
+           "idle and full-load power per GPU [W] (full load: the median at\n"
+           "BATCH, default the largest trained), instead of (or before) a trace"),
   };
   int rc = plan_parse("generate", "--model-file MODEL --model LABEL [options]",
-                      "One replica's power at 0.1 s, as CSV (t_s,power_total_W).  SIGTERM,\n"
+                      "One replica's power at the model's step (0.1 s for the H100 traces),\n"
+                      "as CSV (t_s,power_total_W).  SIGTERM,\n"
                       "SIGINT and SIGHUP end the output on a whole row (exit 128 + the signal).",
                       t, (int)(sizeof t / sizeof t[0]), argc, argv, NULL, 0, NULL);
   if (rc != CLI_GO_ON)
     return rc;
+  int desc = da.params_b > 0.0;
+  if (!desc && (da.active_b > 0.0 || da.tp > 0 || da.descriptors || da.calibrate || da.cal_levels ||
+                strcmp(da.gpu, "h100") != 0)) {
+    fprintf(stderr, "headroom plan generate: the descriptor options need --params-b P\n");
+    return 2;
+  }
+  if (desc && (label || pooled)) {
+    fprintf(stderr, "headroom plan generate: --params-b describes the configuration: no --model "
+                    "or --pooled with it\n");
+    return 2;
+  }
+  for (int k = 1; k < argc; k++)
+    method_given =
+        method_given || strcmp(argv[k], "--method") == 0 || strncmp(argv[k], "--method=", 9) == 0;
+  if (desc && !method_given)
+    method = "copula";
+  if (desc && strcmp(method, "copula") != 0 && strcmp(method, "tdp") != 0 &&
+      strcmp(method, "mean") != 0) {
+    fprintf(stderr,
+            "headroom plan generate: --params-b: the descriptor path serves --method "
+            "copula (and tdp, mean), not %s\n",
+            method);
+    return 2;
+  }
+  if (desc && da.tp > 0 && gpus != da.tp) {
+    int gpus_given = 0;
+    for (int k = 1; k < argc; k++)
+      gpus_given =
+          gpus_given || strcmp(argv[k], "--gpus") == 0 || strncmp(argv[k], "--gpus=", 7) == 0;
+    if (gpus_given) {
+      fprintf(stderr,
+              "headroom plan generate: --tp %d and --gpus %d: one replica spans its "
+              "tensor-parallel GPUs\n",
+              da.tp, gpus);
+      return 2;
+    }
+    gpus = da.tp;
+  }
   int meth = method_of(method);
   if (!mf || meth < 0 || gpus < 1 || batch < 0 || !(seconds > 0) || seconds > 1e7 ||
       (label && pooled)) {
@@ -1551,6 +1639,15 @@ static int cmd_generate(int argc, char **argv)
   hr_plan_model_t *m;
   if (load_model(mf, &m) != 0)
     return 1;
+  if (desc) {
+    hr_plan_model_t *pm = NULL;
+    int drc = plan_desc_model(m, mf, &da, gpus, batch, "descriptor", &pm);
+    hr_plan_model_destroy(m);
+    if (drc != 0)
+      return drc;
+    m = pm;
+    label = "descriptor";
+  }
   /* An unknown label used to fall back to the pooled group silently: a
    * typo gave another model's power.  The pooled group is asked for. */
   int known = 0;
@@ -1580,7 +1677,11 @@ static int cmd_generate(int argc, char **argv)
   }
   if (pooled)
     label = NULL;
-  size_t n = (size_t)llround(seconds / 0.1);
+  /* The model's own step: 0.1 s for the H100 traces, 0.25 s for a model
+   * trained on request-driven runs (--runs). */
+  const double step = hr_plan_model_dt(m) > 0.0 ? hr_plan_model_dt(m) : 0.1;
+  const int tdig = fabs(step - 0.1) < 1e-12 ? 1 : 3; /* the 0.1-s output as it always was */
+  size_t n = (size_t)llround(seconds / step);
   double *a = malloc(n * sizeof *a), *p = malloc(n * sizeof *p);
   if (!a || !p) {
     rc = HR_ERR_NOMEM;
@@ -1599,9 +1700,9 @@ static int cmd_generate(int argc, char **argv)
       printf("t_s,power_total_W\n");
     for (; i < n && !(i % 4096 == 0 && (signo = cli_stop_requested())); i++) {
       if (json)
-        printf("{\"t_s\":%.1f,\"power_w\":%.3f}\n", (double)i * 0.1, p[i]);
+        printf("{\"t_s\":%.*f,\"power_w\":%.3f}\n", tdig, (double)i * step, p[i]);
       else
-        printf("%.1f,%.3f\n", (double)i * 0.1, p[i]);
+        printf("%.*f,%.3f\n", tdig, (double)i * step, p[i]);
     }
   } else {
     if (rc == HR_ERR_UNSUPPORTED && meth == HR_PLAN_PAPER)
@@ -2206,6 +2307,8 @@ int cmd_plan(int argc, char **argv)
       {"train", cmd_train, "fit all power models on the measured traces into a model file"},
       {"fidelity", cmd_fidelity, "the held-out fidelity table of every power model"},
       {"generate", cmd_generate, "one replica's power at 0.1 s as CSV"},
+      {"descriptors", cmd_plan_descriptors,
+       "leave-one-model-out table of the descriptor path and its calibration"},
       {"site", cmd_site_run, "facility power from a workload: utility statistics, report"},
       {"provision", cmd_provision, "the same facility under every power model"},
       {"oversub", cmd_oversub, "racks per row by nameplate vs by generated traces"},

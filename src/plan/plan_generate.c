@@ -208,6 +208,10 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
     return HR_ERR_NOT_FOUND;
   if (method == HR_PLAN_PAPER && g->bigru_h == 0)
     return HR_ERR_UNSUPPORTED; /* trained without it, or a version-1 file */
+  /* A group predicted from descriptors holds the copula tables only. */
+  if (g && g->copula_only && method != HR_PLAN_TDP && method != HR_PLAN_MEAN &&
+      method != HR_PLAN_COPULA && method != HR_PLAN_LUT)
+    return HR_ERR_UNSUPPORTED;
   hr_plan_rng_t r;
   hr_plan_rng_seed(&r, seed);
   double ng = (double)num_gpus;

@@ -47,6 +47,8 @@ typedef struct group {
   double trans[NBMAX][HR__PLAN_KMAX * HR__PLAN_KMAX];
   double acfz[NBMAX][ZLAGS]; /* ACF of the runs' normal scores, lags 1..ZLAGS */
   double qtab[NBMAX][NQ];    /* per-GPU power [W] at u = i / (NQ - 1) of the batch's mixture */
+  int copula_only;           /* a group predicted from descriptors (plan_desc.c): no GMM states,
+                              * only the copula tables (and mean_w) are filled */
 } group_t;
 
 struct hr_plan_model {
@@ -65,5 +67,10 @@ double hr__plan_feat_a(const group_t *g, double active);
 void hr__plan_softmax_probs(const group_t *g, double a, double *p);
 int hr__plan_cmp_double(const void *x, const void *y);
 double hr__plan_q_of_z(const double *qtab, double z);
+/* The copula tables of plan_train.c: the quantile table of x[0..n) (sorted
+ * in place), and the latent Gaussian ACF whose transform through qtab has the
+ * power ACF target (NORTA). */
+int hr__plan_build_qtab(double *qtab, double *x, size_t n);
+void hr__plan_norta_latent(const double *qtab, const double *target, double *latent);
 
 #endif

@@ -43,7 +43,7 @@ int hr_plan_train_cfg_init(hr_plan_train_cfg_t *cfg)
 /* Quantile table of the per-GPU power of the runs x[0..n) of one batch
  * size: the configuration's empirical marginal, linear interpolation
  * between order statistics (NumPy's default). */
-static int build_qtab(double *qtab, double *x, size_t n)
+int hr__plan_build_qtab(double *qtab, double *x, size_t n)
 {
   qsort(x, n, sizeof *x, hr__plan_cmp_double);
   for (int q = 0; q < NQ; q++)
@@ -55,7 +55,7 @@ static int build_qtab(double *qtab, double *x, size_t n)
  * correlation, so the latent process must be more correlated).  The map
  * rho_z -> rho_x is computed by quadrature on a grid and inverted by linear
  * interpolation; it is monotone. */
-static void norta_latent(const double *qtab, const double *target, double *latent)
+void hr__plan_norta_latent(const double *qtab, const double *target, double *latent)
 {
   enum { NG = 61, NR = 40 };
   double z[NG], wz[NG], g[NG], sw = 0.0, mu = 0.0, m2 = 0.0;
@@ -336,10 +336,10 @@ static int train_group(group_t *g, const hr_plan_traceset_t *set, const size_t *
         for (size_t q = 0; q < t->n; q++)
           pool[np++] = t->p_w[q] / t->num_gpus;
     }
-    build_qtab(g->qtab[b], pool, np);
+    hr__plan_build_qtab(g->qtab[b], pool, np);
     double target[ZLAGS];
     memcpy(target, g->acfz[b], sizeof target);
-    norta_latent(g->qtab[b], target, g->acfz[b]);
+    hr__plan_norta_latent(g->qtab[b], target, g->acfz[b]);
   }
   free(pool);
   for (int j = 0; j < k; j++)
