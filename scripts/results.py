@@ -26,9 +26,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 POLICIES = ["none", "static70", "static60", "dynamo", "polca", "thunderbolt", "headroom",
-            "headroom-thermal", "headroom-smooth", "headroom-admit", "lease-3band", "lease-2thr"]
+            "headroom-flat", "headroom-smooth", "headroom-admit", "lease-3band", "lease-2thr"]
 CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom",
-                "headroom-thermal"]
+                "headroom-flat"]
 
 
 def cpu_name():

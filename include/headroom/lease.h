@@ -173,6 +173,10 @@ typedef struct hr_lease_cfg {
                                 when unrated), 0..1; default 0.3 */
   double degraded_frac;      /* budget factor in degraded mode, 0 < x <= 1; default 0.9 */
   int64_t stable_ns;         /* events must be clear this long before the mode improves; 10 s */
+  int feed_loss_budgets;     /* 1: a lost feed only kills its side's budgets (the survivors'
+                                budgets, which count every dual-corded load in full, govern);
+                                0 (default): it also enters protection mode (every lease
+                                revoked while the feed is lost) */
   hr_lease_notify_fn notify; /* called on every mode change; may be NULL */
   void *notify_user;         /* passed to notify; borrowed */
 } hr_lease_cfg_t;

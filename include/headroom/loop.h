@@ -99,6 +99,14 @@ typedef struct hr_agent_cfg {
   double predict_horizon_s; /* default 0.05 */
   double grid_hold_s;       /* on an oscillation-band violation at a root: no cap increases
                                for this long [s] >= 0; default 5 */
+  int grid_ramp_caps;       /* lease policies, 1: at a root with a grid ramp limit the caps'
+                               sum stays within one ramp window's rise above the lowest
+                               draw of the last one to two seconds (as hr_agent_set_supply's
+                               envelope), so the draw cannot step past the limit; 0 (default) */
+  int hold_keep;            /* lease policies, 1: during that hold no cap falls either
+                               (a leaf's demand is its present cap; budgets still cut), so
+                               caps that followed a workload's dip are not pinned there;
+                               0 (default): caps may fall, not rise */
   /* HR_LOOP_MULT_DECREASE (Thunderbolt-like; thresholds are fractions of the node's
    * limit_w): above md_high every cap x md_beta; below md_low each throttled GPU is
    * released to its full cap with probability md_release_p per period. */

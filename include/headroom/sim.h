@@ -194,7 +194,22 @@ typedef struct hr_sim_node_result {
   double max_p_w;     /* highest power through the node [W] */
   double cont_w;      /* continuous limit (cold budget, lease.h) [W] */
   double over_cont_s; /* time above cont_w [s] */
+  /* Sustained load (docs/sim.md, "Capacity search"): the highest RMS current
+   * of any conductor over any whole HR_SIM_SUSTAIN_WINDOW_S window of the run
+   * (the last, partial window counts when no whole one fits) [A], and the
+   * device's ultimate tripping current: the least constant current that
+   * trips it at all, from cold (the asymptote of its long-time band) [A].
+   * sustained_a >= sustain_trip_a means the device would trip if that
+   * window's load went on.  0 and INFINITY without a device. */
+  double sustained_a;
+  double sustain_trip_a;
 } hr_sim_node_result_t;
+
+/* The window [s] of hr_sim_node_result_t.sustained_a: a minute holds many
+ * training iterations and two 30-s checkpoint cycles, so its mean I^2 is what
+ * a long-time thermal image (time constant 36 tr / k^2, several minutes for
+ * tr >= 8 s; orchestration.md §3.2) integrates. */
+#define HR_SIM_SUSTAIN_WINDOW_S 60.0
 
 typedef struct hr_sim_result {
   double t_s; /* simulated time [s] */
@@ -257,7 +272,8 @@ typedef struct hr_sim_trial {
   unsigned trips;
   double work_frac;
   double max_thermal; /* highest device thermal state, fraction of trip */
-  int ok;             /* no trip and work_frac >= 1 - max_loss */
+  double max_sustain; /* highest sustained_a / sustain_trip_a of any device */
+  int ok;             /* no trip, max_sustain < 1 and work_frac >= 1 - max_loss */
   double wall_s;
 } hr_sim_trial_t;
 

@@ -81,7 +81,7 @@ static void on_record(const hr_record_t *rec, void *user)
 /* The policies of hr_sim_policy_cfg and the actuators, for --help and the
  * refusals. */
 #define POLICIES                                                                                   \
-  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-thermal, "             \
+  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat, "                \
   "lease-3band, "                                                                                  \
   "lease-2thr"
 #define ACTUATORS "sim, nvml, rapl"
@@ -119,7 +119,7 @@ int cmd_agent(int argc, char **argv)
        .kind = CLI_STR,
        .dst = &policy,
        .arg = "P",
-       .help = "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom, headroom-thermal, "
+       .help = "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom, headroom-flat, "
                "lease-3band, lease-2thr\n(default headroom; headroom-smooth and headroom-admit\n"
                "exist in the simulator only)"},
       {.name = "--meter-node",

@@ -17,7 +17,7 @@
 #include "cli_util.h"
 #include "headroom/sim.h"
 
-#define ALL_POLICIES "none,static70,static60,dynamo,polca,thunderbolt,headroom,headroom-thermal"
+#define ALL_POLICIES "none,static70,static60,dynamo,polca,thunderbolt,headroom,headroom-flat"
 
 typedef struct prog {
   const char *policy;
@@ -31,11 +31,14 @@ static int on_trial(void *user, const hr_sim_trial_t *t)
 {
   prog_t *p = user;
   if (!p->quiet)
-    fprintf(stderr, "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f -> %s (%.1f s)\n",
-            p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok ? "ok" : "fails",
-            t->wall_s);
-  if (p->trials && fprintf(p->trials, "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f\n", p->scen, p->policy,
-                           t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s) < 0)
+    fprintf(stderr,
+            "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f, sustained %.3f -> %s "
+            "(%.1f s)\n",
+            p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->max_sustain,
+            t->ok ? "ok" : "fails", t->wall_s);
+  if (p->trials &&
+      fprintf(p->trials, "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f,%.5f\n", p->scen, p->policy, t->gpus,
+              t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s, t->max_sustain) < 0)
     p->err = 1;
   return cli_stop_requested();
 }
@@ -205,7 +208,8 @@ int cmd_capacity(int argc, char **argv)
       status = 1;
       goto done;
     }
-    if (fprintf(pg.trials, "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s\n") < 0 ||
+    if (fprintf(pg.trials,
+                "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s,max_sustain\n") < 0 ||
         fprintf(csv, "scenario,policy,gpus,gpus_static,recovered_pct,bracketed,trials,"
                      "max_loss_pct,derate,duration_s,wall_s\n") < 0)
       pg.err = 1;

@@ -89,7 +89,7 @@ static double ms(double s)
 
 /* The policies of hr_sim_policy_cfg, for --help and the refusal. */
 #define POLICIES                                                                                   \
-  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-thermal,\n"            \
+  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat,\n"               \
   "headroom-smooth, headroom-admit, lease-3band, lease-2thr"
 
 int cmd_sim(int argc, char **argv)
@@ -103,7 +103,7 @@ int cmd_sim(int argc, char **argv)
        .dst = &policy,
        .arg = "P",
        .help = "the control policy (required): none, static70, static60,\n"
-               "dynamo, polca, thunderbolt, headroom, headroom-thermal,\n"
+               "dynamo, polca, thunderbolt, headroom, headroom-flat,\n"
                "headroom-smooth, headroom-admit, lease-3band, lease-2thr"},
       {.name = "--report",
        .kind = CLI_STR,

@@ -657,9 +657,14 @@ double hr__lease_phase_demand(hr_lease_sys_t *s, size_t k, const double *dem, do
 
 /* ---- modes ---------------------------------------------------------------------- */
 
-static hr_mode_t mode_for(unsigned ev)
+static hr_mode_t mode_for(const hr_lease_sys_t *s, unsigned ev)
 {
-  if (ev & HR_EVENT_FEED_LOSS)
+  /* With feed_loss_budgets the lost side's nodes are dead (budget 0) and
+   * every grant under a surviving feed already fits that feed's limits: a
+   * dual-corded load counts in full on both sides (orchestration.md §3.5,
+   * "each feed must be capped on its own"), so revoking every lease would
+   * only throw away work the survivor can carry. */
+  if ((ev & HR_EVENT_FEED_LOSS) && !s->cfg.feed_loss_budgets)
     return HR_MODE_PROTECTION;
   if (ev & (HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS | HR_EVENT_UTILITY_LOSS))
     return HR_MODE_DEGRADED;
@@ -697,7 +702,7 @@ static void enter_mode(hr_lease_sys_t *s, hr_mode_t m, int64_t t)
 void hr__lease_update_mode(hr_lease_sys_t *s, int64_t t)
 {
   unsigned ev = s->events | s->auto_events;
-  hr_mode_t want = mode_for(ev);
+  hr_mode_t want = mode_for(s, ev);
   if (ev != s->ev_seen || want > s->mode)
     s->calm_since_ns = t;
   s->ev_seen = ev;

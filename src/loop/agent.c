@@ -94,6 +94,11 @@ struct hr_agent {
   double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
   int64_t sup_t_ns, sup_bucket_ns;
   int sup_new;
+  /* the grid's ramp limit on the caps (cfg.grid_ramp_caps): the same
+   * envelope, with no level limit; grd_ramp_w_per_s 0 when off */
+  double grd_ramp_w_per_s, grd_env_w, grd_dmin_cur_w, grd_dmin_prev_w;
+  int64_t grd_t_ns, grd_bucket_ns;
+  int grd_new;
   int have_lat_in;
   int64_t lat_in_ns;
   uint32_t lat_hist[LAT_BINS];
@@ -523,6 +528,13 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
       hr_agent_destroy(a);
       return rc;
     }
+    /* The envelope's rise is one ramp window's worth (its 1-s buckets): a
+     * window other than 1 s scales the allowance to the same rise. */
+    if (cfg->grid_ramp_caps && uses_leases(cfg->policy) && gl->max_ramp_w_per_s > 0.0) {
+      double win_s = gl->ramp_window_s > 0.0 ? gl->ramp_window_s : 1.0;
+      a->grd_ramp_w_per_s = gl->max_ramp_w_per_s * (win_s < 1.0 ? win_s : 1.0);
+      a->grd_new = 1;
+    }
   }
   a->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
   a->sup_lim_w = INFINITY;
@@ -816,7 +828,11 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
       if (a->want_t_ns[k] != INT64_MIN && t - a->want_t_ns[k] <= a->cfg.stale_ns &&
           a->want_w[k] > d)
         d = a->want_w[k];
-      if (hold && d > cap)
+      /* During a grid hold no cap rises; with hold_keep none falls
+       * either: a workload's own swing (a checkpoint) would otherwise pull
+       * its leases down and the hold pin them there after it ends.  The
+       * budgets still cut whatever a protective device needs. */
+      if (hold && (d > cap || a->cfg.hold_keep))
         d = cap;
     }
     a->demand_w[nk] = d;
@@ -1009,10 +1025,10 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
  * envelope starts at what the GPUs draw when the limit is set (each at least
  * its lowest cap) and rises at most at the ramp, never above the limit; caps
  * above it are cut in proportion to their room above their minimum. */
-static void supply_clamp(hr_agent_t *a, int64_t t)
+static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w_per_s,
+                           double *env_w, double *dmin_cur_w, double *dmin_prev_w, int64_t *t_ns,
+                           int64_t *bucket_ns, int *is_new)
 {
-  if (!isfinite(a->sup_lim_w))
-    return;
   /* The least the caps can sum to without cutting a GPU below its draw
    * (a GPU without a fresh reading: its present cap). */
   double draw = 0.0, floor_w = 0.0;
@@ -1022,31 +1038,31 @@ static void supply_clamp(hr_agent_t *a, int64_t t)
     draw += p;
     floor_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
   }
-  if (a->sup_new) {
-    a->sup_env_w = floor_w;
-    a->sup_dmin_cur_w = a->sup_dmin_prev_w = draw;
-    a->sup_bucket_ns = t;
-    a->sup_new = 0;
+  if (*is_new) {
+    *env_w = floor_w;
+    *dmin_cur_w = *dmin_prev_w = draw;
+    *bucket_ns = t;
+    *is_new = 0;
   } else {
-    a->sup_env_w += a->sup_ramp_w_per_s * (double)(t - a->sup_t_ns) * 1e-9;
+    *env_w += ramp_w_per_s * (double)(t - *t_ns) * 1e-9;
   }
-  a->sup_t_ns = t;
+  *t_ns = t;
   /* The envelope also follows the draw down: at most the ramp's second
    * above the lowest draw of the last one to two seconds (what the GPUs
    * draw, even below their lowest caps), so a load that fell cannot step
    * back faster than the generator takes it. */
-  if (t - a->sup_bucket_ns >= 1000000000) {
-    a->sup_dmin_prev_w = a->sup_dmin_cur_w;
-    a->sup_dmin_cur_w = draw;
-    a->sup_bucket_ns = t;
-  } else if (draw < a->sup_dmin_cur_w) {
-    a->sup_dmin_cur_w = draw;
+  if (t - *bucket_ns >= 1000000000) {
+    *dmin_prev_w = *dmin_cur_w;
+    *dmin_cur_w = draw;
+    *bucket_ns = t;
+  } else if (draw < *dmin_cur_w) {
+    *dmin_cur_w = draw;
   }
-  double lo = a->sup_dmin_cur_w < a->sup_dmin_prev_w ? a->sup_dmin_cur_w : a->sup_dmin_prev_w;
-  if (a->sup_env_w > lo + a->sup_ramp_w_per_s)
-    a->sup_env_w = lo + a->sup_ramp_w_per_s;
-  if (a->sup_env_w > a->sup_lim_w)
-    a->sup_env_w = a->sup_lim_w;
+  double lo = *dmin_cur_w < *dmin_prev_w ? *dmin_cur_w : *dmin_prev_w;
+  if (*env_w > lo + ramp_w_per_s)
+    *env_w = lo + ramp_w_per_s;
+  if (*env_w > lim_w)
+    *env_w = lim_w;
   double sum = 0.0, mins = 0.0;
   for (size_t k = 0; k < a->n_leaves; k++) {
     double c = a->scr_w[k] < a->cap_min_w[k] ? a->cap_min_w[k] : a->scr_w[k];
@@ -1054,15 +1070,30 @@ static void supply_clamp(hr_agent_t *a, int64_t t)
     sum += a->scr_w[k];
     mins += a->cap_min_w[k];
   }
-  if (sum <= a->sup_env_w)
+  if (sum <= *env_w)
     return;
   /* Below the sum of the minima no cap can help: every GPU at its minimum. */
-  double f = sum > mins ? (a->sup_env_w - mins) / (sum - mins) : 0.0;
+  double f = sum > mins ? (*env_w - mins) / (sum - mins) : 0.0;
   if (f < 0.0)
     f = 0.0;
   for (size_t k = 0; k < a->n_leaves; k++)
     a->scr_w[k] = a->cap_min_w[k] + (a->scr_w[k] - a->cap_min_w[k]) * f;
   a->st.supply_clamps++;
+}
+
+static void supply_clamp(hr_agent_t *a, int64_t t)
+{
+  if (isfinite(a->sup_lim_w))
+    envelope_clamp(a, t, a->sup_lim_w, a->sup_ramp_w_per_s, &a->sup_env_w, &a->sup_dmin_cur_w,
+                   &a->sup_dmin_prev_w, &a->sup_t_ns, &a->sup_bucket_ns, &a->sup_new);
+  /* The grid's ramp limit (cfg.grid_ramp_caps): the lease layer holds the
+   * grants' total to the ramp, but grants above what the GPUs draw let the
+   * draw itself step (a checkpoint's end, a restart); the envelope keeps
+   * the caps' sum within one ramp-window's rise above the lowest draw of
+   * the last one to two seconds. */
+  if (a->grd_ramp_w_per_s > 0.0)
+    envelope_clamp(a, t, INFINITY, a->grd_ramp_w_per_s, &a->grd_env_w, &a->grd_dmin_cur_w,
+                   &a->grd_dmin_prev_w, &a->grd_t_ns, &a->grd_bucket_ns, &a->grd_new);
 }
 
 int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns)

@@ -277,13 +277,24 @@ static int trial(searcher_t *S, int g, int *ok)
     return rc;
   }
   hr_sim_trial_t t = {.gpus = g, .trips = r.trips, .work_frac = r.work_frac};
-  for (size_t k = 0; k < r.n_nodes; k++)
+  for (size_t k = 0; k < r.n_nodes; k++) {
     if (r.nodes[k].max_thermal > t.max_thermal)
       t.max_thermal = r.nodes[k].max_thermal;
+    double su = r.nodes[k].has_device && r.nodes[k].sustain_trip_a > 0.0
+                    ? r.nodes[k].sustained_a / r.nodes[k].sustain_trip_a
+                    : 0.0;
+    if (su > t.max_sustain)
+      t.max_sustain = su;
+  }
   hr_sim_destroy(sim);
   t.wall_s = now_s() - t0;
-  /* A run with no work at all (work_frac NaN) cannot show a loss. */
-  t.ok = t.trips == 0 && !(t.work_frac < 1.0 - S->cfg->max_loss);
+  /* A run with no work at all (work_frac NaN) cannot show a loss.  A trial
+   * passes only if no device tripped in it and none would trip were its
+   * heaviest minute sustained (max_sustain < 1: that minute's RMS current
+   * below every device's ultimate tripping current): a trial of minutes
+   * cannot show the long-time band, whose thermal image takes several time
+   * constants (36 tr / k^2 each) to reach its equilibrium. */
+  t.ok = t.trips == 0 && t.max_sustain < 1.0 && !(t.work_frac < 1.0 - S->cfg->max_loss);
   *ok = t.ok;
   hr_sim_search_result_t *o = S->out;
   hr_sim_trial_t *grown = realloc(o->trials, (o->n_trials + 1) * sizeof *grown);

@@ -67,6 +67,11 @@ struct hr_sim {
   unsigned char *powered;
   hr_device_t **dev;
   hr_sim_node_result_t *res;
+  /* sustained load: per node and conductor, the integral of I^2 over the
+   * present window [A^2 s], the window's start, and whole windows closed */
+  double *i2_as;
+  int64_t sus_t0_ns;
+  uint64_t sus_windows;
   int powered_dirty;
   unsigned feeds_lost;
   int telemetry_lost;
@@ -228,6 +233,28 @@ void hr__sim_set_plain(hr_sim_t *s, int on)
 
 /* ---- policies ------------------------------------------------------------------------ */
 
+/* The default headroom policy: leases budgeted against the protective
+ * devices' trip curves and thermal state, not a flat 80 %.  A node's
+ * continuous limit applies to its 1-h mean power (the NEC's continuous load
+ * lasts 3 h or more, orchestration.md §3.3); above it the burst budget keeps
+ * every element of the device's image (long-time thermal memory, short-time
+ * and instantaneous pickups) below its margin for the next burst window, and
+ * the instantaneous ceiling bounds any instant (lease.h, cont_window_s).  A
+ * lost feed of a 2N design kills that side's budgets only: the survivor's
+ * budgets already count every dual-corded load in full, so its grants fit
+ * within its trip curve (lease.h, feed_loss_budgets).  A grid hold keeps
+ * caps where they are (hold_keep), and the caps keep to the grid's ramp
+ * limit (grid_ramp_caps; loop.h). */
+static int lease_default(hr_agent_cfg_t *cfg)
+{
+  int rc = hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+  cfg->lease.budget.cont_window_s = 3600.0;
+  cfg->lease.feed_loss_budgets = 1;
+  cfg->hold_keep = 1;
+  cfg->grid_ramp_caps = 1;
+  return rc;
+}
+
 int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
 {
   if (!name || !cfg)
@@ -250,14 +277,20 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return hr_agent_cfg_init(cfg, HR_LOOP_TWO_THRESHOLD);
   if (strcmp(name, "thunderbolt") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
-  if (strcmp(name, "headroom") == 0)
+  /* headroom-thermal is the old name of today's default. */
+  if (strcmp(name, "headroom") == 0 || strcmp(name, "headroom-thermal") == 0)
+    return lease_default(cfg);
+  if (strcmp(name, "headroom-flat") == 0) {
+    /* The earlier default: every node's continuous limit (80 % of its
+     * rating) held at every instant, and a lost feed revokes every lease. */
     return hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+  }
   if (strcmp(name, "headroom-smooth") == 0) {
     /* Leases with GPU power smoothing (NVML power smoothing, Blackwell;
      * orchestration.md §1.3): a floor of 50 % of TDP (settable 20-90 %) and
      * ramps of 1 kW/s per GPU up and down: our choice [M] within the
      * interface's ranges. */
-    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    lease_default(cfg);
     cfg->smooth_floor_frac = 0.5;
     cfg->smooth_ramp_w_per_s = 1000.0;
     return HR_OK;
@@ -265,18 +298,57 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
   if (strcmp(name, "headroom-admit") == 0) {
     /* Leases with admission shaping: each serving replica keeps its batch
      * within its GPUs' caps and declares the batch its queue wants. */
-    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
+    lease_default(cfg);
     cfg->admit = 1;
     return HR_OK;
   }
-  if (strcmp(name, "headroom-thermal") == 0) {
-    /* The continuous limit on the 1-h mean; bursts above it within the
-     * protective devices' margins (lease.h, cont_window_s). */
-    hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
-    cfg->lease.budget.cont_window_s = 3600.0;
-    return HR_OK;
-  }
   return HR_ERR_NOT_FOUND;
+}
+
+/* ---- sustained load -------------------------------------------------------------- */
+
+/* The least constant current [A] that trips the device at all, from cold:
+ * below it hr_device_trip_time is infinite (the long-time band's asymptote,
+ * e.g. k x Ir of a trip unit's thermal image, 1.1 x Is of an IDMT relay,
+ * orchestration.md §3.1-3.2).  Trip times are non-increasing in current, so
+ * the finite ones form [I*, inf): bracket, then bisect to 1e-9. */
+static double ultimate_trip_a(const hr_device_cfg_t *cfg)
+{
+  double lo = 0.0, hi = 1.0;
+  int n = 0;
+  while (!isfinite(hr_device_trip_time(cfg, hi))) {
+    lo = hi;
+    hi *= 2.0;
+    if (++n > 200)
+      return INFINITY; /* nothing trips it (HR_DEVICE_NONE) */
+  }
+  for (int k = 0; k < 200 && hi - lo > 1e-9 * hi; k++) {
+    double mid = 0.5 * (lo + hi);
+    if (isfinite(hr_device_trip_time(cfg, mid)))
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return hi;
+}
+
+/* Closes the present sustain window (len_s long): each device's highest
+ * conductor RMS current over it raises sustained_a. */
+static void sustain_close(hr_sim_t *s, double len_s, int reset)
+{
+  if (!(len_s > 0.0))
+    return;
+  for (size_t k = 0; k < s->n; k++) {
+    if (!s->dev[k])
+      continue;
+    double *i2 = &s->i2_as[3 * k];
+    double m = fmax(i2[0], fmax(i2[1], i2[2]));
+    double rms = sqrt(m / len_s);
+    if (rms > s->res[k].sustained_a)
+      s->res[k].sustained_a = rms;
+    if (reset)
+      i2[0] = i2[1] = i2[2] = 0.0;
+  }
 }
 
 /* ---- create / destroy ---------------------------------------------------------------- */
@@ -318,6 +390,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->ph_w);
   free(s->powered);
   free(s->res);
+  free(s->i2_as);
   free(s->tel_fault);
   free(s->frz_p_w);
   free(s->frz_t_ns);
@@ -367,11 +440,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->powered = malloc(s->n);
   s->dev = calloc(s->n, sizeof *s->dev);
   s->res = calloc(s->n, sizeof *s->res);
+  s->i2_as = calloc(3 * s->n, sizeof *s->i2_as);
   s->node_pa = malloc(s->n * sizeof *s->node_pa);
   s->node_pb = malloc(s->n * sizeof *s->node_pb);
   s->inner = malloc(s->n * sizeof *s->inner);
   if (!s->inner || !s->node_pa || !s->node_pb || !s->work || !s->jobs || !s->ev || !s->ev_node ||
-      !s->ev_state || !s->ph_w || !s->powered || !s->dev || !s->res) {
+      !s->ev_state || !s->ph_w || !s->powered || !s->dev || !s->res || !s->i2_as) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -523,6 +597,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->powered[k] = 1;
     hr_budget_t b;
     s->res[k].cont_w = hr_budget_node(&s->nd[k], NULL, &bc, -1, &b) == HR_OK ? b.cont_w : INFINITY;
+    s->res[k].sustain_trip_a = INFINITY;
     if (s->nd[k].device) {
       int rc = hr_device_create(s->nd[k].device, &s->dev[k]);
       if (rc != HR_OK) {
@@ -530,6 +605,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         return rc;
       }
       s->res[k].has_device = 1;
+      s->res[k].sustain_trip_a = ultimate_trip_a(s->nd[k].device);
     }
     if (s->nd[k].parent < 0 && s->nd[k].grid && s->root_grid == (size_t)-1)
       s->root_grid = k;
@@ -1029,6 +1105,8 @@ int hr_sim_step(hr_sim_t *s)
       }
       int was = hr_device_tripped(s->dev[k]);
       hr_device_step_ex(s->dev[k], &in, dt);
+      for (int q = 0; q < in.n_phases; q++)
+        s->i2_as[3 * k + (size_t)q] += in.i_a[q] * in.i_a[q] * dt;
       double th = hr_device_thermal(s->dev[k]);
       if (th > r->max_thermal)
         r->max_thermal = th;
@@ -1076,6 +1154,13 @@ int hr_sim_step(hr_sim_t *s)
     /* The generator: above its rating for overload_s it trips [M]; its
      * load acceptance is its ramp over any second (ISO 8528-5 limits load
      * steps; the figure is the scenario's). */
+    /* Overload in the integral form of IEEE C37.112 (orchestration.md
+     * §3.1): gen_over_run_s is the accumulator in seconds of overload (trip
+     * at overload_s).  Below the rating it resets with the dependent-time
+     * characteristic t_reset = t_r / (1 - M^2), M = load / rating, t_r =
+     * overload_s [M]: a dip of one step takes back only dt (1 - M^2) of
+     * the overload's clock, so an overload that dips and comes back is not
+     * restarted from zero (a definite reset did exactly that). */
     if (site_p > s->gen_w) {
       s->gen_over_s += dt;
       s->gen_over_run_s += dt;
@@ -1085,8 +1170,11 @@ int hr_sim_step(hr_sim_t *s)
         s->trips++;
         s->powered_dirty = 1;
       }
-    } else {
-      s->gen_over_run_s = 0.0;
+    } else if (s->gen_over_run_s > 0.0) {
+      double m = s->gen_w > 0.0 ? site_p / s->gen_w : 0.0;
+      s->gen_over_run_s -= dt * (1.0 - m * m);
+      if (s->gen_over_run_s < 0.0)
+        s->gen_over_run_s = 0.0;
     }
     double old = s->gen_ring[s->gen_ring_i];
     if (site_p - old > s->gen_ramp_w_per_s * (double)s->gen_ring_n * dt + 1e-6)
@@ -1110,6 +1198,12 @@ int hr_sim_step(hr_sim_t *s)
     }
   }
   s->t_ns = t_end;
+  const int64_t win_ns = (int64_t)(HR_SIM_SUSTAIN_WINDOW_S * 1e9);
+  if (t_end - s->sus_t0_ns >= win_ns) {
+    sustain_close(s, (double)(t_end - s->sus_t0_ns) * 1e-9, 1);
+    s->sus_t0_ns = t_end;
+    s->sus_windows++;
+  }
   return HR_OK;
 }
 
@@ -1156,6 +1250,9 @@ int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user)
       s->next_sample_ns += s->sample_ns;
     }
   }
+  /* A run shorter than one window: its whole length is the window. */
+  if (s->sus_windows == 0)
+    sustain_close(s, (double)(s->t_ns - s->sus_t0_ns) * 1e-9, 0);
   clock_gettime(CLOCK_MONOTONIC, &b);
   s->wall_s += (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
   return rc == HR_ERR_EOF ? HR_OK : rc;

@@ -206,6 +206,63 @@ static void test_search_matches_scan(void **st)
   hr_tree_destroy(t);
 }
 
+/* The trial's load sustained: TREE8 for 30 s only, too short for any count
+ * to trip (8 GPUs, 7.79 A = 1.95 In, take 238 s x ln(3.79 / 2.58) = 92 s
+ * from cold: tau = 36 tr / k^2, orchestration.md §3.2), so a search that
+ * looked at trips alone would host all 8.  A trial passes only if its
+ * heaviest minute, sustained, stays below the unit's ultimate tripping
+ * current k x Ir = 1.1 x 4 A: the answer is the largest g with
+ * g x 700 W / (3 x 415 V / sqrt 3) < 4.4 A, written out here. */
+static void test_search_sustained(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE8, strlen(TREE8), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  sc.duration_s = 30;
+  sc.step_ms = 10;
+  sc.sample_s = 10;
+  sc.gpus = 8;
+  hr_workload_t w;
+  memset(&w, 0, sizeof w);
+  w.kind = HR_WORK_BATCH;
+  w.gpu_first = 0;
+  w.gpu_end = 8;
+  w.power_w = 700;
+  sc.work = &w;
+  sc.n_work = 1;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  const double i_gpu = 700.0 / (3.0 * 415.0 / sqrt(3.0)), i_trip = 1.1 * 4.0;
+  int want = 0;
+  while ((want + 1) * i_gpu < i_trip)
+    want++;
+  assert_int_equal(want, 4);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  hr_sim_search_result_t res;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, want);
+  int saw8 = 0, saw4 = 0;
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    assert_int_equal(tr->trips, 0); /* nothing trips within 30 s */
+    /* The load is constant after the first steps: its RMS is g x i_gpu. */
+    double ratio = tr->gpus * i_gpu / i_trip;
+    print_message("sustained: %d GPUs: %.5f (closed form %.5f) -> %s\n", tr->gpus, tr->max_sustain,
+                  ratio, tr->ok ? "ok" : "fails");
+    assert_true(fabs(tr->max_sustain - ratio) < 2e-3 * ratio);
+    assert_int_equal(tr->ok, ratio < 1.0);
+    saw8 += tr->gpus == 8;
+    saw4 += tr->gpus == 4;
+  }
+  assert_true(saw8 && saw4);
+  hr_sim_search_result_free(&res);
+  hr_tree_destroy(t);
+}
+
 /* A few GPUs in a big row under the lease policy: every coordinator rounds
  * its grant down to a token, and the empty slots must neither hold floors
  * nor dilute the throttled GPUs' probes, or the caps stay near their floors
@@ -249,9 +306,8 @@ static void test_few_gpus_grow(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spread_order),
-      cmocka_unit_test(test_static_count),
-      cmocka_unit_test(test_search_matches_scan),
+      cmocka_unit_test(test_spread_order),        cmocka_unit_test(test_static_count),
+      cmocka_unit_test(test_search_matches_scan), cmocka_unit_test(test_search_sustained),
       cmocka_unit_test(test_few_gpus_grow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

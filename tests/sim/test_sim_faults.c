@@ -253,6 +253,64 @@ static void test_utility_outage(void **st)
   free(ser);
 }
 
+/* The generator's overload clock does not restart on a dip (docs/sim.md,
+ * utility_outage): 16 GPUs in 1-s training iterations, 0.7 s at 700 W
+ * (11.2 kW) and 0.3 s at 300 W (4.8 kW), on an 8-kW generator with a 5-s
+ * overload time, uncontrolled.  No single overload lasts 5 s, so a clock
+ * that restarts at every dip never trips it; the integral form (IEEE
+ * C37.112, orchestration.md §3.1) with the dependent-time reset
+ * t_r / (1 - M^2), t_r = overload_s, gains 0.7 - 0.3 x (1 - 0.6^2) = 0.508
+ * s a cycle and trips in the tenth.  The test recomputes the accumulator
+ * from the 1-ms series of site power and checks that it reaches 5 s when
+ * the site goes dark. */
+static void test_generator_dips(void **st)
+{
+  (void)st;
+  static const char ev[] = "  - {kind: utility_outage, at_s: 1, duration_s: 40, gen_kw: 8, "
+                           "ramp_kw_per_s: 1000, overload_s: 5}\n";
+  static const char wk[] = "  - {kind: training, gpus: [0, 16], period_s: 1.0, compute_frac: 0.7, "
+                           "compute_w: 700, comm_w: 300}\n";
+  series_t *ser = calloc(1, sizeof *ser);
+  assert_non_null(ser);
+  hr_sim_result_t r;
+  hr_tree_t *t;
+  hr_sim_t *s;
+  run("none", ev, wk, 30.0, &r, ser, NULL, &t, &s);
+  double acc = 0.0, run_s = 0.0, longest = 0.0, t_dark = NAN, t_full = NAN;
+  for (size_t k = 1; k < ser->n; k++) {
+    double tk = ser->t_s[k], dt = tk - ser->t_s[k - 1], p = ser->p_w[k];
+    if (tk <= 1.0 + 1e-9)
+      continue;
+    if (p <= 0.0) {
+      t_dark = tk;
+      break;
+    }
+    if (p > 8000.0) {
+      acc += dt;
+      run_s += dt;
+      if (run_s > longest)
+        longest = run_s;
+    } else {
+      acc = fmax(0.0, acc - dt * (1.0 - (p / 8000.0) * (p / 8000.0)));
+      run_s = 0.0;
+    }
+    if (isnan(t_full) && acc >= 5.0)
+      t_full = tk;
+  }
+  print_message("generator dips: gen trips %u, longest overload %.3f s, accumulator reaches 5 s "
+                "at %.3f s, site dark at %.3f s\n",
+                r.gen_trips, longest, t_full, t_dark);
+  assert_true(longest < 1.0); /* a restarting clock would never trip */
+  assert_int_equal(r.gen_trips, 1);
+  /* Dark: unpowered GPUs fall to 0 W at their slew (80 W/ms: 700 W in
+   * 8.75 ms), so the series reaches 0 W up to 10 ms after the trip. */
+  assert_true(t_dark >= t_full && t_dark - t_full <= 0.010);
+  assert_true(t_dark > 1.0 + 9.0 && t_dark < 1.0 + 11.0); /* the tenth cycle */
+  hr_sim_destroy(s);
+  hr_tree_destroy(t);
+  free(ser);
+}
+
 /* headroom-smooth: GPU power smoothing (floor 50 % of 700 W, ramps 1 kW/s
  * per GPU).  16 GPUs in training (700 W compute, 300 W communication, 1-s
  * iterations) after a 2-s start ramp: with smoothing the site never falls
@@ -352,8 +410,8 @@ static void test_event_errors(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_event_errors), cmocka_unit_test(test_meter_garbage),
-      cmocka_unit_test(test_meter_freeze), cmocka_unit_test(test_utility_outage),
-      cmocka_unit_test(test_smoothing)};
+      cmocka_unit_test(test_event_errors),   cmocka_unit_test(test_meter_garbage),
+      cmocka_unit_test(test_meter_freeze),   cmocka_unit_test(test_utility_outage),
+      cmocka_unit_test(test_generator_dips), cmocka_unit_test(test_smoothing)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
