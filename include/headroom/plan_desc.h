@@ -93,9 +93,10 @@ typedef struct hr_plan_desc {
   double idle_w;          /* GPU power with nothing to do [W], in [0, tdp_w) */
 } hr_plan_desc_t;
 
-/* Nameplate and idle power of a GPU type ("h100", "h200", "a100", "b200";
- * case-insensitive).  HR_ERR_NOT_FOUND for another name.  A small table of
- * its own (docs/plan.md cites each figure). */
+/* Nameplate and idle power of a GPU type: a name of plan_gpu.h's table
+ * (hr_plan_gpu_at: "h100", "h100-pcie", "h200", "a100", "a100-pcie",
+ * "l40s"), matched case-insensitively.  HR_ERR_NOT_FOUND for another name;
+ * HR_ERR_INVALID_ARG for a NULL. */
 HR_API int hr_plan_gpu_lookup(const char *name, double *tdp_w, double *idle_w);
 
 /* The descriptor of a configuration of the shared data by its label

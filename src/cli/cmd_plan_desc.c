@@ -21,10 +21,24 @@
 #include "cmd_plan_desc.h"
 #include "headroom/plan.h"
 #include "headroom/plan_desc.h"
+#include "headroom/plan_gpu.h"
 
 #ifndef HR_PLAN_DEFAULT_DATA
 #define HR_PLAN_DEFAULT_DATA "../shared/data"
 #endif
+
+/* " (h100, h200, ...)": the GPU names hr_plan_gpu_lookup knows, for an error
+ * message (the table is plan_gpu.c's; names past buf's end are cut). */
+static const char *gpu_names(char *buf, size_t n)
+{
+  size_t k = (size_t)snprintf(buf, n, " (");
+  const hr_plan_gpu_t *g;
+  for (size_t i = 0; (g = hr_plan_gpu_at(i)) != NULL && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", g->name);
+  if (k < n)
+    snprintf(buf + k, n - k, ")");
+  return buf;
+}
 
 void plan_desc_args_init(plan_desc_args_t *a)
 {
@@ -98,8 +112,9 @@ static int read_desc_file(const char *path, desc_row_t **rows, size_t *nrows)
     if (bad < 0 && hr_plan_gpu_lookup(fld[5], &r.d.tdp_w, &r.d.idle_w) != HR_OK)
       bad = 5;
     if (bad >= 0) {
+      char gn[160];
       fprintf(stderr, "%s:%ld:%d: %s: missing or bad value%s\n", path, ln, bad + 1, names[bad],
-              bad == 5   ? " (h100, h200, a100)"
+              bad == 5   ? gpu_names(gn, sizeof gn)
               : bad == 2 ? " (0 < active <= params_b)"
                          : "");
       rc = 2;
@@ -153,7 +168,9 @@ int plan_desc_model(const hr_plan_model_t *m, const char *mf, const plan_desc_ar
                       .tp = a->tp > 0 ? a->tp : gpus,
                       .precision_bits = a->precision_bits};
   if (hr_plan_gpu_lookup(a->gpu, &t.tdp_w, &t.idle_w) != HR_OK) {
-    fprintf(stderr, "headroom plan generate: --gpu %s: not known (h100, h200, a100)\n", a->gpu);
+    char gn[160];
+    fprintf(stderr, "headroom plan generate: --gpu %s: not known%s\n", a->gpu,
+            gpu_names(gn, sizeof gn));
     return 2;
   }
   int gpu_known = a->tdp_w < 0.0 && a->idle_w < 0.0;

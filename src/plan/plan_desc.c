@@ -10,35 +10,28 @@
 
 #include "core/core.h"
 #include "headroom/plan_desc.h"
+#include "headroom/plan_gpu.h"
 #include "plan/plan_model_int.h"
 
 /* ------------------------------------------------------------- tables */
 
-/* Nameplate (board power limit of the SXM part, from NVIDIA's data sheets:
- * H100 SXM 700 W, H200 SXM 700 W, A100 SXM 400 W) and idle power per GPU.
- * Idle: H100 near 120 W and A100 near 80 W as issue 17 states them; H200
- * is assumed to idle like the H100 (no figure of our own).  This helper's own
- * table: the plan site options keep theirs, to be unified. */
-static const struct {
-  const char *name;
-  double tdp_w, idle_w;
-} gpus[] = {
-    {"h100", 700.0, 120.0},
-    {"h200", 700.0, 120.0},
-    {"a100", 400.0, 80.0},
-};
-
+/* The GPU table is plan_gpu.c's (hr_plan_gpu_at: TDP from NVIDIA's data
+ * sheets, idle as a typical loaded-but-unused draw, sources there), so that a
+ * descriptor and `plan site --gpu-type` cannot disagree on a GPU's power.
+ * The name is matched case-insensitively ("H100" as well as "h100"), as the
+ * descriptors files and --gpu have always accepted. */
 int hr_plan_gpu_lookup(const char *name, double *tdp_w, double *idle_w)
 {
   if (!name || !tdp_w || !idle_w)
     return HR_ERR_INVALID_ARG;
-  for (size_t i = 0; i < sizeof gpus / sizeof gpus[0]; i++) {
+  const hr_plan_gpu_t *g;
+  for (size_t i = 0; (g = hr_plan_gpu_at(i)) != NULL; i++) {
     size_t k = 0;
-    while (name[k] && tolower((unsigned char)name[k]) == gpus[i].name[k])
+    while (name[k] && tolower((unsigned char)name[k]) == (unsigned char)g->name[k])
       k++;
-    if (!name[k] && !gpus[i].name[k]) {
-      *tdp_w = gpus[i].tdp_w;
-      *idle_w = gpus[i].idle_w;
+    if (!name[k] && !g->name[k]) {
+      *tdp_w = g->tdp_w;
+      *idle_w = g->idle_w;
       return HR_OK;
     }
   }

@@ -91,6 +91,15 @@ def main():
                            "--batch", "64", "--seconds", "5")
         expect(rc == 0 and "warning: outside the training range" in err and "a100" in err
                and "mixture-of-experts" in err, f"MoE on A100 must warn: {err}")
+        # One GPU table (issue 17): every --gpu-type name, any case, and an
+        # unknown one listed against the whole table.
+        rc, _, err = run(hr, "generate", "--model-file", m, "--params-b", "13", "--gpu", "L40S",
+                         "--batch", "64", "--seconds", "2")
+        expect(rc == 0, f"--gpu L40S: {err}")
+        rc, _, err = run(hr, "generate", "--model-file", m, "--params-b", "13", "--gpu", "b300",
+                         "--batch", "64", "--seconds", "2")
+        expect(rc == 2 and "b300" in err and "h100-pcie" in err and "l40s" in err,
+               f"--gpu b300: {err}")
         rc, _, err = run(hr, "generate", "--model-file", m, "--model", "Llama-9B", "--seconds", "1")
         expect(rc == 2 and "not in the model file" in err, f"unknown label: {err}")
         rc, _, err = run(hr, "generate", "--model-file", m, "--params-b", "8", "--method", "markov")

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "headroom/plan.h"
+#include "headroom/plan_desc.h"
 #include "headroom/plan_gpu.h"
 
 static int close_rel(double a, double b, double tol)
@@ -42,6 +43,41 @@ static void test_gpu_table(void **state)
     assert_true(g->idle_w > 0.0 && g->idle_w < g->tdp_w);
   }
   assert_true(n >= 4);
+}
+
+/* One GPU table (issue 17): the descriptors' hr_plan_gpu_lookup answers every
+ * name of hr_plan_gpu_at, in any case, with that entry's TDP and idle, and
+ * nothing else. */
+static void test_lookup_is_the_table(void **state)
+{
+  (void)state;
+  const hr_plan_gpu_t *g;
+  for (size_t i = 0; (g = hr_plan_gpu_at(i)) != NULL; i++) {
+    double tdp = -1.0, idle = -1.0;
+    assert_int_equal(hr_plan_gpu_lookup(g->name, &tdp, &idle), HR_OK);
+    assert_true(tdp == g->tdp_w && idle == g->idle_w);
+    char up[32];
+    size_t k = 0;
+    for (; g->name[k] && k + 1 < sizeof up; k++)
+      up[k] = (char)(g->name[k] >= 'a' && g->name[k] <= 'z' ? g->name[k] - 'a' + 'A' : g->name[k]);
+    up[k] = '\0';
+    tdp = idle = -1.0;
+    assert_int_equal(hr_plan_gpu_lookup(up, &tdp, &idle), HR_OK);
+    assert_true(tdp == g->tdp_w && idle == g->idle_w);
+  }
+  /* The figures the descriptors always used: H100 and H200 SXM 700/120 W,
+   * A100 SXM 400/80 W. */
+  double tdp, idle;
+  assert_int_equal(hr_plan_gpu_lookup("H200", &tdp, &idle), HR_OK);
+  assert_true(tdp == 700.0 && idle == 120.0);
+  assert_int_equal(hr_plan_gpu_lookup("a100", &tdp, &idle), HR_OK);
+  assert_true(tdp == 400.0 && idle == 80.0);
+  assert_int_equal(hr_plan_gpu_lookup("l40s", &tdp, &idle), HR_OK);
+  assert_true(tdp == 350.0);
+  assert_int_equal(hr_plan_gpu_lookup("h10", &tdp, &idle), HR_ERR_NOT_FOUND);
+  assert_int_equal(hr_plan_gpu_lookup("h1000", &tdp, &idle), HR_ERR_NOT_FOUND);
+  assert_int_equal(hr_plan_gpu_lookup("", &tdp, &idle), HR_ERR_NOT_FOUND);
+  assert_int_equal(hr_plan_gpu_lookup(NULL, &tdp, &idle), HR_ERR_INVALID_ARG);
 }
 
 static void test_speeds_closed_form(void **state)
@@ -325,8 +361,8 @@ static void test_gpu_adapt_and_tp(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_gpu_table), cmocka_unit_test(test_speeds_closed_form),
-      cmocka_unit_test(test_threads_deterministic), cmocka_unit_test(test_node_trace_sums),
-      cmocka_unit_test(test_gpu_adapt_and_tp)};
+      cmocka_unit_test(test_gpu_table),          cmocka_unit_test(test_lookup_is_the_table),
+      cmocka_unit_test(test_speeds_closed_form), cmocka_unit_test(test_threads_deterministic),
+      cmocka_unit_test(test_node_trace_sums),    cmocka_unit_test(test_gpu_adapt_and_tp)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
