@@ -446,6 +446,8 @@ typedef struct hr_plan_site {
   int n_node;                  /* servers in node_w (cfg node_servers) */
   double *node_w;              /* n_node x n, row-major: server power [W] (GPUs + non-GPU) at dt_s;
                                 * NULL when n_node = 0 */
+  size_t requests;             /* requests of the workload (the generated ones for
+                                * hr_plan_site_run_gen) */
 } hr_plan_site_t;
 
 /* Assigns each request of w to a replica uniformly at random (seeded, as the
@@ -459,6 +461,21 @@ typedef struct hr_plan_site {
  * HR_ERR_UNSUPPORTED, HR_ERR_NOMEM. */
 HR_API int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
                             const hr_plan_workload_t *w, double duration_s, hr_plan_site_t **out);
+/* hr_plan_site_run on a generated workload that is never held whole: each
+ * replica's arrivals are drawn when its rack is simulated, as a Poisson
+ * process (constant or diurnal rate) of rate / replicas from a seed of its
+ * own (gen->seed and the replica), which is how the whole workload's
+ * requests, assigned uniformly at random, are distributed.  Memory is the
+ * outputs and O(threads x (steps + one replica's requests)), whatever the
+ * request count; results do not depend on cfg->threads.  The draws differ
+ * from hr_plan_workload_generate followed by hr_plan_site_run (same
+ * distribution, other random numbers).  gen->max_requests applies to each
+ * replica.  Errors: those of hr_plan_site_run and hr_plan_workload_generate;
+ * HR_ERR_UNSUPPORTED for the bursty (gamma renewal) arrivals, whose random
+ * split is not a renewal process of the same kind. */
+HR_API int hr_plan_site_run_gen(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                                const hr_plan_gen_cfg_t *gen, double duration_s,
+                                hr_plan_site_t **out);
 HR_API void hr_plan_site_destroy(hr_plan_site_t *s);
 
 /* Utility-facing statistics of a power series p_w[0..n) at step dt_s. */

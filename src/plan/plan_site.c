@@ -66,6 +66,7 @@ typedef struct site_job {
   const hr_plan_model_t *m;
   const hr_plan_site_cfg_t *cfg;
   const hr_plan_request_t *req; /* the workload's requests */
+  const hr_plan_gen_cfg_t *gen; /* non-NULL: each replica's arrivals are generated here */
   const uint32_t *idx;          /* request indices grouped by replica, in time order */
   const size_t *end;            /* end[k]: end of replica k's indices; start end[k - 1] */
   size_t n, n1, per1, maxreq;   /* maxreq: most requests of one replica */
@@ -74,6 +75,7 @@ typedef struct site_job {
   double k_tdp, idle0_w, idle1_w;
   hr_plan_site_t *s;
   double ttft_sum, e2e_sum;
+  size_t requests; /* requests generated (gen), summed in rack order */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int next_rack, next_commit, rc;
@@ -102,7 +104,30 @@ typedef struct rack_acc {
   hr_plan_request_t *req; /* one replica's requests */
   hr_plan_serve_stats_t st;
   double ttft_sum, e2e_sum;
+  size_t requests;
 } rack_acc_t;
+
+/* Replica k's share of a generated workload.  Assigning each request of a
+ * Poisson process (constant or time-varying rate) to one of nrep replicas
+ * uniformly and independently splits it into nrep independent Poisson
+ * processes of rate lambda(t) / nrep (the thinning or colouring theorem,
+ * Kingman, Poisson Processes, 1993, s. 5.1), so each replica's arrivals can
+ * be drawn on their own, from a seed of their own, when the rack is
+ * simulated: memory holds one replica's requests per worker, not the day's.
+ * A gamma renewal process (bursty) does not split that way, so it is not
+ * offered here.  The lengths keep the generator's model. */
+static int replica_workload(const site_job_t *j, size_t k, hr_plan_workload_t **w)
+{
+  hr_plan_gen_cfg_t g = *j->gen;
+  double nrep = (double)j->s->nracks * (double)j->cfg->servers_per_rack * (double)j->rps;
+  g.rate_per_s /= nrep;
+  g.min_rate_per_s /= nrep;
+  g.max_rate_per_s /= nrep;
+  /* Distinct, thread-independent streams: a 64-bit odd-constant mix of the
+   * seed and the replica (hr_plan_rng_seed scrambles it further). */
+  g.seed = j->gen->seed ^ (0x9e3779b97f4a7c15ull * ((uint64_t)k + 1));
+  return hr_plan_workload_generate(&g, w);
+}
 
 static int rack_run(site_job_t *j, int rack, rack_acc_t *a)
 {
@@ -111,17 +136,28 @@ static int rack_run(site_job_t *j, int rack, rack_acc_t *a)
   memset(a->rack, 0, n * sizeof *a->rack);
   memset(&a->st, 0, sizeof a->st);
   a->ttft_sum = a->e2e_sum = 0.0;
+  a->requests = 0;
   for (int sv = 0; sv < cfg->servers_per_rack; sv++) {
     int server = rack * cfg->servers_per_rack + sv;
     for (size_t i = 0; i < n; i++)
       a->srv[i] = cfg->non_gpu_w;
     for (int rp = 0; rp < j->rps; rp++) {
       size_t k = (size_t)server * (size_t)j->rps + (size_t)rp;
-      size_t b = k ? j->end[k - 1] : 0, e = j->end[k];
-      for (size_t q = b; q < e; q++)
-        a->req[q - b] = j->req[j->idx[q]];
       hr_plan_serve_stats_t st;
-      int rc = hr_plan_serve_run(&cfg->serve, a->req, e - b, cfg->dt_s, n, a->active, NULL, &st);
+      int rc;
+      if (j->gen) {
+        hr_plan_workload_t *w = NULL;
+        if ((rc = replica_workload(j, k, &w)) != HR_OK)
+          return rc;
+        a->requests += w->n;
+        rc = hr_plan_serve_run(&cfg->serve, w->req, w->n, cfg->dt_s, n, a->active, NULL, &st);
+        hr_plan_workload_destroy(w);
+      } else {
+        size_t b = k ? j->end[k - 1] : 0, e = j->end[k];
+        for (size_t q = b; q < e; q++)
+          a->req[q - b] = j->req[j->idx[q]];
+        rc = hr_plan_serve_run(&cfg->serve, a->req, e - b, cfg->dt_s, n, a->active, NULL, &st);
+      }
       if (rc != HR_OK)
         return rc;
       a->st.admitted += st.admitted;
@@ -168,6 +204,7 @@ static void rack_commit(site_job_t *j, int rack, rack_acc_t *a)
     s->serve.max_waiting = a->st.max_waiting;
   j->ttft_sum += a->ttft_sum;
   j->e2e_sum += a->e2e_sum;
+  j->requests += a->requests;
 }
 
 static void *site_worker(void *arg)
@@ -213,10 +250,13 @@ static void *site_worker(void *arg)
   return NULL;
 }
 
-int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
-                     const hr_plan_workload_t *w, double duration_s, hr_plan_site_t **out)
+/* The facility run of hr_plan_site_run (w) or hr_plan_site_run_gen (gen):
+ * exactly one of w and gen is non-NULL. */
+static int site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                    const hr_plan_workload_t *w, const hr_plan_gen_cfg_t *gen, double duration_s,
+                    hr_plan_site_t **out)
 {
-  if (!m || !cfg || !w || !out || cfg->rows < 1 || cfg->racks_per_row < 1 ||
+  if (!m || !cfg || !w == !gen || !out || cfg->rows < 1 || cfg->racks_per_row < 1 ||
       cfg->servers_per_rack < 1 || cfg->gpus_per_server < 1 || !(cfg->non_gpu_w >= 0.0) ||
       !(cfg->pue >= 1.0) || !(cfg->dt_s > 0.0) || !(duration_s >= cfg->dt_s) ||
       duration_s / cfg->dt_s > HR_PLAN_SITE_MAX_STEPS ||
@@ -228,7 +268,8 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   *out = NULL;
   int nracks = cfg->rows * cfg->racks_per_row, nsrv = nracks * cfg->servers_per_rack;
   int tp = cfg->tp ? cfg->tp : cfg->gpus_per_server, rps = cfg->gpus_per_server / tp;
-  if ((double)nsrv * rps > (double)UINT32_MAX || (double)w->n > (double)UINT32_MAX)
+  size_t nreq = w ? w->n : 0;
+  if ((double)nsrv * rps > (double)UINT32_MAX || (double)nreq > (double)UINT32_MAX)
     return HR_ERR_INVALID_ARG;
   size_t nrep = (size_t)nsrv * (size_t)rps;
   size_t n = (size_t)floor(duration_s / cfg->dt_s + 1e-9);
@@ -240,9 +281,9 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
   size_t n1 = (n + per1 - 1) / per1;
   site_job_t j = {0};
   hr_plan_site_t *s = calloc(1, sizeof *s);
-  size_t *end = calloc(nrep + 1, sizeof *end);
-  uint32_t *who = malloc((w->n ? w->n : 1) * sizeof *who);
-  uint32_t *idx = malloc((w->n ? w->n : 1) * sizeof *idx);
+  size_t *end = calloc(w ? nrep + 1 : 1, sizeof *end);
+  uint32_t *who = malloc((nreq ? nreq : 1) * sizeof *who);
+  uint32_t *idx = malloc((nreq ? nreq : 1) * sizeof *idx);
   int rc = HR_ERR_NOMEM;
   if (!s || !end || !who || !idx)
     goto fail;
@@ -265,22 +306,23 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
    * in time order. */
   hr_plan_rng_t r;
   hr_plan_rng_seed(&r, cfg->seed);
-  for (size_t i = 0; i < w->n; i++) {
+  for (size_t i = 0; i < nreq; i++) {
     who[i] = (uint32_t)(hr_plan_rng_u64(&r) % (uint64_t)nrep);
     end[who[i] + 1]++;
   }
-  for (size_t k = 0; k < nrep; k++) {
+  for (size_t k = 0; w && k < nrep; k++) {
     j.maxreq = end[k + 1] > j.maxreq ? end[k + 1] : j.maxreq;
     end[k + 1] += end[k];
   }
-  for (size_t i = 0; i < w->n; i++)
+  for (size_t i = 0; i < nreq; i++)
     idx[end[who[i]]++] = (uint32_t)i;
   free(who);
   who = NULL;
   /* end[k] is now the end of replica k's list; its start is end[k - 1]. */
   j.m = m;
   j.cfg = cfg;
-  j.req = w->req;
+  j.gen = gen;
+  j.req = w ? w->req : NULL;
   j.idx = idx;
   j.end = end;
   j.n = n;
@@ -319,6 +361,7 @@ int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
     goto fail;
   s->serve.mean_ttft_s = s->serve.completed ? j.ttft_sum / (double)s->serve.completed : NAN;
   s->serve.mean_e2e_s = s->serve.completed ? j.e2e_sum / (double)s->serve.completed : NAN;
+  s->requests = w ? w->n : j.requests;
   *out = s;
   s = NULL;
 fail:
@@ -327,6 +370,27 @@ fail:
   free(who);
   free(idx);
   return rc;
+}
+
+int hr_plan_site_run(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                     const hr_plan_workload_t *w, double duration_s, hr_plan_site_t **out)
+{
+  return w ? site_run(m, cfg, w, NULL, duration_s, out) : HR_ERR_INVALID_ARG;
+}
+
+int hr_plan_site_run_gen(const hr_plan_model_t *m, const hr_plan_site_cfg_t *cfg,
+                         const hr_plan_gen_cfg_t *gen, double duration_s, hr_plan_site_t **out)
+{
+  if (!gen)
+    return HR_ERR_INVALID_ARG;
+  if (gen->arrival == HR_PLAN_ARRIVAL_BURSTY)
+    return HR_ERR_UNSUPPORTED;
+  /* The limits hr_plan_workload_generate puts on the whole workload, checked
+   * on it here since each replica sees only its share. */
+  double lam = gen->arrival == HR_PLAN_ARRIVAL_DIURNAL ? gen->max_rate_per_s : gen->rate_per_s;
+  if (!(lam <= HR_PLAN_MAX_RATE_PER_S) || lam * gen->duration_s > HR_PLAN_MAX_ARRIVALS)
+    return HR_ERR_RANGE;
+  return site_run(m, cfg, NULL, gen, duration_s, out);
 }
 
 int hr_plan_utility_compute(const double *p_w, size_t n, double dt_s, hr_plan_utility_t *u)

@@ -239,6 +239,67 @@ static void test_threads_deterministic(void **state)
   hr_plan_model_destroy(m);
 }
 
+/* Arrivals generated per replica (hr_plan_site_run_gen): the same results
+ * whatever the thread count; the total request count is Poisson with mean
+ * the integral of the rate (rate x T; diurnal over one whole period: (min +
+ * max) / 2 x T), checked within six standard deviations; bursty arrivals
+ * are refused. */
+static void test_gen_per_replica(void **state)
+{
+  (void)state;
+  hr_plan_model_t *m = tiny_model();
+  hr_plan_site_cfg_t c = small_site();
+  c.node_servers = 3;
+  hr_plan_gen_cfg_t g;
+  hr_plan_gen_cfg_init(&g);
+  g.duration_s = 90.0;
+  g.rate_per_s = 20.0;
+  g.seed = 7;
+  hr_plan_site_t *s[3];
+  for (int t = 0; t < 3; t++) {
+    c.threads = t + 1;
+    assert_int_equal(hr_plan_site_run_gen(m, &c, &g, 90.0, &s[t]), HR_OK);
+  }
+  double mean = 20.0 * 90.0;
+  assert_true(fabs((double)s[0]->requests - mean) < 6.0 * sqrt(mean));
+  assert_true(s[0]->serve.admitted <= s[0]->requests && s[0]->serve.completed > 0);
+  for (int t = 1; t < 3; t++) {
+    assert_true(s[t]->requests == s[0]->requests);
+    assert_memory_equal(s[0]->it_w, s[t]->it_w, s[0]->n * sizeof(double));
+    assert_memory_equal(s[0]->row_w, s[t]->row_w, (size_t)s[0]->nrows * s[0]->n1 * sizeof(double));
+    assert_memory_equal(s[0]->rack_w, s[t]->rack_w,
+                        (size_t)s[0]->nracks * s[0]->n1 * sizeof(double));
+    assert_memory_equal(s[0]->node_w, s[t]->node_w, 3 * s[0]->n * sizeof(double));
+    assert_true(s[0]->serve.completed == s[t]->serve.completed);
+  }
+  /* Another seed draws other arrivals. */
+  g.seed = 8;
+  hr_plan_site_t *o;
+  assert_int_equal(hr_plan_site_run_gen(m, &c, &g, 90.0, &o), HR_OK);
+  assert_true(o->requests != s[0]->requests ||
+              memcmp(o->it_w, s[0]->it_w, o->n * sizeof(double)) != 0);
+  hr_plan_site_destroy(o);
+  for (int t = 0; t < 3; t++)
+    hr_plan_site_destroy(s[t]);
+  g.arrival = HR_PLAN_ARRIVAL_DIURNAL;
+  g.min_rate_per_s = 2.0;
+  g.max_rate_per_s = 20.0;
+  g.period_s = 90.0;
+  g.peak_t_s = 30.0;
+  assert_int_equal(hr_plan_site_run_gen(m, &c, &g, 90.0, &o), HR_OK);
+  mean = 0.5 * (2.0 + 20.0) * 90.0;
+  assert_true(fabs((double)o->requests - mean) < 6.0 * sqrt(mean));
+  hr_plan_site_destroy(o);
+  g.arrival = HR_PLAN_ARRIVAL_BURSTY;
+  assert_int_equal(hr_plan_site_run_gen(m, &c, &g, 90.0, &o), HR_ERR_UNSUPPORTED);
+  g.arrival = HR_PLAN_ARRIVAL_POISSON;
+  g.rate_per_s = 2e6;
+  assert_int_equal(hr_plan_site_run_gen(m, &c, &g, 90.0, &o), HR_ERR_RANGE);
+  assert_int_equal(hr_plan_site_run_gen(m, &c, NULL, 90.0, &o), HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_plan_site_run(m, &c, NULL, 90.0, &o), HR_ERR_INVALID_ARG);
+  hr_plan_model_destroy(m);
+}
+
 /* The node trace holds every server at dt_s: servers sum to the site at
  * every step, and a rack's servers to its 1-s means. */
 static void test_node_trace_sums(void **state)
@@ -363,6 +424,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gpu_table),          cmocka_unit_test(test_lookup_is_the_table),
       cmocka_unit_test(test_speeds_closed_form), cmocka_unit_test(test_threads_deterministic),
-      cmocka_unit_test(test_node_trace_sums),    cmocka_unit_test(test_gpu_adapt_and_tp)};
+      cmocka_unit_test(test_gen_per_replica),    cmocka_unit_test(test_node_trace_sums),
+      cmocka_unit_test(test_gpu_adapt_and_tp)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
