@@ -270,7 +270,15 @@ static int wl_load(const char *path, const char *fmt, const hr_plan_csv_map_t *m
 /* Replays --csv (with --map), or generates duration_s of requests (lengths
  * bootstrapped from --lengths-from, read with --map, when given).  Returns
  * 0, or the exit status after saying why. */
-static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_workload_t **w)
+static int wl_gen_cfg(const char *sub, wl_args_t *a, double duration_s, const hr_plan_csv_map_t *mp,
+                      hr_plan_workload_t **src);
+
+/* The workload of a's options into *w.  With keep non-NULL, generated
+ * Poisson or diurnal arrivals are not drawn: *w stays NULL, a->gen is ready
+ * for hr_plan_site_run_gen, and *keep holds what a->gen.lengths_from borrows
+ * (NULL without --lengths-from; the caller destroys it). */
+static int wl_get_ex(const char *sub, wl_args_t *a, double duration_s, hr_plan_workload_t **w,
+                     hr_plan_workload_t **keep)
 {
   char buf[1024];
   hr_plan_csv_map_t map, *mp = NULL;
@@ -304,6 +312,32 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
     }
     return 0;
   }
+  hr_plan_workload_t *src = NULL;
+  if ((rc = wl_gen_cfg(sub, a, duration_s, mp, &src)) != 0)
+    return rc;
+  if (keep && a->gen.arrival != HR_PLAN_ARRIVAL_BURSTY) {
+    *keep = src;
+    return 0;
+  }
+  rc = hr_plan_workload_generate(&a->gen, w);
+  a->gen.lengths_from = NULL;
+  hr_plan_workload_destroy(src);
+  if (rc != HR_OK) {
+    fprintf(stderr, "headroom plan %s: workload: %s\n", sub, hr_strerror(rc));
+    return rc == HR_ERR_INVALID_ARG ? 2 : 1;
+  }
+  return 0;
+}
+
+/* The generator settings of a (arrival, duration, the lengths of
+ * --lengths-from, loaded into *src: a->gen.lengths_from borrows it, and the
+ * caller destroys it after the last draw); 0, or 1/2 after a message. */
+static int wl_gen_cfg(const char *sub, wl_args_t *a, double duration_s, const hr_plan_csv_map_t *mp,
+                      hr_plan_workload_t **src)
+{
+  hr_diag_t e = {0};
+  int rc;
+  *src = NULL;
   if (a->arrival) {
     if (strcmp(a->arrival, "poisson") == 0)
       a->gen.arrival = HR_PLAN_ARRIVAL_POISSON;
@@ -325,24 +359,21 @@ static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_work
             HR_PLAN_MAX_ARRIVALS);
     return 2;
   }
-  hr_plan_workload_t *src = NULL;
   if (a->lengths) {
     /* Bootstrap (prompt, output) pairs from a trace, keeping their
      * correlation. */
-    if ((rc = wl_load(a->lengths, a->trace_format, mp, &src, &e)) != HR_OK) {
+    if ((rc = wl_load(a->lengths, a->trace_format, mp, src, &e)) != HR_OK) {
       report_load_error(cli_is_stdio(a->lengths) ? "stdin" : a->lengths, rc, &e);
       return 1;
     }
-    a->gen.lengths_from = src;
-  }
-  rc = hr_plan_workload_generate(&a->gen, w);
-  a->gen.lengths_from = NULL;
-  hr_plan_workload_destroy(src);
-  if (rc != HR_OK) {
-    fprintf(stderr, "headroom plan %s: workload: %s\n", sub, hr_strerror(rc));
-    return rc == HR_ERR_INVALID_ARG ? 2 : 1;
+    a->gen.lengths_from = *src;
   }
   return 0;
+}
+
+static int wl_get(const char *sub, wl_args_t *a, double duration_s, hr_plan_workload_t **w)
+{
+  return wl_get_ex(sub, a, duration_s, w, NULL);
 }
 
 /* The JSON writers print a number that is not finite as null: JSON has no
@@ -1756,7 +1787,7 @@ static int write_chart(const char *dir, const char *stem, const char *title, con
 }
 
 static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_site_cfg_t *cfg,
-                        const hr_plan_utility_t *u, const hr_plan_workload_t *w, double dur)
+                        const hr_plan_utility_t *u, double dur)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/report.md", dir);
@@ -1769,7 +1800,7 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
           "server, PUE %.2f, step %.3g s, %.2f h, %zu requests.\n\n",
           cfg->rows, cfg->racks_per_row, cfg->servers_per_rack, cfg->gpus_per_server, cfg->model,
           hr_plan_method_name(cfg->method), cfg->non_gpu_w, cfg->pue, cfg->dt_s, dur / 3600.0,
-          w->n);
+          s->requests);
   fprintf(f, "| quantity | value |\n|---|---|\n");
   fprintf(f, "| peak facility power | %.1f kW |\n", u->peak_w * cfg->pue / 1e3);
   fprintf(f, "| mean facility power | %.1f kW |\n", u->mean_w * cfg->pue / 1e3);
@@ -1778,7 +1809,7 @@ static int write_report(const char *dir, const hr_plan_site_t *s, const hr_plan_
   fprintf(f, "| peak-to-average | %.3f |\n", u->peak_to_average);
   fprintf(f, "| max 15-min ramp | %.1f kW/h |\n", u->max_ramp_15min_w_per_h * cfg->pue / 1e3);
   fprintf(f, "| max 1-s ramp | %.1f kW/s |\n", u->max_ramp_1s_w_per_s * cfg->pue / 1e3);
-  fprintf(f, "| requests completed | %zu of %zu |\n", s->serve.completed, w->n);
+  fprintf(f, "| requests completed | %zu of %zu |\n", s->serve.completed, s->requests);
   fprintf(f, "| mean TTFT / end-to-end | %.3f s / %.3f s |\n", s->serve.mean_ttft_s,
           s->serve.mean_e2e_s);
   fprintf(f, "| nameplate (GPU TDP 700 W + non-GPU) | %.1f kW |\n",
@@ -1835,7 +1866,7 @@ static int cmd_site(int argc, char **argv, int mode)
   const char *node_trace = NULL;
   double hours = 0.0, cap_kw = 600.0, step_ms = NAN, step_per_seq_ms = NAN, prefill_tps = NAN;
   double idle_w = NAN, tdp_w = NAN, params_b = NAN, active_b = NAN, kv_kib = NAN, ctx = NAN;
-  int samples = 200, node_k = 0;
+  int samples = 200, node_k = 0, whole = 0;
   hr_plan_site_cfg_t cfg;
   hr_plan_site_cfg_init(&cfg);
   hr_plan_llm_t llm;
@@ -1906,6 +1937,10 @@ static int cmd_site(int argc, char **argv, int mode)
       OFLAG("--json", &json,
             mode == SITE_RUN ? "JSON summary (the default)"
                              : "JSON Lines instead of the text table"),
+      OFLAG("--whole-workload", &whole,
+            "site: generate the whole workload, then assign its requests to replicas\n"
+            "(memory grows with them); the default for poisson and diurnal draws each\n"
+            "replica's arrivals on the fly"),
   };
   memcpy(t + n, o, sizeof o);
   n += (int)(sizeof o / sizeof o[0]);
@@ -1991,15 +2026,24 @@ static int cmd_site(int argc, char **argv, int mode)
     fprintf(stderr, "headroom plan %s: --out-dir %s: %s\n", sub, dir, strerror(errno));
     return 1;
   }
+  if (whole && mode != SITE_RUN) {
+    fprintf(stderr, "headroom plan %s: --whole-workload is for plan site\n", sub);
+    return 2;
+  }
   hr_plan_model_t *m = NULL;
-  hr_plan_workload_t *w = NULL;
+  hr_plan_workload_t *w = NULL, *keep = NULL;
   hr_plan_site_t *s = NULL;
   if (load_model(mf, &m) != 0)
     return 1;
-  if ((rc = wl_get(sub, &a, hours > 0 ? hours * 3600.0 : 3600.0, &w)) != 0) {
+  /* `plan site` draws generated Poisson and diurnal arrivals replica by
+   * replica (hr_plan_site_run_gen): memory does not grow with the request
+   * count.  The studies run the same workload many times and keep it. */
+  if ((rc = wl_get_ex(sub, &a, hours > 0 ? hours * 3600.0 : 3600.0, &w,
+                      mode == SITE_RUN && !whole ? &keep : NULL)) != 0) {
     hr_plan_model_destroy(m);
     return rc;
   }
+  int stream = w == NULL;
 
   /* Serving speeds: derived from the model's description when it is given
    * (hr_plan_serve_speeds), then what the user set by hand wins. */
@@ -2010,6 +2054,21 @@ static int cmd_site(int argc, char **argv, int mode)
     llm.kv_b_per_token = isfinite(kv_kib) ? kv_kib * 1024.0 : 0.0;
     if (isfinite(ctx)) {
       llm.ctx_tokens = ctx;
+    } else if (stream) {
+      /* The mean over the lengths model, from 100,000 draws of it (the
+       * lengths are drawn from a stream of their own, whatever the
+       * arrival times). */
+      hr_plan_gen_cfg_t g = a.gen;
+      g.arrival = HR_PLAN_ARRIVAL_POISSON;
+      g.rate_per_s = 1e5 / g.duration_s;
+      hr_plan_workload_t *pilot = NULL;
+      if (hr_plan_workload_generate(&g, &pilot) == HR_OK && pilot->n) {
+        double sum = 0.0;
+        for (size_t i = 0; i < pilot->n; i++)
+          sum += (double)pilot->req[i].in_tokens + 0.5 * (double)pilot->req[i].out_tokens;
+        llm.ctx_tokens = sum / (double)pilot->n;
+      }
+      hr_plan_workload_destroy(pilot);
     } else if (w->n) {
       double sum = 0.0;
       for (size_t i = 0; i < w->n; i++)
@@ -2021,6 +2080,7 @@ static int cmd_site(int argc, char **argv, int mode)
       fprintf(stderr, "headroom plan %s: serving speeds from --params-b: %s\n", sub,
               hr_strerror(rc));
       hr_plan_workload_destroy(w);
+      hr_plan_workload_destroy(keep);
       hr_plan_model_destroy(m);
       return 2;
     }
@@ -2032,13 +2092,18 @@ static int cmd_site(int argc, char **argv, int mode)
   if (isfinite(step_per_seq_ms))
     cfg.serve.step_per_seq_s = step_per_seq_ms / 1e3;
 
-  double dur = hours > 0 ? hours * 3600.0 : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
+  /* Without --hours: the workload and a minute to drain it (generated on
+   * the fly: the generator's 3600 s and that minute). */
+  double dur = hours > 0 ? hours * 3600.0
+               : stream  ? a.gen.duration_s + 60.0
+                         : (w->n ? ceil(w->req[w->n - 1].t_s + 60.0) : 3600.0);
   if (dur / cfg.dt_s > HR_PLAN_SITE_MAX_STEPS) {
     fprintf(stderr,
             "headroom plan %s: --hours/--dt: %.4g h in steps of %g s is %.3g steps, at "
             "most %.0e (a longer --dt, or fewer --hours)\n",
             sub, dur / 3600.0, cfg.dt_s, dur / cfg.dt_s, HR_PLAN_SITE_MAX_STEPS);
     hr_plan_workload_destroy(w);
+    hr_plan_workload_destroy(keep);
     hr_plan_model_destroy(m);
     return 2;
   }
@@ -2059,7 +2124,8 @@ static int cmd_site(int argc, char **argv, int mode)
     goto done;
   }
   cfg.racks_1s = 0; /* `site` writes rows and the site, never racks: memory stays flat */
-  rc = hr_plan_site_run(m, &cfg, w, dur, &s);
+  rc = stream ? hr_plan_site_run_gen(m, &cfg, &a.gen, dur, &s)
+              : hr_plan_site_run(m, &cfg, w, dur, &s);
   if (rc != HR_OK) {
     fprintf(stderr, "headroom plan site: %s\n", hr_strerror(rc));
     goto done;
@@ -2071,7 +2137,7 @@ static int cmd_site(int argc, char **argv, int mode)
    * in the JSON. */
   double kw = cfg.pue / 1e3;
   printf("{\"servers\":%d,\"hours\":%.3f,\"requests\":%zu,\"completed\":%zu,",
-         cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, dur / 3600.0, w->n,
+         cfg.rows * cfg.racks_per_row * cfg.servers_per_rack, dur / 3600.0, s->requests,
          s->serve.completed);
   json_fixed(stdout, "peak_facility_kw", u.peak_w * kw, 2, 1);
   json_fixed(stdout, "mean_facility_kw", u.mean_w * kw, 2, 1);
@@ -2180,7 +2246,7 @@ static int cmd_site(int argc, char **argv, int mode)
         }
       }
       /* The report last: one that looks complete means every file is. */
-      ok = ok && write_report(dir, s, &cfg, &u, w, dur);
+      ok = ok && write_report(dir, s, &cfg, &u, dur);
     } else {
       fprintf(stderr, "%s: cannot write the study files: %s\n", dir, hr_strerror(HR_ERR_NOMEM));
     }
@@ -2191,6 +2257,7 @@ static int cmd_site(int argc, char **argv, int mode)
 done:
   hr_plan_site_destroy(s);
   hr_plan_workload_destroy(w);
+  hr_plan_workload_destroy(keep);
   hr_plan_model_destroy(m);
   if (study_signo) {
     fprintf(stderr, "headroom plan %s: stopped by signal %d\n", sub, study_signo);

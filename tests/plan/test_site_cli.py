@@ -103,6 +103,26 @@ def main():
                 tot = sum(float(v) for r in rows[1 + 4 * s:5 + 4 * s] for v in r[1:]) / 4
                 # Both files round (0.01 W per server, 0.1 W for the site).
                 expect(abs(tot - float(site[s][1])) < 0.1, f"node sum at {s} s: {tot} {site[s]}")
+
+        # Poisson arrivals drawn per replica (the default) and the whole
+        # workload (--whole-workload): both request counts are Poisson with
+        # mean rate x T = 5 x 72 s (within six standard deviations), the
+        # default's result does not depend on --threads, and the studies
+        # refuse the flag.
+        gen = ["--model-file", model, "--rows", "1", "--racks", "2", "--servers", "2",
+               "--hours", "0.02", "--arrival", "poisson", "--rate", "5", "--seed", "3"]
+        outs = []
+        for extra in (["--threads", "1"], ["--threads", "2"], ["--whole-workload"]):
+            rc, out, err = run(hr, "site", *gen, *extra)
+            expect(rc == 0, f"site {extra}: {err}")
+            outs.append(json.loads(out) if rc == 0 else {})
+        for o in outs:
+            expect(abs(o.get("requests", 0) - 360) < 6 * 360 ** 0.5, f"request count: {o}")
+        expect(outs[0] == outs[1], f"threads change the result: {outs[0]} {outs[1]}")
+        rc, _, err = run(hr, "oversub", *gen, "--whole-workload")
+        expect(rc == 2 and "for plan site" in err, f"oversub --whole-workload: {err}")
+        rc, out, err = run(hr, "site", *gen[:-6], "--arrival", "bursty", "--rate", "5")
+        expect(rc == 0 and json.loads(out).get("requests", 0) > 0, f"site bursty: {err}")
     return finish(fails)
 
 
