@@ -123,9 +123,18 @@ static int replica_workload(const site_job_t *j, size_t k, hr_plan_workload_t **
   g.rate_per_s /= nrep;
   g.min_rate_per_s /= nrep;
   g.max_rate_per_s /= nrep;
-  /* Distinct, thread-independent streams: a 64-bit odd-constant mix of the
-   * seed and the replica (hr_plan_rng_seed scrambles it further). */
-  g.seed = j->gen->seed ^ (0x9e3779b97f4a7c15ull * ((uint64_t)k + 1));
+  /* A seed per replica, independent of the threads: the replica's index
+   * times an odd constant, mixed into the seed and scrambled by MurmurHash3's
+   * 64-bit finaliser (a bijection).  Without the scramble, seeds a multiple
+   * of splitmix64's increment apart would give replicas shifted copies of
+   * each other's xoshiro state words (hr_plan_rng_seed seeds by splitmix64). */
+  uint64_t z = j->gen->seed ^ (0xd1b54a32d192ed03ull * ((uint64_t)k + 1));
+  z ^= z >> 33;
+  z *= 0xff51afd7ed558ccdull;
+  z ^= z >> 33;
+  z *= 0xc4ceb9fe1a85ec53ull;
+  z ^= z >> 33;
+  g.seed = z;
   return hr_plan_workload_generate(&g, w);
 }
 
