@@ -524,6 +524,24 @@ static int make_site(void **o)
   return hr_plan_site_run(model, &c, workload, 120.0, (hr_plan_site_t **)o);
 }
 
+/* The same site with each replica's arrivals drawn on the fly: every
+ * allocation failure of the per-replica workloads is reported too. */
+static int make_site_gen(void **o)
+{
+  hr_plan_site_cfg_t c;
+  hr_plan_site_cfg_init(&c);
+  c.threads = 1; /* the seam's counters are not atomic: one thread, one order */
+  c.rows = 1;
+  c.racks_per_row = 2;
+  c.servers_per_rack = 2;
+  c.model = "m";
+  hr_plan_gen_cfg_t g;
+  hr_plan_gen_cfg_init(&g);
+  g.duration_s = 120.0;
+  g.rate_per_s = 2.0;
+  return hr_plan_site_run_gen(model, &c, &g, 120.0, (hr_plan_site_t **)o);
+}
+
 static void drop_site(void *o)
 {
   hr_plan_site_destroy(o);
@@ -638,6 +656,7 @@ static const oom_case_t cases[] = {
     CASE(model_load, drop_model),
     CASE(generate, NULL),
     CASE(site, drop_site),
+    CASE(site_gen, drop_site),
     CASE(provision, drop_provision),
     CASE(oversub_study, drop_oversub_study),
     CASE(metrics, NULL),
