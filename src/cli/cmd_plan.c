@@ -267,13 +267,12 @@ static int wl_load(const char *path, const char *fmt, const hr_plan_csv_map_t *m
   return rc;
 }
 
-/* Replays --csv (with --map), or generates duration_s of requests (lengths
- * bootstrapped from --lengths-from, read with --map, when given).  Returns
- * 0, or the exit status after saying why. */
 static int wl_gen_cfg(const char *sub, wl_args_t *a, double duration_s, const hr_plan_csv_map_t *mp,
                       hr_plan_workload_t **src);
 
-/* The workload of a's options into *w.  With keep non-NULL, generated
+/* Replays --csv (with --map), or generates duration_s of requests (lengths
+ * bootstrapped from --lengths-from, read with --map, when given) into *w.
+ * Returns 0, or the exit status after saying why.  With keep non-NULL, generated
  * Poisson or diurnal arrivals are not drawn: *w stays NULL, a->gen is ready
  * for hr_plan_site_run_gen, and *keep holds what a->gen.lengths_from borrows
  * (NULL without --lengths-from; the caller destroys it). */
