@@ -2165,29 +2165,8 @@ HR__CLONES_512 static int zc_filter(hr_meter_t *m, int64_t n0, size_t len, doubl
      * started in an earlier chunk, so the sums do not depend on chunking. */
     if (bcnt == 0 && k + (size_t)dec <= len) {
       double t = 0.0;
-      const uint32_t i = (uint32_t)(n0 + (int64_t)k) & mask;
-      if (i + (uint32_t)dec <= mask + 1u) {
-        /* The block lies before the ring's wrap: a plain stride, no index
-         * arithmetic per sample (same samples, same order, same sum). */
-        const float *p = ref + (size_t)i * HR__SLOT;
-        if (dec == 8) {
-          t += p[0 * HR__SLOT];
-          t += p[1 * HR__SLOT];
-          t += p[2 * HR__SLOT];
-          t += p[3 * HR__SLOT];
-          t += p[4 * HR__SLOT];
-          t += p[5 * HR__SLOT];
-          t += p[6 * HR__SLOT];
-          t += p[7 * HR__SLOT];
-        } else {
-          for (int j = 0; j < dec; j++)
-            t += p[(size_t)j * HR__SLOT];
-        }
-        k += (size_t)dec;
-      } else {
-        for (int j = 0; j < dec; j++, k++)
-          t += ref[(size_t)((uint32_t)(n0 + (int64_t)k) & mask) * HR__SLOT];
-      }
+      for (int j = 0; j < dec; j++, k++)
+        t += ref[(size_t)((uint32_t)(n0 + (int64_t)k) & mask) * HR__SLOT];
       bsum = t;
     } else {
       for (; bcnt < dec && k < len; bcnt++, k++)
