@@ -234,6 +234,16 @@ HR_API void hr_lease_sys_destroy(hr_lease_sys_t *sys);
  * that would not fit a node's limit: nothing changed). */
 HR_API int hr_lease_sys_set_coord(hr_lease_sys_t *sys, size_t node, const hr_coord_cfg_t *cfg);
 HR_API int hr_lease_sys_set_rated_100(hr_lease_sys_t *sys, size_t node, int on, int64_t t_ns);
+/* hr_lease_sys_set_rated_100 for count nodes (tree indices) at once: every
+ * flag is set, then the budgets are recomputed and applied once, where a
+ * call per node recomputes them all each time (O(n^2) for every leaf).  The
+ * same result as a call per node in turn when none of those calls would cut
+ * a grant (a rating that only raises limits, as at set-up); otherwise the
+ * grants over the new limits are cut once, against the final budgets.
+ * HR_ERR_INVALID_ARG (a node out of range: nothing changed), HR_ERR_RANGE
+ * (floors that would not fit: every flag put back), HR_ERR_NOMEM. */
+HR_API int hr_lease_sys_set_rated_100_many(hr_lease_sys_t *sys, const size_t *nodes, size_t count,
+                                           int on, int64_t t_ns);
 HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w, int64_t t_ns);
 HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int priority);
 

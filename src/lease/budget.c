@@ -1,9 +1,11 @@
 /* Budgets of a node from its protective device, rating and thermal state. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lease/lease_int.h"
+#include "tree/protect_int.h"
 
 int hr_budget_cfg_init(hr_budget_cfg_t *cfg)
 {
@@ -60,12 +62,46 @@ double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s)
   return m;
 }
 
+/* The largest element state of the device in w (a copy) after holding i_a
+ * for t_s from the state in src: hr__device_predict_state's value, computed
+ * in a scratch copy that a search reuses.  Only the state fields (t_s up to
+ * the step caches) are copied from src each time: a step writes nothing
+ * else but the caches, which hold pure functions of the step h (advance's
+ * -expm1(-h / tau) and the no-trip bound), so whatever h they hold from the
+ * search's previous step they give the values a fresh copy would compute.
+ * Every search step is one of t_s, so after the first they are never
+ * recomputed (an expm1 and the bound's expm1 per step saved).  The maximum
+ * is hr_device_status's elements' (elem[] = acc[], NONE 0, L the thermal
+ * state of a trip unit) in the same order and comparisons. */
+static double predict_in(hr_device_t *w, const hr_device_t *src, double i_a, double t_s)
+{
+  const size_t off = offsetof(hr_device_t, t_s);
+  memcpy((unsigned char *)w + off, (const unsigned char *)src + off,
+         offsetof(hr_device_t, w_h) - off);
+  if (hr_device_step(w, i_a, t_s) != HR_OK)
+    return INFINITY;
+  if (w->tripped)
+    return INFINITY;
+  int tu = w->cfg.type == HR_DEVICE_TRIP_UNIT;
+  double m = 0.0;
+  for (int k = 0; k < HR_ELEM_COUNT; k++) {
+    double v = k == HR_ELEM_NONE ? 0.0 : k == HR_ELEM_L && tu ? hr_device_thermal(w) : w->acc[k];
+    if (v > m)
+      m = v;
+  }
+  return m;
+}
+
 /* Largest constant current [A] whose predicted state stays <= margin over t_s. */
 static double burst_current_a(const hr_device_t *dev, double t_s, double margin)
 {
   if (hr_device_tripped(dev))
     return 0.0;
-  if (hr__device_predict_state(dev, 0.0, t_s) > margin)
+  /* One scratch copy for the whole search (predict_in). */
+  _Alignas(max_align_t) unsigned char mem[sizeof(hr_device_t)];
+  memcpy(mem, dev, sizeof(hr_device_t));
+  hr_device_t *w = (hr_device_t *)(void *)mem;
+  if (predict_in(w, dev, 0.0, t_s) > margin)
     return 0.0;
   /* Bracket from the withstand current (trips at exactly t_s), which is above
    * any current that stays below the margin: states are monotone in current. */
@@ -76,7 +112,7 @@ static double burst_current_a(const hr_device_t *dev, double t_s, double margin)
   hi *= 1.0 + 1e-9;
   for (int k = 0; k < 60 && hi - lo > 1e-7 * hi; k++) {
     double mid = 0.5 * (lo + hi);
-    if (hr__device_predict_state(dev, mid, t_s) <= margin)
+    if (predict_in(w, dev, mid, t_s) <= margin)
       lo = mid;
     else
       hi = mid;
@@ -123,6 +159,16 @@ int hr__budget_node_mean(const hr_tree_node_t *node, const hr_device_t *dev,
   int rc = hr__budget_cfg_check(cfg);
   if (rc != HR_OK)
     return rc;
+  return hr__budget_node_checked(node, dev, cfg, rated_100, mean_w, out);
+}
+
+/* The lease system checks its configuration once, at creation, and asks
+ * for every node's budget at each update: no check per node. */
+int hr__budget_node_checked(const hr_tree_node_t *node, const hr_device_t *dev,
+                            const hr_budget_cfg_t *cfg, int rated_100, double mean_w,
+                            hr_budget_t *out)
+{
+  int rc;
   _Alignas(max_align_t) unsigned char mem[HR__DEV_MEM];
   if (!dev && node->device) {
     if (hr_device_size() > sizeof mem)

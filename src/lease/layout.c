@@ -236,8 +236,9 @@ static int floor_diag(const hr_lease_sys_t *s, size_t u, hr_diag_t *d)
 static int budget_of(hr_lease_sys_t *s, size_t k)
 {
   int r = s->rated[k] == 255 ? -1 : s->rated[k];
-  int rc = hr__budget_node_mean(tnode(s, k), s->dev[k], &s->cfg.budget, r,
-                                s->dev[k] ? s->mean_w[k] : -1.0, &s->budget[k]);
+  /* s->cfg.budget was checked by hr_lease_sys_create and never changes. */
+  int rc = hr__budget_node_checked(tnode(s, k), s->dev[k], &s->cfg.budget, r,
+                                   s->dev[k] ? s->mean_w[k] : -1.0, &s->budget[k]);
   if (rc == HR_OK && s->dead[k]) {
     s->budget[k].limit_w = 0.0;
     for (int q = 0; q < 3; q++)

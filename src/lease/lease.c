@@ -163,6 +163,41 @@ int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
   return hr__lease_apply_budgets(s, t);
 }
 
+/* Every flag first, then the budgets once: hr_lease_sys_set_rated_100 per
+ * node recomputes every budget three times a call, O(n) each, so an agent
+ * rating its 1,024 GPUs one at a time spent O(n^2) (0.24 s) at set-up. */
+int hr_lease_sys_set_rated_100_many(hr_lease_sys_t *s, const size_t *nodes, size_t count, int on,
+                                    int64_t t)
+{
+  if (!s || (count && !nodes))
+    return HR_ERR_INVALID_ARG;
+  for (size_t j = 0; j < count; j++)
+    if (nodes[j] >= s->n)
+      return HR_ERR_INVALID_ARG;
+  if (count == 0)
+    return HR_OK;
+  /* The old flags, by the system's node order, to put back on a refusal
+   * (a node listed twice keeps its first old value). */
+  unsigned char *old = malloc(s->n);
+  if (!old)
+    return HR_ERR_NOMEM;
+  memcpy(old, s->rated, s->n);
+  hr__lease_start_at(s, t);
+  for (size_t j = 0; j < count; j++)
+    s->rated[s->lidx[nodes[j]]] = on ? 1 : 0;
+  int rc = hr__lease_budgets_all(s);
+  if (rc == HR_OK)
+    rc = hr__lease_check_floors(s, NULL);
+  if (rc != HR_OK) {
+    memcpy(s->rated, old, s->n);
+    free(old);
+    hr__lease_budgets_all(s);
+    return rc;
+  }
+  free(old);
+  return hr__lease_apply_budgets(s, t);
+}
+
 int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t t)
 {
   if (!s || k >= s->n || !(floor_w >= 0.0) || !isfinite(floor_w))

@@ -17,6 +17,11 @@ int hr__budget_node_mean(const hr_tree_node_t *node, const hr_device_t *dev,
                          const hr_budget_cfg_t *cfg, int rated_100, double mean_w,
                          hr_budget_t *out);
 int hr__coord_cfg_check(const hr_coord_cfg_t *c);
+/* hr__budget_node_mean for a cfg already checked (hr__budget_cfg_check) and
+ * node, out not NULL. */
+int hr__budget_node_checked(const hr_tree_node_t *node, const hr_device_t *dev,
+                            const hr_budget_cfg_t *cfg, int rated_100, double mean_w,
+                            hr_budget_t *out);
 double hr__device_predict_state(const hr_device_t *src, double i_a, double t_s);
 
 /* One child as a policy sees it. */

@@ -505,9 +505,25 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   }
   /* A GPU's rating is its board power limit (TDP), not a breaker's thermal
    * rating: the NEC 80 % continuous rule does not apply to it. */
-  for (size_t k = 0; k < a->n_leaves; k++)
-    if (nd[a->leaf_node[k]].kind == HR_NODE_GPU)
-      hr_lease_sys_set_rated_100(a->sys, (size_t)a->leaf_node[k], 1, 0);
+  /* All of them in one call, which recomputes the budgets once (a call per
+   * GPU was O(n^2): 0.24 s at 1,024 GPUs).  Should it be refused (floors
+   * that would not fit), one call per GPU as before, so that the ratings
+   * that do fit are still set. */
+  {
+    size_t *gpus = malloc((a->n_leaves ? a->n_leaves : 1) * sizeof *gpus);
+    if (!gpus) {
+      hr_agent_destroy(a);
+      return HR_ERR_NOMEM;
+    }
+    size_t n_gpu = 0;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      if (nd[a->leaf_node[k]].kind == HR_NODE_GPU)
+        gpus[n_gpu++] = (size_t)a->leaf_node[k];
+    if (hr_lease_sys_set_rated_100_many(a->sys, gpus, n_gpu, 1, 0) != HR_OK)
+      for (size_t g = 0; g < n_gpu; g++)
+        hr_lease_sys_set_rated_100(a->sys, gpus[g], 1, 0);
+    free(gpus);
+  }
   double dt_s = (double)cfg->step_ns * 1e-9;
   if (cfg->use_predictor) {
     hr_predict_cfg_t pc;

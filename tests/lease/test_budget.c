@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -181,13 +182,158 @@ static void test_bad_cfg(void **st)
   hr_tree_destroy(t);
 }
 
+/* hr_budget_node's burst search, written out as it was before the search
+ * reused one scratch copy (budget.c, predict_in): a bisection of
+ * hr__device_predict_state between 0 and the withstand current. */
+static double burst_ref_a(const hr_device_t *dev, double t_s, double margin)
+{
+  if (hr_device_tripped(dev))
+    return 0.0;
+  if (hr__device_predict_state(dev, 0.0, t_s) > margin)
+    return 0.0;
+  double hi = hr_device_withstand_a(dev, t_s);
+  if (!isfinite(hi))
+    return INFINITY;
+  double lo = 0.0;
+  hi *= 1.0 + 1e-9;
+  for (int k = 0; k < 60 && hi - lo > 1e-7 * hi; k++) {
+    double mid = 0.5 * (lo + hi);
+    if (hr__device_predict_state(dev, mid, t_s) <= margin)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The burst budget of every device of the example trees, cold, warmed at
+ * 0.5-1.3 times the current that trips it in a minute, after a trip and
+ * reclosed, equals the reference search's bit for bit (the search's scratch
+ * copy and its step caches change no value). */
+static void test_burst_same_as_ref(void **st)
+{
+  (void)st;
+  const char *trees[] = {"rack-zone-a1.yaml", "2n-small.yaml", "site-zones.yaml"};
+  size_t checked = 0;
+  for (size_t f = 0; f < sizeof trees / sizeof trees[0]; f++) {
+    hr_tree_t *t = load(trees[f]);
+    for (size_t u = 0; u < hr_tree_count(t); u++) {
+      const hr_tree_node_t *m = hr_tree_node(t, u);
+      if (!m->device)
+        continue;
+      hr_device_t *d = NULL;
+      assert_int_equal(hr_device_create(m->device, &d), HR_OK);
+      hr_budget_cfg_t c;
+      hr_budget_cfg_init(&c);
+      double i60 = hr_device_withstand_a(d, 60.0);
+      const double mult[] = {0.0, 0.5, 0.9, 1.05, 1.3, 20.0, 0.2};
+      for (size_t j = 0; j < sizeof mult / sizeof mult[0]; j++) {
+        if (j > 0 && isfinite(i60)) {
+          assert_int_equal(hr_device_step(d, mult[j] * i60, 20.0), HR_OK);
+          if (hr_device_tripped(d)) {
+            hr_budget_t b;
+            assert_int_equal(hr_budget_node(m, d, &c, -1, &b), HR_OK);
+            assert_true(b.burst_w == 0.0 || (m->burst_w > 0.0 && b.burst_w == m->burst_w));
+            hr_device_reclose(d);
+          }
+        }
+        hr_budget_t b;
+        assert_int_equal(hr_budget_node(m, d, &c, -1, &b), HR_OK);
+        double ib = burst_ref_a(d, c.burst_window_s, c.burst_margin);
+        double want = isfinite(ib) ? hr_budget_power_w(m, ib, c.pf) : INFINITY;
+        if (m->burst_w > 0.0 && m->burst_w < want)
+          want = m->burst_w;
+        if (memcmp(&b.burst_w, &want, sizeof want) != 0) {
+          print_error("%s node %zu step %zu: burst %.17g want %.17g\n", trees[f], u, j, b.burst_w,
+                      want);
+          fail();
+        }
+        checked++;
+      }
+      hr_device_destroy(d);
+    }
+    hr_tree_destroy(t);
+  }
+  assert_true(checked >= 20);
+}
+
+/* Every budget and lease of a system, compared bit for bit with another's. */
+static void same_sys(const hr_lease_sys_t *a, const hr_lease_sys_t *b, size_t n, int64_t t)
+{
+  for (size_t k = 0; k < n; k++) {
+    const hr_budget_t *ba = hr_lease_sys_budget(a, k), *bb = hr_lease_sys_budget(b, k);
+    assert_memory_equal(ba, bb, sizeof *ba);
+    const hr_lease_t *la = hr_lease_sys_lease(a, k), *lb = hr_lease_sys_lease(b, k);
+    if (la && lb) {
+      hr_lease_t ca = *la, cb = *lb; /* each call refreshes its own view */
+      assert_memory_equal(&ca, &cb, sizeof ca);
+    } else {
+      assert_true(!la && !lb);
+    }
+    double ca = hr_lease_sys_cap_w(a, k, t), cb = hr_lease_sys_cap_w(b, k, t);
+    assert_memory_equal(&ca, &cb, sizeof ca);
+  }
+}
+
+/* hr_lease_sys_set_rated_100_many gives what one hr_lease_sys_set_rated_100
+ * per node gives, at set-up and between rebalances (ratings that raise
+ * limits), and refuses a node out of range without changing anything. */
+static void test_rated_many(void **st)
+{
+  (void)st;
+  const char *trees[] = {"rack-zone-a1.yaml", "2n-small.yaml", "site-zones.yaml"};
+  for (size_t f = 0; f < sizeof trees / sizeof trees[0]; f++) {
+    hr_tree_t *t = load(trees[f]);
+    size_t n = hr_tree_count(t), n_leaf = 0;
+    size_t *leaves = malloc(n * sizeof *leaves);
+    double *dem = malloc(n * sizeof *dem);
+    assert_non_null(leaves);
+    assert_non_null(dem);
+    for (size_t u = 0; u < n; u++) {
+      dem[u] = 0.0;
+      if (hr_tree_node(t, u)->n_children == 0) {
+        leaves[n_leaf++] = u;
+        dem[u] = 400.0 + 37.0 * (double)(u % 11);
+      }
+    }
+    for (int when = 0; when < 2; when++) {
+      hr_lease_cfg_t cfg;
+      hr_lease_cfg_init(&cfg);
+      hr_lease_sys_t *one = NULL, *many = NULL;
+      assert_int_equal(hr_lease_sys_create(t, &cfg, &one, NULL), HR_OK);
+      assert_int_equal(hr_lease_sys_create(t, &cfg, &many, NULL), HR_OK);
+      int64_t t0 = 0;
+      if (when == 1) {
+        /* Leases granted first: the ratings then apply to running grants. */
+        assert_int_equal(hr_lease_sys_rebalance(one, dem, 0), HR_OK);
+        assert_int_equal(hr_lease_sys_rebalance(many, dem, 0), HR_OK);
+        t0 = 1000000000;
+      }
+      for (size_t j = 0; j < n_leaf; j++)
+        assert_int_equal(hr_lease_sys_set_rated_100(one, leaves[j], 1, t0), HR_OK);
+      size_t bad[2] = {leaves[0], n};
+      assert_int_equal(hr_lease_sys_set_rated_100_many(many, bad, 2, 1, t0), HR_ERR_INVALID_ARG);
+      assert_int_equal(hr_lease_sys_set_rated_100_many(many, leaves, n_leaf, 1, t0), HR_OK);
+      same_sys(one, many, n, t0);
+      /* And what follows from them: a rebalance a second later. */
+      assert_int_equal(hr_lease_sys_rebalance(one, dem, t0 + 1000000000), HR_OK);
+      assert_int_equal(hr_lease_sys_rebalance(many, dem, t0 + 1000000000), HR_OK);
+      same_sys(one, many, n, t0 + 1000000000);
+      hr_lease_sys_destroy(one);
+      hr_lease_sys_destroy(many);
+    }
+    free(leaves);
+    free(dem);
+    hr_tree_destroy(t);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_branch_a1),
-      cmocka_unit_test(test_2n_small),
-      cmocka_unit_test(test_burst_thermal),
-      cmocka_unit_test(test_bad_cfg),
+      cmocka_unit_test(test_branch_a1),         cmocka_unit_test(test_2n_small),
+      cmocka_unit_test(test_burst_thermal),     cmocka_unit_test(test_bad_cfg),
+      cmocka_unit_test(test_burst_same_as_ref), cmocka_unit_test(test_rated_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
