@@ -507,6 +507,15 @@ int cmd_plan_descriptors(int argc, char **argv)
             minutes);
     return 2;
   }
+  /* Checked before the traces are loaded: an exit here owns nothing. */
+  unsigned dt = HR_PLAN_DF_DEFAULT;
+  if (terms_s && parse_terms(terms_s, &dt) != 0) {
+    fprintf(stderr,
+            "headroom plan descriptors: --terms: a list of params, tp, interact, precision, moe, "
+            "bpg, got '%s'\n",
+            terms_s);
+    return 2;
+  }
   const char *d = data ? data : getenv("HR_SHARED_DATA");
   if (!d || !*d)
     d = HR_PLAN_DEFAULT_DATA;
@@ -518,14 +527,6 @@ int cmd_plan_descriptors(int argc, char **argv)
     fprintf(stderr, "headroom plan descriptors: %s: %s%s%s\n", dir, hr_strerror(rc),
             e.message[0] ? ": " : "", e.message);
     return 1;
-  }
-  unsigned dt = HR_PLAN_DF_DEFAULT;
-  if (terms_s && parse_terms(terms_s, &dt) != 0) {
-    fprintf(stderr,
-            "headroom plan descriptors: --terms: a list of params, tp, interact, precision, moe, "
-            "bpg, got '%s'\n",
-            terms_s);
-    return 2;
   }
   /* The variants: pooled, descriptors alone, with calibration, ablations. */
   variant_t v[40];

@@ -401,10 +401,14 @@ static void window_sum_forms_agree(void **state)
   (void)state;
   size_t n = (size_t)(1.0 * FS);
   float *x = make_signal(n, 60.0);
-  /* Read as 7-channel frames too, so every lane gets some. */
-  const size_t bad[] = {1234, 1235, 4001, 6100, 7777, 9001, 20000};
-  for (unsigned j = 0; j < sizeof bad / sizeof bad[0]; j++)
+  /* Frames inside the n-frame signal whose bad sample lands on channel
+   * j % 6 of a 6-channel frame and on lane j of the same samples read as
+   * 7-channel frames, so every lane of both readings gets one. */
+  const size_t bad[] = {1239, 1239, 4004, 6104, 7777, 7007, 2003};
+  for (unsigned j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+    assert_true(bad[j] < n);
     x[bad[j] * 6 + j % 6] = j % 2 ? NAN : INFINITY;
+  }
   for (size_t k = 15000; k < 15030; k++)
     x[k] = k % 2 ? 420.0f : -420.0f; /* above u_clip_v or i_clip_a, whichever lane */
   const hr_layout_t lay[] = {HR_LAYOUT_3P4W, HR_LAYOUT_3P4W, HR_LAYOUT_3P3W, HR_LAYOUT_1P2W};
