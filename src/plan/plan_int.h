@@ -37,6 +37,12 @@ int hr__plan_csv_next(hr__plan_csv_t *c);
 void hr__plan_csv_free(hr__plan_csv_t *c);
 /* Index of a header field equal to name (blanks trimmed), or -1. */
 int hr__plan_csv_find(const hr__plan_csv_t *c, const char *name);
+/* The index of each of names[0..n) in the header line just read (header_rc
+ * is what hr__plan_csv_next returned for it: 1 with a line) into col[].
+ * Returns HR_OK, or HR_ERR_PARSE with "PATH: missing column 'NAME'" in the
+ * cursor's err for the first one absent (all of them on an empty file). */
+int hr__plan_csv_columns(const hr__plan_csv_t *c, int header_rc, const char *const *names, int n,
+                         int *col, const char *path);
 
 /* Strict number parsers: the whole field (blanks trimmed) must be used. */
 int hr__plan_parse_double(const char *s, double *v);

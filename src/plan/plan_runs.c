@@ -474,14 +474,8 @@ static int runs_load_body(const char *path, double dt_s, hr_plan_traceset_t **ou
   rc = hr__plan_csv_next(&c);
   if (rc < 0)
     goto fail;
-  for (int k = 0; k < 5; k++) {
-    col[k] = rc == 1 ? hr__plan_csv_find(&c, names[k]) : -1;
-    if (col[k] < 0) {
-      hr__plan_err(err, 1, 0, "%s: missing column '%s'", man, names[k]);
-      rc = HR_ERR_PARSE;
-      goto fail;
-    }
-  }
+  if ((rc = hr__plan_csv_columns(&c, rc, names, 5, col, man)) != HR_OK)
+    goto fail;
   while ((rc = hr__plan_csv_next(&c)) == 1) {
     int bad = -1;
     for (int k = 0; k < 5; k++)

@@ -121,14 +121,8 @@ static int traceset_load_body(const char *dir, hr_plan_traceset_t **out, hr_diag
    * missing column. */
   if (rc < 0)
     goto fail;
-  for (int k = 0; k < 4; k++) {
-    col[k] = rc == 1 ? hr__plan_csv_find(&c, names[k]) : -1;
-    if (col[k] < 0) {
-      hr__plan_err(err, 1, 0, "%s: missing column '%s'", path, names[k]);
-      rc = HR_ERR_PARSE;
-      goto fail;
-    }
-  }
+  if ((rc = hr__plan_csv_columns(&c, rc, names, 4, col, path)) != HR_OK)
+    goto fail;
   while ((rc = hr__plan_csv_next(&c)) == 1) {
     int bad = -1;
     for (int k = 0; k < 4; k++)

@@ -412,14 +412,8 @@ static int load_lut(hr_plan_model_t *m, const hr_plan_train_cfg_t *cfg, hr_diag_
    * missing column; the cursor described it. */
   if (rc < 0)
     goto done;
-  for (int k = 0; k < 5; k++) {
-    col[k] = rc == 1 ? hr__plan_csv_find(&c, names[k]) : -1;
-    if (col[k] < 0) {
-      hr__plan_err(err, 1, 0, "%s: missing column '%s'", path, names[k]);
-      rc = HR_ERR_PARSE;
-      goto done;
-    }
-  }
+  if ((rc = hr__plan_csv_columns(&c, rc, names, 5, col, path)) != HR_OK)
+    goto done;
   double vals[LUTMAX][64];
   int nv[LUTMAX] = {0};
   m->nlut = 0;

@@ -130,6 +130,19 @@ int hr__plan_csv_find(const hr__plan_csv_t *c, const char *name)
   return -1;
 }
 
+int hr__plan_csv_columns(const hr__plan_csv_t *c, int header_rc, const char *const *names, int n,
+                         int *col, const char *path)
+{
+  for (int k = 0; k < n; k++) {
+    col[k] = header_rc == 1 ? hr__plan_csv_find(c, names[k]) : -1;
+    if (col[k] < 0) {
+      hr__plan_err(c->err, 1, 0, "%s: missing column '%s'", path, names[k]);
+      return HR_ERR_PARSE;
+    }
+  }
+  return HR_OK;
+}
+
 int hr__plan_parse_double(const char *s, double *v)
 {
   size_t n;
