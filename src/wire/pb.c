@@ -720,6 +720,10 @@ static int walk_msg(walk_t *w, size_t pos, size_t end, const ProtobufCMessageDes
       return walk_fail(w, at, path,
                        vr == -1 ? "the input ends inside a field's tag"
                                 : "a field's tag is a varint longer than 10 bytes");
+    /* protobuf-c reads a tag as at most 5 bytes (a 32-bit varint); a longer
+     * one, even with the bits beyond 32 zero, is a bad header to it. */
+    if (pos - at > 5)
+      return walk_fail(w, at, path, "a field's tag is a varint of %zu bytes (at most 5)", pos - at);
     uint64_t num = tag >> 3;
     int wt = (int)(tag & 7);
     if (num == 0 || num > 536870911u)
@@ -763,6 +767,8 @@ static int walk_msg(walk_t *w, size_t pos, size_t end, const ProtobufCMessageDes
         return walk_fail(w, vat, sub,
                          vr == -1 ? "the input ends inside a length"
                                   : "a length varint longer than 10 bytes");
+      if (pos - vat > 5) /* protobuf-c reads a length as at most 5 bytes, too */
+        return walk_fail(w, vat, sub, "a length varint of %zu bytes (at most 5)", pos - vat);
       if (v > end - pos)
         return walk_fail(w, vat, sub, "length %llu runs past the end (%zu bytes left)",
                          (unsigned long long)v, end - pos);

@@ -545,6 +545,14 @@ static void test_malformed(void **state)
   /* an unknown field (99) cut short: named by its number */
   const uint8_t unk_cut[] = {0x9a, 0x06, 0x09, 0x00};
   expect_err_at(unk_cut, sizeof unk_cut, HR_ERR_PARSE, "field 99", 2);
+  /* field 8, wire type 0, written as a 10-byte tag (zero bits past the
+   * first byte): protobuf-c reads at most 5 tag bytes and refuses it, so the
+   * walk must say where (a CI fuzzer's find, fuzz/reproducers/wire-pb-*) */
+  const uint8_t long_tag[] = {0xc0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01};
+  expect_err_at(long_tag, sizeof long_tag, HR_ERR_PARSE, "PowerMeasurement", 0);
+  /* device_id (field 2) with its length 0 written in 6 bytes */
+  const uint8_t long_len[] = {0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+  expect_err_at(long_len, sizeof long_len, HR_ERR_PARSE, "device_id", 1);
   /* four (empty) phases */
   const uint8_t four[] = {0x1a, 0x00, 0x1a, 0x00, 0x1a, 0x00, 0x1a, 0x00};
   expect_err(four, sizeof four, HR_ERR_RANGE, "phases");
