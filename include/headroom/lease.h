@@ -287,6 +287,15 @@ HR_API const hr_lease_t *hr_lease_sys_lease(const hr_lease_sys_t *sys, size_t no
 /* Cap [W] node applies at t_ns (its lease or floor; a root: its budget). */
 HR_API double hr_lease_sys_cap_w(const hr_lease_sys_t *sys, size_t node, int64_t t_ns);
 
+/* hr_lease_sys_cap_w of n nodes at once: out_w[j] is the cap of tree node
+ * nodes[j] at t_ns (one call instead of one per node: the control agent
+ * reads every leaf's cap at each decision).  HR_ERR_INVALID_ARG when sys,
+ * nodes or out_w is NULL (n > 0) or a node is out of range; out_w[j] of a
+ * node out of range is NAN, as hr_lease_sys_cap_w gives, the others are
+ * set. */
+HR_API int hr_lease_sys_cap_w_many(const hr_lease_sys_t *sys, const int32_t *nodes, size_t n,
+                                   int64_t t_ns, double *out_w);
+
 /* Budget [W] node's coordinator may hand out at t_ns: its own cap, x
  * degraded_frac in degraded mode, bounded by its limit. */
 HR_API double hr_lease_sys_avail_w(const hr_lease_sys_t *sys, size_t node, int64_t t_ns);

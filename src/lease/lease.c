@@ -363,6 +363,25 @@ double hr_lease_sys_cap_w(const hr_lease_sys_t *s, size_t k, int64_t t)
   return s && k < s->n ? cap_at(s, (size_t)s->lidx[k], t) : NAN;
 }
 
+int hr_lease_sys_cap_w_many(const hr_lease_sys_t *s, const int32_t *nodes, size_t n, int64_t t,
+                            double *out_w)
+{
+  if (n == 0)
+    return HR_OK;
+  if (!s || !nodes || !out_w)
+    return HR_ERR_INVALID_ARG;
+  int rc = HR_OK;
+  for (size_t j = 0; j < n; j++) {
+    if (nodes[j] < 0 || (size_t)nodes[j] >= s->n) {
+      out_w[j] = NAN;
+      rc = HR_ERR_INVALID_ARG;
+      continue;
+    }
+    out_w[j] = cap_at(s, (size_t)s->lidx[nodes[j]], t);
+  }
+  return rc;
+}
+
 double hr_lease_sys_avail_w(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
   return s && k < s->n ? avail_at(s, (size_t)s->lidx[k], t) : NAN;

@@ -17,6 +17,7 @@
 #include "headroom/grid.h"
 #include "headroom/loop.h"
 #include "headroom/predict.h"
+#include "loop/agent_int.h"
 
 /* Latency histogram: 20 log-spaced bins per decade from 100 ns to 100 s. */
 #define LAT_BINS 180
@@ -60,6 +61,14 @@ struct hr_agent {
   size_t n_dev_scope;
   int32_t *inner; /* tree indices of the nodes with children, in tree order */
   size_t n_inner;
+  int32_t *sc_inner; /* the scope's nodes with children, in scope order */
+  size_t n_sc_inner;
+  /* per scope position s: n > 0 when positions s-n+1 .. s are leaves with
+   * consecutive leaf indices, one parent, no B-side parent and none the
+   * agent's node (a server's GPUs): summed as one run, where s is the
+   * last of them (the first the bottom-up walk meets); else 0 */
+  int32_t *run_n;
+  int plain;          /* hr__agent_set_plain: no runs */
   double *qdown_w;    /* per tree index: leaf_probes' largest share on the way up */
   double *read_max_w; /* per leaf: read_max_frac x cap_max_w (take_power) */
   double *lcur_w;     /* per leaf: this step's power (its fresh reading, else 0) */
@@ -318,6 +327,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->tok_w);
   free(a->dev_scope);
   free(a->inner);
+  free(a->sc_inner);
+  free(a->run_n);
   free(a->qdown_w);
   free(a->read_max_w);
   free(a->lcur_w);
@@ -410,6 +421,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->tok_w = malloc(n * sizeof *a->tok_w);
   a->dev_scope = malloc(n * sizeof *a->dev_scope);
   a->inner = malloc(n * sizeof *a->inner);
+  a->sc_inner = malloc(n * sizeof *a->sc_inner);
+  a->run_n = calloc(n, sizeof *a->run_n);
   a->qdown_w = malloc(n * sizeof *a->qdown_w);
   a->bmax_cur = calloc(m, sizeof *a->bmax_cur);
   a->bmax_prev = calloc(m, sizeof *a->bmax_prev);
@@ -420,10 +433,10 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->read_max_w = calloc(m, sizeof *a->read_max_w);
   a->lcur_w = calloc(m, sizeof *a->lcur_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
-  if (!a->inner || !a->qdown_w || !a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd ||
-      !a->roots || !a->probe_w || !a->leaf_node || !a->p_w || !a->p_t_ns || !a->bmax_cur ||
-      !a->bmax_prev || !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
-      !a->read_max_w || !a->lcur_w) {
+  if (!a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b || !a->tok_w ||
+      !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node || !a->p_w ||
+      !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w || !a->cap_min_w || !a->cap_max_w ||
+      !a->rating_w || !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -436,9 +449,25 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     if (nd[k].n_children)
       a->inner[a->n_inner++] = (int32_t)k;
   }
-  for (size_t s = 0; s < a->n_scope; s++)
+  for (size_t s = 0; s < a->n_scope; s++) {
     if (nd[a->scope[s]].device)
       a->dev_scope[a->n_dev_scope++] = a->scope[s];
+    if (nd[a->scope[s]].n_children)
+      a->sc_inner[a->n_sc_inner++] = a->scope[s];
+  }
+  /* Runs of leaves for the bottom-up sum (run_n): scope positions in
+   * order, a run growing while the next is a leaf with the same one parent. */
+  for (size_t s = 0, len = 0; s < a->n_scope; s++) {
+    int32_t k = a->scope[s];
+    int ok = nd[k].n_children == 0 && nd[k].parent >= 0 && nd[k].parent_b < 0 && (size_t)k != node;
+    if (ok && len > 0 && nd[a->scope[s - 1]].parent == nd[k].parent) {
+      a->run_n[s - 1] = 0;
+      a->run_n[s] = (int32_t)++len;
+    } else {
+      len = ok ? 1 : 0;
+      a->run_n[s] = (int32_t)len;
+    }
+  }
   size_t j = 0;
   for (size_t s = 0; s < a->n_scope; s++) {
     int32_t k = a->scope[s];
@@ -561,6 +590,12 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
 }
 
 /* ---- small accessors ------------------------------------------------------- */
+
+void hr__agent_set_plain(hr_agent_t *a, int on)
+{
+  if (a)
+    a->plain = on ? 1 : 0;
+}
 
 void hr_agent_set_callback(hr_agent_t *a, hr_agent_decision_fn fn, void *user)
 {
@@ -735,6 +770,17 @@ static double node_limit_w(const hr_agent_t *a)
   return sum;
 }
 
+/* 1 when cap, held to leaf k's cap range, is within cap_eps_w of the cap
+ * last sent (send_cap then sends nothing). */
+static inline int cap_same(const hr_agent_t *a, size_t k, double cap)
+{
+  if (cap < a->cap_min_w[k])
+    cap = a->cap_min_w[k];
+  if (cap > a->cap_max_w[k])
+    cap = a->cap_max_w[k];
+  return !isnan(a->cap_w[k]) && fabs(cap - a->cap_w[k]) <= a->cfg.cap_eps_w;
+}
+
 /* Sends leaf k's cap when it changed by more than cap_eps_w. */
 static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decision_why_t why)
 {
@@ -742,7 +788,7 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
     cap = a->cap_min_w[k];
   if (cap > a->cap_max_w[k])
     cap = a->cap_max_w[k];
-  if (!isnan(a->cap_w[k]) && fabs(cap - a->cap_w[k]) <= a->cfg.cap_eps_w)
+  if (cap_same(a, k, cap))
     return 0;
   int rc = hr_actuator_set_cap(a->act, (int)k, cap, t);
   hr_agent_decision_t d = {t, k, (size_t)a->leaf_node[k], cap, a->cap_w[k], a->p_w[k], why, rc};
@@ -819,9 +865,12 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
 {
   const double pr = a->cfg.probe_frac;
   leaf_probes(a, t);
+  /* Every leaf's present cap in one call, into the scratch array (free
+   * until decide() fills it with the new caps). */
+  (void)hr_lease_sys_cap_w_many(a->sys, a->leaf_node, a->n_leaves, t, a->scr_w);
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
-    double cap = hr_lease_sys_cap_w(a->sys, nk, t);
+    double cap = a->scr_w[k];
     double d;
     if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns) {
       d = cap; /* no fresh reading: hold the present cap (degraded mode stops growth) */
@@ -1183,11 +1232,13 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
       *rc_out = rc;
       return 0;
     }
-    for (size_t k = 0; k < a->n_leaves; k++)
-      a->scr_w[k] = hr_lease_sys_cap_w(a->sys, (size_t)a->leaf_node[k], t);
+    (void)hr_lease_sys_cap_w_many(a->sys, a->leaf_node, a->n_leaves, t, a->scr_w);
     supply_clamp(a, t);
+    /* send_cap's own test first (most caps do not move): the call only for
+     * the caps that change. */
     for (size_t k = 0; k < a->n_leaves; k++)
-      sent += send_cap(a, k, a->scr_w[k], t, why);
+      if (!cap_same(a, k, a->scr_w[k]))
+        sent += send_cap(a, k, a->scr_w[k], t, why);
     break;
   }
   }
@@ -1254,12 +1305,36 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   /* A parent's sum is kept in a register (acc) while consecutive nodes feed
    * it (a server's GPUs): the same additions in the same order, without a
    * store and a reload per GPU. */
-  for (size_t s = 0; s < a->n_scope; s++)
-    a->node_p_w[a->scope[s]] = 0.0;
+  /* Only the scope's nodes with children start at 0: every other node of
+   * the scope is a leaf, whose power is set below before anything reads it. */
+  for (size_t i = 0; i < a->n_sc_inner; i++)
+    a->node_p_w[a->sc_inner[i]] = 0.0;
   int32_t acc_k = -1;
   double acc = 0.0;
   for (size_t s = a->n_scope; s-- > 0;) {
     size_t k = (size_t)a->scope[s];
+    if (a->run_n[s] > 0 && !a->any_met && !a->plain) {
+      /* A run of leaves under one parent, no meter (any_met 0): what the
+       * general step below does for each, in the same order (the last
+       * first), without its tests.  Scope positions s-n+1 .. s hold leaves
+       * j0 .. j0+n-1 (leaves are numbered in scope order). */
+      const size_t n_run = (size_t)a->run_n[s];
+      const int32_t pa = a->par[k];
+      const size_t j0 = (size_t)a->leaf_of[k] + 1 - n_run;
+      if (pa != acc_k) {
+        if (acc_k >= 0)
+          a->node_p_w[acc_k] = acc;
+        acc_k = pa;
+        acc = a->node_p_w[pa];
+      }
+      for (size_t j = j0 + n_run; j-- > j0;) {
+        double p = a->lcur_w[j];
+        a->node_p_w[a->leaf_node[j]] = p;
+        acc += p;
+      }
+      s -= n_run - 1;
+      continue;
+    }
     if ((int32_t)k == acc_k) {
       a->node_p_w[k] = acc;
       acc_k = -1;

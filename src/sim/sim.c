@@ -18,6 +18,7 @@
 #include "headroom/lease.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
+#include "loop/agent_int.h"
 #include "sim/sim_int.h"
 #include "tree/protect_int.h"
 
@@ -58,6 +59,9 @@ struct hr_sim {
   int32_t *slot_dev;  /* slot -> the agent's leaf */
   int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
+  /* per slot: the power its node's conductor powers (ph_w) were last set
+   * from; NAN before the first step (NAN equals nothing) */
+  double *ph_p_w;
   int64_t *pend_t_ns;
   int64_t pend_min_ns; /* the earliest pend_t_ns (INT64_MAX: none pending) */
   int plain;           /* hr__sim_set_plain: the straightforward forms, for tests */
@@ -229,6 +233,7 @@ void hr__sim_set_plain(hr_sim_t *s, int on)
   for (size_t k = 0; k < s->n; k++)
     if (s->dev[k])
       hr__device_set_plain(s->dev[k], s->plain);
+  hr__agent_set_plain(s->agent, s->plain);
 }
 
 /* ---- policies ------------------------------------------------------------------------ */
@@ -393,6 +398,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->i2_as);
   free(s->tel_fault);
   free(s->frz_p_w);
+  free(s->ph_p_w);
   free(s->frz_t_ns);
   free(s->gen_ring);
   free(s);
@@ -504,9 +510,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
   s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
-  if (!s->slot_phase || !s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node ||
-      !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w ||
-      !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
+  s->ph_p_w = malloc(m * sizeof *s->ph_p_w);
+  for (size_t k = 0; s->ph_p_w && k < m; k++)
+    s->ph_p_w[k] = NAN;
+  if (!s->ph_p_w || !s->slot_phase || !s->tel_fault || !s->frz_p_w || !s->frz_t_ns ||
+      !s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
+      !s->cap_w || !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -1049,8 +1058,16 @@ int hr_sim_step(hr_sim_t *s)
       p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
       s->p_w[k] = p;
     }
-    /* The GPU's power on the conductors it sits on (its own node's). */
-    gpu_to_phases(&s->ph_w[3 * (size_t)s->slot_node[k]], s->slot_phase[k], s->p_w[k]);
+    /* The GPU's power on the conductors it sits on (its own node's): set
+     * again only when its power changed.  Nothing else writes a GPU node's
+     * conductors, and the shares are a function of p alone (for p = -0
+     * and +0 alike they are +0: 0 + -0/3 is +0), so the values left from
+     * the step that set them are what this step would write: a steady GPU
+     * skips the divisions. */
+    if (s->plain || !(s->p_w[k] == s->ph_p_w[k])) {
+      gpu_to_phases(&s->ph_w[3 * (size_t)s->slot_node[k]], s->slot_phase[k], s->p_w[k]);
+      s->ph_p_w[k] = s->p_w[k];
+    }
     site_p += s->p_w[k];
   }
   for (size_t w = 0; w < s->n_work; w++) {

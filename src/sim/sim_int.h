@@ -61,8 +61,11 @@ uint64_t hr__simwave_records(const hr__simwave_t *w);
 /* ---- the straightforward forms ---------------------------------------------------
  * on = 1: the simulator's GPUs are read one device at a time through the
  * actuator interface (no hr_actuator_read_many), every GPU is looked at for
- * caps coming into force at every step, and the simulator's protective
- * devices always ask for their next trip time (hr__device_set_plain): what
+ * caps coming into force at every step, every GPU's conductor powers are
+ * set at every step (not only when its power changed), the agent sums its
+ * tree node by node (hr__agent_set_plain: no runs of leaves), and the
+ * simulator's protective devices always ask for their next trip time
+ * (hr__device_set_plain): what
  * the fast forms must match bit for bit (tests/sim/test_sim_plain.c).  Call
  * before the first step. */
 void hr__sim_set_plain(hr_sim_t *s, int on);

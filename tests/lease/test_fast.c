@@ -40,6 +40,36 @@ static const char *dtext(const hr_diag_t *d)
 static long n_compared, n_fast_groups;
 static long n_reclosed; /* devices tripped by a fault and reclosed */
 
+/* hr_lease_sys_cap_w_many against hr_lease_sys_cap_w, node by node, over
+ * every node in reverse order (any order is allowed) and a node out of
+ * range, now and after the leases of the last rebalance ran out. */
+static void caps_many_equal(const hr_lease_sys_t *s, size_t n, int64_t now)
+{
+  int32_t *nodes = malloc((n + 1) * sizeof *nodes);
+  double *out = malloc((n + 1) * sizeof *out);
+  assert_non_null(nodes);
+  assert_non_null(out);
+  for (size_t j = 0; j < n; j++)
+    nodes[j] = (int32_t)(n - 1 - j);
+  for (int64_t dt = 0; dt <= 200 * MS; dt += 200 * MS) {
+    assert_int_equal(hr_lease_sys_cap_w_many(s, nodes, n, now + dt, out), HR_OK);
+    for (size_t j = 0; j < n; j++) {
+      double want = hr_lease_sys_cap_w(s, (size_t)nodes[j], now + dt);
+      /* bit for bit (both NAN counts as equal: neither is expected here) */
+      assert_true(memcmp(&want, &out[j], sizeof want) == 0);
+    }
+  }
+  nodes[n] = (int32_t)n; /* out of range: NAN and an error, the rest still set */
+  out[0] = -1.0;
+  assert_int_equal(hr_lease_sys_cap_w_many(s, nodes, n + 1, now, out), HR_ERR_INVALID_ARG);
+  assert_true(isnan(out[n]));
+  assert_true(out[0] == hr_lease_sys_cap_w(s, (size_t)nodes[0], now));
+  assert_int_equal(hr_lease_sys_cap_w_many(NULL, nodes, 1, now, out), HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_lease_sys_cap_w_many(s, nodes, 0, now, NULL), HR_OK);
+  free(nodes);
+  free(out);
+}
+
 /* A random tree; racks are sized so that the root is often the tight spot
  * and sometimes a rack or a server is. */
 static hr_tree_t *random_tree(int two_n)
@@ -362,6 +392,7 @@ static void run_seed(uint64_t seed)
       }
     }
     compare(a, b, t, now, seed, step);
+    caps_many_equal(a, n, now);
   }
   free(dem);
   hr_lease_sys_destroy(a);

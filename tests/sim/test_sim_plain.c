@@ -2,8 +2,11 @@
  * (hr__sim_set_plain, src/sim/sim_int.h): the same scenario and policy run
  * twice in this process, once with the GPUs read one device at a time
  * through the actuator interface, every GPU looked at for pending caps at
- * every step and the protective devices always asking for their next trip,
- * once with the batch read, the pending-cap shortcut and the no-trip check.
+ * every step, every GPU's conductor powers set at every step, the agent's
+ * tree summed node by node and the protective devices always asking for
+ * their next trip, once with the batch read, the pending-cap shortcut, the
+ * conductor powers set only when a GPU's power changed, the agent's runs of
+ * leaves summed at once and the no-trip check.
  * Every decision the agent takes (time, GPU, cap, reason), every sample of
  * the time series (at 10 ms) and every node's result (peaks, thermal state,
  * trips and their times) must be the same, bit for bit, as must the run's
@@ -12,9 +15,9 @@
  * breaker that trips without control, and three shipped scenarios, shortened
  * (feed loss in a 2N design, inference mixed with training, the synchronized
  * restart), under several policies.  The agent's own code (also changed for
- * speed: parents' sums in registers, cached sums) runs in both: what checks
- * it is the comparison with the main branch's binary recorded in
- * docs/performance.md. */
+ * speed: parents' sums in registers, cached sums, batched cap reads) runs in
+ * both but for its runs of leaves: what checks the rest is the comparison with the main branch's
+ * binary recorded in docs/performance.md. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
