@@ -55,6 +55,10 @@ struct hr_sim {
   int32_t *node_pa, *node_pb; /* per tree index: its parents (compact copies) */
   int32_t *inner;             /* tree indices of the nodes with children */
   size_t n_inner;
+  /* per tree index k: n > 0 when nodes k-n+1 .. k are leaves without a
+   * protective device under one parent and no B-side parent (a server's
+   * GPUs): the electricity pass steps them as one run from k down; else 0 */
+  int32_t *node_run;
   int32_t *dev_slot;  /* the agent's leaf (actuator device) d -> slot */
   int32_t *slot_dev;  /* slot -> the agent's leaf */
   int32_t *slot_work; /* workload index, -1 none */
@@ -383,6 +387,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->node_pa);
   free(s->node_pb);
   free(s->inner);
+  free(s->node_run);
   free(s->dev_slot);
   free(s->slot_dev);
   free(s->slot_work);
@@ -450,8 +455,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->node_pa = malloc(s->n * sizeof *s->node_pa);
   s->node_pb = malloc(s->n * sizeof *s->node_pb);
   s->inner = malloc(s->n * sizeof *s->inner);
-  if (!s->inner || !s->node_pa || !s->node_pb || !s->work || !s->jobs || !s->ev || !s->ev_node ||
-      !s->ev_state || !s->ph_w || !s->powered || !s->dev || !s->res || !s->i2_as) {
+  s->node_run = calloc(s->n, sizeof *s->node_run);
+  if (!s->inner || !s->node_run || !s->node_pa || !s->node_pb || !s->work || !s->jobs || !s->ev ||
+      !s->ev_node || !s->ev_state || !s->ph_w || !s->powered || !s->dev || !s->res || !s->i2_as) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -618,6 +624,18 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     }
     if (s->nd[k].parent < 0 && s->nd[k].grid && s->root_grid == (size_t)-1)
       s->root_grid = k;
+  }
+  /* Runs of device-less leaves under one parent (node_run), in index order:
+   * a run grows while the next node is such a leaf of the same parent. */
+  for (size_t k = 0, len = 0; k < s->n; k++) {
+    int ok = s->nd[k].n_children == 0 && !s->dev[k] && s->node_pa[k] >= 0 && s->node_pb[k] < 0;
+    if (ok && len > 0 && s->node_pa[k - 1] == s->node_pa[k]) {
+      s->node_run[k - 1] = 0;
+      s->node_run[k] = (int32_t)++len;
+    } else {
+      len = ok ? 1 : 0;
+      s->node_run[k] = (int32_t)len;
+    }
   }
   if (s->root_grid != (size_t)-1) {
     int rc = hr_grid_monitor_create(s->nd[s->root_grid].grid, s->dt_s, &s->grid);
@@ -1094,6 +1112,33 @@ int hr_sim_step(hr_sim_t *s)
   int32_t acc_k = -1;
   double acc[3] = {0.0, 0.0, 0.0};
   for (size_t k = s->n; k-- > 0;) {
+    if (s->node_run[k] > 0 && !s->plain) {
+      /* A run of device-less leaves under one parent (node_run): the steps
+       * below for each, from k down, without the tests that cannot pass
+       * for them (a leaf is nobody's acc_k; no device; one parent). */
+      const int32_t pa = s->node_pa[k];
+      const size_t k_lo = k + 1 - (size_t)s->node_run[k];
+      if (pa != acc_k) {
+        if (acc_k >= 0)
+          memcpy(&s->ph_w[3 * (size_t)acc_k], acc, sizeof acc);
+        acc_k = pa;
+        memcpy(acc, &s->ph_w[3 * (size_t)pa], sizeof acc);
+      }
+      for (size_t y = k + 1; y-- > k_lo;) {
+        const double *ph = &s->ph_w[3 * y];
+        double tot = ph[0] + ph[1] + ph[2];
+        hr_sim_node_result_t *r = &s->res[y];
+        if (tot > r->max_p_w)
+          r->max_p_w = tot;
+        if (tot > r->cont_w)
+          r->over_cont_s += dt;
+        acc[0] += ph[0];
+        acc[1] += ph[1];
+        acc[2] += ph[2];
+      }
+      k = k_lo; /* the loop's k-- goes on below the run */
+      continue;
+    }
     const hr_tree_node_t *x = &s->nd[k];
     double *ph = &s->ph_w[3 * k];
     if ((int32_t)k == acc_k) {

@@ -62,7 +62,8 @@ uint64_t hr__simwave_records(const hr__simwave_t *w);
  * on = 1: the simulator's GPUs are read one device at a time through the
  * actuator interface (no hr_actuator_read_many), every GPU is looked at for
  * caps coming into force at every step, every GPU's conductor powers are
- * set at every step (not only when its power changed), the agent sums its
+ * set at every step (not only when its power changed), the electricity
+ * pass steps every node on its own (no runs of leaves), the agent sums its
  * tree node by node (hr__agent_set_plain: no runs of leaves), and the
  * simulator's protective devices always ask for their next trip time
  * (hr__device_set_plain): what
