@@ -77,8 +77,10 @@ struct hr_agent {
   double *bmax_cur, *bmax_prev;
   double *cap_w; /* last cap sent; NAN before any */
   double *cap_min_w, *cap_max_w, *rating_w;
-  double *probe_w;     /* the least a throttled leaf asks above its cap [W] (per decision) */
-  uint32_t *thr_below; /* per tree index: throttled leaves below it (per decision) */
+  double *probe_w;       /* the least a throttled leaf asks above its cap [W] (per decision) */
+  uint32_t *thr_below;   /* per tree index: throttled leaves below it (per decision) */
+  unsigned char *act_on; /* per leaf: active at the last leaf_probes (1) or not (0) */
+  int probes_ok;         /* 1: probe_w was computed from act */
   /* Dynamo and POLCA controllers, per tree index: 0 none, 1 leaf controller (no
    * rated node below), 2 upper controller; their band state; per leaf: the
    * priority, and scratch (cut, cap) */
@@ -340,6 +342,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->rating_w);
   free(a->probe_w);
   free(a->thr_below);
+  free(a->act_on);
   free(a->ctl);
   free(a->ctl_state);
   free(a->acc_j);
@@ -433,10 +436,11 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->read_max_w = calloc(m, sizeof *a->read_max_w);
   a->lcur_w = calloc(m, sizeof *a->lcur_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
-  if (!a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b || !a->tok_w ||
-      !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node || !a->p_w ||
-      !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w || !a->cap_min_w || !a->cap_max_w ||
-      !a->rating_w || !a->read_max_w || !a->lcur_w) {
+  a->act_on = calloc(m, 1);
+  if (!a->act_on || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
+      !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
+      !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w || !a->cap_min_w ||
+      !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -820,12 +824,26 @@ static void leaf_probes(hr_agent_t *a, int64_t t)
 {
   const int32_t *par = a->par;
   uint32_t *cnt = a->thr_below;
+  /* The probes are a function of which leaves are active alone (the tokens
+   * and the tree do not change): when the same leaves are active as at the
+   * last computation, probe_w holds what the passes below would give (the
+   * usual case: a decision every few milliseconds, the same GPUs drawing). */
+  int same = a->probes_ok && !a->plain;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    unsigned char on =
+        !(a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns || !(a->p_w[k] > 0.0));
+    same &= on == a->act_on[k];
+    a->act_on[k] = on;
+  }
+  if (same)
+    return;
+  a->probes_ok = 1;
   /* The active leaves below every node (A-side parents): one count per
    * leaf, summed up the tree in one pass (children come after parents). */
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
     a->probe_w[k] = -1.0; /* not active */
-    if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns || !(a->p_w[k] > 0.0))
+    if (!a->act_on[k])
       continue;
     a->probe_w[k] = 0.0;
     cnt[nk] = 1;

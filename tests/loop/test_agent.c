@@ -1,8 +1,9 @@
 /* The control agent (src/loop/agent.c) against independent expectations:
  * the static baseline's caps from the GPU rating, lease caps that grow from
  * the floor by probing and never exceed what the lease layer grants, the
- * telemetry-loss fallback, and determinism (same inputs and clock, same
- * decisions). */
+ * telemetry-loss fallback, determinism (same inputs and clock, same
+ * decisions), and the agent's fast forms against its straightforward ones
+ * (hr__agent_set_plain: the same decisions, bit for bit). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "headroom/loop.h"
+#include "loop/agent_int.h"
 
 /* One server of 4 GPUs (700 W each) under a rack on a 32 A, 415 V breaker. */
 static const char TREE[] =
@@ -290,12 +292,80 @@ static void test_want_and_supply(void **st)
   hr_tree_destroy(t);
 }
 
+/* The lease policy with the preset's tokens (a leaf's probe is the largest
+ * of 10 W, 100 W / the server's active GPUs and 1 kW / the rack's): GPUs
+ * whose readings drop to 0 W and come back in a changing pattern, and one
+ * whose readings stop for a while, so the active leaves (and the probes)
+ * change from decision to decision, and stay the same between. */
+static void run_active(int plain, rec_t *r)
+{
+  hr_tree_t *t = load();
+  hr_actuator_t *act;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_init(&g, 4);
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  int64_t now = 0;
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &now);
+  hr_agent_cfg_t c;
+  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
+  hr_agent_t *a;
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  hr__agent_set_plain(a, plain);
+  hr_agent_set_callback(a, on_dec, r);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(act, k, 700.0, 0), HR_OK);
+  for (int s = 0; s < 6000; s++) {
+    now = (int64_t)s * 1000000;
+    for (size_t k = 0; k < 4; k++) {
+      if (k == 2 && s >= 3000 && s < 3400)
+        continue; /* no reading: stale after stale_ns */
+      hr_act_reading_t rd;
+      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+      double p = ((size_t)(s / 170) + k) % 3 == 0 ? 0.0 : rd.p_w;
+      assert_int_equal(hr_agent_push_power(a, k, p, now), HR_OK);
+    }
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+  }
+  hr_agent_destroy(a);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(t);
+}
+
+static int same_f64(double x, double y)
+{
+  return memcmp(&x, &y, sizeof x) == 0;
+}
+
+static void test_plain_forms_agree(void **st)
+{
+  (void)st;
+  rec_t *fast = calloc(1, sizeof *fast), *plain = calloc(1, sizeof *plain);
+  assert_non_null(fast);
+  assert_non_null(plain);
+  run_active(0, fast);
+  run_active(1, plain);
+  print_message("decisions that set caps: %zu\n", fast->n);
+  assert_true(fast->n > 4 && fast->n < 4096);
+  assert_int_equal(fast->n, plain->n);
+  for (size_t j = 0; j < fast->n; j++) {
+    const hr_agent_decision_t *x = &fast->d[j], *y = &plain->d[j];
+    assert_true(x->t_ns == y->t_ns && x->leaf == y->leaf && x->node == y->node);
+    assert_true(same_f64(x->cap_w, y->cap_w) && same_f64(x->prev_cap_w, y->prev_cap_w) &&
+                same_f64(x->p_w, y->p_w));
+    assert_true(x->why == y->why && x->err == y->err);
+  }
+  free(fast);
+  free(plain);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_static_caps),    cmocka_unit_test(test_lease_climbs),
-      cmocka_unit_test(test_telemetry_loss), cmocka_unit_test(test_deterministic),
-      cmocka_unit_test(test_bad_args),       cmocka_unit_test(test_want_and_supply),
+      cmocka_unit_test(test_static_caps),       cmocka_unit_test(test_lease_climbs),
+      cmocka_unit_test(test_telemetry_loss),    cmocka_unit_test(test_deterministic),
+      cmocka_unit_test(test_bad_args),          cmocka_unit_test(test_want_and_supply),
+      cmocka_unit_test(test_plain_forms_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

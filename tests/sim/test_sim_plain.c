@@ -3,11 +3,13 @@
  * twice in this process, once with the GPUs read one device at a time
  * through the actuator interface, every GPU looked at for pending caps at
  * every step, every GPU's conductor powers set at every step, every node
- * stepped on its own in the electricity pass, the agent's
+ * stepped on its own in the electricity pass, the leaves' probes computed
+ * at every decision, the agent's
  * tree summed node by node and the protective devices always asking for
  * their next trip, once with the batch read, the pending-cap shortcut, the
  * conductor powers set only when a GPU's power changed, runs of GPUs stepped
- * at once in the electricity pass, the agent's runs of
+ * at once in the electricity pass, probes reused while the same leaves are
+ * active, the agent's runs of
  * leaves summed at once and the no-trip check.
  * Every decision the agent takes (time, GPU, cap, reason), every sample of
  * the time series (at 10 ms) and every node's result (peaks, thermal state,
