@@ -68,6 +68,7 @@ typedef struct leaf_seg {
   int64_t expiry_ns;
   double avail_w; /* what the leaves' parent may give: the post-condition */
   int32_t node;   /* that parent, -1 when the run is not all of its children */
+  int32_t pos;    /* a three-phase parent's visit position (three_over), else -1 */
 } leaf_seg_t;
 
 /* Runs of one coordinator setting and one tier, settled together: a server's
@@ -247,6 +248,37 @@ static leaf_rules_t leaf_rules(const hr_lease_sys_t *s, const hr_coord_cfg_t *cc
   return r;
 }
 
+/* excess_at()'s test (rules.c) for three-phase node k whose children are
+ * leaves on fixed conductors (no PH_NODE child), none dead: 1 when their
+ * caps at t exceed what k may give in total or on a conductor, or a child's
+ * lease outlives k's (the nest repair); the same operations in the same
+ * order, so 0 exactly when hr__lease_postcheck_node(k) would do nothing. */
+static int three_over(const hr_lease_sys_t *s, size_t k, int64_t t)
+{
+  size_t m = 0;
+  const int32_t *ch = kids(s, k, &m);
+  double avail = avail_at(s, k, t), sum = 0.0, ph[3] = {0.0, 0.0, 0.0}, w[3];
+  int64_t pe = is_root(s, k) ? INT64_MAX : s->lease_exp_ns[k];
+  for (size_t j = 0; j < m; j++) {
+    size_t c = (size_t)ch[j];
+    if (s->dead[c])
+      continue;
+    if (s->lease_exp_ns[c] > pe && s->lease_exp_ns[c] > t)
+      return 1;
+    double v = cap_at(s, c, t);
+    sum += v;
+    contrib(s, c, k, v, NULL, w); /* a leaf on fixed conductors: no per-phase caps read */
+    for (int q = 0; q < 3; q++)
+      ph[q] += w[q];
+  }
+  double lim[3];
+  phase_avail(s, k, t, s->budget[k].phase_w, lim);
+  int over = sum - avail > 1e-9 * avail + 1e-6;
+  for (int q = 0; q < 3; q++)
+    over |= ph[q] - lim[q] > 1e-9 * lim[q] + 1e-6;
+  return over;
+}
+
 static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
 {
   if (lb->n_seg == 0)
@@ -260,6 +292,12 @@ static void batch_flush(hr_lease_sys_t *s, leaf_batch_t *lb, int64_t t)
    * grant is unexpired or at its floor, and nested by construction). */
   for (size_t i = 0; i < lb->n_seg; i++) {
     const leaf_seg_t *g = &lb->seg[i];
+    if (g->pos >= 0 && !three_over(s, (size_t)g->node, t)) {
+      /* A three-phase server within its total and every conductor: its
+       * post-condition would find nothing, here or in the final pass. */
+      s->chk[g->pos] = 1;
+      continue;
+    }
     if (g->node >= 0 && sum[i] - g->avail_w > 1e-9 * g->avail_w + 1e-6)
       hr__lease_postcheck_node(s, (size_t)g->node, t);
   }
@@ -283,6 +321,7 @@ static double *batch_slot(hr_lease_sys_t *s, leaf_batch_t *lb, const hr_coord_cf
   lb->seg[lb->n_seg].expiry_ns = expiry_ns;
   lb->seg[lb->n_seg].avail_w = avail_w;
   lb->seg[lb->n_seg].node = node;
+  lb->seg[lb->n_seg].pos = -1;
   lb->n_seg++;
   double *w = lb->want_w + lb->n_leaf;
   lb->n_leaf += m;
@@ -844,6 +883,10 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
         s->chk[i] = !s->three[k]; /* its batch checks the total */
         int64_t e = t + s->cfg.tier[tier].ttl_ns;
         batch_add(s, &lb, cc, tier, (size_t)ch[0], m, s->alloc, e < pe ? e : pe, av, (int32_t)k, t);
+        /* A three-phase server on fixed conductors: its batch checks the
+         * conductors as well (three_over); in one segment, the last queued. */
+        if (s->three[k] && !s->phkids[k] && m <= LEAF_BATCH_LEAVES)
+          lb.seg[lb.n_seg - 1].pos = (int32_t)i;
       } else {
         for (size_t j = 0; j < m; j++) {
           size_t c = (size_t)ch[j];
@@ -880,7 +923,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       int64_t e = t + s->cfg.tier[tier].ttl_ns;
       if (!is_root(s, k) && s->lease_exp_ns[k] < e)
         e = s->lease_exp_ns[k];
-      leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e, INFINITY, -1};
+      leaf_seg_t seg = {(int32_t)c0, (int32_t)m, e, INFINITY, -1, -1};
       leaf_rules_t r = leaf_rules(s, cc, tier);
       double sum;
       settle_leaves(s, &seg, 1, s->alloc, t, &r, &sum);

@@ -161,6 +161,11 @@ static hr_tree_t *random_tree(int two_n)
             "  - {id: s%d-%d, kind: server, parent: rack-a%d, parent_b: rack-b%d,"
             " phases: 1, phase: %s, phase_b: %s, rating_w: %.0f}\n",
             r, s, r, r, ph[s % 3], ph[(s + 1) % 3], srv_w[r][s]);
+      else if (irand(3) == 0)
+        /* A three-phase server: its GPUs load every conductor (the
+         * rebalance's conductor check of a server's leaf run). */
+        put(&b, "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 3, rating_w: %.0f}\n", r,
+            s, r, srv_w[r][s]);
       else
         put(&b,
             "  - {id: s%d-%d, kind: server, parent: rack-a%d, phases: 1, phase: %s,"
