@@ -94,10 +94,16 @@ struct hr_sim {
   hr_clock_t clock;
   hr_grid_monitor_t *grid;
   size_t root_grid;
+  /* The site's power over the grid monitor's ramp window (one per step), to
+   * tell a violation by a rise from one by a fall (the monitor reports
+   * |P(t) - P(t - window)| only). */
+  double *site_ring;
+  size_t site_ring_n, site_ring_i;
 
   /* metrics */
   unsigned trips;
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
+  double ramp_up_s, ramp_down_s;
   double wall_s;
   double last_ramp;
 
@@ -395,6 +401,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->frz_p_w);
   free(s->frz_t_ns);
   free(s->gen_ring);
+  free(s->site_ring);
   free(s);
 }
 
@@ -615,6 +622,16 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (rc != HR_OK) {
       hr_sim_destroy(s);
       return fail(diag, rc, "grid", "%s", "the root's grid limits do not suit the step");
+    }
+    /* As many steps as the monitor's window (hr_grid_monitor_create). */
+    double w_s = s->nd[s->root_grid].grid->ramp_window_s;
+    s->site_ring_n = (size_t)llround((w_s > 0 ? w_s : 1.0) / s->dt_s);
+    if (s->site_ring_n < 1)
+      s->site_ring_n = 1;
+    s->site_ring = calloc(s->site_ring_n, sizeof *s->site_ring);
+    if (!s->site_ring) {
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
     }
   }
 
@@ -1188,11 +1205,20 @@ int hr_sim_step(hr_sim_t *s)
     hr_grid_status_t gs;
     hr_grid_monitor_push(s->grid, site_p, &gs);
     s->last_ramp = gs.ramp_w_per_s;
+    double p_then = s->site_ring[s->site_ring_i];
+    s->site_ring[s->site_ring_i] = site_p;
+    s->site_ring_i = (s->site_ring_i + 1) % s->site_ring_n;
     if (gs.settled) {
       if (gs.ramp_w_per_s > s->max_ramp)
         s->max_ramp = gs.ramp_w_per_s;
-      if (gs.violations & HR_GRID_VIOL_RAMP)
+      if (gs.violations & HR_GRID_VIOL_RAMP) {
         s->ramp_viol_s += dt;
+        /* settled: the ring holds a whole window, p_then is P(t - window) */
+        if (site_p > p_then)
+          s->ramp_up_s += dt;
+        else
+          s->ramp_down_s += dt;
+      }
       if (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX | HR_GRID_VIOL_MIN))
         s->osc_viol_s += dt;
     }
@@ -1272,6 +1298,8 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->work_frac = s->work_ideal > 0.0 ? s->work_done / s->work_ideal : 1.0;
   o->ramp_viol_s = s->ramp_viol_s;
   o->osc_viol_s = s->osc_viol_s;
+  o->ramp_up_s = s->ramp_up_s;
+  o->ramp_down_s = s->ramp_down_s;
   o->max_ramp_w_per_s = s->max_ramp;
   o->max_site_p_w = s->max_site_p;
   o->gen_over_s = s->gen_over_s;
