@@ -120,7 +120,7 @@ int cmd_capacity(int argc, char **argv)
   const char *contingency = NULL;
   double max_loss_pct = 1.0, derate = 0.70, duration_s = 0.0;
   double max_ramp_viol_s = HR_SIM_GRID_TOL_S, max_osc_viol_s = HR_SIM_GRID_TOL_S;
-  int step = 0, lo = 0, hi = -1, quiet = 0, json = 0, no_grid = 0, rises_only = 0;
+  int step = 0, lo = 0, hi = -1, quiet = 0, json = 0, no_grid = 0, rises_only = 0, no_cont = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -179,6 +179,10 @@ int cmd_capacity(int argc, char **argv)
        .arg = "FILE[,FILE...]",
        .help = "contingency files (version: 1, contingencies: [events]): every count must also "
                "survive each one injected alone (no trip, no sustained overload)"},
+      {.name = "--no-contingencies",
+       .kind = CLI_FLAG,
+       .dst = &no_cont,
+       .help = "leave out the scenario's contingencies (--contingency files still count)"},
       {.name = "--no-grid-limits",
        .kind = CLI_FLAG,
        .dst = &no_grid,
@@ -265,6 +269,11 @@ int cmd_capacity(int argc, char **argv)
   sc.populate = pop;
   if (duration_s > 0)
     sc.duration_s = duration_s;
+  if (no_cont) {
+    free(sc.contingencies);
+    sc.contingencies = NULL;
+    sc.n_contingencies = 0;
+  }
   if (contingency) {
     char files[4096];
     if (strlen(contingency) >= sizeof files) {
@@ -396,8 +405,10 @@ int cmd_capacity(int argc, char **argv)
       cli_json_str(stdout, pol[p]);
       printf(",\"gpus\":%d,\"gpus_static\":%d,", r.gpus, r.gpus_static);
       cli_json_num(stdout, "recovered_pct", 100.0 * r.recovered, 1);
-      printf("\"bracketed\":%s,\"trials\":%zu,\"wall_s\":%.2f}\n", r.bracketed ? "true" : "false",
-             r.n_trials, wall);
+      printf("\"bracketed\":%s,\"trials\":%zu,\"wall_s\":%.2f,\"grid_limits\":%s,"
+             "\"contingencies\":%zu}\n",
+             r.bracketed ? "true" : "false", r.n_trials, wall, no_grid ? "false" : "true",
+             sc.n_contingencies);
     } else {
       printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s\n", pg.scen,
              pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall);
