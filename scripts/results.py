@@ -170,7 +170,7 @@ def main():
     if crow:
         L.append("## Capacity recovered\n")
         L.append("The largest GPU count each policy hosts with no trip, no sustained overload, at "
-                 "most 1 % throughput loss and within the site's grid ramp and oscillation "
+                 "most 1 %% throughput loss and within the site's grid ramp and oscillation "
                  "limits (at most %s s over each), surviving the contingencies named "
                  "(bisection over whole servers, servers added round robin over the racks), "
                  "against static derating's count (every GPU at nameplate, every rated node "
