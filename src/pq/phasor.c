@@ -11,11 +11,12 @@
  * A report's filter sum covers the samples within hw of its centre c.  The
  * demodulation phase is taken relative to c and the phase of the reference
  * at c (2 pi f0 (n / rate + delta / fs), f0 an integer so whole seconds
- * drop out) is applied once per report; the demodulating cosine and sine
- * (and for M class the sinc's sine and the Hamming window's cosine) come
- * from tables of m = 0, 1, ... samples by angle addition with the first
- * sample's offset, so a report costs a few cos/sin calls per evaluation,
- * not one per sample, and the coefficient loops vectorise. */
+ * drop out) is folded into the coefficients; the demodulating cosine and
+ * sine (and for M class the sinc's sine and the Hamming window's cosine)
+ * come from tables of m = 0, 1, ... samples by angle addition with the
+ * first sample's offset, so a report costs one cos/sin (P class; M class
+ * two more per evaluation), not one per sample, and the coefficient loops
+ * vectorise.  The sums run across the 8 lanes of the ring's frame slots. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
