@@ -556,24 +556,47 @@ HR__CLONES_512 static double coef_p(int64_t n, double d0, double inv_hw, double 
 
 /* M-class coefficients: W(d) = sin(wc d)/(wc d) (0.54 + 0.46 cos(pi d/hw)),
  * d = m + d0, with sin(wc d) and cos(pi d / hw) by angle addition from the
- * tables (c0, s0: cos and sin of wc d0; hc0, hs0: of pi d0 / hw). */
+ * tables (c0, s0: cos and sin of wc d0; hc0, hs0: of pi d0 / hw).  Eight
+ * taps a step as coef_p, and like it without lane compares: the sinc's
+ * centre (|wc d| < 1e-9, where it is 1) is picked by the sign of the
+ * difference of the bit patterns (|x| and 1e-9 order as their patterns). */
 HR__CLONES_512 static double coef_m(int64_t n, double d0, double wc, double c0, double s0,
                                     double wa, double hc0, double hs0, double zr, double zi,
                                     const double *ts, const double *tc, const double *hs,
                                     const double *hc, const double *tr, const double *ti,
                                     double *ca, double *cb)
 {
-  double gs = 0.0;
-  for (int64_t k = 0; k < n; k++) {
-    double x = wc * ((double)k + d0);
-    double sn = ts[k] * c0 + tc[k] * s0;
-    int at0 = fabs(x) < 1e-9; /* the sinc's centre: 1 */
-    double w = (at0 ? 1.0 : sn) / (at0 ? 1.0 : x) * (wa + (1.0 - wa) * (hc[k] * hc0 - hs[k] * hs0));
-    ca[k] = w * (zr * tr[k] - zi * ti[k]);
-    cb[k] = w * (zr * ti[k] + zi * tr[k]);
+  static const double keep[16] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const v8d iota = {0, 1, 2, 3, 4, 5, 6, 7};
+  const v8l abs_mask = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX,
+                        INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  const double tiny = 1e-9, one = 1.0;
+  int64_t tiny_bits, one_bits;
+  memcpy(&tiny_bits, &tiny, sizeof tiny_bits);
+  memcpy(&one_bits, &one, sizeof one_bits);
+  v8d gs = {0};
+  for (int64_t k = 0; k < n; k += 8) {
+    const v8d x = wc * (((double)k + iota) + d0);
+    v8d t_s, t_c, h_s, h_c, t_r, t_i, kp;
+    memcpy(&t_s, ts + k, sizeof t_s);
+    memcpy(&t_c, tc + k, sizeof t_c);
+    memcpy(&h_s, hs + k, sizeof h_s);
+    memcpy(&h_c, hc + k, sizeof h_c);
+    memcpy(&t_r, tr + k, sizeof t_r);
+    memcpy(&t_i, ti + k, sizeof t_i);
+    memcpy(&kp, keep + 8 - (n - k < 8 ? n - k : 8), sizeof kp);
+    const v8d sn = t_s * c0 + t_c * s0;
+    /* All ones where |x| < 1e-9 (the centre: 1 / 1), else 0 (sn / x). */
+    const v8l at0 = (((v8l)x & abs_mask) - tiny_bits) >> 63;
+    const v8d num = (v8d)(((v8l)sn & ~at0) | (one_bits & at0));
+    const v8d den = (v8d)(((v8l)x & ~at0) | (one_bits & at0));
+    const v8d w = num / den * (wa + (1.0 - wa) * (h_c * hc0 - h_s * hs0)) * kp;
+    const v8d a = w * (zr * t_r - zi * t_i), b = w * (zr * t_i + zi * t_r);
+    memcpy(ca + k, &a, sizeof a);
+    memcpy(cb + k, &b, sizeof b);
     gs += w;
   }
-  return gs;
+  return ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]));
 }
 
 /* The taps of an evaluation at centre base + c: k0 .. k0 + n - 1 (relative
