@@ -209,9 +209,43 @@ static void test_inside_band_leaves_floor_at_minimum(void **st)
   assert_true(on.r.energy_j == off.r.energy_j);
 }
 
+/* Settings the controller cannot work with are refused when the agent is
+ * made, not discovered in the loop. */
+static void test_bad_settings_refused(void **st)
+{
+  (void)st;
+  static const char text[] = "version: 1\ntree: t.yaml\nduration_s: 1\nworkloads: []\n";
+  hr_scenario_t sc;
+  hr_diag_t e;
+  assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
+  const char *tt = make_tree();
+  hr_tree_t *t = NULL;
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  for (int c = 0; c < 5; c++) {
+    hr_agent_cfg_t ac;
+    assert_int_equal(hr_sim_policy_cfg("headroom-band", &ac), HR_OK);
+    if (c == 0)
+      ac.smooth_floor_frac = 0.0; /* no floor to start from: smoothing off */
+    else if (c == 1)
+      ac.band_floor_max_frac = 0.95; /* above NVML's 90 % */
+    else if (c == 2)
+      ac.band_target_frac = ac.band_hi_frac; /* no hysteresis */
+    else if (c == 3)
+      ac.band_down_frac_per_s = 0.0;
+    else
+      ac.band_hold_s = NAN;
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_ERR_RANGE);
+    assert_null(s);
+  }
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_settings_refused),
       cmocka_unit_test(test_settles_at_closed_form_floor),
       cmocka_unit_test(test_inside_band_leaves_floor_at_minimum),
   };
