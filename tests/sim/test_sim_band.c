@@ -194,9 +194,9 @@ static void test_inside_band_leaves_floor_at_minimum(void **st)
   print_message("inside the band (closed-form amplitude %.0f W of %.0f W): floor at 30 s %.3f, "
                 "at the end %.3f, highest %.3f (%llu rises); energy %.6f vs %.6f kWh without "
                 "the controller\n",
-                a, LIMIT_W, on.floor_settled_frac, on.r.agent.floor_frac,
-                on.r.agent.floor_max_frac, (unsigned long long)on.r.agent.band_raises,
-                on.r.energy_j / 3.6e6, off.r.energy_j / 3.6e6);
+                a, LIMIT_W, on.floor_settled_frac, on.r.agent.floor_frac, on.r.agent.floor_max_frac,
+                (unsigned long long)on.r.agent.band_raises, on.r.energy_j / 3.6e6,
+                off.r.energy_j / 3.6e6);
   /* The job's start ramp (idle to 400 W) is a swing the controller cannot
    * tell from an oscillation until its window has passed: it may lift the
    * floor for it, but never to the workload's trough (340 W), so no power
