@@ -34,7 +34,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 POLICIES = ["none", "static70", "static60", "dynamo", "polca", "thunderbolt", "headroom",
-            "headroom-flat", "headroom-smooth", "headroom-admit", "lease-3band", "lease-2thr"]
+            "headroom-flat", "headroom-smooth", "headroom-band", "headroom-admit", "lease-3band",
+            "lease-2thr"]
 CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom",
                 "headroom-flat"]
 
