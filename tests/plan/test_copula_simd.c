@@ -105,8 +105,7 @@ static void test_generate_matches_scalar(void **state)
   (void)state;
   hr_plan_model_t *m = small_model();
   const size_t n = 6000;
-  double *act = malloc(n * sizeof *act), *p0 = malloc(n * sizeof *p0),
-         *p1 = malloc(n * sizeof *p1);
+  double *act = malloc(n * sizeof *act), *p0 = malloc(n * sizeof *p0), *p1 = malloc(n * sizeof *p1);
   assert_non_null(act);
   assert_non_null(p0);
   assert_non_null(p1);
@@ -148,9 +147,9 @@ static void test_generate_matches_scalar(void **state)
           assert_true(fabs(p1[t] - p0[t]) <= 1e-9 * fabs(p0[t]));
         }
         /* the public entry point is the vectorised generator */
-        assert_int_equal(hr_plan_model_generate_dt(m, HR_PLAN_COPULA, "m", gpus[gi], act, n,
-                                                   dts[d], seed, p0),
-                         HR_OK);
+        assert_int_equal(
+            hr_plan_model_generate_dt(m, HR_PLAN_COPULA, "m", gpus[gi], act, n, dts[d], seed, p0),
+            HR_OK);
         assert_memory_equal(p0, p1, n * sizeof *p0);
       }
   size_t nbusy = 0; /* every busy bin was compared (the walk may touch 0) */
