@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cfg.clf_epochs = 1;
   cfg.gru_hidden = 0;
   cfg.gru_epochs = 0;
+  cfg.bigru_hidden = 0; /* the paper's BiGRU (default 64 units, 500 epochs) took seconds an input */
   cfg.pooled = 0;
   cfg.lut_csv = lut;
   hr_plan_model_t *m = NULL;

@@ -11,11 +11,12 @@
  * A report's filter sum covers the samples within hw of its centre c.  The
  * demodulation phase is taken relative to c and the phase of the reference
  * at c (2 pi f0 (n / rate + delta / fs), f0 an integer so whole seconds
- * drop out) is applied once per report; the demodulating cosine and sine
- * (and for M class the sinc's sine and the Hamming window's cosine) come
- * from tables of m = 0, 1, ... samples by angle addition with the first
- * sample's offset, so a report costs a few cos/sin calls per evaluation,
- * not one per sample, and the coefficient loops vectorise. */
+ * drop out) is folded into the coefficients; the demodulating cosine and
+ * sine (and for M class the sinc's sine and the Hamming window's cosine)
+ * come from tables of m = 0, 1, ... samples by angle addition with the
+ * first sample's offset, so a report costs one cos/sin (P class; M class
+ * two more per evaluation), not one per sample, and the coefficient loops
+ * vectorise.  The sums run across the 8 lanes of the ring's frame slots. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct hr__pmu {
                             wcf m (frequency filter, [1]) */
   double *hs[2], *hc[2]; /* M class: sin and cos of pi m / hw ([0]) and pi m / hwf ([1]) */
   double corr_step;
+  int wide; /* the AVX-512F sums (dot8_wide) */
 };
 
 static const int rates50[] = {10, 25, 50};
@@ -260,7 +262,8 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
   if (!p)
     return HR_ERR_NOMEM;
   const hr_meter_cfg_t *cfg = &m->cfg;
-  size_t nc = (size_t)(2.0 * half_width(cfg)) + 4;
+  /* Whole steps of 8 for coef_p. */
+  size_t nc = ((size_t)(2.0 * half_width(cfg)) + 4 + 7) / 8 * 8;
   p->ca = malloc(nc * sizeof *p->ca);
   p->cb = malloc(nc * sizeof *p->cb);
   p->tr = malloc(nc * sizeof *p->tr);
@@ -283,6 +286,7 @@ int hr__pmu_create(const hr_meter_t *m, hr__pmu_t **out)
     return HR_ERR_NOMEM;
   }
   p->cls = cfg->phasor_class;
+  p->wide = HR__HAVE_AVX512F();
   p->fps = cfg->phasor_rate_fps;
   p->f0 = (int)cfg->f_nom_hz;
   p->fs = m->fs;
@@ -344,109 +348,282 @@ int64_t hr__pmu_due(const hr__pmu_t *p)
   return p->due;
 }
 
+/* GCC vector types, one value per lane (as in harmonics.c: kept in
+ * registers; arrays of lanes indexed in loops went through memory). */
+typedef float v8f __attribute__((vector_size(8 * sizeof(float))));
+typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
+typedef int64_t v8l __attribute__((vector_size(8 * sizeof(int64_t))));
+typedef float v4f __attribute__((vector_size(4 * sizeof(float))));
+typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+
+/* The flags of n ring slots from i0 (no wrap) ORed, four at a time in
+ * 64-bit words, two chains (at -O2 GCC 12 left the plain loop one flag a
+ * step: a third of the time of the 4-lane sums; a 16-lane vector went
+ * through the stack). */
+static uint16_t or_flags(const uint16_t *fring, uint32_t i0, int64_t n)
+{
+  const uint16_t *f = fring + i0;
+  uint64_t a = 0, b = 0;
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t t, u;
+    memcpy(&t, f + k, sizeof t);
+    memcpy(&u, f + k + 4, sizeof u);
+    a |= t;
+    b |= u;
+  }
+  a |= b;
+  uint16_t o = (uint16_t)(a | a >> 16 | a >> 32 | a >> 48);
+  for (; k < n; k++)
+    o |= f[k];
+  return o;
+}
+
 /* sum_k x[k][l] (a_k + j b_k) over n consecutive ring slots from slot i0
- * (no wrap), lanes l < 8 (all) or l < 4 (the voltages, for the frequency
- * path); the flags of those samples ORed into *fl.  Vectorised across the
- * lanes (HR__CLONES_512: 8 doubles a register with AVX-512). */
+ * (no wrap), lanes l < 8 (all); the flags of those samples ORed into *fl.
+ * Vectorised across the lanes (HR__CLONES_512: 8 doubles a register with
+ * AVX-512), four samples a step into four pairs of sums: one pair carried
+ * a chain of dependent adds, one sample per add latency. */
 HR__CLONES_512 static void dot8(const float *fr, const uint16_t *fring, uint32_t i0, int64_t n,
                                 const double *a, const double *b, double *ar, double *ai,
                                 uint16_t *fl)
 {
-  double sr[HR__SLOT] = {0}, si[HR__SLOT] = {0};
-  uint16_t f = 0;
-  for (int64_t k = 0; k < n; k++) {
-    const float *x = fr + (size_t)(i0 + (uint32_t)k) * HR__SLOT;
-    const double ak = a[k], bk = b[k];
-    for (int l = 0; l < HR__SLOT; l++) {
-      sr[l] += (double)x[l] * ak;
-      si[l] += (double)x[l] * bk;
-    }
-    f |= fring[i0 + (uint32_t)k];
+  const float *x = fr + (size_t)i0 * HR__SLOT;
+  v8d r0 = {0}, r1 = {0}, r2 = {0}, r3 = {0}, q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    v8f f0, f1, f2, f3;
+    memcpy(&f0, x + (size_t)k * HR__SLOT, sizeof f0);
+    memcpy(&f1, x + (size_t)(k + 1) * HR__SLOT, sizeof f1);
+    memcpy(&f2, x + (size_t)(k + 2) * HR__SLOT, sizeof f2);
+    memcpy(&f3, x + (size_t)(k + 3) * HR__SLOT, sizeof f3);
+    const v8d x0 = __builtin_convertvector(f0, v8d), x1 = __builtin_convertvector(f1, v8d);
+    const v8d x2 = __builtin_convertvector(f2, v8d), x3 = __builtin_convertvector(f3, v8d);
+    r0 += x0 * a[k];
+    q0 += x0 * b[k];
+    r1 += x1 * a[k + 1];
+    q1 += x1 * b[k + 1];
+    r2 += x2 * a[k + 2];
+    q2 += x2 * b[k + 2];
+    r3 += x3 * a[k + 3];
+    q3 += x3 * b[k + 3];
   }
+  for (; k < n; k++) {
+    v8f f0;
+    memcpy(&f0, x + (size_t)k * HR__SLOT, sizeof f0);
+    const v8d x0 = __builtin_convertvector(f0, v8d);
+    r0 += x0 * a[k];
+    q0 += x0 * b[k];
+  }
+  const v8d r = (r0 + r1) + (r2 + r3), q = (q0 + q1) + (q2 + q3);
   for (int l = 0; l < HR__SLOT; l++) {
-    ar[l] += sr[l];
-    ai[l] += si[l];
+    ar[l] += r[l];
+    ai[l] += q[l];
   }
-  *fl |= f;
+  *fl |= or_flags(fring, i0, n);
 }
 
+/* The same over lanes l < 4 (the voltages, for the frequency path). */
 HR__CLONES_512 static void dot4(const float *fr, const uint16_t *fring, uint32_t i0, int64_t n,
                                 const double *a, const double *b, double *ar, double *ai,
                                 uint16_t *fl)
 {
-  double sr[4] = {0}, si[4] = {0};
-  uint16_t f = 0;
-  for (int64_t k = 0; k < n; k++) {
-    const float *x = fr + (size_t)(i0 + (uint32_t)k) * HR__SLOT;
-    const double ak = a[k], bk = b[k];
-    for (int l = 0; l < 4; l++) {
-      sr[l] += (double)x[l] * ak;
-      si[l] += (double)x[l] * bk;
-    }
-    f |= fring[i0 + (uint32_t)k];
+  const float *x = fr + (size_t)i0 * HR__SLOT;
+  v4d r0 = {0}, r1 = {0}, r2 = {0}, r3 = {0}, q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    v4f f0, f1, f2, f3;
+    memcpy(&f0, x + (size_t)k * HR__SLOT, sizeof f0);
+    memcpy(&f1, x + (size_t)(k + 1) * HR__SLOT, sizeof f1);
+    memcpy(&f2, x + (size_t)(k + 2) * HR__SLOT, sizeof f2);
+    memcpy(&f3, x + (size_t)(k + 3) * HR__SLOT, sizeof f3);
+    const v4d x0 = __builtin_convertvector(f0, v4d), x1 = __builtin_convertvector(f1, v4d);
+    const v4d x2 = __builtin_convertvector(f2, v4d), x3 = __builtin_convertvector(f3, v4d);
+    r0 += x0 * a[k];
+    q0 += x0 * b[k];
+    r1 += x1 * a[k + 1];
+    q1 += x1 * b[k + 1];
+    r2 += x2 * a[k + 2];
+    q2 += x2 * b[k + 2];
+    r3 += x3 * a[k + 3];
+    q3 += x3 * b[k + 3];
   }
+  for (; k < n; k++) {
+    v4f f0;
+    memcpy(&f0, x + (size_t)k * HR__SLOT, sizeof f0);
+    const v4d x0 = __builtin_convertvector(f0, v4d);
+    r0 += x0 * a[k];
+    q0 += x0 * b[k];
+  }
+  const v4d r = (r0 + r1) + (r2 + r3), q = (q0 + q1) + (q2 + q3);
   for (int l = 0; l < 4; l++) {
-    ar[l] += sr[l];
-    ai[l] += si[l];
+    ar[l] += r[l];
+    ai[l] += q[l];
   }
-  *fl |= f;
+  *fl |= or_flags(fring, i0, n);
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HR_NO_CLONES)
+/* dot8 with AVX-512F (HR__TARGET_512, chosen at creation by
+ * HR__HAVE_AVX512F(), as meter.c's wide window sums): the widening as one
+ * vcvtps2pd ymm -> zmm (GCC 12 splits a generic 8-float to 8-double
+ * conversion into halves joined by shuffles, and a 4-float one went through
+ * the stack), and multiply-adds fused (one rounding instead of two).  It
+ * also serves the 4-lane evaluations: a 4-lane form with two samples a
+ * register (lanes 0-3 of samples k and k + 1, each coefficient broadcast
+ * to a half) measured slower than this, its broadcasts and inserts queueing
+ * on the shuffle units. */
+#define HAVE_WIDE_DOT 1
+#define WIDEN8(a) ((v8d)__builtin_ia32_cvtps2pd512_mask((a), (v8d){0}, (unsigned char)0xff, 4))
+
+__attribute__((optimize("fp-contract=fast"))) HR__TARGET_512 static void
+dot8_wide(const float *fr, const uint16_t *fring, uint32_t i0, int64_t n, const double *a,
+          const double *b, double *ar, double *ai, uint16_t *fl)
+{
+  const float *x = fr + (size_t)i0 * HR__SLOT;
+  v8d r0 = {0}, r1 = {0}, r2 = {0}, r3 = {0}, q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    v8f f0, f1, f2, f3;
+    memcpy(&f0, x + (size_t)k * HR__SLOT, sizeof f0);
+    memcpy(&f1, x + (size_t)(k + 1) * HR__SLOT, sizeof f1);
+    memcpy(&f2, x + (size_t)(k + 2) * HR__SLOT, sizeof f2);
+    memcpy(&f3, x + (size_t)(k + 3) * HR__SLOT, sizeof f3);
+    const v8d x0 = WIDEN8(f0), x1 = WIDEN8(f1), x2 = WIDEN8(f2), x3 = WIDEN8(f3);
+    r0 += x0 * a[k];
+    q0 += x0 * b[k];
+    r1 += x1 * a[k + 1];
+    q1 += x1 * b[k + 1];
+    r2 += x2 * a[k + 2];
+    q2 += x2 * b[k + 2];
+    r3 += x3 * a[k + 3];
+    q3 += x3 * b[k + 3];
+  }
+  for (; k < n; k++) {
+    v8f f0;
+    memcpy(&f0, x + (size_t)k * HR__SLOT, sizeof f0);
+    const v8d x0 = WIDEN8(f0);
+    r0 += x0 * a[k];
+    q0 += x0 * b[k];
+  }
+  const v8d r = (r0 + r1) + (r2 + r3), q = (q0 + q1) + (q2 + q3);
+  for (int l = 0; l < HR__SLOT; l++) {
+    ar[l] += r[l];
+    ai[l] += q[l];
+  }
+  *fl |= or_flags(fring, i0, n);
+}
+
+#endif
 
 /* P-class coefficients of one evaluation: (a + j b)_m = W(m + d0)
  * e^{-j w0 (m + d0)}, the demodulation from the table e^{-j w0 m} times
- * z = e^{-j w0 d0}; returns the sum of the weights.  Cloned like the sums
- * so the loop vectorises where the CPU allows. */
+ * z = e^{-j w0 d0}; returns the sum of the weights.  Eight taps a step as
+ * vectors (the weights' sum in eight partial sums: as one scalar chain it
+ * kept the loop from vectorising and cost more than the filter sums).
+ * Writes and reads whole steps of 8: the tables and ca, cb hold n rounded
+ * up to 8; taps past n get weight 0. */
 HR__CLONES_512 static double coef_p(int64_t n, double d0, double inv_hw, double zr, double zi,
                                     const double *tr, const double *ti, double *ca, double *cb)
 {
-  double gs = 0.0;
-  for (int64_t k = 0; k < n; k++) {
-    double w = 1.0 - fabs((double)k + d0) * inv_hw;
-    w = w < 0.0 ? 0.0 : w;
-    ca[k] = w * (zr * tr[k] - zi * ti[k]);
-    cb[k] = w * (zr * ti[k] + zi * tr[k]);
+  /* 8 ones then 8 zeros: from offset 8 - r, the first r taps of a step. */
+  static const double keep[16] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const v8d iota = {0, 1, 2, 3, 4, 5, 6, 7};
+  const v8l abs_mask = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX,
+                        INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  v8d gs = {0};
+  for (int64_t k = 0; k < n; k += 8) {
+    /* (double)k + iota is exact, so d is the scalar form's (double)m + d0. */
+    const v8d d = ((double)k + iota) + d0;
+    v8d w = 1.0 - (v8d)((v8l)d & abs_mask) * inv_hw;
+    /* max(w, 0) as (w + |w|) / 2, exact for either sign (no compares: with
+     * AVX-512F alone GCC 12 turns a lane compare into scalar code), and 0
+     * past the last tap. */
+    w = (w + (v8d)((v8l)w & abs_mask)) * 0.5;
+    v8d kp;
+    memcpy(&kp, keep + 8 - (n - k < 8 ? n - k : 8), sizeof kp);
+    w *= kp;
+    v8d t_r, t_i;
+    memcpy(&t_r, tr + k, sizeof t_r);
+    memcpy(&t_i, ti + k, sizeof t_i);
+    const v8d a = w * (zr * t_r - zi * t_i), b = w * (zr * t_i + zi * t_r);
+    memcpy(ca + k, &a, sizeof a);
+    memcpy(cb + k, &b, sizeof b);
     gs += w;
   }
-  return gs;
+  return ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]));
 }
 
 /* M-class coefficients: W(d) = sin(wc d)/(wc d) (0.54 + 0.46 cos(pi d/hw)),
  * d = m + d0, with sin(wc d) and cos(pi d / hw) by angle addition from the
- * tables (c0, s0: cos and sin of wc d0; hc0, hs0: of pi d0 / hw). */
+ * tables (c0, s0: cos and sin of wc d0; hc0, hs0: of pi d0 / hw).  Eight
+ * taps a step as coef_p, and like it without lane compares: the sinc's
+ * centre (|wc d| < 1e-9, where it is 1) is picked by the sign of the
+ * difference of the bit patterns (|x| and 1e-9 order as their patterns). */
 HR__CLONES_512 static double coef_m(int64_t n, double d0, double wc, double c0, double s0,
                                     double wa, double hc0, double hs0, double zr, double zi,
                                     const double *ts, const double *tc, const double *hs,
                                     const double *hc, const double *tr, const double *ti,
                                     double *ca, double *cb)
 {
-  double gs = 0.0;
-  for (int64_t k = 0; k < n; k++) {
-    double x = wc * ((double)k + d0);
-    double sn = ts[k] * c0 + tc[k] * s0;
-    int at0 = fabs(x) < 1e-9; /* the sinc's centre: 1 */
-    double w = (at0 ? 1.0 : sn) / (at0 ? 1.0 : x) * (wa + (1.0 - wa) * (hc[k] * hc0 - hs[k] * hs0));
-    ca[k] = w * (zr * tr[k] - zi * ti[k]);
-    cb[k] = w * (zr * ti[k] + zi * tr[k]);
+  static const double keep[16] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const v8d iota = {0, 1, 2, 3, 4, 5, 6, 7};
+  const v8l abs_mask = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX,
+                        INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  const double tiny = 1e-9, one = 1.0;
+  int64_t tiny_bits, one_bits;
+  memcpy(&tiny_bits, &tiny, sizeof tiny_bits);
+  memcpy(&one_bits, &one, sizeof one_bits);
+  v8d gs = {0};
+  for (int64_t k = 0; k < n; k += 8) {
+    const v8d x = wc * (((double)k + iota) + d0);
+    v8d t_s, t_c, h_s, h_c, t_r, t_i, kp;
+    memcpy(&t_s, ts + k, sizeof t_s);
+    memcpy(&t_c, tc + k, sizeof t_c);
+    memcpy(&h_s, hs + k, sizeof h_s);
+    memcpy(&h_c, hc + k, sizeof h_c);
+    memcpy(&t_r, tr + k, sizeof t_r);
+    memcpy(&t_i, ti + k, sizeof t_i);
+    memcpy(&kp, keep + 8 - (n - k < 8 ? n - k : 8), sizeof kp);
+    const v8d sn = t_s * c0 + t_c * s0;
+    /* All ones where |x| < 1e-9 (the centre: 1 / 1), else 0 (sn / x). */
+    const v8l at0 = (((v8l)x & abs_mask) - tiny_bits) >> 63;
+    const v8d num = (v8d)(((v8l)sn & ~at0) | (one_bits & at0));
+    const v8d den = (v8d)(((v8l)x & ~at0) | (one_bits & at0));
+    const v8d w = num / den * (wa + (1.0 - wa) * (h_c * hc0 - h_s * hs0)) * kp;
+    const v8d a = w * (zr * t_r - zi * t_i), b = w * (zr * t_i + zi * t_r);
+    memcpy(ca + k, &a, sizeof a);
+    memcpy(cb + k, &b, sizeof b);
     gs += w;
   }
-  return gs;
+  return ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]));
 }
 
-/* Filter sums at centre base + c (c a small offset): re + j im =
- * sum_k x_k w(k - c') e^{-j w0 (k - c')}, c' the centre, for lanes < 8
- * (all8) or < 4; *g the sum of the weights; phasor: the phasor filter
- * (else the frequency path's, which in M class is narrower and shorter).
- * ORs the samples' flags into *flags. */
-static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, int phasor, int all8,
-                 double *re, double *im, double *g, uint32_t *flags)
+/* The taps of an evaluation at centre base + c: k0 .. k0 + n - 1 (relative
+ * to base), those within the half-width of the phasor filter (phasor) or of
+ * the frequency path's. */
+static void span(const hr__pmu_t *p, double c, int phasor, int64_t *k0, int64_t *n)
 {
   const double hw = phasor ? p->hw : p->hwf;
-  int64_t k0 = (int64_t)ceil(c - hw), k1 = (int64_t)floor(c + hw);
-  const int64_t n = k1 - k0 + 1;
+  *k0 = (int64_t)ceil(c - hw);
+  *n = (int64_t)floor(c + hw) - *k0 + 1;
+}
+
+/* Filter sums at centre base + c (c a small offset) over taps k0 .. k0 + n
+ * - 1 (span()): re + j im = sum_k x_k w(k - c') e^{-j w0 (k - c')} e^{-j rr},
+ * c' the centre, for lanes < 8 (all8) or < 4; (zr, zi) = e^{-j (w0 d0 +
+ * rr)}, d0 = k0 - c, the demodulation's phase at the first tap with the
+ * report's reference rotation rr folded in; *g the sum of the weights;
+ * phasor: the phasor filter (else the frequency path's, which in M class is
+ * narrower and shorter).  ORs the samples' flags into *flags. */
+static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, int64_t k0, int64_t n,
+                 double zr, double zi, int phasor, int all8, double *re, double *im, double *g,
+                 uint32_t *flags)
+{
+  const double hw = phasor ? p->hw : p->hwf;
   double d0 = (double)k0 - c;
   double *ca = p->ca, *cb = p->cb;
   /* The coefficients: demodulation e^{-j w0 d} = e^{-j w0 d0} e^{-j w0 m}. */
-  const double zr = cos(p->w0 * d0), zi = -sin(p->w0 * d0);
   double gs;
   if (p->cls == HR_PHASOR_P) {
     gs = coef_p(n, d0, 1.0 / hw, zr, zi, p->tr, p->ti, ca, cb);
@@ -464,6 +641,13 @@ static void eval(const hr_meter_t *m, hr__pmu_t *p, int64_t base, double c, int 
   int64_t first = (int64_t)m->ring_len - i0 < n ? (int64_t)m->ring_len - i0 : n;
   void (*dot)(const float *, const uint16_t *, uint32_t, int64_t, const double *, const double *,
               double *, double *, uint16_t *) = all8 ? dot8 : dot4;
+#ifdef HAVE_WIDE_DOT
+  /* With AVX-512 the 4-lane sums cost about as much as the 8-lane ones
+   * (the frame slots are 8 lanes either way), and dot8_wide is the cheaper
+   * of the two: every evaluation takes all lanes. */
+  if (p->wide)
+    dot = dot8_wide;
+#endif
   dot(m->fr, m->fring, i0, first, ca, cb, re, im, &fl);
   if (first < n)
     dot(m->fr, m->fring, 0, n - first, ca + first, cb + first, re, im, &fl);
@@ -484,10 +668,62 @@ static void pos_seq(const double *re, const double *im, int c0, double *pr, doub
   *pi = (im[c0] + ar * im[c0 + 1] + ai * re[c0 + 1] + ar * im[c0 + 2] - ai * re[c0 + 2]) / 3.0;
 }
 
-static double deg(double re, double im)
+/* Angles atan2(y[k], x[k]) [rad], k < n, without libm (a report needs a
+ * dozen; as libm calls they cost about as much as the filter sums): the
+ * method of harmonics.c's phases().  Octant reduction to a = min/max in
+ * [0, 1]; above tan(pi/12) the identity atan a = pi/6 + atan((a - 1/sqrt 3)
+ * / (1 + a/sqrt 3)) brings the argument to |z| <= tan(pi/12) = 0.268, where
+ * the odd Taylor series to z^17 is exact to its next term, 0.268^19/19 <
+ * 1e-12 rad (1e-11 Hz of frequency through the half-cycle difference below,
+ * 1e-8 Hz/s of ROCOF; C37.118.1's limits are 0.005 Hz and 0.01 Hz/s).  0
+ * where x = y = 0.  No trapping math: nothing reads the exception flags, and
+ * GCC if-converts the selects only without it. */
+__attribute__((optimize("no-trapping-math"))) HR__CLONES_512 static void
+angles(int n, const double *xs, const double *ys, double *out)
 {
-  double a = atan2(im, re) * (180.0 / M_PI);
+  const double t12 = 0.26794919243112270, k3 = 0.57735026918962576; /* tan(pi/12), 1/sqrt 3 */
+#pragma omp simd
+  for (int k = 0; k < n; k++) {
+    const double x = xs[k], y = ys[k];
+    const double ax = fabs(x), ay = fabs(y);
+    const double mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+    const double a = mn / (mx > 0.0 ? mx : 1.0);
+    const int big = a > t12;
+    const double zb = (a - k3) / (1.0 + a * k3);
+    const double z = big ? zb : a;
+    const double z2 = z * z;
+    double r = -1.0 / 15.0 + z2 * (1.0 / 17.0);
+    r = 1.0 / 13.0 + z2 * r;
+    r = -1.0 / 11.0 + z2 * r;
+    r = 1.0 / 9.0 + z2 * r;
+    r = -1.0 / 7.0 + z2 * r;
+    r = 1.0 / 5.0 + z2 * r;
+    r = -1.0 / 3.0 + z2 * r;
+    r = z + z * z2 * r;
+    const double r6 = r + M_PI / 6.0;
+    r = big ? r6 : r;
+    const double r2 = M_PI / 2.0 - r;
+    r = ay > ax ? r2 : r;
+    const double rp = M_PI - r;
+    r = x < 0.0 ? rp : r;
+    const double rn = -r;
+    r = y < 0.0 ? rn : r;
+    out[k] = mx > 0.0 ? r : 0.0;
+  }
+}
+
+/* An angle [rad] in degrees, in (-180, 180]. */
+static double deg(double a_rad)
+{
+  double a = a_rad * (180.0 / M_PI);
   return a <= -180.0 ? a + 360.0 : a;
+}
+
+/* |re + j im|: sqrt of the sum of squares rather than libm's hypot (3 times
+ * faster; the values are volts and amperes, far from overflow). */
+static double mag(double re, double im)
+{
+  return sqrt(re * re + im * im);
 }
 
 void hr__pmu_report(hr_meter_t *m)
@@ -501,33 +737,55 @@ void hr__pmu_report(hr_meter_t *m)
    * phasor filter at c (index 3). */
   double re[4][HR__SLOT], im[4][HR__SLOT], g[4];
   const int mc = p->cls == HR_PHASOR_M, ne = mc ? 4 : 3, ep = mc ? 3 : 1;
-  for (int e = 0; e < ne; e++)
-    eval(m, p, p->base, p->frac + (e == 3 ? 0 : e - 1) * p->h, e == 3, e == ep, re[e], im[e], &g[e],
-         &flags);
-  double th[3];
   const int nu = m->nu, n3 = m->n_phase == 3;
   /* The reference phase of sample k is w0 (k - position of S); with the
-   * centre at report position + delta that is w0 (k - centre) (the sums)
-   * plus 2 pi f0 n / rate + w0 delta (mod 2 pi, f0 an integer). */
+   * centre c' at report position + delta that is w0 (k - c') (the sums)
+   * plus rr = 2 pi f0 n / rate + w0 delta (mod 2 pi, f0 an integer).  With
+   * delta = frac + o h (o = -1, 0, 1, evaluation e at c - h, c, c + h) and
+   * d0 = k0 - c', an evaluation's phase at its first tap, w0 d0 + rr, is
+   * w0 (k0 - frac) + 2 pi f0 n / rate: one cos/sin a report, for e = 1, and
+   * the others by the table e^{-j w0 m} (k0 differs by about h). */
   const double ref = 2.0 * M_PI * (double)((int64_t)p->n * p->f0 % p->fps) / p->fps;
+  int64_t k0[4], nk[4];
+  for (int e = 0; e < ne; e++)
+    span(p, p->frac + (e == 3 ? 0 : e - 1) * p->h, e == 3, &k0[e], &nk[e]);
+  const double a1 = p->w0 * ((double)k0[1] - p->frac) + ref;
+  const double z1r = cos(a1), z1i = -sin(a1);
   for (int e = 0; e < ne; e++) {
-    double rr = ref + (e == 3 ? 0 : e - 1) * p->w0 * p->h;
-    double cr = cos(rr), ci = -sin(rr), s = M_SQRT2 / g[e];
+    const int64_t dk = k0[e] - k0[1], ak = dk < 0 ? -dk : dk;
+    const double tr = p->tr[ak], ti = dk < 0 ? -p->ti[ak] : p->ti[ak];
+    eval(m, p, p->base, p->frac + (e == 3 ? 0 : e - 1) * p->h, k0[e], nk[e], z1r * tr - z1i * ti,
+         z1r * ti + z1i * tr, e == 3, e == ep, re[e], im[e], &g[e], &flags);
+  }
+  for (int e = 0; e < ne; e++) {
+    const double s = M_SQRT2 / g[e];
     const int nl = e == ep ? m->nch : nu; /* the frequency path has the voltages only */
     for (int l = 0; l < nl; l++) {
-      double a = re[e][l], b = im[e][l];
-      re[e][l] = s * (a * cr - b * ci);
-      im[e][l] = s * (a * ci + b * cr);
+      re[e][l] *= s;
+      im[e][l] *= s;
     }
   }
+  /* Every angle of the report in one pass: the positive sequence (or the
+   * single phase) at c - h, c, c + h for the frequency, then each channel
+   * and the two positive sequences of the phasor evaluation. */
+  double ax[3 + 2 * HR__SLOT + 2], ay[3 + 2 * HR__SLOT + 2], an[3 + 2 * HR__SLOT + 2];
   for (int e = 0; e < 3; e++) {
-    double vr, vi;
     if (n3)
-      pos_seq(re[e], im[e], 0, &vr, &vi);
+      pos_seq(re[e], im[e], 0, &ax[e], &ay[e]);
     else
-      vr = re[e][0], vi = im[e][0];
-    th[e] = atan2(vi, vr);
+      ax[e] = re[e][0], ay[e] = im[e][0];
   }
+  int na = 3;
+  for (int c = 0; c < nu + m->ni; c++, na++)
+    ax[na] = re[ep][c], ay[na] = im[ep][c];
+  const int i_pos = na;
+  if (n3) {
+    pos_seq(re[ep], im[ep], 0, &ax[na], &ay[na]);
+    pos_seq(re[ep], im[ep], nu, &ax[na + 1], &ay[na + 1]);
+    na += 2;
+  }
+  angles(na, ax, ay, an);
+  const double *th = an;
   const double hs = p->h / p->fs; /* [s] */
   double df = wrap_pi(th[2] - th[0]) / (4.0 * M_PI * hs);
   o->freq_hz = p->f0 + df;
@@ -539,21 +797,18 @@ void hr__pmu_report(hr_meter_t *m)
     k = CORR_N - 2;
   double corr = p->corr[k] + (x - k) * (p->corr[k + 1] - p->corr[k]);
   for (int c = 0; c < nu; c++) {
-    o->u_mag_v[c] = corr * hypot(re[ep][c], im[ep][c]);
-    o->u_ang_deg[c] = deg(re[ep][c], im[ep][c]);
+    o->u_mag_v[c] = corr * mag(re[ep][c], im[ep][c]);
+    o->u_ang_deg[c] = deg(an[3 + c]);
   }
   for (int c = 0; c < m->ni; c++) {
-    o->i_mag_a[c] = corr * hypot(re[ep][nu + c], im[ep][nu + c]);
-    o->i_ang_deg[c] = deg(re[ep][nu + c], im[ep][nu + c]);
+    o->i_mag_a[c] = corr * mag(re[ep][nu + c], im[ep][nu + c]);
+    o->i_ang_deg[c] = deg(an[3 + nu + c]);
   }
   if (n3) {
-    double vr, vi;
-    pos_seq(re[ep], im[ep], 0, &vr, &vi);
-    o->u_pos_mag_v = corr * hypot(vr, vi);
-    o->u_pos_ang_deg = deg(vr, vi);
-    pos_seq(re[ep], im[ep], nu, &vr, &vi);
-    o->i_pos_mag_a = corr * hypot(vr, vi);
-    o->i_pos_ang_deg = deg(vr, vi);
+    o->u_pos_mag_v = corr * mag(ax[i_pos], ay[i_pos]);
+    o->u_pos_ang_deg = deg(an[i_pos]);
+    o->i_pos_mag_a = corr * mag(ax[i_pos + 1], ay[i_pos + 1]);
+    o->i_pos_ang_deg = deg(an[i_pos + 1]);
   }
   o->rate_fps = p->fps;
   o->pclass = p->cls;
