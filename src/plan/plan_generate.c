@@ -261,8 +261,8 @@ static inline double xo_uniform(uint64_t *s)
          (1.0 / 9007199254740992.0); /* as hr_plan_rng_uniform */
 }
 
-/* log(u) for a positive normal double: u = m 2^k with m in [sqrt(1/2),
- * sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its
+/* log(u) for a positive normal double: u = m 2^k with m in (sqrt(1/2),
+ * sqrt(2)], log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its
  * series to s^21 (the next term is below 1e-18 of the result).  Exponent and
  * mantissa by bit operations only (k as a double through 2^52 + e), so that
  * every clone vectorises it. */
