@@ -33,7 +33,8 @@ bench: build
 # docs/results.md: every scenario under every policy, and the capacity search
 # (scripts/results.py; docs/sim.md).
 results: build
-	python3 scripts/results.py --bin build/headroom --out docs/results.md
+	python3 scripts/results.py --bin build/headroom --out docs/results.md \
+	  --capacity scenarios/sync-restart.yaml:scenarios/capacity/utility-outage-row.yaml,scenarios/capacity/training-2n.yaml
 
 # Nightly-style fuzzing: every harness for FUZZ_SECONDS (default 600) each,
 # corpora, logs and findings kept in FUZZ_OUT (docs/fuzzing.md).

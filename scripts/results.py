@@ -4,8 +4,16 @@ closed-loop simulator (`headroom sim`), and the capacity search
 (`headroom capacity`) on the scenarios named with --capacity.
 
     python3 scripts/results.py [--bin build/headroom] [--out docs/results.md]
-                               [--jobs N] [--capacity a.yaml,b.yaml] [--quick]
-                               [--capacity-duration S]
+                               [--jobs N] [--capacity a.yaml[:c.yaml...],b.yaml]
+                               [--quick] [--capacity-duration S]
+
+Each capacity scenario may name contingency files after it, separated by
+colons (`sync-restart.yaml:capacity/utility-outage-row.yaml`): its search
+must also survive each (`headroom capacity --contingency`).  Every capacity
+search runs twice: with the default criterion (no trip, no sustained
+overload, <= 1 % loss, the grid's ramp and oscillation limits, the
+contingencies: docs/sim.md "Capacity search") and with the earlier one
+(`--no-grid-limits --no-contingencies`: trips, sustained load and work only).
 
 --quick runs each scenario for 60 s and searches 2 policies only: a smoke
 run of the pipeline, not results to publish (the page says so).
@@ -26,7 +34,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 POLICIES = ["none", "static70", "static60", "dynamo", "polca", "thunderbolt", "headroom",
-            "headroom-flat", "headroom-smooth", "headroom-admit", "lease-3band", "lease-2thr"]
+            "headroom-flat", "headroom-smooth", "headroom-band", "headroom-admit", "lease-3band",
+            "lease-2thr"]
 CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom",
                 "headroom-flat"]
 
@@ -59,17 +68,38 @@ def run_sim(binary, scen, policy, tmp):
     return row
 
 
-def run_capacity(binary, scen, policies, tmp, duration):
-    out = os.path.join(tmp, "cap-" + os.path.basename(scen)[:-5])
+def run_capacity(binary, spec, policies, tmp, duration, old=False):
+    """capacity.csv's rows of one search, each with 'next_failed': what failed
+    at the smallest count above the answer (trials.csv), '' when none did."""
+    parts = spec.split(":")
+    scen, conts = parts[0], [c for c in parts[1:] if c]
+    out = os.path.join(tmp, "cap-%s%s" % (os.path.basename(scen)[:-5], "-old" if old else ""))
     cmd = [binary, "capacity", scen, "--policy", ",".join(policies), "--report", out, "--quiet"]
     if duration:
         cmd += ["--duration", str(duration)]
+    if old:
+        cmd += ["--no-grid-limits", "--no-contingencies"]
+    elif conts:
+        cmd += ["--contingency", ",".join(conts)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit("results: %s failed (%d): %s" % (" ".join(cmd), r.returncode,
                                                           r.stderr.strip()))
     with open(os.path.join(out, "capacity.csv")) as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    with open(os.path.join(out, "trials.csv")) as f:
+        trials = list(csv.DictReader(f))
+    for row in rows:
+        above = [t for t in trials if t["policy"] == row["policy"] and
+                 int(t["gpus"]) > int(row["gpus"]) and t["ok"] == "0"]
+        nxt = min(above, key=lambda t: int(t["gpus"])) if above else None
+        row["next_failed"] = ""
+        if nxt:
+            why = nxt["failed"]
+            if nxt["cont_failed"] not in ("", "-"):
+                why += " (%s)" % nxt["cont_failed"]
+            row["next_failed"] = "%s at %s" % (why, nxt["gpus"])
+    return rows
 
 
 def fmt(v, nd=3):
@@ -99,10 +129,13 @@ def main():
     t0 = datetime.datetime.now(datetime.timezone.utc)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(a.jobs) as ex:
         futs = {(s, p): ex.submit(run_sim, a.bin, s, p, tmp) for s in scens for p in POLICIES}
-        cfuts = {c: ex.submit(run_capacity, a.bin, c, CAP_POLICIES[:2] if a.quick else CAP_POLICIES,
-                              tmp, 60 if a.quick else a.capacity_duration) for c in caps}
+        cpol = CAP_POLICIES[:2] if a.quick else CAP_POLICIES
+        cdur = 60 if a.quick else a.capacity_duration
+        cfuts = {c: ex.submit(run_capacity, a.bin, c, cpol, tmp, cdur) for c in caps}
+        ofuts = {c: ex.submit(run_capacity, a.bin, c, cpol, tmp, cdur, True) for c in caps}
         rows = {k: f.result() for k, f in futs.items()}
         crow = {c: f.result() for c, f in cfuts.items()}
+        orow = {c: {r["policy"]: r for r in f.result()} for c, f in ofuts.items()}
     t1 = datetime.datetime.now(datetime.timezone.utc)
 
     L = []
@@ -137,19 +170,31 @@ def main():
         L.append("")
     if crow:
         L.append("## Capacity recovered\n")
-        L.append("The largest GPU count each policy hosts with no trip and at most 1 % throughput "
-                 "loss (bisection over whole servers, servers added round robin over the racks), "
+        L.append("The largest GPU count each policy hosts with no trip, no sustained overload, at "
+                 "most 1 %% throughput loss and within the site's grid ramp and oscillation "
+                 "limits (at most %s s over each), surviving the contingencies named "
+                 "(bisection over whole servers, servers added round robin over the racks), "
                  "against static derating's count (every GPU at nameplate, every rated node "
-                 "loaded to 70 % of its capacity). docs/sim.md, \"Capacity search\".\n")
+                 "loaded to 70 %% of its capacity); `earlier criterion`: the count with trips, "
+                 "sustained load and work only (`--no-grid-limits --no-contingencies`); "
+                 "`fails next`: what failed at the smallest larger count tried. docs/sim.md, "
+                 "\"Capacity search\".\n"
+                 % next((r["max_ramp_viol_s"] for cr in crow.values() for r in cr), "0.1"))
         for c, cr in crow.items():
-            L.append("### %s\n" % os.path.basename(c)[:-5])
-            L.append("| policy | GPUs hosted | static derating | recovered | trials | simulated s |")
-            L.append("|---|---|---|---|---|---|")
+            parts = c.split(":")
+            L.append("### %s\n" % os.path.basename(parts[0])[:-5])
+            conts = [os.path.basename(x) for x in parts[1:] if x]
+            L.append("Contingencies: %s.\n" % (", ".join("`%s`" % x for x in conts)
+                                                if conts else "the scenario's own, if any"))
+            L.append("| policy | GPUs hosted | static derating | recovered | fails next | "
+                     "earlier criterion | trials | simulated s |")
+            L.append("|---|---|---|---|---|---|---|---|")
             for r in cr:
-                L.append("| %s | %s%s | %s | %s %% | %s | %s |" % (
+                o = orow[c].get(r["policy"], {})
+                L.append("| %s | %s%s | %s | %s %% | %s | %s | %s | %s |" % (
                     r["policy"], r["gpus"], "" if r["bracketed"] == "1" else " (not bracketed)",
-                    r["gpus_static"], fmt(r["recovered_pct"], 1), r["trials"],
-                    fmt(r["duration_s"], 0)))
+                    r["gpus_static"], fmt(r["recovered_pct"], 1), r["next_failed"] or "—",
+                    o.get("gpus", "—"), r["trials"], fmt(r["duration_s"], 0)))
             L.append("")
     L.append(open(os.path.join(os.path.dirname(__file__), "results_notes.md")).read())
     text = "\n".join(L) + "\n"

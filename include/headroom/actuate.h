@@ -90,6 +90,17 @@ HR_API int hr_actuator_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out);
  * the actuator keeps reading), HR_ERR_IO. */
 HR_API int hr_actuator_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns);
 
+/* Sets the minimum power floor of GPU dev's power smoothing at t_ns [W]:
+ * while busy the GPU burns at least this (never above its cap: the cap is
+ * the protection).  Blackwell's NVML power smoothing takes the floor as a
+ * percentage of TDP, settable from 20 to 90 % (orchestration.md §1.3); here
+ * TDP is the device's cap_max_w.  floor_w = 0 turns the floor off.  Returns
+ * HR_OK, HR_ERR_RANGE (bad dev, or floor_w neither 0 nor within 20..90 % of
+ * cap_max_w), HR_ERR_UNSUPPORTED (no power smoothing: RAPL, the stand-alone
+ * simulated GPU, an NVML library without the nvmlDevicePowerSmoothing* calls
+ * or a GPU without the feature), HR_ERR_STATE (not permitted), HR_ERR_IO. */
+HR_API int hr_actuator_set_power_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns);
+
 /* Locks the clocks of GPU dev to [min_mhz, max_mhz] (NVML only; 0, 0 resets).
  * Returns HR_OK, HR_ERR_UNSUPPORTED (not a GPU actuator or not supported by
  * the device), HR_ERR_STATE (not permitted), HR_ERR_RANGE. */

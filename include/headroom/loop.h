@@ -122,10 +122,32 @@ typedef struct hr_agent_cfg {
                            refused like NaN (the leaf goes stale) [-] > 1; default 2 */
   /* GPU power smoothing (Blackwell's NVML power smoothing: a minimum power floor settable
    * from 20 % to 90 % of TDP, ramp-up and ramp-down rates; orchestration.md §1.3, §3).
-   * The agent does not act on these itself: the simulator applies them to its GPUs, as a
-   * deployment would set each GPU's smoothing profile once.  0: off. */
-  double smooth_floor_frac;   /* power floor, fraction of cap_max (0 or 0.2..0.9) */
+   * Without the band controller the agent does not act on these itself: the simulator applies
+   * them to its GPUs, as a deployment would set each GPU's smoothing profile once.  0: off. */
+  double smooth_floor_frac;   /* power floor, fraction of cap_max (0 or 0.2..0.9); with band_ctl
+                                 the controller's lowest floor */
   double smooth_ramp_w_per_s; /* per-GPU ramp-up and ramp-down limit [W/s] >= 0 */
+  /* The oscillation-band controller (docs/loop.md): at a root with oscillation limits the
+   * agent moves every GPU's smoothing floor (hr_actuator_set_power_floor) between
+   * smooth_floor_frac and band_floor_max_frac of the GPU's cap_max, from the grid monitor's
+   * band amplitudes and the site's swing.  A band's amplitude is predicted as r x swing (the
+   * site's highest minus lowest power over 1 / f_lo of its lowest band); r starts at the
+   * bound 1 / sqrt(2) (no band-limited signal within a range S has an amplitude, as the
+   * monitor defines it, above S / sqrt(2)) and is measured (amplitude / swing) once the floor
+   * has been still for a band window plus a swing window.  Above band_hi_frac x a limit
+   * (measured or predicted) the floor rises at once to where the predicted amplitude is
+   * band_target_frac x the limit; below band_target_frac x every limit, band_hold_s after the
+   * last rise, it falls at band_down_frac_per_s, never under that target (the hysteresis:
+   * between target and hi nothing moves); a floor below the GPUs' mean trough (it holds
+   * nothing up) falls to that target at once.  Decisions every 100 ms; a slow fall is sent in
+   * steps of 1 % of cap_max, a rise at once. */
+  int band_ctl;                /* 1: on (needs smooth_floor_frac >= 0.2); default 0 */
+  double band_hi_frac;         /* default 0.9; <= 1 */
+  double band_target_frac;     /* default 0.8; 0 < x < band_hi_frac */
+  double band_down_frac_per_s; /* default 0.002 (1.4 W/s on 700 W) > 0 */
+  double band_hold_s;          /* [s] >= 0; default 0: the lowest band's window (2 / f_lo)
+                                  plus the swing window (1 / f_lo) plus 1 s */
+  double band_floor_max_frac;  /* the highest floor, <= 0.9 (NVML's range); default 0.9 */
   /* Admission shaping (inference): 1 = the serving system keeps each replica's batch
    * within its GPUs' caps (leases), so power is known before it is drawn.  The agent
    * does not act on it; the simulator's serving model does.  Default 0. */
@@ -183,6 +205,13 @@ typedef struct hr_agent_stats {
   int last_cap_err;                       /* last error of a cap call (HR_OK if none) */
   uint64_t bad_readings;  /* readings refused: NaN, infinite, negative, above read_max_frac */
   uint64_t supply_clamps; /* decisions whose caps the supply limit cut (hr_agent_set_supply) */
+  /* The band controller (cfg.band_ctl; zeros without it): floor calls made and refused, the
+   * last refusal's code, the floor now, the highest and the time-weighted mean since the
+   * first step [fraction of cap_max], rises. */
+  uint64_t floor_sets, floor_errors;
+  int last_floor_err;
+  double floor_frac, floor_max_frac, floor_mean_frac;
+  uint64_t band_raises;
 } hr_agent_stats_t;
 
 typedef struct hr_agent hr_agent_t;

@@ -130,6 +130,11 @@ typedef struct hr_scenario {
   double wave_fs_hz;   /* meters' sample rate [Hz], whole, 2000..50000; default 8000 */
   char (*metered)[64]; /* owned: node ids, or node kinds ("server": every server) */
   size_t n_metered;
+  /* The contingencies the capacity search must survive (docs/sim.md,
+   * "Capacity search"): each one event, injected alone into the scenario's
+   * own events at the same GPU count; the simulator itself ignores them. */
+  hr_sim_event_t *contingencies; /* owned */
+  size_t n_contingencies;
 } hr_scenario_t;
 
 /* Defaults for every field (no workloads, no events). */
@@ -143,6 +148,13 @@ HR_API int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t 
 HR_API int hr_scenario_load_buffer(const char *text, size_t len, const char *name,
                                    const char *base_dir, hr_scenario_t *sc, hr_diag_t *err);
 HR_API void hr_scenario_free(hr_scenario_t *sc);
+
+/* Appends the contingencies of a contingency file (YAML: `version: 1` and a
+ * `contingencies:` list, each entry an event as in a scenario's `events`) to
+ * sc->contingencies.  Errors name the file, line, column and field.  Returns
+ * HR_OK, HR_ERR_IO, HR_ERR_PARSE, HR_ERR_RANGE, HR_ERR_NOMEM (sc is left as
+ * it was on failure). */
+HR_API int hr_scenario_add_contingencies_file(hr_scenario_t *sc, const char *path, hr_diag_t *err);
 
 /* ---- the simulator ------------------------------------------------------------- */
 
@@ -220,6 +232,8 @@ typedef struct hr_sim_result {
   double work_uncapped; /* the same with every GPU at full speed and powered [GPU-s] */
   double work_frac;     /* work / work_uncapped */
   double ramp_viol_s;   /* time the site's ramp limit was exceeded [s] */
+  double ramp_up_s;     /* the part of ramp_viol_s where the load rose over the window [s] */
+  double ramp_down_s;   /* the part where it fell (a fall that caps cannot slow) [s] */
   double osc_viol_s;    /* time any oscillation band was exceeded [s] */
   double max_ramp_w_per_s;
   double max_site_p_w;
@@ -266,15 +280,37 @@ HR_API int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg);
 
 /* ---- capacity search ------------------------------------------------------------- */
 
-/* What one trial of the search saw. */
+/* Why a trial failed: bits of hr_sim_trial_t.fail. */
+enum {
+  HR_SIM_FAIL_TRIP = 1u << 0,    /* a device or the generator tripped in the run */
+  HR_SIM_FAIL_SUSTAIN = 1u << 1, /* the heaviest minute, sustained, would trip a device */
+  HR_SIM_FAIL_LOSS = 1u << 2,    /* throughput loss above max_loss */
+  HR_SIM_FAIL_RAMP = 1u << 3,    /* grid ramp-limit violation time above max_ramp_viol_s */
+  HR_SIM_FAIL_OSC = 1u << 4,     /* grid oscillation-band violation time above max_osc_viol_s */
+  HR_SIM_FAIL_CONT = 1u << 5     /* a contingency run failed (cont_failed says which) */
+};
+
+/* What one trial of the search saw: the run of the scenario as it is (the
+ * base run) and, when that passed, one run per contingency. */
 typedef struct hr_sim_trial {
   int gpus;
   unsigned trips;
   double work_frac;
   double max_thermal; /* highest device thermal state, fraction of trip */
   double max_sustain; /* highest sustained_a / sustain_trip_a of any device */
-  int ok;             /* no trip, max_sustain < 1 and work_frac >= 1 - max_loss */
-  double wall_s;
+  double ramp_viol_s; /* the base run's grid ramp violation time [s] */
+  double ramp_up_s;   /* ... of it while the load rose, and while it fell [s] */
+  double ramp_down_s;
+  double osc_viol_s; /* the base run's oscillation-band violation time [s] */
+  unsigned fail;     /* HR_SIM_FAIL_* bits; 0 when ok */
+  int ok;            /* fail == 0 */
+  /* Contingencies: how many were run (0 when the base run failed: they are
+   * skipped), the index of the first that failed (-1: none), and over the
+   * runs made the trips, the highest max_sustain and the lowest work_frac. */
+  int cont_run, cont_failed;
+  unsigned cont_trips;
+  double cont_max_sustain, cont_work_frac;
+  double wall_s; /* every run of the trial */
 } hr_sim_trial_t;
 
 /* Called after every trial (user is passed through).  Return non-zero to stop
@@ -289,6 +325,20 @@ typedef struct hr_sim_search_cfg {
   int step;           /* counts are multiples of step (e.g. a server's 8 GPUs), >= 1;
                          default 1 */
   double derate_frac; /* static derating reference, 0 < x <= 1; default 0.70 */
+  /* The grid criterion (docs/sim.md, "Capacity search"): with grid_limits
+   * (default 1) a base run also fails when its ramp violation time (rises
+   * and falls alike; rises only with ramp_rises_only) exceeds
+   * max_ramp_viol_s, or its oscillation-band violation time exceeds
+   * max_osc_viol_s.  Both default to HR_SIM_GRID_TOL_S; >= 0. */
+  int grid_limits;
+  int ramp_rises_only;
+  double max_ramp_viol_s, max_osc_viol_s;
+  /* Contingency runs: the scenario's contingencies (sc->contingencies) are
+   * each injected into its events at the trial's count; a run passes with
+   * no trip and max_sustain < 1 (no loss criterion: a contingency may cost
+   * work; no grid criterion: the fault's own transient is the grid's
+   * event).  A utility outage's generator trips on overload (counted in
+   * trips). */
   hr_sim_trial_fn on_trial;
   void *user;
 } hr_sim_search_cfg_t;
@@ -305,18 +355,25 @@ typedef struct hr_sim_search_result {
   int stopped;   /* 1: on_trial ended it early */
 } hr_sim_search_result_t;
 
+/* Default tolerance of the grid criterion [s]: a tenth of the usual 1-s
+ * ramp window (docs/sim.md, "Capacity search", says why). */
+#define HR_SIM_GRID_TOL_S 0.1
+
 HR_API int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg);
 
 /* Finds the largest number of populated GPUs (populate order of sc) for which
- * the scenario under agent settings acfg ends with no trip and a throughput
- * loss of at most cfg->max_loss, by bisection over the count (assumes that a
+ * the scenario under agent settings acfg ends with no trip, no sustained
+ * overload, a throughput loss of at most cfg->max_loss, within the grid
+ * criterion (cfg->grid_limits) and surviving each of sc->contingencies (see
+ * hr_sim_search_cfg_t), by bisection over the count (assumes that a
  * count that fails makes every larger count fail: each trial's outcome is in
  * out->trials, so a user can see a violation of it).  For a trial with G GPUs
  * every workload's range [first, end) of the sc->gpus populated GPUs is scaled
  * to [first G / N, end G / N) (N = sc->gpus, or every slot), so the mix of
  * workloads stays the same.  sc and tree are borrowed for the call.  Returns
  * HR_OK (also when on_trial stopped it), HR_ERR_INVALID_ARG, HR_ERR_RANGE (cfg
- * out of range, diag says which), HR_ERR_NOMEM, or a trial's error (diag: the
+ * out of range, a contingency at or after the run's end; diag says which),
+ * HR_ERR_NOMEM, or a trial's error (diag: the
  * simulator's).  out is cleared first and freed again on failure. */
 HR_API int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
                          const hr_sim_search_cfg_t *cfg, hr_sim_search_result_t *out,

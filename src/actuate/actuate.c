@@ -122,6 +122,33 @@ int hr_actuator_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
   return a->ops->set_cap(a, dev, cap_w, t_ns);
 }
 
+int hr_actuator_set_power_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
+{
+  if (!a)
+    return HR_ERR_INVALID_ARG;
+  int rc = check_dev(a, dev);
+  if (rc != HR_OK)
+    return rc;
+  if (!a->ops->set_floor)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED, "%s device %d: no power smoothing floor",
+                        a->ops->kind, dev);
+  hr_act_limits_t lim;
+  rc = a->ops->limits(a, dev, &lim);
+  if (rc != HR_OK)
+    return rc;
+  /* NVML power smoothing: the floor is settable from 20 to 90 % of TDP
+   * (orchestration.md §1.3); a part per million of slack for the caller's
+   * rounding of a fraction into watts. */
+  double lo = 0.2 * lim.cap_max_w * (1.0 - 1e-6), hi = 0.9 * lim.cap_max_w * (1.0 + 1e-6);
+  if (!(floor_w == 0.0 || (floor_w >= lo && floor_w <= hi)))
+    return hr__act_fail(a, HR_ERR_RANGE,
+                        "%s device %d: power floor %.1f W is neither 0 nor within %.1f..%.1f W "
+                        "(20..90 %% of %.1f W)",
+                        a->ops->kind, dev, floor_w, 0.2 * lim.cap_max_w, 0.9 * lim.cap_max_w,
+                        lim.cap_max_w);
+  return a->ops->set_floor(a, dev, floor_w, t_ns);
+}
+
 int hr_actuator_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
 {
   if (!a)

@@ -19,6 +19,10 @@ typedef struct hr__act_ops {
    * as hr_actuator_read_many documents; may be NULL (one read per device). */
   int (*read_many)(hr_actuator_t *a, int dev0, int n, hr_power_source_t src, int64_t t_ns,
                    hr_act_reading_t *out);
+  /* The power-smoothing floor of dev [W] (checked by the caller: 0, or 20 to
+   * 90 % of cap_max_w), as hr_actuator_set_power_floor documents; may be
+   * NULL (no power smoothing). */
+  int (*set_floor)(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns);
 } hr__act_ops_t;
 
 struct hr_actuator {

@@ -30,6 +30,20 @@ typedef struct nvmlFieldValue_st {
   nvmlReturn_t nvmlReturn;
   nvmlValue_t value;
 } nvmlFieldValue_t;
+/* nvml.h (r570 and later): nvmlPowerSmoothingProfile_v1_t and
+ * nvmlPowerSmoothingState_v1_t; a struct's version is its size with the
+ * version number in the top byte (NVML_STRUCT_VERSION). */
+typedef struct nvmlPowerSmoothingProfile_v1 {
+  unsigned int version;
+  unsigned int profileId;
+  unsigned int paramId;
+  double value;
+} nvmlPowerSmoothingProfile_t;
+typedef struct nvmlPowerSmoothingState_v1 {
+  unsigned int version;
+  int state; /* nvmlEnableState_t: 0 disabled, 1 enabled */
+} nvmlPowerSmoothingState_t;
+#define NV_STRUCT_VERSION(T, ver) ((unsigned int)(sizeof(T) | ((unsigned int)(ver) << 24)))
 typedef struct nvmlSample_st {
   unsigned long long timeStamp;
   nvmlValue_t sampleValue;
@@ -48,8 +62,14 @@ enum {
   NVML_VALUE_TYPE_UNSIGNED_LONG = 2,
   NVML_VALUE_TYPE_UNSIGNED_LONG_LONG = 3,
   NVML_VALUE_TYPE_SIGNED_LONG_LONG = 4,
-  NVML_VALUE_TYPE_SIGNED_INT = 5
+  NVML_VALUE_TYPE_SIGNED_INT = 5,
+  NVML_POWER_SMOOTHING_PROFILE_PARAM_PERCENT_TMP_FLOOR = 0
 };
+
+/* The preset profile whose floor the agent moves (NVML has
+ * NVML_POWER_SMOOTHING_MAX_NUM_PROFILES = 5; which one a site reserves for
+ * the agent is its choice: ours is the first). */
+#define NV_SMOOTH_PROFILE 0u
 
 #define SAMPLE_BUF 256
 
@@ -67,6 +87,12 @@ typedef struct nvml {
                               nvmlSample_t *);
   nvmlReturn_t (*lock_clocks)(nvmlDevice_t, unsigned int, unsigned int);
   nvmlReturn_t (*reset_clocks)(nvmlDevice_t);
+  /* Blackwell power smoothing (absent from older libraries and headers:
+   * resolved at run time, NULL when missing) */
+  nvmlReturn_t (*ps_set_state)(nvmlDevice_t, nvmlPowerSmoothingState_t *);
+  nvmlReturn_t (*ps_activate)(nvmlDevice_t, nvmlPowerSmoothingProfile_t *);
+  nvmlReturn_t (*ps_update)(nvmlDevice_t, nvmlPowerSmoothingProfile_t *);
+  unsigned char *ps_on; /* per GPU: 1 once the profile is active and smoothing enabled */
   nvmlDevice_t *dev;
   char (*name)[96];
   nvmlSample_t buf[SAMPLE_BUF];
@@ -170,6 +196,59 @@ static int nv_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
   return HR_OK;
 }
 
+static int nv_smooth_fail(hr_actuator_t *a, int dev, const char *call, nvmlReturn_t rc)
+{
+  const nvml_t *v = a->impl;
+  if (rc == NVML_ERROR_NO_PERMISSION)
+    return hr__act_fail(a, HR_ERR_STATE, "nvml GPU %d: %s is not permitted (run as root): %s", dev,
+                        call, nv_err(v, rc));
+  return hr__act_fail(a, rc == NVML_ERROR_NOT_SUPPORTED ? HR_ERR_UNSUPPORTED : HR_ERR_IO,
+                      "nvml GPU %d: %s: %s", dev, call, nv_err(v, rc));
+}
+
+/* The floor is PERCENT_TMP_FLOOR of the agent's preset profile (percent of
+ * TDP, orchestration.md §1.3); the first call per GPU also activates that
+ * profile and enables smoothing, and a floor of 0 disables smoothing. */
+static int nv_set_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
+{
+  (void)t_ns;
+  nvml_t *v = a->impl;
+  if (!v->ps_set_state || !v->ps_activate || !v->ps_update)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED,
+                        "nvml GPU %d: the library has no nvmlDevicePowerSmoothing* calls (driver "
+                        "r570 or later, Blackwell GPUs)",
+                        dev);
+  nvmlPowerSmoothingState_t st = {NV_STRUCT_VERSION(nvmlPowerSmoothingState_t, 1), 0};
+  if (floor_w == 0.0) {
+    nvmlReturn_t rc = v->ps_set_state(v->dev[dev], &st);
+    if (rc != NVML_SUCCESS)
+      return nv_smooth_fail(a, dev, "nvmlDevicePowerSmoothingSetState(disabled)", rc);
+    v->ps_on[dev] = 0;
+    return HR_OK;
+  }
+  hr_act_limits_t lim;
+  int lrc = nv_limits(a, dev, &lim);
+  if (lrc != HR_OK)
+    return lrc;
+  nvmlPowerSmoothingProfile_t pr = {
+      NV_STRUCT_VERSION(nvmlPowerSmoothingProfile_t, 1), NV_SMOOTH_PROFILE,
+      NVML_POWER_SMOOTHING_PROFILE_PARAM_PERCENT_TMP_FLOOR, 100.0 * floor_w / lim.cap_max_w};
+  nvmlReturn_t rc = v->ps_update(v->dev[dev], &pr);
+  if (rc != NVML_SUCCESS)
+    return nv_smooth_fail(a, dev, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", rc);
+  if (!v->ps_on[dev]) {
+    rc = v->ps_activate(v->dev[dev], &pr);
+    if (rc != NVML_SUCCESS)
+      return nv_smooth_fail(a, dev, "nvmlDevicePowerSmoothingActivatePresetProfile", rc);
+    st.state = 1;
+    rc = v->ps_set_state(v->dev[dev], &st);
+    if (rc != NVML_SUCCESS)
+      return nv_smooth_fail(a, dev, "nvmlDevicePowerSmoothingSetState(enabled)", rc);
+    v->ps_on[dev] = 1;
+  }
+  return HR_OK;
+}
+
 static int nv_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
 {
   nvml_t *v = a->impl;
@@ -236,11 +315,13 @@ static void nv_destroy(hr_actuator_t *a)
     dlclose(v->lib);
   free(v->dev);
   free(v->name);
+  free(v->ps_on);
   free(v);
 }
 
 static const hr__act_ops_t nvml_ops = {
-    "nvml", nv_read, nv_limits, nv_set_cap, nv_lock_clocks, nv_samples, nv_name, nv_destroy, NULL,
+    "nvml",     nv_read, nv_limits,  nv_set_cap, nv_lock_clocks,
+    nv_samples, nv_name, nv_destroy, NULL,       nv_set_floor,
 };
 
 /* dlsym into a function pointer without the object/function pointer cast
@@ -290,6 +371,9 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, hr_diag_t *diag)
   load_sym(lib, "nvmlDeviceGetSamples", &v->get_samples);
   load_sym(lib, "nvmlDeviceSetGpuLockedClocks", &v->lock_clocks);
   load_sym(lib, "nvmlDeviceResetGpuLockedClocks", &v->reset_clocks);
+  load_sym(lib, "nvmlDevicePowerSmoothingSetState", &v->ps_set_state);
+  load_sym(lib, "nvmlDevicePowerSmoothingActivatePresetProfile", &v->ps_activate);
+  load_sym(lib, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", &v->ps_update);
   const char *missing = !init             ? "nvmlInit_v2"
                         : !v->shutdown    ? "nvmlShutdown"
                         : !count          ? "nvmlDeviceGetCount_v2"
@@ -321,12 +405,14 @@ int hr_nvml_open(const char *lib_path, hr_actuator_t **out, hr_diag_t *diag)
   }
   v->dev = calloc(n, sizeof *v->dev);
   v->name = calloc(n, sizeof *v->name);
-  hr_actuator_t *a = v->dev && v->name ? hr__act_new(&nvml_ops, (int)n) : NULL;
+  v->ps_on = calloc(n, 1);
+  hr_actuator_t *a = v->dev && v->name && v->ps_on ? hr__act_new(&nvml_ops, (int)n) : NULL;
   if (!a) {
     v->shutdown();
     dlclose(lib);
     free(v->dev);
     free(v->name);
+    free(v->ps_on);
     free(v);
     return hr__diag_fail(diag, HR_ERR_NOMEM, 0, 0, NULL, "out of memory");
   }

@@ -83,7 +83,7 @@ static void on_record(const hr_record_t *rec, void *user)
 #define POLICIES                                                                                   \
   "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat, "                \
   "lease-3band, "                                                                                  \
-  "lease-2thr"
+  "lease-2thr, headroom-band"
 #define ACTUATORS "sim, nvml, rapl"
 
 int cmd_agent(int argc, char **argv)
@@ -120,7 +120,8 @@ int cmd_agent(int argc, char **argv)
        .dst = &policy,
        .arg = "P",
        .help = "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom, headroom-flat, "
-               "lease-3band, lease-2thr\n(default headroom; headroom-smooth and headroom-admit\n"
+               "lease-3band, lease-2thr, headroom-band (its floors need\n"
+               "NVML power smoothing)\n(default headroom; headroom-smooth and headroom-admit\n"
                "exist in the simulator only)"},
       {.name = "--meter-node",
        .kind = CLI_STR,
@@ -365,6 +366,12 @@ int cmd_agent(int argc, char **argv)
           (unsigned long long)st.caps_set, (unsigned long long)st.cap_errors,
           (unsigned long long)st.lease_clamps, st.lat_p50_s * 1e3, st.lat_p99_s * 1e3,
           st.lat_max_s * 1e3);
+  if (st.floor_errors > 0)
+    fprintf(stderr,
+            "headroom agent: %llu of %llu power-smoothing floor calls refused (%s): the band "
+            "controller needs NVML power smoothing (Blackwell, driver r570 or later)\n",
+            (unsigned long long)st.floor_errors, (unsigned long long)st.floor_sets,
+            hr_err_name(st.last_floor_err));
   if (c.out_err || fflush(stdout) != 0) {
     fprintf(stderr, "headroom agent: write error on stdout\n");
     status = 1;

@@ -24,21 +24,75 @@ typedef struct prog {
   int quiet;
   FILE *trials; /* trials.csv, or NULL */
   const char *scen;
+  const hr_scenario_t *sc;
   int err;
 } prog_t;
+
+/* The failed criteria as "trip+ramp" ("-" when none). */
+static void fail_names(unsigned fail, char *out, size_t len)
+{
+  static const char *name[] = {"trip", "sustain", "loss", "ramp", "osc", "contingency"};
+  size_t n = 0;
+  out[0] = '\0';
+  for (unsigned b = 0; b < sizeof name / sizeof name[0]; b++)
+    if (fail & (1u << b))
+      n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? "+" : "", name[b]);
+  if (!out[0])
+    snprintf(out, len, "-");
+}
+
+/* A contingency in words, for trials.csv and the report: its kind and what
+ * sets it apart ("feed_loss b at 30 s"). */
+static void cont_label(const hr_sim_event_t *e, char *out, size_t len)
+{
+  switch (e->kind) {
+  case HR_SIM_FEED_LOSS:
+    snprintf(out, len, "feed_loss %s at %g s", e->feed == HR_FEED_B ? "b" : "a", e->at_s);
+    break;
+  case HR_SIM_UTILITY_OUTAGE:
+    snprintf(out, len, "utility_outage %g kW %g kW/s at %g s", e->gen_kw, e->ramp_kw_per_s,
+             e->at_s);
+    break;
+  case HR_SIM_TELEMETRY_LOSS:
+    snprintf(out, len, "telemetry_loss at %g s", e->at_s);
+    break;
+  case HR_SIM_COORD_CRASH:
+    snprintf(out, len, "coordinator_crash %s at %g s", e->node, e->at_s);
+    break;
+  case HR_SIM_METER_FREEZE:
+    snprintf(out, len, "meter_freeze %s at %g s", e->node[0] ? e->node : "all", e->at_s);
+    break;
+  case HR_SIM_METER_GARBAGE:
+    snprintf(out, len, "meter_garbage %s at %g s", e->node[0] ? e->node : "all", e->at_s);
+    break;
+  default:
+    snprintf(out, len, "event %d at %g s", (int)e->kind, e->at_s);
+  }
+}
 
 static int on_trial(void *user, const hr_sim_trial_t *t)
 {
   prog_t *p = user;
+  char why[64], cont[160] = "-";
+  fail_names(t->fail, why, sizeof why);
+  if (t->cont_failed >= 0 && (size_t)t->cont_failed < p->sc->n_contingencies)
+    cont_label(&p->sc->contingencies[t->cont_failed], cont, sizeof cont);
   if (!p->quiet)
     fprintf(stderr,
-            "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f, sustained %.3f -> %s "
+            "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f, sustained %.3f, ramp "
+            "%.3f s (rises %.3f, falls %.3f), osc %.3f s, contingencies run %d -> %s%s "
             "(%.1f s)\n",
             p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->max_sustain,
-            t->ok ? "ok" : "fails", t->wall_s);
+            t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, t->cont_run,
+            t->ok ? "ok" : "fails: ", t->ok ? "" : why, t->wall_s);
+  if (!p->quiet && t->cont_failed >= 0)
+    fprintf(stderr, "capacity:   contingency failed: %s\n", cont);
   if (p->trials &&
-      fprintf(p->trials, "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f,%.5f\n", p->scen, p->policy, t->gpus,
-              t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s, t->max_sustain) < 0)
+      fprintf(p->trials,
+              "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f,%.5f,%.4f,%.4f,%.4f,%.4f,%s,%d,\"%s\",%u,%.5f,%.6f\n",
+              p->scen, p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s,
+              t->max_sustain, t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, why,
+              t->cont_run, cont, t->cont_trips, t->cont_max_sustain, t->cont_work_frac) < 0)
     p->err = 1;
   return cli_stop_requested();
 }
@@ -63,8 +117,10 @@ static int server_size(const hr_tree_t *tree)
 int cmd_capacity(int argc, char **argv)
 {
   const char *policies = ALL_POLICIES, *dir = NULL, *populate = "spread";
+  const char *contingency = NULL;
   double max_loss_pct = 1.0, derate = 0.70, duration_s = 0.0;
-  int step = 0, lo = 0, hi = -1, quiet = 0, json = 0;
+  double max_ramp_viol_s = HR_SIM_GRID_TOL_S, max_osc_viol_s = HR_SIM_GRID_TOL_S;
+  int step = 0, lo = 0, hi = -1, quiet = 0, json = 0, no_grid = 0, rises_only = 0, no_cont = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -117,6 +173,37 @@ int cmd_capacity(int argc, char **argv)
        .arg = "S",
        .help = "simulate S seconds instead of the scenario's duration_s",
        CLI_RANGE_GT(0, 30 * 86400.0)},
+      {.name = "--contingency",
+       .kind = CLI_STR,
+       .dst = &contingency,
+       .arg = "FILE[,FILE...]",
+       .help = "contingency files (version: 1, contingencies: [events]): every count must also "
+               "survive each one injected alone (no trip, no sustained overload)"},
+      {.name = "--no-contingencies",
+       .kind = CLI_FLAG,
+       .dst = &no_cont,
+       .help = "leave out the scenario's contingencies (--contingency files still count)"},
+      {.name = "--no-grid-limits",
+       .kind = CLI_FLAG,
+       .dst = &no_grid,
+       .help = "judge trips, sustained load and work only (the search before the grid criterion)"},
+      {.name = "--max-ramp-viol-s",
+       .kind = CLI_DBL,
+       .dst = &max_ramp_viol_s,
+       .arg = "S",
+       .help = "most time over the site's grid ramp limit a count may show (default 0.1)",
+       CLI_RANGE(0, 1e9)},
+      {.name = "--max-osc-viol-s",
+       .kind = CLI_DBL,
+       .dst = &max_osc_viol_s,
+       .arg = "S",
+       .help = "most time over any grid oscillation-band limit a count may show (default 0.1)",
+       CLI_RANGE(0, 1e9)},
+      {.name = "--ramp-rises-only",
+       .kind = CLI_FLAG,
+       .dst = &rises_only,
+       .help = "count only rises against the ramp tolerance (falls still reported), every policy "
+               "alike"},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no line per trial on stderr"},
       {.name = "--json",
        .kind = CLI_FLAG,
@@ -127,9 +214,11 @@ int cmd_capacity(int argc, char **argv)
       .prog = "headroom capacity",
       .usage = "SCENARIO.yaml [options]",
       .about = "Capacity search: for each policy, the largest number of GPUs the scenario's tree\n"
-               "hosts with no trip and at most --max-loss-pct throughput loss (bisection over\n"
-               "the count; every workload keeps its share of the GPUs), and how many more that\n"
-               "is than static derating's count (nameplate at --derate of every rated node).",
+               "hosts with no trip, no sustained overload, at most --max-loss-pct throughput\n"
+               "loss and within the site's grid ramp and oscillation limits (bisection over the\n"
+               "count; every workload keeps its share of the GPUs), surviving each contingency\n"
+               "of the scenario and of --contingency, and how many more that is than static\n"
+               "derating's count (nameplate at --derate of every rated node).",
       .epilog = "Exit status: 0 when every search completed, 1 on a run-time failure, 2 for bad\n"
                 "usage or a malformed scenario, 128 + N after a stop on signal N.",
       .opts = opts,
@@ -180,6 +269,26 @@ int cmd_capacity(int argc, char **argv)
   sc.populate = pop;
   if (duration_s > 0)
     sc.duration_s = duration_s;
+  if (no_cont) {
+    free(sc.contingencies);
+    sc.contingencies = NULL;
+    sc.n_contingencies = 0;
+  }
+  if (contingency) {
+    char files[4096];
+    if (strlen(contingency) >= sizeof files) {
+      hr_scenario_free(&sc);
+      return cli_bad(&spec, "--contingency", "list too long");
+    }
+    snprintf(files, sizeof files, "%s", contingency);
+    for (char *save = NULL, *f = strtok_r(files, ",", &save); f; f = strtok_r(NULL, ",", &save))
+      if (hr_scenario_add_contingencies_file(&sc, f, &err) != HR_OK) {
+        hr_diag_format(&err, msg, sizeof msg);
+        fprintf(stderr, "headroom capacity: %s\n", msg);
+        hr_scenario_free(&sc);
+        return 2;
+      }
+  }
   hr_tree_t *tree = NULL;
   if (hr_tree_load_file(sc.tree_path, &tree, &err) != HR_OK) {
     hr_diag_format(&err, msg, sizeof msg);
@@ -189,7 +298,7 @@ int cmd_capacity(int argc, char **argv)
   }
   int status = 0;
   FILE *csv = NULL, *md = NULL;
-  prog_t pg = {.quiet = quiet || !isatty(2), .scen = sc.name[0] ? sc.name : scen};
+  prog_t pg = {.quiet = quiet || !isatty(2), .scen = sc.name[0] ? sc.name : scen, .sc = &sc};
   char p_csv[1200], p_md[1200], p_tr[1200];
   if (dir) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -209,9 +318,12 @@ int cmd_capacity(int argc, char **argv)
       goto done;
     }
     if (fprintf(pg.trials,
-                "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s,max_sustain\n") < 0 ||
+                "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s,max_sustain,"
+                "ramp_viol_s,ramp_up_s,ramp_down_s,osc_viol_s,failed,cont_run,cont_failed,"
+                "cont_trips,cont_max_sustain,cont_work_frac\n") < 0 ||
         fprintf(csv, "scenario,policy,gpus,gpus_static,recovered_pct,bracketed,trials,"
-                     "max_loss_pct,derate,duration_s,wall_s\n") < 0)
+                     "max_loss_pct,derate,duration_s,wall_s,grid_limits,max_ramp_viol_s,"
+                     "max_osc_viol_s,ramp_rises_only,contingencies\n") < 0)
       pg.err = 1;
   }
   hr_sim_search_cfg_t scfg;
@@ -223,18 +335,42 @@ int cmd_capacity(int argc, char **argv)
   scfg.gpus_hi = hi;
   scfg.on_trial = on_trial;
   scfg.user = &pg;
-  if (md && fprintf(md,
-                    "# Capacity search: %s\n\n"
-                    "Tree `%s`; GPUs populated %s, in multiples of %d; a count passes with no trip "
-                    "and at most %.2f %% throughput loss over %.1f s simulated. Static derating: "
-                    "every GPU at its %.0f W nameplate, every rated node loaded to at most %.0f %% "
-                    "of its capacity.\n\n"
-                    "| policy | GPUs hosted | static derating's GPUs | recovered | trials |\n"
-                    "|---|---|---|---|---|\n",
-                    pg.scen, sc.tree_path,
-                    pop == HR_POP_SPREAD ? "server by server round robin over the racks"
-                                         : "in tree order",
-                    scfg.step, max_loss_pct, sc.duration_s, sc.gpu.cap_max_w, 100.0 * derate) < 0)
+  scfg.grid_limits = !no_grid;
+  scfg.ramp_rises_only = rises_only;
+  scfg.max_ramp_viol_s = max_ramp_viol_s;
+  scfg.max_osc_viol_s = max_osc_viol_s;
+  if (md &&
+      fprintf(md,
+              "# Capacity search: %s\n\n"
+              "Tree `%s`; GPUs populated %s, in multiples of %d; a count passes with no trip, "
+              "no sustained overload and at most %.2f %% throughput loss over %.1f s "
+              "simulated. Static derating: every GPU at its %.0f W nameplate, every rated "
+              "node loaded to at most %.0f %% of its capacity.\n\n",
+              pg.scen, sc.tree_path,
+              pop == HR_POP_SPREAD ? "server by server round robin over the racks"
+                                   : "in tree order",
+              scfg.step, max_loss_pct, sc.duration_s, sc.gpu.cap_max_w, 100.0 * derate) < 0)
+    pg.err = 1;
+  if (md && no_grid && fprintf(md, "Grid limits: not judged (--no-grid-limits).\n\n") < 0)
+    pg.err = 1;
+  if (md && !no_grid &&
+      fprintf(md,
+              "Grid limits: a count also fails with more than %g s over the site's ramp limit "
+              "(%s) or more than %g s over an oscillation-band limit.\n\n",
+              max_ramp_viol_s, rises_only ? "rises only" : "rises and falls", max_osc_viol_s) < 0)
+    pg.err = 1;
+  for (size_t c = 0; md && c < sc.n_contingencies; c++) {
+    char lab[160];
+    cont_label(&sc.contingencies[c], lab, sizeof lab);
+    if (fprintf(md, "%s%s%s",
+                c ? "; "
+                  : "Contingencies (each must pass with no trip and no "
+                    "sustained overload; no loss or grid criterion): ",
+                lab, c + 1 == sc.n_contingencies ? ".\n\n" : "") < 0)
+      pg.err = 1;
+  }
+  if (md && fprintf(md, "| policy | GPUs hosted | static derating's GPUs | recovered | trials |\n"
+                        "|---|---|---|---|---|\n") < 0)
     pg.err = 1;
   cli_stop_catch(0);
   for (int p = 0; p < n_pol && !cli_stop_requested(); p++) {
@@ -253,9 +389,10 @@ int cmd_capacity(int argc, char **argv)
     }
     for (size_t t = 0; t < r.n_trials; t++)
       wall += r.trials[t].wall_s;
-    if (csv && fprintf(csv, "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f\n", pg.scen, pol[p],
-                       r.gpus, r.gpus_static, 100.0 * r.recovered, r.bracketed, r.n_trials,
-                       max_loss_pct, derate, sc.duration_s, wall) < 0)
+    if (csv && fprintf(csv, "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f,%d,%g,%g,%d,%zu\n",
+                       pg.scen, pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.bracketed,
+                       r.n_trials, max_loss_pct, derate, sc.duration_s, wall, !no_grid,
+                       max_ramp_viol_s, max_osc_viol_s, rises_only, sc.n_contingencies) < 0)
       pg.err = 1;
     if (md && fprintf(md, "| %s | %d%s | %d | %+.1f %% | %zu |\n", pol[p], r.gpus,
                       r.bracketed ? "" : " (search stopped)", r.gpus_static, 100.0 * r.recovered,
@@ -268,8 +405,10 @@ int cmd_capacity(int argc, char **argv)
       cli_json_str(stdout, pol[p]);
       printf(",\"gpus\":%d,\"gpus_static\":%d,", r.gpus, r.gpus_static);
       cli_json_num(stdout, "recovered_pct", 100.0 * r.recovered, 1);
-      printf("\"bracketed\":%s,\"trials\":%zu,\"wall_s\":%.2f}\n", r.bracketed ? "true" : "false",
-             r.n_trials, wall);
+      printf("\"bracketed\":%s,\"trials\":%zu,\"wall_s\":%.2f,\"grid_limits\":%s,"
+             "\"contingencies\":%zu}\n",
+             r.bracketed ? "true" : "false", r.n_trials, wall, no_grid ? "false" : "true",
+             sc.n_contingencies);
     } else {
       printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s\n", pg.scen,
              pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall);

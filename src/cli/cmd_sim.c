@@ -90,7 +90,7 @@ static double ms(double s)
 /* The policies of hr_sim_policy_cfg, for --help and the refusal. */
 #define POLICIES                                                                                   \
   "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat,\n"               \
-  "headroom-smooth, headroom-admit, lease-3band, lease-2thr"
+  "headroom-smooth, headroom-band, headroom-admit, lease-3band, lease-2thr"
 
 int cmd_sim(int argc, char **argv)
 {
@@ -104,7 +104,8 @@ int cmd_sim(int argc, char **argv)
        .arg = "P",
        .help = "the control policy (required): none, static70, static60,\n"
                "dynamo, polca, thunderbolt, headroom, headroom-flat,\n"
-               "headroom-smooth, headroom-admit, lease-3band, lease-2thr"},
+               "headroom-smooth, headroom-band, headroom-admit, lease-3band,\n"
+               "lease-2thr"},
       {.name = "--report",
        .kind = CLI_STR,
        .dst = &dir,
@@ -239,9 +240,9 @@ int cmd_sim(int argc, char **argv)
               "osc_viol_s,max_ramp_kw_per_s,decisions,caps_set,cap_errors,lease_clamps,"
               "lat_p50_ms,lat_p99_ms,lat_max_ms,wall_s,ttft_p50_s,ttft_p99_s,tbt_p50_ms,"
               "tbt_p99_ms,inf_requests,inf_completed,inf_tokens,gen_over_s,gen_ramp_viol_s,"
-              "gen_trips,bad_readings\n"
+              "gen_trips,bad_readings,floor_mean_frac,floor_max_frac,floor_errors\n"
               "%s,%s,%d,%.3f,%u,%.6f,%.4f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%llu,%.4f,%.4f,%."
-              "4f,%.3f,%.4f,%.4f,%.3f,%.3f,%llu,%llu,%llu,%.3f,%.3f,%u,%llu\n",
+              "4f,%.3f,%.4f,%.4f,%.3f,%.3f,%llu,%llu,%llu,%.3f,%.3f,%u,%llu,%.4f,%.4f,%llu\n",
               sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.t_s, res.trips, res.work_frac,
               res.energy_j / 3.6e6, res.max_site_p_w / 1e3, res.ramp_viol_s, res.osc_viol_s,
               res.max_ramp_w_per_s / 1e3, (unsigned long long)res.agent.decisions,
@@ -251,7 +252,8 @@ int cmd_sim(int argc, char **argv)
               res.ttft_p99_s, ms(res.tbt_p50_s), ms(res.tbt_p99_s),
               (unsigned long long)res.inf_requests, (unsigned long long)res.inf_completed,
               (unsigned long long)res.inf_tokens, res.gen_over_s, res.gen_ramp_viol_s,
-              res.gen_trips, (unsigned long long)res.agent.bad_readings) < 0;
+              res.gen_trips, (unsigned long long)res.agent.bad_readings, res.agent.floor_mean_frac,
+              res.agent.floor_max_frac, (unsigned long long)res.agent.floor_errors) < 0;
   if (close_out(f, p_sum, e) != 0)
     status = 1;
 
@@ -394,9 +396,12 @@ int cmd_sim(int argc, char **argv)
     cli_json_num(stdout, "tbt_p50_ms", ms(res.tbt_p50_s), 1);
     cli_json_num(stdout, "tbt_p99_ms", ms(res.tbt_p99_s), 1);
     printf("\"inf_completed\":%llu,\"inf_tokens\":%llu,\"gen_trips\":%u,\"gen_over_s\":%.3f,"
-           "\"gen_ramp_viol_s\":%.3f,\"bad_readings\":%llu,",
+           "\"gen_ramp_viol_s\":%.3f,\"bad_readings\":%llu,\"floor_mean_frac\":%.4f,"
+           "\"floor_max_frac\":%.4f,\"floor_errors\":%llu,",
            (unsigned long long)res.inf_completed, (unsigned long long)res.inf_tokens, res.gen_trips,
-           res.gen_over_s, res.gen_ramp_viol_s, (unsigned long long)res.agent.bad_readings);
+           res.gen_over_s, res.gen_ramp_viol_s, (unsigned long long)res.agent.bad_readings,
+           res.agent.floor_mean_frac, res.agent.floor_max_frac,
+           (unsigned long long)res.agent.floor_errors);
     printf("\"wall_s\":%.3f,\"report\":", res.wall_s);
     cli_json_str(stdout, dir);
     printf("}\n");

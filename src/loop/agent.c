@@ -104,6 +104,17 @@ struct hr_agent {
   uint32_t lat_hist[LAT_BINS];
   double lat_max_s;
   hr_agent_stats_t st;
+  /* The oscillation-band controller (cfg.band_ctl; bc_on 0 without it) */
+  int bc_on;
+  const hr_grid_limits_t *bc_lim;   /* the root's limits (the tree's) */
+  double bc_frac, bc_fmin, bc_fmax; /* floor now, its bounds [fraction of cap_max] */
+  double bc_r[HR_GRID_MAX_BANDS];   /* amplitude / swing per band */
+  double bc_hi_cur, bc_lo_cur, bc_hi_prev, bc_lo_prev; /* site power's two-bucket range */
+  int64_t bc_win_ns, bc_bucket_ns, bc_next_ns, bc_fresh_ns, bc_change_ns, bc_raise_ns;
+  int64_t bc_hold_ns, bc_t0_ns, bc_tl_ns;
+  double bc_frac_int; /* integral of the floor over time [fraction x s] */
+  int bc_sent;        /* 0 until the first floors went out */
+  int bc_started;     /* 0 before the first step */
 };
 
 /* ---- clocks ---------------------------------------------------------------- */
@@ -225,6 +236,10 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->cap_eps_w = 1.0;
   cfg->read_max_frac = 2.0;
   cfg->upper_every = 3;
+  cfg->band_hi_frac = 0.9;
+  cfg->band_target_frac = 0.8;
+  cfg->band_down_frac_per_s = 0.002;
+  cfg->band_floor_max_frac = 0.9;
   switch (policy) {
   case HR_LOOP_THREE_BAND:
     /* Dynamo (ISCA 2016): leaf controllers every 3 s; three bands at
@@ -284,6 +299,13 @@ static int cfg_check(const hr_agent_cfg_t *c)
         (c->smooth_floor_frac >= 0.2 && c->smooth_floor_frac <= 0.9)) ||
       !(c->smooth_ramp_w_per_s >= 0.0) || !isfinite(c->smooth_ramp_w_per_s))
     return HR_ERR_RANGE;
+  if (c->band_ctl &&
+      !(c->smooth_floor_frac >= 0.2 && c->band_floor_max_frac >= c->smooth_floor_frac &&
+        c->band_floor_max_frac <= 0.9 && c->band_target_frac > 0.0 &&
+        c->band_target_frac < c->band_hi_frac && c->band_hi_frac <= 1.0 &&
+        c->band_down_frac_per_s > 0.0 && isfinite(c->band_down_frac_per_s) &&
+        c->band_hold_s >= 0.0 && isfinite(c->band_hold_s)))
+    return HR_ERR_RANGE;
   if (c->policy == HR_LOOP_MULT_DECREASE &&
       !(c->md_low > 0.0 && c->md_low < c->md_high && c->md_beta > 0.0 && c->md_beta < 1.0 &&
         c->md_release_p >= 0.0 && c->md_release_p <= 1.0))
@@ -293,6 +315,172 @@ static int cfg_check(const hr_agent_cfg_t *c)
       if (c->lease.tier[k].ttl_ns < 2 * c->period_ns)
         return HR_ERR_RANGE;
   return HR_OK;
+}
+
+/* ---- the oscillation-band controller ------------------------------------------ */
+
+#define BC_TICK_NS 100000000         /* a decision every 100 ms */
+#define BC_R_MAX 0.70710678118654752 /* 1 / sqrt(2): amplitude / swing can be no more */
+
+static void band_init(hr_agent_t *a, const hr_grid_limits_t *gl)
+{
+  a->bc_on = 1;
+  a->bc_lim = gl;
+  a->bc_fmin = a->cfg.smooth_floor_frac;
+  a->bc_fmax = a->cfg.band_floor_max_frac;
+  a->bc_frac = a->bc_fmin;
+  double f_lo = INFINITY;
+  for (int k = 0; k < gl->n_bands; k++) {
+    a->bc_r[k] = BC_R_MAX;
+    if (gl->bands[k].f_lo_hz < f_lo)
+      f_lo = gl->bands[k].f_lo_hz;
+  }
+  /* The swing is the site's range over the last 1 / (2 f_lo) to 1 / f_lo
+   * (two buckets): at least half the longest period the bands pass. */
+  a->bc_win_ns = (int64_t)(0.5 / f_lo * 1e9);
+  double hold_s = a->cfg.band_hold_s > 0.0 ? a->cfg.band_hold_s : 3.0 / f_lo + 1.0;
+  a->bc_hold_ns = (int64_t)(hold_s * 1e9);
+  a->st.floor_frac = a->st.floor_max_frac = a->bc_frac;
+}
+
+/* The swing's buckets start again (after a rise: the troughs before it say
+ * nothing of the floor now). */
+static void band_range_reset(hr_agent_t *a, int64_t from_ns)
+{
+  a->bc_fresh_ns = from_ns;
+  a->bc_bucket_ns = from_ns;
+  a->bc_hi_cur = a->bc_hi_prev = -INFINITY;
+  a->bc_lo_cur = a->bc_lo_prev = INFINITY;
+}
+
+/* Every leaf's floor to frac x its cap_max.  The GPU burns at most its cap
+ * (hr_actuator_set_power_floor): the cap stays the protection. */
+static void band_send(hr_agent_t *a, double frac, int64_t t)
+{
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    int rc = hr_actuator_set_power_floor(a->act, (int)k, frac * a->cap_max_w[k], t);
+    a->st.floor_sets++;
+    if (rc != HR_OK) {
+      a->st.floor_errors++;
+      a->st.last_floor_err = rc;
+    }
+  }
+  a->bc_frac = frac;
+  a->bc_change_ns = t;
+  a->bc_sent = 1;
+  a->st.floor_frac = frac;
+  if (frac > a->st.floor_max_frac)
+    a->st.floor_max_frac = frac;
+}
+
+/* One step of the controller: the site's range every step (two compares),
+ * a decision every BC_TICK_NS; floors sent only when they move. */
+static void band_step(hr_agent_t *a, int64_t t, double p_w, const hr_grid_status_t *gs)
+{
+  if (!a->bc_started) {
+    a->bc_started = 1;
+    a->bc_t0_ns = a->bc_tl_ns = a->bc_next_ns = t;
+    a->bc_raise_ns = t - a->bc_hold_ns;
+    band_range_reset(a, t);
+  }
+  a->bc_frac_int += a->bc_frac * (double)(t - a->bc_tl_ns) * 1e-9;
+  a->bc_tl_ns = t;
+  if (t >= a->bc_fresh_ns) {
+    if (t - a->bc_bucket_ns >= a->bc_win_ns) {
+      a->bc_hi_prev = a->bc_hi_cur;
+      a->bc_lo_prev = a->bc_lo_cur;
+      a->bc_hi_cur = a->bc_lo_cur = p_w;
+      a->bc_bucket_ns = t;
+    } else {
+      if (p_w > a->bc_hi_cur)
+        a->bc_hi_cur = p_w;
+      if (p_w < a->bc_lo_cur)
+        a->bc_lo_cur = p_w;
+    }
+  }
+  if (t < a->bc_next_ns)
+    return;
+  a->bc_next_ns = t + BC_TICK_NS;
+  if (!a->bc_sent) {
+    /* A real GPU's profile may hold any floor: start at the lowest. */
+    band_send(a, a->bc_fmin, t);
+    return;
+  }
+  double hi = fmax(a->bc_hi_cur, a->bc_hi_prev), lo = fmin(a->bc_lo_cur, a->bc_lo_prev);
+  if (t < a->bc_fresh_ns || !(hi >= lo))
+    return;
+  /* The GPUs drawing now, and their mean cap_max (a per-leaf pass every
+   * 100 ms, not every step). */
+  size_t n = 0;
+  double cmax = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    if (a->lcur_w[k] > 0.0) {
+      n++;
+      cmax += a->cap_max_w[k];
+    }
+  if (n == 0)
+    return;
+  cmax /= (double)n;
+  const hr_grid_limits_t *gl = a->bc_lim;
+  const double swing = hi - lo, still_s = (double)(t - a->bc_change_ns) * 1e-9;
+  const double win_s = 1e-9 * (double)a->bc_win_ns;
+  const double risen_s = (double)(t - a->bc_raise_ns) * 1e-9,
+               fresh_s = (double)(t - a->bc_fresh_ns) * 1e-9;
+  double worst = 0.0, s_want = INFINITY;
+  for (int k = 0; k < gl->n_bands; k++) {
+    const double lim_w = gl->bands[k].max_w, f_lo = gl->bands[k].f_lo_hz;
+    /* amplitude / swing, measured once the band's window (2 / f_lo) and
+     * the swing's hold only samples since the last rise (the slow falls
+     * since move the trough by little) */
+    if (gs->settled && swing > 0.0 && risen_s >= 2.0 / f_lo + 2.0 * win_s) {
+      /* up at once (safety), down by a fiftieth of the gap per decision
+       * (a 5-s time constant: a passing transient does not lower it) */
+      double r = gs->band_amp_w[k] / swing;
+      r = r < 0.02 ? 0.02 : r > BC_R_MAX ? BC_R_MAX : r;
+      a->bc_r[k] = r > a->bc_r[k] ? r : a->bc_r[k] + 0.02 * (r - a->bc_r[k]);
+    }
+    double pred = fmax(gs->band_amp_w[k], a->bc_r[k] * swing) / lim_w;
+    if (pred > worst)
+      worst = pred;
+    double s = a->cfg.band_target_frac * lim_w / a->bc_r[k];
+    if (s < s_want)
+      s_want = s;
+  }
+  /* The floor that puts the trough s_want below the peak: from the GPUs'
+   * mean trough now (the floor, or the workload's own trough above it),
+   * the missing trough shared by the GPUs drawing. */
+  double base_w = fmax(a->bc_frac * cmax, lo / (double)n);
+  double f_model = (base_w + (hi - s_want - lo) / (double)n) / cmax;
+  double f = a->bc_frac;
+  if (worst > a->cfg.band_hi_frac) {
+    double nf = f_model > a->bc_fmax ? a->bc_fmax : f_model;
+    if (nf > f + 1e-3) {
+      band_send(a, nf, t);
+      a->bc_raise_ns = t;
+      a->st.band_raises++;
+      /* the new floor is in force after the actuation delay and the ramp */
+      double settle_s = 0.5;
+      if (a->cfg.smooth_ramp_w_per_s > 0.0)
+        settle_s += (nf - f) * cmax / a->cfg.smooth_ramp_w_per_s;
+      band_range_reset(a, t + (int64_t)(settle_s * 1e9));
+    }
+  } else if (worst < a->cfg.band_target_frac && f > a->bc_fmin && still_s >= 2.0 * win_s &&
+             lo / (double)n >= (f + 0.01) * cmax) {
+    /* The floor holds no trough up (the GPUs' mean trough is above it, e.g.
+     * after a rise for a job's start ramp): down to the lowest at once, as
+     * that changes no power (the model's floor, the trough less a share of
+     * the amplitude to spare, is below the trough too). */
+    band_send(a, a->bc_fmin, t);
+  } else if (worst < a->cfg.band_target_frac && t - a->bc_raise_ns >= a->bc_hold_ns &&
+             fresh_s >= win_s && f > a->bc_fmin) {
+    double nf = f - a->cfg.band_down_frac_per_s * still_s;
+    if (nf < f_model)
+      nf = f_model;
+    if (nf < a->bc_fmin)
+      nf = a->bc_fmin;
+    if (f - nf >= 0.01 || (nf == a->bc_fmin && f - nf > 0.0))
+      band_send(a, nf, t);
+  }
 }
 
 /* ---- create / destroy -------------------------------------------------------- */
@@ -551,6 +739,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
       a->grd_ramp_w_per_s = gl->max_ramp_w_per_s * (win_s < 1.0 ? win_s : 1.0);
       a->grd_new = 1;
     }
+    if (cfg->band_ctl && gl->n_bands > 0)
+      band_init(a, gl);
   }
   a->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
   a->sup_lim_w = INFINITY;
@@ -1328,6 +1518,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     if (gs.settled &&
         (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX | HR_GRID_VIOL_MIN)))
       a->grid_hold_ns = t + (int64_t)(a->cfg.grid_hold_s * 1e9);
+    if (a->bc_on)
+      band_step(a, t, node_p, &gs);
   }
 
   /* Is a decision due? */
@@ -1426,5 +1618,10 @@ int hr_agent_stats(const hr_agent_t *a, hr_agent_stats_t *out)
   out->lat_p50_s = lat_quantile(a, 0.50);
   out->lat_p99_s = lat_quantile(a, 0.99);
   out->lat_max_s = a->st.lat_n ? a->lat_max_s : NAN;
+  if (a->bc_on) {
+    double span_s = (double)(a->bc_tl_ns - a->bc_t0_ns) * 1e-9;
+    out->floor_frac = a->bc_frac;
+    out->floor_mean_frac = span_s > 0.0 ? a->bc_frac_int / span_s : a->bc_frac;
+  }
   return HR_OK;
 }

@@ -277,10 +277,10 @@ static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
   return HR_OK;
 }
 
-static int event(sp_t *P, const yaml_node_t *m, size_t idx, hr_sim_event_t *e)
+static int event(sp_t *P, const yaml_node_t *m, const char *field, size_t idx, hr_sim_event_t *e)
 {
   char f[96];
-  snprintf(f, sizeof f, "events[%zu]", idx);
+  snprintf(f, sizeof f, "%s[%zu]", field, idx);
   if (m->type != YAML_MAPPING_NODE)
     return sfail(P, m, HR_ERR_PARSE, f, "expected a mapping");
   memset(e, 0, sizeof *e);
@@ -385,7 +385,7 @@ static int list(sp_t *P, const yaml_node_t *v, const char *field, size_t elem, v
   for (size_t k = 0; k < n; k++) {
     const yaml_node_t *it = yaml_document_get_node(&P->doc, v->data.sequence.items.start[k]);
     int rc = elem == sizeof(hr_workload_t) ? workload(P, it, k, (hr_workload_t *)arr + k)
-                                           : event(P, it, k, (hr_sim_event_t *)arr + k);
+                                           : event(P, it, field, k, (hr_sim_event_t *)arr + k);
     if (rc != HR_OK)
       return rc;
   }
@@ -418,10 +418,12 @@ void hr_scenario_free(hr_scenario_t *sc)
   free(sc->work);
   free(sc->events);
   free(sc->metered);
+  free(sc->contingencies);
   sc->work = NULL;
   sc->events = NULL;
   sc->metered = NULL;
-  sc->n_metered = 0;
+  sc->contingencies = NULL;
+  sc->n_metered = sc->n_contingencies = 0;
   sc->n_work = sc->n_events = 0;
 }
 
@@ -456,7 +458,8 @@ static int metered_list(sp_t *P, const yaml_node_t *v)
   return HR_OK;
 }
 
-static int parse_root(sp_t *P, const char *base_dir)
+/* A contingency file holds only `version` and `contingencies`. */
+static int parse_root(sp_t *P, const char *base_dir, int contingency_file)
 {
   const yaml_node_t *root = yaml_document_get_root_node(&P->doc);
   if (!root)
@@ -473,6 +476,11 @@ static int parse_root(sp_t *P, const char *base_dir)
     int rc = HR_OK;
     if (!key)
       return sfail(P, k, HR_ERR_PARSE, "(document)", "keys must be strings");
+    if (contingency_file && strcmp(key, "version") && strcmp(key, "contingencies"))
+      return sfail(P, k, HR_ERR_PARSE, "(document)",
+                   "unknown key '%.60s' (a contingency file holds 'version' and "
+                   "'contingencies')",
+                   key);
     if (!strcmp(key, "version")) {
       int ver;
       rc = get_int(P, v, "version", 1, 1, &ver);
@@ -532,6 +540,11 @@ static int parse_root(sp_t *P, const char *base_dir)
       if (sc->events)
         return sfail(P, k, HR_ERR_PARSE, "events", "given twice");
       rc = list(P, v, "events", sizeof(hr_sim_event_t), (void **)&sc->events, &sc->n_events);
+    } else if (!strcmp(key, "contingencies")) {
+      if (sc->contingencies)
+        return sfail(P, k, HR_ERR_PARSE, "contingencies", "given twice");
+      rc = list(P, v, "contingencies", sizeof(hr_sim_event_t), (void **)&sc->contingencies,
+                &sc->n_contingencies);
     } else {
       return sfail(P, k, HR_ERR_PARSE, "(document)", "unknown key '%.60s'", key);
     }
@@ -540,13 +553,15 @@ static int parse_root(sp_t *P, const char *base_dir)
   }
   if (!have_version)
     return sfail(P, root, HR_ERR_PARSE, "version", "missing key 'version' (1)");
-  if (!have_tree)
+  if (contingency_file && !sc->contingencies)
+    return sfail(P, root, HR_ERR_PARSE, "contingencies", "missing key 'contingencies'");
+  if (!have_tree && !contingency_file)
     return sfail(P, root, HR_ERR_PARSE, "tree", "missing key 'tree'");
   return HR_OK;
 }
 
-int hr_scenario_load_buffer(const char *text, size_t len, const char *name, const char *base_dir,
-                            hr_scenario_t *sc, hr_diag_t *err)
+static int load_buffer(const char *text, size_t len, const char *name, const char *base_dir,
+                       hr_scenario_t *sc, hr_diag_t *err, int contingency_file)
 {
   if (!text || !sc)
     return HR_ERR_INVALID_ARG;
@@ -566,7 +581,7 @@ int hr_scenario_load_buffer(const char *text, size_t len, const char *name, cons
     yaml_parser_delete(&ps);
     return HR_ERR_PARSE;
   }
-  int rc = parse_root(&P, base_dir);
+  int rc = parse_root(&P, base_dir, contingency_file);
   yaml_document_delete(&P.doc);
   yaml_parser_delete(&ps);
   if (rc != HR_OK)
@@ -574,7 +589,13 @@ int hr_scenario_load_buffer(const char *text, size_t len, const char *name, cons
   return rc;
 }
 
-int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err)
+int hr_scenario_load_buffer(const char *text, size_t len, const char *name, const char *base_dir,
+                            hr_scenario_t *sc, hr_diag_t *err)
+{
+  return load_buffer(text, len, name, base_dir, sc, err, 0);
+}
+
+static int load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err, int contingency_file)
 {
   if (!path || !sc)
     return HR_ERR_INVALID_ARG;
@@ -603,7 +624,38 @@ int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err)
   } else {
     snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
   }
-  int rc = hr_scenario_load_buffer(buf, n, path, dir, sc, err);
+  int rc = load_buffer(buf, n, path, dir, sc, err, contingency_file);
   free(buf);
   return rc;
+}
+
+int hr_scenario_load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err)
+{
+  return load_file(path, sc, err, 0);
+}
+
+int hr_scenario_add_contingencies_file(hr_scenario_t *sc, const char *path, hr_diag_t *err)
+{
+  if (!sc || !path)
+    return HR_ERR_INVALID_ARG;
+  hr_scenario_t f;
+  int rc = load_file(path, &f, err, 1);
+  if (rc != HR_OK)
+    return rc;
+  size_t n = sc->n_contingencies + f.n_contingencies;
+  if (n > SC_MAX_ITEMS) {
+    hr_scenario_free(&f);
+    sp_t P = {.err = err, .name = path, .sc = sc};
+    return sfail(&P, NULL, HR_ERR_RANGE, "contingencies", "more than %d in all", SC_MAX_ITEMS);
+  }
+  hr_sim_event_t *grown = realloc(sc->contingencies, (n ? n : 1) * sizeof *grown);
+  if (!grown) {
+    hr_scenario_free(&f);
+    return HR_ERR_NOMEM;
+  }
+  memcpy(grown + sc->n_contingencies, f.contingencies, f.n_contingencies * sizeof *grown);
+  sc->contingencies = grown;
+  sc->n_contingencies = n;
+  hr_scenario_free(&f);
+  return HR_OK;
 }

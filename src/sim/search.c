@@ -218,6 +218,9 @@ int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg)
   cfg->gpus_hi = -1;
   cfg->step = 1;
   cfg->derate_frac = 0.70;
+  cfg->grid_limits = 1;
+  cfg->max_ramp_viol_s = HR_SIM_GRID_TOL_S;
+  cfg->max_osc_viol_s = HR_SIM_GRID_TOL_S;
   return HR_OK;
 }
 
@@ -237,6 +240,7 @@ typedef struct searcher {
   const hr_sim_search_cfg_t *cfg;
   hr_sim_search_result_t *out;
   hr_workload_t *work; /* scaled copy, sc->n_work long */
+  hr_sim_event_t *ev;  /* the scenario's events and one contingency, n_events + 1 long */
   int n0;              /* the scenario's populated count */
   hr_diag_t *diag;
 } searcher_t;
@@ -248,10 +252,52 @@ static double now_s(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Runs the scenario with g GPUs; *ok receives the verdict.  Returns HR_OK or
- * the simulator's error. */
+/* What one run of a trial gives the verdict. */
+typedef struct run_out {
+  unsigned trips;
+  double work_frac, max_thermal, max_sustain;
+  double ramp_viol_s, ramp_up_s, ramp_down_s, osc_viol_s;
+} run_out_t;
+
+/* Runs sc (its workloads already scaled) once. */
+static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
+{
+  hr_sim_t *sim = NULL;
+  int rc = hr_sim_create(sc, S->tree, S->acfg, &sim, S->diag);
+  if (rc == HR_OK)
+    rc = hr_sim_run(sim, NULL, NULL);
+  hr_sim_result_t r;
+  if (rc == HR_OK)
+    rc = hr_sim_result(sim, &r);
+  if (rc != HR_OK) {
+    hr_sim_destroy(sim);
+    return rc;
+  }
+  memset(o, 0, sizeof *o);
+  o->trips = r.trips;
+  o->work_frac = r.work_frac;
+  o->ramp_viol_s = r.ramp_viol_s;
+  o->ramp_up_s = r.ramp_up_s;
+  o->ramp_down_s = r.ramp_down_s;
+  o->osc_viol_s = r.osc_viol_s;
+  for (size_t k = 0; k < r.n_nodes; k++) {
+    if (r.nodes[k].max_thermal > o->max_thermal)
+      o->max_thermal = r.nodes[k].max_thermal;
+    double su = r.nodes[k].has_device && r.nodes[k].sustain_trip_a > 0.0
+                    ? r.nodes[k].sustained_a / r.nodes[k].sustain_trip_a
+                    : 0.0;
+    if (su > o->max_sustain)
+      o->max_sustain = su;
+  }
+  hr_sim_destroy(sim);
+  return HR_OK;
+}
+
+/* Runs the scenario with g GPUs, then each contingency if that passed; *ok
+ * receives the verdict.  Returns HR_OK or the simulator's error. */
 static int trial(searcher_t *S, int g, int *ok)
 {
+  const hr_sim_search_cfg_t *cfg = S->cfg;
   hr_scenario_t sc = *S->sc;
   size_t nw = 0;
   for (size_t w = 0; w < S->sc->n_work; w++) {
@@ -264,37 +310,73 @@ static int trial(searcher_t *S, int g, int *ok)
   sc.work = S->work;
   sc.n_work = nw;
   sc.gpus = g;
-  hr_sim_t *sim = NULL;
   double t0 = now_s();
-  int rc = hr_sim_create(&sc, S->tree, S->acfg, &sim, S->diag);
-  if (rc == HR_OK)
-    rc = hr_sim_run(sim, NULL, NULL);
-  hr_sim_result_t r;
-  if (rc == HR_OK)
-    rc = hr_sim_result(sim, &r);
-  if (rc != HR_OK) {
-    hr_sim_destroy(sim);
+  run_out_t r;
+  int rc = run_once(S, &sc, &r);
+  if (rc != HR_OK)
     return rc;
+  hr_sim_trial_t t = {.gpus = g,
+                      .trips = r.trips,
+                      .work_frac = r.work_frac,
+                      .max_thermal = r.max_thermal,
+                      .max_sustain = r.max_sustain,
+                      .ramp_viol_s = r.ramp_viol_s,
+                      .ramp_up_s = r.ramp_up_s,
+                      .ramp_down_s = r.ramp_down_s,
+                      .osc_viol_s = r.osc_viol_s,
+                      .cont_failed = -1,
+                      .cont_max_sustain = NAN,
+                      .cont_work_frac = NAN};
+  /* A run with no work at all (work_frac NaN) cannot show a loss.  The
+   * base run passes only if no device tripped in it and none would trip
+   * were its heaviest minute sustained (max_sustain < 1: that minute's RMS
+   * current below every device's ultimate tripping current): a trial of
+   * minutes cannot show the long-time band, whose thermal image takes
+   * several time constants (36 tr / k^2 each) to reach its equilibrium. */
+  if (t.trips)
+    t.fail |= HR_SIM_FAIL_TRIP;
+  if (!(t.max_sustain < 1.0))
+    t.fail |= HR_SIM_FAIL_SUSTAIN;
+  if (t.work_frac < 1.0 - cfg->max_loss)
+    t.fail |= HR_SIM_FAIL_LOSS;
+  /* The grid interconnection's limits, judged alike for every policy: the
+   * time over the ramp limit counts falls as well as rises unless asked
+   * (a fall a cap cannot slow is still the grid's event; trials show it
+   * apart), and the tolerance is the same for all. */
+  if (cfg->grid_limits) {
+    double ramp_s = cfg->ramp_rises_only ? t.ramp_up_s : t.ramp_viol_s;
+    if (ramp_s > cfg->max_ramp_viol_s)
+      t.fail |= HR_SIM_FAIL_RAMP;
+    if (t.osc_viol_s > cfg->max_osc_viol_s)
+      t.fail |= HR_SIM_FAIL_OSC;
   }
-  hr_sim_trial_t t = {.gpus = g, .trips = r.trips, .work_frac = r.work_frac};
-  for (size_t k = 0; k < r.n_nodes; k++) {
-    if (r.nodes[k].max_thermal > t.max_thermal)
-      t.max_thermal = r.nodes[k].max_thermal;
-    double su = r.nodes[k].has_device && r.nodes[k].sustain_trip_a > 0.0
-                    ? r.nodes[k].sustained_a / r.nodes[k].sustain_trip_a
-                    : 0.0;
-    if (su > t.max_sustain)
-      t.max_sustain = su;
+  /* N-1: every contingency alone on top of the scenario's own events, at
+   * the same count.  Skipped once the base run failed (the verdict cannot
+   * change, and each run costs as much as the trial). */
+  for (size_t c = 0; t.fail == 0 && c < S->sc->n_contingencies; c++) {
+    if (S->sc->n_events)
+      memcpy(S->ev, S->sc->events, S->sc->n_events * sizeof *S->ev);
+    S->ev[S->sc->n_events] = S->sc->contingencies[c];
+    hr_scenario_t cs = sc;
+    cs.events = S->ev;
+    cs.n_events = S->sc->n_events + 1;
+    run_out_t cr;
+    rc = run_once(S, &cs, &cr);
+    if (rc != HR_OK)
+      return rc;
+    t.cont_run++;
+    t.cont_trips += cr.trips;
+    if (!(cr.max_sustain <= t.cont_max_sustain))
+      t.cont_max_sustain = cr.max_sustain;
+    if (!(cr.work_frac >= t.cont_work_frac))
+      t.cont_work_frac = cr.work_frac;
+    if (cr.trips || !(cr.max_sustain < 1.0)) {
+      t.fail |= HR_SIM_FAIL_CONT;
+      t.cont_failed = (int)c;
+    }
   }
-  hr_sim_destroy(sim);
+  t.ok = t.fail == 0;
   t.wall_s = now_s() - t0;
-  /* A run with no work at all (work_frac NaN) cannot show a loss.  A trial
-   * passes only if no device tripped in it and none would trip were its
-   * heaviest minute sustained (max_sustain < 1: that minute's RMS current
-   * below every device's ultimate tripping current): a trial of minutes
-   * cannot show the long-time band, whose thermal image takes several time
-   * constants (36 tr / k^2 each) to reach its equilibrium. */
-  t.ok = t.trips == 0 && t.max_sustain < 1.0 && !(t.work_frac < 1.0 - S->cfg->max_loss);
   *ok = t.ok;
   hr_sim_search_result_t *o = S->out;
   hr_sim_trial_t *grown = realloc(o->trials, (o->n_trials + 1) * sizeof *grown);
@@ -302,7 +384,7 @@ static int trial(searcher_t *S, int g, int *ok)
     return HR_ERR_NOMEM;
   o->trials = grown;
   o->trials[o->n_trials++] = t;
-  if (S->cfg->on_trial && S->cfg->on_trial(S->cfg->user, &t))
+  if (cfg->on_trial && cfg->on_trial(cfg->user, &t))
     o->stopped = 1;
   return HR_OK;
 }
@@ -329,6 +411,16 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
                          "bad search range");
   if (!(cfg->derate_frac > 0.0 && cfg->derate_frac <= 1.0))
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "derate_frac", "%s", "must be in (0, 1]");
+  if (!(cfg->max_ramp_viol_s >= 0.0) || !(cfg->max_osc_viol_s >= 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
+                         cfg->max_ramp_viol_s >= 0.0 ? "max_osc_viol_s" : "max_ramp_viol_s", "%s",
+                         "must be >= 0 s");
+  /* A contingency after the run's end would pass untested. */
+  for (size_t c = 0; c < sc->n_contingencies; c++)
+    if (!(sc->contingencies[c].at_s < sc->duration_s))
+      return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "contingencies[].at_s",
+                           "contingency %zu starts at %g s, not within the run's %g s", c,
+                           sc->contingencies[c].at_s, sc->duration_s);
   int rc = hr_sim_static_count(sc, tree, cfg->derate_frac, &out->gpus_static);
   if (rc != HR_OK)
     return rc;
@@ -338,8 +430,12 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "gpus", "%s",
                          "the scenario populates no GPU to scale its workloads from");
   S.work = malloc((sc->n_work ? sc->n_work : 1) * sizeof *S.work);
-  if (!S.work)
+  S.ev = malloc((sc->n_events + 1) * sizeof *S.ev);
+  if (!S.work || !S.ev) {
+    free(S.work);
+    free(S.ev);
     return HR_ERR_NOMEM;
+  }
 
   /* Candidates lo, lo + step, ..., up to hi: index i is lo + i * step. */
   int64_t i_lo = 0, i_hi = (hi - cfg->gpus_lo) / cfg->step;
@@ -381,6 +477,7 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   out->bracketed = 1;
 done:
   free(S.work);
+  free(S.ev);
   if (rc != HR_OK) {
     hr_sim_search_result_free(out);
     return rc;

@@ -94,10 +94,16 @@ struct hr_sim {
   hr_clock_t clock;
   hr_grid_monitor_t *grid;
   size_t root_grid;
+  /* The site's power over the grid monitor's ramp window (one per step), to
+   * tell a violation by a rise from one by a fall (the monitor reports
+   * |P(t) - P(t - window)| only). */
+  double *site_ring;
+  size_t site_ring_n, site_ring_i;
 
   /* metrics */
   unsigned trips;
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
+  double ramp_up_s, ramp_down_s;
   double wall_s;
   double last_ramp;
 
@@ -105,8 +111,14 @@ struct hr_sim {
   hr__infer_t **inf;
   hr__lathist_t ttft, tbt;
   int admit; /* admission shaping (hr_agent_cfg_t.admit) */
-  /* GPU power smoothing (hr_agent_cfg_t.smooth_*): floor [W], ramp [W/ms] */
-  double sm_floor_w, sm_ramp_w_per_ms;
+  /* GPU power smoothing (hr_agent_cfg_t.smooth_*): ramp [W/ms]; per slot the
+   * floor [W] in force and one set through the actuator (hr_actuator_set_power_floor,
+   * the agent's band controller) waiting for the actuation delay */
+  double sm_ramp_w_per_ms;
+  double *sm_floor_w, *sm_pend_w;
+  int64_t *sm_pend_t_ns;
+  int64_t sm_pend_min_ns;
+  int sm_on; /* smoothing configured (a floor, a ramp or the band controller) */
 
   /* waveform path (NULL: fast path) */
   hr__simwave_t *wave;
@@ -204,6 +216,24 @@ static int sa_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* The smoothing floor takes effect after the same actuation delay as a cap
+ * (the GPU's firmware applies either; no separate figure is known). */
+static int sa_set_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
+{
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots)
+    return HR_ERR_RANGE;
+  if (!s->sm_on)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED,
+                        "simulated GPU %d: power smoothing is off under this policy", dev);
+  int32_t k = s->dev_slot[dev];
+  s->sm_pend_w[k] = floor_w;
+  s->sm_pend_t_ns[k] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  if (s->sm_pend_t_ns[k] < s->sm_pend_min_ns)
+    s->sm_pend_min_ns = s->sm_pend_t_ns[k];
+  return HR_OK;
+}
+
 static const char *sa_name(const hr_actuator_t *a, int dev)
 {
   (void)a;
@@ -216,11 +246,11 @@ static void sa_destroy(hr_actuator_t *a)
   (void)a; /* impl is the simulator, which owns itself */
 }
 
-static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits,  sa_set_cap,  NULL,
-                                      NULL,     sa_name, sa_destroy, sa_read_many};
+static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits,  sa_set_cap,   NULL,
+                                      NULL,     sa_name, sa_destroy, sa_read_many, sa_set_floor};
 /* The same GPUs read one device at a time (hr__sim_set_plain). */
-static const hr__act_ops_t sim_ops_plain = {"simgpu", sa_read, sa_limits,  sa_set_cap, NULL,
-                                            NULL,     sa_name, sa_destroy, NULL};
+static const hr__act_ops_t sim_ops_plain = {
+    "simgpu", sa_read, sa_limits, sa_set_cap, NULL, NULL, sa_name, sa_destroy, NULL, sa_set_floor};
 
 void hr__sim_set_plain(hr_sim_t *s, int on)
 {
@@ -293,6 +323,18 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     lease_default(cfg);
     cfg->smooth_floor_frac = 0.5;
     cfg->smooth_ramp_w_per_s = 1000.0;
+    return HR_OK;
+  }
+  if (strcmp(name, "headroom-band") == 0) {
+    /* Leases with GPU power smoothing whose floor the agent's band
+     * controller moves (loop.h band_ctl) from 20 % of TDP (the interface's
+     * lowest, below a training job's communication power) to 90 % (its
+     * highest) to keep the grid's oscillation bands; ramps as
+     * headroom-smooth. */
+    lease_default(cfg);
+    cfg->smooth_floor_frac = 0.2;
+    cfg->smooth_ramp_w_per_s = 1000.0;
+    cfg->band_ctl = 1;
     return HR_OK;
   }
   if (strcmp(name, "headroom-admit") == 0) {
@@ -395,6 +437,10 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->frz_p_w);
   free(s->frz_t_ns);
   free(s->gen_ring);
+  free(s->site_ring);
+  free(s->sm_floor_w);
+  free(s->sm_pend_w);
+  free(s->sm_pend_t_ns);
   free(s);
 }
 
@@ -470,8 +516,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     }
   }
   s->admit = acfg->admit;
-  s->sm_floor_w = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
   s->sm_ramp_w_per_ms = acfg->smooth_ramp_w_per_s * 1e-3;
+  s->sm_on = acfg->smooth_floor_frac > 0.0 || acfg->smooth_ramp_w_per_s > 0.0 || acfg->band_ctl;
   if (sc->n_events)
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
@@ -504,9 +550,13 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
   s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
-  if (!s->slot_phase || !s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node ||
-      !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w ||
-      !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
+  s->sm_floor_w = malloc(m * sizeof *s->sm_floor_w);
+  s->sm_pend_w = calloc(m, sizeof *s->sm_pend_w);
+  s->sm_pend_t_ns = malloc(m * sizeof *s->sm_pend_t_ns);
+  if (!s->sm_floor_w || !s->sm_pend_w || !s->sm_pend_t_ns || !s->slot_phase || !s->tel_fault ||
+      !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot || !s->slot_dev ||
+      !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w || !s->speed ||
+      !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -528,6 +578,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->cap_w[k] = s->g.cap_max_w;
     s->pend_t_ns[k] = INT64_MAX;
     s->pend_min_ns = INT64_MAX;
+    s->sm_floor_w[k] = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
+    s->sm_pend_t_ns[k] = INT64_MAX;
+    s->sm_pend_min_ns = INT64_MAX;
     /* A populated GPU idles from the start; an empty slot draws nothing. */
     s->p_w[k] = (int)k < s->n_pop ? s->g.idle_w : 0.0;
   }
@@ -615,6 +668,16 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (rc != HR_OK) {
       hr_sim_destroy(s);
       return fail(diag, rc, "grid", "%s", "the root's grid limits do not suit the step");
+    }
+    /* As many steps as the monitor's window (hr_grid_monitor_create). */
+    double w_s = s->nd[s->root_grid].grid->ramp_window_s;
+    s->site_ring_n = (size_t)llround((w_s > 0 ? w_s : 1.0) / s->dt_s);
+    if (s->site_ring_n < 1)
+      s->site_ring_n = 1;
+    s->site_ring = calloc(s->site_ring_n, sizeof *s->site_ring);
+    if (!s->site_ring) {
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
     }
   }
 
@@ -927,6 +990,19 @@ int hr_sim_step(hr_sim_t *s)
     }
     s->pend_min_ns = next;
   }
+  /* Smoothing floors set through the actuator, likewise. */
+  if (s->sm_pend_min_ns <= t_end) {
+    int64_t next = INT64_MAX;
+    for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+      if (s->sm_pend_t_ns[k] <= t_end) {
+        s->sm_floor_w[k] = s->sm_pend_w[k];
+        s->sm_pend_t_ns[k] = INT64_MAX;
+      }
+      if (s->sm_pend_t_ns[k] < next)
+        next = s->sm_pend_t_ns[k];
+    }
+    s->sm_pend_min_ns = next;
+  }
   /* Jobs: one demand per job and step; a synchronous job goes at the pace
    * of its slowest GPU. */
   for (size_t w = 0; w < s->n_work; w++) {
@@ -956,7 +1032,7 @@ int hr_sim_step(hr_sim_t *s)
   /* Loop invariants in locals: the compiler must otherwise reload them after
    * every store of a double. */
   const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
-  const int smooth = s->sm_floor_w > 0.0 || s->sm_ramp_w_per_ms > 0.0;
+  const int smooth = s->sm_on;
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
@@ -1022,8 +1098,8 @@ int hr_sim_step(hr_sim_t *s)
        * burns up to the floor (never above its cap), and its power moves
        * at most at the ramp, except that a cap below the power is obeyed
        * at the slew (the cap is the protection). */
-      if (busy && target < s->sm_floor_w)
-        target = s->sm_floor_w < s->cap_w[k] ? s->sm_floor_w : s->cap_w[k];
+      if (busy && target < s->sm_floor_w[k])
+        target = s->sm_floor_w[k] < s->cap_w[k] ? s->sm_floor_w[k] : s->cap_w[k];
       double ramp = s->sm_ramp_w_per_ms > 0.0 ? s->sm_ramp_w_per_ms * (dt * 1e3) : mv;
       double up_mv = ramp < mv ? ramp : mv;
       double dn_mv = p > s->cap_w[k] ? mv : up_mv;
@@ -1188,11 +1264,20 @@ int hr_sim_step(hr_sim_t *s)
     hr_grid_status_t gs;
     hr_grid_monitor_push(s->grid, site_p, &gs);
     s->last_ramp = gs.ramp_w_per_s;
+    double p_then = s->site_ring[s->site_ring_i];
+    s->site_ring[s->site_ring_i] = site_p;
+    s->site_ring_i = (s->site_ring_i + 1) % s->site_ring_n;
     if (gs.settled) {
       if (gs.ramp_w_per_s > s->max_ramp)
         s->max_ramp = gs.ramp_w_per_s;
-      if (gs.violations & HR_GRID_VIOL_RAMP)
+      if (gs.violations & HR_GRID_VIOL_RAMP) {
         s->ramp_viol_s += dt;
+        /* settled: the ring holds a whole window, p_then is P(t - window) */
+        if (site_p > p_then)
+          s->ramp_up_s += dt;
+        else
+          s->ramp_down_s += dt;
+      }
       if (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX | HR_GRID_VIOL_MIN))
         s->osc_viol_s += dt;
     }
@@ -1272,6 +1357,8 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->work_frac = s->work_ideal > 0.0 ? s->work_done / s->work_ideal : 1.0;
   o->ramp_viol_s = s->ramp_viol_s;
   o->osc_viol_s = s->osc_viol_s;
+  o->ramp_up_s = s->ramp_up_s;
+  o->ramp_down_s = s->ramp_down_s;
   o->max_ramp_w_per_s = s->max_ramp;
   o->max_site_p_w = s->max_site_p;
   o->gen_over_s = s->gen_over_s;

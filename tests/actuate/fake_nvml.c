@@ -9,11 +9,14 @@
 typedef struct dev {
   unsigned int power_mw, avg_mw, limit_mw, min_mw, max_mw, def_mw;
   int locked_min, locked_max;
+  int smooth_on;            /* power smoothing state */
+  unsigned int smooth_prof; /* active preset profile + 1 (0: none) */
+  double floor_pct;         /* profile 0's PERCENT_TMP_FLOOR */
 } dev_t_;
 
 static dev_t_ devs[2] = {
-    {350000, 300000, 700000, 200000, 700000, 700000, 0, 0},
-    {120000, 110000, 700000, 200000, 700000, 700000, 0, 0},
+    {350000, 300000, 700000, 200000, 700000, 700000, 0, 0, 0, 0, 0.0},
+    {120000, 110000, 700000, 200000, 700000, 700000, 0, 0, 0, 0, 0.0},
 };
 static int allow_set, no_fields, init_fails, initialised;
 
@@ -198,4 +201,60 @@ EXPORT int nvmlDeviceGetSamples(void *h, int type, unsigned long long since, int
   *vtype = 1;
   *count = k;
   return 0;
+}
+
+/* Blackwell power smoothing (nvml.h r570): the structs' versions must be
+ * their size with the version in the top byte, as NVML checks them. */
+typedef struct {
+  unsigned int version, profileId, paramId;
+  double value;
+} ps_profile_t;
+typedef struct {
+  unsigned int version;
+  int state;
+} ps_state_t;
+
+EXPORT int nvmlDevicePowerSmoothingUpdatePresetProfileParam(void *h, ps_profile_t *p);
+EXPORT int nvmlDevicePowerSmoothingUpdatePresetProfileParam(void *h, ps_profile_t *p)
+{
+  if (p->version != (unsigned int)(sizeof *p | 1u << 24))
+    return 25; /* NVML_ERROR_ARGUMENT_VERSION_MISMATCH */
+  if (!allow_set)
+    return 4;
+  if (p->profileId >= 5 || p->paramId > 7)
+    return 2; /* NVML_ERROR_INVALID_ARGUMENT */
+  if (p->paramId == 0)
+    ((dev_t_ *)h)->floor_pct = p->value;
+  return 0;
+}
+
+EXPORT int nvmlDevicePowerSmoothingActivatePresetProfile(void *h, ps_profile_t *p);
+EXPORT int nvmlDevicePowerSmoothingActivatePresetProfile(void *h, ps_profile_t *p)
+{
+  if (p->version != (unsigned int)(sizeof *p | 1u << 24))
+    return 25;
+  if (!allow_set)
+    return 4;
+  ((dev_t_ *)h)->smooth_prof = p->profileId + 1;
+  return 0;
+}
+
+EXPORT int nvmlDevicePowerSmoothingSetState(void *h, ps_state_t *s);
+EXPORT int nvmlDevicePowerSmoothingSetState(void *h, ps_state_t *s)
+{
+  if (s->version != (unsigned int)(sizeof *s | 1u << 24))
+    return 25;
+  if (!allow_set)
+    return 4;
+  ((dev_t_ *)h)->smooth_on = s->state;
+  return 0;
+}
+
+/* What the test reads back: state, active profile + 1, floor [%]. */
+EXPORT void fake_nvml_smoothing(int dev, int *on, unsigned int *prof, double *floor_pct);
+EXPORT void fake_nvml_smoothing(int dev, int *on, unsigned int *prof, double *floor_pct)
+{
+  *on = devs[dev].smooth_on;
+  *prof = devs[dev].smooth_prof;
+  *floor_pct = devs[dev].floor_pct;
 }

@@ -185,6 +185,9 @@ static void rapl_on_a_powercap_tree(void **state)
   assert_int_equal(hr_actuator_set_cap(a, 0, 120.5, 0), HR_OK);
   assert_string_equal(get(z0, "constraint_0_power_limit_uw", buf, sizeof buf), "120500000\n");
   assert_int_equal(hr_actuator_set_cap(a, 0, 300.0, 0), HR_ERR_RANGE);
+  /* RAPL has no power smoothing: a clear error, not a silent no-op. */
+  assert_int_equal(hr_actuator_set_power_floor(a, 0, 100.0, 0), HR_ERR_UNSUPPORTED);
+  assert_non_null(strstr(hr_actuator_error(a), "no power smoothing floor"));
   /* A zone whose limit cannot be written reports the path. */
   char lim_path[700];
   snprintf(lim_path, sizeof lim_path, "%s/constraint_0_power_limit_uw", z1);
@@ -273,6 +276,34 @@ static void nvml_reads_sets_and_samples(void **state)
   assert_int_equal(hr_actuator_set_cap(a, 1, 800.0, 0), HR_ERR_RANGE);
   assert_int_equal(hr_actuator_lock_clocks(a, 1, 1200, 1500), HR_OK);
   assert_int_equal(hr_actuator_lock_clocks(a, 1, 0, 0), HR_OK);
+
+  /* Power smoothing's floor: percent of TDP (700 W) in profile 0, which
+   * the first call activates and enables; 0 disables; outside 20..90 %
+   * refused before NVML is called. */
+  void (*smooth)(int, int *, unsigned int *, double *);
+  p = dlsym(lib, "fake_nvml_smoothing");
+  assert_non_null(p);
+  memcpy(&smooth, &p, sizeof p);
+  int on = -1;
+  unsigned int prof = 9;
+  double pct = -1.0;
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 560.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 1);
+  assert_int_equal(prof, 1);
+  assert_float_equal(pct, 80.0, 1e-9);
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 140.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_float_equal(pct, 20.0, 1e-9);
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 700.0, 0), HR_ERR_RANGE);
+  assert_non_null(strstr(hr_actuator_error(a), "20..90 %"));
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 100.0, 0), HR_ERR_RANGE);
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 0.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 0);
+  set(0, 0, 0);
+  assert_int_equal(hr_actuator_set_power_floor(a, 0, 400.0, 0), HR_ERR_STATE);
+  assert_non_null(strstr(hr_actuator_error(a), "not permitted"));
 
   /* The sample buffer: only samples newer than since_us, in order. */
   hr_act_sample_t s[16];

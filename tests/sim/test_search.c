@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 /* The capacity search against independent references: the spread order
  * written out by hand, static derating's count from the breakers' ratings by
  * formula, and the bisection against a linear scan of every count. */
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -303,12 +305,295 @@ static void test_few_gpus_grow(void **st)
   hr_tree_destroy(t);
 }
 
+/* ---- the grid criterion and the contingencies ------------------------------------ */
+
+/* One rack of 8 GPUs (4 servers x 2) under a site whose grid ramp limit is
+ * 2 kW/s over a 1-s window; no protective device binds (rating 100 A). */
+static const char TREE_RAMP[] = "version: 1\n"
+                                "nodes:\n"
+                                "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
+                                "phases: 3, rating_a: 100,\n"
+                                "     grid: {max_ramp_kw_per_s: 2, ramp_window_s: 1}}\n"
+                                "  - {id: rack, kind: rack, parent: site}\n"
+                                "  - {id: s0, kind: server, parent: rack}\n"
+                                "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
+                                "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
+                                "  - {id: s1, kind: server, parent: rack}\n"
+                                "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"
+                                "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"
+                                "  - {id: s2, kind: server, parent: rack}\n"
+                                "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"
+                                "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"
+                                "  - {id: s3, kind: server, parent: rack}\n"
+                                "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"
+                                "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n";
+
+/* n GPUs that step together by dP within a step move the site by n dP
+ * within one ramp window, so the largest count within the limit is the
+ * largest n with n dP / window <= limit: written out here. */
+static int ramp_closed_form(double dp_w)
+{
+  const double limit_w_per_s = 2000.0, window_s = 1.0;
+  int n = 0;
+  while (n < 8 && (n + 1) * dp_w / window_s <= limit_w_per_s)
+    n++;
+  return n;
+}
+
+static void ramp_search(hr_scenario_t *sc, const hr_tree_t *t, int grid, int rises_only,
+                        hr_sim_search_result_t *res)
+{
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  assert_int_equal(cfg.grid_limits, 1); /* on by default */
+  cfg.grid_limits = grid;
+  cfg.ramp_rises_only = rises_only;
+  hr_diag_t e;
+  assert_int_equal(hr_sim_search(sc, t, &ac, &cfg, res, &e), HR_OK);
+  assert_true(res->bracketed);
+}
+
+/* A rise: batch work at 700 W starts on every GPU at 2 s (from idle, 70 W:
+ * 630 W each); a fall: training at 700 W in both phases after a 4-s start
+ * ramp (158 W/s per GPU, within the limit for all 8), every GPU back at idle
+ * from a restart at 6 s to the end (630 W each).  Both bind at
+ * floor(2000 / 630) = 3 GPUs; a search that counts rises only hosts all 8
+ * in the fall, and without the grid criterion both host 8 (nothing trips,
+ * nothing is capped). */
+static void test_search_ramp_limit(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE_RAMP, strlen(TREE_RAMP), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  sc.duration_s = 10;
+  sc.gpus = 8;
+  const int want = ramp_closed_form(700.0 - sc.gpu.idle_w);
+  assert_int_equal(want, 3);
+  hr_workload_t w;
+  memset(&w, 0, sizeof w);
+  w.kind = HR_WORK_BATCH;
+  w.gpu_end = 8;
+  w.power_w = 700;
+  w.start_s = 2;
+  sc.work = &w;
+  sc.n_work = 1;
+  hr_sim_search_result_t res;
+  for (int rises_only = 0; rises_only < 2; rises_only++) {
+    ramp_search(&sc, t, 1, rises_only, &res);
+    assert_int_equal(res.gpus, want);
+    for (size_t k = 0; k < res.n_trials; k++) {
+      const hr_sim_trial_t *tr = &res.trials[k];
+      print_message("rise: %d GPUs: ramp %.3f s (up %.3f, down %.3f) -> %s\n", tr->gpus,
+                    tr->ramp_viol_s, tr->ramp_up_s, tr->ramp_down_s, tr->ok ? "ok" : "fails");
+      assert_true(tr->ramp_down_s == 0.0);
+      assert_true(fabs(tr->ramp_up_s - tr->ramp_viol_s) < 1e-9);
+      /* Over the limit, a step shows for the whole window less its slew. */
+      if (tr->gpus > want) {
+        assert_true(tr->ramp_up_s > 0.9 && tr->ramp_up_s < 1.01);
+        assert_int_equal(tr->fail, HR_SIM_FAIL_RAMP);
+      } else {
+        assert_true(tr->ramp_viol_s == 0.0);
+      }
+    }
+    hr_sim_search_result_free(&res);
+  }
+  ramp_search(&sc, t, 0, 0, &res);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+
+  memset(&w, 0, sizeof w);
+  w.kind = HR_WORK_TRAINING;
+  w.gpu_end = 8;
+  w.period_s = 1;
+  w.compute_frac = 0.7;
+  w.compute_w = w.comm_w = 700;
+  w.ramp_s = 4;
+  w.restart_at_s[0] = 6;
+  w.n_restarts = 1;
+  w.restart_s = 100;
+  ramp_search(&sc, t, 1, 0, &res);
+  assert_int_equal(res.gpus, want);
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    print_message("fall: %d GPUs: ramp %.3f s (up %.3f, down %.3f) -> %s\n", tr->gpus,
+                  tr->ramp_viol_s, tr->ramp_up_s, tr->ramp_down_s, tr->ok ? "ok" : "fails");
+    assert_true(tr->ramp_up_s == 0.0);
+    if (tr->gpus > want)
+      assert_true(tr->ramp_down_s > 0.9 && tr->ramp_down_s < 1.01);
+  }
+  hr_sim_search_result_free(&res);
+  ramp_search(&sc, t, 1, 1, &res);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+  ramp_search(&sc, t, 0, 0, &res);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+  hr_tree_destroy(t);
+}
+
+/* 2N: 6 dual-corded servers of 2 GPUs, each feed a 5-A trip unit.  With
+ * both feeds up each carries half of every GPU, so the sustained criterion
+ * binds at the largest n with n x I_gpu / 2 < 1.1 x 5 A; with the loss of
+ * feed b one unit carries every GPU in full: n x I_gpu < 5.5 A.  I_gpu =
+ * 700 W / (3 x 415 V / sqrt 3), balanced over the three phases. */
+static const char TREE_2N[] =
+    "version: 1\n"
+    "redundancy: 2n\n"
+    "nodes:\n"
+    "  - {id: ups-a, kind: ups, parent: null, feed: a, voltage_v: 415, phases: 3, rating_a: 100}\n"
+    "  - {id: brk-a, kind: branch, parent: ups-a,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 5, tr_s: 8, ii: 10}}\n"
+    "  - {id: ups-b, kind: ups, parent: null, feed: b, voltage_v: 415, phases: 3, rating_a: 100}\n"
+    "  - {id: brk-b, kind: branch, parent: ups-b,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 5, tr_s: 8, ii: 10}}\n"
+    "  - {id: s0, kind: server, parent: brk-a, parent_b: brk-b}\n"
+    "  - {id: g00, kind: gpu, parent: s0, rating_w: 700}\n"
+    "  - {id: g01, kind: gpu, parent: s0, rating_w: 700}\n"
+    "  - {id: s1, kind: server, parent: brk-a, parent_b: brk-b}\n"
+    "  - {id: g10, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: g11, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: s2, kind: server, parent: brk-a, parent_b: brk-b}\n"
+    "  - {id: g20, kind: gpu, parent: s2, rating_w: 700}\n"
+    "  - {id: g21, kind: gpu, parent: s2, rating_w: 700}\n"
+    "  - {id: s3, kind: server, parent: brk-a, parent_b: brk-b}\n"
+    "  - {id: g30, kind: gpu, parent: s3, rating_w: 700}\n"
+    "  - {id: g31, kind: gpu, parent: s3, rating_w: 700}\n"
+    "  - {id: s4, kind: server, parent: brk-a, parent_b: brk-b}\n"
+    "  - {id: g40, kind: gpu, parent: s4, rating_w: 700}\n"
+    "  - {id: g41, kind: gpu, parent: s4, rating_w: 700}\n"
+    "  - {id: s5, kind: server, parent: brk-a, parent_b: brk-b}\n"
+    "  - {id: g50, kind: gpu, parent: s5, rating_w: 700}\n"
+    "  - {id: g51, kind: gpu, parent: s5, rating_w: 700}\n";
+
+static void test_search_feed_loss_contingency(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE_2N, strlen(TREE_2N), "t.yaml", &t, &e), HR_OK);
+  /* The scenario and its contingency as a file would give them. */
+  static const char SCEN[] = "version: 1\n"
+                             "tree: t.yaml\n"
+                             "duration_s: 120\n"
+                             "step_ms: 10\n"
+                             "sample_s: 10\n"
+                             "gpus: 12\n"
+                             "workloads:\n"
+                             "  - {kind: batch, gpus: [0, 12], power_w: 700}\n"
+                             "contingencies:\n"
+                             "  - {kind: feed_loss, feed: b, at_s: 1}\n";
+  hr_scenario_t sc;
+  assert_int_equal(hr_scenario_load_buffer(SCEN, strlen(SCEN), "s.yaml", ".", &sc, &e), HR_OK);
+  assert_int_equal((int)sc.n_contingencies, 1);
+  assert_int_equal((int)sc.n_events, 0);
+  assert_int_equal(sc.contingencies[0].kind, HR_SIM_FEED_LOSS);
+  const double i_gpu = 700.0 / (3.0 * 415.0 / sqrt(3.0)), i_trip = 1.1 * 5.0;
+  int both = 0, one = 0;
+  while (both < 12 && (both + 1) * i_gpu / 2.0 < i_trip)
+    both++;
+  while (one < 12 && (one + 1) * i_gpu < i_trip)
+    one++;
+  assert_int_equal(both, 11);
+  assert_int_equal(one, 5);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  hr_sim_search_result_t res;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, one);
+  int saw_cont_fail = 0;
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    print_message("2n: %d GPUs: base sustain %.4f (%.4f), contingency run %d sustain %.4f "
+                  "(%.4f) -> %s\n",
+                  tr->gpus, tr->max_sustain, tr->gpus * i_gpu / 2.0 / i_trip, tr->cont_run,
+                  tr->cont_max_sustain, tr->gpus * i_gpu / i_trip, tr->ok ? "ok" : "fails");
+    assert_true(fabs(tr->max_sustain - tr->gpus * i_gpu / 2.0 / i_trip) < 2e-3 * tr->max_sustain);
+    if (tr->cont_run) {
+      assert_true(fabs(tr->cont_max_sustain - tr->gpus * i_gpu / i_trip) <
+                  2e-3 * tr->cont_max_sustain);
+      if (tr->gpus > one) {
+        assert_true(tr->fail & HR_SIM_FAIL_CONT);
+        assert_int_equal(tr->cont_failed, 0);
+        saw_cont_fail = 1;
+      }
+    }
+  }
+  assert_true(saw_cont_fail);
+  hr_sim_search_result_free(&res);
+  /* Without the contingency, both feeds share the load. */
+  size_t nc = sc.n_contingencies;
+  sc.n_contingencies = 0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, both);
+  hr_sim_search_result_free(&res);
+  sc.n_contingencies = nc;
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
+/* Contingency files: the same event syntax, errors naming the list. */
+static void test_contingency_files(void **st)
+{
+  (void)st;
+  char dir[] = "/tmp/hr_cont_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char good[256], bad[256], other[256];
+  snprintf(good, sizeof good, "%s/good.yaml", dir);
+  snprintf(bad, sizeof bad, "%s/bad.yaml", dir);
+  snprintf(other, sizeof other, "%s/other.yaml", dir);
+  FILE *f = fopen(good, "w");
+  assert_non_null(f);
+  fputs("version: 1\ncontingencies:\n  - {kind: feed_loss, feed: a, at_s: 10}\n"
+        "  - {kind: utility_outage, at_s: 5, duration_s: 30, gen_kw: 90, ramp_kw_per_s: 30}\n",
+        f);
+  fclose(f);
+  f = fopen(bad, "w");
+  assert_non_null(f);
+  fputs("version: 1\ncontingencies:\n  - {kind: feed_loss, feed: a, at_s: 10, gen_kw: 3}\n", f);
+  fclose(f);
+  f = fopen(other, "w");
+  assert_non_null(f);
+  fputs("version: 1\ntree: t.yaml\ncontingencies: []\n", f);
+  fclose(f);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  hr_diag_t e;
+  assert_int_equal(hr_scenario_add_contingencies_file(&sc, good, &e), HR_OK);
+  assert_int_equal(hr_scenario_add_contingencies_file(&sc, good, &e), HR_OK);
+  assert_int_equal((int)sc.n_contingencies, 4);
+  assert_int_equal(sc.contingencies[3].kind, HR_SIM_UTILITY_OUTAGE);
+  assert_true(sc.contingencies[3].gen_kw == 90.0);
+  assert_int_equal(hr_scenario_add_contingencies_file(&sc, bad, &e), HR_ERR_PARSE);
+  assert_string_equal(e.field, "contingencies[0]");
+  assert_int_equal(e.line, 3);
+  assert_int_equal((int)sc.n_contingencies, 4); /* unchanged */
+  assert_int_equal(hr_scenario_add_contingencies_file(&sc, other, &e), HR_ERR_PARSE);
+  assert_non_null(strstr(e.message, "unknown key 'tree'"));
+  hr_scenario_free(&sc);
+  remove(good);
+  remove(bad);
+  remove(other);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spread_order),        cmocka_unit_test(test_static_count),
-      cmocka_unit_test(test_search_matches_scan), cmocka_unit_test(test_search_sustained),
+      cmocka_unit_test(test_spread_order),
+      cmocka_unit_test(test_static_count),
+      cmocka_unit_test(test_search_matches_scan),
+      cmocka_unit_test(test_search_sustained),
       cmocka_unit_test(test_few_gpus_grow),
+      cmocka_unit_test(test_search_ramp_limit),
+      cmocka_unit_test(test_search_feed_loss_contingency),
+      cmocka_unit_test(test_contingency_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
