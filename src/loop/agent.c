@@ -365,11 +365,15 @@ static void band_range_reset(hr_agent_t *a, int64_t from_ns)
 }
 
 /* Every leaf's floor to frac x its cap_max.  The GPU burns at most its cap
- * (hr_actuator_set_power_floor): the cap stays the protection. */
+ * (hr_actuator_set_power_floor): the cap stays the protection.  Back at its
+ * lowest the floor is sent as 0: smoothing off, its ramps with it (NVML
+ * disables the profile; the simulator's ramps are gated the same way), so
+ * a job inside the bands keeps its own edges and loses no work. */
 static void band_send(hr_agent_t *a, double frac, int64_t t)
 {
   for (size_t k = 0; k < a->n_leaves; k++) {
-    int rc = hr_actuator_set_power_floor(a->act, (int)k, frac * a->cap_max_w[k], t);
+    double w = frac <= a->bc_fmin ? 0.0 : frac * a->cap_max_w[k];
+    int rc = hr_actuator_set_power_floor(a->act, (int)k, w, t);
     a->st.floor_sets++;
     if (rc != HR_OK) {
       a->st.floor_errors++;

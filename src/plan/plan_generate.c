@@ -1,10 +1,12 @@
 /* plan module: generating power traces from a trained model. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "plan/plan_model_int.h"
 
 /* ----------------------------------------------------------- generation */
@@ -56,6 +58,27 @@ static int batch_pos(const double *bs, int nb, double b, double *w)
   while (j + 2 < nb && lb > log2(bs[j + 1]))
     j++;
   *w = (lb - log2(bs[j])) / (log2(bs[j + 1]) - log2(bs[j]));
+  return j;
+}
+
+/* batch_pos with the batches' log2 given (lbs[i] = log2(bs[i])): the same
+ * result, one log2 instead of up to nb + 2. */
+static inline __attribute__((always_inline)) int batch_pos_log2(const double *lbs, int nb, double b,
+                                                                double *w)
+{
+  double lb = log2(fmax(b, 1.0));
+  if (nb == 1 || lb <= lbs[0]) {
+    *w = 0.0;
+    return 0;
+  }
+  if (lb >= lbs[nb - 1]) {
+    *w = 1.0;
+    return nb - 2;
+  }
+  int j = 0;
+  while (j + 2 < nb && lb > lbs[j + 1])
+    j++;
+  *w = (lb - lbs[j]) / (lbs[j + 1] - lbs[j]);
   return j;
 }
 
@@ -151,7 +174,9 @@ static void phi_init(phi_tab_t *t)
   }
 }
 
-static double phi_of(const phi_tab_t *t, double z)
+/* always_inline: called from the generator's target clones, which GCC does
+ * not inline a default-target function into by itself. */
+static inline __attribute__((always_inline)) double phi_of(const phi_tab_t *t, double z)
 {
   double x = (z + PHI_Z) * PHI_PER;
   if (!(x > 0.0))
@@ -164,8 +189,277 @@ static double phi_of(const phi_tab_t *t, double z)
          (-2 * u3 + 3 * u2) * t->p[i + 1] + (u3 - u2) * h * t->d[i + 1];
 }
 
+/* The AR set of batch position (j, wi): built on first use. */
+static ar_set_t *ar_get(const hr_plan_model_t *m, const group_t *g, ar_set_t *cache, int j, int wi,
+                        double ratio)
+{
+  ar_set_t *ar = &cache[j * (NW + 1) + wi];
+  if (!ar->ready) {
+    /* A convex mix of two valid ACFs is a valid ACF, so the AR filter of
+     * an interpolated configuration is stable (Levinson stops otherwise). */
+    double x0[ZLAGS], x1[ZLAGS], acf[ZLAGS], var;
+    scaled_acf(g, j, ratio, x0);
+    scaled_acf(g, g->nb > 1 ? j + 1 : j, ratio, x1);
+    for (int l = 0; l < ZLAGS; l++)
+      acf[l] = (1.0 - (double)wi / NW) * x0[l] + (double)wi / NW * x1[l];
+    ar->order = levinson(acf, ZLAGS, ar->phi, &var);
+    ar->sd = sqrt(var);
+    ar->ready = 1;
+  }
+  return ar;
+}
+
+/* The copula's per-step output: power [W] of latent z at batch position
+ * (j, j1, w) with active count a (idle bins are handled by the caller). */
+static inline __attribute__((always_inline)) double copula_out(const hr_plan_model_t *m,
+                                                               const group_t *g,
+                                                               const phi_tab_t *pt, int j, int j1,
+                                                               double w, double a, double z)
+{
+  double pos = phi_of(pt, z) * (NQ - 1);
+  int qi = (int)pos;
+  if (qi >= NQ - 1)
+    qi = NQ - 2;
+  double f = pos - qi;
+  double xa = g->qtab[j][qi] + f * (g->qtab[j][qi + 1] - g->qtab[j][qi]);
+  double xb = g->qtab[j1][qi] + f * (g->qtab[j1][qi + 1] - g->qtab[j1][qi]);
+  /* Quantile (displacement) interpolation between neighbouring batch
+   * sizes: a level that moves with the batch moves, rather than splitting
+   * into two bumps as a mixture would. */
+  double x = (1 - w) * xa + w * xb;
+  if (a < 1.0) /* busy part of the bin only; see idle_blend */
+    x = idle_blend(m, a, x);
+  return x;
+}
+
+/* ---- the copula generator (issue 17: a 10,000-server day in a minute) ----
+ * Per step: a normal draw, the 50-tap AR filter on the latent, the normal
+ * CDF and two quantile reads.  The draws come from the replica's xoshiro256**
+ * stream in the same order as before (u1, u2 per Box-Muller pair, the cosine
+ * normal first), but 128 pairs at a time through a polynomial log and
+ * sincos that the compiler vectorises (8 pairs a register with AVX-512);
+ * they differ from libm's by a few ulps.  The AR sum leaves the two newest
+ * lags out of its vector part, so that the step-to-step dependency is two
+ * multiply-adds rather than the whole 50-tap sum. */
+
+/* xoshiro256** exactly as hr_plan_rng_u64 (plan_util.c), here so it inlines. */
+static inline uint64_t xo_u64(uint64_t *s)
+{
+  uint64_t x = s[1] * 5, out = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = (s[3] << 45) | (s[3] >> 19);
+  return out;
+}
+
+static inline double xo_uniform(uint64_t *s)
+{
+  return ((double)(xo_u64(s) >> 11) + 0.5) *
+         (1.0 / 9007199254740992.0); /* as hr_plan_rng_uniform */
+}
+
+/* log(u) for a positive normal double: u = m 2^k with m in (sqrt(1/2),
+ * sqrt(2)], log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its
+ * series to s^21 (the next term is below 1e-18 of the result).  Exponent and
+ * mantissa by bit operations only (k as a double through 2^52 + e), so that
+ * every clone vectorises it. */
+static inline double bm_log(double u)
+{
+  uint64_t b, eb, mb;
+  memcpy(&b, &u, sizeof b);
+  eb = 0x4330000000000000ull | (b >> 52); /* 2^52 + biased exponent */
+  mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+  double e, mm;
+  memcpy(&e, &eb, sizeof e);
+  memcpy(&mm, &mb, sizeof mm);
+  double k = (e - 4503599627370496.0) - 1023.0;
+  int big = mm > M_SQRT2;
+  mm = big ? 0.5 * mm : mm;
+  k = big ? k + 1.0 : k;
+  double f = mm - 1.0, s = f / (2.0 + f), z = s * s;
+  double p = 1.0 / 21.0;
+  p = p * z + 1.0 / 19.0;
+  p = p * z + 1.0 / 17.0;
+  p = p * z + 1.0 / 15.0;
+  p = p * z + 1.0 / 13.0;
+  p = p * z + 1.0 / 11.0;
+  p = p * z + 1.0 / 9.0;
+  p = p * z + 1.0 / 7.0;
+  p = p * z + 1.0 / 5.0;
+  p = p * z + 1.0 / 3.0;
+  return k * M_LN2 + (2.0 * s + 2.0 * s * (z * p));
+}
+
+/* cos and sin of 2 pi u for u in [0, 1]: q quarter turns (round to nearest
+ * by the 1.5 2^52 trick, exact for 0 <= 4u <= 4) and the rest x = (4u - q)
+ * pi / 2 in [-pi/4, pi/4], by Taylor series to x^17 and x^18 (truncation
+ * below 1e-18). */
+static inline void bm_sincos(double u, double *c, double *s)
+{
+  double t = 4.0 * u, q = (t + 6755399441055744.0) - 6755399441055744.0;
+  double x = (t - q) * M_PI_2, x2 = x * x;
+  double sp = -1.0 / 355687428096000.0;
+  sp = sp * x2 + 1.0 / 1307674368000.0;
+  sp = sp * x2 - 1.0 / 6227020800.0;
+  sp = sp * x2 + 1.0 / 39916800.0;
+  sp = sp * x2 - 1.0 / 362880.0;
+  sp = sp * x2 + 1.0 / 5040.0;
+  sp = sp * x2 - 1.0 / 120.0;
+  sp = sp * x2 + 1.0 / 6.0;
+  double cp = 1.0 / 6402373705728000.0;
+  cp = cp * x2 - 1.0 / 20922789888000.0;
+  cp = cp * x2 + 1.0 / 87178291200.0;
+  cp = cp * x2 - 1.0 / 479001600.0;
+  cp = cp * x2 + 1.0 / 3628800.0;
+  cp = cp * x2 - 1.0 / 40320.0;
+  cp = cp * x2 + 1.0 / 720.0;
+  cp = cp * x2 - 1.0 / 24.0;
+  cp = cp * x2 + 0.5;
+  double sv = x - x * (x2 * sp), cv = 1.0 - x2 * cp;
+  /* Quarter turns qi (0..4): cos, sin of (qi + x / (pi / 2)) quarter turns. */
+  int qi = (int)q;
+  double c0 = qi & 1 ? sv : cv, s0 = qi & 1 ? cv : sv;
+  *c = (qi + 1) & 2 ? -c0 : c0;
+  *s = qi & 2 ? -s0 : s0;
+}
+
+#define BM_PAIRS 128
+
+typedef struct bm_buf {
+  uint64_t s[4]; /* the replica's xoshiro256** state */
+  int pos, len;
+  double u1[BM_PAIRS], u2[BM_PAIRS], c[BM_PAIRS], s2[BM_PAIRS], e[2 * BM_PAIRS];
+} bm_buf_t;
+
+HR__CLONES_V4 static void bm_pairs(const double *restrict u1, const double *restrict u2, int np,
+                                   double *restrict c, double *restrict s)
+{
+#pragma omp simd
+  for (int i = 0; i < np; i++) {
+    double rad = sqrt(-2.0 * bm_log(u1[i]));
+    bm_sincos(u2[i], c + i, s + i);
+    c[i] *= rad;
+    s[i] *= rad;
+  }
+}
+
+/* The next BM_PAIRS pairs of normals, in the order hr_plan_rng-based
+ * Box-Muller gave them: rad cos first, then rad sin. */
+static void bm_fill(bm_buf_t *b)
+{
+  for (int i = 0; i < BM_PAIRS; i++) {
+    b->u1[i] = xo_uniform(b->s);
+    b->u2[i] = xo_uniform(b->s);
+  }
+  bm_pairs(b->u1, b->u2, BM_PAIRS, b->c, b->s2);
+  for (int i = 0; i < BM_PAIRS; i++) {
+    b->e[2 * i] = b->c[i];
+    b->e[2 * i + 1] = b->s2[i];
+  }
+  b->pos = 0;
+  b->len = 2 * BM_PAIRS;
+}
+
+void hr__plan_bm_normals(uint64_t seed, double *out, size_t n)
+{
+  hr_plan_rng_t r;
+  hr_plan_rng_seed(&r, seed);
+  bm_buf_t b;
+  memcpy(b.s, r.s, sizeof b.s);
+  b.pos = b.len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (b.pos == b.len)
+      bm_fill(&b);
+    out[i] = b.e[b.pos++];
+  }
+}
+
+/* The vector part of the AR sum: lags AR_SPLIT..ZLAGS - 1 in 8-wide partial
+ * sums (a GCC vector: one AVX-512 register, or two AVX2 or four SSE2 ones;
+ * element-wise IEEE operations, so every clone gives the same bits). */
+#define AR_SPLIT 2
+#define AR_VB ((ZLAGS - AR_SPLIT) / 8)
+_Static_assert(AR_SPLIT + 8 * AR_VB == ZLAGS, "the AR vector part covers lags AR_SPLIT..ZLAGS-1");
+typedef double hr__v8d __attribute__((vector_size(64)));
+
+HR__CLONES_V4 static void copula_loop(const hr_plan_model_t *m, const group_t *g, double ng,
+                                      const double *active, const double *key, size_t n,
+                                      double ratio, ar_set_t *cache, const phi_tab_t *pt,
+                                      bm_buf_t *bm, double *p_w)
+{
+  int nb = g->nb, j = 0, j1 = 0;
+  double kprev = NAN, w = 0.0, idle_w = ng * m->idle_w_per_gpu, lbs[NBMAX];
+  for (int i = 0; i < nb; i++)
+    lbs[i] = log2(g->batch[i]);
+  const ar_set_t *ar = NULL;
+  /* The latent history twice over: zb[h .. h + ZLAGS) is z at lags 1..ZLAGS
+   * with no shifting (each z is written at h and h + ZLAGS). */
+  double zb[2 * ZLAGS] = {0};
+  int h = 0;
+  for (size_t t = 0, burn = 256; t < n; burn ? burn-- : t++) {
+    if (!(key[t] == kprev)) { /* the same key as the step before: same position */
+      kprev = key[t];
+      j = nb > 1 ? batch_pos_log2(lbs, nb, kprev, &w) : 0;
+      j1 = nb > 1 ? j + 1 : j;
+      ar = ar_get(m, g, cache, j, (int)lround(w * NW), ratio);
+    }
+    if (bm->pos == bm->len)
+      bm_fill(bm);
+    double e = bm->e[bm->pos++];
+    const double *zh = zb + h, *phi = ar->phi; /* phi is 0 past the filter's order */
+    hr__v8d v = {0};
+    for (int b = 0; b < AR_VB; b++) {
+      hr__v8d x, y;
+      memcpy(&x, phi + AR_SPLIT + 8 * b, sizeof x);
+      memcpy(&y, zh + AR_SPLIT + 8 * b, sizeof y);
+      v += x * y;
+    }
+    double acc = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+    for (int i = AR_SPLIT - 1; i >= 0; i--)
+      acc += phi[i] * zh[i];
+    double z = ar->sd * e + acc;
+    h = h ? h - 1 : ZLAGS - 1;
+    zb[h] = zb[h + ZLAGS] = z;
+    if (burn)
+      continue; /* let the filter reach its stationary variance */
+    double a = active[t];
+    /* idle all the bin: idle_blend gives the idle power whatever x */
+    p_w[t] = a > 0.0 ? ng * copula_out(m, g, pt, j, j1, w, a, z) : idle_w;
+  }
+}
+
 static int gen_copula(const hr_plan_model_t *m, const group_t *g, double ng, const double *active,
                       const double *key, size_t n, double dt_s, hr_plan_rng_t *r, double *p_w)
+{
+  ar_set_t *cache = calloc((size_t)g->nb * (NW + 1), sizeof *cache);
+  phi_tab_t *pt = malloc(sizeof *pt);
+  bm_buf_t *bm = malloc(sizeof *bm);
+  if (!cache || !pt || !bm) {
+    free(cache);
+    free(pt);
+    free(bm);
+    return HR_ERR_NOMEM;
+  }
+  phi_init(pt);
+  memcpy(bm->s, r->s, sizeof bm->s);
+  bm->pos = bm->len = 0;
+  copula_loop(m, g, ng, active, key, n, dt_s / m->train_dt_s, cache, pt, bm, p_w);
+  free(cache);
+  free(pt);
+  free(bm);
+  return HR_OK;
+}
+
+/* The copula generator as it was before issue 17's speed work (libm
+ * Box-Muller, one AR sum in eight partial sums): the reference that
+ * bench_plan_site and tests/plan compare the one above with (same
+ * distribution; draws that differ by rounding). */
+static int gen_copula_ref(const hr_plan_model_t *m, const group_t *g, double ng,
+                          const double *active, const double *key, size_t n, double dt_s,
+                          hr_plan_rng_t *r, double *p_w)
 {
   int nb = g->nb;
   ar_set_t *cache = calloc((size_t)nb * (NW + 1), sizeof *cache);
@@ -272,6 +566,13 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
                               int num_gpus, const double *active, size_t n, double dt_s,
                               uint64_t seed, double *p_w)
 {
+  return hr__plan_model_generate_ex(m, method, model, num_gpus, active, n, dt_s, seed, 0, p_w);
+}
+
+int hr__plan_model_generate_ex(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
+                               int num_gpus, const double *active, size_t n, double dt_s,
+                               uint64_t seed, int copula_ref, double *p_w)
+{
   if (!m || !active || !p_w || num_gpus < 1 || method < 0 || method >= HR_PLAN_METHOD_COUNT_ ||
       !(dt_s > 0.0))
     return HR_ERR_INVALID_ARG;
@@ -323,8 +624,9 @@ int hr_plan_model_generate_dt(const hr_plan_model_t *m, hr_plan_method_t method,
       kbuf[t] = active[t] / ng;
     key = kbuf;
   }
-  int rc = method == HR_PLAN_COPULA ? gen_copula(m, g, ng, active, key, n, dt_s, &r, p_w)
-                                    : gen_states(m, g, method, ng, active, key, n, &r, p_w);
+  int rc = method != HR_PLAN_COPULA ? gen_states(m, g, method, ng, active, key, n, &r, p_w)
+           : copula_ref             ? gen_copula_ref(m, g, ng, active, key, n, dt_s, &r, p_w)
+                                    : gen_copula(m, g, ng, active, key, n, dt_s, &r, p_w);
   free(kbuf);
   return rc;
 }

@@ -72,5 +72,15 @@ double hr__plan_q_of_z(const double *qtab, double z);
  * power ACF target (NORTA). */
 int hr__plan_build_qtab(double *qtab, double *x, size_t n);
 void hr__plan_norta_latent(const double *qtab, const double *target, double *latent);
+/* hr_plan_model_generate_dt with a choice of copula generator: copula_ref
+ * 1 runs the scalar one of before issue 17's speed work (libm Box-Muller),
+ * kept as the baseline of bench_plan_site and the tests' reference; 0 the
+ * vectorised one (plan_generate.c).  Same draws up to rounding. */
+int hr__plan_model_generate_ex(const hr_plan_model_t *m, hr_plan_method_t method, const char *model,
+                               int num_gpus, const double *active, size_t n, double dt_s,
+                               uint64_t seed, int copula_ref, double *p_w);
+/* The first n normals of the copula generator's stream for seed (the
+ * vectorised Box-Muller; tests compare them with libm's). */
+void hr__plan_bm_normals(uint64_t seed, double *out, size_t n);
 
 #endif

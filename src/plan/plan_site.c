@@ -177,8 +177,9 @@ static int rack_run(site_job_t *j, int rack, rack_acc_t *a)
       }
       if (st.max_waiting > a->st.max_waiting)
         a->st.max_waiting = st.max_waiting;
-      rc = hr_plan_model_generate_dt(j->m, cfg->method, cfg->model, j->tp, a->active, n, cfg->dt_s,
-                                     cfg->seed * 1000003u + (uint64_t)k + 1, a->p);
+      rc =
+          hr__plan_model_generate_ex(j->m, cfg->method, cfg->model, j->tp, a->active, n, cfg->dt_s,
+                                     cfg->seed * 1000003u + (uint64_t)k + 1, cfg->copula_ref, a->p);
       if (rc != HR_OK)
         return rc;
       if (j->adapt)

@@ -127,6 +127,11 @@ struct hr_sim {
   int64_t *sm_pend_t_ns;
   int64_t sm_pend_min_ns;
   int sm_on; /* smoothing configured (a floor, a ramp or the band controller) */
+  /* With the band controller the smoothing profile (floor and ramps) is
+   * switched on only while the controller holds a GPU's floor above its
+   * lowest, sm_base_w: a job inside the grid's bands keeps its own ramps. */
+  int sm_ramp_gated;
+  double sm_base_w;
 
   /* waveform path (NULL: fast path) */
   hr__simwave_t *wave;
@@ -530,6 +535,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->admit = acfg->admit;
   s->sm_ramp_w_per_ms = acfg->smooth_ramp_w_per_s * 1e-3;
   s->sm_on = acfg->smooth_floor_frac > 0.0 || acfg->smooth_ramp_w_per_s > 0.0 || acfg->band_ctl;
+  s->sm_ramp_gated = acfg->band_ctl;
+  s->sm_base_w = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
   if (sc->n_events)
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
@@ -1127,7 +1134,9 @@ int hr_sim_step(hr_sim_t *s)
        * at the slew (the cap is the protection). */
       if (busy && target < s->sm_floor_w[k])
         target = s->sm_floor_w[k] < s->cap_w[k] ? s->sm_floor_w[k] : s->cap_w[k];
-      double ramp = s->sm_ramp_w_per_ms > 0.0 ? s->sm_ramp_w_per_ms * (dt * 1e3) : mv;
+      int ramp_on =
+          s->sm_ramp_w_per_ms > 0.0 && !(s->sm_ramp_gated && s->sm_floor_w[k] <= s->sm_base_w);
+      double ramp = ramp_on ? s->sm_ramp_w_per_ms * (dt * 1e3) : mv;
       double up_mv = ramp < mv ? ramp : mv;
       double dn_mv = p > s->cap_w[k] ? mv : up_mv;
       double np = target > p ? (p + up_mv < target ? p + up_mv : target)

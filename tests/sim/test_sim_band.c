@@ -190,7 +190,9 @@ static void test_inside_band_leaves_floor_at_minimum(void **st)
   assert_true(N_GPU * 60.0 / sqrt(2.0) < ac.band_hi_frac * LIMIT_W);
   run_out_t on, off;
   run("headroom-band", 1, 400.0, 340.0, 60.0, 30.0, &on);
-  run("headroom-band", 0, 400.0, 340.0, 60.0, 30.0, &off);
+  /* Without the controller: plain headroom, no smoothing at all (the
+   * profile's ramps are switched on only while the floor is raised). */
+  run("headroom", 0, 400.0, 340.0, 60.0, 30.0, &off);
   print_message("inside the band (closed-form amplitude %.0f W of %.0f W): floor at 30 s %.3f, "
                 "at the end %.3f, highest %.3f (%llu rises); energy %.6f vs %.6f kWh without "
                 "the controller\n",
@@ -199,14 +201,17 @@ static void test_inside_band_leaves_floor_at_minimum(void **st)
                 off.r.energy_j / 3.6e6);
   /* The job's start ramp (idle to 400 W) is a swing the controller cannot
    * tell from an oscillation until its window has passed: it may lift the
-   * floor for it, but never to the workload's trough (340 W), so no power
-   * changes, and the floor is back at its minimum once the ramp is out of
-   * the swing's window. */
+   * floor for it, but never to the workload's trough (340 W), and the floor
+   * is back at its minimum once the ramp is out of the swing's window. */
   assert_true(on.r.agent.floor_max_frac * 700.0 < 340.0);
   assert_true(on.floor_settled_frac == ac.smooth_floor_frac);
   assert_true(on.r.agent.floor_frac == ac.smooth_floor_frac);
   assert_true(on.r.osc_viol_s == 0.0);
-  assert_true(on.r.energy_j == off.r.energy_j);
+  /* The floor's brief rise during the start ramp switches the profile's
+   * ramps on for as long: they slow a few of the iteration's 60-W steps
+   * (measured +0.07 %); a floor that held the troughs up would cost
+   * 16 x (floor - 340 W) x 0.3 of the time, more than 1 %. */
+  assert_true(on.r.energy_j <= off.r.energy_j * 1.001);
 }
 
 /* Settings the controller cannot work with are refused when the agent is
