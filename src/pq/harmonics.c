@@ -19,6 +19,7 @@
 
 #include "core/core.h"
 #include "fft.h"
+#include "atan2_poly.h"
 #include "harmonics_int.h"
 #include "meter_int.h"
 
@@ -396,17 +397,13 @@ HR__CLONES_V4 static void groups(hr__harm_t *h)
 
 /* Phase angle [deg] of harmonic n = 1..H_MAX of lane c against n times the
  * reference's fundamental angle, wrapped to (-180, 180] (0 where the bin is
- * exactly 0).  atan2 without libm, so that the loop vectorises: octant
- * reduction to a = min/max in [0, 1]; above tan(pi/12) the identity
- * atan a = pi/6 + atan((a - 1/sqrt 3) / (1 + a/sqrt 3)) brings the argument
- * to |z| <= tan(pi/12) = 0.268, where the odd Taylor series to z^17 is exact
- * to its next term, 0.268^19/19 < 1e-12 rad. */
+ * exactly 0).  atan2 without libm, so that the loop vectorises
+ * (hr__atan2_poly, atan2_poly.h: within 1e-12 rad). */
 /* No trapping math: nothing here reads floating-point exception flags, and
  * without the flag GCC will not if-convert the selects below. */
 __attribute__((optimize("no-trapping-math"))) HR__CLONES_V4 static void
 phases(const hr__harm_t *h, int c, double ref_deg, double *out)
 {
-  const double t12 = 0.26794919243112270, k3 = 0.57735026918962576; /* tan(pi/12), 1/sqrt 3 */
   const int nc = h->ncyc;
   double xs[HR_HARM_H_MAX + 1], ys[HR_HARM_H_MAX + 1];
   for (int n = 1; n <= HR_HARM_H_MAX; n++) {
@@ -418,36 +415,14 @@ phases(const hr__harm_t *h, int c, double ref_deg, double *out)
 #pragma omp simd
   for (int n = 1; n <= HR_HARM_H_MAX; n++) {
     const double x = xs[n], y = ys[n];
-    const double ax = fabs(x), ay = fabs(y);
-    const double mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
-    const double a = mn / (mx > 0.0 ? mx : 1.0);
-    const int big = a > t12;
-    const double zb = (a - k3) / (1.0 + a * k3);
-    const double z = big ? zb : a;
-    const double z2 = z * z;
-    double r = -1.0 / 15.0 + z2 * (1.0 / 17.0);
-    r = 1.0 / 13.0 + z2 * r;
-    r = -1.0 / 11.0 + z2 * r;
-    r = 1.0 / 9.0 + z2 * r;
-    r = -1.0 / 7.0 + z2 * r;
-    r = 1.0 / 5.0 + z2 * r;
-    r = -1.0 / 3.0 + z2 * r;
-    r = z + z * z2 * r;
-    /* Both sides of every choice computed first: a select, not a branch. */
-    const double r6 = r + M_PI / 6.0;
-    r = big ? r6 : r;
-    const double r2 = M_PI / 2.0 - r;
-    r = ay > ax ? r2 : r;
-    const double rp = M_PI - r;
-    r = x < 0.0 ? rp : r;
-    const double rn = -r;
-    r = y < 0.0 ? rn : r;
+    const double r = hr__atan2_poly(y, x);
     double d = r * (180.0 / M_PI) - n * ref_deg;
     d -= 360.0 * floor(d / 360.0 + 0.5);
     const double du = d + 360.0, dd = d - 360.0;
     d = d <= -180.0 ? du : d;
     d = d > 180.0 ? dd : d;
-    out[n] = mx > 0.0 ? d : 0.0;
+    const double ax = fabs(x), ay = fabs(y);
+    out[n] = (ax > ay ? ax : ay) > 0.0 ? d : 0.0;
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include "core/core.h"
 #include "meter_int.h"
+#include "atan2_poly.h"
 #include "phasor_int.h"
 
 #define CORR_N                                                                                     \
@@ -669,47 +670,17 @@ static void pos_seq(const double *re, const double *im, int c0, double *pr, doub
 }
 
 /* Angles atan2(y[k], x[k]) [rad], k < n, without libm (a report needs a
- * dozen; as libm calls they cost about as much as the filter sums): the
- * method of harmonics.c's phases().  Octant reduction to a = min/max in
- * [0, 1]; above tan(pi/12) the identity atan a = pi/6 + atan((a - 1/sqrt 3)
- * / (1 + a/sqrt 3)) brings the argument to |z| <= tan(pi/12) = 0.268, where
- * the odd Taylor series to z^17 is exact to its next term, 0.268^19/19 <
- * 1e-12 rad (1e-11 Hz of frequency through the half-cycle difference below,
- * 1e-8 Hz/s of ROCOF; C37.118.1's limits are 0.005 Hz and 0.01 Hz/s).  0
- * where x = y = 0.  No trapping math: nothing reads the exception flags, and
- * GCC if-converts the selects only without it. */
+ * dozen; as libm calls they cost about as much as the filter sums):
+ * hr__atan2_poly (atan2_poly.h), within 1e-12 rad (1e-11 Hz of frequency through the half-cycle
+ * difference below, 1e-8 Hz/s of ROCOF; C37.118.1's limits are 0.005 Hz and 0.01 Hz/s).  0 where x
+ * = y = 0.  No trapping math: nothing reads the exception flags, and GCC if-converts the selects
+ * only without it. */
 __attribute__((optimize("no-trapping-math"))) HR__CLONES_512 static void
 angles(int n, const double *xs, const double *ys, double *out)
 {
-  const double t12 = 0.26794919243112270, k3 = 0.57735026918962576; /* tan(pi/12), 1/sqrt 3 */
 #pragma omp simd
-  for (int k = 0; k < n; k++) {
-    const double x = xs[k], y = ys[k];
-    const double ax = fabs(x), ay = fabs(y);
-    const double mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
-    const double a = mn / (mx > 0.0 ? mx : 1.0);
-    const int big = a > t12;
-    const double zb = (a - k3) / (1.0 + a * k3);
-    const double z = big ? zb : a;
-    const double z2 = z * z;
-    double r = -1.0 / 15.0 + z2 * (1.0 / 17.0);
-    r = 1.0 / 13.0 + z2 * r;
-    r = -1.0 / 11.0 + z2 * r;
-    r = 1.0 / 9.0 + z2 * r;
-    r = -1.0 / 7.0 + z2 * r;
-    r = 1.0 / 5.0 + z2 * r;
-    r = -1.0 / 3.0 + z2 * r;
-    r = z + z * z2 * r;
-    const double r6 = r + M_PI / 6.0;
-    r = big ? r6 : r;
-    const double r2 = M_PI / 2.0 - r;
-    r = ay > ax ? r2 : r;
-    const double rp = M_PI - r;
-    r = x < 0.0 ? rp : r;
-    const double rn = -r;
-    r = y < 0.0 ? rn : r;
-    out[k] = mx > 0.0 ? r : 0.0;
-  }
+  for (int k = 0; k < n; k++)
+    out[k] = hr__atan2_poly(ys[k], xs[k]);
 }
 
 /* An angle [rad] in degrees, in (-180, 180]. */
