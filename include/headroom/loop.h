@@ -107,6 +107,12 @@ typedef struct hr_agent_cfg {
                                (a leaf's demand is its present cap; budgets still cut), so
                                caps that followed a workload's dip are not pinned there;
                                0 (default): caps may fall, not rise */
+  int hold_release;         /* lease policies, 1: during a grid hold a GPU's cap may rise back
+                               to the highest it held in the last one to two grid_hold_s
+                               (the load swung at that cap, in the swing the monitor saw),
+                               not above; the hold, re-armed by a load's own swing for as
+                               long as it lasts, would otherwise pin caps wherever they
+                               stood when it began; 0 (default): no cap rises in a hold */
   /* HR_LOOP_MULT_DECREASE (Thunderbolt-like; thresholds are fractions of the node's
    * limit_w): above md_high every cap x md_beta; below md_low each throttled GPU is
    * released to its full cap with probability md_release_p per period. */

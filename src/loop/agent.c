@@ -96,6 +96,10 @@ struct hr_agent {
 
   int started;
   int64_t t_last_ns, t_bucket_ns, t_next_ns, t_last_dec_ns, t_budget_ns, grid_hold_ns;
+  /* hold_release: per leaf, the highest cap of this and the last bucket of
+   * grid_hold_s (two buckets: one to two hold lengths back) */
+  double *hcap_cur_w, *hcap_prev_w;
+  int64_t hcap_bucket_ns;
   double p_at_dec_w;
   hr_mode_t mode;
   uint64_t rng;
@@ -528,6 +532,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->lcur_w);
   free(a->bmax_cur);
   free(a->bmax_prev);
+  free(a->hcap_cur_w);
+  free(a->hcap_prev_w);
   free(a->cap_w);
   free(a->cap_min_w);
   free(a->cap_max_w);
@@ -621,6 +627,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->qdown_w = malloc(n * sizeof *a->qdown_w);
   a->bmax_cur = calloc(m, sizeof *a->bmax_cur);
   a->bmax_prev = calloc(m, sizeof *a->bmax_prev);
+  a->hcap_cur_w = calloc(m, sizeof *a->hcap_cur_w);
+  a->hcap_prev_w = calloc(m, sizeof *a->hcap_prev_w);
   a->cap_w = malloc(m * sizeof *a->cap_w);
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
@@ -631,8 +639,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->act_on = calloc(m, 1);
   if (!a->act_on || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
       !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
-      !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->cap_w || !a->cap_min_w ||
-      !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
+      !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w || !a->hcap_prev_w ||
+      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -1080,9 +1088,20 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
   /* Every leaf's present cap in one call, into the scratch array (free
    * until decide() fills it with the new caps). */
   (void)hr_lease_sys_cap_w_many(a->sys, a->leaf_node, a->n_leaves, t, a->scr_w);
+  int new_bucket = 0;
+  if (a->cfg.hold_release && t - a->hcap_bucket_ns >= (int64_t)(a->cfg.grid_hold_s * 1e9)) {
+    new_bucket = 1;
+    a->hcap_bucket_ns = t;
+  }
   for (size_t k = 0; k < a->n_leaves; k++) {
     size_t nk = (size_t)a->leaf_node[k];
     double cap = a->scr_w[k];
+    if (new_bucket) {
+      a->hcap_prev_w[k] = a->hcap_cur_w[k];
+      a->hcap_cur_w[k] = cap;
+    } else if (cap > a->hcap_cur_w[k]) {
+      a->hcap_cur_w[k] = cap;
+    }
     double d;
     if (a->p_t_ns[k] == INT64_MIN || t - a->p_t_ns[k] > a->cfg.stale_ns) {
       d = cap; /* no fresh reading: hold the present cap (degraded mode stops growth) */
@@ -1109,8 +1128,21 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
        * either: a workload's own swing (a checkpoint) would otherwise pull
        * its leases down and the hold pin them there after it ends.  The
        * budgets still cut whatever a protective device needs. */
-      if (hold && (d > cap || a->cfg.hold_keep))
-        d = cap;
+      if (hold && (d > cap || a->cfg.hold_keep)) {
+        /* With hold_release a cap may come back to the highest it held in
+         * the last one to two hold lengths: the load swung at that cap, in
+         * the swing the monitor has seen; a rise above it would be new.
+         * Without it a hold that the load's own swing keeps re-arming pins
+         * the caps wherever they stood when it began (a restart caught
+         * half-way up its leases; docs/results.md, sync-restart). */
+        double back = cap;
+        if (a->cfg.hold_release && d > cap) {
+          back = a->hcap_cur_w[k] > a->hcap_prev_w[k] ? a->hcap_cur_w[k] : a->hcap_prev_w[k];
+          back = d < back ? d : back;
+          back = back > cap ? back : cap;
+        }
+        d = back;
+      }
     }
     a->demand_w[nk] = d;
   }

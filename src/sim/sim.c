@@ -322,8 +322,13 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
   if (strcmp(name, "thunderbolt") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_MULT_DECREASE);
   /* headroom-thermal is the old name of today's default. */
-  if (strcmp(name, "headroom") == 0 || strcmp(name, "headroom-thermal") == 0)
-    return lease_default(cfg);
+  if (strcmp(name, "headroom") == 0 || strcmp(name, "headroom-thermal") == 0) {
+    /* In a grid hold a cap may come back to where it recently was (loop.h
+     * hold_release; docs/results.md, sync-restart). */
+    int rc = lease_default(cfg);
+    cfg->hold_release = 1;
+    return rc;
+  }
   if (strcmp(name, "headroom-flat") == 0) {
     /* The earlier default: every node's continuous limit (80 % of its
      * rating) held at every instant, and a lost feed revokes every lease. */
