@@ -126,7 +126,7 @@ int cmd_capacity(int argc, char **argv)
        .kind = CLI_STR,
        .dst = &policies,
        .arg = "P[,P...]",
-       .help = "policies to search (default all: " ALL_POLICIES ")"},
+       .help = "policies to search, any of headroom sim's (default: " ALL_POLICIES ")"},
       {.name = "--report",
        .kind = CLI_STR,
        .dst = &dir,
@@ -249,7 +249,7 @@ int cmd_capacity(int argc, char **argv)
   for (char *save = NULL, *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     hr_agent_cfg_t probe;
     if (hr_sim_policy_cfg(t, &probe) != HR_OK)
-      return cli_bad(&spec, "--policy", "unknown policy '%s' (known: " ALL_POLICIES ")", t);
+      return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " CLI_SIM_POLICIES ")", t);
     if (n_pol == (int)(sizeof pol / sizeof pol[0]))
       return cli_bad(&spec, "--policy", "at most %d policies", (int)(sizeof pol / sizeof pol[0]));
     pol[n_pol++] = t;

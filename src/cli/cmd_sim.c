@@ -87,10 +87,7 @@ static double ms(double s)
   return s * 1e3;
 }
 
-/* The policies of hr_sim_policy_cfg, for --help and the refusal. */
-#define POLICIES                                                                                   \
-  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat,\n"               \
-  "headroom-smooth, headroom-band, headroom-admit, lease-3band, lease-2thr"
+#define POLICIES CLI_SIM_POLICIES
 
 int cmd_sim(int argc, char **argv)
 {
