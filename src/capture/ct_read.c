@@ -695,19 +695,35 @@ static double ts_unit_ns(const hr_ct_cfg_t *cfg)
   return (cfg->frac_digits > 6 ? 1.0 : 1000.0) * cfg->timemult;
 }
 
+/* Times a file can hold but 64-bit nanoseconds cannot (a start in 2017 plus
+ * a timestamp offset of centuries, a rate of 1e-300 Hz) come out as
+ * INT64_MIN, "no time", instead of wrapping. */
+static int64_t ns_of(double x)
+{
+  return x > -9.2e18 && x < 9.2e18 ? (int64_t)llround(x) : INT64_MIN;
+}
+
+static int64_t ns_add(int64_t a, int64_t b)
+{
+  int64_t r;
+  if (a == INT64_MIN || b == INT64_MIN || __builtin_add_overflow(a, b, &r) || r == INT64_MIN)
+    return INT64_MIN;
+  return r;
+}
+
 static int64_t seg_start_ns(const hr_ct_rec_t *rec, int s)
 {
   const hr_ct_cfg_t *cfg = &rec->cfg;
   int64_t first = s ? cfg->rates[s - 1].end_sample : 0;
   if (first < rec->n_samples && rec->timestamp[first] != HR_CT_NO_TIME &&
       rec->timestamp[0] != HR_CT_NO_TIME && (s == 0 || rec->timestamp[first] != 0))
-    return (int64_t)llround((double)(rec->timestamp[first] - rec->timestamp[0]) * ts_unit_ns(cfg));
+    return ns_of(((double)rec->timestamp[first] - (double)rec->timestamp[0]) * ts_unit_ns(cfg));
   if (s == 0)
     return 0;
   int64_t pfirst = s > 1 ? cfg->rates[s - 2].end_sample : 0;
   double samp = cfg->rates[s - 1].samp_hz;
-  return seg_start_ns(rec, s - 1) +
-         (samp > 0 ? (int64_t)llround((double)(first - pfirst) * 1e9 / samp) : 0);
+  return ns_add(seg_start_ns(rec, s - 1),
+                samp > 0 ? ns_of((double)(first - pfirst) * 1e9 / samp) : 0);
 }
 
 int64_t hr_ct_time_ns(const hr_ct_rec_t *rec, int64_t k)
@@ -719,12 +735,12 @@ int64_t hr_ct_time_ns(const hr_ct_rec_t *rec, int64_t k)
   if (s < 0 || cfg->rates[s].samp_hz <= 0) {
     if (rec->timestamp[k] == HR_CT_NO_TIME || rec->timestamp[0] == HR_CT_NO_TIME)
       return INT64_MIN;
-    return cfg->start_ns +
-           (int64_t)llround((double)(rec->timestamp[k] - rec->timestamp[0]) * ts_unit_ns(cfg));
+    return ns_add(cfg->start_ns,
+                  ns_of(((double)rec->timestamp[k] - (double)rec->timestamp[0]) * ts_unit_ns(cfg)));
   }
   int64_t first = s ? cfg->rates[s - 1].end_sample : 0;
-  return cfg->start_ns + seg_start_ns(rec, s) +
-         (int64_t)llround((double)(k - first) * 1e9 / cfg->rates[s].samp_hz);
+  return ns_add(ns_add(cfg->start_ns, seg_start_ns(rec, s)),
+                ns_of((double)(k - first) * 1e9 / cfg->rates[s].samp_hz));
 }
 
 /* ------------------------------------------------------------ DAT */

@@ -221,6 +221,34 @@ static const char good_cfg[] = "ST,DEV,2013\n"
                                "0,0\n"
                                "0,0\n";
 
+/* A time a file can state but 64-bit nanoseconds cannot hold comes out as
+ * INT64_MIN ("no time"), never wrapped (a CI fuzzer's find: a start in 2024
+ * plus samples of a 1.2e-10 Hz rate, 8.3e18 ns apart, overflowed). */
+static void test_time_out_of_range(void **state)
+{
+  (void)state;
+  char cfg[sizeof good_cfg + 16];
+  const char *at = strstr(good_cfg, "1000,3\n");
+  assert_non_null(at);
+  int n = snprintf(cfg, sizeof cfg, "%.*s1.2e-10,3\n%s", (int)(at - good_cfg), good_cfg,
+                   at + strlen("1000,3\n"));
+  assert_true(n > 0 && (size_t)n < sizeof cfg);
+  hr_ct_cfg_t c;
+  hr_diag_t d;
+  assert_int_equal(hr_ct_cfg_parse(cfg, (size_t)n, "r.cfg", &c, NULL, &d), HR_OK);
+  const char dat[] = "1,0,1,2,0\n2,1000,3,4,1\n3,2000,5,6,0\n4,3000,7,8,1\n5,5000,9,10,0\n";
+  hr_ct_rec_t *r;
+  assert_int_equal(hr_ct_dat_parse(&c, HR_CT_ASCII, dat, sizeof dat - 1, "r.dat", &r, NULL, &d),
+                   HR_OK);
+  assert_int_equal(hr_ct_time_ns(r, 0), c.start_ns);
+  assert_true(hr_ct_time_ns(r, 1) == INT64_MIN);
+  assert_true(hr_ct_time_ns(r, 2) == INT64_MIN);
+  /* the second segment starts at its DAT timestamp again: representable */
+  assert_int_equal(hr_ct_time_ns(r, 3) - c.start_ns, 3000000);
+  hr_ct_rec_destroy(r);
+  hr_ct_cfg_free(&c);
+}
+
 static void test_cfg_fields(void **state)
 {
   (void)state;
@@ -466,7 +494,7 @@ int main(void)
       cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_write_rejects_unfit),
       cmocka_unit_test(test_cfg_fields),      cmocka_unit_test(test_cfg_errors),
       cmocka_unit_test(test_dat_errors),      cmocka_unit_test(test_files_missing),
-      cmocka_unit_test(test_shared_all_read),
+      cmocka_unit_test(test_shared_all_read), cmocka_unit_test(test_time_out_of_range),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
