@@ -165,6 +165,13 @@ typedef struct hr_coord_cfg {
 /* Events reported to the operator callback. */
 typedef void (*hr_lease_notify_fn)(void *user, hr_mode_t mode, unsigned events, int64_t t_ns);
 
+/* What a holder falls to when its lease expires (hr_lease_cfg_t.expiry_fallback). */
+typedef enum hr_expiry_fallback {
+  HR_EXPIRY_FLOOR = 0,     /* its floor (floor_w) */
+  HR_EXPIRY_SAFE_SHARE = 1 /* below a stopped coordinator: min(its last grant, its static
+                              safe share), never below its floor (hr_lease_sys_safe_share) */
+} hr_expiry_fallback_t;
+
 typedef struct hr_lease_cfg {
   hr_budget_cfg_t budget;
   hr_tier_cfg_t tier[HR_TIER_COUNT];
@@ -177,6 +184,14 @@ typedef struct hr_lease_cfg {
                                 budgets, which count every dual-corded load in full, govern);
                                 0 (default): it also enters protection mode (every lease
                                 revoked while the feed is lost) */
+  int expiry_fallback;       /* hr_expiry_fallback_t.  HR_EXPIRY_FLOOR (default): an expired
+                                lease falls to its floor.  HR_EXPIRY_SAFE_SHARE: a lease held
+                                by a node that is, or lies below, a stopped coordinator falls
+                                to min(p_w, its static safe share), at least its floor, and
+                                then holds that value without expiry (expiry_ns INT64_MAX)
+                                until a running coordinator grants it again: losing a
+                                coordinator costs its subtree no more than what the
+                                continuous ratings allow (docs/lease.md) */
   hr_lease_notify_fn notify; /* called on every mode change; may be NULL */
   void *notify_user;         /* passed to notify; borrowed */
 } hr_lease_cfg_t;
@@ -333,6 +348,24 @@ HR_API int hr_lease_sys_rebalance(hr_lease_sys_t *sys, const double *demand_w, i
  * coordinator is stopped the system holds HR_EVENT_COORD_LOSS (degraded
  * mode, which ends stable_ns after the last one restarts). */
 HR_API int hr_lease_sys_set_running(hr_lease_sys_t *sys, size_t node, int running, int64_t t_ns);
+
+/* The static safe share of node (tree index), computed from the tree's
+ * continuous ratings alone, top down: a root's is its continuous limit (its
+ * grid max_p_w if lower) less its reserve; a coordinator gives each child
+ * its floor plus a part of the rest (its safe share less its reserve less
+ * the children's floors) in proportion to the child's continuous rating (an
+ * unrated node: the sum of its children's; an unrated leaf: 0), one factor
+ * for all the children, the largest that fits the total and every conductor
+ * of a three-phase parent; then each child is capped by its own continuous
+ * limit (a third on each conductor of a three-phase node) and, dual-corded,
+ * takes the smaller of its two parents' shares.  So the children's safe
+ * shares sum to at most their parent's, in total and on every conductor,
+ * except where their floors alone exceed it.  *total_w gets the total;
+ * phase_w (may be NULL) the per-conductor shares of a three-phase node with
+ * children (INFINITY for every other node).  Computed whatever
+ * expiry_fallback says.  HR_OK or HR_ERR_INVALID_ARG. */
+HR_API int hr_lease_sys_safe_share(const hr_lease_sys_t *sys, size_t node, double *total_w,
+                                   double phase_w[3]);
 
 /* 1 when node's coordinator runs, 0 when stopped, -1 for bad arguments. */
 HR_API int hr_lease_sys_running(const hr_lease_sys_t *sys, size_t node);

@@ -486,6 +486,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   if (!(cfg->degraded_frac > 0.0 && cfg->degraded_frac <= 1.0))
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "degraded_frac",
                          "must be > 0 and at most 1 (got %g)", cfg->degraded_frac);
+  if (cfg->expiry_fallback != HR_EXPIRY_FLOOR && cfg->expiry_fallback != HR_EXPIRY_SAFE_SHARE)
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "expiry_fallback",
+                         "must be %d (floor) or %d (safe_share) (got %d)", HR_EXPIRY_FLOOR,
+                         HR_EXPIRY_SAFE_SHARE, cfg->expiry_fallback);
   if (cfg->stable_ns < 0)
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "stable_ns", "must be >= 0 (got %lld)",
                          (long long)cfg->stable_ns);
@@ -520,6 +524,10 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->lease_granted_ns, n);
   ALLOC(s->view, n);
   ALLOC(s->floor_w, n);
+  ALLOC(s->safe_w, n);
+  ALLOC(s->safe_r, n);
+  ALLOC(s->safe_ph, 4 * n);
+  ALLOC(s->cutoff, n);
   ALLOC(s->agg_w, n);
   ALLOC(s->mean_w, n);
   ALLOC(s->offer_w, n);
@@ -717,6 +725,8 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   hr__lease_lift_to_floors(s);
   memcpy(s->pph, s->fph, 4 * s->n_ph * sizeof *s->pph);
   init_shapes(s);
+  hr__lease_cutoff_compute(s);
+  hr__lease_safe_compute(s);
   s->stats.clamp_ns = INT64_MIN;
   size_t bad = 0;
   if ((rc = hr__lease_check_floors(s, &bad)) != HR_OK) {

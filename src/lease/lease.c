@@ -122,8 +122,13 @@ int hr_lease_due(const hr_lease_t *l, int64_t t_ns)
 {
   if (!l)
     return 1;
-  /* Renew before half the lease time is used (orchestration.md §4). */
-  return t_ns >= l->granted_ns + (l->expiry_ns - l->granted_ns) / 2;
+  if (l->expiry_ns <= l->granted_ns)
+    return 1;
+  /* Renew before half the lease time is used (orchestration.md §4).  In
+   * unsigned arithmetic: a standing fallback lease (expiry INT64_MAX, lease.h
+   * expiry_fallback) is longer than int64 can subtract. */
+  uint64_t half = ((uint64_t)l->expiry_ns - (uint64_t)l->granted_ns) / 2u;
+  return t_ns >= (int64_t)((uint64_t)l->granted_ns + half);
 }
 
 int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cfg)
@@ -141,7 +146,7 @@ int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cf
   }
   s->own_cfg[k] = *cfg;
   s->ccfg[k] = &s->own_cfg[k];
-  return HR_OK;
+  return hr__lease_safe_compute(s); /* its reserve changes its children's safe shares */
 }
 
 int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
@@ -160,6 +165,7 @@ int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
     hr__lease_budgets_all(s);
     return rc;
   }
+  hr__lease_safe_compute(s);
   return hr__lease_apply_budgets(s, t);
 }
 
@@ -195,6 +201,7 @@ int hr_lease_sys_set_rated_100_many(hr_lease_sys_t *s, const size_t *nodes, size
     return rc;
   }
   free(old);
+  hr__lease_safe_compute(s);
   return hr__lease_apply_budgets(s, t);
 }
 
@@ -232,6 +239,7 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
    * grant that was only its floor follows a lowered one down, or it would
    * keep a share nobody granted (and bring it back when a lost feed
    * returns, in protection mode). */
+  hr__lease_safe_compute(s);
   hr__lease_follow_floors(s, t);
   hr__lease_lift_to_floors(s);
   hr__lease_cut_all(s, t);
@@ -260,6 +268,9 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
   if (s->running[k] != r)
     s->n_stopped += r ? (size_t)-1 : 1;
   s->running[k] = r;
+  hr__lease_cutoff_compute(s);
+  if (restarted && s->cfg.expiry_fallback)
+    hr__lease_fallback_restart(s, t);
   /* Losing a coordinator is a mode event by itself (orchestration.md §3.5). */
   if (s->n_stopped)
     s->auto_events |= HR_EVENT_COORD_LOSS;
@@ -521,7 +532,7 @@ int hr_lease_sys_osc(const hr_lease_sys_t *s, size_t k, hr_lease_osc_t *out)
   int64_t e = s->lease_exp_ns[k], from = s->last_change_ns[k];
   /* As ramp_from(), for any later t: a lease still running drops at its
    * expiry, which is when the ramp will count from if nothing changes first. */
-  if (s->lease_p_w[k] > s->floor_w[k] && e > from && e != INT64_MIN)
+  if (s->lease_p_w[k] > s->floor_w[k] && e > from && e != INT64_MIN && e != INT64_MAX)
     from = e;
   out->ramp_from_ns = from == never ? INT64_MIN : from;
   out->damp_window_ns = s->win_start_ns[k];

@@ -139,6 +139,11 @@ struct hr_lease_sys {
                       children's room) */
   double *dph;     /* rebalance: demand per conductor */
   double *lim_eff; /* budgets: the smallest limit on the path from a root */
+  /* Static safe shares (safe.c, hr_lease_sys_safe_share): the total and,
+   * for a node with per-phase tables, per conductor (4 doubles a node);
+   * safe_r: the continuous rating each is weighted by. */
+  double *safe_w, *safe_ph, *safe_r;
+  uint8_t *cutoff; /* 1: the node's coordinator or one above it is stopped */
   /* scratch of a split at a three-phase node: per child, its least load per
    * conductor (ml) and its load per watt above that (ms), 3 doubles each */
   double *ml, *ms;
@@ -244,6 +249,18 @@ static inline int is_root(const hr_lease_sys_t *s, size_t k)
   return s->par[k] < 0;
 }
 
+/* What node k's lease falls to once expired: its floor, or with
+ * HR_EXPIRY_SAFE_SHARE below a stopped coordinator min(its last grant, its
+ * safe share), never below the floor (so never above what it held). */
+static inline double hr__lease_fallback_w(const hr_lease_sys_t *s, size_t k)
+{
+  double f = s->floor_w[k];
+  if (!s->cfg.expiry_fallback || s->n_stopped == 0 || !s->cutoff[k])
+    return f;
+  double v = s->lease_p_w[k] < s->safe_w[k] ? s->lease_p_w[k] : s->safe_w[k];
+  return v > f ? v : f;
+}
+
 static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
 {
   if (s->dead[k])
@@ -255,7 +272,9 @@ static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
     return b > s->floor_w[k] ? b : s->floor_w[k];
   }
   /* hr_lease_cap_w, inlined: exported functions are not inlined in PIC code. */
-  return t < s->lease_exp_ns[k] ? s->lease_p_w[k] : s->floor_w[k];
+  if (t < s->lease_exp_ns[k])
+    return s->lease_p_w[k];
+  return hr__lease_fallback_w(s, k);
 }
 
 /* What node k's coordinator may hand out at t: its cap, within its limit. */
@@ -312,6 +331,15 @@ static inline void cur_phase(const hr_lease_sys_t *s, size_t k, int64_t t, doubl
   out[0] = v[0];
   out[1] = v[1];
   out[2] = v[2];
+  if (t >= s->lease_exp_ns[k] && s->cfg.expiry_fallback && s->n_stopped && s->cutoff[k]) {
+    /* The expiry fallback per conductor: min(last grant, safe share),
+     * at least the floors. */
+    const double *p = ph_row(s->pph, s, k), *sf = s->safe_ph + 4 * k;
+    for (int q = 0; q < 3; q++) {
+      double x = p[q] < sf[q] ? p[q] : sf[q];
+      out[q] = x > out[q] ? x : out[q];
+    }
+  }
 }
 
 /* Load that child c puts on parent p's conductors (out[3]) when it holds v
@@ -500,6 +528,15 @@ void hr__lease_fit_from(hr_lease_sys_t *s, size_t p, int64_t t);
 void hr__lease_cut_all(hr_lease_sys_t *s, int64_t t);
 double hr__lease_granted_under(const hr_lease_sys_t *s, size_t k, int64_t t);
 void hr__lease_start_at(hr_lease_sys_t *s, int64_t t);
+/* Safe shares (safe.c): computed at creation and when ratings, floors or
+ * reserves change; the cut-off flags from the running flags; the
+ * conversion of expired leases below a stopped coordinator into standing
+ * fallback leases (called by hr__lease_start_at), and their hand-over to a
+ * restarted coordinator. */
+int hr__lease_safe_compute(hr_lease_sys_t *s);
+void hr__lease_cutoff_compute(hr_lease_sys_t *s);
+void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t);
+void hr__lease_fallback_restart(hr_lease_sys_t *s, int64_t t);
 int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t);
 double hr__lease_grid_env(hr_lease_sys_t *s, size_t k, int64_t t, double g_now);
 void hr__lease_shorten(hr_lease_sys_t *s, size_t k, int64_t t);

@@ -326,6 +326,9 @@ double hr__lease_granted_under(const hr_lease_sys_t *s, size_t k, int64_t t)
  * a site's ramp envelope starts at what is granted then. */
 void hr__lease_start_at(hr_lease_sys_t *s, int64_t t)
 {
+  /* Every call that gives a time comes here first: expired leases below a
+   * stopped coordinator become their standing fallbacks (safe.c). */
+  hr__lease_fallback_at(s, t);
   if (s->started)
     return;
   s->started = 1;

@@ -288,12 +288,15 @@ void hr__sim_set_plain(hr_sim_t *s, int on)
  * budgets already count every dual-corded load in full, so its grants fit
  * within its trip curve (lease.h, feed_loss_budgets).  A grid hold keeps
  * caps where they are (hold_keep), and the caps keep to the grid's ramp
- * limit (grid_ramp_caps; loop.h). */
+ * limit (grid_ramp_caps; loop.h).  A lease that expires below a stopped
+ * coordinator falls to min(its last grant, its static safe share of the
+ * continuous ratings), not to its floor (lease.h expiry_fallback). */
 static int lease_default(hr_agent_cfg_t *cfg)
 {
   int rc = hr_agent_cfg_init(cfg, HR_LOOP_LEASE);
   cfg->lease.budget.cont_window_s = 3600.0;
   cfg->lease.feed_loss_budgets = 1;
+  cfg->lease.expiry_fallback = HR_EXPIRY_SAFE_SHARE;
   cfg->hold_keep = 1;
   cfg->grid_ramp_caps = 1;
   return rc;

@@ -1,0 +1,196 @@
+/* The expiry fallback below a stopped coordinator (hr_lease_cfg_t
+ * .expiry_fallback = HR_EXPIRY_SAFE_SHARE): each node's static safe share,
+ * computed once from the tree's continuous ratings, and what an expired lease
+ * below a stopped coordinator falls to, min(its last grant, its safe share),
+ * never below its floor.  "Losing the network costs performance, never
+ * safety" (docs/lease.md, "Stopped coordinators"): the fallback never raises
+ * a cap, and the safe shares of a node's children sum to at most its own, in
+ * total and per conductor, so every sum below a node stays within what it
+ * was granted and within the continuous ratings. */
+#include "lease/lease_sys.h"
+
+/* Continuous limit of node k from its rating alone: no thermal state, no
+ * window on the mean, no burst (a cold device, the NEC 80 % unless the node
+ * is 100 %-rated), a root's grid max_p_w if lower; INFINITY when unrated. */
+static double static_cont_w(const hr_lease_sys_t *s, size_t k)
+{
+  hr_budget_t b;
+  int r = s->rated[k] == 255 ? -1 : (int)s->rated[k];
+  if (hr__budget_node_checked(tnode(s, k), NULL, &s->cfg.budget, r, -1.0, &b) != HR_OK)
+    return 0.0; /* a device that cannot be modelled: give nothing above the floors */
+  double c = isnan(b.cont_w) ? 0.0 : b.cont_w;
+  const hr_tree_node_t *nd = tnode(s, k);
+  if (is_root(s, k) && nd->grid && nd->grid->max_p_w > 0.0 && nd->grid->max_p_w < c)
+    c = nd->grid->max_p_w;
+  return c;
+}
+
+static double dmin(double a, double b)
+{
+  return b < a ? b : a;
+}
+
+int hr__lease_safe_compute(hr_lease_sys_t *s)
+{
+  size_t n = s->n;
+  /* Weights, bottom up (the system's order is topological): a node's own
+   * continuous limit, an unrated node's the sum of its children's, an
+   * unrated leaf 0 (it gets its floor: nothing is known to be safe above
+   * it).  Continuous ratings, not the policy's priorities: the share must
+   * be fixed by the tree, so that it is the same whoever computes it and
+   * whenever, and it must be what the conductors carry for hours. */
+  for (size_t j = n; j-- > 0;) {
+    double c = static_cont_w(s, j);
+    s->safe_w[j] = c; /* the node's own cap, used top-down below */
+    if (isfinite(c)) {
+      s->safe_r[j] = c;
+      continue;
+    }
+    size_t m = 0;
+    const int32_t *ch = kids(s, j, &m);
+    double r = 0.0;
+    for (size_t i = 0; i < m; i++)
+      r += s->safe_r[ch[i]];
+    s->safe_r[j] = isfinite(r) ? r : 0.0;
+  }
+  /* safe_w holds each node's own cap; the shares offered by its parents
+   * are gathered in the unused 4th slot of safe_ph, per conductor in the
+   * first three. */
+  for (size_t k = 0; k < n; k++)
+    for (int q = 0; q < 4; q++)
+      s->safe_ph[4 * k + (size_t)q] = INFINITY;
+#define offer(k) s->safe_ph[4 * (size_t)(k) + 3]
+  for (size_t k = 0; k < n; k++) {
+    double own = s->safe_w[k], f = s->floor_w[k];
+    double sk = dmin(offer(k), own);
+    if (sk < f)
+      sk = f;
+    s->safe_w[k] = sk;
+    double *sph = s->safe_ph + 4 * k;
+    const double *fph = s->ph_idx[k] >= 0 ? ph_row(s->fph, s, k) : NULL;
+    if (s->three[k])
+      for (int q = 0; q < 3; q++) {
+        /* the device's limits are conductor currents: a third each */
+        sph[q] = dmin(dmin(sph[q], own / 3.0), sk);
+        if (fph && sph[q] < fph[q])
+          sph[q] = fph[q];
+      }
+    size_t m = 0;
+    const int32_t *ch = kids(s, k, &m);
+    if (m == 0)
+      continue;
+    /* The part above the floors, less this coordinator's reserve (its
+     * safe share gives no reserve away), in proportion to the ratings;
+     * one factor alpha for every child, the largest that fits the total
+     * and, at a three-phase node, every conductor. */
+    double res = s->ccfg[k]->reserve_frac;
+    double a = isfinite(sk) ? sk - res * sk : sk;
+    double sf = 0.0, sr = 0.0, fq[3] = {0.0, 0.0, 0.0}, rq[3] = {0.0, 0.0, 0.0};
+    for (size_t i = 0; i < m; i++) {
+      size_t c = (size_t)ch[i];
+      double fc = s->floor_w[c], rc = s->safe_r[c], w[3];
+      sf += fc;
+      sr += rc;
+      if (!s->three[k])
+        continue;
+      contrib(s, c, k, fc, s->ph_idx[c] >= 0 ? ph_row(s->fph, s, c) : NULL, w);
+      uint8_t code = code_of(s, c, k);
+      for (int q = 0; q < 3; q++) {
+        fq[q] += w[q];
+        rq[q] += (code == PH_NODE ? 1.0 / 3.0 : PH_W[code][q]) * rc;
+      }
+    }
+    double alpha = sr > 0.0 ? (a - sf) / sr : 0.0;
+    if (s->three[k])
+      for (int q = 0; q < 3; q++) {
+        double aq = isfinite(sph[q]) ? sph[q] - res * sph[q] : sph[q];
+        if (rq[q] > 0.0 && (aq - fq[q]) / rq[q] < alpha)
+          alpha = (aq - fq[q]) / rq[q];
+      }
+    if (!(alpha > 0.0)) /* floors that fill the share, or NAN */
+      alpha = 0.0;
+    for (size_t i = 0; i < m; i++) {
+      size_t c = (size_t)ch[i];
+      double rc = s->safe_r[c];
+      double x = rc > 0.0 ? alpha * rc : 0.0;
+      double sh = s->floor_w[c] + x;
+      if (sh < offer(c))
+        offer(c) = sh;
+      if (s->three[k] && code_of(s, c, k) == PH_NODE) {
+        const double *fc = ph_row(s->fph, s, c);
+        for (int q = 0; q < 3; q++)
+          s->safe_ph[4 * (size_t)c + (size_t)q] =
+              dmin(s->safe_ph[4 * (size_t)c + (size_t)q], fc[q] + x / 3.0);
+      }
+    }
+  }
+#undef offer
+  return HR_OK;
+}
+
+void hr__lease_cutoff_compute(hr_lease_sys_t *s)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    int32_t a = s->par[k], b = s->parb[k];
+    s->cutoff[k] =
+        (uint8_t)(!s->running[k] || (a >= 0 && s->cutoff[a]) || (b >= 0 && s->cutoff[b]));
+  }
+}
+
+/* An expired lease below a stopped coordinator becomes a standing lease of
+ * its fallback (no expiry): the value it already holds by cap_at(), made a
+ * grant, so that a running coordinator below the stopped one (a rack under a
+ * stopped row) keeps granting its children within it instead of seeing its
+ * own lease, and so theirs, end.  Parents first (the system's order): a
+ * node's children expire no later than it does. */
+void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t)
+{
+  if (!s->cfg.expiry_fallback || s->n_stopped == 0)
+    return;
+  for (size_t k = 0; k < s->n; k++) {
+    if (!s->cutoff[k] || is_root(s, k) || s->dead[k] || t < s->lease_exp_ns[k])
+      continue;
+    double fb = hr__lease_fallback_w(s, k);
+    if (!(fb > s->floor_w[k]))
+      continue; /* it falls to its floor, as without the option */
+    if (s->ph_idx[k] >= 0) {
+      double v[3];
+      cur_phase(s, k, t, v);
+      memcpy(s->pph + 4 * (size_t)s->ph_idx[k], v, sizeof v);
+    }
+    int64_t e = s->lease_exp_ns[k];
+    /* A drop at the expiry is a change the ramp counts from (ramp_from). */
+    if (fb < s->lease_p_w[k] && e > s->last_change_ns[k])
+      s->last_change_ns[k] = e;
+    s->lease_p_w[k] = fb;
+    s->lease_granted_ns[k] = e;
+    s->lease_exp_ns[k] = INT64_MAX;
+  }
+}
+
+/* A restarted coordinator takes over the standing fallbacks below it as its
+ * own grants: each becomes a lease of the same value from t, nested as any
+ * grant (expiry_for), parents first.  The cut cascade that follows in
+ * hr_lease_sys_set_running fits them to the budgets of now. */
+void hr__lease_fallback_restart(hr_lease_sys_t *s, int64_t t)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    if (s->cutoff[k] || is_root(s, k) || s->lease_exp_ns[k] != INT64_MAX)
+      continue;
+    s->lease_granted_ns[k] = t;
+    s->lease_exp_ns[k] = expiry_for(s, k, t);
+  }
+}
+
+int hr_lease_sys_safe_share(const hr_lease_sys_t *s, size_t node, double *total_w,
+                            double phase_w[3])
+{
+  if (!s || node >= s->n || !total_w)
+    return HR_ERR_INVALID_ARG;
+  size_t k = (size_t)s->lidx[node];
+  *total_w = s->safe_w[k];
+  if (phase_w)
+    for (int q = 0; q < 3; q++)
+      phase_w[q] = s->ph_idx[k] >= 0 ? s->safe_ph[4 * k + (size_t)q] : INFINITY;
+  return HR_OK;
+}
