@@ -209,13 +209,18 @@ typedef struct hr_lease {
                               as within p_w.  INFINITY for every other holder, whose whole p_w
                               sits on the conductors it is connected to */
   double floor_phase_w[3]; /* the same after expiry: its floors per conductor */
+  double fall_w;           /* what it falls to at expiry when that is more than its floor
+                              (hr_lease_cfg_t.expiry_fallback: min(p_w, its safe share) for a
+                              holder below a stopped coordinator), else 0 or floor_w */
+  double fall_phase_w[3];  /* the same per conductor (0 or floor_phase_w when none) */
 } hr_lease_t;
 
-/* Cap [W] a holder applies at t_ns: p_w before expiry, floor_w after. */
+/* Cap [W] a holder applies at t_ns: p_w before expiry, after it
+ * max(floor_w, fall_w) (the floor unless the expiry fallback applies). */
 HR_API double hr_lease_cap_w(const hr_lease_t *lease, int64_t t_ns);
 
 /* Per-conductor caps [W] of a holder at t_ns into out[3]: phase_w before
- * expiry, floor_phase_w after.  HR_OK or HR_ERR_INVALID_ARG. */
+ * expiry, max(floor_phase_w, fall_phase_w) after.  HR_OK or HR_ERR_INVALID_ARG. */
 HR_API int hr_lease_phase_cap_w(const hr_lease_t *lease, int64_t t_ns, double out[3]);
 
 /* 1 when a holder should renew (half the lease time used, or expired). */

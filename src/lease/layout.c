@@ -528,6 +528,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->safe_r, n);
   ALLOC(s->safe_ph, 4 * n);
   ALLOC(s->cutoff, n);
+  ALLOC(s->cut_ns, n);
   ALLOC(s->agg_w, n);
   ALLOC(s->mean_w, n);
   ALLOC(s->offer_w, n);
@@ -725,7 +726,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   hr__lease_lift_to_floors(s);
   memcpy(s->pph, s->fph, 4 * s->n_ph * sizeof *s->pph);
   init_shapes(s);
-  hr__lease_cutoff_compute(s);
+  hr__lease_cutoff_compute(s, INT64_MIN);
   hr__lease_safe_compute(s);
   s->stats.clamp_ns = INT64_MIN;
   size_t bad = 0;

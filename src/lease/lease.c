@@ -104,17 +104,22 @@ double hr_lease_cap_w(const hr_lease_t *l, int64_t t_ns)
 {
   if (!l)
     return NAN;
-  return t_ns < l->expiry_ns ? l->p_w : l->floor_w;
+  if (t_ns < l->expiry_ns)
+    return l->p_w;
+  return l->fall_w > l->floor_w ? l->fall_w : l->floor_w;
 }
 
 int hr_lease_phase_cap_w(const hr_lease_t *l, int64_t t_ns, double out[3])
 {
   if (!l || !out)
     return HR_ERR_INVALID_ARG;
-  const double *v = t_ns < l->expiry_ns ? l->phase_w : l->floor_phase_w;
-  out[0] = v[0];
-  out[1] = v[1];
-  out[2] = v[2];
+  if (t_ns < l->expiry_ns) {
+    for (int q = 0; q < 3; q++)
+      out[q] = l->phase_w[q];
+    return HR_OK;
+  }
+  for (int q = 0; q < 3; q++)
+    out[q] = l->fall_phase_w[q] > l->floor_phase_w[q] ? l->fall_phase_w[q] : l->floor_phase_w[q];
   return HR_OK;
 }
 
@@ -146,7 +151,7 @@ int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cf
   }
   s->own_cfg[k] = *cfg;
   s->ccfg[k] = &s->own_cfg[k];
-  return hr__lease_safe_compute(s); /* its reserve changes its children's safe shares */
+  return hr__lease_safe_refresh(s); /* its reserve changes its children's safe shares */
 }
 
 int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
@@ -165,7 +170,7 @@ int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
     hr__lease_budgets_all(s);
     return rc;
   }
-  hr__lease_safe_compute(s);
+  hr__lease_safe_refresh(s);
   return hr__lease_apply_budgets(s, t);
 }
 
@@ -201,7 +206,7 @@ int hr_lease_sys_set_rated_100_many(hr_lease_sys_t *s, const size_t *nodes, size
     return rc;
   }
   free(old);
-  hr__lease_safe_compute(s);
+  hr__lease_safe_refresh(s);
   return hr__lease_apply_budgets(s, t);
 }
 
@@ -239,7 +244,7 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
    * grant that was only its floor follows a lowered one down, or it would
    * keep a share nobody granted (and bring it back when a lost feed
    * returns, in protection mode). */
-  hr__lease_safe_compute(s);
+  hr__lease_safe_refresh(s);
   hr__lease_follow_floors(s, t);
   hr__lease_lift_to_floors(s);
   hr__lease_cut_all(s, t);
@@ -265,12 +270,19 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
   hr__lease_start_at(s, t);
   unsigned char r = running ? 1 : 0;
   int restarted = r && !s->running[k];
+  /* What k's parents counted it at while it was stopped (its children's
+   * commitments): a restarted coordinator takes over from there. */
+  double lph[3] = {0.0, 0.0, 0.0}, lst = 0.0;
+  if (restarted && s->cfg.expiry_fallback)
+    lst = hr__lease_least(s, k, t, s->ph_idx[k] >= 0 ? lph : NULL);
   if (s->running[k] != r)
     s->n_stopped += r ? (size_t)-1 : 1;
   s->running[k] = r;
-  hr__lease_cutoff_compute(s);
+  hr__lease_cutoff_compute(s, t);
   if (restarted && s->cfg.expiry_fallback)
-    hr__lease_fallback_restart(s, t);
+    hr__lease_fallback_restart(s, k, lst, lph, t);
+  if (s->n_stopped == 0 && s->safe_dirty)
+    hr__lease_safe_refresh(s);
   /* Losing a coordinator is a mode event by itself (orchestration.md §3.5). */
   if (s->n_stopped)
     s->auto_events |= HR_EVENT_COORD_LOSS;
@@ -360,6 +372,19 @@ const hr_lease_t *hr__lease_view(const hr_lease_sys_t *s, size_t k)
   for (int q = 0; q < 3; q++) {
     v->phase_w[q] = s->ph_idx[k] >= 0 ? ph_row(s->pph, s, k)[q] : INFINITY;
     v->floor_phase_w[q] = s->ph_idx[k] >= 0 ? ph_row(s->fph, s, k)[q] : INFINITY;
+  }
+  /* What it falls to (time does not enter for a running holder; a stopped
+   * one's own lease falls to its floor, and hr_lease_sys_cap_w counts its
+   * children's commitments instead). */
+  v->fall_w = s->running[k] ? hr__lease_fallback_w(s, k) : v->floor_w;
+  if (s->ph_idx[k] >= 0 && s->running[k] && v->fall_w > v->floor_w) {
+    const double *p = ph_row(s->pph, s, k), *sf = s->safe_ph + 4 * k;
+    for (int q = 0; q < 3; q++) {
+      double x = p[q] < sf[q] ? p[q] : sf[q];
+      v->fall_phase_w[q] = x > v->floor_phase_w[q] ? x : v->floor_phase_w[q];
+    }
+  } else {
+    memcpy(v->fall_phase_w, v->floor_phase_w, sizeof v->fall_phase_w);
   }
   return v;
 }

@@ -144,6 +144,10 @@ struct hr_lease_sys {
    * safe_r: the continuous rating each is weighted by. */
   double *safe_w, *safe_ph, *safe_r;
   uint8_t *cutoff; /* 1: the node's coordinator or one above it is stopped */
+  int safe_dirty;  /* ratings, floors or reserves changed while a coordinator was
+                      stopped: safe shares recomputed when none is */
+  int64_t *cut_ns; /* when cutoff last became 1: a lease that expired before
+                      fell to its floor then, and stays there */
   /* scratch of a split at a three-phase node: per child, its least load per
    * conductor (ml) and its load per watt above that (ms), 3 doubles each */
   double *ml, *ms;
@@ -249,13 +253,16 @@ static inline int is_root(const hr_lease_sys_t *s, size_t k)
   return s->par[k] < 0;
 }
 
+double hr__lease_least(const hr_lease_sys_t *s, size_t c, int64_t t, double *lph);
+
 /* What node k's lease falls to once expired: its floor, or with
  * HR_EXPIRY_SAFE_SHARE below a stopped coordinator min(its last grant, its
  * safe share), never below the floor (so never above what it held). */
 static inline double hr__lease_fallback_w(const hr_lease_sys_t *s, size_t k)
 {
   double f = s->floor_w[k];
-  if (!s->cfg.expiry_fallback || s->n_stopped == 0 || !s->cutoff[k])
+  if (!s->cfg.expiry_fallback || s->n_stopped == 0 || !s->cutoff[k] ||
+      s->lease_exp_ns[k] <= s->cut_ns[k])
     return f;
   double v = s->lease_p_w[k] < s->safe_w[k] ? s->lease_p_w[k] : s->safe_w[k];
   return v > f ? v : f;
@@ -274,6 +281,12 @@ static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
   /* hr_lease_cap_w, inlined: exported functions are not inlined in PIC code. */
   if (t < s->lease_exp_ns[k])
     return s->lease_p_w[k];
+  /* With the safe-share fallback, what lies below a stopped coordinator
+   * outlives its own lease: once that ran out, its cap is what its
+   * subtree may still draw, its children's commitments (as its parents
+   * count it). */
+  if (s->cfg.expiry_fallback && s->n_stopped && !s->running[k])
+    return hr__lease_least(s, k, t, NULL);
   return hr__lease_fallback_w(s, k);
 }
 
@@ -331,7 +344,10 @@ static inline void cur_phase(const hr_lease_sys_t *s, size_t k, int64_t t, doubl
   out[0] = v[0];
   out[1] = v[1];
   out[2] = v[2];
-  if (t >= s->lease_exp_ns[k] && s->cfg.expiry_fallback && s->n_stopped && s->cutoff[k]) {
+  if (t >= s->lease_exp_ns[k] && s->cfg.expiry_fallback && s->n_stopped && !s->running[k]) {
+    hr__lease_least(s, k, t, out); /* as cap_at: its children's commitments */
+  } else if (t >= s->lease_exp_ns[k] && s->cfg.expiry_fallback && s->n_stopped && s->cutoff[k] &&
+             s->lease_exp_ns[k] > s->cut_ns[k]) {
     /* The expiry fallback per conductor: min(last grant, safe share),
      * at least the floors. */
     const double *p = ph_row(s->pph, s, k), *sf = s->safe_ph + 4 * k;
@@ -534,9 +550,13 @@ void hr__lease_start_at(hr_lease_sys_t *s, int64_t t);
  * fallback leases (called by hr__lease_start_at), and their hand-over to a
  * restarted coordinator. */
 int hr__lease_safe_compute(hr_lease_sys_t *s);
-void hr__lease_cutoff_compute(hr_lease_sys_t *s);
+/* hr__lease_safe_compute now, or once no coordinator is stopped: a safe
+ * share never moves under a fallback that stands on it. */
+int hr__lease_safe_refresh(hr_lease_sys_t *s);
+void hr__lease_cutoff_compute(hr_lease_sys_t *s, int64_t t);
 void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t);
-void hr__lease_fallback_restart(hr_lease_sys_t *s, int64_t t);
+void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const double *lph,
+                                int64_t t);
 int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t);
 double hr__lease_grid_env(hr_lease_sys_t *s, size_t k, int64_t t, double g_now);
 void hr__lease_shorten(hr_lease_sys_t *s, size_t k, int64_t t);

@@ -393,6 +393,22 @@ int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t)
     for (size_t k = 0; k < s->n; k++)
       if (!is_root(s, k) && t < s->lease_exp_ns[k] && dead_by_trip(s, k) && !unreachable(s, k))
         hr__lease_drop(s, k, t);
+  /* A grant made while one parent of a dual-corded node was dead (a lost
+   * feed, a trip) was nested under the other only (expiry_for); back, the
+   * parent's own lease bounds it again: no grant outlives a running
+   * grantor's lease.  Parents first, so it reaches every level. */
+  for (size_t k = 0; k < s->n; k++) {
+    if (is_root(s, k) || s->dead[k] || !s->running[k])
+      continue;
+    int64_t pe = s->lease_exp_ns[k];
+    size_t m = 0;
+    const int32_t *ch = kids(s, k, &m);
+    for (size_t j = 0; j < m; j++) {
+      size_t c = (size_t)ch[j];
+      if (!s->dead[c] && s->lease_exp_ns[c] > pe && s->lease_exp_ns[c] > t)
+        s->lease_exp_ns[c] = pe > t ? pe : t;
+    }
+  }
   return HR_OK;
 }
 

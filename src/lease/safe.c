@@ -128,12 +128,32 @@ int hr__lease_safe_compute(hr_lease_sys_t *s)
   return HR_OK;
 }
 
-void hr__lease_cutoff_compute(hr_lease_sys_t *s)
+int hr__lease_safe_refresh(hr_lease_sys_t *s)
 {
+  if (s->n_stopped) {
+    s->safe_dirty = 1;
+    return HR_OK;
+  }
+  s->safe_dirty = 0;
+  return hr__lease_safe_compute(s);
+}
+
+void hr__lease_cutoff_compute(hr_lease_sys_t *s, int64_t t)
+{
+  /* Cut off: every grantor the node has is stopped or cut off itself (a
+   * dual-corded node that one running side can still reach keeps the
+   * floor fallback: that side may cut it, and it renews through it).  A
+   * stopped node's own lease falls to its floor, as without the option:
+   * its parents count it by its children's commitments (least()), which
+   * are what its subtree may draw. */
   for (size_t k = 0; k < s->n; k++) {
     int32_t a = s->par[k], b = s->parb[k];
-    s->cutoff[k] =
-        (uint8_t)(!s->running[k] || (a >= 0 && s->cutoff[a]) || (b >= 0 && s->cutoff[b]));
+    int ua = a >= 0 && (!s->running[a] || s->cutoff[a]);
+    int ub = b < 0 || !s->running[b] || s->cutoff[b];
+    uint8_t v = (uint8_t)(ua && ub);
+    if (v && !s->cutoff[k])
+      s->cut_ns[k] = t;
+    s->cutoff[k] = v;
   }
 }
 
@@ -148,11 +168,23 @@ void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t)
   if (!s->cfg.expiry_fallback || s->n_stopped == 0)
     return;
   for (size_t k = 0; k < s->n; k++) {
-    if (!s->cutoff[k] || is_root(s, k) || s->dead[k] || t < s->lease_exp_ns[k])
+    /* (a stopped node's cap is its children's commitments, cap_at) */
+    if (!s->cutoff[k] || !s->running[k] || is_root(s, k) || s->dead[k] || t < s->lease_exp_ns[k])
       continue;
     double fb = hr__lease_fallback_w(s, k);
     if (!(fb > s->floor_w[k]))
       continue; /* it falls to its floor, as without the option */
+    /* Nested like any grant: no later than the lease of a running
+     * (non-root) parent, so a stopped node's own standing lease follows
+     * its parent's renewals, one at a time. */
+    int64_t en = INT64_MAX;
+    int32_t ps[2] = {s->par[k], s->parb[k]};
+    for (int j = 0; j < 2; j++)
+      if (ps[j] >= 0 && !s->dead[ps[j]] && s->running[ps[j]] && !is_root(s, (size_t)ps[j]) &&
+          s->lease_exp_ns[ps[j]] < en)
+        en = s->lease_exp_ns[ps[j]];
+    if (en <= t)
+      continue;
     if (s->ph_idx[k] >= 0) {
       double v[3];
       cur_phase(s, k, t, v);
@@ -164,21 +196,47 @@ void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t)
       s->last_change_ns[k] = e;
     s->lease_p_w[k] = fb;
     s->lease_granted_ns[k] = e;
-    s->lease_exp_ns[k] = INT64_MAX;
+    s->lease_exp_ns[k] = en;
   }
 }
 
-/* A restarted coordinator takes over the standing fallbacks below it as its
- * own grants: each becomes a lease of the same value from t, nested as any
- * grant (expiry_for), parents first.  The cut cascade that follows in
- * hr_lease_sys_set_running fits them to the budgets of now. */
-void hr__lease_fallback_restart(hr_lease_sys_t *s, int64_t t)
+/* A restarted coordinator r takes over the standing fallbacks below it as
+ * its own grants: its own lease, if it ran out while r was stopped, becomes
+ * what its parents counted it at, its commitments lst (lph per conductor;
+ * hr__lease_least before r ran again), and each standing fallback below a
+ * lease of the same value from t, nested as any grant (expiry_for),
+ * parents first.  The cut cascade that follows in hr_lease_sys_set_running
+ * fits them to the budgets of now. */
+void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const double *lph,
+                                int64_t t)
 {
+  if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r] && lst > s->floor_w[r]) {
+    int64_t e = expiry_for(s, r, t);
+    if (e > t) {
+      s->last_change_ns[r] = t; /* its cap changes now: the ramp counts from here */
+      s->lease_p_w[r] = lst;
+      if (s->ph_idx[r] >= 0)
+        memcpy(s->pph + 4 * (size_t)s->ph_idx[r], lph, 3 * sizeof *lph);
+      s->lease_granted_ns[r] = t;
+      s->lease_exp_ns[r] = e;
+    }
+  }
   for (size_t k = 0; k < s->n; k++) {
-    if (s->cutoff[k] || is_root(s, k) || s->lease_exp_ns[k] != INT64_MAX)
+    if (is_root(s, k) || s->lease_exp_ns[k] != INT64_MAX || s->dead[k])
       continue;
-    s->lease_granted_ns[k] = t;
-    s->lease_exp_ns[k] = expiry_for(s, k, t);
+    if (!s->cutoff[k]) {
+      s->lease_granted_ns[k] = t;
+      s->lease_exp_ns[k] = expiry_for(s, k, t);
+      continue;
+    }
+    /* Still cut off (a coordinator above is still stopped), but r runs
+     * again: its standing fallbacks nest under its lease, as at the
+     * conversion (hr__lease_fallback_at). */
+    int32_t ps[2] = {s->par[k], s->parb[k]};
+    for (int j = 0; j < 2; j++)
+      if (ps[j] >= 0 && !s->dead[ps[j]] && s->running[ps[j]] && !is_root(s, (size_t)ps[j]) &&
+          s->lease_exp_ns[ps[j]] < s->lease_exp_ns[k])
+        s->lease_exp_ns[k] = s->lease_exp_ns[ps[j]] > t ? s->lease_exp_ns[ps[j]] : t;
   }
 }
 

@@ -119,6 +119,7 @@ enum {
   K_FLOOR,
   K_BUDGET,
   K_OSC,
+  K_SAFE,
   K_CALL,
   K_CREATE,
   K_COUNT
@@ -138,6 +139,7 @@ static const char *const K_NAME[K_COUNT] = {
     "floors: model, caps >= floors",
     "budget: limits within ratings, tripped = 0",
     "osc: ramp_from_ns cross-check",
+    "safe shares: children within parent, within ratings",
     "call returns within 1 s",
     "creation refuses exactly floors over a limit"};
 static long n_chk[K_COUNT], n_bad[K_COUNT];
@@ -206,6 +208,9 @@ typedef struct ck {
   unsigned char *dead, *pdead, *stopped, *mark; /* pdead: dead before the call */
   int64_t *stop_ns;          /* when a stopped coordinator stopped (or came back on a feed) */
   double *floor;             /* this model's floors */
+  double *lastg;             /* each cap when the last coordinator stopped (expiry_fallback) */
+  long restart_k;            /* the node the current call restarts (-1: none) and what its */
+  double restart_least;      /* subtree was committed to before (its model least, vm) */
   double *cap;               /* caps at now after the last call */
   double (*v)[4];            /* load of the leaves below: conductors A B C (slot 0 only
                                 on single-phase nodes) and total */
@@ -553,6 +558,9 @@ static void check_ramp(ck_t *c, int floors_changed)
        * a stopped coordinator's commitments: the same exception as the sums) */
       if (!c->dead[k] && !is_leaf(c, k) && c->vm[k][3] > fl)
         fl = c->vm[k][3];
+      if (c->cfg.expiry_fallback == HR_EXPIRY_SAFE_SHARE && (long)k == c->restart_k &&
+          c->restart_least > fl)
+        fl = c->restart_least;
       if (!within(after, fl)) {
         n_increase++;
         double base = before > fl ? before : fl, inc = after - base;
@@ -664,6 +672,39 @@ static void check_budgets(ck_t *c)
       if (hr_lease_sys_device_status(c->s, k, &st) == HR_OK && st.tripped && b->limit_w > ABS_TOL)
         bad(c, K_BUDGET, "%s: device tripped but limit_w %.6f", nid(c, k), b->limit_w);
     }
+  }
+}
+
+/* Safe shares (lease.h hr_lease_sys_safe_share): each within the node's
+ * continuous rating (or its floor, which is never refused), and a node's
+ * children's within its own less its reserve (or their floors). */
+static void check_safe(ck_t *c)
+{
+  for (size_t k = 0; k < c->n; k++) {
+    double sk = NAN;
+    n_chk[K_SAFE]++;
+    if (hr_lease_sys_safe_share(c->s, k, &sk, NULL) != HR_OK || !(sk >= c->floor[k] * (1 - 1e-12))) {
+      bad(c, K_SAFE, "%s: safe share %.6f below its floor %.6f", nid(c, k), sk, c->floor[k]);
+      continue;
+    }
+    double cw = cont_model(c, k);
+    if (!within(sk, cw > c->floor[k] ? cw : c->floor[k]))
+      bad(c, K_SAFE, "%s: safe share %.6f above its continuous rating %.6f", nid(c, k), sk, cw);
+    size_t m = 0;
+    const int32_t *ch = kids(c, k, &m);
+    if (m == 0 || !isfinite(sk))
+      continue;
+    double sum = 0.0, fl = 0.0;
+    for (size_t j = 0; j < m; j++) {
+      double x = 0.0;
+      hr_lease_sys_safe_share(c->s, (size_t)ch[j], &x, NULL);
+      sum += x;
+      fl += c->floor[ch[j]];
+    }
+    double room = sk - c->cc[k].reserve_frac * sk;
+    if (!within(sum, room > fl ? room : fl))
+      bad(c, K_SAFE, "%s: children's safe shares sum to %.6f, its own %.6f less reserve is %.6f",
+          nid(c, k), sum, sk, room);
   }
 }
 
@@ -822,9 +863,18 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
       if (!is_leaf(c, x))
         continue;
       n_chk[K_STOP]++;
-      if (!within(c->cap[x], c->floor[x]))
-        bad(c, K_STOP, "%s at %.6f W, above its floor %.6f W, %.9f s after %s stopped", nid(c, x),
-            c->cap[x], c->floor[x], (double)(t - c->stop_ns[k]) / 1e9, nid(c, k));
+      /* With HR_EXPIRY_SAFE_SHARE a leaf falls to min(its last grant, its
+       * safe share), never below its floor; else to its floor. */
+      double lim = c->floor[x];
+      if (c->cfg.expiry_fallback == HR_EXPIRY_SAFE_SHARE) {
+        double sw = 0.0;
+        assert_int_equal(hr_lease_sys_safe_share(s, x, &sw, NULL), HR_OK);
+        double g = c->lastg[x] < sw ? c->lastg[x] : sw;
+        lim = g > lim ? g : lim;
+      }
+      if (!within(c->cap[x], lim))
+        bad(c, K_STOP, "%s at %.6f W, above its fallback %.6f W (floor %.6f W), %.9f s after %s stopped",
+            nid(c, x), c->cap[x], lim, c->floor[x], (double)(t - c->stop_ns[k]) / 1e9, nid(c, k));
     }
   }
   /* Modes. */
@@ -936,6 +986,7 @@ static void op_end(ck_t *c, int floors_changed)
     }
   }
   check_all(c, g_before, floors_changed);
+  c->restart_k = -1;
   c->step++;
   n_steps++;
 }
@@ -951,6 +1002,7 @@ static void ck_close(ck_t *c)
   free(c->stopped);
   free(c->mark);
   free(c->stop_ns);
+  free(c->lastg);
   free(c->floor);
   free(c->cap);
   free(c->v);
@@ -1020,6 +1072,9 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->stopped = calloc(n, 1);
   c->mark = calloc(n, 1);
   c->stop_ns = calloc(n, sizeof *c->stop_ns);
+  c->lastg = calloc(n, sizeof *c->lastg);
+  c->restart_k = -1;
+  assert_non_null(c->lastg);
   c->floor = calloc(n, sizeof *c->floor);
   c->cap = calloc(n, sizeof *c->cap);
   c->v = calloc(n, sizeof *c->v);
@@ -1054,6 +1109,8 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   if (rc != HR_OK && fit)
     bad(c, K_CREATE, "refused (%s, %s: %s) although the floors fit", hr_err_name(rc), diag.field,
         diag.message);
+  if (rc == HR_OK)
+    check_safe(c);
   return rc;
 }
 
@@ -1108,12 +1165,21 @@ static void ck_release(ck_t *c, size_t k, int64_t t)
 static void ck_running(ck_t *c, size_t k, int on, int64_t t)
 {
   op_begin(c, t, "set_running %s %d", nid(c, k), on);
+  /* A restarted coordinator takes over what its parents counted it at, its
+   * children's commitments (expiry_fallback): not growth (lease.h). */
+  c->restart_k = on && c->stopped[k] && !c->dead[k] ? (long)k : -1;
+  c->restart_least = c->vm[k][3];
   call_begin("hr_lease_sys_set_running");
   int rc = hr_lease_sys_set_running(c->s, k, on, t);
   call_end(c);
   assert_int_equal(rc, HR_OK);
-  if (!on && !c->stopped[k])
+  if (!on && !c->stopped[k]) {
     c->stop_ns[k] = t;
+    /* No cap grows while a coordinator is stopped (degraded mode), so a
+     * cap now bounds the last grant of anything below k. */
+    for (size_t x = 0; x < c->n; x++)
+      c->lastg[x] = c->tcap[x];
+  }
   c->stopped[k] = (unsigned char)!on;
   op_end(c, 0);
 }
@@ -2339,6 +2405,8 @@ static size_t pick(const ck_t *c, int want_inner)
   return 0;
 }
 
+static long env_long(const char *name, long dflt);
+
 static void run_seed(unsigned long long seed, int steps)
 {
   rng = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
@@ -2346,6 +2414,10 @@ static void run_seed(unsigned long long seed, int steps)
     rng = 1;
   hr_lease_cfg_t cfg;
   hr_lease_cfg_init(&cfg);
+  /* Odd seeds with the safe-share expiry fallback (HR_INVARIANT_FALLBACK=0
+   * or 1 forces one), no draw from the generator: the trees stay as they were. */
+  long fb = env_long("HR_INVARIANT_FALLBACK", -1);
+  cfg.expiry_fallback = (fb < 0 ? (int)(seed & 1) : fb != 0) ? HR_EXPIRY_SAFE_SHARE : HR_EXPIRY_FLOOR;
   cfg.gpu_floor_frac = irand(20) == 0 ? 0.95 : unif(0.1, 0.35);
   int redundancy = irand(3);
   gen_t *G = calloc(1, sizeof *G);
