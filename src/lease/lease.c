@@ -531,6 +531,11 @@ int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
     hr__lease_fit_from(s, c, t);
     hr__lease_shorten(s, c, t);
   }
+  /* Below a stopped coordinator a release lowers the commitments its
+   * ancestors were counted at (least()): a node cut to them may no longer
+   * have room for what its other children hold.  Fit every node again. */
+  if (held(s, c))
+    hr__lease_cut_all(s, t);
   return HR_OK;
 }
 

@@ -211,9 +211,19 @@ void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const d
                                 int64_t t)
 {
   if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r] && lst > s->floor_w[r]) {
+    /* Nested as any grant; still cut off (a coordinator above is still
+     * stopped), as a standing fallback: under its running parents only. */
     int64_t e = expiry_for(s, r, t);
+    if (s->cutoff[r]) {
+      e = INT64_MAX;
+      int32_t ps[2] = {s->par[r], s->parb[r]};
+      for (int j = 0; j < 2; j++)
+        if (ps[j] >= 0 && !s->dead[ps[j]] && s->running[ps[j]] && !is_root(s, (size_t)ps[j]) &&
+            s->lease_exp_ns[ps[j]] < e)
+          e = s->lease_exp_ns[ps[j]];
+    }
+    s->last_change_ns[r] = t; /* its cap changes now (or drops, below) */
     if (e > t) {
-      s->last_change_ns[r] = t; /* its cap changes now: the ramp counts from here */
       s->lease_p_w[r] = lst;
       if (s->ph_idx[r] >= 0)
         memcpy(s->pph + 4 * (size_t)s->ph_idx[r], lph, 3 * sizeof *lph);
@@ -227,6 +237,8 @@ void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const d
     if (!s->cutoff[k]) {
       s->lease_granted_ns[k] = t;
       s->lease_exp_ns[k] = expiry_for(s, k, t);
+      if (s->lease_exp_ns[k] <= t && s->lease_p_w[k] > s->floor_w[k])
+        s->last_change_ns[k] = t; /* ends now: a drop to its floor, now */
       continue;
     }
     /* Still cut off (a coordinator above is still stopped), but r runs
@@ -235,8 +247,11 @@ void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const d
     int32_t ps[2] = {s->par[k], s->parb[k]};
     for (int j = 0; j < 2; j++)
       if (ps[j] >= 0 && !s->dead[ps[j]] && s->running[ps[j]] && !is_root(s, (size_t)ps[j]) &&
-          s->lease_exp_ns[ps[j]] < s->lease_exp_ns[k])
+          s->lease_exp_ns[ps[j]] < s->lease_exp_ns[k]) {
         s->lease_exp_ns[k] = s->lease_exp_ns[ps[j]] > t ? s->lease_exp_ns[ps[j]] : t;
+        if (s->lease_exp_ns[k] <= t)
+          s->last_change_ns[k] = t;
+      }
   }
 }
 

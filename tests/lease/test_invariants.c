@@ -31,8 +31,14 @@
  *              most max_ramp x (t - s) + max_ramp x ramp_window over any
  *              [s, t];
  *   stopped    every leaf below a stopped coordinator is at or below its floor
- *              one lease time after the stop; the mode is degraded
- *              (HR_EVENT_COORD_LOSS) while a coordinator is stopped;
+ *              one lease time after the stop, or with expiry_fallback =
+ *              HR_EXPIRY_SAFE_SHARE (odd seeds) at or below min(its cap when
+ *              the coordinator stopped, its safe share) and at or above its
+ *              floor; the mode is degraded (HR_EVENT_COORD_LOSS) while a
+ *              coordinator is stopped;
+ *   safe       (at creation) every safe share within the node's continuous
+ *              rating and at least its floor, and a node's children's safe
+ *              shares within its own less its reserve (or their floors);
  *   clamps     hr_lease_sys_stats().clamps stays 0 (the post-condition is a
  *              safety net, never a mode of operation);
  *   floors     floors match the model (a leaf's gpu_floor_frac of its rating,
@@ -133,7 +139,7 @@ static const char *const K_NAME[K_COUNT] = {
     "ramp: increase within ramp allowance",
     "no growth outside normal mode / below a stopped coordinator",
     "grid ramp under a root",
-    "stopped coordinator: leaves at floors after one lease time",
+    "stopped coordinator: leaves at their fallback after one lease time",
     "mode/events follow stops and feed losses",
     "post-condition clamps == 0",
     "floors: model, caps >= floors",
@@ -209,8 +215,6 @@ typedef struct ck {
   int64_t *stop_ns;          /* when a stopped coordinator stopped (or came back on a feed) */
   double *floor;             /* this model's floors */
   double *lastg;             /* each cap when the last coordinator stopped (expiry_fallback) */
-  long restart_k;            /* the node the current call restarts (-1: none) and what its */
-  double restart_least;      /* subtree was committed to before (its model least, vm) */
   double *cap;               /* caps at now after the last call */
   double (*v)[4];            /* load of the leaves below: conductors A B C (slot 0 only
                                 on single-phase nodes) and total */
@@ -558,9 +562,6 @@ static void check_ramp(ck_t *c, int floors_changed)
        * a stopped coordinator's commitments: the same exception as the sums) */
       if (!c->dead[k] && !is_leaf(c, k) && c->vm[k][3] > fl)
         fl = c->vm[k][3];
-      if (c->cfg.expiry_fallback == HR_EXPIRY_SAFE_SHARE && (long)k == c->restart_k &&
-          c->restart_least > fl)
-        fl = c->restart_least;
       if (!within(after, fl)) {
         n_increase++;
         double base = before > fl ? before : fl, inc = after - base;
@@ -605,6 +606,11 @@ static void check_osc(ck_t *c)
 {
   for (size_t k = 0; k < c->n; k++) {
     if (is_root(c, k) || c->dead[k])
+      continue;
+    /* With the safe-share fallback a stopped node's cap, once its own lease
+     * ran out, is its children's commitments: it moves with them, not by a
+     * grant (its ramp starts again when it restarts, hr_lease_sys_osc then). */
+    if (c->cfg.expiry_fallback == HR_EXPIRY_SAFE_SHARE && c->stopped[k])
       continue;
     hr_lease_osc_t o;
     n_chk[K_OSC]++;
@@ -986,7 +992,6 @@ static void op_end(ck_t *c, int floors_changed)
     }
   }
   check_all(c, g_before, floors_changed);
-  c->restart_k = -1;
   c->step++;
   n_steps++;
 }
@@ -1073,7 +1078,6 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->mark = calloc(n, 1);
   c->stop_ns = calloc(n, sizeof *c->stop_ns);
   c->lastg = calloc(n, sizeof *c->lastg);
-  c->restart_k = -1;
   assert_non_null(c->lastg);
   c->floor = calloc(n, sizeof *c->floor);
   c->cap = calloc(n, sizeof *c->cap);
@@ -1165,10 +1169,6 @@ static void ck_release(ck_t *c, size_t k, int64_t t)
 static void ck_running(ck_t *c, size_t k, int on, int64_t t)
 {
   op_begin(c, t, "set_running %s %d", nid(c, k), on);
-  /* A restarted coordinator takes over what its parents counted it at, its
-   * children's commitments (expiry_fallback): not growth (lease.h). */
-  c->restart_k = on && c->stopped[k] && !c->dead[k] ? (long)k : -1;
-  c->restart_least = c->vm[k][3];
   call_begin("hr_lease_sys_set_running");
   int rc = hr_lease_sys_set_running(c->s, k, on, t);
   call_end(c);
