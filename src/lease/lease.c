@@ -270,11 +270,15 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
   hr__lease_start_at(s, t);
   unsigned char r = running ? 1 : 0;
   int restarted = r && !s->running[k];
-  /* What k's parents counted it at while it was stopped (its children's
-   * commitments): a restarted coordinator takes over from there. */
+  /* Its cap while stopped (its children's commitments, within its last
+   * grant): a restarted coordinator takes over from there. */
   double lph[3] = {0.0, 0.0, 0.0}, lst = 0.0;
   if (restarted && s->cfg.expiry_fallback)
-    lst = hr__lease_least(s, k, t, s->ph_idx[k] >= 0 ? lph : NULL);
+  {
+    lst = cap_at(s, k, t);
+    if (s->ph_idx[k] >= 0)
+      cur_phase(s, k, t, lph);
+  }
   if (s->running[k] != r)
     s->n_stopped += r ? (size_t)-1 : 1;
   s->running[k] = r;

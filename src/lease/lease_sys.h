@@ -285,8 +285,12 @@ static inline double cap_at(const hr_lease_sys_t *s, size_t k, int64_t t)
    * outlives its own lease: once that ran out, its cap is what its
    * subtree may still draw, its children's commitments (as its parents
    * count it). */
-  if (s->cfg.expiry_fallback && s->n_stopped && !s->running[k])
-    return hr__lease_least(s, k, t, NULL);
+  if (s->cfg.expiry_fallback && s->n_stopped && !s->running[k]) {
+    /* (never above its last grant: an expiry raises nothing) */
+    double l = hr__lease_least(s, k, t, NULL);
+    l = l < s->lease_p_w[k] ? l : s->lease_p_w[k];
+    return l > s->floor_w[k] ? l : s->floor_w[k];
+  }
   return hr__lease_fallback_w(s, k);
 }
 
@@ -345,7 +349,13 @@ static inline void cur_phase(const hr_lease_sys_t *s, size_t k, int64_t t, doubl
   out[1] = v[1];
   out[2] = v[2];
   if (t >= s->lease_exp_ns[k] && s->cfg.expiry_fallback && s->n_stopped && !s->running[k]) {
-    hr__lease_least(s, k, t, out); /* as cap_at: its children's commitments */
+    /* as cap_at: its children's commitments, within its last grant */
+    const double *p = ph_row(s->pph, s, k);
+    hr__lease_least(s, k, t, out);
+    for (int q = 0; q < 3; q++) {
+      double x = out[q] < p[q] ? out[q] : p[q];
+      out[q] = x > v[q] ? x : v[q];
+    }
   } else if (t >= s->lease_exp_ns[k] && s->cfg.expiry_fallback && s->n_stopped && s->cutoff[k] &&
              s->lease_exp_ns[k] > s->cut_ns[k]) {
     /* The expiry fallback per conductor: min(last grant, safe share),

@@ -210,6 +210,11 @@ void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t)
 void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const double *lph,
                                 int64_t t)
 {
+  /* While stopped its cap, once its lease ran out, was its children's
+   * commitments, which moved as they did (expiries, releases): its ramp
+   * counts from now. */
+  if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r])
+    s->last_change_ns[r] = t;
   if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r] && lst > s->floor_w[r]) {
     /* Nested as any grant; still cut off (a coordinator above is still
      * stopped), as a standing fallback: under its running parents only. */
