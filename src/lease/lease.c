@@ -273,8 +273,7 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
   /* Its cap while stopped (its children's commitments, within its last
    * grant): a restarted coordinator takes over from there. */
   double lph[3] = {0.0, 0.0, 0.0}, lst = 0.0;
-  if (restarted && s->cfg.expiry_fallback)
-  {
+  if (restarted && s->cfg.expiry_fallback) {
     lst = cap_at(s, k, t);
     if (s->ph_idx[k] >= 0)
       cur_phase(s, k, t, lph);

@@ -237,26 +237,24 @@ void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const d
     }
   }
   for (size_t k = 0; k < s->n; k++) {
-    if (is_root(s, k) || s->lease_exp_ns[k] != INT64_MAX || s->dead[k])
+    if (is_root(s, k) || s->dead[k])
       continue;
-    if (!s->cutoff[k]) {
+    int64_t e0 = s->lease_exp_ns[k];
+    if (e0 == INT64_MAX && !s->cutoff[k]) {
       s->lease_granted_ns[k] = t;
       s->lease_exp_ns[k] = expiry_for(s, k, t);
-      if (s->lease_exp_ns[k] <= t && s->lease_p_w[k] > s->floor_w[k])
-        s->last_change_ns[k] = t; /* ends now: a drop to its floor, now */
-      continue;
+    } else {
+      /* Still cut off, or a lease its parent's hand-over shortened: nested
+       * under its running parents' leases, as at the conversion. */
+      int32_t ps[2] = {s->par[k], s->parb[k]};
+      for (int j = 0; j < 2; j++)
+        if (ps[j] >= 0 && !s->dead[ps[j]] && s->running[ps[j]] && !is_root(s, (size_t)ps[j]) &&
+            s->lease_exp_ns[ps[j]] < s->lease_exp_ns[k] && s->lease_exp_ns[k] > t)
+          s->lease_exp_ns[k] = s->lease_exp_ns[ps[j]] > t ? s->lease_exp_ns[ps[j]] : t;
     }
-    /* Still cut off (a coordinator above is still stopped), but r runs
-     * again: its standing fallbacks nest under its lease, as at the
-     * conversion (hr__lease_fallback_at). */
-    int32_t ps[2] = {s->par[k], s->parb[k]};
-    for (int j = 0; j < 2; j++)
-      if (ps[j] >= 0 && !s->dead[ps[j]] && s->running[ps[j]] && !is_root(s, (size_t)ps[j]) &&
-          s->lease_exp_ns[ps[j]] < s->lease_exp_ns[k]) {
-        s->lease_exp_ns[k] = s->lease_exp_ns[ps[j]] > t ? s->lease_exp_ns[ps[j]] : t;
-        if (s->lease_exp_ns[k] <= t)
-          s->last_change_ns[k] = t;
-      }
+    /* A lease this ended at once drops now: its ramp counts from now. */
+    if (e0 > t && s->lease_exp_ns[k] <= t && s->lease_p_w[k] > s->floor_w[k])
+      s->last_change_ns[k] = t;
   }
 }
 

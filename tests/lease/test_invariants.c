@@ -689,7 +689,8 @@ static void check_safe(ck_t *c)
   for (size_t k = 0; k < c->n; k++) {
     double sk = NAN;
     n_chk[K_SAFE]++;
-    if (hr_lease_sys_safe_share(c->s, k, &sk, NULL) != HR_OK || !(sk >= c->floor[k] * (1 - 1e-12))) {
+    if (hr_lease_sys_safe_share(c->s, k, &sk, NULL) != HR_OK ||
+        !(sk >= c->floor[k] * (1 - 1e-12))) {
       bad(c, K_SAFE, "%s: safe share %.6f below its floor %.6f", nid(c, k), sk, c->floor[k]);
       continue;
     }
@@ -879,7 +880,8 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
         lim = g > lim ? g : lim;
       }
       if (!within(c->cap[x], lim))
-        bad(c, K_STOP, "%s at %.6f W, above its fallback %.6f W (floor %.6f W), %.9f s after %s stopped",
+        bad(c, K_STOP,
+            "%s at %.6f W, above its fallback %.6f W (floor %.6f W), %.9f s after %s stopped",
             nid(c, x), c->cap[x], lim, c->floor[x], (double)(t - c->stop_ns[k]) / 1e9, nid(c, k));
     }
   }
@@ -2417,7 +2419,8 @@ static void run_seed(unsigned long long seed, int steps)
   /* Odd seeds with the safe-share expiry fallback (HR_INVARIANT_FALLBACK=0
    * or 1 forces one), no draw from the generator: the trees stay as they were. */
   long fb = env_long("HR_INVARIANT_FALLBACK", -1);
-  cfg.expiry_fallback = (fb < 0 ? (int)(seed & 1) : fb != 0) ? HR_EXPIRY_SAFE_SHARE : HR_EXPIRY_FLOOR;
+  cfg.expiry_fallback =
+      (fb < 0 ? (int)(seed & 1) : fb != 0) ? HR_EXPIRY_SAFE_SHARE : HR_EXPIRY_FLOOR;
   cfg.gpu_floor_frac = irand(20) == 0 ? 0.95 : unif(0.1, 0.35);
   int redundancy = irand(3);
   gen_t *G = calloc(1, sizeof *G);

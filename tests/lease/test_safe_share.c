@@ -75,10 +75,11 @@ static void cfg_of(hr_lease_cfg_t *cfg, int fallback)
  * (2.4 kW).  Safe shares: 2.4 + (10 - 4.8) x 8 / 16 = 5 kW each.  Granted 7
  * and 3 kW, the coordinator stops: one lease time later they hold min(7, 5)
  * = 5 and min(3, 5) = 3 kW; with the floor fallback 2.4 and 2.4. */
-static const char *PAIR = "version: 1\nname: t\nnodes:\n"
-                          "  - {id: p, kind: rack, parent: null, voltage_v: 400, phases: 1, rating_w: 10000}\n"
-                          "  - {id: a, kind: server, parent: p, rating_w: 8000}\n"
-                          "  - {id: b, kind: server, parent: p, rating_w: 8000}\n";
+static const char *PAIR =
+    "version: 1\nname: t\nnodes:\n"
+    "  - {id: p, kind: rack, parent: null, voltage_v: 400, phases: 1, rating_w: 10000}\n"
+    "  - {id: a, kind: server, parent: p, rating_w: 8000}\n"
+    "  - {id: b, kind: server, parent: p, rating_w: 8000}\n";
 
 static void run_pair(int fallback, double want_a, double want_b)
 {
@@ -185,11 +186,10 @@ static double unif(void)
   return (double)(next() >> 11) * 0x1.0p-53;
 }
 
-
 typedef struct gnode {
   int parent;
-  int three;  /* three-phase */
-  int phase;  /* single-phase: 0..2 */
+  int three;       /* three-phase */
+  int phase;       /* single-phase: 0..2 */
   double rating_w; /* NAN: unrated */
 } gnode_t;
 
@@ -244,12 +244,12 @@ static char *random_tree(gnode_t *g, int *n_out)
     if (!isnan(g[k].rating_w))
       snprintf(rat, sizeof rat, ", rating_w: %.0f", g[k].rating_w);
     if (g[k].parent < 0)
-      o += (size_t)snprintf(y + o, cap - o,
-                            "  - {id: n%d, kind: branch, parent: null, voltage_v: 415, phases: 3%s}\n",
-                            k, rat);
+      o += (size_t)snprintf(
+          y + o, cap - o,
+          "  - {id: n%d, kind: branch, parent: null, voltage_v: 415, phases: 3%s}\n", k, rat);
     else if (g[k].three)
-      o += (size_t)snprintf(y + o, cap - o, "  - {id: n%d, kind: pdu, parent: n%d, phases: 3%s}\n", k,
-                            g[k].parent, rat);
+      o += (size_t)snprintf(y + o, cap - o, "  - {id: n%d, kind: pdu, parent: n%d, phases: 3%s}\n",
+                            k, g[k].parent, rat);
     else
       o += (size_t)snprintf(y + o, cap - o,
                             "  - {id: n%d, kind: server, parent: n%d, phases: 1, phase: %c%s}\n", k,
@@ -347,8 +347,8 @@ static void test_random_sums(void **st)
           if (g[k].parent < 0)
             lim = cont / 3.0;
           if (!within(q[p], lim > fq[p] ? lim : fq[p]))
-            print_error("seed %d n%d conductor %d: %.6f > %.6f (floors %.6f)\n%s", seed, k, p,
-                        q[p], lim, fq[p], yaml);
+            print_error("seed %d n%d conductor %d: %.6f > %.6f (floors %.6f)\n%s", seed, k, p, q[p],
+                        lim, fq[p], yaml);
           assert_true(within(q[p], lim > fq[p] ? lim : fq[p]));
         }
     }
