@@ -221,6 +221,9 @@ int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg)
   cfg->grid_limits = 1;
   cfg->max_ramp_viol_s = HR_SIM_GRID_TOL_S;
   cfg->max_osc_viol_s = HR_SIM_GRID_TOL_S;
+  cfg->max_capped_frac = 1.0;
+  cfg->max_ttft_p99_s = INFINITY;
+  cfg->max_tbt_p99_s = INFINITY;
   return HR_OK;
 }
 
@@ -257,6 +260,7 @@ typedef struct run_out {
   unsigned trips;
   double work_frac, max_thermal, max_sustain;
   double ramp_viol_s, ramp_up_s, ramp_down_s, osc_viol_s;
+  double capped_frac, ttft_p99_s, tbt_p99_s;
 } run_out_t;
 
 /* Runs sc (its workloads already scaled) once. */
@@ -280,6 +284,9 @@ static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
   o->ramp_up_s = r.ramp_up_s;
   o->ramp_down_s = r.ramp_down_s;
   o->osc_viol_s = r.osc_viol_s;
+  o->capped_frac = r.t_s > 0.0 ? r.capped_s / r.t_s : 0.0;
+  o->ttft_p99_s = r.ttft_p99_s;
+  o->tbt_p99_s = r.tbt_p99_s;
   for (size_t k = 0; k < r.n_nodes; k++) {
     if (r.nodes[k].max_thermal > o->max_thermal)
       o->max_thermal = r.nodes[k].max_thermal;
@@ -324,6 +331,9 @@ static int trial(searcher_t *S, int g, int *ok)
                       .ramp_up_s = r.ramp_up_s,
                       .ramp_down_s = r.ramp_down_s,
                       .osc_viol_s = r.osc_viol_s,
+                      .capped_frac = r.capped_frac,
+                      .ttft_p99_s = r.ttft_p99_s,
+                      .tbt_p99_s = r.tbt_p99_s,
                       .cont_failed = -1,
                       .cont_max_sustain = NAN,
                       .cont_work_frac = NAN};
@@ -350,6 +360,14 @@ static int trial(searcher_t *S, int g, int *ok)
     if (t.osc_viol_s > cfg->max_osc_viol_s)
       t.fail |= HR_SIM_FAIL_OSC;
   }
+  /* The papers' own criteria, when asked: how much of the time capping
+   * acted (Dynamo), and a latency objective met by 99 % of the requests
+   * (POLCA); a p99 is its histogram bin's upper edge, so a pass is never
+   * optimistic.  No inference: no latency (NAN) to fail. */
+  if (t.capped_frac > cfg->max_capped_frac)
+    t.fail |= HR_SIM_FAIL_CAPPED;
+  if (t.ttft_p99_s > cfg->max_ttft_p99_s || t.tbt_p99_s > cfg->max_tbt_p99_s)
+    t.fail |= HR_SIM_FAIL_SLO;
   /* N-1: every contingency alone on top of the scenario's own events, at
    * the same count.  Skipped once the base run failed (the verdict cannot
    * change, and each run costs as much as the trial). */
@@ -415,6 +433,12 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
                          cfg->max_ramp_viol_s >= 0.0 ? "max_osc_viol_s" : "max_ramp_viol_s", "%s",
                          "must be >= 0 s");
+  if (!(cfg->max_capped_frac >= 0.0 && cfg->max_capped_frac <= 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_capped_frac", "%s", "must be in [0, 1]");
+  if (!(cfg->max_ttft_p99_s > 0.0) || !(cfg->max_tbt_p99_s > 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
+                         cfg->max_ttft_p99_s > 0.0 ? "max_tbt_p99_s" : "max_ttft_p99_s", "%s",
+                         "must be > 0 s");
   /* A contingency after the run's end would pass untested. */
   for (size_t c = 0; c < sc->n_contingencies; c++)
     if (!(sc->contingencies[c].at_s < sc->duration_s))
