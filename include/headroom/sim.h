@@ -293,7 +293,8 @@ enum {
   HR_SIM_FAIL_OSC = 1u << 4,     /* grid oscillation-band violation time above max_osc_viol_s */
   HR_SIM_FAIL_CONT = 1u << 5,    /* a contingency run failed (cont_failed says which) */
   HR_SIM_FAIL_CAPPED = 1u << 6,  /* capped_frac above max_capped_frac */
-  HR_SIM_FAIL_SLO = 1u << 7      /* an inference latency p99 above its objective */
+  HR_SIM_FAIL_SLO = 1u << 7,     /* an inference latency p99 above its objective */
+  HR_SIM_FAIL_OVER = 1u << 8     /* a node above its continuous limit for over max_over_cont_s */
 };
 
 /* What one trial of the search saw: the run of the scenario as it is (the
@@ -310,8 +311,9 @@ typedef struct hr_sim_trial {
   double osc_viol_s;            /* the base run's oscillation-band violation time [s] */
   double capped_frac;           /* the base run's capped_s / t_s */
   double ttft_p99_s, tbt_p99_s; /* the base run's inference latency p99 [s]; NAN without */
-  unsigned fail;                /* HR_SIM_FAIL_* bits; 0 when ok */
-  int ok;                       /* fail == 0 */
+  double over_cont_s; /* the base run's longest time any node spent above its cont_w [s] */
+  unsigned fail;      /* HR_SIM_FAIL_* bits; 0 when ok */
+  int ok;             /* fail == 0 */
   /* Contingencies: how many were run (0 when the base run failed: they are
    * skipped), the index of the first that failed (-1: none), and over the
    * runs made the trips, the highest max_sustain and the lowest work_frac. */
@@ -353,8 +355,13 @@ typedef struct hr_sim_search_cfg {
    * how often capping acts; default 1, off; in [0, 1]), or when its
    * inference TTFT or TBT p99 exceeds max_ttft_p99_s or max_tbt_p99_s (an
    * SLO met by 99 % of requests, POLCA's kind of criterion; default
-   * INFINITY, off; > 0).  A run without inference has no latency to judge. */
+   * INFINITY, off; > 0).  A run without inference has no latency to judge.
+   * With max_over_cont_s (default INFINITY, off; >= 0) a base run also fails
+   * when any node spent longer than that above its continuous limit
+   * (hr_sim_node_result_t.over_cont_s): provisioned power as a hard limit,
+   * as the papers' nameplate provisioning treats it. */
   double max_capped_frac;
+  double max_over_cont_s;
   double max_ttft_p99_s, max_tbt_p99_s;
   hr_sim_trial_fn on_trial;
   void *user;

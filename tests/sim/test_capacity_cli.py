@@ -116,7 +116,7 @@ def main():
                   float(rows[0]["max_tbt_p99_ms"]) == 50 and float(rows[0]["max_ttft_p99_s"]) == 0,
                   "capacity.csv criteria: %s" % rows)
         for bad_opt in (("--max-capped-pct", "101"), ("--max-ttft-p99-s", "0"),
-                        ("--max-tbt-p99-ms", "-5")):
+                        ("--max-tbt-p99-ms", "-5"), ("--max-over-cont-s", "-1")):
             r = cap(*bad_opt)
             check(r.returncode == 2 and bad_opt[0] in r.stderr,
                   "refused %s: %d %s" % (bad_opt, r.returncode, r.stderr))

@@ -772,6 +772,57 @@ static void test_search_slo(void **st)
   hr_tree_destroy(t);
 }
 
+/* Provisioned power as a hard limit: uncontrolled batch work at 700 W on
+ * TREE8C, whose 8-A unit's continuous limit is 0.8 x 8 A x 415 V x sqrt 3 =
+ * 4600.6 W.  A count over it spends the whole run above it, one at or under
+ * it none of it, so with at most 1 s above it the search answers the largest
+ * n with n x 700 W <= 4600.6 W, 6; without the criterion all 8 (n x I_gpu <
+ * 1.1 x 8 A). */
+static void test_search_over_cont(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_workload_t w;
+  batch_scenario(&sc, &w, 20.0, 0.0);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  const double cont_w = 0.8 * 8.0 * 415.0 * sqrt(3.0);
+  int want = 0;
+  while ((want + 1) * 700.0 <= cont_w)
+    want++;
+  assert_int_equal(want, 6);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.grid_limits = 0;
+  hr_sim_search_result_t res;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+  cfg.max_over_cont_s = 1.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, want);
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    print_message("over: %d GPUs: %.3f s above the continuous limit -> %s\n", tr->gpus,
+                  tr->over_cont_s, tr->ok ? "ok" : "fails");
+    if (tr->gpus * 700.0 <= cont_w) {
+      assert_true(tr->over_cont_s == 0.0 && tr->ok);
+    } else {
+      /* Above it from the first steps' ramp (80 W/ms) to the end. */
+      assert_true(fabs(tr->over_cont_s - 20.0) < 0.05);
+      assert_int_equal(tr->fail, HR_SIM_FAIL_OVER);
+    }
+  }
+  hr_sim_search_result_free(&res);
+  cfg.max_over_cont_s = -1.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "max_over_cont_s");
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -785,6 +836,7 @@ int main(void)
       cmocka_unit_test(test_contingency_files),
       cmocka_unit_test(test_search_capped_time),
       cmocka_unit_test(test_search_slo),
+      cmocka_unit_test(test_search_over_cont),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
