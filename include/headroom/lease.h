@@ -22,12 +22,13 @@
  * Leases.  A lease is (p_w, expiry_ns, priority, floor_w), granted by the
  * coordinator of a node's parent(s).  The holder renews before half the lease
  * time is used; when a lease expires the holder falls back to floor_w by
- * itself (hr_lease_cap_w), with no message.  A coordinator never grants more
- * than its own budget minus the unexpired grants (floors included) minus its
- * reserve; no lease outlives the lease of the coordinator that granted it, so
- * an expiry anywhere takes everything below it to its floors.  Increases are
- * limited to ramp_w_per_s and by the anti-oscillation rules; cuts apply at
- * once and cascade down.
+ * itself (hr_lease_cap_w), with no message (or, below a stopped
+ * coordinator with expiry_fallback, to min(its last grant, its static safe
+ * share)).  A coordinator never grants more than its own budget minus the
+ * unexpired grants (floors included) minus its reserve; no lease outlives
+ * the lease of the coordinator that granted it, so an expiry anywhere takes
+ * everything below it to its floors.  Increases are limited to ramp_w_per_s
+ * and by the anti-oscillation rules; cuts apply at once and cascade down.
  *
  * Time is always passed in (int64 ns on any monotonic clock); the library
  * never reads a clock.  The library never prints.  A lease system is not

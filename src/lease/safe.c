@@ -158,13 +158,14 @@ void hr__lease_cutoff_compute(hr_lease_sys_t *s, int64_t t)
 }
 
 /* An expired lease below a stopped coordinator becomes a standing lease of
- * its fallback (no expiry): the value it already holds by cap_at(), made a
+ * its fallback (no expiry, or its running parent's): the value it already holds by cap_at(), made a
  * grant, so that a running coordinator below the stopped one (a rack under a
  * stopped row) keeps granting its children within it instead of seeing its
  * own lease, and so theirs, end.  Parents first (the system's order): a
  * node's children expire no later than it does. */
 void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t)
 {
+  /* O(n) per call while a coordinator is stopped (degraded mode only). */
   if (!s->cfg.expiry_fallback || s->n_stopped == 0)
     return;
   for (size_t k = 0; k < s->n; k++) {
@@ -202,11 +203,11 @@ void hr__lease_fallback_at(hr_lease_sys_t *s, int64_t t)
 
 /* A restarted coordinator r takes over the standing fallbacks below it as
  * its own grants: its own lease, if it ran out while r was stopped, becomes
- * what its parents counted it at, its commitments lst (lph per conductor;
- * hr__lease_least before r ran again), and each standing fallback below a
- * lease of the same value from t, nested as any grant (expiry_for),
- * parents first.  The cut cascade that follows in hr_lease_sys_set_running
- * fits them to the budgets of now. */
+ * its cap while stopped, lst (lph per conductor; cap_at before r ran again:
+ * its children's commitments within its last grant), and each standing
+ * fallback below a lease of the same value from t, nested as any grant
+ * (expiry_for), parents first.  Every cost is O(n): a restart is rare.  The cut cascade that
+ * follows in hr_lease_sys_set_running fits them to the budgets of now. */
 void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const double *lph,
                                 int64_t t)
 {
