@@ -157,6 +157,76 @@ static void test_lease_climbs(void **st)
   free(r);
 }
 
+/* A stopped coordinator (the server, the GPUs' grantor) with the agent
+ * setting caps through the actuator: one GPU lease time later the caps the
+ * agent applies are each GPU's expiry fallback, min(its last grant, its
+ * static safe share) with lease.expiry_fallback = HR_EXPIRY_SAFE_SHARE (the
+ * headroom presets), its floor (210 W) without: the same lease-system value
+ * the simulator uses, read back from the actuator. */
+static double run_stop(int fallback, double *safe_w)
+{
+  hr_tree_t *t = load();
+  hr_actuator_t *act;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_init(&g, 4);
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  int64_t now = 0;
+  hr_clock_t clk;
+  hr_clock_manual(&clk, &now);
+  hr_agent_cfg_t c;
+  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    c.lease.tier[k].token_w = 10.0;
+  c.lease.expiry_fallback = fallback;
+  hr_agent_t *a;
+  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(act, k, 700.0, 0), HR_OK);
+  hr_lease_sys_t *sys = hr_agent_lease_sys(a);
+  size_t srv = 0;
+  assert_int_equal(hr_tree_find(t, "srv", &srv), HR_OK);
+  double last = NAN;
+  for (int s = 0; s < 4000; s++) {
+    now = (int64_t)s * 1000000;
+    if (s == 2000) {
+      last = hr_lease_sys_cap_w(sys, hr_agent_leaf_node(a, 0), now);
+      assert_int_equal(hr_lease_sys_set_running(sys, srv, 0, now), HR_OK);
+    }
+    for (size_t k = 0; k < 4; k++) {
+      hr_act_reading_t rd;
+      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+      assert_int_equal(hr_agent_push_power(a, k, rd.p_w, now), HR_OK);
+    }
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+  }
+  assert_true(fabs(last - 700.0) < 1e-9); /* climbed to the demand before the stop */
+  assert_int_equal(hr_lease_sys_safe_share(sys, hr_agent_leaf_node(a, 0), safe_w, NULL), HR_OK);
+  double cap = hr_agent_cap_w(a, 0);
+  /* what the actuator holds is what the agent set */
+  hr_act_reading_t rd;
+  assert_int_equal(hr_actuator_read(act, 0, HR_POWER_DEFAULT, now, &rd), HR_OK);
+  assert_true(rd.p_w <= cap + 1e-9);
+  assert_true(fabs(cap - hr_lease_sys_cap_w(sys, hr_agent_leaf_node(a, 0), now)) < 1e-9);
+  hr_agent_stats_t st;
+  assert_int_equal(hr_agent_stats(a, &st), HR_OK);
+  assert_int_equal(st.lease_clamps, 0);
+  hr_agent_destroy(a);
+  hr_actuator_destroy(act);
+  hr_tree_destroy(t);
+  return cap;
+}
+
+static void test_coordinator_stop_fallback(void **st)
+{
+  (void)st;
+  double safe = NAN;
+  double cap = run_stop(HR_EXPIRY_SAFE_SHARE, &safe);
+  double want = safe < 700.0 ? safe : 700.0;
+  assert_true(want > 210.0);
+  assert_true(fabs(cap - want) < 1e-9);
+  assert_true(fabs(run_stop(HR_EXPIRY_FLOOR, &safe) - 210.0) < 1e-9);
+}
+
 static void test_telemetry_loss(void **st)
 {
   (void)st;
@@ -365,7 +435,7 @@ int main(void)
       cmocka_unit_test(test_static_caps),       cmocka_unit_test(test_lease_climbs),
       cmocka_unit_test(test_telemetry_loss),    cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_bad_args),          cmocka_unit_test(test_want_and_supply),
-      cmocka_unit_test(test_plain_forms_agree),
+      cmocka_unit_test(test_plain_forms_agree), cmocka_unit_test(test_coordinator_stop_fallback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
