@@ -214,8 +214,16 @@ void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const d
   /* While stopped its cap, once its lease ran out, was its children's
    * commitments, which moved as they did (expiries, releases): its ramp
    * counts from now. */
-  if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r])
+  if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r]) {
     s->last_change_ns[r] = t;
+    if (!(lst > s->floor_w[r])) {
+      /* Its commitments were its floor: so is its lease now (not the
+       * fallback of the grant it held before it stopped). */
+      s->lease_p_w[r] = s->floor_w[r];
+      if (s->ph_idx[r] >= 0)
+        memcpy(s->pph + 4 * (size_t)s->ph_idx[r], ph_row(s->fph, s, r), 3 * sizeof(double));
+    }
+  }
   if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r] && lst > s->floor_w[r]) {
     /* Nested as any grant; still cut off (a coordinator above is still
      * stopped), as a standing fallback: under its running parents only. */
