@@ -17,6 +17,7 @@
 #include "headroom/grid.h"
 #include "headroom/loop.h"
 #include "headroom/predict.h"
+#include "lease/lease_int.h"
 #include "loop/agent_int.h"
 
 /* Latency histogram: 20 log-spaced bins per decade from 100 ns to 100 s. */
@@ -799,8 +800,11 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
 
 void hr__agent_set_plain(hr_agent_t *a, int on)
 {
-  if (a)
+  if (a) {
     a->plain = on ? 1 : 0;
+    if (a->sys)
+      hr__lease_set_plain(a->sys, a->plain); /* every rebalance in full */
+  }
 }
 
 void hr_agent_set_callback(hr_agent_t *a, hr_agent_decision_fn fn, void *user)
