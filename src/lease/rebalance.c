@@ -122,9 +122,10 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
     int64_t *restrict damp = s->damp + c0;
     const double *restrict want = want_w;
     want_w += m;
-    double sum = 0.0; /* the grants' sum, for the post-condition (any order) */
-    int64_t bad = 0;  /* s->skip_bad of these leases */
-#pragma omp simd reduction(+ : sum) reduction(| : bad)
+    double sum = 0.0;          /* the grants' sum, for the post-condition (any order) */
+    int64_t bad = 0;           /* s->skip_bad of these leases */
+    int64_t until = INT64_MAX; /* s->skip_until_ns of these leases */
+#pragma omp simd reduction(+ : sum) reduction(| : bad) reduction(min : until)
     for (size_t j = 0; j < m; j++) {
       double flo = floor_w[j];
       const int64_t e0 = exp_ns[j], l0 = last_ns[j], ho = hold_ns[j];
@@ -175,14 +176,22 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       sum += g;
       /* The skip's record (hr_lease_sys_rebalance): the lease moved (its
        * grant, bit for bit, its direction or its ramp's start), or an
-       * increase was held back by what time alone releases: a freeze (dwell,
-       * damper hold, mode) or the ramp.  Neither binds later if it does not
-       * now: t - last only grows, and with it the ramp's allowance. */
+       * increase was held back by the ramp, which time alone releases (it
+       * does not bind later if it does not now: t - last only grows, and
+       * with it the allowance).  An increase held back by a freeze (dwell,
+       * damper hold) is held back until the freeze ends: the skip stops
+       * there.  (The mode's freeze: a record needs the normal mode.) */
+      int64_t lag = (int64_t)(g0 > old);
       bad |= (int64_t)(f64_bits(g) != f64_bits(p0)) | (int64_t)(last != l0) | (dir != 0) |
-             ((int64_t)(g0 > old) & (frozen | (ramp_finite & (int64_t)(g0 > top))));
+             (lag & !frozen & ramp_finite & (int64_t)(g0 > top));
+      int64_t thaw = (int64_t)((uint64_t)last + (uint64_t)dwell);
+      thaw = ho > thaw ? ho : thaw;
+      thaw = sel_i64(lag & frozen, thaw, INT64_MAX);
+      until = thaw < until ? thaw : until;
     }
     sum_w[i] = sum;
     s->skip_bad |= bad;
+    s->skip_until_ns = until < s->skip_until_ns ? until : s->skip_until_ns;
     s->skip_nset += m;
   }
 }
@@ -242,8 +251,14 @@ static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t
   s->lease_granted_ns[k] = t;
   s->lease_exp_ns[k] = g > flo ? expiry : t;
   /* The skip's record, as in settle_leaves(). */
+  int64_t lag = (int64_t)(g0 > old);
   s->skip_bad |= (int64_t)(f64_bits(g) != f64_bits(p0)) | (int64_t)(last != l0) | (dir != 0) |
-                 ((int64_t)(g0 > old) & (frozen | (ramp_finite & (int64_t)(g0 > top))));
+                 (lag & !frozen & ramp_finite & (int64_t)(g0 > top));
+  if (lag & frozen) {
+    int64_t thaw = (int64_t)((uint64_t)last + (uint64_t)cc->dwell_ns);
+    thaw = hold_old > thaw ? hold_old : thaw;
+    s->skip_until_ns = thaw < s->skip_until_ns ? thaw : s->skip_until_ns;
+  }
   s->skip_nset++;
 }
 
@@ -696,7 +711,8 @@ uint64_t hr__lease_skipped(const hr_lease_sys_t *s)
 static int skip_applies(const hr_lease_sys_t *s, const double *demand_w, int64_t t)
 {
   return s->skip_ok && !s->no_skip && t >= s->skip_t_ns && t < s->skip_exp_ns &&
-         s->mode == HR_MODE_NORMAL && (s->events | s->auto_events) == s->ev_seen &&
+         t < s->skip_until_ns && s->mode == HR_MODE_NORMAL &&
+         (s->events | s->auto_events) == s->ev_seen &&
          memcmp(demand_w, s->skip_dem, s->n * sizeof *demand_w) == 0;
 }
 
@@ -780,6 +796,7 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
   uint64_t clamps0 = s->stats.clamps;
   s->skip_bad = 0;
   s->skip_nset = 0;
+  s->skip_until_ns = INT64_MAX;
   if (rec)
     memcpy(s->skip_pst, s->pstate, s->n);
   hr__lease_start_at(s, t);
@@ -911,7 +928,8 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
       double e = hr__lease_grid_env(s, k, t, hr__lease_granted_under(s, k, t));
       if (e < b) {
         b = e;
-        s->skip_bad = 1; /* the envelope bound: it rises with time */
+        /* The envelope bound: it rises with time, unless at its top. */
+        s->skip_bad |= !s->env_top;
       }
     }
     /* A run of leaves (consecutive, one tier), none dead or held. */

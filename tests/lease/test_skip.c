@@ -128,7 +128,8 @@ static void compare(const hr_lease_sys_t *a, const hr_lease_sys_t *b, const hr_t
       same = same && same_bits(la.phase_w[q], lb.phase_w[q]) &&
              same_bits(la.floor_phase_w[q], lb.floor_phase_w[q]);
     for (int64_t dt = 0; dt <= 50 * MS; dt += 25 * MS)
-      same = same && same_bits(hr_lease_sys_cap_w(a, k, now + dt), hr_lease_sys_cap_w(b, k, now + dt));
+      same =
+          same && same_bits(hr_lease_sys_cap_w(a, k, now + dt), hr_lease_sys_cap_w(b, k, now + dt));
     if (!same) {
       print_error("seed %llu step %d (%s) node %s: skip p %.17g exp %lld granted %lld osc %lld "
                   "%lld %lld %lld %lld; full p %.17g exp %lld granted %lld osc %lld %lld %lld "
@@ -291,8 +292,7 @@ static void test_skip_equals_full(void **st)
   (void)st;
   for (uint64_t seed = 1; seed <= 150; seed++)
     run_seed(seed);
-  print_message("%ld rebalances compared, %llu skipped\n", n_rebal,
-                (unsigned long long)n_skipped);
+  print_message("%ld rebalances compared, %llu skipped\n", n_rebal, (unsigned long long)n_skipped);
   /* The skip ran, often: a fifth of the rebalances at least (about half of
    * them repeat their demands). */
   assert_true(n_skipped * 5 > (uint64_t)n_rebal);
