@@ -807,6 +807,12 @@ void hr__agent_set_plain(hr_agent_t *a, int on)
   }
 }
 
+void hr__agent_set_lease_plain(hr_agent_t *a, int on)
+{
+  if (a && a->sys)
+    hr__lease_set_plain(a->sys, on);
+}
+
 void hr_agent_set_callback(hr_agent_t *a, hr_agent_decision_fn fn, void *user)
 {
   if (a) {

@@ -11,4 +11,9 @@
  * (tests/sim/test_sim_plain.c, through hr__sim_set_plain). */
 void hr__agent_set_plain(hr_agent_t *a, int on);
 
+/* on = 1: only the lease system's exact skip is off (every rebalance in
+ * full, hr__lease_set_plain), the rest fast: bench_sim's in-process
+ * baseline for the skip. */
+void hr__agent_set_lease_plain(hr_agent_t *a, int on);
+
 #endif

@@ -275,6 +275,11 @@ void hr__sim_set_plain(hr_sim_t *s, int on)
   hr__agent_set_plain(s->agent, s->plain);
 }
 
+void hr__sim_set_lease_plain(hr_sim_t *s, int on)
+{
+  hr__agent_set_lease_plain(s->agent, on);
+}
+
 /* ---- policies ------------------------------------------------------------------------ */
 
 /* The default headroom policy: leases budgeted against the protective

@@ -70,6 +70,9 @@ uint64_t hr__simwave_records(const hr__simwave_t *w);
  * the fast forms must match bit for bit (tests/sim/test_sim_plain.c).  Call
  * before the first step. */
 void hr__sim_set_plain(hr_sim_t *s, int on);
+/* on = 1: only the agent's lease rebalances run in full every time (no exact
+ * skip, hr__agent_set_lease_plain); bench_sim's baseline for the skip. */
+void hr__sim_set_lease_plain(hr_sim_t *s, int on);
 
 /* ---- inference workloads (sim_infer.c) -------------------------------------------
  * One object per inference workload: its replicas (gpus_per_replica GPUs
