@@ -296,7 +296,9 @@ static void test_want_and_supply(void **st)
  * of 10 W, 100 W / the server's active GPUs and 1 kW / the rack's): GPUs
  * whose readings drop to 0 W and come back in a changing pattern, and one
  * whose readings stop for a while, so the active leaves (and the probes)
- * change from decision to decision, and stay the same between. */
+ * change from decision to decision, and stay the same between.  The plain
+ * agent also rebalances its leases in full every time; the fast one skips
+ * the rebalances that would only renew them (most of them here). */
 static void run_active(int plain, rec_t *r)
 {
   hr_tree_t *t = load();
