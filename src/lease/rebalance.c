@@ -701,13 +701,16 @@ uint64_t hr__lease_skipped(const hr_lease_sys_t *s)
  * skip_record; anything that changes the system since clears it), the
  * demands are the same bit for bit, time did not go back, and no lease
  * above its floor has run out (each settle would start from the grant it
- * holds).  Then every settle meets the same old grant, the same want and
- * the same rules: an increase that neither a freeze nor the ramp held back
- * is not held back later (hold_until and dwell only pass, the ramp's
- * allowance only grows while the last change stays), the policies' memory
- * is the same, the site's envelope only rises from a value that did not
- * bind, and every expiry is the same offset from t (t + ttl, or a
- * parent's, itself such an offset, or t for a grant at its floor). */
+ * holds) and no freeze that held back an increase has ended
+ * (skip_until_ns).  Then every settle meets the same old grant, the same
+ * want and the same rules: an increase that neither a freeze nor the ramp
+ * held back is not held back later (hold_until and dwell only pass, the
+ * ramp's allowance only grows while the last change stays), one a freeze
+ * held back is still held back, the policies' memory is the same, the
+ * site's envelope only rises from a value that did not bind or stays at
+ * its top (the grants under it stay), and every expiry is the same offset
+ * from t (t + ttl, or a parent's, itself such an offset, or t for a grant
+ * at its floor). */
 static int skip_applies(const hr_lease_sys_t *s, const double *demand_w, int64_t t)
 {
   return s->skip_ok && !s->no_skip && t >= s->skip_t_ns && t < s->skip_exp_ns &&
