@@ -736,11 +736,15 @@ static void skip_renew(hr_lease_sys_t *s, int64_t t)
   int64_t *restrict exp_ns = s->lease_exp_ns, *restrict granted_ns = s->lease_granted_ns;
   const int32_t *restrict par = s->par;
   for (size_t k = 0; k < s->n; k++) {
+    /* A root's expiry (never set, INT64_MIN, or anything) stays: the sum is
+     * formed for every node in unsigned arithmetic (no overflow) and only a
+     * non-root's kept, where it is t + an offset. */
     int64_t r = par[k] < 0;
-    exp_ns[k] = sel_i64(r, exp_ns[k], exp_ns[k] + d);
+    exp_ns[k] = sel_i64(r, exp_ns[k], (int64_t)((uint64_t)exp_ns[k] + (uint64_t)d));
     granted_ns[k] = sel_i64(r, granted_ns[k], t);
   }
-  s->skip_exp_ns += d;
+  if (s->skip_exp_ns != INT64_MAX) /* INT64_MAX: no lease above its floor */
+    s->skip_exp_ns += d;
   s->skip_t_ns = t;
   s->skipped++;
 }
