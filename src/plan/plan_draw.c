@@ -89,8 +89,7 @@ static void len_fill(len_buf_t *b, const hr_plan_gen_cfg_t *cfg)
   for (int i = 0; i < DRAW_BLOCK; i++)
     for (int k = 0; k < 4; k++)
       b->u[k][i] = xo_uniform(b->s);
-  draw_lognormal(b->u[0], b->u[1], DRAW_BLOCK, cfg->in_log_mean, cfg->in_log_sd, b->y[0],
-                 b->x[0]);
+  draw_lognormal(b->u[0], b->u[1], DRAW_BLOCK, cfg->in_log_mean, cfg->in_log_sd, b->y[0], b->x[0]);
   draw_lognormal(b->u[2], b->u[3], DRAW_BLOCK, cfg->out_log_mean, cfg->out_log_sd, b->y[1],
                  b->x[1]);
   b->pos = 0;
@@ -165,8 +164,8 @@ int hr__plan_workload_draw(const hr_plan_gen_cfg_t *cfg, hr_plan_request_t **buf
       }
       if (diurnal) {
         double c = a->ok[i] ? a->c[i] : cos(2.0 * M_PI * (ti - cfg->peak_t_s) / cfg->period_s);
-        double lam = cfg->min_rate_per_s +
-                     (cfg->max_rate_per_s - cfg->min_rate_per_s) * 0.5 * (1.0 + c);
+        double lam =
+            cfg->min_rate_per_s + (cfg->max_rate_per_s - cfg->min_rate_per_s) * 0.5 * (1.0 + c);
         if (a->uth[i] * lam_max > lam)
           continue;
       }

@@ -67,7 +67,9 @@ static int batch_pos(const double *bs, int nb, double b, double *w)
 static inline __attribute__((always_inline)) int batch_pos_log2(const double *lbs, int nb, double b,
                                                                 double *w)
 {
-  double lb = log2(fmax(b, 1.0));
+  /* log2(fmax(b, 1)) without the call for a partly idle bin (b <= 1): C11
+   * F.10.3.10 (IEC 60559) gives log2(1) = +0. */
+  double lb = b > 1.0 ? log2(b) : 0.0;
   if (nb == 1 || lb <= lbs[0]) {
     *w = 0.0;
     return 0;

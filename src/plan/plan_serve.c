@@ -69,9 +69,25 @@ typedef struct pf_item {
   double t_arr_s;
 } pf_item_t;
 
+/* x / dt, as x * inv when inv = 1 / dt is exact (dt a power of two: the
+ * same correctly rounded quotient without a division's latency). */
+static inline double per_dt(double x, double dt, double inv)
+{
+  return inv != 0.0 ? x * inv : x / dt;
+}
+
+/* 1 when x / d (d > 0) rounds to at least kd, an integral double, so that
+ * ceil(x / d) < kd cannot hold: found without the division's latency.  If x
+ * >= kd d exactly, the rounded quotient is >= kd (rounding is monotone and
+ * kd is a double); kd d rounded, times 1 + 2^-50 rounded, exceeds kd d, so
+ * the test below implies it.  A NaN or an overflow answers 0 (divide). */
+static inline int quot_at_least(double x, double d, double kd)
+{
+  return x >= kd * d * (1.0 + 0x1p-50);
+}
+
 /* Adds value v over [t0, t1) to per-bin time averages.  inv: 1 / dt when
- * dt is a power of two (then x / dt and x * inv are the same correctly
- * rounded quotient), else 0. */
+ * dt is a power of two, else 0 (see per_dt). */
 static void accumulate(double *bins, size_t nb, double dt, double inv, double t0, double t1,
                        double v)
 {
@@ -84,10 +100,10 @@ static void accumulate(double *bins, size_t nb, double dt, double inv, double t0
     return;
   if (t1 > end)
     t1 = end;
-  size_t b = (size_t)(t0 / dt);
+  size_t b = (size_t)per_dt(t0, dt, inv);
   if (b < nb && t0 < t1) {
     double be = (double)(b + 1) * dt, seg = (t1 < be ? t1 : be) - t0;
-    bins[b] += v * seg / dt;
+    bins[b] += per_dt(v * seg, dt, inv);
     t0 += seg;
     b++;
   }
@@ -102,13 +118,13 @@ static void accumulate(double *bins, size_t nb, double dt, double inv, double t0
       if (!(be <= t1))
         break;
       double seg = be - bs;
-      bins[b] += inv != 0.0 ? v * seg * inv : v * seg / dt;
+      bins[b] += per_dt(v * seg, dt, inv);
     }
     t0 = (double)b * dt;
   }
   while (b < nb && t0 < t1) {
     double be = (double)(b + 1) * dt, seg = (t1 < be ? t1 : be) - t0;
-    bins[b] += v * seg / dt;
+    bins[b] += per_dt(v * seg, dt, inv);
     t0 += seg;
     b++;
   }
@@ -138,7 +154,8 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
   if (waiting)
     memset(waiting, 0, nbins * sizeof *waiting);
   int e2;
-  double inv_dt = frexp(dt_s, &e2) == 0.5 ? 1.0 / dt_s : 0.0;
+  double inv_dt =
+      frexp(dt_s, &e2) == 0.5 && dt_s >= 0x1p-1000 && dt_s <= 0x1p1000 ? 1.0 / dt_s : 0.0;
   hr_plan_serve_stats_t st = {0};
   double sum_ttft = 0.0, sum_e2e = 0.0;
   size_t nh = 0, pf_head = 0, npf = 0, arr = 0, adm = 0, nttft = 0;
@@ -172,16 +189,18 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
       /* Decode only: identical iterations until a sequence finishes, an
        * arrival can be admitted, or the horizon. */
       uint64_t k = nh ? heap[0].finish - iters : 1;
-      if (arr < nreq && nrun < cap) {
+      if (arr < nreq && nrun < cap && !quot_at_least(req[arr].t_s - t, dur1, (double)k)) {
         double ka = ceil((req[arr].t_s - t) / dur1);
         if (ka < 1.0)
           ka = 1.0;
         if (ka < (double)k)
           k = (uint64_t)ka;
       }
-      double kh = ceil((end - t) / dur1);
-      if (kh < (double)k)
-        k = kh < 1.0 ? 1 : (uint64_t)kh;
+      if (!quot_at_least(end - t, dur1, (double)k)) {
+        double kh = ceil((end - t) / dur1);
+        if (kh < (double)k)
+          k = kh < 1.0 ? 1 : (uint64_t)kh;
+      }
       if (npf > 0 && k > 1)
         k = 1; /* prefill is waiting for budget: re-plan every iteration */
       double t1 = t + (double)k * dur1;
