@@ -192,6 +192,11 @@ HR_API hr_agent_t *hr_sim_agent(hr_sim_t *s);
  * sc.sample_s.  Returns HR_OK or an agent error. */
 HR_API int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user);
 
+/* Asks hr_sim_run to return after the step in progress (e.g. from the
+ * sample callback when the user stopped the program): the run then ends
+ * with HR_OK and hr_sim_result covers the time simulated so far (its t_s). */
+HR_API void hr_sim_request_stop(hr_sim_t *s);
+
 /* Advances one step (for tests).  Returns HR_OK, HR_ERR_EOF at the end. */
 HR_API int hr_sim_step(hr_sim_t *s);
 
