@@ -34,9 +34,9 @@ static void on_sample(void *user, const hr_sim_sample_t *s)
   run_t *r = user;
   r->t_s = s->t_s;
   const hr_tree_node_t *hot = hr_tree_node(r->tree, s->max_thermal_node);
-  if (fprintf(r->ts, "%.3f,%.1f,%.1f,%.1f,%.5f,%.5f,%s,%.1f,%u\n", s->t_s, s->site_p_w, s->caps_w,
-              s->demand_w, s->speed, s->max_thermal, hot ? hot->id : "", s->ramp_w_per_s,
-              s->trips) < 0)
+  if (fprintf(r->ts, "%.3f,%.1f,%.1f,%.1f,%.5f,%.5f,%s,%.1f,%u,%.1f,%.3f\n", s->t_s, s->site_p_w,
+              s->caps_w, s->demand_w, s->speed, s->max_thermal, hot ? hot->id : "", s->ramp_w_per_s,
+              s->trips, s->floors_w, s->over_cap_w) < 0)
     r->ts_err = 1;
   if (r->charts)
     sim_charts_add(r->charts, s);
@@ -219,8 +219,8 @@ int cmd_sim(int argc, char **argv)
     status = 1;
     goto done;
   }
-  if (fprintf(r.ts, "t_s,site_p_w,caps_w,demand_w,speed,max_thermal,hottest,ramp_w_per_s,trips\n") <
-      0)
+  if (fprintf(r.ts, "t_s,site_p_w,caps_w,demand_w,speed,max_thermal,hottest,ramp_w_per_s,trips,"
+                    "floors_w,over_cap_w\n") < 0)
     r.ts_err = 1;
   cli_stop_catch(0);
   rc = hr_sim_run(sim, on_sample, &r);

@@ -1379,6 +1379,10 @@ static void fill_sample(const hr_sim_t *s, hr_sim_sample_t *o)
     o->site_p_w += s->p_w[k];
     o->caps_w += s->cap_w[k];
     o->demand_w += s->dem_w[k];
+    if (s->sm_on)
+      o->floors_w += s->sm_floor_w[k];
+    if (s->p_w[k] > s->cap_w[k])
+      o->over_cap_w += s->p_w[k] - s->cap_w[k];
     if (s->slot_work[k] >= 0) {
       sp += s->speed[k];
       busy++;

@@ -140,7 +140,7 @@ for sig in (signal.SIGTERM, signal.SIGINT):
     with open(ts, newline="") as f:
         text = f.read()
     rows = list(csv.reader(text.splitlines()))
-    check(text.endswith("\n") and len(rows) > 2 and all(len(r) == 9 for r in rows),
+    check(text.endswith("\n") and len(rows) > 2 and all(len(r) == 11 for r in rows),
           f"sim {name}: timeseries.csv has whole rows: {text[-80:]!r}")
     t_last = float(rows[-1][0])
     check(0 < t_last < 200000, f"sim {name}: stopped inside the run at {t_last}")
