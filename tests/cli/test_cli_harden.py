@@ -92,6 +92,15 @@ if have_full:
     check(rc == 1 and "standard output" in err, f"plan workload > /dev/full: {rc} {err!r}")
     rc, _, err = full("meter", "--help")
     check(rc == 1, f"meter --help > /dev/full: {rc}")
+    # agent: the reason and one message (it said "write error on stdout" and
+    # main added a second, reasonless one)
+    rc, _, err = full("agent", "--tree", TREE, "--node", "busway-a1", "--f-nom", "50", "--input",
+                      a_path)
+    check(rc == 1 and "standard output" in err and err.count("No space left") == 1 and
+          err.count("standard output") == 1, f"agent > /dev/full: {rc} {err!r}")
+# agent on a folder: the path and the reason (it said "read error on the input")
+rc, _, err = hr("agent", "--tree", TREE, "--node", "busway-a1", "--input", tmp)
+check(rc == 1 and tmp in err and "Is a directory" in err, f"agent --input DIR: {rc} {err!r}")
 
 # plan generate > /dev/full, with a small model file of valid checksum.
 body = "headroom-plan-model 1\ntdp_w_per_gpu %s\nidle_w_per_gpu 60 train_dt_s 0.1\nlut 0\ngroups 0\n"

@@ -153,6 +153,36 @@ for sig in (signal.SIGTERM, signal.SIGINT):
     check(len(summ) == 1 and abs(float(summ[0]["t_s"]) - t_last) < 1e-3,
           f"sim {name}: summary.csv covers the same time: {summ[:1]!r}")
 
+# ---- headroom agent reading a stream from a pipe that stays open: a stop
+# signal ends it as the end of the input would (whole JSON lines, the
+# closing statistics, exit 128 + N); it was killed outright before.
+import json
+TREE = os.path.join(ROOT, "examples", "trees", "rack-zone-a1.yaml")
+wave = subprocess.run([HR_BIN, "gen", "--seconds", "2", "--f-nom", "60"], capture_output=True,
+                      env=ENV, timeout=60).stdout
+for sig in (signal.SIGTERM, signal.SIGINT):
+    name = signal.Signals(sig).name
+    p = subprocess.Popen([HR_BIN, "agent", "--tree", TREE, "--node", "busway-a1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=ENV)
+    p.stdin.write(wave)
+    p.stdin.flush()
+    time.sleep(1.0)  # the agent has read the block and waits for more
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    out, err = out.decode(), err.decode()
+    lines = out.splitlines()
+    check(p.returncode == 128 + sig, f"agent {name}: exit {p.returncode}: {err!r}")
+    check(f"stopped by signal {int(sig)}" in err and "decisions" in err,
+          f"agent {name}: statistics and message: {err!r}")
+    ok = out.endswith("\n") and len(lines) > 0
+    for l in lines:
+        try:
+            json.loads(l)
+        except ValueError:
+            ok = False
+    check(ok, f"agent {name}: whole JSON lines: {out[-120:]!r}")
+
 if fails:
     print(f"cli stop: {len(fails)} of {n} checks failed")
     raise SystemExit(1)
