@@ -98,6 +98,13 @@ if have_full:
                       a_path)
     check(rc == 1 and "standard output" in err and err.count("No space left") == 1 and
           err.count("standard output") == 1, f"agent > /dev/full: {rc} {err!r}")
+# A folder as a store: named for what it is (query said "No such file or
+# directory", a stale errno; meter --store said "input/output error").
+rc, _, err = hr("query", tmp, "--device", "d1")
+check(rc == 1 and tmp in err and "is a directory" in err, f"query DIR: {rc} {err!r}")
+rc, _, err = hr(*M, "--store", tmp, a_path)
+check(rc == 1 and f"--store {tmp}" in err and "is a directory" in err,
+      f"meter --store DIR: {rc} {err!r}")
 # agent on a folder: the path and the reason (it said "read error on the input")
 rc, _, err = hr("agent", "--tree", TREE, "--node", "busway-a1", "--input", tmp)
 check(rc == 1 and tmp in err and "Is a directory" in err, f"agent --input DIR: {rc} {err!r}")
