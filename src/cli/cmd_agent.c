@@ -390,12 +390,12 @@ int cmd_agent(int argc, char **argv)
             "controller needs NVML power smoothing (Blackwell, driver r570 or later)\n",
             (unsigned long long)st.floor_errors, (unsigned long long)st.floor_sets,
             hr_err_name(st.last_floor_err));
-  if (!c.out_err && fflush(stdout) != 0)
-    c.out_err = errno ? errno : EIO;
   if (c.out_err) {
     fprintf(stderr, "headroom agent: standard output: writing decisions failed: %s\n",
             strerror(c.out_err));
     cli_stdout_reported();
+    status = 1;
+  } else if (cli_flush_stdout("headroom agent") != 0) {
     status = 1;
   }
   if (signo) {

@@ -437,7 +437,7 @@ done:
   hr_tree_destroy(tree);
   if (cli_stop_requested())
     return cli_stop_status(cli_stop_requested());
-  if (fflush(stdout) != 0)
+  if (cli_flush_stdout("headroom capacity") != 0)
     status = 1;
   return status;
 }

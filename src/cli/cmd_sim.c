@@ -446,7 +446,7 @@ done:
   hr_sim_destroy(sim);
   hr_scenario_free(&sc);
   hr_tree_destroy(tree);
-  if (fflush(stdout) != 0 && status == 0)
+  if (cli_flush_stdout("headroom sim") != 0 && status == 0)
     status = 1;
   return status;
 }

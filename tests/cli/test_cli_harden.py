@@ -105,6 +105,15 @@ check(rc == 1 and tmp in err and "is a directory" in err, f"query DIR: {rc} {err
 rc, _, err = hr(*M, "--store", tmp, a_path)
 check(rc == 1 and f"--store {tmp}" in err and "is a directory" in err,
       f"meter --store DIR: {rc} {err!r}")
+# sim and capacity > /dev/full: the reason, once (they flushed stdout
+# themselves and main() could then only say "write error").
+SIMS = os.path.join(ROOT, "tests", "sim", "data", "tiny.yaml")
+if have_full:
+    for args in (["sim", SIMS, "--policy", "none", "--report", os.path.join(tmp, "simfull")],
+                 ["capacity", SIMS, "--policy", "none", "--quiet"]):
+        rc, _, err = full(*args)
+        check(rc == 1 and err.count("standard output: No space left") == 1,
+              f"{args[0]} > /dev/full: {rc} {err!r}")
 # agent on a folder: the path and the reason (it said "read error on the input")
 rc, _, err = hr("agent", "--tree", TREE, "--node", "busway-a1", "--input", tmp)
 check(rc == 1 and tmp in err and "Is a directory" in err, f"agent --input DIR: {rc} {err!r}")
