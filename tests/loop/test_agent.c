@@ -50,14 +50,21 @@ static hr_tree_t *load(void)
   return t;
 }
 
+/* Four simulated GPUs, one for each of TREE's leaves. */
+static hr_actuator_t *sim4(void)
+{
+  hr_actuator_t *act = NULL;
+  hr_simgpu_cfg_t g;
+  hr_simgpu_cfg_init(&g, 4);
+  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  return act;
+}
+
 static void test_static_caps(void **st)
 {
   (void)st;
   hr_tree_t *t = load();
-  hr_actuator_t *act;
-  hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_init(&g, 4);
-  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  hr_actuator_t *act = sim4();
   int64_t now = 0;
   hr_clock_t clk;
   hr_clock_manual(&clk, &now);
@@ -96,10 +103,7 @@ static void test_static_caps(void **st)
 static void run_lease(rec_t *r, int lose_telemetry, double *final_cap, hr_mode_t *mode_end)
 {
   hr_tree_t *t = load();
-  hr_actuator_t *act;
-  hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_init(&g, 4);
-  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  hr_actuator_t *act = sim4();
   int64_t now = 0;
   hr_clock_t clk;
   hr_clock_manual(&clk, &now);
@@ -234,10 +238,7 @@ static void test_want_and_supply(void **st)
 {
   (void)st;
   hr_tree_t *t = load();
-  hr_actuator_t *act;
-  hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_init(&g, 4);
-  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  hr_actuator_t *act = sim4();
   int64_t now = 0;
   hr_clock_t clk;
   hr_clock_manual(&clk, &now);
@@ -300,10 +301,7 @@ static void test_want_and_supply(void **st)
 static void run_active(int plain, rec_t *r)
 {
   hr_tree_t *t = load();
-  hr_actuator_t *act;
-  hr_simgpu_cfg_t g;
-  hr_simgpu_cfg_init(&g, 4);
-  assert_int_equal(hr_simgpu_create(&g, &act), HR_OK);
+  hr_actuator_t *act = sim4();
   int64_t now = 0;
   hr_clock_t clk;
   hr_clock_manual(&clk, &now);
