@@ -348,6 +348,11 @@ typedef struct hr_sim_search_cfg {
    * trips). */
   hr_sim_trial_fn on_trial;
   void *user;
+  /* Polled (with user) at every sample_s of every run when not NULL: a
+   * non-zero return abandons the trial in progress (it is not recorded)
+   * and stops the search as on_trial's non-zero does, so that a stop
+   * request need not wait for a trial of minutes to end. */
+  int (*poll_stop)(void *user);
 } hr_sim_search_cfg_t;
 
 typedef struct hr_sim_search_result {

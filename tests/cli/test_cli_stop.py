@@ -183,6 +183,34 @@ for sig in (signal.SIGTERM, signal.SIGINT):
             ok = False
     check(ok, f"agent {name}: whole JSON lines: {out[-120:]!r}")
 
+# ---- headroom capacity: a stop ends the trial in progress (a 30-day run
+# here, which would take hours) rather than waiting for it; the finished
+# trials are reported, the search marked stopped, exit 128 + N.
+for sig in (signal.SIGTERM, signal.SIGINT):
+    name = signal.Signals(sig).name
+    rep = os.path.join(tmp, f"cap_{name}")
+    p = subprocess.Popen([HR_BIN, "capacity", os.path.join(ROOT, "scenarios", "sync-restart.yaml"),
+                          "--policy", "headroom", "--duration", "2592000", "--report", rep],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    time.sleep(2.0)
+    p.send_signal(sig)
+    try:
+        out, err = p.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        check(False, f"capacity {name}: still running long after the signal")
+        continue
+    out, err = out.decode(), err.decode()
+    check(p.returncode == 128 + sig, f"capacity {name}: exit {p.returncode}: {err!r}")
+    check(f"stopped by signal {int(sig)}" in err and "abandoned" in err,
+          f"capacity {name}: message: {err!r}")
+    check("search stopped" in out and "0 trials" in out, f"capacity {name}: stdout: {out!r}")
+    with open(os.path.join(rep, "capacity.md")) as f:
+        check("(search stopped)" in f.read(), f"capacity {name}: capacity.md marks it")
+    with open(os.path.join(rep, "trials.csv")) as f:
+        check(len(f.read().splitlines()) == 1, f"capacity {name}: no abandoned trial in trials.csv")
+
 if fails:
     print(f"cli stop: {len(fails)} of {n} checks failed")
     raise SystemExit(1)
