@@ -114,6 +114,16 @@ if have_full:
         rc, _, err = full(*args)
         check(rc == 1 and err.count("standard output: No space left") == 1,
               f"{args[0]} > /dev/full: {rc} {err!r}")
+# plan fidelity --csv /dev/full: the command, the file, the reason (it
+# said "/dev/full: write failed", with no command).  Needs the shared traces.
+DATA = os.environ.get("HR_SHARED_DATA", "")
+if have_full and DATA and os.path.exists(os.path.join(DATA, "power/h100-inference")):
+    rc, _, err = hr("plan", "fidelity", "--data", DATA, "--only", "Llama-3.1-8B", "--split",
+                    "batch", "--fast", "1", "--seeds", "1", "--csv", "/dev/full", timeout=300)
+    check(rc == 1 and "headroom plan: /dev/full: write failed: No space left" in err,
+          f"plan fidelity --csv /dev/full: {rc} {err!r}")
+else:
+    print("note: no shared traces; the plan fidelity --csv /dev/full check is skipped")
 # agent on a folder: the path and the reason (it said "read error on the input")
 rc, _, err = hr("agent", "--tree", TREE, "--node", "busway-a1", "--input", tmp)
 check(rc == 1 and tmp in err and "Is a directory" in err, f"agent --input DIR: {rc} {err!r}")
