@@ -124,6 +124,11 @@ if have_full and DATA and os.path.exists(os.path.join(DATA, "power/h100-inferenc
           f"plan fidelity --csv /dev/full: {rc} {err!r}")
 else:
     print("note: no shared traces; the plan fidelity --csv /dev/full check is skipped")
+# A folder as the scenario or the tree: the reason (it said "read error").
+for args in (["sim", tmp, "--policy", "none", "--report", os.path.join(tmp, "r")],
+             ["capacity", tmp], ["lease", "check", tmp]):
+    rc, _, err = hr(*args)
+    check(rc == 2 and tmp in err and "Is a directory" in err, f"{args[0]} DIR: {rc} {err!r}")
 # agent on a folder: the path and the reason (it said "read error on the input")
 rc, _, err = hr("agent", "--tree", TREE, "--node", "busway-a1", "--input", tmp)
 check(rc == 1 and tmp in err and "Is a directory" in err, f"agent --input DIR: {rc} {err!r}")
