@@ -221,6 +221,10 @@ int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg)
   cfg->grid_limits = 1;
   cfg->max_ramp_viol_s = HR_SIM_GRID_TOL_S;
   cfg->max_osc_viol_s = HR_SIM_GRID_TOL_S;
+  cfg->max_capped_frac = 1.0;
+  cfg->max_ttft_p99_s = INFINITY;
+  cfg->max_tbt_p99_s = INFINITY;
+  cfg->max_over_cont_s = INFINITY;
   return HR_OK;
 }
 
@@ -258,6 +262,7 @@ typedef struct run_out {
   unsigned trips;
   double work_frac, max_thermal, max_sustain;
   double ramp_viol_s, ramp_up_s, ramp_down_s, osc_viol_s;
+  double capped_frac, ttft_p99_s, tbt_p99_s, over_cont_s;
 } run_out_t;
 
 /* The stop poll of a run (hr_sim_search_cfg_t.poll_stop). */
@@ -299,7 +304,15 @@ static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
   o->ramp_up_s = r.ramp_up_s;
   o->ramp_down_s = r.ramp_down_s;
   o->osc_viol_s = r.osc_viol_s;
+  o->capped_frac = r.t_s > 0.0 ? r.capped_s / r.t_s : 0.0;
+  o->ttft_p99_s = r.ttft_p99_s;
+  o->tbt_p99_s = r.tbt_p99_s;
   for (size_t k = 0; k < r.n_nodes; k++) {
+    /* Provisioned power is the tree's (its rated nodes'), not a GPU's own
+     * rating, which a GPU at its nameplate sits above by the 80 % rule. */
+    if (r.nodes[k].over_cont_s > o->over_cont_s &&
+        hr_tree_node(S->tree, r.nodes[k].node)->n_children > 0)
+      o->over_cont_s = r.nodes[k].over_cont_s;
     if (r.nodes[k].max_thermal > o->max_thermal)
       o->max_thermal = r.nodes[k].max_thermal;
     double su = r.nodes[k].has_device && r.nodes[k].sustain_trip_a > 0.0
@@ -348,6 +361,10 @@ static int trial(searcher_t *S, int g, int *ok)
                       .ramp_up_s = r.ramp_up_s,
                       .ramp_down_s = r.ramp_down_s,
                       .osc_viol_s = r.osc_viol_s,
+                      .capped_frac = r.capped_frac,
+                      .ttft_p99_s = r.ttft_p99_s,
+                      .tbt_p99_s = r.tbt_p99_s,
+                      .over_cont_s = r.over_cont_s,
                       .cont_failed = -1,
                       .cont_max_sustain = NAN,
                       .cont_work_frac = NAN};
@@ -374,6 +391,16 @@ static int trial(searcher_t *S, int g, int *ok)
     if (t.osc_viol_s > cfg->max_osc_viol_s)
       t.fail |= HR_SIM_FAIL_OSC;
   }
+  /* The papers' own criteria, when asked: how much of the time capping
+   * acted (Dynamo), and a latency objective met by 99 % of the requests
+   * (POLCA); a p99 is its histogram bin's upper edge, so a pass is never
+   * optimistic.  No inference: no latency (NAN) to fail. */
+  if (t.capped_frac > cfg->max_capped_frac)
+    t.fail |= HR_SIM_FAIL_CAPPED;
+  if (t.ttft_p99_s > cfg->max_ttft_p99_s || t.tbt_p99_s > cfg->max_tbt_p99_s)
+    t.fail |= HR_SIM_FAIL_SLO;
+  if (t.over_cont_s > cfg->max_over_cont_s)
+    t.fail |= HR_SIM_FAIL_OVER;
   /* N-1: every contingency alone on top of the scenario's own events, at
    * the same count.  Skipped once the base run failed (the verdict cannot
    * change, and each run costs as much as the trial). */
@@ -444,6 +471,14 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
                          cfg->max_ramp_viol_s >= 0.0 ? "max_osc_viol_s" : "max_ramp_viol_s", "%s",
                          "must be >= 0 s");
+  if (!(cfg->max_capped_frac >= 0.0 && cfg->max_capped_frac <= 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_capped_frac", "%s", "must be in [0, 1]");
+  if (!(cfg->max_ttft_p99_s > 0.0) || !(cfg->max_tbt_p99_s > 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
+                         cfg->max_ttft_p99_s > 0.0 ? "max_tbt_p99_s" : "max_ttft_p99_s", "%s",
+                         "must be > 0 s");
+  if (!(cfg->max_over_cont_s >= 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_over_cont_s", "%s", "must be >= 0 s");
   /* A contingency after the run's end would pass untested. */
   for (size_t c = 0; c < sc->n_contingencies; c++)
     if (!(sc->contingencies[c].at_s < sc->duration_s))

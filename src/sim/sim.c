@@ -112,6 +112,7 @@ struct hr_sim {
   /* metrics */
   unsigned trips;
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
+  double capped_s; /* time any powered busy GPU ran below full speed [s] */
   double ramp_up_s, ramp_down_s;
   double wall_s;
   double last_ramp;
@@ -1073,6 +1074,7 @@ int hr_sim_step(hr_sim_t *s)
    * every store of a double. */
   const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
   const int smooth = s->sm_on;
+  int throttled = 0; /* any powered busy GPU below full speed this step */
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
@@ -1178,7 +1180,10 @@ int hr_sim_step(hr_sim_t *s)
       s->ph_p_w[k] = s->p_w[k];
     }
     site_p += s->p_w[k];
+    throttled |= up && busy && sp < 1.0;
   }
+  if (throttled)
+    s->capped_s += dt;
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
     job_t *j = &s->jobs[w];
@@ -1446,6 +1451,7 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->work_frac = s->work_ideal > 0.0 ? s->work_done / s->work_ideal : 1.0;
   o->ramp_viol_s = s->ramp_viol_s;
   o->osc_viol_s = s->osc_viol_s;
+  o->capped_s = s->capped_s;
   o->ramp_up_s = s->ramp_up_s;
   o->ramp_down_s = s->ramp_down_s;
   o->max_ramp_w_per_s = s->max_ramp;
