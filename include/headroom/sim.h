@@ -171,6 +171,8 @@ typedef struct hr_sim_sample {
   size_t max_thermal_node;
   double ramp_w_per_s; /* the grid monitor's ramp at the site */
   unsigned trips;      /* devices tripped so far */
+  double floors_w;     /* sum of the power-smoothing floors in force [W] (0: smoothing off) */
+  double over_cap_w;   /* sum over GPUs of their power above their enforced cap [W] */
 } hr_sim_sample_t;
 
 typedef void (*hr_sim_sample_fn)(void *user, const hr_sim_sample_t *s);
@@ -191,6 +193,11 @@ HR_API hr_agent_t *hr_sim_agent(hr_sim_t *s);
 /* Runs the whole scenario.  fn (may be NULL) receives a sample every
  * sc.sample_s.  Returns HR_OK or an agent error. */
 HR_API int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user);
+
+/* Asks hr_sim_run to return after the step in progress (e.g. from the
+ * sample callback when the user stopped the program): the run then ends
+ * with HR_OK and hr_sim_result covers the time simulated so far (its t_s). */
+HR_API void hr_sim_request_stop(hr_sim_t *s);
 
 /* Advances one step (for tests).  Returns HR_OK, HR_ERR_EOF at the end. */
 HR_API int hr_sim_step(hr_sim_t *s);
@@ -235,6 +242,10 @@ typedef struct hr_sim_result {
   double ramp_up_s;     /* the part of ramp_viol_s where the load rose over the window [s] */
   double ramp_down_s;   /* the part where it fell (a fall that caps cannot slow) [s] */
   double osc_viol_s;    /* time any oscillation band was exceeded [s] */
+  /* Time at least one powered, busy GPU ran below full speed because its cap
+   * (or, under power smoothing, its ramp) held it below its demand [s]:
+   * Dynamo's "time capped" (docs/sim.md, "Capacity search"). */
+  double capped_s;
   double max_ramp_w_per_s;
   double max_site_p_w;
   /* Utility outages (events): time the site drew more than the generator's
@@ -287,7 +298,10 @@ enum {
   HR_SIM_FAIL_LOSS = 1u << 2,    /* throughput loss above max_loss */
   HR_SIM_FAIL_RAMP = 1u << 3,    /* grid ramp-limit violation time above max_ramp_viol_s */
   HR_SIM_FAIL_OSC = 1u << 4,     /* grid oscillation-band violation time above max_osc_viol_s */
-  HR_SIM_FAIL_CONT = 1u << 5     /* a contingency run failed (cont_failed says which) */
+  HR_SIM_FAIL_CONT = 1u << 5,    /* a contingency run failed (cont_failed says which) */
+  HR_SIM_FAIL_CAPPED = 1u << 6,  /* capped_frac above max_capped_frac */
+  HR_SIM_FAIL_SLO = 1u << 7,     /* an inference latency p99 above its objective */
+  HR_SIM_FAIL_OVER = 1u << 8     /* a node above its continuous limit for over max_over_cont_s */
 };
 
 /* What one trial of the search saw: the run of the scenario as it is (the
@@ -301,9 +315,12 @@ typedef struct hr_sim_trial {
   double ramp_viol_s; /* the base run's grid ramp violation time [s] */
   double ramp_up_s;   /* ... of it while the load rose, and while it fell [s] */
   double ramp_down_s;
-  double osc_viol_s; /* the base run's oscillation-band violation time [s] */
-  unsigned fail;     /* HR_SIM_FAIL_* bits; 0 when ok */
-  int ok;            /* fail == 0 */
+  double osc_viol_s;            /* the base run's oscillation-band violation time [s] */
+  double capped_frac;           /* the base run's capped_s / t_s */
+  double ttft_p99_s, tbt_p99_s; /* the base run's inference latency p99 [s]; NAN without */
+  double over_cont_s; /* the base run's longest time any node spent above its cont_w [s] */
+  unsigned fail;      /* HR_SIM_FAIL_* bits; 0 when ok */
+  int ok;             /* fail == 0 */
   /* Contingencies: how many were run (0 when the base run failed: they are
    * skipped), the index of the first that failed (-1: none), and over the
    * runs made the trips, the highest max_sustain and the lowest work_frac. */
@@ -339,8 +356,27 @@ typedef struct hr_sim_search_cfg {
    * work; no grid criterion: the fault's own transient is the grid's
    * event).  A utility outage's generator trips on overload (counted in
    * trips). */
+  /* The papers' own criteria (docs/sim.md, "Capacity search"), each off by
+   * default: a base run also fails when the fraction of its time any GPU ran
+   * capped (hr_sim_result_t.capped_s / t_s) exceeds max_capped_frac (Dynamo:
+   * how often capping acts; default 1, off; in [0, 1]), or when its
+   * inference TTFT or TBT p99 exceeds max_ttft_p99_s or max_tbt_p99_s (an
+   * SLO met by 99 % of requests, POLCA's kind of criterion; default
+   * INFINITY, off; > 0).  A run without inference has no latency to judge.
+   * With max_over_cont_s (default INFINITY, off; >= 0) a base run also fails
+   * when any node spent longer than that above its continuous limit
+   * (hr_sim_node_result_t.over_cont_s): provisioned power as a hard limit,
+   * as the papers' nameplate provisioning treats it. */
+  double max_capped_frac;
+  double max_over_cont_s;
+  double max_ttft_p99_s, max_tbt_p99_s;
   hr_sim_trial_fn on_trial;
   void *user;
+  /* Polled (with user) at every sample_s of every run when not NULL: a
+   * non-zero return abandons the trial in progress (it is not recorded)
+   * and stops the search as on_trial's non-zero does, so that a stop
+   * request need not wait for a trial of minutes to end. */
+  int (*poll_stop)(void *user);
 } hr_sim_search_cfg_t;
 
 typedef struct hr_sim_search_result {

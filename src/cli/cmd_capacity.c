@@ -31,7 +31,8 @@ typedef struct prog {
 /* The failed criteria as "trip+ramp" ("-" when none). */
 static void fail_names(unsigned fail, char *out, size_t len)
 {
-  static const char *name[] = {"trip", "sustain", "loss", "ramp", "osc", "contingency"};
+  static const char *name[] = {"trip",        "sustain", "loss", "ramp", "osc",
+                               "contingency", "capped",  "slo",  "over"};
   size_t n = 0;
   out[0] = '\0';
   for (unsigned b = 0; b < sizeof name / sizeof name[0]; b++)
@@ -80,20 +81,31 @@ static int on_trial(void *user, const hr_sim_trial_t *t)
   if (!p->quiet)
     fprintf(stderr,
             "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f, sustained %.3f, ramp "
-            "%.3f s (rises %.3f, falls %.3f), osc %.3f s, contingencies run %d -> %s%s "
-            "(%.1f s)\n",
+            "%.3f s (rises %.3f, falls %.3f), osc %.3f s, capped %.4f, TTFT/TBT p99 %.3g/%.3g "
+            "s, contingencies run %d -> %s%s (%.1f s)\n",
             p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->max_sustain,
-            t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, t->cont_run,
-            t->ok ? "ok" : "fails: ", t->ok ? "" : why, t->wall_s);
+            t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, t->capped_frac,
+            t->ttft_p99_s, t->tbt_p99_s, t->cont_run, t->ok ? "ok" : "fails: ", t->ok ? "" : why,
+            t->wall_s);
   if (!p->quiet && t->cont_failed >= 0)
     fprintf(stderr, "capacity:   contingency failed: %s\n", cont);
   if (p->trials &&
       fprintf(p->trials,
-              "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f,%.5f,%.4f,%.4f,%.4f,%.4f,%s,%d,\"%s\",%u,%.5f,%.6f\n",
+              "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f,%.5f,%.4f,%.4f,%.4f,%.4f,%s,%d,\"%s\",%u,%.5f,%.6f,"
+              "%.6f,%.6g,%.6g,%.3f\n",
               p->scen, p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s,
               t->max_sustain, t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, why,
-              t->cont_run, cont, t->cont_trips, t->cont_max_sustain, t->cont_work_frac) < 0)
+              t->cont_run, cont, t->cont_trips, t->cont_max_sustain, t->cont_work_frac,
+              t->capped_frac, t->ttft_p99_s, t->tbt_p99_s, t->over_cont_s) < 0)
     p->err = 1;
+  return cli_stop_requested();
+}
+
+/* A stop signal also ends the trial in progress (hr_sim_search_cfg_t.poll_stop):
+ * a trial can run for minutes. */
+static int poll_stop(void *user)
+{
+  (void)user;
   return cli_stop_requested();
 }
 
@@ -120,6 +132,8 @@ int cmd_capacity(int argc, char **argv)
   const char *contingency = NULL;
   double max_loss_pct = 1.0, derate = 0.70, duration_s = 0.0;
   double max_ramp_viol_s = HR_SIM_GRID_TOL_S, max_osc_viol_s = HR_SIM_GRID_TOL_S;
+  double max_capped_pct = 100.0, max_ttft_p99_s = 0.0, max_tbt_p99_ms = 0.0; /* 0: not judged */
+  double max_over_cont_s = -1.0;                                             /* < 0: not judged */
   int step = 0, lo = 0, hi = -1, quiet = 0, json = 0, no_grid = 0, rises_only = 0, no_cont = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
@@ -204,6 +218,33 @@ int cmd_capacity(int argc, char **argv)
        .dst = &rises_only,
        .help = "count only rises against the ramp tolerance (falls still reported), every policy "
                "alike"},
+      {.name = "--max-capped-pct",
+       .kind = CLI_DBL,
+       .dst = &max_capped_pct,
+       .arg = "X",
+       .help = "most of the run, %, that any GPU may run capped below its demand (Dynamo's "
+               "criterion; default 100: not judged)",
+       CLI_RANGE(0, 100)},
+      {.name = "--max-ttft-p99-s",
+       .kind = CLI_DBL,
+       .dst = &max_ttft_p99_s,
+       .arg = "S",
+       .help = "inference SLO: time to first token met by 99 % of requests (POLCA's kind of "
+               "criterion; default: not judged)",
+       CLI_RANGE_GT(0, 1e9)},
+      {.name = "--max-tbt-p99-ms",
+       .kind = CLI_DBL,
+       .dst = &max_tbt_p99_ms,
+       .arg = "MS",
+       .help = "inference SLO: time between tokens met by 99 % of tokens (default: not judged)",
+       CLI_RANGE_GT(0, 1e9)},
+      {.name = "--max-over-cont-s",
+       .kind = CLI_DBL,
+       .dst = &max_over_cont_s,
+       .arg = "S",
+       .help = "most time any node may spend above its continuous limit (provisioned power as a "
+               "hard limit; default: not judged)",
+       CLI_RANGE(0, 1e9)},
       {.name = "--quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no line per trial on stderr"},
       {.name = "--json",
        .kind = CLI_FLAG,
@@ -320,10 +361,12 @@ int cmd_capacity(int argc, char **argv)
     if (fprintf(pg.trials,
                 "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s,max_sustain,"
                 "ramp_viol_s,ramp_up_s,ramp_down_s,osc_viol_s,failed,cont_run,cont_failed,"
-                "cont_trips,cont_max_sustain,cont_work_frac\n") < 0 ||
+                "cont_trips,cont_max_sustain,cont_work_frac,capped_frac,ttft_p99_s,tbt_p99_s,"
+                "over_cont_s\n") < 0 ||
         fprintf(csv, "scenario,policy,gpus,gpus_static,recovered_pct,bracketed,trials,"
                      "max_loss_pct,derate,duration_s,wall_s,grid_limits,max_ramp_viol_s,"
-                     "max_osc_viol_s,ramp_rises_only,contingencies\n") < 0)
+                     "max_osc_viol_s,ramp_rises_only,contingencies,max_capped_pct,"
+                     "max_ttft_p99_s,max_tbt_p99_ms,max_over_cont_s\n") < 0)
       pg.err = 1;
   }
   hr_sim_search_cfg_t scfg;
@@ -335,10 +378,18 @@ int cmd_capacity(int argc, char **argv)
   scfg.gpus_hi = hi;
   scfg.on_trial = on_trial;
   scfg.user = &pg;
+  scfg.poll_stop = poll_stop;
   scfg.grid_limits = !no_grid;
   scfg.ramp_rises_only = rises_only;
   scfg.max_ramp_viol_s = max_ramp_viol_s;
   scfg.max_osc_viol_s = max_osc_viol_s;
+  scfg.max_capped_frac = max_capped_pct / 100.0;
+  if (max_ttft_p99_s > 0)
+    scfg.max_ttft_p99_s = max_ttft_p99_s;
+  if (max_tbt_p99_ms > 0)
+    scfg.max_tbt_p99_s = max_tbt_p99_ms * 1e-3;
+  if (max_over_cont_s >= 0)
+    scfg.max_over_cont_s = max_over_cont_s;
   if (md &&
       fprintf(md,
               "# Capacity search: %s\n\n"
@@ -358,6 +409,24 @@ int cmd_capacity(int argc, char **argv)
               "Grid limits: a count also fails with more than %g s over the site's ramp limit "
               "(%s) or more than %g s over an oscillation-band limit.\n\n",
               max_ramp_viol_s, rises_only ? "rises only" : "rises and falls", max_osc_viol_s) < 0)
+    pg.err = 1;
+  if (md && max_capped_pct < 100.0 &&
+      fprintf(md,
+              "Capped time: a count also fails when any GPU ran capped below its demand for "
+              "more than %g %% of the run.\n\n",
+              max_capped_pct) < 0)
+    pg.err = 1;
+  if (md && (max_ttft_p99_s > 0 || max_tbt_p99_ms > 0) &&
+      fprintf(md,
+              "Inference SLO: a count also fails when its TTFT p99 exceeds %g s or its TBT p99 "
+              "%g ms (0: not judged).\n\n",
+              max_ttft_p99_s, max_tbt_p99_ms) < 0)
+    pg.err = 1;
+  if (md && max_over_cont_s >= 0 &&
+      fprintf(md,
+              "Provisioned power: a count also fails when any node spends more than %g s above "
+              "its continuous limit.\n\n",
+              max_over_cont_s) < 0)
     pg.err = 1;
   for (size_t c = 0; md && c < sc.n_contingencies; c++) {
     char lab[160];
@@ -389,10 +458,12 @@ int cmd_capacity(int argc, char **argv)
     }
     for (size_t t = 0; t < r.n_trials; t++)
       wall += r.trials[t].wall_s;
-    if (csv && fprintf(csv, "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f,%d,%g,%g,%d,%zu\n",
-                       pg.scen, pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.bracketed,
-                       r.n_trials, max_loss_pct, derate, sc.duration_s, wall, !no_grid,
-                       max_ramp_viol_s, max_osc_viol_s, rises_only, sc.n_contingencies) < 0)
+    if (csv &&
+        fprintf(csv, "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f,%d,%g,%g,%d,%zu,%g,%g,%g,%g\n",
+                pg.scen, pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.bracketed,
+                r.n_trials, max_loss_pct, derate, sc.duration_s, wall, !no_grid, max_ramp_viol_s,
+                max_osc_viol_s, rises_only, sc.n_contingencies, max_capped_pct, max_ttft_p99_s,
+                max_tbt_p99_ms, max_over_cont_s) < 0)
       pg.err = 1;
     if (md && fprintf(md, "| %s | %d%s | %d | %+.1f %% | %zu |\n", pol[p], r.gpus,
                       r.bracketed ? "" : " (search stopped)", r.gpus_static, 100.0 * r.recovered,
@@ -410,8 +481,9 @@ int cmd_capacity(int argc, char **argv)
              r.bracketed ? "true" : "false", r.n_trials, wall, no_grid ? "false" : "true",
              sc.n_contingencies);
     } else {
-      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s\n", pg.scen,
-             pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall);
+      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s%s\n", pg.scen,
+             pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall,
+             r.stopped ? " (search stopped: the count is a lower bound)" : "");
     }
     int stopped = r.stopped;
     hr_sim_search_result_free(&r);
@@ -435,9 +507,14 @@ done:
     status = 1;
   hr_scenario_free(&sc);
   hr_tree_destroy(tree);
-  if (cli_stop_requested())
+  if (cli_stop_requested()) {
+    fprintf(stderr,
+            "headroom capacity: stopped by signal %d: the trial in progress was abandoned; "
+            "the results cover the finished trials\n",
+            cli_stop_requested());
     return cli_stop_status(cli_stop_requested());
-  if (fflush(stdout) != 0)
+  }
+  if (cli_flush_stdout("headroom capacity") != 0)
     status = 1;
   return status;
 }

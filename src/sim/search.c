@@ -221,6 +221,10 @@ int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg)
   cfg->grid_limits = 1;
   cfg->max_ramp_viol_s = HR_SIM_GRID_TOL_S;
   cfg->max_osc_viol_s = HR_SIM_GRID_TOL_S;
+  cfg->max_capped_frac = 1.0;
+  cfg->max_ttft_p99_s = INFINITY;
+  cfg->max_tbt_p99_s = INFINITY;
+  cfg->max_over_cont_s = INFINITY;
   return HR_OK;
 }
 
@@ -243,6 +247,7 @@ typedef struct searcher {
   hr_sim_event_t *ev;  /* the scenario's events and one contingency, n_events + 1 long */
   int n0;              /* the scenario's populated count */
   hr_diag_t *diag;
+  int abandoned; /* cfg->poll_stop asked to stop inside a run */
 } searcher_t;
 
 static double now_s(void)
@@ -257,15 +262,34 @@ typedef struct run_out {
   unsigned trips;
   double work_frac, max_thermal, max_sustain;
   double ramp_viol_s, ramp_up_s, ramp_down_s, osc_viol_s;
+  double capped_frac, ttft_p99_s, tbt_p99_s, over_cont_s;
 } run_out_t;
 
-/* Runs sc (its workloads already scaled) once. */
+/* The stop poll of a run (hr_sim_search_cfg_t.poll_stop). */
+typedef struct poll_ctx {
+  searcher_t *S;
+  hr_sim_t *sim;
+} poll_ctx_t;
+
+static void poll_sample(void *user, const hr_sim_sample_t *smp)
+{
+  poll_ctx_t *p = user;
+  (void)smp;
+  if (p->S->cfg->poll_stop(p->S->cfg->user)) {
+    p->S->abandoned = 1;
+    hr_sim_request_stop(p->sim);
+  }
+}
+
+/* Runs sc (its workloads already scaled) once.  S->abandoned is set when
+ * the stop poll ended the run early (its figures then mean nothing). */
 static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
 {
   hr_sim_t *sim = NULL;
   int rc = hr_sim_create(sc, S->tree, S->acfg, &sim, S->diag);
+  poll_ctx_t pc = {S, sim};
   if (rc == HR_OK)
-    rc = hr_sim_run(sim, NULL, NULL);
+    rc = S->cfg->poll_stop ? hr_sim_run(sim, poll_sample, &pc) : hr_sim_run(sim, NULL, NULL);
   hr_sim_result_t r;
   if (rc == HR_OK)
     rc = hr_sim_result(sim, &r);
@@ -280,7 +304,15 @@ static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
   o->ramp_up_s = r.ramp_up_s;
   o->ramp_down_s = r.ramp_down_s;
   o->osc_viol_s = r.osc_viol_s;
+  o->capped_frac = r.t_s > 0.0 ? r.capped_s / r.t_s : 0.0;
+  o->ttft_p99_s = r.ttft_p99_s;
+  o->tbt_p99_s = r.tbt_p99_s;
   for (size_t k = 0; k < r.n_nodes; k++) {
+    /* Provisioned power is the tree's (its rated nodes'), not a GPU's own
+     * rating, which a GPU at its nameplate sits above by the 80 % rule. */
+    if (r.nodes[k].over_cont_s > o->over_cont_s &&
+        hr_tree_node(S->tree, r.nodes[k].node)->n_children > 0)
+      o->over_cont_s = r.nodes[k].over_cont_s;
     if (r.nodes[k].max_thermal > o->max_thermal)
       o->max_thermal = r.nodes[k].max_thermal;
     double su = r.nodes[k].has_device && r.nodes[k].sustain_trip_a > 0.0
@@ -315,6 +347,11 @@ static int trial(searcher_t *S, int g, int *ok)
   int rc = run_once(S, &sc, &r);
   if (rc != HR_OK)
     return rc;
+  if (S->abandoned) {
+    *ok = 0;
+    S->out->stopped = 1;
+    return HR_OK;
+  }
   hr_sim_trial_t t = {.gpus = g,
                       .trips = r.trips,
                       .work_frac = r.work_frac,
@@ -324,6 +361,10 @@ static int trial(searcher_t *S, int g, int *ok)
                       .ramp_up_s = r.ramp_up_s,
                       .ramp_down_s = r.ramp_down_s,
                       .osc_viol_s = r.osc_viol_s,
+                      .capped_frac = r.capped_frac,
+                      .ttft_p99_s = r.ttft_p99_s,
+                      .tbt_p99_s = r.tbt_p99_s,
+                      .over_cont_s = r.over_cont_s,
                       .cont_failed = -1,
                       .cont_max_sustain = NAN,
                       .cont_work_frac = NAN};
@@ -350,6 +391,16 @@ static int trial(searcher_t *S, int g, int *ok)
     if (t.osc_viol_s > cfg->max_osc_viol_s)
       t.fail |= HR_SIM_FAIL_OSC;
   }
+  /* The papers' own criteria, when asked: how much of the time capping
+   * acted (Dynamo), and a latency objective met by 99 % of the requests
+   * (POLCA); a p99 is its histogram bin's upper edge, so a pass is never
+   * optimistic.  No inference: no latency (NAN) to fail. */
+  if (t.capped_frac > cfg->max_capped_frac)
+    t.fail |= HR_SIM_FAIL_CAPPED;
+  if (t.ttft_p99_s > cfg->max_ttft_p99_s || t.tbt_p99_s > cfg->max_tbt_p99_s)
+    t.fail |= HR_SIM_FAIL_SLO;
+  if (t.over_cont_s > cfg->max_over_cont_s)
+    t.fail |= HR_SIM_FAIL_OVER;
   /* N-1: every contingency alone on top of the scenario's own events, at
    * the same count.  Skipped once the base run failed (the verdict cannot
    * change, and each run costs as much as the trial). */
@@ -364,6 +415,11 @@ static int trial(searcher_t *S, int g, int *ok)
     rc = run_once(S, &cs, &cr);
     if (rc != HR_OK)
       return rc;
+    if (S->abandoned) {
+      *ok = 0;
+      S->out->stopped = 1;
+      return HR_OK;
+    }
     t.cont_run++;
     t.cont_trips += cr.trips;
     if (!(cr.max_sustain <= t.cont_max_sustain))
@@ -415,6 +471,14 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
                          cfg->max_ramp_viol_s >= 0.0 ? "max_osc_viol_s" : "max_ramp_viol_s", "%s",
                          "must be >= 0 s");
+  if (!(cfg->max_capped_frac >= 0.0 && cfg->max_capped_frac <= 1.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_capped_frac", "%s", "must be in [0, 1]");
+  if (!(cfg->max_ttft_p99_s > 0.0) || !(cfg->max_tbt_p99_s > 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0,
+                         cfg->max_ttft_p99_s > 0.0 ? "max_tbt_p99_s" : "max_ttft_p99_s", "%s",
+                         "must be > 0 s");
+  if (!(cfg->max_over_cont_s >= 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_over_cont_s", "%s", "must be >= 0 s");
   /* A contingency after the run's end would pass untested. */
   for (size_t c = 0; c < sc->n_contingencies; c++)
     if (!(sc->contingencies[c].at_s < sc->duration_s))
@@ -450,7 +514,7 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     goto done;
   if (i_hi > 0) {
     rc = trial(&S, cfg->gpus_lo, &ok);
-    if (rc == HR_OK && !ok)
+    if (rc == HR_OK && !ok && !S.abandoned)
       out->bracketed = 1; /* none passes: the answer is 0 */
     if (rc != HR_OK || out->stopped || !ok)
       goto done;

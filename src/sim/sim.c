@@ -69,6 +69,7 @@ struct hr_sim {
   int64_t *pend_t_ns;
   int64_t pend_min_ns; /* the earliest pend_t_ns (INT64_MAX: none pending) */
   int plain;           /* hr__sim_set_plain: the straightforward forms, for tests */
+  int stop_req;        /* hr_sim_request_stop: hr_sim_run returns after this step */
 
   /* electricity, per tree index */
   double *ph_w; /* 3 per node: line-to-neutral watts per conductor */
@@ -111,6 +112,7 @@ struct hr_sim {
   /* metrics */
   unsigned trips;
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
+  double capped_s; /* time any powered busy GPU ran below full speed [s] */
   double ramp_up_s, ramp_down_s;
   double wall_s;
   double last_ramp;
@@ -1077,6 +1079,7 @@ int hr_sim_step(hr_sim_t *s)
    * every store of a double. */
   const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
   const int smooth = s->sm_on;
+  int throttled = 0; /* any powered busy GPU below full speed this step */
   for (size_t k = 0; k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
@@ -1182,7 +1185,10 @@ int hr_sim_step(hr_sim_t *s)
       s->ph_p_w[k] = s->p_w[k];
     }
     site_p += s->p_w[k];
+    throttled |= up && busy && sp < 1.0;
   }
+  if (throttled)
+    s->capped_s += dt;
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
     job_t *j = &s->jobs[w];
@@ -1383,6 +1389,10 @@ static void fill_sample(const hr_sim_t *s, hr_sim_sample_t *o)
     o->site_p_w += s->p_w[k];
     o->caps_w += s->cap_w[k];
     o->demand_w += s->dem_w[k];
+    if (s->sm_on)
+      o->floors_w += s->sm_floor_w[k];
+    if (s->p_w[k] > s->cap_w[k])
+      o->over_cap_w += s->p_w[k] - s->cap_w[k];
     if (s->slot_work[k] >= 0) {
       sp += s->speed[k];
       busy++;
@@ -1407,8 +1417,8 @@ int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user)
     return HR_ERR_INVALID_ARG;
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  int rc;
-  while ((rc = hr_sim_step(s)) == HR_OK) {
+  int rc = HR_OK;
+  while (!s->stop_req && (rc = hr_sim_step(s)) == HR_OK) {
     if (fn && s->t_ns >= s->next_sample_ns) {
       hr_sim_sample_t smp;
       fill_sample(s, &smp);
@@ -1416,12 +1426,20 @@ int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user)
       s->next_sample_ns += s->sample_ns;
     }
   }
+  if (s->stop_req && rc == HR_OK)
+    rc = HR_ERR_EOF; /* a stop is a short run, not an error: the result covers [0, t] */
   /* A run shorter than one window: its whole length is the window. */
   if (s->sus_windows == 0)
     sustain_close(s, (double)(s->t_ns - s->sus_t0_ns) * 1e-9, 0);
   clock_gettime(CLOCK_MONOTONIC, &b);
   s->wall_s += (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
   return rc == HR_ERR_EOF ? HR_OK : rc;
+}
+
+void hr_sim_request_stop(hr_sim_t *s)
+{
+  if (s)
+    s->stop_req = 1;
 }
 
 int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
@@ -1438,6 +1456,7 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->work_frac = s->work_ideal > 0.0 ? s->work_done / s->work_ideal : 1.0;
   o->ramp_viol_s = s->ramp_viol_s;
   o->osc_viol_s = s->osc_viol_s;
+  o->capped_s = s->capped_s;
   o->ramp_up_s = s->ramp_up_s;
   o->ramp_down_s = s->ramp_down_s;
   o->max_ramp_w_per_s = s->max_ramp;

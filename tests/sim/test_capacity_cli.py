@@ -96,6 +96,30 @@ def main():
               "late contingency: %d %s" % (r.returncode, r.stderr))
         r = cap("--max-ramp-viol-s", "-1")
         check(r.returncode == 2, "negative tolerance: %d" % r.returncode)
+        # The papers' own criteria: `capped` exactly when the base run's capped
+        # time is over the limit, and the limits in capacity.csv.
+        for pol, pct in (("static70", "50"), ("headroom", "1")):
+            d = os.path.join(tmp, "capped-" + pol)
+            r = cap("--policy", pol, "--report", d, "--step", "2", "--no-grid-limits",
+                    "--max-loss-pct", "99", "--max-capped-pct", pct, "--max-tbt-p99-ms", "50")
+            check(r.returncode == 0, "capacity --max-capped-pct: %d %s" % (r.returncode, r.stderr))
+            if r.returncode:
+                continue
+            for t in trials(d):
+                failed = set(t["failed"].split("+")) - {"-"}
+                check(("capped" in failed) == (100 * float(t["capped_frac"]) > float(pct)),
+                      "capped verdict: %s" % t)
+                check("slo" not in failed, "no inference, no SLO to fail: %s" % t)
+            with open(os.path.join(d, "capacity.csv")) as f:
+                rows = list(csv.DictReader(f))
+            check(rows and float(rows[0]["max_capped_pct"]) == float(pct) and
+                  float(rows[0]["max_tbt_p99_ms"]) == 50 and float(rows[0]["max_ttft_p99_s"]) == 0,
+                  "capacity.csv criteria: %s" % rows)
+        for bad_opt in (("--max-capped-pct", "101"), ("--max-ttft-p99-s", "0"),
+                        ("--max-tbt-p99-ms", "-5"), ("--max-over-cont-s", "-1")):
+            r = cap(*bad_opt)
+            check(r.returncode == 2 and bad_opt[0] in r.stderr,
+                  "refused %s: %d %s" % (bad_opt, r.returncode, r.stderr))
     if fails:
         raise SystemExit("%d checks failed" % len(fails))
     print("ok")

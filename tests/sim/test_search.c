@@ -105,26 +105,31 @@ static void test_static_count(void **st)
   hr_tree_destroy(t);
 }
 
+/* Four servers of two 700-W GPUs under the node "rack" (the trees below
+ * differ only above it). */
+#define RACK_4X2                                                                                   \
+  "  - {id: s0, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"                                           \
+  "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"                                           \
+  "  - {id: s1, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"                                           \
+  "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"                                           \
+  "  - {id: s2, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"                                           \
+  "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"                                           \
+  "  - {id: s3, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"                                           \
+  "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n"
+
 /* One rack, 4 A trip unit, 8 GPUs at 700 W without control: 0.974 A each, so
  * five or more exceed the 4.4 A pickup and trip within the run. */
-static const char TREE8[] = "version: 1\n"
-                            "nodes:\n"
-                            "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
-                            "phases: 3, rating_a: 100}\n"
-                            "  - {id: rack, kind: rack, parent: site,\n"
-                            "     device: {type: trip_unit, curve: LI, in_a: 4, tr_s: 8, ii: 10}}\n"
-                            "  - {id: s0, kind: server, parent: rack}\n"
-                            "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
-                            "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
-                            "  - {id: s1, kind: server, parent: rack}\n"
-                            "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: s2, kind: server, parent: rack}\n"
-                            "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: s3, kind: server, parent: rack}\n"
-                            "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"
-                            "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n";
+static const char TREE8[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
+    "phases: 3, rating_a: 100}\n"
+    "  - {id: rack, kind: rack, parent: site,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 4, tr_s: 8, ii: 10}}\n" RACK_4X2;
 
 static int seen;
 static int count_trial(void *user, const hr_sim_trial_t *t)
@@ -314,19 +319,7 @@ static const char TREE_RAMP[] = "version: 1\n"
                                 "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
                                 "phases: 3, rating_a: 100,\n"
                                 "     grid: {max_ramp_kw_per_s: 2, ramp_window_s: 1}}\n"
-                                "  - {id: rack, kind: rack, parent: site}\n"
-                                "  - {id: s0, kind: server, parent: rack}\n"
-                                "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
-                                "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
-                                "  - {id: s1, kind: server, parent: rack}\n"
-                                "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"
-                                "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"
-                                "  - {id: s2, kind: server, parent: rack}\n"
-                                "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"
-                                "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"
-                                "  - {id: s3, kind: server, parent: rack}\n"
-                                "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"
-                                "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n";
+                                "  - {id: rack, kind: rack, parent: site}\n" RACK_4X2;
 
 /* n GPUs that step together by dP within a step move the site by n dP
  * within one ramp window, so the largest count within the limit is the
@@ -583,6 +576,246 @@ static void test_contingency_files(void **st)
   rmdir(dir);
 }
 
+/* The papers' own criteria (Dynamo: how much of the time capping acts;
+ * POLCA: a latency SLO).  TREE8C: TREE8 with an 8-A unit, whose continuous
+ * limit (the NEC 80 % rule, lease.h) is 0.8 x 8 A x 415 V x sqrt 3 =
+ * 4600.6 W; POLCA's T1 is 0.8 of it, 3680.5 W. */
+static const char TREE8C[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
+    "phases: 3, rating_a: 100}\n"
+    "  - {id: rack, kind: rack, parent: site,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 8, tr_s: 8, ii: 10}}\n"
+    "  - {id: s0, kind: server, parent: rack}\n"
+    "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
+    "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
+    "  - {id: g2, kind: gpu, parent: s0, rating_w: 700}\n"
+    "  - {id: g3, kind: gpu, parent: s0, rating_w: 700}\n"
+    "  - {id: s1, kind: server, parent: rack}\n"
+    "  - {id: g4, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: g5, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: g6, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: g7, kind: gpu, parent: s1, rating_w: 700}\n";
+
+static void batch_scenario(hr_scenario_t *sc, hr_workload_t *w, double dur_s, double start_s)
+{
+  hr_scenario_init(sc);
+  sc->duration_s = dur_s;
+  sc->step_ms = 10;
+  sc->sample_s = 10;
+  sc->gpus = 8;
+  memset(w, 0, sizeof *w);
+  w->kind = HR_WORK_BATCH;
+  w->gpu_first = 0;
+  w->gpu_end = 8;
+  w->power_w = 700;
+  w->start_s = start_s;
+  sc->work = w;
+  sc->n_work = 1;
+}
+
+/* Capped time.  (1) static70 caps every GPU at 490 W from t = 0; batch work
+ * at 700 W that starts at 5 s of 20 s runs capped for 15 s: capped_frac =
+ * 0.75 at every count, so at most 80 % passes every count and at most 70 %
+ * none.  (2) POLCA caps the (low-priority) GPUs once the rack draws more
+ * than T1: with n GPUs at 700 W that is n x 700 W > 3680.5 W, so with at
+ * most 1 % of the time capped the search answers the largest n with
+ * n x 700 W <= 0.64 x 8 A x 415 V x sqrt 3, 5; without the criterion (and
+ * with the loss criterion off) every count up to the unit's ultimate
+ * tripping current, n x I_gpu < 1.1 x 8 A: all 8. */
+static void test_search_capped_time(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_workload_t w;
+  hr_agent_cfg_t ac;
+  hr_sim_search_cfg_t cfg;
+  hr_sim_search_result_t res;
+  batch_scenario(&sc, &w, 20.0, 5.0);
+  assert_int_equal(hr_sim_policy_cfg("static70", &ac), HR_OK);
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.max_loss = 0.99;
+  cfg.grid_limits = 0;
+  cfg.max_capped_frac = 0.80;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 8);
+  for (size_t k = 0; k < res.n_trials; k++)
+    assert_true(fabs(res.trials[k].capped_frac - 0.75) < 1e-3);
+  hr_sim_search_result_free(&res);
+  cfg.max_capped_frac = 0.70;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 0);
+  assert_true(res.n_trials >= 1);
+  assert_int_equal(res.trials[0].fail, HR_SIM_FAIL_CAPPED);
+  hr_sim_search_result_free(&res);
+
+  batch_scenario(&sc, &w, 20.0, 0.0);
+  assert_int_equal(hr_sim_policy_cfg("polca", &ac), HR_OK);
+  const double t1_w = 0.8 * 0.8 * 8.0 * 415.0 * sqrt(3.0);
+  const double i_gpu = 700.0 / (3.0 * 415.0 / sqrt(3.0)), i_trip = 1.1 * 8.0;
+  int want = 0, want_free = 0;
+  while ((want + 1) * 700.0 <= t1_w)
+    want++;
+  while (want_free < 8 && (want_free + 1) * i_gpu < i_trip)
+    want_free++;
+  assert_int_equal(want, 5);
+  assert_int_equal(want_free, 8);
+  cfg.max_capped_frac = 1.0; /* off */
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, want_free);
+  hr_sim_search_result_free(&res);
+  cfg.max_capped_frac = 0.01;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, want);
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    print_message("capped: %d GPUs: capped %.4f of the time -> %s\n", tr->gpus, tr->capped_frac,
+                  tr->ok ? "ok" : "fails");
+    if (tr->gpus * 700.0 <= t1_w)
+      assert_true(tr->capped_frac == 0.0 && tr->ok);
+    else
+      assert_true(tr->capped_frac > 0.1 && tr->fail == HR_SIM_FAIL_CAPPED);
+  }
+  hr_sim_search_result_free(&res);
+  /* Out of range: named. */
+  cfg.max_capped_frac = 1.5;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "max_capped_frac");
+  cfg.max_capped_frac = 1.0;
+  cfg.max_ttft_p99_s = 0.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "max_ttft_p99_s");
+  hr_tree_destroy(t);
+}
+
+/* The latency SLO against a scan: two replicas of 4 GPUs on TREE8C under
+ * POLCA, serving more than they can; with 8 GPUs the rack passes T1 and
+ * every GPU is capped, which slows prefill and raises the TTFT p99.  The
+ * reference runs each count directly and reads its p99; the search with the
+ * SLO set at the 4-GPU p99 must answer 4 (8 fails on the SLO alone), and 8
+ * with no SLO. */
+static void test_search_slo(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  sc.duration_s = 60;
+  sc.step_ms = 1;
+  sc.sample_s = 10;
+  sc.gpus = 8;
+  hr_workload_t w;
+  memset(&w, 0, sizeof w);
+  w.kind = HR_WORK_INFERENCE;
+  w.gpu_first = 0;
+  w.gpu_end = 8;
+  w.gpus_per_replica = 4;
+  w.max_num_seqs = 256;
+  w.rate_per_s = 6.0;
+  w.seed = 7;
+  sc.work = &w;
+  sc.n_work = 1;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("polca", &ac), HR_OK);
+  double p99[2];
+  for (int i = 0; i < 2; i++) {
+    int g = 4 * (i + 1);
+    hr_scenario_t one = sc;
+    hr_workload_t wg = w;
+    wg.gpu_end = g;
+    one.work = &wg;
+    one.gpus = g;
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&one, t, &ac, &s, &e), HR_OK);
+    assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+    hr_sim_result_t r;
+    assert_int_equal(hr_sim_result(s, &r), HR_OK);
+    p99[i] = r.ttft_p99_s;
+    print_message("slo: %d GPUs: TTFT p99 %.4f s, capped %.3f, trips %u\n", g, p99[i],
+                  r.capped_s / r.t_s, r.trips);
+    assert_int_equal(r.trips, 0);
+    hr_sim_destroy(s);
+  }
+  assert_true(p99[1] > p99[0]);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.max_loss = 0.99;
+  cfg.grid_limits = 0;
+  cfg.step = 4;
+  cfg.gpus_lo = 4;
+  hr_sim_search_result_t res;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+  cfg.max_ttft_p99_s = p99[0];
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 4);
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    assert_true(tr->ttft_p99_s == p99[tr->gpus / 4 - 1]); /* the same run */
+    assert_int_equal(tr->fail, tr->gpus == 8 ? HR_SIM_FAIL_SLO : 0u);
+  }
+  hr_sim_search_result_free(&res);
+  hr_tree_destroy(t);
+}
+
+/* Provisioned power as a hard limit: uncontrolled batch work at 700 W on
+ * TREE8C, whose 8-A unit's continuous limit is 0.8 x 8 A x 415 V x sqrt 3 =
+ * 4600.6 W.  A count over it spends the whole run above it, one at or under
+ * it none of it, so with at most 1 s above it the search answers the largest
+ * n with n x 700 W <= 4600.6 W, 6; without the criterion all 8 (n x I_gpu <
+ * 1.1 x 8 A). */
+static void test_search_over_cont(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  hr_workload_t w;
+  batch_scenario(&sc, &w, 20.0, 0.0);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  const double cont_w = 0.8 * 8.0 * 415.0 * sqrt(3.0);
+  int want = 0;
+  while ((want + 1) * 700.0 <= cont_w)
+    want++;
+  assert_int_equal(want, 6);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.grid_limits = 0;
+  hr_sim_search_result_t res;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+  cfg.max_over_cont_s = 1.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, want);
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    print_message("over: %d GPUs: %.3f s above the continuous limit -> %s\n", tr->gpus,
+                  tr->over_cont_s, tr->ok ? "ok" : "fails");
+    if (tr->gpus * 700.0 <= cont_w) {
+      assert_true(tr->over_cont_s == 0.0 && tr->ok);
+    } else {
+      /* Above it from the first steps' ramp (80 W/ms) to the end. */
+      assert_true(fabs(tr->over_cont_s - 20.0) < 0.05);
+      assert_int_equal(tr->fail, HR_SIM_FAIL_OVER);
+    }
+  }
+  hr_sim_search_result_free(&res);
+  cfg.max_over_cont_s = -1.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "max_over_cont_s");
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -594,6 +827,9 @@ int main(void)
       cmocka_unit_test(test_search_ramp_limit),
       cmocka_unit_test(test_search_feed_loss_contingency),
       cmocka_unit_test(test_contingency_files),
+      cmocka_unit_test(test_search_capped_time),
+      cmocka_unit_test(test_search_slo),
+      cmocka_unit_test(test_search_over_cont),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
