@@ -151,7 +151,7 @@ typedef struct hr_agent_cfg {
   double band_hi_frac;         /* default 0.9; <= 1 */
   double band_target_frac;     /* default 0.8; 0 < x < band_hi_frac */
   double band_down_frac_per_s; /* default 0.002 (1.4 W/s on 700 W) > 0 */
-  double band_hold_s;          /* [s] >= 0; default 0: the lowest band's window (2 / f_lo)
+  double band_hold_s;          /* [s] 0 to 1e7; default 0: the lowest band's window (2 / f_lo)
                                   plus the swing window (1 / f_lo) plus 1 s */
   double band_floor_max_frac;  /* the highest floor, <= 0.9 (NVML's range); default 0.9 */
   /* Admission shaping (inference): 1 = the serving system keeps each replica's batch

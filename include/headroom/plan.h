@@ -427,9 +427,10 @@ typedef struct hr_plan_site_cfg {
                       * 0..number of servers (0) */
   int threads;       /* worker threads, >= 0; 0: the online CPUs.  Results do not depend
                       * on it (racks are summed in rack order) */
-  int copula_ref;    /* 1: the scalar copula generator of before the vectorised one (the
-                      * benchmark's baseline; same draws up to rounding), 0: the
-                      * vectorised one (0) */
+  int copula_ref;    /* 1: the scalar copula generator and a generated replica's arrivals by
+                      * hr_plan_workload_generate (libm), as before the vectorised ones
+                      * (the benchmark's baseline; same draws up to rounding), 0: the
+                      * vectorised ones (0) */
 } hr_plan_site_cfg_t;
 
 HR_API int hr_plan_site_cfg_init(hr_plan_site_cfg_t *cfg);

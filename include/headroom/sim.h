@@ -171,6 +171,8 @@ typedef struct hr_sim_sample {
   size_t max_thermal_node;
   double ramp_w_per_s; /* the grid monitor's ramp at the site */
   unsigned trips;      /* devices tripped so far */
+  double floors_w;     /* sum of the power-smoothing floors in force [W] (0: smoothing off) */
+  double over_cap_w;   /* sum over GPUs of their power above their enforced cap [W] */
 } hr_sim_sample_t;
 
 typedef void (*hr_sim_sample_fn)(void *user, const hr_sim_sample_t *s);
@@ -191,6 +193,11 @@ HR_API hr_agent_t *hr_sim_agent(hr_sim_t *s);
 /* Runs the whole scenario.  fn (may be NULL) receives a sample every
  * sc.sample_s.  Returns HR_OK or an agent error. */
 HR_API int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user);
+
+/* Asks hr_sim_run to return after the step in progress (e.g. from the
+ * sample callback when the user stopped the program): the run then ends
+ * with HR_OK and hr_sim_result covers the time simulated so far (its t_s). */
+HR_API void hr_sim_request_stop(hr_sim_t *s);
 
 /* Advances one step (for tests).  Returns HR_OK, HR_ERR_EOF at the end. */
 HR_API int hr_sim_step(hr_sim_t *s);
@@ -365,6 +372,11 @@ typedef struct hr_sim_search_cfg {
   double max_ttft_p99_s, max_tbt_p99_s;
   hr_sim_trial_fn on_trial;
   void *user;
+  /* Polled (with user) at every sample_s of every run when not NULL: a
+   * non-zero return abandons the trial in progress (it is not recorded)
+   * and stops the search as on_trial's non-zero does, so that a stop
+   * request need not wait for a trial of minutes to end. */
+  int (*poll_stop)(void *user);
 } hr_sim_search_cfg_t;
 
 typedef struct hr_sim_search_result {

@@ -157,6 +157,18 @@ void cli_stdout_reported(void)
   stdout_reported = 1;
 }
 
+int cli_flush_stdout(const char *prefix)
+{
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return 0;
+  int err = errno;
+  if (!stdout_reported)
+    fprintf(stderr, "%s: standard output: %s\n", prefix, err ? strerror(err) : "write error");
+  stdout_reported = 1;
+  return -1;
+}
+
 int cli_close_stdout(void)
 {
   if (!stdout_reported)

@@ -37,6 +37,11 @@ int cli_close_out(FILE *f, const char *prefix, const char *path);
  * pipe. */
 int cli_close_stdout(void);
 
+/* Flushes standard output before a command returns; 0, or -1 after
+ * "PREFIX: standard output: why" on stderr (the flush's errno, which
+ * cli_close_stdout could no longer tell), marked as reported. */
+int cli_flush_stdout(const char *prefix);
+
 /* Tells cli_close_stdout that the command has already reported a failed
  * write to standard output: it then fails without a second message. */
 void cli_stdout_reported(void);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -31,7 +32,7 @@ typedef struct ctx {
   const hr_tree_t *tree;
   int64_t t_ns;
   size_t n_leaves;
-  int out_err;
+  int out_err; /* errno of the first failed write to stdout, or 0 */
   int rc;
 } ctx_t;
 
@@ -45,8 +46,9 @@ static void on_decision(void *user, const hr_agent_decision_t *d)
   if (printf("{\"t_ns\":%lld,\"node\":\"%s\",\"dev\":%zu,\"cap_w\":%.1f,\"prev_cap_w\":%s,"
              "\"p_w\":%.1f,\"why\":\"%s\",\"err\":\"%s\"}\n",
              (long long)d->t_ns, x ? x->id : "", d->leaf, d->cap_w, prev, d->p_w,
-             hr_decision_why_name(d->why), hr_err_name(d->err)) < 0)
-    c->out_err = 1;
+             hr_decision_why_name(d->why), hr_err_name(d->err)) < 0 &&
+      !c->out_err)
+    c->out_err = errno ? errno : EIO;
   if (d->err != HR_OK && d->err != HR_ERR_RANGE) {
     static int told;
     if (!told) {
@@ -173,7 +175,7 @@ int cmd_agent(int argc, char **argv)
                "input by default), one JSON line per cap set out.",
       .epilog = "With --actuator sim the node's measured power is spread evenly over its\n"
                 "simulated GPUs as their demand.  Exit status: 0 at the end of the input, 1 on\n"
-                "a run-time failure, 2 for bad usage.",
+                "a run-time failure, 2 for bad usage, 128 + N after a stop on signal N.",
       .opts = opts,
       .n_opts = (int)(sizeof opts / sizeof opts[0]),
       .max_operands = 0,
@@ -323,8 +325,26 @@ int cmd_agent(int argc, char **argv)
     goto out;
   }
   status = 0;
+  /* From here a stop signal ends the stream as the end of the input does,
+   * between blocks: the decisions so far leave as whole lines. */
+  const int fd = fileno(in);
+  int signo = 0;
+  cli_stop_catch(1);
   for (;;) {
-    size_t got = fread(buf, 1, sizeof buf, in), off = 0;
+    int w = cli_wait_readable(fd);
+    if (w > 0) {
+      signo = w;
+      break;
+    }
+    ssize_t n_read = w < 0 ? -1 : read(fd, buf, sizeof buf);
+    if (n_read < 0) {
+      if (errno == EINTR)
+        continue;
+      fprintf(stderr, "headroom agent: %s: read failed: %s\n", rcfg.name, strerror(errno));
+      status = 1;
+      break;
+    }
+    size_t got = (size_t)n_read, off = 0;
     rc = HR_OK;
     do {
       size_t nf = 0, used = 0;
@@ -352,10 +372,8 @@ int cmd_agent(int argc, char **argv)
     if (!got)
       break;
   }
-  if (ferror(in)) {
-    fprintf(stderr, "headroom agent: read error on the input\n");
-    status = 1;
-  }
+  if (!signo)
+    signo = cli_stop_requested(); /* came with the end of the input */
   hr_meter_finish(meter);
   hr_agent_stats_t st;
   hr_agent_stats(agent, &st);
@@ -372,9 +390,18 @@ int cmd_agent(int argc, char **argv)
             "controller needs NVML power smoothing (Blackwell, driver r570 or later)\n",
             (unsigned long long)st.floor_errors, (unsigned long long)st.floor_sets,
             hr_err_name(st.last_floor_err));
-  if (c.out_err || fflush(stdout) != 0) {
-    fprintf(stderr, "headroom agent: write error on stdout\n");
+  if (c.out_err) {
+    fprintf(stderr, "headroom agent: standard output: writing decisions failed: %s\n",
+            strerror(c.out_err));
+    cli_stdout_reported();
     status = 1;
+  } else if (cli_flush_stdout("headroom agent") != 0) {
+    status = 1;
+  }
+  if (signo) {
+    fprintf(stderr, "headroom agent: stopped by signal %d\n", signo);
+    if (status == 0)
+      status = cli_stop_status(signo);
   }
 out:
   if (in && in != stdin)

@@ -101,6 +101,14 @@ static int on_trial(void *user, const hr_sim_trial_t *t)
   return cli_stop_requested();
 }
 
+/* A stop signal also ends the trial in progress (hr_sim_search_cfg_t.poll_stop):
+ * a trial can run for minutes. */
+static int poll_stop(void *user)
+{
+  (void)user;
+  return cli_stop_requested();
+}
+
 /* The number of leaves that share the first leaf's parent: a server's GPUs. */
 static int server_size(const hr_tree_t *tree)
 {
@@ -370,6 +378,7 @@ int cmd_capacity(int argc, char **argv)
   scfg.gpus_hi = hi;
   scfg.on_trial = on_trial;
   scfg.user = &pg;
+  scfg.poll_stop = poll_stop;
   scfg.grid_limits = !no_grid;
   scfg.ramp_rises_only = rises_only;
   scfg.max_ramp_viol_s = max_ramp_viol_s;
@@ -472,8 +481,9 @@ int cmd_capacity(int argc, char **argv)
              r.bracketed ? "true" : "false", r.n_trials, wall, no_grid ? "false" : "true",
              sc.n_contingencies);
     } else {
-      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s\n", pg.scen,
-             pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall);
+      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s%s\n", pg.scen,
+             pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall,
+             r.stopped ? " (search stopped: the count is a lower bound)" : "");
     }
     int stopped = r.stopped;
     hr_sim_search_result_free(&r);
@@ -497,9 +507,14 @@ done:
     status = 1;
   hr_scenario_free(&sc);
   hr_tree_destroy(tree);
-  if (cli_stop_requested())
+  if (cli_stop_requested()) {
+    fprintf(stderr,
+            "headroom capacity: stopped by signal %d: the trial in progress was abandoned; "
+            "the results cover the finished trials\n",
+            cli_stop_requested());
     return cli_stop_status(cli_stop_requested());
-  if (fflush(stdout) != 0)
+  }
+  if (cli_flush_stdout("headroom capacity") != 0)
     status = 1;
   return status;
 }

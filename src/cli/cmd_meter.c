@@ -1106,13 +1106,21 @@ int cmd_meter(int argc, char **argv)
   if (store_path) {
     hr_store_cfg_t sc;
     hr_store_cfg_init(&sc, store_path);
-    int src = hr_store_open(&sc, &sink.store);
+    /* A store is a SQLite file: a folder or a device gave only SQLite's
+     * "input/output error". */
+    struct stat sst;
+    const char *not_file = NULL;
+    if (!hr_store_target_is_pg(store_path) && stat(store_path, &sst) == 0 && !S_ISREG(sst.st_mode))
+      not_file = S_ISDIR(sst.st_mode) ? "is a directory, not a store file"
+                                      : "not a regular file (a store is a SQLite file)";
+    int src = not_file ? HR_ERR_IO : hr_store_open(&sc, &sink.store);
     if (src == HR_OK)
       src = hr_store_device(sink.store, device_id ? device_id : "meter", &sink.store_dev);
     if (src == HR_OK)
       src = hr_store_start_writer(sink.store);
     if (src != HR_OK) {
-      fprintf(stderr, "headroom meter: --store %s: %s\n", store_path, hr_strerror(src));
+      fprintf(stderr, "headroom meter: --store %s: %s\n", store_path,
+              not_file ? not_file : hr_strerror(src));
       hr_store_close(sink.store);
       free(sink.harm_buf);
       free(sink.pm);

@@ -82,7 +82,8 @@ static int study_close(FILE *f, const char *path)
     e = errno;
   }
   if (bad)
-    fprintf(stderr, "%s: write failed: %s\n", path, e ? strerror(e) : "an earlier write failed");
+    fprintf(stderr, "headroom plan: %s: write failed: %s\n", path,
+            e ? strerror(e) : "an earlier write failed");
   return !bad;
 }
 

@@ -216,10 +216,17 @@ int cmd_query(int argc, char **argv)
     return cli_bad(&spec, "--to", "'%s' is not an RFC 3339 UTC time (1677..2262) or ns", to_s);
   /* Opening creates a missing store: a query must not. */
   struct stat st;
-  if (!hr_store_target_is_pg(pos[0]) && (stat(pos[0], &st) != 0 || !S_ISREG(st.st_mode))) {
-    fprintf(stderr, "headroom query: %s: %s\n", pos[0],
-            errno ? strerror(errno) : "not a regular file");
-    return 1;
+  if (!hr_store_target_is_pg(pos[0])) {
+    /* errno only when stat failed: a folder left a stale ENOENT from
+     * earlier calls ("No such file or directory"). */
+    int st_rc = stat(pos[0], &st);
+    if (st_rc != 0 || !S_ISREG(st.st_mode)) {
+      fprintf(stderr, "headroom query: %s: %s\n", pos[0],
+              st_rc != 0            ? strerror(errno)
+              : S_ISDIR(st.st_mode) ? "is a directory, not a store file"
+                                    : "not a regular file");
+      return 1;
+    }
   }
   hr_store_cfg_t cfg;
   hr_store_cfg_init(&cfg, pos[0]);

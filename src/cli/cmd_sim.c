@@ -25,15 +25,18 @@ typedef struct run {
   double dur_s, next_prog_s;
   int quiet;
   sim_charts_t *charts; /* NULL: out of memory, no charts */
+  hr_sim_t *sim;
+  double t_s; /* the last sample's time */
 } run_t;
 
 static void on_sample(void *user, const hr_sim_sample_t *s)
 {
   run_t *r = user;
+  r->t_s = s->t_s;
   const hr_tree_node_t *hot = hr_tree_node(r->tree, s->max_thermal_node);
-  if (fprintf(r->ts, "%.3f,%.1f,%.1f,%.1f,%.5f,%.5f,%s,%.1f,%u\n", s->t_s, s->site_p_w, s->caps_w,
-              s->demand_w, s->speed, s->max_thermal, hot ? hot->id : "", s->ramp_w_per_s,
-              s->trips) < 0)
+  if (fprintf(r->ts, "%.3f,%.1f,%.1f,%.1f,%.5f,%.5f,%s,%.1f,%u,%.1f,%.3f\n", s->t_s, s->site_p_w,
+              s->caps_w, s->demand_w, s->speed, s->max_thermal, hot ? hot->id : "", s->ramp_w_per_s,
+              s->trips, s->floors_w, s->over_cap_w) < 0)
     r->ts_err = 1;
   if (r->charts)
     sim_charts_add(r->charts, s);
@@ -42,6 +45,10 @@ static void on_sample(void *user, const hr_sim_sample_t *s)
             s->t_s, r->dur_s, s->trips);
     r->next_prog_s += r->dur_s / 20.0;
   }
+  /* A stop signal ends the run at this sample: every file is then written
+   * for the time simulated so far and says so (cli_stop_catch). */
+  if (cli_stop_requested())
+    hr_sim_request_stop(r->sim);
 }
 
 static FILE *open_out(const char *dir, const char *name, char *path, size_t len)
@@ -139,7 +146,9 @@ int cmd_sim(int argc, char **argv)
                "SCENARIO - reads the scenario from standard input (its tree: path relative to\n"
                "the current folder).",
       .epilog = "Exit status: 0 when the run completed (trips are reported, not an error),\n"
-                "1 on a run-time failure, 2 for bad usage or a malformed scenario.",
+                "1 on a run-time failure, 2 for bad usage or a malformed scenario, 128 + N\n"
+                "after a stop on signal N (SIGINT, SIGTERM, SIGHUP: the files then cover the\n"
+                "run up to the stop, and report.md says so).",
       .opts = opts,
       .n_opts = (int)(sizeof opts / sizeof opts[0]),
       .max_operands = 1,
@@ -200,20 +209,22 @@ int cmd_sim(int argc, char **argv)
     return 1;
   }
   char p_ts[1200], p_md[1200], p_sum[1200], p_nodes[1200];
-  int status = 0;
+  int status = 0, signo = 0;
   /* The progress line is for a person watching: only on a terminal. */
   if (!isatty(2))
     quiet = 1;
-  run_t r = {NULL, 0, tree, sc.duration_s, 0.0, quiet, sim_charts_create(tree, sim)};
+  run_t r = {NULL, 0, tree, sc.duration_s, 0.0, quiet, sim_charts_create(tree, sim), sim, 0.0};
   r.ts = open_out(dir, "timeseries.csv", p_ts, sizeof p_ts);
   if (!r.ts) {
     status = 1;
     goto done;
   }
-  if (fprintf(r.ts, "t_s,site_p_w,caps_w,demand_w,speed,max_thermal,hottest,ramp_w_per_s,trips\n") <
-      0)
+  if (fprintf(r.ts, "t_s,site_p_w,caps_w,demand_w,speed,max_thermal,hottest,ramp_w_per_s,trips,"
+                    "floors_w,over_cap_w\n") < 0)
     r.ts_err = 1;
+  cli_stop_catch(0);
   rc = hr_sim_run(sim, on_sample, &r);
+  signo = cli_stop_requested();
   if (!quiet)
     fprintf(stderr, "\n");
   if (close_out(r.ts, p_ts, r.ts_err) != 0)
@@ -307,6 +318,12 @@ int cmd_sim(int argc, char **argv)
               (unsigned long long)res.agent.decisions, (unsigned long long)res.agent.caps_set,
               (unsigned long long)res.agent.cap_errors, (unsigned long long)res.agent.lease_clamps,
               ms(res.agent.lat_p50_s), ms(res.agent.lat_p99_s), ms(res.agent.lat_max_s)) < 0;
+  if (signo)
+    e |= fprintf(f,
+                 "**Partial run: stopped by signal %d at t = %.3f s of %.3f s.** This report, "
+                 "summary.csv, nodes.csv, timeseries.csv and the charts cover 0 to %.3f s "
+                 "only.\n\n",
+                 signo, res.t_s, sc.duration_s, res.t_s) < 0;
   for (size_t k = 0; k < res.n_nodes; k++) {
     const hr_sim_node_result_t *nr = &res.nodes[k];
     const hr_tree_node_t *x = hr_tree_node(tree, k);
@@ -372,7 +389,7 @@ int cmd_sim(int argc, char **argv)
   }
   if (close_out(f, p_md, e) != 0)
     status = 1;
-  if (status == 0 && json) {
+  if (status == 0 && !signo && json) {
     printf("{\"scenario\":");
     cli_json_str(stdout, sc.name[0] ? sc.name : scen);
     printf(",\"policy\":");
@@ -402,18 +419,34 @@ int cmd_sim(int argc, char **argv)
     printf("\"wall_s\":%.3f,\"report\":", res.wall_s);
     cli_json_str(stdout, dir);
     printf("}\n");
-  } else if (status == 0) {
+  } else if (status == 0 && !signo) {
     printf("%s: %s, %d GPUs: trips %u, work %.4f, energy %.3f kWh, latency p99 %.4f ms; "
            "report in %s\n",
            sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.trips, res.work_frac,
            res.energy_j / 3.6e6, ms(res.agent.lat_p99_s), dir);
   }
 done:
+  /* A stop (cli_stop_catch) is said with what it left behind: whole rows
+   * up to the stop, or files not written at all after a failure. */
+  if (signo && status == 0)
+    fprintf(stderr,
+            "headroom sim: stopped by signal %d at t = %.3f s of %.3f s: %s/timeseries.csv, "
+            "summary.csv, nodes.csv, report.md and the charts are partial (whole rows up to the "
+            "stop; report.md says so)\n",
+            signo, r.t_s, sc.duration_s, dir);
+  else if (signo)
+    fprintf(stderr, "headroom sim: stopped by signal %d; the report in %s is incomplete\n", signo,
+            dir);
+  else if (cli_stop_requested())
+    fprintf(stderr, "headroom sim: signal %d after the run: the report in %s is complete\n",
+            cli_stop_requested(), dir);
+  if (cli_stop_requested())
+    status = cli_stop_status(cli_stop_requested());
   sim_charts_destroy(r.charts);
   hr_sim_destroy(sim);
   hr_scenario_free(&sc);
   hr_tree_destroy(tree);
-  if (fflush(stdout) != 0)
+  if (cli_flush_stdout("headroom sim") != 0 && status == 0)
     status = 1;
   return status;
 }

@@ -121,11 +121,17 @@ int hr__file_read(const char *path, size_t max_bytes, char **out, size_t *len, h
       b = p;
       cap = grow;
     }
+    errno = 0;
     size_t got = fread(b + n, 1, cap - 1 - n, fp);
     n += got;
     if (got == 0) {
-      if (ferror(fp))
-        rc = hr__diag_fail(d, HR_ERR_IO, 0, 0, "(file)", "read error");
+      if (ferror(fp)) {
+        /* the reason: a folder opens for reading and fails here (EISDIR) */
+        char why[128] = "read error";
+        if (errno)
+          (void)strerror_r(errno, why, sizeof why);
+        rc = hr__diag_fail(d, HR_ERR_IO, 0, 0, "(file)", "read error: %s", why);
+      }
       break;
     }
   }

@@ -554,6 +554,8 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->three, n);
   ALLOC(s->prio, n);
   ALLOC(s->leafkids, n);
+  ALLOC(s->skip_dem, n);
+  ALLOC(s->skip_pst, n);
   {
     size_t tot = 0;
     for (size_t k = 0; k < n; k++) {

@@ -140,6 +140,7 @@ int hr_lease_sys_set_coord(hr_lease_sys_t *s, size_t k, const hr_coord_cfg_t *cf
 {
   if (!s || !cfg || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   k = (size_t)s->lidx[k];
   int rc = hr__coord_cfg_check(cfg);
   if (rc != HR_OK)
@@ -158,6 +159,7 @@ int hr_lease_sys_set_rated_100(hr_lease_sys_t *s, size_t k, int on, int64_t t)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   k = (size_t)s->lidx[k];
   hr__lease_start_at(s, t);
   unsigned char old = s->rated[k];
@@ -187,6 +189,7 @@ int hr_lease_sys_set_rated_100_many(hr_lease_sys_t *s, const size_t *nodes, size
       return HR_ERR_INVALID_ARG;
   if (count == 0)
     return HR_OK;
+  hr__lease_skip_off(s);
   /* The old flags, by the system's node order, to put back on a refusal
    * (a node listed twice keeps its first old value). */
   unsigned char *old = malloc(s->n);
@@ -214,6 +217,7 @@ int hr_lease_sys_set_floor(hr_lease_sys_t *s, size_t k, double floor_w, int64_t 
 {
   if (!s || k >= s->n || !(floor_w >= 0.0) || !isfinite(floor_w))
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   k = (size_t)s->lidx[k];
   size_t m = 0;
   kids(s, k, &m);
@@ -255,6 +259,7 @@ int hr_lease_sys_set_priority(hr_lease_sys_t *s, size_t k, int priority)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   k = (size_t)s->lidx[k];
   s->prio[k] = priority;
   return HR_OK;
@@ -266,6 +271,7 @@ int hr_lease_sys_set_running(hr_lease_sys_t *s, size_t k, int running, int64_t t
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   k = (size_t)s->lidx[k];
   hr__lease_start_at(s, t);
   unsigned char r = running ? 1 : 0;
@@ -340,6 +346,7 @@ int hr_lease_sys_reclose(hr_lease_sys_t *s, size_t k, int64_t t)
 {
   if (!s || k >= s->n)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   hr_device_t *d = s->dev[s->lidx[k]];
   if (!d)
     return HR_ERR_NOT_FOUND;
@@ -352,6 +359,7 @@ int hr_lease_sys_update_budgets(hr_lease_sys_t *s, int64_t t)
 {
   if (!s)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   hr__lease_start_at(s, t);
   return hr__lease_apply_budgets(s, t);
 }
@@ -432,6 +440,7 @@ int hr_lease_sys_request(hr_lease_sys_t *s, size_t c, double want_w, int64_t t, 
 {
   if (!s || c >= s->n || !(want_w >= 0.0))
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   c = (size_t)s->lidx[c];
   if (is_root(s, c))
     return HR_ERR_INVALID_ARG;
@@ -523,6 +532,7 @@ int hr_lease_sys_release(hr_lease_sys_t *s, size_t c, int64_t t)
 {
   if (!s || c >= s->n)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   c = (size_t)s->lidx[c];
   if (is_root(s, c))
     return HR_ERR_INVALID_ARG;
@@ -587,9 +597,17 @@ int hr_lease_sys_set_events(hr_lease_sys_t *s, unsigned events, int64_t t)
 {
   if (!s)
     return HR_ERR_INVALID_ARG;
+  /* The agent calls this before every decision, mostly with the same
+   * events: only a change of the events or the mode (which may cut or
+   * revoke leases) may change what the next rebalance finds. */
+  unsigned ev0 = s->events;
+  hr_mode_t mode0 = s->mode;
+  int started0 = s->started;
   hr__lease_start_at(s, t);
   s->events = events & ~(unsigned)HR_EVENT_CLAMP;
   hr__lease_update_mode(s, t);
+  if (s->events != ev0 || s->mode != mode0 || !started0)
+    hr__lease_skip_off(s);
   return HR_OK;
 }
 
@@ -607,6 +625,7 @@ int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
 {
   if (!s || feeds > HR_FEED_AB)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s);
   hr__lease_start_at(s, t);
   s->feeds_lost = feeds;
   int rc = hr__lease_apply_budgets(s, t); /* marks the dead nodes first */

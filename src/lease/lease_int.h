@@ -66,6 +66,15 @@ void hr__cut_high_bucket(size_t n, const hr__item_t *it, double bucket_w, double
  * for bit, faster; tests compare the two, bench_lease times both. */
 int hr__lease_sys_rebalance_ref(hr_lease_sys_t *sys, const double *demand_w, int64_t t_ns);
 
+/* on = 1: every hr_lease_sys_rebalance runs in full, never the exact skip of
+ * a rebalance that would only renew the leases (the straightforward form
+ * the skip must match bit for bit: tests/lease/test_skip.c, and through
+ * hr__agent_set_plain tests/sim/test_sim_plain.c). */
+void hr__lease_set_plain(hr_lease_sys_t *sys, int on);
+/* Rebalances skipped so far (a test's proof that the skip ran; the public
+ * stats count them as rebalances, as the full ones would be). */
+uint64_t hr__lease_skipped(const hr_lease_sys_t *sys);
+
 /* Anti-oscillation state of node k's grant, for tests: last change, damper
  * window start, hold end [ns], last direction (-1, 0, 1), direction changes. */
 int hr__lease_sys_osc(const hr_lease_sys_t *sys, size_t k, int64_t out[5]);

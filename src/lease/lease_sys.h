@@ -160,6 +160,28 @@ struct hr_lease_sys {
   unsigned auto_events; /* HR_EVENT_COORD_LOSS / FEED_LOSS the system holds itself */
   unsigned ev_seen;     /* the events the mode last followed */
   hr_lease_stats_t stats;
+  /* The exact skip of a rebalance that would change nothing but the lease
+   * times (hr_lease_sys_rebalance, docs/lease.md "Skipping a rebalance").
+   * A full rebalance records whether it was a fixed point with nothing
+   * time-dependent binding (skip_ok); the next one with the same demands,
+   * nothing changed in between (hr__lease_skip_off) and no lease above its
+   * floor run out only renews the leases. */
+  int no_skip;           /* hr__lease_set_plain: every rebalance in full */
+  int skip_ok;           /* the record holds */
+  int64_t skip_bad;      /* set by the settles of a full rebalance: a lease
+                            moved, or an increase was held back by a limit that
+                            time releases (dwell, damper hold, ramp), or the
+                            site's grid envelope bound */
+  size_t skip_nset;      /* leases settled by the full rebalance */
+  int64_t skip_t_ns;     /* the last rebalance's time (full or skipped) */
+  int64_t skip_exp_ns;   /* the earliest expiry of a lease above its floor */
+  int env_top;           /* hr__lease_grid_env's last value was its top (g_now + burst) */
+  int64_t skip_until_ns; /* the earliest end of a freeze (dwell, damper hold)
+                            that holds back an increase */
+  int skip_grid;         /* some root has grid limits (its envelope advances) */
+  uint64_t skipped;      /* rebalances skipped (tests; not in stats) */
+  double *skip_dem;      /* the demands of the recorded rebalance (tree index) */
+  uint8_t *skip_pst;     /* policy memory before it */
   void *tables[HR__LEASE_MAX_TABLES]; /* every ALLOC'd table, for destroy */
   size_t n_tables;
 };
@@ -529,6 +551,12 @@ static inline void nest_held(hr_lease_sys_t *s, size_t k, int64_t t)
     if (s->lease_exp_ns[k] > e && s->lease_exp_ns[k] > t)
       s->lease_exp_ns[k] = e > t ? e : t;
   }
+}
+
+/* Anything that may change what a rebalance finds: the next one runs in full. */
+static inline void hr__lease_skip_off(hr_lease_sys_t *s)
+{
+  s->skip_ok = 0;
 }
 
 /* ---- shared rules (rules.c, layout.c) ------------------------------------- */

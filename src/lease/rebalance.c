@@ -122,8 +122,10 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
     int64_t *restrict damp = s->damp + c0;
     const double *restrict want = want_w;
     want_w += m;
-    double sum = 0.0; /* the grants' sum, for the post-condition (any order) */
-#pragma omp simd reduction(+ : sum)
+    double sum = 0.0;          /* the grants' sum, for the post-condition (any order) */
+    int64_t bad = 0;           /* s->skip_bad of these leases */
+    int64_t until = INT64_MAX; /* s->skip_until_ns of these leases */
+#pragma omp simd reduction(+ : sum) reduction(| : bad) reduction(min : until)
     for (size_t j = 0; j < m; j++) {
       double flo = floor_w[j];
       const int64_t e0 = exp_ns[j], l0 = last_ns[j], ho = hold_ns[j];
@@ -137,6 +139,7 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
        * (and +0.0 is the all-zero pattern). */
       double w = bits_f64(f64_bits(want[j]) & ~(uint64_t)-protect);
       double g = w < flo ? flo : w;
+      const double g0 = g; /* the target, before the increase rules */
       /* Increase: mode, damper and dwell, then ramp, token, hysteresis.  The
        * unsigned difference is t - last without signed overflow. */
       int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
@@ -171,8 +174,25 @@ static void settle_leaves(hr_lease_sys_t *s, const leaf_seg_t *seg, size_t n_seg
       granted_ns[j] = t;
       exp_ns[j] = g > flo ? expiry : t;
       sum += g;
+      /* The skip's record (hr_lease_sys_rebalance): the lease moved (its
+       * grant, bit for bit, its direction or its ramp's start), or an
+       * increase was held back by the ramp, which time alone releases (it
+       * does not bind later if it does not now: t - last only grows, and
+       * with it the allowance).  An increase held back by a freeze (dwell,
+       * damper hold) is held back until the freeze ends: the skip stops
+       * there.  (The mode's freeze: a record needs the normal mode.) */
+      int64_t lag = (int64_t)(g0 > old);
+      bad |= (int64_t)(f64_bits(g) != f64_bits(p0)) | (int64_t)(last != l0) | (dir != 0) |
+             (lag & !frozen & ramp_finite & (int64_t)(g0 > top));
+      int64_t thaw = (int64_t)((uint64_t)last + (uint64_t)dwell);
+      thaw = ho > thaw ? ho : thaw;
+      thaw = sel_i64(lag & frozen, thaw, INT64_MAX);
+      until = thaw < until ? thaw : until;
     }
     sum_w[i] = sum;
+    s->skip_bad |= bad;
+    s->skip_until_ns = until < s->skip_until_ns ? until : s->skip_until_ns;
+    s->skip_nset += m;
   }
 }
 
@@ -196,6 +216,8 @@ static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t
   double old = t < s->lease_exp_ns[k] ? s->lease_p_w[k] : flo;
   double w = s->mode == HR_MODE_PROTECTION ? 0.0 : want;
   double g = w < flo ? flo : w;
+  const double g0 = g, p0 = s->lease_p_w[k];
+  const int64_t l0 = s->last_change_ns[k];
   int64_t last = ramp_from(s, k, t);
   int64_t since = (int64_t)((uint64_t)t - (uint64_t)last);
   int64_t hold_old = s->hold_until_ns[k];
@@ -228,6 +250,16 @@ static inline void settle_bf(hr_lease_sys_t *s, size_t k, double want, int64_t t
   s->lease_p_w[k] = g;
   s->lease_granted_ns[k] = t;
   s->lease_exp_ns[k] = g > flo ? expiry : t;
+  /* The skip's record, as in settle_leaves(). */
+  int64_t lag = (int64_t)(g0 > old);
+  s->skip_bad |= (int64_t)(f64_bits(g) != f64_bits(p0)) | (int64_t)(last != l0) | (dir != 0) |
+                 (lag & !frozen & ramp_finite & (int64_t)(g0 > top));
+  if (lag & frozen) {
+    int64_t thaw = (int64_t)((uint64_t)last + (uint64_t)cc->dwell_ns);
+    thaw = hold_old > thaw ? hold_old : thaw;
+    s->skip_until_ns = thaw < s->skip_until_ns ? thaw : s->skip_until_ns;
+  }
+  s->skip_nset++;
 }
 
 /* The rules of hr__lease_settle() for nodes of tier `tier` under coordinator settings cc. */
@@ -648,6 +680,104 @@ static void fit_phases_w(size_t n, const hr__item_t *it, const uint8_t *code, co
   }
 }
 
+/* ---- the exact skip --------------------------------------------------------------- */
+
+void hr__lease_set_plain(hr_lease_sys_t *s, int on)
+{
+  if (!s)
+    return;
+  s->no_skip = on ? 1 : 0;
+  hr__lease_skip_off(s);
+}
+
+uint64_t hr__lease_skipped(const hr_lease_sys_t *s)
+{
+  return s ? s->skipped : 0;
+}
+
+/* 1 when a rebalance at t with demand_w would change nothing but the lease
+ * times: the last rebalance (full, or skipped under the same record) was a
+ * fixed point with nothing time-dependent binding (skip_ok, recorded by
+ * skip_record; anything that changes the system since clears it), the
+ * demands are the same bit for bit, time did not go back, and no lease
+ * above its floor has run out (each settle would start from the grant it
+ * holds) and no freeze that held back an increase has ended
+ * (skip_until_ns).  Then every settle meets the same old grant, the same
+ * want and the same rules: an increase that neither a freeze nor the ramp
+ * held back is not held back later (hold_until and dwell only pass, the
+ * ramp's allowance only grows while the last change stays), one a freeze
+ * held back is still held back, the policies' memory is the same, the
+ * site's envelope only rises from a value that did not bind or stays at
+ * its top (the grants under it stay), and every expiry is the same offset
+ * from t (t + ttl, or a parent's, itself such an offset, or t for a grant
+ * at its floor). */
+static int skip_applies(const hr_lease_sys_t *s, const double *demand_w, int64_t t)
+{
+  return s->skip_ok && !s->no_skip && t >= s->skip_t_ns && t < s->skip_exp_ns &&
+         t < s->skip_until_ns && s->mode == HR_MODE_NORMAL &&
+         (s->events | s->auto_events) == s->ev_seen &&
+         memcmp(demand_w, s->skip_dem, s->n * sizeof *demand_w) == 0;
+}
+
+/* What the full rebalance would change when skip_applies(): the site's
+ * envelope advanced to t (each root asks it before its children are
+ * settled, from their caps then), and every lease renewed: granted at t,
+ * its expiry moved by the time since the last rebalance.  The stats count
+ * it as a rebalance (the caller). */
+static void skip_renew(hr_lease_sys_t *s, int64_t t)
+{
+  for (size_t k = 0; k < s->n && s->skip_grid; k++) {
+    size_t m = 0;
+    kids(s, k, &m);
+    if (is_root(s, k) && m > 0 && tnode(s, k)->grid)
+      (void)hr__lease_grid_env(s, k, t, hr__lease_granted_under(s, k, t));
+  }
+  const int64_t d = t - s->skip_t_ns;
+  int64_t *restrict exp_ns = s->lease_exp_ns, *restrict granted_ns = s->lease_granted_ns;
+  const int32_t *restrict par = s->par;
+  for (size_t k = 0; k < s->n; k++) {
+    /* A root's expiry (never set, INT64_MIN, or anything) stays: the sum is
+     * formed for every node in unsigned arithmetic (no overflow) and only a
+     * non-root's kept, where it is t + an offset. */
+    int64_t r = par[k] < 0;
+    exp_ns[k] = sel_i64(r, exp_ns[k], (int64_t)((uint64_t)exp_ns[k] + (uint64_t)d));
+    granted_ns[k] = sel_i64(r, granted_ns[k], t);
+  }
+  if (s->skip_exp_ns != INT64_MAX) /* INT64_MAX: no lease above its floor */
+    s->skip_exp_ns += d;
+  s->skip_t_ns = t;
+  s->skipped++;
+}
+
+/* After a full rebalance at t whose start allowed a record (rec): the record
+ * holds when every non-root lease was settled once by the vector kernels
+ * and none moved or was held back by time (skip_bad), the post-condition
+ * cut nothing (clamps), the policies' memory is what it was, the mode
+ * stayed normal.  Keeps the demands and the earliest expiry above a floor. */
+static void skip_record(hr_lease_sys_t *s, const double *demand_w, int64_t t, uint64_t clamps0)
+{
+  size_t n_lease = 0;
+  int64_t first = INT64_MAX;
+  int grid = 0;
+  for (size_t k = 0; k < s->n; k++) {
+    if (is_root(s, k)) {
+      grid |= tnode(s, k)->grid != NULL;
+      continue;
+    }
+    n_lease++;
+    if (s->lease_p_w[k] > s->floor_w[k] && s->lease_exp_ns[k] < first)
+      first = s->lease_exp_ns[k];
+  }
+  if (s->skip_bad || s->skip_nset != n_lease || s->stats.clamps != clamps0 ||
+      s->mode != HR_MODE_NORMAL || memcmp(s->pstate, s->skip_pst, s->n) != 0)
+    return;
+  memcpy(s->skip_dem, demand_w, s->n * sizeof *demand_w);
+  s->skip_t_ns = t;
+  s->skip_exp_ns = first;
+  s->skip_grid = grid;
+  s->skip_ok = 1;
+}
+
 /* The rebalance, fast form: the same leases, bit for bit, as the reference
  * form (rebalance_ref.c), faster.  It visits only s->inner (no leaf of a
  * leafkids node), aggregates and settles those leaves inside their parent's
@@ -658,6 +788,24 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
 {
   if (!s || !demand_w)
     return HR_ERR_INVALID_ARG;
+  if (skip_applies(s, demand_w, t)) {
+    skip_renew(s, t);
+    s->stats.rebalances++;
+    return HR_OK;
+  }
+  /* A record for the next call only from a start where the skip's terms can
+   * hold: started (the first time resets every ramp), the mode normal and
+   * following events it already saw, every coordinator running, nothing
+   * dead (every lease then settled by settle_leaves or settle_bf). */
+  s->skip_ok = 0;
+  int rec = !s->no_skip && s->started && s->mode == HR_MODE_NORMAL &&
+            (s->events | s->auto_events) == s->ev_seen && s->n_stopped == 0 && !s->any_dead;
+  uint64_t clamps0 = s->stats.clamps;
+  s->skip_bad = 0;
+  s->skip_nset = 0;
+  s->skip_until_ns = INT64_MAX;
+  if (rec)
+    memcpy(s->skip_pst, s->pstate, s->n);
   hr__lease_start_at(s, t);
   hr__lease_update_mode(s, t);
   size_t n_visit = s->n_inner;
@@ -785,8 +933,11 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
     if (is_root(s, k) && tnode(s, k)->grid) {
       /* Grid-facing ramp limit at the site node (grid_env). */
       double e = hr__lease_grid_env(s, k, t, hr__lease_granted_under(s, k, t));
-      if (e < b)
+      if (e < b) {
         b = e;
+        /* The envelope bound: it rises with time, unless at its top. */
+        s->skip_bad |= !s->env_top;
+      }
     }
     /* A run of leaves (consecutive, one tier), none dead or held. */
     int run = leaf_step && s->run_tier[k] >= 0 && !s->any_dead && s->n_stopped == 0;
@@ -948,6 +1099,8 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
   /* The post-condition: the leaves settled in runs were checked by their
    * batch (batch_flush); the rest here. */
   hr__lease_postcheck_all(s, t, 1);
+  if (rec)
+    skip_record(s, demand_w, t, clamps0);
   s->stats.rebalances++;
   return HR_OK;
 }

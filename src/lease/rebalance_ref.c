@@ -106,6 +106,7 @@ int hr__lease_sys_rebalance_ref(hr_lease_sys_t *s, const double *demand_w, int64
 {
   if (!s || !demand_w)
     return HR_ERR_INVALID_ARG;
+  hr__lease_skip_off(s); /* the reference never records or skips */
   hr__lease_start_at(s, t);
   hr__lease_update_mode(s, t);
   demand_up(s, demand_w);

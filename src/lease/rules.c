@@ -440,6 +440,9 @@ double hr__lease_grid_env(hr_lease_sys_t *s, size_t k, int64_t t, double g_now)
     e = g_now + burst;
   if (e < g_now)
     e = g_now;
+  /* At its top (a window above what is granted) the envelope stays there
+   * while the grants stay: the rebalance's skip may then ignore it. */
+  s->env_top = e == g_now + burst;
   if (t >= s->root_prev_ns[k]) {
     s->root_prev_w[k] = e;
     s->root_prev_ns[k] = t;

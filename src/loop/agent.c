@@ -17,7 +17,13 @@
 #include "headroom/grid.h"
 #include "headroom/loop.h"
 #include "headroom/predict.h"
+#include "lease/lease_int.h"
 #include "loop/agent_int.h"
+
+/* band_hold_s's largest value: held in int64 ns and subtracted from a time
+ * (bc_raise_ns = t - hold), a value near 9.2e9 s would overflow; 1e7 s
+ * (116 days) is far beyond any use. */
+#define HR__BAND_HOLD_MAX_S 1e7
 
 /* Latency histogram: 20 log-spaced bins per decade from 100 ns to 100 s. */
 #define LAT_BINS 180
@@ -319,7 +325,7 @@ static int cfg_check(const hr_agent_cfg_t *c)
         c->band_floor_max_frac <= 0.9 && c->band_target_frac > 0.0 &&
         c->band_target_frac < c->band_hi_frac && c->band_hi_frac <= 1.0 &&
         c->band_down_frac_per_s > 0.0 && isfinite(c->band_down_frac_per_s) &&
-        c->band_hold_s >= 0.0 && isfinite(c->band_hold_s)))
+        c->band_hold_s >= 0.0 && c->band_hold_s <= HR__BAND_HOLD_MAX_S))
     return HR_ERR_RANGE;
   if (c->policy == HR_LOOP_MULT_DECREASE &&
       !(c->md_low > 0.0 && c->md_low < c->md_high && c->md_beta > 0.0 && c->md_beta < 1.0 &&
@@ -799,8 +805,17 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
 
 void hr__agent_set_plain(hr_agent_t *a, int on)
 {
-  if (a)
+  if (a) {
     a->plain = on ? 1 : 0;
+    if (a->sys)
+      hr__lease_set_plain(a->sys, a->plain); /* every rebalance in full */
+  }
+}
+
+void hr__agent_set_lease_plain(hr_agent_t *a, int on)
+{
+  if (a && a->sys)
+    hr__lease_set_plain(a->sys, on);
 }
 
 void hr_agent_set_callback(hr_agent_t *a, hr_agent_decision_fn fn, void *user)

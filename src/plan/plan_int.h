@@ -58,4 +58,13 @@ void hr__plan_err(hr_diag_t *e, long line, long col, const char *fmt, ...)
 /* CRC-32 (IEEE 802.3, reflected, as zlib computes it). */
 uint32_t hr__plan_crc32(const void *data, size_t n);
 
+/* A workload as hr_plan_workload_generate draws it for Poisson and diurnal
+ * arrivals (the same streams and decisions), with the log, cos and exp in
+ * blocks through vectorised polynomials (plan_draw.c): the same draws up to
+ * a few ulps.  The requests go to *buf (grown with realloc, *cap its
+ * capacity, both kept by the caller between calls), their count to *n.
+ * Errors: as hr_plan_workload_generate; HR_ERR_UNSUPPORTED for bursty. */
+int hr__plan_workload_draw(const hr_plan_gen_cfg_t *cfg, hr_plan_request_t **buf, size_t *cap,
+                           size_t *n);
+
 #endif

@@ -69,8 +69,27 @@ typedef struct pf_item {
   double t_arr_s;
 } pf_item_t;
 
-/* Adds value v over [t0, t1) to per-bin time averages. */
-static void accumulate(double *bins, size_t nb, double dt, double t0, double t1, double v)
+/* x / dt, as x * inv when inv = 1 / dt is exact (dt a power of two: the
+ * same correctly rounded quotient without a division's latency). */
+static inline double per_dt(double x, double dt, double inv)
+{
+  return inv != 0.0 ? x * inv : x / dt;
+}
+
+/* 1 when x / d (d > 0) rounds to at least kd, an integral double, so that
+ * ceil(x / d) < kd cannot hold: found without the division's latency.  If x
+ * >= kd d exactly, the rounded quotient is >= kd (rounding is monotone and
+ * kd is a double); kd d rounded, times 1 + 2^-50 rounded, exceeds kd d, so
+ * the test below implies it.  A NaN or an overflow answers 0 (divide). */
+static inline int quot_at_least(double x, double d, double kd)
+{
+  return x >= kd * d * (1.0 + 0x1p-50);
+}
+
+/* Adds value v over [t0, t1) to per-bin time averages.  inv: 1 / dt when
+ * dt is a power of two, else 0 (see per_dt). */
+static void accumulate(double *bins, size_t nb, double dt, double inv, double t0, double t1,
+                       double v)
 {
   if (!bins || v == 0.0 || !(t1 > t0))
     return;
@@ -81,10 +100,31 @@ static void accumulate(double *bins, size_t nb, double dt, double t0, double t1,
     return;
   if (t1 > end)
     t1 = end;
-  size_t b = (size_t)(t0 / dt);
+  size_t b = (size_t)per_dt(t0, dt, inv);
+  if (b < nb && t0 < t1) {
+    double be = (double)(b + 1) * dt, seg = (t1 < be ? t1 : be) - t0;
+    bins[b] += per_dt(v * seg, dt, inv);
+    t0 += seg;
+    b++;
+  }
+  /* Whole bins, each the loop below would do with t0 = b dt: the same
+   * arithmetic without its step-to-step chain through t0.  Once t0 is
+   * b dt (b >= 1), be - t0 is exact (Sterbenz: t0 <= be <= 2 t0), so the
+   * t0 += seg below gives be exactly and the next bin starts at (b + 1) dt
+   * again; at b = 0 it starts at 0 and be - 0 is exact too. */
+  if (t0 == (double)b * dt) {
+    for (; b < nb; b++) {
+      double bs = (double)b * dt, be = (double)(b + 1) * dt;
+      if (!(be <= t1))
+        break;
+      double seg = be - bs;
+      bins[b] += per_dt(v * seg, dt, inv);
+    }
+    t0 = (double)b * dt;
+  }
   while (b < nb && t0 < t1) {
     double be = (double)(b + 1) * dt, seg = (t1 < be ? t1 : be) - t0;
-    bins[b] += v * seg / dt;
+    bins[b] += per_dt(v * seg, dt, inv);
     t0 += seg;
     b++;
   }
@@ -113,6 +153,9 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
   memset(active, 0, nbins * sizeof *active);
   if (waiting)
     memset(waiting, 0, nbins * sizeof *waiting);
+  int e2;
+  double inv_dt =
+      frexp(dt_s, &e2) == 0.5 && dt_s >= 0x1p-1000 && dt_s <= 0x1p1000 ? 1.0 / dt_s : 0.0;
   hr_plan_serve_stats_t st = {0};
   double sum_ttft = 0.0, sum_e2e = 0.0;
   size_t nh = 0, pf_head = 0, npf = 0, arr = 0, adm = 0, nttft = 0;
@@ -126,7 +169,7 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
                       req[adm].t_s};
       pf[(pf_head + npf++) % cap] = it;
       /* Queueing time is booked exactly, arrival to admission. */
-      accumulate(waiting, nbins, dt_s, req[adm].t_s, t, 1.0);
+      accumulate(waiting, nbins, dt_s, inv_dt, req[adm].t_s, t, 1.0);
       adm++;
       st.admitted++;
     }
@@ -146,20 +189,22 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
       /* Decode only: identical iterations until a sequence finishes, an
        * arrival can be admitted, or the horizon. */
       uint64_t k = nh ? heap[0].finish - iters : 1;
-      if (arr < nreq && nrun < cap) {
+      if (arr < nreq && nrun < cap && !quot_at_least(req[arr].t_s - t, dur1, (double)k)) {
         double ka = ceil((req[arr].t_s - t) / dur1);
         if (ka < 1.0)
           ka = 1.0;
         if (ka < (double)k)
           k = (uint64_t)ka;
       }
-      double kh = ceil((end - t) / dur1);
-      if (kh < (double)k)
-        k = kh < 1.0 ? 1 : (uint64_t)kh;
+      if (!quot_at_least(end - t, dur1, (double)k)) {
+        double kh = ceil((end - t) / dur1);
+        if (kh < (double)k)
+          k = kh < 1.0 ? 1 : (uint64_t)kh;
+      }
       if (npf > 0 && k > 1)
         k = 1; /* prefill is waiting for budget: re-plan every iteration */
       double t1 = t + (double)k * dur1;
-      accumulate(active, nbins, dt_s, t, t1, (double)nrun);
+      accumulate(active, nbins, dt_s, inv_dt, t, t1, (double)nrun);
       t = t1;
       iters += k;
     } else {
@@ -182,7 +227,7 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
         done++;
       }
       double dur = dur1 + (double)ptok / cfg->prefill_tok_per_s;
-      accumulate(active, nbins, dt_s, t, t + dur, (double)nrun);
+      accumulate(active, nbins, dt_s, inv_dt, t, t + dur, (double)nrun);
       t += dur;
       iters++;
       for (size_t q = 0; q < done; q++) {
@@ -207,7 +252,7 @@ int hr_plan_serve_run(const hr_plan_serve_cfg_t *cfg, const hr_plan_request_t *r
     }
   }
   for (size_t i = adm; i < nreq && req[i].t_s < end; i++)
-    accumulate(waiting, nbins, dt_s, req[i].t_s, end, 1.0); /* never admitted */
+    accumulate(waiting, nbins, dt_s, inv_dt, req[i].t_s, end, 1.0); /* never admitted */
   st.mean_ttft_s = nttft ? sum_ttft / (double)nttft : NAN;
   st.mean_e2e_s = st.completed ? sum_e2e / (double)st.completed : NAN;
   if (stats)

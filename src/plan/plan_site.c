@@ -101,7 +101,9 @@ static void adapt_power(const site_job_t *j, const double *active, double *p)
 
 typedef struct rack_acc {
   double *active, *p, *srv, *rack, *blk;
-  hr_plan_request_t *req; /* one replica's requests */
+  hr_plan_request_t *req;  /* one replica's requests */
+  hr_plan_request_t *gbuf; /* a generated replica's requests (hr__plan_workload_draw) */
+  size_t gcap;
   hr_plan_serve_stats_t st;
   double ttft_sum, e2e_sum;
   size_t requests;
@@ -116,7 +118,7 @@ typedef struct rack_acc {
  * simulated: memory holds one replica's requests per worker, not the day's.
  * A gamma renewal process (bursty) does not split that way, so it is not
  * offered here.  The lengths keep the generator's model. */
-static int replica_workload(const site_job_t *j, size_t k, hr_plan_workload_t **w)
+static void replica_gen_cfg(const site_job_t *j, size_t k, hr_plan_gen_cfg_t *out)
 {
   hr_plan_gen_cfg_t g = *j->gen;
   double nrep = (double)j->s->nracks * (double)j->cfg->servers_per_rack * (double)j->rps;
@@ -135,32 +137,47 @@ static int replica_workload(const site_job_t *j, size_t k, hr_plan_workload_t **
   z *= 0xc4ceb9fe1a85ec53ull;
   z ^= z >> 33;
   g.seed = z;
-  return hr_plan_workload_generate(&g, w);
+  *out = g;
 }
 
 static int rack_run(site_job_t *j, int rack, rack_acc_t *a)
 {
   const hr_plan_site_cfg_t *cfg = j->cfg;
   size_t n = j->n;
-  memset(a->rack, 0, n * sizeof *a->rack);
   memset(&a->st, 0, sizeof a->st);
   a->ttft_sum = a->e2e_sum = 0.0;
   a->requests = 0;
   for (int sv = 0; sv < cfg->servers_per_rack; sv++) {
     int server = rack * cfg->servers_per_rack + sv;
-    for (size_t i = 0; i < n; i++)
-      a->srv[i] = cfg->non_gpu_w;
+    /* The sums of before (srv = non-GPU power, srv += each replica's p, rack
+     * = 0 then rack += each srv) in fewer passes over the series, with the
+     * same roundings: srv = non_gpu_w + p for the first replica, and a
+     * server of one replica not kept for the node trace goes straight
+     * into the rack; 0.0 + x keeps the bits of the zeroed rack's first add. */
+    double ngw = cfg->non_gpu_w;
+    int direct = j->rps == 1 && server >= j->s->n_node;
     for (int rp = 0; rp < j->rps; rp++) {
       size_t k = (size_t)server * (size_t)j->rps + (size_t)rp;
       hr_plan_serve_stats_t st;
       int rc;
-      if (j->gen) {
+      if (j->gen && cfg->copula_ref) {
+        /* The baseline: libm's log, cos and exp per request. */
+        hr_plan_gen_cfg_t g;
         hr_plan_workload_t *w = NULL;
-        if ((rc = replica_workload(j, k, &w)) != HR_OK)
+        replica_gen_cfg(j, k, &g);
+        if ((rc = hr_plan_workload_generate(&g, &w)) != HR_OK)
           return rc;
         a->requests += w->n;
         rc = hr_plan_serve_run(&cfg->serve, w->req, w->n, cfg->dt_s, n, a->active, NULL, &st);
         hr_plan_workload_destroy(w);
+      } else if (j->gen) {
+        hr_plan_gen_cfg_t g;
+        size_t nr = 0;
+        replica_gen_cfg(j, k, &g);
+        if ((rc = hr__plan_workload_draw(&g, &a->gbuf, &a->gcap, &nr)) != HR_OK)
+          return rc;
+        a->requests += nr;
+        rc = hr_plan_serve_run(&cfg->serve, a->gbuf, nr, cfg->dt_s, n, a->active, NULL, &st);
       } else {
         size_t b = k ? j->end[k - 1] : 0, e = j->end[k];
         for (size_t q = b; q < e; q++)
@@ -184,13 +201,31 @@ static int rack_run(site_job_t *j, int rack, rack_acc_t *a)
         return rc;
       if (j->adapt)
         adapt_power(j, a->active, a->p);
-      for (size_t i = 0; i < n; i++)
-        a->srv[i] += a->p[i];
+      const double *p = a->p;
+      double *srv = a->srv, *rk = a->rack;
+      if (direct && sv == 0)
+        for (size_t i = 0; i < n; i++)
+          rk[i] = 0.0 + (ngw + p[i]);
+      else if (direct)
+        for (size_t i = 0; i < n; i++)
+          rk[i] += ngw + p[i];
+      else if (rp == 0)
+        for (size_t i = 0; i < n; i++)
+          srv[i] = ngw + p[i];
+      else
+        for (size_t i = 0; i < n; i++)
+          srv[i] += p[i];
     }
+    if (direct)
+      continue;
     if (server < j->s->n_node)
       memcpy(j->s->node_w + (size_t)server * n, a->srv, n * sizeof *a->srv);
-    for (size_t i = 0; i < n; i++)
-      a->rack[i] += a->srv[i];
+    if (sv == 0)
+      for (size_t i = 0; i < n; i++)
+        a->rack[i] = 0.0 + a->srv[i];
+    else
+      for (size_t i = 0; i < n; i++)
+        a->rack[i] += a->srv[i];
   }
   return HR_OK;
 }
@@ -257,6 +292,7 @@ static void *site_worker(void *arg)
   free(a.rack);
   free(a.blk);
   free(a.req);
+  free(a.gbuf);
   return NULL;
 }
 

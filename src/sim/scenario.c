@@ -608,13 +608,16 @@ static int load_file(const char *path, hr_scenario_t *sc, hr_diag_t *err, int co
     fclose(f);
     return sfail(&P, NULL, HR_ERR_NOMEM, "(file)", "out of memory");
   }
+  errno = 0;
   size_t n = fread(buf, 1, SC_MAX_BYTES + 1, f);
-  int bad = ferror(f);
+  int bad = ferror(f), e = errno; /* a folder opens and fails here (EISDIR) */
   fclose(f);
   if (bad || n > SC_MAX_BYTES) {
     free(buf);
-    return sfail(&P, NULL, bad ? HR_ERR_IO : HR_ERR_RANGE, "(file)",
-                 bad ? "read error" : "larger than 4 MiB");
+    if (bad)
+      return sfail(&P, NULL, HR_ERR_IO, "(file)", "read error: %s",
+                   e ? strerror(e) : "unknown error");
+    return sfail(&P, NULL, HR_ERR_RANGE, "(file)", "larger than 4 MiB");
   }
   char dir[512];
   const char *slash = strrchr(path, '/');

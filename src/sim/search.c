@@ -247,6 +247,7 @@ typedef struct searcher {
   hr_sim_event_t *ev;  /* the scenario's events and one contingency, n_events + 1 long */
   int n0;              /* the scenario's populated count */
   hr_diag_t *diag;
+  int abandoned; /* cfg->poll_stop asked to stop inside a run */
 } searcher_t;
 
 static double now_s(void)
@@ -264,13 +265,31 @@ typedef struct run_out {
   double capped_frac, ttft_p99_s, tbt_p99_s, over_cont_s;
 } run_out_t;
 
-/* Runs sc (its workloads already scaled) once. */
+/* The stop poll of a run (hr_sim_search_cfg_t.poll_stop). */
+typedef struct poll_ctx {
+  searcher_t *S;
+  hr_sim_t *sim;
+} poll_ctx_t;
+
+static void poll_sample(void *user, const hr_sim_sample_t *smp)
+{
+  poll_ctx_t *p = user;
+  (void)smp;
+  if (p->S->cfg->poll_stop(p->S->cfg->user)) {
+    p->S->abandoned = 1;
+    hr_sim_request_stop(p->sim);
+  }
+}
+
+/* Runs sc (its workloads already scaled) once.  S->abandoned is set when
+ * the stop poll ended the run early (its figures then mean nothing). */
 static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
 {
   hr_sim_t *sim = NULL;
   int rc = hr_sim_create(sc, S->tree, S->acfg, &sim, S->diag);
+  poll_ctx_t pc = {S, sim};
   if (rc == HR_OK)
-    rc = hr_sim_run(sim, NULL, NULL);
+    rc = S->cfg->poll_stop ? hr_sim_run(sim, poll_sample, &pc) : hr_sim_run(sim, NULL, NULL);
   hr_sim_result_t r;
   if (rc == HR_OK)
     rc = hr_sim_result(sim, &r);
@@ -328,6 +347,11 @@ static int trial(searcher_t *S, int g, int *ok)
   int rc = run_once(S, &sc, &r);
   if (rc != HR_OK)
     return rc;
+  if (S->abandoned) {
+    *ok = 0;
+    S->out->stopped = 1;
+    return HR_OK;
+  }
   hr_sim_trial_t t = {.gpus = g,
                       .trips = r.trips,
                       .work_frac = r.work_frac,
@@ -391,6 +415,11 @@ static int trial(searcher_t *S, int g, int *ok)
     rc = run_once(S, &cs, &cr);
     if (rc != HR_OK)
       return rc;
+    if (S->abandoned) {
+      *ok = 0;
+      S->out->stopped = 1;
+      return HR_OK;
+    }
     t.cont_run++;
     t.cont_trips += cr.trips;
     if (!(cr.max_sustain <= t.cont_max_sustain))
@@ -485,7 +514,7 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     goto done;
   if (i_hi > 0) {
     rc = trial(&S, cfg->gpus_lo, &ok);
-    if (rc == HR_OK && !ok)
+    if (rc == HR_OK && !ok && !S.abandoned)
       out->bracketed = 1; /* none passes: the answer is 0 */
     if (rc != HR_OK || out->stopped || !ok)
       goto done;

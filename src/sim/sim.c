@@ -69,6 +69,7 @@ struct hr_sim {
   int64_t *pend_t_ns;
   int64_t pend_min_ns; /* the earliest pend_t_ns (INT64_MAX: none pending) */
   int plain;           /* hr__sim_set_plain: the straightforward forms, for tests */
+  int stop_req;        /* hr_sim_request_stop: hr_sim_run returns after this step */
 
   /* electricity, per tree index */
   double *ph_w; /* 3 per node: line-to-neutral watts per conductor */
@@ -274,6 +275,11 @@ void hr__sim_set_plain(hr_sim_t *s, int on)
     if (s->dev[k])
       hr__device_set_plain(s->dev[k], s->plain);
   hr__agent_set_plain(s->agent, s->plain);
+}
+
+void hr__sim_set_lease_plain(hr_sim_t *s, int on)
+{
+  hr__agent_set_lease_plain(s->agent, on);
 }
 
 /* ---- policies ------------------------------------------------------------------------ */
@@ -1386,6 +1392,10 @@ static void fill_sample(const hr_sim_t *s, hr_sim_sample_t *o)
     o->site_p_w += s->p_w[k];
     o->caps_w += s->cap_w[k];
     o->demand_w += s->dem_w[k];
+    if (s->sm_on)
+      o->floors_w += s->sm_floor_w[k];
+    if (s->p_w[k] > s->cap_w[k])
+      o->over_cap_w += s->p_w[k] - s->cap_w[k];
     if (s->slot_work[k] >= 0) {
       sp += s->speed[k];
       busy++;
@@ -1410,8 +1420,8 @@ int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user)
     return HR_ERR_INVALID_ARG;
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  int rc;
-  while ((rc = hr_sim_step(s)) == HR_OK) {
+  int rc = HR_OK;
+  while (!s->stop_req && (rc = hr_sim_step(s)) == HR_OK) {
     if (fn && s->t_ns >= s->next_sample_ns) {
       hr_sim_sample_t smp;
       fill_sample(s, &smp);
@@ -1419,12 +1429,20 @@ int hr_sim_run(hr_sim_t *s, hr_sim_sample_fn fn, void *user)
       s->next_sample_ns += s->sample_ns;
     }
   }
+  if (s->stop_req && rc == HR_OK)
+    rc = HR_ERR_EOF; /* a stop is a short run, not an error: the result covers [0, t] */
   /* A run shorter than one window: its whole length is the window. */
   if (s->sus_windows == 0)
     sustain_close(s, (double)(s->t_ns - s->sus_t0_ns) * 1e-9, 0);
   clock_gettime(CLOCK_MONOTONIC, &b);
   s->wall_s += (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
   return rc == HR_ERR_EOF ? HR_OK : rc;
+}
+
+void hr_sim_request_stop(hr_sim_t *s)
+{
+  if (s)
+    s->stop_req = 1;
 }
 
 int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)

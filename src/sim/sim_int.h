@@ -64,12 +64,16 @@ uint64_t hr__simwave_records(const hr__simwave_t *w);
  * caps coming into force at every step, every GPU's conductor powers are
  * set at every step (not only when its power changed), the electricity
  * pass steps every node on its own (no runs of leaves), the agent sums its
- * tree node by node (hr__agent_set_plain: no runs of leaves), and the
+ * tree node by node and rebalances its leases in full every time
+ * (hr__agent_set_plain: no runs of leaves, no rebalance skip), and the
  * simulator's protective devices always ask for their next trip time
  * (hr__device_set_plain): what
  * the fast forms must match bit for bit (tests/sim/test_sim_plain.c).  Call
  * before the first step. */
 void hr__sim_set_plain(hr_sim_t *s, int on);
+/* on = 1: only the agent's lease rebalances run in full every time (no exact
+ * skip, hr__agent_set_lease_plain); bench_sim's baseline for the skip. */
+void hr__sim_set_lease_plain(hr_sim_t *s, int on);
 
 /* ---- inference workloads (sim_infer.c) -------------------------------------------
  * One object per inference workload: its replicas (gpus_per_replica GPUs

@@ -92,6 +92,46 @@ if have_full:
     check(rc == 1 and "standard output" in err, f"plan workload > /dev/full: {rc} {err!r}")
     rc, _, err = full("meter", "--help")
     check(rc == 1, f"meter --help > /dev/full: {rc}")
+    # agent: the reason and one message (it said "write error on stdout" and
+    # main added a second, reasonless one)
+    rc, _, err = full("agent", "--tree", TREE, "--node", "busway-a1", "--f-nom", "50", "--input",
+                      a_path)
+    check(rc == 1 and "standard output" in err and err.count("No space left") == 1 and
+          err.count("standard output") == 1, f"agent > /dev/full: {rc} {err!r}")
+# A folder as a store: named for what it is (query said "No such file or
+# directory", a stale errno; meter --store said "input/output error").
+rc, _, err = hr("query", tmp, "--device", "d1")
+check(rc == 1 and tmp in err and "is a directory" in err, f"query DIR: {rc} {err!r}")
+rc, _, err = hr(*M, "--store", tmp, a_path)
+check(rc == 1 and f"--store {tmp}" in err and "is a directory" in err,
+      f"meter --store DIR: {rc} {err!r}")
+# sim and capacity > /dev/full: the reason, once (they flushed stdout
+# themselves and main() could then only say "write error").
+SIMS = os.path.join(ROOT, "tests", "sim", "data", "tiny.yaml")
+if have_full:
+    for args in (["sim", SIMS, "--policy", "none", "--report", os.path.join(tmp, "simfull")],
+                 ["capacity", SIMS, "--policy", "none", "--quiet"]):
+        rc, _, err = full(*args)
+        check(rc == 1 and err.count("standard output: No space left") == 1,
+              f"{args[0]} > /dev/full: {rc} {err!r}")
+# plan fidelity --csv /dev/full: the command, the file, the reason (it
+# said "/dev/full: write failed", with no command).  Needs the shared traces.
+DATA = os.environ.get("HR_SHARED_DATA", "")
+if have_full and DATA and os.path.exists(os.path.join(DATA, "power/h100-inference")):
+    rc, _, err = hr("plan", "fidelity", "--data", DATA, "--only", "Llama-3.1-8B", "--split",
+                    "batch", "--fast", "1", "--seeds", "1", "--csv", "/dev/full", timeout=300)
+    check(rc == 1 and "headroom plan: /dev/full: write failed: No space left" in err,
+          f"plan fidelity --csv /dev/full: {rc} {err!r}")
+else:
+    print("note: no shared traces; the plan fidelity --csv /dev/full check is skipped")
+# A folder as the scenario or the tree: the reason (it said "read error").
+for args in (["sim", tmp, "--policy", "none", "--report", os.path.join(tmp, "r")],
+             ["capacity", tmp], ["lease", "check", tmp]):
+    rc, _, err = hr(*args)
+    check(rc == 2 and tmp in err and "Is a directory" in err, f"{args[0]} DIR: {rc} {err!r}")
+# agent on a folder: the path and the reason (it said "read error on the input")
+rc, _, err = hr("agent", "--tree", TREE, "--node", "busway-a1", "--input", tmp)
+check(rc == 1 and tmp in err and "Is a directory" in err, f"agent --input DIR: {rc} {err!r}")
 
 # plan generate > /dev/full, with a small model file of valid checksum.
 body = "headroom-plan-model 1\ntdp_w_per_gpu %s\nidle_w_per_gpu 60 train_dt_s 0.1\nlut 0\ngroups 0\n"

@@ -111,6 +111,106 @@ if DATA and os.path.exists(os.path.join(DATA, "power/h100-inference/traces_summa
 else:
     print("note: no shared traces; the plan fidelity stop check is skipped")
 
+# ---- headroom sim --report: a run far longer than the test stops at its
+# next sample: every file is written for the time simulated so far, with
+# whole rows, report.md and the message say it is partial, exit 128 + N.
+# (Before the stop was caught, SIGTERM left timeseries.csv cut mid-row and
+# no report.)
+import csv
+import time
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCEN = os.path.join(ROOT, "scenarios", "grid-oscillation.yaml")
+for sig in (signal.SIGTERM, signal.SIGINT):
+    name = signal.Signals(sig).name
+    rep = os.path.join(tmp, f"sim_{name}")
+    p = subprocess.Popen([HR_BIN, "sim", SCEN, "--policy", "headroom-band", "--report", rep,
+                          "--duration", "200000", "--quiet"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=ENV)
+    ts = os.path.join(rep, "timeseries.csv")
+    t_end = time.monotonic() + 120
+    while time.monotonic() < t_end and p.poll() is None and not (
+            os.path.exists(ts) and os.path.getsize(ts) > 20000):
+        time.sleep(0.05)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    err = err.decode()
+    check(p.returncode == 128 + sig and out == b"", f"sim {name}: exit {p.returncode} {out!r}")
+    check(f"stopped by signal {int(sig)}" in err and "partial" in err and rep in err,
+          f"sim {name}: message names the partial files: {err!r}")
+    with open(ts, newline="") as f:
+        text = f.read()
+    rows = list(csv.reader(text.splitlines()))
+    check(text.endswith("\n") and len(rows) > 2 and all(len(r) == 11 for r in rows),
+          f"sim {name}: timeseries.csv has whole rows: {text[-80:]!r}")
+    t_last = float(rows[-1][0])
+    check(0 < t_last < 200000, f"sim {name}: stopped inside the run at {t_last}")
+    md_path = os.path.join(rep, "report.md")
+    md = open(md_path).read() if os.path.exists(md_path) else ""
+    check(f"Partial run: stopped by signal {int(sig)} at t = {t_last:.3f} s" in md,
+          f"sim {name}: report.md says it is partial, up to the last row's time")
+    sum_path = os.path.join(rep, "summary.csv")
+    summ = list(csv.DictReader(open(sum_path, newline=""))) if os.path.exists(sum_path) else []
+    check(len(summ) == 1 and abs(float(summ[0]["t_s"]) - t_last) < 1e-3,
+          f"sim {name}: summary.csv covers the same time: {summ[:1]!r}")
+
+# ---- headroom agent reading a stream from a pipe that stays open: a stop
+# signal ends it as the end of the input would (whole JSON lines, the
+# closing statistics, exit 128 + N); it was killed outright before.
+import json
+TREE = os.path.join(ROOT, "examples", "trees", "rack-zone-a1.yaml")
+wave = subprocess.run([HR_BIN, "gen", "--seconds", "2", "--f-nom", "60"], capture_output=True,
+                      env=ENV, timeout=60).stdout
+for sig in (signal.SIGTERM, signal.SIGINT):
+    name = signal.Signals(sig).name
+    p = subprocess.Popen([HR_BIN, "agent", "--tree", TREE, "--node", "busway-a1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=ENV)
+    p.stdin.write(wave)
+    p.stdin.flush()
+    time.sleep(1.0)  # the agent has read the block and waits for more
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    out, err = out.decode(), err.decode()
+    lines = out.splitlines()
+    check(p.returncode == 128 + sig, f"agent {name}: exit {p.returncode}: {err!r}")
+    check(f"stopped by signal {int(sig)}" in err and "decisions" in err,
+          f"agent {name}: statistics and message: {err!r}")
+    ok = out.endswith("\n") and len(lines) > 0
+    for l in lines:
+        try:
+            json.loads(l)
+        except ValueError:
+            ok = False
+    check(ok, f"agent {name}: whole JSON lines: {out[-120:]!r}")
+
+# ---- headroom capacity: a stop ends the trial in progress (a 30-day run
+# here, which would take hours) rather than waiting for it; the finished
+# trials are reported, the search marked stopped, exit 128 + N.
+for sig in (signal.SIGTERM, signal.SIGINT):
+    name = signal.Signals(sig).name
+    rep = os.path.join(tmp, f"cap_{name}")
+    p = subprocess.Popen([HR_BIN, "capacity", os.path.join(ROOT, "scenarios", "sync-restart.yaml"),
+                          "--policy", "headroom", "--duration", "2592000", "--report", rep],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    time.sleep(2.0)
+    p.send_signal(sig)
+    try:
+        out, err = p.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        check(False, f"capacity {name}: still running long after the signal")
+        continue
+    out, err = out.decode(), err.decode()
+    check(p.returncode == 128 + sig, f"capacity {name}: exit {p.returncode}: {err!r}")
+    check(f"stopped by signal {int(sig)}" in err and "abandoned" in err,
+          f"capacity {name}: message: {err!r}")
+    check("search stopped" in out and "0 trials" in out, f"capacity {name}: stdout: {out!r}")
+    with open(os.path.join(rep, "capacity.md")) as f:
+        check("(search stopped)" in f.read(), f"capacity {name}: capacity.md marks it")
+    with open(os.path.join(rep, "trials.csv")) as f:
+        check(len(f.read().splitlines()) == 1, f"capacity {name}: no abandoned trial in trials.csv")
+
 if fails:
     print(f"cli stop: {len(fails)} of {n} checks failed")
     raise SystemExit(1)

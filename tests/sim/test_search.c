@@ -105,26 +105,31 @@ static void test_static_count(void **st)
   hr_tree_destroy(t);
 }
 
+/* Four servers of two 700-W GPUs under the node "rack" (the trees below
+ * differ only above it). */
+#define RACK_4X2                                                                                   \
+  "  - {id: s0, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"                                           \
+  "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"                                           \
+  "  - {id: s1, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"                                           \
+  "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"                                           \
+  "  - {id: s2, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"                                           \
+  "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"                                           \
+  "  - {id: s3, kind: server, parent: rack}\n"                                                     \
+  "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"                                           \
+  "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n"
+
 /* One rack, 4 A trip unit, 8 GPUs at 700 W without control: 0.974 A each, so
  * five or more exceed the 4.4 A pickup and trip within the run. */
-static const char TREE8[] = "version: 1\n"
-                            "nodes:\n"
-                            "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
-                            "phases: 3, rating_a: 100}\n"
-                            "  - {id: rack, kind: rack, parent: site,\n"
-                            "     device: {type: trip_unit, curve: LI, in_a: 4, tr_s: 8, ii: 10}}\n"
-                            "  - {id: s0, kind: server, parent: rack}\n"
-                            "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
-                            "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
-                            "  - {id: s1, kind: server, parent: rack}\n"
-                            "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: s2, kind: server, parent: rack}\n"
-                            "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: s3, kind: server, parent: rack}\n"
-                            "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"
-                            "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n";
+static const char TREE8[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
+    "phases: 3, rating_a: 100}\n"
+    "  - {id: rack, kind: rack, parent: site,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 4, tr_s: 8, ii: 10}}\n" RACK_4X2;
 
 static int seen;
 static int count_trial(void *user, const hr_sim_trial_t *t)
@@ -314,19 +319,7 @@ static const char TREE_RAMP[] = "version: 1\n"
                                 "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
                                 "phases: 3, rating_a: 100,\n"
                                 "     grid: {max_ramp_kw_per_s: 2, ramp_window_s: 1}}\n"
-                                "  - {id: rack, kind: rack, parent: site}\n"
-                                "  - {id: s0, kind: server, parent: rack}\n"
-                                "  - {id: g0, kind: gpu, parent: s0, rating_w: 700}\n"
-                                "  - {id: g1, kind: gpu, parent: s0, rating_w: 700}\n"
-                                "  - {id: s1, kind: server, parent: rack}\n"
-                                "  - {id: g2, kind: gpu, parent: s1, rating_w: 700}\n"
-                                "  - {id: g3, kind: gpu, parent: s1, rating_w: 700}\n"
-                                "  - {id: s2, kind: server, parent: rack}\n"
-                                "  - {id: g4, kind: gpu, parent: s2, rating_w: 700}\n"
-                                "  - {id: g5, kind: gpu, parent: s2, rating_w: 700}\n"
-                                "  - {id: s3, kind: server, parent: rack}\n"
-                                "  - {id: g6, kind: gpu, parent: s3, rating_w: 700}\n"
-                                "  - {id: g7, kind: gpu, parent: s3, rating_w: 700}\n";
+                                "  - {id: rack, kind: rack, parent: site}\n" RACK_4X2;
 
 /* n GPUs that step together by dP within a step move the site by n dP
  * within one ramp window, so the largest count within the limit is the

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "headroom/sim.h"
+#include "simtest.h"
 
 #define N_GPU 16
 #define LIMIT_W 2000.0 /* the 0.1-1 Hz band's limit */
@@ -32,25 +33,11 @@
 
 /* A rack of two 8-GPU servers under a site with the band limit; the rack
  * breaker (40 A, 28.7 kW) is never near its limit, so no cap falls. */
-static char *make_tree(void)
+static const char *make_tree(void)
 {
-  static char buf[8192];
-  int n = snprintf(buf, sizeof buf,
-                   "version: 1\nnodes:\n"
-                   "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
-                   "rating_a: 100,\n"
-                   "     grid: {oscillation_w: [[%g, %g, %g]]}}\n"
-                   "  - {id: rack, kind: rack, parent: site,\n"
-                   "     device: {type: trip_unit, curve: LI, in_a: 40, tr_s: 8, ii: 10}}\n",
-                   F_LO, F_HI, LIMIT_W);
-  for (int s = 0; s < 2; s++) {
-    n += snprintf(buf + n, sizeof buf - (size_t)n, "  - {id: srv%d, kind: server, parent: rack}\n",
-                  s);
-    for (int g = 0; g < 8; g++)
-      n += snprintf(buf + n, sizeof buf - (size_t)n,
-                    "  - {id: g%d_%d, kind: gpu, parent: srv%d, rating_w: 700}\n", s, g, s);
-  }
-  return buf;
+  static char grid[128];
+  snprintf(grid, sizeof grid, ",\n     grid: {oscillation_w: [[%g, %g, %g]]}", F_LO, F_HI, LIMIT_W);
+  return simtest_rack16(grid);
 }
 
 /* Band amplitude [W] of a periodic trapezoid: swing dp_w, period_s, the

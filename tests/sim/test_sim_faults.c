@@ -19,26 +19,13 @@
 
 #include "headroom/lease.h"
 #include "headroom/sim.h"
+#include "simtest.h"
 
 /* A rack of two 8-GPU servers (415 V, three-phase), a 40-A rack breaker
  * (28.7 kW: never near its limit here), the site rated 100 A. */
-static char *make_tree(void)
+static const char *make_tree(void)
 {
-  static char buf[8192];
-  int n = snprintf(buf, sizeof buf,
-                   "version: 1\nnodes:\n"
-                   "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
-                   "rating_a: 100}\n"
-                   "  - {id: rack, kind: rack, parent: site,\n"
-                   "     device: {type: trip_unit, curve: LI, in_a: 40, tr_s: 8, ii: 10}}\n");
-  for (int s = 0; s < 2; s++) {
-    n += snprintf(buf + n, sizeof buf - (size_t)n, "  - {id: srv%d, kind: server, parent: rack}\n",
-                  s);
-    for (int g = 0; g < 8; g++)
-      n += snprintf(buf + n, sizeof buf - (size_t)n,
-                    "  - {id: g%d_%d, kind: gpu, parent: srv%d, rating_w: 700}\n", s, g, s);
-  }
-  return buf;
+  return simtest_rack16("");
 }
 
 typedef struct series {

@@ -10,7 +10,9 @@
  * conductor powers set only when a GPU's power changed, runs of GPUs stepped
  * at once in the electricity pass, probes reused while the same leaves are
  * active, the agent's runs of
- * leaves summed at once and the no-trip check.
+ * leaves summed at once and the no-trip check; the plain run also
+ * rebalances the leases in full every time, the fast one skips a rebalance
+ * that would only renew them (hr__lease_set_plain).
  * Every decision the agent takes (time, GPU, cap, reason), every sample of
  * the time series (at 10 ms) and every node's result (peaks, thermal state,
  * trips and their times) must be the same, bit for bit, as must the run's
