@@ -1,6 +1,7 @@
 /* Helpers shared by the lease tests that build random trees: a seeded
- * xorshift generator and a growing text buffer for the YAML they write.
- * Include after <cmocka.h>; each test file gets its own generator state. */
+ * xorshift generator, a growing text buffer for the YAML they write and its
+ * loading.  Include after <cmocka.h>; each test file gets its own generator
+ * state. */
 #ifndef HR_TESTS_LEASETEST_H
 #define HR_TESTS_LEASETEST_H
 
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "headroom/tree.h"
 
 static uint64_t rng; /* seed it before use; never 0 */
 
@@ -53,6 +56,28 @@ static inline void put(buf_t *b, const char *fmt, ...)
   }
   memcpy(b->p + b->len, line, (size_t)n + 1);
   b->len += (size_t)n;
+}
+
+/* The tree b holds (b->p freed here), name naming it in diagnostics; one
+ * that does not load fails the test with the diagnostic and the YAML. */
+static inline hr_tree_t *load_buf(buf_t *b, const char *name)
+{
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  if (hr_tree_load_buffer(b->p, b->len, name, &t, &e) != HR_OK) {
+    char text[1024];
+    hr_diag_format(&e, text, sizeof text);
+    print_error("%s\n%s\n", text, b->p);
+    fail();
+  }
+  free(b->p);
+  return t;
+}
+
+/* Equal to the bit (NaNs and signed zeros included). */
+static inline int same_bits(double a, double b)
+{
+  return memcmp(&a, &b, sizeof a) == 0;
 }
 
 #endif

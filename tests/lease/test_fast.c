@@ -27,14 +27,6 @@
 #include "lease/lease_int.h"
 #include "leasetest.h"
 
-/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
-static const char *dtext(const hr_diag_t *d)
-{
-  static char text[1024];
-  hr_diag_format(d, text, sizeof text);
-  return text;
-}
-
 #define MS 1000000LL
 
 static long n_compared, n_fast_groups;
@@ -198,20 +190,7 @@ static hr_tree_t *random_tree(int two_n)
     if (extra_leaf[r])
       put(&b, "  - {id: lone%d, kind: gpu, parent: rack-a%d, rating_w: 700}\n", r, r);
   }
-  hr_tree_t *t = NULL;
-  hr_diag_t e;
-  int rc = hr_tree_load_buffer(b.p, b.len, "fast.yaml", &t, &e);
-  if (rc != HR_OK) {
-    print_error("%s\n%s\n", dtext(&e), b.p);
-    fail();
-  }
-  free(b.p);
-  return t;
-}
-
-static int same_bits(double a, double b)
-{
-  return memcmp(&a, &b, sizeof a) == 0;
+  return load_buf(&b, "fast.yaml");
 }
 
 static void compare(const hr_lease_sys_t *a, const hr_lease_sys_t *b, const hr_tree_t *t,

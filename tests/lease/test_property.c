@@ -23,14 +23,6 @@
 #include "lease/lease_int.h"
 #include "leasetest.h"
 
-/* The diagnostic as the one line hr_diag_format makes (a static buffer). */
-static const char *dtext(const hr_diag_t *d)
-{
-  static char text[1024];
-  hr_diag_format(d, text, sizeof text);
-  return text;
-}
-
 #define MS 1000000LL
 #define SQRT3 1.7320508075688772
 
@@ -111,15 +103,7 @@ static hr_tree_t *random_tree(int two_n)
         put(&b, "  - {id: g%d-%d-%d, kind: gpu, parent: s%d-%d, rating_w: %.0f}\n", r, s, g, r, s,
             gpu_w[r][s]);
     }
-  hr_tree_t *t = NULL;
-  hr_diag_t e;
-  int rc = hr_tree_load_buffer(b.p, b.len, "rnd.yaml", &t, &e);
-  if (rc != HR_OK) {
-    print_error("%s\n%s\n", dtext(&e), b.p);
-    fail();
-  }
-  free(b.p);
-  return t;
+  return load_buf(&b, "rnd.yaml");
 }
 
 static double sum_children(const hr_lease_sys_t *s, const hr_tree_t *t, size_t p, int64_t now,

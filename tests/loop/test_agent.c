@@ -60,24 +60,64 @@ static hr_actuator_t *sim4(void)
   return act;
 }
 
+/* TREE, its four simulated GPUs and a manual clock that reads now. */
+typedef struct rig {
+  hr_tree_t *t;
+  hr_actuator_t *act;
+  int64_t now;
+  hr_clock_t clk;
+} rig_t;
+
+static void rig_open(rig_t *rig)
+{
+  rig->t = load();
+  rig->act = sim4();
+  rig->now = 0;
+  hr_clock_manual(&rig->clk, &rig->now);
+}
+
+static void rig_close(rig_t *rig)
+{
+  hr_actuator_destroy(rig->act);
+  hr_tree_destroy(rig->t);
+}
+
+/* Every GPU's reading at rig->now pushed to the agent. */
+static void push_readings(hr_agent_t *a, const rig_t *rig)
+{
+  for (size_t k = 0; k < 4; k++) {
+    hr_act_reading_t rd;
+    assert_int_equal(hr_actuator_read(rig->act, (int)k, HR_POWER_DEFAULT, rig->now, &rd), HR_OK);
+    assert_int_equal(hr_agent_push_power(a, k, rd.p_w, rig->now), HR_OK);
+  }
+}
+
+/* The lease policy with 10-W tokens at every tier: a grant is its floor plus
+ * whole tokens, so with the preset's 1-kW rack token 4 x 700 W (floor
+ * 840 W) could only be granted as 1840 W or 2840 W, never the 2800 W the
+ * GPUs want. */
+static void lease_cfg_10w(hr_agent_cfg_t *c)
+{
+  hr_agent_cfg_init(c, HR_LOOP_LEASE);
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    c->lease.tier[k].token_w = 10.0;
+}
+
 static void test_static_caps(void **st)
 {
   (void)st;
-  hr_tree_t *t = load();
-  hr_actuator_t *act = sim4();
-  int64_t now = 0;
-  hr_clock_t clk;
-  hr_clock_manual(&clk, &now);
+  rig_t rig;
+  rig_open(&rig);
   hr_agent_cfg_t c;
   hr_agent_cfg_init(&c, HR_LOOP_STATIC);
   c.static_frac = 0.6;
   hr_agent_t *a;
-  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
   assert_int_equal(hr_agent_leaf_count(a), 4);
   rec_t *r = calloc(1, sizeof *r);
   hr_agent_set_callback(a, on_dec, r);
   for (int k = 0; k < 3000; k++) {
-    now = (int64_t)k * 1000000;
+    rig.now = (int64_t)k * 1000000;
     assert_int_equal(hr_agent_step(a, NULL), HR_OK);
   }
   /* Once, 0.6 x 700 W = 420 W for each GPU, and the device enforces it after
@@ -87,13 +127,12 @@ static void test_static_caps(void **st)
     assert_true(fabs(r->d[k].cap_w - 420.0) < 1e-9);
     assert_int_equal(r->d[k].why, HR_WHY_STATIC);
     hr_act_reading_t rd;
-    assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+    assert_int_equal(hr_actuator_read(rig.act, (int)k, HR_POWER_DEFAULT, rig.now, &rd), HR_OK);
     assert_true(fabs(rd.cap_w - 420.0) < 1e-9);
   }
   free(r);
   hr_agent_destroy(a);
-  hr_actuator_destroy(act);
-  hr_tree_destroy(t);
+  rig_close(&rig);
 }
 
 /* Lease policy, GPUs demanding 700 W each: the rack's continuous limit is
@@ -102,37 +141,26 @@ static void test_static_caps(void **st)
  * probing, every cap within the lease granted at that time. */
 static void run_lease(rec_t *r, int lose_telemetry, double *final_cap, hr_mode_t *mode_end)
 {
-  hr_tree_t *t = load();
-  hr_actuator_t *act = sim4();
-  int64_t now = 0;
-  hr_clock_t clk;
-  hr_clock_manual(&clk, &now);
+  rig_t rig;
+  rig_open(&rig);
   hr_agent_cfg_t c;
-  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
-  /* 10-W tokens at every tier: a grant is its floor plus whole tokens, so
-   * with the preset's 1-kW rack token 4 x 700 W (floor 840 W) could only be
-   * granted as 1840 W or 2840 W, never the 2800 W the GPUs want. */
-  for (int k = 0; k < HR_TIER_COUNT; k++)
-    c.lease.tier[k].token_w = 10.0;
+  lease_cfg_10w(&c);
   hr_agent_t *a;
-  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
   hr_agent_set_callback(a, on_dec, r);
   for (int k = 0; k < 4; k++)
-    assert_int_equal(hr_simgpu_set_demand(act, k, 700.0, 0), HR_OK);
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 700.0, 0), HR_OK);
   hr_lease_sys_t *sys = hr_agent_lease_sys(a);
   for (int s = 0; s < 4000; s++) {
-    now = (int64_t)s * 1000000;
+    rig.now = (int64_t)s * 1000000;
     int lost = lose_telemetry && s >= 2000;
-    for (size_t k = 0; k < 4 && !lost; k++) {
-      hr_act_reading_t rd;
-      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
-      assert_int_equal(hr_agent_push_power(a, k, rd.p_w, now), HR_OK);
-    }
+    if (!lost)
+      push_readings(a, &rig);
     assert_int_equal(hr_agent_step(a, NULL), HR_OK);
     for (size_t k = 0; k < 4; k++) {
       double cap = hr_agent_cap_w(a, k);
       if (!isnan(cap))
-        assert_true(cap <= hr_lease_sys_cap_w(sys, hr_agent_leaf_node(a, k), now) + 1e-9);
+        assert_true(cap <= hr_lease_sys_cap_w(sys, hr_agent_leaf_node(a, k), rig.now) + 1e-9);
     }
   }
   hr_agent_stats_t st;
@@ -143,8 +171,7 @@ static void run_lease(rec_t *r, int lose_telemetry, double *final_cap, hr_mode_t
   *final_cap = hr_agent_cap_w(a, 0);
   *mode_end = hr_lease_sys_mode(sys);
   hr_agent_destroy(a);
-  hr_actuator_destroy(act);
-  hr_tree_destroy(t);
+  rig_close(&rig);
 }
 
 static void test_lease_climbs(void **st)
@@ -305,11 +332,8 @@ static void test_bad_args(void **st)
 static void test_band_hold_range(void **st)
 {
   (void)st;
-  hr_tree_t *t = load();
-  hr_actuator_t *act = sim4();
-  int64_t now = 0;
-  hr_clock_t clk;
-  hr_clock_manual(&clk, &now);
+  rig_t rig;
+  rig_open(&rig);
   hr_agent_cfg_t c;
   const double holds[] = {1e300, 1e10, -1.0, NAN, INFINITY, 0.0, 60.0, 1e7};
   const int want[] = {HR_ERR_RANGE, HR_ERR_RANGE, HR_ERR_RANGE, HR_ERR_RANGE,
@@ -321,11 +345,10 @@ static void test_band_hold_range(void **st)
     c.band_ctl = 1;
     c.band_hold_s = holds[k];
     hr_agent_t *a = NULL;
-    assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), want[k]);
+    assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), want[k]);
     hr_agent_destroy(a);
   }
-  hr_actuator_destroy(act);
-  hr_tree_destroy(t);
+  rig_close(&rig);
 }
 
 /* A declared want (hr_agent_push_want) grows a lease before the GPU draws
@@ -336,39 +359,30 @@ static void test_band_hold_range(void **st)
 static void test_want_and_supply(void **st)
 {
   (void)st;
-  hr_tree_t *t = load();
-  hr_actuator_t *act = sim4();
-  int64_t now = 0;
-  hr_clock_t clk;
-  hr_clock_manual(&clk, &now);
+  rig_t rig;
+  rig_open(&rig);
   hr_agent_cfg_t c;
-  hr_agent_cfg_init(&c, HR_LOOP_LEASE);
-  for (int k = 0; k < HR_TIER_COUNT; k++)
-    c.lease.tier[k].token_w = 10.0;
+  lease_cfg_10w(&c);
   hr_agent_t *a;
-  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
   for (int k = 0; k < 4; k++)
-    assert_int_equal(hr_simgpu_set_demand(act, k, 300.0, 0), HR_OK);
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 300.0, 0), HR_OK);
   assert_int_equal(hr_agent_push_want(a, 0, NAN, 0), HR_ERR_RANGE);
   assert_int_equal(hr_agent_push_want(a, 0, -1.0, 0), HR_ERR_RANGE);
   assert_int_equal(hr_agent_push_power(a, 1, 1e7, 0), HR_ERR_RANGE); /* > 2 x 700 W */
   assert_int_equal(hr_agent_push_power(a, 1, INFINITY, 0), HR_ERR_RANGE);
   double sum_lim = 0.0;
   for (int s = 0; s < 9000; s++) {
-    now = (int64_t)s * 1000000;
+    rig.now = (int64_t)s * 1000000;
     if (s == 3000) {
       assert_true(hr_agent_cap_w(a, 0) >= 600.0);
       assert_true(hr_agent_cap_w(a, 1) < 400.0);
-      assert_int_equal(hr_agent_set_supply(a, 1200.0, 100.0, now), HR_OK);
+      assert_int_equal(hr_agent_set_supply(a, 1200.0, 100.0, rig.now), HR_OK);
     }
     if (s == 6000)
-      assert_int_equal(hr_agent_set_supply(a, INFINITY, 0.0, now), HR_OK);
-    for (size_t k = 0; k < 4; k++) {
-      hr_act_reading_t rd;
-      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
-      assert_int_equal(hr_agent_push_power(a, k, rd.p_w, now), HR_OK);
-    }
-    assert_int_equal(hr_agent_push_want(a, 0, 600.0, now), HR_OK);
+      assert_int_equal(hr_agent_set_supply(a, INFINITY, 0.0, rig.now), HR_OK);
+    push_readings(a, &rig);
+    assert_int_equal(hr_agent_push_want(a, 0, 600.0, rig.now), HR_OK);
     assert_int_equal(hr_agent_step(a, NULL), HR_OK);
     if (s >= 3001 && s < 6000) {
       double sum = 0.0;
@@ -388,8 +402,7 @@ static void test_want_and_supply(void **st)
   assert_true(hr_agent_cap_w(a, 0) >= 600.0);
   assert_int_equal(stt.bad_readings, 2);
   hr_agent_destroy(a);
-  hr_actuator_destroy(act);
-  hr_tree_destroy(t);
+  rig_close(&rig);
 }
 
 /* The lease policy with the preset's tokens (a leaf's probe is the largest
@@ -401,34 +414,30 @@ static void test_want_and_supply(void **st)
  * the rebalances that would only renew them (most of them here). */
 static void run_active(int plain, rec_t *r)
 {
-  hr_tree_t *t = load();
-  hr_actuator_t *act = sim4();
-  int64_t now = 0;
-  hr_clock_t clk;
-  hr_clock_manual(&clk, &now);
+  rig_t rig;
+  rig_open(&rig);
   hr_agent_cfg_t c;
   hr_agent_cfg_init(&c, HR_LOOP_LEASE);
   hr_agent_t *a;
-  assert_int_equal(hr_agent_create(t, 0, act, &clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
   hr__agent_set_plain(a, plain);
   hr_agent_set_callback(a, on_dec, r);
   for (int k = 0; k < 4; k++)
-    assert_int_equal(hr_simgpu_set_demand(act, k, 700.0, 0), HR_OK);
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 700.0, 0), HR_OK);
   for (int s = 0; s < 6000; s++) {
-    now = (int64_t)s * 1000000;
+    rig.now = (int64_t)s * 1000000;
     for (size_t k = 0; k < 4; k++) {
       if (k == 2 && s >= 3000 && s < 3400)
         continue; /* no reading: stale after stale_ns */
       hr_act_reading_t rd;
-      assert_int_equal(hr_actuator_read(act, (int)k, HR_POWER_DEFAULT, now, &rd), HR_OK);
+      assert_int_equal(hr_actuator_read(rig.act, (int)k, HR_POWER_DEFAULT, rig.now, &rd), HR_OK);
       double p = ((size_t)(s / 170) + k) % 3 == 0 ? 0.0 : rd.p_w;
-      assert_int_equal(hr_agent_push_power(a, k, p, now), HR_OK);
+      assert_int_equal(hr_agent_push_power(a, k, p, rig.now), HR_OK);
     }
     assert_int_equal(hr_agent_step(a, NULL), HR_OK);
   }
   hr_agent_destroy(a);
-  hr_actuator_destroy(act);
-  hr_tree_destroy(t);
+  rig_close(&rig);
 }
 
 static int same_f64(double x, double y)

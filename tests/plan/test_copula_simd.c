@@ -16,6 +16,7 @@
 
 #include "headroom/plan.h"
 #include "plan/plan_model_int.h"
+#include "plantest.h"
 
 /* Box-Muller in pairs from hr_plan_rng_uniform, the cosine normal first:
  * the order the copula generator has always consumed its stream in. */
@@ -67,37 +68,8 @@ static void test_normals_match_libm(void **state)
  * noise, so the copula has an autocorrelation to fit. */
 static hr_plan_model_t *small_model(void)
 {
-  hr_plan_traceset_t s = {0};
-  hr_plan_trace_t tr[2];
-  memset(tr, 0, sizeof tr);
-  static double p[2][2000];
-  hr_plan_rng_t r;
-  hr_plan_rng_seed(&r, 3);
-  for (int k = 0; k < 2; k++) {
-    snprintf(tr[k].model, sizeof tr[k].model, "m");
-    tr[k].num_gpus = 2;
-    tr[k].max_num_seqs = k ? 64 : 8;
-    tr[k].dt_s = 0.25;
-    tr[k].n = 2000;
-    tr[k].p_w = p[k];
-    double x = 0.0;
-    for (int i = 0; i < 2000; i++) {
-      x = 0.9 * x + 0.44 * hr_plan_rng_normal(&r);
-      p[k][i] = 2.0 * (300.0 + 150.0 * k + 20.0 * x);
-    }
-  }
-  s.tr = tr;
-  s.n = 2;
-  hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_init(&c);
-  c.k_max = 3;
-  c.gmm_max_points = 400;
-  c.em_iters = 20;
-  c.clf_epochs = 50;
-  c.bigru_hidden = 0;
-  hr_plan_model_t *m;
-  assert_int_equal(hr_plan_model_train(&s, NULL, &c, &m, NULL), HR_OK);
-  return m;
+  hr_plan_train_cfg_t c = plantest_train_cfg(50);
+  return plantest_model(2000, 0.25, 3, 0.9, 0.44, 20.0, &c);
 }
 
 static void test_generate_matches_scalar(void **state)
@@ -166,25 +138,16 @@ static void test_site_matches_scalar(void **state)
 {
   (void)state;
   hr_plan_model_t *m = small_model();
-  hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_init(&g);
-  g.duration_s = 600.0;
-  g.rate_per_s = 3.0;
-  hr_plan_workload_t *w;
-  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
-  hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_init(&c);
-  c.rows = 2;
-  c.racks_per_row = 3;
-  c.servers_per_rack = 2;
+  const double dur_s = 600.0;
+  hr_plan_workload_t *w = plantest_workload(3.0, dur_s);
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 2);
   c.gpus_per_server = 4;
   c.tp = 2;
-  c.model = "m";
   hr_plan_site_t *s[3];
   for (int k = 0; k < 3; k++) {
     c.copula_ref = k == 0;
     c.threads = k == 2 ? 3 : 1;
-    assert_int_equal(hr_plan_site_run(m, &c, w, g.duration_s, &s[k]), HR_OK);
+    assert_int_equal(hr_plan_site_run(m, &c, w, dur_s, &s[k]), HR_OK);
   }
   for (size_t i = 0; i < s[0]->n; i++)
     assert_true(fabs(s[1]->it_w[i] - s[0]->it_w[i]) <= 1e-9 * s[0]->it_w[i]);

@@ -18,6 +18,7 @@
 #include "plan/plan_int.h"
 #include "plan/plan_model_int.h"
 #include "plan/plan_vmath.h"
+#include "plantest.h"
 
 static void test_exp_matches_libm(void **state)
 {
@@ -143,37 +144,8 @@ static void test_draw_matches_generate(void **state)
  * test_copula_simd.c's). */
 static hr_plan_model_t *small_model(void)
 {
-  hr_plan_traceset_t s = {0};
-  hr_plan_trace_t tr[2];
-  memset(tr, 0, sizeof tr);
-  static double p[2][2000];
-  hr_plan_rng_t r;
-  hr_plan_rng_seed(&r, 3);
-  for (int k = 0; k < 2; k++) {
-    snprintf(tr[k].model, sizeof tr[k].model, "m");
-    tr[k].num_gpus = 2;
-    tr[k].max_num_seqs = k ? 64 : 8;
-    tr[k].dt_s = 0.25;
-    tr[k].n = 2000;
-    tr[k].p_w = p[k];
-    double x = 0.0;
-    for (int i = 0; i < 2000; i++) {
-      x = 0.9 * x + 0.44 * hr_plan_rng_normal(&r);
-      p[k][i] = 2.0 * (300.0 + 150.0 * k + 20.0 * x);
-    }
-  }
-  s.tr = tr;
-  s.n = 2;
-  hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_init(&c);
-  c.k_max = 3;
-  c.gmm_max_points = 400;
-  c.em_iters = 20;
-  c.clf_epochs = 50;
-  c.bigru_hidden = 0;
-  hr_plan_model_t *m;
-  assert_int_equal(hr_plan_model_train(&s, NULL, &c, &m, NULL), HR_OK);
-  return m;
+  hr_plan_train_cfg_t c = plantest_train_cfg(50);
+  return plantest_model(2000, 0.25, 3, 0.9, 0.44, 20.0, &c);
 }
 
 static void test_site_gen_matches_ref(void **state)
@@ -187,13 +159,8 @@ static void test_site_gen_matches_ref(void **state)
   g.min_rate_per_s = 4.0;
   g.max_rate_per_s = 20.0;
   g.period_s = 1800.0;
-  hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_init(&c);
-  c.rows = 2;
-  c.racks_per_row = 3;
-  c.servers_per_rack = 3;
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 3);
   c.gpus_per_server = 4;
-  c.model = "m";
   for (int tp = 4; tp >= 2; tp -= 2) {
     c.tp = tp; /* one replica per server (sums straight into the rack), then two */
     hr_plan_site_t *s[4];

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "headroom/plan.h"
+#include "plantest.h"
 
 static hr_plan_serve_cfg_t simple_cfg(void)
 {
@@ -105,56 +106,22 @@ static void test_batch_limit_and_little(void **state)
   hr_plan_workload_destroy(w);
 }
 
+/* A small model with a short BiGRU: these tests are about serving. */
 static hr_plan_model_t *tiny_model(void)
 {
-  hr_plan_traceset_t s = {0};
-  hr_plan_trace_t tr[2];
-  memset(tr, 0, sizeof tr);
-  double p[2][600];
-  hr_plan_rng_t r;
-  hr_plan_rng_seed(&r, 1);
-  for (int k = 0; k < 2; k++) {
-    snprintf(tr[k].model, sizeof tr[k].model, "m");
-    tr[k].num_gpus = 2;
-    tr[k].max_num_seqs = k ? 64 : 8;
-    tr[k].dt_s = 0.1;
-    tr[k].n = 600;
-    tr[k].p_w = p[k];
-    for (int i = 0; i < 600; i++)
-      p[k][i] = 2.0 * (300.0 + 150.0 * k + 10.0 * hr_plan_rng_normal(&r));
-  }
-  s.tr = tr;
-  s.n = 2;
-  hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_init(&c);
-  c.k_max = 3;
-  c.gmm_max_points = 400;
-  c.em_iters = 20;
-  c.clf_epochs = 100;
-  c.bigru_hidden = 8; /* small and short: these tests are about serving */
+  hr_plan_train_cfg_t c = plantest_train_cfg(100);
+  c.bigru_hidden = 8;
   c.bigru_epochs = 3;
   c.bigru_window = 64;
-  hr_plan_model_t *m;
-  assert_int_equal(hr_plan_model_train(&s, NULL, &c, &m, NULL), HR_OK);
-  return m;
+  return plantest_model(600, 0.1, 1, 0.0, 1.0, 10.0, &c);
 }
 
 static void test_site(void **state)
 {
   (void)state;
   hr_plan_model_t *m = tiny_model();
-  hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_init(&g);
-  g.duration_s = 120.0;
-  g.rate_per_s = 2.0;
-  hr_plan_workload_t *w;
-  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
-  hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_init(&c);
-  c.rows = 2;
-  c.racks_per_row = 2;
-  c.servers_per_rack = 2;
-  c.model = "m";
+  hr_plan_workload_t *w = plantest_workload(2.0, 120.0);
+  hr_plan_site_cfg_t c = plantest_site(2, 2, 2);
   c.method = HR_PLAN_TDP;
   hr_plan_site_t *s;
   assert_int_equal(hr_plan_site_run(m, &c, w, 120.0, &s), HR_OK);
@@ -237,18 +204,8 @@ static void test_studies(void **state)
 {
   (void)state;
   hr_plan_model_t *m = tiny_model();
-  hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_init(&g);
-  g.duration_s = 180.0;
-  g.rate_per_s = 2.0;
-  hr_plan_workload_t *w;
-  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
-  hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_init(&c);
-  c.rows = 2;
-  c.racks_per_row = 3;
-  c.servers_per_rack = 2;
-  c.model = "m";
+  hr_plan_workload_t *w = plantest_workload(2.0, 180.0);
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 2);
   hr_plan_provision_t *p;
   assert_int_equal(hr_plan_provision_run(m, &c, w, 180.0, NULL, NULL, &p), HR_OK);
   assert_true(p->n_rows >= 5 && !p->stopped); /* LUT needs a table: left out */

@@ -16,6 +16,7 @@
 #include "headroom/plan.h"
 #include "headroom/plan_desc.h"
 #include "headroom/plan_gpu.h"
+#include "plantest.h"
 
 static int close_rel(double a, double b, double tol)
 {
@@ -157,57 +158,10 @@ static void test_speeds_closed_form(void **state)
 
 static hr_plan_model_t *tiny_model(void)
 {
-  hr_plan_traceset_t s = {0};
-  hr_plan_trace_t tr[2];
-  memset(tr, 0, sizeof tr);
-  double p[2][600];
-  hr_plan_rng_t r;
-  hr_plan_rng_seed(&r, 1);
-  for (int k = 0; k < 2; k++) {
-    snprintf(tr[k].model, sizeof tr[k].model, "m");
-    tr[k].num_gpus = 2;
-    tr[k].max_num_seqs = k ? 64 : 8;
-    tr[k].dt_s = 0.1;
-    tr[k].n = 600;
-    tr[k].p_w = p[k];
-    for (int i = 0; i < 600; i++)
-      p[k][i] = 2.0 * (300.0 + 150.0 * k + 10.0 * hr_plan_rng_normal(&r));
-  }
-  s.tr = tr;
-  s.n = 2;
-  hr_plan_train_cfg_t c;
-  hr_plan_train_cfg_init(&c);
-  c.k_max = 3;
-  c.gmm_max_points = 400;
-  c.em_iters = 20;
-  c.clf_epochs = 100;
+  hr_plan_train_cfg_t c = plantest_train_cfg(100);
   c.bigru_hidden = 0; /* not used here */
   c.gru_epochs = 2;
-  hr_plan_model_t *m;
-  assert_int_equal(hr_plan_model_train(&s, NULL, &c, &m, NULL), HR_OK);
-  return m;
-}
-
-static hr_plan_workload_t *workload(double rate, double dur)
-{
-  hr_plan_gen_cfg_t g;
-  hr_plan_gen_cfg_init(&g);
-  g.duration_s = dur;
-  g.rate_per_s = rate;
-  hr_plan_workload_t *w;
-  assert_int_equal(hr_plan_workload_generate(&g, &w), HR_OK);
-  return w;
-}
-
-static hr_plan_site_cfg_t small_site(void)
-{
-  hr_plan_site_cfg_t c;
-  hr_plan_site_cfg_init(&c);
-  c.rows = 2;
-  c.racks_per_row = 3;
-  c.servers_per_rack = 2;
-  c.model = "m";
-  return c;
+  return plantest_model(600, 0.1, 1, 0.0, 1.0, 10.0, &c);
 }
 
 /* Every result is the same whatever the thread count: racks are summed in
@@ -216,8 +170,8 @@ static void test_threads_deterministic(void **state)
 {
   (void)state;
   hr_plan_model_t *m = tiny_model();
-  hr_plan_workload_t *w = workload(3.0, 90.0);
-  hr_plan_site_cfg_t c = small_site();
+  hr_plan_workload_t *w = plantest_workload(3.0, 90.0);
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 2);
   c.node_servers = 3;
   hr_plan_site_t *s[3];
   for (int t = 0; t < 3; t++) {
@@ -248,7 +202,7 @@ static void test_gen_per_replica(void **state)
 {
   (void)state;
   hr_plan_model_t *m = tiny_model();
-  hr_plan_site_cfg_t c = small_site();
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 2);
   c.node_servers = 3;
   hr_plan_gen_cfg_t g;
   hr_plan_gen_cfg_init(&g);
@@ -306,8 +260,8 @@ static void test_node_trace_sums(void **state)
 {
   (void)state;
   hr_plan_model_t *m = tiny_model();
-  hr_plan_workload_t *w = workload(3.0, 60.0);
-  hr_plan_site_cfg_t c = small_site();
+  hr_plan_workload_t *w = plantest_workload(3.0, 60.0);
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 2);
   c.node_servers = c.rows * c.racks_per_row * c.servers_per_rack;
   c.threads = 2;
   hr_plan_site_t *s;
@@ -347,9 +301,9 @@ static void test_gpu_adapt_and_tp(void **state)
 {
   (void)state;
   hr_plan_model_t *m = tiny_model(); /* trained with idle 90 W, TDP 700 W */
-  hr_plan_workload_t *w = workload(3.0, 60.0), *none = workload(3.0, 60.0);
+  hr_plan_workload_t *w = plantest_workload(3.0, 60.0), *none = plantest_workload(3.0, 60.0);
   none->n = 0; /* no requests: every GPU idles all the time */
-  hr_plan_site_cfg_t c = small_site();
+  hr_plan_site_cfg_t c = plantest_site(2, 3, 2);
   int nsrv = 12;
   hr_plan_site_t *s, *s2;
   /* No requests: each server draws non-GPU + 8 x the idle power given. */
@@ -390,7 +344,7 @@ static void test_gpu_adapt_and_tp(void **state)
   hr_plan_site_destroy(s2);
   hr_plan_site_destroy(s);
   /* TDP method: the nameplate of the GPU given. */
-  c = small_site();
+  c = plantest_site(2, 3, 2);
   c.method = HR_PLAN_TDP;
   c.gpu_tdp_w = 400.0;
   assert_int_equal(hr_plan_site_run(m, &c, w, 60.0, &s), HR_OK);
@@ -405,7 +359,7 @@ static void test_gpu_adapt_and_tp(void **state)
   assert_true(o->n_rows == 6 && o->racks_by_nameplate == (int)floor(50e3 / 8400.0));
   hr_plan_oversub_study_destroy(o);
   /* tp 2: four replicas per server share its requests; all are assigned. */
-  c = small_site();
+  c = plantest_site(2, 3, 2);
   c.tp = 2;
   c.serve.step_s = 0.005;
   assert_int_equal(hr_plan_site_run(m, &c, w, 60.0, &s), HR_OK);

@@ -17,6 +17,15 @@
 #include "headroom/sim.h"
 #include "sim/sim_int.h"
 
+/* The tree in yaml, which must load. */
+static hr_tree_t *load_tree(const char *yaml)
+{
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(yaml, strlen(yaml), "t.yaml", &t, &e), HR_OK);
+  return t;
+}
+
 static const char TREE2x3[] = "version: 1\n"
                               "nodes:\n"
                               "  - {id: site, kind: utility, parent: null, voltage_v: 415, "
@@ -44,9 +53,7 @@ static const char TREE2x3[] = "version: 1\n"
 static void test_spread_order(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
-  hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE2x3, strlen(TREE2x3), "t.yaml", &t, &e), HR_OK);
+  hr_tree_t *t = load_tree(TREE2x3);
   int32_t order[10];
   assert_int_equal(hr__sim_spread_order(t, order, 10), HR_OK);
   static const char *want[10] = {"g000", "g001", "g100", "g101", "g010",
@@ -131,6 +138,43 @@ static const char TREE8[] =
     "  - {id: rack, kind: rack, parent: site,\n"
     "     device: {type: trip_unit, curve: LI, in_a: 4, tr_s: 8, ii: 10}}\n" RACK_4X2;
 
+/* The trials' scenario: batch work at 700 W on all 8 GPUs from start_s,
+ * 10-ms steps, 10-s samples; w is the workload sc points to. */
+static void batch_scenario(hr_scenario_t *sc, hr_workload_t *w, double dur_s, double start_s)
+{
+  hr_scenario_init(sc);
+  sc->duration_s = dur_s;
+  sc->step_ms = 10;
+  sc->sample_s = 10;
+  sc->gpus = 8;
+  memset(w, 0, sizeof *w);
+  w->kind = HR_WORK_BATCH;
+  w->gpu_first = 0;
+  w->gpu_end = 8;
+  w->power_w = 700;
+  w->start_s = start_s;
+  sc->work = w;
+  sc->n_work = 1;
+}
+
+/* One direct run of sc with its workload w cut to the first g GPUs: the
+ * references below read each count's result from it, not from the search. */
+static void direct_run(const hr_scenario_t *sc, const hr_workload_t *w, const hr_tree_t *t,
+                       const hr_agent_cfg_t *ac, int g, hr_sim_result_t *r)
+{
+  hr_scenario_t one = *sc;
+  hr_workload_t wg = *w;
+  wg.gpu_end = g;
+  one.work = &wg;
+  one.gpus = g;
+  hr_sim_t *s = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_sim_create(&one, t, ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  assert_int_equal(hr_sim_result(s, r), HR_OK);
+  hr_sim_destroy(s);
+}
+
 static int seen;
 static int count_trial(void *user, const hr_sim_trial_t *t)
 {
@@ -143,41 +187,20 @@ static int count_trial(void *user, const hr_sim_trial_t *t)
 static void test_search_matches_scan(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
+  hr_tree_t *t = load_tree(TREE8);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE8, strlen(TREE8), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
-  hr_scenario_init(&sc);
-  sc.duration_s = 600;
-  sc.step_ms = 10;
-  sc.sample_s = 10;
-  sc.gpus = 8;
   hr_workload_t w;
-  memset(&w, 0, sizeof w);
-  w.kind = HR_WORK_BATCH;
-  w.gpu_first = 0;
-  w.gpu_end = 8;
-  w.power_w = 700;
-  sc.work = &w;
-  sc.n_work = 1;
+  batch_scenario(&sc, &w, 600.0, 0.0);
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
   /* The reference: every count, one by one. */
   int scan = 0;
   for (int g = 1; g <= 8; g++) {
-    hr_scenario_t one = sc;
-    hr_workload_t wg = w;
-    wg.gpu_end = g;
-    one.work = &wg;
-    one.gpus = g;
-    hr_sim_t *s = NULL;
-    assert_int_equal(hr_sim_create(&one, t, &ac, &s, &e), HR_OK);
-    assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
     hr_sim_result_t r;
-    assert_int_equal(hr_sim_result(s, &r), HR_OK);
+    direct_run(&sc, &w, t, &ac, g, &r);
     if (r.trips == 0 && r.work_frac >= 0.99)
       scan = g;
-    hr_sim_destroy(s);
   }
   assert_int_equal(scan, 4); /* 5 x 0.974 A = 4.87 A > 4.4 A trips in ~400 s */
   hr_sim_search_cfg_t cfg;
@@ -223,23 +246,11 @@ static void test_search_matches_scan(void **st)
 static void test_search_sustained(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
+  hr_tree_t *t = load_tree(TREE8);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE8, strlen(TREE8), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
-  hr_scenario_init(&sc);
-  sc.duration_s = 30;
-  sc.step_ms = 10;
-  sc.sample_s = 10;
-  sc.gpus = 8;
   hr_workload_t w;
-  memset(&w, 0, sizeof w);
-  w.kind = HR_WORK_BATCH;
-  w.gpu_first = 0;
-  w.gpu_end = 8;
-  w.power_w = 700;
-  sc.work = &w;
-  sc.n_work = 1;
+  batch_scenario(&sc, &w, 30.0, 0.0);
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
   const double i_gpu = 700.0 / (3.0 * 415.0 / sqrt(3.0)), i_trip = 1.1 * 4.0;
@@ -358,9 +369,7 @@ static void ramp_search(hr_scenario_t *sc, const hr_tree_t *t, int grid, int ris
 static void test_search_ramp_limit(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
-  hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE_RAMP, strlen(TREE_RAMP), "t.yaml", &t, &e), HR_OK);
+  hr_tree_t *t = load_tree(TREE_RAMP);
   hr_scenario_t sc;
   hr_scenario_init(&sc);
   sc.duration_s = 10;
@@ -466,9 +475,8 @@ static const char TREE_2N[] =
 static void test_search_feed_loss_contingency(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
+  hr_tree_t *t = load_tree(TREE_2N);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE_2N, strlen(TREE_2N), "t.yaml", &t, &e), HR_OK);
   /* The scenario and its contingency as a file would give them. */
   static const char SCEN[] = "version: 1\n"
                              "tree: t.yaml\n"
@@ -598,23 +606,6 @@ static const char TREE8C[] =
     "  - {id: g6, kind: gpu, parent: s1, rating_w: 700}\n"
     "  - {id: g7, kind: gpu, parent: s1, rating_w: 700}\n";
 
-static void batch_scenario(hr_scenario_t *sc, hr_workload_t *w, double dur_s, double start_s)
-{
-  hr_scenario_init(sc);
-  sc->duration_s = dur_s;
-  sc->step_ms = 10;
-  sc->sample_s = 10;
-  sc->gpus = 8;
-  memset(w, 0, sizeof *w);
-  w->kind = HR_WORK_BATCH;
-  w->gpu_first = 0;
-  w->gpu_end = 8;
-  w->power_w = 700;
-  w->start_s = start_s;
-  sc->work = w;
-  sc->n_work = 1;
-}
-
 /* Capped time.  (1) static70 caps every GPU at 490 W from t = 0; batch work
  * at 700 W that starts at 5 s of 20 s runs capped for 15 s: capped_frac =
  * 0.75 at every count, so at most 80 % passes every count and at most 70 %
@@ -627,9 +618,8 @@ static void batch_scenario(hr_scenario_t *sc, hr_workload_t *w, double dur_s, do
 static void test_search_capped_time(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
+  hr_tree_t *t = load_tree(TREE8C);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
   hr_workload_t w;
   hr_agent_cfg_t ac;
@@ -701,9 +691,8 @@ static void test_search_capped_time(void **st)
 static void test_search_slo(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
+  hr_tree_t *t = load_tree(TREE8C);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
   hr_scenario_init(&sc);
   sc.duration_s = 60;
@@ -726,21 +715,12 @@ static void test_search_slo(void **st)
   double p99[2];
   for (int i = 0; i < 2; i++) {
     int g = 4 * (i + 1);
-    hr_scenario_t one = sc;
-    hr_workload_t wg = w;
-    wg.gpu_end = g;
-    one.work = &wg;
-    one.gpus = g;
-    hr_sim_t *s = NULL;
-    assert_int_equal(hr_sim_create(&one, t, &ac, &s, &e), HR_OK);
-    assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
     hr_sim_result_t r;
-    assert_int_equal(hr_sim_result(s, &r), HR_OK);
+    direct_run(&sc, &w, t, &ac, g, &r);
     p99[i] = r.ttft_p99_s;
     print_message("slo: %d GPUs: TTFT p99 %.4f s, capped %.3f, trips %u\n", g, p99[i],
                   r.capped_s / r.t_s, r.trips);
     assert_int_equal(r.trips, 0);
-    hr_sim_destroy(s);
   }
   assert_true(p99[1] > p99[0]);
   hr_sim_search_cfg_t cfg;
@@ -774,9 +754,8 @@ static void test_search_slo(void **st)
 static void test_search_over_cont(void **st)
 {
   (void)st;
-  hr_tree_t *t = NULL;
+  hr_tree_t *t = load_tree(TREE8C);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(TREE8C, strlen(TREE8C), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
   hr_workload_t w;
   batch_scenario(&sc, &w, 20.0, 0.0);
