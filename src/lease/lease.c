@@ -634,7 +634,17 @@ int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
     s->auto_events |= HR_EVENT_FEED_LOSS;
   else
     s->auto_events &= ~(unsigned)HR_EVENT_FEED_LOSS;
+  hr_mode_t mode0 = s->mode;
   hr__lease_update_mode(s, t);
+  /* Entering protection revokes every lease (enter_mode); a feed lost or
+   * back while already in it does not, and a rebalance passes a dead node
+   * by.  So a node that died after the revocation kept its lease while its
+   * subtree's commitments fell (a stopped coordinator's children expiring)
+   * and would come back above them: a rise in protection mode.  Revoke
+   * again: only a cut (a drop never raises), and the leases a rebalance in
+   * protection mode keeps at what they can be cut to stay as they are. */
+  if (rc == HR_OK && mode0 == HR_MODE_PROTECTION && s->mode == HR_MODE_PROTECTION)
+    hr__lease_revoke_all(s, t);
   return rc;
 }
 

@@ -601,6 +601,9 @@ void hr__lease_shorten(hr_lease_sys_t *s, size_t k, int64_t t);
 int hr__lease_postcheck_node(hr_lease_sys_t *s, size_t k, int64_t t);
 void hr__lease_postcheck_all(hr_lease_sys_t *s, int64_t t, int fast);
 void hr__lease_drop(hr_lease_sys_t *s, size_t k, int64_t t);
+/* Drops every lease a running coordinator can reach (hr__lease_drop): what
+ * entering protection mode does, and a feed lost or back in it (lease.c). */
+void hr__lease_revoke_all(hr_lease_sys_t *s, int64_t t);
 double hr__lease_phase_demand(hr_lease_sys_t *s, size_t k, const double *dem, double d);
 void hr__lease_update_mode(hr_lease_sys_t *s, int64_t t);
 /* Floors bottom-up; t: when they changed (INT64_MIN at creation). */

@@ -1051,6 +1051,16 @@ int hr_lease_sys_rebalance(hr_lease_sys_t *s, const double *demand_w, int64_t t)
             continue;
           }
           int64_t e = t + tier_ttl(s, c);
+          if (s->n_stopped && s->cfg.expiry_fallback && t >= s->lease_exp_ns[c]) {
+            /* Its lease ran out below a stopped coordinator: its cap is
+             * the safe-share fallback (cap_at), which can lie above its
+             * floor, where the batch's lanes take an expired lease at its
+             * floor; so a change from it would go unrecorded (its ramp
+             * counting from too early).  The reference settle starts from
+             * cap_at. */
+            hr__lease_settle(s, c, prot ? 0.0 : s->alloc[j], t, e < pe ? e : pe);
+            continue;
+          }
           batch_add(s, &lb, cc, s->tier[c], c, 1, &s->alloc[j], e < pe ? e : pe, INFINITY, -1, t);
         }
       }

@@ -696,13 +696,17 @@ static hr_mode_t mode_for(const hr_lease_sys_t *s, unsigned ev)
 /* Protection: every lease revoked at once, each holder at its floor, except
  * what cannot be reached: the leases granted by a stopped coordinator stay
  * (it passes nothing down), and a node above one keeps what it committed. */
-static void revoke_all(hr_lease_sys_t *s, int64_t t)
+void hr__lease_revoke_all(hr_lease_sys_t *s, int64_t t)
 {
   for (size_t k = 0; k < s->n; k++) {
     if (is_root(s, k) || unreachable(s, k))
       continue;
     hr__lease_drop(s, k, t);
   }
+  /* A dual-corded node that one stopped side still holds is not dropped,
+   * but its running side was, perhaps below it (a lease counts in full on
+   * both sides): that side cuts it to fit, as a rebalance would (held()). */
+  hr__lease_cut_all(s, t);
 }
 
 static void enter_mode(hr_lease_sys_t *s, hr_mode_t m, int64_t t)
@@ -711,7 +715,7 @@ static void enter_mode(hr_lease_sys_t *s, hr_mode_t m, int64_t t)
     return;
   s->mode = m;
   if (m == HR_MODE_PROTECTION)
-    revoke_all(s, t);
+    hr__lease_revoke_all(s, t);
   else if (m == HR_MODE_DEGRADED)
     hr__lease_cut_all(s, t); /* the roots' budgets fell by degraded_frac */
   if (s->cfg.notify)
