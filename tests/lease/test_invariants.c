@@ -1915,9 +1915,8 @@ static void test_no_clamp_at_least(void **st)
  * stopped side db, so entering protection did not drop it, but dropped its
  * running side da to da's floor, under p1's grant (a dual-corded load counts
  * in full on both sides): da's subtree above da's cap until a rebalance. */
-static void test_protection_dual_held(void **st)
+static void protection_dual_held(int fallback)
 {
-  (void)st;
   static const char yaml[] =
       "version: 1\nname: dualheld\nredundancy: n+n\nnodes:\n"
       "  - {id: root, kind: switchgear, parent: null, voltage_v: 415, phases: 3, "
@@ -1925,29 +1924,34 @@ static void test_protection_dual_held(void **st)
       "  - {id: da, kind: distribution, parent: root, feed: a, rating_w: 50000}\n"
       "  - {id: db, kind: distribution, parent: root, feed: b, rating_w: 50000}\n"
       "  - {id: p1, kind: pdu, parent: da, parent_b: db, rating_w: 20000}\n";
-  for (int fb = 0; fb < 2; fb++) {
-    hr_lease_cfg_t cfg;
-    hr_lease_cfg_init(&cfg);
-    for (int k = 0; k < HR_TIER_COUNT; k++)
-      cfg.tier[k].token_w = 100.0;
-    cfg.expiry_fallback = fb ? HR_EXPIRY_SAFE_SHARE : HR_EXPIRY_FLOOR;
-    GUARD();
-    ck_t c;
-    assert_int_equal(ck_open(&c, yaml, &cfg, "protection-dual-held", 0), HR_OK);
-    size_t da = find(&c, "da"), db = find(&c, "db"), p1 = find(&c, "p1");
-    double dem[4] = {0};
-    dem[p1] = 1e9;
-    ck_rebalance(&c, dem, SEC);
-    double fl = hr_lease_sys_lease(c.s, p1)->floor_w;
-    assert_true(hr_lease_sys_cap_w(c.s, p1, SEC) > fl + 1000.0);
-    ck_running(&c, db, 0, SEC + 10 * MS);
-    ck_events(&c, HR_EVENT_FEED_LOSS, SEC + 20 * MS);
-    /* (the checker's holder check; and directly:) */
-    assert_true(within(hr_lease_sys_cap_w(c.s, p1, SEC + 20 * MS),
-                       hr_lease_sys_cap_w(c.s, da, SEC + 20 * MS)));
-    ck_close(&c);
-    UNGUARD();
-  }
+  hr_lease_cfg_t cfg;
+  hr_lease_cfg_init(&cfg);
+  for (int k = 0; k < HR_TIER_COUNT; k++)
+    cfg.tier[k].token_w = 100.0;
+  cfg.expiry_fallback = fallback ? HR_EXPIRY_SAFE_SHARE : HR_EXPIRY_FLOOR;
+  GUARD();
+  ck_t c;
+  assert_int_equal(ck_open(&c, yaml, &cfg, "protection-dual-held", 0), HR_OK);
+  size_t da = find(&c, "da"), db = find(&c, "db"), p1 = find(&c, "p1");
+  double dem[4] = {0};
+  dem[p1] = 1e9;
+  ck_rebalance(&c, dem, SEC);
+  double fl = hr_lease_sys_lease(c.s, p1)->floor_w;
+  assert_true(hr_lease_sys_cap_w(c.s, p1, SEC) > fl + 1000.0);
+  ck_running(&c, db, 0, SEC + 10 * MS);
+  ck_events(&c, HR_EVENT_FEED_LOSS, SEC + 20 * MS);
+  /* (the checker's holder check; and directly:) */
+  assert_true(within(hr_lease_sys_cap_w(c.s, p1, SEC + 20 * MS),
+                     hr_lease_sys_cap_w(c.s, da, SEC + 20 * MS)));
+  ck_close(&c);
+  UNGUARD();
+}
+
+static void test_protection_dual_held(void **st)
+{
+  (void)st;
+  protection_dual_held(0);
+  protection_dual_held(1);
 }
 
 /* Found by this checker (random seed 204, expiry fallback forced on): db, a
