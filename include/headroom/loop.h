@@ -126,6 +126,10 @@ typedef struct hr_agent_cfg {
   double cap_eps_w;     /* cap changes smaller than this are not sent [W] >= 0; default 1 */
   double read_max_frac; /* a GPU reading above read_max_frac x its highest cap is garbage:
                            refused like NaN (the leaf goes stale) [-] > 1; default 2 */
+  int64_t stuck_ns;     /* a GPU reading whose value (above 0 W) has repeated bit for bit for
+                           longer than this is stuck (a sensor or driver returning one cached
+                           value with a fresh time): refused, the leaf stale at once, as a
+                           silent meter [ns] >= 0; 0 off; default 1 s (docs/loop.md) */
   /* GPU power smoothing (Blackwell's NVML power smoothing: a minimum power floor settable
    * from 20 % to 90 % of TDP, ramp-up and ramp-down rates; orchestration.md §1.3, §3).
    * Without the band controller the agent does not act on these itself: the simulator applies
@@ -209,8 +213,9 @@ typedef struct hr_agent_stats {
   uint64_t lat_n;                         /* timed decisions that set at least one cap */
   double lat_p50_s, lat_p99_s, lat_max_s; /* input -> last cap call, latency clock */
   int last_cap_err;                       /* last error of a cap call (HR_OK if none) */
-  uint64_t bad_readings;  /* readings refused: NaN, infinite, negative, above read_max_frac */
-  uint64_t supply_clamps; /* decisions whose caps the supply limit cut (hr_agent_set_supply) */
+  uint64_t bad_readings;   /* readings refused: NaN, infinite, negative, above read_max_frac */
+  uint64_t stuck_readings; /* readings refused as stuck (cfg.stuck_ns) */
+  uint64_t supply_clamps;  /* decisions whose caps the supply limit cut (hr_agent_set_supply) */
   /* The band controller (cfg.band_ctl; zeros without it): floor calls made and refused, the
    * last refusal's code, the floor now, the highest and the time-weighted mean since the
    * first step [fraction of cap_max], rises. */
@@ -250,7 +255,10 @@ HR_API size_t hr_agent_leaf_node(const hr_agent_t *a, size_t k);
  * goes stale).  NAN, infinite, negative or above read_max_frac x the leaf's
  * highest cap is refused (HR_ERR_RANGE, counted in bad_readings: a meter
  * reporting garbage is treated as silent, so the leaf goes stale and the
- * lease system enters degraded mode). */
+ * lease system enters degraded mode).  A value above 0 W repeated bit for bit
+ * for longer than stuck_ns (a stuck sensor with a fresh time) is refused too
+ * (HR_ERR_RANGE, counted in stuck_readings) and the leaf is stale at once,
+ * until a different value comes. */
 HR_API int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns);
 
 /* What leaf k's workload wants to draw [W] at t_ns, declared before it draws
@@ -291,6 +299,14 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
  * proportionally above their minimum; lease policies only (the baselines know nothing of it).
  * limit_w = INFINITY clears it. Returns HR_OK or HR_ERR_INVALID_ARG. */
 HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);
+
+/* Events the agent cannot see itself (HR_EVENT_* of lease.h: a utility
+ * outage told by the transfer switch's alarm, HR_EVENT_UTILITY_LOSS), in
+ * force until the next call (0 clears them).  Lease policies pass them to the
+ * lease system at every step ORed with the agent's own (telemetry loss), so
+ * neither overwrites the other; the mode follows at the next step.  Returns
+ * HR_OK or HR_ERR_INVALID_ARG (an unknown bit, HR_EVENT_CLAMP included). */
+HR_API int hr_agent_set_events(hr_agent_t *a, unsigned events);
 
 /* The last cap sent to leaf k [W] (NAN before any). */
 HR_API double hr_agent_cap_w(const hr_agent_t *a, size_t leaf);

@@ -76,8 +76,11 @@ typedef enum hr_sim_event_kind {
                                 repeats its last sample (value and timestamp) for duration_s */
   HR_SIM_METER_GARBAGE = 5,  /* the GPUs below node (or every GPU): readings are garbage (NaN,
                                 infinite, negative, absurdly high, in turn) for duration_s */
-  HR_SIM_UTILITY_OUTAGE = 6  /* the site runs on a generator of gen_kw [kW] that takes load at
+  HR_SIM_UTILITY_OUTAGE = 6, /* the site runs on a generator of gen_kw [kW] that takes load at
                                 most ramp_kw_per_s for duration_s */
+  HR_SIM_METER_STUCK = 7     /* the GPUs below node (or every GPU): their telemetry repeats the
+                                value it had when the event began, with the current time (a
+                                stuck sensor or driver), for duration_s */
 } hr_sim_event_kind_t;
 
 typedef struct hr_sim_event {
@@ -122,7 +125,8 @@ typedef struct hr_scenario {
   size_t n_work;
   hr_sim_event_t *events; /* owned */
   size_t n_events;
-  double sample_s; /* time-series output step [s]; default 0.1 */
+  double sample_s;         /* time-series output step [s]; default 0.1 */
+  uint64_t telemetry_seed; /* the GPUs' telemetry dither (docs/sim.md, "Telemetry"); default 1 */
   /* The waveform path (docs/sim.md): metered nodes' waveforms synthesised
    * and measured by the meter engine, its records fed to the agent. */
   int waveforms;       /* 1: waveform path; 0 (default): fast path */

@@ -190,3 +190,20 @@ void hr_actuator_destroy(hr_actuator_t *a)
   a->ops->destroy(a);
   free(a);
 }
+
+double hr__tel_reading_w(uint64_t key, int dev, int64_t t_ns, double p_w)
+{
+  if (!(p_w > 0.0))
+    return p_w;
+  /* splitmix64 of the three: a counter-based draw (no state to carry). */
+  uint64_t x = key ^ (0x9E3779B97F4A7C15ull * ((uint64_t)(uint32_t)dev + 1u)) ^
+               ((uint64_t)t_ns * 0xBF58476D1CE4E5B9ull);
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  /* The high 32 bits scaled to 0 .. dither (a multiply, not a division). */
+  int d_mw = -(int)(((x >> 32) * (HR__TEL_DITHER_MW + 1u)) >> 32);
+  double r = (nearbyint(p_w * 1e3) + (double)d_mw) * 1e-3;
+  return r > 0.0 ? r : 1e-3;
+}

@@ -18,6 +18,10 @@ typedef struct simgpu {
   char name[24];
 } simgpu_t;
 
+/* The telemetry dither's key (hr__tel_reading_w): fixed, the readings are
+ * deterministic. */
+#define SIMGPU_TEL_KEY 0x5349474750550001ull
+
 typedef struct simgpus {
   hr_simgpu_cfg_t cfg;
   simgpu_t *g;
@@ -82,7 +86,9 @@ static int sim_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_
                         "simgpu %d: read at %lld ns is before the last event at %lld ns", dev,
                         (long long)t_ns, (long long)g->t_ns);
   advance(s, g, t_ns);
-  out->p_w = g->p_w;
+  /* Quantised to 1 mW with a dither (actuate_int.h): a steady GPU's
+   * telemetry is not one value bit for bit (hr_agent_cfg_t.stuck_ns). */
+  out->p_w = hr__tel_reading_w(SIMGPU_TEL_KEY, dev, t_ns, g->p_w);
   out->cap_w = g->cap_w;
   out->valid = 1;
   return HR_OK;

@@ -248,9 +248,9 @@ int cmd_sim(int argc, char **argv)
               "osc_viol_s,max_ramp_kw_per_s,decisions,caps_set,cap_errors,lease_clamps,"
               "lat_p50_ms,lat_p99_ms,lat_max_ms,wall_s,ttft_p50_s,ttft_p99_s,tbt_p50_ms,"
               "tbt_p99_ms,inf_requests,inf_completed,inf_tokens,gen_over_s,gen_ramp_viol_s,"
-              "gen_trips,bad_readings,floor_mean_frac,floor_max_frac,floor_errors\n"
+              "gen_trips,bad_readings,floor_mean_frac,floor_max_frac,floor_errors,stuck_readings\n"
               "%s,%s,%d,%.3f,%u,%.6f,%.4f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%llu,%.4f,%.4f,%."
-              "4f,%.3f,%.4f,%.4f,%.3f,%.3f,%llu,%llu,%llu,%.3f,%.3f,%u,%llu,%.4f,%.4f,%llu\n",
+              "4f,%.3f,%.4f,%.4f,%.3f,%.3f,%llu,%llu,%llu,%.3f,%.3f,%u,%llu,%.4f,%.4f,%llu,%llu\n",
               sc.name[0] ? sc.name : scen, policy, res.n_gpus, res.t_s, res.trips, res.work_frac,
               res.energy_j / 3.6e6, res.max_site_p_w / 1e3, res.ramp_viol_s, res.osc_viol_s,
               res.max_ramp_w_per_s / 1e3, (unsigned long long)res.agent.decisions,
@@ -261,7 +261,8 @@ int cmd_sim(int argc, char **argv)
               (unsigned long long)res.inf_requests, (unsigned long long)res.inf_completed,
               (unsigned long long)res.inf_tokens, res.gen_over_s, res.gen_ramp_viol_s,
               res.gen_trips, (unsigned long long)res.agent.bad_readings, res.agent.floor_mean_frac,
-              res.agent.floor_max_frac, (unsigned long long)res.agent.floor_errors) < 0;
+              res.agent.floor_max_frac, (unsigned long long)res.agent.floor_errors,
+              (unsigned long long)res.agent.stuck_readings) < 0;
   if (close_out(f, p_sum, e) != 0)
     status = 1;
 
@@ -367,17 +368,19 @@ int cmd_sim(int argc, char **argv)
                  (unsigned long long)res.inf_tokens, res.ttft_p50_s, res.ttft_p99_s,
                  ms(res.tbt_p50_s), ms(res.tbt_p99_s)) < 0;
   if (res.gen_over_s > 0.0 || res.gen_ramp_viol_s > 0.0 || res.gen_trips ||
-      res.agent.supply_clamps || res.agent.bad_readings)
+      res.agent.supply_clamps || res.agent.bad_readings || res.agent.stuck_readings)
     e |= fprintf(f,
                  "\n## Faults\n\n"
                  "| metric | value |\n|---|---|\n"
                  "| generator: time over its rating / over its ramp / trips | %.3f s / %.3f s / "
                  "%u |\n"
                  "| decisions the supply limit cut | %llu |\n"
-                 "| readings refused as garbage | %llu |\n",
+                 "| readings refused as garbage | %llu |\n"
+                 "| readings refused as stuck | %llu |\n",
                  res.gen_over_s, res.gen_ramp_viol_s, res.gen_trips,
                  (unsigned long long)res.agent.supply_clamps,
-                 (unsigned long long)res.agent.bad_readings) < 0;
+                 (unsigned long long)res.agent.bad_readings,
+                 (unsigned long long)res.agent.stuck_readings) < 0;
   e |= fprintf(f, "\nThermal state: the memory element's state as a fraction of its trip "
                   "threshold (1 trips). Work: progress of the workloads over the time they ran, "
                   "relative to every GPU at full speed (docs/sim.md). timeseries.csv holds the "
@@ -410,12 +413,13 @@ int cmd_sim(int argc, char **argv)
     cli_json_num(stdout, "tbt_p50_ms", ms(res.tbt_p50_s), 1);
     cli_json_num(stdout, "tbt_p99_ms", ms(res.tbt_p99_s), 1);
     printf("\"inf_completed\":%llu,\"inf_tokens\":%llu,\"gen_trips\":%u,\"gen_over_s\":%.3f,"
-           "\"gen_ramp_viol_s\":%.3f,\"bad_readings\":%llu,\"floor_mean_frac\":%.4f,"
+           "\"gen_ramp_viol_s\":%.3f,\"bad_readings\":%llu,\"stuck_readings\":%llu,"
+           "\"floor_mean_frac\":%.4f,"
            "\"floor_max_frac\":%.4f,\"floor_errors\":%llu,",
            (unsigned long long)res.inf_completed, (unsigned long long)res.inf_tokens, res.gen_trips,
            res.gen_over_s, res.gen_ramp_viol_s, (unsigned long long)res.agent.bad_readings,
-           res.agent.floor_mean_frac, res.agent.floor_max_frac,
-           (unsigned long long)res.agent.floor_errors);
+           (unsigned long long)res.agent.stuck_readings, res.agent.floor_mean_frac,
+           res.agent.floor_max_frac, (unsigned long long)res.agent.floor_errors);
     printf("\"wall_s\":%.3f,\"report\":", res.wall_s);
     cli_json_str(stdout, dir);
     printf("}\n");

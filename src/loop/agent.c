@@ -52,7 +52,8 @@ struct hr_agent {
   double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet */
+  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet (or stuck) */
+  int64_t *same_t_ns;   /* time the reading's value (p_w, bit for bit) first came (stuck_ns) */
   hr_act_reading_t *rd; /* per leaf: this step's readings (hr_actuator_read_many) */
   double granted_w;     /* the sum of the caps granted (cap_max_w for none sent yet) */
   int granted_ok;       /* 0: a cap changed since granted_w was summed */
@@ -99,6 +100,8 @@ struct hr_agent {
   /* metered nodes (per tree index) */
   double *met_p_w, *met_i_a;
   int64_t *met_t_ns;
+  int64_t *met_same_t_ns; /* time met_p_w's value (bit for bit) first came (stuck_ns) */
+  double *met_max_w;      /* the most a meter may read: read_max_frac x the highest caps below */
 
   int started;
   int64_t t_last_ns, t_bucket_ns, t_next_ns, t_last_dec_ns, t_budget_ns, grid_hold_ns;
@@ -120,6 +123,7 @@ struct hr_agent {
   double grd_ramp_w_per_s, grd_env_w, grd_dmin_cur_w, grd_dmin_prev_w;
   int64_t grd_t_ns, grd_bucket_ns;
   int grd_new;
+  unsigned ext_events; /* HR_EVENT_* told by hr_agent_set_events, ORed with the agent's own */
   int have_lat_in;
   int64_t lat_in_ns;
   uint32_t lat_hist[LAT_BINS];
@@ -256,6 +260,12 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->seed = 1;
   cfg->cap_eps_w = 1.0;
   cfg->read_max_frac = 2.0;
+  /* A GPU's power telemetry moves at mW resolution with every update (NVML
+   * reports milliwatts; the sensor updates about every 100 ms on A100/H100,
+   * docs/loop.md): one value bit for bit for 1 s, ten updates, is a stuck
+   * sensor or driver.  1 s is also under demand_window_s (2 s), so a value
+   * stuck low is refused before the window's peak lets a demand fall on it. */
+  cfg->stuck_ns = 1000000000;
   cfg->upper_every = 3;
   cfg->band_hi_frac = 0.9;
   cfg->band_target_frac = 0.8;
@@ -309,7 +319,7 @@ static int cfg_check(const hr_agent_cfg_t *c)
     return HR_ERR_INVALID_ARG;
   if (c->upper_every < 1)
     return HR_ERR_RANGE;
-  if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0)
+  if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0 || c->stuck_ns < 0)
     return HR_ERR_RANGE;
   if (!(c->static_frac > 0.0 && c->static_frac <= 1.0) || !(c->demand_window_s > 0.0) ||
       !(c->probe_frac >= 0.0 && c->probe_frac <= 1.0) || !(c->step_frac >= 0.0) ||
@@ -524,6 +534,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->demand_w);
   free(a->p_w);
   free(a->p_t_ns);
+  free(a->same_t_ns);
   free(a->rd);
   free(a->roots);
   free(a->par);
@@ -557,6 +568,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_t_ns);
+  free(a->met_same_t_ns);
+  free(a->met_max_w);
   free(a);
 }
 
@@ -597,8 +610,10 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->met_p_w = calloc(n, sizeof *a->met_p_w);
   a->met_i_a = calloc(n, sizeof *a->met_i_a);
   a->met_t_ns = malloc(n * sizeof *a->met_t_ns);
+  a->met_same_t_ns = malloc(n * sizeof *a->met_same_t_ns);
+  a->met_max_w = calloc(n, sizeof *a->met_max_w);
   if (!in || !a->scope || !a->leaf_of || !a->node_p_w || !a->demand_w || !a->met_p_w ||
-      !a->met_i_a || !a->met_t_ns) {
+      !a->met_i_a || !a->met_t_ns || !a->met_same_t_ns || !a->met_max_w) {
     free(in);
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
@@ -608,6 +623,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   for (size_t k = 0; k < n; k++) {
     a->leaf_of[k] = -1;
     a->met_t_ns[k] = INT64_MIN;
+    a->met_same_t_ns[k] = INT64_MIN;
     in[k] = node == HR_AGENT_WHOLE_TREE || k == node || (nd[k].parent >= 0 && in[nd[k].parent]) ||
             (nd[k].parent_b >= 0 && in[nd[k].parent_b]);
     if (in[k]) {
@@ -621,6 +637,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->leaf_node = malloc(m * sizeof *a->leaf_node);
   a->p_w = calloc(m, sizeof *a->p_w);
   a->p_t_ns = malloc(m * sizeof *a->p_t_ns);
+  a->same_t_ns = malloc(m * sizeof *a->same_t_ns);
   a->rd = malloc(m * sizeof *a->rd);
   a->roots = malloc(n * sizeof *a->roots);
   a->par = malloc(n * sizeof *a->par);
@@ -645,8 +662,9 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->act_on = calloc(m, 1);
   if (!a->act_on || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
       !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
-      !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w || !a->hcap_prev_w ||
-      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
+      !a->p_w || !a->p_t_ns || !a->same_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w ||
+      !a->hcap_prev_w || !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
+      !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -685,6 +703,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
       a->leaf_of[k] = (int32_t)j;
       a->leaf_node[j] = k;
       a->p_t_ns[j] = INT64_MIN;
+      a->same_t_ns[j] = INT64_MIN;
       a->cap_w[j] = NAN;
       j++;
     }
@@ -705,6 +724,16 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     /* A GPU's rating: the tree's, else the device's highest cap. */
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
+    a->met_max_w[a->leaf_node[k]] = a->read_max_w[k];
+  }
+  /* A meter's highest credible power: its GPUs' (read_max_frac x their
+   * highest caps), summed up the tree (children come after parents; a
+   * dual-corded node counts in full on both sides: a bound, not a share). */
+  for (size_t x = n; x-- > 0;) {
+    if (nd[x].parent >= 0)
+      a->met_max_w[nd[x].parent] += a->met_max_w[x];
+    if (nd[x].parent_b >= 0)
+      a->met_max_w[nd[x].parent_b] += a->met_max_w[x];
   }
   a->thr_below = calloc(n, sizeof *a->thr_below);
   a->ctl = calloc(n, 1);
@@ -878,6 +907,21 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
     a->st.bad_readings++;
     return HR_ERR_RANGE;
   }
+  /* A value repeated bit for bit for longer than stuck_ns is a stuck
+   * sensor or driver returning one cached value with a fresh time: refused
+   * like garbage, and the leaf made stale at once (degraded mode, its demand
+   * held at its cap).  0 W is exempt: a GPU without power reads a true 0,
+   * and a leaf at 0 W is inactive anyway (no probe, no growth on it). */
+  uint64_t b_new, b_old;
+  memcpy(&b_new, &p_w, sizeof b_new);
+  memcpy(&b_old, &a->p_w[leaf], sizeof b_old);
+  if (b_new != b_old || a->same_t_ns[leaf] == INT64_MIN || t_ns < a->same_t_ns[leaf]) {
+    a->same_t_ns[leaf] = t_ns;
+  } else if (a->cfg.stuck_ns > 0 && p_w > 0.0 && t_ns - a->same_t_ns[leaf] > a->cfg.stuck_ns) {
+    a->st.stuck_readings++;
+    a->p_t_ns[leaf] = INT64_MIN;
+    return HR_ERR_RANGE;
+  }
   mark_input(a);
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
@@ -891,6 +935,15 @@ int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   return take_power(a, leaf, p_w, t_ns);
 }
 
+int hr_agent_set_events(hr_agent_t *a, unsigned events)
+{
+  if (!a || (events & ~(unsigned)(HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS |
+                                  HR_EVENT_UTILITY_LOSS | HR_EVENT_FEED_LOSS)))
+    return HR_ERR_INVALID_ARG;
+  a->ext_events = events;
+  return HR_OK;
+}
+
 int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns)
 {
   if (!a || leaf >= a->n_leaves)
@@ -900,6 +953,15 @@ int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t t_ns)
   a->want_w[leaf] = want_w;
   a->want_t_ns[leaf] = t_ns;
   return HR_OK;
+}
+
+/* A node's line-to-neutral voltage [V] (u_v is line to line on three-phase
+ * and line-to-line nodes, tree.h); NAN without a voltage. */
+static double nd_u_ln_v(const hr_tree_node_t *x)
+{
+  if (!(x->u_v > 0.0))
+    return NAN;
+  return x->n_phases == 3 || x->phase >= HR_PHASE_AB ? x->u_v / sqrt(3.0) : x->u_v;
 }
 
 int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
@@ -913,17 +975,46 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
   mark_input(a);
   const int n_ph = rec->n_i < 3 ? rec->n_i : 3;
   switch (rec->kind) {
-  case HR_REC_MS:
-    if (isfinite(rec->u.ms.p_total_w)) {
-      a->met_p_w[node] = rec->u.ms.p_total_w;
-      a->met_t_ns[node] = rec->t_ns + rec->dur_ns;
-      a->any_met = 1;
+  case HR_REC_MS: {
+    /* Garbage (non-finite, negative, above what the GPUs below could draw)
+     * is refused like a GPU's garbage reading, and a value repeated bit for
+     * bit for longer than stuck_ns like a stuck GPU reading: the node's
+     * meter goes stale and its GPUs' readings stand in for it. */
+    const double p = rec->u.ms.p_total_w;
+    if (!(p >= 0.0 && p <= a->met_max_w[node])) {
+      a->st.bad_readings++;
+      return HR_ERR_RANGE;
     }
+    const int64_t te = rec->t_ns + rec->dur_ns;
+    uint64_t b_new, b_old;
+    memcpy(&b_new, &p, sizeof b_new);
+    memcpy(&b_old, &a->met_p_w[node], sizeof b_old);
+    if (b_new != b_old || a->met_same_t_ns[node] == INT64_MIN || te < a->met_same_t_ns[node]) {
+      a->met_same_t_ns[node] = te;
+    } else if (a->cfg.stuck_ns > 0 && p > 0.0 && te - a->met_same_t_ns[node] > a->cfg.stuck_ns) {
+      a->st.stuck_readings++;
+      a->met_t_ns[node] = INT64_MIN;
+      return HR_ERR_RANGE;
+    }
+    a->met_p_w[node] = p;
+    a->met_t_ns[node] = te;
+    a->any_met = 1;
     break;
+  }
   case HR_REC_HALF:
   case HR_REC_CYCLE: {
     const double *i = rec->kind == HR_REC_HALF ? rec->u.half.i_rms_a : rec->u.cycle.i_rms_a;
+    /* The most the node's highest credible power could draw on one
+     * conductor (all of it on one phase): above it, or not a current, the
+     * record is garbage. */
+    const double u_ln_v = nd_u_ln_v(&hr_tree_nodes(a->tree)[node]);
+    const double i_max_a = u_ln_v > 0.0 ? a->met_max_w[node] / u_ln_v : INFINITY;
     double mx = 0.0;
+    for (int q = 0; q < n_ph; q++)
+      if (!(i[q] >= 0.0 && i[q] <= i_max_a)) {
+        a->st.bad_readings++;
+        return HR_ERR_RANGE;
+      }
     for (int q = 0; q < n_ph; q++)
       if (i[q] > mx)
         mx = i[q];
@@ -1671,7 +1762,9 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   hr_lease_sys_t *sys = a->sys;
   int rc = HR_OK;
   if (lease) {
-    rc = hr_lease_sys_set_events(sys, events, t);
+    /* The agent's own events (telemetry loss) with those it was told of
+     * (a utility outage): neither overwrites the other. */
+    rc = hr_lease_sys_set_events(sys, events | a->ext_events, t);
     if (rc != HR_OK)
       return rc;
   }

@@ -309,12 +309,14 @@ static int event(sp_t *P, const yaml_node_t *m, const char *field, size_t idx, h
         e->kind = HR_SIM_METER_FREEZE;
       else if (s && !strcmp(s, "meter_garbage"))
         e->kind = HR_SIM_METER_GARBAGE;
+      else if (s && !strcmp(s, "meter_stuck"))
+        e->kind = HR_SIM_METER_STUCK;
       else if (s && !strcmp(s, "utility_outage"))
         e->kind = HR_SIM_UTILITY_OUTAGE;
       else
         return sfail(P, v, HR_ERR_PARSE, ff,
                      "expected 'feed_loss', 'telemetry_loss', 'coordinator_crash', "
-                     "'meter_freeze', 'meter_garbage' or 'utility_outage'");
+                     "'meter_freeze', 'meter_garbage', 'meter_stuck' or 'utility_outage'");
       have_kind = 1;
     } else if (!strcmp(key, "at_s")) {
       rc = get_num(P, v, ff, 0, 1e9, &e->at_s);
@@ -358,9 +360,10 @@ static int event(sp_t *P, const yaml_node_t *m, const char *field, size_t idx, h
   if (at_feed && e->kind != HR_SIM_FEED_LOSS)
     return sfail(P, at_feed, HR_ERR_PARSE, f, "'feed' applies to feed_loss only");
   if (at_node && e->kind != HR_SIM_COORD_CRASH && e->kind != HR_SIM_METER_FREEZE &&
-      e->kind != HR_SIM_METER_GARBAGE)
+      e->kind != HR_SIM_METER_GARBAGE && e->kind != HR_SIM_METER_STUCK)
     return sfail(P, at_node, HR_ERR_PARSE, f,
-                 "'node' applies to coordinator_crash, meter_freeze and meter_garbage only");
+                 "'node' applies to coordinator_crash, meter_freeze, meter_garbage and "
+                 "meter_stuck only");
   if (at_gen && e->kind != HR_SIM_UTILITY_OUTAGE)
     return sfail(P, at_gen, HR_ERR_PARSE, f,
                  "'gen_kw', 'ramp_kw_per_s' and 'overload_s' apply to utility_outage only");
@@ -401,6 +404,7 @@ void hr_scenario_init(hr_scenario_t *sc)
   sc->step_ms = 1;
   sc->gpus = -1;
   sc->sample_s = 0.1;
+  sc->telemetry_seed = 1;
   sc->gpu.idle_w = 70;
   sc->gpu.cap_min_w = 200;
   sc->gpu.cap_max_w = 700;
@@ -514,6 +518,12 @@ static int parse_root(sp_t *P, const char *base_dir, int contingency_file)
         sc->populate = HR_POP_SPREAD;
       else
         return sfail(P, v, HR_ERR_PARSE, "populate", "expected 'tree' or 'spread'");
+    } else if (!strcmp(key, "telemetry_seed")) {
+      double sd;
+      rc = get_num(P, v, "telemetry_seed", 0, 4294967295.0, &sd);
+      if (rc == HR_OK && sd != floor(sd))
+        return sfail(P, v, HR_ERR_PARSE, "telemetry_seed", "expected a whole number");
+      sc->telemetry_seed = (uint64_t)sd;
     } else if (!strcmp(key, "gpu")) {
       rc = gpu_block(P, v);
     } else if (!strcmp(key, "waveforms")) {

@@ -84,11 +84,13 @@ struct hr_sim {
   int powered_dirty;
   unsigned feeds_lost;
   int telemetry_lost;
-  /* meter faults per slot: bit 1 frozen, bit 2 garbage (one bit per event
-   * kind; overlapping events of one kind on a slot end together) */
+  /* meter faults per slot: bit 1 frozen, bit 2 garbage, bit 4 stuck (one
+   * bit per event kind; overlapping events of one kind on a slot end
+   * together); the frozen sample, the stuck value */
   unsigned char *tel_fault;
-  double *frz_p_w;
+  double *frz_p_w, *stk_p_w;
   int64_t *frz_t_ns;
+  uint64_t tel_key; /* the telemetry dither's key, from the scenario's telemetry_seed */
   uint64_t garb_n;
   /* utility outage: the site on a generator */
   int gen_on, gen_tripped;
@@ -154,7 +156,9 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
     return hr__act_fail(a, HR_ERR_IO, "simulated GPU %d: telemetry lost", dev);
   int32_t k = s->dev_slot[dev];
   out->t_ns = t_ns;
-  out->p_w = s->p_w[k];
+  /* Quantised to 1 mW with a dither, as real telemetry moves with every
+   * update (hr__tel_reading_w; hr_agent_cfg_t.stuck_ns). */
+  out->p_w = hr__tel_reading_w(s->tel_key, dev, t_ns, s->p_w[k]);
   out->cap_w = s->cap_w[k];
   out->valid = 1;
   if (s->tel_fault[k] & 1) {
@@ -165,6 +169,9 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
     /* Garbage, in turn: NaN, infinite, negative, absurdly high. */
     static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
     out->p_w = garb[s->garb_n++ & 3];
+  } else if (s->tel_fault[k] & 4) {
+    /* A stuck sensor: one value with the current time. */
+    out->p_w = s->stk_p_w[k];
   }
   return HR_OK;
 }
@@ -188,15 +195,19 @@ static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src
     int32_t k = s->dev_slot[dev0 + d];
     hr_act_reading_t *o = &out[d];
     o->t_ns = t_ns;
-    o->p_w = s->p_w[k];
+    o->p_w = hr__tel_reading_w(s->tel_key, dev0 + d, t_ns, s->p_w[k]);
     o->cap_w = s->cap_w[k];
     o->valid = 1;
-    if (s->tel_fault[k] & 1) {
-      o->p_w = s->frz_p_w[k];
-      o->t_ns = s->frz_t_ns[k];
-    } else if (s->tel_fault[k] & 2) {
-      static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
-      o->p_w = garb[s->garb_n++ & 3];
+    if (s->tel_fault[k]) {
+      if (s->tel_fault[k] & 1) {
+        o->p_w = s->frz_p_w[k];
+        o->t_ns = s->frz_t_ns[k];
+      } else if (s->tel_fault[k] & 2) {
+        static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+        o->p_w = garb[s->garb_n++ & 3];
+      } else {
+        o->p_w = s->stk_p_w[k];
+      }
     }
   }
   return HR_OK;
@@ -465,6 +476,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->i2_as);
   free(s->tel_fault);
   free(s->frz_p_w);
+  free(s->stk_p_w);
   free(s->ph_p_w);
   free(s->frz_t_ns);
   free(s->gen_ring);
@@ -500,6 +512,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->nd = hr_tree_nodes(tree);
   s->n = hr_tree_count(tree);
   s->g = sc->gpu;
+  s->tel_key = 0xD1B54A32D192ED03ull * (sc->telemetry_seed + 1u);
   s->step_ns = (int64_t)llround(sc->step_ms * 1e6);
   s->dt_s = (double)s->step_ns * 1e-9;
   s->end_ns = (int64_t)llround(sc->duration_s * 1e9);
@@ -583,6 +596,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
+  s->stk_p_w = calloc(m, sizeof *s->stk_p_w);
   s->frz_t_ns = calloc(m, sizeof *s->frz_t_ns);
   s->ph_p_w = malloc(m * sizeof *s->ph_p_w);
   for (size_t k = 0; s->ph_p_w && k < m; k++)
@@ -591,9 +605,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->sm_pend_w = calloc(m, sizeof *s->sm_pend_w);
   s->sm_pend_t_ns = malloc(m * sizeof *s->sm_pend_t_ns);
   if (!s->ph_p_w || !s->sm_floor_w || !s->sm_pend_w || !s->sm_pend_t_ns || !s->slot_phase ||
-      !s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot ||
-      !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
-      !s->speed || !s->pend_t_ns) {
+      !s->tel_fault || !s->frz_p_w || !s->stk_p_w || !s->frz_t_ns || !s->slot_node ||
+      !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w ||
+      !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -648,7 +662,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       }
       s->ev_node[e] = (int64_t)idx;
     }
-    if ((s->ev[e].kind == HR_SIM_METER_FREEZE || s->ev[e].kind == HR_SIM_METER_GARBAGE) &&
+    if ((s->ev[e].kind == HR_SIM_METER_FREEZE || s->ev[e].kind == HR_SIM_METER_GARBAGE ||
+         s->ev[e].kind == HR_SIM_METER_STUCK) &&
         s->ev[e].node[0]) {
       size_t idx;
       if (hr_tree_find(tree, s->ev[e].node, &idx) != HR_OK) {
@@ -939,20 +954,34 @@ static void apply_events(hr_sim_t *s)
       hr_lease_sys_set_running(sys, (size_t)s->ev_node[e], on ? 0 : 1, s->t_ns);
       break;
     case HR_SIM_METER_FREEZE:
-    case HR_SIM_METER_GARBAGE: {
-      unsigned char bit = ev->kind == HR_SIM_METER_FREEZE ? 1 : 2;
+    case HR_SIM_METER_GARBAGE:
+    case HR_SIM_METER_STUCK: {
+      unsigned char bit = ev->kind == HR_SIM_METER_FREEZE    ? 1
+                          : ev->kind == HR_SIM_METER_GARBAGE ? 2
+                                                             : 4;
       for (size_t k = 0; k < (size_t)s->n_pop; k++) {
         if (s->ev_node[e] >= 0 && !under(s, s->slot_node[k], (int32_t)s->ev_node[e]))
           continue;
         if (on) {
+          /* The sample a frozen or stuck meter repeats: its reading now. */
+          double rd_w = hr__tel_reading_w(s->tel_key, s->slot_dev[k], s->t_ns, s->p_w[k]);
           if (bit == 1 && !(s->tel_fault[k] & 1)) {
-            s->frz_p_w[k] = s->p_w[k];
+            s->frz_p_w[k] = rd_w;
             s->frz_t_ns[k] = s->t_ns;
           }
+          if (bit == 4 && !(s->tel_fault[k] & 4))
+            s->stk_p_w[k] = rd_w;
           s->tel_fault[k] |= bit;
         } else {
           s->tel_fault[k] &= (unsigned char)~bit;
         }
+      }
+      /* On the waveform path the same fault acts on the meters at or below
+       * the node (every meter without one): what they deliver to the agent. */
+      for (size_t i = 0; i < hr__simwave_meters(s->wave); i++) {
+        size_t mn = hr__simwave_meter_node(s->wave, i);
+        if (s->ev_node[e] < 0 || under(s, (int32_t)mn, (int32_t)s->ev_node[e]))
+          hr__simwave_set_fault(s->wave, i, bit, on);
       }
       break;
     }
@@ -972,7 +1001,11 @@ static void apply_events(hr_sim_t *s)
         for (size_t q = 0; q < s->gen_ring_n; q++)
           s->gen_ring[q] = p0;
         hr_agent_set_supply(s->agent, s->gen_w, s->gen_ramp_w_per_s, s->t_ns);
+        /* The same alarm as a lease event: the lease rules' utility loss
+         * (degraded mode: no growth, budgets cut; docs/lease.md). */
+        (void)hr_agent_set_events(s->agent, HR_EVENT_UTILITY_LOSS);
       } else {
+        (void)hr_agent_set_events(s->agent, 0u);
         s->gen_on = 0;
         if (s->gen_tripped) {
           s->gen_tripped = 0; /* the utility is back */

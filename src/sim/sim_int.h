@@ -56,6 +56,13 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
                      int64_t t_ns);
 
 size_t hr__simwave_meters(const hr__simwave_t *w);
+/* Tree index of meter i ((size_t)-1 for a bad i). */
+size_t hr__simwave_meter_node(const hr__simwave_t *w, size_t i);
+/* Meter i's fault bit (1 frozen: no records reach the agent; 2 garbage: the
+ * values the agent reads are NaN, infinite, negative, 10 MW in turn; 4
+ * stuck: the last record's values before the fault with fresh times) on or
+ * off. */
+void hr__simwave_set_fault(hr__simwave_t *w, size_t i, unsigned bit, int on);
 uint64_t hr__simwave_records(const hr__simwave_t *w);
 
 /* ---- the straightforward forms ---------------------------------------------------

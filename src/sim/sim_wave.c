@@ -49,6 +49,13 @@ typedef struct wmeter {
   double p_scale; /* 1P2W: the node's power from its conductor powers */
   hr_agent_t *agent;
   uint64_t *records;
+  /* meter faults (the fast path's meter_freeze, meter_garbage, meter_stuck
+   * bits 1, 2, 4; hr__simwave_set_fault), the garbage counter, and the last
+   * record of each kind the agent reads (what a stuck meter repeats) */
+  unsigned fault;
+  uint64_t garb_n;
+  hr_record_t last[3]; /* HR_REC_MS, HR_REC_HALF, HR_REC_CYCLE */
+  unsigned char have_last[3];
 } wmeter_t;
 
 struct hr__simwave {
@@ -63,12 +70,53 @@ struct hr__simwave {
   uint64_t records;
 };
 
+/* The slot of last[] for a record kind; -1 for kinds the agent ignores. */
+static int last_slot(hr_rec_kind_t k)
+{
+  return k == HR_REC_MS ? 0 : k == HR_REC_HALF ? 1 : k == HR_REC_CYCLE ? 2 : -1;
+}
+
 static void on_record(const hr_record_t *rec, void *user)
 {
   wmeter_t *w = user;
   (*w->records)++;
-  /* The agent refuses nothing it is given here (the node is in its tree);
-   * flagged records are its to ignore (start-up, no zero crossing). */
+  int j = last_slot(rec->kind);
+  /* A frozen meter's daemon delivers nothing new (the agent keeps its last
+   * record, whose time ages); the engine itself runs on. */
+  if (j >= 0 && !w->fault) {
+    w->last[j] = *rec;
+    w->have_last[j] = 1;
+  }
+  if (w->fault & 1u)
+    return;
+  /* The agent refuses what it finds wrong (garbage, a stuck value; counted
+   * in its bad_readings and stuck_readings); flagged records are its to
+   * ignore (start-up, no zero crossing). */
+  if (j >= 0 && (w->fault & 2u)) {
+    /* Garbage, in turn as on the fast path: NaN, infinite, negative,
+     * absurdly high, in the values the agent reads. */
+    static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+    hr_record_t g = *rec;
+    double v = garb[w->garb_n++ & 3];
+    if (rec->kind == HR_REC_MS) {
+      g.u.ms.p_total_w = v;
+    } else {
+      double *i = rec->kind == HR_REC_HALF ? g.u.half.i_rms_a : g.u.cycle.i_rms_a;
+      for (int q = 0; q < g.n_i && q < HR_MAX_I; q++)
+        i[q] = v;
+    }
+    (void)hr_agent_push_record(w->agent, w->node, &g);
+    return;
+  }
+  if (j >= 0 && (w->fault & 4u) && w->have_last[j]) {
+    /* Stuck: the values of the last record before the fault, with the
+     * current record's time. */
+    hr_record_t g = w->last[j];
+    g.t_ns = rec->t_ns;
+    g.dur_ns = rec->dur_ns;
+    (void)hr_agent_push_record(w->agent, w->node, &g);
+    return;
+  }
   (void)hr_agent_push_record(w->agent, w->node, rec);
 }
 
@@ -227,6 +275,21 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
   }
   w->next_k = k0 + (int64_t)w->per_step;
   return HR_OK;
+}
+
+size_t hr__simwave_meter_node(const hr__simwave_t *w, size_t i)
+{
+  return w && i < w->n_mt ? w->mt[i].node : (size_t)-1;
+}
+
+void hr__simwave_set_fault(hr__simwave_t *w, size_t i, unsigned bit, int on)
+{
+  if (!w || i >= w->n_mt)
+    return;
+  if (on)
+    w->mt[i].fault |= bit;
+  else
+    w->mt[i].fault &= ~bit;
 }
 
 size_t hr__simwave_meters(const hr__simwave_t *w)

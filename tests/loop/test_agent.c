@@ -467,6 +467,205 @@ static void test_plain_forms_agree(void **st)
   free(plain);
 }
 
+/* A stuck reading (hr_agent_cfg_t.stuck_ns, here 250 ms): GPU 0's value
+ * sticks at 123.456 W with fresh times from 2 s.  Accepted up to exactly
+ * 250 ms after it first came (t - t0 <= stuck_ns), refused from the next
+ * millisecond on (counted), and the lease system is then in degraded mode:
+ * no cap rises while it lasts, although the GPUs want more.  Readings that
+ * move by 1 mW (GPU 2), a true 0 W (GPU 3) and the simulated GPUs' own
+ * dithered telemetry are never flagged.  A negative stuck_ns is refused; 0
+ * turns the check off. */
+static void test_stuck_reading(void **st)
+{
+  (void)st;
+  hr_agent_cfg_t c;
+  lease_cfg_10w(&c);
+  assert_int_equal(c.stuck_ns, 1000000000); /* the default: 1 s (docs/loop.md) */
+  rig_t rig;
+  rig_open(&rig);
+  hr_agent_t *a = NULL;
+  c.stuck_ns = -1;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_ERR_RANGE);
+  c.stuck_ns = 250000000;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  hr_lease_sys_t *sys = hr_agent_lease_sys(a);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 400.0, 0), HR_OK);
+  double cap_at_w[4] = {0};
+  int raised = 0;
+  for (int s = 0; s < 3000; s++) {
+    rig.now = (int64_t)s * 1000000;
+    if (s == 2100)
+      for (int k = 0; k < 4; k++) /* the work wants more while GPU 0 reads low */
+        assert_int_equal(hr_simgpu_set_demand(rig.act, k, 700.0, rig.now), HR_OK);
+    for (size_t k = 0; k < 2; k++) {
+      hr_act_reading_t rd;
+      assert_int_equal(hr_actuator_read(rig.act, (int)k, HR_POWER_DEFAULT, rig.now, &rd), HR_OK);
+      double p = k == 0 && s >= 2000 ? 123.456 : rd.p_w;
+      int want = k == 0 && s > 2250 ? HR_ERR_RANGE : HR_OK;
+      assert_int_equal(hr_agent_push_power(a, k, p, rig.now), want);
+    }
+    assert_int_equal(hr_agent_push_power(a, 2, 400.0 + 1e-3 * (s & 1), rig.now), HR_OK);
+    assert_int_equal(hr_agent_push_power(a, 3, 0.0, rig.now), HR_OK);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    hr_mode_t mode = hr_lease_sys_mode(sys);
+    assert_int_equal(mode, s > 2250 ? HR_MODE_DEGRADED : HR_MODE_NORMAL);
+    if (s == 2250)
+      for (size_t k = 0; k < 4; k++)
+        cap_at_w[k] = hr_agent_cap_w(a, k);
+    if (s > 2250)
+      for (size_t k = 0; k < 4; k++)
+        if (hr_agent_cap_w(a, k) > cap_at_w[k] + 1e-9)
+          raised = 1;
+  }
+  hr_agent_stats_t stt;
+  assert_int_equal(hr_agent_stats(a, &stt), HR_OK);
+  print_message("stuck: %llu readings refused, caps at detection %.1f %.1f %.1f %.1f W\n",
+                (unsigned long long)stt.stuck_readings, cap_at_w[0], cap_at_w[1], cap_at_w[2],
+                cap_at_w[3]);
+  assert_int_equal(stt.stuck_readings, 3000 - 2251);
+  assert_int_equal(stt.bad_readings, 0);
+  assert_false(raised);
+  /* A new value is taken at once. */
+  rig.now += 1000000;
+  assert_int_equal(hr_agent_push_power(a, 0, 123.457, rig.now), HR_OK);
+  hr_agent_destroy(a);
+  /* Off: the same value for 3 s is taken. */
+  c.stuck_ns = 0;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  for (int s = 0; s < 3000; s++)
+    assert_int_equal(hr_agent_push_power(a, 0, 123.456, (int64_t)s * 1000000), HR_OK);
+  hr_agent_destroy(a);
+  rig_close(&rig);
+}
+
+/* Events the agent is told of (hr_agent_set_events): a utility outage's
+ * HR_EVENT_UTILITY_LOSS with every reading fresh puts the lease system in
+ * degraded mode at the next step (the agent's own events, none here, do not
+ * overwrite it), and no cap rises while it lasts although the GPUs then want
+ * 700 W; cleared, the mode is back to normal stable_ns (10 s) later and the
+ * caps grow again. */
+static void test_told_events(void **st)
+{
+  (void)st;
+  rig_t rig;
+  rig_open(&rig);
+  hr_agent_cfg_t c;
+  lease_cfg_10w(&c);
+  hr_agent_t *a = NULL;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  assert_int_equal(hr_agent_set_events(NULL, 0), HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_agent_set_events(a, HR_EVENT_CLAMP), HR_ERR_INVALID_ARG);
+  hr_lease_sys_t *sys = hr_agent_lease_sys(a);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 300.0, 0), HR_OK);
+  double cap0_w[4] = {0};
+  int raised = 0;
+  for (int s = 0; s < 14500; s++) {
+    rig.now = (int64_t)s * 1000000;
+    if (s == 1000)
+      assert_int_equal(hr_agent_set_events(a, HR_EVENT_UTILITY_LOSS), HR_OK);
+    if (s == 1500)
+      for (int k = 0; k < 4; k++)
+        assert_int_equal(hr_simgpu_set_demand(rig.act, k, 700.0, rig.now), HR_OK);
+    if (s == 4000)
+      assert_int_equal(hr_agent_set_events(a, 0u), HR_OK);
+    push_readings(a, &rig);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    hr_mode_t mode = hr_lease_sys_mode(sys);
+    if (s < 1000)
+      assert_int_equal(mode, HR_MODE_NORMAL);
+    else if (s < 14000)
+      assert_int_equal(mode, HR_MODE_DEGRADED);
+    if (s == 1000)
+      for (size_t k = 0; k < 4; k++)
+        cap0_w[k] = hr_agent_cap_w(a, k);
+    if (s > 1000 && s < 14000)
+      for (size_t k = 0; k < 4; k++)
+        if (hr_agent_cap_w(a, k) > cap0_w[k] + 1e-9)
+          raised = 1;
+  }
+  print_message("told utility loss: caps held at %.1f W (GPU 0) for 13 s, %.1f W 0.5 s after\n",
+                cap0_w[0], hr_agent_cap_w(a, 0));
+  assert_false(raised);
+  assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+  assert_true(hr_agent_cap_w(a, 0) > cap0_w[0] + 1.0);
+  hr_agent_destroy(a);
+  rig_close(&rig);
+}
+
+static hr_record_t ms_rec(int64_t t_ns, double p_w)
+{
+  hr_record_t r;
+  memset(&r, 0, sizeof r);
+  r.kind = HR_REC_MS;
+  r.t_ns = t_ns - 1000000;
+  r.dur_ns = 1000000;
+  r.n_u = r.n_i = 3;
+  r.u.ms.p_total_w = p_w;
+  return r;
+}
+
+/* A meter's records: on the server (node 2) garbage (negative, NaN, above
+ * 2 x 4 x 700 W, a negative or absurd current) is refused and counted.  On
+ * the site (node 0) the meter's 1-ms power stands for the node's power while
+ * fresh (1,000 W, not the GPUs' sum); a value stuck for longer than stuck_ns
+ * (250 ms) is refused and the GPUs' readings stand in for the meter from the
+ * next step. */
+static void test_meter_records(void **st)
+{
+  (void)st;
+  rig_t rig;
+  rig_open(&rig);
+  hr_agent_cfg_t c;
+  lease_cfg_10w(&c);
+  c.stuck_ns = 250000000;
+  hr_agent_t *a = NULL;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 300.0, 0), HR_OK);
+  hr_record_t g = ms_rec(1000000, -1.0);
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
+  g.u.ms.p_total_w = NAN;
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
+  g.u.ms.p_total_w = 5600.5; /* above 2 x 4 x 700 W */
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
+  g.u.ms.p_total_w = 5600.0;
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_OK);
+  g.kind = HR_REC_CYCLE;
+  g.u.cycle.i_rms_a[0] = 1.0;
+  g.u.cycle.i_rms_a[1] = -1.0;
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
+  g.u.cycle.i_rms_a[1] = 1e6;
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
+  hr_agent_stats_t stt;
+  assert_int_equal(hr_agent_stats(a, &stt), HR_OK);
+  assert_int_equal(stt.bad_readings, 5);
+  for (int s = 1; s < 1000; s++) {
+    rig.now = (int64_t)s * 1000000;
+    double sum_w = 0.0;
+    for (size_t k = 0; k < 4; k++) {
+      hr_act_reading_t rd;
+      assert_int_equal(hr_actuator_read(rig.act, (int)k, HR_POWER_DEFAULT, rig.now, &rd), HR_OK);
+      assert_int_equal(hr_agent_push_power(a, k, rd.p_w, rig.now), HR_OK);
+      sum_w += rd.p_w;
+    }
+    hr_record_t r = ms_rec(rig.now, 1000.0);
+    int want = s > 1 + 250 ? HR_ERR_RANGE : HR_OK;
+    assert_int_equal(hr_agent_push_record(a, 0, &r), want);
+    hr_agent_step_info_t info;
+    assert_int_equal(hr_agent_step(a, &info), HR_OK);
+    if (s > 100 && s <= 251)
+      assert_true(info.node_p_w == 1000.0);
+    if (s > 251) /* the GPUs' own readings */
+      assert_true(fabs(info.node_p_w - sum_w) < 1e-6);
+  }
+  assert_int_equal(hr_agent_stats(a, &stt), HR_OK);
+  assert_int_equal(stt.stuck_readings, 999 - 251);
+  hr_agent_destroy(a);
+  rig_close(&rig);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -479,6 +678,9 @@ int main(void)
       cmocka_unit_test(test_plain_forms_agree),
       cmocka_unit_test(test_band_hold_range),
       cmocka_unit_test(test_coordinator_stop_fallback),
+      cmocka_unit_test(test_stuck_reading),
+      cmocka_unit_test(test_told_events),
+      cmocka_unit_test(test_meter_records),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,9 @@ static void on_decision(void *user, const hr_agent_decision_t *d)
   }
 }
 
+/* hr_agent_cfg_t.stuck_ns for run() (-1: the policy's). */
+static int64_t g_stuck_ns = -1;
+
 static void run(const char *policy, const char *events, const char *work, double dur_s,
                 hr_sim_result_t *r, series_t *ser, capwatch_t *cw, hr_tree_t **tree_out,
                 hr_sim_t **sim_out)
@@ -87,6 +90,8 @@ static void run(const char *policy, const char *events, const char *work, double
   assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg(policy, &ac), HR_OK);
+  if (g_stuck_ns >= 0)
+    ac.stuck_ns = g_stuck_ns;
   hr_sim_t *s = NULL;
   assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
   hr_scenario_free(&sc);
@@ -394,11 +399,50 @@ static void test_event_errors(void **st)
   hr_tree_destroy(t);
 }
 
+/* A stuck meter (meter_stuck): server 0's GPUs report the value they had at
+ * 1 s, with fresh times, until 4 s, while a training job's 4-s start ramp
+ * raises their real power.  With the default stuck_ns (1 s) every reading
+ * from 2.001 s to 3.999 s is refused (8 x 1,999; none of server 1's moving
+ * readings), the lease system is degraded and no cap of any GPU rises on
+ * the false low values; no trip.  With the check off (stuck_ns 0) the caps
+ * do rise in that window (the test can fail). */
+static void test_meter_stuck(void **st)
+{
+  (void)st;
+  static const char ev[] = "  - {kind: meter_stuck, node: srv0, at_s: 1, duration_s: 3}\n";
+  static const char wk[] =
+      "  - {kind: training, gpus: [0, 16], period_s: 1, compute_frac: 0.7, compute_w: 650,\n"
+      "     comm_w: 300, ramp_s: 4}\n";
+  int raised[2];
+  for (int off = 0; off < 2; off++) {
+    capwatch_t cw = {.t0_s = 2.0005, .t1_s = 4.0, .first = 0, .end = 16, .min_w = INFINITY};
+    hr_sim_result_t r;
+    hr_tree_t *t;
+    hr_sim_t *s;
+    g_stuck_ns = off ? 0 : -1;
+    run("headroom", ev, wk, 5.0, &r, NULL, &cw, &t, &s);
+    g_stuck_ns = -1;
+    print_message("stuck (check %s): refused %llu, caps raised in the window %d, trips %u, "
+                  "work %.4f\n",
+                  off ? "off" : "on", (unsigned long long)r.agent.stuck_readings, cw.raised,
+                  r.trips, r.work_frac);
+    raised[off] = cw.raised;
+    assert_int_equal(r.trips, 0);
+    assert_int_equal(r.agent.bad_readings, 0);
+    assert_int_equal(r.agent.stuck_readings, off ? 0 : 8 * 1999);
+    hr_sim_destroy(s);
+    hr_tree_destroy(t);
+  }
+  assert_false(raised[0]);
+  assert_true(raised[1]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_event_errors),   cmocka_unit_test(test_meter_garbage),
       cmocka_unit_test(test_meter_freeze),   cmocka_unit_test(test_utility_outage),
-      cmocka_unit_test(test_generator_dips), cmocka_unit_test(test_smoothing)};
+      cmocka_unit_test(test_generator_dips), cmocka_unit_test(test_smoothing),
+      cmocka_unit_test(test_meter_stuck)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

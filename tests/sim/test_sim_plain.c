@@ -17,7 +17,7 @@
  * the time series (at 10 ms) and every node's result (peaks, thermal state,
  * trips and their times) must be the same, bit for bit, as must the run's
  * totals.  Scenarios: a small tree with every fault event (meter freeze,
- * garbage, telemetry loss, coordinator crash, utility outage) and a rack
+ * garbage, telemetry loss, a stuck meter, coordinator crash, utility outage) and a rack
  * breaker that trips without control, and three shipped scenarios, shortened
  * (feed loss in a 2N design, inference mixed with training, the synchronized
  * restart), under several policies.  The agent's own code (also changed for
@@ -151,6 +151,7 @@ static void compare(const char *what, const run_t *a, const run_t *b)
               x->agent.cap_errors == y->agent.cap_errors &&
               x->agent.step_decisions == y->agent.step_decisions &&
               x->agent.bad_readings == y->agent.bad_readings &&
+              x->agent.stuck_readings == y->agent.stuck_readings &&
               x->agent.supply_clamps == y->agent.supply_clamps &&
               x->agent.lease_clamps == y->agent.lease_clamps);
 }
@@ -222,6 +223,7 @@ static const char sc_text[] =
     "  - {kind: meter_freeze, node: s00, at_s: 3, duration_s: 2}\n"
     "  - {kind: meter_garbage, node: rack-1, at_s: 6, duration_s: 2}\n"
     "  - {kind: telemetry_loss, at_s: 9, duration_s: 1}\n"
+    "  - {kind: meter_stuck, node: s00, at_s: 19.5, duration_s: 3}\n"
     "  - {kind: coordinator_crash, node: row, at_s: 11, duration_s: 2}\n"
     "  - {kind: utility_outage, at_s: 15, duration_s: 4, gen_kw: 8, ramp_kw_per_s: 3, "
     "overload_s: 2}\n";
