@@ -915,7 +915,12 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   uint64_t b_new, b_old;
   memcpy(&b_new, &p_w, sizeof b_new);
   memcpy(&b_old, &a->p_w[leaf], sizeof b_old);
-  if (b_new != b_old || a->same_t_ns[leaf] == INT64_MIN || t_ns < a->same_t_ns[leaf]) {
+  /* The clock restarts on a new value, and after a gap longer than stale_ns
+   * since the last accepted reading (a frozen sample's old time, then a
+   * fresh one that happens to match it bit for bit, is not a repetition). */
+  const int64_t p_t = a->p_t_ns[leaf];
+  if (b_new != b_old || a->same_t_ns[leaf] == INT64_MIN || t_ns < a->same_t_ns[leaf] ||
+      (p_t != INT64_MIN && t_ns - p_t > a->cfg.stale_ns)) {
     a->same_t_ns[leaf] = t_ns;
   } else if (a->cfg.stuck_ns > 0 && p_w > 0.0 && t_ns - a->same_t_ns[leaf] > a->cfg.stuck_ns) {
     a->st.stuck_readings++;
@@ -980,16 +985,22 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
      * is refused like a GPU's garbage reading, and a value repeated bit for
      * bit for longer than stuck_ns like a stuck GPU reading: the node's
      * meter goes stale and its GPUs' readings stand in for it. */
-    const double p = rec->u.ms.p_total_w;
-    if (!(p >= 0.0 && p <= a->met_max_w[node])) {
+    /* A meter on a node at no load reads its noise around 0 W, of either
+     * sign: down to -1 % of the node's highest credible power is taken as
+     * 0 W, below it is garbage. */
+    double p = rec->u.ms.p_total_w;
+    if (!(p >= -0.01 * a->met_max_w[node] && p <= a->met_max_w[node])) {
       a->st.bad_readings++;
       return HR_ERR_RANGE;
     }
+    p = p > 0.0 ? p : 0.0;
     const int64_t te = rec->t_ns + rec->dur_ns;
     uint64_t b_new, b_old;
     memcpy(&b_new, &p, sizeof b_new);
     memcpy(&b_old, &a->met_p_w[node], sizeof b_old);
-    if (b_new != b_old || a->met_same_t_ns[node] == INT64_MIN || te < a->met_same_t_ns[node]) {
+    const int64_t m_t = a->met_t_ns[node];
+    if (b_new != b_old || a->met_same_t_ns[node] == INT64_MIN || te < a->met_same_t_ns[node] ||
+        (m_t != INT64_MIN && te - m_t > a->cfg.stale_ns)) {
       a->met_same_t_ns[node] = te;
     } else if (a->cfg.stuck_ns > 0 && p > 0.0 && te - a->met_same_t_ns[node] > a->cfg.stuck_ns) {
       a->st.stuck_readings++;

@@ -4,6 +4,7 @@
  * its records go to the agent as a deployed meter's would.  Every buffer is
  * sized at create. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,9 +67,28 @@ struct hr__simwave {
   double *sin3;    /* period x 3: unit sine of phases a, b, c */
   float *frames;   /* per_step x 6 */
   int64_t next_k;  /* index of the next sample */
+  uint64_t key;    /* the current channels' noise (the scenario's telemetry_seed) */
   double fs_hz;
   uint64_t records;
 };
+
+/* The current channels' noise [A]: uniform over +-WAVE_NOISE_A, drawn from
+ * (key, meter, sample, channel) alone.  A metering ADC's noise is about 1e-4
+ * of full scale (2 mA on 20 A); 0.5 mA [M] is less, and enough that a steady
+ * load's 1-ms power does not repeat bit for bit as noise-free samples make
+ * it do (a balanced three-phase load's instantaneous power is constant):
+ * the agent would take that for a stuck meter (hr_agent_cfg_t.stuck_ns). */
+#define WAVE_NOISE_A 5e-4
+
+static double noise_a(uint64_t key, size_t meter, int64_t k, int ch)
+{
+  uint64_t x = key ^ (0x9E3779B97F4A7C15ull * ((uint64_t)meter * 8u + (uint64_t)ch + 1u)) ^
+               ((uint64_t)k * 0xBF58476D1CE4E5B9ull);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return WAVE_NOISE_A * ((double)(x >> 11) * 0x1.0p-52 - 1.0);
+}
 
 /* The slot of last[] for a record kind; -1 for kinds the agent ignores. */
 static int last_slot(hr_rec_kind_t k)
@@ -177,6 +197,7 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
   if (!w)
     return HR_ERR_NOMEM;
   w->fs_hz = fs;
+  w->key = 0x9FB21C651E98DF25ull * (sc->telemetry_seed + 1u);
   w->per_step = (size_t)per;
   w->period = (size_t)(fs / (double)gcd_l((long)fs, (long)sc->line_hz));
   for (size_t k = 0; k < n; k++)
@@ -254,7 +275,7 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
         const double *sn = &w->sin3[3 * pos];
         for (int q = 0; q < 3; q++) {
           f[q] = (float)(u_pk * sn[q]);
-          f[3 + q] = (float)(i_pk[q] * sn[q]);
+          f[3 + q] = (float)(i_pk[q] * sn[q] + (up ? noise_a(w->key, i, k0 + (int64_t)s, q) : 0.0));
         }
         if (++pos == w->period)
           pos = 0;
@@ -264,7 +285,7 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
       for (size_t s = 0; s < w->per_step; s++, f += 2) {
         double sn = w->sin3[3 * pos];
         f[0] = (float)(u_pk * sn);
-        f[1] = (float)(i_pk * sn);
+        f[1] = (float)(i_pk * sn + (up ? noise_a(w->key, i, k0 + (int64_t)s, 0) : 0.0));
         if (++pos == w->period)
           pos = 0;
       }

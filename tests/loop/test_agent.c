@@ -529,6 +529,12 @@ static void test_stuck_reading(void **st)
   /* A new value is taken at once. */
   rig.now += 1000000;
   assert_int_equal(hr_agent_push_power(a, 0, 123.457, rig.now), HR_OK);
+  /* After a gap longer than stale_ns (a frozen meter's old sample, then a
+   * fresh one equal to it) the clock starts again: 250 ms more are taken. */
+  int64_t t1 = rig.now + 2000000000;
+  for (int64_t d = 0; d <= 251; d++)
+    assert_int_equal(hr_agent_push_power(a, 0, 123.457, t1 + d * 1000000),
+                     d <= 250 ? HR_OK : HR_ERR_RANGE);
   hr_agent_destroy(a);
   /* Off: the same value for 3 s is taken. */
   c.stuck_ns = 0;
@@ -606,7 +612,8 @@ static hr_record_t ms_rec(int64_t t_ns, double p_w)
   return r;
 }
 
-/* A meter's records: on the server (node 2) garbage (negative, NaN, above
+/* A meter's records: on the server (node 2) garbage (below -1 % of its
+ * highest credible power, NaN, above
  * 2 x 4 x 700 W, a negative or absurd current) is refused and counted.  On
  * the site (node 0) the meter's 1-ms power stands for the node's power while
  * fresh (1,000 W, not the GPUs' sum); a value stuck for longer than stuck_ns
@@ -624,7 +631,9 @@ static void test_meter_records(void **st)
   assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
   for (int k = 0; k < 4; k++)
     assert_int_equal(hr_simgpu_set_demand(rig.act, k, 300.0, 0), HR_OK);
-  hr_record_t g = ms_rec(1000000, -1.0);
+  hr_record_t g = ms_rec(1000000, -1.0); /* no-load noise: within -1 % of 5,600 W */
+  assert_int_equal(hr_agent_push_record(a, 2, &g), HR_OK);
+  g.u.ms.p_total_w = -250.0;
   assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
   g.u.ms.p_total_w = NAN;
   assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);

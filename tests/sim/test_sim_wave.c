@@ -355,6 +355,76 @@ static void test_meter_feed(void **st)
   hr_tree_destroy(t);
 }
 
+/* Meter faults on the waveform path: the same rack, only server s0 metered
+ * (or, for reference, only s1), 600-W batch work on all 16 GPUs, and a fault
+ * on node s0.  The fault acts on s0's GPUs' telemetry (8 GPUs) and, on the
+ * waveform path, on the meters at or below s0.  Garbage from 1 s to 2 s: the
+ * agent refuses the 8 GPUs' 8,000 readings in both runs and, with s0
+ * metered, every record of s0's meter in that second too (its 1-ms power,
+ * about 1,000 records, and its half-cycle and cycle currents, 100 and 50).
+ * Stuck from 1 s to 3 s: the GPUs' readings are refused from 2.001 s
+ * (8 x 999, a few more: below) in both runs and, with s0 metered, the meter's 1-ms power about
+ * 1,000 more (from 1 s after its last good record).  Frozen from 1 s to 3 s:
+ * nothing new from s0's meter, whose records age; nothing refused.  No trip
+ * in any run. */
+static void run_fault(const char *metered, const char *event, hr_sim_result_t *r)
+{
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  const char *tt = make_tree(40, 8);
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  char text[1024];
+  snprintf(text, sizeof text,
+           "version: 1\ntree: unused.yaml\nduration_s: 4\nwaveforms: true\nmetered: [%s]\n"
+           "workloads:\n  - {kind: batch, gpus: [0, 16], power_w: 600}\nevents:\n  - %s\n",
+           metered, event);
+  hr_scenario_t sc;
+  assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  int rc = hr_sim_create(&sc, t, &ac, &s, &e);
+  if (rc != HR_OK)
+    fail_msg("create: %s: %s", e.field, e.message);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  assert_int_equal(hr_sim_result(s, r), HR_OK);
+  assert_true(r->waveforms && r->meter_records > 0);
+  assert_int_equal(r->trips, 0);
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
+static void test_meter_faults(void **st)
+{
+  (void)st;
+  hr_sim_result_t r0, r1;
+  run_fault("s1", "{kind: meter_garbage, node: s0, at_s: 1, duration_s: 1}", &r1);
+  run_fault("s0", "{kind: meter_garbage, node: s0, at_s: 1, duration_s: 1}", &r0);
+  print_message("garbage: refused %llu with s1 metered, %llu with s0 metered\n",
+                (unsigned long long)r1.agent.bad_readings,
+                (unsigned long long)r0.agent.bad_readings);
+  assert_int_equal(r1.agent.bad_readings, 8000);
+  assert_true(r0.agent.bad_readings >= 8000 + 1140 && r0.agent.bad_readings <= 8000 + 1160);
+  run_fault("s1", "{kind: meter_stuck, node: s0, at_s: 1, duration_s: 2}", &r1);
+  run_fault("s0", "{kind: meter_stuck, node: s0, at_s: 1, duration_s: 2}", &r0);
+  print_message("stuck: refused %llu with s1 metered, %llu with s0 metered\n",
+                (unsigned long long)r1.agent.stuck_readings,
+                (unsigned long long)r0.agent.stuck_readings);
+  /* A GPU's dithered reading just before the fault equals the stuck value
+   * one time in eleven (hr__tel_reading_w), and its clock then starts a
+   * millisecond earlier: a few more than 8 x 999. */
+  assert_true(r1.agent.stuck_readings >= 8 * 999 && r1.agent.stuck_readings <= 8 * 999 + 8 * 3);
+  assert_true(r0.agent.stuck_readings >= r1.agent.stuck_readings + 990 &&
+              r0.agent.stuck_readings <= r1.agent.stuck_readings + 1001);
+  assert_int_equal(r0.agent.bad_readings + r1.agent.bad_readings, 0);
+  run_fault("s0", "{kind: meter_freeze, node: s0, at_s: 1, duration_s: 2}", &r0);
+  print_message("freeze: refused %llu garbage, %llu stuck\n",
+                (unsigned long long)r0.agent.bad_readings,
+                (unsigned long long)r0.agent.stuck_readings);
+  assert_int_equal(r0.agent.bad_readings + r0.agent.stuck_readings, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -363,6 +433,7 @@ int main(void)
       cmocka_unit_test(test_same_trip),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_meter_feed),
+      cmocka_unit_test(test_meter_faults),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
