@@ -129,7 +129,8 @@ typedef struct hr_agent_cfg {
   int64_t stuck_ns;     /* a GPU reading whose value (above 0 W) has repeated bit for bit for
                            longer than this is stuck (a sensor or driver returning one cached
                            value with a fresh time): refused, the leaf stale at once, as a
-                           silent meter [ns] >= 0; 0 off; default 1 s (docs/loop.md) */
+                           silent meter [ns] >= 0; 0 off; default 3 s: three of NVML's
+                           longest sample periods (1 s; docs/loop.md) */
   /* GPU power smoothing (Blackwell's NVML power smoothing: a minimum power floor settable
    * from 20 % to 90 % of TDP, ramp-up and ramp-down rates; orchestration.md §1.3, §3).
    * Without the band controller the agent does not act on these itself: the simulator applies

@@ -261,11 +261,10 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->cap_eps_w = 1.0;
   cfg->read_max_frac = 2.0;
   /* A GPU's power telemetry moves at mW resolution with every update (NVML
-   * reports milliwatts; the sensor updates about every 100 ms on A100/H100,
-   * docs/loop.md): one value bit for bit for 1 s, ten updates, is a stuck
-   * sensor or driver.  1 s is also under demand_window_s (2 s), so a value
-   * stuck low is refused before the window's peak lets a demand fall on it. */
-  cfg->stuck_ns = 1000000000;
+   * reports milliwatts; its sample period is 1/6 s to 1 s depending on the
+   * product, orchestration.md §1.6): one value bit for bit for three of the
+   * longest periods, 3 s, is a stuck sensor or driver, not a slow one. */
+  cfg->stuck_ns = 3000000000;
   cfg->upper_every = 3;
   cfg->band_hi_frac = 0.9;
   cfg->band_target_frac = 0.8;

@@ -480,7 +480,7 @@ static void test_stuck_reading(void **st)
   (void)st;
   hr_agent_cfg_t c;
   lease_cfg_10w(&c);
-  assert_int_equal(c.stuck_ns, 1000000000); /* the default: 1 s (docs/loop.md) */
+  assert_int_equal(c.stuck_ns, 3000000000); /* the default: 3 s (docs/loop.md) */
   rig_t rig;
   rig_open(&rig);
   hr_agent_t *a = NULL;

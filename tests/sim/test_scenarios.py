@@ -4,7 +4,8 @@
 lease; every policy's metrics are sane (work within [0, 1], energy and site
 power positive, latency percentiles ordered, inference metrics present
 exactly where a scenario serves); the fault scenarios show their fault
-(garbage readings refused, a utility outage without a generator trip under
+(garbage readings refused, stuck readings refused and none refused as stuck
+in any other scenario, a utility outage without a generator trip under
 headroom).  Prints the table it checked.  Slow: about 90 simulations.
 
 Under the sanitizers (HR_SANITIZED set by CMake for that build) the same
@@ -107,6 +108,12 @@ def main():
                 check(r["bad_readings"] > 0, tag + ": no garbage refused")
             if name != "meter-garbage":
                 check(r["bad_readings"] == 0, tag + ": readings refused without garbage")
+            # no false positives of the stuck-reading check (hr_agent_cfg_t.stuck_ns) on
+            # the dithered telemetry of any scenario but the stuck meter's
+            if name == "meter-stuck" and p not in ("none", "static70"):
+                check(r["stuck_readings"] > 0, tag + ": no stuck reading refused")
+            if name != "meter-stuck":
+                check(r["stuck_readings"] == 0, tag + ": readings refused as stuck without a stuck meter")
             if p == "headroom-band":
                 check(r["floor_errors"] == 0, tag + ": power-floor calls refused")
                 check(0.2 - 1e-9 <= r["floor_max_frac"] <= 0.9 + 1e-9, tag + ": floor out of range")

@@ -126,6 +126,7 @@ static void test_scenario_errors(void **st)
                                 "feed-loss-2n.yaml",
                                 "meter-freeze.yaml",
                                 "meter-garbage.yaml",
+                                "meter-stuck.yaml",
                                 "coordinator-crash.yaml",
                                 "utility-outage.yaml",
                                 "grid-oscillation.yaml"};

@@ -401,7 +401,7 @@ static void test_event_errors(void **st)
 
 /* A stuck meter (meter_stuck): server 0's GPUs report the value they had at
  * 1 s, with fresh times, until 4 s, while a training job's 4-s start ramp
- * raises their real power.  With the default stuck_ns (1 s) every reading
+ * raises their real power.  With stuck_ns 1 s (the default is 3 s) every reading
  * from 2.001 s to 3.999 s is refused (8 x 1,999; none of server 1's moving
  * readings), the lease system is degraded and no cap of any GPU rises on
  * the false low values; no trip.  With the check off (stuck_ns 0) the caps
@@ -419,7 +419,7 @@ static void test_meter_stuck(void **st)
     hr_sim_result_t r;
     hr_tree_t *t;
     hr_sim_t *s;
-    g_stuck_ns = off ? 0 : -1;
+    g_stuck_ns = off ? 0 : 1000000000;
     run("headroom", ev, wk, 5.0, &r, NULL, &cw, &t, &s);
     g_stuck_ns = -1;
     print_message("stuck (check %s): refused %llu, caps raised in the window %d, trips %u, "

@@ -223,7 +223,7 @@ static const char sc_text[] =
     "  - {kind: meter_freeze, node: s00, at_s: 3, duration_s: 2}\n"
     "  - {kind: meter_garbage, node: rack-1, at_s: 6, duration_s: 2}\n"
     "  - {kind: telemetry_loss, at_s: 9, duration_s: 1}\n"
-    "  - {kind: meter_stuck, node: s00, at_s: 19.5, duration_s: 3}\n"
+    "  - {kind: meter_stuck, node: s00, at_s: 19.5, duration_s: 4}\n"
     "  - {kind: coordinator_crash, node: row, at_s: 11, duration_s: 2}\n"
     "  - {kind: utility_outage, at_s: 15, duration_s: 4, gen_kw: 8, ramp_kw_per_s: 3, "
     "overload_s: 2}\n";

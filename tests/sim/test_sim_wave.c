@@ -364,7 +364,7 @@ static void test_meter_feed(void **st)
  * about 1,000 records, and its half-cycle and cycle currents, 100 and 50).
  * Stuck from 1 s to 3 s: the GPUs' readings are refused from 2.001 s
  * (8 x 999, a few more: below) in both runs and, with s0 metered, the meter's 1-ms power about
- * 1,000 more (from 1 s after its last good record).  Frozen from 1 s to 3 s:
+ * 1,000 more (from 1 s after its last good record; stuck_ns 1 s here).  Frozen from 1 s to 3 s:
  * nothing new from s0's meter, whose records age; nothing refused.  No trip
  * in any run. */
 static void run_fault(const char *metered, const char *event, hr_sim_result_t *r)
@@ -382,6 +382,7 @@ static void run_fault(const char *metered, const char *event, hr_sim_result_t *r
   assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
+  ac.stuck_ns = 1000000000; /* 1 s (the default is 3 s), to fit the 4-s run */
   hr_sim_t *s = NULL;
   int rc = hr_sim_create(&sc, t, &ac, &s, &e);
   if (rc != HR_OK)
