@@ -27,6 +27,14 @@ static double power_at(hr_actuator_t *a, int dev, int64_t t_ns)
   return r.p_w;
 }
 
+/* A simulated GPU's reading of a true power p_w: rounded to 1 mW less a
+ * dither of 0 to 10 mW (hr__tel_reading_w, docs/sim.md "Telemetry"). */
+static void assert_reading(double r_w, double p_w)
+{
+  if (!(r_w <= p_w + 0.0005 && r_w >= p_w - 0.0105))
+    fail_msg("reading %.6f W for a true %.6f W", r_w, p_w);
+}
+
 static void simgpu_delay_and_slew(void **state)
 {
   (void)state;
@@ -37,31 +45,43 @@ static void simgpu_delay_and_slew(void **state)
   assert_string_equal(hr_actuator_kind(a), "simgpu");
   assert_int_equal(hr_actuator_count(a), 2);
   /* Idle, then a demand step to 700 W at t = 0: 70 -> 700 W at 80 W/ms. */
-  assert_float_equal(power_at(a, 0, 0), 70.0, 1e-9);
+  assert_reading(power_at(a, 0, 0), 70.0);
   assert_int_equal(hr_simgpu_set_demand(a, 0, 700.0, 0), HR_OK);
-  assert_float_equal(power_at(a, 0, 4 * MS), 70.0 + 320.0, 1e-9);
-  assert_float_equal(power_at(a, 0, 7875000), 700.0, 1e-9); /* 630 W / 80 W/ms */
-  assert_float_equal(power_at(a, 0, 20 * MS), 700.0, 1e-9);
+  assert_reading(power_at(a, 0, 4 * MS), 70.0 + 320.0);
+  assert_reading(power_at(a, 0, 7875000), 700.0); /* 630 W / 80 W/ms */
+  assert_reading(power_at(a, 0, 20 * MS), 700.0);
   /* A cut to 300 W at 20 ms takes effect at 25 ms, then slews 400 W in 5 ms. */
   assert_int_equal(hr_actuator_set_cap(a, 0, 300.0, 20 * MS), HR_OK);
   hr_act_reading_t r;
   assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 24 * MS, &r), HR_OK);
-  assert_float_equal(r.p_w, 700.0, 1e-9);
+  assert_reading(r.p_w, 700.0);
   assert_float_equal(r.cap_w, 700.0, 1e-9); /* not enforced yet */
   assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 27 * MS, &r), HR_OK);
-  assert_float_equal(r.p_w, 700.0 - 160.0, 1e-9);
+  assert_reading(r.p_w, 700.0 - 160.0);
   assert_float_equal(r.cap_w, 300.0, 1e-9);
-  assert_float_equal(power_at(a, 0, 30 * MS), 300.0, 1e-9);
+  assert_reading(power_at(a, 0, 30 * MS), 300.0);
   /* Demand below the cap: power follows demand; the other GPU is untouched. */
   assert_int_equal(hr_simgpu_set_demand(a, 0, 250.0, 40 * MS), HR_OK);
-  assert_float_equal(power_at(a, 0, 50 * MS), 250.0, 1e-9);
-  assert_float_equal(power_at(a, 1, 50 * MS), 70.0, 1e-9);
+  assert_reading(power_at(a, 0, 50 * MS), 250.0);
+  assert_reading(power_at(a, 1, 50 * MS), 70.0);
   /* Errors: out-of-range cap, unknown device, time going backwards. */
   assert_int_equal(hr_actuator_set_cap(a, 0, 100.0, 60 * MS), HR_ERR_RANGE);
   assert_non_null(strstr(hr_actuator_error(a), "outside 200.0..700.0"));
   assert_int_equal(hr_actuator_read(a, 5, HR_POWER_DEFAULT, 60 * MS, &r), HR_ERR_RANGE);
   assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 10 * MS, &r), HR_ERR_INVALID_ARG);
   assert_int_equal(hr_actuator_lock_clocks(a, 0, 1000, 1500), HR_ERR_UNSUPPORTED);
+  /* Steady at 250 W for 1 s: every reading within the dither, and they move
+   * (no value more than 5 times in a row: a repeat is one chance in 11). */
+  double prev = NAN;
+  int run = 0, longest = 0;
+  for (int64_t t = 60 * MS; t < 1060 * MS; t += MS) {
+    double p = power_at(a, 0, t);
+    assert_reading(p, 250.0);
+    run = p == prev ? run + 1 : 1;
+    longest = run > longest ? run : longest;
+    prev = p;
+  }
+  assert_true(longest <= 5);
   hr_actuator_destroy(a);
   cfg.slew_w_per_ms = 0.0;
   assert_int_equal(hr_simgpu_create(&cfg, &a), HR_ERR_RANGE);
@@ -95,7 +115,7 @@ static void read_many_as_single_reads(void **state)
       assert_float_equal(many[k].cap_w, one.cap_w, 0.0);
     }
   }
-  assert_float_equal(many[1].p_w, 350.0, 0.0); /* device 2 at its cap */
+  assert_reading(many[1].p_w, 350.0); /* device 2 at its cap */
   /* Nothing to read; a range past the last device; no output. */
   assert_int_equal(hr_actuator_read_many(a, 4, 0, HR_POWER_DEFAULT, 12 * MS, many), HR_OK);
   assert_int_equal(hr_actuator_read_many(a, 2, 3, HR_POWER_DEFAULT, 12 * MS, many), HR_ERR_RANGE);
