@@ -195,6 +195,46 @@ static void test_meter_freeze(void **st)
 static void test_utility_outage(void **st)
 {
   (void)st;
+  {
+    /* Stepped by hand: the transfer switch's alarm reaches the lease system
+     * as HR_EVENT_UTILITY_LOSS with every reading fresh: degraded mode from
+     * the outage's first step (1 s) to stable_ns (10 s) after its end (3 s),
+     * and no cap rises in it. */
+    static const char text[] =
+        "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
+        "  - {kind: batch, gpus: [0, 16], power_w: 600, start_s: 1.5}\nevents:\n"
+        "  - {kind: utility_outage, at_s: 1, duration_s: 2, gen_kw: 50, ramp_kw_per_s: 50}\n";
+    hr_scenario_t sc;
+    hr_diag_t e;
+    assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
+    const char *tt = make_tree();
+    hr_tree_t *t = NULL;
+    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+    hr_agent_cfg_t ac;
+    hr_sim_policy_cfg("headroom", &ac);
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+    hr_scenario_free(&sc);
+    capwatch_t cw = {.t0_s = 1.0, .t1_s = 12.999, .first = 0, .end = 16, .min_w = INFINITY};
+    hr_agent_set_callback(hr_sim_agent(s), on_decision, &cw);
+    hr_lease_sys_t *sys = hr_agent_lease_sys(hr_sim_agent(s));
+    for (int k = 0; k < 1000; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    assert_int_equal(hr_sim_step(s), HR_OK); /* the step at 1 s */
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    assert_true(hr_lease_sys_events(sys) & HR_EVENT_UTILITY_LOSS);
+    for (int k = 1001; k < 12999; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    for (int k = 12999; k < 13100; k++)
+      assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    /* The batch work starting at 1.5 s wanted more; no cap rose for it. */
+    assert_false(cw.raised);
+    hr_sim_destroy(s);
+    hr_tree_destroy(t);
+  }
   static const char ev[] =
       "  - {kind: utility_outage, at_s: 2, duration_s: 12, gen_kw: 8, ramp_kw_per_s: 2}\n";
   static const char wk[] = "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
@@ -365,7 +405,7 @@ static void test_event_errors(void **st)
 {
   (void)st;
   expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_melt, at_s: 1}\n", HR_ERR_PARSE,
-             4, "events[0].kind", "meter_freeze");
+             4, "events[0].kind", "'meter_stuck'");
   expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: utility_outage, at_s: 1,\n"
              "     gen_kw: 500}\n",
              HR_ERR_PARSE, 4, "events[0]", "needs 'gen_kw' and 'ramp_kw_per_s'");
@@ -380,9 +420,19 @@ static void test_event_errors(void **st)
              HR_ERR_PARSE, 5, "events[0]", "'node' applies");
   expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_garbage, at_s: x}\n",
              HR_ERR_PARSE, 4, "events[0].at_s", "not a number");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_stuck, at_s: 1,\n"
+             "     gen_kw: 5}\n",
+             HR_ERR_PARSE, 5, "events[0]", "utility_outage only");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_stuck, node: r, feed: a,\n"
+             "     at_s: 1}\n",
+             HR_ERR_PARSE, 4, "events[0]", "'feed' applies to feed_loss only");
+  expect_err("version: 1\ntree: x.yaml\ntelemetry_seed: 1.5\n", HR_ERR_PARSE, 3, "telemetry_seed",
+             "whole number");
+  expect_err("version: 1\ntree: x.yaml\ntelemetry_seed: -1\n", HR_ERR_RANGE, 3, "telemetry_seed",
+             "outside");
   /* An unknown node is found when the simulator resolves it against the tree. */
   static const char sc_text[] = "version: 1\ntree: t.yaml\nevents:\n"
-                                "  - {kind: meter_freeze, node: nope, at_s: 1}\n";
+                                "  - {kind: meter_stuck, node: nope, at_s: 1}\n";
   hr_scenario_t sc;
   hr_diag_t e;
   assert_int_equal(hr_scenario_load_buffer(sc_text, strlen(sc_text), "s.yaml", ".", &sc, &e),
