@@ -73,9 +73,12 @@ typedef enum hr_sim_event_kind {
   HR_SIM_TELEMETRY_LOSS = 2, /* the agent gets no readings for duration_s */
   HR_SIM_COORD_CRASH = 3,    /* node's coordinator stopped for duration_s */
   HR_SIM_METER_FREEZE = 4,   /* the GPUs below node (every GPU without node): their telemetry
-                                repeats its last sample (value and timestamp) for duration_s */
+                                repeats its last sample (value and timestamp) for duration_s;
+                                on the waveform path the meters at or below node deliver no
+                                records (the meter events: docs/sim.md, "Fault events") */
   HR_SIM_METER_GARBAGE = 5,  /* the GPUs below node (or every GPU): readings are garbage (NaN,
-                                infinite, negative, absurdly high, in turn) for duration_s */
+                                infinite, negative, absurdly high, in turn) for duration_s;
+                                so are the meters' 1-ms powers and phase currents */
   HR_SIM_UTILITY_OUTAGE = 6, /* the site runs on a generator of gen_kw [kW] that takes load at
                                 most ramp_kw_per_s for duration_s */
   HR_SIM_METER_STUCK = 7     /* the GPUs below node (or every GPU): their telemetry repeats the
