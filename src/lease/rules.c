@@ -393,6 +393,21 @@ int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t)
     for (size_t k = 0; k < s->n; k++)
       if (!is_root(s, k) && t < s->lease_exp_ns[k] && dead_by_trip(s, k) && !unreachable(s, k))
         hr__lease_drop(s, k, t);
+  /* A node back from the dead (a feed restored, a device reclosed) below a
+   * stopped coordinator still holds the grant it had when it died, made for
+   * a subtree that has since carried nothing, and perhaps above floors
+   * lowered meanwhile; no running grantor can revoke it.  Its own
+   * coordinator cuts it as a revocation would (a cut never raises), so it
+   * comes back at what its subtree holds, not at a grant that no longer
+   * applies: no growth below a stopped coordinator (random seed 2146). */
+  if (s->any_revived) {
+    for (size_t k = 0; k < s->n; k++) {
+      if (s->revived[k] && !is_root(s, k) && unreachable(s, k))
+        hr__lease_drop(s, k, t);
+      s->revived[k] = 0;
+    }
+    s->any_revived = 0;
+  }
   /* A grant made while one parent of a dual-corded node was dead (a lost
    * feed, a trip) was nested under the other only (expiry_for); back, the
    * parent's own lease bounds it again: no grant outlives a running
