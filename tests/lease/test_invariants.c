@@ -2289,7 +2289,10 @@ static void gen_ratings(gen_t *G)
           double bw = x->rating * unif(0.5, 0.8);
           x->budget = ceil(fmin(x->rating, fmax(lo, bw)));
         }
-        if (G->n_dev < 8 && irand(4) == 0) {
+        /* (no device on a node left unrated, nothing below it loading it:
+         * its rated current would be 0, which the loader refuses and which
+         * stopped the run at seed 2677; irand first keeps the streams) */
+        if (G->n_dev < 8 && irand(4) == 0 && x->rating > 0.0) {
           x->dev = 1 + irand(2);
           x->tr_s = 1 << irand(4);
           G->n_dev++;
