@@ -148,7 +148,11 @@ double hr__lease_settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int
 
 /* Lowers k's unexpired grant to g (never below what it can be cut to),
  * keeping its expiry; its per-conductor caps shrink in proportion above
- * their least.  Returns 1 when the grant fell. */
+ * their least.  An expired lease below a stopped coordinator whose cap is
+ * still its safe-share fallback (cap_at: at most its last grant) has that
+ * last grant lowered instead, so the fallback follows: a cut cascade must
+ * reach it too, or a node restarted into its parent's fallback keeps more
+ * than the parent has (random seed 5890).  Returns 1 when the cap fell. */
 int hr__lease_cut(hr_lease_sys_t *s, size_t k, double g, int64_t t)
 {
   double lph[3];
@@ -157,8 +161,12 @@ int hr__lease_cut(hr_lease_sys_t *s, size_t k, double g, int64_t t)
   if (g < lst)
     g = lst;
   double old = s->lease_p_w[k];
-  if (!(t < s->lease_exp_ns[k] && g < old))
+  if (t < s->lease_exp_ns[k]) {
+    if (!(g < old))
+      return 0;
+  } else if (!(s->cfg.expiry_fallback && s->n_stopped && !s->dead[k] && g < cap_at(s, k, t))) {
     return 0;
+  }
   if (ph) {
     double *p = s->pph + 4 * (size_t)s->ph_idx[k];
     double f = old > lst ? (g - lst) / (old - lst) : 0.0;

@@ -2734,11 +2734,14 @@ static void test_random(void **st)
  * back at the grant it held when it died, above floors lowered while it
  * was dead (a rise in protection mode); 2513, a rack whose coordinator
  * restarted while the rack was dead kept the ramp start of its expiry,
- * before its cap last moved while it was stopped. */
+ * before its cap last moved while it was stopped; 3660 and 5890, a node
+ * restarted below a stopped root kept its expired lease's fallback above
+ * what its parent, cut to its floor, had for it (the cut cascade passed
+ * expired leases by). */
 static void test_fallback_seeds(void **st)
 {
   (void)st;
-  static const unsigned long long seeds[] = {126, 1553, 204, 2146, 2513};
+  static const unsigned long long seeds[] = {126, 1553, 204, 2146, 2513, 3660, 5890};
   g_fb_force = 1;
   for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
     run_seed(seeds[i], 500);
