@@ -802,7 +802,14 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
       for (size_t j = 0; j < m; j++) {
         if (c->dead[ch[j]])
           continue;
-        sum += c->cap[ch[j]];
+        /* A stopped child grants nothing more: it holds what the leaves
+         * below it may draw (this model's), however much its own lease
+         * says, until a rebalance cuts that lease to it (random seed 7576:
+         * a GPU below a stopped server lowered its request). */
+        double cv = c->cap[ch[j]];
+        if (c->stopped[ch[j]] && !is_leaf(c, (size_t)ch[j]) && c->v[ch[j]][3] < cv)
+          cv = c->v[ch[j]][3];
+        sum += cv;
         least += c->vm[ch[j]][3];
       }
       double av = hr_lease_sys_avail_w(s, k, t);
