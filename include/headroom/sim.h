@@ -99,6 +99,16 @@ typedef struct hr_sim_gpu_cfg {
   double slew_w_per_ms; /* default 80 (hr_simgpu default; unmeasured) */
   double gamma;         /* throughput = ((cap - idle)/(demand - idle))^gamma below the
                            demand; default 1/3 (CMOS dynamic power ~ f V^2 with V ~ f) */
+  /* The GPU under a clock lock (hr_actuator_lock_clocks; docs/sim.md, "Clock locks"): at
+   * a locked maximum clock r x clock_max_mhz its power above idle is the unlocked power's
+   * above idle x r^clock_power_exp, an inference iteration's prefill part takes 1 / r as
+   * long (compute bound) and its decode part r^-clock_decode_exp as long (memory bound);
+   * a training or batch GPU runs as if capped at its locked power.  The power cap still
+   * applies on top. */
+  double clock_max_mhz;    /* highest graphics clock, default 1980 (H100 SXM) [M] */
+  double clock_power_exp;  /* default 1 / 0.647 = 1.546: Splitwise's capped prefill, as a
+                              clock (sim_infer.c) */
+  double clock_decode_exp; /* default 0.1 [M]: decode barely slows */
 } hr_sim_gpu_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */

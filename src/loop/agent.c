@@ -81,7 +81,8 @@ struct hr_agent {
   double *want_w;     /* declared demand (hr_agent_push_want) */
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
-  double *cap_w; /* last cap sent; NAN before any */
+  double *cap_w;    /* last cap sent; NAN before any */
+  int32_t *clk_mhz; /* per leaf: the clock lock's maximum in force [MHz]; 0 unlocked */
   double *cap_min_w, *cap_max_w, *rating_w;
   double *probe_w;       /* the least a throttled leaf asks above its cap [W] (per decision) */
   uint32_t *thr_below;   /* per tree index: throttled leaves below it (per decision) */
@@ -261,6 +262,9 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->band_target_frac = 0.8;
   cfg->band_down_frac_per_s = 0.002;
   cfg->band_floor_max_frac = 0.9;
+  cfg->polca_low_clock_frac = 0.769;
+  cfg->polca_high_clock_frac = 0.889;
+  cfg->clock_max_mhz = 1980; /* H100 SXM [M: NVIDIA's figure, not in our reference] */
   switch (policy) {
   case HR_LOOP_THREE_BAND:
     /* Dynamo (ISCA 2016): leaf controllers every 3 s; three bands at
@@ -288,9 +292,15 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
     break;
   case HR_LOOP_POLCA:
     /* POLCA (Patel et al., ASPLOS 2024; patent US20250377708A1): T1 0.80,
-     * T2 0.90 of the row's power, uncap 5 % below; low-priority GPUs to 0.7
-     * and high to 0.85 of their rating (POLCA caps frequency; a power cap
-     * here).  1-s loop: our choice. */
+     * T2 0.90 of the row's power, uncap 5 % below [M: the paper's values
+     * are not in our reference].  POLCA caps the GPU frequency on inference
+     * (orchestration.md §1.3, NVML section): low-priority GPUs to 0.769 and
+     * the others to 0.889 of the highest clock, the clocks at which a GPU
+     * drawing its 700-W TDP at full clock draws 0.70 and 0.85 of it (the
+     * power caps of `polca-power`) under the simulator's clock model
+     * (docs/sim.md, "Clock locks": (0.667)^0.647 and (0.833)^0.647) [M].
+     * 1-s loop: our choice. */
+    cfg->polca_clocks = 1;
     break;
   default:
     break;
@@ -308,6 +318,11 @@ static int cfg_check(const hr_agent_cfg_t *c)
   if ((int)c->policy < HR_LOOP_NONE || c->policy > HR_LOOP_POLCA)
     return HR_ERR_INVALID_ARG;
   if (c->upper_every < 1)
+    return HR_ERR_RANGE;
+  if (c->policy == HR_LOOP_POLCA && c->polca_clocks &&
+      !(c->polca_low_clock_frac > 0.0 && c->polca_low_clock_frac <= 1.0 &&
+        c->polca_high_clock_frac > 0.0 && c->polca_high_clock_frac <= 1.0 && c->clock_max_mhz > 0 &&
+        c->clock_lo_mhz >= 0 && c->clock_lo_mhz <= c->clock_max_mhz))
     return HR_ERR_RANGE;
   if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0)
     return HR_ERR_RANGE;
@@ -541,6 +556,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->hcap_cur_w);
   free(a->hcap_prev_w);
   free(a->cap_w);
+  free(a->clk_mhz);
   free(a->cap_min_w);
   free(a->cap_max_w);
   free(a->rating_w);
@@ -636,6 +652,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->hcap_cur_w = calloc(m, sizeof *a->hcap_cur_w);
   a->hcap_prev_w = calloc(m, sizeof *a->hcap_prev_w);
   a->cap_w = malloc(m * sizeof *a->cap_w);
+  a->clk_mhz = calloc(m, sizeof *a->clk_mhz);
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
@@ -646,7 +663,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   if (!a->act_on || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
       !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
       !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w || !a->hcap_prev_w ||
-      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
+      !a->cap_w || !a->clk_mhz || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
+      !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -860,6 +878,11 @@ hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a)
 double hr_agent_cap_w(const hr_agent_t *a, size_t leaf)
 {
   return a && leaf < a->n_leaves ? a->cap_w[leaf] : NAN;
+}
+
+int hr_agent_clock_mhz(const hr_agent_t *a, size_t leaf)
+{
+  return a && leaf < a->n_leaves ? (int)a->clk_mhz[leaf] : -1;
 }
 
 /* ---- inputs -------------------------------------------------------------------- */
@@ -1300,6 +1323,28 @@ static size_t decide_dynamo(hr_agent_t *a, int64_t t, hr_decision_why_t why)
   return sent;
 }
 
+/* Locks leaf k's clock at frac of the highest (frac >= 1: unlocked, NVML's
+ * reset) unless that is in force; returns 1 when a call was made.  A refused
+ * call leaves the state as it was, so the next decision tries again. */
+static size_t send_clock(hr_agent_t *a, size_t k, double frac)
+{
+  int32_t mhz = frac >= 1.0 ? 0 : (int32_t)lround(frac * a->cfg.clock_max_mhz);
+  if (frac < 1.0 && mhz < 1)
+    mhz = 1;
+  if (mhz == a->clk_mhz[k])
+    return 0;
+  int lo = mhz ? (a->cfg.clock_lo_mhz < mhz ? a->cfg.clock_lo_mhz : mhz) : 0;
+  int rc = hr_actuator_lock_clocks(a->act, (int)k, lo, mhz);
+  a->st.clock_locks++;
+  if (rc != HR_OK) {
+    a->st.clock_errors++;
+    a->st.last_clock_err = rc;
+  } else {
+    a->clk_mhz[k] = mhz;
+  }
+  return 1;
+}
+
 /* POLCA: per controller a level from its node's measured power (T1: the
  * low-priority GPUs below it capped, T2: all of them), lowered once the
  * power falls uncap_pct below the threshold that raised it; a GPU takes the
@@ -1307,9 +1352,9 @@ static size_t decide_dynamo(hr_agent_t *a, int64_t t, hr_decision_why_t why)
 static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
 {
   const hr_coord_cfg_t *cc = &a->cfg.lease.coord;
-  double *cap = a->scr_w;
+  double *cap = a->scr_w; /* per leaf: its cap [W], or its clock fraction with clocks */
   for (size_t k = 0; k < a->n_leaves; k++)
-    cap[k] = a->cap_max_w[k];
+    cap[k] = a->cfg.polca_clocks ? 1.0 : a->cap_max_w[k];
   for (size_t s = 0; s < a->n_scope; s++) {
     int32_t c = a->scope[s];
     if (!a->ctl[c])
@@ -1333,15 +1378,24 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
     for (size_t k = 0; k < a->n_leaves; k++) {
       if (!below(a, k, c))
         continue;
-      double f = a->prio[k] < cc->prio_split ? cc->low_cap_frac : lv >= 2 ? cc->high_cap_frac : 1.0;
-      double v = f * a->rating_w[k];
+      double v;
+      if (a->cfg.polca_clocks) {
+        v = a->prio[k] < cc->prio_split ? a->cfg.polca_low_clock_frac
+            : lv >= 2                   ? a->cfg.polca_high_clock_frac
+                                        : 1.0;
+      } else {
+        double f = a->prio[k] < cc->prio_split ? cc->low_cap_frac
+                   : lv >= 2                   ? cc->high_cap_frac
+                                               : 1.0;
+        v = f * a->rating_w[k];
+      }
       if (v < cap[k])
         cap[k] = v;
     }
   }
   size_t sent = 0;
   for (size_t k = 0; k < a->n_leaves; k++)
-    sent += send_cap(a, k, cap[k], t, why);
+    sent += a->cfg.polca_clocks ? send_clock(a, k, cap[k]) : send_cap(a, k, cap[k], t, why);
   return sent;
 }
 

@@ -63,6 +63,12 @@ struct hr_sim {
   int32_t *slot_dev;  /* slot -> the agent's leaf */
   int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
+  /* clock locks (hr_actuator_lock_clocks), per slot: the locked maximum as a
+   * fraction of clock_max_mhz in force (1 unlocked) and its power factor
+   * r^clock_power_exp; one lock waiting for the actuation delay */
+  double *clk, *clk_pf, *pend_clk;
+  int64_t *pend_clk_t_ns;
+  int64_t pend_clk_min_ns; /* the earliest pend_clk_t_ns (INT64_MAX: none) */
   /* per slot: the power its node's conductor powers (ph_w) were last set
    * from; NAN before the first step (NAN equals nothing) */
   double *ph_p_w;
@@ -249,6 +255,32 @@ static int sa_set_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* A clock lock (nvmlDeviceSetGpuLockedClocks; (0, 0) resets) takes effect
+ * after the same actuation delay as a cap, at the simulator's present time
+ * (the call carries none).  Only the maximum matters to the model: POLCA
+ * caps the frequency; the GPU clocks down below it by itself. */
+static int sa_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
+{
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots)
+    return HR_ERR_RANGE;
+  double r = 1.0;
+  if (min_mhz != 0 || max_mhz != 0) {
+    if (max_mhz < 1)
+      return hr__act_fail(a, HR_ERR_RANGE, "simulated GPU %d: clock lock %d..%d MHz", dev, min_mhz,
+                          max_mhz);
+    r = (double)max_mhz / s->g.clock_max_mhz;
+    if (r > 1.0)
+      r = 1.0; /* the GPU runs no faster than its highest clock */
+  }
+  int32_t k = s->dev_slot[dev];
+  s->pend_clk[k] = r;
+  s->pend_clk_t_ns[k] = s->t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  if (s->pend_clk_t_ns[k] < s->pend_clk_min_ns)
+    s->pend_clk_min_ns = s->pend_clk_t_ns[k];
+  return HR_OK;
+}
+
 static const char *sa_name(const hr_actuator_t *a, int dev)
 {
   (void)a;
@@ -261,11 +293,12 @@ static void sa_destroy(hr_actuator_t *a)
   (void)a; /* impl is the simulator, which owns itself */
 }
 
-static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits,  sa_set_cap,   NULL,
+static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits,  sa_set_cap,   sa_lock_clocks,
                                       NULL,     sa_name, sa_destroy, sa_read_many, sa_set_floor};
 /* The same GPUs read one device at a time (hr__sim_set_plain). */
-static const hr__act_ops_t sim_ops_plain = {
-    "simgpu", sa_read, sa_limits, sa_set_cap, NULL, NULL, sa_name, sa_destroy, NULL, sa_set_floor};
+static const hr__act_ops_t sim_ops_plain = {"simgpu",       sa_read,     sa_limits, sa_set_cap,
+                                            sa_lock_clocks, NULL,        sa_name,   sa_destroy,
+                                            NULL,           sa_set_floor};
 
 void hr__sim_set_plain(hr_sim_t *s, int on)
 {
@@ -324,6 +357,13 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return hr_agent_cfg_init(cfg, HR_LOOP_DYNAMO);
   if (strcmp(name, "polca") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_POLCA);
+  if (strcmp(name, "polca-power") == 0) {
+    /* POLCA's thresholds acting through power caps (0.70 / 0.85 of the
+     * rating), the simulator's form before clock locks: for comparison. */
+    int rc = hr_agent_cfg_init(cfg, HR_LOOP_POLCA);
+    cfg->polca_clocks = 0;
+    return rc;
+  }
   /* The baselines' bands applied to headroom's leases (a hybrid). */
   if (strcmp(name, "lease-3band") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_THREE_BAND);
@@ -458,6 +498,10 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->cap_w);
   free(s->pend_cap_w);
   free(s->speed);
+  free(s->clk);
+  free(s->clk_pf);
+  free(s->pend_clk);
+  free(s->pend_clk_t_ns);
   free(s->pend_t_ns);
   free(s->ph_w);
   free(s->powered);
@@ -580,6 +624,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->cap_w = malloc(m * sizeof *s->cap_w);
   s->pend_cap_w = calloc(m, sizeof *s->pend_cap_w);
   s->speed = calloc(m, sizeof *s->speed);
+  s->clk = malloc(m * sizeof *s->clk);
+  s->clk_pf = malloc(m * sizeof *s->clk_pf);
+  s->pend_clk = calloc(m, sizeof *s->pend_clk);
+  s->pend_clk_t_ns = malloc(m * sizeof *s->pend_clk_t_ns);
   s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
@@ -593,7 +641,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (!s->ph_p_w || !s->sm_floor_w || !s->sm_pend_w || !s->sm_pend_t_ns || !s->slot_phase ||
       !s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node || !s->dev_slot ||
       !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w || !s->pend_cap_w ||
-      !s->speed || !s->pend_t_ns) {
+      !s->speed || !s->pend_t_ns || !s->clk || !s->clk_pf || !s->pend_clk || !s->pend_clk_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -615,6 +663,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->cap_w[k] = s->g.cap_max_w;
     s->pend_t_ns[k] = INT64_MAX;
     s->pend_min_ns = INT64_MAX;
+    s->clk[k] = s->clk_pf[k] = 1.0;
+    s->pend_clk_t_ns[k] = INT64_MAX;
+    s->pend_clk_min_ns = INT64_MAX;
     s->sm_floor_w[k] = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
     s->sm_pend_t_ns[k] = INT64_MAX;
     s->sm_pend_min_ns = INT64_MAX;
@@ -1039,6 +1090,20 @@ int hr_sim_step(hr_sim_t *s)
     }
     s->pend_min_ns = next;
   }
+  /* Clock locks, likewise. */
+  if (s->pend_clk_min_ns <= t_end) {
+    int64_t next = INT64_MAX;
+    for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+      if (s->pend_clk_t_ns[k] <= t_end) {
+        s->clk[k] = s->pend_clk[k];
+        s->clk_pf[k] = s->clk[k] < 1.0 ? pow(s->clk[k], g->clock_power_exp) : 1.0;
+        s->pend_clk_t_ns[k] = INT64_MAX;
+      }
+      if (s->pend_clk_t_ns[k] < next)
+        next = s->pend_clk_t_ns[k];
+    }
+    s->pend_clk_min_ns = next;
+  }
   /* Smoothing floors set through the actuator, likewise. */
   if (s->sm_pend_min_ns <= t_end) {
     int64_t next = INT64_MAX;
@@ -1093,16 +1158,21 @@ int hr_sim_step(hr_sim_t *s)
       const hr_workload_t *wl = &s->work[w];
       int off = (int)k - wl->gpu_first;
       if (off % wl->gpus_per_replica == 0) {
-        double cmin = INFINITY;
+        double cmin = INFINITY, rmin = 1.0;
         int all_up = 1;
         for (int q = 0; q < wl->gpus_per_replica; q++) {
           size_t kk = k + (size_t)q;
           if (s->cap_w[kk] < cmin)
             cmin = s->cap_w[kk];
+          if (s->clk[kk] < rmin)
+            rmin = s->clk[kk];
           all_up &= s->powered[s->slot_node[kk]];
         }
+        /* A replica's GPUs step together (tensor parallelism): the slowest
+         * clock sets the pace, the lowest cap the power. */
+        hr__infer_clock_t ck = {rmin, g->clock_power_exp, g->clock_decode_exp};
         hr__infer_step(s->inf[w], (size_t)(off / wl->gpus_per_replica), t, t + dt, cmin, all_up,
-                       s->admit, g->idle_w, g->gamma, &io);
+                       s->admit, g->idle_w, g->gamma, &ck, &io);
       }
       d = io.demand_w;
       sp = io.speed;
@@ -1117,16 +1187,26 @@ int hr_sim_step(hr_sim_t *s)
       job_t *j = &s->jobs[w];
       d = j->d_w;
       busy = j->running;
+      /* Under a clock lock a training or batch GPU runs as if capped at its
+       * power at the locked clock (docs/sim.md, "Clock locks"). */
+      double ce = s->cap_w[k];
+      if (s->clk[k] < 1.0 && d > idle_w) {
+        double dl = idle_w + (d - idle_w) * s->clk_pf[k];
+        if (dl < ce)
+          ce = dl;
+      }
       if (!up) {
         sp = 0.0;
-      } else if (s->cap_w[k] == j->memo_cap_w && d == j->memo_d_w) {
+      } else if (ce == j->memo_cap_w && d == j->memo_d_w) {
         sp = j->memo_speed;
       } else {
-        sp = speed_under_cap(g, s->cap_w[k], d);
-        j->memo_cap_w = s->cap_w[k];
+        sp = speed_under_cap(g, ce, d);
+        j->memo_cap_w = ce;
         j->memo_d_w = d;
         j->memo_speed = sp;
       }
+      if (ce < s->cap_w[k] && d > ce)
+        d = ce; /* what it draws at the locked clock */
       if (j->running) {
         if (s->work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)
