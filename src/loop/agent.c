@@ -1348,7 +1348,9 @@ static size_t send_clock(hr_agent_t *a, size_t k, double frac)
 /* POLCA: per controller a level from its node's measured power (T1: the
  * low-priority GPUs below it capped, T2: all of them), lowered once the
  * power falls uncap_pct below the threshold that raised it; a GPU takes the
- * tightest cap of the controllers above it. */
+ * tightest cap of the controllers above it.  With polca_clocks the "cap" is
+ * a clock lock (POLCA caps frequency: orchestration.md §1.3), a fraction of
+ * the highest clock, and the power caps are left alone. */
 static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
 {
   const hr_coord_cfg_t *cc = &a->cfg.lease.coord;

@@ -26,7 +26,10 @@
  * prompt time x 1.30, token time x 1.00 on every row); the 70 % cap level
  * is the paper's, not in the file [M].  The decode part keeps the training
  * model's gamma (1/3, [M]): Splitwise shows no token slowdown under its cap,
- * which the model gives whenever the cap is above the decode's draw. */
+ * which the model gives whenever the cap is above the decode's draw.
+ *
+ * Under a clock lock (docs/sim.md, "Clock locks") power and iteration time
+ * follow hr__infer_clock_w and hr__infer_slow below. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
