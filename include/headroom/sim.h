@@ -267,6 +267,10 @@ typedef struct hr_sim_result {
    * between tokens [s], p50 / p99 (histogram bins of 12 %: a percentile is
    * its bin's upper edge), requests generated and completed, output tokens. */
   double ttft_p50_s, ttft_p99_s, tbt_p50_s, tbt_p99_s;
+  /* The same p99s over the high-priority inference workloads only (priority at
+   * least the agent's lease.coord.prio_split, 1 by default: the GPUs POLCA caps
+   * last); NAN without any. */
+  double ttft_hi_p99_s, tbt_hi_p99_s;
   uint64_t inf_requests, inf_completed, inf_tokens;
   const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
   size_t n_nodes;
@@ -327,7 +331,8 @@ typedef struct hr_sim_trial {
   double ramp_down_s;
   double osc_viol_s;            /* the base run's oscillation-band violation time [s] */
   double capped_frac;           /* the base run's capped_s / t_s */
-  double ttft_p99_s, tbt_p99_s; /* the base run's inference latency p99 [s]; NAN without */
+  double ttft_p99_s, tbt_p99_s; /* the base run's inference latency p99 [s] that the SLO judges
+                                   (high priority only with slo_high_only); NAN without */
   double over_cont_s; /* the base run's longest time any node spent above its cont_w [s] */
   unsigned fail;      /* HR_SIM_FAIL_* bits; 0 when ok */
   int ok;             /* fail == 0 */
@@ -380,6 +385,10 @@ typedef struct hr_sim_search_cfg {
   double max_capped_frac;
   double max_over_cont_s;
   double max_ttft_p99_s, max_tbt_p99_s;
+  /* 1: the latency SLO judges the high-priority inference workloads' requests only
+   * (hr_sim_result_t.ttft_hi_p99_s, POLCA protects those and lets low priority absorb
+   * its caps); 0 (default): every request. */
+  int slo_high_only;
   hr_sim_trial_fn on_trial;
   void *user;
   /* Polled (with user) at every sample_s of every run when not NULL: a

@@ -126,7 +126,8 @@ struct hr_sim {
   /* inference workloads (NULL for the others), their latency samples */
   hr__infer_t **inf;
   hr__lathist_t ttft, tbt;
-  int admit; /* admission shaping (hr_agent_cfg_t.admit) */
+  hr__lathist_t ttft_hi, tbt_hi; /* high-priority workloads' (lease.coord.prio_split) */
+  int admit;                     /* admission shaping (hr_agent_cfg_t.admit) */
   /* GPU power smoothing (hr_agent_cfg_t.smooth_*): ramp [W/ms]; per slot the
    * floor [W] in force and one set through the actuator (hr_actuator_set_power_floor,
    * the agent's band controller) waiting for the actuation delay */
@@ -582,6 +583,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (s->work[w].kind != HR_WORK_INFERENCE)
       continue;
     int rc = hr__infer_create(&s->work[w], sc->duration_s, &s->ttft, &s->tbt, &s->inf[w]);
+    if (rc == HR_OK && s->work[w].priority >= acfg->lease.coord.prio_split)
+      hr__infer_also(s->inf[w], &s->ttft_hi, &s->tbt_hi);
     if (rc != HR_OK) {
       hr_sim_destroy(s);
       if (rc == HR_ERR_RANGE)
@@ -1551,6 +1554,8 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->ttft_p99_s = hr__lathist_quantile(&s->ttft, 0.99);
   o->tbt_p50_s = hr__lathist_quantile(&s->tbt, 0.50);
   o->tbt_p99_s = hr__lathist_quantile(&s->tbt, 0.99);
+  o->ttft_hi_p99_s = hr__lathist_quantile(&s->ttft_hi, 0.99);
+  o->tbt_hi_p99_s = hr__lathist_quantile(&s->tbt_hi, 0.99);
   for (size_t w = 0; w < s->n_work; w++)
     if (s->inf[w])
       hr__infer_totals(s->inf[w], &o->inf_requests, &o->inf_completed, &o->inf_tokens);

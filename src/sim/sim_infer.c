@@ -124,6 +124,7 @@ struct hr__infer {
   size_t n_rep;
   replica_t *rep;
   hr__lathist_t *ttft, *tbt;
+  hr__lathist_t *ttft2, *tbt2; /* a second pair (hr__infer_also), or NULL */
   uint64_t tokens, completed, requests;
   double ttft_sum_s;
   uint64_t ttft_n;
@@ -191,6 +192,12 @@ int hr__infer_create(const hr_workload_t *w, double duration_s, hr__lathist_t *t
   return HR_OK;
 }
 
+void hr__infer_also(hr__infer_t *f, hr__lathist_t *ttft, hr__lathist_t *tbt)
+{
+  f->ttft2 = ttft;
+  f->tbt2 = tbt;
+}
+
 size_t hr__infer_replicas(const hr__infer_t *f)
 {
   return f ? f->n_rep : 0;
@@ -230,12 +237,16 @@ static void finish_iter(hr__infer_t *f, replica_t *p, double t)
       if (s->pre_left <= 0) {
         /* The prompt is done: the first token comes with it. */
         hr__lathist_add(f->ttft, t - p->wl->req[s->req].t_s);
+        if (f->ttft2)
+          hr__lathist_add(f->ttft2, t - p->wl->req[s->req].t_s);
         f->ttft_sum_s += t - p->wl->req[s->req].t_s;
         f->ttft_n++;
         emits = 1;
       }
     } else if (s->pre_left <= 0) {
       hr__lathist_add(f->tbt, t - s->last_tok_s);
+      if (f->tbt2)
+        hr__lathist_add(f->tbt2, t - s->last_tok_s);
       emits = 1;
     }
     if (emits) {

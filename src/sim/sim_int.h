@@ -105,6 +105,8 @@ typedef struct hr__infer_clock {
 int hr__infer_create(const hr_workload_t *w, double duration_s, hr__lathist_t *ttft,
                      hr__lathist_t *tbt, hr__infer_t **out);
 void hr__infer_destroy(hr__infer_t *f);
+/* Also adds the workload's TTFT and TBT samples to ttft and tbt (borrowed). */
+void hr__infer_also(hr__infer_t *f, hr__lathist_t *ttft, hr__lathist_t *tbt);
 size_t hr__infer_replicas(const hr__infer_t *f);
 /* Advances replica r over [t0_s, t1_s) under cap_w (the lowest cap in force
  * on its GPUs) and clock ck (NULL: unlocked); admit: 1 = admission shaping
