@@ -884,6 +884,60 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* The step's reading pass (the plain form is in hr_agent_step): per leaf,
+ * take_power on a valid reading, the fresh power and the two-bucket peaks,
+ * with the arrays and settings in locals (restrict: the agent's arrays are
+ * separate allocations) so that no store makes the compiler reload them, and
+ * the latency clock read once before the pass instead of at the first
+ * accepted reading (mark_input: a wall-clock figure, never a decision's
+ * input).  take_power's test !(p >= 0) || !isfinite(p) || p > max rejects
+ * exactly what (p >= 0 && p < INFINITY && !(p > max)) does not accept (NaN
+ * fails every comparison).  Returns the events seen (telemetry loss). */
+static unsigned read_leaves(hr_agent_t *a, int64_t t, int read, int roll)
+{
+  const size_t n = a->n_leaves;
+  const hr_act_reading_t *restrict rd = a->rd;
+  const double *restrict rmax = a->read_max_w;
+  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
+  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
+  int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  int64_t t_in = 0;
+  int any_in = 0;
+  uint64_t bad = 0;
+  unsigned lost = 0;
+  if (read && !a->have_lat_in)
+    t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  for (size_t k = 0; k < n; k++) {
+    if (read && rd[k].valid) {
+      double pr = rd[k].p_w;
+      if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
+        pw[k] = pr;
+        pt[k] = rd[k].t_ns <= t ? rd[k].t_ns : t;
+        any_in = 1;
+      } else {
+        bad++;
+      }
+    }
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : 0.0;
+    lcur[k] = p;
+    lost |= (unsigned)!fresh;
+    if (roll) {
+      bprev[k] = bcur[k];
+      bcur[k] = p;
+    } else if (p > bcur[k]) {
+      bcur[k] = p;
+    }
+  }
+  a->st.bad_readings += bad;
+  if (any_in && !a->have_lat_in) {
+    a->lat_in_ns = t_in;
+    a->have_lat_in = 1;
+  }
+  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
+}
+
 int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 {
   if (!a || leaf >= a->n_leaves)
@@ -1537,21 +1591,25 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (roll)
     a->t_bucket_ns = t;
   unsigned events = 0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    /* The sample's own time: a frozen meter's repeated sample goes stale. */
-    if (read && a->rd[k].valid)
-      (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
-    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-    double p = fresh ? a->p_w[k] : 0.0;
-    a->lcur_w[k] = p;
-    if (!fresh)
-      events |= HR_EVENT_TELEMETRY_LOSS;
-    if (roll) {
-      a->bmax_prev[k] = a->bmax_cur[k];
-      a->bmax_cur[k] = p;
-    } else if (p > a->bmax_cur[k]) {
-      a->bmax_cur[k] = p;
+  if (a->plain) {
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      /* The sample's own time: a frozen meter's repeated sample goes stale. */
+      if (read && a->rd[k].valid)
+        (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
+      int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
+      double p = fresh ? a->p_w[k] : 0.0;
+      a->lcur_w[k] = p;
+      if (!fresh)
+        events |= HR_EVENT_TELEMETRY_LOSS;
+      if (roll) {
+        a->bmax_prev[k] = a->bmax_cur[k];
+        a->bmax_cur[k] = p;
+      } else if (p > a->bmax_cur[k]) {
+        a->bmax_cur[k] = p;
+      }
     }
+  } else {
+    events = read_leaves(a, t, read, roll);
   }
   if (!a->have_lat_in) {
     a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);
