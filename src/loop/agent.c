@@ -112,6 +112,7 @@ struct hr_agent {
   int static_done;
   /* supply limit (hr_agent_set_supply): INFINITY when none */
   double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
+  double cap_min_sum_w; /* the leaves' cap_min_w summed in leaf order (envelope_clamp) */
   double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
   int64_t sup_t_ns, sup_bucket_ns;
   int sup_new;
@@ -706,6 +707,9 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
   }
+  a->cap_min_sum_w = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    a->cap_min_sum_w += a->cap_min_w[k];
   a->thr_below = calloc(n, sizeof *a->thr_below);
   a->ctl = calloc(n, 1);
   a->ctl_state = calloc(n, 1);
@@ -1408,13 +1412,20 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
                            int64_t *bucket_ns, int *is_new)
 {
   /* The least the caps can sum to without cutting a GPU below its draw
-   * (a GPU without a fresh reading: its present cap). */
+   * (a GPU without a fresh reading: its present cap).  The arrays in
+   * restrict locals (separate allocations): no store reloads them. */
+  const size_t n = a->n_leaves;
+  const int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  const double *restrict pw = a->p_w, *restrict capw = a->cap_w;
+  const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
+  double *restrict scr = a->scr_w;
   double draw = 0.0, floor_w = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-    double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
+  for (size_t k = 0; k < n; k++) {
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : (isnan(capw[k]) ? cmax[k] : capw[k]);
     draw += p;
-    floor_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
+    floor_w += p > cmin[k] ? p : cmin[k];
   }
   if (*is_new) {
     *env_w = floor_w;
@@ -1441,13 +1452,17 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *env_w = lo + ramp_w_per_s;
   if (*env_w > lim_w)
     *env_w = lim_w;
-  double sum = 0.0, mins = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    double c = a->scr_w[k] < a->cap_min_w[k] ? a->cap_min_w[k] : a->scr_w[k];
-    a->scr_w[k] = c > a->cap_max_w[k] ? a->cap_max_w[k] : c;
-    sum += a->scr_w[k];
-    mins += a->cap_min_w[k];
+  /* The minima's sum is fixed at creation (cap_min_sum_w, summed in the
+   * same order as here); the plain form sums it again. */
+  double sum = 0.0, mins = a->plain ? 0.0 : a->cap_min_sum_w;
+  for (size_t k = 0; k < n; k++) {
+    double c = scr[k] < cmin[k] ? cmin[k] : scr[k];
+    scr[k] = c > cmax[k] ? cmax[k] : c;
+    sum += scr[k];
   }
+  if (a->plain)
+    for (size_t k = 0; k < n; k++)
+      mins += cmin[k];
   if (sum <= *env_w)
     return;
   /* Below the sum of the minima no cap can help: every GPU at its minimum. */
