@@ -52,11 +52,14 @@ struct hr_agent {
   double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet */
-  hr_act_reading_t *rd; /* per leaf: this step's readings (hr_actuator_read_many) */
-  double granted_w;     /* the sum of the caps granted (cap_max_w for none sent yet) */
-  int granted_ok;       /* 0: a cap changed since granted_w was summed */
-  int32_t *roots;       /* tree indices of the roots, in order (node_limit_w) */
+  int64_t *p_t_ns;             /* time of the reading; INT64_MIN: none yet */
+  hr_act_reading_t *rd;        /* per leaf: this step's readings (hr_actuator_read_many) */
+  double *rp_w;                /* per leaf: this step's powers from power_fn */
+  hr__agent_power_fn power_fn; /* hr__agent_set_power_fn; NULL: none */
+  void *power_ctx;
+  double granted_w; /* the sum of the caps granted (cap_max_w for none sent yet) */
+  int granted_ok;   /* 0: a cap changed since granted_w was summed */
+  int32_t *roots;   /* tree indices of the roots, in order (node_limit_w) */
   size_t n_roots;
   int any_met; /* 1 once a meter's record has given a node a power */
   /* per tree index, compact copies of what the per-step loops read (the
@@ -553,6 +556,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->rp_w);
   free(a->want_w);
   free(a->want_t_ns);
   free(a->met_p_w);
@@ -716,12 +720,13 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
+  a->rp_w = calloc(m, sizeof *a->rp_w);
   a->want_w = calloc(m, sizeof *a->want_w);
   a->want_t_ns = malloc(m * sizeof *a->want_t_ns);
   for (size_t k = 0; a->want_t_ns && k < m; k++)
     a->want_t_ns[k] = INT64_MIN;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
-      !a->prio || !a->scr_w) {
+      !a->prio || !a->scr_w || !a->rp_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -816,6 +821,14 @@ void hr__agent_set_plain(hr_agent_t *a, int on)
   }
 }
 
+void hr__agent_set_power_fn(hr_agent_t *a, hr__agent_power_fn fn, void *ctx)
+{
+  if (!a)
+    return;
+  a->power_fn = fn;
+  a->power_ctx = ctx;
+}
+
 void hr__agent_set_lease_plain(hr_agent_t *a, int on)
 {
   if (a && a->sys)
@@ -888,6 +901,51 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* read_leaves when every leaf's reading is valid and taken at t, its power
+ * in rp_w (hr__agent_set_power_fn): the steps of read_leaves with
+ * rd[k].valid = 1 and rd[k].t_ns = t. */
+static unsigned read_leaves_at(hr_agent_t *a, int64_t t, int roll)
+{
+  const size_t n = a->n_leaves;
+  const double *restrict rp = a->rp_w, *restrict rmax = a->read_max_w;
+  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
+  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
+  int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  int64_t t_in = 0;
+  int any_in = 0;
+  uint64_t bad = 0;
+  unsigned lost = 0;
+  if (!a->have_lat_in)
+    t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  for (size_t k = 0; k < n; k++) {
+    double pr = rp[k];
+    if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
+      pw[k] = pr;
+      pt[k] = t;
+      any_in = 1;
+    } else {
+      bad++;
+    }
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : 0.0;
+    lcur[k] = p;
+    lost |= (unsigned)!fresh;
+    if (roll) {
+      bprev[k] = bcur[k];
+      bcur[k] = p;
+    } else if (p > bcur[k]) {
+      bcur[k] = p;
+    }
+  }
+  a->st.bad_readings += bad;
+  if (any_in && !a->have_lat_in) {
+    a->lat_in_ns = t_in;
+    a->have_lat_in = 1;
+  }
+  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
+}
+
 /* The step's reading pass (the plain form is in hr_agent_step): per leaf,
  * take_power on a valid reading, the fresh power and the two-bucket peaks,
  * with the arrays and settings in locals (restrict: the agent's arrays are
@@ -900,6 +958,12 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 static unsigned read_leaves(hr_agent_t *a, int64_t t, int read, int roll)
 {
   const size_t n = a->n_leaves;
+  /* With the simulator's reader every reading is valid and taken at t
+   * (hr__agent_set_power_fn): the same steps on its powers, with t. */
+  if (read && a->power_fn && a->power_fn(a->power_ctx, n, t, a->rp_w))
+    return read_leaves_at(a, t, roll);
+  if (read)
+    (void)hr_actuator_read_many(a->act, 0, (int)n, HR_POWER_DEFAULT, t, a->rd);
   const hr_act_reading_t *restrict rd = a->rd;
   const double *restrict rmax = a->read_max_w;
   double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
@@ -1595,7 +1659,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   /* Every leaf in one call (an actuator that reads many devices at once
    * saves a dispatch per device); a failed read leaves valid = 0. */
   const int read = a->read_act;
-  if (read)
+  if (read && a->plain)
     (void)hr_actuator_read_many(a->act, 0, (int)a->n_leaves, HR_POWER_DEFAULT, t, a->rd);
 
   /* Two-bucket peak per leaf: the demand is the peak of the last one to two

@@ -87,6 +87,7 @@ struct hr_sim {
   /* meter faults per slot: bit 1 frozen, bit 2 garbage (one bit per event
    * kind; overlapping events of one kind on a slot end together) */
   unsigned char *tel_fault;
+  int any_tel_fault; /* any tel_fault[k] set (sa_powers reads only without) */
   double *frz_p_w;
   int64_t *frz_t_ns;
   uint64_t garb_n;
@@ -201,6 +202,26 @@ static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src
     }
   }
   return HR_OK;
+}
+
+/* The agent's reader of every GPU's power (hr__agent_set_power_fn): while
+ * telemetry flows and no meter is frozen or garbled, sa_read_many gives each
+ * device a valid reading taken at t_ns with its GPU's power, and
+ * hr_actuator_read_many leaves the error message empty; the powers alone,
+ * without the reading records.  Otherwise 0: the agent reads through the
+ * actuator. */
+static int sa_powers(void *ctx, size_t n, int64_t t_ns, double *p_w)
+{
+  (void)t_ns;
+  hr_sim_t *s = ctx;
+  if (s->telemetry_lost || s->any_tel_fault || n > (size_t)s->act->n)
+    return 0;
+  const int32_t *restrict ds = s->dev_slot;
+  const double *restrict pw = s->p_w;
+  for (size_t d = 0; d < n; d++)
+    p_w[d] = pw[ds[d]];
+  s->act->err[0] = '\0';
+  return 1;
 }
 
 static int sa_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
@@ -749,6 +770,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");
   }
   hr_agent_set_read_actuator(s->agent, 1);
+  hr__agent_set_power_fn(s->agent, sa_powers, s);
   /* The agent numbers its leaves in tree order; the slots are in population
    * order (docs/sim.md, populate), so the actuator translates. */
   int32_t *node_slot = malloc(s->n * sizeof *node_slot);
@@ -1026,6 +1048,9 @@ static void apply_events(hr_sim_t *s)
           s->tel_fault[k] &= (unsigned char)~bit;
         }
       }
+      s->any_tel_fault = 0;
+      for (size_t k = 0; k < (size_t)s->n_pop; k++)
+        s->any_tel_fault |= s->tel_fault[k] != 0;
       break;
     }
     case HR_SIM_UTILITY_OUTAGE:
