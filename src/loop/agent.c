@@ -918,17 +918,24 @@ static unsigned read_leaves_at(hr_agent_t *a, int64_t t, int roll)
   unsigned lost = 0;
   if (!a->have_lat_in)
     t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  /* A reading taken now is fresh when t - t <= stale_ns (and t is not the
+   * "none yet" mark): one test for every accepted reading. */
+  const int fresh_now = t != INT64_MIN && stale >= 0;
   for (size_t k = 0; k < n; k++) {
     double pr = rp[k];
+    int fresh;
+    double p;
     if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
       pw[k] = pr;
       pt[k] = t;
       any_in = 1;
+      fresh = fresh_now;
+      p = fresh ? pr : 0.0;
     } else {
       bad++;
+      fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+      p = fresh ? pw[k] : 0.0;
     }
-    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
-    double p = fresh ? pw[k] : 0.0;
     lcur[k] = p;
     lost |= (unsigned)!fresh;
     if (roll) {
