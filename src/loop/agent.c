@@ -52,11 +52,14 @@ struct hr_agent {
   double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet */
-  hr_act_reading_t *rd; /* per leaf: this step's readings (hr_actuator_read_many) */
-  double granted_w;     /* the sum of the caps granted (cap_max_w for none sent yet) */
-  int granted_ok;       /* 0: a cap changed since granted_w was summed */
-  int32_t *roots;       /* tree indices of the roots, in order (node_limit_w) */
+  int64_t *p_t_ns;             /* time of the reading; INT64_MIN: none yet */
+  hr_act_reading_t *rd;        /* per leaf: this step's readings (hr_actuator_read_many) */
+  double *rp_w;                /* per leaf: this step's powers from power_fn */
+  hr__agent_power_fn power_fn; /* hr__agent_set_power_fn; NULL: none */
+  void *power_ctx;
+  double granted_w; /* the sum of the caps granted (cap_max_w for none sent yet) */
+  int granted_ok;   /* 0: a cap changed since granted_w was summed */
+  int32_t *roots;   /* tree indices of the roots, in order (node_limit_w) */
   size_t n_roots;
   int any_met; /* 1 once a meter's record has given a node a power */
   /* per tree index, compact copies of what the per-step loops read (the
@@ -113,6 +116,7 @@ struct hr_agent {
   int static_done;
   /* supply limit (hr_agent_set_supply): INFINITY when none */
   double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
+  double cap_min_sum_w; /* the leaves' cap_min_w summed in leaf order (envelope_clamp) */
   double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
   int64_t sup_t_ns, sup_bucket_ns;
   int sup_new;
@@ -568,6 +572,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->rp_w);
   free(a->want_w);
   free(a->want_t_ns);
   free(a->met_p_w);
@@ -724,18 +729,22 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
   }
+  a->cap_min_sum_w = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    a->cap_min_sum_w += a->cap_min_w[k];
   a->thr_below = calloc(n, sizeof *a->thr_below);
   a->ctl = calloc(n, 1);
   a->ctl_state = calloc(n, 1);
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
+  a->rp_w = calloc(m, sizeof *a->rp_w);
   a->want_w = calloc(m, sizeof *a->want_w);
   a->want_t_ns = malloc(m * sizeof *a->want_t_ns);
   for (size_t k = 0; a->want_t_ns && k < m; k++)
     a->want_t_ns[k] = INT64_MIN;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
-      !a->prio || !a->scr_w) {
+      !a->prio || !a->scr_w || !a->rp_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -830,6 +839,14 @@ void hr__agent_set_plain(hr_agent_t *a, int on)
   }
 }
 
+void hr__agent_set_power_fn(hr_agent_t *a, hr__agent_power_fn fn, void *ctx)
+{
+  if (!a)
+    return;
+  a->power_fn = fn;
+  a->power_ctx = ctx;
+}
+
 void hr__agent_set_lease_plain(hr_agent_t *a, int on)
 {
   if (a && a->sys)
@@ -905,6 +922,118 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
   return HR_OK;
+}
+
+/* read_leaves when every leaf's reading is valid and taken at t, its power
+ * in rp_w (hr__agent_set_power_fn): the steps of read_leaves with
+ * rd[k].valid = 1 and rd[k].t_ns = t. */
+static unsigned read_leaves_at(hr_agent_t *a, int64_t t, int roll)
+{
+  const size_t n = a->n_leaves;
+  const double *restrict rp = a->rp_w, *restrict rmax = a->read_max_w;
+  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
+  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
+  int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  int64_t t_in = 0;
+  int any_in = 0;
+  uint64_t bad = 0;
+  unsigned lost = 0;
+  if (!a->have_lat_in)
+    t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  /* A reading taken now is fresh when t - t <= stale_ns (and t is not the
+   * "none yet" mark): one test for every accepted reading. */
+  const int fresh_now = t != INT64_MIN && stale >= 0;
+  for (size_t k = 0; k < n; k++) {
+    double pr = rp[k];
+    int fresh;
+    double p;
+    if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
+      pw[k] = pr;
+      pt[k] = t;
+      any_in = 1;
+      fresh = fresh_now;
+      p = fresh ? pr : 0.0;
+    } else {
+      bad++;
+      fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+      p = fresh ? pw[k] : 0.0;
+    }
+    lcur[k] = p;
+    lost |= (unsigned)!fresh;
+    if (roll) {
+      bprev[k] = bcur[k];
+      bcur[k] = p;
+    } else if (p > bcur[k]) {
+      bcur[k] = p;
+    }
+  }
+  a->st.bad_readings += bad;
+  if (any_in && !a->have_lat_in) {
+    a->lat_in_ns = t_in;
+    a->have_lat_in = 1;
+  }
+  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
+}
+
+/* The step's reading pass (the plain form is in hr_agent_step): per leaf,
+ * take_power on a valid reading, the fresh power and the two-bucket peaks,
+ * with the arrays and settings in locals (restrict: the agent's arrays are
+ * separate allocations) so that no store makes the compiler reload them, and
+ * the latency clock read once before the pass instead of at the first
+ * accepted reading (mark_input: a wall-clock figure, never a decision's
+ * input).  take_power's test !(p >= 0) || !isfinite(p) || p > max rejects
+ * exactly what (p >= 0 && p < INFINITY && !(p > max)) does not accept (NaN
+ * fails every comparison).  Returns the events seen (telemetry loss). */
+static unsigned read_leaves(hr_agent_t *a, int64_t t, int read, int roll)
+{
+  const size_t n = a->n_leaves;
+  /* With the simulator's reader every reading is valid and taken at t
+   * (hr__agent_set_power_fn): the same steps on its powers, with t. */
+  if (read && a->power_fn && a->power_fn(a->power_ctx, n, t, a->rp_w))
+    return read_leaves_at(a, t, roll);
+  if (read)
+    (void)hr_actuator_read_many(a->act, 0, (int)n, HR_POWER_DEFAULT, t, a->rd);
+  const hr_act_reading_t *restrict rd = a->rd;
+  const double *restrict rmax = a->read_max_w;
+  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
+  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
+  int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  int64_t t_in = 0;
+  int any_in = 0;
+  uint64_t bad = 0;
+  unsigned lost = 0;
+  if (read && !a->have_lat_in)
+    t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  for (size_t k = 0; k < n; k++) {
+    if (read && rd[k].valid) {
+      double pr = rd[k].p_w;
+      if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
+        pw[k] = pr;
+        pt[k] = rd[k].t_ns <= t ? rd[k].t_ns : t;
+        any_in = 1;
+      } else {
+        bad++;
+      }
+    }
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : 0.0;
+    lcur[k] = p;
+    lost |= (unsigned)!fresh;
+    if (roll) {
+      bprev[k] = bcur[k];
+      bcur[k] = p;
+    } else if (p > bcur[k]) {
+      bcur[k] = p;
+    }
+  }
+  a->st.bad_readings += bad;
+  if (any_in && !a->have_lat_in) {
+    a->lat_in_ns = t_in;
+    a->have_lat_in = 1;
+  }
+  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
 }
 
 int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
@@ -1410,13 +1539,20 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
                            int64_t *bucket_ns, int *is_new)
 {
   /* The least the caps can sum to without cutting a GPU below its draw
-   * (a GPU without a fresh reading: its present cap). */
+   * (a GPU without a fresh reading: its present cap).  The arrays in
+   * restrict locals (separate allocations): no store reloads them. */
+  const size_t n = a->n_leaves;
+  const int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  const double *restrict pw = a->p_w, *restrict capw = a->cap_w;
+  const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
+  double *restrict scr = a->scr_w;
   double draw = 0.0, floor_w = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-    double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
+  for (size_t k = 0; k < n; k++) {
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : (isnan(capw[k]) ? cmax[k] : capw[k]);
     draw += p;
-    floor_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
+    floor_w += p > cmin[k] ? p : cmin[k];
   }
   if (*is_new) {
     *env_w = floor_w;
@@ -1443,13 +1579,17 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *env_w = lo + ramp_w_per_s;
   if (*env_w > lim_w)
     *env_w = lim_w;
-  double sum = 0.0, mins = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    double c = a->scr_w[k] < a->cap_min_w[k] ? a->cap_min_w[k] : a->scr_w[k];
-    a->scr_w[k] = c > a->cap_max_w[k] ? a->cap_max_w[k] : c;
-    sum += a->scr_w[k];
-    mins += a->cap_min_w[k];
+  /* The minima's sum is fixed at creation (cap_min_sum_w, summed in the
+   * same order as here); the plain form sums it again. */
+  double sum = 0.0, mins = a->plain ? 0.0 : a->cap_min_sum_w;
+  for (size_t k = 0; k < n; k++) {
+    double c = scr[k] < cmin[k] ? cmin[k] : scr[k];
+    scr[k] = c > cmax[k] ? cmax[k] : c;
+    sum += scr[k];
   }
+  if (a->plain)
+    for (size_t k = 0; k < n; k++)
+      mins += cmin[k];
   if (sum <= *env_w)
     return;
   /* Below the sum of the minima no cap can help: every GPU at its minimum. */
@@ -1582,7 +1722,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   /* Every leaf in one call (an actuator that reads many devices at once
    * saves a dispatch per device); a failed read leaves valid = 0. */
   const int read = a->read_act;
-  if (read)
+  if (read && a->plain)
     (void)hr_actuator_read_many(a->act, 0, (int)a->n_leaves, HR_POWER_DEFAULT, t, a->rd);
 
   /* Two-bucket peak per leaf: the demand is the peak of the last one to two
@@ -1593,21 +1733,25 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (roll)
     a->t_bucket_ns = t;
   unsigned events = 0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    /* The sample's own time: a frozen meter's repeated sample goes stale. */
-    if (read && a->rd[k].valid)
-      (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
-    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-    double p = fresh ? a->p_w[k] : 0.0;
-    a->lcur_w[k] = p;
-    if (!fresh)
-      events |= HR_EVENT_TELEMETRY_LOSS;
-    if (roll) {
-      a->bmax_prev[k] = a->bmax_cur[k];
-      a->bmax_cur[k] = p;
-    } else if (p > a->bmax_cur[k]) {
-      a->bmax_cur[k] = p;
+  if (a->plain) {
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      /* The sample's own time: a frozen meter's repeated sample goes stale. */
+      if (read && a->rd[k].valid)
+        (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
+      int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
+      double p = fresh ? a->p_w[k] : 0.0;
+      a->lcur_w[k] = p;
+      if (!fresh)
+        events |= HR_EVENT_TELEMETRY_LOSS;
+      if (roll) {
+        a->bmax_prev[k] = a->bmax_cur[k];
+        a->bmax_cur[k] = p;
+      } else if (p > a->bmax_cur[k]) {
+        a->bmax_cur[k] = p;
+      }
     }
+  } else {
+    events = read_leaves(a, t, read, roll);
   }
   if (!a->have_lat_in) {
     a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);

@@ -93,6 +93,7 @@ struct hr_sim {
   /* meter faults per slot: bit 1 frozen, bit 2 garbage (one bit per event
    * kind; overlapping events of one kind on a slot end together) */
   unsigned char *tel_fault;
+  int any_tel_fault; /* any tel_fault[k] set (sa_powers reads only without) */
   double *frz_p_w;
   int64_t *frz_t_ns;
   uint64_t garb_n;
@@ -125,6 +126,7 @@ struct hr_sim {
 
   /* inference workloads (NULL for the others), their latency samples */
   hr__infer_t **inf;
+  int any_inf; /* any inf[w] set: hr_sim_step's GPU pass takes the general loop */
   hr__lathist_t ttft, tbt;
   hr__lathist_t ttft_hi, tbt_hi; /* high-priority workloads' (lease.coord.prio_split) */
   int admit;                     /* admission shaping (hr_agent_cfg_t.admit) */
@@ -207,6 +209,26 @@ static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src
     }
   }
   return HR_OK;
+}
+
+/* The agent's reader of every GPU's power (hr__agent_set_power_fn): while
+ * telemetry flows and no meter is frozen or garbled, sa_read_many gives each
+ * device a valid reading taken at t_ns with its GPU's power, and
+ * hr_actuator_read_many leaves the error message empty; the powers alone,
+ * without the reading records.  Otherwise 0: the agent reads through the
+ * actuator. */
+static int sa_powers(void *ctx, size_t n, int64_t t_ns, double *p_w)
+{
+  (void)t_ns;
+  hr_sim_t *s = ctx;
+  if (s->telemetry_lost || s->any_tel_fault || n > (size_t)s->act->n)
+    return 0;
+  const int32_t *restrict ds = s->dev_slot;
+  const double *restrict pw = s->p_w;
+  for (size_t d = 0; d < n; d++)
+    p_w[d] = pw[ds[d]];
+  s->act->err[0] = '\0';
+  return 1;
 }
 
 static int sa_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
@@ -594,6 +616,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
                     "get more than 16777216 requests (rate x duration)");
       return rc;
     }
+    s->any_inf = 1;
   }
   s->admit = acfg->admit;
   s->sm_ramp_w_per_ms = acfg->smooth_ramp_w_per_s * 1e-3;
@@ -802,6 +825,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");
   }
   hr_agent_set_read_actuator(s->agent, 1);
+  hr__agent_set_power_fn(s->agent, sa_powers, s);
   /* The agent numbers its leaves in tree order; the slots are in population
    * order (docs/sim.md, populate), so the actuator translates. */
   int32_t *node_slot = malloc(s->n * sizeof *node_slot);
@@ -955,6 +979,76 @@ static inline void gpu_to_phases(double *ph, unsigned phase, double p)
 }
 
 /* 1 when tree node x is node c or below it (either parent). */
+/* hr_sim_step's GPU pass for the common case: no power smoothing and no
+ * inference workload.  The general loop's steps for that case, in the same
+ * order on the same values (so the same results bit for bit), with the
+ * arrays in restrict locals (separate allocations) and the work sums in
+ * locals added in the loop's order, so that no store makes the compiler
+ * reload them.  Returns the site's power (the GPUs' sum, in slot order). */
+static double gpu_pass_lean(hr_sim_t *s, double idle_w, double mv, double dt, int *throttled_out)
+{
+  const size_t n = (size_t)s->n_pop;
+  const int32_t *restrict slot_work = s->slot_work, *restrict slot_node = s->slot_node;
+  const unsigned char *restrict powered = s->powered, *restrict slot_phase = s->slot_phase;
+  const double *restrict cap = s->cap_w;
+  double *restrict pw = s->p_w, *restrict dem = s->dem_w, *restrict spd = s->speed;
+  double *restrict php = s->ph_p_w, *restrict ph_w = s->ph_w;
+  job_t *restrict jobs = s->jobs;
+  const hr_workload_t *restrict work = s->work;
+  const hr_sim_gpu_cfg_t *g = &s->g;
+  double work_done = s->work_done, work_ideal = s->work_ideal, site_p = 0.0;
+  int throttled = 0;
+  for (size_t k = 0; k < n; k++) {
+    const int32_t w = slot_work[k];
+    const int up = powered[slot_node[k]];
+    const double c = cap[k];
+    double d = idle_w, sp = 1.0;
+    int busy = 0;
+    if (w >= 0) {
+      job_t *j = &jobs[w];
+      d = j->d_w;
+      busy = j->running;
+      if (!up) {
+        sp = 0.0;
+      } else if (c == j->memo_cap_w && d == j->memo_d_w) {
+        sp = j->memo_speed;
+      } else {
+        sp = speed_under_cap(g, c, d);
+        j->memo_cap_w = c;
+        j->memo_d_w = d;
+        j->memo_speed = sp;
+      }
+      if (busy) {
+        if (work[w].kind == HR_WORK_TRAINING) {
+          if (sp < j->speed)
+            j->speed = sp;
+        } else {
+          work_done += dt * sp;
+          work_ideal += dt;
+        }
+      }
+    }
+    dem[k] = d;
+    spd[k] = sp;
+    double target = up ? (d < c ? d : c) : 0.0;
+    if (up && target < idle_w)
+      target = idle_w;
+    double p = pw[k];
+    p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
+    pw[k] = p;
+    if (!(p == php[k])) {
+      gpu_to_phases(&ph_w[3 * (size_t)slot_node[k]], slot_phase[k], p);
+      php[k] = p;
+    }
+    site_p += p;
+    throttled |= up && busy && sp < 1.0;
+  }
+  s->work_done = work_done;
+  s->work_ideal = work_ideal;
+  *throttled_out = throttled;
+  return site_p;
+}
+
 static int under(const hr_sim_t *s, int32_t x, int32_t c)
 {
   if (x == c)
@@ -1009,6 +1103,9 @@ static void apply_events(hr_sim_t *s)
           s->tel_fault[k] &= (unsigned char)~bit;
         }
       }
+      s->any_tel_fault = 0;
+      for (size_t k = 0; k < (size_t)s->n_pop; k++)
+        s->any_tel_fault |= s->tel_fault[k] != 0;
       break;
     }
     case HR_SIM_UTILITY_OUTAGE:
@@ -1152,7 +1249,12 @@ int hr_sim_step(hr_sim_t *s)
   const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
   const int smooth = s->sm_on;
   int throttled = 0; /* any powered busy GPU below full speed this step */
-  for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+  /* Without smoothing or inference, gpu_pass_lean (the same steps); the
+   * loop below otherwise (and in the plain form). */
+  const int lean = !smooth && !s->any_inf && !s->plain;
+  if (lean)
+    site_p = gpu_pass_lean(s, idle_w, mv, dt, &throttled);
+  for (size_t k = 0; !lean && k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
     double d = idle_w, sp = 1.0;
