@@ -188,6 +188,9 @@ static void rapl_on_a_powercap_tree(void **state)
   /* RAPL has no power smoothing: a clear error, not a silent no-op. */
   assert_int_equal(hr_actuator_set_power_floor(a, 0, 100.0, 0), HR_ERR_UNSUPPORTED);
   assert_non_null(strstr(hr_actuator_error(a), "no power smoothing floor"));
+  const hr_act_smoothing_t sp = {100.0, 1000.0, 1000.0, 0.0};
+  assert_int_equal(hr_actuator_set_smoothing(a, 0, &sp, 0), HR_ERR_UNSUPPORTED);
+  assert_non_null(strstr(hr_actuator_error(a), "rapl device 0 (package-0): no power smoothing"));
   /* A zone whose limit cannot be written reports the path. */
   char lim_path[700];
   snprintf(lim_path, sizeof lim_path, "%s/constraint_0_power_limit_uw", z1);
@@ -304,6 +307,58 @@ static void nvml_reads_sets_and_samples(void **state)
   set(0, 0, 0);
   assert_int_equal(hr_actuator_set_power_floor(a, 0, 400.0, 0), HR_ERR_STATE);
   assert_non_null(strstr(hr_actuator_error(a), "not permitted"));
+
+  /* The whole profile: floor (percent of TDP), ramps (W/s) and hysteresis
+   * (ms) into preset profile 0, one parameter call each, then the profile
+   * activated and smoothing enabled.  Values out of NVML's ranges are
+   * refused before NVML is called (no parameter written). */
+  int (*profile)(int, double *, int);
+  p = dlsym(lib, "fake_nvml_profile");
+  assert_non_null(p);
+  memcpy(&profile, &p, sizeof p);
+  double par[4];
+  profile(1, par, 1);
+  hr_act_smoothing_t sp = {350.0, 1000.0, 250.0, 40.0};
+  set(1, 0, 0);
+  assert_int_equal(hr_actuator_set_smoothing(a, 1, &sp, 0), HR_OK);
+  assert_int_equal(profile(1, par, 0), 4);
+  assert_float_equal(par[0], 50.0, 1e-9);
+  assert_float_equal(par[1], 1000.0, 1e-9);
+  assert_float_equal(par[2], 250.0, 1e-9);
+  assert_float_equal(par[3], 40.0, 1e-9);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 1);
+  assert_int_equal(prof, 1);
+  /* A floor of 0 turns it off; a floor turns it on with the ramps kept. */
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 0.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 0);
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 420.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 1);
+  assert_int_equal(profile(1, par, 0), 5);
+  assert_float_equal(par[0], 60.0, 1e-9);
+  assert_float_equal(par[1], 1000.0, 1e-9);
+  profile(1, par, 1);
+  const hr_act_smoothing_t bad[] = {{0.0, 1000.0, 1000.0, 0.0},    {100.0, 1000.0, 1000.0, 0.0},
+                                    {640.0, 1000.0, 1000.0, 0.0},  {350.0, 0.0, 1000.0, 0.0},
+                                    {350.0, 1000.0, NAN, 0.0},     {350.0, 1000.0, 1000.0, -1.0},
+                                    {350.0, INFINITY, 1000.0, 0.0}};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    assert_int_equal(hr_actuator_set_smoothing(a, 1, &bad[k], 0), HR_ERR_RANGE);
+    assert_non_null(strstr(hr_actuator_error(a), "device 1"));
+  }
+  assert_int_equal(profile(1, par, 0), 0);
+  assert_int_equal(hr_actuator_set_smoothing(a, 1, NULL, 0), HR_ERR_INVALID_ARG);
+  /* Not permitted: the error names the GPU, the call and the reason; the
+   * GPU keeps reading. */
+  set(0, 0, 0);
+  assert_int_equal(hr_actuator_set_smoothing(a, 0, &sp, 0), HR_ERR_STATE);
+  assert_non_null(strstr(hr_actuator_error(a), "nvml GPU 0"));
+  assert_non_null(strstr(hr_actuator_error(a), "PERCENT_TMP_FLOOR"));
+  assert_non_null(strstr(hr_actuator_error(a), "not permitted"));
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_INSTANT, 9, &r), HR_OK);
+  assert_true(r.valid);
 
   /* The sample buffer: only samples newer than since_us, in order. */
   hr_act_sample_t s[16];
