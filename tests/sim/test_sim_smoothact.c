@@ -152,7 +152,7 @@ static void test_profile_through_actuator(void **st)
 
 typedef struct leafwatch {
   size_t leaf;
-  unsigned n;    /* decisions for the leaf */
+  unsigned n;     /* decisions for the leaf */
   double p_min_w; /* the lowest reading they carried */
 } leafwatch_t;
 
