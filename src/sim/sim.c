@@ -1206,7 +1206,11 @@ int hr_sim_step(hr_sim_t *s)
        * cap), and its power moves at most at the ramps, a fall only once it
        * has wanted to fall for the hysteresis, except that a cap below the
        * power is obeyed at the slew (the cap is the protection).  With
-       * smoothing off (a floor of 0) the GPU keeps its own edges. */
+       * smoothing off (a floor of 0) the GPU keeps its own edges; it is
+       * still stepped here, where a lag behind its demand (its slew) counts
+       * as lost speed, as it was before the profile went through the
+       * actuator; a GPU that never had a smoothing call takes the plain
+       * path below. */
       const sm_prof_t *pf = &s->sm[k];
       double up_mv = mv, dn_mv = mv;
       if (pf->en) {
