@@ -223,6 +223,11 @@ typedef struct hr_sim_node_result {
    * window's load went on.  0 and INFINITY without a device. */
   double sustained_a;
   double sustain_trip_a;
+  /* The RMS current of the last whole window of the run (the whole run when
+   * none fits) [A], 0 without a device: what the load stood at when the run
+   * ended, which the capacity search's long contingency runs judge (a
+   * policy's later cut shows there, not in the heaviest window). */
+  double sustained_last_a;
 } hr_sim_node_result_t;
 
 /* The window [s] of hr_sim_node_result_t.sustained_a: a minute holds many
@@ -329,6 +334,11 @@ typedef struct hr_sim_trial {
   unsigned cont_trips;
   double cont_max_sustain, cont_work_frac;
   double wall_s; /* every run of the trial */
+  /* Over the contingency runs made (NAN when none): the highest
+   * sustained_last_a / sustain_trip_a of any device (the load as it stood at
+   * the run's end; judged when cfg->cont_settle_tau > 0), and the longest
+   * run's simulated length [s] (cfg->cont_settle_tau says how it is set). */
+  double cont_end_sustain, cont_t_s;
 } hr_sim_trial_t;
 
 /* Called after every trial (user is passed through).  Return non-zero to stop
@@ -378,6 +388,25 @@ typedef struct hr_sim_search_cfg {
    * and stops the search as on_trial's non-zero does, so that a stop
    * request need not wait for a trial of minutes to end. */
   int (*poll_stop)(void *user);
+  /* scan = 1: try every count lo, lo + step, ..., hi in turn instead of
+   * bisecting (docs/sim.md, "Non-monotone counts"); gpus is then the largest
+   * count with every tried count at or below it passing (a site fills up
+   * gradually), and the result says whether the pattern was monotone.
+   * Default 0 (bisection, which assumes monotone pass/fail). */
+  int scan;
+  /* Contingency runs long enough for the long-time band (docs/sim.md,
+   * "Contingencies long enough for the long-time band"): a contingency that
+   * lasts past the scenario's end is run until cont_settle_tau x the
+   * longest long-time constant of the tree's devices after it starts (or
+   * its end, if sooner), and passes with no trip in the run and the load of
+   * its last whole window, sustained, below every device's ultimate
+   * tripping current.  Default 3 (the image within e^-3 = 5 % of its
+   * equilibrium step); 0: the earlier rule (the scenario's duration, judged
+   * on the heaviest window).  cont_max_s > 0 bounds a contingency run's
+   * length [s] (default 0: no bound; a bound below the scenario's duration
+   * does not shorten it). */
+  double cont_settle_tau;
+  double cont_max_s;
 } hr_sim_search_cfg_t;
 
 typedef struct hr_sim_search_result {
@@ -390,6 +419,16 @@ typedef struct hr_sim_search_result {
   size_t n_trials;
   int bracketed; /* 1: gpus passed and gpus + step failed (or gpus is gpus_hi) */
   int stopped;   /* 1: on_trial ended it early */
+  /* With cfg->scan (every count tried): the largest count that passed
+   * anywhere (>= gpus; 0 if none), how many counts below it failed, and
+   * whether the pattern was monotone (1: every pass below every fail; 0:
+   * not; -1: unknown, bisection, which never sees a pass above a fail). */
+  int gpus_max_pass;
+  int n_fail_below;
+  int monotone;
+  /* The longest long-time constant of the tree's devices [s] (0 when none):
+   * what cfg->cont_settle_tau multiplies. */
+  double tau_max_s;
 } hr_sim_search_result_t;
 
 /* Default tolerance of the grid criterion [s]: a tenth of the usual 1-s
@@ -404,7 +443,8 @@ HR_API int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg);
  * criterion (cfg->grid_limits) and surviving each of sc->contingencies (see
  * hr_sim_search_cfg_t), by bisection over the count (assumes that a
  * count that fails makes every larger count fail: each trial's outcome is in
- * out->trials, so a user can see a violation of it).  For a trial with G GPUs
+ * out->trials, so a user can see a violation of it), or with cfg->scan by
+ * trying every count (the largest count below which every count passes).  For a trial with G GPUs
  * every workload's range [first, end) of the sc->gpus populated GPUs is scaled
  * to [first G / N, end G / N) (N = sc->gpus, or every slot), so the mix of
  * workloads stays the same.  sc and tree are borrowed for the call.  Returns
@@ -416,6 +456,14 @@ HR_API int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const h
                          const hr_sim_search_cfg_t *cfg, hr_sim_search_result_t *out,
                          hr_diag_t *diag);
 HR_API void hr_sim_search_result_free(hr_sim_search_result_t *r);
+
+/* The long-time constant of a protective device [s]: a trip unit's thermal
+ * image time constant tau = tr / -ln(1 - k^2 / 36) (its cold trip time at
+ * 6 x Ir is tr, src/tree/protect.c); for a relay or a fuse, the cold trip
+ * time at 1.1 x its ultimate tripping current (the slowest trip its long
+ * band gives a load 10 % over its asymptote); 0 for a device that never
+ * trips or NULL. */
+HR_API double hr_sim_device_tau_s(const hr_device_cfg_t *cfg);
 
 /* Static derating's GPU count (see gpus_static above) for the populate order
  * of sc: every GPU counted at sc->gpu.cap_max_w.  Returns HR_OK or an error. */

@@ -82,21 +82,23 @@ static int on_trial(void *user, const hr_sim_trial_t *t)
     fprintf(stderr,
             "capacity: %s: %d GPUs: trips %u, work %.4f, thermal %.3f, sustained %.3f, ramp "
             "%.3f s (rises %.3f, falls %.3f), osc %.3f s, capped %.4f, TTFT/TBT p99 %.3g/%.3g "
-            "s, contingencies run %d -> %s%s (%.1f s)\n",
+            "s, contingencies run %d (%.0f s, trips %u, sustained at the end %.3f) -> %s%s "
+            "(%.1f s)\n",
             p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->max_sustain,
             t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, t->capped_frac,
-            t->ttft_p99_s, t->tbt_p99_s, t->cont_run, t->ok ? "ok" : "fails: ", t->ok ? "" : why,
-            t->wall_s);
+            t->ttft_p99_s, t->tbt_p99_s, t->cont_run, t->cont_t_s, t->cont_trips,
+            t->cont_end_sustain, t->ok ? "ok" : "fails: ", t->ok ? "" : why, t->wall_s);
   if (!p->quiet && t->cont_failed >= 0)
     fprintf(stderr, "capacity:   contingency failed: %s\n", cont);
   if (p->trials &&
       fprintf(p->trials,
               "%s,%s,%d,%u,%.6f,%.5f,%d,%.3f,%.5f,%.4f,%.4f,%.4f,%.4f,%s,%d,\"%s\",%u,%.5f,%.6f,"
-              "%.6f,%.6g,%.6g,%.3f\n",
+              "%.6f,%.6g,%.6g,%.3f,%.5f,%.1f\n",
               p->scen, p->policy, t->gpus, t->trips, t->work_frac, t->max_thermal, t->ok, t->wall_s,
               t->max_sustain, t->ramp_viol_s, t->ramp_up_s, t->ramp_down_s, t->osc_viol_s, why,
               t->cont_run, cont, t->cont_trips, t->cont_max_sustain, t->cont_work_frac,
-              t->capped_frac, t->ttft_p99_s, t->tbt_p99_s, t->over_cont_s) < 0)
+              t->capped_frac, t->ttft_p99_s, t->tbt_p99_s, t->over_cont_s, t->cont_end_sustain,
+              t->cont_t_s) < 0)
     p->err = 1;
   return cli_stop_requested();
 }
@@ -134,7 +136,9 @@ int cmd_capacity(int argc, char **argv)
   double max_ramp_viol_s = HR_SIM_GRID_TOL_S, max_osc_viol_s = HR_SIM_GRID_TOL_S;
   double max_capped_pct = 100.0, max_ttft_p99_s = 0.0, max_tbt_p99_ms = 0.0; /* 0: not judged */
   double max_over_cont_s = -1.0;                                             /* < 0: not judged */
+  double cont_settle = 3.0, cont_max_s = 0.0;
   int step = 0, lo = 0, hi = -1, quiet = 0, json = 0, no_grid = 0, rises_only = 0, no_cont = 0;
+  int scan = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -193,6 +197,27 @@ int cmd_capacity(int argc, char **argv)
        .arg = "FILE[,FILE...]",
        .help = "contingency files (version: 1, contingencies: [events]): every count must also "
                "survive each one injected alone (no trip, no sustained overload)"},
+      {.name = "--cont-settle",
+       .kind = CLI_DBL,
+       .dst = &cont_settle,
+       .arg = "K",
+       .help = "run a contingency lasting past the scenario's end K long-time constants after "
+               "it starts and judge the load it settles at (default 3; 0: the scenario's "
+               "duration, judged on its heaviest minute)",
+       CLI_RANGE(0, 100)},
+      {.name = "--cont-max-s",
+       .kind = CLI_DBL,
+       .dst = &cont_max_s,
+       .arg = "S",
+       .help = "bound a contingency run's length to S seconds (never below the scenario's "
+               "duration; default: no bound)",
+       CLI_RANGE_GT(0, 30 * 86400.0)},
+      {.name = "--scan",
+       .kind = CLI_FLAG,
+       .dst = &scan,
+       .help = "try every count instead of bisecting: the answer is the largest count with every "
+               "count at or below it passing; larger passing counts and a non-monotone pattern "
+               "are reported"},
       {.name = "--no-contingencies",
        .kind = CLI_FLAG,
        .dst = &no_cont,
@@ -257,7 +282,8 @@ int cmd_capacity(int argc, char **argv)
       .about = "Capacity search: for each policy, the largest number of GPUs the scenario's tree\n"
                "hosts with no trip, no sustained overload, at most --max-loss-pct throughput\n"
                "loss and within the site's grid ramp and oscillation limits (bisection over the\n"
-               "count; every workload keeps its share of the GPUs), surviving each contingency\n"
+               "count, or every count with --scan; every workload keeps its share of the GPUs),\n"
+               "surviving each contingency\n"
                "of the scenario and of --contingency, and how many more that is than static\n"
                "derating's count (nameplate at --derate of every rated node).",
       .epilog = "Exit status: 0 when every search completed, 1 on a run-time failure, 2 for bad\n"
@@ -362,11 +388,12 @@ int cmd_capacity(int argc, char **argv)
                 "scenario,policy,gpus,trips,work_frac,max_thermal,ok,wall_s,max_sustain,"
                 "ramp_viol_s,ramp_up_s,ramp_down_s,osc_viol_s,failed,cont_run,cont_failed,"
                 "cont_trips,cont_max_sustain,cont_work_frac,capped_frac,ttft_p99_s,tbt_p99_s,"
-                "over_cont_s\n") < 0 ||
+                "over_cont_s,cont_end_sustain,cont_t_s\n") < 0 ||
         fprintf(csv, "scenario,policy,gpus,gpus_static,recovered_pct,bracketed,trials,"
                      "max_loss_pct,derate,duration_s,wall_s,grid_limits,max_ramp_viol_s,"
                      "max_osc_viol_s,ramp_rises_only,contingencies,max_capped_pct,"
-                     "max_ttft_p99_s,max_tbt_p99_ms,max_over_cont_s\n") < 0)
+                     "max_ttft_p99_s,max_tbt_p99_ms,max_over_cont_s,scan,gpus_max_pass,"
+                     "fails_below,monotone,cont_settle_tau,cont_max_s,tau_max_s\n") < 0)
       pg.err = 1;
   }
   hr_sim_search_cfg_t scfg;
@@ -390,6 +417,9 @@ int cmd_capacity(int argc, char **argv)
     scfg.max_tbt_p99_s = max_tbt_p99_ms * 1e-3;
   if (max_over_cont_s >= 0)
     scfg.max_over_cont_s = max_over_cont_s;
+  scfg.scan = scan;
+  scfg.cont_settle_tau = cont_settle;
+  scfg.cont_max_s = cont_max_s;
   if (md &&
       fprintf(md,
               "# Capacity search: %s\n\n"
@@ -434,7 +464,8 @@ int cmd_capacity(int argc, char **argv)
     if (fprintf(md, "%s%s%s",
                 c ? "; "
                   : "Contingencies (each must pass with no trip and no "
-                    "sustained overload; no loss or grid criterion): ",
+                    "sustained overload; no loss or grid criterion; one lasting past the "
+                    "scenario's end is run until the long-time band settles, --cont-settle): ",
                 lab, c + 1 == sc.n_contingencies ? ".\n\n" : "") < 0)
       pg.err = 1;
   }
@@ -459,16 +490,40 @@ int cmd_capacity(int argc, char **argv)
     for (size_t t = 0; t < r.n_trials; t++)
       wall += r.trials[t].wall_s;
     if (csv &&
-        fprintf(csv, "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f,%d,%g,%g,%d,%zu,%g,%g,%g,%g\n",
+        fprintf(csv,
+                "%s,%s,%d,%d,%.3f,%d,%zu,%.3f,%.3f,%.3f,%.2f,%d,%g,%g,%d,%zu,%g,%g,%g,%g,%d,%d,%d,"
+                "%d,%g,%g,%.1f\n",
                 pg.scen, pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.bracketed,
                 r.n_trials, max_loss_pct, derate, sc.duration_s, wall, !no_grid, max_ramp_viol_s,
                 max_osc_viol_s, rises_only, sc.n_contingencies, max_capped_pct, max_ttft_p99_s,
-                max_tbt_p99_ms, max_over_cont_s) < 0)
+                max_tbt_p99_ms, max_over_cont_s, scan, r.gpus_max_pass, r.n_fail_below, r.monotone,
+                cont_settle, cont_max_s, r.tau_max_s) < 0)
       pg.err = 1;
     if (md && fprintf(md, "| %s | %d%s | %d | %+.1f %% | %zu |\n", pol[p], r.gpus,
                       r.bracketed ? "" : " (search stopped)", r.gpus_static, 100.0 * r.recovered,
                       r.n_trials) < 0)
       pg.err = 1;
+    /* The failing counts below the largest passing one, for the note. */
+    char fails[512] = "";
+    size_t nf = 0;
+    for (size_t t = 0; scan && t < r.n_trials && nf + 16 < sizeof fails; t++)
+      if (!r.trials[t].ok && r.trials[t].gpus < r.gpus_max_pass)
+        nf += (size_t)snprintf(fails + nf, sizeof fails - nf, "%s%d", nf ? ", " : "",
+                               r.trials[t].gpus);
+    if (scan && r.monotone == 0) {
+      fprintf(stderr,
+              "headroom capacity: %s: note: pass/fail is not monotone in the count: %d GPUs "
+              "pass, but %d count%s below fail%s (%s); the answer is %d, the largest count "
+              "with every count below it passing\n",
+              pol[p], r.gpus_max_pass, r.n_fail_below, r.n_fail_below == 1 ? "" : "s",
+              r.n_fail_below == 1 ? "s" : "", fails, r.gpus);
+      if (md && fprintf(md,
+                        "\nNote (%s): pass/fail is not monotone in the count: %d GPUs pass, "
+                        "but %s fail below it; %d is the largest count with every count at or "
+                        "below it passing.\n\n",
+                        pol[p], r.gpus_max_pass, fails, r.gpus) < 0)
+        pg.err = 1;
+    }
     if (json) {
       printf("{\"scenario\":");
       cli_json_str(stdout, pg.scen);
@@ -477,22 +532,33 @@ int cmd_capacity(int argc, char **argv)
       printf(",\"gpus\":%d,\"gpus_static\":%d,", r.gpus, r.gpus_static);
       cli_json_num(stdout, "recovered_pct", 100.0 * r.recovered, 1);
       printf("\"bracketed\":%s,\"trials\":%zu,\"wall_s\":%.2f,\"grid_limits\":%s,"
-             "\"contingencies\":%zu}\n",
+             "\"contingencies\":%zu,\"scan\":%s,\"gpus_max_pass\":%d,\"fails_below\":%d,"
+             "\"monotone\":%s}\n",
              r.bracketed ? "true" : "false", r.n_trials, wall, no_grid ? "false" : "true",
-             sc.n_contingencies);
+             sc.n_contingencies, scan ? "true" : "false", r.gpus_max_pass, r.n_fail_below,
+             r.monotone < 0 ? "null"
+             : r.monotone   ? "true"
+                            : "false");
     } else {
-      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s%s\n", pg.scen,
+      printf("%s: %s: %d GPUs (static derating %d, %+.1f %%), %zu trials, %.1f s%s", pg.scen,
              pol[p], r.gpus, r.gpus_static, 100.0 * r.recovered, r.n_trials, wall,
              r.stopped ? " (search stopped: the count is a lower bound)" : "");
+      if (scan && r.monotone == 0)
+        printf("; not monotone: %d also passes, %s fail%s below it", r.gpus_max_pass, fails,
+               r.n_fail_below == 1 ? "s" : "");
+      printf("\n");
     }
     int stopped = r.stopped;
     hr_sim_search_result_free(&r);
     if (stopped)
       break;
   }
-  if (md && fprintf(md, "\nTrials (every count simulated, in order): trials.csv. Bisection assumes "
-                        "that a count which fails makes every larger count fail; trials.csv "
-                        "shows whether the runs agree.\n") < 0)
+  if (md &&
+      fprintf(md, "\nTrials (every count simulated, in order): trials.csv. %s\n",
+              scan ? "Every count was tried (--scan): the answer is the largest count with every "
+                     "count at or below it passing."
+                   : "Bisection assumes that a count which fails makes every larger count fail; "
+                     "trials.csv shows whether the runs agree (--scan tries every count).") < 0)
     pg.err = 1;
   if (pg.err)
     fprintf(stderr, "headroom capacity: write error in %s\n", dir);

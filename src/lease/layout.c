@@ -274,7 +274,7 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
 void hr__lease_mark_dead(hr_lease_sys_t *s)
 {
   const unsigned feeds = s->feeds_lost;
-  int any = feeds != 0;
+  int any = feeds != 0, back = 0;
   for (size_t k = 0; k < s->n; k++) {
     unsigned f = tnode(s, k)->feed;
     int d = (f == HR_FEED_A || f == HR_FEED_B) && (f & feeds);
@@ -285,10 +285,18 @@ void hr__lease_mark_dead(hr_lease_sys_t *s)
     int32_t a = s->par[k], b = s->parb[k];
     if (a >= 0 && s->dead[a] && (b < 0 || s->dead[b]))
       d = 1;
+    /* (kept until hr__lease_apply_budgets acts on it: budgets may be
+     * computed more than once before it runs) */
+    if (d)
+      s->revived[k] = 0;
+    else if (s->dead[k])
+      s->revived[k] = 1;
+    back |= s->revived[k];
     s->dead[k] = (unsigned char)d;
     any |= d;
   }
   s->any_dead = any;
+  s->any_revived = back;
 }
 
 /* Every node's budget, parents first (the system's order), after the dead
@@ -528,6 +536,7 @@ int hr_lease_sys_create(const hr_tree_t *tree, const hr_lease_cfg_t *cfg, hr_lea
   ALLOC(s->safe_r, n);
   ALLOC(s->safe_ph, 4 * n);
   ALLOC(s->cutoff, n);
+  ALLOC(s->revived, n);
   ALLOC(s->cut_ns, n);
   ALLOC(s->agg_w, n);
   ALLOC(s->mean_w, n);

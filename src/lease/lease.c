@@ -621,6 +621,11 @@ unsigned hr_lease_sys_events(const hr_lease_sys_t *s)
   return s ? s->events | s->auto_events : 0u;
 }
 
+unsigned hr__lease_feeds_lost(const hr_lease_sys_t *s)
+{
+  return s ? s->feeds_lost : 0u;
+}
+
 int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
 {
   if (!s || feeds > HR_FEED_AB)

@@ -74,6 +74,9 @@ void hr__lease_set_plain(hr_lease_sys_t *sys, int on);
 /* Rebalances skipped so far (a test's proof that the skip ran; the public
  * stats count them as rebalances, as the full ones would be). */
 uint64_t hr__lease_skipped(const hr_lease_sys_t *sys);
+/* The lost feeds (hr_lease_sys_set_feed_lost's HR_FEED_* bits; 0 for NULL):
+ * the agent's sums put a dual-corded load on its surviving side. */
+unsigned hr__lease_feeds_lost(const hr_lease_sys_t *sys);
 
 /* Anti-oscillation state of node k's grant, for tests: last change, damper
  * window start, hold end [ns], last direction (-1, 0, 1), direction changes. */

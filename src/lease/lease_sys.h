@@ -143,11 +143,14 @@ struct hr_lease_sys {
    * for a node with per-phase tables, per conductor (4 doubles a node);
    * safe_r: the continuous rating each is weighted by. */
   double *safe_w, *safe_ph, *safe_r;
-  uint8_t *cutoff; /* 1: the node's coordinator or one above it is stopped */
-  int safe_dirty;  /* ratings, floors or reserves changed while a coordinator was
-                      stopped: safe shares recomputed when none is */
-  int64_t *cut_ns; /* when cutoff last became 1: a lease that expired before
-                      fell to its floor then, and stays there */
+  uint8_t *cutoff;  /* 1: the node's coordinator or one above it is stopped */
+  uint8_t *revived; /* 1: found back from the dead by hr__lease_mark_dead,
+                       until hr__lease_apply_budgets has acted on it */
+  int any_revived;  /* some revived[k] is 1 */
+  int safe_dirty;   /* ratings, floors or reserves changed while a coordinator was
+                       stopped: safe shares recomputed when none is */
+  int64_t *cut_ns;  /* when cutoff last became 1: a lease that expired before
+                       fell to its floor then, and stays there */
   /* scratch of a split at a three-phase node: per child, its least load per
    * conductor (ml) and its load per watt above that (ms), 3 doubles each */
   double *ml, *ms;

@@ -148,7 +148,11 @@ double hr__lease_settle(hr_lease_sys_t *s, size_t k, double want, int64_t t, int
 
 /* Lowers k's unexpired grant to g (never below what it can be cut to),
  * keeping its expiry; its per-conductor caps shrink in proportion above
- * their least.  Returns 1 when the grant fell. */
+ * their least.  An expired lease below a stopped coordinator whose cap is
+ * still its safe-share fallback (cap_at: at most its last grant) has that
+ * last grant lowered instead, so the fallback follows: a cut cascade must
+ * reach it too, or a node restarted into its parent's fallback keeps more
+ * than the parent has (random seed 5890).  Returns 1 when the cap fell. */
 int hr__lease_cut(hr_lease_sys_t *s, size_t k, double g, int64_t t)
 {
   double lph[3];
@@ -157,8 +161,12 @@ int hr__lease_cut(hr_lease_sys_t *s, size_t k, double g, int64_t t)
   if (g < lst)
     g = lst;
   double old = s->lease_p_w[k];
-  if (!(t < s->lease_exp_ns[k] && g < old))
+  if (t < s->lease_exp_ns[k]) {
+    if (!(g < old))
+      return 0;
+  } else if (!(s->cfg.expiry_fallback && s->n_stopped && !s->dead[k] && g < cap_at(s, k, t))) {
     return 0;
+  }
   if (ph) {
     double *p = s->pph + 4 * (size_t)s->ph_idx[k];
     double f = old > lst ? (g - lst) / (old - lst) : 0.0;
@@ -393,6 +401,21 @@ int hr__lease_apply_budgets(hr_lease_sys_t *s, int64_t t)
     for (size_t k = 0; k < s->n; k++)
       if (!is_root(s, k) && t < s->lease_exp_ns[k] && dead_by_trip(s, k) && !unreachable(s, k))
         hr__lease_drop(s, k, t);
+  /* A node back from the dead (a feed restored, a device reclosed) below a
+   * stopped coordinator still holds the grant it had when it died, made for
+   * a subtree that has since carried nothing, and perhaps above floors
+   * lowered meanwhile; no running grantor can revoke it.  Its own
+   * coordinator cuts it as a revocation would (a cut never raises), so it
+   * comes back at what its subtree holds, not at a grant that no longer
+   * applies: no growth below a stopped coordinator (random seed 2146). */
+  if (s->any_revived) {
+    for (size_t k = 0; k < s->n; k++) {
+      if (s->revived[k] && !is_root(s, k) && unreachable(s, k))
+        hr__lease_drop(s, k, t);
+      s->revived[k] = 0;
+    }
+    s->any_revived = 0;
+  }
   /* A grant made while one parent of a dual-corded node was dead (a lost
    * feed, a trip) was nested under the other only (expiry_for); back, the
    * parent's own lease bounds it again: no grant outlives a running

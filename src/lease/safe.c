@@ -213,10 +213,12 @@ void hr__lease_fallback_restart(hr_lease_sys_t *s, size_t r, double lst, const d
 {
   /* While stopped its cap, once its lease ran out, was its children's
    * commitments, which moved as they did (expiries, releases): its ramp
-   * counts from now. */
-  if (!is_root(s, r) && !s->dead[r] && t >= s->lease_exp_ns[r]) {
+   * counts from now.  So also if it is dead now (random seed 2513): its
+   * cap moved before it died, and the drop at its death, from a cap taken
+   * as its floor, records no change; back, it would ramp from before. */
+  if (!is_root(s, r) && t >= s->lease_exp_ns[r]) {
     s->last_change_ns[r] = t;
-    if (!(lst > s->floor_w[r])) {
+    if (!s->dead[r] && !(lst > s->floor_w[r])) {
       /* Its commitments were its floor: so is its lease now (not the
        * fallback of the grant it held before it stopped). */
       s->lease_p_w[r] = s->floor_w[r];

@@ -1615,6 +1615,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     a->node_p_w[a->sc_inner[i]] = 0.0;
   int32_t acc_k = -1;
   double acc = 0.0;
+  const unsigned lost = hr__lease_feeds_lost(a->sys);
   for (size_t s = a->n_scope; s-- > 0;) {
     size_t k = (size_t)a->scope[s];
     if (a->run_n[s] > 0 && !a->any_met && !a->plain) {
@@ -1656,8 +1657,19 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       if (acc_k >= 0)
         a->node_p_w[acc_k] = acc;
       acc_k = -1;
-      a->node_p_w[pa] += 0.5 * p;
-      a->node_p_w[pb] += 0.5 * p;
+      /* Two PSUs share the load while both feeds are up; once one is lost
+       * its side carries nothing and the survivor all of it (as the
+       * simulator's electricity does), or the survivor's image would see
+       * half its current and never cut (docs/sim.md, "Contingencies long
+       * enough for the long-time band"). */
+      double fa = 0.5;
+      if (lost) {
+        int up_a = !(nd[pa].feed & lost), up_b = !(nd[pb].feed & lost);
+        if (up_a != up_b)
+          fa = up_a ? 1.0 : 0.0;
+      }
+      a->node_p_w[pa] += fa * p;
+      a->node_p_w[pb] += (1.0 - fa) * p;
     } else if (pa >= 0) {
       if (pa != acc_k) {
         if (acc_k >= 0)

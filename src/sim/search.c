@@ -225,6 +225,7 @@ int hr_sim_search_cfg_init(hr_sim_search_cfg_t *cfg)
   cfg->max_ttft_p99_s = INFINITY;
   cfg->max_tbt_p99_s = INFINITY;
   cfg->max_over_cont_s = INFINITY;
+  cfg->cont_settle_tau = 3.0;
   return HR_OK;
 }
 
@@ -247,7 +248,8 @@ typedef struct searcher {
   hr_sim_event_t *ev;  /* the scenario's events and one contingency, n_events + 1 long */
   int n0;              /* the scenario's populated count */
   hr_diag_t *diag;
-  int abandoned; /* cfg->poll_stop asked to stop inside a run */
+  int abandoned;    /* cfg->poll_stop asked to stop inside a run */
+  double tau_max_s; /* the tree's longest long-time constant [s] */
 } searcher_t;
 
 static double now_s(void)
@@ -260,7 +262,7 @@ static double now_s(void)
 /* What one run of a trial gives the verdict. */
 typedef struct run_out {
   unsigned trips;
-  double work_frac, max_thermal, max_sustain;
+  double work_frac, max_thermal, max_sustain, end_sustain;
   double ramp_viol_s, ramp_up_s, ramp_down_s, osc_viol_s;
   double capped_frac, ttft_p99_s, tbt_p99_s, over_cont_s;
 } run_out_t;
@@ -320,9 +322,50 @@ static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
                     : 0.0;
     if (su > o->max_sustain)
       o->max_sustain = su;
+    double se = r.nodes[k].has_device && r.nodes[k].sustain_trip_a > 0.0
+                    ? r.nodes[k].sustained_last_a / r.nodes[k].sustain_trip_a
+                    : 0.0;
+    if (se > o->end_sustain)
+      o->end_sustain = se;
   }
   hr_sim_destroy(sim);
   return HR_OK;
+}
+
+double hr_sim_device_tau_s(const hr_device_cfg_t *cfg)
+{
+  if (!cfg)
+    return 0.0;
+  if (cfg->type == HR_DEVICE_TRIP_UNIT) {
+    /* protect.c calibrates the image so that the cold trip time at 6 x Ir
+     * is tr: tr = tau ln(36 / (36 - k^2)). */
+    double k2 = cfg->u.tu.l_pickup * cfg->u.tu.l_pickup;
+    return cfg->u.tu.tr_s / -log1p(-k2 / 36.0);
+  }
+  double iu = hr__sim_ultimate_trip_a(cfg);
+  if (!isfinite(iu))
+    return 0.0;
+  double t = hr_device_trip_time(cfg, 1.1 * iu);
+  return isfinite(t) ? t : 0.0;
+}
+
+/* The simulated length [s] of the run with contingency ev (docs/sim.md,
+ * "Contingencies long enough for the long-time band"): the scenario's
+ * duration T, or, when ev lasts past T, until cont_settle_tau long-time
+ * constants after ev starts (or until ev ends, if sooner), at most
+ * cont_max_s, never below T. */
+static double cont_len_s(const searcher_t *S, const hr_sim_event_t *ev)
+{
+  const hr_sim_search_cfg_t *cfg = S->cfg;
+  double t_s = S->sc->duration_s;
+  if (!(cfg->cont_settle_tau > 0.0) || !(S->tau_max_s > 0.0))
+    return t_s;
+  double end_s = ev->at_s + cfg->cont_settle_tau * S->tau_max_s;
+  if (ev->duration_s > 0.0 && ev->at_s + ev->duration_s < end_s)
+    end_s = ev->at_s + ev->duration_s;
+  if (cfg->cont_max_s > 0.0 && end_s > cfg->cont_max_s)
+    end_s = cfg->cont_max_s;
+  return end_s > t_s ? end_s : t_s;
 }
 
 /* Runs the scenario with g GPUs, then each contingency if that passed; *ok
@@ -367,7 +410,9 @@ static int trial(searcher_t *S, int g, int *ok)
                       .over_cont_s = r.over_cont_s,
                       .cont_failed = -1,
                       .cont_max_sustain = NAN,
-                      .cont_work_frac = NAN};
+                      .cont_work_frac = NAN,
+                      .cont_end_sustain = NAN,
+                      .cont_t_s = NAN};
   /* A run with no work at all (work_frac NaN) cannot show a loss.  The
    * base run passes only if no device tripped in it and none would trip
    * were its heaviest minute sustained (max_sustain < 1: that minute's RMS
@@ -411,6 +456,7 @@ static int trial(searcher_t *S, int g, int *ok)
     hr_scenario_t cs = sc;
     cs.events = S->ev;
     cs.n_events = S->sc->n_events + 1;
+    cs.duration_s = cont_len_s(S, &S->sc->contingencies[c]);
     run_out_t cr;
     rc = run_once(S, &cs, &cr);
     if (rc != HR_OK)
@@ -426,7 +472,21 @@ static int trial(searcher_t *S, int g, int *ok)
       t.cont_max_sustain = cr.max_sustain;
     if (!(cr.work_frac >= t.cont_work_frac))
       t.cont_work_frac = cr.work_frac;
-    if (cr.trips || !(cr.max_sustain < 1.0)) {
+    if (!(cr.end_sustain <= t.cont_end_sustain))
+      t.cont_end_sustain = cr.end_sustain;
+    if (!(cs.duration_s <= t.cont_t_s))
+      t.cont_t_s = cs.duration_s;
+    /* The earlier rule judges the heaviest minute: in a run that ends a
+     * minute after the fault, the load as it stands then.  A run held for
+     * several long-time constants shows the policy's later cuts and any
+     * trip before them; what remains to project is the load it settled at,
+     * its last whole window, once that window lies after the fault (two
+     * windows past its start). */
+    double judged = cr.max_sustain;
+    if (cfg->cont_settle_tau > 0.0 &&
+        cs.duration_s - S->sc->contingencies[c].at_s >= 2.0 * HR_SIM_SUSTAIN_WINDOW_S)
+      judged = cr.end_sustain;
+    if (cr.trips || !(judged < 1.0)) {
       t.fail |= HR_SIM_FAIL_CONT;
       t.cont_failed = (int)c;
     }
@@ -445,6 +505,43 @@ static int trial(searcher_t *S, int g, int *ok)
   return HR_OK;
 }
 
+/* Every count in turn, lo up to index i_hi (docs/sim.md, "Non-monotone
+ * counts").  A site fills up gradually, so the count a planner can rely on is
+ * the largest with every count at or below it passing; a larger count that
+ * passes again is reported apart (gpus_max_pass), not taken. */
+static int scan(searcher_t *S, int64_t i_hi)
+{
+  hr_sim_search_result_t *out = S->out;
+  const hr_sim_search_cfg_t *cfg = S->cfg;
+  int prefix = 1, seen_fail = 0;
+  out->monotone = 1;
+  for (int64_t i = 0; i <= i_hi; i++) {
+    int g = cfg->gpus_lo + (int)i * cfg->step, ok = 0;
+    int rc = trial(S, g, &ok);
+    if (rc != HR_OK)
+      return rc;
+    if (S->abandoned)
+      break;
+    if (ok) {
+      if (prefix)
+        out->gpus = g;
+      out->gpus_max_pass = g;
+      if (seen_fail)
+        out->monotone = 0;
+    } else {
+      prefix = 0;
+      seen_fail = 1;
+    }
+    if (out->stopped)
+      break;
+  }
+  for (size_t k = 0; k < out->n_trials; k++)
+    out->n_fail_below += !out->trials[k].ok && out->trials[k].gpus < out->gpus_max_pass;
+  /* Bracketed: every count was tried, so gpus + step failed or gpus is hi. */
+  out->bracketed = !out->stopped;
+  return HR_OK;
+}
+
 int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
                   const hr_sim_search_cfg_t *cfg, hr_sim_search_result_t *out, hr_diag_t *diag)
 {
@@ -453,6 +550,7 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return HR_ERR_INVALID_ARG;
   memset(out, 0, sizeof *out);
   out->recovered = NAN;
+  out->monotone = -1;
   if (!sc || !tree || !acfg || !cfg)
     return HR_ERR_INVALID_ARG;
   size_t n_slots = 0, n = hr_tree_count(tree);
@@ -479,6 +577,11 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
                          "must be > 0 s");
   if (!(cfg->max_over_cont_s >= 0.0))
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "max_over_cont_s", "%s", "must be >= 0 s");
+  if (!(cfg->cont_settle_tau >= 0.0 && cfg->cont_settle_tau <= 100.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "cont_settle_tau", "%s",
+                         "must be in [0, 100] time constants");
+  if (!(cfg->cont_max_s >= 0.0))
+    return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "cont_max_s", "%s", "must be >= 0 s");
   /* A contingency after the run's end would pass untested. */
   for (size_t c = 0; c < sc->n_contingencies; c++)
     if (!(sc->contingencies[c].at_s < sc->duration_s))
@@ -489,6 +592,12 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (rc != HR_OK)
     return rc;
   searcher_t S = {.sc = sc, .tree = tree, .acfg = acfg, .cfg = cfg, .out = out, .diag = diag};
+  for (size_t k = 0; k < n; k++) {
+    double tau = hr_sim_device_tau_s(hr_tree_node(tree, k)->device);
+    if (tau > S.tau_max_s)
+      S.tau_max_s = tau;
+  }
+  out->tau_max_s = S.tau_max_s;
   S.n0 = sc->gpus < 0 ? (int)n_slots : sc->gpus;
   if (S.n0 < 1)
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "gpus", "%s",
@@ -504,6 +613,10 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   /* Candidates lo, lo + step, ..., up to hi: index i is lo + i * step. */
   int64_t i_lo = 0, i_hi = (hi - cfg->gpus_lo) / cfg->step;
   int ok = 0;
+  if (cfg->scan) {
+    rc = scan(&S, i_hi);
+    goto done;
+  }
   rc = trial(&S, cfg->gpus_lo + (int)i_hi * cfg->step, &ok);
   if (rc == HR_OK && ok) {
     out->gpus = cfg->gpus_lo + (int)i_hi * cfg->step;
@@ -540,6 +653,8 @@ int hr_sim_search(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   out->bracketed = 1;
 done:
+  if (!cfg->scan && rc == HR_OK)
+    out->gpus_max_pass = out->gpus;
   free(S.work);
   free(S.ev);
   if (rc != HR_OK) {

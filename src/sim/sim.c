@@ -438,7 +438,7 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
  * e.g. k x Ir of a trip unit's thermal image, 1.1 x Is of an IDMT relay,
  * orchestration.md §3.1-3.2).  Trip times are non-increasing in current, so
  * the finite ones form [I*, inf): bracket, then bisect to 1e-9. */
-static double ultimate_trip_a(const hr_device_cfg_t *cfg)
+double hr__sim_ultimate_trip_a(const hr_device_cfg_t *cfg)
 {
   double lo = 0.0, hi = 1.0;
   int n = 0;
@@ -472,6 +472,7 @@ static void sustain_close(hr_sim_t *s, double len_s, int reset)
     double rms = sqrt(m / len_s);
     if (rms > s->res[k].sustained_a)
       s->res[k].sustained_a = rms;
+    s->res[k].sustained_last_a = rms;
     if (reset)
       i2[0] = i2[1] = i2[2] = 0.0;
   }
@@ -751,7 +752,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         return rc;
       }
       s->res[k].has_device = 1;
-      s->res[k].sustain_trip_a = ultimate_trip_a(s->nd[k].device);
+      s->res[k].sustain_trip_a = hr__sim_ultimate_trip_a(s->nd[k].device);
     }
     if (s->nd[k].parent < 0 && s->nd[k].grid && s->root_grid == (size_t)-1)
       s->root_grid = k;

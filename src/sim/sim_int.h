@@ -126,4 +126,8 @@ double hr__infer_power_w(double batch, double idle_w);
  * HR_ERR_STATE when the leaves found are not n_slots. */
 int hr__sim_spread_order(const hr_tree_t *tree, int32_t *slot_node, size_t n_slots);
 
+/* The least constant current [A] that trips the device at all, from cold
+ * (INFINITY when nothing does): sim.c, hr_sim_node_result_t.sustain_trip_a. */
+double hr__sim_ultimate_trip_a(const hr_device_cfg_t *cfg);
+
 #endif

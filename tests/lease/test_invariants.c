@@ -802,7 +802,14 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
       for (size_t j = 0; j < m; j++) {
         if (c->dead[ch[j]])
           continue;
-        sum += c->cap[ch[j]];
+        /* A stopped child grants nothing more: it holds what the leaves
+         * below it may draw (this model's), however much its own lease
+         * says, until a rebalance cuts that lease to it (random seed 7576:
+         * a GPU below a stopped server lowered its request). */
+        double cv = c->cap[ch[j]];
+        if (c->stopped[ch[j]] && !is_leaf(c, (size_t)ch[j]) && c->v[ch[j]][3] < cv)
+          cv = c->v[ch[j]][3];
+        sum += cv;
         least += c->vm[ch[j]][3];
       }
       double av = hr_lease_sys_avail_w(s, k, t);
@@ -2289,7 +2296,10 @@ static void gen_ratings(gen_t *G)
           double bw = x->rating * unif(0.5, 0.8);
           x->budget = ceil(fmin(x->rating, fmax(lo, bw)));
         }
-        if (G->n_dev < 8 && irand(4) == 0) {
+        /* (no device on a node left unrated, nothing below it loading it:
+         * its rated current would be 0, which the loader refuses and which
+         * stopped the run at seed 2677; irand first keeps the streams) */
+        if (G->n_dev < 8 && irand(4) == 0 && x->rating > 0.0) {
           x->dev = 1 + irand(2);
           x->tr_s = 1 << irand(4);
           G->n_dev++;
@@ -2726,11 +2736,19 @@ static void test_random(void **st)
  * coordinator expired at a fallback a few ulps above its floor and the
  * rebalance's batch took it at its floor, so the drop to the floor went
  * unrecorded (hr_lease_sys_osc's ramp start lagged the change); 204, see
- * feed_back_in_protection. */
+ * feed_back_in_protection.  Found later (seeds 2000-7999 in both modes):
+ * 2146, a distribution node back from a lost feed below a stopped root came
+ * back at the grant it held when it died, above floors lowered while it
+ * was dead (a rise in protection mode); 2513, a rack whose coordinator
+ * restarted while the rack was dead kept the ramp start of its expiry,
+ * before its cap last moved while it was stopped; 3660 and 5890, a node
+ * restarted below a stopped root kept its expired lease's fallback above
+ * what its parent, cut to its floor, had for it (the cut cascade passed
+ * expired leases by). */
 static void test_fallback_seeds(void **st)
 {
   (void)st;
-  static const unsigned long long seeds[] = {126, 1553, 204};
+  static const unsigned long long seeds[] = {126, 1553, 204, 2146, 2513, 3660, 5890};
   g_fb_force = 1;
   for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
     run_seed(seeds[i], 500);

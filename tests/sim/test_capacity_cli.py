@@ -62,6 +62,10 @@ def main():
                           float(t["ramp_viol_s"])) < 2e-3, "rises + falls != total: %s" % t)
                 base_ok = not (failed - {"contingency"})
                 check((int(t["cont_run"]) == 1) == base_ok, "contingency run iff base ok: %s" % t)
+                # the outage ends within the run: not lengthened, and judged on its
+                # heaviest minute while the run ends within two minutes of its start
+                if int(t["cont_run"]):
+                    check(float(t["cont_t_s"]) == 20.0, "outage run not lengthened: %s" % t)
                 check(("contingency" in failed) == (int(t["cont_trips"]) > 0 or
                                                     float(t["cont_max_sustain"] or 0) >= 1),
                       "contingency verdict: %s" % t)
@@ -115,8 +119,43 @@ def main():
             check(rows and float(rows[0]["max_capped_pct"]) == float(pct) and
                   float(rows[0]["max_tbt_p99_ms"]) == 50 and float(rows[0]["max_ttft_p99_s"]) == 0,
                   "capacity.csv criteria: %s" % rows)
+        # --scan: every count tried; the answer, the largest passing count and
+        # the failing counts below it agree with trials.csv, and the note is
+        # printed exactly when the pattern is not monotone.
+        d = os.path.join(tmp, "scan")
+        r = cap("--policy", "none,headroom", "--report", d, "--step", "2", "--scan",
+                "--max-osc-viol-s", "1e9")
+        check(r.returncode == 0, "capacity --scan: %d %s" % (r.returncode, r.stderr))
+        if r.returncode == 0:
+            ts = trials(d)
+            with open(os.path.join(d, "capacity.csv")) as f:
+                rows = list(csv.DictReader(f))
+            for row in rows:
+                mine = sorted((int(t["gpus"]), t["ok"] == "1") for t in ts
+                              if t["policy"] == row["policy"])
+                check([g for g, _ in mine] == list(range(2, 17, 2)), "scan counts: %s" % mine)
+                prefix = 0
+                for g, ok in mine:
+                    if not ok:
+                        break
+                    prefix = g
+                top = max([g for g, ok in mine if ok], default=0)
+                below = sum(1 for g, ok in mine if not ok and g < top)
+                check(row["scan"] == "1" and int(row["gpus"]) == prefix and
+                      int(row["gpus_max_pass"]) == top and int(row["fails_below"]) == below and
+                      row["monotone"] == ("0" if below else "1"), "scan row: %s %s" % (row, mine))
+                note = "%s: note: pass/fail is not monotone" % row["policy"]
+                check((note in r.stderr) == (below > 0), "scan note: %s" % r.stderr)
+        j = [json.loads(x) for x in cap("--policy", "none", "--json", "--step", "2", "--hi", "4",
+                                        "--scan").stdout.splitlines()]
+        check(j and j[0]["scan"] is True and j[0]["monotone"] in (True, False),
+              "scan json: %s" % j)
+        j = [json.loads(x) for x in cap("--policy", "none", "--json", "--step", "2", "--hi", "4"
+                                        ).stdout.splitlines()]
+        check(j and j[0]["scan"] is False and j[0]["monotone"] is None, "bisection json: %s" % j)
         for bad_opt in (("--max-capped-pct", "101"), ("--max-ttft-p99-s", "0"),
-                        ("--max-tbt-p99-ms", "-5"), ("--max-over-cont-s", "-1")):
+                        ("--max-tbt-p99-ms", "-5"), ("--max-over-cont-s", "-1"),
+                        ("--cont-settle", "-1"), ("--cont-max-s", "0")):
             r = cap(*bad_opt)
             check(r.returncode == 2 and bad_opt[0] in r.stderr,
                   "refused %s: %d %s" % (bad_opt, r.returncode, r.stderr))

@@ -795,6 +795,273 @@ static void test_search_over_cont(void **st)
   hr_tree_destroy(t);
 }
 
+/* ---- non-monotone counts (docs/sim.md, "Non-monotone counts") ---------------- */
+
+/* Two racks of four GPU slots filled rack by rack (populate: tree); only r0
+ * has a trip unit (1.6 A: ultimate 1.1 x 1.6 A = 1.76 A).  The scenario's 8
+ * GPUs run a light workload (100 W) on its first half and a heavy one
+ * (700 W) on its second; at a count g the search scales them to [0, g/2)
+ * and [g/2, g) (integer division, hr_sim_search), so as g grows the heavy
+ * GPUs first fill r0 and then move on to r1: r0's load, and with it the
+ * verdict, is not monotone in g. */
+static const char TREE_NM[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 100}\n"
+    "  - {id: r0, kind: rack, parent: site,\n"
+    "     device: {type: trip_unit, curve: LI, in_a: 1.6, tr_s: 8, ii: 10}}\n"
+    "  - {id: r1, kind: rack, parent: site}\n"
+    "  - {id: g00, kind: gpu, parent: r0, rating_w: 700}\n"
+    "  - {id: g01, kind: gpu, parent: r0, rating_w: 700}\n"
+    "  - {id: g02, kind: gpu, parent: r0, rating_w: 700}\n"
+    "  - {id: g03, kind: gpu, parent: r0, rating_w: 700}\n"
+    "  - {id: g10, kind: gpu, parent: r1, rating_w: 700}\n"
+    "  - {id: g11, kind: gpu, parent: r1, rating_w: 700}\n"
+    "  - {id: g12, kind: gpu, parent: r1, rating_w: 700}\n"
+    "  - {id: g13, kind: gpu, parent: r1, rating_w: 700}\n";
+
+/* r0's load [W] at g GPUs, written out from the scaling rule. */
+static double nm_r0_w(int g)
+{
+  double p = 0.0;
+  for (int j = 0; j < g && j < 4; j++)
+    p += j < g * 4 / 8 ? 100.0 : 700.0;
+  return p;
+}
+
+static void test_search_scan_nonmonotone(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load_tree(TREE_NM);
+  hr_diag_t e;
+  hr_scenario_t sc;
+  hr_workload_t w[2];
+  batch_scenario(&sc, &w[0], 30.0, 0.0);
+  sc.populate = HR_POP_TREE;
+  w[0].gpu_end = 4;
+  w[0].power_w = 100;
+  w[1] = w[0];
+  w[1].gpu_first = 4;
+  w[1].gpu_end = 8;
+  w[1].power_w = 700;
+  sc.work = w;
+  sc.n_work = 2;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  /* The closed form: a count passes when r0's RMS current, balanced over
+   * three phases, stays below 1.76 A; nothing trips within 30 s (1,600 W,
+   * 1.39 Ir, takes 234 s x ln(1.94 / 0.72) = 230 s from cold). */
+  const double i_per_w = 1.0 / (3.0 * 415.0 / sqrt(3.0)), i_trip = 1.1 * 1.6;
+  int want_prefix = 0, want_max = 0, want_fails_below = 0, ok_at[9] = {0};
+  for (int g = 1; g <= 8; g++) {
+    ok_at[g] = nm_r0_w(g) * i_per_w < i_trip;
+    if (ok_at[g])
+      want_max = g;
+  }
+  while (want_prefix < 8 && ok_at[want_prefix + 1])
+    want_prefix++;
+  for (int g = 1; g < want_max; g++)
+    want_fails_below += !ok_at[g];
+  /* P P F F F P P P: the prefix is 2, 8 passes again. */
+  assert_int_equal(want_prefix, 2);
+  assert_int_equal(want_max, 8);
+  assert_int_equal(want_fails_below, 3);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  hr_sim_search_result_t res;
+  /* Bisection tries the top count first, sees it pass, and answers 8: a
+   * count whose fill-up passed through three failing counts. */
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 8);
+  assert_int_equal(res.monotone, -1);
+  hr_sim_search_result_free(&res);
+  cfg.scan = 1;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal((int)res.n_trials, 8);
+  for (size_t k = 0; k < res.n_trials; k++) {
+    const hr_sim_trial_t *tr = &res.trials[k];
+    double ratio = nm_r0_w(tr->gpus) * i_per_w / i_trip;
+    print_message("scan: %d GPUs: r0 %.0f W, sustained %.5f (closed form %.5f) -> %s\n", tr->gpus,
+                  nm_r0_w(tr->gpus), tr->max_sustain, ratio, tr->ok ? "ok" : "fails");
+    assert_int_equal(tr->gpus, (int)k + 1);
+    assert_int_equal(tr->trips, 0);
+    assert_true(fabs(tr->max_sustain - ratio) < 2e-3 * ratio);
+    assert_int_equal(tr->ok, ok_at[tr->gpus]);
+  }
+  assert_int_equal(res.gpus, want_prefix);
+  assert_int_equal(res.gpus_max_pass, want_max);
+  assert_int_equal(res.n_fail_below, want_fails_below);
+  assert_int_equal(res.monotone, 0);
+  assert_true(res.bracketed);
+  hr_sim_search_result_free(&res);
+  /* A monotone case (TREE8, the 4-A unit trips from five GPUs): the scan
+   * agrees with bisection and says so. */
+  hr_tree_t *t8 = load_tree(TREE8);
+  hr_scenario_t sc8;
+  hr_workload_t w8;
+  batch_scenario(&sc8, &w8, 30.0, 0.0);
+  assert_int_equal(hr_sim_search(&sc8, t8, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 4);
+  assert_int_equal(res.gpus_max_pass, 4);
+  assert_int_equal(res.n_fail_below, 0);
+  assert_int_equal(res.monotone, 1);
+  assert_int_equal((int)res.n_trials, 8);
+  hr_sim_search_result_free(&res);
+  hr_tree_destroy(t8);
+  hr_tree_destroy(t);
+}
+
+/* ---- contingencies held for the long-time band ------------------------------ */
+
+/* TREE_2N's 5-A trip units (tr 8 s, k 1.1): the thermal image's time
+ * constant tau = tr / -ln(1 - k^2 / 36) (protect.c calibrates the cold trip
+ * at 6 Ir to tr).  Batch work at 700 W on 8 GPUs, feed b lost at 10 s for
+ * good: brk-a then carries I = 8 x I_gpu = 7.79 A = 1.56 Ir, from the image
+ * theta0 = (I / 2 / Ir)^2 (1 - exp(-10 / tau)) the half load left, and trips
+ * after tau ln((x^2 - theta0) / (x^2 - k^2)), x = I / Ir: 161 s, past the
+ * minute the scenario runs after the fault (the I^2t asymptote
+ * tr (6 Ir / I)^2 gives 118 s, also past it). */
+static const char SCEN_2N_LONG[] = "version: 1\n"
+                                   "tree: t.yaml\n"
+                                   "duration_s: 70\n"
+                                   "step_ms: 10\n"
+                                   "sample_s: 10\n"
+                                   "gpus: 12\n"
+                                   "workloads:\n"
+                                   "  - {kind: batch, gpus: [0, 12], power_w: 700}\n"
+                                   "contingencies:\n"
+                                   "  - {kind: feed_loss, feed: b, at_s: 10}\n";
+
+static void test_search_cont_long_band(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load_tree(TREE_2N);
+  hr_diag_t e;
+  hr_scenario_t sc;
+  assert_int_equal(
+      hr_scenario_load_buffer(SCEN_2N_LONG, strlen(SCEN_2N_LONG), "s.yaml", ".", &sc, &e), HR_OK);
+  const double k2 = 1.1 * 1.1, tau = 8.0 / -log1p(-k2 / 36.0);
+  const double i_gpu = 700.0 / (3.0 * 415.0 / sqrt(3.0)), ir = 5.0, at = 10.0;
+  const int g = 8;
+  double x = g * i_gpu / ir, xh = x / 2.0;
+  double th0 = xh * xh * -expm1(-at / tau);
+  double t_trip = at + tau * log((x * x - th0) / (x * x - k2));
+  print_message("long band: tau %.3f s, trip expected at %.2f s (%.1f s after the fault; I^2t "
+                "%.1f s)\n",
+                tau, t_trip, t_trip - at, 8.0 * 36.0 / (x * x));
+  assert_true(t_trip - at > 60.0 && t_trip < at + 3.0 * tau);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.gpus_lo = cfg.gpus_hi = g;
+  hr_sim_search_result_t res;
+  /* The earlier run length: no trip in the 60 s after the fault (only the
+   * sustained-minute projection fails it). */
+  cfg.cont_settle_tau = 0.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal((int)res.n_trials, 1);
+  assert_true(fabs(res.tau_max_s - tau) < 1e-9 * tau);
+  assert_int_equal(res.trials[0].cont_run, 1);
+  assert_int_equal(res.trials[0].cont_trips, 0);
+  assert_true(res.trials[0].cont_t_s == 70.0);
+  assert_true(res.trials[0].cont_max_sustain > 1.0);
+  hr_sim_search_result_free(&res);
+  /* The new rule: run 3 tau after the fault; the trip shows. */
+  cfg.cont_settle_tau = 3.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  const hr_sim_trial_t *tr = &res.trials[0];
+  assert_true(fabs(tr->cont_t_s - (at + 3.0 * tau)) < 1e-9 * tr->cont_t_s);
+  assert_int_equal(tr->cont_trips, 1);
+  assert_true(tr->fail & HR_SIM_FAIL_CONT);
+  assert_int_equal(res.gpus, 0);
+  hr_sim_search_result_free(&res);
+  /* When it trips, from a direct run of the same contingency. */
+  hr_scenario_t one = sc;
+  one.gpus = g;
+  hr_workload_t wl = sc.work[0];
+  wl.gpu_end = g * wl.gpu_end / 12;
+  one.work = &wl;
+  one.events = sc.contingencies;
+  one.n_events = 1;
+  one.duration_s = at + 3.0 * tau;
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&one, t, &ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  hr_sim_result_t r;
+  assert_int_equal(hr_sim_result(s, &r), HR_OK);
+  double seen_t = NAN;
+  for (size_t k = 0; k < r.n_nodes; k++)
+    if (r.nodes[k].tripped)
+      seen_t = r.nodes[k].trip_t_s;
+  print_message("long band: tripped at %.2f s (closed form %.2f s)\n", seen_t, t_trip);
+  assert_int_equal(r.trips, 1);
+  assert_true(fabs(seen_t - t_trip) < 0.5); /* 10-ms steps, the GPUs' first slew */
+  hr_sim_destroy(s);
+  /* A bound on the run's length below the trip hides it again; the load
+   * then stands uncut in the last window, which fails the projection. */
+  cfg.cont_max_s = 120.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_true(res.trials[0].cont_t_s == 120.0);
+  assert_int_equal(res.trials[0].cont_trips, 0);
+  assert_true(res.trials[0].cont_end_sustain > 1.0);
+  assert_true(res.trials[0].fail & HR_SIM_FAIL_CONT);
+  hr_sim_search_result_free(&res);
+  cfg.cont_max_s = -1.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "cont_max_s");
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
+/* The same fault under the headroom policy, whose budgets act on the
+ * survivor's thermal image: it lets the load stand while the image is cool
+ * (the minute after the fault, projected, would trip brk-a: the earlier
+ * rule fails the count) and cuts before the image reaches its margin; held
+ * for 3 tau it never trips and settles below the ultimate tripping
+ * current, so the count passes. */
+static void test_search_cont_policy_cuts(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load_tree(TREE_2N);
+  hr_diag_t e;
+  hr_scenario_t sc;
+  assert_int_equal(
+      hr_scenario_load_buffer(SCEN_2N_LONG, strlen(SCEN_2N_LONG), "s.yaml", ".", &sc, &e), HR_OK);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.gpus_lo = cfg.gpus_hi = 8;
+  hr_sim_search_result_t res;
+  cfg.cont_settle_tau = 0.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  const hr_sim_trial_t *tr = &res.trials[0];
+  print_message("headroom, earlier rule: base %s, contingency trips %u, heaviest minute %.4f, "
+                "work %.4f -> %s\n",
+                tr->fail & ~(unsigned)HR_SIM_FAIL_CONT ? "fails" : "ok", tr->cont_trips,
+                tr->cont_max_sustain, tr->cont_work_frac, tr->ok ? "ok" : "fails");
+  assert_int_equal(tr->fail, HR_SIM_FAIL_CONT);
+  assert_int_equal(tr->cont_trips, 0);
+  assert_true(tr->cont_max_sustain >= 1.0);
+  hr_sim_search_result_free(&res);
+  cfg.cont_settle_tau = 3.0;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  tr = &res.trials[0];
+  print_message("headroom, held 3 tau (%.0f s): trips %u, heaviest minute %.4f, last minute "
+                "%.4f, work %.4f -> %s\n",
+                tr->cont_t_s, tr->cont_trips, tr->cont_max_sustain, tr->cont_end_sustain,
+                tr->cont_work_frac, tr->ok ? "ok" : "fails");
+  assert_int_equal(tr->cont_trips, 0);
+  assert_true(tr->cont_max_sustain >= 1.0); /* it did let the load stand at first */
+  assert_true(tr->cont_end_sustain < 1.0);
+  assert_true(tr->ok);
+  assert_int_equal(res.gpus, 8);
+  hr_sim_search_result_free(&res);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -809,6 +1076,9 @@ int main(void)
       cmocka_unit_test(test_search_capped_time),
       cmocka_unit_test(test_search_slo),
       cmocka_unit_test(test_search_over_cont),
+      cmocka_unit_test(test_search_scan_nonmonotone),
+      cmocka_unit_test(test_search_cont_long_band),
+      cmocka_unit_test(test_search_cont_policy_cuts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
