@@ -33,9 +33,9 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-POLICIES = ["none", "static70", "static60", "dynamo", "polca", "thunderbolt", "headroom",
-            "headroom-flat", "headroom-smooth", "headroom-band", "headroom-admit", "lease-3band",
-            "lease-2thr"]
+POLICIES = ["none", "static70", "static60", "dynamo", "polca", "polca-power", "thunderbolt",
+            "headroom", "headroom-flat", "headroom-smooth", "headroom-band", "headroom-admit",
+            "lease-3band", "lease-2thr"]
 CAP_POLICIES = ["none", "static70", "dynamo", "polca", "thunderbolt", "headroom",
                 "headroom-flat"]
 

@@ -156,6 +156,11 @@ typedef struct hr_simgpu_cfg {
   double delay_ms;      /* a new cap takes effect after this [ms] >= 0; default 5 */
   double slew_w_per_ms; /* power moves toward its target at most this fast [W/ms] > 0;
                            default 80 (about 8 ms from 50 W to 700 W) */
+  /* Clock locks (hr_actuator_lock_clocks; after delay_ms, (0, 0) resets): under a locked
+   * maximum r x clock_max_mhz the demand above idle is scaled by r^clock_power_exp (the
+   * simulator's clock model, docs/sim.md "Clock locks"); the cap still applies. */
+  double clock_max_mhz;   /* highest clock [MHz] > 0; default 1980 (H100 SXM) */
+  double clock_power_exp; /* > 0; default 1 / 0.647 */
 } hr_simgpu_cfg_t;
 
 /* Fills cfg with the defaults above for n_gpus GPUs. */

@@ -120,6 +120,16 @@ typedef struct hr_agent_cfg {
   /* HR_LOOP_DYNAMO and HR_LOOP_POLCA take their thresholds from lease.coord (cap_frac,
    * target_frac, uncap_frac, bucket_w; t1_frac, t2_frac, uncap_pct, prio_split,
    * low_cap_frac, high_cap_frac: fractions of a node's limit_w and of a GPU's rating). */
+  /* HR_LOOP_POLCA's actuator: clock locks (1, the preset: POLCA caps GPU frequency) or the
+   * power caps low_cap_frac / high_cap_frac x rating (0: `polca-power`).  A lock is sent as
+   * hr_actuator_lock_clocks(dev, clock_lo_mhz, frac x clock_max_mhz), frac polca_low_clock_frac
+   * for low priority above T1 and polca_high_clock_frac for the others above T2; an unlocked
+   * GPU is reset (0, 0).  A lock is not a power limit: the caps stay at their highest. */
+  int polca_clocks;
+  double polca_low_clock_frac;  /* (0, 1]; default 0.769 [M] (docs/loop.md) */
+  double polca_high_clock_frac; /* (0, 1]; default 0.889 [M] */
+  int clock_max_mhz;            /* the GPUs' highest graphics clock; default 1980 (H100 SXM) */
+  int clock_lo_mhz;             /* the lock range's lower end; default 0 [M] (docs/loop.md) */
   int upper_every;      /* HR_LOOP_DYNAMO: a controller with a rated node below it decides every
                            upper_every periods (Dynamo: 9-s upper over 3-s leaf controllers: 3) */
   uint64_t seed;        /* PRNG seed for randomized unthrottling; default 1 */
@@ -199,7 +209,7 @@ typedef struct hr_agent_step_info {
   int64_t t_ns;
   int decided;           /* 1 when this step ran a decision */
   hr_decision_why_t why; /* its reason */
-  size_t caps_set;       /* cap calls made */
+  size_t caps_set;       /* cap calls made (clock locks included) */
   double node_p_w;       /* the node's power as the agent sees it [W] */
   double forecast_w;     /* predicted peak over the horizon [W]; NAN without predictor */
   double granted_w;      /* sum of the GPUs' caps [W] */
@@ -226,6 +236,10 @@ typedef struct hr_agent_stats {
    * last refusal's code (HR_OK if none); hr_agent_smoothing_error gives the first's message. */
   uint64_t smooth_sets, smooth_errors;
   int last_smooth_err;
+  /* Clock locks (HR_LOOP_POLCA with polca_clocks): calls made (resets included) and refused,
+   * the last refusal's code (HR_OK if none). */
+  uint64_t clock_locks, clock_errors;
+  int last_clock_err;
 } hr_agent_stats_t;
 
 typedef struct hr_agent hr_agent_t;
@@ -302,6 +316,10 @@ HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_
 
 /* The last cap sent to leaf k [W] (NAN before any). */
 HR_API double hr_agent_cap_w(const hr_agent_t *a, size_t leaf);
+
+/* The clock lock's maximum in force on leaf k [MHz] as the agent last set it (0: unlocked or
+ * never locked; -1 for a bad argument). */
+HR_API int hr_agent_clock_mhz(const hr_agent_t *a, size_t leaf);
 
 HR_API int hr_agent_stats(const hr_agent_t *a, hr_agent_stats_t *out);
 

@@ -99,6 +99,16 @@ typedef struct hr_sim_gpu_cfg {
   double slew_w_per_ms; /* default 80 (hr_simgpu default; unmeasured) */
   double gamma;         /* throughput = ((cap - idle)/(demand - idle))^gamma below the
                            demand; default 1/3 (CMOS dynamic power ~ f V^2 with V ~ f) */
+  /* The GPU under a clock lock (hr_actuator_lock_clocks; docs/sim.md, "Clock locks"): at
+   * a locked maximum clock r x clock_max_mhz its power above idle is the unlocked power's
+   * above idle x r^clock_power_exp, an inference iteration's prefill part takes 1 / r as
+   * long (compute bound) and its decode part r^-clock_decode_exp as long (memory bound);
+   * a training or batch GPU runs as if capped at its locked power.  The power cap still
+   * applies on top. */
+  double clock_max_mhz;    /* highest graphics clock, default 1980 (H100 SXM) [M] */
+  double clock_power_exp;  /* default 1 / 0.647 = 1.546: Splitwise's capped prefill, as a
+                              clock (sim_infer.c) */
+  double clock_decode_exp; /* default 0.1 [M]: decode barely slows */
 } hr_sim_gpu_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */
@@ -263,6 +273,10 @@ typedef struct hr_sim_result {
    * between tokens [s], p50 / p99 (histogram bins of 12 %: a percentile is
    * its bin's upper edge), requests generated and completed, output tokens. */
   double ttft_p50_s, ttft_p99_s, tbt_p50_s, tbt_p99_s;
+  /* The same p99s over the high-priority inference workloads only (priority at
+   * least the agent's lease.coord.prio_split, 1 by default: the GPUs POLCA caps
+   * last); NAN without any. */
+  double ttft_hi_p99_s, tbt_hi_p99_s;
   uint64_t inf_requests, inf_completed, inf_tokens;
   const hr_sim_node_result_t *nodes; /* hr_tree_count entries, borrowed from the simulator */
   size_t n_nodes;
@@ -323,7 +337,8 @@ typedef struct hr_sim_trial {
   double ramp_down_s;
   double osc_viol_s;            /* the base run's oscillation-band violation time [s] */
   double capped_frac;           /* the base run's capped_s / t_s */
-  double ttft_p99_s, tbt_p99_s; /* the base run's inference latency p99 [s]; NAN without */
+  double ttft_p99_s, tbt_p99_s; /* the base run's inference latency p99 [s] that the SLO judges
+                                   (high priority only with slo_high_only); NAN without */
   double over_cont_s; /* the base run's longest time any node spent above its cont_w [s] */
   unsigned fail;      /* HR_SIM_FAIL_* bits; 0 when ok */
   int ok;             /* fail == 0 */
@@ -381,6 +396,10 @@ typedef struct hr_sim_search_cfg {
   double max_capped_frac;
   double max_over_cont_s;
   double max_ttft_p99_s, max_tbt_p99_s;
+  /* 1: the latency SLO judges the high-priority inference workloads' requests only
+   * (hr_sim_result_t.ttft_hi_p99_s, POLCA protects those and lets low priority absorb
+   * its caps); 0 (default): every request. */
+  int slo_high_only;
   hr_sim_trial_fn on_trial;
   void *user;
   /* Polled (with user) at every sample_s of every run when not NULL: a

@@ -61,8 +61,8 @@
 /* The policies of hr_sim_policy_cfg (headroom sim and headroom capacity), for
  * --help and the refusals. */
 #define CLI_SIM_POLICIES                                                                           \
-  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat,\n"               \
-  "headroom-smooth, headroom-band, headroom-admit, lease-3band, lease-2thr"
+  "none, static70, static60, dynamo, polca, polca-power, thunderbolt, headroom,\n"                 \
+  "headroom-flat, headroom-smooth, headroom-band, headroom-admit, lease-3band, lease-2thr"
 
 int cmd_meter(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

@@ -83,7 +83,7 @@ static void on_record(const hr_record_t *rec, void *user)
 /* The policies of hr_sim_policy_cfg and the actuators, for --help and the
  * refusals. */
 #define POLICIES                                                                                   \
-  "none, static70, static60, dynamo, polca, thunderbolt, headroom, headroom-flat, "                \
+  "none, static70, static60, dynamo, polca, polca-power, thunderbolt, headroom, headroom-flat, "   \
   "lease-3band, "                                                                                  \
   "lease-2thr, headroom-smooth, headroom-band"
 #define ACTUATORS "sim, nvml, rapl"
@@ -121,8 +121,8 @@ int cmd_agent(int argc, char **argv)
        .kind = CLI_STR,
        .dst = &policy,
        .arg = "P",
-       .help = "none, static70, static60, dynamo, polca, thunderbolt,\nheadroom, headroom-flat, "
-               "lease-3band, lease-2thr, headroom-smooth, headroom-band\n"
+       .help = "none, static70, static60, dynamo, polca (clock locks),\npolca-power, thunderbolt, "
+               "headroom, headroom-flat, lease-3band, lease-2thr,\nheadroom-smooth, headroom-band "
                "(these two need NVML power smoothing)\n(default headroom; headroom-admit "
                "exists in the simulator only)"},
       {.name = "--meter-node",

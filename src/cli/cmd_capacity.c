@@ -138,7 +138,7 @@ int cmd_capacity(int argc, char **argv)
   double max_over_cont_s = -1.0;                                             /* < 0: not judged */
   double cont_settle = 3.0, cont_max_s = 0.0;
   int step = 0, lo = 0, hi = -1, quiet = 0, json = 0, no_grid = 0, rises_only = 0, no_cont = 0;
-  int scan = 0;
+  int slo_high = 0, scan = 0;
   const cli_opt_t opts[] = {
       {.name = "--policy",
        .kind = CLI_STR,
@@ -257,6 +257,11 @@ int cmd_capacity(int argc, char **argv)
        .help = "inference SLO: time to first token met by 99 % of requests (POLCA's kind of "
                "criterion; default: not judged)",
        CLI_RANGE_GT(0, 1e9)},
+      {.name = "--slo-high-priority",
+       .kind = CLI_FLAG,
+       .dst = &slo_high,
+       .help = "the inference SLO judges the high-priority workloads' requests only (priority >= "
+               "1; POLCA protects those)"},
       {.name = "--max-tbt-p99-ms",
        .kind = CLI_DBL,
        .dst = &max_tbt_p99_ms,
@@ -408,6 +413,7 @@ int cmd_capacity(int argc, char **argv)
   scfg.poll_stop = poll_stop;
   scfg.grid_limits = !no_grid;
   scfg.ramp_rises_only = rises_only;
+  scfg.slo_high_only = slo_high;
   scfg.max_ramp_viol_s = max_ramp_viol_s;
   scfg.max_osc_viol_s = max_osc_viol_s;
   scfg.max_capped_frac = max_capped_pct / 100.0;
@@ -449,8 +455,9 @@ int cmd_capacity(int argc, char **argv)
   if (md && (max_ttft_p99_s > 0 || max_tbt_p99_ms > 0) &&
       fprintf(md,
               "Inference SLO: a count also fails when its TTFT p99 exceeds %g s or its TBT p99 "
-              "%g ms (0: not judged).\n\n",
-              max_ttft_p99_s, max_tbt_p99_ms) < 0)
+              "%g ms (0: not judged)%s.\n\n",
+              max_ttft_p99_s, max_tbt_p99_ms,
+              slo_high ? ", over the high-priority workloads' requests only" : "") < 0)
     pg.err = 1;
   if (md && max_over_cont_s >= 0 &&
       fprintf(md,

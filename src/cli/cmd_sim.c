@@ -107,7 +107,7 @@ int cmd_sim(int argc, char **argv)
        .dst = &policy,
        .arg = "P",
        .help = "the control policy (required): none, static70, static60,\n"
-               "dynamo, polca, thunderbolt, headroom, headroom-flat,\n"
+               "dynamo, polca, polca-power, thunderbolt, headroom, headroom-flat,\n"
                "headroom-smooth, headroom-band, headroom-admit, lease-3band,\n"
                "lease-2thr"},
       {.name = "--report",

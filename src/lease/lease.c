@@ -418,13 +418,29 @@ int hr_lease_sys_cap_w_many(const hr_lease_sys_t *s, const int32_t *nodes, size_
   if (!s || !nodes || !out_w)
     return HR_ERR_INVALID_ARG;
   int rc = HR_OK;
+  /* cap_at's usual cases inline, for a live non-root lease: before its
+   * expiry its grant; after it, with no coordinator stopped, its floor (the
+   * expiry fallback and hr__lease_fallback_w need a stopped one; a grant at
+   * its floor expires at once).  cap_at itself otherwise: the same value. */
+  const int32_t *restrict lidx = s->lidx, *restrict par = s->par;
+  const unsigned char *restrict dead = s->dead;
+  const int64_t *restrict exp_ns = s->lease_exp_ns;
+  const double *restrict lp_w = s->lease_p_w, *restrict floor_w = s->floor_w;
+  const size_t n_nodes = s->n;
+  const int none_stopped = s->n_stopped == 0;
   for (size_t j = 0; j < n; j++) {
-    if (nodes[j] < 0 || (size_t)nodes[j] >= s->n) {
+    if (nodes[j] < 0 || (size_t)nodes[j] >= n_nodes) {
       out_w[j] = NAN;
       rc = HR_ERR_INVALID_ARG;
       continue;
     }
-    out_w[j] = cap_at(s, (size_t)s->lidx[nodes[j]], t);
+    const size_t k = (size_t)lidx[nodes[j]];
+    if (dead[k] || par[k] < 0)
+      out_w[j] = cap_at(s, k, t);
+    else if (t < exp_ns[k])
+      out_w[j] = lp_w[k];
+    else
+      out_w[j] = none_stopped ? floor_w[k] : cap_at(s, k, t);
   }
   return rc;
 }

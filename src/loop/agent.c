@@ -53,11 +53,14 @@ struct hr_agent {
   double *demand_w;   /* per tree index, for hr_lease_sys_rebalance */
   /* per leaf */
   double *p_w;
-  int64_t *p_t_ns;      /* time of the reading; INT64_MIN: none yet */
-  hr_act_reading_t *rd; /* per leaf: this step's readings (hr_actuator_read_many) */
-  double granted_w;     /* the sum of the caps granted (cap_max_w for none sent yet) */
-  int granted_ok;       /* 0: a cap changed since granted_w was summed */
-  int32_t *roots;       /* tree indices of the roots, in order (node_limit_w) */
+  int64_t *p_t_ns;             /* time of the reading; INT64_MIN: none yet */
+  hr_act_reading_t *rd;        /* per leaf: this step's readings (hr_actuator_read_many) */
+  double *rp_w;                /* per leaf: this step's powers from power_fn */
+  hr__agent_power_fn power_fn; /* hr__agent_set_power_fn; NULL: none */
+  void *power_ctx;
+  double granted_w; /* the sum of the caps granted (cap_max_w for none sent yet) */
+  int granted_ok;   /* 0: a cap changed since granted_w was summed */
+  int32_t *roots;   /* tree indices of the roots, in order (node_limit_w) */
   size_t n_roots;
   int any_met; /* 1 once a meter's record has given a node a power */
   /* per tree index, compact copies of what the per-step loops read (the
@@ -82,7 +85,8 @@ struct hr_agent {
   double *want_w;     /* declared demand (hr_agent_push_want) */
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
-  double *cap_w; /* last cap sent; NAN before any */
+  double *cap_w;    /* last cap sent; NAN before any */
+  int32_t *clk_mhz; /* per leaf: the clock lock's maximum in force [MHz]; 0 unlocked */
   double *cap_min_w, *cap_max_w, *rating_w;
   double *probe_w;       /* the least a throttled leaf asks above its cap [W] (per decision) */
   uint32_t *thr_below;   /* per tree index: throttled leaves below it (per decision) */
@@ -113,6 +117,7 @@ struct hr_agent {
   int static_done;
   /* supply limit (hr_agent_set_supply): INFINITY when none */
   double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
+  double cap_min_sum_w; /* the leaves' cap_min_w summed in leaf order (envelope_clamp) */
   double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
   int64_t sup_t_ns, sup_bucket_ns;
   int sup_new;
@@ -263,6 +268,9 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
   cfg->band_target_frac = 0.8;
   cfg->band_down_frac_per_s = 0.002;
   cfg->band_floor_max_frac = 0.9;
+  cfg->polca_low_clock_frac = 0.769;
+  cfg->polca_high_clock_frac = 0.889;
+  cfg->clock_max_mhz = 1980; /* H100 SXM [M: NVIDIA's figure, not in our reference] */
   switch (policy) {
   case HR_LOOP_THREE_BAND:
     /* Dynamo (ISCA 2016): leaf controllers every 3 s; three bands at
@@ -290,9 +298,15 @@ int hr_agent_cfg_init(hr_agent_cfg_t *cfg, hr_loop_policy_t policy)
     break;
   case HR_LOOP_POLCA:
     /* POLCA (Patel et al., ASPLOS 2024; patent US20250377708A1): T1 0.80,
-     * T2 0.90 of the row's power, uncap 5 % below; low-priority GPUs to 0.7
-     * and high to 0.85 of their rating (POLCA caps frequency; a power cap
-     * here).  1-s loop: our choice. */
+     * T2 0.90 of the row's power, uncap 5 % below [M: the paper's values
+     * are not in our reference].  POLCA caps the GPU frequency on inference
+     * (orchestration.md §1.3, NVML section): low-priority GPUs to 0.769 and
+     * the others to 0.889 of the highest clock, the clocks at which a GPU
+     * drawing its 700-W TDP at full clock draws 0.70 and 0.85 of it (the
+     * power caps of `polca-power`) under the simulator's clock model
+     * (docs/sim.md, "Clock locks": (0.667)^0.647 and (0.833)^0.647) [M].
+     * 1-s loop: our choice. */
+    cfg->polca_clocks = 1;
     break;
   default:
     break;
@@ -310,6 +324,11 @@ static int cfg_check(const hr_agent_cfg_t *c)
   if ((int)c->policy < HR_LOOP_NONE || c->policy > HR_LOOP_POLCA)
     return HR_ERR_INVALID_ARG;
   if (c->upper_every < 1)
+    return HR_ERR_RANGE;
+  if (c->policy == HR_LOOP_POLCA && c->polca_clocks &&
+      !(c->polca_low_clock_frac > 0.0 && c->polca_low_clock_frac <= 1.0 &&
+        c->polca_high_clock_frac > 0.0 && c->polca_high_clock_frac <= 1.0 && c->clock_max_mhz > 0 &&
+        c->clock_lo_mhz >= 0 && c->clock_lo_mhz <= c->clock_max_mhz))
     return HR_ERR_RANGE;
   if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0)
     return HR_ERR_RANGE;
@@ -584,6 +603,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->hcap_cur_w);
   free(a->hcap_prev_w);
   free(a->cap_w);
+  free(a->clk_mhz);
   free(a->cap_min_w);
   free(a->cap_max_w);
   free(a->rating_w);
@@ -595,6 +615,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->rp_w);
   free(a->want_w);
   free(a->want_t_ns);
   free(a->met_p_w);
@@ -679,6 +700,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->hcap_cur_w = calloc(m, sizeof *a->hcap_cur_w);
   a->hcap_prev_w = calloc(m, sizeof *a->hcap_prev_w);
   a->cap_w = malloc(m * sizeof *a->cap_w);
+  a->clk_mhz = calloc(m, sizeof *a->clk_mhz);
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
   a->rating_w = calloc(m, sizeof *a->rating_w);
@@ -689,7 +711,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   if (!a->act_on || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
       !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
       !a->p_w || !a->p_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w || !a->hcap_prev_w ||
-      !a->cap_w || !a->cap_min_w || !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
+      !a->cap_w || !a->clk_mhz || !a->cap_min_w || !a->cap_max_w || !a->rating_w ||
+      !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -749,18 +772,22 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     const hr_tree_node_t *g = &nd[a->leaf_node[k]];
     a->rating_w[k] = g->rating_w > 0.0 ? g->rating_w : lim.cap_max_w;
   }
+  a->cap_min_sum_w = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    a->cap_min_sum_w += a->cap_min_w[k];
   a->thr_below = calloc(n, sizeof *a->thr_below);
   a->ctl = calloc(n, 1);
   a->ctl_state = calloc(n, 1);
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
+  a->rp_w = calloc(m, sizeof *a->rp_w);
   a->want_w = calloc(m, sizeof *a->want_w);
   a->want_t_ns = malloc(m * sizeof *a->want_t_ns);
   for (size_t k = 0; a->want_t_ns && k < m; k++)
     a->want_t_ns[k] = INT64_MIN;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
-      !a->prio || !a->scr_w) {
+      !a->prio || !a->scr_w || !a->rp_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -855,6 +882,14 @@ void hr__agent_set_plain(hr_agent_t *a, int on)
   }
 }
 
+void hr__agent_set_power_fn(hr_agent_t *a, hr__agent_power_fn fn, void *ctx)
+{
+  if (!a)
+    return;
+  a->power_fn = fn;
+  a->power_ctx = ctx;
+}
+
 void hr__agent_set_lease_plain(hr_agent_t *a, int on)
 {
   if (a && a->sys)
@@ -905,6 +940,11 @@ double hr_agent_cap_w(const hr_agent_t *a, size_t leaf)
   return a && leaf < a->n_leaves ? a->cap_w[leaf] : NAN;
 }
 
+int hr_agent_clock_mhz(const hr_agent_t *a, size_t leaf)
+{
+  return a && leaf < a->n_leaves ? (int)a->clk_mhz[leaf] : -1;
+}
+
 /* ---- inputs -------------------------------------------------------------------- */
 
 static void mark_input(hr_agent_t *a)
@@ -925,6 +965,118 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   a->p_w[leaf] = p_w;
   a->p_t_ns[leaf] = t_ns;
   return HR_OK;
+}
+
+/* read_leaves when every leaf's reading is valid and taken at t, its power
+ * in rp_w (hr__agent_set_power_fn): the steps of read_leaves with
+ * rd[k].valid = 1 and rd[k].t_ns = t. */
+static unsigned read_leaves_at(hr_agent_t *a, int64_t t, int roll)
+{
+  const size_t n = a->n_leaves;
+  const double *restrict rp = a->rp_w, *restrict rmax = a->read_max_w;
+  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
+  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
+  int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  int64_t t_in = 0;
+  int any_in = 0;
+  uint64_t bad = 0;
+  unsigned lost = 0;
+  if (!a->have_lat_in)
+    t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  /* A reading taken now is fresh when t - t <= stale_ns (and t is not the
+   * "none yet" mark): one test for every accepted reading. */
+  const int fresh_now = t != INT64_MIN && stale >= 0;
+  for (size_t k = 0; k < n; k++) {
+    double pr = rp[k];
+    int fresh;
+    double p;
+    if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
+      pw[k] = pr;
+      pt[k] = t;
+      any_in = 1;
+      fresh = fresh_now;
+      p = fresh ? pr : 0.0;
+    } else {
+      bad++;
+      fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+      p = fresh ? pw[k] : 0.0;
+    }
+    lcur[k] = p;
+    lost |= (unsigned)!fresh;
+    if (roll) {
+      bprev[k] = bcur[k];
+      bcur[k] = p;
+    } else if (p > bcur[k]) {
+      bcur[k] = p;
+    }
+  }
+  a->st.bad_readings += bad;
+  if (any_in && !a->have_lat_in) {
+    a->lat_in_ns = t_in;
+    a->have_lat_in = 1;
+  }
+  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
+}
+
+/* The step's reading pass (the plain form is in hr_agent_step): per leaf,
+ * take_power on a valid reading, the fresh power and the two-bucket peaks,
+ * with the arrays and settings in locals (restrict: the agent's arrays are
+ * separate allocations) so that no store makes the compiler reload them, and
+ * the latency clock read once before the pass instead of at the first
+ * accepted reading (mark_input: a wall-clock figure, never a decision's
+ * input).  take_power's test !(p >= 0) || !isfinite(p) || p > max rejects
+ * exactly what (p >= 0 && p < INFINITY && !(p > max)) does not accept (NaN
+ * fails every comparison).  Returns the events seen (telemetry loss). */
+static unsigned read_leaves(hr_agent_t *a, int64_t t, int read, int roll)
+{
+  const size_t n = a->n_leaves;
+  /* With the simulator's reader every reading is valid and taken at t
+   * (hr__agent_set_power_fn): the same steps on its powers, with t. */
+  if (read && a->power_fn && a->power_fn(a->power_ctx, n, t, a->rp_w))
+    return read_leaves_at(a, t, roll);
+  if (read)
+    (void)hr_actuator_read_many(a->act, 0, (int)n, HR_POWER_DEFAULT, t, a->rd);
+  const hr_act_reading_t *restrict rd = a->rd;
+  const double *restrict rmax = a->read_max_w;
+  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
+  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
+  int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  int64_t t_in = 0;
+  int any_in = 0;
+  uint64_t bad = 0;
+  unsigned lost = 0;
+  if (read && !a->have_lat_in)
+    t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
+  for (size_t k = 0; k < n; k++) {
+    if (read && rd[k].valid) {
+      double pr = rd[k].p_w;
+      if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k])) {
+        pw[k] = pr;
+        pt[k] = rd[k].t_ns <= t ? rd[k].t_ns : t;
+        any_in = 1;
+      } else {
+        bad++;
+      }
+    }
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : 0.0;
+    lcur[k] = p;
+    lost |= (unsigned)!fresh;
+    if (roll) {
+      bprev[k] = bcur[k];
+      bcur[k] = p;
+    } else if (p > bcur[k]) {
+      bcur[k] = p;
+    }
+  }
+  a->st.bad_readings += bad;
+  if (any_in && !a->have_lat_in) {
+    a->lat_in_ns = t_in;
+    a->have_lat_in = 1;
+  }
+  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
 }
 
 int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
@@ -1343,16 +1495,40 @@ static size_t decide_dynamo(hr_agent_t *a, int64_t t, hr_decision_why_t why)
   return sent;
 }
 
+/* Locks leaf k's clock at frac of the highest (frac >= 1: unlocked, NVML's
+ * reset) unless that is in force; returns 1 when a call was made.  A refused
+ * call leaves the state as it was, so the next decision tries again. */
+static size_t send_clock(hr_agent_t *a, size_t k, double frac)
+{
+  int32_t mhz = frac >= 1.0 ? 0 : (int32_t)lround(frac * a->cfg.clock_max_mhz);
+  if (frac < 1.0 && mhz < 1)
+    mhz = 1;
+  if (mhz == a->clk_mhz[k])
+    return 0;
+  int lo = mhz ? (a->cfg.clock_lo_mhz < mhz ? a->cfg.clock_lo_mhz : mhz) : 0;
+  int rc = hr_actuator_lock_clocks(a->act, (int)k, lo, mhz);
+  a->st.clock_locks++;
+  if (rc != HR_OK) {
+    a->st.clock_errors++;
+    a->st.last_clock_err = rc;
+  } else {
+    a->clk_mhz[k] = mhz;
+  }
+  return 1;
+}
+
 /* POLCA: per controller a level from its node's measured power (T1: the
  * low-priority GPUs below it capped, T2: all of them), lowered once the
  * power falls uncap_pct below the threshold that raised it; a GPU takes the
- * tightest cap of the controllers above it. */
+ * tightest cap of the controllers above it.  With polca_clocks the "cap" is
+ * a clock lock (POLCA caps frequency: orchestration.md §1.3), a fraction of
+ * the highest clock, and the power caps are left alone. */
 static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
 {
   const hr_coord_cfg_t *cc = &a->cfg.lease.coord;
-  double *cap = a->scr_w;
+  double *cap = a->scr_w; /* per leaf: its cap [W], or its clock fraction with clocks */
   for (size_t k = 0; k < a->n_leaves; k++)
-    cap[k] = a->cap_max_w[k];
+    cap[k] = a->cfg.polca_clocks ? 1.0 : a->cap_max_w[k];
   for (size_t s = 0; s < a->n_scope; s++) {
     int32_t c = a->scope[s];
     if (!a->ctl[c])
@@ -1376,15 +1552,24 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
     for (size_t k = 0; k < a->n_leaves; k++) {
       if (!below(a, k, c))
         continue;
-      double f = a->prio[k] < cc->prio_split ? cc->low_cap_frac : lv >= 2 ? cc->high_cap_frac : 1.0;
-      double v = f * a->rating_w[k];
+      double v;
+      if (a->cfg.polca_clocks) {
+        v = a->prio[k] < cc->prio_split ? a->cfg.polca_low_clock_frac
+            : lv >= 2                   ? a->cfg.polca_high_clock_frac
+                                        : 1.0;
+      } else {
+        double f = a->prio[k] < cc->prio_split ? cc->low_cap_frac
+                   : lv >= 2                   ? cc->high_cap_frac
+                                               : 1.0;
+        v = f * a->rating_w[k];
+      }
       if (v < cap[k])
         cap[k] = v;
     }
   }
   size_t sent = 0;
   for (size_t k = 0; k < a->n_leaves; k++)
-    sent += send_cap(a, k, cap[k], t, why);
+    sent += a->cfg.polca_clocks ? send_clock(a, k, cap[k]) : send_cap(a, k, cap[k], t, why);
   return sent;
 }
 
@@ -1397,13 +1582,20 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
                            int64_t *bucket_ns, int *is_new)
 {
   /* The least the caps can sum to without cutting a GPU below its draw
-   * (a GPU without a fresh reading: its present cap). */
+   * (a GPU without a fresh reading: its present cap).  The arrays in
+   * restrict locals (separate allocations): no store reloads them. */
+  const size_t n = a->n_leaves;
+  const int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  const double *restrict pw = a->p_w, *restrict capw = a->cap_w;
+  const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
+  double *restrict scr = a->scr_w;
   double draw = 0.0, floor_w = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-    double p = fresh ? a->p_w[k] : (isnan(a->cap_w[k]) ? a->cap_max_w[k] : a->cap_w[k]);
+  for (size_t k = 0; k < n; k++) {
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : (isnan(capw[k]) ? cmax[k] : capw[k]);
     draw += p;
-    floor_w += p > a->cap_min_w[k] ? p : a->cap_min_w[k];
+    floor_w += p > cmin[k] ? p : cmin[k];
   }
   if (*is_new) {
     *env_w = floor_w;
@@ -1430,13 +1622,17 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *env_w = lo + ramp_w_per_s;
   if (*env_w > lim_w)
     *env_w = lim_w;
-  double sum = 0.0, mins = 0.0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    double c = a->scr_w[k] < a->cap_min_w[k] ? a->cap_min_w[k] : a->scr_w[k];
-    a->scr_w[k] = c > a->cap_max_w[k] ? a->cap_max_w[k] : c;
-    sum += a->scr_w[k];
-    mins += a->cap_min_w[k];
+  /* The minima's sum is fixed at creation (cap_min_sum_w, summed in the
+   * same order as here); the plain form sums it again. */
+  double sum = 0.0, mins = a->plain ? 0.0 : a->cap_min_sum_w;
+  for (size_t k = 0; k < n; k++) {
+    double c = scr[k] < cmin[k] ? cmin[k] : scr[k];
+    scr[k] = c > cmax[k] ? cmax[k] : c;
+    sum += scr[k];
   }
+  if (a->plain)
+    for (size_t k = 0; k < n; k++)
+      mins += cmin[k];
   if (sum <= *env_w)
     return;
   /* Below the sum of the minima no cap can help: every GPU at its minimum. */
@@ -1571,7 +1767,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   /* Every leaf in one call (an actuator that reads many devices at once
    * saves a dispatch per device); a failed read leaves valid = 0. */
   const int read = a->read_act;
-  if (read)
+  if (read && a->plain)
     (void)hr_actuator_read_many(a->act, 0, (int)a->n_leaves, HR_POWER_DEFAULT, t, a->rd);
 
   /* Two-bucket peak per leaf: the demand is the peak of the last one to two
@@ -1582,21 +1778,25 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (roll)
     a->t_bucket_ns = t;
   unsigned events = 0;
-  for (size_t k = 0; k < a->n_leaves; k++) {
-    /* The sample's own time: a frozen meter's repeated sample goes stale. */
-    if (read && a->rd[k].valid)
-      (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
-    int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
-    double p = fresh ? a->p_w[k] : 0.0;
-    a->lcur_w[k] = p;
-    if (!fresh)
-      events |= HR_EVENT_TELEMETRY_LOSS;
-    if (roll) {
-      a->bmax_prev[k] = a->bmax_cur[k];
-      a->bmax_cur[k] = p;
-    } else if (p > a->bmax_cur[k]) {
-      a->bmax_cur[k] = p;
+  if (a->plain) {
+    for (size_t k = 0; k < a->n_leaves; k++) {
+      /* The sample's own time: a frozen meter's repeated sample goes stale. */
+      if (read && a->rd[k].valid)
+        (void)take_power(a, k, a->rd[k].p_w, a->rd[k].t_ns <= t ? a->rd[k].t_ns : t);
+      int fresh = a->p_t_ns[k] != INT64_MIN && t - a->p_t_ns[k] <= a->cfg.stale_ns;
+      double p = fresh ? a->p_w[k] : 0.0;
+      a->lcur_w[k] = p;
+      if (!fresh)
+        events |= HR_EVENT_TELEMETRY_LOSS;
+      if (roll) {
+        a->bmax_prev[k] = a->bmax_cur[k];
+        a->bmax_cur[k] = p;
+      } else if (p > a->bmax_cur[k]) {
+        a->bmax_cur[k] = p;
+      }
     }
+  } else {
+    events = read_leaves(a, t, read, roll);
   }
   if (!a->have_lat_in) {
     a->lat_in_ns = a->lat_clock.now_ns(a->lat_clock.ctx);

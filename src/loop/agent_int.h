@@ -17,4 +17,14 @@ void hr__agent_set_plain(hr_agent_t *a, int on);
  * baseline for the skip. */
 void hr__agent_set_lease_plain(hr_agent_t *a, int on);
 
+/* A reader of leaves 0 .. n-1's powers at once, set by the simulator for its
+ * GPUs: it fills p_w[0 .. n-1] and returns 1 only when reading those devices
+ * through the actuator (hr_actuator_read_many at t_ns) would give every one
+ * valid, taken at t_ns, with that power, and leave the actuator's error
+ * message empty; else it returns 0 and the agent reads through the actuator.
+ * What the agent does with the readings is the same either way: the reader
+ * saves the per-device reading records.  fn NULL: none (the default). */
+typedef int (*hr__agent_power_fn)(void *ctx, size_t n, int64_t t_ns, double *p_w);
+void hr__agent_set_power_fn(hr_agent_t *a, hr__agent_power_fn fn, void *ctx);
+
 #endif

@@ -238,9 +238,15 @@ double hr_predictor_push_hint(hr_predictor_t *p, double p_w, const hr_predict_hi
 
   /* The forecast made h steps ago can now be scored: track its miss. */
   if (t >= h) {
+    /* at(p, t - j) for j = 0 .. h-1, in that order: one modulo, then the
+     * ring index steps back (a 64-bit division per sample was most of a
+     * step's cost). */
     double actual = -INFINITY;
-    for (int j = 0; j < h; j++)
-      actual = fmax(actual, at(p, t - j));
+    int64_t i = t % p->len;
+    for (int j = 0; j < h; j++) {
+      actual = fmax(actual, p->x[i]);
+      i = i == 0 ? p->len - 1 : i - 1;
+    }
     double miss = actual - p->fc[(t - h) % (h + 1)];
     p->scale += (fabs(miss) - p->scale) * p->eta;
     double step = p->eta * fmax(p->scale, 1e-9) * 4.0;
@@ -260,8 +266,11 @@ double hr_predictor_push_hint(hr_predictor_t *p, double p_w, const hr_predict_hi
   if (per > h && t - per + h >= 0 && per < p->len - h - 1) {
     /* The same stretch of the schedule one period ago. */
     double s = -INFINITY;
-    for (int j = 1; j <= h; j++)
-      s = fmax(s, at(p, t + j - per));
+    int64_t i = (t + 1 - per) % p->len; /* at(p, t + j - per), j = 1 .. h */
+    for (int j = 1; j <= h; j++) {
+      s = fmax(s, p->x[i]);
+      i = i + 1 == p->len ? 0 : i + 1;
+    }
     base = fmax(base, s);
   }
   /* The hint counts where the committed load has risen by an octave or more
@@ -269,8 +278,10 @@ double hr_predictor_push_hint(hr_predictor_t *p, double p_w, const hr_predict_hi
    * steady load the present power already says more than the bin's typical
    * peak (which would flag every busy step against a high threshold). */
   int k = hint_bin(p, hint), kmin = k;
+  int64_t ib = t % (h + 1); /* hb's index of t - j, stepping back from j = 0 */
   for (int j = 1; j <= h && j <= t; j++) {
-    int kj = p->hb[(t - j) % (h + 1)];
+    ib = ib == 0 ? h : ib - 1;
+    int kj = p->hb[ib];
     kmin = kj >= 0 && kj < kmin ? kj : kmin;
   }
   p->hb[t % (h + 1)] = k;

@@ -307,8 +307,8 @@ static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
   o->ramp_down_s = r.ramp_down_s;
   o->osc_viol_s = r.osc_viol_s;
   o->capped_frac = r.t_s > 0.0 ? r.capped_s / r.t_s : 0.0;
-  o->ttft_p99_s = r.ttft_p99_s;
-  o->tbt_p99_s = r.tbt_p99_s;
+  o->ttft_p99_s = S->cfg->slo_high_only ? r.ttft_hi_p99_s : r.ttft_p99_s;
+  o->tbt_p99_s = S->cfg->slo_high_only ? r.tbt_hi_p99_s : r.tbt_p99_s;
   for (size_t k = 0; k < r.n_nodes; k++) {
     /* Provisioned power is the tree's (its rated nodes'), not a GPU's own
      * rating, which a GPU at its nameplate sits above by the 80 % rule. */

@@ -74,6 +74,12 @@ struct hr_sim {
   int32_t *slot_dev;  /* slot -> the agent's leaf */
   int32_t *slot_work; /* workload index, -1 none */
   double *dem_w, *p_w, *cap_w, *pend_cap_w, *speed;
+  /* clock locks (hr_actuator_lock_clocks), per slot: the locked maximum as a
+   * fraction of clock_max_mhz in force (1 unlocked) and its power factor
+   * r^clock_power_exp; one lock waiting for the actuation delay */
+  double *clk, *clk_pf, *pend_clk;
+  int64_t *pend_clk_t_ns;
+  int64_t pend_clk_min_ns; /* the earliest pend_clk_t_ns (INT64_MAX: none) */
   /* per slot: the power its node's conductor powers (ph_w) were last set
    * from; NAN before the first step (NAN equals nothing) */
   double *ph_p_w;
@@ -98,6 +104,7 @@ struct hr_sim {
   /* meter faults per slot: bit 1 frozen, bit 2 garbage (one bit per event
    * kind; overlapping events of one kind on a slot end together) */
   unsigned char *tel_fault;
+  int any_tel_fault; /* any tel_fault[k] set (sa_powers reads only without) */
   double *frz_p_w;
   int64_t *frz_t_ns;
   uint64_t garb_n;
@@ -130,8 +137,10 @@ struct hr_sim {
 
   /* inference workloads (NULL for the others), their latency samples */
   hr__infer_t **inf;
+  int any_inf; /* any inf[w] set: hr_sim_step's GPU pass takes the general loop */
   hr__lathist_t ttft, tbt;
-  int admit; /* admission shaping (hr_agent_cfg_t.admit) */
+  hr__lathist_t ttft_hi, tbt_hi; /* high-priority workloads' (lease.coord.prio_split) */
+  int admit;                     /* admission shaping (hr_agent_cfg_t.admit) */
   /* GPU power smoothing: only what the actuator received
    * (hr_actuator_set_smoothing, hr_actuator_set_power_floor), per slot the
    * profile in force and the one waiting for the actuation delay.  The
@@ -223,6 +232,26 @@ static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src
   return HR_OK;
 }
 
+/* The agent's reader of every GPU's power (hr__agent_set_power_fn): while
+ * telemetry flows and no meter is frozen or garbled, sa_read_many gives each
+ * device a valid reading taken at t_ns with its GPU's power, and
+ * hr_actuator_read_many leaves the error message empty; the powers alone,
+ * without the reading records.  Otherwise 0: the agent reads through the
+ * actuator. */
+static int sa_powers(void *ctx, size_t n, int64_t t_ns, double *p_w)
+{
+  (void)t_ns;
+  hr_sim_t *s = ctx;
+  if (s->telemetry_lost || s->any_tel_fault || n > (size_t)s->act->n)
+    return 0;
+  const int32_t *restrict ds = s->dev_slot;
+  const double *restrict pw = s->p_w;
+  for (size_t d = 0; d < n; d++)
+    p_w[d] = pw[ds[d]];
+  s->act->err[0] = '\0';
+  return 1;
+}
+
 static int sa_limits(hr_actuator_t *a, int dev, hr_act_limits_t *out)
 {
   hr_sim_t *s = a->impl;
@@ -278,6 +307,32 @@ static int sa_set_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* A clock lock (nvmlDeviceSetGpuLockedClocks; (0, 0) resets) takes effect
+ * after the same actuation delay as a cap, at the simulator's present time
+ * (the call carries none).  Only the maximum matters to the model: POLCA
+ * caps the frequency; the GPU clocks down below it by itself. */
+static int sa_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
+{
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots)
+    return HR_ERR_RANGE;
+  double r = 1.0;
+  if (min_mhz != 0 || max_mhz != 0) {
+    if (max_mhz < 1)
+      return hr__act_fail(a, HR_ERR_RANGE, "simulated GPU %d: clock lock %d..%d MHz", dev, min_mhz,
+                          max_mhz);
+    r = (double)max_mhz / s->g.clock_max_mhz;
+    if (r > 1.0)
+      r = 1.0; /* the GPU runs no faster than its highest clock */
+  }
+  int32_t k = s->dev_slot[dev];
+  s->pend_clk[k] = r;
+  s->pend_clk_t_ns[k] = s->t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  if (s->pend_clk_t_ns[k] < s->pend_clk_min_ns)
+    s->pend_clk_min_ns = s->pend_clk_t_ns[k];
+  return HR_OK;
+}
+
 /* The whole profile, in force after the actuation delay like a cap. */
 static int sa_set_smoothing(hr_actuator_t *a, int dev, const hr_act_smoothing_t *p, int64_t t_ns)
 {
@@ -314,13 +369,13 @@ static void sa_destroy(hr_actuator_t *a)
   (void)a; /* impl is the simulator, which owns itself */
 }
 
-static const hr__act_ops_t sim_ops = {"simgpu",     sa_read,      sa_limits,       sa_set_cap,
-                                      NULL,         NULL,         sa_name,         sa_destroy,
-                                      sa_read_many, sa_set_floor, sa_set_smoothing};
+static const hr__act_ops_t sim_ops = {"simgpu",       sa_read,      sa_limits,       sa_set_cap,
+                                      sa_lock_clocks, NULL,         sa_name,         sa_destroy,
+                                      sa_read_many,   sa_set_floor, sa_set_smoothing};
 /* The same GPUs read one device at a time (hr__sim_set_plain). */
-static const hr__act_ops_t sim_ops_plain = {"simgpu", sa_read,      sa_limits,       sa_set_cap,
-                                            NULL,     NULL,         sa_name,         sa_destroy,
-                                            NULL,     sa_set_floor, sa_set_smoothing};
+static const hr__act_ops_t sim_ops_plain = {
+    "simgpu", sa_read,    sa_limits, sa_set_cap,   sa_lock_clocks,  NULL,
+    sa_name,  sa_destroy, NULL,      sa_set_floor, sa_set_smoothing};
 
 void hr__sim_set_plain(hr_sim_t *s, int on)
 {
@@ -379,6 +434,13 @@ int hr_sim_policy_cfg(const char *name, hr_agent_cfg_t *cfg)
     return hr_agent_cfg_init(cfg, HR_LOOP_DYNAMO);
   if (strcmp(name, "polca") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_POLCA);
+  if (strcmp(name, "polca-power") == 0) {
+    /* POLCA's thresholds acting through power caps (0.70 / 0.85 of the
+     * rating), the simulator's form before clock locks: for comparison. */
+    int rc = hr_agent_cfg_init(cfg, HR_LOOP_POLCA);
+    cfg->polca_clocks = 0;
+    return rc;
+  }
   /* The baselines' bands applied to headroom's leases (a hybrid). */
   if (strcmp(name, "lease-3band") == 0)
     return hr_agent_cfg_init(cfg, HR_LOOP_THREE_BAND);
@@ -514,6 +576,10 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->cap_w);
   free(s->pend_cap_w);
   free(s->speed);
+  free(s->clk);
+  free(s->clk_pf);
+  free(s->pend_clk);
+  free(s->pend_clk_t_ns);
   free(s->pend_t_ns);
   free(s->ph_w);
   free(s->powered);
@@ -596,6 +662,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (s->work[w].kind != HR_WORK_INFERENCE)
       continue;
     int rc = hr__infer_create(&s->work[w], sc->duration_s, &s->ttft, &s->tbt, &s->inf[w]);
+    if (rc == HR_OK && s->work[w].priority >= acfg->lease.coord.prio_split)
+      hr__infer_also(s->inf[w], &s->ttft_hi, &s->tbt_hi);
     if (rc != HR_OK) {
       hr_sim_destroy(s);
       if (rc == HR_ERR_RANGE)
@@ -604,6 +672,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
                     "get more than 16777216 requests (rate x duration)");
       return rc;
     }
+    s->any_inf = 1;
   }
   s->admit = acfg->admit;
   if (sc->n_events)
@@ -634,6 +703,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->cap_w = malloc(m * sizeof *s->cap_w);
   s->pend_cap_w = calloc(m, sizeof *s->pend_cap_w);
   s->speed = calloc(m, sizeof *s->speed);
+  s->clk = malloc(m * sizeof *s->clk);
+  s->clk_pf = malloc(m * sizeof *s->clk_pf);
+  s->pend_clk = calloc(m, sizeof *s->pend_clk);
+  s->pend_clk_t_ns = malloc(m * sizeof *s->pend_clk_t_ns);
   s->pend_t_ns = malloc(m * sizeof *s->pend_t_ns);
   s->tel_fault = calloc(m, 1);
   s->frz_p_w = calloc(m, sizeof *s->frz_p_w);
@@ -651,7 +724,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (!s->ph_p_w || !s->sm || !s->sm_pend || !s->sm_pend_t_ns || !s->sm_deny || !s->sm_fall_ns ||
       !s->slot_phase || !s->tel_fault || !s->frz_p_w || !s->frz_t_ns || !s->slot_node ||
       !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w ||
-      !s->pend_cap_w || !s->speed || !s->pend_t_ns) {
+      !s->pend_cap_w || !s->speed || !s->pend_t_ns || !s->clk || !s->clk_pf || !s->pend_clk ||
+      !s->pend_clk_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -673,6 +747,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->cap_w[k] = s->g.cap_max_w;
     s->pend_t_ns[k] = INT64_MAX;
     s->pend_min_ns = INT64_MAX;
+    s->clk[k] = s->clk_pf[k] = 1.0;
+    s->pend_clk_t_ns[k] = INT64_MAX;
+    s->pend_clk_min_ns = INT64_MAX;
     s->sm_pend_t_ns[k] = INT64_MAX;
     s->sm_pend_min_ns = INT64_MAX;
     /* A populated GPU idles from the start; an empty slot draws nothing. */
@@ -804,6 +881,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");
   }
   hr_agent_set_read_actuator(s->agent, 1);
+  hr__agent_set_power_fn(s->agent, sa_powers, s);
   /* The agent numbers its leaves in tree order; the slots are in population
    * order (docs/sim.md, populate), so the actuator translates. */
   int32_t *node_slot = malloc(s->n * sizeof *node_slot);
@@ -957,6 +1035,76 @@ static inline void gpu_to_phases(double *ph, unsigned phase, double p)
 }
 
 /* 1 when tree node x is node c or below it (either parent). */
+/* hr_sim_step's GPU pass for the common case: no power smoothing and no
+ * inference workload.  The general loop's steps for that case, in the same
+ * order on the same values (so the same results bit for bit), with the
+ * arrays in restrict locals (separate allocations) and the work sums in
+ * locals added in the loop's order, so that no store makes the compiler
+ * reload them.  Returns the site's power (the GPUs' sum, in slot order). */
+static double gpu_pass_lean(hr_sim_t *s, double idle_w, double mv, double dt, int *throttled_out)
+{
+  const size_t n = (size_t)s->n_pop;
+  const int32_t *restrict slot_work = s->slot_work, *restrict slot_node = s->slot_node;
+  const unsigned char *restrict powered = s->powered, *restrict slot_phase = s->slot_phase;
+  const double *restrict cap = s->cap_w;
+  double *restrict pw = s->p_w, *restrict dem = s->dem_w, *restrict spd = s->speed;
+  double *restrict php = s->ph_p_w, *restrict ph_w = s->ph_w;
+  job_t *restrict jobs = s->jobs;
+  const hr_workload_t *restrict work = s->work;
+  const hr_sim_gpu_cfg_t *g = &s->g;
+  double work_done = s->work_done, work_ideal = s->work_ideal, site_p = 0.0;
+  int throttled = 0;
+  for (size_t k = 0; k < n; k++) {
+    const int32_t w = slot_work[k];
+    const int up = powered[slot_node[k]];
+    const double c = cap[k];
+    double d = idle_w, sp = 1.0;
+    int busy = 0;
+    if (w >= 0) {
+      job_t *j = &jobs[w];
+      d = j->d_w;
+      busy = j->running;
+      if (!up) {
+        sp = 0.0;
+      } else if (c == j->memo_cap_w && d == j->memo_d_w) {
+        sp = j->memo_speed;
+      } else {
+        sp = speed_under_cap(g, c, d);
+        j->memo_cap_w = c;
+        j->memo_d_w = d;
+        j->memo_speed = sp;
+      }
+      if (busy) {
+        if (work[w].kind == HR_WORK_TRAINING) {
+          if (sp < j->speed)
+            j->speed = sp;
+        } else {
+          work_done += dt * sp;
+          work_ideal += dt;
+        }
+      }
+    }
+    dem[k] = d;
+    spd[k] = sp;
+    double target = up ? (d < c ? d : c) : 0.0;
+    if (up && target < idle_w)
+      target = idle_w;
+    double p = pw[k];
+    p = target > p ? (p + mv < target ? p + mv : target) : (p - mv > target ? p - mv : target);
+    pw[k] = p;
+    if (!(p == php[k])) {
+      gpu_to_phases(&ph_w[3 * (size_t)slot_node[k]], slot_phase[k], p);
+      php[k] = p;
+    }
+    site_p += p;
+    throttled |= up && busy && sp < 1.0;
+  }
+  s->work_done = work_done;
+  s->work_ideal = work_ideal;
+  *throttled_out = throttled;
+  return site_p;
+}
+
 static int under(const hr_sim_t *s, int32_t x, int32_t c)
 {
   if (x == c)
@@ -1011,6 +1159,9 @@ static void apply_events(hr_sim_t *s)
           s->tel_fault[k] &= (unsigned char)~bit;
         }
       }
+      s->any_tel_fault = 0;
+      for (size_t k = 0; k < (size_t)s->n_pop; k++)
+        s->any_tel_fault |= s->tel_fault[k] != 0;
       break;
     }
     case HR_SIM_UTILITY_OUTAGE:
@@ -1096,6 +1247,20 @@ int hr_sim_step(hr_sim_t *s)
     }
     s->pend_min_ns = next;
   }
+  /* Clock locks, likewise. */
+  if (s->pend_clk_min_ns <= t_end) {
+    int64_t next = INT64_MAX;
+    for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+      if (s->pend_clk_t_ns[k] <= t_end) {
+        s->clk[k] = s->pend_clk[k];
+        s->clk_pf[k] = s->clk[k] < 1.0 ? pow(s->clk[k], g->clock_power_exp) : 1.0;
+        s->pend_clk_t_ns[k] = INT64_MAX;
+      }
+      if (s->pend_clk_t_ns[k] < next)
+        next = s->pend_clk_t_ns[k];
+    }
+    s->pend_clk_min_ns = next;
+  }
   /* Smoothing floors set through the actuator, likewise. */
   if (s->sm_pend_min_ns <= t_end) {
     int64_t next = INT64_MAX;
@@ -1141,7 +1306,12 @@ int hr_sim_step(hr_sim_t *s)
   const double idle_w = g->idle_w, mv = g->slew_w_per_ms * (dt * 1e3);
   const int smooth = s->sm_on;
   int throttled = 0; /* any powered busy GPU below full speed this step */
-  for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+  /* Without smoothing or inference, gpu_pass_lean (the same steps); the
+   * loop below otherwise (and in the plain form). */
+  const int lean = !smooth && !s->any_inf && !s->plain;
+  if (lean)
+    site_p = gpu_pass_lean(s, idle_w, mv, dt, &throttled);
+  for (size_t k = 0; !lean && k < (size_t)s->n_pop; k++) {
     int32_t w = s->slot_work[k];
     int up = s->powered[s->slot_node[k]];
     double d = idle_w, sp = 1.0;
@@ -1151,16 +1321,21 @@ int hr_sim_step(hr_sim_t *s)
       const hr_workload_t *wl = &s->work[w];
       int off = (int)k - wl->gpu_first;
       if (off % wl->gpus_per_replica == 0) {
-        double cmin = INFINITY;
+        double cmin = INFINITY, rmin = 1.0;
         int all_up = 1;
         for (int q = 0; q < wl->gpus_per_replica; q++) {
           size_t kk = k + (size_t)q;
           if (s->cap_w[kk] < cmin)
             cmin = s->cap_w[kk];
+          if (s->clk[kk] < rmin)
+            rmin = s->clk[kk];
           all_up &= s->powered[s->slot_node[kk]];
         }
+        /* A replica's GPUs step together (tensor parallelism): the slowest
+         * clock sets the pace, the lowest cap the power. */
+        hr__infer_clock_t ck = {rmin, g->clock_power_exp, g->clock_decode_exp};
         hr__infer_step(s->inf[w], (size_t)(off / wl->gpus_per_replica), t, t + dt, cmin, all_up,
-                       s->admit, g->idle_w, g->gamma, &io);
+                       s->admit, g->idle_w, g->gamma, &ck, &io);
       }
       d = io.demand_w;
       sp = io.speed;
@@ -1175,16 +1350,26 @@ int hr_sim_step(hr_sim_t *s)
       job_t *j = &s->jobs[w];
       d = j->d_w;
       busy = j->running;
+      /* Under a clock lock a training or batch GPU runs as if capped at its
+       * power at the locked clock (docs/sim.md, "Clock locks"). */
+      double ce = s->cap_w[k];
+      if (s->clk[k] < 1.0 && d > idle_w) {
+        double dl = idle_w + (d - idle_w) * s->clk_pf[k];
+        if (dl < ce)
+          ce = dl;
+      }
       if (!up) {
         sp = 0.0;
-      } else if (s->cap_w[k] == j->memo_cap_w && d == j->memo_d_w) {
+      } else if (ce == j->memo_cap_w && d == j->memo_d_w) {
         sp = j->memo_speed;
       } else {
-        sp = speed_under_cap(g, s->cap_w[k], d);
-        j->memo_cap_w = s->cap_w[k];
+        sp = speed_under_cap(g, ce, d);
+        j->memo_cap_w = ce;
         j->memo_d_w = d;
         j->memo_speed = sp;
       }
+      if (ce < s->cap_w[k] && d > ce)
+        d = ce; /* what it draws at the locked clock */
       if (j->running) {
         if (s->work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)
@@ -1550,6 +1735,8 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->ttft_p99_s = hr__lathist_quantile(&s->ttft, 0.99);
   o->tbt_p50_s = hr__lathist_quantile(&s->tbt, 0.50);
   o->tbt_p99_s = hr__lathist_quantile(&s->tbt, 0.99);
+  o->ttft_hi_p99_s = hr__lathist_quantile(&s->ttft_hi, 0.99);
+  o->tbt_hi_p99_s = hr__lathist_quantile(&s->tbt_hi, 0.99);
   for (size_t w = 0; w < s->n_work; w++)
     if (s->inf[w])
       hr__infer_totals(s->inf[w], &o->inf_requests, &o->inf_completed, &o->inf_tokens);

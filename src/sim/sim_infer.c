@@ -26,7 +26,10 @@
  * prompt time x 1.30, token time x 1.00 on every row); the 70 % cap level
  * is the paper's, not in the file [M].  The decode part keeps the training
  * model's gamma (1/3, [M]): Splitwise shows no token slowdown under its cap,
- * which the model gives whenever the cap is above the decode's draw. */
+ * which the model gives whenever the cap is above the decode's draw.
+ *
+ * Under a clock lock (docs/sim.md, "Clock locks") power and iteration time
+ * follow hr__infer_clock_w and hr__infer_slow below. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +64,44 @@ double hr__infer_power_w(double batch, double idle_w)
 
 #define GAMMA_PRE 0.647 /* ln 1.3 / ln(630 / 420): Splitwise's capped prefill */
 
+double hr__infer_clock_w(double p_w, double idle_w, const hr__infer_clock_t *ck)
+{
+  if (!ck || !(ck->r < 1.0) || !(p_w > idle_w))
+    return p_w;
+  return idle_w + (p_w - idle_w) * pow(ck->r, ck->power_exp);
+}
+
+/* Clock locks: the firmware meets a power cap by lowering the clock, so the
+ * capped prefill of Splitwise (time x 1.30 at x = 420 / 630 of the power
+ * above idle) is a clock model's prefill at r = 1 / 1.3 if prefill time goes
+ * as 1 / r (compute bound): power above idle ~ r^(1 / 0.647) = r^1.546,
+ * the default clock_power_exp, which makes a cap and the lock that draws the
+ * same power slow a prefill alike.  Decode is memory bound: its time goes as
+ * r^-clock_decode_exp, 0.1 by default [M] ("decode barely slows": on an
+ * RTX PRO 6000 a 2842 -> 180 MHz lock cost 1-6 % latency, decode 77-91 % of
+ * the time, Maliakel et al., arXiv 2501.08219; on an H200 decode draws
+ * 137-300 W and clock locks recover up to 32 % of its energy at minimal
+ * throughput loss, Ma et al., arXiv 2605.11999).  A cap below the locked
+ * clock's power slows the iteration further as a cap does, from that power. */
+double hr__infer_slow(double t_dec_s, double t_pre_s, double pw_w, double cap_w, double idle_w,
+                      double gamma, const hr__infer_clock_t *ck)
+{
+  double td = t_dec_s, tp = t_pre_s;
+  int locked = ck && ck->r < 1.0;
+  if (locked) {
+    pw_w = hr__infer_clock_w(pw_w, idle_w, ck);
+    td = t_dec_s * pow(ck->r, -ck->decode_exp);
+    tp = t_pre_s / ck->r;
+  }
+  if (cap_w < pw_w) {
+    double x = (cap_w - idle_w) / (pw_w - idle_w);
+    if (x < 1e-3)
+      x = 1e-3;
+    return (td * pow(x, -gamma) + tp * pow(x, -GAMMA_PRE)) / (t_dec_s + t_pre_s);
+  }
+  return locked ? (td + tp) / (t_dec_s + t_pre_s) : 1.0;
+}
+
 typedef struct seq {
   size_t req;
   int32_t pre_left, out_left, chunk; /* prompt tokens left, output tokens left, this iteration's
@@ -83,6 +124,7 @@ struct hr__infer {
   size_t n_rep;
   replica_t *rep;
   hr__lathist_t *ttft, *tbt;
+  hr__lathist_t *ttft2, *tbt2; /* a second pair (hr__infer_also), or NULL */
   uint64_t tokens, completed, requests;
   double ttft_sum_s;
   uint64_t ttft_n;
@@ -150,6 +192,12 @@ int hr__infer_create(const hr_workload_t *w, double duration_s, hr__lathist_t *t
   return HR_OK;
 }
 
+void hr__infer_also(hr__infer_t *f, hr__lathist_t *ttft, hr__lathist_t *tbt)
+{
+  f->ttft2 = ttft;
+  f->tbt2 = tbt;
+}
+
 size_t hr__infer_replicas(const hr__infer_t *f)
 {
   return f ? f->n_rep : 0;
@@ -159,16 +207,16 @@ size_t hr__infer_replicas(const hr__infer_t *f)
  * measured batch: the measurements give no lower power below it, so a
  * smaller batch would cost throughput and save nothing (the cap throttles
  * the rest). */
-static int admit_limit(double cap_w, double idle_w, int max_seqs)
+static int admit_limit(double cap_w, double idle_w, int max_seqs, const hr__infer_clock_t *ck)
 {
-  if (hr__infer_power_w(max_seqs, idle_w) <= cap_w)
+  if (hr__infer_clock_w(hr__infer_power_w(max_seqs, idle_w), idle_w, ck) <= cap_w)
     return max_seqs;
   int lo = (int)PB_N[0] < max_seqs ? (int)PB_N[0] : max_seqs, hi = max_seqs;
-  if (hr__infer_power_w(lo, idle_w) > cap_w)
+  if (hr__infer_clock_w(hr__infer_power_w(lo, idle_w), idle_w, ck) > cap_w)
     return lo;
   while (hi - lo > 1) {
     int mid = lo + (hi - lo) / 2;
-    if (hr__infer_power_w(mid, idle_w) <= cap_w)
+    if (hr__infer_clock_w(hr__infer_power_w(mid, idle_w), idle_w, ck) <= cap_w)
       lo = mid;
     else
       hi = mid;
@@ -189,12 +237,16 @@ static void finish_iter(hr__infer_t *f, replica_t *p, double t)
       if (s->pre_left <= 0) {
         /* The prompt is done: the first token comes with it. */
         hr__lathist_add(f->ttft, t - p->wl->req[s->req].t_s);
+        if (f->ttft2)
+          hr__lathist_add(f->ttft2, t - p->wl->req[s->req].t_s);
         f->ttft_sum_s += t - p->wl->req[s->req].t_s;
         f->ttft_n++;
         emits = 1;
       }
     } else if (s->pre_left <= 0) {
       hr__lathist_add(f->tbt, t - s->last_tok_s);
+      if (f->tbt2)
+        hr__lathist_add(f->tbt2, t - s->last_tok_s);
       emits = 1;
     }
     if (emits) {
@@ -214,11 +266,11 @@ static void finish_iter(hr__infer_t *f, replica_t *p, double t)
 
 /* Starts an iteration at t when there is work; returns 1 if one started. */
 static int start_iter(hr__infer_t *f, replica_t *p, double t, double cap_w, int admit,
-                      double idle_w, double gamma)
+                      double idle_w, double gamma, const hr__infer_clock_t *ck)
 {
   while (p->arrived < p->wl->n && p->wl->req[p->arrived].t_s <= t)
     p->arrived++;
-  int lim = admit ? admit_limit(cap_w, idle_w, f->sv.max_num_seqs) : f->sv.max_num_seqs;
+  int lim = admit ? admit_limit(cap_w, idle_w, f->sv.max_num_seqs, ck) : f->sv.max_num_seqs;
   while (p->admitted < p->arrived && p->n_run < lim) {
     const hr_plan_request_t *rq = &p->wl->req[p->admitted];
     seq_t *s = &p->run[p->n_run++];
@@ -252,21 +304,16 @@ static int start_iter(hr__infer_t *f, replica_t *p, double t, double cap_w, int 
   p->n_dec = n_dec;
   double t_dec = f->sv.step_s + f->sv.step_per_seq_s * n_dec;
   double t_pre = pre / f->sv.prefill_tok_per_s;
-  double pw = hr__infer_power_w(p->n_run, idle_w), slow = 1.0;
-  if (cap_w < pw) {
-    double x = (cap_w - idle_w) / (pw - idle_w);
-    if (x < 1e-3)
-      x = 1e-3;
-    double tt = t_dec * pow(x, -gamma) + t_pre * pow(x, -GAMMA_PRE);
-    slow = tt / (t_dec + t_pre);
-  }
+  double slow =
+      hr__infer_slow(t_dec, t_pre, hr__infer_power_w(p->n_run, idle_w), cap_w, idle_w, gamma, ck);
   p->slow = slow;
   p->t_end_s = t + (t_dec + t_pre) * slow;
   return 1;
 }
 
 void hr__infer_step(hr__infer_t *f, size_t r, double t0, double t1, double cap_w, int powered,
-                    int admit, double idle_w, double gamma, hr__infer_out_t *o)
+                    int admit, double idle_w, double gamma, const hr__infer_clock_t *ck,
+                    hr__infer_out_t *o)
 {
   replica_t *p = &f->rep[r];
   double busy = 0.0, slow_t = 0.0, n_t = 0.0;
@@ -282,7 +329,7 @@ void hr__infer_step(hr__infer_t *f, size_t r, double t0, double t1, double cap_w
   } else {
     double t = t0;
     while (t < t1) {
-      if (isnan(p->t_end_s) && !start_iter(f, p, t, cap_w, admit, idle_w, gamma)) {
+      if (isnan(p->t_end_s) && !start_iter(f, p, t, cap_w, admit, idle_w, gamma, ck)) {
         /* Idle until the next arrival. */
         double nx = p->arrived < p->wl->n ? p->wl->req[p->arrived].t_s : INFINITY;
         if (nx >= t1)
@@ -303,9 +350,11 @@ void hr__infer_step(hr__infer_t *f, size_t r, double t0, double t1, double cap_w
     o->busy = busy > 0.0;
     o->speed = busy > 0.0 ? slow_t / busy : 1.0;
     /* The power of the mean batch over the busy part, idle for the rest. */
-    o->demand_w = busy > 0.0 ? (busy / dt) * hr__infer_power_w(n_mean * dt / busy, idle_w) +
-                                   (1.0 - busy / dt) * idle_w
-                             : idle_w;
+    o->demand_w =
+        busy > 0.0 ? (busy / dt) * hr__infer_clock_w(hr__infer_power_w(n_mean * dt / busy, idle_w),
+                                                     idle_w, ck) +
+                         (1.0 - busy / dt) * idle_w
+                   : idle_w;
     o->busy_s = busy;
   }
   /* What the replica wants: every waiting request admitted. */
@@ -315,7 +364,7 @@ void hr__infer_step(hr__infer_t *f, size_t r, double t0, double t1, double cap_w
   double want_n = (double)p->n_run + (double)(arr - p->admitted);
   if (want_n > f->sv.max_num_seqs)
     want_n = f->sv.max_num_seqs;
-  o->want_w = hr__infer_power_w(want_n, idle_w);
+  o->want_w = hr__infer_clock_w(hr__infer_power_w(want_n, idle_w), idle_w, ck);
 }
 
 double hr__infer_mean_ttft_s(const hr__infer_t *f)

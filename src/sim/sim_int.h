@@ -100,15 +100,36 @@ typedef struct hr__infer_out {
   int busy;
 } hr__infer_out_t;
 
+/* A replica's clock lock (docs/sim.md, "Clock locks"): r the locked maximum
+ * over the highest clock (1 unlocked); power above idle x r^power_exp,
+ * prefill time x 1/r, decode time x r^-decode_exp. */
+typedef struct hr__infer_clock {
+  double r, power_exp, decode_exp;
+} hr__infer_clock_t;
+
 int hr__infer_create(const hr_workload_t *w, double duration_s, hr__lathist_t *ttft,
                      hr__lathist_t *tbt, hr__infer_t **out);
 void hr__infer_destroy(hr__infer_t *f);
+/* Also adds the workload's TTFT and TBT samples to ttft and tbt (borrowed). */
+void hr__infer_also(hr__infer_t *f, hr__lathist_t *ttft, hr__lathist_t *tbt);
 size_t hr__infer_replicas(const hr__infer_t *f);
 /* Advances replica r over [t0_s, t1_s) under cap_w (the lowest cap in force
- * on its GPUs); admit: 1 = admission shaping (the batch kept within the
- * cap's power).  No allocation. */
+ * on its GPUs) and clock ck (NULL: unlocked); admit: 1 = admission shaping
+ * (the batch kept within the cap's power).  An iteration takes its clock
+ * and cap when it starts.  No allocation. */
 void hr__infer_step(hr__infer_t *f, size_t r, double t0_s, double t1_s, double cap_w, int powered,
-                    int admit, double idle_w, double gamma, hr__infer_out_t *o);
+                    int admit, double idle_w, double gamma, const hr__infer_clock_t *ck,
+                    hr__infer_out_t *o);
+/* The time factor of one iteration of t_dec_s decode and t_pre_s prefill
+ * time drawing pw_w unlocked and uncapped, under clock ck (NULL: unlocked)
+ * and cap_w: (t_dec r^-a + t_pre / r) x^-gamma and x^-0.647 respectively,
+ * x = (cap - idle) / (p_clk - idle) when the clock's power p_clk = idle +
+ * (pw - idle) r^power_exp is above the cap, over t_dec + t_pre; 1 when
+ * neither acts.  For the simulator and its tests. */
+double hr__infer_slow(double t_dec_s, double t_pre_s, double pw_w, double cap_w, double idle_w,
+                      double gamma, const hr__infer_clock_t *ck);
+/* Per-GPU power of work drawing p_w unlocked at clock ck (NULL: unlocked). */
+double hr__infer_clock_w(double p_w, double idle_w, const hr__infer_clock_t *ck);
 /* Adds the workload's generated requests, completed requests and output
  * tokens to the counters. */
 void hr__infer_totals(const hr__infer_t *f, uint64_t *requests, uint64_t *completed,

@@ -63,7 +63,15 @@ static void simgpu_delay_and_slew(void **state)
   assert_non_null(strstr(hr_actuator_error(a), "outside 200.0..700.0"));
   assert_int_equal(hr_actuator_read(a, 5, HR_POWER_DEFAULT, 60 * MS, &r), HR_ERR_RANGE);
   assert_int_equal(hr_actuator_read(a, 0, HR_POWER_DEFAULT, 10 * MS, &r), HR_ERR_INVALID_ARG);
-  assert_int_equal(hr_actuator_lock_clocks(a, 0, 1000, 1500), HR_ERR_UNSUPPORTED);
+  /* A clock lock: enforced delay_ms after the GPU's last event (50 ms), the
+   * demand above idle scaled by (1500 / 1980)^(1 / 0.647); reset by 0, 0. */
+  assert_int_equal(hr_actuator_lock_clocks(a, 0, 1000, 1500), HR_OK);
+  assert_float_equal(power_at(a, 0, 54 * MS), 250.0, 1e-9);
+  assert_float_equal(power_at(a, 0, 100 * MS), 70.0 + 180.0 * pow(1500.0 / 1980.0, 1.0 / 0.647),
+                     1e-9);
+  assert_int_equal(hr_actuator_lock_clocks(a, 0, 0, 0), HR_OK);
+  assert_float_equal(power_at(a, 0, 200 * MS), 250.0, 1e-9);
+  assert_int_equal(hr_actuator_lock_clocks(a, 0, 1500, 1000), HR_ERR_RANGE);
   hr_actuator_destroy(a);
   cfg.slew_w_per_ms = 0.0;
   assert_int_equal(hr_simgpu_create(&cfg, &a), HR_ERR_RANGE);

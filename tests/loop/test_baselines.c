@@ -38,7 +38,9 @@ typedef struct fix {
   hr_clock_t clk;
 } fix_t;
 
-static void setup(fix_t *f, hr_loop_policy_t pol)
+/* clocks: HR_LOOP_POLCA's actuator, clock locks (1, its preset) or power
+ * caps (0: `polca-power`); ignored by the other policies. */
+static void setup_act(fix_t *f, hr_loop_policy_t pol, int clocks)
 {
   hr_diag_t e;
   memset(f, 0, sizeof *f);
@@ -52,8 +54,15 @@ static void setup(fix_t *f, hr_loop_policy_t pol)
   hr_clock_manual(&f->clk, &f->now);
   hr_agent_cfg_t c;
   assert_int_equal(hr_agent_cfg_init(&c, pol), HR_OK);
+  if (pol == HR_LOOP_POLCA)
+    c.polca_clocks = clocks;
   assert_int_equal(hr_agent_create(f->t, 0, f->act, &f->clk, NULL, &c, &f->a), HR_OK);
   hr_agent_set_read_actuator(f->a, 1);
+}
+
+static void setup(fix_t *f, hr_loop_policy_t pol)
+{
+  setup_act(f, pol, 1);
 }
 
 static void teardown(fix_t *f)
@@ -152,7 +161,7 @@ static void test_polca(void **st)
 {
   (void)st;
   fix_t f;
-  setup(&f, HR_LOOP_POLCA);
+  setup_act(&f, HR_LOOP_POLCA, 0);                           /* power caps: `polca-power` */
   assert_int_equal(hr_agent_set_priority(f.a, 2, 1), HR_OK); /* high priority */
   assert_int_equal(hr_agent_set_priority(f.a, 3, 1), HR_OK);
   /* 2000 W: above T1 = 0.80 L (1840 W), below T2 = 0.90 L (2070 W): the
@@ -182,6 +191,78 @@ static void test_polca(void **st)
   teardown(&f);
 }
 
+/* GPU k's power now [W]. */
+static double power_w(fix_t *f, int k)
+{
+  hr_act_reading_t r;
+  assert_int_equal(hr_actuator_read(f->act, k, HR_POWER_INSTANT, f->now, &r), HR_OK);
+  return r.p_w;
+}
+
+/* What a GPU of demand d_w draws under a lock at mhz of 1980 MHz: the clock
+ * model's closed form, 70 + (d - 70) (mhz / 1980)^(1 / 0.647). */
+static double locked_w(double d_w, int mhz)
+{
+  return 70.0 + (d_w - 70.0) * pow(mhz / 1980.0, 1.0 / 0.647);
+}
+
+/* POLCA as published: clock locks.  Above T1 only the low-priority GPUs
+ * are locked, at round(0.769 x 1980) = 1523 MHz; above T2 the others too, at
+ * round(0.889 x 1980) = 1760 MHz; once the power is 5 % below T1 every lock
+ * is reset.  No cap is ever sent: a lock is not a power limit. */
+static void test_polca_clocks(void **st)
+{
+  (void)st;
+  fix_t f;
+  setup(&f, HR_LOOP_POLCA);
+  assert_int_equal(hr_agent_set_priority(f.a, 2, 1), HR_OK); /* high priority */
+  assert_int_equal(hr_agent_set_priority(f.a, 3, 1), HR_OK);
+  const int lo_mhz = 1523, hi_mhz = 1760;
+  /* 2 x 380 + 2 x 650 = 2060 W: above T1 (1840.2 W), not above T2 (2070.2 W). */
+  const double w1[4] = {380, 380, 650, 650};
+  demand(&f, w1);
+  run_to(&f, 1.5);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 0), lo_mhz);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 1), lo_mhz);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 2), 0);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 3), 0);
+  assert_true(fabs(power_w(&f, 0) - locked_w(380, lo_mhz)) < 1e-9);
+  assert_true(fabs(power_w(&f, 2) - 650.0) < 1e-9);
+  /* Locked, the row draws 2 x 276.7 + 1300 = 1853 W, above 0.95 T1: held. */
+  run_to(&f, 3.5);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 0), lo_mhz);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 2), 0);
+  /* Every GPU wants 700 W: the mean over 3..4 s, (1853 + 2380) / 2 W, is
+   * above T2: the high-priority GPUs are locked too. */
+  const double w2[4] = {700, 700, 700, 700};
+  demand(&f, w2);
+  run_to(&f, 4.5);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 0), lo_mhz);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 2), hi_mhz);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 3), hi_mhz);
+  assert_true(fabs(power_w(&f, 0) - locked_w(700, lo_mhz)) < 1e-9);
+  assert_true(fabs(power_w(&f, 3) - locked_w(700, hi_mhz)) < 1e-9);
+  /* 2 x 490 + 2 x 595 = 2170 W stays above 0.95 T2 (1966.7 W): level 2. */
+  run_to(&f, 6.5);
+  assert_int_equal(hr_agent_clock_mhz(f.a, 2), hi_mhz);
+  /* 300 W each: the mean over 6..7 s, (2170 + 970) / 2 W, is below
+   * 0.95 T1 (1748.2 W): every lock reset, the GPUs back at their demand. */
+  const double w3[4] = {300, 300, 300, 300};
+  demand(&f, w3);
+  run_to(&f, 7.5);
+  for (int k = 0; k < 4; k++) {
+    assert_int_equal(hr_agent_clock_mhz(f.a, (size_t)k), 0);
+    assert_true(fabs(power_w(&f, k) - 300.0) < 1e-9);
+    assert_true(isnan(hr_agent_cap_w(f.a, (size_t)k)));
+  }
+  hr_agent_stats_t sa;
+  assert_int_equal(hr_agent_stats(f.a, &sa), HR_OK);
+  assert_int_equal(sa.clock_locks, 8); /* 2 at T1, 2 at T2, 4 resets */
+  assert_int_equal(sa.clock_errors, 0);
+  assert_int_equal(sa.caps_set, 0);
+  teardown(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -189,6 +270,7 @@ int main(void)
       cmocka_unit_test(test_dynamo_two_buckets),
       cmocka_unit_test(test_dynamo_mean_not_sample),
       cmocka_unit_test(test_polca),
+      cmocka_unit_test(test_polca_clocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,7 @@ def main():
         assert r.returncode == 0, r.stderr
         text = open(out).read()
         rows = {c[0]: c for c in table_rows(text, "tiny")}
-        assert len(rows) == 13, rows.keys()
+        assert len(rows) == 14, rows.keys()
         for pol in ("none", "dynamo", "headroom"):
             d = os.path.join(tmp, "direct-" + pol)
             j = subprocess.run([BIN, "sim", SCEN, "--policy", pol, "--report", d, "--quiet",

@@ -1062,6 +1062,89 @@ static void test_search_cont_policy_cuts(void **st)
   hr_tree_destroy(t);
 }
 
+/* Runs sc (n_work workloads of w) on t under policy pol and returns its result. */
+static void run_work(hr_scenario_t *sc, hr_workload_t *w, size_t n_work, const hr_tree_t *t,
+                     const char *pol, hr_sim_result_t *r)
+{
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg(pol, &ac), HR_OK);
+  sc->work = w;
+  sc->n_work = n_work;
+  hr_sim_t *s = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_sim_create(sc, t, &ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  assert_int_equal(hr_sim_result(s, r), HR_OK);
+  hr_sim_destroy(s);
+}
+
+/* The high-priority latency (POLCA's SLO protects those requests): with no
+ * control the replicas do not interact, so the high-priority p99s of a run
+ * of a priority-0 and a priority-1 workload are those of the priority-1
+ * workload run alone; with the priority-0 one alone there are none (NAN).
+ * The search with slo_high_only judges them: an SLO that the whole row's
+ * p99 fails and the high-priority p99 meets passes. */
+static void test_slo_high_priority(void **st)
+{
+  (void)st;
+  hr_tree_t *t = load_tree(TREE8C);
+  hr_scenario_t sc;
+  hr_scenario_init(&sc);
+  sc.duration_s = 60;
+  sc.sample_s = 10;
+  sc.gpus = 8;
+  hr_workload_t w[2];
+  memset(w, 0, sizeof w);
+  for (int k = 0; k < 2; k++) {
+    w[k].kind = HR_WORK_INFERENCE;
+    w[k].gpu_first = 4 * k;
+    w[k].gpu_end = 4 * k + 4;
+    w[k].gpus_per_replica = 4;
+    w[k].max_num_seqs = 256;
+    w[k].priority = k;
+  }
+  w[0].rate_per_s = 8.0; /* more than a replica serves: a long TTFT tail */
+  w[0].seed = 7;
+  w[1].rate_per_s = 2.0;
+  w[1].seed = 9;
+  hr_sim_result_t both, hi, lo;
+  run_work(&sc, w, 2, t, "none", &both);
+  run_work(&sc, &w[1], 1, t, "none", &hi);
+  run_work(&sc, &w[0], 1, t, "none", &lo);
+  print_message("high priority: TTFT p99 %.4f s (alone %.4f s), TBT p99 %.4f s (alone %.4f s); "
+                "all: TTFT p99 %.4f s\n",
+                both.ttft_hi_p99_s, hi.ttft_p99_s, both.tbt_hi_p99_s, hi.tbt_p99_s,
+                both.ttft_p99_s);
+  assert_true(both.ttft_hi_p99_s == hi.ttft_p99_s && both.tbt_hi_p99_s == hi.tbt_p99_s);
+  assert_true(hi.ttft_hi_p99_s == hi.ttft_p99_s);
+  assert_true(isnan(lo.ttft_hi_p99_s) && isnan(lo.tbt_hi_p99_s));
+  assert_true(both.ttft_p99_s > both.ttft_hi_p99_s);
+  /* The search: an SLO between the two p99s. */
+  sc.work = w;
+  sc.n_work = 2;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_search_cfg_t cfg;
+  assert_int_equal(hr_sim_search_cfg_init(&cfg), HR_OK);
+  cfg.max_loss = 0.99;
+  cfg.grid_limits = 0;
+  cfg.step = 8;
+  cfg.gpus_lo = 8;
+  cfg.gpus_hi = 8;
+  cfg.max_ttft_p99_s = both.ttft_hi_p99_s;
+  hr_sim_search_result_t res;
+  hr_diag_t e;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 0);
+  hr_sim_search_result_free(&res);
+  cfg.slo_high_only = 1;
+  assert_int_equal(hr_sim_search(&sc, t, &ac, &cfg, &res, &e), HR_OK);
+  assert_int_equal(res.gpus, 8);
+  assert_true(res.n_trials >= 1 && res.trials[res.n_trials - 1].ttft_p99_s == both.ttft_hi_p99_s);
+  hr_sim_search_result_free(&res);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1075,6 +1158,7 @@ int main(void)
       cmocka_unit_test(test_contingency_files),
       cmocka_unit_test(test_search_capped_time),
       cmocka_unit_test(test_search_slo),
+      cmocka_unit_test(test_slo_high_priority),
       cmocka_unit_test(test_search_over_cont),
       cmocka_unit_test(test_search_scan_nonmonotone),
       cmocka_unit_test(test_search_cont_long_band),

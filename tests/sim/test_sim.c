@@ -116,7 +116,20 @@ static void test_scenario_errors(void **st)
   assert_string_equal(sc.tree_path, "/d/trees/x.yaml");
   assert_int_equal(sc.n_events, 1);
   assert_int_equal(sc.events[0].feed, HR_FEED_B);
+  /* The clock model's defaults (docs/sim.md, "Clock locks"). */
+  assert_true(sc.gpu.clock_max_mhz == 1980.0 &&
+              fabs(sc.gpu.clock_power_exp - 1.0 / 0.647) < 1e-12 && sc.gpu.clock_decode_exp == 0.1);
   hr_scenario_free(&sc);
+  static const char clk[] = "version: 1\ntree: x.yaml\ngpu: {clock_max_mhz: 1410, "
+                            "clock_power_exp: 2, clock_decode_exp: 0}\n";
+  assert_int_equal(hr_scenario_load_buffer(clk, sizeof clk - 1, "s.yaml", ".", &sc, &e), HR_OK);
+  assert_true(sc.gpu.clock_max_mhz == 1410.0 && sc.gpu.clock_power_exp == 2.0 &&
+              sc.gpu.clock_decode_exp == 0.0);
+  hr_scenario_free(&sc);
+  static const char bad4[] = "version: 1\ntree: x.yaml\ngpu: {clock_power_exp: 0}\n";
+  assert_int_equal(hr_scenario_load_buffer(bad4, sizeof bad4 - 1, "s.yaml", ".", &sc, &e),
+                   HR_ERR_RANGE);
+  assert_string_equal(e.field, "gpu.clock_power_exp");
   /* Every shipped scenario loads. */
   static const char *files[] = {"sync-restart.yaml",
                                 "checkpoint-storm.yaml",

@@ -103,7 +103,8 @@ static void test_against_offline(void **st)
   hr__infer_out_t o;
   size_t steps = (size_t)llround(dur / dt);
   for (size_t k = 0; k < steps; k++)
-    hr__infer_step(f, 0, (double)k * dt, (double)(k + 1) * dt, 700.0, 1, 0, 70.0, 1.0 / 3.0, &o);
+    hr__infer_step(f, 0, (double)k * dt, (double)(k + 1) * dt, 700.0, 1, 0, 70.0, 1.0 / 3.0, NULL,
+                   &o);
   uint64_t req = 0, done = 0, tok = 0;
   hr__infer_totals(f, &req, &done, &tok);
   const hr_plan_workload_t *wl = hr__infer_requests(f, 0);
@@ -141,7 +142,7 @@ static void test_admission(void **st)
     hr__infer_out_t o;
     for (size_t k = 0; k < (size_t)llround(dur / dt); k++) {
       hr__infer_step(f, 0, (double)k * dt, (double)(k + 1) * dt, cap, 1, admit, 70.0, 1.0 / 3.0,
-                     &o);
+                     NULL, &o);
       if (o.demand_w > worst[admit])
         worst[admit] = o.demand_w;
       if (admit)
@@ -159,10 +160,91 @@ static void test_admission(void **st)
   assert_true(worst[0] > cap + 10.0);
 }
 
+/* Clock locks (docs/sim.md, "Clock locks"): power and iteration time at a
+ * locked clock against the model's closed forms. */
+static void test_clock_closed_form(void **st)
+{
+  (void)st;
+  const double kap = 1.0 / 0.647, a = 0.1, r = 0.8;
+  const hr__infer_clock_t ck = {r, kap, a}, one = {1.0, kap, a};
+  /* Power above idle x r^kappa; unlocked, below idle or NULL: unchanged. */
+  assert_true(fabs(hr__infer_clock_w(588.9, 70.0, &ck) - (70.0 + 518.9 * exp(kap * log(r)))) <
+              1e-9);
+  assert_true(hr__infer_clock_w(588.9, 70.0, &one) == 588.9);
+  assert_true(hr__infer_clock_w(588.9, 70.0, NULL) == 588.9);
+  assert_true(hr__infer_clock_w(50.0, 70.0, &ck) == 50.0);
+  /* An uncapped iteration: decode x r^-a, prefill x 1/r. */
+  const double td = 0.0378, tp = 0.21;
+  double want = (td / exp(a * log(r)) + tp / r) / (td + tp);
+  assert_true(fabs(hr__infer_slow(td, tp, 588.9, 700.0, 70.0, 1.0 / 3.0, &ck) - want) < 1e-12);
+  assert_true(hr__infer_slow(td, tp, 588.9, 700.0, 70.0, 1.0 / 3.0, &one) == 1.0);
+  /* A cap below the locked clock's power slows it further, from that power. */
+  double pc = 70.0 + 518.9 * exp(kap * log(r)), x = (300.0 - 70.0) / (pc - 70.0);
+  want = (td / exp(a * log(r)) * pow(x, -1.0 / 3.0) + tp / r * pow(x, -0.647)) / (td + tp);
+  assert_true(fabs(hr__infer_slow(td, tp, 588.9, 300.0, 70.0, 1.0 / 3.0, &ck) - want) < 1e-12);
+  /* The calibration: a prefill capped at a lock's power is slowed as the
+   * lock slows it (Splitwise's capped prefill read as a clock). */
+  for (double q = 0.5; q < 1.0; q += 0.1) {
+    const hr__infer_clock_t cq = {q, kap, a};
+    double cap = hr__infer_clock_w(700.0, 70.0, &cq);
+    double s_cap = hr__infer_slow(0.0, 1.0, 700.0, cap, 70.0, 1.0 / 3.0, NULL);
+    double s_clk = hr__infer_slow(0.0, 1.0, 700.0, 700.0, 70.0, 1.0 / 3.0, &cq);
+    assert_true(fabs(s_cap - 1.0 / q) < 1e-9 && fabs(s_clk - 1.0 / q) < 1e-9);
+  }
+}
+
+/* A replica under a lock serves as the planner's offline serving does with
+ * its decode step times x r^-a and its prefill rate x r (an independent
+ * implementation of the same serving rules). */
+static void test_clock_against_offline(void **st)
+{
+  (void)st;
+  const double dur = 300.0, dt = 1e-3, r = 0.7, a = 0.1;
+  const hr__infer_clock_t ck = {r, 1.0 / 0.647, a};
+  hr_workload_t w = one_replica(3.0);
+  hr__lathist_t ttft = {0}, tbt = {0};
+  hr__infer_t *f = NULL;
+  assert_int_equal(hr__infer_create(&w, dur, &ttft, &tbt, &f), HR_OK);
+  hr__infer_out_t o;
+  double hi_w = 0.0;
+  size_t steps = (size_t)llround(dur / dt);
+  for (size_t k = 0; k < steps; k++) {
+    hr__infer_step(f, 0, (double)k * dt, (double)(k + 1) * dt, 700.0, 1, 0, 70.0, 1.0 / 3.0, &ck,
+                   &o);
+    if (o.demand_w > hi_w)
+      hi_w = o.demand_w;
+  }
+  uint64_t req = 0, done = 0, tok = 0;
+  hr__infer_totals(f, &req, &done, &tok);
+  const hr_plan_workload_t *wl = hr__infer_requests(f, 0);
+  hr_plan_serve_cfg_t sv;
+  hr_plan_serve_cfg_init(&sv);
+  sv.step_s *= pow(r, -a);
+  sv.step_per_seq_s *= pow(r, -a);
+  sv.prefill_tok_per_s *= r;
+  size_t nb = (size_t)dur;
+  double *act = calloc(nb, sizeof *act);
+  assert_non_null(act);
+  hr_plan_serve_stats_t ss;
+  assert_int_equal(hr_plan_serve_run(&sv, wl->req, wl->n, 1.0, nb, act, NULL, &ss), HR_OK);
+  double mine = hr__infer_mean_ttft_s(f);
+  print_message("locked at %.2f: completed online %llu, offline %zu; mean TTFT online %.6f s, "
+                "offline %.6f s; highest demand %.1f W\n",
+                r, (unsigned long long)done, ss.completed, mine, ss.mean_ttft_s, hi_w);
+  assert_true(done > 500);
+  assert_true(llabs((long long)done - (long long)ss.completed) <= 1);
+  assert_true(fabs(mine - ss.mean_ttft_s) <= 1e-3 * ss.mean_ttft_s);
+  /* Its power never above the locked clock's at the largest batch. */
+  assert_true(hi_w <= hr__infer_clock_w(hr__infer_power_w(256, 70.0), 70.0, &ck) + 1e-9);
+  free(act);
+  hr__infer_destroy(f);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_power_table),
-                                     cmocka_unit_test(test_against_offline),
-                                     cmocka_unit_test(test_admission)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_power_table), cmocka_unit_test(test_against_offline),
+      cmocka_unit_test(test_admission), cmocka_unit_test(test_clock_closed_form),
+      cmocka_unit_test(test_clock_against_offline)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
