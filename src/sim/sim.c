@@ -1046,7 +1046,7 @@ static double gpu_pass_lean(hr_sim_t *s, double idle_w, double mv, double dt, in
   const size_t n = (size_t)s->n_pop;
   const int32_t *restrict slot_work = s->slot_work, *restrict slot_node = s->slot_node;
   const unsigned char *restrict powered = s->powered, *restrict slot_phase = s->slot_phase;
-  const double *restrict cap = s->cap_w;
+  const double *restrict cap = s->cap_w, *restrict clk = s->clk, *restrict clk_pf = s->clk_pf;
   double *restrict pw = s->p_w, *restrict dem = s->dem_w, *restrict spd = s->speed;
   double *restrict php = s->ph_p_w, *restrict ph_w = s->ph_w;
   job_t *restrict jobs = s->jobs;
@@ -1064,16 +1064,25 @@ static double gpu_pass_lean(hr_sim_t *s, double idle_w, double mv, double dt, in
       job_t *j = &jobs[w];
       d = j->d_w;
       busy = j->running;
+      /* A clock lock as in the general loop (docs/sim.md, "Clock locks"). */
+      double ce = c;
+      if (clk[k] < 1.0 && d > idle_w) {
+        double dl = idle_w + (d - idle_w) * clk_pf[k];
+        if (dl < ce)
+          ce = dl;
+      }
       if (!up) {
         sp = 0.0;
-      } else if (c == j->memo_cap_w && d == j->memo_d_w) {
+      } else if (ce == j->memo_cap_w && d == j->memo_d_w) {
         sp = j->memo_speed;
       } else {
-        sp = speed_under_cap(g, c, d);
-        j->memo_cap_w = c;
+        sp = speed_under_cap(g, ce, d);
+        j->memo_cap_w = ce;
         j->memo_d_w = d;
         j->memo_speed = sp;
       }
+      if (ce < c && d > ce)
+        d = ce;
       if (busy) {
         if (work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)
