@@ -101,6 +101,32 @@ HR_API int hr_actuator_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t 
  * or a GPU without the feature), HR_ERR_STATE (not permitted), HR_ERR_IO. */
 HR_API int hr_actuator_set_power_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns);
 
+/* A GPU's whole power-smoothing profile (NVML power smoothing, Blackwell;
+ * orchestration.md §1.3: the profile's PERCENT_TMP_FLOOR, RAMP_UP_RATE,
+ * RAMP_DOWN_RATE and RAMP_DOWN_HYSTERESIS parameters). */
+typedef struct hr_act_smoothing {
+  double floor_w;           /* minimum power while busy [W]: 20..90 % of cap_max_w (TDP) */
+  double ramp_up_w_per_s;   /* fastest rise [W/s] > 0, finite */
+  double ramp_down_w_per_s; /* fastest fall [W/s] > 0, finite */
+  double ramp_down_hyst_ms; /* a fall waits this long before it starts [ms] >= 0, finite */
+} hr_act_smoothing_t;
+
+/* Sets GPU dev's whole power-smoothing profile at t_ns and turns smoothing
+ * on.  A later hr_actuator_set_power_floor moves the floor only (0 turns
+ * smoothing off, a floor turns it back on with this profile's ramps).  In
+ * the simulator the profile is in force after the actuation delay, as a
+ * cap; through NVML it is written into preset profile 0
+ * (nvmlDevicePowerSmoothingUpdatePresetProfileParam, one call per
+ * parameter), which is then activated and enabled.  Returns HR_OK,
+ * HR_ERR_INVALID_ARG (no profile), HR_ERR_RANGE (bad dev, or a value out of
+ * the ranges above), HR_ERR_UNSUPPORTED (no power smoothing: RAPL, the
+ * stand-alone simulated GPU, an NVML library without the
+ * nvmlDevicePowerSmoothing* calls or a GPU without the feature),
+ * HR_ERR_STATE (not permitted), HR_ERR_IO.  The message
+ * (hr_actuator_error) names the device and the reason. */
+HR_API int hr_actuator_set_smoothing(hr_actuator_t *a, int dev, const hr_act_smoothing_t *p,
+                                     int64_t t_ns);
+
 /* Locks the clocks of GPU dev to [min_mhz, max_mhz] (NVML only; 0, 0 resets).
  * Returns HR_OK, HR_ERR_UNSUPPORTED (not a GPU actuator or not supported by
  * the device), HR_ERR_STATE (not permitted), HR_ERR_RANGE. */

@@ -142,12 +142,16 @@ typedef struct hr_agent_cfg {
                            silent meter [ns] >= 0; 0 off; default 3 s: three of NVML's
                            longest sample periods (1 s; docs/loop.md) */
   /* GPU power smoothing (Blackwell's NVML power smoothing: a minimum power floor settable
-   * from 20 % to 90 % of TDP, ramp-up and ramp-down rates; orchestration.md §1.3, §3).
-   * Without the band controller the agent does not act on these itself: the simulator applies
-   * them to its GPUs, as a deployment would set each GPU's smoothing profile once.  0: off. */
+   * from 20 % to 90 % of TDP, ramp-up and ramp-down rates, a ramp-down hysteresis;
+   * orchestration.md §1.3, §3).  With a floor the agent sends every GPU this profile at its
+   * first step (hr_actuator_set_smoothing: floor smooth_floor_frac x the GPU's cap_max, both
+   * ramps smooth_ramp_w_per_s, smooth_hyst_ms); a GPU that refuses it runs without smoothing
+   * (stats: smooth_errors, hr_agent_smoothing_error).  Floor and ramp are both set or both 0
+   * (off): a profile has both. */
   double smooth_floor_frac;   /* power floor, fraction of cap_max (0 or 0.2..0.9); with band_ctl
                                  the controller's lowest floor */
   double smooth_ramp_w_per_s; /* per-GPU ramp-up and ramp-down limit [W/s] >= 0 */
+  double smooth_hyst_ms;      /* ramp-down hysteresis [ms] >= 0, finite; default 0 */
   /* The oscillation-band controller (docs/loop.md): at a root with oscillation limits the
    * agent moves every GPU's smoothing floor (hr_actuator_set_power_floor) between
    * smooth_floor_frac and band_floor_max_frac of the GPU's cap_max, from the grid monitor's
@@ -234,6 +238,10 @@ typedef struct hr_agent_stats {
   int last_floor_err;
   double floor_frac, floor_max_frac, floor_mean_frac;
   uint64_t band_raises;
+  /* Smoothing profiles sent at the first step (one per GPU; cfg.smooth_*) and refused, the
+   * last refusal's code (HR_OK if none); hr_agent_smoothing_error gives the first's message. */
+  uint64_t smooth_sets, smooth_errors;
+  int last_smooth_err;
   /* Clock locks (HR_LOOP_POLCA with polca_clocks): calls made (resets included) and refused,
    * the last refusal's code (HR_OK if none). */
   uint64_t clock_locks, clock_errors;
@@ -331,6 +339,10 @@ HR_API double hr_agent_cap_w(const hr_agent_t *a, size_t leaf);
 HR_API int hr_agent_clock_mhz(const hr_agent_t *a, size_t leaf);
 
 HR_API int hr_agent_stats(const hr_agent_t *a, hr_agent_stats_t *out);
+
+/* The actuator's message for the first refused smoothing profile (it names the GPU and the
+ * reason), "" when none was refused; borrowed, valid until destroy. */
+HR_API const char *hr_agent_smoothing_error(const hr_agent_t *a);
 
 #ifdef __cplusplus
 }

@@ -188,7 +188,8 @@ typedef struct hr_sim_sample {
   size_t max_thermal_node;
   double ramp_w_per_s; /* the grid monitor's ramp at the site */
   unsigned trips;      /* devices tripped so far */
-  double floors_w;     /* sum of the power-smoothing floors in force [W] (0: smoothing off) */
+  double floors_w;     /* sum of the power-smoothing floors in force on the GPUs whose smoothing
+                          is on (as the actuator set them) [W] */
   double over_cap_w;   /* sum over GPUs of their power above their enforced cap [W] */
 } hr_sim_sample_t;
 

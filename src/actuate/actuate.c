@@ -149,6 +149,43 @@ int hr_actuator_set_power_floor(hr_actuator_t *a, int dev, double floor_w, int64
   return a->ops->set_floor(a, dev, floor_w, t_ns);
 }
 
+int hr_actuator_set_smoothing(hr_actuator_t *a, int dev, const hr_act_smoothing_t *p, int64_t t_ns)
+{
+  if (!a || !p)
+    return HR_ERR_INVALID_ARG;
+  int rc = check_dev(a, dev);
+  if (rc != HR_OK)
+    return rc;
+  if (!a->ops->set_smoothing)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED,
+                        "%s device %d (%s): no power smoothing (NVML's on Blackwell GPUs only)",
+                        a->ops->kind, dev, a->ops->name(a, dev));
+  hr_act_limits_t lim;
+  rc = a->ops->limits(a, dev, &lim);
+  if (rc != HR_OK)
+    return rc;
+  /* The floor as hr_actuator_set_power_floor takes it, without 0: a
+   * profile always has one (NVML's PERCENT_TMP_FLOOR, 20..90 % of TDP). */
+  double lo = 0.2 * lim.cap_max_w * (1.0 - 1e-6), hi = 0.9 * lim.cap_max_w * (1.0 + 1e-6);
+  if (!(p->floor_w >= lo && p->floor_w <= hi))
+    return hr__act_fail(a, HR_ERR_RANGE,
+                        "%s device %d: smoothing floor %.1f W is not within %.1f..%.1f W "
+                        "(20..90 %% of %.1f W)",
+                        a->ops->kind, dev, p->floor_w, 0.2 * lim.cap_max_w, 0.9 * lim.cap_max_w,
+                        lim.cap_max_w);
+  if (!(p->ramp_up_w_per_s > 0.0 && isfinite(p->ramp_up_w_per_s) && p->ramp_down_w_per_s > 0.0 &&
+        isfinite(p->ramp_down_w_per_s)))
+    return hr__act_fail(a, HR_ERR_RANGE,
+                        "%s device %d: smoothing ramps %g W/s up, %g W/s down must be positive "
+                        "and finite",
+                        a->ops->kind, dev, p->ramp_up_w_per_s, p->ramp_down_w_per_s);
+  if (!(p->ramp_down_hyst_ms >= 0.0 && isfinite(p->ramp_down_hyst_ms)))
+    return hr__act_fail(a, HR_ERR_RANGE,
+                        "%s device %d: ramp-down hysteresis %g ms must be finite and >= 0",
+                        a->ops->kind, dev, p->ramp_down_hyst_ms);
+  return a->ops->set_smoothing(a, dev, p, t_ns);
+}
+
 int hr_actuator_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
 {
   if (!a)

@@ -23,6 +23,10 @@ typedef struct hr__act_ops {
    * 90 % of cap_max_w), as hr_actuator_set_power_floor documents; may be
    * NULL (no power smoothing). */
   int (*set_floor)(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns);
+  /* The whole smoothing profile of dev (checked by the caller against
+   * hr_act_smoothing_t's ranges), as hr_actuator_set_smoothing documents;
+   * may be NULL (no power smoothing). */
+  int (*set_smoothing)(hr_actuator_t *a, int dev, const hr_act_smoothing_t *p, int64_t t_ns);
 } hr__act_ops_t;
 
 struct hr_actuator {

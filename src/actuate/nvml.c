@@ -63,7 +63,10 @@ enum {
   NVML_VALUE_TYPE_UNSIGNED_LONG_LONG = 3,
   NVML_VALUE_TYPE_SIGNED_LONG_LONG = 4,
   NVML_VALUE_TYPE_SIGNED_INT = 5,
-  NVML_POWER_SMOOTHING_PROFILE_PARAM_PERCENT_TMP_FLOOR = 0
+  NVML_POWER_SMOOTHING_PROFILE_PARAM_PERCENT_TMP_FLOOR = 0,
+  NVML_POWER_SMOOTHING_PROFILE_PARAM_RAMP_UP_RATE = 1,        /* W/s */
+  NVML_POWER_SMOOTHING_PROFILE_PARAM_RAMP_DOWN_RATE = 2,      /* W/s */
+  NVML_POWER_SMOOTHING_PROFILE_PARAM_RAMP_DOWN_HYSTERESIS = 3 /* ms */
 };
 
 /* The preset profile whose floor the agent moves (NVML has
@@ -249,6 +252,58 @@ static int nv_set_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* The whole profile: its four parameters written into the agent's preset
+ * profile (one UpdatePresetProfileParam call each: NVML sets one parameter
+ * per call), then the profile activated and smoothing enabled.  A refusal
+ * part way leaves the parameters written so far; the caller sees which
+ * call failed. */
+static int nv_set_smoothing(hr_actuator_t *a, int dev, const hr_act_smoothing_t *p, int64_t t_ns)
+{
+  (void)t_ns;
+  nvml_t *v = a->impl;
+  if (!v->ps_set_state || !v->ps_activate || !v->ps_update)
+    return hr__act_fail(a, HR_ERR_UNSUPPORTED,
+                        "nvml GPU %d: the library has no nvmlDevicePowerSmoothing* calls (driver "
+                        "r570 or later, Blackwell GPUs)",
+                        dev);
+  hr_act_limits_t lim;
+  int lrc = nv_limits(a, dev, &lim);
+  if (lrc != HR_OK)
+    return lrc;
+  const struct {
+    unsigned int id;
+    double value;
+    const char *what;
+  } par[4] = {
+      {NVML_POWER_SMOOTHING_PROFILE_PARAM_PERCENT_TMP_FLOOR, 100.0 * p->floor_w / lim.cap_max_w,
+       "nvmlDevicePowerSmoothingUpdatePresetProfileParam(PERCENT_TMP_FLOOR)"},
+      {NVML_POWER_SMOOTHING_PROFILE_PARAM_RAMP_UP_RATE, p->ramp_up_w_per_s,
+       "nvmlDevicePowerSmoothingUpdatePresetProfileParam(RAMP_UP_RATE)"},
+      {NVML_POWER_SMOOTHING_PROFILE_PARAM_RAMP_DOWN_RATE, p->ramp_down_w_per_s,
+       "nvmlDevicePowerSmoothingUpdatePresetProfileParam(RAMP_DOWN_RATE)"},
+      {NVML_POWER_SMOOTHING_PROFILE_PARAM_RAMP_DOWN_HYSTERESIS, p->ramp_down_hyst_ms,
+       "nvmlDevicePowerSmoothingUpdatePresetProfileParam(RAMP_DOWN_HYSTERESIS)"},
+  };
+  nvmlPowerSmoothingProfile_t pr = {NV_STRUCT_VERSION(nvmlPowerSmoothingProfile_t, 1),
+                                    NV_SMOOTH_PROFILE, 0, 0.0};
+  for (int k = 0; k < 4; k++) {
+    pr.paramId = par[k].id;
+    pr.value = par[k].value;
+    nvmlReturn_t rc = v->ps_update(v->dev[dev], &pr);
+    if (rc != NVML_SUCCESS)
+      return nv_smooth_fail(a, dev, par[k].what, rc);
+  }
+  nvmlReturn_t rc = v->ps_activate(v->dev[dev], &pr);
+  if (rc != NVML_SUCCESS)
+    return nv_smooth_fail(a, dev, "nvmlDevicePowerSmoothingActivatePresetProfile", rc);
+  nvmlPowerSmoothingState_t st = {NV_STRUCT_VERSION(nvmlPowerSmoothingState_t, 1), 1};
+  rc = v->ps_set_state(v->dev[dev], &st);
+  if (rc != NVML_SUCCESS)
+    return nv_smooth_fail(a, dev, "nvmlDevicePowerSmoothingSetState(enabled)", rc);
+  v->ps_on[dev] = 1;
+  return HR_OK;
+}
+
 static int nv_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
 {
   nvml_t *v = a->impl;
@@ -320,8 +375,8 @@ static void nv_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t nvml_ops = {
-    "nvml",     nv_read, nv_limits,  nv_set_cap, nv_lock_clocks,
-    nv_samples, nv_name, nv_destroy, NULL,       nv_set_floor,
+    "nvml",  nv_read,    nv_limits, nv_set_cap,   nv_lock_clocks,   nv_samples,
+    nv_name, nv_destroy, NULL,      nv_set_floor, nv_set_smoothing,
 };
 
 /* dlsym into a function pointer without the object/function pointer cast

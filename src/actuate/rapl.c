@@ -129,7 +129,7 @@ static void rp_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t rapl_ops = {
-    "rapl", rp_read, rp_limits, rp_set_cap, NULL, NULL, rp_name, rp_destroy, NULL, NULL,
+    "rapl", rp_read, rp_limits, rp_set_cap, NULL, NULL, rp_name, rp_destroy, NULL, NULL, NULL,
 };
 
 int hr_rapl_open(const char *root, hr_actuator_t **out, hr_diag_t *diag)

@@ -181,8 +181,8 @@ static void sim_destroy(hr_actuator_t *a)
 }
 
 static const hr__act_ops_t sim_ops = {
-    "simgpu", sim_read, sim_limits,  sim_set_cap, sim_lock_clocks,
-    NULL,     sim_name, sim_destroy, NULL,        NULL,
+    "simgpu",    sim_read, sim_limits, sim_set_cap, sim_lock_clocks, NULL, sim_name,
+    sim_destroy, NULL,     NULL,       NULL,
 };
 
 int hr_simgpu_create(const hr_simgpu_cfg_t *cfg, hr_actuator_t **out)

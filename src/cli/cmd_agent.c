@@ -85,7 +85,7 @@ static void on_record(const hr_record_t *rec, void *user)
 #define POLICIES                                                                                   \
   "none, static70, static60, dynamo, polca, polca-power, thunderbolt, headroom, headroom-flat, "   \
   "lease-3band, "                                                                                  \
-  "lease-2thr, headroom-band"
+  "lease-2thr, headroom-smooth, headroom-band"
 #define ACTUATORS "sim, nvml, rapl"
 
 int cmd_agent(int argc, char **argv)
@@ -122,10 +122,9 @@ int cmd_agent(int argc, char **argv)
        .dst = &policy,
        .arg = "P",
        .help = "none, static70, static60, dynamo, polca (clock locks),\npolca-power, thunderbolt, "
-               "headroom, headroom-flat, "
-               "lease-3band, lease-2thr, headroom-band (its floors need\n"
-               "NVML power smoothing)\n(default headroom; headroom-smooth and headroom-admit\n"
-               "exist in the simulator only)"},
+               "headroom, headroom-flat, lease-3band, lease-2thr,\nheadroom-smooth, headroom-band "
+               "(these two need NVML power smoothing)\n(default headroom; headroom-admit "
+               "exists in the simulator only)"},
       {.name = "--meter-node",
        .kind = CLI_STR,
        .dst = &meter_id,
@@ -192,9 +191,9 @@ int cmd_agent(int argc, char **argv)
   if (cli_is_stdio(tree_path) && (!input || cli_is_stdio(input)))
     return cli_bad(&spec, "--tree", "standard input carries the waveform; name it with --input");
   hr_agent_cfg_t acfg;
-  /* Smoothing and admission shaping act on the simulated GPUs and serving
-   * replicas (docs/sim.md), not through an actuator yet. */
-  if (strcmp(policy, "headroom-smooth") == 0 || strcmp(policy, "headroom-admit") == 0)
+  /* Admission shaping acts on the simulator's serving replicas (docs/sim.md),
+   * not through an actuator. */
+  if (strcmp(policy, "headroom-admit") == 0)
     return cli_bad(&spec, "--policy", "'%s' exists in the simulator only (headroom sim)", policy);
   if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
     return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
@@ -385,6 +384,12 @@ int cmd_agent(int argc, char **argv)
           (unsigned long long)st.caps_set, (unsigned long long)st.cap_errors,
           (unsigned long long)st.lease_clamps, st.lat_p50_s * 1e3, st.lat_p99_s * 1e3,
           st.lat_max_s * 1e3);
+  if (st.smooth_errors > 0)
+    fprintf(stderr,
+            "headroom agent: %llu of %llu GPUs refused the power-smoothing profile (%s; the "
+            "first: %s): they ran without smoothing\n",
+            (unsigned long long)st.smooth_errors, (unsigned long long)st.smooth_sets,
+            hr_err_name(st.last_smooth_err), hr_agent_smoothing_error(agent));
   if (st.floor_errors > 0)
     fprintf(stderr,
             "headroom agent: %llu of %llu power-smoothing floor calls refused (%s): the band "

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -145,6 +146,7 @@ struct hr_agent {
   double bc_frac_int; /* integral of the floor over time [fraction x s] */
   int bc_sent;        /* 0 until the first floors went out */
   int bc_started;     /* 0 before the first step */
+  char sm_err[256];   /* the first refused smoothing profile's message */
 };
 
 /* ---- clocks ---------------------------------------------------------------- */
@@ -346,7 +348,11 @@ static int cfg_check(const hr_agent_cfg_t *c)
     return HR_ERR_RANGE;
   if (!(c->smooth_floor_frac == 0.0 ||
         (c->smooth_floor_frac >= 0.2 && c->smooth_floor_frac <= 0.9)) ||
-      !(c->smooth_ramp_w_per_s >= 0.0) || !isfinite(c->smooth_ramp_w_per_s))
+      !(c->smooth_ramp_w_per_s >= 0.0) || !isfinite(c->smooth_ramp_w_per_s) ||
+      !(c->smooth_hyst_ms >= 0.0) || !isfinite(c->smooth_hyst_ms))
+    return HR_ERR_RANGE;
+  /* A profile has a floor and ramps (NVML's has no "off" for either). */
+  if ((c->smooth_floor_frac > 0.0) != (c->smooth_ramp_w_per_s > 0.0))
     return HR_ERR_RANGE;
   if (c->band_ctl &&
       !(c->smooth_floor_frac >= 0.2 && c->band_floor_max_frac >= c->smooth_floor_frac &&
@@ -534,6 +540,43 @@ static void band_step(hr_agent_t *a, int64_t t, double p_w, const hr_grid_status
     if (f - nf >= 0.01 || (nf == a->bc_fmin && f - nf > 0.0))
       band_send(a, nf, t);
   }
+}
+
+/* Every GPU's smoothing profile, once, at the first step: the floor is
+ * smooth_floor_frac of the GPU's cap_max (TDP), both ramps
+ * smooth_ramp_w_per_s.  A refusal is counted and the first one's message
+ * kept; that GPU runs without smoothing (the agent goes on capping it, and a
+ * real GPU keeps whatever profile it had). */
+static void smooth_send(hr_agent_t *a, int64_t t)
+{
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    hr_act_smoothing_t p = {a->cfg.smooth_floor_frac * a->cap_max_w[k], a->cfg.smooth_ramp_w_per_s,
+                            a->cfg.smooth_ramp_w_per_s, a->cfg.smooth_hyst_ms};
+    int rc = hr_actuator_set_smoothing(a->act, (int)k, &p, t);
+    a->st.smooth_sets++;
+    if (rc != HR_OK) {
+      if (a->st.smooth_errors == 0)
+        snprintf(a->sm_err, sizeof a->sm_err, "%s", hr_actuator_error(a->act));
+      a->st.smooth_errors++;
+      a->st.last_smooth_err = rc;
+    } else if (a->cfg.band_ctl && !a->bc_on) {
+      /* The band controller's lowest floor is smoothing off (band_send);
+       * without oscillation limits at the root it does not run, so the
+       * GPUs stay there: the profile is in place for nothing but kept
+       * off. */
+      rc = hr_actuator_set_power_floor(a->act, (int)k, 0.0, t);
+      a->st.floor_sets++;
+      if (rc != HR_OK) {
+        a->st.floor_errors++;
+        a->st.last_floor_err = rc;
+      }
+    }
+  }
+}
+
+const char *hr_agent_smoothing_error(const hr_agent_t *a)
+{
+  return a ? a->sm_err : "";
 }
 
 /* ---- create / destroy -------------------------------------------------------- */
@@ -1833,6 +1876,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     a->t_next_ns = t;
     a->t_last_dec_ns = INT64_MIN;
     a->t_budget_ns = t;
+    if (a->cfg.smooth_floor_frac > 0.0 && a->act)
+      smooth_send(a, t);
   }
   a->t_last_ns = t;
   a->st.steps++;

@@ -182,11 +182,13 @@ static void phi_init(phi_tab_t *t)
 static inline __attribute__((always_inline)) double phi_of(const phi_tab_t *t, double z)
 {
   double x = (z + PHI_Z) * PHI_PER;
-  if (!(x > 0.0))
+  /* Both range checks on the double, before the conversion: (int)x of a
+   * value outside int's range is undefined (C11 6.3.1.4p1), and a huge
+   * latent z gives one.  x < PHI_N - 1 is what (int)x < PHI_N - 1 was for
+   * x > 0, so the table is read for the same x as before. */
+  if (!(x > 0.0 && x < PHI_N - 1))
     return 0.5 * erfc(-z / M_SQRT2); /* the far tails (and NaN) exactly */
   int i = (int)x;
-  if (i >= PHI_N - 1)
-    return 0.5 * erfc(-z / M_SQRT2);
   double u = x - i, h = 1.0 / PHI_PER, u2 = u * u, u3 = u2 * u;
   return (2 * u3 - 3 * u2 + 1) * t->p[i] + (u3 - 2 * u2 + u) * h * t->d[i] +
          (-2 * u3 + 3 * u2) * t->p[i + 1] + (u3 - u2) * h * t->d[i + 1];

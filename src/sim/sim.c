@@ -32,6 +32,17 @@ typedef struct job {
   double memo_cap_w, memo_d_w, memo_speed;
 } job_t;
 
+/* A GPU's power-smoothing profile as its firmware holds it (what the
+ * actuator's calls set): NVML's floor, ramp-up and ramp-down rates and
+ * ramp-down hysteresis (orchestration.md §1.3). */
+typedef struct sm_prof {
+  double floor_w;                  /* busy power at least this (within the cap) [W] */
+  double up_w_per_ms, dn_w_per_ms; /* ramp limits [W/ms] */
+  int64_t hyst_ns;                 /* a fall waits this long before it starts */
+  unsigned char set;               /* 1: the GPU has received a smoothing call */
+  unsigned char en;                /* 1: smoothing on (0: off, the GPU's own edges) */
+} sm_prof_t;
+
 struct hr_sim {
   const hr_tree_t *tree;
   const hr_tree_node_t *nd;
@@ -132,19 +143,16 @@ struct hr_sim {
   hr__lathist_t ttft, tbt;
   hr__lathist_t ttft_hi, tbt_hi; /* high-priority workloads' (lease.coord.prio_split) */
   int admit;                     /* admission shaping (hr_agent_cfg_t.admit) */
-  /* GPU power smoothing (hr_agent_cfg_t.smooth_*): ramp [W/ms]; per slot the
-   * floor [W] in force and one set through the actuator (hr_actuator_set_power_floor,
-   * the agent's band controller) waiting for the actuation delay */
-  double sm_ramp_w_per_ms;
-  double *sm_floor_w, *sm_pend_w;
+  /* GPU power smoothing: only what the actuator received
+   * (hr_actuator_set_smoothing, hr_actuator_set_power_floor), per slot the
+   * profile in force and the one waiting for the actuation delay.  The
+   * simulator knows nothing of the policy's smoothing settings. */
+  sm_prof_t *sm, *sm_pend;
+  int64_t *sm_fall_ns; /* per slot: since when its power wants to fall (hysteresis) */
   int64_t *sm_pend_t_ns;
   int64_t sm_pend_min_ns;
-  int sm_on; /* smoothing configured (a floor, a ramp or the band controller) */
-  /* With the band controller the smoothing profile (floor and ramps) is
-   * switched on only while the controller holds a GPU's floor above its
-   * lowest, sm_base_w: a job inside the grid's bands keeps its own ramps. */
-  int sm_ramp_gated;
-  double sm_base_w;
+  unsigned char *sm_deny; /* per device: smoothing calls refused (hr__sim_deny_smoothing) */
+  int sm_on;              /* a profile has come into force on some GPU */
 
   /* waveform path (NULL: fast path) */
   hr__simwave_t *wave;
@@ -153,6 +161,19 @@ struct hr_sim {
 };
 
 /* ---- the GPUs as an actuator ---------------------------------------------------- */
+
+/* The pending profile of slot k: the newest command on top of the one not
+ * yet in force, else of the one in force (the firmware applies the latest;
+ * a profile and a floor sent in one step both count). */
+static sm_prof_t *sm_pending(hr_sim_t *s, int32_t k, int64_t t_ns)
+{
+  if (s->sm_pend_t_ns[k] == INT64_MAX)
+    s->sm_pend[k] = s->sm[k];
+  s->sm_pend_t_ns[k] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  if (s->sm_pend_t_ns[k] < s->sm_pend_min_ns)
+    s->sm_pend_min_ns = s->sm_pend_t_ns[k];
+  return &s->sm_pend[k];
+}
 
 static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_ns,
                    hr_act_reading_t *out)
@@ -271,21 +292,29 @@ static int sa_set_cap(hr_actuator_t *a, int dev, double cap_w, int64_t t_ns)
   return HR_OK;
 }
 
+static int sa_smooth_denied(hr_actuator_t *a, int dev, const char *call)
+{
+  return hr__act_fail(a, HR_ERR_STATE,
+                      "simulated GPU %d: %s is not permitted (the GPU refuses its smoothing "
+                      "calls, as NVML does without the right)",
+                      dev, call);
+}
+
 /* The smoothing floor takes effect after the same actuation delay as a cap
- * (the GPU's firmware applies either; no separate figure is known). */
+ * (the GPU's firmware applies either; no separate figure is known).  As
+ * NVML's (nvml.c): 0 turns smoothing off, a floor turns it on with the
+ * ramps of the profile set before (none: no ramp limit). */
 static int sa_set_floor(hr_actuator_t *a, int dev, double floor_w, int64_t t_ns)
 {
   hr_sim_t *s = a->impl;
   if (dev < 0 || (size_t)dev >= s->n_slots)
     return HR_ERR_RANGE;
-  if (!s->sm_on)
-    return hr__act_fail(a, HR_ERR_UNSUPPORTED,
-                        "simulated GPU %d: power smoothing is off under this policy", dev);
-  int32_t k = s->dev_slot[dev];
-  s->sm_pend_w[k] = floor_w;
-  s->sm_pend_t_ns[k] = t_ns + (int64_t)llround(s->g.delay_ms * 1e6);
-  if (s->sm_pend_t_ns[k] < s->sm_pend_min_ns)
-    s->sm_pend_min_ns = s->sm_pend_t_ns[k];
+  if (s->sm_deny[dev])
+    return sa_smooth_denied(a, dev, "setting the power-smoothing floor");
+  sm_prof_t *q = sm_pending(s, s->dev_slot[dev], t_ns);
+  q->set = 1;
+  q->en = floor_w > 0.0;
+  q->floor_w = floor_w;
   return HR_OK;
 }
 
@@ -315,6 +344,30 @@ static int sa_lock_clocks(hr_actuator_t *a, int dev, int min_mhz, int max_mhz)
   return HR_OK;
 }
 
+/* The whole profile, in force after the actuation delay like a cap. */
+static int sa_set_smoothing(hr_actuator_t *a, int dev, const hr_act_smoothing_t *p, int64_t t_ns)
+{
+  hr_sim_t *s = a->impl;
+  if (dev < 0 || (size_t)dev >= s->n_slots)
+    return HR_ERR_RANGE;
+  if (s->sm_deny[dev])
+    return sa_smooth_denied(a, dev, "setting the power-smoothing profile");
+  sm_prof_t *q = sm_pending(s, s->dev_slot[dev], t_ns);
+  q->set = 1;
+  q->en = 1;
+  q->floor_w = p->floor_w;
+  q->up_w_per_ms = p->ramp_up_w_per_s * 1e-3;
+  q->dn_w_per_ms = p->ramp_down_w_per_s * 1e-3;
+  q->hyst_ns = (int64_t)llround(p->ramp_down_hyst_ms * 1e6);
+  return HR_OK;
+}
+
+void hr__sim_deny_smoothing(hr_sim_t *s, int dev)
+{
+  if (s && dev >= 0 && (size_t)dev < s->n_slots)
+    s->sm_deny[dev] = 1;
+}
+
 static const char *sa_name(const hr_actuator_t *a, int dev)
 {
   (void)a;
@@ -327,12 +380,13 @@ static void sa_destroy(hr_actuator_t *a)
   (void)a; /* impl is the simulator, which owns itself */
 }
 
-static const hr__act_ops_t sim_ops = {"simgpu", sa_read, sa_limits,  sa_set_cap,   sa_lock_clocks,
-                                      NULL,     sa_name, sa_destroy, sa_read_many, sa_set_floor};
+static const hr__act_ops_t sim_ops = {"simgpu",       sa_read,      sa_limits,       sa_set_cap,
+                                      sa_lock_clocks, NULL,         sa_name,         sa_destroy,
+                                      sa_read_many,   sa_set_floor, sa_set_smoothing};
 /* The same GPUs read one device at a time (hr__sim_set_plain). */
-static const hr__act_ops_t sim_ops_plain = {"simgpu",       sa_read,     sa_limits, sa_set_cap,
-                                            sa_lock_clocks, NULL,        sa_name,   sa_destroy,
-                                            NULL,           sa_set_floor};
+static const hr__act_ops_t sim_ops_plain = {
+    "simgpu", sa_read,    sa_limits, sa_set_cap,   sa_lock_clocks,  NULL,
+    sa_name,  sa_destroy, NULL,      sa_set_floor, sa_set_smoothing};
 
 void hr__sim_set_plain(hr_sim_t *s, int on)
 {
@@ -549,9 +603,11 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->frz_t_ns);
   free(s->gen_ring);
   free(s->site_ring);
-  free(s->sm_floor_w);
-  free(s->sm_pend_w);
+  free(s->sm);
+  free(s->sm_pend);
+  free(s->sm_fall_ns);
   free(s->sm_pend_t_ns);
+  free(s->sm_deny);
   free(s);
 }
 
@@ -632,10 +688,6 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->any_inf = 1;
   }
   s->admit = acfg->admit;
-  s->sm_ramp_w_per_ms = acfg->smooth_ramp_w_per_s * 1e-3;
-  s->sm_on = acfg->smooth_floor_frac > 0.0 || acfg->smooth_ramp_w_per_s > 0.0 || acfg->band_ctl;
-  s->sm_ramp_gated = acfg->band_ctl;
-  s->sm_base_w = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
   if (sc->n_events)
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
@@ -676,14 +728,18 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->ph_p_w = malloc(m * sizeof *s->ph_p_w);
   for (size_t k = 0; s->ph_p_w && k < m; k++)
     s->ph_p_w[k] = NAN;
-  s->sm_floor_w = malloc(m * sizeof *s->sm_floor_w);
-  s->sm_pend_w = calloc(m, sizeof *s->sm_pend_w);
+  s->sm = calloc(m, sizeof *s->sm); /* no profile: smoothing never set */
+  s->sm_pend = calloc(m, sizeof *s->sm_pend);
   s->sm_pend_t_ns = malloc(m * sizeof *s->sm_pend_t_ns);
-  if (!s->ph_p_w || !s->sm_floor_w || !s->sm_pend_w || !s->sm_pend_t_ns || !s->slot_phase ||
-      !s->tel_fault || !s->frz_p_w || !s->stk_p_w || !s->frz_t_ns || !s->slot_node ||
-      !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w || !s->cap_w ||
-      !s->pend_cap_w || !s->speed || !s->pend_t_ns || !s->clk || !s->clk_pf || !s->pend_clk ||
-      !s->pend_clk_t_ns) {
+  s->sm_deny = calloc(m, 1);
+  s->sm_fall_ns = malloc(m * sizeof *s->sm_fall_ns);
+  for (size_t k = 0; s->sm_fall_ns && k < m; k++)
+    s->sm_fall_ns[k] = INT64_MAX;
+  if (!s->ph_p_w || !s->sm || !s->sm_pend || !s->sm_pend_t_ns || !s->sm_deny || !s->sm_fall_ns ||
+      !s->slot_phase || !s->tel_fault || !s->frz_p_w || !s->stk_p_w || !s->frz_t_ns ||
+      !s->slot_node || !s->dev_slot || !s->slot_dev || !s->slot_work || !s->dem_w || !s->p_w ||
+      !s->cap_w || !s->pend_cap_w || !s->speed || !s->pend_t_ns || !s->clk || !s->clk_pf ||
+      !s->pend_clk || !s->pend_clk_t_ns) {
     hr_sim_destroy(s);
     return HR_ERR_NOMEM;
   }
@@ -708,7 +764,6 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->clk[k] = s->clk_pf[k] = 1.0;
     s->pend_clk_t_ns[k] = INT64_MAX;
     s->pend_clk_min_ns = INT64_MAX;
-    s->sm_floor_w[k] = acfg->smooth_floor_frac * sc->gpu.cap_max_w;
     s->sm_pend_t_ns[k] = INT64_MAX;
     s->sm_pend_min_ns = INT64_MAX;
     /* A populated GPU idles from the start; an empty slot draws nothing. */
@@ -1253,8 +1308,9 @@ int hr_sim_step(hr_sim_t *s)
     int64_t next = INT64_MAX;
     for (size_t k = 0; k < (size_t)s->n_pop; k++) {
       if (s->sm_pend_t_ns[k] <= t_end) {
-        s->sm_floor_w[k] = s->sm_pend_w[k];
+        s->sm[k] = s->sm_pend[k];
         s->sm_pend_t_ns[k] = INT64_MAX;
+        s->sm_on = 1;
       }
       if (s->sm_pend_t_ns[k] < next)
         next = s->sm_pend_t_ns[k];
@@ -1372,18 +1428,39 @@ int hr_sim_step(hr_sim_t *s)
     if (up && target < idle_w)
       target = idle_w;
     double p = s->p_w[k];
-    if (up && smooth) {
-      /* Power smoothing (NVML power smoothing, Blackwell): a busy GPU
-       * burns up to the floor (never above its cap), and its power moves
-       * at most at the ramp, except that a cap below the power is obeyed
-       * at the slew (the cap is the protection). */
-      if (busy && target < s->sm_floor_w[k])
-        target = s->sm_floor_w[k] < s->cap_w[k] ? s->sm_floor_w[k] : s->cap_w[k];
-      int ramp_on =
-          s->sm_ramp_w_per_ms > 0.0 && !(s->sm_ramp_gated && s->sm_floor_w[k] <= s->sm_base_w);
-      double ramp = ramp_on ? s->sm_ramp_w_per_ms * (dt * 1e3) : mv;
-      double up_mv = ramp < mv ? ramp : mv;
-      double dn_mv = p > s->cap_w[k] ? mv : up_mv;
+    if (up && smooth && s->sm[k].set) {
+      /* Power smoothing (NVML power smoothing, Blackwell), as the GPU's
+       * profile holds it: a busy GPU burns up to the floor (never above its
+       * cap), and its power moves at most at the ramps, a fall only once it
+       * has wanted to fall for the hysteresis, except that a cap below the
+       * power is obeyed at the slew (the cap is the protection).  With
+       * smoothing off (a floor of 0) the GPU keeps its own edges; it is
+       * still stepped here, where a lag behind its demand (its slew) counts
+       * as lost speed, as it was before the profile went through the
+       * actuator; a GPU that never had a smoothing call takes the plain
+       * path below. */
+      const sm_prof_t *pf = &s->sm[k];
+      double up_mv = mv, dn_mv = mv;
+      if (pf->en) {
+        if (busy && target < pf->floor_w)
+          target = pf->floor_w < s->cap_w[k] ? pf->floor_w : s->cap_w[k];
+        double r = pf->up_w_per_ms * (dt * 1e3);
+        if (pf->up_w_per_ms > 0.0 && r < mv)
+          up_mv = r;
+        r = pf->dn_w_per_ms * (dt * 1e3);
+        if (pf->dn_w_per_ms > 0.0 && r < mv)
+          dn_mv = r;
+      }
+      if (p > s->cap_w[k]) {
+        dn_mv = mv;
+      } else if (pf->en && pf->hyst_ns > 0 && target < p) {
+        if (s->sm_fall_ns[k] == INT64_MAX)
+          s->sm_fall_ns[k] = s->t_ns;
+        if (s->t_ns - s->sm_fall_ns[k] < pf->hyst_ns)
+          dn_mv = 0.0;
+      } else {
+        s->sm_fall_ns[k] = INT64_MAX;
+      }
       double np = target > p ? (p + up_mv < target ? p + up_mv : target)
                              : (p - dn_mv > target ? p - dn_mv : target);
       /* A GPU held below its demand by the ramp runs as if capped there. */
@@ -1622,7 +1699,7 @@ static void fill_sample(const hr_sim_t *s, hr_sim_sample_t *o)
     o->caps_w += s->cap_w[k];
     o->demand_w += s->dem_w[k];
     if (s->sm_on)
-      o->floors_w += s->sm_floor_w[k];
+      o->floors_w += s->sm[k].en ? s->sm[k].floor_w : 0.0;
     if (s->p_w[k] > s->cap_w[k])
       o->over_cap_w += s->p_w[k] - s->cap_w[k];
     if (s->slot_work[k] >= 0) {

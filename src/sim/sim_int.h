@@ -81,6 +81,11 @@ void hr__sim_set_plain(hr_sim_t *s, int on);
 /* on = 1: only the agent's lease rebalances run in full every time (no exact
  * skip, hr__agent_set_lease_plain); bench_sim's baseline for the skip. */
 void hr__sim_set_lease_plain(hr_sim_t *s, int on);
+/* Makes the simulated GPU dev (the agent's device index) refuse its
+ * power-smoothing calls (hr_actuator_set_smoothing and
+ * hr_actuator_set_power_floor) with HR_ERR_STATE, as NVML refuses a process
+ * without the right: for tests.  Call before the first step. */
+void hr__sim_deny_smoothing(hr_sim_t *s, int dev);
 
 /* ---- inference workloads (sim_infer.c) -------------------------------------------
  * One object per inference workload: its replicas (gpus_per_replica GPUs

@@ -12,11 +12,13 @@ typedef struct dev {
   int smooth_on;            /* power smoothing state */
   unsigned int smooth_prof; /* active preset profile + 1 (0: none) */
   double floor_pct;         /* profile 0's PERCENT_TMP_FLOOR */
+  double param[8];          /* profile 0's parameters by id, as last written (NAN: never) */
+  int param_calls;          /* UpdatePresetProfileParam calls that succeeded */
 } dev_t_;
 
 static dev_t_ devs[2] = {
-    {350000, 300000, 700000, 200000, 700000, 700000, 0, 0, 0, 0, 0.0},
-    {120000, 110000, 700000, 200000, 700000, 700000, 0, 0, 0, 0, 0.0},
+    {350000, 300000, 700000, 200000, 700000, 700000, 0, 0, 0, 0, 0.0, {0}, 0},
+    {120000, 110000, 700000, 200000, 700000, 700000, 0, 0, 0, 0, 0.0, {0}, 0},
 };
 static int allow_set, no_fields, init_fails, initialised;
 
@@ -223,8 +225,12 @@ EXPORT int nvmlDevicePowerSmoothingUpdatePresetProfileParam(void *h, ps_profile_
     return 4;
   if (p->profileId >= 5 || p->paramId > 7)
     return 2; /* NVML_ERROR_INVALID_ARGUMENT */
-  if (p->paramId == 0)
-    ((dev_t_ *)h)->floor_pct = p->value;
+  if (p->profileId == 0) {
+    if (p->paramId == 0)
+      ((dev_t_ *)h)->floor_pct = p->value;
+    ((dev_t_ *)h)->param[p->paramId] = p->value;
+  }
+  ((dev_t_ *)h)->param_calls++;
   return 0;
 }
 
@@ -257,4 +263,20 @@ EXPORT void fake_nvml_smoothing(int dev, int *on, unsigned int *prof, double *fl
   *on = devs[dev].smooth_on;
   *prof = devs[dev].smooth_prof;
   *floor_pct = devs[dev].floor_pct;
+}
+
+/* Profile 0's first four parameters as last written (floor %, ramp up W/s,
+ * ramp down W/s, hysteresis ms; -1 where never written since the last
+ * reset) and the successful parameter calls; reset = 1 clears them first. */
+EXPORT int fake_nvml_profile(int dev, double out[4], int reset);
+EXPORT int fake_nvml_profile(int dev, double out[4], int reset)
+{
+  if (reset) {
+    for (int k = 0; k < 8; k++)
+      devs[dev].param[k] = -1.0;
+    devs[dev].param_calls = 0;
+  }
+  for (int k = 0; k < 4; k++)
+    out[k] = devs[dev].param[k];
+  return devs[dev].param_calls;
 }

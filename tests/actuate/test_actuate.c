@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "headroom/actuate.h"
+#include "headroom/loop.h"
+#include "headroom/tree.h"
 
 #define MS 1000000LL
 
@@ -215,6 +217,9 @@ static void rapl_on_a_powercap_tree(void **state)
   /* RAPL has no power smoothing: a clear error, not a silent no-op. */
   assert_int_equal(hr_actuator_set_power_floor(a, 0, 100.0, 0), HR_ERR_UNSUPPORTED);
   assert_non_null(strstr(hr_actuator_error(a), "no power smoothing floor"));
+  const hr_act_smoothing_t sp = {100.0, 1000.0, 1000.0, 0.0};
+  assert_int_equal(hr_actuator_set_smoothing(a, 0, &sp, 0), HR_ERR_UNSUPPORTED);
+  assert_non_null(strstr(hr_actuator_error(a), "rapl device 0 (package-0): no power smoothing"));
   /* A zone whose limit cannot be written reports the path. */
   char lim_path[700];
   snprintf(lim_path, sizeof lim_path, "%s/constraint_0_power_limit_uw", z1);
@@ -332,6 +337,58 @@ static void nvml_reads_sets_and_samples(void **state)
   assert_int_equal(hr_actuator_set_power_floor(a, 0, 400.0, 0), HR_ERR_STATE);
   assert_non_null(strstr(hr_actuator_error(a), "not permitted"));
 
+  /* The whole profile: floor (percent of TDP), ramps (W/s) and hysteresis
+   * (ms) into preset profile 0, one parameter call each, then the profile
+   * activated and smoothing enabled.  Values out of NVML's ranges are
+   * refused before NVML is called (no parameter written). */
+  int (*profile)(int, double *, int);
+  p = dlsym(lib, "fake_nvml_profile");
+  assert_non_null(p);
+  memcpy(&profile, &p, sizeof p);
+  double par[4];
+  profile(1, par, 1);
+  hr_act_smoothing_t sp = {350.0, 1000.0, 250.0, 40.0};
+  set(1, 0, 0);
+  assert_int_equal(hr_actuator_set_smoothing(a, 1, &sp, 0), HR_OK);
+  assert_int_equal(profile(1, par, 0), 4);
+  assert_float_equal(par[0], 50.0, 1e-9);
+  assert_float_equal(par[1], 1000.0, 1e-9);
+  assert_float_equal(par[2], 250.0, 1e-9);
+  assert_float_equal(par[3], 40.0, 1e-9);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 1);
+  assert_int_equal(prof, 1);
+  /* A floor of 0 turns it off; a floor turns it on with the ramps kept. */
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 0.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 0);
+  assert_int_equal(hr_actuator_set_power_floor(a, 1, 420.0, 0), HR_OK);
+  smooth(1, &on, &prof, &pct);
+  assert_int_equal(on, 1);
+  assert_int_equal(profile(1, par, 0), 5);
+  assert_float_equal(par[0], 60.0, 1e-9);
+  assert_float_equal(par[1], 1000.0, 1e-9);
+  profile(1, par, 1);
+  const hr_act_smoothing_t bad[] = {{0.0, 1000.0, 1000.0, 0.0},    {100.0, 1000.0, 1000.0, 0.0},
+                                    {640.0, 1000.0, 1000.0, 0.0},  {350.0, 0.0, 1000.0, 0.0},
+                                    {350.0, 1000.0, NAN, 0.0},     {350.0, 1000.0, 1000.0, -1.0},
+                                    {350.0, INFINITY, 1000.0, 0.0}};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    assert_int_equal(hr_actuator_set_smoothing(a, 1, &bad[k], 0), HR_ERR_RANGE);
+    assert_non_null(strstr(hr_actuator_error(a), "device 1"));
+  }
+  assert_int_equal(profile(1, par, 0), 0);
+  assert_int_equal(hr_actuator_set_smoothing(a, 1, NULL, 0), HR_ERR_INVALID_ARG);
+  /* Not permitted: the error names the GPU, the call and the reason; the
+   * GPU keeps reading. */
+  set(0, 0, 0);
+  assert_int_equal(hr_actuator_set_smoothing(a, 0, &sp, 0), HR_ERR_STATE);
+  assert_non_null(strstr(hr_actuator_error(a), "nvml GPU 0"));
+  assert_non_null(strstr(hr_actuator_error(a), "PERCENT_TMP_FLOOR"));
+  assert_non_null(strstr(hr_actuator_error(a), "not permitted"));
+  assert_int_equal(hr_actuator_read(a, 0, HR_POWER_INSTANT, 9, &r), HR_OK);
+  assert_true(r.valid);
+
   /* The sample buffer: only samples newer than since_us, in order. */
   hr_act_sample_t s[16];
   size_t n = 0;
@@ -347,6 +404,104 @@ static void nvml_reads_sets_and_samples(void **state)
   dlclose(lib);
 }
 
+/* The agent sends headroom-smooth's profile to every GPU through NVML at
+ * its first step: the stand-in library receives 50 % of TDP, 1000 W/s up
+ * and down and the hysteresis, profile 0 active and enabled.  Without
+ * permission every GPU refuses; the agent counts it, keeps the message
+ * naming the GPU, and goes on reading. */
+static void agent_sends_profile_through_nvml(void **state)
+{
+  (void)state;
+  void *lib = dlopen(HR_FAKE_NVML, RTLD_NOW | RTLD_GLOBAL);
+  assert_non_null(lib);
+  void (*set)(int, int, int);
+  int (*profile)(int, double *, int);
+  void (*smooth)(int, int *, unsigned int *, double *);
+  void *p = dlsym(lib, "fake_nvml_set");
+  assert_non_null(p);
+  memcpy(&set, &p, sizeof p);
+  p = dlsym(lib, "fake_nvml_profile");
+  assert_non_null(p);
+  memcpy(&profile, &p, sizeof p);
+  p = dlsym(lib, "fake_nvml_smoothing");
+  assert_non_null(p);
+  memcpy(&smooth, &p, sizeof p);
+  static const char tt[] =
+      "version: 1\nnodes:\n"
+      "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 100}\n"
+      "  - {id: srv, kind: server, parent: site}\n"
+      "  - {id: g0, kind: gpu, parent: srv, rating_w: 700}\n"
+      "  - {id: g1, kind: gpu, parent: srv, rating_w: 700}\n";
+  hr_diag_t e;
+  hr_tree_t *t = NULL;
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  for (int allow = 1; allow >= 0; allow--) {
+    set(allow, 0, 0);
+    hr_actuator_t *a = NULL;
+    assert_int_equal(hr_nvml_open(HR_FAKE_NVML, &a, &e), HR_OK);
+    double par[4];
+    for (int d = 0; d < 2; d++)
+      profile(d, par, 1);
+    hr_agent_cfg_t c;
+    assert_int_equal(hr_agent_cfg_init(&c, HR_LOOP_LEASE), HR_OK);
+    c.smooth_floor_frac = 0.5;
+    c.smooth_ramp_w_per_s = 1000.0;
+    c.smooth_hyst_ms = 40.0;
+    int64_t now = 0;
+    hr_clock_t clk;
+    hr_clock_manual(&clk, &now);
+    hr_agent_t *ag = NULL;
+    assert_int_equal(hr_agent_create(t, HR_AGENT_WHOLE_TREE, a, &clk, NULL, &c, &ag), HR_OK);
+    assert_int_equal(hr_agent_set_read_actuator(ag, 1), HR_OK);
+    for (int k = 0; k < 3; k++) {
+      now = (int64_t)k * 1000000;
+      assert_int_equal(hr_agent_step(ag, NULL), HR_OK);
+    }
+    hr_agent_stats_t st;
+    assert_int_equal(hr_agent_stats(ag, &st), HR_OK);
+    assert_int_equal(st.smooth_sets, 2); /* once per GPU, at the first step */
+    for (int d = 0; d < 2; d++) {
+      int on = -1;
+      unsigned int prof = 9;
+      double pct = -1.0;
+      int calls = profile(d, par, 0);
+      smooth(d, &on, &prof, &pct);
+      if (allow) {
+        assert_int_equal(calls, 4);
+        assert_float_equal(par[0], 50.0, 1e-9);
+        assert_float_equal(par[1], 1000.0, 1e-9);
+        assert_float_equal(par[2], 1000.0, 1e-9);
+        assert_float_equal(par[3], 40.0, 1e-9);
+        assert_int_equal(on, 1);
+        assert_int_equal(prof, 1);
+      } else {
+        assert_int_equal(calls, 0);
+        assert_float_equal(par[0], -1.0, 0.0);
+      }
+    }
+    if (allow) {
+      assert_int_equal(st.smooth_errors, 0);
+      assert_string_equal(hr_agent_smoothing_error(ag), "");
+    } else {
+      assert_int_equal(st.smooth_errors, 2);
+      assert_int_equal(st.last_smooth_err, HR_ERR_STATE);
+      const char *m = hr_agent_smoothing_error(ag);
+      assert_non_null(strstr(m, "nvml GPU 0"));
+      assert_non_null(strstr(m, "not permitted"));
+      assert_int_equal(st.bad_readings, 0);
+      hr_act_reading_t r;
+      assert_int_equal(hr_actuator_read(a, 1, HR_POWER_INSTANT, now, &r), HR_OK);
+      assert_true(r.valid);
+    }
+    hr_agent_destroy(ag);
+    hr_actuator_destroy(a);
+  }
+  /* the other tests' state: setting refused */
+  set(0, 0, 0);
+  hr_tree_destroy(t);
+  dlclose(lib);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -355,6 +510,7 @@ int main(void)
       cmocka_unit_test(rapl_on_a_powercap_tree),
       cmocka_unit_test(nvml_missing_library_is_a_clear_error),
       cmocka_unit_test(nvml_reads_sets_and_samples),
+      cmocka_unit_test(agent_sends_profile_through_nvml),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,14 @@ with open(TREE, "rb") as f:
 rc, out, err = hr("agent", "--tree", "-", "--node", "busway-a1", f"--input={wpath}", data=tree)
 check(rc == 0 and '"cap_w"' in out and "steps" in err, f"agent --tree -: {rc} {err[-300:]!r}")
 refused(A + ["--", "--input"], "unexpected argument '--input'")
+# headroom-smooth sends each GPU its smoothing profile; the stand-alone
+# simulated GPUs have no power smoothing: every one refuses, the agent runs
+# on and its summary says how many and why, naming a GPU.
+rc, out, err = hr(*A, "--policy", "headroom-smooth", f"--input={wpath}")
+check(rc == 0 and '"cap_w"' in out and "refused the power-smoothing profile" in err
+      and "simgpu device 0" in err and "no power smoothing" in err,
+      f"agent --policy headroom-smooth: {rc} {err[-400:]!r}")
+refused(A + ["--policy", "headroom-admit"], "--policy", "simulator only")
 
 # ---- capture: the CFG on standard input with --dat, the same CSV as from the file.
 DATA = os.environ.get("HR_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
