@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "actuate_int.h"
+#include "core/core.h"
 
 hr_actuator_t *hr__act_new(const hr__act_ops_t *ops, int n)
 {
@@ -228,19 +229,12 @@ void hr_actuator_destroy(hr_actuator_t *a)
   free(a);
 }
 
-double hr__tel_reading_w(uint64_t key, int dev, int64_t t_ns, double p_w)
+/* The vectoriser's dynamic cost model (-O2 keeps the "very cheap" one,
+ * which refuses the gather of p_w[slot[d]]). */
+__attribute__((optimize("vect-cost-model=dynamic"))) HR__CLONES_V4 void
+hr__tel_readings(uint64_t key, int64_t t_ns, size_t n, const int32_t *restrict slot,
+                 const double *restrict p_w, double *restrict out)
 {
-  if (!(p_w > 0.0))
-    return p_w;
-  /* splitmix64 of the three: a counter-based draw (no state to carry). */
-  uint64_t x = key ^ (0x9E3779B97F4A7C15ull * ((uint64_t)(uint32_t)dev + 1u)) ^
-               ((uint64_t)t_ns * 0xBF58476D1CE4E5B9ull);
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  /* The high 32 bits scaled to 0 .. dither (a multiply, not a division). */
-  int d_mw = -(int)(((x >> 32) * (HR__TEL_DITHER_MW + 1u)) >> 32);
-  double r = (nearbyint(p_w * 1e3) + (double)d_mw) * 1e-3;
-  return r > 0.0 ? r : 1e-3;
+  for (size_t d = 0; d < n; d++)
+    out[d] = hr__tel_reading_w(key, (int)d, t_ns, p_w[slot[d]]);
 }

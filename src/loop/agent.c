@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/core.h"
 #include "headroom/grid.h"
 #include "headroom/loop.h"
 #include "headroom/predict.h"
@@ -1027,58 +1028,79 @@ static int take_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
   return HR_OK;
 }
 
+/* read_leaves_at's pass over the leaves without branches, so that it
+ * vectorises (AVX-512 clone): every leaf's arrays are stored, with the value
+ * they keep where the branching form would not store, and each decision is
+ * a select on the same tests as take_power and stuck_refuse.  Differences of
+ * times are taken in unsigned arithmetic (they wrap instead of overflowing
+ * where a time is INT64_MIN, "none", and the test that uses them is masked
+ * off there; elsewhere equal to the signed ones).  cnt: bad readings, stuck
+ * readings, any accepted (0/1), any not fresh (0/1). */
+__attribute__((optimize("vect-cost-model=dynamic"))) HR__CLONES_V4 static void
+read_pass_at(size_t n, int64_t t, int roll, int fresh_now, int64_t stale_ns, int64_t stuck_ns,
+             const double *restrict rp, const double *restrict rmax, double *restrict pw,
+             int64_t *restrict pt, int64_t *restrict same, double *restrict lcur,
+             double *restrict bcur, double *restrict bprev, uint64_t cnt[4])
+{
+  uint64_t bad = 0, stuck = 0, in = 0, lost = 0;
+  for (size_t k = 0; k < n; k++) {
+    const double pr = rp[k], pwk = pw[k];
+    const int64_t ptk = pt[k], sk = same[k];
+    const int ok = (pr >= 0.0) & (pr < INFINITY) & !(pr > rmax[k]);
+    uint64_t b_new, b_old;
+    memcpy(&b_new, &pr, sizeof b_new);
+    memcpy(&b_old, &pwk, sizeof b_old);
+    const int64_t age = (int64_t)((uint64_t)t - (uint64_t)ptk);
+    const int64_t held = (int64_t)((uint64_t)t - (uint64_t)sk);
+    const int restart =
+        (b_new != b_old) | (sk == INT64_MIN) | (t < sk) | ((ptk != INT64_MIN) & (age > stale_ns));
+    const int refuse = ok & !restart & (stuck_ns > 0) & (pr > 0.0) & (held > stuck_ns);
+    const int acc = ok & !refuse;
+    same[k] = ok & restart ? t : sk;
+    const int64_t ptn = acc ? t : (refuse ? INT64_MIN : ptk);
+    const double pwn = acc ? pr : pwk;
+    pt[k] = ptn;
+    pw[k] = pwn;
+    const int64_t agen = (int64_t)((uint64_t)t - (uint64_t)ptn);
+    const int fresh = acc ? fresh_now : (ptn != INT64_MIN) & (agen <= stale_ns);
+    const double p = fresh ? pwn : 0.0;
+    lcur[k] = p;
+    const double b = bcur[k];
+    bprev[k] = roll ? b : bprev[k];
+    bcur[k] = roll | (p > b) ? p : b;
+    bad += (uint64_t)!ok;
+    stuck += (uint64_t)refuse;
+    in |= (uint64_t)acc;
+    lost |= (uint64_t)!fresh;
+  }
+  cnt[0] = bad;
+  cnt[1] = stuck;
+  cnt[2] = in;
+  cnt[3] = lost;
+}
+
 /* read_leaves when every leaf's reading is valid and taken at t, its power
  * in rp_w (hr__agent_set_power_fn): the steps of read_leaves with
  * rd[k].valid = 1 and rd[k].t_ns = t. */
 static unsigned read_leaves_at(hr_agent_t *a, int64_t t, int roll)
 {
-  const size_t n = a->n_leaves;
-  const double *restrict rp = a->rp_w, *restrict rmax = a->read_max_w;
-  double *restrict pw = a->p_w, *restrict lcur = a->lcur_w;
-  double *restrict bcur = a->bmax_cur, *restrict bprev = a->bmax_prev;
-  int64_t *restrict pt = a->p_t_ns, *restrict same = a->same_t_ns;
-  const int64_t stale = a->cfg.stale_ns;
   int64_t t_in = 0;
-  int any_in = 0;
-  uint64_t bad = 0, stuck = 0;
-  unsigned lost = 0;
   if (!a->have_lat_in)
     t_in = a->lat_clock.now_ns(a->lat_clock.ctx);
   /* A reading taken now is fresh when t - t <= stale_ns (and t is not the
    * "none yet" mark): one test for every accepted reading. */
-  const int fresh_now = t != INT64_MIN && stale >= 0;
-  for (size_t k = 0; k < n; k++) {
-    double pr = rp[k];
-    int fresh;
-    double p;
-    if (pr >= 0.0 && pr < INFINITY && !(pr > rmax[k]) &&
-        !stuck_refuse(&a->cfg, pw, pt, same, k, pr, t, &stuck)) {
-      pw[k] = pr;
-      pt[k] = t;
-      any_in = 1;
-      fresh = fresh_now;
-      p = fresh ? pr : 0.0;
-    } else {
-      bad += !(pr >= 0.0 && pr < INFINITY && !(pr > rmax[k]));
-      fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
-      p = fresh ? pw[k] : 0.0;
-    }
-    lcur[k] = p;
-    lost |= (unsigned)!fresh;
-    if (roll) {
-      bprev[k] = bcur[k];
-      bcur[k] = p;
-    } else if (p > bcur[k]) {
-      bcur[k] = p;
-    }
-  }
-  a->st.bad_readings += bad;
-  a->st.stuck_readings += stuck;
-  if (any_in && !a->have_lat_in) {
+  const int fresh_now = t != INT64_MIN && a->cfg.stale_ns >= 0;
+  uint64_t cnt[4];
+  read_pass_at(a->n_leaves, t, roll, fresh_now, a->cfg.stale_ns, a->cfg.stuck_ns, a->rp_w,
+               a->read_max_w, a->p_w, a->p_t_ns, a->same_t_ns, a->lcur_w, a->bmax_cur, a->bmax_prev,
+               cnt);
+  a->st.bad_readings += cnt[0];
+  a->st.stuck_readings += cnt[1];
+  if (cnt[2] && !a->have_lat_in) {
     a->lat_in_ns = t_in;
     a->have_lat_in = 1;
   }
-  return lost ? HR_EVENT_TELEMETRY_LOSS : 0u;
+  return cnt[3] ? HR_EVENT_TELEMETRY_LOSS : 0u;
 }
 
 /* The step's reading pass (the plain form is in hr_agent_step): per leaf,

@@ -254,11 +254,7 @@ static int sa_powers(void *ctx, size_t n, int64_t t_ns, double *p_w)
   hr_sim_t *s = ctx;
   if (s->telemetry_lost || s->any_tel_fault || n > (size_t)s->act->n)
     return 0;
-  const int32_t *restrict ds = s->dev_slot;
-  const double *restrict pw = s->p_w;
-  const uint64_t key = s->tel_key;
-  for (size_t d = 0; d < n; d++)
-    p_w[d] = hr__tel_reading_w(key, (int)d, t_ns, pw[ds[d]]); /* as sa_read_many */
+  hr__tel_readings(s->tel_key, t_ns, n, s->dev_slot, s->p_w, p_w); /* as sa_read_many */
   s->act->err[0] = '\0';
   return 1;
 }

@@ -18,6 +18,7 @@
 #include "headroom/actuate.h"
 #include "headroom/loop.h"
 #include "headroom/tree.h"
+#include "actuate/actuate_int.h"
 
 #define MS 1000000LL
 
@@ -502,6 +503,50 @@ static void agent_sends_profile_through_nvml(void **state)
   dlclose(lib);
 }
 
+/* The dithered readings, one device at a time and in hr__tel_readings'
+ * vectorised batch, against the formula with the library's nearbyint (the
+ * independent reference): half-milliwatt ties both ways of even, powers over
+ * 18 decades, 0, -0, negative, NaN and infinity, devices in scrambled slots. */
+static void tel_readings_as_nearbyint(void **state)
+{
+  (void)state;
+  enum { N = 4099 }; /* not a multiple of any vector width */
+  const uint64_t key = 0xD1B54A32D192ED03ull;
+  static double p_w[N], out[N];
+  static int32_t slot[N];
+  uint64_t s = 12345;
+  for (int round = 0; round < 60; round++) {
+    for (int i = 0; i < N; i++) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      if (i % 4 == 0)
+        p_w[i] = ((double)(s >> 40) + 0.5) * 1e-3; /* a tie at 0.5 mW (or its nearest double) */
+      else
+        p_w[i] = ldexp((double)(s >> 11) * 0x1p-53, (int)(s % 60) - 20); /* 1e-6 .. 1e12 W */
+      slot[i] = (int32_t)((i * 2039) % N);
+    }
+    p_w[0] = 0.0;
+    p_w[1] = -0.0;
+    p_w[2] = -5.0;
+    p_w[3] = NAN;
+    p_w[5] = INFINITY;
+    p_w[6] = 4e-4; /* rounds to 0 mW: at least 1 mW */
+    int64_t t_ns = (int64_t)(s >> 20);
+    hr__tel_readings(key, t_ns, N, slot, p_w, out);
+    for (int d = 0; d < N; d++) {
+      double p = p_w[slot[d]];
+      /* The draw, recovered at 1 W (1000 mW less 0 to 10). */
+      double dith = nearbyint((hr__tel_reading_w(key, d, t_ns, 1.0) - 1.0) * 1e3);
+      assert_true(dith <= 0.0 && dith >= -HR__TEL_DITHER_MW);
+      double want = (nearbyint(p * 1e3) + dith) * 1e-3;
+      want = !(p > 0.0) ? p : (want > 0.0 ? want : 1e-3);
+      double one = hr__tel_reading_w(key, d, t_ns, p);
+      if (memcmp(&one, &want, sizeof one) != 0 || memcmp(&out[d], &want, sizeof want) != 0)
+        fail_msg("device %d, p %.17g W: %.17g one at a time, %.17g batched, reference %.17g", d, p,
+                 one, out[d], want);
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -511,6 +556,7 @@ int main(void)
       cmocka_unit_test(nvml_missing_library_is_a_clear_error),
       cmocka_unit_test(nvml_reads_sets_and_samples),
       cmocka_unit_test(agent_sends_profile_through_nvml),
+      cmocka_unit_test(tel_readings_as_nearbyint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

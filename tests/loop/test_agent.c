@@ -545,6 +545,94 @@ static void test_stuck_reading(void **st)
   rig_close(&rig);
 }
 
+/* A scripted reading of leaf k at step s (1 ms): moving values, a value
+ * stuck past stuck_ns (leaf 0 from 100 ms, and again after a change),
+ * garbage in turn (NaN, infinite, negative, above read_max_w: leaf 1, every
+ * 7th step; from 300 ms a stuck value between them, which garbage must not
+ * reset), a true 0 W held (leaf 2 from 200 ms) and a value that returns
+ * after a few changes (leaf 3). */
+static double script_w(size_t k, int s)
+{
+  switch (k) {
+  case 0:
+    return s < 100 ? 300.0 + s : (s < 180 ? 222.125 : (s < 185 ? 500.0 + s : 333.0));
+  case 1:
+    if (s % 7 == 3) {
+      static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+      return garb[(s / 7) & 3];
+    }
+    return s < 300 ? 400.0 + 0.001 * (s % 3) : 401.5; /* then stuck between the garbage */
+  case 2:
+    return s < 200 ? 350.0 + 0.5 * s : 0.0;
+  default:
+    return s % 50 < 45 ? 610.0 : 600.0 + s;
+  }
+}
+
+typedef struct script {
+  int s;
+} script_t;
+
+static int script_fn(void *ctx, size_t n, int64_t t_ns, double *p_w)
+{
+  (void)t_ns;
+  const script_t *sc = ctx;
+  for (size_t k = 0; k < n; k++)
+    p_w[k] = script_w(k, sc->s);
+  return 1;
+}
+
+/* The agent's reading pass for the simulator's powers (hr__agent_set_power_fn:
+ * the vectorised pass, src/loop/agent.c read_pass_at) against the same
+ * readings pushed one at a time (hr_agent_push_power: take_power, the
+ * reference), with the stuck check at 30 ms: every cap, the stuck and bad
+ * reading counts and the lease mode equal at every step. */
+static void test_power_fn_agrees(void **st)
+{
+  (void)st;
+  rig_t rig;
+  rig_open(&rig);
+  hr_actuator_t *act_b = sim4();
+  hr_agent_cfg_t c;
+  lease_cfg_10w(&c);
+  c.stuck_ns = 30000000;
+  hr_agent_t *a = NULL, *b = NULL;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  hr_tree_t *tree_b = load();
+  assert_int_equal(hr_agent_create(tree_b, 0, act_b, &rig.clk, NULL, &c, &b), HR_OK);
+  script_t sc = {0};
+  hr__agent_set_power_fn(a, script_fn, &sc);
+  assert_int_equal(hr_agent_set_read_actuator(a, 1), HR_OK); /* reads: here the script */
+  for (sc.s = 0; sc.s < 600; sc.s++) {
+    rig.now = (int64_t)sc.s * 1000000;
+    for (size_t k = 0; k < 4; k++)
+      (void)hr_agent_push_power(b, k, script_w(k, sc.s), rig.now);
+    assert_int_equal(hr_agent_step(b, NULL), HR_OK);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    for (size_t k = 0; k < 4; k++)
+      if (!same_f64(hr_agent_cap_w(a, k), hr_agent_cap_w(b, k)))
+        fail_msg("step %d, leaf %zu: cap %.17g against %.17g", sc.s, k, hr_agent_cap_w(a, k),
+                 hr_agent_cap_w(b, k));
+    hr_agent_stats_t sa, sb;
+    assert_int_equal(hr_agent_stats(a, &sa), HR_OK);
+    assert_int_equal(hr_agent_stats(b, &sb), HR_OK);
+    assert_int_equal(sa.stuck_readings, sb.stuck_readings);
+    assert_int_equal(sa.bad_readings, sb.bad_readings);
+    assert_int_equal(hr_lease_sys_mode(hr_agent_lease_sys(a)),
+                     hr_lease_sys_mode(hr_agent_lease_sys(b)));
+  }
+  hr_agent_stats_t sa;
+  assert_int_equal(hr_agent_stats(a, &sa), HR_OK);
+  print_message("power_fn: %llu stuck, %llu bad readings\n", (unsigned long long)sa.stuck_readings,
+                (unsigned long long)sa.bad_readings);
+  assert_true(sa.stuck_readings > 100 && sa.bad_readings > 50); /* both paths exercised */
+  hr_agent_destroy(a);
+  hr_agent_destroy(b);
+  hr_actuator_destroy(act_b);
+  hr_tree_destroy(tree_b);
+  rig_close(&rig);
+}
+
 /* Events the agent is told of (hr_agent_set_events): a utility outage's
  * HR_EVENT_UTILITY_LOSS with every reading fresh puts the lease system in
  * degraded mode at the next step (the agent's own events, none here, do not
@@ -688,6 +776,7 @@ int main(void)
       cmocka_unit_test(test_band_hold_range),
       cmocka_unit_test(test_coordinator_stop_fallback),
       cmocka_unit_test(test_stuck_reading),
+      cmocka_unit_test(test_power_fn_agrees),
       cmocka_unit_test(test_told_events),
       cmocka_unit_test(test_meter_records),
   };
