@@ -1045,6 +1045,39 @@ static inline void gpu_to_phases(double *ph, unsigned phase, double p)
   ph[2] = c;
 }
 
+/* A training or batch GPU of job j this step, under cap c_w [W] and a clock
+ * at clk of its highest (clk_pf: the scale of its power above idle there,
+ * clk^clock_power_exp):
+ * its speed (0 when unpowered), and its demand *d_w [W] lowered to what it
+ * draws at the locked clock.  Under a clock lock the GPU runs as if capped
+ * at its power at that clock (docs/sim.md, "Clock locks").  The job's memo
+ * keeps the last (cap, demand) pair's speed: every GPU of a synchronous job
+ * usually sees the same pair.  One form for gpu_pass_lean and the general
+ * loop, which must take the same steps. */
+static inline double job_gpu_speed(const hr_sim_gpu_cfg_t *g, job_t *j, int up, double c_w,
+                                   double clk, double clk_pf, double idle_w, double *d_w)
+{
+  double d = *d_w, ce = c_w, sp;
+  if (clk < 1.0 && d > idle_w) {
+    double dl = idle_w + (d - idle_w) * clk_pf;
+    if (dl < ce)
+      ce = dl;
+  }
+  if (!up) {
+    sp = 0.0;
+  } else if (ce == j->memo_cap_w && d == j->memo_d_w) {
+    sp = j->memo_speed;
+  } else {
+    sp = speed_under_cap(g, ce, d);
+    j->memo_cap_w = ce;
+    j->memo_d_w = d;
+    j->memo_speed = sp;
+  }
+  if (ce < c_w && d > ce)
+    *d_w = ce;
+  return sp;
+}
+
 /* 1 when tree node x is node c or below it (either parent). */
 /* hr_sim_step's GPU pass for the common case: no power smoothing and no
  * inference workload.  The general loop's steps for that case, in the same
@@ -1075,25 +1108,7 @@ static double gpu_pass_lean(hr_sim_t *s, double idle_w, double mv, double dt, in
       job_t *j = &jobs[w];
       d = j->d_w;
       busy = j->running;
-      /* A clock lock as in the general loop (docs/sim.md, "Clock locks"). */
-      double ce = c;
-      if (clk[k] < 1.0 && d > idle_w) {
-        double dl = idle_w + (d - idle_w) * clk_pf[k];
-        if (dl < ce)
-          ce = dl;
-      }
-      if (!up) {
-        sp = 0.0;
-      } else if (ce == j->memo_cap_w && d == j->memo_d_w) {
-        sp = j->memo_speed;
-      } else {
-        sp = speed_under_cap(g, ce, d);
-        j->memo_cap_w = ce;
-        j->memo_d_w = d;
-        j->memo_speed = sp;
-      }
-      if (ce < c && d > ce)
-        d = ce;
+      sp = job_gpu_speed(g, j, up, c, clk[k], clk_pf[k], idle_w, &d);
       if (busy) {
         if (work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)
@@ -1388,26 +1403,7 @@ int hr_sim_step(hr_sim_t *s)
       job_t *j = &s->jobs[w];
       d = j->d_w;
       busy = j->running;
-      /* Under a clock lock a training or batch GPU runs as if capped at its
-       * power at the locked clock (docs/sim.md, "Clock locks"). */
-      double ce = s->cap_w[k];
-      if (s->clk[k] < 1.0 && d > idle_w) {
-        double dl = idle_w + (d - idle_w) * s->clk_pf[k];
-        if (dl < ce)
-          ce = dl;
-      }
-      if (!up) {
-        sp = 0.0;
-      } else if (ce == j->memo_cap_w && d == j->memo_d_w) {
-        sp = j->memo_speed;
-      } else {
-        sp = speed_under_cap(g, ce, d);
-        j->memo_cap_w = ce;
-        j->memo_d_w = d;
-        j->memo_speed = sp;
-      }
-      if (ce < s->cap_w[k] && d > ce)
-        d = ce; /* what it draws at the locked clock */
+      sp = job_gpu_speed(g, j, up, s->cap_w[k], s->clk[k], s->clk_pf[k], idle_w, &d);
       if (j->running) {
         if (s->work[w].kind == HR_WORK_TRAINING) {
           if (sp < j->speed)

@@ -70,15 +70,11 @@ static void on_decision(void *user, const hr_agent_decision_t *d)
 /* hr_agent_cfg_t.stuck_ns for run() (-1: the policy's). */
 static int64_t g_stuck_ns = -1;
 
-static void run(const char *policy, const char *events, const char *work, double dur_s,
-                hr_sim_result_t *r, series_t *ser, capwatch_t *cw, hr_tree_t **tree_out,
-                hr_sim_t **sim_out)
+/* The scenario text (tree: t.yaml) on make_tree()'s rack under policy
+ * (stuck_ns overridden when stuck_ns >= 0): a simulator ready to step, its
+ * tree in *t_out (destroyed by the caller after the simulator). */
+static hr_sim_t *sim_open(const char *text, const char *policy, int64_t stuck_ns, hr_tree_t **t_out)
 {
-  char text[4096];
-  snprintf(text, sizeof text,
-           "version: 1\ntree: t.yaml\nduration_s: %g\nsample_s: 0.001\nworkloads:\n%s"
-           "events:\n%s",
-           dur_s, work, events);
   hr_scenario_t sc;
   hr_diag_t e;
   int rc = hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e);
@@ -90,11 +86,26 @@ static void run(const char *policy, const char *events, const char *work, double
   assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg(policy, &ac), HR_OK);
-  if (g_stuck_ns >= 0)
-    ac.stuck_ns = g_stuck_ns;
+  if (stuck_ns >= 0)
+    ac.stuck_ns = stuck_ns;
   hr_sim_t *s = NULL;
   assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
   hr_scenario_free(&sc);
+  *t_out = t;
+  return s;
+}
+
+static void run(const char *policy, const char *events, const char *work, double dur_s,
+                hr_sim_result_t *r, series_t *ser, capwatch_t *cw, hr_tree_t **tree_out,
+                hr_sim_t **sim_out)
+{
+  char text[4096];
+  snprintf(text, sizeof text,
+           "version: 1\ntree: t.yaml\nduration_s: %g\nsample_s: 0.001\nworkloads:\n%s"
+           "events:\n%s",
+           dur_s, work, events);
+  hr_tree_t *t = NULL;
+  hr_sim_t *s = sim_open(text, policy, g_stuck_ns, &t);
   if (cw)
     hr_agent_set_callback(hr_sim_agent(s), on_decision, cw);
   assert_int_equal(hr_sim_run(s, ser ? on_sample : NULL, ser), HR_OK);
@@ -142,17 +153,8 @@ static void test_meter_freeze(void **st)
     static const char text[] = "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
                                "  - {kind: batch, gpus: [0, 16], power_w: 600}\nevents:\n"
                                "  - {kind: meter_freeze, node: srv0, at_s: 1, duration_s: 2}\n";
-    hr_scenario_t sc;
-    hr_diag_t e;
-    assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
-    const char *tt = make_tree();
     hr_tree_t *t = NULL;
-    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
-    hr_agent_cfg_t ac;
-    hr_sim_policy_cfg("headroom", &ac);
-    hr_sim_t *s = NULL;
-    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
-    hr_scenario_free(&sc);
+    hr_sim_t *s = sim_open(text, "headroom", -1, &t);
     hr_lease_sys_t *sys = hr_agent_lease_sys(hr_sim_agent(s));
     for (int k = 0; k < 990; k++)
       assert_int_equal(hr_sim_step(s), HR_OK);
@@ -204,17 +206,8 @@ static void test_utility_outage(void **st)
         "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
         "  - {kind: batch, gpus: [0, 16], power_w: 600, start_s: 1.5}\nevents:\n"
         "  - {kind: utility_outage, at_s: 1, duration_s: 2, gen_kw: 50, ramp_kw_per_s: 50}\n";
-    hr_scenario_t sc;
-    hr_diag_t e;
-    assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", &sc, &e), HR_OK);
-    const char *tt = make_tree();
     hr_tree_t *t = NULL;
-    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
-    hr_agent_cfg_t ac;
-    hr_sim_policy_cfg("headroom", &ac);
-    hr_sim_t *s = NULL;
-    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
-    hr_scenario_free(&sc);
+    hr_sim_t *s = sim_open(text, "headroom", -1, &t);
     capwatch_t cw = {.t0_s = 1.0, .t1_s = 12.999, .first = 0, .end = 16, .min_w = INFINITY};
     hr_agent_set_callback(hr_sim_agent(s), on_decision, &cw);
     hr_lease_sys_t *sys = hr_agent_lease_sys(hr_sim_agent(s));
