@@ -104,11 +104,15 @@ HR_API int hr_actuator_set_power_floor(hr_actuator_t *a, int dev, double floor_w
 /* A GPU's whole power-smoothing profile (NVML power smoothing, Blackwell;
  * orchestration.md §1.3: the profile's PERCENT_TMP_FLOOR, RAMP_UP_RATE,
  * RAMP_DOWN_RATE and RAMP_DOWN_HYSTERESIS parameters). */
+/* The longest ramp-down hysteresis accepted [ms] (about 2.8 h). */
+#define HR_ACT_HYST_MAX_MS 1e7
+
 typedef struct hr_act_smoothing {
   double floor_w;           /* minimum power while busy [W]: 20..90 % of cap_max_w (TDP) */
   double ramp_up_w_per_s;   /* fastest rise [W/s] > 0, finite */
   double ramp_down_w_per_s; /* fastest fall [W/s] > 0, finite */
-  double ramp_down_hyst_ms; /* a fall waits this long before it starts [ms] >= 0, finite */
+  double
+      ramp_down_hyst_ms; /* a fall waits this long before it starts [ms], 0..HR_ACT_HYST_MAX_MS */
 } hr_act_smoothing_t;
 
 /* Sets GPU dev's whole power-smoothing profile at t_ns and turns smoothing

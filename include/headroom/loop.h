@@ -151,7 +151,7 @@ typedef struct hr_agent_cfg {
   double smooth_floor_frac;   /* power floor, fraction of cap_max (0 or 0.2..0.9); with band_ctl
                                  the controller's lowest floor */
   double smooth_ramp_w_per_s; /* per-GPU ramp-up and ramp-down limit [W/s] >= 0 */
-  double smooth_hyst_ms;      /* ramp-down hysteresis [ms] >= 0, finite; default 0 */
+  double smooth_hyst_ms;      /* ramp-down hysteresis [ms], 0..HR_ACT_HYST_MAX_MS; default 0 */
   /* The oscillation-band controller (docs/loop.md): at a root with oscillation limits the
    * agent moves every GPU's smoothing floor (hr_actuator_set_power_floor) between
    * smooth_floor_frac and band_floor_max_frac of the GPU's cap_max, from the grid monitor's
@@ -281,7 +281,8 @@ HR_API size_t hr_agent_leaf_node(const hr_agent_t *a, size_t k);
  * lease system enters degraded mode).  A value above 0 W repeated bit for bit
  * for longer than stuck_ns (a stuck sensor with a fresh time) is refused too
  * (HR_ERR_RANGE, counted in stuck_readings) and the leaf is stale at once,
- * until a different value comes. */
+ * until a different value comes.  t_ns < 0 is refused (HR_ERR_RANGE, not
+ * counted): sample-clock times are >= 0. */
 HR_API int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns);
 
 /* What leaf k's workload wants to draw [W] at t_ns, declared before it draws
@@ -296,7 +297,8 @@ HR_API int hr_agent_push_want(hr_agent_t *a, size_t leaf, double want_w, int64_t
  * HR_REC_MS gives the node's power (p_total_w); HR_REC_HALF / HR_REC_CYCLE
  * give its phase currents, used for the thermal state.  Flagged records
  * (bad samples, no zero crossing) are ignored.  Other kinds are accepted and
- * ignored. */
+ * ignored.  A record whose t_ns or dur_ns is negative, or whose end
+ * t_ns + dur_ns is past INT64_MAX, is refused (HR_ERR_RANGE). */
 HR_API int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec);
 
 /* 1: the agent reads every leaf's power from the actuator at each step

@@ -180,10 +180,10 @@ int hr_actuator_set_smoothing(hr_actuator_t *a, int dev, const hr_act_smoothing_
                         "%s device %d: smoothing ramps %g W/s up, %g W/s down must be positive "
                         "and finite",
                         a->ops->kind, dev, p->ramp_up_w_per_s, p->ramp_down_w_per_s);
-  if (!(p->ramp_down_hyst_ms >= 0.0 && isfinite(p->ramp_down_hyst_ms)))
-    return hr__act_fail(a, HR_ERR_RANGE,
-                        "%s device %d: ramp-down hysteresis %g ms must be finite and >= 0",
-                        a->ops->kind, dev, p->ramp_down_hyst_ms);
+  /* Bounded so that it stays a time in int64 ns wherever it is kept. */
+  if (!(p->ramp_down_hyst_ms >= 0.0 && p->ramp_down_hyst_ms <= HR_ACT_HYST_MAX_MS))
+    return hr__act_fail(a, HR_ERR_RANGE, "%s device %d: ramp-down hysteresis %g ms outside 0..%g",
+                        a->ops->kind, dev, p->ramp_down_hyst_ms, HR_ACT_HYST_MAX_MS);
   return a->ops->set_smoothing(a, dev, p, t_ns);
 }
 

@@ -50,8 +50,9 @@ int hr__act_fail(hr_actuator_t *a, int code, const char *fmt, ...)
  * 0 .. HR__TEL_DITHER_MW whole milliwatts, drawn from (key, dev, t_ns) alone
  * (deterministic, the same whatever the read order).  A steady GPU's reading
  * therefore moves at mW resolution as a real one does (hr_agent_cfg_t.stuck_ns,
- * docs/sim.md "Telemetry").  One-sided, so a GPU at its cap never reads above
- * it: the lease policy's response to readings a few mW above a cap is not what
+ * docs/sim.md "Telemetry").  One-sided but for the rounding to 1 mW, so a GPU
+ * at its cap reads at most 0.5 mW above it (a cap of whole milliwatts, never):
+ * the lease policy's response to readings a few mW above a cap is not what
  * this models (docs/sim.md).  0 W (no power) stays 0; a positive power reads at least
  * 1 mW. */
 #define HR__TEL_DITHER_MW 10

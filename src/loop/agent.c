@@ -350,7 +350,7 @@ static int cfg_check(const hr_agent_cfg_t *c)
   if (!(c->smooth_floor_frac == 0.0 ||
         (c->smooth_floor_frac >= 0.2 && c->smooth_floor_frac <= 0.9)) ||
       !(c->smooth_ramp_w_per_s >= 0.0) || !isfinite(c->smooth_ramp_w_per_s) ||
-      !(c->smooth_hyst_ms >= 0.0) || !isfinite(c->smooth_hyst_ms))
+      !(c->smooth_hyst_ms >= 0.0 && c->smooth_hyst_ms <= HR_ACT_HYST_MAX_MS))
     return HR_ERR_RANGE;
   /* A profile has a floor and ramps (NVML's has no "off" for either). */
   if ((c->smooth_floor_frac > 0.0) != (c->smooth_ramp_w_per_s > 0.0))
@@ -1171,6 +1171,10 @@ int hr_agent_push_power(hr_agent_t *a, size_t leaf, double p_w, int64_t t_ns)
 {
   if (!a || leaf >= a->n_leaves)
     return HR_ERR_INVALID_ARG;
+  /* Sample-clock times are >= 0; with them every difference of two times
+   * the reading paths take fits in int64 (no signed overflow). */
+  if (t_ns < 0)
+    return HR_ERR_RANGE;
   return take_power(a, leaf, p_w, t_ns);
 }
 
@@ -1207,6 +1211,10 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
 {
   if (!a || !rec || node >= a->n_tree)
     return HR_ERR_INVALID_ARG;
+  /* A record's start and end on the sample clock, >= 0 (as for
+   * hr_agent_push_power). */
+  if (rec->t_ns < 0 || rec->dur_ns < 0 || rec->t_ns > INT64_MAX - rec->dur_ns)
+    return HR_ERR_RANGE;
   /* Values computed over bad samples or free-running windows are not
    * trusted: the node then goes stale as if the meter were silent. */
   if (rec->flags & (HR_FLAG_BAD_SAMPLE | HR_FLAG_NO_ZC | HR_FLAG_FREQ_RANGE | HR_FLAG_STARTUP))
@@ -1258,6 +1266,10 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
     for (int q = 0; q < n_ph; q++)
       if (!(i[q] >= 0.0 && i[q] <= i_max_a)) {
         a->st.bad_readings++;
+        /* The last good current is not kept: while the meter's power stays
+         * fresh, the current derived from the node's power stands in (a
+         * held value would not follow the load). */
+        a->met_i_a[node] = 0.0;
         return HR_ERR_RANGE;
       }
     for (int q = 0; q < n_ph; q++)

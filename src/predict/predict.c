@@ -263,8 +263,10 @@ double hr_predictor_push_hint(hr_predictor_t *p, double p_w, const hr_predict_hi
 
   double base = p_w;
   int per = p->period;
-  if (per > h && t - per + h >= 0 && per < p->len - h - 1) {
-    /* The same stretch of the schedule one period ago. */
+  if (per > h && t + 1 - per >= 0 && per < p->len - h - 1) {
+    /* The same stretch of the schedule one period ago, once it has all been
+     * seen (its first sample, t + 1 - per, included: before that the ring
+     * index would be negative). */
     double s = -INFINITY;
     int64_t i = (t + 1 - per) % p->len; /* at(p, t + j - per), j = 1 .. h */
     for (int j = 1; j <= h; j++) {

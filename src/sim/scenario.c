@@ -530,11 +530,12 @@ static int parse_root(sp_t *P, const char *base_dir, int contingency_file)
       else
         return sfail(P, v, HR_ERR_PARSE, "populate", "expected 'tree' or 'spread'");
     } else if (!strcmp(key, "telemetry_seed")) {
-      double sd;
+      double sd = 0.0;
       rc = get_num(P, v, "telemetry_seed", 0, 4294967295.0, &sd);
       if (rc == HR_OK && sd != floor(sd))
         return sfail(P, v, HR_ERR_PARSE, "telemetry_seed", "expected a whole number");
-      sc->telemetry_seed = (uint64_t)sd;
+      if (rc == HR_OK) /* sd is in range only then */
+        sc->telemetry_seed = (uint64_t)sd;
     } else if (!strcmp(key, "gpu")) {
       rc = gpu_block(P, v);
     } else if (!strcmp(key, "waveforms")) {

@@ -884,6 +884,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   hr_clock_manual(&s->clock, &s->t_ns);
   hr_agent_cfg_t ac = *acfg;
   ac.step_ns = s->step_ns;
+  /* The agent locks clocks as fractions of the GPUs' highest clock: the
+   * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
+   * GPUs'.  A lock range's lower end above it is brought down to it. */
+  ac.clock_max_mhz = (int)lround(s->g.clock_max_mhz);
+  if (ac.clock_lo_mhz > ac.clock_max_mhz)
+    ac.clock_lo_mhz = ac.clock_max_mhz;
   if (ac.period_ns < ac.step_ns)
     ac.period_ns = ac.step_ns;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);

@@ -370,15 +370,25 @@ static void nvml_reads_sets_and_samples(void **state)
   assert_float_equal(par[0], 60.0, 1e-9);
   assert_float_equal(par[1], 1000.0, 1e-9);
   profile(1, par, 1);
-  const hr_act_smoothing_t bad[] = {{0.0, 1000.0, 1000.0, 0.0},    {100.0, 1000.0, 1000.0, 0.0},
-                                    {640.0, 1000.0, 1000.0, 0.0},  {350.0, 0.0, 1000.0, 0.0},
-                                    {350.0, 1000.0, NAN, 0.0},     {350.0, 1000.0, 1000.0, -1.0},
-                                    {350.0, INFINITY, 1000.0, 0.0}};
+  const hr_act_smoothing_t bad[] = {{0.0, 1000.0, 1000.0, 0.0},
+                                    {100.0, 1000.0, 1000.0, 0.0},
+                                    {640.0, 1000.0, 1000.0, 0.0},
+                                    {350.0, 0.0, 1000.0, 0.0},
+                                    {350.0, 1000.0, NAN, 0.0},
+                                    {350.0, 1000.0, 1000.0, -1.0},
+                                    {350.0, INFINITY, 1000.0, 0.0},
+                                    /* past HR_ACT_HYST_MAX_MS (1e13 ms overflowed int64 ns) */
+                                    {350.0, 1000.0, 1000.0, 1e13},
+                                    {350.0, 1000.0, 1000.0, INFINITY}};
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     assert_int_equal(hr_actuator_set_smoothing(a, 1, &bad[k], 0), HR_ERR_RANGE);
     assert_non_null(strstr(hr_actuator_error(a), "device 1"));
   }
   assert_int_equal(profile(1, par, 0), 0);
+  const hr_act_smoothing_t edge = {350.0, 1000.0, 1000.0, HR_ACT_HYST_MAX_MS};
+  assert_int_equal(hr_actuator_set_smoothing(a, 1, &edge, 0), HR_OK);
+  assert_int_equal(profile(1, par, 0), 4);
+  profile(1, par, 1);
   assert_int_equal(hr_actuator_set_smoothing(a, 1, NULL, 0), HR_ERR_INVALID_ARG);
   /* Not permitted: the error names the GPU, the call and the reason; the
    * GPU keeps reading. */

@@ -535,6 +535,15 @@ static void test_stuck_reading(void **st)
   for (int64_t d = 0; d <= 251; d++)
     assert_int_equal(hr_agent_push_power(a, 0, 123.457, t1 + d * 1000000),
                      d <= 250 ? HR_OK : HR_ERR_RANGE);
+  /* Times before the sample clock's 0 are refused, uncounted (the reading
+   * paths' differences of times then cannot overflow). */
+  hr_agent_stats_t s0, s1;
+  assert_int_equal(hr_agent_stats(a, &s0), HR_OK);
+  assert_int_equal(hr_agent_push_power(a, 0, 300.0, -1), HR_ERR_RANGE);
+  assert_int_equal(hr_agent_push_power(a, 0, 300.0, INT64_MIN + 1), HR_ERR_RANGE);
+  assert_int_equal(hr_agent_push_power(a, 0, 300.0, INT64_MAX), HR_OK);
+  assert_int_equal(hr_agent_stats(a, &s1), HR_OK);
+  assert_true(s1.bad_readings == s0.bad_readings && s1.stuck_readings == s0.stuck_readings);
   hr_agent_destroy(a);
   /* Off: the same value for 3 s is taken. */
   c.stuck_ns = 0;
@@ -729,6 +738,17 @@ static void test_meter_records(void **st)
   assert_int_equal(hr_agent_push_record(a, 2, &g), HR_ERR_RANGE);
   g.u.ms.p_total_w = 5600.0;
   assert_int_equal(hr_agent_push_record(a, 2, &g), HR_OK);
+  /* Times off the sample clock: a negative start or length, an end past
+   * INT64_MAX. */
+  hr_record_t bt = g;
+  bt.t_ns = -1;
+  assert_int_equal(hr_agent_push_record(a, 2, &bt), HR_ERR_RANGE);
+  bt = g;
+  bt.dur_ns = -1;
+  assert_int_equal(hr_agent_push_record(a, 2, &bt), HR_ERR_RANGE);
+  bt = g;
+  bt.t_ns = INT64_MAX - bt.dur_ns + 1;
+  assert_int_equal(hr_agent_push_record(a, 2, &bt), HR_ERR_RANGE);
   g.kind = HR_REC_CYCLE;
   g.u.cycle.i_rms_a[0] = 1.0;
   g.u.cycle.i_rms_a[1] = -1.0;

@@ -156,12 +156,43 @@ static void bad_configuration(void **state)
   assert_int_equal(hr_predictor_create(&c, &p), HR_ERR_RANGE);
 }
 
+/* A period given up front (period_hint_s) before one period of samples has
+ * come: the stretch one period ago does not exist yet, so the forecast is
+ * the one without a seasonal term, sample for sample (before the fix the
+ * ring was read at negative indices: ASan's heap-buffer-overflow); from one
+ * period on the seasonal term joins (its learned margin then differs, so
+ * the forecasts part ways). */
+static void period_hint_before_one_period(void **state)
+{
+  (void)state;
+  hr_predict_cfg_t c;
+  hr_predict_cfg_init(&c, 0.01);
+  c.horizon_s = 0.5;
+  c.period_hint_s = 1.0; /* 100 samples; the horizon 50 */
+  hr_predictor_t *a, *b;
+  assert_int_equal(hr_predictor_create(&c, &a), HR_OK);
+  c.period_hint_s = -1.0;
+  assert_int_equal(hr_predictor_create(&c, &b), HR_OK);
+  int differ = 0;
+  for (int k = 0; k < 300; k++) {
+    double x = k % 100 < 70 ? 700.0 : 300.0; /* a 1-s iteration */
+    double fa = hr_predictor_push(a, x), fb = hr_predictor_push(b, x);
+    if (k < 99)
+      assert_true(fa == fb);
+    differ += fa != fb;
+  }
+  assert_true(differ > 0); /* the seasonal term did act once it could */
+  hr_predictor_destroy(a);
+  hr_predictor_destroy(b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(generated_training_load),
       cmocka_unit_test(measured_inference_traces),
       cmocka_unit_test(bad_configuration),
+      cmocka_unit_test(period_hint_before_one_period),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
