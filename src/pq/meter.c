@@ -590,14 +590,17 @@ int hr_meter_pull(hr_meter_t *m, hr_record_t *out)
  * products and peaks over every channel are then a few vector operations per
  * frame, and a frame is copied in with one load and one store.  GCC (12+) and
  * Clang both implement these vector extensions. */
-/* The vector helpers below are static and inlined: no ABI is crossed
- * (GCC and Clang both know this pragma and this warning). */
+/* The vector helpers below are static and always inlined, even at -O0: no
+ * ABI is crossed (called out of line from an AVX-512 or AVX2 clone, a
+ * baseline helper would pass its 32-byte vectors in another way than the
+ * caller expects: at -O0 every meter test crashed).  GCC and Clang both
+ * know this pragma and this warning. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v8f __attribute__((vector_size(HR__SLOT * sizeof(float))));
 typedef double v8d __attribute__((vector_size(HR__SLOT * sizeof(double))));
 typedef int32_t v8i __attribute__((vector_size(HR__SLOT * sizeof(int32_t))));
 
-static inline v8f slot_load(const float *p)
+static inline __attribute__((always_inline)) v8f slot_load(const float *p)
 {
   v8f v;
   memcpy(&v, p, sizeof v);
@@ -607,12 +610,12 @@ static inline v8f slot_load(const float *p)
 /* |x| as its bit pattern: for non-negative floats the integer order is the
  * numeric order, +Inf is above every finite value and NaN above +Inf, so an
  * integer maximum of these finds both the peak and any non-finite sample. */
-static inline v8i slot_absbits(v8f v)
+static inline __attribute__((always_inline)) v8i slot_absbits(v8f v)
 {
   return (v8i)v & 0x7fffffff;
 }
 
-static inline v8i vmax_i(v8i a, v8i b)
+static inline __attribute__((always_inline)) v8i vmax_i(v8i a, v8i b)
 {
   v8i gt = a > b;
   return (a & gt) | (b & ~gt);
