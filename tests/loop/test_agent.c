@@ -783,6 +783,52 @@ static void test_meter_records(void **st)
   rig_close(&rig);
 }
 
+/* A meter current refused as garbage drops the meter's last good current:
+ * while the meter's 1-ms power stays fresh, the rack's device then sees the
+ * current derived from its power, as with no current records at all (agent
+ * B), not the last good 20 A (agent C keeps it, and its device heats more). */
+static void test_meter_current_dropped(void **st)
+{
+  (void)st;
+  rig_t rig;
+  rig_open(&rig);
+  hr_agent_cfg_t c;
+  lease_cfg_10w(&c);
+  hr_agent_t *ag[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &ag[k]), HR_OK);
+  for (int s = 1; s <= 2000; s++) {
+    rig.now = (int64_t)s * 1000000;
+    for (int k = 0; k < 3; k++) {
+      for (size_t g = 0; g < 4; g++)
+        assert_int_equal(hr_agent_push_power(ag[k], g, 300.0, rig.now), HR_OK);
+      hr_record_t m = ms_rec(rig.now, 1200.0);
+      assert_int_equal(hr_agent_push_record(ag[k], 1, &m), HR_OK);
+    }
+    if (s == 1) {
+      hr_record_t cy = ms_rec(rig.now, 0.0);
+      cy.kind = HR_REC_CYCLE;
+      cy.u.cycle.i_rms_a[0] = cy.u.cycle.i_rms_a[1] = cy.u.cycle.i_rms_a[2] = 20.0;
+      assert_int_equal(hr_agent_push_record(ag[0], 1, &cy), HR_OK);
+      assert_int_equal(hr_agent_push_record(ag[2], 1, &cy), HR_OK);
+      cy.u.cycle.i_rms_a[1] = -1.0; /* garbage, for A only */
+      assert_int_equal(hr_agent_push_record(ag[0], 1, &cy), HR_ERR_RANGE);
+    }
+    for (int k = 0; k < 3; k++)
+      assert_int_equal(hr_agent_step(ag[k], NULL), HR_OK);
+  }
+  hr_device_status_t ds[3];
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(hr_lease_sys_device_status(hr_agent_lease_sys(ag[k]), 1, &ds[k]), HR_OK);
+  print_message("rack thermal state: after the garbage %.6g, no current %.6g, held 20 A %.6g\n",
+                ds[0].thermal, ds[1].thermal, ds[2].thermal);
+  assert_true(ds[0].thermal == ds[1].thermal);
+  assert_true(ds[2].thermal > ds[1].thermal);
+  for (int k = 0; k < 3; k++)
+    hr_agent_destroy(ag[k]);
+  rig_close(&rig);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -797,6 +843,7 @@ int main(void)
       cmocka_unit_test(test_coordinator_stop_fallback),
       cmocka_unit_test(test_stuck_reading),
       cmocka_unit_test(test_power_fn_agrees),
+      cmocka_unit_test(test_meter_current_dropped),
       cmocka_unit_test(test_told_events),
       cmocka_unit_test(test_meter_records),
   };
