@@ -175,6 +175,32 @@ static sm_prof_t *sm_pending(hr_sim_t *s, int32_t k, int64_t t_ns)
   return &s->sm_pend[k];
 }
 
+/* Device dev's reading at t_ns as its telemetry delivers it (telemetry not
+ * lost): the GPU's power quantised to 1 mW with a dither, as real telemetry
+ * moves with every update (hr__tel_reading_w; hr_agent_cfg_t.stuck_ns), or
+ * what a meter fault puts in its place.  One form for sa_read and
+ * sa_read_many. */
+static inline void slot_reading(hr_sim_t *s, int dev, int64_t t_ns, hr_act_reading_t *o)
+{
+  int32_t k = s->dev_slot[dev];
+  o->t_ns = t_ns;
+  o->p_w = hr__tel_reading_w(s->tel_key, dev, t_ns, s->p_w[k]);
+  o->cap_w = s->cap_w[k];
+  o->valid = 1;
+  if (s->tel_fault[k] & 1) {
+    /* A frozen meter repeats its last sample, value and time. */
+    o->p_w = s->frz_p_w[k];
+    o->t_ns = s->frz_t_ns[k];
+  } else if (s->tel_fault[k] & 2) {
+    /* Garbage, in turn: NaN, infinite, negative, absurdly high. */
+    static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
+    o->p_w = garb[s->garb_n++ & 3];
+  } else if (s->tel_fault[k] & 4) {
+    /* A stuck sensor: one value with the current time. */
+    o->p_w = s->stk_p_w[k];
+  }
+}
+
 static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_ns,
                    hr_act_reading_t *out)
 {
@@ -184,25 +210,7 @@ static int sa_read(hr_actuator_t *a, int dev, hr_power_source_t src, int64_t t_n
     return HR_ERR_RANGE;
   if (s->telemetry_lost)
     return hr__act_fail(a, HR_ERR_IO, "simulated GPU %d: telemetry lost", dev);
-  int32_t k = s->dev_slot[dev];
-  out->t_ns = t_ns;
-  /* Quantised to 1 mW with a dither, as real telemetry moves with every
-   * update (hr__tel_reading_w; hr_agent_cfg_t.stuck_ns). */
-  out->p_w = hr__tel_reading_w(s->tel_key, dev, t_ns, s->p_w[k]);
-  out->cap_w = s->cap_w[k];
-  out->valid = 1;
-  if (s->tel_fault[k] & 1) {
-    /* A frozen meter repeats its last sample, value and time. */
-    out->p_w = s->frz_p_w[k];
-    out->t_ns = s->frz_t_ns[k];
-  } else if (s->tel_fault[k] & 2) {
-    /* Garbage, in turn: NaN, infinite, negative, absurdly high. */
-    static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
-    out->p_w = garb[s->garb_n++ & 3];
-  } else if (s->tel_fault[k] & 4) {
-    /* A stuck sensor: one value with the current time. */
-    out->p_w = s->stk_p_w[k];
-  }
+  slot_reading(s, dev, t_ns, out);
   return HR_OK;
 }
 
@@ -221,25 +229,8 @@ static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src
     }
     return n > 0 ? hr__act_fail(a, HR_ERR_IO, "simulated GPU %d: telemetry lost", dev0) : HR_OK;
   }
-  for (int d = 0; d < n; d++) {
-    int32_t k = s->dev_slot[dev0 + d];
-    hr_act_reading_t *o = &out[d];
-    o->t_ns = t_ns;
-    o->p_w = hr__tel_reading_w(s->tel_key, dev0 + d, t_ns, s->p_w[k]);
-    o->cap_w = s->cap_w[k];
-    o->valid = 1;
-    if (s->tel_fault[k]) {
-      if (s->tel_fault[k] & 1) {
-        o->p_w = s->frz_p_w[k];
-        o->t_ns = s->frz_t_ns[k];
-      } else if (s->tel_fault[k] & 2) {
-        static const double garb[4] = {NAN, INFINITY, -250.0, 1e7};
-        o->p_w = garb[s->garb_n++ & 3];
-      } else {
-        o->p_w = s->stk_p_w[k];
-      }
-    }
-  }
+  for (int d = 0; d < n; d++)
+    slot_reading(s, dev0 + d, t_ns, &out[d]);
   return HR_OK;
 }
 
