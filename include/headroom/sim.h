@@ -117,6 +117,23 @@ typedef struct hr_sim_gpu_cfg {
   double clock_decode_exp; /* default 0.1 [M]: decode barely slows */
 } hr_sim_gpu_cfg_t;
 
+/* The servers' power supplies (docs/sim.md, "Power factor"): what the tree's
+ * conductors carry for the power the GPUs draw.  A supply is a node that
+ * feeds GPU leaves (a server); its displacement power factor follows its
+ * load as a fraction of its populated GPUs' highest draw (n x cap_max_w),
+ * linearly between the points of a curve and held beyond its ends, lagging
+ * (the reactive power of every supply adds up the tree as phasors: Q = P
+ * tan(acos PF)).  No curve: PF 1, the conductors carry the GPUs' watts. */
+#define HR_SIM_PF_POINTS_MAX 32
+typedef struct hr_sim_supply_cfg {
+  int n_pf;                              /* points of the curve, 0..HR_SIM_PF_POINTS_MAX */
+  double pf_load[HR_SIM_PF_POINTS_MAX];  /* load fraction, 0..10, strictly increasing */
+  double pf[HR_SIM_PF_POINTS_MAX];       /* displacement power factor there, 0.1..1 */
+  double budget_pf; /* the power factor every policy's lease budgets assume (lease.h,
+                       hr_budget_cfg_t.pf: amperes to watts, and the agent's current from
+                       a power): 0.1..1; 0 (default): the curve's lowest, 1 without one */
+} hr_sim_supply_cfg_t;
+
 /* Which leaf slots `gpus: N` populates. */
 typedef enum hr_populate {
   HR_POP_TREE = 0,  /* the first N leaves in tree order (rack by rack) */
@@ -134,6 +151,7 @@ typedef struct hr_scenario {
   int gpus;               /* populated GPU slots (the first ones in `populate` order); -1: all */
   hr_populate_t populate; /* default HR_POP_TREE */
   hr_sim_gpu_cfg_t gpu;
+  hr_sim_supply_cfg_t supply; /* default: PF 1 */
   hr_workload_t *work; /* owned */
   size_t n_work;
   hr_sim_event_t *events; /* owned */
@@ -229,8 +247,12 @@ typedef struct hr_sim_node_result {
   double trip_t_s; /* NAN if not tripped */
   hr_element_t trip_elem;
   double max_p_w;     /* highest power through the node [W] */
-  double cont_w;      /* continuous limit (cold budget, lease.h) [W] */
+  double cont_w;      /* continuous limit (cold budget, lease.h, at PF 1) [W]: with the
+                         scenario's supply PF below 1 the node's apparent power is held
+                         against it (cont_w is then a limit in VA) */
   double over_cont_s; /* time above cont_w [s] */
+  double max_s_va;    /* highest apparent power through the node, the sum over its
+                         conductors [VA]; max_p_w at PF 1 */
   /* Sustained load (docs/sim.md, "Capacity search"): the highest RMS current
    * of any conductor over any whole HR_SIM_SUSTAIN_WINDOW_S window of the run
    * (the last, partial window counts when no whole one fits) [A], and the

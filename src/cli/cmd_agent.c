@@ -92,7 +92,7 @@ int cmd_agent(int argc, char **argv)
 {
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
-  double fs = 8000, f_nom = 60, u_din = 230;
+  double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0;
   int skip_cols = 0;
   int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
@@ -125,6 +125,14 @@ int cmd_agent(int argc, char **argv)
                "headroom, headroom-flat, lease-3band, lease-2thr,\nheadroom-smooth, headroom-band "
                "(these two need NVML power smoothing)\n(default headroom; headroom-admit "
                "exists in the simulator only)"},
+      {.name = "--budget-pf",
+       .kind = CLI_DBL,
+       .dst = &budget_pf,
+       .arg = "PF",
+       .help = "the power factor the budgets assume: a limit of I amperes allows\n"
+               "U x I x PF watts, and a power P without a metered current counts as\n"
+               "P / PF volt-amperes; 0.1..1 (default 1: state the supplies' lowest)",
+       CLI_RANGE(0.1, 1)},
       {.name = "--meter-node",
        .kind = CLI_STR,
        .dst = &meter_id,
@@ -197,6 +205,7 @@ int cmd_agent(int argc, char **argv)
     return cli_bad(&spec, "--policy", "'%s' exists in the simulator only (headroom sim)", policy);
   if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
     return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
+  acfg.lease.budget.pf = budget_pf;
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
     return cli_bad(&spec, "--actuator", "unknown actuator '%s' (one of " ACTUATORS ")", act_kind);
   hr_layout_t layout;
@@ -275,6 +284,7 @@ int cmd_agent(int argc, char **argv)
             text);
     act = NULL;
     hr_sim_policy_cfg("none", &acfg);
+    acfg.lease.budget.pf = budget_pf;
   }
   hr_clock_t clk;
   hr_clock_manual(&clk, &c.t_ns);

@@ -2038,7 +2038,10 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (dt_s > 0.0) {
     for (size_t s = 0; s < a->n_dev_scope; s++) {
       size_t k = (size_t)a->dev_scope[s];
-      double i_a = hr_tree_node_current_a(&nd[k], a->node_p_w[k]);
+      /* From a power the current is that of its apparent power at the
+       * budgets' power factor (lease.h: the watts they grant are those
+       * amperes x volts x pf); a meter's current is the current. */
+      double i_a = hr_tree_node_current_a(&nd[k], a->node_p_w[k] / a->cfg.lease.budget.pf);
       if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns &&
           a->met_i_a[k] > 0.0)
         i_a = a->met_i_a[k];

@@ -139,6 +139,67 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
   return HR_OK;
 }
 
+/* supply.pf: one power factor, or a curve [[load, pf], ...] (sim.h). */
+static int pf_curve(sp_t *P, const yaml_node_t *v)
+{
+  hr_sim_supply_cfg_t *u = &P->sc->supply;
+  if (v->type == YAML_SCALAR_NODE) {
+    u->n_pf = 1;
+    u->pf_load[0] = 1.0;
+    return get_num(P, v, "supply.pf", 0.1, 1, &u->pf[0]);
+  }
+  if (v->type != YAML_SEQUENCE_NODE)
+    return sfail(P, v, HR_ERR_PARSE, "supply.pf",
+                 "expected a power factor or a list of [load fraction, power factor]");
+  size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if (n == 0 || n > HR_SIM_PF_POINTS_MAX)
+    return sfail(P, v, HR_ERR_RANGE, "supply.pf", "%zu points (1..%d)", n, HR_SIM_PF_POINTS_MAX);
+  for (size_t i = 0; i < n; i++) {
+    const yaml_node_t *it = yaml_document_get_node(&P->doc, v->data.sequence.items.start[i]);
+    char f[48];
+    snprintf(f, sizeof f, "supply.pf[%zu]", i);
+    if (!it || it->type != YAML_SEQUENCE_NODE ||
+        it->data.sequence.items.top - it->data.sequence.items.start != 2)
+      return sfail(P, it, HR_ERR_PARSE, f, "expected [load fraction, power factor]");
+    const yaml_node_t *a = yaml_document_get_node(&P->doc, it->data.sequence.items.start[0]);
+    const yaml_node_t *b = yaml_document_get_node(&P->doc, it->data.sequence.items.start[1]);
+    int rc = get_num(P, a, f, 0, 10, &u->pf_load[i]);
+    if (rc == HR_OK)
+      rc = get_num(P, b, f, 0.1, 1, &u->pf[i]);
+    if (rc != HR_OK)
+      return rc;
+    if (i > 0 && !(u->pf_load[i] > u->pf_load[i - 1]))
+      return sfail(P, a, HR_ERR_RANGE, f, "load fractions must increase (%g after %g)",
+                   u->pf_load[i], u->pf_load[i - 1]);
+  }
+  u->n_pf = (int)n;
+  return HR_OK;
+}
+
+static int supply_block(sp_t *P, const yaml_node_t *m)
+{
+  if (m->type != YAML_MAPPING_NODE)
+    return sfail(P, m, HR_ERR_PARSE, "supply", "expected a mapping");
+  FOR_PAIRS(P, m, kv)
+  {
+    const yaml_node_t *k = yaml_document_get_node(&P->doc, kv->key);
+    const yaml_node_t *v = yaml_document_get_node(&P->doc, kv->value);
+    const char *key = scalar(k);
+    int rc;
+    if (!key)
+      return sfail(P, k, HR_ERR_PARSE, "supply", "keys must be strings");
+    if (!strcmp(key, "pf"))
+      rc = pf_curve(P, v);
+    else if (!strcmp(key, "budget_pf"))
+      rc = get_num(P, v, "supply.budget_pf", 0.1, 1, &P->sc->supply.budget_pf);
+    else
+      return sfail(P, k, HR_ERR_PARSE, "supply", "unknown key '%.60s'", key);
+    if (rc != HR_OK)
+      return rc;
+  }
+  return HR_OK;
+}
+
 static int workload(sp_t *P, const yaml_node_t *m, size_t idx, hr_workload_t *w)
 {
   char f[96];
@@ -538,6 +599,8 @@ static int parse_root(sp_t *P, const char *base_dir, int contingency_file)
         sc->telemetry_seed = (uint64_t)sd;
     } else if (!strcmp(key, "gpu")) {
       rc = gpu_block(P, v);
+    } else if (!strcmp(key, "supply")) {
+      rc = supply_block(P, v);
     } else if (!strcmp(key, "waveforms")) {
       const char *b = scalar(v);
       if (b && (!strcmp(b, "true") || !strcmp(b, "false")))

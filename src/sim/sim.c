@@ -90,6 +90,14 @@ struct hr_sim {
 
   /* electricity, per tree index */
   double *ph_w; /* 3 per node: line-to-neutral watts per conductor */
+  /* The supplies' power factor (hr_sim_supply_cfg_t), on when any point of
+   * its curve is below 1: the reactive power per conductor [var] (3 per
+   * node), and per node the highest draw of the populated GPUs it feeds
+   * directly [W] (0: not a supply).  pf_tan: tan(acos PF) per curve point. */
+  int pf_on;
+  double *ph_q, *sup_max_w;
+  hr_sim_supply_cfg_t sup;
+  double pf_tan[HR_SIM_PF_POINTS_MAX];
   unsigned char *powered;
   hr_device_t **dev;
   hr_sim_node_result_t *res;
@@ -580,6 +588,8 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->pend_clk_t_ns);
   free(s->pend_t_ns);
   free(s->ph_w);
+  free(s->ph_q);
+  free(s->sup_max_w);
   free(s->powered);
   free(s->res);
   free(s->i2_as);
@@ -678,6 +688,34 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (sc->n_events)
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
+  s->sup = sc->supply;
+  if (s->sup.n_pf < 0 || s->sup.n_pf > HR_SIM_PF_POINTS_MAX ||
+      !(s->sup.budget_pf == 0.0 || (s->sup.budget_pf >= 0.1 && s->sup.budget_pf <= 1.0))) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "supply", "%s",
+                "more curve points than HR_SIM_PF_POINTS_MAX, or budget_pf outside 0.1..1");
+  }
+  for (int i = 0; i < s->sup.n_pf; i++) {
+    if (!(s->sup.pf[i] >= 0.1 && s->sup.pf[i] <= 1.0) ||
+        !(s->sup.pf_load[i] >= 0.0 && s->sup.pf_load[i] <= 10.0) ||
+        (i > 0 && !(s->sup.pf_load[i] > s->sup.pf_load[i - 1]))) {
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "supply.pf", "%s",
+                  "a power factor outside 0.1..1 or load fractions not increasing within 0..10");
+    }
+    s->pf_tan[i] = sqrt(1.0 - s->sup.pf[i] * s->sup.pf[i]) / s->sup.pf[i];
+    if (s->sup.pf[i] < 1.0)
+      s->pf_on = 1;
+  }
+  if (s->pf_on) {
+    s->ph_q = calloc(3 * s->n, sizeof *s->ph_q);
+    s->sup_max_w = calloc(s->n, sizeof *s->sup_max_w);
+    if (!s->ph_q || !s->sup_max_w) {
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
+    }
+  }
+
   /* Slots: the leaves under every root, in tree order (the agent's order). */
   for (size_t k = 0; k < s->n; k++)
     if (s->nd[k].n_children == 0)
@@ -755,6 +793,15 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->sm_pend_min_ns = INT64_MAX;
     /* A populated GPU idles from the start; an empty slot draws nothing. */
     s->p_w[k] = (int)k < s->n_pop ? s->g.idle_w : 0.0;
+    if (s->pf_on && (int)k < s->n_pop) {
+      /* Its supply: the node it hangs from (B side too for a dual-corded
+       * leaf, whose parents split it). */
+      int32_t pa = s->nd[s->slot_node[k]].parent, pb = s->nd[s->slot_node[k]].parent_b;
+      if (pa >= 0)
+        s->sup_max_w[pa] += s->g.cap_max_w;
+      if (pb >= 0)
+        s->sup_max_w[pb] += s->g.cap_max_w;
+    }
   }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
@@ -875,6 +922,18 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   hr_clock_manual(&s->clock, &s->t_ns);
   hr_agent_cfg_t ac = *acfg;
   ac.step_ns = s->step_ns;
+  /* Every policy budgets with the power factor the operator states (or the
+   * supplies' lowest: the conservative reading of a datasheet's curve), as
+   * a real agent is told its site's. */
+  if (s->sup.budget_pf > 0.0 || s->sup.n_pf > 0) {
+    double pf = s->sup.budget_pf;
+    if (pf == 0.0) {
+      pf = 1.0;
+      for (int i = 0; i < s->sup.n_pf; i++)
+        pf = fmin(pf, s->sup.pf[i]);
+    }
+    ac.lease.budget.pf = pf;
+  }
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
    * GPUs'.  A lock range's lower end above it is brought down to it. */
@@ -935,12 +994,34 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   return HR_OK;
 }
 
+hr__simwave_t *hr__sim_wave(hr_sim_t *s)
+{
+  return s ? s->wave : NULL;
+}
+
 hr_agent_t *hr_sim_agent(hr_sim_t *s)
 {
   return s ? s->agent : NULL;
 }
 
 /* ---- physics ------------------------------------------------------------------------- */
+
+/* tan(acos PF) of a supply at load fraction x (hr_sim_supply_cfg_t): PF
+ * linear between the curve's points, held beyond its ends. */
+static double pf_tan(const hr_sim_t *s, double x)
+{
+  const hr_sim_supply_cfg_t *u = &s->sup;
+  if (!(x > u->pf_load[0]))
+    return s->pf_tan[0];
+  for (int i = 1; i < u->n_pf; i++) {
+    if (x < u->pf_load[i]) {
+      double f = (x - u->pf_load[i - 1]) / (u->pf_load[i] - u->pf_load[i - 1]);
+      double pf = u->pf[i - 1] + f * (u->pf[i] - u->pf[i - 1]);
+      return sqrt(1.0 - pf * pf) / pf;
+    }
+  }
+  return s->pf_tan[u->n_pf - 1];
+}
 
 /* Throughput factor of a GPU whose work would draw demand_w, under cap_w:
  * ((cap - idle) / (demand - idle))^gamma below the demand, 1 at or above. */
@@ -1258,7 +1339,7 @@ int hr_sim_step(hr_sim_t *s)
   if (s->wave && s->t_ns > 0) {
     clock_gettime(CLOCK_MONOTONIC, &w0);
     timed = 1;
-    rc = hr__simwave_push(s->wave, s->ph_w, s->powered, s->t_ns - s->step_ns);
+    rc = hr__simwave_push(s->wave, s->ph_w, s->ph_q, s->powered, s->t_ns - s->step_ns);
     if (rc != HR_OK)
       return rc;
     struct timespec w1;
@@ -1350,6 +1431,8 @@ int hr_sim_step(hr_sim_t *s)
    * written (calloc). */
   for (size_t i = 0; i < s->n_inner; i++)
     memset(&s->ph_w[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_w);
+  for (size_t i = 0; s->pf_on && i < s->n_inner; i++)
+    memset(&s->ph_q[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_q);
   double site_p = 0.0;
   /* Loop invariants in locals: the compiler must otherwise reload them after
    * every store of a double. */
@@ -1528,7 +1611,7 @@ int hr_sim_step(hr_sim_t *s)
         double tot = ph[0] + ph[1] + ph[2];
         hr_sim_node_result_t *r = &s->res[y];
         if (tot > r->max_p_w)
-          r->max_p_w = tot;
+          r->max_p_w = r->max_s_va = tot; /* a GPU leaf carries no reactive power */
         if (tot > r->cont_w)
           r->over_cont_s += dt;
         acc[0] += ph[0];
@@ -1550,16 +1633,34 @@ int hr_sim_step(hr_sim_t *s)
     hr_sim_node_result_t *r = &s->res[k];
     if (tot > r->max_p_w)
       r->max_p_w = tot;
-    if (tot > r->cont_w)
+    /* The apparent power per conductor, |P + jQ| (PF 1: P). */
+    double va[3] = {ph[0], ph[1], ph[2]}, *pq = NULL;
+    if (s->pf_on) {
+      pq = &s->ph_q[3 * k];
+      if (s->sup_max_w[k] > 0.0) {
+        /* A supply: its reactive power from its own load (what it feeds
+         * are GPUs, which carry none). */
+        double tn = pf_tan(s, tot / s->sup_max_w[k]);
+        for (int q = 0; q < 3; q++)
+          pq[q] = ph[q] * tn;
+      }
+      for (int q = 0; q < 3; q++)
+        va[q] = sqrt(ph[q] * ph[q] + pq[q] * pq[q]);
+    }
+    double tot_va = va[0] + va[1] + va[2];
+    if (tot_va > r->max_s_va)
+      r->max_s_va = tot_va;
+    if (tot_va > r->cont_w)
       r->over_cont_s += dt;
     if (s->dev[k]) {
-      /* Conductor current: line-to-neutral watts over the line-to-neutral
-       * voltage (u_v is line to line on three-phase and L-L nodes). */
+      /* Conductor current: line-to-neutral volt-amperes over the
+       * line-to-neutral voltage (u_v is line to line on three-phase and L-L
+       * nodes). */
       double u_ln = x->n_phases == 3 || x->phase >= HR_PHASE_AB ? x->u_v / sqrt(3.0) : x->u_v;
       hr_device_input_t in = {{0.0, 0.0, 0.0}, 3, 0.0};
       if (u_ln > 0.0)
         for (int q = 0; q < 3; q++)
-          in.i_a[q] = ph[q] / u_ln;
+          in.i_a[q] = va[q] / u_ln;
       if (x->n_phases == 1) {
         in.n_phases = 1;
         in.i_a[0] = fmax(in.i_a[0], fmax(in.i_a[1], in.i_a[2]));
@@ -1584,6 +1685,15 @@ int hr_sim_step(hr_sim_t *s)
     int32_t pa = s->node_pa[k], pb = s->node_pb[k];
     if (pa < 0)
       continue;
+    if (pq) {
+      /* Reactive power goes up as the real power does (below). */
+      double fq = pb < 0 ? 1.0 : (s->powered[pa] && s->powered[pb] ? 0.5 : (s->powered[pa] ? 1.0 : 0.0));
+      for (int q = 0; q < 3; q++) {
+        s->ph_q[3 * (size_t)pa + q] += fq * pq[q];
+        if (pb >= 0)
+          s->ph_q[3 * (size_t)pb + q] += (1.0 - fq) * pq[q];
+      }
+    }
     if (pb < 0) {
       /* fa = 1: the parent takes 1.0 x ph[q], which is ph[q] exactly */
       if (pa != acc_k) {

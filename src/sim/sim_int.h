@@ -30,9 +30,9 @@ double hr__lathist_quantile(const hr__lathist_t *h, double q);
 
 /* ---- the waveform path ---------------------------------------------------------
  * One meter (pq.h) per metered node.  Each simulation step, the node's
- * per-conductor power of the step (line-to-neutral watts, as the fast path
- * computes them) becomes fs x step samples of nominal voltage and of current
- * in phase with it (power factor 1, the fast path's assumption), the meter
+ * per-conductor power of the step (line-to-neutral watts and vars, as the
+ * fast path computes them) becomes fs x step samples of nominal voltage and
+ * of current lagging it by atan(Q / P) (in phase at PF 1), the meter
  * measures them, and its records go to the agent through
  * hr_agent_push_record, as a deployed meter's would. */
 typedef struct hr__simwave hr__simwave_t;
@@ -48,12 +48,18 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
 void hr__simwave_destroy(hr__simwave_t *w);
 
 /* Synthesises and meters the samples of [t_ns, t_ns + step_ns) for every
- * metered node: ph_w holds 3 conductor powers per tree index [W], powered
+ * metered node: ph_w holds 3 conductor powers per tree index [W], ph_q
+ * (NULL: none) 3 conductor reactive powers [var], powered
  * one flag per tree index (an unpowered node's voltage and current are 0).
  * Samples follow one another: t_ns must advance by step_ns per call.
  * Returns HR_OK or the meter's error. */
-int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *powered,
-                     int64_t t_ns);
+int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
+                     const unsigned char *powered, int64_t t_ns);
+/* Meter i's last cycle record (HR_REC_CYCLE) whatever its faults, for
+ * tests: HR_OK, HR_ERR_STATE before the first, HR_ERR_INVALID_ARG. */
+int hr__simwave_last_cycle(const hr__simwave_t *w, size_t i, hr_record_t *out);
+/* The simulator's waveform path (NULL on the fast path), for tests. */
+hr__simwave_t *hr__sim_wave(hr_sim_t *s);
 
 size_t hr__simwave_meters(const hr__simwave_t *w);
 /* Tree index of meter i ((size_t)-1 for a bad i). */

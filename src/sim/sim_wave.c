@@ -65,6 +65,7 @@ struct hr__simwave {
   size_t per_step; /* samples per simulation step */
   size_t period;   /* samples per repeat of the line cycle at fs (table length) */
   double *sin3;    /* period x 3: unit sine of phases a, b, c */
+  double *cos3;    /* period x 3: their cosines (a lagging current's quadrature part) */
   float *frames;   /* per_step x 6 */
   int64_t next_k;  /* index of the next sample */
   uint64_t key;    /* the current channels' noise (the scenario's telemetry_seed) */
@@ -148,6 +149,7 @@ void hr__simwave_destroy(hr__simwave_t *w)
     hr_meter_destroy(w->mt[k].m);
   free(w->mt);
   free(w->sin3);
+  free(w->cos3);
   free(w->frames);
   free(w);
 }
@@ -205,8 +207,9 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
       w->n_mt++;
   w->mt = calloc(w->n_mt ? w->n_mt : 1, sizeof *w->mt);
   w->sin3 = malloc(3 * w->period * sizeof *w->sin3);
+  w->cos3 = malloc(3 * w->period * sizeof *w->cos3);
   w->frames = malloc(6 * w->per_step * sizeof *w->frames);
-  if (!w->mt || !w->sin3 || !w->frames) {
+  if (!w->mt || !w->sin3 || !w->cos3 || !w->frames) {
     hr__simwave_destroy(w);
     return HR_ERR_NOMEM;
   }
@@ -216,6 +219,9 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
     w->sin3[3 * k] = sin(th);
     w->sin3[3 * k + 1] = sin(th - 2.0 * M_PI / 3.0);
     w->sin3[3 * k + 2] = sin(th + 2.0 * M_PI / 3.0);
+    w->cos3[3 * k] = cos(th);
+    w->cos3[3 * k + 1] = cos(th - 2.0 * M_PI / 3.0);
+    w->cos3[3 * k + 2] = cos(th + 2.0 * M_PI / 3.0);
   }
   size_t j = 0;
   for (size_t k = 0; k < n; k++) {
@@ -251,8 +257,8 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
   return HR_OK;
 }
 
-int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *powered,
-                     int64_t t_ns)
+int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
+                     const unsigned char *powered, int64_t t_ns)
 {
   /* Sample k is at k / fs on the simulation clock (t0 = 0). */
   int64_t k0 = (int64_t)llround((double)t_ns * 1e-9 * w->fs_hz);
@@ -262,30 +268,40 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
   for (size_t i = 0; i < w->n_mt; i++) {
     wmeter_t *m = &w->mt[i];
     const double *ph = &ph_w[3 * m->node];
+    static const double q0[3] = {0.0, 0.0, 0.0};
+    const double *pq = ph_q ? &ph_q[3 * m->node] : q0;
     const int up = powered[m->node];
     const double u_pk = up ? sqrt(2.0) * m->u_ln_v : 0.0;
     float *f = w->frames;
     size_t pos = ph0;
     if (m->three) {
-      /* PF 1: each phase current in phase with its voltage, RMS = P / U. */
-      double i_pk[3];
-      for (int q = 0; q < 3; q++)
+      /* Each phase's current: sqrt(2) I sin(th - phi), lagging its voltage
+       * by phi = atan(Q / P), which is the in-phase part sqrt(2) P / U on
+       * the sine and the quadrature part -sqrt(2) Q / U on the cosine (PF 1:
+       * Q = 0, the current in phase, RMS = P / U). */
+      double i_pk[3], iq_pk[3];
+      for (int q = 0; q < 3; q++) {
         i_pk[q] = up ? sqrt(2.0) * ph[q] / m->u_ln_v : 0.0;
+        iq_pk[q] = up ? sqrt(2.0) * pq[q] / m->u_ln_v : 0.0;
+      }
       for (size_t s = 0; s < w->per_step; s++, f += 6) {
-        const double *sn = &w->sin3[3 * pos];
+        const double *sn = &w->sin3[3 * pos], *cs = &w->cos3[3 * pos];
         for (int q = 0; q < 3; q++) {
           f[q] = (float)(u_pk * sn[q]);
-          f[3 + q] = (float)(i_pk[q] * sn[q] + (up ? noise_a(w->key, i, k0 + (int64_t)s, q) : 0.0));
+          f[3 + q] = (float)(i_pk[q] * sn[q] - iq_pk[q] * cs[q] +
+                             (up ? noise_a(w->key, i, k0 + (int64_t)s, q) : 0.0));
         }
         if (++pos == w->period)
           pos = 0;
       }
     } else {
       double i_pk = up ? sqrt(2.0) * (ph[0] + ph[1] + ph[2]) * m->p_scale / m->u_ln_v : 0.0;
+      double iq_pk = up ? sqrt(2.0) * (pq[0] + pq[1] + pq[2]) * m->p_scale / m->u_ln_v : 0.0;
       for (size_t s = 0; s < w->per_step; s++, f += 2) {
         double sn = w->sin3[3 * pos];
         f[0] = (float)(u_pk * sn);
-        f[1] = (float)(i_pk * sn + (up ? noise_a(w->key, i, k0 + (int64_t)s, 0) : 0.0));
+        f[1] = (float)(i_pk * sn - iq_pk * w->cos3[3 * pos] +
+                       (up ? noise_a(w->key, i, k0 + (int64_t)s, 0) : 0.0));
         if (++pos == w->period)
           pos = 0;
       }
@@ -295,6 +311,16 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const unsigned char *
       return rc;
   }
   w->next_k = k0 + (int64_t)w->per_step;
+  return HR_OK;
+}
+
+int hr__simwave_last_cycle(const hr__simwave_t *w, size_t i, hr_record_t *out)
+{
+  if (!w || i >= w->n_mt || !out)
+    return HR_ERR_INVALID_ARG;
+  if (!w->mt[i].have_last[2])
+    return HR_ERR_STATE;
+  *out = w->mt[i].last[2];
   return HR_OK;
 }
 

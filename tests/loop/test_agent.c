@@ -829,6 +829,45 @@ static void test_meter_current_dropped(void **st)
   rig_close(&rig);
 }
 
+/* A power without a metered current counts at the budgets' power factor:
+ * four GPUs reading 300 W at PF 0.5 carry the current of 2400 VA, as four
+ * reading 600 W at PF 1 do (the rack's thermal image the same, bit for
+ * bit), and more than four reading 300 W at PF 1.  Fails when the agent
+ * takes the current of the watts alone. */
+static void test_budget_pf_current(void **st)
+{
+  (void)st;
+  rig_t rig;
+  rig_open(&rig);
+  hr_agent_cfg_t c[3];
+  const double pf[3] = {0.5, 1.0, 1.0}, p_w[3] = {300.0, 600.0, 300.0};
+  hr_agent_t *ag[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
+    lease_cfg_10w(&c[k]);
+    c[k].lease.budget.pf = pf[k];
+    assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c[k], &ag[k]), HR_OK);
+  }
+  for (int s = 1; s <= 2000; s++) {
+    rig.now = (int64_t)s * 1000000;
+    for (int k = 0; k < 3; k++) {
+      for (size_t g = 0; g < 4; g++)
+        assert_int_equal(hr_agent_push_power(ag[k], g, p_w[k], rig.now), HR_OK);
+      assert_int_equal(hr_agent_step(ag[k], NULL), HR_OK);
+    }
+  }
+  hr_device_status_t ds[3];
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(hr_lease_sys_device_status(hr_agent_lease_sys(ag[k]), 1, &ds[k]), HR_OK);
+  print_message("rack thermal state: 1200 W at PF 0.5 %.6g, 2400 W at PF 1 %.6g, 1200 W at PF 1 "
+                "%.6g\n",
+                ds[0].thermal, ds[1].thermal, ds[2].thermal);
+  assert_true(ds[0].thermal == ds[1].thermal);
+  assert_true(ds[0].thermal > ds[2].thermal);
+  for (int k = 0; k < 3; k++)
+    hr_agent_destroy(ag[k]);
+  rig_close(&rig);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -844,6 +883,7 @@ int main(void)
       cmocka_unit_test(test_stuck_reading),
       cmocka_unit_test(test_power_fn_agrees),
       cmocka_unit_test(test_meter_current_dropped),
+      cmocka_unit_test(test_budget_pf_current),
       cmocka_unit_test(test_told_events),
       cmocka_unit_test(test_meter_records),
   };

@@ -334,18 +334,18 @@ static void test_meter_feed(void **st)
   ph[3 * s1] = ph[3 * s1 + 1] = 1500.0 / sqrt(3.0); /* as the simulator splits an a-b load */
   hr_agent_step_info_t info;
   for (int k = 0; k < 300; k++) {
-    assert_int_equal(hr__simwave_push(w, ph, up, now), HR_OK);
+    assert_int_equal(hr__simwave_push(w, ph, NULL, up, now), HR_OK);
     now += 1000000;
     assert_int_equal(hr_agent_step(a, &info), HR_OK);
   }
   print_message("agent's tree power from the meters: %.4f W (want 7500)\n", info.node_p_w);
   assert_true(fabs(info.node_p_w - 7500.0) < 7500.0 * 1e-4);
   /* Samples must follow one another. */
-  assert_int_equal(hr__simwave_push(w, ph, up, now + 1000000), HR_ERR_STATE);
+  assert_int_equal(hr__simwave_push(w, ph, NULL, up, now + 1000000), HR_ERR_STATE);
   /* Unpowered: the meters flag their windows and the agent's view goes stale. */
   memset(up, 0, sizeof up);
   for (int k = 0; k < 300; k++) {
-    assert_int_equal(hr__simwave_push(w, ph, up, now), HR_OK);
+    assert_int_equal(hr__simwave_push(w, ph, NULL, up, now), HR_OK);
     now += 1000000;
     assert_int_equal(hr_agent_step(a, &info), HR_OK);
   }
