@@ -130,6 +130,56 @@ static void test_scenario_errors(void **st)
   assert_int_equal(hr_scenario_load_buffer(bad4, sizeof bad4 - 1, "s.yaml", ".", &sc, &e),
                    HR_ERR_RANGE);
   assert_string_equal(e.field, "gpu.clock_power_exp");
+  /* The supplies' power factor: one value, or a curve. */
+  static const char pf1[] = "version: 1\ntree: x.yaml\nsupply: {pf: 0.93, budget_pf: 0.9}\n";
+  assert_int_equal(hr_scenario_load_buffer(pf1, sizeof pf1 - 1, "s.yaml", ".", &sc, &e), HR_OK);
+  assert_true(sc.supply.n_pf == 1 && sc.supply.pf[0] == 0.93 && sc.supply.budget_pf == 0.9);
+  hr_scenario_free(&sc);
+  static const char pf2[] = "version: 1\ntree: x.yaml\nsupply:\n  pf: [[0.1, 0.8], [0.5, "
+                            "0.95], [1, 0.99]]\n";
+  assert_int_equal(hr_scenario_load_buffer(pf2, sizeof pf2 - 1, "s.yaml", ".", &sc, &e), HR_OK);
+  assert_true(sc.supply.n_pf == 3 && sc.supply.pf_load[1] == 0.5 && sc.supply.pf[2] == 0.99 &&
+              sc.supply.budget_pf == 0.0);
+  hr_scenario_free(&sc);
+  static const struct {
+    const char *text, *field;
+    int code;
+    long line, column;
+  } bad_pf[] = {
+      {"version: 1\ntree: x.yaml\nsupply: {pf: 1.2}\n", "supply.pf", HR_ERR_RANGE, 3, 14},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: 0}\n", "supply.pf", HR_ERR_RANGE, 3, 14},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: [[0.5, 0.9], [0.5, 0.95]]}\n", "supply.pf[1]",
+       HR_ERR_RANGE, 3, 28},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: [[0.5, 0.9], [0.7]]}\n", "supply.pf[1]",
+       HR_ERR_PARSE, 3, 27},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: [[0.5, .nan]]}\n", "supply.pf[0]", HR_ERR_PARSE,
+       3, 21},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: []}\n", "supply.pf", HR_ERR_RANGE, 3, 14},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: {a: 1}}\n", "supply.pf", HR_ERR_PARSE, 3, 14},
+      {"version: 1\ntree: x.yaml\nsupply: {budget_pf: 1.5}\n", "supply.budget_pf", HR_ERR_RANGE,
+       3, 21},
+      {"version: 1\ntree: x.yaml\nsupply: {pff: 1}\n", "supply", HR_ERR_PARSE, 3, 10},
+      {"version: 1\ntree: x.yaml\nsupply: 0.9\n", "supply", HR_ERR_PARSE, 3, 9},
+  };
+  for (size_t k = 0; k < sizeof bad_pf / sizeof bad_pf[0]; k++) {
+    memset(&e, 0, sizeof e);
+    int rc = hr_scenario_load_buffer(bad_pf[k].text, strlen(bad_pf[k].text), "s.yaml", ".", &sc, &e);
+    print_message("%s -> %s:%ld:%ld: %s: %s\n", bad_pf[k].text + 24, e.source, e.line, e.column,
+                  e.field, e.message);
+    assert_int_equal(rc, bad_pf[k].code);
+    assert_string_equal(e.field, bad_pf[k].field);
+    assert_int_equal(e.line, bad_pf[k].line);
+    assert_int_equal(e.column, bad_pf[k].column);
+  }
+  /* A curve of more points than HR_SIM_PF_POINTS_MAX is refused, not cut. */
+  char big[4096];
+  int n = snprintf(big, sizeof big, "version: 1\ntree: x.yaml\nsupply: {pf: [");
+  for (int k = 0; k <= HR_SIM_PF_POINTS_MAX; k++)
+    n += snprintf(big + n, sizeof big - (size_t)n, "%s[%d, 0.9]", k ? ", " : "", k);
+  snprintf(big + n, sizeof big - (size_t)n, "]}\n");
+  assert_int_equal(hr_scenario_load_buffer(big, strlen(big), "s.yaml", ".", &sc, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "supply.pf");
+  assert_non_null(strstr(e.message, "33 points"));
   /* Every shipped scenario loads. */
   static const char *files[] = {"sync-restart.yaml",
                                 "checkpoint-storm.yaml",

@@ -426,6 +426,94 @@ static void test_meter_faults(void **st)
   assert_int_equal(r0.agent.bad_readings + r0.agent.stuck_readings, 0);
 }
 
+/* The metered supplies at a power factor below 1: two servers at 600 and
+ * 150 W per GPU (load 0.857 and 0.214 of 8 x 700 W), PF from the curve
+ * [[0.1, 0.8], [0.5, 0.95], [1, 0.99]], under policy none.  Each meter's
+ * last cycle must give the PF and current computed here: a server's PF
+ * interpolated from the curve, its current per phase S / 3 / U_ln with S =
+ * P / PF; the rack's the phasor sum of the two (P / |P + jQ|, Q = P
+ * tan(acos PF)), which differs from the arithmetic sum of the servers'
+ * volt-amperes by more than the tolerance.  The meter engine (IEEE 1459 Se)
+ * measures what the simulator synthesised: a check of the samples' phase,
+ * not of the meter. */
+static double pf_at(double x)
+{
+  static const double ld[3] = {0.1, 0.5, 1.0}, pf[3] = {0.80, 0.95, 0.99};
+  if (x <= ld[0])
+    return pf[0];
+  for (int i = 1; i < 3; i++)
+    if (x < ld[i])
+      return pf[i - 1] + (x - ld[i - 1]) / (ld[i] - ld[i - 1]) * (pf[i] - pf[i - 1]);
+  return pf[2];
+}
+
+static void test_pf_meters(void **st)
+{
+  (void)st;
+  const char *tt = make_tree(63, 8);
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  static const char SC[] = "version: 1\n"
+                           "tree: unused.yaml\n"
+                           "duration_s: 1\n"
+                           "waveforms: true\n"
+                           "metered: [server, rack]\n"
+                           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]}\n"
+                           "workloads:\n"
+                           "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
+                           "  - {kind: batch, gpus: [8, 16], power_w: 150}\n";
+  hr_scenario_t sc;
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  const double u_ln = 415.0 / sqrt(3.0);
+  double p[2] = {4800.0, 1200.0}, q[2], sv[2], pf[2];
+  for (int k = 0; k < 2; k++) {
+    pf[k] = pf_at(p[k] / 5600.0);
+    sv[k] = p[k] / pf[k];
+    q[k] = sqrt(sv[k] * sv[k] - p[k] * p[k]);
+  }
+  const double s_rack = hypot(p[0] + p[1], q[0] + q[1]);
+  hr__simwave_t *w = hr__sim_wave(s);
+  assert_non_null(w);
+  assert_int_equal(hr__simwave_meters(w), 3);
+  int seen = 0;
+  for (size_t i = 0; i < 3; i++) {
+    hr_record_t rec;
+    assert_int_equal(hr__simwave_last_cycle(w, i, &rec), HR_OK);
+    const char *id = hr_tree_node(t, hr__simwave_meter_node(w, i))->id;
+    double want_p, want_s;
+    if (!strcmp(id, "rack")) {
+      want_p = p[0] + p[1];
+      want_s = s_rack;
+    } else {
+      int k = id[1] - '0';
+      want_p = p[k];
+      want_s = sv[k];
+    }
+    const hr_cycle_rec_t *c = &rec.u.cycle;
+    print_message("%s: P %.2f W (want %.2f), PF %.5f (want %.5f), I %.4f %.4f %.4f A (want "
+                  "%.4f)\n",
+                  id, c->p_total_w, want_p, c->pf_total, want_p / want_s, c->i_rms_a[0],
+                  c->i_rms_a[1], c->i_rms_a[2], want_s / 3.0 / u_ln);
+    assert_true(fabs(c->p_total_w - want_p) < 1e-3 * want_p);
+    assert_true(fabs(c->pf_total - want_p / want_s) < 5e-4);
+    for (int ph = 0; ph < 3; ph++)
+      assert_true(fabs(c->i_rms_a[ph] - want_s / 3.0 / u_ln) < 1e-3 * want_s / 3.0 / u_ln);
+    seen |= 1 << (id[0] == 'r' ? 2 : id[1] - '0');
+  }
+  assert_int_equal(seen, 7);
+  /* The rack's phasor sum is not the servers' arithmetic one. */
+  assert_true((sv[0] + sv[1]) / s_rack - 1.0 > 5e-3);
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -435,6 +523,7 @@ int main(void)
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_meter_feed),
       cmocka_unit_test(test_meter_faults),
+      cmocka_unit_test(test_pf_meters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
