@@ -126,9 +126,9 @@ typedef struct hr_sim_gpu_cfg {
  * tan(acos PF)).  No curve: PF 1, the conductors carry the GPUs' watts. */
 #define HR_SIM_PF_POINTS_MAX 32
 typedef struct hr_sim_supply_cfg {
-  int n_pf;                              /* points of the curve, 0..HR_SIM_PF_POINTS_MAX */
-  double pf_load[HR_SIM_PF_POINTS_MAX];  /* load fraction, 0..10, strictly increasing */
-  double pf[HR_SIM_PF_POINTS_MAX];       /* displacement power factor there, 0.1..1 */
+  int n_pf;                             /* points of the curve, 0..HR_SIM_PF_POINTS_MAX */
+  double pf_load[HR_SIM_PF_POINTS_MAX]; /* load fraction, 0..10, strictly increasing */
+  double pf[HR_SIM_PF_POINTS_MAX];      /* displacement power factor there, 0.1..1 */
   double budget_pf; /* the power factor every policy's lease budgets assume (lease.h,
                        hr_budget_cfg_t.pf: amperes to watts, and the agent's current from
                        a power): 0.1..1; 0 (default): the curve's lowest, 1 without one */
@@ -152,7 +152,7 @@ typedef struct hr_scenario {
   hr_populate_t populate; /* default HR_POP_TREE */
   hr_sim_gpu_cfg_t gpu;
   hr_sim_supply_cfg_t supply; /* default: PF 1 */
-  hr_workload_t *work; /* owned */
+  hr_workload_t *work;        /* owned */
   size_t n_work;
   hr_sim_event_t *events; /* owned */
   size_t n_events;
@@ -460,7 +460,8 @@ typedef struct hr_sim_search_cfg {
 typedef struct hr_sim_search_result {
   int gpus;               /* the largest count found acceptable; 0 if none */
   int gpus_static;        /* static derating's count: the largest with every rated node's
-                             nameplate sum (GPU cap_max_w each) <= derate_frac x its capacity */
+                             nameplate sum (GPU cap_max_w each, over the supplies' told power
+                             factor) <= derate_frac x its capacity */
   double recovered;       /* gpus / gpus_static - 1; NAN when gpus_static is 0 */
   hr_sim_trial_t *trials; /* every trial in the order run; owned, free with
                              hr_sim_search_result_free */
@@ -514,7 +515,9 @@ HR_API void hr_sim_search_result_free(hr_sim_search_result_t *r);
 HR_API double hr_sim_device_tau_s(const hr_device_cfg_t *cfg);
 
 /* Static derating's GPU count (see gpus_static above) for the populate order
- * of sc: every GPU counted at sc->gpu.cap_max_w.  Returns HR_OK or an error. */
+ * of sc: every GPU counted at sc->gpu.cap_max_w volt-amperes over the power
+ * factor sc->supply tells (budget_pf, else its curve's lowest, else 1).
+ * Returns HR_OK or an error. */
 HR_API int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double derate_frac,
                                int *out);
 

@@ -271,15 +271,18 @@ int cmd_sim(int argc, char **argv)
     status = 1;
     goto done;
   }
-  e = fprintf(f, "node,kind,max_kw,cont_kw,over_cont_s,device,max_thermal,tripped,trip_t_s,max_kva\n") < 0;
+  e = fprintf(
+          f, "node,kind,max_kw,cont_kw,over_cont_s,device,max_thermal,tripped,trip_t_s,max_kva\n") <
+      0;
   for (size_t k = 0; k < res.n_nodes; k++) {
     const hr_sim_node_result_t *nr = &res.nodes[k];
     const hr_tree_node_t *x = hr_tree_node(tree, k);
     if (x->kind == HR_NODE_GPU)
       continue; /* thousands of rows with nothing to say: GPUs have no device */
-    e |= fprintf(f, "%s,%s,%.3f,%.3f,%.3f,%d,%.5f,%d,%.4f,%.3f\n", x->id,
-                 hr_node_kind_name(x->kind), nr->max_p_w / 1e3, nr->cont_w / 1e3, nr->over_cont_s,
-                 nr->has_device, nr->max_thermal, nr->tripped, nr->trip_t_s, nr->max_s_va / 1e3) < 0;
+    e |=
+        fprintf(f, "%s,%s,%.3f,%.3f,%.3f,%d,%.5f,%d,%.4f,%.3f\n", x->id, hr_node_kind_name(x->kind),
+                nr->max_p_w / 1e3, nr->cont_w / 1e3, nr->over_cont_s, nr->has_device,
+                nr->max_thermal, nr->tripped, nr->trip_t_s, nr->max_s_va / 1e3) < 0;
   }
   if (close_out(f, p_nodes, e) != 0)
     status = 1;

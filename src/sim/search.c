@@ -171,7 +171,10 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
   for (size_t k = 0; k < n; k++)
     stamp[k] = -1;
   /* Planning at nameplate counts every GPU in full on both sides of a
-   * dual-corded path (2N: either side must carry the whole load alone). */
+   * dual-corded path (2N: either side must carry the whole load alone), in
+   * volt-amperes at the power factor the planner is told (capacity_w is a
+   * rating's volt-amperes; docs/sim.md, "Power factor"). */
+  const double gpu_va = sc->gpu.cap_max_w / hr__sim_told_pf(&sc->supply);
   rc = HR_OK;
   for (size_t g = 0; g < n_slots; g++) {
     size_t top = 0;
@@ -186,7 +189,7 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
       if (stamp[k] == (int32_t)g)
         continue;
       stamp[k] = (int32_t)g;
-      load[k] += sc->gpu.cap_max_w;
+      load[k] += gpu_va;
       if (isfinite(nd[k].capacity_w) && load[k] > derate_frac * nd[k].capacity_w * (1 + 1e-12))
         fits = 0;
       if (nd[k].parent >= 0)

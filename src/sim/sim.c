@@ -925,15 +925,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   /* Every policy budgets with the power factor the operator states (or the
    * supplies' lowest: the conservative reading of a datasheet's curve), as
    * a real agent is told its site's. */
-  if (s->sup.budget_pf > 0.0 || s->sup.n_pf > 0) {
-    double pf = s->sup.budget_pf;
-    if (pf == 0.0) {
-      pf = 1.0;
-      for (int i = 0; i < s->sup.n_pf; i++)
-        pf = fmin(pf, s->sup.pf[i]);
-    }
-    ac.lease.budget.pf = pf;
-  }
+  if (s->sup.budget_pf > 0.0 || s->sup.n_pf > 0)
+    ac.lease.budget.pf = hr__sim_told_pf(&s->sup);
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
    * GPUs'.  A lock range's lower end above it is brought down to it. */
@@ -992,6 +985,16 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   s->powered_dirty = 1;
   *out = s;
   return HR_OK;
+}
+
+double hr__sim_told_pf(const hr_sim_supply_cfg_t *u)
+{
+  if (u->budget_pf > 0.0)
+    return u->budget_pf;
+  double pf = 1.0;
+  for (int i = 0; i < u->n_pf && i < HR_SIM_PF_POINTS_MAX; i++)
+    pf = fmin(pf, u->pf[i]);
+  return pf;
 }
 
 hr__simwave_t *hr__sim_wave(hr_sim_t *s)
@@ -1687,7 +1690,8 @@ int hr_sim_step(hr_sim_t *s)
       continue;
     if (pq) {
       /* Reactive power goes up as the real power does (below). */
-      double fq = pb < 0 ? 1.0 : (s->powered[pa] && s->powered[pb] ? 0.5 : (s->powered[pa] ? 1.0 : 0.0));
+      double fq =
+          pb < 0 ? 1.0 : (s->powered[pa] && s->powered[pb] ? 0.5 : (s->powered[pa] ? 1.0 : 0.0));
       for (int q = 0; q < 3; q++) {
         s->ph_q[3 * (size_t)pa + q] += fq * pq[q];
         if (pb >= 0)

@@ -58,6 +58,9 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
 /* Meter i's last cycle record (HR_REC_CYCLE) whatever its faults, for
  * tests: HR_OK, HR_ERR_STATE before the first, HR_ERR_INVALID_ARG. */
 int hr__simwave_last_cycle(const hr__simwave_t *w, size_t i, hr_record_t *out);
+/* The power factor the policies and the static planning are told (docs/sim.md,
+ * "Power factor"): supply.budget_pf, else the curve's lowest, else 1. */
+double hr__sim_told_pf(const hr_sim_supply_cfg_t *u);
 /* The simulator's waveform path (NULL on the fast path), for tests. */
 hr__simwave_t *hr__sim_wave(hr_sim_t *s);
 

@@ -68,7 +68,7 @@ static void test_spread_order(void **st)
 /* scenarios/trees/row-4x10.yaml: a 200 A row and four 63 A racks at 415 V,
  * 10 servers x 8 GPUs each.  Nameplate planning at 70 %: the count is the
  * largest G whose GPUs fit every breaker, written out from the ratings. */
-static int expect_static(int spread, double frac)
+static int expect_static(int spread, double frac, double pf)
 {
   const double row_w = sqrt(3.0) * 415.0 * 200.0, rack_w = sqrt(3.0) * 415.0 * 63.0;
   int per_rack[4] = {0, 0, 0, 0}, best = 0;
@@ -76,7 +76,7 @@ static int expect_static(int spread, double frac)
     int server = (g - 1) / 8; /* the server the g-th GPU sits in, in fill order */
     int rack = spread ? server % 4 : server / 10;
     per_rack[rack]++;
-    if (g * 700.0 > frac * row_w || per_rack[rack] * 700.0 > frac * rack_w)
+    if (g * 700.0 / pf > frac * row_w || per_rack[rack] * 700.0 / pf > frac * rack_w)
       break;
     best = g;
   }
@@ -98,8 +98,28 @@ static void test_static_count(void **st)
       sc.populate = spread ? HR_POP_SPREAD : HR_POP_TREE;
       int got = -1;
       assert_int_equal(hr_sim_static_count(&sc, t, fr[f], &got), HR_OK);
-      assert_int_equal(got, expect_static(spread, fr[f]));
+      assert_int_equal(got, expect_static(spread, fr[f], 1.0));
     }
+  /* At a told power factor every GPU counts 700 / pf volt-amperes: the
+   * supplies' lowest, or budget_pf when given. */
+  sc.supply.n_pf = 2;
+  sc.supply.pf_load[0] = 0.1;
+  sc.supply.pf[0] = 0.85;
+  sc.supply.pf_load[1] = 1.0;
+  sc.supply.pf[1] = 0.98;
+  for (int spread = 0; spread < 2; spread++) {
+    sc.populate = spread ? HR_POP_SPREAD : HR_POP_TREE;
+    int got = -1;
+    sc.supply.budget_pf = 0.0;
+    assert_int_equal(hr_sim_static_count(&sc, t, 0.7, &got), HR_OK);
+    assert_int_equal(got, expect_static(spread, 0.7, 0.85));
+    assert_true(got < expect_static(spread, 0.7, 1.0));
+    sc.supply.budget_pf = 0.95;
+    assert_int_equal(hr_sim_static_count(&sc, t, 0.7, &got), HR_OK);
+    assert_int_equal(got, expect_static(spread, 0.7, 0.95));
+  }
+  sc.supply.n_pf = 0;
+  sc.supply.budget_pf = 0.0;
   /* The row binds when spread (143 of 700 W in 100.6 kW), a rack when
    * filled rack by rack (45 in 31.7 kW). */
   sc.populate = HR_POP_SPREAD;

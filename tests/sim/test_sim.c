@@ -152,18 +152,19 @@ static void test_scenario_errors(void **st)
        HR_ERR_RANGE, 3, 28},
       {"version: 1\ntree: x.yaml\nsupply: {pf: [[0.5, 0.9], [0.7]]}\n", "supply.pf[1]",
        HR_ERR_PARSE, 3, 27},
-      {"version: 1\ntree: x.yaml\nsupply: {pf: [[0.5, .nan]]}\n", "supply.pf[0]", HR_ERR_PARSE,
-       3, 21},
+      {"version: 1\ntree: x.yaml\nsupply: {pf: [[0.5, .nan]]}\n", "supply.pf[0]", HR_ERR_PARSE, 3,
+       21},
       {"version: 1\ntree: x.yaml\nsupply: {pf: []}\n", "supply.pf", HR_ERR_RANGE, 3, 14},
       {"version: 1\ntree: x.yaml\nsupply: {pf: {a: 1}}\n", "supply.pf", HR_ERR_PARSE, 3, 14},
-      {"version: 1\ntree: x.yaml\nsupply: {budget_pf: 1.5}\n", "supply.budget_pf", HR_ERR_RANGE,
-       3, 21},
+      {"version: 1\ntree: x.yaml\nsupply: {budget_pf: 1.5}\n", "supply.budget_pf", HR_ERR_RANGE, 3,
+       21},
       {"version: 1\ntree: x.yaml\nsupply: {pff: 1}\n", "supply", HR_ERR_PARSE, 3, 10},
       {"version: 1\ntree: x.yaml\nsupply: 0.9\n", "supply", HR_ERR_PARSE, 3, 9},
   };
   for (size_t k = 0; k < sizeof bad_pf / sizeof bad_pf[0]; k++) {
     memset(&e, 0, sizeof e);
-    int rc = hr_scenario_load_buffer(bad_pf[k].text, strlen(bad_pf[k].text), "s.yaml", ".", &sc, &e);
+    int rc =
+        hr_scenario_load_buffer(bad_pf[k].text, strlen(bad_pf[k].text), "s.yaml", ".", &sc, &e);
     print_message("%s -> %s:%ld:%ld: %s: %s\n", bad_pf[k].text + 24, e.source, e.line, e.column,
                   e.field, e.message);
     assert_int_equal(rc, bad_pf[k].code);

@@ -250,7 +250,8 @@ static void test_faults_small_tree(void **state)
   hr_tree_destroy(tree);
 }
 
-static void shipped(const char *file, double dur_s, const char *const *pol, size_t n_pol)
+static void shipped(const char *file, double dur_s, const char *const *pol, size_t n_pol,
+                    const hr_sim_supply_cfg_t *supply)
 {
   char path[1024];
   snprintf(path, sizeof path, "%s/scenarios/%s", HR_SOURCE_DIR, file);
@@ -258,6 +259,8 @@ static void shipped(const char *file, double dur_s, const char *const *pol, size
   hr_diag_t e;
   assert_int_equal(hr_scenario_load_file(path, &sc, &e), HR_OK);
   sc.duration_s = dur_s;
+  if (supply)
+    sc.supply = *supply;
   hr_tree_t *tree = NULL;
   assert_int_equal(hr_tree_load_file(sc.tree_path, &tree, &e), HR_OK);
   size_t decisions = 0;
@@ -271,11 +274,16 @@ static void test_shipped(void **state)
 {
   (void)state;
   static const char *const p1[] = {"headroom", "dynamo"};
-  shipped("feed-loss-2n.yaml", 33.0, p1, 2);
+  shipped("feed-loss-2n.yaml", 33.0, p1, 2, NULL);
   static const char *const p2[] = {"headroom", "polca"};
-  shipped("mixed-training-inference.yaml", 8.0, p2, 2);
+  shipped("mixed-training-inference.yaml", 8.0, p2, 2, NULL);
   static const char *const p3[] = {"headroom-thermal", "thunderbolt"};
-  shipped("sync-restart.yaml", 8.0, p3, 2);
+  shipped("sync-restart.yaml", 8.0, p3, 2, NULL);
+  /* The supplies' power factor (reactive power split over the dual-corded
+   * servers' feeds, and all of it on the survivor once feed b is lost). */
+  const hr_sim_supply_cfg_t pf = {3, {0.1, 0.5, 1.0}, {0.8, 0.95, 0.99}, 0.0};
+  static const char *const p4[] = {"headroom", "none"};
+  shipped("feed-loss-2n.yaml", 33.0, p4, 2, &pf);
 }
 
 int main(void)
