@@ -181,7 +181,16 @@ int hr__budget_node_checked(const hr_tree_node_t *node, const hr_device_t *dev,
   }
   int full = rated_100 >= 0 ? rated_100 : cfg->rated_100;
   double frac = full ? 1.0 : cfg->cont_frac;
-  out->cont_w = isfinite(node->capacity_w) ? frac * node->capacity_w * cfg->pf : INFINITY;
+  /* The power factor turns a current rating's volt-amperes into watts; a
+   * rating in watts (a GPU's, rating_w) is watts already. */
+  double cap_w = node->capacity_w * cfg->pf;
+  if (cfg->pf < 1.0 && node->rating_w > 0.0) {
+    double va = node->rating_a > 0.0 && node->u_v > 0.0
+                    ? node->rating_a * node->u_v * (node->n_phases == 3 ? sqrt(3.0) : 1.0)
+                    : INFINITY;
+    cap_w = fmin(va * cfg->pf, node->rating_w);
+  }
+  out->cont_w = isfinite(cap_w) ? frac * cap_w : INFINITY;
   if (cfg->cont_window_s > 0.0 && mean_w >= 0.0 && isfinite(out->cont_w) && node->device) {
     /* The continuous limit on the mean: the most the node may draw for the
      * next burst window and still end it with its mean at the limit,

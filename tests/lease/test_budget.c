@@ -104,6 +104,22 @@ static void test_branch_a1(void **st)
   assert_int_equal(hr_budget_node(node(t, "gpu-a1-01-01-0"), NULL, &c, -1, &b), HR_OK);
   near(b.limit_w, 0.8 * 1200, 1e-12);
   assert_true(isinf(b.burst_w) && isinf(b.inst_w));
+
+  /* At a power factor below 1 a current rating allows pf x its volt-amperes,
+   * a rating in watts its watts: the GPU keeps 0.8 x 1200 W; the rack fuse's
+   * 160 A x 600 V x sqrt 3 x 0.7 = 116.4 kW now binds below its 132 kW; the
+   * main's 3000 A are 0.7 x its volt-amperes. */
+  c.pf = 0.7;
+  assert_int_equal(hr_budget_node(node(t, "gpu-a1-01-01-0"), NULL, &c, -1, &b), HR_OK);
+  near(b.cont_w, 0.8 * 1200, 1e-12);
+  assert_int_equal(hr_budget_node(node(t, "rack-a1-01"), NULL, &c, -1, &b), HR_OK);
+  near(b.cont_w, 0.8 * 160 * 600 * SQRT3 * 0.7, 1e-12);
+  c.pf = 0.95;
+  assert_int_equal(hr_budget_node(node(t, "rack-a1-01"), NULL, &c, -1, &b), HR_OK);
+  near(b.cont_w, 0.8 * 132e3, 1e-12); /* 158 kW: the watts rating binds again */
+  c.pf = 0.7;
+  assert_int_equal(hr_budget_node(node(t, "main-a1"), NULL, &c, -1, &b), HR_OK);
+  near(b.cont_w, 0.8 * 3000 * 600 * SQRT3 * 0.7, 1e-12);
   hr_tree_destroy(t);
 }
 

@@ -642,9 +642,13 @@ static double cont_model(const ck_t *c, size_t k)
 {
   const hr_tree_node_t *nd = &c->nd[k];
   int full = c->r100[k] >= 0 ? c->r100[k] : c->cfg.budget.rated_100;
-  double w = isfinite(nd->capacity_w)
-                 ? (full ? 1.0 : c->cfg.budget.cont_frac) * nd->capacity_w * c->cfg.budget.pf
-                 : INFINITY;
+  /* The power factor applies to a current rating, not to one in watts. */
+  double pf = c->cfg.budget.pf, cap = nd->capacity_w * pf;
+  if (pf < 1.0 && nd->rating_w > 0.0) {
+    double va = nd->rating_a > 0.0 ? hr_budget_power_w(nd, nd->rating_a, 1.0) : INFINITY;
+    cap = fmin(va * pf, nd->rating_w);
+  }
+  double w = isfinite(cap) ? (full ? 1.0 : c->cfg.budget.cont_frac) * cap : INFINITY;
   if (nd->budget_w > 0.0 && nd->budget_w < w)
     w = nd->budget_w;
   return w;
