@@ -514,6 +514,63 @@ static void test_pf_meters(void **st)
   hr_tree_destroy(t);
 }
 
+/* Where metering pays at a power factor below 1: the agent's image of the
+ * rack breaker on the fast path counts the GPUs' watts at the told PF (the
+ * curve's lowest, 0.8: conservative), on the waveform path the meter's
+ * measured current (the true one).  Loads at 600 and 150 W per GPU under
+ * policy none for 20 s (8.7 A on a 16-A rack: it warms without tripping): the fast
+ * path's image must run hotter than the breaker itself, the waveform path's
+ * must follow the breaker within 2 % of its state, closer than the fast
+ * path's. */
+static double rack_images(int waveforms, double *real)
+{
+  const char *tt = make_tree(16, 8);
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  static const char SC[] = "version: 1\n"
+                           "tree: unused.yaml\n"
+                           "duration_s: 20\n"
+                           "metered: [rack]\n"
+                           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]}\n"
+                           "workloads:\n"
+                           "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
+                           "  - {kind: batch, gpus: [8, 16], power_w: 150}\n";
+  hr_scenario_t sc;
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  sc.waveforms = waveforms;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  size_t rack;
+  assert_int_equal(hr_tree_find(t, "rack", &rack), HR_OK);
+  assert_int_equal(hr_sim_node_state(s, rack, NULL, real), HR_OK);
+  hr_device_status_t ds;
+  assert_int_equal(hr_lease_sys_device_status(hr_agent_lease_sys(hr_sim_agent(s)), rack, &ds),
+                   HR_OK);
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+  return ds.thermal;
+}
+
+static void test_pf_meter_current(void **st)
+{
+  (void)st;
+  double real_f, real_w;
+  double img_f = rack_images(0, &real_f), img_w = rack_images(1, &real_w);
+  print_message("rack thermal state after 20 s: breaker %.6f (fast) %.6f (waveform); agent's "
+                "image %.6f fast path (watts at PF 0.8), %.6f waveform path (metered current)\n",
+                real_f, real_w, img_f, img_w);
+  assert_true(real_f > 0.01 && real_f < 1.0);
+  assert_true(fabs(real_w - real_f) < 1e-3 * real_f); /* the same physics */
+  assert_true(img_f > real_f * 1.05);
+  assert_true(fabs(img_w - real_w) < 0.02 * real_w);
+  assert_true(fabs(img_w - real_w) < fabs(img_f - real_f));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -524,6 +581,7 @@ int main(void)
       cmocka_unit_test(test_meter_feed),
       cmocka_unit_test(test_meter_faults),
       cmocka_unit_test(test_pf_meters),
+      cmocka_unit_test(test_pf_meter_current),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
