@@ -65,7 +65,7 @@ static int get_num(sp_t *P, const yaml_node_t *n, const char *field, double lo, 
   if (*end || errno || !isfinite(v))
     return sfail(P, n, HR_ERR_PARSE, field, "'%.60s' is not a number", s);
   if (v < lo || v > hi)
-    return sfail(P, n, HR_ERR_RANGE, field, "%g is outside %g..%g", v, lo, hi);
+    return sfail(P, n, HR_ERR_RANGE, field, "%.15g is outside %.15g..%.15g", v, lo, hi);
   *out = v;
   return HR_OK;
 }

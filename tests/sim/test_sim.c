@@ -172,6 +172,11 @@ static void test_scenario_errors(void **st)
     assert_int_equal(e.line, bad_pf[k].line);
     assert_int_equal(e.column, bad_pf[k].column);
   }
+  /* A range's bounds are written out whole (not 4.29497e+09). */
+  static const char seed[] = "version: 1\ntree: x.yaml\ntelemetry_seed: 4294967296\n";
+  assert_int_equal(hr_scenario_load_buffer(seed, sizeof seed - 1, "s.yaml", ".", &sc, &e),
+                   HR_ERR_RANGE);
+  assert_string_equal(e.message, "4294967296 is outside 0..4294967295");
   /* A curve of more points than HR_SIM_PF_POINTS_MAX is refused, not cut. */
   char big[4096];
   int n = snprintf(big, sizeof big, "version: 1\ntree: x.yaml\nsupply: {pf: [");
