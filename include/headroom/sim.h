@@ -115,6 +115,13 @@ typedef struct hr_sim_gpu_cfg {
   double clock_power_exp;  /* default 1 / 0.647 = 1.546: Splitwise's capped prefill, as a
                               clock (sim_infer.c) */
   double clock_decode_exp; /* default 0.1 [M]: decode barely slows */
+  /* The GPUs' power telemetry (docs/sim.md, "Telemetry"): a sample every
+   * telemetry_period_ms, the mean power over the telemetry_window_ms before
+   * it, read with that sample's time until the next (an H100's sensor: 25-ms
+   * windows every 100 ms, orchestration.md 1.6 [M]).  Both whole steps,
+   * window <= period; period 0 (default): every step, the step's power. */
+  double telemetry_period_ms; /* 0 or 1 step .. 60000 */
+  double telemetry_window_ms; /* 1 step .. period; 0 (default): the whole period */
 } hr_sim_gpu_cfg_t;
 
 /* The servers' power supplies (docs/sim.md, "Power factor"): what the tree's

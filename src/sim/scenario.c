@@ -128,11 +128,19 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
       rc = get_num(P, v, "gpu.clock_power_exp", 0.1, 10, &g->clock_power_exp);
     else if (!strcmp(key, "clock_decode_exp"))
       rc = get_num(P, v, "gpu.clock_decode_exp", 0, 10, &g->clock_decode_exp);
+    else if (!strcmp(key, "telemetry_period_ms"))
+      rc = get_num(P, v, "gpu.telemetry_period_ms", 0, 60000, &g->telemetry_period_ms);
+    else if (!strcmp(key, "telemetry_window_ms"))
+      rc = get_num(P, v, "gpu.telemetry_window_ms", 0, 60000, &g->telemetry_window_ms);
     else
       return sfail(P, k, HR_ERR_PARSE, "gpu", "unknown key '%.60s'", key);
     if (rc != HR_OK)
       return rc;
   }
+  if (g->telemetry_window_ms > g->telemetry_period_ms)
+    return sfail(P, m, HR_ERR_RANGE, "gpu.telemetry_window_ms",
+                 "the window (%.15g ms) is longer than the period (%.15g ms)",
+                 g->telemetry_window_ms, g->telemetry_period_ms);
   if (g->cap_min_w > g->cap_max_w || g->idle_w >= g->cap_min_w)
     return sfail(P, m, HR_ERR_RANGE, "gpu", "need idle_w < cap_min_w <= cap_max_w (%g, %g, %g)",
                  g->idle_w, g->cap_min_w, g->cap_max_w);

@@ -117,6 +117,12 @@ struct hr_sim {
   double *frz_p_w, *stk_p_w;
   int64_t *frz_t_ns;
   uint64_t tel_key; /* the telemetry dither's key, from the scenario's telemetry_seed */
+  /* Sampled telemetry (gpu.telemetry_period_ms > 0): per slot the power
+   * summed over the present window's steps and the last sample's mean; the
+   * sample's time; steps in the window so far.  tel_per_ns 0: every step. */
+  int64_t tel_per_ns, tel_win_ns, tel_held_t_ns;
+  double *tel_acc_w, *tel_held_w;
+  int tel_n;
   uint64_t garb_n;
   /* utility outage: the site on a generator */
   int gen_on, gen_tripped;
@@ -192,7 +198,13 @@ static inline void slot_reading(hr_sim_t *s, int dev, int64_t t_ns, hr_act_readi
 {
   int32_t k = s->dev_slot[dev];
   o->t_ns = t_ns;
-  o->p_w = hr__tel_reading_w(s->tel_key, dev, t_ns, s->p_w[k]);
+  if (s->tel_per_ns > 0) {
+    /* Sampled telemetry: the last sample, with its own time. */
+    o->t_ns = s->tel_held_t_ns;
+    o->p_w = hr__tel_reading_w(s->tel_key, dev, s->tel_held_t_ns, s->tel_held_w[k]);
+  } else {
+    o->p_w = hr__tel_reading_w(s->tel_key, dev, t_ns, s->p_w[k]);
+  }
   o->cap_w = s->cap_w[k];
   o->valid = 1;
   if (s->tel_fault[k] & 1) {
@@ -251,7 +263,8 @@ static int sa_read_many(hr_actuator_t *a, int dev0, int n, hr_power_source_t src
 static int sa_powers(void *ctx, size_t n, int64_t t_ns, double *p_w)
 {
   hr_sim_t *s = ctx;
-  if (s->telemetry_lost || s->any_tel_fault || n > (size_t)s->act->n)
+  /* Sampled telemetry carries the samples' times: through the actuator. */
+  if (s->telemetry_lost || s->any_tel_fault || s->tel_per_ns > 0 || n > (size_t)s->act->n)
     return 0;
   hr__tel_readings(s->tel_key, t_ns, n, s->dev_slot, s->p_w, p_w); /* as sa_read_many */
   s->act->err[0] = '\0';
@@ -595,6 +608,8 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->i2_as);
   free(s->tel_fault);
   free(s->frz_p_w);
+  free(s->tel_acc_w);
+  free(s->tel_held_w);
   free(s->stk_p_w);
   free(s->ph_p_w);
   free(s->frz_t_ns);
@@ -803,6 +818,31 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         s->sup_max_w[pb] += s->g.cap_max_w;
     }
   }
+  if (s->g.telemetry_period_ms > 0.0) {
+    /* Sampled telemetry: whole steps, the window within the period. */
+    s->tel_per_ns = (int64_t)llround(s->g.telemetry_period_ms * 1e6);
+    s->tel_win_ns = s->g.telemetry_window_ms > 0.0
+                        ? (int64_t)llround(s->g.telemetry_window_ms * 1e6)
+                        : s->tel_per_ns;
+    if (s->tel_per_ns % s->step_ns || s->tel_win_ns % s->step_ns ||
+        s->tel_win_ns > s->tel_per_ns || !(s->g.telemetry_period_ms <= 60000.0)) {
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "gpu.telemetry_period_ms", "%s",
+                  "the telemetry period and window must be whole steps, the window within "
+                  "the period, the period at most 60000 ms");
+    }
+    s->tel_acc_w = calloc(m, sizeof *s->tel_acc_w);
+    s->tel_held_w = malloc(m * sizeof *s->tel_held_w);
+    if (!s->tel_acc_w || !s->tel_held_w) {
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
+    }
+    memcpy(s->tel_held_w, s->p_w, m * sizeof *s->tel_held_w); /* idle at t = 0 */
+  } else if (s->g.telemetry_window_ms != 0.0 || s->g.telemetry_period_ms < 0.0) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "gpu.telemetry_window_ms", "%s",
+                "a telemetry window needs a telemetry period");
+  }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
     if (wl->gpu_first < 0 || wl->gpu_end > s->n_pop || wl->gpu_first >= wl->gpu_end) {
@@ -935,6 +975,11 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     ac.clock_lo_mhz = ac.clock_max_mhz;
   if (ac.period_ns < ac.step_ns)
     ac.period_ns = ac.step_ns;
+  /* Sampled telemetry: a sample is as old as a period before the next, so
+   * the agent takes a GPU for lost only after three periods without one
+   * (as its own default holds three control periods). */
+  if (s->tel_per_ns > 0 && ac.stale_ns < 3 * s->tel_per_ns)
+    ac.stale_ns = 3 * s->tel_per_ns;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
   if (rc != HR_OK) {
     hr_sim_destroy(s);
@@ -995,6 +1040,11 @@ double hr__sim_told_pf(const hr_sim_supply_cfg_t *u)
   for (int i = 0; i < u->n_pf && i < HR_SIM_PF_POINTS_MAX; i++)
     pf = fmin(pf, u->pf[i]);
   return pf;
+}
+
+int hr__sim_reading(hr_sim_t *s, int dev, hr_act_reading_t *out)
+{
+  return s ? sa_read(s->act, dev, HR_POWER_DEFAULT, s->t_ns, out) : HR_ERR_INVALID_ARG;
 }
 
 hr__simwave_t *hr__sim_wave(hr_sim_t *s)
@@ -1270,10 +1320,15 @@ static void apply_events(hr_sim_t *s)
           continue;
         if (on) {
           /* The sample a frozen or stuck meter repeats: its reading now. */
-          double rd_w = hr__tel_reading_w(s->tel_key, s->slot_dev[k], s->t_ns, s->p_w[k]);
+          hr_act_reading_t rd;
+          const unsigned char was = s->tel_fault[k];
+          s->tel_fault[k] = 0;
+          slot_reading(s, s->slot_dev[k], s->t_ns, &rd);
+          s->tel_fault[k] = was;
+          double rd_w = rd.p_w;
           if (bit == 1 && !(s->tel_fault[k] & 1)) {
             s->frz_p_w[k] = rd_w;
-            s->frz_t_ns[k] = s->t_ns;
+            s->frz_t_ns[k] = rd.t_ns;
           }
           if (bit == 4 && !(s->tel_fault[k] & 4))
             s->stk_p_w[k] = rd_w;
@@ -1324,6 +1379,32 @@ static void apply_events(hr_sim_t *s)
       }
       break;
     }
+  }
+}
+
+/* Sampled telemetry (gpu.telemetry_period_ms): the step that ends at t_end
+ * counts toward the next sample when it lies within the window before it
+ * (period, window and the step are whole steps, so a step is wholly in or
+ * out); at a multiple of the period the sample is taken: the mean over
+ * its window's steps, read with time t_end until the next. */
+static void tel_sample(hr_sim_t *s, int64_t t_end)
+{
+  const int64_t ph = t_end % s->tel_per_ns;
+  const int64_t left = ph == 0 ? 0 : s->tel_per_ns - ph;
+  const size_t n = (size_t)s->n_pop;
+  if (left < s->tel_win_ns) {
+    for (size_t k = 0; k < n; k++)
+      s->tel_acc_w[k] += s->p_w[k];
+    s->tel_n++;
+  }
+  if (ph == 0 && s->tel_n > 0) {
+    const double inv = 1.0 / (double)s->tel_n;
+    for (size_t k = 0; k < n; k++) {
+      s->tel_held_w[k] = s->tel_acc_w[k] * inv;
+      s->tel_acc_w[k] = 0.0;
+    }
+    s->tel_held_t_ns = t_end;
+    s->tel_n = 0;
   }
 }
 
@@ -1781,6 +1862,8 @@ int hr_sim_step(hr_sim_t *s)
         s->osc_viol_s += dt;
     }
   }
+  if (s->tel_per_ns > 0)
+    tel_sample(s, t_end);
   s->t_ns = t_end;
   const int64_t win_ns = (int64_t)(HR_SIM_SUSTAIN_WINDOW_S * 1e9);
   if (t_end - s->sus_t0_ns >= win_ns) {

@@ -63,6 +63,9 @@ int hr__simwave_last_cycle(const hr__simwave_t *w, size_t i, hr_record_t *out);
 double hr__sim_told_pf(const hr_sim_supply_cfg_t *u);
 /* The simulator's waveform path (NULL on the fast path), for tests. */
 hr__simwave_t *hr__sim_wave(hr_sim_t *s);
+/* GPU dev's telemetry reading now, as the agent's actuator reads it (faults
+ * and telemetry loss included), for tests: HR_OK or the read's error. */
+int hr__sim_reading(hr_sim_t *s, int dev, hr_act_reading_t *out);
 
 size_t hr__simwave_meters(const hr__simwave_t *w);
 /* Tree index of meter i ((size_t)-1 for a bad i). */

@@ -1,0 +1,184 @@
+/* The simulator's sampled GPU telemetry (gpu.telemetry_period_ms and
+ * telemetry_window_ms; docs/sim.md, "Telemetry").
+ *
+ * Against an independent computation from the GPUs' power, step by step: a
+ * training job (iterations of 0.5 s, ramps, a restart) on the 16-GPU rack,
+ * 100-ms samples of 25-ms windows (an H100's sensor) at a 1-ms step, then
+ * 30-ms samples of whole windows at a 0.5-ms step (the period not a
+ * multiple of the iteration).  At every step the reading must carry the
+ * last multiple of the period at or before it as its time, and as its value
+ * the mean of the GPU's power over the window's steps before that time (the
+ * dither's 0 to 10 mW below it, rounded to 1 mW); before the first sample,
+ * the idle power at time 0.  The lease policy under that telemetry must not
+ * take the GPUs for lost (its staleness limit follows the period) nor trip.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "headroom/sim.h"
+#include "sim/sim_int.h"
+#include "simtest.h"
+
+static const char SC[] =
+    "version: 1\ntree: unused.yaml\nduration_s: 4\n"
+    "workloads:\n"
+    "  - {kind: training, gpus: [0, 16], period_s: 0.5, compute_frac: 0.6, compute_w: 700,\n"
+    "     comm_w: 250, ramp_s: 0.3, start_s: 0.2, restarts: [2.0], restart_s: 0.4}\n";
+
+static size_t check_sampling(double step_ms, double per_ms, double win_ms)
+{
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  const char *tt = simtest_rack16("");
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  sc.step_ms = step_ms;
+  sc.gpu.telemetry_period_ms = per_ms;
+  sc.gpu.telemetry_window_ms = win_ms;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  int rc = hr_sim_create(&sc, t, &ac, &s, &e);
+  if (rc != HR_OK)
+    fail_msg("create: %s: %s", e.field, e.message);
+  const size_t node = hr_agent_leaf_node(hr_sim_agent(s), 0);
+  const int64_t step_ns = (int64_t)llround(step_ms * 1e6), per_ns = (int64_t)llround(per_ms * 1e6);
+  const int64_t win_ns = win_ms > 0 ? (int64_t)llround(win_ms * 1e6) : per_ns;
+  const size_t n_steps = (size_t)llround(sc.duration_s * 1e3 / step_ms);
+  double *p = calloc(n_steps, sizeof *p); /* GPU 0's power over step i */
+  assert_non_null(p);
+  size_t checked = 0, moving = 0, sensitive = 0;
+  double worst = 0.0;
+  for (size_t i = 0; i < n_steps; i++) {
+    const int64_t now = (int64_t)i * step_ns;
+    hr_act_reading_t rd;
+    assert_int_equal(hr__sim_reading(s, 0, &rd), HR_OK);
+    /* The reference: the last sample at or before now, the mean of the
+     * steps in the window before it (idle before the first sample). */
+    int64_t tj = now / per_ns * per_ns;
+    double want = sc.gpu.idle_w;
+    if (tj > 0) {
+      size_t hi = (size_t)(tj / step_ns), lo = (size_t)((tj - win_ns) / step_ns);
+      double sum = 0.0;
+      for (size_t j = lo; j < hi; j++)
+        sum += p[j];
+      want = sum / (double)(hi - lo);
+      /* A window one step early would read otherwise here (so the check
+       * tells the window's place, not only its length). */
+      if (lo > 0 && fabs((sum - p[hi - 1] + p[lo - 1]) / (double)(hi - lo) - want) > 0.05 &&
+          now == tj)
+        sensitive++;
+    } else {
+      tj = 0;
+    }
+    assert_int_equal(rd.t_ns, tj);
+    double d = want - rd.p_w;
+    if (!(d >= -0.0005 && d <= 0.0105))
+      fail_msg("t %.4f s: reading %.6f W, the window's mean %.6f W", (double)now * 1e-9, rd.p_w,
+               want);
+    worst = fmax(worst, fabs(d));
+    checked++;
+    assert_int_equal(hr_sim_step(s), HR_OK);
+    assert_int_equal(hr_sim_node_state(s, node, &p[i], NULL), HR_OK);
+    if (i > 0 && p[i] != p[i - 1])
+      moving++;
+  }
+  print_message("step %.1f ms, samples every %.0f ms of %.0f-ms windows: %zu readings within "
+                "%.4f W of the window means; GPU 0's power moved in %zu steps; %zu samples "
+                "whose window one step early reads otherwise\n",
+                step_ms, per_ms, (double)win_ns * 1e-6, checked, worst, moving, sensitive);
+  assert_true(moving > 300); /* transitions, not a steady load */
+  free(p);
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+  return sensitive;
+}
+
+static void test_sampled_readings(void **st)
+{
+  (void)st;
+  size_t n = check_sampling(1.0, 100.0, 25.0);
+  n += check_sampling(0.5, 30.0, 0.0);
+  n += check_sampling(1.0, 7.0, 3.0);
+  assert_true(n >= 10);
+}
+
+/* The lease policy on 100-ms samples: no telemetry loss (the lease system
+ * stays in normal mode), no trip, no clamp, and caps set. */
+static void test_lease_on_samples(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  const char *tt = simtest_rack16("");
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  hr_scenario_t sc;
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  sc.gpu.telemetry_period_ms = 100;
+  sc.gpu.telemetry_window_ms = 25;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  int degraded = 0;
+  while (hr_sim_step(s) == HR_OK)
+    degraded |= hr_lease_sys_mode(hr_agent_lease_sys(hr_sim_agent(s))) != HR_MODE_NORMAL;
+  hr_sim_result_t r;
+  assert_int_equal(hr_sim_result(s, &r), HR_OK);
+  print_message("headroom on 100-ms samples: work %.4f, trips %u, clamps %llu, caps set %llu, "
+                "degraded %d\n",
+                r.work_frac, r.trips, (unsigned long long)r.agent.lease_clamps,
+                (unsigned long long)r.agent.caps_set, degraded);
+  assert_int_equal(degraded, 0);
+  assert_int_equal(r.trips, 0);
+  assert_int_equal(r.agent.lease_clamps, 0);
+  assert_true(r.agent.caps_set > 0);
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
+static void test_refused(void **st)
+{
+  (void)st;
+  hr_diag_t e;
+  hr_scenario_t sc;
+  static const char win[] = "version: 1\ntree: x.yaml\ngpu: {telemetry_period_ms: 20, "
+                            "telemetry_window_ms: 30}\n";
+  assert_int_equal(hr_scenario_load_buffer(win, sizeof win - 1, "s.yaml", ".", &sc, &e),
+                   HR_ERR_RANGE);
+  assert_string_equal(e.field, "gpu.telemetry_window_ms");
+  assert_int_equal(e.line, 3);
+  /* Not whole steps: refused when the simulator is made. */
+  hr_tree_t *t = NULL;
+  const char *tt = simtest_rack16("");
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  sc.gpu.telemetry_period_ms = 2.5;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_ERR_RANGE);
+  assert_string_equal(e.field, "gpu.telemetry_period_ms");
+  assert_null(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_sampled_readings),
+                                     cmocka_unit_test(test_lease_on_samples),
+                                     cmocka_unit_test(test_refused)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
