@@ -88,6 +88,7 @@ struct hr_agent {
   int64_t *want_t_ns;
   double *bmax_cur, *bmax_prev;
   double *cap_w;    /* last cap sent; NAN before any */
+  int64_t *up_t_ns; /* time of the last cap sent above the one before (INT64_MIN: none) */
   int32_t *clk_mhz; /* per leaf: the clock lock's maximum in force [MHz]; 0 unlocked */
   double *cap_min_w, *cap_max_w, *rating_w;
   double *probe_w;       /* the least a throttled leaf asks above its cap [W] (per decision) */
@@ -340,7 +341,8 @@ static int cfg_check(const hr_agent_cfg_t *c)
         c->polca_high_clock_frac > 0.0 && c->polca_high_clock_frac <= 1.0 && c->clock_max_mhz > 0 &&
         c->clock_lo_mhz >= 0 && c->clock_lo_mhz <= c->clock_max_mhz))
     return HR_ERR_RANGE;
-  if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0 || c->stuck_ns < 0)
+  if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0 || c->stuck_ns < 0 ||
+      c->settle_ns < 0 || c->settle_ns > (int64_t)3600000000000)
     return HR_ERR_RANGE;
   if (!(c->static_frac > 0.0 && c->static_frac <= 1.0) || !(c->demand_window_s > 0.0) ||
       !(c->probe_frac >= 0.0 && c->probe_frac <= 1.0) || !(c->step_frac >= 0.0) ||
@@ -614,6 +616,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->hcap_cur_w);
   free(a->hcap_prev_w);
   free(a->cap_w);
+  free(a->up_t_ns);
   free(a->clk_mhz);
   free(a->cap_min_w);
   free(a->cap_max_w);
@@ -717,6 +720,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->hcap_cur_w = calloc(m, sizeof *a->hcap_cur_w);
   a->hcap_prev_w = calloc(m, sizeof *a->hcap_prev_w);
   a->cap_w = malloc(m * sizeof *a->cap_w);
+  a->up_t_ns = malloc(m * sizeof *a->up_t_ns);
   a->clk_mhz = calloc(m, sizeof *a->clk_mhz);
   a->cap_min_w = calloc(m, sizeof *a->cap_min_w);
   a->cap_max_w = calloc(m, sizeof *a->cap_max_w);
@@ -725,7 +729,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->lcur_w = calloc(m, sizeof *a->lcur_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
   a->act_on = calloc(m, 1);
-  if (!a->act_on || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
+  if (!a->act_on || !a->up_t_ns || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
       !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
       !a->p_w || !a->p_t_ns || !a->same_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w ||
       !a->hcap_prev_w || !a->cap_w || !a->clk_mhz || !a->cap_min_w || !a->cap_max_w ||
@@ -770,6 +774,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
       a->p_t_ns[j] = INT64_MIN;
       a->same_t_ns[j] = INT64_MIN;
       a->cap_w[j] = NAN;
+      a->up_t_ns[j] = INT64_MIN;
       j++;
     }
   }
@@ -1368,6 +1373,8 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
     a->st.cap_errors++;
     a->st.last_cap_err = rc;
   } else {
+    if (!(cap <= a->cap_w[k])) /* a rise, or the first cap */
+      a->up_t_ns[k] = t;
     a->cap_w[k] = cap;
     a->granted_ok = 0;
   }
@@ -1483,6 +1490,15 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
           d = up;
         d += a->probe_w[k];
       }
+      /* A reading taken before the last rise of the cap could show (its
+       * time before the rise plus settle_ns) cannot show the GPU using
+       * it: hold the demand at the cap, neither cut nor grown on it, until
+       * a reading that can comes (sampled telemetry lags a rise by up to a
+       * period and a window; a cut back to the old reading would undo
+       * every rise). */
+      if (a->up_t_ns[k] != INT64_MIN && a->p_t_ns[k] < a->up_t_ns[k] + a->cfg.settle_ns &&
+          d < cap)
+        d = cap;
       /* A declared want (admission shaping) above the measured demand. */
       if (a->want_t_ns[k] != INT64_MIN && t - a->want_t_ns[k] <= a->cfg.stale_ns &&
           a->want_w[k] > d)

@@ -980,6 +980,11 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
    * (as its own default holds three control periods). */
   if (s->tel_per_ns > 0 && ac.stale_ns < 3 * s->tel_per_ns)
     ac.stale_ns = 3 * s->tel_per_ns;
+  /* and a sample shows a cap's rise only when its whole window comes after
+   * the rise took effect (the actuation delay). */
+  const int64_t settle = s->tel_win_ns + (int64_t)llround(s->g.delay_ms * 1e6);
+  if (s->tel_per_ns > 0 && ac.settle_ns < settle)
+    ac.settle_ns = settle;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
   if (rc != HR_OK) {
     hr_sim_destroy(s);
