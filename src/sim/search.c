@@ -146,6 +146,9 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
   if (!sc || !tree || !out || !(derate_frac > 0.0 && derate_frac <= 1.0) ||
       !(sc->gpu.cap_max_w > 0.0))
     return HR_ERR_INVALID_ARG;
+  const double told_pf = hr__sim_told_pf(&sc->supply);
+  if (!(told_pf >= 0.1 && told_pf <= 1.0))
+    return HR_ERR_INVALID_ARG;
   *out = 0;
   size_t n = hr_tree_count(tree), n_slots = 0;
   const hr_tree_node_t *nd = hr_tree_nodes(tree);
@@ -174,7 +177,7 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
    * dual-corded path (2N: either side must carry the whole load alone), in
    * volt-amperes at the power factor the planner is told (capacity_w is a
    * rating's volt-amperes; docs/sim.md, "Power factor"). */
-  const double gpu_va = sc->gpu.cap_max_w / hr__sim_told_pf(&sc->supply);
+  const double gpu_va = sc->gpu.cap_max_w / told_pf;
   rc = HR_OK;
   for (size_t g = 0; g < n_slots; g++) {
     size_t top = 0;
