@@ -96,6 +96,7 @@ struct hr_sim {
    * directly [W] (0: not a supply).  pf_tan: tan(acos PF) per curve point. */
   int pf_on;
   double *ph_q, *sup_max_w;
+  double *sub_ph; /* 3 per node: the real power its inner children put on it [W] (pf_on) */
   hr_sim_supply_cfg_t sup;
   double pf_tan[HR_SIM_PF_POINTS_MAX];
   unsigned char *powered;
@@ -602,6 +603,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->pend_t_ns);
   free(s->ph_w);
   free(s->ph_q);
+  free(s->sub_ph);
   free(s->sup_max_w);
   free(s->powered);
   free(s->res);
@@ -724,8 +726,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (s->pf_on) {
     s->ph_q = calloc(3 * s->n, sizeof *s->ph_q);
+    s->sub_ph = calloc(3 * s->n, sizeof *s->sub_ph);
     s->sup_max_w = calloc(s->n, sizeof *s->sup_max_w);
-    if (!s->ph_q || !s->sup_max_w) {
+    if (!s->ph_q || !s->sub_ph || !s->sup_max_w) {
       hr_sim_destroy(s);
       return HR_ERR_NOMEM;
     }
@@ -810,27 +813,53 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->p_w[k] = (int)k < s->n_pop ? s->g.idle_w : 0.0;
     if (s->pf_on && (int)k < s->n_pop) {
       /* Its supply: the node it hangs from (B side too for a dual-corded
-       * leaf, whose parents split it). */
+       * leaf, whose parents split it).  A line-to-line GPU's conductor
+       * shares are not in phase with their line-to-neutral voltages (+-30
+       * degrees), which the supplies' reactive power does not model. */
       int32_t pa = s->nd[s->slot_node[k]].parent, pb = s->nd[s->slot_node[k]].parent_b;
+      if (s->slot_phase[k] >= HR_PHASE_AB && s->slot_phase[k] <= HR_PHASE_CA) {
+        const char *id = s->nd[s->slot_node[k]].id;
+        char name[64];
+        snprintf(name, sizeof name, "%.63s", id);
+        hr_sim_destroy(s);
+        return fail(diag, HR_ERR_RANGE, "supply.pf",
+                    "GPU '%s' is a line-to-line load: a power factor below 1 is modelled for "
+                    "line-to-neutral and three-phase loads only",
+                    name);
+      }
       if (pa >= 0)
         s->sup_max_w[pa] += s->g.cap_max_w;
       if (pb >= 0)
         s->sup_max_w[pb] += s->g.cap_max_w;
     }
   }
-  if (s->g.telemetry_period_ms > 0.0) {
-    /* Sampled telemetry: whole steps, the window within the period. */
-    s->tel_per_ns = (int64_t)llround(s->g.telemetry_period_ms * 1e6);
-    s->tel_win_ns = s->g.telemetry_window_ms > 0.0
-                        ? (int64_t)llround(s->g.telemetry_window_ms * 1e6)
-                        : s->tel_per_ns;
-    if (s->tel_per_ns % s->step_ns || s->tel_win_ns % s->step_ns ||
-        s->tel_win_ns > s->tel_per_ns || !(s->g.telemetry_period_ms <= 60000.0)) {
-      hr_sim_destroy(s);
-      return fail(diag, HR_ERR_RANGE, "gpu.telemetry_period_ms", "%s",
-                  "the telemetry period and window must be whole steps, the window within "
-                  "the period, the period at most 60000 ms");
-    }
+  const double per_ms = s->g.telemetry_period_ms, win_ms = s->g.telemetry_window_ms;
+  if (!(per_ms >= 0.0 && per_ms <= 60000.0)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "gpu.telemetry_period_ms", "%s",
+                "not a number of milliseconds within 0..60000");
+  }
+  if (!(win_ms >= 0.0 && win_ms <= per_ms) || (win_ms > 0.0 && per_ms == 0.0)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "gpu.telemetry_window_ms", "%s",
+                "not within 0..telemetry_period_ms (a window needs a period)");
+  }
+  const int64_t per_ns = (int64_t)llround(per_ms * 1e6);
+  const int64_t win_ns = win_ms > 0.0 ? (int64_t)llround(win_ms * 1e6) : per_ns;
+  if (per_ms > 0.0 && (per_ns < s->step_ns || per_ns % s->step_ns)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "gpu.telemetry_period_ms", "%s",
+                "not a whole number of steps (step_ms)");
+  }
+  if (per_ms > 0.0 && (win_ns < s->step_ns || win_ns % s->step_ns)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "gpu.telemetry_window_ms", "%s",
+                "not a whole number of steps (step_ms)");
+  }
+  /* A sample every step of that step's power is the default telemetry. */
+  if (per_ms > 0.0 && per_ns > s->step_ns) {
+    s->tel_per_ns = per_ns;
+    s->tel_win_ns = win_ns;
     s->tel_acc_w = calloc(m, sizeof *s->tel_acc_w);
     s->tel_held_w = malloc(m * sizeof *s->tel_held_w);
     if (!s->tel_acc_w || !s->tel_held_w) {
@@ -838,10 +867,6 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       return HR_ERR_NOMEM;
     }
     memcpy(s->tel_held_w, s->p_w, m * sizeof *s->tel_held_w); /* idle at t = 0 */
-  } else if (s->g.telemetry_window_ms != 0.0 || s->g.telemetry_period_ms < 0.0) {
-    hr_sim_destroy(s);
-    return fail(diag, HR_ERR_RANGE, "gpu.telemetry_window_ms", "%s",
-                "a telemetry window needs a telemetry period");
   }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
@@ -1520,8 +1545,10 @@ int hr_sim_step(hr_sim_t *s)
    * written (calloc). */
   for (size_t i = 0; i < s->n_inner; i++)
     memset(&s->ph_w[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_w);
-  for (size_t i = 0; s->pf_on && i < s->n_inner; i++)
+  for (size_t i = 0; s->pf_on && i < s->n_inner; i++) {
     memset(&s->ph_q[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_q);
+    memset(&s->sub_ph[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->sub_ph);
+  }
   double site_p = 0.0;
   /* Loop invariants in locals: the compiler must otherwise reload them after
    * every store of a double. */
@@ -1722,19 +1749,42 @@ int hr_sim_step(hr_sim_t *s)
     hr_sim_node_result_t *r = &s->res[k];
     if (tot > r->max_p_w)
       r->max_p_w = tot;
-    /* The apparent power per conductor, |P + jQ| (PF 1: P). */
-    double va[3] = {ph[0], ph[1], ph[2]}, *pq = NULL;
-    if (s->pf_on) {
-      pq = &s->ph_q[3 * k];
-      if (s->sup_max_w[k] > 0.0) {
-        /* A supply: its reactive power from its own load (what it feeds
-         * are GPUs, which carry none). */
-        double tn = pf_tan(s, tot / s->sup_max_w[k]);
-        for (int q = 0; q < 3; q++)
-          pq[q] = ph[q] * tn;
+    /* The apparent power per conductor, |P + jQ| (PF 1: P).  qa, qb: the
+     * reactive power this node sends to its A and B parents. */
+    double va[3] = {ph[0], ph[1], ph[2]}, qa[3], qb[3];
+    const int has_q = s->pf_on;
+    if (has_q) {
+      double *pq = &s->ph_q[3 * k]; /* its inner children's, so far */
+      const int32_t ka = s->node_pa[k], kb = s->node_pb[k];
+      const double fa =
+          kb < 0 ? 1.0 : (s->powered[ka] && s->powered[kb] ? 0.5 : (s->powered[ka] ? 1.0 : 0.0));
+      for (int q = 0; q < 3; q++) {
+        qa[q] = fa * pq[q];
+        qb[q] = (1.0 - fa) * pq[q];
       }
-      for (int q = 0; q < 3; q++)
+      if (s->sup_max_w[k] > 0.0) {
+        /* A supply: the reactive power of its own GPUs' load (its power
+         * less what its inner children brought), at the load fraction of
+         * each side's supplies (a dual-corded server's halves share its
+         * load while both feeds are up, each sized for the whole). */
+        const double *sb = &s->sub_ph[3 * k];
+        double own[3], own_tot = 0.0;
+        for (int q = 0; q < 3; q++) {
+          own[q] = ph[q] - sb[q];
+          own_tot += own[q];
+        }
+        const double lf = own_tot / s->sup_max_w[k];
+        const double ta = fa > 0.0 ? pf_tan(s, lf * fa) : 0.0;
+        const double tb = fa < 1.0 ? pf_tan(s, lf * (1.0 - fa)) : 0.0;
+        for (int q = 0; q < 3; q++) {
+          qa[q] += fa * own[q] * ta;
+          qb[q] += (1.0 - fa) * own[q] * tb;
+        }
+      }
+      for (int q = 0; q < 3; q++) {
+        pq[q] = qa[q] + qb[q];
         va[q] = sqrt(ph[q] * ph[q] + pq[q] * pq[q]);
+      }
     }
     double tot_va = va[0] + va[1] + va[2];
     if (tot_va > r->max_s_va)
@@ -1774,14 +1824,21 @@ int hr_sim_step(hr_sim_t *s)
     int32_t pa = s->node_pa[k], pb = s->node_pb[k];
     if (pa < 0)
       continue;
-    if (pq) {
-      /* Reactive power goes up as the real power does (below). */
-      double fq =
+    if (has_q) {
+      /* Reactive power goes up as the real power does (below), and an
+       * inner node's real power is marked as not its parent's own. */
+      const double fq =
           pb < 0 ? 1.0 : (s->powered[pa] && s->powered[pb] ? 0.5 : (s->powered[pa] ? 1.0 : 0.0));
+      const int inner = x->n_children > 0;
       for (int q = 0; q < 3; q++) {
-        s->ph_q[3 * (size_t)pa + q] += fq * pq[q];
-        if (pb >= 0)
-          s->ph_q[3 * (size_t)pb + q] += (1.0 - fq) * pq[q];
+        s->ph_q[3 * (size_t)pa + q] += qa[q];
+        if (inner)
+          s->sub_ph[3 * (size_t)pa + q] += fq * ph[q];
+        if (pb >= 0) {
+          s->ph_q[3 * (size_t)pb + q] += qb[q];
+          if (inner)
+            s->sub_ph[3 * (size_t)pb + q] += (1.0 - fq) * ph[q];
+        }
       }
     }
     if (pb < 0) {

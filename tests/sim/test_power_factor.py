@@ -11,6 +11,11 @@ factor"), against an independent computation with NumPy.
    apart by more than the tolerance, so the test tells them apart).  Read
    from nodes.csv (max_kw, max_kva: steady loads, so the highest is the
    steady value), printed to 3 decimals of a kW.
+   Then a rack that feeds a server and a GPU of its own (each supply's
+   reactive power from its own GPUs, added to what its children bring), and
+   a dual-corded server, whose two sides' supplies each run at half the
+   server's load while both feeds are up (each sized for the whole) and one
+   side at all of it after a feed loss.
 2. PF 1 written out (`supply: {pf: 1}`) changes nothing: every output file
    equals the run without a supply, byte for byte, but for the wall clock.
 3. Safety at the limit: a 16-A rack breaker under GPUs that want 11.2 kW,
@@ -122,6 +127,65 @@ def physics(tmp):
             check(x.read() == y.read(), "supply {pf: 1} changes %s" % f)
 
 
+def layouts(tmp):
+    """A node that feeds GPUs and a server at once, and a dual-corded
+    server, against the phasor sums written out."""
+    curve = [[0.0, 0.5], [1.0, 1.0]]
+
+    def pf_at(x):
+        return float(np.interp(x, [c[0] for c in curve], [c[1] for c in curve]))
+
+    def q_of(p, x):
+        return p * math.tan(math.acos(pf_at(x)))
+
+    sup = "supply: {pf: %s}\n" % json.dumps(curve)
+    # Rack: server s0 of 8 GPUs and one GPU on the rack itself, 350 W each:
+    # each supply at load 0.5 (PF 0.75); the rack carries both.
+    tree = ("version: 1\nnodes:\n"
+            "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400}\n"
+            "  - {id: rack, kind: rack, parent: site,\n"
+            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+            "  - {id: s0, kind: server, parent: rack}\n")
+    tree += "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % g for g in range(8))
+    tree += "  - {id: g8, kind: gpu, parent: rack, rating_w: 700}\n"
+    write(tmp, "tree-mixed.yaml", tree)
+    work = "  - {kind: batch, gpus: [0, 9], power_w: 350}\n"
+    text = ("version: 1\nname: mixed\ntree: tree-mixed.yaml\nduration_s: 2\n%sworkloads:\n%s"
+            % (sup, work))
+    n = run(tmp, "mixed", write(tmp, "mixed.yaml", text), "none")["nodes"]
+    p_s0, p_g8 = 8 * 350.0, 350.0
+    want = math.hypot(p_s0 + p_g8, q_of(p_s0, 0.5) + q_of(p_g8, 0.5))
+    got = float(n["rack"]["max_kva"]) * 1e3
+    print("rack over a server and a GPU of its own: %.1f VA (want %.1f; %.1f kW)"
+          % (got, want, float(n["rack"]["max_kw"])))
+    check(abs(got - want) <= 1.0, "rack feeding a server and a GPU: %.1f VA, want %.1f" % (got, want))
+    # 2N: server s0 on pdu-a and pdu-b, 8 GPUs at 350 W: each side's supplies
+    # at 0.25 of the server's 5.6 kW (PF 0.625) while both feeds are up; all
+    # of it on side a (load 0.5, PF 0.75) once feed b is lost at 1 s.
+    tree = ("version: 1\nredundancy: 2n\nnodes:\n"
+            "  - {id: ups-a, kind: ups, parent: null, feed: a, voltage_v: 415, phases: 3, rating_a: 400}\n"
+            "  - {id: pdu-a, kind: pdu, parent: ups-a,\n"
+            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+            "  - {id: ups-b, kind: ups, parent: null, feed: b, voltage_v: 415, phases: 3, rating_a: 400}\n"
+            "  - {id: pdu-b, kind: pdu, parent: ups-b,\n"
+            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+            "  - {id: s0, kind: server, parent: pdu-a, parent_b: pdu-b}\n")
+    tree += "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % g for g in range(8))
+    write(tmp, "tree-2n.yaml", tree)
+    for tag, ev, side, p_side, x in (("2n", "", "pdu-b", 1400.0, 0.25),
+                                     ("2n-lost", "events:\n  - {kind: feed_loss, feed: b, at_s: 1}\n",
+                                      "pdu-a", 2800.0, 0.5)):
+        work = "  - {kind: batch, gpus: [0, 8], power_w: 350}\n"
+        text = ("version: 1\nname: %s\ntree: tree-2n.yaml\nduration_s: 2\n%sworkloads:\n%s%s"
+                % (tag, sup, work, ev))
+        n = run(tmp, tag, write(tmp, tag + ".yaml", text), "none")["nodes"]
+        want = math.hypot(p_side, q_of(p_side, x))
+        got = float(n[side]["max_kva"]) * 1e3
+        print("%s: %s %.1f VA (want %.1f: %.0f W at load %.2f, PF %.3f)"
+              % (tag, side, got, want, p_side, x, pf_at(x)))
+        check(abs(got - want) <= 1.0, "%s: %s %.1f VA, want %.1f" % (tag, side, got, want))
+
+
 def safety(tmp):
     # A 16-A rack breaker (LI, long-time pickup 16 A) at 415 V under 16 GPUs
     # that want 700 W each, 11.2 kW: at PF 1 that is 15.6 A, within the
@@ -165,6 +229,7 @@ def safety(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         physics(tmp)
+        layouts(tmp)
         safety(tmp)
     if fails:
         print("FAIL:\n  " + "\n  ".join(fails))
