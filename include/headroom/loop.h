@@ -138,9 +138,9 @@ typedef struct hr_agent_cfg {
                            refused like NaN (the leaf goes stale) [-] > 1; default 2 */
   int64_t settle_ns;    /* lease policies: a GPU reading taken before its cap's last rise plus
                            this cannot show the rise (the actuation delay, the telemetry's
-                           averaging window): the GPU's demand is held at its cap until one
-                           taken later comes [ns] >= 0; default 0 (readings older than the
-                           rise) */
+                           averaging window): the GPU asks its cap (plus its probe share)
+                           until one taken later comes [ns] 0..3.6e12; default 0 (readings
+                           older than the rise) */
   int64_t stuck_ns;     /* a GPU reading whose value (above 0 W) has repeated bit for bit for
                            longer than this is stuck (a sensor or driver returning one cached
                            value with a fresh time): refused, the leaf stale at once, as a

@@ -92,7 +92,7 @@ int cmd_agent(int argc, char **argv)
 {
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
-  double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0;
+  double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0, settle_ms = 0.0;
   int skip_cols = 0;
   int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
@@ -133,6 +133,15 @@ int cmd_agent(int argc, char **argv)
                "U x I x PF watts, and a power P without a metered current counts as\n"
                "P / PF volt-amperes; 0.1..1 (default 1: state the supplies' lowest)",
        CLI_RANGE(0.1, 1)},
+      {.name = "--settle-ms",
+       .kind = CLI_DBL,
+       .dst = &settle_ms,
+       .arg = "MS",
+       .help = "lease policies: a GPU reading taken less than MS after its cap's\n"
+               "last rise cannot show it (actuation delay plus the telemetry's\n"
+               "averaging window: about 30 on an H100 sampled every 100 ms);\n"
+               "the GPU keeps its cap until a later one (default 0)",
+       CLI_RANGE(0, 3600000)},
       {.name = "--meter-node",
        .kind = CLI_STR,
        .dst = &meter_id,
@@ -206,6 +215,7 @@ int cmd_agent(int argc, char **argv)
   if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
     return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
   acfg.lease.budget.pf = budget_pf;
+  acfg.settle_ns = (int64_t)llround(settle_ms * 1e6);
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
     return cli_bad(&spec, "--actuator", "unknown actuator '%s' (one of " ACTUATORS ")", act_kind);
   hr_layout_t layout;

@@ -339,12 +339,15 @@ int cmd_sim(int argc, char **argv)
     if (nr->tripped)
       snprintf(trip, sizeof trip, "at %.3f s", nr->trip_t_s);
     /* With a supply power factor below 1 the limit holds volt-amperes. */
+    int pf_below_1 = 0;
+    for (int i = 0; i < sc.supply.n_pf && i < HR_SIM_PF_POINTS_MAX; i++)
+      pf_below_1 |= sc.supply.pf[i] < 1.0;
     char va[48] = "";
-    if (sc.supply.n_pf > 0)
+    if (pf_below_1)
       snprintf(va, sizeof va, " (%.2f kVA)", nr->max_s_va / 1e3);
     e |= fprintf(f, "| %s | %s | %.2f kW%s | %.2f k%s | %.3f s | %s%.4f | %s |\n", x->id,
                  hr_node_kind_name(x->kind), nr->max_p_w / 1e3, va, nr->cont_w / 1e3,
-                 sc.supply.n_pf > 0 ? "VA" : "W", nr->over_cont_s,
+                 pf_below_1 ? "VA" : "W", nr->over_cont_s,
                  nr->has_device ? "" : "(no device) ", nr->max_thermal, trip) < 0;
   }
   if (res.waveforms)

@@ -1495,10 +1495,11 @@ static void leaf_demands(hr_agent_t *a, int64_t t, int hold)
        * it: hold the demand at the cap, neither cut nor grown on it, until
        * a reading that can comes (sampled telemetry lags a rise by up to a
        * period and a window; a cut back to the old reading would undo
-       * every rise). */
-      if (a->up_t_ns[k] != INT64_MIN && a->p_t_ns[k] < a->up_t_ns[k] + a->cfg.settle_ns &&
-          d < cap)
-        d = cap;
+       * every rise).  With the leaf's probe share, as an active leaf asks:
+       * the coordinators round grants down to their tokens, and exactly
+       * the cap would be rounded below it. */
+      if (a->up_t_ns[k] != INT64_MIN && a->p_t_ns[k] < a->up_t_ns[k] + a->cfg.settle_ns)
+        d = cap + (a->probe_w[k] > 0.0 ? a->probe_w[k] : 0.0);
       /* A declared want (admission shaping) above the measured demand. */
       if (a->want_t_ns[k] != INT64_MIN && t - a->want_t_ns[k] <= a->cfg.stale_ns &&
           a->want_w[k] > d)

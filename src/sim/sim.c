@@ -1011,6 +1011,17 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (s->tel_per_ns > 0 && ac.settle_ns < settle)
     ac.settle_ns = settle;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
+  if (rc != HR_OK && ac.lease.budget.pf < 1.0) {
+    /* The usual cause: at that power factor the GPUs' floors no longer fit
+     * some limit in watts. */
+    char pf[32];
+    snprintf(pf, sizeof pf, "%g", ac.lease.budget.pf);
+    hr_sim_destroy(s);
+    return fail(diag, rc, "supply.budget_pf",
+                "the control agent refused the tree at power factor %s (do the GPUs' lowest "
+                "caps fit every limit at it?)",
+                pf);
+  }
   if (rc != HR_OK) {
     hr_sim_destroy(s);
     return fail(diag, rc, "agent", "%s", "the control agent refused the tree or its settings");

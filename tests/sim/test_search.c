@@ -130,6 +130,33 @@ static void test_static_count(void **st)
   hr_sim_static_count(&sc, t, 0.7, &got);
   assert_int_equal(got, 45);
   hr_tree_destroy(t);
+  /* A rating in watts stays watts: a rack rated 5.6 kW (no current rating)
+   * holds 8 GPUs of 700 W at PF 0.5 as at PF 1; rated 12 A at 415 V
+   * (8.63 kVA) it holds 8 at PF 1 and 6 at PF 0.5 (4.31 kW). */
+  static const char *const racks[2] = {"rating_w: 5600", "rating_a: 12"};
+  const int want[2][2] = {{8, 8}, {8, 6}};
+  for (int r = 0; r < 2; r++) {
+    char tt[2048];
+    int n = snprintf(tt, sizeof tt,
+                     "version: 1\nnodes:\n"
+                     "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
+                     "rating_a: 400}\n"
+                     "  - {id: rack, kind: rack, parent: site, %s}\n"
+                     "  - {id: s0, kind: server, parent: rack}\n",
+                     racks[r]);
+    for (int g = 0; g < 8; g++)
+      n += snprintf(tt + n, sizeof tt - (size_t)n,
+                    "  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n", g);
+    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "r.yaml", &t, &e), HR_OK);
+    for (int k = 0; k < 2; k++) {
+      sc.supply.budget_pf = k ? 0.5 : 0.0;
+      int cnt = -1;
+      assert_int_equal(hr_sim_static_count(&sc, t, 1.0, &cnt), HR_OK);
+      print_message("rack %s, told PF %.1f: %d GPUs\n", racks[r], k ? 0.5 : 1.0, cnt);
+      assert_int_equal(cnt, want[r][k]);
+    }
+    hr_tree_destroy(t);
+  }
 }
 
 /* Four servers of two 700-W GPUs under the node "rack" (the trees below

@@ -120,7 +120,8 @@ static void test_sampled_readings(void **st)
  * sample that can show it may fall in a communication phase.  Before the
  * agent held a leaf whose reading predates its cap's rise (settle_ns), the
  * next decisions read the old sample and undid every rise: 112 falls, work
- * 0.926; with the hold 32 falls, work 0.952 (1-ms telemetry: the figures
+ * 0.926; holding the bare cap, 32 falls and 0.952 (the tokens' rounding);
+ * with the probe share 16 falls and 0.999 (1-ms telemetry: the figures
  * printed). */
 static void on_cap(void *user, const hr_agent_decision_t *d)
 {
@@ -170,8 +171,8 @@ static void test_lease_on_samples(void **st)
   (void)st;
   size_t f1, f100;
   double w1 = run_lease(0, 0, &f1), w100 = run_lease(100, 25, &f100);
-  assert_true(f100 < 60);
-  assert_true(w100 > w1 - 0.06);
+  assert_true(f100 < 25);
+  assert_true(w100 > w1 - 0.01);
 }
 
 static void test_refused(void **st)
