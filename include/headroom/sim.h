@@ -254,9 +254,10 @@ typedef struct hr_sim_node_result {
   double trip_t_s; /* NAN if not tripped */
   hr_element_t trip_elem;
   double max_p_w;     /* highest power through the node [W] */
-  double cont_w;      /* continuous limit (cold budget, lease.h, at PF 1) [W]: with the
-                         scenario's supply PF below 1 the node's apparent power is held
-                         against it (cont_w is then a limit in VA) */
+  double cont_w;      /* continuous limit (cold budget, lease.h, at PF 1) [W]; with the
+                         scenario's supply PF below 1, over_cont_s holds the apparent power
+                         against the current rating's part of it and the real power against
+                         the watt rating's and file budget's */
   double over_cont_s; /* time above cont_w [s] */
   double max_s_va;    /* highest apparent power through the node, the sum over its
                          conductors [VA]; max_p_w at PF 1 */

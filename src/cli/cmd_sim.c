@@ -347,8 +347,8 @@ int cmd_sim(int argc, char **argv)
       snprintf(va, sizeof va, " (%.2f kVA)", nr->max_s_va / 1e3);
     e |= fprintf(f, "| %s | %s | %.2f kW%s | %.2f k%s | %.3f s | %s%.4f | %s |\n", x->id,
                  hr_node_kind_name(x->kind), nr->max_p_w / 1e3, va, nr->cont_w / 1e3,
-                 pf_below_1 ? "VA" : "W", nr->over_cont_s,
-                 nr->has_device ? "" : "(no device) ", nr->max_thermal, trip) < 0;
+                 pf_below_1 ? "VA" : "W", nr->over_cont_s, nr->has_device ? "" : "(no device) ",
+                 nr->max_thermal, trip) < 0;
   }
   if (res.waveforms)
     e |= fprintf(f,

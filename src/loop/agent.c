@@ -729,11 +729,11 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->lcur_w = calloc(m, sizeof *a->lcur_w);
   a->probe_w = calloc(m, sizeof *a->probe_w);
   a->act_on = calloc(m, 1);
-  if (!a->act_on || !a->up_t_ns || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w || !a->par || !a->par_b ||
-      !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w || !a->leaf_node ||
-      !a->p_w || !a->p_t_ns || !a->same_t_ns || !a->bmax_cur || !a->bmax_prev || !a->hcap_cur_w ||
-      !a->hcap_prev_w || !a->cap_w || !a->clk_mhz || !a->cap_min_w || !a->cap_max_w ||
-      !a->rating_w || !a->read_max_w || !a->lcur_w) {
+  if (!a->act_on || !a->up_t_ns || !a->inner || !a->sc_inner || !a->run_n || !a->qdown_w ||
+      !a->par || !a->par_b || !a->tok_w || !a->dev_scope || !a->rd || !a->roots || !a->probe_w ||
+      !a->leaf_node || !a->p_w || !a->p_t_ns || !a->same_t_ns || !a->bmax_cur || !a->bmax_prev ||
+      !a->hcap_cur_w || !a->hcap_prev_w || !a->cap_w || !a->clk_mhz || !a->cap_min_w ||
+      !a->cap_max_w || !a->rating_w || !a->read_max_w || !a->lcur_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }

@@ -97,6 +97,10 @@ struct hr_sim {
   int pf_on;
   double *ph_q, *sup_max_w;
   double *sub_ph; /* 3 per node: the real power its inner children put on it [W] (pf_on) */
+  /* per node (pf_on): the continuous limit of its current rating alone [VA]
+   * and of its watt rating and file budget alone [W] (INFINITY: none): the
+   * apparent power is held against the one, the real power the other */
+  double *cont_va, *cont_pw;
   hr_sim_supply_cfg_t sup;
   double pf_tan[HR_SIM_PF_POINTS_MAX];
   unsigned char *powered;
@@ -604,6 +608,8 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->ph_w);
   free(s->ph_q);
   free(s->sub_ph);
+  free(s->cont_va);
+  free(s->cont_pw);
   free(s->sup_max_w);
   free(s->powered);
   free(s->res);
@@ -728,7 +734,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->ph_q = calloc(3 * s->n, sizeof *s->ph_q);
     s->sub_ph = calloc(3 * s->n, sizeof *s->sub_ph);
     s->sup_max_w = calloc(s->n, sizeof *s->sup_max_w);
-    if (!s->ph_q || !s->sub_ph || !s->sup_max_w) {
+    s->cont_va = malloc(s->n * sizeof *s->cont_va);
+    s->cont_pw = malloc(s->n * sizeof *s->cont_pw);
+    if (!s->ph_q || !s->sub_ph || !s->sup_max_w || !s->cont_va || !s->cont_pw) {
       hr_sim_destroy(s);
       return HR_ERR_NOMEM;
     }
@@ -935,6 +943,20 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->powered[k] = 1;
     hr_budget_t b;
     s->res[k].cont_w = hr_budget_node(&s->nd[k], NULL, &bc, -1, &b) == HR_OK ? b.cont_w : INFINITY;
+    if (s->pf_on) {
+      /* The same limit split by the rating it comes from (lease.h: a
+       * current rating's volt-amperes, a watt rating's watts). */
+      hr_tree_node_t x = s->nd[k];
+      x.rating_w = 0.0;
+      x.budget_w = 0.0;
+      x.capacity_w =
+          x.rating_a > 0.0 && x.u_v > 0.0 ? hr_budget_power_w(&x, x.rating_a, 1.0) : INFINITY;
+      s->cont_va[k] = hr_budget_node(&x, NULL, &bc, -1, &b) == HR_OK ? b.cont_w : INFINITY;
+      x = s->nd[k];
+      x.rating_a = 0.0;
+      x.capacity_w = x.rating_w > 0.0 ? x.rating_w : INFINITY;
+      s->cont_pw[k] = hr_budget_node(&x, NULL, &bc, -1, &b) == HR_OK ? b.cont_w : INFINITY;
+    }
     s->res[k].sustain_trip_a = INFINITY;
     if (s->nd[k].device) {
       int rc = hr_device_create(s->nd[k].device, &s->dev[k]);
@@ -1800,7 +1822,7 @@ int hr_sim_step(hr_sim_t *s)
     double tot_va = va[0] + va[1] + va[2];
     if (tot_va > r->max_s_va)
       r->max_s_va = tot_va;
-    if (tot_va > r->cont_w)
+    if (has_q ? tot_va > s->cont_va[k] || tot > s->cont_pw[k] : tot_va > r->cont_w)
       r->over_cont_s += dt;
     if (s->dev[k]) {
       /* Conductor current: line-to-neutral volt-amperes over the

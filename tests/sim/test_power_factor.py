@@ -186,6 +186,28 @@ def layouts(tmp):
         check(abs(got - want) <= 1.0, "%s: %s %.1f VA, want %.1f" % (tag, side, got, want))
 
 
+def cont_limits(tmp):
+    """The continuous-limit metric at PF 0.5: a watt rating holds watts, a
+    current rating volt-amperes (docs/lease.md).  8 GPUs at 500 W (4 kW,
+    8 kVA): the rack rated 6 kW (continuous 4.8 kW) is never over; the site
+    rated 10 A at 415 V (7.19 kVA, continuous 5.75 kVA) is over all the run
+    once the GPUs draw (at PF 1 it would not be: 4 kVA)."""
+    tree = ("version: 1\nnodes:\n"
+            "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 10}\n"
+            "  - {id: rack, kind: rack, parent: site, rating_w: 6000}\n"
+            "  - {id: s0, kind: server, parent: rack}\n")
+    tree += "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % g for g in range(8))
+    write(tmp, "tree-cont.yaml", tree)
+    for pf, site_over in ((0.5, True), (1.0, False)):
+        text = ("version: 1\nname: cont\ntree: tree-cont.yaml\nduration_s: 2\n"
+                "supply: {pf: %g}\nworkloads:\n  - {kind: batch, gpus: [0, 8], power_w: 500}\n" % pf)
+        n = run(tmp, "cont-%g" % pf, write(tmp, "cont-%g.yaml" % pf, text), "none")["nodes"]
+        r, st = float(n["rack"]["over_cont_s"]), float(n["site"]["over_cont_s"])
+        print("PF %g: rack over its continuous limit %.3f s, site %.3f s" % (pf, r, st))
+        check(r == 0.0, "PF %g: the watt-rated rack is over its limit %.3f s" % (pf, r))
+        check((st > 1.9) == site_over, "PF %g: the site is over its limit %.3f s" % (pf, st))
+
+
 def safety(tmp):
     # A 16-A rack breaker (LI, long-time pickup 16 A) at 415 V under 16 GPUs
     # that want 700 W each, 11.2 kW: at PF 1 that is 15.6 A, within the
@@ -230,6 +252,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         physics(tmp)
         layouts(tmp)
+        cont_limits(tmp)
         safety(tmp)
     if fails:
         print("FAIL:\n  " + "\n  ".join(fails))
