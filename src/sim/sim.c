@@ -712,11 +712,15 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     memcpy(s->ev, sc->events, sc->n_events * sizeof *s->ev);
 
   s->sup = sc->supply;
-  if (s->sup.n_pf < 0 || s->sup.n_pf > HR_SIM_PF_POINTS_MAX ||
-      !(s->sup.budget_pf == 0.0 || (s->sup.budget_pf >= 0.1 && s->sup.budget_pf <= 1.0))) {
+  if (s->sup.n_pf < 0 || s->sup.n_pf > HR_SIM_PF_POINTS_MAX) {
     hr_sim_destroy(s);
-    return fail(diag, HR_ERR_RANGE, "supply", "%s",
-                "more curve points than HR_SIM_PF_POINTS_MAX, or budget_pf outside 0.1..1");
+    return fail(diag, HR_ERR_RANGE, "supply.pf", "%s",
+                "a curve of more than HR_SIM_PF_POINTS_MAX (32) points, or fewer than 0");
+  }
+  if (!(s->sup.budget_pf == 0.0 || (s->sup.budget_pf >= 0.1 && s->sup.budget_pf <= 1.0))) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "supply.budget_pf", "%s",
+                "outside 0.1..1 (0: the curve's lowest)");
   }
   for (int i = 0; i < s->sup.n_pf; i++) {
     if (!(s->sup.pf[i] >= 0.1 && s->sup.pf[i] <= 1.0) ||
