@@ -33,23 +33,31 @@ static const char SC[] =
     "  - {kind: training, gpus: [0, 16], period_s: 0.5, compute_frac: 0.6, compute_w: 700,\n"
     "     comm_w: 250, ramp_s: 0.3, start_s: 0.2, restarts: [2.0], restart_s: 0.4}\n";
 
+/* SC on the 16-GPU rack at step_ms with the given telemetry, under policy;
+ * t and sc are the caller's to free with the simulator. */
+static hr_sim_t *tel_sim(const char *policy, double step_ms, double per_ms, double win_ms,
+                         hr_tree_t **t, hr_scenario_t *sc)
+{
+  hr_diag_t e;
+  const char *tt = simtest_rack16("");
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", t, &e), HR_OK);
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", sc, &e), HR_OK);
+  sc->step_ms = step_ms;
+  sc->gpu.telemetry_period_ms = per_ms;
+  sc->gpu.telemetry_window_ms = win_ms;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg(policy, &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  if (hr_sim_create(sc, *t, &ac, &s, &e) != HR_OK)
+    fail_msg("create: %s: %s", e.field, e.message);
+  return s;
+}
+
 static size_t check_sampling(double step_ms, double per_ms, double win_ms)
 {
   hr_tree_t *t = NULL;
-  hr_diag_t e;
-  const char *tt = simtest_rack16("");
-  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
-  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
-  sc.step_ms = step_ms;
-  sc.gpu.telemetry_period_ms = per_ms;
-  sc.gpu.telemetry_window_ms = win_ms;
-  hr_agent_cfg_t ac;
-  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
-  hr_sim_t *s = NULL;
-  int rc = hr_sim_create(&sc, t, &ac, &s, &e);
-  if (rc != HR_OK)
-    fail_msg("create: %s: %s", e.field, e.message);
+  hr_sim_t *s = tel_sim("none", step_ms, per_ms, win_ms, &t, &sc);
   const size_t node = hr_agent_leaf_node(hr_sim_agent(s), 0);
   const int64_t step_ns = (int64_t)llround(step_ms * 1e6), per_ns = (int64_t)llround(per_ms * 1e6);
   const int64_t win_ns = win_ms > 0 ? (int64_t)llround(win_ms * 1e6) : per_ns;
@@ -133,17 +141,8 @@ static void on_cap(void *user, const hr_agent_decision_t *d)
 static double run_lease(double per_ms, double win_ms, size_t *falls)
 {
   hr_tree_t *t = NULL;
-  hr_diag_t e;
-  const char *tt = simtest_rack16("");
-  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
   hr_scenario_t sc;
-  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
-  sc.gpu.telemetry_period_ms = per_ms;
-  sc.gpu.telemetry_window_ms = win_ms;
-  hr_agent_cfg_t ac;
-  assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
-  hr_sim_t *s = NULL;
-  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  hr_sim_t *s = tel_sim("headroom", 1.0, per_ms, win_ms, &t, &sc);
   *falls = 0;
   hr_agent_set_callback(hr_sim_agent(s), on_cap, falls);
   int degraded = 0;

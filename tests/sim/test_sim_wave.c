@@ -447,29 +447,39 @@ static double pf_at(double x)
   return pf[2];
 }
 
-static void test_pf_meters(void **st)
+/* The two servers at 600 and 150 W per GPU under policy none, run whole:
+ * the rack rated in_a, dur_s long, metered as `metered`; t, sc and the
+ * simulator are the caller's to free. */
+static hr_sim_t *pf_run(int in_a, double dur_s, const char *metered, int waveforms, hr_tree_t **t,
+                        hr_scenario_t *sc)
 {
-  (void)st;
-  const char *tt = make_tree(63, 8);
-  hr_tree_t *t = NULL;
+  const char *tt = make_tree(in_a, 8);
   hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
-  static const char SC[] = "version: 1\n"
-                           "tree: unused.yaml\n"
-                           "duration_s: 1\n"
-                           "waveforms: true\n"
-                           "metered: [server, rack]\n"
-                           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]}\n"
-                           "workloads:\n"
-                           "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
-                           "  - {kind: batch, gpus: [8, 16], power_w: 150}\n";
-  hr_scenario_t sc;
-  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", t, &e), HR_OK);
+  char text[512];
+  snprintf(text, sizeof text,
+           "version: 1\ntree: unused.yaml\nduration_s: %g\nmetered: %s\n"
+           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]}\n"
+           "workloads:\n"
+           "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
+           "  - {kind: batch, gpus: [8, 16], power_w: 150}\n",
+           dur_s, metered);
+  assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", sc, &e), HR_OK);
+  sc->waveforms = waveforms;
   hr_agent_cfg_t ac;
   assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
   hr_sim_t *s = NULL;
-  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
+  assert_int_equal(hr_sim_create(sc, *t, &ac, &s, &e), HR_OK);
   assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  return s;
+}
+
+static void test_pf_meters(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_scenario_t sc;
+  hr_sim_t *s = pf_run(63, 1.0, "[server, rack]", 1, &t, &sc);
   const double u_ln = 415.0 / sqrt(3.0);
   double p[2] = {4800.0, 1200.0}, q[2], sv[2], pf[2];
   for (int k = 0; k < 2; k++) {
@@ -524,26 +534,9 @@ static void test_pf_meters(void **st)
  * path's. */
 static double rack_images(int waveforms, double *real)
 {
-  const char *tt = make_tree(16, 8);
   hr_tree_t *t = NULL;
-  hr_diag_t e;
-  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
-  static const char SC[] = "version: 1\n"
-                           "tree: unused.yaml\n"
-                           "duration_s: 20\n"
-                           "metered: [rack]\n"
-                           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]}\n"
-                           "workloads:\n"
-                           "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
-                           "  - {kind: batch, gpus: [8, 16], power_w: 150}\n";
   hr_scenario_t sc;
-  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
-  sc.waveforms = waveforms;
-  hr_agent_cfg_t ac;
-  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
-  hr_sim_t *s = NULL;
-  assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_OK);
-  assert_int_equal(hr_sim_run(s, NULL, NULL), HR_OK);
+  hr_sim_t *s = pf_run(16, 20.0, "[rack]", waveforms, &t, &sc);
   size_t rack;
   assert_int_equal(hr_tree_find(t, "rack", &rack), HR_OK);
   assert_int_equal(hr_sim_node_state(s, rack, NULL, real), HR_OK);
