@@ -95,6 +95,12 @@ HR_API int hr_budget_node(const hr_tree_node_t *node, const hr_device_t *dev,
 /* Power [W] a node draws at line current i_a [A] (x pf); NAN for a node without voltage. */
 HR_API double hr_budget_power_w(const hr_tree_node_t *node, double i_a, double pf);
 
+/* The node's capacity in watts at power factor pf (0 < pf <= 1): its current
+ * rating's volt-amperes x pf, at most its watt rating (rating_w: watts
+ * already, a GPU's); capacity_w x pf when it has no watt rating, capacity_w
+ * itself at pf 1; INFINITY unrated; NAN for NULL. */
+HR_API double hr_budget_capacity_w(const hr_tree_node_t *node, double pf);
+
 /* ---- leases --------------------------------------------------------------- */
 
 /* Tiers of the draft, each a role with its own token size and lease time. */

@@ -41,6 +41,16 @@ double hr_budget_power_w(const hr_tree_node_t *node, double i_a, double pf)
   return i_a / a_per_va * pf;
 }
 
+double hr_budget_capacity_w(const hr_tree_node_t *node, double pf)
+{
+  if (!node)
+    return NAN;
+  if (!(pf < 1.0) || !(node->rating_w > 0.0))
+    return node->capacity_w * pf;
+  double va = node->rating_a > 0.0 ? hr_budget_power_w(node, node->rating_a, 1.0) : INFINITY;
+  return fmin(isnan(va) ? INFINITY : va * pf, node->rating_w);
+}
+
 /* Largest element state after holding i_a for t_s from the state in src.
  * hr_device_t holds no pointers (settings and state by value, see
  * protect.h: "settings are copied"), so a byte copy is an independent device. */
@@ -183,13 +193,7 @@ int hr__budget_node_checked(const hr_tree_node_t *node, const hr_device_t *dev,
   double frac = full ? 1.0 : cfg->cont_frac;
   /* The power factor turns a current rating's volt-amperes into watts; a
    * rating in watts (a GPU's, rating_w) is watts already. */
-  double cap_w = node->capacity_w * cfg->pf;
-  if (cfg->pf < 1.0 && node->rating_w > 0.0) {
-    double va = node->rating_a > 0.0 && node->u_v > 0.0
-                    ? node->rating_a * node->u_v * (node->n_phases == 3 ? sqrt(3.0) : 1.0)
-                    : INFINITY;
-    cap_w = fmin(va * cfg->pf, node->rating_w);
-  }
+  double cap_w = hr_budget_capacity_w(node, cfg->pf);
   out->cont_w = isfinite(cap_w) ? frac * cap_w : INFINITY;
   if (cfg->cont_window_s > 0.0 && mean_w >= 0.0 && isfinite(out->cont_w) && node->device) {
     /* The continuous limit on the mean: the most the node may draw for the

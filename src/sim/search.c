@@ -174,10 +174,10 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
   for (size_t k = 0; k < n; k++)
     stamp[k] = -1;
   /* Planning at nameplate counts every GPU in full on both sides of a
-   * dual-corded path (2N: either side must carry the whole load alone): its
-   * watts against a rating in watts (rating_w), its volt-amperes at the
-   * power factor the planner is told against a current rating's
-   * (docs/sim.md, "Power factor"); at PF 1 both are capacity_w, the smaller. */
+   * dual-corded path (2N: either side must carry the whole load alone),
+   * against each node's capacity in watts at the power factor the planner
+   * is told (hr_budget_capacity_w, as the lease budgets take it; docs/sim.md,
+   * "Power factor"). */
   const double gpu_w = sc->gpu.cap_max_w;
   rc = HR_OK;
   for (size_t g = 0; g < n_slots; g++) {
@@ -194,17 +194,9 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
         continue;
       stamp[k] = (int32_t)g;
       load[k] += gpu_w;
-      if (told_pf == 1.0) {
-        if (isfinite(nd[k].capacity_w) && load[k] > derate_frac * nd[k].capacity_w * (1 + 1e-12))
-          fits = 0;
-      } else {
-        const double va = nd[k].rating_a > 0.0 && nd[k].u_v > 0.0
-                              ? nd[k].rating_a * nd[k].u_v * (nd[k].n_phases == 3 ? sqrt(3.0) : 1.0)
-                              : INFINITY;
-        if ((isfinite(va) && load[k] / told_pf > derate_frac * va * (1 + 1e-12)) ||
-            (nd[k].rating_w > 0.0 && load[k] > derate_frac * nd[k].rating_w * (1 + 1e-12)))
-          fits = 0;
-      }
+      const double cap_w = hr_budget_capacity_w(&nd[k], told_pf);
+      if (isfinite(cap_w) && load[k] > derate_frac * cap_w * (1 + 1e-12))
+        fits = 0;
       if (nd[k].parent >= 0)
         stack[top++] = nd[k].parent;
       if (nd[k].parent_b >= 0)

@@ -1790,14 +1790,15 @@ int hr_sim_step(hr_sim_t *s)
      * reactive power this node sends to its A and B parents. */
     double va[3] = {ph[0], ph[1], ph[2]}, qa[3], qb[3];
     const int has_q = s->pf_on;
+    double side_a = 1.0; /* the A side's share, as the real power's below */
     if (has_q) {
       double *pq = &s->ph_q[3 * k]; /* its inner children's, so far */
       const int32_t ka = s->node_pa[k], kb = s->node_pb[k];
-      const double fa =
-          kb < 0 ? 1.0 : (s->powered[ka] && s->powered[kb] ? 0.5 : (s->powered[ka] ? 1.0 : 0.0));
+      if (kb >= 0)
+        side_a = s->powered[ka] && s->powered[kb] ? 0.5 : (s->powered[ka] ? 1.0 : 0.0);
       for (int q = 0; q < 3; q++) {
-        qa[q] = fa * pq[q];
-        qb[q] = (1.0 - fa) * pq[q];
+        qa[q] = side_a * pq[q];
+        qb[q] = (1.0 - side_a) * pq[q];
       }
       if (s->sup_max_w[k] > 0.0) {
         /* A supply: the reactive power of its own GPUs' load (its power
@@ -1811,11 +1812,11 @@ int hr_sim_step(hr_sim_t *s)
           own_tot += own[q];
         }
         const double lf = own_tot / s->sup_max_w[k];
-        const double ta = fa > 0.0 ? pf_tan(s, lf * fa) : 0.0;
-        const double tb = fa < 1.0 ? pf_tan(s, lf * (1.0 - fa)) : 0.0;
+        const double ta = side_a > 0.0 ? pf_tan(s, lf * side_a) : 0.0;
+        const double tb = side_a < 1.0 ? pf_tan(s, lf * (1.0 - side_a)) : 0.0;
         for (int q = 0; q < 3; q++) {
-          qa[q] += fa * own[q] * ta;
-          qb[q] += (1.0 - fa) * own[q] * tb;
+          qa[q] += side_a * own[q] * ta;
+          qb[q] += (1.0 - side_a) * own[q] * tb;
         }
       }
       for (int q = 0; q < 3; q++) {
@@ -1864,8 +1865,7 @@ int hr_sim_step(hr_sim_t *s)
     if (has_q) {
       /* Reactive power goes up as the real power does (below), and an
        * inner node's real power is marked as not its parent's own. */
-      const double fq =
-          pb < 0 ? 1.0 : (s->powered[pa] && s->powered[pb] ? 0.5 : (s->powered[pa] ? 1.0 : 0.0));
+      const double fq = side_a;
       const int inner = x->n_children > 0;
       for (int q = 0; q < 3; q++) {
         s->ph_q[3 * (size_t)pa + q] += qa[q];
