@@ -137,6 +137,9 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
     if (rc != HR_OK)
       return rc;
   }
+  if (g->telemetry_window_ms > 0.0 && g->telemetry_period_ms == 0.0)
+    return sfail(P, m, HR_ERR_RANGE, "gpu.telemetry_window_ms",
+                 "a window needs a sample period (telemetry_period_ms)");
   if (g->telemetry_window_ms > g->telemetry_period_ms)
     return sfail(P, m, HR_ERR_RANGE, "gpu.telemetry_window_ms",
                  "the window (%.15g ms) is longer than the period (%.15g ms)",

@@ -185,6 +185,11 @@ static void test_refused(void **st)
                    HR_ERR_RANGE);
   assert_string_equal(e.field, "gpu.telemetry_window_ms");
   assert_int_equal(e.line, 3);
+  static const char lone[] = "version: 1\ntree: x.yaml\ngpu: {telemetry_window_ms: 5}\n";
+  assert_int_equal(hr_scenario_load_buffer(lone, sizeof lone - 1, "s.yaml", ".", &sc, &e),
+                   HR_ERR_RANGE);
+  assert_string_equal(e.field, "gpu.telemetry_window_ms");
+  assert_non_null(strstr(e.message, "needs a sample period"));
   /* Not whole steps: refused when the simulator is made. */
   hr_tree_t *t = NULL;
   const char *tt = simtest_rack16("");
