@@ -66,6 +66,11 @@ typedef struct hr_budget_cfg {
                             above it the burst and instantaneous limits, which keep every
                             element below its margin, bound the bursts: the NEC's
                             continuous load is one lasting 3 hours or more.  0 <= x <= 86400 */
+  double eff;            /* the efficiency of the supplies between a node with children and
+                            the leaves' power, 0 < x <= 1; default 1: a node's limits are
+                            what its conductors carry, its leaves draw that x eff (less the
+                            overheads of hr_lease_sys_set_overhead); a leaf's own limits
+                            are its own draw (docs/lease.md, "Supply losses and base load") */
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {
@@ -75,6 +80,9 @@ typedef struct hr_budget {
   double phase_w[3]; /* limit per phase conductor [W, line to neutral]: a third of the
                         smallest of cont_w, burst_w and inst_w on a three-phase node; that
                         smallest in slot 0 on a single-phase node (1 and 2 are INFINITY) */
+  /* A node with children, at cfg eff < 1: every value above and below x eff
+   * (its leaves' watts); in a lease system, less its overheads as well
+   * (hr_lease_sys_set_overhead). */
   double limit_w;    /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
                         0 while the node's feed is lost, and in a lease system
                         (hr_lease_sys_budget) while its device or every parent's
@@ -272,6 +280,25 @@ HR_API int hr_lease_sys_set_rated_100(hr_lease_sys_t *sys, size_t node, int on, 
 HR_API int hr_lease_sys_set_rated_100_many(hr_lease_sys_t *sys, const size_t *nodes, size_t count,
                                            int on, int64_t t_ns);
 HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor_w, int64_t t_ns);
+
+/* Overheads (docs/lease.md, "Supply losses and base load"): a node with
+ * children may draw power of its own that no cap controls (a server's CPUs,
+ * memory, fans and network: its base load).  base_w[j] [W, finite, >= 0]
+ * becomes tree node nodes[j]'s own overhead, counted as its leaves' power is
+ * (before the supplies' losses, cfg.budget.eff).  Every node's limits, in
+ * total and per conductor, are then its conductors' x eff less the
+ * overheads at and below it: a dual-corded node's in full on each side (as
+ * its loads are counted), a node's own on its own conductors (a third on
+ * each of a three-phase node's).  nodes and base_w: count entries each,
+ * borrowed for the call.  Takes effect at t_ns as a budget update does
+ * (grants that no longer fit are cut at once).  HR_ERR_INVALID_ARG (a node
+ * out of range or without children, a bad value), HR_ERR_RANGE (the floors
+ * would not fit some limit), HR_ERR_NOMEM: nothing changed on any error. */
+HR_API int hr_lease_sys_set_overhead(hr_lease_sys_t *sys, const size_t *nodes,
+                                     const double *base_w, size_t count, int64_t t_ns);
+/* The overhead at and below tree node node [W] (what its limits were
+ * lowered by); 0 without any, NAN for bad arguments. */
+HR_API double hr_lease_sys_overhead_w(const hr_lease_sys_t *sys, size_t node);
 HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int priority);
 
 /* Steps node's protective device by dt_s [s] at line current i_a [A] (the

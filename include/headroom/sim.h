@@ -139,6 +139,21 @@ typedef struct hr_sim_supply_cfg {
   double budget_pf; /* the power factor every policy's lease budgets assume (lease.h,
                        hr_budget_cfg_t.pf: amperes to watts, and the agent's current from
                        a power): 0.1..1; 0 (default): the curve's lowest, 1 without one */
+  /* Losses and base load (docs/sim.md, "Base load and supply losses"): a
+   * populated supply draws base_w of its own (CPUs, memory, fans, network;
+   * constant while it is powered [M]) besides its GPUs, and its input is
+   * that output / efficiency, the efficiency linear in the load fraction
+   * (output / (base_w + n x cap_max_w); the power factor's load fraction
+   * too when base_w > 0) between the points of a curve, held beyond its
+   * ends.  No curve: efficiency 1. */
+  double base_w;                         /* >= 0, default 0 */
+  int n_eff;                             /* points of the curve, 0..HR_SIM_PF_POINTS_MAX */
+  double eff_load[HR_SIM_PF_POINTS_MAX]; /* load fraction, 0..10, strictly increasing */
+  double eff[HR_SIM_PF_POINTS_MAX];      /* efficiency there, 0.5..1 */
+  double budget_eff;    /* the efficiency every policy's budgets assume (hr_budget_cfg_t.eff):
+                           0.5..1; 0 (default): the curve's lowest, 1 without one */
+  double budget_base_w; /* the base load every policy is told (hr_lease_sys_set_overhead);
+                           >= 0; negative (default -1): base_w */
 } hr_sim_supply_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */

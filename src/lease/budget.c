@@ -18,6 +18,7 @@ int hr_budget_cfg_init(hr_budget_cfg_t *cfg)
   cfg->burst_margin = 0.85; /* the draft's protection safety margin */
   cfg->inst_margin = 0.85;  /* the draft's "85 % of the instantaneous trip" */
   cfg->pf = 1.0;
+  cfg->eff = 1.0;
   return HR_OK;
 }
 
@@ -27,6 +28,7 @@ int hr__budget_cfg_check(const hr_budget_cfg_t *c)
       !(c->burst_window_s > 0.0 && c->burst_window_s <= 3600.0) ||
       !(c->burst_margin > 0.0 && c->burst_margin < 1.0) ||
       !(c->inst_margin > 0.0 && c->inst_margin <= 1.0) || !(c->pf > 0.0 && c->pf <= 1.0) ||
+      !(c->eff > 0.0 && c->eff <= 1.0) ||
       !(c->cont_window_s >= 0.0 && c->cont_window_s <= 86400.0))
     return HR_ERR_RANGE;
   return HR_OK;
@@ -235,5 +237,15 @@ int hr__budget_node_checked(const hr_tree_node_t *node, const hr_device_t *dev,
   if (isnan(lim))
     lim = 0.0;
   out->limit_w = lim;
+  if (cfg->eff < 1.0 && node->n_children > 0) {
+    /* Every limit above is what the node's conductors carry; its leaves'
+     * power reaches them through supplies that lose 1 - eff of it. */
+    out->cont_w *= cfg->eff;
+    out->burst_w *= cfg->eff;
+    out->inst_w *= cfg->eff;
+    out->limit_w *= cfg->eff;
+    for (int p = 0; p < 3; p++)
+      out->phase_w[p] *= cfg->eff;
+  }
   return HR_OK;
 }

@@ -239,6 +239,8 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   /* s->cfg.budget was checked by hr_lease_sys_create and never changes. */
   int rc = hr__budget_node_checked(tnode(s, k), s->dev[k], &s->cfg.budget, r,
                                    s->dev[k] ? s->mean_w[k] : -1.0, &s->budget[k]);
+  if (rc == HR_OK && s->ovh_w)
+    hr__lease_ovh_apply(s, k, &s->budget[k]);
   if (rc == HR_OK && s->dead[k]) {
     s->budget[k].limit_w = 0.0;
     for (int q = 0; q < 3; q++)
@@ -762,6 +764,9 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
   if (!s)
     return;
   free(s->own_cfg); /* calloc'd by hr_lease_sys_set_coord; every other array by ALLOC */
+  free(s->ovh_own); /* these three by hr_lease_sys_set_overhead */
+  free(s->ovh_w);
+  free(s->ovh_ph);
   for (size_t k = 0; k < s->n_tables; k++)
     table_free(s->tables[k]);
   free(s);

@@ -642,6 +642,11 @@ unsigned hr__lease_feeds_lost(const hr_lease_sys_t *s)
   return s ? s->feeds_lost : 0u;
 }
 
+int hr__lease_dead(const hr_lease_sys_t *s, size_t k)
+{
+  return s && k < s->n && s->dead[s->lidx[k]];
+}
+
 int hr_lease_sys_set_feed_lost(hr_lease_sys_t *s, unsigned feeds, int64_t t)
 {
   if (!s || feeds > HR_FEED_AB)

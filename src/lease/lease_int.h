@@ -77,6 +77,11 @@ uint64_t hr__lease_skipped(const hr_lease_sys_t *sys);
 /* The lost feeds (hr_lease_sys_set_feed_lost's HR_FEED_* bits; 0 for NULL):
  * the agent's sums put a dual-corded load on its surviving side. */
 unsigned hr__lease_feeds_lost(const hr_lease_sys_t *sys);
+/* 1 when tree node k carries nothing (a lost feed, a tripped device:
+ * hr_lease_sys_update_budgets), as of the last budget update. */
+int hr__lease_dead(const hr_lease_sys_t *sys, size_t k);
+/* 1 once hr_lease_sys_set_overhead has set any overhead. */
+int hr__lease_has_overhead(const hr_lease_sys_t *sys);
 
 /* Anti-oscillation state of node k's grant, for tests: last change, damper
  * window start, hold end [ns], last direction (-1, 0, 1), direction changes. */

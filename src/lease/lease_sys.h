@@ -143,6 +143,11 @@ struct hr_lease_sys {
    * for a node with per-phase tables, per conductor (4 doubles a node);
    * safe_r: the continuous rating each is weighted by. */
   double *safe_w, *safe_ph, *safe_r;
+  /* Overheads (hr_lease_sys_set_overhead; NULL until the first): each
+   * node's own, the sum at and below it, and per conductor for a node with
+   * per-phase tables (4 doubles an entry, by ph_idx).  Allocated apart from
+   * the tables (hr_lease_sys_destroy frees them). */
+  double *ovh_own, *ovh_w, *ovh_ph;
   uint8_t *cutoff;  /* 1: the node's coordinator or one above it is stopped */
   uint8_t *revived; /* 1: found back from the dead by hr__lease_mark_dead,
                        until hr__lease_apply_budgets has acted on it */
@@ -615,6 +620,8 @@ void hr__lease_lift_to_floors(hr_lease_sys_t *s);
 void hr__lease_follow_floors(hr_lease_sys_t *s, int64_t t);
 int hr__lease_check_floors(const hr_lease_sys_t *s, size_t *bad);
 int hr__lease_budgets_all(hr_lease_sys_t *s);
+/* Lowers node k's budget b by its overheads (overhead.c; s->ovh_w set). */
+void hr__lease_ovh_apply(const hr_lease_sys_t *s, size_t k, hr_budget_t *b);
 /* Marks the nodes that carry nothing (dead[], any_dead) from the lost feeds
  * and the devices' state; hr__lease_budgets_all does it first. */
 void hr__lease_mark_dead(hr_lease_sys_t *s);

@@ -20,8 +20,12 @@ static double static_cont_w(const hr_lease_sys_t *s, size_t k)
     return 0.0; /* a device that cannot be modelled: give nothing above the floors */
   double c = isnan(b.cont_w) ? 0.0 : b.cont_w;
   const hr_tree_node_t *nd = tnode(s, k);
-  if (is_root(s, k) && nd->grid && nd->grid->max_p_w > 0.0 && nd->grid->max_p_w < c)
-    c = nd->grid->max_p_w;
+  double g = nd->grid ? nd->grid->max_p_w * (nd->n_children ? s->cfg.budget.eff : 1.0) : 0.0;
+  if (is_root(s, k) && g > 0.0 && g < c)
+    c = g;
+  /* less the overheads at and below it (as its budgets are) */
+  if (s->ovh_w && s->ovh_w[k] > 0.0)
+    c = c > s->ovh_w[k] ? c - s->ovh_w[k] : 0.0;
   return c;
 }
 
@@ -70,8 +74,14 @@ int hr__lease_safe_compute(hr_lease_sys_t *s)
     const double *fph = s->ph_idx[k] >= 0 ? ph_row(s->fph, s, k) : NULL;
     if (s->three[k])
       for (int q = 0; q < 3; q++) {
-        /* the device's limits are conductor currents: a third each */
-        sph[q] = dmin(dmin(sph[q], own / 3.0), sk);
+        /* the device's limits are conductor currents: a third each, less
+         * the overheads on that conductor */
+        double oq = own / 3.0;
+        if (s->ovh_w && s->ph_idx[k] >= 0 && isfinite(own)) {
+          oq = (own + s->ovh_w[k]) / 3.0 - ph_row(s->ovh_ph, s, k)[q];
+          oq = oq > 0.0 ? oq : 0.0;
+        }
+        sph[q] = dmin(dmin(sph[q], oq), sk);
         if (fph && sph[q] < fph[q])
           sph[q] = fph[q];
       }

@@ -1650,7 +1650,10 @@ static size_t decide_dynamo(hr_agent_t *a, int64_t t, hr_decision_why_t why)
       continue;
     const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)c);
     double lim = b ? b->limit_w : INFINITY, p = mean_p_w(a, c);
-    if (!(isfinite(lim) && lim > 0.0))
+    /* A live node's limit of 0 (overheads that take all of it,
+     * hr_lease_sys_set_overhead) cuts all it can while power flows; a dead
+     * node's (a lost feed, a trip) is left alone. */
+    if (!(isfinite(lim) && (lim > 0.0 || (lim == 0.0 && p > 0.0 && !hr__lease_dead(a->sys, c)))))
       continue;
     if (p > cc->cap_frac * lim) {
       a->ctl_state[c] = 1;
@@ -1705,8 +1708,8 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
       continue;
     const hr_budget_t *b = hr_lease_sys_budget(a->sys, (size_t)c);
     double lim = b ? b->limit_w : INFINITY, p = mean_p_w(a, c);
-    if (!(isfinite(lim) && lim > 0.0))
-      continue;
+    if (!(isfinite(lim) && (lim > 0.0 || (lim == 0.0 && p > 0.0 && !hr__lease_dead(a->sys, c)))))
+      continue; /* as decide_dynamo */
     uint8_t lv = a->ctl_state[c];
     if (p > cc->t2_frac * lim)
       lv = 2;
@@ -1866,6 +1869,9 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
       if (b && isfinite(b->limit_w) && b->limit_w > 0.0 &&
           mean_p_w(a, a->scope[s]) / b->limit_w > ratio)
         ratio = mean_p_w(a, a->scope[s]) / b->limit_w;
+      else if (b && b->limit_w == 0.0 && mean_p_w(a, a->scope[s]) > 0.0 &&
+               !hr__lease_dead(a->sys, (size_t)a->scope[s]))
+        ratio = INFINITY; /* as decide_dynamo */
     }
     if (ratio > a->cfg.md_high) {
       for (size_t k = 0; k < a->n_leaves; k++) {
@@ -1986,6 +1992,12 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   int32_t acc_k = -1;
   double acc = 0.0;
   const unsigned lost = hr__lease_feeds_lost(a->sys);
+  /* The supplies' efficiency and the overheads the budgets assume: the
+   * current a node's leaves' power makes on its conductors (a dual-corded
+   * node's overhead is counted in full on each side, as its budgets count
+   * it: its sides' images run warm by half of it). */
+  const double eff = a->cfg.lease.budget.eff;
+  const int ovh_on = hr__lease_has_overhead(a->sys);
   for (size_t s = a->n_scope; s-- > 0;) {
     size_t k = (size_t)a->scope[s];
     if (a->run_n[s] > 0 && !a->any_met && !a->plain) {
@@ -2017,8 +2029,16 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     double p = a->node_p_w[k];
     if (a->leaf_of[k] >= 0)
       p = a->lcur_w[a->leaf_of[k]]; /* its fresh reading, else 0 (above) */
-    if (a->any_met && a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns)
+    if (a->any_met && a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns) {
       p = a->met_p_w[k];
+      if (nd[k].n_children > 0 && (ovh_on || eff < 1.0)) {
+        /* A meter reads what the conductors carry: the leaves' power
+         * through the supplies and the overheads (the budgets' units are
+         * the leaves' watts; hr_lease_sys_set_overhead). */
+        p = p * eff - (ovh_on ? hr_lease_sys_overhead_w(a->sys, k) : 0.0);
+        p = p > 0.0 ? p : 0.0;
+      }
+    }
     a->node_p_w[k] = p;
     if (k == a->node)
       continue;
@@ -2058,7 +2078,10 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       /* From a power the current is that of its apparent power at the
        * budgets' power factor (lease.h: the watts they grant are those
        * amperes x volts x pf); a meter's current is the current. */
-      double i_a = hr_tree_node_current_a(&nd[k], a->node_p_w[k] / a->cfg.lease.budget.pf);
+      double p_w = a->node_p_w[k];
+      if (nd[k].n_children > 0 && (ovh_on || eff < 1.0))
+        p_w = (p_w + (ovh_on ? hr_lease_sys_overhead_w(a->sys, k) : 0.0)) / eff;
+      double i_a = hr_tree_node_current_a(&nd[k], p_w / a->cfg.lease.budget.pf);
       if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns &&
           a->met_i_a[k] > 0.0)
         i_a = a->met_i_a[k];

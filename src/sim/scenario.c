@@ -150,40 +150,43 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
   return HR_OK;
 }
 
-/* supply.pf: one power factor, or a curve [[load, pf], ...] (sim.h). */
-static int pf_curve(sp_t *P, const yaml_node_t *v)
+/* supply.pf and supply.efficiency: one value, or a curve [[load, value],
+ * ...] (sim.h); name is the key, lo the value's lowest. */
+static int supply_curve(sp_t *P, const yaml_node_t *v, const char *name, double lo, int *n_out,
+                        double *load, double *val)
 {
-  hr_sim_supply_cfg_t *u = &P->sc->supply;
+  char f[48];
+  snprintf(f, sizeof f, "supply.%s", name);
   if (v->type == YAML_SCALAR_NODE) {
-    u->n_pf = 1;
-    u->pf_load[0] = 1.0;
-    return get_num(P, v, "supply.pf", 0.1, 1, &u->pf[0]);
+    load[0] = 1.0;
+    int rc = get_num(P, v, f, lo, 1, &val[0]);
+    if (rc == HR_OK)
+      *n_out = 1;
+    return rc;
   }
   if (v->type != YAML_SEQUENCE_NODE)
-    return sfail(P, v, HR_ERR_PARSE, "supply.pf",
-                 "expected a power factor or a list of [load fraction, power factor]");
+    return sfail(P, v, HR_ERR_PARSE, f, "expected a value or a list of [load fraction, value]");
   size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
   if (n == 0 || n > HR_SIM_PF_POINTS_MAX)
-    return sfail(P, v, HR_ERR_RANGE, "supply.pf", "%zu points (1..%d)", n, HR_SIM_PF_POINTS_MAX);
+    return sfail(P, v, HR_ERR_RANGE, f, "%zu points (1..%d)", n, HR_SIM_PF_POINTS_MAX);
   for (size_t i = 0; i < n; i++) {
     const yaml_node_t *it = yaml_document_get_node(&P->doc, v->data.sequence.items.start[i]);
-    char f[48];
-    snprintf(f, sizeof f, "supply.pf[%zu]", i);
+    snprintf(f, sizeof f, "supply.%s[%zu]", name, i);
     if (!it || it->type != YAML_SEQUENCE_NODE ||
         it->data.sequence.items.top - it->data.sequence.items.start != 2)
-      return sfail(P, it, HR_ERR_PARSE, f, "expected [load fraction, power factor]");
+      return sfail(P, it, HR_ERR_PARSE, f, "expected [load fraction, value]");
     const yaml_node_t *a = yaml_document_get_node(&P->doc, it->data.sequence.items.start[0]);
     const yaml_node_t *b = yaml_document_get_node(&P->doc, it->data.sequence.items.start[1]);
-    int rc = get_num(P, a, f, 0, 10, &u->pf_load[i]);
+    int rc = get_num(P, a, f, 0, 10, &load[i]);
     if (rc == HR_OK)
-      rc = get_num(P, b, f, 0.1, 1, &u->pf[i]);
+      rc = get_num(P, b, f, lo, 1, &val[i]);
     if (rc != HR_OK)
       return rc;
-    if (i > 0 && !(u->pf_load[i] > u->pf_load[i - 1]))
-      return sfail(P, a, HR_ERR_RANGE, f, "load fractions must increase (%g after %g)",
-                   u->pf_load[i], u->pf_load[i - 1]);
+    if (i > 0 && !(load[i] > load[i - 1]))
+      return sfail(P, a, HR_ERR_RANGE, f, "load fractions must increase (%g after %g)", load[i],
+                   load[i - 1]);
   }
-  u->n_pf = (int)n;
+  *n_out = (int)n;
   return HR_OK;
 }
 
@@ -199,10 +202,19 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
     int rc;
     if (!key)
       return sfail(P, k, HR_ERR_PARSE, "supply", "keys must be strings");
+    hr_sim_supply_cfg_t *u = &P->sc->supply;
     if (!strcmp(key, "pf"))
-      rc = pf_curve(P, v);
+      rc = supply_curve(P, v, "pf", 0.1, &u->n_pf, u->pf_load, u->pf);
     else if (!strcmp(key, "budget_pf"))
-      rc = get_num(P, v, "supply.budget_pf", 0.1, 1, &P->sc->supply.budget_pf);
+      rc = get_num(P, v, "supply.budget_pf", 0.1, 1, &u->budget_pf);
+    else if (!strcmp(key, "efficiency"))
+      rc = supply_curve(P, v, "efficiency", 0.5, &u->n_eff, u->eff_load, u->eff);
+    else if (!strcmp(key, "budget_eff"))
+      rc = get_num(P, v, "supply.budget_eff", 0.5, 1, &u->budget_eff);
+    else if (!strcmp(key, "base_w"))
+      rc = get_num(P, v, "supply.base_w", 0, 1e7, &u->base_w);
+    else if (!strcmp(key, "budget_base_w"))
+      rc = get_num(P, v, "supply.budget_base_w", 0, 1e7, &u->budget_base_w);
     else
       return sfail(P, k, HR_ERR_PARSE, "supply", "unknown key '%.60s'", key);
     if (rc != HR_OK)
@@ -496,6 +508,7 @@ void hr_scenario_init(hr_scenario_t *sc)
   sc->gpu.clock_decode_exp = 0.1;
   sc->line_hz = 50;
   sc->wave_fs_hz = 8000;
+  sc->supply.budget_base_w = -1; /* base_w */
 }
 
 void hr_scenario_free(hr_scenario_t *sc)

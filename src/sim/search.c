@@ -158,8 +158,9 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
   double *load = calloc(n ? n : 1, sizeof *load);
   int32_t *stamp = malloc((n ? n : 1) * sizeof *stamp);
   int32_t *stack = malloc((n ? n : 1) * sizeof *stack);
+  unsigned char *used = calloc(n ? n : 1, 1);
   int rc = HR_ERR_NOMEM;
-  if (!order || !load || !stamp || !stack)
+  if (!order || !load || !stamp || !stack || !used)
     goto out;
   if (sc->populate == HR_POP_SPREAD) {
     rc = hr__sim_spread_order(tree, order, n_slots);
@@ -178,23 +179,36 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
    * against each node's capacity in watts at the power factor the planner
    * is told (hr_budget_capacity_w, as the lease budgets take it; docs/sim.md,
    * "Power factor"). */
+  /* A server's base load counts once its first GPU is installed, and every
+   * node above the servers carries its load through their supplies at the
+   * efficiency the planner is told (docs/sim.md, "Base load and supply
+   * losses"). */
   const double gpu_w = sc->gpu.cap_max_w;
+  const hr_sim_supply_cfg_t *u = &sc->supply;
+  const double base_w = u->budget_base_w >= 0.0 ? u->budget_base_w : u->base_w;
+  const double eff = hr__sim_told_eff(u);
   rc = HR_OK;
   for (size_t g = 0; g < n_slots; g++) {
     size_t top = 0;
     int fits = 1;
     int32_t leaf = order[g];
+    double add_w = gpu_w;
     if (nd[leaf].parent >= 0)
       stack[top++] = nd[leaf].parent;
     if (nd[leaf].parent_b >= 0)
       stack[top++] = nd[leaf].parent_b;
+    for (size_t j = 0; j < top; j++)
+      if (base_w > 0.0 && !used[stack[j]]) {
+        used[stack[j]] = 1;
+        add_w += base_w;
+      }
     while (top) {
       int32_t k = stack[--top];
       if (stamp[k] == (int32_t)g)
         continue;
       stamp[k] = (int32_t)g;
-      load[k] += gpu_w;
-      const double cap_w = hr_budget_capacity_w(&nd[k], told_pf);
+      load[k] += add_w;
+      const double cap_w = hr_budget_capacity_w(&nd[k], told_pf) * eff;
       if (isfinite(cap_w) && load[k] > derate_frac * cap_w * (1 + 1e-12))
         fits = 0;
       if (nd[k].parent >= 0)
@@ -211,6 +225,7 @@ out:
   free(load);
   free(stamp);
   free(stack);
+  free(used);
   return rc;
 }
 

@@ -95,8 +95,13 @@ struct hr_sim {
    * node), and per node the highest draw of the populated GPUs it feeds
    * directly [W] (0: not a supply).  pf_tan: tan(acos PF) per curve point. */
   int pf_on;
+  /* sup_on: any supply model (a power factor, losses or a base load), which
+   * needs sup_max_w and sub_ph; loss_on: losses or a base load, when a
+   * supply's conductors carry more than its GPUs draw (eff_load per curve
+   * point as the scenario gives it) */
+  int sup_on, loss_on;
   double *ph_q, *sup_max_w;
-  double *sub_ph; /* 3 per node: the real power its inner children put on it [W] (pf_on) */
+  double *sub_ph; /* 3 per node: the real power its inner children put on it [W] (sup_on) */
   /* per node (pf_on): the continuous limit of its current rating alone [VA]
    * and of its watt rating and file budget alone [W] (INFINITY: none): the
    * apparent power is held against the one, the real power the other */
@@ -151,6 +156,7 @@ struct hr_sim {
   /* metrics */
   unsigned trips;
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
+  double loss_site_p; /* loss_on: the site's power at the last step [W] */
   double capped_s; /* time any powered busy GPU ran below full speed [s] */
   double ramp_up_s, ramp_down_s;
   double wall_s;
@@ -734,13 +740,41 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     if (s->sup.pf[i] < 1.0)
       s->pf_on = 1;
   }
+  if (!(s->sup.n_eff >= 0 && s->sup.n_eff <= HR_SIM_PF_POINTS_MAX) ||
+      !(s->sup.budget_eff == 0.0 || (s->sup.budget_eff >= 0.5 && s->sup.budget_eff <= 1.0)) ||
+      !(s->sup.base_w >= 0.0 && s->sup.base_w <= 1e7) || !(s->sup.budget_base_w <= 1e7)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "supply", "%s",
+                "efficiency points outside 0..32, budget_eff outside 0.5..1 (0: the curve's "
+                "lowest), or base_w or budget_base_w outside ..1e7 W");
+  }
+  for (int i = 0; i < s->sup.n_eff; i++) {
+    if (!(s->sup.eff[i] >= 0.5 && s->sup.eff[i] <= 1.0) ||
+        !(s->sup.eff_load[i] >= 0.0 && s->sup.eff_load[i] <= 10.0) ||
+        (i > 0 && !(s->sup.eff_load[i] > s->sup.eff_load[i - 1]))) {
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "supply.efficiency", "%s",
+                  "an efficiency outside 0.5..1 or load fractions not increasing within 0..10");
+    }
+    if (s->sup.eff[i] < 1.0)
+      s->loss_on = 1;
+  }
+  if (s->sup.base_w > 0.0)
+    s->loss_on = 1;
+  s->sup_on = s->pf_on || s->loss_on;
   if (s->pf_on) {
     s->ph_q = calloc(3 * s->n, sizeof *s->ph_q);
-    s->sub_ph = calloc(3 * s->n, sizeof *s->sub_ph);
-    s->sup_max_w = calloc(s->n, sizeof *s->sup_max_w);
     s->cont_va = malloc(s->n * sizeof *s->cont_va);
     s->cont_pw = malloc(s->n * sizeof *s->cont_pw);
-    if (!s->ph_q || !s->sub_ph || !s->sup_max_w || !s->cont_va || !s->cont_pw) {
+    if (!s->ph_q || !s->cont_va || !s->cont_pw) {
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
+    }
+  }
+  if (s->sup_on) {
+    s->sub_ph = calloc(3 * s->n, sizeof *s->sub_ph);
+    s->sup_max_w = calloc(s->n, sizeof *s->sup_max_w);
+    if (!s->sub_ph || !s->sup_max_w) {
       hr_sim_destroy(s);
       return HR_ERR_NOMEM;
     }
@@ -823,13 +857,13 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     s->sm_pend_min_ns = INT64_MAX;
     /* A populated GPU idles from the start; an empty slot draws nothing. */
     s->p_w[k] = (int)k < s->n_pop ? s->g.idle_w : 0.0;
-    if (s->pf_on && (int)k < s->n_pop) {
+    if (s->sup_on && (int)k < s->n_pop) {
       /* Its supply: the node it hangs from (B side too for a dual-corded
        * leaf, whose parents split it).  A line-to-line GPU's conductor
        * shares are not in phase with their line-to-neutral voltages (+-30
        * degrees), which the supplies' reactive power does not model. */
       int32_t pa = s->nd[s->slot_node[k]].parent, pb = s->nd[s->slot_node[k]].parent_b;
-      if (s->slot_phase[k] >= HR_PHASE_AB && s->slot_phase[k] <= HR_PHASE_CA) {
+      if (s->pf_on && s->slot_phase[k] >= HR_PHASE_AB && s->slot_phase[k] <= HR_PHASE_CA) {
         const char *id = s->nd[s->slot_node[k]].id;
         char name[64];
         snprintf(name, sizeof name, "%.63s", id);
@@ -1018,6 +1052,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
    * a real agent is told its site's. */
   if (s->sup.budget_pf > 0.0 || s->sup.n_pf > 0)
     ac.lease.budget.pf = hr__sim_told_pf(&s->sup);
+  /* and the supplies' efficiency (the curve's lowest unless stated) */
+  if (s->sup.budget_eff > 0.0 || s->sup.n_eff > 0)
+    ac.lease.budget.eff = hr__sim_told_eff(&s->sup);
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
    * GPUs'.  A lock range's lower end above it is brought down to it. */
@@ -1037,6 +1074,15 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (s->tel_per_ns > 0 && ac.settle_ns < settle)
     ac.settle_ns = settle;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
+  if (rc != HR_OK && ac.lease.budget.eff < 1.0) {
+    char e[32];
+    snprintf(e, sizeof e, "%g", ac.lease.budget.eff);
+    hr_sim_destroy(s);
+    return fail(diag, rc, "supply.budget_eff",
+                "the control agent refused the tree at supply efficiency %s (do the GPUs' lowest "
+                "caps fit every limit at it?)",
+                e);
+  }
   if (rc != HR_OK && ac.lease.budget.pf < 1.0) {
     /* The usual cause: at that power factor the GPUs' floors no longer fit
      * some limit in watts. */
@@ -1079,6 +1125,36 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       return fail(diag, rc, "gpus", "%s", "the lease system refused an empty slot's zero floor");
     }
   }
+  /* Every populated supply's base load, as the operator states it: the
+   * lease budgets keep it off what they grant (lease.h). */
+  const double told_base = s->sup.budget_base_w >= 0.0 ? s->sup.budget_base_w : s->sup.base_w;
+  if (s->sup_on && told_base > 0.0) {
+    size_t *sn = malloc(s->n * sizeof *sn), cnt = 0;
+    double *sw = malloc(s->n * sizeof *sw);
+    if (!sn || !sw) {
+      free(sn);
+      free(sw);
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
+    }
+    for (size_t k = 0; k < s->n; k++)
+      if (s->sup_max_w[k] > 0.0) {
+        sn[cnt] = k;
+        sw[cnt++] = told_base;
+      }
+    rc = hr_lease_sys_set_overhead(hr_agent_lease_sys(s->agent), sn, sw, cnt, 0);
+    free(sn);
+    free(sw);
+    if (rc != HR_OK) {
+      char b[32];
+      snprintf(b, sizeof b, "%g", told_base);
+      hr_sim_destroy(s);
+      return fail(diag, rc, "supply.budget_base_w",
+                  "the control agent refused a base load of %s W a server (do the GPUs' lowest "
+                  "caps fit every limit less the base loads?)",
+                  b);
+    }
+  }
   if (sc->waveforms) {
     if (sc->n_metered == 0) {
       hr_sim_destroy(s);
@@ -1107,6 +1183,16 @@ double hr__sim_told_pf(const hr_sim_supply_cfg_t *u)
   for (int i = 0; i < u->n_pf && i < HR_SIM_PF_POINTS_MAX; i++)
     pf = fmin(pf, u->pf[i]);
   return pf;
+}
+
+double hr__sim_told_eff(const hr_sim_supply_cfg_t *u)
+{
+  if (u->budget_eff > 0.0)
+    return u->budget_eff;
+  double e = 1.0;
+  for (int i = 0; i < u->n_eff && i < HR_SIM_PF_POINTS_MAX; i++)
+    e = fmin(e, u->eff[i]);
+  return e;
 }
 
 int hr__sim_reading(hr_sim_t *s, int dev, hr_act_reading_t *out)
@@ -1141,6 +1227,52 @@ static double pf_tan(const hr_sim_t *s, double x)
     }
   }
   return s->pf_tan[u->n_pf - 1];
+}
+
+/* Efficiency of a supply at load fraction x (hr_sim_supply_cfg_t): linear
+ * between the curve's points, held beyond its ends; 1 without a curve. */
+static double supply_eff(const hr_sim_t *s, double x)
+{
+  const hr_sim_supply_cfg_t *u = &s->sup;
+  if (u->n_eff == 0)
+    return 1.0;
+  if (!(x > u->eff_load[0]))
+    return u->eff[0];
+  for (int i = 1; i < u->n_eff; i++)
+    if (x < u->eff_load[i]) {
+      double f = (x - u->eff_load[i - 1]) / (u->eff_load[i] - u->eff_load[i - 1]);
+      return u->eff[i - 1] + f * (u->eff[i] - u->eff[i - 1]);
+    }
+  return u->eff[u->n_eff - 1];
+}
+
+/* Supply k's input (loss_on): its own GPUs' power on its conductors (ph
+ * less what its inner children brought, sub_ph) becomes (GPUs + base) /
+ * efficiency, each side of a dual-corded supply at its own share of the
+ * load (side_a: the A side's), spread over the conductors as the GPUs'
+ * power is [M].  An unpowered supply (no GPU power) draws nothing.  Returns
+ * the load fraction, (GPUs + base) / (base + its GPUs' highest draw). */
+static double supply_input(const hr_sim_t *s, size_t k, double ph[3], double side_a)
+{
+  const double *sb = &s->sub_ph[3 * k];
+  double own[3], own_tot = 0.0;
+  for (int q = 0; q < 3; q++) {
+    own[q] = ph[q] - sb[q];
+    own_tot += own[q];
+  }
+  if (!(own_tot > 0.0))
+    return 0.0;
+  const double out_w = own_tot + s->sup.base_w;
+  const double x = out_w / (s->sup_max_w[k] + s->sup.base_w);
+  double in_w = 0.0;
+  if (side_a > 0.0)
+    in_w += side_a * out_w / supply_eff(s, x * side_a);
+  if (side_a < 1.0)
+    in_w += (1.0 - side_a) * out_w / supply_eff(s, x * (1.0 - side_a));
+  const double scale = in_w / own_tot;
+  for (int q = 0; q < 3; q++)
+    ph[q] = sb[q] + own[q] * scale;
+  return x;
 }
 
 /* Throughput factor of a GPU whose work would draw demand_w, under cap_w:
@@ -1582,10 +1714,12 @@ int hr_sim_step(hr_sim_t *s)
    * written (calloc). */
   for (size_t i = 0; i < s->n_inner; i++)
     memset(&s->ph_w[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_w);
-  for (size_t i = 0; s->pf_on && i < s->n_inner; i++) {
-    memset(&s->ph_q[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_q);
+  for (size_t i = 0; s->sup_on && i < s->n_inner; i++) {
+    if (s->pf_on)
+      memset(&s->ph_q[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->ph_q);
     memset(&s->sub_ph[3 * (size_t)s->inner[i]], 0, 3 * sizeof *s->sub_ph);
   }
+  double roots_p = 0.0; /* loss_on: the roots' real power, the site's */
   double site_p = 0.0;
   /* Loop invariants in locals: the compiler must otherwise reload them after
    * every store of a double. */
@@ -1782,6 +1916,14 @@ int hr_sim_step(hr_sim_t *s)
       ph[2] = acc[2];
       acc_k = -1;
     }
+    double side_a = 1.0; /* the A side's share, as the real power's below */
+    if (s->sup_on && s->node_pb[k] >= 0) {
+      const int32_t ka = s->node_pa[k], kb = s->node_pb[k];
+      side_a = s->powered[ka] && s->powered[kb] ? 0.5 : (s->powered[ka] ? 1.0 : 0.0);
+    }
+    double lf_sup = -1.0; /* loss_on: a supply's load fraction */
+    if (s->loss_on && s->sup_max_w[k] > 0.0)
+      lf_sup = supply_input(s, k, ph, side_a);
     double tot = ph[0] + ph[1] + ph[2];
     hr_sim_node_result_t *r = &s->res[k];
     if (tot > r->max_p_w)
@@ -1790,12 +1932,8 @@ int hr_sim_step(hr_sim_t *s)
      * reactive power this node sends to its A and B parents. */
     double va[3] = {ph[0], ph[1], ph[2]}, qa[3], qb[3];
     const int has_q = s->pf_on;
-    double side_a = 1.0; /* the A side's share, as the real power's below */
     if (has_q) {
       double *pq = &s->ph_q[3 * k]; /* its inner children's, so far */
-      const int32_t ka = s->node_pa[k], kb = s->node_pb[k];
-      if (kb >= 0)
-        side_a = s->powered[ka] && s->powered[kb] ? 0.5 : (s->powered[ka] ? 1.0 : 0.0);
       for (int q = 0; q < 3; q++) {
         qa[q] = side_a * pq[q];
         qb[q] = (1.0 - side_a) * pq[q];
@@ -1811,7 +1949,7 @@ int hr_sim_step(hr_sim_t *s)
           own[q] = ph[q] - sb[q];
           own_tot += own[q];
         }
-        const double lf = own_tot / s->sup_max_w[k];
+        const double lf = lf_sup >= 0.0 ? lf_sup : own_tot / s->sup_max_w[k];
         const double ta = side_a > 0.0 ? pf_tan(s, lf * side_a) : 0.0;
         const double tb = side_a < 1.0 ? pf_tan(s, lf * (1.0 - side_a)) : 0.0;
         for (int q = 0; q < 3; q++) {
@@ -1860,19 +1998,23 @@ int hr_sim_step(hr_sim_t *s)
       }
     }
     int32_t pa = s->node_pa[k], pb = s->node_pb[k];
-    if (pa < 0)
+    if (pa < 0) {
+      roots_p += tot;
       continue;
-    if (has_q) {
+    }
+    if (s->sup_on) {
       /* Reactive power goes up as the real power does (below), and an
        * inner node's real power is marked as not its parent's own. */
       const double fq = side_a;
       const int inner = x->n_children > 0;
       for (int q = 0; q < 3; q++) {
-        s->ph_q[3 * (size_t)pa + q] += qa[q];
+        if (has_q)
+          s->ph_q[3 * (size_t)pa + q] += qa[q];
         if (inner)
           s->sub_ph[3 * (size_t)pa + q] += fq * ph[q];
         if (pb >= 0) {
-          s->ph_q[3 * (size_t)pb + q] += qb[q];
+          if (has_q)
+            s->ph_q[3 * (size_t)pb + q] += qb[q];
           if (inner)
             s->sub_ph[3 * (size_t)pb + q] += (1.0 - fq) * ph[q];
         }
@@ -1904,6 +2046,9 @@ int hr_sim_step(hr_sim_t *s)
   }
   if (acc_k >= 0)
     memcpy(&s->ph_w[3 * (size_t)acc_k], acc, sizeof acc);
+  /* With losses and base loads the site draws more than its GPUs. */
+  if (s->loss_on)
+    site_p = s->loss_site_p = roots_p;
   s->energy_j += site_p * dt;
   if (s->gen_on && !s->gen_tripped) {
     /* The generator: above its rating for overload_s it trips [M]; its
@@ -1993,6 +2138,8 @@ static void fill_sample(const hr_sim_t *s, hr_sim_sample_t *o)
     }
   }
   o->speed = busy ? sp / busy : 1.0;
+  if (s->loss_on)
+    o->site_p_w = s->loss_site_p; /* the GPUs', the base loads and the losses */
   for (size_t k = 0; k < s->n; k++)
     if (s->dev[k]) {
       double th = hr_device_thermal(s->dev[k]);

@@ -61,6 +61,9 @@ int hr__simwave_last_cycle(const hr__simwave_t *w, size_t i, hr_record_t *out);
 /* The power factor the policies and the static planning are told (docs/sim.md,
  * "Power factor"): supply.budget_pf, else the curve's lowest, else 1. */
 double hr__sim_told_pf(const hr_sim_supply_cfg_t *u);
+/* The efficiency every policy's budgets assume: budget_eff, else the
+ * curve's lowest, 1 without one. */
+double hr__sim_told_eff(const hr_sim_supply_cfg_t *u);
 /* The simulator's waveform path (NULL on the fast path), for tests. */
 hr__simwave_t *hr__sim_wave(hr_sim_t *s);
 /* GPU dev's telemetry reading now, as the agent's actuator reads it (faults

@@ -157,6 +157,52 @@ static void test_static_count(void **st)
     }
     hr_tree_destroy(t);
   }
+  /* Base loads and supply losses (docs/sim.md, "Base load and supply
+   * losses"): 4 servers of 8 slots under a 40-A rack (0.7 x 28.75 kW); a
+   * server's base counts once its first GPU is in, and everything through
+   * the supplies at the told efficiency: the largest N with (700 N + base x
+   * ceil(N / 8)) / eff <= 0.7 x capacity, written out here. */
+  char tt[8192];
+  int n = snprintf(tt, sizeof tt,
+                   "version: 1\nnodes:\n"
+                   "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, "
+                   "rating_a: 400}\n"
+                   "  - {id: rack, kind: rack, parent: site, rating_a: 40}\n");
+  for (int sv = 0; sv < 4; sv++) {
+    n += snprintf(tt + n, sizeof tt - (size_t)n,
+                  "  - {id: s%d, kind: server, parent: rack}\n", sv);
+    for (int g = 0; g < 8; g++)
+      n += snprintf(tt + n, sizeof tt - (size_t)n,
+                    "  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n", sv, g, sv);
+  }
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "b.yaml", &t, &e), HR_OK);
+  hr_scenario_init(&sc);
+  const double cap = 0.7 * 40 * 415 * 1.7320508075688772;
+  const double bases[3] = {0.0, 2000.0, 2000.0}, effs[3] = {0.9, 0.0, 0.9};
+  for (int c = 0; c < 3; c++) {
+    sc.supply.base_w = bases[c];
+    sc.supply.n_eff = effs[c] > 0.0 ? 1 : 0;
+    sc.supply.eff_load[0] = 1.0;
+    sc.supply.eff[0] = effs[c];
+    double eff = effs[c] > 0.0 ? effs[c] : 1.0;
+    int want_n = 0;
+    for (int k = 1; k <= 32; k++)
+      if ((700.0 * k + bases[c] * ((k + 7) / 8)) / eff <= cap)
+        want_n = k;
+    int cnt = -1;
+    assert_int_equal(hr_sim_static_count(&sc, t, 0.7, &cnt), HR_OK);
+    print_message("base %.0f W, efficiency %.2f: %d GPUs (want %d)\n", bases[c], eff, cnt, want_n);
+    assert_int_equal(cnt, want_n);
+  }
+  /* the planner plans with the base it is told */
+  int told0 = -1, plain = -1;
+  sc.supply.budget_base_w = 0.0;
+  assert_int_equal(hr_sim_static_count(&sc, t, 0.7, &told0), HR_OK);
+  sc.supply.base_w = 0.0;
+  sc.supply.budget_base_w = -1.0;
+  assert_int_equal(hr_sim_static_count(&sc, t, 0.7, &plain), HR_OK);
+  assert_int_equal(told0, plain);
+  hr_tree_destroy(t);
 }
 
 /* Four servers of two 700-W GPUs under the node "rack" (the trees below

@@ -281,9 +281,20 @@ static void test_shipped(void **state)
   shipped("sync-restart.yaml", 8.0, p3, 2, NULL);
   /* The supplies' power factor (reactive power split over the dual-corded
    * servers' feeds, and all of it on the survivor once feed b is lost). */
-  const hr_sim_supply_cfg_t pf = {3, {0.1, 0.5, 1.0}, {0.8, 0.95, 0.99}, 0.0};
+  const hr_sim_supply_cfg_t pf = {
+      .n_pf = 3, .pf_load = {0.1, 0.5, 1.0}, .pf = {0.8, 0.95, 0.99}, .budget_base_w = -1};
   static const char *const p4[] = {"headroom", "none"};
   shipped("feed-loss-2n.yaml", 33.0, p4, 2, &pf);
+  /* With base loads and losses as well (each side's supply at its own share). */
+  const hr_sim_supply_cfg_t bl = {.n_pf = 3,
+                                  .pf_load = {0.1, 0.5, 1.0},
+                                  .pf = {0.8, 0.95, 0.99},
+                                  .base_w = 1200,
+                                  .n_eff = 3,
+                                  .eff_load = {0.1, 0.5, 1.0},
+                                  .eff = {0.88, 0.95, 0.93},
+                                  .budget_base_w = -1};
+  shipped("feed-loss-2n.yaml", 33.0, p4, 2, &bl);
 }
 
 int main(void)

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Servers' base loads and supply losses in the simulator and the lease
+budgets (docs/sim.md, "Base load and supply losses"), against an independent
+computation with NumPy.
+
+1. Physics (policy none, constant loads): two servers of a rack at different
+   loads, so at different points of the efficiency and power-factor curves.
+   Each server's input must be (GPUs + base) / eff(x), x = (GPUs + base) /
+   (base + its GPUs' highest draw), eff and PF from numpy.interp of the
+   curves (held beyond their ends); its apparent power input / PF(x); the
+   rack's and the site's the phasor sum; the site's highest power and the
+   energy the sum of the inputs (the site draws more than its GPUs).  Then a
+   dual-corded server, whose two sides' supplies each run at half its load
+   (each at the efficiency of half the load fraction) while both feeds are
+   up, and the survivor at all of it after a feed loss.
+2. base_w 0 and efficiency 1 written out change nothing: every output file
+   equals the run without them, byte for byte.
+3. Safety at the limit: a 16-A rack breaker (pickup 16 A) at 415 V under 16
+   GPUs that want 700 W each (11.2 kW, 15.6 A: within the pickup at the
+   GPUs' watts) on two servers with 1.5 kW of base each, at 85-94 %
+   efficiency (15.4 kW at the breaker, 21.4 A), under the default
+   `headroom` policy for 10 minutes.  Told the base load and the efficiency
+   (the defaults), no trip and thermal state below 0.95; told neither, or
+   only one of them, the policy grants what it takes for safe and the
+   simulator's breaker trips: the test fails if the physics ignores the
+   base or the losses, or if the budgets ignore what they are told.
+   Dynamo, POLCA and Thunderbolt, told, do not trip either.
+
+About 10 s on two cores."""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+BIN = os.environ.get("HR_BIN", "build/headroom")
+fails = []
+
+
+def check(ok, msg):
+    if not ok:
+        fails.append(msg)
+
+
+TREE = """version: 1
+nodes:
+  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400}
+  - {id: rack, kind: rack, parent: site,
+     device: {type: trip_unit, curve: LI, in_a: RACK_A, tr_s: 8, ii: 10}}
+"""
+for s in range(2):
+    TREE += "  - {id: s%d, kind: server, parent: rack}\n" % s
+    for g in range(8):
+        TREE += "  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (s, g, s)
+
+EFF = [[0.1, 0.85], [0.5, 0.94], [1.0, 0.92]]
+PF = [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]
+BASE = 1500.0
+
+
+def interp(curve, x):
+    c = np.array(curve)
+    return np.interp(x, c[:, 0], c[:, 1])  # held beyond the ends, as the simulator's
+
+
+def write(tmp, name, text):
+    p = os.path.join(tmp, name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def run(tmp, tag, scen, policy):
+    out = os.path.join(tmp, tag)
+    cmd = [BIN, "sim", scen, "--policy", policy, "--report", out, "--quiet", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+    d = json.loads(r.stdout)
+    with open(os.path.join(out, "nodes.csv")) as f:
+        d["nodes"] = {n["node"]: n for n in csv.DictReader(f)}
+    d["dir"] = out
+    return d
+
+
+def scenario(tree, supply, work, duration, extra=""):
+    return ("version: 1\nname: base\ntree: %s\nduration_s: %g\n%sworkloads:\n%s%s"
+            % (tree, duration, supply, work, extra))
+
+
+def physics(tmp):
+    write(tmp, "tree-63.yaml", TREE.replace("RACK_A", "63"))
+    work = ("  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
+            "  - {kind: batch, gpus: [8, 16], power_w: 150}\n")
+    sup = "supply: {base_w: %g, efficiency: %s, pf: %s}\n" % (BASE, json.dumps(EFF), json.dumps(PF))
+    d = run(tmp, "phys", write(tmp, "phys.yaml", scenario("tree-63.yaml", sup, work, 40)), "none")
+    n = d["nodes"]
+    gpus = np.array([8 * 600.0, 8 * 150.0])
+    x = (gpus + BASE) / (BASE + 8 * 700.0)
+    p_in = (gpus + BASE) / interp(EFF, x)
+    pf = interp(PF, x)
+    q = p_in * np.tan(np.arccos(pf))
+    s_rack = math.hypot(p_in.sum(), q.sum())
+    got_p = np.array([float(n["s0"]["max_kw"]), float(n["s1"]["max_kw"])]) * 1e3
+    got_s = np.array([float(n["s0"]["max_kva"]), float(n["s1"]["max_kva"])]) * 1e3
+    print("servers: GPUs %s W, load %s, eff %s, input %s W (simulator %s), S %s VA (simulator %s)"
+          % (gpus, x.round(4), interp(EFF, x).round(4), p_in.round(1), got_p, (p_in / pf).round(1),
+             got_s))
+    tol = 1.0  # nodes.csv prints kW to 3 decimals
+    for k in range(2):
+        check(abs(got_p[k] - p_in[k]) <= tol, "s%d: %.1f W, want %.1f" % (k, got_p[k], p_in[k]))
+        check(abs(got_s[k] - p_in[k] / pf[k]) <= tol,
+              "s%d: %.1f VA, want %.1f" % (k, got_s[k], p_in[k] / pf[k]))
+    got_rack = float(n["rack"]["max_kva"]) * 1e3
+    check(abs(got_rack - s_rack) <= tol, "rack: %.1f VA, want %.1f" % (got_rack, s_rack))
+    check(abs(float(n["rack"]["max_kw"]) * 1e3 - p_in.sum()) <= tol, "rack's real power")
+    check(abs(d["max_site_kw"] * 1e3 - p_in.sum()) <= tol,
+          "site: %.1f W, want %.1f" % (d["max_site_kw"] * 1e3, p_in.sum()))
+    # the site draws the inputs: its power in timeseries.csv, and the energy
+    with open(os.path.join(d["dir"], "timeseries.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if float(r["t_s"]) >= 1.0]
+    site = np.array([float(r["site_p_w"]) for r in rows])
+    check(np.all(np.abs(site - p_in.sum()) <= 0.1),
+          "timeseries site_p_w %s, want %.1f" % (site.min(), p_in.sum()))
+    # every GPU ramps from idle at 80 W/ms: under 10 ms of 40 s (the energy
+    # is printed to 0.1 Wh, 0.1 % of it)
+    e_want = p_in.sum() * 40 / 3.6e6
+    print("energy %.6f kWh (the inputs' %.6f; the GPUs' alone %.6f)"
+          % (d["energy_kwh"], e_want, gpus.sum() * 40 / 3.6e6))
+    check(abs(d["energy_kwh"] - e_want) <= 0.002 * e_want, "energy %.6f kWh" % d["energy_kwh"])
+
+    # base 0 and efficiency 1 written out: the run without them
+    a = run(tmp, "b0", write(tmp, "b0.yaml", scenario("tree-63.yaml",
+                                                      "supply: {base_w: 0, efficiency: 1}\n",
+                                                      work, 2)), "headroom")
+    b = run(tmp, "none", write(tmp, "none.yaml", scenario("tree-63.yaml", "", work, 2)), "headroom")
+    for f in ("timeseries.csv", "nodes.csv"):
+        with open(os.path.join(a["dir"], f)) as x1, open(os.path.join(b["dir"], f)) as y1:
+            check(x1.read() == y1.read(), "base 0, efficiency 1 changes %s" % f)
+
+
+def dual_corded(tmp):
+    tree = ("version: 1\nredundancy: 2n\nnodes:\n"
+            "  - {id: ups-a, kind: ups, parent: null, feed: a, voltage_v: 415, phases: 3, rating_a: 400}\n"
+            "  - {id: pdu-a, kind: pdu, parent: ups-a,\n"
+            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+            "  - {id: ups-b, kind: ups, parent: null, feed: b, voltage_v: 415, phases: 3, rating_a: 400}\n"
+            "  - {id: pdu-b, kind: pdu, parent: ups-b,\n"
+            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+            "  - {id: s0, kind: server, parent: pdu-a, parent_b: pdu-b}\n")
+    tree += "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % g for g in range(8))
+    write(tmp, "tree-2n.yaml", tree)
+    work = "  - {kind: batch, gpus: [0, 8], power_w: 500}\n"
+    sup = "supply: {base_w: 1000, efficiency: %s}\n" % json.dumps(EFF)
+    out_w = 8 * 500.0 + 1000.0
+    x = out_w / (1000.0 + 8 * 700.0)
+    for tag, ev, side, want in (
+            ("2n", "", "pdu-b", 0.5 * out_w / interp(EFF, 0.5 * x)),
+            ("2n-lost", "events:\n  - {kind: feed_loss, feed: b, at_s: 1}\n", "pdu-a",
+             out_w / interp(EFF, x))):
+        d = run(tmp, tag, write(tmp, tag + ".yaml", scenario("tree-2n.yaml", sup, work, 2, ev)),
+                "none")
+        got = float(d["nodes"][side]["max_kw"]) * 1e3
+        print("%s: %s %.1f W (want %.1f)" % (tag, side, got, want))
+        check(abs(got - want) <= 1.0, "%s: %s %.1f W, want %.1f" % (tag, side, got, want))
+
+
+def safety(tmp):
+    write(tmp, "tree-16.yaml", TREE.replace("RACK_A", "16"))
+    work = "  - {kind: batch, gpus: [0, 16], power_w: 700}\n"
+    phys = "base_w: %g, efficiency: %s" % (BASE, json.dumps(EFF))
+    runs = (("told", "headroom", ""), ("untold", "headroom", "budget_base_w: 0, budget_eff: 1, "),
+            ("no-base", "headroom", "budget_base_w: 0, "), ("no-eff", "headroom", "budget_eff: 1, "),
+            ("dynamo", "dynamo", ""), ("polca", "polca", ""), ("thunderbolt", "thunderbolt", ""))
+    for tag, pol, told in runs:
+        sup = "supply: {%s%s}\n" % (told, phys)
+        d = run(tmp, "s-" + tag, write(tmp, "s-%s.yaml" % tag, scenario("tree-16.yaml", sup, work, 600)),
+                pol)
+        r = d["nodes"]["rack"]
+        with open(os.path.join(d["dir"], "timeseries.csv")) as f:
+            rows = [x for x in csv.DictReader(f) if float(x["t_s"]) >= 30]
+        # the breaker's current, independently: the site's watts at 415 V
+        i_max = max(float(x["site_p_w"]) for x in rows) / (math.sqrt(3) * 415)
+        th = float(r["max_thermal"])
+        print("%-11s %-12s trips %d (rack at %s s), work %.4f, rack current from 30 s at most "
+              "%.2f A (pickup 16 A), max thermal %.4f, clamps %d"
+              % (tag, pol, d["trips"], r["trip_t_s"], d["work_frac"], i_max, th, d["lease_clamps"]))
+        if tag in ("told", "dynamo", "polca", "thunderbolt"):
+            check(d["trips"] == 0 and d["lease_clamps"] == 0, "%s: the rack trips or clamps" % tag)
+            check(th < 0.95, "%s: the rack's thermal state reaches %.4f" % (tag, th))
+        else:
+            check(r["tripped"] == "1", "%s: the rack does not trip: the simulator's physics or the "
+                  "budgets ignore the base load or the losses" % tag)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        physics(tmp)
+        dual_corded(tmp)
+        safety(tmp)
+    if fails:
+        print("FAIL:\n  " + "\n  ".join(fails))
+        sys.exit(1)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
