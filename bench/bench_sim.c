@@ -23,8 +23,9 @@
  *   models    the lease policy on the row as above, then with the supplies'
  *             power factor (supply: pf curve; docs/sim.md "Power factor") and
  *             with sampled GPU telemetry (100-ms samples of 25-ms windows;
- *             "Telemetry"), run alternately: each model's cost as a ratio to
- *             the plain run in the same process.
+ *             "Telemetry") and with servers' base loads and supply losses
+ *             ("Base load and supply losses"), run alternately: each model's
+ *             cost as a ratio to the plain run in the same process.
  * Prints best-of-REPEATS ns per GPU-step (thread CPU time), the ratio to the
  * baseline, and the time one hour of 1,024 GPUs would take on one core (the
  * goal: < 60 s), and
@@ -182,20 +183,23 @@ int main(int argc, char **argv)
   if (models) {
     /* The plain lease run and each model's, alternately (a shared machine
      * drifts between back-to-back blocks); best of REPEATS each. */
-    static const char *const extra[3] = {
+    enum { N_MODELS = 4 };
+    static const char *const extra[N_MODELS] = {
         "", "supply: {pf: [[0.1, 0.90], [0.5, 0.96], [1.0, 0.98]]}\n",
-        "gpu: {telemetry_period_ms: 100, telemetry_window_ms: 25}\n"};
-    static const char *const name[3] = {"plain", "power factor", "sampled telemetry"};
-    double best[3] = {1e30, 1e30, 1e30};
+        "gpu: {telemetry_period_ms: 100, telemetry_window_ms: 25}\n",
+        "supply: {base_w: 1000, efficiency: [[0.1, 0.90], [0.5, 0.96], [1.0, 0.91]]}\n"};
+    static const char *const name[N_MODELS] = {"plain", "power factor", "sampled telemetry",
+                                               "base load, losses"};
+    double best[N_MODELS] = {1e30, 1e30, 1e30, 1e30};
     for (int r = 0; r < repeats; r++)
-      for (int m = 0; m < 3; m++) {
+      for (int m = 0; m < N_MODELS; m++) {
         sc_extra = extra[m];
         double x = run_sim(row, gpus, "headroom", 0, dur, 1, 0);
         best[m] = x < best[m] ? x : best[m];
       }
     printf("bench_sim models: %.0f s simulated at 1 ms, lease policy, 1024 GPUs, best of %d\n", dur,
            repeats);
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < N_MODELS; m++)
       printf("%-18s %7.2f ns/GPU-step  1 h: %7.1f s  ratio to plain %.3f\n", name[m],
              1e9 * best[m] / (dur * 1e3 * gpus), best[m] * 3600.0 / dur, best[m] / best[0]);
     free(row);

@@ -83,11 +83,11 @@ typedef struct hr_budget {
   /* A node with children, at cfg eff < 1: every value above and below x eff
    * (its leaves' watts); in a lease system, less its overheads as well
    * (hr_lease_sys_set_overhead). */
-  double limit_w;    /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
-                        0 while the node's feed is lost, and in a lease system
-                        (hr_lease_sys_budget) while its device or every parent's
-                        path is tripped (the node is dead, see
-                        hr_lease_sys_update_budgets) */
+  double limit_w; /* grantable budget [W]: min of the above, budget_w, grid max_p_w;
+                     0 while the node's feed is lost, and in a lease system
+                     (hr_lease_sys_budget) while its device or every parent's
+                     path is tripped (the node is dead, see
+                     hr_lease_sys_update_budgets) */
 } hr_budget_t;
 
 /* Writes the defaults above.  Returns HR_OK or HR_ERR_INVALID_ARG. */
@@ -294,8 +294,8 @@ HR_API int hr_lease_sys_set_floor(hr_lease_sys_t *sys, size_t node, double floor
  * (grants that no longer fit are cut at once).  HR_ERR_INVALID_ARG (a node
  * out of range or without children, a bad value), HR_ERR_RANGE (the floors
  * would not fit some limit), HR_ERR_NOMEM: nothing changed on any error. */
-HR_API int hr_lease_sys_set_overhead(hr_lease_sys_t *sys, const size_t *nodes,
-                                     const double *base_w, size_t count, int64_t t_ns);
+HR_API int hr_lease_sys_set_overhead(hr_lease_sys_t *sys, const size_t *nodes, const double *base_w,
+                                     size_t count, int64_t t_ns);
 /* The overhead at and below tree node node [W] (what its limits were
  * lowered by); 0 without any, NAN for bad arguments. */
 HR_API double hr_lease_sys_overhead_w(const hr_lease_sys_t *sys, size_t node);

@@ -373,7 +373,11 @@ enum {
   HR_SIM_FAIL_CONT = 1u << 5,    /* a contingency run failed (cont_failed says which) */
   HR_SIM_FAIL_CAPPED = 1u << 6,  /* capped_frac above max_capped_frac */
   HR_SIM_FAIL_SLO = 1u << 7,     /* an inference latency p99 above its objective */
-  HR_SIM_FAIL_OVER = 1u << 8     /* a node above its continuous limit for over max_over_cont_s */
+  HR_SIM_FAIL_OVER = 1u << 8,    /* a node above its continuous limit for over max_over_cont_s */
+  HR_SIM_FAIL_REFUSED = 1u << 9  /* the control agent refused the count: the GPUs' lowest caps
+                                    and the base loads do not fit some limit (the policies
+                                    told a base load, docs/sim.md "Base load and supply
+                                    losses"); nothing ran */
 };
 
 /* What one trial of the search saw: the run of the scenario as it is (the

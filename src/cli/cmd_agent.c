@@ -88,11 +88,35 @@ static void on_record(const hr_record_t *rec, void *user)
   "lease-2thr, headroom-smooth, headroom-band"
 #define ACTUATORS "sim, nvml, rapl"
 
+/* Every server of the tree with children (the agent's lease system keeps
+ * the whole tree) draws base_w of its own (hr_lease_sys_set_overhead). */
+static int set_server_base(const hr_tree_t *tree, hr_agent_t *agent, double base_w)
+{
+  size_t n = hr_tree_count(tree), cnt = 0;
+  size_t *nodes = malloc((n ? n : 1) * sizeof *nodes);
+  double *w = malloc((n ? n : 1) * sizeof *w);
+  int rc = HR_ERR_NOMEM;
+  if (nodes && w) {
+    for (size_t k = 0; k < n; k++) {
+      const hr_tree_node_t *x = hr_tree_node(tree, k);
+      if (x->kind == HR_NODE_SERVER && x->n_children > 0) {
+        nodes[cnt] = k;
+        w[cnt++] = base_w;
+      }
+    }
+    rc = hr_lease_sys_set_overhead(hr_agent_lease_sys(agent), nodes, w, cnt, 0);
+  }
+  free(nodes);
+  free(w);
+  return rc;
+}
+
 int cmd_agent(int argc, char **argv)
 {
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0, settle_ms = 0.0;
+  double budget_eff = 1.0, server_base_w = 0.0;
   int skip_cols = 0;
   int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
@@ -133,6 +157,21 @@ int cmd_agent(int argc, char **argv)
                "U x I x PF watts, and a power P without a metered current counts as\n"
                "P / PF volt-amperes; 0.1..1 (default 1: state the supplies' lowest)",
        CLI_RANGE(0.1, 1)},
+      {.name = "--budget-eff",
+       .kind = CLI_DBL,
+       .dst = &budget_eff,
+       .arg = "E",
+       .help = "the efficiency of the supplies between the GPUs and every node above\n"
+               "them: such a node's limits allow its GPUs E x what its conductors carry;\n"
+               "0.5..1 (default 1: state the supplies' lowest)",
+       CLI_RANGE(0.5, 1)},
+      {.name = "--server-base-w",
+       .kind = CLI_DBL,
+       .dst = &server_base_w,
+       .arg = "W",
+       .help = "every server's base load (CPUs, memory, fans; no cap controls it),\n"
+               "kept off the budgets of the nodes above it; 0..1e7 (default 0)",
+       CLI_RANGE(0, 1e7)},
       {.name = "--settle-ms",
        .kind = CLI_DBL,
        .dst = &settle_ms,
@@ -215,6 +254,7 @@ int cmd_agent(int argc, char **argv)
   if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
     return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
   acfg.lease.budget.pf = budget_pf;
+  acfg.lease.budget.eff = budget_eff;
   acfg.settle_ns = (int64_t)llround(settle_ms * 1e6);
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
     return cli_bad(&spec, "--actuator", "unknown actuator '%s' (one of " ACTUATORS ")", act_kind);
@@ -295,6 +335,7 @@ int cmd_agent(int argc, char **argv)
     act = NULL;
     hr_sim_policy_cfg("none", &acfg);
     acfg.lease.budget.pf = budget_pf;
+    acfg.lease.budget.eff = budget_eff;
   }
   hr_clock_t clk;
   hr_clock_manual(&clk, &c.t_ns);
@@ -303,6 +344,17 @@ int cmd_agent(int argc, char **argv)
     fprintf(stderr, "headroom agent: cannot start the agent of '%s': %s\n", node_id,
             hr_strerror(rc));
     goto out;
+  }
+  if (server_base_w > 0.0) {
+    rc = set_server_base(tree, agent, server_base_w);
+    if (rc != HR_OK) {
+      fprintf(stderr,
+              "headroom agent: --server-base-w: a base load of %g W a server leaves the GPUs' "
+              "lowest caps no room under some limit (%s)\n",
+              server_base_w, hr_strerror(rc));
+      status = 2;
+      goto out;
+    }
   }
   if (act && !c.sim_act)
     hr_agent_set_read_actuator(agent, 1);

@@ -32,7 +32,7 @@ typedef struct prog {
 static void fail_names(unsigned fail, char *out, size_t len)
 {
   static const char *name[] = {"trip",        "sustain", "loss", "ramp", "osc",
-                               "contingency", "capped",  "slo",  "over"};
+                               "contingency", "capped",  "slo",  "over", "refused"};
   size_t n = 0;
   out[0] = '\0';
   for (unsigned b = 0; b < sizeof name / sizeof name[0]; b++)

@@ -391,6 +391,23 @@ static double cont_len_s(const searcher_t *S, const hr_sim_event_t *ev)
   return end_s > t_s ? end_s : t_s;
 }
 
+/* Appends trial t (its verdict and wall time set here) to the result and
+ * tells the caller's on_trial. */
+static int record(searcher_t *S, hr_sim_trial_t *t, double t0)
+{
+  t->ok = t->fail == 0;
+  t->wall_s = now_s() - t0;
+  hr_sim_search_result_t *o = S->out;
+  hr_sim_trial_t *grown = realloc(o->trials, (o->n_trials + 1) * sizeof *grown);
+  if (!grown)
+    return HR_ERR_NOMEM;
+  o->trials = grown;
+  o->trials[o->n_trials++] = *t;
+  if (S->cfg->on_trial && S->cfg->on_trial(S->cfg->user, t))
+    o->stopped = 1;
+  return HR_OK;
+}
+
 /* Runs the scenario with g GPUs, then each contingency if that passed; *ok
  * receives the verdict.  Returns HR_OK or the simulator's error. */
 static int trial(searcher_t *S, int g, int *ok)
@@ -411,6 +428,26 @@ static int trial(searcher_t *S, int g, int *ok)
   double t0 = now_s();
   run_out_t r;
   int rc = run_once(S, &sc, &r);
+  if (rc == HR_ERR_RANGE && S->diag && !strcmp(S->diag->field, "supply.budget_base_w")) {
+    /* The policy cannot run this many GPUs: their lowest caps and the base
+     * loads it is told do not fit some limit (a count, not a scenario, at
+     * fault: a failed trial).  Nothing ran. */
+    hr_sim_trial_t t = {.gpus = g,
+                        .fail = HR_SIM_FAIL_REFUSED,
+                        .work_frac = NAN,
+                        .max_thermal = NAN,
+                        .max_sustain = NAN,
+                        .cont_failed = -1,
+                        .cont_max_sustain = NAN,
+                        .cont_work_frac = NAN,
+                        .cont_end_sustain = NAN,
+                        .cont_t_s = NAN,
+                        .ttft_p99_s = NAN,
+                        .tbt_p99_s = NAN};
+    memset(S->diag, 0, sizeof *S->diag);
+    *ok = 0;
+    return record(S, &t, t0);
+  }
   if (rc != HR_OK)
     return rc;
   if (S->abandoned) {
@@ -514,18 +551,8 @@ static int trial(searcher_t *S, int g, int *ok)
       t.cont_failed = (int)c;
     }
   }
-  t.ok = t.fail == 0;
-  t.wall_s = now_s() - t0;
-  *ok = t.ok;
-  hr_sim_search_result_t *o = S->out;
-  hr_sim_trial_t *grown = realloc(o->trials, (o->n_trials + 1) * sizeof *grown);
-  if (!grown)
-    return HR_ERR_NOMEM;
-  o->trials = grown;
-  o->trials[o->n_trials++] = t;
-  if (cfg->on_trial && cfg->on_trial(cfg->user, &t))
-    o->stopped = 1;
-  return HR_OK;
+  *ok = t.fail == 0;
+  return record(S, &t, t0);
 }
 
 /* Every count in turn, lo up to index i_hi (docs/sim.md, "Non-monotone

@@ -157,7 +157,7 @@ struct hr_sim {
   unsigned trips;
   double energy_j, work_done, work_ideal, ramp_viol_s, osc_viol_s, max_ramp, max_site_p;
   double loss_site_p; /* loss_on: the site's power at the last step [W] */
-  double capped_s; /* time any powered busy GPU ran below full speed [s] */
+  double capped_s;    /* time any powered busy GPU ran below full speed [s] */
   double ramp_up_s, ramp_down_s;
   double wall_s;
   double last_ramp;
@@ -1128,7 +1128,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   /* Every populated supply's base load, as the operator states it: the
    * lease budgets keep it off what they grant (lease.h). */
   const double told_base = s->sup.budget_base_w >= 0.0 ? s->sup.budget_base_w : s->sup.base_w;
-  if (s->sup_on && told_base > 0.0) {
+  /* (no control and static caps never read a budget: not told, so that a
+   * count whose floors would not fit with the base loads still runs) */
+  if (s->sup_on && told_base > 0.0 && acfg->policy != HR_LOOP_NONE &&
+      acfg->policy != HR_LOOP_STATIC) {
     size_t *sn = malloc(s->n * sizeof *sn), cnt = 0;
     double *sw = malloc(s->n * sizeof *sw);
     if (!sn || !sw) {

@@ -127,6 +127,16 @@ check(rc == 0 and '"cap_w"' in out and "refused the power-smoothing profile" in 
       and "simgpu device 0" in err and "no power smoothing" in err,
       f"agent --policy headroom-smooth: {rc} {err[-400:]!r}")
 refused(A + ["--policy", "headroom-admit"], "--policy", "simulator only")
+# supply losses and base loads: the ranges, a base that leaves the GPUs'
+# floors no room under the servers' 5.8-kW ratings (4.64 kW continuous,
+# floors 4 x 360 W) refused naming the option, one that fits runs.
+refused(A + ["--budget-eff", "0.4"], "--budget-eff", "0.5")
+refused(A + ["--server-base-w", "-1"], "--server-base-w")
+rc, out, err = hr(*A, "--server-base-w", "4000", f"--input={wpath}")
+check(rc == 2 and "--server-base-w" in err and "4000 W" in err,
+      f"agent --server-base-w 4000: {rc} {err[-300:]!r}")
+rc, out, err = hr(*A, "--server-base-w", "1000", "--budget-eff", "0.9", f"--input={wpath}")
+check(rc == 0 and '"cap_w"' in out, f"agent --server-base-w 1000: {rc} {err[-300:]!r}")
 
 # ---- capture: the CFG on standard input with --dat, the same CSV as from the file.
 DATA = os.environ.get("HR_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))

@@ -238,8 +238,7 @@ static void test_overhead_binds_and_refusals(void **st)
     assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &bads[j], 1, now), HR_ERR_INVALID_ARG);
   assert_int_equal(hr_lease_sys_set_overhead(s, &g0, &base, 1, now), HR_ERR_INVALID_ARG);
   const size_t out_of_range = nn;
-  assert_int_equal(hr_lease_sys_set_overhead(s, &out_of_range, &base, 1, now),
-                   HR_ERR_INVALID_ARG);
+  assert_int_equal(hr_lease_sys_set_overhead(s, &out_of_range, &base, 1, now), HR_ERR_INVALID_ARG);
   const double huge = 5000.0;
   assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &huge, 1, now), HR_ERR_RANGE);
   near(hr_lease_sys_budget(s, rack)->limit_w, lim, 0.0);

@@ -169,8 +169,7 @@ static void test_static_count(void **st)
                    "rating_a: 400}\n"
                    "  - {id: rack, kind: rack, parent: site, rating_a: 40}\n");
   for (int sv = 0; sv < 4; sv++) {
-    n += snprintf(tt + n, sizeof tt - (size_t)n,
-                  "  - {id: s%d, kind: server, parent: rack}\n", sv);
+    n += snprintf(tt + n, sizeof tt - (size_t)n, "  - {id: s%d, kind: server, parent: rack}\n", sv);
     for (int g = 0; g < 8; g++)
       n += snprintf(tt + n, sizeof tt - (size_t)n,
                     "  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n", sv, g, sv);
