@@ -24,7 +24,10 @@ computation with NumPy.
    only one of them, the policy grants what it takes for safe and the
    simulator's breaker trips: the test fails if the physics ignores the
    base or the losses, or if the budgets ignore what they are told.
-   Dynamo, POLCA and Thunderbolt, told, do not trip either.
+   Dynamo, POLCA and Thunderbolt, told, do not trip either.  On the
+   waveform path with the rack metered the agent's image follows the
+   breaker's true current and its budgets compare the meter's watts with
+   the conductors' limits: no trip, told or not (where metering pays).
 
 About 10 s on two cores."""
 import csv
@@ -175,9 +178,12 @@ def safety(tmp):
     phys = "base_w: %g, efficiency: %s" % (BASE, json.dumps(EFF))
     runs = (("told", "headroom", ""), ("untold", "headroom", "budget_base_w: 0, budget_eff: 1, "),
             ("no-base", "headroom", "budget_base_w: 0, "), ("no-eff", "headroom", "budget_eff: 1, "),
-            ("dynamo", "dynamo", ""), ("polca", "polca", ""), ("thunderbolt", "thunderbolt", ""))
+            ("dynamo", "dynamo", ""), ("polca", "polca", ""), ("thunderbolt", "thunderbolt", ""),
+            ("metered", "headroom", ""), ("metered-untold", "headroom", "budget_base_w: 0, budget_eff: 1, "))
     for tag, pol, told in runs:
         sup = "supply: {%s%s}\n" % (told, phys)
+        if tag.startswith("metered"):  # the waveform path, the rack metered
+            sup += "waveforms: true\nmetered: [rack]\n"
         d = run(tmp, "s-" + tag, write(tmp, "s-%s.yaml" % tag, scenario("tree-16.yaml", sup, work, 600)),
                 pol)
         r = d["nodes"]["rack"]
@@ -189,7 +195,7 @@ def safety(tmp):
         print("%-11s %-12s trips %d (rack at %s s), work %.4f, rack current from 30 s at most "
               "%.2f A (pickup 16 A), max thermal %.4f, clamps %d"
               % (tag, pol, d["trips"], r["trip_t_s"], d["work_frac"], i_max, th, d["lease_clamps"]))
-        if tag in ("told", "dynamo", "polca", "thunderbolt"):
+        if tag in ("told", "dynamo", "polca", "thunderbolt") or tag.startswith("metered"):
             check(d["trips"] == 0 and d["lease_clamps"] == 0, "%s: the rack trips or clamps" % tag)
             check(th < 0.95, "%s: the rack's thermal state reaches %.4f" % (tag, th))
         else:

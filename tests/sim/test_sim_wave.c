@@ -450,8 +450,18 @@ static double pf_at(double x)
 /* The two servers at 600 and 150 W per GPU under policy none, run whole:
  * the rack rated in_a, dur_s long, metered as `metered`; t, sc and the
  * simulator are the caller's to free. */
+static hr_sim_t *pf_run_sup(int in_a, double dur_s, const char *metered, int waveforms,
+                            const char *extra, hr_tree_t **t, hr_scenario_t *sc);
+
 static hr_sim_t *pf_run(int in_a, double dur_s, const char *metered, int waveforms, hr_tree_t **t,
                         hr_scenario_t *sc)
+{
+  return pf_run_sup(in_a, dur_s, metered, waveforms, "", t, sc);
+}
+
+/* pf_run with extra supply keys (", base_w: ..."). */
+static hr_sim_t *pf_run_sup(int in_a, double dur_s, const char *metered, int waveforms,
+                            const char *extra, hr_tree_t **t, hr_scenario_t *sc)
 {
   const char *tt = make_tree(in_a, 8);
   hr_diag_t e;
@@ -459,11 +469,11 @@ static hr_sim_t *pf_run(int in_a, double dur_s, const char *metered, int wavefor
   char text[512];
   snprintf(text, sizeof text,
            "version: 1\ntree: unused.yaml\nduration_s: %g\nmetered: %s\n"
-           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]}\n"
+           "supply: {pf: [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]%s}\n"
            "workloads:\n"
            "  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
            "  - {kind: batch, gpus: [8, 16], power_w: 150}\n",
-           dur_s, metered);
+           dur_s, metered, extra);
   assert_int_equal(hr_scenario_load_buffer(text, strlen(text), "s.yaml", ".", sc, &e), HR_OK);
   sc->waveforms = waveforms;
   hr_agent_cfg_t ac;
@@ -564,6 +574,60 @@ static void test_pf_meter_current(void **st)
   assert_true(fabs(img_w - real_w) < fabs(img_f - real_f));
 }
 
+/* Base loads and losses on the waveform path (docs/sim.md, "Base load and
+ * supply losses"): each server's meter measures its input, (GPUs + base) /
+ * eff(x) at PF(x), x = (GPUs + base) / (base + 5600), the curves written
+ * out here; the rack's the phasor sum. */
+static double eff_at(double x)
+{
+  static const double xl[3] = {0.1, 0.5, 1.0}, el[3] = {0.85, 0.94, 0.92};
+  if (x <= xl[0])
+    return el[0];
+  for (int i = 1; i < 3; i++)
+    if (x < xl[i])
+      return el[i - 1] + (x - xl[i - 1]) / (xl[i] - xl[i - 1]) * (el[i] - el[i - 1]);
+  return el[2];
+}
+
+static void test_base_meters(void **st)
+{
+  (void)st;
+  hr_tree_t *t = NULL;
+  hr_scenario_t sc;
+  hr_sim_t *s =
+      pf_run_sup(63, 1.0, "[server, rack]", 1,
+                 ", base_w: 1500, efficiency: [[0.1, 0.85], [0.5, 0.94], [1.0, 0.92]]", &t, &sc);
+  const double base = 1500.0, gpus[2] = {4800.0, 1200.0};
+  double p[2], q[2], sv[2];
+  for (int k = 0; k < 2; k++) {
+    double x = (gpus[k] + base) / (base + 5600.0);
+    p[k] = (gpus[k] + base) / eff_at(x);
+    double pf = pf_at(x);
+    sv[k] = p[k] / pf;
+    q[k] = sqrt(sv[k] * sv[k] - p[k] * p[k]);
+  }
+  const double s_rack = hypot(p[0] + p[1], q[0] + q[1]);
+  hr__simwave_t *w = hr__sim_wave(s);
+  assert_int_equal(hr__simwave_meters(w), 3);
+  for (size_t i = 0; i < 3; i++) {
+    hr_record_t rec;
+    assert_int_equal(hr__simwave_last_cycle(w, i, &rec), HR_OK);
+    const char *id = hr_tree_node(t, hr__simwave_meter_node(w, i))->id;
+    int rack = !strcmp(id, "rack");
+    double want_p = rack ? p[0] + p[1] : p[id[1] - '0'];
+    double want_s = rack ? s_rack : sv[id[1] - '0'];
+    const hr_cycle_rec_t *c = &rec.u.cycle;
+    print_message("%s: P %.2f W (want %.2f; GPUs alone %.0f), PF %.5f (want %.5f)\n", id,
+                  c->p_total_w, want_p, rack ? gpus[0] + gpus[1] : gpus[id[1] - '0'], c->pf_total,
+                  want_p / want_s);
+    assert_true(fabs(c->p_total_w - want_p) < 1e-3 * want_p);
+    assert_true(fabs(c->pf_total - want_p / want_s) < 5e-4);
+  }
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -575,6 +639,7 @@ int main(void)
       cmocka_unit_test(test_meter_faults),
       cmocka_unit_test(test_pf_meters),
       cmocka_unit_test(test_pf_meter_current),
+      cmocka_unit_test(test_base_meters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
