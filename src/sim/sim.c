@@ -93,12 +93,11 @@ struct hr_sim {
   /* The supplies' power factor (hr_sim_supply_cfg_t), on when any point of
    * its curve is below 1: the reactive power per conductor [var] (3 per
    * node), and per node the highest draw of the populated GPUs it feeds
-   * directly [W] (0: not a supply).  pf_tan: tan(acos PF) per curve point. */
+   * directly [W] (0: not a supply). */
   int pf_on;
   /* sup_on: any supply model (a power factor, losses or a base load), which
    * needs sup_max_w and sub_ph; loss_on: losses or a base load, when a
-   * supply's conductors carry more than its GPUs draw (eff_load per curve
-   * point as the scenario gives it) */
+   * supply's conductors carry more than its GPUs draw */
   int sup_on, loss_on;
   double *ph_q, *sup_max_w;
   double *sub_ph; /* 3 per node: the real power its inner children put on it [W] (sup_on) */
@@ -107,7 +106,6 @@ struct hr_sim {
    * apparent power is held against the one, the real power the other */
   double *cont_va, *cont_pw;
   hr_sim_supply_cfg_t sup;
-  double pf_tan[HR_SIM_PF_POINTS_MAX];
   unsigned char *powered;
   hr_device_t **dev;
   hr_sim_node_result_t *res;
@@ -642,6 +640,23 @@ static int fail(hr_diag_t *diag, int code, const char *field, const char *msg, c
   return hr__diag_fail(diag, code, 0, 0, field, msg, arg);
 }
 
+/* A supply curve (hr_sim_supply_cfg_t) of n points, 0..HR_SIM_PF_POINTS_MAX:
+ * values within lo..1, load fractions strictly increasing within 0..10.
+ * *below (left alone otherwise) is set when a value is under 1. */
+static int curve_ok(const double *load, const double *val, int n, double lo, int *below)
+{
+  if (!(n >= 0 && n <= HR_SIM_PF_POINTS_MAX))
+    return 0;
+  for (int i = 0; i < n; i++) {
+    if (!(val[i] >= lo && val[i] <= 1.0) || !(load[i] >= 0.0 && load[i] <= 10.0) ||
+        (i > 0 && !(load[i] > load[i - 1])))
+      return 0;
+    if (val[i] < 1.0)
+      *below = 1;
+  }
+  return 1;
+}
+
 int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent_cfg_t *acfg,
                   hr_sim_t **out, hr_diag_t *diag)
 {
@@ -728,17 +743,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, HR_ERR_RANGE, "supply.budget_pf", "%s",
                 "outside 0.1..1 (0: the curve's lowest)");
   }
-  for (int i = 0; i < s->sup.n_pf; i++) {
-    if (!(s->sup.pf[i] >= 0.1 && s->sup.pf[i] <= 1.0) ||
-        !(s->sup.pf_load[i] >= 0.0 && s->sup.pf_load[i] <= 10.0) ||
-        (i > 0 && !(s->sup.pf_load[i] > s->sup.pf_load[i - 1]))) {
-      hr_sim_destroy(s);
-      return fail(diag, HR_ERR_RANGE, "supply.pf", "%s",
-                  "a power factor outside 0.1..1 or load fractions not increasing within 0..10");
-    }
-    s->pf_tan[i] = sqrt(1.0 - s->sup.pf[i] * s->sup.pf[i]) / s->sup.pf[i];
-    if (s->sup.pf[i] < 1.0)
-      s->pf_on = 1;
+  if (!curve_ok(s->sup.pf_load, s->sup.pf, s->sup.n_pf, 0.1, &s->pf_on)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "supply.pf", "%s",
+                "a power factor outside 0.1..1 or load fractions not increasing within 0..10");
   }
   if (!(s->sup.n_eff >= 0 && s->sup.n_eff <= HR_SIM_PF_POINTS_MAX) ||
       !(s->sup.budget_eff == 0.0 || (s->sup.budget_eff >= 0.5 && s->sup.budget_eff <= 1.0)) ||
@@ -748,16 +756,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
                 "efficiency points outside 0..32, budget_eff outside 0.5..1 (0: the curve's "
                 "lowest), or base_w or budget_base_w outside ..1e7 W");
   }
-  for (int i = 0; i < s->sup.n_eff; i++) {
-    if (!(s->sup.eff[i] >= 0.5 && s->sup.eff[i] <= 1.0) ||
-        !(s->sup.eff_load[i] >= 0.0 && s->sup.eff_load[i] <= 10.0) ||
-        (i > 0 && !(s->sup.eff_load[i] > s->sup.eff_load[i - 1]))) {
-      hr_sim_destroy(s);
-      return fail(diag, HR_ERR_RANGE, "supply.efficiency", "%s",
-                  "an efficiency outside 0.5..1 or load fractions not increasing within 0..10");
-    }
-    if (s->sup.eff[i] < 1.0)
-      s->loss_on = 1;
+  if (!curve_ok(s->sup.eff_load, s->sup.eff, s->sup.n_eff, 0.5, &s->loss_on)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "supply.efficiency", "%s",
+                "an efficiency outside 0.5..1 or load fractions not increasing within 0..10");
   }
   if (s->sup.base_w > 0.0)
     s->loss_on = 1;
@@ -1215,38 +1217,31 @@ hr_agent_t *hr_sim_agent(hr_sim_t *s)
 
 /* ---- physics ------------------------------------------------------------------------- */
 
-/* tan(acos PF) of a supply at load fraction x (hr_sim_supply_cfg_t): PF
- * linear between the curve's points, held beyond its ends. */
-static double pf_tan(const hr_sim_t *s, double x)
+/* A supply curve's value at load fraction x: linear between its n points
+ * (n >= 1), held beyond its ends. */
+static double curve_at(const double *load, const double *val, int n, double x)
 {
-  const hr_sim_supply_cfg_t *u = &s->sup;
-  if (!(x > u->pf_load[0]))
-    return s->pf_tan[0];
-  for (int i = 1; i < u->n_pf; i++) {
-    if (x < u->pf_load[i]) {
-      double f = (x - u->pf_load[i - 1]) / (u->pf_load[i] - u->pf_load[i - 1]);
-      double pf = u->pf[i - 1] + f * (u->pf[i] - u->pf[i - 1]);
-      return sqrt(1.0 - pf * pf) / pf;
+  if (!(x > load[0]))
+    return val[0];
+  for (int i = 1; i < n; i++)
+    if (x < load[i]) {
+      double f = (x - load[i - 1]) / (load[i] - load[i - 1]);
+      return val[i - 1] + f * (val[i] - val[i - 1]);
     }
-  }
-  return s->pf_tan[u->n_pf - 1];
+  return val[n - 1];
 }
 
-/* Efficiency of a supply at load fraction x (hr_sim_supply_cfg_t): linear
- * between the curve's points, held beyond its ends; 1 without a curve. */
+/* tan(acos PF) of a supply at load fraction x (hr_sim_supply_cfg_t). */
+static double pf_tan(const hr_sim_t *s, double x)
+{
+  const double pf = curve_at(s->sup.pf_load, s->sup.pf, s->sup.n_pf, x);
+  return sqrt(1.0 - pf * pf) / pf;
+}
+
+/* Efficiency of a supply at load fraction x; 1 without a curve. */
 static double supply_eff(const hr_sim_t *s, double x)
 {
-  const hr_sim_supply_cfg_t *u = &s->sup;
-  if (u->n_eff == 0)
-    return 1.0;
-  if (!(x > u->eff_load[0]))
-    return u->eff[0];
-  for (int i = 1; i < u->n_eff; i++)
-    if (x < u->eff_load[i]) {
-      double f = (x - u->eff_load[i - 1]) / (u->eff_load[i] - u->eff_load[i - 1]);
-      return u->eff[i - 1] + f * (u->eff[i] - u->eff[i - 1]);
-    }
-  return u->eff[u->n_eff - 1];
+  return s->sup.n_eff ? curve_at(s->sup.eff_load, s->sup.eff, s->sup.n_eff, x) : 1.0;
 }
 
 /* Supply k's input (loss_on): its own GPUs' power on its conductors (ph

@@ -35,53 +35,14 @@ import csv
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-BIN = os.environ.get("HR_BIN", "build/headroom")
-fails = []
-
-
-def check(ok, msg):
-    if not ok:
-        fails.append(msg)
-
-
-TREE = """version: 1
-nodes:
-  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400}
-  - {id: rack, kind: rack, parent: site,
-     device: {type: trip_unit, curve: LI, in_a: RACK_A, tr_s: 8, ii: 10}}
-"""
-for s in range(2):
-    TREE += "  - {id: s%d, kind: server, parent: rack}\n" % s
-    for g in range(8):
-        TREE += "  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (s, g, s)
+from simrun import check, fails, rack_tree, run, write
 
 CURVE = [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]
-
-
-def write(tmp, name, text):
-    p = os.path.join(tmp, name)
-    with open(p, "w") as f:
-        f.write(text)
-    return p
-
-
-def run(tmp, tag, scen, policy):
-    out = os.path.join(tmp, tag)
-    cmd = [BIN, "sim", scen, "--policy", policy, "--report", out, "--quiet", "--json"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-    d = json.loads(r.stdout)
-    with open(os.path.join(out, "nodes.csv")) as f:
-        d["nodes"] = {n["node"]: n for n in csv.DictReader(f)}
-    d["dir"] = out
-    return d
 
 
 def scenario(supply, work, duration, rack_a):
@@ -90,7 +51,7 @@ def scenario(supply, work, duration, rack_a):
 
 
 def physics(tmp):
-    write(tmp, "tree-63.yaml", TREE.replace("RACK_A", "63"))
+    write(tmp, "tree-63.yaml", rack_tree(63))
     work = ("  - {kind: batch, gpus: [0, 8], power_w: 600}\n"
             "  - {kind: batch, gpus: [8, 16], power_w: 150}\n")
     sup = "supply: {pf: %s}\n" % json.dumps(CURVE)
@@ -214,7 +175,7 @@ def safety(tmp):
     # pickup, so a policy told PF 1 lets them draw it (its burst budget; the
     # 80 % rule is an hour's mean, lease.h cont_window_s); at PF 0.8 the
     # breaker carries 19.5 A, above its pickup, and trips in minutes.
-    write(tmp, "tree-16.yaml", TREE.replace("RACK_A", "16"))
+    write(tmp, "tree-16.yaml", rack_tree(16))
     work = "  - {kind: batch, gpus: [0, 16], power_w: 700}\n"
     res = {}
     for tag, sup in (("told", "supply: {pf: 0.8}\n"),

@@ -1,0 +1,55 @@
+"""What the simulator's Python tests share (not a test itself): the binary,
+the failure list, a rack of two 8-GPU servers under one breaker, and a run
+of `headroom sim` read back (summary, nodes.csv)."""
+import csv
+import json
+import os
+import subprocess
+
+BIN = os.environ.get("HR_BIN", "build/headroom")
+fails = []
+
+
+def check(ok, msg):
+    if not ok:
+        fails.append(msg)
+
+
+# A 415-V site, a rack behind an LI trip unit of RACK_A amperes, two servers
+# of eight 700-W GPUs (rack_tree fills RACK_A in).
+TREE = """version: 1
+nodes:
+  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400}
+  - {id: rack, kind: rack, parent: site,
+     device: {type: trip_unit, curve: LI, in_a: RACK_A, tr_s: 8, ii: 10}}
+"""
+for _s in range(2):
+    TREE += "  - {id: s%d, kind: server, parent: rack}\n" % _s
+    for _g in range(8):
+        TREE += "  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (_s, _g, _s)
+
+
+def rack_tree(rack_a):
+    return TREE.replace("RACK_A", str(rack_a))
+
+
+def write(tmp, name, text):
+    p = os.path.join(tmp, name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def run(tmp, tag, scen, policy):
+    """`headroom sim SCEN --policy POLICY --json` into tmp/tag: the summary
+    as a dict, with "nodes" (nodes.csv by node id) and "dir"."""
+    out = os.path.join(tmp, tag)
+    cmd = [BIN, "sim", scen, "--policy", policy, "--report", out, "--quiet", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+    d = json.loads(r.stdout)
+    with open(os.path.join(out, "nodes.csv")) as f:
+        d["nodes"] = {n["node"]: n for n in csv.DictReader(f)}
+    d["dir"] = out
+    return d
