@@ -153,7 +153,8 @@ typedef struct hr_sim_supply_cfg {
   double budget_eff;    /* the efficiency every policy's budgets assume (hr_budget_cfg_t.eff):
                            0.5..1; 0 (default): the curve's lowest, 1 without one */
   double budget_base_w; /* the base load every policy is told (hr_lease_sys_set_overhead);
-                           >= 0; negative (default -1): base_w */
+                           >= 0; negative (hr_scenario_init's -1): base_w.  A zeroed struct
+                           tells 0: set it with base_w, or start from hr_scenario_init */
 } hr_sim_supply_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */

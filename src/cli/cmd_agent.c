@@ -348,10 +348,13 @@ int cmd_agent(int argc, char **argv)
   if (server_base_w > 0.0) {
     rc = set_server_base(tree, agent, server_base_w);
     if (rc != HR_OK) {
-      fprintf(stderr,
-              "headroom agent: --server-base-w: a base load of %g W a server leaves the GPUs' "
-              "lowest caps no room under some limit (%s)\n",
-              server_base_w, hr_strerror(rc));
+      if (rc == HR_ERR_RANGE)
+        fprintf(stderr,
+                "headroom agent: --server-base-w: a base load of %g W a server leaves the GPUs' "
+                "lowest caps no room under some limit\n",
+                server_base_w);
+      else
+        fprintf(stderr, "headroom agent: --server-base-w: %s\n", hr_strerror(rc));
       status = 2;
       goto out;
     }

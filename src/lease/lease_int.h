@@ -82,6 +82,8 @@ unsigned hr__lease_feeds_lost(const hr_lease_sys_t *sys);
 int hr__lease_dead(const hr_lease_sys_t *sys, size_t k);
 /* 1 once hr_lease_sys_set_overhead has set any overhead. */
 int hr__lease_has_overhead(const hr_lease_sys_t *sys);
+/* Tree node k's own overhead [W] (0 without any). */
+double hr__lease_ovh_own_w(const hr_lease_sys_t *sys, size_t k);
 
 /* Anti-oscillation state of node k's grant, for tests: last change, damper
  * window start, hold end [ns], last direction (-1, 0, 1), direction changes. */

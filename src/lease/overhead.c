@@ -114,3 +114,8 @@ int hr__lease_has_overhead(const hr_lease_sys_t *s)
 {
   return s && s->ovh_w != NULL;
 }
+
+double hr__lease_ovh_own_w(const hr_lease_sys_t *s, size_t k)
+{
+  return s && s->ovh_own && k < s->n ? s->ovh_own[s->lidx[k]] : 0.0;
+}

@@ -71,6 +71,13 @@ struct hr_agent {
   double *tok_w;
   int32_t *dev_scope; /* the scope's nodes with a protective device, in scope order */
   size_t n_dev_scope;
+  /* Unbalanced trees (a single-phase node under a three-phase one in the
+   * scope): the power per conductor of every scope node [W, 3 a node; a
+   * single-phase node's in slot 0], the leaves' and the overheads (before
+   * the losses), so that a three-phase device's image carries its hottest
+   * conductor's current, not the balanced share of its total.  NULL for a
+   * balanced tree. */
+  double *node_ph_w;
   int32_t *inner; /* tree indices of the nodes with children, in tree order */
   size_t n_inner;
   int32_t *sc_inner; /* the scope's nodes with children, in scope order */
@@ -595,6 +602,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->leaf_node);
   free(a->leaf_of);
   free(a->node_p_w);
+  free(a->node_ph_w);
   free(a->demand_w);
   free(a->p_w);
   free(a->p_t_ns);
@@ -746,11 +754,19 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     if (nd[k].n_children)
       a->inner[a->n_inner++] = (int32_t)k;
   }
+  int unbal = 0;
   for (size_t s = 0; s < a->n_scope; s++) {
-    if (nd[a->scope[s]].device)
+    const hr_tree_node_t *x = &nd[a->scope[s]];
+    if (x->device)
       a->dev_scope[a->n_dev_scope++] = a->scope[s];
-    if (nd[a->scope[s]].n_children)
+    if (x->n_children)
       a->sc_inner[a->n_sc_inner++] = a->scope[s];
+    if (x->n_phases == 1 && x->parent >= 0 && nd[x->parent].n_phases == 3)
+      unbal = 1;
+  }
+  if (unbal && !(a->node_ph_w = calloc(3 * n, sizeof *a->node_ph_w))) {
+    hr_agent_destroy(a);
+    return HR_ERR_NOMEM;
   }
   /* Runs of leaves for the bottom-up sum (run_n): scope positions in
    * order, a run growing while the next is a leaf with the same one parent. */
@@ -890,7 +906,9 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
      * window other than 1 s scales the allowance to the same rise. */
     if (cfg->grid_ramp_caps && uses_leases(cfg->policy) && gl->max_ramp_w_per_s > 0.0) {
       double win_s = gl->ramp_window_s > 0.0 ? gl->ramp_window_s : 1.0;
-      a->grd_ramp_w_per_s = gl->max_ramp_w_per_s * (win_s < 1.0 ? win_s : 1.0);
+      /* (in the GPUs' watts: the site ramps 1 / eff as fast as they do) */
+      a->grd_ramp_w_per_s =
+          gl->max_ramp_w_per_s * (win_s < 1.0 ? win_s : 1.0) * cfg->lease.budget.eff;
       a->grd_new = 1;
     }
     if (cfg->band_ctl && gl->n_bands > 0)
@@ -1554,6 +1572,100 @@ static double lp(const hr_agent_t *a, size_t k)
   return mean_p_w(a, a->leaf_node[k]);
 }
 
+/* The power on each conductor of every scope node (a->node_ph_w), bottom
+ * up as the total (a dual-corded node split over its feeds as there, a
+ * fresh meter's power in place of its subtree's): a leaf's on its own
+ * conductors, a node's own overhead (hr_lease_sys_set_overhead) on its own,
+ * a single-phase node's total on the conductors its phase names under a
+ * three-phase parent (a line-to-line one 1/sqrt 3 on each of its two, in
+ * line-to-neutral watts), a three-phase node's per conductor as they are;
+ * everything in slot 0 of a single-phase node. */
+static void phase_powers(hr_agent_t *a, const hr_tree_node_t *nd, unsigned lost, int64_t t)
+{
+  double *ph = a->node_ph_w;
+  for (size_t i = 0; i < a->n_sc_inner; i++)
+    memset(&ph[3 * (size_t)a->sc_inner[i]], 0, 3 * sizeof *ph);
+  const int ovh_on = hr__lease_has_overhead(a->sys);
+  for (size_t s = a->n_scope; s-- > 0;) {
+    size_t k = (size_t)a->scope[s];
+    const hr_tree_node_t *x = &nd[k];
+    double *v = &ph[3 * k];
+    const int three = x->n_phases == 3;
+    if (x->n_children == 0) {
+      double p = a->node_p_w[k];
+      v[0] = three ? p / 3.0 : p;
+      v[1] = v[2] = three ? p / 3.0 : 0.0;
+    } else if (a->any_met && a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns) {
+      /* a meter: its power in the leaves' terms with the overheads back,
+       * spread as its node is (its own image takes its measured current) */
+      double p = a->node_p_w[k] + (ovh_on ? hr_lease_sys_overhead_w(a->sys, k) : 0.0);
+      v[0] = three ? p / 3.0 : p;
+      v[1] = v[2] = three ? p / 3.0 : 0.0;
+    } else {
+      double own = ovh_on ? hr__lease_ovh_own_w(a->sys, k) : 0.0;
+      if (three) {
+        for (int q = 0; q < 3; q++)
+          v[q] += own / 3.0;
+      } else {
+        v[0] += v[1] + v[2] + own;
+        v[1] = v[2] = 0.0;
+      }
+    }
+    if (k == a->node)
+      continue;
+    const int32_t ps[2] = {a->par[k], a->par_b[k]};
+    double fa = 1.0;
+    if (ps[0] >= 0 && ps[1] >= 0) {
+      fa = 0.5;
+      if (lost) {
+        int up_a = !(nd[ps[0]].feed & lost), up_b = !(nd[ps[1]].feed & lost);
+        if (up_a != up_b)
+          fa = up_a ? 1.0 : 0.0;
+      }
+    }
+    for (int j = 0; j < 2; j++) {
+      if (ps[j] < 0)
+        continue;
+      const double f = j == 0 ? fa : 1.0 - fa;
+      double *w = &ph[3 * (size_t)ps[j]];
+      if (nd[ps[j]].n_phases != 3) {
+        w[0] += f * (v[0] + v[1] + v[2]);
+      } else if (three) {
+        for (int q = 0; q < 3; q++)
+          w[q] += f * v[q];
+      } else {
+        const double tot = f * v[0], ll = tot * 0.57735026918962576;
+        switch (j == 1 ? x->phase_b : x->phase) {
+        case HR_PHASE_A:
+          w[0] += tot;
+          break;
+        case HR_PHASE_B:
+          w[1] += tot;
+          break;
+        case HR_PHASE_C:
+          w[2] += tot;
+          break;
+        case HR_PHASE_AB:
+          w[0] += ll;
+          w[1] += ll;
+          break;
+        case HR_PHASE_BC:
+          w[1] += ll;
+          w[2] += ll;
+          break;
+        case HR_PHASE_CA:
+          w[2] += ll;
+          w[0] += ll;
+          break;
+        default:
+          for (int q = 0; q < 3; q++)
+            w[q] += tot / 3.0;
+        }
+      }
+    }
+  }
+}
+
 /* Dynamo's performance-aware cut of cut_w below node c: the lowest priority
  * group first; inside a group, high-bucket-first: GPUs bucketed by their
  * power (bucket_w), the cut spread evenly over the highest bucket, the next
@@ -2072,6 +2184,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   }
   if (acc_k >= 0)
     a->node_p_w[acc_k] = acc;
+  if (a->node_ph_w && dt_s > 0.0)
+    phase_powers(a, nd, lost, t);
   if (dt_s > 0.0) {
     for (size_t s = 0; s < a->n_dev_scope; s++) {
       size_t k = (size_t)a->dev_scope[s];
@@ -2081,6 +2195,12 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
       double p_w = a->node_p_w[k];
       if (nd[k].n_children > 0 && (ovh_on || eff < 1.0))
         p_w = (p_w + (ovh_on ? hr_lease_sys_overhead_w(a->sys, k) : 0.0)) / eff;
+      if (a->node_ph_w && nd[k].n_children > 0) {
+        /* an unbalanced tree: the hottest conductor's current (a three-phase
+         * node's power as if every conductor carried that one's) */
+        const double *v = &a->node_ph_w[3 * k];
+        p_w = (nd[k].n_phases == 3 ? 3.0 * fmax(v[0], fmax(v[1], v[2])) : v[0]) / eff;
+      }
       double i_a = hr_tree_node_current_a(&nd[k], p_w / a->cfg.lease.budget.pf);
       if (a->met_t_ns[k] != INT64_MIN && t - a->met_t_ns[k] <= a->cfg.stale_ns &&
           a->met_i_a[k] > 0.0)
@@ -2110,13 +2230,25 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (a->pred)
     forecast = hr_predictor_push(a->pred, node_p);
   if (a->grid) {
+    /* The grid sees the site's input: the GPUs' power with the base loads,
+     * through the supplies (hr_lease_sys_set_overhead, budget.eff). */
+    double site_w = node_p;
+    if (ovh_on || eff < 1.0) {
+      double o = 0.0;
+      if (ovh_on && a->node == HR_AGENT_WHOLE_TREE)
+        for (size_t r = 0; r < a->n_roots; r++)
+          o += hr_lease_sys_overhead_w(a->sys, (size_t)a->roots[r]);
+      else if (ovh_on)
+        o = hr_lease_sys_overhead_w(a->sys, a->node);
+      site_w = (node_p + o) / eff;
+    }
     hr_grid_status_t gs;
-    hr_grid_monitor_push(a->grid, node_p, &gs);
+    hr_grid_monitor_push(a->grid, site_w, &gs);
     if (gs.settled &&
         (gs.violations & ~(unsigned)(HR_GRID_VIOL_RAMP | HR_GRID_VIOL_MAX | HR_GRID_VIOL_MIN)))
       a->grid_hold_ns = t + (int64_t)(a->cfg.grid_hold_s * 1e9);
     if (a->bc_on)
-      band_step(a, t, node_p, &gs);
+      band_step(a, t, site_w, &gs);
   }
 
   /* Is a decision due? */

@@ -12,6 +12,9 @@
 #include "headroom/sim.h"
 #include "sim/sim_int.h"
 
+/* run_once's answer for a count the control agent refuses (not an HR_ERR_*). */
+#define HR__SIM_REFUSED 1000
+
 /* ---- spread order ----------------------------------------------------------------- */
 
 /* A node's leaves in spread order, cut into blocks (sibling leaves stay
@@ -311,7 +314,18 @@ static void poll_sample(void *user, const hr_sim_sample_t *smp)
 static int run_once(searcher_t *S, const hr_scenario_t *sc, run_out_t *o)
 {
   hr_sim_t *sim = NULL;
-  int rc = hr_sim_create(sc, S->tree, S->acfg, &sim, S->diag);
+  hr_diag_t own;
+  memset(&own, 0, sizeof own);
+  if (S->diag)
+    memset(S->diag, 0, sizeof *S->diag);
+  int rc = hr_sim_create(sc, S->tree, S->acfg, &sim, S->diag ? S->diag : &own);
+  /* A count the control agent refuses (its floors and the told base loads
+   * do not fit some limit) is the count's failure, not the scenario's. */
+  if (rc == HR_ERR_RANGE && !strcmp((S->diag ? S->diag : &own)->field, "supply.budget_base_w")) {
+    if (S->diag)
+      memset(S->diag, 0, sizeof *S->diag);
+    return HR__SIM_REFUSED;
+  }
   poll_ctx_t pc = {S, sim};
   if (rc == HR_OK)
     rc = S->cfg->poll_stop ? hr_sim_run(sim, poll_sample, &pc) : hr_sim_run(sim, NULL, NULL);
@@ -428,10 +442,9 @@ static int trial(searcher_t *S, int g, int *ok)
   double t0 = now_s();
   run_out_t r;
   int rc = run_once(S, &sc, &r);
-  if (rc == HR_ERR_RANGE && S->diag && !strcmp(S->diag->field, "supply.budget_base_w")) {
+  if (rc == HR__SIM_REFUSED) {
     /* The policy cannot run this many GPUs: their lowest caps and the base
-     * loads it is told do not fit some limit (a count, not a scenario, at
-     * fault: a failed trial).  Nothing ran. */
+     * loads it is told do not fit some limit.  Nothing ran. */
     hr_sim_trial_t t = {.gpus = g,
                         .fail = HR_SIM_FAIL_REFUSED,
                         .work_frac = NAN,
@@ -444,7 +457,6 @@ static int trial(searcher_t *S, int g, int *ok)
                         .cont_t_s = NAN,
                         .ttft_p99_s = NAN,
                         .tbt_p99_s = NAN};
-    memset(S->diag, 0, sizeof *S->diag);
     *ok = 0;
     return record(S, &t, t0);
   }
@@ -519,6 +531,8 @@ static int trial(searcher_t *S, int g, int *ok)
     cs.duration_s = cont_len_s(S, &S->sc->contingencies[c]);
     run_out_t cr;
     rc = run_once(S, &cs, &cr);
+    if (rc == HR__SIM_REFUSED)
+      rc = HR_ERR_RANGE; /* (the base run at this count was not refused) */
     if (rc != HR_OK)
       return rc;
     if (S->abandoned) {

@@ -763,7 +763,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (s->sup.base_w > 0.0)
     s->loss_on = 1;
-  s->sup_on = s->pf_on || s->loss_on;
+  /* (a base the policies are told needs the supplies found even when the
+   * physics has none) */
+  s->sup_on = s->pf_on || s->loss_on || s->sup.budget_base_w > 0.0;
   if (s->pf_on) {
     s->ph_q = calloc(3 * s->n, sizeof *s->ph_q);
     s->cont_va = malloc(s->n * sizeof *s->cont_va);
@@ -865,14 +867,14 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
        * shares are not in phase with their line-to-neutral voltages (+-30
        * degrees), which the supplies' reactive power does not model. */
       int32_t pa = s->nd[s->slot_node[k]].parent, pb = s->nd[s->slot_node[k]].parent_b;
-      if (s->pf_on && s->slot_phase[k] >= HR_PHASE_AB && s->slot_phase[k] <= HR_PHASE_CA) {
+      if (s->slot_phase[k] >= HR_PHASE_AB && s->slot_phase[k] <= HR_PHASE_CA) {
         const char *id = s->nd[s->slot_node[k]].id;
         char name[64];
         snprintf(name, sizeof name, "%.63s", id);
         hr_sim_destroy(s);
-        return fail(diag, HR_ERR_RANGE, "supply.pf",
-                    "GPU '%s' is a line-to-line load: a power factor below 1 is modelled for "
-                    "line-to-neutral and three-phase loads only",
+        return fail(diag, HR_ERR_RANGE, s->pf_on ? "supply.pf" : "supply",
+                    "GPU '%s' is a line-to-line load: a power factor below 1, losses and base "
+                    "loads are modelled for line-to-neutral and three-phase loads only",
                     name);
       }
       if (pa >= 0)
@@ -1054,8 +1056,11 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
    * a real agent is told its site's. */
   if (s->sup.budget_pf > 0.0 || s->sup.n_pf > 0)
     ac.lease.budget.pf = hr__sim_told_pf(&s->sup);
-  /* and the supplies' efficiency (the curve's lowest unless stated) */
-  if (s->sup.budget_eff > 0.0 || s->sup.n_eff > 0)
+  /* and the supplies' efficiency (the curve's lowest unless stated); no
+   * control and static caps read no budget and are not told (so that the
+   * GPUs' floors need not fit the budgets less the losses) */
+  const int reads_budgets = acfg->policy != HR_LOOP_NONE && acfg->policy != HR_LOOP_STATIC;
+  if ((s->sup.budget_eff > 0.0 || s->sup.n_eff > 0) && reads_budgets)
     ac.lease.budget.eff = hr__sim_told_eff(&s->sup);
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
@@ -1132,8 +1137,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   const double told_base = s->sup.budget_base_w >= 0.0 ? s->sup.budget_base_w : s->sup.base_w;
   /* (no control and static caps never read a budget: not told, so that a
    * count whose floors would not fit with the base loads still runs) */
-  if (s->sup_on && told_base > 0.0 && acfg->policy != HR_LOOP_NONE &&
-      acfg->policy != HR_LOOP_STATIC) {
+  if (s->sup_on && told_base > 0.0 && reads_budgets) {
     size_t *sn = malloc(s->n * sizeof *sn), cnt = 0;
     double *sw = malloc(s->n * sizeof *sw);
     if (!sn || !sw) {
@@ -1244,12 +1248,14 @@ static double supply_eff(const hr_sim_t *s, double x)
   return s->sup.n_eff ? curve_at(s->sup.eff_load, s->sup.eff, s->sup.n_eff, x) : 1.0;
 }
 
+static inline void gpu_to_phases(double *ph, unsigned phase, double p);
+
 /* Supply k's input (loss_on): its own GPUs' power on its conductors (ph
- * less what its inner children brought, sub_ph) becomes (GPUs + base) /
- * efficiency, each side of a dual-corded supply at its own share of the
- * load (side_a: the A side's), spread over the conductors as the GPUs'
- * power is [M].  An unpowered supply (no GPU power) draws nothing.  Returns
- * the load fraction, (GPUs + base) / (base + its GPUs' highest draw). */
+ * less what its inner children brought, sub_ph) plus its base on its own
+ * conductors becomes (GPUs + base) / efficiency, each side of a
+ * dual-corded supply at its own share of the load (side_a: the A side's).
+ * An unpowered supply (no GPU power) draws nothing.  Returns the load
+ * fraction, (GPUs + base) / (base + its GPUs' highest draw). */
 static double supply_input(const hr_sim_t *s, size_t k, double ph[3], double side_a)
 {
   const double *sb = &s->sub_ph[3 * k];
@@ -1267,9 +1273,15 @@ static double supply_input(const hr_sim_t *s, size_t k, double ph[3], double sid
     in_w += side_a * out_w / supply_eff(s, x * side_a);
   if (side_a < 1.0)
     in_w += (1.0 - side_a) * out_w / supply_eff(s, x * (1.0 - side_a));
-  const double scale = in_w / own_tot;
+  /* The base on the supply's own conductors (a third on each of a
+   * three-phase supply's), as the lease budgets count it; the losses on
+   * each conductor in proportion to what it carries. */
+  double bq[3] = {0.0, 0.0, 0.0};
+  const hr_tree_node_t *x_nd = &s->nd[k];
+  gpu_to_phases(bq, x_nd->n_phases == 3 ? HR_PHASE_ABC : x_nd->phase, s->sup.base_w);
+  const double scale = in_w / out_w;
   for (int q = 0; q < 3; q++)
-    ph[q] = sb[q] + own[q] * scale;
+    ph[q] = sb[q] + (own[q] + bq[q]) * scale;
   return x;
 }
 

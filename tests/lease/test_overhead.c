@@ -253,12 +253,77 @@ static void test_overhead_binds_and_refusals(void **st)
   hr_tree_destroy(t);
 }
 
+/* The per-conductor limits bind: a 25-A root rack (no token of its own)
+ * over a phase-A server and a three-phase server, GPUs rated 875 W (700 W
+ * continuous) all asking 700 W, bases 1.5 and 2.4 kW at eff 0.92.
+ * Conductor A may carry 0.8 x 25 A x 240 V = 4.79 kW: its GPUs at most
+ * 0.92 x 4.79 - 1.5 - 0.8 = 2.11 kW, where they ask 2.8 + 0.93 kW. */
+static void test_overhead_conductor_binds(void **st)
+{
+  (void)st;
+  static const char tt[] =
+      "version: 1\n"
+      "nodes:\n"
+      "  - {id: rack, kind: rack, parent: null, voltage_v: 415, phases: 3, rating_a: 25}\n"
+      "  - {id: s1, kind: server, parent: rack, phases: 1, phase: a}\n"
+      "  - {id: a0, kind: gpu, parent: s1, rating_w: 875}\n"
+      "  - {id: a1, kind: gpu, parent: s1, rating_w: 875}\n"
+      "  - {id: a2, kind: gpu, parent: s1, rating_w: 875}\n"
+      "  - {id: a3, kind: gpu, parent: s1, rating_w: 875}\n"
+      "  - {id: s3, kind: server, parent: rack}\n"
+      "  - {id: t0, kind: gpu, parent: s3, rating_w: 875}\n"
+      "  - {id: t1, kind: gpu, parent: s3, rating_w: 875}\n"
+      "  - {id: t2, kind: gpu, parent: s3, rating_w: 875}\n"
+      "  - {id: t3, kind: gpu, parent: s3, rating_w: 875}\n";
+  hr_tree_t *t = NULL;
+  hr_diag_t e;
+  assert_int_equal(hr_tree_load_buffer(tt, sizeof tt - 1, "c.yaml", &t, &e), HR_OK);
+  const double eff = 0.92, b1 = 1500.0, b3 = 2400.0;
+  hr_lease_sys_t *s = sys_new(t, eff);
+  const size_t nodes[2] = {idx(t, "s1"), idx(t, "s3")};
+  const double base[2] = {b1, b3};
+  assert_int_equal(hr_lease_sys_set_overhead(s, nodes, base, 2, 0), HR_OK);
+  const size_t nn = hr_tree_count(t);
+  double dem[16];
+  for (size_t k = 0; k < nn; k++)
+    dem[k] = hr_tree_node(t, k)->n_children ? 0.0 : 700.0;
+  const int64_t now = 1000000;
+  assert_int_equal(hr_lease_sys_rebalance(s, dem, now), HR_OK);
+  double ph[3] = {0.0, 0.0, 0.0};
+  for (size_t k = 0; k < nn; k++) {
+    const hr_tree_node_t *x = hr_tree_node(t, k);
+    if (x->n_children)
+      continue;
+    double cap = hr_lease_sys_cap_w(s, k, now);
+    if (x->parent == (int32_t)nodes[0])
+      ph[0] += cap;
+    else
+      for (int q = 0; q < 3; q++)
+        ph[q] += cap / 3.0;
+  }
+  const double cont_q = 0.8 * 25 * 415 / SQRT3; /* one conductor's continuous limit */
+  const double room_a = eff * cont_q - b1 - b3 / 3.0;
+  print_message("conductor A: GPUs %.1f W (room %.1f W), with the bases through the supplies "
+                "%.1f W of %.1f W\n",
+                ph[0], room_a, (ph[0] + b1 + b3 / 3.0) / eff, cont_q);
+  near(hr_lease_sys_budget(s, idx(t, "rack"))->phase_w[0], room_a, 1e-6);
+  assert_true(ph[0] < 2800.0 + 2800.0 / 3.0); /* it binds */
+  assert_true(ph[0] <= room_a + 1e-6);
+  /* the conductor's load, (GPUs + bases) / eff, within its limit, and
+   * within a server's token (1 kW) of it */
+  assert_true((ph[0] + b1 + b3 / 3.0) / eff <= cont_q * (1 + 1e-9));
+  assert_true(ph[0] > room_a - 1000.0);
+  hr_lease_sys_destroy(s);
+  hr_tree_destroy(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_eff),
       cmocka_unit_test(test_overhead_limits),
       cmocka_unit_test(test_overhead_binds_and_refusals),
+      cmocka_unit_test(test_overhead_conductor_binds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,11 +164,43 @@ def safety(tmp):
                   "budgets ignore the base load or the losses" % tag)
 
 
+def unbalanced(tmp):
+    """A three-phase server whose GPUs sit six on phase a, one on b, one on
+    c, at 700 W each (4.2 kW on conductor a: 17.5 A at 240 V against a
+    16-A LI rack breaker, whose image follows each conductor), with and
+    without 3 kW of base (a third on each conductor), 3000 s.  The agent's
+    image of the breaker must carry the hottest conductor's current: with
+    the balanced share of the total (7.8 A) the policy never cut, the
+    breaker reached 0.99 of its trip without a base and tripped at 251 s
+    with one."""
+    tree = ("version: 1\nnodes:\n"
+            "  - {id: rack, kind: rack, parent: null, voltage_v: 415, phases: 3, rating_a: 16,\n"
+            "     device: {type: trip_unit, curve: LI, in_a: 16, tr_s: 8, ii: 10}}\n"
+            "  - {id: s0, kind: server, parent: rack}\n")
+    for g, ph in enumerate("aaaaaabc"):
+        tree += ("  - {id: g%d, kind: gpu, parent: s0, phases: 1, phase: %s, rating_w: 700}\n"
+                 % (g, ph))
+    write(tmp, "tree-unbal.yaml", tree)
+    work = "  - {kind: batch, gpus: [0, 8], power_w: 700}\n"
+    for base in (0, 3000):
+        sup = "supply: {base_w: %d}\n" % base if base else ""
+        for pol in ("headroom", "lease-3band"):
+            tag = "unbal-%d-%s" % (base, pol)
+            d = run(tmp, tag, write(tmp, tag + ".yaml", scenario("tree-unbal.yaml", sup, work, 3000)),
+                    pol)
+            th = float(d["nodes"]["rack"]["max_thermal"])
+            print("unbalanced, base %4d W, %-11s trips %d, work %.4f, max thermal %.4f"
+                  % (base, pol, d["trips"], d["work_frac"], th))
+            check(d["trips"] == 0 and th < 0.9,
+                  "unbalanced, base %d, %s: trips %d, thermal %.4f" % (base, pol, d["trips"], th))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         physics(tmp)
         dual_corded(tmp)
         safety(tmp)
+        unbalanced(tmp)
     if fails:
         print("FAIL:\n  " + "\n  ".join(fails))
         sys.exit(1)
