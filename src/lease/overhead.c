@@ -49,7 +49,8 @@ int hr_lease_sys_set_overhead(hr_lease_sys_t *s, const size_t *nodes, const doub
   }
   if (count == 0)
     return HR_OK;
-  if (!s->ovh_own) {
+  const int fresh = !s->ovh_own; /* allocated here: freed again on a refusal */
+  if (fresh) {
     double *own = calloc(s->n, sizeof *own), *sum = calloc(s->n, sizeof *sum);
     double *ph = calloc(4 * (s->n_ph ? s->n_ph : 1), sizeof *ph);
     if (!own || !sum || !ph) {
@@ -78,6 +79,12 @@ int hr_lease_sys_set_overhead(hr_lease_sys_t *s, const size_t *nodes, const doub
     memcpy(s->ovh_own, old, s->n * sizeof *old);
     free(old);
     ovh_sum(s);
+    if (fresh) {
+      free(s->ovh_own);
+      free(s->ovh_w);
+      free(s->ovh_ph);
+      s->ovh_own = s->ovh_w = s->ovh_ph = NULL;
+    }
     hr__lease_budgets_all(s);
     return rc;
   }

@@ -210,6 +210,11 @@ static void test_overhead_binds_and_refusals(void **st)
   const double eff = 0.9, base = 2000.0;
   hr_lease_sys_t *s = sys_new(t, eff);
   const size_t srv = idx(t, "s"), rack = idx(t, "rack"), g0 = idx(t, "g0");
+  /* a first call refused leaves no overhead behind */
+  const double too_much = 5000.0, lim0 = hr_lease_sys_budget(s, rack)->limit_w;
+  assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &too_much, 1, 0), HR_ERR_RANGE);
+  near(hr_lease_sys_budget(s, rack)->limit_w, lim0, 0.0);
+  near(hr_lease_sys_overhead_w(s, rack), 0.0, 0.0);
   assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &base, 1, 0), HR_OK);
   size_t nn = hr_tree_count(t);
   double dem[16];
