@@ -1081,25 +1081,18 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if (s->tel_per_ns > 0 && ac.settle_ns < settle)
     ac.settle_ns = settle;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
-  if (rc != HR_OK && ac.lease.budget.eff < 1.0) {
-    char e[32];
-    snprintf(e, sizeof e, "%g", ac.lease.budget.eff);
+  if (rc != HR_OK && (ac.lease.budget.eff < 1.0 || ac.lease.budget.pf < 1.0)) {
+    /* The usual cause: at that efficiency or power factor the GPUs' floors
+     * no longer fit some limit in watts. */
+    const int by_eff = ac.lease.budget.eff < 1.0;
+    char why[160];
+    snprintf(why, sizeof why,
+             "the control agent refused the tree at %s %g (do the GPUs' lowest caps fit every "
+             "limit at it?)",
+             by_eff ? "supply efficiency" : "power factor",
+             by_eff ? ac.lease.budget.eff : ac.lease.budget.pf);
     hr_sim_destroy(s);
-    return fail(diag, rc, "supply.budget_eff",
-                "the control agent refused the tree at supply efficiency %s (do the GPUs' lowest "
-                "caps fit every limit at it?)",
-                e);
-  }
-  if (rc != HR_OK && ac.lease.budget.pf < 1.0) {
-    /* The usual cause: at that power factor the GPUs' floors no longer fit
-     * some limit in watts. */
-    char pf[32];
-    snprintf(pf, sizeof pf, "%g", ac.lease.budget.pf);
-    hr_sim_destroy(s);
-    return fail(diag, rc, "supply.budget_pf",
-                "the control agent refused the tree at power factor %s (do the GPUs' lowest "
-                "caps fit every limit at it?)",
-                pf);
+    return fail(diag, rc, by_eff ? "supply.budget_eff" : "supply.budget_pf", "%s", why);
   }
   if (rc != HR_OK) {
     hr_sim_destroy(s);

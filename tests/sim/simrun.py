@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import subprocess
+import sys
 
 BIN = os.environ.get("HR_BIN", "build/headroom")
 fails = []
@@ -53,3 +54,11 @@ def run(tmp, tag, scen, policy):
         d["nodes"] = {n["node"]: n for n in csv.DictReader(f)}
     d["dir"] = out
     return d
+
+
+def finish():
+    """Prints the failures (exit 1) or ok."""
+    if fails:
+        print("FAIL:\n  " + "\n  ".join(fails))
+        sys.exit(1)
+    print("ok")

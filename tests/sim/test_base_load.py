@@ -34,12 +34,11 @@ import csv
 import json
 import math
 import os
-import sys
 import tempfile
 
 import numpy as np
 
-from simrun import check, fails, rack_tree, run, write
+from simrun import check, finish, rack_tree, run, write
 
 EFF = [[0.1, 0.85], [0.5, 0.94], [1.0, 0.92]]
 PF = [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]
@@ -201,10 +200,7 @@ def main():
         dual_corded(tmp)
         safety(tmp)
         unbalanced(tmp)
-    if fails:
-        print("FAIL:\n  " + "\n  ".join(fails))
-        sys.exit(1)
-    print("ok")
+    finish()
 
 
 if __name__ == "__main__":

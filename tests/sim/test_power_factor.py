@@ -35,12 +35,11 @@ import csv
 import json
 import math
 import os
-import sys
 import tempfile
 
 import numpy as np
 
-from simrun import check, fails, rack_tree, run, write
+from simrun import check, finish, rack_tree, run, write
 
 CURVE = [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]
 
@@ -215,10 +214,7 @@ def main():
         layouts(tmp)
         cont_limits(tmp)
         safety(tmp)
-    if fails:
-        print("FAIL:\n  " + "\n  ".join(fails))
-        sys.exit(1)
-    print("ok")
+    finish()
 
 
 if __name__ == "__main__":
