@@ -871,8 +871,9 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         const char *id = s->nd[s->slot_node[k]].id;
         char name[64];
         snprintf(name, sizeof name, "%.63s", id);
+        const char *field = s->pf_on ? "supply.pf" : "supply";
         hr_sim_destroy(s);
-        return fail(diag, HR_ERR_RANGE, s->pf_on ? "supply.pf" : "supply",
+        return fail(diag, HR_ERR_RANGE, field,
                     "GPU '%s' is a line-to-line load: a power factor below 1, losses and base "
                     "loads are modelled for line-to-neutral and three-phase loads only",
                     name);
