@@ -30,6 +30,19 @@ for _s in range(2):
         TREE += "  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (_s, _g, _s)
 
 
+# A 2N pair of feeds, each a UPS and a 63-A PDU, and one dual-corded server
+# of eight 700-W GPUs on both PDUs.
+TREE_2N = ("version: 1\nredundancy: 2n\nnodes:\n"
+           "  - {id: ups-a, kind: ups, parent: null, feed: a, voltage_v: 415, phases: 3, rating_a: 400}\n"
+           "  - {id: pdu-a, kind: pdu, parent: ups-a,\n"
+           "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+           "  - {id: ups-b, kind: ups, parent: null, feed: b, voltage_v: 415, phases: 3, rating_a: 400}\n"
+           "  - {id: pdu-b, kind: pdu, parent: ups-b,\n"
+           "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
+           "  - {id: s0, kind: server, parent: pdu-a, parent_b: pdu-b}\n"
+           + "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % _g for _g in range(8)))
+
+
 def rack_tree(rack_a):
     return TREE.replace("RACK_A", str(rack_a))
 

@@ -38,7 +38,7 @@ import tempfile
 
 import numpy as np
 
-from simrun import check, finish, rack_tree, run, write
+from simrun import TREE_2N, check, finish, rack_tree, run, write
 
 EFF = [[0.1, 0.85], [0.5, 0.94], [1.0, 0.92]]
 PF = [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]
@@ -107,16 +107,7 @@ def physics(tmp):
 
 
 def dual_corded(tmp):
-    tree = ("version: 1\nredundancy: 2n\nnodes:\n"
-            "  - {id: ups-a, kind: ups, parent: null, feed: a, voltage_v: 415, phases: 3, rating_a: 400}\n"
-            "  - {id: pdu-a, kind: pdu, parent: ups-a,\n"
-            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
-            "  - {id: ups-b, kind: ups, parent: null, feed: b, voltage_v: 415, phases: 3, rating_a: 400}\n"
-            "  - {id: pdu-b, kind: pdu, parent: ups-b,\n"
-            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
-            "  - {id: s0, kind: server, parent: pdu-a, parent_b: pdu-b}\n")
-    tree += "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % g for g in range(8))
-    write(tmp, "tree-2n.yaml", tree)
+    write(tmp, "tree-2n.yaml", TREE_2N)
     work = "  - {kind: batch, gpus: [0, 8], power_w: 500}\n"
     sup = "supply: {base_w: 1000, efficiency: %s}\n" % json.dumps(EFF)
     out_w = 8 * 500.0 + 1000.0

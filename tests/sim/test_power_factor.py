@@ -39,7 +39,7 @@ import tempfile
 
 import numpy as np
 
-from simrun import check, finish, rack_tree, run, write
+from simrun import TREE_2N, check, finish, rack_tree, run, write
 
 CURVE = [[0.1, 0.80], [0.5, 0.95], [1.0, 0.99]]
 
@@ -122,16 +122,7 @@ def layouts(tmp):
     # 2N: server s0 on pdu-a and pdu-b, 8 GPUs at 350 W: each side's supplies
     # at 0.25 of the server's 5.6 kW (PF 0.625) while both feeds are up; all
     # of it on side a (load 0.5, PF 0.75) once feed b is lost at 1 s.
-    tree = ("version: 1\nredundancy: 2n\nnodes:\n"
-            "  - {id: ups-a, kind: ups, parent: null, feed: a, voltage_v: 415, phases: 3, rating_a: 400}\n"
-            "  - {id: pdu-a, kind: pdu, parent: ups-a,\n"
-            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
-            "  - {id: ups-b, kind: ups, parent: null, feed: b, voltage_v: 415, phases: 3, rating_a: 400}\n"
-            "  - {id: pdu-b, kind: pdu, parent: ups-b,\n"
-            "     device: {type: trip_unit, curve: LI, in_a: 63, tr_s: 8, ii: 10}}\n"
-            "  - {id: s0, kind: server, parent: pdu-a, parent_b: pdu-b}\n")
-    tree += "".join("  - {id: g%d, kind: gpu, parent: s0, rating_w: 700}\n" % g for g in range(8))
-    write(tmp, "tree-2n.yaml", tree)
+    write(tmp, "tree-2n.yaml", TREE_2N)
     for tag, ev, side, p_side, x in (("2n", "", "pdu-b", 1400.0, 0.25),
                                      ("2n-lost", "events:\n  - {kind: feed_loss, feed: b, at_s: 1}\n",
                                       "pdu-a", 2800.0, 0.5)):
