@@ -1929,11 +1929,29 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   a->st.supply_clamps++;
 }
 
+/* The overheads (hr_lease_sys_set_overhead) at and below the agent's node,
+ * or every root's: what the site draws besides the GPUs, before losses. */
+static double site_ovh_w(const hr_agent_t *a)
+{
+  if (!hr__lease_has_overhead(a->sys))
+    return 0.0;
+  if (a->node != HR_AGENT_WHOLE_TREE)
+    return hr_lease_sys_overhead_w(a->sys, a->node);
+  double o = 0.0;
+  for (size_t r = 0; r < a->n_roots; r++)
+    o += hr_lease_sys_overhead_w(a->sys, (size_t)a->roots[r]);
+  return o;
+}
+
 static void supply_clamp(hr_agent_t *a, int64_t t)
 {
+  /* The supply's limit and ramp are the site's input; the caps are the
+   * GPUs' watts: less the overheads, through the supplies (budget.eff). */
+  const double eff = a->cfg.lease.budget.eff;
   if (isfinite(a->sup_lim_w))
-    envelope_clamp(a, t, a->sup_lim_w, a->sup_ramp_w_per_s, &a->sup_env_w, &a->sup_dmin_cur_w,
-                   &a->sup_dmin_prev_w, &a->sup_t_ns, &a->sup_bucket_ns, &a->sup_new);
+    envelope_clamp(a, t, a->sup_lim_w * eff - site_ovh_w(a), a->sup_ramp_w_per_s * eff,
+                   &a->sup_env_w, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_t_ns,
+                   &a->sup_bucket_ns, &a->sup_new);
   /* The grid's ramp limit (cfg.grid_ramp_caps): the lease layer holds the
    * grants' total to the ramp, but grants above what the GPUs draw let the
    * draw itself step (a checkpoint's end, a restart); the envelope keeps
@@ -2233,15 +2251,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     /* The grid sees the site's input: the GPUs' power with the base loads,
      * through the supplies (hr_lease_sys_set_overhead, budget.eff). */
     double site_w = node_p;
-    if (ovh_on || eff < 1.0) {
-      double o = 0.0;
-      if (ovh_on && a->node == HR_AGENT_WHOLE_TREE)
-        for (size_t r = 0; r < a->n_roots; r++)
-          o += hr_lease_sys_overhead_w(a->sys, (size_t)a->roots[r]);
-      else if (ovh_on)
-        o = hr_lease_sys_overhead_w(a->sys, a->node);
-      site_w = (node_p + o) / eff;
-    }
+    if (ovh_on || eff < 1.0)
+      site_w = (node_p + site_ovh_w(a)) / eff;
     hr_grid_status_t gs;
     hr_grid_monitor_push(a->grid, site_w, &gs);
     if (gs.settled &&

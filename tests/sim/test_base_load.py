@@ -185,12 +185,32 @@ def unbalanced(tmp):
                   "unbalanced, base %d, %s: trips %d, thermal %.4f" % (base, pol, d["trips"], th))
 
 
+def generator(tmp):
+    """scenarios/utility-outage.yaml (256 GPUs on a 90-kW generator that
+    takes 30 kW/s) with 800 W of base a server and the efficiency curve:
+    the generator's rating and ramp hold the site's input, so the agent's
+    envelope on the caps is the rating x eff less the base loads, its ramp
+    x eff.  Held in the GPUs' watts at the generator's figures, the site drew
+    more than 90 kW for 5 s and the generator tripped."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "scenarios", "utility-outage.yaml")) as f:
+        text = f.read().replace("tree: trees/", "tree: %s/" % os.path.join(root, "scenarios", "trees"))
+    text += "supply: {base_w: 800, efficiency: %s}\n" % json.dumps(EFF)
+    d = run(tmp, "gen", write(tmp, "gen.yaml", text), "headroom")
+    print("utility outage, base 800 W: trips %d, generator trips %d, over its rating %.3f s, "
+          "work %.4f" % (d["trips"], d["gen_trips"], d["gen_over_s"], d["work_frac"]))
+    check(d["trips"] == 0 and d["gen_trips"] == 0 and d["gen_over_s"] < 0.1,
+          "utility outage with base loads: trips %d, generator over %.3f s"
+          % (d["trips"], d["gen_over_s"]))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         physics(tmp)
         dual_corded(tmp)
         safety(tmp)
         unbalanced(tmp)
+        generator(tmp)
     finish()
 
 
