@@ -129,7 +129,11 @@ struct hr_agent {
   int static_done;
   /* supply limit (hr_agent_set_supply): INFINITY when none */
   double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
-  double cap_min_sum_w; /* the leaves' cap_min_w summed in leaf order (envelope_clamp) */
+  /* the leaves' cap_min_w x env_w8 summed in leaf order (envelope_clamp) */
+  double cap_min_sum_w;
+  /* per leaf, 1 where a GPU is installed, 0 for a slot without one
+   * (hr__agent_set_absent): the envelopes' sums weigh each leaf by it */
+  double *env_w8;
   double sup_dmin_cur_w, sup_dmin_prev_w; /* lowest draw in this and the last 1-s bucket */
   int64_t sup_t_ns, sup_bucket_ns;
   int sup_new;
@@ -637,6 +641,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->env_w8);
   free(a->rp_w);
   free(a->want_w);
   free(a->want_t_ns);
@@ -830,13 +835,16 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
+  a->env_w8 = malloc(m * sizeof *a->env_w8);
   a->rp_w = calloc(m, sizeof *a->rp_w);
   a->want_w = calloc(m, sizeof *a->want_w);
   a->want_t_ns = malloc(m * sizeof *a->want_t_ns);
   for (size_t k = 0; a->want_t_ns && k < m; k++)
     a->want_t_ns[k] = INT64_MIN;
+  for (size_t k = 0; a->env_w8 && k < m; k++)
+    a->env_w8[k] = 1.0;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
-      !a->prio || !a->scr_w || !a->rp_w) {
+      !a->prio || !a->scr_w || !a->env_w8 || !a->rp_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -931,6 +939,19 @@ void hr__agent_set_plain(hr_agent_t *a, int on)
     if (a->sys)
       hr__lease_set_plain(a->sys, a->plain); /* every rebalance in full */
   }
+}
+
+int hr__agent_set_absent(hr_agent_t *a, size_t leaf)
+{
+  if (!a || leaf >= a->n_leaves)
+    return HR_ERR_RANGE;
+  if (a->env_w8[leaf] != 0.0) {
+    a->env_w8[leaf] = 0.0;
+    a->cap_min_sum_w = 0.0;
+    for (size_t k = 0; k < a->n_leaves; k++)
+      a->cap_min_sum_w += a->env_w8[k] * a->cap_min_w[k];
+  }
+  return HR_OK;
 }
 
 void hr__agent_set_power_fn(hr_agent_t *a, hr__agent_power_fn fn, void *ctx)
@@ -1874,13 +1895,14 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   const int64_t stale = a->cfg.stale_ns;
   const double *restrict pw = a->p_w, *restrict capw = a->cap_w;
   const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
+  const double *restrict w8 = a->env_w8; /* 0: no GPU there, nothing to draw */
   double *restrict scr = a->scr_w;
   double draw = 0.0, floor_w = 0.0;
   for (size_t k = 0; k < n; k++) {
     int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
     double p = fresh ? pw[k] : (isnan(capw[k]) ? cmax[k] : capw[k]);
-    draw += p;
-    floor_w += p > cmin[k] ? p : cmin[k];
+    draw += w8[k] * p;
+    floor_w += w8[k] * (p > cmin[k] ? p : cmin[k]);
   }
   if (*is_new) {
     *env_w = floor_w;
@@ -1913,11 +1935,11 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   for (size_t k = 0; k < n; k++) {
     double c = scr[k] < cmin[k] ? cmin[k] : scr[k];
     scr[k] = c > cmax[k] ? cmax[k] : c;
-    sum += scr[k];
+    sum += w8[k] * scr[k];
   }
   if (a->plain)
     for (size_t k = 0; k < n; k++)
-      mins += cmin[k];
+      mins += w8[k] * cmin[k];
   if (sum <= *env_w)
     return;
   /* Below the sum of the minima no cap can help: every GPU at its minimum. */
@@ -1925,7 +1947,8 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   if (f < 0.0)
     f = 0.0;
   for (size_t k = 0; k < a->n_leaves; k++)
-    a->scr_w[k] = a->cap_min_w[k] + (a->scr_w[k] - a->cap_min_w[k]) * f;
+    if (a->env_w8[k] != 0.0)
+      a->scr_w[k] = a->cap_min_w[k] + (a->scr_w[k] - a->cap_min_w[k]) * f;
   a->st.supply_clamps++;
 }
 

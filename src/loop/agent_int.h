@@ -27,4 +27,13 @@ void hr__agent_set_lease_plain(hr_agent_t *a, int on);
 typedef int (*hr__agent_power_fn)(void *ctx, size_t n, int64_t t_ns, double *p_w);
 void hr__agent_set_power_fn(hr_agent_t *a, hr__agent_power_fn fn, void *ctx);
 
+/* Leaf `leaf` (0 .. hr_agent_leaf_count - 1) is a slot without a GPU: it
+ * draws nothing, ever, so the supply and grid-ramp envelopes on the caps
+ * leave it out (its lowest cap is power no GPU draws).  Its caps are still
+ * sent and its lease floor is the caller's (hr_lease_sys_set_floor).  For
+ * the simulator's capacity search, whose tree has a slot for every GPU it
+ * may try; a deployment's tree lists the GPUs installed.  HR_ERR_RANGE
+ * for a leaf out of range. */
+int hr__agent_set_absent(hr_agent_t *a, size_t leaf);
+
 #endif

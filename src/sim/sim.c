@@ -1121,6 +1121,8 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
    * only the GPUs installed). */
   for (size_t k = (size_t)s->n_pop; k < s->n_slots; k++) {
     rc = hr_lease_sys_set_floor(hr_agent_lease_sys(s->agent), (size_t)s->slot_node[k], 0.0, 0);
+    if (rc == HR_OK) /* nor any share of the supply or grid-ramp envelopes */
+      rc = hr__agent_set_absent(s->agent, (size_t)s->slot_dev[k]);
     if (rc != HR_OK) {
       hr_sim_destroy(s);
       return fail(diag, rc, "gpus", "%s", "the lease system refused an empty slot's zero floor");
