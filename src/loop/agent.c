@@ -1394,14 +1394,16 @@ static inline int cap_same(const hr_agent_t *a, size_t k, double cap)
   return !isnan(a->cap_w[k]) && fabs(cap - a->cap_w[k]) <= a->cfg.cap_eps_w;
 }
 
-/* Sends leaf k's cap when it changed by more than cap_eps_w. */
-static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decision_why_t why)
+/* Sends leaf k's cap when it changed by more than cap_eps_w, or, with
+ * fall 1, when it falls at all. */
+static size_t send_cap_x(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decision_why_t why,
+                         int fall)
 {
   if (cap < a->cap_min_w[k])
     cap = a->cap_min_w[k];
   if (cap > a->cap_max_w[k])
     cap = a->cap_max_w[k];
-  if (cap_same(a, k, cap))
+  if (cap_same(a, k, cap) && !(fall && cap < a->cap_w[k]))
     return 0;
   int rc = hr_actuator_set_cap(a->act, (int)k, cap, t);
   hr_agent_decision_t d = {t, k, (size_t)a->leaf_node[k], cap, a->cap_w[k], a->p_w[k], why, rc};
@@ -1420,6 +1422,11 @@ static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decisi
   if (a->fn)
     a->fn(a->fn_user, &d);
   return 1;
+}
+
+static size_t send_cap(hr_agent_t *a, size_t k, double cap, int64_t t, hr_decision_why_t why)
+{
+  return send_cap_x(a, k, cap, t, why, 0);
 }
 
 /* Every coordinator rounds a grant down to its tier's token (a cut too), so
@@ -1966,23 +1973,44 @@ static double site_ovh_w(const hr_agent_t *a)
   return o;
 }
 
-static void supply_clamp(hr_agent_t *a, int64_t t)
+/* The envelopes on the caps in a->scr_w.  Returns 1 when the caps in force
+ * would still exceed one: a cap within cap_eps_w of its new value is not
+ * sent (cap_same), so each may stay up to cap_eps_w above it, and with the
+ * caps' sum at a generator's rating that is an overload that trips it (256
+ * GPUs, 43 W over for 5 s); the caller then sends every fall, however
+ * small. */
+static int supply_clamp(hr_agent_t *a, int64_t t)
 {
   /* The supply's limit and ramp are the site's input; the caps are the
    * GPUs' watts: less the overheads, through the supplies (budget.eff). */
   const double eff = a->cfg.lease.budget.eff;
-  if (isfinite(a->sup_lim_w))
+  double env = INFINITY;
+  if (isfinite(a->sup_lim_w)) {
     envelope_clamp(a, t, a->sup_lim_w * eff - site_ovh_w(a), a->sup_ramp_w_per_s * eff,
                    &a->sup_env_w, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_t_ns,
                    &a->sup_bucket_ns, &a->sup_new);
+    env = a->sup_env_w;
+  }
   /* The grid's ramp limit (cfg.grid_ramp_caps): the lease layer holds the
    * grants' total to the ramp, but grants above what the GPUs draw let the
    * draw itself step (a checkpoint's end, a restart); the envelope keeps
    * the caps' sum within one ramp-window's rise above the lowest draw of
    * the last one to two seconds. */
-  if (a->grd_ramp_w_per_s > 0.0)
+  if (a->grd_ramp_w_per_s > 0.0) {
     envelope_clamp(a, t, INFINITY, a->grd_ramp_w_per_s, &a->grd_env_w, &a->grd_dmin_cur_w,
                    &a->grd_dmin_prev_w, &a->grd_t_ns, &a->grd_bucket_ns, &a->grd_new);
+    if (a->grd_env_w < env)
+      env = a->grd_env_w;
+  }
+  if (!isfinite(env))
+    return 0;
+  /* (the envelopes left every scr_w[k] within the leaf's cap range) */
+  double in_force = 0.0;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    if (a->env_w8[k] != 0.0)
+      in_force += cap_same(a, k, a->scr_w[k]) ? a->cap_w[k] : a->scr_w[k];
+  /* (beyond the sums' rounding) */
+  return in_force > env + 1e-9 * fabs(env);
 }
 
 int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns)
@@ -2060,12 +2088,12 @@ static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double nod
       return 0;
     }
     (void)hr_lease_sys_cap_w_many(a->sys, a->leaf_node, a->n_leaves, t, a->scr_w);
-    supply_clamp(a, t);
+    int fall = supply_clamp(a, t);
     /* send_cap's own test first (most caps do not move): the call only for
      * the caps that change. */
     for (size_t k = 0; k < a->n_leaves; k++)
-      if (!cap_same(a, k, a->scr_w[k]))
-        sent += send_cap(a, k, a->scr_w[k], t, why);
+      if (!cap_same(a, k, a->scr_w[k]) || (fall && a->scr_w[k] < a->cap_w[k]))
+        sent += send_cap_x(a, k, a->scr_w[k], t, why, fall);
     break;
   }
   }

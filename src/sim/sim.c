@@ -2067,7 +2067,10 @@ int hr_sim_step(hr_sim_t *s)
      * overload_s [M]: a dip of one step takes back only dt (1 - M^2) of
      * the overload's clock, so an overload that dips and comes back is not
      * restarted from zero (a definite reset did exactly that). */
-    if (site_p > s->gen_w) {
+    /* Above the rating by more than the sums' rounding: a load held at
+     * the rating itself (caps summed to it, drawn in another order) is not
+     * an overload. */
+    if (site_p > s->gen_w * (1.0 + 1e-9)) {
       s->gen_over_s += dt;
       s->gen_over_run_s += dt;
       if (s->gen_over_run_s >= s->gen_overload_s) {
