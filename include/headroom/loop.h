@@ -327,7 +327,10 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
  * second of ramp above the lowest draw of the last one to two seconds (the generator's load
  * acceptance), so the load can never step faster than the generator takes it.  Caps are cut
  * proportionally above their minimum; lease policies only (the baselines know nothing of it).
- * limit_w = INFINITY clears it. Returns HR_OK or HR_ERR_INVALID_ARG. */
+ * The sum is of the caps in force: a fall smaller than cfg.cap_eps_w is sent too when the
+ * caps left unsent would hold the sum above the limit (at the limit itself, n GPUs could
+ * otherwise sit up to n x cap_eps_w over it).  limit_w = INFINITY clears it. Returns HR_OK
+ * or HR_ERR_INVALID_ARG. */
 HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);
 
 /* Events the agent cannot see itself (HR_EVENT_* of lease.h: a utility

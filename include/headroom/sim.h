@@ -153,8 +153,16 @@ typedef struct hr_sim_supply_cfg {
   double budget_eff;    /* the efficiency every policy's budgets assume (hr_budget_cfg_t.eff):
                            0.5..1; 0 (default): the curve's lowest, 1 without one */
   double budget_base_w; /* the base load every policy is told (hr_lease_sys_set_overhead);
-                           >= 0; negative (hr_scenario_init's -1): base_w.  A zeroed struct
-                           tells 0: set it with base_w, or start from hr_scenario_init */
+                           >= 0; negative (hr_scenario_init's -1): the most it draws,
+                           base_w + base_busy_w.  A zeroed struct tells 0: set it with
+                           base_w, or start from hr_scenario_init */
+  /* A base that moves with the work: base_busy_w more at the supply's GPUs' full load, in
+   * proportion to their load fraction u = their power / (n x cap_max_w), through a first-order
+   * lag of base_tau_s (CPUs follow the work at once, fans the GPUs' heat over tens of
+   * seconds [M]); it starts at the first step's u.  The supply's load fraction for the
+   * curves is then output / (base_w + base_busy_w + n x cap_max_w). */
+  double base_busy_w; /* >= 0 [W], default 0 (a constant base) */
+  double base_tau_s;  /* >= 0 [s], default 0 (no lag) */
 } hr_sim_supply_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */

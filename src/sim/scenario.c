@@ -215,6 +215,10 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
       rc = get_num(P, v, "supply.base_w", 0, 1e7, &u->base_w);
     else if (!strcmp(key, "budget_base_w"))
       rc = get_num(P, v, "supply.budget_base_w", 0, 1e7, &u->budget_base_w);
+    else if (!strcmp(key, "base_busy_w"))
+      rc = get_num(P, v, "supply.base_busy_w", 0, 1e7, &u->base_busy_w);
+    else if (!strcmp(key, "base_tau_s"))
+      rc = get_num(P, v, "supply.base_tau_s", 0, 1e6, &u->base_tau_s);
     else
       return sfail(P, k, HR_ERR_PARSE, "supply", "unknown key '%.60s'", key);
     if (rc != HR_OK)
@@ -508,7 +512,7 @@ void hr_scenario_init(hr_scenario_t *sc)
   sc->gpu.clock_decode_exp = 0.1;
   sc->line_hz = 50;
   sc->wave_fs_hz = 8000;
-  sc->supply.budget_base_w = -1; /* base_w */
+  sc->supply.budget_base_w = -1; /* the most the base draws */
 }
 
 void hr_scenario_free(hr_scenario_t *sc)

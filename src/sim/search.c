@@ -188,7 +188,7 @@ int hr_sim_static_count(const hr_scenario_t *sc, const hr_tree_t *tree, double d
    * losses"). */
   const double gpu_w = sc->gpu.cap_max_w;
   const hr_sim_supply_cfg_t *u = &sc->supply;
-  const double base_w = u->budget_base_w >= 0.0 ? u->budget_base_w : u->base_w;
+  const double base_w = hr__sim_told_base_w(u);
   const double eff = hr__sim_told_eff(u);
   rc = HR_OK;
   for (size_t g = 0; g < n_slots; g++) {

@@ -100,6 +100,10 @@ struct hr_sim {
    * supply's conductors carry more than its GPUs draw */
   int sup_on, loss_on;
   double *ph_q, *sup_max_w;
+  /* supply.base_busy_w > 0: per supply node the lagged load fraction of
+   * its GPUs that moves its base (-1 before its first powered step), and
+   * the lag's step factor 1 - exp(-dt / base_tau_s); base_f NULL otherwise */
+  double *base_f, base_a;
   double *sub_ph; /* 3 per node: the real power its inner children put on it [W] (sup_on) */
   /* per node (pf_on): the continuous limit of its current rating alone [VA]
    * and of its watt rating and file budget alone [W] (INFINITY: none): the
@@ -615,6 +619,7 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->cont_va);
   free(s->cont_pw);
   free(s->sup_max_w);
+  free(s->base_f);
   free(s->powered);
   free(s->res);
   free(s->i2_as);
@@ -750,18 +755,21 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (!(s->sup.n_eff >= 0 && s->sup.n_eff <= HR_SIM_PF_POINTS_MAX) ||
       !(s->sup.budget_eff == 0.0 || (s->sup.budget_eff >= 0.5 && s->sup.budget_eff <= 1.0)) ||
-      !(s->sup.base_w >= 0.0 && s->sup.base_w <= 1e7) || !(s->sup.budget_base_w <= 1e7)) {
+      !(s->sup.base_w >= 0.0 && s->sup.base_w <= 1e7) || !(s->sup.budget_base_w <= 1e7) ||
+      !(s->sup.base_busy_w >= 0.0 && s->sup.base_busy_w <= 1e7) ||
+      !(s->sup.base_tau_s >= 0.0 && s->sup.base_tau_s <= 1e6)) {
     hr_sim_destroy(s);
     return fail(diag, HR_ERR_RANGE, "supply", "%s",
                 "efficiency points outside 0..32, budget_eff outside 0.5..1 (0: the curve's "
-                "lowest), or base_w or budget_base_w outside ..1e7 W");
+                "lowest), base_w, base_busy_w or budget_base_w outside ..1e7 W, or base_tau_s "
+                "outside 0..1e6 s");
   }
   if (!curve_ok(s->sup.eff_load, s->sup.eff, s->sup.n_eff, 0.5, &s->loss_on)) {
     hr_sim_destroy(s);
     return fail(diag, HR_ERR_RANGE, "supply.efficiency", "%s",
                 "an efficiency outside 0.5..1 or load fractions not increasing within 0..10");
   }
-  if (s->sup.base_w > 0.0)
+  if (s->sup.base_w > 0.0 || s->sup.base_busy_w > 0.0)
     s->loss_on = 1;
   /* (a base the policies are told needs the supplies found even when the
    * physics has none) */
@@ -782,6 +790,17 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       hr_sim_destroy(s);
       return HR_ERR_NOMEM;
     }
+  }
+  if (s->sup.base_busy_w > 0.0) {
+    s->base_f = malloc(s->n * sizeof *s->base_f);
+    if (!s->base_f) {
+      hr_sim_destroy(s);
+      return HR_ERR_NOMEM;
+    }
+    for (size_t k = 0; k < s->n; k++)
+      s->base_f[k] = -1.0; /* the first step's load fraction */
+    const double dt_s = (double)s->step_ns * 1e-9;
+    s->base_a = s->sup.base_tau_s > 0.0 ? -expm1(-dt_s / s->sup.base_tau_s) : 1.0;
   }
 
   /* Slots: the leaves under every root, in tree order (the agent's order). */
@@ -1130,7 +1149,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   /* Every populated supply's base load, as the operator states it: the
    * lease budgets keep it off what they grant (lease.h). */
-  const double told_base = s->sup.budget_base_w >= 0.0 ? s->sup.budget_base_w : s->sup.base_w;
+  const double told_base = hr__sim_told_base_w(&s->sup);
   /* (no control and static caps never read a budget: not told, so that a
    * count whose floors would not fit with the base loads still runs) */
   if (s->sup_on && told_base > 0.0 && reads_budgets) {
@@ -1252,7 +1271,7 @@ static inline void gpu_to_phases(double *ph, unsigned phase, double p);
  * dual-corded supply at its own share of the load (side_a: the A side's).
  * An unpowered supply (no GPU power) draws nothing.  Returns the load
  * fraction, (GPUs + base) / (base + its GPUs' highest draw). */
-static double supply_input(const hr_sim_t *s, size_t k, double ph[3], double side_a)
+static double supply_input(hr_sim_t *s, size_t k, double ph[3], double side_a)
 {
   const double *sb = &s->sub_ph[3 * k];
   double own[3], own_tot = 0.0;
@@ -1262,8 +1281,17 @@ static double supply_input(const hr_sim_t *s, size_t k, double ph[3], double sid
   }
   if (!(own_tot > 0.0))
     return 0.0;
-  const double out_w = own_tot + s->sup.base_w;
-  const double x = out_w / (s->sup_max_w[k] + s->sup.base_w);
+  double base_w = s->sup.base_w;
+  if (s->base_f) {
+    /* The base that moves with the work, through its lag (one step of
+     * the exact first-order response to a held input). */
+    const double u = own_tot / s->sup_max_w[k];
+    double *f = &s->base_f[k];
+    *f = *f < 0.0 ? u : *f + (u - *f) * s->base_a;
+    base_w += s->sup.base_busy_w * *f;
+  }
+  const double out_w = own_tot + base_w;
+  const double x = out_w / (s->sup_max_w[k] + s->sup.base_w + s->sup.base_busy_w);
   double in_w = 0.0;
   if (side_a > 0.0)
     in_w += side_a * out_w / supply_eff(s, x * side_a);
@@ -1274,7 +1302,7 @@ static double supply_input(const hr_sim_t *s, size_t k, double ph[3], double sid
    * each conductor in proportion to what it carries. */
   double bq[3] = {0.0, 0.0, 0.0};
   const hr_tree_node_t *x_nd = &s->nd[k];
-  gpu_to_phases(bq, x_nd->n_phases == 3 ? HR_PHASE_ABC : x_nd->phase, s->sup.base_w);
+  gpu_to_phases(bq, x_nd->n_phases == 3 ? HR_PHASE_ABC : x_nd->phase, base_w);
   const double scale = in_w / out_w;
   for (int q = 0; q < 3; q++)
     ph[q] = sb[q] + (own[q] + bq[q]) * scale;

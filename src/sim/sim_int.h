@@ -173,4 +173,11 @@ int hr__sim_spread_order(const hr_tree_t *tree, int32_t *slot_node, size_t n_slo
  * (INFINITY when nothing does): sim.c, hr_sim_node_result_t.sustain_trip_a. */
 double hr__sim_ultimate_trip_a(const hr_device_cfg_t *cfg);
 
+/* The base load a supply's policies are told (hr_sim_supply_cfg_t
+ * budget_base_w; negative: the most it draws). */
+static inline double hr__sim_told_base_w(const hr_sim_supply_cfg_t *u)
+{
+  return u->budget_base_w >= 0.0 ? u->budget_base_w : u->base_w + u->base_busy_w;
+}
+
 #endif

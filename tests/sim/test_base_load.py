@@ -204,9 +204,78 @@ def generator(tmp):
           % (d["trips"], d["gen_over_s"]))
 
 
+def moving(tmp):
+    """A base that moves with the work (base_busy_w, base_tau_s): two
+    servers of a 63-A rack, s0's eight GPUs idle (70 W) until 10 s, then at
+    600 W, s1's idle throughout.  Its base is 400 W plus 1200 W x f, f the GPUs' load fraction
+    u = power / (8 x 700 W) through a first-order lag of 20 s; its input
+    (GPUs + base) / eff(x), x = (GPUs + base) / (400 + 1200 + 8 x 700).  The
+    oracle: f(t) = u1 + (u0 - u1) exp(-(t - 10) / 20) from u0 = 0.1 (s1
+    at u0 throughout), the site the sum of the two inputs, the
+    continuous response (the GPUs' ramp to 600 W, a few ms, is left out: a
+    few tenths of a watt).  Then with no lag (base_tau_s 0) the base steps
+    with the load, and base_busy_w 0 written out changes nothing.  Then
+    safety at the limit: the 16-A rack of the safety case above, whose 16
+    GPUs want 700 W, with 300 W of base at idle and 1200 W more at full
+    load (the safety case's 1.5 kW at full load): told the most the base
+    draws (the default) no trip; told its idle 300 W, the rack trips."""
+    write(tmp, "tree-63.yaml", rack_tree(63))
+    work = "  - {kind: batch, gpus: [0, 8], power_w: 600, start_s: 10}\n"
+    for tau in (20.0, 0.0):
+        sup = ("supply: {base_w: 400, base_busy_w: 1200, base_tau_s: %g, efficiency: %s}\n"
+               % (tau, json.dumps(EFF)))
+        d = run(tmp, "mv%g" % tau, write(tmp, "mv%g.yaml" % tau,
+                                         scenario("tree-63.yaml", sup, work, 80)), "none")
+        with open(os.path.join(d["dir"], "timeseries.csv")) as f:
+            rows = list(csv.DictReader(f))
+        t = np.array([float(r["t_s"]) for r in rows])
+        got = np.array([float(r["site_p_w"]) for r in rows])
+        keep = (t > 0.5) & (np.abs(t - 10.0) > 0.05)
+        t, got = t[keep], got[keep]
+        g = np.where(t < 10.0, 8 * 70.0, 8 * 600.0)
+        u0, u1 = 8 * 70.0 / 5600.0, 8 * 600.0 / 5600.0
+        fr = np.where(t < 10.0, u0,
+                      u1 + (u0 - u1) * (np.exp(-(t - 10.0) / tau) if tau > 0 else 0.0))
+        out = g + 400.0 + 1200.0 * fr
+        idle = 8 * 70.0 + 400.0 + 1200.0 * u0  # s1, idle throughout
+        want = (out / interp(EFF, out / (400.0 + 1200.0 + 5600.0))
+                + idle / interp(EFF, idle / (400.0 + 1200.0 + 5600.0)))
+        err = np.max(np.abs(got - want))
+        i63 = np.argmin(np.abs(t - (10.0 + tau))) if tau > 0 else None
+        print("moving base, tau %g s: input %.1f W idle, %.1f W at the end (want %.1f, %.1f), "
+              "largest error %.3f W%s" % (tau, got[0], got[-1], want[0], want[-1], err,
+                                          ", at 10 s + tau %.1f W (want %.1f)" %
+                                          (got[i63], want[i63]) if i63 is not None else ""))
+        check(err <= 1.0, "moving base, tau %g: the input is %.3f W off the lag's" % (tau, err))
+    a = run(tmp, "mv-b0", write(tmp, "mv-b0.yaml", scenario(
+        "tree-63.yaml", "supply: {base_w: 400, base_busy_w: 0, base_tau_s: 5}\n", work, 12)), "headroom")
+    b = run(tmp, "mv-c", write(tmp, "mv-c.yaml", scenario(
+        "tree-63.yaml", "supply: {base_w: 400}\n", work, 12)), "headroom")
+    for f in ("timeseries.csv", "nodes.csv"):
+        with open(os.path.join(a["dir"], f)) as x1, open(os.path.join(b["dir"], f)) as y1:
+            check(x1.read() == y1.read(), "base_busy_w 0 changes %s" % f)
+
+    write(tmp, "tree-16.yaml", rack_tree(16))
+    work = "  - {kind: batch, gpus: [0, 16], power_w: 700}\n"
+    phys = "base_w: 300, base_busy_w: 1200, base_tau_s: 30, efficiency: %s" % json.dumps(EFF)
+    for tag, told in (("told-most", ""), ("told-idle", "budget_base_w: 300, ")):
+        sup = "supply: {%s%s}\n" % (told, phys)
+        d = run(tmp, "mv-" + tag, write(tmp, "mv-%s.yaml" % tag,
+                                        scenario("tree-16.yaml", sup, work, 600)), "headroom")
+        r = d["nodes"]["rack"]
+        print("moving base, %-9s trips %d (rack at %s s), work %.4f, max thermal %s"
+              % (tag, d["trips"], r["trip_t_s"], d["work_frac"], r["max_thermal"]))
+        if tag == "told-most":
+            check(d["trips"] == 0 and float(r["max_thermal"]) < 0.95,
+                  "moving base told its most: trips %d, thermal %s" % (d["trips"], r["max_thermal"]))
+        else:
+            check(r["tripped"] == "1", "moving base told its idle base: the rack does not trip")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         physics(tmp)
+        moving(tmp)
         dual_corded(tmp)
         safety(tmp)
         unbalanced(tmp)
