@@ -163,6 +163,13 @@ typedef struct hr_sim_supply_cfg {
    * curves is then output / (base_w + base_busy_w + n x cap_max_w). */
   double base_busy_w; /* >= 0 [W], default 0 (a constant base) */
   double base_tau_s;  /* >= 0 [s], default 0 (no lag) */
+  /* The server's power supplies, sharing its load equally (N+1, N+N): psus of psu_w each,
+   * a dual-corded server's split evenly over its two cords (psus even), so each supply's
+   * load fraction, where the curves are read, is output / (psus x psu_w) while every cord
+   * is up and output / (psus / 2 x psu_w) on one cord.  psus 0 (default): one supply per
+   * cord sized for the whole server, base_w + base_busy_w + n x cap_max_w. */
+  int psus;     /* 0..64 */
+  double psu_w; /* > 0 [W] with psus > 0 */
 } hr_sim_supply_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */

@@ -219,6 +219,10 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
       rc = get_num(P, v, "supply.base_busy_w", 0, 1e7, &u->base_busy_w);
     else if (!strcmp(key, "base_tau_s"))
       rc = get_num(P, v, "supply.base_tau_s", 0, 1e6, &u->base_tau_s);
+    else if (!strcmp(key, "psus"))
+      rc = get_int(P, v, "supply.psus", 1, 64, &u->psus);
+    else if (!strcmp(key, "psu_w"))
+      rc = get_num(P, v, "supply.psu_w", 1, 1e6, &u->psu_w);
     else
       return sfail(P, k, HR_ERR_PARSE, "supply", "unknown key '%.60s'", key);
     if (rc != HR_OK)

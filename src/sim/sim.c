@@ -769,7 +769,14 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     return fail(diag, HR_ERR_RANGE, "supply.efficiency", "%s",
                 "an efficiency outside 0.5..1 or load fractions not increasing within 0..10");
   }
-  if (s->sup.base_w > 0.0 || s->sup.base_busy_w > 0.0)
+  if (!(s->sup.psus >= 0 && s->sup.psus <= 64) ||
+      (s->sup.psus > 0 && !(s->sup.psu_w > 0.0 && s->sup.psu_w <= 1e6)) ||
+      (s->sup.psus == 0 && s->sup.psu_w != 0.0)) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "supply.psus", "%s",
+                "psus (1..64) and psu_w (0..1e6 W) go together");
+  }
+  if (s->sup.base_w > 0.0 || s->sup.base_busy_w > 0.0 || s->sup.psus > 0)
     s->loss_on = 1;
   /* (a base the policies are told needs the supplies found even when the
    * physics has none) */
@@ -903,6 +910,17 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
         s->sup_max_w[pb] += s->g.cap_max_w;
     }
   }
+  /* A dual-corded supply's psus split evenly over its cords. */
+  for (size_t k = 0; s->sup_on && s->sup.psus % 2 && k < s->n; k++)
+    if (s->sup_max_w[k] > 0.0 && s->nd[k].parent_b >= 0) {
+      char name[64];
+      snprintf(name, sizeof name, "%.63s", s->nd[k].id);
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "supply.psus",
+                  "server '%s' is dual-corded: an odd number of supplies does not split evenly "
+                  "over its two cords",
+                  name);
+    }
   const double per_ms = s->g.telemetry_period_ms, win_ms = s->g.telemetry_window_ms;
   if (!(per_ms >= 0.0 && per_ms <= 60000.0)) {
     hr_sim_destroy(s);
@@ -1291,7 +1309,12 @@ static double supply_input(hr_sim_t *s, size_t k, double ph[3], double side_a)
     base_w += s->sup.base_busy_w * *f;
   }
   const double out_w = own_tot + base_w;
-  const double x = out_w / (s->sup_max_w[k] + s->sup.base_w + s->sup.base_busy_w);
+  /* A cord's supplies: psus x psu_w over the cords, else one sized for
+   * the whole server (each side's at side x x, below) */
+  const double cord_w = s->sup.psus > 0
+                            ? s->sup.psus * s->sup.psu_w / (s->node_pb[k] >= 0 ? 2.0 : 1.0)
+                            : s->sup_max_w[k] + s->sup.base_w + s->sup.base_busy_w;
+  const double x = out_w / cord_w;
   double in_w = 0.0;
   if (side_a > 0.0)
     in_w += side_a * out_w / supply_eff(s, x * side_a);

@@ -12,7 +12,11 @@ computation with NumPy.
    energy the sum of the inputs (the site draws more than its GPUs).  Then a
    dual-corded server, whose two sides' supplies each run at half its load
    (each at the efficiency of half the load fraction) while both feeds are
-   up, and the survivor at all of it after a feed loss.
+   up, and the survivor at all of it after a feed loss; the same with four
+   supplies sharing the load (psus, psu_w), and three on one cord; an odd
+   count on a dual-corded server refused.  A base that moves with the
+   work (base_busy_w, base_tau_s) against the lag's closed form, and told
+   its idle part alone the budgets trip the rack ("moving").
 2. base_w 0 and efficiency 1 written out change nothing: every output file
    equals the run without them, byte for byte.
 3. Safety at the limit: a 16-A rack breaker (pickup 16 A) at 415 V under 16
@@ -34,10 +38,12 @@ import csv
 import json
 import math
 import os
+import subprocess
 import tempfile
 
 import numpy as np
 
+import simrun
 from simrun import TREE_2N, check, finish, rack_tree, run, write
 
 EFF = [[0.1, 0.85], [0.5, 0.94], [1.0, 0.92]]
@@ -121,6 +127,35 @@ def dual_corded(tmp):
         got = float(d["nodes"][side]["max_kw"]) * 1e3
         print("%s: %s %.1f W (want %.1f)" % (tag, side, got, want))
         check(abs(got - want) <= 1.0, "%s: %s %.1f W, want %.1f" % (tag, side, got, want))
+    # Four 2.2-kW supplies sharing the load, two on each cord: each at
+    # out / 8.8 kW while both feeds are up, at out / 4.4 kW on one (the
+    # default sizes each cord's for the whole server, 6.6 kW: the supplies
+    # run at other points of the curve and the inputs differ).
+    sup = "supply: {base_w: 1000, efficiency: %s, psus: 4, psu_w: 2200}\n" % json.dumps(EFF)
+    for tag, ev, side, want in (
+            ("2n-psus", "", "pdu-b", 0.5 * out_w / interp(EFF, out_w / 8800.0)),
+            ("2n-psus-lost", "events:\n  - {kind: feed_loss, feed: b, at_s: 1}\n", "pdu-a",
+             out_w / interp(EFF, out_w / 4400.0))):
+        d = run(tmp, tag, write(tmp, tag + ".yaml", scenario("tree-2n.yaml", sup, work, 2, ev)),
+                "none")
+        got = float(d["nodes"][side]["max_kw"]) * 1e3
+        print("%s: %s %.1f W (want %.1f)" % (tag, side, got, want))
+        check(abs(got - want) <= 1.0, "%s: %s %.1f W, want %.1f" % (tag, side, got, want))
+    # one supply on a single-corded server: the whole output on it
+    write(tmp, "tree-63.yaml", rack_tree(63))
+    d = run(tmp, "psus1", write(tmp, "psus1.yaml", scenario(
+        "tree-63.yaml", "supply: {base_w: 1000, efficiency: %s, psus: 3, psu_w: 3000}\n"
+        % json.dumps(EFF), work, 2)), "none")
+    want = out_w / interp(EFF, out_w / 9000.0)
+    got = float(d["nodes"]["s0"]["max_kw"]) * 1e3
+    print("three 3-kW supplies: s0 %.1f W (want %.1f)" % (got, want))
+    check(abs(got - want) <= 1.0, "psus 3: s0 %.1f W, want %.1f" % (got, want))
+    # an odd count on a dual-corded server is refused, naming the field
+    r = subprocess.run([simrun.BIN, "sim", write(tmp, "odd.yaml", scenario(
+        "tree-2n.yaml", "supply: {psus: 3, psu_w: 3000}\n", work, 2)), "--policy", "none",
+        "--report", os.path.join(tmp, "odd"), "--quiet"], capture_output=True, text=True)
+    check(r.returncode == 2 and "supply.psus" in r.stderr and "'s0'" in r.stderr,
+          "odd psus on a dual-corded server: rc %d, %s" % (r.returncode, r.stderr.strip()))
 
 
 def safety(tmp):
