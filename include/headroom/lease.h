@@ -71,6 +71,10 @@ typedef struct hr_budget_cfg {
                             what its conductors carry, its leaves draw that x eff (less the
                             overheads of hr_lease_sys_set_overhead); a leaf's own limits
                             are its own draw (docs/lease.md, "Supply losses and base load") */
+  double eff_max;        /* the supplies' highest efficiency, eff <= x <= 1; default 1.  Only
+                            the control agent's ramp envelopes read it: supplies that run
+                            better at a load's low point than at its high one let the input
+                            rise by more than the watts' rise / eff (docs/loop.md) */
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {

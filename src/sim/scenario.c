@@ -211,6 +211,8 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
       rc = supply_curve(P, v, "efficiency", 0.5, &u->n_eff, u->eff_load, u->eff);
     else if (!strcmp(key, "budget_eff"))
       rc = get_num(P, v, "supply.budget_eff", 0.5, 1, &u->budget_eff);
+    else if (!strcmp(key, "budget_eff_max"))
+      rc = get_num(P, v, "supply.budget_eff_max", 0.5, 1, &u->budget_eff_max);
     else if (!strcmp(key, "base_w"))
       rc = get_num(P, v, "supply.base_w", 0, 1e7, &u->base_w);
     else if (!strcmp(key, "budget_base_w"))

@@ -755,13 +755,16 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (!(s->sup.n_eff >= 0 && s->sup.n_eff <= HR_SIM_PF_POINTS_MAX) ||
       !(s->sup.budget_eff == 0.0 || (s->sup.budget_eff >= 0.5 && s->sup.budget_eff <= 1.0)) ||
+      !(s->sup.budget_eff_max == 0.0 ||
+        (s->sup.budget_eff_max >= 0.5 && s->sup.budget_eff_max <= 1.0)) ||
       !(s->sup.base_w >= 0.0 && s->sup.base_w <= 1e7) || !(s->sup.budget_base_w <= 1e7) ||
       !(s->sup.base_busy_w >= 0.0 && s->sup.base_busy_w <= 1e7) ||
       !(s->sup.base_tau_s >= 0.0 && s->sup.base_tau_s <= 1e6)) {
     hr_sim_destroy(s);
     return fail(diag, HR_ERR_RANGE, "supply", "%s",
-                "efficiency points outside 0..32, budget_eff outside 0.5..1 (0: the curve's "
-                "lowest), base_w, base_busy_w or budget_base_w outside ..1e7 W, or base_tau_s "
+                "efficiency points outside 0..32, budget_eff or budget_eff_max outside 0.5..1 "
+                "(0: the curve's lowest, highest), base_w, base_busy_w or budget_base_w outside "
+                "..1e7 W, or base_tau_s "
                 "outside 0..1e6 s");
   }
   if (!curve_ok(s->sup.eff_load, s->sup.eff, s->sup.n_eff, 0.5, &s->loss_on)) {
@@ -1098,8 +1101,25 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
    * control and static caps read no budget and are not told (so that the
    * GPUs' floors need not fit the budgets less the losses) */
   const int reads_budgets = acfg->policy != HR_LOOP_NONE && acfg->policy != HR_LOOP_STATIC;
-  if ((s->sup.budget_eff > 0.0 || s->sup.n_eff > 0) && reads_budgets)
+  if ((s->sup.budget_eff > 0.0 || s->sup.n_eff > 0) && reads_budgets) {
     ac.lease.budget.eff = hr__sim_told_eff(&s->sup);
+    /* and its highest (the curve's, unless stated) */
+    double e_max = 1.0;
+    if (s->sup.budget_eff_max > 0.0) {
+      e_max = s->sup.budget_eff_max;
+    } else if (s->sup.n_eff > 0) {
+      e_max = ac.lease.budget.eff;
+      for (int i = 0; i < s->sup.n_eff; i++)
+        e_max = fmax(e_max, s->sup.eff[i]);
+    }
+    if (!(e_max >= ac.lease.budget.eff && e_max <= 1.0)) {
+      char b[64];
+      snprintf(b, sizeof b, "%g is below the told efficiency %g", e_max, ac.lease.budget.eff);
+      hr_sim_destroy(s);
+      return fail(diag, HR_ERR_RANGE, "supply.budget_eff_max", "%s", b);
+    }
+    ac.lease.budget.eff_max = e_max;
+  }
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
    * GPUs'.  A lock range's lower end above it is brought down to it. */

@@ -111,6 +111,17 @@ static void test_eff(void **st)
     assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_ERR_RANGE);
     assert_null(bad);
   }
+  /* the highest efficiency: from eff to 1 */
+  const double maxs[] = {0.89, 1.0000001, NAN};
+  c.budget.eff = 0.9;
+  for (size_t j = 0; j < sizeof maxs / sizeof *maxs; j++) {
+    c.budget.eff_max = maxs[j];
+    assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_ERR_RANGE);
+    assert_null(bad);
+  }
+  c.budget.eff_max = 0.9;
+  assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_OK);
+  hr_lease_sys_destroy(bad);
   hr_lease_sys_destroy(s1);
   hr_lease_sys_destroy(s9);
   hr_tree_destroy(t);
