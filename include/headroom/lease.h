@@ -75,6 +75,10 @@ typedef struct hr_budget_cfg {
                             the control agent's ramp envelopes read it: supplies that run
                             better at a load's low point than at its high one let the input
                             rise by more than the watts' rise / eff (docs/loop.md) */
+  double base_per_w;     /* watts of base load that rise with each watt of the leaves' power
+                            (CPUs and fans that follow the GPUs: a server's base at its
+                            busiest less at idle, over its GPUs' highest power), >= 0;
+                            default 0.  Only the agent's ramp envelopes read it */
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {

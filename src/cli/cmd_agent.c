@@ -116,7 +116,7 @@ int cmd_agent(int argc, char **argv)
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0, settle_ms = 0.0;
-  double budget_eff = 1.0, budget_eff_max = 1.0, server_base_w = 0.0;
+  double budget_eff = 1.0, budget_eff_max = 1.0, server_base_w = 0.0, base_per_w = 0.0;
   int skip_cols = 0;
   int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
@@ -181,6 +181,15 @@ int cmd_agent(int argc, char **argv)
        .help = "every server's base load (CPUs, memory, fans; no cap controls it),\n"
                "kept off the budgets of the nodes above it; 0..1e7 (default 0)",
        CLI_RANGE(0, 1e7)},
+      {.name = "--base-per-w",
+       .kind = CLI_DBL,
+       .dst = &base_per_w,
+       .arg = "R",
+       .help = "watts of base load that rise with each watt of the GPUs' power (CPUs\n"
+               "and fans that follow them: a server's base at its busiest less at\n"
+               "idle, over its GPUs' highest power), which the ramp limits' envelopes\n"
+               "read; 0..100 (default 0)",
+       CLI_RANGE(0, 100)},
       {.name = "--settle-ms",
        .kind = CLI_DBL,
        .dst = &settle_ms,
@@ -268,6 +277,7 @@ int cmd_agent(int argc, char **argv)
   acfg.lease.budget.pf = budget_pf;
   acfg.lease.budget.eff = budget_eff;
   acfg.lease.budget.eff_max = budget_eff_max;
+  acfg.lease.budget.base_per_w = base_per_w;
   acfg.settle_ns = (int64_t)llround(settle_ms * 1e6);
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
     return cli_bad(&spec, "--actuator", "unknown actuator '%s' (one of " ACTUATORS ")", act_kind);
@@ -350,6 +360,7 @@ int cmd_agent(int argc, char **argv)
     acfg.lease.budget.pf = budget_pf;
     acfg.lease.budget.eff = budget_eff;
     acfg.lease.budget.eff_max = budget_eff_max;
+    acfg.lease.budget.base_per_w = base_per_w;
   }
   hr_clock_t clk;
   hr_clock_manual(&clk, &c.t_ns);

@@ -1891,8 +1891,9 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
  * its lowest cap) and rises at most at the ramp, never above the limit; caps
  * above it are cut in proportion to their room above their minimum. */
 static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w_per_s,
-                           double k_eff, double ovh_w, double *env_w, double *dmin_cur_w,
-                           double *dmin_prev_w, int64_t *t_ns, int64_t *bucket_ns, int *is_new)
+                           double k_eff, double rho, double ovh_w, double *env_w,
+                           double *dmin_cur_w, double *dmin_prev_w, int64_t *t_ns,
+                           int64_t *bucket_ns, int *is_new)
 {
   /* The least the caps can sum to without cutting a GPU below its draw
    * (a GPU without a fresh reading: its present cap).  The arrays in
@@ -1917,7 +1918,7 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *bucket_ns = t;
     *is_new = 0;
   } else {
-    *env_w += ramp_w_per_s * (double)(t - *t_ns) * 1e-9;
+    *env_w += ramp_w_per_s / (1.0 + rho) * (double)(t - *t_ns) * 1e-9;
   }
   *t_ns = t;
   /* The envelope also follows the draw down: at most the ramp's second
@@ -1932,14 +1933,15 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *dmin_cur_w = draw;
   }
   double lo = *dmin_cur_w < *dmin_prev_w ? *dmin_cur_w : *dmin_prev_w;
-  /* The limit is on the input, (P + base) / eff(load): from lo, at the
-   * best efficiency eff_max, to the caps' sum, at the worst, eff, it rises
-   * by at most ramp / eff exactly when the sum is at most k lo - (1 - k)
-   * base + ramp in the GPUs' watts (ramp_w_per_s is the rate x eff, k =
-   * eff / eff_max; 1 for a flat efficiency, and lo + ramp). */
-  lo = k_eff * lo - (1.0 - k_eff) * ovh_w;
-  if (*env_w > lo + ramp_w_per_s)
-    *env_w = lo + ramp_w_per_s;
+  /* The limit is on the input, (P + base) / eff(load), the base up to
+   * ovh_w and rising by rho per watt of P: from lo, at the best efficiency
+   * eff_max, to the caps' sum S, at the worst, eff, it rises by at most
+   * ramp / eff exactly when S - lo <= (ramp - (1 - k)(lo + base)) / (1 +
+   * rho) in the GPUs' watts (ramp_w_per_s is the rate x eff, k = eff /
+   * eff_max; a flat efficiency and a fixed base: lo + ramp). */
+  const double top = lo + (ramp_w_per_s - (1.0 - k_eff) * (lo + ovh_w)) / (1.0 + rho);
+  if (*env_w > top)
+    *env_w = top;
   if (*env_w > lim_w)
     *env_w = lim_w;
   /* The minima's sum is fixed at creation (cap_min_sum_w, summed in the
@@ -1990,13 +1992,14 @@ static int supply_clamp(hr_agent_t *a, int64_t t)
   /* The supply's limit and ramp are the site's input; the caps are the
    * GPUs' watts: less the overheads, through the supplies (budget.eff). */
   const double eff = a->cfg.lease.budget.eff, k_eff = eff / a->cfg.lease.budget.eff_max;
+  const double rho = a->cfg.lease.budget.base_per_w;
   const int grd = a->grd_ramp_w_per_s > 0.0;
   if (!isfinite(a->sup_lim_w) && !grd)
     return 0;
   const double ovh = site_ovh_w(a);
   double env = INFINITY;
   if (isfinite(a->sup_lim_w)) {
-    envelope_clamp(a, t, a->sup_lim_w * eff - ovh, a->sup_ramp_w_per_s * eff, k_eff, ovh,
+    envelope_clamp(a, t, a->sup_lim_w * eff - ovh, a->sup_ramp_w_per_s * eff, k_eff, rho, ovh,
                    &a->sup_env_w, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_t_ns,
                    &a->sup_bucket_ns, &a->sup_new);
     env = a->sup_env_w;
@@ -2007,7 +2010,7 @@ static int supply_clamp(hr_agent_t *a, int64_t t)
    * the caps' sum within one ramp-window's rise above the lowest draw of
    * the last one to two seconds. */
   if (grd) {
-    envelope_clamp(a, t, INFINITY, a->grd_ramp_w_per_s, k_eff, ovh, &a->grd_env_w,
+    envelope_clamp(a, t, INFINITY, a->grd_ramp_w_per_s, k_eff, rho, ovh, &a->grd_env_w,
                    &a->grd_dmin_cur_w, &a->grd_dmin_prev_w, &a->grd_t_ns, &a->grd_bucket_ns,
                    &a->grd_new);
     if (a->grd_env_w < env)

@@ -1120,6 +1120,15 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     }
     ac.lease.budget.eff_max = e_max;
   }
+  /* and how fast a moving base follows the GPUs, at the supply where it
+   * moves the most per watt of them (the lag left out: a bound) */
+  if (s->sup.base_busy_w > 0.0 && reads_budgets && hr__sim_told_base_w(&s->sup) > 0.0) {
+    double rho = 0.0;
+    for (size_t k = 0; k < s->n; k++)
+      if (s->sup_max_w[k] > 0.0)
+        rho = fmax(rho, s->sup.base_busy_w / s->sup_max_w[k]);
+    ac.lease.budget.base_per_w = fmin(rho, 100.0);
+  }
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
    * GPUs'.  A lock range's lower end above it is brought down to it. */

@@ -122,6 +122,14 @@ static void test_eff(void **st)
   c.budget.eff_max = 0.9;
   assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_OK);
   hr_lease_sys_destroy(bad);
+  /* the base's rise per watt: 0..100 */
+  const double rhos[] = {-0.1, 100.5, NAN};
+  for (size_t j = 0; j < sizeof rhos / sizeof *rhos; j++) {
+    c.budget.base_per_w = rhos[j];
+    bad = NULL;
+    assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_ERR_RANGE);
+    assert_null(bad);
+  }
   hr_lease_sys_destroy(s1);
   hr_lease_sys_destroy(s9);
   hr_tree_destroy(t);

@@ -19,7 +19,12 @@ on the time series: with the curve's highest told, no rise above 8 kW and 0 s
 of ramp violation, work at least 0.99; told a flat efficiency
 (budget_eff_max = budget_eff) the rise exceeds 8 kW (what the setting buys);
 with a flat curve (0.9 everywhere) the told highest equals the lowest and
-the run is the one without the setting, byte for byte.
+the run is the one without the setting, byte for byte.  Then a base that
+follows the GPUs at once (base_busy_w 1200 W a server, no lag, flat 0.9):
+its rise comes with theirs (1200 / 5600 W a watt), and the envelope's rise
+is the ramp / (1 + 0.214); the site rises at most 8 kW (+0.1 %: the agent
+sees the lowest draw at its decisions, 1.8 W over at the end of the start
+ramp).  The build before rose 9.3 kW (14.9 s over the limit).
 
 About 2 s."""
 import os
@@ -86,6 +91,13 @@ def main():
         d, r = go("flat-told", "supply: {efficiency: %s, budget_eff_max: 0.85}" % CURVE)
         check(r > RAMP_W * 1.01, "told a flat 0.85: the site rose only %.1f W (the case does not "
               "test what the highest efficiency buys)" % r)
+        # A base that follows the GPUs at once (300 W at idle, 1.5 kW at full
+        # load a server): each watt of theirs brings 1200 / 5600 W more, and
+        # the envelope's rise is the ramp / (1 + that).
+        d, r = go("moving", "supply: {base_w: 300, base_busy_w: 1200, efficiency: 0.9}")
+        check(r <= RAMP_W * 1.001, "a base following the GPUs: the site rose %.1f W in 1 s" % r)
+        check(d["work_frac"] >= 0.98 and d["trips"] == 0,
+              "a base following the GPUs: work %.4f, trips %d" % (d["work_frac"], d["trips"]))
         a, _ = go("flat", "supply: {efficiency: 0.9}")
         b, _ = go("flat-max", "supply: {efficiency: 0.9, budget_eff_max: 0.9}")
         for f in ("timeseries.csv", "nodes.csv"):
