@@ -47,6 +47,34 @@ def rack_tree(rack_a):
     return TREE.replace("RACK_A", str(rack_a))
 
 
+def site_tree(servers, grid=None, rack_a=100):
+    """A 415-V site (with the grid limits `grid`, a YAML flow mapping, when
+    given), a rack behind an LI trip unit of rack_a amperes, and `servers`
+    servers of eight 700-W GPUs (s0 .. s<n-1>)."""
+    t = ("version: 1\nnodes:\n"
+         "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400%s}\n"
+         "  - {id: rack, kind: rack, parent: site,\n"
+         "     device: {type: trip_unit, curve: LI, in_a: %g, tr_s: 8, ii: 10}}\n"
+         % (",\n     grid: %s" % grid if grid else "", rack_a))
+    for s in range(servers):
+        t += "  - {id: s%d, kind: server, parent: rack}\n" % s
+        t += "".join("  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (s, g, s)
+                     for g in range(8))
+    return t
+
+
+def rise_1s_w(d):
+    """The largest rise of the site's power over 1 s in a run's
+    timeseries.csv, as the grid's ramp is defined: P(t) - P(t - 1 s)
+    (docs/grid.md), at the series' own sample times."""
+    import numpy as np
+    ts = np.genfromtxt(os.path.join(d["dir"], "timeseries.csv"), delimiter=",", names=True,
+                       dtype=None, encoding=None)
+    t, p = ts["t_s"], ts["site_p_w"]
+    w = int(round(1.0 / np.median(np.diff(t))))
+    return float(np.max(p[w:] - p[:-w]))
+
+
 def write(tmp, name, text):
     p = os.path.join(tmp, name)
     with open(p, "w") as f:

@@ -23,32 +23,13 @@ both); no trip; and the site's power rising by at most the limit in any
 fix must not let the caps step the site).
 
 About 3 s."""
-import os
 import tempfile
 
-import numpy as np
-
 import simrun
-from simrun import check, run, write
+from simrun import check, rise_1s_w, run, site_tree, write
 
-SITE = """version: 1
-nodes:
-  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400,
-     grid: {max_ramp_kw_per_s: 8, ramp_window_s: 1}}
-  - {id: rack, kind: rack, parent: site,
-     device: {type: trip_unit, curve: LI, in_a: 100, tr_s: 8, ii: 10}}
-"""
 RAMP_W = 8000.0
-
-
-def tree(servers):
-    t = SITE
-    for s in range(servers):
-        t += "  - {id: s%d, kind: server, parent: rack}\n" % s
-        t += "".join("  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (s, g, s)
-                     for g in range(8))
-    return t
-
+GRID = "{max_ramp_kw_per_s: 8, ramp_window_s: 1}"
 
 SCEN = """version: 1
 name: empty-slots
@@ -63,18 +44,10 @@ workloads:
 """
 
 
-def largest_rise_w(d):
-    ts = np.genfromtxt(os.path.join(d["dir"], "timeseries.csv"), delimiter=",", names=True,
-                       dtype=None, encoding=None)
-    t, p = ts["t_s"], ts["site_p_w"]
-    w = int(round(1.0 / np.median(np.diff(t))))
-    return float(np.max(p[w:] - p[:-w]))
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        write(tmp, "t4.yaml", tree(4))
-        write(tmp, "t2.yaml", tree(2))
+        write(tmp, "t4.yaml", site_tree(4, GRID))
+        write(tmp, "t2.yaml", site_tree(2, GRID))
         for tag, supply in (("gpus", ""),
                             ("base", "supply: {base_w: 500, efficiency: 0.9}")):
             res = {}
@@ -91,7 +64,7 @@ def main():
             for t, d in res.items():
                 check(d["work_frac"] >= 0.99, "%s %s: work %.5f" % (tag, t, d["work_frac"]))
                 check(d["trips"] == 0, "%s %s: %d trips" % (tag, t, d["trips"]))
-                r = largest_rise_w(d)
+                r = rise_1s_w(d)
                 check(r <= RAMP_W * 1.001, "%s %s: the site rose %.0f W in 1 s (limit %.0f)" %
                       (tag, t, r, RAMP_W))
     simrun.finish()

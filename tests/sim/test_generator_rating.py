@@ -28,18 +28,7 @@ import tempfile
 import numpy as np
 
 import simrun
-from simrun import check, run, write
-
-TREE = """version: 1
-nodes:
-  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400}
-  - {id: rack, kind: rack, parent: site,
-     device: {type: trip_unit, curve: LI, in_a: 100, tr_s: 8, ii: 10}}
-"""
-for _s in range(4):
-    TREE += "  - {id: s%d, kind: server, parent: rack}\n" % _s
-    TREE += "".join("  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (_s, _g, _s)
-                    for _g in range(8))
+from simrun import check, run, site_tree, write
 
 SCEN = """version: 1
 name: generator-rating
@@ -59,7 +48,7 @@ POLICIES = ("headroom", "headroom-band", "headroom-flat", "lease-3band")
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        write(tmp, "tree.yaml", TREE)
+        write(tmp, "tree.yaml", site_tree(4))
         for gen_kw in (10, 11.25, 12):
             scen = write(tmp, "gen%s.yaml" % gen_kw, SCEN.replace("GEN_KW", str(gen_kw)))
             gen_w = gen_kw * 1e3

@@ -30,22 +30,8 @@ About 2 s."""
 import os
 import tempfile
 
-import numpy as np
-
 import simrun
-from simrun import check, run, write
-
-TREE = """version: 1
-nodes:
-  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 400,
-     grid: {max_ramp_kw_per_s: 8, ramp_window_s: 1}}
-  - {id: rack, kind: rack, parent: site,
-     device: {type: trip_unit, curve: LI, in_a: 100, tr_s: 8, ii: 10}}
-"""
-for _s in range(2):
-    TREE += "  - {id: s%d, kind: server, parent: rack}\n" % _s
-    TREE += "".join("  - {id: g%d_%d, kind: gpu, parent: s%d, rating_w: 700}\n" % (_s, _g, _s)
-                    for _g in range(8))
+from simrun import check, rise_1s_w, run, site_tree, write
 
 SCEN = """version: 1
 name: ramp-eff
@@ -62,22 +48,14 @@ CURVE = "[[0.4, 0.96], [1.0, 0.85]]"
 RAMP_W = 8000.0
 
 
-def rise_w(d):
-    ts = np.genfromtxt(os.path.join(d["dir"], "timeseries.csv"), delimiter=",", names=True,
-                       dtype=None, encoding=None)
-    t, p = ts["t_s"], ts["site_p_w"]
-    w = int(round(1.0 / np.median(np.diff(t))))
-    return float(np.max(p[w:] - p[:-w]))
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        write(tmp, "tree.yaml", TREE)
+        write(tmp, "tree.yaml", site_tree(2, "{max_ramp_kw_per_s: 8, ramp_window_s: 1}"))
 
         def go(tag, supply):
             d = run(tmp, tag, write(tmp, tag + ".yaml", SCEN.replace("SUPPLY", supply)),
                     "headroom")
-            r = rise_w(d)
+            r = rise_1s_w(d)
             print("%-10s rise %.1f W in 1 s (limit %.0f), ramp violation %.3f s, work %.4f"
                   % (tag, r, RAMP_W, d["ramp_viol_s"], d["work_frac"]))
             return d, r
