@@ -71,14 +71,16 @@ typedef struct hr_budget_cfg {
                             what its conductors carry, its leaves draw that x eff (less the
                             overheads of hr_lease_sys_set_overhead); a leaf's own limits
                             are its own draw (docs/lease.md, "Supply losses and base load") */
-  double eff_max;        /* the supplies' highest efficiency, eff <= x <= 1; default 1.  Only
-                            the control agent's ramp envelopes read it: supplies that run
-                            better at a load's low point than at its high one let the input
-                            rise by more than the watts' rise / eff (docs/loop.md) */
+  double eff_ramp;       /* the supplies' lowest marginal efficiency (output gained per watt
+                            of input, over their load range), 0 < x <= 1, or 0 (default):
+                            eff.  Only the control agent's ramp envelopes (and the grants'
+                            under a grid ramp limit) read it: where the efficiency falls with
+                            load a rise of the output costs more input than rise / eff
+                            (docs/loop.md) */
   double base_per_w;     /* watts of base load that rise with each watt of the leaves' power
                             (CPUs and fans that follow the GPUs: a server's base at its
                             busiest less at idle, over its GPUs' highest power), >= 0;
-                            default 0.  Only the agent's ramp envelopes read it */
+                            default 0, at most 1e6.  Only the agent's ramp envelopes read it */
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {

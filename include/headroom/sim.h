@@ -168,12 +168,13 @@ typedef struct hr_sim_supply_cfg {
    * load fraction, where the curves are read, is output / (psus x psu_w) while every cord
    * is up and output / (psus / 2 x psu_w) on one cord.  psus 0 (default): one supply per
    * cord sized for the whole server, base_w + base_busy_w + n x cap_max_w. */
-  int psus;              /* 0..64 */
-  double psu_w;          /* > 0 [W] with psus > 0 */
-  double budget_eff_max; /* the highest efficiency the policies are told
-                            (hr_budget_cfg_t.eff_max, the agent's ramp envelopes): 0.5..1, at
-                            least the told budget_eff; 0 (default): the curve's highest, or
-                            the told budget_eff if that is higher, 1 without a curve */
+  int psus;               /* 0..64 */
+  double psu_w;           /* > 0 [W] with psus > 0 */
+  double budget_eff_ramp; /* the marginal efficiency the policies' ramp envelopes are told
+                             (hr_budget_cfg_t.eff_ramp): 0.1..1; 0 (default): the curve's
+                             lowest d(output)/d(input), eff^2 / (eff - x eff'(x)) (below its
+                             lowest efficiency where it falls with load), the told budget_eff
+                             without a curve */
 } hr_sim_supply_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */

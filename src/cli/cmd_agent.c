@@ -116,7 +116,7 @@ int cmd_agent(int argc, char **argv)
   const char *tree_path = NULL, *node_id = NULL, *meter_id = NULL, *input = NULL;
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0, settle_ms = 0.0;
-  double budget_eff = 1.0, budget_eff_max = 1.0, server_base_w = 0.0, base_per_w = 0.0;
+  double budget_eff = 1.0, budget_eff_ramp = 0.0, server_base_w = 0.0, base_per_w = 0.0;
   int skip_cols = 0;
   int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
@@ -165,15 +165,15 @@ int cmd_agent(int argc, char **argv)
                "them: such a node's limits allow its GPUs E x what its conductors carry;\n"
                "0.5..1 (default 1: state the supplies' lowest)",
        CLI_RANGE(0.5, 1)},
-      {.name = "--budget-eff-max",
+      {.name = "--budget-eff-ramp",
        .kind = CLI_DBL,
-       .dst = &budget_eff_max,
+       .dst = &budget_eff_ramp,
        .arg = "E",
-       .help = "the supplies' highest efficiency, which the ramp limits' envelopes\n"
-               "read (a supply more efficient at a load's low point lets the input\n"
-               "rise faster than the GPUs' watts / --budget-eff); --budget-eff..1\n"
-               "(default 1)",
-       CLI_RANGE(0.5, 1)},
+       .help = "the supplies' lowest marginal efficiency (output gained per watt of\n"
+               "input), which the ramp limits' envelopes read: where the efficiency\n"
+               "falls with load it is below the lowest efficiency; 0.1..1, or 0\n"
+               "(default): --budget-eff",
+       CLI_RANGE(0, 1)},
       {.name = "--server-base-w",
        .kind = CLI_DBL,
        .dst = &server_base_w,
@@ -188,8 +188,8 @@ int cmd_agent(int argc, char **argv)
        .help = "watts of base load that rise with each watt of the GPUs' power (CPUs\n"
                "and fans that follow them: a server's base at its busiest less at\n"
                "idle, over its GPUs' highest power), which the ramp limits' envelopes\n"
-               "read; 0..100 (default 0)",
-       CLI_RANGE(0, 100)},
+               "read; 0..1e6 (default 0)",
+       CLI_RANGE(0, 1e6)},
       {.name = "--settle-ms",
        .kind = CLI_DBL,
        .dst = &settle_ms,
@@ -271,12 +271,12 @@ int cmd_agent(int argc, char **argv)
     return cli_bad(&spec, "--policy", "'%s' exists in the simulator only (headroom sim)", policy);
   if (hr_sim_policy_cfg(policy, &acfg) != HR_OK)
     return cli_bad(&spec, "--policy", "unknown policy '%s' (one of " POLICIES ")", policy);
-  if (budget_eff_max < budget_eff)
-    return cli_bad(&spec, "--budget-eff-max", "%g is below --budget-eff %g", budget_eff_max,
-                   budget_eff);
+  if (budget_eff_ramp > 0.0 && budget_eff_ramp < 0.1)
+    return cli_bad(&spec, "--budget-eff-ramp", "%g is outside 0.1..1 (0: --budget-eff)",
+                   budget_eff_ramp);
   acfg.lease.budget.pf = budget_pf;
   acfg.lease.budget.eff = budget_eff;
-  acfg.lease.budget.eff_max = budget_eff_max;
+  acfg.lease.budget.eff_ramp = budget_eff_ramp;
   acfg.lease.budget.base_per_w = base_per_w;
   acfg.settle_ns = (int64_t)llround(settle_ms * 1e6);
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
@@ -359,7 +359,7 @@ int cmd_agent(int argc, char **argv)
     hr_sim_policy_cfg("none", &acfg);
     acfg.lease.budget.pf = budget_pf;
     acfg.lease.budget.eff = budget_eff;
-    acfg.lease.budget.eff_max = budget_eff_max;
+    acfg.lease.budget.eff_ramp = budget_eff_ramp;
     acfg.lease.budget.base_per_w = base_per_w;
   }
   hr_clock_t clk;

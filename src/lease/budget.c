@@ -19,7 +19,7 @@ int hr_budget_cfg_init(hr_budget_cfg_t *cfg)
   cfg->inst_margin = 0.85;  /* the draft's "85 % of the instantaneous trip" */
   cfg->pf = 1.0;
   cfg->eff = 1.0;
-  cfg->eff_max = 1.0;
+  cfg->eff_ramp = 0.0; /* eff */
   cfg->base_per_w = 0.0;
   return HR_OK;
 }
@@ -30,8 +30,8 @@ int hr__budget_cfg_check(const hr_budget_cfg_t *c)
       !(c->burst_window_s > 0.0 && c->burst_window_s <= 3600.0) ||
       !(c->burst_margin > 0.0 && c->burst_margin < 1.0) ||
       !(c->inst_margin > 0.0 && c->inst_margin <= 1.0) || !(c->pf > 0.0 && c->pf <= 1.0) ||
-      !(c->eff > 0.0 && c->eff <= 1.0) || !(c->eff_max >= c->eff && c->eff_max <= 1.0) ||
-      !(c->base_per_w >= 0.0 && c->base_per_w <= 100.0) ||
+      !(c->eff > 0.0 && c->eff <= 1.0) || !(c->eff_ramp >= 0.0 && c->eff_ramp <= 1.0) ||
+      !(c->base_per_w >= 0.0 && c->base_per_w <= 1e6) ||
       !(c->cont_window_s >= 0.0 && c->cont_window_s <= 86400.0))
     return HR_ERR_RANGE;
   return HR_OK;

@@ -11,6 +11,14 @@
 
 int hr__budget_cfg_check(const hr_budget_cfg_t *c);
 
+/* The efficiency a rise of the leaves' power reaches the conductors at
+ * (hr_budget_cfg_t.eff_ramp, else eff): what the ramp envelopes scale a
+ * ramp limit on the input by. */
+static inline double hr__budget_ramp_eff(const hr_budget_cfg_t *c)
+{
+  return c->eff_ramp > 0.0 ? c->eff_ramp : c->eff;
+}
+
 /* hr_budget_node with the node's mean power [W] for cfg->cont_window_s
  * (mean_w < 0: none, the continuous limit is instantaneous). */
 int hr__budget_node_mean(const hr_tree_node_t *node, const hr_device_t *dev,

@@ -448,9 +448,10 @@ double hr__lease_grid_env(hr_lease_sys_t *s, size_t k, int64_t t, double g_now)
   const hr_grid_limits_t *gl = tnode(s, k)->grid;
   if (!gl || !(gl->max_ramp_w_per_s > 0.0))
     return INFINITY;
-  /* The grants are the leaves' watts; the site's input moves 1 / eff as
-   * fast (budget.eff, the supplies between). */
-  double r = gl->max_ramp_w_per_s * s->cfg.budget.eff;
+  /* The grants are the leaves' watts; the site's input moves up to
+   * 1 / eff_ramp as fast (the supplies' lowest marginal efficiency,
+   * budget.eff_ramp, else eff). */
+  double r = gl->max_ramp_w_per_s * hr__budget_ramp_eff(&s->cfg.budget);
   double win = gl->ramp_window_s > 0.0 ? gl->ramp_window_s : 1.0;
   size_t m = 0;
   const int32_t *ch = kids(s, k, &m);

@@ -915,8 +915,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     if (cfg->grid_ramp_caps && uses_leases(cfg->policy) && gl->max_ramp_w_per_s > 0.0) {
       double win_s = gl->ramp_window_s > 0.0 ? gl->ramp_window_s : 1.0;
       /* (in the GPUs' watts: the site ramps 1 / eff as fast as they do) */
-      a->grd_ramp_w_per_s =
-          gl->max_ramp_w_per_s * (win_s < 1.0 ? win_s : 1.0) * cfg->lease.budget.eff;
+      a->grd_ramp_w_per_s = gl->max_ramp_w_per_s * (win_s < 1.0 ? win_s : 1.0) *
+                            hr__budget_ramp_eff(&cfg->lease.budget);
       a->grd_new = 1;
     }
     if (cfg->band_ctl && gl->n_bands > 0)
@@ -1890,9 +1890,8 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
  * envelope starts at what the GPUs draw when the limit is set (each at least
  * its lowest cap) and rises at most at the ramp, never above the limit; caps
  * above it are cut in proportion to their room above their minimum. */
-static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w_per_s,
-                           double k_eff, double rho, double ovh_w, double *env_w,
-                           double *dmin_cur_w, double *dmin_prev_w, int64_t *t_ns,
+static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w_per_s, double rho,
+                           double *env_w, double *dmin_cur_w, double *dmin_prev_w, int64_t *t_ns,
                            int64_t *bucket_ns, int *is_new)
 {
   /* The least the caps can sum to without cutting a GPU below its draw
@@ -1933,13 +1932,14 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *dmin_cur_w = draw;
   }
   double lo = *dmin_cur_w < *dmin_prev_w ? *dmin_cur_w : *dmin_prev_w;
-  /* The limit is on the input, (P + base) / eff(load), the base up to
-   * ovh_w and rising by rho per watt of P: from lo, at the best efficiency
-   * eff_max, to the caps' sum S, at the worst, eff, it rises by at most
-   * ramp / eff exactly when S - lo <= (ramp - (1 - k)(lo + base)) / (1 +
-   * rho) in the GPUs' watts (ramp_w_per_s is the rate x eff, k = eff /
-   * eff_max; a flat efficiency and a fixed base: lo + ramp). */
-  const double top = lo + (ramp_w_per_s - (1.0 - k_eff) * (lo + ovh_w)) / (1.0 + rho);
+  /* The limit is on the input, (P + base) / eff(load): a rise of P by d
+   * brings at most rho d of base with it, and each watt of the output
+   * costs at most 1 / eff_ramp of input (the supplies' lowest marginal
+   * efficiency; ramp_w_per_s is the rate x eff_ramp), so the input rises
+   * by at most the rate when d <= ramp / (1 + rho).  (Load moving between
+   * supplies at a constant sum moves the input by the curve's bend alone,
+   * which this leaves out: docs/loop.md.) */
+  const double top = lo + ramp_w_per_s / (1.0 + rho);
   if (*env_w > top)
     *env_w = top;
   if (*env_w > lim_w)
@@ -1991,15 +1991,14 @@ static int supply_clamp(hr_agent_t *a, int64_t t)
 {
   /* The supply's limit and ramp are the site's input; the caps are the
    * GPUs' watts: less the overheads, through the supplies (budget.eff). */
-  const double eff = a->cfg.lease.budget.eff, k_eff = eff / a->cfg.lease.budget.eff_max;
+  const double eff = a->cfg.lease.budget.eff, eff_r = hr__budget_ramp_eff(&a->cfg.lease.budget);
   const double rho = a->cfg.lease.budget.base_per_w;
   const int grd = a->grd_ramp_w_per_s > 0.0;
   if (!isfinite(a->sup_lim_w) && !grd)
     return 0;
-  const double ovh = site_ovh_w(a);
   double env = INFINITY;
   if (isfinite(a->sup_lim_w)) {
-    envelope_clamp(a, t, a->sup_lim_w * eff - ovh, a->sup_ramp_w_per_s * eff, k_eff, rho, ovh,
+    envelope_clamp(a, t, a->sup_lim_w * eff - site_ovh_w(a), a->sup_ramp_w_per_s * eff_r, rho,
                    &a->sup_env_w, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_t_ns,
                    &a->sup_bucket_ns, &a->sup_new);
     env = a->sup_env_w;
@@ -2010,9 +2009,8 @@ static int supply_clamp(hr_agent_t *a, int64_t t)
    * the caps' sum within one ramp-window's rise above the lowest draw of
    * the last one to two seconds. */
   if (grd) {
-    envelope_clamp(a, t, INFINITY, a->grd_ramp_w_per_s, k_eff, rho, ovh, &a->grd_env_w,
-                   &a->grd_dmin_cur_w, &a->grd_dmin_prev_w, &a->grd_t_ns, &a->grd_bucket_ns,
-                   &a->grd_new);
+    envelope_clamp(a, t, INFINITY, a->grd_ramp_w_per_s, rho, &a->grd_env_w, &a->grd_dmin_cur_w,
+                   &a->grd_dmin_prev_w, &a->grd_t_ns, &a->grd_bucket_ns, &a->grd_new);
     if (a->grd_env_w < env)
       env = a->grd_env_w;
   }

@@ -211,8 +211,8 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
       rc = supply_curve(P, v, "efficiency", 0.5, &u->n_eff, u->eff_load, u->eff);
     else if (!strcmp(key, "budget_eff"))
       rc = get_num(P, v, "supply.budget_eff", 0.5, 1, &u->budget_eff);
-    else if (!strcmp(key, "budget_eff_max"))
-      rc = get_num(P, v, "supply.budget_eff_max", 0.5, 1, &u->budget_eff_max);
+    else if (!strcmp(key, "budget_eff_ramp"))
+      rc = get_num(P, v, "supply.budget_eff_ramp", 0.1, 1, &u->budget_eff_ramp);
     else if (!strcmp(key, "base_w"))
       rc = get_num(P, v, "supply.base_w", 0, 1e7, &u->base_w);
     else if (!strcmp(key, "budget_base_w"))
@@ -222,7 +222,7 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
     else if (!strcmp(key, "base_tau_s"))
       rc = get_num(P, v, "supply.base_tau_s", 0, 1e6, &u->base_tau_s);
     else if (!strcmp(key, "psus"))
-      rc = get_int(P, v, "supply.psus", 1, 64, &u->psus);
+      rc = get_int(P, v, "supply.psus", 0, 64, &u->psus);
     else if (!strcmp(key, "psu_w"))
       rc = get_num(P, v, "supply.psu_w", 1, 1e6, &u->psu_w);
     else
@@ -230,6 +230,10 @@ static int supply_block(sp_t *P, const yaml_node_t *m)
     if (rc != HR_OK)
       return rc;
   }
+  const hr_sim_supply_cfg_t *u = &P->sc->supply;
+  if ((u->psus > 0) != (u->psu_w > 0.0))
+    return sfail(P, m, HR_ERR_PARSE, u->psus > 0 ? "supply.psu_w" : "supply.psus",
+                 "psus (1..64) and psu_w (1..1e6 W) go together");
   return HR_OK;
 }
 

@@ -755,15 +755,15 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   }
   if (!(s->sup.n_eff >= 0 && s->sup.n_eff <= HR_SIM_PF_POINTS_MAX) ||
       !(s->sup.budget_eff == 0.0 || (s->sup.budget_eff >= 0.5 && s->sup.budget_eff <= 1.0)) ||
-      !(s->sup.budget_eff_max == 0.0 ||
-        (s->sup.budget_eff_max >= 0.5 && s->sup.budget_eff_max <= 1.0)) ||
+      !(s->sup.budget_eff_ramp == 0.0 ||
+        (s->sup.budget_eff_ramp >= 0.1 && s->sup.budget_eff_ramp <= 1.0)) ||
       !(s->sup.base_w >= 0.0 && s->sup.base_w <= 1e7) || !(s->sup.budget_base_w <= 1e7) ||
       !(s->sup.base_busy_w >= 0.0 && s->sup.base_busy_w <= 1e7) ||
       !(s->sup.base_tau_s >= 0.0 && s->sup.base_tau_s <= 1e6)) {
     hr_sim_destroy(s);
     return fail(diag, HR_ERR_RANGE, "supply", "%s",
-                "efficiency points outside 0..32, budget_eff or budget_eff_max outside 0.5..1 "
-                "(0: the curve's lowest, highest), base_w, base_busy_w or budget_base_w outside "
+                "efficiency points outside 0..32, budget_eff outside 0.5..1 or budget_eff_ramp "
+                "outside 0.1..1 (0: from the curve), base_w, base_busy_w or budget_base_w outside "
                 "..1e7 W, or base_tau_s "
                 "outside 0..1e6 s");
   }
@@ -1103,23 +1103,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   const int reads_budgets = acfg->policy != HR_LOOP_NONE && acfg->policy != HR_LOOP_STATIC;
   if ((s->sup.budget_eff > 0.0 || s->sup.n_eff > 0) && reads_budgets) {
     ac.lease.budget.eff = hr__sim_told_eff(&s->sup);
-    /* and its highest (the curve's, unless stated) */
-    double e_max = 1.0;
-    if (s->sup.budget_eff_max > 0.0) {
-      e_max = s->sup.budget_eff_max;
-    } else if (s->sup.n_eff > 0) {
-      e_max = ac.lease.budget.eff;
-      for (int i = 0; i < s->sup.n_eff; i++)
-        e_max = fmax(e_max, s->sup.eff[i]);
-    }
-    if (!(e_max >= ac.lease.budget.eff && e_max <= 1.0)) {
-      char b[64];
-      snprintf(b, sizeof b, "%g is below the told efficiency %g", e_max, ac.lease.budget.eff);
-      hr_sim_destroy(s);
-      return fail(diag, HR_ERR_RANGE, "supply.budget_eff_max", "%s", b);
-    }
-    ac.lease.budget.eff_max = e_max;
   }
+  /* and, for the ramp envelopes, its lowest marginal efficiency (the
+   * curve's, unless stated; without a curve the told efficiency) */
+  if ((s->sup.budget_eff_ramp > 0.0 || s->sup.n_eff > 0) && reads_budgets)
+    ac.lease.budget.eff_ramp =
+        s->sup.budget_eff_ramp > 0.0 ? s->sup.budget_eff_ramp : hr__sim_marginal_eff(&s->sup);
   /* and how fast a moving base follows the GPUs, at the supply where it
    * moves the most per watt of them (the lag left out: a bound) */
   if (s->sup.base_busy_w > 0.0 && reads_budgets && hr__sim_told_base_w(&s->sup) > 0.0) {
@@ -1127,7 +1116,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
     for (size_t k = 0; k < s->n; k++)
       if (s->sup_max_w[k] > 0.0)
         rho = fmax(rho, s->sup.base_busy_w / s->sup_max_w[k]);
-    ac.lease.budget.base_per_w = fmin(rho, 100.0);
+    ac.lease.budget.base_per_w = rho;
   }
   /* The agent locks clocks as fractions of the GPUs' highest clock: the
    * simulated GPUs' (gpu.clock_max_mhz), as a real agent would read its
@@ -1256,6 +1245,25 @@ double hr__sim_told_pf(const hr_sim_supply_cfg_t *u)
   return pf;
 }
 
+double hr__sim_marginal_eff(const hr_sim_supply_cfg_t *u)
+{
+  /* Output gained per watt of input, d(out)/d(in) = eff^2 / (eff - x
+   * eff'(x)) at load fraction x: on a linear piece eff = a + b x that is
+   * (a + b x)^2 / a, monotone in x, so its least is at an end of a piece;
+   * beyond the curve's ends (held) it is the efficiency itself.  A piece
+   * whose a <= 0 (input falling as output rises) bounds nothing. */
+  if (u->n_eff <= 0)
+    return hr__sim_told_eff(u);
+  double m = fmin(u->eff[0], u->eff[u->n_eff - 1]);
+  for (int i = 0; i + 1 < u->n_eff && i + 1 < HR_SIM_PF_POINTS_MAX; i++) {
+    const double b = (u->eff[i + 1] - u->eff[i]) / (u->eff_load[i + 1] - u->eff_load[i]);
+    const double a = u->eff[i] - b * u->eff_load[i];
+    if (a > 0.0)
+      m = fmin(m, fmin(u->eff[i] * u->eff[i], u->eff[i + 1] * u->eff[i + 1]) / a);
+  }
+  return m;
+}
+
 double hr__sim_told_eff(const hr_sim_supply_cfg_t *u)
 {
   if (u->budget_eff > 0.0)
@@ -1326,8 +1334,11 @@ static double supply_input(hr_sim_t *s, size_t k, double ph[3], double side_a)
     own[q] = ph[q] - sb[q];
     own_tot += own[q];
   }
-  if (!(own_tot > 0.0))
+  if (!(own_tot > 0.0)) {
+    if (s->base_f) /* unpowered: its fans and CPUs start again from idle */
+      s->base_f[k] = -1.0;
     return 0.0;
+  }
   double base_w = s->sup.base_w;
   if (s->base_f) {
     /* The base that moves with the work, through its lag (one step of
@@ -1644,9 +1655,13 @@ static void apply_events(hr_sim_t *s)
         s->gen_ramp_w_per_s = ev->ramp_kw_per_s * 1e3;
         s->gen_overload_s = ev->overload_s;
         s->gen_over_run_s = 0.0;
+        /* (what the site drew at the last step: its input with losses and
+         * base loads, the GPUs' power without) */
         double p0 = 0.0;
         for (size_t k = 0; k < (size_t)s->n_pop; k++)
           p0 += s->p_w[k];
+        if (s->loss_on)
+          p0 = s->loss_site_p;
         for (size_t q = 0; q < s->gen_ring_n; q++)
           s->gen_ring[q] = p0;
         hr_agent_set_supply(s->agent, s->gen_w, s->gen_ramp_w_per_s, s->t_ns);

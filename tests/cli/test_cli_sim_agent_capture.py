@@ -137,13 +137,15 @@ check(rc == 2 and "--server-base-w" in err and "4000 W" in err,
       f"agent --server-base-w 4000: {rc} {err[-300:]!r}")
 rc, out, err = hr(*A, "--server-base-w", "1000", "--budget-eff", "0.9", f"--input={wpath}")
 check(rc == 0 and '"cap_w"' in out, f"agent --server-base-w 1000: {rc} {err[-300:]!r}")
-# the ramp envelopes' settings: the highest efficiency not below the lowest
-refused(A + ["--budget-eff", "0.9", "--budget-eff-max", "0.8"], "--budget-eff-max", "below")
+# the ramp envelopes' settings: the marginal efficiency and the base's rise
+refused(A + ["--budget-eff-ramp", "0.05"], "--budget-eff-ramp", "0.1..1")
+refused(A + ["--budget-eff-ramp", "1.5"], "--budget-eff-ramp")
 refused(A + ["--base-per-w", "-1"], "--base-per-w")
 refused(A + ["--base-per-w", "nan"], "--base-per-w")
-rc, out, err = hr(*A, "--budget-eff", "0.9", "--budget-eff-max", "0.96", "--base-per-w", "0.2",
+rc, out, err = hr(*A, "--budget-eff", "0.9", "--budget-eff-ramp", "0.82", "--base-per-w", "0.2",
                   f"--input={wpath}")
-check(rc == 0 and '"cap_w"' in out, f"agent --budget-eff-max 0.96 --base-per-w 0.2: {rc} {err[-300:]!r}")
+check(rc == 0 and '"cap_w"' in out,
+      f"agent --budget-eff-ramp 0.82 --base-per-w 0.2: {rc} {err[-300:]!r}")
 
 # ---- capture: the CFG on standard input with --dat, the same CSV as from the file.
 DATA = os.environ.get("HR_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))

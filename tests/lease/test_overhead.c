@@ -111,19 +111,19 @@ static void test_eff(void **st)
     assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_ERR_RANGE);
     assert_null(bad);
   }
-  /* the highest efficiency: from eff to 1 */
-  const double maxs[] = {0.89, 1.0000001, NAN};
+  /* the marginal efficiency for the ramps: 0 (eff) or up to 1 */
+  const double ramps[] = {-0.1, 1.0000001, NAN};
   c.budget.eff = 0.9;
-  for (size_t j = 0; j < sizeof maxs / sizeof *maxs; j++) {
-    c.budget.eff_max = maxs[j];
+  for (size_t j = 0; j < sizeof ramps / sizeof *ramps; j++) {
+    c.budget.eff_ramp = ramps[j];
     assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_ERR_RANGE);
     assert_null(bad);
   }
-  c.budget.eff_max = 0.9;
+  c.budget.eff_ramp = 0.7;
   assert_int_equal(hr_lease_sys_create(t, &c, &bad, NULL), HR_OK);
   hr_lease_sys_destroy(bad);
   /* the base's rise per watt: 0..100 */
-  const double rhos[] = {-0.1, 100.5, NAN};
+  const double rhos[] = {-0.1, 1.1e6, NAN};
   for (size_t j = 0; j < sizeof rhos / sizeof *rhos; j++) {
     c.budget.base_per_w = rhos[j];
     bad = NULL;

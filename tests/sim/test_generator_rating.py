@@ -19,7 +19,9 @@ at the rating itself, not below it; lease-3band's own bands hold it at
 runs tripped the generator: a cap within cap_eps_w (1 W) of its new value was
 not sent, so the caps in force summed to a little above the envelope, and
 the simulator counted a load at the rating plus its sums' rounding as an
-overload.
+overload.  A steady load with base loads and losses at the transfer: no
+violation of the generator's load acceptance (its 1-s window began at the
+GPUs' watts instead of the site's input before).
 
 About 5 s."""
 import os
@@ -71,6 +73,21 @@ def main():
                 if pol != "lease-3band" or gen_kw == 10:
                     check(top >= 0.99 * gen_w, "%s: the rating did not bind (%.1f W of %.0f W)" %
                           (tag, top, gen_w))
+        # The generator's 1-s load acceptance counts from what the site drew
+        # at the transfer: with base loads and losses its input (22.4 kW of
+        # GPUs and bases at 0.9, 24.9 kW), not its GPUs' watts (19.2 kW), or
+        # a steady load reads as a 5.7-kW step against 4 kW/s.
+        steady = SCEN.replace("GEN_KW", "30").replace(
+            "workloads:", "supply: {base_w: 800, efficiency: 0.9}\nworkloads:")
+        steady = steady[:steady.index("  - {kind: training")] + (
+            "  - {kind: batch, gpus: [0, 32], power_w: 600}\n"
+            + steady[steady.index("events:"):])
+        d = run(tmp, "steady", write(tmp, "steady.yaml", steady), "headroom")
+        print("steady load with base loads at the transfer: generator ramp violation %.3f s, "
+              "trips %d" % (d["gen_ramp_viol_s"], d["trips"]))
+        check(d["gen_ramp_viol_s"] == 0.0 and d["trips"] == 0,
+              "a steady load at the transfer: %.3f s over the generator's ramp, %d trips"
+              % (d["gen_ramp_viol_s"], d["trips"]))
     simrun.finish()
 
 
