@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "headroom/sim.h"
+#include "sim/sim_int.h"
 
 static const char TREE[] =
     "version: 1\n"
@@ -159,6 +160,17 @@ static void test_scenario_errors(void **st)
       {"version: 1\ntree: x.yaml\nsupply: {budget_pf: 1.5}\n", "supply.budget_pf", HR_ERR_RANGE, 3,
        21},
       {"version: 1\ntree: x.yaml\nsupply: {pff: 1}\n", "supply", HR_ERR_PARSE, 3, 10},
+      /* the supplies sharing a server, the moving base, the ramps' efficiency */
+      {"version: 1\ntree: x.yaml\nsupply: {psus: 2}\n", "supply.psu_w", HR_ERR_PARSE, 3, 9},
+      {"version: 1\ntree: x.yaml\nsupply: {psu_w: 3000}\n", "supply.psus", HR_ERR_PARSE, 3, 9},
+      {"version: 1\ntree: x.yaml\nsupply: {psus: 65, psu_w: 3000}\n", "supply.psus", HR_ERR_RANGE,
+       3, 16},
+      {"version: 1\ntree: x.yaml\nsupply: {base_busy_w: -1}\n", "supply.base_busy_w", HR_ERR_RANGE,
+       3, 23},
+      {"version: 1\ntree: x.yaml\nsupply: {base_tau_s: .inf}\n", "supply.base_tau_s", HR_ERR_PARSE,
+       3, 22},
+      {"version: 1\ntree: x.yaml\nsupply: {budget_eff_ramp: 0.05}\n", "supply.budget_eff_ramp",
+       HR_ERR_RANGE, 3, 27},
       {"version: 1\ntree: x.yaml\nsupply: 0.9\n", "supply", HR_ERR_PARSE, 3, 9},
   };
   for (size_t k = 0; k < sizeof bad_pf / sizeof bad_pf[0]; k++) {
@@ -207,9 +219,56 @@ static void test_scenario_errors(void **st)
   }
 }
 
+/* The supplies' lowest marginal efficiency (what the ramp envelopes take,
+ * docs/loop.md "Supply limit") against a numerical derivative: the input
+ * per watt of output is x / eff(x) in units of the supply's rating, eff
+ * linear between the points and held beyond them; d(out)/d(in) is the
+ * inverse of its slope, sampled every 1e-5 of load fraction from 0 to 2. */
+static double lin(const double *xs, const double *ys, int n, double x)
+{
+  if (x <= xs[0])
+    return ys[0];
+  for (int i = 1; i < n; i++)
+    if (x <= xs[i])
+      return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / (xs[i] - xs[i - 1]);
+  return ys[n - 1];
+}
+
+static void test_marginal_eff(void **state)
+{
+  (void)state;
+  static const double curves[][4][2] = {
+      {{0.1, 0.90}, {0.2, 0.94}, {0.5, 0.96}, {1.0, 0.91}}, /* 80 PLUS Titanium */
+      {{0.4, 0.96}, {1.0, 0.85}, {0, 0}, {0, 0}},
+      {{0.1, 0.85}, {0.5, 0.94}, {1.0, 0.92}, {0, 0}},
+      {{0.2, 0.80}, {0.9, 0.95}, {0, 0}, {0, 0}}, /* rising: the lowest efficiency */
+  };
+  static const int npts[] = {4, 2, 3, 2};
+  for (size_t c = 0; c < sizeof npts / sizeof *npts; c++) {
+    hr_sim_supply_cfg_t u;
+    memset(&u, 0, sizeof u);
+    u.n_eff = npts[c];
+    for (int i = 0; i < npts[c]; i++) {
+      u.eff_load[i] = curves[c][i][0];
+      u.eff[i] = curves[c][i][1];
+    }
+    double lo = INFINITY;
+    const double h = 1e-5;
+    for (double x = h; x < 2.0; x += h) {
+      double in0 = (x - h) / lin(u.eff_load, u.eff, u.n_eff, x - h),
+             in1 = x / lin(u.eff_load, u.eff, u.n_eff, x);
+      lo = fmin(lo, h / (in1 - in0));
+    }
+    double got = hr__sim_marginal_eff(&u);
+    print_message("curve %zu: marginal efficiency %.5f, numerical %.5f\n", c, got, lo);
+    assert_true(fabs(got - lo) < 2e-4);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_trip_time),
-                                     cmocka_unit_test(test_scenario_errors)};
+                                     cmocka_unit_test(test_scenario_errors),
+                                     cmocka_unit_test(test_marginal_eff)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
