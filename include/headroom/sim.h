@@ -173,8 +173,9 @@ typedef struct hr_sim_supply_cfg {
   double budget_eff_ramp; /* the marginal efficiency the policies' ramp envelopes are told
                              (hr_budget_cfg_t.eff_ramp): 0.1..1; 0 (default): the curve's
                              lowest d(output)/d(input), eff^2 / (eff - x eff'(x)) (below its
-                             lowest efficiency where it falls with load), the told budget_eff
-                             without a curve */
+                             lowest efficiency where it falls with load; below 0.1 for a
+                             near-vertical fall, where the ramp envelopes barely rise), the
+                             told budget_eff without a curve */
 } hr_sim_supply_cfg_t;
 
 /* Which leaf slots `gpus: N` populates. */
