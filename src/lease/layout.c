@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "lease/lease_sys.h"
+#include "tree/tree_int.h"
 
 /* Phase weights of child c as its parent p sees it: the share of c's power
  * that flows in each of p's phase conductors, in units of line-to-neutral
@@ -29,30 +30,7 @@ static void phase_weights_slow(const hr_lease_sys_t *s, size_t c, size_t p, doub
     w[0] = w[1] = w[2] = 1.0 / 3.0;
     return;
   }
-  hr_phase_t ph = (nc->parent_b == tp && nc->parent != tp) ? nc->phase_b : nc->phase;
-  const double ll = 0.57735026918962576; /* 1 / sqrt 3 */
-  switch (ph) {
-  case HR_PHASE_A:
-    w[0] = 1.0;
-    break;
-  case HR_PHASE_B:
-    w[1] = 1.0;
-    break;
-  case HR_PHASE_C:
-    w[2] = 1.0;
-    break;
-  case HR_PHASE_AB:
-    w[0] = w[1] = ll;
-    break;
-  case HR_PHASE_BC:
-    w[1] = w[2] = ll;
-    break;
-  case HR_PHASE_CA:
-    w[2] = w[0] = ll;
-    break;
-  default:
-    w[0] = w[1] = w[2] = 1.0 / 3.0;
-  }
+  hr__phase_weights((nc->parent_b == tp && nc->parent != tp) ? nc->phase_b : nc->phase, w);
 }
 
 static uint8_t phase_code(const double w[3])

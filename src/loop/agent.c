@@ -21,6 +21,7 @@
 #include "headroom/predict.h"
 #include "lease/lease_int.h"
 #include "loop/agent_int.h"
+#include "tree/tree_int.h"
 
 /* band_hold_s's largest value: held in int64 ns and subtracted from a time
  * (bc_raise_ns = t - hold), a value near 9.2e9 s would overflow; 1e7 s
@@ -1662,33 +1663,10 @@ static void phase_powers(hr_agent_t *a, const hr_tree_node_t *nd, unsigned lost,
         for (int q = 0; q < 3; q++)
           w[q] += f * v[q];
       } else {
-        const double tot = f * v[0], ll = tot * 0.57735026918962576;
-        switch (j == 1 ? x->phase_b : x->phase) {
-        case HR_PHASE_A:
-          w[0] += tot;
-          break;
-        case HR_PHASE_B:
-          w[1] += tot;
-          break;
-        case HR_PHASE_C:
-          w[2] += tot;
-          break;
-        case HR_PHASE_AB:
-          w[0] += ll;
-          w[1] += ll;
-          break;
-        case HR_PHASE_BC:
-          w[1] += ll;
-          w[2] += ll;
-          break;
-        case HR_PHASE_CA:
-          w[2] += ll;
-          w[0] += ll;
-          break;
-        default:
-          for (int q = 0; q < 3; q++)
-            w[q] += tot / 3.0;
-        }
+        double sh[3];
+        hr__phase_weights(j == 1 ? x->phase_b : x->phase, sh);
+        for (int q = 0; q < 3; q++)
+          w[q] += f * v[0] * sh[q];
       }
     }
   }

@@ -83,6 +83,34 @@ static const char *feed_name(unsigned feed)
   return hr__enum_name(hr__feed_names, HR__COUNT(hr__feed_names), (int)(feed & 3u), "none");
 }
 
+void hr__phase_weights(hr_phase_t ph, double w[3])
+{
+  const double ll = 0.57735026918962576; /* 1 / sqrt 3 */
+  w[0] = w[1] = w[2] = 0.0;
+  switch (ph) {
+  case HR_PHASE_A:
+    w[0] = 1.0;
+    break;
+  case HR_PHASE_B:
+    w[1] = 1.0;
+    break;
+  case HR_PHASE_C:
+    w[2] = 1.0;
+    break;
+  case HR_PHASE_AB:
+    w[0] = w[1] = ll;
+    break;
+  case HR_PHASE_BC:
+    w[1] = w[2] = ll;
+    break;
+  case HR_PHASE_CA:
+    w[2] = w[0] = ll;
+    break;
+  default:
+    w[0] = w[1] = w[2] = 1.0 / 3.0;
+  }
+}
+
 const char *hr_phase_name(hr_phase_t phase)
 {
   return hr__enum_name(hr__phase_names, HR__COUNT(hr__phase_names), (int)phase, "unknown");

@@ -90,4 +90,11 @@ extern const hr__enum_name_t hr__feed_names[4];        /* tree.c: "none" first, 
 extern const hr__enum_name_t hr__device_type_names[4]; /* protect.c */
 extern const hr__enum_name_t hr__curve_names[9];       /* curve.c: the trip-curve family */
 
+/* The share of a single-phase load on phase ph that each of a three-phase
+ * node's conductors carries, in units of line-to-neutral power: 1 on its
+ * own conductor, 1 / sqrt 3 on each of a line-to-line load's two, a third
+ * on each for HR_PHASE_ABC (tree.c; the lease layout and the agent's per-
+ * conductor sums). */
+void hr__phase_weights(hr_phase_t ph, double w[3]);
+
 #endif
