@@ -81,6 +81,11 @@ typedef struct hr_budget_cfg {
                             (CPUs and fans that follow the GPUs: a server's base at its
                             busiest less at idle, over its GPUs' highest power), >= 0;
                             default 0, at most 1e6.  Only the agent's ramp envelopes read it */
+  double eff_marg_max;   /* the supplies' highest marginal efficiency (the most output a watt
+                            of input buys, over their load range; above 1 where the
+                            efficiency climbs steeply at light load), eff_ramp..2, or 0
+                            (default): eff.  Only the agent's ramp envelopes read it, to turn
+                            a site meter's trough into the leaves' watts (docs/loop.md) */
 } hr_budget_cfg_t;
 
 typedef struct hr_budget {

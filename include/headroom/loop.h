@@ -182,6 +182,12 @@ typedef struct hr_agent_cfg {
    * within its GPUs' caps (leases), so power is known before it is drawn.  The agent
    * does not act on it; the simulator's serving model does.  Default 0. */
   int admit;
+  /* The readings' averaging window: a leaf's reading taken at t is its mean power over
+   * (t - tel_window_ns, t] (an H100's sensor: 25-ms windows every 100 ms, docs/sim.md
+   * "Telemetry"); 0 (default): its power at t.  [ns] 0 to stale_ns.  Only the envelopes'
+   * use of a site meter reads it: a meter's watts are compared with the readings' over the
+   * readings' own windows (docs/loop.md, "Supply limit"). */
+  int64_t tel_window_ns;
 } hr_agent_cfg_t;
 
 /* Writes the preset of a policy (parameters and their sources: docs/loop.md).
@@ -251,6 +257,9 @@ typedef struct hr_agent_stats {
    * the last refusal's code (HR_OK if none). */
   uint64_t clock_locks, clock_errors;
   int last_clock_err;
+  /* Envelope decisions whose lowest draw a meter on the envelopes' node lowered below the
+   * readings' (a trough the readings missed; docs/loop.md, "Supply limit"). */
+  uint64_t meter_lows;
 } hr_agent_stats_t;
 
 typedef struct hr_agent hr_agent_t;

@@ -117,6 +117,7 @@ int cmd_agent(int argc, char **argv)
   const char *act_kind = "sim", *policy = "headroom", *fmt = "f32le", *layout_s = "3p4w";
   double fs = 8000, f_nom = 60, u_din = 230, budget_pf = 1.0, settle_ms = 0.0;
   double budget_eff = 1.0, budget_eff_ramp = 0.0, server_base_w = 0.0, base_per_w = 0.0;
+  double budget_eff_marg_max = 0.0, tel_window_ms = 0.0;
   int skip_cols = 0;
   int json = 0; /* the output is JSON Lines already */
   const cli_opt_t opts[] = {
@@ -174,6 +175,16 @@ int cmd_agent(int argc, char **argv)
                "falls with load it is below the lowest efficiency; 0.1..1, or 0\n"
                "(default): --budget-eff",
        CLI_RANGE(0, 1)},
+      {.name = "--budget-eff-marg-max",
+       .kind = CLI_DBL,
+       .dst = &budget_eff_marg_max,
+       .arg = "E",
+       .help = "the supplies' highest marginal efficiency (the most output a watt of\n"
+               "input buys; above 1 where the efficiency climbs steeply at light\n"
+               "load), which turns a meter's trough at NAME into the GPUs' watts for\n"
+               "the ramp limits' envelopes; --budget-eff-ramp..2, or 0 (default):\n"
+               "--budget-eff",
+       CLI_RANGE(0, 2)},
       {.name = "--server-base-w",
        .kind = CLI_DBL,
        .dst = &server_base_w,
@@ -189,6 +200,15 @@ int cmd_agent(int argc, char **argv)
                "and fans that follow them: a server's base at its busiest less at\n"
                "idle, over its GPUs' highest power), which the ramp limits' envelopes\n"
                "read; 0..1e6 (default 0)",
+       CLI_RANGE(0, 1e6)},
+      {.name = "--telemetry-window-ms",
+       .kind = CLI_DBL,
+       .dst = &tel_window_ms,
+       .arg = "MS",
+       .help = "the GPUs' readings are their mean power over this window before the\n"
+               "reading's time (25 on an H100); a meter at NAME is compared with them\n"
+               "over the same windows; 0..the stale time (default 0: the power at\n"
+               "the reading's time)",
        CLI_RANGE(0, 1e6)},
       {.name = "--settle-ms",
        .kind = CLI_DBL,
@@ -278,7 +298,20 @@ int cmd_agent(int argc, char **argv)
   acfg.lease.budget.eff = budget_eff;
   acfg.lease.budget.eff_ramp = budget_eff_ramp;
   acfg.lease.budget.base_per_w = base_per_w;
+  acfg.lease.budget.eff_marg_max = budget_eff_marg_max;
   acfg.settle_ns = (int64_t)llround(settle_ms * 1e6);
+  acfg.tel_window_ns = (int64_t)llround(tel_window_ms * 1e6);
+  {
+    const double lo = budget_eff_ramp > 0.0 ? budget_eff_ramp : budget_eff;
+    if (budget_eff_marg_max > 0.0 && budget_eff_marg_max < lo)
+      return cli_bad(&spec, "--budget-eff-marg-max",
+                     "%g is below the lowest marginal efficiency, %g (0: --budget-eff)",
+                     budget_eff_marg_max, lo);
+    if (acfg.tel_window_ns > acfg.stale_ns)
+      return cli_bad(&spec, "--telemetry-window-ms",
+                     "%g ms is longer than the time after which a reading is stale (%g ms)",
+                     tel_window_ms, (double)acfg.stale_ns * 1e-6);
+  }
   if (strcmp(act_kind, "sim") && strcmp(act_kind, "nvml") && strcmp(act_kind, "rapl"))
     return cli_bad(&spec, "--actuator", "unknown actuator '%s' (one of " ACTUATORS ")", act_kind);
   hr_layout_t layout;
@@ -361,6 +394,8 @@ int cmd_agent(int argc, char **argv)
     acfg.lease.budget.eff = budget_eff;
     acfg.lease.budget.eff_ramp = budget_eff_ramp;
     acfg.lease.budget.base_per_w = base_per_w;
+    acfg.lease.budget.eff_marg_max = budget_eff_marg_max;
+    acfg.tel_window_ns = (int64_t)llround(tel_window_ms * 1e6);
   }
   hr_clock_t clk;
   hr_clock_manual(&clk, &c.t_ns);

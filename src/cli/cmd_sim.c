@@ -379,17 +379,20 @@ int cmd_sim(int argc, char **argv)
                  (unsigned long long)res.inf_tokens, res.ttft_p50_s, res.ttft_p99_s,
                  ms(res.tbt_p50_s), ms(res.tbt_p99_s)) < 0;
   if (res.gen_over_s > 0.0 || res.gen_ramp_viol_s > 0.0 || res.gen_trips ||
-      res.agent.supply_clamps || res.agent.bad_readings || res.agent.stuck_readings)
+      res.agent.supply_clamps || res.agent.bad_readings || res.agent.stuck_readings ||
+      res.agent.meter_lows)
     e |= fprintf(f,
                  "\n## Faults\n\n"
                  "| metric | value |\n|---|---|\n"
                  "| generator: time over its rating / over its ramp / trips | %.3f s / %.3f s / "
                  "%u |\n"
                  "| decisions the supply limit cut | %llu |\n"
+                 "| envelope decisions a site meter's trough lowered | %llu |\n"
                  "| readings refused as garbage | %llu |\n"
                  "| readings refused as stuck | %llu |\n",
                  res.gen_over_s, res.gen_ramp_viol_s, res.gen_trips,
                  (unsigned long long)res.agent.supply_clamps,
+                 (unsigned long long)res.agent.meter_lows,
                  (unsigned long long)res.agent.bad_readings,
                  (unsigned long long)res.agent.stuck_readings) < 0;
   e |= fprintf(f, "\nThermal state: the memory element's state as a fraction of its trip "
@@ -426,11 +429,12 @@ int cmd_sim(int argc, char **argv)
     printf("\"inf_completed\":%llu,\"inf_tokens\":%llu,\"gen_trips\":%u,\"gen_over_s\":%.3f,"
            "\"gen_ramp_viol_s\":%.3f,\"bad_readings\":%llu,\"stuck_readings\":%llu,"
            "\"floor_mean_frac\":%.4f,"
-           "\"floor_max_frac\":%.4f,\"floor_errors\":%llu,",
+           "\"floor_max_frac\":%.4f,\"floor_errors\":%llu,\"meter_lows\":%llu,",
            (unsigned long long)res.inf_completed, (unsigned long long)res.inf_tokens, res.gen_trips,
            res.gen_over_s, res.gen_ramp_viol_s, (unsigned long long)res.agent.bad_readings,
            (unsigned long long)res.agent.stuck_readings, res.agent.floor_mean_frac,
-           res.agent.floor_max_frac, (unsigned long long)res.agent.floor_errors);
+           res.agent.floor_max_frac, (unsigned long long)res.agent.floor_errors,
+           (unsigned long long)res.agent.meter_lows);
     printf("\"wall_s\":%.3f,\"report\":", res.wall_s);
     cli_json_str(stdout, dir);
     printf("}\n");

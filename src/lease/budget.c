@@ -21,6 +21,7 @@ int hr_budget_cfg_init(hr_budget_cfg_t *cfg)
   cfg->eff = 1.0;
   cfg->eff_ramp = 0.0; /* eff */
   cfg->base_per_w = 0.0;
+  cfg->eff_marg_max = 0.0; /* eff */
   return HR_OK;
 }
 
@@ -32,6 +33,8 @@ int hr__budget_cfg_check(const hr_budget_cfg_t *c)
       !(c->inst_margin > 0.0 && c->inst_margin <= 1.0) || !(c->pf > 0.0 && c->pf <= 1.0) ||
       !(c->eff > 0.0 && c->eff <= 1.0) || !(c->eff_ramp >= 0.0 && c->eff_ramp <= 1.0) ||
       !(c->base_per_w >= 0.0 && c->base_per_w <= 1e6) ||
+      !(c->eff_marg_max == 0.0 ||
+        (c->eff_marg_max >= hr__budget_ramp_eff(c) && c->eff_marg_max <= 2.0)) ||
       !(c->cont_window_s >= 0.0 && c->cont_window_s <= 86400.0))
     return HR_ERR_RANGE;
   return HR_OK;

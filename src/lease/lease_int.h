@@ -19,6 +19,13 @@ static inline double hr__budget_ramp_eff(const hr_budget_cfg_t *c)
   return c->eff_ramp > 0.0 ? c->eff_ramp : c->eff;
 }
 
+/* The highest marginal efficiency the agent assumes (budget.eff_marg_max,
+ * else eff). */
+static inline double hr__budget_marg_max(const hr_budget_cfg_t *c)
+{
+  return c->eff_marg_max > 0.0 ? c->eff_marg_max : c->eff;
+}
+
 /* hr_budget_node with the node's mean power [W] for cfg->cont_window_s
  * (mean_w < 0: none, the continuous limit is instantaneous). */
 int hr__budget_node_mean(const hr_tree_node_t *node, const hr_device_t *dev,

@@ -116,6 +116,8 @@ struct hr_agent {
   double *met_p_w, *met_i_a;
   int64_t *met_t_ns;
   int64_t *met_same_t_ns; /* time met_p_w's value (bit for bit) first came (stuck_ns) */
+  int64_t *met_cyc_ns;    /* the length of the node's last one-cycle record (0: none yet):
+                             its 1-ms power is the mean over one cycle before its time */
   double *met_max_w;      /* the most a meter may read: read_max_frac x the highest caps below */
 
   int started;
@@ -143,6 +145,24 @@ struct hr_agent {
   double grd_ramp_w_per_s, grd_env_w, grd_dmin_cur_w, grd_dmin_prev_w;
   int64_t grd_t_ns, grd_bucket_ns;
   int grd_new;
+  /* A meter on the envelopes' node (every root's, for the whole tree)
+   * sees the troughs the GPUs' readings miss (sampled telemetry): its
+   * lowest input in this and the last 1-s bucket, and the means of the
+   * readings' sum and of the meter's input over the same time (an
+   * exponential mean, MLO_TAU_S), which tie the meter's watts to the
+   * readings'.  mlo_t_ns INT64_MIN: no fresh meter, nothing to use. */
+  double mlo_cur_w, mlo_prev_w;
+  int64_t mlo_t_ns, mlo_bucket_ns, mlo_t0_ns;
+  /* ... and the mean of (the readings' sum - eff_marg_max x the meter's
+   * input over the readings' windows): mlo_off_w, mlo_off_t_ns the time of
+   * its last pair (INT64_MIN: none yet).  The meter's energy since the
+   * tracker started, per step, in a ring of mlo_cap (time, joules) long
+   * enough for the oldest fresh reading's window. */
+  double mlo_off_w, mlo_last_w;
+  int64_t mlo_off_t_ns;
+  int64_t *mlo_ring_t_ns;
+  double *mlo_ring_j;
+  size_t mlo_cap, mlo_n, mlo_head; /* mlo_head: the newest entry */
   unsigned ext_events; /* HR_EVENT_* told by hr_agent_set_events, ORed with the agent's own */
   int have_lat_in;
   int64_t lat_in_ns;
@@ -354,7 +374,8 @@ static int cfg_check(const hr_agent_cfg_t *c)
         c->clock_lo_mhz >= 0 && c->clock_lo_mhz <= c->clock_max_mhz))
     return HR_ERR_RANGE;
   if (c->step_ns <= 0 || c->period_ns < c->step_ns || c->stale_ns <= 0 || c->stuck_ns < 0 ||
-      c->settle_ns < 0 || c->settle_ns > (int64_t)3600000000000)
+      c->tel_window_ns < 0 || c->tel_window_ns > c->stale_ns || c->settle_ns < 0 ||
+      c->settle_ns > (int64_t)3600000000000)
     return HR_ERR_RANGE;
   if (!(c->static_frac > 0.0 && c->static_frac <= 1.0) || !(c->demand_window_s > 0.0) ||
       !(c->probe_frac >= 0.0 && c->probe_frac <= 1.0) || !(c->step_frac >= 0.0) ||
@@ -642,12 +663,15 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->acc_j);
   free(a->prio);
   free(a->scr_w);
+  free(a->mlo_ring_t_ns);
+  free(a->mlo_ring_j);
   free(a->env_w8);
   free(a->rp_w);
   free(a->want_w);
   free(a->want_t_ns);
   free(a->met_p_w);
   free(a->met_i_a);
+  free(a->met_cyc_ns);
   free(a->met_t_ns);
   free(a->met_same_t_ns);
   free(a->met_max_w);
@@ -693,8 +717,9 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->met_t_ns = malloc(n * sizeof *a->met_t_ns);
   a->met_same_t_ns = malloc(n * sizeof *a->met_same_t_ns);
   a->met_max_w = calloc(n, sizeof *a->met_max_w);
+  a->met_cyc_ns = calloc(n, sizeof *a->met_cyc_ns);
   if (!in || !a->scope || !a->leaf_of || !a->node_p_w || !a->demand_w || !a->met_p_w ||
-      !a->met_i_a || !a->met_t_ns || !a->met_same_t_ns || !a->met_max_w) {
+      !a->met_i_a || !a->met_t_ns || !a->met_same_t_ns || !a->met_max_w || !a->met_cyc_ns) {
     free(in);
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
@@ -836,6 +861,11 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
+  /* (the ring: every step of the oldest fresh reading's age and window,
+   * and two to spare) */
+  a->mlo_cap = (size_t)((cfg->stale_ns + cfg->tel_window_ns) / cfg->step_ns) + 3;
+  a->mlo_ring_t_ns = calloc(a->mlo_cap, sizeof *a->mlo_ring_t_ns);
+  a->mlo_ring_j = calloc(a->mlo_cap, sizeof *a->mlo_ring_j);
   a->env_w8 = malloc(m * sizeof *a->env_w8);
   a->rp_w = calloc(m, sizeof *a->rp_w);
   a->want_w = calloc(m, sizeof *a->want_w);
@@ -845,7 +875,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   for (size_t k = 0; a->env_w8 && k < m; k++)
     a->env_w8[k] = 1.0;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
-      !a->prio || !a->scr_w || !a->env_w8 || !a->rp_w) {
+      !a->prio || !a->scr_w || !a->env_w8 || !a->rp_w || !a->mlo_ring_t_ns || !a->mlo_ring_j) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -925,6 +955,7 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   }
   a->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
   a->sup_lim_w = INFINITY;
+  a->mlo_t_ns = INT64_MIN;
   a->mode = HR_MODE_NORMAL;
   a->st.last_cap_err = HR_OK;
   *out = a;
@@ -1321,6 +1352,8 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
       if (i[q] > mx)
         mx = i[q];
     a->met_i_a[node] = mx; /* the highest phase: the conservative choice (protect.h) */
+    if (rec->kind == HR_REC_CYCLE && rec->dur_ns > 0)
+      a->met_cyc_ns[node] = rec->dur_ns;
     break;
   }
   default:
@@ -1864,6 +1897,181 @@ static size_t decide_polca(hr_agent_t *a, int64_t t, hr_decision_why_t why)
   return sent;
 }
 
+/* What the leaves draw, in the envelopes' sums (each leaf weighed by
+ * env_w8): a fresh reading, else the leaf's present cap (its highest
+ * before one is set); *floor_w the same with each at least its lowest cap. */
+static double env_draw_w(const hr_agent_t *a, int64_t t, double *floor_w)
+{
+  /* The arrays in restrict locals (separate allocations): no store
+   * reloads them. */
+  const size_t n = a->n_leaves;
+  const int64_t *restrict pt = a->p_t_ns;
+  const int64_t stale = a->cfg.stale_ns;
+  const double *restrict pw = a->p_w, *restrict capw = a->cap_w;
+  const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
+  const double *restrict w8 = a->env_w8; /* 0: no GPU there, nothing to draw */
+  double draw = 0.0, fl = 0.0;
+  for (size_t k = 0; k < n; k++) {
+    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
+    double p = fresh ? pw[k] : (isnan(capw[k]) ? cmax[k] : capw[k]);
+    draw += w8[k] * p;
+    fl += w8[k] * (p > cmin[k] ? p : cmin[k]);
+  }
+  if (floor_w)
+    *floor_w = fl;
+  return draw;
+}
+
+/* The time constant of the mean offset between the readings and the
+ * meter (mlo_off_w): many iterations of a training job, so that a curve's
+ * bend and the share of each GPU in the site's input (asynchronous samples,
+ * below) average out. */
+#define MLO_TAU_S 10.0
+
+/* The meter's input at the envelopes' node (the sum of every root's for
+ * the whole tree), or NAN when one of them has no fresh reading; *mid_ns
+ * the time it stands for on the sample clock: a 1-ms power is the mean
+ * over the cycle before its record's end, so the middle of that cycle
+ * (the earliest of the roots'). */
+static double env_meter_in_w(const hr_agent_t *a, int64_t t, int64_t *mid_ns)
+{
+  const int whole = a->node == HR_AGENT_WHOLE_TREE;
+  const size_t n = whole ? a->n_roots : 1;
+  double in = 0.0;
+  int64_t mid = INT64_MAX;
+  for (size_t r = 0; r < n; r++) {
+    size_t k = whole ? (size_t)a->roots[r] : a->node;
+    if (a->met_t_ns[k] == INT64_MIN || t - a->met_t_ns[k] > a->cfg.stale_ns)
+      return NAN;
+    in += a->met_p_w[k];
+    int64_t m = a->met_t_ns[k] - a->met_cyc_ns[k] / 2;
+    if (m < mid)
+      mid = m;
+  }
+  *mid_ns = mid;
+  return in;
+}
+
+/* The meter's energy [J] from the ring's oldest entry to time x: between
+ * entries the input of the later one, after the newest the newest's input
+ * held (a reading newer than the meter's middle time); NAN before the
+ * oldest entry. */
+static double mlo_energy_j(const hr_agent_t *a, int64_t x)
+{
+  const size_t cap = a->mlo_cap, n = a->mlo_n;
+  const size_t old = (a->mlo_head + cap + 1 - n) % cap;
+  if (x < a->mlo_ring_t_ns[old])
+    return NAN;
+  if (x >= a->mlo_ring_t_ns[a->mlo_head])
+    return a->mlo_ring_j[a->mlo_head] +
+           a->mlo_last_w * (double)(x - a->mlo_ring_t_ns[a->mlo_head]) * 1e-9;
+  /* the last entry at or before x: a bisection over the ring's order */
+  size_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    size_t mid = (lo + hi + 1) / 2;
+    if (a->mlo_ring_t_ns[(old + mid) % cap] <= x)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  const size_t j = (old + lo) % cap, j1 = (j + 1) % cap;
+  const double dt = (double)(a->mlo_ring_t_ns[j1] - a->mlo_ring_t_ns[j]);
+  return a->mlo_ring_j[j] +
+         (a->mlo_ring_j[j1] - a->mlo_ring_j[j]) * ((double)(x - a->mlo_ring_t_ns[j]) / dt);
+}
+
+/* The meter's mean input over a reading's window ending at x (a reading
+ * without a window: over the step before x), or NAN when the ring does not
+ * hold it. */
+static double mlo_window_w(const hr_agent_t *a, int64_t x)
+{
+  const int64_t w = a->cfg.tel_window_ns > 0 ? a->cfg.tel_window_ns : a->cfg.step_ns;
+  return (mlo_energy_j(a, x) - mlo_energy_j(a, x - w)) / ((double)w * 1e-9);
+}
+
+/* Every step while an envelope is on: the meter's lowest input per 1-s
+ * bucket, its energy in the ring (on its own clock), and the offset's
+ * mean; without a fresh meter it starts over. */
+static void meter_lo_step(hr_agent_t *a, int64_t t)
+{
+  double in = NAN;
+  int64_t mid = 0;
+  if (a->any_met && (isfinite(a->sup_lim_w) || a->grd_ramp_w_per_s > 0.0))
+    in = env_meter_in_w(a, t, &mid);
+  if (!isfinite(in)) {
+    a->mlo_t_ns = INT64_MIN;
+    return;
+  }
+  if (a->mlo_t_ns == INT64_MIN) {
+    a->mlo_cur_w = a->mlo_prev_w = a->mlo_last_w = in;
+    a->mlo_bucket_ns = a->mlo_t0_ns = t;
+    a->mlo_off_t_ns = INT64_MIN;
+    a->mlo_n = 1;
+    a->mlo_head = 0;
+    a->mlo_ring_t_ns[0] = mid;
+    a->mlo_ring_j[0] = 0.0;
+    a->mlo_t_ns = t;
+    return;
+  }
+  if (t == a->mlo_t_ns)
+    return;
+  a->mlo_t_ns = t;
+  if (t - a->mlo_bucket_ns >= 1000000000) {
+    a->mlo_prev_w = a->mlo_cur_w;
+    a->mlo_cur_w = in;
+    a->mlo_bucket_ns = t;
+  } else if (in < a->mlo_cur_w) {
+    a->mlo_cur_w = in;
+  }
+  const int64_t t_new = a->mlo_ring_t_ns[a->mlo_head];
+  if (mid > t_new) { /* a new record */
+    const size_t h = (a->mlo_head + 1) % a->mlo_cap;
+    a->mlo_ring_j[h] = a->mlo_ring_j[a->mlo_head] + in * (double)(mid - t_new) * 1e-9;
+    a->mlo_ring_t_ns[h] = mid;
+    a->mlo_head = h;
+    if (a->mlo_n < a->mlo_cap)
+      a->mlo_n++;
+    a->mlo_last_w = in;
+  }
+  /* The pair: every installed leaf's fresh reading, against the meter's
+   * mean over each reading's own window, averaged over the leaves (a
+   * sampled reading is a window's mean, which a sum of readings taken at
+   * the same phases of a job's iteration would bias: compared with the
+   * meter over the same windows it is not; readings at different times
+   * are compared as if each leaf's share of the input were the same at
+   * each, which the mean over MLO_TAU_S evens out).  A stale leaf (its
+   * present cap in the envelopes' draw) leaves the mean as it was. */
+  const double k_hi = hr__budget_marg_max(&a->cfg.lease.budget);
+  double sum = 0.0, m_sum = 0.0, w_sum = 0.0, m_k = NAN;
+  int64_t t_k_prev = INT64_MIN;
+  for (size_t k = 0; k < a->n_leaves; k++) {
+    const double w8 = a->env_w8[k];
+    if (w8 == 0.0)
+      continue;
+    const int64_t tk = a->p_t_ns[k];
+    if (tk == INT64_MIN || t - tk > a->cfg.stale_ns)
+      return;
+    if (tk != t_k_prev) { /* readings taken together share one window */
+      m_k = mlo_window_w(a, tk);
+      t_k_prev = tk;
+    }
+    if (!isfinite(m_k))
+      return;
+    sum += w8 * a->p_w[k];
+    m_sum += w8 * m_k;
+    w_sum += w8;
+  }
+  if (!(w_sum > 0.0))
+    return;
+  const double off = sum - k_hi * m_sum / w_sum;
+  if (a->mlo_off_t_ns == INT64_MIN)
+    a->mlo_off_w = off;
+  else
+    a->mlo_off_w +=
+        -expm1(-(double)(t - a->mlo_off_t_ns) * 1e-9 / MLO_TAU_S) * (off - a->mlo_off_w);
+  a->mlo_off_t_ns = t;
+}
+
 /* The supply limit (hr_agent_set_supply) on the caps in a->scr_w: the
  * envelope starts at what the GPUs draw when the limit is set (each at least
  * its lowest cap) and rises at most at the ramp, never above the limit; caps
@@ -1873,22 +2081,13 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
                            int64_t *bucket_ns, int *is_new)
 {
   /* The least the caps can sum to without cutting a GPU below its draw
-   * (a GPU without a fresh reading: its present cap).  The arrays in
-   * restrict locals (separate allocations): no store reloads them. */
+   * (a GPU without a fresh reading: its present cap). */
   const size_t n = a->n_leaves;
-  const int64_t *restrict pt = a->p_t_ns;
-  const int64_t stale = a->cfg.stale_ns;
-  const double *restrict pw = a->p_w, *restrict capw = a->cap_w;
   const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
-  const double *restrict w8 = a->env_w8; /* 0: no GPU there, nothing to draw */
+  const double *restrict w8 = a->env_w8;
   double *restrict scr = a->scr_w;
-  double draw = 0.0, floor_w = 0.0;
-  for (size_t k = 0; k < n; k++) {
-    int fresh = pt[k] != INT64_MIN && t - pt[k] <= stale;
-    double p = fresh ? pw[k] : (isnan(capw[k]) ? cmax[k] : capw[k]);
-    draw += w8[k] * p;
-    floor_w += w8[k] * (p > cmin[k] ? p : cmin[k]);
-  }
+  double floor_w;
+  const double draw = env_draw_w(a, t, &floor_w);
   if (*is_new) {
     *env_w = floor_w;
     *dmin_cur_w = *dmin_prev_w = draw;
@@ -1910,6 +2109,24 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
     *dmin_cur_w = draw;
   }
   double lo = *dmin_cur_w < *dmin_prev_w ? *dmin_cur_w : *dmin_prev_w;
+  /* The readings may miss a trough (a sampled reading is a short window's
+   * mean every period; a training job's communication phase can fall
+   * between two), the site's meter does not.  With k the supplies' highest
+   * marginal efficiency (budget.eff_marg_max: the most output a watt of
+   * input buys; the base falls with the leaves or stays), P - k x in(P)
+   * never rises with P, so its mean over loads at or above the trough's
+   * (mlo_off_w) is at most its value there, and mlo_off_w + k x the
+   * meter's lowest input is at most what the leaves drew at that trough.
+   * Taken once the meter has filled a bucket, and only where it is lower:
+   * a meter that fails or lies is no worse than none. */
+  if (a->mlo_t_ns == t && a->mlo_off_t_ns != INT64_MIN && t - a->mlo_t0_ns >= 1000000000) {
+    const double lo_in = a->mlo_cur_w < a->mlo_prev_w ? a->mlo_cur_w : a->mlo_prev_w;
+    const double lo_m = a->mlo_off_w + hr__budget_marg_max(&a->cfg.lease.budget) * lo_in;
+    if (lo_m < lo) {
+      lo = lo_m;
+      a->st.meter_lows++;
+    }
+  }
   /* The limit is on the input, (P + base) / eff(load): a rise of P by d
    * brings at most rho d of base with it, and each watt of the output
    * costs at most 1 / eff_ramp of input (the supplies' lowest marginal
@@ -2302,6 +2519,8 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
     if (a->bc_on)
       band_step(a, t, site_w, &gs);
   }
+
+  meter_lo_step(a, t);
 
   /* Is a decision due? */
   int lease = uses_leases(a->cfg.policy);

@@ -18,6 +18,7 @@
 #include "headroom/lease.h"
 #include "headroom/protect.h"
 #include "headroom/sim.h"
+#include "lease/lease_int.h"
 #include "loop/agent_int.h"
 #include "sim/sim_int.h"
 #include "tree/protect_int.h"
@@ -1109,6 +1110,12 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   if ((s->sup.budget_eff_ramp > 0.0 || s->sup.n_eff > 0) && reads_budgets)
     ac.lease.budget.eff_ramp =
         s->sup.budget_eff_ramp > 0.0 ? s->sup.budget_eff_ramp : hr__sim_marginal_eff(&s->sup);
+  /* and its highest, which turns a site meter's trough into the GPUs'
+   * watts (never below the lowest: a stated flat eff_ramp above the curve's
+   * highest stands for both) */
+  if (s->sup.n_eff > 0 && reads_budgets)
+    ac.lease.budget.eff_marg_max =
+        fmax(hr__sim_marginal_eff_max(&s->sup), hr__budget_ramp_eff(&ac.lease.budget));
   /* and how fast a moving base follows the GPUs, at the supply where it
    * moves the most per watt of them (the lag left out: a bound) */
   if (s->sup.base_busy_w > 0.0 && reads_budgets && hr__sim_told_base_w(&s->sup) > 0.0) {
@@ -1136,6 +1143,10 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
   const int64_t settle = s->tel_win_ns + (int64_t)llround(s->g.delay_ms * 1e6);
   if (s->tel_per_ns > 0 && ac.settle_ns < settle)
     ac.settle_ns = settle;
+  /* and a reading is its window's mean (a site meter is compared with it
+   * over that window) */
+  if (s->tel_per_ns > 0)
+    ac.tel_window_ns = s->tel_win_ns;
   int rc = hr_agent_create(tree, HR_AGENT_WHOLE_TREE, s->act, &s->clock, NULL, &ac, &s->agent);
   if (rc != HR_OK && (ac.lease.budget.eff < 1.0 || ac.lease.budget.pf < 1.0)) {
     /* The usual cause: at that efficiency or power factor the GPUs' floors
@@ -1262,6 +1273,23 @@ double hr__sim_marginal_eff(const hr_sim_supply_cfg_t *u)
       m = fmin(m, fmin(u->eff[i] * u->eff[i], u->eff[i + 1] * u->eff[i + 1]) / a);
   }
   return m;
+}
+
+double hr__sim_marginal_eff_max(const hr_sim_supply_cfg_t *u)
+{
+  /* The same pieces' other end: (a + b x)^2 / a is monotone in x, so its
+   * highest is at an end of a piece too; a piece whose a <= 0 has no bound
+   * (input falling as output rises), and 2 (the agent's range's top, a
+   * marginal efficiency no supply curve reaches) stands for it. */
+  if (u->n_eff <= 0)
+    return hr__sim_told_eff(u);
+  double m = fmax(u->eff[0], u->eff[u->n_eff - 1]);
+  for (int i = 0; i + 1 < u->n_eff && i + 1 < HR_SIM_PF_POINTS_MAX; i++) {
+    const double b = (u->eff[i + 1] - u->eff[i]) / (u->eff_load[i + 1] - u->eff_load[i]);
+    const double a = u->eff[i] - b * u->eff_load[i];
+    m = a > 0.0 ? fmax(m, fmax(u->eff[i] * u->eff[i], u->eff[i + 1] * u->eff[i + 1]) / a) : 2.0;
+  }
+  return fmin(m, 2.0);
 }
 
 double hr__sim_told_eff(const hr_sim_supply_cfg_t *u)

@@ -68,6 +68,9 @@ double hr__sim_told_eff(const hr_sim_supply_cfg_t *u);
  * input) over the efficiency curve, which the ramp envelopes take
  * (hr_budget_cfg_t.eff_ramp); without a curve hr__sim_told_eff. */
 double hr__sim_marginal_eff(const hr_sim_supply_cfg_t *u);
+/* Their highest (hr_budget_cfg_t.eff_marg_max), at most 2; without a curve
+ * hr__sim_told_eff. */
+double hr__sim_marginal_eff_max(const hr_sim_supply_cfg_t *u);
 /* The simulator's waveform path (NULL on the fast path), for tests. */
 hr__simwave_t *hr__sim_wave(hr_sim_t *s);
 /* GPU dev's telemetry reading now, as the agent's actuator reads it (faults

@@ -252,16 +252,19 @@ static void test_marginal_eff(void **state)
       u.eff_load[i] = curves[c][i][0];
       u.eff[i] = curves[c][i][1];
     }
-    double lo = INFINITY;
+    double lo = INFINITY, hi = 0.0;
     const double h = 1e-5;
     for (double x = h; x < 2.0; x += h) {
       double in0 = (x - h) / lin(u.eff_load, u.eff, u.n_eff, x - h),
              in1 = x / lin(u.eff_load, u.eff, u.n_eff, x);
       lo = fmin(lo, h / (in1 - in0));
+      hi = fmax(hi, h / (in1 - in0));
     }
-    double got = hr__sim_marginal_eff(&u);
-    print_message("curve %zu: marginal efficiency %.5f, numerical %.5f\n", c, got, lo);
+    double got = hr__sim_marginal_eff(&u), got_hi = hr__sim_marginal_eff_max(&u);
+    print_message("curve %zu: marginal efficiency %.5f..%.5f, numerical %.5f..%.5f\n", c, got,
+                  got_hi, lo, hi);
     assert_true(fabs(got - lo) < 2e-4);
+    assert_true(fabs(got_hi - hi) < 2e-4);
   }
 }
 
