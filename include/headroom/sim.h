@@ -122,6 +122,10 @@ typedef struct hr_sim_gpu_cfg {
    * window <= period; period 0 (default): every step, the step's power. */
   double telemetry_period_ms; /* 0 or 1 step .. 60000 */
   double telemetry_window_ms; /* 1 step .. period; 0 (default): the whole period */
+  /* 1: each GPU samples at its own phase of the period (whole steps, drawn from the
+   * scenario's telemetry_seed), as unsynchronized real GPUs do; 0 (default): every GPU at
+   * the multiples of the period.  Needs telemetry_period_ms. */
+  int telemetry_async;
 } hr_sim_gpu_cfg_t;
 
 /* The servers' power supplies (docs/sim.md, "Power factor"): what the tree's

@@ -158,8 +158,13 @@ struct hr_agent {
    * its last pair (INT64_MIN: none yet).  The meter's energy since the
    * tracker started, per step, in a ring of mlo_cap (time, joules) long
    * enough for the oldest fresh reading's window. */
-  double mlo_off_w, mlo_last_w;
-  int64_t mlo_off_t_ns;
+  double mlo_off_w;
+  int64_t mlo_off_t_ns, mlo_half_ns;
+  /* per leaf its latest reading and the one before (value, time): a
+   * reading whose window the meter has not yet covered (its 1-ms power
+   * lags half a cycle) is compared through the one before */
+  double *mlo_rc_w, *mlo_rp_w;
+  int64_t *mlo_rc_t_ns, *mlo_rp_t_ns;
   int64_t *mlo_ring_t_ns;
   double *mlo_ring_j;
   size_t mlo_cap, mlo_n, mlo_head; /* mlo_head: the newest entry */
@@ -665,6 +670,10 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->scr_w);
   free(a->mlo_ring_t_ns);
   free(a->mlo_ring_j);
+  free(a->mlo_rc_w);
+  free(a->mlo_rp_w);
+  free(a->mlo_rc_t_ns);
+  free(a->mlo_rp_t_ns);
   free(a->env_w8);
   free(a->rp_w);
   free(a->want_w);
@@ -866,6 +875,12 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->mlo_cap = (size_t)((cfg->stale_ns + cfg->tel_window_ns) / cfg->step_ns) + 3;
   a->mlo_ring_t_ns = calloc(a->mlo_cap, sizeof *a->mlo_ring_t_ns);
   a->mlo_ring_j = calloc(a->mlo_cap, sizeof *a->mlo_ring_j);
+  a->mlo_rc_w = calloc(m, sizeof *a->mlo_rc_w);
+  a->mlo_rp_w = calloc(m, sizeof *a->mlo_rp_w);
+  a->mlo_rc_t_ns = malloc(m * sizeof *a->mlo_rc_t_ns);
+  a->mlo_rp_t_ns = malloc(m * sizeof *a->mlo_rp_t_ns);
+  for (size_t k = 0; a->mlo_rc_t_ns && a->mlo_rp_t_ns && k < m; k++)
+    a->mlo_rc_t_ns[k] = a->mlo_rp_t_ns[k] = INT64_MIN;
   a->env_w8 = malloc(m * sizeof *a->env_w8);
   a->rp_w = calloc(m, sizeof *a->rp_w);
   a->want_w = calloc(m, sizeof *a->want_w);
@@ -875,7 +890,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   for (size_t k = 0; a->env_w8 && k < m; k++)
     a->env_w8[k] = 1.0;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
-      !a->prio || !a->scr_w || !a->env_w8 || !a->rp_w || !a->mlo_ring_t_ns || !a->mlo_ring_j) {
+      !a->prio || !a->scr_w || !a->env_w8 || !a->rp_w || !a->mlo_ring_t_ns || !a->mlo_ring_j ||
+      !a->mlo_rc_w || !a->mlo_rp_w || !a->mlo_rc_t_ns || !a->mlo_rp_t_ns) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -1953,18 +1969,13 @@ static double env_meter_in_w(const hr_agent_t *a, int64_t t, int64_t *mid_ns)
 }
 
 /* The meter's energy [J] from the ring's oldest entry to time x: between
- * entries the input of the later one, after the newest the newest's input
- * held (a reading newer than the meter's middle time); NAN before the
- * oldest entry. */
+ * entries the input of the later one; NAN outside the ring. */
 static double mlo_energy_j(const hr_agent_t *a, int64_t x)
 {
   const size_t cap = a->mlo_cap, n = a->mlo_n;
   const size_t old = (a->mlo_head + cap + 1 - n) % cap;
-  if (x < a->mlo_ring_t_ns[old])
+  if (x < a->mlo_ring_t_ns[old] || x > a->mlo_ring_t_ns[a->mlo_head])
     return NAN;
-  if (x >= a->mlo_ring_t_ns[a->mlo_head])
-    return a->mlo_ring_j[a->mlo_head] +
-           a->mlo_last_w * (double)(x - a->mlo_ring_t_ns[a->mlo_head]) * 1e-9;
   /* the last entry at or before x: a bisection over the ring's order */
   size_t lo = 0, hi = n - 1;
   while (lo < hi) {
@@ -1982,11 +1993,22 @@ static double mlo_energy_j(const hr_agent_t *a, int64_t x)
 
 /* The meter's mean input over a reading's window ending at x (a reading
  * without a window: over the step before x), or NAN when the ring does not
- * hold it. */
+ * hold it.  The meter's 1-ms power is a one-cycle mean: an edge within half
+ * a cycle of the window's end shows partly after it, so a rise would read
+ * low against the reading, and the sampled phases of a periodic job can
+ * keep hitting such edges (the site rose 0.6 % over its limit for 8 s a
+ * minute, the offset 15 W high); the highest of the window and the window
+ * shifted half a cycle either way is at least the reading's watts at such
+ * an edge (a fall reads high already), at the cost of a lower offset where
+ * edges are. */
 static double mlo_window_w(const hr_agent_t *a, int64_t x)
 {
   const int64_t w = a->cfg.tel_window_ns > 0 ? a->cfg.tel_window_ns : a->cfg.step_ns;
-  return (mlo_energy_j(a, x) - mlo_energy_j(a, x - w)) / ((double)w * 1e-9);
+  const int64_t h = a->mlo_half_ns;
+  double m = -INFINITY;
+  for (int64_t d = -h; d <= h; d += h > 0 ? h : 1)
+    m = fmax(m, (mlo_energy_j(a, x + d) - mlo_energy_j(a, x + d - w)) / ((double)w * 1e-9));
+  return m;
 }
 
 /* Every step while an envelope is on: the meter's lowest input per 1-s
@@ -2003,7 +2025,7 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
     return;
   }
   if (a->mlo_t_ns == INT64_MIN) {
-    a->mlo_cur_w = a->mlo_prev_w = a->mlo_last_w = in;
+    a->mlo_cur_w = a->mlo_prev_w = in;
     a->mlo_bucket_ns = a->mlo_t0_ns = t;
     a->mlo_off_t_ns = INT64_MIN;
     a->mlo_n = 1;
@@ -2031,16 +2053,35 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
     a->mlo_head = h;
     if (a->mlo_n < a->mlo_cap)
       a->mlo_n++;
-    a->mlo_last_w = in;
   }
-  /* The pair: every installed leaf's fresh reading, against the meter's
-   * mean over each reading's own window, averaged over the leaves (a
-   * sampled reading is a window's mean, which a sum of readings taken at
-   * the same phases of a job's iteration would bias: compared with the
-   * meter over the same windows it is not; readings at different times
-   * are compared as if each leaf's share of the input were the same at
-   * each, which the mean over MLO_TAU_S evens out).  A stale leaf (its
-   * present cap in the envelopes' draw) leaves the mean as it was. */
+  /* The pair: every installed leaf's reading, against the meter's mean
+   * over that reading's own window, averaged over the leaves (a sampled
+   * reading is a window's mean, which a sum of readings taken at the same
+   * phases of a job's iteration would bias: compared with the meter over
+   * the same windows it is not).  Each leaf's latest reading whose window
+   * the meter covers: its latest, else the one before (fresh).  Readings at
+   * different times are compared as if each leaf's share of the input were
+   * the same at each, which the mean over MLO_TAU_S evens out.  A leaf with
+   * neither (a stale one, its present cap in the envelopes' draw; or 1-ms
+   * readings, newer than the meter's middle time) leaves the mean as it
+   * was. */
+  a->mlo_half_ns = 0;
+  {
+    const int whole = a->node == HR_AGENT_WHOLE_TREE;
+    for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
+      const int64_t c = a->met_cyc_ns[whole ? (size_t)a->roots[r] : a->node] / 2;
+      if (c > a->mlo_half_ns)
+        a->mlo_half_ns = c;
+    }
+  }
+  const int64_t covered = a->mlo_ring_t_ns[a->mlo_head] - a->mlo_half_ns;
+  for (size_t k = 0; k < a->n_leaves; k++)
+    if (a->p_t_ns[k] != a->mlo_rc_t_ns[k]) {
+      a->mlo_rp_w[k] = a->mlo_rc_w[k];
+      a->mlo_rp_t_ns[k] = a->mlo_rc_t_ns[k];
+      a->mlo_rc_w[k] = a->p_w[k];
+      a->mlo_rc_t_ns[k] = a->p_t_ns[k];
+    }
   const double k_hi = hr__budget_marg_max(&a->cfg.lease.budget);
   double sum = 0.0, m_sum = 0.0, w_sum = 0.0, m_k = NAN;
   int64_t t_k_prev = INT64_MIN;
@@ -2048,8 +2089,13 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
     const double w8 = a->env_w8[k];
     if (w8 == 0.0)
       continue;
-    const int64_t tk = a->p_t_ns[k];
-    if (tk == INT64_MIN || t - tk > a->cfg.stale_ns)
+    int64_t tk = a->mlo_rc_t_ns[k];
+    double pk = a->mlo_rc_w[k];
+    if (tk != INT64_MIN && tk > covered) {
+      tk = a->mlo_rp_t_ns[k];
+      pk = a->mlo_rp_w[k];
+    }
+    if (tk == INT64_MIN || t - tk > a->cfg.stale_ns || tk > covered)
       return;
     if (tk != t_k_prev) { /* readings taken together share one window */
       m_k = mlo_window_w(a, tk);
@@ -2057,7 +2103,7 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
     }
     if (!isfinite(m_k))
       return;
-    sum += w8 * a->p_w[k];
+    sum += w8 * pk;
     m_sum += w8 * m_k;
     w_sum += w8;
   }

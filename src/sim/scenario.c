@@ -132,7 +132,13 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
       rc = get_num(P, v, "gpu.telemetry_period_ms", 0, 60000, &g->telemetry_period_ms);
     else if (!strcmp(key, "telemetry_window_ms"))
       rc = get_num(P, v, "gpu.telemetry_window_ms", 0, 60000, &g->telemetry_window_ms);
-    else
+    else if (!strcmp(key, "telemetry_async")) {
+      const char *b = scalar(v);
+      if (!b || (strcmp(b, "true") && strcmp(b, "false")))
+        return sfail(P, v, HR_ERR_PARSE, "gpu.telemetry_async", "expected true or false");
+      g->telemetry_async = b[0] == 't';
+      rc = HR_OK;
+    } else
       return sfail(P, k, HR_ERR_PARSE, "gpu", "unknown key '%.60s'", key);
     if (rc != HR_OK)
       return rc;
@@ -140,6 +146,9 @@ static int gpu_block(sp_t *P, const yaml_node_t *m)
   if (g->telemetry_window_ms > 0.0 && g->telemetry_period_ms == 0.0)
     return sfail(P, m, HR_ERR_RANGE, "gpu.telemetry_window_ms",
                  "a window needs a sample period (telemetry_period_ms)");
+  if (g->telemetry_async && g->telemetry_period_ms == 0.0)
+    return sfail(P, m, HR_ERR_RANGE, "gpu.telemetry_async",
+                 "unsynchronized samples need a sample period (telemetry_period_ms)");
   if (g->telemetry_window_ms > g->telemetry_period_ms)
     return sfail(P, m, HR_ERR_RANGE, "gpu.telemetry_window_ms",
                  "the window (%.15g ms) is longer than the period (%.15g ms)",

@@ -136,6 +136,10 @@ struct hr_sim {
   int64_t tel_per_ns, tel_win_ns, tel_held_t_ns;
   double *tel_acc_w, *tel_held_w;
   int tel_n;
+  /* gpu.telemetry_async: per slot its sample phase, its last sample's time
+   * and its steps in the window so far (NULL when synchronized) */
+  int64_t *tel_ph_ns, *tel_t_ns;
+  int *tel_n_k;
   uint64_t garb_n;
   /* utility outage: the site on a generator */
   int gen_on, gen_tripped;
@@ -214,8 +218,8 @@ static inline void slot_reading(hr_sim_t *s, int dev, int64_t t_ns, hr_act_readi
   o->t_ns = t_ns;
   if (s->tel_per_ns > 0) {
     /* Sampled telemetry: the last sample, with its own time. */
-    o->t_ns = s->tel_held_t_ns;
-    o->p_w = hr__tel_reading_w(s->tel_key, dev, s->tel_held_t_ns, s->tel_held_w[k]);
+    o->t_ns = s->tel_t_ns ? s->tel_t_ns[k] : s->tel_held_t_ns;
+    o->p_w = hr__tel_reading_w(s->tel_key, dev, o->t_ns, s->tel_held_w[k]);
   } else {
     o->p_w = hr__tel_reading_w(s->tel_key, dev, t_ns, s->p_w[k]);
   }
@@ -628,6 +632,9 @@ void hr_sim_destroy(hr_sim_t *s)
   free(s->frz_p_w);
   free(s->tel_acc_w);
   free(s->tel_held_w);
+  free(s->tel_ph_ns);
+  free(s->tel_t_ns);
+  free(s->tel_n_k);
   free(s->stk_p_w);
   free(s->ph_p_w);
   free(s->frz_t_ns);
@@ -959,6 +966,24 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       return HR_ERR_NOMEM;
     }
     memcpy(s->tel_held_w, s->p_w, m * sizeof *s->tel_held_w); /* idle at t = 0 */
+    if (s->g.telemetry_async) {
+      s->tel_ph_ns = malloc(m * sizeof *s->tel_ph_ns);
+      s->tel_t_ns = calloc(m, sizeof *s->tel_t_ns); /* idle at t = 0 */
+      s->tel_n_k = calloc(m, sizeof *s->tel_n_k);
+      if (!s->tel_ph_ns || !s->tel_t_ns || !s->tel_n_k) {
+        hr_sim_destroy(s);
+        return HR_ERR_NOMEM;
+      }
+      /* each slot's phase, whole steps in [0, period), from the seed */
+      const uint64_t steps = (uint64_t)(per_ns / s->step_ns);
+      for (size_t k = 0; k < m; k++) {
+        uint64_t z = s->tel_key ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        s->tel_ph_ns[k] = (int64_t)(z % steps) * s->step_ns;
+      }
+    }
   }
   for (size_t w = 0; w < s->n_work; w++) {
     const hr_workload_t *wl = &s->work[w];
@@ -1717,6 +1742,24 @@ static void apply_events(hr_sim_t *s)
  * its window's steps, read with time t_end until the next. */
 static void tel_sample(hr_sim_t *s, int64_t t_end)
 {
+  if (s->tel_ph_ns) {
+    /* unsynchronized: the same per slot, at the slot's own phase */
+    const int64_t per = s->tel_per_ns;
+    for (size_t k = 0; k < (size_t)s->n_pop; k++) {
+      const int64_t ph = ((t_end - s->tel_ph_ns[k]) % per + per) % per;
+      if ((ph == 0 ? 0 : per - ph) < s->tel_win_ns) {
+        s->tel_acc_w[k] += s->p_w[k];
+        s->tel_n_k[k]++;
+      }
+      if (ph == 0 && s->tel_n_k[k] > 0) {
+        s->tel_held_w[k] = s->tel_acc_w[k] / (double)s->tel_n_k[k];
+        s->tel_acc_w[k] = 0.0;
+        s->tel_t_ns[k] = t_end;
+        s->tel_n_k[k] = 0;
+      }
+    }
+    return;
+  }
   const int64_t ph = t_end % s->tel_per_ns;
   const int64_t left = ph == 0 ? 0 : s->tel_per_ns - ph;
   const size_t n = (size_t)s->n_pop;

@@ -121,6 +121,93 @@ static void test_sampled_readings(void **st)
   assert_true(n >= 10);
 }
 
+/* Unsynchronized samples (gpu.telemetry_async): every GPU's reading at
+ * every step carries a time on its own phase of the period (the same phase
+ * throughout, a whole step, at most a period old), and its window's mean of
+ * that GPU's power before that time; the 16 GPUs' phases are not one. */
+static void test_async_readings(void **st)
+{
+  (void)st;
+  enum { N = 16 };
+  hr_tree_t *t = NULL;
+  hr_scenario_t sc;
+  hr_diag_t e;
+  const char *tt = simtest_rack16("");
+  assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+  assert_int_equal(hr_scenario_load_buffer(SC, strlen(SC), "s.yaml", ".", &sc, &e), HR_OK);
+  sc.gpu.telemetry_period_ms = 100;
+  sc.gpu.telemetry_window_ms = 25;
+  sc.gpu.telemetry_async = 1;
+  hr_agent_cfg_t ac;
+  assert_int_equal(hr_sim_policy_cfg("none", &ac), HR_OK);
+  hr_sim_t *s = NULL;
+  if (hr_sim_create(&sc, t, &ac, &s, &e) != HR_OK)
+    fail_msg("create: %s: %s", e.field, e.message);
+  const int64_t step_ns = 1000000, per_ns = 100000000, win_ns = 25000000;
+  const size_t n_steps = (size_t)llround(sc.duration_s * 1e3);
+  double *p = calloc(n_steps * N, sizeof *p); /* GPU g's power over step i: p[i * N + g] */
+  assert_non_null(p);
+  int64_t phase[N];
+  for (int g = 0; g < N; g++)
+    phase[g] = -1;
+  size_t checked = 0;
+  double worst = 0.0;
+  for (size_t i = 0; i < n_steps; i++) {
+    const int64_t now = (int64_t)i * step_ns;
+    for (int g = 0; g < N; g++) {
+      hr_act_reading_t rd;
+      assert_int_equal(hr__sim_reading(s, g, &rd), HR_OK);
+      double want = sc.gpu.idle_w;
+      if (rd.t_ns > 0) {
+        if (phase[g] < 0)
+          phase[g] = rd.t_ns % per_ns;
+        assert_int_equal(rd.t_ns % per_ns, phase[g]);
+        assert_int_equal(rd.t_ns % step_ns, 0);
+        assert_true(rd.t_ns <= now && now - rd.t_ns < per_ns);
+        /* (a first sample sooner than a window after the start: the steps
+         * there were) */
+        size_t hi = (size_t)(rd.t_ns / step_ns),
+               lo = rd.t_ns > win_ns ? (size_t)((rd.t_ns - win_ns) / step_ns) : 0;
+        double sum = 0.0;
+        for (size_t j = lo; j < hi; j++)
+          sum += p[j * N + (size_t)g];
+        want = sum / (double)(hi - lo);
+      } else {
+        /* no sample yet: the idle power at time 0, and not past its phase */
+        assert_int_equal(rd.t_ns, 0);
+        assert_true(now <= per_ns);
+      }
+      double d = want - rd.p_w;
+      if (!(d >= -0.0005 && d <= 0.0105))
+        fail_msg("GPU %d, t %.4f s: reading %.6f W at %.4f s, the window's mean %.6f W", g,
+                 (double)now * 1e-9, rd.p_w, (double)rd.t_ns * 1e-9, want);
+      worst = fmax(worst, fabs(d));
+      checked++;
+    }
+    assert_int_equal(hr_sim_step(s), HR_OK);
+    for (int g = 0; g < N; g++)
+      assert_int_equal(hr_sim_node_state(s, hr_agent_leaf_node(hr_sim_agent(s), (size_t)g),
+                                         &p[i * N + (size_t)g], NULL),
+                       HR_OK);
+  }
+  int distinct = 0;
+  for (int g = 0; g < N; g++) {
+    int seen = 0;
+    for (int h = 0; h < g; h++)
+      seen |= phase[h] == phase[g];
+    distinct += !seen;
+    assert_true(phase[g] >= 0);
+  }
+  print_message("unsynchronized 100-ms samples of 25-ms windows: %zu readings within %.4f W of "
+                "their windows' means; %d distinct phases among %d GPUs\n",
+                checked, worst, distinct, N);
+  assert_true(distinct >= 8);
+  free(p);
+  hr_sim_destroy(s);
+  hr_scenario_free(&sc);
+  hr_tree_destroy(t);
+}
+
 /* The lease policy on 100-ms samples: no telemetry loss (the lease system
  * stays in normal mode), no trip, no clamp, and caps set.  Nothing binds
  * (11.2 kW under a 28.7-kW rack), so a cap falls only when the policy's
@@ -190,6 +277,16 @@ static void test_refused(void **st)
                    HR_ERR_RANGE);
   assert_string_equal(e.field, "gpu.telemetry_window_ms");
   assert_non_null(strstr(e.message, "needs a sample period"));
+  static const char asy[] = "version: 1\ntree: x.yaml\ngpu: {telemetry_async: true}\n";
+  assert_int_equal(hr_scenario_load_buffer(asy, sizeof asy - 1, "s.yaml", ".", &sc, &e),
+                   HR_ERR_RANGE);
+  assert_string_equal(e.field, "gpu.telemetry_async");
+  static const char asy2[] =
+      "version: 1\ntree: x.yaml\ngpu: {telemetry_period_ms: 100, telemetry_async: yes}\n";
+  assert_int_equal(hr_scenario_load_buffer(asy2, sizeof asy2 - 1, "s.yaml", ".", &sc, &e),
+                   HR_ERR_PARSE);
+  assert_string_equal(e.field, "gpu.telemetry_async");
+  assert_int_equal(e.line, 3);
   /* Not whole steps: refused when the simulator is made. */
   hr_tree_t *t = NULL;
   const char *tt = simtest_rack16("");
@@ -208,8 +305,8 @@ static void test_refused(void **st)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_sampled_readings),
-                                     cmocka_unit_test(test_lease_on_samples),
-                                     cmocka_unit_test(test_refused)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sampled_readings), cmocka_unit_test(test_async_readings),
+      cmocka_unit_test(test_lease_on_samples), cmocka_unit_test(test_refused)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
