@@ -292,6 +292,10 @@ int cmd_sim(int argc, char **argv)
     snprintf(path_desc, sizeof path_desc,
              "waveform path: %zu metered nodes at %.0f Hz through the meter engine", res.n_meters,
              sc.wave_fs_hz);
+  else if (res.n_meters > 0)
+    snprintf(path_desc, sizeof path_desc,
+             "fast path: no waveforms; %zu metered nodes give their exact power each step",
+             res.n_meters);
   else
     snprintf(path_desc, sizeof path_desc, "fast path: no waveforms");
   f = open_out(dir, "report.md", p_md, sizeof p_md);

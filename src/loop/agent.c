@@ -7,6 +7,7 @@
  * the grid monitor, and when a decision is due (the period, a detected step,
  * a forecast above the grants, a mode change) compute leaf demands, run the
  * policy and send the caps that changed.  Every array is sized at create. */
+
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
 #include <math.h>
@@ -22,6 +23,13 @@
 #include "lease/lease_int.h"
 #include "loop/agent_int.h"
 #include "tree/tree_int.h"
+
+/* How long a site meter's trough must hold to count (meter_lo_step): a
+ * single record's glitch (a garbage value taken as 0 W) would otherwise cut
+ * every cap for the one to two seconds it stays the lowest; a GPU job's
+ * trough lasts tens of ms, and a meter's one-cycle mean spreads any trough
+ * over at least a cycle. */
+#define MLO_HOLD_NS 5000000
 
 /* band_hold_s's largest value: held in int64 ns and subtracted from a time
  * (bc_raise_ns = t - hold), a value near 9.2e9 s would overflow; 1e7 s
@@ -168,7 +176,13 @@ struct hr_agent {
   int64_t *mlo_ring_t_ns;
   double *mlo_ring_j;
   size_t mlo_cap, mlo_n, mlo_head; /* mlo_head: the newest entry */
-  unsigned ext_events; /* HR_EVENT_* told by hr_agent_set_events, ORed with the agent's own */
+  /* the meter's records of the last MLO_HOLD_NS since the last gap (time,
+   * input): a trough counts once held that long */
+  int64_t *mlo_h_t_ns;
+  double *mlo_h_w;
+  size_t mlo_hcap, mlo_hn, mlo_hhead;
+  int64_t *met_ms_dur_ns; /* per node, its last 1-ms record's length */
+  unsigned ext_events;    /* HR_EVENT_* told by hr_agent_set_events, ORed with the agent's own */
   int have_lat_in;
   int64_t lat_in_ns;
   uint32_t lat_hist[LAT_BINS];
@@ -670,6 +684,8 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->scr_w);
   free(a->mlo_ring_t_ns);
   free(a->mlo_ring_j);
+  free(a->mlo_h_t_ns);
+  free(a->mlo_h_w);
   free(a->mlo_rc_w);
   free(a->mlo_rp_w);
   free(a->mlo_rc_t_ns);
@@ -681,6 +697,7 @@ void hr_agent_destroy(hr_agent_t *a)
   free(a->met_p_w);
   free(a->met_i_a);
   free(a->met_cyc_ns);
+  free(a->met_ms_dur_ns);
   free(a->met_t_ns);
   free(a->met_same_t_ns);
   free(a->met_max_w);
@@ -727,8 +744,10 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->met_same_t_ns = malloc(n * sizeof *a->met_same_t_ns);
   a->met_max_w = calloc(n, sizeof *a->met_max_w);
   a->met_cyc_ns = calloc(n, sizeof *a->met_cyc_ns);
+  a->met_ms_dur_ns = calloc(n, sizeof *a->met_ms_dur_ns);
   if (!in || !a->scope || !a->leaf_of || !a->node_p_w || !a->demand_w || !a->met_p_w ||
-      !a->met_i_a || !a->met_t_ns || !a->met_same_t_ns || !a->met_max_w || !a->met_cyc_ns) {
+      !a->met_i_a || !a->met_t_ns || !a->met_same_t_ns || !a->met_max_w || !a->met_cyc_ns ||
+      !a->met_ms_dur_ns) {
     free(in);
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
@@ -870,11 +889,22 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
   a->acc_j = calloc(n, sizeof *a->acc_j);
   a->prio = calloc(m, sizeof *a->prio);
   a->scr_w = calloc(m, sizeof *a->scr_w);
-  /* (the ring: every step of the oldest fresh reading's age and window,
-   * and two to spare) */
-  a->mlo_cap = (size_t)((cfg->stale_ns + cfg->tel_window_ns) / cfg->step_ns) + 3;
+  /* (the ring: every step of the oldest fresh reading's age and window, at
+   * most 2 s of each (an older reading is not compared), at most 65536
+   * entries (a step under 61 us: the oldest readings' windows fall outside
+   * and are not compared); the hold's ring: MLO_HOLD_NS of steps) */
+  {
+    const int64_t span = (cfg->stale_ns < 2000000000 ? cfg->stale_ns : 2000000000) +
+                         (cfg->tel_window_ns < 2000000000 ? cfg->tel_window_ns : 2000000000);
+    const int64_t n_ent = span / cfg->step_ns + 3;
+    a->mlo_cap = n_ent < 65536 ? (size_t)n_ent : 65536;
+    const int64_t n_hold = MLO_HOLD_NS / cfg->step_ns + 3;
+    a->mlo_hcap = n_hold < 65536 ? (size_t)n_hold : 65536;
+  }
   a->mlo_ring_t_ns = calloc(a->mlo_cap, sizeof *a->mlo_ring_t_ns);
   a->mlo_ring_j = calloc(a->mlo_cap, sizeof *a->mlo_ring_j);
+  a->mlo_h_t_ns = calloc(a->mlo_hcap, sizeof *a->mlo_h_t_ns);
+  a->mlo_h_w = calloc(a->mlo_hcap, sizeof *a->mlo_h_w);
   a->mlo_rc_w = calloc(m, sizeof *a->mlo_rc_w);
   a->mlo_rp_w = calloc(m, sizeof *a->mlo_rp_w);
   a->mlo_rc_t_ns = malloc(m * sizeof *a->mlo_rc_t_ns);
@@ -891,7 +921,8 @@ int hr_agent_create(const hr_tree_t *tree, size_t node, hr_actuator_t *act, cons
     a->env_w8[k] = 1.0;
   if (!a->want_w || !a->want_t_ns || !a->thr_below || !a->ctl || !a->ctl_state || !a->acc_j ||
       !a->prio || !a->scr_w || !a->env_w8 || !a->rp_w || !a->mlo_ring_t_ns || !a->mlo_ring_j ||
-      !a->mlo_rc_w || !a->mlo_rp_w || !a->mlo_rc_t_ns || !a->mlo_rp_t_ns) {
+      !a->mlo_rc_w || !a->mlo_rp_w || !a->mlo_rc_t_ns || !a->mlo_rp_t_ns || !a->mlo_h_t_ns ||
+      !a->mlo_h_w) {
     hr_agent_destroy(a);
     return HR_ERR_NOMEM;
   }
@@ -1343,6 +1374,7 @@ int hr_agent_push_record(hr_agent_t *a, size_t node, const hr_record_t *rec)
     }
     a->met_p_w[node] = p;
     a->met_t_ns[node] = te;
+    a->met_ms_dur_ns[node] = rec->dur_ns;
     a->any_met = 1;
     break;
   }
@@ -2016,22 +2048,25 @@ static double mlo_window_w(const hr_agent_t *a, int64_t x)
  * mean; without a fresh meter it starts over. */
 static void meter_lo_step(hr_agent_t *a, int64_t t)
 {
+  /* (whenever a meter reports: a generator's envelope, set at an outage,
+   * has the meter's troughs from its first step) */
   double in = NAN;
   int64_t mid = 0;
-  if (a->any_met && (isfinite(a->sup_lim_w) || a->grd_ramp_w_per_s > 0.0))
+  if (a->any_met)
     in = env_meter_in_w(a, t, &mid);
   if (!isfinite(in)) {
     a->mlo_t_ns = INT64_MIN;
     return;
   }
   if (a->mlo_t_ns == INT64_MIN) {
-    a->mlo_cur_w = a->mlo_prev_w = in;
+    a->mlo_cur_w = a->mlo_prev_w = INFINITY;
     a->mlo_bucket_ns = a->mlo_t0_ns = t;
     a->mlo_off_t_ns = INT64_MIN;
     a->mlo_n = 1;
     a->mlo_head = 0;
     a->mlo_ring_t_ns[0] = mid;
     a->mlo_ring_j[0] = 0.0;
+    a->mlo_hn = 0;
     a->mlo_t_ns = t;
     return;
   }
@@ -2040,10 +2075,8 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
   a->mlo_t_ns = t;
   if (t - a->mlo_bucket_ns >= 1000000000) {
     a->mlo_prev_w = a->mlo_cur_w;
-    a->mlo_cur_w = in;
+    a->mlo_cur_w = INFINITY;
     a->mlo_bucket_ns = t;
-  } else if (in < a->mlo_cur_w) {
-    a->mlo_cur_w = in;
   }
   const int64_t t_new = a->mlo_ring_t_ns[a->mlo_head];
   if (mid > t_new) { /* a new record */
@@ -2053,6 +2086,42 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
     a->mlo_head = h;
     if (a->mlo_n < a->mlo_cap)
       a->mlo_n++;
+    /* The trough: the least of the records' highest over MLO_HOLD_NS of
+     * records without a gap (a refused record, or one at 0 W: a meter
+     * that reads nothing at a node whose GPUs run is broken, not at a
+     * trough the GPUs can rise from) */
+    int64_t dur = 0;
+    {
+      const int whole = a->node == HR_AGENT_WHOLE_TREE;
+      for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
+        const int64_t d = a->met_ms_dur_ns[whole ? (size_t)a->roots[r] : a->node];
+        if (d > dur)
+          dur = d;
+      }
+    }
+    const size_t hc = a->mlo_hcap;
+    const int64_t last = a->mlo_h_t_ns[a->mlo_hhead];
+    if (!(in > 0.0) || (a->mlo_hn > 0 && mid - last > dur + dur / 2))
+      a->mlo_hn = 0;
+    if (in > 0.0) {
+      a->mlo_hhead = (a->mlo_hhead + 1) % hc;
+      a->mlo_h_t_ns[a->mlo_hhead] = mid;
+      a->mlo_h_w[a->mlo_hhead] = in;
+      if (a->mlo_hn < hc)
+        a->mlo_hn++;
+      double held = -INFINITY;
+      int spans = 0;
+      for (size_t i = 0; i < a->mlo_hn; i++) {
+        const size_t j = (a->mlo_hhead + hc - i) % hc;
+        held = fmax(held, a->mlo_h_w[j]);
+        if (mid - a->mlo_h_t_ns[j] + dur >= MLO_HOLD_NS) {
+          spans = 1;
+          break;
+        }
+      }
+      if (spans && held < a->mlo_cur_w)
+        a->mlo_cur_w = held;
+    }
   }
   /* The pair: every installed leaf's reading, against the meter's mean
    * over that reading's own window, averaged over the leaves (a sampled
@@ -2134,13 +2203,16 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   double *restrict scr = a->scr_w;
   double floor_w;
   const double draw = env_draw_w(a, t, &floor_w);
+  double env_prev_w, dt_s = 0.0;
   if (*is_new) {
-    *env_w = floor_w;
+    *env_w = env_prev_w = floor_w;
     *dmin_cur_w = *dmin_prev_w = draw;
     *bucket_ns = t;
     *is_new = 0;
   } else {
-    *env_w += ramp_w_per_s / (1.0 + rho) * (double)(t - *t_ns) * 1e-9;
+    env_prev_w = *env_w;
+    dt_s = (double)(t - *t_ns) * 1e-9;
+    *env_w += ramp_w_per_s / (1.0 + rho) * dt_s;
   }
   *t_ns = t;
   /* The envelope also follows the draw down: at most the ramp's second
@@ -2165,13 +2237,11 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
    * meter's lowest input is at most what the leaves drew at that trough.
    * Taken once the meter has filled a bucket, and only where it is lower:
    * a meter that fails or lies is no worse than none. */
+  double lo_m = INFINITY;
   if (a->mlo_t_ns == t && a->mlo_off_t_ns != INT64_MIN && t - a->mlo_t0_ns >= 1000000000) {
     const double lo_in = a->mlo_cur_w < a->mlo_prev_w ? a->mlo_cur_w : a->mlo_prev_w;
-    const double lo_m = a->mlo_off_w + hr__budget_marg_max(&a->cfg.lease.budget) * lo_in;
-    if (lo_m < lo) {
-      lo = lo_m;
-      a->st.meter_lows++;
-    }
+    if (isfinite(lo_in))
+      lo_m = a->mlo_off_w + hr__budget_marg_max(&a->cfg.lease.budget) * lo_in;
   }
   /* The limit is on the input, (P + base) / eff(load): a rise of P by d
    * brings at most rho d of base with it, and each watt of the output
@@ -2183,6 +2253,18 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   const double top = lo + ramp_w_per_s / (1.0 + rho);
   if (*env_w > top)
     *env_w = top;
+  if (lo_m < lo) {
+    /* The meter's trough lowers the envelope at most at the ramp's rate
+     * (honest troughs never need a step cut, and a cut faster than that
+     * is itself a fall beyond the ramp; a meter that lies costs work at
+     * that rate at most) */
+    const double top_m = lo_m + ramp_w_per_s / (1.0 + rho),
+                 floor_m = env_prev_w - ramp_w_per_s / (1.0 + rho) * dt_s;
+    const double e = top_m > floor_m ? top_m : floor_m;
+    if (*env_w > e)
+      *env_w = e;
+    a->st.meter_lows++;
+  }
   if (*env_w > lim_w)
     *env_w = lim_w;
   /* The minima's sum is fixed at creation (cap_min_sum_w, summed in the

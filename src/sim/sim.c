@@ -1251,12 +1251,15 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
                   b);
     }
   }
-  if (sc->waveforms) {
-    if (sc->n_metered == 0) {
-      hr_sim_destroy(s);
-      return fail(diag, HR_ERR_RANGE, "waveforms", "%s",
-                  "the waveform path needs metered nodes (metered:)");
-    }
+  if (sc->waveforms && sc->n_metered == 0) {
+    hr_sim_destroy(s);
+    return fail(diag, HR_ERR_RANGE, "waveforms", "%s",
+                "the waveform path needs metered nodes (metered:)");
+  }
+  /* Metered nodes: through the meter engine on the waveform path, and on
+   * the fast path the nodes' exact 1-ms power (the same records, faults
+   * and all). */
+  if (sc->n_metered > 0) {
     rc = hr__simwave_create(sc, tree, s->agent, s->step_ns, &s->wave, diag);
     if (rc != HR_OK) {
       hr_sim_destroy(s);
@@ -1793,7 +1796,7 @@ int hr_sim_step(hr_sim_t *s)
   int timed = 0, rc;
   if (s->wave && s->t_ns > 0) {
     clock_gettime(CLOCK_MONOTONIC, &w0);
-    timed = 1;
+    timed = !hr__simwave_fast(s->wave);
     rc = hr__simwave_push(s->wave, s->ph_w, s->ph_q, s->powered, s->t_ns - s->step_ns);
     if (rc != HR_OK)
       return rc;
@@ -2392,7 +2395,7 @@ int hr_sim_result(const hr_sim_t *s, hr_sim_result_t *o)
   o->nodes = s->res;
   o->n_nodes = s->n;
   o->wall_s = s->wall_s;
-  o->waveforms = s->wave != NULL;
+  o->waveforms = s->wave != NULL && !hr__simwave_fast(s->wave);
   o->n_meters = hr__simwave_meters(s->wave);
   o->meter_records = hr__simwave_records(s->wave);
   o->e2e_n = s->e2e.n;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actuate/actuate_int.h"
 #include "core/core.h"
 #include "headroom/pq.h"
 #include "sim/sim_int.h"
@@ -57,6 +58,11 @@ typedef struct wmeter {
   uint64_t garb_n;
   hr_record_t last[3]; /* HR_REC_MS, HR_REC_HALF, HR_REC_CYCLE */
   unsigned char have_last[3];
+  /* the fast path's meter: the last cycle's steps (power, and the squared
+   * current per conductor), the steps so far */
+  double *cyc_p_w, *cyc_i2_a2;
+  size_t cyc_pos;
+  uint64_t cyc_steps;
 } wmeter_t;
 
 struct hr__simwave {
@@ -71,6 +77,9 @@ struct hr__simwave {
   uint64_t key;    /* the current channels' noise (the scenario's telemetry_seed) */
   double fs_hz;
   uint64_t records;
+  int fast;        /* no waveforms: each meter's records from its node's power */
+  int64_t step_ns; /* (fast) */
+  size_t cyc_n;    /* (fast) steps in a line cycle, the nearest whole number */
 };
 
 /* The current channels' noise [A]: uniform over +-WAVE_NOISE_A, drawn from
@@ -145,8 +154,11 @@ void hr__simwave_destroy(hr__simwave_t *w)
 {
   if (!w)
     return;
-  for (size_t k = 0; k < w->n_mt; k++)
+  for (size_t k = 0; k < w->n_mt; k++) {
     hr_meter_destroy(w->mt[k].m);
+    free(w->mt[k].cyc_p_w);
+    free(w->mt[k].cyc_i2_a2);
+  }
   free(w->mt);
   free(w->sin3);
   free(w->cos3);
@@ -180,9 +192,10 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
   const hr_tree_node_t *nd = hr_tree_nodes(tree);
   const size_t n = hr_tree_count(tree);
   const double fs = sc->wave_fs_hz;
+  const int fast = !sc->waveforms;
   /* The sample clock is the simulation clock: a step must hold whole samples. */
   double per = fs * (double)step_ns * 1e-9;
-  if (fs != floor(fs) || per != floor(per) || per < 1.0)
+  if (!fast && (fs != floor(fs) || per != floor(per) || per < 1.0))
     return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "step_ms",
                          "a step of %g ms is not a whole number of samples at %g Hz",
                          (double)step_ns * 1e-6, fs);
@@ -200,8 +213,15 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
     return HR_ERR_NOMEM;
   w->fs_hz = fs;
   w->key = 0x9FB21C651E98DF25ull * (sc->telemetry_seed + 1u);
-  w->per_step = (size_t)per;
-  w->period = (size_t)(fs / (double)gcd_l((long)fs, (long)sc->line_hz));
+  w->fast = fast;
+  w->step_ns = step_ns;
+  {
+    const double c = 1e9 / (sc->line_hz * (double)step_ns);
+    w->cyc_n = c < 1.5 ? 1 : (size_t)llround(c);
+  }
+  /* (the fast path's meters synthesise nothing: tables of one entry) */
+  w->per_step = fast ? 1 : (size_t)per;
+  w->period = fast ? 1 : (size_t)(fs / (double)gcd_l((long)fs, (long)sc->line_hz));
   for (size_t k = 0; k < n; k++)
     if (named(sc, &nd[k]))
       w->n_mt++;
@@ -214,7 +234,7 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
     return HR_ERR_NOMEM;
   }
   /* Positive sequence: b lags a by 120 degrees, c leads it by 120. */
-  for (size_t k = 0; k < w->period; k++) {
+  for (size_t k = 0; k < w->period && !fast; k++) {
     double th = 2.0 * M_PI * fmod((double)k * sc->line_hz, fs) / fs;
     w->sin3[3 * k] = sin(th);
     w->sin3[3 * k + 1] = sin(th - 2.0 * M_PI / 3.0);
@@ -240,6 +260,15 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
       hr__simwave_destroy(w);
       return hr__diag_fail(diag, HR_ERR_RANGE, 0, 0, "metered", "node '%s' has no voltage", x->id);
     }
+    if (fast) {
+      m->cyc_p_w = calloc(w->cyc_n, sizeof *m->cyc_p_w);
+      m->cyc_i2_a2 = calloc(3 * w->cyc_n, sizeof *m->cyc_i2_a2);
+      if (!m->cyc_p_w || !m->cyc_i2_a2) {
+        hr__simwave_destroy(w);
+        return HR_ERR_NOMEM;
+      }
+      continue;
+    }
     hr_meter_cfg_t mc;
     hr_meter_cfg_init(&mc, fs, sc->line_hz, m->u_ln_v, m->three ? HR_LAYOUT_3P4W : HR_LAYOUT_1P2W);
     /* What the agent reads (loop.h): the 1-ms power and the phase currents. */
@@ -260,6 +289,67 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
 int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
                      const unsigned char *powered, int64_t t_ns)
 {
+  if (w->fast) {
+    /* (steps follow one another, as samples do) */
+    if (t_ns != w->next_k * w->step_ns)
+      return HR_ERR_STATE;
+    w->next_k++;
+    /* The fast path's meter: what the meter engine reports of the node's
+     * power without its waveforms and noise, a 1-ms record of the mean
+     * power over the last cycle (the nearest whole number of steps; flagged
+     * start-up until a cycle has passed, as the engine's) at the end of
+     * each step, and at the end of each cycle a cycle record of its phase
+     * currents' RMS (a step's current: its watts and vars over the
+     * conductor's voltage, as the waveforms carry them). */
+    for (size_t i = 0; i < w->n_mt; i++) {
+      wmeter_t *m = &w->mt[i];
+      const double *ph = &ph_w[3 * m->node];
+      static const double q0[3] = {0.0, 0.0, 0.0};
+      const double *pq = ph_q ? &ph_q[3 * m->node] : q0;
+      const int up = powered[m->node];
+      const size_t nc = w->cyc_n, at = m->cyc_pos;
+      /* (a single-phase node's power from its conductor powers, as the
+       * waveforms carry it: p_scale) */
+      m->cyc_p_w[at] = up ? (ph[0] + ph[1] + ph[2]) * (m->three ? 1.0 : m->p_scale) : 0.0;
+      for (int q = 0; q < 3; q++) {
+        double pp = m->three ? ph[q] : (ph[0] + ph[1] + ph[2]) * m->p_scale,
+               qq = m->three ? pq[q] : (pq[0] + pq[1] + pq[2]) * m->p_scale;
+        m->cyc_i2_a2[3 * at + (size_t)q] =
+            up && (m->three || q == 0) ? (pp * pp + qq * qq) / (m->u_ln_v * m->u_ln_v) : 0.0;
+      }
+      m->cyc_pos = at + 1 == nc ? 0 : at + 1;
+      m->cyc_steps++;
+      double p = 0.0, i2[3] = {0.0, 0.0, 0.0};
+      for (size_t j = 0; j < nc; j++) {
+        p += m->cyc_p_w[j];
+        for (int q = 0; q < 3; q++)
+          i2[q] += m->cyc_i2_a2[3 * j + (size_t)q];
+      }
+      hr_record_t rec;
+      memset(&rec, 0, sizeof rec);
+      rec.kind = HR_REC_MS;
+      rec.t_ns = t_ns;
+      rec.dur_ns = w->step_ns;
+      rec.flags = m->cyc_steps < nc ? HR_FLAG_STARTUP : 0u;
+      /* (rounded to 1 mW less a dither of 0 to 10 mW, as the GPUs' readings:
+       * an exact steady power repeats bit for bit, which the agent takes
+       * for a stuck meter after stuck_ns; the engine's noise does the same
+       * on the waveform path) */
+      rec.u.ms.p_total_w = hr__tel_reading_w(w->key, (int)i, t_ns, p / (double)nc);
+      on_record(&rec, m);
+      if (m->cyc_pos == 0) {
+        memset(&rec, 0, sizeof rec);
+        rec.kind = HR_REC_CYCLE;
+        rec.dur_ns = (int64_t)nc * w->step_ns;
+        rec.t_ns = t_ns + w->step_ns - rec.dur_ns;
+        rec.n_i = m->three ? 3 : 1;
+        for (int q = 0; q < rec.n_i; q++)
+          rec.u.cycle.i_rms_a[q] = sqrt(i2[q] / (double)nc);
+        on_record(&rec, m);
+      }
+    }
+    return HR_OK;
+  }
   /* Sample k is at k / fs on the simulation clock (t0 = 0). */
   int64_t k0 = (int64_t)llround((double)t_ns * 1e-9 * w->fs_hz);
   if (k0 != w->next_k)
@@ -337,6 +427,11 @@ void hr__simwave_set_fault(hr__simwave_t *w, size_t i, unsigned bit, int on)
     w->mt[i].fault |= bit;
   else
     w->mt[i].fault &= ~bit;
+}
+
+int hr__simwave_fast(const hr__simwave_t *w)
+{
+  return w ? w->fast : 0;
 }
 
 size_t hr__simwave_meters(const hr__simwave_t *w)

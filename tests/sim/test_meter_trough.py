@@ -26,14 +26,19 @@ and the simulator's count of time over the limit:
   series, and one 3-ms rise of 4.135 kW at one step; 0.003 s over), work at
   least 0.85 (0.82 apart),
   and the meter's trough lowered the envelope (meter_lows > 0);
+- the same on the fast path, whose stand-in meter gives the site's
+  one-cycle mean power from the simulated power (no waveforms);
 - the same with supplies whose efficiency follows the 80 PLUS Titanium
   levels and a base that follows the GPUs (the trough turned into the GPUs'
   watts at the curve's highest marginal efficiency, 1.027);
+- a site meter reporting garbage costs no more work or ramp than a rack
+  meter; a generator's envelope after a utility outage on a site without
+  a grid ramp limit has the meter's troughs from the start;
 - with telemetry at every millisecond the meter changes little: work within
   0.01 of the run with only the rack metered, and the rise within the
   limit.
 
-About 10 s."""
+About 12 s."""
 import tempfile
 
 import simrun
@@ -46,7 +51,7 @@ duration_s: 60
 step_ms: 1
 gpus: 16
 TEL
-waveforms: true
+waveforms: WAVEFORMS
 metered: [METERED]
 SUPPLY
 workloads:
@@ -65,9 +70,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         write(tmp, "tree.yaml", site_tree(2, "{max_ramp_kw_per_s: 4, ramp_window_s: 1}"))
 
-        def go(tag, period, metered, tel=SAMPLED, supply=""):
+        def go(tag, period, metered, tel=SAMPLED, supply="", waveforms=True):
             text = (SCEN.replace("TEL", tel).replace("METERED", metered)
-                    .replace("SUPPLY", supply).replace("PERIOD", str(period)))
+                    .replace("SUPPLY", supply).replace("PERIOD", str(period))
+                    .replace("WAVEFORMS", "true" if waveforms else "false"))
             d = run(tmp, tag, write(tmp, tag + ".yaml", text), "headroom")
             # the larger of the series' rise and the simulator's own at every step
             r = max(rise_1s_w(d), d["max_ramp_kw_per_s"] * 1e3)
@@ -88,8 +94,11 @@ def main():
         for per in PERIODS:
             for tag, tel, supply, least in (("site", SAMPLED, "", 0.85),
                                             ("site-apart", APART, "", 0.82),
-                                            ("site-titanium", SAMPLED, TITANIUM, 0.78)):
-                d, r = go("%s-%g" % (tag, per), per, "site", tel=tel, supply=supply)
+                                            ("site-titanium", SAMPLED, TITANIUM, 0.78),
+                                            ("site-fast", SAMPLED, "", 0.85),
+                                            ("site-fast-apart", APART, "", 0.82)):
+                d, r = go("%s-%g" % (tag, per), per, "site", tel=tel, supply=supply,
+                          waveforms="fast" not in tag)
                 check(r <= RAMP_W * 1.05, "%s, %g-s iterations: the site rose %.0f W in 1 s"
                       % (tag, per, r))
                 check(d["ramp_viol_s"] <= 0.05, "%s, %g-s iterations: %.3f s over the ramp limit"
@@ -98,6 +107,49 @@ def main():
                       % (tag, per, d["work_frac"]))
                 check(d["meter_lows"] > 0, "%s, %g-s iterations: the meter's trough was never "
                       "taken" % (tag, per))
+
+        # A site meter that reports garbage (NaN, infinity, -250 W taken as 0 W,
+        # 10 MW in turn) for 20 s under a steady 19.2-kW load: no worse than
+        # the rack metered (a review's reproducer: the 0-W records cut every
+        # cap to its lowest, work 0.973 -> 0.782 and 1 s over the ramp limit
+        # from the cut itself).
+        write(tmp, "tree4.yaml", site_tree(4, "{max_ramp_kw_per_s: 4, ramp_window_s: 1}",
+                                           rack_a=400))
+        garb = {}
+        for met in ("rack", "site"):
+            text = ("version: 1\nname: garbage\ntree: tree4.yaml\nduration_s: 60\nstep_ms: 1\n"
+                    "gpus: 32\n%s\nwaveforms: true\nmetered: [%s]\nworkloads:\n"
+                    "  - {kind: batch, gpus: [0, 32], power_w: 600}\nevents:\n"
+                    "  - {kind: meter_garbage, node: site, at_s: 20, duration_s: 20}\n"
+                    % (SAMPLED, met))
+            garb[met] = run(tmp, "garbage-" + met, write(tmp, "garbage-%s.yaml" % met, text),
+                            "headroom")
+            print("garbage, %s metered: work %.4f, %.3f s over the ramp limit"
+                  % (met, garb[met]["work_frac"], garb[met]["ramp_viol_s"]))
+        check(garb["site"]["work_frac"] >= garb["rack"]["work_frac"] - 0.005,
+              "site meter's garbage: work %.4f against %.4f with the rack metered"
+              % (garb["site"]["work_frac"], garb["rack"]["work_frac"]))
+        check(garb["site"]["ramp_viol_s"] <= garb["rack"]["ramp_viol_s"] + 0.05,
+              "site meter's garbage: %.3f s over the ramp limit against %.3f"
+              % (garb["site"]["ramp_viol_s"], garb["rack"]["ramp_viol_s"]))
+
+        # A utility outage on a site without a grid ramp limit: the generator's
+        # envelope has the meter's troughs from the outage's first step (a
+        # review's reproducer: the tracker started with the envelope, 0.31 s
+        # over the generator's 4-kW/s load acceptance).
+        write(tmp, "tree-nogrid.yaml", site_tree(2))
+        text = (SCEN.replace("tree.yaml", "tree-nogrid.yaml").replace("TEL", SAMPLED)
+                .replace("METERED", "site").replace("SUPPLY", "").replace("PERIOD", "0.37")
+                .replace("WAVEFORMS", "true").replace("duration_s: 60", "duration_s: 40")
+                + "events:\n  - {kind: utility_outage, at_s: 15.2, duration_s: 20, gen_kw: 20, "
+                "ramp_kw_per_s: 4}\n")
+        d = run(tmp, "outage", write(tmp, "outage.yaml", text), "headroom")
+        print("outage at 15.2 s, site metered: %.3f s over the generator's ramp, %.3f s over its "
+              "rating, %d generator trips, work %.4f"
+              % (d["gen_ramp_viol_s"], d["gen_over_s"], d["gen_trips"], d["work_frac"]))
+        check(d["gen_ramp_viol_s"] <= 0.05 and d["gen_trips"] == 0,
+              "outage: %.3f s over the generator's ramp, %d trips"
+              % (d["gen_ramp_viol_s"], d["gen_trips"]))
 
         per = PERIODS[0]
         d0, _ = go("ms-rack", per, "rack", tel="")

@@ -200,8 +200,12 @@ static void compare(const char *policy, int predictor, int in_a, int tr_s, doubl
   run(tree, policy, predictor, 0, dur_s, &f);
   run(tree, policy, predictor, 1, dur_s, &w);
   /* The meters ran and fed the agent: half-cycle, cycle and 1-ms records of
-   * three meters for the whole run. */
-  assert_int_equal(f.records, 0);
+   * three meters for the whole run; on the fast path their stand-ins, the
+   * 1-ms and cycle records. */
+  double want_f = 3.0 * (1000.0 + 50.0) * dur_s;
+  assert_true((double)f.records > 0.95 * want_f && (double)f.records < 1.05 * want_f);
+  assert_false(f.res.waveforms);
+  assert_int_equal(f.res.n_meters, 3);
   assert_true(w.res.waveforms);
   assert_int_equal(w.res.n_meters, 3);
   double want = 3.0 * (1000.0 + 100.0 + 50.0) * dur_s;
@@ -295,9 +299,8 @@ static void test_refusals(void **st)
  * settled, the agent's power of the tree is their sum, 7.5 kW, within the
  * float samples' precision; an error in the synthesised voltage or current
  * (a phase, a sqrt 2, the L-L split) shows here. */
-static void test_meter_feed(void **st)
+static void meter_feed(int waveforms)
 {
-  (void)st;
   static const char T[] =
       "version: 1\nnodes:\n"
       "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3, rating_a: 100}\n"
@@ -320,6 +323,7 @@ static void test_meter_feed(void **st)
   char ids[2][64] = {"s0", "s1"};
   sc.metered = ids;
   sc.n_metered = 2;
+  sc.waveforms = waveforms;
   hr__simwave_t *w = NULL;
   assert_int_equal(hr__simwave_create(&sc, t, a, 1000000, &w, &e), HR_OK);
   assert_int_equal(hr__simwave_meters(w), 2);
@@ -338,7 +342,8 @@ static void test_meter_feed(void **st)
     now += 1000000;
     assert_int_equal(hr_agent_step(a, &info), HR_OK);
   }
-  print_message("agent's tree power from the meters: %.4f W (want 7500)\n", info.node_p_w);
+  print_message("agent's tree power from the meters (%s): %.4f W (want 7500)\n",
+                waveforms ? "waveforms" : "the fast path's", info.node_p_w);
   assert_true(fabs(info.node_p_w - 7500.0) < 7500.0 * 1e-4);
   /* Samples must follow one another. */
   assert_int_equal(hr__simwave_push(w, ph, NULL, up, now + 1000000), HR_ERR_STATE);
@@ -353,6 +358,13 @@ static void test_meter_feed(void **st)
   hr__simwave_destroy(w);
   hr_agent_destroy(a);
   hr_tree_destroy(t);
+}
+
+static void test_meter_feed(void **st)
+{
+  (void)st;
+  meter_feed(1);
+  meter_feed(0);
 }
 
 /* Meter faults on the waveform path: the same rack, only server s0 metered
@@ -535,18 +547,19 @@ static void test_pf_meters(void **st)
 }
 
 /* Where metering pays at a power factor below 1: the agent's image of the
- * rack breaker on the fast path counts the GPUs' watts at the told PF (the
- * curve's lowest, 0.8: conservative), on the waveform path the meter's
- * measured current (the true one).  Loads at 600 and 150 W per GPU under
- * policy none for 20 s (8.7 A on a 16-A rack: it warms without tripping): the fast
- * path's image must run hotter than the breaker itself, the waveform path's
- * must follow the breaker within 2 % of its state, closer than the fast
- * path's. */
-static double rack_images(int waveforms, double *real)
+ * rack breaker without a meter counts the GPUs' watts at the told PF (the
+ * curve's lowest, 0.8: conservative), with the rack metered the meter's
+ * measured current (the true one), on the waveform path and from the fast
+ * path's stand-in meter alike.  Loads at 600 and 150 W per GPU under policy
+ * none for 20 s (8.7 A on a 16-A rack: it warms without tripping): the
+ * unmetered image must run hotter than the breaker itself, the metered ones
+ * must follow the breaker within 2 % of its state, closer than the
+ * unmetered one. */
+static double rack_images(const char *metered, int waveforms, double *real)
 {
   hr_tree_t *t = NULL;
   hr_scenario_t sc;
-  hr_sim_t *s = pf_run(16, 20.0, "[rack]", waveforms, &t, &sc);
+  hr_sim_t *s = pf_run(16, 20.0, metered, waveforms, &t, &sc);
   size_t rack;
   assert_int_equal(hr_tree_find(t, "rack", &rack), HR_OK);
   assert_int_equal(hr_sim_node_state(s, rack, NULL, real), HR_OK);
@@ -562,16 +575,20 @@ static double rack_images(int waveforms, double *real)
 static void test_pf_meter_current(void **st)
 {
   (void)st;
-  double real_f, real_w;
-  double img_f = rack_images(0, &real_f), img_w = rack_images(1, &real_w);
+  double real_f, real_w, real_m;
+  double img_f = rack_images("[]", 0, &real_f), img_w = rack_images("[rack]", 1, &real_w),
+         img_m = rack_images("[rack]", 0, &real_m);
   print_message("rack thermal state after 20 s: breaker %.6f (fast) %.6f (waveform); agent's "
-                "image %.6f fast path (watts at PF 0.8), %.6f waveform path (metered current)\n",
-                real_f, real_w, img_f, img_w);
+                "image %.6f unmetered (watts at PF 0.8), %.6f waveform path (metered current), "
+                "%.6f fast path's meter\n",
+                real_f, real_w, img_f, img_w, img_m);
   assert_true(real_f > 0.01 && real_f < 1.0);
   assert_true(fabs(real_w - real_f) < 1e-3 * real_f); /* the same physics */
+  assert_true(real_m == real_f);
   assert_true(img_f > real_f * 1.05);
   assert_true(fabs(img_w - real_w) < 0.02 * real_w);
   assert_true(fabs(img_w - real_w) < fabs(img_f - real_f));
+  assert_true(fabs(img_m - real_m) < 0.02 * real_m);
 }
 
 /* Base loads and losses on the waveform path (docs/sim.md, "Base load and
