@@ -286,6 +286,17 @@ int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_
   return HR_OK;
 }
 
+/* Meter m's node's conductor watts and vars (zeros without the vars) in
+ * the step's arrays; returns whether the node is powered. */
+static int node_inputs(const wmeter_t *m, const double *ph_w, const double *ph_q,
+                       const unsigned char *powered, const double **ph, const double **pq)
+{
+  static const double q0[3] = {0.0, 0.0, 0.0};
+  *ph = &ph_w[3 * m->node];
+  *pq = ph_q ? &ph_q[3 * m->node] : q0;
+  return powered[m->node];
+}
+
 int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
                      const unsigned char *powered, int64_t t_ns)
 {
@@ -303,10 +314,8 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
      * conductor's voltage, as the waveforms carry them). */
     for (size_t i = 0; i < w->n_mt; i++) {
       wmeter_t *m = &w->mt[i];
-      const double *ph = &ph_w[3 * m->node];
-      static const double q0[3] = {0.0, 0.0, 0.0};
-      const double *pq = ph_q ? &ph_q[3 * m->node] : q0;
-      const int up = powered[m->node];
+      const double *ph, *pq;
+      const int up = node_inputs(m, ph_w, ph_q, powered, &ph, &pq);
       const size_t nc = w->cyc_n, at = m->cyc_pos;
       /* (a single-phase node's power from its conductor powers, as the
        * waveforms carry it: p_scale) */
@@ -357,10 +366,8 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
   size_t ph0 = (size_t)(k0 % (int64_t)w->period);
   for (size_t i = 0; i < w->n_mt; i++) {
     wmeter_t *m = &w->mt[i];
-    const double *ph = &ph_w[3 * m->node];
-    static const double q0[3] = {0.0, 0.0, 0.0};
-    const double *pq = ph_q ? &ph_q[3 * m->node] : q0;
-    const int up = powered[m->node];
+    const double *ph, *pq;
+    const int up = node_inputs(m, ph_w, ph_q, powered, &ph, &pq);
     const double u_pk = up ? sqrt(2.0) * m->u_ln_v : 0.0;
     float *f = w->frames;
     size_t pos = ph0;
