@@ -294,7 +294,8 @@ int cmd_sim(int argc, char **argv)
              sc.wave_fs_hz);
   else if (res.n_meters > 0)
     snprintf(path_desc, sizeof path_desc,
-             "fast path: no waveforms; %zu metered nodes give their exact power each step",
+             "fast path: no waveforms; %zu metered nodes' stand-in meters (the one-cycle mean of "
+             "the simulated power)",
              res.n_meters);
   else
     snprintf(path_desc, sizeof path_desc, "fast path: no waveforms");

@@ -40,16 +40,16 @@ typedef struct hr__simwave hr__simwave_t;
 /* Resolves sc->metered on tree (each entry a node id or a node kind name:
  * every node of that kind) and creates the meters, their records going to
  * agent (borrowed; must outlive the object): the meter engine on
- * synthesised waveforms when sc->waveforms, else each node's power over a
- * step as its 1-ms record.  With waveforms step_ns must be a whole number
+ * synthesised waveforms when sc->waveforms, else stand-ins that give the
+ * agent the engine's 1-ms and cycle records from the simulated power
+ * (docs/sim.md, "Metered nodes without waveforms").  With waveforms step_ns must be a whole number
  * of sample periods.  Returns HR_OK, HR_ERR_RANGE (an unknown node, a step
  * that is not whole samples, a node without voltage: diag says which),
  * HR_ERR_NOMEM, or the meter's error. */
 int hr__simwave_create(const hr_scenario_t *sc, const hr_tree_t *tree, hr_agent_t *agent,
                        int64_t step_ns, hr__simwave_t **out, hr_diag_t *diag);
 void hr__simwave_destroy(hr__simwave_t *w);
-/* 1 for the fast path's meters (no waveforms: sc->waveforms 0), whose
- * records are their nodes' exact power over each step. */
+/* 1 for the fast path's stand-in meters (no waveforms: sc->waveforms 0). */
 int hr__simwave_fast(const hr__simwave_t *w);
 
 /* Synthesises and meters the samples of [t_ns, t_ns + step_ns) for every

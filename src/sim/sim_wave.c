@@ -60,7 +60,7 @@ typedef struct wmeter {
   unsigned char have_last[3];
   /* the fast path's meter: the last cycle's steps (power, and the squared
    * current per conductor), the steps so far */
-  double *cyc_p_w, *cyc_i2_a2;
+  double *cyc_p_w, *cyc_i2_a2, cyc_sum_p_w;
   size_t cyc_pos;
   uint64_t cyc_steps;
 } wmeter_t;
@@ -319,6 +319,7 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
       const size_t nc = w->cyc_n, at = m->cyc_pos;
       /* (a single-phase node's power from its conductor powers, as the
        * waveforms carry it: p_scale) */
+      const double old_p = m->cyc_p_w[at];
       m->cyc_p_w[at] = up ? (ph[0] + ph[1] + ph[2]) * (m->three ? 1.0 : m->p_scale) : 0.0;
       for (int q = 0; q < 3; q++) {
         double pp = m->three ? ph[q] : (ph[0] + ph[1] + ph[2]) * m->p_scale,
@@ -328,17 +329,22 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
       }
       m->cyc_pos = at + 1 == nc ? 0 : at + 1;
       m->cyc_steps++;
-      double p = 0.0, i2[3] = {0.0, 0.0, 0.0};
-      for (size_t j = 0; j < nc; j++) {
-        p += m->cyc_p_w[j];
-        for (int q = 0; q < 3; q++)
-          i2[q] += m->cyc_i2_a2[3 * j + (size_t)q];
+      /* running sums over the cycle, summed afresh once a cycle (no drift) */
+      if (m->cyc_pos == 0) {
+        m->cyc_sum_p_w = 0.0;
+        for (size_t j = 0; j < nc; j++)
+          m->cyc_sum_p_w += m->cyc_p_w[j];
+      } else {
+        m->cyc_sum_p_w += m->cyc_p_w[at] - old_p;
       }
+      const double p = m->cyc_sum_p_w;
       hr_record_t rec;
       memset(&rec, 0, sizeof rec);
       rec.kind = HR_REC_MS;
       rec.t_ns = t_ns;
       rec.dur_ns = w->step_ns;
+      /* (an unpowered node reads 0 W, which takes the agent's view of it
+       * to 0 within a cycle, as the engine's records of it do) */
       rec.flags = m->cyc_steps < nc ? HR_FLAG_STARTUP : 0u;
       /* (rounded to 1 mW less a dither of 0 to 10 mW, as the GPUs' readings:
        * an exact steady power repeats bit for bit, which the agent takes
@@ -347,6 +353,10 @@ int hr__simwave_push(hr__simwave_t *w, const double *ph_w, const double *ph_q,
       rec.u.ms.p_total_w = hr__tel_reading_w(w->key, (int)i, t_ns, p / (double)nc);
       on_record(&rec, m);
       if (m->cyc_pos == 0) {
+        double i2[3] = {0.0, 0.0, 0.0};
+        for (size_t j = 0; j < nc; j++)
+          for (int q = 0; q < 3; q++)
+            i2[q] += m->cyc_i2_a2[3 * j + (size_t)q];
         memset(&rec, 0, sizeof rec);
         rec.kind = HR_REC_CYCLE;
         rec.dur_ns = (int64_t)nc * w->step_ns;

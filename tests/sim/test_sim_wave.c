@@ -347,7 +347,8 @@ static void meter_feed(int waveforms)
   assert_true(fabs(info.node_p_w - 7500.0) < 7500.0 * 1e-4);
   /* Samples must follow one another. */
   assert_int_equal(hr__simwave_push(w, ph, NULL, up, now + 1000000), HR_ERR_STATE);
-  /* Unpowered: the meters flag their windows and the agent's view goes stale. */
+  /* Unpowered: the agent's view of the nodes falls to 0 (the engine's meters
+   * see no current; the fast path's read 0 W). */
   memset(up, 0, sizeof up);
   for (int k = 0; k < 300; k++) {
     assert_int_equal(hr__simwave_push(w, ph, NULL, up, now), HR_OK);
