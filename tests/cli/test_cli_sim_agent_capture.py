@@ -146,6 +146,17 @@ rc, out, err = hr(*A, "--budget-eff", "0.9", "--budget-eff-ramp", "0.82", "--bas
                   f"--input={wpath}")
 check(rc == 0 and '"cap_w"' in out,
       f"agent --budget-eff-ramp 0.82 --base-per-w 0.2: {rc} {err[-300:]!r}")
+# a meter's troughs: the highest marginal efficiency (not below the lowest)
+# and the readings' window (not beyond the stale time)
+refused(A + ["--budget-eff-marg-max", "2.5"], "--budget-eff-marg-max")
+refused(A + ["--budget-eff", "0.9", "--budget-eff-marg-max", "0.8"], "--budget-eff-marg-max",
+        "below the lowest marginal efficiency")
+refused(A + ["--telemetry-window-ms", "-1"], "--telemetry-window-ms")
+refused(A + ["--telemetry-window-ms", "1e5"], "--telemetry-window-ms", "stale")
+rc, out, err = hr(*A, "--budget-eff", "0.9", "--budget-eff-marg-max", "1.03",
+                  "--telemetry-window-ms", "25", f"--input={wpath}")
+check(rc == 0 and '"cap_w"' in out,
+      f"agent --budget-eff-marg-max 1.03 --telemetry-window-ms 25: {rc} {err[-300:]!r}")
 
 # ---- capture: the CFG on standard input with --dat, the same CSV as from the file.
 DATA = os.environ.get("HR_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
