@@ -2043,9 +2043,23 @@ static double mlo_window_w(const hr_agent_t *a, int64_t x)
   return m;
 }
 
-/* Every step while an envelope is on: the meter's lowest input per 1-s
- * bucket, its energy in the ring (on its own clock), and the offset's
- * mean; without a fresh meter it starts over. */
+/* The largest of a per-node array over the envelopes' nodes (every root,
+ * for the whole tree). */
+static int64_t env_nodes_max(const hr_agent_t *a, const int64_t *v)
+{
+  const int whole = a->node == HR_AGENT_WHOLE_TREE;
+  int64_t m = 0;
+  for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
+    const int64_t x = v[whole ? (size_t)a->roots[r] : a->node];
+    if (x > m)
+      m = x;
+  }
+  return m;
+}
+
+/* Every step while a meter reports at the envelopes' node: the meter's
+ * lowest held input per 1-s bucket, its energy in the ring (on its own
+ * clock), and the offset's mean; without a fresh meter it starts over. */
 static void meter_lo_step(hr_agent_t *a, int64_t t)
 {
   /* (whenever a meter reports: a generator's envelope, set at an outage,
@@ -2090,15 +2104,7 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
      * records without a gap (a refused record, or one at 0 W: a meter
      * that reads nothing at a node whose GPUs run is broken, not at a
      * trough the GPUs can rise from) */
-    int64_t dur = 0;
-    {
-      const int whole = a->node == HR_AGENT_WHOLE_TREE;
-      for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
-        const int64_t d = a->met_ms_dur_ns[whole ? (size_t)a->roots[r] : a->node];
-        if (d > dur)
-          dur = d;
-      }
-    }
+    int64_t dur = env_nodes_max(a, a->met_ms_dur_ns);
     /* (the agent reads the latest record at each step: records shorter
      * than a step come a step apart) */
     if (dur < a->cfg.step_ns)
@@ -2138,15 +2144,7 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
    * neither (a stale one, its present cap in the envelopes' draw; or 1-ms
    * readings, newer than the meter's middle time) leaves the mean as it
    * was. */
-  a->mlo_half_ns = 0;
-  {
-    const int whole = a->node == HR_AGENT_WHOLE_TREE;
-    for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
-      const int64_t c = a->met_cyc_ns[whole ? (size_t)a->roots[r] : a->node] / 2;
-      if (c > a->mlo_half_ns)
-        a->mlo_half_ns = c;
-    }
-  }
+  a->mlo_half_ns = env_nodes_max(a, a->met_cyc_ns) / 2;
   const int64_t covered = a->mlo_ring_t_ns[a->mlo_head] - a->mlo_half_ns;
   for (size_t k = 0; k < a->n_leaves; k++)
     if (a->p_t_ns[k] != a->mlo_rc_t_ns[k]) {
