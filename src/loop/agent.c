@@ -31,6 +31,11 @@
  * over at least a cycle. */
 #define MLO_HOLD_NS 5000000
 
+/* How long a site meter's trough is remembered once it has come back
+ * (recur_track): two troughs within it hold the envelopes down to the
+ * shallower of them until it has passed since the older one. */
+#define MLO_RECUR_NS 20000000000
+
 /* band_hold_s's largest value: held in int64 ns and subtracted from a time
  * (bc_raise_ns = t - hold), a value near 9.2e9 s would overflow; 1e7 s
  * (116 days) is far beyond any use. */
@@ -160,6 +165,12 @@ struct hr_agent {
    * exponential mean, MLO_TAU_S), which tie the meter's watts to the
    * readings'.  mlo_t_ns INT64_MIN: no fresh meter, nothing to use. */
   double mlo_cur_w, mlo_prev_w;
+  /* the held input's swings (recur_track): the running peak and trough,
+   * which one is sought (1: a trough, after a fall of half a ramp), and the
+   * last two troughs' levels and times (INT64_MIN: none) */
+  double mlo_pk_w, mlo_tr_w, mlo_ev_w[2];
+  int mlo_seek;
+  int64_t mlo_ev_t_ns[2];
   int64_t mlo_t_ns, mlo_bucket_ns, mlo_t0_ns;
   /* ... and the mean of (the readings' sum - eff_marg_max x the meter's
    * input over the readings' windows): mlo_off_w, mlo_off_t_ns the time of
@@ -2043,6 +2054,53 @@ static double mlo_window_w(const hr_agent_t *a, int64_t x)
   return m;
 }
 
+/* The held input's troughs, by swings of half the smallest ramp the
+ * envelopes hold (in the meter's watts): a trough is a fall of that much
+ * from a peak and a rise of that much back.  Troughs further apart than
+ * the envelopes' 1-2-s memory are otherwise forgotten between their
+ * returns and the caps climb back before each (16 GPUs, 60-ms troughs
+ * every 3 s: 4.3 s a minute over a 4-kW/s limit); two within MLO_RECUR_NS
+ * hold the envelopes (mlo_lo_recur). */
+static void recur_track(hr_agent_t *a, double h, int64_t t)
+{
+  double r = INFINITY;
+  if (a->grd_ramp_w_per_s > 0.0)
+    r = a->grd_ramp_w_per_s / hr__budget_ramp_eff(&a->cfg.lease.budget);
+  if (isfinite(a->sup_lim_w) && a->sup_ramp_w_per_s > 0.0 && a->sup_ramp_w_per_s < r)
+    r = a->sup_ramp_w_per_s;
+  const double x = 0.5 * r;
+  if (!isfinite(x) || isnan(a->mlo_pk_w)) {
+    a->mlo_pk_w = a->mlo_tr_w = h;
+    a->mlo_seek = 0;
+    return;
+  }
+  if (!a->mlo_seek) {
+    if (h > a->mlo_pk_w) {
+      a->mlo_pk_w = h;
+    } else if (h < a->mlo_pk_w - x) {
+      a->mlo_seek = 1;
+      a->mlo_tr_w = h;
+    }
+  } else if (h < a->mlo_tr_w) {
+    a->mlo_tr_w = h;
+  } else if (h > a->mlo_tr_w + x) {
+    a->mlo_ev_w[0] = a->mlo_ev_w[1];
+    a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1];
+    a->mlo_ev_w[1] = a->mlo_tr_w;
+    a->mlo_ev_t_ns[1] = t;
+    a->mlo_seek = 0;
+    a->mlo_pk_w = h;
+  }
+}
+
+/* The recurring trough's level (recur_track), or INFINITY. */
+static double mlo_lo_recur(const hr_agent_t *a, int64_t t)
+{
+  if (a->mlo_ev_t_ns[0] == INT64_MIN || t - a->mlo_ev_t_ns[0] > MLO_RECUR_NS)
+    return INFINITY;
+  return a->mlo_ev_w[0] > a->mlo_ev_w[1] ? a->mlo_ev_w[0] : a->mlo_ev_w[1];
+}
+
 /* The largest of a per-node array over the envelopes' nodes (every root,
  * for the whole tree). */
 static int64_t env_nodes_max(const hr_agent_t *a, const int64_t *v)
@@ -2074,6 +2132,9 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
   }
   if (a->mlo_t_ns == INT64_MIN) {
     a->mlo_cur_w = a->mlo_prev_w = INFINITY;
+    a->mlo_seek = 0;
+    a->mlo_pk_w = a->mlo_tr_w = NAN;
+    a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1] = INT64_MIN;
     a->mlo_bucket_ns = a->mlo_t0_ns = t;
     a->mlo_off_t_ns = INT64_MIN;
     a->mlo_n = 1;
@@ -2131,6 +2192,8 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
       }
       if (spans && held < a->mlo_cur_w)
         a->mlo_cur_w = held;
+      if (spans)
+        recur_track(a, held, mid);
     }
   }
   /* The pair: every installed leaf's reading, against the meter's mean
@@ -2241,7 +2304,10 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
    * a meter that fails or lies is no worse than none. */
   double lo_m = INFINITY;
   if (a->mlo_t_ns == t && a->mlo_off_t_ns != INT64_MIN && t - a->mlo_t0_ns >= 1000000000) {
-    const double lo_in = a->mlo_cur_w < a->mlo_prev_w ? a->mlo_cur_w : a->mlo_prev_w;
+    double lo_in = a->mlo_cur_w < a->mlo_prev_w ? a->mlo_cur_w : a->mlo_prev_w;
+    const double lo_rec = mlo_lo_recur(a, a->mlo_ring_t_ns[a->mlo_head]);
+    if (lo_rec < lo_in)
+      lo_in = lo_rec;
     if (isfinite(lo_in))
       lo_m = a->mlo_off_w + hr__budget_marg_max(&a->cfg.lease.budget) * lo_in;
   }
