@@ -31,10 +31,12 @@
  * over at least a cycle. */
 #define MLO_HOLD_NS 5000000
 
-/* How long a site meter's trough is remembered once it has come back
- * (recur_track): two troughs within it hold the envelopes down to the
- * shallower of them until it has passed since the older one. */
+/* A site meter's recurring troughs (recur_track): two short troughs (at
+ * most MLO_SHORT_NS from the fall to the rise back) at most MLO_RECUR_NS
+ * apart hold the envelopes down to the shallower of them until
+ * MLO_RECUR_NS after the newer. */
 #define MLO_RECUR_NS 20000000000
+#define MLO_SHORT_NS 500000000
 
 /* band_hold_s's largest value: held in int64 ns and subtracted from a time
  * (bc_raise_ns = t - hold), a value near 9.2e9 s would overflow; 1e7 s
@@ -170,7 +172,7 @@ struct hr_agent {
    * last two troughs' levels and times (INT64_MIN: none) */
   double mlo_pk_w, mlo_tr_w, mlo_ev_w[2];
   int mlo_seek;
-  int64_t mlo_ev_t_ns[2];
+  int64_t mlo_ev_t_ns[2], mlo_fall_t_ns;
   int64_t mlo_t_ns, mlo_bucket_ns, mlo_t0_ns;
   /* ... and the mean of (the readings' sum - eff_marg_max x the meter's
    * input over the readings' windows): mlo_off_w, mlo_off_t_ns the time of
@@ -2056,11 +2058,15 @@ static double mlo_window_w(const hr_agent_t *a, int64_t x)
 
 /* The held input's troughs, by swings of half the smallest ramp the
  * envelopes hold (in the meter's watts): a trough is a fall of that much
- * from a peak and a rise of that much back.  Troughs further apart than
- * the envelopes' 1-2-s memory are otherwise forgotten between their
+ * from a peak and a rise of that much back.  Short troughs further apart
+ * than the envelopes' 1-2-s memory are otherwise forgotten between their
  * returns and the caps climb back before each (16 GPUs, 60-ms troughs
  * every 3 s: 4.3 s a minute over a 4-kW/s limit); two within MLO_RECUR_NS
- * hold the envelopes (mlo_lo_recur). */
+ * hold the envelopes (mlo_lo_recur).  Only short ones: a trough that lasts
+ * (a restart's idle, a checkpoint) is in the readings and the buckets
+ * while the load is low, and holding the caps near it between its returns
+ * cost work for nothing (a review's restarts every 12 s: work 0.824 ->
+ * 0.721, the same time over the limit). */
 static void recur_track(hr_agent_t *a, double h, int64_t t)
 {
   double r = INFINITY;
@@ -2080,23 +2086,31 @@ static void recur_track(hr_agent_t *a, double h, int64_t t)
     } else if (h < a->mlo_pk_w - x) {
       a->mlo_seek = 1;
       a->mlo_tr_w = h;
+      a->mlo_fall_t_ns = t;
     }
   } else if (h < a->mlo_tr_w) {
     a->mlo_tr_w = h;
   } else if (h > a->mlo_tr_w + x) {
-    a->mlo_ev_w[0] = a->mlo_ev_w[1];
-    a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1];
-    a->mlo_ev_w[1] = a->mlo_tr_w;
-    a->mlo_ev_t_ns[1] = t;
+    if (t - a->mlo_fall_t_ns <= MLO_SHORT_NS) {
+      a->mlo_ev_w[0] = a->mlo_ev_w[1];
+      a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1];
+      a->mlo_ev_w[1] = a->mlo_tr_w;
+      a->mlo_ev_t_ns[1] = t;
+    }
     a->mlo_seek = 0;
     a->mlo_pk_w = h;
   }
 }
 
-/* The recurring trough's level (recur_track), or INFINITY. */
+/* The recurring trough's level (recur_track), or INFINITY: held until
+ * MLO_RECUR_NS after the newer of the last two (a review's 12-s period:
+ * held until 20 s after the older, the hold ended 4 s before each trough;
+ * until the next was due, two jobs' troughs in turn came at uneven
+ * intervals and the hold ended before some). */
 static double mlo_lo_recur(const hr_agent_t *a, int64_t t)
 {
-  if (a->mlo_ev_t_ns[0] == INT64_MIN || t - a->mlo_ev_t_ns[0] > MLO_RECUR_NS)
+  const int64_t t0 = a->mlo_ev_t_ns[0], t1 = a->mlo_ev_t_ns[1];
+  if (t0 == INT64_MIN || t1 - t0 > MLO_RECUR_NS || t - t1 > MLO_RECUR_NS)
     return INFINITY;
   return a->mlo_ev_w[0] > a->mlo_ev_w[1] ? a->mlo_ev_w[0] : a->mlo_ev_w[1];
 }
@@ -2134,7 +2148,7 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
     a->mlo_cur_w = a->mlo_prev_w = INFINITY;
     a->mlo_seek = 0;
     a->mlo_pk_w = a->mlo_tr_w = NAN;
-    a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1] = INT64_MIN;
+    a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1] = a->mlo_fall_t_ns = INT64_MIN;
     a->mlo_bucket_ns = a->mlo_t0_ns = t;
     a->mlo_off_t_ns = INT64_MIN;
     a->mlo_n = 1;
