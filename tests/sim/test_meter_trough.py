@@ -90,6 +90,17 @@ def main():
             check(d["trips"] == 0, "%s: %d trips" % (tag, d["trips"]))
             return d, r
 
+        def rack_site(tag, text_of, what):
+            """The scenario text_of(metered) with the rack and with the site
+            metered: their summaries by "rack" and "site", each printed."""
+            out = {}
+            for met in ("rack", "site"):
+                out[met] = run(tmp, "%s-%s" % (tag, met),
+                               write(tmp, "%s-%s.yaml" % (tag, met), text_of(met)), "headroom")
+                print("%s, %s metered: work %.4f, %.3f s over the ramp limit"
+                      % (what, met, out[met]["work_frac"], out[met]["ramp_viol_s"]))
+            return out
+
         worst = 0.0
         for per in PERIODS:
             for tag, tel in (("rack", SAMPLED), ("rack-apart", APART)):
@@ -122,17 +133,12 @@ def main():
         # from the cut itself).
         write(tmp, "tree4.yaml", site_tree(4, "{max_ramp_kw_per_s: 4, ramp_window_s: 1}",
                                            rack_a=400))
-        garb = {}
-        for met in ("rack", "site"):
-            text = ("version: 1\nname: garbage\ntree: tree4.yaml\nduration_s: 60\nstep_ms: 1\n"
-                    "gpus: 32\n%s\nwaveforms: true\nmetered: [%s]\nworkloads:\n"
-                    "  - {kind: batch, gpus: [0, 32], power_w: 600}\nevents:\n"
-                    "  - {kind: meter_garbage, node: site, at_s: 20, duration_s: 20}\n"
-                    % (SAMPLED, met))
-            garb[met] = run(tmp, "garbage-" + met, write(tmp, "garbage-%s.yaml" % met, text),
-                            "headroom")
-            print("garbage, %s metered: work %.4f, %.3f s over the ramp limit"
-                  % (met, garb[met]["work_frac"], garb[met]["ramp_viol_s"]))
+        garb = rack_site("garbage", lambda met: (
+            "version: 1\nname: garbage\ntree: tree4.yaml\nduration_s: 60\nstep_ms: 1\n"
+            "gpus: 32\n%s\nwaveforms: true\nmetered: [%s]\nworkloads:\n"
+            "  - {kind: batch, gpus: [0, 32], power_w: 600}\nevents:\n"
+            "  - {kind: meter_garbage, node: site, at_s: 20, duration_s: 20}\n"
+            % (SAMPLED, met)), "garbage")
         check(garb["site"]["work_frac"] >= garb["rack"]["work_frac"] - 0.005,
               "site meter's garbage: work %.4f against %.4f with the rack metered"
               % (garb["site"]["work_frac"], garb["rack"]["work_frac"]))
@@ -163,15 +169,10 @@ def main():
         # each (rack metered: 2.0 s over in a minute; the site metered before
         # its recurring troughs were remembered: 4.3 s); remembered, only the
         # first troughs rise over the limit.
-        rec = {}
-        for met in ("rack", "site"):
-            text = (SCEN.replace("TEL", SAMPLED).replace("METERED", met).replace("SUPPLY", "")
-                    .replace("PERIOD", "3").replace("compute_frac: 0.9", "compute_frac: 0.98")
-                    .replace("WAVEFORMS", "false"))
-            rec[met] = run(tmp, "recur-" + met, write(tmp, "recur-%s.yaml" % met, text),
-                           "headroom")
-            print("60-ms troughs every 3 s, %s metered: %.3f s over the ramp limit, work %.4f"
-                  % (met, rec[met]["ramp_viol_s"], rec[met]["work_frac"]))
+        rec = rack_site("recur", lambda met: (
+            SCEN.replace("TEL", SAMPLED).replace("METERED", met).replace("SUPPLY", "")
+            .replace("PERIOD", "3").replace("compute_frac: 0.9", "compute_frac: 0.98")
+            .replace("WAVEFORMS", "false")), "60-ms troughs every 3 s")
         check(rec["rack"]["ramp_viol_s"] > 1.0, "recurring troughs, rack metered: only %.3f s "
               "over; the case no longer shows them forgotten" % rec["rack"]["ramp_viol_s"])
         check(rec["site"]["ramp_viol_s"] <= 0.2, "recurring troughs, site metered: %.3f s over"
@@ -189,17 +190,13 @@ def main():
               "%.4f" % (d["ramp_viol_s"], d["work_frac"]))
         check(d["ramp_viol_s"] <= 1.5, "troughs every 12 s, site metered: %.3f s over"
               % d["ramp_viol_s"])
-        rs = {}
-        for met in ("rack", "site"):
-            text = ("version: 1\nname: restarts\ntree: tree4.yaml\nduration_s: 60\nstep_ms: 1\n"
-                    "gpus: 32\n%s\nmetered: [%s]\nworkloads:\n"
-                    "  - {kind: training, gpus: [0, 32], period_s: 0.5, compute_frac: 0.9, "
-                    "compute_w: 700, comm_w: 650, start_s: 0, ramp_s: 5, "
-                    "restarts: [10, 22, 34, 46], restart_s: 3}\n" % (SAMPLED, met))
-            rs[met] = run(tmp, "restarts-" + met, write(tmp, "restarts-%s.yaml" % met, text),
-                          "headroom")
-            print("restarts every 12 s, %s metered: work %.4f, %.3f s over the ramp limit"
-                  % (met, rs[met]["work_frac"], rs[met]["ramp_viol_s"]))
+        rs = rack_site("restarts", lambda met: (
+            "version: 1\nname: restarts\ntree: tree4.yaml\nduration_s: 60\nstep_ms: 1\n"
+            "gpus: 32\n%s\nmetered: [%s]\nworkloads:\n"
+            "  - {kind: training, gpus: [0, 32], period_s: 0.5, compute_frac: 0.9, "
+            "compute_w: 700, comm_w: 650, start_s: 0, ramp_s: 5, "
+            "restarts: [10, 22, 34, 46], restart_s: 3}\n" % (SAMPLED, met)),
+            "restarts every 12 s")
         check(rs["site"]["work_frac"] >= rs["rack"]["work_frac"] - 0.02,
               "restarts: work %.4f with the site metered, %.4f with the rack"
               % (rs["site"]["work_frac"], rs["rack"]["work_frac"]))
