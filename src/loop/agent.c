@@ -31,6 +31,9 @@
  * over at least a cycle. */
 #define MLO_HOLD_NS 5000000
 
+/* Entries of the cache of the meter's window means (mlo_window_w). */
+#define MLO_WCACHE 256
+
 /* A site meter's recurring troughs (recur_track): two short troughs (at
  * most MLO_SHORT_NS from the fall to the rise back) at most MLO_RECUR_NS
  * apart hold the envelopes down to the shallower of them until
@@ -185,6 +188,12 @@ struct hr_agent {
    * reading whose window the meter has not yet covered (its 1-ms power
    * lags half a cycle) is compared through the one before */
   double *mlo_rc_w, *mlo_rp_w;
+  /* the meter's means over readings' windows already computed, by the
+   * reading's time (a covered window's mean never changes; a
+   * direct-mapped cache, emptied when the tracker starts over): GPUs that
+   * sample apart read at a hundred different times */
+  int64_t mlo_wc_t_ns[MLO_WCACHE];
+  double mlo_wc_w[MLO_WCACHE];
   int64_t *mlo_rc_t_ns, *mlo_rp_t_ns;
   int64_t *mlo_ring_t_ns;
   double *mlo_ring_j;
@@ -2046,13 +2055,20 @@ static double mlo_energy_j(const hr_agent_t *a, int64_t x)
  * shifted half a cycle either way is at least the reading's watts at such
  * an edge (a fall reads high already), at the cost of a lower offset where
  * edges are. */
-static double mlo_window_w(const hr_agent_t *a, int64_t x)
+static double mlo_window_w(hr_agent_t *a, int64_t x)
 {
+  const size_t c = (size_t)((uint64_t)(x / a->cfg.step_ns) % MLO_WCACHE);
+  if (a->mlo_wc_t_ns[c] == x)
+    return a->mlo_wc_w[c];
   const int64_t w = a->cfg.tel_window_ns > 0 ? a->cfg.tel_window_ns : a->cfg.step_ns;
   const int64_t h = a->mlo_half_ns;
   double m = -INFINITY;
   for (int64_t d = -h; d <= h; d += h > 0 ? h : 1)
     m = fmax(m, (mlo_energy_j(a, x + d) - mlo_energy_j(a, x + d - w)) / ((double)w * 1e-9));
+  if (isfinite(m)) {
+    a->mlo_wc_t_ns[c] = x;
+    a->mlo_wc_w[c] = m;
+  }
   return m;
 }
 
@@ -2146,6 +2162,8 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
   }
   if (a->mlo_t_ns == INT64_MIN) {
     a->mlo_cur_w = a->mlo_prev_w = INFINITY;
+    for (size_t c = 0; c < MLO_WCACHE; c++)
+      a->mlo_wc_t_ns[c] = INT64_MIN;
     a->mlo_seek = 0;
     a->mlo_pk_w = a->mlo_tr_w = NAN;
     a->mlo_ev_t_ns[0] = a->mlo_ev_t_ns[1] = a->mlo_fall_t_ns = INT64_MIN;
@@ -2221,7 +2239,11 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
    * neither (a stale one, its present cap in the envelopes' draw; or 1-ms
    * readings, newer than the meter's middle time) leaves the mean as it
    * was. */
-  a->mlo_half_ns = env_nodes_max(a, a->met_cyc_ns) / 2;
+  const int64_t half = env_nodes_max(a, a->met_cyc_ns) / 2;
+  if (half != a->mlo_half_ns) /* (the cached means were over other windows) */
+    for (size_t c = 0; c < MLO_WCACHE; c++)
+      a->mlo_wc_t_ns[c] = INT64_MIN;
+  a->mlo_half_ns = half;
   const int64_t covered = a->mlo_ring_t_ns[a->mlo_head] - a->mlo_half_ns;
   for (size_t k = 0; k < a->n_leaves; k++)
     if (a->p_t_ns[k] != a->mlo_rc_t_ns[k]) {
