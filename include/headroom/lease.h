@@ -154,7 +154,8 @@ typedef enum hr_mode {
 enum {
   HR_EVENT_TELEMETRY_LOSS = 1, /* -> degraded */
   HR_EVENT_COORD_LOSS = 2,     /* -> degraded */
-  HR_EVENT_UTILITY_LOSS = 4,   /* -> degraded (UPS/generator: no growth) */
+  HR_EVENT_UTILITY_LOSS = 4,   /* -> degraded (UPS/generator: no growth), unless every
+                                  root's supply is known (hr_lease_sys_set_supply) */
   HR_EVENT_FEED_LOSS = 8,      /* -> protection-only */
   HR_EVENT_CLAMP = 16          /* the post-condition after a rebalance or request found a
                                   node whose children held more than it may give (in total,
@@ -315,6 +316,25 @@ HR_API int hr_lease_sys_set_overhead(hr_lease_sys_t *sys, const size_t *nodes, c
  * lowered by); 0 without any, NAN for bad arguments. */
 HR_API double hr_lease_sys_overhead_w(const hr_lease_sys_t *sys, size_t node);
 HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int priority);
+
+/* A supply in place of a root's utility feed: a generator after a utility
+ * loss, told by the transfer switch's alarm.  limit_w [W] is its rating at
+ * the root's input (> 0; INFINITY clears it).  The root's budget is held to
+ * it as to a grid max_p_w: in total (a generator is rated in kW; the
+ * conductors keep their device's limits), x cfg.budget.eff for a node with
+ * children, less the overheads.  While every root holds one,
+ * HR_EVENT_UTILITY_LOSS leaves the mode as the other events set it: the
+ * ratings bound the grants, so leases may grow within them (the supply's
+ * rate of rise is the caller's to hold: hr_agent_set_supply); without one
+ * the loss means degraded mode (orchestration.md §3.5).  Takes effect at
+ * t_ns as a budget update does (grants above it are cut at once), and the
+ * mode follows at once (a supply cleared while the utility is lost:
+ * degraded now).  HR_ERR_INVALID_ARG (a node out of range or not a root,
+ * limit_w NaN or <= 0), HR_ERR_RANGE (the floors would not fit under it:
+ * nothing changed, so the loss keeps its degraded mode), HR_ERR_NOMEM. */
+HR_API int hr_lease_sys_set_supply(hr_lease_sys_t *sys, size_t node, double limit_w, int64_t t_ns);
+/* Root node's supply rating [W] as set (INFINITY: none); NAN for bad arguments. */
+HR_API double hr_lease_sys_supply_w(const hr_lease_sys_t *sys, size_t node);
 
 /* Steps node's protective device by dt_s [s] at line current i_a [A] (the
  * measured load), so burst budgets follow the thermal state.  No-op for a node

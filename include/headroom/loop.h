@@ -338,8 +338,13 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
  * proportionally above their minimum; lease policies only (the baselines know nothing of it).
  * The sum is of the caps in force: a fall smaller than cfg.cap_eps_w is sent too when the
  * caps left unsent would hold the sum above the limit (at the limit itself, n GPUs could
- * otherwise sit up to n x cap_eps_w over it).  limit_w = INFINITY clears it. Returns HR_OK
- * or HR_ERR_INVALID_ARG. */
+ * otherwise sit up to n x cap_eps_w over it).  limit_w = INFINITY clears it.  An agent of a
+ * root or of the whole tree also sets it as every such root's supply in the lease system
+ * (hr_lease_sys_set_supply): the grants follow the rating by the lease rules, and a utility
+ * loss told with it (hr_agent_set_events) is not degraded mode; where the lease system refuses
+ * it (floors above the rating) the loss stays degraded.  At the outage's end tell the alarm's
+ * end first (hr_agent_set_events), then clear the supply: the lease system learns both at
+ * once.  Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_NOMEM. */
 HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);
 
 /* Events the agent cannot see itself (HR_EVENT_* of lease.h: a utility

@@ -217,6 +217,15 @@ static int budget_of(hr_lease_sys_t *s, size_t k)
   /* s->cfg.budget was checked by hr_lease_sys_create and never changes. */
   int rc = hr__budget_node_checked(tnode(s, k), s->dev[k], &s->cfg.budget, r,
                                    s->dev[k] ? s->mean_w[k] : -1.0, &s->budget[k]);
+  if (rc == HR_OK && s->sup_w && s->sup_w[k] < INFINITY) {
+    /* A supply in place of the utility bounds the root as a grid max_p_w
+     * does: in total, through the supplies' losses (budget.c). */
+    double g = s->sup_w[k];
+    if (s->cfg.budget.eff < 1.0 && tnode(s, k)->n_children > 0)
+      g *= s->cfg.budget.eff;
+    if (g < s->budget[k].limit_w)
+      s->budget[k].limit_w = g;
+  }
   if (rc == HR_OK && s->ovh_w)
     hr__lease_ovh_apply(s, k, &s->budget[k]);
   if (rc == HR_OK && s->dead[k]) {
@@ -745,6 +754,7 @@ void hr_lease_sys_destroy(hr_lease_sys_t *s)
   free(s->ovh_own); /* these three by hr_lease_sys_set_overhead */
   free(s->ovh_w);
   free(s->ovh_ph);
+  free(s->sup_w); /* by hr_lease_sys_set_supply */
   for (size_t k = 0; k < s->n_tables; k++)
     table_free(s->tables[k]);
   free(s);

@@ -148,6 +148,11 @@ struct hr_lease_sys {
    * per-phase tables (4 doubles an entry, by ph_idx).  Allocated apart from
    * the tables (hr_lease_sys_destroy frees them). */
   double *ovh_own, *ovh_w, *ovh_ph;
+  /* Supplies in place of the utility (hr_lease_sys_set_supply; NULL until
+   * the first): each root's rating at its input [W], INFINITY where none;
+   * sup_all: every root holds one. */
+  double *sup_w;
+  int sup_all;
   uint8_t *cutoff;  /* 1: the node's coordinator or one above it is stopped */
   uint8_t *revived; /* 1: found back from the dead by hr__lease_mark_dead,
                        until hr__lease_apply_budgets has acted on it */

@@ -714,7 +714,13 @@ static hr_mode_t mode_for(const hr_lease_sys_t *s, unsigned ev)
    * only throw away work the survivor can carry. */
   if ((ev & HR_EVENT_FEED_LOSS) && !s->cfg.feed_loss_budgets)
     return HR_MODE_PROTECTION;
-  if (ev & (HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS | HR_EVENT_UTILITY_LOSS))
+  /* A utility loss with every root's supply known (hr_lease_sys_set_supply)
+   * is held by the supplies' ratings in the budgets: nothing is left for
+   * degraded mode's blanket cut and freeze to guard (docs/lease.md). */
+  unsigned deg = HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS;
+  if (!s->sup_all)
+    deg |= HR_EVENT_UTILITY_LOSS;
+  if (ev & deg)
     return HR_MODE_DEGRADED;
   return HR_MODE_NORMAL;
 }

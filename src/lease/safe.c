@@ -11,7 +11,8 @@
 
 /* Continuous limit of node k from its rating alone: no thermal state, no
  * window on the mean, no burst (a cold device, the NEC 80 % unless the node
- * is 100 %-rated), a root's grid max_p_w if lower; INFINITY when unrated. */
+ * is 100 %-rated), a root's grid max_p_w or supply (hr_lease_sys_set_supply)
+ * if lower; INFINITY when unrated. */
 static double static_cont_w(const hr_lease_sys_t *s, size_t k)
 {
   hr_budget_t b;
@@ -23,6 +24,11 @@ static double static_cont_w(const hr_lease_sys_t *s, size_t k)
   double g = nd->grid ? nd->grid->max_p_w * (nd->n_children ? s->cfg.budget.eff : 1.0) : 0.0;
   if (is_root(s, k) && g > 0.0 && g < c)
     c = g;
+  if (s->sup_w && s->sup_w[k] < INFINITY) {
+    g = s->sup_w[k] * (nd->n_children ? s->cfg.budget.eff : 1.0);
+    if (g < c)
+      c = g;
+  }
   /* less the overheads at and below it (as its budgets are) */
   if (s->ovh_w && s->ovh_w[k] > 0.0)
     c = c > s->ovh_w[k] ? c - s->ovh_w[k] : 0.0;

@@ -205,6 +205,7 @@ struct hr_agent {
   size_t mlo_hcap, mlo_hn, mlo_hhead;
   int64_t *met_ms_dur_ns; /* per node, its last 1-ms record's length */
   unsigned ext_events;    /* HR_EVENT_* told by hr_agent_set_events, ORed with the agent's own */
+  unsigned own_events;    /* the agent's own, as its last step found them */
   int have_lat_in;
   int64_t lat_in_ns;
   uint32_t lat_hist[LAT_BINS];
@@ -2462,8 +2463,32 @@ int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int6
   a->sup_ramp_w_per_s = ramp_w_per_s;
   a->sup_t_ns = t_ns;
   a->sup_new = isfinite(limit_w);
-  if (uses_leases(a->cfg.policy))
-    a->t_next_ns = t_ns; /* decide at the next step (the baselines ignore the limit) */
+  if (!uses_leases(a->cfg.policy))
+    return HR_OK;      /* (the baselines ignore the limit) */
+  a->t_next_ns = t_ns; /* decide at the next step */
+  /* The leases carry the rating too, so that the grants follow it by their
+   * own rules (priorities, floors) rather than the envelope's proportional
+   * cut, and a utility loss told with it needs no degraded mode (lease.h).
+   * At the roots only: a rack's supply is not the site's.  A refusal (the
+   * floors do not fit under the rating) leaves the leases as they were; the
+   * loss is then degraded mode, and the envelope holds the caps either way. */
+  const int whole = a->node == HR_AGENT_WHOLE_TREE;
+  if (!whole && hr_tree_nodes(a->tree)[a->node].parent >= 0)
+    return HR_OK;
+  /* The utility back: the alarm's end (hr_agent_set_events, told first)
+   * reaches the lease system before the supply goes, or a supply cleared
+   * while it still held the loss would be degraded mode at once, and for
+   * stable_ns after. */
+  if (!isfinite(limit_w)) {
+    int rc = hr_lease_sys_set_events(a->sys, a->own_events | a->ext_events, t_ns);
+    if (rc != HR_OK)
+      return rc;
+  }
+  for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
+    int rc = hr_lease_sys_set_supply(a->sys, whole ? (size_t)a->roots[r] : a->node, limit_w, t_ns);
+    if (rc != HR_OK && rc != HR_ERR_RANGE)
+      return rc;
+  }
   return HR_OK;
 }
 
@@ -2763,6 +2788,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   if (lease) {
     /* The agent's own events (telemetry loss) with those it was told of
      * (a utility outage): neither overwrites the other. */
+    a->own_events = events;
     rc = hr_lease_sys_set_events(sys, events | a->ext_events, t);
     if (rc != HR_OK)
       return rc;

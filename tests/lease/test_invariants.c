@@ -150,6 +150,8 @@ static const char *const K_NAME[K_COUNT] = {
     "creation refuses exactly floors over a limit"};
 static long n_chk[K_COUNT], n_bad[K_COUNT];
 static long n_bind_phys, n_bind_coord;     /* sums within 1 % of a limit above the floors */
+static long n_sup_ok, n_sup_range;         /* supplies taken (finite) and refused */
+static long n_sup_normal;                  /* checks in normal mode with HR_EVENT_UTILITY_LOSS */
 static long n_cand_phys, n_cand_coord;     /* checks with a finite limit above the floors */
 static long n_calls_checked, n_calls_bind; /* calls after which some physics sum was binding */
 static long n_increase, n_refused, n_trees, n_steps;
@@ -214,6 +216,7 @@ typedef struct ck {
   unsigned char *dead, *pdead, *stopped, *mark; /* pdead: dead before the call */
   int64_t *stop_ns;          /* when a stopped coordinator stopped (or came back on a feed) */
   double *floor;             /* this model's floors */
+  double *sup;               /* roots' supplies as set (hr_lease_sys_set_supply; INFINITY none) */
   double *lastg;             /* each cap when the last coordinator stopped (expiry_fallback) */
   double *cap;               /* caps at now after the last call */
   double (*v)[4];            /* load of the leaves below: conductors A B C (slot 0 only
@@ -629,16 +632,24 @@ static void check_osc(ck_t *c)
   }
 }
 
-static hr_mode_t mode_for(unsigned ev)
+/* A utility loss is degraded mode unless every root holds a supply. */
+static hr_mode_t mode_for(const ck_t *c, unsigned ev)
 {
   if (ev & HR_EVENT_FEED_LOSS)
     return HR_MODE_PROTECTION;
-  if (ev & (HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS | HR_EVENT_UTILITY_LOSS))
+  int all = 1;
+  for (size_t k = 0; k < c->n; k++)
+    if (is_root(c, k) && !(c->sup[k] < INFINITY))
+      all = 0;
+  unsigned deg = HR_EVENT_TELEMETRY_LOSS | HR_EVENT_COORD_LOSS;
+  if (!all)
+    deg |= HR_EVENT_UTILITY_LOSS;
+  if (ev & deg)
     return HR_MODE_DEGRADED;
   return HR_MODE_NORMAL;
 }
 
-static double cont_model(const ck_t *c, size_t k)
+static double cont_dev_model(const ck_t *c, size_t k)
 {
   const hr_tree_node_t *nd = &c->nd[k];
   int full = c->r100[k] >= 0 ? c->r100[k] : c->cfg.budget.rated_100;
@@ -652,6 +663,14 @@ static double cont_model(const ck_t *c, size_t k)
   if (nd->budget_w > 0.0 && nd->budget_w < w)
     w = nd->budget_w;
   return w;
+}
+
+/* The same with a root's supply, which bounds it in total only (its
+ * conductors keep the device's limits). */
+static double cont_model(const ck_t *c, size_t k)
+{
+  double w = cont_dev_model(c, k);
+  return is_root(c, k) && c->sup[k] < w ? c->sup[k] : w;
 }
 
 static void check_budgets(ck_t *c)
@@ -673,10 +692,11 @@ static void check_budgets(ck_t *c)
       bad(c, K_BUDGET, "%s: limit_w %.6f above the continuous rating %.6f", nid(c, k), b->limit_w,
           cw);
     int np = c->nd[k].n_phases == 3 ? 3 : 1;
+    const double cd = cont_dev_model(c, k);
     for (int q = 0; q < np; q++)
-      if (!(b->phase_w[q] >= 0.0) || !within(b->phase_w[q], np == 3 ? cw / 3.0 : cw))
+      if (!(b->phase_w[q] >= 0.0) || !within(b->phase_w[q], np == 3 ? cd / 3.0 : cd))
         bad(c, K_BUDGET, "%s: phase_w[%d] %.6f above the conductor's rating %.6f", nid(c, k), q,
-            b->phase_w[q], np == 3 ? cw / 3.0 : cw);
+            b->phase_w[q], np == 3 ? cd / 3.0 : cd);
     if (c->nd[k].device) {
       hr_device_status_t st;
       if (hr_lease_sys_device_status(c->s, k, &st) == HR_OK && st.tripped && b->limit_w > ABS_TOL)
@@ -907,7 +927,8 @@ static void check_all(ck_t *c, const double *before_call, int floors_changed)
     if (c->feeds && (!(ev & HR_EVENT_FEED_LOSS) || md != HR_MODE_PROTECTION))
       bad(c, K_MODE, "feeds 0x%x lost but events 0x%x, mode %s", c->feeds, ev,
           hr_lease_mode_name(md));
-    if (md < mode_for(ev))
+    n_sup_normal += (ev & HR_EVENT_UTILITY_LOSS) && md == HR_MODE_NORMAL;
+    if (md < mode_for(c, ev))
       bad(c, K_MODE, "events 0x%x but mode %s", ev, hr_lease_mode_name(md));
     for (size_t k = 0; k < c->n; k++)
       if (!is_leaf(c, k) && hr_lease_sys_running(s, k) != !c->stopped[k])
@@ -1022,6 +1043,7 @@ static void ck_close(ck_t *c)
   free(c->stop_ns);
   free(c->lastg);
   free(c->floor);
+  free(c->sup);
   free(c->cap);
   free(c->v);
   free(c->vm);
@@ -1093,6 +1115,10 @@ static int ck_open(ck_t *c, const char *yaml, const hr_lease_cfg_t *cfg, const c
   c->lastg = calloc(n, sizeof *c->lastg);
   assert_non_null(c->lastg);
   c->floor = calloc(n, sizeof *c->floor);
+  c->sup = malloc(n * sizeof *c->sup);
+  assert_non_null(c->sup);
+  for (size_t k = 0; k < n; k++)
+    c->sup[k] = INFINITY;
   c->cap = calloc(n, sizeof *c->cap);
   c->v = calloc(n, sizeof *c->v);
   c->vm = calloc(n, sizeof *c->vm);
@@ -1253,6 +1279,37 @@ static void ck_events(ck_t *c, unsigned ev, int64_t t)
   int rc = hr_lease_sys_set_events(c->s, ev, t);
   call_end(c);
   assert_int_equal(rc, HR_OK);
+  op_end(c, 0);
+}
+
+/* Sets root k's supply (INFINITY clears it): refused (HR_ERR_RANGE) exactly
+ * when the root's floors do not fit under it in the mode in force (checked
+ * while no node is dead: the model's floors count the dead too). */
+static void ck_supply(ck_t *c, size_t k, double w, int64_t t)
+{
+  op_begin(c, t, "set_supply %s %g", nid(c, k), w);
+  const double g = w * (hr_lease_sys_mode(c->s) == HR_MODE_DEGRADED ? c->cfg.degraded_frac : 1.0);
+  int any_dead = 0;
+  for (size_t j = 0; j < c->n; j++)
+    any_dead |= c->dead[j];
+  call_begin("hr_lease_sys_set_supply");
+  int rc = hr_lease_sys_set_supply(c->s, k, w, t);
+  call_end(c);
+  n_chk[K_CALL]++;
+  if (rc == HR_OK) {
+    c->sup[k] = w;
+    n_sup_ok += w < INFINITY;
+    if (!any_dead && w < INFINITY && !within(c->floor[k], g))
+      bad(c, K_CALL, "set_supply(%s, %.6f) taken, but its floors %.6f do not fit %.6f", nid(c, k),
+          w, c->floor[k], g);
+  } else if (rc == HR_ERR_RANGE) {
+    n_sup_range++;
+    if (!(w < INFINITY) || (!any_dead && c->floor[k] <= g * (1.0 - 1e-6)))
+      bad(c, K_CALL, "set_supply(%s, %.6f) refused, but its floors %.6f fit %.6f", nid(c, k), w,
+          c->floor[k], g);
+  } else {
+    bad(c, K_CALL, "hr_lease_sys_set_supply(%s, %g): %s", nid(c, k), w, hr_err_name(rc));
+  }
   op_end(c, 0);
 }
 
@@ -2525,6 +2582,14 @@ static size_t pick(const ck_t *c, int want_inner)
   return 0;
 }
 
+static uint64_t splitmix(uint64_t x)
+{
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 static long env_long(const char *name, long dflt);
 
 static int g_fb_force = -1; /* >= 0: overrides HR_INVARIANT_FALLBACK (test_fallback_seeds) */
@@ -2658,6 +2723,22 @@ static void run_seed(unsigned long long seed, int steps)
       if (ev == HR_EVENT_FEED_LOSS && irand(3))
         ev = HR_EVENT_COORD_LOSS;
       ck_events(&c, ev, t);
+      /* A generator's rating on a root, from a generator of its own (the
+       * sequences of every seed stay as they were before supplies). */
+      uint64_t h = splitmix(seed ^ ((uint64_t)step << 32));
+      if (h % 3) {
+        size_t roots[8], nr = 0;
+        for (size_t k = 0; k < n && nr < 8; k++)
+          if (is_root(&c, k))
+            roots[nr++] = k;
+        size_t k = roots[(h >> 8) % nr];
+        double x = (double)((h >> 16) % 1000) / 1000.0, w = INFINITY;
+        if ((h >> 40) % 4)
+          w = cont_dev_model(&c, k) * (0.05 + 1.2 * x);
+        if (!(w > 0.0))
+          w = INFINITY; /* an unrated root */
+        ck_supply(&c, k, w, t);
+      }
     } else if (r < 830) {
       double f = irand(4) ? unif(0.5, 1.5) : unif(1.5, 4.0);
       ck_thermal(&c, f, unif(0.05, 3.0), t);
@@ -2709,6 +2790,7 @@ static void test_random(void **st)
   long seed0 = env_long("HR_INVARIANT_SEED0", 1);
   long bind0 = n_bind_phys, cand0 = n_cand_phys, bindc0 = n_bind_coord, candc0 = n_cand_coord;
   long inc0 = n_increase, calls0 = n_calls_checked, callb0 = n_calls_bind;
+  long sok0 = n_sup_ok, srg0 = n_sup_range, snm0 = n_sup_normal;
   double t0 = mono_s();
   for (long s = 0; s < seeds; s++)
     run_seed((unsigned long long)(seed0 + s), (int)steps);
@@ -2720,6 +2802,11 @@ static void test_random(void **st)
                 "(%.1f %%), coordinators %ld of %ld (%.1f %%); cap increases checked %ld\n",
                 bind, cand, cand ? 100.0 * (double)bind / (double)cand : 0.0, bindc, candc,
                 candc ? 100.0 * (double)bindc / (double)candc : 0.0, n_increase - inc0);
+  long sok = n_sup_ok - sok0, srg = n_sup_range - srg0, snm = n_sup_normal - snm0;
+  print_message("random: supplies taken %ld, refused (floors over them) %ld; checks in normal mode "
+                "with the utility lost %ld\n",
+                sok, srg, snm);
+  assert_true(seeds < 20 || (sok > 100 && srg > 10 && snm > 100));
   long calls = n_calls_checked - calls0, callb = n_calls_bind - callb0;
   print_message("random: calls after which some node's leaves drew within 1 %% of its limit: "
                 "%ld of %ld (%.1f %%)\n",

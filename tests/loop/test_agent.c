@@ -697,6 +697,57 @@ static void test_told_events(void **st)
   rig_close(&rig);
 }
 
+/* A utility loss told with the generator's figures (hr_agent_set_supply,
+ * then hr_agent_set_events): the lease system holds the rating as the
+ * site's supply and stays in normal mode, so the caps grow for the GPUs'
+ * new demand up to the rating, and never past it; cleared, the rating goes
+ * with the outage. */
+static void test_told_supply(void **st)
+{
+  (void)st;
+  rig_t rig;
+  rig_open(&rig);
+  hr_agent_cfg_t c;
+  lease_cfg_10w(&c);
+  hr_agent_t *a = NULL;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  hr_lease_sys_t *sys = hr_agent_lease_sys(a);
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(hr_simgpu_set_demand(rig.act, k, 300.0, 0), HR_OK);
+  double sum0 = 0.0, top = 0.0, sum = 0.0;
+  for (int s = 0; s < 8000; s++) {
+    rig.now = (int64_t)s * 1000000;
+    if (s == 1000) {
+      assert_int_equal(hr_agent_set_supply(a, 2000.0, 1000.0, rig.now), HR_OK);
+      assert_int_equal(hr_agent_set_events(a, HR_EVENT_UTILITY_LOSS), HR_OK);
+      assert_true(hr_lease_sys_supply_w(sys, 0) == 2000.0);
+    }
+    if (s == 1500)
+      for (int k = 0; k < 4; k++)
+        assert_int_equal(hr_simgpu_set_demand(rig.act, k, 700.0, rig.now), HR_OK);
+    push_readings(a, &rig);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+    sum = 0.0;
+    for (size_t k = 0; k < 4; k++)
+      sum += hr_agent_cap_w(a, k);
+    if (s == 1000)
+      sum0 = sum;
+    if (s >= 1000 && sum > top)
+      top = sum;
+  }
+  print_message("told utility loss with a 2-kW supply: caps %.1f W -> %.1f W (highest %.1f W)\n",
+                sum0, sum, top);
+  assert_true(top <= 2000.0 * (1 + 1e-12));
+  assert_true(sum > sum0 + 500.0);
+  assert_true(sum > 2000.0 - 4 * 10.0 - 1e-6);
+  assert_int_equal(hr_agent_set_supply(a, INFINITY, 0.0, rig.now), HR_OK);
+  assert_true(isinf(hr_lease_sys_supply_w(sys, 0)));
+  assert_int_equal(hr_agent_set_events(a, 0u), HR_OK);
+  hr_agent_destroy(a);
+  rig_close(&rig);
+}
+
 static hr_record_t ms_rec(int64_t t_ns, double p_w)
 {
   hr_record_t r;
@@ -885,6 +936,7 @@ int main(void)
       cmocka_unit_test(test_meter_current_dropped),
       cmocka_unit_test(test_budget_pf_current),
       cmocka_unit_test(test_told_events),
+      cmocka_unit_test(test_told_supply),
       cmocka_unit_test(test_meter_records),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,15 +197,21 @@ static void test_meter_freeze(void **st)
 static void test_utility_outage(void **st)
 {
   (void)st;
-  {
+  for (int small = 0; small < 2; small++) {
     /* Stepped by hand: the transfer switch's alarm reaches the lease system
-     * as HR_EVENT_UTILITY_LOSS with every reading fresh: degraded mode from
-     * the outage's first step (1 s) to stable_ns (10 s) after its end (3 s),
-     * and no cap rises in it. */
-    static const char text[] =
+     * as HR_EVENT_UTILITY_LOSS with every reading fresh, and the generator's
+     * rating as the site's supply.  A 50-kW generator holds the GPUs'
+     * floors: normal mode throughout, and the caps rise for the batch work
+     * that starts at 1.5 s.  A 3-kW one cannot (16 x 210 W of floors): the
+     * lease system refuses it, and the loss is degraded mode from the
+     * outage's first step (1 s) to stable_ns (10 s) after its end (3 s),
+     * with no cap rising in it. */
+    static const char fmt[] =
         "version: 1\ntree: t.yaml\nduration_s: 14\nworkloads:\n"
         "  - {kind: batch, gpus: [0, 16], power_w: 600, start_s: 1.5}\nevents:\n"
-        "  - {kind: utility_outage, at_s: 1, duration_s: 2, gen_kw: 50, ramp_kw_per_s: 50}\n";
+        "  - {kind: utility_outage, at_s: 1, duration_s: 2, gen_kw: %d, ramp_kw_per_s: 50}\n";
+    char text[sizeof fmt + 16];
+    snprintf(text, sizeof text, fmt, small ? 3 : 50);
     hr_tree_t *t = NULL;
     hr_sim_t *s = sim_open(text, "headroom", -1, &t);
     capwatch_t cw = {.t0_s = 1.0, .t1_s = 12.999, .first = 0, .end = 16, .min_w = INFINITY};
@@ -215,16 +221,26 @@ static void test_utility_outage(void **st)
       assert_int_equal(hr_sim_step(s), HR_OK);
     assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
     assert_int_equal(hr_sim_step(s), HR_OK); /* the step at 1 s */
-    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+    const hr_mode_t in_outage = small ? HR_MODE_DEGRADED : HR_MODE_NORMAL;
+    assert_int_equal(hr_lease_sys_mode(sys), in_outage);
     assert_true(hr_lease_sys_events(sys) & HR_EVENT_UTILITY_LOSS);
-    for (int k = 1001; k < 12999; k++)
+    if (small)
+      assert_true(isinf(hr_lease_sys_supply_w(sys, 0)));
+    else
+      assert_true(hr_lease_sys_supply_w(sys, 0) == 50e3);
+    for (int k = 1001; k < 12999; k++) {
       assert_int_equal(hr_sim_step(s), HR_OK);
-    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+      if (k < 3000)
+        assert_int_equal(hr_lease_sys_mode(sys), in_outage);
+    }
+    assert_int_equal(hr_lease_sys_mode(sys), in_outage);
     for (int k = 12999; k < 13100; k++)
       assert_int_equal(hr_sim_step(s), HR_OK);
     assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
-    /* The batch work starting at 1.5 s wanted more; no cap rose for it. */
-    assert_false(cw.raised);
+    assert_true(isinf(hr_lease_sys_supply_w(sys, 0))); /* the utility is back */
+    /* The batch work starting at 1.5 s wanted more: caps rose for it under
+     * the 50-kW generator, none under the refused one. */
+    assert_int_equal(cw.raised, !small);
     hr_sim_destroy(s);
     hr_tree_destroy(t);
   }
