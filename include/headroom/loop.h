@@ -340,7 +340,9 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
  * caps left unsent would hold the sum above the limit (at the limit itself, n GPUs could
  * otherwise sit up to n x cap_eps_w over it).  limit_w = INFINITY clears it.  An agent of a
  * root or of the whole tree also sets it as every such root's supply in the lease system
- * (hr_lease_sys_set_supply): the grants follow the rating by the lease rules, and a utility
+ * (hr_lease_sys_set_supply; the rating plus one token of the root's children's tier, so that
+ * the grants' rounding to tokens leaves none of it unused and the envelope holds the rating
+ * itself): the grants follow the rating by the lease rules, and a utility
  * loss told with it (hr_agent_set_events) is not degraded mode; where the lease system refuses
  * it (floors above the rating) the loss stays degraded.  At the outage's end tell the alarm's
  * end first (hr_agent_set_events), then clear the supply: the lease system learns both at

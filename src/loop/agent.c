@@ -2485,7 +2485,22 @@ int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int6
       return rc;
   }
   for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
-    int rc = hr_lease_sys_set_supply(a->sys, whole ? (size_t)a->roots[r] : a->node, limit_w, t_ns);
+    const size_t k = whole ? (size_t)a->roots[r] : a->node;
+    /* Grants are whole tokens of the children's tier, so leases bounded
+     * at the rating itself would leave up to a token of it unused (a rack
+     * token is 1 kW: 10.9 of an 11.25-kW generator in a review's run); one
+     * token above it, the envelope holds the rating exactly and the leases
+     * still share it by priority to within that token. */
+    double tok_w = 0.0;
+    size_t m = 0;
+    const int32_t *ch = hr_tree_children(a->tree, k, &m);
+    for (size_t j = 0; j < m; j++)
+      tok_w = a->tok_w[ch[j]] > tok_w ? a->tok_w[ch[j]] : tok_w;
+    /* (the rating itself first: a supply that cannot hold the floors is
+     * refused as it is, not with the token's allowance) */
+    int rc = hr_lease_sys_set_supply(a->sys, k, limit_w, t_ns);
+    if (rc == HR_OK && isfinite(limit_w) && tok_w > 0.0)
+      rc = hr_lease_sys_set_supply(a->sys, k, limit_w + tok_w / a->cfg.lease.budget.eff, t_ns);
     if (rc != HR_OK && rc != HR_ERR_RANGE)
       return rc;
   }

@@ -20,31 +20,33 @@
 /* A 415-V, 400-A site (continuous 0.8 x 400 x 415 x sqrt 3 = 230 kW: never
  * binding here) over two servers of four 700-W GPUs; a second tree with a
  * second root (feed b) and a dual-corded server under both. */
-static const char TREE1[] = "version: 1\n"
-                            "nodes:\n"
-                            "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3,\n"
-                            "     rating_a: 400}\n"
-                            "  - {id: s1, kind: server, parent: site}\n"
-                            "  - {id: s1g0, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: s1g1, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: s1g2, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: s1g3, kind: gpu, parent: s1, rating_w: 700}\n"
-                            "  - {id: s2, kind: server, parent: site}\n"
-                            "  - {id: s2g0, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: s2g1, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: s2g2, kind: gpu, parent: s2, rating_w: 700}\n"
-                            "  - {id: s2g3, kind: gpu, parent: s2, rating_w: 700}\n";
+static const char TREE1[] =
+    "version: 1\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, voltage_v: 415, phases: 3,\n"
+    "     rating_a: 400}\n"
+    "  - {id: s1, kind: server, parent: site}\n"
+    "  - {id: s1g0, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: s1g1, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: s1g2, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: s1g3, kind: gpu, parent: s1, rating_w: 700}\n"
+    "  - {id: s2, kind: server, parent: site}\n"
+    "  - {id: s2g0, kind: gpu, parent: s2, rating_w: 700}\n"
+    "  - {id: s2g1, kind: gpu, parent: s2, rating_w: 700}\n"
+    "  - {id: s2g2, kind: gpu, parent: s2, rating_w: 700}\n"
+    "  - {id: s2g3, kind: gpu, parent: s2, rating_w: 700}\n";
 
-static const char TREE2[] = "version: 1\n"
-                            "redundancy: 2n\n"
-                            "nodes:\n"
-                            "  - {id: site, kind: utility, parent: null, feed: a, voltage_v: 415,\n"
-                            "     phases: 3, rating_a: 400}\n"
-                            "  - {id: site-b, kind: utility, parent: null, feed: b, voltage_v: 415,\n"
-                            "     phases: 3, rating_a: 400}\n"
-                            "  - {id: d, kind: server, parent: site, parent_b: site-b}\n"
-                            "  - {id: dg0, kind: gpu, parent: d, rating_w: 700}\n"
-                            "  - {id: dg1, kind: gpu, parent: d, rating_w: 700}\n";
+static const char TREE2[] =
+    "version: 1\n"
+    "redundancy: 2n\n"
+    "nodes:\n"
+    "  - {id: site, kind: utility, parent: null, feed: a, voltage_v: 415,\n"
+    "     phases: 3, rating_a: 400}\n"
+    "  - {id: site-b, kind: utility, parent: null, feed: b, voltage_v: 415,\n"
+    "     phases: 3, rating_a: 400}\n"
+    "  - {id: d, kind: server, parent: site, parent_b: site-b}\n"
+    "  - {id: dg0, kind: gpu, parent: d, rating_w: 700}\n"
+    "  - {id: dg1, kind: gpu, parent: d, rating_w: 700}\n";
 
 #define MS 1000000LL
 
@@ -144,8 +146,8 @@ static void test_supply_limit(void **st)
   near(hr_lease_sys_avail_w(s, site, now), lim, 1e-9);
   assert_true(gpu_sum(t, s, SIZE_MAX, now) <= lim * (1 + 1e-12));
   /* the conductors keep their device's limits (a generator is rated in kW) */
-  near(hr_lease_sys_budget(s, site)->phase_w[0], (0.9 * 0.8 * 400 * 415 * 1.7320508075688772) / 3.0 - 800.0 / 3.0,
-       1e-6);
+  near(hr_lease_sys_budget(s, site)->phase_w[0],
+       (0.9 * 0.8 * 400 * 415 * 1.7320508075688772) / 3.0 - 800.0 / 3.0, 1e-6);
   double g = 0.0;
   for (int r = 0; r < 5; r++) {
     now += 100 * MS;
@@ -154,8 +156,8 @@ static void test_supply_limit(void **st)
     assert_true(g <= lim * (1 + 1e-12));
     assert_true(g > lim - 1000.0); /* within a token of the server tier of it */
   }
-  print_message("supply 4 kW at eff 0.9 with 800 W of base: the servers hold %.1f W of %.1f W\n",
-                g, lim);
+  print_message("supply 4 kW at eff 0.9 with 800 W of base: the servers hold %.1f W of %.1f W\n", g,
+                lim);
   /* the safe share follows the supply too */
   double safe = 0.0;
   assert_int_equal(hr_lease_sys_safe_share(s, site, &safe, NULL), HR_OK);
@@ -256,8 +258,8 @@ static void test_supply_mode(void **st)
                 gpu_sum(t, s, SIZE_MAX, now));
   assert_true(gpu_sum(t, s, SIZE_MAX, now) > g0 + 1000.0);
   /* other events still mean degraded */
-  assert_int_equal(
-      hr_lease_sys_set_events(s, HR_EVENT_UTILITY_LOSS | HR_EVENT_TELEMETRY_LOSS, now), HR_OK);
+  assert_int_equal(hr_lease_sys_set_events(s, HR_EVENT_UTILITY_LOSS | HR_EVENT_TELEMETRY_LOSS, now),
+                   HR_OK);
   assert_int_equal(hr_lease_sys_mode(s), HR_MODE_DEGRADED);
   now += 11000 * MS;
   assert_int_equal(hr_lease_sys_set_events(s, HR_EVENT_UTILITY_LOSS, now), HR_OK);

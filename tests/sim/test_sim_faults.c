@@ -227,7 +227,10 @@ static void test_utility_outage(void **st)
     if (small)
       assert_true(isinf(hr_lease_sys_supply_w(sys, 0)));
     else
-      assert_true(hr_lease_sys_supply_w(sys, 0) == 50e3);
+      /* (one token of the root's children's tier above it: the envelope
+       * holds the rating itself) */
+      assert_true(hr_lease_sys_supply_w(sys, 0) > 50e3 &&
+                  hr_lease_sys_supply_w(sys, 0) <= 50e3 + 1000.0);
     for (int k = 1001; k < 12999; k++) {
       assert_int_equal(hr_sim_step(s), HR_OK);
       if (k < 3000)
