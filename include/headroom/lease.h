@@ -330,8 +330,11 @@ HR_API int hr_lease_sys_set_priority(hr_lease_sys_t *sys, size_t node, int prior
  * t_ns as a budget update does (grants above it are cut at once), and the
  * mode follows at once (a supply cleared while the utility is lost:
  * degraded now).  HR_ERR_INVALID_ARG (a node out of range or not a root,
- * limit_w NaN or <= 0), HR_ERR_RANGE (the floors would not fit under it:
- * nothing changed, so the loss keeps its degraded mode), HR_ERR_NOMEM. */
+ * limit_w NaN or <= 0), HR_ERR_RANGE (the root's floors would not fit
+ * under it, x eff less the overheads, whatever the mode and whether the
+ * root is dead: nothing changed, a supply set before included, so the
+ * caller clears that one to put the loss back in degraded mode),
+ * HR_ERR_NOMEM. */
 HR_API int hr_lease_sys_set_supply(hr_lease_sys_t *sys, size_t node, double limit_w, int64_t t_ns);
 /* Root node's supply rating [W] as set (INFINITY: none); NAN for bad arguments. */
 HR_API double hr_lease_sys_supply_w(const hr_lease_sys_t *sys, size_t node);

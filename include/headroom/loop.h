@@ -343,10 +343,13 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
  * (hr_lease_sys_set_supply; the rating plus one token of the root's children's tier, so that
  * the grants' rounding to tokens leaves none of it unused and the envelope holds the rating
  * itself): the grants follow the rating by the lease rules, and a utility
- * loss told with it (hr_agent_set_events) is not degraded mode; where the lease system refuses
- * it (floors above the rating) the loss stays degraded.  At the outage's end tell the alarm's
- * end first (hr_agent_set_events), then clear the supply: the lease system learns both at
- * once.  Returns HR_OK, HR_ERR_INVALID_ARG or HR_ERR_NOMEM. */
+ * loss told with it (hr_agent_set_events) is not degraded mode.  The loss stays degraded (the
+ * lease system gets no supply, and one set before is cleared) where the lease system refuses
+ * it (the root's floors above the rating: HR_ERR_RANGE, the envelope in force all the same),
+ * and where the agent is blind to troughs (cfg.tel_window_ns > 0, sampled readings, and no
+ * meter reporting at its node at its last step).  At the outage's end tell the alarm's end
+ * first (hr_agent_set_events), then clear the supply: the lease system learns both at once.
+ * Returns HR_OK, HR_ERR_RANGE (above), HR_ERR_INVALID_ARG or HR_ERR_NOMEM. */
 HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);
 
 /* Events the agent cannot see itself (HR_EVENT_* of lease.h: a utility

@@ -40,16 +40,18 @@ int hr_lease_sys_set_supply(hr_lease_sys_t *s, size_t node, double limit_w, int6
    * loss then keeps its degraded mode, and the caller's envelope its cut.
    * Only the supply's own bound is checked (the floors against every other
    * limit are as they were: a hot breaker elsewhere refuses nothing here),
-   * in the mode in force (x degraded_frac, as check_floors counts it). */
+   * and as the supply is, not x degraded_frac: a telemetry loss at the
+   * outage's start (degraded for a moment) must not refuse it for the whole
+   * outage (a review: 0.804 -> 0.782 of the work).  A dead root too: its
+   * floors are counted (floor_w), so it comes back under a rating that
+   * holds them. */
   if (limit_w < INFINITY) {
     double g = limit_w;
     if (s->cfg.budget.eff < 1.0 && tnode(s, k)->n_children > 0)
       g *= s->cfg.budget.eff;
     if (s->ovh_w)
       g -= s->ovh_w[k];
-    if (s->mode == HR_MODE_DEGRADED)
-      g *= s->cfg.degraded_frac;
-    if (!s->dead[k] && s->floor_w[k] > g * (1.0 + 1e-9))
+    if (s->floor_w[k] > g * (1.0 + 1e-9))
       return HR_ERR_RANGE;
   }
   hr__lease_skip_off(s);

@@ -2289,6 +2289,41 @@ static void meter_lo_step(hr_agent_t *a, int64_t t)
   a->mlo_off_t_ns = t;
 }
 
+/* One step's draw into an envelope's 1-s buckets of lowest draws. */
+static void env_lo_push(double draw, int64_t t, double *cur_w, double *prev_w, int64_t *bucket_ns)
+{
+  if (t - *bucket_ns >= 1000000000) {
+    *prev_w = *cur_w;
+    *cur_w = draw;
+    *bucket_ns = t;
+  } else if (draw < *cur_w) {
+    *cur_w = draw;
+  }
+}
+
+/* The envelopes' lowest draw at every step, not only at decisions: a
+ * decision reads the draw every 10-20 ms, and a dip between two (two jobs'
+ * communication phases overlapping for 5 ms) went unseen, so the caps rose
+ * one ramp above a lowest draw higher than the true one and the load
+ * stepped back by more than the ramp (a review: 26.6 kW in 1 s against a
+ * generator's 20 kW/s).  For the whole tree with every reading fresh the
+ * roots' summed readings (node_p) are that draw; otherwise the decisions'
+ * own sum (a stale GPU at its present cap, a dual-corded one in full). */
+static void env_lo_track(hr_agent_t *a, int64_t t, double node_p, unsigned events)
+{
+  const int sup = isfinite(a->sup_lim_w) && !a->sup_new;
+  const int grd = a->grd_ramp_w_per_s > 0.0 && !a->grd_new;
+  if (!sup && !grd)
+    return;
+  double draw = node_p;
+  if ((events & HR_EVENT_TELEMETRY_LOSS) || a->node != HR_AGENT_WHOLE_TREE)
+    draw = env_draw_w(a, t, NULL);
+  if (sup)
+    env_lo_push(draw, t, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_bucket_ns);
+  if (grd)
+    env_lo_push(draw, t, &a->grd_dmin_cur_w, &a->grd_dmin_prev_w, &a->grd_bucket_ns);
+}
+
 /* The supply limit (hr_agent_set_supply) on the caps in a->scr_w: the
  * envelope starts at what the GPUs draw when the limit is set (each at least
  * its lowest cap) and rises at most at the ramp, never above the limit; caps
@@ -2321,13 +2356,7 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
    * above the lowest draw of the last one to two seconds (what the GPUs
    * draw, even below their lowest caps), so a load that fell cannot step
    * back faster than the generator takes it. */
-  if (t - *bucket_ns >= 1000000000) {
-    *dmin_prev_w = *dmin_cur_w;
-    *dmin_cur_w = draw;
-    *bucket_ns = t;
-  } else if (draw < *dmin_cur_w) {
-    *dmin_cur_w = draw;
-  }
+  env_lo_push(draw, t, dmin_cur_w, dmin_prev_w, bucket_ns);
   double lo = *dmin_cur_w < *dmin_prev_w ? *dmin_cur_w : *dmin_prev_w;
   /* The readings may miss a trough (a sampled reading is a short window's
    * mean every period; a training job's communication phase can fall
@@ -2484,27 +2513,46 @@ int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int6
     if (rc != HR_OK)
       return rc;
   }
+  /* Blind to troughs: readings that are window means (sampled telemetry,
+   * cfg.tel_window_ns > 0) with no meter reporting at the envelopes' node
+   * miss the dips between samples, and leases growing within the rating
+   * then let the load step back by more than the generator accepts (a
+   * review: 0.07 -> 0.41 s over a 20-kW/s ramp, docs/loop.md "A site
+   * meter's troughs").  There the leases get no supply: the loss stays
+   * degraded mode (no growth), as without one. */
+  const int blind = a->cfg.tel_window_ns > 0 && a->mlo_t_ns == INT64_MIN;
+  int refused = 0;
   for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
     const size_t k = whole ? (size_t)a->roots[r] : a->node;
-    /* Grants are whole tokens of the children's tier, so leases bounded
-     * at the rating itself would leave up to a token of it unused (a rack
-     * token is 1 kW: 10.9 of an 11.25-kW generator in a review's run); one
-     * token above it, the envelope holds the rating exactly and the leases
-     * still share it by priority to within that token. */
-    double tok_w = 0.0;
-    size_t m = 0;
-    const int32_t *ch = hr_tree_children(a->tree, k, &m);
-    for (size_t j = 0; j < m; j++)
-      tok_w = a->tok_w[ch[j]] > tok_w ? a->tok_w[ch[j]] : tok_w;
-    /* (the rating itself first: a supply that cannot hold the floors is
-     * refused as it is, not with the token's allowance) */
-    int rc = hr_lease_sys_set_supply(a->sys, k, limit_w, t_ns);
-    if (rc == HR_OK && isfinite(limit_w) && tok_w > 0.0)
-      rc = hr_lease_sys_set_supply(a->sys, k, limit_w + tok_w / a->cfg.lease.budget.eff, t_ns);
-    if (rc != HR_OK && rc != HR_ERR_RANGE)
+    int rc;
+    if (!isfinite(limit_w) || blind) {
+      rc = hr_lease_sys_set_supply(a->sys, k, INFINITY, t_ns);
+    } else {
+      /* Grants are whole tokens of the children's tier, so leases bounded
+       * at the rating itself would leave up to a token of it unused (a
+       * rack token is 1 kW: 10.9 of an 11.25-kW generator in a review's
+       * run); one token above it, the envelope holds the rating exactly
+       * and the leases still share it by priority to within that token.
+       * The rating itself first: a refusal is the rating's. */
+      double tok_w = 0.0;
+      size_t m = 0;
+      const int32_t *ch = hr_tree_children(a->tree, k, &m);
+      for (size_t j = 0; j < m; j++)
+        tok_w = a->tok_w[ch[j]] > tok_w ? a->tok_w[ch[j]] : tok_w;
+      rc = hr_lease_sys_set_supply(a->sys, k, limit_w, t_ns);
+      if (rc == HR_OK && tok_w > 0.0)
+        rc = hr_lease_sys_set_supply(a->sys, k, limit_w + tok_w / a->cfg.lease.budget.eff, t_ns);
+      if (rc == HR_ERR_RANGE) {
+        /* (a refusal keeps a supply set before, perhaps a larger one: gone,
+         * the loss is degraded mode) */
+        refused = 1;
+        rc = hr_lease_sys_set_supply(a->sys, k, INFINITY, t_ns);
+      }
+    }
+    if (rc != HR_OK)
       return rc;
   }
-  return HR_OK;
+  return refused ? HR_ERR_RANGE : HR_OK;
 }
 
 static size_t decide(hr_agent_t *a, int64_t t, hr_decision_why_t why, double node_p, int *rc_out)
@@ -2795,6 +2843,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   }
 
   meter_lo_step(a, t);
+  env_lo_track(a, t, node_p, events);
 
   /* Is a decision due? */
   int lease = uses_leases(a->cfg.policy);

@@ -1283,15 +1283,12 @@ static void ck_events(ck_t *c, unsigned ev, int64_t t)
 }
 
 /* Sets root k's supply (INFINITY clears it): refused (HR_ERR_RANGE) exactly
- * when the root's floors do not fit under it in the mode in force (checked
- * while no node is dead: the model's floors count the dead too). */
+ * when the root's floors (the model's, the dead's counted) do not fit under
+ * it, whatever the mode; a refusal changes nothing. */
 static void ck_supply(ck_t *c, size_t k, double w, int64_t t)
 {
   op_begin(c, t, "set_supply %s %g", nid(c, k), w);
-  const double g = w * (hr_lease_sys_mode(c->s) == HR_MODE_DEGRADED ? c->cfg.degraded_frac : 1.0);
-  int any_dead = 0;
-  for (size_t j = 0; j < c->n; j++)
-    any_dead |= c->dead[j];
+  const double g = w;
   call_begin("hr_lease_sys_set_supply");
   int rc = hr_lease_sys_set_supply(c->s, k, w, t);
   call_end(c);
@@ -1299,12 +1296,12 @@ static void ck_supply(ck_t *c, size_t k, double w, int64_t t)
   if (rc == HR_OK) {
     c->sup[k] = w;
     n_sup_ok += w < INFINITY;
-    if (!any_dead && w < INFINITY && !within(c->floor[k], g))
+    if (w < INFINITY && !within(c->floor[k], g))
       bad(c, K_CALL, "set_supply(%s, %.6f) taken, but its floors %.6f do not fit %.6f", nid(c, k),
           w, c->floor[k], g);
   } else if (rc == HR_ERR_RANGE) {
     n_sup_range++;
-    if (!(w < INFINITY) || (!any_dead && c->floor[k] <= g * (1.0 - 1e-6)))
+    if (!(w < INFINITY) || c->floor[k] <= g * (1.0 - 1e-6))
       bad(c, K_CALL, "set_supply(%s, %.6f) refused, but its floors %.6f fit %.6f", nid(c, k), w,
           c->floor[k], g);
   } else {

@@ -342,14 +342,40 @@ static void test_supply_refusals(void **st)
   is_inf(hr_lease_sys_supply_w(s, site));
   assert_int_equal(hr_lease_sys_set_events(s, HR_EVENT_UTILITY_LOSS, MS), HR_OK);
   assert_int_equal(hr_lease_sys_mode(s), HR_MODE_DEGRADED);
-  /* at the floors themselves: taken, in normal mode (in degraded mode the
-   * floors must fit degraded_frac of it, as every limit's) */
-  assert_int_equal(hr_lease_sys_set_supply(s, site, floors, 2 * MS), HR_ERR_RANGE);
-  assert_int_equal(hr_lease_sys_set_events(s, 0, 2 * MS), HR_OK);
-  assert_int_equal(hr_lease_sys_set_events(s, 0, 10003 * MS), HR_OK);
-  assert_int_equal(hr_lease_sys_mode(s), HR_MODE_NORMAL);
-  assert_int_equal(hr_lease_sys_set_supply(s, site, floors, 10004 * MS), HR_OK);
+  /* at the floors themselves: taken, in degraded mode too (the check is
+   * the supply's own, not x degraded_frac) */
+  assert_int_equal(hr_lease_sys_set_supply(s, site, floors, 2 * MS), HR_OK);
   near(hr_lease_sys_budget(s, site)->limit_w, floors, 1e-9);
+  /* a refusal keeps what was set before (the caller clears it) */
+  assert_int_equal(hr_lease_sys_set_supply(s, site, floors * 0.5, 3 * MS), HR_ERR_RANGE);
+  near(hr_lease_sys_supply_w(s, site), floors, 0.0);
+  hr_lease_sys_destroy(s);
+
+  /* with eff and overheads: the floors against supply x eff - base */
+  s = sys_new(t, 0.9);
+  const size_t s2 = idx(t, "s2");
+  const size_t srv[2] = {s1, s2};
+  const double base[2] = {300.0, 300.0};
+  assert_int_equal(hr_lease_sys_set_overhead(s, srv, base, 2, 0), HR_OK);
+  const double need = (floors + 600.0) / 0.9;
+  assert_int_equal(hr_lease_sys_set_supply(s, site, need * 0.999, MS), HR_ERR_RANGE);
+  assert_int_equal(hr_lease_sys_set_supply(s, site, need * 1.000001, MS), HR_OK);
+  near(hr_lease_sys_budget(s, site)->limit_w, floors, 0.01);
+  hr_lease_sys_destroy(s);
+  hr_tree_destroy(t);
+
+  /* a dead root (its feed lost) is checked the same: its floors come back
+   * with it */
+  t = tree_of(TREE2, sizeof TREE2 - 1);
+  hr_lease_cfg_t c;
+  assert_int_equal(hr_lease_cfg_init(&c), HR_OK);
+  c.feed_loss_budgets = 1;
+  s = NULL;
+  assert_int_equal(hr_lease_sys_create(t, &c, &s, NULL), HR_OK);
+  const size_t b = idx(t, "site-b");
+  assert_int_equal(hr_lease_sys_set_feed_lost(s, HR_FEED_B, MS), HR_OK);
+  assert_int_equal(hr_lease_sys_set_supply(s, b, 2 * 0.3 * 700.0 * 0.99, 2 * MS), HR_ERR_RANGE);
+  assert_int_equal(hr_lease_sys_set_supply(s, b, 2 * 0.3 * 700.0 * 1.01, 2 * MS), HR_OK);
   hr_lease_sys_destroy(s);
   hr_tree_destroy(t);
 }

@@ -700,8 +700,10 @@ static void test_told_events(void **st)
 /* A utility loss told with the generator's figures (hr_agent_set_supply,
  * then hr_agent_set_events): the lease system holds the rating as the
  * site's supply and stays in normal mode, so the caps grow for the GPUs'
- * new demand up to the rating, and never past it; cleared, the rating goes
- * with the outage. */
+ * new demand up to the rating, and never past it.  A rating below the
+ * floors is refused and takes the earlier one with it (degraded); the
+ * outage's end told in order leaves no degraded spell; readings blind to
+ * troughs keep the loss degraded. */
 static void test_told_supply(void **st)
 {
   (void)st;
@@ -743,9 +745,53 @@ static void test_told_supply(void **st)
   assert_true(top <= 2000.0 * (1 + 1e-12));
   assert_true(sum > sum0 + 500.0);
   assert_true(sum > 2000.0 - 4 * 10.0 - 1e-6);
-  assert_int_equal(hr_agent_set_supply(a, INFINITY, 0.0, rig.now), HR_OK);
+  /* a smaller generator below the floors (4 x 210 W): refused, the larger
+   * one gone with it, so the loss is degraded mode at the next step */
+  assert_int_equal(hr_agent_set_supply(a, 500.0, 1000.0, rig.now), HR_ERR_RANGE);
   assert_true(isinf(hr_lease_sys_supply_w(sys, 0)));
-  assert_int_equal(hr_agent_set_events(a, 0u), HR_OK);
+  rig.now += 1000000;
+  push_readings(a, &rig);
+  assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+  assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
+  hr_agent_destroy(a);
+
+  /* the outage's end in the documented order (the alarm, then the supply):
+   * normal mode at once, no degraded spell after it */
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  sys = hr_agent_lease_sys(a);
+  for (int s = 0; s < 3000; s++) {
+    rig.now = (int64_t)(8000 + s) * 1000000;
+    if (s == 1000) {
+      assert_int_equal(hr_agent_set_supply(a, 2000.0, 1000.0, rig.now), HR_OK);
+      assert_int_equal(hr_agent_set_events(a, HR_EVENT_UTILITY_LOSS), HR_OK);
+    }
+    if (s == 2000) {
+      assert_int_equal(hr_agent_set_events(a, 0u), HR_OK);
+      assert_int_equal(hr_agent_set_supply(a, INFINITY, 0.0, rig.now), HR_OK);
+      assert_true(isinf(hr_lease_sys_supply_w(sys, 0)));
+    }
+    push_readings(a, &rig);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+    assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_NORMAL);
+  }
+  hr_agent_destroy(a);
+
+  /* blind to troughs (readings that are 25-ms window means, no meter): the
+   * leases get no supply and the loss is degraded mode */
+  c.tel_window_ns = 25000000;
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
+  sys = hr_agent_lease_sys(a);
+  for (int s = 0; s < 1200; s++) {
+    rig.now = (int64_t)(12000 + s) * 1000000;
+    if (s == 1000) {
+      assert_int_equal(hr_agent_set_supply(a, 2000.0, 1000.0, rig.now), HR_OK);
+      assert_int_equal(hr_agent_set_events(a, HR_EVENT_UTILITY_LOSS), HR_OK);
+      assert_true(isinf(hr_lease_sys_supply_w(sys, 0)));
+    }
+    push_readings(a, &rig);
+    assert_int_equal(hr_agent_step(a, NULL), HR_OK);
+  }
+  assert_int_equal(hr_lease_sys_mode(sys), HR_MODE_DEGRADED);
   hr_agent_destroy(a);
   rig_close(&rig);
 }
