@@ -346,8 +346,9 @@ HR_API hr_lease_sys_t *hr_agent_lease_sys(hr_agent_t *a);
  * loss told with it (hr_agent_set_events) is not degraded mode.  The loss stays degraded (the
  * lease system gets no supply, and one set before is cleared) where the lease system refuses
  * it (the root's floors above the rating: HR_ERR_RANGE, the envelope in force all the same),
- * and where the agent is blind to troughs (cfg.tel_window_ns > 0, sampled readings, and no
- * meter reporting at its node at its last step).  At the outage's end tell the alarm's end
+ * and where the envelope cannot hold the supply's ramp with leases growing: readings that are
+ * window means (cfg.tel_window_ns > 0, sampled telemetry), or decisions further apart than
+ * its 1-s buckets (cfg.period_ns > 1 s).  At the outage's end tell the alarm's end
  * first (hr_agent_set_events), then clear the supply: the lease system learns both at once.
  * Returns HR_OK, HR_ERR_RANGE (above), HR_ERR_INVALID_ARG or HR_ERR_NOMEM. */
 HR_API int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int64_t t_ns);

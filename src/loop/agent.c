@@ -2306,18 +2306,18 @@ static void env_lo_push(double draw, int64_t t, double *cur_w, double *prev_w, i
  * communication phases overlapping for 5 ms) went unseen, so the caps rose
  * one ramp above a lowest draw higher than the true one and the load
  * stepped back by more than the ramp (a review: 26.6 kW in 1 s against a
- * generator's 20 kW/s).  For the whole tree with every reading fresh the
- * roots' summed readings (node_p) are that draw; otherwise the decisions'
- * own sum (a stale GPU at its present cap, a dual-corded one in full). */
-static void env_lo_track(hr_agent_t *a, int64_t t, double node_p, unsigned events)
+ * generator's 20 kW/s).  The decisions' own sum of the readings (a stale
+ * GPU at its present cap), O(leaves) a step while an envelope holds: the
+ * node's power is no stand-in, being a metered node's meter reading (a
+ * second review: its troughs went into the buckets without the meter's
+ * offset or its half-rate cut, 0.022 s over a generator's ramp). */
+static void env_lo_track(hr_agent_t *a, int64_t t)
 {
   const int sup = isfinite(a->sup_lim_w) && !a->sup_new;
   const int grd = a->grd_ramp_w_per_s > 0.0 && !a->grd_new;
   if (!sup && !grd)
     return;
-  double draw = node_p;
-  if ((events & HR_EVENT_TELEMETRY_LOSS) || a->node != HR_AGENT_WHOLE_TREE)
-    draw = env_draw_w(a, t, NULL);
+  const double draw = env_draw_w(a, t, NULL);
   if (sup)
     env_lo_push(draw, t, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_bucket_ns);
   if (grd)
@@ -2513,14 +2513,18 @@ int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int6
     if (rc != HR_OK)
       return rc;
   }
-  /* Blind to troughs: readings that are window means (sampled telemetry,
-   * cfg.tel_window_ns > 0) with no meter reporting at the envelopes' node
-   * miss the dips between samples, and leases growing within the rating
-   * then let the load step back by more than the generator accepts (a
-   * review: 0.07 -> 0.41 s over a 20-kW/s ramp, docs/loop.md "A site
-   * meter's troughs").  There the leases get no supply: the loss stays
-   * degraded mode (no growth), as without one. */
-  const int blind = a->cfg.tel_window_ns > 0 && a->mlo_t_ns == INT64_MIN;
+  /* Where the caps' envelope cannot hold the generator's ramp once leases
+   * grow, the leases get no supply and the loss stays degraded mode (no
+   * growth), as without one:
+   * - readings that are window means (sampled telemetry, tel_window_ns >
+   *   0) miss the dips between samples (a review: 0.07 -> 0.41 s over a
+   *   20-kW/s ramp, docs/loop.md "A site meter's troughs"); a site meter's
+   *   troughs close most of it but not all (a second review: 0 -> 0.003 to
+   *   0.028 s), and a meter may fail in the outage;
+   * - decisions further apart than the envelope's 1-s buckets leave the
+   *   caps where the last one put them while the load falls and comes back
+   *   (lease-3band, 3 s: 1.0 -> 1.35 s over a 15-kW/s ramp). */
+  const int blind = a->cfg.tel_window_ns > 0 || a->cfg.period_ns > 1000000000;
   int refused = 0;
   for (size_t r = 0; r < (whole ? a->n_roots : 1); r++) {
     const size_t k = whole ? (size_t)a->roots[r] : a->node;
@@ -2843,7 +2847,7 @@ int hr_agent_step(hr_agent_t *a, hr_agent_step_info_t *info)
   }
 
   meter_lo_step(a, t);
-  env_lo_track(a, t, node_p, events);
+  env_lo_track(a, t);
 
   /* Is a decision due? */
   int lease = uses_leases(a->cfg.policy);

@@ -703,7 +703,8 @@ static void test_told_events(void **st)
  * new demand up to the rating, and never past it.  A rating below the
  * floors is refused and takes the earlier one with it (degraded); the
  * outage's end told in order leaves no degraded spell; readings blind to
- * troughs keep the loss degraded. */
+ * troughs (sampled) and a policy deciding every 3 s keep the loss
+ * degraded. */
 static void test_told_supply(void **st)
 {
   (void)st;
@@ -776,8 +777,15 @@ static void test_told_supply(void **st)
   }
   hr_agent_destroy(a);
 
-  /* blind to troughs (readings that are 25-ms window means, no meter): the
+  /* blind to troughs (readings that are 25-ms window means, whether a
+   * meter reports or not), and decisions 3 s apart (lease-3band): the
    * leases get no supply and the loss is degraded mode */
+  hr_agent_cfg_t c3;
+  hr_agent_cfg_init(&c3, HR_LOOP_THREE_BAND);
+  assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c3, &a), HR_OK);
+  assert_int_equal(hr_agent_set_supply(a, 2000.0, 1000.0, rig.now), HR_OK);
+  assert_true(isinf(hr_lease_sys_supply_w(hr_agent_lease_sys(a), 0)));
+  hr_agent_destroy(a);
   c.tel_window_ns = 25000000;
   assert_int_equal(hr_agent_create(rig.t, 0, rig.act, &rig.clk, NULL, &c, &a), HR_OK);
   sys = hr_agent_lease_sys(a);
