@@ -16,6 +16,8 @@
 
 #include "headroom/lease.h"
 
+#include "budgettest.h"
+
 /* A 415-V rack of 63 A (continuous 0.8 x 63 x 415 x sqrt 3 = 36.23 kW, a
  * third on each conductor), feeding a single-phase server on phase A and a
  * three-phase server, four 700-W GPUs each; a dual-corded server under two
@@ -49,30 +51,7 @@ static const char TREE[] =
 
 static hr_tree_t *tree_new(void)
 {
-  hr_tree_t *t = NULL;
-  hr_diag_t e;
-  if (hr_tree_load_buffer(TREE, sizeof TREE - 1, "overhead.yaml", &t, &e) != HR_OK) {
-    char text[512];
-    hr_diag_format(&e, text, sizeof text);
-    print_error("%s\n", text);
-    fail();
-  }
-  return t;
-}
-
-static size_t idx(const hr_tree_t *t, const char *id)
-{
-  size_t k = 0;
-  assert_int_equal(hr_tree_find(t, id, &k), HR_OK);
-  return k;
-}
-
-static void near(double got, double want, double tol)
-{
-  if (!(fabs(got - want) <= tol)) {
-    print_error("got %.9g want %.9g\n", got, want);
-    fail();
-  }
+  return bt_tree(TREE, sizeof TREE - 1, "overhead.yaml");
 }
 
 static hr_lease_sys_t *sys_new(const hr_tree_t *t, double eff)
@@ -93,14 +72,15 @@ static void test_eff(void **st)
   (void)st;
   hr_tree_t *t = tree_new();
   hr_lease_sys_t *s1 = sys_new(t, 1.0), *s9 = sys_new(t, 0.9);
-  const size_t rack = idx(t, "rack"), g = idx(t, "s1g0");
+  const size_t rack = bt_idx(t, "rack"), g = bt_idx(t, "s1g0");
   const double cont = 0.8 * 63 * 415 * SQRT3;
-  near(hr_lease_sys_budget(s1, rack)->cont_w, cont, 1e-6);
-  near(hr_lease_sys_budget(s9, rack)->cont_w, 0.9 * cont, 1e-6);
-  near(hr_lease_sys_budget(s9, rack)->limit_w, 0.9 * hr_lease_sys_budget(s1, rack)->limit_w, 1e-6);
+  bt_near(hr_lease_sys_budget(s1, rack)->cont_w, cont, 1e-6);
+  bt_near(hr_lease_sys_budget(s9, rack)->cont_w, 0.9 * cont, 1e-6);
+  bt_near(hr_lease_sys_budget(s9, rack)->limit_w, 0.9 * hr_lease_sys_budget(s1, rack)->limit_w,
+          1e-6);
   for (int q = 0; q < 3; q++)
-    near(hr_lease_sys_budget(s9, rack)->phase_w[q], 0.9 * cont / 3.0, 1e-6);
-  near(hr_lease_sys_budget(s9, g)->limit_w, hr_lease_sys_budget(s1, g)->limit_w, 0.0);
+    bt_near(hr_lease_sys_budget(s9, rack)->phase_w[q], 0.9 * cont / 3.0, 1e-6);
+  bt_near(hr_lease_sys_budget(s9, g)->limit_w, hr_lease_sys_budget(s1, g)->limit_w, 0.0);
   /* out of range: refused at creation */
   hr_lease_cfg_t c;
   hr_lease_cfg_init(&c);
@@ -143,34 +123,35 @@ static void test_overhead_limits(void **st)
   hr_tree_t *t = tree_new();
   const double eff = 0.92, b1 = 1500.0, b3 = 2400.0, bd = 900.0;
   hr_lease_sys_t *ref = sys_new(t, eff), *s = sys_new(t, eff);
-  const size_t rack = idx(t, "rack"), site = idx(t, "site"), pa = idx(t, "pa"), pb = idx(t, "pb");
-  const size_t nodes[3] = {idx(t, "s1"), idx(t, "s3"), idx(t, "d")};
+  const size_t rack = bt_idx(t, "rack"), site = bt_idx(t, "site"), pa = bt_idx(t, "pa"),
+               pb = bt_idx(t, "pb");
+  const size_t nodes[3] = {bt_idx(t, "s1"), bt_idx(t, "s3"), bt_idx(t, "d")};
   const double base[3] = {b1, b3, bd};
   assert_int_equal(hr_lease_sys_set_overhead(s, nodes, base, 3, 0), HR_OK);
-  near(hr_lease_sys_overhead_w(s, rack), b1 + b3, 0.0);
-  near(hr_lease_sys_overhead_w(s, nodes[0]), b1, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, rack), b1 + b3, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, nodes[0]), b1, 0.0);
   /* a dual-corded server's in full on each side */
-  near(hr_lease_sys_overhead_w(s, pa), bd, 0.0);
-  near(hr_lease_sys_overhead_w(s, pb), bd, 0.0);
-  near(hr_lease_sys_overhead_w(s, site), b1 + b3 + bd, 0.0);
-  near(hr_lease_sys_overhead_w(s, idx(t, "site-b")), bd, 0.0);
-  near(hr_lease_sys_overhead_w(ref, rack), 0.0, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, pa), bd, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, pb), bd, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, site), b1 + b3 + bd, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, bt_idx(t, "site-b")), bd, 0.0);
+  bt_near(hr_lease_sys_overhead_w(ref, rack), 0.0, 0.0);
   const hr_budget_t *r0 = hr_lease_sys_budget(ref, rack), *r = hr_lease_sys_budget(s, rack);
-  near(r->limit_w, r0->limit_w - (b1 + b3), 1e-6);
-  near(r->cont_w, r0->cont_w - (b1 + b3), 1e-6);
+  bt_near(r->limit_w, r0->limit_w - (b1 + b3), 1e-6);
+  bt_near(r->cont_w, r0->cont_w - (b1 + b3), 1e-6);
   /* per conductor: the phase-A server's on A, the three-phase one's a third each */
-  near(r->phase_w[0], r0->phase_w[0] - b1 - b3 / 3.0, 1e-6);
-  near(r->phase_w[1], r0->phase_w[1] - b3 / 3.0, 1e-6);
-  near(r->phase_w[2], r0->phase_w[2] - b3 / 3.0, 1e-6);
+  bt_near(r->phase_w[0], r0->phase_w[0] - b1 - b3 / 3.0, 1e-6);
+  bt_near(r->phase_w[1], r0->phase_w[1] - b3 / 3.0, 1e-6);
+  bt_near(r->phase_w[2], r0->phase_w[2] - b3 / 3.0, 1e-6);
   /* a PDU feeding the dual-corded server alone */
   const hr_budget_t *p0 = hr_lease_sys_budget(ref, pa), *p = hr_lease_sys_budget(s, pa);
-  near(p->limit_w, p0->limit_w - bd, 1e-6);
-  near(p->phase_w[0], p0->phase_w[0] - bd / 3.0, 1e-6); /* three-phase, as d is */
+  bt_near(p->limit_w, p0->limit_w - bd, 1e-6);
+  bt_near(p->phase_w[0], p0->phase_w[0] - bd / 3.0, 1e-6); /* three-phase, as d is */
   /* the static safe share falls with the limit */
   double sh0 = 0, sh = 0;
   assert_int_equal(hr_lease_sys_safe_share(ref, rack, &sh0, NULL), HR_OK);
   assert_int_equal(hr_lease_sys_safe_share(s, rack, &sh, NULL), HR_OK);
-  near(sh, sh0 - (b1 + b3), 1e-6);
+  bt_near(sh, sh0 - (b1 + b3), 1e-6);
 
   /* Full demand: every GPU asks 700 W; the rack has room for all 8. */
   size_t nn = hr_tree_count(t);
@@ -228,12 +209,12 @@ static void test_overhead_binds_and_refusals(void **st)
   assert_int_equal(hr_tree_load_buffer(small, sizeof small - 1, "small.yaml", &t, &e), HR_OK);
   const double eff = 0.9, base = 2000.0;
   hr_lease_sys_t *s = sys_new(t, eff);
-  const size_t srv = idx(t, "s"), rack = idx(t, "rack"), g0 = idx(t, "g0");
+  const size_t srv = bt_idx(t, "s"), rack = bt_idx(t, "rack"), g0 = bt_idx(t, "g0");
   /* a first call refused leaves no overhead behind */
   const double too_much = 5000.0, lim0 = hr_lease_sys_budget(s, rack)->limit_w;
   assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &too_much, 1, 0), HR_ERR_RANGE);
-  near(hr_lease_sys_budget(s, rack)->limit_w, lim0, 0.0);
-  near(hr_lease_sys_overhead_w(s, rack), 0.0, 0.0);
+  bt_near(hr_lease_sys_budget(s, rack)->limit_w, lim0, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, rack), 0.0, 0.0);
   assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &base, 1, 0), HR_OK);
   size_t nn = hr_tree_count(t);
   double dem[16];
@@ -265,12 +246,12 @@ static void test_overhead_binds_and_refusals(void **st)
   assert_int_equal(hr_lease_sys_set_overhead(s, &out_of_range, &base, 1, now), HR_ERR_INVALID_ARG);
   const double huge = 5000.0;
   assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &huge, 1, now), HR_ERR_RANGE);
-  near(hr_lease_sys_budget(s, rack)->limit_w, lim, 0.0);
-  near(hr_lease_sys_overhead_w(s, rack), base, 0.0);
+  bt_near(hr_lease_sys_budget(s, rack)->limit_w, lim, 0.0);
+  bt_near(hr_lease_sys_overhead_w(s, rack), base, 0.0);
   /* and a base set back to 0 gives the limits back */
   const double zero = 0.0;
   assert_int_equal(hr_lease_sys_set_overhead(s, &srv, &zero, 1, now), HR_OK);
-  near(hr_lease_sys_budget(s, rack)->limit_w, lim + base, 1e-6);
+  bt_near(hr_lease_sys_budget(s, rack)->limit_w, lim + base, 1e-6);
   assert_true(isnan(hr_lease_sys_overhead_w(s, nn)));
   assert_true(isnan(hr_lease_sys_overhead_w(NULL, 0)));
   hr_lease_sys_destroy(s);
@@ -304,7 +285,7 @@ static void test_overhead_conductor_binds(void **st)
   assert_int_equal(hr_tree_load_buffer(tt, sizeof tt - 1, "c.yaml", &t, &e), HR_OK);
   const double eff = 0.92, b1 = 1500.0, b3 = 2400.0;
   hr_lease_sys_t *s = sys_new(t, eff);
-  const size_t nodes[2] = {idx(t, "s1"), idx(t, "s3")};
+  const size_t nodes[2] = {bt_idx(t, "s1"), bt_idx(t, "s3")};
   const double base[2] = {b1, b3};
   assert_int_equal(hr_lease_sys_set_overhead(s, nodes, base, 2, 0), HR_OK);
   const size_t nn = hr_tree_count(t);
@@ -330,7 +311,7 @@ static void test_overhead_conductor_binds(void **st)
   print_message("conductor A: GPUs %.1f W (room %.1f W), with the bases through the supplies "
                 "%.1f W of %.1f W\n",
                 ph[0], room_a, (ph[0] + b1 + b3 / 3.0) / eff, cont_q);
-  near(hr_lease_sys_budget(s, idx(t, "rack"))->phase_w[0], room_a, 1e-6);
+  bt_near(hr_lease_sys_budget(s, bt_idx(t, "rack"))->phase_w[0], room_a, 1e-6);
   assert_true(ph[0] < 2800.0 + 2800.0 / 3.0); /* it binds */
   assert_true(ph[0] <= room_a + 1e-6);
   /* the conductor's load, (GPUs + bases) / eff, within its limit, and

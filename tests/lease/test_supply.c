@@ -17,6 +17,8 @@
 
 #include "headroom/lease.h"
 
+#include "budgettest.h"
+
 /* A 415-V, 400-A site (continuous 0.8 x 400 x 415 x sqrt 3 = 230 kW: never
  * binding here) over two servers of four 700-W GPUs; a second tree with a
  * second root (feed b) and a dual-corded server under both. */
@@ -49,34 +51,6 @@ static const char TREE2[] =
     "  - {id: dg1, kind: gpu, parent: d, rating_w: 700}\n";
 
 #define MS 1000000LL
-
-static hr_tree_t *tree_of(const char *text, size_t len)
-{
-  hr_tree_t *t = NULL;
-  hr_diag_t e;
-  if (hr_tree_load_buffer(text, len, "supply.yaml", &t, &e) != HR_OK) {
-    char msg[512];
-    hr_diag_format(&e, msg, sizeof msg);
-    print_error("%s\n", msg);
-    fail();
-  }
-  return t;
-}
-
-static size_t idx(const hr_tree_t *t, const char *id)
-{
-  size_t k = 0;
-  assert_int_equal(hr_tree_find(t, id, &k), HR_OK);
-  return k;
-}
-
-static void near(double got, double want, double tol)
-{
-  if (!(fabs(got - want) <= tol)) {
-    print_error("got %.9g want %.9g\n", got, want);
-    fail();
-  }
-}
 
 static void is_inf(double got)
 {
@@ -123,31 +97,31 @@ static void rebalance_all(const hr_tree_t *t, hr_lease_sys_t *s, double want_w, 
 static void test_supply_limit(void **st)
 {
   (void)st;
-  hr_tree_t *t = tree_of(TREE1, sizeof TREE1 - 1);
+  hr_tree_t *t = bt_tree(TREE1, sizeof TREE1 - 1, "supply.yaml");
   const double eff = 0.9;
   hr_lease_sys_t *s = sys_new(t, eff);
-  const size_t site = idx(t, "site"), s1 = idx(t, "s1"), s2 = idx(t, "s2");
+  const size_t site = bt_idx(t, "site"), s1 = bt_idx(t, "s1"), s2 = bt_idx(t, "s2");
   const size_t srv[2] = {s1, s2};
   const double base[2] = {400.0, 400.0};
   assert_int_equal(hr_lease_sys_set_overhead(s, srv, base, 2, 0), HR_OK);
   const double lim0 = hr_lease_sys_budget(s, site)->limit_w;
-  near(lim0, 0.9 * 0.8 * 400 * 415 * 1.7320508075688772 - 800.0, 1e-6);
+  bt_near(lim0, 0.9 * 0.8 * 400 * 415 * 1.7320508075688772 - 800.0, 1e-6);
   is_inf(hr_lease_sys_supply_w(s, site));
   int64_t now = 1 * MS;
   rebalance_all(t, s, 700.0, now);
-  near(gpu_sum(t, s, SIZE_MAX, now), 8 * 510.0, 1e-9);
+  bt_near(gpu_sum(t, s, SIZE_MAX, now), 8 * 510.0, 1e-9);
 
   /* a 4-kW generator: 4000 x 0.9 - 800 = 2800 W for the GPUs, at once */
   now += MS;
   assert_int_equal(hr_lease_sys_set_supply(s, site, 4000.0, now), HR_OK);
-  near(hr_lease_sys_supply_w(s, site), 4000.0, 0.0);
+  bt_near(hr_lease_sys_supply_w(s, site), 4000.0, 0.0);
   const double lim = 4000.0 * eff - 800.0;
-  near(hr_lease_sys_budget(s, site)->limit_w, lim, 1e-9);
-  near(hr_lease_sys_avail_w(s, site, now), lim, 1e-9);
+  bt_near(hr_lease_sys_budget(s, site)->limit_w, lim, 1e-9);
+  bt_near(hr_lease_sys_avail_w(s, site, now), lim, 1e-9);
   assert_true(gpu_sum(t, s, SIZE_MAX, now) <= lim * (1 + 1e-12));
   /* the conductors keep their device's limits (a generator is rated in kW) */
-  near(hr_lease_sys_budget(s, site)->phase_w[0],
-       (0.9 * 0.8 * 400 * 415 * 1.7320508075688772) / 3.0 - 800.0 / 3.0, 1e-6);
+  bt_near(hr_lease_sys_budget(s, site)->phase_w[0],
+          (0.9 * 0.8 * 400 * 415 * 1.7320508075688772) / 3.0 - 800.0 / 3.0, 1e-6);
   double g = 0.0;
   for (int r = 0; r < 5; r++) {
     now += 100 * MS;
@@ -165,16 +139,16 @@ static void test_supply_limit(void **st)
   /* a rating above the device's changes nothing */
   now += MS;
   assert_int_equal(hr_lease_sys_set_supply(s, site, 1e9, now), HR_OK);
-  near(hr_lease_sys_budget(s, site)->limit_w, lim0, 1e-6);
+  bt_near(hr_lease_sys_budget(s, site)->limit_w, lim0, 1e-6);
   /* cleared: the grants grow back */
   assert_int_equal(hr_lease_sys_set_supply(s, site, INFINITY, now), HR_OK);
   is_inf(hr_lease_sys_supply_w(s, site));
-  near(hr_lease_sys_budget(s, site)->limit_w, lim0, 1e-6);
+  bt_near(hr_lease_sys_budget(s, site)->limit_w, lim0, 1e-6);
   for (int r = 0; r < 40; r++) {
     now += 100 * MS;
     rebalance_all(t, s, 700.0, now);
   }
-  near(gpu_sum(t, s, SIZE_MAX, now), 8 * 510.0, 1e-6);
+  bt_near(gpu_sum(t, s, SIZE_MAX, now), 8 * 510.0, 1e-6);
   hr_lease_sys_destroy(s);
   hr_tree_destroy(t);
 }
@@ -188,8 +162,8 @@ static void test_supply_limit(void **st)
 static void test_supply_priority(void **st)
 {
   (void)st;
-  hr_tree_t *t = tree_of(TREE1, sizeof TREE1 - 1);
-  const size_t site = idx(t, "site"), s1 = idx(t, "s1"), s2 = idx(t, "s2");
+  hr_tree_t *t = bt_tree(TREE1, sizeof TREE1 - 1, "supply.yaml");
+  const size_t site = bt_idx(t, "site"), s1 = bt_idx(t, "s1"), s2 = bt_idx(t, "s2");
   for (int prio = 0; prio < 2; prio++) {
     hr_lease_sys_t *s = sys_new(t, 1.0);
     if (prio)
@@ -206,10 +180,10 @@ static void test_supply_priority(void **st)
     print_message("supply 4 kW, %s: server 1 %.1f W, server 2 %.1f W\n",
                   prio ? "server 2 first" : "no priorities", a, b);
     if (prio) {
-      near(b, 4 * 510.0, 1e-6);
-      near(a, 4 * 210.0, 1e-6);
+      bt_near(b, 4 * 510.0, 1e-6);
+      bt_near(a, 4 * 210.0, 1e-6);
     } else {
-      near(a, b, 1e-6); /* max-min fair within the priority class */
+      bt_near(a, b, 1e-6); /* max-min fair within the priority class */
     }
     assert_true(hr_lease_sys_cap_w(s, s1, now) + hr_lease_sys_cap_w(s, s2, now) <= 4000.0);
     hr_lease_sys_destroy(s);
@@ -224,9 +198,9 @@ static void test_supply_priority(void **st)
 static void test_supply_mode(void **st)
 {
   (void)st;
-  hr_tree_t *t = tree_of(TREE1, sizeof TREE1 - 1);
+  hr_tree_t *t = bt_tree(TREE1, sizeof TREE1 - 1, "supply.yaml");
   hr_lease_sys_t *s = sys_new(t, 1.0);
-  const size_t site = idx(t, "site");
+  const size_t site = bt_idx(t, "site");
   int64_t now = MS;
   rebalance_all(t, s, 300.0, now);
   const double g0 = gpu_sum(t, s, SIZE_MAX, now);
@@ -236,7 +210,7 @@ static void test_supply_mode(void **st)
     now += 100 * MS;
     rebalance_all(t, s, 700.0, now);
   }
-  near(gpu_sum(t, s, SIZE_MAX, now), g0, 1e-9); /* frozen */
+  bt_near(gpu_sum(t, s, SIZE_MAX, now), g0, 1e-9); /* frozen */
   assert_int_equal(hr_lease_sys_set_events(s, 0, now), HR_OK);
   now += 11000 * MS;
   assert_int_equal(hr_lease_sys_set_events(s, 0, now), HR_OK);
@@ -272,8 +246,8 @@ static void test_supply_mode(void **st)
   assert_int_equal(hr_lease_sys_mode(s), HR_MODE_DEGRADED);
   hr_lease_cfg_t c;
   hr_lease_cfg_init(&c);
-  near(hr_lease_sys_avail_w(s, site, now), c.degraded_frac * hr_lease_sys_budget(s, site)->limit_w,
-       1e-6);
+  bt_near(hr_lease_sys_avail_w(s, site, now),
+          c.degraded_frac * hr_lease_sys_budget(s, site)->limit_w, 1e-6);
 
   /* the loss first, then the supply: degraded until stable_ns after the
    * events last changed */
@@ -294,9 +268,9 @@ static void test_supply_mode(void **st)
 static void test_supply_two_roots(void **st)
 {
   (void)st;
-  hr_tree_t *t = tree_of(TREE2, sizeof TREE2 - 1);
+  hr_tree_t *t = bt_tree(TREE2, sizeof TREE2 - 1, "supply.yaml");
   hr_lease_sys_t *s = sys_new(t, 1.0);
-  const size_t a = idx(t, "site"), b = idx(t, "site-b");
+  const size_t a = bt_idx(t, "site"), b = bt_idx(t, "site-b");
   int64_t now = MS;
   assert_int_equal(hr_lease_sys_set_supply(s, a, 1000.0, now), HR_OK);
   assert_int_equal(hr_lease_sys_set_events(s, HR_EVENT_UTILITY_LOSS, now), HR_OK);
@@ -318,9 +292,9 @@ static void test_supply_two_roots(void **st)
 static void test_supply_refusals(void **st)
 {
   (void)st;
-  hr_tree_t *t = tree_of(TREE1, sizeof TREE1 - 1);
+  hr_tree_t *t = bt_tree(TREE1, sizeof TREE1 - 1, "supply.yaml");
   hr_lease_sys_t *s = sys_new(t, 1.0);
-  const size_t site = idx(t, "site"), s1 = idx(t, "s1"), n = hr_tree_count(t);
+  const size_t site = bt_idx(t, "site"), s1 = bt_idx(t, "s1"), n = hr_tree_count(t);
   assert_int_equal(hr_lease_sys_set_supply(NULL, site, 1000.0, 0), HR_ERR_INVALID_ARG);
   assert_int_equal(hr_lease_sys_set_supply(s, n, 1000.0, 0), HR_ERR_INVALID_ARG);
   assert_int_equal(hr_lease_sys_set_supply(s, s1, 1000.0, 0), HR_ERR_INVALID_ARG);
@@ -336,43 +310,43 @@ static void test_supply_refusals(void **st)
   for (size_t k = 0; k < n; k++)
     if (hr_tree_node(t, k)->n_children == 0)
       floors += hr_lease_sys_lease(s, k)->floor_w;
-  near(floors, 8 * 0.3 * 700.0, 1e-6);
+  bt_near(floors, 8 * 0.3 * 700.0, 1e-6);
   assert_int_equal(hr_lease_sys_set_supply(s, site, floors * 0.99, MS), HR_ERR_RANGE);
-  near(hr_lease_sys_budget(s, site)->limit_w, lim, 0.0);
+  bt_near(hr_lease_sys_budget(s, site)->limit_w, lim, 0.0);
   is_inf(hr_lease_sys_supply_w(s, site));
   assert_int_equal(hr_lease_sys_set_events(s, HR_EVENT_UTILITY_LOSS, MS), HR_OK);
   assert_int_equal(hr_lease_sys_mode(s), HR_MODE_DEGRADED);
   /* at the floors themselves: taken, in degraded mode too (the check is
    * the supply's own, not x degraded_frac) */
   assert_int_equal(hr_lease_sys_set_supply(s, site, floors, 2 * MS), HR_OK);
-  near(hr_lease_sys_budget(s, site)->limit_w, floors, 1e-9);
+  bt_near(hr_lease_sys_budget(s, site)->limit_w, floors, 1e-9);
   /* a refusal keeps what was set before (the caller clears it) */
   assert_int_equal(hr_lease_sys_set_supply(s, site, floors * 0.5, 3 * MS), HR_ERR_RANGE);
-  near(hr_lease_sys_supply_w(s, site), floors, 0.0);
+  bt_near(hr_lease_sys_supply_w(s, site), floors, 0.0);
   hr_lease_sys_destroy(s);
 
   /* with eff and overheads: the floors against supply x eff - base */
   s = sys_new(t, 0.9);
-  const size_t s2 = idx(t, "s2");
+  const size_t s2 = bt_idx(t, "s2");
   const size_t srv[2] = {s1, s2};
   const double base[2] = {300.0, 300.0};
   assert_int_equal(hr_lease_sys_set_overhead(s, srv, base, 2, 0), HR_OK);
   const double need = (floors + 600.0) / 0.9;
   assert_int_equal(hr_lease_sys_set_supply(s, site, need * 0.999, MS), HR_ERR_RANGE);
   assert_int_equal(hr_lease_sys_set_supply(s, site, need * 1.000001, MS), HR_OK);
-  near(hr_lease_sys_budget(s, site)->limit_w, floors, 0.01);
+  bt_near(hr_lease_sys_budget(s, site)->limit_w, floors, 0.01);
   hr_lease_sys_destroy(s);
   hr_tree_destroy(t);
 
   /* a dead root (its feed lost) is checked the same: its floors come back
    * with it */
-  t = tree_of(TREE2, sizeof TREE2 - 1);
+  t = bt_tree(TREE2, sizeof TREE2 - 1, "supply.yaml");
   hr_lease_cfg_t c;
   assert_int_equal(hr_lease_cfg_init(&c), HR_OK);
   c.feed_loss_budgets = 1;
   s = NULL;
   assert_int_equal(hr_lease_sys_create(t, &c, &s, NULL), HR_OK);
-  const size_t b = idx(t, "site-b");
+  const size_t b = bt_idx(t, "site-b");
   assert_int_equal(hr_lease_sys_set_feed_lost(s, HR_FEED_B, MS), HR_OK);
   assert_int_equal(hr_lease_sys_set_supply(s, b, 2 * 0.3 * 700.0 * 0.99, 2 * MS), HR_ERR_RANGE);
   assert_int_equal(hr_lease_sys_set_supply(s, b, 2 * 0.3 * 700.0 * 1.01, 2 * MS), HR_OK);
