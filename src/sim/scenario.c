@@ -485,6 +485,32 @@ static int event(sp_t *P, const yaml_node_t *m, const char *field, size_t idx, h
   return HR_OK;
 }
 
+/* One generator: a utility_outage (item k of the list) that overlaps an
+ * earlier one would share its state, and the first to end would take the
+ * site off the generator for both (the simulator refuses it too, for a
+ * contingency added to a scenario's own outage). */
+static int outage_overlap(sp_t *P, const yaml_node_t *it, const char *field, const void *arr,
+                          size_t k)
+{
+  const hr_sim_event_t *ev = arr, *b = &ev[k];
+  if (b->kind != HR_SIM_UTILITY_OUTAGE)
+    return HR_OK;
+  const double b_end = b->duration_s > 0.0 ? b->at_s + b->duration_s : INFINITY;
+  for (size_t j = 0; j < k; j++) {
+    const hr_sim_event_t *a = &ev[j];
+    const double a_end = a->duration_s > 0.0 ? a->at_s + a->duration_s : INFINITY;
+    if (a->kind == HR_SIM_UTILITY_OUTAGE && a->at_s < b_end && b->at_s < a_end) {
+      char f[96];
+      snprintf(f, sizeof f, "%s[%zu].at_s", field, k);
+      return sfail(P, it, HR_ERR_PARSE, f,
+                   "overlaps the utility_outage of %s[%zu] (from %g s): one generator, one "
+                   "outage at a time",
+                   field, j, a->at_s);
+    }
+  }
+  return HR_OK;
+}
+
 static int list(sp_t *P, const yaml_node_t *v, const char *field, size_t elem, void **out,
                 size_t *n_out)
 {
@@ -503,6 +529,8 @@ static int list(sp_t *P, const yaml_node_t *v, const char *field, size_t elem, v
     int rc = elem == sizeof(hr_workload_t) ? workload(P, it, k, (hr_workload_t *)arr + k)
                                            : event(P, it, field, k, (hr_sim_event_t *)arr + k);
     if (rc != HR_OK)
+      return rc;
+    if (elem != sizeof(hr_workload_t) && (rc = outage_overlap(P, it, field, arr, k)) != HR_OK)
       return rc;
   }
   return HR_OK;

@@ -1024,6 +1024,24 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       }
       s->ev_node[e] = (int64_t)idx;
     }
+    /* One generator: two outages at once would share its state, and the
+     * first to end would take the site off it for both. */
+    for (size_t j = 0; s->ev[e].kind == HR_SIM_UTILITY_OUTAGE && j < e; j++) {
+      const hr_sim_event_t *a = &s->ev[j], *b = &s->ev[e];
+      if (a->kind != HR_SIM_UTILITY_OUTAGE)
+        continue;
+      const double a_end = a->duration_s > 0.0 ? a->at_s + a->duration_s : INFINITY;
+      const double b_end = b->duration_s > 0.0 ? b->at_s + b->duration_s : INFINITY;
+      if (a->at_s < b_end && b->at_s < a_end) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "utility_outage %zu (from %g s) overlaps utility_outage %zu (from %g s): one "
+                 "generator, one outage at a time",
+                 e, b->at_s, j, a->at_s);
+        hr_sim_destroy(s);
+        return fail(diag, HR_ERR_RANGE, "events[].at_s", "%s", msg);
+      }
+    }
     if (s->ev[e].kind == HR_SIM_UTILITY_OUTAGE && !s->gen_ring) {
       /* The site's power over the last second, for the generator's ramp. */
       s->gen_ring_n = (size_t)llround(1.0 / s->dt_s);

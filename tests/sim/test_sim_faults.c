@@ -438,6 +438,43 @@ static void test_event_errors(void **st)
   expect_err("version: 1\ntree: x.yaml\nevents:\n  - {kind: meter_stuck, node: r, feed: a,\n"
              "     at_s: 1}\n",
              HR_ERR_PARSE, 4, "events[0]", "'feed' applies to feed_loss only");
+  /* One generator: outages that overlap (the second from inside the first,
+   * or one without an end before a later one) are refused; back to back
+   * they are taken. */
+  expect_err(
+      "version: 1\ntree: x.yaml\nevents:\n"
+      "  - {kind: utility_outage, at_s: 5, duration_s: 10, gen_kw: 90, ramp_kw_per_s: 30}\n"
+      "  - {kind: telemetry_loss, at_s: 6}\n"
+      "  - {kind: utility_outage, at_s: 14.9, duration_s: 5, gen_kw: 50, ramp_kw_per_s: 9}\n",
+      HR_ERR_PARSE, 6, "events[2].at_s", "overlaps the utility_outage of events[0]");
+  expect_err("version: 1\ntree: x.yaml\nevents:\n"
+             "  - {kind: utility_outage, at_s: 5, gen_kw: 90, ramp_kw_per_s: 30}\n"
+             "  - {kind: utility_outage, at_s: 500, duration_s: 5, gen_kw: 50, ramp_kw_per_s: 9}\n",
+             HR_ERR_PARSE, 5, "events[1].at_s", "one generator, one outage at a time");
+  {
+    static const char ok[] =
+        "version: 1\ntree: x.yaml\nevents:\n"
+        "  - {kind: utility_outage, at_s: 5, duration_s: 10, gen_kw: 90, ramp_kw_per_s: 30}\n"
+        "  - {kind: utility_outage, at_s: 15, duration_s: 5, gen_kw: 50, ramp_kw_per_s: 9}\n";
+    hr_scenario_t sc;
+    hr_diag_t e;
+    assert_int_equal(hr_scenario_load_buffer(ok, strlen(ok), "s.yaml", ".", &sc, &e), HR_OK);
+    /* and the simulator refuses an overlap the file could not show (a
+     * capacity search's contingency added to the scenario's own outage) */
+    sc.events[1].at_s = 14.0;
+    const char *tt = make_tree();
+    hr_tree_t *t = NULL;
+    assert_int_equal(hr_tree_load_buffer(tt, strlen(tt), "t.yaml", &t, &e), HR_OK);
+    hr_agent_cfg_t ac;
+    assert_int_equal(hr_sim_policy_cfg("headroom", &ac), HR_OK);
+    hr_sim_t *s = NULL;
+    assert_int_equal(hr_sim_create(&sc, t, &ac, &s, &e), HR_ERR_RANGE);
+    assert_null(s);
+    assert_string_equal(e.field, "events[].at_s");
+    assert_non_null(strstr(e.message, "overlaps utility_outage 0"));
+    hr_tree_destroy(t);
+    hr_scenario_free(&sc);
+  }
   expect_err("version: 1\ntree: x.yaml\ntelemetry_seed: 1.5\n", HR_ERR_PARSE, 3, "telemetry_seed",
              "whole number");
   expect_err("version: 1\ntree: x.yaml\ntelemetry_seed: -1\n", HR_ERR_RANGE, 3, "telemetry_seed",
