@@ -2499,8 +2499,9 @@ int hr_agent_set_supply(hr_agent_t *a, double limit_w, double ramp_w_per_s, int6
    * own rules (priorities, floors) rather than the envelope's proportional
    * cut, and a utility loss told with it needs no degraded mode (lease.h).
    * At the roots only: a rack's supply is not the site's.  A refusal (the
-   * floors do not fit under the rating) leaves the leases as they were; the
-   * loss is then degraded mode, and the envelope holds the caps either way. */
+   * floors do not fit under the rating) clears what was set before (below):
+   * the loss is then degraded mode, and the envelope holds the caps either
+   * way. */
   const int whole = a->node == HR_AGENT_WHOLE_TREE;
   if (!whole && hr_tree_nodes(a->tree)[a->node].parent >= 0)
     return HR_OK;
