@@ -1033,7 +1033,7 @@ int hr_sim_create(const hr_scenario_t *sc, const hr_tree_t *tree, const hr_agent
       const double a_end = a->duration_s > 0.0 ? a->at_s + a->duration_s : INFINITY;
       const double b_end = b->duration_s > 0.0 ? b->at_s + b->duration_s : INFINITY;
       if (a->at_s < b_end && b->at_s < a_end) {
-        char msg[160];
+        char msg[256];
         snprintf(msg, sizeof msg,
                  "utility_outage %zu (from %g s) overlaps utility_outage %zu (from %g s): one "
                  "generator, one outage at a time",
