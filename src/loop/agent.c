@@ -150,6 +150,11 @@ struct hr_agent {
   int static_done;
   /* supply limit (hr_agent_set_supply): INFINITY when none */
   double sup_lim_w, sup_ramp_w_per_s, sup_env_w;
+  /* env_draw_w's draw and floor as found at step envd_step (st.steps; 0:
+   * none): the per-step tracker's sum serves the same step's envelopes (a
+   * cap sent since voids it: a stale GPU counts at its cap) */
+  uint64_t envd_step;
+  double envd_draw_w, envd_floor_w;
   /* the leaves' cap_min_w x env_w8 summed in leaf order (envelope_clamp) */
   double cap_min_sum_w;
   /* per leaf, 1 where a GPU is installed, 0 for a slot without one
@@ -1523,6 +1528,7 @@ static size_t send_cap_x(hr_agent_t *a, size_t k, double cap, int64_t t, hr_deci
       a->up_t_ns[k] = t;
     a->cap_w[k] = cap;
     a->granted_ok = 0;
+    a->envd_step = 0;
   }
   if (a->fn)
     a->fn(a->fn_user, &d);
@@ -2317,7 +2323,9 @@ static void env_lo_track(hr_agent_t *a, int64_t t)
   const int grd = a->grd_ramp_w_per_s > 0.0 && !a->grd_new;
   if (!sup && !grd)
     return;
-  const double draw = env_draw_w(a, t, NULL);
+  const double draw = env_draw_w(a, t, &a->envd_floor_w);
+  a->envd_draw_w = draw;
+  a->envd_step = a->st.steps;
   if (sup)
     env_lo_push(draw, t, &a->sup_dmin_cur_w, &a->sup_dmin_prev_w, &a->sup_bucket_ns);
   if (grd)
@@ -2338,8 +2346,13 @@ static void envelope_clamp(hr_agent_t *a, int64_t t, double lim_w, double ramp_w
   const double *restrict cmin = a->cap_min_w, *restrict cmax = a->cap_max_w;
   const double *restrict w8 = a->env_w8;
   double *restrict scr = a->scr_w;
-  double floor_w;
-  const double draw = env_draw_w(a, t, &floor_w);
+  /* (this step's sum, when the tracker or the other envelope took it and
+   * no cap moved since) */
+  if (a->envd_step == 0 || a->envd_step != a->st.steps) {
+    a->envd_draw_w = env_draw_w(a, t, &a->envd_floor_w);
+    a->envd_step = a->st.steps;
+  }
+  const double draw = a->envd_draw_w, floor_w = a->envd_floor_w;
   double env_prev_w, dt_s = 0.0;
   if (*is_new) {
     *env_w = env_prev_w = floor_w;
